@@ -1,0 +1,240 @@
+"""The matching engine: a pure function of (requests, physicians, policy, ledger, date)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import pluggy
+
+from mt_access.calendar import Month
+from mt_access.errors import MatchInputError, PluginError, ReferenceDataError
+from mt_access.geo.communes import CommuneReference, bundled_reference
+from mt_access.geo.distance import DistanceCache
+from mt_access.geo.point import Point
+from mt_access.ledger import CapacityLedger, PlacementRecorded
+from mt_access.model import Physician, Request
+from mt_access.policy import Policy, RoutingRule
+from mt_access.result import (
+    Classification,
+    MatchResult,
+    Orientation,
+    Placement,
+    PullList,
+    Rejected,
+    ScopeDecision,
+    Waiting,
+)
+from mt_access.routing import RoutableItem, RouterOutput, RoutingTask, build_cells
+
+__all__ = ["match"]
+
+
+def _unique(items: Iterable[Any], what: str) -> list[Any]:
+    ordered = sorted(items, key=lambda x: x.id)
+    counts = Counter(x.id for x in ordered)
+    dupes = sorted(k for k, n in counts.items() if n > 1)
+    if dupes:
+        raise MatchInputError(f"identifiant(s) de {what} en double : {', '.join(dupes[:10])}")
+    return ordered
+
+
+def _hook_list(result: object, expected: int, hook: str, kind: type) -> list[Any]:
+    if not isinstance(result, list) or len(result) != expected:
+        raise PluginError(f"{hook} doit renvoyer une liste de {expected} éléments")
+    for x in result:
+        if not isinstance(x, kind):
+            raise PluginError(f"{hook} doit renvoyer des {kind.__name__}")
+    return result
+
+
+def match(
+    requests: Iterable[Request],
+    physicians: Iterable[Physician],
+    policy: Policy,
+    ledger: CapacityLedger | None,
+    on: dt.date,
+    *,
+    distances: DistanceCache | None = None,
+    plugin_manager: pluggy.PluginManager | None = None,
+) -> MatchResult:
+    """Route a month's requests according to ``policy``.
+
+    Args:
+        requests: requests to route (waiting ones; order does not matter).
+        physicians: physicians of the scheme (order does not matter); those suspended,
+            withdrawn or not accepting new patients on ``on`` receive nothing.
+        policy: the CPTS's policy (:func:`mt_access.load_policy`).
+        ledger: the capacity ledger; it is read, never changed. ``None`` means empty.
+        on: the reference date: ages, statuses and the capacity month are taken on it.
+        distances: a distance cache to reuse across runs (one is made otherwise).
+        plugin_manager: for the decision hooks; defaults to the policy's.
+
+    Returns:
+        A :class:`MatchResult`. Record its ``ledger_entries`` in the ledger to commit it.
+
+    Raises:
+        MatchInputError: duplicate ids, or a commune without coordinates.
+        PluginError: a plugin answered a hook or routed requests inconsistently.
+    """
+    pm = plugin_manager or policy.plugin_manager
+    if pm is None:
+        from mt_access.plugins import get_plugin_manager
+
+        pm = get_plugin_manager()
+    reference: CommuneReference = (
+        distances.reference if distances is not None else policy.reference or bundled_reference()
+    )
+    if distances is None:
+        distances = DistanceCache(reference)
+    ledger = ledger if ledger is not None else CapacityLedger()
+    month = Month.of(on)
+    reqs: list[Request] = _unique(requests, "demande")
+    phys: list[Physician] = _unique(physicians, "médecin")
+
+    decisions = _hook_list(
+        pm.hook.mt_access_check_scope(requests=reqs, policy=policy, on=on),
+        len(reqs),
+        "mt_access_check_scope",
+        ScopeDecision,
+    )
+    rejected: list[Rejected] = []
+    in_scope: list[Request] = []
+    for request, decision in zip(reqs, decisions, strict=True):
+        if decision.in_scope:
+            in_scope.append(request)
+        else:
+            assert decision.reason is not None
+            rejected.append(Rejected(request.id, decision.reason, decision.detail))
+
+    classes: list[Classification] = _hook_list(
+        pm.hook.mt_access_classify(requests=in_scope, policy=policy, on=on),
+        len(in_scope),
+        "mt_access_classify",
+        Classification,
+    )
+    keys = _hook_list(
+        pm.hook.mt_access_order_keys(
+            requests=in_scope, classifications=classes, policy=policy, on=on
+        ),
+        len(in_scope),
+        "mt_access_order_keys",
+        tuple,
+    )
+    order = sorted(range(len(in_scope)), key=lambda i: (classes[i].rank, keys[i], in_scope[i].id))
+
+    available = [p for p in phys if p.is_available_on(on)]
+    remaining = [
+        ledger.remaining(p.id, month, default=p.monthly_capacity, carry_over=policy.carry_over)
+        for p in available
+    ]
+
+    def origin(request: Request) -> Point:
+        if request.patient.location is not None:
+            return request.patient.location
+        try:
+            return reference.point(request.commune)
+        except ReferenceDataError as exc:
+            raise MatchInputError(f"demande {request.id} : {exc}") from exc
+
+    # Group requests by routing rule; rules run in the order of their best request, so
+    # priority requests use capacity before non-priority ones.
+    groups: dict[tuple[Any, ...], tuple[RoutingRule, list[tuple[int, Request, Classification]]]]
+    groups = {}
+    for position, i in enumerate(order):
+        c = classes[i]
+        rule = policy.rule_for(c.level, c.priority)
+        groups.setdefault(rule.key, (rule, []))[1].append((position, in_scope[i], c))
+
+    placements: list[Placement] = []
+    orientations: list[Orientation] = []
+    waiting: list[Waiting] = []
+    pull_lists: list[PullList] = []
+    for rule, members in groups.values():
+        origins = [(r, origin(r)) for _, r, _ in members]
+        cell_of, cells = build_cells(origins, available, policy, rule.max_distance_km, distances)
+        items = tuple(
+            RoutableItem(r, c, position, point, cell)
+            for (position, r, c), (_, point), cell in zip(members, origins, cell_of, strict=True)
+        )
+        task = RoutingTask(
+            rule=rule,
+            policy=policy,
+            on=on,
+            items=items,
+            physicians=tuple(available),
+            remaining=tuple(remaining),
+            cells=tuple(cells),
+            all_physicians=tuple(phys),
+            distances=distances,
+        )
+        out = rule.router.route(task)
+        if not isinstance(out, RouterOutput):
+            raise PluginError(f"le routeur {rule.router.name!r} doit renvoyer un RouterOutput")
+        _check_output(rule, items, out, available, remaining)
+        index = {p.id: j for j, p in enumerate(available)}
+        for p in out.placements:
+            remaining[index[p.physician_id]] -= p.persons
+        placements.extend(out.placements)
+        orientations.extend(out.orientations)
+        waiting.extend(out.waiting)
+        pull_lists.extend(out.pull_lists)
+
+    merged: dict[tuple[str, str], int] = defaultdict(int)
+    for p in placements:
+        merged[(p.request_id, p.physician_id)] += p.persons
+    entries = tuple(
+        PlacementRecorded(physician_id=pid, month=month, request_id=rid, persons=n, on=on)
+        for (rid, pid), n in sorted(merged.items())
+    )
+    return MatchResult(
+        on=on,
+        month=str(month),
+        policy_code=policy.code,
+        placements=tuple(sorted(placements, key=lambda p: (p.request_id, p.physician_id))),
+        orientations=tuple(sorted(orientations, key=lambda o: o.request_id)),
+        waiting=tuple(sorted(waiting, key=lambda w: w.request_id)),
+        rejected=tuple(sorted(rejected, key=lambda r: r.request_id)),
+        pull_lists=tuple(sorted(pull_lists, key=lambda p: p.physician_id)),
+        ledger_entries=entries,
+    )
+
+
+def _check_output(
+    rule: RoutingRule,
+    items: Sequence[RoutableItem],
+    out: RouterOutput,
+    available: Sequence[Physician],
+    remaining: Sequence[int],
+) -> None:
+    """A router must account for every request and stay within capacities."""
+    name = rule.router.name
+    expected = {it.request.id: it.request.persons for it in items}
+    seen: Counter[str] = Counter()
+    for p in out.placements:
+        seen[p.request_id] += p.persons
+    for w in out.waiting:
+        seen[w.request_id] += w.persons
+    for o in out.orientations:
+        seen[o.request_id] += expected.get(o.request_id, 0)
+    for rid, persons in expected.items():
+        if seen[rid] != persons:
+            raise PluginError(
+                f"le routeur {name!r} a traité la demande {rid} de façon incohérente "
+                f"({seen[rid]} personne(s) sur {persons})"
+            )
+    if set(seen) - set(expected):
+        raise PluginError(f"le routeur {name!r} a renvoyé des demandes qu'on ne lui a pas confiées")
+    if out.placements and not rule.router.consumes_capacity:
+        raise PluginError(f"le routeur {name!r} place des patients sans être déclaré consommateur")
+    used: Counter[str] = Counter()
+    for p in out.placements:
+        used[p.physician_id] += p.persons
+    index = {p.id: j for j, p in enumerate(available)}
+    for pid, n in used.items():
+        if pid not in index:
+            raise PluginError(f"le routeur {name!r} a placé chez un médecin indisponible ({pid})")
+        if n > remaining[index[pid]]:
+            raise PluginError(f"le routeur {name!r} dépasse la capacité du médecin {pid}")

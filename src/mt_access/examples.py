@@ -1,0 +1,190 @@
+"""Generated example data (never real patients): a realistic month for a territory.
+
+The same seed gives the same data. Rates follow the seeds' figures where they exist (Sud Est
+Grenoblois: 1 person in 3 with a priority criterion, home visits for 1 in 15).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from typing import TypeVar
+
+import attrs
+
+from mt_access.calendar import Month
+from mt_access.geo.communes import CommuneReference
+from mt_access.model import (
+    Consent,
+    HomeVisitNeed,
+    Household,
+    Modality,
+    Patient,
+    Physician,
+    PhysicianStatus,
+    Referrer,
+    ReferrerKind,
+    Request,
+    SearchReason,
+    StatusChange,
+)
+from mt_access.policy import Policy
+
+__all__ = ["ExampleMonth", "example_month"]
+
+T = TypeVar("T")
+
+# Fictitious surnames for generated physicians (frequent French surnames, no real person meant).
+_SURNAMES = (
+    "Martin", "Bernard", "Thomas", "Petit", "Robert", "Richard", "Durand", "Dubois", "Moreau",
+    "Laurent", "Simon", "Michel", "Lefebvre", "Leroy", "Roux", "David", "Bertrand", "Morel",
+    "Fournier", "Girard", "Bonnet", "Dupont", "Lambert", "Fontaine", "Rousseau", "Vincent",
+    "Muller", "Lefevre", "Faure", "Andre", "Mercier", "Blanc", "Guerin", "Boyer", "Garnier",
+    "Chevalier", "Francois", "Legrand", "Gauthier", "Garcia", "Perrin", "Robin", "Clement",
+    "Morin", "Nicolas", "Henry", "Roussel", "Mathieu", "Gautier", "Masson",
+)  # fmt: skip
+
+_REASONS = (
+    (SearchReason.PREVIOUS_MT_LEFT, 0.40),
+    (SearchReason.NEW_ARRIVAL, 0.25),
+    (SearchReason.MOVED, 0.10),
+    (SearchReason.PREVIOUS_MT_TOO_FAR, 0.10),
+    (SearchReason.RELATIONSHIP, 0.05),
+    (SearchReason.CONVENIENCE, 0.04),
+    (SearchReason.OTHER, 0.06),
+)
+
+_REFERRERS = (
+    (ReferrerKind.PATIENT, 0.45),
+    (ReferrerKind.HEALTH_PROFESSIONAL, 0.30),
+    (ReferrerKind.SOCIAL_WORKER, 0.15),
+    (ReferrerKind.HOSPITAL, 0.07),
+    (ReferrerKind.OTHER, 0.03),
+)
+
+
+@attrs.frozen
+class ExampleMonth:
+    """Generated requests and physicians for one month of a territory."""
+
+    requests: tuple[Request, ...]
+    physicians: tuple[Physician, ...]
+    on: dt.date
+
+
+def _pick(rng: random.Random, table: tuple[tuple[T, float], ...]) -> T:
+    values = [v for v, _ in table]
+    weights = [w for _, w in table]
+    return rng.choices(values, weights)[0]
+
+
+def example_month(
+    policy: Policy,
+    reference: CommuneReference,
+    *,
+    month: Month | None = None,
+    requests: int = 60,
+    physicians: int = 14,
+    backlog_months: int = 3,
+    seed: int = 2026,
+) -> ExampleMonth:
+    """Generate a month of requests and the territory's volunteer GPs.
+
+    Requests arrive over the ``backlog_months`` before the run date (the waiting list) with
+    communes drawn in proportion to population. About 1 in 3 requests has a priority
+    criterion and 1 in 15 needs home visits; 1 in 25 has no consent; a few come from outside
+    the territory. Physicians practise in the larger communes, with capacities of 1 to 4,
+    some doing home visits, some accepting only nearby communes, one suspended.
+    """
+    rng = random.Random(seed)
+    month = month or Month(2026, 3)
+    on = month.first_day + dt.timedelta(days=14)
+    communes = sorted(policy.territory)
+    weights = [max(reference.get(c).population or 1, 1) for c in communes]
+    start = month.first_day
+    for _ in range(backlog_months):
+        start = Month.of(start).previous().first_day
+    span = (on - start).days
+
+    out_of_territory = [
+        c.insee
+        for c in reference
+        if c.department == policy.department and c.insee not in policy.territory and c.point
+    ][:200]
+
+    reqs: list[Request] = []
+    for i in range(requests):
+        commune = rng.choices(communes, weights)[0]
+        if out_of_territory and rng.random() < 0.04:
+            commune = rng.choice(out_of_territory)
+        fragile = rng.random() < 0.33
+        age = rng.choice([rng.randint(71, 92), rng.randint(0, 15), rng.randint(18, 69)])
+        if not fragile:
+            age = rng.randint(18, 69)
+        birth = on - dt.timedelta(days=int(age * 365.25) + rng.randint(1, 360))
+        ald = fragile and rng.random() < 0.45
+        css = fragile and rng.random() < 0.30
+        children = rng.choice([0, 0, 0, 0, 0, 0, 0, 1, 1, 2]) if 18 <= age < 50 else 0
+        household = Household(adults=0, children=1) if age < 16 else Household(1, children)
+        need = HomeVisitNeed.NONE
+        if rng.random() < 1 / 15:
+            need = HomeVisitNeed.EXCLUSIVE if age >= 70 else HomeVisitNeed.OCCASIONAL
+        reqs.append(
+            Request(
+                id=f"D{month.year % 100:02d}{month.month:02d}-{i + 1:04d}",
+                received=start + dt.timedelta(days=rng.randint(0, span)),
+                patient=Patient(birth_date=birth, commune=commune),
+                ald=ald,
+                css=css,
+                ame=fragile and not css and rng.random() < 0.05,
+                disability_or_chronic=fragile and not ald and rng.random() < 0.3,
+                home_visits=need,
+                urgent=rng.random() < 0.08,
+                reason=_pick(rng, _REASONS),
+                household=household,
+                referrer=Referrer(kind=_pick(rng, _REFERRERS)),
+                consent=Consent(given=rng.random() > 0.04, on=None),
+            )
+        )
+
+    by_size = sorted(communes, key=lambda c: -(reference.get(c).population or 0))
+    docs: list[Physician] = []
+    surnames = rng.sample(_SURNAMES, k=min(physicians, len(_SURNAMES)))
+    for i in range(physicians):
+        commune = by_size[i % max(1, min(len(by_size), 8))]
+        modalities = {Modality.OFFICE}
+        if rng.random() < 0.35:
+            modalities.add(Modality.HOME_VISITS)
+        accepted: frozenset[str] = frozenset()
+        if rng.random() < 0.4:
+            near = sorted(communes, key=lambda c: _rough_km(reference, commune, c))[:6]
+            accepted = frozenset(near)
+        history: tuple[StatusChange, ...] = ()
+        if i == physicians - 1:
+            history = (
+                StatusChange(
+                    on - dt.timedelta(days=10),
+                    PhysicianStatus.SUSPENDED,
+                    on + dt.timedelta(days=20),
+                ),
+            )
+        docs.append(
+            Physician(
+                id=f"MG{i + 1:03d}",
+                name=f"Dr {surnames[i % len(surnames)]}",
+                commune=commune,
+                accepting_new_patients=rng.random() > 0.1,
+                monthly_capacity=rng.randint(1, 4),
+                modalities=frozenset(modalities),
+                accepted_communes=accepted,
+                status_history=history,
+            )
+        )
+    return ExampleMonth(tuple(reqs), tuple(docs), on)
+
+
+def _rough_km(reference: CommuneReference, a: str, b: str) -> float:
+    pa, pb = reference.point(a), reference.point(b)
+    dy = (pa.lat - pb.lat) * 111.0
+    dx = (pa.lon - pb.lon) * 78.0
+    return float((dy * dy + dx * dx) ** 0.5)

@@ -1,0 +1,141 @@
+"""Every hook of mt-access, in one module (as pytest's ``hookspec.py``).
+
+Two kinds of hooks:
+
+* **Collection hooks** return lists of things to register. Every plugin's answer is kept.
+* **Decision hooks** are ``firstresult=True``: the first plugin that returns something other
+  than ``None`` decides. The built-in answer is an ordinary hook implementation marked
+  ``trylast=True`` (in :mod:`mt_access.policies.decisions`), so a third-party plugin takes over
+  by implementing the hook, without patching anything.
+
+Decision hooks work on whole batches of requests (one call per match run, not per request) so
+that a department-sized run does not pay a plugin call per request.
+
+Implement hooks with :data:`mt_access.hookimpl`; see ``docs/plugins.md``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from mt_access.geo.communes import CommuneReference
+    from mt_access.model import Request
+    from mt_access.policy import CriterionKind, Policy, RouterKind
+    from mt_access.result import Classification, ScopeDecision
+
+__all__ = ["PROJECT_NAME", "hookspec"]
+
+PROJECT_NAME = "mt_access"
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+
+
+# --------------------------------------------------------------------------------------------
+# Collection hooks
+
+
+@hookspec
+def mt_access_criterion_kinds() -> list[CriterionKind]:
+    """Register criterion kinds usable in policy files (``kind:`` of a criterion).
+
+    Called once per :func:`mt_access.load_policy`. Return a list of
+    :class:`mt_access.policy.CriterionKind`. Two plugins registering the same name is an
+    error (:class:`mt_access.PluginError`).
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def mt_access_routers() -> list[RouterKind]:
+    """Register routers usable in policy files (``router:`` of a routing rule).
+
+    Called once per :func:`mt_access.load_policy`. Return a list of
+    :class:`mt_access.policy.RouterKind`. Duplicate names are an error.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def mt_access_commune_references() -> list[CommuneReference]:
+    """Register commune reference data (INSEE code, name, postal codes, population, point).
+
+    Called once per :func:`mt_access.load_policy` that is not given a reference. When several
+    plugins answer, their communes are merged and, for an INSEE code present in several, the
+    plugin registered last wins (a CPTS plugin can correct or extend the bundled reference).
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def mt_access_policy_directories() -> list[Path]:
+    """Register directories holding policy files loadable by name.
+
+    ``load_policy("name")`` looks for ``name.yaml`` in each directory. The built-in plugin
+    registers the policies shipped with mt-access; a CPTS plugin can ship its own.
+    """
+    raise NotImplementedError
+
+
+# --------------------------------------------------------------------------------------------
+# Decision hooks
+
+
+@hookspec(firstresult=True)
+def mt_access_check_scope(
+    requests: Sequence[Request], policy: Policy, on: dt.date
+) -> list[ScopeDecision] | None:
+    """Decide whether each request is in the scheme's scope.
+
+    Called once per match run with all requests (sorted by id). Return one
+    :class:`mt_access.result.ScopeDecision` per request, in the same order, or ``None`` to
+    let the next implementation decide. The built-in answer rejects, in this order: requests
+    without consent, from a commune outside the territory, and meeting an exclusion
+    criterion of the policy.
+    """
+    raise NotImplementedError
+
+
+@hookspec(firstresult=True)
+def mt_access_classify(
+    requests: Sequence[Request], policy: Policy, on: dt.date
+) -> list[Classification] | None:
+    """Give each in-scope request its priority level.
+
+    Called once per match run. Return one :class:`mt_access.result.Classification` per
+    request, in the same order, or ``None``. The built-in answer gives the highest level
+    (lowest rank) whose criteria the request meets, with the labels of the criteria met, or
+    the non-priority level.
+    """
+    raise NotImplementedError
+
+
+@hookspec(firstresult=True)
+def mt_access_order_keys(
+    requests: Sequence[Request],
+    classifications: Sequence[Classification],
+    policy: Policy,
+    on: dt.date,
+) -> list[tuple[object, ...]] | None:
+    """Give each request its sort key inside its level (smaller first).
+
+    Called once per match run. Keys must be comparable with each other and should end with a
+    unique tie-break so that the order is total. The built-in key is
+    ``(received date, request id)``: older requests first, then by id.
+    """
+    raise NotImplementedError
+
+
+@hookspec(firstresult=True)
+def mt_access_pseudonym(request_id: str, policy: Policy) -> str | None:
+    """Return a stable pseudonym for a request, used wherever a shared list must not
+    identify the patient (the ``pull`` router's lists, pseudonymised exports).
+
+    The built-in pseudonym is a keyed BLAKE2 hash of the request id with the policy's
+    ``privacy.pseudonym_key``: stable across runs, not reversible without the key.
+    """
+    raise NotImplementedError

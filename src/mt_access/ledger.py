@@ -1,0 +1,548 @@
+"""Append-only capacity ledger: what each GP can take, and has taken, month by month.
+
+The ledger records three kinds of entries, never changed nor removed once recorded:
+
+* :class:`CapacityDeclared`: a physician's monthly intake capacity from a month onwards, until a
+  later declaration. Several declarations for the same month: the last recorded wins.
+* :class:`PlacementRecorded`: persons (a patient or a household) placed with a physician,
+  counted in one month.
+* :class:`PlacementReleased`: an active placement is cancelled (e.g. the GP refused the patient);
+  its persons are freed in the month where they were counted.
+
+Rules enforced on every recording (methods, :meth:`CapacityLedger.record`,
+:meth:`CapacityLedger.extend`, :meth:`CapacityLedger.from_entries`):
+
+* no negative capacity, no placement of fewer than one person;
+* a placement never exceeds what :meth:`CapacityLedger.remaining` returns when it is recorded;
+* a (request, physician) pair has at most one active placement; the same request may be placed
+  with *different* physicians at once (a household split among several GPs);
+* only an active placement can be released; once released, the pair may be placed again.
+
+Lowering a capacity below what is already used in a month is allowed: the placements stay and
+``remaining`` is 0 for that month. ``remaining`` is never negative.
+
+**Carry-over** (``carry_over=True``): the previous month's own unused capacity,
+``max(0, capacity(prev) - used(prev))``, is added to the month's capacity. It is one month deep,
+not cumulative: what was unused two months ago is lost, and what the previous month itself
+received from the month before does not pass on.
+
+Error messages are in French and name physician ids, request ids, months and numbers, never the
+free-text ``note``/``reason`` fields nor any patient data.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeAlias
+
+import attrs
+
+from mt_access.calendar import Month
+from mt_access.errors import CapacityExceededError, LedgerError
+
+__all__ = [
+    "CapacityDeclared",
+    "CapacityLedger",
+    "LedgerEntry",
+    "PlacementRecorded",
+    "PlacementReleased",
+]
+
+
+# --- field validators (French messages; TypeError for a wrong type, LedgerError for a bad value)
+
+
+def _check_int(value: object, what: str) -> int:
+    # bool is an int subclass, but True persons or capacity False is a bug, not a number.
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{what} : entier attendu, reçu {type(value).__name__}")
+    return value
+
+
+def _identifier(_inst: object, attribute: attrs.Attribute[str], value: object) -> None:
+    if not isinstance(value, str):
+        raise TypeError(f"{attribute.name} : chaîne attendue, reçu {type(value).__name__}")
+    if not value.strip():
+        raise LedgerError(f"{attribute.name} : identifiant vide")
+
+
+def _month(_inst: object, attribute: attrs.Attribute[Month], value: object) -> None:
+    if not isinstance(value, Month):
+        raise TypeError(f"{attribute.name} : Month attendu, reçu {type(value).__name__}")
+
+
+def _day(_inst: object, attribute: attrs.Attribute[dt.date], value: object) -> None:
+    if not isinstance(value, dt.date):
+        raise TypeError(f"{attribute.name} : date attendue, reçu {type(value).__name__}")
+
+
+def _text(_inst: object, attribute: attrs.Attribute[str], value: object) -> None:
+    if not isinstance(value, str):
+        raise TypeError(f"{attribute.name} : chaîne attendue, reçu {type(value).__name__}")
+
+
+def _at_least(minimum: int, label: str) -> Callable[[Any, attrs.Attribute[int], object], None]:
+    """Validator of an integer field ``>= minimum``; the message names physician and month."""
+
+    def validate(inst: Any, attribute: attrs.Attribute[int], value: object) -> None:
+        number = _check_int(value, attribute.name)
+        if number < minimum:
+            raise LedgerError(
+                f"{label} invalide pour le médecin {inst.physician_id} en {inst.month} : "
+                f"{number} (entier >= {minimum} attendu)"
+            )
+
+    return validate
+
+
+# --- entries
+
+
+@attrs.frozen
+class CapacityDeclared:
+    """A physician's monthly capacity from ``month`` onwards, until a later declaration.
+
+    Attributes:
+        physician_id: the physician.
+        month: first month the capacity applies to.
+        capacity: persons the physician accepts per month (``>= 0``).
+        on: day the declaration was made.
+        note: free text for coordinators; never shown in error messages.
+    """
+
+    physician_id: str = attrs.field(validator=_identifier)
+    month: Month = attrs.field(validator=_month)
+    capacity: int = attrs.field(validator=_at_least(0, "capacité déclarée"))
+    on: dt.date = attrs.field(validator=_day)
+    note: str = attrs.field(default="", validator=_text)
+
+
+@attrs.frozen
+class PlacementRecorded:
+    """``persons`` placed with a physician for a request, counted in ``month``.
+
+    Attributes:
+        physician_id: the physician.
+        month: month the persons are counted in.
+        request_id: the request (a patient or a household) being placed.
+        persons: persons placed (``>= 1``).
+        on: day the placement was recorded.
+    """
+
+    physician_id: str = attrs.field(validator=_identifier)
+    month: Month = attrs.field(validator=_month)
+    request_id: str = attrs.field(validator=_identifier)
+    persons: int = attrs.field(validator=_at_least(1, "nombre de personnes"))
+    on: dt.date = attrs.field(validator=_day)
+
+
+@attrs.frozen
+class PlacementReleased:
+    """Cancels the active placement of ``request_id`` with ``physician_id``.
+
+    The persons are freed in the month where the placement was counted.
+
+    Attributes:
+        physician_id: the physician.
+        request_id: the request whose placement is cancelled.
+        on: day of the release.
+        reason: free text for coordinators (e.g. "refus du médecin"); never shown in errors.
+    """
+
+    physician_id: str = attrs.field(validator=_identifier)
+    request_id: str = attrs.field(validator=_identifier)
+    on: dt.date = attrs.field(validator=_day)
+    reason: str = attrs.field(default="", validator=_text)
+
+
+LedgerEntry: TypeAlias = CapacityDeclared | PlacementRecorded | PlacementReleased
+
+
+# --- the ledger
+
+
+def _ordinal(month: Month) -> int:
+    """Months as consecutive integers: cheaper to hash and compare than ``Month``."""
+    return month.year * 12 + month.month - 1
+
+
+def _require_month(month: object) -> Month:
+    if not isinstance(month, Month):
+        raise TypeError(f"month : Month attendu, reçu {type(month).__name__}")
+    return month
+
+
+def _require_default(default: object, physician_id: str) -> int:
+    number = _check_int(default, "capacité par défaut")
+    if number < 0:
+        raise LedgerError(
+            f"capacité par défaut invalide pour le médecin {physician_id} : "
+            f"{number} (entier >= 0 attendu)"
+        )
+    return number
+
+
+@attrs.define(repr=False)
+class CapacityLedger:
+    """Append-only record of GP capacities and placements, with indexed queries.
+
+    Construct it empty (``CapacityLedger()``) or from recorded entries
+    (:meth:`from_entries`). Two ledgers are equal when they hold the same entries in the same
+    order. Every query is a few dictionary look-ups (plus a binary search over the physician's
+    declared months for :meth:`capacity`); recording one entry is amortised O(1) (plus the
+    insertion of a newly declared month into the physician's sorted months).
+
+    Attributes:
+        _entries: every entry, in recording order; the only source of truth, the other
+            fields are indexes derived from it.
+        _entries_view: cached tuple of ``_entries`` (``None`` after an append).
+        _declared: per physician, declared capacity per month ordinal (last recorded wins).
+        _declared_months: per physician, the month ordinals of ``_declared``, sorted.
+        _used: persons of active placements per (physician, month ordinal); absent means 0.
+        _active: the active placement of each (physician, request) pair, in recording order.
+        _by_request: active placements per request id, in recording order.
+        _by_slot: active placements per (physician, month ordinal), keyed by request id, in
+            recording order.
+    """
+
+    _entries: list[LedgerEntry] = attrs.field(init=False, factory=list)
+    _entries_view: tuple[LedgerEntry, ...] | None = attrs.field(init=False, default=(), eq=False)
+    _declared: dict[str, dict[int, int]] = attrs.field(init=False, factory=dict, eq=False)
+    _declared_months: dict[str, list[int]] = attrs.field(init=False, factory=dict, eq=False)
+    _used: dict[tuple[str, int], int] = attrs.field(init=False, factory=dict, eq=False)
+    _active: dict[tuple[str, str], PlacementRecorded] = attrs.field(
+        init=False, factory=dict, eq=False
+    )
+    _by_request: dict[str, tuple[PlacementRecorded, ...]] = attrs.field(
+        init=False, factory=dict, eq=False
+    )
+    _by_slot: dict[tuple[str, int], dict[str, PlacementRecorded]] = attrs.field(
+        init=False, factory=dict, eq=False
+    )
+
+    # -- construction
+
+    @classmethod
+    def from_entries(
+        cls,
+        entries: Iterable[LedgerEntry],
+        *,
+        default_capacity: Mapping[str, int] | None = None,
+        carry_over: bool = False,
+    ) -> CapacityLedger:
+        """Replay ``entries`` with full validation, as :meth:`extend` does.
+
+        ``default_capacity`` and ``carry_over`` must be those used when the entries were first
+        recorded (they are not stored in the entries); replaying with ``carry_over=True``
+        accepts everything recorded with or without it.
+
+        Raises:
+            LedgerError: an entry breaks a rule (CapacityExceededError for over-capacity).
+        """
+        ledger = cls()
+        ledger.extend(entries, default_capacity=default_capacity, carry_over=carry_over)
+        return ledger
+
+    def copy(self) -> CapacityLedger:
+        """An independent ledger with the same entries (no revalidation)."""
+        new = CapacityLedger()
+        new._entries = self._entries.copy()
+        new._entries_view = self._entries_view
+        new._declared = {pid: caps.copy() for pid, caps in self._declared.items()}
+        new._declared_months = {pid: ms.copy() for pid, ms in self._declared_months.items()}
+        new._used = self._used.copy()
+        new._active = self._active.copy()
+        new._by_request = self._by_request.copy()  # values are immutable tuples
+        new._by_slot = {slot: placed.copy() for slot, placed in self._by_slot.items()}
+        return new
+
+    def __repr__(self) -> str:
+        return f"<CapacityLedger: {len(self._entries)} entrée(s)>"
+
+    # -- queries
+
+    @property
+    def entries(self) -> tuple[LedgerEntry, ...]:
+        """Every entry, in recording order."""
+        view = self._entries_view
+        if view is None:
+            view = self._entries_view = tuple(self._entries)
+        return view
+
+    def capacity(self, physician_id: str, month: Month, *, default: int = 0) -> int:
+        """The capacity in force in ``month``.
+
+        That of the latest declaration whose month is ``<= month`` (for the same month, the
+        last recorded); ``default`` when the physician declared nothing up to ``month``.
+        """
+        default = _require_default(default, physician_id)
+        return self._capacity_at(physician_id, _ordinal(_require_month(month)), default)
+
+    def used(self, physician_id: str, month: Month) -> int:
+        """Persons of the active (not released) placements counted in ``month``."""
+        return self._used.get((physician_id, _ordinal(_require_month(month))), 0)
+
+    def remaining(
+        self,
+        physician_id: str,
+        month: Month,
+        *,
+        default: int = 0,
+        carry_over: bool = False,
+    ) -> int:
+        """Persons that can still be placed in ``month``: ``max(0, capacity + carried - used)``.
+
+        ``carried`` is 0 unless ``carry_over`` is true; then it is the previous month's own
+        unused capacity, ``max(0, capacity(prev) - used(prev))``: one month only, not
+        cumulative (see the module docstring). ``default`` applies to both months.
+        """
+        default = _require_default(default, physician_id)
+        return self._remaining(physician_id, _ordinal(_require_month(month)), default, carry_over)
+
+    def active_placements(
+        self, *, month: Month | None = None, physician_id: str | None = None
+    ) -> tuple[PlacementRecorded, ...]:
+        """Active placements, in recording order, optionally only of a month and/or physician."""
+        if month is not None and physician_id is not None:
+            placed = self._by_slot.get((physician_id, _ordinal(_require_month(month))))
+            return () if placed is None else tuple(placed.values())
+        placements: Iterable[PlacementRecorded] = self._active.values()
+        if month is not None:
+            wanted = _require_month(month)
+            placements = (p for p in placements if p.month == wanted)
+        elif physician_id is not None:
+            placements = (p for p in placements if p.physician_id == physician_id)
+        return tuple(placements)
+
+    def placement_of(self, request_id: str) -> tuple[PlacementRecorded, ...]:
+        """The active placements of a request (several if split among GPs), in recording order."""
+        return self._by_request.get(request_id, ())
+
+    # -- recording
+
+    def declare_capacity(
+        self,
+        physician_id: str,
+        month: Month,
+        capacity: int,
+        on: dt.date,
+        note: str = "",
+    ) -> CapacityDeclared:
+        """Record that ``physician_id`` accepts ``capacity`` persons a month from ``month`` on.
+
+        Raises:
+            LedgerError: ``capacity`` is negative or ``physician_id`` is empty.
+        """
+        entry = CapacityDeclared(physician_id, month, capacity, on, note)
+        self._commit_declared(entry)
+        return entry
+
+    def place(
+        self,
+        physician_id: str,
+        month: Month,
+        request_id: str,
+        persons: int,
+        on: dt.date,
+        *,
+        default: int = 0,
+        carry_over: bool = False,
+    ) -> PlacementRecorded:
+        """Record ``persons`` placed with ``physician_id`` for ``request_id``, in ``month``.
+
+        ``default`` and ``carry_over`` are passed to :meth:`remaining`.
+
+        Raises:
+            LedgerError: ``persons < 1``, or the pair (``request_id``, ``physician_id``)
+                already has an active placement (checked first).
+            CapacityExceededError: ``persons`` exceeds :meth:`remaining`.
+        """
+        entry = PlacementRecorded(physician_id, month, request_id, persons, on)
+        self._place(entry, _require_default(default, physician_id), carry_over)
+        return entry
+
+    def release(
+        self, physician_id: str, request_id: str, on: dt.date, reason: str = ""
+    ) -> PlacementReleased:
+        """Cancel the active placement of ``request_id`` with ``physician_id``.
+
+        Its persons are freed in the month where they were counted.
+
+        Raises:
+            LedgerError: the pair has no active placement.
+        """
+        entry = PlacementReleased(physician_id, request_id, on, reason)
+        self._commit_release(entry, self._check_release(entry))
+        return entry
+
+    def record(
+        self,
+        entry: LedgerEntry,
+        *,
+        default_capacity: Mapping[str, int] | None = None,
+        carry_over: bool = False,
+    ) -> None:
+        """Validate ``entry`` exactly as the matching method would, then append it.
+
+        For a placement, the default capacity is ``default_capacity.get(physician_id, 0)``.
+
+        Raises:
+            TypeError: ``entry`` is not a ledger entry.
+            LedgerError: the entry breaks a rule (CapacityExceededError for over-capacity).
+        """
+        if isinstance(entry, PlacementRecorded):
+            default = 0
+            if default_capacity is not None:
+                default = default_capacity.get(entry.physician_id, 0)
+            self._place(entry, _require_default(default, entry.physician_id), carry_over)
+        elif isinstance(entry, PlacementReleased):
+            self._commit_release(entry, self._check_release(entry))
+        elif isinstance(entry, CapacityDeclared):
+            self._commit_declared(entry)
+        else:
+            raise TypeError(
+                "entrée de registre attendue (CapacityDeclared, PlacementRecorded ou "
+                f"PlacementReleased), reçu {type(entry).__name__}"
+            )
+
+    def extend(
+        self,
+        entries: Iterable[LedgerEntry],
+        *,
+        default_capacity: Mapping[str, int] | None = None,
+        carry_over: bool = False,
+    ) -> None:
+        """Record ``entries`` in order (each validated as :meth:`record` does), all or nothing.
+
+        If one entry fails, the ledger is left exactly as it was and the error propagates.
+        ``entries`` is read to the end before anything is recorded.
+
+        Each entry is validated against the ledger as extended by the entries before it, the
+        ledger itself serving as the working copy: success costs no copy of the (possibly
+        large) ledger; a failure truncates the entries back and rebuilds the indexes from
+        them, O(size of the ledger), without revalidation.
+        """
+        batch = list(entries)
+        mark = len(self._entries)
+        try:
+            for entry in batch:
+                self.record(entry, default_capacity=default_capacity, carry_over=carry_over)
+        except BaseException:
+            if len(self._entries) != mark:
+                self._rebuild(self._entries[:mark])
+            raise
+
+    # -- internals
+
+    def _rebuild(self, entries: list[LedgerEntry]) -> None:
+        """Reset the ledger to ``entries``, already validated, rebuilding every index."""
+        self._entries = []
+        self._entries_view = ()
+        self._declared = {}
+        self._declared_months = {}
+        self._used = {}
+        self._active = {}
+        self._by_request = {}
+        self._by_slot = {}
+        for entry in entries:
+            if isinstance(entry, PlacementRecorded):
+                self._commit_placement(entry)
+            elif isinstance(entry, PlacementReleased):
+                self._commit_release(entry, self._active[entry.physician_id, entry.request_id])
+            else:
+                self._commit_declared(entry)
+
+    def _capacity_at(self, physician_id: str, month: int, default: int) -> int:
+        caps = self._declared.get(physician_id)
+        if caps is None:
+            return default
+        found = caps.get(month)
+        if found is not None:
+            return found
+        months = self._declared_months[physician_id]
+        i = bisect.bisect_right(months, month)
+        return caps[months[i - 1]] if i else default
+
+    def _remaining(self, physician_id: str, month: int, default: int, carry_over: bool) -> int:
+        available = self._capacity_at(physician_id, month, default)
+        if carry_over:
+            previous = month - 1
+            available += max(
+                0,
+                self._capacity_at(physician_id, previous, default)
+                - self._used.get((physician_id, previous), 0),
+            )
+        return max(0, available - self._used.get((physician_id, month), 0))
+
+    def _append(self, entry: LedgerEntry) -> None:
+        self._entries.append(entry)
+        self._entries_view = None
+
+    def _commit_declared(self, entry: CapacityDeclared) -> None:
+        pid, month = entry.physician_id, _ordinal(entry.month)
+        caps = self._declared.setdefault(pid, {})
+        if month not in caps:
+            bisect.insort(self._declared_months.setdefault(pid, []), month)
+        caps[month] = entry.capacity
+        self._append(entry)
+
+    def _place(self, entry: PlacementRecorded, default: int, carry_over: bool) -> None:
+        """Check the placement rules, then record ``entry``."""
+        pid, rid = entry.physician_id, entry.request_id
+        current = self._active.get((pid, rid))
+        if current is not None:
+            raise LedgerError(
+                f"le dossier {rid} a déjà un placement actif chez le médecin {pid} "
+                f"({current.persons} personne(s) en {current.month}) ; "
+                "libérez-le avant de le placer à nouveau"
+            )
+        left = self._remaining(pid, _ordinal(entry.month), default, carry_over)
+        if entry.persons > left:
+            raise CapacityExceededError(pid, str(entry.month), entry.persons, left)
+        self._commit_placement(entry)
+
+    def _commit_placement(self, entry: PlacementRecorded) -> None:
+        pid, rid = entry.physician_id, entry.request_id
+        slot = (pid, _ordinal(entry.month))
+        self._used[slot] = self._used.get(slot, 0) + entry.persons
+        self._active[pid, rid] = entry
+        by_request = self._by_request.get(rid)
+        self._by_request[rid] = (entry,) if by_request is None else (*by_request, entry)
+        placed = self._by_slot.get(slot)
+        if placed is None:
+            self._by_slot[slot] = {rid: entry}
+        else:
+            placed[rid] = entry
+        self._entries.append(entry)
+        self._entries_view = None
+
+    def _check_release(self, entry: PlacementReleased) -> PlacementRecorded:
+        placement = self._active.get((entry.physician_id, entry.request_id))
+        if placement is None:
+            raise LedgerError(
+                f"aucun placement actif du dossier {entry.request_id} chez le médecin "
+                f"{entry.physician_id} : rien à libérer"
+            )
+        return placement
+
+    def _commit_release(self, entry: PlacementReleased, placement: PlacementRecorded) -> None:
+        pid, rid = placement.physician_id, placement.request_id
+        slot = (pid, _ordinal(placement.month))
+        left = self._used[slot] - placement.persons
+        if left:
+            self._used[slot] = left
+        else:
+            del self._used[slot]
+        del self._active[pid, rid]
+        rest = tuple(p for p in self._by_request[rid] if p is not placement)
+        if rest:
+            self._by_request[rid] = rest
+        else:
+            del self._by_request[rid]
+        placed = self._by_slot[slot]
+        del placed[rid]
+        if not placed:
+            del self._by_slot[slot]
+        self._append(entry)

@@ -1,0 +1,161 @@
+"""Reading policy files (the edge: file I/O and YAML parsing, with safe loading only)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pluggy
+import yaml
+
+from mt_access.errors import PolicyError
+from mt_access.geo.communes import CommuneReference
+from mt_access.plugins import collect_criterion_kinds, collect_routers, get_plugin_manager
+from mt_access.policy import Policy, policy_from_mapping
+
+__all__ = ["available_policies", "load_policy", "parse_yaml", "reference_from_plugins"]
+
+
+def _walk(node: yaml.Node, path: str, lines: dict[str, int], source: str) -> None:
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            child = f"{path}.{key}"
+            if key in seen:
+                raise PolicyError(
+                    f"clé {key!r} en double dans ce dictionnaire",
+                    source=source,
+                    line=key_node.start_mark.line + 1,
+                    path=child,
+                )
+            seen.add(key)
+            lines[child] = key_node.start_mark.line + 1
+            _walk(value_node, child, lines, source)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            child = f"{path}[{i}]"
+            lines[child] = item.start_mark.line + 1
+            _walk(item, child, lines, source)
+
+
+def parse_yaml(text: str, source: str = "<texte>") -> tuple[Any, dict[str, int]]:
+    """Parse YAML with ``yaml.SafeLoader`` and return the data and the line of each key path.
+
+    Raises:
+        PolicyError: on a syntax error (with its line) or a duplicated key.
+    """
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.load(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        raise PolicyError(
+            f"YAML invalide : {exc.problem or exc}", source=source, line=line
+        ) from None
+    except yaml.YAMLError as exc:
+        raise PolicyError(f"YAML invalide : {exc}", source=source) from None
+    lines: dict[str, int] = {}
+    if node is not None:
+        lines["$"] = node.start_mark.line + 1
+        _walk(node, "$", lines, source)
+    return data, lines
+
+
+def reference_from_plugins(pm: pluggy.PluginManager) -> CommuneReference:
+    """The commune reference registered by the plugins (merged; the plugin registered last
+    wins for an INSEE code several of them know)."""
+    refs: list[CommuneReference] = [
+        r for batch in pm.hook.mt_access_commune_references() for r in batch
+    ]
+    if not refs:
+        raise PolicyError("aucun référentiel de communes n'est enregistré par les plugins")
+    if len(refs) == 1:
+        return refs[0]
+    merged = {}
+    for ref in reversed(refs):  # pluggy calls the last registered first
+        for commune in ref:
+            merged[commune.insee] = commune
+    return CommuneReference(
+        merged.values(),
+        vintage=" + ".join(r.vintage for r in refs),
+        source=" + ".join(r.source for r in refs),
+    )
+
+
+def available_policies(pm: pluggy.PluginManager | None = None) -> dict[str, Path]:
+    """Policy files loadable by name: ``{name: path}`` from every registered directory."""
+    pm = pm or get_plugin_manager()
+    found: dict[str, Path] = {}
+    for batch in pm.hook.mt_access_policy_directories():
+        for directory in batch:
+            directory = Path(directory)
+            if directory.is_dir():
+                for path in sorted(directory.glob("*.yaml")):
+                    found.setdefault(path.stem, path)
+    return dict(sorted(found.items()))
+
+
+def _looks_like_path(value: str | os.PathLike[str]) -> bool:
+    if isinstance(value, os.PathLike):
+        return True
+    return value.endswith((".yaml", ".yml")) or os.sep in value or "/" in value
+
+
+def load_policy(
+    name_or_path: str | os.PathLike[str],
+    *,
+    plugin_manager: pluggy.PluginManager | None = None,
+    reference: CommuneReference | None = None,
+) -> Policy:
+    """Load a policy: a shipped one by name (``"voironnais"``, ``"deule_marque"``) or any
+    YAML file by path.
+
+    Args:
+        name_or_path: a policy name or a path to a YAML file.
+        plugin_manager: the plugins to use (criterion kinds, routers, decision hooks);
+            :func:`mt_access.get_plugin_manager` by default.
+        reference: the commune reference to check INSEE codes against; by default the one
+            the plugins register (the bundled reference of every French commune).
+
+    Raises:
+        PolicyError: unknown name, unreadable file, invalid YAML or invalid policy; the message
+            names the file, the line, the key path and what was expected.
+    """
+    pm = plugin_manager or get_plugin_manager()
+    if _looks_like_path(name_or_path):
+        path = Path(name_or_path)
+    else:
+        known = available_policies(pm)
+        name = str(name_or_path)
+        if name not in known:
+            raise PolicyError(
+                f"politique inconnue {name!r} ; politiques disponibles : "
+                f"{', '.join(known) or 'aucune'}"
+                " (ou donnez le chemin d'un fichier YAML)",
+                source=name,
+            )
+        path = known[name]
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PolicyError("fichier introuvable", source=source) from None
+    except UnicodeDecodeError as exc:
+        raise PolicyError(
+            f"le fichier doit être encodé en UTF-8 ({exc.reason})", source=source
+        ) from None
+    except OSError as exc:
+        raise PolicyError(f"lecture impossible : {exc.strerror}", source=source) from None
+    data, lines = parse_yaml(text, source)
+    return policy_from_mapping(
+        data,
+        criterion_kinds=collect_criterion_kinds(pm),
+        routers=collect_routers(pm),
+        reference=reference if reference is not None else reference_from_plugins(pm),
+        source=source,
+        lines=lines,
+        plugin_manager=pm,
+    )

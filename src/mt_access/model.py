@@ -1,0 +1,352 @@
+"""Domain model: requests for a médecin traitant and the physicians who may take them.
+
+Everything here is an immutable value (``attrs.frozen``). Nothing does I/O. Ages are computed at
+a reference date and never stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Iterable
+
+import attrs
+
+from mt_access.geo.point import Point
+
+__all__ = [
+    "Consent",
+    "HomeVisitNeed",
+    "Household",
+    "Modality",
+    "Patient",
+    "Physician",
+    "PhysicianStatus",
+    "PreviousDoctor",
+    "Referrer",
+    "ReferrerKind",
+    "Request",
+    "SearchReason",
+    "StatusChange",
+    "age_on",
+]
+
+
+class _Labelled(enum.StrEnum):
+    """A string enum whose members have a French label for user-facing text."""
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self]
+
+
+class HomeVisitNeed(_Labelled):
+    """Does the patient need home visits (visites à domicile, VAD)?"""
+
+    NONE = "none"
+    OCCASIONAL = "occasional"
+    EXCLUSIVE = "exclusive"
+
+
+class SearchReason(_Labelled):
+    """Why the patient is looking for a médecin traitant."""
+
+    PREVIOUS_MT_LEFT = "previous_mt_left"
+    NEW_ARRIVAL = "new_arrival"
+    MOVED = "moved"
+    PREVIOUS_MT_TOO_FAR = "previous_mt_too_far"
+    RELATIONSHIP = "relationship"
+    CONVENIENCE = "convenience"
+    OTHER = "other"
+
+
+class ReferrerKind(_Labelled):
+    """Who sent the request."""
+
+    PATIENT = "patient"
+    HEALTH_PROFESSIONAL = "health_professional"
+    SOCIAL_WORKER = "social_worker"
+    HOSPITAL = "hospital"
+    OTHER = "other"
+
+
+class Modality(_Labelled):
+    """How a physician receives new patients."""
+
+    OFFICE = "office"
+    HOME_VISITS = "home_visits"
+
+
+class PhysicianStatus(_Labelled):
+    """A physician's participation in the scheme at a given date."""
+
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    WITHDRAWN = "withdrawn"
+
+
+_LABELS: dict[enum.StrEnum, str] = {
+    HomeVisitNeed.NONE: "pas de visite à domicile",
+    HomeVisitNeed.OCCASIONAL: "visites à domicile occasionnelles",
+    HomeVisitNeed.EXCLUSIVE: "visites à domicile exclusivement",
+    SearchReason.PREVIOUS_MT_LEFT: "médecin traitant parti ou en retraite",
+    SearchReason.NEW_ARRIVAL: "nouvel arrivant sur le territoire",
+    SearchReason.MOVED: "déménagement",
+    SearchReason.PREVIOUS_MT_TOO_FAR: "médecin traitant trop éloigné",
+    SearchReason.RELATIONSHIP: "mésentente avec le médecin traitant",
+    SearchReason.CONVENIENCE: "changement de médecin par convenance",
+    SearchReason.OTHER: "autre motif",
+    ReferrerKind.PATIENT: "le patient lui-même",
+    ReferrerKind.HEALTH_PROFESSIONAL: "professionnel de santé",
+    ReferrerKind.SOCIAL_WORKER: "travailleur social ou médico-social",
+    ReferrerKind.HOSPITAL: "établissement de santé",
+    ReferrerKind.OTHER: "autre",
+    Modality.OFFICE: "en cabinet",
+    Modality.HOME_VISITS: "visites à domicile",
+    PhysicianStatus.ACTIVE: "actif",
+    PhysicianStatus.SUSPENDED: "suspendu",
+    PhysicianStatus.WITHDRAWN: "retiré du dispositif",
+}
+
+
+def age_on(birth_date: dt.date, on: dt.date) -> int:
+    """Age in whole years on ``on`` (a person born on 29 February ages on 1 March)."""
+    years = on.year - birth_date.year
+    if (on.month, on.day) < (birth_date.month, birth_date.day):
+        years -= 1
+    return years
+
+
+def _need(value: HomeVisitNeed | str) -> HomeVisitNeed:
+    return HomeVisitNeed(value)
+
+
+def _reason(value: SearchReason | str) -> SearchReason:
+    return SearchReason(value)
+
+
+def _status(value: PhysicianStatus | str) -> PhysicianStatus:
+    return PhysicianStatus(value)
+
+
+def _history(value: Iterable[StatusChange]) -> tuple[StatusChange, ...]:
+    return tuple(sorted(value))
+
+
+def _insee(_inst: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not (isinstance(value, str) and len(value) == 5 and value.isalnum()):
+        raise ValueError(f"{attribute.name}: code INSEE à 5 caractères attendu, reçu {value!r}")
+
+
+def _non_empty(_inst: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{attribute.name}: texte non vide attendu")
+
+
+@attrs.frozen
+class Patient:
+    """The person looking for a médecin traitant.
+
+    Attributes:
+        birth_date: used to compute the age at a reference date; never shown in shared lists.
+        commune: INSEE code of the commune of residence.
+        location: the home's coordinates when geocoded; otherwise the commune's point is used.
+    """
+
+    birth_date: dt.date
+    commune: str = attrs.field(validator=_insee)
+    location: Point | None = None
+
+
+@attrs.frozen
+class PreviousDoctor:
+    """The last médecin traitant, when known."""
+
+    name: str = ""
+    commune: str | None = attrs.field(default=None, validator=attrs.validators.optional(_insee))
+
+
+@attrs.frozen
+class Household:
+    """Members of the household looking for a médecin traitant, the patient included.
+
+    Capacity counts persons: a request for a household of 2 adults and 1 child needs 3 places.
+    """
+
+    adults: int = attrs.field(default=1, validator=attrs.validators.ge(0))
+    children: int = attrs.field(default=0, validator=attrs.validators.ge(0))
+
+    def __attrs_post_init__(self) -> None:
+        if self.adults + self.children < 1:
+            raise ValueError("un foyer compte au moins une personne")
+
+    @property
+    def persons(self) -> int:
+        return self.adults + self.children
+
+
+@attrs.frozen
+class Referrer:
+    """Who sent the request (kind, and a name and contact for the acknowledgement)."""
+
+    kind: ReferrerKind = ReferrerKind.PATIENT
+    name: str = ""
+    contact: str = ""
+
+
+@attrs.frozen
+class Consent:
+    """The patient's consent to the search and to sharing their data with the GPs."""
+
+    given: bool
+    on: dt.date | None = None
+
+
+@attrs.frozen
+class Request:
+    """A request for a médecin traitant.
+
+    Attributes:
+        id: the CPTS's identifier (no personal data in it).
+        received: date the CPTS received the request.
+        patient: the person (birth date, commune, optional coordinates).
+        ald: affection de longue durée.
+        css: complémentaire santé solidaire.
+        ame: aide médicale de l'État.
+        disability_or_chronic: disability or chronic condition without ALD.
+        home_visits: need for home visits.
+        urgent: care needed within a month.
+        reason: why the patient is searching.
+        previous_mt: last médecin traitant, when known.
+        household: persons covered by the request (the patient included).
+        referrer: who sent it.
+        consent: the patient's consent.
+        comments: free text from the form.
+        declined_by: ids of physicians who already refused this request; they are never
+            proposed it again.
+        household_id: links separate requests of one household.
+    """
+
+    id: str = attrs.field(validator=_non_empty)
+    received: dt.date
+    patient: Patient
+    ald: bool = False
+    css: bool = False
+    ame: bool = False
+    disability_or_chronic: bool = False
+    home_visits: HomeVisitNeed = attrs.field(default=HomeVisitNeed.NONE, converter=_need)
+    urgent: bool = False
+    reason: SearchReason = attrs.field(default=SearchReason.OTHER, converter=_reason)
+    previous_mt: PreviousDoctor | None = None
+    household: Household = attrs.field(factory=Household)
+    referrer: Referrer = attrs.field(factory=Referrer)
+    consent: Consent = attrs.field(factory=lambda: Consent(given=True))
+    comments: str = ""
+    declined_by: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
+    household_id: str | None = None
+
+    def age(self, on: dt.date) -> int:
+        """The patient's age in whole years on ``on``."""
+        return age_on(self.patient.birth_date, on)
+
+    @property
+    def persons(self) -> int:
+        """Places this request needs (the household's size)."""
+        return self.household.persons
+
+    @property
+    def commune(self) -> str:
+        return self.patient.commune
+
+
+@attrs.frozen(order=True)
+class StatusChange:
+    """A change in a physician's participation.
+
+    ``SUSPENDED`` with ``until`` set is a suspension through that date inclusive; the physician
+    is active again the day after. ``WITHDRAWN`` lasts until a later ``ACTIVE`` change.
+    """
+
+    on: dt.date
+    status: PhysicianStatus = attrs.field(converter=_status)
+    until: dt.date | None = None
+    note: str = attrs.field(default="", order=False)
+
+    def __attrs_post_init__(self) -> None:
+        if self.until is not None:
+            if self.status is not PhysicianStatus.SUSPENDED:
+                raise ValueError("une date de fin n'a de sens que pour une suspension")
+            if self.until < self.on:
+                raise ValueError("la fin de suspension précède son début")
+
+
+def _modalities(value: Iterable[Modality | str]) -> frozenset[Modality]:
+    return frozenset(Modality(v) for v in value)
+
+
+def _communes(value: Iterable[str]) -> frozenset[str]:
+    return frozenset(value)
+
+
+@attrs.frozen
+class Physician:
+    """A general practitioner (médecin généraliste) taking part in the scheme.
+
+    Attributes:
+        id: the CPTS's identifier.
+        name: as shown to coordinators and in orientation letters (e.g. "Dr Martin").
+        commune: INSEE code of the practice.
+        location: the practice's coordinates; the commune's point when absent.
+        accepting_new_patients: declared willingness to take new patients.
+        monthly_capacity: new patients per month by default; the ledger's declarations
+            override it from a given month.
+        modalities: office and/or home visits.
+        accepted_communes: INSEE codes of the communes they accept patients from;
+            empty means the policy's default.
+        rpps: national RPPS number, when known.
+        status_history: participation changes; empty means active since always.
+    """
+
+    id: str = attrs.field(validator=_non_empty)
+    name: str
+    commune: str = attrs.field(validator=_insee)
+    location: Point | None = None
+    accepting_new_patients: bool = True
+    monthly_capacity: int = attrs.field(default=0, validator=attrs.validators.ge(0))
+    modalities: frozenset[Modality] = attrs.field(
+        default=frozenset({Modality.OFFICE}), converter=_modalities
+    )
+    accepted_communes: frozenset[str] = attrs.field(default=frozenset(), converter=_communes)
+    rpps: str | None = None
+    status_history: tuple[StatusChange, ...] = attrs.field(default=(), converter=_history)
+
+    def status_on(self, on: dt.date) -> PhysicianStatus:
+        """Participation on date ``on``."""
+        current = PhysicianStatus.ACTIVE
+        for change in self.status_history:
+            if change.on > on:
+                break
+            current = change.status
+            if (
+                change.status is PhysicianStatus.SUSPENDED
+                and change.until is not None
+                and on > change.until
+            ):
+                current = PhysicianStatus.ACTIVE
+        return current
+
+    def is_available_on(self, on: dt.date) -> bool:
+        """Active on ``on`` and accepting new patients."""
+        return self.accepting_new_patients and self.status_on(on) is PhysicianStatus.ACTIVE
+
+    def serves(self, need: HomeVisitNeed) -> bool:
+        """Whether the physician's modalities meet a patient's need for home visits.
+
+        No home visits: the physician receives in the office. Occasional: office and home
+        visits. Exclusive: home visits.
+        """
+        if need is HomeVisitNeed.NONE:
+            return Modality.OFFICE in self.modalities
+        if need is HomeVisitNeed.OCCASIONAL:
+            return {Modality.OFFICE, Modality.HOME_VISITS} <= self.modalities
+        return Modality.HOME_VISITS in self.modalities

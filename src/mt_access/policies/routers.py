@@ -1,0 +1,474 @@
+"""Built-in routers (plugin): nearest, monthly_quota, k_nearest, pull, orientation."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from mt_access import flow
+from mt_access.model import PhysicianStatus
+from mt_access.plugins import hookimpl
+from mt_access.policy import Param, ParamType, RouterKind
+from mt_access.result import (
+    Orientation,
+    OrientedPhysician,
+    Placement,
+    PullEntry,
+    PullList,
+    ReasonCode,
+    Waiting,
+)
+from mt_access.routing import RoutableItem, RouterOutput, RoutingTask
+
+__all__ = ["BUILTIN_ROUTERS", "age_band"]
+
+
+def _sorted_output(
+    placements: list[Placement],
+    orientations: list[Orientation] | None = None,
+    waiting: list[Waiting] | None = None,
+    pull_lists: list[PullList] | None = None,
+) -> RouterOutput:
+    return RouterOutput(
+        placements=tuple(placements),
+        orientations=tuple(orientations or ()),
+        waiting=tuple(waiting or ()),
+        pull_lists=tuple(pull_lists or ()),
+    )
+
+
+def _keep_together(task: RoutingTask, item: RoutableItem) -> bool:
+    return task.policy.keep_households_together and item.request.persons > 1
+
+
+def _shortage_reason(task: RoutingTask, item: RoutableItem, best_capacity: int) -> ReasonCode:
+    if _keep_together(task, item) and best_capacity < item.request.persons:
+        return ReasonCode.HOUSEHOLD_TOO_LARGE
+    return ReasonCode.CAPACITY_EXHAUSTED
+
+
+# --------------------------------------------------------------------------------------------
+# nearest
+
+
+def route_nearest(task: RoutingTask) -> RouterOutput:
+    """Each request, in priority order, goes to the nearest eligible physician who still has
+    room for it (a household kept together needs room for all its persons)."""
+    left = list(task.remaining)
+    placements: list[Placement] = []
+    waiting: list[Waiting] = []
+    for item in task.items:
+        cell = task.cells[item.cell]
+        if cell.candidates.size == 0:
+            waiting.append(task.waiting(item, task.no_candidate_reason(cell)))
+            continue
+        cands = cell.candidates.tolist()
+        dists = cell.distances_km.tolist()
+        persons = item.request.persons
+        if _keep_together(task, item) or persons == 1:
+            for k, j in enumerate(cands):
+                if left[j] >= persons:
+                    full = [c for c in cands[:k] if left[c] < persons]
+                    left[j] -= persons
+                    placements.append(
+                        task.placement(
+                            item,
+                            j,
+                            persons,
+                            dists[k],
+                            full,
+                            "médecin éligible le plus proche ayant une place ce mois-ci",
+                        )
+                    )
+                    break
+            else:
+                best = max((task.remaining[c] for c in cands), default=0)
+                waiting.append(task.waiting(item, _shortage_reason(task, item, best)))
+            continue
+        # a household that may be split: fill from the nearest physician outwards
+        todo = persons
+        skipped: list[int] = []
+        for k, j in enumerate(cands):
+            if todo == 0:
+                break
+            if left[j] == 0:
+                skipped.append(j)
+                continue
+            take = min(left[j], todo)
+            left[j] -= take
+            todo -= take
+            placements.append(
+                task.placement(
+                    item,
+                    j,
+                    take,
+                    dists[k],
+                    list(full),
+                    "médecin éligible le plus proche ayant de la place (foyer réparti)",
+                )
+            )
+        if todo:
+            waiting.append(task.waiting(item, ReasonCode.CAPACITY_EXHAUSTED, todo))
+    return _sorted_output(placements, waiting=waiting)
+
+
+# --------------------------------------------------------------------------------------------
+# monthly_quota
+
+
+def route_monthly_quota(task: RoutingTask) -> RouterOutput:
+    """Place as many requests as the physicians' monthly capacities allow, level by level
+    (maximal at each level without removing any higher-level placement), older requests first
+    inside a level, then assign the chosen requests to physicians with the smallest total
+    distance. See :mod:`mt_access.flow`."""
+    items = task.items
+    capacity = np.array(task.remaining, dtype=np.int64)
+    candidates = [c.candidates for c in task.cells]
+    n_cells = len(task.cells)
+    keep = [_keep_together(task, it) for it in items]
+    singles = np.array([i for i, k in enumerate(keep) if not k], dtype=np.int64)
+    item_cell = np.array([it.cell for it in items], dtype=np.int64)
+    item_persons = np.array([it.request.persons for it in items], dtype=np.int64)
+    item_rank = np.array([it.classification.rank for it in items], dtype=np.int64)
+
+    placements: list[Placement] = []
+    waiting: list[Waiting] = []
+    residual = capacity.copy()
+
+    # Households kept together: each takes only places that no single request of its level or
+    # above needs (checked with a max flow), at the nearest physician where it fits whole.
+    households = [i for i, k in enumerate(keep) if k]
+    for rank in sorted({int(item_rank[i]) for i in households}):
+        prior = singles[item_rank[singles] <= rank]
+        chosen = flow.select_by_priority(
+            residual, candidates, item_cell[prior], item_persons[prior]
+        )
+        demand = np.bincount(item_cell[prior], weights=chosen, minlength=n_cells).astype(np.int64)
+        for i in (h for h in households if item_rank[h] == rank):
+            item = items[i]
+            cell = task.cells[item.cell]
+            size = int(item_persons[i])
+            if cell.candidates.size == 0:
+                waiting.append(task.waiting(item, task.no_candidate_reason(cell)))
+                continue
+            for k, j in enumerate(cell.candidates.tolist()):
+                if residual[j] < size:
+                    continue
+                trial = residual.copy()
+                trial[j] -= size
+                if flow.fits(trial, candidates, demand):
+                    full = [c for c in cell.candidates[:k].tolist() if residual[c] < size]
+                    residual = trial
+                    placements.append(
+                        task.placement(
+                            item,
+                            j,
+                            size,
+                            float(cell.distances_km[k]),
+                            full,
+                            "médecin éligible le plus proche pouvant accueillir tout le foyer "
+                            "sans priver une demande de même niveau ou plus prioritaire",
+                        )
+                    )
+                    break
+            else:
+                best = int(capacity[cell.candidates].max())
+                waiting.append(task.waiting(item, _shortage_reason(task, item, best)))
+
+    # Single requests (and households that may be split): one solve for all levels.
+    chosen = flow.select_by_priority(
+        residual, candidates, item_cell[singles], item_persons[singles]
+    )
+    supply = np.bincount(item_cell[singles], weights=chosen, minlength=n_cells).astype(np.int64)
+    slots = flow.assign_nearest(residual, candidates, [c.distances_km for c in task.cells], supply)
+    left = residual.copy()
+    for cell_slots in slots:
+        for j, count, _ in cell_slots:
+            left[j] -= count
+    pending: dict[int, list[list[float]]] = {
+        c: [[j, count, d] for j, count, d in s] for c, s in enumerate(slots) if s
+    }
+    for pos, i in enumerate(singles.tolist()):
+        item = items[i]
+        cell = task.cells[item.cell]
+        got = int(chosen[pos])
+        persons = int(item_persons[i])
+        if got:
+            queue = pending[item.cell]
+            todo = got
+            while todo:
+                slot = queue[0]
+                j, avail, dist = int(slot[0]), int(slot[1]), float(slot[2])
+                take = min(avail, todo)
+                nearer = [
+                    c
+                    for c, d in zip(
+                        cell.candidates.tolist(), cell.distances_km.tolist(), strict=True
+                    )
+                    if d < dist and left[c] == 0
+                ]
+                why = (
+                    "médecin éligible le plus proche ayant une place, après répartition des "
+                    "places du mois par ordre de priorité"
+                    if nearer
+                    else "médecin éligible le plus proche (commune acceptée, modalités adaptées)"
+                )
+                placements.append(task.placement(item, j, take, dist, nearer, why))
+                todo -= take
+                slot[1] = avail - take
+                if slot[1] == 0:
+                    queue.pop(0)
+        if got < persons:
+            if cell.candidates.size == 0:
+                reason = task.no_candidate_reason(cell)
+            else:
+                reason = ReasonCode.CAPACITY_EXHAUSTED
+            waiting.append(task.waiting(item, reason, persons - got))
+    return _sorted_output(placements, waiting=waiting)
+
+
+# --------------------------------------------------------------------------------------------
+# k_nearest
+
+
+def route_k_nearest(task: RoutingTask) -> RouterOutput:
+    """Hand each request the list of the k nearest eligible physicians with a place left this
+    month; no capacity is used until one of them accepts."""
+    k = int(task.param("k"))  # type: ignore[call-overload]
+    orientations: list[Orientation] = []
+    waiting: list[Waiting] = []
+    for item in task.items:
+        cell = task.cells[item.cell]
+        chosen = [
+            (j, d)
+            for j, d in zip(cell.candidates.tolist(), cell.distances_km.tolist(), strict=True)
+            if task.remaining[j] > 0
+        ][:k]
+        if not chosen:
+            reason = (
+                task.no_candidate_reason(cell)
+                if cell.candidates.size == 0
+                else ReasonCode.CAPACITY_EXHAUSTED
+            )
+            waiting.append(task.waiting(item, reason))
+            continue
+        physicians = tuple(
+            OrientedPhysician(
+                task.physicians[j].id,
+                task.physicians[j].name,
+                task.physicians[j].commune,
+                round(d, 3),
+            )
+            for j, d in chosen
+        )
+        orientations.append(
+            Orientation(
+                item.request.id,
+                item.classification.level,
+                item.classification.rank,
+                "k_nearest",
+                physicians,
+                explanation=(
+                    f"Liste des {len(physicians)} médecin(s) éligible(s) le(s) plus proche(s) "
+                    "acceptant de nouveaux patients ce mois-ci, à contacter par le patient."
+                ),
+            )
+        )
+    return _sorted_output([], orientations, waiting)
+
+
+# --------------------------------------------------------------------------------------------
+# pull
+
+
+def age_band(age: int) -> str:
+    """Age band shown instead of a birth date in shared lists."""
+    if age < 6:
+        return "0-5 ans"
+    if age < 16:
+        return "6-15 ans"
+    if age < 70:
+        low = (age // 10) * 10
+        return f"{max(low, 16)}-{low + 9} ans"
+    return "70 ans et plus"
+
+
+def route_pull(task: RoutingTask) -> RouterOutput:
+    """No physician is chosen by the CPTS: each physician with a place left gets the ordered,
+    pseudonymised list of waiting requests they could take (level, then waiting time)."""
+    size = int(task.param("list_size"))  # type: ignore[call-overload]
+    by_physician: dict[int, list[tuple[int, PullEntry]]] = defaultdict(list)
+    waiting: list[Waiting] = []
+    pm = task.policy.plugin_manager
+    for item in task.items:
+        cell = task.cells[item.cell]
+        listed = False
+        request = item.request
+        entry_base = None
+        for j, d in zip(cell.candidates.tolist(), cell.distances_km.tolist(), strict=True):
+            if task.remaining[j] <= 0:
+                continue
+            if entry_base is None:
+                pseudonym = (
+                    pm.hook.mt_access_pseudonym(request_id=request.id, policy=task.policy)
+                    if pm is not None
+                    else request.id
+                )
+                entry_base = (pseudonym, request.age(task.on))
+            by_physician[j].append(
+                (
+                    item.position,
+                    PullEntry(
+                        pseudonym=entry_base[0],
+                        level=item.classification.level,
+                        rank=item.classification.rank,
+                        waiting_days=(task.on - request.received).days,
+                        commune=request.commune,
+                        age_band=age_band(entry_base[1]),
+                        persons=request.persons,
+                        home_visits=request.home_visits.label,
+                        distance_km=round(d, 1),
+                    ),
+                )
+            )
+            listed = True
+        if listed:
+            waiting.append(task.waiting(item, ReasonCode.AWAITING_GP_CHOICE))
+        elif cell.candidates.size == 0:
+            waiting.append(task.waiting(item, task.no_candidate_reason(cell)))
+        else:
+            waiting.append(task.waiting(item, ReasonCode.CAPACITY_EXHAUSTED))
+    lists = []
+    for j in sorted(by_physician, key=lambda j: task.physicians[j].id):
+        entries = [e for _, e in sorted(by_physician[j], key=lambda t: t[0])]
+        if size:
+            entries = entries[:size]
+        lists.append(PullList(task.physicians[j].id, tuple(entries)))
+    return _sorted_output([], waiting=waiting, pull_lists=lists)
+
+
+# --------------------------------------------------------------------------------------------
+# orientation
+
+
+def route_orientation(task: RoutingTask) -> RouterOutput:
+    """No physician is chosen: the patient receives the list of the GPs of their commune
+    (accepting new patients, by default) and the policy's resources serving the commune."""
+    only_accepting = bool(task.param("only_accepting"))
+    fallback = int(task.param("fallback_nearest"))  # type: ignore[call-overload]
+    in_scheme = [
+        p
+        for p in task.all_physicians
+        if p.status_on(task.on) is PhysicianStatus.ACTIVE
+        and (p.accepting_new_patients or not only_accepting)
+    ]
+    by_commune: dict[str, list[int]] = defaultdict(list)
+    for j, p in enumerate(in_scheme):
+        by_commune[p.commune].append(j)
+    orientations: list[Orientation] = []
+    for item in task.items:
+        commune = item.request.commune
+        local = by_commune.get(commune, [])
+        pool = local if local else list(range(len(in_scheme)))
+        ranked = sorted(
+            ((task.distance_km(item, in_scheme[j]), in_scheme[j].id, j) for j in pool),
+        )
+        if not local:
+            ranked = ranked[:fallback]
+        physicians = tuple(
+            OrientedPhysician(in_scheme[j].id, in_scheme[j].name, in_scheme[j].commune, round(d, 3))
+            for d, _, j in ranked
+        )
+        resources = tuple(r.describe() for r in task.policy.resources if r.serves(commune))
+        if local:
+            text = "Liste des médecins généralistes exerçant dans la commune du patient"
+        elif physicians:
+            text = (
+                "Aucun médecin généraliste du dispositif dans la commune du patient : "
+                f"liste des {len(physicians)} plus proches"
+            )
+        else:
+            text = "Aucun médecin généraliste à proposer"
+        text += " et ressources du territoire." if resources else "."
+        orientations.append(
+            Orientation(
+                item.request.id,
+                item.classification.level,
+                item.classification.rank,
+                "orientation",
+                physicians,
+                resources,
+                text,
+            )
+        )
+    return _sorted_output([], orientations)
+
+
+BUILTIN_ROUTERS: tuple[RouterKind, ...] = (
+    RouterKind(
+        "nearest",
+        "médecin le plus proche",
+        route_nearest,
+        consumes_capacity=True,
+        doc="Each request, in priority order, to the single nearest eligible GP with room.",
+    ),
+    RouterKind(
+        "monthly_quota",
+        "quota mensuel des médecins",
+        route_monthly_quota,
+        consumes_capacity=True,
+        doc="As many requests as monthly capacities allow, level by level (max flow), "
+        "then the smallest total distance.",
+    ),
+    RouterKind(
+        "k_nearest",
+        "liste des k médecins les plus proches",
+        route_k_nearest,
+        (Param("k", ParamType.INT, "nombre de médecins proposés", default=3, minimum=1),),
+        doc="The k nearest eligible GPs with a place left, as a list for the patient; "
+        "no capacity used.",
+    ),
+    RouterKind(
+        "pull",
+        "liste partagée aux médecins",
+        route_pull,
+        (
+            Param(
+                "list_size",
+                ParamType.INT,
+                "nombre maximal de demandes par liste (0 : toutes)",
+                default=0,
+                minimum=0,
+            ),
+        ),
+        doc="Each GP with a place left gets the ordered, pseudonymised list of the requests "
+        "they could take.",
+    ),
+    RouterKind(
+        "orientation",
+        "orientation (liste des médecins de la commune et ressources)",
+        route_orientation,
+        (
+            Param(
+                "only_accepting",
+                ParamType.BOOLEAN,
+                "ne lister que les médecins acceptant de nouveaux patients",
+                default=True,
+            ),
+            Param(
+                "fallback_nearest",
+                ParamType.INT,
+                "sans médecin dans la commune, nombre de médecins les plus proches listés",
+                default=3,
+                minimum=0,
+            ),
+        ),
+        doc="The GPs of the patient's commune and the policy's resources; no GP chosen.",
+    ),
+)
+
+
+@hookimpl
+def mt_access_routers() -> list[RouterKind]:
+    return list(BUILTIN_ROUTERS)

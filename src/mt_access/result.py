@@ -1,0 +1,260 @@
+"""What a match run returns: placements, orientations, waiting and rejected requests."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections import Counter
+
+import attrs
+
+from mt_access.ledger import PlacementRecorded
+
+__all__ = [
+    "Classification",
+    "MatchResult",
+    "Orientation",
+    "OrientedPhysician",
+    "Placement",
+    "PullEntry",
+    "PullList",
+    "ReasonCode",
+    "Rejected",
+    "ScopeDecision",
+    "Waiting",
+    "format_km",
+]
+
+
+class ReasonCode(enum.StrEnum):
+    """Why a request is not placed; ``code.label`` is the French label."""
+
+    NO_CONSENT = "no_consent"
+    OUT_OF_TERRITORY = "out_of_territory"
+    EXCLUDED_REASON = "excluded_reason"
+    NO_ELIGIBLE_GP = "no_eligible_gp"
+    CAPACITY_EXHAUSTED = "capacity_exhausted"
+    BEYOND_MAX_DISTANCE = "beyond_max_distance"
+    AWAITING_GP_CHOICE = "awaiting_gp_choice"
+    HOUSEHOLD_TOO_LARGE = "household_too_large"
+
+    @property
+    def label(self) -> str:
+        return _REASON_LABELS[self]
+
+
+_REASON_LABELS = {
+    ReasonCode.NO_CONSENT: "consentement du patient absent",
+    ReasonCode.OUT_OF_TERRITORY: "commune hors du territoire de la CPTS",
+    ReasonCode.EXCLUDED_REASON: "motif de demande exclu du dispositif",
+    ReasonCode.NO_ELIGIBLE_GP: "aucun médecin éligible (commune, modalités, statut)",
+    ReasonCode.CAPACITY_EXHAUSTED: "capacité des médecins éligibles épuisée ce mois-ci",
+    ReasonCode.BEYOND_MAX_DISTANCE: "médecins éligibles tous au-delà de la distance maximale",
+    ReasonCode.AWAITING_GP_CHOICE: "en attente du choix d'un médecin (liste partagée)",
+    ReasonCode.HOUSEHOLD_TOO_LARGE: "aucun médecin éligible n'a assez de places pour tout le foyer",
+}
+
+
+def format_km(km: float) -> str:
+    """French formatting of a distance: ``3,2 km``."""
+    return f"{km:.1f}".replace(".", ",") + " km"
+
+
+@attrs.frozen
+class ScopeDecision:
+    """Outcome of the scope check: in scope, or rejected with a reason."""
+
+    in_scope: bool
+    reason: ReasonCode | None = None
+    detail: str = ""
+
+    @classmethod
+    def accept(cls) -> ScopeDecision:
+        return cls(True)
+
+    @classmethod
+    def reject(cls, reason: ReasonCode, detail: str = "") -> ScopeDecision:
+        return cls(False, reason, detail)
+
+
+@attrs.frozen
+class Classification:
+    """A request's priority level and the criteria that put it there.
+
+    Attributes:
+        level: the level's name (``policy.non_priority_level`` for non-priority requests).
+        rank: 1 for the highest level; non-priority requests have the largest rank.
+        priority: whether the level is one of the policy's priority levels.
+        criteria: French labels of the criteria the request meets for that level.
+    """
+
+    level: str
+    rank: int
+    priority: bool
+    criteria: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class Placement:
+    """A request (or part of a household) placed with a physician this month.
+
+    Attributes:
+        request_id: the request.
+        physician_id: the physician who takes the patient(s).
+        persons: places used (a household may use several).
+        level: the request's level name; ``rank`` its rank.
+        criteria: French labels of the criteria that gave the level.
+        distance_km: geodesic distance between the patient and the practice.
+        router: the router that made the placement.
+        nearer_full: physicians eligible for the request, nearer than the chosen one, that had
+            no place left: the reason this physician and not another.
+        explanation: the whole explanation in French.
+    """
+
+    request_id: str
+    physician_id: str
+    persons: int
+    level: str
+    rank: int
+    criteria: tuple[str, ...]
+    distance_km: float
+    router: str
+    nearer_full: tuple[str, ...] = ()
+    explanation: str = ""
+
+
+@attrs.frozen
+class OrientedPhysician:
+    """A physician listed in an orientation (name, commune, distance)."""
+
+    physician_id: str
+    name: str
+    commune: str
+    distance_km: float
+
+
+@attrs.frozen
+class Orientation:
+    """A request answered with a list: physicians to contact and other resources.
+
+    Produced by the ``orientation`` router (the GPs of the patient's commune and the policy's
+    resources) and the ``k_nearest`` router (the k nearest eligible GPs; no capacity is used
+    until one of them accepts).
+    """
+
+    request_id: str
+    level: str
+    rank: int
+    router: str
+    physicians: tuple[OrientedPhysician, ...]
+    resources: tuple[str, ...] = ()
+    explanation: str = ""
+
+
+@attrs.frozen
+class Waiting:
+    """A request in scope that stays on the waiting list, with the reason."""
+
+    request_id: str
+    level: str
+    rank: int
+    reason: ReasonCode
+    persons: int = 1
+    detail: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.reason.label
+
+
+@attrs.frozen
+class Rejected:
+    """A request out of the scheme's scope (no consent, outside the territory, excluded)."""
+
+    request_id: str
+    reason: ReasonCode
+    detail: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.reason.label
+
+
+@attrs.frozen
+class PullEntry:
+    """One line of a physician's pull list: pseudonymised, no name, contact or birth date."""
+
+    pseudonym: str
+    level: str
+    rank: int
+    waiting_days: int
+    commune: str
+    age_band: str
+    persons: int
+    home_visits: str
+    distance_km: float
+
+
+@attrs.frozen
+class PullList:
+    """The ordered list of waiting requests a physician could take (``pull`` router)."""
+
+    physician_id: str
+    entries: tuple[PullEntry, ...]
+
+
+@attrs.frozen
+class MatchResult:
+    """Everything a match run decided. Nothing here has been recorded yet.
+
+    Attributes:
+        on: the reference date of the run.
+        month: the capacity month, ``YYYY-MM``.
+        policy_code: the policy used.
+        placements: sorted by request id, then physician id.
+        orientations, waiting, rejected: sorted by request id.
+        pull_lists: sorted by physician id.
+        ledger_entries: the placements to record in the capacity ledger
+            (``ledger.extend(result.ledger_entries)``).
+    """
+
+    on: dt.date
+    month: str
+    policy_code: str
+    placements: tuple[Placement, ...] = ()
+    orientations: tuple[Orientation, ...] = ()
+    waiting: tuple[Waiting, ...] = ()
+    rejected: tuple[Rejected, ...] = ()
+    pull_lists: tuple[PullList, ...] = ()
+    ledger_entries: tuple[PlacementRecorded, ...] = ()
+
+    def placements_of(self, request_id: str) -> tuple[Placement, ...]:
+        return tuple(p for p in self.placements if p.request_id == request_id)
+
+    def outcome_of(self, request_id: str) -> str:
+        """``placed``, ``partly_placed``, ``oriented``, ``waiting``, ``rejected`` or ``unknown``."""
+        placed = any(p.request_id == request_id for p in self.placements)
+        waiting = any(w.request_id == request_id for w in self.waiting)
+        if placed:
+            return "partly_placed" if waiting else "placed"
+        if waiting:
+            return "waiting"
+        if any(o.request_id == request_id for o in self.orientations):
+            return "oriented"
+        if any(r.request_id == request_id for r in self.rejected):
+            return "rejected"
+        return "unknown"
+
+    def placed_by_level(self) -> dict[str, int]:
+        """Persons placed per level name."""
+        counts: Counter[str] = Counter()
+        for p in self.placements:
+            counts[p.level] += p.persons
+        return dict(sorted(counts.items()))
+
+    def load_by_physician(self) -> dict[str, int]:
+        """Persons placed per physician in this run."""
+        counts: Counter[str] = Counter()
+        for p in self.placements:
+            counts[p.physician_id] += p.persons
+        return dict(sorted(counts.items()))

@@ -1,0 +1,263 @@
+"""What a router receives and returns.
+
+The engine prepares a :class:`RoutingTask` per routing rule: the requests to route (in
+priority order), the physicians available on the reference date with their remaining
+capacity, and, for every *cell* of requests (same place, same need for home visits, same
+physicians who already declined them), the eligible physicians sorted by distance. Routers
+only read the task and return a :class:`RouterOutput`; distances come from the geo layer
+(:mod:`mt_access.geo`), never from the routers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from mt_access.geo.distance import DistanceCache, geodesic_km_many
+from mt_access.geo.point import Point
+from mt_access.model import HomeVisitNeed, Physician, Request
+from mt_access.policy import Policy, RoutingRule
+from mt_access.result import (
+    Classification,
+    Orientation,
+    Placement,
+    PullList,
+    ReasonCode,
+    Waiting,
+    format_km,
+)
+
+__all__ = ["Cell", "RoutableItem", "RouterOutput", "RoutingTask", "build_cells"]
+
+
+@attrs.frozen
+class RoutableItem:
+    """A request to route, with what the engine worked out about it.
+
+    Attributes:
+        request: the request.
+        classification: its level and the criteria met.
+        position: its place in the policy's order (0 first): level, then the order key.
+        origin: the point distances are measured from (home, else the commune's point).
+        cell: index of its cell in :attr:`RoutingTask.cells`.
+    """
+
+    request: Request
+    classification: Classification
+    position: int
+    origin: Point
+    cell: int
+
+
+@attrs.frozen
+class Cell:
+    """Requests that are interchangeable for eligibility: same origin, need and refusals.
+
+    Attributes:
+        commune: INSEE code of the requests' commune.
+        need: their need for home visits.
+        candidates: indices into :attr:`RoutingTask.physicians` of the eligible physicians
+            (accepting the commune, serving the need, not having declined, within the maximum
+            distance), nearest first (ties by physician id).
+        distances_km: distance to each candidate, same order.
+        beyond_max: eligible physicians excluded only by the maximum distance.
+    """
+
+    commune: str
+    need: HomeVisitNeed
+    candidates: npt.NDArray[np.int64]
+    distances_km: npt.NDArray[np.float64]
+    beyond_max: int = 0
+
+
+@attrs.frozen
+class RouterOutput:
+    """What a router decided. Every routed request appears in exactly one of placements
+    (possibly several for a household split among physicians, plus a ``Waiting`` for persons
+    left), orientations or waiting."""
+
+    placements: tuple[Placement, ...] = ()
+    orientations: tuple[Orientation, ...] = ()
+    waiting: tuple[Waiting, ...] = ()
+    pull_lists: tuple[PullList, ...] = ()
+
+
+@attrs.frozen
+class RoutingTask:
+    """Input of a router.
+
+    Attributes:
+        rule: the routing rule (router, parameters, maximum distance).
+        policy: the policy.
+        on: reference date.
+        items: requests to route, in priority order.
+        physicians: physicians available on ``on`` (active, accepting new patients), by id.
+        remaining: places left this month for each physician (same order).
+        cells: see :class:`Cell`.
+        all_physicians: every physician given to the engine, by id (orientation lists).
+        distances: the geo layer's distance cache.
+    """
+
+    rule: RoutingRule
+    policy: Policy
+    on: dt.date
+    items: tuple[RoutableItem, ...]
+    physicians: tuple[Physician, ...]
+    remaining: tuple[int, ...]
+    cells: tuple[Cell, ...]
+    all_physicians: tuple[Physician, ...]
+    distances: DistanceCache
+
+    def param(self, name: str) -> object:
+        return self.rule.param(name)
+
+    def physician_point(self, physician: Physician) -> Point:
+        if physician.location is not None:
+            return physician.location
+        return self.distances.reference.point(physician.commune)
+
+    def distance_km(self, item: RoutableItem, physician: Physician) -> float:
+        target = self.physician_point(physician)
+        if item.request.patient.location is None and physician.location is None:
+            return self.distances.between_communes(item.request.commune, physician.commune)
+        return self.distances.between(item.origin, target)
+
+    def no_candidate_reason(self, cell: Cell) -> ReasonCode:
+        return ReasonCode.BEYOND_MAX_DISTANCE if cell.beyond_max else ReasonCode.NO_ELIGIBLE_GP
+
+    def waiting(
+        self, item: RoutableItem, reason: ReasonCode, persons: int | None = None
+    ) -> Waiting:
+        c = item.classification
+        detail = ""
+        if reason is ReasonCode.BEYOND_MAX_DISTANCE and self.rule.max_distance_km is not None:
+            detail = f"distance maximale {format_km(self.rule.max_distance_km)}"
+        return Waiting(
+            item.request.id,
+            c.level,
+            c.rank,
+            reason,
+            item.request.persons if persons is None else persons,
+            detail,
+        )
+
+    def placement(
+        self,
+        item: RoutableItem,
+        physician_index: int,
+        persons: int,
+        distance_km: float,
+        nearer_full: Sequence[int],
+        why: str,
+    ) -> Placement:
+        """Build a placement with its French explanation."""
+        c = item.classification
+        phys = self.physicians[physician_index]
+        reference = self.distances.reference
+        if c.priority:
+            head = f"Demande prioritaire (niveau {c.rank} « {c.level} »)"
+            if c.criteria:
+                head += " : " + ", ".join(c.criteria)
+        else:
+            head = f"Demande non prioritaire (« {c.level} »)"
+        commune = reference.get(phys.commune).name if phys.commune in reference else phys.commune
+        text = f"{head}. Attribuée à {phys.name} ({commune}, {format_km(distance_km)}) : {why}."
+        full_ids = tuple(self.physicians[j].id for j in nearer_full)
+        if nearer_full:
+            names = ", ".join(self.physicians[j].name for j in nearer_full[:5])
+            more = f" et {len(nearer_full) - 5} autre(s)" if len(nearer_full) > 5 else ""
+            text += f" Médecin(s) plus proche(s) sans place disponible : {names}{more}."
+        return Placement(
+            request_id=item.request.id,
+            physician_id=phys.id,
+            persons=persons,
+            level=c.level,
+            rank=c.rank,
+            criteria=c.criteria,
+            distance_km=round(distance_km, 3),
+            router=self.rule.router.name,
+            nearer_full=full_ids,
+            explanation=text,
+        )
+
+
+def _need_mask(physicians: Sequence[Physician], need: HomeVisitNeed) -> npt.NDArray[np.bool_]:
+    return np.array([p.serves(need) for p in physicians], dtype=bool)
+
+
+def build_cells(
+    items: Sequence[tuple[Request, Point]],
+    physicians: Sequence[Physician],
+    policy: Policy,
+    max_distance_km: float | None,
+    distances: DistanceCache,
+) -> tuple[list[int], list[Cell]]:
+    """Group requests into cells and compute each cell's eligible physicians.
+
+    Returns the cell index of each item and the cells. Eligibility: the physician accepts
+    the request's commune (declared list, else the policy's default), serves its need for
+    home visits, has not declined it, and is within the maximum distance.
+    """
+    reference = distances.reference
+    n = len(physicians)
+    by_commune: dict[str, list[int]] = defaultdict(list)
+    for j, p in enumerate(physicians):
+        for commune in p.accepted_communes or policy.accepted_by_default(p.commune):
+            by_commune[commune].append(j)
+    lat = np.empty(n)
+    lon = np.empty(n)
+    own_location = np.zeros(n, dtype=bool)
+    for j, p in enumerate(physicians):
+        point = p.location if p.location is not None else reference.point(p.commune)
+        lat[j], lon[j] = point.lat, point.lon
+        own_location[j] = p.location is not None
+    ids = np.array([p.id for p in physicians], dtype=object)
+    need_masks = {need: _need_mask(physicians, need) for need in HomeVisitNeed}
+    phys_communes = [p.commune for p in physicians]
+
+    cell_index: dict[tuple[object, ...], int] = {}
+    cells: list[Cell] = []
+    of_item: list[int] = []
+    for request, origin in items:
+        own = request.patient.location is not None
+        key = (
+            request.commune,
+            (origin.lat, origin.lon) if own else None,
+            request.home_visits,
+            request.declined_by,
+        )
+        index = cell_index.get(key)
+        if index is None:
+            cand = np.array(by_commune.get(request.commune, ()), dtype=np.int64)
+            if cand.size:
+                cand = cand[need_masks[request.home_visits][cand]]
+            if cand.size and request.declined_by:
+                keep = np.array([ids[j] not in request.declined_by for j in cand], dtype=bool)
+                cand = cand[keep]
+            if cand.size:
+                if own or own_location[cand].any():
+                    dist = geodesic_km_many(origin.lat, origin.lon, lat[cand], lon[cand])
+                else:
+                    dist = distances.communes_matrix(
+                        [request.commune], [phys_communes[j] for j in cand]
+                    )[0]
+                dist = np.asarray(dist, dtype=np.float64)
+            else:
+                dist = np.empty(0)
+            beyond = 0
+            if max_distance_km is not None and cand.size:
+                within = dist <= max_distance_km
+                beyond = int((~within).sum())
+                cand, dist = cand[within], dist[within]
+            order = np.lexsort((ids[cand].astype(str) if cand.size else cand, dist))
+            cand, dist = cand[order], dist[order]
+            index = len(cells)
+            cell_index[key] = index
+            cells.append(Cell(request.commune, request.home_visits, cand, dist, beyond))
+        of_item.append(index)
+    return of_item, cells

@@ -1,0 +1,40 @@
+"""Shared fixtures and Hypothesis profiles.
+
+Profiles: ``dev`` (default, quick) and ``ci`` (thorough; selected by HYPOTHESIS_PROFILE=ci,
+which .ci/run sets).
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+import mt_access
+from mt_access.geo.communes import CommuneReference, bundled_reference
+
+settings.register_profile("dev", max_examples=60, deadline=None)
+settings.register_profile(
+    "ci",
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    stateful_step_count=100,
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+@pytest.fixture(scope="session")
+def reference() -> CommuneReference:
+    return bundled_reference()
+
+
+@pytest.fixture(scope="session")
+def voironnais() -> mt_access.Policy:
+    return mt_access.load_policy("voironnais")
+
+
+@pytest.fixture(scope="session")
+def deule_marque() -> mt_access.Policy:
+    return mt_access.load_policy("deule_marque")

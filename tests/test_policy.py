@@ -1,0 +1,219 @@
+"""Policies: the shipped files load, bad files give a PolicyError that says where and what."""
+
+from __future__ import annotations
+
+import textwrap
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import mt_access
+from mt_access import PolicyError, load_policy
+
+REPO = Path(__file__).resolve().parent.parent
+
+VOIRONNAIS_CODES = {
+    "38563", "38432", "38362", "38383", "38133", "38407", "38565", "38061", "38239", "38400",
+    "38084", "38373", "38331", "38337", "38368", "38270", "38566", "38332", "38517",
+}  # fmt: skip
+
+
+def test_every_shipped_policy_loads_and_validates() -> None:
+    shipped = mt_access.available_policies()
+    assert {"voironnais", "deule_marque"} <= set(shipped)
+    for name, path in shipped.items():
+        policy = load_policy(name)
+        assert policy.code == name
+        assert load_policy(path) == policy
+
+
+def test_voironnais_policy(voironnais: mt_access.Policy) -> None:
+    assert voironnais.territory == VOIRONNAIS_CODES
+    assert voironnais.routing_priority.router.name == "monthly_quota"
+    assert voironnais.routing_non_priority.router.name == "monthly_quota"
+    kinds = {c.kind for c in voironnais.levels[0].criteria}
+    assert {"ald", "css", "ame", "disability_or_chronic", "age_under"} <= kinds
+    assert [c.kind for c in voironnais.exclusions] == ["reason_in"]
+
+
+def test_deule_marque_policy(deule_marque: mt_access.Policy) -> None:
+    assert {"59378", "59386", "59636"} <= deule_marque.territory
+    assert deule_marque.routing_priority.router.name == "nearest"
+    assert deule_marque.routing_non_priority.router.name == "orientation"
+    labels = [c.label for c in deule_marque.levels[0].criteria]
+    assert labels == [
+        "âge ≥ 70 ans",
+        "affection de longue durée (ALD)",
+        "bénéficiaire de la CSS",
+        "âge < 18 ans",
+    ]
+    assert len(deule_marque.resources) == 3
+    text = Path(deule_marque.source).read_text(encoding="utf-8")
+    assert "CONFIRMER" in text
+
+
+MINIMAL = """\
+version: 1
+identity: {name: CPTS Test, code: test, department: "38"}
+territory:
+  communes: ["38563", "38565"]
+priority:
+  levels:
+    - name: prioritaire
+      criteria:
+        - kind: ald
+routing:
+  priority: {router: monthly_quota}
+  non_priority: {router: orientation}
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "politique.yaml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def test_minimal_policy_defaults(tmp_path: Path) -> None:
+    policy = load_policy(write(tmp_path, MINIMAL))
+    assert policy.non_priority_level == "non prioritaire"
+    assert policy.carry_over is False
+    assert policy.keep_households_together is False
+    assert policy.routing_non_priority.param("fallback_nearest") == 3
+    assert policy.max_contact_attempts == 3
+
+
+def error_for(tmp_path: Path, text: str) -> PolicyError:
+    with pytest.raises(PolicyError) as info:
+        load_policy(write(tmp_path, text))
+    return info.value
+
+
+def test_error_names_file_line_path_and_expectation(tmp_path: Path) -> None:
+    text = MINIMAL.replace(
+        "priority: {router: monthly_quota}",
+        "priority: {router: nearest, max_distance_km: loin}",
+    )
+    err = error_for(tmp_path, text)
+    assert err.path == "$.routing.priority.max_distance_km"
+    assert err.line == 11
+    assert err.source.endswith("politique.yaml")
+    assert "un nombre attendu" in str(err)
+    assert str(err).startswith(f"{err.source}:11: $.routing.priority.max_distance_km")
+
+
+def test_unknown_criterion_kind_lists_known_ones(tmp_path: Path) -> None:
+    err = error_for(tmp_path, MINIMAL.replace("kind: ald", "kind: aldd"))
+    assert err.path == "$.priority.levels[0].criteria[0].kind"
+    assert err.line == 9
+    for known in ("age_at_least", "ald", "css", "urgent"):
+        assert known in err.message
+
+
+def test_unknown_router_lists_known_ones(tmp_path: Path) -> None:
+    err = error_for(tmp_path, MINIMAL.replace("router: orientation", "router: random"))
+    assert err.path == "$.routing.non_priority.router"
+    for known in ("k_nearest", "monthly_quota", "nearest", "orientation", "pull"):
+        assert known in err.message
+
+
+def test_unknown_insee_code_is_rejected(tmp_path: Path) -> None:
+    err = error_for(tmp_path, MINIMAL.replace('"38565"', '"38999"'))
+    assert err.path == "$.territory.communes[1]"
+    assert "38999" in err.message
+
+
+def test_malformed_insee_code_is_rejected(tmp_path: Path) -> None:
+    err = error_for(tmp_path, MINIMAL.replace('"38565"', "3856"))
+    assert err.path == "$.territory.communes[1]"
+
+
+def test_unknown_key_is_rejected(tmp_path: Path) -> None:
+    err = error_for(tmp_path, MINIMAL + "capacity: {carryover: true}\n")
+    assert err.path == "$.capacity.carryover"
+    assert "carry_over" in err.message
+
+
+def test_missing_required_parameter(tmp_path: Path) -> None:
+    err = error_for(tmp_path, MINIMAL.replace("- kind: ald", "- kind: age_at_least"))
+    assert "years" in err.message
+    assert err.path == "$.priority.levels[0].criteria[0]"
+
+
+def test_wrong_parameter_type(tmp_path: Path) -> None:
+    err = error_for(
+        tmp_path, MINIMAL.replace("- kind: ald", "- kind: age_at_least\n          years: -3")
+    )
+    assert err.path == "$.priority.levels[0].criteria[0].years"
+
+
+def test_missing_section(tmp_path: Path) -> None:
+    err = error_for(tmp_path, MINIMAL.split("routing:")[0])
+    assert "routing" in err.message
+
+
+def test_duplicate_key_is_rejected(tmp_path: Path) -> None:
+    err = error_for(tmp_path, MINIMAL + "capacity: {carry_over: true}\ncapacity: {}\n")
+    assert err.path == "$.capacity"
+    assert err.line == 14
+
+
+def test_yaml_syntax_error_has_line(tmp_path: Path) -> None:
+    err = error_for(tmp_path, MINIMAL + "routing: [\n")
+    assert err.line is not None
+
+
+def test_unsafe_yaml_tags_are_refused(tmp_path: Path) -> None:
+    err = error_for(tmp_path, "!!python/object/apply:os.system ['echo pwned']\n")
+    assert "YAML invalide" in err.message
+
+
+def test_unknown_policy_name_lists_available(tmp_path: Path) -> None:
+    with pytest.raises(PolicyError) as info:
+        load_policy("atlantide")
+    assert "voironnais" in str(info.value)
+    assert "deule_marque" in str(info.value)
+
+
+def test_missing_file() -> None:
+    with pytest.raises(PolicyError, match="introuvable"):
+        load_policy("/nonexistent/politique.yaml")
+
+
+def test_policy_error_is_a_value_error() -> None:
+    assert issubclass(PolicyError, ValueError)
+    assert issubclass(PolicyError, mt_access.MtAccessError)
+
+
+def test_level_override_and_distance_default(tmp_path: Path) -> None:
+    text = MINIMAL.replace(
+        "routing:\n",
+        "routing:\n  max_distance_km: 12\n  levels:\n    prioritaire: {router: nearest}\n",
+    )
+    policy = load_policy(write(tmp_path, text))
+    assert policy.rule_for("prioritaire", True).router.name == "nearest"
+    assert policy.rule_for("prioritaire", True).max_distance_km == 12
+    assert policy.routing_non_priority.max_distance_km == 12
+
+
+@pytest.mark.slow
+def test_policies_are_packaged_in_the_wheel(tmp_path: Path) -> None:
+    """The shipped policy files must be reachable after a plain pip install of the wheel."""
+    build = pytest.importorskip("build")
+    assert build
+    import subprocess
+    import sys
+
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path)],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "mt_access/_policies/voironnais.yaml" in names
+    assert "mt_access/_policies/deule_marque.yaml" in names
+    assert "mt_access/py.typed" in names
+    assert "mt_access/geo/data/communes_france.csv.gz" in names
