@@ -517,8 +517,8 @@ DEFAULTS = {"p1": 0, "p2": 2}  # p3 absent: 0 through default_capacity.get(p, 0)
 physicians = st.sampled_from(PHYSICIANS)
 months = st.sampled_from(MONTHS)
 requests = st.sampled_from(REQUESTS)
-capacities = st.integers(min_value=0, max_value=4)
-persons = st.integers(min_value=1, max_value=3)
+capacities = st.integers(min_value=0, max_value=5)
+persons = st.integers(min_value=1, max_value=5)
 entries = st.one_of(
     st.builds(CapacityDeclared, physicians, months, capacities, st.just(DAY)),
     st.builds(PlacementRecorded, physicians, months, requests, persons, st.just(DAY)),

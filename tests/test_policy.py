@@ -217,3 +217,22 @@ def test_policies_are_packaged_in_the_wheel(tmp_path: Path) -> None:
     assert "mt_access/_policies/deule_marque.yaml" in names
     assert "mt_access/py.typed" in names
     assert "mt_access/geo/data/communes_france.csv.gz" in names
+
+
+def test_ordering_section(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from factories import ON, doc, req
+
+    text = MINIMAL + "ordering:\n  keys: [urgent, received]\n  tie_break: pseudonym\n"
+    policy = load_policy(write(tmp_path, text))
+    assert policy.ordering_keys == ("urgent", "received")
+    requests = [
+        req("old", "38563", received=dt.date(2026, 1, 1), ald=True),
+        req("urgent", "38563", received=dt.date(2026, 3, 1), urgent=True, ald=True),
+    ]
+    result = mt_access.match(requests, [doc("G", "38563")], policy, None, ON)
+    assert [p.request_id for p in result.placements] == ["urgent"]
+    err = error_for(tmp_path, MINIMAL + "ordering: {keys: [taille]}\n")
+    assert err.path == "$.ordering.keys[0]"
+    assert "received" in err.message

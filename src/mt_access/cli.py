@@ -18,7 +18,7 @@ from mt_access.ledger import CapacityLedger
 from mt_access.loading import available_policies, load_policy
 from mt_access.model import Physician
 from mt_access.policy import Policy
-from mt_access.result import MatchResult, format_km
+from mt_access.result import MatchResult, Placement, format_km
 
 __all__ = ["main", "render_summary"]
 
@@ -60,9 +60,14 @@ def render_summary(
     if result.placements:
         add("Demandes attribuées à un médecin")
         add("--------------------------------")
-        for p in sorted(result.placements, key=lambda p: (p.rank, p.request_id)):
-            add(f"- {p.request_id} → {names[p.physician_id].name} ({p.persons} pers.)")
-            add(f"    {p.explanation}")
+        by_request: dict[str, list[Placement]] = {}
+        for p in sorted(result.placements, key=lambda p: (p.rank, p.request_id, p.distance_km)):
+            by_request.setdefault(p.request_id, []).append(p)
+        for rid, group in by_request.items():
+            who = ", ".join(f"{names[p.physician_id].name} ({p.persons} pers.)" for p in group)
+            add(f"- {rid} → {who}")
+            for p in group:
+                add(f"    {p.explanation}")
         add("")
     if result.orientations:
         add("Demandes orientées (liste remise au demandeur)")

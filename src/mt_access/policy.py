@@ -209,6 +209,10 @@ class Resource:
 
 
 DEFAULT_ACCEPTED_CHOICES = ("territory", "practice_commune")
+ORDERING_KEYS = ("received", "urgent", "age")
+"""Sort keys allowed in ``ordering.keys``: oldest request first, urgent first, oldest
+patient first."""
+TIE_BREAKS = ("id", "pseudonym")
 
 
 @attrs.frozen
@@ -234,6 +238,8 @@ class Policy:
     keep_households_together: bool = False
     default_accepted_communes: str = "territory"
     max_contact_attempts: int = 3
+    ordering_keys: tuple[str, ...] = ("received",)
+    tie_break: str = "id"
     pseudonym_key: str = ""
     notes: str = ""
     source: str = "<dict>"
@@ -499,6 +505,7 @@ _TOP_KEYS = (
     "resources",
     "follow_up",
     "privacy",
+    "ordering",
 )
 
 
@@ -643,6 +650,22 @@ def policy_from_mapping(
             minimum=1,
         )
     )
+    ordering = _mapping(ctx, "$.ordering", top.get("ordering", {}), ("keys", "tie_break"))
+    ordering_keys: list[str] = []
+    for i, raw_key in enumerate(_list(ctx, "$.ordering.keys", ordering.get("keys", ["received"]))):
+        key = _str(ctx, f"$.ordering.keys[{i}]", raw_key)
+        if key not in ORDERING_KEYS or key in ordering_keys:
+            raise ctx.error(
+                f"$.ordering.keys[{i}]",
+                f"clé de tri parmi {', '.join(ORDERING_KEYS)} (sans doublon) attendue, reçu {key!r}",
+            )
+        ordering_keys.append(key)
+    tie_break = _str(ctx, "$.ordering.tie_break", ordering.get("tie_break", "id"))
+    if tie_break not in TIE_BREAKS:
+        raise ctx.error(
+            "$.ordering.tie_break",
+            f"valeur parmi {', '.join(TIE_BREAKS)} attendue, reçu {tie_break!r}",
+        )
     privacy = _mapping(ctx, "$.privacy", top.get("privacy", {}), ("pseudonym_key",))
     pseudonym_key = _str(ctx, "$.privacy.pseudonym_key", privacy.get("pseudonym_key", code))
 
@@ -678,6 +701,8 @@ def policy_from_mapping(
         keep_households_together=keep_together,
         default_accepted_communes=default_accepted,
         max_contact_attempts=attempts,
+        ordering_keys=tuple(ordering_keys),
+        tie_break=tie_break,
         pseudonym_key=pseudonym_key,
         notes=notes,
         source=source,

@@ -166,7 +166,9 @@ class RoutingTask:
         else:
             head = f"Demande non prioritaire (« {c.level} »)"
         commune = reference.get(phys.commune).name if phys.commune in reference else phys.commune
-        text = f"{head}. Attribuée à {phys.name} ({commune}, {format_km(distance_km)}) : {why}."
+        same = phys.commune == item.request.commune and distance_km < 0.05
+        where = "même commune" if same else format_km(distance_km)
+        text = f"{head}. Attribuée à {phys.name} ({commune}, {where}) : {why}."
         full_ids = tuple(self.physicians[j].id for j in nearer_full)
         if nearer_full:
             names = ", ".join(self.physicians[j].name for j in nearer_full[:5])

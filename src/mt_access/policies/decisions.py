@@ -59,7 +59,21 @@ def mt_access_order_keys(
     policy: Policy,
     on: dt.date,
 ) -> list[tuple[object, ...]]:
-    return [(r.received, r.id) for r in requests]
+    keys: list[tuple[object, ...]] = []
+    for r in requests:
+        key: list[object] = []
+        for name in policy.ordering_keys:
+            if name == "received":
+                key.append(r.received.toordinal())
+            elif name == "urgent":
+                key.append(0 if r.urgent else 1)
+            elif name == "age":
+                key.append(r.patient.birth_date.toordinal())
+        if policy.tie_break == "pseudonym":
+            key.append(mt_access_pseudonym(r.id, policy))
+        key.append(r.id)
+        keys.append(tuple(key))
+    return keys
 
 
 @hookimpl(trylast=True)

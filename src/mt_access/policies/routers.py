@@ -197,6 +197,12 @@ def route_monthly_quota(task: RoutingTask) -> RouterOutput:
         if got:
             queue = pending[item.cell]
             todo = got
+            # Every request of a cell has the same origin, so which slot it takes does not
+            # change the total distance: keep a household with one physician when a slot fits.
+            whole = next((s for s in queue if s[1] >= todo), None)
+            if whole is not None and whole is not queue[0]:
+                queue.remove(whole)
+                queue.insert(0, whole)
             while todo:
                 slot = queue[0]
                 j, avail, dist = int(slot[0]), int(slot[1]), float(slot[2])

@@ -1,0 +1,327 @@
+"""Plugins: a third-party CPTS plugin adds criterion kinds and routers used from YAML, takes
+over decision hooks, and is found through the ``mt_access`` entry-point group."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import mt_access
+from factories import ON, VOIRON, VOREPPE, doc, req
+from mt_access import (
+    Classification,
+    CriterionKind,
+    Param,
+    ParamType,
+    PluginError,
+    ReasonCode,
+    RouterKind,
+    RouterOutput,
+    RoutingTask,
+    ScopeDecision,
+    get_plugin_manager,
+    hookimpl,
+    load_policy,
+    match,
+)
+from mt_access.geo.communes import Commune, CommuneReference
+from mt_access.hookspecs import PROJECT_NAME
+from mt_access.plugins import DEFAULT_PLUGINS, collect_criterion_kinds, collect_routers
+
+
+def _isolated(params: dict[str, Any]) -> Any:
+    word = params["word"]
+    return lambda request, on: word in request.comments.lower()
+
+
+def _first_physician(task: RoutingTask) -> RouterOutput:
+    """Toy router: every request to the first physician with room, by id."""
+    left = list(task.remaining)
+    placements, waiting = [], []
+    for item in task.items:
+        for j in range(len(task.physicians)):
+            if left[j] >= item.request.persons:
+                left[j] -= item.request.persons
+                placements.append(task.placement(item, j, item.request.persons, 0.0, [], "test"))
+                break
+        else:
+            waiting.append(task.waiting(item, ReasonCode.CAPACITY_EXHAUSTED))
+    return RouterOutput(placements=tuple(placements), waiting=tuple(waiting))
+
+
+class ThrowawayPlugin:
+    """A CPTS plugin adding a criterion kind and a router."""
+
+    @hookimpl
+    def mt_access_criterion_kinds(self) -> list[CriterionKind]:
+        return [
+            CriterionKind(
+                "isolated",
+                "personne isolée ({word})",
+                _isolated,
+                (Param("word", ParamType.STRING, "mot à chercher", default="isolé"),),
+            )
+        ]
+
+    @hookimpl
+    def mt_access_routers(self) -> list[RouterKind]:
+        return [
+            RouterKind(
+                "first_physician", "premier médecin", _first_physician, consumes_capacity=True
+            )
+        ]
+
+
+POLICY = """\
+version: 1
+identity: {name: CPTS Plugin, code: plugin, department: "38"}
+territory: {communes: ["38563", "38565"]}
+priority:
+  levels:
+    - name: isolé
+      criteria: [{kind: isolated, word: seul}]
+routing:
+  priority: {router: first_physician}
+  non_priority: {router: first_physician}
+"""
+
+
+def test_throwaway_plugin_adds_a_criterion_kind_and_a_router(tmp_path: Path) -> None:
+    path = tmp_path / "plugin.yaml"
+    path.write_text(POLICY, encoding="utf-8")
+    with pytest.raises(mt_access.PolicyError, match="isolated"):
+        load_policy(path)  # unknown without the plugin
+    pm = get_plugin_manager(plugins=[ThrowawayPlugin()])
+    policy = load_policy(path, plugin_manager=pm)
+    assert policy.levels[0].criteria[0].label == "personne isolée (seul)"
+    requests = [req("R1", received=dt.date(2026, 2, 1)), req("R2", comments="Vit seul")]
+    result = match(
+        requests, [doc("B", capacity=1), doc("A", VOREPPE, capacity=1)], policy, None, ON
+    )
+    by_id = {p.request_id: p for p in result.placements}
+    assert by_id["R2"].physician_id == "A"  # level 1 first, to the first physician by id
+    assert by_id["R2"].criteria == ("personne isolée (seul)",)
+    assert by_id["R2"].router == "first_physician"
+    assert by_id["R1"].physician_id == "B"
+
+
+def test_builtins_are_registered_like_third_party_plugins() -> None:
+    pm = get_plugin_manager()
+    names = {pm.get_name(p) for p in pm.get_plugins()}
+    assert set(DEFAULT_PLUGINS) <= names
+    for name in DEFAULT_PLUGINS:
+        assert pm.get_plugin(name) is sys.modules[name]
+
+
+def test_each_manager_is_fresh() -> None:
+    a = get_plugin_manager(plugins=[ThrowawayPlugin()])
+    b = get_plugin_manager()
+    assert "isolated" in collect_criterion_kinds(a)
+    assert "isolated" not in collect_criterion_kinds(b)
+
+
+def test_duplicate_names_are_a_plugin_error() -> None:
+    class Dup:
+        @hookimpl
+        def mt_access_routers(self) -> list[RouterKind]:
+            return [RouterKind("nearest", "copie", _first_physician)]
+
+    with pytest.raises(PluginError, match="nearest"):
+        collect_routers(get_plugin_manager(plugins=[Dup()]))
+
+
+def test_wrong_return_type_is_a_plugin_error() -> None:
+    class Wrong:
+        @hookimpl
+        def mt_access_criterion_kinds(self) -> list[str]:
+            return ["not a kind"]
+
+    with pytest.raises(PluginError):
+        collect_criterion_kinds(get_plugin_manager(plugins=[Wrong()]))
+
+
+def test_a_router_exceeding_capacity_is_caught(voironnais: mt_access.Policy) -> None:
+    def greedy(task: RoutingTask) -> RouterOutput:
+        return RouterOutput(
+            placements=tuple(task.placement(it, 0, 1, 0.0, [], "x") for it in task.items)
+        )
+
+    import attrs
+
+    rule = mt_access.RoutingRule(RouterKind("greedy", "g", greedy, consumes_capacity=True))
+    policy = attrs.evolve(voironnais, routing_priority=rule, routing_non_priority=rule)
+    with pytest.raises(PluginError, match="capacité"):
+        match([req("R1"), req("R2")], [doc("G", capacity=1)], policy, None, ON)
+
+
+# --------------------------------------------------------------------------------------------
+# Decision hooks: a plugin takes over without patching
+
+
+def test_check_scope_hook(voironnais: mt_access.Policy) -> None:
+    class OnlyOdd:
+        @hookimpl
+        def mt_access_check_scope(
+            self, requests: Sequence[mt_access.Request], policy: mt_access.Policy, on: dt.date
+        ) -> list[ScopeDecision]:
+            return [
+                ScopeDecision.accept()
+                if int(r.id[1:]) % 2
+                else ScopeDecision.reject(ReasonCode.EXCLUDED_REASON, "pair")
+                for r in requests
+            ]
+
+    pm = get_plugin_manager(plugins=[OnlyOdd()])
+    result = match(
+        [req("R1"), req("R2")], [doc("G", capacity=5)], voironnais, None, ON, plugin_manager=pm
+    )
+    assert [r.request_id for r in result.rejected] == ["R2"]
+
+
+def test_classify_hook(voironnais: mt_access.Policy) -> None:
+    class EverybodyPriority:
+        @hookimpl
+        def mt_access_classify(
+            self, requests: Sequence[mt_access.Request], policy: mt_access.Policy, on: dt.date
+        ) -> list[Classification]:
+            return [Classification("prioritaire", 1, True, ("décision locale",)) for _ in requests]
+
+    pm = get_plugin_manager(plugins=[EverybodyPriority()])
+    result = match([req("R1")], [doc("G")], voironnais, None, ON, plugin_manager=pm)
+    assert result.placements[0].criteria == ("décision locale",)
+
+
+def test_order_keys_hook(voironnais: mt_access.Policy) -> None:
+    class NewestFirst:
+        @hookimpl
+        def mt_access_order_keys(
+            self,
+            requests: Sequence[mt_access.Request],
+            classifications: Sequence[Classification],
+            policy: mt_access.Policy,
+            on: dt.date,
+        ) -> list[tuple[object, ...]]:
+            return [(-r.received.toordinal(), r.id) for r in requests]
+
+    requests = [req("old", received=dt.date(2026, 1, 1)), req("new", received=dt.date(2026, 3, 1))]
+    default = match(requests, [doc("G")], voironnais, None, ON)
+    assert default.placements[0].request_id == "old"
+    pm = get_plugin_manager(plugins=[NewestFirst()])
+    result = match(requests, [doc("G")], voironnais, None, ON, plugin_manager=pm)
+    assert result.placements[0].request_id == "new"
+
+
+def test_pseudonym_hook(voironnais: mt_access.Policy) -> None:
+    import attrs
+
+    class Plain:
+        @hookimpl
+        def mt_access_pseudonym(self, request_id: str, policy: mt_access.Policy) -> str:
+            return "X-" + request_id[::-1]
+
+    pm = get_plugin_manager(plugins=[Plain()])
+    pull = collect_routers(pm)["pull"]
+    rule = mt_access.RoutingRule(pull, (("list_size", 0),))
+    policy = attrs.evolve(
+        voironnais, routing_priority=rule, routing_non_priority=rule, plugin_manager=pm
+    )
+    result = match([req("R1")], [doc("G")], policy, None, ON)
+    assert result.pull_lists[0].entries[0].pseudonym == "X-1R"
+    default = mt_access.policies.decisions.mt_access_pseudonym("R1", voironnais)
+    assert default.startswith("P-")
+    assert "R1" not in default
+
+
+def test_commune_references_hook(tmp_path: Path) -> None:
+    """A plugin can add a commune the bundled reference lacks (a CPTS with its own file)."""
+
+    class Extra:
+        @hookimpl
+        def mt_access_commune_references(self) -> list[CommuneReference]:
+            extra = Commune(
+                "99001",
+                "Commune de test",
+                "commune",
+                "99",
+                ("99000",),
+                10,
+                mt_access.Point(45.0, 5.0),
+            )
+            return [CommuneReference([extra], vintage="test", source="test")]
+
+    text = POLICY.replace('"38565"', '"99001"').replace("isolated, word: seul", "ald")
+    text = text.replace("first_physician", "monthly_quota")
+    path = tmp_path / "p.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(mt_access.PolicyError, match="99001"):
+        load_policy(path)
+    policy = load_policy(path, plugin_manager=get_plugin_manager(plugins=[Extra()]))
+    assert "99001" in policy.territory
+    assert policy.reference is not None
+    assert VOIRON in policy.reference  # merged with the bundled reference
+
+
+def test_policy_directories_hook(tmp_path: Path) -> None:
+    (tmp_path / "ma_cpts.yaml").write_text(
+        POLICY.replace("isolated, word: seul", "ald").replace("first_physician", "nearest"),
+        encoding="utf-8",
+    )
+
+    class Dirs:
+        @hookimpl
+        def mt_access_policy_directories(self) -> list[Path]:
+            return [tmp_path]
+
+    pm = get_plugin_manager(plugins=[Dirs()])
+    assert "ma_cpts" in mt_access.available_policies(pm)
+    assert load_policy("ma_cpts", plugin_manager=pm).code == "plugin"
+
+
+# --------------------------------------------------------------------------------------------
+# Entry points
+
+
+def test_plugins_are_found_through_the_entry_point_group(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An installed distribution declaring ``[mt_access] name = module`` is loaded."""
+    (tmp_path / "cpts_exemple_plugin.py").write_text(
+        textwrap.dedent(
+            """
+            from mt_access import CriterionKind, hookimpl
+
+            @hookimpl
+            def mt_access_criterion_kinds():
+                return [CriterionKind("toujours", "toujours vrai", lambda p: (lambda r, on: True))]
+            """
+        ),
+        encoding="utf-8",
+    )
+    dist = tmp_path / "cpts_exemple_plugin-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: cpts-exemple-plugin\nVersion: 1.0\n", encoding="utf-8"
+    )
+    (dist / "entry_points.txt").write_text(
+        f"[{PROJECT_NAME}]\nexemple = cpts_exemple_plugin\n", encoding="utf-8"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "cpts_exemple_plugin", raising=False)
+    assert "toujours" in collect_criterion_kinds(get_plugin_manager())
+    assert "toujours" not in collect_criterion_kinds(get_plugin_manager(load_entry_points=False))
+
+
+def test_every_hook_has_a_test() -> None:
+    """Each hook of the hookspecs module is exercised by a test of this module."""
+    import mt_access.hookspecs as specs
+
+    hooks = {n for n in dir(specs) if n.startswith("mt_access_")}
+    source = Path(__file__).read_text(encoding="utf-8")
+    untested = sorted(h for h in hooks if f"def {h}" not in source)
+    assert not untested, untested
