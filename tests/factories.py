@@ -51,7 +51,7 @@ def doc(
     pid: str,
     commune: str = VOIRON,
     *,
-    capacity: int = 1,
+    capacity: int | None = 1,
     modalities: frozenset[Modality] = frozenset({Modality.OFFICE}),
     accepted: frozenset[str] = frozenset(),
     **kw: Any,

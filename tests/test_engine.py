@@ -352,3 +352,92 @@ def test_pull_lists_are_pseudonymised_and_ordered(voironnais: mt_access.Policy) 
     assert all(w.reason is ReasonCode.AWAITING_GP_CHOICE for w in result.waiting)
     again = match(requests, [doc("G1")], policy, None, ON)
     assert again.pull_lists == result.pull_lists  # stable pseudonyms
+
+
+# --------------------------------------------------------------------------------------------
+# Review fixes: level runs, seniority of households, recording, defaults
+
+
+def test_a_level_with_its_own_rule_still_goes_before_lower_levels(tmp_path: object) -> None:
+    """Levels urgent > prioritaire > non prioritaire; only prioritaire has its own rule. The
+    non-priority requests share urgent's rule but must not run before prioritaire."""
+    from pathlib import Path
+
+    text = """\
+version: 1
+identity: {name: T, code: t, department: "38"}
+territory: {communes: ["38563"]}
+priority:
+  levels:
+    - {name: urgent, criteria: [{kind: urgent}]}
+    - {name: prioritaire, criteria: [{kind: ald}]}
+routing:
+  priority: {router: monthly_quota}
+  non_priority: {router: monthly_quota}
+  levels:
+    prioritaire: {router: nearest}
+"""
+    path = Path(str(tmp_path)) / "p.yaml"
+    path.write_text(text, encoding="utf-8")
+    policy = mt_access.load_policy(path)
+    requests = [
+        req("np", received=dt.date(2025, 1, 1)),
+        req("ald", ald=True, received=dt.date(2026, 3, 1)),
+    ]
+    result = match(requests, [doc("G", capacity=1)], policy, None, ON)
+    assert [p.request_id for p in result.placements] == ["ald"]
+
+
+def test_household_kept_together_competes_by_seniority(voironnais: mt_access.Policy) -> None:
+    """An older household of the same level is served before a newer single request."""
+    policy = attrs.evolve(voironnais, keep_households_together=True)
+    requests = [
+        req("H", persons=3, ald=True, received=dt.date(2026, 1, 1)),
+        req("S", ald=True, received=dt.date(2026, 3, 1)),
+    ]
+    result = match(requests, [doc("G", capacity=3)], policy, None, ON)
+    assert [(p.request_id, p.persons) for p in result.placements] == [("H", 3)]
+    assert [w.request_id for w in result.waiting] == ["S"]
+
+
+def test_result_record_uses_the_run_capacities(voironnais: mt_access.Policy) -> None:
+    ledger = CapacityLedger()
+    result = match([req("R1"), req("R2")], [doc("G", capacity=2)], voironnais, ledger, ON)
+    result.record(ledger)
+    assert ledger.used("G", Month.of(ON)) == 2
+    again = match([req("R3")], [doc("G", capacity=2)], voironnais, ledger, ON)
+    assert not again.placements
+    with pytest.raises(mt_access.LedgerError):
+        result.record(ledger)  # recording twice is refused: nothing is recorded
+    assert ledger.used("G", Month.of(ON)) == 2
+
+
+def test_undeclared_capacity_takes_the_policy_default(voironnais: mt_access.Policy) -> None:
+    undeclared = doc("G", capacity=None)  # type: ignore[arg-type]
+    assert not match([req("R1")], [undeclared], voironnais, None, ON).placements
+    policy = attrs.evolve(voironnais, default_monthly_capacity=2)
+    result = match([req("R1"), req("R2"), req("R3")], [undeclared], policy, None, ON)
+    assert len(result.placements) == 2
+
+
+def test_orientation_fallback_respects_the_maximum_distance(
+    deule_marque: mt_access.Policy,
+) -> None:
+    rule = attrs.evolve(deule_marque.routing_non_priority, max_distance_km=0.5)
+    policy = attrs.evolve(deule_marque, routing_non_priority=rule)
+    result = match([req("R1", "59356", age=30)], [doc("m", MARCQ)], policy, None, ON)
+    assert result.orientations[0].physicians == ()
+
+
+def test_pull_uses_the_run_plugin_manager(voironnais: mt_access.Policy) -> None:
+    class Fixed:
+        @mt_access.hookimpl
+        def mt_access_pseudonym(self, request_id: str, policy: mt_access.Policy) -> str:
+            return "FIXE"
+
+    policy = attrs.evolve(_with_router(voironnais, "pull"), plugin_manager=None)
+    pm = mt_access.get_plugin_manager(plugins=[Fixed()])
+    result = match([req("R1")], [doc("G")], policy, None, ON, plugin_manager=pm)
+    assert result.pull_lists[0].entries[0].pseudonym == "FIXE"
+    default = match([req("R1")], [doc("G")], policy, None, ON)
+    assert default.pull_lists[0].entries[0].pseudonym.startswith("P-")

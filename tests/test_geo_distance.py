@@ -153,7 +153,7 @@ def test_broadcasting() -> None:
     assert grid.shape == (2, 3)
     assert grid.dtype == np.float64
     assert geodesic_km_many([], [], [], []).shape == (0,)
-    with pytest.raises(ValueError, match="mismatch|broadcast"):
+    with pytest.raises(ValueError, match=r"mismatch|broadcast"):
         geodesic_km_many([1.0, 2.0], [1.0, 2.0, 3.0], 0.0, 0.0)
 
 
@@ -184,6 +184,8 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> CallCounter:
 def test_between_communes(reference: CommuneReference, counted: CallCounter) -> None:
     cache = DistanceCache(reference)
     assert cache.reference is reference
+    with pytest.raises(AttributeError):
+        cache.reference = reference  # type: ignore[misc]
     km = cache.between_communes(VOIRON, MARQUETTE)
     expected = geodesic_km(reference.point(VOIRON), reference.point(MARQUETTE))
     assert km == pytest.approx(expected, rel=0.01)

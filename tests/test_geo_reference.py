@@ -356,7 +356,7 @@ def test_communes_without_postal_code(reference: CommuneReference) -> None:
 
 def test_subset(reference: CommuneReference) -> None:
     codes = list(VOIRONNAIS.values())
-    small = reference.subset(reversed(codes + ["38563"]))
+    small = reference.subset(reversed([*codes, "38563"]))
     assert len(small) == 19
     assert [c.insee for c in small] == sorted(codes)
     assert small.vintage == reference.vintage
@@ -385,9 +385,14 @@ def test_construction_rejects_duplicates_and_non_communes() -> None:
         CommuneReference(["38563"], vintage="v", source="s")  # type: ignore[list-item]
 
 
-def test_commune_validates_kind() -> None:
+def test_commune_validates_kind_and_postal_codes() -> None:
     with pytest.raises(ValueError, match="kind"):
         Commune("38563", "Voiron", "village", "38", ("38500",), 1, None)
+    with pytest.raises(TypeError, match="pas une chaîne"):
+        Commune("38563", "Voiron", "commune", "38", "38500", 1, None)
+    assert Commune("38563", "Voiron", "commune", "38", ["38500"], 1, None).postal_codes == (
+        "38500",
+    )
 
 
 # -- from_csv ---------------------------------------------------------------------------

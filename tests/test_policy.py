@@ -236,3 +236,19 @@ def test_ordering_section(tmp_path: Path) -> None:
     err = error_for(tmp_path, MINIMAL + "ordering: {keys: [taille]}\n")
     assert err.path == "$.ordering.keys[0]"
     assert "received" in err.message
+
+
+def test_exclusion_labels_are_french(voironnais: mt_access.Policy) -> None:
+    assert voironnais.exclusions[0].label == "motif : changement de médecin par convenance"
+
+
+def test_unquoted_insee_code_gets_a_hint(tmp_path: Path) -> None:
+    err = error_for(tmp_path, MINIMAL.replace('"38565"', "01053"))
+    assert "guillemets" in err.message
+
+
+def test_default_monthly_capacity(tmp_path: Path) -> None:
+    policy = load_policy(write(tmp_path, MINIMAL + "capacity: {default_monthly: 2}\n"))
+    assert policy.default_monthly_capacity == 2
+    err = error_for(tmp_path, MINIMAL + "capacity: {default_monthly: -1}\n")
+    assert err.path == "$.capacity.default_monthly"

@@ -14,6 +14,7 @@ from mt_access.calendar import Month
 from mt_access.errors import MtAccessError
 from mt_access.examples import example_month
 from mt_access.geo.communes import CommuneReference
+from mt_access.geo.names import normalize_name
 from mt_access.ledger import CapacityLedger
 from mt_access.loading import available_policies, load_policy
 from mt_access.model import Physician
@@ -105,7 +106,7 @@ def render_summary(
             doc = names[pid]
             add(
                 f"- {doc.name} ({_commune_name(ref, doc.commune)}) : {n} / capacité déclarée "
-                f"{doc.monthly_capacity}"
+                f"{policy.monthly_capacity_of(doc)}"
             )
     return "\n".join(lines).rstrip() + "\n"
 
@@ -139,11 +140,19 @@ def _cmd_policy(args: argparse.Namespace, out: TextIO) -> int:
             f"{policy.source} : politique valide ({policy.name}, {len(policy.territory)} communes, "
             f"{len(policy.levels)} niveau(x) de priorité).\n"
         )
+        privacy = policy.raw.get("privacy")
+        if not isinstance(privacy, dict) or "pseudonym_key" not in privacy:
+            out.write(
+                "attention : privacy.pseudonym_key n'est pas renseignée ; les pseudonymes des "
+                "listes partagées sont calculés avec le code de la CPTS, que chacun connaît. "
+                "Renseignez une clé secrète pour les listes et exports partagés.\n"
+            )
         return EXIT_OK
     out.write(f"{policy.name} ({policy.code}, département {policy.department})\n")
     out.write(f"Territoire : {len(policy.territory)} communes\n")
     ref = policy.reference
-    out.write("  " + ", ".join(sorted(_commune_name(ref, c) for c in policy.territory)) + "\n")
+    names = sorted((_commune_name(ref, c) for c in policy.territory), key=normalize_name)
+    out.write("  " + ", ".join(names) + "\n")
     for level in policy.levels:
         joined = " ou " if level.match == "any" else " et "
         out.write(
@@ -162,6 +171,32 @@ def _cmd_policy(args: argparse.Namespace, out: TextIO) -> int:
         out.write(f"Orientation des {label} : {rule.router.label}{dist}\n")
     for res in policy.resources:
         out.write(f"Ressource : {res.describe()}\n")
+    order = {"received": "ancienneté de la demande", "urgent": "urgence", "age": "âge du patient"}
+    out.write(
+        "Ordre dans un niveau : "
+        + ", puis ".join(order[k] for k in policy.ordering_keys)
+        + f", puis {'pseudonyme' if policy.tie_break == 'pseudonym' else 'identifiant'}\n"
+    )
+    default = (
+        "tout le territoire"
+        if policy.default_accepted_communes == "territory"
+        else "sa commune d'exercice"
+    )
+    out.write(f"Médecin sans communes déclarées : accepte {default}\n")
+    out.write(
+        f"Capacité mensuelle par défaut : {policy.default_monthly_capacity} ; report des places "
+        f"non utilisées : {'oui' if policy.carry_over else 'non'}\n"
+    )
+    out.write(
+        "Foyers : "
+        + (
+            "placés ensemble chez un même médecin"
+            if policy.keep_households_together
+            else "chaque personne peut être placée séparément"
+        )
+        + "\n"
+    )
+    out.write(f"Tentatives de contact avant sortie : {policy.max_contact_attempts}\n")
     return EXIT_OK
 
 

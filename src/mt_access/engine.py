@@ -126,8 +126,9 @@ def match(
     order = sorted(range(len(in_scope)), key=lambda i: (classes[i].rank, keys[i], in_scope[i].id))
 
     available = [p for p in phys if p.is_available_on(on)]
+    defaults = {p.id: policy.monthly_capacity_of(p) for p in phys}
     remaining = [
-        ledger.remaining(p.id, month, default=p.monthly_capacity, carry_over=policy.carry_over)
+        ledger.remaining(p.id, month, default=defaults[p.id], carry_over=policy.carry_over)
         for p in available
     ]
 
@@ -139,20 +140,22 @@ def match(
         except ReferenceDataError as exc:
             raise MatchInputError(f"demande {request.id} : {exc}") from exc
 
-    # Group requests by routing rule; rules run in the order of their best request, so
-    # priority requests use capacity before non-priority ones.
-    groups: dict[tuple[Any, ...], tuple[RoutingRule, list[tuple[int, Request, Classification]]]]
-    groups = {}
+    # Requests are routed in runs of consecutive levels sharing a rule, highest level first,
+    # so a level always uses capacity before every lower level (even when a level in between
+    # has a rule of its own).
+    groups: list[tuple[RoutingRule, list[tuple[int, Request, Classification]]]] = []
     for position, i in enumerate(order):
         c = classes[i]
         rule = policy.rule_for(c.level, c.priority)
-        groups.setdefault(rule.key, (rule, []))[1].append((position, in_scope[i], c))
+        if not groups or groups[-1][0].key != rule.key:
+            groups.append((rule, []))
+        groups[-1][1].append((position, in_scope[i], c))
 
     placements: list[Placement] = []
     orientations: list[Orientation] = []
     waiting: list[Waiting] = []
     pull_lists: list[PullList] = []
-    for rule, members in groups.values():
+    for rule, members in groups:
         origins = [(r, origin(r)) for _, r, _ in members]
         cell_of, cells = build_cells(origins, available, policy, rule.max_distance_km, distances)
         items = tuple(
@@ -169,6 +172,7 @@ def match(
             cells=tuple(cells),
             all_physicians=tuple(phys),
             distances=distances,
+            plugin_manager=pm,
         )
         out = rule.router.route(task)
         if not isinstance(out, RouterOutput):
@@ -199,6 +203,8 @@ def match(
         rejected=tuple(sorted(rejected, key=lambda r: r.request_id)),
         pull_lists=tuple(sorted(pull_lists, key=lambda p: p.physician_id)),
         ledger_entries=entries,
+        capacity_defaults=tuple(sorted(defaults.items())),
+        carry_over=policy.carry_over,
     )
 
 

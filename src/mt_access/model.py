@@ -298,8 +298,9 @@ class Physician:
         commune: INSEE code of the practice.
         location: the practice's coordinates; the commune's point when absent.
         accepting_new_patients: declared willingness to take new patients.
-        monthly_capacity: new patients per month by default; the ledger's declarations
-            override it from a given month.
+        monthly_capacity: new patients per month by default (``None``: not declared, the
+            policy's ``capacity.default_monthly`` applies); the ledger's declarations override
+            it from a given month.
         modalities: office and/or home visits.
         accepted_communes: INSEE codes of the communes they accept patients from;
             empty means the policy's default.
@@ -312,7 +313,9 @@ class Physician:
     commune: str = attrs.field(validator=_insee)
     location: Point | None = None
     accepting_new_patients: bool = True
-    monthly_capacity: int = attrs.field(default=0, validator=attrs.validators.ge(0))
+    monthly_capacity: int | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.ge(0))
+    )
     modalities: frozenset[Modality] = attrs.field(
         default=frozenset({Modality.OFFICE}), converter=_modalities
     )

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from mt_access.errors import PolicyError
-from mt_access.model import Request, SearchReason
+from mt_access.model import Physician, Request, SearchReason
 
 if TYPE_CHECKING:
     import pluggy
@@ -235,6 +235,7 @@ class Policy:
     routing_by_level: Mapping[str, RoutingRule]
     resources: tuple[Resource, ...] = ()
     carry_over: bool = False
+    default_monthly_capacity: int = 0
     keep_households_together: bool = False
     default_accepted_communes: str = "territory"
     max_contact_attempts: int = 3
@@ -260,6 +261,12 @@ class Policy:
     def rules(self) -> tuple[RoutingRule, ...]:
         """Every routing rule of the policy."""
         return (self.routing_priority, self.routing_non_priority, *self.routing_by_level.values())
+
+    def monthly_capacity_of(self, physician: Physician) -> int:
+        """The physician's declared monthly capacity, else the policy's default."""
+        if physician.monthly_capacity is None:
+            return self.default_monthly_capacity
+        return physician.monthly_capacity
 
     def accepted_by_default(self, physician_commune: str) -> frozenset[str]:
         """Communes a physician with no declared list accepts."""
@@ -356,12 +363,20 @@ def _communes(
     codes = []
     for i, item in enumerate(_list(ctx, path, value)):
         code = _str(ctx, f"{path}[{i}]", item)
+        hint = (
+            ' ; écrivez les codes INSEE entre guillemets (par ex. "01053") : sans guillemets, '
+            "YAML lit un nombre et un zéro initial change sa valeur"
+            if isinstance(item, int)
+            else ""
+        )
         if not (len(code) == 5 and code.isalnum()):
-            raise ctx.error(f"{path}[{i}]", f"code INSEE à 5 caractères attendu, reçu {code!r}")
+            raise ctx.error(
+                f"{path}[{i}]", f"code INSEE à 5 caractères attendu, reçu {code!r}{hint}"
+            )
         if reference is not None and code not in reference:
             raise ctx.error(
                 f"{path}[{i}]",
-                f"code INSEE {code} absent du référentiel des communes ({reference.vintage})",
+                f"code INSEE {code} absent du référentiel des communes ({reference.vintage}){hint}",
             )
         codes.append(code)
     return frozenset(codes)
@@ -446,8 +461,14 @@ def _criterion(
     _mapping(ctx, path, value, ["kind", *(p.name for p in kind.params)])
     params = _params(ctx, path, value, kind.params, reference)
     values = dict(params)
+    reason_params = {p.name for p in kind.params if p.type is ParamType.REASON_LIST}
     shown = {
-        k: (", ".join(str(x) for x in v) if isinstance(v, tuple) else v) for k, v in values.items()
+        k: (
+            ", ".join(SearchReason(x).label if k in reason_params else str(x) for x in v)
+            if isinstance(v, tuple)
+            else v
+        )
+        for k, v in values.items()
     }
     return Criterion(
         kind=name, label=kind.label.format(**shown), params=params, test=kind.build(values)
@@ -636,8 +657,17 @@ def policy_from_mapping(
             f"reçu {default_accepted!r}",
         )
 
-    cap = _mapping(ctx, "$.capacity", top.get("capacity", {}), ("carry_over",))
+    cap = _mapping(ctx, "$.capacity", top.get("capacity", {}), ("carry_over", "default_monthly"))
     carry_over = _bool(ctx, "$.capacity.carry_over", cap.get("carry_over", False))
+    default_monthly = int(
+        _number(
+            ctx,
+            "$.capacity.default_monthly",
+            cap.get("default_monthly", 0),
+            integer=True,
+            minimum=0,
+        )
+    )
     house = _mapping(ctx, "$.households", top.get("households", {}), ("keep_together",))
     keep_together = _bool(ctx, "$.households.keep_together", house.get("keep_together", False))
     follow = _mapping(ctx, "$.follow_up", top.get("follow_up", {}), ("max_contact_attempts",))
@@ -657,7 +687,8 @@ def policy_from_mapping(
         if key not in ORDERING_KEYS or key in ordering_keys:
             raise ctx.error(
                 f"$.ordering.keys[{i}]",
-                f"clé de tri parmi {', '.join(ORDERING_KEYS)} (sans doublon) attendue, reçu {key!r}",
+                f"clé de tri parmi {', '.join(ORDERING_KEYS)} (sans doublon) attendue, "
+                f"reçu {key!r}",
             )
         ordering_keys.append(key)
     tie_break = _str(ctx, "$.ordering.tie_break", ordering.get("tie_break", "id"))
@@ -698,6 +729,7 @@ def policy_from_mapping(
         routing_by_level=by_level,
         resources=tuple(resources),
         carry_over=carry_over,
+        default_monthly_capacity=default_monthly,
         keep_households_together=keep_together,
         default_accepted_communes=default_accepted,
         max_contact_attempts=attempts,

@@ -8,7 +8,7 @@ from collections import Counter
 
 import attrs
 
-from mt_access.ledger import PlacementRecorded
+from mt_access.ledger import CapacityLedger, PlacementRecorded
 
 __all__ = [
     "Classification",
@@ -214,8 +214,11 @@ class MatchResult:
         placements: sorted by request id, then physician id.
         orientations, waiting, rejected: sorted by request id.
         pull_lists: sorted by physician id.
-        ledger_entries: the placements to record in the capacity ledger
-            (``ledger.extend(result.ledger_entries)``).
+        ledger_entries: the placements to record in the capacity ledger: use
+            :meth:`record`.
+        capacity_defaults: the monthly capacity the run used for each physician without a
+            declaration in the ledger (``(physician id, capacity)``).
+        carry_over: whether the policy carries unused capacity over.
     """
 
     on: dt.date
@@ -227,6 +230,18 @@ class MatchResult:
     rejected: tuple[Rejected, ...] = ()
     pull_lists: tuple[PullList, ...] = ()
     ledger_entries: tuple[PlacementRecorded, ...] = ()
+    capacity_defaults: tuple[tuple[str, int], ...] = ()
+    carry_over: bool = False
+
+    def record(self, ledger: CapacityLedger) -> None:
+        """Record the run's placements in ``ledger``, all or nothing, with the capacities
+        the run used. Raises :class:`mt_access.CapacityExceededError` if the ledger changed
+        since the run and the placements no longer fit (nothing is then recorded)."""
+        ledger.extend(
+            self.ledger_entries,
+            default_capacity=dict(self.capacity_defaults),
+            carry_over=self.carry_over,
+        )
 
     def placements_of(self, request_id: str) -> tuple[Placement, ...]:
         return tuple(p for p in self.placements if p.request_id == request_id)

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import attrs
 import numpy as np
 import numpy.typing as npt
+import pluggy
 
 from mt_access.geo.distance import DistanceCache, geodesic_km_many
 from mt_access.geo.point import Point
@@ -101,6 +102,7 @@ class RoutingTask:
         cells: see :class:`Cell`.
         all_physicians: every physician given to the engine, by id (orientation lists).
         distances: the geo layer's distance cache.
+        plugin_manager: the run's plugins (e.g. for ``mt_access_pseudonym``).
     """
 
     rule: RoutingRule
@@ -112,6 +114,7 @@ class RoutingTask:
     cells: tuple[Cell, ...]
     all_physicians: tuple[Physician, ...]
     distances: DistanceCache
+    plugin_manager: pluggy.PluginManager = attrs.field(eq=False, repr=False)
 
     def param(self, name: str) -> object:
         return self.rule.param(name)

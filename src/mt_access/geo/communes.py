@@ -67,20 +67,25 @@ _EXPECTED_COLUMNS = (
 
 # INSEE commune code: 2-character département (01-95, 2A, 2B) then 3 digits; overseas codes
 # (97x, 98x) are 5 digits too.
-_INSEE_RE = re.compile(r"(?:\d\d|2[AB])\d{3}")
-_DEPARTMENT_RE = re.compile(r"\d\d|2[AB]|9[78]\d")
-_POSTAL_CODE_RE = re.compile(r"\d{5}")
-_POPULATION_RE = re.compile(r"\d+")
+_INSEE_RE = re.compile(r"(?:[0-9][0-9]|2[AB])[0-9]{3}")
+_DEPARTMENT_RE = re.compile(r"[0-9][0-9]|2[AB]|9[78][0-9]")
+_POSTAL_CODE_RE = re.compile(r"[0-9]{5}")
+_POPULATION_RE = re.compile(r"[0-9]+")
+_DECIMAL_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 
 # Forms accepted by CommuneReference.resolve (matched on the stripped text).
-_RESOLVE_POSTAL_FIRST = re.compile(r"(\d{5})(?:\s*[,;:\-–—]\s*|\s+)(\S.*)")
-_RESOLVE_POSTAL_LAST = re.compile(r"(.*\S)(?:\s*[,;:\-–—]\s*|\s+)(\d{5})")
-_RESOLVE_PARENTHESES = re.compile(r"(.*\S)\s*\(\s*(\d{5}|\d\d|2[AaBb]|9[78]\d)\s*\)")
+_RESOLVE_POSTAL_FIRST = re.compile(r"([0-9]{5})(?:\s*[,;:\-–—]\s*|\s+)(\S.*)")
+_RESOLVE_POSTAL_LAST = re.compile(r"(.*\S)(?:\s*[,;:\-–—]\s*|\s+)([0-9]{5})")
+_RESOLVE_PARENTHESES = re.compile(r"(.*\S)\s*\(\s*([0-9]{5}|[0-9][0-9]|2[AaBb]|9[78][0-9])\s*\)")
 
 _MAX_LISTED = 10
 
 
 def _to_postal_codes(value: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(value, str):
+        raise TypeError(
+            f"postal_codes attend une séquence de codes postaux, pas une chaîne : {value!r}"
+        )
     return tuple(value)
 
 
@@ -144,13 +149,13 @@ class CommuneReference:
         "_by_postal_code",
         "_communes",
         "_departments",
+        "_source",
+        "_vintage",
         "_without_point",
-        "source",
-        "vintage",
     )
 
-    vintage: str
-    source: str
+    _vintage: str
+    _source: str
     _communes: tuple[Commune, ...]
     _by_insee: dict[str, Commune]
     _by_name: dict[str, tuple[Commune, ...]] | None
@@ -162,8 +167,9 @@ class CommuneReference:
         by_insee: dict[str, Commune] = {}
         for commune in communes:
             if not isinstance(commune, Commune):
+                kind = type(commune).__name__
                 raise ReferenceDataError(
-                    f"référentiel de communes : objet Commune attendu, reçu {type(commune).__name__}"
+                    f"référentiel de communes : objet Commune attendu, reçu {kind}"
                 )
             previous = by_insee.setdefault(commune.insee, commune)
             if previous is not commune:
@@ -177,8 +183,8 @@ class CommuneReference:
             for code in commune.postal_codes:
                 by_postal_code.setdefault(code, []).append(commune)
         setattr_ = object.__setattr__
-        setattr_(self, "vintage", vintage)
-        setattr_(self, "source", source)
+        setattr_(self, "_vintage", vintage)
+        setattr_(self, "_source", source)
         setattr_(self, "_communes", ordered)
         setattr_(self, "_by_insee", {c.insee: c for c in ordered})
         setattr_(self, "_by_name", None)  # built on the first lookup by name
@@ -194,6 +200,16 @@ class CommuneReference:
 
     def __repr__(self) -> str:
         return f"<CommuneReference: {len(self._communes)} communes>"
+
+    @property
+    def vintage(self) -> str:
+        """What the data describes and when (e.g. :data:`VINTAGE`)."""
+        return self._vintage
+
+    @property
+    def source(self) -> str:
+        """Where the data comes from (producers, licences)."""
+        return self._source
 
     def __len__(self) -> int:
         return len(self._communes)
@@ -286,18 +302,22 @@ class CommuneReference:
         stripped = text.strip()
         if len(stripped) == 5 and _INSEE_RE.fullmatch(stripped.upper()):
             return self.get(stripped)
-        match = _RESOLVE_POSTAL_FIRST.fullmatch(stripped)
-        if match:
-            return self._find(match[2], match[1], None, query=text)
-        match = _RESOLVE_POSTAL_LAST.fullmatch(stripped)
-        if match:
-            return self._find(match[1], match[2], None, query=text)
-        match = _RESOLVE_PARENTHESES.fullmatch(stripped)
-        if match:
-            code = match[2]
-            if len(code) == 5:
-                return self._find(match[1], code, None, query=text)
-            return self._find(match[1], None, code, query=text)
+        # Cheap tests first: most texts are a name alone.
+        if stripped[:1].isdigit():
+            match = _RESOLVE_POSTAL_FIRST.fullmatch(stripped)
+            if match:
+                return self._find(match[2], match[1], None, query=text)
+        elif stripped[-1:].isdigit():
+            match = _RESOLVE_POSTAL_LAST.fullmatch(stripped)
+            if match:
+                return self._find(match[1], match[2], None, query=text)
+        elif stripped.endswith(")"):
+            match = _RESOLVE_PARENTHESES.fullmatch(stripped)
+            if match:
+                code = match[2]
+                if len(code) == 5:
+                    return self._find(match[1], code, None, query=text)
+                return self._find(match[1], None, code, query=text)
         return self._find(stripped, None, None, query=text)
 
     def without_point(self) -> tuple[Commune, ...]:
@@ -433,10 +453,7 @@ class _FieldError(Exception):
 
 
 def _parse_coordinate(column: str, text: str, low: float, high: float) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
+    value = float(text) if _DECIMAL_RE.fullmatch(text) else math.nan
     if not (low <= value <= high):  # also false for NaN
         raise _FieldError(column, f"nombre décimal entre {low:g} et {high:g} (degrés WGS84)", text)
     return value
@@ -518,20 +535,22 @@ def _decode(data: bytes, filename: str) -> str:
         ) from exc
 
 
+# _trusted_point relies on Point having exactly these two float fields.
+_POINT_FIELDS_AS_EXPECTED = tuple(field.name for field in attrs.fields(Point)) == ("lat", "lon")
+
+
 def _trusted_point(lat: float, lon: float) -> Point:
     """Build a :class:`Point` from coordinates already checked to be finite and in range.
 
-    Skips the validators of ``Point.__init__``, which would otherwise be the largest cost of
-    loading the 35,000 communes of the bundled reference.
+    Skips the converters and validators of ``Point.__init__``, which would otherwise be the
+    largest cost of loading the 35,000 communes of the bundled reference.
     """
+    if not _POINT_FIELDS_AS_EXPECTED:  # pragma: no cover - Point changed shape
+        return Point(lat, lon)
     point = object.__new__(Point)
     object.__setattr__(point, "lat", lat)
     object.__setattr__(point, "lon", lon)
     return point
-
-
-if tuple(field.name for field in attrs.fields(Point)) != ("lat", "lon"):  # pragma: no cover
-    _trusted_point = Point  # Point changed shape: build it the checked way
 
 
 # Whole-file fast path for well-formed files with the canonical header (no quoting, no
@@ -539,11 +558,11 @@ if tuple(field.name for field in attrs.fields(Point)) != ("lat", "lon"):  # prag
 # csv-module path below, which gives the same communes and explains any error.
 _HEADER_WITH_KIND = "insee,name,kind,department,postal_codes,population,lat,lon"
 _HEADER_WITHOUT_KIND = "insee,name,department,postal_codes,population,lat,lon"
-_FAST_INSEE = r"((?:\d\d|2[AB])\d{3}),"
+_FAST_INSEE = r"((?:[0-9][0-9]|2[AB])[0-9]{3}),"
 _FAST_NAME = r'([^,"\s](?:[^,"\r\n]*[^,"\s])?),'
 _FAST_REST = (
-    r"(\d\d|2[AB]|9[78]\d),((?:\d{5}(?:;\d{5})*)?),(\d*),"
-    r"(-?\d{1,2}(?:\.\d+)?|),(-?\d{1,3}(?:\.\d+)?|)\r?$"
+    r"([0-9][0-9]|2[AB]|9[78][0-9]),((?:[0-9]{5}(?:;[0-9]{5})*)?),([0-9]*),"
+    r"(-?[0-9]{1,2}(?:\.[0-9]+)?|),(-?[0-9]{1,3}(?:\.[0-9]+)?|)\r?$"
 )
 _FAST_ROWS = {
     _HEADER_WITH_KIND: re.compile(

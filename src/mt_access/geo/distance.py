@@ -60,23 +60,25 @@ def geodesic_km_many(
     Raises:
         ValueError: a latitude is outside [-90, 90] or a coordinate is not finite.
     """
-    arrays = np.broadcast_arrays(
-        *(np.asarray(x, dtype=np.float64) for x in (lat1, lon1, lat2, lon2))
-    )
+    arrays = [np.asarray(x, dtype=np.float64) for x in (lat1, lon1, lat2, lon2)]
     shape = arrays[0].shape
-    la1, lo1, la2, lo2 = (np.ravel(x) for x in arrays)
-    if not (np.isfinite(lo1).all() and np.isfinite(lo2).all()):
+    if any(x.shape != shape for x in arrays):
+        arrays = list(np.broadcast_arrays(*arrays))
+        shape = arrays[0].shape
+    la1, lo1, la2, lo2 = (x.ravel() for x in arrays)
+    if np.count_nonzero(~(np.isfinite(lo1) & np.isfinite(lo2))):
         raise ValueError("longitude non finie : des degrés décimaux WGS84 sont attendus")
-    for lat in (la1, la2):
-        if not ((lat >= -90.0) & (lat <= 90.0)).all():  # also catches NaN
-            raise ValueError("latitude hors de [-90, 90] ou non finie : degrés WGS84 attendus")
+    if np.count_nonzero(~((np.abs(la1) <= 90.0) & (np.abs(la2) <= 90.0))):  # also NaN
+        raise ValueError("latitude hors de [-90, 90] ou non finie : degrés WGS84 attendus")
     # Canonical order of each pair (lexicographic on (lat, lon)) makes the result symmetric.
     swap = (la1 > la2) | ((la1 == la2) & (lo1 > lo2))
-    if swap.any():
-        la1, la2 = np.where(swap, la2, la1), np.where(swap, la1, la2)
-        lo1, lo2 = np.where(swap, lo2, lo1), np.where(swap, lo1, lo2)
-    km = _vincenty_km(la1, lo1, la2, lo2)
-    return km.reshape(shape)
+    if np.count_nonzero(swap):
+        la1, lo1, la2, lo2 = la1.copy(), lo1.copy(), la2.copy(), lo2.copy()
+        np.copyto(la1, arrays[2].ravel(), where=swap)
+        np.copyto(lo1, arrays[3].ravel(), where=swap)
+        np.copyto(la2, arrays[0].ravel(), where=swap)
+        np.copyto(lo2, arrays[1].ravel(), where=swap)
+    return _vincenty_km(la1, lo1, la2, lo2).reshape(shape)
 
 
 def _vincenty_km(
@@ -85,68 +87,73 @@ def _vincenty_km(
     lat2: npt.NDArray[np.float64],
     lon2: npt.NDArray[np.float64],
 ) -> npt.NDArray[np.float64]:
-    n = lat1.size
+    """Vincenty's inverse formula on 1-d arrays; see :func:`geodesic_km_many`.
+
+    Each pair leaves the iteration when it converges, and its final values come from its own
+    iterations only, so a pair's result does not depend on the other pairs. Written with few
+    numpy calls, since their fixed cost dominates for the small arrays of a routing step.
+    """
     phi1, phi2 = np.radians(lat1), np.radians(lat2)
     # Reduced latitudes, from atan2 so that the poles need no special case.
     u1 = np.arctan2((1 - _F) * np.sin(phi1), np.cos(phi1))
     u2 = np.arctan2((1 - _F) * np.sin(phi2), np.cos(phi2))
     sin_u1, cos_u1, sin_u2, cos_u2 = np.sin(u1), np.cos(u1), np.sin(u2), np.cos(u2)
     big_l = np.radians(np.remainder(lon2 - lon1 + 180.0, 360.0) - 180.0)
+    cc = cos_u1 * cos_u2
+    ss = sin_u1 * sin_u2
+    cs = cos_u1 * sin_u2
+    sc = sin_u1 * cos_u2
 
-    # Results of each pair's last iteration.
-    sin_sigma = np.zeros(n)
-    cos_sigma = np.ones(n)
-    sigma = np.zeros(n)
-    cos2_alpha = np.ones(n)
-    cos_2sigma_m = np.zeros(n)
+    # Results of each pair's last iteration, filled as pairs converge.
+    n = lat1.size
+    sin_sigma, cos_sigma, sigma = np.empty(n), np.empty(n), np.empty(n)
+    cos2_alpha, cos_2sigma_m = np.empty(n), np.empty(n)
     failed = np.zeros(n, dtype=bool)
 
-    # Work arrays hold only the pairs still iterating; a pair leaves them when it converges,
-    # so its values come from its own iterations only.
+    # Work arrays hold only the pairs still iterating.
     index = np.arange(n)
-    w_l, w_su1, w_cu1, w_su2, w_cu2 = big_l, sin_u1, cos_u1, sin_u2, cos_u2
+    w_l, w_cu2, w_cc, w_ss, w_cs, w_sc = big_l, cos_u2, cc, ss, cs, sc
     lam = big_l
     for _ in range(_MAX_ITERATIONS):
         if index.size == 0:
             break
         sin_lam, cos_lam = np.sin(lam), np.cos(lam)
-        a = w_cu2 * sin_lam
-        b = w_cu1 * w_su2 - w_su1 * w_cu2 * cos_lam
-        s_sigma = np.sqrt(a * a + b * b)
-        c_sigma = w_su1 * w_su2 + w_cu1 * w_cu2 * cos_lam
+        s_sigma = np.hypot(w_cu2 * sin_lam, w_cs - w_sc * cos_lam)
+        c_sigma = w_ss + w_cc * cos_lam
         sig = np.arctan2(s_sigma, c_sigma)
+        # Coincident points (sin sigma = 0) have a zero numerator: sin alpha = 0.
         coincident = s_sigma == 0.0
-        sin_alpha = np.where(
-            coincident, 0.0, w_cu1 * w_cu2 * sin_lam / np.where(coincident, 1.0, s_sigma)
-        )
+        sin_alpha = w_cc * sin_lam / (s_sigma + coincident)
         c2_alpha = 1.0 - sin_alpha * sin_alpha
-        equatorial = c2_alpha == 0.0
-        c_2sm = np.where(
-            equatorial,
-            0.0,
-            c_sigma - 2.0 * w_su1 * w_su2 / np.where(equatorial, 1.0, c2_alpha),
-        )
+        # Along the equator (cos² alpha = 0), C and B below are 0: cos 2sigma_m is unused.
+        c_2sm = c_sigma - 2.0 * w_ss / (c2_alpha + (c2_alpha == 0.0))
         c = _F / 16.0 * c2_alpha * (4.0 + _F * (4.0 - 3.0 * c2_alpha))
         new_lam = w_l + (1.0 - c) * _F * sin_alpha * (
-            sig + c * s_sigma * (c_2sm + c * c_sigma * (-1.0 + 2.0 * c_2sm * c_2sm))
+            sig + c * s_sigma * (c_2sm + c * c_sigma * (2.0 * c_2sm * c_2sm - 1.0))
         )
         bad = ~(np.abs(new_lam) <= math.pi)  # diverging (nearly antipodal), or NaN
         done = bad | coincident | (np.abs(new_lam - lam) <= _TOLERANCE)
-        if done.any():
+        if np.count_nonzero(done):
             finished = index[done]
             sin_sigma[finished] = s_sigma[done]
             cos_sigma[finished] = c_sigma[done]
             sigma[finished] = sig[done]
             cos2_alpha[finished] = c2_alpha[done]
             cos_2sigma_m[finished] = c_2sm[done]
-            failed[index[bad]] = True
+            if np.count_nonzero(bad):
+                failed[index[bad]] = True
             keep = ~done
             index = index[keep]
-            w_l, w_su1, w_cu1 = w_l[keep], w_su1[keep], w_cu1[keep]
-            w_su2, w_cu2 = w_su2[keep], w_cu2[keep]
+            if index.size == 0:
+                break
+            w_l, w_cu2, w_cc = w_l[keep], w_cu2[keep], w_cc[keep]
+            w_ss, w_cs, w_sc = w_ss[keep], w_cs[keep], w_sc[keep]
             new_lam = new_lam[keep]
         lam = new_lam
-    failed[index] = True  # did not converge within _MAX_ITERATIONS
+    if index.size:  # did not converge within _MAX_ITERATIONS
+        failed[index] = True
+        sin_sigma[index] = cos_sigma[index] = sigma[index] = 0.0
+        cos2_alpha[index] = cos_2sigma_m[index] = 0.0
 
     u2sq = cos2_alpha * _EP2
     big_a = 1.0 + u2sq / 16384.0 * (4096.0 + u2sq * (-768.0 + u2sq * (320.0 - 175.0 * u2sq)))
@@ -160,18 +167,19 @@ def _vincenty_km(
             + big_b
             / 4.0
             * (
-                cos_sigma * (-1.0 + 2.0 * c2m2)
+                cos_sigma * (2.0 * c2m2 - 1.0)
                 - big_b
                 / 6.0
                 * cos_2sigma_m
-                * (-3.0 + 4.0 * sin_sigma * sin_sigma)
-                * (-3.0 + 4.0 * c2m2)
+                * (4.0 * sin_sigma * sin_sigma - 3.0)
+                * (4.0 * c2m2 - 3.0)
             )
         )
     )
-    km: npt.NDArray[np.float64] = _B * big_a * (sigma - delta_sigma) / 1000.0
-    for i in np.flatnonzero(failed):
-        km[i] = _geopy_km(float(lat1[i]), float(lon1[i]), float(lat2[i]), float(lon2[i]))
+    km: npt.NDArray[np.float64] = (_B / 1000.0) * big_a * (sigma - delta_sigma)
+    if np.count_nonzero(failed):
+        for i in np.flatnonzero(failed).tolist():
+            km[i] = _geopy_km(float(lat1[i]), float(lon1[i]), float(lat2[i]), float(lon2[i]))
     return km
 
 
@@ -181,21 +189,23 @@ class DistanceCache:
     Distances are symmetric (``between_communes(a, b) == between_communes(b, a)`` exactly) and
     computed with :func:`geodesic_km_many`, whichever method computes them. The cache grows
     without bound: keep one per run.
-
-    Attributes:
-        reference: the commune reference the INSEE codes are looked up in.
     """
 
-    __slots__ = ("_communes", "_points", "reference")
+    __slots__ = ("_communes", "_points", "_reference")
 
     def __init__(self, reference: CommuneReference) -> None:
-        self.reference = reference
+        self._reference = reference
         self._communes: dict[tuple[str, str], float] = {}
         self._points: dict[tuple[Point, Point], float] = {}
 
     def __repr__(self) -> str:
         cached = len(self._communes) + len(self._points)
         return f"<DistanceCache: {cached} distances, {self.reference!r}>"
+
+    @property
+    def reference(self) -> CommuneReference:
+        """The commune reference the INSEE codes are looked up in."""
+        return self._reference
 
     def between_communes(self, insee_a: str, insee_b: str) -> float:
         """Return the distance in km between the points of two communes (0 for the same one).

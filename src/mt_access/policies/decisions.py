@@ -70,7 +70,12 @@ def mt_access_order_keys(
             elif name == "age":
                 key.append(r.patient.birth_date.toordinal())
         if policy.tie_break == "pseudonym":
-            key.append(mt_access_pseudonym(r.id, policy))
+            pm = policy.plugin_manager
+            key.append(
+                pm.hook.mt_access_pseudonym(request_id=r.id, policy=policy)
+                if pm is not None
+                else mt_access_pseudonym(r.id, policy)
+            )
         key.append(r.id)
         keys.append(tuple(key))
     return keys

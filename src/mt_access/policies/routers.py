@@ -104,7 +104,7 @@ def route_nearest(task: RoutingTask) -> RouterOutput:
                     j,
                     take,
                     dists[k],
-                    list(full),
+                    list(skipped),
                     "médecin éligible le plus proche ayant de la place (foyer réparti)",
                 )
             )
@@ -130,51 +130,50 @@ def route_monthly_quota(task: RoutingTask) -> RouterOutput:
     singles = np.array([i for i, k in enumerate(keep) if not k], dtype=np.int64)
     item_cell = np.array([it.cell for it in items], dtype=np.int64)
     item_persons = np.array([it.request.persons for it in items], dtype=np.int64)
-    item_rank = np.array([it.classification.rank for it in items], dtype=np.int64)
 
     placements: list[Placement] = []
     waiting: list[Waiting] = []
     residual = capacity.copy()
 
-    # Households kept together: each takes only places that no single request of its level or
-    # above needs (checked with a max flow), at the nearest physician where it fits whole.
+    # Households kept together, in priority order: each takes only places that no request
+    # before it in the order needs (checked with a max flow: the requests before it stay
+    # placeable), at the nearest physician where the whole household fits.
     households = [i for i, k in enumerate(keep) if k]
-    for rank in sorted({int(item_rank[i]) for i in households}):
-        prior = singles[item_rank[singles] <= rank]
+    for i in households:
+        item = items[i]
+        cell = task.cells[item.cell]
+        size = int(item_persons[i])
+        if cell.candidates.size == 0:
+            waiting.append(task.waiting(item, task.no_candidate_reason(cell)))
+            continue
+        prior = singles[singles < i]  # items are in priority order
         chosen = flow.select_by_priority(
             residual, candidates, item_cell[prior], item_persons[prior]
         )
         demand = np.bincount(item_cell[prior], weights=chosen, minlength=n_cells).astype(np.int64)
-        for i in (h for h in households if item_rank[h] == rank):
-            item = items[i]
-            cell = task.cells[item.cell]
-            size = int(item_persons[i])
-            if cell.candidates.size == 0:
-                waiting.append(task.waiting(item, task.no_candidate_reason(cell)))
+        for k, j in enumerate(cell.candidates.tolist()):
+            if residual[j] < size:
                 continue
-            for k, j in enumerate(cell.candidates.tolist()):
-                if residual[j] < size:
-                    continue
-                trial = residual.copy()
-                trial[j] -= size
-                if flow.fits(trial, candidates, demand):
-                    full = [c for c in cell.candidates[:k].tolist() if residual[c] < size]
-                    residual = trial
-                    placements.append(
-                        task.placement(
-                            item,
-                            j,
-                            size,
-                            float(cell.distances_km[k]),
-                            full,
-                            "médecin éligible le plus proche pouvant accueillir tout le foyer "
-                            "sans priver une demande de même niveau ou plus prioritaire",
-                        )
+            trial = residual.copy()
+            trial[j] -= size
+            if flow.fits(trial, candidates, demand):
+                full = [c for c in cell.candidates[:k].tolist() if residual[c] < size]
+                residual = trial
+                placements.append(
+                    task.placement(
+                        item,
+                        j,
+                        size,
+                        float(cell.distances_km[k]),
+                        full,
+                        "médecin éligible le plus proche pouvant accueillir tout le foyer "
+                        "sans priver une demande plus prioritaire ou plus ancienne",
                     )
-                    break
-            else:
-                best = int(capacity[cell.candidates].max())
-                waiting.append(task.waiting(item, _shortage_reason(task, item, best)))
+                )
+                break
+        else:
+            best = int(capacity[cell.candidates].max())
+            waiting.append(task.waiting(item, _shortage_reason(task, item, best)))
 
     # Single requests (and households that may be split): one solve for all levels.
     chosen = flow.select_by_priority(
@@ -306,7 +305,7 @@ def route_pull(task: RoutingTask) -> RouterOutput:
     size = int(task.param("list_size"))  # type: ignore[call-overload]
     by_physician: dict[int, list[tuple[int, PullEntry]]] = defaultdict(list)
     waiting: list[Waiting] = []
-    pm = task.policy.plugin_manager
+    pm = task.plugin_manager
     for item in task.items:
         cell = task.cells[item.cell]
         listed = False
@@ -316,11 +315,7 @@ def route_pull(task: RoutingTask) -> RouterOutput:
             if task.remaining[j] <= 0:
                 continue
             if entry_base is None:
-                pseudonym = (
-                    pm.hook.mt_access_pseudonym(request_id=request.id, policy=task.policy)
-                    if pm is not None
-                    else request.id
-                )
+                pseudonym = pm.hook.mt_access_pseudonym(request_id=request.id, policy=task.policy)
                 entry_base = (pseudonym, request.age(task.on))
             by_physician[j].append(
                 (
@@ -381,6 +376,9 @@ def route_orientation(task: RoutingTask) -> RouterOutput:
             ((task.distance_km(item, in_scheme[j]), in_scheme[j].id, j) for j in pool),
         )
         if not local:
+            limit = task.rule.max_distance_km
+            if limit is not None:
+                ranked = [r for r in ranked if r[0] <= limit]
             ranked = ranked[:fallback]
         physicians = tuple(
             OrientedPhysician(in_scheme[j].id, in_scheme[j].name, in_scheme[j].commune, round(d, 3))
