@@ -93,7 +93,7 @@ def request(
     rid: str,
     communes: tuple[str, ...] = VOIRONNAIS_COMMUNES,
     *,
-    households: bool = True,
+    households: int = 4,
     out_of_scope: tuple[str, ...] = (),
     declined_pool: tuple[str, ...] = (),
     locations: bool = False,
@@ -104,7 +104,8 @@ def request(
     Args:
         rid: its id.
         communes: communes of residence to draw from.
-        households: whether it may cover several persons (adults and children).
+        households: about one request in ``households`` covers several persons (adults and
+            children); 0: none does.
         out_of_scope: communes outside the territory; when given, some requests are also
             without consent or for a change of GP by convenience (the scope rules reject them).
         declined_pool: physician ids that may have declined the request already.
@@ -113,7 +114,7 @@ def request(
     """
     commune = draw(st.sampled_from(communes))
     consent = Consent(True, on)
-    reason = draw(st.sampled_from(_REASONS))
+    reason: SearchReason = draw(st.sampled_from(_REASONS))
     if out_of_scope:
         trouble = draw(st.sampled_from(("none",) * 12 + ("outside", "no_consent", "convenience")))
         if trouble == "outside":
@@ -134,7 +135,7 @@ def request(
     if draw(st.integers(0, 3)) == 0:  # about one request in four has a medical or social flag
         ald, css, ame, chronic = draw(st.tuples(*(st.booleans(),) * 4))
     household = Household()
-    if households and draw(st.integers(0, 3)) == 0:
+    if households and draw(st.integers(1, households)) == 1:
         adults = draw(st.integers(0, 3))
         household = Household(adults, draw(st.integers(max(0, 2 - adults), 2)))
     declined: frozenset[str] = frozenset()
@@ -155,7 +156,7 @@ def request(
         reason=reason,
         household=household,
         consent=consent,
-        declined_by=declined,
+        declined_by=declined,  # type: ignore[arg-type]
         household_id=draw(st.sampled_from((None, None, "F1", "F2"))),
     )
 
@@ -163,6 +164,7 @@ def request(
 @st.composite
 def request_lists(
     draw: st.DrawFn,
+    /,
     communes: tuple[str, ...] = VOIRONNAIS_COMMUNES,
     *,
     min_size: int = 0,
@@ -231,18 +233,17 @@ def physician(
     locations: bool = False,
     max_capacity: int = 4,
 ) -> Physician:
-    """One physician: capacity 0 to ``max_capacity``, modalities, an optional list of accepted
-    communes (overlapping with the others'), and, when ``unavailable``, sometimes suspended,
-    withdrawn or not accepting new patients (on :data:`ON`)."""
+    """One physician: capacity 0 to ``max_capacity`` or undeclared (``None``: the policy's
+    default), modalities, an optional list of accepted communes (overlapping with the
+    others'), and, when ``unavailable``, sometimes suspended, withdrawn or not accepting new
+    patients (on :data:`ON`)."""
     commune = draw(st.sampled_from(communes))
     status = "active"
     if unavailable and draw(st.integers(0, 4)) == 0:  # about one in five: some status change
         status = draw(st.sampled_from(tuple(_STATUSES)))
     accepting = not (unavailable and draw(st.integers(0, 9)) == 0)
     accepted = draw(
-        st.one_of(
-            st.just(frozenset()), st.frozensets(st.sampled_from(communes), min_size=2, max_size=6)
-        )
+        st.one_of(st.just(frozenset()), st.frozensets(st.sampled_from(communes), min_size=1))
     )
     location = draw(near(commune, 1)) if locations and draw(st.integers(0, 3)) == 0 else None
     return Physician(
@@ -251,7 +252,9 @@ def physician(
         commune=commune,
         location=location,
         accepting_new_patients=accepting,
-        monthly_capacity=draw(st.integers(0, max_capacity)),
+        monthly_capacity=(
+            None if draw(st.integers(0, 5)) == 0 else draw(st.integers(0, max_capacity))
+        ),
         modalities=draw(st.sampled_from((OFFICE, OFFICE, BOTH, BOTH, HOME))),
         accepted_communes=accepted,
         status_history=_STATUSES[status][0],
@@ -261,6 +264,7 @@ def physician(
 @st.composite
 def physician_lists(
     draw: st.DrawFn,
+    /,
     communes: tuple[str, ...] = VOIRONNAIS_COMMUNES,
     *,
     min_size: int = 0,
@@ -277,7 +281,8 @@ def ledgers(draw: st.DrawFn, physicians: list[Physician], *, on: dt.date = ON) -
     """A ledger with some history for these physicians: capacities declared this month or
     before (overriding ``monthly_capacity``), placements earlier this month and last month
     (requests ``L-...``, never the ids of :func:`request_lists`), some of them released.
-    Every entry is valid without carry-over (so also with it)."""
+    Every entry is valid without carry-over and with a default capacity of 0 for undeclared
+    capacities, so also with carry-over and any policy default."""
     ledger = CapacityLedger()
     month = Month.of(on)
     previous = month.previous()
@@ -286,11 +291,12 @@ def ledgers(draw: st.DrawFn, physicians: list[Physician], *, on: dt.date = ON) -
             declared = draw(st.sampled_from((month, previous, previous.previous())))
             ledger.declare_capacity(p.id, declared, draw(st.integers(0, 4)), declared.first_day)
         for m in (previous, month):
-            left = ledger.remaining(p.id, m, default=p.monthly_capacity)
+            default = p.monthly_capacity or 0
+            left = ledger.remaining(p.id, m, default=default)
             if left and draw(st.booleans()):
                 rid = f"L-{p.id}-{m}"
                 n = draw(st.integers(1, min(left, 3)))
-                ledger.place(p.id, m, rid, n, m.first_day, default=p.monthly_capacity)
+                ledger.place(p.id, m, rid, n, m.first_day, default=default)
                 if draw(st.integers(0, 3)) == 0:
                     ledger.release(p.id, rid, m.first_day, "refus du patient")
     return ledger
@@ -311,17 +317,24 @@ def instances(
     draw: st.DrawFn,
     communes: tuple[str, ...] = VOIRONNAIS_COMMUNES,
     *,
-    min_requests: int = 1,
+    min_requests: int = 2,
     max_requests: int = 10,
     min_physicians: int = 1,
-    max_physicians: int = 6,
+    max_physicians: int = 5,
     with_ledger: bool = True,
-    households: bool = True,
+    households: int = 4,
     out_of_scope: tuple[str, ...] = (),
     locations: bool = False,
     unavailable: bool = True,
+    max_communes: int = 4,
+    max_capacity: int = 4,
 ) -> Instance:
-    """Requests, physicians and (sometimes, when ``with_ledger``) a non-empty ledger."""
+    """Requests, physicians and (sometimes, when ``with_ledger``) a non-empty ledger, over up
+    to ``max_communes`` of the ``communes`` (so that the physicians' accepted communes overlap
+    and requests share cells); ``households`` as in :func:`request`."""
+    communes = tuple(
+        draw(st.lists(st.sampled_from(communes), min_size=1, max_size=max_communes, unique=True))
+    )
     physicians = draw(
         physician_lists(
             communes,
@@ -329,6 +342,7 @@ def instances(
             max_size=max_physicians,
             unavailable=unavailable,
             locations=locations,
+            max_capacity=max_capacity,
         )
     )
     requests = draw(
@@ -357,12 +371,14 @@ class Variant:
         max_distance_km: maximum distance of every routing rule (``None``: the policy's).
         default_accepted_communes: ``territory`` or ``practice_commune``.
         carry_over: ``capacity.carry_over``.
+        default_monthly_capacity: ``capacity.default_monthly`` (``None``: the policy's).
     """
 
     keep_households_together: bool = False
     max_distance_km: float | None = None
     default_accepted_communes: str = "territory"
     carry_over: bool = False
+    default_monthly_capacity: int | None = None
 
 
 # Maximum distances chosen at least 40 m away from every distance between the communes above
@@ -379,6 +395,7 @@ def variants(draw: st.DrawFn, *, keep_together: bool | None = None) -> Variant:
         max_distance_km=draw(st.sampled_from((None,) * 6 + MAX_DISTANCES_KM)),
         default_accepted_communes=draw(st.sampled_from(("territory",) * 3 + ("practice_commune",))),
         carry_over=draw(st.booleans()),
+        default_monthly_capacity=draw(st.sampled_from((None, None, 0, 1, 2))),
     )
 
 
@@ -390,6 +407,8 @@ def apply_variant(policy: Policy, variant: Variant) -> Policy:
         "default_accepted_communes": variant.default_accepted_communes,
         "carry_over": variant.carry_over,
     }
+    if variant.default_monthly_capacity is not None:
+        changes["default_monthly_capacity"] = variant.default_monthly_capacity
     if variant.max_distance_km is not None:
         km = variant.max_distance_km
         changes["routing_priority"] = attrs.evolve(policy.routing_priority, max_distance_km=km)

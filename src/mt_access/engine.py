@@ -132,23 +132,35 @@ def match(
         for p in available
     ]
 
+    commune_points: dict[str, Point] = {}
+
     def origin(request: Request) -> Point:
         if request.patient.location is not None:
             return request.patient.location
-        try:
-            return reference.point(request.commune)
-        except ReferenceDataError as exc:
-            raise MatchInputError(f"demande {request.id} : {exc}") from exc
+        point = commune_points.get(request.commune)
+        if point is None:
+            try:
+                point = reference.point(request.commune)
+            except ReferenceDataError as exc:
+                raise MatchInputError(f"demande {request.id} : {exc}") from exc
+            commune_points[request.commune] = point
+        return point
 
     # Requests are routed in runs of consecutive levels sharing a rule, highest level first,
     # so a level always uses capacity before every lower level (even when a level in between
     # has a rule of its own).
     groups: list[tuple[RoutingRule, list[tuple[int, Request, Classification]]]] = []
+    rules: dict[tuple[str, bool], tuple[RoutingRule, tuple[Any, ...]]] = {}
+    current: tuple[Any, ...] | None = None
     for position, i in enumerate(order):
         c = classes[i]
-        rule = policy.rule_for(c.level, c.priority)
-        if not groups or groups[-1][0].key != rule.key:
-            groups.append((rule, []))
+        found = rules.get((c.level, c.priority))
+        if found is None:
+            rule = policy.rule_for(c.level, c.priority)
+            found = rules[(c.level, c.priority)] = (rule, rule.key)
+        if found[1] != current:
+            groups.append((found[0], []))
+            current = found[1]
         groups[-1][1].append((position, in_scope[i], c))
 
     placements: list[Placement] = []
@@ -218,21 +230,24 @@ def _check_output(
     """A router must account for every request and stay within capacities."""
     name = rule.router.name
     expected = {it.request.id: it.request.persons for it in items}
-    seen: Counter[str] = Counter()
-    for p in out.placements:
-        seen[p.request_id] += p.persons
-    for w in out.waiting:
-        seen[w.request_id] += w.persons
-    for o in out.orientations:
-        seen[o.request_id] += expected.get(o.request_id, 0)
-    for rid, persons in expected.items():
-        if seen[rid] != persons:
-            raise PluginError(
-                f"le routeur {name!r} a traité la demande {rid} de façon incohérente "
-                f"({seen[rid]} personne(s) sur {persons})"
-            )
-    if set(seen) - set(expected):
-        raise PluginError(f"le routeur {name!r} a renvoyé des demandes qu'on ne lui a pas confiées")
+    seen: dict[str, int] = dict.fromkeys(expected, 0)
+    try:
+        for p in out.placements:
+            seen[p.request_id] += p.persons
+        for w in out.waiting:
+            seen[w.request_id] += w.persons
+        for o in out.orientations:
+            seen[o.request_id] += expected[o.request_id]
+    except KeyError as exc:
+        raise PluginError(
+            f"le routeur {name!r} a renvoyé une demande qu'on ne lui a pas confiée ({exc})"
+        ) from None
+    if seen != expected:
+        rid = next(r for r in expected if seen[r] != expected[r])
+        raise PluginError(
+            f"le routeur {name!r} a traité la demande {rid} de façon incohérente "
+            f"({seen[rid]} personne(s) sur {expected[rid]})"
+        )
     if out.placements and not rule.router.consumes_capacity:
         raise PluginError(f"le routeur {name!r} place des patients sans être déclaré consommateur")
     used: Counter[str] = Counter()

@@ -52,6 +52,29 @@ def _cell_arcs(
     return np.concatenate(tails), np.concatenate(heads), np.concatenate(which)
 
 
+def _solve_to_sink(
+    flow: min_cost_flow.SimpleMinCostFlow,
+    capacity: IntArray,
+    phys0: int,
+    source: int,
+    sink: int,
+    total: int,
+) -> None:
+    """Add the physician → sink arcs (capacities) and solve max flow with min cost."""
+    used = np.flatnonzero(capacity > 0)
+    flow.add_arcs_with_capacity_and_unit_cost(
+        phys0 + used,
+        np.full(used.size, sink, dtype=np.int64),
+        capacity[used],
+        np.zeros(used.size, dtype=np.int64),
+    )
+    flow.set_node_supply(source, total)
+    flow.set_node_supply(sink, -total)
+    status = flow.solve_max_flow_with_min_cost()
+    if status != flow.OPTIMAL:  # pragma: no cover - the graph is always well-formed
+        raise RuntimeError(f"min-cost flow failed: {status}")
+
+
 def select_by_priority(
     capacity: IntArray,
     candidates: Sequence[IntArray],
@@ -100,18 +123,7 @@ def select_by_priority(
         np.full(ctails.size, total, dtype=np.int64),
         np.zeros(ctails.size, dtype=np.int64),
     )
-    used = np.flatnonzero(capacity > 0)
-    flow.add_arcs_with_capacity_and_unit_cost(
-        phys0 + used,
-        np.full(used.size, sink, dtype=np.int64),
-        capacity[used],
-        np.zeros(used.size, dtype=np.int64),
-    )
-    flow.set_node_supply(source, total)
-    flow.set_node_supply(sink, -total)
-    status = flow.solve_max_flow_with_min_cost()
-    if status != flow.OPTIMAL:  # pragma: no cover - the graph is always well-formed
-        raise RuntimeError(f"min-cost flow failed: {status}")
+    _solve_to_sink(flow, capacity, phys0, source, sink, total)
     placed = np.zeros(n_units, dtype=np.int64)
     placed[live_units] = flow.flows(unit_arcs)
     return placed
@@ -158,18 +170,7 @@ def assign_nearest(
         np.full(ctails.size, total, dtype=np.int64),
         np.rint(dist * 1000.0).astype(np.int64),
     )
-    used = np.flatnonzero(capacity > 0)
-    flow.add_arcs_with_capacity_and_unit_cost(
-        phys0 + used,
-        np.full(used.size, sink, dtype=np.int64),
-        capacity[used],
-        np.zeros(used.size, dtype=np.int64),
-    )
-    flow.set_node_supply(source, total)
-    flow.set_node_supply(sink, -total)
-    status = flow.solve_max_flow_with_min_cost()
-    if status != flow.OPTIMAL:  # pragma: no cover
-        raise RuntimeError(f"min-cost flow failed: {status}")
+    _solve_to_sink(flow, capacity, phys0, source, sink, total)
     flows = flow.flows(arcs)
     if int(flows.sum()) != total:  # pragma: no cover - guarded by the caller's contract
         raise RuntimeError("the selected persons do not fit the capacities")

@@ -19,8 +19,11 @@ from mt_access.errors import PolicyError
 from mt_access.model import Physician, Request, SearchReason
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
     import pluggy
 
+    from mt_access.columns import RequestTable
     from mt_access.geo.communes import CommuneReference
     from mt_access.routing import RouterOutput, RoutingTask
 
@@ -39,6 +42,9 @@ __all__ = [
 
 CriterionTest = Callable[[Request, dt.date], bool]
 """A compiled criterion: does ``request`` meet it on reference date ``on``?"""
+
+VectorTest = Callable[["RequestTable", dt.date], "npt.NDArray[np.bool_]"]
+"""A compiled criterion over many requests at once: one boolean per row of the table."""
 
 
 class ParamType(enum.StrEnum):
@@ -99,6 +105,10 @@ class CriterionKind:
         build: turns validated parameters into a test ``(request, on) -> bool``.
         params: the parameters it takes.
         doc: one-line description for the YAML reference.
+        build_vectorized: optional; turns the parameters into a test over a
+            :class:`mt_access.columns.RequestTable` (one boolean per request), which must agree
+            with ``build``. When every criterion of a policy has one, classification of large
+            batches is vectorised.
     """
 
     name: str
@@ -106,6 +116,7 @@ class CriterionKind:
     build: Callable[[Mapping[str, Any]], CriterionTest]
     params: tuple[Param, ...] = ()
     doc: str = ""
+    build_vectorized: Callable[[Mapping[str, Any]], VectorTest] | None = None
 
 
 @attrs.frozen
@@ -137,6 +148,7 @@ class Criterion:
     label: str
     params: tuple[tuple[str, Any], ...]
     test: CriterionTest = attrs.field(eq=False, repr=False)
+    vector: VectorTest | None = attrs.field(default=None, eq=False, repr=False)
 
     def __call__(self, request: Request, on: dt.date) -> bool:
         return self.test(request, on)
@@ -471,7 +483,11 @@ def _criterion(
         for k, v in values.items()
     }
     return Criterion(
-        kind=name, label=kind.label.format(**shown), params=params, test=kind.build(values)
+        kind=name,
+        label=kind.label.format(**shown),
+        params=params,
+        test=kind.build(values),
+        vector=kind.build_vectorized(values) if kind.build_vectorized is not None else None,
     )
 
 
