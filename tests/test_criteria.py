@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import attrs
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mt_access
@@ -63,6 +63,7 @@ def test_vectorised_criteria_agree_with_scalar_ones(batch: list[Request], on: dt
             assert list(vector(table, on)) == [scalar(r, on) for r in batch], (name, params)
 
 
+@settings(max_examples=15)
 @given(st.lists(requests(), min_size=decisions.VECTOR_MIN, max_size=120, unique_by=lambda r: r.id))
 def test_vectorised_classification_equals_per_request(
     voironnais: mt_access.Policy, batch: list[Request]
