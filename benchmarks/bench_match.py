@@ -35,6 +35,7 @@ import pstats
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -499,7 +500,7 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
 
     log("reference_maxflow", guard)
     refs = [reference_levels(inst) for _ in range(args.repeat)]
-    ref = min(refs, key=lambda r: r["time_s"])
+    ref = sorted(refs, key=lambda r: r["time_s"])[len(refs) // 2]  # the median run
     out["reference"] = ref
     out["reference_times_s"] = [r["time_s"] for r in refs]
     log("reference_mincost", guard)
@@ -649,21 +650,14 @@ def spawn_worker(kind: str, args: argparse.Namespace, n_req: int, n_phys: int, s
         cmd.append("--profile")
     env = dict(os.environ, PYTHONHASHSEED="0")
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    last_stage = "not started"
-    stderr_tail: list[str] = []
-    assert proc.stderr is not None
-    assert proc.stdout is not None
-    for line in proc.stderr:
-        if line.startswith("STAGE "):
-            last_stage = line.split()[1]
-            print(f"    [{kind}] {line[6:].rstrip()}", flush=True)
-        else:
-            stderr_tail = [*stderr_tail[-30:], line.rstrip()]
-            if line.startswith("ABORT"):
-                print(f"    [{kind}] {line.rstrip()}", flush=True)
-    stdout = proc.stdout.read()
-    code = proc.wait()
+    # stdout (one JSON line) goes to a file, so a large answer can never block the worker
+    # while this process reads its progress lines on stderr.
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as answer:
+        proc = subprocess.Popen(cmd, stdout=answer, stderr=subprocess.PIPE, text=True, env=env)
+        last_stage, stderr_tail = _follow(kind, proc)
+        code = proc.wait()
+        answer.seek(0)
+        stdout = answer.read()
     elapsed = time.perf_counter() - started
     if code == 0:
         data: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
@@ -679,6 +673,22 @@ def spawn_worker(kind: str, args: argparse.Namespace, n_req: int, n_phys: int, s
         }
     data["subprocess_wall_s"] = elapsed
     return data
+
+
+def _follow(kind: str, proc: subprocess.Popen[str]) -> tuple[str, list[str]]:
+    """Echo the worker's progress lines; return its last stage and its other stderr lines."""
+    last_stage = "not started"
+    stderr_tail: list[str] = []
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if line.startswith("STAGE "):
+            last_stage = line.split()[1]
+            print(f"    [{kind}] {line[6:].rstrip()}", flush=True)
+        else:
+            stderr_tail = [*stderr_tail[-30:], line.rstrip()]
+            if line.startswith("ABORT"):
+                print(f"    [{kind}] {line.rstrip()}", flush=True)
+    return last_stage, stderr_tail
 
 
 # --------------------------------------------------------------------------------------------
