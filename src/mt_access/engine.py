@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import numpy as np
 import pluggy
 
 from mt_access.calendar import Month
-from mt_access.errors import MatchInputError, PluginError, ReferenceDataError
+from mt_access.errors import MatchInputError, PluginError
 from mt_access.geo.communes import CommuneReference, bundled_reference
 from mt_access.geo.distance import DistanceCache
-from mt_access.geo.point import Point
 from mt_access.ledger import CapacityLedger, PlacementRecorded
 from mt_access.model import Physician, Request
 from mt_access.policy import Policy, RoutingRule
@@ -27,16 +28,21 @@ from mt_access.result import (
     ScopeDecision,
     Waiting,
 )
-from mt_access.routing import RoutableItem, RouterOutput, RoutingTask, build_cells
+from mt_access.routing import RouterOutput, RoutingTask, build_cells
 
 __all__ = ["match"]
 
 
+_by_id = operator.attrgetter("id")
+_by_request = operator.attrgetter("request_id")
+_by_request_physician = operator.attrgetter("request_id", "physician_id")
+
+
 def _unique(items: Iterable[Any], what: str) -> list[Any]:
-    ordered = sorted(items, key=lambda x: x.id)
-    counts = Counter(x.id for x in ordered)
-    dupes = sorted(k for k, n in counts.items() if n > 1)
-    if dupes:
+    ordered = sorted(items, key=_by_id)
+    ids = [x.id for x in ordered]
+    if len(set(ids)) != len(ids):
+        dupes = sorted(k for k, n in Counter(ids).items() if n > 1)
         raise MatchInputError(f"identifiant(s) de {what} en double : {', '.join(dupes[:10])}")
     return ordered
 
@@ -123,7 +129,8 @@ def match(
         "mt_access_order_keys",
         tuple,
     )
-    order = sorted(range(len(in_scope)), key=lambda i: (classes[i].rank, keys[i], in_scope[i].id))
+    decorated = [(c.rank, k, r.id) for c, k, r in zip(classes, keys, in_scope, strict=True)]
+    order = sorted(range(len(in_scope)), key=decorated.__getitem__)
 
     available = [p for p in phys if p.is_available_on(on)]
     defaults = {p.id: policy.monthly_capacity_of(p) for p in phys}
@@ -132,53 +139,45 @@ def match(
         for p in available
     ]
 
-    commune_points: dict[str, Point] = {}
-
-    def origin(request: Request) -> Point:
-        if request.patient.location is not None:
-            return request.patient.location
-        point = commune_points.get(request.commune)
-        if point is None:
-            try:
-                point = reference.point(request.commune)
-            except ReferenceDataError as exc:
-                raise MatchInputError(f"demande {request.id} : {exc}") from exc
-            commune_points[request.commune] = point
-        return point
-
     # Requests are routed in runs of consecutive levels sharing a rule, highest level first,
     # so a level always uses capacity before every lower level (even when a level in between
     # has a rule of its own).
     groups: list[tuple[RoutingRule, list[tuple[int, Request, Classification]]]] = []
     rules: dict[tuple[str, bool], tuple[RoutingRule, tuple[Any, ...]]] = {}
     current: tuple[Any, ...] | None = None
+    last: Classification | None = None
+    members: list[tuple[int, Request, Classification]] = []
     for position, i in enumerate(order):
         c = classes[i]
-        found = rules.get((c.level, c.priority))
-        if found is None:
-            rule = policy.rule_for(c.level, c.priority)
-            found = rules[(c.level, c.priority)] = (rule, rule.key)
-        if found[1] != current:
-            groups.append((found[0], []))
-            current = found[1]
-        groups[-1][1].append((position, in_scope[i], c))
+        if c is not last:  # requests of a level are consecutive, often sharing one value
+            last = c
+            found = rules.get((c.level, c.priority))
+            if found is None:
+                rule = policy.rule_for(c.level, c.priority)
+                found = rules[(c.level, c.priority)] = (rule, rule.key)
+            if found[1] != current:
+                members = []
+                groups.append((found[0], members))
+                current = found[1]
+        members.append((position, in_scope[i], c))
 
     placements: list[Placement] = []
     orientations: list[Orientation] = []
     waiting: list[Waiting] = []
     pull_lists: list[PullList] = []
     for rule, members in groups:
-        origins = [(r, origin(r)) for _, r, _ in members]
-        cell_of, cells = build_cells(origins, available, policy, rule.max_distance_km, distances)
-        items = tuple(
-            RoutableItem(r, c, position, point, cell)
-            for (position, r, c), (_, point), cell in zip(members, origins, cell_of, strict=True)
+        positions, group_requests, group_classes = zip(*members, strict=True)
+        cell_of, cells = build_cells(
+            group_requests, available, policy, rule.max_distance_km, distances
         )
         task = RoutingTask(
             rule=rule,
             policy=policy,
             on=on,
-            items=items,
+            requests=group_requests,
+            classifications=group_classes,
+            positions=positions,
+            item_cells=np.array(cell_of, dtype=np.int64),
             physicians=tuple(available),
             remaining=tuple(remaining),
             cells=tuple(cells),
@@ -189,7 +188,7 @@ def match(
         out = rule.router.route(task)
         if not isinstance(out, RouterOutput):
             raise PluginError(f"le routeur {rule.router.name!r} doit renvoyer un RouterOutput")
-        _check_output(rule, items, out, available, remaining)
+        _check_output(rule, group_requests, out, available, remaining)
         index = {p.id: j for j, p in enumerate(available)}
         for p in out.placements:
             remaining[index[p.physician_id]] -= p.persons
@@ -209,11 +208,11 @@ def match(
         on=on,
         month=str(month),
         policy_code=policy.code,
-        placements=tuple(sorted(placements, key=lambda p: (p.request_id, p.physician_id))),
-        orientations=tuple(sorted(orientations, key=lambda o: o.request_id)),
-        waiting=tuple(sorted(waiting, key=lambda w: w.request_id)),
-        rejected=tuple(sorted(rejected, key=lambda r: r.request_id)),
-        pull_lists=tuple(sorted(pull_lists, key=lambda p: p.physician_id)),
+        placements=tuple(sorted(placements, key=_by_request_physician)),
+        orientations=tuple(sorted(orientations, key=_by_request)),
+        waiting=tuple(sorted(waiting, key=_by_request)),
+        rejected=tuple(sorted(rejected, key=_by_request)),
+        pull_lists=tuple(sorted(pull_lists, key=operator.attrgetter("physician_id"))),
         ledger_entries=entries,
         capacity_defaults=tuple(sorted(defaults.items())),
         carry_over=policy.carry_over,
@@ -222,14 +221,14 @@ def match(
 
 def _check_output(
     rule: RoutingRule,
-    items: Sequence[RoutableItem],
+    requests: Sequence[Request],
     out: RouterOutput,
     available: Sequence[Physician],
     remaining: Sequence[int],
 ) -> None:
     """A router must account for every request and stay within capacities."""
     name = rule.router.name
-    expected = {it.request.id: it.request.persons for it in items}
+    expected = {r.id: r.household.persons for r in requests}
     seen: dict[str, int] = dict.fromkeys(expected, 0)
     try:
         for p in out.placements:

@@ -11,6 +11,7 @@ only read the task and return a :class:`RouterOutput`; distances come from the g
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -19,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import pluggy
 
+from mt_access.errors import MatchInputError, ReferenceDataError
 from mt_access.geo.distance import DistanceCache, geodesic_km_many
 from mt_access.geo.point import Point
 from mt_access.model import HomeVisitNeed, Physician, Request
@@ -92,12 +94,18 @@ class RouterOutput:
 class RoutingTask:
     """Input of a router.
 
+    The requests come as columns (row ``i`` of each is the ``i``-th request in priority
+    order) so that a router can work on a department's month without one object per
+    request; :attr:`items` gives them as :class:`RoutableItem` objects when that is simpler.
+
     Attributes:
         rule: the routing rule (router, parameters, maximum distance).
         policy: the policy.
         on: reference date.
-        items: requests to route, in priority order.
-        physicians: physicians available on ``on`` (active, accepting new patients), by id.
+        requests: requests to route, in priority order.
+        classifications: their levels, same order.
+        positions: their places in the whole run's order (0 first), same order.
+        item_cells: index into :attr:`cells` of each request, same order.
         remaining: places left this month for each physician (same order).
         cells: see :class:`Cell`.
         all_physicians: every physician given to the engine, by id (orientation lists).
@@ -108,7 +116,10 @@ class RoutingTask:
     rule: RoutingRule
     policy: Policy
     on: dt.date
-    items: tuple[RoutableItem, ...]
+    requests: tuple[Request, ...]
+    classifications: tuple[Classification, ...]
+    positions: tuple[int, ...]
+    item_cells: npt.NDArray[np.int64]
     physicians: tuple[Physician, ...]
     remaining: tuple[int, ...]
     cells: tuple[Cell, ...]
@@ -118,6 +129,29 @@ class RoutingTask:
 
     def param(self, name: str) -> object:
         return self.rule.param(name)
+
+    def origin(self, i: int) -> Point:
+        """Where distances are measured from for request ``i``: the home's coordinates,
+        else the commune's point."""
+        location = self.requests[i].patient.location
+        if location is not None:
+            return location
+        return self.distances.reference.point(self.requests[i].commune)
+
+    def item(self, i: int) -> RoutableItem:
+        """Request ``i`` as a :class:`RoutableItem`."""
+        return RoutableItem(
+            self.requests[i],
+            self.classifications[i],
+            self.positions[i],
+            self.origin(i),
+            int(self.item_cells[i]),
+        )
+
+    @functools.cached_property
+    def items(self) -> tuple[RoutableItem, ...]:
+        """Every request as a :class:`RoutableItem`, in priority order (built on first use)."""
+        return tuple(self.item(i) for i in range(len(self.requests)))
 
     def physician_point(self, physician: Physician) -> Point:
         if physician.location is not None:
@@ -196,7 +230,7 @@ def _need_mask(physicians: Sequence[Physician], need: HomeVisitNeed) -> npt.NDAr
 
 
 def build_cells(
-    items: Sequence[tuple[Request, Point]],
+    requests: Sequence[Request],
     physicians: Sequence[Physician],
     policy: Policy,
     max_distance_km: float | None,
@@ -204,7 +238,7 @@ def build_cells(
 ) -> tuple[list[int], list[Cell]]:
     """Group requests into cells and compute each cell's eligible physicians.
 
-    Returns the cell index of each item and the cells. Eligibility: the physician accepts
+    Returns the cell index of each request and the cells. Eligibility: the physician accepts
     the request's commune (declared list, else the policy's default), serves its need for
     home visits, has not declined it, and is within the maximum distance.
     """
@@ -228,16 +262,22 @@ def build_cells(
     cell_index: dict[tuple[object, ...], int] = {}
     cells: list[Cell] = []
     of_item: list[int] = []
-    for request, origin in items:
-        own = request.patient.location is not None
+    for request in requests:
+        origin = request.patient.location
+        own = origin is not None
         key = (
             request.commune,
-            (origin.lat, origin.lon) if own else None,
+            origin,
             request.home_visits,
             request.declined_by,
         )
         index = cell_index.get(key)
         if index is None:
+            if origin is None:
+                try:
+                    origin = reference.point(request.commune)
+                except ReferenceDataError as exc:
+                    raise MatchInputError(f"demande {request.id} : {exc}") from exc
             cand = np.array(by_commune.get(request.commune, ()), dtype=np.int64)
             if cand.size:
                 cand = cand[need_masks[request.home_visits][cand]]

@@ -18,6 +18,7 @@ from mt_access.result import (
     PullList,
     ReasonCode,
     Waiting,
+    format_km,
 )
 from mt_access.routing import RoutableItem, RouterOutput, RoutingTask
 
@@ -121,15 +122,19 @@ def route_monthly_quota(task: RoutingTask) -> RouterOutput:
     """Place as many requests as the physicians' monthly capacities allow, level by level
     (maximal at each level without removing any higher-level placement), older requests first
     inside a level, then assign the chosen requests to physicians with the smallest total
-    distance. See :mod:`mt_access.flow`."""
-    items = task.items
+    distance. See :mod:`mt_access.flow`.
+
+    Works on the task's columns: one object is built per placed request, not per request.
+    """
+    requests = task.requests
+    n = len(requests)
     capacity = np.array(task.remaining, dtype=np.int64)
     candidates = [c.candidates for c in task.cells]
     n_cells = len(task.cells)
-    keep = [_keep_together(task, it) for it in items]
-    singles = np.array([i for i, k in enumerate(keep) if not k], dtype=np.int64)
-    item_cell = np.array([it.cell for it in items], dtype=np.int64)
-    item_persons = np.array([it.request.persons for it in items], dtype=np.int64)
+    item_cell = task.item_cells
+    item_persons = np.fromiter((r.household.persons for r in requests), np.int64, n)
+    keep = (item_persons > 1) & task.policy.keep_households_together
+    singles = np.flatnonzero(~keep)
 
     placements: list[Placement] = []
     waiting: list[Waiting] = []
@@ -138,15 +143,13 @@ def route_monthly_quota(task: RoutingTask) -> RouterOutput:
     # Households kept together, in priority order: each takes only places that no request
     # before it in the order needs (checked with a max flow: the requests before it stay
     # placeable), at the nearest physician where the whole household fits.
-    households = [i for i, k in enumerate(keep) if k]
-    for i in households:
-        item = items[i]
-        cell = task.cells[item.cell]
+    for i in np.flatnonzero(keep).tolist():
+        cell = task.cells[int(item_cell[i])]
         size = int(item_persons[i])
         if cell.candidates.size == 0:
-            waiting.append(task.waiting(item, task.no_candidate_reason(cell)))
+            waiting.append(task.waiting(task.item(i), task.no_candidate_reason(cell)))
             continue
-        prior = singles[singles < i]  # items are in priority order
+        prior = singles[singles < i]  # requests are in priority order
         chosen = flow.select_by_priority(
             residual, candidates, item_cell[prior], item_persons[prior]
         )
@@ -161,7 +164,7 @@ def route_monthly_quota(task: RoutingTask) -> RouterOutput:
                 residual = trial
                 placements.append(
                     task.placement(
-                        item,
+                        task.item(i),
                         j,
                         size,
                         float(cell.distances_km[k]),
@@ -173,7 +176,10 @@ def route_monthly_quota(task: RoutingTask) -> RouterOutput:
                 break
         else:
             best = int(capacity[cell.candidates].max())
-            waiting.append(task.waiting(item, _shortage_reason(task, item, best)))
+            reason = (
+                ReasonCode.HOUSEHOLD_TOO_LARGE if best < size else ReasonCode.CAPACITY_EXHAUSTED
+            )
+            waiting.append(task.waiting(task.item(i), reason))
 
     # Single requests (and households that may be split): one solve for all levels.
     chosen = flow.select_by_priority(
@@ -188,13 +194,32 @@ def route_monthly_quota(task: RoutingTask) -> RouterOutput:
     pending: dict[int, list[list[float]]] = {
         c: [[j, count, d] for j, count, d in s] for c, s in enumerate(slots) if s
     }
-    for pos, i in enumerate(singles.tolist()):
-        item = items[i]
-        cell = task.cells[item.cell]
-        got = int(chosen[pos])
-        persons = int(item_persons[i])
+    nearer_cache: dict[tuple[int, float], list[int]] = {}
+
+    def nearer_full(c: int, dist: float) -> list[int]:
+        found = nearer_cache.get((c, dist))
+        if found is None:
+            cell = task.cells[c]
+            stop = int(np.searchsorted(cell.distances_km, dist, side="left"))
+            found = [j for j in cell.candidates[:stop].tolist() if left[j] == 0]
+            nearer_cache[(c, dist)] = found
+        return found
+
+    reasons = [
+        task.no_candidate_reason(cell) if cell.candidates.size == 0 else None for cell in task.cells
+    ]
+    detail = _distance_detail(task)
+    classifications = task.classifications
+    for i, got, persons, c in zip(
+        singles.tolist(),
+        chosen.tolist(),
+        item_persons[singles].tolist(),
+        item_cell[singles].tolist(),
+        strict=True,
+    ):
         if got:
-            queue = pending[item.cell]
+            item = task.item(i)
+            queue = pending[c]
             todo = got
             # Every request of a cell has the same origin, so which slot it takes does not
             # change the total distance: keep a household with one physician when a slot fits.
@@ -206,13 +231,7 @@ def route_monthly_quota(task: RoutingTask) -> RouterOutput:
                 slot = queue[0]
                 j, avail, dist = int(slot[0]), int(slot[1]), float(slot[2])
                 take = min(avail, todo)
-                nearer = [
-                    c
-                    for c, d in zip(
-                        cell.candidates.tolist(), cell.distances_km.tolist(), strict=True
-                    )
-                    if d < dist and left[c] == 0
-                ]
+                nearer = nearer_full(c, dist)
                 why = (
                     "médecin éligible le plus proche ayant une place, après répartition des "
                     "places du mois par ordre de priorité"
@@ -225,12 +244,24 @@ def route_monthly_quota(task: RoutingTask) -> RouterOutput:
                 if slot[1] == 0:
                     queue.pop(0)
         if got < persons:
-            if cell.candidates.size == 0:
-                reason = task.no_candidate_reason(cell)
-            else:
-                reason = ReasonCode.CAPACITY_EXHAUSTED
-            waiting.append(task.waiting(item, reason, persons - got))
+            reason = reasons[c] or ReasonCode.CAPACITY_EXHAUSTED
+            cl = classifications[i]
+            waiting.append(
+                Waiting(
+                    requests[i].id,
+                    cl.level,
+                    cl.rank,
+                    reason,
+                    persons - got,
+                    detail if reason is ReasonCode.BEYOND_MAX_DISTANCE else "",
+                )
+            )
     return _sorted_output(placements, waiting=waiting)
+
+
+def _distance_detail(task: RoutingTask) -> str:
+    limit = task.rule.max_distance_km
+    return f"distance maximale {format_km(limit)}" if limit is not None else ""
 
 
 # --------------------------------------------------------------------------------------------
