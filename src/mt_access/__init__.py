@@ -10,6 +10,7 @@ from mt_access.engine import match
 from mt_access.errors import (
     AmbiguousCommuneError,
     CapacityExceededError,
+    GeocodeCacheError,
     LedgerError,
     MatchInputError,
     MtAccessError,
@@ -82,6 +83,7 @@ __all__ = [
     "Consent",
     "Criterion",
     "CriterionKind",
+    "GeocodeCacheError",
     "HomeVisitNeed",
     "Household",
     "LedgerEntry",

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 __all__ = [
     "AmbiguousCommuneError",
     "CapacityExceededError",
+    "GeocodeCacheError",
     "LedgerError",
     "MatchInputError",
     "MtAccessError",
@@ -96,6 +97,18 @@ class AmbiguousCommuneError(ReferenceDataError, LookupError):
             f"nom de commune ambigu : {query!r} correspond à {len(self.candidates)} communes : "
             f"{listed} ; précisez le code INSEE ou le code postal"
         )
+
+
+class GeocodeCacheError(MtAccessError, OSError):
+    """The geocoding cache file cannot be opened, read or written.
+
+    Attributes:
+        path: the cache file.
+    """
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        super().__init__(f"{path} : {message}")
 
 
 class LedgerError(MtAccessError, ValueError):

@@ -49,7 +49,7 @@ from geopy.extra.rate_limiter import RateLimiter
 from geopy.geocoders import BANFrance
 from geopy.geocoders.base import DEFAULT_SENTINEL
 
-from mt_access.errors import MtAccessError, ReferenceDataError
+from mt_access.errors import GeocodeCacheError, MtAccessError, ReferenceDataError
 from mt_access.geo.communes import Commune, CommuneReference, bundled_reference
 from mt_access.geo.distance import geodesic_km
 from mt_access.geo.point import Point
@@ -117,18 +117,6 @@ _LEADING_JUNK_RE = re.compile(r"^[\W_]+")
 _ARRONDISSEMENT_SUFFIX_RE = re.compile(r"\s+\d.*$")
 
 _SCHEMA_VERSION: Final = 1
-
-
-class GeocodeCacheError(MtAccessError, OSError):
-    """The geocoding cache file cannot be opened, read or written.
-
-    Attributes:
-        path: the cache file.
-    """
-
-    def __init__(self, path: str, message: str) -> None:
-        self.path = path
-        super().__init__(f"{path} : {message}")
 
 
 def _check_flag(_inst: object, _attribute: attrs.Attribute[str | None], value: str | None) -> None:
@@ -491,6 +479,8 @@ class _AnswerCache:
         found, lat, lon, score, citycode, result_type, fetched_at = row
         try:
             when = datetime.fromisoformat(fetched_at)
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=UTC)
             point = Point(lat, lon) if found else None
         except (TypeError, ValueError):
             return None  # an unreadable row is as good as none: ask again

@@ -26,6 +26,7 @@ import gzip
 import importlib.resources
 import json
 import math
+import numbers
 import os
 import re
 import zlib
@@ -75,8 +76,8 @@ _EXPECTED_FEATURE = (
 _MAX_FOUND = 60
 _MAX_LISTED = 10
 
-# Local equirectangular projection used to find the nearest point of an outline; distances
-# themselves are geodesic (see Territory.distance_km_many).
+# Degrees to radians, for the local equirectangular projection in which Territory finds the
+# nearest point of its outline (the distances themselves are geodesic).
 _DEG = math.pi / 180.0
 
 Geometry = Any
@@ -196,6 +197,12 @@ class CommuneShapes:
     _vintage: str
 
     def __init__(self, outlines: Iterable[CommuneOutline], *, vintage: str, source: str) -> None:
+        """Hold ``outlines``; ``vintage`` and ``source`` describe them (see the properties).
+
+        Raises:
+            ReferenceDataError: an item is not a :class:`CommuneOutline`, a code appears
+                twice or a geometry is not valid (:func:`shapely.is_valid`).
+        """
         by_insee: dict[str, CommuneOutline] = {}
         for outline in outlines:
             if not isinstance(outline, CommuneOutline):
@@ -613,11 +620,9 @@ class Territory:
         Raises:
             ValueError: ``km`` is not a finite number ≥ 0.
         """
-        try:
-            limit = float(km)
-        except (TypeError, ValueError):
-            limit = math.nan
-        if isinstance(km, bool) or not (math.isfinite(limit) and limit >= 0.0):
+        real = isinstance(km, numbers.Real) and not isinstance(km, bool | np.bool_)
+        limit = float(km) if real else math.nan
+        if not (math.isfinite(limit) and limit >= 0.0):
             raise ValueError(f"km : distance finie positive ou nulle attendue, reçu {km!r}")
         distances = self.distance_km_many(lats, lons)
         with np.errstate(invalid="ignore"):
@@ -628,7 +633,9 @@ class Territory:
 
 
 class _FeatureError(Exception):
-    def __init__(self, where: str, expected: str, found: object) -> None:
+    """A feature is invalid: ``where`` in it, what was ``expected``, what was ``found``."""
+
+    def __init__(self, where: str, expected: str, found: str) -> None:
         super().__init__(where)
         self.where = where
         self.expected = expected
@@ -666,30 +673,30 @@ def _ring(value: object, where: str) -> npt.NDArray[np.float64]:
         "première)"
     )
     if not isinstance(value, list):
-        raise _FeatureError(where, expected, value)
+        raise _FeatureError(where, expected, _short(value))
     try:
         array = np.asarray(value)
     except (ValueError, TypeError):
-        raise _FeatureError(where, expected, value) from None
+        raise _FeatureError(where, expected, _short(value)) from None
     if array.ndim != 2 or array.shape[0] < 4 or array.shape[1] < 2 or array.dtype.kind not in "iuf":
-        raise _FeatureError(where, expected, value)
+        raise _FeatureError(where, expected, _short(value))
     xy = np.ascontiguousarray(array[:, :2], dtype=np.float64)
-    lon, lat = xy[:, 0], xy[:, 1]
-    if not (np.isfinite(xy).all() and (np.abs(lon) <= 180.0).all() and (np.abs(lat) <= 90.0).all()):
-        bad = int(
-            np.flatnonzero(
-                ~(np.isfinite(xy).all(axis=1) & (np.abs(lon) <= 180.0) & (np.abs(lat) <= 90.0))
-            )[0]
-        )
+    in_range = (
+        np.isfinite(xy).all(axis=1) & (np.abs(xy[:, 0]) <= 180.0) & (np.abs(xy[:, 1]) <= 90.0)
+    )
+    if not in_range.all():
+        bad = int(np.flatnonzero(~in_range)[0])
         raise _FeatureError(
             f"{where}[{bad}]",
             "position [longitude, latitude] en degrés WGS84 (un fichier en Lambert-93 doit "
             "être reprojeté en WGS84)",
-            value[bad],
+            _short(value[bad]),
         )
     if not np.array_equal(xy[0], xy[-1]):
         raise _FeatureError(
-            where, expected, f"anneau ouvert : {_short(value[0])} … {_short(value[-1])}"
+            where,
+            expected,
+            f"un anneau ouvert, de {_short(value[0])} à {_short(value[-1])}",
         )
     return xy
 
@@ -697,7 +704,7 @@ def _ring(value: object, where: str) -> npt.NDArray[np.float64]:
 def _polygon(value: object, where: str) -> Geometry:
     if not isinstance(value, list) or not value:
         raise _FeatureError(
-            where, "liste d'anneaux (contour extérieur puis trous éventuels)", value
+            where, "liste d'anneaux (contour extérieur puis trous éventuels)", _short(value)
         )
     rings = [_ring(ring, f"{where}[{k}]") for k, ring in enumerate(value)]
     return shapely.Polygon(rings[0], rings[1:])
@@ -705,16 +712,16 @@ def _polygon(value: object, where: str) -> Geometry:
 
 def _geometry(value: object, where: str) -> Geometry:
     if not isinstance(value, dict):
-        raise _FeatureError(where, "géométrie Polygon ou MultiPolygon", value)
+        raise _FeatureError(where, "géométrie Polygon ou MultiPolygon", _short(value))
     kind = value.get("type")
     if kind not in _GEOMETRY_TYPES:
-        raise _FeatureError(f"{where}.type", "« Polygon » ou « MultiPolygon »", kind)
+        raise _FeatureError(f"{where}.type", "« Polygon » ou « MultiPolygon »", _short(kind))
     coordinates = value.get("coordinates")
     where = f"{where}.coordinates"
     if kind == "Polygon":
         return _polygon(coordinates, where)
     if not isinstance(coordinates, list) or not coordinates:
-        raise _FeatureError(where, "liste non vide de polygones", coordinates)
+        raise _FeatureError(where, "liste non vide de polygones", _short(coordinates))
     return shapely.MultiPolygon(
         [_polygon(polygon, f"{where}[{k}]") for k, polygon in enumerate(coordinates)]
     )
@@ -722,23 +729,29 @@ def _geometry(value: object, where: str) -> Geometry:
 
 def _feature(feature: object, index: int) -> tuple[str, str, Geometry]:
     where = f"features[{index}]"
-    if not isinstance(feature, dict) or feature.get("type") != "Feature":
-        raise _FeatureError(where, _EXPECTED_FEATURE, feature)
+    if not isinstance(feature, dict):
+        raise _FeatureError(where, _EXPECTED_FEATURE, _short(feature))
+    if feature.get("type") != "Feature":
+        raise _FeatureError(f"{where}.type", "« Feature »", _short(feature.get("type")))
     properties = feature.get("properties")
     if not isinstance(properties, dict):
         raise _FeatureError(
-            f"{where}.properties", "objet avec les propriétés « insee » et « name »", properties
+            f"{where}.properties",
+            "objet avec les propriétés « insee » et « name »",
+            _short(properties),
         )
     insee = properties.get("insee")
     if not isinstance(insee, str) or not _INSEE_RE.fullmatch(_normalize_code(insee)):
         raise _FeatureError(
             f"{where}.properties.insee",
             'code INSEE de 5 caractères sous forme de texte (ex. "38563", "2A004")',
-            insee,
+            _short(insee),
         )
     name = properties.get("name")
     if not isinstance(name, str) or not name.strip():
-        raise _FeatureError(f"{where}.properties.name", "nom de commune non vide (texte)", name)
+        raise _FeatureError(
+            f"{where}.properties.name", "nom de commune non vide (texte)", _short(name)
+        )
     geometry = _geometry(feature.get("geometry"), f"{where}.geometry")
     return _normalize_code(insee), name.strip(), geometry
 
@@ -764,7 +777,7 @@ def _parse_shapes(data: bytes, filename: str, *, vintage: str, source: str) -> C
             insee, name, geometry = _feature(feature, index)
         except _FeatureError as exc:
             raise ReferenceDataError(
-                f"{filename}, {exc.where} : {exc.expected} attendu, trouvé {_short(exc.found)}"
+                f"{filename}, {exc.where} : {exc.expected} attendu, trouvé {exc.found}"
             ) from None
         previous = first_index.setdefault(insee, index)
         if previous != index:
