@@ -51,7 +51,10 @@ def _normalize(text: str) -> str:
     if not folded.isascii():
         # œ and æ are ligatures that NFKD does not decompose.
         folded = folded.replace("œ", "oe").replace("æ", "ae")
-        folded = _MARKS_RE.sub("", unicodedata.normalize("NFKD", folded))
+        # Compatibility decomposition can give back capitals (U+2130 SCRIPT CAPITAL E -> E):
+        # fold again after it, so that the key is stable (normalising a key changes nothing).
+        folded = _MARKS_RE.sub("", unicodedata.normalize("NFKD", folded)).casefold()
+        folded = folded.replace("œ", "oe").replace("æ", "ae")
     words = _WORD_RE.findall(folded)
     if _MAPPED_WORDS.isdisjoint(words):
         return " ".join(words)
