@@ -252,3 +252,37 @@ def test_default_monthly_capacity(tmp_path: Path) -> None:
     assert policy.default_monthly_capacity == 2
     err = error_for(tmp_path, MINIMAL + "capacity: {default_monthly: -1}\n")
     assert err.path == "$.capacity.default_monthly"
+
+
+def test_policy_can_bring_its_own_commune_file(tmp_path: Path) -> None:
+    """A CPTS outside the bundled data (or with newer data) names its own commune file."""
+    (tmp_path / "communes.csv").write_text(
+        "insee,name,department,postal_codes,population,lat,lon\n"
+        "97999,Commune d'essai,97,97000,1234,16.2,-61.5\n",
+        encoding="utf-8",
+    )
+    text = MINIMAL.replace(
+        '  communes: ["38563", "38565"]',
+        "  reference_file: communes.csv\n  reference_vintage: essai 2026\n"
+        '  communes: ["38563", "97999"]',
+    )
+    policy = load_policy(write(tmp_path, text))
+    assert "97999" in policy.territory
+    assert policy.reference is not None
+    assert policy.reference.get("97999").name == "Commune d'essai"
+    assert "essai 2026" in policy.reference.vintage
+    assert "38563" in policy.reference  # still merged with the bundled reference
+
+
+def test_bad_own_commune_file_is_a_policy_error(tmp_path: Path) -> None:
+    (tmp_path / "communes.csv").write_text("insee,name\n97999\n", encoding="utf-8")
+    text = MINIMAL.replace(
+        '  communes: ["38563", "38565"]', '  reference_file: communes.csv\n  communes: ["38563"]'
+    )
+    err = error_for(tmp_path, text)
+    assert err.path == "$.territory.reference_file"
+    assert "communes.csv" in err.message
+    text = MINIMAL.replace(
+        '  communes: ["38563", "38565"]', '  reference_file: absent.csv\n  communes: ["38563"]'
+    )
+    assert error_for(tmp_path, text).path == "$.territory.reference_file"

@@ -9,7 +9,7 @@ from typing import Any
 import pluggy
 import yaml
 
-from mt_access.errors import PolicyError
+from mt_access.errors import PolicyError, ReferenceDataError
 from mt_access.geo.communes import CommuneReference
 from mt_access.plugins import collect_criterion_kinds, collect_routers, get_plugin_manager
 from mt_access.policy import Policy, policy_from_mapping
@@ -74,15 +74,10 @@ def reference_from_plugins(pm: pluggy.PluginManager) -> CommuneReference:
         raise PolicyError("aucun référentiel de communes n'est enregistré par les plugins")
     if len(refs) == 1:
         return refs[0]
-    merged = {}
-    for ref in reversed(refs):  # pluggy calls the last registered first
-        for commune in ref:
-            merged[commune.insee] = commune
-    return CommuneReference(
-        merged.values(),
-        vintage=" + ".join(r.vintage for r in refs),
-        source=" + ".join(r.source for r in refs),
-    )
+    merged = refs[-1]
+    for ref in reversed(refs[:-1]):  # pluggy calls the last registered first
+        merged = _merge(merged, ref)
+    return merged
 
 
 def available_policies(pm: pluggy.PluginManager | None = None) -> dict[str, Path]:
@@ -150,12 +145,53 @@ def load_policy(
     except OSError as exc:
         raise PolicyError(f"lecture impossible : {exc.strerror}", source=source) from None
     data, lines = parse_yaml(text, source)
+    if reference is None:
+        reference = reference_from_plugins(pm)
+        own = _own_reference(data, lines, path, source)
+        if own is not None:
+            reference = _merge(reference, own)
     return policy_from_mapping(
         data,
         criterion_kinds=collect_criterion_kinds(pm),
         routers=collect_routers(pm),
-        reference=reference if reference is not None else reference_from_plugins(pm),
+        reference=reference,
         source=source,
         lines=lines,
         plugin_manager=pm,
+    )
+
+
+def _own_reference(
+    data: object, lines: dict[str, int], path: Path, source: str
+) -> CommuneReference | None:
+    """The policy's own commune file (``territory.reference_file``), relative to the policy."""
+    territory = data.get("territory") if isinstance(data, dict) else None
+    if not isinstance(territory, dict) or "reference_file" not in territory:
+        return None
+    key = "$.territory.reference_file"
+    value = territory["reference_file"]
+    if not isinstance(value, str) or not value.strip():
+        raise PolicyError(
+            "chemin d'un fichier de communes attendu", source=source, line=lines.get(key), path=key
+        )
+    file = (path.parent / value).resolve()
+    vintage = territory.get("reference_vintage")
+    try:
+        return CommuneReference.from_csv(
+            file,
+            vintage=str(vintage) if vintage else f"fichier {file.name}",
+            source=str(file),
+        )
+    except ReferenceDataError as exc:
+        raise PolicyError(str(exc), source=source, line=lines.get(key), path=key) from None
+
+
+def _merge(base: CommuneReference, own: CommuneReference) -> CommuneReference:
+    """``own`` communes replace or extend ``base``'s."""
+    merged = {c.insee: c for c in base}
+    merged.update((c.insee, c) for c in own)
+    return CommuneReference(
+        merged.values(),
+        vintage=f"{base.vintage} + {own.vintage}",
+        source=f"{base.source} + {own.source}",
     )

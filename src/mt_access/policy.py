@@ -587,7 +587,12 @@ def policy_from_mapping(
     department = _str(ctx, "$.identity.department", ident["department"])
     notes = _str(ctx, "$.identity.notes", ident.get("notes", ""), allow_empty=True)
 
-    terr = _mapping(ctx, "$.territory", top["territory"], ("communes",))
+    terr = _mapping(
+        ctx, "$.territory", top["territory"], ("communes", "reference_file", "reference_vintage")
+    )
+    for key in ("reference_file", "reference_vintage"):
+        if key in terr:
+            _str(ctx, f"$.territory.{key}", terr[key])
     if "communes" not in terr:
         raise ctx.error("$.territory", "clé 'communes' obligatoire (liste de codes INSEE)")
     territory = _communes(ctx, "$.territory.communes", terr["communes"], reference)
