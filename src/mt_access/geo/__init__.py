@@ -16,6 +16,7 @@ from mt_access.geo.geocoding import (
     GeocodeResult,
 )
 from mt_access.geo.names import normalize_name
+from mt_access.geo.nearest import HAVERSINE_RADIUS_KM, KNearest, haversine_km_many, k_nearest
 from mt_access.geo.point import Point
 from mt_access.geo.shapes import (
     BUNDLED_DEPARTMENTS,
@@ -30,6 +31,7 @@ from mt_access.geo.shapes import (
 __all__ = [
     "BUNDLED_DEPARTMENTS",
     "GEOCODE_FLAGS",
+    "HAVERSINE_RADIUS_KM",
     "SHAPES_SOURCE",
     "SHAPES_VINTAGE",
     "VINTAGE",
@@ -42,11 +44,14 @@ __all__ = [
     "DistanceCache",
     "GeocodeResult",
     "Geocoder",
+    "KNearest",
     "Point",
     "Territory",
     "bundled_reference",
     "bundled_shapes",
     "geodesic_km",
     "geodesic_km_many",
+    "haversine_km_many",
+    "k_nearest",
     "normalize_name",
 ]

@@ -23,13 +23,15 @@ among the k nearest has ``theta <= theta_k * N_max / M_min`` (a ratio of 1.0101)
 candidates, and only those, get a geodesic distance; they are then sorted by
 ``(distance, target index)``. The same bounds turn a maximum distance into an angle.
 
-Candidates are searched per leaf of a k-d split of the distinct origins (a few dozen points
-that are close together): the targets within a radius ``D`` of the leaf's bounding box hold
-every target within ``D`` of each of its origins, so an origin whose candidate radius is at
-most ``D`` is settled; the others are retried with ``D`` doubled. The work is done once per
-distinct (point, group) pair of the origins and the geodesic distance once per distinct
-(origin point, target point) pair, so requests of one commune and GPs of one practice cost
-one computation.
+Candidates are searched per leaf of a k-d split of the distinct origin points (tens to
+thousands of points close together, a size balancing numpy's fixed costs against the size of
+the arrays): the targets within a radius ``D`` of the leaf's bounding box hold every target
+within ``D`` of each of its origins, so an origin whose candidate radius is at most ``D`` is
+settled; the others are retried with ``D`` doubled. The work is done once per distinct
+(point, group) pair of the origins, and the geodesic distance once per distinct (origin
+point, target point) pair: the requests of one commune and the GPs of one practice cost one
+computation. Of several targets at one point, only the k lowest-numbered eligible ones are
+candidates, since they tie.
 """
 
 from __future__ import annotations
@@ -74,15 +76,20 @@ _A_KM = 6378.137
 _E2 = (1 / 298.257223563) * (2 - 1 / 298.257223563)
 _M_MIN_KM = _A_KM * (1 - _E2)  # meridional radius of curvature at the equator
 _N_MAX_KM = _A_KM / math.sqrt(1 - _E2)  # prime-vertical radius of curvature at the poles
-# Largest ratio between the geodesic distance and N_max / M_min times the angle, plus room
-# for the rounding of the angle and of Vincenty's formula (well under a millimetre).
+# Candidate angle / k-th angle: N_max / M_min, plus room for the rounding of the angles and
+# for the error of Vincenty's formula (well under a millimetre) in the relative and absolute
+# slacks.
 _RATIO = (_N_MAX_KM / _M_MIN_KM) * (1 + 1e-9)
 _ANGLE_SLACK = 1e-8  # radians, 6 cm
 _CHORD2_SLACK = 1e-12  # squared unit chord: far above its rounding error (about 1e-15)
 
-_LEAF_POINTS = 64  # distinct origin points per leaf of the k-d split
+# Distinct origin points per leaf of the k-d split: see _Search.__init__.
+_LEAF_OVERHEAD = 100_000  # fixed cost of a leaf, in (query, target) pairs
+_LEAF_POINTS_MIN = 32
+_LEAF_POINTS_MAX = 4096
 _FIRST_TARGETS = 16  # the first radius of a leaf holds at least this many targets (or k * 4)
 _MIN_CHORD2 = (1.0 / 6371.0) ** 2  # ... and is at least about 1 km
+_EVERYWHERE = 5.0  # a squared chord above any (4 at most), below the inf of ineligible targets
 
 
 class KNearest(NamedTuple):
@@ -106,8 +113,8 @@ def haversine_km_many(
 
     Arguments in WGS84 degrees, broadcast together like numpy arrays; the result has the
     broadcast shape. For pairs 1 to 200 km apart in metropolitan France the result is within
-    0.23 % of :func:`geodesic_km_many` (tested at 0.5 %); elsewhere the error stays below
-    0.7 % (the flattening of the Earth), except near antipodes. About ten times faster than
+    0.23 % of :func:`geodesic_km_many` (tested at 0.5 %); anywhere on Earth, within -0.36 %
+    and +0.65 % (the bounds of the module's docstring). About ten times faster than
     :func:`geodesic_km_many`; use that one where distances are shown, stored or compared
     with a maximum.
 
@@ -155,8 +162,10 @@ def k_nearest(
               (without ``origin_group``, one row per origin). The engine's case: one group
               per cell (commune × need for home visits), one row per cell;
             * a function ``eligible(groups, targets)`` of two int64 arrays returning a boolean
-              array ``[len(groups), len(targets)]``, called with a few hundred groups and
-              targets at a time: for group counts where the full matrix would be too large.
+              array ``[len(groups), len(targets)]`` (groups may repeat), called with the
+              groups of up to a few thousand origins and the targets near them: for when the
+              full matrix would be too large. Slower than a matrix, and an origin with no
+              eligible target then costs a pass over all targets unless ``max_km`` is set.
         origin_group: int array ``[n]``, the group of each origin (``0 <= group <
             n_groups`` for a matrix). Origins with the same point and the same group are
             worked out once.
@@ -178,58 +187,76 @@ def k_nearest(
     n, m = o_lat.size, t_lat.size
     rule, group = _eligibility(eligible, origin_group, n, m)
 
-    indices = np.full((n, k), -1, dtype=np.int64)
-    distances = np.full((n, k), np.inf, dtype=np.float64)
     if n == 0 or m == 0 or k == 0:
-        return KNearest(indices, distances)
+        return _nothing(n, k)
 
-    # Distinct origin points, then distinct (point, group) pairs: the queries.
-    point_of_origin, p_lat, p_lon = _distinct_points(o_lat, o_lon)
+    # The queries: the distinct (point, group) pairs of the origins; then their distinct points.
     if group is None:
-        query_point = np.arange(p_lat.size, dtype=np.int64)
-        query_group = np.zeros(p_lat.size, dtype=np.int64)
-        query_of_origin = point_of_origin
+        query_of_origin, first = _distinct_rows(o_lat, o_lon)
+        query_group = np.zeros(first.size, dtype=np.int64)
     else:
-        n_groups = int(group.max()) + 1
-        keys = point_of_origin * n_groups + group
-        unique_keys, query_of_origin = np.unique(keys, return_inverse=True)
-        query_point = unique_keys // n_groups
-        query_group = unique_keys - query_point * n_groups
+        query_of_origin, first = _distinct_rows(o_lat, o_lon, group)
+        query_group = group[first]
+    query_point, p_lat, p_lon = _distinct_points(o_lat[first], o_lon[first])
+    # Targets are searched in the order of their distinct points (then of their index), so
+    # that the targets of one point are contiguous: see _Search._round.
     target_point, tp_lat, tp_lon = _distinct_points(t_lat, t_lon)
+    by_point = np.argsort(target_point, kind="stable")
+    rule, kept = rule.thinned(by_point, target_point[by_point], k)
+    by_point = by_point[kept]
+    if by_point.size == 0:  # no target is eligible for any origin
+        return _nothing(n, k)
 
     search = _Search(
         points=_unit_vectors(p_lat, p_lon),
-        targets=_unit_vectors(t_lat, t_lon),
+        targets=_unit_vectors(t_lat[by_point], t_lon[by_point]),
+        target_point=target_point[by_point],
         k=min(k, m),
         rule=rule,
         max_chord2=None
         if limit is None
         else float(_chord2(min(limit / _M_MIN_KM, math.pi))) + _CHORD2_SLACK,
+        groups_per_point=query_point.size / p_lat.size,
     )
-    pair_query, pair_target = search.candidates(query_point, query_group)
+    pair_query, pair_sorted_target = search.candidates(query_point, query_group)
+    pair_target = by_point[pair_sorted_target]
 
     # One geodesic distance per distinct (origin point, target point) pair.
     n_tp = tp_lat.size
     pair_key = query_point[pair_query] * n_tp + target_point[pair_target]
     distinct_keys, key_inverse = np.unique(pair_key, return_inverse=True)
     key_point, key_tp = np.divmod(distinct_keys, n_tp)
-    km = geodesic_km_many(p_lat[key_point], p_lon[key_point], tp_lat[key_tp], tp_lon[key_tp])
-    pair_km = np.asarray(km, dtype=np.float64)[key_inverse]
+    km = np.asarray(
+        geodesic_km_many(p_lat[key_point], p_lon[key_point], tp_lat[key_tp], tp_lon[key_tp]),
+        dtype=np.float64,
+    )
     if limit is not None:
-        within = pair_km <= limit
-        pair_query, pair_target, pair_km = pair_query[within], pair_target[within], pair_km[within]
+        within = (km <= limit)[key_inverse]
+        pair_query, pair_target, key_inverse = (
+            pair_query[within],
+            pair_target[within],
+            key_inverse[within],
+        )
 
-    # Sort by (query, distance, target) and keep the first k of each query.
-    order = np.lexsort((pair_target, pair_km, pair_query))
-    pair_query, pair_target, pair_km = pair_query[order], pair_target[order], pair_km[order]
+    # Sort by (query, distance, target) with two stable integer sorts (distances by rank),
+    # and keep the first k of each query.
+    distinct_km, km_rank = np.unique(km, return_inverse=True)
+    order = np.argsort(pair_target, kind="stable")
+    by_distance = (pair_query * distinct_km.size + km_rank[key_inverse])[order]
+    order = order[np.argsort(by_distance, kind="stable")]
+    pair_query, pair_target, key_inverse = (
+        pair_query[order],
+        pair_target[order],
+        key_inverse[order],
+    )
     n_queries = query_point.size
     starts = np.searchsorted(pair_query, np.arange(n_queries, dtype=np.int64))
     rank = np.arange(pair_query.size, dtype=np.int64) - starts[pair_query]
-    kept = rank < k
+    first_k = rank < k
     query_indices = np.full((n_queries, k), -1, dtype=np.int64)
     query_km = np.full((n_queries, k), np.inf, dtype=np.float64)
-    query_indices[pair_query[kept], rank[kept]] = pair_target[kept]
-    query_km[pair_query[kept], rank[kept]] = pair_km[kept]
+    query_indices[pair_query[first_k], rank[first_k]] = pair_target[first_k]
+    query_km[pair_query[first_k], rank[first_k]] = km[key_inverse[first_k]]
     return KNearest(query_indices[query_of_origin], query_km[query_of_origin])
 
 
@@ -239,20 +266,52 @@ def k_nearest(
 class _Rule:
     """Eligibility of targets for groups: a dense matrix, a function, or everything."""
 
-    __slots__ = ("counts", "function", "matrix")
+    __slots__ = ("counts", "function", "matrix", "order")
 
     def __init__(
         self,
         *,
         matrix: BoolArray | None = None,
         function: EligibilityFunction | None = None,
+        counts: IntArray | None = None,
+        order: IntArray | None = None,
     ) -> None:
         self.matrix = matrix
         self.function = function
+        self.order = order  # target numbers to give the function
         # Eligible targets per group, when known: a query that has them all is settled.
-        self.counts: IntArray | None = (
-            None if matrix is None else np.count_nonzero(matrix, axis=1).astype(np.int64)
-        )
+        self.counts = counts
+
+    def thinned(self, order: IntArray, point: IntArray, k: int) -> tuple[_Rule, IntArray]:
+        """Renumber the targets and drop those that cannot be among the k nearest.
+
+        ``order`` sorts the targets by point, then by number; ``point`` is the point of each
+        target in that order. Targets of one point tie, so only the k lowest-numbered of them
+        that are eligible for a group can be among its k nearest: the others are dropped from
+        the eligibility (with a function, :meth:`_Search._round` drops them from the pairs).
+
+        Returns the rule for the kept targets and their positions in ``order``: new target
+        ``j`` is old ``order[kept[j]]``.
+        """
+        n = order.size
+        new_point = np.ones(n, dtype=bool)
+        new_point[1:] = point[1:] != point[:-1]
+        run_start = np.flatnonzero(new_point)
+        run_of_target = np.cumsum(new_point, dtype=np.int64) - 1
+        if self.matrix is None and self.function is None:
+            rank = np.arange(n, dtype=np.int64) - run_start[run_of_target]
+            return self, np.flatnonzero(rank < k)
+        if self.matrix is None:
+            return _Rule(function=self.function, order=order), np.arange(n, dtype=np.int64)
+        matrix = self.matrix[:, order]
+        # Number of eligible targets of the group up to each target, within its point.
+        seen = np.cumsum(matrix, axis=1, dtype=np.int32)
+        before = np.zeros((matrix.shape[0], run_start.size), dtype=np.int32)
+        before[:, 1:] = seen[:, run_start[1:] - 1]
+        keep = matrix & (seen - before[:, run_of_target] <= k)
+        kept = np.flatnonzero(keep.any(axis=0))
+        counts = np.count_nonzero(keep, axis=1).astype(np.int64)
+        return _Rule(matrix=keep[:, kept], counts=counts), kept
 
     def submatrix(self, groups: IntArray, targets: IntArray) -> BoolArray | None:
         """Eligibility of ``targets`` for ``groups`` (``None``: all eligible)."""
@@ -260,7 +319,8 @@ class _Rule:
             return self.matrix[groups[:, None], targets[None, :]]
         if self.function is None:
             return None
-        answer = np.asarray(self.function(groups.copy(), targets.copy()))
+        original = targets if self.order is None else self.order[targets]
+        answer = np.asarray(self.function(groups, original))
         expected = (groups.size, targets.size)
         if answer.shape != expected or answer.dtype != np.bool_:
             raise MatchInputError(
@@ -336,36 +396,56 @@ class _Search:
         *,
         points: FloatArray,
         targets: FloatArray,
+        target_point: IntArray,
         k: int,
         rule: _Rule,
         max_chord2: float | None,
+        groups_per_point: float,
     ) -> None:
         self.points = points
         self.targets = targets
+        self.target_point = target_point
         self.k = k
         self.rule = rule
         self.max_chord2 = max_chord2
         self.first_targets = min(targets.shape[0], max(_FIRST_TARGETS, 4 * k))
+        # Points per leaf: a leaf costs a fixed overhead (numpy calls, one pass over the
+        # targets) plus (its queries) x (the targets near it); this size balances the two when
+        # targets and points are spread alike.
+        n_points, n_targets = points.shape[0], targets.shape[0]
+        self.leaf_points = int(
+            np.clip(
+                math.sqrt(_LEAF_OVERHEAD * n_points / (groups_per_point * n_targets)),
+                _LEAF_POINTS_MIN,
+                _LEAF_POINTS_MAX,
+            )
+        )
         self.pair_query: list[IntArray] = []
         self.pair_target: list[IntArray] = []
 
     def candidates(self, query_point: IntArray, query_group: IntArray) -> tuple[IntArray, IntArray]:
         """Return the candidate ``(query, target)`` pairs of every query."""
-        # Queries sorted by point, so that each leaf's queries are one slice.
-        order = np.argsort(query_point, kind="stable")
-        bounds = np.searchsorted(query_point[order], np.arange(self.points.shape[0] + 1))
-        for leaf in _leaves(self.points):
-            queries = np.concatenate([order[bounds[p] : bounds[p + 1]] for p in leaf.tolist()])
-            self._leaf(leaf, queries, query_point, query_group)
+        leaves = _leaves(self.points, self.leaf_points)
+        leaf_of_point = np.empty(self.points.shape[0], dtype=np.int64)
+        local = np.empty(self.points.shape[0], dtype=np.int64)  # index of a point in its leaf
+        for number, leaf in enumerate(leaves):
+            leaf_of_point[leaf] = number
+            local[leaf] = np.arange(leaf.size, dtype=np.int64)
+        leaf_of_query = leaf_of_point[query_point]
+        order = np.argsort(leaf_of_query, kind="stable")
+        bounds = np.searchsorted(leaf_of_query[order], np.arange(len(leaves) + 1))
+        for number, leaf in enumerate(leaves):
+            queries = order[bounds[number] : bounds[number + 1]]
+            self._leaf(self.points[leaf], queries, local[query_point[queries]], query_group)
         if not self.pair_query:
             empty = np.empty(0, dtype=np.int64)
             return empty, empty
         return np.concatenate(self.pair_query), np.concatenate(self.pair_target)
 
     def _leaf(
-        self, leaf: IntArray, queries: IntArray, query_point: IntArray, query_group: IntArray
+        self, points: FloatArray, queries: IntArray, row: IntArray, query_group: IntArray
     ) -> None:
-        points = self.points[leaf]
+        """Settle the queries of one leaf; ``row``: the point (row of ``points``) of each."""
         low, high = points.min(axis=0), points.max(axis=0)
         outside = np.maximum(np.maximum(low - self.targets, self.targets - high), 0.0)
         box_chord2 = np.einsum("ij,ij->i", outside, outside)
@@ -375,40 +455,43 @@ class _Search:
             float(np.partition(box_chord2, self.first_targets - 1)[self.first_targets - 1]),
             _MIN_CHORD2,
         )
-        # Local index (in the leaf) of each query's point.
-        local = np.empty(self.points.shape[0], dtype=np.int64)
-        local[leaf] = np.arange(leaf.size, dtype=np.int64)
-        active = queries
+        active = np.arange(queries.size, dtype=np.int64)
         while active.size:
             chosen = np.flatnonzero(box_chord2 <= radius2)
             everything = chosen.size == n_targets
             settled = self._round(
-                active, chosen, everything, radius2, local, query_point, query_group, points
+                queries[active], row[active], query_group, points, chosen, everything, radius2
             )
             active = active[~settled]
             radius2 *= 4.0
 
     def _round(
         self,
-        active: IntArray,
+        queries: IntArray,
+        row: IntArray,
+        query_group: IntArray,
+        points: FloatArray,
         chosen: IntArray,
         everything: bool,
         radius2: float,
-        local: IntArray,
-        query_point: IntArray,
-        query_group: IntArray,
-        points: FloatArray,
     ) -> BoolArray:
-        """Settle what can be settled among ``active`` with the targets ``chosen``.
+        """Settle what can be settled among ``queries`` with the targets ``chosen``.
 
         Records the candidate pairs of the settled queries and returns which ones they are.
         """
         k = self.k
-        # Squared chords from each distinct point of the active queries to each chosen target.
-        rows, row_of_query = np.unique(local[query_point[active]], return_inverse=True)
-        dots = points[rows] @ self.targets[chosen].T
-        chord2 = np.maximum(2.0 - 2.0 * dots, 0.0)[row_of_query]
-        mask = self.rule.submatrix(query_group[active], chosen)
+        # Squared chords from each distinct point of the queries to each chosen target.
+        present = np.zeros(points.shape[0], dtype=bool)
+        present[row] = True
+        shared = np.count_nonzero(present) < row.size  # several queries (groups) at a point
+        rows = np.flatnonzero(present) if shared else row
+        chord2 = points[rows] @ self.targets[chosen].T
+        chord2 *= -2.0
+        chord2 += 2.0
+        np.maximum(chord2, 0.0, out=chord2)
+        if shared:
+            chord2 = chord2[(np.cumsum(present, dtype=np.int64) - 1)[row]]
+        mask = self.rule.submatrix(query_group[queries], chosen)
         if mask is not None:
             chord2[~mask] = np.inf
         if self.max_chord2 is not None:
@@ -416,13 +499,13 @@ class _Search:
         if chosen.size >= k:
             kth = np.partition(chord2, k - 1, axis=1)[:, k - 1]
         else:
-            kth = np.full(active.size, np.inf)
+            kth = np.full(queries.size, np.inf)
         # Every target that may be among the k nearest is within this squared chord.
         angle = 2.0 * np.arcsin(np.sqrt(np.minimum(kth, 4.0)) * 0.5)
         bound = np.minimum(angle * _RATIO + _ANGLE_SLACK, math.pi)
         threshold = _chord2(bound) + _CHORD2_SLACK
         if self.max_chord2 is None:
-            threshold[~np.isfinite(kth)] = np.inf  # fewer than k eligible targets
+            threshold[~np.isfinite(kth)] = _EVERYWHERE  # fewer than k eligible targets
         else:
             np.minimum(threshold, self.max_chord2, out=threshold)
             threshold[~np.isfinite(kth)] = self.max_chord2
@@ -431,23 +514,44 @@ class _Search:
             settled[:] = True
         elif self.rule.counts is not None:
             found = np.count_nonzero(mask, axis=1) if mask is not None else chosen.size
-            settled |= found == self.rule.counts[query_group[active]]
-        if settled.any():
-            within = chord2[settled] <= threshold[settled, None]
-            q, t = np.nonzero(within)
-            self.pair_query.append(active[settled][q])
-            self.pair_target.append(chosen[t])
+            settled |= found == self.rule.counts[query_group[queries]]
+        if not settled.any():
+            return settled
+        if settled.all():
+            q, t = np.nonzero(chord2 <= threshold[:, None])
+        else:
+            q, t = np.nonzero(chord2[settled] <= threshold[settled, None])
+        # Targets of one point are at the same distance: of those, only the k lowest-numbered
+        # eligible ones may be kept (see _Rule.thinned). Pairs come row by row, and a row's
+        # targets of one point are contiguous (targets are numbered by point), so a run is a
+        # (query, point).
+        t = chosen[t]
+        if self.rule.function is not None and q.size > k:
+            point = self.target_point[t]
+            new_run = np.ones(q.size, dtype=bool)
+            new_run[1:] = (q[1:] != q[:-1]) | (point[1:] != point[:-1])
+            run_start = np.flatnonzero(new_run)
+            run_of_pair = np.cumsum(new_run) - 1
+            keep = np.arange(q.size) - run_start[run_of_pair] < k
+            q, t = q[keep], t[keep]
+        self.pair_query.append(queries[settled][q])
+        self.pair_target.append(t)
         return settled
 
 
-def _leaves(points: FloatArray) -> list[IntArray]:
-    """Split the points (rows) into leaves of at most ``_LEAF_POINTS`` close points: a k-d
-    split at the median of the widest coordinate."""
+def _nothing(n: int, k: int) -> KNearest:
+    """The answer when no origin has an eligible target."""
+    return KNearest(np.full((n, k), -1, dtype=np.int64), np.full((n, k), np.inf))
+
+
+def _leaves(points: FloatArray, size: int) -> list[IntArray]:
+    """Split the points (rows) into leaves of at most ``size`` close points: a k-d split at
+    the median of the widest coordinate."""
     leaves: list[IntArray] = []
     stack = [np.arange(points.shape[0], dtype=np.int64)]
     while stack:
         part = stack.pop()
-        if part.size <= _LEAF_POINTS:
+        if part.size <= size:
             leaves.append(part)
             continue
         coords = points[part]
@@ -477,14 +581,62 @@ def _unit_vectors(lat: FloatArray, lon: FloatArray) -> FloatArray:
 
 def _distinct_points(lat: FloatArray, lon: FloatArray) -> tuple[IntArray, FloatArray, FloatArray]:
     """Return the index of each point among the distinct points, and the distinct points."""
-    order = np.lexsort((lon, lat))
-    s_lat, s_lon = lat[order], lon[order]
-    new = np.ones(lat.size, dtype=bool)
-    new[1:] = (s_lat[1:] != s_lat[:-1]) | (s_lon[1:] != s_lon[:-1])
-    ids = np.cumsum(new, dtype=np.int64) - 1
-    inverse = np.empty(lat.size, dtype=np.int64)
-    inverse[order] = ids
-    return inverse, s_lat[new], s_lon[new]
+    inverse, first = _distinct_rows(lat, lon)
+    return inverse, lat[first], lon[first]
+
+
+_HASH_SEED = np.uint64(0x243F6A8885A308D3)
+_HASH_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _distinct_rows(*columns: FloatArray | IntArray) -> tuple[IntArray, IntArray]:
+    """Number the distinct rows of ``columns`` (1-d, same length, float64 or int64).
+
+    Returns the number of each row and, for each number, a row that has it. Rows are grouped
+    by a hash of their values, sorted together with the row index in one 64-bit integer (a
+    plain sort is several times faster than the argsort or lexsort of millions of rows); the
+    grouping is then checked value by value, and redone by a lexicographic sort if two
+    different rows had the same hash.
+    """
+    n = columns[0].size
+    index_bits = max(1, (n - 1).bit_length())
+    if n and index_bits <= 32:
+        shift = np.uint64(index_bits)
+        keys = (_row_hash(columns) >> shift) << shift
+        keys |= np.arange(n, dtype=np.uint64)
+        keys.sort()
+        order = (keys & np.uint64((1 << index_bits) - 1)).astype(np.int64)
+        hashes = keys >> shift
+        new = np.empty(n, dtype=bool)
+        new[0] = True
+        np.not_equal(hashes[1:], hashes[:-1], out=new[1:])
+        inverse = np.empty(n, dtype=np.int64)
+        inverse[order] = np.cumsum(new, dtype=np.int64) - 1
+        first = order[new]
+        if all(np.array_equal(column[first][inverse], column) for column in columns):
+            return inverse, first
+    order = np.lexsort(columns[::-1])
+    new = np.zeros(n, dtype=bool)
+    new[:1] = True
+    for column in columns:
+        ordered = column[order]
+        new[1:] |= ordered[1:] != ordered[:-1]
+    inverse = np.empty(n, dtype=np.int64)
+    inverse[order] = np.cumsum(new, dtype=np.int64) - 1
+    return inverse, order[new]
+
+
+def _row_hash(columns: tuple[FloatArray | IntArray, ...]) -> npt.NDArray[np.uint64]:
+    """A 64-bit hash of each row of ``columns`` (equal bits, equal hashes)."""
+    hashed = np.full(columns[0].size, _HASH_SEED, dtype=np.uint64)
+    for column in columns:
+        values = np.ascontiguousarray(
+            column, dtype=np.float64 if column.dtype.kind == "f" else np.int64
+        )
+        hashed ^= values.view(np.uint64)
+        hashed *= _HASH_MULTIPLIER
+        hashed ^= hashed >> np.uint64(29)
+    return hashed
 
 
 def _degrees(values: npt.ArrayLike) -> FloatArray:
@@ -521,7 +673,10 @@ def _check_k(k: int) -> int:
 def _check_max_km(max_km: float | None) -> float | None:
     if max_km is None:
         return None
-    limit = float(max_km)
+    try:
+        limit = float(max_km)
+    except (TypeError, ValueError):
+        limit = math.nan
     if not limit >= 0.0:  # also NaN
         raise MatchInputError(
             f"max_km : une distance positive ou nulle est attendue, reçu {max_km!r}"
