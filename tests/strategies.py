@@ -123,14 +123,19 @@ def request(
             consent = Consent(False)
         elif trouble == "convenience":
             reason = SearchReason.CONVENIENCE
-    # age band, then an exact birth date inside it (birthdays around the reference date)
+    # an age band (with the policies' thresholds 16, 18 and 70), an age, then a birth date:
+    # one in four on the eve, the day or the morrow of a birthday
     low, high = draw(st.sampled_from(((0, 15), (16, 69), (16, 69), (70, 95), (15, 18))))
-    birth = draw(
-        st.dates(
-            min_value=_years_ago(on, high + 1) + dt.timedelta(days=1),
-            max_value=_years_ago(on, low),
+    years = draw(st.integers(low, high))
+    if draw(st.integers(0, 3)) == 0:
+        birth = _years_ago(on, years) + dt.timedelta(days=draw(st.integers(-1, 1)))
+    else:
+        birth = draw(
+            st.dates(
+                min_value=_years_ago(on, years + 1) + dt.timedelta(days=1),
+                max_value=_years_ago(on, years),
+            )
         )
-    )
     ald = css = ame = chronic = False
     if draw(st.integers(0, 3)) == 0:  # about one request in four has a medical or social flag
         ald, css, ame, chronic = draw(st.tuples(*(st.booleans(),) * 4))
@@ -232,14 +237,16 @@ def physician(
     unavailable: bool = True,
     locations: bool = False,
     max_capacity: int = 4,
+    status_changes: int = 5,
 ) -> Physician:
     """One physician: capacity 0 to ``max_capacity`` or undeclared (``None``: the policy's
     default), modalities, an optional list of accepted communes (overlapping with the
-    others'), and, when ``unavailable``, sometimes suspended, withdrawn or not accepting new
-    patients (on :data:`ON`)."""
+    others'), and, when ``unavailable``, a status history for about one physician in
+    ``status_changes`` (suspended, withdrawn, back, or changing later: available on :data:`ON`
+    or not) and about one in ten not accepting new patients."""
     commune = draw(st.sampled_from(communes))
     status = "active"
-    if unavailable and draw(st.integers(0, 4)) == 0:  # about one in five: some status change
+    if unavailable and draw(st.integers(1, status_changes)) == 1:
         status = draw(st.sampled_from(tuple(_STATUSES)))
     accepting = not (unavailable and draw(st.integers(0, 9)) == 0)
     accepted = draw(
@@ -328,6 +335,7 @@ def instances(
     unavailable: bool = True,
     max_communes: int = 4,
     max_capacity: int = 4,
+    status_changes: int = 5,
 ) -> Instance:
     """Requests, physicians and (sometimes, when ``with_ledger``) a non-empty ledger, over up
     to ``max_communes`` of the ``communes`` (so that the physicians' accepted communes overlap
@@ -343,6 +351,7 @@ def instances(
             unavailable=unavailable,
             locations=locations,
             max_capacity=max_capacity,
+            status_changes=status_changes,
         )
     )
     requests = draw(
@@ -388,11 +397,18 @@ MAX_DISTANCES_KM = (3.0, 4.0, 6.0)
 
 
 @st.composite
-def variants(draw: st.DrawFn, *, keep_together: bool | None = None) -> Variant:
-    """A :class:`Variant`; ``keep_together`` forces ``keep_households_together``."""
+def variants(
+    draw: st.DrawFn, *, keep_together: bool | None = None, max_distance: bool | None = None
+) -> Variant:
+    """A :class:`Variant`; ``keep_together`` forces ``keep_households_together``,
+    ``max_distance`` forces a maximum distance (True) or none (False)."""
+    if max_distance is None:
+        max_km = draw(st.sampled_from((None,) * 6 + MAX_DISTANCES_KM))
+    else:
+        max_km = draw(st.sampled_from(MAX_DISTANCES_KM)) if max_distance else None
     return Variant(
         keep_households_together=draw(st.booleans()) if keep_together is None else keep_together,
-        max_distance_km=draw(st.sampled_from((None,) * 6 + MAX_DISTANCES_KM)),
+        max_distance_km=max_km,
         default_accepted_communes=draw(st.sampled_from(("territory",) * 3 + ("practice_commune",))),
         carry_over=draw(st.booleans()),
         default_monthly_capacity=draw(st.sampled_from((None, None, 0, 1, 2))),

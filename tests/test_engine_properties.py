@@ -1,9 +1,15 @@
 """Properties of the matching engine on random small instances (Hypothesis).
 
-Each test states its property in words in its docstring, in terms of the policy. The reference
-computations (eligibility, levels, capacities left, maximum flows, minimum-cost assignments)
-are written here from the policy's rules, independently of the engine's routing code; maximum
-flows and minimum-cost flows use networkx.
+Each test states its property in words in its docstring, in terms of the policy (numbered as
+in the specification of this file: 1 capacity, 2 one GP per person, 3 eligibility,
+4 unavailable GPs, 5 levels, 6 lexicographic maximum, 7 seniority, 8 households kept together,
+9 nearest, 10 input order, 11 total distance, 12 accounting; then 13 waiting reasons and
+14 large batches). The reference computations (scope, levels, places left, eligibility,
+maximum flows, minimum-cost assignments) are written here from the policy's rules,
+independently of the engine's routing code; flows use networkx. Eligibility within a maximum
+distance and assignment costs use the distances of the geo layer (``DistanceCache``; the
+geodesy itself is tested in test_geo_*); "nearest" and reported distances are checked against
+geopy's geodesic.
 
 The policies: the shipped ``voironnais`` (monthly_quota router for every request: one priority
 level « prioritaire », then « non prioritaire »), the shipped ``deule_marque`` (nearest router
@@ -11,12 +17,16 @@ for priority requests, orientation for the others), and ``voironnais_3_niveaux``
 Voironnais policy with three priority levels (ALD; CSS, AME or ≥ 70 ans; < 16 ans or household
 with children) to exercise the level-by-level maximum. Each may be varied
 (:class:`strategies.Variant`: households kept together, a maximum distance, the default
-accepted communes, carry-over).
+accepted communes, carry-over, the default monthly capacity).
+
+Instances come from :func:`cases` (anything), :func:`contended` (scarce shared capacity, where
+the order of priority matters) and :func:`one_cell` (one cell, GPs at different distances).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -25,22 +35,27 @@ import attrs
 import networkx as nx  # type: ignore[import-untyped]
 import pytest
 import yaml
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mt_access
 from mt_access import (
     CapacityLedger,
+    HomeVisitNeed,
     Household,
     MatchResult,
+    Modality,
     Month,
+    Orientation,
     Physician,
     PhysicianStatus,
+    Placement,
     Point,
     Policy,
     ReasonCode,
     Request,
     SearchReason,
+    Waiting,
     match,
 )
 from mt_access.geo import DistanceCache, bundled_reference, geodesic_km
@@ -313,6 +328,7 @@ def cases(
     names: tuple[str, ...] = ALL,
     *,
     keep_together: bool | None = None,
+    max_distance: bool | None = None,
     max_requests: int = 10,
     max_physicians: int = 5,
     households: int = 4,
@@ -321,9 +337,11 @@ def cases(
     with_ledger: bool = True,
     **kw: Any,
 ) -> Case:
-    """A policy name, a variant of it and an instance over its communes."""
+    """A policy name, a variant of it (``keep_together`` and ``max_distance`` as in
+    :func:`strategies.variants`) and an instance over its communes (other arguments as in
+    :func:`strategies.instances`)."""
     name = draw(st.sampled_from(names))
-    variant = draw(variants(keep_together=keep_together))
+    variant = draw(variants(keep_together=keep_together, max_distance=max_distance))
     nord = name == "deule_marque"
     instance = draw(
         instances(
@@ -382,8 +400,9 @@ def test_max_distances_are_away_from_commune_distances() -> None:
 @given(case=mixed())
 def test_capacity_is_never_exceeded(subjects: dict[str, Subject], case: Case) -> None:
     """1. For every physician, the persons placed in the run are at most the places left this
-    month in the ledger: the capacity in force (declared, else ``monthly_capacity``), plus last
-    month's unused places when the policy carries them over, minus the active placements."""
+    month in the ledger: the capacity in force (declared in the ledger, else the physician's
+    ``monthly_capacity``, else the policy's default), plus last month's unused places when the
+    policy carries them over, minus the active placements; 0 for an unavailable physician."""
     run = _run(subjects, case)
     for pid, n in run.load.items():
         assert n <= run.room[pid], (pid, n, run.room[pid])
@@ -420,7 +439,7 @@ def test_gps_receive_only_requests_they_accept(subjects: dict[str, Subject], cas
         assert pl.physician_id in run.eligible[r.id]
 
 
-@given(case=mixed())
+@given(case=mixed(status_changes=1))
 def test_unavailable_gps_receive_nothing(subjects: dict[str, Subject], case: Case) -> None:
     """4. A physician suspended on the reference date (a suspension covers its last day),
     withdrawn (until a later return), or not accepting new patients receives nothing."""
@@ -511,8 +530,7 @@ def test_older_requests_first_inside_a_level(subjects: dict[str, Subject], case:
     run = _run(subjects, case)
 
     def cell(rid: str) -> tuple[object, ...]:
-        r = run.requests[rid]
-        return (r.commune, r.patient.location, r.home_visits, r.declined_by)
+        return _cell(run.requests[rid])
 
     for rid, w in run.waiting.items():
         if w.reason is not ReasonCode.CAPACITY_EXHAUSTED or run.requests[rid].persons != 1:
@@ -526,6 +544,60 @@ def test_older_requests_first_inside_a_level(subjects: dict[str, Subject], case:
             return run.rank[w] == run.rank[u] and run.order_key(w) < run.order_key(u)
 
         assert _improving_exchanges(run, same_level_later) == []
+
+
+def _cell(r: Request) -> tuple[object, ...]:
+    """What makes requests interchangeable: commune, home, need for home visits, refusals."""
+    return (r.commune, r.patient.location, r.home_visits, r.declined_by)
+
+
+@st.composite
+def one_cell(draw: st.DrawFn, names: tuple[str, ...] = ALL) -> Case:
+    """One-person requests of a single cell (same commune, no home visits, no refusals), and
+    physicians of up to four communes who all accept it: their distances differ."""
+    name, variant, instance = draw(
+        cases(
+            names,
+            keep_together=False,
+            min_requests=3,
+            max_requests=8,
+            max_capacity=2,
+            households=0,
+            scope=False,
+            locations=False,
+        )
+    )
+    commune = instance.requests[0].commune
+    requests = [
+        attrs.evolve(
+            r,
+            patient=attrs.evolve(r.patient, commune=commune),
+            home_visits=HomeVisitNeed.NONE,
+            declined_by=frozenset(),
+        )
+        for r in instance.requests
+    ]
+    physicians = [
+        attrs.evolve(p, modalities=p.modalities | {Modality.OFFICE}, accepted_communes=())
+        for p in instance.physicians
+    ]
+    variant = attrs.evolve(variant, max_distance_km=None, default_accepted_communes="territory")
+    return name, variant, attrs.evolve(instance, requests=requests, physicians=physicians)
+
+
+@given(case=st.one_of(one_cell(), contended(ALL, keep_together=False)))
+def test_inside_a_cell_earlier_requests_get_nearer_gps(
+    subjects: dict[str, Subject], case: Case
+) -> None:
+    """7b. Inside a cell (same commune, home, need for home visits and refusals), a one-person
+    request earlier in the policy's order is never placed farther than a later one."""
+    run = _run(subjects, case)
+    singles = [rid for rid, n in run.placed.items() if n and run.requests[rid].persons == 1]
+    for a, b in itertools.combinations(sorted(singles, key=run.order_key), 2):
+        if _cell(run.requests[a]) == _cell(run.requests[b]):
+            (pa,) = run.result.placements_of(a)
+            (pb,) = run.result.placements_of(b)
+            assert pa.distance_km <= pb.distance_km, (a, b)
 
 
 # --------------------------------------------------------------------------------------------
@@ -627,7 +699,7 @@ def test_household_kept_together_goes_to_the_nearest_gp_depriving_no_earlier_req
 # 9: nearest
 
 
-@given(case=mixed(("deule_marque",)))
+@given(case=mixed(("deule_marque",), households=2))
 def test_nearest_gives_the_nearest_gp_with_room_in_priority_order(
     subjects: dict[str, Subject], case: Case
 ) -> None:
@@ -641,6 +713,8 @@ def test_nearest_gives_the_nearest_gp_with_room_in_priority_order(
       outwards: as many persons as those physicians have room for, and no nearer physician
       with room is skipped or left with room while a farther one is used.
 
+    Physicians of the same commune (no coordinates of their own, nor for the patient) are at
+    the same distance: the one with the smaller id comes first (the documented tie-break).
     Non-priority requests are oriented and use no capacity."""
     run = _run(subjects, case)
     left = dict(run.room)
@@ -653,8 +727,14 @@ def test_nearest_gives_the_nearest_gp_with_room_in_priority_order(
         taken = {pl.physician_id: pl.persons for pl in placements}
         assert len(taken) == len(placements)
 
-        def dist(pid: str, r: Request = r) -> float:
-            return geodesic_km(_origin(r), _practice(run.physicians[pid]))
+        def before(q: str, g: str, r: Request = r) -> bool:
+            """Physician q comes before g in the nearest-first order for r."""
+            dq, dg = (geodesic_km(_origin(r), _practice(run.physicians[x])) for x in (q, g))
+            if abs(dq - dg) > 1e-5:
+                return dq < dg
+            pq, pg = run.physicians[q], run.physicians[g]
+            same = all(x is None for x in (r.patient.location, pq.location, pg.location))
+            return same and pq.commune == pg.commune and q < g
 
         if r.persons == 1 or run.policy.keep_households_together:
             with_room = [pid for pid in run.eligible[rid] if left[pid] >= r.persons]
@@ -664,7 +744,7 @@ def test_nearest_gives_the_nearest_gp_with_room_in_priority_order(
             (pl,) = placements
             assert pl.persons == r.persons
             assert pl.physician_id in with_room
-            assert dist(pl.physician_id) <= min(dist(pid) for pid in with_room) + 1e-5
+            assert not [q for q in with_room if before(q, pl.physician_id)], rid
         else:
             with_room = [pid for pid in run.eligible[rid] if left[pid] > 0]
             expected = min(r.persons, sum(left[pid] for pid in with_room))
@@ -672,9 +752,9 @@ def test_nearest_gives_the_nearest_gp_with_room_in_priority_order(
             for pid, n in taken.items():
                 assert pid in with_room
                 assert n <= left[pid]
-                for nearer in with_room:
-                    if dist(nearer) < dist(pid) - 1e-5:
-                        assert taken.get(nearer) == left[nearer], (rid, nearer, pid)
+                for q in with_room:
+                    if before(q, pid):
+                        assert taken.get(q) == left[q], (rid, q, pid)
         for pid, n in taken.items():
             left[pid] -= n
 
@@ -771,7 +851,7 @@ def test_every_request_is_accounted_for_once(subjects: dict[str, Subject], case:
         assert ledger.entries[before:] == res.ledger_entries
 
 
-@given(case=mixed())
+@given(case=st.one_of(mixed(), cases(max_distance=True, max_physicians=3)))
 def test_waiting_reasons_are_true(subjects: dict[str, Subject], case: Case) -> None:
     """13. A waiting request's reason holds: « aucun médecin éligible » when no available
     physician accepts its commune and need (and has not declined it); « au-delà de la distance
@@ -795,6 +875,31 @@ def test_waiting_reasons_are_true(subjects: dict[str, Subject], case: Case) -> N
         else:
             assert w.reason is ReasonCode.CAPACITY_EXHAUSTED, w
             assert run.eligible[rid]
+
+
+@settings(max_examples=max(20, settings().max_examples // 3))  # a third of the profile's
+@given(case=cases(ALL, min_requests=64, max_requests=80, max_physicians=4, locations=False))
+def test_large_batches_get_the_same_levels(subjects: dict[str, Subject], case: Case) -> None:
+    """14. A batch of 64 requests or more (classified with the vectorised criteria) gets the
+    scope decisions and levels the policy gives each request, and every placement names the
+    criteria of its level that its request meets, as when the request is classified alone."""
+    run = _run(subjects, case)
+    assert len(run.instance.requests) >= 64
+    rejected = {x.request_id: x.reason for x in run.result.rejected}
+    for r in run.instance.requests:
+        assert rejected.get(r.id) is _in_scope(r, run.policy), r.id
+    entries: list[Placement | Waiting | Orientation] = [
+        *run.result.placements,
+        *run.result.waiting,
+        *run.result.orientations,
+    ]
+    for entry in entries:
+        assert entry.rank == run.rank[entry.request_id], entry
+    for pl in run.result.placements:
+        if pl.rank <= len(run.policy.levels):
+            level = run.policy.levels[pl.rank - 1]
+            r = run.requests[pl.request_id]
+            assert pl.criteria == tuple(c.label for c in level.criteria if c(r, ON)), r
 
 
 # --------------------------------------------------------------------------------------------
