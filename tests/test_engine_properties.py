@@ -450,7 +450,7 @@ def test_unavailable_gps_receive_nothing(subjects: dict[str, Subject], case: Cas
 
 
 # --------------------------------------------------------------------------------------------
-# 5-7: who is placed (monthly_quota)
+# 5-7: who is placed
 
 
 def _improving_exchanges(run: Run, earlier: Callable[[str, str], bool]) -> list[tuple[str, str]]:
