@@ -12,11 +12,13 @@ contain a patient's name, birth date, contact or address: only identifiers chose
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 __all__ = [
     "AmbiguousCommuneError",
     "CapacityExceededError",
     "GeocodeCacheError",
+    "IntakeError",
     "LedgerError",
     "MatchInputError",
     "MtAccessError",
@@ -109,6 +111,70 @@ class GeocodeCacheError(MtAccessError, OSError):
     def __init__(self, path: str, message: str) -> None:
         self.path = path
         super().__init__(f"{path} : {message}")
+
+
+class IntakeError(MtAccessError, ValueError):
+    """An intake file or one of its cells cannot be read.
+
+    ``str(error)`` names where (file, row, column) and what was expected, never the offending
+    value: that may identify a patient, so it is only kept in :attr:`value`, for the per-row
+    report shown to the coordinator.
+
+    Attributes:
+        expected: what was expected (French, for coordinators).
+        source: the file, when known.
+        row: the spreadsheet row number (the header row is usually 1), when known.
+        column: the column header, when known.
+        value: the offending cell text, when the error is about one cell.
+    """
+
+    def __init__(
+        self,
+        expected: str,
+        *,
+        source: str | None = None,
+        row: int | None = None,
+        column: str | None = None,
+        value: str | None = None,
+    ) -> None:
+        self.expected = expected
+        self.source = source
+        self.row = row
+        self.column = column
+        self.value = value
+        where = []
+        if source is not None:
+            where.append(source)
+        if row is not None:
+            where.append(f"ligne {row}")
+        if column is not None:
+            where.append(f"colonne « {column} »")
+        super().__init__(f"{', '.join(where)} : {expected}" if where else expected)
+
+    def at(
+        self, *, source: str | None = None, row: int | None = None, column: str | None = None
+    ) -> IntakeError:
+        """A copy of this error located at ``source``/``row``/``column`` (unset ones are kept)."""
+        return IntakeError(
+            self.expected,
+            source=self.source if source is None else source,
+            row=self.row if row is None else row,
+            column=self.column if column is None else column,
+            value=self.value,
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        kwargs = {
+            "source": self.source,
+            "row": self.row,
+            "column": self.column,
+            "value": self.value,
+        }
+        return (_rebuild_intake_error, (self.expected, kwargs))
+
+
+def _rebuild_intake_error(expected: str, kwargs: dict[str, Any]) -> IntakeError:
+    return IntakeError(expected, **kwargs)
 
 
 class LedgerError(MtAccessError, ValueError):
