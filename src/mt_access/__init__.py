@@ -28,6 +28,16 @@ from mt_access.ledger import (
     PlacementRecorded,
     PlacementReleased,
 )
+from mt_access.lifecycle import (
+    Actor,
+    Event,
+    ExitReason,
+    IllegalTransitionError,
+    LifecycleError,
+    RequestFile,
+    RequestState,
+    Transition,
+)
 from mt_access.loading import available_policies, load_policy
 from mt_access.model import (
     Consent,
@@ -75,6 +85,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_PLUGINS",
+    "Actor",
     "AmbiguousCommuneError",
     "CapacityDeclared",
     "CapacityExceededError",
@@ -84,12 +95,16 @@ __all__ = [
     "Consent",
     "Criterion",
     "CriterionKind",
+    "Event",
+    "ExitReason",
     "GeocodeCacheError",
     "HomeVisitNeed",
     "Household",
+    "IllegalTransitionError",
     "IntakeError",
     "LedgerEntry",
     "LedgerError",
+    "LifecycleError",
     "MatchInputError",
     "MatchResult",
     "Modality",
@@ -119,6 +134,8 @@ __all__ = [
     "ReferrerKind",
     "Rejected",
     "Request",
+    "RequestFile",
+    "RequestState",
     "Resource",
     "RoutableItem",
     "RouterKind",
@@ -128,6 +145,7 @@ __all__ = [
     "ScopeDecision",
     "SearchReason",
     "StatusChange",
+    "Transition",
     "UnknownCommuneError",
     "Waiting",
     "__version__",

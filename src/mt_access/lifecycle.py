@@ -1,0 +1,614 @@
+"""The lifecycle of one request, as a checked state machine.
+
+A request goes ``received → acknowledged → confirmed → waiting → proposed`` and leaves the
+scheme through exactly one *exit*, each with an :class:`ExitReason`: a GP accepts the patient
+(``mt_found``), the patient no longer searches, withdraws or cannot be reached after N failed
+contact attempts in a row, the request is out of scope, another solution was found, or the CPTS
+closes it. A GP who refused a request is never proposed it again.
+
+:class:`RequestFile` is an immutable value: every event method returns a *new* file with one
+more :class:`Transition` in its history (date, actor, optional physician and comment). An event
+that the current state does not allow raises :class:`IllegalTransitionError`, which names the
+request id, the current state (French label) and the allowed events; other misuses (a date
+before the last transition, a GP who already refused...) raise :class:`LifecycleError`.
+
+The transition table :data:`ALLOWED` is the single source of truth: the methods check it, and
+the documentation and the tests read it. Nothing here does I/O or reads the clock: dates are
+passed in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Iterable
+
+import attrs
+
+from mt_access.errors import MtAccessError
+from mt_access.model import Request
+
+__all__ = [
+    "ACTIVE_STATES",
+    "ALLOWED",
+    "EXIT_STATES",
+    "Actor",
+    "Event",
+    "ExitReason",
+    "IllegalTransitionError",
+    "LifecycleError",
+    "RequestFile",
+    "RequestState",
+    "Transition",
+]
+
+
+class LifecycleError(MtAccessError, ValueError):
+    """An operation on a request's lifecycle is not allowed (date going backwards, a GP who
+    already refused the request, a GP who was not proposed it...).
+
+    Attributes:
+        request_id: the request concerned.
+    """
+
+    def __init__(self, request_id: str, message: str) -> None:
+        self.request_id = request_id
+        super().__init__(f"demande {request_id} : {message}")
+
+
+class IllegalTransitionError(LifecycleError):
+    """The event is not allowed in the request's current state.
+
+    Attributes:
+        request_id: the request concerned.
+        state: its current state.
+        event: the refused event.
+        allowed: the events its current state allows (empty once the request has exited).
+    """
+
+    def __init__(self, request_id: str, state: RequestState, event: Event) -> None:
+        self.state = state
+        self.event = event
+        self.allowed = ALLOWED[state]
+        if self.allowed:
+            listed = ", ".join(f"{e.value} ({e.label})" for e in self.allowed)
+            hint = f"événements autorisés : {listed}"
+        else:
+            hint = "la demande est sortie du dispositif, aucun événement n'est plus autorisé"
+        super().__init__(
+            request_id,
+            f"événement « {event.label} » ({event.value}) impossible dans l'état "
+            f"« {state.label} » ; {hint}",
+        )
+
+
+class _Labelled(enum.StrEnum):
+    """A string enum whose members have a French label for user-facing text."""
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self]
+
+
+class RequestState(_Labelled):
+    """Where a request stands. ``MT_FOUND`` and ``EXITED`` are final."""
+
+    RECEIVED = "received"
+    ACKNOWLEDGED = "acknowledged"
+    CONFIRMED = "confirmed"
+    WAITING = "waiting"
+    PROPOSED = "proposed"
+    MT_FOUND = "mt_found"
+    EXITED = "exited"
+
+    @property
+    def is_final(self) -> bool:
+        return self in EXIT_STATES
+
+
+class ExitReason(_Labelled):
+    """Why a request left the scheme."""
+
+    MT_FOUND = "mt_found"
+    NOT_SEARCHING_ANYMORE = "not_searching_anymore"
+    WITHDRAWN = "withdrawn"
+    UNREACHABLE = "unreachable"
+    OUT_OF_SCOPE = "out_of_scope"
+    OTHER_SOLUTION = "other_solution"
+    CLOSED_BY_CPTS = "closed_by_cpts"
+
+
+class Actor(_Labelled):
+    """Who did a transition."""
+
+    COORDINATOR = "coordinator"
+    PHYSICIAN = "physician"
+    PATIENT = "patient"
+    SYSTEM = "system"
+
+
+class Event(_Labelled):
+    """What happened to a request; the names of :data:`ALLOWED`'s events."""
+
+    RECEIVE = "receive"
+    ACKNOWLEDGE = "acknowledge"
+    CONFIRM = "confirm"
+    NOT_SEARCHING = "not_searching"
+    TO_WAITING = "to_waiting"
+    PROPOSE = "propose"
+    ACCEPT = "accept"
+    REFUSE = "refuse"
+    CONTACT_SUCCEEDED = "contact_succeeded"
+    CONTACT_FAILED = "contact_failed"
+    WITHDRAW = "withdraw"
+    OUT_OF_SCOPE = "out_of_scope"
+    OTHER_SOLUTION = "other_solution"
+    CLOSE = "close"
+
+
+_LABELS: dict[enum.StrEnum, str] = {
+    RequestState.RECEIVED: "reçue",
+    RequestState.ACKNOWLEDGED: "accusé de réception envoyé",
+    RequestState.CONFIRMED: "recherche confirmée par le patient",
+    RequestState.WAITING: "en liste d'attente",
+    RequestState.PROPOSED: "proposée à un ou plusieurs médecins",
+    RequestState.MT_FOUND: "médecin traitant trouvé",
+    RequestState.EXITED: "sortie du dispositif",
+    ExitReason.MT_FOUND: "médecin traitant trouvé",
+    ExitReason.NOT_SEARCHING_ANYMORE: "le patient ne recherche plus de médecin traitant",
+    ExitReason.WITHDRAWN: "désistement du patient",
+    ExitReason.UNREACHABLE: "patient injoignable",
+    ExitReason.OUT_OF_SCOPE: "hors du champ du dispositif",
+    ExitReason.OTHER_SOLUTION: "autre solution trouvée",
+    ExitReason.CLOSED_BY_CPTS: "clôturée par la CPTS",
+    Actor.COORDINATOR: "coordination de la CPTS",
+    Actor.PHYSICIAN: "médecin",
+    Actor.PATIENT: "patient",
+    Actor.SYSTEM: "système",
+    Event.RECEIVE: "réception de la demande",
+    Event.ACKNOWLEDGE: "accusé de réception",
+    Event.CONFIRM: "confirmation de la recherche",
+    Event.NOT_SEARCHING: "le patient ne recherche plus",
+    Event.TO_WAITING: "inscription en liste d'attente",
+    Event.PROPOSE: "proposition à un médecin",
+    Event.ACCEPT: "acceptation par le médecin",
+    Event.REFUSE: "refus du médecin",
+    Event.CONTACT_SUCCEEDED: "tentative de contact réussie",
+    Event.CONTACT_FAILED: "tentative de contact sans réponse",
+    Event.WITHDRAW: "désistement du patient",
+    Event.OUT_OF_SCOPE: "hors du champ du dispositif",
+    Event.OTHER_SOLUTION: "autre solution trouvée",
+    Event.CLOSE: "clôture par la CPTS",
+}
+
+EXIT_STATES: frozenset[RequestState] = frozenset({RequestState.MT_FOUND, RequestState.EXITED})
+"""Final states: a request in one of them never changes again."""
+
+ACTIVE_STATES: tuple[RequestState, ...] = tuple(s for s in RequestState if s not in EXIT_STATES)
+"""States in which the request is still followed, in lifecycle order."""
+
+_ANYTIME: tuple[Event, ...] = (
+    Event.CONTACT_SUCCEEDED,
+    Event.CONTACT_FAILED,
+    Event.WITHDRAW,
+    Event.OUT_OF_SCOPE,
+    Event.OTHER_SOLUTION,
+    Event.CLOSE,
+)
+
+ALLOWED: dict[RequestState, tuple[Event, ...]] = {
+    RequestState.RECEIVED: (Event.ACKNOWLEDGE, *_ANYTIME),
+    RequestState.ACKNOWLEDGED: (Event.CONFIRM, Event.NOT_SEARCHING, *_ANYTIME),
+    RequestState.CONFIRMED: (Event.TO_WAITING, *_ANYTIME),
+    RequestState.WAITING: (Event.PROPOSE, *_ANYTIME),
+    RequestState.PROPOSED: (Event.PROPOSE, Event.ACCEPT, Event.REFUSE, *_ANYTIME),
+    RequestState.MT_FOUND: (),
+    RequestState.EXITED: (),
+}
+"""The events each state allows. ``receive`` starts a file and is never allowed afterwards.
+
+Targets: ``acknowledge`` → acknowledged, ``confirm`` → confirmed, ``to_waiting`` → waiting,
+``propose`` → proposed, ``accept`` → mt_found, ``refuse`` → proposed while another proposal is
+pending, waiting otherwise; ``contact_succeeded`` and ``contact_failed`` keep the state, except
+the N-th failure in a row, which exits (unreachable); ``not_searching``, ``withdraw``,
+``out_of_scope``, ``other_solution`` and ``close`` exit.
+"""
+
+_EXIT_EVENTS: dict[Event, ExitReason] = {
+    Event.NOT_SEARCHING: ExitReason.NOT_SEARCHING_ANYMORE,
+    Event.WITHDRAW: ExitReason.WITHDRAWN,
+    Event.OUT_OF_SCOPE: ExitReason.OUT_OF_SCOPE,
+    Event.OTHER_SOLUTION: ExitReason.OTHER_SOLUTION,
+    Event.CLOSE: ExitReason.CLOSED_BY_CPTS,
+}
+
+
+@attrs.frozen
+class Transition:
+    """One recorded event of a request's lifecycle.
+
+    Attributes:
+        request_id: the request.
+        on: the date of the event.
+        event: what happened.
+        from_state: the state before (``None`` for ``receive``, which creates the file).
+        to_state: the state after (the same as before for a contact attempt that does not
+            exit).
+        actor: who did it.
+        physician_id: the GP concerned (``propose``, ``accept``, ``refuse``), else ``None``.
+        comment: free text; never put patient data in it.
+        reason: the exit reason when this transition exits, else ``None``.
+    """
+
+    request_id: str
+    on: dt.date
+    event: Event
+    from_state: RequestState | None
+    to_state: RequestState
+    actor: Actor
+    physician_id: str | None = None
+    comment: str = ""
+    reason: ExitReason | None = None
+
+    def describe(self) -> str:
+        """A French one-line summary, e.g. for a coordinator's history listing."""
+        parts = [f"{self.on.isoformat()} — {self.event.label} ({self.actor.label})"]
+        if self.physician_id is not None:
+            parts.append(f"médecin {self.physician_id}")
+        if self.from_state != self.to_state:
+            origin = "—" if self.from_state is None else self.from_state.label
+            parts.append(f"{origin} → {self.to_state.label}")
+        if self.reason is not None:
+            parts.append(f"motif de sortie : {self.reason.label}")
+        if self.comment:
+            parts.append(self.comment)
+        return " ; ".join(parts)
+
+
+def _frozen_ids(value: Iterable[str]) -> frozenset[str]:
+    return frozenset(value)
+
+
+@attrs.frozen
+class RequestFile:
+    """The lifecycle of one request: its state, its history and what it needs to decide.
+
+    Build one with :meth:`receive` (or :meth:`from_request`), then call the event methods,
+    each of which returns a new file.
+
+    Attributes:
+        id: the request's id.
+        state: the current state.
+        history: every transition, oldest first; the first one is ``receive``.
+        contact_attempts: failed contact attempts in a row (reset by a successful one).
+        proposed_to: GPs the request is currently proposed to and who have not answered.
+        declined_by: GPs who refused the request; they are never proposed it again.
+        exit_reason: why the request exited; ``None`` while it is active.
+    """
+
+    id: str
+    state: RequestState
+    history: tuple[Transition, ...]
+    contact_attempts: int = 0
+    proposed_to: frozenset[str] = attrs.field(default=frozenset(), converter=_frozen_ids)
+    declined_by: frozenset[str] = attrs.field(default=frozenset(), converter=_frozen_ids)
+    exit_reason: ExitReason | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if not self.history or self.history[-1].to_state != self.state:
+            raise LifecycleError(self.id, "historique vide ou incohérent avec l'état courant")
+        if (self.exit_reason is None) == self.state.is_final:
+            raise LifecycleError(
+                self.id, "un motif de sortie est requis si et seulement si la demande est sortie"
+            )
+
+    # ---------------------------------------------------------------------------------------
+    # Creation
+
+    @classmethod
+    def receive(
+        cls,
+        request_id: str,
+        on: dt.date,
+        *,
+        actor: Actor = Actor.COORDINATOR,
+        comment: str = "",
+        declined_by: Iterable[str] = (),
+    ) -> RequestFile:
+        """A new file in state ``received``; ``declined_by`` carries GPs who already refused
+        the request elsewhere (they will never be proposed it)."""
+        if not isinstance(request_id, str) or not request_id.strip():
+            raise LifecycleError(str(request_id), "identifiant de demande non vide attendu")
+        first = Transition(
+            request_id, on, Event.RECEIVE, None, RequestState.RECEIVED, actor, None, comment
+        )
+        return cls(request_id, RequestState.RECEIVED, (first,), declined_by=declined_by)
+
+    @classmethod
+    def from_request(
+        cls, request: Request, *, actor: Actor = Actor.COORDINATOR, comment: str = ""
+    ) -> RequestFile:
+        """:meth:`receive` with the request's id, reception date and ``declined_by``."""
+        return cls.receive(
+            request.id,
+            request.received,
+            actor=actor,
+            comment=comment,
+            declined_by=request.declined_by,
+        )
+
+    # ---------------------------------------------------------------------------------------
+    # Queries
+
+    @property
+    def is_exited(self) -> bool:
+        """Has the request left the scheme (MT found or another exit)?"""
+        return self.state.is_final
+
+    @property
+    def allowed_events(self) -> tuple[Event, ...]:
+        """The events the current state allows."""
+        return ALLOWED[self.state]
+
+    @property
+    def last_date(self) -> dt.date:
+        """The date of the latest transition; a new event cannot be dated before it."""
+        return self.history[-1].on
+
+    @property
+    def physician_found(self) -> str | None:
+        """The GP who accepted the request, once it is in ``mt_found``."""
+        if self.state is RequestState.MT_FOUND:
+            return self.history[-1].physician_id
+        return None
+
+    def describe_history(self) -> tuple[str, ...]:
+        """The history as French lines, oldest first (no patient data: ids only)."""
+        return tuple(t.describe() for t in self.history)
+
+    # ---------------------------------------------------------------------------------------
+    # Events
+
+    def acknowledge(
+        self, on: dt.date, actor: Actor = Actor.COORDINATOR, comment: str = ""
+    ) -> RequestFile:
+        """The CPTS acknowledged receipt: ``received`` → ``acknowledged``."""
+        return self._move(Event.ACKNOWLEDGE, on, actor, comment, RequestState.ACKNOWLEDGED)
+
+    def confirm(
+        self, on: dt.date, actor: Actor = Actor.COORDINATOR, comment: str = ""
+    ) -> RequestFile:
+        """The patient confirmed they still search: ``acknowledged`` → ``confirmed``."""
+        return self._move(Event.CONFIRM, on, actor, comment, RequestState.CONFIRMED)
+
+    def not_searching(
+        self, on: dt.date, actor: Actor = Actor.COORDINATOR, comment: str = ""
+    ) -> RequestFile:
+        """The patient no longer searches (at confirmation): exit ``not_searching_anymore``."""
+        return self._exit(Event.NOT_SEARCHING, on, actor, comment)
+
+    def to_waiting(
+        self, on: dt.date, actor: Actor = Actor.COORDINATOR, comment: str = ""
+    ) -> RequestFile:
+        """Put the confirmed request on the waiting list: ``confirmed`` → ``waiting``."""
+        return self._move(Event.TO_WAITING, on, actor, comment, RequestState.WAITING)
+
+    def propose(
+        self,
+        physician_id: str,
+        on: dt.date,
+        actor: Actor = Actor.COORDINATOR,
+        comment: str = "",
+    ) -> RequestFile:
+        """Propose the request to a GP: ``waiting``/``proposed`` → ``proposed``.
+
+        Raises:
+            LifecycleError: the GP already refused this request, or it is already proposed
+                to them.
+        """
+        self._check(Event.PROPOSE, on)
+        physician_id = self._physician(physician_id)
+        if physician_id in self.declined_by:
+            raise LifecycleError(
+                self.id,
+                f"le médecin {physician_id} a déjà refusé cette demande : elle ne peut pas "
+                "lui être proposée de nouveau",
+            )
+        if physician_id in self.proposed_to:
+            raise LifecycleError(self.id, f"la demande est déjà proposée au médecin {physician_id}")
+        return self._record(
+            Event.PROPOSE,
+            on,
+            actor,
+            comment,
+            RequestState.PROPOSED,
+            physician_id=physician_id,
+            proposed_to=self.proposed_to | {physician_id},
+        )
+
+    def accept(
+        self,
+        physician_id: str,
+        on: dt.date,
+        actor: Actor = Actor.PHYSICIAN,
+        comment: str = "",
+    ) -> RequestFile:
+        """A GP the request is proposed to accepts the patient: exit ``mt_found``.
+
+        Raises:
+            LifecycleError: the request is not currently proposed to this GP.
+        """
+        self._check(Event.ACCEPT, on)
+        physician_id = self._pending(physician_id)
+        return self._record(
+            Event.ACCEPT,
+            on,
+            actor,
+            comment,
+            RequestState.MT_FOUND,
+            physician_id=physician_id,
+            reason=ExitReason.MT_FOUND,
+        )
+
+    def refuse(
+        self,
+        physician_id: str,
+        on: dt.date,
+        reason_comment: str = "",
+        actor: Actor = Actor.PHYSICIAN,
+    ) -> RequestFile:
+        """A GP the request is proposed to refuses it: they join ``declined_by`` for good;
+        the request goes back to ``waiting`` when no other proposal is pending.
+
+        Raises:
+            LifecycleError: the request is not currently proposed to this GP.
+        """
+        self._check(Event.REFUSE, on)
+        physician_id = self._pending(physician_id)
+        remaining = self.proposed_to - {physician_id}
+        return self._record(
+            Event.REFUSE,
+            on,
+            actor,
+            reason_comment,
+            RequestState.PROPOSED if remaining else RequestState.WAITING,
+            physician_id=physician_id,
+            proposed_to=remaining,
+            declined_by=self.declined_by | {physician_id},
+        )
+
+    def record_contact_attempt(
+        self,
+        on: dt.date,
+        succeeded: bool,
+        max_attempts: int,
+        actor: Actor = Actor.COORDINATOR,
+        comment: str = "",
+    ) -> RequestFile:
+        """Record an attempt to reach the patient; the state does not change, except after
+        ``max_attempts`` failed attempts in a row (``Policy.max_contact_attempts``; New
+        Brunswick uses 3), which exits ``unreachable``. A success resets the count.
+
+        Raises:
+            LifecycleError: ``max_attempts`` is below 1.
+        """
+        event = Event.CONTACT_SUCCEEDED if succeeded else Event.CONTACT_FAILED
+        self._check(event, on)
+        if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
+            raise LifecycleError(
+                self.id,
+                f"nombre maximal de tentatives de contact : entier ≥ 1 attendu, reçu "
+                f"{max_attempts!r}",
+            )
+        if succeeded:
+            return self._record(event, on, actor, comment, self.state, contact_attempts=0)
+        attempts = self.contact_attempts + 1
+        if attempts >= max_attempts:
+            return self._record(
+                event,
+                on,
+                actor,
+                comment,
+                RequestState.EXITED,
+                contact_attempts=attempts,
+                reason=ExitReason.UNREACHABLE,
+            )
+        return self._record(event, on, actor, comment, self.state, contact_attempts=attempts)
+
+    def withdraw(self, on: dt.date, actor: Actor = Actor.PATIENT, comment: str = "") -> RequestFile:
+        """The patient withdraws the request: exit ``withdrawn``."""
+        return self._exit(Event.WITHDRAW, on, actor, comment)
+
+    def out_of_scope(
+        self, on: dt.date, actor: Actor = Actor.COORDINATOR, comment: str = ""
+    ) -> RequestFile:
+        """The request does not fall within the scheme: exit ``out_of_scope``."""
+        return self._exit(Event.OUT_OF_SCOPE, on, actor, comment)
+
+    def other_solution(
+        self, on: dt.date, actor: Actor = Actor.COORDINATOR, comment: str = ""
+    ) -> RequestFile:
+        """The patient found a médecin traitant by other means: exit ``other_solution``."""
+        return self._exit(Event.OTHER_SOLUTION, on, actor, comment)
+
+    def close(self, on: dt.date, comment: str, actor: Actor = Actor.COORDINATOR) -> RequestFile:
+        """The CPTS closes the request: exit ``closed_by_cpts``.
+
+        Raises:
+            LifecycleError: ``comment`` is blank (a closure must be justified).
+        """
+        self._check(Event.CLOSE, on)
+        if not comment.strip():
+            raise LifecycleError(self.id, "une clôture par la CPTS doit être motivée (commentaire)")
+        return self._exit(Event.CLOSE, on, actor, comment)
+
+    # ---------------------------------------------------------------------------------------
+    # Internals
+
+    def _check(self, event: Event, on: dt.date) -> None:
+        if event not in ALLOWED[self.state]:
+            raise IllegalTransitionError(self.id, self.state, event)
+        if on < self.last_date:
+            raise LifecycleError(
+                self.id,
+                f"date {on.isoformat()} antérieure à la dernière transition "
+                f"({self.last_date.isoformat()}) : les dates ne peuvent pas reculer",
+            )
+
+    def _physician(self, physician_id: str) -> str:
+        if not isinstance(physician_id, str) or not physician_id.strip():
+            raise LifecycleError(self.id, "identifiant de médecin non vide attendu")
+        return physician_id
+
+    def _pending(self, physician_id: str) -> str:
+        physician_id = self._physician(physician_id)
+        if physician_id not in self.proposed_to:
+            pending = ", ".join(sorted(self.proposed_to)) or "aucun"
+            raise LifecycleError(
+                self.id,
+                f"la demande n'est pas proposée au médecin {physician_id} "
+                f"(propositions en cours : {pending})",
+            )
+        return physician_id
+
+    def _move(
+        self, event: Event, on: dt.date, actor: Actor, comment: str, to: RequestState
+    ) -> RequestFile:
+        self._check(event, on)
+        return self._record(event, on, actor, comment, to)
+
+    def _exit(self, event: Event, on: dt.date, actor: Actor, comment: str) -> RequestFile:
+        self._check(event, on)
+        return self._record(
+            event, on, actor, comment, RequestState.EXITED, reason=_EXIT_EVENTS[event]
+        )
+
+    def _record(
+        self,
+        event: Event,
+        on: dt.date,
+        actor: Actor,
+        comment: str,
+        to: RequestState,
+        *,
+        physician_id: str | None = None,
+        reason: ExitReason | None = None,
+        proposed_to: frozenset[str] | None = None,
+        declined_by: frozenset[str] | None = None,
+        contact_attempts: int | None = None,
+    ) -> RequestFile:
+        transition = Transition(
+            self.id, on, event, self.state, to, Actor(actor), physician_id, comment, reason
+        )
+        pending = self.proposed_to if proposed_to is None else proposed_to
+        return attrs.evolve(
+            self,
+            state=to,
+            history=(*self.history, transition),
+            contact_attempts=(
+                self.contact_attempts if contact_attempts is None else contact_attempts
+            ),
+            proposed_to=frozenset() if to.is_final else pending,
+            declined_by=self.declined_by if declined_by is None else declined_by,
+            exit_reason=reason,
+        )
