@@ -80,6 +80,16 @@ from mt_access.result import (
     Waiting,
 )
 from mt_access.routing import Cell, RoutableItem, RouterOutput, RoutingTask
+from mt_access.rpps import (
+    DirectoryExtract,
+    DirectoryGP,
+    DirectoryUpdate,
+    FieldChange,
+    PracticeSite,
+    merge_directory,
+    read_extraction,
+    to_physicians,
+)
 
 __version__ = "0.1.0"
 
@@ -95,8 +105,12 @@ __all__ = [
     "Consent",
     "Criterion",
     "CriterionKind",
+    "DirectoryExtract",
+    "DirectoryGP",
+    "DirectoryUpdate",
     "Event",
     "ExitReason",
+    "FieldChange",
     "GeocodeCacheError",
     "HomeVisitNeed",
     "Household",
@@ -124,6 +138,7 @@ __all__ = [
     "Point",
     "Policy",
     "PolicyError",
+    "PracticeSite",
     "PreviousDoctor",
     "PriorityLevel",
     "PullEntry",
@@ -154,4 +169,7 @@ __all__ = [
     "hookimpl",
     "load_policy",
     "match",
+    "merge_directory",
+    "read_extraction",
+    "to_physicians",
 ]
