@@ -21,6 +21,7 @@ from mt_access.errors import (
     UnknownCommuneError,
 )
 from mt_access.geo.point import Point
+from mt_access.gp_register import GPMonth, RegisterError, gp_follow_up
 from mt_access.ledger import (
     CapacityDeclared,
     CapacityLedger,
@@ -111,6 +112,7 @@ __all__ = [
     "Event",
     "ExitReason",
     "FieldChange",
+    "GPMonth",
     "GeocodeCacheError",
     "HomeVisitNeed",
     "Household",
@@ -147,6 +149,7 @@ __all__ = [
     "ReferenceDataError",
     "Referrer",
     "ReferrerKind",
+    "RegisterError",
     "Rejected",
     "Request",
     "RequestFile",
@@ -166,6 +169,7 @@ __all__ = [
     "__version__",
     "available_policies",
     "get_plugin_manager",
+    "gp_follow_up",
     "hookimpl",
     "load_policy",
     "match",
