@@ -20,12 +20,12 @@ passed in.
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from collections.abc import Iterable
 
 import attrs
 
 from mt_access.errors import MtAccessError
+from mt_access.labels import LabelledEnum, register_labels
 from mt_access.model import Request
 
 __all__ = [
@@ -82,15 +82,7 @@ class IllegalTransitionError(LifecycleError):
         )
 
 
-class _Labelled(enum.StrEnum):
-    """A string enum whose members have a French label for user-facing text."""
-
-    @property
-    def label(self) -> str:
-        return _LABELS[self]
-
-
-class RequestState(_Labelled):
+class RequestState(LabelledEnum):
     """Where a request stands. ``MT_FOUND`` and ``EXITED`` are final."""
 
     RECEIVED = "received"
@@ -106,7 +98,7 @@ class RequestState(_Labelled):
         return self in EXIT_STATES
 
 
-class ExitReason(_Labelled):
+class ExitReason(LabelledEnum):
     """Why a request left the scheme."""
 
     MT_FOUND = "mt_found"
@@ -118,7 +110,7 @@ class ExitReason(_Labelled):
     CLOSED_BY_CPTS = "closed_by_cpts"
 
 
-class Actor(_Labelled):
+class Actor(LabelledEnum):
     """Who did a transition."""
 
     COORDINATOR = "coordinator"
@@ -127,7 +119,7 @@ class Actor(_Labelled):
     SYSTEM = "system"
 
 
-class Event(_Labelled):
+class Event(LabelledEnum):
     """What happened to a request; the names of :data:`ALLOWED`'s events."""
 
     RECEIVE = "receive"
@@ -146,40 +138,42 @@ class Event(_Labelled):
     CLOSE = "close"
 
 
-_LABELS: dict[enum.StrEnum, str] = {
-    RequestState.RECEIVED: "reçue",
-    RequestState.ACKNOWLEDGED: "accusé de réception envoyé",
-    RequestState.CONFIRMED: "recherche confirmée par le patient",
-    RequestState.WAITING: "en liste d'attente",
-    RequestState.PROPOSED: "proposée à un ou plusieurs médecins",
-    RequestState.MT_FOUND: "médecin traitant trouvé",
-    RequestState.EXITED: "sortie du dispositif",
-    ExitReason.MT_FOUND: "médecin traitant trouvé",
-    ExitReason.NOT_SEARCHING_ANYMORE: "le patient ne recherche plus de médecin traitant",
-    ExitReason.WITHDRAWN: "désistement du patient",
-    ExitReason.UNREACHABLE: "patient injoignable",
-    ExitReason.OUT_OF_SCOPE: "hors du champ du dispositif",
-    ExitReason.OTHER_SOLUTION: "autre solution trouvée",
-    ExitReason.CLOSED_BY_CPTS: "clôturée par la CPTS",
-    Actor.COORDINATOR: "coordination de la CPTS",
-    Actor.PHYSICIAN: "médecin",
-    Actor.PATIENT: "patient",
-    Actor.SYSTEM: "système",
-    Event.RECEIVE: "réception de la demande",
-    Event.ACKNOWLEDGE: "accusé de réception",
-    Event.CONFIRM: "confirmation de la recherche",
-    Event.NOT_SEARCHING: "le patient ne recherche plus",
-    Event.TO_WAITING: "inscription en liste d'attente",
-    Event.PROPOSE: "proposition à un médecin",
-    Event.ACCEPT: "acceptation par le médecin",
-    Event.REFUSE: "refus du médecin",
-    Event.CONTACT_SUCCEEDED: "tentative de contact réussie",
-    Event.CONTACT_FAILED: "tentative de contact sans réponse",
-    Event.WITHDRAW: "désistement du patient",
-    Event.OUT_OF_SCOPE: "hors du champ du dispositif",
-    Event.OTHER_SOLUTION: "autre solution trouvée",
-    Event.CLOSE: "clôture par la CPTS",
-}
+register_labels(
+    {
+        RequestState.RECEIVED: "reçue",
+        RequestState.ACKNOWLEDGED: "accusé de réception envoyé",
+        RequestState.CONFIRMED: "recherche confirmée par le patient",
+        RequestState.WAITING: "en liste d'attente",
+        RequestState.PROPOSED: "proposée à un ou plusieurs médecins",
+        RequestState.MT_FOUND: "médecin traitant trouvé",
+        RequestState.EXITED: "sortie du dispositif",
+        ExitReason.MT_FOUND: "médecin traitant trouvé",
+        ExitReason.NOT_SEARCHING_ANYMORE: "le patient ne recherche plus de médecin traitant",
+        ExitReason.WITHDRAWN: "désistement du patient",
+        ExitReason.UNREACHABLE: "patient injoignable",
+        ExitReason.OUT_OF_SCOPE: "hors du champ du dispositif",
+        ExitReason.OTHER_SOLUTION: "autre solution trouvée",
+        ExitReason.CLOSED_BY_CPTS: "clôturée par la CPTS",
+        Actor.COORDINATOR: "coordination de la CPTS",
+        Actor.PHYSICIAN: "médecin",
+        Actor.PATIENT: "patient",
+        Actor.SYSTEM: "système",
+        Event.RECEIVE: "réception de la demande",
+        Event.ACKNOWLEDGE: "accusé de réception",
+        Event.CONFIRM: "confirmation de la recherche",
+        Event.NOT_SEARCHING: "le patient ne recherche plus",
+        Event.TO_WAITING: "inscription en liste d'attente",
+        Event.PROPOSE: "proposition à un médecin",
+        Event.ACCEPT: "acceptation par le médecin",
+        Event.REFUSE: "refus du médecin",
+        Event.CONTACT_SUCCEEDED: "tentative de contact réussie",
+        Event.CONTACT_FAILED: "tentative de contact sans réponse",
+        Event.WITHDRAW: "désistement du patient",
+        Event.OUT_OF_SCOPE: "hors du champ du dispositif",
+        Event.OTHER_SOLUTION: "autre solution trouvée",
+        Event.CLOSE: "clôture par la CPTS",
+    }
+)
 
 EXIT_STATES: frozenset[RequestState] = frozenset({RequestState.MT_FOUND, RequestState.EXITED})
 """Final states: a request in one of them never changes again."""

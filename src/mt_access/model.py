@@ -7,12 +7,12 @@ a reference date and never stored.
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from collections.abc import Iterable
 
 import attrs
 
 from mt_access.geo.point import Point
+from mt_access.labels import LabelledEnum, register_labels
 
 __all__ = [
     "Consent",
@@ -32,15 +32,7 @@ __all__ = [
 ]
 
 
-class _Labelled(enum.StrEnum):
-    """A string enum whose members have a French label for user-facing text."""
-
-    @property
-    def label(self) -> str:
-        return _LABELS[self]
-
-
-class HomeVisitNeed(_Labelled):
+class HomeVisitNeed(LabelledEnum):
     """Does the patient need home visits (visites à domicile, VAD)?"""
 
     NONE = "none"
@@ -48,7 +40,7 @@ class HomeVisitNeed(_Labelled):
     EXCLUSIVE = "exclusive"
 
 
-class SearchReason(_Labelled):
+class SearchReason(LabelledEnum):
     """Why the patient is looking for a médecin traitant."""
 
     PREVIOUS_MT_LEFT = "previous_mt_left"
@@ -60,7 +52,7 @@ class SearchReason(_Labelled):
     OTHER = "other"
 
 
-class ReferrerKind(_Labelled):
+class ReferrerKind(LabelledEnum):
     """Who sent the request."""
 
     PATIENT = "patient"
@@ -70,14 +62,14 @@ class ReferrerKind(_Labelled):
     OTHER = "other"
 
 
-class Modality(_Labelled):
+class Modality(LabelledEnum):
     """How a physician receives new patients."""
 
     OFFICE = "office"
     HOME_VISITS = "home_visits"
 
 
-class PhysicianStatus(_Labelled):
+class PhysicianStatus(LabelledEnum):
     """A physician's participation in the scheme at a given date."""
 
     ACTIVE = "active"
@@ -85,28 +77,30 @@ class PhysicianStatus(_Labelled):
     WITHDRAWN = "withdrawn"
 
 
-_LABELS: dict[enum.StrEnum, str] = {
-    HomeVisitNeed.NONE: "pas de visite à domicile",
-    HomeVisitNeed.OCCASIONAL: "visites à domicile occasionnelles",
-    HomeVisitNeed.EXCLUSIVE: "visites à domicile exclusivement",
-    SearchReason.PREVIOUS_MT_LEFT: "médecin traitant parti ou en retraite",
-    SearchReason.NEW_ARRIVAL: "nouvel arrivant sur le territoire",
-    SearchReason.MOVED: "déménagement",
-    SearchReason.PREVIOUS_MT_TOO_FAR: "médecin traitant trop éloigné",
-    SearchReason.RELATIONSHIP: "mésentente avec le médecin traitant",
-    SearchReason.CONVENIENCE: "changement de médecin par convenance",
-    SearchReason.OTHER: "autre motif",
-    ReferrerKind.PATIENT: "le patient lui-même",
-    ReferrerKind.HEALTH_PROFESSIONAL: "professionnel de santé",
-    ReferrerKind.SOCIAL_WORKER: "travailleur social ou médico-social",
-    ReferrerKind.HOSPITAL: "établissement de santé",
-    ReferrerKind.OTHER: "autre",
-    Modality.OFFICE: "en cabinet",
-    Modality.HOME_VISITS: "visites à domicile",
-    PhysicianStatus.ACTIVE: "actif",
-    PhysicianStatus.SUSPENDED: "suspendu",
-    PhysicianStatus.WITHDRAWN: "retiré du dispositif",
-}
+register_labels(
+    {
+        HomeVisitNeed.NONE: "pas de visite à domicile",
+        HomeVisitNeed.OCCASIONAL: "visites à domicile occasionnelles",
+        HomeVisitNeed.EXCLUSIVE: "visites à domicile exclusivement",
+        SearchReason.PREVIOUS_MT_LEFT: "médecin traitant parti ou en retraite",
+        SearchReason.NEW_ARRIVAL: "nouvel arrivant sur le territoire",
+        SearchReason.MOVED: "déménagement",
+        SearchReason.PREVIOUS_MT_TOO_FAR: "médecin traitant trop éloigné",
+        SearchReason.RELATIONSHIP: "mésentente avec le médecin traitant",
+        SearchReason.CONVENIENCE: "changement de médecin par convenance",
+        SearchReason.OTHER: "autre motif",
+        ReferrerKind.PATIENT: "le patient lui-même",
+        ReferrerKind.HEALTH_PROFESSIONAL: "professionnel de santé",
+        ReferrerKind.SOCIAL_WORKER: "travailleur social ou médico-social",
+        ReferrerKind.HOSPITAL: "établissement de santé",
+        ReferrerKind.OTHER: "autre",
+        Modality.OFFICE: "en cabinet",
+        Modality.HOME_VISITS: "visites à domicile",
+        PhysicianStatus.ACTIVE: "actif",
+        PhysicianStatus.SUSPENDED: "suspendu",
+        PhysicianStatus.WITHDRAWN: "retiré du dispositif",
+    }
+)
 
 
 def age_on(birth_date: dt.date, on: dt.date) -> int:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from collections import Counter
 
 import attrs
 
+from mt_access.labels import LabelledEnum, register_labels
 from mt_access.ledger import CapacityLedger, PlacementRecorded
 
 __all__ = [
@@ -26,7 +26,7 @@ __all__ = [
 ]
 
 
-class ReasonCode(enum.StrEnum):
+class ReasonCode(LabelledEnum):
     """Why a request is not placed; ``code.label`` is the French label."""
 
     NO_CONSENT = "no_consent"
@@ -38,21 +38,21 @@ class ReasonCode(enum.StrEnum):
     AWAITING_GP_CHOICE = "awaiting_gp_choice"
     HOUSEHOLD_TOO_LARGE = "household_too_large"
 
-    @property
-    def label(self) -> str:
-        return _REASON_LABELS[self]
 
-
-_REASON_LABELS = {
-    ReasonCode.NO_CONSENT: "consentement du patient absent",
-    ReasonCode.OUT_OF_TERRITORY: "commune hors du territoire de la CPTS",
-    ReasonCode.EXCLUDED_REASON: "motif de demande exclu du dispositif",
-    ReasonCode.NO_ELIGIBLE_GP: "aucun médecin éligible (commune, modalités, statut)",
-    ReasonCode.CAPACITY_EXHAUSTED: "capacité des médecins éligibles épuisée ce mois-ci",
-    ReasonCode.BEYOND_MAX_DISTANCE: "médecins éligibles tous au-delà de la distance maximale",
-    ReasonCode.AWAITING_GP_CHOICE: "en attente du choix d'un médecin (liste partagée)",
-    ReasonCode.HOUSEHOLD_TOO_LARGE: "aucun médecin éligible n'a assez de places pour tout le foyer",
-}
+register_labels(
+    {
+        ReasonCode.NO_CONSENT: "consentement du patient absent",
+        ReasonCode.OUT_OF_TERRITORY: "commune hors du territoire de la CPTS",
+        ReasonCode.EXCLUDED_REASON: "motif de demande exclu du dispositif",
+        ReasonCode.NO_ELIGIBLE_GP: "aucun médecin éligible (commune, modalités, statut)",
+        ReasonCode.CAPACITY_EXHAUSTED: "capacité des médecins éligibles épuisée ce mois-ci",
+        ReasonCode.BEYOND_MAX_DISTANCE: "médecins éligibles tous au-delà de la distance maximale",
+        ReasonCode.AWAITING_GP_CHOICE: "en attente du choix d'un médecin (liste partagée)",
+        ReasonCode.HOUSEHOLD_TOO_LARGE: (
+            "aucun médecin éligible n'a assez de places pour tout le foyer"
+        ),
+    }
+)
 
 
 def format_km(km: float) -> str:
