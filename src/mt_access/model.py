@@ -20,6 +20,7 @@ __all__ = [
     "Household",
     "Modality",
     "Patient",
+    "PatientIdentity",
     "Physician",
     "PhysicianStatus",
     "PreviousDoctor",
@@ -150,6 +151,45 @@ class Patient:
     birth_date: dt.date
     commune: str = attrs.field(validator=_insee)
     location: Point | None = None
+
+
+def _text(_inst: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str):
+        raise TypeError(f"{attribute.name}: texte attendu")
+
+
+@attrs.frozen
+class PatientIdentity:
+    """Who the patient is and how to reach them: personal data, kept apart from the request.
+
+    The engine never sees it. The register stores it next to the request, uses it to recognise
+    duplicates, puts in a GP referral only the fields the policy lists
+    (``privacy.referral_fields``), leaves it out of pseudonymised exports, and blanks it when the
+    patient asks for erasure. Never put it in a log line or an exception message.
+
+    Attributes:
+        last_name: nom d'usage.
+        first_name: prénom.
+        birth_name: nom de naissance, when different.
+        phone: telephone number, as written.
+        email: e-mail address.
+        address: postal address (street, postal code and commune, as written).
+        identifier: an identifier of the person, when the form has one (NIR, a form
+            submission id...): two requests with the same identifier are the same person.
+    """
+
+    last_name: str = attrs.field(default="", validator=_text)
+    first_name: str = attrs.field(default="", validator=_text)
+    birth_name: str = attrs.field(default="", validator=_text)
+    phone: str = attrs.field(default="", validator=_text)
+    email: str = attrs.field(default="", validator=_text)
+    address: str = attrs.field(default="", validator=_text)
+    identifier: str = attrs.field(default="", validator=_text)
+
+    @property
+    def is_empty(self) -> bool:
+        """No field filled (e.g. after erasure)."""
+        return not any(attrs.astuple(self))
 
 
 @attrs.frozen

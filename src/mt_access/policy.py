@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from mt_access.routing import RouterOutput, RoutingTask
 
 __all__ = [
+    "DEFAULT_REFERRAL_FIELDS",
+    "REFERRAL_FIELDS",
     "Criterion",
     "CriterionKind",
     "Param",
@@ -226,6 +228,46 @@ ORDERING_KEYS = ("received", "urgent", "age")
 patient first."""
 TIE_BREAKS = ("id", "pseudonym")
 
+REFERRAL_FIELDS = (
+    "last_name",
+    "first_name",
+    "birth_name",
+    "phone",
+    "email",
+    "address",
+    "birth_date",
+    "age",
+    "commune",
+    "persons",
+    "level",
+    "criteria",
+    "urgent",
+    "home_visits",
+    "ald",
+    "css",
+    "ame",
+    "disability_or_chronic",
+    "reason",
+    "previous_mt",
+    "referrer",
+    "comments",
+)
+"""Fields a GP referral (``privacy.referral_fields``) may contain; see :mod:`mt_access.privacy`."""
+
+DEFAULT_REFERRAL_FIELDS = (
+    "last_name",
+    "first_name",
+    "phone",
+    "age",
+    "commune",
+    "persons",
+    "level",
+    "criteria",
+    "urgent",
+    "home_visits",
+)
+"""What a GP needs to contact the patient and judge the request: the « dossier qualifié »."""
+
 
 @attrs.frozen
 class Policy:
@@ -248,12 +290,14 @@ class Policy:
     resources: tuple[Resource, ...] = ()
     carry_over: bool = False
     default_monthly_capacity: int = 0
+    refusal_frees_slot: bool = True
     keep_households_together: bool = False
     default_accepted_communes: str = "territory"
     max_contact_attempts: int = 3
     ordering_keys: tuple[str, ...] = ("received",)
     tie_break: str = "id"
     pseudonym_key: str = ""
+    referral_fields: tuple[str, ...] = DEFAULT_REFERRAL_FIELDS
     notes: str = ""
     source: str = "<dict>"
     reference: CommuneReference | None = attrs.field(default=None, eq=False, repr=False)
@@ -678,8 +722,16 @@ def policy_from_mapping(
             f"reçu {default_accepted!r}",
         )
 
-    cap = _mapping(ctx, "$.capacity", top.get("capacity", {}), ("carry_over", "default_monthly"))
+    cap = _mapping(
+        ctx,
+        "$.capacity",
+        top.get("capacity", {}),
+        ("carry_over", "default_monthly", "refusal_frees_slot"),
+    )
     carry_over = _bool(ctx, "$.capacity.carry_over", cap.get("carry_over", False))
+    refusal_frees_slot = _bool(
+        ctx, "$.capacity.refusal_frees_slot", cap.get("refusal_frees_slot", True)
+    )
     default_monthly = int(
         _number(
             ctx,
@@ -718,8 +770,20 @@ def policy_from_mapping(
             "$.ordering.tie_break",
             f"valeur parmi {', '.join(TIE_BREAKS)} attendue, reçu {tie_break!r}",
         )
-    privacy = _mapping(ctx, "$.privacy", top.get("privacy", {}), ("pseudonym_key",))
+    privacy = _mapping(
+        ctx, "$.privacy", top.get("privacy", {}), ("pseudonym_key", "referral_fields")
+    )
     pseudonym_key = _str(ctx, "$.privacy.pseudonym_key", privacy.get("pseudonym_key", code))
+    referral_fields: list[str] = []
+    raw_fields = privacy.get("referral_fields", list(DEFAULT_REFERRAL_FIELDS))
+    for i, raw_field in enumerate(_list(ctx, "$.privacy.referral_fields", raw_fields)):
+        field = _str(ctx, f"$.privacy.referral_fields[{i}]", raw_field)
+        if field not in REFERRAL_FIELDS or field in referral_fields:
+            raise ctx.error(
+                f"$.privacy.referral_fields[{i}]",
+                f"champ parmi {', '.join(REFERRAL_FIELDS)} (sans doublon) attendu, reçu {field!r}",
+            )
+        referral_fields.append(field)
 
     resources = []
     for i, raw in enumerate(_list(ctx, "$.resources", top.get("resources", []))):
@@ -750,6 +814,7 @@ def policy_from_mapping(
         routing_by_level=by_level,
         resources=tuple(resources),
         carry_over=carry_over,
+        refusal_frees_slot=refusal_frees_slot,
         default_monthly_capacity=default_monthly,
         keep_households_together=keep_together,
         default_accepted_communes=default_accepted,
@@ -757,6 +822,7 @@ def policy_from_mapping(
         ordering_keys=tuple(ordering_keys),
         tie_break=tie_break,
         pseudonym_key=pseudonym_key,
+        referral_fields=tuple(referral_fields),
         notes=notes,
         source=source,
         reference=reference,
