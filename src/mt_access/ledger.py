@@ -245,6 +245,45 @@ class CapacityLedger:
         ledger.extend(entries, default_capacity=default_capacity, carry_over=carry_over)
         return ledger
 
+    @classmethod
+    def from_trusted_entries(cls, entries: Iterable[LedgerEntry]) -> CapacityLedger:
+        """Rebuild a ledger from entries that were validated when first recorded, e.g. read
+        back from a register: the indexes are rebuilt without checking capacities again (the
+        default capacities and the carry-over rule in force then may have changed since).
+
+        Raises:
+            LedgerError: a release without an active placement to cancel, or a second active
+                placement of the same request with the same GP (the entries are not a
+                ledger's history).
+        """
+        ledger = cls()
+        batch = list(entries)
+        for i, entry in enumerate(batch):
+            if isinstance(entry, PlacementReleased) and (
+                (entry.physician_id, entry.request_id) not in ledger._active
+            ):
+                raise LedgerError(
+                    f"entrée {i + 1} : libération sans placement actif du dossier "
+                    f"{entry.request_id} chez le médecin {entry.physician_id}"
+                )
+            if isinstance(entry, PlacementRecorded) and (
+                (entry.physician_id, entry.request_id) in ledger._active
+            ):
+                raise LedgerError(
+                    f"entrée {i + 1} : second placement actif du dossier {entry.request_id} "
+                    f"chez le médecin {entry.physician_id}"
+                )
+            ledger._rebuild_one(entry)
+        return ledger
+
+    def _rebuild_one(self, entry: LedgerEntry) -> None:
+        if isinstance(entry, PlacementRecorded):
+            self._commit_placement(entry)
+        elif isinstance(entry, PlacementReleased):
+            self._commit_release(entry, self._active[entry.physician_id, entry.request_id])
+        else:
+            self._commit_declared(entry)
+
     def copy(self) -> CapacityLedger:
         """An independent ledger with the same entries (no revalidation)."""
         new = CapacityLedger()
@@ -447,12 +486,7 @@ class CapacityLedger:
         self._by_request = {}
         self._by_slot = {}
         for entry in entries:
-            if isinstance(entry, PlacementRecorded):
-                self._commit_placement(entry)
-            elif isinstance(entry, PlacementReleased):
-                self._commit_release(entry, self._active[entry.physician_id, entry.request_id])
-            else:
-                self._commit_declared(entry)
+            self._rebuild_one(entry)
 
     def _capacity_at(self, physician_id: str, month: int, default: int) -> int:
         caps = self._declared.get(physician_id)

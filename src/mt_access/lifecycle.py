@@ -128,6 +128,7 @@ class Event(LabelledEnum):
     NOT_SEARCHING = "not_searching"
     TO_WAITING = "to_waiting"
     PROPOSE = "propose"
+    ORIENT = "orient"
     ACCEPT = "accept"
     REFUSE = "refuse"
     CONTACT_SUCCEEDED = "contact_succeeded"
@@ -164,6 +165,7 @@ register_labels(
         Event.NOT_SEARCHING: "le patient ne recherche plus",
         Event.TO_WAITING: "inscription en liste d'attente",
         Event.PROPOSE: "proposition à un médecin",
+        Event.ORIENT: "orientation envoyée (liste de médecins et ressources)",
         Event.ACCEPT: "acceptation par le médecin",
         Event.REFUSE: "refus du médecin",
         Event.CONTACT_SUCCEEDED: "tentative de contact réussie",
@@ -194,7 +196,7 @@ ALLOWED: dict[RequestState, tuple[Event, ...]] = {
     RequestState.RECEIVED: (Event.ACKNOWLEDGE, *_ANYTIME),
     RequestState.ACKNOWLEDGED: (Event.CONFIRM, Event.NOT_SEARCHING, *_ANYTIME),
     RequestState.CONFIRMED: (Event.TO_WAITING, *_ANYTIME),
-    RequestState.WAITING: (Event.PROPOSE, *_ANYTIME),
+    RequestState.WAITING: (Event.PROPOSE, Event.ORIENT, *_ANYTIME),
     RequestState.PROPOSED: (Event.PROPOSE, Event.ACCEPT, Event.REFUSE, *_ANYTIME),
     RequestState.MT_FOUND: (),
     RequestState.EXITED: (),
@@ -202,7 +204,8 @@ ALLOWED: dict[RequestState, tuple[Event, ...]] = {
 """The events each state allows. ``receive`` starts a file and is never allowed afterwards.
 
 Targets: ``acknowledge`` → acknowledged, ``confirm`` → confirmed, ``to_waiting`` → waiting,
-``propose`` → proposed, ``accept`` → mt_found, ``refuse`` → proposed while another proposal is
+``propose`` → proposed, ``orient`` keeps ``waiting`` (the patient was sent a list of GPs to
+contact and other resources), ``accept`` → mt_found, ``refuse`` → proposed while another proposal is
 pending, waiting otherwise; ``contact_succeeded`` and ``contact_failed`` keep the state, except
 the N-th failure in a row, which exits (unreachable); ``not_searching``, ``withdraw``,
 ``out_of_scope``, ``other_solution`` and ``close`` exit.
@@ -419,6 +422,13 @@ class RequestFile:
             physician_id=physician_id,
             proposed_to=self.proposed_to | {physician_id},
         )
+
+    def orient(self, on: dt.date, actor: Actor = Actor.SYSTEM, comment: str = "") -> RequestFile:
+        """The patient was sent a list of GPs to contact and other resources (an orientation,
+        e.g. Deûle Marque's non-priority requests, or the k nearest GPs): the request stays
+        ``waiting`` until the patient reports an outcome. Put the GP ids in ``comment``, never
+        patient data."""
+        return self._move(Event.ORIENT, on, actor, comment, RequestState.WAITING)
 
     def accept(
         self,

@@ -1,0 +1,241 @@
+"""The storage interface of a CPTS register, and the values it stores besides the domain model.
+
+The :class:`~mt_access.register.Register` does every operation through a :class:`Store`: it reads
+what it needs, computes the change with the pure core (lifecycle, GP register, ledger, engine)
+and writes the change inside one :meth:`Store.transaction`. A store keeps:
+
+* the requests, each with the patient's :class:`~mt_access.model.PatientIdentity` (kept apart,
+  erasable) and its :class:`~mt_access.lifecycle.RequestFile` (state and the append-only history
+  of transitions);
+* the physicians (with their status history);
+* the capacity ledger's entries, append-only;
+* the match runs.
+
+Two implementations ship: :class:`~mt_access.store.memory.MemoryStore` (tests, notebooks,
+what-if copies) and :class:`~mt_access.store.sqlite.SQLiteStore` (one file on the CPTS's own
+machine, the default). Another backend implements this protocol; the contract tests in
+``tests/test_store_contract.py`` say what it must do.
+
+Contract shared by every method:
+
+* reads return values in a deterministic order (requests and physicians by id; transitions
+  and ledger entries in recording order);
+* ``Request.declined_by`` as read back is the request file's ``declined_by`` (GPs who refused
+  it, here or before it arrived);
+* writes outside a :meth:`Store.transaction` raise :class:`StoreError`; a transaction that
+  raises leaves the store exactly as before it; nested transactions join the outer one;
+* :attr:`Store.version` changes at every committed transaction, so a register can tell that
+  another process wrote in the meantime.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Protocol, runtime_checkable
+
+import attrs
+
+from mt_access.errors import MtAccessError
+from mt_access.ledger import LedgerEntry
+from mt_access.lifecycle import RequestFile, RequestState, Transition
+from mt_access.model import PatientIdentity, Physician, Request
+
+__all__ = [
+    "KnownPerson",
+    "RequestSummary",
+    "RunRecord",
+    "Store",
+    "StoreError",
+]
+
+
+class StoreError(MtAccessError):
+    """The register's storage refused an operation (write outside a transaction, unknown or
+    duplicate id, a register file written by a newer version, a damaged file...).
+
+    Attributes:
+        path: the register file, when there is one.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        self.path = path
+        super().__init__(f"{path} : {message}" if path else message)
+
+
+@attrs.frozen
+class RequestSummary:
+    """One line of a listing of requests: enough to show and sort, no personal data.
+
+    Attributes:
+        id: the request.
+        state: its current state.
+        received: when the CPTS received it.
+        last_event: the date of its latest transition.
+        commune: INSEE code of the patient's commune.
+        persons: places it needs.
+        urgent: care needed within a month.
+        proposed_to: GPs it is currently proposed to, sorted.
+    """
+
+    id: str
+    state: RequestState
+    received: dt.date
+    last_event: dt.date
+    commune: str
+    persons: int
+    urgent: bool
+    proposed_to: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class KnownPerson:
+    """A person already in the register, for recognising duplicates (never erased ones)."""
+
+    request_id: str
+    identity: PatientIdentity
+    birth_date: dt.date
+    active: bool
+
+
+@attrs.frozen
+class RunRecord:
+    """A committed match run.
+
+    Attributes:
+        number: 1, 2, ... in commit order (0 before the store numbers it).
+        on: the run's reference date.
+        month: the capacity month, ``YYYY-MM``.
+        policy_code: the policy used.
+        placements, orientations, waiting, rejected: counts of the run's outcomes (requests
+            for orientations, waiting and rejected; placements for placements).
+    """
+
+    number: int
+    on: dt.date
+    month: str
+    policy_code: str
+    placements: int
+    orientations: int
+    waiting: int
+    rejected: int
+
+
+@runtime_checkable
+class Store(Protocol):
+    """What a register's storage does. See the module's docstring for the shared contract."""
+
+    # -- transactions
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """A context in which writes are allowed, committed together at its end, or not at
+        all if it raises. Nested calls join the outermost transaction."""
+        ...
+
+    @property
+    def version(self) -> int:
+        """Changes at every committed transaction (also those of another process)."""
+        ...
+
+    def close(self) -> None:
+        """Release the storage; the store is unusable afterwards."""
+        ...
+
+    # -- requests
+
+    def add_request(self, request: Request, identity: PatientIdentity, file: RequestFile) -> None:
+        """Store a new request with its identity and its file (whole history).
+
+        Raises:
+            StoreError: a request with that id exists.
+        """
+        ...
+
+    def save_file(self, file: RequestFile, appended: int) -> None:
+        """Store the request file's new state; its last ``appended`` transitions are new and
+        are appended to the stored history (the ones before are already stored).
+
+        Raises:
+            StoreError: unknown request, or the stored history is not the prefix of the
+                file's.
+        """
+        ...
+
+    def replace_request(
+        self, request: Request, identity: PatientIdentity, *, erased_on: dt.date | None = None
+    ) -> None:
+        """Replace a stored request and identity (same id). With ``erased_on``, the request is
+        marked erased on that date and the comments of its transitions are blanked.
+
+        Raises:
+            StoreError: unknown request.
+        """
+        ...
+
+    def get_request(self, request_id: str) -> Request | None: ...
+
+    def get_identity(self, request_id: str) -> PatientIdentity | None: ...
+
+    def get_file(self, request_id: str) -> RequestFile | None: ...
+
+    def get_files(self, request_ids: Iterable[str]) -> dict[str, RequestFile]:
+        """The files of the given requests that exist, by id."""
+        ...
+
+    def erased_on(self, request_id: str) -> dt.date | None:
+        """The date the request's personal data was erased, or ``None``."""
+        ...
+
+    def requests(self, states: Iterable[RequestState] | None = None) -> list[Request]:
+        """The requests currently in one of ``states`` (all when ``None``), by id."""
+        ...
+
+    def summaries(self, states: Iterable[RequestState] | None = None) -> list[RequestSummary]:
+        """Listing lines of the requests in one of ``states`` (all when ``None``), by id."""
+        ...
+
+    def count_requests(self) -> int:
+        """How many requests were ever stored (erased ones included)."""
+        ...
+
+    def known_persons(self) -> Iterator[KnownPerson]:
+        """The persons of the stored, non-erased requests, by request id."""
+        ...
+
+    def transitions(self, request_id: str | None = None) -> list[Transition]:
+        """The recorded transitions of one request (all requests when ``None``), in
+        recording order."""
+        ...
+
+    # -- physicians
+
+    def put_physician(self, physician: Physician) -> None:
+        """Store a physician, replacing the one with the same id."""
+        ...
+
+    def get_physician(self, physician_id: str) -> Physician | None: ...
+
+    def physicians(self) -> list[Physician]:
+        """Every physician, by id."""
+        ...
+
+    # -- ledger
+
+    def append_ledger(self, entries: Sequence[LedgerEntry]) -> None:
+        """Append entries to the stored ledger (already validated by the caller)."""
+        ...
+
+    def ledger_entries(self) -> list[LedgerEntry]:
+        """Every ledger entry, in recording order."""
+        ...
+
+    # -- runs
+
+    def add_run(self, run: RunRecord) -> RunRecord:
+        """Store a committed run; returns it with its number."""
+        ...
+
+    def runs(self) -> list[RunRecord]:
+        """Every run, by number."""
+        ...

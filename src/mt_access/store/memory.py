@@ -1,0 +1,253 @@
+"""A register store kept in memory: for tests, notebooks and what-if copies of a register.
+
+It follows the whole :class:`~mt_access.store.base.Store` contract, transactions included: a
+transaction works on a copy of the data, swapped in at commit, so a transaction that raises
+leaves nothing behind. Nothing survives the process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+
+import attrs
+
+from mt_access.ledger import LedgerEntry
+from mt_access.lifecycle import RequestFile, RequestState, Transition
+from mt_access.model import PatientIdentity, Physician, Request
+from mt_access.store.base import KnownPerson, RequestSummary, RunRecord, StoreError
+
+__all__ = ["MemoryStore"]
+
+
+@attrs.define
+class _Data:
+    requests: dict[str, Request] = attrs.field(factory=dict)
+    identities: dict[str, PatientIdentity] = attrs.field(factory=dict)
+    files: dict[str, RequestFile] = attrs.field(factory=dict)
+    erased: dict[str, dt.date] = attrs.field(factory=dict)
+    physicians: dict[str, Physician] = attrs.field(factory=dict)
+    ledger: list[LedgerEntry] = attrs.field(factory=list)
+    runs: list[RunRecord] = attrs.field(factory=list)
+    log: list[Transition] = attrs.field(factory=list)
+
+    def copy(self) -> _Data:
+        return _Data(
+            dict(self.requests),
+            dict(self.identities),
+            dict(self.files),
+            dict(self.erased),
+            dict(self.physicians),
+            list(self.ledger),
+            list(self.runs),
+            list(self.log),
+        )
+
+
+def _states(states: Iterable[RequestState] | None) -> frozenset[RequestState] | None:
+    return None if states is None else frozenset(RequestState(s) for s in states)
+
+
+def _blank_comments(file: RequestFile) -> RequestFile:
+    history = tuple(attrs.evolve(t, comment="") for t in file.history)
+    return attrs.evolve(file, history=history)
+
+
+class MemoryStore:
+    """A :class:`~mt_access.store.base.Store` in memory."""
+
+    def __init__(self) -> None:
+        self._data = _Data()
+        self._work: _Data | None = None
+        self._version = 0
+        self._closed = False
+
+    # -- transactions
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self._check_open()
+        if self._work is not None:
+            yield
+            return
+        self._work = self._data.copy()
+        try:
+            yield
+        except BaseException:
+            self._work = None
+            raise
+        self._data, self._work = self._work, None
+        self._version += 1
+
+    @property
+    def version(self) -> int:
+        return self._version
+
+    def close(self) -> None:
+        self._closed = True
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreError("registre fermé")
+
+    def _read(self) -> _Data:
+        self._check_open()
+        return self._work if self._work is not None else self._data
+
+    def _write(self) -> _Data:
+        self._check_open()
+        if self._work is None:
+            raise StoreError("écriture hors transaction : utilisez « with store.transaction() »")
+        return self._work
+
+    # -- requests
+
+    def add_request(self, request: Request, identity: PatientIdentity, file: RequestFile) -> None:
+        data = self._write()
+        if request.id in data.requests:
+            raise StoreError(f"la demande {request.id} existe déjà")
+        if file.id != request.id:
+            raise StoreError(f"le dossier {file.id} n'est pas celui de la demande {request.id}")
+        data.requests[request.id] = request
+        data.identities[request.id] = identity
+        data.files[request.id] = file
+        data.log.extend(file.history)
+
+    def save_file(self, file: RequestFile, appended: int) -> None:
+        data = self._write()
+        old = data.files.get(file.id)
+        if old is None:
+            raise StoreError(f"demande inconnue : {file.id}")
+        kept = len(file.history) - appended
+        if appended < 0 or kept != len(old.history) or file.history[:kept] != old.history:
+            raise StoreError(
+                f"demande {file.id} : l'historique enregistré n'est pas le début du nouveau"
+            )
+        data.files[file.id] = file
+        data.log.extend(file.history[kept:])
+
+    def replace_request(
+        self, request: Request, identity: PatientIdentity, *, erased_on: dt.date | None = None
+    ) -> None:
+        data = self._write()
+        if request.id not in data.requests:
+            raise StoreError(f"demande inconnue : {request.id}")
+        data.requests[request.id] = request
+        data.identities[request.id] = identity
+        if erased_on is not None:
+            data.erased[request.id] = erased_on
+            data.files[request.id] = _blank_comments(data.files[request.id])
+            data.log = [
+                attrs.evolve(t, comment="") if t.request_id == request.id else t for t in data.log
+            ]
+
+    def get_request(self, request_id: str) -> Request | None:
+        data = self._read()
+        request = data.requests.get(request_id)
+        if request is None:
+            return None
+        declined: frozenset[str] = data.files[request_id].declined_by
+        return attrs.evolve(request, declined_by=declined)  # type: ignore[arg-type]
+
+    def get_identity(self, request_id: str) -> PatientIdentity | None:
+        return self._read().identities.get(request_id)
+
+    def get_file(self, request_id: str) -> RequestFile | None:
+        return self._read().files.get(request_id)
+
+    def get_files(self, request_ids: Iterable[str]) -> dict[str, RequestFile]:
+        files = self._read().files
+        return {rid: files[rid] for rid in sorted(set(request_ids)) if rid in files}
+
+    def erased_on(self, request_id: str) -> dt.date | None:
+        return self._read().erased.get(request_id)
+
+    def _ids(self, states: Iterable[RequestState] | None) -> list[str]:
+        data = self._read()
+        wanted = _states(states)
+        return [
+            rid
+            for rid in sorted(data.requests)
+            if wanted is None or data.files[rid].state in wanted
+        ]
+
+    def requests(self, states: Iterable[RequestState] | None = None) -> list[Request]:
+        result = []
+        for rid in self._ids(states):
+            request = self.get_request(rid)
+            assert request is not None
+            result.append(request)
+        return result
+
+    def summaries(self, states: Iterable[RequestState] | None = None) -> list[RequestSummary]:
+        data = self._read()
+        result = []
+        for rid in self._ids(states):
+            request, file = data.requests[rid], data.files[rid]
+            result.append(
+                RequestSummary(
+                    id=rid,
+                    state=file.state,
+                    received=request.received,
+                    last_event=file.last_date,
+                    commune=request.commune,
+                    persons=request.persons,
+                    urgent=request.urgent,
+                    proposed_to=tuple(sorted(file.proposed_to)),
+                )
+            )
+        return result
+
+    def count_requests(self) -> int:
+        return len(self._read().requests)
+
+    def known_persons(self) -> Iterator[KnownPerson]:
+        data = self._read()
+        for rid in sorted(data.requests):
+            if rid in data.erased:
+                continue
+            yield KnownPerson(
+                rid,
+                data.identities[rid],
+                data.requests[rid].patient.birth_date,
+                not data.files[rid].is_exited,
+            )
+
+    def transitions(self, request_id: str | None = None) -> list[Transition]:
+        data = self._read()
+        if request_id is not None:
+            file = data.files.get(request_id)
+            return [] if file is None else list(file.history)
+        return list(data.log)
+
+    # -- physicians
+
+    def put_physician(self, physician: Physician) -> None:
+        self._write().physicians[physician.id] = physician
+
+    def get_physician(self, physician_id: str) -> Physician | None:
+        return self._read().physicians.get(physician_id)
+
+    def physicians(self) -> list[Physician]:
+        data = self._read()
+        return [data.physicians[pid] for pid in sorted(data.physicians)]
+
+    # -- ledger
+
+    def append_ledger(self, entries: Sequence[LedgerEntry]) -> None:
+        self._write().ledger.extend(entries)
+
+    def ledger_entries(self) -> list[LedgerEntry]:
+        return list(self._read().ledger)
+
+    # -- runs
+
+    def add_run(self, run: RunRecord) -> RunRecord:
+        data = self._write()
+        numbered = attrs.evolve(run, number=len(data.runs) + 1)
+        data.runs.append(numbered)
+        return numbered
+
+    def runs(self) -> list[RunRecord]:
+        return list(self._read().runs)

@@ -1,0 +1,247 @@
+"""The register: requests through their lifecycle, GP operations, match runs and GP answers."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import attrs
+import pytest
+
+import mt_access
+from factories import MOIRANS, VOIRON, VOREPPE, doc, req
+from mt_access import (
+    CapacityExceededError,
+    IllegalTransitionError,
+    LifecycleError,
+    Modality,
+    PatientIdentity,
+    RequestState,
+)
+from mt_access.calendar import Month
+from mt_access.lifecycle import Event, ExitReason
+from mt_access.register import Register, RegisterOperationError
+from mt_access.store.memory import MemoryStore
+
+D1 = dt.date(2026, 3, 2)
+D2 = dt.date(2026, 3, 3)
+RUN = dt.date(2026, 3, 5)
+LATER = dt.date(2026, 3, 10)
+
+
+@pytest.fixture(scope="module")
+def voironnais() -> mt_access.Policy:
+    return mt_access.load_policy("voironnais")
+
+
+def _register(policy: mt_access.Policy, **changes: object) -> Register:
+    return Register(MemoryStore(), attrs.evolve(policy, **changes) if changes else policy)
+
+
+def _waiting(register: Register, request: mt_access.Request) -> None:
+    register.add_request(request, PatientIdentity(last_name="Testnom", first_name="Testprénom"))
+    register.acknowledge(request.id, D1)
+    register.confirm(request.id, D2)
+    register.to_waiting(request.id, D2)
+
+
+def _gp(register: Register, pid: str, commune: str = VOIRON, capacity: int = 1) -> None:
+    register.add_physician(doc(pid, commune, capacity=None))
+    register.join(pid, D1, monthly_capacity=capacity, modalities=[Modality.OFFICE])
+
+
+def test_a_month_from_request_to_mt(voironnais: mt_access.Policy) -> None:
+    register = _register(voironnais)
+    _gp(register, "MG1")
+    _waiting(register, req("R1", age=75, ald=True, received=D1))
+    assert [s.id for s in register.waiting()] == ["R1"]
+
+    run = register.run_match(RUN)
+    assert run.proposed == (("R1", "MG1"),)
+    assert run.record.number == 1
+    assert register.file("R1").state is RequestState.PROPOSED
+    assert register.ledger.used("MG1", Month(2026, 3)) == 1
+    assert register.waiting() == []
+
+    register.answer("R1", "MG1", LATER, accepted=True, comment="premier rendez-vous fixé")
+    file = register.file("R1")
+    assert file.state is RequestState.MT_FOUND
+    assert file.physician_found == "MG1"
+    assert register.ledger.used("MG1", Month(2026, 3)) == 1
+    events = [t.event for t in register.history("R1")]
+    assert events == [
+        Event.RECEIVE,
+        Event.ACKNOWLEDGE,
+        Event.CONFIRM,
+        Event.TO_WAITING,
+        Event.PROPOSE,
+        Event.ACCEPT,
+    ]
+    assert register.history("R1")[4].actor is mt_access.Actor.SYSTEM
+
+
+def test_refusal_frees_the_place_and_is_never_proposed_again(
+    voironnais: mt_access.Policy,
+) -> None:
+    register = _register(voironnais)
+    _gp(register, "MG1")
+    _waiting(register, req("R1", received=D1))
+    register.run_match(RUN)
+    register.answer("R1", "MG1", RUN, accepted=False, comment="patientèle complète")
+    assert register.file("R1").state is RequestState.WAITING
+    assert register.request("R1").declined_by == frozenset({"MG1"})
+    assert register.ledger.used("MG1", Month(2026, 3)) == 0
+    # the next run does not propose it to MG1 again, even with a place free
+    again = register.run_match(LATER)
+    assert again.proposed == ()
+    assert register.file("R1").state is RequestState.WAITING
+
+
+def test_refusal_keeps_the_place_when_the_policy_says_so(voironnais: mt_access.Policy) -> None:
+    register = _register(voironnais, refusal_frees_slot=False)
+    _gp(register, "MG1", capacity=2)
+    _waiting(register, req("R1", received=D1))
+    register.run_match(RUN)
+    register.answer("R1", "MG1", RUN, accepted=False)
+    assert register.ledger.used("MG1", Month(2026, 3)) == 1
+
+
+def test_exit_while_proposed_frees_the_place(voironnais: mt_access.Policy) -> None:
+    register = _register(voironnais)
+    _gp(register, "MG1")
+    _waiting(register, req("R1", received=D1))
+    register.run_match(RUN)
+    register.withdraw("R1", LATER, "a trouvé par ailleurs")
+    assert register.file("R1").exit_reason is ExitReason.WITHDRAWN
+    assert register.ledger.used("MG1", Month(2026, 3)) == 0
+
+
+def test_priority_first_within_capacity(voironnais: mt_access.Policy) -> None:
+    register = _register(voironnais)
+    _gp(register, "MG1", capacity=1)
+    _waiting(register, req("R-old", received=dt.date(2026, 1, 1)))
+    _waiting(register, req("R-ald", received=dt.date(2026, 2, 1), ald=True))
+    run = register.run_match(RUN)
+    assert run.proposed == (("R-ald", "MG1"),)
+    assert [s.id for s in register.waiting()] == ["R-old"]
+
+
+def test_hand_made_proposal_takes_a_place_on_acceptance(voironnais: mt_access.Policy) -> None:
+    register = _register(voironnais)
+    _gp(register, "MG1", capacity=1)
+    _waiting(register, req("R1", received=D1))
+    _waiting(register, req("R2", received=D1))
+    register.propose("R1", "MG1", RUN)
+    register.propose("R2", "MG1", RUN)
+    assert register.ledger.used("MG1", Month(2026, 3)) == 0
+    register.answer("R1", "MG1", RUN, accepted=True)
+    assert register.ledger.used("MG1", Month(2026, 3)) == 1
+    with pytest.raises(CapacityExceededError):
+        register.answer("R2", "MG1", RUN, accepted=True)
+    # nothing was recorded by the failed operation
+    assert register.file("R2").state is RequestState.PROPOSED
+    register.change_capacity("MG1", RUN, 2)
+    register.answer("R2", "MG1", RUN, accepted=True)
+    assert register.ledger.used("MG1", Month(2026, 3)) == 2
+
+
+def test_suspended_gp_receives_nothing(voironnais: mt_access.Policy) -> None:
+    register = _register(voironnais)
+    _gp(register, "MG1")
+    register.suspend("MG1", D2, until=LATER)
+    _waiting(register, req("R1", received=D1))
+    assert register.run_match(RUN).proposed == ()
+    with pytest.raises(RegisterOperationError, match="MG1"):
+        register.propose("R1", "MG1", RUN)
+    register.resume("MG1", dt.date(2026, 3, 6))
+    assert register.run_match(dt.date(2026, 3, 7)).proposed == (("R1", "MG1"),)
+
+
+def test_outside_territory_is_recorded_out_of_scope(voironnais: mt_access.Policy) -> None:
+    register = _register(voironnais)
+    lille = "59350"
+    file = register.add_request(req("R1", lille, received=D1), out_of_scope=True)
+    assert file.exit_reason is ExitReason.OUT_OF_SCOPE
+    assert register.list_requests(RequestState.EXITED)[0].id == "R1"
+
+
+def test_illegal_events_and_unknown_ids(voironnais: mt_access.Policy) -> None:
+    register = _register(voironnais)
+    register.add_request(req("R1", received=D1))
+    with pytest.raises(IllegalTransitionError):
+        register.to_waiting("R1", D2)
+    with pytest.raises(RegisterOperationError, match="R9"):
+        register.acknowledge("R9", D2)
+    with pytest.raises(RegisterOperationError, match="existe déjà"):
+        register.add_request(req("R1", received=D1))
+    register.acknowledge("R1", D2)
+    with pytest.raises(LifecycleError):
+        register.confirm("R1", D1)  # before the last event
+
+
+def test_contact_attempts_exit_after_the_policy_number(voironnais: mt_access.Policy) -> None:
+    register = _register(voironnais, max_contact_attempts=2)
+    register.add_request(req("R1", received=D1))
+    register.record_contact("R1", D1, succeeded=False)
+    file = register.record_contact("R1", D2, succeeded=False)
+    assert file.exit_reason is ExitReason.UNREACHABLE
+
+
+def test_late_requests_are_skipped(voironnais: mt_access.Policy) -> None:
+    register = _register(voironnais)
+    _gp(register, "MG1")
+    _waiting(register, req("R1", received=D1))
+    register.record_contact("R1", LATER, succeeded=True)
+    run = register.run_match(RUN)
+    assert run.skipped == ("R1",)
+    assert run.proposed == ()
+
+
+def test_run_is_one_transaction(voironnais: mt_access.Policy) -> None:
+    """If recording fails half-way, nothing of the run is recorded."""
+    register = _register(voironnais)
+    _gp(register, "MG1", capacity=2)
+    _waiting(register, req("R1", received=D1))
+    _waiting(register, req("R2", received=D1))
+    store = register.store
+    assert isinstance(store, MemoryStore)
+    before = (store.version, store.ledger_entries(), store.transitions())
+
+    original = store.add_run
+
+    def failing_add_run(run: object) -> object:
+        raise RuntimeError("panne simulée")
+
+    store.add_run = failing_add_run  # type: ignore[method-assign,assignment]
+    with pytest.raises(RuntimeError):
+        register.run_match(RUN)
+    store.add_run = original  # type: ignore[method-assign]
+    assert (store.version, store.ledger_entries(), store.transitions()) == before
+    assert len(register.waiting()) == 2
+    assert register.ledger.used("MG1", Month(2026, 3)) == 0
+    assert len(register.run_match(RUN).proposed) == 2
+
+
+def test_gp_follow_up_counts_answers(voironnais: mt_access.Policy) -> None:
+    register = _register(voironnais)
+    _gp(register, "MG1", capacity=2)
+    _gp(register, "MG2", VOREPPE, capacity=0)
+    _waiting(register, req("R1", received=D1))
+    _waiting(register, req("R2", MOIRANS, received=D1))
+    register.run_match(RUN)
+    register.answer("R1", "MG1", LATER, accepted=True)
+    register.answer("R2", "MG1", LATER, accepted=False)
+    rows = {r.physician_id: r for r in register.gp_follow_up([Month(2026, 3)])}
+    assert (rows["MG1"].proposed, rows["MG1"].accepted, rows["MG1"].refused) == (2, 1, 1)
+    assert rows["MG1"].declared_capacity == 2
+    assert rows["MG1"].placed_persons == 1
+    assert rows["MG2"].proposed == 0
+
+
+def test_second_register_on_the_same_store_sees_changes(voironnais: mt_access.Policy) -> None:
+    store = MemoryStore()
+    first = Register(store, voironnais)
+    second = Register(store, voironnais)
+    first.add_physician(doc("MG1", capacity=None))
+    first.join("MG1", D1, monthly_capacity=3, modalities=["office"])
+    assert second.physician("MG1").status_on(D2) is mt_access.PhysicianStatus.ACTIVE
+    assert second.ledger.capacity("MG1", Month(2026, 3)) == 3
