@@ -29,6 +29,7 @@ __all__ = [
     "Request",
     "SearchReason",
     "StatusChange",
+    "age_band",
     "age_on",
 ]
 
@@ -112,6 +113,31 @@ def age_on(birth_date: dt.date, on: dt.date) -> int:
     return years
 
 
+def age_band(age: int) -> str:
+    """The age band shown instead of a birth date in shared lists and pseudonymised exports:
+    ``0-5 ans``, ``6-15 ans``, ``16-19 ans``, ``20-29 ans``... ``60-69 ans``, ``70 ans et
+    plus`` (the limits of the usual priority criteria: under 6, under 16, 70 and over)."""
+    if age < 6:
+        return "0-5 ans"
+    if age < 16:
+        return "6-15 ans"
+    if age < 70:
+        low = (age // 10) * 10
+        return f"{max(low, 16)}-{low + 9} ans"
+    return "70 ans et plus"
+
+
+def age_band_floor(age: int) -> int:
+    """The lowest age of ``age``'s band (0, 6, 16, 20, 30... 60, 70)."""
+    if age < 6:
+        return 0
+    if age < 16:
+        return 6
+    if age < 70:
+        return max((age // 10) * 10, 16)
+    return 70
+
+
 def _need(value: HomeVisitNeed | str) -> HomeVisitNeed:
     return HomeVisitNeed(value)
 
@@ -130,7 +156,9 @@ def _history(value: Iterable[StatusChange]) -> tuple[StatusChange, ...]:
 
 def _insee(_inst: object, attribute: attrs.Attribute[str], value: str) -> None:
     if not (isinstance(value, str) and len(value) == 5 and value.isalnum()):
-        raise ValueError(f"{attribute.name}: code INSEE à 5 caractères attendu, reçu {value!r}")
+        # the value is not echoed: a misplaced cell may hold a name or a phone number
+        found = f"{len(value)} caractère(s)" if isinstance(value, str) else type(value).__name__
+        raise ValueError(f"{attribute.name}: code INSEE à 5 caractères attendu, reçu {found}")
 
 
 def _non_empty(_inst: object, attribute: attrs.Attribute[str], value: str) -> None:

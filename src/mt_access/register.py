@@ -56,6 +56,7 @@ from mt_access.ledger import (
 from mt_access.lifecycle import Actor, RequestFile, RequestState, Transition
 from mt_access.model import Modality, PatientIdentity, Physician, Request
 from mt_access.policy import Policy
+from mt_access.privacy import anonymised, pseudonymised_row, referral
 from mt_access.result import MatchResult
 from mt_access.store.base import RequestSummary, RunRecord, Store
 
@@ -420,6 +421,64 @@ class Register:
             return new
 
         return self._event(request_id, change, on)
+
+    # ---------------------------------------------------------------------------------------
+    # Personal data
+
+    def referral(self, request_id: str, on: dt.date) -> tuple[tuple[str, str], ...]:
+        """The « dossier qualifié » for a GP: only the policy's ``privacy.referral_fields``,
+        as ``(French label, value)`` pairs (:func:`mt_access.privacy.referral`).
+
+        Raises:
+            RegisterOperationError: the request's personal data was erased.
+        """
+        if self.store.erased_on(request_id) is not None:
+            raise RegisterOperationError(
+                f"demande {request_id} : données personnelles effacées, "
+                "pas de dossier à transmettre"
+            )
+        return referral(
+            self.request(request_id),
+            self.identity(request_id),
+            self.policy,
+            on,
+            plugin_manager=self.plugin_manager,
+        )
+
+    def erase(self, request_id: str, on: dt.date) -> RequestFile:
+        """Erase the patient's personal data at their request (RGPD).
+
+        An active request first exits (``withdraw``, by the patient; pending proposals are
+        closed and their places freed). Then the identity is blanked, the request keeps only
+        what :func:`mt_access.privacy.anonymised` keeps, and the comments of its history are
+        blanked: the counts by state, exit, commune, age band and level stay right.
+
+        Raises:
+            RegisterOperationError: unknown request, or already erased.
+        """
+        with self._operation():
+            if self.store.erased_on(request_id) is not None:
+                raise RegisterOperationError(f"demande {request_id} : déjà effacée")
+            file = self.file(request_id)
+            if not file.is_exited:
+                new = file.withdraw(on, Actor.PATIENT)
+                self._release_dropped(file, new, on)
+                self.store.save_file(new, len(new.history) - len(file.history))
+            request = self.request(request_id)
+            self.store.replace_request(anonymised(request), PatientIdentity(), erased_on=on)
+            return self.file(request_id)
+
+    def pseudonymised_rows(self, *states: RequestState) -> list[dict[str, str]]:
+        """Rows of a shareable export (:data:`mt_access.privacy.EXPORT_COLUMNS`) for the
+        requests in ``states`` (all when none is given), in pseudonym order so that the row
+        order reveals nothing. Write them with :func:`mt_access.export.write_rows`."""
+        requests = self.store.requests(states or None)
+        files = self.store.get_files(r.id for r in requests)
+        rows = [
+            pseudonymised_row(r, files[r.id], self.policy, plugin_manager=self.plugin_manager)
+            for r in requests
+        ]
+        return sorted(rows, key=lambda row: row["pseudonyme"])
 
     # ---------------------------------------------------------------------------------------
     # GPs

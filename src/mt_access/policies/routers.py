@@ -7,7 +7,7 @@ from collections import defaultdict
 import numpy as np
 
 from mt_access import flow
-from mt_access.model import PhysicianStatus
+from mt_access.model import PhysicianStatus, age_band
 from mt_access.plugins import hookimpl
 from mt_access.policy import Param, ParamType, RouterKind
 from mt_access.result import (
@@ -316,18 +316,6 @@ def route_k_nearest(task: RoutingTask) -> RouterOutput:
 
 # --------------------------------------------------------------------------------------------
 # pull
-
-
-def age_band(age: int) -> str:
-    """Age band shown instead of a birth date in shared lists."""
-    if age < 6:
-        return "0-5 ans"
-    if age < 16:
-        return "6-15 ans"
-    if age < 70:
-        low = (age // 10) * 10
-        return f"{max(low, 16)}-{low + 9} ans"
-    return "70 ans et plus"
 
 
 def route_pull(task: RoutingTask) -> RouterOutput:

@@ -1,0 +1,97 @@
+"""Writing tables for people: CSV as French spreadsheets read it, and XLSX.
+
+Every cell is written as text. A cell that a spreadsheet would run as a formula (it starts with
+``=``, ``+``, ``-``, ``@``, a tab or a carriage return: text typed by users, e.g.
+``=cmd|' /C calc'!A0``) is neutralised: in CSV it is prefixed with an apostrophe, as OWASP
+recommends; in XLSX it is stored as a text cell, never as a formula.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from mt_access.errors import MtAccessError
+
+__all__ = ["ExportError", "neutralise", "write_rows"]
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+class ExportError(MtAccessError):
+    """A table could not be written (unknown format, a row missing a column...)."""
+
+
+def neutralise(text: str) -> str:
+    """``text`` made safe for a CSV cell: prefixed with ``'`` if a spreadsheet would read it
+    as a formula."""
+    if text.startswith(_FORMULA_STARTS):
+        return "'" + text
+    return text
+
+
+def write_rows(
+    rows: Sequence[Mapping[str, str]],
+    columns: Sequence[str],
+    path: str | os.PathLike[str],
+    *,
+    sheet: str = "export",
+) -> Path:
+    """Write ``rows`` (text cells by column name) to ``path``, in ``columns`` order.
+
+    The format follows the suffix: ``.csv`` (``;`` separator, UTF-8 with BOM so that Excel
+    reads the accents) or ``.xlsx`` (one sheet, header row in bold, frozen). The file is
+    written next to its final place then renamed, so a reader never sees half a file.
+
+    Raises:
+        ExportError: an unknown suffix, or a row without one of the columns.
+    """
+    target = Path(path)
+    suffix = target.suffix.lower()
+    for number, row in enumerate(rows, start=1):
+        missing = [c for c in columns if c not in row]
+        if missing:
+            raise ExportError(f"{target} : ligne {number} sans la colonne {missing[0]!r}")
+    tmp = target.with_name(f".{target.name}.tmp")
+    if suffix == ".csv":
+        with tmp.open("w", encoding="utf-8-sig", newline="") as handle:
+            writer = csv.writer(handle, delimiter=";", quoting=csv.QUOTE_MINIMAL)
+            writer.writerow([neutralise(c) for c in columns])
+            for row in rows:
+                writer.writerow([neutralise(str(row[c])) for c in columns])
+    elif suffix == ".xlsx":
+        _write_xlsx(rows, columns, tmp, sheet)
+    else:
+        raise ExportError(f"{target} : format inconnu {suffix!r} (.csv ou .xlsx attendu)")
+    os.replace(tmp, target)
+    return target
+
+
+def _write_xlsx(
+    rows: Sequence[Mapping[str, str]], columns: Sequence[str], path: Path, sheet: str
+) -> None:
+    from openpyxl import Workbook  # type: ignore[import-untyped]
+    from openpyxl.styles import Font  # type: ignore[import-untyped]
+
+    book = Workbook()
+    ws = book.active
+    assert ws is not None
+    ws.title = sheet[:31]
+    bold = Font(bold=True)
+    for j, name in enumerate(columns, start=1):
+        cell = ws.cell(row=1, column=j)
+        cell.value = name
+        cell.data_type = "s"
+        cell.font = bold
+    for i, row in enumerate(rows, start=2):
+        for j, name in enumerate(columns, start=1):
+            cell = ws.cell(row=i, column=j)
+            cell.value = str(row[name])
+            cell.data_type = "s"  # text, even when it starts with "=": never a formula
+    ws.freeze_panes = "A2"
+    for j, name in enumerate(columns, start=1):
+        width = max([len(name), *(len(str(r[name])) for r in rows[:200])])
+        ws.column_dimensions[ws.cell(row=1, column=j).column_letter].width = min(width + 2, 60)
+    book.save(path)
