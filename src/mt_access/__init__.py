@@ -20,6 +20,7 @@ from mt_access.errors import (
     ReferenceDataError,
     UnknownCommuneError,
 )
+from mt_access.export import ExportError, write_rows
 from mt_access.geo.point import Point
 from mt_access.gp_register import GPMonth, RegisterError, gp_follow_up
 from mt_access.ledger import (
@@ -68,6 +69,7 @@ from mt_access.policy import (
     RouterKind,
     RoutingRule,
 )
+from mt_access.register import MatchRun, Register, RegisterOperationError
 from mt_access.result import (
     Classification,
     MatchResult,
@@ -92,6 +94,8 @@ from mt_access.rpps import (
     read_extraction,
     to_physicians,
 )
+from mt_access.store.base import KnownPerson, RequestSummary, RunRecord, Store, StoreError
+from mt_access.store.memory import MemoryStore
 
 __version__ = "0.1.0"
 
@@ -112,6 +116,7 @@ __all__ = [
     "DirectoryUpdate",
     "Event",
     "ExitReason",
+    "ExportError",
     "FieldChange",
     "GPMonth",
     "GeocodeCacheError",
@@ -119,11 +124,14 @@ __all__ = [
     "Household",
     "IllegalTransitionError",
     "IntakeError",
+    "KnownPerson",
     "LedgerEntry",
     "LedgerError",
     "LifecycleError",
     "MatchInputError",
     "MatchResult",
+    "MatchRun",
+    "MemoryStore",
     "Modality",
     "Month",
     "MtAccessError",
@@ -151,20 +159,26 @@ __all__ = [
     "ReferenceDataError",
     "Referrer",
     "ReferrerKind",
+    "Register",
     "RegisterError",
+    "RegisterOperationError",
     "Rejected",
     "Request",
     "RequestFile",
     "RequestState",
+    "RequestSummary",
     "Resource",
     "RoutableItem",
     "RouterKind",
     "RouterOutput",
     "RoutingRule",
     "RoutingTask",
+    "RunRecord",
     "ScopeDecision",
     "SearchReason",
     "StatusChange",
+    "Store",
+    "StoreError",
     "Transition",
     "UnknownCommuneError",
     "Waiting",
@@ -178,4 +192,5 @@ __all__ = [
     "merge_directory",
     "read_extraction",
     "to_physicians",
+    "write_rows",
 ]
