@@ -245,3 +245,41 @@ def test_second_register_on_the_same_store_sees_changes(voironnais: mt_access.Po
     first.join("MG1", D1, monthly_capacity=3, modalities=["office"])
     assert second.physician("MG1").status_on(D2) is mt_access.PhysicianStatus.ACTIVE
     assert second.ledger.capacity("MG1", Month(2026, 3)) == 3
+
+
+# --- import of a form export
+
+
+def test_import_intake_registers_rows_and_links_households(
+    voironnais: mt_access.Policy, tmp_path: object
+) -> None:
+    from pathlib import Path
+
+    from mt_access.intake import import_table, read_table
+
+    policy = attrs.evolve(voironnais, intake=None)  # the generic preset
+    header = "Identifiant;Date de réception;Nom;Prénom;Date de naissance;Commune;Consentement"
+    rows = [
+        "F1;05/03/2026;Fictif;Alix;12/04/1950;Voiron;Oui",
+        "F2;05/03/2026;Exemple;Noa;01/02/1990;Lille;Oui",  # outside the territory
+        "F3;05/03/2026;Essai;Lou;03/03/1985;Voreppe;Non",  # no consent: not registered
+        "F4;05/03/2026;FICTIF;alix;12/04/1950;Voiron;Oui",  # the same person as row 2
+    ]
+    path = Path(str(tmp_path)) / "export.csv"
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    register = _register(policy)
+    result = import_table(read_table(path), policy, known=register.known_persons())
+    outcome = register.import_intake(result)
+    assert [row for row, _ in outcome.registered] == [2, 3]
+    first, lille = (rid for _, rid in outcome.registered)
+    assert first == f"{policy.code}-000001"
+    assert outcome.out_of_scope == (lille,)
+    assert register.file(lille).exit_reason is ExitReason.OUT_OF_SCOPE
+    assert register.file(first).state is RequestState.RECEIVED
+    assert register.identity(first).last_name == "Fictif"
+    assert set(outcome.rejected_rows) == {4, 5}
+    assert outcome.duplicates == 1
+    assert "2 demande(s) enregistrée(s)" in outcome.summary()
+    # importing the same file again registers nobody: everyone is known
+    again = import_table(read_table(path), policy, known=register.known_persons())
+    assert register.import_intake(again).registered == ()

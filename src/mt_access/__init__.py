@@ -23,6 +23,21 @@ from mt_access.errors import (
 from mt_access.export import ExportError, write_rows
 from mt_access.geo.point import Point
 from mt_access.gp_register import GPMonth, RegisterError, gp_follow_up
+from mt_access.intake import (
+    DuplicateReason,
+    FormField,
+    FormMapping,
+    IntakeDuplicate,
+    IntakeProblem,
+    IntakeRecord,
+    IntakeResult,
+    available_presets,
+    form_mapping,
+    import_file,
+    import_table,
+    load_preset,
+    write_rejections,
+)
 from mt_access.ledger import (
     CapacityDeclared,
     CapacityLedger,
@@ -69,7 +84,7 @@ from mt_access.policy import (
     RouterKind,
     RoutingRule,
 )
-from mt_access.register import MatchRun, Register, RegisterOperationError
+from mt_access.register import ImportOutcome, MatchRun, Register, RegisterOperationError
 from mt_access.result import (
     Classification,
     MatchResult,
@@ -114,16 +129,24 @@ __all__ = [
     "DirectoryExtract",
     "DirectoryGP",
     "DirectoryUpdate",
+    "DuplicateReason",
     "Event",
     "ExitReason",
     "ExportError",
     "FieldChange",
+    "FormField",
+    "FormMapping",
     "GPMonth",
     "GeocodeCacheError",
     "HomeVisitNeed",
     "Household",
     "IllegalTransitionError",
+    "ImportOutcome",
+    "IntakeDuplicate",
     "IntakeError",
+    "IntakeProblem",
+    "IntakeRecord",
+    "IntakeResult",
     "KnownPerson",
     "LedgerEntry",
     "LedgerError",
@@ -184,13 +207,19 @@ __all__ = [
     "Waiting",
     "__version__",
     "available_policies",
+    "available_presets",
+    "form_mapping",
     "get_plugin_manager",
     "gp_follow_up",
     "hookimpl",
+    "import_file",
+    "import_table",
     "load_policy",
+    "load_preset",
     "match",
     "merge_directory",
     "read_extraction",
     "to_physicians",
+    "write_rejections",
     "write_rows",
 ]

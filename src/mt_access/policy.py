@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from mt_access.columns import RequestTable
     from mt_access.geo.communes import CommuneReference
+    from mt_access.intake.forms import FormMapping
     from mt_access.routing import RouterOutput, RoutingTask
 
 __all__ = [
@@ -298,6 +299,7 @@ class Policy:
     tie_break: str = "id"
     pseudonym_key: str = ""
     referral_fields: tuple[str, ...] = DEFAULT_REFERRAL_FIELDS
+    intake: FormMapping | None = None
     notes: str = ""
     source: str = "<dict>"
     reference: CommuneReference | None = attrs.field(default=None, eq=False, repr=False)
@@ -587,6 +589,7 @@ _TOP_KEYS = (
     "follow_up",
     "privacy",
     "ordering",
+    "intake",
 )
 
 
@@ -801,6 +804,14 @@ def policy_from_mapping(
             )
         )
 
+    intake: FormMapping | None = None
+    if "intake" in top:
+        from mt_access.intake.forms import intake_from_policy  # only policies with intake need it
+
+        intake = intake_from_policy(
+            top["intake"], error=ctx.error, path="$.intake", reference=reference
+        )
+
     return Policy(
         name=name,
         code=code,
@@ -823,6 +834,7 @@ def policy_from_mapping(
         tie_break=tie_break,
         pseudonym_key=pseudonym_key,
         referral_fields=tuple(referral_fields),
+        intake=intake,
         notes=notes,
         source=source,
         reference=reference,

@@ -46,6 +46,7 @@ from mt_access.gp_register import join as _join
 from mt_access.gp_register import resume as _resume
 from mt_access.gp_register import suspend as _suspend
 from mt_access.gp_register import withdraw as _withdraw
+from mt_access.intake.importer import IntakeResult
 from mt_access.ledger import (
     CapacityDeclared,
     CapacityLedger,
@@ -58,9 +59,10 @@ from mt_access.model import Modality, PatientIdentity, Physician, Request
 from mt_access.policy import Policy
 from mt_access.privacy import anonymised, pseudonymised_row, referral
 from mt_access.result import MatchResult
-from mt_access.store.base import RequestSummary, RunRecord, Store
+from mt_access.store.base import KnownPerson, RequestSummary, RunRecord, Store
 
 __all__ = [
+    "ImportOutcome",
     "MatchRun",
     "Register",
     "RegisterOperationError",
@@ -92,6 +94,35 @@ class MatchRun:
     oriented: tuple[str, ...]
     out_of_scope: tuple[str, ...]
     skipped: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class ImportOutcome:
+    """What :meth:`Register.import_intake` recorded.
+
+    Attributes:
+        source: the file imported.
+        registered: ``(row, request id)`` of every registered row, in row order.
+        out_of_scope: ids of the requests recorded out of scope (commune outside the
+            territory).
+        rejected_rows: rows not imported (a problem or a duplicate): see the import's report.
+        duplicates: how many rows repeated a person.
+    """
+
+    source: str
+    registered: tuple[tuple[int, str], ...]
+    out_of_scope: tuple[str, ...]
+    rejected_rows: tuple[int, ...]
+    duplicates: int
+
+    def summary(self) -> str:
+        """One French sentence for the coordinator."""
+        return (
+            f"{self.source} : {len(self.registered)} demande(s) enregistrée(s) (dont "
+            f"{len(self.out_of_scope)} hors territoire, sorties du dispositif), "
+            f"{len(self.rejected_rows)} ligne(s) non importée(s) dont {self.duplicates} "
+            "doublon(s)"
+        )
 
 
 class Register:
@@ -278,6 +309,51 @@ class Register:
                 self._add(request, identity, Actor.COORDINATOR, comment, oos)
                 for request, identity, oos in items
             ]
+
+    def known_persons(self) -> list[KnownPerson]:
+        """The persons of the register's requests (erased ones excepted), for recognising
+        duplicates at import (``import_table(..., known=register.known_persons())``)."""
+        return list(self.store.known_persons())
+
+    def import_intake(self, result: IntakeResult, *, comment: str = "") -> ImportOutcome:
+        """Register the accepted rows of a form import (:func:`mt_access.intake.import_table`),
+        in one transaction: all rows or none.
+
+        Each row gets a new id (:meth:`next_request_id`, in row order); the members of one
+        household get the id of the household's first request as ``household_id``; a row
+        whose commune is outside the territory is recorded and exits at once as out of
+        scope. Rejected rows and duplicates stay in the result's report.
+        """
+        with self._operation():
+            first = self.store.count_requests() + 1
+            registered: list[tuple[int, str]] = []
+            out: list[str] = []
+            households: dict[str, str] = {}
+            n = first
+            for record in sorted(result.accepted, key=lambda r: r.row):
+                rid = f"{self.policy.code}-{n:06d}"
+                while self.store.get_file(rid) is not None:
+                    n += 1
+                    rid = f"{self.policy.code}-{n:06d}"
+                n += 1
+                household_id = None
+                if record.household_link is not None:
+                    household_id = households.setdefault(record.household_link, rid)
+                request = attrs.evolve(record.request, id=rid, household_id=household_id)
+                note = comment or f"import de {result.source}, ligne {record.row}"
+                self._add(
+                    request, record.identity, Actor.COORDINATOR, note, not record.in_territory
+                )
+                registered.append((record.row, rid))
+                if not record.in_territory:
+                    out.append(rid)
+            return ImportOutcome(
+                source=result.source,
+                registered=tuple(registered),
+                out_of_scope=tuple(out),
+                rejected_rows=result.rejected_rows,
+                duplicates=len(result.duplicates),
+            )
 
     def _event(
         self, request_id: str, change: Callable[[RequestFile], RequestFile], on: dt.date

@@ -1,7 +1,37 @@
-"""Intake of patients' requests from exports of web forms and spreadsheets (CSV, XLSX)."""
+"""Intake of patients' requests from exports of web forms and spreadsheets (CSV, XLSX).
+
+* :mod:`~mt_access.intake.tabular`: reading the files and parsing cell values;
+* :mod:`~mt_access.intake.forms`: the form mapping (the policy's ``intake:`` section, presets);
+* :mod:`~mt_access.intake.importer`: rows to requests, problems, duplicates, and the
+  rejections report.
+"""
 
 from __future__ import annotations
 
+from mt_access.intake.forms import (
+    FIELDS,
+    FieldSpec,
+    FieldType,
+    FormField,
+    FormMapping,
+    available_presets,
+    default_mapping,
+    form_mapping,
+    header_key,
+    load_preset,
+)
+from mt_access.intake.importer import (
+    DuplicateReason,
+    IntakeDuplicate,
+    IntakeProblem,
+    IntakeRecord,
+    IntakeResult,
+    KnownPerson,
+    import_file,
+    import_table,
+    neutralize_cell,
+    write_rejections,
+)
 from mt_access.intake.tabular import (
     IntakeError,
     Row,
@@ -18,9 +48,28 @@ from mt_access.intake.tabular import (
 )
 
 __all__ = [
+    "FIELDS",
+    "DuplicateReason",
+    "FieldSpec",
+    "FieldType",
+    "FormField",
+    "FormMapping",
+    "IntakeDuplicate",
     "IntakeError",
+    "IntakeProblem",
+    "IntakeRecord",
+    "IntakeResult",
+    "KnownPerson",
     "Row",
     "Table",
+    "available_presets",
+    "default_mapping",
+    "form_mapping",
+    "header_key",
+    "import_file",
+    "import_table",
+    "load_preset",
+    "neutralize_cell",
     "normalize_text",
     "parse_choice",
     "parse_date",
@@ -30,4 +79,5 @@ __all__ = [
     "read_csv",
     "read_table",
     "read_xlsx",
+    "write_rejections",
 ]

@@ -52,6 +52,7 @@ T = TypeVar("T")
 CSV_SUFFIXES = frozenset({".csv", ".txt"})
 XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
 _UNSUPPORTED_SUFFIXES = frozenset({".xls", ".ods", ".numbers"})
+_MAX_CELL = 16 * 1024 * 1024
 _DELIMITERS = (";", "\t", ",")  # order breaks ties: ";" is what French spreadsheets write
 
 
@@ -183,10 +184,21 @@ def read_csv(
     records = (
         (number, [cell.strip() for cell in record]) for number, record in enumerate(reader, start=1)
     )
+    # A free-text cell may exceed the csv module's default limit (128 KiB): read cells up to
+    # 16 MiB, then restore the process-wide limit. Fields too long for their use are reported
+    # row by row by the import.
+    previous_limit = csv.field_size_limit(_MAX_CELL)
     try:
         headers, rows = _build(records, source)
-    except csv.Error as exc:
-        raise IntakeError(f"CSV mal formé ({exc})", source=source) from None
+    except csv.Error:
+        raise IntakeError(
+            "CSV mal formé (guillemets non fermés, ou cellule de plus de 16 Mo) "
+            f"vers la ligne {reader.line_num}",
+            source=source,
+            row=reader.line_num,
+        ) from None
+    finally:
+        csv.field_size_limit(previous_limit)
     return Table(
         source=source, headers=headers, rows=rows, encoding=used_encoding, delimiter=delimiter
     )

@@ -1,0 +1,673 @@
+"""How a CPTS's form export maps to requests: the ``intake:`` section of a policy.
+
+A web form (Zoho Forms, Gravity Forms...) or a coordinator's spreadsheet has its own column
+headers and its own answer wordings. A :class:`FormMapping` says, for each request field
+(``last_name``, ``birth_date``, ``home_visits``...), which column holds it and, for choice
+fields, what each wording means (``"Oui, exclusivement": exclusive``). Mappings are written
+in YAML, in the policy's ``intake:`` section, optionally on top of a shipped *preset*
+(:func:`available_presets`), so that a new form needs no code::
+
+    intake:
+      preset: voironnais
+      fields:
+        urgent: "Besoin urgent (moins d'un mois)"
+
+Headers are compared without case, accents, extra spaces nor a trailing ``*`` or ``:``
+(:func:`header_key`). Errors are :class:`~mt_access.errors.PolicyError`, in French, with
+the key path (``$.intake.fields.home_visits.values``) and the line.
+"""
+
+from __future__ import annotations
+
+import builtins
+import datetime as dt
+import enum
+import functools
+import importlib.resources
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from mt_access.errors import PolicyError
+from mt_access.intake.tabular import normalize_text
+from mt_access.labels import LabelledEnum
+from mt_access.model import HomeVisitNeed, ReferrerKind, SearchReason
+
+if TYPE_CHECKING:
+    from mt_access.geo.communes import CommuneReference
+
+__all__ = [
+    "FIELDS",
+    "FieldSpec",
+    "FieldType",
+    "FormField",
+    "FormMapping",
+    "available_presets",
+    "default_mapping",
+    "form_mapping",
+    "header_key",
+    "intake_from_policy",
+    "load_preset",
+]
+
+ErrorFactory = Callable[[str, str], PolicyError]
+"""Builds the error for a key path and a French message (``_Ctx.error`` of the policy)."""
+
+
+class FieldType(enum.StrEnum):
+    """How the cells of a field are read."""
+
+    TEXT = "text"
+    DATE = "date"
+    BOOLEAN = "boolean"
+    INTEGER = "integer"
+    CHOICE = "choice"
+    COMMUNE = "commune"
+
+
+@attrs.frozen
+class FieldSpec:
+    """A request field a form column can fill.
+
+    Attributes:
+        name: the key used under ``intake.fields``.
+        type: how its cells are read.
+        label: French description, for messages and the reference.
+        choices: for ``CHOICE`` fields, the enum of the values.
+        max_length: for ``TEXT`` fields, the longest text accepted (longer is a problem).
+    """
+
+    name: str
+    type: FieldType
+    label: str
+    choices: builtins.type[LabelledEnum] | None = None
+    max_length: int = 1_000
+
+
+def _spec(
+    name: str,
+    type_: FieldType,
+    label: str,
+    choices: type[LabelledEnum] | None = None,
+    max_length: int = 1_000,
+) -> tuple[str, FieldSpec]:
+    return name, FieldSpec(name, type_, label, choices, max_length)
+
+
+_T, _D, _B, _I, _C, _M = (
+    FieldType.TEXT,
+    FieldType.DATE,
+    FieldType.BOOLEAN,
+    FieldType.INTEGER,
+    FieldType.CHOICE,
+    FieldType.COMMUNE,
+)
+
+FIELDS: Mapping[str, FieldSpec] = dict(
+    [
+        _spec("submission_id", _T, "identifiant de la réponse au formulaire", max_length=200),
+        _spec("received", _D, "date de réception de la demande"),
+        _spec("last_name", _T, "nom du patient", max_length=200),
+        _spec("first_name", _T, "prénom du patient", max_length=200),
+        _spec("full_name", _T, "prénom et nom du patient dans une même colonne", max_length=400),
+        _spec("birth_name", _T, "nom de naissance", max_length=200),
+        _spec("birth_date", _D, "date de naissance"),
+        _spec(
+            "identifier", _T, "identifiant de la personne (n° de sécurité sociale)", max_length=200
+        ),
+        _spec("phone", _T, "téléphone", max_length=200),
+        _spec("email", _T, "adresse e-mail", max_length=320),
+        _spec("address", _T, "adresse postale"),
+        _spec("commune", _M, "commune (nom, code postal et nom, ou code INSEE)"),
+        _spec("commune_insee", _M, "code INSEE de la commune"),
+        _spec("postal_code", _M, "code postal"),
+        _spec("commune_name", _M, "nom de la commune"),
+        _spec("css", _B, "complémentaire santé solidaire (CSS)"),
+        _spec("ame", _B, "aide médicale de l'État (AME)"),
+        _spec("ald", _B, "affection de longue durée (ALD)"),
+        _spec("disability_or_chronic", _B, "handicap ou maladie chronique"),
+        _spec("home_visits", _C, "besoin de visites à domicile", HomeVisitNeed),
+        _spec("urgent", _B, "soins nécessaires sous un mois"),
+        _spec("reason", _C, "motif de la recherche", SearchReason),
+        _spec("previous_mt_name", _T, "dernier médecin traitant"),
+        _spec("previous_mt_commune", _M, "commune du dernier médecin traitant"),
+        _spec("adults", _I, "nombre d'adultes du foyer"),
+        _spec("children", _I, "nombre d'enfants du foyer"),
+        _spec("referrer_kind", _C, "qui adresse la demande", ReferrerKind),
+        _spec("referrer_name", _T, "nom de la personne qui adresse la demande"),
+        _spec("referrer_contact", _T, "coordonnées de la personne qui adresse la demande"),
+        _spec("consent", _B, "consentement du patient"),
+        _spec("consent_date", _D, "date du consentement"),
+        _spec("comments", _T, "commentaires", max_length=20_000),
+        _spec(
+            "household_key",
+            _T,
+            "identifiant du foyer (relie les demandes d'un foyer)",
+            max_length=200,
+        ),
+    ]
+)
+"""Every field a form mapping can fill, by name."""
+
+COMMUNE_FIELDS = ("commune_insee", "postal_code", "commune_name", "commune", "address")
+"""Fields the patient's commune is taken from, in this order of preference."""
+
+_REQUIRED: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("last_name", "full_name"), "le nom du patient (last_name ou full_name)"),
+    (("birth_date",), "la date de naissance (birth_date)"),
+    (COMMUNE_FIELDS, f"la commune du patient ({', '.join(COMMUNE_FIELDS)})"),
+    (("consent",), "le consentement du patient (consent)"),
+)
+
+NAME_ORDERS = ("first_last", "last_first")
+_FIELD_KEYS = ("column", "columns", "values", "otherwise", "value", "formats", "order", "optional")
+_TOP_KEYS = ("preset", "name", "prefer_territory", "fields")
+_PRESET_KEYS = ("name", "prefer_territory", "fields")
+_PRESET_PACKAGE = "mt_access.intake"
+_PRESET_DIR = "presets"
+DEFAULT_PRESET = "generique"
+"""The preset used when a policy has no ``intake:`` section."""
+
+
+def header_key(text: str) -> str:
+    """The key headers are compared by: no case, accents, extra spaces, nor a trailing ``*``
+    or ``:`` (``" Votre ville * "`` and ``"votre ville"`` are the same header)."""
+    return normalize_text(text).rstrip(" *:").rstrip()
+
+
+@attrs.frozen
+class FormField:
+    """How one request field is read from the form export.
+
+    Attributes:
+        name: the field (a key of :data:`FIELDS`).
+        columns: the column headers. Without ``join``, alternatives: the first one present
+            in the file is read. With ``join`` (text fields), every one present is read, and
+            the non-empty cells are joined as ``header : text`` lines.
+        join: see ``columns``.
+        values: ``(wording, value)`` pairs: what an answer means (compared like headers,
+            without case nor accents). For choice fields the value is the enum's value.
+        otherwise: the value of any wording not in ``values`` (``None``: such a wording is
+            a problem, unless the field's default reading accepts it).
+        constant: a value for every row, instead of a column (``None``: read a column).
+        formats: for date fields, ``strptime`` formats tried after ``jj/mm/aaaa`` and
+            ``aaaa-mm-jj``.
+        order: for ``full_name``, ``first_last`` (« Jeanne Martin ») or ``last_first``.
+        optional: the columns may be absent from the file; then the field is not read.
+    """
+
+    name: str
+    columns: tuple[str, ...] = ()
+    join: bool = False
+    values: tuple[tuple[str, Any], ...] = ()
+    otherwise: Any = None
+    constant: Any = None
+    formats: tuple[str, ...] = ()
+    order: str = "first_last"
+    optional: bool = False
+
+    @property
+    def spec(self) -> FieldSpec:
+        return FIELDS[self.name]
+
+    def lookup(self) -> dict[str, Any]:
+        """``values`` keyed by normalised wording."""
+        return {normalize_text(wording): value for wording, value in self.values}
+
+
+@attrs.frozen
+class FormMapping:
+    """How a form export maps to requests: one :class:`FormField` per field read.
+
+    Build one from YAML (the policy's ``intake:`` section, :func:`form_mapping`) or take a
+    shipped one (:func:`load_preset`).
+
+    Attributes:
+        fields: the fields read, by name.
+        name: the form's name, for coordinators.
+        preset: the preset it is based on, if any.
+        prefer_territory: a commune name that fits several communes, exactly one of them in
+            the policy's territory, is that one (by default such a name is a problem).
+    """
+
+    fields: Mapping[str, FormField]
+    name: str = ""
+    preset: str | None = None
+    prefer_territory: bool = False
+
+    def field(self, name: str) -> FormField | None:
+        """The field called ``name``, or ``None`` when the form does not fill it."""
+        return self.fields.get(name)
+
+    @property
+    def headers(self) -> tuple[str, ...]:
+        """Every column header the mapping reads, in field order."""
+        seen: dict[str, None] = {}
+        for form_field in self.fields.values():
+            for column in form_field.columns:
+                seen.setdefault(column)
+        return tuple(seen)
+
+
+# --------------------------------------------------------------------------------------------
+# Validation
+# --------------------------------------------------------------------------------------------
+
+
+def _type_name(value: object) -> str:
+    if value is None:
+        return "vide (null)"
+    if isinstance(value, bool):
+        return f"booléen {value!r}"
+    if isinstance(value, int | float):
+        return f"nombre {value!r}"
+    if isinstance(value, str):
+        return f"texte {value!r}"
+    if isinstance(value, list):
+        return "une liste"
+    if isinstance(value, dict):
+        return "un dictionnaire"
+    if isinstance(value, dt.date):
+        return f"date {value.isoformat()}"
+    return type(value).__name__
+
+
+@attrs.frozen
+class _Checker:
+    error: ErrorFactory
+    reference: CommuneReference | None = None
+
+    def mapping(self, path: str, value: object, allowed: Iterable[str]) -> dict[Any, Any]:
+        if not isinstance(value, dict):
+            raise self.error(path, f"dictionnaire (clé: valeur) attendu, reçu {_type_name(value)}")
+        allowed = tuple(allowed)
+        for key in value:
+            if key not in allowed:
+                raise self.error(
+                    f"{path}.{key}",
+                    f"clé inconnue {key!r} ; clés possibles ici : {', '.join(allowed)}",
+                )
+        return value
+
+    def text(self, path: str, value: object, what: str = "texte non vide") -> str:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str) or not value.strip():
+            raise self.error(path, f"{what} attendu, reçu {_type_name(value)}")
+        return value.strip()
+
+    def boolean(self, path: str, value: object) -> bool:
+        if not isinstance(value, bool):
+            raise self.error(path, f"true ou false attendu, reçu {_type_name(value)}")
+        return value
+
+    def headers(self, path: str, value: object) -> tuple[str, ...]:
+        if isinstance(value, list):
+            if not value:
+                raise self.error(path, "au moins un en-tête de colonne attendu")
+            items = [
+                self.text(f"{path}[{i}]", item, "en-tête de colonne (texte non vide)")
+                for i, item in enumerate(value)
+            ]
+        else:
+            items = [self.text(path, value, "en-tête de colonne (texte non vide)")]
+        keys: dict[str, int] = {}
+        for i, item in enumerate(items):
+            previous = keys.setdefault(header_key(item), i)
+            if previous != i:
+                raise self.error(
+                    f"{path}[{i}]", f"en-tête en double (casse et accents ignorés) : {item!r}"
+                )
+        return tuple(items)
+
+    def target(self, path: str, spec: FieldSpec, value: object) -> Any:
+        """A value of ``values``, ``otherwise`` or ``value``, checked for the field's type."""
+        if spec.type is FieldType.BOOLEAN:
+            return self.boolean(path, value)
+        if spec.type is FieldType.INTEGER:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise self.error(path, f"nombre entier ≥ 0 attendu, reçu {_type_name(value)}")
+            return value
+        if spec.type is FieldType.CHOICE:
+            assert spec.choices is not None
+            known = [member.value for member in spec.choices]
+            if not isinstance(value, str) or value not in known:
+                raise self.error(
+                    path, f"valeur parmi {', '.join(known)} attendue, reçu {_type_name(value)}"
+                )
+            return value
+        if spec.type is FieldType.COMMUNE:
+            hint = (
+                ' ; écrivez les codes INSEE entre guillemets (par ex. "01053")'
+                if isinstance(value, int) and not isinstance(value, bool)
+                else ""
+            )
+            code = self.text(path, value, "code INSEE")
+            if not (len(code) == 5 and code.isalnum()):
+                raise self.error(path, f"code INSEE à 5 caractères attendu, reçu {code!r}{hint}")
+            if self.reference is not None and code not in self.reference:
+                raise self.error(
+                    path,
+                    f"code INSEE {code} absent du référentiel des communes "
+                    f"({self.reference.vintage}){hint}",
+                )
+            return code.upper()
+        if spec.type is FieldType.DATE:
+            if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
+                raise self.error(path, f"date aaaa-mm-jj attendue, reçu {_type_name(value)}")
+            return value
+        return self.text(path, value)
+
+    def values(self, path: str, spec: FieldSpec, value: object) -> tuple[tuple[str, Any], ...]:
+        if spec.type in (FieldType.TEXT, FieldType.DATE):
+            raise self.error(path, "'values' ne s'applique pas à un champ texte ou date")
+        if not isinstance(value, dict) or not value:
+            raise self.error(
+                path, f"dictionnaire « libellé: valeur » attendu, reçu {_type_name(value)}"
+            )
+        pairs: list[tuple[str, Any]] = []
+        seen: dict[str, str] = {}
+        for wording, target in value.items():
+            if isinstance(wording, bool) or wording is None:
+                raise self.error(
+                    path,
+                    f"libellé {wording!r} lu par YAML comme {_type_name(wording)} "
+                    "(yes, no, on, off, ~...) : écrivez le libellé entre guillemets",
+                )
+            if not isinstance(wording, str | int | float):
+                raise self.error(path, f"libellé texte attendu, reçu {_type_name(wording)}")
+            text = str(wording).strip()
+            child = f"{path}.{wording}"
+            checked = self.target(child, spec, target)
+            key = normalize_text(text)
+            if key in seen:
+                raise self.error(
+                    child,
+                    f"libellé en double (casse et accents ignorés) : {seen[key]!r} et {text!r}",
+                )
+            seen[key] = text
+            pairs.append((text, checked))
+        return tuple(pairs)
+
+    def formats(self, path: str, spec: FieldSpec, value: object) -> tuple[str, ...]:
+        if spec.type is not FieldType.DATE:
+            raise self.error(path, "'formats' ne s'applique qu'à un champ date")
+        items = value if isinstance(value, list) else [value]
+        out = []
+        sample = dt.datetime(2001, 2, 3, 4, 5, 6)
+        for i, item in enumerate(items):
+            item_path = f"{path}[{i}]" if isinstance(value, list) else path
+            fmt = self.text(item_path, item, "format strptime (par ex. '%d-%b-%Y')")
+            try:
+                ok = "%" in fmt and dt.datetime.strptime(sample.strftime(fmt), fmt).date() == (
+                    sample.date()
+                )
+            except ValueError:
+                ok = False
+            if not ok:
+                raise self.error(
+                    item_path,
+                    f"format de date invalide {fmt!r} : jour, mois et année attendus "
+                    "(directives %d, %m ou %b, %Y de strptime)",
+                )
+            out.append(fmt)
+        return tuple(out)
+
+    def form_field(self, path: str, name: str, value: object) -> FormField:
+        spec = FIELDS[name]
+        if isinstance(value, str | int | list) and not isinstance(value, bool):
+            return FormField(name=name, columns=self.headers(path, value))
+        raw = self.mapping(path, value, _FIELD_KEYS)
+        sources = [key for key in ("column", "columns", "value") if key in raw]
+        if len(sources) != 1:
+            raise self.error(
+                path,
+                "une et une seule des clés 'column' (en-tête, ou liste d'en-têtes possibles), "
+                "'columns' (colonnes dont le texte est réuni) ou 'value' (valeur fixe) attendue",
+            )
+        columns: tuple[str, ...] = ()
+        join = False
+        constant = None
+        if "column" in raw:
+            columns = self.headers(f"{path}.column", raw["column"])
+        elif "columns" in raw:
+            if spec.type is not FieldType.TEXT:
+                raise self.error(f"{path}.columns", "'columns' ne s'applique qu'à un champ texte")
+            if not isinstance(raw["columns"], list):
+                raise self.error(
+                    f"{path}.columns",
+                    f"liste d'en-têtes attendue, reçu {_type_name(raw['columns'])}",
+                )
+            columns = self.headers(f"{path}.columns", raw["columns"])
+            join = True
+        else:
+            constant = self.target(f"{path}.value", spec, raw["value"])
+        values = self.values(f"{path}.values", spec, raw["values"]) if "values" in raw else ()
+        otherwise = None
+        if "otherwise" in raw:
+            if spec.type not in (FieldType.BOOLEAN, FieldType.CHOICE, FieldType.INTEGER):
+                raise self.error(
+                    f"{path}.otherwise", "'otherwise' ne s'applique qu'aux champs à choix"
+                )
+            otherwise = self.target(f"{path}.otherwise", spec, raw["otherwise"])
+        formats = self.formats(f"{path}.formats", spec, raw["formats"]) if "formats" in raw else ()
+        order = "first_last"
+        if "order" in raw:
+            if name != "full_name":
+                raise self.error(f"{path}.order", "'order' ne s'applique qu'au champ full_name")
+            order = self.text(f"{path}.order", raw["order"])
+            if order not in NAME_ORDERS:
+                raise self.error(
+                    f"{path}.order",
+                    f"valeur parmi {', '.join(NAME_ORDERS)} attendue, reçu {order!r}",
+                )
+        optional = self.boolean(f"{path}.optional", raw.get("optional", False))
+        if constant is not None and (values or otherwise is not None or optional):
+            raise self.error(
+                path,
+                "une valeur fixe ('value') ne prend ni 'values', ni 'otherwise', ni 'optional'",
+            )
+        return FormField(
+            name=name,
+            columns=columns,
+            join=join,
+            values=values,
+            otherwise=otherwise,
+            constant=constant,
+            formats=formats,
+            order=order,
+            optional=optional,
+        )
+
+    def fields(self, path: str, value: object, *, allow_null: bool) -> dict[str, FormField | None]:
+        raw = self.mapping(path, value, FIELDS)
+        out: dict[str, FormField | None] = {}
+        for name, spec_value in raw.items():
+            if spec_value is None and allow_null:
+                out[name] = None  # removes a preset's field
+                continue
+            out[name] = self.form_field(f"{path}.{name}", name, spec_value)
+        return out
+
+    def section(
+        self, path: str, value: object, *, preset_allowed: bool
+    ) -> tuple[str | None, dict[str, Any]]:
+        """The preset name and the other keys of an ``intake`` mapping (checked)."""
+        raw = self.mapping(path, value, _TOP_KEYS if preset_allowed else _PRESET_KEYS)
+        preset = None
+        if "preset" in raw:
+            preset = self.text(f"{path}.preset", raw["preset"], "nom de préréglage")
+            if preset not in available_presets():
+                raise self.error(
+                    f"{path}.preset",
+                    f"préréglage inconnu {preset!r} ; préréglages disponibles : "
+                    f"{', '.join(available_presets())}",
+                )
+        settings: dict[str, Any] = {}
+        if "name" in raw:
+            settings["name"] = self.text(f"{path}.name", raw["name"])
+        if "prefer_territory" in raw:
+            settings["prefer_territory"] = self.boolean(
+                f"{path}.prefer_territory", raw["prefer_territory"]
+            )
+        if "fields" in raw:
+            settings["fields"] = self.fields(
+                f"{path}.fields", raw["fields"], allow_null=preset_allowed
+            )
+        return preset, settings
+
+
+def _build(
+    checker: _Checker,
+    path: str,
+    base: FormMapping | None,
+    preset: str | None,
+    settings: dict[str, Any],
+) -> FormMapping:
+    fields: dict[str, FormField] = dict(base.fields) if base is not None else {}
+    for name, form_field in settings.get("fields", {}).items():
+        if form_field is None:
+            fields.pop(name, None)
+        else:
+            fields[name] = form_field
+    for names, description in _REQUIRED:
+        if not any(name in fields for name in names):
+            where = f"{path}.fields" if "fields" in settings else path
+            raise checker.error(
+                where, f"champ obligatoire manquant : {description} ; il doit être lu du formulaire"
+            )
+    for names in (("last_name", "full_name"), ("birth_date",), ("consent",)):
+        # A required field must be there in every file: it cannot be optional.
+        for name in names:
+            form_field = fields.get(name)
+            if form_field is not None and form_field.optional:
+                raise checker.error(
+                    f"{path}.fields.{name}", "ce champ est obligatoire : 'optional' impossible"
+                )
+    ordered = {name: fields[name] for name in FIELDS if name in fields}
+    return FormMapping(
+        fields=ordered,
+        name=settings.get("name", base.name if base is not None else ""),
+        preset=preset,
+        prefer_territory=settings.get(
+            "prefer_territory", base.prefer_territory if base is not None else False
+        ),
+    )
+
+
+def intake_from_policy(
+    value: object,
+    *,
+    error: ErrorFactory,
+    path: str = "$.intake",
+    reference: CommuneReference | None = None,
+) -> FormMapping:
+    """Validate the ``intake:`` section of a policy and compile it.
+
+    Args:
+        value: the section, as ``yaml.safe_load`` returns it.
+        error: builds the :class:`PolicyError` for a key path and a French message (with the
+            file and line; the policy loader's ``ctx.error``).
+        path: the key path of the section.
+        reference: commune reference to check the INSEE codes of commune fields (skipped
+            when ``None``).
+
+    Raises:
+        PolicyError: naming the key path and what was expected.
+    """
+    checker = _Checker(error=error, reference=reference)
+    preset, settings = checker.section(path, value, preset_allowed=True)
+    base = load_preset(preset) if preset is not None else None
+    return _build(checker, path, base, preset, settings)
+
+
+def form_mapping(data: Mapping[str, Any], *, source: str = "<dict>") -> FormMapping:
+    """Validate a mapping written like a policy's ``intake:`` section, from Python.
+
+    Raises:
+        PolicyError: naming the key path (``$.intake.fields.reason``) and what was expected.
+    """
+
+    def error(path: str, message: str) -> PolicyError:
+        return PolicyError(message, source=source, path=path)
+
+    return intake_from_policy(dict(data), error=error)
+
+
+def available_presets() -> tuple[str, ...]:
+    """Names of the shipped presets (``voironnais``, ``lievin``...), sorted."""
+    return _available_presets()
+
+
+@functools.cache
+def _available_presets() -> tuple[str, ...]:
+    directory = importlib.resources.files(_PRESET_PACKAGE) / _PRESET_DIR
+    return tuple(
+        sorted(
+            entry.name.removesuffix(".yaml")
+            for entry in directory.iterdir()
+            if entry.name.endswith(".yaml")
+        )
+    )
+
+
+def load_preset(name: str) -> FormMapping:
+    """The shipped preset ``name`` (a form mapping described in ``intake/presets/NAME.yaml``).
+
+    Raises:
+        PolicyError: unknown name, or an invalid preset file.
+    """
+    if name not in available_presets():
+        raise PolicyError(
+            f"préréglage inconnu {name!r} ; préréglages disponibles : "
+            f"{', '.join(available_presets())}",
+            source=name,
+        )
+    return _load_preset(name)
+
+
+@functools.cache
+def _load_preset(name: str) -> FormMapping:
+    from mt_access.loading import parse_yaml  # loading imports policy, which imports us
+
+    resource = importlib.resources.files(_PRESET_PACKAGE) / _PRESET_DIR / f"{name}.yaml"
+    source = f"mt_access/intake/{_PRESET_DIR}/{name}.yaml"
+    data, lines = parse_yaml(resource.read_text(encoding="utf-8"), source)
+    checker = _Checker(error=_located_errors(source, lines))
+    _, settings = checker.section("$", data, preset_allowed=False)
+    return _build(checker, "$", None, name, settings)
+
+
+def default_mapping() -> FormMapping:
+    """The mapping used for a policy without an ``intake:`` section: the ``generique``
+    preset (headers « Nom », « Prénom », « Date de naissance », « Commune »...)."""
+    return load_preset(DEFAULT_PRESET)
+
+
+def _located_errors(source: str, lines: Mapping[str, int]) -> ErrorFactory:
+    def error(path: str, message: str) -> PolicyError:
+        line = lines.get(path)
+        parent = path
+        while line is None and ("." in parent or "[" in parent):
+            parent = parent[: max(parent.rfind("."), parent.rfind("["))]
+            line = lines.get(parent)
+        return PolicyError(message, source=source, line=line, path=path)
+
+    return error
+
+
+_SPLIT = re.compile(r"\s+")
+
+
+def split_full_name(text: str, order: str) -> tuple[str, str]:
+    """``(last_name, first_name)`` from a « prénom nom » (``first_last``) or « nom prénom »
+    (``last_first``) cell: the first name is one word (a compound first name is written
+    with a hyphen), the rest is the last name."""
+    words = _SPLIT.split(text.strip())
+    if len(words) < 2:
+        return text.strip(), ""
+    if order == "last_first":
+        return " ".join(words[:-1]), words[-1]
+    return " ".join(words[1:]), words[0]

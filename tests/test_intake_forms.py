@@ -1,0 +1,464 @@
+"""Form mappings: the policy's ``intake:`` section, presets, validation errors
+(mt_access.intake.forms)."""
+
+from __future__ import annotations
+
+import importlib.resources
+import textwrap
+import zipfile
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import mt_access
+from mt_access import PolicyError, load_policy
+from mt_access.intake import (
+    FIELDS,
+    FieldType,
+    FormMapping,
+    available_presets,
+    default_mapping,
+    form_mapping,
+    header_key,
+    load_preset,
+)
+from mt_access.model import HomeVisitNeed
+
+REPO = Path(__file__).resolve().parents[1]
+
+BASE = """\
+version: 1
+identity: {name: CPTS Test, code: test, department: "38"}
+territory:
+  communes: ["38563", "38565"]
+priority:
+  levels:
+    - name: prioritaire
+      criteria:
+        - kind: ald
+routing:
+  priority: {router: nearest}
+  non_priority: {router: orientation}
+"""
+
+
+def _policy(tmp_path: Path, intake: str) -> mt_access.Policy:
+    path = tmp_path / "cpts.yaml"
+    path.write_text(BASE + textwrap.dedent(intake), encoding="utf-8")
+    return load_policy(path)
+
+
+def _error(tmp_path: Path, intake: str) -> PolicyError:
+    with pytest.raises(PolicyError) as info:
+        _policy(tmp_path, intake)
+    return info.value
+
+
+# --------------------------------------------------------------------------------------------
+# Presets
+# --------------------------------------------------------------------------------------------
+
+
+def test_shipped_presets() -> None:
+    assert available_presets() == ("generique", "lievin", "sud_est_grenoblois", "voironnais")
+
+
+@pytest.mark.parametrize("name", ["generique", "lievin", "sud_est_grenoblois", "voironnais"])
+def test_every_preset_loads_with_the_required_fields(name: str) -> None:
+    mapping = load_preset(name)
+    assert isinstance(mapping, FormMapping)
+    assert mapping.preset == name
+    assert mapping.name
+    assert "birth_date" in mapping.fields
+    assert "consent" in mapping.fields
+    assert {"last_name", "full_name"} & set(mapping.fields)
+    assert {"commune", "commune_insee", "postal_code", "commune_name", "address"} & set(
+        mapping.fields
+    )
+    assert mapping.headers  # reads at least one column
+    assert load_preset(name) is mapping  # loaded once
+
+
+@pytest.mark.parametrize("name", ["lievin", "sud_est_grenoblois", "voironnais"])
+def test_form_presets_say_their_headers_are_to_be_confirmed(name: str) -> None:
+    resource = importlib.resources.files("mt_access.intake") / "presets" / f"{name}.yaml"
+    text = resource.read_text(encoding="utf-8")
+    assert "À CONFIRMER AVEC LA CPTS" in text
+
+
+def test_voironnais_preset_reads_the_procedure_fields() -> None:
+    mapping = load_preset("voironnais")
+    for field in (
+        "referrer_name",
+        "referrer_kind",
+        "last_name",
+        "first_name",
+        "birth_date",
+        "address",
+        "css",
+        "previous_mt_name",
+        "previous_mt_commune",
+        "children",
+        "disability_or_chronic",
+        "home_visits",
+        "comments",
+        "consent",
+    ):
+        assert field in mapping.fields, field
+    comments = mapping.fields["comments"]
+    assert comments.join
+    assert len(comments.columns) == 3
+
+
+def test_lievin_preset_has_one_name_column_and_consent_by_sending() -> None:
+    mapping = load_preset("lievin")
+    assert mapping.fields["full_name"].columns == ("Votre prénom et votre nom",)
+    assert mapping.fields["full_name"].order == "first_last"
+    assert mapping.fields["consent"].constant is True
+    assert {"reason", "adults", "children", "identifier"} <= set(mapping.fields)
+
+
+def test_sud_est_grenoblois_preset_reads_urgency_and_the_commune_from_the_address() -> None:
+    mapping = load_preset("sud_est_grenoblois")
+    assert "urgent" in mapping.fields
+    assert "address" in mapping.fields
+    assert not {"commune", "commune_name", "postal_code", "commune_insee"} & set(mapping.fields)
+    visits = dict(mapping.fields["home_visits"].values)
+    assert visits["Oui, VAD exclusivement"] == "exclusive"
+    assert visits["Oui, exceptionnellement"] == "occasional"
+
+
+def test_unknown_preset_name() -> None:
+    with pytest.raises(PolicyError, match="préréglage inconnu 'zoho'"):
+        load_preset("zoho")
+
+
+def test_default_mapping_is_the_generic_preset() -> None:
+    assert default_mapping() is load_preset("generique")
+
+
+# --------------------------------------------------------------------------------------------
+# The policy's intake section
+# --------------------------------------------------------------------------------------------
+
+
+def test_voironnais_policy_uses_its_preset(voironnais: mt_access.Policy) -> None:
+    assert voironnais.intake is not None
+    assert voironnais.intake.preset == "voironnais"
+    assert voironnais.intake.fields == load_preset("voironnais").fields
+
+
+def test_policy_without_intake_section(tmp_path: Path) -> None:
+    path = tmp_path / "cpts.yaml"
+    path.write_text(BASE, encoding="utf-8")
+    assert load_policy(path).intake is None
+
+
+def test_preset_with_overrides(tmp_path: Path) -> None:
+    policy = _policy(
+        tmp_path,
+        """
+        intake:
+          preset: voironnais
+          name: Notre formulaire
+          prefer_territory: true
+          fields:
+            urgent: Soins nécessaires sous un mois
+            email: null
+            home_visits:
+              column: [Visites à domicile, VAD]
+              values:
+                "Oui, exclusivement": exclusive
+                Parfois: occasional
+        """,
+    )
+    intake = policy.intake
+    assert intake is not None
+    assert intake.name == "Notre formulaire"
+    assert intake.prefer_territory
+    assert intake.fields["urgent"].columns == ("Soins nécessaires sous un mois",)
+    assert "email" not in intake.fields
+    visits = intake.fields["home_visits"]
+    assert visits.columns == ("Visites à domicile", "VAD")
+    assert dict(visits.values) == {"Oui, exclusivement": "exclusive", "Parfois": "occasional"}
+    assert visits.lookup()["oui, exclusivement"] == "exclusive"
+    # the other preset fields are kept
+    assert intake.fields["last_name"] == load_preset("voironnais").fields["last_name"]
+    # fields stay in the catalogue's order
+    assert list(intake.fields) == [name for name in FIELDS if name in intake.fields]
+
+
+def test_a_whole_form_without_preset(tmp_path: Path) -> None:
+    policy = _policy(
+        tmp_path,
+        """
+        intake:
+          fields:
+            full_name: {column: Nom complet, order: last_first}
+            birth_date: {column: Né(e) le, formats: ["%d-%b-%Y"]}
+            address: Adresse
+            consent: {value: true}
+            reason:
+              column: Pourquoi
+              values: {Retraite: previous_mt_left}
+              otherwise: other
+            children: {column: Enfants, values: {Non: 0}}
+            commune_name: {column: Ville, values: {"Voiron centre": "38563"}}
+        """,
+    )
+    intake = policy.intake
+    assert intake is not None
+    assert intake.preset is None
+    assert intake.fields["full_name"].order == "last_first"
+    assert intake.fields["birth_date"].formats == ("%d-%b-%Y",)
+    assert intake.fields["reason"].otherwise == "other"
+    assert intake.fields["children"].values == (("Non", 0),)
+    assert intake.fields["commune_name"].values == (("Voiron centre", "38563"),)
+
+
+def test_form_mapping_from_python() -> None:
+    mapping = form_mapping(
+        {
+            "preset": "generique",
+            "fields": {"home_visits": {"column": "VAD", "values": {"Oui": "exclusive"}}},
+        }
+    )
+    assert mapping.fields["home_visits"].values == (("Oui", "exclusive"),)
+    with pytest.raises(PolicyError) as info:
+        form_mapping({"fields": {"last_name": "Nom"}})
+    assert info.value.path == "$.intake.fields"
+    assert info.value.source == "<dict>"
+
+
+# --------------------------------------------------------------------------------------------
+# Errors: French, with the key path and the line
+# --------------------------------------------------------------------------------------------
+
+
+def test_unknown_preset_in_policy(tmp_path: Path) -> None:
+    exc = _error(tmp_path, "intake:\n  preset: zoho\n")
+    assert exc.path == "$.intake.preset"
+    assert exc.line == 14
+    assert "préréglage inconnu 'zoho'" in exc.message
+    assert "voironnais" in exc.message
+
+
+def test_unknown_field(tmp_path: Path) -> None:
+    exc = _error(tmp_path, "intake:\n  preset: voironnais\n  fields:\n    nom: Nom\n")
+    assert exc.path == "$.intake.fields.nom"
+    assert exc.line == 16
+    assert "clé inconnue 'nom'" in exc.message
+    assert "last_name" in exc.message
+
+
+def test_unknown_key_of_the_section(tmp_path: Path) -> None:
+    exc = _error(tmp_path, "intake:\n  preset: voironnais\n  colonnes: {}\n")
+    assert exc.path == "$.intake.colonnes"
+
+
+def test_unknown_choice_value(tmp_path: Path) -> None:
+    exc = _error(
+        tmp_path,
+        """
+        intake:
+          preset: voironnais
+          fields:
+            home_visits:
+              column: VAD
+              values:
+                "Oui, exclusivement": exclusif
+        """,
+    )
+    assert exc.path == "$.intake.fields.home_visits.values.Oui, exclusivement"
+    assert exc.line == 20
+    assert "valeur parmi none, occasional, exclusive attendue" in exc.message
+    assert "'exclusif'" in exc.message
+
+
+def test_yes_no_wording_read_as_boolean_by_yaml(tmp_path: Path) -> None:
+    exc = _error(
+        tmp_path,
+        """
+        intake:
+          preset: voironnais
+          fields:
+            urgent:
+              column: Urgent
+              values:
+                No: false
+        """,
+    )
+    assert exc.path == "$.intake.fields.urgent.values"
+    assert "entre guillemets" in exc.message
+
+
+def test_boolean_target_must_be_true_or_false(tmp_path: Path) -> None:
+    exc = _error(
+        tmp_path,
+        """
+        intake:
+          preset: voironnais
+          fields:
+            urgent: {column: Urgent, values: {Oui: oui}}
+        """,
+    )
+    assert exc.path == "$.intake.fields.urgent.values.Oui"
+    assert "true ou false attendu" in exc.message
+
+
+def test_integer_target_must_be_positive(tmp_path: Path) -> None:
+    exc = _error(
+        tmp_path,
+        "intake:\n  preset: voironnais\n  fields:\n    children: {column: E, values: {Non: -1}}\n",
+    )
+    assert "nombre entier ≥ 0 attendu" in exc.message
+
+
+def test_removing_a_required_field(tmp_path: Path) -> None:
+    exc = _error(tmp_path, "intake:\n  preset: voironnais\n  fields:\n    birth_date: null\n")
+    assert exc.path == "$.intake.fields"
+    assert "champ obligatoire manquant : la date de naissance (birth_date)" in exc.message
+
+
+def test_a_form_needs_a_commune(tmp_path: Path) -> None:
+    exc = _error(
+        tmp_path,
+        """
+        intake:
+          fields:
+            last_name: Nom
+            birth_date: Date de naissance
+            consent: Consentement
+        """,
+    )
+    assert "la commune du patient" in exc.message
+
+
+def test_required_field_cannot_be_optional(tmp_path: Path) -> None:
+    exc = _error(
+        tmp_path,
+        "intake:\n  preset: voironnais\n  fields:\n    consent: {column: C, optional: true}\n",
+    )
+    assert exc.path == "$.intake.fields.consent"
+    assert "optional" in exc.message
+
+
+@pytest.mark.parametrize(
+    ("spec", "path", "message"),
+    [
+        ("{column: A, value: true}", "$.intake.fields.urgent", "une et une seule des clés"),
+        ("{values: {Oui: true}}", "$.intake.fields.urgent", "une et une seule des clés"),
+        ("{columns: [A, B]}", "$.intake.fields.urgent.columns", "qu'à un champ texte"),
+        ("{column: A, formats: ['%d']}", "$.intake.fields.urgent.formats", "qu'à un champ date"),
+        ("{column: A, order: last_first}", "$.intake.fields.urgent.order", "full_name"),
+        ("{column: ''}", "$.intake.fields.urgent.column", "en-tête de colonne"),
+        ("[A, a]", "$.intake.fields.urgent[1]", "en-tête en double"),
+        (
+            "{column: A, values: {Oui: true, OUI: false}}",
+            "$.intake.fields.urgent.values.OUI",
+            "libellé en double",
+        ),
+        ("{column: A, colonne: B}", "$.intake.fields.urgent.colonne", "clé inconnue"),
+        ("{value: true, optional: true}", "$.intake.fields.urgent", "valeur fixe"),
+    ],
+)
+def test_field_spec_errors(tmp_path: Path, spec: str, path: str, message: str) -> None:
+    exc = _error(tmp_path, f"intake:\n  preset: voironnais\n  fields:\n    urgent: {spec}\n")
+    assert exc.path == path
+    assert message in exc.message
+    assert exc.line is not None
+
+
+def test_bad_date_format(tmp_path: Path) -> None:
+    exc = _error(
+        tmp_path,
+        "intake:\n  preset: voironnais\n  fields:\n    birth_date: {column: D, formats: [jour]}\n",
+    )
+    assert exc.path == "$.intake.fields.birth_date.formats[0]"
+    assert "format de date invalide" in exc.message
+
+
+def test_values_do_not_apply_to_text_fields(tmp_path: Path) -> None:
+    exc = _error(
+        tmp_path,
+        "intake:\n  preset: voironnais\n  fields:\n    phone: {column: T, values: {a: b}}\n",
+    )
+    assert exc.path == "$.intake.fields.phone.values"
+
+
+def test_commune_values_are_checked_against_the_reference(tmp_path: Path) -> None:
+    exc = _error(
+        tmp_path,
+        """
+        intake:
+          preset: voironnais
+          fields:
+            commune_name: {column: Ville, values: {Centre: "38999"}}
+        """,
+    )
+    assert exc.path == "$.intake.fields.commune_name.values.Centre"
+    assert "absent du référentiel" in exc.message
+    exc = _error(
+        tmp_path,
+        "intake:\n  preset: voironnais\n  fields:\n    commune_name: {value: 1053}\n",
+    )
+    assert "entre guillemets" in exc.message
+
+
+def test_section_must_be_a_mapping(tmp_path: Path) -> None:
+    exc = _error(tmp_path, "intake: voironnais\n")
+    assert exc.path == "$.intake"
+    assert "dictionnaire" in exc.message
+
+
+# --------------------------------------------------------------------------------------------
+# Headers
+# --------------------------------------------------------------------------------------------
+
+
+def test_header_key_ignores_case_accents_spaces_and_form_marks() -> None:
+    assert header_key("  Votre   VILLE * ") == header_key("votre ville")
+    assert header_key("Date de naissance :") == header_key("date de naissance")
+    assert header_key("Nécessité de visites à domicile") == header_key(
+        "NECESSITE DE VISITES A DOMICILE"
+    )
+    assert header_key("Nom") != header_key("Prénom")
+
+
+@given(
+    st.sampled_from(sorted(load_preset("voironnais").headers)),
+    st.sampled_from([str.upper, str.lower, str.title, lambda s: s]),
+    st.sampled_from(["", " ", "  ", " *", " :", "*"]),
+)
+def test_header_key_of_variants(header: str, case: object, suffix: str) -> None:
+    assert callable(case)
+    variant = "  " + case(header).replace(" ", "  ") + suffix
+    assert header_key(variant) == header_key(header)
+
+
+def test_field_catalogue() -> None:
+    assert FIELDS["home_visits"].type is FieldType.CHOICE
+    assert FIELDS["home_visits"].choices is HomeVisitNeed
+    assert FIELDS["birth_date"].type is FieldType.DATE
+    assert all(spec.label for spec in FIELDS.values())
+
+
+@pytest.mark.slow
+def test_presets_are_packaged_in_the_wheel(tmp_path: Path) -> None:
+    build = pytest.importorskip("build")
+    assert build
+    import subprocess
+    import sys
+
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path)],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for name in available_presets():
+        assert f"mt_access/intake/presets/{name}.yaml" in names
