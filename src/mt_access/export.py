@@ -3,13 +3,15 @@
 Every cell is written as text. A cell that a spreadsheet would run as a formula (it starts with
 ``=``, ``+``, ``-``, ``@``, a tab or a carriage return: text typed by users, e.g.
 ``=cmd|' /C calc'!A0``) is neutralised: in CSV it is prefixed with an apostrophe, as OWASP
-recommends; in XLSX it is stored as a text cell, never as a formula.
+recommends; in XLSX it is stored as a text cell, never as a formula. Control characters that
+XML cannot hold are replaced by U+FFFD in XLSX.
 """
 
 from __future__ import annotations
 
 import csv
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from mt_access.errors import MtAccessError
 __all__ = ["ExportError", "neutralise", "write_rows"]
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 class ExportError(MtAccessError):
@@ -88,7 +91,8 @@ def _write_xlsx(
     for i, row in enumerate(rows, start=2):
         for j, name in enumerate(columns, start=1):
             cell = ws.cell(row=i, column=j)
-            cell.value = str(row[name])
+            # characters XML cannot hold (control characters) become U+FFFD
+            cell.value = _XML_ILLEGAL.sub("\ufffd", str(row[name]))
             cell.data_type = "s"  # text, even when it starts with "=": never a formula
     ws.freeze_panes = "A2"
     for j, name in enumerate(columns, start=1):

@@ -21,9 +21,7 @@ identify a patient, is only in :attr:`IntakeProblem.value`, for the rejections f
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import importlib
 import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -32,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from mt_access.errors import AmbiguousCommuneError, IntakeError, UnknownCommuneError
+from mt_access.export import neutralise, write_rows
 from mt_access.geo.communes import Commune, CommuneReference, bundled_reference
 from mt_access.intake.forms import (
     COMMUNE_FIELDS,
@@ -1022,16 +1021,15 @@ def import_file(
 # Rejections report
 # --------------------------------------------------------------------------------------------
 
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _REPORT_HEADERS = ("ligne", "colonne", "valeur", "message")
 _SHEET_SUFFIX = re.compile(r"(.+)\[[^\[\]]*\]")
-_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def neutralize_cell(text: str) -> str:
     """``text`` made safe for a spreadsheet: a cell starting with ``=``, ``+``, ``-``, ``@``,
-    a tab or a carriage return is prefixed with ``'``, so that it is never run as a formula."""
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+    a tab or a carriage return is prefixed with ``'``, so that it is never run as a formula
+    (:func:`mt_access.export.neutralise`)."""
+    return neutralise(text)
 
 
 def _report_rows(result: IntakeResult) -> list[tuple[int, str, str, str]]:
@@ -1071,30 +1069,8 @@ def write_rejections(result: IntakeResult, path: str | Path | None = None) -> Pa
     """
     target = Path(path) if path is not None else _default_report_path(result.source)
     rows = [
-        (str(row), neutralize_cell(column), neutralize_cell(value), neutralize_cell(message))
+        dict(zip(_REPORT_HEADERS, (str(row), column, value, message), strict=True))
         for row, column, value, message in _report_rows(result)
     ]
-    if target.suffix.lower() == ".xlsx":
-        _write_xlsx(target, rows)
-    else:
-        with target.open("w", encoding="utf-8-sig", newline="") as stream:
-            writer = csv.writer(stream, delimiter=";", quoting=csv.QUOTE_MINIMAL)
-            writer.writerow(_REPORT_HEADERS)
-            writer.writerows(rows)
+    write_rows(rows, _REPORT_HEADERS, target, sheet="Rejets")
     return target
-
-
-def _write_xlsx(target: Path, rows: list[tuple[str, str, str, str]]) -> None:
-    openpyxl: Any = importlib.import_module("openpyxl")
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    sheet.title = "Rejets"
-    sheet.append(list(_REPORT_HEADERS))
-    for number, column, value, message in rows:
-        cells = [int(number), column, value, message]
-        sheet.append([_XML_ILLEGAL.sub("\ufffd", c) if isinstance(c, str) else c for c in cells])
-    for line in sheet.iter_rows(min_row=2):
-        for cell in line:
-            if isinstance(cell.value, str):
-                cell.data_type = "s"  # text, never a formula
-    workbook.save(target)
