@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import tempfile
 from collections import defaultdict
 
 import attrs
@@ -32,6 +33,7 @@ from mt_access import CapacityExceededError, PatientIdentity, RequestState, Sear
 from mt_access.calendar import Month
 from mt_access.lifecycle import ALLOWED, Event
 from mt_access.register import Register
+from mt_access.store.base import Store
 from mt_access.store.memory import MemoryStore
 
 START = dt.date(2026, 1, 5)
@@ -91,7 +93,7 @@ class RegisterMachine(RuleBasedStateMachine):
             self.gps[pid] = ModelGP(capacity={Month.of(START): 1})
             self._note_capacity(pid)
 
-    def _store(self) -> mt_access.store.base.Store:  # type: ignore[name-defined]
+    def _store(self) -> Store:
         return MemoryStore()
 
     def teardown(self) -> None:
@@ -380,3 +382,26 @@ class RegisterMachine(RuleBasedStateMachine):
 
 RegisterMachine.TestCase.settings = settings(deadline=None, report_multiple_bugs=False)
 TestRegisterMachine = RegisterMachine.TestCase
+
+
+class SQLiteRegisterMachine(RegisterMachine):
+    """The same machine on a register file: every step is a committed SQLite transaction."""
+
+    def _store(self) -> Store:
+        from mt_access.store.sqlite import SQLiteStore
+
+        self.tmp = tempfile.mkdtemp(prefix="mt-access-machine-")
+        return SQLiteStore(f"{self.tmp}/registre.sqlite")
+
+    def teardown(self) -> None:
+        store = self.register.store
+        assert store.integrity_check() == []  # type: ignore[attr-defined]
+        super().teardown()
+
+
+SQLiteRegisterMachine.TestCase.settings = settings(
+    deadline=None,
+    report_multiple_bugs=False,
+    max_examples=max(10, settings.default.max_examples // 10),
+)
+TestSQLiteRegisterMachine = SQLiteRegisterMachine.TestCase

@@ -111,6 +111,7 @@ from mt_access.rpps import (
 )
 from mt_access.store.base import KnownPerson, RequestSummary, RunRecord, Store, StoreError
 from mt_access.store.memory import MemoryStore
+from mt_access.store.sqlite import SQLiteStore
 
 __version__ = "0.1.0"
 
@@ -197,6 +198,7 @@ __all__ = [
     "RoutingRule",
     "RoutingTask",
     "RunRecord",
+    "SQLiteStore",
     "ScopeDecision",
     "SearchReason",
     "StatusChange",

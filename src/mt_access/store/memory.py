@@ -49,6 +49,15 @@ def _states(states: Iterable[RequestState] | None) -> frozenset[RequestState] | 
     return None if states is None else frozenset(RequestState(s) for s in states)
 
 
+def _check_history(file: RequestFile) -> None:
+    for transition in file.history:
+        if transition.request_id != file.id:
+            raise StoreError(
+                f"le dossier {file.id} contient une transition de la demande "
+                f"{transition.request_id}"
+            )
+
+
 def _blank_comments(file: RequestFile) -> RequestFile:
     history = tuple(attrs.evolve(t, comment="") for t in file.history)
     return attrs.evolve(file, history=history)
@@ -109,6 +118,7 @@ class MemoryStore:
             raise StoreError(f"la demande {request.id} existe déjà")
         if file.id != request.id:
             raise StoreError(f"le dossier {file.id} n'est pas celui de la demande {request.id}")
+        _check_history(file)
         data.requests[request.id] = request
         data.identities[request.id] = identity
         data.files[request.id] = file
@@ -124,6 +134,7 @@ class MemoryStore:
             raise StoreError(
                 f"demande {file.id} : l'historique enregistré n'est pas le début du nouveau"
             )
+        _check_history(file)
         data.files[file.id] = file
         data.log.extend(file.history[kept:])
 

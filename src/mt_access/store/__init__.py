@@ -1,0 +1,23 @@
+"""Where a register keeps its data: the :class:`Store` interface and its two implementations.
+
+* :class:`SQLiteStore`: one SQLite file, the default (see ``docs/store.md``);
+* :class:`MemoryStore`: in memory, for tests, notebooks and what-if copies.
+"""
+
+from __future__ import annotations
+
+from mt_access.store.base import KnownPerson, RequestSummary, RunRecord, Store, StoreError
+from mt_access.store.memory import MemoryStore
+from mt_access.store.migrations import SCHEMA_VERSION
+from mt_access.store.sqlite import SQLiteStore
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "KnownPerson",
+    "MemoryStore",
+    "RequestSummary",
+    "RunRecord",
+    "SQLiteStore",
+    "Store",
+    "StoreError",
+]

@@ -1,0 +1,190 @@
+"""The schema of an SQLite register file, version by version.
+
+A register file records its schema version in SQLite's ``PRAGMA user_version`` and marks
+itself as an mt-access register with ``PRAGMA application_id`` (:data:`APPLICATION_ID`).
+:data:`MIGRATIONS` lists, in order, the steps from one version to the next: step ``i`` turns a
+version ``i`` file into a version ``i + 1`` file (step 0 creates the first schema on an empty
+file). A new register is built by running every step, so the upgrade path is the creation
+path and is exercised every time a register is created.
+
+Rules for adding a version: append a step, never edit a released one; a step only adds
+(tables, columns with a default, indexes, triggers) or rewrites data in SQL; it runs inside the
+transaction that also sets the new ``user_version``, so an interrupted upgrade leaves the file
+at its old version.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+
+__all__ = [
+    "APPLICATION_ID",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "V1_SCHEMA",
+    "V2_CHANGES",
+    "Migration",
+]
+
+APPLICATION_ID = 0x6D744163
+"""``PRAGMA application_id`` of a register file (the bytes ``mtAc``)."""
+
+Migration = Callable[[sqlite3.Connection], None]
+"""One step: run on a connection inside a write transaction."""
+
+V1_SCHEMA: tuple[str, ...] = (
+    # Counters and facts about the file. ``commits`` grows at every committed transaction.
+    """CREATE TABLE meta (
+        key TEXT PRIMARY KEY NOT NULL,
+        value
+    ) WITHOUT ROWID""",
+    "INSERT INTO meta (key, value) VALUES ('format', 'mt-access register'), ('commits', 0)",
+    # One row per request: the listing columns first (state, dates, commune...), then the
+    # rest of the request. The file's state is here too (state, proposed_to, declined_by,
+    # contact_attempts, exit_reason); its history is in ``transitions``.
+    """CREATE TABLE requests (
+        id TEXT PRIMARY KEY NOT NULL,
+        state TEXT NOT NULL,
+        received TEXT NOT NULL,
+        last_event TEXT NOT NULL,
+        commune TEXT NOT NULL,
+        persons INTEGER NOT NULL,
+        urgent INTEGER NOT NULL,
+        proposed_to TEXT NOT NULL DEFAULT '[]',
+        declined_by TEXT NOT NULL DEFAULT '[]',
+        contact_attempts INTEGER NOT NULL DEFAULT 0,
+        exit_reason TEXT,
+        erased_on TEXT,
+        birth_date TEXT NOT NULL,
+        lat REAL,
+        lon REAL,
+        ald INTEGER NOT NULL,
+        css INTEGER NOT NULL,
+        ame INTEGER NOT NULL,
+        disability_or_chronic INTEGER NOT NULL,
+        home_visits TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        previous_mt_name TEXT,
+        previous_mt_commune TEXT,
+        adults INTEGER NOT NULL,
+        children INTEGER NOT NULL,
+        referrer_kind TEXT NOT NULL,
+        referrer_name TEXT NOT NULL,
+        referrer_contact TEXT NOT NULL,
+        consent_given INTEGER NOT NULL,
+        consent_on TEXT,
+        comments TEXT NOT NULL,
+        household_id TEXT,
+        CHECK ((lat IS NULL) = (lon IS NULL))
+    ) WITHOUT ROWID""",
+    # The patient's personal data, apart: erasure overwrites this row.
+    """CREATE TABLE identities (
+        request_id TEXT PRIMARY KEY NOT NULL REFERENCES requests (id),
+        last_name TEXT NOT NULL,
+        first_name TEXT NOT NULL,
+        birth_name TEXT NOT NULL,
+        phone TEXT NOT NULL,
+        email TEXT NOT NULL,
+        address TEXT NOT NULL,
+        identifier TEXT NOT NULL
+    ) WITHOUT ROWID""",
+    # Append-only event log; ``seq`` is the recording order.
+    """CREATE TABLE transitions (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        request_id TEXT NOT NULL REFERENCES requests (id),
+        on_date TEXT NOT NULL,
+        event TEXT NOT NULL,
+        from_state TEXT,
+        to_state TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        physician_id TEXT,
+        comment TEXT NOT NULL DEFAULT '',
+        reason TEXT
+    )""",
+    "CREATE INDEX transitions_by_request ON transitions (request_id, seq)",
+    """CREATE TRIGGER transitions_append_only_delete BEFORE DELETE ON transitions
+    BEGIN SELECT RAISE(ABORT, 'transitions : journal en ajout seul'); END""",
+    """CREATE TRIGGER transitions_append_only_update BEFORE UPDATE ON transitions
+    WHEN NEW.comment <> '' OR NEW.seq IS NOT OLD.seq OR NEW.request_id IS NOT OLD.request_id
+        OR NEW.on_date IS NOT OLD.on_date OR NEW.event IS NOT OLD.event
+        OR NEW.from_state IS NOT OLD.from_state OR NEW.to_state IS NOT OLD.to_state
+        OR NEW.actor IS NOT OLD.actor OR NEW.physician_id IS NOT OLD.physician_id
+        OR NEW.reason IS NOT OLD.reason
+    BEGIN SELECT RAISE(ABORT, 'transitions : seul l''effacement des commentaires est permis');
+    END""",
+    """CREATE TABLE physicians (
+        id TEXT PRIMARY KEY NOT NULL,
+        name TEXT NOT NULL,
+        commune TEXT NOT NULL,
+        lat REAL,
+        lon REAL,
+        accepting_new_patients INTEGER NOT NULL,
+        monthly_capacity INTEGER,
+        modalities TEXT NOT NULL,
+        accepted_communes TEXT NOT NULL,
+        rpps TEXT,
+        status_history TEXT NOT NULL,
+        CHECK ((lat IS NULL) = (lon IS NULL))
+    ) WITHOUT ROWID""",
+    # Append-only capacity ledger; ``seq`` is the recording order.
+    """CREATE TABLE ledger (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL,
+        physician_id TEXT NOT NULL,
+        request_id TEXT,
+        month TEXT,
+        capacity INTEGER,
+        persons INTEGER,
+        on_date TEXT NOT NULL,
+        note TEXT NOT NULL DEFAULT '',
+        CHECK (
+            (kind = 'declared' AND request_id IS NULL AND month IS NOT NULL
+                AND capacity >= 0 AND persons IS NULL)
+            OR (kind = 'placed' AND request_id IS NOT NULL AND month IS NOT NULL
+                AND capacity IS NULL AND persons >= 1)
+            OR (kind = 'released' AND request_id IS NOT NULL AND month IS NULL
+                AND capacity IS NULL AND persons IS NULL)
+        )
+    )""",
+    """CREATE TRIGGER ledger_append_only_update BEFORE UPDATE ON ledger
+    BEGIN SELECT RAISE(ABORT, 'ledger : registre en ajout seul'); END""",
+    """CREATE TRIGGER ledger_append_only_delete BEFORE DELETE ON ledger
+    BEGIN SELECT RAISE(ABORT, 'ledger : registre en ajout seul'); END""",
+)
+"""The first schema (version 1): requests, identities, transitions, physicians, ledger."""
+
+V2_CHANGES: tuple[str, ...] = (
+    # The match runs, numbered in commit order.
+    """CREATE TABLE runs (
+        number INTEGER PRIMARY KEY,
+        on_date TEXT NOT NULL,
+        month TEXT NOT NULL,
+        policy_code TEXT NOT NULL,
+        placements INTEGER NOT NULL,
+        orientations INTEGER NOT NULL,
+        waiting INTEGER NOT NULL,
+        rejected INTEGER NOT NULL
+    )""",
+    # Listing the requests of a state (the waiting list) without scanning the table.
+    "CREATE INDEX requests_by_state ON requests (state, id)",
+)
+"""Version 2: the ``runs`` table and the index of requests by state."""
+
+
+def _script(statements: Sequence[str]) -> Migration:
+    def run(connection: sqlite3.Connection) -> None:
+        for statement in statements:
+            connection.execute(statement)
+
+    return run
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    _script(V1_SCHEMA),
+    _script(V2_CHANGES),
+)
+"""Step ``i`` upgrades a version ``i`` file to version ``i + 1``."""
+
+SCHEMA_VERSION = len(MIGRATIONS)
+"""The schema version this code writes (and the newest it reads)."""

@@ -1,0 +1,876 @@
+"""The default register store: one SQLite file on the CPTS's own machine, no server.
+
+:class:`SQLiteStore` follows the :class:`~mt_access.store.base.Store` contract with the same
+semantics as :class:`~mt_access.store.memory.MemoryStore`, and adds what a file needs:
+
+* **Transactions.** The connection is in autocommit mode; :meth:`SQLiteStore.transaction`
+  opens ``BEGIN IMMEDIATE`` (one writer at a time, waiting up to ``timeout`` seconds for
+  another one to finish), bumps the ``commits`` counter of the ``meta`` table and commits at
+  its end, or rolls back if it raises. A process killed at any moment (``kill -9``, a power
+  cut with ``synchronous=FULL``) leaves the file as it was before the transaction or as it is
+  after it, never in between. Reads outside a transaction run in a read transaction of their
+  own, so that each call sees one consistent state.
+* **WAL.** The file is in write-ahead-log mode: readers (``readonly=True``, e.g. a notebook)
+  read the last committed state while a writer writes, and never block it.
+* **Schema versions.** ``PRAGMA user_version`` is the schema version; opening a file written
+  by an older version upgrades it (:mod:`mt_access.store.migrations`); a file of a newer
+  version is refused with a :class:`~mt_access.store.base.StoreError`, and so is a file that
+  is not a register.
+* **Integrity.** :meth:`SQLiteStore.integrity_check` runs SQLite's own checks and the
+  register's invariants.
+* **Erasure.** Personal data sits in the ``identities`` table and in the comments of the
+  transitions; ``secure_delete`` overwrites the old values in the file, and the write-ahead
+  log is checkpointed and truncated after a transaction that erased a request.
+
+Error messages are in French, name the file, and never contain patient data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from itertools import pairwise
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from mt_access.ledger import LedgerEntry, PlacementRecorded, PlacementReleased
+from mt_access.lifecycle import EXIT_STATES, Event, RequestFile, RequestState, Transition
+from mt_access.model import PatientIdentity, Physician, Request
+from mt_access.store import codec
+from mt_access.store.base import KnownPerson, RequestSummary, RunRecord, Store, StoreError
+from mt_access.store.migrations import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+
+__all__ = ["SQLiteStore"]
+
+_FORMAT = "mt-access register"
+_CHUNK = 500  # ids per ``IN (...)`` query
+
+_REQUEST_SELECT = ", ".join(codec.REQUEST_COLUMNS)
+_SUMMARY_SELECT = ", ".join(codec.SUMMARY_COLUMNS)
+_FILE_SELECT = ", ".join(codec.FILE_COLUMNS)
+_TRANSITION_SELECT = ", ".join(codec.TRANSITION_COLUMNS)
+_IDENTITY_SELECT = ", ".join(codec.IDENTITY_COLUMNS)
+_PHYSICIAN_SELECT = ", ".join(codec.PHYSICIAN_COLUMNS)
+_LEDGER_SELECT = ", ".join(codec.LEDGER_COLUMNS)
+_RUN_SELECT = ", ".join(codec.RUN_COLUMNS)
+
+
+def _placeholders(n: int) -> str:
+    return ", ".join("?" * n)
+
+
+_INSERT_REQUEST = (
+    f"INSERT INTO requests (id, {', '.join(codec.REQUEST_DATA_COLUMNS)}, {_FILE_SELECT}) "
+    f"VALUES ({_placeholders(1 + len(codec.REQUEST_DATA_COLUMNS) + len(codec.FILE_COLUMNS))})"
+)
+_UPDATE_REQUEST = (
+    f"UPDATE requests SET {', '.join(f'{c} = ?' for c in codec.REQUEST_DATA_COLUMNS)} WHERE id = ?"
+)
+_UPDATE_FILE = (
+    f"UPDATE requests SET {', '.join(f'{c} = ?' for c in codec.FILE_COLUMNS)} WHERE id = ?"
+)
+_INSERT_IDENTITY = (
+    f"INSERT INTO identities (request_id, {_IDENTITY_SELECT}) "
+    f"VALUES ({_placeholders(1 + len(codec.IDENTITY_COLUMNS))})"
+)
+_UPDATE_IDENTITY = (
+    f"UPDATE identities SET {', '.join(f'{c} = ?' for c in codec.IDENTITY_COLUMNS)} "
+    "WHERE request_id = ?"
+)
+_INSERT_TRANSITION = (
+    f"INSERT INTO transitions ({_TRANSITION_SELECT}) "
+    f"VALUES ({_placeholders(len(codec.TRANSITION_COLUMNS))})"
+)
+_INSERT_PHYSICIAN = (
+    f"INSERT OR REPLACE INTO physicians ({_PHYSICIAN_SELECT}) "
+    f"VALUES ({_placeholders(len(codec.PHYSICIAN_COLUMNS))})"
+)
+_INSERT_LEDGER = (
+    f"INSERT INTO ledger ({_LEDGER_SELECT}) VALUES ({_placeholders(len(codec.LEDGER_COLUMNS))})"
+)
+_INSERT_RUN = f"INSERT INTO runs ({_RUN_SELECT}) VALUES ({_placeholders(len(codec.RUN_COLUMNS))})"
+
+
+def _states(states: Iterable[RequestState | str] | None) -> list[str] | None:
+    if states is None:
+        return None
+    return sorted({RequestState(s).value for s in states})
+
+
+def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+class SQLiteStore:
+    """A :class:`~mt_access.store.base.Store` in one SQLite file.
+
+    Args:
+        path: the register file.
+        create: create the file (and the register in it) when it does not exist or is
+            empty; otherwise a missing file raises :class:`StoreError`.
+        readonly: open for reading only (``mode=ro``): writes and transactions raise
+            :class:`StoreError`; never creates nor upgrades the file.
+        timeout: seconds to wait for another process's write transaction to finish.
+
+    Raises:
+        StoreError: the file is missing (and ``create`` is false), is not an SQLite
+            database or not a register, was written by a newer version of mt-access, or
+            needs an upgrade but is opened read-only.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        create: bool = True,
+        readonly: bool = False,
+        timeout: float = 30.0,
+    ) -> None:
+        self._path = Path(path)
+        self._readonly = readonly
+        self._timeout = timeout
+        self._depth = 0
+        self._erased = False
+        self._conn: sqlite3.Connection | None = None
+        self._conn = self._connect(create=create and not readonly)
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        create: bool = True,
+        readonly: bool = False,
+        timeout: float = 30.0,
+    ) -> SQLiteStore:
+        """Open (and, if ``create``, create) the register file ``path``: same as the
+        constructor."""
+        return cls(path, create=create, readonly=readonly, timeout=timeout)
+
+    def __enter__(self) -> SQLiteStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        mode = "lecture seule" if self._readonly else "lecture-écriture"
+        state = "fermé" if self._conn is None else mode
+        return f"<SQLiteStore {self._path} ({state})>"
+
+    # ---------------------------------------------------------------------------------------
+    # Opening
+
+    @property
+    def path(self) -> Path:
+        """The register file."""
+        return self._path
+
+    @property
+    def readonly(self) -> bool:
+        """Opened for reading only."""
+        return self._readonly
+
+    def _fail(self, message: str) -> StoreError:
+        return StoreError(message, path=str(self._path))
+
+    def _connect(self, *, create: bool) -> sqlite3.Connection:
+        path = self._path
+        if path.is_dir():
+            raise self._fail("c'est un dossier, pas un fichier de registre")
+        if not path.exists() and not create:
+            raise self._fail("registre introuvable")
+        try:
+            if self._readonly:
+                uri = path.resolve().as_uri() + "?mode=ro"
+                conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=self._timeout)
+            else:
+                conn = sqlite3.connect(path, isolation_level=None, timeout=self._timeout)
+        except sqlite3.Error as exc:
+            raise self._fail(f"impossible d'ouvrir le fichier ({exc})") from exc
+        try:
+            self._prepare(conn, create=create)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _prepare(self, conn: sqlite3.Connection, *, create: bool) -> None:
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
+            application_id, version, empty = self._header(conn)
+        except sqlite3.DatabaseError as exc:
+            raise self._fail(
+                "ce fichier n'est pas une base SQLite : ce n'est pas un registre mt-access"
+            ) from exc
+        self._check_header(application_id, version, empty, create=create)
+        try:
+            if not self._readonly:
+                mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = FULL")
+                conn.execute("PRAGMA foreign_keys = ON")
+                conn.execute("PRAGMA secure_delete = ON")
+                conn.execute("PRAGMA cache_size = -65536")
+                if version < SCHEMA_VERSION:
+                    self._migrate(conn, create=create)
+            fmt = conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+        except sqlite3.Error as exc:
+            raise self._fail(f"ouverture du registre impossible ({exc})") from exc
+        if fmt is None or fmt[0] != _FORMAT:
+            raise self._fail("ce fichier n'est pas un registre mt-access (table meta invalide)")
+
+    @staticmethod
+    def _header(conn: sqlite3.Connection) -> tuple[int, int, bool]:
+        application_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        empty = conn.execute("SELECT COUNT(*) FROM sqlite_schema").fetchone()[0] == 0
+        return application_id, version, empty
+
+    def _check_header(
+        self, application_id: int, version: int, empty: bool, *, create: bool
+    ) -> None:
+        if application_id == 0 and version == 0 and empty:
+            if not create:
+                hint = " (ouvrez-le en écriture pour y créer un registre)" if self._readonly else ""
+                raise self._fail(f"fichier vide : ce n'est pas un registre mt-access{hint}")
+            return
+        if application_id != APPLICATION_ID:
+            raise self._fail(
+                "ce fichier est une base SQLite, mais pas un registre mt-access "
+                f"(application_id {application_id})"
+            )
+        if version > SCHEMA_VERSION:
+            raise self._fail(
+                f"registre au schéma version {version}, écrit par une version plus récente de "
+                f"mt-access ; cette version lit les schémas jusqu'à la version "
+                f"{SCHEMA_VERSION} : mettez mt-access à jour"
+            )
+        if version < 1:
+            raise self._fail(f"version de schéma invalide : {version}")
+        if version < SCHEMA_VERSION and self._readonly:
+            raise self._fail(
+                f"registre au schéma version {version}, à mettre à jour en version "
+                f"{SCHEMA_VERSION} : ouvrez-le une fois en écriture (sans lecture seule)"
+            )
+
+    def _migrate(self, conn: sqlite3.Connection, *, create: bool) -> None:
+        """Bring the file to :data:`SCHEMA_VERSION` in one write transaction."""
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            application_id, version, empty = self._header(conn)  # another process may have
+            self._check_header(application_id, version, empty, create=create)  # done it
+            for step in MIGRATIONS[version:]:
+                step(conn)
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version of the file (:data:`SCHEMA_VERSION` once opened)."""
+        with self._guard("lecture de la version du schéma"):
+            return int(self._connection().execute("PRAGMA user_version").fetchone()[0])
+
+    # ---------------------------------------------------------------------------------------
+    # Connection, errors, transactions
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise self._fail("registre fermé")
+        return self._conn
+
+    @contextmanager
+    def _guard(self, what: str) -> Iterator[None]:
+        """Turn SQLite errors and undecodable values into :class:`StoreError`; the message
+        names the operation, never a stored value."""
+        try:
+            yield
+        except StoreError:
+            raise
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise self._fail(
+                    f"{what} : registre occupé par un autre processus depuis plus de "
+                    f"{self._timeout:g} s ; réessayez"
+                ) from exc
+            raise self._fail(f"{what} : erreur SQLite ({exc})") from exc
+        except sqlite3.Error as exc:
+            raise self._fail(f"{what} : erreur SQLite ({exc})") from exc
+        except (KeyError, ValueError, TypeError, AttributeError, OverflowError) as exc:
+            kind = type(exc).__name__
+            raise self._fail(
+                f"{what} : valeur illisible ou invalide ({kind}) ; lancez integrity_check()"
+            ) from None
+
+    def _writer(self) -> sqlite3.Connection:
+        conn = self._connection()
+        if self._readonly:
+            raise self._fail("registre ouvert en lecture seule")
+        if not self._depth:
+            raise self._fail("écriture hors transaction : utilisez « with store.transaction() »")
+        return conn
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction (or the current transaction): several queries see one state."""
+        conn = self._connection()
+        if conn.in_transaction:
+            yield conn
+            return
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            # Nothing to commit in a read transaction; ending it cannot lose anything.
+            if conn.in_transaction:
+                with suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+
+    @contextmanager
+    def _savepoint(self, conn: sqlite3.Connection) -> Iterator[None]:
+        """One write operation: all of it or none of it, even if the caller catches its error
+        and goes on with the transaction."""
+        conn.execute("SAVEPOINT op")
+        try:
+            yield
+        except BaseException:
+            conn.execute("ROLLBACK TO op")
+            conn.execute("RELEASE op")
+            raise
+        conn.execute("RELEASE op")
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Writes inside are committed together at the end (``BEGIN IMMEDIATE`` ...
+        ``COMMIT``), or rolled back if the block raises. Nested calls join the outermost
+        transaction.
+
+        Raises:
+            StoreError: the store is closed or read-only, or another process kept the
+                register locked longer than ``timeout``.
+        """
+        conn = self._connection()
+        if self._readonly:
+            raise self._fail("registre ouvert en lecture seule : aucune écriture possible")
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        with self._guard("début de transaction"):
+            if conn.in_transaction:  # a read snapshot left open by an interrupted read
+                conn.execute("ROLLBACK")
+            conn.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        self._erased = False
+        try:
+            yield
+        except BaseException:
+            self._depth = 0
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        try:
+            with self._guard("validation de la transaction"):
+                conn.execute("UPDATE meta SET value = value + 1 WHERE key = 'commits'")
+                conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        finally:
+            self._depth = 0
+        if self._erased:
+            self._erased = False
+            self._forget_erased(conn)
+
+    def _forget_erased(self, conn: sqlite3.Connection) -> None:
+        """After an erasure: copy the log into the file (where ``secure_delete`` overwrote
+        the old values) and truncate it. Best effort and without waiting: a reader holding an
+        older snapshot may keep old pages a while, and later checkpoints finish the work."""
+        with suppress(sqlite3.Error):
+            conn.execute("PRAGMA busy_timeout = 0")
+            try:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            finally:
+                conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
+
+    @property
+    def version(self) -> int:
+        """The number of committed transactions of the file, by any process."""
+        with self._guard("lecture du compteur de transactions"):
+            row = (
+                self._connection()
+                .execute("SELECT value FROM meta WHERE key = 'commits'")
+                .fetchone()
+            )
+            return int(row[0])
+
+    def close(self) -> None:
+        """Close the file (a transaction in progress is rolled back); the store is unusable
+        afterwards. Closing twice does nothing."""
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if not self._readonly:
+                conn.execute("PRAGMA optimize")
+        except sqlite3.Error:
+            pass
+        finally:
+            conn.close()
+
+    # ---------------------------------------------------------------------------------------
+    # Requests
+
+    def add_request(self, request: Request, identity: PatientIdentity, file: RequestFile) -> None:
+        conn = self._writer()
+        rid = request.id
+        if file.id != rid:
+            raise self._fail(f"le dossier {file.id} n'est pas celui de la demande {rid}")
+        self._check_history(file, file.history)
+        with self._guard(f"enregistrement de la demande {rid}"):
+            values = (rid, *codec.request_row(request), *codec.file_row(file))
+            person = (rid, *codec.identity_row(identity))
+            history = [codec.transition_row(t) for t in file.history]
+            if conn.execute("SELECT 1 FROM requests WHERE id = ?", (rid,)).fetchone():
+                raise self._fail(f"la demande {rid} existe déjà")
+            with self._savepoint(conn):
+                conn.execute(_INSERT_REQUEST, values)
+                conn.execute(_INSERT_IDENTITY, person)
+                conn.executemany(_INSERT_TRANSITION, history)
+
+    def _check_history(self, file: RequestFile, transitions: Iterable[Transition]) -> None:
+        for transition in transitions:
+            if transition.request_id != file.id:
+                raise self._fail(
+                    f"le dossier {file.id} contient une transition de la demande "
+                    f"{transition.request_id}"
+                )
+
+    def save_file(self, file: RequestFile, appended: int) -> None:
+        conn = self._writer()
+        rid = file.id
+        kept = len(file.history) - appended
+        mismatch = f"demande {rid} : l'historique enregistré n'est pas le début du nouveau"
+        if appended < 0 or kept < 0:
+            raise self._fail(mismatch)
+        new = file.history[kept:]
+        self._check_history(file, new)
+        with self._guard(f"enregistrement du dossier {rid}"):
+            state = codec.file_row(file)
+            rows = [codec.transition_row(t) for t in new]
+            if conn.execute("SELECT 1 FROM requests WHERE id = ?", (rid,)).fetchone() is None:
+                raise self._fail(f"demande inconnue : {rid}")
+            stored = conn.execute(
+                f"SELECT {_TRANSITION_SELECT} FROM transitions WHERE request_id = ? ORDER BY seq",
+                (rid,),
+            ).fetchall()
+            if len(stored) != kept or stored != [
+                codec.transition_row(t) for t in file.history[:kept]
+            ]:
+                raise self._fail(mismatch)
+            with self._savepoint(conn):
+                conn.execute(_UPDATE_FILE, (*state, rid))
+                conn.executemany(_INSERT_TRANSITION, rows)
+
+    def replace_request(
+        self, request: Request, identity: PatientIdentity, *, erased_on: dt.date | None = None
+    ) -> None:
+        conn = self._writer()
+        rid = request.id
+        with self._guard(f"remplacement de la demande {rid}"):
+            values = (*codec.request_row(request), rid)
+            person = (*codec.identity_row(identity), rid)
+            erased = None if erased_on is None else erased_on.isoformat()
+            if conn.execute("SELECT 1 FROM requests WHERE id = ?", (rid,)).fetchone() is None:
+                raise self._fail(f"demande inconnue : {rid}")
+            with self._savepoint(conn):
+                conn.execute(_UPDATE_REQUEST, values)
+                conn.execute(_UPDATE_IDENTITY, person)
+                if erased is not None:
+                    conn.execute("UPDATE requests SET erased_on = ? WHERE id = ?", (erased, rid))
+                    conn.execute(
+                        "UPDATE transitions SET comment = '' WHERE request_id = ? "
+                        "AND comment <> ''",
+                        (rid,),
+                    )
+                    self._erased = True
+
+    def get_request(self, request_id: str) -> Request | None:
+        with self._guard(f"lecture de la demande {request_id}"):
+            row = (
+                self._connection()
+                .execute(f"SELECT {_REQUEST_SELECT} FROM requests WHERE id = ?", (request_id,))
+                .fetchone()
+            )
+            return None if row is None else codec.decode_requests((row,))[0]
+
+    def get_identity(self, request_id: str) -> PatientIdentity | None:
+        with self._guard(f"lecture de l'identité de la demande {request_id}"):
+            row = (
+                self._connection()
+                .execute(
+                    f"SELECT {_IDENTITY_SELECT} FROM identities WHERE request_id = ?", (request_id,)
+                )
+                .fetchone()
+            )
+            return None if row is None else codec.decode_identity(row)
+
+    def get_file(self, request_id: str) -> RequestFile | None:
+        return self.get_files((request_id,)).get(request_id)
+
+    def get_files(self, request_ids: Iterable[str]) -> dict[str, RequestFile]:
+        ids = sorted(set(request_ids))
+        files: dict[str, RequestFile] = {}
+        with self._guard("lecture des dossiers"), self._snapshot() as conn:
+            for chunk in _chunks(ids):
+                marks = _placeholders(len(chunk))
+                states = {
+                    row[0]: row[1:]
+                    for row in conn.execute(
+                        f"SELECT id, {_FILE_SELECT} FROM requests WHERE id IN ({marks})", chunk
+                    )
+                }
+                histories: dict[str, list[Transition]] = {rid: [] for rid in states}
+                for row in conn.execute(
+                    f"SELECT {_TRANSITION_SELECT} FROM transitions "
+                    f"WHERE request_id IN ({marks}) ORDER BY request_id, seq",
+                    chunk,
+                ):
+                    histories[row[0]].append(codec.decode_transition(row))
+                for rid in chunk:
+                    state = states.get(rid)
+                    if state is not None:
+                        files[rid] = codec.decode_file(rid, state, histories[rid])
+        return files
+
+    def erased_on(self, request_id: str) -> dt.date | None:
+        with self._guard(f"lecture de la demande {request_id}"):
+            row = (
+                self._connection()
+                .execute("SELECT erased_on FROM requests WHERE id = ?", (request_id,))
+                .fetchone()
+            )
+            return None if row is None or row[0] is None else codec.decode_date(row[0])
+
+    def _select_by_state(self, columns: str, states: Iterable[RequestState] | None) -> list[Any]:
+        wanted = _states(states)
+        conn = self._connection()
+        if wanted is None:
+            return conn.execute(f"SELECT {columns} FROM requests ORDER BY id").fetchall()
+        if not wanted:
+            return []
+        return conn.execute(
+            f"SELECT {columns} FROM requests "
+            f"WHERE state IN ({_placeholders(len(wanted))}) ORDER BY id",
+            wanted,
+        ).fetchall()
+
+    def requests(self, states: Iterable[RequestState] | None = None) -> list[Request]:
+        with self._guard("lecture des demandes"):
+            return codec.decode_requests(self._select_by_state(_REQUEST_SELECT, states))
+
+    def summaries(self, states: Iterable[RequestState] | None = None) -> list[RequestSummary]:
+        with self._guard("lecture de la liste des demandes"):
+            return codec.decode_summaries(self._select_by_state(_SUMMARY_SELECT, states))
+
+    def count_requests(self) -> int:
+        with self._guard("comptage des demandes"):
+            return int(self._connection().execute("SELECT COUNT(*) FROM requests").fetchone()[0])
+
+    def known_persons(self) -> Iterator[KnownPerson]:
+        with self._guard("lecture des personnes connues"):
+            rows = (
+                self._connection()
+                .execute(
+                    f"SELECT r.id, r.birth_date, r.state, "
+                    f"{', '.join('i.' + c for c in codec.IDENTITY_COLUMNS)} "
+                    "FROM requests AS r JOIN identities AS i ON i.request_id = r.id "
+                    "WHERE r.erased_on IS NULL ORDER BY r.id"
+                )
+                .fetchall()
+            )
+        return self._persons(rows)
+
+    def _persons(self, rows: list[Any]) -> Iterator[KnownPerson]:
+        final = {s.value for s in EXIT_STATES}
+        for rid, birth, state, *identity in rows:
+            with self._guard(f"lecture de l'identité de la demande {rid}"):
+                person = KnownPerson(
+                    rid,
+                    codec.decode_identity(identity),
+                    codec.decode_date(birth),
+                    state not in final,
+                )
+            yield person
+
+    def transitions(self, request_id: str | None = None) -> list[Transition]:
+        with self._guard("lecture des transitions"):
+            conn = self._connection()
+            if request_id is None:
+                cursor = conn.execute(f"SELECT {_TRANSITION_SELECT} FROM transitions ORDER BY seq")
+            else:
+                cursor = conn.execute(
+                    f"SELECT {_TRANSITION_SELECT} FROM transitions WHERE request_id = ? "
+                    "ORDER BY seq",
+                    (request_id,),
+                )
+            return codec.decode_transitions(cursor.fetchall())
+
+    # ---------------------------------------------------------------------------------------
+    # Physicians
+
+    def put_physician(self, physician: Physician) -> None:
+        conn = self._writer()
+        with self._guard(f"enregistrement du médecin {physician.id}"):
+            conn.execute(_INSERT_PHYSICIAN, codec.physician_row(physician))
+
+    def get_physician(self, physician_id: str) -> Physician | None:
+        with self._guard(f"lecture du médecin {physician_id}"):
+            row = (
+                self._connection()
+                .execute(
+                    f"SELECT {_PHYSICIAN_SELECT} FROM physicians WHERE id = ?", (physician_id,)
+                )
+                .fetchone()
+            )
+            return None if row is None else codec.decode_physician(row)
+
+    def physicians(self) -> list[Physician]:
+        with self._guard("lecture des médecins"):
+            rows = self._connection().execute(
+                f"SELECT {_PHYSICIAN_SELECT} FROM physicians ORDER BY id"
+            )
+            return [codec.decode_physician(row) for row in rows.fetchall()]
+
+    # ---------------------------------------------------------------------------------------
+    # Ledger
+
+    def append_ledger(self, entries: Sequence[LedgerEntry]) -> None:
+        conn = self._writer()
+        with self._guard("enregistrement d'entrées du registre de capacités"):
+            rows = [codec.ledger_row(entry) for entry in entries]
+            with self._savepoint(conn):
+                conn.executemany(_INSERT_LEDGER, rows)
+
+    def ledger_entries(self) -> list[LedgerEntry]:
+        with self._guard("lecture du registre de capacités"):
+            rows = self._connection().execute(f"SELECT {_LEDGER_SELECT} FROM ledger ORDER BY seq")
+            return codec.decode_ledger(rows.fetchall())
+
+    # ---------------------------------------------------------------------------------------
+    # Runs
+
+    def add_run(self, run: RunRecord) -> RunRecord:
+        conn = self._writer()
+        with self._guard("enregistrement d'un passage d'appariement"):
+            last = conn.execute("SELECT COALESCE(MAX(number), 0) FROM runs").fetchone()[0]
+            numbered = attrs.evolve(run, number=int(last) + 1)
+            conn.execute(_INSERT_RUN, codec.run_row(numbered))
+            return numbered
+
+    def runs(self) -> list[RunRecord]:
+        with self._guard("lecture des passages d'appariement"):
+            rows = self._connection().execute(f"SELECT {_RUN_SELECT} FROM runs ORDER BY number")
+            return [codec.decode_run(row) for row in rows.fetchall()]
+
+    # ---------------------------------------------------------------------------------------
+    # Integrity
+
+    def integrity_check(self) -> list[str]:
+        """Check the file and the register's invariants; the problems found, in French
+        (empty: all is well). Names ids, never patient data.
+
+        Checks SQLite's ``integrity_check`` and ``foreign_key_check``; the file's marks
+        (format, counters); every request: its identity row, at least one transition, the
+        first one a ``receive``, each one starting from the state the previous one reached,
+        dates that never go backwards, the stored state (and date of the last event) equal
+        to the last transition's, readable and valid values, no GP both proposed and
+        declining; every physician readable and valid; the ledger: readable entries, every
+        release cancelling an active placement, never two active placements of a request
+        with the same GP; runs numbered 1, 2, ...
+        """
+        problems: list[str] = []
+        with self._guard("vérification d'intégrité"), self._snapshot() as conn:
+            try:
+                for (message,) in conn.execute("PRAGMA integrity_check"):
+                    for line in str(message).splitlines():
+                        if line != "ok" and not line.startswith("***"):
+                            problems.append(f"SQLite : {line}")
+                if problems:
+                    return problems  # the file itself is damaged: reading on may mislead
+                for table, rowid, parent, _ in conn.execute("PRAGMA foreign_key_check"):
+                    where = "" if rowid is None else f" (ligne {rowid})"
+                    problems.append(f"table {table}{where} : référence sans ligne dans {parent}")
+                problems.extend(self._check_meta(conn))
+                problems.extend(self._check_requests(conn))
+                problems.extend(self._check_physicians(conn))
+                problems.extend(self._check_ledger(conn))
+                problems.extend(self._check_runs(conn))
+            except sqlite3.DatabaseError as exc:
+                problems.append(f"SQLite : fichier endommagé ({exc})")
+        return problems
+
+    @staticmethod
+    def _check_meta(conn: sqlite3.Connection) -> list[str]:
+        problems = []
+        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        if meta.get("format") != _FORMAT:
+            problems.append("table meta : format du registre absent ou invalide")
+        commits = meta.get("commits")
+        if not isinstance(commits, int) or commits < 0:
+            problems.append("table meta : compteur de transactions absent ou invalide")
+        return problems
+
+    @staticmethod
+    def _check_requests(conn: sqlite3.Connection) -> list[str]:
+        problems: list[str] = []
+        histories: dict[str, list[Any]] = {}
+        for row in conn.execute(
+            f"SELECT {_TRANSITION_SELECT} FROM transitions ORDER BY request_id, seq"
+        ):
+            histories.setdefault(row[0], []).append(row)
+        identities = {
+            row[0]: row[1:]
+            for row in conn.execute(f"SELECT request_id, {_IDENTITY_SELECT} FROM identities")
+        }
+        receive = Event.RECEIVE.value
+        for row in conn.execute(
+            f"SELECT id, persons, {_FILE_SELECT}, {_REQUEST_SELECT} FROM requests ORDER BY id"
+        ):
+            rid, persons, state, last_event = row[0], row[1], row[2], row[3]
+            file_values, request_values = row[2:8], row[8:]
+            where = f"demande {rid}"
+            rows = histories.get(rid, [])
+            if not rows:
+                problems.append(f"{where} : aucune transition enregistrée")
+            else:
+                first, last = rows[0], rows[-1]
+                if first[2] != receive or first[3] is not None:
+                    problems.append(f"{where} : la première transition n'est pas la réception")
+                for before, after in pairwise(rows):
+                    if after[3] != before[4]:
+                        problems.append(
+                            f"{where} : transition partant de l'état {after[3]} alors que la "
+                            f"précédente menait à {before[4]}"
+                        )
+                        break
+                    if after[1] < before[1]:
+                        problems.append(f"{where} : dates de transitions qui reculent")
+                        break
+                if last[4] != state:
+                    problems.append(
+                        f"{where} : état enregistré {state} différent de celui de sa dernière "
+                        f"transition ({last[4]})"
+                    )
+                if last[1] != last_event:
+                    problems.append(
+                        f"{where} : date du dernier événement {last_event} différente de celle "
+                        f"de sa dernière transition ({last[1]})"
+                    )
+            identity = identities.get(rid)
+            if identity is None:
+                problems.append(f"{where} : pas de ligne d'identité")
+            try:
+                request = codec.decode_requests((request_values,), validate=True)[0]
+                if persons != request.persons:
+                    problems.append(f"{where} : nombre de personnes incohérent")
+                if rows:
+                    file = codec.decode_file(rid, file_values, codec.decode_transitions(rows))
+                    if file.proposed_to & file.declined_by:
+                        problems.append(
+                            f"{where} : proposée à un médecin qui l'a refusée "
+                            f"({', '.join(sorted(file.proposed_to & file.declined_by))})"
+                        )
+                if identity is not None:
+                    codec.decode_identity(identity)
+            except (KeyError, ValueError, TypeError, AttributeError) as exc:
+                problems.append(f"{where} : valeur illisible ou invalide ({type(exc).__name__})")
+        return problems
+
+    @staticmethod
+    def _check_physicians(conn: sqlite3.Connection) -> list[str]:
+        problems = []
+        for row in conn.execute(f"SELECT {_PHYSICIAN_SELECT} FROM physicians ORDER BY id"):
+            try:
+                codec.decode_physician(row)
+            except (KeyError, ValueError, TypeError, AttributeError) as exc:
+                problems.append(
+                    f"médecin {row[0]} : valeur illisible ou invalide ({type(exc).__name__})"
+                )
+        return problems
+
+    @staticmethod
+    def _check_ledger(conn: sqlite3.Connection) -> list[str]:
+        problems = []
+        active: set[tuple[str, str]] = set()
+        for seq, *values in conn.execute(f"SELECT seq, {_LEDGER_SELECT} FROM ledger ORDER BY seq"):
+            where = f"registre de capacités, entrée {seq}"
+            try:
+                (entry,) = codec.decode_ledger((values,))
+            except (KeyError, ValueError, TypeError, AttributeError) as exc:
+                problems.append(f"{where} : valeur illisible ou invalide ({type(exc).__name__})")
+                continue
+            if isinstance(entry, PlacementRecorded):
+                pair = (entry.physician_id, entry.request_id)
+                if pair in active:
+                    problems.append(
+                        f"{where} : second placement actif du dossier {entry.request_id} chez "
+                        f"le médecin {entry.physician_id}"
+                    )
+                active.add(pair)
+            elif isinstance(entry, PlacementReleased):
+                pair = (entry.physician_id, entry.request_id)
+                if pair not in active:
+                    problems.append(
+                        f"{where} : libération sans placement actif du dossier "
+                        f"{entry.request_id} chez le médecin {entry.physician_id}"
+                    )
+                active.discard(pair)
+        return problems
+
+    @staticmethod
+    def _check_runs(conn: sqlite3.Connection) -> list[str]:
+        problems = []
+        expected = 1
+        for row in conn.execute(f"SELECT {_RUN_SELECT} FROM runs ORDER BY number"):
+            if row[0] != expected:
+                problems.append(f"passages d'appariement : numéro {row[0]} au lieu de {expected}")
+                expected = row[0]
+            expected += 1
+            try:
+                codec.decode_run(row)
+            except (KeyError, ValueError, TypeError) as exc:
+                problems.append(
+                    f"passage d'appariement {row[0]} : valeur illisible ({type(exc).__name__})"
+                )
+        return problems
+
+
+if TYPE_CHECKING:
+
+    def _implements_the_protocol(store: SQLiteStore) -> Store:
+        return store  # mypy checks that SQLiteStore is a Store

@@ -1,0 +1,926 @@
+"""The :class:`~mt_access.store.base.Store` contract, for every implementation.
+
+Each test runs on :class:`MemoryStore` and on :class:`SQLiteStore` (a file in a temporary
+directory): another backend joins by adding itself to ``BACKENDS``. The Hypothesis tests at the
+end round-trip arbitrary generated values through the SQLite file. All data is generated:
+no real person.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import string
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import attrs
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from factories import MOIRANS, VOIRON, VOREPPE, doc, req
+from mt_access import (
+    Actor,
+    CapacityDeclared,
+    Consent,
+    Event,
+    ExitReason,
+    HomeVisitNeed,
+    Household,
+    LedgerEntry,
+    Modality,
+    Month,
+    Patient,
+    PatientIdentity,
+    Physician,
+    PhysicianStatus,
+    PlacementRecorded,
+    PlacementReleased,
+    Point,
+    PreviousDoctor,
+    Referrer,
+    ReferrerKind,
+    Request,
+    RequestFile,
+    RequestState,
+    SearchReason,
+    StatusChange,
+    Transition,
+)
+from mt_access.store import (
+    KnownPerson,
+    MemoryStore,
+    RequestSummary,
+    RunRecord,
+    SQLiteStore,
+    Store,
+    StoreError,
+)
+
+D0 = dt.date(2026, 1, 5)
+D1 = dt.date(2026, 2, 2)
+D2 = dt.date(2026, 3, 2)
+D3 = dt.date(2026, 3, 16)
+MARCH = Month(2026, 3)
+
+BACKENDS: dict[str, Callable[[Path], Store]] = {
+    "memory": lambda _path: MemoryStore(),
+    "sqlite": lambda path: SQLiteStore(path / "registre.sqlite"),
+}
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    made = BACKENDS[request.param](tmp_path)
+    yield made
+    made.close()
+
+
+# --------------------------------------------------------------------------------------------
+# Builders (generated data only)
+
+
+def identity(n: int) -> PatientIdentity:
+    return PatientIdentity(
+        last_name=f"Nomfictif{n}",
+        first_name=f"Prénomfictif{n}",
+        phone=f"06 00 00 00 {n % 100:02d}",
+        email=f"personne{n}@example.invalid",
+        identifier=f"FORM-{n:05d}",
+    )
+
+
+def waiting_file(request: Request, on: dt.date = D1, comment: str = "") -> RequestFile:
+    file = RequestFile.from_request(request, comment=comment)
+    return file.acknowledge(on).confirm(on).to_waiting(on, comment=comment)
+
+
+def add(store: Store, request: Request, file: RequestFile | None = None, n: int = 0) -> RequestFile:
+    file = waiting_file(request) if file is None else file
+    with store.transaction():
+        store.add_request(request, identity(n), file)
+    return file
+
+
+def snapshot(store: Store) -> dict[str, object]:
+    """Everything a store holds, through its reading methods."""
+    ids = [s.id for s in store.summaries()]
+    return {
+        "requests": store.requests(),
+        "summaries": store.summaries(),
+        "identities": {rid: store.get_identity(rid) for rid in ids},
+        "files": store.get_files(ids),
+        "erased": {rid: store.erased_on(rid) for rid in ids},
+        "count": store.count_requests(),
+        "persons": list(store.known_persons()),
+        "transitions": store.transitions(),
+        "physicians": store.physicians(),
+        "ledger": store.ledger_entries(),
+        "runs": store.runs(),
+    }
+
+
+def populate(store: Store) -> None:
+    """A few requests in several states, GPs, ledger entries and a run."""
+    r1 = req("R1", received=D0)
+    r2 = req("R2", VOREPPE, received=D0, urgent=True, persons=2)
+    r3 = req("R3", MOIRANS, received=D1)
+    f2 = waiting_file(r2).propose("MG1", D2)
+    with store.transaction():
+        store.add_request(r1, identity(1), waiting_file(r1))
+        store.add_request(r2, identity(2), f2)
+        store.add_request(r3, identity(3), RequestFile.from_request(r3))
+        store.put_physician(doc("MG1"))
+        store.put_physician(doc("MG2", VOREPPE, capacity=3))
+        store.append_ledger(
+            [
+                CapacityDeclared("MG1", MARCH, 2, D1),
+                PlacementRecorded("MG1", MARCH, "R2", 2, D2),
+            ]
+        )
+        store.add_run(RunRecord(0, D2, "2026-03", "voironnais", 1, 0, 1, 0))
+
+
+# --------------------------------------------------------------------------------------------
+# Protocol and transactions
+
+
+def test_is_a_store(store: Store) -> None:
+    assert isinstance(store, Store)
+
+
+def test_an_empty_store(store: Store) -> None:
+    assert store.requests() == []
+    assert store.summaries() == []
+    assert store.count_requests() == 0
+    assert list(store.known_persons()) == []
+    assert store.transitions() == []
+    assert store.physicians() == []
+    assert store.ledger_entries() == []
+    assert store.runs() == []
+    assert store.get_request("R1") is None
+    assert store.get_identity("R1") is None
+    assert store.get_file("R1") is None
+    assert store.get_files(["R1"]) == {}
+    assert store.erased_on("R1") is None
+    assert store.transitions("R1") == []
+    assert store.get_physician("MG1") is None
+
+
+def _writes(store: Store) -> dict[str, Callable[[], object]]:
+    r = req("R9")
+    file = waiting_file(r)
+    return {
+        "add_request": lambda: store.add_request(r, identity(9), file),
+        "save_file": lambda: store.save_file(file.propose("MG1", D2), 1),
+        "replace_request": lambda: store.replace_request(r, identity(9)),
+        "put_physician": lambda: store.put_physician(doc("MG9")),
+        "append_ledger": lambda: store.append_ledger([CapacityDeclared("MG9", MARCH, 1, D1)]),
+        "add_run": lambda: store.add_run(RunRecord(0, D2, "2026-03", "x", 0, 0, 0, 0)),
+    }
+
+
+@pytest.mark.parametrize(
+    "write",
+    ["add_request", "save_file", "replace_request", "put_physician", "append_ledger", "add_run"],
+)
+def test_writes_outside_a_transaction_raise(store: Store, write: str) -> None:
+    populate(store)
+    before = snapshot(store)
+    version = store.version
+    with pytest.raises(StoreError, match="hors transaction"):
+        _writes(store)[write]()
+    assert snapshot(store) == before
+    assert store.version == version
+
+
+class Boom(Exception):
+    pass
+
+
+def aborted(store: Store, writes: Callable[[], object]) -> None:
+    """Run ``writes`` in a transaction that then raises :class:`Boom`."""
+    with store.transaction():
+        writes()
+        raise Boom
+
+
+def test_a_transaction_that_raises_leaves_nothing(store: Store) -> None:
+    populate(store)
+    before = snapshot(store)
+    version = store.version
+    r4 = req("R4")
+
+    def writes() -> None:
+        store.add_request(r4, identity(4), waiting_file(r4))
+        file = store.get_file("R1")
+        assert file is not None
+        store.save_file(file.propose("MG2", D2), 1)
+        store.replace_request(req("R3", VOIRON), PatientIdentity(), erased_on=D3)
+        store.put_physician(doc("MG3"))
+        store.put_physician(doc("MG1", capacity=4))
+        store.append_ledger([PlacementRecorded("MG2", MARCH, "R1", 1, D2)])
+        store.add_run(RunRecord(0, D3, "2026-03", "voironnais", 1, 0, 0, 0))
+        assert store.count_requests() == 4  # a transaction reads its own writes
+
+    with pytest.raises(Boom):
+        aborted(store, writes)
+    assert snapshot(store) == before
+    assert store.version == version
+    # The store is usable afterwards.
+    add(store, r4)
+    assert store.count_requests() == 4
+
+
+def test_a_store_error_inside_a_transaction_rolls_it_back(store: Store) -> None:
+    populate(store)
+    before = snapshot(store)
+    r1 = req("R1")
+
+    def writes() -> None:
+        with store.transaction():
+            store.put_physician(doc("MG7"))
+            store.add_request(r1, identity(1), waiting_file(r1))
+
+    with pytest.raises(StoreError, match="existe déjà"):
+        writes()
+    assert snapshot(store) == before
+
+
+def test_nested_transactions_join_the_outer_one(store: Store) -> None:
+    version = store.version
+    with store.transaction():
+        with store.transaction():
+            store.put_physician(doc("MG1"))
+        assert store.version == version  # nothing is committed before the outer end
+        with store.transaction():
+            store.put_physician(doc("MG2"))
+    assert store.version == version + 1
+    assert [p.id for p in store.physicians()] == ["MG1", "MG2"]
+
+    def inner_commits() -> None:
+        with store.transaction():
+            store.put_physician(doc("MG3"))
+
+    with pytest.raises(Boom):
+        aborted(store, inner_commits)
+    assert [p.id for p in store.physicians()] == ["MG1", "MG2"]
+
+    def inner_raises() -> None:
+        with store.transaction():
+            store.put_physician(doc("MG4"))
+            raise Boom
+
+    with pytest.raises(Boom):
+        aborted(store, inner_raises)
+    assert [p.id for p in store.physicians()] == ["MG1", "MG2"]
+    assert store.version == version + 1
+
+
+def test_version_changes_at_every_commit_only(store: Store) -> None:
+    seen = [store.version]
+    for n in range(3):
+        with store.transaction():
+            store.put_physician(doc(f"MG{n}"))
+        seen.append(store.version)
+    assert len(set(seen)) == len(seen)
+    with store.transaction():
+        pass  # an empty transaction is still a commit
+    assert store.version != seen[-1]
+    last = store.version
+    store.physicians()
+    store.requests()
+    with pytest.raises(Boom), store.transaction():
+        raise Boom
+    assert store.version == last
+
+
+def test_a_closed_store_is_unusable(store: Store) -> None:
+    populate(store)
+    store.close()
+    with pytest.raises(StoreError):
+        store.get_request("R1")
+    with pytest.raises(StoreError):
+        store.requests()
+    with pytest.raises(StoreError), store.transaction():
+        pass
+
+
+# --------------------------------------------------------------------------------------------
+# Requests
+
+
+def test_a_request_reads_back(store: Store) -> None:
+    request = req(
+        "R1",
+        MOIRANS,
+        received=D0,
+        ald=True,
+        urgent=True,
+        persons=3,
+        home_visits=HomeVisitNeed.OCCASIONAL,
+        previous_mt=PreviousDoctor("Dr Ancien", VOIRON),
+        referrer=Referrer(ReferrerKind.SOCIAL_WORKER, "Service social", "contact@example.invalid"),
+        comments="formulaire en ligne",
+        household_id="F1",
+    )
+    file = add(store, request, n=1)
+    assert store.get_request("R1") == request
+    assert store.get_identity("R1") == identity(1)
+    assert store.get_file("R1") == file
+    assert store.get_files(["R1", "R0"]) == {"R1": file}
+    assert store.transitions("R1") == list(file.history)
+    assert store.erased_on("R1") is None
+    assert store.count_requests() == 1
+    assert store.requests() == [request]
+    assert store.summaries() == [
+        RequestSummary("R1", RequestState.WAITING, D0, D1, MOIRANS, 3, True, ())
+    ]
+    assert list(store.known_persons()) == [
+        KnownPerson("R1", identity(1), request.patient.birth_date, True)
+    ]
+
+
+def test_declined_by_is_the_files(store: Store) -> None:
+    request = req("R1", declined_by={"MG0"})  # refused elsewhere, before it arrived
+    file = waiting_file(request)
+    assert file.declined_by == {"MG0"}
+    add(store, attrs.evolve(request, declined_by={"MG-ignored"}), file)
+    got = store.get_request("R1")
+    assert got is not None
+    assert got.declined_by == {"MG0"}
+
+    refused = file.propose("MG1", D2).propose("MG2", D2).refuse("MG1", D3)
+    with store.transaction():
+        store.save_file(refused, 3)
+    for read in (store.get_request("R1"), *store.requests(), *store.requests([refused.state])):
+        assert read is not None
+        assert read.declined_by == {"MG0", "MG1"}
+    assert store.summaries() == [
+        RequestSummary(
+            "R1", RequestState.PROPOSED, request.received, D3, VOIRON, 1, False, ("MG2",)
+        )
+    ]
+
+
+def test_duplicate_ids_are_refused(store: Store) -> None:
+    first = req("R1", received=D0)
+    add(store, first, n=1)
+    before = snapshot(store)
+    second = req("R1", VOREPPE, received=D1)
+    with pytest.raises(StoreError, match="R1"), store.transaction():
+        store.add_request(second, identity(2), waiting_file(second))
+    assert snapshot(store) == before
+    assert store.get_request("R1") == first
+
+
+def test_a_file_of_another_request_is_refused(store: Store) -> None:
+    r1, r2 = req("R1"), req("R2")
+    with pytest.raises(StoreError, match="R2"), store.transaction():
+        store.add_request(r1, identity(1), waiting_file(r2))
+    assert store.count_requests() == 0
+
+
+def _foreign_history(store: Store) -> None:
+    r1 = req("R1")
+    file = waiting_file(r1)
+    stray = Transition("R2", D2, Event.CONTACT_SUCCEEDED, file.state, file.state, Actor.PATIENT)
+    bad = attrs.evolve(file, history=(*file.history, stray))
+    with store.transaction():
+        store.add_request(r1, identity(1), bad)
+
+
+@pytest.mark.parametrize("backend", ["memory", "sqlite"])
+def test_a_history_naming_another_request_is_refused(backend: str, tmp_path: Path) -> None:
+    store = BACKENDS[backend](tmp_path)
+    try:
+        with pytest.raises(StoreError, match="R2"):
+            _foreign_history(store)
+        assert store.count_requests() == 0
+        assert store.transitions() == []
+    finally:
+        store.close()
+
+
+def test_save_file_appends_to_the_history(store: Store) -> None:
+    r1, r2 = req("R1"), req("R2")
+    f1, f2 = add(store, r1, n=1), add(store, r2, n=2)
+    f1b = f1.propose("MG1", D2).propose("MG2", D2)
+    f2b = f2.record_contact_attempt(D2, False, 3)
+    with store.transaction():
+        store.save_file(f1b, 2)
+        store.save_file(f2b, 1)
+    assert store.get_file("R1") == f1b
+    assert store.get_file("R2") == f2b
+    assert store.get_file("R2").contact_attempts == 1  # type: ignore[union-attr]
+    assert store.transitions("R1") == list(f1b.history)
+    assert store.transitions() == [*f1.history, *f2.history, *f1b.history[-2:], f2b.history[-1]]
+    f1c = f1b.accept("MG2", D3)
+    with store.transaction():
+        store.save_file(f1c, 1)
+    got = store.get_file("R1")
+    assert got == f1c
+    assert got is not None
+    assert got.exit_reason is ExitReason.MT_FOUND
+    assert got.proposed_to == frozenset()
+    # No new transition: allowed, nothing changes.
+    with store.transaction():
+        store.save_file(f1c, 0)
+    assert store.get_file("R1") == f1c
+
+
+def test_save_file_checks_that_the_stored_history_is_a_prefix(store: Store) -> None:
+    r1 = req("R1")
+    file = add(store, r1)
+    longer = file.propose("MG1", D2)
+    wrong_start = attrs.evolve(
+        longer,
+        history=(
+            attrs.evolve(longer.history[0], comment="réécrit"),
+            *longer.history[1:],
+        ),
+    )
+    before = snapshot(store)
+    cases = [
+        (longer, 2),  # claims two new transitions: the stored history is longer than that
+        (longer, 0),  # claims none: but the stored history is shorter
+        (longer, -1),
+        (longer, 9),
+        (wrong_start, 1),  # an earlier transition differs
+        (RequestFile.receive("R0", D0), 0),  # unknown request
+    ]
+    for new, appended in cases:
+        with pytest.raises(StoreError), store.transaction():
+            store.save_file(new, appended)
+        assert snapshot(store) == before
+    with store.transaction():
+        store.save_file(longer, 1)
+    assert store.get_file("R1") == longer
+
+
+def test_replace_request(store: Store) -> None:
+    r1 = req("R1", received=D0)
+    file = add(store, r1, n=1)
+    changed = attrs.evolve(r1, patient=Patient(dt.date(1980, 6, 1), VOREPPE), urgent=True)
+    with store.transaction():
+        store.replace_request(changed, identity(5))
+    assert store.get_request("R1") == changed
+    assert store.get_identity("R1") == identity(5)
+    assert store.get_file("R1") == file
+    assert store.erased_on("R1") is None
+    assert store.summaries()[0].commune == VOREPPE
+    assert store.summaries()[0].urgent
+    with pytest.raises(StoreError, match="R2"), store.transaction():
+        store.replace_request(req("R2"), identity(2))
+
+
+def test_erasure(store: Store) -> None:
+    r1, r2 = req("R1"), req("R2")
+    secret = "rappeler après 18 h"
+    f1 = waiting_file(r1, comment=secret).propose("MG1", D2, comment=secret).withdraw(D3)
+    f2 = waiting_file(r2, comment=secret)
+    with store.transaction():
+        store.add_request(r1, identity(1), f1)
+        store.add_request(r2, identity(2), f2)
+    with store.transaction():
+        store.replace_request(attrs.evolve(r1, comments=""), PatientIdentity(), erased_on=D3)
+    assert store.erased_on("R1") == D3
+    identity_after = store.get_identity("R1")
+    assert identity_after is not None
+    assert identity_after.is_empty
+    history = store.transitions("R1")
+    assert [t.comment for t in history] == [""] * len(f1.history)
+    assert [attrs.evolve(t, comment="") for t in f1.history] == history
+    file = store.get_file("R1")
+    assert file is not None
+    assert list(file.history) == history
+    assert (file.state, file.declined_by, file.exit_reason) == (
+        f1.state,
+        f1.declined_by,
+        f1.exit_reason,
+    )
+    assert all(t.comment == "" for t in store.transitions() if t.request_id == "R1")
+    # The other request keeps its comments.
+    assert store.transitions("R2") == list(f2.history)
+    assert next(t.comment for t in store.transitions() if t.request_id == "R2") == secret
+    # Hidden from duplicate detection, but still counted and listed.
+    assert [p.request_id for p in store.known_persons()] == ["R2"]
+    assert store.count_requests() == 2
+    assert [r.id for r in store.requests()] == ["R1", "R2"]
+    # A later replacement without erased_on keeps the erasure.
+    with store.transaction():
+        store.replace_request(attrs.evolve(r1, comments=""), PatientIdentity())
+    assert store.erased_on("R1") == D3
+    assert [p.request_id for p in store.known_persons()] == ["R2"]
+
+
+def test_known_persons(store: Store) -> None:
+    r2 = req("R2", age=70)
+    r1 = req("R1", age=30)
+    r3 = req("R3", age=50)
+    with store.transaction():
+        store.add_request(r2, identity(2), waiting_file(r2).withdraw(D2))
+        store.add_request(r1, identity(1), waiting_file(r1))
+        store.add_request(r3, identity(3), waiting_file(r3).propose("MG1", D2).accept("MG1", D3))
+    assert list(store.known_persons()) == [
+        KnownPerson("R1", identity(1), r1.patient.birth_date, True),
+        KnownPerson("R2", identity(2), r2.patient.birth_date, False),
+        KnownPerson("R3", identity(3), r3.patient.birth_date, False),
+    ]
+
+
+def test_listing_by_state_in_id_order(store: Store) -> None:
+    files = {}
+    with store.transaction():
+        for rid in ("R5", "R3", "R1", "R4", "R2"):
+            request = req(rid)
+            file = RequestFile.from_request(request)
+            if rid in ("R1", "R3", "R5"):
+                file = waiting_file(request)
+            if rid == "R5":
+                file = file.propose("MG1", D2)
+            files[rid] = file
+            store.add_request(request, identity(int(rid[1])), file)
+    waiting, proposed, received = (
+        RequestState.WAITING,
+        RequestState.PROPOSED,
+        RequestState.RECEIVED,
+    )
+    assert [r.id for r in store.requests()] == ["R1", "R2", "R3", "R4", "R5"]
+    assert [r.id for r in store.requests([waiting])] == ["R1", "R3"]
+    assert [r.id for r in store.requests([proposed, waiting])] == ["R1", "R3", "R5"]
+    assert [r.id for r in store.requests(iter([received]))] == ["R2", "R4"]
+    assert store.requests([]) == []
+    assert [s.id for s in store.summaries([waiting, received])] == ["R1", "R2", "R3", "R4"]
+    assert [s.state for s in store.summaries()] == [files[f"R{n}"].state for n in range(1, 6)]
+    assert store.summaries([]) == []
+    assert list(store.get_files(["R4", "R2", "R4", "R9"])) == ["R2", "R4"]
+    assert store.get_files(f"R{n}" for n in range(1, 6)) == files
+
+
+def test_transitions_in_recording_order(store: Store) -> None:
+    r1, r2 = req("R1"), req("R2")
+    f1, f2 = RequestFile.from_request(r1), RequestFile.from_request(r2)
+    with store.transaction():
+        store.add_request(r2, identity(2), f2)
+        store.add_request(r1, identity(1), f1)
+    recorded = [*f2.history, *f1.history]
+    for step in range(3):
+        for rid in ("R1", "R2") if step % 2 else ("R2", "R1"):
+            old = store.get_file(rid)
+            assert old is not None
+            new = old.record_contact_attempt(D2, succeeded=True, max_attempts=3)
+            with store.transaction():
+                store.save_file(new, 1)
+            recorded.append(new.history[-1])
+    assert store.transitions() == recorded
+
+
+def test_many_files_at_once(store: Store) -> None:
+    requests = [req(f"R{n:04d}") for n in range(1234)]
+    files = {r.id: waiting_file(r) for r in requests}
+    with store.transaction():
+        for n, request in enumerate(requests):
+            store.add_request(request, identity(n), files[request.id])
+    got = store.get_files(reversed(list(files)))
+    assert got == files
+    assert list(got) == sorted(files)
+    assert len(store.requests([RequestState.WAITING])) == 1234
+
+
+# --------------------------------------------------------------------------------------------
+# Physicians, ledger, runs
+
+
+def test_physicians(store: Store) -> None:
+    martin = doc(
+        "MG2",
+        VOREPPE,
+        capacity=None,
+        modalities=frozenset(Modality),
+        accepted=frozenset({VOIRON, VOREPPE}),
+        location=Point(45.3, 5.63),
+        rpps="10001234567",
+        status_history=[
+            StatusChange(D1, PhysicianStatus.SUSPENDED, until=D2, note="congé"),
+            StatusChange(D3, PhysicianStatus.WITHDRAWN),
+        ],
+    )
+    with store.transaction():
+        store.put_physician(martin)
+        store.put_physician(doc("MG1"))
+    assert store.get_physician("MG2") == martin
+    assert [p.id for p in store.physicians()] == ["MG1", "MG2"]
+    replaced = attrs.evolve(martin, accepting_new_patients=False, status_history=())
+    with store.transaction():
+        store.put_physician(replaced)
+    assert store.get_physician("MG2") == replaced
+    assert store.physicians() == [doc("MG1"), replaced]
+
+
+def test_ledger_in_recording_order(store: Store) -> None:
+    first: list[LedgerEntry] = [
+        CapacityDeclared("MG2", MARCH, 3, D1, note="charte signée"),
+        CapacityDeclared("MG1", MARCH.next(), 0, D1),
+        PlacementRecorded("MG2", MARCH, "R1", 2, D2),
+    ]
+    second: list[LedgerEntry] = [
+        PlacementReleased("MG2", "R1", D3, reason="refus du médecin"),
+        PlacementRecorded("MG1", MARCH, "R1", 1, D3),
+    ]
+    with store.transaction():
+        store.append_ledger(first)
+        store.append_ledger([])
+    with store.transaction():
+        store.append_ledger(second)
+    assert store.ledger_entries() == first + second
+
+
+def test_runs_are_numbered_in_commit_order(store: Store) -> None:
+    runs = [
+        RunRecord(7, D2 + dt.timedelta(days=n), "2026-03", "voironnais", n, 1, 2, 3)
+        for n in (0, 1, 2)
+    ]
+    with store.transaction():
+        first = store.add_run(runs[0])
+        second = store.add_run(runs[1])
+    with pytest.raises(Boom):
+        aborted(store, lambda: store.add_run(runs[2]))
+    with store.transaction():
+        third = store.add_run(runs[2])
+    assert [first.number, second.number, third.number] == [1, 2, 3]
+    assert third == attrs.evolve(runs[2], number=3)
+    assert store.runs() == [first, second, third]
+
+
+# --------------------------------------------------------------------------------------------
+# Round trips of arbitrary values through the SQLite file (Hypothesis)
+
+_texts = st.text(max_size=12)
+_ids = st.text(min_size=1, max_size=10).filter(lambda s: bool(s.strip()))
+_insee = st.text(alphabet=string.digits + "AB", min_size=5, max_size=5)
+_dates = st.dates(min_value=dt.date(1, 1, 1), max_value=dt.date(9999, 12, 31))
+_points = st.builds(
+    Point,
+    st.floats(-90, 90, allow_nan=False),
+    st.floats(-180, 180, allow_nan=False),
+)
+_months = st.builds(Month, st.integers(1900, 12_000), st.integers(1, 12))
+_small = st.integers(0, 10**6)
+
+
+@st.composite
+def requests(draw: st.DrawFn) -> Request:
+    adults = draw(st.integers(0, 10**6))
+    children = draw(st.integers(0 if adults else 1, 10**6))
+    return Request(
+        id=draw(_ids),
+        received=draw(_dates),
+        patient=Patient(draw(_dates), draw(_insee), draw(st.none() | _points)),
+        ald=draw(st.booleans()),
+        css=draw(st.booleans()),
+        ame=draw(st.booleans()),
+        disability_or_chronic=draw(st.booleans()),
+        home_visits=draw(st.sampled_from(HomeVisitNeed)),
+        urgent=draw(st.booleans()),
+        reason=draw(st.sampled_from(SearchReason)),
+        previous_mt=draw(st.none() | st.builds(PreviousDoctor, _texts, st.none() | _insee)),
+        household=Household(adults, children),
+        referrer=draw(st.builds(Referrer, st.sampled_from(ReferrerKind), _texts, _texts)),
+        consent=draw(st.builds(Consent, st.booleans(), st.none() | _dates)),
+        comments=draw(_texts),
+        declined_by=draw(st.frozensets(_ids, max_size=3)),
+        household_id=draw(st.none() | _texts),
+    )
+
+
+_identities = st.builds(PatientIdentity, _texts, _texts, _texts, _texts, _texts, _texts, _texts)
+
+
+@st.composite
+def transitions(draw: st.DrawFn, request_id: str) -> Transition:
+    return Transition(
+        request_id,
+        draw(_dates),
+        draw(st.sampled_from(Event)),
+        draw(st.none() | st.sampled_from(RequestState)),
+        draw(st.sampled_from(RequestState)),
+        draw(st.sampled_from(Actor)),
+        draw(st.none() | _texts),
+        draw(_texts),
+        draw(st.none() | st.sampled_from(ExitReason)),
+    )
+
+
+@st.composite
+def arbitrary_files(draw: st.DrawFn, request_id: str) -> RequestFile:
+    """Files with arbitrary transitions (the store does not check the lifecycle)."""
+    history = tuple(draw(st.lists(transitions(request_id), min_size=1, max_size=5)))
+    state = history[-1].to_state
+    return RequestFile(
+        request_id,
+        state,
+        history,
+        draw(_small),
+        draw(st.frozensets(_ids, max_size=3)),
+        draw(st.frozensets(_ids, max_size=3)),
+        draw(st.sampled_from(ExitReason)) if state.is_final else None,
+    )
+
+
+@st.composite
+def lived_files(draw: st.DrawFn, request: Request) -> RequestFile:
+    """Files that went through the lifecycle, with arbitrary GP ids and comments."""
+    file = RequestFile.from_request(request, comment=draw(_texts))
+    on = request.received
+    for _ in range(draw(st.integers(0, 8))):
+        if file.is_exited:
+            break
+        step = draw(st.integers(0, 30))
+        on += dt.timedelta(days=min(step, (dt.date.max - on).days))
+        comment = draw(_texts)
+        event = draw(st.sampled_from(file.allowed_events))
+        gp = draw(_ids)
+        if event is Event.PROPOSE and gp not in file.declined_by | file.proposed_to:
+            file = file.propose(gp, on, comment=comment)
+        elif event in (Event.ACCEPT, Event.REFUSE) and file.proposed_to:
+            gp = draw(st.sampled_from(sorted(file.proposed_to)))
+            if event is Event.ACCEPT:
+                file = file.accept(gp, on, comment=comment)
+            else:
+                file = file.refuse(gp, on, comment)
+        elif event in (Event.CONTACT_FAILED, Event.CONTACT_SUCCEEDED):
+            file = file.record_contact_attempt(on, event is Event.CONTACT_SUCCEEDED, 3)
+        elif event is Event.CLOSE:
+            file = file.close(on, comment or "clôture")
+        elif event not in (Event.PROPOSE, Event.ACCEPT, Event.REFUSE):
+            file = getattr(file, event.value)(on, comment=comment)
+    return file
+
+
+_status_changes = st.one_of(
+    st.builds(StatusChange, _dates, st.sampled_from(PhysicianStatus), st.none(), _texts),
+    _dates.flatmap(
+        lambda on: st.builds(
+            StatusChange,
+            st.just(on),
+            st.just(PhysicianStatus.SUSPENDED),
+            st.dates(min_value=on),
+            _texts,
+        )
+    ),
+)
+physicians = st.builds(
+    Physician,
+    id=_ids,
+    name=_texts,
+    commune=_insee,
+    location=st.none() | _points,
+    accepting_new_patients=st.booleans(),
+    monthly_capacity=st.none() | _small,
+    modalities=st.frozensets(st.sampled_from(Modality)),
+    accepted_communes=st.frozensets(_insee, max_size=4),
+    rpps=st.none() | _texts,
+    status_history=st.lists(_status_changes, max_size=4, unique_by=lambda c: c.on),
+)
+ledger_entries: st.SearchStrategy[LedgerEntry] = st.one_of(
+    st.builds(CapacityDeclared, _ids, _months, _small, _dates, _texts),
+    st.builds(PlacementRecorded, _ids, _months, _ids, st.integers(1, 10**6), _dates),
+    st.builds(PlacementReleased, _ids, _ids, _dates, _texts),
+)
+runs = st.builds(
+    RunRecord,
+    st.integers(0, 99),
+    _dates,
+    _texts,
+    _texts,
+    _small,
+    _small,
+    _small,
+    _small,
+)
+
+_unique = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def sqlite_store() -> Iterator[SQLiteStore]:
+    """One file for a whole Hypothesis test: each example uses fresh ids."""
+    with tempfile.TemporaryDirectory() as scratch:
+        made = SQLiteStore(Path(scratch) / "hypothesis.sqlite")
+        yield made
+        made.close()
+
+
+def _fresh(request: Request) -> Request:
+    return attrs.evolve(request, id=f"{next(_unique)}|{request.id}")
+
+
+_roundtrip = settings(suppress_health_check=[HealthCheck.too_slow])
+
+
+@_roundtrip
+@given(data=st.data(), request=requests(), person=_identities)
+def test_requests_round_trip(
+    sqlite_store: SQLiteStore, data: st.DataObject, request: Request, person: PatientIdentity
+) -> None:
+    store = sqlite_store
+    request = _fresh(request)
+    file = data.draw(lived_files(request))
+    with store.transaction():
+        store.add_request(request, person, file)
+    expected = attrs.evolve(request, declined_by=file.declined_by)
+    assert store.get_request(request.id) == expected
+    assert store.get_identity(request.id) == person
+    assert store.get_file(request.id) == file
+    assert store.transitions(request.id) == list(file.history)
+    assert store.transitions()[-len(file.history) :] == list(file.history)
+    listed = [r for r in store.requests([file.state]) if r.id == request.id]
+    assert listed == [expected]
+    (summary,) = [s for s in store.summaries([file.state]) if s.id == request.id]
+    assert summary == RequestSummary(
+        request.id,
+        file.state,
+        request.received,
+        file.last_date,
+        request.commune,
+        request.persons,
+        request.urgent,
+        tuple(sorted(file.proposed_to)),
+    )
+    persons = [p for p in store.known_persons() if p.request_id == request.id]
+    assert persons == [
+        KnownPerson(request.id, person, request.patient.birth_date, not file.is_exited)
+    ]
+
+
+@_roundtrip
+@given(data=st.data(), request=requests(), new=requests(), person=_identities)
+def test_arbitrary_files_and_replacements_round_trip(
+    sqlite_store: SQLiteStore,
+    data: st.DataObject,
+    request: Request,
+    new: Request,
+    person: PatientIdentity,
+) -> None:
+    store = sqlite_store
+    request = _fresh(request)
+    file = data.draw(arbitrary_files(request.id))
+    with store.transaction():
+        store.add_request(request, person, file)
+    assert store.get_file(request.id) == file
+    more = data.draw(st.lists(transitions(request.id), max_size=3))
+    if more:
+        longer = attrs.evolve(
+            file,
+            state=more[-1].to_state,
+            history=(*file.history, *more),
+            exit_reason=ExitReason.WITHDRAWN if more[-1].to_state.is_final else None,
+        )
+    else:
+        longer = file
+    with store.transaction():
+        store.save_file(longer, len(more))
+    assert store.get_file(request.id) == longer
+    replacement = attrs.evolve(new, id=request.id)
+    other = data.draw(_identities)
+    erased = data.draw(st.none() | _dates)
+    with store.transaction():
+        store.replace_request(replacement, other, erased_on=erased)
+    assert store.get_request(request.id) == attrs.evolve(
+        replacement, declined_by=longer.declined_by
+    )
+    assert store.get_identity(request.id) == other
+    assert store.erased_on(request.id) == erased
+    if erased is not None:
+        assert store.transitions(request.id) == [
+            attrs.evolve(t, comment="") for t in longer.history
+        ]
+
+
+@_roundtrip
+@given(physician=physicians)
+def test_physicians_round_trip(sqlite_store: SQLiteStore, physician: Physician) -> None:
+    store = sqlite_store
+    physician = attrs.evolve(physician, id=f"{next(_unique)}|{physician.id}")
+    with store.transaction():
+        store.put_physician(physician)
+    assert store.get_physician(physician.id) == physician
+    assert physician in store.physicians()
+
+
+@_roundtrip
+@given(entries=st.lists(ledger_entries, max_size=6), run=runs)
+def test_ledger_entries_and_runs_round_trip(
+    sqlite_store: SQLiteStore, entries: list[LedgerEntry], run: RunRecord
+) -> None:
+    store = sqlite_store
+    before = len(store.ledger_entries())
+    with store.transaction():
+        store.append_ledger(entries)
+        numbered = store.add_run(run)
+    assert store.ledger_entries()[before:] == entries
+    assert numbered == attrs.evolve(run, number=len(store.runs()))
+    assert store.runs()[-1] == numbered
