@@ -283,3 +283,54 @@ def test_import_intake_registers_rows_and_links_households(
     # importing the same file again registers nobody: everyone is known
     again = import_table(read_table(path), policy, known=register.known_persons())
     assert register.import_intake(again).registered == ()
+
+
+def test_from_form_export_to_mt_in_a_register_file(
+    voironnais: mt_access.Policy, tmp_path: object
+) -> None:
+    """The issue's "done when": form export → register file → month → GP answer → every step
+    found again after reopening the file."""
+    from pathlib import Path
+
+    from mt_access import SQLiteStore, import_file, write_rejections, write_rows
+    from mt_access.privacy import EXPORT_COLUMNS
+
+    folder = Path(str(tmp_path))
+    policy = attrs.evolve(voironnais, intake=None)
+    export = folder / "export.csv"
+    export.write_text(
+        "Identifiant;Date de réception;Nom;Prénom;Date de naissance;Commune;Consentement\n"
+        "F1;02/03/2026;Fictif;Alix;12/04/1950;Voiron;Oui\n"
+        "F2;02/03/2026;Essai;Lou;03/03/1985;St-Jean-de-Moirans;oui\n"
+        "F3;02/03/2026;Exemple;Noa;xx/03/1985;Voreppe;Oui\n",
+        encoding="cp1252",
+    )
+    path = folder / "registre.sqlite"
+    with SQLiteStore(path) as store:
+        register = Register(store, policy)
+        register.add_physician(doc("MG1", capacity=None))
+        register.join("MG1", D1, monthly_capacity=1, modalities=[Modality.OFFICE])
+        result = import_file(export, policy, known=register.known_persons())
+        outcome = register.import_intake(result)
+        assert write_rejections(result).name == "export.rejets.csv"
+        ids = [rid for _, rid in outcome.registered]
+        assert len(ids) == 2
+        for rid in ids:
+            register.acknowledge(rid, D2)
+            register.confirm(rid, D2)
+            register.to_waiting(rid, D2)
+        run = register.run_match(RUN)
+        (proposal,) = run.proposed
+        assert proposal[0] == ids[0]  # over 70: priority level
+        register.answer(ids[0], "MG1", LATER, accepted=True)
+        register.close(ids[1], LATER, "orientée vers le centre de santé")
+    with SQLiteStore(path, readonly=True) as store:
+        again = Register(store, policy)
+        assert again.file(ids[0]).physician_found == "MG1"
+        assert [t.event for t in again.history(ids[0])][-2:] == [Event.PROPOSE, Event.ACCEPT]
+        assert again.file(ids[1]).exit_reason is ExitReason.CLOSED_BY_CPTS
+        assert again.ledger.used("MG1", Month(2026, 3)) == 1
+        assert again.runs()[0].placements == 1
+        rows = again.pseudonymised_rows()
+        write_rows(rows, EXPORT_COLUMNS, folder / "partage.xlsx")
+        assert "Fictif" not in repr(rows)
