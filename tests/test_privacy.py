@@ -292,3 +292,57 @@ def test_no_patient_data_in_logs_or_errors(
     for text in messages + logged:
         for secret in secrets:
             assert secret not in text, (secret, text)
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    last=_WORD,
+    first=_WORD,
+    phone=st.from_regex(r"0[67]\d{8}", fullmatch=True),
+    birth=st.dates(min_value=dt.date(1920, 1, 1), max_value=dt.date(2020, 12, 31)),
+    misplaced=st.sampled_from(["Date de naissance", "Commune", "Consentement", "Nom"]),
+)
+def test_no_patient_data_in_intake_messages(
+    voironnais: mt_access.Policy,
+    caplog: pytest.LogCaptureFixture,
+    tmp_path_factory: pytest.TempPathFactory,
+    last: str,
+    first: str,
+    phone: str,
+    birth: dt.date,
+    misplaced: str,
+) -> None:
+    """Rows with personal data in the wrong columns: every problem, duplicate and error
+    message of the import names rows and columns, never the data."""
+    from mt_access.intake import import_table, read_table
+
+    policy = attrs.evolve(voironnais, intake=None)
+    name, given_name = "Zz" + last, "Yy" + first
+    good = {
+        "Identifiant": "F1",
+        "Date de réception": "02/03/2026",
+        "Nom": name,
+        "Prénom": given_name,
+        "Date de naissance": birth.strftime("%d/%m/%Y"),
+        "Commune": "Voiron",
+        "Consentement": "Oui",
+    }
+    bad = dict(good, Identifiant="F2")
+    bad[misplaced] = f"{name} {phone}"
+    header = ";".join(good)
+    lines = [header, ";".join(good.values()), ";".join(bad.values()), ";".join(good.values())]
+    path = tmp_path_factory.mktemp("fuzz") / "export.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    secrets = [name, given_name, phone, birth.isoformat(), birth.strftime("%d/%m/%Y")]
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG):
+        try:
+            result = import_table(read_table(path), policy)
+            texts = [str(p) for p in result.problems] + [repr(p) for p in result.problems]
+            texts += [str(d) for d in result.duplicates] + [result.summary()]
+        except mt_access.MtAccessError as error:
+            texts = [str(error), repr(error)]
+    texts += [r.getMessage() for r in caplog.records]
+    for text in texts:
+        for secret in secrets:
+            assert secret not in text, (secret, text)
