@@ -148,6 +148,11 @@ register_labels(
         RequestState.PROPOSED: "proposée à un ou plusieurs médecins",
         RequestState.MT_FOUND: "médecin traitant trouvé",
         RequestState.EXITED: "sortie du dispositif",
+    }
+)
+
+register_labels(
+    {
         ExitReason.MT_FOUND: "médecin traitant trouvé",
         ExitReason.NOT_SEARCHING_ANYMORE: "le patient ne recherche plus de médecin traitant",
         ExitReason.WITHDRAWN: "désistement du patient",
@@ -155,10 +160,20 @@ register_labels(
         ExitReason.OUT_OF_SCOPE: "hors du champ du dispositif",
         ExitReason.OTHER_SOLUTION: "autre solution trouvée",
         ExitReason.CLOSED_BY_CPTS: "clôturée par la CPTS",
+    }
+)
+
+register_labels(
+    {
         Actor.COORDINATOR: "coordination de la CPTS",
         Actor.PHYSICIAN: "médecin",
         Actor.PATIENT: "patient",
         Actor.SYSTEM: "système",
+    }
+)
+
+register_labels(
+    {
         Event.RECEIVE: "réception de la demande",
         Event.ACKNOWLEDGE: "accusé de réception",
         Event.CONFIRM: "confirmation de la recherche",

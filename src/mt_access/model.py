@@ -84,6 +84,11 @@ register_labels(
         HomeVisitNeed.NONE: "pas de visite à domicile",
         HomeVisitNeed.OCCASIONAL: "visites à domicile occasionnelles",
         HomeVisitNeed.EXCLUSIVE: "visites à domicile exclusivement",
+    }
+)
+
+register_labels(
+    {
         SearchReason.PREVIOUS_MT_LEFT: "médecin traitant parti ou en retraite",
         SearchReason.NEW_ARRIVAL: "nouvel arrivant sur le territoire",
         SearchReason.MOVED: "déménagement",
@@ -91,13 +96,28 @@ register_labels(
         SearchReason.RELATIONSHIP: "mésentente avec le médecin traitant",
         SearchReason.CONVENIENCE: "changement de médecin par convenance",
         SearchReason.OTHER: "autre motif",
+    }
+)
+
+register_labels(
+    {
         ReferrerKind.PATIENT: "le patient lui-même",
         ReferrerKind.HEALTH_PROFESSIONAL: "professionnel de santé",
         ReferrerKind.SOCIAL_WORKER: "travailleur social ou médico-social",
         ReferrerKind.HOSPITAL: "établissement de santé",
         ReferrerKind.OTHER: "autre",
+    }
+)
+
+register_labels(
+    {
         Modality.OFFICE: "en cabinet",
         Modality.HOME_VISITS: "visites à domicile",
+    }
+)
+
+register_labels(
+    {
         PhysicianStatus.ACTIVE: "actif",
         PhysicianStatus.SUSPENDED: "suspendu",
         PhysicianStatus.WITHDRAWN: "retiré du dispositif",
