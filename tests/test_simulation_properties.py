@@ -1,0 +1,169 @@
+"""Hypothesis properties of the simulation on small random scenarios: capacity is never
+exceeded, every request is in exactly one state each month and the counts add up, the
+priority order is kept, and the same seed gives the same run."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import attrs
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+
+import mt_access
+from mt_access import Month
+from mt_access.lifecycle import ExitReason, RequestState
+from mt_access.result import ReasonCode
+from mt_access.simulation import (
+    Behaviour,
+    GPRates,
+    GPRetires,
+    PatientRates,
+    Scenario,
+    SimulationRun,
+    policy_variant,
+    simulate,
+)
+
+VOIRONNAIS = mt_access.load_policy("voironnais")
+POLICIES = {
+    "monthly_quota": VOIRONNAIS,
+    "nearest": policy_variant(VOIRONNAIS, router="nearest"),
+    "k_nearest": policy_variant(VOIRONNAIS, router="k_nearest", k=2),
+    "pull": policy_variant(VOIRONNAIS, router="pull", list_size=3),
+    "orientation": policy_variant(VOIRONNAIS, router="orientation"),
+    "capped": policy_variant(VOIRONNAIS, router="nearest", max_distance_km=6),
+    "carry_over": policy_variant(VOIRONNAIS, changes={"capacity": {"carry_over": True}}),
+    "together": policy_variant(VOIRONNAIS, changes={"households": {"keep_together": True}}),
+}
+COMMUNES = sorted(VOIRONNAIS.territory)
+probability = st.sampled_from([0.0, 0.1, 0.5, 0.9, 1.0])
+
+
+@st.composite
+def scenarios(draw: st.DrawFn, *, uniform: bool = False) -> Scenario:
+    """Small scenarios; ``uniform``: single persons, office only, every GP accepting the
+    whole territory and every proposal (every GP is eligible for every request)."""
+    territory = draw(st.lists(st.sampled_from(COMMUNES), min_size=1, max_size=5, unique=True))
+    months = draw(st.integers(1, 3))
+    patients = PatientRates(
+        monthly_requests=draw(st.integers(1, 12)),
+        home_visits=0.0 if uniform else draw(st.sampled_from([0.0, 1 / 15, 0.5])),
+        css=draw(probability),
+        two_adults=0.0 if uniform else draw(probability),
+        children=((0, 1.0),) if uniform else ((0, 0.5), (2, 0.5)),
+        siblings=((0, 1.0),) if uniform else ((0, 0.5), (1, 0.5)),
+    )
+    gps = GPRates(
+        count=draw(st.integers(1, 5)),
+        capacities=((draw(st.integers(0, 3)), 1.0), (draw(st.integers(1, 3)), 1.0)),
+        home_visits=0.0 if uniform else draw(probability),
+        home_visits_only=0.0 if uniform else 0.2,
+        restricted=0.0 if uniform else draw(probability),
+        radius_km=draw(st.sampled_from([0.0, 5.0, 15.0])),
+    )
+    behaviour = Behaviour(
+        acceptance=1.0 if uniform else draw(st.sampled_from([0.0, 0.5, 1.0, 1.0])),
+        list_acceptance=draw(st.sampled_from([0.0, 0.5, 1.0, 1.0])),
+        not_searching=draw(st.sampled_from([0.0, 0.2])),
+        other_solution=draw(st.sampled_from([0.0, 0.3])),
+        unreachable=draw(st.sampled_from([0.0, 0.3])),
+        suspension=draw(st.sampled_from([0.0, 0.3])),
+        withdrawal=draw(st.sampled_from([0.0, 0.2])),
+        capacity_change=draw(st.sampled_from([0.0, 0.5])),
+        match_day=draw(st.integers(1, 28)),
+    )
+    scenario = Scenario(
+        territory=territory,
+        start=Month(2026, draw(st.integers(1, 12))),
+        months=months,
+        seed=draw(st.integers(0, 2**32)),
+        patients=patients,
+        gps=gps,
+        behaviour=behaviour,
+    )
+    if draw(st.booleans()) and not uniform:
+        gp = scenario.register[0].id
+        scenario = scenario.with_event(
+            GPRetires(physician_id=gp, month=1, patients_entering=draw(st.integers(0, 6)))
+        )
+    return scenario
+
+
+def _check_conservation(run: SimulationRun) -> None:
+    files = 0
+    for month in run.months:
+        files += month.arrivals + month.continuations
+        counts = dict(month.by_state)
+        exits = dict(month.exits)
+        assert sum(counts.values()) == month.files == files
+        assert counts[RequestState.MT_FOUND] == exits[ExitReason.MT_FOUND]
+        assert counts[RequestState.EXITED] + exits[ExitReason.MT_FOUND] == sum(exits.values())
+    by_state = Counter(o.state for o in run.outcomes)
+    assert dict(run.months[-1].by_state) == {s: by_state.get(s, 0) for s in RequestState}
+    assert set(run.files) == {o.request_id for o in run.outcomes}
+
+
+def _check_capacity(run: SimulationRun, policy: mt_access.Policy) -> None:
+    ledger = run.ledger
+    for gp in run.physicians:
+        default = policy.monthly_capacity_of(gp)
+        for month in run.scenario.months_simulated:
+            room = ledger.capacity(gp.id, month, default=default)
+            if policy.carry_over:
+                previous = month.previous()
+                room += max(
+                    0,
+                    ledger.capacity(gp.id, previous, default=default)
+                    - ledger.used(gp.id, previous),
+                )
+            assert ledger.used(gp.id, month) <= room
+    for load in run.loads:
+        assert load.used <= load.capacity or load.used == 0
+
+
+@settings(deadline=None)
+@given(scenario=scenarios(), router=st.sampled_from(sorted(POLICIES)))
+def test_capacity_never_exceeded_and_counts_add_up(scenario: Scenario, router: str) -> None:
+    policy = POLICIES[router]
+    run = simulate(scenario, policy)
+    event(f"placements: {any(o.placed for o in run.outcomes)}")
+    event(f"waiting at the end: {any(o.state is RequestState.WAITING for o in run.outcomes)}")
+    _check_conservation(run)
+    _check_capacity(run, policy)
+    for outcome in run.outcomes:
+        if outcome.placed:
+            assert outcome.physician_id is not None
+            assert run.files[outcome.request_id].physician_found == outcome.physician_id
+
+
+@settings(deadline=None)
+@given(
+    scenario=scenarios(uniform=True),
+    router=st.sampled_from(["monthly_quota", "nearest"]),
+)
+def test_priority_order_is_kept(scenario: Scenario, router: str) -> None:
+    """Every GP is eligible for every request (whole territory, office, no refusal) and the
+    patients are single persons: in a month's run, no request of a lower level is placed
+    while a request of a higher level waits for lack of capacity."""
+    run = simulate(scenario, POLICIES[router])
+    short_any = any(
+        w.reason is ReasonCode.CAPACITY_EXHAUSTED for r in run.results for w in r.waiting
+    )
+    event(f"short of capacity: {short_any}")
+    for result in run.results:
+        short = [w.rank for w in result.waiting if w.reason is ReasonCode.CAPACITY_EXHAUSTED]
+        if short:
+            assert all(p.rank <= min(short) for p in result.placements)
+        assert all(w.persons == 1 for w in result.waiting)
+
+
+@settings(deadline=None, max_examples=15)
+@given(scenario=scenarios(), router=st.sampled_from(sorted(POLICIES)))
+def test_same_seed_same_run(scenario: Scenario, router: str) -> None:
+    policy = POLICIES[router]
+    a = simulate(scenario, policy)
+    b = simulate(attrs.evolve(scenario, physicians=list(reversed(scenario.register))), policy)
+    assert a.outcomes == b.outcomes
+    assert a.months == b.months
+    assert a.ledger == b.ledger
