@@ -1,6 +1,9 @@
 """mt-access: accès au médecin traitant for French CPTS.
 
-The public API is what this module exports (``__all__``); other modules may change.
+The public API is what this module exports (``__all__``), plus the modules
+``mt_access.indicators`` (``indicators(register, period)``), ``mt_access.privacy``,
+``mt_access.frames``, ``mt_access.plots``, ``mt_access.simulation`` and ``mt_access.store``;
+other modules may change.
 """
 
 from __future__ import annotations
@@ -23,6 +26,17 @@ from mt_access.errors import (
 from mt_access.export import ExportError, write_rows
 from mt_access.geo.point import Point
 from mt_access.gp_register import GPMonth, RegisterError, gp_follow_up
+from mt_access.indicators import (
+    Indicators,
+    IndicatorsError,
+    Period,
+    WaitEstimate,
+    WaitingListSeries,
+    WaitingPosition,
+    compute_indicators,
+    waiting_list_series,
+    waiting_position,
+)
 from mt_access.intake import (
     DuplicateReason,
     FormField,
@@ -112,6 +126,12 @@ from mt_access.rpps import (
 from mt_access.store.base import KnownPerson, RequestSummary, RunRecord, Store, StoreError
 from mt_access.store.memory import MemoryStore
 from mt_access.store.sqlite import SQLiteStore
+from mt_access.workbook import (
+    MonthlyReport,
+    WorkbookError,
+    write_follow_up_workbook,
+    write_monthly_report,
+)
 
 __version__ = "0.1.0"
 
@@ -143,6 +163,8 @@ __all__ = [
     "Household",
     "IllegalTransitionError",
     "ImportOutcome",
+    "Indicators",
+    "IndicatorsError",
     "IntakeDuplicate",
     "IntakeError",
     "IntakeProblem",
@@ -158,6 +180,7 @@ __all__ = [
     "MemoryStore",
     "Modality",
     "Month",
+    "MonthlyReport",
     "MtAccessError",
     "Orientation",
     "OrientedPhysician",
@@ -165,6 +188,7 @@ __all__ = [
     "ParamType",
     "Patient",
     "PatientIdentity",
+    "Period",
     "Physician",
     "PhysicianStatus",
     "Placement",
@@ -206,10 +230,15 @@ __all__ = [
     "StoreError",
     "Transition",
     "UnknownCommuneError",
+    "WaitEstimate",
     "Waiting",
+    "WaitingListSeries",
+    "WaitingPosition",
+    "WorkbookError",
     "__version__",
     "available_policies",
     "available_presets",
+    "compute_indicators",
     "form_mapping",
     "get_plugin_manager",
     "gp_follow_up",
@@ -222,6 +251,10 @@ __all__ = [
     "merge_directory",
     "read_extraction",
     "to_physicians",
+    "waiting_list_series",
+    "waiting_position",
+    "write_follow_up_workbook",
+    "write_monthly_report",
     "write_rejections",
     "write_rows",
 ]
