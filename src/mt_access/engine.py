@@ -6,7 +6,7 @@ import datetime as dt
 import operator
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pluggy
@@ -47,7 +47,75 @@ def _unique(items: Iterable[Any], what: str) -> list[Any]:
     return ordered
 
 
-def _hook_list(result: object, expected: int, hook: str, kind: type) -> list[Any]:
+def policy_plugin_manager(
+    policy: Policy, given: pluggy.PluginManager | None = None
+) -> pluggy.PluginManager:
+    """The plugin manager for the decision hooks: ``given``, else the policy's, else a fresh
+    one with the installed plugins."""
+    pm = given or policy.plugin_manager
+    if pm is None:
+        from mt_access.plugins import get_plugin_manager
+
+        pm = get_plugin_manager()
+    return pm
+
+
+class RankedRequests(NamedTuple):
+    """The decision hooks' answers for some requests, as a match run sees them.
+
+    Attributes:
+        decisions: the scope decision of each request, in the given order.
+        in_scope: the requests in scope, in the given order.
+        classes: the classification of each request of ``in_scope``.
+        keys: the order key of each request of ``in_scope``.
+        order: indexes into ``in_scope``, in priority order (level, then key, then id).
+    """
+
+    decisions: list[ScopeDecision]
+    in_scope: list[Request]
+    classes: list[Classification]
+    keys: list[tuple[Any, ...]]
+    order: list[int]
+
+
+def rank_requests(
+    requests: Sequence[Request], policy: Policy, on: dt.date, pm: pluggy.PluginManager
+) -> RankedRequests:
+    """Scope, classify and order ``requests`` on ``on`` with the decision hooks, exactly as
+    :func:`match` does before routing (also used for a patient's waiting position)."""
+    reqs = list(requests)
+    decisions: list[ScopeDecision] = checked_hook_list(
+        pm.hook.mt_access_check_scope(requests=reqs, policy=policy, on=on),
+        len(reqs),
+        "mt_access_check_scope",
+        ScopeDecision,
+    )
+    in_scope = [r for r, d in zip(reqs, decisions, strict=True) if d.in_scope]
+    classes: list[Classification] = checked_hook_list(
+        pm.hook.mt_access_classify(requests=in_scope, policy=policy, on=on),
+        len(in_scope),
+        "mt_access_classify",
+        Classification,
+    )
+    keys: list[tuple[Any, ...]] = checked_hook_list(
+        pm.hook.mt_access_order_keys(
+            requests=in_scope, classifications=classes, policy=policy, on=on
+        ),
+        len(in_scope),
+        "mt_access_order_keys",
+        tuple,
+    )
+    decorated = [(c.rank, k, r.id) for c, k, r in zip(classes, keys, in_scope, strict=True)]
+    order = sorted(range(len(in_scope)), key=decorated.__getitem__)
+    return RankedRequests(decisions, in_scope, classes, keys, order)
+
+
+def checked_hook_list(result: object, expected: int, hook: str, kind: type) -> list[Any]:
+    """``result``, a hook's answer, checked to be a list of ``expected`` ``kind`` values.
+
+    Raises:
+        PluginError: it is not.
+    """
     if not isinstance(result, list) or len(result) != expected:
         raise PluginError(f"{hook} doit renvoyer une liste de {expected} éléments")
     for x in result:
@@ -85,11 +153,7 @@ def match(
         MatchInputError: duplicate ids, or a commune without coordinates.
         PluginError: a plugin answered a hook or routed requests inconsistently.
     """
-    pm = plugin_manager or policy.plugin_manager
-    if pm is None:
-        from mt_access.plugins import get_plugin_manager
-
-        pm = get_plugin_manager()
+    pm = policy_plugin_manager(policy, plugin_manager)
     reference: CommuneReference = (
         distances.reference if distances is not None else policy.reference or bundled_reference()
     )
@@ -100,37 +164,13 @@ def match(
     reqs: list[Request] = _unique(requests, "demande")
     phys: list[Physician] = _unique(physicians, "médecin")
 
-    decisions = _hook_list(
-        pm.hook.mt_access_check_scope(requests=reqs, policy=policy, on=on),
-        len(reqs),
-        "mt_access_check_scope",
-        ScopeDecision,
-    )
+    ranked = rank_requests(reqs, policy, on, pm)
     rejected: list[Rejected] = []
-    in_scope: list[Request] = []
-    for request, decision in zip(reqs, decisions, strict=True):
-        if decision.in_scope:
-            in_scope.append(request)
-        else:
+    for request, decision in zip(reqs, ranked.decisions, strict=True):
+        if not decision.in_scope:
             assert decision.reason is not None
             rejected.append(Rejected(request.id, decision.reason, decision.detail))
-
-    classes: list[Classification] = _hook_list(
-        pm.hook.mt_access_classify(requests=in_scope, policy=policy, on=on),
-        len(in_scope),
-        "mt_access_classify",
-        Classification,
-    )
-    keys = _hook_list(
-        pm.hook.mt_access_order_keys(
-            requests=in_scope, classifications=classes, policy=policy, on=on
-        ),
-        len(in_scope),
-        "mt_access_order_keys",
-        tuple,
-    )
-    decorated = [(c.rank, k, r.id) for c, k, r in zip(classes, keys, in_scope, strict=True)]
-    order = sorted(range(len(in_scope)), key=decorated.__getitem__)
+    in_scope, classes, order = ranked.in_scope, ranked.classes, ranked.order
 
     available = [p for p in phys if p.is_available_on(on)]
     defaults = {p.id: policy.monthly_capacity_of(p) for p in phys}

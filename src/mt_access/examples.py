@@ -30,7 +30,7 @@ from mt_access.model import (
 )
 from mt_access.policy import Policy
 
-__all__ = ["ExampleMonth", "example_month"]
+__all__ = ["REASON_SHARES", "REFERRER_SHARES", "ExampleMonth", "example_month"]
 
 T = TypeVar("T")
 
@@ -44,7 +44,7 @@ _SURNAMES = (
     "Morin", "Nicolas", "Henry", "Roussel", "Mathieu", "Gautier", "Masson",
 )  # fmt: skip
 
-_REASONS = (
+REASON_SHARES: tuple[tuple[SearchReason, float], ...] = (
     (SearchReason.PREVIOUS_MT_LEFT, 0.40),
     (SearchReason.NEW_ARRIVAL, 0.25),
     (SearchReason.MOVED, 0.10),
@@ -53,14 +53,17 @@ _REASONS = (
     (SearchReason.CONVENIENCE, 0.04),
     (SearchReason.OTHER, 0.06),
 )
+"""Assumed shares of the reasons for searching (no public figure): the example month and the
+simulation's default :class:`~mt_access.simulation.PatientRates` draw from them."""
 
-_REFERRERS = (
+REFERRER_SHARES: tuple[tuple[ReferrerKind, float], ...] = (
     (ReferrerKind.PATIENT, 0.45),
     (ReferrerKind.HEALTH_PROFESSIONAL, 0.30),
     (ReferrerKind.SOCIAL_WORKER, 0.15),
     (ReferrerKind.HOSPITAL, 0.07),
     (ReferrerKind.OTHER, 0.03),
 )
+"""Assumed shares of who sends the request (no public figure), shared as above."""
 
 
 @attrs.frozen
@@ -140,9 +143,9 @@ def example_month(
                 disability_or_chronic=fragile and not ald and rng.random() < 0.3,
                 home_visits=need,
                 urgent=rng.random() < 0.08,
-                reason=_pick(rng, _REASONS),
+                reason=_pick(rng, REASON_SHARES),
                 household=household,
-                referrer=Referrer(kind=_pick(rng, _REFERRERS)),
+                referrer=Referrer(kind=_pick(rng, REFERRER_SHARES)),
                 consent=Consent(given=rng.random() > 0.04, on=None),
             )
         )

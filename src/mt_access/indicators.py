@@ -52,12 +52,13 @@ import numpy.typing as npt
 import pluggy
 
 from mt_access.calendar import Month
-from mt_access.errors import MtAccessError, PluginError
+from mt_access.engine import checked_hook_list, policy_plugin_manager, rank_requests
+from mt_access.errors import MtAccessError
 from mt_access.ledger import CapacityLedger
 from mt_access.lifecycle import ACTIVE_STATES, Event, ExitReason, RequestFile, RequestState
 from mt_access.model import Physician, ReferrerKind, Request, SearchReason
 from mt_access.policy import Policy
-from mt_access.result import Classification, ScopeDecision
+from mt_access.result import Classification
 
 if TYPE_CHECKING:
     import pandas as pd  # type: ignore[import-untyped, import-not-found, unused-ignore]
@@ -294,24 +295,6 @@ def _dtype(values: Sequence[Cell]) -> str:
 # Reading the data once
 
 
-def _plugin_manager(policy: Policy, given: pluggy.PluginManager | None) -> pluggy.PluginManager:
-    pm = given or policy.plugin_manager
-    if pm is None:
-        from mt_access.plugins import get_plugin_manager
-
-        pm = get_plugin_manager()
-    return pm
-
-
-def _hook_list(result: object, expected: int, hook: str, kind: type) -> list[Any]:
-    if not isinstance(result, list) or len(result) != expected:
-        raise PluginError(f"{hook} doit renvoyer une liste de {expected} éléments")
-    for x in result:
-        if not isinstance(x, kind):
-            raise PluginError(f"{hook} doit renvoyer des {kind.__name__}")
-    return result
-
-
 def _classify_by_day(
     pairs: Iterable[tuple[Request, dt.date]], policy: Policy, pm: pluggy.PluginManager
 ) -> dict[str, Classification]:
@@ -322,7 +305,7 @@ def _classify_by_day(
     out: dict[str, Classification] = {}
     for day in sorted(by_day):
         batch = by_day[day]
-        found = _hook_list(
+        found = checked_hook_list(
             pm.hook.mt_access_classify(requests=batch, policy=policy, on=day),
             len(batch),
             "mt_access_classify",
@@ -344,7 +327,7 @@ def reception_levels(
     The ``mt_access_classify`` hook is called once per reception date with every request
     received that day, so the built-in classification is vectorised on large registers.
     """
-    pm = _plugin_manager(policy, plugin_manager)
+    pm = policy_plugin_manager(policy, plugin_manager)
     found = _classify_by_day(((r, r.received) for r in requests), policy, pm)
     return {rid: c.level for rid, c in found.items()}
 
@@ -582,7 +565,7 @@ def _register_dataset(register: Register, needs: _Needs) -> _Dataset:
         n,
     )
     files = store.get_files(ids[i] for i in np.flatnonzero(want_file).tolist())
-    pm = _plugin_manager(register.policy, register.plugin_manager)
+    pm = policy_plugin_manager(register.policy, register.plugin_manager)
     levels = reception_levels(requests.values(), register.policy, plugin_manager=pm)
     return _assemble(lines, requests, files, levels, register.policy)
 
@@ -868,7 +851,7 @@ def compute_indicators(
     Raises:
         IndicatorsError: a request without its file, an invalid period.
     """
-    pm = _plugin_manager(policy, plugin_manager)
+    pm = policy_plugin_manager(policy, plugin_manager)
     data = _dataset(requests, files, policy, levels, pm)
     return _indicators(
         data,
@@ -1490,7 +1473,7 @@ def compute_waiting_list_series(
 ) -> WaitingListSeries:
     """The number of requests in progress at the end of every ``step_days``-th day from
     ``start`` (and of ``end``), per level on reception."""
-    pm = _plugin_manager(policy, plugin_manager)
+    pm = policy_plugin_manager(policy, plugin_manager)
     return _series(_dataset(requests, files, policy, levels, pm), start, end, step_days)
 
 
@@ -1719,7 +1702,7 @@ def compute_waiting_position(
     """
     if months < 1:
         raise IndicatorsError(f"nombre de mois : entier ≥ 1 attendu, reçu {months}")
-    pm = _plugin_manager(policy, plugin_manager)
+    pm = policy_plugin_manager(policy, plugin_manager)
     reqs = list(requests)
     request = next((r for r in reqs if r.id == request_id), None)
     file = files.get(request_id)
@@ -1741,14 +1724,10 @@ def compute_waiting_position(
             waiting.append(r)
     hypothetical = state in _BEFORE_LIST
     candidates = [*waiting, request] if hypothetical else waiting
-    decisions = _hook_list(
-        pm.hook.mt_access_check_scope(requests=candidates, policy=policy, on=on),
-        len(candidates),
-        "mt_access_check_scope",
-        ScopeDecision,
-    )
+    ranked = rank_requests(candidates, policy, on, pm)
+    decisions = ranked.decisions
     total = sum(1 for d in decisions[: len(waiting)] if d.in_scope)
-    in_scope = [r for r, d in zip(candidates, decisions, strict=True) if d.in_scope]
+    in_scope = ranked.in_scope
     own_decision = next(
         (d for r, d in zip(candidates, decisions, strict=True) if r.id == request_id), None
     )
@@ -1779,21 +1758,7 @@ def compute_waiting_position(
             f"({own_decision.reason.label}) : la prochaine mise en relation la sortira de la "
             "liste d'attente."
         )
-    classes = _hook_list(
-        pm.hook.mt_access_classify(requests=in_scope, policy=policy, on=on),
-        len(in_scope),
-        "mt_access_classify",
-        Classification,
-    )
-    keys = _hook_list(
-        pm.hook.mt_access_order_keys(
-            requests=in_scope, classifications=classes, policy=policy, on=on
-        ),
-        len(in_scope),
-        "mt_access_order_keys",
-        tuple,
-    )
-    order = sorted(range(len(in_scope)), key=lambda i: (classes[i].rank, keys[i], in_scope[i].id))
+    classes, order = ranked.classes, ranked.order
     index = next(k for k, i in enumerate(order) if in_scope[i].id == request_id)
     own = classes[order[index]]
     higher = sum(1 for i in order[:index] if classes[i].rank < own.rank)

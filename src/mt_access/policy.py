@@ -353,7 +353,8 @@ class _Ctx:
         return PolicyError(message, source=self.source, line=line, path=path)
 
 
-def _type_name(value: object) -> str:
+def yaml_kind(value: object) -> str:
+    """A French description of a YAML value's type (and short value), for error messages."""
     if value is None:
         return "vide (null)"
     if isinstance(value, bool):
@@ -366,12 +367,14 @@ def _type_name(value: object) -> str:
         return "une liste"
     if isinstance(value, dict):
         return "un dictionnaire"
+    if isinstance(value, dt.date):
+        return f"date {value.isoformat()}"
     return type(value).__name__
 
 
 def _mapping(ctx: _Ctx, path: str, value: object, allowed: Iterable[str]) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise ctx.error(path, f"dictionnaire (clé: valeur) attendu, reçu {_type_name(value)}")
+        raise ctx.error(path, f"dictionnaire (clé: valeur) attendu, reçu {yaml_kind(value)}")
     allowed = tuple(allowed)
     for key in value:
         if key not in allowed:
@@ -386,13 +389,13 @@ def _str(ctx: _Ctx, path: str, value: object, *, allow_empty: bool = False) -> s
     if isinstance(value, int | float) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str) or (not allow_empty and not value.strip()):
-        raise ctx.error(path, f"texte non vide attendu, reçu {_type_name(value)}")
+        raise ctx.error(path, f"texte non vide attendu, reçu {yaml_kind(value)}")
     return value.strip()
 
 
 def _bool(ctx: _Ctx, path: str, value: object) -> bool:
     if not isinstance(value, bool):
-        raise ctx.error(path, f"true ou false attendu, reçu {_type_name(value)}")
+        raise ctx.error(path, f"true ou false attendu, reçu {yaml_kind(value)}")
     return value
 
 
@@ -402,7 +405,7 @@ def _number(
     ok = isinstance(value, int) if integer else isinstance(value, int | float)
     if isinstance(value, bool) or not ok:
         expected = "un nombre entier" if integer else "un nombre"
-        raise ctx.error(path, f"{expected} attendu, reçu {_type_name(value)}")
+        raise ctx.error(path, f"{expected} attendu, reçu {yaml_kind(value)}")
     assert isinstance(value, int | float)
     if minimum is not None and value < minimum:
         raise ctx.error(path, f"valeur ≥ {minimum:g} attendue, reçu {value!r}")
@@ -411,7 +414,7 @@ def _number(
 
 def _list(ctx: _Ctx, path: str, value: object) -> list[Any]:
     if not isinstance(value, list):
-        raise ctx.error(path, f"liste attendue, reçu {_type_name(value)}")
+        raise ctx.error(path, f"liste attendue, reçu {yaml_kind(value)}")
     return value
 
 
@@ -504,7 +507,7 @@ def _criterion(
     reference: CommuneReference | None,
 ) -> Criterion:
     if not isinstance(value, dict):
-        raise ctx.error(path, f"critère attendu (kind: ...), reçu {_type_name(value)}")
+        raise ctx.error(path, f"critère attendu (kind: ...), reçu {yaml_kind(value)}")
     if "kind" not in value:
         raise ctx.error(
             path, f"clé 'kind' manquante ; types possibles : {', '.join(sorted(kinds))}"
@@ -550,7 +553,7 @@ def _rule(
 ) -> RoutingRule:
     if not isinstance(value, dict):
         raise ctx.error(
-            path, f"règle d'orientation attendue (router: ...), reçu {_type_name(value)}"
+            path, f"règle d'orientation attendue (router: ...), reçu {yaml_kind(value)}"
         )
     if "router" not in value:
         raise ctx.error(

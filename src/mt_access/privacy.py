@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 import attrs
 import pluggy
 
+from mt_access.engine import policy_plugin_manager
 from mt_access.lifecycle import Event, RequestFile, Transition
 from mt_access.model import (
     PatientIdentity,
@@ -99,21 +100,12 @@ EXPORT_COLUMNS: tuple[str, ...] = (
 """The columns of a pseudonymised export, in order."""
 
 
-def _pm(policy: Policy, plugin_manager: pluggy.PluginManager | None) -> pluggy.PluginManager:
-    pm = plugin_manager or policy.plugin_manager
-    if pm is None:
-        from mt_access.plugins import get_plugin_manager
-
-        pm = get_plugin_manager()
-    return pm
-
-
 def pseudonym(
     request_id: str, policy: Policy, plugin_manager: pluggy.PluginManager | None = None
 ) -> str:
     """The request's stable pseudonym (the ``mt_access_pseudonym`` hook; by default a keyed
     hash with the policy's ``privacy.pseudonym_key``)."""
-    result = _pm(policy, plugin_manager).hook.mt_access_pseudonym(
+    result = policy_plugin_manager(policy, plugin_manager).hook.mt_access_pseudonym(
         request_id=request_id, policy=policy
     )
     return str(result)
@@ -126,7 +118,7 @@ def classify(
     plugin_manager: pluggy.PluginManager | None = None,
 ) -> Classification:
     """The request's priority level on ``on`` (the ``mt_access_classify`` hook)."""
-    found = _pm(policy, plugin_manager).hook.mt_access_classify(
+    found = policy_plugin_manager(policy, plugin_manager).hook.mt_access_classify(
         requests=[request], policy=policy, on=on
     )
     return found[0]  # type: ignore[no-any-return]
@@ -237,7 +229,7 @@ def pseudonymised_row(
     """One line of a shareable export (columns :data:`EXPORT_COLUMNS`): no name, contact,
     exact birth date or address; the age band and the priority level are those on the day
     the request was received."""
-    pm = _pm(policy, plugin_manager)
+    pm = policy_plugin_manager(policy, plugin_manager)
     level = classify(request, policy, request.received, pm)
     exit_date = file.last_date if file.is_exited else None
     names = commune_names or {}

@@ -254,11 +254,16 @@ class Register:
 
     def next_request_id(self) -> str:
         """A new request id: the policy's code and a sequence number (``VOIRONNAIS-000042``)."""
+        return next(self._fresh_ids())
+
+    def _fresh_ids(self) -> Iterator[str]:
+        """Unused ids in sequence, from the number of requests stored (ids of the yielded
+        ones must be stored before the next is asked for)."""
         n = self.store.count_requests() + 1
         while True:
             candidate = f"{self.policy.code}-{n:06d}"
             if self.store.get_file(candidate) is None:
-                return candidate
+                yield candidate
             n += 1
 
     def add_request(
@@ -325,17 +330,12 @@ class Register:
         scope. Rejected rows and duplicates stay in the result's report.
         """
         with self._operation():
-            first = self.store.count_requests() + 1
             registered: list[tuple[int, str]] = []
             out: list[str] = []
             households: dict[str, str] = {}
-            n = first
+            ids = self._fresh_ids()
             for record in sorted(result.accepted, key=lambda r: r.row):
-                rid = f"{self.policy.code}-{n:06d}"
-                while self.store.get_file(rid) is not None:
-                    n += 1
-                    rid = f"{self.policy.code}-{n:06d}"
-                n += 1
+                rid = next(ids)
                 household_id = None
                 if record.household_link is not None:
                     household_id = households.setdefault(record.household_link, rid)

@@ -34,6 +34,7 @@ from mt_access.errors import PolicyError
 from mt_access.intake.tabular import normalize_text
 from mt_access.labels import LabelledEnum
 from mt_access.model import HomeVisitNeed, ReferrerKind, SearchReason
+from mt_access.policy import yaml_kind
 
 if TYPE_CHECKING:
     from mt_access.geo.communes import CommuneReference
@@ -256,24 +257,6 @@ class FormMapping:
 # --------------------------------------------------------------------------------------------
 
 
-def _type_name(value: object) -> str:
-    if value is None:
-        return "vide (null)"
-    if isinstance(value, bool):
-        return f"booléen {value!r}"
-    if isinstance(value, int | float):
-        return f"nombre {value!r}"
-    if isinstance(value, str):
-        return f"texte {value!r}"
-    if isinstance(value, list):
-        return "une liste"
-    if isinstance(value, dict):
-        return "un dictionnaire"
-    if isinstance(value, dt.date):
-        return f"date {value.isoformat()}"
-    return type(value).__name__
-
-
 @attrs.frozen
 class _Checker:
     error: ErrorFactory
@@ -281,7 +264,7 @@ class _Checker:
 
     def mapping(self, path: str, value: object, allowed: Iterable[str]) -> dict[Any, Any]:
         if not isinstance(value, dict):
-            raise self.error(path, f"dictionnaire (clé: valeur) attendu, reçu {_type_name(value)}")
+            raise self.error(path, f"dictionnaire (clé: valeur) attendu, reçu {yaml_kind(value)}")
         allowed = tuple(allowed)
         for key in value:
             if key not in allowed:
@@ -295,12 +278,12 @@ class _Checker:
         if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
         if not isinstance(value, str) or not value.strip():
-            raise self.error(path, f"{what} attendu, reçu {_type_name(value)}")
+            raise self.error(path, f"{what} attendu, reçu {yaml_kind(value)}")
         return value.strip()
 
     def boolean(self, path: str, value: object) -> bool:
         if not isinstance(value, bool):
-            raise self.error(path, f"true ou false attendu, reçu {_type_name(value)}")
+            raise self.error(path, f"true ou false attendu, reçu {yaml_kind(value)}")
         return value
 
     def headers(self, path: str, value: object) -> tuple[str, ...]:
@@ -328,14 +311,15 @@ class _Checker:
             return self.boolean(path, value)
         if spec.type is FieldType.INTEGER:
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise self.error(path, f"nombre entier ≥ 0 attendu, reçu {_type_name(value)}")
+                raise self.error(path, f"nombre entier ≥ 0 attendu, reçu {yaml_kind(value)}")
             return value
         if spec.type is FieldType.CHOICE:
             assert spec.choices is not None
             known = [member.value for member in spec.choices]
             if not isinstance(value, str) or value not in known:
                 raise self.error(
-                    path, f"valeur parmi {', '.join(known)} attendue, reçu {_type_name(value)}"
+                    path,
+                    f"valeur parmi {', '.join(known)} attendue, reçu {yaml_kind(value)}",
                 )
             return value
         if spec.type is FieldType.COMMUNE:
@@ -356,7 +340,7 @@ class _Checker:
             return code.upper()
         if spec.type is FieldType.DATE:
             if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
-                raise self.error(path, f"date aaaa-mm-jj attendue, reçu {_type_name(value)}")
+                raise self.error(path, f"date aaaa-mm-jj attendue, reçu {yaml_kind(value)}")
             return value
         return self.text(path, value)
 
@@ -365,7 +349,7 @@ class _Checker:
             raise self.error(path, "'values' ne s'applique pas à un champ texte ou date")
         if not isinstance(value, dict) or not value:
             raise self.error(
-                path, f"dictionnaire « libellé: valeur » attendu, reçu {_type_name(value)}"
+                path, f"dictionnaire « libellé: valeur » attendu, reçu {yaml_kind(value)}"
             )
         pairs: list[tuple[str, Any]] = []
         seen: dict[str, str] = {}
@@ -373,11 +357,11 @@ class _Checker:
             if isinstance(wording, bool) or wording is None:
                 raise self.error(
                     path,
-                    f"libellé {wording!r} lu par YAML comme {_type_name(wording)} "
+                    f"libellé {wording!r} lu par YAML comme {yaml_kind(wording)} "
                     "(yes, no, on, off, ~...) : écrivez le libellé entre guillemets",
                 )
             if not isinstance(wording, str | int | float):
-                raise self.error(path, f"libellé texte attendu, reçu {_type_name(wording)}")
+                raise self.error(path, f"libellé texte attendu, reçu {yaml_kind(wording)}")
             text = str(wording).strip()
             child = f"{path}.{wording}"
             checked = self.target(child, spec, target)
@@ -438,7 +422,7 @@ class _Checker:
             if not isinstance(raw["columns"], list):
                 raise self.error(
                     f"{path}.columns",
-                    f"liste d'en-têtes attendue, reçu {_type_name(raw['columns'])}",
+                    f"liste d'en-têtes attendue, reçu {yaml_kind(raw['columns'])}",
                 )
             columns = self.headers(f"{path}.columns", raw["columns"])
             join = True

@@ -26,6 +26,7 @@ from typing import Any
 
 import attrs
 
+from mt_access.examples import REASON_SHARES, REFERRER_SHARES
 from mt_access.model import ReferrerKind, SearchReason
 
 __all__ = [
@@ -116,24 +117,6 @@ _PATIENT_LIST_AGES = (
     AgeBand(80, 99, 0.06),
 )
 
-_REASONS = (
-    (SearchReason.PREVIOUS_MT_LEFT, 0.40),
-    (SearchReason.NEW_ARRIVAL, 0.25),
-    (SearchReason.MOVED, 0.10),
-    (SearchReason.PREVIOUS_MT_TOO_FAR, 0.10),
-    (SearchReason.RELATIONSHIP, 0.05),
-    (SearchReason.CONVENIENCE, 0.04),
-    (SearchReason.OTHER, 0.06),
-)
-
-_REFERRERS = (
-    (ReferrerKind.PATIENT, 0.45),
-    (ReferrerKind.HEALTH_PROFESSIONAL, 0.30),
-    (ReferrerKind.SOCIAL_WORKER, 0.15),
-    (ReferrerKind.HOSPITAL, 0.07),
-    (ReferrerKind.OTHER, 0.03),
-)
-
 
 @attrs.frozen
 class PatientRates:
@@ -208,10 +191,10 @@ class PatientRates:
         default=((0, 0.70), (1, 0.20), (2, 0.10)), converter=_weights
     )
     reasons: tuple[tuple[SearchReason, float], ...] = attrs.field(
-        default=_REASONS, converter=_weights
+        default=REASON_SHARES, converter=_weights
     )
     referrers: tuple[tuple[ReferrerKind, float], ...] = attrs.field(
-        default=_REFERRERS, converter=_weights
+        default=REFERRER_SHARES, converter=_weights
     )
     no_consent: float = attrs.field(default=0.0, validator=_probability)
 
