@@ -57,18 +57,21 @@ def write_rows(
         missing = [c for c in columns if c not in row]
         if missing:
             raise ExportError(f"{target} : ligne {number} sans la colonne {missing[0]!r}")
-    tmp = target.with_name(f".{target.name}.tmp")
-    if suffix == ".csv":
-        with tmp.open("w", encoding="utf-8-sig", newline="") as handle:
-            writer = csv.writer(handle, delimiter=";", quoting=csv.QUOTE_MINIMAL)
-            writer.writerow([neutralise(c) for c in columns])
-            for row in rows:
-                writer.writerow([neutralise(str(row[c])) for c in columns])
-    elif suffix == ".xlsx":
-        _write_xlsx(rows, columns, tmp, sheet)
-    else:
+    if suffix not in (".csv", ".xlsx"):
         raise ExportError(f"{target} : format inconnu {suffix!r} (.csv ou .xlsx attendu)")
-    os.replace(tmp, target)
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        if suffix == ".csv":
+            with tmp.open("w", encoding="utf-8-sig", newline="") as handle:
+                writer = csv.writer(handle, delimiter=";", quoting=csv.QUOTE_MINIMAL)
+                writer.writerow([neutralise(c) for c in columns])
+                for row in rows:
+                    writer.writerow([neutralise(str(row[c])) for c in columns])
+        else:
+            _write_xlsx(rows, columns, tmp, sheet)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)  # nothing half-written is left behind
     return target
 
 
