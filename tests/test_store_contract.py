@@ -119,6 +119,7 @@ def snapshot(store: Store) -> dict[str, object]:
         "physicians": store.physicians(),
         "ledger": store.ledger_entries(),
         "runs": store.runs(),
+        "settings": store.settings(),
     }
 
 
@@ -147,6 +148,17 @@ def populate(store: Store) -> None:
 # Protocol and transactions
 
 
+def test_settings_read_back_and_replace(store: Store) -> None:
+    with store.transaction():
+        store.put_setting("policy", "voironnais")
+        store.put_setting("created", "2026-03-01")
+    with store.transaction():
+        store.put_setting("policy", "/srv/cpts/politique.yaml")
+    assert store.settings() == {"created": "2026-03-01", "policy": "/srv/cpts/politique.yaml"}
+    aborted(store, lambda: store.put_setting("policy", "deule_marque"))
+    assert store.settings()["policy"] == "/srv/cpts/politique.yaml"
+
+
 def test_is_a_store(store: Store) -> None:
     assert isinstance(store, Store)
 
@@ -160,6 +172,7 @@ def test_an_empty_store(store: Store) -> None:
     assert store.physicians() == []
     assert store.ledger_entries() == []
     assert store.runs() == []
+    assert store.settings() == {}
     assert store.get_request("R1") is None
     assert store.get_identity("R1") is None
     assert store.get_file("R1") is None
@@ -179,12 +192,21 @@ def _writes(store: Store) -> dict[str, Callable[[], object]]:
         "put_physician": lambda: store.put_physician(doc("MG9")),
         "append_ledger": lambda: store.append_ledger([CapacityDeclared("MG9", MARCH, 1, D1)]),
         "add_run": lambda: store.add_run(RunRecord(0, D2, "2026-03", "x", 0, 0, 0, 0)),
+        "put_setting": lambda: store.put_setting("policy", "voironnais"),
     }
 
 
 @pytest.mark.parametrize(
     "write",
-    ["add_request", "save_file", "replace_request", "put_physician", "append_ledger", "add_run"],
+    [
+        "add_request",
+        "save_file",
+        "replace_request",
+        "put_physician",
+        "append_ledger",
+        "add_run",
+        "put_setting",
+    ],
 )
 def test_writes_outside_a_transaction_raise(store: Store, write: str) -> None:
     populate(store)

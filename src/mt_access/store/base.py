@@ -239,3 +239,13 @@ class Store(Protocol):
     def runs(self) -> list[RunRecord]:
         """Every run, by number."""
         ...
+
+    # -- settings
+
+    def settings(self) -> dict[str, str]:
+        """The register's own settings (the policy it is run with, for the command line)."""
+        ...
+
+    def put_setting(self, key: str, value: str) -> None:
+        """Record a setting (inside a transaction); replaces the previous value."""
+        ...

@@ -31,6 +31,7 @@ class _Data:
     ledger: list[LedgerEntry] = attrs.field(factory=list)
     runs: list[RunRecord] = attrs.field(factory=list)
     log: list[Transition] = attrs.field(factory=list)
+    settings: dict[str, str] = attrs.field(factory=dict)
 
     def copy(self) -> _Data:
         return _Data(
@@ -42,6 +43,7 @@ class _Data:
             list(self.ledger),
             list(self.runs),
             list(self.log),
+            dict(self.settings),
         )
 
 
@@ -262,3 +264,9 @@ class MemoryStore:
 
     def runs(self) -> list[RunRecord]:
         return list(self._read().runs)
+
+    def settings(self) -> dict[str, str]:
+        return dict(self._read().settings)
+
+    def put_setting(self, key: str, value: str) -> None:
+        self._write().settings[key] = value

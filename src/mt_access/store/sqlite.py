@@ -698,6 +698,23 @@ class SQLiteStore:
             return [codec.decode_run(row) for row in rows.fetchall()]
 
     # ---------------------------------------------------------------------------------------
+    # Settings (rows of the ``meta`` table whose key starts with ``setting:``)
+
+    def settings(self) -> dict[str, str]:
+        with self._guard("lecture des réglages du registre"):
+            rows = self._connection().execute(
+                "SELECT key, value FROM meta WHERE key LIKE 'setting:%' ORDER BY key"
+            )
+            return {str(key).removeprefix("setting:"): str(value) for key, value in rows}
+
+    def put_setting(self, key: str, value: str) -> None:
+        conn = self._writer()
+        with self._guard("enregistrement d'un réglage du registre"):
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (f"setting:{key}", value)
+            )
+
+    # ---------------------------------------------------------------------------------------
     # Integrity
 
     def integrity_check(self) -> list[str]:
