@@ -155,7 +155,8 @@ def test_settings_read_back_and_replace(store: Store) -> None:
     with store.transaction():
         store.put_setting("policy", "/srv/cpts/politique.yaml")
     assert store.settings() == {"created": "2026-03-01", "policy": "/srv/cpts/politique.yaml"}
-    aborted(store, lambda: store.put_setting("policy", "deule_marque"))
+    with pytest.raises(Boom):
+        aborted(store, lambda: store.put_setting("policy", "deule_marque"))
     assert store.settings()["policy"] == "/srv/cpts/politique.yaml"
 
 
