@@ -38,7 +38,7 @@ from urllib.error import URLError
 from urllib.parse import urlencode
 
 import attrs
-from geopy.adapters import AdapterHTTPError
+from geopy.adapters import AdapterHTTPError, URLLibAdapter
 from geopy.exc import (
     GeocoderRateLimited,
     GeocoderTimedOut,
@@ -650,6 +650,10 @@ class BANGeocoder:
             timeout=timeout,
             proxies=DEFAULT_SENTINEL if proxies is None else dict(proxies),
             user_agent=user_agent,
+            # The standard library's HTTP client, always: geopy prefers `requests` when it is
+            # installed (folium brings it), and its adapter retries on its own (urllib3), which
+            # would hide timeouts and rate limits from the retry policy below.
+            adapter_factory=URLLibAdapter,
         )
         self._send = RateLimiter(
             self._request,
