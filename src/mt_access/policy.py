@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from mt_access.columns import RequestTable
     from mt_access.geo.communes import CommuneReference
     from mt_access.intake.forms import FormMapping
+    from mt_access.letters.settings import LetterSettings
     from mt_access.routing import RouterOutput, RoutingTask
 
 __all__ = [
@@ -300,6 +301,7 @@ class Policy:
     pseudonym_key: str = ""
     referral_fields: tuple[str, ...] = DEFAULT_REFERRAL_FIELDS
     intake: FormMapping | None = None
+    letters: LetterSettings | None = None
     notes: str = ""
     source: str = "<dict>"
     reference: CommuneReference | None = attrs.field(default=None, eq=False, repr=False)
@@ -593,6 +595,7 @@ _TOP_KEYS = (
     "privacy",
     "ordering",
     "intake",
+    "letters",
 )
 
 
@@ -815,6 +818,14 @@ def policy_from_mapping(
             top["intake"], error=ctx.error, path="$.intake", reference=reference
         )
 
+    letters: LetterSettings | None = None
+    if "letters" in top:
+        from mt_access.letters.settings import letters_from_policy  # only policies with letters
+
+        letters = letters_from_policy(
+            top["letters"], error=ctx.error, path="$.letters", source=source
+        )
+
     return Policy(
         name=name,
         code=code,
@@ -838,6 +849,7 @@ def policy_from_mapping(
         pseudonym_key=pseudonym_key,
         referral_fields=tuple(referral_fields),
         intake=intake,
+        letters=letters,
         notes=notes,
         source=source,
         reference=reference,

@@ -1,0 +1,332 @@
+"""Letters over a :class:`~mt_access.register.Register`, and writing them to files (the edge).
+
+The functions here read what a letter needs from the register (request, identity, lifecycle,
+GPs, the referral's fields) and call the pure ``compose_*`` functions of
+:mod:`mt_access.letters.compose`. Without ``templates``, they load the policy's templates
+(:meth:`LetterTemplates.for_policy`), which reads files: pass them when writing many letters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from mt_access.letters.compose import (
+    FORMATS,
+    Letter,
+    Recipient,
+    compose_acknowledgement,
+    compose_feedback,
+    compose_orientation,
+    compose_referral,
+)
+from mt_access.letters.templates import LetterError, LetterTemplates
+from mt_access.model import Physician
+from mt_access.policy import Resource
+from mt_access.privacy import classify
+from mt_access.register import MatchRun, Register
+from mt_access.result import Orientation, OrientedPhysician
+
+__all__ = [
+    "acknowledgement",
+    "commune_physicians",
+    "feedback_letter",
+    "letters_for_run",
+    "orientation_letter",
+    "referral_letter",
+    "write_letters",
+]
+
+
+def _templates(register: Register, templates: LetterTemplates | None) -> LetterTemplates:
+    return templates if templates is not None else LetterTemplates.for_policy(register.policy)
+
+
+def _check_not_erased(register: Register, request_id: str) -> None:
+    register.file(request_id)  # unknown request: RegisterOperationError
+    if register.store.erased_on(request_id) is not None:
+        raise LetterError(
+            f"demande {request_id} : données personnelles effacées, aucun courrier possible"
+        )
+
+
+def acknowledgement(
+    register: Register,
+    request_id: str,
+    on: dt.date,
+    *,
+    to: Recipient = "patient",
+    templates: LetterTemplates | None = None,
+) -> Letter:
+    """The acknowledgement of a request, to the patient or to the referrer.
+
+    Args:
+        register: the CPTS's register.
+        request_id: the request.
+        on: the letter's date.
+        to: ``"patient"`` or ``"referrer"``.
+        templates: the CPTS's templates (loaded from the policy when ``None``).
+
+    Returns:
+        The letter.
+
+    Raises:
+        RegisterOperationError: unknown request.
+        LetterError: the request's personal data was erased, or ``to="referrer"`` and the
+            patient made the request themselves.
+        LetterTemplateError: a template fails.
+    """
+    _check_not_erased(register, request_id)
+    return compose_acknowledgement(
+        register.request(request_id),
+        register.identity(request_id),
+        register.policy,
+        on,
+        templates=_templates(register, templates),
+        to=to,
+    )
+
+
+def referral_letter(
+    register: Register,
+    request_id: str,
+    physician_id: str,
+    on: dt.date,
+    *,
+    templates: LetterTemplates | None = None,
+) -> Letter:
+    """The « dossier qualifié » for the GP ``physician_id``: only the policy's
+    ``privacy.referral_fields`` (:meth:`Register.referral`), the request's id, date and
+    priority level, and how to answer.
+
+    Args:
+        register: the CPTS's register.
+        request_id: the request.
+        physician_id: the GP it is sent to.
+        on: the letter's date (the age and the level are those on that date).
+        templates: the CPTS's templates (loaded from the policy when ``None``).
+
+    Returns:
+        The letter.
+
+    Raises:
+        RegisterOperationError: unknown request or GP.
+        LetterError: the request's personal data was erased.
+        LetterTemplateError: a template fails.
+    """
+    _check_not_erased(register, request_id)
+    physician = register.physician(physician_id)
+    request = register.request(request_id)
+    fields = register.referral(request_id, on)
+    level = classify(request, register.policy, on, register.plugin_manager)
+    return compose_referral(
+        request.id,
+        request.received,
+        fields,
+        physician,
+        register.policy,
+        on,
+        level=level.level,
+        priority=level.priority,
+        templates=_templates(register, templates),
+    )
+
+
+def feedback_letter(
+    register: Register,
+    request_id: str,
+    on: dt.date,
+    *,
+    templates: LetterTemplates | None = None,
+) -> Letter:
+    """The feedback to the referrer: MT found (with which GP), orientation given, still
+    waiting, or exit with its reason.
+
+    Args:
+        register: the CPTS's register.
+        request_id: the request.
+        on: the letter's date.
+        templates: the CPTS's templates (loaded from the policy when ``None``).
+
+    Returns:
+        The letter.
+
+    Raises:
+        RegisterOperationError: unknown request.
+        LetterError: the request's personal data was erased, or the patient made the request
+            themselves (no referrer).
+        LetterTemplateError: a template fails.
+    """
+    _check_not_erased(register, request_id)
+    file = register.file(request_id)
+    physician = None
+    if file.physician_found is not None:
+        physician = register.physician(file.physician_found)
+    return compose_feedback(
+        register.request(request_id),
+        register.identity(request_id),
+        file,
+        register.policy,
+        on,
+        templates=_templates(register, templates),
+        physician=physician,
+    )
+
+
+def commune_physicians(register: Register, commune: str, on: dt.date) -> list[OrientedPhysician]:
+    """The register's GPs practising in ``commune``, active and accepting new patients on
+    ``on``, by name (what an orientation lists when no match result is at hand).
+
+    Args:
+        register: the CPTS's register.
+        commune: INSEE code of the patient's commune.
+        on: the date.
+
+    Returns:
+        The GPs, distance 0.
+    """
+    local: list[Physician] = [
+        p for p in register.physicians() if p.commune == commune and p.is_available_on(on)
+    ]
+    local.sort(key=lambda p: (p.name.casefold(), p.id))
+    return [OrientedPhysician(p.id, p.name, p.commune, 0.0) for p in local]
+
+
+def orientation_letter(
+    register: Register,
+    request_id: str,
+    on: dt.date,
+    *,
+    orientation: Orientation | None = None,
+    templates: LetterTemplates | None = None,
+) -> Letter:
+    """The orientation letter: GPs to contact and the territory's resources.
+
+    Args:
+        register: the CPTS's register.
+        request_id: the request.
+        on: the letter's date.
+        orientation: the request's orientation in a match result (its GPs and resources);
+            when ``None``, the GPs of the patient's commune who accept new patients
+            (:func:`commune_physicians`) and the policy's resources serving the commune.
+        templates: the CPTS's templates (loaded from the policy when ``None``).
+
+    Returns:
+        The letter.
+
+    Raises:
+        RegisterOperationError: unknown request.
+        LetterError: the request's personal data was erased, or ``orientation`` is about
+            another request.
+        LetterTemplateError: a template fails.
+    """
+    _check_not_erased(register, request_id)
+    request = register.request(request_id)
+    policy = register.policy
+    if orientation is not None:
+        if orientation.request_id != request_id:
+            raise LetterError(
+                f"l'orientation donnée concerne la demande {orientation.request_id}, "
+                f"pas la demande {request_id}"
+            )
+        physicians: Sequence[OrientedPhysician] = orientation.physicians
+        resources: Sequence[Resource | str] = orientation.resources
+    else:
+        physicians = commune_physicians(register, request.commune, on)
+        resources = [r for r in policy.resources if r.serves(request.commune)]
+    return compose_orientation(
+        request,
+        register.identity(request_id),
+        policy,
+        on,
+        physicians=physicians,
+        resources=resources,
+        templates=_templates(register, templates),
+    )
+
+
+def letters_for_run(
+    register: Register,
+    run: MatchRun,
+    on: dt.date,
+    *,
+    templates: LetterTemplates | None = None,
+) -> list[Letter]:
+    """The letters after a match run: a referral file for each proposal, an orientation
+    letter for each orientation.
+
+    Args:
+        register: the CPTS's register.
+        run: the run (:meth:`Register.run_match`).
+        on: the letters' date.
+        templates: the CPTS's templates (loaded once from the policy when ``None``).
+
+    Returns:
+        The referral files (by request, then GP), then the orientation letters (by request).
+
+    Raises:
+        LetterError: a request's personal data was erased since the run.
+        LetterTemplateError: a template fails.
+    """
+    loaded = _templates(register, templates)
+    letters = [
+        referral_letter(register, rid, pid, on, templates=loaded) for rid, pid in run.proposed
+    ]
+    for orientation in run.result.orientations:
+        letters.append(
+            orientation_letter(
+                register, orientation.request_id, on, orientation=orientation, templates=loaded
+            )
+        )
+    return letters
+
+
+def write_letters(
+    letters: Iterable[Letter],
+    folder: str | os.PathLike[str],
+    formats: Sequence[str] = ("txt", "md"),
+) -> list[Path]:
+    """Write each letter in each format to ``folder`` (created if needed), in UTF-8.
+
+    File names are :meth:`Letter.filename`: request id, kind (and GP id), never a patient's
+    name. Each file is written next to its place then renamed, so a reader never sees half
+    a letter; an existing file of the same name is replaced.
+
+    Args:
+        letters: the letters.
+        folder: where to write them.
+        formats: among ``txt``, ``md``, ``html``.
+
+    Returns:
+        The files written, in order.
+
+    Raises:
+        LetterError: an unknown format, or two letters with the same file name.
+    """
+    for fmt in formats:
+        if fmt not in FORMATS:
+            raise LetterError(f"format de courrier inconnu : {fmt!r} ({', '.join(FORMATS)})")
+    todo = list(letters)
+    names = [letter.filename(fmt) for letter in todo for fmt in formats]
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise LetterError(f"deux courriers auraient le même nom de fichier : {name}")
+        seen.add(name)
+    target = Path(folder)
+    target.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for letter in todo:
+        for fmt in formats:
+            path = target / letter.filename(fmt)
+            tmp = path.with_name(f".{path.name}.tmp")
+            try:
+                with tmp.open("w", encoding="utf-8", newline="\n") as handle:
+                    handle.write(letter.content(fmt))
+                os.replace(tmp, path)
+            finally:
+                tmp.unlink(missing_ok=True)
+            written.append(path)
+    return written
