@@ -194,3 +194,10 @@ def test_a_match_run_of_the_register(voironnais: mt_access.Policy) -> None:
     assert frame["outcome"].tolist() == ["placed", "waiting"]
     assert frame["physician_id"].tolist()[0] == "MG1"
     assert VOIRON in summaries_frame(register.waiting())["commune"].tolist()
+
+
+def test_match_result_to_frame_delegates(result: mt_access.MatchResult) -> None:
+    from mt_access.frames import result_frame
+
+    assert result.to_frame().equals(result_frame(result))
+    assert result.to_frame("waiting").equals(result_frame(result, "waiting"))

@@ -951,3 +951,11 @@ def test_corpus(name: str, tmp_path: Path, generic: mt_access.Policy) -> None:
         lines = list(csv.reader(report.read_text(encoding="utf-8-sig").splitlines(), delimiter=";"))
         written = [line[2] for line in lines[1:] if line[0] == str(expected["row"])]
         assert neutralize_cell(expected["value"]) in written
+
+
+def test_progress_is_reported_until_the_end(tmp_path: Path, generic: mt_access.Policy) -> None:
+    rows = [person(Nom=f"Testeur{i}") for i in range(1200)]
+    calls: list[tuple[int, int]] = []
+    result = run(tmp_path, rows, generic, progress=lambda d, t: calls.append((d, t)))
+    assert len(result.accepted) == 1200
+    assert calls == [(0, 1200), (500, 1200), (1000, 1200), (1200, 1200)]

@@ -2,8 +2,9 @@
 
 The public API is what this module exports (``__all__``), plus the modules
 ``mt_access.indicators`` (``indicators(register, period)``), ``mt_access.privacy``,
-``mt_access.frames``, ``mt_access.plots``, ``mt_access.simulation`` and ``mt_access.store``;
-other modules may change.
+``mt_access.frames``, ``mt_access.plots``, ``mt_access.simulation``, ``mt_access.store``,
+``mt_access.letters`` (letters from templates), ``mt_access.maps`` (the availability map) and
+``mt_access.cli`` (the ``mt-access`` command); other modules may change.
 """
 
 from __future__ import annotations
@@ -58,6 +59,14 @@ from mt_access.ledger import (
     LedgerEntry,
     PlacementRecorded,
     PlacementReleased,
+)
+from mt_access.letters import (
+    Letter,
+    LetterError,
+    LetterKind,
+    LetterTemplates,
+    letters_for_run,
+    write_letters,
 )
 from mt_access.lifecycle import (
     Actor,
@@ -135,10 +144,13 @@ from mt_access.workbook import (
 
 __version__ = "0.1.0"
 
+from mt_access.maps import AvailabilityMap, MapError, availability_map
+
 __all__ = [
     "DEFAULT_PLUGINS",
     "Actor",
     "AmbiguousCommuneError",
+    "AvailabilityMap",
     "CapacityDeclared",
     "CapacityExceededError",
     "CapacityLedger",
@@ -173,7 +185,12 @@ __all__ = [
     "KnownPerson",
     "LedgerEntry",
     "LedgerError",
+    "Letter",
+    "LetterError",
+    "LetterKind",
+    "LetterTemplates",
     "LifecycleError",
+    "MapError",
     "MatchInputError",
     "MatchResult",
     "MatchRun",
@@ -236,6 +253,7 @@ __all__ = [
     "WaitingPosition",
     "WorkbookError",
     "__version__",
+    "availability_map",
     "available_policies",
     "available_presets",
     "compute_indicators",
@@ -245,6 +263,7 @@ __all__ = [
     "hookimpl",
     "import_file",
     "import_table",
+    "letters_for_run",
     "load_policy",
     "load_preset",
     "match",
@@ -254,6 +273,7 @@ __all__ = [
     "waiting_list_series",
     "waiting_position",
     "write_follow_up_workbook",
+    "write_letters",
     "write_monthly_report",
     "write_rejections",
     "write_rows",

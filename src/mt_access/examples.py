@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import attrs
 
@@ -20,6 +20,7 @@ from mt_access.model import (
     Household,
     Modality,
     Patient,
+    PatientIdentity,
     Physician,
     PhysicianStatus,
     Referrer,
@@ -30,7 +31,18 @@ from mt_access.model import (
 )
 from mt_access.policy import Policy
 
-__all__ = ["REASON_SHARES", "REFERRER_SHARES", "ExampleMonth", "example_month"]
+if TYPE_CHECKING:
+    from mt_access.register import MatchRun, Register
+
+__all__ = [
+    "REASON_SHARES",
+    "REFERRER_SHARES",
+    "ExampleMonth",
+    "example_answers",
+    "example_identity",
+    "example_month",
+    "example_register",
+]
 
 T = TypeVar("T")
 
@@ -43,6 +55,25 @@ _SURNAMES = (
     "Chevalier", "Francois", "Legrand", "Gauthier", "Garcia", "Perrin", "Robin", "Clement",
     "Morin", "Nicolas", "Henry", "Roussel", "Mathieu", "Gautier", "Masson",
 )  # fmt: skip
+
+_FIRST_NAMES = (
+    "Camille", "Louise", "Jade", "Léa", "Manon", "Chloé", "Inès", "Sarah", "Lucie", "Anne",
+    "Marie", "Monique", "Jeanne", "Françoise", "Nathalie", "Sylvie", "Hugo", "Lucas", "Louis",
+    "Gabriel", "Arthur", "Jules", "Paul", "Pierre", "Jean", "Michel", "Alain", "Bernard",
+    "Nicolas", "Thierry", "Karim", "Mohamed", "Yasmine", "Fatima", "Ana", "Joao",
+)  # fmt: skip
+
+_STREETS = (
+    "rue de la République", "avenue Jean Jaurès", "rue Victor Hugo", "place de la Mairie",
+    "chemin des Vignes", "rue du Moulin", "allée des Tilleuls", "route de Grenoble",
+)  # fmt: skip
+
+_REFERRERS = {
+    ReferrerKind.HEALTH_PROFESSIONAL: "Cabinet infirmier des Tilleuls",
+    ReferrerKind.SOCIAL_WORKER: "Centre communal d'action sociale",
+    ReferrerKind.HOSPITAL: "Service social du centre hospitalier",
+    ReferrerKind.OTHER: "Maison France services",
+}
 
 REASON_SHARES: tuple[tuple[SearchReason, float], ...] = (
     (SearchReason.PREVIOUS_MT_LEFT, 0.40),
@@ -191,3 +222,156 @@ def _rough_km(reference: CommuneReference, a: str, b: str) -> float:
     dy = (pa.lat - pb.lat) * 111.0
     dx = (pa.lon - pb.lon) * 78.0
     return float((dy * dy + dx * dx) ** 0.5)
+
+
+def example_identity(rng: random.Random, request: Request, commune_name: str) -> PatientIdentity:
+    """A made-up identity: frequent French names, a phone number from the range ARCEP keeps
+    for fiction (06 39 98 xx xx) and an ``example.org`` address."""
+    last = rng.choice(_SURNAMES)
+    first = rng.choice(_FIRST_NAMES)
+    number = rng.randint(0, 9999)
+    return PatientIdentity(
+        last_name=last.upper(),
+        first_name=first,
+        phone=f"06 39 98 {number // 100:02d} {number % 100:02d}",
+        email=f"{first.lower()}.{last.lower()}@example.org".replace(" ", ""),
+        address=f"{rng.randint(1, 80)} {rng.choice(_STREETS)}, {commune_name}",
+    )
+
+
+def _referred(rng: random.Random, request: Request) -> Request:
+    kind = request.referrer.kind
+    if kind is ReferrerKind.PATIENT:
+        return request
+    name = _REFERRERS[kind]
+    contact = f"coordination.{rng.randint(10, 99)}@example.org"
+    return attrs.evolve(request, referrer=Referrer(kind=kind, name=name, contact=contact))
+
+
+def example_answers(register: Register, run: MatchRun, on: dt.date, *, seed: int = 2026) -> int:
+    """Generated GP answers, on ``on``, to the proposals of ``run`` still pending: 5
+    acceptances in 6, the same for the same seed. Returns the number of acceptances."""
+    rng = random.Random(seed)
+    accepted = 0
+    for request_id, physician_id in run.proposed:
+        if physician_id not in register.file(request_id).proposed_to:
+            continue  # a household's other proposal was accepted first, or already answered
+        yes = rng.random() < 5 / 6
+        register.answer(request_id, physician_id, on, accepted=yes)
+        accepted += yes
+    return accepted
+
+
+def example_register(
+    register: Register,
+    *,
+    month: Month | None = None,
+    history_months: int = 2,
+    requests_per_month: int = 40,
+    physicians: int = 14,
+    seed: int = 2026,
+) -> dt.date:
+    """Fill an empty register with generated activity (no real person) up to the match run
+    of ``month``, and return that run's date (the 15th), left for the caller to run.
+
+    The GPs of :func:`example_month` join on the first day of the first month (one of them is
+    suspended around the last run). Each month, requests arrive from the 1st to the 15th with
+    made-up identities; they are acknowledged two days later, confirmed and put on the waiting
+    list three days after that, or leave (the patient no longer searches, 1 in 12). In the
+    ``history_months`` before ``month``, the run of the 15th is recorded, GPs answer its
+    proposals on the 22nd (5 acceptances in 6), a few patients cannot be reached or withdraw,
+    and some oriented patients find a GP on their list. Nothing is dated after the returned
+    date. Everything is written in one transaction of the register's store.
+
+    Raises:
+        RegisterOperationError: the register is not empty.
+    """
+    from mt_access.register import RegisterOperationError
+
+    if register.store.count_requests() or register.physicians():
+        raise RegisterOperationError(
+            "le registre d'exemple doit être construit sur un registre vide"
+        )
+    policy = register.policy
+    reference = policy.reference
+    if reference is None:
+        from mt_access.geo.communes import bundled_reference
+
+        reference = bundled_reference()
+    last = month or Month(2026, 3)
+    months = [last]
+    for _ in range(history_months):
+        months.insert(0, months[0].previous())
+    rng = random.Random(seed)
+    cutoff = last.first_day + dt.timedelta(days=14)
+    with register.store.transaction():
+        gps = example_month(
+            policy, reference, month=last, requests=0, physicians=physicians, seed=seed
+        )
+        start = months[0].first_day
+        for doc in gps.physicians:
+            register.add_physician(Physician(id=doc.id, name=doc.name, commune=doc.commune))
+            register.join(
+                doc.id,
+                start,
+                monthly_capacity=doc.monthly_capacity or 1,
+                modalities=doc.modalities,
+                accepted_communes=doc.accepted_communes,
+            )
+        if gps.physicians:
+            register.suspend(
+                gps.physicians[-1].id,
+                cutoff - dt.timedelta(days=10),
+                cutoff + dt.timedelta(days=20),
+                "congé",
+            )
+        for index, current in enumerate(months):
+            data = example_month(
+                policy,
+                reference,
+                month=current,
+                requests=requests_per_month,
+                physicians=0,
+                backlog_months=0,
+                seed=seed + 1 + index,
+            )
+            for generated in sorted(data.requests, key=lambda r: (r.received, r.id)):
+                if not generated.consent.given:
+                    continue
+                request = _referred(rng, attrs.evolve(generated, id=register.next_request_id()))
+                commune = request.patient.commune
+                name = reference.get(commune).name if commune in reference else commune
+                outside = commune not in policy.territory
+                register.add_request(
+                    request, example_identity(rng, request, name), out_of_scope=outside
+                )
+                if outside:
+                    continue
+                day = request.received + dt.timedelta(days=2)
+                if day > cutoff:
+                    continue
+                register.acknowledge(request.id, day)
+                day += dt.timedelta(days=3)
+                if day > cutoff:
+                    continue
+                if rng.random() < 1 / 12:
+                    register.not_searching(request.id, day)
+                    continue
+                register.confirm(request.id, day)
+                register.to_waiting(request.id, day)
+            if current == last:
+                break
+            run_on = current.first_day + dt.timedelta(days=14)
+            run = register.run_match(run_on)
+            example_answers(register, run, run_on + dt.timedelta(days=7), seed=seed + index)
+            late_on = run_on + dt.timedelta(days=10)
+            for request_id in run.oriented:
+                if rng.random() < 0.4:
+                    register.other_solution(request_id, late_on, "médecin trouvé sur la liste")
+            for summary in register.waiting():
+                draw = rng.random()
+                if draw < 0.04:
+                    register.withdraw(summary.id, late_on)
+                elif draw < 0.10:
+                    register.record_contact(summary.id, late_on, succeeded=False)
+    return cutoff

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from typing import TYPE_CHECKING
 
 import attrs
 
 from mt_access.labels import LabelledEnum, register_labels
 from mt_access.ledger import CapacityLedger, PlacementRecorded
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "Classification",
@@ -266,6 +270,15 @@ class MatchResult:
         for p in self.placements:
             counts[p.level] += p.persons
         return dict(sorted(counts.items()))
+
+    def to_frame(self, part: str | None = None) -> pd.DataFrame:
+        """The outcome as a pandas frame (:func:`mt_access.frames.result_frame`): one row per
+        placement, orientation, waiting and rejected request, or one ``part`` alone
+        (``"placements"``, ``"orientations"``, ``"waiting"``, ``"rejected"``).
+        Needs pandas (``pip install 'mt-access[analysis]'``)."""
+        from mt_access.frames import result_frame
+
+        return result_frame(self, part)
 
     def load_by_physician(self) -> dict[str, int]:
         """Persons placed per physician in this run."""

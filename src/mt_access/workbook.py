@@ -64,6 +64,7 @@ __all__ = [
     "SHEETS",
     "MonthlyReport",
     "WorkbookError",
+    "follow_up_rows",
     "write_follow_up_workbook",
     "write_monthly_report",
 ]
@@ -450,6 +451,56 @@ def write_follow_up_workbook(
         data, chosen, register.policy, register.physicians(), register.ledger, None, None
     )
     return _write(register, data, result, Path(path), personal=personal, all_requests=all_requests)
+
+
+def _text(value: Cell) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.date):
+        return f"{value:%d/%m/%Y}"
+    return str(value)
+
+
+def follow_up_rows(
+    register: Register,
+    period: Period | Month | str,
+    *,
+    personal: bool = False,
+    all_requests: bool = False,
+) -> tuple[tuple[str, ...], list[dict[str, str]]]:
+    """The « Entrées et sorties » list of the follow-up workbook as text rows, for
+    :func:`mt_access.export.write_rows` (CSV or XLSX): ``(columns, rows)``.
+
+    Args:
+        register: the register.
+        period: a :class:`~mt_access.indicators.Period`, a month or ``"YYYY-MM"``.
+        personal: add the patients' name, contact and the requests' comments.
+        all_requests: every request received by the end of the period, not only those
+            followed during it.
+
+    Raises:
+        IndicatorsError: an invalid period.
+    """
+    chosen = Period.of(period)
+    data = _register_dataset(register, _period_needs(chosen, rows="all" if all_requests else None))
+    _, names = _reference_maps(register.policy, None, None, data.communes)
+    store = register.store
+
+    def identity_of(request_id: str) -> PatientIdentity:
+        return store.get_identity(request_id) or PatientIdentity()
+
+    rows = _follow_up_rows(
+        data,
+        chosen,
+        register.physicians(),
+        names,
+        identity_of if personal else None,
+        all_requests,
+    )
+    columns = FOLLOW_UP_COLUMNS + (PERSONAL_COLUMNS if personal else ())
+    return columns, [
+        {column: _text(value) for column, value in zip(columns, row, strict=True)} for row in rows
+    ]
 
 
 def _write(

@@ -1,135 +1,142 @@
-"""Command line ``mt-access`` (French messages).
+"""Command line ``mt-access`` (French messages, ``--help`` on every command).
 
-Exit codes: 0 success, 1 invalid input (policy, data), 2 wrong usage of the command.
+Exit codes (:mod:`mt_access.cli.common`): 0 success; 1 invalid data or policy; 2 wrong usage
+of the command; 3 operation refused by the register (unknown request or GP, an event
+impossible in the request's state, no place left); 4 register file unusable (missing, not a
+register, locked, newer schema) or a file that cannot be written; 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TextIO
 
 from mt_access.calendar import Month
-from mt_access.errors import MtAccessError
-from mt_access.examples import example_month
-from mt_access.geo.communes import CommuneReference
+from mt_access.cli.common import (
+    EXIT_INTERRUPTED,
+    EXIT_INVALID_INPUT,
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_STORE,
+    EXIT_USAGE,
+    POLICY_SETTING,
+    CommandError,
+    Console,
+    commune_name,
+    parse_month,
+)
+from mt_access.cli.summary import render_run
+from mt_access.errors import LedgerError, MtAccessError
 from mt_access.geo.names import normalize_name
-from mt_access.ledger import CapacityLedger
+from mt_access.gp_register import RegisterError
+from mt_access.lifecycle import LifecycleError
 from mt_access.loading import available_policies, load_policy
-from mt_access.model import Physician
 from mt_access.policy import Policy
-from mt_access.result import MatchResult, Placement, format_km
+from mt_access.register import RegisterOperationError
+from mt_access.result import format_km
+from mt_access.store.base import StoreError
 
-__all__ = ["main", "render_summary"]
-
-EXIT_OK = 0
-EXIT_INVALID_INPUT = 1
-EXIT_USAGE = 2
+__all__ = ["main"]
 
 
-def _commune_name(reference: CommuneReference | None, insee: str) -> str:
-    if reference is not None and insee in reference:
-        return reference.get(insee).name
-    return insee
+def _remove_register(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
-def render_summary(
-    result: MatchResult,
-    policy: Policy,
-    physicians: Sequence[Physician],
-    *,
-    total_requests: int,
-) -> str:
-    """A readable French summary of a match run: placements with their reasons, orientations,
-    waiting and rejected requests, and the capacity used per physician."""
-    ref = policy.reference
-    names = {p.id: p for p in physicians}
-    lines: list[str] = []
-    add = lines.append
-    add(f"{policy.name} : appariement du {result.on:%d/%m/%Y} (mois {result.month})")
-    add("=" * len(lines[0]))
-    placed_persons = sum(p.persons for p in result.placements)
-    placed_requests = len({p.request_id for p in result.placements})
-    add(
-        f"{total_requests} demandes examinées : {placed_requests} attribuée(s) "
-        f"({placed_persons} personne(s)), {len(result.orientations)} orientée(s), "
-        f"{len({w.request_id for w in result.waiting})} en attente, "
-        f"{len(result.rejected)} hors dispositif."
-    )
-    add("")
-    if result.placements:
-        add("Demandes attribuées à un médecin")
-        add("--------------------------------")
-        by_request: dict[str, list[Placement]] = {}
-        for p in sorted(result.placements, key=lambda p: (p.rank, p.request_id, p.distance_km)):
-            by_request.setdefault(p.request_id, []).append(p)
-        for rid, group in by_request.items():
-            who = ", ".join(f"{names[p.physician_id].name} ({p.persons} pers.)" for p in group)
-            add(f"- {rid} → {who}")
-            for p in group:
-                add(f"    {p.explanation}")
-        add("")
-    if result.orientations:
-        add("Demandes orientées (liste remise au demandeur)")
-        add("----------------------------------------------")
-        for o in result.orientations:
-            docs = ", ".join(
-                f"{d.name} ({_commune_name(ref, d.commune)}, {format_km(d.distance_km)})"
-                for d in o.physicians
-            )
-            add(f"- {o.request_id} [{o.level}] : {o.explanation}")
-            if docs:
-                add(f"    Médecins : {docs}")
-            if o.resources:
-                add(f"    Ressources : {' ; '.join(o.resources)}")
-        add("")
-    if result.waiting:
-        add("Demandes en attente")
-        add("-------------------")
-        for w in sorted(result.waiting, key=lambda w: (w.rank, w.request_id)):
-            extra = f" ({w.detail})" if w.detail else ""
-            add(f"- {w.request_id} [{w.level}, {w.persons} pers.] : {w.label}{extra}")
-        add("")
-    if result.rejected:
-        add("Demandes hors dispositif")
-        add("------------------------")
-        for r in result.rejected:
-            extra = f" ({r.detail})" if r.detail else ""
-            add(f"- {r.request_id} : {r.label}{extra}")
-        add("")
-    load = result.load_by_physician()
-    if load:
-        add("Places attribuées par médecin ce mois-ci")
-        add("----------------------------------------")
-        for pid, n in load.items():
-            doc = names[pid]
-            add(
-                f"- {doc.name} ({_commune_name(ref, doc.commune)}) : {n} / capacité déclarée "
-                f"{policy.monthly_capacity_of(doc)}"
-            )
-    return "\n".join(lines).rstrip() + "\n"
+def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
+    from mt_access.cli.outputs import write_report
+    from mt_access.examples import example_register
+    from mt_access.register import Register
+    from mt_access.store.sqlite import SQLiteStore
 
-
-def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     policy = load_policy(args.politique)
-    assert policy.reference is not None
-    month = Month.parse(args.mois)
-    data = example_month(
-        policy, policy.reference, month=month, requests=args.demandes, seed=args.graine
-    )
-    from mt_access.engine import match
+    month: Month = args.mois
+    folder = Path(args.dossier)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "registre.sqlite"
+    _remove_register(path)
+    console.err.write("Construction du registre d'exemple...\n")
+    with SQLiteStore(path) as store:
+        with store.transaction():
+            store.put_setting(POLICY_SETTING, str(args.politique))
+        register = Register(store, policy)
+        on = example_register(
+            register,
+            month=month,
+            history_months=args.historique,
+            requests_per_month=args.demandes,
+            seed=args.graine,
+        )
+        waiting = len(register.waiting())
+        run = register.run_match(on)
+        console.say(
+            "Données d'exemple générées (aucun patient réel) : registre de "
+            f"{register.store.count_requests()} demandes sur {args.historique + 1} mois, "
+            f"{len(register.physicians())} médecins."
+        )
+        console.say("")
+        console.say(
+            render_run(
+                run.result,
+                policy,
+                register.physicians(),
+                total_requests=waiting,
+                run=run,
+                details=args.details,
+            )
+        )
+        console.err.write("Courriers, réponses des médecins, rapport et carte...\n")
+        from mt_access.examples import example_answers
+        from mt_access.letters import letters_for_run, write_letters
 
-    result = match(data.requests, data.physicians, policy, CapacityLedger(), data.on)
-    out.write(
-        "Données d'exemple générées (aucun patient réel) : "
-        f"{len(data.requests)} demandes, {len(data.physicians)} médecins.\n\n"
+        letters = write_letters(letters_for_run(register, run, on), folder / "courriers")
+        answered_on = on + dt.timedelta(days=7)
+        accepted = example_answers(register, run, answered_on, seed=args.graine)
+        console.say(
+            f"Réponses des médecins (générées) le {answered_on:%d/%m/%Y} : {accepted} "
+            f"acceptation(s), {len(run.proposed) - accepted} refus ou sans objet."
+        )
+        console.say("")
+        written = write_report(register, month, folder, console, personal=False)
+    console.say("")
+    console.say(f"Fichiers écrits dans {folder} :")
+    console.say(f"  {path} (le registre)")
+    console.say(f"  {folder / 'courriers'} ({len(letters)} courriers)")
+    for item in written:
+        console.say(f"  {item}")
+    console.say("")
+    console.say(
+        f"Pour continuer : mt-access demande liste --registre {path} ; "
+        f"mt-access medecin liste --registre {path} --date {on:%d/%m/%Y}"
     )
-    out.write(render_summary(result, policy, data.physicians, total_requests=len(data.requests)))
     return EXIT_OK
 
 
-def _cmd_policy(args: argparse.Namespace, out: TextIO) -> int:
+def _show_intake(policy: Policy, out: TextIO) -> None:
+    mapping = policy.intake
+    if mapping is None:
+        out.write("Formulaire de demande : modèle générique (pas de section intake)\n")
+        return
+    preset = f" (modèle {mapping.preset})" if mapping.preset else ""
+    out.write(f"Formulaire de demande : {mapping.name or 'sans nom'}{preset}\n")
+    for name, field in mapping.fields.items():
+        if field.constant is not None:
+            source = f"toujours {field.constant!r}"
+        else:
+            joiner = " + " if field.join else " ou "
+            source = joiner.join(f"« {c} »" for c in field.columns)
+            if field.optional:
+                source += " (facultatif)"
+        out.write(f"  {name} ← {source}\n")
+
+
+def _cmd_policy(args: argparse.Namespace, console: Console) -> int:
+    out = console.out
     if args.action == "lister":
         for name, path in available_policies().items():
             out.write(f"{name}\t{path}\n")
@@ -150,8 +157,7 @@ def _cmd_policy(args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_OK
     out.write(f"{policy.name} ({policy.code}, département {policy.department})\n")
     out.write(f"Territoire : {len(policy.territory)} communes\n")
-    ref = policy.reference
-    names = sorted((_commune_name(ref, c) for c in policy.territory), key=normalize_name)
+    names = sorted((commune_name(policy, c) for c in policy.territory), key=normalize_name)
     out.write("  " + ", ".join(names) + "\n")
     for level in policy.levels:
         joined = " ou " if level.match == "any" else " et "
@@ -197,28 +203,44 @@ def _cmd_policy(args: argparse.Namespace, out: TextIO) -> int:
         + "\n"
     )
     out.write(f"Tentatives de contact avant sortie : {policy.max_contact_attempts}\n")
+    _show_intake(policy, out)
     return EXIT_OK
 
 
 def _parser() -> argparse.ArgumentParser:
+    from mt_access.cli import outputs, registry
+
     parser = argparse.ArgumentParser(
         prog="mt-access",
-        description="Accès au médecin traitant : demandes, capacités des médecins, appariement.",
-        epilog="Codes de sortie : 0 succès, 1 données ou politique invalides, "
-        "2 mauvaise utilisation.",
+        description="Accès au médecin traitant : demandes, médecins volontaires et leurs "
+        "capacités, appariement, courriers, rapports et carte. Le guide du coordinateur "
+        "(docs/guide-coordinateur.md) montre un mois complet.",
+        epilog="Codes de sortie : 0 succès ; 1 données ou politique invalides ; 2 mauvaise "
+        "utilisation de la commande ; 3 opération refusée par le registre ; 4 fichier du "
+        "registre inutilisable ou fichier impossible à écrire ; 130 interruption.",
     )
-    sub = parser.add_subparsers(dest="command", metavar="commande")
-    sub.required = True
+    sub = parser.add_subparsers(dest="command", metavar="commande", required=True)
     demo = sub.add_parser(
         "demo",
-        help="appariement d'un mois d'exemple (données générées)",
-        description="Génère un mois de demandes et de médecins fictifs, lance l'appariement et "
-        "affiche le résultat.",
+        help="un mois d'exemple de bout en bout (données générées) : registre, appariement, "
+        "courriers, rapport et carte",
+        description="Construit un registre d'exemple (patients et médecins fictifs) sur "
+        "quelques mois, lance l'appariement du mois, puis écrit les courriers, le rapport "
+        "mensuel et la carte dans un dossier. Le registre du dossier est remplacé à chaque fois.",
     )
     demo.add_argument("--politique", default="voironnais", help="nom ou fichier YAML (voironnais)")
-    demo.add_argument("--mois", default="2026-03", help="mois AAAA-MM (2026-03)")
-    demo.add_argument("--demandes", type=int, default=60, help="nombre de demandes (60)")
+    demo.add_argument(
+        "--mois", type=parse_month, default=Month(2026, 3), help="mois AAAA-MM (2026-03)"
+    )
+    demo.add_argument(
+        "--dossier", default="mt-access-demo", help="dossier de sortie (mt-access-demo)"
+    )
+    demo.add_argument("--demandes", type=int, default=40, help="demandes par mois (40)")
+    demo.add_argument("--historique", type=int, default=2, help="mois d'historique avant (2)")
     demo.add_argument("--graine", type=int, default=2026, help="graine aléatoire (2026)")
+    demo.add_argument(
+        "--details", action="store_true", help="expliquer chaque attribution et orientation"
+    )
     demo.set_defaults(func=_cmd_demo)
 
     pol = sub.add_parser(
@@ -234,30 +256,55 @@ def _parser() -> argparse.ArgumentParser:
     )
     pol.add_argument("fichier", nargs="?", default="voironnais", help="nom ou fichier YAML")
     pol.set_defaults(func=_cmd_policy)
+    registry.add_commands(sub)
+    outputs.add_commands(sub)
     return parser
 
 
 _ALIASES = {"check": "verifier", "show": "afficher", "list": "lister"}
 
 
-def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
-    """Entry point of ``mt-access``; returns the exit code."""
-    out = out or sys.stdout
+def _exit_code(exc: BaseException) -> int:
+    if isinstance(exc, CommandError):
+        return exc.code
+    if isinstance(exc, StoreError):
+        return EXIT_STORE
+    if isinstance(exc, RegisterOperationError | LifecycleError | LedgerError | RegisterError):
+        return EXIT_REFUSED
+    if isinstance(exc, OSError) and not isinstance(exc, MtAccessError):
+        return EXIT_STORE
+    return EXIT_INVALID_INPUT
+
+
+def main(
+    argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
+    """Entry point of ``mt-access``; returns the exit code.
+
+    Args:
+        argv: the arguments (``sys.argv[1:]`` by default).
+        out: where results go (standard output by default).
+        err: where warnings, errors and progress go (standard error by default).
+    """
+    console = Console(out or sys.stdout, err)
     parser = _parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0) and EXIT_USAGE
-    if getattr(args, "action", None) in _ALIASES:
+    if getattr(args, "command", None) in ("politique", "policy") and args.action in _ALIASES:
         args.action = _ALIASES[args.action]
     try:
-        code: int = args.func(args, out)
-    except MtAccessError as exc:
-        sys.stderr.write(f"erreur : {exc}\n")
-        return EXIT_INVALID_INPUT
-    except ValueError as exc:
-        sys.stderr.write(f"erreur : {exc}\n")
-        return EXIT_INVALID_INPUT
+        code: int = args.func(args, console)
+    except KeyboardInterrupt:
+        console.err.write("interrompu\n")
+        return EXIT_INTERRUPTED
+    except (MtAccessError, ValueError, OSError) as exc:
+        message = str(exc)
+        if isinstance(exc, OSError) and not isinstance(exc, MtAccessError):
+            message = f"{exc.filename or ''} : {exc.strerror or exc}".lstrip(" :")
+        console.err.write(f"erreur : {message}\n")
+        return _exit_code(exc)
     return code
 
 

@@ -843,6 +843,7 @@ def import_table(
     mapping: FormMapping | None = None,
     known: Iterable[KnownPerson] = (),
     received: dt.date | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> IntakeResult:
     """Import the rows of a form export as requests.
 
@@ -856,6 +857,8 @@ def import_table(
             birth_date)``: a row repeating one of them is a duplicate.
         received: the reception date of rows without one (the form has no reception date
             column, or the cell is empty).
+        progress: called as ``progress(done, total)`` every 500 rows and at the end (e.g. a
+            :class:`~mt_access.progress.ProgressBar`).
 
     Returns:
         The accepted rows, the problems and the duplicates; the same file gives the same
@@ -897,7 +900,10 @@ def import_table(
     seen_people: dict[tuple[tuple[str, ...], dt.date], int] = {}
     seen_ids: dict[str, int] = {}
     seen_forms: dict[str, int] = {}
-    for row in table.rows:
+    total = len(table.rows)
+    for done, row in enumerate(table.rows):
+        if progress is not None and done % 500 == 0:
+            progress(done, total)
         values, row_problems = importer.row(row)
         built = importer.build(row, values, row_problems)
         if built is None:
@@ -964,6 +970,8 @@ def import_table(
                 household_link=link,
             )
         )
+    if progress is not None:
+        progress(total, total)
     return IntakeResult(
         source=table.source,
         rows=len(table.rows),
@@ -1006,6 +1014,7 @@ def import_file(
     mapping: FormMapping | None = None,
     known: Iterable[KnownPerson] = (),
     received: dt.date | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> IntakeResult:
     """:func:`~mt_access.intake.tabular.read_table` then :func:`import_table`.
 
@@ -1014,7 +1023,15 @@ def import_file(
         OSError: the file cannot be opened.
     """
     table = read_table(path, sheet=sheet, encoding=encoding, delimiter=delimiter)
-    return import_table(table, policy, reference, mapping=mapping, known=known, received=received)
+    return import_table(
+        table,
+        policy,
+        reference,
+        mapping=mapping,
+        known=known,
+        received=received,
+        progress=progress,
+    )
 
 
 # --------------------------------------------------------------------------------------------
