@@ -18,8 +18,8 @@ demo: $(STAMP)
 	$(BIN)/mt-access demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks docs notebooks
+	$(BIN)/ruff format --check src tests benchmarks docs notebooks
 
 typecheck: $(STAMP)
 	$(BIN)/mypy src

@@ -32,8 +32,11 @@ from mt_access import hookspecs
 from mt_access import policy as policy_module
 from mt_access.plugins import collect_criterion_kinds, collect_routers, get_plugin_manager
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
 PAGES = sorted(DOCS.glob("*.md"))
+# Every page of the site, the API reference's included (paths relative to docs/).
+SITE_PAGES = sorted(p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md"))
 
 _FENCE = re.compile(
     r"^(?P<indent>[ \t]*)```(?P<info>[^`\n]*)\n(?P<body>.*?)^(?P=indent)```[ \t]*$",
@@ -41,7 +44,7 @@ _FENCE = re.compile(
 )
 _LINK = re.compile(r"\]\((?P<target>[^)\s]+)\)")
 # Pages that other work writes: the other pages may link them before they exist.
-PENDING_PAGES = frozenset({"benchmarks.md"})
+PENDING_PAGES: frozenset[str] = frozenset()
 
 
 class Block(NamedTuple):
@@ -146,16 +149,21 @@ def test_yaml_examples_parse(page: Path) -> None:
                 pytest.fail(f"{page.name}:{block.line}: invalid YAML: {exc}")
 
 
-@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
-def test_relative_links_resolve(page: Path) -> None:
-    text = page.read_text(encoding="utf-8")
+@pytest.mark.parametrize("page", SITE_PAGES)
+def test_relative_links_resolve(page: str) -> None:
+    """Relative links point to files of docs/: the site holds nothing else (a link to
+    ``../src/...`` or ``../README.md`` would be broken there)."""
+    path = DOCS / page
+    text = path.read_text(encoding="utf-8")
     for m in _LINK.finditer(text):
         target = m["target"].split("#", 1)[0]
         if not target or "://" in target or target.startswith("mailto:"):
             continue
         if target in PENDING_PAGES:
             continue
-        assert (page.parent / target).exists(), f"{page.name}: broken link {m['target']}"
+        resolved = (path.parent / target).resolve()
+        assert resolved.is_relative_to(DOCS), f"{page}: link {m['target']} leaves docs/"
+        assert resolved.exists(), f"{page}: broken link {m['target']}"
 
 
 def test_index_links_every_page() -> None:
@@ -163,6 +171,31 @@ def test_index_links_every_page() -> None:
     for page in PAGES:
         if page.name != "index.md":
             assert f"({page.name})" in index, f"index.md does not link {page.name}"
+
+
+def _nav_pages(entry: object) -> Iterator[str]:
+    """The page paths of a piece of ``mkdocs.yml``'s ``nav``."""
+    if isinstance(entry, str):
+        if "://" not in entry:
+            yield entry
+    elif isinstance(entry, list):
+        for item in entry:
+            yield from _nav_pages(item)
+    elif isinstance(entry, dict):
+        for value in entry.values():
+            yield from _nav_pages(value)
+
+
+def test_every_page_is_in_the_site_nav() -> None:
+    """Each page of docs/ (API reference included) is in mkdocs.yml's nav, once, and the nav
+    names no missing page."""
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
+    nav = list(_nav_pages(config["nav"]))
+    assert sorted(set(nav)) == sorted(nav), "a page is twice in mkdocs.yml's nav"
+    missing = [page for page in SITE_PAGES if page not in nav]
+    assert not missing, f"not in mkdocs.yml's nav: {', '.join(missing)}"
+    unknown = [page for page in nav if not (DOCS / page).is_file()]
+    assert not unknown, f"in mkdocs.yml's nav but not in docs/: {', '.join(unknown)}"
 
 
 # --------------------------------------------------------------------------------------------

@@ -141,7 +141,8 @@ def referral(
     ``policy.referral_fields`` only, in that order.
 
     Args:
-        request, identity: the request and the patient's identity.
+        request: the request.
+        identity: the patient's identity.
         policy: gives the fields, the levels and the commune reference.
         on: the date of the referral (age and priority level on that date).
         reference_names: INSEE code → commune name (the policy's reference by default).

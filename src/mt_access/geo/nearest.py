@@ -151,8 +151,10 @@ def k_nearest(
     k nearest are computed (see the module's docstring).
 
     Args:
-        origin_lats, origin_lons: the ``n`` origins (1-d, WGS84 degrees).
-        target_lats, target_lons: the ``m`` targets (1-d, WGS84 degrees).
+        origin_lats: the latitudes of the ``n`` origins (1-d, WGS84 degrees).
+        origin_lons: the longitudes of the ``n`` origins (1-d, WGS84 degrees).
+        target_lats: the latitudes of the ``m`` targets (1-d, WGS84 degrees).
+        target_lons: the longitudes of the ``m`` targets (1-d, WGS84 degrees).
         k: how many targets per origin (0 or more).
         eligible: which targets each origin may get; ``None``: all of them. Each origin has a
             *group*: ``origin_group[i]`` when given, else ``i``. Either
