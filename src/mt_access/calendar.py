@@ -7,7 +7,23 @@ import re
 
 import attrs
 
-__all__ = ["Month"]
+__all__ = ["MONTH_NAMES_FR", "Month"]
+
+MONTH_NAMES_FR: tuple[str, ...] = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+"""French month names, January first (for labels such as « mars 2026 »)."""
 
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 
@@ -47,6 +63,11 @@ class Month:
 
     def previous(self) -> Month:
         return Month(self.year - (self.month == 1), (self.month - 2) % 12 + 1)
+
+    @property
+    def label(self) -> str:
+        """The month in French words: ``mars 2026``."""
+        return f"{MONTH_NAMES_FR[self.month - 1]} {self.year}"
 
     def __str__(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"

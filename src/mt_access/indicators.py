@@ -51,7 +51,7 @@ import numpy as np
 import numpy.typing as npt
 import pluggy
 
-from mt_access.calendar import Month
+from mt_access.calendar import MONTH_NAMES_FR, Month
 from mt_access.engine import checked_hook_list, policy_plugin_manager, rank_requests
 from mt_access.errors import MtAccessError
 from mt_access.ledger import CapacityLedger
@@ -93,20 +93,6 @@ BoolArray = npt.NDArray[np.bool_]
 _NEVER = dt.date.max.toordinal()
 """Exit ordinal of a request still in progress."""
 
-_MONTHS_FR = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
 
 _BEFORE_LIST = frozenset({RequestState.RECEIVED, RequestState.ACKNOWLEDGED, RequestState.CONFIRMED})
 _EXIT_REASONS: tuple[ExitReason, ...] = tuple(ExitReason)
@@ -192,7 +178,7 @@ class Period:
     def label(self) -> str:
         """French label: ``mars 2026`` for a month, else ``du 01/03/2026 au 15/04/2026``."""
         if self.is_month:
-            return f"{_MONTHS_FR[self.start.month - 1]} {self.start.year}"
+            return f"{MONTH_NAMES_FR[self.start.month - 1]} {self.start.year}"
         return f"du {_fr_date(self.start)} au {_fr_date(self.end)}"
 
     def previous(self) -> Period:

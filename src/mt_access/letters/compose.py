@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 import attrs
 
+from mt_access.calendar import MONTH_NAMES_FR
 from mt_access.letters.markup import Rendered
 from mt_access.letters.templates import LetterError, LetterKind, LetterTemplates
 from mt_access.lifecycle import Event, RequestFile, RequestState
@@ -46,20 +47,6 @@ FORMATS = ("txt", "md", "html")
 Recipient = Literal["patient", "referrer"]
 """Who an acknowledgement goes to."""
 
-_MONTHS = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
 _UNSAFE_FILE_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
@@ -71,7 +58,7 @@ def french_date(day: dt.date) -> str:
 def long_french_date(day: dt.date) -> str:
     """``15 mars 2026``, ``1er mars 2026``."""
     first = "1er" if day.day == 1 else str(day.day)
-    return f"{first} {_MONTHS[day.month - 1]} {day.year}"
+    return f"{first} {MONTH_NAMES_FR[day.month - 1]} {day.year}"
 
 
 @attrs.frozen

@@ -92,20 +92,6 @@ MAP_PARTS = ("communes", "physicians")
 Geometry = Any
 """A shapely ``Polygon`` or ``MultiPolygon`` (shapely has no type annotations)."""
 
-_MONTHS_FR = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
 
 _SHOWN_STATUSES = frozenset({PhysicianStatus.ACTIVE, PhysicianStatus.SUSPENDED})
 
@@ -332,7 +318,7 @@ class AvailabilityMap:
 
 def _month_label(month: Month) -> str:
     """``"mars 2026"``."""
-    return f"{_MONTHS_FR[month.month - 1]} {month.year}"
+    return month.label
 
 
 def _fr_number(value: float, decimals: int) -> str:
