@@ -417,8 +417,17 @@ def test_compare_scenarios_labels_and_parallel_equals_serial() -> None:
             GPRetires(physician_id=gp, month=1, patients_entering=10)
         ),
     }
-    serial = compare(scenarios, VOIRONNAIS, replications=2, workers=1)
-    parallel = compare(scenarios, VOIRONNAIS, replications=2, workers=2)
+    seen: list[tuple[int, int]] = []
+    serial = compare(
+        scenarios, VOIRONNAIS, replications=2, workers=1, progress=lambda d, t: seen.append((d, t))
+    )
+    assert seen == [(0, 4), (2, 4), (4, 4)]
+    seen.clear()
+    parallel = compare(
+        scenarios, VOIRONNAIS, replications=2, workers=2, progress=lambda d, t: seen.append((d, t))
+    )
+    assert seen[0] == (0, 4)
+    assert seen[-1] == (4, 4)
     assert parallel.workers == 2
     assert serial.workers == 1
     assert serial.variants == ("base", "départ")

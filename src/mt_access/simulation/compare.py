@@ -13,7 +13,7 @@ import gc
 import math
 import multiprocessing
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
@@ -126,6 +126,7 @@ def _run_replications(
     replications: Sequence[int],
     scenarios: Sequence[Scenario],
     policies: Sequence[Policy],
+    done: Callable[[int], None] | None = None,
 ) -> list[RunSummary]:
     out: list[RunSummary] = []
     for r in replications:
@@ -133,6 +134,8 @@ def _run_replications(
         for v, si, pi in pairs:
             values, waiting, placed = run_summary(scenarios[si], policies[pi], r, cache)
             out.append(RunSummary(v, r, values, waiting, placed))
+        if done is not None:
+            done(len(pairs))
     return out
 
 
@@ -166,6 +169,7 @@ def compare(
     workers: int | None = None,
     level: float = 0.9,
     first_replication: int = 0,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Comparison:
     """Run every scenario under every policy, ``replications`` times, and compare.
 
@@ -180,6 +184,9 @@ def compare(
         level: the share of the replications each interval covers (0.9: from the 5th to
             the 95th percentile of the replications).
         first_replication: the number of the first replication.
+        progress: called as ``progress(done, total)`` with the runs done so far, after each
+            replication run here and each batch of replications a worker finishes (e.g. a
+            :class:`~mt_access.progress.ProgressBar`).
 
     Returns:
         A :class:`Comparison`; its variants are the (scenario, policy) pairs, labelled by the
@@ -231,8 +238,19 @@ def compare(
         if si in s_index and pi in p_index and (v, si, pi) not in local
     ]
     results: list[RunSummary] = []
+    total = len(reps) * len(pairs)
+    finished = 0
+
+    def advance(runs: int) -> None:
+        nonlocal finished
+        finished += runs
+        if progress is not None:
+            progress(finished, total)
+
+    if progress is not None:
+        progress(0, total)
     if local:
-        results.extend(_run_replications(local, reps, s_values, p_values))
+        results.extend(_run_replications(local, reps, s_values, p_values, advance))
     if remote:
         chunk = max(1, math.ceil(len(reps) / (workers * 4)))
         chunks = [reps[i : i + chunk] for i in range(0, len(reps), chunk)]
@@ -244,6 +262,7 @@ def compare(
         ) as pool:
             for part in pool.map(_worker_chunk, [remote] * len(chunks), chunks):
                 results.extend(part)
+                advance(len(part))
     results.sort(key=lambda run: (run.variant, run.replication))
     months = max(s.months for s in s_values)
     return Comparison(
