@@ -215,6 +215,9 @@ def test_a_month_end_to_end(tmp_path: Path, register: Path) -> None:
     )  # fmt: skip
     assert code == EXIT_OK, text
     assert "2 nouveau(x) patient(s) par mois" in text
+    code, text = run("medecin", "capacite", "MG1", "3", "--date", "02/03/2026")
+    assert code == EXIT_OK
+    assert "capacité de 3 par mois à partir de 2026-03" in text
     export = _export(
         tmp_path / "formulaire.csv",
         [
@@ -246,11 +249,13 @@ def test_a_month_end_to_end(tmp_path: Path, register: Path) -> None:
     code, text = run("apparier", "--date", "15/03/2026", "--courriers", str(tmp_path / "c"))
     assert code == EXIT_OK, text
     assert "appariement n° 1 du 15/03/2026" in text
-    assert "Dr Testeur (MG1)" in text
+    assert re.search(r"Dr Testeur \(MG1\)\s+Voiron\s+2\s+3$", text, re.MULTILINE), text
+    assert "1 courrier(s) écrit(s)" not in text
+    assert "2 courrier(s) écrit(s)" in text
     assert list((tmp_path / "c").iterdir())
 
     code, text = run("medecin", "liste", "--date", "15/03/2026")
-    assert re.search(r"MG1\s+Dr Testeur\s+Voiron\s+actif.*\s2\s+2\s+0$", text, re.MULTILINE), text
+    assert re.search(r"MG1\s+Dr Testeur\s+Voiron\s+actif.*\s3\s+2\s+1$", text, re.MULTILINE), text
 
     code, text = run("medecin", "repondre", "MG1", first, "accepte", "--date", "20/03/2026")
     assert code == EXIT_OK

@@ -50,6 +50,7 @@ def _remove_register(path: Path) -> None:
 
 def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
     from mt_access.cli.outputs import write_report
+    from mt_access.cli.registry import month_capacity
     from mt_access.examples import example_register
     from mt_access.register import Register
     from mt_access.store.sqlite import SQLiteStore
@@ -88,6 +89,7 @@ def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
                 total_requests=waiting,
                 run=run,
                 details=args.details,
+                capacity_of=month_capacity(register, month),
             )
         )
         console.err.write("Courriers, réponses des médecins, rapport et carte...\n")

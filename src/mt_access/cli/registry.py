@@ -154,6 +154,18 @@ def _cmd_import(args: argparse.Namespace, console: Console) -> int:
 # apparier
 
 
+def month_capacity(register: Register, month: Month) -> Callable[[Physician], int]:
+    """A physician's capacity in ``month`` as the register's ledger records it."""
+    ledger = register.ledger
+    policy = register.policy
+
+    def capacity(physician: Physician) -> int:
+        default = policy.monthly_capacity_of(physician)
+        return ledger.capacity(physician.id, month, default=default)
+
+    return capacity
+
+
 def _cmd_match(args: argparse.Namespace, console: Console) -> int:
     with open_register(args, readonly=args.apercu) as register:
         on = day_of(args)
@@ -162,17 +174,33 @@ def _cmd_match(args: argparse.Namespace, console: Console) -> int:
         if args.apercu:
             result = register.preview_match(on)
             console.say("Aperçu : rien n'est enregistré.")
-            console.say(render_run(result, register.policy, physicians, total_requests=total))
+            console.say(
+                render_run(
+                    result,
+                    register.policy,
+                    physicians,
+                    total_requests=total,
+                    capacity_of=month_capacity(register, Month.of(on)),
+                )
+            )
             return EXIT_OK
         run = register.run_match(on)
         console.say(
-            render_run(run.result, register.policy, physicians, total_requests=total, run=run)
+            render_run(
+                run.result,
+                register.policy,
+                physicians,
+                total_requests=total,
+                run=run,
+                capacity_of=month_capacity(register, Month.of(on)),
+            )
         )
         if args.courriers:
             from mt_access.letters import letters_for_run, write_letters
 
             try:
-                written = write_letters(letters_for_run(register, run, on), args.courriers)
+                letters = letters_for_run(register, run, on)
+                written = write_letters(letters, args.courriers)
             except (MtAccessError, OSError) as exc:
                 raise CommandError(
                     f"l'appariement n° {run.record.number} est enregistré, mais les courriers "
@@ -180,7 +208,10 @@ def _cmd_match(args: argparse.Namespace, console: Console) -> int:
                     "courrier »",
                     EXIT_STORE,
                 ) from exc
-            console.say(f"{len(written)} courrier(s) écrit(s) dans {args.courriers}.")
+            console.say(
+                f"{len(letters)} courrier(s) écrit(s) dans {args.courriers} "
+                f"({len(written)} fichiers : texte et Markdown)."
+            )
     return EXIT_OK
 
 

@@ -3,7 +3,7 @@ waiting and rejected requests, and the places used per GP."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mt_access.cli.common import commune_name, table
@@ -29,9 +29,15 @@ def render_run(
     total_requests: int,
     run: MatchRun | None = None,
     details: bool = False,
+    capacity_of: Callable[[Physician], int] | None = None,
 ) -> str:
     """A readable French summary of a match run: a table per outcome and the capacity used
-    per physician; with ``details``, each placement's and orientation's explanation."""
+    per physician; with ``details``, each placement's and orientation's explanation.
+
+    ``capacity_of`` gives a physician's capacity for the run's month (a register's ledger
+    knows the declarations); the policy's :meth:`~mt_access.Policy.monthly_capacity_of` by
+    default."""
+    capacity = capacity_of or policy.monthly_capacity_of
     names = {p.id: p for p in physicians}
     lines: list[str] = []
     add = lines.append
@@ -42,7 +48,7 @@ def render_run(
     placed_persons = sum(p.persons for p in result.placements)
     placed_requests = len({p.request_id for p in result.placements})
     add(
-        f"{total_requests} demandes examinées : {placed_requests} attribuée(s) "
+        f"{total_requests} demande(s) examinée(s) : {placed_requests} attribuée(s) "
         f"({placed_persons} personne(s)), {len(result.orientations)} orientée(s), "
         f"{len({w.request_id for w in result.waiting})} en attente, "
         f"{len(result.rejected)} hors dispositif."
@@ -115,10 +121,10 @@ def render_run(
                     f"{doc.name} ({doc.id})",
                     commune_name(policy, doc.commune),
                     n,
-                    policy.monthly_capacity_of(doc),
+                    capacity(doc),
                 )
             )
-        add(table(("médecin", "commune", "attribuées", "capacité déclarée"), rows,
+        add(table(("médecin", "commune", "attribuées", "capacité du mois"), rows,
                   right=(2, 3)))  # fmt: skip
     return "\n".join(lines).rstrip() + "\n"
 
