@@ -198,6 +198,17 @@ def main(argv: list[str] | None = None) -> int:
         with timed("write_monthly_report (workbook + 2 plots)", figures, TARGET_REPORT_S):
             report = write_monthly_report(register, REPORT_MONTH, folder / "rapport")
         print(f"  -> {', '.join(p.name for p in (report.workbook, *report.plots))}")
+        from mt_access.maps import availability_map
+
+        with timed("availability_map(register, end of month).save", figures):
+            availability_map(register, REPORT_MONTH.last_day).save(folder / "carte.html")
+        both = figures["write_monthly_report (workbook + 2 plots)"]
+        both += figures["availability_map(register, end of month).save"]
+        verdict = "met" if both <= TARGET_REPORT_S else "MISSED"
+        print(
+            f"  mt-access rapport (report + map): {both:.3f} s "
+            f"(target {TARGET_REPORT_S} s: {verdict})"
+        )
         for line in result.summary().splitlines():
             print(f"     {line}")
 
