@@ -436,6 +436,19 @@ def test_names_are_escaped(voironnais: mt_access.Policy) -> None:
     assert "&lt;b&gt;O&#x27;Hara&lt;/b&gt;" in rest.replace("\\u0026", "&")
 
 
+def test_names_are_never_run_as_templates(voironnais: mt_access.Policy) -> None:
+    """branca compiles what folium's elements write as Jinja2 templates: a GP's name holding
+    template syntax must come out as typed, never evaluated."""
+    register = Register(MemoryStore(), voironnais)
+    hostile = "Dr {{ 7 * 7 }} {% if true %}oui{% endif %} {# note #}"
+    register.add_physician(attrs.evolve(doc("MG9", VOIRON, capacity=2), name=hostile))
+    rest = _without_leaflet(availability_map(register, ON).html(tiles=None))
+    assert "{{ 7 * 7 }}" in rest
+    assert "{% if true %}oui{% endif %}" in rest
+    assert "{# note #}" in rest
+    assert "Dr 49" not in rest
+
+
 def test_save_is_atomic(
     amap: AvailabilityMap, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -3,8 +3,9 @@
 folium builds the Leaflet page; everything it would load from a CDN is dropped (jQuery,
 Bootstrap, Font Awesome...) and Leaflet itself, shipped in ``mt_access/static/leaflet``, is
 inlined. Only elements that need Leaflet alone are used: ``GeoJson`` with its
-``GeoJsonTooltip``, ``CircleMarker``, ``FitBounds`` and the small elements below (tooltips
-and popups bound with plain Leaflet calls, the legend as a Leaflet control). folium's random
+``GeoJsonTooltip``, ``FitBounds`` and the small elements below (circle markers, tooltips
+and popups bound with plain Leaflet calls, the legend as a Leaflet control), which put their
+script in the page as text, never compiled as a template (see :class:`_Raw`). folium's random
 element ids are replaced by numbers in order of appearance, so that the same map gives the
 same page byte for byte.
 
@@ -24,7 +25,7 @@ from typing import Any
 
 import folium
 import shapely
-from branca.element import Figure, MacroElement
+from branca.element import Element, Figure, MacroElement
 from jinja2 import Template
 
 from mt_access.geo.shapes import SHAPES_SOURCE
@@ -84,7 +85,71 @@ _LEGEND_CSS = """
 """
 
 
-class _Bind(MacroElement):
+class _Raw(Element):
+    """Text put in the page as it is.
+
+    branca's ``MacroElement.render`` wraps what each macro writes in a new ``Element``, whose
+    text is compiled as a Jinja2 template: a GP's name holding ``{{ ... }}`` would be
+    evaluated (outside any sandbox) when the map is drawn, and every marker would cost a
+    template compilation. The elements below use this instead."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def render(self, **kwargs: Any) -> str:
+        return self.text
+
+
+class _Direct(MacroElement):
+    """A ``MacroElement`` whose macros' output goes to the page as text (see :class:`_Raw`)."""
+
+    def render(self, **kwargs: Any) -> str:
+        figure = self.get_root()
+        if not isinstance(figure, Figure):
+            raise MapError("élément de carte hors d'une page")
+        module = self._template.module.__dict__
+        for part, target in (
+            ("header", figure.header),
+            ("html", figure.html),
+            ("script", figure.script),
+        ):
+            macro = module.get(part)
+            if macro is not None:
+                target.add_child(_Raw(str(macro(self, kwargs))), name=self.get_name())
+        for element in self._children.values():
+            element.render(**kwargs)
+        return ""
+
+
+def _no_braces(text: str) -> str:
+    """HTML text with ``{`` and ``}`` as character references, for text that folium's own
+    elements (``GeoJson``) put in a page they compile as a template (see :class:`_Raw`)."""
+    return text.replace("{", "&#123;").replace("}", "&#125;")
+
+
+class _Marker(_Direct):
+    """A Leaflet circle marker (as folium's ``CircleMarker``, drawn without a template
+    compilation per marker)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.circleMarker(
+            {{ this.location|tojson }}, {{ this.options|tojson }}
+        ).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, location: Sequence[float], **options: Any) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "CircleMarker"
+        self.location = [float(v) for v in location]
+        self.options = options
+
+
+class _Bind(_Direct):
     """A tooltip and optionally a popup bound to the parent layer, with plain Leaflet calls
     (folium's Popup needs jQuery). The texts are HTML, escaped by the caller."""
 
@@ -106,7 +171,7 @@ class _Bind(MacroElement):
         self.popup = popup
 
 
-class _Legend(MacroElement):
+class _Legend(_Direct):
     """The legend (a Leaflet control, top right) and the attribution of the data."""
 
     _template = Template(
@@ -291,7 +356,7 @@ def _commune_tooltip(amap: AvailabilityMap, commune: CommuneDemand) -> str:
         lines.append("<em>Hors du territoire de la CPTS</em>")
     if not commune.has_outline:
         lines.append("<em>Contour non disponible : commune représentée par un cercle</em>")
-    return "<br>".join(lines)
+    return _no_braces("<br>".join(lines))
 
 
 def _add_communes(fmap: folium.Map, amap: AvailabilityMap) -> None:
@@ -331,15 +396,15 @@ def _add_communes(fmap: folium.Map, amap: AvailabilityMap) -> None:
     for commune in amap.communes:
         if commune.has_outline or commune.lat is None or commune.lon is None:
             continue
-        marker = folium.CircleMarker(
+        marker = _Marker(
             [commune.lat, commune.lon],
             radius=12,
             color=_OUTLINE,
             weight=1,
-            dash_array="3 3",
+            dashArray="3 3",
             fill=True,
-            fill_color=_colour(amap, commune),
-            fill_opacity=0.75,
+            fillColor=_colour(amap, commune),
+            fillOpacity=0.75,
         )
         _Bind(_commune_tooltip(amap, commune)).add_to(marker)
         marker.add_to(fmap)
@@ -445,14 +510,14 @@ def _add_physicians(fmap: folium.Map, amap: AvailabilityMap) -> None:
     # the largest first, so that a smaller marker next to it stays visible and clickable
     drawn.sort(key=lambda item: -item[3])
     for gp, position, colour, radius in drawn:
-        marker = folium.CircleMarker(
+        marker = _Marker(
             list(position),
             radius=radius,
             color="#ffffff",
             weight=2,
             fill=True,
-            fill_color=colour,
-            fill_opacity=0.95,
+            fillColor=colour,
+            fillOpacity=0.95,
         )
         _Bind(_physician_tooltip(amap, gp), _physician_popup(amap, gp)).add_to(marker)
         marker.add_to(fmap)
