@@ -377,3 +377,44 @@ def test_the_reference_page_lists_every_command() -> None:
     page = (Path(__file__).parent.parent / "docs" / "cli.md").read_text(encoding="utf-8")
     for command in _commands(_parser()):
         assert f"`{' '.join(command)}" in page, command
+
+
+def test_locating_addresses_with_the_ban(
+    tmp_path: Path, demo: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`demande localiser` against a local stand-in of the BAN: addresses in Voiron are
+    answered in Voiron and located; the others come back outside their commune and keep the
+    commune's point; a second run asks nothing again (cache)."""
+    import shutil
+
+    from ban_server import BANServer, Reply, feature
+    from mt_access import load_policy
+    from mt_access.register import Register
+    from mt_access.store.sqlite import SQLiteStore
+
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    folder, _ = demo
+    copy = tmp_path / "registre.sqlite"
+    shutil.copy(folder / "registre.sqlite", copy)
+    with SQLiteStore(copy, readonly=True) as store:
+        register = Register(store, load_policy("voironnais"))
+        active = [s for s in register.list_requests() if not s.state.is_final]
+        in_voiron = sum(1 for s in active if s.commune == "38563")
+    with BANServer() as server:
+        server.default = Reply(features=(feature(45.3646, 5.5897),))
+        args = ("demande", "localiser", "--registre", str(copy), "--ban", server.domain, "--http")
+        code, text, err = run_err(*args)
+        assert code == EXIT_OK, err
+        assert f"{in_voiron} adresse(s) localisée(s)" in text
+        assert "trouvée hors de la commune" in text
+        assert "Géocodage : [" in err
+        sent = server.request_count
+        assert sent == len(active)
+        code, text, _ = run_err(*args)
+        assert "0 adresse(s) localisée(s)" in text
+        assert server.request_count == sent
+    with SQLiteStore(copy, readonly=True) as store:
+        located = [r for r in store.requests() if r.patient.location is not None]
+    assert len(located) == in_voiron
+    assert (tmp_path / "registre.geocodage.sqlite").is_file()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import attrs
 import pytest
@@ -18,6 +19,7 @@ from mt_access import (
     RequestState,
 )
 from mt_access.calendar import Month
+from mt_access.geo.geocoding import GeocodeResult
 from mt_access.lifecycle import Event, ExitReason
 from mt_access.register import Register, RegisterOperationError
 from mt_access.store.memory import MemoryStore
@@ -334,3 +336,63 @@ def test_from_form_export_to_mt_in_a_register_file(
         rows = again.pseudonymised_rows()
         write_rows(rows, EXPORT_COLUMNS, folder / "partage.xlsx")
         assert "Fictif" not in repr(rows)
+
+
+class _FakeGeocoder:
+    """Answers at the address for '1 rue Haute', at the commune otherwise."""
+
+    def __init__(self, register: Register | None = None) -> None:
+        self.register = register
+        self.asked: list[tuple[str | None, str]] = []
+
+    def geocode(self, address: str | None, commune: str) -> GeocodeResult:
+        return self.geocode_many([(address, commune)])[0]
+
+    def geocode_many(
+        self, items: Sequence[tuple[str | None, str]], progress: object = None
+    ) -> list[GeocodeResult]:
+        self.asked.extend(items)
+        if self.register is not None:  # another user changes R2 while the service answers
+            request = self.register.request("R2")
+            with self.register.store.transaction():
+                self.register.store.replace_request(
+                    attrs.evolve(request, comments="changé"), self.register.identity("R2")
+                )
+        point = mt_access.Point(45.37, 5.59)
+        return [
+            GeocodeResult(point, commune, "address")
+            if address == "1 rue Haute"
+            else GeocodeResult(point, commune, "commune", "not_found")
+            for address, commune in items
+        ]
+
+
+def test_locate_records_homes_found_at_their_address(voironnais: mt_access.Policy) -> None:
+    register = _register(voironnais)
+    register.add_request(req("R1"), PatientIdentity(last_name="A", address="1 rue Haute"))
+    register.add_request(req("R2"), PatientIdentity(last_name="B", address="1 rue Haute"))
+    register.add_request(req("R3"), PatientIdentity(last_name="C", address="9 rue Basse"))
+    register.add_request(req("R4"), PatientIdentity(last_name="D"))
+    register.add_request(req("R5"), PatientIdentity(last_name="E", address="1 rue Haute"))
+    register.withdraw("R5", D2)
+    with register.store.transaction():
+        register.store.replace_request(
+            attrs.evolve(req("R2"), comments="avant"), register.identity("R2")
+        )
+    geocoder = _FakeGeocoder(register)
+    outcome = register.locate(geocoder)
+    assert [address for address, _ in geocoder.asked] == [
+        "1 rue Haute",
+        "1 rue Haute",
+        "9 rue Basse",
+    ]
+    assert outcome.located == ("R1",)  # R2 changed meanwhile: left for the next run
+    assert outcome.at_commune == (("R3", "not_found"),)
+    assert outcome.without_address == 1
+    assert register.request("R1").patient.location == mt_access.Point(45.37, 5.59)
+    assert register.request("R2").patient.location is None
+    assert register.request("R5").patient.location is None  # exited: not asked
+    assert "1 adresse(s) localisée(s)" in outcome.summary()
+    again = _FakeGeocoder()
+    assert register.locate(again).located == ("R2",)
+    assert [a for a, _ in again.asked] == ["1 rue Haute", "9 rue Basse"]

@@ -31,7 +31,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import pluggy
@@ -61,8 +61,12 @@ from mt_access.privacy import anonymised, pseudonymised_row, referral
 from mt_access.result import MatchResult
 from mt_access.store.base import KnownPerson, RequestSummary, RunRecord, Store
 
+if TYPE_CHECKING:
+    from mt_access.geo.geocoding import Geocoder
+
 __all__ = [
     "ImportOutcome",
+    "LocateOutcome",
     "MatchRun",
     "Register",
     "RegisterOperationError",
@@ -122,6 +126,30 @@ class ImportOutcome:
             f"{len(self.out_of_scope)} hors territoire, sorties du dispositif), "
             f"{len(self.rejected_rows)} ligne(s) non importée(s) dont {self.duplicates} "
             "doublon(s)"
+        )
+
+
+@attrs.frozen
+class LocateOutcome:
+    """What :meth:`Register.locate` did.
+
+    Attributes:
+        located: ids of the requests whose home is now located at the address's point.
+        at_commune: ``(request id, flag)`` of the addresses not located precisely (the flag
+            says why: ``"not_found"``, ``"low_score"``, ``"timeout"``...): the commune's
+            point stays in use for them.
+        without_address: requests in progress without a location and without an address.
+    """
+
+    located: tuple[str, ...]
+    at_commune: tuple[tuple[str, str], ...]
+    without_address: int
+
+    def summary(self) -> str:
+        """One French sentence for the coordinator."""
+        return (
+            f"{len(self.located)} adresse(s) localisée(s) ; {len(self.at_commune)} laissée(s) "
+            f"au centre de leur commune ; {self.without_address} demande(s) sans adresse"
         )
 
 
@@ -543,6 +571,54 @@ class Register:
             request = self.request(request_id)
             self.store.replace_request(anonymised(request), PatientIdentity(), erased_on=on)
             return self.file(request_id)
+
+    def locate(
+        self,
+        geocoder: Geocoder,
+        *,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> LocateOutcome:
+        """Locate the homes of the requests in progress that have an address and no location
+        yet, with ``geocoder`` (e.g. :class:`~mt_access.geo.geocoding.BANGeocoder`), so that
+        distances to GPs are measured from the home rather than the commune's point.
+
+        The addresses are geocoded first, outside any transaction (a web service may be slow);
+        the locations found at the address (``precision == "address"``) are then recorded in
+        one transaction, skipping a request changed meanwhile. ``progress(done, total)`` is
+        passed to :meth:`~mt_access.geo.geocoding.Geocoder.geocode_many`.
+        """
+        active = [s for s in self.store.summaries(None) if not s.state.is_final]
+        wanted: list[tuple[Request, PatientIdentity]] = []
+        without_address = 0
+        for summary in active:
+            request = self.store.get_request(summary.id)
+            if request is None or request.patient.location is not None:
+                continue
+            if self.store.erased_on(summary.id) is not None:
+                continue
+            identity = self.store.get_identity(summary.id) or PatientIdentity()
+            if not identity.address.strip():
+                without_address += 1
+                continue
+            wanted.append((request, identity))
+        results = geocoder.geocode_many(
+            [(identity.address, request.patient.commune) for request, identity in wanted],
+            progress=progress,
+        )
+        located: list[str] = []
+        at_commune: list[tuple[str, str]] = []
+        with self._operation():
+            for (request, identity), result in zip(wanted, results, strict=True):
+                if result.precision != "address":
+                    at_commune.append((request.id, result.flag or "commune"))
+                    continue
+                current = self.store.get_request(request.id)
+                if current != request:
+                    continue  # changed since it was read: left for the next run
+                patient = attrs.evolve(request.patient, location=result.point)
+                self.store.replace_request(attrs.evolve(request, patient=patient), identity)
+                located.append(request.id)
+        return LocateOutcome(tuple(located), tuple(at_commune), without_address)
 
     def pseudonymised_rows(self, *states: RequestState) -> list[dict[str, str]]:
         """Rows of a shareable export (:data:`mt_access.privacy.EXPORT_COLUMNS`) for the

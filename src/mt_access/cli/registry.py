@@ -365,6 +365,43 @@ def _cmd_request_letter(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def _cmd_request_locate(args: argparse.Namespace, console: Console) -> int:
+    from mt_access.geo.geocoding import BAN_DEFAULT_DOMAIN, BANGeocoder
+
+    path = register_path(args)
+    cache = Path(args.cache) if args.cache else path.with_name(f"{path.stem}.geocodage.sqlite")
+    with open_register(args) as register:
+        geocoder = BANGeocoder(
+            reference=register.policy.reference,
+            domain=args.ban or BAN_DEFAULT_DOMAIN,
+            scheme="http" if args.http else "https",
+            cache_path=cache,
+        )
+        with geocoder:
+            outcome = register.locate(
+                geocoder,
+                progress=None
+                if args.sans_progression
+                else ProgressBar("Géocodage", stream=console.err),
+            )
+    console.say(outcome.summary() + ".")
+    if outcome.at_commune:
+        rows = [(rid, _FLAGS.get(flag, flag)) for rid, flag in outcome.at_commune]
+        console.say(table(("demande", "adresse non localisée"), rows, max_width=60))
+    return EXIT_OK
+
+
+_FLAGS = {
+    "not_found": "introuvable",
+    "low_score": "réponse trop incertaine",
+    "outside_commune": "trouvée hors de la commune",
+    "timeout": "service trop lent",
+    "rate_limited": "service saturé",
+    "server_error": "erreur du service",
+    "unavailable": "service injoignable",
+}
+
+
 # ------------------------------------------------------------------------------------------
 # medecin
 
@@ -668,6 +705,25 @@ def add_commands(sub: Any) -> None:
     )
     erase.add_argument("demande", help="identifiant de la demande")
     add_date(erase, "date de l'effacement")
+    loc = _sub(
+        req_sub,
+        "localiser",
+        ["locate"],
+        "localiser l'adresse des demandes en cours (Base Adresse Nationale), pour mesurer "
+        "les distances depuis le domicile",
+        _cmd_request_locate,
+    )
+    loc.add_argument(
+        "--cache",
+        default=None,
+        metavar="FICHIER",
+        help="cache des réponses (<registre>.geocodage.sqlite par défaut)",
+    )
+    loc.add_argument(
+        "--ban", default=None, metavar="HÔTE", help="adresse du service BAN (le service public)"
+    )
+    loc.add_argument("--http", action="store_true", help="service BAN en http (serveur local)")
+    loc.add_argument("--sans-progression", action="store_true", help="pas de barre de progression")
     hist = _sub(req_sub, "historique", ["history"], "montrer l'historique d'une demande",
                 _cmd_request_history)  # fmt: skip
     hist.add_argument("demande", help="identifiant de la demande")
