@@ -322,6 +322,12 @@ class Policy:
         """Every routing rule of the policy."""
         return (self.routing_priority, self.routing_non_priority, *self.routing_by_level.values())
 
+    def commune_name(self, insee: str) -> str:
+        """The commune's name from the policy's reference, else its INSEE code."""
+        if self.reference is not None and insee in self.reference:
+            return self.reference.get(insee).name
+        return insee
+
     def monthly_capacity_of(self, physician: Physician) -> int:
         """The physician's declared monthly capacity, else the policy's default."""
         if physician.monthly_capacity is None:

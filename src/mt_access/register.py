@@ -587,16 +587,14 @@ class Register:
         one transaction, skipping a request changed meanwhile. ``progress(done, total)`` is
         passed to :meth:`~mt_access.geo.geocoding.Geocoder.geocode_many`.
         """
-        active = [s for s in self.store.summaries(None) if not s.state.is_final]
+        in_progress = [state for state in RequestState if not state.is_final]
+        identities = {p.request_id: p.identity for p in self.store.known_persons()}
         wanted: list[tuple[Request, PatientIdentity]] = []
         without_address = 0
-        for summary in active:
-            request = self.store.get_request(summary.id)
-            if request is None or request.patient.location is not None:
+        for request in self.store.requests(in_progress):
+            if request.patient.location is not None:
                 continue
-            if self.store.erased_on(summary.id) is not None:
-                continue
-            identity = self.store.get_identity(summary.id) or PatientIdentity()
+            identity = identities.get(request.id, PatientIdentity())
             if not identity.address.strip():
                 without_address += 1
                 continue

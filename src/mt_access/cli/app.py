@@ -26,7 +26,6 @@ from mt_access.cli.common import (
     POLICY_SETTING,
     CommandError,
     Console,
-    commune_name,
     parse_month,
 )
 from mt_access.cli.summary import render_run
@@ -159,7 +158,7 @@ def _cmd_policy(args: argparse.Namespace, console: Console) -> int:
         return EXIT_OK
     out.write(f"{policy.name} ({policy.code}, département {policy.department})\n")
     out.write(f"Territoire : {len(policy.territory)} communes\n")
-    names = sorted((commune_name(policy, c) for c in policy.territory), key=normalize_name)
+    names = sorted((policy.commune_name(c) for c in policy.territory), key=normalize_name)
     out.write("  " + ", ".join(names) + "\n")
     for level in policy.levels:
         joined = " ou " if level.match == "any" else " et "

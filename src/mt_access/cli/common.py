@@ -30,7 +30,6 @@ __all__ = [
     "Console",
     "add_date",
     "add_register",
-    "commune_name",
     "open_register",
     "parse_date",
     "parse_month",
@@ -176,14 +175,6 @@ def policy_of(settings: dict[str, str], override: str | None, path: Path) -> Pol
             f"{path} : aucune politique enregistrée dans ce registre ; indiquez --politique"
         )
     return load_policy(chosen)
-
-
-def commune_name(policy: Policy, insee: str) -> str:
-    """The commune's name from the policy's reference, or its code."""
-    reference = policy.reference
-    if reference is not None and insee in reference:
-        return reference.get(insee).name
-    return insee
 
 
 def _width(text: str) -> int:

@@ -18,7 +18,6 @@ from mt_access.cli.common import (
     Console,
     add_date,
     add_register,
-    commune_name,
     day_of,
     open_register,
     parse_date,
@@ -229,7 +228,7 @@ def _request_rows(register: Register, states: tuple[RequestState, ...]) -> list[
                 _fr(s.received),
                 s.state.label,
                 _fr(s.last_event),
-                commune_name(policy, s.commune),
+                policy.commune_name(s.commune),
                 s.persons,
                 "oui" if s.urgent else "",
                 ", ".join(s.proposed_to),
@@ -416,7 +415,7 @@ def _cmd_gp_add(args: argparse.Namespace, console: Console) -> int:
         register.add_physician(physician)
         console.say(
             f"Médecin ajouté : {physician.name} ({physician.id}, "
-            f"{commune_name(register.policy, commune)}). Son adhésion : « mt-access medecin "
+            f"{register.policy.commune_name(commune)}). Son adhésion : « mt-access medecin "
             f"adherer {physician.id} --capacite N »."
         )
     return EXIT_OK
@@ -487,7 +486,7 @@ def _physician_rows(register: Register, on: dt.date) -> list[tuple[Any, ...]]:
             (
                 p.id,
                 p.name,
-                commune_name(policy, p.commune),
+                policy.commune_name(p.commune),
                 status.label if p.status_history else "candidat",
                 ", ".join(m.label for m in sorted(p.modalities, key=lambda m: m.value)),
                 capacity,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from mt_access.cli.common import commune_name, table
+from mt_access.cli.common import table
 from mt_access.model import Physician
 from mt_access.policy import Policy
 from mt_access.result import MatchResult, format_km
@@ -69,7 +69,7 @@ def render_run(
                     p.level,
                     p.persons,
                     f"{doc.name} ({doc.id})",
-                    commune_name(policy, doc.commune),
+                    policy.commune_name(doc.commune),
                     format_km(p.distance_km),
                 )
             )
@@ -84,7 +84,7 @@ def render_run(
         rows = []
         for o in result.orientations:
             docs = ", ".join(
-                f"{d.name} ({commune_name(policy, d.commune)}, {format_km(d.distance_km)})"
+                f"{d.name} ({policy.commune_name(d.commune)}, {format_km(d.distance_km)})"
                 for d in o.physicians
             )
             rows.append((o.request_id, o.level, docs or "aucun médecin", len(o.resources)))
@@ -119,7 +119,7 @@ def render_run(
             rows.append(
                 (
                     f"{doc.name} ({doc.id})",
-                    commune_name(policy, doc.commune),
+                    policy.commune_name(doc.commune),
                     n,
                     capacity(doc),
                 )

@@ -31,7 +31,6 @@ __all__ = [
     "FORMATS",
     "Letter",
     "Recipient",
-    "commune_name",
     "compose_acknowledgement",
     "compose_feedback",
     "compose_orientation",
@@ -128,13 +127,6 @@ class Letter:
 # Variables shared by every letter
 
 
-def commune_name(policy: Policy, code: str) -> str:
-    """The commune's name from the policy's reference, else its INSEE code."""
-    if policy.reference is not None and code in policy.reference:
-        return policy.reference.get(code).name
-    return code
-
-
 def _cpts(policy: Policy) -> dict[str, str]:
     settings = policy.letters
     signature = settings.signature if settings is not None else ""
@@ -166,7 +158,7 @@ def _patient(identity: PatientIdentity, policy: Policy, request: Request) -> dic
         "adresse": identity.address,
         "telephone": identity.phone,
         "courriel": identity.email,
-        "commune": commune_name(policy, request.commune),
+        "commune": policy.commune_name(request.commune),
     }
 
 
@@ -309,7 +301,7 @@ def compose_referral(
     context["medecin"] = {
         "nom": physician.name,
         "identifiant": physician.id,
-        "commune": commune_name(policy, physician.commune),
+        "commune": policy.commune_name(physician.commune),
     }
     return _render(
         templates,
@@ -339,7 +331,7 @@ def outcome(
         kind = "medecin_trouve"
         label = "médecin traitant trouvé"
         if physician is not None:
-            medecin = {"nom": physician.name, "commune": commune_name(policy, physician.commune)}
+            medecin = {"nom": physician.name, "commune": policy.commune_name(physician.commune)}
     elif state is RequestState.EXITED:
         kind = "sortie"
         assert file.exit_reason is not None
@@ -458,11 +450,11 @@ def compose_orientation(
     """
     context = _base(policy, request.id, request.received, on)
     context["patient"] = _patient(identity, policy, request)
-    context["commune"] = commune_name(policy, request.commune)
+    context["commune"] = policy.commune_name(request.commune)
     context["medecins"] = [
         {
             "nom": p.name,
-            "commune": commune_name(policy, p.commune),
+            "commune": policy.commune_name(p.commune),
             "distance": format_km(p.distance_km) if p.commune != request.commune else "",
         }
         for p in physicians
