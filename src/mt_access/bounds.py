@@ -1,0 +1,89 @@
+"""The documented bounds of every number mt-access accepts.
+
+A coordinator's file (a policy, a form export, a GP list) can hold any number; the register
+stores 64-bit integers and the engine works in floats. Every count, capacity and distance is
+therefore checked against the bounds below where it enters (the policy reader, the intake, the
+model's validators, the command line), with a French message that says where it was and what
+was expected. ``docs/yaml-reference.md`` and ``docs/intake.md`` list them.
+
+The limits are far above any real CPTS (a GP who takes 1,000 new patients a month, a household
+of 30 persons) and far below what breaks storage or arithmetic.
+"""
+
+from __future__ import annotations
+
+import math
+
+__all__ = [
+    "MAX_ADULTS",
+    "MAX_CHILDREN",
+    "MAX_CONTACT_ATTEMPTS",
+    "MAX_DISTANCE_KM",
+    "MAX_MONTHLY_CAPACITY",
+    "MAX_NEAREST",
+    "Bound",
+    "check_number",
+]
+
+MAX_ADULTS = 20
+"""Adults in one household request (the patient included)."""
+
+MAX_CHILDREN = 20
+"""Children in one household request."""
+
+MAX_MONTHLY_CAPACITY = 1000
+"""New patients a GP may declare for one month."""
+
+MAX_NEAREST = 50
+"""GPs listed by a router that names the nearest ones (``k``)."""
+
+MAX_DISTANCE_KM = 1000.0
+"""A distance cap in kilometres (metropolitan France is about 1,000 km across)."""
+
+MAX_CONTACT_ATTEMPTS = 100
+"""Failed contact attempts in a row before a request exits as unreachable."""
+
+
+class Bound:
+    """An inclusive interval for a number, with its French description.
+
+    Attributes:
+        low: smallest accepted value.
+        high: largest accepted value.
+        integer: whether only integers are accepted.
+    """
+
+    __slots__ = ("high", "integer", "low")
+
+    def __init__(self, low: float, high: float, *, integer: bool) -> None:
+        self.low = low
+        self.high = high
+        self.integer = integer
+
+    def describe(self) -> str:
+        """``entier entre 0 et 1000`` / ``nombre entre 0 et 1000``."""
+        kind = "entier" if self.integer else "nombre"
+        return f"{kind} entre {_fr(self.low)} et {_fr(self.high)}"
+
+
+def _fr(value: float) -> str:
+    if float(value).is_integer():
+        return f"{int(value):,}".replace(",", " ")
+    return str(value).replace(".", ",")
+
+
+def check_number(value: object, bound: Bound) -> str | None:
+    """``None`` when ``value`` is a number inside ``bound``, else what was expected (French).
+
+    Booleans are not numbers here; NaN and infinities are refused. The value itself is not
+    echoed (it may come from a misplaced cell holding personal data).
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"{bound.describe()} attendu"
+    if bound.integer and not isinstance(value, int):
+        return f"{bound.describe()} attendu (pas de décimales)"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{bound.describe()} attendu, reçu une valeur non finie"
+    if not bound.low <= value <= bound.high:
+        return f"{bound.describe()} attendu"
+    return None
