@@ -170,6 +170,9 @@ def test_referral_letter(voironnais: mt_access.Policy) -> None:
     register = _register(voironnais)
     _gp(register, "MG1")
     _waiting(register, req("R1", age=75, ald=True, received=D1, referrer=REFERRER))
+    with pytest.raises(RegisterOperationError, match="aucune proposition en cours"):
+        referral_letter(register, "R1", "MG1", RUN)
+    register.propose("R1", "MG1", RUN)
     letter = referral_letter(register, "R1", "MG1", RUN)
     assert letter.kind is LetterKind.REFERRAL
     assert letter.recipient == "Dr MG1"
@@ -182,7 +185,7 @@ def test_referral_letter(voironnais: mt_access.Policy) -> None:
     assert "J'accepte" in text
     assert "Je refuse" in text
     assert "reçue le 02/03/2026" in text
-    for label, value in register.referral("R1", RUN):
+    for label, value in register.referral("R1", RUN, "MG1"):
         assert f"- {label} : {value or 'non renseigné'}" in text
     # fields the policy does not list (defaults: no e-mail, no address, no referrer)
     for absent in (IDENTITY.email, IDENTITY.address, "Service social Testville"):
@@ -528,6 +531,7 @@ def test_the_sandbox_refuses_python_internals(
     register = _register(policy)
     _gp(register, "MG1")
     _waiting(register, req("R1", received=D1))
+    register.propose("R1", "MG1", RUN)
     with pytest.raises(LetterTemplateError) as info:
         referral_letter(register, "R1", "MG1", RUN)
     assert info.value.line == 3
@@ -618,6 +622,7 @@ def test_write_letters_names_files_by_request_and_kind(
     register = _register(voironnais)
     _gp(register, "MG1")
     _waiting(register, req("R1", received=D1, referrer=REFERRER))
+    register.propose("R1", "MG1", RUN)
     letters = [
         acknowledgement(register, "R1", D2),
         acknowledgement(register, "R1", D2, to="referrer"),

@@ -365,7 +365,7 @@ def test_history_listing_is_french_and_holds_ids_only() -> None:
     f = proposed("GP-1").refuse("GP-1", day(5), "secteur trop éloigné").withdraw(day(6))
     lines = f.describe_history()
     assert len(lines) == len(f.history) == 7
-    assert lines[0].startswith("2026-01-05 — réception de la demande")
+    assert lines[0].startswith("05/01/2026 — réception de la demande")
     assert "médecin GP-1" in lines[5]
     assert "secteur trop éloigné" in lines[5]
     assert "motif de sortie : désistement du patient" in lines[6]

@@ -49,6 +49,7 @@ from mt_access import (
     StatusChange,
     Transition,
 )
+from mt_access.bounds import MAX_ADULTS, MAX_CHILDREN
 from mt_access.store import (
     KnownPerson,
     MemoryStore,
@@ -696,8 +697,8 @@ _small = st.integers(0, 10**6)
 
 @st.composite
 def requests(draw: st.DrawFn) -> Request:
-    adults = draw(st.integers(0, 10**6))
-    children = draw(st.integers(0 if adults else 1, 10**6))
+    adults = draw(st.integers(0, MAX_ADULTS))
+    children = draw(st.integers(0 if adults else 1, MAX_CHILDREN))
     return Request(
         id=draw(_ids),
         received=draw(_dates),
@@ -734,11 +735,12 @@ def transitions(draw: st.DrawFn, request_id: str) -> Transition:
         draw(st.none() | _texts),
         draw(_texts),
         draw(st.none() | st.sampled_from(ExitReason)),
+        draw(st.lists(st.integers(1, 40), max_size=3)),
     )
 
 
 @st.composite
-def arbitrary_files(draw: st.DrawFn, request_id: str) -> RequestFile:
+def arbitrary_files(draw: st.DrawFn, request_id: str, persons: int = 1) -> RequestFile:
     """Files with arbitrary transitions (the store does not check the lifecycle)."""
     history = tuple(draw(st.lists(transitions(request_id), min_size=1, max_size=5)))
     state = history[-1].to_state
@@ -750,6 +752,7 @@ def arbitrary_files(draw: st.DrawFn, request_id: str) -> RequestFile:
         draw(st.frozensets(_ids, max_size=3)),
         draw(st.frozensets(_ids, max_size=3)),
         draw(st.sampled_from(ExitReason)) if state.is_final else None,
+        persons=persons,
     )
 
 
@@ -890,7 +893,7 @@ def test_arbitrary_files_and_replacements_round_trip(
 ) -> None:
     store = sqlite_store
     request = _fresh(request)
-    file = data.draw(arbitrary_files(request.id))
+    file = data.draw(arbitrary_files(request.id, request.persons))
     with store.transaction():
         store.add_request(request, person, file)
     assert store.get_file(request.id) == file

@@ -73,7 +73,7 @@ def raw(path: Path) -> sqlite3.Connection:
 
 def test_a_new_register(path: Path) -> None:
     with SQLiteStore.open(path) as store:
-        assert store.schema_version == SCHEMA_VERSION == 2
+        assert store.schema_version == SCHEMA_VERSION == 3
         assert store.path == path
         assert not store.readonly
         assert store.count_requests() == 0
@@ -178,6 +178,11 @@ def make_v1(path: Path) -> tuple[list[Request], dict[str, RequestFile]]:
         conn.execute(statement)
     requests = [req("R1"), req("R2", VOREPPE, urgent=True)]
     files = {"R1": waiting(requests[0]), "R2": waiting(requests[1]).propose("MG1", D2)}
+    # version 1 recorded no persons on transitions
+    files = {
+        rid: attrs.evolve(f, history=tuple(attrs.evolve(t, persons=()) for t in f.history))
+        for rid, f in files.items()
+    }
     for n, request in enumerate(requests, 1):
         file = files[request.id]
         columns = ("id", *codec.REQUEST_DATA_COLUMNS, *codec.FILE_COLUMNS)
@@ -192,9 +197,9 @@ def make_v1(path: Path) -> tuple[list[Request], dict[str, RequestFile]]:
         )
         for transition in file.history:
             conn.execute(
-                f"INSERT INTO transitions ({', '.join(codec.TRANSITION_COLUMNS)}) "
+                f"INSERT INTO transitions ({', '.join(codec.TRANSITION_COLUMNS[:9])}) "
                 f"VALUES ({', '.join('?' * 9)})",
-                codec.transition_row(transition),
+                codec.transition_row(transition)[:9],
             )
     conn.execute(
         f"INSERT INTO ledger ({', '.join(codec.LEDGER_COLUMNS)}) VALUES ({', '.join('?' * 8)})",
@@ -222,6 +227,8 @@ def test_a_version_1_register_is_upgraded(path: Path) -> None:
         assert store.schema_version == SCHEMA_VERSION
         assert store.requests() == requests
         assert store.get_files(files) == files
+        # a version 1 proposal covered every person of the request
+        assert store.get_files(["R2"])["R2"].proposals == {"MG1": (1,)}
         assert store.get_identity("R1") == person(1)
         assert store.ledger_entries() == [PlacementRecorded("MG1", MARCH, "R2", 1, D2)]
         assert store.version == 7

@@ -12,6 +12,16 @@ that the current state does not allow raises :class:`IllegalTransitionError`, wh
 request id, the current state (French label) and the allowed events; other misuses (a date
 before the last transition, a GP who already refused...) raise :class:`LifecycleError`.
 
+**Persons.** A request covers one person or a household (:class:`~mt_access.model.Household`);
+each person is numbered (1 is the patient who asked, then the other adults, then the
+children) and is proposed, accepted, refused and closed on their own: a proposal names the
+persons it covers (:attr:`RequestFile.proposals`), an acceptance finds an MT for those persons
+only, an exit may name some persons and leave the others searching. The request's state is
+derived from its persons': final once every person has an outcome (``mt_found`` when at least
+one found an MT, ``exited`` otherwise), ``proposed`` while a proposal is pending, ``waiting``
+otherwise. :attr:`RequestFile.people` says where each person stands. A household the policy
+keeps together is simply proposed as a whole.
+
 The transition table :data:`ALLOWED` is the single source of truth: the methods check it, and
 the documentation and the tests read it. Nothing here does I/O or reads the clock: dates are
 passed in.
@@ -20,6 +30,7 @@ passed in.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
 
 import attrs
@@ -37,6 +48,7 @@ __all__ = [
     "ExitReason",
     "IllegalTransitionError",
     "LifecycleError",
+    "People",
     "RequestFile",
     "RequestState",
     "Transition",
@@ -235,6 +247,10 @@ _EXIT_EVENTS: dict[Event, ExitReason] = {
 }
 
 
+def _person_numbers(value: Iterable[int]) -> tuple[int, ...]:
+    return tuple(sorted(set(value)))
+
+
 @attrs.frozen
 class Transition:
     """One recorded event of a request's lifecycle.
@@ -249,7 +265,13 @@ class Transition:
         actor: who did it.
         physician_id: the GP concerned (``propose``, ``accept``, ``refuse``), else ``None``.
         comment: free text; never put patient data in it.
-        reason: the exit reason when this transition exits, else ``None``.
+        reason: the exit reason of the persons this transition makes leave (``mt_found`` for
+            an acceptance), else ``None``; the request itself exits only once every person
+            has an outcome.
+        persons: the persons (1-based numbers) the event concerns: those proposed, accepted,
+            refused or exiting; empty for an event about the whole request (acknowledgement,
+            confirmation...) and, in files written before persons were recorded, for every
+            event (then it meant every person without an outcome).
     """
 
     request_id: str
@@ -261,12 +283,16 @@ class Transition:
     physician_id: str | None = None
     comment: str = ""
     reason: ExitReason | None = None
+    persons: tuple[int, ...] = attrs.field(default=(), converter=_person_numbers)
 
     def describe(self) -> str:
         """A French one-line summary, e.g. for a coordinator's history listing."""
-        parts = [f"{self.on.isoformat()} — {self.event.label} ({self.actor.label})"]
+        parts = [f"{self.on.strftime('%d/%m/%Y')} — {self.event.label} ({self.actor.label})"]
         if self.physician_id is not None:
             parts.append(f"médecin {self.physician_id}")
+        if self.persons:
+            numbers = ", ".join(str(n) for n in self.persons)
+            parts.append(f"personne{'s' if len(self.persons) > 1 else ''} n° {numbers}")
         if self.from_state != self.to_state:
             origin = "—" if self.from_state is None else self.from_state.label
             parts.append(f"{origin} → {self.to_state.label}")
@@ -282,6 +308,112 @@ def _frozen_ids(value: Iterable[str]) -> frozenset[str]:
 
 
 @attrs.frozen
+class People:
+    """Where each person of a request stands (derived from the request's history).
+
+    Attributes:
+        total: the persons the request covers.
+        proposals: pending proposals: GP id → the persons proposed to them, sorted by GP.
+        found: person → the GP who accepted them as their MT.
+        exits: person → why they left without an MT found through the scheme.
+    """
+
+    total: int
+    proposals: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    found: tuple[tuple[int, str], ...] = ()
+    exits: tuple[tuple[int, ExitReason], ...] = ()
+
+    @property
+    def resolved(self) -> frozenset[int]:
+        """Persons with an outcome (an MT found, or an exit)."""
+        return frozenset(n for n, _ in self.found) | frozenset(n for n, _ in self.exits)
+
+    @property
+    def unresolved(self) -> tuple[int, ...]:
+        """Persons still searching, pending proposals or not."""
+        done = self.resolved
+        return tuple(n for n in range(1, self.total + 1) if n not in done)
+
+    @property
+    def pending(self) -> frozenset[int]:
+        """Persons covered by at least one pending proposal."""
+        return frozenset(n for _, persons in self.proposals for n in persons)
+
+    @property
+    def waiting(self) -> tuple[int, ...]:
+        """Persons still searching and proposed to nobody: those the next match run places."""
+        pending = self.pending
+        return tuple(n for n in self.unresolved if n not in pending)
+
+    def proposed_to(self, physician_id: str) -> tuple[int, ...]:
+        """The persons pending with ``physician_id`` (empty when none)."""
+        return dict(self.proposals).get(physician_id, ())
+
+    def outcome(self, number: int) -> str | ExitReason | None:
+        """Person ``number``'s outcome: the GP id who accepted them, an :class:`ExitReason`,
+        or ``None`` while they search."""
+        found = dict(self.found)
+        if number in found:
+            return found[number]
+        return dict(self.exits).get(number)
+
+
+def _apply(
+    people: People,
+    event: Event,
+    physician_id: str | None,
+    persons: tuple[int, ...],
+    reason: ExitReason | None,
+) -> tuple[People, tuple[int, ...]]:
+    """``people`` after one event, and the persons the event concerned (explicit)."""
+    pending = dict(people.proposals)
+    found = dict(people.found)
+    exits = dict(people.exits)
+    unresolved = people.unresolved
+    concerned: tuple[int, ...] = persons
+    if event is Event.PROPOSE and physician_id is not None:
+        concerned = persons or unresolved
+        pending[physician_id] = concerned
+    elif event is Event.ACCEPT and physician_id is not None:
+        concerned = persons or pending.get(physician_id, unresolved)
+        for n in concerned:
+            found[n] = physician_id
+        pending.pop(physician_id, None)
+        taken = set(concerned)
+        # a proposal sharing a person with the accepted one is closed: its GP's place is freed
+        pending = {gp: ns for gp, ns in pending.items() if not taken & set(ns)}
+    elif event is Event.REFUSE and physician_id is not None:
+        concerned = persons or pending.get(physician_id, ())
+        pending.pop(physician_id, None)
+    elif reason is not None:
+        concerned = persons or unresolved
+        leaving = set(concerned)
+        for n in concerned:
+            exits[n] = reason
+        pending = {
+            gp: tuple(n for n in ns if n not in leaving)
+            for gp, ns in pending.items()
+            if set(ns) - leaving
+        }
+    elif event is Event.ORIENT:
+        concerned = persons or tuple(n for n in unresolved if n not in people.pending)
+    new = People(
+        people.total,
+        tuple(sorted(pending.items())),
+        tuple(sorted(found.items())),
+        tuple(sorted(exits.items())),
+    )
+    return new, concerned
+
+
+def _replay(total: int, history: Iterable[Transition]) -> People:
+    people = People(total)
+    for t in history:
+        people, _ = _apply(people, t.event, t.physician_id, t.persons, t.reason)
+    return people
+
+
+@attrs.frozen
 class RequestFile:
     """The lifecycle of one request: its state, its history and what it needs to decide.
 
@@ -294,8 +426,11 @@ class RequestFile:
         history: every transition, oldest first; the first one is ``receive``.
         contact_attempts: failed contact attempts in a row (reset by a successful one).
         proposed_to: GPs the request is currently proposed to and who have not answered.
-        declined_by: GPs who refused the request; they are never proposed it again.
-        exit_reason: why the request exited; ``None`` while it is active.
+        declined_by: GPs who refused the request (for any of its persons); they are never
+            proposed it again.
+        exit_reason: why the request exited; ``None`` while it is active. ``mt_found`` as soon
+            as one of its persons found an MT through the scheme (see :attr:`people` for each).
+        persons: the persons the request covers (its household's size).
     """
 
     id: str
@@ -305,6 +440,7 @@ class RequestFile:
     proposed_to: frozenset[str] = attrs.field(default=frozenset(), converter=_frozen_ids)
     declined_by: frozenset[str] = attrs.field(default=frozenset(), converter=_frozen_ids)
     exit_reason: ExitReason | None = None
+    persons: int = attrs.field(default=1, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         if not self.history or self.history[-1].to_state != self.state:
@@ -326,15 +462,20 @@ class RequestFile:
         actor: Actor = Actor.COORDINATOR,
         comment: str = "",
         declined_by: Iterable[str] = (),
+        persons: int = 1,
     ) -> RequestFile:
-        """A new file in state ``received``; ``declined_by`` carries GPs who already refused
-        the request elsewhere (they will never be proposed it)."""
+        """A new file in state ``received`` for ``persons`` persons; ``declined_by`` carries
+        GPs who already refused the request elsewhere (they will never be proposed it)."""
         if not isinstance(request_id, str) or not request_id.strip():
             raise LifecycleError(str(request_id), "identifiant de demande non vide attendu")
+        if isinstance(persons, bool) or not isinstance(persons, int) or persons < 1:
+            raise LifecycleError(request_id, "nombre de personnes : entier ≥ 1 attendu")
         first = Transition(
             request_id, on, Event.RECEIVE, None, RequestState.RECEIVED, actor, None, comment
         )
-        return cls(request_id, RequestState.RECEIVED, (first,), declined_by=declined_by)
+        return cls(
+            request_id, RequestState.RECEIVED, (first,), declined_by=declined_by, persons=persons
+        )
 
     @classmethod
     def from_request(
@@ -347,6 +488,7 @@ class RequestFile:
             actor=actor,
             comment=comment,
             declined_by=request.declined_by,
+            persons=request.persons,
         )
 
     # ---------------------------------------------------------------------------------------
@@ -367,12 +509,37 @@ class RequestFile:
         """The date of the latest transition; a new event cannot be dated before it."""
         return self.history[-1].on
 
+    @functools.cached_property
+    def people(self) -> People:
+        """Where each person stands: pending proposals, MTs found, exits."""
+        return _replay(self.persons, self.history)
+
+    @property
+    def proposals(self) -> dict[str, tuple[int, ...]]:
+        """Pending proposals: GP id → the persons proposed to them."""
+        return dict(self.people.proposals)
+
+    @property
+    def physicians_found(self) -> dict[int, str]:
+        """Person → the GP who accepted them (persons without an MT are absent)."""
+        return dict(self.people.found)
+
+    @property
+    def waiting_persons(self) -> tuple[int, ...]:
+        """Persons still searching and proposed to nobody (placed by the next match run)."""
+        if self.state.is_final:
+            return ()
+        return self.people.waiting
+
     @property
     def physician_found(self) -> str | None:
-        """The GP who accepted the request, once it is in ``mt_found``."""
-        if self.state is RequestState.MT_FOUND:
-            return self.history[-1].physician_id
-        return None
+        """The GP who accepted the request, once it is in ``mt_found``: the first person's
+        (the patient's) when several GPs took the household's persons; see
+        :attr:`physicians_found` for each person."""
+        if self.state is not RequestState.MT_FOUND:
+            return None
+        found = self.people.found
+        return found[0][1] if found else self.history[-1].physician_id
 
     def describe_history(self) -> tuple[str, ...]:
         """The history as French lines, oldest first (no patient data: ids only)."""
@@ -394,10 +561,16 @@ class RequestFile:
         return self._move(Event.CONFIRM, on, actor, comment, RequestState.CONFIRMED)
 
     def not_searching(
-        self, on: dt.date, actor: Actor = Actor.COORDINATOR, comment: str = ""
+        self,
+        on: dt.date,
+        actor: Actor = Actor.COORDINATOR,
+        comment: str = "",
+        *,
+        persons: Iterable[int] | None = None,
     ) -> RequestFile:
-        """The patient no longer searches (at confirmation): exit ``not_searching_anymore``."""
-        return self._exit(Event.NOT_SEARCHING, on, actor, comment)
+        """The patient (or ``persons`` of the household) no longer searches (at
+        confirmation): exit ``not_searching_anymore``."""
+        return self._exit(Event.NOT_SEARCHING, on, actor, comment, persons)
 
     def to_waiting(
         self, on: dt.date, actor: Actor = Actor.COORDINATOR, comment: str = ""
@@ -411,12 +584,17 @@ class RequestFile:
         on: dt.date,
         actor: Actor = Actor.COORDINATOR,
         comment: str = "",
+        *,
+        persons: Iterable[int] | None = None,
     ) -> RequestFile:
-        """Propose the request to a GP: ``waiting``/``proposed`` → ``proposed``.
+        """Propose persons of the request to a GP: ``waiting``/``proposed`` → ``proposed``.
+
+        ``persons`` (1-based numbers) defaults to every person still searching (a proposal
+        may run alongside another GP's: the first to accept takes them).
 
         Raises:
-            LifecycleError: the GP already refused this request, or it is already proposed
-                to them.
+            LifecycleError: the GP already refused this request, it is already proposed to
+                them, or a person named has an outcome or is not in the request.
         """
         self._check(Event.PROPOSE, on)
         physician_id = self._physician(physician_id)
@@ -428,14 +606,9 @@ class RequestFile:
             )
         if physician_id in self.proposed_to:
             raise LifecycleError(self.id, f"la demande est déjà proposée au médecin {physician_id}")
+        chosen = self._searching(persons)
         return self._record(
-            Event.PROPOSE,
-            on,
-            actor,
-            comment,
-            RequestState.PROPOSED,
-            physician_id=physician_id,
-            proposed_to=self.proposed_to | {physician_id},
+            Event.PROPOSE, on, actor, comment, physician_id=physician_id, persons=chosen
         )
 
     def orient(self, on: dt.date, actor: Actor = Actor.SYSTEM, comment: str = "") -> RequestFile:
@@ -452,7 +625,9 @@ class RequestFile:
         actor: Actor = Actor.PHYSICIAN,
         comment: str = "",
     ) -> RequestFile:
-        """A GP the request is proposed to accepts the patient: exit ``mt_found``.
+        """A GP the request is proposed to accepts the persons proposed to them: they leave
+        with ``mt_found``; the request exits once every person has an outcome. Another
+        pending proposal covering one of these persons is closed.
 
         Raises:
             LifecycleError: the request is not currently proposed to this GP.
@@ -464,9 +639,9 @@ class RequestFile:
             on,
             actor,
             comment,
-            RequestState.MT_FOUND,
             physician_id=physician_id,
             reason=ExitReason.MT_FOUND,
+            persons=self.people.proposed_to(physician_id),
         )
 
     def refuse(
@@ -477,22 +652,21 @@ class RequestFile:
         actor: Actor = Actor.PHYSICIAN,
     ) -> RequestFile:
         """A GP the request is proposed to refuses it: they join ``declined_by`` for good;
-        the request goes back to ``waiting`` when no other proposal is pending.
+        the persons proposed to them search again (the request goes back to ``waiting`` when
+        no other proposal is pending).
 
         Raises:
             LifecycleError: the request is not currently proposed to this GP.
         """
         self._check(Event.REFUSE, on)
         physician_id = self._pending(physician_id)
-        remaining = self.proposed_to - {physician_id}
         return self._record(
             Event.REFUSE,
             on,
             actor,
             reason_comment,
-            RequestState.PROPOSED if remaining else RequestState.WAITING,
             physician_id=physician_id,
-            proposed_to=remaining,
+            persons=self.people.proposed_to(physician_id),
             declined_by=self.declined_by | {physician_id},
         )
 
@@ -528,30 +702,57 @@ class RequestFile:
                 on,
                 actor,
                 comment,
-                RequestState.EXITED,
                 contact_attempts=attempts,
                 reason=ExitReason.UNREACHABLE,
+                persons=self.people.unresolved,
             )
         return self._record(event, on, actor, comment, self.state, contact_attempts=attempts)
 
-    def withdraw(self, on: dt.date, actor: Actor = Actor.PATIENT, comment: str = "") -> RequestFile:
-        """The patient withdraws the request: exit ``withdrawn``."""
-        return self._exit(Event.WITHDRAW, on, actor, comment)
+    def withdraw(
+        self,
+        on: dt.date,
+        actor: Actor = Actor.PATIENT,
+        comment: str = "",
+        *,
+        persons: Iterable[int] | None = None,
+    ) -> RequestFile:
+        """The patient withdraws (``persons`` of the household, every person still searching
+        by default): they leave with ``withdrawn``."""
+        return self._exit(Event.WITHDRAW, on, actor, comment, persons)
 
     def out_of_scope(
-        self, on: dt.date, actor: Actor = Actor.COORDINATOR, comment: str = ""
+        self,
+        on: dt.date,
+        actor: Actor = Actor.COORDINATOR,
+        comment: str = "",
+        *,
+        persons: Iterable[int] | None = None,
     ) -> RequestFile:
-        """The request does not fall within the scheme: exit ``out_of_scope``."""
-        return self._exit(Event.OUT_OF_SCOPE, on, actor, comment)
+        """The request (or ``persons`` of it) does not fall within the scheme: exit
+        ``out_of_scope``."""
+        return self._exit(Event.OUT_OF_SCOPE, on, actor, comment, persons)
 
     def other_solution(
-        self, on: dt.date, actor: Actor = Actor.COORDINATOR, comment: str = ""
+        self,
+        on: dt.date,
+        actor: Actor = Actor.COORDINATOR,
+        comment: str = "",
+        *,
+        persons: Iterable[int] | None = None,
     ) -> RequestFile:
-        """The patient found a médecin traitant by other means: exit ``other_solution``."""
-        return self._exit(Event.OTHER_SOLUTION, on, actor, comment)
+        """The patient (or ``persons`` of the household) found a médecin traitant by other
+        means: exit ``other_solution``."""
+        return self._exit(Event.OTHER_SOLUTION, on, actor, comment, persons)
 
-    def close(self, on: dt.date, comment: str, actor: Actor = Actor.COORDINATOR) -> RequestFile:
-        """The CPTS closes the request: exit ``closed_by_cpts``.
+    def close(
+        self,
+        on: dt.date,
+        comment: str,
+        actor: Actor = Actor.COORDINATOR,
+        *,
+        persons: Iterable[int] | None = None,
+    ) -> RequestFile:
+        """The CPTS closes the request (or ``persons`` of it): exit ``closed_by_cpts``.
 
         Raises:
             LifecycleError: ``comment`` is blank (a closure must be justified).
@@ -559,7 +760,7 @@ class RequestFile:
         self._check(Event.CLOSE, on)
         if not comment.strip():
             raise LifecycleError(self.id, "une clôture par la CPTS doit être motivée (commentaire)")
-        return self._exit(Event.CLOSE, on, actor, comment)
+        return self._exit(Event.CLOSE, on, actor, comment, persons)
 
     # ---------------------------------------------------------------------------------------
     # Internals
@@ -590,17 +791,50 @@ class RequestFile:
             )
         return physician_id
 
+    def _searching(self, persons: Iterable[int] | None) -> tuple[int, ...]:
+        """``persons`` checked against those still searching (all of them when ``None``)."""
+        searching = self.people.unresolved
+        if persons is None:
+            return searching
+        chosen = tuple(sorted(set(persons)))
+        if not chosen:
+            raise LifecycleError(self.id, "au moins une personne attendue")
+        for n in chosen:
+            if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= self.persons:
+                raise LifecycleError(
+                    self.id,
+                    f"personne {n!r} inconnue : la demande compte {self.persons} personne(s)",
+                )
+            if n not in searching:
+                raise LifecycleError(self.id, f"la personne n° {n} a déjà une issue")
+        return chosen
+
     def _move(
         self, event: Event, on: dt.date, actor: Actor, comment: str, to: RequestState
     ) -> RequestFile:
         self._check(event, on)
         return self._record(event, on, actor, comment, to)
 
-    def _exit(self, event: Event, on: dt.date, actor: Actor, comment: str) -> RequestFile:
+    def _exit(
+        self,
+        event: Event,
+        on: dt.date,
+        actor: Actor,
+        comment: str,
+        persons: Iterable[int] | None,
+    ) -> RequestFile:
         self._check(event, on)
-        return self._record(
-            event, on, actor, comment, RequestState.EXITED, reason=_EXIT_EVENTS[event]
-        )
+        chosen = self._searching(persons)
+        return self._record(event, on, actor, comment, reason=_EXIT_EVENTS[event], persons=chosen)
+
+    def _state_after(self, people: People) -> RequestState:
+        if not people.unresolved:
+            return RequestState.MT_FOUND if people.found else RequestState.EXITED
+        if people.proposals:
+            return RequestState.PROPOSED
+        if self.state in (RequestState.WAITING, RequestState.PROPOSED):
+            return RequestState.WAITING
+        return self.state
 
     def _record(
         self,
@@ -608,18 +842,34 @@ class RequestFile:
         on: dt.date,
         actor: Actor,
         comment: str,
-        to: RequestState,
+        to: RequestState | None = None,
         *,
         physician_id: str | None = None,
         reason: ExitReason | None = None,
-        proposed_to: frozenset[str] | None = None,
+        persons: tuple[int, ...] = (),
         declined_by: frozenset[str] | None = None,
         contact_attempts: int | None = None,
     ) -> RequestFile:
+        """One more transition. ``to`` is given for events about the whole request; for an
+        event about persons the state is derived from where the persons then stand."""
+        people, persons = _apply(self.people, event, physician_id, persons, reason)
+        if to is None:
+            to = self._state_after(people)
+        exit_reason = None
+        if to.is_final:
+            exit_reason = ExitReason.MT_FOUND if people.found else reason
         transition = Transition(
-            self.id, on, event, self.state, to, Actor(actor), physician_id, comment, reason
+            self.id,
+            on,
+            event,
+            self.state,
+            to,
+            Actor(actor),
+            physician_id,
+            comment,
+            reason,
+            persons,
         )
-        pending = self.proposed_to if proposed_to is None else proposed_to
         return attrs.evolve(
             self,
             state=to,
@@ -627,7 +877,7 @@ class RequestFile:
             contact_attempts=(
                 self.contact_attempts if contact_attempts is None else contact_attempts
             ),
-            proposed_to=frozenset() if to.is_final else pending,
+            proposed_to=frozenset(gp for gp, _ in people.proposals),
             declined_by=self.declined_by if declined_by is None else declined_by,
-            exit_reason=reason,
+            exit_reason=exit_reason,
         )

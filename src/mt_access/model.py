@@ -7,10 +7,11 @@ a reference date and never stored.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import attrs
 
+from mt_access.bounds import MAX_ADULTS, MAX_CHILDREN
 from mt_access.geo.point import Point
 from mt_access.labels import LabelledEnum, register_labels
 
@@ -18,6 +19,7 @@ __all__ = [
     "Consent",
     "HomeVisitNeed",
     "Household",
+    "HouseholdMember",
     "Modality",
     "Patient",
     "PatientIdentity",
@@ -249,14 +251,53 @@ class PreviousDoctor:
 
 
 @attrs.frozen
+class HouseholdMember:
+    """One person of a request, numbered from 1 within the request.
+
+    Person 1 is the patient who made the request; then the other adults; then the children.
+    A form gives only the household's counts, so a member is named by their place in it
+    (« adulte 2 », « enfant 1 »), never by personal data.
+
+    Attributes:
+        number: 1-based number of the person within the request.
+        child: whether the person is one of the household's children.
+        rank: 1-based rank among the adults or among the children.
+    """
+
+    number: int
+    child: bool
+    rank: int
+
+    @property
+    def label(self) -> str:
+        """« adulte 1 (demandeur) », « adulte 2 », « enfant 1 »..."""
+        text = f"{'enfant' if self.child else 'adulte'} {self.rank}"
+        return f"{text} (demandeur)" if self.number == 1 else text
+
+
+def _count(low: int, high: int, what: str) -> Callable[[object, attrs.Attribute[int], int], None]:
+    def check(_inst: object, attribute: attrs.Attribute[int], value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{attribute.name} : entier attendu")
+        if not low <= value <= high:
+            raise ValueError(f"{what} : entier entre {low} et {high} attendu")
+
+    return check
+
+
+@attrs.frozen
 class Household:
     """Members of the household looking for a médecin traitant, the patient included.
 
     Capacity counts persons: a request for a household of 2 adults and 1 child needs 3 places.
+    Each person is placed, proposed, accepted and closed on their own
+    (:class:`HouseholdMember`; :meth:`mt_access.lifecycle.RequestFile.people`), unless the
+    policy keeps households together. Bounds: :data:`~mt_access.bounds.MAX_ADULTS` adults and
+    :data:`~mt_access.bounds.MAX_CHILDREN` children.
     """
 
-    adults: int = attrs.field(default=1, validator=attrs.validators.ge(0))
-    children: int = attrs.field(default=0, validator=attrs.validators.ge(0))
+    adults: int = attrs.field(default=1, validator=_count(0, MAX_ADULTS, "nombre d'adultes"))
+    children: int = attrs.field(default=0, validator=_count(0, MAX_CHILDREN, "nombre d'enfants"))
 
     def __attrs_post_init__(self) -> None:
         if self.adults + self.children < 1:
@@ -265,6 +306,37 @@ class Household:
     @property
     def persons(self) -> int:
         return self.adults + self.children
+
+    @property
+    def members(self) -> tuple[HouseholdMember, ...]:
+        """The persons, numbered: the adults first (the patient is person 1), then the
+        children; a household of children only starts with its first child."""
+        adults = tuple(HouseholdMember(i, False, i) for i in range(1, self.adults + 1))
+        children = tuple(
+            HouseholdMember(self.adults + i, True, i) for i in range(1, self.children + 1)
+        )
+        return adults + children
+
+    def member(self, number: int) -> HouseholdMember:
+        """Person ``number`` (1-based).
+
+        Raises:
+            ValueError: no such person in the household.
+        """
+        if not 1 <= number <= self.persons:
+            raise ValueError(f"personne {number} : le foyer compte {self.persons} personne(s)")
+        return self.members[number - 1]
+
+    def subset(self, numbers: Iterable[int]) -> Household:
+        """The household made of the persons ``numbers`` (e.g. those still waiting)."""
+        chosen = [self.member(n) for n in sorted(set(numbers))]
+        children = sum(1 for m in chosen if m.child)
+        return Household(adults=len(chosen) - children, children=children)
+
+    def describe(self, numbers: Iterable[int] | None = None) -> str:
+        """« adulte 1 (demandeur), enfant 1 » for the persons ``numbers`` (all when None)."""
+        chosen = self.members if numbers is None else [self.member(n) for n in sorted(numbers)]
+        return ", ".join(m.label for m in chosen)
 
 
 @attrs.frozen

@@ -136,9 +136,14 @@ def referral(
     *,
     reference_names: dict[str, str] | None = None,
     plugin_manager: pluggy.PluginManager | None = None,
+    persons: Sequence[int] | None = None,
 ) -> tuple[tuple[str, str], ...]:
     """The « dossier qualifié » sent to a GP: ``(French label, value)`` pairs for the fields of
     ``policy.referral_fields`` only, in that order.
+
+    The ``persons`` field says which persons of the household the GP is asked to follow
+    (``persons``: those proposed to this GP; every person when ``None``), e.g. « 2 sur un
+    foyer de 3 : adulte 2, enfant 1 ».
 
     Args:
         request: the request.
@@ -169,7 +174,7 @@ def referral(
         "birth_date": request.patient.birth_date.strftime("%d/%m/%Y"),
         "age": f"{request.age(on)} ans",
         "commune": commune_name(request.commune),
-        "persons": str(request.persons),
+        "persons": _persons(request, persons),
         "level": "" if level is None else level.level,
         "criteria": "" if level is None else ", ".join(level.criteria),
         "urgent": _yes_no(request.urgent),
@@ -184,6 +189,17 @@ def referral(
         "comments": request.comments,
     }
     return tuple((REFERRAL_LABELS[name], values[name]) for name in wanted)
+
+
+def _persons(request: Request, persons: Sequence[int] | None) -> str:
+    total = request.persons
+    if total == 1:
+        return "1"
+    chosen = tuple(range(1, total + 1)) if persons is None else tuple(sorted(persons))
+    who = request.household.describe(chosen)
+    if len(chosen) == total:
+        return f"{total} ({who})"
+    return f"{len(chosen)} sur un foyer de {total} ({who})"
 
 
 def _previous(doctor: PreviousDoctor | None, commune_name: Callable[[str], str]) -> str:

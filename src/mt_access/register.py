@@ -402,9 +402,7 @@ class Register:
         if not dropped:
             return
         assert self._ledger is not None
-        keep = set()
-        if new.physician_found is not None:
-            keep.add(new.physician_found)
+        keep = set(new.physicians_found.values()) - set(old.physicians_found.values())
         if not self.policy.refusal_frees_slot:
             keep |= new.declined_by - old.declined_by
         releases: list[LedgerEntry] = []
@@ -425,9 +423,22 @@ class Register:
         """The patient still searches: ``acknowledged`` → ``confirmed``."""
         return self._event(request_id, lambda f: f.confirm(on, comment=comment), on)
 
-    def not_searching(self, request_id: str, on: dt.date, comment: str = "") -> RequestFile:
-        """The patient no longer searches: exit."""
-        return self._event(request_id, lambda f: f.not_searching(on, comment=comment), on)
+    def not_searching(
+        self,
+        request_id: str,
+        on: dt.date,
+        comment: str = "",
+        *,
+        persons: Iterable[int] | None = None,
+    ) -> RequestFile:
+        """The patient no longer searches: exit
+
+        ``persons``: those of a household concerned (every person still searching by
+        default).
+        """
+        return self._event(
+            request_id, lambda f: f.not_searching(on, comment=comment, persons=persons), on
+        )
 
     def to_waiting(self, request_id: str, on: dt.date, comment: str = "") -> RequestFile:
         """Put a confirmed request on the waiting list."""
@@ -445,28 +456,82 @@ class Register:
             on,
         )
 
-    def withdraw(self, request_id: str, on: dt.date, comment: str = "") -> RequestFile:
-        """The patient withdraws: exit (pending proposals are closed, their places freed)."""
-        return self._event(request_id, lambda f: f.withdraw(on, comment=comment), on)
+    def withdraw(
+        self,
+        request_id: str,
+        on: dt.date,
+        comment: str = "",
+        *,
+        persons: Iterable[int] | None = None,
+    ) -> RequestFile:
+        """The patient withdraws: exit (pending proposals are closed, their places freed)
 
-    def out_of_scope(self, request_id: str, on: dt.date, comment: str = "") -> RequestFile:
-        """The request is not within the scheme: exit."""
-        return self._event(request_id, lambda f: f.out_of_scope(on, comment=comment), on)
+        ``persons``: those of a household concerned (every person still searching by
+        default).
+        """
+        return self._event(
+            request_id, lambda f: f.withdraw(on, comment=comment, persons=persons), on
+        )
 
-    def other_solution(self, request_id: str, on: dt.date, comment: str = "") -> RequestFile:
-        """The patient found an MT by other means: exit."""
-        return self._event(request_id, lambda f: f.other_solution(on, comment=comment), on)
+    def out_of_scope(
+        self,
+        request_id: str,
+        on: dt.date,
+        comment: str = "",
+        *,
+        persons: Iterable[int] | None = None,
+    ) -> RequestFile:
+        """The request is not within the scheme: exit
 
-    def close(self, request_id: str, on: dt.date, comment: str) -> RequestFile:
-        """The CPTS closes the request (``comment`` required): exit."""
-        return self._event(request_id, lambda f: f.close(on, comment), on)
+        ``persons``: those of a household concerned (every person still searching by
+        default).
+        """
+        return self._event(
+            request_id, lambda f: f.out_of_scope(on, comment=comment, persons=persons), on
+        )
+
+    def other_solution(
+        self,
+        request_id: str,
+        on: dt.date,
+        comment: str = "",
+        *,
+        persons: Iterable[int] | None = None,
+    ) -> RequestFile:
+        """The patient found an MT by other means: exit
+
+        ``persons``: those of a household concerned (every person still searching by
+        default).
+        """
+        return self._event(
+            request_id, lambda f: f.other_solution(on, comment=comment, persons=persons), on
+        )
+
+    def close(
+        self,
+        request_id: str,
+        on: dt.date,
+        comment: str,
+        *,
+        persons: Iterable[int] | None = None,
+    ) -> RequestFile:
+        """The CPTS closes the request, or ``persons`` of a household (``comment``
+        required): exit."""
+        return self._event(request_id, lambda f: f.close(on, comment, persons=persons), on)
 
     def propose(
-        self, request_id: str, physician_id: str, on: dt.date, comment: str = ""
+        self,
+        request_id: str,
+        physician_id: str,
+        on: dt.date,
+        comment: str = "",
+        *,
+        persons: Iterable[int] | None = None,
     ) -> RequestFile:
-        """Propose a waiting request to a GP by hand (e.g. a GP who picked it from their
-        ``pull`` list, or one of an orientation's GPs). No place is held: the acceptance
-        takes one.
+        """Propose a waiting request (``persons`` of a household, every person still
+        searching by default) to a GP by hand (e.g. a GP who picked it from their ``pull``
+        list, or one of an orientation's GPs). No place is held: the acceptance takes one
+        per person.
 
         Raises:
             RegisterOperationError: unknown GP, or a GP not active and accepting on ``on``.
@@ -474,12 +539,18 @@ class Register:
 
         def change(file: RequestFile) -> RequestFile:
             physician = self.physician(physician_id)
+            if physician_id in file.physicians_found.values():
+                raise RegisterOperationError(
+                    f"demande {request_id} : le médecin {physician_id} est déjà le médecin "
+                    "traitant d'autres personnes de ce foyer ; pour lui confier aussi les "
+                    "suivantes, notez-le dans le dossier et clôturez-les (autre solution)"
+                )
             if not physician.is_available_on(on):
                 raise RegisterOperationError(
                     f"le médecin {physician_id} ne prend pas de nouveaux patients le "
                     f"{on.isoformat()} ({physician.status_on(on).label})"
                 )
-            return file.propose(physician_id, on, comment=comment)
+            return file.propose(physician_id, on, comment=comment, persons=persons)
 
         return self._event(request_id, change, on)
 
@@ -494,12 +565,13 @@ class Register:
     ) -> RequestFile:
         """Record a GP's answer to a proposal.
 
-        An acceptance is the exit ``mt_found``: the GP's place for the patient stays in the
-        ledger (a hand-made proposal takes one now, in the month of ``on``), the request's
-        other pending proposals are closed and their places freed. A refusal adds the GP to
-        the request's ``declined_by`` for good, puts the request back on the waiting list when
-        nothing else is pending, and frees the place unless the policy keeps it
-        (``capacity.refusal_frees_slot: false``).
+        An acceptance finds an MT for the persons proposed to this GP (``mt_found`` for
+        them; the request exits once every person has an outcome): the GP's places for them
+        stay in the ledger (a hand-made proposal takes one per person now, in the month of
+        ``on``); another pending proposal covering one of them is closed and its places
+        freed. A refusal adds the GP to the request's ``declined_by`` for good, puts the
+        persons proposed back on the waiting list, and frees the places unless the policy
+        keeps them (``capacity.refusal_frees_slot: false``).
 
         Raises:
             LifecycleError: the request is not proposed to this GP.
@@ -514,8 +586,8 @@ class Register:
             assert self._ledger is not None
             if not any(p.physician_id == physician_id for p in self._ledger.placement_of(file.id)):
                 physician = self.physician(physician_id)
-                request = self.request(file.id)
-                entry = PlacementRecorded(physician_id, Month.of(on), file.id, request.persons, on)
+                taken = len(new.history[-1].persons)
+                entry = PlacementRecorded(physician_id, Month.of(on), file.id, taken, on)
                 self._ledger.record(
                     entry,
                     default_capacity={physician_id: self.policy.monthly_capacity_of(physician)},
@@ -529,24 +601,55 @@ class Register:
     # ---------------------------------------------------------------------------------------
     # Personal data
 
-    def referral(self, request_id: str, on: dt.date) -> tuple[tuple[str, str], ...]:
+    def referral_persons(self, request_id: str, physician_id: str) -> tuple[int, ...]:
+        """The persons of the request proposed to ``physician_id`` (pending), or that the GP
+        accepted: those the GP's « dossier qualifié » is about.
+
+        Raises:
+            RegisterOperationError: unknown request, or the request was never proposed to
+                this GP (or no longer is: refused, closed): no referral may go to them.
+        """
+        file = self.file(request_id)
+        pending = file.people.proposed_to(physician_id)
+        if pending:
+            return pending
+        accepted = tuple(n for n, gp in file.people.found if gp == physician_id)
+        if accepted:
+            return accepted
+        raise RegisterOperationError(
+            f"demande {request_id} : aucune proposition en cours ni acceptée pour le médecin "
+            f"{physician_id} ; le dossier qualifié ne se transmet qu'au médecin à qui la "
+            "demande est proposée"
+        )
+
+    def referral(
+        self, request_id: str, on: dt.date, physician_id: str | None = None
+    ) -> tuple[tuple[str, str], ...]:
         """The « dossier qualifié » for a GP: only the policy's ``privacy.referral_fields``,
         as ``(French label, value)`` pairs (:func:`mt_access.privacy.referral`).
 
+        With ``physician_id``, the request must be proposed to that GP (or accepted by
+        them), and the persons shown are those of that proposal.
+
         Raises:
-            RegisterOperationError: the request's personal data was erased.
+            RegisterOperationError: the request's personal data was erased, or it is not
+                proposed to ``physician_id``.
         """
         if self.store.erased_on(request_id) is not None:
             raise RegisterOperationError(
                 f"demande {request_id} : données personnelles effacées, "
                 "pas de dossier à transmettre"
             )
+        persons = None
+        if physician_id is not None:
+            persons = self.referral_persons(request_id, physician_id)
         return referral(
             self.request(request_id),
             self.identity(request_id),
             self.policy,
             on,
             plugin_manager=self.plugin_manager,
+            persons=persons,
         )
 
     def erase(self, request_id: str, on: dt.date) -> RequestFile:
@@ -737,13 +840,48 @@ class Register:
         return self._match(on, self._eligible(on)[0])
 
     def _eligible(self, on: dt.date) -> tuple[list[Request], list[str]]:
-        waiting = self.store.summaries([RequestState.WAITING])
-        late = sorted(s.id for s in waiting if s.last_event > on)
-        requests = self.store.requests([RequestState.WAITING])
-        if late:
-            skip = frozenset(late)
-            requests = [r for r in requests if r.id not in skip]
-        return requests, late
+        """The requests a run on ``on`` routes, each with only its persons still waiting
+        (a household whose other persons have an MT, an exit or a pending proposal is routed
+        for the rest), and the ids left out because their last event is after ``on``."""
+        searching = (RequestState.WAITING, RequestState.PROPOSED)
+        summaries = self.store.summaries(searching)
+        late = sorted(s.id for s in summaries if s.last_event > on)
+        skip = frozenset(late)
+        households = [s.id for s in summaries if s.persons > 1 and s.id not in skip]
+        files = self.store.get_files(households)
+        partial: dict[str, tuple[int, ...]] = {}
+        for rid, file in files.items():
+            if len(file.waiting_persons) < file.persons:
+                partial[rid] = file.waiting_persons
+        wanted = {
+            s.id
+            for s in summaries
+            if s.id not in skip
+            and (s.state is RequestState.WAITING or partial.get(s.id))
+            and partial.get(s.id, (1,))
+        }
+        requests = [r for r in self.store.requests([RequestState.WAITING]) if r.id in wanted]
+        requests += [
+            self.request(rid)
+            for rid in sorted(wanted)
+            if rid in partial and files[rid].state is RequestState.PROPOSED
+        ]
+        routed = []
+        for request in sorted(requests, key=lambda r: r.id):
+            numbers = partial.get(request.id)
+            if numbers is not None:
+                # A GP who holds a place for persons of this household (pending or accepted)
+                # is not proposed the others in a run: the ledger keeps one placement per
+                # request and GP. The coordinator may still propose them by hand.
+                file = files[request.id]
+                holding = file.proposed_to | frozenset(file.physicians_found.values())
+                request = attrs.evolve(
+                    request,
+                    household=request.household.subset(numbers),
+                    declined_by=request.declined_by | holding,
+                )
+            routed.append(request)
+        return routed, late
 
     def _match(self, on: dt.date, requests: list[Request]) -> MatchResult:
         assert self._ledger is not None
@@ -794,8 +932,11 @@ class Register:
         label = f"appariement n° {number}"
         proposed: list[tuple[str, str]] = []
         for p in result.placements:
-            updated[p.request_id] = current(p.request_id).propose(
-                p.physician_id, on, Actor.SYSTEM, f"{label} ({p.level})"
+            file = current(p.request_id)
+            # the persons still waiting, first numbers first, in the engine's order
+            persons = file.waiting_persons[: p.persons]
+            updated[p.request_id] = file.propose(
+                p.physician_id, on, Actor.SYSTEM, f"{label} ({p.level})", persons=persons
             )
             proposed.append((p.request_id, p.physician_id))
         for o in result.orientations:

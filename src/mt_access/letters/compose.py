@@ -271,6 +271,8 @@ def compose_referral(
     level: str,
     priority: bool,
     templates: LetterTemplates,
+    persons: str = "",
+    household: tuple[int, int] = (1, 1),
 ) -> Letter:
     """The « dossier qualifié » sent to a GP the request is proposed to.
 
@@ -288,6 +290,9 @@ def compose_referral(
         level: the request's priority level (its name).
         priority: whether that level is a priority one.
         templates: the CPTS's templates.
+        persons: the persons of the household proposed to this GP, as
+            :meth:`~mt_access.model.Household.describe` names them (« adulte 2, enfant 1 »).
+        household: (persons proposed to this GP, persons of the request).
 
     Returns:
         The letter (:attr:`LetterKind.REFERRAL`).
@@ -297,6 +302,11 @@ def compose_referral(
     """
     context = _base(policy, request_id, received, on)
     context["demande"].update({"niveau": level, "prioritaire": priority})
+    context["proposition"] = {
+        "personnes": persons,
+        "nombre": household[0],
+        "foyer": household[1],
+    }
     context["dossier"] = [{"libelle": label, "valeur": value} for label, value in fields]
     context["medecin"] = {
         "nom": physician.name,

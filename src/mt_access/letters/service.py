@@ -99,7 +99,8 @@ def referral_letter(
 ) -> Letter:
     """The « dossier qualifié » for the GP ``physician_id``: only the policy's
     ``privacy.referral_fields`` (:meth:`Register.referral`), the request's id, date and
-    priority level, and how to answer.
+    priority level, the persons of the household proposed to this GP, and how to answer.
+    Only a GP the request is proposed to (or who accepted it) gets one.
 
     Args:
         register: the CPTS's register.
@@ -112,14 +113,16 @@ def referral_letter(
         The letter.
 
     Raises:
-        RegisterOperationError: unknown request or GP.
+        RegisterOperationError: unknown request or GP, or the request is not proposed to
+            this GP.
         LetterError: the request's personal data was erased.
         LetterTemplateError: a template fails.
     """
     _check_not_erased(register, request_id)
     physician = register.physician(physician_id)
     request = register.request(request_id)
-    fields = register.referral(request_id, on)
+    persons = register.referral_persons(request_id, physician_id)
+    fields = register.referral(request_id, on, physician_id)
     level = classify(request, register.policy, on, register.plugin_manager)
     return compose_referral(
         request.id,
@@ -131,6 +134,8 @@ def referral_letter(
         level=level.level,
         priority=level.priority,
         templates=_templates(register, templates),
+        persons=request.household.describe(persons),
+        household=(len(persons), request.persons),
     )
 
 

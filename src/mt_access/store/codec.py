@@ -62,6 +62,7 @@ __all__ = [
     "decode_file",
     "decode_identity",
     "decode_ids",
+    "decode_persons",
     "decode_ledger",
     "decode_month",
     "decode_physician",
@@ -71,6 +72,7 @@ __all__ = [
     "decode_transition",
     "decode_transitions",
     "encode_ids",
+    "encode_persons",
     "file_row",
     "identity_row",
     "ledger_row",
@@ -462,8 +464,21 @@ TRANSITION_COLUMNS: tuple[str, ...] = (
     "physician_id",
     "comment",
     "reason",
+    "persons",
 )
 """The columns of a :class:`Transition`, in its fields' order."""
+
+
+def encode_persons(persons: Sequence[int]) -> str:
+    """Person numbers as ``1,3`` (empty text when none)."""
+    return ",".join(str(n) for n in persons)
+
+
+def decode_persons(text: str) -> tuple[int, ...]:
+    """The reverse of :func:`encode_persons`."""
+    if not text:
+        return ()
+    return tuple(int(n) for n in text.split(","))
 
 
 def transition_row(transition: Transition) -> tuple[Any, ...]:
@@ -480,12 +495,13 @@ def transition_row(transition: Transition) -> tuple[Any, ...]:
         transition.physician_id,
         transition.comment,
         None if reason is None else reason.value,
+        encode_persons(transition.persons),
     )
 
 
 def decode_transition(row: Row) -> Transition:
     """A :class:`Transition` from a row of :data:`TRANSITION_COLUMNS`."""
-    rid, on, event, origin, target, actor, physician_id, comment, reason = row
+    rid, on, event, origin, target, actor, physician_id, comment, reason, persons = row
     return Transition(
         rid,
         decode_date(on),
@@ -496,6 +512,7 @@ def decode_transition(row: Row) -> Transition:
         physician_id,
         comment,
         None if reason is None else _EXITS[reason],
+        decode_persons(persons),
     )
 
 
@@ -508,8 +525,10 @@ def decode_file(
     request_id: str,
     row: Row,
     history: Sequence[Transition],
+    persons: int = 1,
 ) -> RequestFile:
-    """A :class:`RequestFile` from a row of :data:`FILE_COLUMNS` and its history."""
+    """A :class:`RequestFile` from a row of :data:`FILE_COLUMNS`, its history and the
+    request's number of persons."""
     state, _last_event, proposed_to, declined_by, attempts, exit_reason = row
     return RequestFile(
         request_id,
@@ -519,6 +538,7 @@ def decode_file(
         decode_ids(proposed_to),
         decode_ids(declined_by),
         None if exit_reason is None else _EXITS[exit_reason],
+        persons=persons,
     )
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "V1_SCHEMA",
     "V2_CHANGES",
+    "V3_PERSONS",
     "Migration",
 ]
 
@@ -172,6 +173,24 @@ V2_CHANGES: tuple[str, ...] = (
 """Version 2: the ``runs`` table and the index of requests by state."""
 
 
+V3_PERSONS: tuple[str, ...] = (
+    # The persons of a household request an event concerns ('1,3'; '' in files written
+    # before: then every person without an outcome). The append-only trigger is rebuilt so
+    # that the new column cannot be changed either.
+    "ALTER TABLE transitions ADD COLUMN persons TEXT NOT NULL DEFAULT ''",
+    "DROP TRIGGER transitions_append_only_update",
+    """CREATE TRIGGER transitions_append_only_update BEFORE UPDATE ON transitions
+    WHEN NEW.comment <> '' OR NEW.seq IS NOT OLD.seq OR NEW.request_id IS NOT OLD.request_id
+        OR NEW.on_date IS NOT OLD.on_date OR NEW.event IS NOT OLD.event
+        OR NEW.from_state IS NOT OLD.from_state OR NEW.to_state IS NOT OLD.to_state
+        OR NEW.actor IS NOT OLD.actor OR NEW.physician_id IS NOT OLD.physician_id
+        OR NEW.reason IS NOT OLD.reason OR NEW.persons IS NOT OLD.persons
+    BEGIN SELECT RAISE(ABORT, 'transitions : seul l''effacement des commentaires est permis');
+    END""",
+)
+"""Version 3: the persons each transition concerns (households placed person by person)."""
+
+
 def _script(statements: Sequence[str]) -> Migration:
     def run(connection: sqlite3.Connection) -> None:
         for statement in statements:
@@ -183,6 +202,7 @@ def _script(statements: Sequence[str]) -> Migration:
 MIGRATIONS: tuple[Migration, ...] = (
     _script(V1_SCHEMA),
     _script(V2_CHANGES),
+    _script(V3_PERSONS),
 )
 """Step ``i`` upgrades a version ``i`` file to version ``i + 1``."""
 

@@ -551,7 +551,8 @@ class SQLiteStore:
                 states = {
                     row[0]: row[1:]
                     for row in conn.execute(
-                        f"SELECT id, {_FILE_SELECT} FROM requests WHERE id IN ({marks})", chunk
+                        f"SELECT id, persons, {_FILE_SELECT} FROM requests WHERE id IN ({marks})",
+                        chunk,
                     )
                 }
                 histories: dict[str, list[Transition]] = {rid: [] for rid in states}
@@ -564,7 +565,9 @@ class SQLiteStore:
                 for rid in chunk:
                     state = states.get(rid)
                     if state is not None:
-                        files[rid] = codec.decode_file(rid, state, histories[rid])
+                        files[rid] = codec.decode_file(
+                            rid, state[1:], histories[rid], persons=state[0]
+                        )
         return files
 
     def erased_on(self, request_id: str) -> dt.date | None:
@@ -816,7 +819,13 @@ class SQLiteStore:
                 if persons != request.persons:
                     problems.append(f"{where} : nombre de personnes incohérent")
                 if rows:
-                    file = codec.decode_file(rid, file_values, codec.decode_transitions(rows))
+                    file = codec.decode_file(
+                        rid, file_values, codec.decode_transitions(rows), persons=persons
+                    )
+                    if file.proposed_to != frozenset(file.proposals):
+                        problems.append(
+                            f"{where} : propositions en cours incohérentes avec l'historique"
+                        )
                     if file.proposed_to & file.declined_by:
                         problems.append(
                             f"{where} : proposée à un médecin qui l'a refusée "
