@@ -360,7 +360,7 @@ def test_a_request_reads_back(store: Store) -> None:
     assert store.count_requests() == 1
     assert store.requests() == [request]
     assert store.summaries() == [
-        RequestSummary("R1", RequestState.WAITING, D0, D1, MOIRANS, 3, True, ())
+        RequestSummary("R1", RequestState.WAITING, D0, D1, MOIRANS, 3, True, (), 3)
     ]
     assert list(store.known_persons()) == [
         KnownPerson("R1", identity(1), request.patient.birth_date, True)
@@ -384,7 +384,7 @@ def test_declined_by_is_the_files(store: Store) -> None:
         assert read.declined_by == {"MG0", "MG1"}
     assert store.summaries() == [
         RequestSummary(
-            "R1", RequestState.PROPOSED, request.received, D3, VOIRON, 1, False, ("MG2",)
+            "R1", RequestState.PROPOSED, request.received, D3, VOIRON, 1, False, ("MG2",), 1
         )
     ]
 
@@ -769,8 +769,10 @@ def lived_files(draw: st.DrawFn, request: Request) -> RequestFile:
         comment = draw(_texts)
         event = draw(st.sampled_from(file.allowed_events))
         gp = draw(_ids)
+        searching = file.people.unresolved
+        some = draw(st.none() | st.sets(st.sampled_from(searching), min_size=1))
         if event is Event.PROPOSE and gp not in file.declined_by | file.proposed_to:
-            file = file.propose(gp, on, comment=comment)
+            file = file.propose(gp, on, comment=comment, persons=some)
         elif event in (Event.ACCEPT, Event.REFUSE) and file.proposed_to:
             gp = draw(st.sampled_from(sorted(file.proposed_to)))
             if event is Event.ACCEPT:
@@ -780,7 +782,9 @@ def lived_files(draw: st.DrawFn, request: Request) -> RequestFile:
         elif event in (Event.CONTACT_FAILED, Event.CONTACT_SUCCEEDED):
             file = file.record_contact_attempt(on, event is Event.CONTACT_SUCCEEDED, 3)
         elif event is Event.CLOSE:
-            file = file.close(on, comment or "clôture")
+            file = file.close(on, comment if comment.strip() else "clôture", persons=some)
+        elif event in (Event.WITHDRAW, Event.OTHER_SOLUTION, Event.OUT_OF_SCOPE):
+            file = getattr(file, event.value)(on, comment=comment, persons=some)
         elif event not in (Event.PROPOSE, Event.ACCEPT, Event.REFUSE):
             file = getattr(file, event.value)(on, comment=comment)
     return file
@@ -875,6 +879,7 @@ def test_requests_round_trip(
         request.persons,
         request.urgent,
         tuple(sorted(file.proposed_to)),
+        0 if file.is_exited else len(file.people.unresolved),
     )
     persons = [p for p in store.known_persons() if p.request_id == request.id]
     assert persons == [

@@ -55,7 +55,14 @@ from mt_access.calendar import MONTH_NAMES_FR, Month
 from mt_access.engine import checked_hook_list, policy_plugin_manager, rank_requests
 from mt_access.errors import MtAccessError
 from mt_access.ledger import CapacityLedger
-from mt_access.lifecycle import ACTIVE_STATES, Event, ExitReason, RequestFile, RequestState
+from mt_access.lifecycle import (
+    ACTIVE_STATES,
+    Event,
+    ExitReason,
+    RequestFile,
+    RequestState,
+    Transition,
+)
 from mt_access.model import Physician, ReferrerKind, Request, SearchReason
 from mt_access.policy import Policy
 from mt_access.result import Classification
@@ -635,6 +642,8 @@ class Indicators:
         policy_code, policy_name: the policy's code and name.
         entries, entries_persons: requests received in the period, and their persons.
         placed: requests that found a GP in the period (exit ``mt_found``).
+        persons_placed: persons accepted by a GP in the period (a household's persons may be
+            accepted by different GPs, on different days).
         exits: requests that exited in the period, whatever the reason (``placed``
             included).
         waiting_start, waiting_end: requests in progress at the end of the day before the
@@ -666,6 +675,7 @@ class Indicators:
     cohort_90: int
     capacity: int
     places_held: int
+    persons_placed: int
     key_figures: Table = attrs.field(repr=False)
     entries_by_reason: Table = attrs.field(repr=False)
     entries_by_level: Table = attrs.field(repr=False)
@@ -724,7 +734,8 @@ class Indicators:
         lines = [
             f"Accès au médecin traitant — {self.policy_name} — {self.period.label}",
             f"{_n(self.entries)} nouvelle(s) demande(s) ({_n(self.entries_persons)} "
-            f"personne(s)) ; {_n(self.placed)} demande(s) ont trouvé un médecin traitant ; "
+            f"personne(s)) ; {_n(self.placed)} demande(s) ont trouvé un médecin traitant "
+            f"({_n(self.persons_placed)} personne(s) acceptée(s) par un médecin) ; "
             f"{_n(self.exits)} sortie(s) du dispositif, tous motifs confondus.",
             f"Demandes en cours (liste d'attente) : {_n(self.waiting_start)} au début de la "
             f"période, {_n(self.waiting_end)} à la fin, soit une variation nette de "
@@ -997,7 +1008,9 @@ def _indicators(
     waits_table, waits, headline = _waits_table(data, period, placed)
 
     # -- GPs
-    gp_table, capacity, held = _physician_table(data, period, policy, physicians, ledger)
+    gp_table, capacity, held, persons_found = _physician_table(
+        data, period, policy, physicians, ledger
+    )
 
     # -- communes
     communes = _commune_table(data, policy, entered, active_end, populations, commune_names, period)
@@ -1016,6 +1029,12 @@ def _indicators(
                 "médecin traitant trouvé",
                 n_placed,
                 "demandes sorties avec le motif « médecin traitant trouvé » dans la période",
+            ),
+            (
+                "personnes ayant trouvé un médecin traitant",
+                persons_found,
+                "personnes acceptées par un médecin dans la période (une demande de foyer peut "
+                "en compter plusieurs, chez des médecins différents)",
             ),
             ("sorties (tous motifs)", n_exits, "demandes sorties du dispositif dans la période"),
             (
@@ -1071,6 +1090,7 @@ def _indicators(
         cohort_90=cohort_90,
         capacity=capacity,
         places_held=held,
+        persons_placed=persons_found,
         key_figures=key,
         entries_by_reason=by_reason,
         entries_by_level=by_level,
@@ -1220,13 +1240,19 @@ def _available_during(physician: Physician | None, first: dt.date, last: dt.date
     return False
 
 
+def accepted_persons(transition: Transition, persons: int) -> int:
+    """The persons an acceptance found an MT for: those of the GP's proposal (the whole
+    request's ``persons`` in files written before persons were recorded)."""
+    return len(transition.persons) or persons
+
+
 def _physician_table(
     data: _Dataset,
     period: Period,
     policy: Policy,
     physicians: Sequence[Physician],
     ledger: CapacityLedger,
-) -> tuple[Table, int, int]:
+) -> tuple[Table, int, int, int]:
     s = period.start.toordinal()
     by_id = {p.id: p for p in physicians}
     counts: dict[str, list[int]] = defaultdict(
@@ -1245,7 +1271,7 @@ def _physician_table(
             row = counts[pid]
             row[j] += 1
             if j == 1:
-                row[2] += int(data.persons[i])
+                row[2] += accepted_persons(transition, int(data.persons[i]))
     months = period.months
     ledger_ids = {
         entry.physician_id for entry in ledger.entries if getattr(entry, "month", None) in months
@@ -1321,7 +1347,7 @@ def _physician_table(
         "comptées dans le registre des capacités ces mois-là. Propositions, acceptations et "
         "refus : événements datés dans la période.",
     )
-    return table, total_capacity, total_held
+    return table, total_capacity, total_held, totals[2]
 
 
 def _commune_table(

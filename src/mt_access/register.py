@@ -874,11 +874,12 @@ class Register:
                 # is not proposed the others in a run: the ledger keeps one placement per
                 # request and GP. The coordinator may still propose them by hand.
                 file = files[request.id]
-                holding = file.proposed_to | frozenset(file.physicians_found.values())
-                request = attrs.evolve(
+                holding: set[str] = set(file.proposed_to) | set(file.physicians_found.values())
+                holding.update(request.declined_by)
+                request = attrs.evolve(  # attrs' evolve types a converter field loosely
                     request,
                     household=request.household.subset(numbers),
-                    declined_by=request.declined_by | holding,
+                    declined_by=holding,  # type: ignore[arg-type]
                 )
             routed.append(request)
         return routed, late

@@ -17,7 +17,8 @@ The data and the drawing are separate:
 
 Definitions (see ``docs/carte.md``):
 
-* **waiting demand of a commune**: the persons (``RequestSummary.persons``) of the requests
+* **waiting demand of a commune**: the persons still searching (``RequestSummary.searching``:
+  no MT found and no exit yet, a household's persons already placed left out) of the requests
   still in progress, i.e. in one of the active states of the lifecycle
   (:data:`~mt_access.lifecycle.ACTIVE_STATES`, the definition of the waiting list in
   :mod:`mt_access.indicators`), received on or before the map's date, whose patient lives in
@@ -459,7 +460,7 @@ def build_availability_map(
         if summary.state not in active or summary.received > on:
             continue
         waiting_persons[summary.commune] = waiting_persons.get(summary.commune, 0) + (
-            summary.persons
+            summary.searching
         )
         waiting_requests[summary.commune] = waiting_requests.get(summary.commune, 0) + 1
     codes = sorted(set(policy.territory) | {c for c, n in waiting_persons.items() if n})

@@ -74,9 +74,11 @@ class RequestSummary:
         received: when the CPTS received it.
         last_event: the date of its latest transition.
         commune: INSEE code of the patient's commune.
-        persons: places it needs.
+        persons: the persons it covers (its household's size).
         urgent: care needed within a month.
         proposed_to: GPs it is currently proposed to, sorted.
+        searching: its persons still searching (no MT found, no exit; pending proposals
+            included); 0 once the request exited. The waiting demand counts these.
     """
 
     id: str
@@ -87,6 +89,7 @@ class RequestSummary:
     persons: int
     urgent: bool
     proposed_to: tuple[str, ...] = ()
+    searching: int = 0
 
 
 @attrs.frozen

@@ -180,8 +180,10 @@ FILE_COLUMNS: tuple[str, ...] = (
     "declined_by",
     "contact_attempts",
     "exit_reason",
+    "searching",
 )
-"""The columns :func:`file_row` fills (the state of the request's file)."""
+"""The columns :func:`file_row` fills (the state of the request's file; ``searching`` is the
+number of its persons still searching, 0 once it exited)."""
 
 REQUEST_COLUMNS: tuple[str, ...] = (
     "id",
@@ -258,6 +260,7 @@ def file_row(file: RequestFile) -> tuple[Any, ...]:
         encode_ids(file.declined_by),
         file.contact_attempts,
         None if file.exit_reason is None else file.exit_reason.value,
+        0 if file.state.is_final else len(file.people.unresolved),
     )
 
 
@@ -386,6 +389,7 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "persons",
     "urgent",
     "proposed_to",
+    "searching",
 )
 """The columns :func:`decode_summaries` reads, in this order."""
 
@@ -396,7 +400,7 @@ def decode_summaries(rows: Iterable[Row]) -> list[RequestSummary]:
     dates: dict[str, dt.date] = {}
     out: list[RequestSummary] = []
     append = out.append
-    for rid, state, received, last_event, commune, persons, urgent, proposed_to in rows:
+    for rid, state, received, last_event, commune, persons, urgent, proposed_to, searching in rows:
         day = dates.get(received)
         if day is None:
             day = dates[received] = date(received)
@@ -413,6 +417,7 @@ def decode_summaries(rows: Iterable[Row]) -> list[RequestSummary]:
                 persons,
                 bool(urgent),
                 _sorted_ids(proposed_to),
+                searching,
             )
         )
     return out
@@ -529,7 +534,7 @@ def decode_file(
 ) -> RequestFile:
     """A :class:`RequestFile` from a row of :data:`FILE_COLUMNS`, its history and the
     request's number of persons."""
-    state, _last_event, proposed_to, declined_by, attempts, exit_reason = row
+    state, _last_event, proposed_to, declined_by, attempts, exit_reason, _searching = row
     return RequestFile(
         request_id,
         _STATES[state],

@@ -208,6 +208,7 @@ class MemoryStore:
                     persons=request.persons,
                     urgent=request.urgent,
                     proposed_to=tuple(sorted(file.proposed_to)),
+                    searching=0 if file.state.is_final else len(file.people.unresolved),
                 )
             )
         return result

@@ -187,6 +187,9 @@ V3_PERSONS: tuple[str, ...] = (
         OR NEW.reason IS NOT OLD.reason OR NEW.persons IS NOT OLD.persons
     BEGIN SELECT RAISE(ABORT, 'transitions : seul l''effacement des commentaires est permis');
     END""",
+    # The persons of each request still searching, for listings and the demand map.
+    "ALTER TABLE requests ADD COLUMN searching INTEGER NOT NULL DEFAULT 0",
+    "UPDATE requests SET searching = persons WHERE state NOT IN ('mt_found', 'exited')",
 )
 """Version 3: the persons each transition concerns (households placed person by person)."""
 

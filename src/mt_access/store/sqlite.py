@@ -782,7 +782,8 @@ class SQLiteStore:
             f"SELECT id, persons, {_FILE_SELECT}, {_REQUEST_SELECT} FROM requests ORDER BY id"
         ):
             rid, persons, state, last_event = row[0], row[1], row[2], row[3]
-            file_values, request_values = row[2:8], row[8:]
+            width = 2 + len(codec.FILE_COLUMNS)
+            file_values, request_values = row[2:width], row[width:]
             where = f"demande {rid}"
             rows = histories.get(rid, [])
             if not rows:
