@@ -229,7 +229,9 @@ def _follow_up_rows(
         reason = _EXIT_REASONS[int(data.exit_reason[i])] if exited else None
         exit_day = dt.date.fromordinal(int(data.exit[i])) if exited else None
         found = reason is ExitReason.MT_FOUND
-        gp = data.file(i).physician_found if found else None
+        # a household's persons may have different GPs: each is listed, the patient's first
+        gps = list(dict.fromkeys(data.file(i).physicians_found.values())) if found else []
+        gp = ", ".join(gps)
         row: list[Cell] = [
             request.id,
             request.received,
@@ -244,8 +246,8 @@ def _follow_up_rows(
             "" if reason is None else reason.label,
             exit_day,
             int(data.exit[i] - data.received[i]) if found else None,
-            gp or "",
-            gp_names.get(gp, "") if gp else "",
+            gp,
+            ", ".join(gp_names.get(g, "") for g in gps),
         ]
         if identity_of is not None:
             identity = identity_of(request.id)

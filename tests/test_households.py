@@ -1,0 +1,345 @@
+"""Persons, not requests: a household's persons are placed, proposed, accepted, refused and
+closed on their own, and every count of persons agrees with the others."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import attrs
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import mt_access
+from factories import MOIRANS, VOIRON, VOREPPE, doc, req
+from mt_access import Modality, PatientIdentity, RequestState
+from mt_access.calendar import Month
+from mt_access.indicators import Period, indicators
+from mt_access.letters import referral_letter
+from mt_access.lifecycle import ExitReason, LifecycleError, RequestFile
+from mt_access.model import Household
+from mt_access.register import Register, RegisterOperationError
+from mt_access.store.memory import MemoryStore
+
+D1 = dt.date(2026, 3, 2)
+D2 = dt.date(2026, 3, 3)
+RUN = dt.date(2026, 3, 5)
+LATER = dt.date(2026, 3, 10)
+NEXT_RUN = dt.date(2026, 4, 5)
+MARCH = Month(2026, 3)
+
+
+@pytest.fixture(scope="module")
+def voironnais() -> mt_access.Policy:
+    return mt_access.load_policy("voironnais")
+
+
+def _register(policy: mt_access.Policy, **changes: object) -> Register:
+    return Register(MemoryStore(), attrs.evolve(policy, **changes) if changes else policy)
+
+
+def _waiting(register: Register, request: mt_access.Request) -> None:
+    register.add_request(request, PatientIdentity(last_name="Testnom", first_name="Testprénom"))
+    register.acknowledge(request.id, D1)
+    register.confirm(request.id, D2)
+    register.to_waiting(request.id, D2)
+
+
+def _gp(register: Register, pid: str, commune: str = VOIRON, capacity: int = 1) -> None:
+    register.add_physician(doc(pid, commune, capacity=None))
+    register.join(pid, D1, monthly_capacity=capacity, modalities=[Modality.OFFICE])
+
+
+def _household(rid: str, adults: int, children: int, commune: str = VOIRON) -> mt_access.Request:
+    return attrs.evolve(req(rid, commune, received=D1), household=Household(adults, children))
+
+
+# --------------------------------------------------------------------------------------------
+# The model
+
+
+def test_members_are_numbered_adults_first_and_named_by_their_place() -> None:
+    household = Household(adults=2, children=2)
+    assert [m.label for m in household.members] == [
+        "adulte 1 (demandeur)",
+        "adulte 2",
+        "enfant 1",
+        "enfant 2",
+    ]
+    assert household.subset([2, 4]) == Household(adults=1, children=1)
+    assert household.describe([3]) == "enfant 1"
+    assert Household(adults=0, children=2).describe() == "enfant 1 (demandeur), enfant 2"
+    with pytest.raises(ValueError, match="le foyer compte 4 personne"):
+        household.member(5)
+
+
+@pytest.mark.parametrize(("adults", "children"), [(21, 0), (1, 21), (1, 2**63), (-1, 2)])
+def test_household_sizes_are_bounded(adults: int, children: int) -> None:
+    with pytest.raises(ValueError, match="entier entre 0 et 20 attendu"):
+        Household(adults=adults, children=children)
+
+
+# --------------------------------------------------------------------------------------------
+# The lifecycle, person by person
+
+
+def _file(persons: int) -> RequestFile:
+    return RequestFile.receive("R1", D1, persons=persons).acknowledge(D1).confirm(D1).to_waiting(D1)
+
+
+def test_a_split_household_is_answered_person_by_person() -> None:
+    file = _file(3).propose("A", RUN, persons=[1]).propose("B", RUN, persons=[2, 3])
+    assert file.proposals == {"A": (1,), "B": (2, 3)}
+    assert file.waiting_persons == ()
+    accepted = file.accept("A", LATER)
+    assert accepted.state is RequestState.PROPOSED  # B has not answered
+    assert accepted.physicians_found == {1: "A"}
+    assert accepted.proposed_to == {"B"}
+    assert accepted.history[-1].persons == (1,)
+    refused = accepted.refuse("B", LATER)
+    assert refused.state is RequestState.WAITING
+    assert refused.waiting_persons == (2, 3)
+    assert refused.declined_by == {"B"}
+    done = refused.propose("C", NEXT_RUN).accept("C", NEXT_RUN)
+    assert done.state is RequestState.MT_FOUND
+    assert done.exit_reason is ExitReason.MT_FOUND
+    assert done.physicians_found == {1: "A", 2: "C", 3: "C"}
+    assert done.physician_found == "A"  # the patient's
+
+
+def test_persons_may_leave_on_their_own() -> None:
+    file = _file(3).propose("A", RUN, persons=[1, 2])
+    closed = file.close(LATER, "l'enfant a un pédiatre", persons=[3])
+    assert closed.state is RequestState.PROPOSED
+    assert closed.people.outcome(3) is ExitReason.CLOSED_BY_CPTS
+    withdrawn = closed.withdraw(LATER, persons=[2])
+    assert withdrawn.proposals == {"A": (1,)}  # person 2 no longer proposed
+    found = withdrawn.accept("A", LATER)
+    assert found.state is RequestState.MT_FOUND
+    assert found.physicians_found == {1: "A"}
+    with pytest.raises(LifecycleError, match="personne n° 3 a déjà une issue"):
+        _file(3).close(LATER, "x", persons=[3]).close(LATER, "x", persons=[3])
+    with pytest.raises(LifecycleError, match="inconnue"):
+        _file(2).propose("A", RUN, persons=[3])
+
+
+def test_a_household_whose_persons_all_leave_without_mt_exits() -> None:
+    file = _file(2).withdraw(LATER, persons=[1])
+    assert file.state is RequestState.WAITING
+    file = file.other_solution(LATER, persons=[2])
+    assert file.state is RequestState.EXITED
+    assert file.exit_reason is ExitReason.OTHER_SOLUTION
+
+
+def test_an_acceptance_closes_other_proposals_of_the_same_persons() -> None:
+    file = _file(2).propose("A", RUN).propose("B", RUN)  # both for everyone
+    found = file.accept("B", LATER)
+    assert found.state is RequestState.MT_FOUND
+    assert found.proposed_to == frozenset()
+    assert found.physicians_found == {1: "B", 2: "B"}
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), persons=st.integers(1, 5))
+def test_every_person_has_exactly_one_place_in_the_file(data: st.DataObject, persons: int) -> None:
+    """Whatever events happen, each person is exactly one of: found (one GP), exited, pending
+    with at least one GP, or waiting; the request is final exactly when nobody searches; the
+    GPs it is proposed to are exactly those with a pending proposal."""
+    file = _file(persons)
+    day = RUN
+    for _ in range(data.draw(st.integers(0, 12))):
+        if file.is_exited:
+            break
+        searching = file.people.unresolved
+        action = data.draw(st.sampled_from(["propose", "accept", "refuse", "close", "withdraw"]))
+        some = data.draw(st.none() | st.sets(st.sampled_from(searching), min_size=1))
+        try:
+            if action == "propose":
+                gp = data.draw(st.sampled_from(["A", "B", "C", "D"]))
+                file = file.propose(gp, day, persons=some)
+            elif action in ("accept", "refuse") and file.proposed_to:
+                gp = data.draw(st.sampled_from(sorted(file.proposed_to)))
+                file = file.accept(gp, day) if action == "accept" else file.refuse(gp, day)
+            elif action == "close":
+                file = file.close(day, "motif", persons=some)
+            elif action == "withdraw":
+                file = file.withdraw(day, persons=some)
+        except LifecycleError:
+            continue
+        people = file.people
+        found = {n for n, _ in people.found}
+        exited = {n for n, _ in people.exits}
+        assert not found & exited
+        assert found | exited | people.pending | set(people.waiting) == set(range(1, persons + 1))
+        assert not people.pending & (found | exited)
+        assert file.proposed_to == frozenset(gp for gp, _ in people.proposals)
+        assert file.is_exited == (not people.unresolved)
+        if file.is_exited:
+            assert (file.state is RequestState.MT_FOUND) == bool(found)
+
+
+# --------------------------------------------------------------------------------------------
+# The register: runs, answers, letters, ledger
+
+
+def test_a_split_household_in_the_register(voironnais: mt_access.Policy) -> None:
+    """The demo's case: a household of 3 split 1 to one GP and 2 to another; each GP's
+    referral names its persons; the first acceptance finds an MT for its person only."""
+    register = _register(voironnais, keep_households_together=False)
+    _gp(register, "MG1", VOIRON, capacity=1)
+    _gp(register, "MG2", VOREPPE, capacity=2)
+    _waiting(register, _household("R1", 2, 1))
+    run = register.run_match(RUN)
+    assert sorted(run.proposed) == [("R1", "MG1"), ("R1", "MG2")]
+    file = register.file("R1")
+    assert file.proposals == {"MG1": (1,), "MG2": (2, 3)}
+    one = referral_letter(register, "R1", "MG1", RUN).text
+    two = referral_letter(register, "R1", "MG2", RUN).text
+    assert "concerne 1 personne d'un foyer de 3 : adulte 1 (demandeur)." in one
+    assert "concerne 2 personnes d'un foyer de 3 : adulte 2, enfant 1." in two
+    assert "Les autres membres du foyer sont suivis à part." in one
+    fields_one = dict(register.referral("R1", RUN, "MG1"))
+    fields_two = dict(register.referral("R1", RUN, "MG2"))
+    label = "Personnes à suivre"
+    if label in fields_one:
+        assert fields_one[label].startswith("1 sur un foyer de 3")
+        assert fields_two[label].startswith("2 sur un foyer de 3")
+
+    register.answer("R1", "MG1", LATER, accepted=True)
+    file = register.file("R1")
+    assert file.state is RequestState.PROPOSED
+    assert file.physicians_found == {1: "MG1"}
+    assert register.ledger.used("MG1", MARCH) == 1
+    assert register.ledger.used("MG2", MARCH) == 2
+    register.answer("R1", "MG2", LATER, accepted=False)
+    file = register.file("R1")
+    assert file.state is RequestState.WAITING
+    assert file.waiting_persons == (2, 3)
+    assert register.ledger.used("MG2", MARCH) == 0  # the refusal freed both places
+    (summary,) = register.waiting()
+    assert summary.searching == 2
+
+    # April: the two persons still waiting are routed, never to a GP who refused them nor
+    # to the GP who already holds the patient
+    _gp(register, "MG3", MOIRANS, capacity=2)
+    april = register.run_match(NEXT_RUN)
+    assert april.proposed == (("R1", "MG3"),)
+    assert register.file("R1").proposals == {"MG3": (2, 3)}
+    register.answer("R1", "MG3", NEXT_RUN, accepted=True)
+    file = register.file("R1")
+    assert file.state is RequestState.MT_FOUND
+    assert file.physicians_found == {1: "MG1", 2: "MG3", 3: "MG3"}
+
+    report = indicators(register, Period(dt.date(2026, 3, 1), dt.date(2026, 4, 30)))
+    assert report.persons_placed == 3
+    rows = {row[0]: row for row in report.physicians.rows}
+    assert rows["MG1"][9] == 1  # personnes acceptées
+    assert rows["MG3"][9] == 2
+    assert rows["MG2"][9] == 0
+
+
+def test_a_household_kept_together_moves_as_one(voironnais: mt_access.Policy) -> None:
+    register = _register(voironnais, keep_households_together=True)
+    _gp(register, "MG1", VOIRON, capacity=1)
+    _gp(register, "MG2", VOREPPE, capacity=3)
+    _waiting(register, _household("R1", 2, 1))
+    run = register.run_match(RUN)
+    assert run.proposed == (("R1", "MG2"),)
+    assert register.file("R1").proposals == {"MG2": (1, 2, 3)}
+    register.answer("R1", "MG2", LATER, accepted=True)
+    assert register.file("R1").physicians_found == {1: "MG2", 2: "MG2", 3: "MG2"}
+
+
+def test_a_hand_made_acceptance_takes_one_place_per_person(voironnais: mt_access.Policy) -> None:
+    register = _register(voironnais)
+    _gp(register, "MG1", VOIRON, capacity=5)
+    _waiting(register, _household("R1", 1, 3))
+    register.propose("R1", "MG1", RUN, persons=[2, 3])
+    register.answer("R1", "MG1", LATER, accepted=True)
+    assert register.ledger.used("MG1", MARCH) == 2
+    assert register.file("R1").waiting_persons == (1, 4)
+    with pytest.raises(RegisterOperationError, match="déjà le médecin traitant"):
+        register.propose("R1", "MG1", LATER)
+
+
+def test_a_referral_goes_only_where_a_proposal_exists(voironnais: mt_access.Policy) -> None:
+    register = _register(voironnais)
+    _gp(register, "MG1")
+    _gp(register, "MG2")
+    _waiting(register, req("R1", received=D1))
+    with pytest.raises(RegisterOperationError, match="aucune proposition"):
+        register.referral("R1", RUN, "MG1")
+    register.propose("R1", "MG1", RUN)
+    assert register.referral("R1", RUN, "MG1")
+    with pytest.raises(RegisterOperationError, match="médecin MG2"):
+        referral_letter(register, "R1", "MG2", RUN)
+    register.answer("R1", "MG1", LATER, accepted=False)
+    with pytest.raises(RegisterOperationError, match="aucune proposition"):
+        referral_letter(register, "R1", "MG1", LATER)
+
+
+def test_persons_closed_on_their_own_in_the_register(voironnais: mt_access.Policy) -> None:
+    register = _register(voironnais)
+    _gp(register, "MG1", VOIRON, capacity=2)
+    _waiting(register, _household("R1", 1, 2))
+    register.close("R1", RUN, "a déjà un pédiatre", persons=[3])
+    run = register.run_match(RUN)
+    assert run.proposed == (("R1", "MG1"),)
+    assert register.file("R1").proposals == {"MG1": (1, 2)}
+    assert register.ledger.used("MG1", MARCH) == 2
+
+
+# --------------------------------------------------------------------------------------------
+# Every count of persons agrees: the run, the ledger, the indicators, the workbook, the map
+
+
+def _accepted_in(register: Register, first: dt.date, last: dt.date) -> int:
+    """Persons accepted by a GP between two dates, read straight from the histories."""
+    total = 0
+    for summary in register.store.summaries(None):
+        file = register.file(summary.id)
+        for t in file.history:
+            if t.event.value == "accept" and first <= t.on <= last:
+                total += len(t.persons) or summary.persons
+    return total
+
+
+@pytest.mark.parametrize("months", [2, 11], ids=["demo", "generated-year"])
+def test_counts_of_persons_agree(voironnais: mt_access.Policy, months: int) -> None:
+    from mt_access.examples import example_answers, example_register
+    from mt_access.maps import availability_map
+
+    register = Register(MemoryStore(), voironnais)
+    month = Month(2026, 3)
+    on = example_register(register, month=month, history_months=months)
+    run = register.run_match(on)
+    # the run: persons of the placements = persons of the proposals it recorded
+    placed = sum(p.persons for p in run.result.placements)
+    proposed = sum(len(register.file(rid).proposals[gp]) for rid, gp in run.proposed)
+    assert placed == proposed
+    example_answers(register, run, on + dt.timedelta(days=7))
+    end = month.last_day
+    report = indicators(register, month)
+    # persons accepted: the indicators' key figure = the GP table's total = the histories
+    gp_rows = {row[0]: row for row in report.physicians.rows}
+    assert (
+        report.persons_placed == gp_rows["total"][9] == _accepted_in(register, month.first_day, end)
+    )
+    # places held: the GP table = the ledger = the map
+    held = sum(register.ledger.used(p.id, month) for p in register.physicians())
+    assert report.places_held == gp_rows["total"][5] == held
+    drawn = availability_map(register, end)
+    assert sum(p.used for p in drawn.physicians) == held
+    # persons waiting: the map = the persons still searching in the files
+    searching = sum(
+        len(register.file(s.id).people.unresolved)
+        for s in register.store.summaries(None)
+        if not s.state.is_final and s.received <= end
+    )
+    assert sum(c.waiting_persons for c in drawn.communes) == searching
+    # no household is counted whole where only some of its persons were accepted
+    for summary in register.store.summaries([RequestState.MT_FOUND, RequestState.PROPOSED]):
+        file = register.file(summary.id)
+        for gp in set(file.physicians_found.values()):
+            mine = sum(1 for g in file.physicians_found.values() if g == gp)
+            assert mine <= summary.persons
