@@ -346,3 +346,40 @@ def test_no_patient_data_in_intake_messages(
     for text in texts:
         for secret in secrets:
             assert secret not in text, (secret, text)
+
+
+def test_repr_hides_personal_fields() -> None:
+    """A repr ends up in tracebacks, logs and test reports: it says a personal field is
+    filled, never what it holds."""
+    import datetime as dt
+
+    from mt_access.lifecycle import RequestFile
+    from mt_access.model import Patient, PatientIdentity, Referrer, ReferrerKind, Request
+    from mt_access.store.base import KnownPerson
+
+    secrets = ("Zorglub", "Zoé", "0612345678", "zz@example.org", "12 rue Secrète", "1980")
+    identity = PatientIdentity(
+        last_name=secrets[0],
+        first_name=secrets[1],
+        phone=secrets[2],
+        email=secrets[3],
+        address=secrets[4],
+        identifier="NIR-SECRET",
+    )
+    request = Request(
+        id="R1",
+        received=dt.date(2026, 3, 2),
+        patient=Patient(dt.date(1980, 5, 17), "38563"),
+        comments=f"appeler {secrets[1]} le soir",
+        referrer=Referrer(ReferrerKind.HOSPITAL, "Dr Secretus", "secretus@example.org"),
+    )
+    file = RequestFile.from_request(request, comment=f"note sur {secrets[0]}")
+    shown = " ".join(
+        repr(x)
+        for x in (identity, request, file, KnownPerson("R1", identity, dt.date(1980, 5, 17), True))
+    )
+    for secret in (*secrets, "NIR-SECRET", "Secretus", "17"):
+        assert secret not in shown, secret
+    assert "R1" in shown  # ids stay readable
+    assert "<masqué>" in shown
+    assert "birth_name=''" in repr(identity)  # an empty field shows as empty

@@ -37,7 +37,7 @@ import attrs
 
 from mt_access.errors import MtAccessError
 from mt_access.labels import LabelledEnum, register_labels
-from mt_access.model import Request
+from mt_access.model import Request, masked
 
 __all__ = [
     "ACTIVE_STATES",
@@ -281,7 +281,7 @@ class Transition:
     to_state: RequestState
     actor: Actor
     physician_id: str | None = None
-    comment: str = ""
+    comment: str = attrs.field(default="", repr=masked)
     reason: ExitReason | None = None
     persons: tuple[int, ...] = attrs.field(default=(), converter=_person_numbers)
 

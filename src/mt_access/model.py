@@ -160,6 +160,12 @@ def age_band_floor(age: int) -> int:
     return 70
 
 
+def masked(value: object) -> str:
+    """How a personal field shows in ``repr()``: whether it is filled, never its value (a
+    ``repr`` ends up in tracebacks, logs and test reports)."""
+    return "<masqué>" if value not in ("", None) else repr(value)
+
+
 def _need(value: HomeVisitNeed | str) -> HomeVisitNeed:
     return HomeVisitNeed(value)
 
@@ -198,9 +204,9 @@ class Patient:
         location: the home's coordinates when geocoded; otherwise the commune's point is used.
     """
 
-    birth_date: dt.date
+    birth_date: dt.date = attrs.field(repr=masked)
     commune: str = attrs.field(validator=_insee)
-    location: Point | None = None
+    location: Point | None = attrs.field(default=None, repr=masked)
 
 
 def _text(_inst: object, attribute: attrs.Attribute[str], value: str) -> None:
@@ -228,13 +234,13 @@ class PatientIdentity:
             submission id...): two requests with the same identifier are the same person.
     """
 
-    last_name: str = attrs.field(default="", validator=_text)
-    first_name: str = attrs.field(default="", validator=_text)
-    birth_name: str = attrs.field(default="", validator=_text)
-    phone: str = attrs.field(default="", validator=_text)
-    email: str = attrs.field(default="", validator=_text)
-    address: str = attrs.field(default="", validator=_text)
-    identifier: str = attrs.field(default="", validator=_text)
+    last_name: str = attrs.field(default="", validator=_text, repr=masked)
+    first_name: str = attrs.field(default="", validator=_text, repr=masked)
+    birth_name: str = attrs.field(default="", validator=_text, repr=masked)
+    phone: str = attrs.field(default="", validator=_text, repr=masked)
+    email: str = attrs.field(default="", validator=_text, repr=masked)
+    address: str = attrs.field(default="", validator=_text, repr=masked)
+    identifier: str = attrs.field(default="", validator=_text, repr=masked)
 
     @property
     def is_empty(self) -> bool:
@@ -344,8 +350,8 @@ class Referrer:
     """Who sent the request (kind, and a name and contact for the acknowledgement)."""
 
     kind: ReferrerKind = ReferrerKind.PATIENT
-    name: str = ""
-    contact: str = ""
+    name: str = attrs.field(default="", repr=masked)
+    contact: str = attrs.field(default="", repr=masked)
 
 
 @attrs.frozen
@@ -395,7 +401,7 @@ class Request:
     household: Household = attrs.field(factory=Household)
     referrer: Referrer = attrs.field(factory=Referrer)
     consent: Consent = attrs.field(factory=lambda: Consent(given=True))
-    comments: str = ""
+    comments: str = attrs.field(default="", repr=masked)
     declined_by: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
     household_id: str | None = None
 

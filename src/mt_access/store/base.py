@@ -40,7 +40,7 @@ import attrs
 from mt_access.errors import MtAccessError
 from mt_access.ledger import LedgerEntry
 from mt_access.lifecycle import RequestFile, RequestState, Transition
-from mt_access.model import PatientIdentity, Physician, Request
+from mt_access.model import PatientIdentity, Physician, Request, masked
 
 __all__ = [
     "KnownPerson",
@@ -98,7 +98,7 @@ class KnownPerson:
 
     request_id: str
     identity: PatientIdentity
-    birth_date: dt.date
+    birth_date: dt.date = attrs.field(repr=masked)
     active: bool
 
 
