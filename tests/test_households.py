@@ -343,3 +343,23 @@ def test_counts_of_persons_agree(voironnais: mt_access.Policy, months: int) -> N
         for gp in set(file.physicians_found.values()):
             mine = sum(1 for g in file.physicians_found.values() if g == gp)
             assert mine <= summary.persons
+
+
+def test_the_referrers_feedback_gives_each_persons_outcome(voironnais: mt_access.Policy) -> None:
+    from mt_access.letters import feedback_letter
+    from mt_access.model import Referrer, ReferrerKind
+
+    register = _register(voironnais, keep_households_together=False)
+    _gp(register, "MG1", VOIRON, capacity=1)
+    _gp(register, "MG2", VOREPPE, capacity=2)
+    request = attrs.evolve(
+        _household("R1", 2, 1), referrer=Referrer(ReferrerKind.HOSPITAL, "Service", "x@y.fr")
+    )
+    _waiting(register, request)
+    register.run_match(RUN)
+    register.answer("R1", "MG1", LATER, accepted=True)
+    text = feedback_letter(register, "R1", LATER).text
+    assert "Pour chaque personne du foyer :" in text
+    assert "- adulte 1 (demandeur) : médecin traitant trouvé : Dr MG1 (Voiron)" in text
+    assert "- adulte 2 : proposée à un médecin, en attente de sa réponse" in text
+    assert "- enfant 1 : proposée à un médecin, en attente de sa réponse" in text

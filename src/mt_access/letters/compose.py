@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import attrs
@@ -371,6 +371,35 @@ def outcome(
     }
 
 
+def person_outcomes(
+    request: Request,
+    file: RequestFile,
+    policy: Policy,
+    physicians: Mapping[str, Physician],
+) -> list[dict[str, str]]:
+    """Each person's outcome for a household request (empty for one person): ``personne``
+    (« adulte 2 ») and ``issue`` in French."""
+    if request.persons == 1:
+        return []
+    people = file.people
+    pending = people.pending
+    rows = []
+    for member in request.household.members:
+        result = people.outcome(member.number)
+        if isinstance(result, str):
+            gp = physicians.get(result)
+            where = f" : {gp.name} ({policy.commune_name(gp.commune)})" if gp else ""
+            text = f"médecin traitant trouvé{where}"
+        elif result is not None:
+            text = f"sortie du dispositif ({result.label})"
+        elif member.number in pending:
+            text = "proposée à un médecin, en attente de sa réponse"
+        else:
+            text = "en liste d'attente"
+        rows.append({"personne": member.label, "issue": text})
+    return rows
+
+
 def compose_feedback(
     request: Request,
     identity: PatientIdentity,
@@ -380,9 +409,11 @@ def compose_feedback(
     *,
     templates: LetterTemplates,
     physician: Physician | None = None,
+    physicians: Mapping[str, Physician] | None = None,
 ) -> Letter:
     """The feedback to the referrer on the outcome of the request: the patient's name and
-    the outcome only (no medical detail).
+    the outcome only (no medical detail); for a household, the outcome of each person
+    (``issue.personnes``).
 
     Args:
         request: the request.
@@ -392,6 +423,8 @@ def compose_feedback(
         on: the letter's date.
         templates: the CPTS's templates.
         physician: the GP who took the patient, when the request is ``mt_found``.
+        physicians: the GPs who took persons of the household, by id (their names and
+            communes are shown).
 
     Returns:
         The letter (:attr:`LetterKind.FEEDBACK`).
@@ -405,6 +438,7 @@ def compose_feedback(
     context["adresseur"] = referrer
     context["patient"] = _patient_name(identity)
     context["issue"] = outcome(file, policy, physician)
+    context["issue"]["personnes"] = person_outcomes(request, file, policy, physicians or {})
     return _render(
         templates,
         LetterKind.FEEDBACK,

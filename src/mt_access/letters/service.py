@@ -169,6 +169,7 @@ def feedback_letter(
     physician = None
     if file.physician_found is not None:
         physician = register.physician(file.physician_found)
+    found = {gp: register.physician(gp) for gp in set(file.physicians_found.values())}
     return compose_feedback(
         register.request(request_id),
         register.identity(request_id),
@@ -177,6 +178,7 @@ def feedback_letter(
         on,
         templates=_templates(register, templates),
         physician=physician,
+        physicians=found,
     )
 
 
