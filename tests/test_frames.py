@@ -104,6 +104,7 @@ def test_register_views(voironnais: mt_access.Policy) -> None:
         "persons",
         "urgent",
         "proposed_to",
+        "searching",
     ]
     assert str(summaries["received"].dtype).startswith("datetime64")
     assert summaries.loc[summaries["id"] == "R2", "state_label"].item() == "en liste d'attente"

@@ -3,10 +3,12 @@ capacity changes, suspensions, exits, erasure) against a simple model of what mu
 
 Invariants checked after every step:
 
-* every request's state, pending proposals and refusals are those of the model;
+* every request's state, pending proposals (GP → persons) and refusals are those of the
+  model, which follows each person of a household on their own;
 * the ledger's active placements are exactly the model's (no place lost or doubled);
 * a GP never holds more persons in a month than the largest capacity in force that month;
-* a request with an MT has exactly one GP, who holds its place;
+* a request with an MT has, for each person, the GP who accepted them, and those GPs hold its
+  places;
 * every recorded transition was allowed in the state before it, and the last one gives the
   current state.
 
@@ -47,11 +49,33 @@ class ModelRequest:
     state: RequestState
     persons: int
     convenience: bool
-    proposed_to: set[str] = attrs.field(factory=set)
+    pending: dict[str, set[int]] = attrs.field(factory=dict)  # GP -> persons proposed
     by_run: set[str] = attrs.field(factory=set)  # proposals that hold a place
     declined: set[str] = attrs.field(factory=set)
-    found: str | None = None
+    found: dict[int, str] = attrs.field(factory=dict)  # person -> GP who accepted them
+    exited: set[int] = attrs.field(factory=set)
     erased: bool = False
+
+    @property
+    def proposed_to(self) -> set[str]:
+        return set(self.pending)
+
+    @property
+    def unresolved(self) -> set[int]:
+        return set(range(1, self.persons + 1)) - set(self.found) - self.exited
+
+    @property
+    def waiting_persons(self) -> set[int]:
+        return self.unresolved - {n for ns in self.pending.values() for n in ns}
+
+    def settle(self) -> None:
+        """The request's state from its persons', as the lifecycle derives it."""
+        if not self.unresolved:
+            self.state = RequestState.MT_FOUND if self.found else RequestState.EXITED
+        elif self.pending:
+            self.state = RequestState.PROPOSED
+        elif self.state in (RequestState.WAITING, RequestState.PROPOSED):
+            self.state = RequestState.WAITING
 
 
 @attrs.define
@@ -111,12 +135,19 @@ class RegisterMachine(RuleBasedStateMachine):
     def _ids(self, *states: RequestState) -> list[str]:
         return sorted(r for r, m in self.requests.items() if m.state in states)
 
-    def _exit(self, rid: str, state: RequestState = RequestState.EXITED) -> None:
+    def _exit(self, rid: str, persons: set[int] | None = None) -> None:
+        """``persons`` (every person still searching by default) leave without an MT."""
         model = self.requests[rid]
-        for pid in model.by_run & model.proposed_to:
-            self.places.pop((rid, pid), None)
-        model.state = state
-        model.proposed_to.clear()
+        leaving = model.unresolved if persons is None else persons
+        model.exited |= leaving
+        for pid in list(model.pending):
+            model.pending[pid] -= leaving
+            if not model.pending[pid]:
+                del model.pending[pid]
+                if pid in model.by_run:
+                    self.places.pop((rid, pid), None)
+                    model.by_run.discard(pid)
+        model.settle()
 
     # -- time
 
@@ -189,6 +220,20 @@ class RegisterMachine(RuleBasedStateMachine):
     def _active_ids(self) -> list[str]:
         return [r for r, m in sorted(self.requests.items()) if not m.state.is_final]
 
+    @precondition(lambda self: any(m.persons > 1 for m in self._active_models()))
+    @rule(data=st.data())
+    def close_some_persons(self, data: st.DataObject) -> None:
+        rid = data.draw(
+            st.sampled_from([r for r in self._active_ids() if self.requests[r].persons > 1])
+        )
+        model = self.requests[rid]
+        some = data.draw(st.sets(st.sampled_from(sorted(model.unresolved)), min_size=1))
+        self.register.close(rid, self.today, "clôture partielle", persons=some)
+        self._exit(rid, some)
+
+    def _active_models(self) -> list[ModelRequest]:
+        return [m for m in self.requests.values() if not m.state.is_final]
+
     @precondition(lambda self: any(not m.erased for m in self.requests.values()))
     @rule(data=st.data())
     def erase(self, data: st.DataObject) -> None:
@@ -207,28 +252,36 @@ class RegisterMachine(RuleBasedStateMachine):
     @rule()
     def run_match(self) -> None:
         waiting = set(self._ids(RequestState.WAITING))
+        routed = waiting | {
+            r for r in self._ids(RequestState.PROPOSED) if self.requests[r].waiting_persons
+        }
         before = {pid: self._used(pid, Month.of(self.today)) for pid in self.gps}
         run = self.register.run_match(self.today)
         month = Month.of(self.today)
         placed: dict[str, int] = defaultdict(int)
         for rid, pid in run.proposed:
             model = self.requests[rid]
-            assert rid in waiting or model.state is RequestState.PROPOSED
+            assert rid in routed
             assert pid not in model.declined
+            assert pid not in model.pending
+            assert pid not in model.found.values()
             assert self.gps[pid].available(self.today)
             assert not model.convenience
-            model.state = RequestState.PROPOSED
-            model.proposed_to.add(pid)
-            model.by_run.add(pid)
             placement = next(
                 p for p in run.result.placements if p.request_id == rid and p.physician_id == pid
             )
+            persons = set(self.register.file(rid).proposals[pid])
+            assert len(persons) == placement.persons
+            assert persons <= model.waiting_persons
+            model.pending[pid] = persons
+            model.by_run.add(pid)
+            model.settle()
             self.places[rid, pid] = (month, placement.persons)
             placed[pid] += placement.persons
-        for pid, persons in placed.items():
-            assert before[pid] + persons <= self.gps[pid].capacity_in(month)
+        for pid, persons_placed in placed.items():
+            assert before[pid] + persons_placed <= self.gps[pid].capacity_in(month)
         for rid in run.out_of_scope:
-            assert rid in waiting
+            assert rid in routed
             assert self.requests[rid].convenience
             self._exit(rid)
         for rid in waiting - {r for r, _ in run.proposed} - set(run.out_of_scope):
@@ -242,50 +295,56 @@ class RegisterMachine(RuleBasedStateMachine):
     def answer(self, data: st.DataObject, accept: bool) -> None:
         rid = data.draw(st.sampled_from(self._ids(RequestState.PROPOSED)))
         model = self.requests[rid]
-        pid = data.draw(st.sampled_from(sorted(model.proposed_to)))
+        pid = data.draw(st.sampled_from(sorted(model.pending)))
+        persons = model.pending[pid]
         if not accept:
             self.register.answer(rid, pid, self.today, accepted=False)
-            model.proposed_to.discard(pid)
+            del model.pending[pid]
             model.declined.add(pid)
             if pid in model.by_run:
                 self.places.pop((rid, pid), None)
                 model.by_run.discard(pid)
-            if not model.proposed_to:
-                model.state = RequestState.WAITING
+            model.settle()
             return
         if pid not in model.by_run:
             month = Month.of(self.today)
-            fits = self._used(pid, month) + model.persons <= self.gps[pid].capacity_in(month)
+            fits = self._used(pid, month) + len(persons) <= self.gps[pid].capacity_in(month)
             if not fits:
                 with pytest.raises(CapacityExceededError):
                     self.register.answer(rid, pid, self.today, accepted=True)
                 return
             self.register.answer(rid, pid, self.today, accepted=True)
-            self.places[rid, pid] = (month, model.persons)
+            self.places[rid, pid] = (month, len(persons))
             model.by_run.add(pid)
         else:
             self.register.answer(rid, pid, self.today, accepted=True)
-        others = model.proposed_to - {pid}
-        for other in others & model.by_run:
-            self.places.pop((rid, other), None)
-        model.proposed_to = {pid}
-        model.by_run &= {pid}
-        model.found = pid
-        model.state = RequestState.MT_FOUND
-        model.proposed_to.clear()
+        del model.pending[pid]
+        model.by_run.discard(pid)  # its place now belongs to persons with an MT
+        for n in persons:
+            model.found[n] = pid
+        for other in [g for g, ns in model.pending.items() if ns & persons]:
+            del model.pending[other]  # closed: it shared a person with the acceptance
+            if other in model.by_run:
+                self.places.pop((rid, other), None)
+                model.by_run.discard(other)
+        model.settle()
 
     @precondition(lambda self: bool(self._ids(RequestState.WAITING)))
     @rule(data=st.data(), pid=st.sampled_from(sorted(GPS)))
     def propose_by_hand(self, data: st.DataObject, pid: str) -> None:
         rid = data.draw(st.sampled_from(self._ids(RequestState.WAITING)))
         model = self.requests[rid]
-        if pid in model.declined or not self.gps[pid].available(self.today):
+        if (
+            pid in model.declined
+            or pid in model.found.values()
+            or not self.gps[pid].available(self.today)
+        ):
             with pytest.raises(mt_access.MtAccessError):
                 self.register.propose(rid, pid, self.today)
             return
         self.register.propose(rid, pid, self.today)
-        model.state = RequestState.PROPOSED
-        model.proposed_to.add(pid)
+        model.pending[pid] = model.unresolved
+        model.settle()
 
     # -- GPs
 
@@ -359,13 +418,14 @@ class RegisterMachine(RuleBasedStateMachine):
             assert persons <= self.max_capacity[key], key
 
     @invariant()
-    def one_mt_per_request(self) -> None:
+    def one_mt_per_person(self) -> None:
         for rid, model in self.requests.items():
+            file = self.register.file(rid)
+            assert file.physicians_found == model.found, rid
+            assert {gp: set(ns) for gp, ns in file.proposals.items()} == model.pending, rid
             if model.state is RequestState.MT_FOUND:
-                file = self.register.file(rid)
-                assert file.physician_found == model.found
-                held = [p.physician_id for p in self.register.ledger.placement_of(rid)]
-                assert held == [model.found]
+                held = {p.physician_id for p in self.register.ledger.placement_of(rid)}
+                assert held == set(model.found.values())
 
     @invariant()
     def histories_are_consistent(self) -> None:

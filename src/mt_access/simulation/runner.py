@@ -265,9 +265,11 @@ def proposed_and_accepted(
         file.state is not RequestState.WAITING
         or physician_id in file.declined_by
         or not file.last_date <= proposed_on <= accepted_on
+        or file.people.resolved
     ):
         return file.propose(physician_id, proposed_on).accept(physician_id, accepted_on)
     rid = file.id
+    everyone = tuple(range(1, file.persons + 1))
     history = (
         *file.history,
         Transition(
@@ -278,6 +280,7 @@ def proposed_and_accepted(
             RequestState.PROPOSED,
             Actor.COORDINATOR,
             physician_id,
+            persons=everyone,
         ),
         Transition(
             rid,
@@ -289,6 +292,7 @@ def proposed_and_accepted(
             physician_id,
             "",
             ExitReason.MT_FOUND,
+            everyone,
         ),
     )
     return RequestFile(
