@@ -24,6 +24,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "V1_SCHEMA",
     "V2_CHANGES",
+    "V3_CHANGES",
     "Migration",
 ]
 
@@ -172,6 +173,22 @@ V2_CHANGES: tuple[str, ...] = (
 """Version 2: the ``runs`` table and the index of requests by state."""
 
 
+V3_CHANGES: tuple[str, ...] = (
+    # One row per imported form row: the digest of the row's content
+    # (mt_access.intake.importer.row_digest) and the request it became. The primary key is
+    # what makes an import idempotent: a second import of the same rows, even by another
+    # process at the same moment, cannot record them again (its transaction skips them, and
+    # the constraint refuses them if it did not). Kept after an erasure: the digest holds no
+    # readable personal data, and it stops an old export from bringing an erased person back.
+    """CREATE TABLE imported_rows (
+        digest TEXT PRIMARY KEY NOT NULL,
+        request_id TEXT NOT NULL REFERENCES requests (id)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX imported_rows_by_request ON imported_rows (request_id)",
+)
+"""Version 3: the ``imported_rows`` table (digests of the form rows already imported)."""
+
+
 def _script(statements: Sequence[str]) -> Migration:
     def run(connection: sqlite3.Connection) -> None:
         for statement in statements:
@@ -183,6 +200,7 @@ def _script(statements: Sequence[str]) -> Migration:
 MIGRATIONS: tuple[Migration, ...] = (
     _script(V1_SCHEMA),
     _script(V2_CHANGES),
+    _script(V3_CHANGES),
 )
 """Step ``i`` upgrades a version ``i`` file to version ``i + 1``."""
 
