@@ -125,9 +125,7 @@ class CapacityDeclared:
 
     physician_id: str = attrs.field(validator=_identifier)
     month: Month = attrs.field(validator=_month)
-    capacity: int = attrs.field(
-        validator=_at_least(0, "capacité déclarée", MAX_MONTHLY_CAPACITY)
-    )
+    capacity: int = attrs.field(validator=_at_least(0, "capacité déclarée", MAX_MONTHLY_CAPACITY))
     on: dt.date = attrs.field(validator=_day)
     note: str = attrs.field(default="", validator=_text)
 
