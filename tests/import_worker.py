@@ -1,5 +1,5 @@
 """A process importing form exports into register files at the same moment as another one:
-the subject of ``test_intake_twice.py``.
+the subject of ``test_intake_register.py``.
 
 :func:`import_rounds` runs ``mt-access import`` (the command line's own code, in this
 process) once per round, every worker of the test starting the round together at a barrier.

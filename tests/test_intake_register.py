@@ -1,5 +1,6 @@
-"""Importing the same export twice never creates a request twice: one after the other, with
-a bigger later export, from the command line, and from two processes at the same moment.
+"""Form exports into a register: importing the same export twice never creates a request
+twice (one after the other, with a bigger later export, from the command line, and from two
+processes at the same moment); the command line's warnings about the file's columns.
 
 Generated data only: no real person.
 """
@@ -184,3 +185,37 @@ def test_two_processes_importing_the_same_export_at_once(tmp_path: Path) -> None
         conn = sqlite3.connect(register)
         assert conn.execute("SELECT COUNT(*) FROM imported_rows").fetchone()[0] == ROWS
         conn.close()
+
+
+def test_the_command_line_warns_of_unread_and_absent_columns(tmp_path: Path) -> None:
+    register = tmp_path / "registre.sqlite"
+    assert cli("registre", "creer", str(register), "--politique", "voironnais")[0] == EXIT_OK
+    export = tmp_path / "export.csv"
+    export.write_text(
+        "N° de demande;Date de réception;Nom du patient;Prénom du patient;Date de naissance;"
+        "Code postal;Commune;Consentement du patient;Nombre d'enfants à charge;Statut\n"
+        "V-1;05/03/2026;Fictif;Alix;12/04/1950;38500;Voiron;Oui;2;rappelée\n",
+        encoding="utf-8",
+    )
+    code, text, err = cli("import", str(export), "--registre", str(register),
+                          "--sans-progression")  # fmt: skip
+    assert code == EXIT_OK, err
+    assert "1 demande(s) enregistrée(s)" in text
+    lines = err.splitlines()
+    assert (
+        "attention : 1 colonne(s) du fichier non lue(s) par le formulaire (leur contenu n'est "
+        "pas importé) : « Statut »"
+    ) in lines
+    assert any(
+        line.startswith("attention : colonne « Nombre d'enfants à charge » non lue : ressemble "
+                        "au champ children (nombre d'enfants du foyer)")
+        for line in lines
+    ), lines  # fmt: skip
+    absent = [line for line in lines if "facultative(s) absente(s)" in line]
+    assert len(absent) == 1
+    assert "« E-mail » (adresse e-mail)" in absent[0]
+    assert "Fictif" not in text + err
+    # the generic form: the many columns a spreadsheet may lack are not listed
+    code, text, err = cli("import", str(export), "--registre", str(register), "--formulaire",
+                          "generique", "--sans-progression")  # fmt: skip
+    assert "facultative(s) absente(s)" not in err
