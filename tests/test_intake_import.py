@@ -931,6 +931,8 @@ def test_corpus(name: str, tmp_path: Path, generic: mt_access.Policy) -> None:
     if entry.get("none"):
         assert result.problems == ()
         assert result.duplicates == ()
+    if "unread" in entry:
+        assert list(result.unread_columns) == entry["unread"]
     if "duplicate" in entry:
         expected = entry["duplicate"]
         assert [(d.row, d.of_row) for d in result.duplicates] == [
@@ -959,3 +961,167 @@ def test_progress_is_reported_until_the_end(tmp_path: Path, generic: mt_access.P
     result = run(tmp_path, rows, generic, progress=lambda d, t: calls.append((d, t)))
     assert len(result.accepted) == 1200
     assert calls == [(0, 1200), (500, 1200), (1000, 1200), (1200, 1200)]
+
+
+# --------------------------------------------------------------------------------------------
+# Numbers out of bounds (mt_access.bounds)
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("column", "cell", "expected"),
+    [
+        ("Enfants", "9223372036854775808", "nombre d'enfants du foyer : entier entre 0 et 20"),
+        ("Enfants", "9" * 5000, "nombre d'enfants du foyer : entier entre 0 et 20 attendu"),
+        ("Enfants", "21", "nombre d'enfants du foyer : entier entre 0 et 20 attendu"),
+        ("Adultes", "1 000 000", "nombre d'adultes du foyer : entier entre 0 et 20 attendu"),
+        ("Adultes", "99999999999999999999999", "nombre d'adultes du foyer : entier entre 0 et"),
+    ],
+)
+def test_a_number_out_of_bounds_is_a_problem_on_its_row_and_column(
+    tmp_path: Path, generic: mt_access.Policy, column: str, cell: str, expected: str
+) -> None:
+    headers = [*GENERIC, "Adultes", "Enfants"]
+    rows = [person(Nom="Testeur1"), person(Nom="Testeur2", **{column: cell})]
+    result = run(tmp_path, rows, generic, headers=headers)
+    assert [r.row for r in result.accepted] == [2]  # the other rows are imported
+    (problem,) = result.problems
+    assert (problem.row, problem.column) == (3, column)
+    assert expected in problem.expected
+    assert str(problem).startswith(f"ligne 3, colonne « {column} » : ")
+    assert cell not in str(problem)  # the value is not echoed
+    assert problem.value == cell  # only in the rejections file
+
+
+def test_the_bounds_of_numbers_are_inclusive(tmp_path: Path, generic: mt_access.Policy) -> None:
+    headers = [*GENERIC, "Adultes", "Enfants"]
+    result = run(tmp_path, [person(Adultes="20", Enfants="20")], generic, headers=headers)
+    assert result.problems == ()
+    assert result.accepted[0].request.household == mt_access.Household(adults=20, children=20)
+
+
+def test_a_mapped_wording_is_bounded_too(tmp_path: Path, generic: mt_access.Policy) -> None:
+    with pytest.raises(mt_access.PolicyError, match="entier entre 0 et 20") as caught:
+        form_mapping(
+            {"preset": "generique", "fields": {"children": {"column": "E", "values": {"Six": 21}}}}
+        )
+    assert caught.value.path == "$.intake.fields.children.values.Six"
+
+
+# --------------------------------------------------------------------------------------------
+# Columns not read, optional columns absent, the generic form's usual headers
+# --------------------------------------------------------------------------------------------
+
+
+def test_columns_the_mapping_does_not_read_are_listed(
+    tmp_path: Path, generic: mt_access.Policy
+) -> None:
+    headers = [*GENERIC, "Statut interne", "Nombre d'enfants à charge (moins de 18 ans)", "CSS"]
+    result = run(tmp_path, [person(CSS="Oui")], generic, headers=headers)
+    assert result.accepted[0].request.css
+    assert result.unread_columns == (
+        "Statut interne",
+        "Nombre d'enfants à charge (moins de 18 ans)",
+    )
+    ((header, hint),) = result.column_hints
+    assert header == "Nombre d'enfants à charge (moins de 18 ans)"
+    assert "ressemble au champ children (nombre d'enfants du foyer)" in hint
+    assert "ajoutez cet en-tête au champ children" in hint
+    warnings = result.warnings()
+    assert warnings[0] == (
+        "1 colonne(s) du fichier non lue(s) par le formulaire (leur contenu n'est pas "
+        "importé) : « Statut interne »"
+    )
+    assert warnings[1].startswith(
+        "colonne « Nombre d'enfants à charge (moins de 18 ans) » non lue : ressemble au champ "
+        "children"
+    )
+
+
+def test_a_look_alike_of_a_field_read_elsewhere_says_where(
+    tmp_path: Path, generic: mt_access.Policy
+) -> None:
+    headers = [*GENERIC, "CSS", "C2S"]
+    result = run(tmp_path, [person(CSS="Oui", C2S="Non")], generic, headers=headers)
+    assert result.unread_columns == ("C2S",)
+    assert result.column_hints == (
+        ("C2S", "ressemble au champ css (complémentaire santé solidaire (CSS)), déjà lu dans "
+         "« CSS »"),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("cells", "field", "value"),
+    [
+        ({"ALD": "Oui"}, "ald", True),
+        ({"Affection longue durée": "oui"}, "ald", True),
+        ({"Affection de longue durée (ALD)": "Oui"}, "ald", True),
+        ({"AFFECTION DE LONGUE DUREE - ALD :": "Oui"}, "ald", True),
+        ({"CSS": "Oui"}, "css", True),
+        ({"C2S": "oui"}, "css", True),
+        ({"Complémentaire santé solidaire": "Oui"}, "css", True),
+        ({"CMU-C": "Oui"}, "css", True),
+        ({"CMU-C": "Non"}, "css", False),
+        ({"AME": "Oui"}, "ame", True),
+        ({"Aide médicale de l'État": "Oui"}, "ame", True),
+        ({"Aide medicale de l'Etat (AME)": "oui"}, "ame", True),
+        ({"Nombre d'enfants": "2"}, "children", 2),
+        ({"Enfants": "3"}, "children", 3),
+        ({"Nb enfants": "1"}, "children", 1),
+        ({"Nb. d'enfants": "Aucun"}, "children", 0),
+        ({"Nombre d'adultes": "2"}, "adults", 2),
+        ({"Urgence": "Oui"}, "urgent", True),
+        ({"Visite à domicile": "Oui"}, "home_visits", HomeVisitNeed.OCCASIONAL),
+        ({"Maladie chronique": "Oui"}, "disability_or_chronic", True),
+    ],
+)
+def test_the_generic_form_reads_the_usual_french_headers(
+    tmp_path: Path, generic: mt_access.Policy, cells: dict[str, str], field: str, value: object
+) -> None:
+    headers = [*GENERIC, *cells]
+    result = run(tmp_path, [person(**cells)], generic, headers=headers)
+    assert result.problems == ()
+    assert result.unread_columns == ()
+    (record,) = result.accepted
+    request = record.request
+    actual = getattr(request.household, field) if field in ("adults", "children") else None
+    if actual is None:
+        actual = getattr(request, field)
+    assert actual == value
+
+
+def test_a_missing_optional_column_is_a_warning_not_a_rejection(
+    tmp_path: Path, voironnais: mt_access.Policy
+) -> None:
+    """The issue's case: an export missing only the optional « E-mail » column."""
+    row = {
+        "N° de demande": "V-1",
+        "Date de réception": "2026-02-01",
+        "Nom du patient": "Modèle",
+        "Prénom du patient": "Gaëlle",
+        "Date de naissance": "03/03/1948",
+        "Code postal": "38500",
+        "Commune": "Voiron",
+        "Téléphone": "06 00 00 00 01",
+        "Consentement du patient": "Oui",
+    }
+    result = run(tmp_path, [row], voironnais)
+    assert result.problems == ()
+    (record,) = result.accepted
+    assert record.identity.email == ""
+    assert ("« E-mail »", "adresse e-mail") in result.absent_columns
+    warning = result.warnings()[-1]
+    assert warning.startswith("colonne(s) facultative(s) absente(s) du fichier, champ(s) non lu(s)")
+    assert "« E-mail » (adresse e-mail)" in warning
+    assert "« E-mail »" not in " ".join(result.warnings(absent=False))
+
+
+@pytest.mark.parametrize("preset", ["voironnais", "lievin", "sud_est_grenoblois", "generique"])
+def test_only_the_name_birth_date_commune_and_consent_are_required(preset: str) -> None:
+    mapping = load_preset(preset)
+    required = {
+        name
+        for name, field in mapping.fields.items()
+        if not field.optional and field.constant is None
+    }
+    assert required <= {"last_name", "full_name", "birth_date", "consent"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from pathlib import Path
 
 import attrs
 import pytest
@@ -18,11 +19,14 @@ from mt_access import (
     PatientIdentity,
     RequestState,
 )
+from mt_access.bounds import MAX_MONTHLY_CAPACITY
 from mt_access.calendar import Month
+from mt_access.errors import LedgerError
 from mt_access.geo.geocoding import GeocodeResult
 from mt_access.lifecycle import Event, ExitReason
 from mt_access.register import Register, RegisterOperationError
 from mt_access.store.memory import MemoryStore
+from mt_access.store.sqlite import SQLiteStore
 
 D1 = dt.date(2026, 3, 2)
 D2 = dt.date(2026, 3, 3)
@@ -396,3 +400,47 @@ def test_locate_records_homes_found_at_their_address(voironnais: mt_access.Polic
     again = _FakeGeocoder()
     assert register.locate(again).located == ("R2",)
     assert [a for a, _ in again.asked] == ["1 rue Haute", "9 rue Basse"]
+
+
+# --- numbers out of bounds
+
+
+@pytest.mark.parametrize("capacity", [MAX_MONTHLY_CAPACITY + 1, 2**63, 10**30])
+def test_an_absurd_capacity_is_a_ledger_error_naming_the_bound(
+    voironnais: mt_access.Policy, tmp_path: Path, capacity: int
+) -> None:
+    """A capacity of 10^30 used to reach SQLite and come out as OverflowError."""
+    with SQLiteStore(tmp_path / "registre.sqlite") as store:
+        register = Register(store, voironnais)
+        _gp(register, "MG1")
+        before = register.ledger.entries
+        with pytest.raises(LedgerError) as caught:
+            register.change_capacity("MG1", D2, capacity)
+        assert isinstance(caught.value, ValueError)
+        assert "capacité déclarée invalide pour le médecin MG1" in str(caught.value)
+        assert "entier entre 0 et 1 000 attendu" in str(caught.value)
+        assert str(capacity) not in str(caught.value)
+        assert register.ledger.entries == before
+        declared = register.change_capacity("MG1", D2, MAX_MONTHLY_CAPACITY)
+        assert declared.capacity == MAX_MONTHLY_CAPACITY
+
+
+def test_the_command_line_refuses_an_absurd_capacity(tmp_path: Path) -> None:
+    import io
+
+    from mt_access.cli import main
+
+    def cli(*args: str) -> tuple[int, str]:
+        out, err = io.StringIO(), io.StringIO()
+        code = main([*args, "--registre", str(tmp_path / "r.sqlite")], out=out, err=err)
+        return code, out.getvalue() + err.getvalue()
+
+    assert main(["registre", "creer", str(tmp_path / "r.sqlite"), "--politique", "voironnais"],
+                out=io.StringIO()) == 0  # fmt: skip
+    assert cli("medecin", "ajouter", "MG01", "--nom", "Dr Testeur", "--commune", "Voiron")[0] == 0
+    assert cli("medecin", "adherer", "MG01", "--capacite", "4", "--date", "01/03/2026")[0] == 0
+    code, text = cli("medecin", "capacite", "MG01", "1" + "0" * 30, "--date", "02/03/2026")
+    assert code != 0
+    assert "entier entre 0 et 1 000 attendu" in text
+    assert "OverflowError" not in text
+    assert "integrity_check" not in text

@@ -49,7 +49,7 @@ from mt_access import (
     StatusChange,
     Transition,
 )
-from mt_access.bounds import MAX_ADULTS, MAX_CHILDREN
+from mt_access.bounds import MAX_ADULTS, MAX_CHILDREN, MAX_MONTHLY_CAPACITY
 from mt_access.store import (
     KnownPerson,
     MemoryStore,
@@ -121,6 +121,7 @@ def snapshot(store: Store) -> dict[str, object]:
         "ledger": store.ledger_entries(),
         "runs": store.runs(),
         "settings": store.settings(),
+        "imported": store.imported_rows(["d1", "d2", "d9"]),
     }
 
 
@@ -195,6 +196,7 @@ def _writes(store: Store) -> dict[str, Callable[[], object]]:
         "append_ledger": lambda: store.append_ledger([CapacityDeclared("MG9", MARCH, 1, D1)]),
         "add_run": lambda: store.add_run(RunRecord(0, D2, "2026-03", "x", 0, 0, 0, 0)),
         "put_setting": lambda: store.put_setting("policy", "voironnais"),
+        "add_imported_rows": lambda: store.add_imported_rows([("d9", "R1")]),
     }
 
 
@@ -208,6 +210,7 @@ def _writes(store: Store) -> dict[str, Callable[[], object]]:
         "append_ledger",
         "add_run",
         "put_setting",
+        "add_imported_rows",
     ],
 )
 def test_writes_outside_a_transaction_raise(store: Store, write: str) -> None:
@@ -693,6 +696,7 @@ _points = st.builds(
 )
 _months = st.builds(Month, st.integers(1900, 12_000), st.integers(1, 12))
 _small = st.integers(0, 10**6)
+_capacities = st.integers(0, MAX_MONTHLY_CAPACITY)
 
 
 @st.composite
@@ -816,7 +820,9 @@ physicians = st.builds(
     status_history=st.lists(_status_changes, max_size=4, unique_by=lambda c: c.on),
 )
 ledger_entries: st.SearchStrategy[LedgerEntry] = st.one_of(
-    st.builds(CapacityDeclared, _ids, _months, _small, _dates, _texts),
+    st.builds(
+        CapacityDeclared, _ids, _months, st.integers(0, MAX_MONTHLY_CAPACITY), _dates, _texts
+    ),
     st.builds(PlacementRecorded, _ids, _months, _ids, st.integers(1, 10**6), _dates),
     st.builds(PlacementReleased, _ids, _ids, _dates, _texts),
 )
@@ -955,3 +961,60 @@ def test_ledger_entries_and_runs_round_trip(
     assert store.ledger_entries()[before:] == entries
     assert numbered == attrs.evolve(run, number=len(store.runs()))
     assert store.runs()[-1] == numbered
+
+
+# --------------------------------------------------------------------------------------------
+# Imported form rows
+
+
+def test_imported_rows_are_recorded_with_their_requests(store: Store) -> None:
+    assert store.imported_rows(["d1", "d2"]) == {}
+    assert store.imported_rows([]) == {}
+    r1, r2 = req("R1"), req("R2")
+    with store.transaction():
+        store.add_request(r1, identity(1), waiting_file(r1))
+        store.add_request(r2, identity(2), waiting_file(r2))
+        store.add_imported_rows([("d1", "R1"), ("d2", "R2")])
+        assert store.imported_rows(["d1"]) == {"d1": "R1"}  # seen inside the transaction
+    assert store.imported_rows(["d2", "d1", "d3", "d1"]) == {"d1": "R1", "d2": "R2"}
+
+
+def test_a_row_is_never_recorded_twice(store: Store) -> None:
+    r1, r2 = req("R1"), req("R2")
+    with store.transaction():
+        store.add_request(r1, identity(1), waiting_file(r1))
+        store.add_imported_rows([("d1", "R1")])
+    before = snapshot(store)
+
+    def import_again(rows: list[tuple[str, str]]) -> None:
+        with store.transaction():
+            store.add_request(r2, identity(2), waiting_file(r2))
+            store.add_imported_rows(rows)
+
+    with pytest.raises(StoreError, match="déjà importée"):
+        import_again([("d1", "R2")])  # another import of the same row
+    assert snapshot(store) == before  # the whole transaction is rolled back
+    with pytest.raises(StoreError, match="déjà importée"):
+        import_again([("d2", "R2"), ("d2", "R2")])
+    assert snapshot(store) == before
+
+
+def test_an_imported_row_names_a_stored_request(store: Store) -> None:
+    with pytest.raises(StoreError), store.transaction():
+        store.add_imported_rows([("d1", "R404")])
+    assert store.imported_rows(["d1"]) == {}
+
+
+def test_imported_rows_of_a_failed_transaction_are_forgotten(store: Store) -> None:
+    r1 = req("R1")
+
+    def interrupted() -> None:
+        with store.transaction():
+            store.add_request(r1, identity(1), waiting_file(r1))
+            store.add_imported_rows([("d1", "R1")])
+            raise RuntimeError("interrompu")
+
+    with pytest.raises(RuntimeError):
+        interrupted()
+    assert store.imported_rows(["d1"]) == {}
+    assert store.count_requests() == 0

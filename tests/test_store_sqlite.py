@@ -26,7 +26,7 @@ from mt_access import (
     RequestState,
 )
 from mt_access.store import SCHEMA_VERSION, RunRecord, SQLiteStore, StoreError, codec
-from mt_access.store.migrations import APPLICATION_ID, V1_SCHEMA
+from mt_access.store.migrations import APPLICATION_ID, MIGRATIONS, V1_SCHEMA
 
 D1 = dt.date(2026, 2, 2)
 D2 = dt.date(2026, 3, 2)
@@ -73,7 +73,7 @@ def raw(path: Path) -> sqlite3.Connection:
 
 def test_a_new_register(path: Path) -> None:
     with SQLiteStore.open(path) as store:
-        assert store.schema_version == SCHEMA_VERSION == 3
+        assert store.schema_version == SCHEMA_VERSION == 4
         assert store.path == path
         assert not store.readonly
         assert store.count_requests() == 0
@@ -238,10 +238,57 @@ def test_a_version_1_register_is_upgraded(path: Path) -> None:
             run = store.add_run(RunRecord(0, D3, "2026-03", "voironnais", 0, 0, 1, 0))
         assert run.number == 1
         assert [s.id for s in store.summaries([RequestState.WAITING])] == ["R1"]
-    assert {"runs", "requests_by_state"} <= tables_and_indexes(path)
+    assert {"runs", "requests_by_state", "imported_rows"} <= tables_and_indexes(path)
     conn = raw(path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     conn.close()
+
+
+def test_a_version_2_register_gets_the_imported_rows_table(path: Path) -> None:
+    conn = raw(path)
+    conn.execute("BEGIN IMMEDIATE")
+    for step in MIGRATIONS[:2]:
+        step(conn)
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    conn.execute("PRAGMA user_version = 2")
+    conn.execute("COMMIT")
+    conn.close()
+    assert "imported_rows" not in tables_and_indexes(path)
+    with SQLiteStore(path) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        fill(store)
+        with store.transaction():
+            store.add_imported_rows([("d1", "R1")])
+        assert store.imported_rows(["d1", "d2"]) == {"d1": "R1"}
+        assert store.integrity_check() == []
+    assert {"imported_rows", "imported_rows_by_request"} <= tables_and_indexes(path)
+
+
+def test_the_import_digest_is_unique_in_the_file(path: Path) -> None:
+    with SQLiteStore(path) as store:
+        fill(store)
+        with store.transaction():
+            store.add_imported_rows([("d1", "R1")])
+    conn = raw(path)
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute("INSERT INTO imported_rows (digest, request_id) VALUES ('d1', 'R2')")
+    conn.close()
+
+
+def test_the_integrity_check_finds_a_request_recorded_twice(path: Path) -> None:
+    with SQLiteStore(path) as store:
+        fill(store)
+        assert store.integrity_check() == []
+        with store.transaction():
+            for rid in ("R8", "R9"):  # the same person twice, as a doubled import left it
+                request = req(rid)
+                store.add_request(request, person(7), waiting(request))
+        problems = store.integrity_check()
+    assert problems == [
+        "demandes R8, R9 : même personne (nom, prénom, date de naissance) reçue le même jour : "
+        "demande enregistrée en double ?"
+    ]
+    assert NAME not in problems[0]
 
 
 def test_a_version_1_register_is_not_upgraded_read_only(path: Path) -> None:
@@ -332,9 +379,25 @@ def test_a_caught_error_inside_a_transaction_leaves_no_half_write(path: Path) ->
 def test_an_unstorable_value_raises_a_store_error(path: Path) -> None:
     store = SQLiteStore(path)
     huge = attrs.evolve(doc("MG1"), monthly_capacity=2**70)
-    with pytest.raises(StoreError, match="MG1"), store.transaction():
+    with pytest.raises(StoreError, match="MG1") as caught, store.transaction():
         store.put_physician(huge)
+    assert "nombre trop grand pour le registre" in str(caught.value)
+    assert "OverflowError" not in str(caught.value)
+    assert "integrity_check" not in str(caught.value)
     assert store.physicians() == []
+    store.close()
+
+
+def test_a_number_beyond_64_bits_never_leaves_the_store_as_overflow_error(path: Path) -> None:
+    store = SQLiteStore(path)
+    fill(store)
+    before = store.ledger_entries()
+    entry = CapacityDeclared("MG1", MARCH, 2, D1)
+    object.__setattr__(entry, "capacity", 10**30)  # past the ledger's own validation
+    with pytest.raises(StoreError, match="nombre trop grand") as caught, store.transaction():
+        store.append_ledger([entry])
+    assert not isinstance(caught.value, OverflowError)
+    assert store.ledger_entries() == before
     store.close()
 
 

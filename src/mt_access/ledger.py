@@ -39,6 +39,7 @@ from typing import Any, TypeAlias
 
 import attrs
 
+from mt_access.bounds import MAX_MONTHLY_CAPACITY, Bound
 from mt_access.calendar import Month
 from mt_access.errors import CapacityExceededError, LedgerError
 
@@ -83,8 +84,11 @@ def _text(_inst: object, attribute: attrs.Attribute[str], value: object) -> None
         raise TypeError(f"{attribute.name} : chaîne attendue, reçu {type(value).__name__}")
 
 
-def _at_least(minimum: int, label: str) -> Callable[[Any, attrs.Attribute[int], object], None]:
-    """Validator of an integer field ``>= minimum``; the message names physician and month."""
+def _at_least(
+    minimum: int, label: str, maximum: int | None = None
+) -> Callable[[Any, attrs.Attribute[int], object], None]:
+    """Validator of an integer field ``>= minimum`` (and ``<= maximum``, a documented bound of
+    :mod:`mt_access.bounds`); the message names physician and month, and the bound."""
 
     def validate(inst: Any, attribute: attrs.Attribute[int], value: object) -> None:
         number = _check_int(value, attribute.name)
@@ -92,6 +96,12 @@ def _at_least(minimum: int, label: str) -> Callable[[Any, attrs.Attribute[int], 
             raise LedgerError(
                 f"{label} invalide pour le médecin {inst.physician_id} en {inst.month} : "
                 f"{number} (entier >= {minimum} attendu)"
+            )
+        if maximum is not None and number > maximum:
+            # The number itself is not echoed: it may be thousands of digits long.
+            raise LedgerError(
+                f"{label} invalide pour le médecin {inst.physician_id} en {inst.month} : "
+                f"{Bound(minimum, maximum, integer=True).describe()} attendu"
             )
 
     return validate
@@ -107,14 +117,15 @@ class CapacityDeclared:
     Attributes:
         physician_id: the physician.
         month: first month the capacity applies to.
-        capacity: persons the physician accepts per month (``>= 0``).
+        capacity: persons the physician accepts per month (``0`` to
+            :data:`~mt_access.bounds.MAX_MONTHLY_CAPACITY`).
         on: day the declaration was made.
         note: free text for coordinators; never shown in error messages.
     """
 
     physician_id: str = attrs.field(validator=_identifier)
     month: Month = attrs.field(validator=_month)
-    capacity: int = attrs.field(validator=_at_least(0, "capacité déclarée"))
+    capacity: int = attrs.field(validator=_at_least(0, "capacité déclarée", MAX_MONTHLY_CAPACITY))
     on: dt.date = attrs.field(validator=_day)
     note: str = attrs.field(default="", validator=_text)
 

@@ -111,6 +111,8 @@ class ImportOutcome:
             territory).
         rejected_rows: rows not imported (a problem or a duplicate): see the import's report.
         duplicates: how many rows repeated a person.
+        already_imported: ``(row, request id)`` of the rows skipped because they were
+            already imported (before, or by another import at the same moment), by row.
     """
 
     source: str
@@ -118,14 +120,23 @@ class ImportOutcome:
     out_of_scope: tuple[str, ...]
     rejected_rows: tuple[int, ...]
     duplicates: int
+    already_imported: tuple[tuple[int, str], ...] = ()
+
+    @property
+    def nothing_new(self) -> bool:
+        """Every row that could be imported already was: the file was imported before."""
+        return not self.registered and bool(self.already_imported)
 
     def summary(self) -> str:
         """One French sentence for the coordinator."""
+        already = ""
+        if self.already_imported:
+            already = f", {len(self.already_imported)} ligne(s) déjà importée(s) (ignorée(s))"
         return (
             f"{self.source} : {len(self.registered)} demande(s) enregistrée(s) (dont "
             f"{len(self.out_of_scope)} hors territoire, sorties du dispositif), "
             f"{len(self.rejected_rows)} ligne(s) non importée(s) dont {self.duplicates} "
-            "doublon(s)"
+            f"doublon(s){already}"
         )
 
 
@@ -356,13 +367,26 @@ class Register:
         household get the id of the household's first request as ``household_id``; a row
         whose commune is outside the territory is recorded and exits at once as out of
         scope. Rejected rows and duplicates stay in the result's report.
+
+        The digest of each registered row (:attr:`IntakeRecord.digest`) is recorded in the
+        same transaction; a row whose digest is already recorded (imported before, or by
+        another process since the file was read) is skipped and listed in
+        ``already_imported``: importing the same export twice, even at the same moment,
+        never creates a request twice.
         """
         with self._operation():
             registered: list[tuple[int, str]] = []
             out: list[str] = []
             households: dict[str, str] = {}
+            already = list(result.already_imported)
+            digests = [record.digest for record in result.accepted if record.digest]
+            recorded = self.store.imported_rows(digests) if digests else {}
+            new_rows: list[tuple[str, str]] = []
             ids = self._fresh_ids()
             for record in sorted(result.accepted, key=lambda r: r.row):
+                if record.digest and record.digest in recorded:
+                    already.append((record.row, recorded[record.digest]))
+                    continue
                 rid = next(ids)
                 household_id = None
                 if record.household_link is not None:
@@ -373,15 +397,27 @@ class Register:
                     request, record.identity, Actor.COORDINATOR, note, not record.in_territory
                 )
                 registered.append((record.row, rid))
+                if record.digest:
+                    recorded[record.digest] = rid
+                    new_rows.append((record.digest, rid))
                 if not record.in_territory:
                     out.append(rid)
+            if new_rows:
+                self.store.add_imported_rows(new_rows)
             return ImportOutcome(
                 source=result.source,
                 registered=tuple(registered),
                 out_of_scope=tuple(out),
                 rejected_rows=result.rejected_rows,
                 duplicates=len(result.duplicates),
+                already_imported=tuple(sorted(already)),
             )
+
+    def imported_rows(self, digests: Sequence[str]) -> dict[str, str]:
+        """Of the row digests ``digests`` (:func:`mt_access.intake.row_digest`), those of
+        rows already imported, with the request each became
+        (``import_table(..., imported=register.imported_rows)``)."""
+        return self.store.imported_rows(digests)
 
     def _event(
         self, request_id: str, change: Callable[[RequestFile], RequestFile], on: dt.date

@@ -137,8 +137,17 @@ def _cmd_import(args: argparse.Namespace, console: Console) -> int:
             known=register.known_persons(),
             received=args.date,
             progress=None if args.sans_progression else ProgressBar("Import", stream=console.err),
+            imported=register.imported_rows,
         )
+        used = mapping or register.policy.intake
+        for warning in result.warnings(absent=used is not None and used.preset != "generique"):
+            console.warn(warning)
         outcome = register.import_intake(result, comment=f"import de {Path(args.fichier).name}")
+        if outcome.nothing_new:
+            console.say(
+                f"{args.fichier} : déjà importé : ses {len(outcome.already_imported)} ligne(s) "
+                "importable(s) l'ont déjà été ; aucune demande ajoutée."
+            )
         console.say(outcome.summary() + ".")
         if result.problems or result.duplicates:
             report = write_rejections(result, args.rejets)

@@ -30,6 +30,7 @@ from mt_access.intake.importer import (
     import_file,
     import_table,
     neutralize_cell,
+    row_digest,
     write_rejections,
 )
 from mt_access.intake.tabular import (
@@ -79,5 +80,6 @@ __all__ = [
     "read_csv",
     "read_table",
     "read_xlsx",
+    "row_digest",
     "write_rejections",
 ]

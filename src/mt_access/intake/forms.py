@@ -12,9 +12,10 @@ in YAML, in the policy's ``intake:`` section, optionally on top of a shipped *pr
       fields:
         urgent: "Besoin urgent (moins d'un mois)"
 
-Headers are compared without case, accents, extra spaces nor a trailing ``*`` or ``:``
-(:func:`header_key`). Errors are :class:`~mt_access.errors.PolicyError`, in French, with
-the key path (``$.intake.fields.home_visits.values``) and the line.
+Headers are compared without case, accents, extra spaces nor punctuation (a trailing ``*``
+or ``:``, dashes, brackets: :func:`header_key`). Errors are
+:class:`~mt_access.errors.PolicyError`, in French, with the key path
+(``$.intake.fields.home_visits.values``) and the line.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from mt_access.bounds import MAX_ADULTS, MAX_CHILDREN, Bound, check_number
 from mt_access.errors import PolicyError
 from mt_access.intake.tabular import normalize_text
 from mt_access.labels import LabelledEnum
@@ -78,6 +80,8 @@ class FieldSpec:
         label: French description, for messages and the reference.
         choices: for ``CHOICE`` fields, the enum of the values.
         max_length: for ``TEXT`` fields, the longest text accepted (longer is a problem).
+        bound: for ``INTEGER`` fields, the accepted values (:mod:`mt_access.bounds`); a number
+            outside is a problem on its row and column.
     """
 
     name: str
@@ -85,6 +89,15 @@ class FieldSpec:
     label: str
     choices: builtins.type[LabelledEnum] | None = None
     max_length: int = 1_000
+    bound: Bound | None = None
+
+    def check(self, value: object) -> str | None:
+        """``None`` when ``value`` is inside the field's bound (or it has none), else what
+        was expected, in French, naming the field (never the value)."""
+        if self.bound is None:
+            return None
+        expected = check_number(value, self.bound)
+        return None if expected is None else f"{self.label} : {expected}"
 
 
 def _spec(
@@ -93,8 +106,11 @@ def _spec(
     label: str,
     choices: type[LabelledEnum] | None = None,
     max_length: int = 1_000,
+    bound: Bound | None = None,
 ) -> tuple[str, FieldSpec]:
-    return name, FieldSpec(name, type_, label, choices, max_length)
+    if type_ is FieldType.INTEGER and bound is None:
+        raise AssertionError(f"integer field {name} needs a bound")
+    return name, FieldSpec(name, type_, label, choices, max_length, bound)
 
 
 _T, _D, _B, _I, _C, _M = (
@@ -134,8 +150,10 @@ FIELDS: Mapping[str, FieldSpec] = dict(
         _spec("reason", _C, "motif de la recherche", SearchReason),
         _spec("previous_mt_name", _T, "dernier médecin traitant"),
         _spec("previous_mt_commune", _M, "commune du dernier médecin traitant"),
-        _spec("adults", _I, "nombre d'adultes du foyer"),
-        _spec("children", _I, "nombre d'enfants du foyer"),
+        _spec("adults", _I, "nombre d'adultes du foyer", bound=Bound(0, MAX_ADULTS, integer=True)),
+        _spec(
+            "children", _I, "nombre d'enfants du foyer", bound=Bound(0, MAX_CHILDREN, integer=True)
+        ),
         _spec("referrer_kind", _C, "qui adresse la demande", ReferrerKind),
         _spec("referrer_name", _T, "nom de la personne qui adresse la demande"),
         _spec("referrer_contact", _T, "coordonnées de la personne qui adresse la demande"),
@@ -172,10 +190,14 @@ DEFAULT_PRESET = "generique"
 """The preset used when a policy has no ``intake:`` section."""
 
 
+_PUNCTUATION = re.compile(r"[^\w]+|_+")
+
+
 def header_key(text: str) -> str:
-    """The key headers are compared by: no case, accents, extra spaces, nor a trailing ``*``
-    or ``:`` (``" Votre ville * "`` and ``"votre ville"`` are the same header)."""
-    return normalize_text(text).rstrip(" *:").rstrip()
+    """The key headers are compared by: no case, accents, extra spaces nor punctuation
+    (``" Votre ville * "`` and ``"votre ville"`` are the same header, and so are
+    ``"Affection de longue durée (ALD)"`` and ``"affection de longue duree - ALD"``)."""
+    return " ".join(_PUNCTUATION.sub(" ", normalize_text(text)).split())
 
 
 @attrs.frozen
@@ -312,6 +334,9 @@ class _Checker:
         if spec.type is FieldType.INTEGER:
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise self.error(path, f"nombre entier ≥ 0 attendu, reçu {yaml_kind(value)}")
+            expected = spec.check(value)
+            if expected is not None:
+                raise self.error(path, expected)
             return value
         if spec.type is FieldType.CHOICE:
             assert spec.choices is not None

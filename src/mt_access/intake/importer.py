@@ -10,7 +10,12 @@ and returns an :class:`IntakeResult`:
 * ``problems``: one :class:`IntakeProblem` per bad cell (row, column, what was expected, in
   French); a row with a problem is not imported, the others are;
 * ``duplicates``: one :class:`IntakeDuplicate` per row that repeats a person already imported
-  from an earlier row of the file or already known to the register; it is not imported.
+  from an earlier row of the file or already known to the register; it is not imported;
+* ``already_imported``: the rows the register already imported from this or an earlier
+  export (same content, recognised by :func:`row_digest`); they are skipped, not rejected;
+* warnings: the file's columns the mapping does not read (``unread_columns``, with a hint
+  when one looks like a field, ``column_hints``) and the optional columns of the mapping
+  absent from the file (``absent_columns``).
 
 :func:`write_rejections` writes the problems and duplicates as a CSV (or XLSX) file for the
 coordinator, with formula-like cells neutralised.
@@ -22,8 +27,10 @@ identify a patient, is only in :attr:`IntakeProblem.value`, for the rejections f
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
-from collections.abc import Callable, Iterable, Mapping
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +41,7 @@ from mt_access.export import neutralise, write_rows
 from mt_access.geo.communes import Commune, CommuneReference, bundled_reference
 from mt_access.intake.forms import (
     COMMUNE_FIELDS,
+    FIELDS,
     FieldType,
     FormField,
     FormMapping,
@@ -78,6 +86,7 @@ __all__ = [
     "import_file",
     "import_table",
     "neutralize_cell",
+    "row_digest",
     "write_rejections",
 ]
 
@@ -183,6 +192,8 @@ class IntakeRecord:
         household_link: the same text on every record of one household (rows sharing the
             household column, or, without one, the same last name and address), else
             ``None``; also the request's ``household_id``.
+        digest: the row's :func:`row_digest`, recorded by the register with the request so
+            that the same row is never imported twice (``""``: not recorded).
     """
 
     row: int
@@ -191,6 +202,7 @@ class IntakeRecord:
     in_territory: bool
     form_id: str | None = None
     household_link: str | None = None
+    digest: str = ""
 
 
 @attrs.frozen
@@ -203,6 +215,14 @@ class IntakeResult:
         accepted: the imported rows, in file order.
         problems: the bad cells, by row then column order.
         duplicates: the rows repeating a person, by row.
+        already_imported: ``(row, request id)`` of the rows already imported (the same
+            content was imported before, from this file or another export), by row: skipped.
+        unread_columns: the file's column headers no field of the mapping reads, in file
+            order (a warning: their content is not imported).
+        column_hints: ``(header, explanation)`` for the unread columns that look like a
+            field (« ALD », « Nb enfants »...): which field, and why it was not read.
+        absent_columns: ``(headers, field label)`` of the optional fields whose column is
+            not in the file (a warning: the field takes its default value).
     """
 
     source: str
@@ -210,6 +230,10 @@ class IntakeResult:
     accepted: tuple[IntakeRecord, ...] = ()
     problems: tuple[IntakeProblem, ...] = ()
     duplicates: tuple[IntakeDuplicate, ...] = ()
+    already_imported: tuple[tuple[int, str], ...] = ()
+    unread_columns: tuple[str, ...] = ()
+    column_hints: tuple[tuple[str, str], ...] = ()
+    absent_columns: tuple[tuple[str, str], ...] = ()
 
     @property
     def requests(self) -> tuple[Request, ...]:
@@ -228,14 +252,75 @@ class IntakeResult:
         return tuple(sorted(rows))
 
     def summary(self) -> str:
-        """One French sentence: rows read, imported (out of territory), rejected, duplicates."""
+        """One French sentence: rows read, imported (out of territory), rejected, duplicates,
+        already imported."""
         out = len(self.out_of_territory)
         rejected = len({p.row for p in self.problems})
+        already = (
+            f", {len(self.already_imported)} ligne(s) déjà importée(s)"
+            if self.already_imported
+            else ""
+        )
         return (
             f"{self.rows} ligne(s) lue(s) : {len(self.accepted)} demande(s) importée(s)"
             f" (dont {out} hors territoire), {rejected} ligne(s) rejetée(s),"
-            f" {len(self.duplicates)} doublon(s)"
+            f" {len(self.duplicates)} doublon(s){already}"
         )
+
+    def warnings(self, *, absent: bool = True) -> list[str]:
+        """The warnings about the file's columns, in French, one line each: columns not
+        read (with the field an unread column looks like) and, with ``absent``, optional
+        columns absent (the ``generique`` preset names many columns a spreadsheet may not
+        have: the command line leaves that line out for it)."""
+        lines: list[str] = []
+        hinted = dict(self.column_hints)
+        plain = [header for header in self.unread_columns if header not in hinted]
+        if plain:
+            listed = ", ".join(f"« {_shown(header)} »" for header in plain)
+            lines.append(
+                f"{len(plain)} colonne(s) du fichier non lue(s) par le formulaire "
+                f"(leur contenu n'est pas importé) : {listed}"
+            )
+        for header, hint in self.column_hints:
+            lines.append(f"colonne « {_shown(header)} » non lue : {hint}")
+        if absent and self.absent_columns:
+            listed = " ; ".join(f"{headers} ({label})" for headers, label in self.absent_columns)
+            lines.append(
+                f"colonne(s) facultative(s) absente(s) du fichier, champ(s) non lu(s) : {listed}"
+            )
+        return lines
+
+
+def _shown(header: str) -> str:
+    """A header as a message shows it: at most 80 characters, on one line."""
+    text = " ".join(header.split())
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+_DIGEST_DOMAIN = b"mt-access intake row v1\n"
+
+
+def row_digest(row: Row) -> str:
+    """The digest of a form row's content: what makes a second import of the same row
+    recognisable, from the same file or from a later, bigger export.
+
+    SHA-256 of the non-empty cells (text stripped, Unicode NFC) keyed by their header
+    compared like headers (:func:`~mt_access.intake.forms.header_key`): the row number, the
+    column order, empty columns and the file's encoding or format do not change it; any
+    change of a cell does. Only the digest is kept by the register, never the cells.
+    """
+    cells = sorted(
+        (header_key(header), unicodedata.normalize("NFC", text.strip()))
+        for header, text in row.values.items()
+        if text.strip()
+    )
+    digest = hashlib.sha256(_DIGEST_DOMAIN)
+    for key, text in cells:
+        for part in (key, text):
+            data = part.encode("utf-8", "surrogatepass")
+            digest.update(len(data).to_bytes(8, "big"))
+            digest.update(data)
+    return digest.hexdigest()
 
 
 # --------------------------------------------------------------------------------------------
@@ -260,6 +345,10 @@ _DEFAULTS: Mapping[str, Any] = {
     "reason": SearchReason.OTHER,
     "referrer_kind": ReferrerKind.PATIENT,
 }
+
+
+_DIGITS = re.compile(r"[+-]?[0-9][0-9 \u00a0\u202f]*", re.ASCII)
+_TOO_BIG = 2**63  # stands for a number with too many digits: outside every bound
 
 
 def _count(number: int) -> str:
@@ -370,20 +459,27 @@ class _FieldReader:
     def _integer(self, text: str) -> Any:
         key = normalize_text(text)
         if key in self.lookup:
-            return self.lookup[key]
+            return self._bounded(self.lookup[key])
         if not key:
             return _DEFAULTS.get(self.field.name, 0)
         if self.field.otherwise is not None:
-            return self.field.otherwise
+            return self._bounded(self.field.otherwise)
         try:
             value = parse_int(text)
         except IntakeError as exc:
+            if _DIGITS.fullmatch(text.strip()):  # a number, too long to be read
+                return self._bounded(_TOO_BIG)
             if self.field.values:
                 return _Bad(f"{exc.expected}, ou {_wordings(w for w, _ in self.field.values)}")
             return _Bad(exc.expected)
         if value < 0:
             return _Bad("nombre entier positif ou nul attendu")
-        return value
+        return self._bounded(value)
+
+    def _bounded(self, value: Any) -> Any:
+        """``value``, or a _Bad naming the field's bounds (:mod:`mt_access.bounds`)."""
+        expected = self.field.spec.check(value)
+        return value if expected is None else _Bad(expected)
 
     def _choice(self, text: str) -> Any:
         key = normalize_text(text)
@@ -562,13 +658,17 @@ def _address_key(address: str) -> str:
     return " ".join(_TOKENS.findall(normalize_text(address)))
 
 
-def _plan(table: Table, mapping: FormMapping) -> dict[str, tuple[str, ...]]:
-    """The file's headers read by each field (constant fields: none)."""
+def _plan(
+    table: Table, mapping: FormMapping
+) -> tuple[dict[str, tuple[str, ...]], list[tuple[str, str]]]:
+    """The file's headers read by each field (constant fields: none), and the optional
+    fields whose columns are absent, as ``(headers, field label)``."""
     by_key: dict[str, list[str]] = {}
     for header in table.headers:
         by_key.setdefault(header_key(header), []).append(header)
     plan: dict[str, tuple[str, ...]] = {}
     missing: dict[str, list[str]] = {}
+    absent: list[tuple[str, str]] = []
     for name, form_field in mapping.fields.items():
         if form_field.constant is not None:
             plan[name] = ()
@@ -587,11 +687,13 @@ def _plan(table: Table, mapping: FormMapping) -> dict[str, tuple[str, ...]]:
                 found.append(actual[0])
                 if not form_field.join:
                     break
+        options = " ou ".join(f"« {column} »" for column in form_field.columns)
         if found:
             plan[name] = tuple(found)
         elif not form_field.optional:
-            options = " ou ".join(f"« {column} »" for column in form_field.columns)
             missing.setdefault(options, []).append(form_field.spec.label)
+        else:
+            absent.append((options, form_field.spec.label))
     if missing:
         listed = " ; ".join(
             f"{options} ({', '.join(labels)})" for options, labels in missing.items()
@@ -613,7 +715,59 @@ def _plan(table: Table, mapping: FormMapping) -> dict[str, tuple[str, ...]]:
             source=table.source,
             value=" | ".join(table.headers),
         )
-    return plan
+    return plan, absent
+
+
+_LOOKALIKES: Mapping[str, tuple[str, ...]] = {
+    "ald": ("ald", "affection longue duree", "affection de longue duree"),
+    "css": ("css", "c2s", "cmu", "cmuc", "complementaire sante solidaire"),
+    "ame": ("ame", "aide medicale"),
+    "children": ("enfant", "enfants"),
+    "adults": ("adulte", "adultes"),
+    "urgent": ("urgent", "urgente", "urgence", "urgences"),
+    "home_visits": ("domicile", "vad"),
+    "disability_or_chronic": ("handicap", "chronique"),
+    "birth_date": ("naissance",),
+    "consent": ("consentement",),
+    "phone": ("telephone", "tel", "portable"),
+    "email": ("mail", "email", "courriel"),
+    "household_key": ("foyer",),
+    "reason": ("motif",),
+}
+"""Words that make an unread column look like a field (compared like headers)."""
+
+
+def _hints(
+    unread: Iterable[str], plan: Mapping[str, tuple[str, ...]], mapping: FormMapping
+) -> list[tuple[str, str]]:
+    """``(header, explanation)`` for each unread column that looks like a field."""
+    hints: list[tuple[str, str]] = []
+    for header in unread:
+        padded = f" {header_key(header)} "
+        fields = [
+            name
+            for name, words in _LOOKALIKES.items()
+            if any(f" {word} " in padded for word in words)
+        ]
+        if not fields:
+            continue
+        parts = []
+        for name in fields:
+            label = FIELDS[name].label
+            read_from = plan.get(name)
+            if read_from:
+                listed = ", ".join(f"« {_shown(column)} »" for column in read_from)
+                parts.append(f"ressemble au champ {name} ({label}), déjà lu dans {listed}")
+            elif name in mapping.fields and mapping.fields[name].constant is not None:
+                parts.append(f"ressemble au champ {name} ({label}), de valeur fixe ici")
+            else:
+                parts.append(
+                    f"ressemble au champ {name} ({label}), que le formulaire ne lit pas dans "
+                    f"ce fichier : ajoutez cet en-tête au champ {name} de la section "
+                    "« intake » de la politique"
+                )
+        hints.append((header, " ; ".join(parts)))
+    return hints
 
 
 class _Importer:
@@ -627,7 +781,10 @@ class _Importer:
     ) -> None:
         self.table = table
         self.mapping = mapping
-        plan = _plan(table, mapping)
+        plan, self.absent = _plan(table, mapping)
+        read = {column for columns in plan.values() for column in columns}
+        self.unread = [header for header in table.headers if header not in read]
+        self.hints = _hints(self.unread, plan, mapping)
         self.readers = {
             name: _FieldReader(form_field, plan[name])
             for name, form_field in mapping.fields.items()
@@ -833,6 +990,7 @@ class _Accepted:
     in_territory: bool
     form_id: str | None
     household: str  # the household column's text, normalised ("" when none)
+    digest: str
 
 
 def import_table(
@@ -844,6 +1002,7 @@ def import_table(
     known: Iterable[KnownPerson] = (),
     received: dt.date | None = None,
     progress: Callable[[int, int], None] | None = None,
+    imported: Callable[[Sequence[str]], Mapping[str, str]] | None = None,
 ) -> IntakeResult:
     """Import the rows of a form export as requests.
 
@@ -859,6 +1018,9 @@ def import_table(
             column, or the cell is empty).
         progress: called as ``progress(done, total)`` every 500 rows and at the end (e.g. a
             :class:`~mt_access.progress.ProgressBar`).
+        imported: looks up row digests (:func:`row_digest`) already imported, giving the
+            request each became (:meth:`mt_access.register.Register.imported_rows`): those
+            rows are reported in ``already_imported`` and skipped. Called once.
 
     Returns:
         The accepted rows, the problems and the duplicates; the same file gives the same
@@ -900,10 +1062,16 @@ def import_table(
     seen_people: dict[tuple[tuple[str, ...], dt.date], int] = {}
     seen_ids: dict[str, int] = {}
     seen_forms: dict[str, int] = {}
+    digests = [row_digest(row) for row in table.rows]
+    done_before = dict(imported(digests)) if imported is not None and digests else {}
+    already: list[tuple[int, str]] = []
     total = len(table.rows)
-    for done, row in enumerate(table.rows):
+    for done, (row, digest) in enumerate(zip(table.rows, digests, strict=True)):
         if progress is not None and done % 500 == 0:
             progress(done, total)
+        if digest in done_before:
+            already.append((row.number, done_before[digest]))
+            continue
         values, row_problems = importer.row(row)
         built = importer.build(row, values, row_problems)
         if built is None:
@@ -950,6 +1118,7 @@ def import_table(
                 in_territory=request.patient.commune in importer.territory,
                 form_id=form_id,
                 household=_address_key(household) if household else "",
+                digest=digest,
             )
         )
 
@@ -968,6 +1137,7 @@ def import_table(
                 in_territory=item.in_territory,
                 form_id=item.form_id,
                 household_link=link,
+                digest=item.digest,
             )
         )
     if progress is not None:
@@ -978,6 +1148,10 @@ def import_table(
         accepted=tuple(records),
         problems=tuple(problems),
         duplicates=tuple(duplicates),
+        already_imported=tuple(already),
+        unread_columns=tuple(importer.unread),
+        column_hints=tuple(importer.hints),
+        absent_columns=tuple(importer.absent),
     )
 
 
@@ -1015,6 +1189,7 @@ def import_file(
     known: Iterable[KnownPerson] = (),
     received: dt.date | None = None,
     progress: Callable[[int, int], None] | None = None,
+    imported: Callable[[Sequence[str]], Mapping[str, str]] | None = None,
 ) -> IntakeResult:
     """:func:`~mt_access.intake.tabular.read_table` then :func:`import_table`.
 
@@ -1031,6 +1206,7 @@ def import_file(
         known=known,
         received=received,
         progress=progress,
+        imported=imported,
     )
 
 

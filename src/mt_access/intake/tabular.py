@@ -467,6 +467,9 @@ _INT = re.compile(rf"[+-]?(?:\d{{1,3}}(?:{_SPACES}\d{{3}})+|\d+)", re.ASCII)
 _DECIMAL = re.compile(rf"([+-]?(?:\d{{1,3}}(?:{_SPACES}\d{{3}})+|\d*))(?:[.,](\d+))?", re.ASCII)
 
 
+_MAX_DIGITS = 18  # below 2**63: every number read fits the register's 64-bit integers
+
+
 def parse_int(text: str) -> int:
     """A whole number, optionally signed, with spaces (also non-breaking) as thousands
     separators: ``1 234``.
@@ -477,7 +480,13 @@ def parse_int(text: str) -> int:
     stripped = text.strip()
     if not _INT.fullmatch(stripped):
         raise IntakeError("nombre entier attendu (par exemple 3 ou 1 250)", value=text)
-    return int(re.sub(_SPACES, "", stripped))
+    digits = re.sub(_SPACES, "", stripped)
+    if len(digits.lstrip("+-").lstrip("0")) > _MAX_DIGITS:
+        raise IntakeError(
+            f"nombre entier d'au plus {_MAX_DIGITS} chiffres attendu (nombre trop grand)",
+            value=text,
+        )
+    return int(digits)
 
 
 def parse_decimal(text: str) -> Decimal:

@@ -211,6 +211,24 @@ class Store(Protocol):
         recording order."""
         ...
 
+    # -- imported form rows
+
+    def imported_rows(self, digests: Iterable[str]) -> dict[str, str]:
+        """Of ``digests`` (digests of form rows, :func:`mt_access.intake.row_digest`), those
+        already recorded, each with the request it became."""
+        ...
+
+    def add_imported_rows(self, rows: Sequence[tuple[str, str]]) -> None:
+        """Record imported form rows as ``(digest, request id)`` pairs (inside a transaction,
+        with the requests they became).
+
+        Raises:
+            StoreError: a digest is already recorded (the row was imported before, perhaps by
+                another process at the same moment), or appears twice in ``rows``, or the
+                request is unknown.
+        """
+        ...
+
     # -- physicians
 
     def put_physician(self, physician: Physician) -> None:

@@ -32,6 +32,7 @@ class _Data:
     runs: list[RunRecord] = attrs.field(factory=list)
     log: list[Transition] = attrs.field(factory=list)
     settings: dict[str, str] = attrs.field(factory=dict)
+    imported: dict[str, str] = attrs.field(factory=dict)
 
     def copy(self) -> _Data:
         return _Data(
@@ -44,6 +45,7 @@ class _Data:
             list(self.runs),
             list(self.log),
             dict(self.settings),
+            dict(self.imported),
         )
 
 
@@ -234,6 +236,23 @@ class MemoryStore:
             file = data.files.get(request_id)
             return [] if file is None else list(file.history)
         return list(data.log)
+
+    # -- imported form rows
+
+    def imported_rows(self, digests: Iterable[str]) -> dict[str, str]:
+        imported = self._read().imported
+        return {digest: imported[digest] for digest in digests if digest in imported}
+
+    def add_imported_rows(self, rows: Sequence[tuple[str, str]]) -> None:
+        data = self._write()
+        added: dict[str, str] = {}
+        for digest, request_id in rows:
+            if digest in data.imported or digest in added:
+                raise StoreError("ligne de formulaire déjà importée : import refusé")
+            if request_id not in data.requests:
+                raise StoreError(f"demande inconnue : {request_id}")
+            added[digest] = request_id
+        data.imported.update(added)
 
     # -- physicians
 

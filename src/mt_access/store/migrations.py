@@ -24,7 +24,8 @@ __all__ = [
     "SCHEMA_VERSION",
     "V1_SCHEMA",
     "V2_CHANGES",
-    "V3_PERSONS",
+    "V3_CHANGES",
+    "V4_PERSONS",
     "Migration",
 ]
 
@@ -173,7 +174,21 @@ V2_CHANGES: tuple[str, ...] = (
 """Version 2: the ``runs`` table and the index of requests by state."""
 
 
-V3_PERSONS: tuple[str, ...] = (
+V3_CHANGES: tuple[str, ...] = (
+    # One row per imported form row: the digest of the row's content
+    # (mt_access.intake.importer.row_digest) and the request it became. The primary key is
+    # what makes an import idempotent: a second import of the same rows, even by another
+    # process at the same moment, cannot record them again (its transaction skips them, and
+    # the constraint refuses them if it did not). Kept after an erasure: the digest holds no
+    # readable personal data, and it stops an old export from bringing an erased person back.
+    """CREATE TABLE imported_rows (
+        digest TEXT PRIMARY KEY NOT NULL,
+        request_id TEXT NOT NULL REFERENCES requests (id)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX imported_rows_by_request ON imported_rows (request_id)",
+)
+"""Version 3: the ``imported_rows`` table (digests of the form rows already imported)."""
+V4_PERSONS: tuple[str, ...] = (
     # The persons of a household request an event concerns ('1,3'; '' in files written
     # before: then every person without an outcome). The append-only trigger is rebuilt so
     # that the new column cannot be changed either.
@@ -191,7 +206,7 @@ V3_PERSONS: tuple[str, ...] = (
     "ALTER TABLE requests ADD COLUMN searching INTEGER NOT NULL DEFAULT 0",
     "UPDATE requests SET searching = persons WHERE state NOT IN ('mt_found', 'exited')",
 )
-"""Version 3: the persons each transition concerns (households placed person by person)."""
+"""Version 4: the persons each transition concerns (households placed person by person)."""
 
 
 def _script(statements: Sequence[str]) -> Migration:
@@ -205,7 +220,8 @@ def _script(statements: Sequence[str]) -> Migration:
 MIGRATIONS: tuple[Migration, ...] = (
     _script(V1_SCHEMA),
     _script(V2_CHANGES),
-    _script(V3_PERSONS),
+    _script(V3_CHANGES),
+    _script(V4_PERSONS),
 )
 """Step ``i`` upgrades a version ``i`` file to version ``i + 1``."""
 

@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import sqlite3
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from itertools import pairwise
@@ -50,6 +52,7 @@ __all__ = ["SQLiteStore"]
 
 _FORMAT = "mt-access register"
 _CHUNK = 500  # ids per ``IN (...)`` query
+_WORDS = re.compile(r"[^\W_]+")
 
 _REQUEST_SELECT = ", ".join(codec.REQUEST_COLUMNS)
 _SUMMARY_SELECT = ", ".join(codec.SUMMARY_COLUMNS)
@@ -101,6 +104,14 @@ def _states(states: Iterable[RequestState | str] | None) -> list[str] | None:
     if states is None:
         return None
     return sorted({RequestState(s).value for s in states})
+
+
+def _name_tokens(text: str) -> tuple[str, ...]:
+    """Name words without case, accents nor punctuation, sorted (as the intake compares
+    persons)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    return tuple(sorted(_WORDS.findall(plain)))
 
 
 def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
@@ -314,7 +325,14 @@ class SQLiteStore:
             raise self._fail(f"{what} : erreur SQLite ({exc})") from exc
         except sqlite3.Error as exc:
             raise self._fail(f"{what} : erreur SQLite ({exc})") from exc
-        except (KeyError, ValueError, TypeError, AttributeError, OverflowError) as exc:
+        except OverflowError:
+            # sqlite3 binds Python ints as 64-bit integers: a number out of the documented
+            # bounds (mt_access.bounds) that got this far is refused here, nothing written.
+            raise self._fail(
+                f"{what} : nombre trop grand pour le registre (entier de 64 bits au plus) ; "
+                "rien n'a été enregistré"
+            ) from None
+        except (KeyError, ValueError, TypeError, AttributeError) as exc:
             kind = type(exc).__name__
             raise self._fail(
                 f"{what} : valeur illisible ou invalide ({kind}) ; lancez integrity_check()"
@@ -644,6 +662,37 @@ class SQLiteStore:
             return codec.decode_transitions(cursor.fetchall())
 
     # ---------------------------------------------------------------------------------------
+    # Imported form rows
+
+    def imported_rows(self, digests: Iterable[str]) -> dict[str, str]:
+        wanted = sorted(set(digests))
+        found: dict[str, str] = {}
+        with self._guard("lecture des lignes déjà importées"), self._snapshot() as conn:
+            for chunk in _chunks(wanted):
+                rows = conn.execute(
+                    "SELECT digest, request_id FROM imported_rows "
+                    f"WHERE digest IN ({_placeholders(len(chunk))})",
+                    chunk,
+                )
+                found.update((str(digest), str(rid)) for digest, rid in rows)
+        return found
+
+    def add_imported_rows(self, rows: Sequence[tuple[str, str]]) -> None:
+        conn = self._writer()
+        try:
+            with self._guard("enregistrement des lignes importées"), self._savepoint(conn):
+                conn.executemany(
+                    "INSERT INTO imported_rows (digest, request_id) VALUES (?, ?)", rows
+                )
+        except StoreError as exc:
+            if isinstance(exc.__cause__, sqlite3.IntegrityError):
+                raise self._fail(
+                    "ligne de formulaire déjà importée (par un autre import en même temps ?) "
+                    "ou demande inconnue : import refusé, rien n'a été enregistré"
+                ) from None
+            raise
+
+    # ---------------------------------------------------------------------------------------
     # Physicians
 
     def put_physician(self, physician: Physician) -> None:
@@ -747,6 +796,7 @@ class SQLiteStore:
                     problems.append(f"table {table}{where} : référence sans ligne dans {parent}")
                 problems.extend(self._check_meta(conn))
                 problems.extend(self._check_requests(conn))
+                problems.extend(self._check_doubles(conn))
                 problems.extend(self._check_physicians(conn))
                 problems.extend(self._check_ledger(conn))
                 problems.extend(self._check_runs(conn))
@@ -834,8 +884,33 @@ class SQLiteStore:
                         )
                 if identity is not None:
                     codec.decode_identity(identity)
-            except (KeyError, ValueError, TypeError, AttributeError) as exc:
+            except (KeyError, ValueError, TypeError, AttributeError, OverflowError) as exc:
                 problems.append(f"{where} : valeur illisible ou invalide ({type(exc).__name__})")
+        return problems
+
+    @staticmethod
+    def _check_doubles(conn: sqlite3.Connection) -> list[str]:
+        """Requests recorded twice: the same person (name and birth date) received the same
+        day, as two imports of one export at the same moment used to leave."""
+        groups: dict[tuple[tuple[str, ...], str, str], list[str]] = {}
+        for rid, birth, received, last, first in conn.execute(
+            "SELECT r.id, r.birth_date, r.received, i.last_name, i.first_name "
+            "FROM requests AS r JOIN identities AS i ON i.request_id = r.id "
+            "WHERE r.erased_on IS NULL ORDER BY r.id"
+        ):
+            tokens = _name_tokens(f"{last} {first}")
+            if tokens:
+                groups.setdefault((tokens, str(birth), str(received)), []).append(str(rid))
+        problems = []
+        for ids in groups.values():
+            if len(ids) > 1:
+                listed = ", ".join(ids[:5]) + (
+                    f" (et {len(ids) - 5} autres)" if len(ids) > 5 else ""
+                )
+                problems.append(
+                    f"demandes {listed} : même personne (nom, prénom, date de naissance) reçue "
+                    "le même jour : demande enregistrée en double ?"
+                )
         return problems
 
     @staticmethod
