@@ -149,6 +149,10 @@ def test_refusal_dates_read_jj_mm_aaaa(tmp_path: Path, register: Path) -> None:
     assert "09/03/2026" in err, err
     assert "10/03/2026" in err, err
     assert not ISO_DATE.search(err), err
+    code, _, err = run("demande", "position", rid, "--date", "01/03/2026")
+    assert code != EXIT_OK
+    assert "reçue le 02/03/2026, après le 01/03/2026" in err, err
+    assert not ISO_DATE.search(err), err
 
 
 # ------------------------------------------------------------------------------------------
@@ -342,7 +346,7 @@ def test_apparier_counts_add_up_and_list_what_was_left_out(tmp_path: Path, regis
             + _table_ids(out, "Demandes laissées de côté")
         )
         assert sorted(shown) == sorted([a, b, c, late]), out
-        assert "Non examinées (pas en liste d'attente) : 1 reçue(s)" in out
+        assert "Non examinées (pas en liste d'attente) : 1 reçue(s) sans accusé" in out
         assert "1 à confirmer par le patient" in out
     _, out, _ = run("apparier", "--date", "15/03/2026", "--apercu")
     assert "1 déjà proposée(s) à un médecin" in out

@@ -34,12 +34,10 @@ from mt_access.cli.common import (
 )
 from mt_access.cli.places import month_places, places_by_physician
 from mt_access.cli.summary import month_label, render_run
-from mt_access.errors import LedgerError, MtAccessError
-from mt_access.gp_register import RegisterError
+from mt_access.errors import IntakeError, MtAccessError, PolicyError
 from mt_access.lifecycle import (
     Event,
     IllegalTransitionError,
-    LifecycleError,
     RequestFile,
     RequestState,
     Transition,
@@ -49,6 +47,7 @@ from mt_access.model import Physician
 from mt_access.progress import ProgressBar
 from mt_access.register import MatchRun, Register, RegisterOperationError
 from mt_access.result import MatchResult
+from mt_access.store.base import StoreError
 from mt_access.store.sqlite import SQLiteStore
 
 __all__ = ["add_commands"]
@@ -146,9 +145,12 @@ def _in_french(handler: Handler) -> Handler:
             return handler(args, console)
         except IllegalTransitionError as exc:
             raise CommandError(refusal_message(exc), EXIT_REFUSED) from exc
-        except (LifecycleError, RegisterError, RegisterOperationError, LedgerError) as exc:
-            if len(exc.args) == 1 and isinstance(exc.args[0], str):
-                exc.args = (french_dates(exc.args[0]),)
+        except MtAccessError as exc:
+            # Messages that name no file: a date in them is the register's, not a path's.
+            named_file = (CommandError, PolicyError, IntakeError, StoreError, OSError)
+            (message,) = exc.args if len(exc.args) == 1 else (None,)
+            if not isinstance(exc, named_file) and isinstance(message, str):
+                exc.args = (french_dates(message),)
             raise
 
     return run
@@ -267,10 +269,10 @@ def month_capacity(register: Register, month: Month) -> Callable[[Physician], in
 def _not_examined(register: Register) -> list[tuple[str, int]]:
     """``(French reason, count)`` of the requests in progress outside the waiting list."""
     reasons = (
-        (RequestState.RECEIVED, "reçue(s), accusé de réception à envoyer"),
+        (RequestState.RECEIVED, "reçue(s) sans accusé de réception"),
         (RequestState.ACKNOWLEDGED, "à confirmer par le patient"),
-        (RequestState.CONFIRMED, "confirmée(s), pas encore inscrite(s) en liste d'attente"),
-        (RequestState.PROPOSED, "déjà proposée(s) à un médecin, réponse attendue"),
+        (RequestState.CONFIRMED, "confirmée(s) pas encore inscrite(s) en liste d'attente"),
+        (RequestState.PROPOSED, "déjà proposée(s) à un médecin (réponse attendue)"),
     )
     counts = {state: len(register.list_requests(state)) for state, _ in reasons}
     return [(reason, counts[state]) for state, reason in reasons if counts[state]]
@@ -702,7 +704,7 @@ def _cmd_gp_list(args: argparse.Namespace, console: Console) -> int:
         console.say("Aucun médecin dans le registre.")
         return EXIT_OK
     console.say(f"Médecins au {_fr(on)} (places du mois de {Month.of(on).label})")
-    headers = ("id", "nom", "commune", "statut", "modalités", "capacité", "attribuées", "restantes")
+    headers = ("id", "nom", "commune", "statut", "modalités", "capacité", "prises", "restantes")
     console.say(table(headers, rows, right=(5, 6, 7)))
     return EXIT_OK
 

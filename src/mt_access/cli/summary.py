@@ -134,7 +134,7 @@ def render_run(
         parts.append(f"{len(found['undecided'])} sans décision")
     add(f"{len(examined)} demande(s) en liste d'attente examinée(s) : {', '.join(parts)}.")
     if not_examined:
-        listed = ", ".join(f"{n} {reason}" for reason, n in not_examined if n)
+        listed = " ; ".join(f"{n} {reason}" for reason, n in not_examined if n)
         if listed:
             add(f"Non examinées (pas en liste d'attente) : {listed}.")
     if found["skipped"]:
