@@ -130,7 +130,10 @@ def refusal_message(exc: IllegalTransitionError) -> str:
     steps = [e for e in _NEXT_STEPS if e in exc.allowed]
     if not steps:
         return f"impossible : {state}"
-    listed = " ou ".join(f"« {event_command(e, rid)} »" for e in steps)
+    commands = [event_command(e, rid) for e in steps if e is not Event.REFUSE]
+    if Event.ACCEPT in steps:  # a proposal pending: its answer comes next
+        commands = [f"mt-access medecin repondre MEDECIN {rid} accepte|refuse"]
+    listed = " ou ".join(f"« {command} »" for command in commands)
     if min(_STAGE[e] for e in steps) <= _STAGE.get(exc.event, 0):
         return f"impossible : {state} ; faites d'abord {listed}"
     return f"impossible : {state}, cette étape est passée ; étape suivante : {listed}"
