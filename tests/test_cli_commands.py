@@ -153,6 +153,11 @@ def test_refusal_dates_read_jj_mm_aaaa(tmp_path: Path, register: Path) -> None:
     assert code != EXIT_OK
     assert "reçue le 02/03/2026, après le 01/03/2026" in err, err
     assert not ISO_DATE.search(err), err
+    _gp()
+    code, _, err = run("medecin", "reprendre", "MG1", "--date", "04/03/2026")
+    assert code == EXIT_REFUSED
+    assert "n'est pas suspendu le 04/03/2026" in err, err
+    assert not ISO_DATE.search(err), err
 
 
 # ------------------------------------------------------------------------------------------
