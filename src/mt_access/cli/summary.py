@@ -89,7 +89,8 @@ def render_run(
     oriented, still waiting, out of scope, or left out (``skipped``, or the run's
     :attr:`~mt_access.register.MatchRun.skipped`: its last event is dated after the run),
     and the ones left out are listed with their reason. Without ``examined``, the requests
-    the result names are counted and ``total_requests`` is only checked against them.
+    the result names are counted, and those of ``total_requests`` it does not name are
+    counted « sans décision ».
     ``not_examined`` gives ``(French reason, count)`` of the requests outside the waiting
     list (not confirmed yet, already proposed...), shown on a line of their own.
 
@@ -117,6 +118,8 @@ def render_run(
         named |= {r.request_id for r in result.rejected}
         examined = sorted(named | set(left_out))
     found = _categories(result, examined, left_out)
+    # requests the caller counted but no outcome names (given by number only): undecided
+    unnamed = max(total_requests - len(examined), 0)
     placed_persons = sum(p.persons for p in result.placements)
     parts = [
         f"{len(found['placed'])} attribuée(s) ({_plural(placed_persons, 'personne', 'personnes')})"
@@ -130,9 +133,10 @@ def render_run(
     ]
     if found["skipped"]:
         parts.append(f"{len(found['skipped'])} laissée(s) de côté")
-    if found["undecided"]:
-        parts.append(f"{len(found['undecided'])} sans décision")
-    add(f"{len(examined)} demande(s) en liste d'attente examinée(s) : {', '.join(parts)}.")
+    if found["undecided"] or unnamed:
+        parts.append(f"{len(found['undecided']) + unnamed} sans décision")
+    total = len(examined) + unnamed
+    add(f"{total} demande(s) en liste d'attente examinée(s) : {', '.join(parts)}.")
     if not_examined:
         listed = " ; ".join(f"{n} {reason}" for reason, n in not_examined if n)
         if listed:
