@@ -5,14 +5,21 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-from collections.abc import Callable
+import logging
+import re
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from mt_access.calendar import Month
 from mt_access.cli.common import (
     EXIT_OK,
+    EXIT_REFUSED,
     EXIT_STORE,
+    EXIT_USAGE,
     POLICY_SETTING,
     CommandError,
     Console,
@@ -25,13 +32,22 @@ from mt_access.cli.common import (
     register_path,
     table,
 )
-from mt_access.cli.summary import render_run
-from mt_access.errors import MtAccessError
-from mt_access.lifecycle import RequestFile, RequestState, Transition
+from mt_access.cli.places import month_places, places_by_physician
+from mt_access.cli.summary import month_label, render_run
+from mt_access.errors import IntakeError, MtAccessError, PolicyError
+from mt_access.lifecycle import (
+    Event,
+    IllegalTransitionError,
+    RequestFile,
+    RequestState,
+    Transition,
+)
 from mt_access.loading import load_policy
 from mt_access.model import Physician
 from mt_access.progress import ProgressBar
-from mt_access.register import Register
+from mt_access.register import MatchRun, Register, RegisterOperationError
+from mt_access.result import MatchResult
+from mt_access.store.base import StoreError
 from mt_access.store.sqlite import SQLiteStore
 
 __all__ = ["add_commands"]
@@ -59,6 +75,93 @@ _MODALITIES = {"cabinet": "office", "domicile": "home_visits", "visites": "home_
 
 def _fr(day: dt.date) -> str:
     return f"{day:%d/%m/%Y}"
+
+
+# ------------------------------------------------------------------------------------------
+# French messages for the register's refusals
+
+_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+
+# Where each event stands on a request's way, and the command that records it.
+_STAGE: dict[Event, int] = {
+    Event.RECEIVE: 0,
+    Event.ACKNOWLEDGE: 1,
+    Event.CONFIRM: 2,
+    Event.NOT_SEARCHING: 2,
+    Event.TO_WAITING: 3,
+    Event.PROPOSE: 4,
+    Event.ORIENT: 4,
+    Event.ACCEPT: 5,
+    Event.REFUSE: 5,
+}
+_NEXT_STEPS = (Event.ACKNOWLEDGE, Event.CONFIRM, Event.TO_WAITING, Event.ORIENT, Event.PROPOSE,
+               Event.ACCEPT, Event.REFUSE)  # fmt: skip
+
+
+def event_command(event: Event, request_id: str) -> str:
+    """The ``mt-access`` command that records ``event`` for a request."""
+    commands = {
+        Event.RECEIVE: "mt-access import FICHIER",
+        Event.ACKNOWLEDGE: f"mt-access demande accuser {request_id}",
+        Event.CONFIRM: f"mt-access demande confirmer {request_id}",
+        Event.NOT_SEARCHING: f"mt-access demande cloturer {request_id} ne-cherche-plus",
+        Event.TO_WAITING: f"mt-access demande attente {request_id}",
+        Event.PROPOSE: f"mt-access demande proposer {request_id} MEDECIN",
+        Event.ORIENT: "mt-access apparier",
+        Event.ACCEPT: f"mt-access medecin repondre MEDECIN {request_id} accepte",
+        Event.REFUSE: f"mt-access medecin repondre MEDECIN {request_id} refuse",
+        Event.CONTACT_SUCCEEDED: f"mt-access demande contact {request_id} joint",
+        Event.CONTACT_FAILED: f"mt-access demande contact {request_id} injoignable",
+        Event.WITHDRAW: f"mt-access demande cloturer {request_id} retrait",
+        Event.OUT_OF_SCOPE: f"mt-access demande cloturer {request_id} hors-dispositif",
+        Event.OTHER_SOLUTION: f"mt-access demande cloturer {request_id} autre-solution",
+        Event.CLOSE: f"mt-access demande cloturer {request_id} cloture -c MOTIF",
+    }
+    return commands[event]
+
+
+def refusal_message(exc: IllegalTransitionError) -> str:
+    """A French sentence for an event the request's state does not allow, naming the
+    ``mt-access`` commands to run instead (never the lifecycle's internal event names)."""
+    rid = exc.request_id
+    state = f"la demande {rid} est « {exc.state.label} »"
+    if not exc.allowed:
+        return f"impossible : {state} ; plus aucun événement ne peut être enregistré"
+    steps = [e for e in _NEXT_STEPS if e in exc.allowed]
+    if not steps:
+        return f"impossible : {state}"
+    commands = [event_command(e, rid) for e in steps if e is not Event.REFUSE]
+    if Event.ACCEPT in steps:  # a proposal pending: its answer comes next
+        commands = [f"mt-access medecin repondre MEDECIN {rid} accepte|refuse"]
+    listed = " ou ".join(f"« {command} »" for command in commands)
+    if min(_STAGE[e] for e in steps) <= _STAGE.get(exc.event, 0):
+        return f"impossible : {state} ; faites d'abord {listed}"
+    return f"impossible : {state}, cette étape est passée ; étape suivante : {listed}"
+
+
+def _in_french(handler: Handler) -> Handler:
+    """``handler`` with the register's refusals told in French: an event impossible in the
+    request's state names the commands to run instead, and dates read JJ/MM/AAAA."""
+
+    def run(args: argparse.Namespace, console: Console) -> int:
+        try:
+            return handler(args, console)
+        except IllegalTransitionError as exc:
+            raise CommandError(refusal_message(exc), EXIT_REFUSED) from exc
+        except MtAccessError as exc:
+            # Messages that name no file: a date in them is the register's, not a path's.
+            named_file = (CommandError, PolicyError, IntakeError, StoreError, OSError)
+            (message,) = exc.args if len(exc.args) == 1 else (None,)
+            if not isinstance(exc, named_file) and isinstance(message, str):
+                exc.args = (french_dates(message),)
+            raise
+
+    return run
+
+
+def french_dates(text: str) -> str:
+    """``text`` with its ISO dates (AAAA-MM-JJ) written JJ/MM/AAAA."""
+    return _ISO_DATE.sub(r"\3/\2/\1", text)
 
 
 # ------------------------------------------------------------------------------------------
@@ -100,7 +203,8 @@ def _cmd_register_info(args: argparse.Namespace, console: Console) -> int:
         if runs:
             last = runs[-1]
             console.say(
-                f"Dernier appariement : n° {last.number} du {_fr(last.on)} (mois {last.month})."
+                f"Dernier appariement : n° {last.number} du {_fr(last.on)} "
+                f"(mois de {month_label(last.month)})."
             )
     return EXIT_OK
 
@@ -174,35 +278,47 @@ def month_capacity(register: Register, month: Month) -> Callable[[Physician], in
     return capacity
 
 
+def _not_examined(register: Register) -> list[tuple[str, int]]:
+    """``(French reason, count)`` of the requests in progress outside the waiting list."""
+    reasons = (
+        (RequestState.RECEIVED, "reçue(s) sans accusé de réception"),
+        (RequestState.ACKNOWLEDGED, "à confirmer par le patient"),
+        (RequestState.CONFIRMED, "confirmée(s) pas encore inscrite(s) en liste d'attente"),
+        (RequestState.PROPOSED, "déjà proposée(s) à un médecin (réponse attendue)"),
+    )
+    counts = {state: len(register.list_requests(state)) for state, _ in reasons}
+    return [(reason, counts[state]) for state, reason in reasons if counts[state]]
+
+
 def _cmd_match(args: argparse.Namespace, console: Console) -> int:
     with open_register(args, readonly=args.apercu) as register:
         on = day_of(args)
-        total = len(register.waiting())
-        physicians = register.physicians()
-        if args.apercu:
-            result = register.preview_match(on)
-            console.say("Aperçu : rien n'est enregistré.")
-            console.say(
-                render_run(
-                    result,
-                    register.policy,
-                    physicians,
-                    total_requests=total,
-                    capacity_of=month_capacity(register, Month.of(on)),
-                )
+        waiting = register.waiting()
+        examined = [s.id for s in waiting]
+        late = sorted(s.id for s in waiting if s.last_event > on)
+        before = places_by_physician(register, on)
+        not_examined = _not_examined(register)
+
+        def show(result: MatchResult, run: MatchRun | None = None) -> str:
+            return render_run(
+                result,
+                register.policy,
+                register.physicians(),
+                total_requests=len(examined),
+                run=run,
+                examined=examined,
+                skipped=late,
+                not_examined=not_examined,
+                places_before=before,
+                places_after=None if run is None else places_by_physician(register, on),
             )
+
+        if args.apercu:
+            console.say("Aperçu : rien n'est enregistré.")
+            console.say(show(register.preview_match(on)))
             return EXIT_OK
         run = register.run_match(on)
-        console.say(
-            render_run(
-                run.result,
-                register.policy,
-                physicians,
-                total_requests=total,
-                run=run,
-                capacity_of=month_capacity(register, Month.of(on)),
-            )
-        )
+        console.say(show(run.result, run))
         if args.courriers:
             from mt_access.letters import letters_for_run, write_letters
 
@@ -373,12 +489,114 @@ def _cmd_request_letter(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def _ask(question: str, console: Console) -> bool:
+    """Ask ``question`` on the terminal; true when the answer is « o » or « oui »."""
+    console.err.write(f"{question} [o/N] ")
+    console.err.flush()
+    answer = sys.stdin.readline()
+    if not answer.endswith("\n"):
+        console.err.write("\n")
+    return answer.strip().lower() in ("o", "oui")
+
+
+def _interactive() -> bool:
+    stdin = sys.stdin
+    return stdin is not None and not stdin.closed and stdin.isatty()
+
+
+def _cmd_request_erase(args: argparse.Namespace, console: Console) -> int:
+    rid = args.demande
+    with open_register(args) as register:
+        on = day_of(args)
+        file = register.file(rid)  # an unknown request is refused before asking anything
+        if register.store.erased_on(rid) is not None:
+            raise RegisterOperationError(f"demande {rid} : données personnelles déjà effacées")
+        if not args.oui:
+            if not _interactive():
+                raise CommandError(
+                    f"l'effacement des données personnelles de la demande {rid} est définitif "
+                    "et demande une confirmation ; hors d'un terminal, ajoutez --oui : "
+                    f"« mt-access demande effacer {rid} --oui »",
+                    EXIT_USAGE,
+                )
+            question = f"Effacer définitivement les données personnelles de la demande {rid} ?"
+            if not _ask(question, console):
+                console.say(f"Effacement annulé : rien n'est modifié pour la demande {rid}.")
+                return EXIT_OK
+        was_active = not file.is_exited
+        register.erase(rid, on)
+    console.say(
+        f"Demande {rid} : données personnelles effacées le {_fr(on)} (nom, date de naissance "
+        "exacte, adresse, coordonnées, commentaires)."
+    )
+    if was_active:
+        console.say("La demande était en cours : elle sort du dispositif (désistement du patient).")
+    console.say(
+        "Sont gardés, sans identité : l'historique pseudonymisé (dates, états, motif de "
+        "sortie), la commune, la tranche d'âge et les critères de priorité, pour que les "
+        "chiffres du dispositif restent justes."
+    )
+    return EXIT_OK
+
+
+@contextmanager
+def _quiet_geocoding_logs() -> Iterator[None]:
+    """Keep the geocoding libraries' log records (retries with their tracebacks) off the
+    coordinator's terminal while the command runs: the command says what failed, in French."""
+    loggers = [logging.getLogger(name) for name in ("geopy", "mt_access.geo")]
+    saved = [(log, log.propagate, list(log.handlers)) for log in loggers]
+    for log in loggers:
+        log.addHandler(logging.NullHandler())
+        log.propagate = False
+    try:
+        yield
+    finally:
+        for log, propagate, handlers in saved:
+            log.handlers[:] = handlers
+            log.propagate = propagate
+
+
+LOCATE_REASONS: dict[str, str] = {
+    "unavailable": "réseau injoignable",
+    "timeout": "délai dépassé",
+    "rate_limited": "service saturé, trop de requêtes",
+    "server_error": "service refusant la requête ou en erreur",
+    "not_found": "adresse introuvable",
+    "low_score": "adresse trop incertaine",
+    "outside_commune": "adresse trouvée hors de la commune",
+    "commune": "adresse trop courte pour être cherchée",
+}
+"""The French reason of each geocoding flag, as ``demande localiser`` prints it."""
+
+_RETRY_LATER = frozenset({"unavailable", "timeout", "rate_limited", "server_error"})
+
+
+def locate_report(located: int, failed: Sequence[tuple[str, str]], without_address: int) -> str:
+    """The final sentence of ``demande localiser``: addresses located, failures by reason,
+    and whether running the command again later may help."""
+    text = f"{located} adresse(s) localisée(s)"
+    if failed:
+        by_reason = Counter(LOCATE_REASONS.get(flag, flag) for _, flag in failed)
+        reasons = ", ".join(
+            f"{n} {reason}" if len(by_reason) > 1 else reason
+            for reason, n in sorted(by_reason.items(), key=lambda item: (-item[1], item[0]))
+        )
+        text += f", {len(failed)} en échec ({reasons})"
+    else:
+        text += ", aucune en échec"
+    if without_address:
+        text += f" ; {without_address} demande(s) sans adresse"
+    if any(flag in _RETRY_LATER for _, flag in failed):
+        text += " ; relancez plus tard « mt-access demande localiser » pour les adresses en échec"
+    return text + "."
+
+
 def _cmd_request_locate(args: argparse.Namespace, console: Console) -> int:
     from mt_access.geo.geocoding import BAN_DEFAULT_DOMAIN, BANGeocoder
 
     path = register_path(args)
     cache = Path(args.cache) if args.cache else path.with_name(f"{path.stem}.geocodage.sqlite")
-    with open_register(args) as register:
+    with open_register(args) as register, _quiet_geocoding_logs():
         geocoder = BANGeocoder(
             reference=register.policy.reference,
             domain=args.ban or BAN_DEFAULT_DOMAIN,
@@ -392,22 +610,11 @@ def _cmd_request_locate(args: argparse.Namespace, console: Console) -> int:
                 if args.sans_progression
                 else ProgressBar("Géocodage", stream=console.err),
             )
-    console.say(outcome.summary() + ".")
-    if outcome.at_commune:
-        rows = [(rid, _FLAGS.get(flag, flag)) for rid, flag in outcome.at_commune]
-        console.say(table(("demande", "adresse non localisée"), rows, max_width=60))
+    for rid, flag in outcome.at_commune:
+        reason = LOCATE_REASONS.get(flag, flag)
+        console.say(f"demande {rid} : adresse non localisée ({reason}) ; point de sa commune")
+    console.say(locate_report(len(outcome.located), outcome.at_commune, outcome.without_address))
     return EXIT_OK
-
-
-_FLAGS = {
-    "not_found": "introuvable",
-    "low_score": "réponse trop incertaine",
-    "outside_commune": "trouvée hors de la commune",
-    "timeout": "service trop lent",
-    "rate_limited": "service saturé",
-    "server_error": "erreur du service",
-    "unavailable": "service injoignable",
-}
 
 
 # ------------------------------------------------------------------------------------------
@@ -462,7 +669,7 @@ def _cmd_gp_capacity(args: argparse.Namespace, console: Console) -> int:
         register.change_capacity(args.id, on, args.capacite, month=month, note=args.commentaire)
         console.say(
             f"{register.physician(args.id).name} : capacité de {args.capacite} par mois "
-            f"à partir de {month}."
+            f"à partir de {month.label}."
         )
     return EXIT_OK
 
@@ -482,15 +689,10 @@ def _gp_status(
 
 def _physician_rows(register: Register, on: dt.date) -> list[tuple[Any, ...]]:
     policy = register.policy
-    ledger = register.ledger
-    month = Month.of(on)
     rows = []
     for p in sorted(register.physicians(), key=lambda p: p.id):
         status = p.status_on(on)
-        default = policy.monthly_capacity_of(p)
-        capacity = ledger.capacity(p.id, month, default=default)
-        used = ledger.used(p.id, month)
-        left = ledger.remaining(p.id, month, default=default, carry_over=policy.carry_over)
+        places = month_places(register, p, on)
         rows.append(
             (
                 p.id,
@@ -498,9 +700,9 @@ def _physician_rows(register: Register, on: dt.date) -> list[tuple[Any, ...]]:
                 policy.commune_name(p.commune),
                 status.label if p.status_history else "candidat",
                 ", ".join(m.label for m in sorted(p.modalities, key=lambda m: m.value)),
-                capacity,
-                used,
-                left if p.is_available_on(on) else 0,
+                places.capacity,
+                places.used,
+                places.left,
             )
         )
     return rows
@@ -513,8 +715,8 @@ def _cmd_gp_list(args: argparse.Namespace, console: Console) -> int:
     if not rows:
         console.say("Aucun médecin dans le registre.")
         return EXIT_OK
-    console.say(f"Médecins au {_fr(on)} (places du mois {Month.of(on)})")
-    headers = ("id", "nom", "commune", "statut", "modalités", "capacité", "attribuées", "restantes")
+    console.say(f"Médecins au {_fr(on)} (places du mois de {Month.of(on).label})")
+    headers = ("id", "nom", "commune", "statut", "modalités", "capacité", "prises", "restantes")
     console.say(table(headers, rows, right=(5, 6, 7)))
     return EXIT_OK
 
@@ -554,7 +756,7 @@ def _sub(
         name, aliases=aliases, help=summary, description=summary[0].upper() + summary[1:] + "."
     )
     add_register(parser)
-    parser.set_defaults(func=handler)
+    parser.set_defaults(func=_in_french(handler))
     return parser
 
 
@@ -708,10 +910,16 @@ def add_commands(sub: Any) -> None:
         req_sub,
         "effacer",
         ["erase"],
-        "effacer les données personnelles d'un patient à sa demande (RGPD)",
-        _event_command(lambda r, a, d: r.erase(a.demande, d)),
+        "effacer définitivement les données personnelles d'un patient à sa demande (RGPD) ; "
+        "demande confirmation",
+        _cmd_request_erase,
     )
     erase.add_argument("demande", help="identifiant de la demande")
+    erase.add_argument(
+        "--oui",
+        action="store_true",
+        help="effacer sans poser la question (obligatoire hors d'un terminal, dans un script)",
+    )
     add_date(erase, "date de l'effacement")
     loc = _sub(
         req_sub,

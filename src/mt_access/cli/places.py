@@ -1,0 +1,55 @@
+"""A GP's places in a month, as the command line shows them: one definition for
+``medecin liste`` and the ``apparier`` table, so that both always agree."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import attrs
+
+from mt_access.calendar import Month
+from mt_access.model import Physician
+from mt_access.register import Register
+
+__all__ = ["MonthPlaces", "month_places", "places_by_physician"]
+
+
+@attrs.frozen
+class MonthPlaces:
+    """A GP's places in the month of a date.
+
+    Attributes:
+        capacity: the monthly capacity in force (declared, else the policy's default).
+        used: persons of the active placements counted in the month (proposals held and
+            acceptances; a refused or withdrawn proposal frees its place).
+        left: persons that can still be placed in the month (``capacity`` plus the previous
+            month's unused places when the policy carries them over, minus ``used``); 0 when
+            the GP is not available on the date (suspended, withdrawn, not taking patients).
+    """
+
+    capacity: int
+    used: int
+    left: int
+
+    def after(self, placed: int) -> MonthPlaces:
+        """The places once ``placed`` more persons are placed in the month."""
+        return MonthPlaces(self.capacity, self.used + placed, max(self.left - placed, 0))
+
+
+def month_places(register: Register, physician: Physician, on: dt.date) -> MonthPlaces:
+    """``physician``'s places in the month of ``on``, from the register's ledger."""
+    policy = register.policy
+    ledger = register.ledger
+    month = Month.of(on)
+    default = policy.monthly_capacity_of(physician)
+    left = ledger.remaining(physician.id, month, default=default, carry_over=policy.carry_over)
+    return MonthPlaces(
+        capacity=ledger.capacity(physician.id, month, default=default),
+        used=ledger.used(physician.id, month),
+        left=left if physician.is_available_on(on) else 0,
+    )
+
+
+def places_by_physician(register: Register, on: dt.date) -> dict[str, MonthPlaces]:
+    """:func:`month_places` of every GP of the register, by id."""
+    return {p.id: month_places(register, p, on) for p in register.physicians()}
