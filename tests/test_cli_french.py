@@ -384,6 +384,8 @@ def test_every_documented_exit_code_is_what_a_real_command_gives(
         EXIT_STORE: [
             run("rapport", "--mois", "2026-03", "--dossier", "f.txt")[0],
             run("export", "f.txt/x.csv")[0],
+            run("import", "absent.csv")[0],
+            run("politique", "verifier", str(tmp_path / "absente.yaml"))[0],
             run("registre", "info", "--registre", str(tmp_path / "absent.sqlite"))[0],
         ],
         EXIT_INTERNAL: [_internal(monkeypatch, RuntimeError("bug"))[0]],

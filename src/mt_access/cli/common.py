@@ -53,7 +53,9 @@ EXIT_REFUSED = 3
 request's state, no place left..."""
 EXIT_STORE = 4
 """The register file cannot be used: missing, not a register, locked, or newer than this
-version of mt-access; or an output file cannot be written."""
+version of mt-access; or a file cannot be found, read or written (a system error: missing,
+permission, full disk...). A file that can be read but whose content is wrong is
+:data:`EXIT_INVALID_INPUT`."""
 EXIT_INTERNAL = 70
 """An unexpected error inside mt-access (a bug): one French line, the traceback with
 ``--debug`` (``EX_SOFTWARE`` of sysexits.h)."""
