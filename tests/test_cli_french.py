@@ -129,7 +129,7 @@ def test_every_command_and_bad_usage_answers_in_french(
         for argv in _bad_usages(command, parser):
             code, out, err = run(*argv)
             tried += 1
-            assert code in (EXIT_USAGE, EXIT_INVALID_INPUT), (argv, code, err)
+            assert code == EXIT_USAGE, (argv, code, err)
             assert_french(out + err, argv)
             assert err.startswith("utilisation : mt-access"), (argv, err)
             assert "\nerreur : " in err, (argv, err)
@@ -169,6 +169,15 @@ def test_a_plain_usage_error_is_french() -> None:
     code, _, err = run("medecin", "adherer", "MG01", "--capacite")
     assert code == EXIT_USAGE
     assert "une valeur attendue" in err
+    code, _, err = run("import", "export.csv", "--f", "x")
+    assert code == EXIT_USAGE
+    assert "option ambiguë : --f peut désigner --formulaire, --feuille" in err
+    code, _, err = run("demande", "liste", "en-trop")
+    assert code == EXIT_USAGE
+    assert "erreur : argument en trop : en-trop" in err
+    code, _, err = run("medecin", "capacite", "MG01", "trois")
+    assert code == EXIT_USAGE
+    assert "argument capacite : nombre entier attendu, reçu 'trois'" in err
 
 
 def test_subparsers_are_french_parsers_without_registry_knowing() -> None:
