@@ -459,3 +459,19 @@ def test_a_pipe_closed_early_is_silent_through_head(tmp_path: Path) -> None:
     lines = proc.stdout.splitlines()
     assert lines[0].startswith("CPTS du Voironnais")
     assert lines[-1] in ("code=0", f"code={EXIT_BROKEN_PIPE}")  # 0 when head read it all
+
+
+def test_a_full_disk_while_writing_is_named(register: Path) -> None:
+    from mt_access.store.base import StoreError
+    from mt_access.store.sqlite import SQLiteStore
+
+    with SQLiteStore(register) as store:
+        conn = store._connection()
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        conn.execute(f"PRAGMA max_page_count = {pages}")
+        with pytest.raises(StoreError) as info, store.transaction():
+            store.put_setting("note", "x" * 200_000)
+    message, code = describe(info.value)
+    assert "disque plein" in message
+    assert "database or disk is full" not in message
+    assert code == EXIT_STORE
