@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from mt_access.cli.app import main
 from mt_access.cli.common import (
+    EXIT_BROKEN_PIPE,
+    EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     EXIT_INVALID_INPUT,
     EXIT_OK,
@@ -18,6 +20,8 @@ from mt_access.cli.common import (
 from mt_access.cli.summary import render_run, render_summary
 
 __all__ = [
+    "EXIT_BROKEN_PIPE",
+    "EXIT_INTERNAL",
     "EXIT_INTERRUPTED",
     "EXIT_INVALID_INPUT",
     "EXIT_OK",

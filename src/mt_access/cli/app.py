@@ -3,41 +3,42 @@
 Exit codes (:mod:`mt_access.cli.common`): 0 success; 1 invalid data or policy; 2 wrong usage
 of the command; 3 operation refused by the register (unknown request or GP, an event
 impossible in the request's state, no place left); 4 register file unusable (missing, not a
-register, locked, newer schema) or a file that cannot be written; 130 interrupted.
+register, locked, newer schema) or a file that cannot be written; 70 internal error; 130
+interrupted; 141 output closed by its reader. :mod:`mt_access.cli.errors` turns errors into
+French lines, :mod:`mt_access.cli.parser` makes argparse speak French.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
+import traceback
 from collections.abc import Sequence
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import TextIO
 
 from mt_access.calendar import Month
 from mt_access.cli.common import (
+    EXIT_BROKEN_PIPE,
+    EXIT_INTERNAL,
     EXIT_INTERRUPTED,
-    EXIT_INVALID_INPUT,
     EXIT_OK,
-    EXIT_REFUSED,
-    EXIT_STORE,
     EXIT_USAGE,
     POLICY_SETTING,
-    CommandError,
     Console,
     parse_month,
+    register_path,
 )
+from mt_access.cli.errors import describe, exit_code
+from mt_access.cli.parser import FrenchParser
 from mt_access.cli.summary import render_run
-from mt_access.errors import LedgerError, MtAccessError
 from mt_access.geo.names import normalize_name
-from mt_access.gp_register import RegisterError
-from mt_access.lifecycle import LifecycleError
 from mt_access.loading import available_policies, load_policy
 from mt_access.policy import Policy
-from mt_access.register import RegisterOperationError
 from mt_access.result import format_km
-from mt_access.store.base import StoreError
 
 __all__ = ["main"]
 
@@ -211,14 +212,21 @@ def _cmd_policy(args: argparse.Namespace, console: Console) -> int:
 def _parser() -> argparse.ArgumentParser:
     from mt_access.cli import outputs, registry
 
-    parser = argparse.ArgumentParser(
+    parser = FrenchParser(
         prog="mt-access",
         description="Accès au médecin traitant : demandes, médecins volontaires et leurs "
         "capacités, appariement, courriers, rapports et carte. Le guide du coordinateur "
         "(docs/guide-coordinateur.md) montre un mois complet.",
         epilog="Codes de sortie : 0 succès ; 1 données ou politique invalides ; 2 mauvaise "
         "utilisation de la commande ; 3 opération refusée par le registre ; 4 fichier du "
-        "registre inutilisable ou fichier impossible à écrire ; 130 interruption.",
+        "registre inutilisable, fichier introuvable ou impossible à écrire ; 70 erreur "
+        "interne (détail avec --debug) ; 130 interruption ; 141 sortie fermée par le lecteur "
+        "(| head).",
+    )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="en cas d'erreur interne, afficher le détail technique (variable MT_ACCESS_DEBUG=1)",
     )
     sub = parser.add_subparsers(dest="command", metavar="commande", required=True)
     demo = sub.add_parser(
@@ -266,15 +274,31 @@ _ALIASES = {"check": "verifier", "show": "afficher", "list": "lister"}
 
 
 def _exit_code(exc: BaseException) -> int:
-    if isinstance(exc, CommandError):
-        return exc.code
-    if isinstance(exc, StoreError):
-        return EXIT_STORE
-    if isinstance(exc, RegisterOperationError | LifecycleError | LedgerError | RegisterError):
-        return EXIT_REFUSED
-    if isinstance(exc, OSError) and not isinstance(exc, MtAccessError):
-        return EXIT_STORE
-    return EXIT_INVALID_INPUT
+    """The documented exit code of an error a command let out (see :mod:`.errors`)."""
+    return exit_code(exc)
+
+
+def _typed_paths(args: argparse.Namespace | None) -> list[str]:
+    """The file and folder names the user gave, to name them as typed in messages."""
+    typed = [str(register_path(args))] if args is not None else []
+    for value in vars(args).values() if args is not None else ():
+        if isinstance(value, str | Path) and str(value):
+            typed.append(str(value))
+    return typed
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe: point standard output at /dev/null so that the flush at exit
+    does not fail again (Python documentation, « Note on SIGPIPE »)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # pragma: no cover - stdout without a file descriptor
+        pass
+
+
+def _debug_wanted(argv: Sequence[str]) -> bool:
+    return "--debug" in argv or os.environ.get("MT_ACCESS_DEBUG", "") not in ("", "0")
 
 
 def main(
@@ -282,31 +306,48 @@ def main(
 ) -> int:
     """Entry point of ``mt-access``; returns the exit code.
 
+    Every error is one French line on the error stream (``erreur : ...``) and a documented
+    exit code (:mod:`mt_access.cli.common`); an unexpected one is an « erreur interne » whose
+    traceback ``--debug`` (or ``MT_ACCESS_DEBUG=1``) shows. A reader that closes the output
+    early (``| head``) ends the command silently with code 141.
+
     Args:
         argv: the arguments (``sys.argv[1:]`` by default).
         out: where results go (standard output by default).
         err: where warnings, errors and progress go (standard error by default).
     """
+    argv = list(sys.argv[1:] if argv is None else argv)
     console = Console(out or sys.stdout, err)
-    parser = _parser()
+    debug = _debug_wanted(argv)
+    argv = [a for a in argv if a != "--debug"]  # accepted anywhere on the line
+    args: argparse.Namespace | None = None
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:
-        return int(exc.code or 0) and EXIT_USAGE
-    if getattr(args, "command", None) in ("politique", "policy") and args.action in _ALIASES:
-        args.action = _ALIASES[args.action]
-    try:
+        try:
+            with redirect_stdout(console.out), redirect_stderr(console.err):
+                args = _parser().parse_args(argv)
+        except SystemExit as exc:
+            return EXIT_USAGE if exc.code else EXIT_OK
+        if getattr(args, "command", None) in ("politique", "policy") and args.action in _ALIASES:
+            args.action = _ALIASES[args.action]
         code: int = args.func(args, console)
+        console.out.flush()
+        return code
     except KeyboardInterrupt:
         console.err.write("interrompu\n")
         return EXIT_INTERRUPTED
-    except (MtAccessError, ValueError, OSError) as exc:
-        message = str(exc)
-        if isinstance(exc, OSError) and not isinstance(exc, MtAccessError):
-            message = f"{exc.filename or ''} : {exc.strerror or exc}".lstrip(" :")
-        console.err.write(f"erreur : {message}\n")
-        return _exit_code(exc)
-    return code
+    except BrokenPipeError:
+        if console.out is sys.stdout:
+            _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    except Exception as exc:  # every error ends as one French line, never a traceback
+        message, code = describe(exc, _typed_paths(args))
+        try:
+            console.err.write(f"erreur : {message}\n")
+            if debug and code == EXIT_INTERNAL:
+                traceback.print_exception(exc, file=console.err)
+        except (BrokenPipeError, ValueError):  # pragma: no cover - error stream closed too
+            pass
+        return code
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import re
 import sys
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
+from mt_access.bounds import MAX_MONTHLY_CAPACITY, Bound, check_number
 from mt_access.calendar import Month
 from mt_access.errors import MtAccessError
 from mt_access.loading import load_policy
@@ -21,6 +23,9 @@ from mt_access.store.sqlite import SQLiteStore
 
 __all__ = [
     "DEFAULT_REGISTER",
+    "EXIT_BROKEN_PIPE",
+    "EXIT_INTERNAL",
+    "EXIT_INTERRUPTED",
     "EXIT_INVALID_INPUT",
     "EXIT_OK",
     "EXIT_REFUSED",
@@ -30,6 +35,7 @@ __all__ = [
     "Console",
     "add_date",
     "add_register",
+    "bounded_int",
     "open_register",
     "parse_date",
     "parse_month",
@@ -47,9 +53,17 @@ EXIT_REFUSED = 3
 request's state, no place left..."""
 EXIT_STORE = 4
 """The register file cannot be used: missing, not a register, locked, or newer than this
-version of mt-access; or an output file cannot be written."""
+version of mt-access; or a file cannot be found, read or written (a system error: missing,
+permission, full disk...). A file that can be read but whose content is wrong is
+:data:`EXIT_INVALID_INPUT`."""
+EXIT_INTERNAL = 70
+"""An unexpected error inside mt-access (a bug): one French line, the traceback with
+``--debug`` (``EX_SOFTWARE`` of sysexits.h)."""
 EXIT_INTERRUPTED = 130
 """Interrupted (Ctrl-C); a transaction in progress is rolled back."""
+EXIT_BROKEN_PIPE = 141
+"""The reader of the output went away (``mt-access demande liste | head -1``): nothing more is
+printed, as for the standard tools killed by SIGPIPE (128 + 13)."""
 
 DEFAULT_REGISTER = "registre.sqlite"
 """The register file used when neither ``--registre`` nor ``MT_ACCESS_REGISTRE`` is given."""
@@ -82,27 +96,99 @@ class Console:
         self.err.write(f"attention : {text}\n")
 
 
+_MONTHS = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+_FR_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+_ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+
+
 def parse_date(text: str) -> dt.date:
-    """A date written ``JJ/MM/AAAA`` or ``AAAA-MM-JJ``."""
+    """A date written ``JJ/MM/AAAA`` or ``AAAA-MM-JJ``.
+
+    Raises:
+        argparse.ArgumentTypeError: a wrongly written date (the expected formats are named),
+            or a date that does not exist, named as such (« le 31 février 2026 n'existe pas »).
+    """
     text = text.strip()
-    for fmt in ("%d/%m/%Y", "%Y-%m-%d"):
-        try:
-            return dt.datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    raise argparse.ArgumentTypeError(f"date attendue JJ/MM/AAAA ou AAAA-MM-JJ, reçu {text!r}")
+    if found := _FR_DATE.fullmatch(text):
+        day, month, year = (int(g) for g in found.groups())
+    elif found := _ISO_DATE.fullmatch(text):
+        year, month, day = (int(g) for g in found.groups())
+    else:
+        raise argparse.ArgumentTypeError(
+            f"date mal écrite : {text!r} ; attendu JJ/MM/AAAA (par exemple 15/03/2026) ou "
+            "AAAA-MM-JJ"
+        )
+    if not 1 <= month <= 12:
+        raise argparse.ArgumentTypeError(
+            f"date impossible : {text!r} ; le mois {month} n'existe pas (1 à 12)"
+        )
+    if year < dt.MINYEAR:
+        raise argparse.ArgumentTypeError(f"date impossible : {text!r} ; l'année 0 n'existe pas")
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        named = f"{'1er' if day == 1 else day} {_MONTHS[month - 1]} {year}"
+        raise argparse.ArgumentTypeError(
+            f"date impossible : le {named} n'existe pas ({text!r})"
+        ) from None
 
 
 def parse_month(text: str) -> Month:
     """A month written ``AAAA-MM`` or ``MM/AAAA``."""
     text = text.strip()
+    shown = text
     if "/" in text:
         month, _, year = text.partition("/")
         text = f"{year}-{month.zfill(2)}"
+    found = re.fullmatch(r"(\d{4})-(\d{1,2})", text)
+    if found and not 1 <= int(found[2]) <= 12:
+        raise argparse.ArgumentTypeError(
+            f"mois impossible : {shown!r} ; le mois {int(found[2])} n'existe pas (1 à 12)"
+        )
     try:
         return Month.parse(text)
     except (ValueError, MtAccessError):
-        raise argparse.ArgumentTypeError(f"mois attendu AAAA-MM, reçu {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"mois mal écrit : {shown!r} ; attendu AAAA-MM (par exemple 2026-03) ou MM/AAAA"
+        ) from None
+
+
+CAPACITY = Bound(0, MAX_MONTHLY_CAPACITY, integer=True)
+"""The bounds of a monthly capacity given on the command line."""
+
+
+def bounded_int(what: str, bound: Bound) -> Callable[[str], int]:
+    """An argparse ``type=`` for a whole number within ``bound``.
+
+    Text that is not a whole number is a usage error (exit code 2); a number outside the
+    bounds is an invalid value (:class:`CommandError`, exit code 1), named with ``what``.
+    """
+
+    def convert(text: str) -> int:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"nombre entier attendu, reçu {text!r}") from None
+        expected = check_number(value, bound)
+        if expected is not None:
+            shown = str(value) if len(str(value)) <= 12 else "nombre trop grand"
+            raise CommandError(f"{what} : {shown} refusé ; {expected}", EXIT_INVALID_INPUT)
+        return value
+
+    return convert
 
 
 def add_date(parser: argparse.ArgumentParser, what: str = "date de l'événement") -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from mt_access.calendar import Month
 from mt_access.cli.common import (
+    CAPACITY,
     EXIT_OK,
     EXIT_REFUSED,
     EXIT_STORE,
@@ -25,6 +26,7 @@ from mt_access.cli.common import (
     Console,
     add_date,
     add_register,
+    bounded_int,
     day_of,
     open_register,
     parse_date,
@@ -1000,7 +1002,10 @@ def add_commands(sub: Any) -> None:
                 _cmd_gp_join)  # fmt: skip
     join.add_argument("id", help="identifiant du médecin")
     join.add_argument(
-        "--capacite", type=int, required=True, help="nouveaux patients par mois (0 ou plus)"
+        "--capacite",
+        type=bounded_int("--capacite", CAPACITY),
+        required=True,
+        help="nouveaux patients par mois (0 ou plus)",
     )
     join.add_argument(
         "--modalites",
@@ -1019,7 +1024,9 @@ def add_commands(sub: Any) -> None:
     _comment(join)
     cap = _sub(gp_sub, "capacite", ["capacity"], "changer la capacité mensuelle", _cmd_gp_capacity)
     cap.add_argument("id", help="identifiant du médecin")
-    cap.add_argument("capacite", type=int, help="nouveaux patients par mois")
+    cap.add_argument(
+        "capacite", type=bounded_int("capacité", CAPACITY), help="nouveaux patients par mois"
+    )
     cap.add_argument(
         "--mois", type=parse_month, default=None, help="à partir du mois AAAA-MM (celui de --date)"
     )

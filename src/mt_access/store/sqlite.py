@@ -119,6 +119,26 @@ def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
         yield values[start : start + _CHUNK]
 
 
+_SQLITE_REASONS = {
+    "SQLITE_FULL": "disque plein : le registre ne peut pas être écrit ; libérez de la place",
+    "SQLITE_CANTOPEN": "fichier impossible à ouvrir (dossier absent ou permission refusée)",
+    "SQLITE_READONLY": "fichier ou support en lecture seule",
+    "SQLITE_PERM": "permission refusée",
+    "SQLITE_AUTH": "permission refusée",
+    "SQLITE_IOERR": "erreur de lecture ou d'écriture sur le disque",
+    "SQLITE_NOMEM": "mémoire insuffisante",
+    "SQLITE_CORRUPT": "fichier endommagé : restaurez la dernière sauvegarde du registre",
+    "SQLITE_NOTADB": "ce fichier n'est pas une base SQLite : ce n'est pas un registre mt-access",
+}
+
+
+def _sqlite_reason(exc: sqlite3.Error) -> str | None:
+    """SQLite's error in French, from its code (``SQLITE_IOERR_WRITE`` is an ``SQLITE_IOERR``),
+    or ``None`` for a code without a translation."""
+    name = str(getattr(exc, "sqlite_errorname", "") or "")
+    return _SQLITE_REASONS.get("_".join(name.split("_")[:2]))
+
+
 class SQLiteStore:
     """A :class:`~mt_access.store.base.Store` in one SQLite file.
 
@@ -210,7 +230,8 @@ class SQLiteStore:
             else:
                 conn = sqlite3.connect(path, isolation_level=None, timeout=self._timeout)
         except sqlite3.Error as exc:
-            raise self._fail(f"impossible d'ouvrir le fichier ({exc})") from exc
+            reason = _sqlite_reason(exc) or f"impossible d'ouvrir le fichier ({exc})"
+            raise self._fail(reason) from exc
         try:
             self._prepare(conn, create=create)
         except BaseException:
@@ -223,9 +244,8 @@ class SQLiteStore:
             conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
             application_id, version, empty = self._header(conn)
         except sqlite3.DatabaseError as exc:
-            raise self._fail(
-                "ce fichier n'est pas une base SQLite : ce n'est pas un registre mt-access"
-            ) from exc
+            # a full disk or a permission is not "not a database": say which it is
+            raise self._fail(_sqlite_reason(exc) or _SQLITE_REASONS["SQLITE_NOTADB"]) from exc
         self._check_header(application_id, version, empty, create=create)
         try:
             if not self._readonly:
@@ -240,7 +260,8 @@ class SQLiteStore:
                     self._migrate(conn, create=create)
             fmt = conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
         except sqlite3.Error as exc:
-            raise self._fail(f"ouverture du registre impossible ({exc})") from exc
+            reason = _sqlite_reason(exc) or str(exc)
+            raise self._fail(f"ouverture du registre impossible ({reason})") from exc
         if fmt is None or fmt[0] != _FORMAT:
             raise self._fail("ce fichier n'est pas un registre mt-access (table meta invalide)")
 
@@ -322,9 +343,11 @@ class SQLiteStore:
                     f"{what} : registre occupé par un autre processus depuis plus de "
                     f"{self._timeout:g} s ; réessayez"
                 ) from exc
-            raise self._fail(f"{what} : erreur SQLite ({exc})") from exc
+            reason = _sqlite_reason(exc) or f"erreur SQLite ({exc})"
+            raise self._fail(f"{what} : {reason}") from exc
         except sqlite3.Error as exc:
-            raise self._fail(f"{what} : erreur SQLite ({exc})") from exc
+            reason = _sqlite_reason(exc) or f"erreur SQLite ({exc})"
+            raise self._fail(f"{what} : {reason}") from exc
         except OverflowError:
             # sqlite3 binds Python ints as 64-bit integers: a number out of the documented
             # bounds (mt_access.bounds) that got this far is refused here, nothing written.
