@@ -30,11 +30,13 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from mt_access.bounds import MAX_ADULTS, MAX_CHILDREN, Bound, check_number
 from mt_access.errors import PolicyError
 from mt_access.intake.tabular import normalize_text
 from mt_access.labels import LabelledEnum
 from mt_access.model import HomeVisitNeed, ReferrerKind, SearchReason
 from mt_access.policy import yaml_kind
+from mt_access.yamlread import parse_yaml
 
 if TYPE_CHECKING:
     from mt_access.geo.communes import CommuneReference
@@ -312,6 +314,10 @@ class _Checker:
         if spec.type is FieldType.INTEGER:
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise self.error(path, f"nombre entier ≥ 0 attendu, reçu {yaml_kind(value)}")
+            high = MAX_CHILDREN if spec.name == "children" else MAX_ADULTS
+            problem = check_number(value, Bound(0, high, integer=True))
+            if problem is not None:
+                raise self.error(path, f"{problem} (limite de mt-access)")
             return value
         if spec.type is FieldType.CHOICE:
             assert spec.choices is not None
@@ -614,8 +620,6 @@ def load_preset(name: str) -> FormMapping:
 
 @functools.cache
 def _load_preset(name: str) -> FormMapping:
-    from mt_access.loading import parse_yaml  # loading imports policy, which imports us
-
     resource = importlib.resources.files(_PRESET_PACKAGE) / _PRESET_DIR / f"{name}.yaml"
     source = f"mt_access/intake/{_PRESET_DIR}/{name}.yaml"
     data, lines = parse_yaml(resource.read_text(encoding="utf-8"), source)
