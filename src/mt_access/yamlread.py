@@ -38,6 +38,7 @@ from mt_access.errors import PolicyError
 __all__ = [
     "MAX_YAML_BYTES",
     "MAX_YAML_DEPTH",
+    "MAX_YAML_KEY_PATH",
     "MAX_YAML_NODES",
     "parse_yaml",
     "read_yaml_file",
@@ -53,6 +54,11 @@ counted as the whole part it names, every time it is used."""
 
 MAX_YAML_DEPTH = 50
 """Most lists and dictionaries nested in one another (the shipped files use at most 5)."""
+
+MAX_YAML_KEY_PATH = 1_000
+"""Longest key path (``$.intake.fields.reason.values.<wording>``), in characters: the
+shipped files need at most 64; an answer's wording used as a key may be a sentence. Bounding
+it bounds the memory of the lines recorded for the key paths."""
 
 try:
     from yaml import CSafeLoader as _EventSource
@@ -268,6 +274,7 @@ class _Builder:
                 frame.path,
             )
         child = f"{frame.path}.{raw}"
+        self.check_path(child, line)
         if raw in frame.seen:
             raise self.error(f"clé {raw!r} en double dans ce dictionnaire", line, child)
         frame.seen.add(raw)
@@ -311,9 +318,20 @@ class _Builder:
                 path,
             )
         cut = len(anchor.path)
-        copied = self.entries[anchor.start : anchor.end]
-        self.entries.extend((path + sub[cut:], sub_line) for sub, sub_line in copied)
+        for sub, sub_line in self.entries[anchor.start : anchor.end]:
+            copied = path + sub[cut:]
+            self.check_path(copied, line)
+            self.entries.append((copied, sub_line))
         return anchor
+
+    def check_path(self, path: str, line: int) -> None:
+        if len(path) > MAX_YAML_KEY_PATH:
+            raise self.error(
+                f"clé trop longue : le chemin de clés dépasse {_count(MAX_YAML_KEY_PATH)} "
+                "caractères (limite) ; une clé est un nom court",
+                line,
+                path[:80] + "…",
+            )
 
     def scalar(self, event: yaml.ScalarEvent, path: str, line: int) -> Any:
         tag = event.tag
