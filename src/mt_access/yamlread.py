@@ -452,9 +452,10 @@ _SYNTAX = {
     "did not find expected key": "clé attendue : vérifiez l'alignement (indentation) de "
     "cette ligne et de la précédente",
     "did not find expected node content": "valeur attendue",
+    "did not find expected ','": "« , » ou « ] » / « } » attendu : crochet ou accolade non fermé ?",
     "did not find expected '-' indicator": "élément de liste « - » attendu : vérifiez "
     "l'alignement (indentation)",
-    "found character that cannot start any token": "caractère inattendu en début de valeur "
+    "that cannot start any token": "caractère inattendu en début de valeur "
     "(tabulation, « @ » ou « ` ») ; indentez avec des espaces, mettez le texte entre guillemets",
     "found unexpected end of stream": "fin du fichier inattendue "
     "(guillemet ou crochet non fermé ?)",
