@@ -496,6 +496,10 @@ def read_yaml_file(path: Path, source: str | None = None) -> str:
         raise PolicyError("fichier introuvable", source=source) from None
     except IsADirectoryError:
         raise PolicyError("c'est un dossier, pas un fichier YAML", source=source) from None
+    except PermissionError:
+        raise PolicyError(
+            "lecture non autorisée : vérifiez les droits sur ce fichier", source=source
+        ) from None
     except OSError as exc:
         raise PolicyError(f"lecture impossible : {exc.strerror}", source=source) from None
     try:
