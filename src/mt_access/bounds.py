@@ -16,11 +16,14 @@ import math
 
 __all__ = [
     "MAX_ADULTS",
+    "MAX_AGE_YEARS",
     "MAX_CHILDREN",
     "MAX_CONTACT_ATTEMPTS",
     "MAX_DISTANCE_KM",
     "MAX_MONTHLY_CAPACITY",
     "MAX_NEAREST",
+    "MAX_SHARED_LIST",
+    "MAX_WAITING_DAYS",
     "Bound",
     "check_number",
 ]
@@ -42,6 +45,15 @@ MAX_DISTANCE_KM = 1000.0
 
 MAX_CONTACT_ATTEMPTS = 100
 """Failed contact attempts in a row before a request exits as unreachable."""
+
+MAX_AGE_YEARS = 130
+"""An age in years in a policy criterion (``age_at_least``, ``age_under``)."""
+
+MAX_WAITING_DAYS = 3660
+"""Days of waiting in a policy criterion (``waiting_at_least``): ten years."""
+
+MAX_SHARED_LIST = 10_000
+"""Requests in one list shared with a GP (``list_size`` of the ``pull`` router)."""
 
 
 class Bound:

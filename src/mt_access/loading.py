@@ -4,64 +4,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import pluggy
-import yaml
 
 from mt_access.errors import PolicyError, ReferenceDataError
 from mt_access.geo.communes import CommuneReference
 from mt_access.plugins import collect_criterion_kinds, collect_routers, get_plugin_manager
 from mt_access.policy import Policy, policy_from_mapping
+from mt_access.yamlread import parse_yaml, read_yaml_file
 
 __all__ = ["available_policies", "load_policy", "parse_yaml", "reference_from_plugins"]
-
-
-def _walk(node: yaml.Node, path: str, lines: dict[str, int], source: str) -> None:
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            child = f"{path}.{key}"
-            if key in seen:
-                raise PolicyError(
-                    f"clé {key!r} en double dans ce dictionnaire",
-                    source=source,
-                    line=key_node.start_mark.line + 1,
-                    path=child,
-                )
-            seen.add(key)
-            lines[child] = key_node.start_mark.line + 1
-            _walk(value_node, child, lines, source)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            child = f"{path}[{i}]"
-            lines[child] = item.start_mark.line + 1
-            _walk(item, child, lines, source)
-
-
-def parse_yaml(text: str, source: str = "<texte>") -> tuple[Any, dict[str, int]]:
-    """Parse YAML with ``yaml.SafeLoader`` and return the data and the line of each key path.
-
-    Raises:
-        PolicyError: on a syntax error (with its line) or a duplicated key.
-    """
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.load(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        raise PolicyError(
-            f"YAML invalide : {exc.problem or exc}", source=source, line=line
-        ) from None
-    except yaml.YAMLError as exc:
-        raise PolicyError(f"YAML invalide : {exc}", source=source) from None
-    lines: dict[str, int] = {}
-    if node is not None:
-        lines["$"] = node.start_mark.line + 1
-        _walk(node, "$", lines, source)
-    return data, lines
 
 
 def reference_from_plugins(pm: pluggy.PluginManager) -> CommuneReference:
@@ -134,16 +86,7 @@ def load_policy(
             )
         path = known[name]
     source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise PolicyError("fichier introuvable", source=source) from None
-    except UnicodeDecodeError as exc:
-        raise PolicyError(
-            f"le fichier doit être encodé en UTF-8 ({exc.reason})", source=source
-        ) from None
-    except OSError as exc:
-        raise PolicyError(f"lecture impossible : {exc.strerror}", source=source) from None
+    text = read_yaml_file(path, source)
     data, lines = parse_yaml(text, source)
     if reference is None:
         reference = reference_from_plugins(pm)

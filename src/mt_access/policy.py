@@ -10,11 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from mt_access.bounds import (
+    MAX_CONTACT_ATTEMPTS,
+    MAX_DISTANCE_KM,
+    MAX_MONTHLY_CAPACITY,
+)
 from mt_access.errors import PolicyError
 from mt_access.model import Physician, Request, SearchReason
 
@@ -87,6 +93,7 @@ class Param:
         required: whether the key must be present.
         default: value used when absent (ignored when required).
         minimum: lower bound for numbers.
+        maximum: upper bound for numbers (see :mod:`mt_access.bounds`); ``None``: none.
         choices: allowed values for ``CHOICE``.
     """
 
@@ -97,6 +104,7 @@ class Param:
     default: Any = None
     minimum: float | None = None
     choices: tuple[str, ...] = ()
+    maximum: float | None = None
 
 
 @attrs.frozen
@@ -408,16 +416,41 @@ def _bool(ctx: _Ctx, path: str, value: object) -> bool:
 
 
 def _number(
-    ctx: _Ctx, path: str, value: object, *, integer: bool, minimum: float | None
+    ctx: _Ctx,
+    path: str,
+    value: object,
+    *,
+    integer: bool,
+    minimum: float | None,
+    maximum: float | None = None,
+    positive: bool = False,
 ) -> int | float:
+    """A number of the policy, finite and within ``[minimum, maximum]`` (``> 0`` when
+    ``positive``); the bounds come from :mod:`mt_access.bounds`."""
     ok = isinstance(value, int) if integer else isinstance(value, int | float)
     if isinstance(value, bool) or not ok:
         expected = "un nombre entier" if integer else "un nombre"
         raise ctx.error(path, f"{expected} attendu, reçu {yaml_kind(value)}")
     assert isinstance(value, int | float)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ctx.error(path, "nombre fini attendu, reçu une valeur non finie (.nan ou .inf)")
+    if positive and value <= 0:
+        raise ctx.error(path, f"valeur > 0 attendue, reçu {_shown(value)}")
     if minimum is not None and value < minimum:
-        raise ctx.error(path, f"valeur ≥ {minimum:g} attendue, reçu {value!r}")
+        raise ctx.error(path, f"valeur ≥ {minimum:g} attendue, reçu {_shown(value)}")
+    if maximum is not None and value > maximum:
+        raise ctx.error(
+            path,
+            f"valeur ≤ {maximum:g} attendue (limite de mt-access, voir la référence YAML), "
+            f"reçu {_shown(value)}",
+        )
     return value
+
+
+def _shown(value: float) -> str:
+    """A number for a message (a number with hundreds of digits is only described)."""
+    text = repr(value)
+    return text if len(text) <= 20 else f"un nombre de {len(text)} caractères"
 
 
 def _list(ctx: _Ctx, path: str, value: object) -> list[Any]:
@@ -456,7 +489,14 @@ def _param_value(
 ) -> Any:
     t = param.type
     if t is ParamType.INT or t is ParamType.NUMBER:
-        return _number(ctx, path, value, integer=t is ParamType.INT, minimum=param.minimum)
+        return _number(
+            ctx,
+            path,
+            value,
+            integer=t is ParamType.INT,
+            minimum=param.minimum,
+            maximum=param.maximum,
+        )
     if t is ParamType.STRING:
         return _str(ctx, path, value, allow_empty=True)
     if t is ParamType.BOOLEAN:
@@ -579,7 +619,13 @@ def _rule(
     if value.get("max_distance_km") is not None:
         max_km = float(
             _number(
-                ctx, f"{path}.max_distance_km", value["max_distance_km"], integer=False, minimum=0
+                ctx,
+                f"{path}.max_distance_km",
+                value["max_distance_km"],
+                integer=False,
+                minimum=0,
+                maximum=MAX_DISTANCE_KM,
+                positive=True,
             )
         )
     params = _params(ctx, path, value, kind.params, reference)
@@ -706,6 +752,8 @@ def policy_from_mapping(
                 routing["max_distance_km"],
                 integer=False,
                 minimum=0,
+                maximum=MAX_DISTANCE_KM,
+                positive=True,
             )
         )
     for key in ("priority", "non_priority"):
@@ -754,6 +802,7 @@ def policy_from_mapping(
             cap.get("default_monthly", 0),
             integer=True,
             minimum=0,
+            maximum=MAX_MONTHLY_CAPACITY,
         )
     )
     house = _mapping(ctx, "$.households", top.get("households", {}), ("keep_together",))
@@ -766,6 +815,7 @@ def policy_from_mapping(
             follow.get("max_contact_attempts", 3),
             integer=True,
             minimum=1,
+            maximum=MAX_CONTACT_ATTEMPTS,
         )
     )
     ordering = _mapping(ctx, "$.ordering", top.get("ordering", {}), ("keys", "tie_break"))

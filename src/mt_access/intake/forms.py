@@ -37,6 +37,7 @@ from mt_access.intake.tabular import normalize_text
 from mt_access.labels import LabelledEnum
 from mt_access.model import HomeVisitNeed, ReferrerKind, SearchReason
 from mt_access.policy import yaml_kind
+from mt_access.yamlread import parse_yaml
 
 if TYPE_CHECKING:
     from mt_access.geo.communes import CommuneReference
@@ -639,8 +640,6 @@ def load_preset(name: str) -> FormMapping:
 
 @functools.cache
 def _load_preset(name: str) -> FormMapping:
-    from mt_access.loading import parse_yaml  # loading imports policy, which imports us
-
     resource = importlib.resources.files(_PRESET_PACKAGE) / _PRESET_DIR / f"{name}.yaml"
     source = f"mt_access/intake/{_PRESET_DIR}/{name}.yaml"
     data, lines = parse_yaml(resource.read_text(encoding="utf-8"), source)

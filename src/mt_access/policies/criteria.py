@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from mt_access.bounds import MAX_AGE_YEARS, MAX_WAITING_DAYS
 from mt_access.columns import RequestTable
 from mt_access.model import HomeVisitNeed, SearchReason
 from mt_access.plugins import hookimpl
@@ -120,7 +121,14 @@ def _waiting_at_least_v(params: Mapping[str, Any]) -> VectorTest:
     return lambda table, on: (on.toordinal() - table.received) >= days
 
 
-_YEARS = Param("years", ParamType.INT, "âge en années révolues", required=True, minimum=0)
+_YEARS = Param(
+    "years",
+    ParamType.INT,
+    "âge en années révolues",
+    required=True,
+    minimum=0,
+    maximum=MAX_AGE_YEARS,
+)
 
 
 def _kind(
@@ -204,7 +212,16 @@ BUILTIN_CRITERION_KINDS: tuple[CriterionKind, ...] = (
         _waiting_at_least,
         _waiting_at_least_v,
         "The request was received at least `days` days before the reference date.",
-        (Param("days", ParamType.INT, "jours depuis la réception", required=True, minimum=0),),
+        (
+            Param(
+                "days",
+                ParamType.INT,
+                "jours depuis la réception",
+                required=True,
+                minimum=0,
+                maximum=MAX_WAITING_DAYS,
+            ),
+        ),
     ),
 )  # fmt: skip
 

@@ -7,6 +7,7 @@ from collections import defaultdict
 import numpy as np
 
 from mt_access import flow
+from mt_access.bounds import MAX_NEAREST, MAX_SHARED_LIST
 from mt_access.model import PhysicianStatus, age_band
 from mt_access.plugins import hookimpl
 from mt_access.policy import Param, ParamType, RouterKind
@@ -448,7 +449,16 @@ BUILTIN_ROUTERS: tuple[RouterKind, ...] = (
         "k_nearest",
         "liste des k médecins les plus proches",
         route_k_nearest,
-        (Param("k", ParamType.INT, "nombre de médecins proposés", default=3, minimum=1),),
+        (
+            Param(
+                "k",
+                ParamType.INT,
+                "nombre de médecins proposés",
+                default=3,
+                minimum=1,
+                maximum=MAX_NEAREST,
+            ),
+        ),
         doc="The k nearest eligible GPs with a place left, as a list for the patient; "
         "no capacity used.",
     ),
@@ -463,6 +473,7 @@ BUILTIN_ROUTERS: tuple[RouterKind, ...] = (
                 "nombre maximal de demandes par liste (0 : toutes)",
                 default=0,
                 minimum=0,
+                maximum=MAX_SHARED_LIST,
             ),
         ),
         doc="Each GP with a place left gets the ordered, pseudonymised list of the requests "
@@ -485,6 +496,7 @@ BUILTIN_ROUTERS: tuple[RouterKind, ...] = (
                 "sans médecin dans la commune, nombre de médecins les plus proches listés",
                 default=3,
                 minimum=0,
+                maximum=MAX_NEAREST,
             ),
         ),
         doc="The GPs of the patient's commune and the policy's resources; no GP chosen.",
