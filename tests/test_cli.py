@@ -54,7 +54,7 @@ def test_demo_prints_a_french_summary(demo: tuple[Path, str]) -> None:
     _, text = demo
     assert "aucun patient réel" in text
     assert "CPTS du Voironnais : appariement n° 3 du 15/03/2026" in text
-    for section in ("Demandes attribuées à un médecin", "Demandes en attente", "Places attribuées"):
+    for section in ("Demandes attribuées à un médecin", "Demandes en attente", "Places du mois"):
         assert section in text
     assert "capacité des médecins éligibles épuisée" in text
     assert "Accès au médecin traitant — CPTS du Voironnais — mars 2026" in text

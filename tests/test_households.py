@@ -4,6 +4,7 @@ closed on their own, and every count of persons agrees with the others."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import attrs
 import pytest
@@ -363,3 +364,46 @@ def test_the_referrers_feedback_gives_each_persons_outcome(voironnais: mt_access
     assert "- adulte 1 (demandeur) : médecin traitant trouvé : Dr MG1 (Voiron)" in text
     assert "- adulte 2 : proposée à un médecin, en attente de sa réponse" in text
     assert "- enfant 1 : proposée à un médecin, en attente de sa réponse" in text
+
+
+def test_persons_from_the_command_line(tmp_path: Path, voironnais: mt_access.Policy) -> None:
+    """`demande proposer/cloturer --personnes`, and the history that names each person."""
+    import io
+
+    from mt_access.cli import EXIT_OK, EXIT_USAGE, main
+    from mt_access.store.sqlite import SQLiteStore
+
+    path = tmp_path / "registre.sqlite"
+    with SQLiteStore(path) as store:
+        register = Register(store, voironnais)
+        _gp(register, "MG1", VOIRON, capacity=3)
+        _waiting(register, _household("R1", 2, 1))
+
+    def run(*args: str) -> tuple[int, str, str]:
+        out, err = io.StringIO(), io.StringIO()
+        code = main([*args, "--registre", str(path), "--politique", "voironnais"], out=out, err=err)
+        return code, out.getvalue(), err.getvalue()
+
+    assert (
+        run("demande", "proposer", "R1", "MG1", "--personnes", "1,3", "--date", "05/03/2026")[0]
+        == EXIT_OK
+    )
+    code, _, _ = run(
+        "demande", "cloturer", "R1", "retrait", "--personnes", "2", "--date", "06/03/2026"
+    )
+    assert code == EXIT_OK
+    code, out, _ = run("demande", "historique", "R1")
+    assert code == EXIT_OK
+    assert (
+        "Personnes du foyer : 1 adulte 1 (demandeur) : proposée à MG1 ; "
+        "2 adulte 2 : désistement du patient ; 3 enfant 1 : proposée à MG1"
+    ) in out
+    code, _, err = run("demande", "cloturer", "R1", "retrait", "--personnes", "deux")
+    assert code == EXIT_USAGE
+    assert "numéros de personnes attendus" in err
+    code, out, err = run("medecin", "repondre", "MG1", "R1", "accepte", "--date", "07/03/2026")
+    assert code == EXIT_OK, err
+    with SQLiteStore(path, readonly=True) as store:
+        file = Register(store, voironnais).file("R1")
+        assert file.physicians_found == {1: "MG1", 3: "MG1"}
+        assert file.state is RequestState.MT_FOUND

@@ -350,8 +350,9 @@ class People:
         return dict(self.proposals).get(physician_id, ())
 
     def outcome(self, number: int) -> str | ExitReason | None:
-        """Person ``number``'s outcome: the GP id who accepted them, an :class:`ExitReason`,
-        or ``None`` while they search."""
+        """Person ``number``'s outcome: an :class:`ExitReason`, the GP id who accepted them,
+        or ``None`` while they search. Test for :class:`ExitReason` first: its members are
+        strings too."""
         found = dict(self.found)
         if number in found:
             return found[number]

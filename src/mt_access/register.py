@@ -873,29 +873,29 @@ class Register:
     def preview_match(self, on: dt.date) -> MatchResult:
         """What a match run on ``on`` would decide, without recording anything."""
         self._sync()
-        return self._match(on, self._eligible(on)[0])
+        return self._match(on, self.to_route(on)[0])
 
-    def _eligible(self, on: dt.date) -> tuple[list[Request], list[str]]:
-        """The requests a run on ``on`` routes, each with only its persons still waiting
-        (a household whose other persons have an MT, an exit or a pending proposal is routed
-        for the rest), and the ids left out because their last event is after ``on``."""
+    def to_route(self, on: dt.date) -> tuple[list[Request], list[str]]:
+        """The requests a run on ``on`` routes, by id, each with only its persons still
+        waiting: the waiting list, and the households of which some persons are proposed and
+        others wait (routed for the rest). Also the ids of such requests left out because
+        their last event is dated after ``on``."""
         searching = (RequestState.WAITING, RequestState.PROPOSED)
         summaries = self.store.summaries(searching)
-        late = sorted(s.id for s in summaries if s.last_event > on)
-        skip = frozenset(late)
-        households = [s.id for s in summaries if s.persons > 1 and s.id not in skip]
+        households = [s.id for s in summaries if s.persons > 1]
         files = self.store.get_files(households)
         partial: dict[str, tuple[int, ...]] = {}
         for rid, file in files.items():
             if len(file.waiting_persons) < file.persons:
                 partial[rid] = file.waiting_persons
-        wanted = {
-            s.id
+        candidates = [
+            s
             for s in summaries
-            if s.id not in skip
-            and (s.state is RequestState.WAITING or partial.get(s.id))
-            and partial.get(s.id, (1,))
-        }
+            if (s.state is RequestState.WAITING or partial.get(s.id)) and partial.get(s.id, (1,))
+        ]
+        late = sorted(s.id for s in candidates if s.last_event > on)
+        skip = frozenset(late)
+        wanted = {s.id for s in candidates if s.id not in skip}
         requests = [r for r in self.store.requests([RequestState.WAITING]) if r.id in wanted]
         requests += [
             self.request(rid)
@@ -950,7 +950,7 @@ class Register:
         (:attr:`MatchRun.skipped`).
         """
         with self._operation():
-            requests, late = self._eligible(on)
+            requests, late = self.to_route(on)
             result = self._match(on, requests)
             return self._commit(on, result, late)
 

@@ -50,7 +50,7 @@ def _remove_register(path: Path) -> None:
 
 def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
     from mt_access.cli.outputs import write_report
-    from mt_access.cli.registry import month_capacity
+    from mt_access.cli.places import places_by_physician
     from mt_access.examples import example_register
     from mt_access.register import Register
     from mt_access.store.sqlite import SQLiteStore
@@ -73,7 +73,9 @@ def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
             requests_per_month=args.demandes,
             seed=args.graine,
         )
-        waiting = len(register.waiting())
+        routed, late = register.to_route(on)
+        examined = sorted([r.id for r in routed] + late)
+        before = places_by_physician(register, on)
         run = register.run_match(on)
         console.say(
             "Données d'exemple générées (aucun patient réel) : registre de "
@@ -86,10 +88,12 @@ def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
                 run.result,
                 policy,
                 register.physicians(),
-                total_requests=waiting,
+                total_requests=len(examined),
                 run=run,
                 details=args.details,
-                capacity_of=month_capacity(register, month),
+                examined=examined,
+                places_before=before,
+                places_after=places_by_physician(register, on),
             )
         )
         console.err.write("Courriers, réponses des médecins, rapport et carte...\n")

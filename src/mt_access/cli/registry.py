@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from mt_access.bounds import MAX_ADULTS, MAX_CHILDREN
 from mt_access.calendar import Month
 from mt_access.cli.common import (
     CAPACITY,
@@ -39,6 +40,7 @@ from mt_access.cli.summary import month_label, render_run
 from mt_access.errors import IntakeError, MtAccessError, PolicyError
 from mt_access.lifecycle import (
     Event,
+    ExitReason,
     IllegalTransitionError,
     RequestFile,
     RequestState,
@@ -280,26 +282,28 @@ def month_capacity(register: Register, month: Month) -> Callable[[Physician], in
     return capacity
 
 
-def _not_examined(register: Register) -> list[tuple[str, int]]:
-    """``(French reason, count)`` of the requests in progress outside the waiting list."""
+def _not_examined(register: Register, routed: set[str]) -> list[tuple[str, int]]:
+    """``(French reason, count)`` of the requests in progress a run does not route."""
     reasons = (
         (RequestState.RECEIVED, "reçue(s) sans accusé de réception"),
         (RequestState.ACKNOWLEDGED, "à confirmer par le patient"),
         (RequestState.CONFIRMED, "confirmée(s) pas encore inscrite(s) en liste d'attente"),
         (RequestState.PROPOSED, "déjà proposée(s) à un médecin (réponse attendue)"),
     )
-    counts = {state: len(register.list_requests(state)) for state, _ in reasons}
+    counts = {
+        state: sum(1 for s in register.list_requests(state) if s.id not in routed)
+        for state, _ in reasons
+    }
     return [(reason, counts[state]) for state, reason in reasons if counts[state]]
 
 
 def _cmd_match(args: argparse.Namespace, console: Console) -> int:
     with open_register(args, readonly=args.apercu) as register:
         on = day_of(args)
-        waiting = register.waiting()
-        examined = [s.id for s in waiting]
-        late = sorted(s.id for s in waiting if s.last_event > on)
+        routed, late = register.to_route(on)
+        examined = sorted([r.id for r in routed] + late)
         before = places_by_physician(register, on)
-        not_examined = _not_examined(register)
+        not_examined = _not_examined(register, set(examined))
 
         def show(result: MatchResult, run: MatchRun | None = None) -> str:
             return render_run(
@@ -356,7 +360,7 @@ def _request_rows(register: Register, states: tuple[RequestState, ...]) -> list[
                 s.state.label,
                 _fr(s.last_event),
                 policy.commune_name(s.commune),
-                s.persons,
+                s.persons if s.searching in (0, s.persons) else f"{s.searching}/{s.persons}",
                 "oui" if s.urgent else "",
                 ", ".join(s.proposed_to),
             )
@@ -408,19 +412,48 @@ def _confirm(register: Register, args: argparse.Namespace, on: dt.date) -> Reque
     return register.to_waiting(args.demande, on, args.commentaire)
 
 
-_EXITS: dict[str, Callable[[Register, str, dt.date, str], RequestFile]] = {
-    "retrait": lambda r, i, d, c: r.withdraw(i, d, c),
-    "ne-cherche-plus": lambda r, i, d, c: r.not_searching(i, d, c),
-    "autre-solution": lambda r, i, d, c: r.other_solution(i, d, c),
-    "hors-dispositif": lambda r, i, d, c: r.out_of_scope(i, d, c),
-    "cloture": lambda r, i, d, c: r.close(i, d, c),
+_Exit = Callable[[Register, str, dt.date, str, "tuple[int, ...] | None"], RequestFile]
+_EXITS: dict[str, _Exit] = {
+    "retrait": lambda r, i, d, c, p: r.withdraw(i, d, c, persons=p),
+    "ne-cherche-plus": lambda r, i, d, c, p: r.not_searching(i, d, c, persons=p),
+    "autre-solution": lambda r, i, d, c, p: r.other_solution(i, d, c, persons=p),
+    "hors-dispositif": lambda r, i, d, c, p: r.out_of_scope(i, d, c, persons=p),
+    "cloture": lambda r, i, d, c, p: r.close(i, d, c, persons=p),
 }
+
+
+def person_numbers(text: str) -> tuple[int, ...]:
+    """``--personnes 2,3``: the numbers of persons of a household (argparse type)."""
+    try:
+        numbers = tuple(sorted({int(part) for part in text.replace(" ", "").split(",") if part}))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"numéros de personnes attendus, séparés par des virgules (par exemple 2,3), "
+            f"reçu « {text} »"
+        ) from None
+    if not numbers or numbers[0] < 1 or numbers[-1] > MAX_ADULTS + MAX_CHILDREN:
+        raise argparse.ArgumentTypeError(
+            f"numéros de personnes entre 1 et {MAX_ADULTS + MAX_CHILDREN} attendus "
+            "(1 : le demandeur, puis les autres adultes, puis les enfants)"
+        )
+    return numbers
+
+
+def _add_persons(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--personnes",
+        type=person_numbers,
+        metavar="N,N",
+        help=f"pour un foyer : les personnes {what}, par numéro (1 : le demandeur, puis les "
+        "autres adultes, puis les enfants ; voir « demande historique ») ; par défaut toutes "
+        "celles qui cherchent encore",
+    )
 
 
 def _close(register: Register, args: argparse.Namespace, on: dt.date) -> RequestFile:
     if args.motif == "cloture" and not args.commentaire.strip():
         raise CommandError("une clôture par la CPTS demande un --commentaire qui la justifie")
-    return _EXITS[args.motif](register, args.demande, on, args.commentaire)
+    return _EXITS[args.motif](register, args.demande, on, args.commentaire, args.personnes)
 
 
 def _history_rows(register: Register, history: tuple[Transition, ...]) -> list[tuple[Any, ...]]:
@@ -437,6 +470,7 @@ def _history_rows(register: Register, history: tuple[Transition, ...]) -> list[t
                 t.to_state.label,
                 t.actor.label,
                 who,
+                ", ".join(str(n) for n in t.persons),
                 t.reason.label if t.reason else "",
                 t.comment,
             )
@@ -444,13 +478,45 @@ def _history_rows(register: Register, history: tuple[Transition, ...]) -> list[t
     return rows
 
 
+def _persons_line(register: Register, file: RequestFile) -> str:
+    """« Personnes : 1 adulte 1 (demandeur) : médecin traitant trouvé (MG01) ; 2 ... »."""
+    household = register.request(file.id).household
+    people = file.people
+    parts = []
+    for member in household.members:
+        outcome = people.outcome(member.number)
+        if isinstance(outcome, ExitReason):  # before str: the enum's values are strings
+            where = outcome.label
+        elif outcome is not None:
+            where = f"médecin traitant trouvé ({outcome})"
+        elif member.number in people.pending:
+            gps = [gp for gp, ns in people.proposals if member.number in ns]
+            where = f"proposée à {', '.join(gps)}"
+        else:
+            where = "en attente"
+        parts.append(f"{member.number} {member.label} : {where}")
+    return "Personnes du foyer : " + " ; ".join(parts)
+
+
 def _cmd_request_history(args: argparse.Namespace, console: Console) -> int:
     with open_register(args, readonly=True) as register:
         history = register.history(args.demande)
         file = register.file(args.demande)
         rows = _history_rows(register, history)
+        persons = _persons_line(register, file) if file.persons > 1 else ""
     console.say(f"Demande {args.demande} : {file.state.label}")
-    headers = ("date", "événement", "nouvel état", "par", "médecin", "motif", "commentaire")
+    if persons:
+        console.say(persons)
+    headers = (
+        "date",
+        "événement",
+        "nouvel état",
+        "par",
+        "médecin",
+        "personnes",
+        "motif",
+        "commentaire",
+    )
     console.say(table(headers, rows, max_width=60))
     return EXIT_OK
 
@@ -895,6 +961,7 @@ def add_commands(sub: Any) -> None:
     )
     close.add_argument("demande", help="identifiant de la demande")
     close.add_argument("motif", choices=sorted(_EXITS), help="motif de sortie")
+    _add_persons(close, "qui sortent")
     add_date(close)
     _comment(close)
     prop = _sub(
@@ -902,10 +969,13 @@ def add_commands(sub: Any) -> None:
         "proposer",
         ["propose"],
         "proposer une demande en attente à un médecin, à la main",
-        _event_command(lambda r, a, d: r.propose(a.demande, a.medecin, d, a.commentaire)),
+        _event_command(
+            lambda r, a, d: r.propose(a.demande, a.medecin, d, a.commentaire, persons=a.personnes)
+        ),
     )
     prop.add_argument("demande", help="identifiant de la demande")
     prop.add_argument("medecin", help="identifiant du médecin")
+    _add_persons(prop, "proposées")
     add_date(prop)
     _comment(prop)
     erase = _sub(

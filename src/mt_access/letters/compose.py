@@ -22,7 +22,7 @@ import attrs
 from mt_access.calendar import MONTH_NAMES_FR
 from mt_access.letters.markup import Rendered
 from mt_access.letters.templates import LetterError, LetterKind, LetterTemplates
-from mt_access.lifecycle import Event, RequestFile, RequestState
+from mt_access.lifecycle import Event, ExitReason, RequestFile, RequestState
 from mt_access.model import PatientIdentity, Physician, ReferrerKind, Request
 from mt_access.policy import Policy, Resource
 from mt_access.result import OrientedPhysician, format_km
@@ -386,12 +386,12 @@ def person_outcomes(
     rows = []
     for member in request.household.members:
         result = people.outcome(member.number)
-        if isinstance(result, str):
+        if isinstance(result, ExitReason):  # before str: the enum's values are strings
+            text = f"sortie du dispositif ({result.label})"
+        elif result is not None:
             gp = physicians.get(result)
             where = f" : {gp.name} ({policy.commune_name(gp.commune)})" if gp else ""
             text = f"médecin traitant trouvé{where}"
-        elif result is not None:
-            text = f"sortie du dispositif ({result.label})"
         elif member.number in pending:
             text = "proposée à un médecin, en attente de sa réponse"
         else:
