@@ -533,7 +533,7 @@ def test_position_errors(voironnais: mt_access.Policy) -> None:
         _position(items, "N1", voironnais, months=0)
     late = req("L1", received=dt.date(2026, 8, 1))
     items["L1"] = (late, RequestFile.from_request(late))
-    with pytest.raises(IndicatorsError, match="après le 2026-07-06"):
+    with pytest.raises(IndicatorsError, match="après le 06/07/2026"):
         _position(items, "L1", voironnais)
 
 

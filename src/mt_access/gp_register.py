@@ -116,14 +116,14 @@ def _append(physician: Physician, change: StatusChange) -> Physician:
         if change.on < last.on:
             raise RegisterError(
                 physician.id,
-                f"date {change.on.isoformat()} antérieure à la dernière modification de statut "
-                f"({last.on.isoformat()}, {last.status.label}) : l'historique ne peut pas reculer",
+                f"date {change.on:%d/%m/%Y} antérieure à la dernière modification de statut "
+                f"({last.on:%d/%m/%Y}, {last.status.label}) : l'historique ne peut pas reculer",
             )
         if change.on == last.on and change < last:
             raise RegisterError(
                 physician.id,
                 f"une modification « {last.status.label} » est déjà enregistrée le "
-                f"{last.on.isoformat()} : datez la nouvelle modification du lendemain",
+                f"{last.on:%d/%m/%Y} : datez la nouvelle modification du lendemain",
             )
     return attrs.evolve(physician, status_history=(*physician.status_history, change))
 
@@ -161,7 +161,7 @@ def join(
         if status is not PhysicianStatus.WITHDRAWN:
             raise RegisterError(
                 physician.id,
-                f"déjà inscrit dans le dispositif le {on.isoformat()} (statut : {status.label}) ; "
+                f"déjà inscrit dans le dispositif le {on:%d/%m/%Y} (statut : {status.label}) ; "
                 "une nouvelle adhésion n'est possible qu'après un retrait",
             )
     joined = _append(
@@ -197,13 +197,13 @@ def change_capacity(
     if physician.status_on(on) is PhysicianStatus.WITHDRAWN:
         raise RegisterError(
             physician.id,
-            f"retiré du dispositif le {on.isoformat()} : sa capacité ne peut plus être modifiée "
+            f"retiré du dispositif le {on:%d/%m/%Y} : sa capacité ne peut plus être modifiée "
             "(une nouvelle adhésion est nécessaire)",
         )
     if month < Month.of(on):
         raise RegisterError(
             physician.id,
-            f"le mois {month} est antérieur à la déclaration du {on.isoformat()} : "
+            f"le mois {month} est antérieur à la déclaration du {on:%d/%m/%Y} : "
             "la capacité d'un mois passé ne peut pas être modifiée",
         )
     return CapacityDeclared(physician.id, month, capacity, on, note)
@@ -226,11 +226,11 @@ def suspend(physician: Physician, on: dt.date, until: dt.date | None, note: str 
         if until < on:
             raise RegisterError(
                 physician.id,
-                f"la fin de suspension ({until.isoformat()}) précède son début ({on.isoformat()})",
+                f"la fin de suspension ({until:%d/%m/%Y}) précède son début ({on:%d/%m/%Y})",
             )
     if physician.status_on(on) is PhysicianStatus.WITHDRAWN:
         raise RegisterError(
-            physician.id, f"retiré du dispositif le {on.isoformat()} : il ne peut pas être suspendu"
+            physician.id, f"retiré du dispositif le {on:%d/%m/%Y} : il ne peut pas être suspendu"
         )
     return _append(physician, StatusChange(on, PhysicianStatus.SUSPENDED, until, note))
 
@@ -255,7 +255,7 @@ def resume(physician: Physician, on: dt.date, note: str = "") -> Physician:
         )
         raise RegisterError(
             physician.id,
-            f"n'est pas suspendu le {on.isoformat()} (statut : {status.label}){hint}",
+            f"n'est pas suspendu le {on:%d/%m/%Y} (statut : {status.label}){hint}",
         )
     return _append(physician, StatusChange(on, PhysicianStatus.ACTIVE, note=note))
 
@@ -270,7 +270,7 @@ def withdraw(physician: Physician, on: dt.date, note: str = "") -> Physician:
     """
     on = _check_date(physician, on, "date de retrait")
     if physician.status_on(on) is PhysicianStatus.WITHDRAWN:
-        raise RegisterError(physician.id, f"déjà retiré du dispositif le {on.isoformat()}")
+        raise RegisterError(physician.id, f"déjà retiré du dispositif le {on:%d/%m/%Y}")
     return _append(physician, StatusChange(on, PhysicianStatus.WITHDRAWN, note=note))
 
 

@@ -140,8 +140,8 @@ class Period:
             raise IndicatorsError("période : dates de début et de fin attendues")
         if self.end < self.start:
             raise IndicatorsError(
-                f"période : la fin ({self.end.isoformat()}) précède le début "
-                f"({self.start.isoformat()})"
+                f"période : la fin ({self.end:%d/%m/%Y}) précède le début "
+                f"({self.start:%d/%m/%Y})"
             )
 
     @classmethod
@@ -1448,7 +1448,7 @@ class WaitingListSeries:
 def _series(data: _Dataset, start: dt.date, end: dt.date, step_days: int) -> WaitingListSeries:
     if end < start:
         raise IndicatorsError(
-            f"période : la fin ({end.isoformat()}) précède le début ({start.isoformat()})"
+            f"période : la fin ({end:%d/%m/%Y}) précède le début ({start:%d/%m/%Y})"
         )
     if step_days < 1:
         raise IndicatorsError(f"pas de la série : nombre de jours ≥ 1 attendu, reçu {step_days}")
@@ -1723,8 +1723,8 @@ def compute_waiting_position(
     state = _state_on(file, on)
     if state is None or request.received > on:
         raise IndicatorsError(
-            f"demande {request_id} : reçue le {request.received.isoformat()}, après le "
-            f"{on.isoformat()}"
+            f"demande {request_id} : reçue le {request.received:%d/%m/%Y}, après le "
+            f"{on:%d/%m/%Y}"
         )
     day = _fr_date(on)
 

@@ -772,8 +772,8 @@ class RequestFile:
         if on < self.last_date:
             raise LifecycleError(
                 self.id,
-                f"date {on.isoformat()} antérieure à la dernière transition "
-                f"({self.last_date.isoformat()}) : les dates ne peuvent pas reculer",
+                f"date {on:%d/%m/%Y} antérieure à la dernière transition "
+                f"({self.last_date:%d/%m/%Y}) : les dates ne peuvent pas reculer",
             )
 
     def _physician(self, physician_id: str) -> str:

@@ -584,7 +584,7 @@ class Register:
             if not physician.is_available_on(on):
                 raise RegisterOperationError(
                     f"le médecin {physician_id} ne prend pas de nouveaux patients le "
-                    f"{on.isoformat()} ({physician.status_on(on).label})"
+                    f"{on:%d/%m/%Y} ({physician.status_on(on).label})"
                 )
             return file.propose(physician_id, on, comment=comment, persons=persons)
 
