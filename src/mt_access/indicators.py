@@ -140,8 +140,7 @@ class Period:
             raise IndicatorsError("période : dates de début et de fin attendues")
         if self.end < self.start:
             raise IndicatorsError(
-                f"période : la fin ({self.end:%d/%m/%Y}) précède le début "
-                f"({self.start:%d/%m/%Y})"
+                f"période : la fin ({self.end:%d/%m/%Y}) précède le début ({self.start:%d/%m/%Y})"
             )
 
     @classmethod
@@ -1723,8 +1722,7 @@ def compute_waiting_position(
     state = _state_on(file, on)
     if state is None or request.received > on:
         raise IndicatorsError(
-            f"demande {request_id} : reçue le {request.received:%d/%m/%Y}, après le "
-            f"{on:%d/%m/%Y}"
+            f"demande {request_id} : reçue le {request.received:%d/%m/%Y}, après le {on:%d/%m/%Y}"
         )
     day = _fr_date(on)
 
