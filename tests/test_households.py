@@ -407,3 +407,45 @@ def test_persons_from_the_command_line(tmp_path: Path, voironnais: mt_access.Pol
         file = Register(store, voironnais).file("R1")
         assert file.physicians_found == {1: "MG1", 3: "MG1"}
         assert file.state is RequestState.MT_FOUND
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    sizes=st.lists(st.tuples(st.integers(1, 3), st.integers(0, 3)), min_size=1, max_size=6),
+    capacities=st.lists(st.integers(0, 5), min_size=1, max_size=4),
+    together=st.booleans(),
+)
+def test_household_placements_person_by_person(
+    voironnais: mt_access.Policy,
+    sizes: list[tuple[int, int]],
+    capacities: list[int],
+    together: bool,
+) -> None:
+    """Kept together, a household's persons are all proposed to one GP; split, each GP is
+    proposed distinct persons, as many as the engine placed with them; in both, no person is
+    proposed twice and the GPs' places held equal the persons proposed."""
+    register = _register(voironnais, keep_households_together=together)
+    communes = [VOIRON, VOREPPE, MOIRANS]
+    for i, capacity in enumerate(capacities):
+        _gp(register, f"MG{i}", communes[i % 3], capacity=capacity)
+    for i, (adults, children) in enumerate(sizes):
+        _waiting(register, _household(f"R{i}", adults, children, communes[i % 3]))
+    run = register.run_match(RUN)
+    placed = {(p.request_id, p.physician_id): p.persons for p in run.result.placements}
+    for i, (adults, children) in enumerate(sizes):
+        file = register.file(f"R{i}")
+        proposals = file.proposals
+        seen = [n for persons in proposals.values() for n in persons]
+        assert len(seen) == len(set(seen))  # nobody proposed twice
+        for gp, persons in proposals.items():
+            assert len(persons) == placed[f"R{i}", gp]
+        if together and proposals:
+            assert len(proposals) == 1
+            assert sorted(seen) == list(range(1, adults + children + 1))
+        assert sorted(seen + list(file.waiting_persons)) == list(range(1, adults + children + 1))
+    held = sum(register.ledger.used(f"MG{i}", MARCH) for i in range(len(capacities)))
+    assert held == sum(placed.values())
