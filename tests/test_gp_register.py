@@ -244,11 +244,29 @@ def test_gp_follow_up_counts_per_physician_and_month() -> None:
     ]
     rows = gp_follow_up(files, ledger, [b, a], [Month(2026, 2), Month(2026, 1), Month(2026, 2)])
     assert rows == [
-        GPMonth("dr-a", Month(2026, 1), 3, proposed=2, accepted=1, refused=1, placed_persons=2),
+        GPMonth(
+            "dr-a",
+            Month(2026, 1),
+            3,
+            proposed=2,
+            accepted=1,
+            refused=1,
+            placed_persons=2,
+            accepted_persons=1,
+        ),
         GPMonth("dr-a", Month(2026, 2), 1, proposed=0, accepted=0, refused=0, placed_persons=0),
         # dr-b declared nothing in the ledger: the physician's monthly capacity applies
         GPMonth("dr-b", Month(2026, 1), 3, proposed=1, accepted=0, refused=0, placed_persons=0),
-        GPMonth("dr-b", Month(2026, 2), 3, proposed=1, accepted=1, refused=0, placed_persons=1),
+        GPMonth(
+            "dr-b",
+            Month(2026, 2),
+            3,
+            proposed=1,
+            accepted=1,
+            refused=0,
+            placed_persons=1,
+            accepted_persons=1,
+        ),
     ]
 
 

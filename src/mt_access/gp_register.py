@@ -291,6 +291,8 @@ class GPMonth:
         accepted: requests the GP accepted (``accept`` events dated in the month).
         refused: requests the GP refused (``refuse`` events dated in the month).
         placed_persons: persons of the GP's active ledger placements counted in the month.
+        accepted_persons: persons the GP accepted in the month (a household's persons may be
+            split between GPs: only those proposed to this GP count).
     """
 
     physician_id: str
@@ -300,6 +302,7 @@ class GPMonth:
     accepted: int
     refused: int
     placed_persons: int
+    accepted_persons: int = 0
 
 
 _COUNTED = (Event.PROPOSE, Event.ACCEPT, Event.REFUSE)
@@ -341,6 +344,7 @@ def gp_follow_up(
     wanted = sorted(set(months))
     wanted_set = frozenset(wanted)
     counts: dict[tuple[str, Month, Event], int] = {}
+    persons: dict[tuple[str, Month], int] = {}
     for file in files:
         for transition in file.history:
             pid = transition.physician_id
@@ -350,6 +354,10 @@ def gp_follow_up(
             if month in wanted_set:
                 key = (pid, month, transition.event)
                 counts[key] = counts.get(key, 0) + 1
+                if transition.event is Event.ACCEPT:
+                    persons[pid, month] = persons.get((pid, month), 0) + (
+                        len(transition.persons) or file.persons
+                    )
     declared = _declared(ledger, frozenset(by_id))
     rows: list[GPMonth] = []
     for pid in sorted(by_id):
@@ -368,6 +376,7 @@ def gp_follow_up(
                     accepted=counts.get((pid, month, Event.ACCEPT), 0),
                     refused=counts.get((pid, month, Event.REFUSE), 0),
                     placed_persons=ledger.used(pid, month),
+                    accepted_persons=persons.get((pid, month), 0),
                 )
             )
     return rows
