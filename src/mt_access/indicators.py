@@ -52,8 +52,9 @@ import numpy.typing as npt
 import pluggy
 
 from mt_access.calendar import MONTH_NAMES_FR, Month
-from mt_access.engine import checked_hook_list, policy_plugin_manager, rank_requests
+from mt_access.engine import policy_plugin_manager, rank_requests
 from mt_access.errors import MtAccessError
+from mt_access.hooks import Hooks
 from mt_access.ledger import CapacityLedger
 from mt_access.lifecycle import (
     ACTIVE_STATES,
@@ -140,8 +141,7 @@ class Period:
             raise IndicatorsError("période : dates de début et de fin attendues")
         if self.end < self.start:
             raise IndicatorsError(
-                f"période : la fin ({self.end:%d/%m/%Y}) précède le début "
-                f"({self.start:%d/%m/%Y})"
+                f"période : la fin ({self.end:%d/%m/%Y}) précède le début ({self.start:%d/%m/%Y})"
             )
 
     @classmethod
@@ -298,12 +298,7 @@ def _classify_by_day(
     out: dict[str, Classification] = {}
     for day in sorted(by_day):
         batch = by_day[day]
-        found = checked_hook_list(
-            pm.hook.mt_access_classify(requests=batch, policy=policy, on=day),
-            len(batch),
-            "mt_access_classify",
-            Classification,
-        )
+        found = Hooks(pm).classify(batch, policy, day)
         for request, classification in zip(batch, found, strict=True):
             out[request.id] = classification
     return out
@@ -1723,8 +1718,7 @@ def compute_waiting_position(
     state = _state_on(file, on)
     if state is None or request.received > on:
         raise IndicatorsError(
-            f"demande {request_id} : reçue le {request.received:%d/%m/%Y}, après le "
-            f"{on:%d/%m/%Y}"
+            f"demande {request_id} : reçue le {request.received:%d/%m/%Y}, après le {on:%d/%m/%Y}"
         )
     day = _fr_date(on)
 

@@ -8,6 +8,7 @@ import numpy as np
 
 from mt_access import flow
 from mt_access.bounds import MAX_NEAREST, MAX_SHARED_LIST
+from mt_access.hooks import Hooks
 from mt_access.model import PhysicianStatus, age_band
 from mt_access.plugins import hookimpl
 from mt_access.policy import Param, ParamType, RouterKind
@@ -325,7 +326,7 @@ def route_pull(task: RoutingTask) -> RouterOutput:
     size = int(task.param("list_size"))  # type: ignore[call-overload]
     by_physician: dict[int, list[tuple[int, PullEntry]]] = defaultdict(list)
     waiting: list[Waiting] = []
-    pm = task.plugin_manager
+    hooks = Hooks(task.plugin_manager)
     for item in task.items:
         cell = task.cells[item.cell]
         listed = False
@@ -335,7 +336,7 @@ def route_pull(task: RoutingTask) -> RouterOutput:
             if task.remaining[j] <= 0:
                 continue
             if entry_base is None:
-                pseudonym = pm.hook.mt_access_pseudonym(request_id=request.id, policy=task.policy)
+                pseudonym = hooks.pseudonym(request.id, task.policy)
                 entry_base = (pseudonym, request.age(task.on))
             by_physician[j].append(
                 (
