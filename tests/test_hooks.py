@@ -449,3 +449,30 @@ def test_the_given_manager_answers_on_a_day(voironnais: mt_access.Policy) -> Non
     keys, order = hooks.order(requests, classes, voironnais, ON)
     assert order == [1, 0]
     assert len(keys) == 2
+
+
+# --------------------------------------------------------------------------------------------
+# A criterion label naming an unknown parameter
+
+
+class UnknownLabelParameter:
+    @hookimpl
+    def mt_access_criterion_kinds(self) -> list[CriterionKind]:
+        return [CriterionKind("bad_kind", "critère {inconnu}", lambda params: lambda r, on: True)]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=KeyError,
+    reason="the fix belongs in policy.py (_criterion, where kind.label.format is called), "
+    "owned by the policy-sections work: remove this mark once it is there",
+)
+def test_a_criterion_label_naming_an_unknown_parameter_is_a_policy_error(tmp_path: Path) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text(POLICY, encoding="utf-8")
+    pm = get_plugin_manager(plugins=[UnknownLabelParameter()])
+    with pytest.raises(mt_access.PolicyError, match="inconnu") as info:
+        mt_access.load_policy(path, plugin_manager=pm)
+    assert info.value.source.endswith("policy.yaml")
+    assert info.value.line == 7
+    assert info.value.path.startswith("$.priority.levels[0].criteria[0]")
