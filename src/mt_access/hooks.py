@@ -119,32 +119,49 @@ class Hooks:
 
     # -- calling
 
-    def _first(self, hook: str, kwargs: dict[str, Any]) -> tuple[Any, str]:
+    def _first(self, hook: str, kwargs: dict[str, Any]) -> tuple[Any, _Who]:
         """The first answer of ``hook`` other than ``None``, and who gave it."""
+        with _active(self.pm):
+            return self._caller(hook)(kwargs)
+
+    def _caller(self, hook: str) -> Callable[[dict[str, Any]], tuple[Any, _Who]]:
+        """A function calling ``hook`` as pluggy does (``firstresult``), its implementations
+        looked up once (for hooks called once per request)."""
         caller = getattr(self.pm.hook, hook)
         impls = caller.get_hookimpls()
-        with _active(self.pm):
-            if any(_is_wrapper(i) for i in impls):
-                who = _named([describe_plugin(self.pm, i.plugin) for i in reversed(impls)])
-                try:
-                    return caller(**kwargs), who
-                except MtAccessError:
-                    raise
-                except Exception as exc:
-                    raise PluginError(_failed(hook, who, exc)) from exc
-            for impl in reversed(impls):  # pluggy's order: tryfirst ... trylast
-                who = _named([describe_plugin(self.pm, impl.plugin)])
-                try:
-                    answer = impl.function(*(kwargs[a] for a in impl.argnames))
-                except MtAccessError:
-                    raise
-                except Exception as exc:
-                    raise PluginError(_failed(hook, who, exc)) from exc
-                if answer is not None:
-                    return answer, who
-        raise PluginError(f"{hook} : aucun plugin n'a répondu (tous ont renvoyé None)")
+        pm = self.pm
+        if any(_is_wrapper(i) for i in impls):
+            every = _Who(pm, [i.plugin for i in reversed(impls)])
 
-    def _list(self, hook: str, kwargs: dict[str, Any], expected: int) -> tuple[list[Any], str]:
+            def through_pluggy(kwargs: dict[str, Any]) -> tuple[Any, _Who]:
+                try:
+                    answer = caller(**kwargs)
+                except MtAccessError:
+                    raise
+                except Exception as exc:
+                    raise PluginError(_failed(hook, every, exc)) from exc
+                if answer is None:
+                    raise PluginError(_no_answer(hook))
+                return answer, every
+
+            return through_pluggy
+        ordered = [(i.function, i.argnames, i.plugin) for i in reversed(impls)]
+
+        def first(kwargs: dict[str, Any]) -> tuple[Any, _Who]:
+            for function, argnames, plugin in ordered:  # pluggy's order: tryfirst ... trylast
+                try:
+                    answer = function(*[kwargs[a] for a in argnames])
+                except MtAccessError:
+                    raise
+                except Exception as exc:
+                    raise PluginError(_failed(hook, _Who(pm, [plugin]), exc)) from exc
+                if answer is not None:
+                    return answer, _Who(pm, [plugin])
+            raise PluginError(_no_answer(hook))
+
+        return first
+
+    def _list(self, hook: str, kwargs: dict[str, Any], expected: int) -> tuple[list[Any], _Who]:
         answer, who = self._first(hook, kwargs)
         if not isinstance(answer, list):
             raise PluginError(
@@ -204,7 +221,7 @@ class Hooks:
         classifications: Sequence[Classification],
         policy: Policy,
         on: dt.date,
-    ) -> tuple[list[tuple[Any, ...]], str]:
+    ) -> tuple[list[tuple[Any, ...]], _Who]:
         hook = "mt_access_order_keys"
         kwargs = {
             "requests": requests,
@@ -246,17 +263,23 @@ class Hooks:
 
     def pseudonym(self, request_id: str, policy: Policy) -> str:
         """``mt_access_pseudonym``: the request's pseudonym (a non-empty string)."""
-        hook = "mt_access_pseudonym"
-        answer, who = self._first(hook, {"request_id": request_id, "policy": policy})
-        if not isinstance(answer, str) or not answer:
-            raise PluginError(
-                f"{hook} : {who} a renvoyé {type(answer).__name__} au lieu d'un texte non vide"
-            )
-        return answer
+        return self.pseudonyms([request_id], policy)[0]
 
     def pseudonyms(self, request_ids: Sequence[str], policy: Policy) -> list[str]:
-        """:meth:`pseudonym` of each request."""
-        return [self.pseudonym(rid, policy) for rid in request_ids]
+        """:meth:`pseudonym` of each request (the implementations looked up once)."""
+        hook = "mt_access_pseudonym"
+        out: list[str] = []
+        with _active(self.pm):
+            call = self._caller(hook)
+            for request_id in request_ids:
+                answer, who = call({"request_id": request_id, "policy": policy})
+                if not isinstance(answer, str) or not answer:
+                    raise PluginError(
+                        f"{hook} : {who} a renvoyé {type(answer).__name__} au lieu d'un texte "
+                        "non vide"
+                    )
+                out.append(answer)
+        return out
 
     # -- what plugins registered
 
@@ -283,8 +306,25 @@ class Hooks:
         return owner_of(self.pm, "mt_access_routers", router)
 
 
-def _failed(hook: str, who: str, exc: BaseException) -> str:
+class _Who:
+    """The plugin(s) that answered a hook, named only when a message needs it."""
+
+    __slots__ = ("plugins", "pm")
+
+    def __init__(self, pm: pluggy.PluginManager, plugins: list[object]) -> None:
+        self.pm = pm
+        self.plugins = plugins
+
+    def __str__(self) -> str:
+        return _named([describe_plugin(self.pm, p) for p in self.plugins])
+
+
+def _failed(hook: str, who: object, exc: BaseException) -> str:
     return f"{hook} : {who} a échoué ({type(exc).__name__})"
+
+
+def _no_answer(hook: str) -> str:
+    return f"{hook} : aucun plugin n'a répondu (tous ont renvoyé None)"
 
 
 def _scope_problem(d: object) -> str:
