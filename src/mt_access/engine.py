@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import itertools
 import operator
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -15,6 +17,7 @@ from mt_access.calendar import Month
 from mt_access.errors import MatchInputError, PluginError
 from mt_access.geo.communes import CommuneReference, bundled_reference
 from mt_access.geo.distance import DistanceCache
+from mt_access.hooks import Hooks, checked_call, plugin_manager
 from mt_access.ledger import CapacityLedger, PlacementRecorded
 from mt_access.model import Physician, Request
 from mt_access.policy import Policy, RoutingRule
@@ -50,14 +53,9 @@ def _unique(items: Iterable[Any], what: str) -> list[Any]:
 def policy_plugin_manager(
     policy: Policy, given: pluggy.PluginManager | None = None
 ) -> pluggy.PluginManager:
-    """The plugin manager for the decision hooks: ``given``, else the policy's, else a fresh
-    one with the installed plugins."""
-    pm = given or policy.plugin_manager
-    if pm is None:
-        from mt_access.plugins import get_plugin_manager
-
-        pm = get_plugin_manager()
-    return pm
+    """The plugin manager for the decision hooks (:func:`mt_access.hooks.plugin_manager`):
+    ``given``, else the policy's, else a fresh one with the installed plugins."""
+    return plugin_manager(policy, given)
 
 
 class RankedRequests(NamedTuple):
@@ -82,46 +80,18 @@ def rank_requests(
     requests: Sequence[Request], policy: Policy, on: dt.date, pm: pluggy.PluginManager
 ) -> RankedRequests:
     """Scope, classify and order ``requests`` on ``on`` with the decision hooks, exactly as
-    :func:`match` does before routing (also used for a patient's waiting position)."""
-    reqs = list(requests)
-    decisions: list[ScopeDecision] = checked_hook_list(
-        pm.hook.mt_access_check_scope(requests=reqs, policy=policy, on=on),
-        len(reqs),
-        "mt_access_check_scope",
-        ScopeDecision,
-    )
-    in_scope = [r for r, d in zip(reqs, decisions, strict=True) if d.in_scope]
-    classes: list[Classification] = checked_hook_list(
-        pm.hook.mt_access_classify(requests=in_scope, policy=policy, on=on),
-        len(in_scope),
-        "mt_access_classify",
-        Classification,
-    )
-    keys: list[tuple[Any, ...]] = checked_hook_list(
-        pm.hook.mt_access_order_keys(
-            requests=in_scope, classifications=classes, policy=policy, on=on
-        ),
-        len(in_scope),
-        "mt_access_order_keys",
-        tuple,
-    )
-    decorated = [(c.rank, k, r.id) for c, k, r in zip(classes, keys, in_scope, strict=True)]
-    order = sorted(range(len(in_scope)), key=decorated.__getitem__)
-    return RankedRequests(decisions, in_scope, classes, keys, order)
-
-
-def checked_hook_list(result: object, expected: int, hook: str, kind: type) -> list[Any]:
-    """``result``, a hook's answer, checked to be a list of ``expected`` ``kind`` values.
+    :func:`match` does before routing (also used for a patient's waiting position).
 
     Raises:
-        PluginError: it is not.
+        PluginError: a hook's answer has the wrong type or length (naming the plugin).
     """
-    if not isinstance(result, list) or len(result) != expected:
-        raise PluginError(f"{hook} doit renvoyer une liste de {expected} éléments")
-    for x in result:
-        if not isinstance(x, kind):
-            raise PluginError(f"{hook} doit renvoyer des {kind.__name__}")
-    return result
+    hooks = Hooks(pm)
+    reqs = list(requests)
+    decisions = hooks.check_scope(reqs, policy, on)
+    in_scope = [r for r, d in zip(reqs, decisions, strict=True) if d.in_scope]
+    classes = hooks.classify(in_scope, policy, on)
+    keys, order = hooks.order(in_scope, classes, policy, on)
+    return RankedRequests(decisions, in_scope, classes, keys, order)
 
 
 def match(
@@ -154,6 +124,7 @@ def match(
         PluginError: a plugin answered a hook or routed requests inconsistently.
     """
     pm = policy_plugin_manager(policy, plugin_manager)
+    hooks = Hooks(pm)
     reference: CommuneReference = (
         distances.reference if distances is not None else policy.reference or bundled_reference()
     )
@@ -165,11 +136,11 @@ def match(
     phys: list[Physician] = _unique(physicians, "médecin")
 
     ranked = rank_requests(reqs, policy, on, pm)
-    rejected: list[Rejected] = []
-    for request, decision in zip(reqs, ranked.decisions, strict=True):
-        if not decision.in_scope:
-            assert decision.reason is not None
-            rejected.append(Rejected(request.id, decision.reason, decision.detail))
+    rejected = [
+        Rejected(request.id, decision.reason, decision.detail)
+        for request, decision in zip(reqs, ranked.decisions, strict=True)
+        if not decision.in_scope and decision.reason is not None  # checked by the hooks
+    ]
     in_scope, classes, order = ranked.in_scope, ranked.classes, ranked.order
 
     available = [p for p in phys if p.is_available_on(on)]
@@ -179,33 +150,11 @@ def match(
         for p in available
     ]
 
-    # Requests are routed in runs of consecutive levels sharing a rule, highest level first,
-    # so a level always uses capacity before every lower level (even when a level in between
-    # has a rule of its own).
-    groups: list[tuple[RoutingRule, list[tuple[int, Request, Classification]]]] = []
-    rules: dict[tuple[str, bool], tuple[RoutingRule, tuple[Any, ...]]] = {}
-    current: tuple[Any, ...] | None = None
-    last: Classification | None = None
-    members: list[tuple[int, Request, Classification]] = []
-    for position, i in enumerate(order):
-        c = classes[i]
-        if c is not last:  # requests of a level are consecutive, often sharing one value
-            last = c
-            found = rules.get((c.level, c.priority))
-            if found is None:
-                rule = policy.rule_for(c.level, c.priority)
-                found = rules[(c.level, c.priority)] = (rule, rule.key)
-            if found[1] != current:
-                members = []
-                groups.append((found[0], members))
-                current = found[1]
-        members.append((position, in_scope[i], c))
-
     placements: list[Placement] = []
     orientations: list[Orientation] = []
     waiting: list[Waiting] = []
     pull_lists: list[PullList] = []
-    for rule, members in groups:
+    for rule, members in _groups(policy, in_scope, classes, order):
         positions, group_requests, group_classes = zip(*members, strict=True)
         cell_of, cells = build_cells(
             group_requests, available, policy, rule.max_distance_km, distances
@@ -225,10 +174,15 @@ def match(
             distances=distances,
             plugin_manager=pm,
         )
-        out = rule.router.route(task)
+        name = rule.router.name
+
+        def who(name: str = name) -> str:
+            return f"le routeur {name!r} ({hooks.router_owner(name)})"
+
+        out = checked_call(who, functools.partial(rule.router.route, task))
         if not isinstance(out, RouterOutput):
-            raise PluginError(f"le routeur {rule.router.name!r} doit renvoyer un RouterOutput")
-        _check_output(rule, group_requests, out, available, remaining)
+            raise PluginError(f"{who()} a renvoyé {type(out).__name__} au lieu d'un RouterOutput")
+        _check_output(rule, group_requests, out, available, remaining, who)
         index = {p.id: j for j, p in enumerate(available)}
         for p in out.placements:
             remaining[index[p.physician_id]] -= p.persons
@@ -259,15 +213,49 @@ def match(
     )
 
 
+Member = tuple[int, Request, Classification]
+"""A request of a routing group: its position in the run's order, itself, its level."""
+
+
+def _groups(
+    policy: Policy,
+    in_scope: Sequence[Request],
+    classes: Sequence[Classification],
+    order: Sequence[int],
+) -> list[tuple[RoutingRule, list[Member]]]:
+    """The requests in ``order`` grouped for routing: runs of consecutive levels whose rules
+    have equal keys (:attr:`RoutingRule.key`) form one group, routed by the rule of the run's
+    first level.
+
+    Groups come highest level first, so a level always uses capacity before every lower level
+    (even when a level in between has a rule of its own).
+    """
+
+    def level_of(position_index: tuple[int, int]) -> tuple[str, bool]:
+        c = classes[position_index[1]]
+        return c.level, c.priority
+
+    runs = [(level, list(run)) for level, run in itertools.groupby(enumerate(order), level_of)]
+    rule_of: dict[tuple[str, bool], RoutingRule] = {
+        level: policy.rule_for(*level) for level, _ in runs
+    }
+    groups: list[tuple[RoutingRule, list[Member]]] = []
+    for _, same_rule in itertools.groupby(runs, lambda level_run: rule_of[level_run[0]].key):
+        levels = list(same_rule)
+        members = [(position, in_scope[i], classes[i]) for _, run in levels for position, i in run]
+        groups.append((rule_of[levels[0][0]], members))
+    return groups
+
+
 def _check_output(
     rule: RoutingRule,
     requests: Sequence[Request],
     out: RouterOutput,
     available: Sequence[Physician],
     remaining: Sequence[int],
+    who: Callable[[], str],
 ) -> None:
     """A router must account for every request and stay within capacities."""
-    name = rule.router.name
     expected = {r.id: r.household.persons for r in requests}
     seen: dict[str, int] = dict.fromkeys(expected, 0)
     try:
@@ -279,22 +267,26 @@ def _check_output(
             seen[o.request_id] += expected[o.request_id]
     except KeyError as exc:
         raise PluginError(
-            f"le routeur {name!r} a renvoyé une demande qu'on ne lui a pas confiée ({exc})"
+            f"{who()} a renvoyé une demande qu'on ne lui a pas confiée ({exc})"
+        ) from None
+    except (TypeError, AttributeError) as exc:
+        raise PluginError(
+            f"{who()} a renvoyé un RouterOutput mal formé ({type(exc).__name__})"
         ) from None
     if seen != expected:
         rid = next(r for r in expected if seen[r] != expected[r])
         raise PluginError(
-            f"le routeur {name!r} a traité la demande {rid} de façon incohérente "
+            f"{who()} a traité la demande {rid} de façon incohérente "
             f"({seen[rid]} personne(s) sur {expected[rid]})"
         )
     if out.placements and not rule.router.consumes_capacity:
-        raise PluginError(f"le routeur {name!r} place des patients sans être déclaré consommateur")
+        raise PluginError(f"{who()} place des patients sans être déclaré consommateur")
     used: Counter[str] = Counter()
     for p in out.placements:
         used[p.physician_id] += p.persons
     index = {p.id: j for j, p in enumerate(available)}
     for pid, n in used.items():
         if pid not in index:
-            raise PluginError(f"le routeur {name!r} a placé chez un médecin indisponible ({pid})")
+            raise PluginError(f"{who()} a placé chez un médecin indisponible ({pid})")
         if n > remaining[index[pid]]:
-            raise PluginError(f"le routeur {name!r} dépasse la capacité du médecin {pid}")
+            raise PluginError(f"{who()} dépasse la capacité du médecin {pid}")

@@ -52,8 +52,9 @@ import numpy.typing as npt
 import pluggy
 
 from mt_access.calendar import MONTH_NAMES_FR, Month
-from mt_access.engine import checked_hook_list, policy_plugin_manager, rank_requests
+from mt_access.engine import policy_plugin_manager, rank_requests
 from mt_access.errors import MtAccessError
+from mt_access.hooks import Hooks
 from mt_access.ledger import CapacityLedger
 from mt_access.lifecycle import (
     ACTIVE_STATES,
@@ -297,12 +298,7 @@ def _classify_by_day(
     out: dict[str, Classification] = {}
     for day in sorted(by_day):
         batch = by_day[day]
-        found = checked_hook_list(
-            pm.hook.mt_access_classify(requests=batch, policy=policy, on=day),
-            len(batch),
-            "mt_access_classify",
-            Classification,
-        )
+        found = Hooks(pm).classify(batch, policy, day)
         for request, classification in zip(batch, found, strict=True):
             out[request.id] = classification
     return out

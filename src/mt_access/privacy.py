@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 import attrs
 import pluggy
 
-from mt_access.engine import policy_plugin_manager
+from mt_access.hooks import Hooks
 from mt_access.lifecycle import Event, RequestFile, Transition
 from mt_access.model import (
     PatientIdentity,
@@ -105,10 +105,7 @@ def pseudonym(
 ) -> str:
     """The request's stable pseudonym (the ``mt_access_pseudonym`` hook; by default a keyed
     hash with the policy's ``privacy.pseudonym_key``)."""
-    result = policy_plugin_manager(policy, plugin_manager).hook.mt_access_pseudonym(
-        request_id=request_id, policy=policy
-    )
-    return str(result)
+    return Hooks.of(policy, plugin_manager).pseudonym(request_id, policy)
 
 
 def classify(
@@ -118,10 +115,7 @@ def classify(
     plugin_manager: pluggy.PluginManager | None = None,
 ) -> Classification:
     """The request's priority level on ``on`` (the ``mt_access_classify`` hook)."""
-    found = policy_plugin_manager(policy, plugin_manager).hook.mt_access_classify(
-        requests=[request], policy=policy, on=on
-    )
-    return found[0]  # type: ignore[no-any-return]
+    return Hooks.of(policy, plugin_manager).classify([request], policy, on)[0]
 
 
 def _yes_no(value: bool) -> str:
@@ -246,7 +240,7 @@ def pseudonymised_row(
     """One line of a shareable export (columns :data:`EXPORT_COLUMNS`): no name, contact,
     exact birth date or address; the age band and the priority level are those on the day
     the request was received."""
-    pm = policy_plugin_manager(policy, plugin_manager)
+    pm = Hooks.of(policy, plugin_manager).pm
     level = classify(request, policy, request.received, pm)
     exit_date = file.last_date if file.is_exited else None
     names = commune_names or {}

@@ -14,6 +14,7 @@ import datetime as dt
 import functools
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
 import attrs
 import numpy as np
@@ -57,9 +58,33 @@ class RoutableItem:
     cell: int
 
 
+def _read_only(array: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    if array.flags.writeable:
+        array = array.copy()
+        array.setflags(write=False)
+    return array
+
+
+def _int_array(value: object) -> npt.NDArray[np.int64]:
+    return _read_only(np.asarray(value, dtype=np.int64))
+
+
+def _float_array(value: object) -> npt.NDArray[np.float64]:
+    return _read_only(np.asarray(value, dtype=np.float64))
+
+
+def _array_key(array: npt.NDArray[Any]) -> tuple[str, tuple[int, ...], bytes]:
+    """What equality and hashing of a :class:`Cell` compare for an array: its values (bit
+    for bit), shape and type."""
+    return (array.dtype.str, array.shape, array.tobytes())
+
+
 @attrs.frozen
 class Cell:
     """Requests that are interchangeable for eligibility: same origin, need and refusals.
+
+    Cells compare and hash by value (their arrays element by element, bit for bit); the
+    arrays are read-only so that a cell's hash cannot change.
 
     Attributes:
         commune: INSEE code of the requests' commune.
@@ -73,8 +98,8 @@ class Cell:
 
     commune: str
     need: HomeVisitNeed
-    candidates: npt.NDArray[np.int64]
-    distances_km: npt.NDArray[np.float64]
+    candidates: npt.NDArray[np.int64] = attrs.field(converter=_int_array, eq=_array_key)
+    distances_km: npt.NDArray[np.float64] = attrs.field(converter=_float_array, eq=_array_key)
     beyond_max: int = 0
 
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import NamedTuple
 
+import attrs
 import numpy as np
+import numpy.typing as npt
 
 from mt_access import flow
 from mt_access.bounds import MAX_NEAREST, MAX_SHARED_LIST
+from mt_access.hooks import Hooks
 from mt_access.model import PhysicianStatus, age_band
 from mt_access.plugins import hookimpl
 from mt_access.policy import Param, ParamType, RouterKind
@@ -23,7 +27,10 @@ from mt_access.result import (
 )
 from mt_access.routing import RoutableItem, RouterOutput, RoutingTask
 
-__all__ = ["BUILTIN_ROUTERS", "age_band"]
+__all__ = ["BUILTIN_ROUTERS", "Slot", "age_band"]
+
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
 
 
 def _sorted_output(
@@ -119,48 +126,96 @@ def route_nearest(task: RoutingTask) -> RouterOutput:
 # monthly_quota
 
 
+class _Quota(NamedTuple):
+    """The task's columns the ``monthly_quota`` router works on (row ``i``: request ``i`` in
+    priority order)."""
+
+    capacity: IntArray  # places left per physician before this router
+    candidates: list[IntArray]  # eligible physicians per cell, nearest first
+    item_cell: IntArray  # cell of each request
+    item_persons: IntArray  # persons of each request
+    keep: BoolArray  # households kept together (more than one person, policy says so)
+    singles: IntArray  # the other requests, in priority order
+
+    @classmethod
+    def of(cls, task: RoutingTask) -> _Quota:
+        n = len(task.requests)
+        persons = np.fromiter((r.household.persons for r in task.requests), np.int64, n)
+        keep = (persons > 1) & task.policy.keep_households_together
+        return cls(
+            np.array(task.remaining, dtype=np.int64),
+            [c.candidates for c in task.cells],
+            task.item_cells,
+            persons,
+            keep,
+            np.flatnonzero(~keep),
+        )
+
+    def cell_totals(self, units: IntArray, amounts: IntArray) -> IntArray:
+        """Persons per cell: ``amounts[k]`` for the request ``units[k]``."""
+        return np.bincount(
+            self.item_cell[units], weights=amounts, minlength=len(self.candidates)
+        ).astype(np.int64)
+
+
+@attrs.define(eq=False)
+class Slot:
+    """Places of one physician handed to one cell by the distance assignment
+    (:func:`mt_access.flow.assign_nearest`); ``count`` goes down as requests take them."""
+
+    physician: int
+    count: int
+    distance_km: float
+
+
 def route_monthly_quota(task: RoutingTask) -> RouterOutput:
     """Place as many requests as the physicians' monthly capacities allow, level by level
     (maximal at each level without removing any higher-level placement), older requests first
     inside a level, then assign the chosen requests to physicians with the smallest total
     distance. See :mod:`mt_access.flow`.
 
+    Two algorithms, one after the other: households kept together first
+    (:func:`_place_households`), then the other requests in one solve
+    (:func:`_place_singles`), on the capacity the households left.
+
     Works on the task's columns: one object is built per placed request, not per request.
     """
-    requests = task.requests
-    n = len(requests)
-    capacity = np.array(task.remaining, dtype=np.int64)
-    candidates = [c.candidates for c in task.cells]
-    n_cells = len(task.cells)
-    item_cell = task.item_cells
-    item_persons = np.fromiter((r.household.persons for r in requests), np.int64, n)
-    keep = (item_persons > 1) & task.policy.keep_households_together
-    singles = np.flatnonzero(~keep)
-
+    quota = _Quota.of(task)
     placements: list[Placement] = []
     waiting: list[Waiting] = []
-    residual = capacity.copy()
+    residual = _place_households(task, quota, placements, waiting)
+    _place_singles(task, quota, residual, placements, waiting)
+    return _sorted_output(placements, waiting=waiting)
 
-    # Households kept together, in priority order: each takes only places that no request
-    # before it in the order needs (checked with a max flow: the requests before it stay
-    # placeable), at the nearest physician where the whole household fits.
-    for i in np.flatnonzero(keep).tolist():
-        cell = task.cells[int(item_cell[i])]
-        size = int(item_persons[i])
+
+def _place_households(
+    task: RoutingTask, quota: _Quota, placements: list[Placement], waiting: list[Waiting]
+) -> IntArray:
+    """Households kept together, in priority order: each takes only places that no request
+    before it in the order needs (checked with a max flow: the requests before it stay
+    placeable), at the nearest physician where the whole household fits.
+
+    Returns the places left per physician.
+    """
+    residual = quota.capacity.copy()
+    singles = quota.singles
+    for i in np.flatnonzero(quota.keep).tolist():
+        cell = task.cells[int(quota.item_cell[i])]
+        size = int(quota.item_persons[i])
         if cell.candidates.size == 0:
             waiting.append(task.waiting(task.item(i), task.no_candidate_reason(cell)))
             continue
         prior = singles[singles < i]  # requests are in priority order
         chosen = flow.select_by_priority(
-            residual, candidates, item_cell[prior], item_persons[prior]
+            residual, quota.candidates, quota.item_cell[prior], quota.item_persons[prior]
         )
-        demand = np.bincount(item_cell[prior], weights=chosen, minlength=n_cells).astype(np.int64)
+        demand = quota.cell_totals(prior, chosen)
         for k, j in enumerate(cell.candidates.tolist()):
             if residual[j] < size:
                 continue
             trial = residual.copy()
             trial[j] -= size
-            if flow.fits(trial, candidates, demand):
+            if flow.fits(trial, quota.candidates, demand):
                 full = [c for c in cell.candidates[:k].tolist() if residual[c] < size]
                 residual = trial
                 placements.append(
@@ -176,36 +231,42 @@ def route_monthly_quota(task: RoutingTask) -> RouterOutput:
                 )
                 break
         else:
-            best = int(capacity[cell.candidates].max())
+            best = int(quota.capacity[cell.candidates].max())
             reason = (
                 ReasonCode.HOUSEHOLD_TOO_LARGE if best < size else ReasonCode.CAPACITY_EXHAUSTED
             )
             waiting.append(task.waiting(task.item(i), reason))
+    return residual
 
-    # Single requests (and households that may be split): one solve for all levels.
+
+def _place_singles(
+    task: RoutingTask,
+    quota: _Quota,
+    residual: IntArray,
+    placements: list[Placement],
+    waiting: list[Waiting],
+) -> None:
+    """Single requests (and households that may be split): who is placed, for all levels in
+    one solve (:func:`mt_access.flow.select_by_priority`), then with whom
+    (:func:`mt_access.flow.assign_nearest`); each placed request takes its cell's slots,
+    nearest first."""
+    singles = quota.singles
+    cells_of = quota.item_cell[singles]
     chosen = flow.select_by_priority(
-        residual, candidates, item_cell[singles], item_persons[singles]
+        residual, quota.candidates, cells_of, quota.item_persons[singles]
     )
-    supply = np.bincount(item_cell[singles], weights=chosen, minlength=n_cells).astype(np.int64)
-    slots = flow.assign_nearest(residual, candidates, [c.distances_km for c in task.cells], supply)
+    supply = quota.cell_totals(singles, chosen)
+    assigned = flow.assign_nearest(
+        residual, quota.candidates, [c.distances_km for c in task.cells], supply
+    )
     left = residual.copy()
-    for cell_slots in slots:
+    pending: dict[int, list[Slot]] = {}
+    for c, cell_slots in enumerate(assigned):
         for j, count, _ in cell_slots:
             left[j] -= count
-    pending: dict[int, list[list[float]]] = {
-        c: [[j, count, d] for j, count, d in s] for c, s in enumerate(slots) if s
-    }
-    nearer_cache: dict[tuple[int, float], list[int]] = {}
-
-    def nearer_full(c: int, dist: float) -> list[int]:
-        found = nearer_cache.get((c, dist))
-        if found is None:
-            cell = task.cells[c]
-            stop = int(np.searchsorted(cell.distances_km, dist, side="left"))
-            found = [j for j in cell.candidates[:stop].tolist() if left[j] == 0]
-            nearer_cache[(c, dist)] = found
-        return found
-
+        if cell_slots:
+            pending[c] = [Slot(j, count, d) for j, count, d in cell_slots]
+    nearer_full = _NearerFull(task, left)
     reasons = [
         task.no_candidate_reason(cell) if cell.candidates.size == 0 else None for cell in task.cells
     ]
@@ -214,42 +275,18 @@ def route_monthly_quota(task: RoutingTask) -> RouterOutput:
     for i, got, persons, c in zip(
         singles.tolist(),
         chosen.tolist(),
-        item_persons[singles].tolist(),
-        item_cell[singles].tolist(),
+        quota.item_persons[singles].tolist(),
+        cells_of.tolist(),
         strict=True,
     ):
         if got:
-            item = task.item(i)
-            queue = pending[c]
-            todo = got
-            # Every request of a cell has the same origin, so which slot it takes does not
-            # change the total distance: keep a household with one physician when a slot fits.
-            whole = next((s for s in queue if s[1] >= todo), None)
-            if whole is not None and whole is not queue[0]:
-                queue.remove(whole)
-                queue.insert(0, whole)
-            while todo:
-                slot = queue[0]
-                j, avail, dist = int(slot[0]), int(slot[1]), float(slot[2])
-                take = min(avail, todo)
-                nearer = nearer_full(c, dist)
-                why = (
-                    "médecin éligible le plus proche ayant une place, après répartition des "
-                    "places du mois par ordre de priorité"
-                    if nearer
-                    else "médecin éligible le plus proche (commune acceptée, modalités adaptées)"
-                )
-                placements.append(task.placement(item, j, take, dist, nearer, why))
-                todo -= take
-                slot[1] = avail - take
-                if slot[1] == 0:
-                    queue.pop(0)
+            _take_slots(task, task.item(i), got, pending[c], nearer_full, placements)
         if got < persons:
             reason = reasons[c] or ReasonCode.CAPACITY_EXHAUSTED
             cl = classifications[i]
             waiting.append(
                 Waiting(
-                    requests[i].id,
+                    task.requests[i].id,
                     cl.level,
                     cl.rank,
                     reason,
@@ -257,7 +294,59 @@ def route_monthly_quota(task: RoutingTask) -> RouterOutput:
                     detail if reason is ReasonCode.BEYOND_MAX_DISTANCE else "",
                 )
             )
-    return _sorted_output(placements, waiting=waiting)
+
+
+class _NearerFull:
+    """The physicians of a cell nearer than a distance who have no place left after the
+    assignment (for the explanations), cached by (cell, distance)."""
+
+    def __init__(self, task: RoutingTask, left: IntArray) -> None:
+        self.task = task
+        self.left = left
+        self.cache: dict[tuple[int, float], list[int]] = {}
+
+    def __call__(self, c: int, dist: float) -> list[int]:
+        found = self.cache.get((c, dist))
+        if found is None:
+            cell = self.task.cells[c]
+            stop = int(np.searchsorted(cell.distances_km, dist, side="left"))
+            found = [j for j in cell.candidates[:stop].tolist() if self.left[j] == 0]
+            self.cache[(c, dist)] = found
+        return found
+
+
+def _take_slots(
+    task: RoutingTask,
+    item: RoutableItem,
+    persons: int,
+    queue: list[Slot],
+    nearer_full: _NearerFull,
+    placements: list[Placement],
+) -> None:
+    """Place ``persons`` of ``item`` on the slots of its cell, nearest first.
+
+    Every request of a cell has the same origin, so which slot it takes does not change the
+    total distance: a household stays with one physician when a slot fits it whole.
+    """
+    whole = next((k for k, s in enumerate(queue) if s.count >= persons), None)
+    if whole is not None and whole != 0:
+        queue.insert(0, queue.pop(whole))
+    todo = persons
+    while todo:
+        slot = queue[0]
+        take = min(slot.count, todo)
+        nearer = nearer_full(item.cell, slot.distance_km)
+        why = (
+            "médecin éligible le plus proche ayant une place, après répartition des "
+            "places du mois par ordre de priorité"
+            if nearer
+            else "médecin éligible le plus proche (commune acceptée, modalités adaptées)"
+        )
+        placements.append(task.placement(item, slot.physician, take, slot.distance_km, nearer, why))
+        todo -= take
+        slot.count -= take
+        if slot.count == 0:
+            queue.pop(0)
 
 
 def _distance_detail(task: RoutingTask) -> str:
@@ -325,7 +414,7 @@ def route_pull(task: RoutingTask) -> RouterOutput:
     size = int(task.param("list_size"))  # type: ignore[call-overload]
     by_physician: dict[int, list[tuple[int, PullEntry]]] = defaultdict(list)
     waiting: list[Waiting] = []
-    pm = task.plugin_manager
+    hooks = Hooks(task.plugin_manager)
     for item in task.items:
         cell = task.cells[item.cell]
         listed = False
@@ -335,7 +424,7 @@ def route_pull(task: RoutingTask) -> RouterOutput:
             if task.remaining[j] <= 0:
                 continue
             if entry_base is None:
-                pseudonym = pm.hook.mt_access_pseudonym(request_id=request.id, policy=task.policy)
+                pseudonym = hooks.pseudonym(request.id, task.policy)
                 entry_base = (pseudonym, request.age(task.on))
             by_physician[j].append(
                 (

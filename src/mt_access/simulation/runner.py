@@ -47,6 +47,7 @@ from mt_access.geo.communes import CommuneReference, bundled_reference
 from mt_access.geo.distance import DistanceCache
 from mt_access.gp_register import RegisterError as _RegisterError
 from mt_access.gp_register import change_capacity, join, suspend, withdraw
+from mt_access.hooks import Hooks, plugin_manager
 from mt_access.ledger import CapacityLedger
 from mt_access.lifecycle import (
     Actor,
@@ -58,7 +59,7 @@ from mt_access.lifecycle import (
 )
 from mt_access.model import Household, Physician, PreviousDoctor, Request
 from mt_access.policy import Policy
-from mt_access.result import Classification, MatchResult, Placement
+from mt_access.result import MatchResult, Placement
 from mt_access.simulation.events import (
     CapacityChange,
     GPJoins,
@@ -335,12 +336,7 @@ class _Simulation:
         self.policy = policy
         self.rep = replication
         self.seed = scenario.seed
-        pm = policy.plugin_manager
-        if pm is None:
-            from mt_access.plugins import get_plugin_manager
-
-            pm = get_plugin_manager()
-        self.pm: pluggy.PluginManager = pm
+        self.pm: pluggy.PluginManager = plugin_manager(policy)
         self.reference = scenario.commune_reference()
         self.territory: TerritoryData = territory_data(scenario.territory, self.reference)
         self.distances = distances or _distance_cache(policy.reference or bundled_reference())
@@ -663,8 +659,8 @@ class _Simulation:
             if not track.rank:
                 pending[Month.of(track.request.received)].append(track)
         for month, tracks in sorted(pending.items()):
-            classes: list[Classification] = self.pm.hook.mt_access_classify(
-                requests=[t.request for t in tracks], policy=self.policy, on=month.first_day
+            classes = Hooks(self.pm).classify(
+                [t.request for t in tracks], self.policy, month.first_day
             )
             for track, c in zip(tracks, classes, strict=True):
                 track.level, track.rank = c.level, c.rank
@@ -826,10 +822,8 @@ class _Simulation:
     def _pull(self, result: MatchResult, month: Month, answer_on: dt.date) -> None:
         if not result.pull_lists:
             return
-        by_pseudonym = {
-            self.pm.hook.mt_access_pseudonym(request_id=rid, policy=self.policy): rid
-            for rid in self.active
-        }
+        ids = list(self.active)
+        by_pseudonym = dict(zip(Hooks(self.pm).pseudonyms(ids, self.policy), ids, strict=True))
         for pull in result.pull_lists:
             physician = self.physicians[pull.physician_id]
             room = self._room(physician, month)

@@ -11,7 +11,8 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from mt_access.plugins import collect_criterion_kinds, collect_routers, get_plugin_manager
+from mt_access.hooks import plugin_manager
+from mt_access.plugins import collect_criterion_kinds, collect_routers
 from mt_access.policy import Policy, policy_from_mapping
 from mt_access.simulation.generator import SimulationError
 
@@ -121,7 +122,7 @@ def policy_variant(
     if levels:
         routing["levels"] = levels
     raw["routing"] = routing
-    pm = policy.plugin_manager or get_plugin_manager()
+    pm = plugin_manager(policy)
     return policy_from_mapping(
         raw,
         criterion_kinds=collect_criterion_kinds(pm),

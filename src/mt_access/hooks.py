@@ -1,0 +1,425 @@
+"""Every call of a hook, in one place, with its answer checked.
+
+The core never calls ``pm.hook.mt_access_...`` itself: it goes through :class:`Hooks`, which
+
+* holds the plugin manager of the run (:func:`plugin_manager`: the one given, else the policy's,
+  else a fresh one; the only copy of that fallback),
+* calls each decision hook the way pluggy does (``firstresult``: the first implementation that
+  answers something other than ``None`` decides), remembering *which plugin* answered,
+* checks the answer's type and length (one answer per request, of the hook's documented type),
+* raises :class:`~mt_access.errors.PluginError` naming the hook and the plugin when an answer is
+  wrong or an implementation fails with anything but an mt-access error.
+
+When a hook has wrappers (``hookimpl(wrapper=True)`` or ``hookwrapper=True``), it is called
+through pluggy unchanged, and an error names every plugin implementing it (the wrappers may have
+changed the answer).
+
+While a decision hook runs, the manager that called it is *active*: an implementation that
+needs another hook (the built-in order keys ask for pseudonyms) finds it with
+:func:`plugin_manager` and so uses the manager given to :func:`mt_access.match`, not only the
+policy's.
+
+The collection hooks (criterion kinds, routers, commune references, policy directories) are
+checked here too (:func:`collected`): each item of the expected type, each answer a list, and
+the plugin named when one is not.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import numpy as np
+import pluggy
+
+from mt_access.errors import MtAccessError, PluginError
+from mt_access.plugins import get_plugin_manager
+from mt_access.result import Classification, ReasonCode, ScopeDecision
+
+if TYPE_CHECKING:
+    from mt_access.model import Request
+    from mt_access.policy import Policy
+
+__all__ = [
+    "Hooks",
+    "checked_call",
+    "collected",
+    "describe_plugin",
+    "owner_of",
+    "plugin_manager",
+]
+
+T = TypeVar("T")
+
+_ACTIVE: ContextVar[pluggy.PluginManager | None] = ContextVar(
+    "mt_access_active_plugin_manager", default=None
+)
+
+
+def plugin_manager(
+    policy: Policy | None = None, given: pluggy.PluginManager | None = None
+) -> pluggy.PluginManager:
+    """The plugin manager for the hooks: ``given``, else the one whose decision hook is running
+    (see the module's docstring), else the policy's, else a fresh one with the installed
+    plugins (:func:`mt_access.get_plugin_manager`)."""
+    if given is not None:
+        return given
+    active = _ACTIVE.get()
+    if active is not None:
+        return active
+    if policy is not None and policy.plugin_manager is not None:
+        return policy.plugin_manager
+    return get_plugin_manager()
+
+
+@contextlib.contextmanager
+def _active(pm: pluggy.PluginManager) -> Iterator[None]:
+    token = _ACTIVE.set(pm)
+    try:
+        yield
+    finally:
+        _ACTIVE.reset(token)
+
+
+def describe_plugin(pm: pluggy.PluginManager, plugin: object) -> str:
+    """A plugin's name for a message: its registered name, else (a name pluggy made up from
+    ``id()``) its module or class name."""
+    name = pm.get_name(plugin)
+    if name is None or name.isdigit():
+        name = getattr(plugin, "__name__", None) or type(plugin).__qualname__
+    return str(name)
+
+
+def _is_wrapper(impl: pluggy.HookImpl) -> bool:
+    return bool(impl.hookwrapper or getattr(impl, "wrapper", False))
+
+
+def _named(names: Sequence[str]) -> str:
+    quoted = ", ".join(repr(n) for n in names)
+    return f"le plugin {quoted}" if len(names) == 1 else f"l'un des plugins {quoted}"
+
+
+class Hooks:
+    """The decision hooks of one plugin manager, called and checked.
+
+    Attributes:
+        pm: the plugin manager.
+    """
+
+    def __init__(self, pm: pluggy.PluginManager) -> None:
+        self.pm = pm
+
+    @classmethod
+    def of(cls, policy: Policy | None = None, given: pluggy.PluginManager | None = None) -> Hooks:
+        """The hooks of :func:`plugin_manager` ``(policy, given)``."""
+        return cls(plugin_manager(policy, given))
+
+    # -- calling
+
+    def _first(self, hook: str, kwargs: dict[str, Any]) -> tuple[Any, _Who]:
+        """The first answer of ``hook`` other than ``None``, and who gave it."""
+        with _active(self.pm):
+            return self._caller(hook)(kwargs)
+
+    def _caller(self, hook: str) -> Callable[[dict[str, Any]], tuple[Any, _Who]]:
+        """A function calling ``hook`` as pluggy does (``firstresult``), its implementations
+        looked up once (for hooks called once per request)."""
+        caller = getattr(self.pm.hook, hook)
+        impls = caller.get_hookimpls()
+        pm = self.pm
+        if any(_is_wrapper(i) for i in impls):
+            every = _Who(pm, [i.plugin for i in reversed(impls)])
+
+            def through_pluggy(kwargs: dict[str, Any]) -> tuple[Any, _Who]:
+                try:
+                    answer = caller(**kwargs)
+                except MtAccessError:
+                    raise
+                except Exception as exc:
+                    raise PluginError(_failed(hook, every, exc)) from exc
+                if answer is None:
+                    raise PluginError(_no_answer(hook))
+                return answer, every
+
+            return through_pluggy
+        ordered = [(i.function, i.argnames, i.plugin) for i in reversed(impls)]
+
+        def first(kwargs: dict[str, Any]) -> tuple[Any, _Who]:
+            for function, argnames, plugin in ordered:  # pluggy's order: tryfirst ... trylast
+                try:
+                    answer = function(*[kwargs[a] for a in argnames])
+                except MtAccessError:
+                    raise
+                except Exception as exc:
+                    raise PluginError(_failed(hook, _Who(pm, [plugin]), exc)) from exc
+                if answer is not None:
+                    return answer, _Who(pm, [plugin])
+            raise PluginError(_no_answer(hook))
+
+        return first
+
+    def _list(self, hook: str, kwargs: dict[str, Any], expected: int) -> tuple[list[Any], _Who]:
+        answer, who = self._first(hook, kwargs)
+        if not isinstance(answer, list):
+            raise PluginError(
+                f"{hook} : {who} a renvoyé {type(answer).__name__} au lieu d'une liste "
+                f"de {expected} élément(s)"
+            )
+        if len(answer) != expected:
+            raise PluginError(
+                f"{hook} : {who} a renvoyé {len(answer)} élément(s) au lieu de {expected} "
+                "(un par demande, dans l'ordre reçu)"
+            )
+        return answer, who
+
+    # -- decision hooks
+
+    def check_scope(
+        self, requests: Sequence[Request], policy: Policy, on: dt.date
+    ) -> list[ScopeDecision]:
+        """``mt_access_check_scope``: one checked :class:`ScopeDecision` per request."""
+        hook = "mt_access_check_scope"
+        answer, who = self._list(
+            hook, {"requests": requests, "policy": policy, "on": on}, len(requests)
+        )
+        for k, d in enumerate(answer):
+            problem = _scope_problem(d)
+            if problem:
+                raise PluginError(f"{hook} : {who} a renvoyé, en position {k}, {problem}")
+        return answer
+
+    def classify(
+        self, requests: Sequence[Request], policy: Policy, on: dt.date
+    ) -> list[Classification]:
+        """``mt_access_classify``: one checked :class:`Classification` per request."""
+        hook = "mt_access_classify"
+        answer, who = self._list(
+            hook, {"requests": requests, "policy": policy, "on": on}, len(requests)
+        )
+        for k, c in enumerate(answer):
+            problem = _classification_problem(c)
+            if problem:
+                raise PluginError(f"{hook} : {who} a renvoyé, en position {k}, {problem}")
+        return answer
+
+    def order_keys(
+        self,
+        requests: Sequence[Request],
+        classifications: Sequence[Classification],
+        policy: Policy,
+        on: dt.date,
+    ) -> list[tuple[Any, ...]]:
+        """``mt_access_order_keys``: one tuple per request."""
+        return self._order_keys(requests, classifications, policy, on)[0]
+
+    def _order_keys(
+        self,
+        requests: Sequence[Request],
+        classifications: Sequence[Classification],
+        policy: Policy,
+        on: dt.date,
+    ) -> tuple[list[tuple[Any, ...]], _Who]:
+        hook = "mt_access_order_keys"
+        kwargs = {
+            "requests": requests,
+            "classifications": classifications,
+            "policy": policy,
+            "on": on,
+        }
+        answer, who = self._list(hook, kwargs, len(requests))
+        for k, key in enumerate(answer):
+            if not isinstance(key, tuple):
+                raise PluginError(
+                    f"{hook} : {who} a renvoyé, en position {k}, {type(key).__name__} "
+                    "au lieu d'un tuple"
+                )
+        return answer, who
+
+    def order(
+        self,
+        requests: Sequence[Request],
+        classifications: Sequence[Classification],
+        policy: Policy,
+        on: dt.date,
+    ) -> tuple[list[tuple[Any, ...]], list[int]]:
+        """The order keys (:meth:`order_keys`) and the indexes of ``requests`` in priority
+        order: level, then key, then id. Keys that cannot be compared with each other are the
+        order-keys plugin's error."""
+        keys, who = self._order_keys(requests, classifications, policy, on)
+        decorated = [
+            (c.rank, k, r.id) for c, k, r in zip(classifications, keys, requests, strict=True)
+        ]
+        try:
+            order = sorted(range(len(decorated)), key=decorated.__getitem__)
+        except TypeError as exc:
+            raise PluginError(
+                f"mt_access_order_keys : {who} a renvoyé des clés qui ne se comparent pas "
+                f"entre elles ({exc})"
+            ) from exc
+        return keys, order
+
+    def pseudonym(self, request_id: str, policy: Policy) -> str:
+        """``mt_access_pseudonym``: the request's pseudonym (a non-empty string)."""
+        return self.pseudonyms([request_id], policy)[0]
+
+    def pseudonyms(self, request_ids: Sequence[str], policy: Policy) -> list[str]:
+        """:meth:`pseudonym` of each request (the implementations looked up once)."""
+        hook = "mt_access_pseudonym"
+        out: list[str] = []
+        with _active(self.pm):
+            call = self._caller(hook)
+            for request_id in request_ids:
+                answer, who = call({"request_id": request_id, "policy": policy})
+                if not isinstance(answer, str) or not answer:
+                    raise PluginError(
+                        f"{hook} : {who} a renvoyé {type(answer).__name__} au lieu d'un texte "
+                        "non vide"
+                    )
+                out.append(answer)
+        return out
+
+    # -- what plugins registered
+
+    def check_criterion(self, kind: str, result: object, n: int | None = None) -> Any:
+        """A criterion's answer (a bool, or ``n`` bools for a vectorised test), checked.
+
+        Raises:
+            PluginError: naming the criterion kind and the plugin that registered it.
+        """
+        if n is None:
+            if isinstance(result, bool | np.bool_):
+                return bool(result)
+            problem = f"{type(result).__name__} au lieu d'un booléen"
+        else:
+            array = np.asarray(result)
+            if array.dtype == np.bool_ and array.shape == (n,):
+                return array
+            problem = f"un tableau {array.dtype} de forme {array.shape} au lieu de {n} booléen(s)"
+        who = owner_of(self.pm, "mt_access_criterion_kinds", kind)
+        raise PluginError(f"le critère {kind!r} ({who}) a renvoyé {problem}")
+
+    def router_owner(self, router: str) -> str:
+        """Who registered the router named ``router``, for a message."""
+        return owner_of(self.pm, "mt_access_routers", router)
+
+
+class _Who:
+    """The plugin(s) that answered a hook, named only when a message needs it."""
+
+    __slots__ = ("plugins", "pm")
+
+    def __init__(self, pm: pluggy.PluginManager, plugins: list[object]) -> None:
+        self.pm = pm
+        self.plugins = plugins
+
+    def __str__(self) -> str:
+        return _named([describe_plugin(self.pm, p) for p in self.plugins])
+
+
+def _failed(hook: str, who: object, exc: BaseException) -> str:
+    return f"{hook} : {who} a échoué ({type(exc).__name__})"
+
+
+def _no_answer(hook: str) -> str:
+    return f"{hook} : aucun plugin n'a répondu (tous ont renvoyé None)"
+
+
+def _scope_problem(d: object) -> str:
+    if not isinstance(d, ScopeDecision):
+        return f"{type(d).__name__} au lieu d'un ScopeDecision"
+    if not isinstance(d.in_scope, bool):
+        return "un ScopeDecision dont in_scope n'est pas un booléen"
+    if not isinstance(d.detail, str):
+        return "un ScopeDecision dont detail n'est pas un texte"
+    if d.in_scope and d.reason is not None:
+        return "un ScopeDecision accepté avec un motif de rejet"
+    if not d.in_scope and not isinstance(d.reason, ReasonCode):
+        return "un ScopeDecision rejeté sans motif (ReasonCode)"
+    return ""
+
+
+def _classification_problem(c: object) -> str:
+    if not isinstance(c, Classification):
+        return f"{type(c).__name__} au lieu d'une Classification"
+    if not isinstance(c.level, str) or not c.level:
+        return "une Classification sans nom de niveau"
+    if isinstance(c.rank, bool) or not isinstance(c.rank, int) or c.rank < 1:
+        return "une Classification dont le rang n'est pas un entier ≥ 1"
+    if not isinstance(c.priority, bool):
+        return "une Classification dont priority n'est pas un booléen"
+    if not isinstance(c.criteria, tuple) or not all(isinstance(x, str) for x in c.criteria):
+        return "une Classification dont criteria n'est pas un tuple de textes"
+    return ""
+
+
+# --------------------------------------------------------------------------------------------
+# Collection hooks
+
+
+def collected(
+    pm: pluggy.PluginManager, hook: str, expected: type[T], what: str
+) -> list[tuple[str, T]]:
+    """Every item answered to the collection hook ``hook``, with the plugin that gave it, in
+    pluggy's call order.
+
+    Raises:
+        PluginError: an implementation failed, did not answer a list, or answered an item
+            that is not ``expected``; the message names the plugin.
+    """
+    out: list[tuple[str, T]] = []
+    caller = getattr(pm.hook, hook)
+    with _active(pm):
+        for impl in reversed(caller.get_hookimpls()):
+            if _is_wrapper(impl):
+                raise PluginError(
+                    f"{hook} : le plugin {describe_plugin(pm, impl.plugin)!r} enveloppe un "
+                    "hook de collecte, ce qui n'est pas pris en charge"
+                )
+            name = describe_plugin(pm, impl.plugin)
+            try:
+                batch = impl.function()
+            except MtAccessError:
+                raise
+            except Exception as exc:
+                raise PluginError(_failed(hook, f"le plugin {name!r}", exc)) from exc
+            if batch is None:
+                continue
+            if not isinstance(batch, list | tuple):
+                raise PluginError(
+                    f"{hook} : le plugin {name!r} a renvoyé {type(batch).__name__} au lieu "
+                    f"d'une liste de {what}"
+                )
+            for item in batch:
+                if not isinstance(item, expected):
+                    raise PluginError(
+                        f"{hook} : le plugin {name!r} a renvoyé {type(item).__name__} au lieu "
+                        f"de {what}"
+                    )
+                out.append((name, item))
+    return out
+
+
+def owner_of(pm: pluggy.PluginManager, hook: str, name: str) -> str:
+    """Who registered the kind (criterion kind, router) called ``name`` through ``hook``, for a
+    message (« le plugin 'x' »); only computed when an error is reported."""
+    found: list[str] = []
+    with contextlib.suppress(Exception):
+        for impl in reversed(getattr(pm.hook, hook).get_hookimpls()):
+            for item in impl.function() or ():
+                if getattr(item, "name", None) == name:
+                    found.append(describe_plugin(pm, impl.plugin))
+    return _named(found) if found else "plugin inconnu"
+
+
+def checked_call(who: Callable[[], str], call: Callable[[], T]) -> T:
+    """``call()``, an exception other than an mt-access error turned into a
+    :class:`PluginError` naming ``who()`` (« le routeur 'x' (le plugin 'y') »)."""
+    try:
+        return call()
+    except MtAccessError:
+        raise
+    except Exception as exc:
+        raise PluginError(f"{who()} a échoué ({type(exc).__name__})") from exc
