@@ -26,7 +26,7 @@ import enum
 import functools
 import importlib.resources
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -36,7 +36,9 @@ from mt_access.errors import PolicyError
 from mt_access.intake.tabular import normalize_text
 from mt_access.labels import LabelledEnum
 from mt_access.model import HomeVisitNeed, ReferrerKind, SearchReason
-from mt_access.policy import yaml_kind
+from mt_access.plugins import hookimpl
+from mt_access.policy_kinds import PolicySection, ReadContext
+from mt_access.yamlcheck import ErrorFactory, Locator, Node, yaml_kind
 from mt_access.yamlread import parse_yaml
 
 if TYPE_CHECKING:
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FIELDS",
+    "INTAKE",
     "FieldSpec",
     "FieldType",
     "FormField",
@@ -55,9 +58,6 @@ __all__ = [
     "intake_from_policy",
     "load_preset",
 ]
-
-ErrorFactory = Callable[[str, str], PolicyError]
-"""Builds the error for a key path and a French message (``_Ctx.error`` of the policy)."""
 
 
 class FieldType(enum.StrEnum):
@@ -282,32 +282,24 @@ class FormMapping:
 
 @attrs.frozen
 class _Checker:
-    error: ErrorFactory
+    """The checks of an ``intake`` mapping, over :class:`~mt_access.yamlcheck.Node` (whose
+    locator builds every error, with the file and line)."""
+
+    locator: Locator
     reference: CommuneReference | None = None
 
+    def error(self, path: str, message: str) -> PolicyError:
+        return self.locator.error(path, message)
+
     def mapping(self, path: str, value: object, allowed: Iterable[str]) -> dict[Any, Any]:
-        if not isinstance(value, dict):
-            raise self.error(path, f"dictionnaire (clé: valeur) attendu, reçu {yaml_kind(value)}")
-        allowed = tuple(allowed)
-        for key in value:
-            if key not in allowed:
-                raise self.error(
-                    f"{path}.{key}",
-                    f"clé inconnue {key!r} ; clés possibles ici : {', '.join(allowed)}",
-                )
-        return value
+        checked: dict[Any, Any] = Node(value, path, self.locator).mapping(allowed).value
+        return checked
 
     def text(self, path: str, value: object, what: str = "texte non vide") -> str:
-        if isinstance(value, int) and not isinstance(value, bool):
-            value = str(value)
-        if not isinstance(value, str) or not value.strip():
-            raise self.error(path, f"{what} attendu, reçu {yaml_kind(value)}")
-        return value.strip()
+        return Node(value, path, self.locator).text(expected=what)
 
     def boolean(self, path: str, value: object) -> bool:
-        if not isinstance(value, bool):
-            raise self.error(path, f"true ou false attendu, reçu {yaml_kind(value)}")
-        return value
+        return Node(value, path, self.locator).boolean()
 
     def headers(self, path: str, value: object) -> tuple[str, ...]:
         if isinstance(value, list):
@@ -587,10 +579,34 @@ def intake_from_policy(
     Raises:
         PolicyError: naming the key path and what was expected.
     """
-    checker = _Checker(error=error, reference=reference)
-    preset, settings = checker.section(path, value, preset_allowed=True)
+    return _read(Node(value, path, Locator(factory=error)), reference)
+
+
+def _read(node: Node, reference: CommuneReference | None) -> FormMapping:
+    checker = _Checker(locator=node.locator, reference=reference)
+    preset, settings = checker.section(node.path, node.value, preset_allowed=True)
     base = load_preset(preset) if preset is not None else None
-    return _build(checker, path, base, preset, settings)
+    return _build(checker, node.path, base, preset, settings)
+
+
+def _read_section(node: Node, context: ReadContext) -> FormMapping | None:
+    return _read(node, context.reference)
+
+
+INTAKE: PolicySection[FormMapping | None] = PolicySection(
+    name="intake",
+    read=_read_section,
+    default=None,
+    doc="how the CPTS's form export maps to requests (a preset, or columns and wordings)",
+)
+"""The ``intake:`` section: ``policy.section(INTAKE)`` is the policy's :class:`FormMapping`,
+or ``None`` (the generic preset, :func:`default_mapping`) when the file has none."""
+
+
+@hookimpl
+def mt_access_policy_sections() -> list[PolicySection[Any]]:
+    """This module is a built-in plugin: it contributes the ``intake:`` section."""
+    return [INTAKE]
 
 
 def form_mapping(data: Mapping[str, Any], *, source: str = "<dict>") -> FormMapping:
@@ -600,10 +616,7 @@ def form_mapping(data: Mapping[str, Any], *, source: str = "<dict>") -> FormMapp
         PolicyError: naming the key path (``$.intake.fields.reason``) and what was expected.
     """
 
-    def error(path: str, message: str) -> PolicyError:
-        return PolicyError(message, source=source, path=path)
-
-    return intake_from_policy(dict(data), error=error)
+    return _read(Locator(source=source).root(dict(data), "$.intake"), None)
 
 
 def available_presets() -> tuple[str, ...]:
@@ -643,7 +656,7 @@ def _load_preset(name: str) -> FormMapping:
     resource = importlib.resources.files(_PRESET_PACKAGE) / _PRESET_DIR / f"{name}.yaml"
     source = f"mt_access/intake/{_PRESET_DIR}/{name}.yaml"
     data, lines = parse_yaml(resource.read_text(encoding="utf-8"), source)
-    checker = _Checker(error=_located_errors(source, lines))
+    checker = _Checker(locator=Locator(source, lines))
     _, settings = checker.section("$", data, preset_allowed=False)
     return _build(checker, "$", None, name, settings)
 
@@ -652,18 +665,6 @@ def default_mapping() -> FormMapping:
     """The mapping used for a policy without an ``intake:`` section: the ``generique``
     preset (headers « Nom », « Prénom », « Date de naissance », « Commune »...)."""
     return load_preset(DEFAULT_PRESET)
-
-
-def _located_errors(source: str, lines: Mapping[str, int]) -> ErrorFactory:
-    def error(path: str, message: str) -> PolicyError:
-        line = lines.get(path)
-        parent = path
-        while line is None and ("." in parent or "[" in parent):
-            parent = parent[: max(parent.rfind("."), parent.rfind("["))]
-            line = lines.get(parent)
-        return PolicyError(message, source=source, line=line, path=path)
-
-    return error
 
 
 _SPLIT = re.compile(r"\s+")

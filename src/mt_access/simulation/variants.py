@@ -11,7 +11,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from mt_access.plugins import collect_criterion_kinds, collect_routers, get_plugin_manager
+from mt_access.plugins import get_plugin_manager, registry
 from mt_access.policy import Policy, policy_from_mapping
 from mt_access.simulation.generator import SimulationError
 
@@ -124,8 +124,7 @@ def policy_variant(
     pm = policy.plugin_manager or get_plugin_manager()
     return policy_from_mapping(
         raw,
-        criterion_kinds=collect_criterion_kinds(pm),
-        routers=collect_routers(pm),
+        registry=registry(pm),
         reference=policy.reference,
         source=policy.source,
         plugin_manager=pm,
