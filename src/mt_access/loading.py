@@ -11,6 +11,7 @@ from mt_access.errors import PolicyError, ReferenceDataError
 from mt_access.geo.communes import CommuneReference
 from mt_access.plugins import get_plugin_manager, merge_references, registry
 from mt_access.policy import Policy, policy_from_mapping
+from mt_access.yamlcheck import Locator
 from mt_access.yamlread import parse_yaml, read_yaml_file
 
 __all__ = ["available_policies", "load_policy", "parse_yaml", "reference_from_plugins"]
@@ -98,17 +99,15 @@ def _own_reference(
     data: object, lines: dict[str, int], path: Path, source: str
 ) -> CommuneReference | None:
     """The policy's own commune file (``territory.reference_file``), relative to the policy."""
-    territory = data.get("territory") if isinstance(data, dict) else None
-    if not isinstance(territory, dict) or "reference_file" not in territory:
+    territory = Locator(source, lines).root(data).at("territory")
+    if "reference_file" not in territory:
         return None
-    key = "$.territory.reference_file"
-    value = territory["reference_file"]
+    node = territory.at("reference_file")
+    value = node.value
     if not isinstance(value, str) or not value.strip():
-        raise PolicyError(
-            "chemin d'un fichier de communes attendu", source=source, line=lines.get(key), path=key
-        )
+        raise node.error("chemin d'un fichier de communes attendu")
     file = (path.parent / value).resolve()
-    vintage = territory.get("reference_vintage")
+    vintage = territory.at("reference_vintage", None).value
     try:
         return CommuneReference.from_csv(
             file,
@@ -116,4 +115,4 @@ def _own_reference(
             source=str(file),
         )
     except ReferenceDataError as exc:
-        raise PolicyError(str(exc), source=source, line=lines.get(key), path=key) from None
+        raise node.error(str(exc)) from None

@@ -16,6 +16,10 @@ Headers are compared without case, accents, extra spaces nor punctuation (a trai
 or ``:``, dashes, brackets: :func:`header_key`). Errors are
 :class:`~mt_access.errors.PolicyError`, in French, with the key path
 (``$.intake.fields.home_visits.values``) and the line.
+
+This module is a built-in plugin (:data:`mt_access.plugins.DEFAULT_PLUGINS`): it registers the
+``intake:`` section (:data:`INTAKE`, hook ``mt_access_policy_sections``), which the compiled
+policy gives back with ``policy.section(INTAKE)`` (or ``policy.intake``).
 """
 
 from __future__ import annotations

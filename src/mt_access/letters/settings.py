@@ -9,6 +9,10 @@ letters:
 
 Validated when the policy is loaded (:func:`letters_from_policy`); the templates themselves are
 read by :meth:`mt_access.letters.LetterTemplates.for_policy`. Nothing here does I/O.
+
+This module is a built-in plugin (:data:`mt_access.plugins.DEFAULT_PLUGINS`): it registers the
+``letters:`` section (:data:`LETTERS`, hook ``mt_access_policy_sections``), which the compiled
+policy gives back with ``policy.section(LETTERS)`` (or ``policy.letters``).
 """
 
 from __future__ import annotations
