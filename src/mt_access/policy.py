@@ -457,7 +457,7 @@ class _Reading:
         return _criterion(node, self.registry.criterion_kinds, self.reference)
 
 
-def _identity(top: Node, reading: _Reading) -> dict[str, Any]:
+def _identity(top: Node, reading: _Reading, read: Mapping[str, Any]) -> dict[str, Any]:
     ident = top.at("identity").mapping(("name", "code", "department", "notes"))
     for key in ("name", "code", "department"):
         ident.required(key)
@@ -469,7 +469,7 @@ def _identity(top: Node, reading: _Reading) -> dict[str, Any]:
     }
 
 
-def _territory(top: Node, reading: _Reading) -> dict[str, Any]:
+def _territory(top: Node, reading: _Reading, read: Mapping[str, Any]) -> dict[str, Any]:
     terr = top.at("territory").mapping(("communes", "reference_file", "reference_vintage"))
     for key in ("reference_file", "reference_vintage"):  # read by the loader
         if key in terr:
@@ -500,7 +500,7 @@ def _level(node: Node, rank: int, reading: _Reading, taken: list[str]) -> Priori
     )
 
 
-def _priority(top: Node, reading: _Reading) -> dict[str, Any]:
+def _priority(top: Node, reading: _Reading, read: Mapping[str, Any]) -> dict[str, Any]:
     prio = top.at("priority").mapping(("levels", "non_priority_name"))
     levels: list[PriorityLevel] = []
     for i, item in enumerate(prio.at("levels", []).items()):
@@ -512,11 +512,12 @@ def _priority(top: Node, reading: _Reading) -> dict[str, Any]:
     return {"levels": tuple(levels), "non_priority_level": name}
 
 
-def _exclusions(top: Node, reading: _Reading) -> dict[str, Any]:
+def _exclusions(top: Node, reading: _Reading, read: Mapping[str, Any]) -> dict[str, Any]:
     return {"exclusions": tuple(reading.criterion(c) for c in top.at("exclusions", []).items())}
 
 
-def _routing(top: Node, reading: _Reading, level_names: list[str]) -> dict[str, Any]:
+def _routing(top: Node, reading: _Reading, read: Mapping[str, Any]) -> dict[str, Any]:
+    level_names = [lv.name for lv in read["levels"]] + [read["non_priority_level"]]
     routing = top.at("routing").mapping(("max_distance_km", "priority", "non_priority", "levels"))
     default_max = _distance(routing.at("max_distance_km"), None)
     for key in ("priority", "non_priority"):
@@ -533,13 +534,13 @@ def _routing(top: Node, reading: _Reading, level_names: list[str]) -> dict[str, 
     return fields
 
 
-def _physicians(top: Node, reading: _Reading) -> dict[str, Any]:
+def _physicians(top: Node, reading: _Reading, read: Mapping[str, Any]) -> dict[str, Any]:
     phys = top.at("physicians", {}).mapping(("default_accepted_communes",))
     accepted = phys.at("default_accepted_communes", "territory")
     return {"default_accepted_communes": accepted.choice(DEFAULT_ACCEPTED_CHOICES)}
 
 
-def _capacity(top: Node, reading: _Reading) -> dict[str, Any]:
+def _capacity(top: Node, reading: _Reading, read: Mapping[str, Any]) -> dict[str, Any]:
     cap = top.at("capacity", {}).mapping(("carry_over", "default_monthly", "refusal_frees_slot"))
     monthly = cap.at("default_monthly", 0)
     return {
@@ -551,12 +552,12 @@ def _capacity(top: Node, reading: _Reading) -> dict[str, Any]:
     }
 
 
-def _households(top: Node, reading: _Reading) -> dict[str, Any]:
+def _households(top: Node, reading: _Reading, read: Mapping[str, Any]) -> dict[str, Any]:
     house = top.at("households", {}).mapping(("keep_together",))
     return {"keep_households_together": house.at("keep_together", False).boolean()}
 
 
-def _follow_up(top: Node, reading: _Reading) -> dict[str, Any]:
+def _follow_up(top: Node, reading: _Reading, read: Mapping[str, Any]) -> dict[str, Any]:
     follow = top.at("follow_up", {}).mapping(("max_contact_attempts",))
     attempts = follow.at("max_contact_attempts", 3)
     return {
@@ -578,7 +579,7 @@ def _distinct(node: Node, allowed: tuple[str, ...], expected: str) -> tuple[str,
     return tuple(out)
 
 
-def _ordering(top: Node, reading: _Reading) -> dict[str, Any]:
+def _ordering(top: Node, reading: _Reading, read: Mapping[str, Any]) -> dict[str, Any]:
     ordering = top.at("ordering", {}).mapping(("keys", "tie_break"))
     return {
         "ordering_keys": _distinct(
@@ -590,11 +591,11 @@ def _ordering(top: Node, reading: _Reading) -> dict[str, Any]:
     }
 
 
-def _privacy(top: Node, reading: _Reading, code: str) -> dict[str, Any]:
+def _privacy(top: Node, reading: _Reading, read: Mapping[str, Any]) -> dict[str, Any]:
     privacy = top.at("privacy", {}).mapping(("pseudonym_key", "referral_fields"))
     fields = privacy.at("referral_fields", list(DEFAULT_REFERRAL_FIELDS))
     return {
-        "pseudonym_key": privacy.at("pseudonym_key", code).text(),
+        "pseudonym_key": privacy.at("pseudonym_key", read["code"]).text(),
         "referral_fields": _distinct(
             fields, REFERRAL_FIELDS, "champ parmi {} (sans doublon) attendu"
         ),
@@ -612,7 +613,7 @@ def _resource(node: Node, reading: _Reading) -> Resource:
     )
 
 
-def _resources(top: Node, reading: _Reading) -> dict[str, Any]:
+def _resources(top: Node, reading: _Reading, read: Mapping[str, Any]) -> dict[str, Any]:
     return {"resources": tuple(_resource(r, reading) for r in top.at("resources", []).items())}
 
 
@@ -625,21 +626,26 @@ def _plugin_sections(top: Node, reading: _Reading, source: str) -> dict[str, Any
     return {"sections": values}
 
 
-_SECTIONS: tuple[Callable[[Node, _Reading], dict[str, Any]], ...] = (
+_CoreSection = Callable[[Node, _Reading, Mapping[str, Any]], dict[str, Any]]
+"""Reads one core section: the whole mapping, the registrations, and the fields read so far
+(``routing`` needs the level names, ``privacy`` the code); returns fields of :class:`Policy`."""
+
+_CORE_SECTIONS: tuple[_CoreSection, ...] = (
     _identity,
     _territory,
     _priority,
     _exclusions,
-)
-"""The core sections read before ``routing`` (which needs the level names), in order."""
-
-_AFTER_ROUTING: tuple[Callable[[Node, _Reading], dict[str, Any]], ...] = (
+    _routing,
     _physicians,
     _capacity,
     _households,
     _follow_up,
     _ordering,
+    _privacy,
+    _resources,
 )
+"""The core sections, in the order they are checked (so the first error of a file is the
+same from one version to the next)."""
 
 _TOP_KEYS = (
     "version",
@@ -721,14 +727,8 @@ def policy_from_mapping(
     reading = _Reading(registry=registry, reference=reference)
     top = _top(Locator(source, lines or {}).root(data), registry.sections)
     fields: dict[str, Any] = {}
-    for read in _SECTIONS:
-        fields.update(read(top, reading))
-    level_names = [lv.name for lv in fields["levels"]] + [fields["non_priority_level"]]
-    fields.update(_routing(top, reading, level_names))
-    for read in _AFTER_ROUTING:
-        fields.update(read(top, reading))
-    fields.update(_privacy(top, reading, fields["code"]))
-    fields.update(_resources(top, reading))
+    for read_section in _CORE_SECTIONS:
+        fields.update(read_section(top, reading, fields))
     fields.update(_plugin_sections(top, reading, source))
     return Policy(
         **fields,
