@@ -30,7 +30,12 @@ import yaml
 import mt_access
 from mt_access import hookspecs
 from mt_access import policy as policy_module
-from mt_access.plugins import collect_criterion_kinds, collect_routers, get_plugin_manager
+from mt_access.plugins import (
+    collect_criterion_kinds,
+    collect_routers,
+    get_plugin_manager,
+    registry,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -244,7 +249,9 @@ def test_every_top_level_policy_key_is_documented() -> None:
     text = page_text("yaml-reference.md")
     keys = policy_module._TOP_KEYS
     assert "routing" in keys
-    for key in keys:
+    sections = registry(get_plugin_manager(load_entry_points=False)).sections
+    assert {"intake", "letters"} <= set(sections)  # the built-in plugins' sections
+    for key in (*keys, *sections):
         section(text, f"`{key}`")
 
 

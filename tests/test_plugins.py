@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 import mt_access
@@ -32,7 +33,17 @@ from mt_access import (
 )
 from mt_access.geo.communes import Commune, CommuneReference
 from mt_access.hookspecs import PROJECT_NAME
-from mt_access.plugins import DEFAULT_PLUGINS, collect_criterion_kinds, collect_routers
+from mt_access.intake.forms import INTAKE
+from mt_access.letters.settings import LETTERS
+from mt_access.plugins import (
+    DEFAULT_PLUGINS,
+    Registry,
+    collect_criterion_kinds,
+    collect_routers,
+    registry,
+)
+from mt_access.policy_kinds import PolicySection, ReadContext
+from mt_access.yamlcheck import Node
 
 
 def _isolated(params: dict[str, Any]) -> Any:
@@ -315,6 +326,155 @@ def test_plugins_are_found_through_the_entry_point_group(
     monkeypatch.delitem(sys.modules, "cpts_exemple_plugin", raising=False)
     assert "toujours" in collect_criterion_kinds(get_plugin_manager())
     assert "toujours" not in collect_criterion_kinds(get_plugin_manager(load_entry_points=False))
+
+
+# --------------------------------------------------------------------------------------------
+# Policy sections contributed by plugins
+
+
+@attrs.frozen
+class Outreach:
+    """A CPTS plugin's own section: how many calls before an outreach visit."""
+
+    calls: int
+    team: str
+
+
+def _read_outreach(node: Node, context: ReadContext) -> Outreach:
+    section = node.mapping(("calls", "team"))
+    return Outreach(
+        calls=int(section.at("calls", 2).number(integer=True, minimum=1, maximum=10)),
+        team=section.required("team").text(),
+    )
+
+
+OUTREACH: PolicySection[Outreach | None] = PolicySection("outreach", _read_outreach, None)
+
+
+class OutreachPlugin:
+    @hookimpl
+    def mt_access_policy_sections(self) -> list[PolicySection[Any]]:
+        return [OUTREACH]
+
+
+def test_a_plugin_adds_a_policy_section_read_back_typed(tmp_path: Path) -> None:
+    path = tmp_path / "outreach.yaml"
+    path.write_text(MINIMAL_POLICY + "outreach:\n  calls: 3\n  team: équipe mobile\n")
+    with pytest.raises(mt_access.PolicyError) as unknown:
+        load_policy(path)  # without the plugin, the key is unknown, with its line
+    assert unknown.value.path == "$.outreach"
+    assert unknown.value.line == 11
+    assert "clé inconnue 'outreach'" in unknown.value.message
+    assert "intake, letters" in unknown.value.message  # the known keys come from the plugins
+    pm = get_plugin_manager(plugins=[OutreachPlugin()])
+    policy = load_policy(path, plugin_manager=pm)
+    assert policy.section(OUTREACH) == Outreach(calls=3, team="équipe mobile")
+    assert policy.sections["outreach"] == Outreach(calls=3, team="équipe mobile")
+    # Absent from a file: the section's default.
+    bare = tmp_path / "bare.yaml"
+    bare.write_text(MINIMAL_POLICY)
+    assert load_policy(bare, plugin_manager=pm).section(OUTREACH) is None
+    # Not registered when the policy was compiled: the default too.
+    assert load_policy(bare).section(OUTREACH) is None
+
+
+def test_a_plugin_section_error_names_the_file_line_and_key_path(tmp_path: Path) -> None:
+    pm = get_plugin_manager(plugins=[OutreachPlugin()])
+    path = tmp_path / "outreach.yaml"
+    path.write_text(MINIMAL_POLICY + "outreach:\n  calls: 30\n  team: mobile\n")
+    with pytest.raises(mt_access.PolicyError, match="valeur ≤ 10 attendue") as info:
+        load_policy(path, plugin_manager=pm)
+    assert (info.value.source, info.value.line, info.value.path) == (
+        str(path),
+        12,
+        "$.outreach.calls",
+    )
+    path.write_text(MINIMAL_POLICY + "outreach:\n  calls: 3\n")
+    with pytest.raises(mt_access.PolicyError, match="clé 'team' obligatoire") as info:
+        load_policy(path, plugin_manager=pm)
+    assert (info.value.line, info.value.path) == (11, "$.outreach")
+
+
+def test_intake_and_letters_are_sections_of_built_in_plugins(
+    voironnais: mt_access.Policy,
+) -> None:
+    assert {"mt_access.intake.forms", "mt_access.letters.settings"} <= set(DEFAULT_PLUGINS)
+    found = registry(get_plugin_manager(load_entry_points=False))
+    assert found.sections == {"intake": INTAKE, "letters": LETTERS}
+    assert voironnais.intake is voironnais.section(INTAKE)
+    assert voironnais.letters is voironnais.section(LETTERS)
+    assert voironnais.section(INTAKE) is not None
+    # attrs.evolve still sets them as before they were sections.
+    changed = attrs.evolve(voironnais, intake=None)
+    assert changed.intake is None
+    assert changed.letters == voironnais.letters
+    assert changed.sections.keys() == voironnais.sections.keys()
+
+
+def test_registry_collects_every_registration_once() -> None:
+    pm = get_plugin_manager(plugins=[ThrowawayPlugin(), OutreachPlugin()], load_entry_points=False)
+    found = registry(pm)
+    assert isinstance(found, Registry)
+    assert "isolated" in found.criterion_kinds
+    assert "first_physician" in found.routers
+    assert set(found.sections) == {"intake", "letters", "outreach"}
+    assert VOIRON in found.reference()
+    with pytest.raises(mt_access.PolicyError, match="aucun référentiel"):
+        Registry({}, {}, {}).reference()
+
+
+def test_a_section_registered_twice_or_named_like_a_core_one_is_refused(tmp_path: Path) -> None:
+    class Twice:
+        @hookimpl
+        def mt_access_policy_sections(self) -> list[PolicySection[Any]]:
+            return [attrs.evolve(OUTREACH)]
+
+    with pytest.raises(PluginError, match="section de politique 'outreach' enregistré"):
+        registry(get_plugin_manager(plugins=[OutreachPlugin(), Twice()]))
+
+    class Core:
+        @hookimpl
+        def mt_access_policy_sections(self) -> list[PolicySection[Any]]:
+            return [PolicySection("routing", _read_outreach, None)]
+
+    path = tmp_path / "p.yaml"
+    path.write_text(MINIMAL_POLICY)
+    with pytest.raises(PluginError, match=r"'routing'.*section de base"):
+        load_policy(path, plugin_manager=get_plugin_manager(plugins=[Core()]))
+
+    class Wrong:
+        @hookimpl
+        def mt_access_policy_sections(self) -> list[Any]:
+            return ["outreach"]
+
+    with pytest.raises(PluginError, match="str au lieu de PolicySection"):
+        registry(get_plugin_manager(plugins=[Wrong()]))
+
+
+def test_a_criterion_label_naming_an_unknown_parameter_is_a_plugin_error(tmp_path: Path) -> None:
+    class BadLabel:
+        @hookimpl
+        def mt_access_criterion_kinds(self) -> list[CriterionKind]:
+            return [CriterionKind("bad_label", "âge ≥ {annees}", lambda p: lambda r, on: True)]
+
+    path = tmp_path / "p.yaml"
+    path.write_text(MINIMAL_POLICY.replace("kind: ald", "kind: bad_label"))
+    with pytest.raises(PluginError, match=r"'bad_label'.*'annees'"):
+        load_policy(path, plugin_manager=get_plugin_manager(plugins=[BadLabel()]))
+
+
+MINIMAL_POLICY = """\
+version: 1
+identity: {name: CPTS Test, code: test, department: "38"}
+territory: {communes: ["38563", "38565"]}
+priority:
+  levels:
+    - name: prioritaire
+      criteria: [{kind: ald}]
+routing:
+  priority: {router: nearest}
+  non_priority: {router: nearest}
+"""
 
 
 def test_every_hook_has_a_test() -> None:

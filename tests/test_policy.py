@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import textwrap
 import zipfile
 from pathlib import Path
@@ -286,3 +287,66 @@ def test_bad_own_commune_file_is_a_policy_error(tmp_path: Path) -> None:
         '  communes: ["38563", "38565"]', '  reference_file: absent.csv\n  communes: ["38563"]'
     )
     assert error_for(tmp_path, text).path == "$.territory.reference_file"
+
+
+# --------------------------------------------------------------------------------------------
+# Layers: the core does not import the plugins that contribute sections
+
+
+_PLUGIN_PACKAGES = ("mt_access.intake", "mt_access.letters")
+_LAYERED = (
+    "policy.py",
+    "policy_kinds.py",
+    "yamlcheck.py",
+    "plugins.py",
+    "loading.py",
+    "hookspecs.py",
+    "intake/forms.py",
+    "letters/settings.py",
+)
+
+
+def _runtime_imports(path: Path) -> tuple[set[str], list[int]]:
+    """The modules ``path`` imports outside ``if TYPE_CHECKING:``, and the lines of the
+    imports made inside functions."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    typing_only = {
+        id(n)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+        for stmt in node.body
+        for n in ast.walk(stmt)
+    }
+    modules: set[str] = set()
+    deferred: list[int] = []
+    for func in ast.walk(tree):
+        if isinstance(func, ast.FunctionDef | ast.AsyncFunctionDef):
+            deferred += [
+                n.lineno for n in ast.walk(func) if isinstance(n, ast.Import | ast.ImportFrom)
+            ]
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module:
+            modules.add(node.module)
+            modules.update(f"{node.module}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.Import):
+            modules.update(a.name for a in node.names)
+    return modules, deferred
+
+
+def test_policy_modules_import_one_way_without_deferred_imports() -> None:
+    """policy, its base modules, the plugin manager and the loader never import the plugins
+    that contribute sections (intake, letters), and nothing hides an import in a function."""
+    src = REPO / "src" / "mt_access"
+    for name in _LAYERED:
+        modules, deferred = _runtime_imports(src / name)
+        assert not deferred, f"{name}: imports inside functions at lines {deferred}"
+        if not name.startswith(("intake/", "letters/")):
+            plugins = {
+                m for m in modules if m.startswith(("mt_access.intake", "mt_access.letters"))
+            }
+            assert not plugins, f"{name} imports the plugins {sorted(plugins)}"
+    for base in ("policy_kinds.py", "yamlcheck.py", "plugins.py"):
+        modules, _ = _runtime_imports(src / base)
+        assert "mt_access.policy" not in modules, f"{base} imports mt_access.policy"

@@ -19,14 +19,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 if TYPE_CHECKING:
     from mt_access.geo.communes import CommuneReference
     from mt_access.model import Request
-    from mt_access.policy import CriterionKind, Policy, RouterKind
+    from mt_access.policy import Policy
+    from mt_access.policy_kinds import CriterionKind, PolicySection, RouterKind
     from mt_access.result import Classification, ScopeDecision
 
 __all__ = ["PROJECT_NAME", "hookspec"]
@@ -77,6 +78,20 @@ def mt_access_policy_directories() -> list[Path]:
 
     ``load_policy("name")`` looks for ``name.yaml`` in each directory. The built-in plugin
     registers the policies shipped with mt-access; a CPTS plugin can ship its own.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def mt_access_policy_sections() -> list[PolicySection[Any]]:
+    """Register top-level sections of policy files (``intake:``, ``letters:``, a CPTS's own).
+
+    Called once per :func:`mt_access.load_policy` (through :func:`mt_access.plugins.registry`).
+    Return a list of :class:`mt_access.policy_kinds.PolicySection`: each names its key, reads
+    its YAML into a value and gives the value of a file without it; the compiled policy gives
+    the value back with ``policy.section(SECTION)``. A key no section claims is refused with
+    its line; two plugins registering the same name, or a name of the core sections
+    (``identity``, ``routing``...), is an error (:class:`mt_access.PluginError`).
     """
     raise NotImplementedError
 
@@ -135,7 +150,8 @@ def mt_access_pseudonym(request_id: str, policy: Policy) -> str | None:
     """Return a stable pseudonym for a request, used wherever a shared list must not
     identify the patient (the ``pull`` router's lists, pseudonymised exports).
 
-    The built-in pseudonym is a keyed BLAKE2 hash of the request id with the policy's
-    ``privacy.pseudonym_key``: stable across runs, not reversible without the key.
+    The built-in pseudonym is an HMAC-SHA256 of the request id keyed with the policy's
+    ``privacy.pseudonym_key``, cut to 80 bits (``P-ABCD-EFGH-IJKL-MNOP``): stable across
+    runs, not reversible without the key.
     """
     raise NotImplementedError

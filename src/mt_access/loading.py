@@ -9,8 +9,9 @@ import pluggy
 
 from mt_access.errors import PolicyError, ReferenceDataError
 from mt_access.geo.communes import CommuneReference
-from mt_access.plugins import collect_criterion_kinds, collect_routers, get_plugin_manager
+from mt_access.plugins import get_plugin_manager, merge_references, registry
 from mt_access.policy import Policy, policy_from_mapping
+from mt_access.yamlcheck import Locator
 from mt_access.yamlread import parse_yaml, read_yaml_file
 
 __all__ = ["available_policies", "load_policy", "parse_yaml", "reference_from_plugins"]
@@ -18,18 +19,8 @@ __all__ = ["available_policies", "load_policy", "parse_yaml", "reference_from_pl
 
 def reference_from_plugins(pm: pluggy.PluginManager) -> CommuneReference:
     """The commune reference registered by the plugins (merged; the plugin registered last
-    wins for an INSEE code several of them know)."""
-    refs: list[CommuneReference] = [
-        r for batch in pm.hook.mt_access_commune_references() for r in batch
-    ]
-    if not refs:
-        raise PolicyError("aucun référentiel de communes n'est enregistré par les plugins")
-    if len(refs) == 1:
-        return refs[0]
-    merged = refs[-1]
-    for ref in reversed(refs[:-1]):  # pluggy calls the last registered first
-        merged = _merge(merged, ref)
-    return merged
+    wins for an INSEE code several of them know): ``registry(pm).reference()``."""
+    return registry(pm).reference()
 
 
 def available_policies(pm: pluggy.PluginManager | None = None) -> dict[str, Path]:
@@ -88,15 +79,15 @@ def load_policy(
     source = str(path)
     text = read_yaml_file(path, source)
     data, lines = parse_yaml(text, source)
+    found = registry(pm)
     if reference is None:
-        reference = reference_from_plugins(pm)
+        reference = found.reference()
         own = _own_reference(data, lines, path, source)
         if own is not None:
-            reference = _merge(reference, own)
+            reference = merge_references(reference, own)
     return policy_from_mapping(
         data,
-        criterion_kinds=collect_criterion_kinds(pm),
-        routers=collect_routers(pm),
+        registry=found,
         reference=reference,
         source=source,
         lines=lines,
@@ -108,17 +99,15 @@ def _own_reference(
     data: object, lines: dict[str, int], path: Path, source: str
 ) -> CommuneReference | None:
     """The policy's own commune file (``territory.reference_file``), relative to the policy."""
-    territory = data.get("territory") if isinstance(data, dict) else None
-    if not isinstance(territory, dict) or "reference_file" not in territory:
+    territory = Locator(source, lines).root(data).at("territory")
+    if "reference_file" not in territory:
         return None
-    key = "$.territory.reference_file"
-    value = territory["reference_file"]
+    node = territory.at("reference_file")
+    value = node.value
     if not isinstance(value, str) or not value.strip():
-        raise PolicyError(
-            "chemin d'un fichier de communes attendu", source=source, line=lines.get(key), path=key
-        )
+        raise node.error("chemin d'un fichier de communes attendu")
     file = (path.parent / value).resolve()
-    vintage = territory.get("reference_vintage")
+    vintage = territory.at("reference_vintage", None).value
     try:
         return CommuneReference.from_csv(
             file,
@@ -126,15 +115,4 @@ def _own_reference(
             source=str(file),
         )
     except ReferenceDataError as exc:
-        raise PolicyError(str(exc), source=source, line=lines.get(key), path=key) from None
-
-
-def _merge(base: CommuneReference, own: CommuneReference) -> CommuneReference:
-    """``own`` communes replace or extend ``base``'s."""
-    merged = {c.insee: c for c in base}
-    merged.update((c.insee, c) for c in own)
-    return CommuneReference(
-        merged.values(),
-        vintage=f"{base.vintage} + {own.vintage}",
-        source=f"{base.source} + {own.source}",
-    )
+        raise node.error(str(exc)) from None

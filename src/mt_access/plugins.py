@@ -1,24 +1,35 @@
-"""The plugin manager: built-in plugins and third-party ones, registered the same way."""
+"""The plugin manager: built-in plugins and third-party ones, registered the same way.
+
+:func:`get_plugin_manager` builds a manager; :func:`registry` collects, once, what its
+plugins register for policy files (criterion kinds, routers, sections, commune references).
+"""
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from types import ModuleType
+from typing import Any
 
+import attrs
 import pluggy
 
 from mt_access import hookspecs
-from mt_access.errors import PluginError
-from mt_access.policy import CriterionKind, RouterKind
+from mt_access.errors import PluginError, PolicyError
+from mt_access.geo.communes import CommuneReference
+from mt_access.policy_kinds import CriterionKind, PolicySection, RouterKind
 
 __all__ = [
     "DEFAULT_PLUGINS",
     "ENTRY_POINT_GROUP",
+    "Registry",
     "collect_criterion_kinds",
     "collect_routers",
+    "collect_sections",
     "get_plugin_manager",
     "hookimpl",
+    "merge_references",
+    "registry",
 ]
 
 hookimpl = pluggy.HookimplMarker(hookspecs.PROJECT_NAME)
@@ -32,8 +43,11 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "mt_access.policies.routers",
     "mt_access.policies.decisions",
     "mt_access.policies.reference",
+    "mt_access.intake.forms",
+    "mt_access.letters.settings",
 )
-"""Built-in plugins, registered exactly like third-party ones."""
+"""Built-in plugins, registered exactly like third-party ones (the last two contribute the
+``intake:`` and ``letters:`` sections of policy files)."""
 
 
 def get_plugin_manager(
@@ -93,3 +107,72 @@ def collect_routers(pm: pluggy.PluginManager) -> dict[str, RouterKind]:
     """Every router registered through ``mt_access_routers``, by name."""
     found = _collect(pm.hook.mt_access_routers(), RouterKind, "routeur")
     return {k: v for k, v in found.items() if isinstance(v, RouterKind)}
+
+
+def collect_sections(pm: pluggy.PluginManager) -> dict[str, PolicySection[Any]]:
+    """Every policy section registered through ``mt_access_policy_sections``, by name."""
+    found = _collect(pm.hook.mt_access_policy_sections(), PolicySection, "section de politique")
+    return {k: v for k, v in found.items() if isinstance(v, PolicySection)}
+
+
+def merge_references(base: CommuneReference, own: CommuneReference) -> CommuneReference:
+    """``own`` communes replace or extend ``base``'s."""
+    merged = {c.insee: c for c in base}
+    merged.update((c.insee, c) for c in own)
+    return CommuneReference(
+        merged.values(),
+        vintage=f"{base.vintage} + {own.vintage}",
+        source=f"{base.source} + {own.source}",
+    )
+
+
+@attrs.frozen
+class Registry:
+    """What the plugins of one manager register for policy files (see :func:`registry`).
+
+    Attributes:
+        criterion_kinds: the criterion kinds by name (``kind:`` of a criterion).
+        routers: the routers by name (``router:`` of a routing rule).
+        sections: the top-level sections plugins contribute, by name (``intake``...).
+        plugin_manager: the manager they come from (``None``: registrations given by hand).
+    """
+
+    criterion_kinds: Mapping[str, CriterionKind]
+    routers: Mapping[str, RouterKind]
+    sections: Mapping[str, PolicySection[Any]]
+    plugin_manager: pluggy.PluginManager | None = attrs.field(default=None, eq=False, repr=False)
+
+    def reference(self) -> CommuneReference:
+        """The commune reference the plugins register (``mt_access_commune_references``),
+        merged: for an INSEE code several of them know, the plugin registered last wins.
+
+        Raises:
+            PolicyError: no plugin registers a reference.
+        """
+        pm = self.plugin_manager
+        refs = [] if pm is None else [r for b in pm.hook.mt_access_commune_references() for r in b]
+        if not refs:
+            raise PolicyError("aucun référentiel de communes n'est enregistré par les plugins")
+        merged: CommuneReference = refs[-1]
+        for ref in reversed(refs[:-1]):  # pluggy calls the last registered first
+            merged = merge_references(merged, ref)
+        return merged
+
+
+def registry(pm: pluggy.PluginManager) -> Registry:
+    """Collect what the plugins of ``pm`` register for policy files, checking each answer
+    (a list of the right type, no name registered twice).
+
+    The commune reference is collected when asked (:meth:`Registry.reference`): a caller
+    that brings its own does not pay for the bundled one.
+
+    Raises:
+        PluginError: a plugin answers something else than a list of the expected type, or
+            two plugins register the same name.
+    """
+    return Registry(
+        criterion_kinds=collect_criterion_kinds(pm),
+        routers=collect_routers(pm),
+        sections=collect_sections(pm),
+        plugin_manager=pm,
+    )

@@ -1,155 +1,74 @@
-"""CPTS policies: what plugins register (criterion kinds, routers) and the compiled policy.
+"""CPTS policies: the compiled policy, and the reading of a policy file's mapping into one.
 
 A policy file is YAML (see ``docs/yaml-reference.md``). Reading the file is done at the edge
 (:mod:`mt_access.loading`); this module turns an already-parsed mapping into a validated,
 immutable :class:`Policy`, naming the key path (``$.routing.priority.router``) and, when the
-caller knows it, the line of every error.
+caller knows it, the line of every error (through :class:`mt_access.yamlcheck.Node`).
+
+The core sections (``identity``, ``territory``, ``priority``, ``routing``...) are read here,
+one small function each. Other sections (``intake``, ``letters``, a CPTS plugin's own) are
+contributed by plugins (:class:`~mt_access.policy_kinds.PolicySection`, hook
+``mt_access_policy_sections``) and read back with :meth:`Policy.section`. What plugins register
+is described in :mod:`mt_access.policy_kinds` (re-exported here).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import enum
-import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import attrs
 
+from mt_access import plugins
 from mt_access.bounds import (
     MAX_CONTACT_ATTEMPTS,
     MAX_DISTANCE_KM,
     MAX_MONTHLY_CAPACITY,
 )
-from mt_access.errors import PolicyError
+from mt_access.errors import PluginError
 from mt_access.model import Physician, Request, SearchReason
+from mt_access.plugins import Registry
+from mt_access.policy_kinds import (
+    TYPE_LABELS,
+    CriterionKind,
+    CriterionTest,
+    Param,
+    ParamType,
+    PolicySection,
+    ReadContext,
+    RouterKind,
+    VectorTest,
+)
+from mt_access.yamlcheck import Locator, Node, yaml_kind
 
 if TYPE_CHECKING:
-    import numpy as np
-    import numpy.typing as npt
     import pluggy
 
-    from mt_access.columns import RequestTable
     from mt_access.geo.communes import CommuneReference
     from mt_access.intake.forms import FormMapping
     from mt_access.letters.settings import LetterSettings
-    from mt_access.routing import RouterOutput, RoutingTask
 
 __all__ = [
     "DEFAULT_REFERRAL_FIELDS",
     "REFERRAL_FIELDS",
     "Criterion",
     "CriterionKind",
+    "CriterionTest",
     "Param",
     "ParamType",
     "Policy",
+    "PolicySection",
     "PriorityLevel",
     "Resource",
     "RouterKind",
     "RoutingRule",
+    "VectorTest",
     "policy_from_mapping",
+    "yaml_kind",
 ]
 
-CriterionTest = Callable[[Request, dt.date], bool]
-"""A compiled criterion: does ``request`` meet it on reference date ``on``?"""
-
-VectorTest = Callable[["RequestTable", dt.date], "npt.NDArray[np.bool_]"]
-"""A compiled criterion over many requests at once: one boolean per row of the table."""
-
-
-class ParamType(enum.StrEnum):
-    """Types a plugin can declare for the parameters of its criterion kinds and routers."""
-
-    INT = "int"
-    NUMBER = "number"
-    STRING = "string"
-    BOOLEAN = "boolean"
-    STRING_LIST = "string_list"
-    COMMUNE_LIST = "commune_list"
-    REASON_LIST = "reason_list"
-    CHOICE = "choice"
-
-
-_TYPE_LABELS = {
-    ParamType.INT: "un nombre entier",
-    ParamType.NUMBER: "un nombre",
-    ParamType.STRING: "un texte",
-    ParamType.BOOLEAN: "true ou false",
-    ParamType.STRING_LIST: "une liste de textes",
-    ParamType.COMMUNE_LIST: "une liste de codes INSEE",
-    ParamType.REASON_LIST: "une liste de motifs",
-    ParamType.CHOICE: "une valeur parmi une liste",
-}
-
-
-@attrs.frozen
-class Param:
-    """A parameter of a criterion kind or router, as written in the YAML file.
-
-    Attributes:
-        name: the YAML key.
-        type: its type.
-        doc: what it means (shown in the YAML reference).
-        required: whether the key must be present.
-        default: value used when absent (ignored when required).
-        minimum: lower bound for numbers.
-        maximum: upper bound for numbers (see :mod:`mt_access.bounds`); ``None``: none.
-        choices: allowed values for ``CHOICE``.
-    """
-
-    name: str
-    type: ParamType = attrs.field(converter=ParamType)
-    doc: str = ""
-    required: bool = False
-    default: Any = None
-    minimum: float | None = None
-    choices: tuple[str, ...] = ()
-    maximum: float | None = None
-
-
-@attrs.frozen
-class CriterionKind:
-    """A kind of priority criterion a plugin registers (``mt_access_criterion_kinds``).
-
-    Attributes:
-        name: the ``kind:`` used in YAML, e.g. ``age_at_least``.
-        label: French label template, formatted with the parameters, e.g. ``"âge ≥ {years} ans"``.
-        build: turns validated parameters into a test ``(request, on) -> bool``.
-        params: the parameters it takes.
-        doc: one-line description for the YAML reference.
-        build_vectorized: optional; turns the parameters into a test over a
-            :class:`mt_access.columns.RequestTable` (one boolean per request), which must agree
-            with ``build``. When every criterion of a policy has one, classification of large
-            batches is vectorised.
-    """
-
-    name: str
-    label: str
-    build: Callable[[Mapping[str, Any]], CriterionTest]
-    params: tuple[Param, ...] = ()
-    doc: str = ""
-    build_vectorized: Callable[[Mapping[str, Any]], VectorTest] | None = None
-
-
-@attrs.frozen
-class RouterKind:
-    """A routing rule a plugin registers (``mt_access_routers``).
-
-    Attributes:
-        name: the ``router:`` used in YAML, e.g. ``monthly_quota``.
-        label: French name shown to coordinators.
-        route: the routing function; see :class:`mt_access.routing.RoutingTask`.
-        params: the parameters it takes besides ``router`` and ``max_distance_km``.
-        consumes_capacity: whether it places patients (and so uses GP capacity).
-        doc: one-line description for the YAML reference.
-    """
-
-    name: str
-    label: str
-    route: Callable[[RoutingTask], RouterOutput]
-    params: tuple[Param, ...] = ()
-    consumes_capacity: bool = False
-    doc: str = ""
+T = TypeVar("T")
 
 
 @attrs.frozen
@@ -279,12 +198,19 @@ DEFAULT_REFERRAL_FIELDS = (
 """What a GP needs to contact the patient and judge the request: the « dossier qualifié »."""
 
 
-@attrs.frozen
+_UNCHANGED: Any = object()
+
+
+@attrs.frozen(init=False)
 class Policy:
     """A CPTS's policy, validated and compiled.
 
     Build one with :func:`mt_access.load_policy` (YAML file or shipped name) or
     :func:`policy_from_mapping`.
+
+    The sections plugins contribute are in ``sections`` (by name) and read back, typed, with
+    :meth:`section`. ``intake`` and ``letters`` stay readable as attributes, and settable
+    through ``attrs.evolve(policy, intake=...)`` as before they were sections.
     """
 
     name: str
@@ -308,13 +234,42 @@ class Policy:
     tie_break: str = "id"
     pseudonym_key: str = ""
     referral_fields: tuple[str, ...] = DEFAULT_REFERRAL_FIELDS
-    intake: FormMapping | None = None
-    letters: LetterSettings | None = None
+    sections: Mapping[str, Any] = attrs.field(factory=dict)
     notes: str = ""
     source: str = "<dict>"
     reference: CommuneReference | None = attrs.field(default=None, eq=False, repr=False)
     plugin_manager: pluggy.PluginManager | None = attrs.field(default=None, eq=False, repr=False)
     raw: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
+
+    def __init__(
+        self, *, intake: Any = _UNCHANGED, letters: Any = _UNCHANGED, **fields: Any
+    ) -> None:
+        """The attrs fields by keyword; ``intake`` and ``letters`` set those sections."""
+        given = {"intake": intake, "letters": letters}
+        if any(value is not _UNCHANGED for value in given.values()):
+            sections = dict(fields.get("sections", {}))
+            sections.update((k, v) for k, v in given.items() if v is not _UNCHANGED)
+            fields["sections"] = sections
+        self.__attrs_init__(**fields)
+
+    def section(self, key: PolicySection[T]) -> T:
+        """The value of the section ``key`` (its default when the file has none, or when
+        the plugins that compiled the policy did not register it)."""
+        if key.name in self.sections:
+            return cast(T, self.sections[key.name])
+        return key.default
+
+    @property
+    def intake(self) -> FormMapping | None:
+        """The ``intake:`` section (``policy.section(mt_access.intake.forms.INTAKE)``);
+        ``None`` when absent: the generic preset is used."""
+        return cast("FormMapping | None", self.sections.get("intake"))
+
+    @property
+    def letters(self) -> LetterSettings | None:
+        """The ``letters:`` section (``policy.section(mt_access.letters.settings.LETTERS)``);
+        ``None`` when absent: the shipped templates are used."""
+        return cast("LetterSettings | None", self.sections.get("letters"))
 
     @property
     def non_priority_rank(self) -> int:
@@ -350,226 +305,75 @@ class Policy:
 
 
 # --------------------------------------------------------------------------------------------
-# Validation
+# Reading a policy mapping: one function per section, each key written once
 
 
-@attrs.frozen
-class _Ctx:
-    source: str
-    lines: Mapping[str, int]
-
-    def error(self, path: str, message: str) -> PolicyError:
-        line = self.lines.get(path)
-        if line is None:  # report the nearest enclosing key we know a line for
-            parent = path
-            while line is None and ("." in parent or "[" in parent):
-                cut = max(parent.rfind("."), parent.rfind("["))
-                parent = parent[:cut]
-                line = self.lines.get(parent)
-        return PolicyError(message, source=self.source, line=line, path=path)
-
-
-def yaml_kind(value: object) -> str:
-    """A French description of a YAML value's type (and short value), for error messages."""
-    if value is None:
-        return "vide (null)"
-    if isinstance(value, bool):
-        return f"booléen {value!r}"
-    if isinstance(value, int | float):
-        return f"nombre {value!r}"
-    if isinstance(value, str):
-        return f"texte {value!r}"
-    if isinstance(value, list):
-        return "une liste"
-    if isinstance(value, dict):
-        return "un dictionnaire"
-    if isinstance(value, dt.date):
-        return f"date {value.isoformat()}"
-    return type(value).__name__
-
-
-def _mapping(ctx: _Ctx, path: str, value: object, allowed: Iterable[str]) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ctx.error(path, f"dictionnaire (clé: valeur) attendu, reçu {yaml_kind(value)}")
-    allowed = tuple(allowed)
-    for key in value:
-        if key not in allowed:
-            raise ctx.error(
-                f"{path}.{key}",
-                f"clé inconnue {key!r} ; clés possibles ici : {', '.join(allowed)}",
-            )
-    return value
-
-
-def _str(ctx: _Ctx, path: str, value: object, *, allow_empty: bool = False) -> str:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str) or (not allow_empty and not value.strip()):
-        raise ctx.error(path, f"texte non vide attendu, reçu {yaml_kind(value)}")
-    return value.strip()
-
-
-def _bool(ctx: _Ctx, path: str, value: object) -> bool:
-    if not isinstance(value, bool):
-        raise ctx.error(path, f"true ou false attendu, reçu {yaml_kind(value)}")
-    return value
-
-
-def _number(
-    ctx: _Ctx,
-    path: str,
-    value: object,
-    *,
-    integer: bool,
-    minimum: float | None,
-    maximum: float | None = None,
-    positive: bool = False,
-) -> int | float:
-    """A number of the policy, finite and within ``[minimum, maximum]`` (``> 0`` when
-    ``positive``); the bounds come from :mod:`mt_access.bounds`."""
-    ok = isinstance(value, int) if integer else isinstance(value, int | float)
-    if isinstance(value, bool) or not ok:
-        expected = "un nombre entier" if integer else "un nombre"
-        raise ctx.error(path, f"{expected} attendu, reçu {yaml_kind(value)}")
-    assert isinstance(value, int | float)
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ctx.error(path, "nombre fini attendu, reçu une valeur non finie (.nan ou .inf)")
-    if positive and value <= 0:
-        raise ctx.error(path, f"valeur > 0 attendue, reçu {_shown(value)}")
-    if minimum is not None and value < minimum:
-        raise ctx.error(path, f"valeur ≥ {minimum:g} attendue, reçu {_shown(value)}")
-    if maximum is not None and value > maximum:
-        raise ctx.error(
-            path,
-            f"valeur ≤ {maximum:g} attendue (limite de mt-access, voir la référence YAML), "
-            f"reçu {_shown(value)}",
-        )
-    return value
-
-
-def _shown(value: float) -> str:
-    """A number for a message (a number with hundreds of digits is only described)."""
-    text = repr(value)
-    return text if len(text) <= 20 else f"un nombre de {len(text)} caractères"
-
-
-def _list(ctx: _Ctx, path: str, value: object) -> list[Any]:
-    if not isinstance(value, list):
-        raise ctx.error(path, f"liste attendue, reçu {yaml_kind(value)}")
-    return value
-
-
-def _communes(
-    ctx: _Ctx, path: str, value: object, reference: CommuneReference | None
-) -> frozenset[str]:
+def _communes(node: Node, reference: CommuneReference | None) -> frozenset[str]:
     codes = []
-    for i, item in enumerate(_list(ctx, path, value)):
-        code = _str(ctx, f"{path}[{i}]", item)
+    for item in node.items():
+        code = item.text()
         hint = (
             ' ; écrivez les codes INSEE entre guillemets (par ex. "01053") : sans guillemets, '
             "YAML lit un nombre et un zéro initial change sa valeur"
-            if isinstance(item, int)
+            if isinstance(item.value, int)
             else ""
         )
         if not (len(code) == 5 and code.isalnum()):
-            raise ctx.error(
-                f"{path}[{i}]", f"code INSEE à 5 caractères attendu, reçu {code!r}{hint}"
-            )
+            raise item.error(f"code INSEE à 5 caractères attendu, reçu {code!r}{hint}")
         if reference is not None and code not in reference:
-            raise ctx.error(
-                f"{path}[{i}]",
-                f"code INSEE {code} absent du référentiel des communes ({reference.vintage}){hint}",
+            raise item.error(
+                f"code INSEE {code} absent du référentiel des communes ({reference.vintage}){hint}"
             )
         codes.append(code)
     return frozenset(codes)
 
 
-def _param_value(
-    ctx: _Ctx, path: str, param: Param, value: object, reference: CommuneReference | None
-) -> Any:
+def _reasons(node: Node) -> tuple[str, ...]:
+    known = [r.value for r in SearchReason]
+    reasons = []
+    for item in node.items():
+        text = item.text()
+        if text not in known:
+            raise item.error(f"motif inconnu {text!r} ; motifs possibles : {', '.join(known)}")
+        reasons.append(text)
+    return tuple(sorted(set(reasons)))
+
+
+def _param_value(node: Node, param: Param, reference: CommuneReference | None) -> Any:
     t = param.type
     if t is ParamType.INT or t is ParamType.NUMBER:
-        return _number(
-            ctx,
-            path,
-            value,
-            integer=t is ParamType.INT,
-            minimum=param.minimum,
-            maximum=param.maximum,
-        )
+        return node.number(integer=t is ParamType.INT, minimum=param.minimum, maximum=param.maximum)
     if t is ParamType.STRING:
-        return _str(ctx, path, value, allow_empty=True)
+        return node.text(allow_empty=True)
     if t is ParamType.BOOLEAN:
-        return _bool(ctx, path, value)
+        return node.boolean()
     if t is ParamType.STRING_LIST:
-        return tuple(_str(ctx, f"{path}[{i}]", v) for i, v in enumerate(_list(ctx, path, value)))
+        return tuple(item.text() for item in node.items())
     if t is ParamType.COMMUNE_LIST:
-        return tuple(sorted(_communes(ctx, path, value, reference)))
+        return tuple(sorted(_communes(node, reference)))
     if t is ParamType.REASON_LIST:
-        reasons = []
-        known = [r.value for r in SearchReason]
-        for i, v in enumerate(_list(ctx, path, value)):
-            text = _str(ctx, f"{path}[{i}]", v)
-            if text not in known:
-                raise ctx.error(
-                    f"{path}[{i}]",
-                    f"motif inconnu {text!r} ; motifs possibles : {', '.join(known)}",
-                )
-            reasons.append(text)
-        return tuple(sorted(set(reasons)))
-    # CHOICE
-    text = _str(ctx, path, value)
-    if text not in param.choices:
-        raise ctx.error(path, f"valeur parmi {', '.join(param.choices)} attendue, reçu {text!r}")
-    return text
+        return _reasons(node)
+    return node.choice(param.choices)  # CHOICE
 
 
 def _params(
-    ctx: _Ctx,
-    path: str,
-    mapping: Mapping[str, Any],
-    params: Sequence[Param],
-    reference: CommuneReference | None,
+    node: Node, params: tuple[Param, ...], reference: CommuneReference | None
 ) -> tuple[tuple[str, Any], ...]:
     out: dict[str, Any] = {}
     for param in params:
-        if param.name in mapping:
-            out[param.name] = _param_value(
-                ctx, f"{path}.{param.name}", param, mapping[param.name], reference
-            )
+        if param.name in node:
+            out[param.name] = _param_value(node.at(param.name), param, reference)
         elif param.required:
-            raise ctx.error(
-                path,
-                f"paramètre {param.name!r} obligatoire ({_TYPE_LABELS[param.type]} : {param.doc})",
+            raise node.error(
+                f"paramètre {param.name!r} obligatoire ({TYPE_LABELS[param.type]} : {param.doc})"
             )
         else:
             out[param.name] = param.default
     return tuple(sorted(out.items()))
 
 
-def _criterion(
-    ctx: _Ctx,
-    path: str,
-    value: object,
-    kinds: Mapping[str, CriterionKind],
-    reference: CommuneReference | None,
-) -> Criterion:
-    if not isinstance(value, dict):
-        raise ctx.error(path, f"critère attendu (kind: ...), reçu {yaml_kind(value)}")
-    if "kind" not in value:
-        raise ctx.error(
-            path, f"clé 'kind' manquante ; types possibles : {', '.join(sorted(kinds))}"
-        )
-    name = _str(ctx, f"{path}.kind", value["kind"])
-    if name not in kinds:
-        raise ctx.error(
-            f"{path}.kind",
-            f"type de critère inconnu {name!r} ; types connus : {', '.join(sorted(kinds))}",
-        )
-    kind = kinds[name]
-    _mapping(ctx, path, value, ["kind", *(p.name for p in kind.params)])
-    params = _params(ctx, path, value, kind.params, reference)
-    values = dict(params)
+def _label(kind: CriterionKind, values: Mapping[str, Any]) -> str:
+    """The criterion's French label: its kind's template, formatted with its parameters."""
     reason_params = {p.name for p in kind.params if p.type is ParamType.REASON_LIST}
     shown = {
         k: (
@@ -579,58 +383,269 @@ def _criterion(
         )
         for k, v in values.items()
     }
+    try:
+        return kind.label.format(**shown)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise PluginError(
+            f"le libellé du type de critère {kind.name!r} ({kind.label!r}) ne peut pas être "
+            f"formé avec ses paramètres ({', '.join(shown) or 'aucun'}) : {exc!r}"
+        ) from None
+
+
+def _criterion(
+    node: Node, kinds: Mapping[str, CriterionKind], reference: CommuneReference | None
+) -> Criterion:
+    if not isinstance(node.value, dict):
+        raise node.error(f"critère attendu (kind: ...), reçu {yaml_kind(node.value)}")
+    known = ", ".join(sorted(kinds))
+    name_node = node.required("kind", f"clé 'kind' manquante ; types possibles : {known}")
+    name = name_node.text()
+    if name not in kinds:
+        raise name_node.error(f"type de critère inconnu {name!r} ; types connus : {known}")
+    kind = kinds[name]
+    node.mapping(["kind", *(p.name for p in kind.params)])
+    params = _params(node, kind.params, reference)
+    values = dict(params)
     return Criterion(
         kind=name,
-        label=kind.label.format(**shown),
+        label=_label(kind, values),
         params=params,
         test=kind.build(values),
         vector=kind.build_vectorized(values) if kind.build_vectorized is not None else None,
     )
 
 
-_RULE_KEYS = ("router", "max_distance_km")
+def _distance(node: Node, default: float | None) -> float | None:
+    """A ``max_distance_km`` (``default`` when absent or null)."""
+    if node.value is None or not node.present:
+        return default
+    return float(node.number(integer=False, minimum=0, maximum=MAX_DISTANCE_KM, positive=True))
 
 
 def _rule(
-    ctx: _Ctx,
-    path: str,
-    value: object,
+    node: Node,
     routers: Mapping[str, RouterKind],
     default_max: float | None,
     reference: CommuneReference | None,
 ) -> RoutingRule:
-    if not isinstance(value, dict):
-        raise ctx.error(
-            path, f"règle d'orientation attendue (router: ...), reçu {yaml_kind(value)}"
+    if not isinstance(node.value, dict):
+        raise node.error(
+            f"règle d'orientation attendue (router: ...), reçu {yaml_kind(node.value)}"
         )
-    if "router" not in value:
-        raise ctx.error(
-            path, f"clé 'router' manquante ; routeurs connus : {', '.join(sorted(routers))}"
-        )
-    name = _str(ctx, f"{path}.router", value["router"])
+    known = ", ".join(sorted(routers))
+    name_node = node.required("router", f"clé 'router' manquante ; routeurs connus : {known}")
+    name = name_node.text()
     if name not in routers:
-        raise ctx.error(
-            f"{path}.router",
-            f"routeur inconnu {name!r} ; routeurs connus : {', '.join(sorted(routers))}",
-        )
+        raise name_node.error(f"routeur inconnu {name!r} ; routeurs connus : {known}")
     kind = routers[name]
-    _mapping(ctx, path, value, [*_RULE_KEYS, *(p.name for p in kind.params)])
-    max_km = default_max
-    if value.get("max_distance_km") is not None:
-        max_km = float(
-            _number(
-                ctx,
-                f"{path}.max_distance_km",
-                value["max_distance_km"],
-                integer=False,
-                minimum=0,
-                maximum=MAX_DISTANCE_KM,
-                positive=True,
-            )
-        )
-    params = _params(ctx, path, value, kind.params, reference)
-    return RoutingRule(router=kind, params=params, max_distance_km=max_km)
+    node.mapping(["router", "max_distance_km", *(p.name for p in kind.params)])
+    return RoutingRule(
+        router=kind,
+        params=_params(node, kind.params, reference),
+        max_distance_km=_distance(node.at("max_distance_km"), default_max),
+    )
 
+
+@attrs.frozen
+class _Reading:
+    """What every section function gets: the plugins' registrations and the reference."""
+
+    registry: Registry
+    reference: CommuneReference | None
+
+    def criterion(self, node: Node) -> Criterion:
+        return _criterion(node, self.registry.criterion_kinds, self.reference)
+
+
+def _identity(top: Node, reading: _Reading, read: Mapping[str, Any]) -> dict[str, Any]:
+    ident = top.at("identity").mapping(("name", "code", "department", "notes"))
+    for key in ("name", "code", "department"):
+        ident.required(key)
+    return {
+        "name": ident.at("name").text(),
+        "code": ident.at("code").text(),
+        "department": ident.at("department").text(),
+        "notes": ident.at("notes", "").text(allow_empty=True),
+    }
+
+
+def _territory(top: Node, reading: _Reading, read: Mapping[str, Any]) -> dict[str, Any]:
+    terr = top.at("territory").mapping(("communes", "reference_file", "reference_vintage"))
+    for key in ("reference_file", "reference_vintage"):  # read by the loader
+        if key in terr:
+            terr.at(key).text()
+    communes = terr.required("communes", "clé 'communes' obligatoire (liste de codes INSEE)")
+    territory = _communes(communes, reading.reference)
+    if not territory:
+        raise communes.error("au moins une commune attendue")
+    return {"territory": territory}
+
+
+def _level(node: Node, rank: int, reading: _Reading, taken: list[str]) -> PriorityLevel:
+    lvl = node.mapping(("name", "label", "match", "criteria"))
+    name_node = lvl.required("name", "clé 'name' obligatoire (nom du niveau)")
+    name = name_node.text()
+    if name in taken:
+        raise name_node.error(f"nom de niveau en double : {name!r}")
+    match = lvl.at("match", "any").choice(("any", "all"))
+    criteria = lvl.at("criteria", None).items()
+    if not criteria:
+        raise lvl.at("criteria").error("au moins un critère attendu")
+    return PriorityLevel(
+        name=name,
+        rank=rank,
+        criteria=tuple(reading.criterion(c) for c in criteria),
+        match=match,
+        label=lvl.at("label", "").text(allow_empty=True),
+    )
+
+
+def _priority(top: Node, reading: _Reading, read: Mapping[str, Any]) -> dict[str, Any]:
+    prio = top.at("priority").mapping(("levels", "non_priority_name"))
+    levels: list[PriorityLevel] = []
+    for i, item in enumerate(prio.at("levels", []).items()):
+        levels.append(_level(item, i + 1, reading, [lv.name for lv in levels]))
+    non_priority = prio.at("non_priority_name", "non prioritaire")
+    name = non_priority.text()
+    if name in (lv.name for lv in levels):
+        raise non_priority.error("ce nom est déjà celui d'un niveau")
+    return {"levels": tuple(levels), "non_priority_level": name}
+
+
+def _exclusions(top: Node, reading: _Reading, read: Mapping[str, Any]) -> dict[str, Any]:
+    return {"exclusions": tuple(reading.criterion(c) for c in top.at("exclusions", []).items())}
+
+
+def _routing(top: Node, reading: _Reading, read: Mapping[str, Any]) -> dict[str, Any]:
+    level_names = [lv.name for lv in read["levels"]] + [read["non_priority_level"]]
+    routing = top.at("routing").mapping(("max_distance_km", "priority", "non_priority", "levels"))
+    default_max = _distance(routing.at("max_distance_km"), None)
+    for key in ("priority", "non_priority"):
+        routing.required(key, f"règle {key!r} obligatoire manquante")
+    routers, reference = reading.registry.routers, reading.reference
+    fields: dict[str, Any] = {
+        "routing_priority": _rule(routing.at("priority"), routers, default_max, reference),
+        "routing_non_priority": _rule(routing.at("non_priority"), routers, default_max, reference),
+        "routing_by_level": {},
+    }
+    if "levels" in routing:
+        for name, rule in routing.at("levels").mapping(level_names).children():
+            fields["routing_by_level"][name] = _rule(rule, routers, default_max, reference)
+    return fields
+
+
+def _physicians(top: Node, reading: _Reading, read: Mapping[str, Any]) -> dict[str, Any]:
+    phys = top.at("physicians", {}).mapping(("default_accepted_communes",))
+    accepted = phys.at("default_accepted_communes", "territory")
+    return {"default_accepted_communes": accepted.choice(DEFAULT_ACCEPTED_CHOICES)}
+
+
+def _capacity(top: Node, reading: _Reading, read: Mapping[str, Any]) -> dict[str, Any]:
+    cap = top.at("capacity", {}).mapping(("carry_over", "default_monthly", "refusal_frees_slot"))
+    monthly = cap.at("default_monthly", 0)
+    return {
+        "carry_over": cap.at("carry_over", False).boolean(),
+        "refusal_frees_slot": cap.at("refusal_frees_slot", True).boolean(),
+        "default_monthly_capacity": int(
+            monthly.number(integer=True, minimum=0, maximum=MAX_MONTHLY_CAPACITY)
+        ),
+    }
+
+
+def _households(top: Node, reading: _Reading, read: Mapping[str, Any]) -> dict[str, Any]:
+    house = top.at("households", {}).mapping(("keep_together",))
+    return {"keep_households_together": house.at("keep_together", False).boolean()}
+
+
+def _follow_up(top: Node, reading: _Reading, read: Mapping[str, Any]) -> dict[str, Any]:
+    follow = top.at("follow_up", {}).mapping(("max_contact_attempts",))
+    attempts = follow.at("max_contact_attempts", 3)
+    return {
+        "max_contact_attempts": int(
+            attempts.number(integer=True, minimum=1, maximum=MAX_CONTACT_ATTEMPTS)
+        )
+    }
+
+
+def _distinct(node: Node, allowed: tuple[str, ...], expected: str) -> tuple[str, ...]:
+    """A list of texts among ``allowed``, without duplicates (``expected``: « clé de tri
+    parmi {} (sans doublon) attendue », with ``{}`` for the allowed values)."""
+    out: list[str] = []
+    for item in node.items():
+        text = item.text()
+        if text not in allowed or text in out:
+            raise item.error(f"{expected.format(', '.join(allowed))}, reçu {text!r}")
+        out.append(text)
+    return tuple(out)
+
+
+def _ordering(top: Node, reading: _Reading, read: Mapping[str, Any]) -> dict[str, Any]:
+    ordering = top.at("ordering", {}).mapping(("keys", "tie_break"))
+    return {
+        "ordering_keys": _distinct(
+            ordering.at("keys", ["received"]),
+            ORDERING_KEYS,
+            "clé de tri parmi {} (sans doublon) attendue",
+        ),
+        "tie_break": ordering.at("tie_break", "id").choice(TIE_BREAKS),
+    }
+
+
+def _privacy(top: Node, reading: _Reading, read: Mapping[str, Any]) -> dict[str, Any]:
+    privacy = top.at("privacy", {}).mapping(("pseudonym_key", "referral_fields"))
+    fields = privacy.at("referral_fields", list(DEFAULT_REFERRAL_FIELDS))
+    return {
+        "pseudonym_key": privacy.at("pseudonym_key", read["code"]).text(),
+        "referral_fields": _distinct(
+            fields, REFERRAL_FIELDS, "champ parmi {} (sans doublon) attendu"
+        ),
+    }
+
+
+def _resource(node: Node, reading: _Reading) -> Resource:
+    res = node.mapping(("name", "kind", "contact", "communes", "notes"))
+    return Resource(
+        name=res.required("name", "clé 'name' obligatoire").text(),
+        kind=res.at("kind", "").text(allow_empty=True),
+        contact=res.at("contact", "").text(allow_empty=True),
+        communes=_communes(res.at("communes", []), reading.reference),
+        notes=res.at("notes", "").text(allow_empty=True),
+    )
+
+
+def _resources(top: Node, reading: _Reading, read: Mapping[str, Any]) -> dict[str, Any]:
+    return {"resources": tuple(_resource(r, reading) for r in top.at("resources", []).items())}
+
+
+def _plugin_sections(top: Node, reading: _Reading, source: str) -> dict[str, Any]:
+    context = ReadContext(reference=reading.reference, source=source)
+    values: dict[str, Any] = {}
+    for name, section in reading.registry.sections.items():
+        node = top.at(name)
+        values[name] = section.read(node, context) if node.present else section.default
+    return {"sections": values}
+
+
+_CoreSection = Callable[[Node, _Reading, Mapping[str, Any]], dict[str, Any]]
+"""Reads one core section: the whole mapping, the registrations, and the fields read so far
+(``routing`` needs the level names, ``privacy`` the code); returns fields of :class:`Policy`."""
+
+_CORE_SECTIONS: tuple[_CoreSection, ...] = (
+    _identity,
+    _territory,
+    _priority,
+    _exclusions,
+    _routing,
+    _physicians,
+    _capacity,
+    _households,
+    _follow_up,
+    _ordering,
+    _privacy,
+    _resources,
+)
+"""The core sections, in the order they are checked (so the first error of a file is the
+same from one version to the next)."""
 
 _TOP_KEYS = (
     "version",
@@ -646,16 +661,35 @@ _TOP_KEYS = (
     "follow_up",
     "privacy",
     "ordering",
-    "intake",
-    "letters",
 )
+"""The core top-level keys; the sections plugins register come after them."""
+
+_REQUIRED = ("identity", "territory", "priority", "routing")
+
+
+def _top(node: Node, sections: Mapping[str, PolicySection[Any]]) -> Node:
+    """The whole mapping, checked: known keys only, required sections, version."""
+    clashing = sorted(set(sections) & set(_TOP_KEYS))
+    if clashing:
+        raise PluginError(
+            f"section de politique {clashing[0]!r} enregistrée par un plugin : ce nom est "
+            "celui d'une section de base"
+        )
+    top = node.mapping((*_TOP_KEYS, *sections))
+    for required in _REQUIRED:
+        top.required(required, f"section {required!r} obligatoire manquante")
+    if "version" in top and top.at("version").value != 1:
+        raise top.at("version").error(f"version 1 attendue, reçu {top.at('version').value!r}")
+    return top
 
 
 def policy_from_mapping(
     data: object,
     *,
-    criterion_kinds: Mapping[str, CriterionKind],
-    routers: Mapping[str, RouterKind],
+    registry: Registry | None = None,
+    criterion_kinds: Mapping[str, CriterionKind] | None = None,
+    routers: Mapping[str, RouterKind] | None = None,
+    sections: Mapping[str, PolicySection[Any]] | None = None,
     reference: CommuneReference | None = None,
     source: str = "<dict>",
     lines: Mapping[str, int] | None = None,
@@ -665,8 +699,12 @@ def policy_from_mapping(
 
     Args:
         data: the mapping (as ``yaml.safe_load`` returns it).
-        criterion_kinds: known criterion kinds by name (from the plugins).
-        routers: known routers by name (from the plugins).
+        registry: what the plugins register (:func:`mt_access.plugins.registry`); by
+            default, that of ``plugin_manager``, else of a fresh
+            :func:`~mt_access.plugins.get_plugin_manager`.
+        criterion_kinds: known criterion kinds by name, instead of the registry's.
+        routers: known routers by name, instead of the registry's.
+        sections: the sections plugins contribute, by name, instead of the registry's.
         reference: commune reference used to check INSEE codes (skipped when ``None``).
         source: the file name, for error messages.
         lines: line of each key path (``$.routing.priority``), for error messages.
@@ -675,240 +713,27 @@ def policy_from_mapping(
     Raises:
         PolicyError: naming the source, line, key path and what was expected.
     """
-    ctx = _Ctx(source=source, lines=lines or {})
-    top = _mapping(ctx, "$", data, _TOP_KEYS)
-    for required in ("identity", "territory", "priority", "routing"):
-        if required not in top:
-            raise ctx.error("$", f"section {required!r} obligatoire manquante")
-    if "version" in top and top["version"] != 1:
-        raise ctx.error("$.version", f"version 1 attendue, reçu {top['version']!r}")
-
-    ident = _mapping(ctx, "$.identity", top["identity"], ("name", "code", "department", "notes"))
-    for key in ("name", "code", "department"):
-        if key not in ident:
-            raise ctx.error("$.identity", f"clé {key!r} obligatoire manquante")
-    name = _str(ctx, "$.identity.name", ident["name"])
-    code = _str(ctx, "$.identity.code", ident["code"])
-    department = _str(ctx, "$.identity.department", ident["department"])
-    notes = _str(ctx, "$.identity.notes", ident.get("notes", ""), allow_empty=True)
-
-    terr = _mapping(
-        ctx, "$.territory", top["territory"], ("communes", "reference_file", "reference_vintage")
+    if registry is None:
+        if criterion_kinds is None or routers is None or sections is None:
+            registry = plugins.registry(plugin_manager or plugins.get_plugin_manager())
+        else:
+            registry = Registry(criterion_kinds, routers, sections, plugin_manager)
+    registry = attrs.evolve(
+        registry,
+        criterion_kinds=registry.criterion_kinds if criterion_kinds is None else criterion_kinds,
+        routers=registry.routers if routers is None else routers,
+        sections=registry.sections if sections is None else sections,
     )
-    for key in ("reference_file", "reference_vintage"):
-        if key in terr:
-            _str(ctx, f"$.territory.{key}", terr[key])
-    if "communes" not in terr:
-        raise ctx.error("$.territory", "clé 'communes' obligatoire (liste de codes INSEE)")
-    territory = _communes(ctx, "$.territory.communes", terr["communes"], reference)
-    if not territory:
-        raise ctx.error("$.territory.communes", "au moins une commune attendue")
-
-    prio = _mapping(ctx, "$.priority", top["priority"], ("levels", "non_priority_name"))
-    raw_levels = _list(ctx, "$.priority.levels", prio.get("levels", []))
-    levels: list[PriorityLevel] = []
-    seen_names: set[str] = set()
-    for i, raw in enumerate(raw_levels):
-        lpath = f"$.priority.levels[{i}]"
-        lvl = _mapping(ctx, lpath, raw, ("name", "label", "match", "criteria"))
-        if "name" not in lvl:
-            raise ctx.error(lpath, "clé 'name' obligatoire (nom du niveau)")
-        lname = _str(ctx, f"{lpath}.name", lvl["name"])
-        if lname in seen_names:
-            raise ctx.error(f"{lpath}.name", f"nom de niveau en double : {lname!r}")
-        seen_names.add(lname)
-        match = _str(ctx, f"{lpath}.match", lvl.get("match", "any"))
-        if match not in ("any", "all"):
-            raise ctx.error(f"{lpath}.match", f"'any' ou 'all' attendu, reçu {match!r}")
-        crit_list = _list(ctx, f"{lpath}.criteria", lvl.get("criteria"))
-        if not crit_list:
-            raise ctx.error(f"{lpath}.criteria", "au moins un critère attendu")
-        criteria = tuple(
-            _criterion(ctx, f"{lpath}.criteria[{j}]", c, criterion_kinds, reference)
-            for j, c in enumerate(crit_list)
-        )
-        label = _str(ctx, f"{lpath}.label", lvl.get("label", ""), allow_empty=True)
-        levels.append(PriorityLevel(lname, i + 1, criteria, match, label))
-    non_priority = _str(
-        ctx, "$.priority.non_priority_name", prio.get("non_priority_name", "non prioritaire")
-    )
-    if non_priority in seen_names:
-        raise ctx.error("$.priority.non_priority_name", "ce nom est déjà celui d'un niveau")
-
-    exclusions = tuple(
-        _criterion(ctx, f"$.exclusions[{i}]", c, criterion_kinds, reference)
-        for i, c in enumerate(_list(ctx, "$.exclusions", top.get("exclusions", [])))
-    )
-
-    routing = _mapping(
-        ctx, "$.routing", top["routing"], ("max_distance_km", "priority", "non_priority", "levels")
-    )
-    default_max: float | None = None
-    if routing.get("max_distance_km") is not None:
-        default_max = float(
-            _number(
-                ctx,
-                "$.routing.max_distance_km",
-                routing["max_distance_km"],
-                integer=False,
-                minimum=0,
-                maximum=MAX_DISTANCE_KM,
-                positive=True,
-            )
-        )
-    for key in ("priority", "non_priority"):
-        if key not in routing:
-            raise ctx.error("$.routing", f"règle {key!r} obligatoire manquante")
-    rule_p = _rule(ctx, "$.routing.priority", routing["priority"], routers, default_max, reference)
-    rule_np = _rule(
-        ctx, "$.routing.non_priority", routing["non_priority"], routers, default_max, reference
-    )
-    by_level: dict[str, RoutingRule] = {}
-    if "levels" in routing:
-        all_names = [lv.name for lv in levels] + [non_priority]
-        overrides = _mapping(ctx, "$.routing.levels", routing["levels"], all_names)
-        for lname, raw_rule in overrides.items():
-            by_level[lname] = _rule(
-                ctx, f"$.routing.levels.{lname}", raw_rule, routers, default_max, reference
-            )
-
-    phys = _mapping(ctx, "$.physicians", top.get("physicians", {}), ("default_accepted_communes",))
-    default_accepted = _str(
-        ctx,
-        "$.physicians.default_accepted_communes",
-        phys.get("default_accepted_communes", "territory"),
-    )
-    if default_accepted not in DEFAULT_ACCEPTED_CHOICES:
-        raise ctx.error(
-            "$.physicians.default_accepted_communes",
-            f"valeur parmi {', '.join(DEFAULT_ACCEPTED_CHOICES)} attendue, "
-            f"reçu {default_accepted!r}",
-        )
-
-    cap = _mapping(
-        ctx,
-        "$.capacity",
-        top.get("capacity", {}),
-        ("carry_over", "default_monthly", "refusal_frees_slot"),
-    )
-    carry_over = _bool(ctx, "$.capacity.carry_over", cap.get("carry_over", False))
-    refusal_frees_slot = _bool(
-        ctx, "$.capacity.refusal_frees_slot", cap.get("refusal_frees_slot", True)
-    )
-    default_monthly = int(
-        _number(
-            ctx,
-            "$.capacity.default_monthly",
-            cap.get("default_monthly", 0),
-            integer=True,
-            minimum=0,
-            maximum=MAX_MONTHLY_CAPACITY,
-        )
-    )
-    house = _mapping(ctx, "$.households", top.get("households", {}), ("keep_together",))
-    keep_together = _bool(ctx, "$.households.keep_together", house.get("keep_together", False))
-    follow = _mapping(ctx, "$.follow_up", top.get("follow_up", {}), ("max_contact_attempts",))
-    attempts = int(
-        _number(
-            ctx,
-            "$.follow_up.max_contact_attempts",
-            follow.get("max_contact_attempts", 3),
-            integer=True,
-            minimum=1,
-            maximum=MAX_CONTACT_ATTEMPTS,
-        )
-    )
-    ordering = _mapping(ctx, "$.ordering", top.get("ordering", {}), ("keys", "tie_break"))
-    ordering_keys: list[str] = []
-    for i, raw_key in enumerate(_list(ctx, "$.ordering.keys", ordering.get("keys", ["received"]))):
-        key = _str(ctx, f"$.ordering.keys[{i}]", raw_key)
-        if key not in ORDERING_KEYS or key in ordering_keys:
-            raise ctx.error(
-                f"$.ordering.keys[{i}]",
-                f"clé de tri parmi {', '.join(ORDERING_KEYS)} (sans doublon) attendue, "
-                f"reçu {key!r}",
-            )
-        ordering_keys.append(key)
-    tie_break = _str(ctx, "$.ordering.tie_break", ordering.get("tie_break", "id"))
-    if tie_break not in TIE_BREAKS:
-        raise ctx.error(
-            "$.ordering.tie_break",
-            f"valeur parmi {', '.join(TIE_BREAKS)} attendue, reçu {tie_break!r}",
-        )
-    privacy = _mapping(
-        ctx, "$.privacy", top.get("privacy", {}), ("pseudonym_key", "referral_fields")
-    )
-    pseudonym_key = _str(ctx, "$.privacy.pseudonym_key", privacy.get("pseudonym_key", code))
-    referral_fields: list[str] = []
-    raw_fields = privacy.get("referral_fields", list(DEFAULT_REFERRAL_FIELDS))
-    for i, raw_field in enumerate(_list(ctx, "$.privacy.referral_fields", raw_fields)):
-        field = _str(ctx, f"$.privacy.referral_fields[{i}]", raw_field)
-        if field not in REFERRAL_FIELDS or field in referral_fields:
-            raise ctx.error(
-                f"$.privacy.referral_fields[{i}]",
-                f"champ parmi {', '.join(REFERRAL_FIELDS)} (sans doublon) attendu, reçu {field!r}",
-            )
-        referral_fields.append(field)
-
-    resources = []
-    for i, raw in enumerate(_list(ctx, "$.resources", top.get("resources", []))):
-        rpath = f"$.resources[{i}]"
-        res = _mapping(ctx, rpath, raw, ("name", "kind", "contact", "communes", "notes"))
-        if "name" not in res:
-            raise ctx.error(rpath, "clé 'name' obligatoire")
-        resources.append(
-            Resource(
-                name=_str(ctx, f"{rpath}.name", res["name"]),
-                kind=_str(ctx, f"{rpath}.kind", res.get("kind", ""), allow_empty=True),
-                contact=_str(ctx, f"{rpath}.contact", res.get("contact", ""), allow_empty=True),
-                communes=_communes(ctx, f"{rpath}.communes", res.get("communes", []), reference),
-                notes=_str(ctx, f"{rpath}.notes", res.get("notes", ""), allow_empty=True),
-            )
-        )
-
-    intake: FormMapping | None = None
-    if "intake" in top:
-        from mt_access.intake.forms import intake_from_policy  # only policies with intake need it
-
-        intake = intake_from_policy(
-            top["intake"], error=ctx.error, path="$.intake", reference=reference
-        )
-
-    letters: LetterSettings | None = None
-    if "letters" in top:
-        from mt_access.letters.settings import letters_from_policy  # only policies with letters
-
-        letters = letters_from_policy(
-            top["letters"], error=ctx.error, path="$.letters", source=source
-        )
-
+    reading = _Reading(registry=registry, reference=reference)
+    top = _top(Locator(source, lines or {}).root(data), registry.sections)
+    fields: dict[str, Any] = {}
+    for read_section in _CORE_SECTIONS:
+        fields.update(read_section(top, reading, fields))
+    fields.update(_plugin_sections(top, reading, source))
     return Policy(
-        name=name,
-        code=code,
-        department=department,
-        territory=territory,
-        levels=tuple(levels),
-        non_priority_level=non_priority,
-        exclusions=exclusions,
-        routing_priority=rule_p,
-        routing_non_priority=rule_np,
-        routing_by_level=by_level,
-        resources=tuple(resources),
-        carry_over=carry_over,
-        refusal_frees_slot=refusal_frees_slot,
-        default_monthly_capacity=default_monthly,
-        keep_households_together=keep_together,
-        default_accepted_communes=default_accepted,
-        max_contact_attempts=attempts,
-        ordering_keys=tuple(ordering_keys),
-        tie_break=tie_break,
-        pseudonym_key=pseudonym_key,
-        referral_fields=tuple(referral_fields),
-        intake=intake,
-        letters=letters,
-        notes=notes,
+        **fields,
         source=source,
         reference=reference,
         plugin_manager=plugin_manager,
-        raw=top,
+        raw=cast(dict[str, Any], top.value),
     )

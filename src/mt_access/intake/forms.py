@@ -16,6 +16,10 @@ Headers are compared without case, accents, extra spaces nor punctuation (a trai
 or ``:``, dashes, brackets: :func:`header_key`). Errors are
 :class:`~mt_access.errors.PolicyError`, in French, with the key path
 (``$.intake.fields.home_visits.values``) and the line.
+
+This module is a built-in plugin (:data:`mt_access.plugins.DEFAULT_PLUGINS`): it registers the
+``intake:`` section (:data:`INTAKE`, hook ``mt_access_policy_sections``), which the compiled
+policy gives back with ``policy.section(INTAKE)`` (or ``policy.intake``).
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import enum
 import functools
 import importlib.resources
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -36,7 +40,9 @@ from mt_access.errors import PolicyError
 from mt_access.intake.tabular import normalize_text
 from mt_access.labels import LabelledEnum
 from mt_access.model import HomeVisitNeed, ReferrerKind, SearchReason
-from mt_access.policy import yaml_kind
+from mt_access.plugins import hookimpl
+from mt_access.policy_kinds import PolicySection, ReadContext
+from mt_access.yamlcheck import ErrorFactory, Locator, Node, yaml_kind
 from mt_access.yamlread import parse_yaml
 
 if TYPE_CHECKING:
@@ -44,6 +50,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FIELDS",
+    "INTAKE",
     "FieldSpec",
     "FieldType",
     "FormField",
@@ -55,9 +62,6 @@ __all__ = [
     "intake_from_policy",
     "load_preset",
 ]
-
-ErrorFactory = Callable[[str, str], PolicyError]
-"""Builds the error for a key path and a French message (``_Ctx.error`` of the policy)."""
 
 
 class FieldType(enum.StrEnum):
@@ -280,136 +284,111 @@ class FormMapping:
 # --------------------------------------------------------------------------------------------
 
 
+_HEADER = "en-tête de colonne (texte non vide)"
+
+
+def _headers(node: Node) -> tuple[str, ...]:
+    items = node.items() if isinstance(node.value, list) else [node]
+    if not items:
+        raise node.error("au moins un en-tête de colonne attendu")
+    texts = [item.text(expected=_HEADER) for item in items]
+    seen: set[str] = set()
+    for i, text in enumerate(texts):
+        key = header_key(text)
+        if key in seen:
+            raise Node(text, f"{node.path}[{i}]", node.locator).error(
+                f"en-tête en double (casse et accents ignorés) : {text!r}"
+            )
+        seen.add(key)
+    return tuple(texts)
+
+
 @attrs.frozen
 class _Checker:
-    error: ErrorFactory
+    """The checks of an ``intake`` mapping, whose values are reached as
+    :class:`~mt_access.yamlcheck.Node` (key path derived, file and line in every error)."""
+
     reference: CommuneReference | None = None
 
-    def mapping(self, path: str, value: object, allowed: Iterable[str]) -> dict[Any, Any]:
-        if not isinstance(value, dict):
-            raise self.error(path, f"dictionnaire (clé: valeur) attendu, reçu {yaml_kind(value)}")
-        allowed = tuple(allowed)
-        for key in value:
-            if key not in allowed:
-                raise self.error(
-                    f"{path}.{key}",
-                    f"clé inconnue {key!r} ; clés possibles ici : {', '.join(allowed)}",
-                )
-        return value
-
-    def text(self, path: str, value: object, what: str = "texte non vide") -> str:
-        if isinstance(value, int) and not isinstance(value, bool):
-            value = str(value)
-        if not isinstance(value, str) or not value.strip():
-            raise self.error(path, f"{what} attendu, reçu {yaml_kind(value)}")
-        return value.strip()
-
-    def boolean(self, path: str, value: object) -> bool:
-        if not isinstance(value, bool):
-            raise self.error(path, f"true ou false attendu, reçu {yaml_kind(value)}")
-        return value
-
-    def headers(self, path: str, value: object) -> tuple[str, ...]:
-        if isinstance(value, list):
-            if not value:
-                raise self.error(path, "au moins un en-tête de colonne attendu")
-            items = [
-                self.text(f"{path}[{i}]", item, "en-tête de colonne (texte non vide)")
-                for i, item in enumerate(value)
-            ]
-        else:
-            items = [self.text(path, value, "en-tête de colonne (texte non vide)")]
-        keys: dict[str, int] = {}
-        for i, item in enumerate(items):
-            previous = keys.setdefault(header_key(item), i)
-            if previous != i:
-                raise self.error(
-                    f"{path}[{i}]", f"en-tête en double (casse et accents ignorés) : {item!r}"
-                )
-        return tuple(items)
-
-    def target(self, path: str, spec: FieldSpec, value: object) -> Any:
+    def target(self, node: Node, spec: FieldSpec) -> Any:
         """A value of ``values``, ``otherwise`` or ``value``, checked for the field's type."""
+        value = node.value
         if spec.type is FieldType.BOOLEAN:
-            return self.boolean(path, value)
+            return node.boolean()
         if spec.type is FieldType.INTEGER:
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise self.error(path, f"nombre entier ≥ 0 attendu, reçu {yaml_kind(value)}")
+                raise node.error(f"nombre entier ≥ 0 attendu, reçu {yaml_kind(value)}")
             expected = spec.check(value)
             if expected is not None:
-                raise self.error(path, expected)
+                raise node.error(expected)
             return value
         if spec.type is FieldType.CHOICE:
             assert spec.choices is not None
             known = [member.value for member in spec.choices]
             if not isinstance(value, str) or value not in known:
-                raise self.error(
-                    path,
-                    f"valeur parmi {', '.join(known)} attendue, reçu {yaml_kind(value)}",
+                raise node.error(
+                    f"valeur parmi {', '.join(known)} attendue, reçu {yaml_kind(value)}"
                 )
             return value
         if spec.type is FieldType.COMMUNE:
-            hint = (
-                ' ; écrivez les codes INSEE entre guillemets (par ex. "01053")'
-                if isinstance(value, int) and not isinstance(value, bool)
-                else ""
-            )
-            code = self.text(path, value, "code INSEE")
-            if not (len(code) == 5 and code.isalnum()):
-                raise self.error(path, f"code INSEE à 5 caractères attendu, reçu {code!r}{hint}")
-            if self.reference is not None and code not in self.reference:
-                raise self.error(
-                    path,
-                    f"code INSEE {code} absent du référentiel des communes "
-                    f"({self.reference.vintage}){hint}",
-                )
-            return code.upper()
+            return self.commune(node)
         if spec.type is FieldType.DATE:
             if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
-                raise self.error(path, f"date aaaa-mm-jj attendue, reçu {yaml_kind(value)}")
+                raise node.error(f"date aaaa-mm-jj attendue, reçu {yaml_kind(value)}")
             return value
-        return self.text(path, value)
+        return node.text()
 
-    def values(self, path: str, spec: FieldSpec, value: object) -> tuple[tuple[str, Any], ...]:
+    def commune(self, node: Node) -> str:
+        hint = (
+            ' ; écrivez les codes INSEE entre guillemets (par ex. "01053")'
+            if isinstance(node.value, int) and not isinstance(node.value, bool)
+            else ""
+        )
+        code = node.text(expected="code INSEE")
+        if not (len(code) == 5 and code.isalnum()):
+            raise node.error(f"code INSEE à 5 caractères attendu, reçu {code!r}{hint}")
+        if self.reference is not None and code not in self.reference:
+            raise node.error(
+                f"code INSEE {code} absent du référentiel des communes "
+                f"({self.reference.vintage}){hint}"
+            )
+        return code.upper()
+
+    def values(self, node: Node, spec: FieldSpec) -> tuple[tuple[str, Any], ...]:
         if spec.type in (FieldType.TEXT, FieldType.DATE):
-            raise self.error(path, "'values' ne s'applique pas à un champ texte ou date")
-        if not isinstance(value, dict) or not value:
-            raise self.error(
-                path, f"dictionnaire « libellé: valeur » attendu, reçu {yaml_kind(value)}"
+            raise node.error("'values' ne s'applique pas à un champ texte ou date")
+        if not isinstance(node.value, dict) or not node.value:
+            raise node.error(
+                f"dictionnaire « libellé: valeur » attendu, reçu {yaml_kind(node.value)}"
             )
         pairs: list[tuple[str, Any]] = []
         seen: dict[str, str] = {}
-        for wording, target in value.items():
+        for wording, child in node.children():
             if isinstance(wording, bool) or wording is None:
-                raise self.error(
-                    path,
+                raise node.error(
                     f"libellé {wording!r} lu par YAML comme {yaml_kind(wording)} "
-                    "(yes, no, on, off, ~...) : écrivez le libellé entre guillemets",
+                    "(yes, no, on, off, ~...) : écrivez le libellé entre guillemets"
                 )
             if not isinstance(wording, str | int | float):
-                raise self.error(path, f"libellé texte attendu, reçu {yaml_kind(wording)}")
+                raise node.error(f"libellé texte attendu, reçu {yaml_kind(wording)}")
             text = str(wording).strip()
-            child = f"{path}.{wording}"
-            checked = self.target(child, spec, target)
+            checked = self.target(child, spec)
             key = normalize_text(text)
             if key in seen:
-                raise self.error(
-                    child,
-                    f"libellé en double (casse et accents ignorés) : {seen[key]!r} et {text!r}",
+                raise child.error(
+                    f"libellé en double (casse et accents ignorés) : {seen[key]!r} et {text!r}"
                 )
             seen[key] = text
             pairs.append((text, checked))
         return tuple(pairs)
 
-    def formats(self, path: str, spec: FieldSpec, value: object) -> tuple[str, ...]:
+    def formats(self, node: Node, spec: FieldSpec) -> tuple[str, ...]:
         if spec.type is not FieldType.DATE:
-            raise self.error(path, "'formats' ne s'applique qu'à un champ date")
-        items = value if isinstance(value, list) else [value]
+            raise node.error("'formats' ne s'applique qu'à un champ date")
         out = []
         sample = dt.datetime(2001, 2, 3, 4, 5, 6)
-        for i, item in enumerate(items):
-            item_path = f"{path}[{i}]" if isinstance(value, list) else path
-            fmt = self.text(item_path, item, "format strptime (par ex. '%d-%b-%Y')")
+        for item in node.items() if isinstance(node.value, list) else [node]:
+            fmt = item.text(expected="format strptime (par ex. '%d-%b-%Y')")
             try:
                 ok = "%" in fmt and dt.datetime.strptime(sample.strftime(fmt), fmt).date() == (
                     sample.date()
@@ -417,67 +396,55 @@ class _Checker:
             except ValueError:
                 ok = False
             if not ok:
-                raise self.error(
-                    item_path,
+                raise item.error(
                     f"format de date invalide {fmt!r} : jour, mois et année attendus "
-                    "(directives %d, %m ou %b, %Y de strptime)",
+                    "(directives %d, %m ou %b, %Y de strptime)"
                 )
             out.append(fmt)
         return tuple(out)
 
-    def form_field(self, path: str, name: str, value: object) -> FormField:
+    def form_field(self, node: Node, name: str) -> FormField:
         spec = FIELDS[name]
-        if isinstance(value, str | int | list) and not isinstance(value, bool):
-            return FormField(name=name, columns=self.headers(path, value))
-        raw = self.mapping(path, value, _FIELD_KEYS)
+        if isinstance(node.value, str | int | list) and not isinstance(node.value, bool):
+            return FormField(name=name, columns=_headers(node))
+        raw = node.mapping(_FIELD_KEYS)
         sources = [key for key in ("column", "columns", "value") if key in raw]
         if len(sources) != 1:
-            raise self.error(
-                path,
+            raise node.error(
                 "une et une seule des clés 'column' (en-tête, ou liste d'en-têtes possibles), "
-                "'columns' (colonnes dont le texte est réuni) ou 'value' (valeur fixe) attendue",
+                "'columns' (colonnes dont le texte est réuni) ou 'value' (valeur fixe) attendue"
             )
         columns: tuple[str, ...] = ()
         join = False
         constant = None
         if "column" in raw:
-            columns = self.headers(f"{path}.column", raw["column"])
+            columns = _headers(raw.at("column"))
         elif "columns" in raw:
+            joined = raw.at("columns")
             if spec.type is not FieldType.TEXT:
-                raise self.error(f"{path}.columns", "'columns' ne s'applique qu'à un champ texte")
-            if not isinstance(raw["columns"], list):
-                raise self.error(
-                    f"{path}.columns",
-                    f"liste d'en-têtes attendue, reçu {yaml_kind(raw['columns'])}",
-                )
-            columns = self.headers(f"{path}.columns", raw["columns"])
+                raise joined.error("'columns' ne s'applique qu'à un champ texte")
+            if not isinstance(joined.value, list):
+                raise joined.error(f"liste d'en-têtes attendue, reçu {yaml_kind(joined.value)}")
+            columns = _headers(joined)
             join = True
         else:
-            constant = self.target(f"{path}.value", spec, raw["value"])
-        values = self.values(f"{path}.values", spec, raw["values"]) if "values" in raw else ()
+            constant = self.target(raw.at("value"), spec)
+        values = self.values(raw.at("values"), spec) if "values" in raw else ()
         otherwise = None
         if "otherwise" in raw:
             if spec.type not in (FieldType.BOOLEAN, FieldType.CHOICE, FieldType.INTEGER):
-                raise self.error(
-                    f"{path}.otherwise", "'otherwise' ne s'applique qu'aux champs à choix"
-                )
-            otherwise = self.target(f"{path}.otherwise", spec, raw["otherwise"])
-        formats = self.formats(f"{path}.formats", spec, raw["formats"]) if "formats" in raw else ()
+                raise raw.at("otherwise").error("'otherwise' ne s'applique qu'aux champs à choix")
+            otherwise = self.target(raw.at("otherwise"), spec)
+        formats = self.formats(raw.at("formats"), spec) if "formats" in raw else ()
         order = "first_last"
         if "order" in raw:
             if name != "full_name":
-                raise self.error(f"{path}.order", "'order' ne s'applique qu'au champ full_name")
-            order = self.text(f"{path}.order", raw["order"])
-            if order not in NAME_ORDERS:
-                raise self.error(
-                    f"{path}.order",
-                    f"valeur parmi {', '.join(NAME_ORDERS)} attendue, reçu {order!r}",
-                )
-        optional = self.boolean(f"{path}.optional", raw.get("optional", False))
+                raise raw.at("order").error("'order' ne s'applique qu'au champ full_name")
+            order = raw.at("order").choice(NAME_ORDERS)
+        optional = raw.at("optional", False).boolean()
         if constant is not None and (values or otherwise is not None or optional):
-            raise self.error(
-                path,
-                "une valeur fixe ('value') ne prend ni 'values', ni 'otherwise', ni 'optional'",
+            raise node.error(
+                "une valeur fixe ('value') ne prend ni 'values', ni 'otherwise', ni 'optional'"
             )
         return FormField(
             name=name,
@@ -491,50 +458,38 @@ class _Checker:
             optional=optional,
         )
 
-    def fields(self, path: str, value: object, *, allow_null: bool) -> dict[str, FormField | None]:
-        raw = self.mapping(path, value, FIELDS)
+    def fields(self, node: Node, *, allow_null: bool) -> dict[str, FormField | None]:
         out: dict[str, FormField | None] = {}
-        for name, spec_value in raw.items():
-            if spec_value is None and allow_null:
+        for name, child in node.mapping(FIELDS).children():
+            if child.value is None and allow_null:
                 out[name] = None  # removes a preset's field
                 continue
-            out[name] = self.form_field(f"{path}.{name}", name, spec_value)
+            out[name] = self.form_field(child, name)
         return out
 
-    def section(
-        self, path: str, value: object, *, preset_allowed: bool
-    ) -> tuple[str | None, dict[str, Any]]:
+    def section(self, node: Node, *, preset_allowed: bool) -> tuple[str | None, dict[str, Any]]:
         """The preset name and the other keys of an ``intake`` mapping (checked)."""
-        raw = self.mapping(path, value, _TOP_KEYS if preset_allowed else _PRESET_KEYS)
+        raw = node.mapping(_TOP_KEYS if preset_allowed else _PRESET_KEYS)
         preset = None
         if "preset" in raw:
-            preset = self.text(f"{path}.preset", raw["preset"], "nom de préréglage")
+            preset = raw.at("preset").text(expected="nom de préréglage")
             if preset not in available_presets():
-                raise self.error(
-                    f"{path}.preset",
+                raise raw.at("preset").error(
                     f"préréglage inconnu {preset!r} ; préréglages disponibles : "
-                    f"{', '.join(available_presets())}",
+                    f"{', '.join(available_presets())}"
                 )
         settings: dict[str, Any] = {}
         if "name" in raw:
-            settings["name"] = self.text(f"{path}.name", raw["name"])
+            settings["name"] = raw.at("name").text()
         if "prefer_territory" in raw:
-            settings["prefer_territory"] = self.boolean(
-                f"{path}.prefer_territory", raw["prefer_territory"]
-            )
+            settings["prefer_territory"] = raw.at("prefer_territory").boolean()
         if "fields" in raw:
-            settings["fields"] = self.fields(
-                f"{path}.fields", raw["fields"], allow_null=preset_allowed
-            )
+            settings["fields"] = self.fields(raw.at("fields"), allow_null=preset_allowed)
         return preset, settings
 
 
 def _build(
-    checker: _Checker,
-    path: str,
-    base: FormMapping | None,
-    preset: str | None,
-    settings: dict[str, Any],
+    node: Node, base: FormMapping | None, preset: str | None, settings: dict[str, Any]
 ) -> FormMapping:
     fields: dict[str, FormField] = dict(base.fields) if base is not None else {}
     for name, form_field in settings.get("fields", {}).items():
@@ -544,17 +499,19 @@ def _build(
             fields[name] = form_field
     for names, description in _REQUIRED:
         if not any(name in fields for name in names):
-            where = f"{path}.fields" if "fields" in settings else path
-            raise checker.error(
-                where, f"champ obligatoire manquant : {description} ; il doit être lu du formulaire"
+            where = node.at("fields") if "fields" in settings else node
+            raise where.error(
+                f"champ obligatoire manquant : {description} ; il doit être lu du formulaire"
             )
     for names in (("last_name", "full_name"), ("birth_date",), ("consent",)):
         # A required field must be there in every file: it cannot be optional.
         for name in names:
             form_field = fields.get(name)
             if form_field is not None and form_field.optional:
-                raise checker.error(
-                    f"{path}.fields.{name}", "ce champ est obligatoire : 'optional' impossible"
+                raise (
+                    node.at("fields")
+                    .at(name)
+                    .error("ce champ est obligatoire : 'optional' impossible")
                 )
     ordered = {name: fields[name] for name in FIELDS if name in fields}
     return FormMapping(
@@ -579,7 +536,7 @@ def intake_from_policy(
     Args:
         value: the section, as ``yaml.safe_load`` returns it.
         error: builds the :class:`PolicyError` for a key path and a French message (with the
-            file and line; the policy loader's ``ctx.error``).
+            file and line; :meth:`mt_access.yamlcheck.Locator.error`).
         path: the key path of the section.
         reference: commune reference to check the INSEE codes of commune fields (skipped
             when ``None``).
@@ -587,10 +544,33 @@ def intake_from_policy(
     Raises:
         PolicyError: naming the key path and what was expected.
     """
-    checker = _Checker(error=error, reference=reference)
-    preset, settings = checker.section(path, value, preset_allowed=True)
+    return _read(Node(value, path, Locator(factory=error)), reference)
+
+
+def _read(node: Node, reference: CommuneReference | None) -> FormMapping:
+    preset, settings = _Checker(reference).section(node, preset_allowed=True)
     base = load_preset(preset) if preset is not None else None
-    return _build(checker, path, base, preset, settings)
+    return _build(node, base, preset, settings)
+
+
+def _read_section(node: Node, context: ReadContext) -> FormMapping | None:
+    return _read(node, context.reference)
+
+
+INTAKE: PolicySection[FormMapping | None] = PolicySection(
+    name="intake",
+    read=_read_section,
+    default=None,
+    doc="how the CPTS's form export maps to requests (a preset, or columns and wordings)",
+)
+"""The ``intake:`` section: ``policy.section(INTAKE)`` is the policy's :class:`FormMapping`,
+or ``None`` (the generic preset, :func:`default_mapping`) when the file has none."""
+
+
+@hookimpl
+def mt_access_policy_sections() -> list[PolicySection[Any]]:
+    """This module is a built-in plugin: it contributes the ``intake:`` section."""
+    return [INTAKE]
 
 
 def form_mapping(data: Mapping[str, Any], *, source: str = "<dict>") -> FormMapping:
@@ -600,10 +580,7 @@ def form_mapping(data: Mapping[str, Any], *, source: str = "<dict>") -> FormMapp
         PolicyError: naming the key path (``$.intake.fields.reason``) and what was expected.
     """
 
-    def error(path: str, message: str) -> PolicyError:
-        return PolicyError(message, source=source, path=path)
-
-    return intake_from_policy(dict(data), error=error)
+    return _read(Locator(source=source).root(dict(data), "$.intake"), None)
 
 
 def available_presets() -> tuple[str, ...]:
@@ -643,27 +620,15 @@ def _load_preset(name: str) -> FormMapping:
     resource = importlib.resources.files(_PRESET_PACKAGE) / _PRESET_DIR / f"{name}.yaml"
     source = f"mt_access/intake/{_PRESET_DIR}/{name}.yaml"
     data, lines = parse_yaml(resource.read_text(encoding="utf-8"), source)
-    checker = _Checker(error=_located_errors(source, lines))
-    _, settings = checker.section("$", data, preset_allowed=False)
-    return _build(checker, "$", None, name, settings)
+    node = Locator(source, lines).root(data)
+    _, settings = _Checker().section(node, preset_allowed=False)
+    return _build(node, None, name, settings)
 
 
 def default_mapping() -> FormMapping:
     """The mapping used for a policy without an ``intake:`` section: the ``generique``
     preset (headers « Nom », « Prénom », « Date de naissance », « Commune »...)."""
     return load_preset(DEFAULT_PRESET)
-
-
-def _located_errors(source: str, lines: Mapping[str, int]) -> ErrorFactory:
-    def error(path: str, message: str) -> PolicyError:
-        line = lines.get(path)
-        parent = path
-        while line is None and ("." in parent or "[" in parent):
-            parent = parent[: max(parent.rfind("."), parent.rfind("["))]
-            line = lines.get(parent)
-        return PolicyError(message, source=source, line=line, path=path)
-
-    return error
 
 
 _SPLIT = re.compile(r"\s+")

@@ -21,6 +21,7 @@ import attrs
 
 from mt_access.calendar import MONTH_NAMES_FR
 from mt_access.letters.markup import Rendered
+from mt_access.letters.settings import LETTERS
 from mt_access.letters.templates import LetterError, LetterKind, LetterTemplates
 from mt_access.lifecycle import Event, ExitReason, RequestFile, RequestState
 from mt_access.model import PatientIdentity, Physician, ReferrerKind, Request
@@ -128,7 +129,7 @@ class Letter:
 
 
 def _cpts(policy: Policy) -> dict[str, str]:
-    settings = policy.letters
+    settings = policy.section(LETTERS)
     signature = settings.signature if settings is not None else ""
     return {
         "nom": policy.name,

@@ -9,25 +9,27 @@ letters:
 
 Validated when the policy is loaded (:func:`letters_from_policy`); the templates themselves are
 read by :meth:`mt_access.letters.LetterTemplates.for_policy`. Nothing here does I/O.
+
+This module is a built-in plugin (:data:`mt_access.plugins.DEFAULT_PLUGINS`): it registers the
+``letters:`` section (:data:`LETTERS`, hook ``mt_access_policy_sections``), which the compiled
+policy gives back with ``policy.section(LETTERS)`` (or ``policy.letters``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import attrs
 
-from mt_access.errors import PolicyError
-from mt_access.policy import yaml_kind
+from mt_access.plugins import hookimpl
+from mt_access.policy_kinds import PolicySection, ReadContext
+from mt_access.yamlcheck import ErrorFactory, Locator, Node
 
-__all__ = ["LETTERS_KEYS", "LetterSettings", "letters_from_policy"]
+__all__ = ["LETTERS", "LETTERS_KEYS", "LetterSettings", "letters_from_policy"]
 
 LETTERS_KEYS = ("folder", "signature", "contact")
 """The keys of the ``letters:`` section."""
-
-ErrorFactory = Callable[[str, str], PolicyError]
-"""Builds the error for a key path and a French message (the policy loader's ``ctx.error``)."""
 
 
 @attrs.frozen
@@ -74,31 +76,42 @@ def letters_from_policy(
     Raises:
         PolicyError: an unknown key, or a value that is not text.
     """
-    if value is None:
-        value = {}
-    if not isinstance(value, dict):
-        raise error(path, "dictionnaire attendu (clés : " + ", ".join(LETTERS_KEYS) + ")")
-    for key in value:
-        if key not in LETTERS_KEYS:
-            raise error(
-                f"{path}.{key}",
-                f"clé inconnue {key!r} ; clés possibles ici : {', '.join(LETTERS_KEYS)}",
-            )
-    texts: dict[str, str] = {}
-    for key in LETTERS_KEYS:
-        raw = value.get(key)
-        if raw is None:
-            continue
-        if not isinstance(raw, str):
-            raise error(f"{path}.{key}", f"texte attendu, reçu {yaml_kind(raw)}")
-        texts[key] = raw.strip()
+    return _read(Node(value, path, Locator(factory=error)), ReadContext(source=source))
+
+
+def _read(node: Node, context: ReadContext) -> LetterSettings:
+    if node.value is None:
+        node = Node({}, node.path, node.locator)
+    expected = "dictionnaire attendu (clés : " + ", ".join(LETTERS_KEYS) + ")"
+    section = node.mapping(LETTERS_KEYS, expected=expected)
+    texts = {
+        key: section.at(key).text(allow_empty=True, expected="texte", numbers=False)
+        for key in LETTERS_KEYS
+        if section.at(key, None).value is not None
+    }
     folder = texts.get("folder") or None
-    if "folder" in value and folder is None:
-        raise error(f"{path}.folder", "chemin d'un dossier de modèles attendu (texte non vide)")
-    base = None if source.startswith("<") else Path(source).absolute().parent
+    if "folder" in section and folder is None:
+        raise section.at("folder").error("chemin d'un dossier de modèles attendu (texte non vide)")
+    source = context.source
     return LetterSettings(
         folder=folder,
         signature=texts.get("signature", ""),
         contact=texts.get("contact", ""),
-        base=base,
+        base=None if source.startswith("<") else Path(source).absolute().parent,
     )
+
+
+LETTERS: PolicySection[LetterSettings | None] = PolicySection(
+    name="letters",
+    read=_read,
+    default=None,
+    doc="the CPTS's own letter templates (a folder) and how letters are signed",
+)
+"""The ``letters:`` section: ``policy.section(LETTERS)`` is the policy's
+:class:`LetterSettings`, or ``None`` (the shipped templates) when the file has none."""
+
+
+@hookimpl
+def mt_access_policy_sections() -> list[PolicySection[Any]]:
+    """This module is a built-in plugin: it contributes the ``letters:`` section."""
+    return [LETTERS]

@@ -28,6 +28,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from mt_access.errors import MtAccessError
 from mt_access.letters import markup
+from mt_access.letters.settings import LETTERS
 
 if TYPE_CHECKING:
     from mt_access.policy import Policy
@@ -229,7 +230,8 @@ class LetterTemplates:
         Raises:
             LetterTemplateError: see :meth:`from_folder`.
         """
-        folder = None if policy.letters is None else policy.letters.folder_path()
+        settings = policy.section(LETTERS)
+        folder = None if settings is None else settings.folder_path()
         return cls.from_folder(folder)
 
     def filename(self, kind: LetterKind | str) -> str:

@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from mt_access.calendar import Month
-from mt_access.plugins import collect_criterion_kinds, collect_routers, get_plugin_manager
+from mt_access.plugins import get_plugin_manager, registry
 from mt_access.policy import Policy, policy_from_mapping
 from mt_access.simulation.rates import GPRates, PatientRates
 from mt_access.simulation.scenario import Scenario
@@ -88,13 +88,11 @@ def seg_policy() -> Policy:
     """The Sud Est Grenoblois policy as the simulation assumes it: its published priority
     criteria (and urgency first), ``monthly_quota`` routing (an assumption)."""
     pm = get_plugin_manager()
-    from mt_access.loading import reference_from_plugins
-
+    found = registry(pm)
     return policy_from_mapping(
         _POLICY,
-        criterion_kinds=collect_criterion_kinds(pm),
-        routers=collect_routers(pm),
-        reference=reference_from_plugins(pm),
+        registry=found,
+        reference=found.reference(),
         source="<sud_est_grenoblois>",
         plugin_manager=pm,
     )

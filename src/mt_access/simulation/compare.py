@@ -24,7 +24,7 @@ import numpy.typing as npt
 from mt_access.calendar import Month
 from mt_access.errors import PolicyError
 from mt_access.geo.communes import bundled_reference
-from mt_access.plugins import collect_criterion_kinds, collect_routers, get_plugin_manager
+from mt_access.plugins import get_plugin_manager, registry
 from mt_access.policy import Policy, policy_from_mapping
 from mt_access.simulation.generator import Arrival, SimulationError
 from mt_access.simulation.metrics import ALL, INDICATORS
@@ -65,14 +65,12 @@ class _PolicyRecipe:
 
 
 def _compile(recipe: _PolicyRecipe) -> Policy:
-    from mt_access.loading import reference_from_plugins
-
     pm = get_plugin_manager()
+    found = registry(pm)
     return policy_from_mapping(
         recipe.raw,
-        criterion_kinds=collect_criterion_kinds(pm),
-        routers=collect_routers(pm),
-        reference=reference_from_plugins(pm),
+        registry=found,
+        reference=found.reference(),
         source=recipe.source,
         plugin_manager=pm,
     )

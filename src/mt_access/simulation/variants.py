@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mt_access.hooks import plugin_manager
-from mt_access.plugins import collect_criterion_kinds, collect_routers
+from mt_access.plugins import registry
 from mt_access.policy import Policy, policy_from_mapping
 from mt_access.simulation.generator import SimulationError
 
@@ -125,8 +125,7 @@ def policy_variant(
     pm = plugin_manager(policy)
     return policy_from_mapping(
         raw,
-        criterion_kinds=collect_criterion_kinds(pm),
-        routers=collect_routers(pm),
+        registry=registry(pm),
         reference=policy.reference,
         source=policy.source,
         plugin_manager=pm,
