@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from typing import TYPE_CHECKING
 
 import attrs
 
@@ -23,9 +22,6 @@ from mt_access.simulation.events import (
 )
 from mt_access.simulation.records import ROUTE_LIST, ROUTE_PROPOSAL, ROUTE_PULL
 from mt_access.simulation.state import SimulationState, _declined, _Track, proposed_and_accepted
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["AnswerSteps"]
 

@@ -4,8 +4,6 @@ received on their day, acknowledged, then waiting or no longer searching.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from mt_access.calendar import Month
 from mt_access.lifecycle import (
     RequestFile,
@@ -24,9 +22,6 @@ from mt_access.simulation.generator import (
     rng_for,
 )
 from mt_access.simulation.state import SimulationState, _Track, waiting_file
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["ArrivalSteps"]
 

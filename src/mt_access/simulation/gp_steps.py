@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mt_access.calendar import Month
 from mt_access.gp_register import RegisterError as _RegisterError
@@ -29,9 +29,6 @@ from mt_access.simulation.generator import (
     rng_for,
 )
 from mt_access.simulation.state import SimulationState
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["GPSteps"]
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from typing import TYPE_CHECKING
 
 from mt_access.calendar import Month
 from mt_access.lifecycle import (
@@ -16,9 +15,6 @@ from mt_access.lifecycle import (
 from mt_access.result import Classification
 from mt_access.simulation.records import GPMonthLoad, MonthState, RequestOutcome
 from mt_access.simulation.state import SimulationState, _Track
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["MonthEndSteps"]
 
