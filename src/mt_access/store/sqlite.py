@@ -29,114 +29,48 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 import sqlite3
-import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
-from itertools import pairwise
+from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from mt_access.ledger import LedgerEntry, PlacementRecorded, PlacementReleased
-from mt_access.lifecycle import EXIT_STATES, Event, RequestFile, RequestState, Transition
+from mt_access.ledger import LedgerEntry
+from mt_access.lifecycle import EXIT_STATES, RequestFile, RequestState, Transition
 from mt_access.model import PatientIdentity, Physician, Request
 from mt_access.store import codec
 from mt_access.store.base import KnownPerson, RequestSummary, RunRecord, Store, StoreError
 from mt_access.store.migrations import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+from mt_access.store.sqlite_errors import _SQLITE_REASONS, _sqlite_reason, guard
+from mt_access.store.sqlite_integrity import register_invariants
+from mt_access.store.sqlite_schema import (
+    _FILE_SELECT,
+    _FORMAT,
+    _IDENTITY_SELECT,
+    _INSERT_IDENTITY,
+    _INSERT_LEDGER,
+    _INSERT_PHYSICIAN,
+    _INSERT_REQUEST,
+    _INSERT_RUN,
+    _INSERT_TRANSITION,
+    _LEDGER_SELECT,
+    _PHYSICIAN_SELECT,
+    _REQUEST_SELECT,
+    _RUN_SELECT,
+    _SUMMARY_SELECT,
+    _TRANSITION_SELECT,
+    _UPDATE_FILE,
+    _UPDATE_IDENTITY,
+    _UPDATE_REQUEST,
+    _chunks,
+    _placeholders,
+    _states,
+)
 
 __all__ = ["SQLiteStore"]
-
-_FORMAT = "mt-access register"
-_CHUNK = 500  # ids per ``IN (...)`` query
-_WORDS = re.compile(r"[^\W_]+")
-
-_REQUEST_SELECT = ", ".join(codec.REQUEST_COLUMNS)
-_SUMMARY_SELECT = ", ".join(codec.SUMMARY_COLUMNS)
-_FILE_SELECT = ", ".join(codec.FILE_COLUMNS)
-_TRANSITION_SELECT = ", ".join(codec.TRANSITION_COLUMNS)
-_IDENTITY_SELECT = ", ".join(codec.IDENTITY_COLUMNS)
-_PHYSICIAN_SELECT = ", ".join(codec.PHYSICIAN_COLUMNS)
-_LEDGER_SELECT = ", ".join(codec.LEDGER_COLUMNS)
-_RUN_SELECT = ", ".join(codec.RUN_COLUMNS)
-
-
-def _placeholders(n: int) -> str:
-    return ", ".join("?" * n)
-
-
-_INSERT_REQUEST = (
-    f"INSERT INTO requests (id, {', '.join(codec.REQUEST_DATA_COLUMNS)}, {_FILE_SELECT}) "
-    f"VALUES ({_placeholders(1 + len(codec.REQUEST_DATA_COLUMNS) + len(codec.FILE_COLUMNS))})"
-)
-_UPDATE_REQUEST = (
-    f"UPDATE requests SET {', '.join(f'{c} = ?' for c in codec.REQUEST_DATA_COLUMNS)} WHERE id = ?"
-)
-_UPDATE_FILE = (
-    f"UPDATE requests SET {', '.join(f'{c} = ?' for c in codec.FILE_COLUMNS)} WHERE id = ?"
-)
-_INSERT_IDENTITY = (
-    f"INSERT INTO identities (request_id, {_IDENTITY_SELECT}) "
-    f"VALUES ({_placeholders(1 + len(codec.IDENTITY_COLUMNS))})"
-)
-_UPDATE_IDENTITY = (
-    f"UPDATE identities SET {', '.join(f'{c} = ?' for c in codec.IDENTITY_COLUMNS)} "
-    "WHERE request_id = ?"
-)
-_INSERT_TRANSITION = (
-    f"INSERT INTO transitions ({_TRANSITION_SELECT}) "
-    f"VALUES ({_placeholders(len(codec.TRANSITION_COLUMNS))})"
-)
-_INSERT_PHYSICIAN = (
-    f"INSERT OR REPLACE INTO physicians ({_PHYSICIAN_SELECT}) "
-    f"VALUES ({_placeholders(len(codec.PHYSICIAN_COLUMNS))})"
-)
-_INSERT_LEDGER = (
-    f"INSERT INTO ledger ({_LEDGER_SELECT}) VALUES ({_placeholders(len(codec.LEDGER_COLUMNS))})"
-)
-_INSERT_RUN = f"INSERT INTO runs ({_RUN_SELECT}) VALUES ({_placeholders(len(codec.RUN_COLUMNS))})"
-
-
-def _states(states: Iterable[RequestState | str] | None) -> list[str] | None:
-    if states is None:
-        return None
-    return sorted({RequestState(s).value for s in states})
-
-
-def _name_tokens(text: str) -> tuple[str, ...]:
-    """Name words without case, accents nor punctuation, sorted (as the intake compares
-    persons)."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-    return tuple(sorted(_WORDS.findall(plain)))
-
-
-def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
-
-
-_SQLITE_REASONS = {
-    "SQLITE_FULL": "disque plein : le registre ne peut pas être écrit ; libérez de la place",
-    "SQLITE_CANTOPEN": "fichier impossible à ouvrir (dossier absent ou permission refusée)",
-    "SQLITE_READONLY": "fichier ou support en lecture seule",
-    "SQLITE_PERM": "permission refusée",
-    "SQLITE_AUTH": "permission refusée",
-    "SQLITE_IOERR": "erreur de lecture ou d'écriture sur le disque",
-    "SQLITE_NOMEM": "mémoire insuffisante",
-    "SQLITE_CORRUPT": "fichier endommagé : restaurez la dernière sauvegarde du registre",
-    "SQLITE_NOTADB": "ce fichier n'est pas une base SQLite : ce n'est pas un registre mt-access",
-}
-
-
-def _sqlite_reason(exc: sqlite3.Error) -> str | None:
-    """SQLite's error in French, from its code (``SQLITE_IOERR_WRITE`` is an ``SQLITE_IOERR``),
-    or ``None`` for a code without a translation."""
-    name = str(getattr(exc, "sqlite_errorname", "") or "")
-    return _SQLITE_REASONS.get("_".join(name.split("_")[:2]))
 
 
 class SQLiteStore:
@@ -329,37 +263,10 @@ class SQLiteStore:
             raise self._fail("registre fermé")
         return self._conn
 
-    @contextmanager
-    def _guard(self, what: str) -> Iterator[None]:
-        """Turn SQLite errors and undecodable values into :class:`StoreError`; the message
-        names the operation, never a stored value."""
-        try:
-            yield
-        except StoreError:
-            raise
-        except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
-                raise self._fail(
-                    f"{what} : registre occupé par un autre processus depuis plus de "
-                    f"{self._timeout:g} s ; réessayez"
-                ) from exc
-            reason = _sqlite_reason(exc) or f"erreur SQLite ({exc})"
-            raise self._fail(f"{what} : {reason}") from exc
-        except sqlite3.Error as exc:
-            reason = _sqlite_reason(exc) or f"erreur SQLite ({exc})"
-            raise self._fail(f"{what} : {reason}") from exc
-        except OverflowError:
-            # sqlite3 binds Python ints as 64-bit integers: a number out of the documented
-            # bounds (mt_access.bounds) that got this far is refused here, nothing written.
-            raise self._fail(
-                f"{what} : nombre trop grand pour le registre (entier de 64 bits au plus) ; "
-                "rien n'a été enregistré"
-            ) from None
-        except (KeyError, ValueError, TypeError, AttributeError) as exc:
-            kind = type(exc).__name__
-            raise self._fail(
-                f"{what} : valeur illisible ou invalide ({kind}) ; lancez integrity_check()"
-            ) from None
+    def _guard(self, what: str) -> AbstractContextManager[None]:
+        """Turn SQLite errors and undecodable values into :class:`StoreError`
+        (:func:`~mt_access.store.sqlite_errors.guard`)."""
+        return guard(what, self._fail, self._timeout)
 
     def _writer(self) -> sqlite3.Connection:
         conn = self._connection()
@@ -817,181 +724,9 @@ class SQLiteStore:
                 for table, rowid, parent, _ in conn.execute("PRAGMA foreign_key_check"):
                     where = "" if rowid is None else f" (ligne {rowid})"
                     problems.append(f"table {table}{where} : référence sans ligne dans {parent}")
-                problems.extend(self._check_meta(conn))
-                problems.extend(self._check_requests(conn))
-                problems.extend(self._check_doubles(conn))
-                problems.extend(self._check_physicians(conn))
-                problems.extend(self._check_ledger(conn))
-                problems.extend(self._check_runs(conn))
+                problems.extend(register_invariants(conn))
             except sqlite3.DatabaseError as exc:
                 problems.append(f"SQLite : fichier endommagé ({exc})")
-        return problems
-
-    @staticmethod
-    def _check_meta(conn: sqlite3.Connection) -> list[str]:
-        problems = []
-        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-        if meta.get("format") != _FORMAT:
-            problems.append("table meta : format du registre absent ou invalide")
-        commits = meta.get("commits")
-        if not isinstance(commits, int) or commits < 0:
-            problems.append("table meta : compteur de transactions absent ou invalide")
-        return problems
-
-    @staticmethod
-    def _check_requests(conn: sqlite3.Connection) -> list[str]:
-        problems: list[str] = []
-        histories: dict[str, list[Any]] = {}
-        for row in conn.execute(
-            f"SELECT {_TRANSITION_SELECT} FROM transitions ORDER BY request_id, seq"
-        ):
-            histories.setdefault(row[0], []).append(row)
-        identities = {
-            row[0]: row[1:]
-            for row in conn.execute(f"SELECT request_id, {_IDENTITY_SELECT} FROM identities")
-        }
-        receive = Event.RECEIVE.value
-        for row in conn.execute(
-            f"SELECT id, persons, {_FILE_SELECT}, {_REQUEST_SELECT} FROM requests ORDER BY id"
-        ):
-            rid, persons, state, last_event = row[0], row[1], row[2], row[3]
-            width = 2 + len(codec.FILE_COLUMNS)
-            file_values, request_values = row[2:width], row[width:]
-            where = f"demande {rid}"
-            rows = histories.get(rid, [])
-            if not rows:
-                problems.append(f"{where} : aucune transition enregistrée")
-            else:
-                first, last = rows[0], rows[-1]
-                if first[2] != receive or first[3] is not None:
-                    problems.append(f"{where} : la première transition n'est pas la réception")
-                for before, after in pairwise(rows):
-                    if after[3] != before[4]:
-                        problems.append(
-                            f"{where} : transition partant de l'état {after[3]} alors que la "
-                            f"précédente menait à {before[4]}"
-                        )
-                        break
-                    if after[1] < before[1]:
-                        problems.append(f"{where} : dates de transitions qui reculent")
-                        break
-                if last[4] != state:
-                    problems.append(
-                        f"{where} : état enregistré {state} différent de celui de sa dernière "
-                        f"transition ({last[4]})"
-                    )
-                if last[1] != last_event:
-                    problems.append(
-                        f"{where} : date du dernier événement {last_event} différente de celle "
-                        f"de sa dernière transition ({last[1]})"
-                    )
-            identity = identities.get(rid)
-            if identity is None:
-                problems.append(f"{where} : pas de ligne d'identité")
-            try:
-                request = codec.decode_requests((request_values,), validate=True)[0]
-                if persons != request.persons:
-                    problems.append(f"{where} : nombre de personnes incohérent")
-                if rows:
-                    file = codec.decode_file(
-                        rid, file_values, codec.decode_transitions(rows), persons=persons
-                    )
-                    if file.proposed_to != frozenset(file.proposals):
-                        problems.append(
-                            f"{where} : propositions en cours incohérentes avec l'historique"
-                        )
-                    if file.proposed_to & file.declined_by:
-                        problems.append(
-                            f"{where} : proposée à un médecin qui l'a refusée "
-                            f"({', '.join(sorted(file.proposed_to & file.declined_by))})"
-                        )
-                if identity is not None:
-                    codec.decode_identity(identity)
-            except (KeyError, ValueError, TypeError, AttributeError, OverflowError) as exc:
-                problems.append(f"{where} : valeur illisible ou invalide ({type(exc).__name__})")
-        return problems
-
-    @staticmethod
-    def _check_doubles(conn: sqlite3.Connection) -> list[str]:
-        """Requests recorded twice: the same person (name and birth date) received the same
-        day, as two imports of one export at the same moment used to leave."""
-        groups: dict[tuple[tuple[str, ...], str, str], list[str]] = {}
-        for rid, birth, received, last, first in conn.execute(
-            "SELECT r.id, r.birth_date, r.received, i.last_name, i.first_name "
-            "FROM requests AS r JOIN identities AS i ON i.request_id = r.id "
-            "WHERE r.erased_on IS NULL ORDER BY r.id"
-        ):
-            tokens = _name_tokens(f"{last} {first}")
-            if tokens:
-                groups.setdefault((tokens, str(birth), str(received)), []).append(str(rid))
-        problems = []
-        for ids in groups.values():
-            if len(ids) > 1:
-                listed = ", ".join(ids[:5]) + (
-                    f" (et {len(ids) - 5} autres)" if len(ids) > 5 else ""
-                )
-                problems.append(
-                    f"demandes {listed} : même personne (nom, prénom, date de naissance) reçue "
-                    "le même jour : demande enregistrée en double ?"
-                )
-        return problems
-
-    @staticmethod
-    def _check_physicians(conn: sqlite3.Connection) -> list[str]:
-        problems = []
-        for row in conn.execute(f"SELECT {_PHYSICIAN_SELECT} FROM physicians ORDER BY id"):
-            try:
-                codec.decode_physician(row)
-            except (KeyError, ValueError, TypeError, AttributeError) as exc:
-                problems.append(
-                    f"médecin {row[0]} : valeur illisible ou invalide ({type(exc).__name__})"
-                )
-        return problems
-
-    @staticmethod
-    def _check_ledger(conn: sqlite3.Connection) -> list[str]:
-        problems = []
-        active: set[tuple[str, str]] = set()
-        for seq, *values in conn.execute(f"SELECT seq, {_LEDGER_SELECT} FROM ledger ORDER BY seq"):
-            where = f"registre de capacités, entrée {seq}"
-            try:
-                (entry,) = codec.decode_ledger((values,))
-            except (KeyError, ValueError, TypeError, AttributeError) as exc:
-                problems.append(f"{where} : valeur illisible ou invalide ({type(exc).__name__})")
-                continue
-            if isinstance(entry, PlacementRecorded):
-                pair = (entry.physician_id, entry.request_id)
-                if pair in active:
-                    problems.append(
-                        f"{where} : second placement actif du dossier {entry.request_id} chez "
-                        f"le médecin {entry.physician_id}"
-                    )
-                active.add(pair)
-            elif isinstance(entry, PlacementReleased):
-                pair = (entry.physician_id, entry.request_id)
-                if pair not in active:
-                    problems.append(
-                        f"{where} : libération sans placement actif du dossier "
-                        f"{entry.request_id} chez le médecin {entry.physician_id}"
-                    )
-                active.discard(pair)
-        return problems
-
-    @staticmethod
-    def _check_runs(conn: sqlite3.Connection) -> list[str]:
-        problems = []
-        expected = 1
-        for row in conn.execute(f"SELECT {_RUN_SELECT} FROM runs ORDER BY number"):
-            if row[0] != expected:
-                problems.append(f"passages d'appariement : numéro {row[0]} au lieu de {expected}")
-                expected = row[0]
-            expected += 1
-            try:
-                codec.decode_run(row)
-            except (KeyError, ValueError, TypeError) as exc:
-                problems.append(
-                    f"passage d'appariement {row[0]} : valeur illisible ({type(exc).__name__})"
-                )
         return problems
 
 
