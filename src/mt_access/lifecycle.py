@@ -41,11 +41,11 @@ from collections.abc import Iterable
 import attrs
 
 from mt_access.model import Request
-from mt_access.persons import People, _apply, _frozen_ids, _replay
+from mt_access.persons import People, apply_transition, frozen_ids, replay_people
 from mt_access.transitions import (
-    _EXIT_EVENTS,
     ACTIVE_STATES,
     ALLOWED,
+    EXIT_EVENTS,
     EXIT_STATES,
     Actor,
     Event,
@@ -96,8 +96,8 @@ class RequestFile:
     state: RequestState
     history: tuple[Transition, ...]
     contact_attempts: int = 0
-    proposed_to: frozenset[str] = attrs.field(default=frozenset(), converter=_frozen_ids)
-    declined_by: frozenset[str] = attrs.field(default=frozenset(), converter=_frozen_ids)
+    proposed_to: frozenset[str] = attrs.field(default=frozenset(), converter=frozen_ids)
+    declined_by: frozenset[str] = attrs.field(default=frozenset(), converter=frozen_ids)
     exit_reason: ExitReason | None = None
     persons: int = attrs.field(default=1, kw_only=True)
 
@@ -171,7 +171,7 @@ class RequestFile:
     @functools.cached_property
     def people(self) -> People:
         """Where each person stands: pending proposals, MTs found, exits."""
-        return _replay(self.persons, self.history)
+        return replay_people(self.persons, self.history)
 
     @property
     def proposals(self) -> dict[str, tuple[int, ...]]:
@@ -484,7 +484,7 @@ class RequestFile:
     ) -> RequestFile:
         self._check(event, on)
         chosen = self._searching(persons)
-        return self._record(event, on, actor, comment, reason=_EXIT_EVENTS[event], persons=chosen)
+        return self._record(event, on, actor, comment, reason=EXIT_EVENTS[event], persons=chosen)
 
     def _state_after(self, people: People) -> RequestState:
         if not people.unresolved:
@@ -511,7 +511,7 @@ class RequestFile:
     ) -> RequestFile:
         """One more transition. ``to`` is given for events about the whole request; for an
         event about persons the state is derived from where the persons then stand."""
-        people, persons = _apply(self.people, event, physician_id, persons, reason)
+        people, persons = apply_transition(self.people, event, physician_id, persons, reason)
         if to is None:
             to = self._state_after(people)
         exit_reason = None

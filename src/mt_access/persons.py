@@ -13,7 +13,7 @@ from mt_access.transitions import Event, ExitReason, Transition
 __all__ = ["People"]
 
 
-def _frozen_ids(value: Iterable[str]) -> frozenset[str]:
+def frozen_ids(value: Iterable[str]) -> frozenset[str]:
     return frozenset(value)
 
 
@@ -69,7 +69,7 @@ class People:
         return dict(self.exits).get(number)
 
 
-def _apply(
+def apply_transition(
     people: People,
     event: Event,
     physician_id: str | None,
@@ -117,8 +117,8 @@ def _apply(
     return new, concerned
 
 
-def _replay(total: int, history: Iterable[Transition]) -> People:
+def replay_people(total: int, history: Iterable[Transition]) -> People:
     people = People(total)
     for t in history:
-        people, _ = _apply(people, t.event, t.physician_id, t.persons, t.reason)
+        people, _ = apply_transition(people, t.event, t.physician_id, t.persons, t.reason)
     return people

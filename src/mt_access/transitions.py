@@ -211,7 +211,7 @@ the N-th failure in a row, which exits (unreachable); ``not_searching``, ``withd
 ``out_of_scope``, ``other_solution`` and ``close`` exit.
 """
 
-_EXIT_EVENTS: dict[Event, ExitReason] = {
+EXIT_EVENTS: dict[Event, ExitReason] = {
     Event.NOT_SEARCHING: ExitReason.NOT_SEARCHING_ANYMORE,
     Event.WITHDRAW: ExitReason.WITHDRAWN,
     Event.OUT_OF_SCOPE: ExitReason.OUT_OF_SCOPE,

@@ -16,7 +16,7 @@ from mt_access.cli.common import (
     table,
 )
 from mt_access.cli.places import month_places
-from mt_access.cli.registry_base import _MODALITIES, Handler, _fr
+from mt_access.cli.registry_base import MODALITIES, Handler, fr_date
 from mt_access.model import Physician
 from mt_access.register import Register
 
@@ -24,7 +24,7 @@ from mt_access.register import Register
 # medecin
 
 
-def _cmd_gp_add(args: argparse.Namespace, console: Console) -> int:
+def cmd_gp_add(args: argparse.Namespace, console: Console) -> int:
     with open_register(args) as register:
         reference = register.policy.reference
         commune = args.commune
@@ -40,8 +40,8 @@ def _cmd_gp_add(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
-def _cmd_gp_join(args: argparse.Namespace, console: Console) -> int:
-    modalities = sorted({_MODALITIES[m] for m in args.modalites})
+def cmd_gp_join(args: argparse.Namespace, console: Console) -> int:
+    modalities = sorted({MODALITIES[m] for m in args.modalites})
     with open_register(args) as register:
         reference = register.policy.reference
         communes = []
@@ -59,13 +59,13 @@ def _cmd_gp_join(args: argparse.Namespace, console: Console) -> int:
             comment=args.commentaire,
         )
         console.say(
-            f"{physician.name} participe au dispositif depuis le {_fr(day_of(args))} : "
+            f"{physician.name} participe au dispositif depuis le {fr_date(day_of(args))} : "
             f"{args.capacite} nouveau(x) patient(s) par mois."
         )
     return EXIT_OK
 
 
-def _cmd_gp_capacity(args: argparse.Namespace, console: Console) -> int:
+def cmd_gp_capacity(args: argparse.Namespace, console: Console) -> int:
     with open_register(args) as register:
         on = day_of(args)
         month = args.mois or Month.of(on)
@@ -77,14 +77,14 @@ def _cmd_gp_capacity(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
-def _gp_status(
+def gp_status(
     action: Callable[[Register, argparse.Namespace, dt.date], Physician], verb: str
 ) -> Handler:
     def handler(args: argparse.Namespace, console: Console) -> int:
         with open_register(args) as register:
             on = day_of(args)
             physician = action(register, args, on)
-            console.say(f"{physician.name} ({physician.id}) {verb} le {_fr(on)}.")
+            console.say(f"{physician.name} ({physician.id}) {verb} le {fr_date(on)}.")
         return EXIT_OK
 
     return handler
@@ -111,20 +111,20 @@ def _physician_rows(register: Register, on: dt.date) -> list[tuple[Any, ...]]:
     return rows
 
 
-def _cmd_gp_list(args: argparse.Namespace, console: Console) -> int:
+def cmd_gp_list(args: argparse.Namespace, console: Console) -> int:
     with open_register(args, readonly=True) as register:
         on = day_of(args)
         rows = _physician_rows(register, on)
     if not rows:
         console.say("Aucun médecin dans le registre.")
         return EXIT_OK
-    console.say(f"Médecins au {_fr(on)} (places du mois de {Month.of(on).label})")
+    console.say(f"Médecins au {fr_date(on)} (places du mois de {Month.of(on).label})")
     headers = ("id", "nom", "commune", "statut", "modalités", "capacité", "prises", "restantes")
     console.say(table(headers, rows, right=(5, 6, 7)))
     return EXIT_OK
 
 
-def _cmd_gp_answer(args: argparse.Namespace, console: Console) -> int:
+def cmd_gp_answer(args: argparse.Namespace, console: Console) -> int:
     accepted = args.reponse in ("accepte", "accept", "oui")
     with open_register(args) as register:
         file = register.answer(

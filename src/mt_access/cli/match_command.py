@@ -58,7 +58,7 @@ def _not_examined(register: Register, routed: set[str]) -> list[tuple[str, int]]
     return [(reason, counts[state]) for state, reason in reasons if counts[state]]
 
 
-def _cmd_match(args: argparse.Namespace, console: Console) -> int:
+def cmd_match(args: argparse.Namespace, console: Console) -> int:
     with open_register(args, readonly=args.apercu) as register:
         on = day_of(args)
         routed, late = register.to_route(on)

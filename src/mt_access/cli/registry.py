@@ -18,44 +18,44 @@ from mt_access.cli.common import (
     parse_month,
 )
 from mt_access.cli.gp_commands import (
-    _cmd_gp_add,
-    _cmd_gp_answer,
-    _cmd_gp_capacity,
-    _cmd_gp_join,
-    _cmd_gp_list,
-    _gp_status,
+    cmd_gp_add,
+    cmd_gp_answer,
+    cmd_gp_capacity,
+    cmd_gp_join,
+    cmd_gp_list,
+    gp_status,
 )
-from mt_access.cli.match_command import _cmd_match, month_capacity
+from mt_access.cli.match_command import cmd_match, month_capacity
 from mt_access.cli.registry_base import (
-    _MODALITIES,
-    _STATES,
+    MODALITIES,
+    STATES,
     Handler,
-    _in_french,
     event_command,
     french_dates,
+    in_french,
     refusal_message,
 )
 from mt_access.cli.registry_file import (
-    _cmd_import,
-    _cmd_register_check,
-    _cmd_register_create,
-    _cmd_register_info,
+    cmd_import,
+    cmd_register_check,
+    cmd_register_create,
+    cmd_register_info,
 )
 from mt_access.cli.request_commands import (
-    _EXITS,
+    EXITS,
     LOCATE_REASONS,
-    _add_persons,
-    _close,
-    _cmd_request_erase,
-    _cmd_request_history,
-    _cmd_request_letter,
-    _cmd_request_list,
-    _cmd_request_locate,
-    _cmd_request_position,
-    _confirm,
-    _event_command,
+    add_persons,
+    close_request,
+    cmd_request_erase,
+    cmd_request_history,
+    cmd_request_letter,
+    cmd_request_list,
+    cmd_request_locate,
+    cmd_request_position,
+    confirm_request,
     locate_report,
     person_numbers,
+    request_event_command,
 )
 
 __all__ = [
@@ -92,7 +92,7 @@ def _sub(
         name, aliases=aliases, help=summary, description=summary[0].upper() + summary[1:] + "."
     )
     add_register(parser)
-    parser.set_defaults(func=_in_french(handler))
+    parser.set_defaults(func=in_french(handler))
     return parser
 
 
@@ -115,15 +115,15 @@ def add_commands(sub: Any) -> None:
     )
     create.add_argument("registre", metavar="FICHIER", help="fichier à créer")
     create.add_argument("--politique", required=True, help="nom livré ou fichier YAML")
-    create.set_defaults(func=_cmd_register_create)
+    create.set_defaults(func=cmd_register_create)
     _sub(reg_sub, "info", [], "compter les demandes par état, les médecins, les appariements",
-         _cmd_register_info)  # fmt: skip
+         cmd_register_info)  # fmt: skip
     _sub(reg_sub, "verifier", ["check"], "vérifier l'intégrité du fichier du registre",
-         _cmd_register_check)  # fmt: skip
+         cmd_register_check)  # fmt: skip
 
     # import
     imp = _sub(sub, "import", ["importer"], "importer l'export d'un formulaire de demandes",
-               _cmd_import)  # fmt: skip
+               cmd_import)  # fmt: skip
     imp.add_argument("fichier", metavar="FICHIER", help="export CSV ou XLSX du formulaire")
     imp.add_argument(
         "--formulaire",
@@ -153,7 +153,7 @@ def add_commands(sub: Any) -> None:
         "apparier",
         ["match"],
         "lancer l'appariement du mois : propositions aux médecins, orientations",
-        _cmd_match,
+        cmd_match,
     )
     add_date(match, "date de l'appariement")
     match.add_argument(
@@ -175,9 +175,9 @@ def add_commands(sub: Any) -> None:
     )
     req_sub = req.add_subparsers(dest="action", metavar="action", required=True)
     lst = _sub(req_sub, "liste", ["list"], "lister les demandes (en cours par défaut)",
-               _cmd_request_list)  # fmt: skip
+               cmd_request_list)  # fmt: skip
     lst.add_argument(
-        "--etat", action="append", choices=sorted(_STATES), help="état (répétable)", default=[]
+        "--etat", action="append", choices=sorted(STATES), help="état (répétable)", default=[]
     )
     for name, aliases, summary, action in (
         ("accuser", ["acknowledge"], "l'accusé de réception a été envoyé",
@@ -185,7 +185,7 @@ def add_commands(sub: Any) -> None:
         ("attente", ["wait"], "mettre une demande confirmée en liste d'attente",
          lambda r, a, d: r.to_waiting(a.demande, d, a.commentaire)),
     ):  # fmt: skip
-        p = _sub(req_sub, name, aliases, summary, _event_command(action))
+        p = _sub(req_sub, name, aliases, summary, request_event_command(action))
         p.add_argument("demande", help="identifiant de la demande")
         add_date(p)
         _comment(p)
@@ -194,7 +194,7 @@ def add_commands(sub: Any) -> None:
         "confirmer",
         ["confirm"],
         "le patient cherche toujours : confirmer et mettre en liste d'attente",
-        _event_command(_confirm),
+        request_event_command(confirm_request),
     )
     conf.add_argument("demande", help="identifiant de la demande")
     conf.add_argument(
@@ -207,7 +207,7 @@ def add_commands(sub: Any) -> None:
         "contact",
         [],
         "noter une tentative de contact du patient",
-        _event_command(
+        request_event_command(
             lambda r, a, d: r.record_contact(a.demande, d, a.resultat == "joint", a.commentaire)
         ),
     )
@@ -225,11 +225,11 @@ def add_commands(sub: Any) -> None:
         "cloturer",
         ["close"],
         "faire sortir une demande du dispositif, avec son motif",
-        _event_command(_close),
+        request_event_command(close_request),
     )
     close.add_argument("demande", help="identifiant de la demande")
-    close.add_argument("motif", choices=sorted(_EXITS), help="motif de sortie")
-    _add_persons(close, "qui sortent")
+    close.add_argument("motif", choices=sorted(EXITS), help="motif de sortie")
+    add_persons(close, "qui sortent")
     add_date(close)
     _comment(close)
     prop = _sub(
@@ -237,13 +237,13 @@ def add_commands(sub: Any) -> None:
         "proposer",
         ["propose"],
         "proposer une demande en attente à un médecin, à la main",
-        _event_command(
+        request_event_command(
             lambda r, a, d: r.propose(a.demande, a.medecin, d, a.commentaire, persons=a.personnes)
         ),
     )
     prop.add_argument("demande", help="identifiant de la demande")
     prop.add_argument("medecin", help="identifiant du médecin")
-    _add_persons(prop, "proposées")
+    add_persons(prop, "proposées")
     add_date(prop)
     _comment(prop)
     erase = _sub(
@@ -252,7 +252,7 @@ def add_commands(sub: Any) -> None:
         ["erase"],
         "effacer définitivement les données personnelles d'un patient à sa demande (RGPD) ; "
         "demande confirmation",
-        _cmd_request_erase,
+        cmd_request_erase,
     )
     erase.add_argument("demande", help="identifiant de la demande")
     erase.add_argument(
@@ -267,7 +267,7 @@ def add_commands(sub: Any) -> None:
         ["locate"],
         "localiser l'adresse des demandes en cours (Base Adresse Nationale), pour mesurer "
         "les distances depuis le domicile",
-        _cmd_request_locate,
+        cmd_request_locate,
     )
     loc.add_argument(
         "--cache",
@@ -281,14 +281,14 @@ def add_commands(sub: Any) -> None:
     loc.add_argument("--http", action="store_true", help="service BAN en http (serveur local)")
     loc.add_argument("--sans-progression", action="store_true", help="pas de barre de progression")
     hist = _sub(req_sub, "historique", ["history"], "montrer l'historique d'une demande",
-                _cmd_request_history)  # fmt: skip
+                cmd_request_history)  # fmt: skip
     hist.add_argument("demande", help="identifiant de la demande")
     pos = _sub(
         req_sub,
         "position",
         [],
         "rang dans la liste d'attente et délai estimé (avec son incertitude)",
-        _cmd_request_position,
+        cmd_request_position,
     )
     pos.add_argument("demande", help="identifiant de la demande")
     add_date(pos, "date de référence")
@@ -297,7 +297,7 @@ def add_commands(sub: Any) -> None:
         "courrier",
         ["letter"],
         "écrire un courrier : accusé de réception, dossier pour un médecin, retour, orientation",
-        _cmd_request_letter,
+        cmd_request_letter,
     )
     letter.add_argument("demande", help="identifiant de la demande")
     letter.add_argument(
@@ -329,15 +329,15 @@ def add_commands(sub: Any) -> None:
     )
     gp_sub = gp.add_subparsers(dest="action", metavar="action", required=True)
     lst = _sub(gp_sub, "liste", ["list"], "lister les médecins et leurs places du mois",
-               _cmd_gp_list)  # fmt: skip
+               cmd_gp_list)  # fmt: skip
     add_date(lst, "date de référence")
-    add = _sub(gp_sub, "ajouter", ["add"], "ajouter un médecin (candidat) au registre", _cmd_gp_add)
+    add = _sub(gp_sub, "ajouter", ["add"], "ajouter un médecin (candidat) au registre", cmd_gp_add)
     add.add_argument("id", help="identifiant du médecin (ex. RPPS)")
     add.add_argument("--nom", required=True, help="nom affiché (ex. « Dr Martin »)")
     add.add_argument("--commune", required=True, help="commune d'exercice : code INSEE ou nom")
     add.add_argument("--rpps", default=None, help="numéro RPPS")
     join = _sub(gp_sub, "adherer", ["join"], "le médecin signe la charte et déclare sa capacité",
-                _cmd_gp_join)  # fmt: skip
+                cmd_gp_join)  # fmt: skip
     join.add_argument("id", help="identifiant du médecin")
     join.add_argument(
         "--capacite",
@@ -348,7 +348,7 @@ def add_commands(sub: Any) -> None:
     join.add_argument(
         "--modalites",
         nargs="+",
-        choices=sorted(_MODALITIES),
+        choices=sorted(MODALITIES),
         default=["cabinet"],
         help="cabinet et/ou domicile (cabinet par défaut)",
     )
@@ -360,7 +360,7 @@ def add_commands(sub: Any) -> None:
     )
     add_date(join, "date d'adhésion")
     _comment(join)
-    cap = _sub(gp_sub, "capacite", ["capacity"], "changer la capacité mensuelle", _cmd_gp_capacity)
+    cap = _sub(gp_sub, "capacite", ["capacity"], "changer la capacité mensuelle", cmd_gp_capacity)
     cap.add_argument("id", help="identifiant du médecin")
     cap.add_argument(
         "capacite", type=bounded_int("capacité", CAPACITY), help="nouveaux patients par mois"
@@ -375,7 +375,7 @@ def add_commands(sub: Any) -> None:
         "suspendre",
         ["suspend"],
         "suspendre la participation",
-        _gp_status(lambda r, a, d: r.suspend(a.id, d, a.jusqu_au, a.commentaire), "suspendu"),
+        gp_status(lambda r, a, d: r.suspend(a.id, d, a.jusqu_au, a.commentaire), "suspendu"),
     )
     susp.add_argument("id", help="identifiant du médecin")
     susp.add_argument(
@@ -394,7 +394,7 @@ def add_commands(sub: Any) -> None:
         ("retirer", ["withdraw"], "le médecin quitte le dispositif",
          lambda r, a, d: r.withdraw_physician(a.id, d, a.commentaire), "quitte le dispositif"),
     ):  # fmt: skip
-        p = _sub(gp_sub, name, aliases, summary, _gp_status(action, verb))
+        p = _sub(gp_sub, name, aliases, summary, gp_status(action, verb))
         p.add_argument("id", help="identifiant du médecin")
         add_date(p)
         _comment(p)
@@ -403,7 +403,7 @@ def add_commands(sub: Any) -> None:
         "repondre",
         ["answer"],
         "réponse du médecin à une proposition : accepte ou refuse",
-        _cmd_gp_answer,
+        cmd_gp_answer,
     )
     ans.add_argument("medecin", help="identifiant du médecin")
     ans.add_argument("demande", help="identifiant de la demande")

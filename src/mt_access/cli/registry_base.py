@@ -28,7 +28,7 @@ __all__ = ["Handler", "event_command", "french_dates", "refusal_message"]
 
 Handler = Callable[[argparse.Namespace, Console], int]
 
-_STATES = {
+STATES = {
     "recue": RequestState.RECEIVED,
     "accusee": RequestState.ACKNOWLEDGED,
     "confirmee": RequestState.CONFIRMED,
@@ -37,17 +37,17 @@ _STATES = {
     "mt-trouve": RequestState.MT_FOUND,
     "sortie": RequestState.EXITED,
 }
-_ACTIVE = (
+ACTIVE = (
     RequestState.RECEIVED,
     RequestState.ACKNOWLEDGED,
     RequestState.CONFIRMED,
     RequestState.WAITING,
     RequestState.PROPOSED,
 )
-_MODALITIES = {"cabinet": "office", "domicile": "home_visits", "visites": "home_visits"}
+MODALITIES = {"cabinet": "office", "domicile": "home_visits", "visites": "home_visits"}
 
 
-def _fr(day: dt.date) -> str:
+def fr_date(day: dt.date) -> str:
     return f"{day:%d/%m/%Y}"
 
 
@@ -113,7 +113,7 @@ def refusal_message(exc: IllegalTransitionError) -> str:
     return f"impossible : {state}, cette étape est passée ; étape suivante : {listed}"
 
 
-def _in_french(handler: Handler) -> Handler:
+def in_french(handler: Handler) -> Handler:
     """``handler`` with the register's refusals told in French: an event impossible in the
     request's state names the commands to run instead, and dates read JJ/MM/AAAA."""
 

@@ -15,7 +15,7 @@ from mt_access.cli.common import (
     register_path,
     table,
 )
-from mt_access.cli.registry_base import _fr
+from mt_access.cli.registry_base import fr_date
 from mt_access.cli.summary import month_label
 from mt_access.lifecycle import (
     RequestState,
@@ -28,7 +28,7 @@ from mt_access.store.sqlite import SQLiteStore
 # registre
 
 
-def _cmd_register_create(args: argparse.Namespace, console: Console) -> int:
+def cmd_register_create(args: argparse.Namespace, console: Console) -> int:
     path = register_path(args)
     if path.exists():
         raise CommandError(f"{path} : le fichier existe déjà ; choisissez un autre nom", EXIT_STORE)
@@ -42,7 +42,7 @@ def _cmd_register_create(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
-def _cmd_register_info(args: argparse.Namespace, console: Console) -> int:
+def cmd_register_info(args: argparse.Namespace, console: Console) -> int:
     with open_register(args, readonly=True) as register:
         info = register.describe()
         path = register_path(args)
@@ -63,13 +63,13 @@ def _cmd_register_info(args: argparse.Namespace, console: Console) -> int:
         if runs:
             last = runs[-1]
             console.say(
-                f"Dernier appariement : n° {last.number} du {_fr(last.on)} "
+                f"Dernier appariement : n° {last.number} du {fr_date(last.on)} "
                 f"(mois de {month_label(last.month)})."
             )
     return EXIT_OK
 
 
-def _cmd_register_check(args: argparse.Namespace, console: Console) -> int:
+def cmd_register_check(args: argparse.Namespace, console: Console) -> int:
     path = register_path(args)
     if not path.exists():
         raise CommandError(f"{path} : registre introuvable", EXIT_STORE)
@@ -88,7 +88,7 @@ def _cmd_register_check(args: argparse.Namespace, console: Console) -> int:
 # import
 
 
-def _cmd_import(args: argparse.Namespace, console: Console) -> int:
+def cmd_import(args: argparse.Namespace, console: Console) -> int:
     from mt_access.intake import import_file, load_preset, write_rejections
 
     with open_register(args) as register:

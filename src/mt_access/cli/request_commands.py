@@ -25,7 +25,7 @@ from mt_access.cli.common import (
     register_path,
     table,
 )
-from mt_access.cli.registry_base import _ACTIVE, _STATES, Handler, _fr
+from mt_access.cli.registry_base import ACTIVE, STATES, Handler, fr_date
 from mt_access.lifecycle import (
     ExitReason,
     RequestFile,
@@ -49,9 +49,9 @@ def _request_rows(register: Register, states: tuple[RequestState, ...]) -> list[
         rows.append(
             (
                 s.id,
-                _fr(s.received),
+                fr_date(s.received),
                 s.state.label,
-                _fr(s.last_event),
+                fr_date(s.last_event),
                 policy.commune_name(s.commune),
                 s.persons if s.searching in (0, s.persons) else f"{s.searching}/{s.persons}",
                 "oui" if s.urgent else "",
@@ -61,8 +61,8 @@ def _request_rows(register: Register, states: tuple[RequestState, ...]) -> list[
     return rows
 
 
-def _cmd_request_list(args: argparse.Namespace, console: Console) -> int:
-    states = tuple(_STATES[s] for s in args.etat) if args.etat else _ACTIVE
+def cmd_request_list(args: argparse.Namespace, console: Console) -> int:
+    states = tuple(STATES[s] for s in args.etat) if args.etat else ACTIVE
     with open_register(args, readonly=True) as register:
         rows = _request_rows(register, states)
     if not rows:
@@ -87,7 +87,7 @@ def _say_state(console: Console, file: RequestFile) -> None:
     console.say(f"Demande {file.id} : {file.state.label}.")
 
 
-def _event_command(
+def request_event_command(
     action: Callable[[Register, argparse.Namespace, dt.date], RequestFile],
 ) -> Handler:
     def handler(args: argparse.Namespace, console: Console) -> int:
@@ -98,7 +98,7 @@ def _event_command(
     return handler
 
 
-def _confirm(register: Register, args: argparse.Namespace, on: dt.date) -> RequestFile:
+def confirm_request(register: Register, args: argparse.Namespace, on: dt.date) -> RequestFile:
     file = register.confirm(args.demande, on, args.commentaire)
     if args.sans_attente:
         return file
@@ -106,7 +106,7 @@ def _confirm(register: Register, args: argparse.Namespace, on: dt.date) -> Reque
 
 
 _Exit = Callable[[Register, str, dt.date, str, "tuple[int, ...] | None"], RequestFile]
-_EXITS: dict[str, _Exit] = {
+EXITS: dict[str, _Exit] = {
     "retrait": lambda r, i, d, c, p: r.withdraw(i, d, c, persons=p),
     "ne-cherche-plus": lambda r, i, d, c, p: r.not_searching(i, d, c, persons=p),
     "autre-solution": lambda r, i, d, c, p: r.other_solution(i, d, c, persons=p),
@@ -132,7 +132,7 @@ def person_numbers(text: str) -> tuple[int, ...]:
     return numbers
 
 
-def _add_persons(parser: argparse.ArgumentParser, what: str) -> None:
+def add_persons(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument(
         "--personnes",
         type=person_numbers,
@@ -143,10 +143,10 @@ def _add_persons(parser: argparse.ArgumentParser, what: str) -> None:
     )
 
 
-def _close(register: Register, args: argparse.Namespace, on: dt.date) -> RequestFile:
+def close_request(register: Register, args: argparse.Namespace, on: dt.date) -> RequestFile:
     if args.motif == "cloture" and not args.commentaire.strip():
         raise CommandError("une clôture par la CPTS demande un --commentaire qui la justifie")
-    return _EXITS[args.motif](register, args.demande, on, args.commentaire, args.personnes)
+    return EXITS[args.motif](register, args.demande, on, args.commentaire, args.personnes)
 
 
 def _history_rows(register: Register, history: tuple[Transition, ...]) -> list[tuple[Any, ...]]:
@@ -158,7 +158,7 @@ def _history_rows(register: Register, history: tuple[Transition, ...]) -> list[t
             who = f"{names.get(t.physician_id, t.physician_id)} ({t.physician_id})"
         rows.append(
             (
-                _fr(t.on),
+                fr_date(t.on),
                 t.event.label,
                 t.to_state.label,
                 t.actor.label,
@@ -191,7 +191,7 @@ def _persons_line(register: Register, file: RequestFile) -> str:
     return "Personnes du foyer : " + " ; ".join(parts)
 
 
-def _cmd_request_history(args: argparse.Namespace, console: Console) -> int:
+def cmd_request_history(args: argparse.Namespace, console: Console) -> int:
     with open_register(args, readonly=True) as register:
         history = register.history(args.demande)
         file = register.file(args.demande)
@@ -214,7 +214,7 @@ def _cmd_request_history(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
-def _cmd_request_position(args: argparse.Namespace, console: Console) -> int:
+def cmd_request_position(args: argparse.Namespace, console: Console) -> int:
     from mt_access.indicators import waiting_position
 
     with open_register(args, readonly=True) as register:
@@ -223,7 +223,7 @@ def _cmd_request_position(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
-def _cmd_request_letter(args: argparse.Namespace, console: Console) -> int:
+def cmd_request_letter(args: argparse.Namespace, console: Console) -> int:
     from mt_access import letters
 
     with open_register(args, readonly=True) as register:
@@ -265,7 +265,7 @@ def _interactive() -> bool:
     return stdin is not None and not stdin.closed and stdin.isatty()
 
 
-def _cmd_request_erase(args: argparse.Namespace, console: Console) -> int:
+def cmd_request_erase(args: argparse.Namespace, console: Console) -> int:
     rid = args.demande
     with open_register(args) as register:
         on = day_of(args)
@@ -287,7 +287,7 @@ def _cmd_request_erase(args: argparse.Namespace, console: Console) -> int:
         was_active = not file.is_exited
         register.erase(rid, on)
     console.say(
-        f"Demande {rid} : données personnelles effacées le {_fr(on)} (nom, date de naissance "
+        f"Demande {rid} : données personnelles effacées le {fr_date(on)} (nom, date de naissance "
         "exacte, adresse, coordonnées, commentaires)."
     )
     if was_active:
@@ -352,7 +352,7 @@ def locate_report(located: int, failed: Sequence[tuple[str, str]], without_addre
     return text + "."
 
 
-def _cmd_request_locate(args: argparse.Namespace, console: Console) -> int:
+def cmd_request_locate(args: argparse.Namespace, console: Console) -> int:
     from mt_access.geo.geocoding import BAN_DEFAULT_DOMAIN, BANGeocoder
 
     path = register_path(args)

@@ -34,9 +34,9 @@ from geopy.geocoders.base import DEFAULT_SENTINEL
 from mt_access.errors import ReferenceDataError
 from mt_access.geo.communes import Commune, CommuneReference, bundled_reference
 from mt_access.geo.distance import geodesic_km
-from mt_access.geo.geocode_base import Flag, GeocodeResult, ProgressCallback, _resolve_all
-from mt_access.geo.geocode_cache import _Answer, _AnswerCache
-from mt_access.geo.offline import _commune_point
+from mt_access.geo.geocode_base import Flag, GeocodeResult, ProgressCallback, resolve_all
+from mt_access.geo.geocode_cache import AnswerCache, CachedAnswer
+from mt_access.geo.offline import commune_point
 from mt_access.geo.point import Point
 
 __all__ = ["BAN_DEFAULT_DOMAIN", "BANGeocoder"]
@@ -141,10 +141,10 @@ class _FilteredBANFrance(BANFrance):  # type: ignore[misc]  # geopy is untyped
         return self._call_geocoder(url, callback, timeout=timeout)
 
 
-def _answer_from(location: Any, now: datetime) -> _Answer:
+def _answer_from(location: Any, now: datetime) -> CachedAnswer:
     """Read geopy's Location (or ``None``) into an :class:`_Answer`."""
     if location is None:
-        return _Answer(found=False, fetched_at=now)
+        return CachedAnswer(found=False, fetched_at=now)
     try:
         point = Point(location.latitude, location.longitude)
         raw = location.raw if isinstance(location.raw, Mapping) else {}
@@ -161,7 +161,7 @@ def _answer_from(location: Any, now: datetime) -> _Answer:
         result_type = properties.get("type")
     except (TypeError, ValueError, AttributeError) as exc:
         raise _MalformedAnswerError(type(exc).__name__) from exc
-    return _Answer(
+    return CachedAnswer(
         found=True,
         fetched_at=now,
         point=point,
@@ -351,7 +351,7 @@ class BANGeocoder:
         self._max_km = float(max_km)
         self._contains = contains
         self._max_consecutive_failures = max_consecutive_failures
-        self._cache = _AnswerCache(cache_path)
+        self._cache = AnswerCache(cache_path)
         self._closed = False
 
     def __repr__(self) -> str:
@@ -424,7 +424,7 @@ class BANGeocoder:
         before anything is sent (with a note naming the item). ``progress(done, total)`` is
         called after each item. See :meth:`geocode` and ``max_consecutive_failures``.
         """
-        communes = _resolve_all(self._reference, items)
+        communes = resolve_all(self._reference, items)
         targets: dict[str, _Target] = {}
         total = len(items)
         results: list[GeocodeResult] = []
@@ -483,7 +483,7 @@ class BANGeocoder:
         )
 
     def _fallback(self, target: _Target, flag: Flag | None, score: float | None) -> GeocodeResult:
-        point = _commune_point(self._reference, target.commune)
+        point = commune_point(self._reference, target.commune)
         return GeocodeResult(point, target.commune.insee, "commune", flag, score)
 
     def _geocode(
@@ -532,7 +532,7 @@ class BANGeocoder:
             # geopy's parsing of a feature without coordinates, or of a non-object answer.
             raise _MalformedAnswerError(type(exc).__name__) from exc
 
-    def _expired(self, answer: _Answer) -> bool:
+    def _expired(self, answer: CachedAnswer) -> bool:
         age = datetime.now(UTC) - answer.fetched_at
         if self._max_age is not None and age > self._max_age:
             return True
@@ -540,7 +540,7 @@ class BANGeocoder:
             not answer.found and self._not_found_max_age is not None
         ) and age > self._not_found_max_age
 
-    def _evaluate(self, answer: _Answer, target: _Target) -> GeocodeResult:
+    def _evaluate(self, answer: CachedAnswer, target: _Target) -> GeocodeResult:
         """Apply the checks to an answer (fresh or cached)."""
         if not answer.found or answer.point is None or answer.result_type == "municipality":
             return self._fallback(target, "not_found", answer.score)

@@ -128,7 +128,7 @@ class Geocoder(Protocol):
         ...
 
 
-def _resolve_all(
+def resolve_all(
     reference: CommuneReference, items: Sequence[tuple[str | None, str]]
 ) -> list[Commune]:
     """Resolve every commune of a batch before any work, naming the faulty item on error."""

@@ -19,7 +19,7 @@ _SCHEMA_VERSION: Final = 1
 
 
 @attrs.frozen
-class _Answer:
+class CachedAnswer:
     """What the BAN answered for one query, as cached: a feature, or nothing (``found=False``)."""
 
     found: bool
@@ -30,7 +30,7 @@ class _Answer:
     result_type: str | None = None
 
 
-class _AnswerCache:
+class AnswerCache:
     """BAN answers by key, in SQLite (a file, or memory). Thread-safe."""
 
     def __init__(self, path: str | os.PathLike[str] | None) -> None:
@@ -74,7 +74,7 @@ class _AnswerCache:
             self._db.close()
             raise
 
-    def get(self, key: str) -> _Answer | None:
+    def get(self, key: str) -> CachedAnswer | None:
         try:
             with self._lock:
                 row = self._db.execute(
@@ -94,7 +94,7 @@ class _AnswerCache:
             point = Point(lat, lon) if found else None
         except (TypeError, ValueError):
             return None  # an unreadable row is as good as none: ask again
-        return _Answer(
+        return CachedAnswer(
             found=bool(found),
             fetched_at=when,
             point=point,
@@ -103,7 +103,7 @@ class _AnswerCache:
             result_type=result_type,
         )
 
-    def put(self, key: str, insee: str, answer: _Answer) -> None:
+    def put(self, key: str, insee: str, answer: CachedAnswer) -> None:
         point = answer.point
         row = (
             key,

@@ -15,12 +15,12 @@ import shapely
 
 from mt_access.errors import ReferenceDataError
 from mt_access.geo.outline import (
-    _GEOMETRY_TYPES,
-    _INSEE_RE,
+    GEOMETRY_TYPES,
+    INSEE_RE,
     CommuneOutline,
     Geometry,
-    _normalize_code,
-    _short,
+    normalize_code,
+    short_text,
 )
 
 __all__ = ["parse_outlines"]
@@ -73,13 +73,13 @@ def _ring(value: object, where: str) -> npt.NDArray[np.float64]:
         "première)"
     )
     if not isinstance(value, list):
-        raise _FeatureError(where, expected, _short(value))
+        raise _FeatureError(where, expected, short_text(value))
     try:
         array = np.asarray(value)
     except (ValueError, TypeError):
-        raise _FeatureError(where, expected, _short(value)) from None
+        raise _FeatureError(where, expected, short_text(value)) from None
     if array.ndim != 2 or array.shape[0] < 4 or array.shape[1] < 2 or array.dtype.kind not in "iuf":
-        raise _FeatureError(where, expected, _short(value))
+        raise _FeatureError(where, expected, short_text(value))
     xy = np.ascontiguousarray(array[:, :2], dtype=np.float64)
     in_range = (
         np.isfinite(xy).all(axis=1) & (np.abs(xy[:, 0]) <= 180.0) & (np.abs(xy[:, 1]) <= 90.0)
@@ -90,13 +90,13 @@ def _ring(value: object, where: str) -> npt.NDArray[np.float64]:
             f"{where}[{bad}]",
             "position [longitude, latitude] en degrés WGS84 (un fichier en Lambert-93 doit "
             "être reprojeté en WGS84)",
-            _short(value[bad]),
+            short_text(value[bad]),
         )
     if not np.array_equal(xy[0], xy[-1]):
         raise _FeatureError(
             where,
             expected,
-            f"un anneau ouvert, de {_short(value[0])} à {_short(value[-1])}",
+            f"un anneau ouvert, de {short_text(value[0])} à {short_text(value[-1])}",
         )
     return xy
 
@@ -104,7 +104,7 @@ def _ring(value: object, where: str) -> npt.NDArray[np.float64]:
 def _polygon(value: object, where: str) -> Geometry:
     if not isinstance(value, list) or not value:
         raise _FeatureError(
-            where, "liste d'anneaux (contour extérieur puis trous éventuels)", _short(value)
+            where, "liste d'anneaux (contour extérieur puis trous éventuels)", short_text(value)
         )
     rings = [_ring(ring, f"{where}[{k}]") for k, ring in enumerate(value)]
     return shapely.Polygon(rings[0], rings[1:])
@@ -112,16 +112,16 @@ def _polygon(value: object, where: str) -> Geometry:
 
 def _geometry(value: object, where: str) -> Geometry:
     if not isinstance(value, dict):
-        raise _FeatureError(where, "géométrie Polygon ou MultiPolygon", _short(value))
+        raise _FeatureError(where, "géométrie Polygon ou MultiPolygon", short_text(value))
     kind = value.get("type")
-    if kind not in _GEOMETRY_TYPES:
-        raise _FeatureError(f"{where}.type", "« Polygon » ou « MultiPolygon »", _short(kind))
+    if kind not in GEOMETRY_TYPES:
+        raise _FeatureError(f"{where}.type", "« Polygon » ou « MultiPolygon »", short_text(kind))
     coordinates = value.get("coordinates")
     where = f"{where}.coordinates"
     if kind == "Polygon":
         return _polygon(coordinates, where)
     if not isinstance(coordinates, list) or not coordinates:
-        raise _FeatureError(where, "liste non vide de polygones", _short(coordinates))
+        raise _FeatureError(where, "liste non vide de polygones", short_text(coordinates))
     return shapely.MultiPolygon(
         [_polygon(polygon, f"{where}[{k}]") for k, polygon in enumerate(coordinates)]
     )
@@ -130,30 +130,30 @@ def _geometry(value: object, where: str) -> Geometry:
 def _feature(feature: object, index: int) -> tuple[str, str, Geometry]:
     where = f"features[{index}]"
     if not isinstance(feature, dict):
-        raise _FeatureError(where, _EXPECTED_FEATURE, _short(feature))
+        raise _FeatureError(where, _EXPECTED_FEATURE, short_text(feature))
     if feature.get("type") != "Feature":
-        raise _FeatureError(f"{where}.type", "« Feature »", _short(feature.get("type")))
+        raise _FeatureError(f"{where}.type", "« Feature »", short_text(feature.get("type")))
     properties = feature.get("properties")
     if not isinstance(properties, dict):
         raise _FeatureError(
             f"{where}.properties",
             "objet avec les propriétés « insee » et « name »",
-            _short(properties),
+            short_text(properties),
         )
     insee = properties.get("insee")
-    if not isinstance(insee, str) or not _INSEE_RE.fullmatch(_normalize_code(insee)):
+    if not isinstance(insee, str) or not INSEE_RE.fullmatch(normalize_code(insee)):
         raise _FeatureError(
             f"{where}.properties.insee",
             'code INSEE de 5 caractères sous forme de texte (ex. "38563", "2A004")',
-            _short(insee),
+            short_text(insee),
         )
     name = properties.get("name")
     if not isinstance(name, str) or not name.strip():
         raise _FeatureError(
-            f"{where}.properties.name", "nom de commune non vide (texte)", _short(name)
+            f"{where}.properties.name", "nom de commune non vide (texte)", short_text(name)
         )
     geometry = _geometry(feature.get("geometry"), f"{where}.geometry")
-    return _normalize_code(insee), name.strip(), geometry
+    return normalize_code(insee), name.strip(), geometry
 
 
 def parse_outlines(data: bytes, filename: str) -> tuple[CommuneOutline, ...]:
@@ -168,13 +168,13 @@ def parse_outlines(data: bytes, filename: str) -> tuple[CommuneOutline, ...]:
         found = document.get("type") if isinstance(document, dict) else type(document).__name__
         raise ReferenceDataError(
             f"{filename} : FeatureCollection GeoJSON attendue (objet de type "
-            f"« FeatureCollection »), trouvé {_short(found)}"
+            f"« FeatureCollection »), trouvé {short_text(found)}"
         )
     features = document.get("features")
     if not isinstance(features, list) or not features:
         raise ReferenceDataError(
             f"{filename} : liste « features » non vide attendue (une entité par commune), "
-            f"trouvé {_short(features)}"
+            f"trouvé {short_text(features)}"
         )
     outlines: list[CommuneOutline] = []
     first_index: dict[str, int] = {}

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from mt_access.geo.communes import Commune, CommuneReference, bundled_reference
-from mt_access.geo.geocode_base import GeocodeResult, ProgressCallback, _resolve_all
+from mt_access.geo.geocode_base import GeocodeResult, ProgressCallback, resolve_all
 from mt_access.geo.point import Point
 
 __all__ = ["CommuneGeocoder"]
 
 
-def _commune_point(reference: CommuneReference, commune: Commune) -> Point:
+def commune_point(reference: CommuneReference, commune: Commune) -> Point:
     """The commune's point; raises ReferenceDataError (from the reference) when it has none."""
     return commune.point if commune.point is not None else reference.point(commune.insee)
 
@@ -45,7 +45,7 @@ class CommuneGeocoder:
             ReferenceDataError: the commune has no point in the reference.
         """
         found = self._reference.resolve(commune)
-        return GeocodeResult(_commune_point(self._reference, found), found.insee, "commune")
+        return GeocodeResult(commune_point(self._reference, found), found.insee, "commune")
 
     def geocode_many(
         self,
@@ -57,11 +57,11 @@ class CommuneGeocoder:
         Every commune is resolved before the first result, so a faulty item raises at once;
         the exception has a note naming the item (1-based).
         """
-        communes = _resolve_all(self._reference, items)
+        communes = resolve_all(self._reference, items)
         total = len(communes)
         results: list[GeocodeResult] = []
         for done, commune in enumerate(communes, start=1):
-            point = _commune_point(self._reference, commune)
+            point = commune_point(self._reference, commune)
             results.append(GeocodeResult(point, commune.insee, "commune"))
             if progress is not None:
                 progress(done, total)

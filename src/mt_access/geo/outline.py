@@ -18,8 +18,8 @@ from mt_access.errors import ReferenceDataError
 __all__ = ["CommuneOutline", "FloatArray", "Geometry"]
 
 
-_GEOMETRY_TYPES = ("Polygon", "MultiPolygon")
-_INSEE_RE = re.compile(r"(?:[0-9][0-9]|2[AB])[0-9]{3}")
+GEOMETRY_TYPES = ("Polygon", "MultiPolygon")
+INSEE_RE = re.compile(r"(?:[0-9][0-9]|2[AB])[0-9]{3}")
 
 
 _MAX_FOUND = 60
@@ -44,7 +44,7 @@ def _check_geometry(_inst: object, attribute: attrs.Attribute[Any], value: Any) 
 
 
 def _check_insee(_inst: object, attribute: attrs.Attribute[str], value: str) -> None:
-    if not isinstance(value, str) or not _INSEE_RE.fullmatch(value):
+    if not isinstance(value, str) or not INSEE_RE.fullmatch(value):
         raise ReferenceDataError(
             f"contour de commune : code INSEE de 5 caractères attendu (ex. 38563, 2A004), "
             f"reçu {value!r}"
@@ -70,20 +70,20 @@ class CommuneOutline:
 # -- helpers ----------------------------------------------------------------------------------
 
 
-def _normalize_code(code: str) -> str:
+def normalize_code(code: str) -> str:
     return code.strip().upper()
 
 
-def _department(insee: str) -> str:
+def department_of(insee: str) -> str:
     return insee[:3] if insee.startswith("97") else insee[:2]
 
 
-def _short(value: object) -> str:
+def short_text(value: object) -> str:
     text = repr(value)
     return text if len(text) <= _MAX_FOUND else text[: _MAX_FOUND - 1] + "…"
 
 
-def _listed(codes: Iterable[str]) -> str:
+def listed_codes(codes: Iterable[str]) -> str:
     items = list(codes)
     shown = ", ".join(items[:_MAX_LISTED])
     if len(items) > _MAX_LISTED:
@@ -91,7 +91,7 @@ def _listed(codes: Iterable[str]) -> str:
     return shown
 
 
-def _coordinates(
+def coordinates(
     lats: npt.ArrayLike, lons: npt.ArrayLike
 ) -> tuple[FloatArray, FloatArray, tuple[int, ...]]:
     """Broadcast ``lats`` and ``lons`` as float arrays; return them flat, and their shape."""
@@ -108,5 +108,5 @@ def _coordinates(
     return np.ravel(lat_b), np.ravel(lon_b), shape
 
 
-def _union(geometries: Iterable[Geometry]) -> Geometry:
+def union_all(geometries: Iterable[Geometry]) -> Geometry:
     return shapely.union_all(np.array(list(geometries), dtype=object))

@@ -41,9 +41,9 @@ from mt_access.geo.geojson import parse_outlines
 from mt_access.geo.outline import (
     CommuneOutline,
     Geometry,
-    _coordinates,
-    _department,
-    _normalize_code,
+    coordinates,
+    department_of,
+    normalize_code,
 )
 from mt_access.geo.point import Point
 from mt_access.geo.territory import Territory
@@ -198,7 +198,7 @@ class CommuneShapes:
     @property
     def departments(self) -> tuple[str, ...]:
         """The départements of the communes, sorted."""
-        return tuple(sorted({_department(code) for code in self._by_insee}))
+        return tuple(sorted({department_of(code) for code in self._by_insee}))
 
     @property
     def bounds(self) -> tuple[float, float, float, float]:
@@ -219,7 +219,7 @@ class CommuneShapes:
         return iter(self._outlines)
 
     def __contains__(self, insee: object) -> bool:
-        return isinstance(insee, str) and _normalize_code(insee) in self._by_insee
+        return isinstance(insee, str) and normalize_code(insee) in self._by_insee
 
     # -- lookups ----------------------------------------------------------------------------
 
@@ -233,7 +233,7 @@ class CommuneShapes:
             raise UnknownCommuneError(
                 repr(insee), f"code INSEE attendu sous forme de texte, reçu {insee!r}"
             )
-        outline = self._by_insee.get(_normalize_code(insee))
+        outline = self._by_insee.get(normalize_code(insee))
         if outline is None:
             departments = ", ".join(self.departments) or "aucun"
             raise UnknownCommuneError(
@@ -284,7 +284,7 @@ class CommuneShapes:
         prepared-geometry point-in-polygon test (:func:`shapely.intersects_xy`) keeps the
         communes that hold the point.
         """
-        lat, lon, shape = _coordinates(lats, lons)
+        lat, lon, shape = coordinates(lats, lons)
         count = len(self._outlines)
         best = np.full(lat.shape, count, dtype=np.intp)
         finite = np.flatnonzero(np.isfinite(lat) & np.isfinite(lon))

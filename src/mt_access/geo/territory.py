@@ -13,7 +13,7 @@ import shapely
 
 from mt_access.errors import ReferenceDataError
 from mt_access.geo.distance import geodesic_km_many
-from mt_access.geo.outline import FloatArray, Geometry, _coordinates, _listed, _union
+from mt_access.geo.outline import FloatArray, Geometry, coordinates, listed_codes, union_all
 from mt_access.geo.point import Point
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ class Territory:
         if not outlines:
             raise ReferenceDataError("territoire : au moins une commune attendue, aucune reçue")
         codes = tuple(sorted(outlines))
-        outline = _union(outlines[code].geometry for code in codes)
+        outline = union_all(outlines[code].geometry for code in codes)
         shapely.prepare(outline)
         min_lat, max_lat = shapely.bounds(outline)[[1, 3]]
         scale = math.cos((float(min_lat) + float(max_lat)) / 2.0 * _DEG)
@@ -76,7 +76,7 @@ class Territory:
         raise AttributeError(f"Territory est immuable : impossible de supprimer {name!r}")
 
     def __repr__(self) -> str:
-        return f"<Territory: {len(self._codes)} communes ({_listed(self._codes)})>"
+        return f"<Territory: {len(self._codes)} communes ({listed_codes(self._codes)})>"
 
     @property
     def shapes(self) -> CommuneShapes:
@@ -109,7 +109,7 @@ class Territory:
         ``lats`` and ``lons`` broadcast together; the result has their broadcast shape. A
         coordinate that is not a finite number gives ``False``.
         """
-        lat, lon, shape = _coordinates(lats, lons)
+        lat, lon, shape = coordinates(lats, lons)
         inside = np.asarray(shapely.intersects_xy(self._outline, lon, lat), dtype=np.bool_)
         return inside.reshape(shape)
 
@@ -146,7 +146,7 @@ class Territory:
         not be the true nearest and the distance may be slightly too long. ``nan`` where a
         coordinate is not a finite number.
         """
-        lat, lon, shape = _coordinates(lats, lons)
+        lat, lon, shape = coordinates(lats, lons)
         distances = np.full(lat.shape, np.nan)
         finite = np.isfinite(lat) & np.isfinite(lon)
         inside = np.zeros(lat.shape, dtype=np.bool_)

@@ -50,16 +50,16 @@ Every name is importable from ``mt_access.indicators`` as before (the private on
 
 from __future__ import annotations
 
-from mt_access.indicators.base import _EXIT_REASONS as _EXIT_REASONS
 from mt_access.indicators.base import ALL_LEVELS, IndicatorsError
+from mt_access.indicators.base import EXIT_REASONS as EXIT_REASONS
 from mt_access.indicators.base import Cell as Cell
-from mt_access.indicators.breakdowns import _reference_maps as _reference_maps
-from mt_access.indicators.dataset import _Dataset as _Dataset
-from mt_access.indicators.dataset import _period_needs as _period_needs
-from mt_access.indicators.dataset import _register_dataset as _register_dataset
-from mt_access.indicators.dataset import _series_needs as _series_needs
+from mt_access.indicators.breakdowns import reference_maps as reference_maps
+from mt_access.indicators.dataset import Dataset as Dataset
 from mt_access.indicators.dataset import _union as _union
+from mt_access.indicators.dataset import period_needs as period_needs
 from mt_access.indicators.dataset import reception_levels
+from mt_access.indicators.dataset import register_dataset as register_dataset
+from mt_access.indicators.dataset import series_needs as series_needs
 from mt_access.indicators.gps import accepted_persons as accepted_persons
 from mt_access.indicators.key_figures import Indicators, compute_indicators, indicators
 from mt_access.indicators.key_figures import _indicators as _indicators
@@ -78,8 +78,15 @@ from mt_access.indicators.series import (
 from mt_access.indicators.series import _series as _series
 from mt_access.indicators.table import Table
 
-# The private names imported ``as`` themselves are the dataset pipeline mt_access.workbook and
-# mt_access.plots build on, importable from here as before the split.
+# The dataset pipeline mt_access.workbook and mt_access.plots build on, under the private names
+# they import from here (as before the split; the modules name them publicly).
+_EXIT_REASONS = EXIT_REASONS
+_reference_maps = reference_maps
+_Dataset = Dataset
+_period_needs = period_needs
+_register_dataset = register_dataset
+_series_needs = series_needs
+
 __all__ = [
     "ALL_LEVELS",
     "Indicators",

@@ -25,15 +25,15 @@ Cell = str | int | float | dt.date | None
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
-_NEVER = dt.date.max.toordinal()
+NEVER = dt.date.max.toordinal()
 """Exit ordinal of a request still in progress."""
 
 
-_BEFORE_LIST = frozenset({RequestState.RECEIVED, RequestState.ACKNOWLEDGED, RequestState.CONFIRMED})
-_EXIT_REASONS: tuple[ExitReason, ...] = tuple(ExitReason)
-_MT_FOUND = _EXIT_REASONS.index(ExitReason.MT_FOUND)
-_REASONS: tuple[SearchReason, ...] = tuple(SearchReason)
-_REFERRERS: tuple[ReferrerKind, ...] = tuple(ReferrerKind)
+BEFORE_LIST = frozenset({RequestState.RECEIVED, RequestState.ACKNOWLEDGED, RequestState.CONFIRMED})
+EXIT_REASONS: tuple[ExitReason, ...] = tuple(ExitReason)
+MT_FOUND = EXIT_REASONS.index(ExitReason.MT_FOUND)
+REASONS: tuple[SearchReason, ...] = tuple(SearchReason)
+REFERRERS: tuple[ReferrerKind, ...] = tuple(ReferrerKind)
 ALL_LEVELS = "ensemble"
 """The label of the row that adds up every level."""
 
@@ -43,36 +43,36 @@ class IndicatorsError(MtAccessError, ValueError):
     without its file, an unknown table...). Messages name ids and dates, never a patient."""
 
 
-def _fr_date(day: dt.date) -> str:
+def fr_date(day: dt.date) -> str:
     return day.strftime("%d/%m/%Y")
 
 
-def _share(part: int, whole: int) -> float | None:
+def share_of(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def _n(value: int) -> str:
+def count_text(value: int) -> str:
     return f"{value:,}".replace(",", " ")
 
 
-def _signed(value: int) -> str:
-    return f"+{_n(value)}" if value > 0 else _n(value)
+def signed_text(value: int) -> str:
+    return f"+{count_text(value)}" if value > 0 else count_text(value)
 
 
-def _decimal(value: float) -> str:
+def decimal_text(value: float) -> str:
     text = f"{value:.1f}".replace(".", ",")
     return text[:-2] if text.endswith(",0") else text
 
 
-def _days(value: float) -> str:
-    return f"{_decimal(value)} jour{'s' if value >= 2 else ''}"
+def days_text(value: float) -> str:
+    return f"{decimal_text(value)} jour{'s' if value >= 2 else ''}"
 
 
-def _pct(share: float) -> str:
-    return f"{_decimal(share * 100)} %"
+def pct_text(share: float) -> str:
+    return f"{decimal_text(share * 100)} %"
 
 
-def _percentiles(values: IntArray) -> tuple[float | None, float | None]:
+def percentiles(values: IntArray) -> tuple[float | None, float | None]:
     if values.size == 0:
         return None, None
     median, p90 = np.percentile(values.astype(np.float64), [50, 90])

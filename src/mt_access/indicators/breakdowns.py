@@ -9,17 +9,17 @@ from typing import Any
 import numpy as np
 
 from mt_access.indicators.base import (
-    _MT_FOUND,
     ALL_LEVELS,
+    MT_FOUND,
     BoolArray,
     Cell,
     IndicatorsError,
     IntArray,
-    _fr_date,
-    _percentiles,
-    _share,
+    fr_date,
+    percentiles,
+    share_of,
 )
-from mt_access.indicators.dataset import _Dataset
+from mt_access.indicators.dataset import Dataset
 from mt_access.indicators.period import Period
 from mt_access.indicators.table import Table
 from mt_access.lifecycle import (
@@ -28,7 +28,7 @@ from mt_access.lifecycle import (
 from mt_access.policy import Policy
 
 
-def _reference_maps(
+def reference_maps(
     policy: Policy,
     populations: Mapping[str, int | None] | None,
     names: Mapping[str, str] | None,
@@ -53,7 +53,7 @@ def _reference_maps(
     return pops, labels
 
 
-def _counts(values: IntArray, mask: BoolArray, size: int, weights: IntArray | None = None) -> Any:
+def counts_of(values: IntArray, mask: BoolArray, size: int, weights: IntArray | None = None) -> Any:
     chosen = values[mask]
     if chosen.size and int(chosen.min()) < 0:  # pragma: no cover - a loader bug
         raise IndicatorsError("données incomplètes : demandes non lues")
@@ -62,7 +62,7 @@ def _counts(values: IntArray, mask: BoolArray, size: int, weights: IntArray | No
     return np.bincount(chosen, weights=weights[mask], minlength=size).astype(np.int64)
 
 
-def _share_table(
+def share_table(
     name: str,
     title: str,
     first: str,
@@ -77,7 +77,7 @@ def _share_table(
         row: list[Cell] = [label, int(counts[i])]
         if persons is not None:
             row.append(int(persons[i]))
-        row.append(_share(int(counts[i]), total))
+        row.append(share_of(int(counts[i]), total))
         rows.append(tuple(row))
     last: list[Cell] = ["total", total]
     if persons is not None:
@@ -88,7 +88,7 @@ def _share_table(
     return Table(name, title, columns, tuple(rows), note)
 
 
-def _waiting_table(data: _Dataset, active_end: BoolArray, period: Period) -> Table:
+def waiting_table(data: Dataset, active_end: BoolArray, period: Period) -> Table:
     e = period.end.toordinal()
     n_levels = len(data.level_names)
     before = np.zeros(n_levels, dtype=np.int64)
@@ -123,7 +123,7 @@ def _waiting_table(data: _Dataset, active_end: BoolArray, period: Period) -> Tab
         )
     return Table(
         "waiting_by_level",
-        f"Demandes en cours au {_fr_date(period.end)} par niveau de priorité",
+        f"Demandes en cours au {fr_date(period.end)} par niveau de priorité",
         (
             "niveau",
             "demandes",
@@ -141,8 +141,8 @@ def _waiting_table(data: _Dataset, active_end: BoolArray, period: Period) -> Tab
     )
 
 
-def _waits_table(
-    data: _Dataset, period: Period, placed: BoolArray
+def wait_times_table(
+    data: Dataset, period: Period, placed: BoolArray
 ) -> tuple[
     Table,
     tuple[tuple[str, tuple[int, ...]], ...],
@@ -150,7 +150,7 @@ def _waits_table(
 ]:
     s, e = period.start.toordinal(), period.end.toordinal()
     wait = data.exit - data.received
-    mt_found = data.exit_reason == _MT_FOUND
+    mt_found = data.exit_reason == MT_FOUND
     cohorts: dict[int, tuple[BoolArray, BoolArray]] = {}
     for days in (30, 90):
         cohort = (data.received >= s - days) & (data.received <= e - days)
@@ -169,7 +169,7 @@ def _waits_table(
     for index, name in [*enumerate(data.level_names), (-1, ALL_LEVELS)]:
         level_mask = np.ones(data.size, dtype=bool) if index < 0 else data.level == index
         level_waits = wait[placed & level_mask]
-        median, p90 = _percentiles(level_waits)
+        median, p90 = percentiles(level_waits)
         c30, q30 = (int((m & level_mask).sum()) for m in cohorts[30])
         c90, q90 = (int((m & level_mask).sum()) for m in cohorts[90])
         rows.append(
@@ -178,16 +178,16 @@ def _waits_table(
                 int(level_waits.size),
                 median,
                 p90,
-                _share(q30, c30),
+                share_of(q30, c30),
                 c30,
-                _share(q90, c90),
+                share_of(q90, c90),
                 c90,
             )
         )
         if index >= 0:
             waits.append((name, tuple(int(x) for x in np.sort(level_waits).tolist())))
         else:
-            headline = (median, p90, _share(q30, c30), _share(q90, c90), c30, c90)
+            headline = (median, p90, share_of(q30, c30), share_of(q90, c90), c30, c90)
     d30 = (period.start - dt.timedelta(days=30), period.end - dt.timedelta(days=30))
     d90 = (period.start - dt.timedelta(days=90), period.end - dt.timedelta(days=90))
     table = Table(
@@ -206,8 +206,8 @@ def _waits_table(
         tuple(rows),
         "Délai : de la réception à l'acceptation par le médecin, pour les demandes placées "
         "dans la période. Placées en 30 jours : parmi les demandes reçues du "
-        f"{_fr_date(d30[0])} au {_fr_date(d30[1])} (cohorte 30 jours), part placée au plus "
+        f"{fr_date(d30[0])} au {fr_date(d30[1])} (cohorte 30 jours), part placée au plus "
         "30 jours après la réception ; de même en 90 jours pour les demandes reçues du "
-        f"{_fr_date(d90[0])} au {_fr_date(d90[1])}.",
+        f"{fr_date(d90[0])} au {fr_date(d90[1])}.",
     )
     return table, tuple(waits), headline

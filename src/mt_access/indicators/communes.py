@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from mt_access.indicators.base import BoolArray, Cell, _fr_date
-from mt_access.indicators.breakdowns import _counts, _reference_maps
-from mt_access.indicators.dataset import _Dataset
+from mt_access.indicators.base import BoolArray, Cell, fr_date
+from mt_access.indicators.breakdowns import counts_of, reference_maps
+from mt_access.indicators.dataset import Dataset
 from mt_access.indicators.period import Period
 from mt_access.indicators.table import Table
 from mt_access.policy import Policy
 
 
-def _commune_table(
-    data: _Dataset,
+def commune_table(
+    data: Dataset,
     policy: Policy,
     entered: BoolArray,
     active_end: BoolArray,
@@ -22,8 +22,8 @@ def _commune_table(
     period: Period,
 ) -> Table:
     size = len(data.communes)
-    new = _counts(data.commune, entered, size)
-    waiting = _counts(data.commune, active_end, size)
+    new = counts_of(data.commune, entered, size)
+    waiting = counts_of(data.commune, active_end, size)
     new_by = {code: int(new[i]) for i, code in enumerate(data.communes)}
     waiting_by = {code: int(waiting[i]) for i, code in enumerate(data.communes)}
     codes = sorted(
@@ -31,7 +31,7 @@ def _commune_table(
         | {c for c, n in new_by.items() if n}
         | {c for c, n in waiting_by.items() if n}
     )
-    pops, names = _reference_maps(policy, populations, commune_names, codes)
+    pops, names = reference_maps(policy, populations, commune_names, codes)
     rows: list[tuple[Cell, ...]] = []
     for code in codes:
         population = pops.get(code)
@@ -66,5 +66,5 @@ def _commune_table(
         tuple(rows),
         "Communes du territoire et autres communes d'où viennent des demandes ; population "
         "municipale du référentiel des communes (INSEE). Demandes en cours au "
-        f"{_fr_date(period.end)}.",
+        f"{fr_date(period.end)}.",
     )

@@ -15,11 +15,11 @@ import pluggy
 
 from mt_access.engine import checked_hook_list, policy_plugin_manager
 from mt_access.indicators.base import (
-    _EXIT_REASONS,
-    _MT_FOUND,
-    _NEVER,
-    _REASONS,
-    _REFERRERS,
+    EXIT_REASONS,
+    MT_FOUND,
+    NEVER,
+    REASONS,
+    REFERRERS,
     BoolArray,
     IndicatorsError,
     IntArray,
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 __all__ = ["reception_levels"]
 
 
-def _classify_by_day(
+def classify_by_day(
     pairs: Iterable[tuple[Request, dt.date]], policy: Policy, pm: pluggy.PluginManager
 ) -> dict[str, Classification]:
     """Each request's classification on its own day, with one hook call per distinct day."""
@@ -74,7 +74,7 @@ def reception_levels(
     received that day, so the built-in classification is vectorised on large registers.
     """
     pm = policy_plugin_manager(policy, plugin_manager)
-    found = _classify_by_day(((r, r.received) for r in requests), policy, pm)
+    found = classify_by_day(((r, r.received) for r in requests), policy, pm)
     return {rid: c.level for rid, c in found.items()}
 
 
@@ -83,7 +83,7 @@ def _level_names(policy: Policy) -> list[str]:
     return [level.name for level in levels] + [policy.non_priority_level]
 
 
-def _state_on(file: RequestFile, day: dt.date) -> RequestState | None:
+def state_on_day(file: RequestFile, day: dt.date) -> RequestState | None:
     """The file's state at the end of ``day`` (``None`` before its reception)."""
     if file.last_date <= day:
         return file.state
@@ -101,7 +101,7 @@ known, from its state)."""
 
 
 @attrs.frozen(eq=False)
-class _Dataset:
+class Dataset:
     """The requests of a register as parallel arrays, built once for several computations.
 
     Every request has its dates, state, commune and persons (a listing line is enough); the
@@ -147,7 +147,7 @@ class _Dataset:
         """The state of request ``i`` at the end of ``day``."""
         if self.last[i] <= day.toordinal():
             return self.states[i] if self.received[i] <= day.toordinal() else None
-        return _state_on(self.file(i), day)
+        return state_on_day(self.file(i), day)
 
 
 @attrs.frozen(eq=False)
@@ -165,7 +165,7 @@ class _Lines:
     @property
     def exit(self) -> IntArray:
         final = np.fromiter((s.is_final for s in self.states), bool, len(self.states))
-        return np.where(final, np.maximum(self.last, self.received), _NEVER).astype(np.int64)
+        return np.where(final, np.maximum(self.last, self.received), NEVER).astype(np.int64)
 
     @classmethod
     def of(
@@ -189,7 +189,7 @@ def _assemble(
     files: Mapping[str, RequestFile],
     levels: Mapping[str, str],
     policy: Policy,
-) -> _Dataset:
+) -> Dataset:
     n = len(lines.ids)
     names = _level_names(policy)
     index = {name: i for i, name in enumerate(names)}
@@ -200,11 +200,11 @@ def _assemble(
     )
     exit_ = lines.exit
     mt_found = np.fromiter((s is RequestState.MT_FOUND for s in lines.states), bool, n)
-    exit_reason = np.where(
-        exit_ == _NEVER, -1, np.where(mt_found, _MT_FOUND, _UNKNOWN_EXIT)
-    ).astype(np.int64)
+    exit_reason = np.where(exit_ == NEVER, -1, np.where(mt_found, MT_FOUND, _UNKNOWN_EXIT)).astype(
+        np.int64
+    )
     fls: list[RequestFile | None] = [None] * n
-    exit_index = {r: i for i, r in enumerate(_EXIT_REASONS)}
+    exit_index = {r: i for i, r in enumerate(EXIT_REASONS)}
     for rid, file in files.items():
         i = position.get(rid)
         if i is None:
@@ -216,8 +216,8 @@ def _assemble(
     reason = np.full(n, -1, dtype=np.int64)
     referrer = np.full(n, -1, dtype=np.int64)
     reqs: list[Request | None] = [None] * n
-    reason_index = {r: i for i, r in enumerate(_REASONS)}
-    referrer_index = {r: i for i, r in enumerate(_REFERRERS)}
+    reason_index = {r: i for i, r in enumerate(REASONS)}
+    referrer_index = {r: i for i, r in enumerate(REFERRERS)}
     for rid, request in requests.items():
         i = position.get(rid)
         if i is None:
@@ -232,7 +232,7 @@ def _assemble(
         level[i] = index[name]
         reason[i] = reason_index[request.reason]
         referrer[i] = referrer_index[request.referrer.kind]
-    return _Dataset(
+    return Dataset(
         ids=lines.ids,
         requests=reqs,
         files=fls,
@@ -251,13 +251,13 @@ def _assemble(
     )
 
 
-def _dataset(
+def build_dataset(
     requests: Iterable[Request],
     files: Mapping[str, RequestFile],
     policy: Policy,
     levels: Mapping[str, str] | None,
     pm: pluggy.PluginManager,
-) -> _Dataset:
+) -> Dataset:
     """Every request with its file (the plain-data entry points)."""
     reqs = sorted(requests, key=lambda r: r.id)
     missing = [r.id for r in reqs if r.id not in files]
@@ -285,7 +285,7 @@ _BULK_SHARE = 0.3
 """Past this share of the register, every request is read in one go rather than by id."""
 
 
-def _register_dataset(register: Register, needs: _Needs) -> _Dataset:
+def register_dataset(register: Register, needs: _Needs) -> Dataset:
     """A register's requests as a dataset: every listing line (one bulk read), and the
     requests and files ``needs`` asks for (bulk reads, or by id when they are few)."""
     store = register.store
@@ -304,7 +304,7 @@ def _register_dataset(register: Register, needs: _Needs) -> _Dataset:
     want_request |= want_file
     ids = lines.ids
     chosen = np.flatnonzero(want_request).tolist()
-    requests = _read_requests(
+    requests = read_requests(
         store,
         [ids[i] for i in chosen],
         any(not lines.states[i].is_final for i in chosen),
@@ -316,7 +316,7 @@ def _register_dataset(register: Register, needs: _Needs) -> _Dataset:
     return _assemble(lines, requests, files, levels, register.policy)
 
 
-def _read_requests(
+def read_requests(
     store: Store, wanted: Sequence[str], some_active: bool, size: int
 ) -> dict[str, Request]:
     """The requests ``wanted`` (ids): all the register's at once when they are many (past
@@ -336,7 +336,7 @@ def _read_requests(
     return requests
 
 
-def _period_needs(period: Period, *, rows: str | None = None) -> _Needs:
+def period_needs(period: Period, *, rows: str | None = None) -> _Needs:
     """What the indicators of ``period`` read: the requests received from 90 days before it
     to its end (entries, cohorts) or in progress at some point of it (waiting list, exits,
     waits), and the files of those with an event in it (exit reasons, GP events, states).
@@ -371,7 +371,7 @@ def _union(*needs: _Needs) -> _Needs:
     return union
 
 
-def _series_needs(start: dt.date, end: dt.date) -> _Needs:
+def series_needs(start: dt.date, end: dt.date) -> _Needs:
     a, b = start.toordinal(), end.toordinal()
 
     def needs(received: IntArray, exit_: IntArray, last: IntArray) -> tuple[BoolArray, BoolArray]:

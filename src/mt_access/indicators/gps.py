@@ -8,8 +8,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from mt_access.indicators.base import Cell, _share
-from mt_access.indicators.dataset import _Dataset
+from mt_access.indicators.base import Cell, share_of
+from mt_access.indicators.dataset import Dataset
 from mt_access.indicators.period import Period
 from mt_access.indicators.table import Table
 from mt_access.ledger import CapacityLedger
@@ -40,8 +40,8 @@ def accepted_persons(transition: Transition, persons: int) -> int:
     return len(transition.persons) or persons
 
 
-def _physician_table(
-    data: _Dataset,
+def physician_table(
+    data: Dataset,
     period: Period,
     policy: Policy,
     physicians: Sequence[Physician],
@@ -96,7 +96,7 @@ def _physician_table(
                 status,
                 capacity,
                 held,
-                _share(held, capacity),
+                share_of(held, capacity),
                 activity[0],
                 activity[1],
                 activity[2],
@@ -114,7 +114,7 @@ def _physician_table(
             "",
             total_capacity,
             total_held,
-            _share(total_held, total_capacity),
+            share_of(total_held, total_capacity),
             *totals,
         )
     )

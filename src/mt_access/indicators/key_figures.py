@@ -14,28 +14,28 @@ import pluggy
 from mt_access.calendar import Month
 from mt_access.engine import policy_plugin_manager
 from mt_access.indicators.base import (
-    _EXIT_REASONS,
-    _MT_FOUND,
-    _REASONS,
-    _REFERRERS,
     ALL_LEVELS,
+    EXIT_REASONS,
+    MT_FOUND,
+    REASONS,
+    REFERRERS,
     IndicatorsError,
-    _days,
-    _fr_date,
-    _n,
-    _pct,
-    _share,
-    _signed,
+    count_text,
+    days_text,
+    fr_date,
+    pct_text,
+    share_of,
+    signed_text,
 )
-from mt_access.indicators.breakdowns import _counts, _share_table, _waiting_table, _waits_table
-from mt_access.indicators.communes import _commune_table
+from mt_access.indicators.breakdowns import counts_of, share_table, wait_times_table, waiting_table
+from mt_access.indicators.communes import commune_table
 from mt_access.indicators.dataset import (
-    _Dataset,
-    _dataset,
-    _period_needs,
-    _register_dataset,
+    Dataset,
+    build_dataset,
+    period_needs,
+    register_dataset,
 )
-from mt_access.indicators.gps import _physician_table
+from mt_access.indicators.gps import physician_table
 from mt_access.indicators.period import Period
 from mt_access.indicators.table import Table
 from mt_access.ledger import CapacityLedger
@@ -116,7 +116,7 @@ class Indicators:
     @property
     def utilisation(self) -> float | None:
         """``places_held / capacity`` (``None`` without capacity)."""
-        return _share(self.places_held, self.capacity)
+        return share_of(self.places_held, self.capacity)
 
     @property
     def tables(self) -> tuple[Table, ...]:
@@ -154,13 +154,15 @@ class Indicators:
         """A short French summary, one sentence a line."""
         lines = [
             f"Accès au médecin traitant — {self.policy_name} — {self.period.label}",
-            f"{_n(self.entries)} nouvelle(s) demande(s) ({_n(self.entries_persons)} "
-            f"personne(s)) ; {_n(self.placed)} demande(s) ont trouvé un médecin traitant "
-            f"({_n(self.persons_placed)} personne(s) acceptée(s) par un médecin) ; "
-            f"{_n(self.exits)} sortie(s) du dispositif, tous motifs confondus.",
-            f"Demandes en cours (liste d'attente) : {_n(self.waiting_start)} au début de la "
-            f"période, {_n(self.waiting_end)} à la fin, soit une variation nette de "
-            f"{_signed(self.net_change)}.",
+            f"{count_text(self.entries)} nouvelle(s) demande(s) "
+            f"({count_text(self.entries_persons)} personne(s)) ; "
+            f"{count_text(self.placed)} demande(s) ont trouvé un médecin traitant "
+            f"({count_text(self.persons_placed)} personne(s) acceptée(s) par un médecin) ; "
+            f"{count_text(self.exits)} sortie(s) du dispositif, tous motifs confondus.",
+            "Demandes en cours (liste d'attente) : "
+            f"{count_text(self.waiting_start)} au début de la période, "
+            f"{count_text(self.waiting_end)} à la fin, soit une variation nette de "
+            f"{signed_text(self.net_change)}.",
         ]
         if self.median_wait_days is None or self.p90_wait_days is None:
             lines.append(
@@ -169,9 +171,10 @@ class Indicators:
             )
         else:
             lines.append(
-                f"Délai entre la demande et le médecin traitant : {_days(self.median_wait_days)} "
-                f"en médiane ; 9 demandes placées sur 10 l'ont été en "
-                f"{_days(self.p90_wait_days)} ou moins."
+                "Délai entre la demande et le médecin traitant : "
+                f"{days_text(self.median_wait_days)} en médiane ; "
+                "9 demandes placées sur 10 l'ont été en "
+                f"{days_text(self.p90_wait_days)} ou moins."
             )
         shares = []
         for days, share, cohort in (
@@ -179,18 +182,20 @@ class Indicators:
             (90, self.placed_within_90, self.cohort_90),
         ):
             if share is not None:
-                shares.append(f"{_pct(share)} en {days} jours ou moins (sur {_n(cohort)})")
+                shares.append(
+                    f"{pct_text(share)} en {days} jours ou moins (sur {count_text(cohort)})"
+                )
         if shares:
             lines.append(
                 "Part des demandes ayant trouvé un médecin traitant : " + " ; ".join(shares) + "."
             )
         if self.capacity:
             lines.append(
-                f"Médecins : {_n(self.capacity)} place(s) déclarée(s) sur la période, "
-                f"{_n(self.places_held)} retenue(s) ({_pct(self.utilisation or 0.0)})."
+                f"Médecins : {count_text(self.capacity)} place(s) déclarée(s) sur la période, "
+                f"{count_text(self.places_held)} retenue(s) ({pct_text(self.utilisation or 0.0)})."
             )
         by_level = [
-            f"{_n(int(row[1]))} au niveau « {row[0]} »"  # type: ignore[arg-type]
+            f"{count_text(int(row[1]))} au niveau « {row[0]} »"  # type: ignore[arg-type]
             for row in self.waiting_by_level.rows
             if row[0] != ALL_LEVELS and row[1]
         ]
@@ -201,7 +206,7 @@ class Indicators:
 
 def _shifted(period: Period, days: int) -> str:
     shift = dt.timedelta(days=days)
-    return f"{_fr_date(period.start - shift)} au {_fr_date(period.end - shift)}"
+    return f"{fr_date(period.start - shift)} au {fr_date(period.end - shift)}"
 
 
 def compute_indicators(
@@ -238,7 +243,7 @@ def compute_indicators(
         IndicatorsError: a request without its file, an invalid period.
     """
     pm = policy_plugin_manager(policy, plugin_manager)
-    data = _dataset(requests, files, policy, levels, pm)
+    data = build_dataset(requests, files, policy, levels, pm)
     return _indicators(
         data,
         Period.of(period),
@@ -255,7 +260,7 @@ def indicators(register: Register, period: Period | Month | str) -> Indicators:
     the requests the period needs (received from 90 days before it, or in progress during
     it) and the files of those with an event in it; the GPs and the ledger once."""
     chosen = Period.of(period)
-    data = _register_dataset(register, _period_needs(chosen))
+    data = register_dataset(register, period_needs(chosen))
     return _indicators(
         data,
         chosen,
@@ -268,7 +273,7 @@ def indicators(register: Register, period: Period | Month | str) -> Indicators:
 
 
 def _indicators(
-    data: _Dataset,
+    data: Dataset,
     period: Period,
     policy: Policy,
     physicians: Sequence[Physician],
@@ -282,7 +287,7 @@ def _indicators(
     exited = (ext >= s) & (ext <= e)
     active_start = (rec < s) & (ext >= s)
     active_end = (rec <= e) & (ext > e)
-    mt_found = data.exit_reason == _MT_FOUND
+    mt_found = data.exit_reason == MT_FOUND
     placed = exited & mt_found
     n_levels = len(data.level_names)
 
@@ -292,57 +297,57 @@ def _indicators(
     n_exits = int(exited.sum())
 
     # -- entries
-    by_reason = _share_table(
+    by_reason = share_table(
         "entries_by_reason",
         "Nouvelles demandes par motif de la recherche",
         "motif de la recherche",
-        [r.label for r in _REASONS],
-        _counts(data.reason, entered, len(_REASONS)),
+        [r.label for r in REASONS],
+        counts_of(data.reason, entered, len(REASONS)),
         "Demandes reçues dans la période, selon le motif déclaré dans le formulaire.",
     )
-    by_level = _share_table(
+    by_level = share_table(
         "entries_by_level",
         "Nouvelles demandes par niveau de priorité",
         "niveau",
         data.level_names,
-        _counts(data.level, entered, n_levels),
+        counts_of(data.level, entered, n_levels),
         "Niveau de priorité de la demande le jour de sa réception.",
-        persons=_counts(data.level, entered, n_levels, data.persons),
+        persons=counts_of(data.level, entered, n_levels, data.persons),
     )
-    by_referrer = _share_table(
+    by_referrer = share_table(
         "entries_by_referrer",
         "Nouvelles demandes selon qui les a adressées",
         "adressée par",
-        [r.label for r in _REFERRERS],
-        _counts(data.referrer, entered, len(_REFERRERS)),
+        [r.label for r in REFERRERS],
+        counts_of(data.referrer, entered, len(REFERRERS)),
         "Demandes reçues dans la période, selon la personne ou la structure qui les a adressées.",
     )
 
     # -- exits
-    exit_counts = _counts(data.exit_reason, exited, len(_EXIT_REASONS))
-    exits = _share_table(
+    exit_counts = counts_of(data.exit_reason, exited, len(EXIT_REASONS))
+    exits = share_table(
         "exits_by_reason",
         "Sorties du dispositif par motif",
         "motif de sortie",
-        [r.label for r in _EXIT_REASONS],
+        [r.label for r in EXIT_REASONS],
         exit_counts,
         "Demandes sorties dans la période (date de la dernière transition) ; « médecin "
         "traitant trouvé » compte les demandes placées.",
     )
 
     # -- waiting list at the end
-    waiting_by_level = _waiting_table(data, active_end, period)
+    waiting_by_level = waiting_table(data, active_end, period)
 
     # -- waits
-    waits_table, waits, headline = _waits_table(data, period, placed)
+    waits_table, waits, headline = wait_times_table(data, period, placed)
 
     # -- GPs
-    gp_table, capacity, held, persons_found = _physician_table(
+    gp_table, capacity, held, persons_found = physician_table(
         data, period, policy, physicians, ledger
     )
 
     # -- communes
-    communes = _commune_table(data, policy, entered, active_end, populations, commune_names, period)
+    communes = commune_table(data, policy, entered, active_end, populations, commune_names, period)
 
     median, p90, within_30, within_90, cohort_30, cohort_90 = headline
     waiting_start = int(active_start.sum())
@@ -369,12 +374,12 @@ def _indicators(
             (
                 "demandes en cours au début",
                 waiting_start,
-                f"reçues avant le {_fr_date(period.start)} et pas encore sorties ce jour-là",
+                f"reçues avant le {fr_date(period.start)} et pas encore sorties ce jour-là",
             ),
             (
                 "demandes en cours à la fin",
                 waiting_end,
-                f"reçues au plus tard le {_fr_date(period.end)} et pas sorties à cette date",
+                f"reçues au plus tard le {fr_date(period.end)} et pas sorties à cette date",
             ),
             (
                 "variation nette",
@@ -397,7 +402,7 @@ def _indicators(
             ),
             ("capacité déclarée", capacity, "places déclarées par les médecins disponibles"),
             ("places retenues", held, "places retenues dans le registre des capacités"),
-            ("taux d'utilisation", _share(held, capacity), "places retenues / capacité"),
+            ("taux d'utilisation", share_of(held, capacity), "places retenues / capacité"),
         ),
         "Définitions détaillées : docs/indicators.md.",
     )

@@ -7,7 +7,7 @@ import datetime as dt
 import attrs
 
 from mt_access.calendar import MONTH_NAMES_FR, Month
-from mt_access.indicators.base import IndicatorsError, _fr_date
+from mt_access.indicators.base import IndicatorsError, fr_date
 
 __all__ = ["Period"]
 
@@ -74,7 +74,7 @@ class Period:
         """French label: ``mars 2026`` for a month, else ``du 01/03/2026 au 15/04/2026``."""
         if self.is_month:
             return f"{MONTH_NAMES_FR[self.start.month - 1]} {self.start.year}"
-        return f"du {_fr_date(self.start)} au {_fr_date(self.end)}"
+        return f"du {fr_date(self.start)} au {fr_date(self.end)}"
 
     def previous(self) -> Period:
         """The period just before: the previous month for a month, else the same number of

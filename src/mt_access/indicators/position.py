@@ -13,8 +13,8 @@ import pluggy
 
 from mt_access.calendar import Month
 from mt_access.engine import policy_plugin_manager, rank_requests
-from mt_access.indicators.base import _BEFORE_LIST, IndicatorsError, _decimal, _fr_date
-from mt_access.indicators.dataset import _classify_by_day, _read_requests, _state_on
+from mt_access.indicators.base import BEFORE_LIST, IndicatorsError, decimal_text, fr_date
+from mt_access.indicators.dataset import classify_by_day, read_requests, state_on_day
 from mt_access.lifecycle import (
     Event,
     RequestFile,
@@ -165,7 +165,7 @@ def _estimate_text(estimate: WaitEstimate) -> str:
         )
     if estimate.median_rate > 0:
         pace = (
-            f"{_decimal(estimate.median_rate)} par mois en médiane, de "
+            f"{decimal_text(estimate.median_rate)} par mois en médiane, de "
             f"{min(estimate.placements)} à {max(estimate.placements)} selon les mois"
         )
     else:
@@ -249,20 +249,20 @@ def compute_waiting_position(
     file = files.get(request_id)
     if request is None or file is None:
         raise IndicatorsError(f"demande inconnue : {request_id}")
-    state = _state_on(file, on)
+    state = state_on_day(file, on)
     if state is None or request.received > on:
         raise IndicatorsError(
             f"demande {request_id} : reçue le {request.received:%d/%m/%Y}, après le {on:%d/%m/%Y}"
         )
-    day = _fr_date(on)
+    day = fr_date(on)
 
     # the waiting list on `on`, and the request itself when it is not on it yet
     waiting: list[Request] = []
     for r in reqs:
         f = files.get(r.id)
-        if r.received <= on and f is not None and _state_on(f, on) is RequestState.WAITING:
+        if r.received <= on and f is not None and state_on_day(f, on) is RequestState.WAITING:
             waiting.append(r)
-    hypothetical = state in _BEFORE_LIST
+    hypothetical = state in BEFORE_LIST
     candidates = [*waiting, request] if hypothetical else waiting
     ranked = rank_requests(candidates, policy, on, pm)
     decisions = ranked.decisions
@@ -280,7 +280,7 @@ def compute_waiting_position(
     if state in (RequestState.MT_FOUND, RequestState.EXITED):
         reason = file.exit_reason.label if file.exit_reason is not None else ""
         return outside(
-            f"La demande {request_id} est sortie du dispositif le {_fr_date(file.last_date)} "
+            f"La demande {request_id} est sortie du dispositif le {fr_date(file.last_date)} "
             f"({reason}) : elle n'est plus en liste d'attente."
         )
     if state is RequestState.PROPOSED:
@@ -317,7 +317,7 @@ def compute_waiting_position(
             and first_month.first_day <= f.last_date < Month.of(on).first_day
         ):
             placed_pairs.append((r, f.last_date))
-    levels_then = _classify_by_day(placed_pairs, policy, pm)
+    levels_then = classify_by_day(placed_pairs, policy, pm)
     placed = [(d, levels_then[r.id].level) for r, d in placed_pairs]
     if since is None:
         since = min(r.received for r in reqs)
@@ -398,7 +398,7 @@ def waiting_position(
             summary.state is RequestState.MT_FOUND and summary.last_event >= start.first_day
         ):
             wanted.append(summary.id)  # in progress on `on`, or placed in the months looked at
-    requests = list(_read_requests(store, wanted, some_active, len(summaries)).values())
+    requests = list(read_requests(store, wanted, some_active, len(summaries)).values())
     have = [r.id for r in requests]
     files = store.get_files(have)
     return compute_waiting_position(

@@ -12,8 +12,8 @@ import pluggy
 
 from mt_access.engine import policy_plugin_manager
 from mt_access.indicators.base import IndicatorsError
-from mt_access.indicators.dataset import _Dataset, _dataset, _register_dataset, _series_needs
-from mt_access.indicators.table import _pandas
+from mt_access.indicators.dataset import Dataset, build_dataset, register_dataset, series_needs
+from mt_access.indicators.table import import_pandas
 from mt_access.lifecycle import (
     RequestFile,
 )
@@ -52,7 +52,7 @@ class WaitingListSeries:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per day: ``jour``, one column per level, ``total``."""
-        pd_ = _pandas()
+        pd_ = import_pandas()
         columns: dict[str, Any] = {"jour": pd_.to_datetime(list(self.days))}
         for level, counts in zip(self.levels, self.counts, strict=True):
             columns[level] = list(counts)
@@ -61,7 +61,7 @@ class WaitingListSeries:
         return frame
 
 
-def _series(data: _Dataset, start: dt.date, end: dt.date, step_days: int) -> WaitingListSeries:
+def _series(data: Dataset, start: dt.date, end: dt.date, step_days: int) -> WaitingListSeries:
     if end < start:
         raise IndicatorsError(
             f"période : la fin ({end:%d/%m/%Y}) précède le début ({start:%d/%m/%Y})"
@@ -102,11 +102,11 @@ def compute_waiting_list_series(
     """The number of requests in progress at the end of every ``step_days``-th day from
     ``start`` (and of ``end``), per level on reception."""
     pm = policy_plugin_manager(policy, plugin_manager)
-    return _series(_dataset(requests, files, policy, levels, pm), start, end, step_days)
+    return _series(build_dataset(requests, files, policy, levels, pm), start, end, step_days)
 
 
 def waiting_list_series(
     register: Register, start: dt.date, end: dt.date, *, step_days: int = 1
 ) -> WaitingListSeries:
     """:func:`compute_waiting_list_series` for a register."""
-    return _series(_register_dataset(register, _series_needs(start, end)), start, end, step_days)
+    return _series(register_dataset(register, series_needs(start, end)), start, end, step_days)

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 __all__ = ["Table"]
 
 
-def _pandas() -> Any:
+def import_pandas() -> Any:
     try:
         return importlib.import_module("pandas")
     except ImportError as exc:  # pragma: no cover - pandas is a dependency
@@ -74,7 +74,7 @@ class Table:
         """The table as a :class:`pandas.DataFrame` (French column labels). Counts are
         nullable integers (``Int64``), shares and days floats (``NaN`` when there is nothing
         to compute), text and mixed columns objects."""
-        pd_ = _pandas()
+        pd_ = import_pandas()
         data: dict[str, Any] = {}
         for j, label in enumerate(self.columns):
             values = [row[j] for row in self.rows]

@@ -27,10 +27,10 @@ from mt_access.model import (
     SearchReason,
 )
 
-_MIN_BIRTH_YEAR = 1900
+MIN_BIRTH_YEAR = 1900
 
 
-class _Bad:
+class BadCell:
     """A cell that cannot be read (cached like a value)."""
 
     __slots__ = ("candidates", "expected")
@@ -62,7 +62,7 @@ def _wordings(pairs: Iterable[str]) -> str:
     return ", ".join(f"« {wording} »" for wording in pairs)
 
 
-class _FieldReader:
+class FieldReader:
     """Reads one field of every row: finds its cell, converts it, caches by cell text."""
 
     __slots__ = ("cache", "column", "columns", "convert", "field", "lookup")
@@ -113,8 +113,8 @@ class _FieldReader:
         cache = self.cache
         if cache is None:
             return self.convert(text)
-        value = cache.get(text, _Bad)
-        if value is _Bad:
+        value = cache.get(text, BadCell)
+        if value is BadCell:
             value = cache[text] = self.convert(text)
         return value
 
@@ -124,7 +124,7 @@ class _FieldReader:
         text = text.strip()
         limit = self.field.spec.max_length
         if len(text) > limit:
-            return _Bad(
+            return BadCell(
                 f"texte trop long : {_count(len(text))} caractères, {_count(limit)} au plus"
             )
         return text
@@ -141,7 +141,7 @@ class _FieldReader:
                 except ValueError:
                     continue
             extra = f" (ou {', '.join(self.field.formats)})" if self.field.formats else ""
-            return _Bad(exc.expected + extra)
+            return BadCell(exc.expected + extra)
 
     def _boolean(self, text: str) -> Any:
         key = normalize_text(text)
@@ -155,8 +155,8 @@ class _FieldReader:
             return parse_yes_no(text)
         except IntakeError as exc:
             if self.field.values:
-                return _Bad(f"{exc.expected}, ou {_wordings(w for w, _ in self.field.values)}")
-            return _Bad(exc.expected)
+                return BadCell(f"{exc.expected}, ou {_wordings(w for w, _ in self.field.values)}")
+            return BadCell(exc.expected)
 
     def _integer(self, text: str) -> Any:
         key = normalize_text(text)
@@ -172,16 +172,16 @@ class _FieldReader:
             if _DIGITS.fullmatch(text.strip()):  # a number, too long to be read
                 return self._bounded(_TOO_BIG)
             if self.field.values:
-                return _Bad(f"{exc.expected}, ou {_wordings(w for w, _ in self.field.values)}")
-            return _Bad(exc.expected)
+                return BadCell(f"{exc.expected}, ou {_wordings(w for w, _ in self.field.values)}")
+            return BadCell(exc.expected)
         if value < 0:
-            return _Bad("nombre entier positif ou nul attendu")
+            return BadCell("nombre entier positif ou nul attendu")
         return self._bounded(value)
 
     def _bounded(self, value: Any) -> Any:
         """``value``, or a _Bad naming the field's bounds (:mod:`mt_access.bounds`)."""
         expected = self.field.spec.check(value)
-        return value if expected is None else _Bad(expected)
+        return value if expected is None else BadCell(expected)
 
     def _choice(self, text: str) -> Any:
         key = normalize_text(text)
@@ -199,4 +199,4 @@ class _FieldReader:
             choices = self.field.spec.choices
             assert choices is not None
             listed = _wordings(m.label for m in choices)
-        return _Bad(f"une des réponses suivantes attendue : {listed}")
+        return BadCell(f"une des réponses suivantes attendue : {listed}")

@@ -7,9 +7,9 @@ from collections.abc import Iterable
 
 from mt_access.errors import AmbiguousCommuneError, UnknownCommuneError
 from mt_access.geo.communes import Commune, CommuneReference
-from mt_access.intake.cells import _Bad
+from mt_access.intake.cells import BadCell
 
-_POSTAL_CODE = re.compile(r"[0-9]{5}")
+POSTAL_CODE = re.compile(r"[0-9]{5}")
 _ADDRESS_POSTAL_CODE = re.compile(r"(?<![0-9])([0-9]{5})(?![0-9])")
 _CEDEX = re.compile(r"\bcedex\b.*$", re.IGNORECASE | re.DOTALL)
 _TRIM = " \t\r\n,;:-–—."
@@ -24,16 +24,16 @@ def _listed(candidates: Iterable[tuple[str, str, str]]) -> str:
     return ", ".join(f"{name} ({insee}, dép. {dep})" for insee, name, dep in candidates)
 
 
-class _CommuneResolver:
+class CommuneResolver:
     """Resolves commune cells with the reference, caching by text."""
 
     def __init__(self, reference: CommuneReference, territory: frozenset[str], prefer: bool):
         self.reference = reference
         self.territory = territory
         self.prefer = prefer
-        self.cache: dict[tuple[str, str, str], Commune | _Bad] = {}
+        self.cache: dict[tuple[str, str, str], Commune | BadCell] = {}
 
-    def resolve(self, kind: str, text: str, postal_code: str = "") -> Commune | _Bad:
+    def resolve(self, kind: str, text: str, postal_code: str = "") -> Commune | BadCell:
         key = (kind, text, postal_code)
         found = self.cache.get(key)
         if found is None:
@@ -42,18 +42,18 @@ class _CommuneResolver:
 
     def _ambiguous(
         self, candidates: tuple[tuple[str, str, str], ...], what: str, hint: str
-    ) -> Commune | _Bad:
+    ) -> Commune | BadCell:
         if self.prefer:
             local = [c for c in candidates if c[0] in self.territory]
             if len(local) == 1:
                 return self.reference.get(local[0][0])
-        return _Bad(
+        return BadCell(
             f"{what} ambigu : {len(candidates)} communes possibles : {_listed(candidates)} ; "
             f"{hint}",
             candidates,
         )
 
-    def _by_name(self, name: str, postal_code: str | None) -> Commune | _Bad:
+    def _by_name(self, name: str, postal_code: str | None) -> Commune | BadCell:
         try:
             if postal_code is None:
                 return self.reference.resolve(name)
@@ -64,16 +64,16 @@ class _CommuneResolver:
             if postal_code is not None and self.reference.search(name):
                 served = self.reference.by_postal_code(postal_code)
                 listed = _listed((c.insee, c.name, c.department) for c in served)
-                return _Bad(
+                return BadCell(
                     "commune et code postal incohérents"
                     + (f" ; communes de ce code postal : {listed}" if served else "")
                 )
-            return _Bad(
+            return BadCell(
                 "commune inconnue du référentiel des communes : nom de commune attendu, écrit "
                 "en entier (par ex. « Saint-Étienne-de-Crossey » ou « St Etienne de Crossey »)"
             )
 
-    def _resolve(self, kind: str, text: str, postal_code: str) -> Commune | _Bad:
+    def _resolve(self, kind: str, text: str, postal_code: str) -> Commune | BadCell:
         reference = self.reference
         if kind == "insee":
             try:
@@ -81,15 +81,15 @@ class _CommuneResolver:
             except UnknownCommuneError:
                 served = reference.by_postal_code(text)
                 hint = " ; c'est un code postal, pas un code INSEE" if served else ""
-                return _Bad(
+                return BadCell(
                     f"code INSEE (5 caractères, par ex. 38563) du référentiel attendu{hint}"
                 )
         if kind == "postal_code":
-            if not _POSTAL_CODE.fullmatch(text):
-                return _Bad("code postal à 5 chiffres attendu")
+            if not POSTAL_CODE.fullmatch(text):
+                return BadCell("code postal à 5 chiffres attendu")
             served = reference.by_postal_code(text)
             if not served:
-                return _Bad("code postal inconnu du référentiel des communes")
+                return BadCell("code postal inconnu du référentiel des communes")
             if len(served) == 1:
                 return served[0]
             candidates = tuple((c.insee, c.name, c.department) for c in served)
@@ -100,7 +100,7 @@ class _CommuneResolver:
             return self._by_name(text, None)
         return self._address(text)
 
-    def _address(self, text: str) -> Commune | _Bad:
+    def _address(self, text: str) -> Commune | BadCell:
         codes = list(_ADDRESS_POSTAL_CODE.finditer(text))
         if not codes:
             tail = text.rsplit(",", 1)[-1].strip(_TRIM) if "," in text else ""
@@ -108,7 +108,7 @@ class _CommuneResolver:
                 found = self._by_name(tail, None)
                 if isinstance(found, Commune):
                     return found
-            return _Bad(_ADDRESS_EXPECTED)
+            return BadCell(_ADDRESS_EXPECTED)
         match = codes[-1]
         postal_code = match[1]
         after = _CEDEX.sub("", text[match.end() :]).strip(_TRIM)
@@ -133,4 +133,4 @@ class _CommuneResolver:
             return self._ambiguous(
                 candidates, "commune de l'adresse", "écrivez la commune après le code postal"
             )
-        return _Bad(f"code postal inconnu du référentiel des communes ; {_ADDRESS_EXPECTED}")
+        return BadCell(f"code postal inconnu du référentiel des communes ; {_ADDRESS_EXPECTED}")

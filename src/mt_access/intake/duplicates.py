@@ -24,7 +24,7 @@ _TOKENS = re.compile(r"[^\W_]+")
 _ID_SEPARATORS = re.compile(r"[\s.\-_/]+")
 
 
-def _person_key(last_name: str, first_name: str) -> tuple[str, ...]:
+def person_key(last_name: str, first_name: str) -> tuple[str, ...]:
     """Name tokens without case, accents nor punctuation, sorted (so a swapped last and first
     name still match)."""
     text = f"{last_name} {first_name}"
@@ -39,7 +39,7 @@ def _identifier_key(identifier: str) -> str:
     return _ID_SEPARATORS.sub("", identifier).casefold()
 
 
-def _address_key(address: str) -> str:
+def address_key(address: str) -> str:
     return " ".join(_TOKENS.findall(normalize_text(address)))
 
 
@@ -55,7 +55,7 @@ class DuplicateFinder:
             request_id = known_person.request_id
             identity, birth_date = known_person.identity, known_person.birth_date
             if identity.last_name or identity.first_name:
-                key = (_person_key(identity.last_name, identity.first_name), birth_date)
+                key = (person_key(identity.last_name, identity.first_name), birth_date)
                 if key not in self.known_people or request_id < self.known_people[key]:
                     self.known_people[key] = request_id
             if identity.identifier:
@@ -73,7 +73,7 @@ class DuplicateFinder:
         later row repeating it is."""
         known_people, known_ids = self.known_people, self.known_ids
         seen_people, seen_ids, seen_forms = self.seen_people, self.seen_ids, self.seen_forms
-        person = (_person_key(identity.last_name, identity.first_name), birth_date)
+        person = (person_key(identity.last_name, identity.first_name), birth_date)
         id_key = _identifier_key(identity.identifier) if identity.identifier else ""
         duplicate: IntakeDuplicate | None = None
         if form_id is not None and form_id in seen_forms:

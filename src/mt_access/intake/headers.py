@@ -13,13 +13,13 @@ from mt_access.intake.forms import (
     FormMapping,
     header_key,
 )
-from mt_access.intake.records import _shown
+from mt_access.intake.records import shown_header
 from mt_access.intake.tabular import (
     Table,
 )
 
 
-def _plan(
+def column_plan(
     table: Table, mapping: FormMapping
 ) -> tuple[dict[str, tuple[str, ...]], list[tuple[str, str]]]:
     """The file's headers read by each field (constant fields: none), and the optional
@@ -98,7 +98,7 @@ _LOOKALIKES: Mapping[str, tuple[str, ...]] = {
 """Words that make an unread column look like a field (compared like headers)."""
 
 
-def _hints(
+def hints_for_unread(
     unread: Iterable[str], plan: Mapping[str, tuple[str, ...]], mapping: FormMapping
 ) -> list[tuple[str, str]]:
     """``(header, explanation)`` for each unread column that looks like a field."""
@@ -117,7 +117,7 @@ def _hints(
             label = FIELDS[name].label
             read_from = plan.get(name)
             if read_from:
-                listed = ", ".join(f"« {_shown(column)} »" for column in read_from)
+                listed = ", ".join(f"« {shown_header(column)} »" for column in read_from)
                 parts.append(f"ressemble au champ {name} ({label}), déjà lu dans {listed}")
             elif name in mapping.fields and mapping.fields[name].constant is not None:
                 parts.append(f"ressemble au champ {name} ({label}), de valeur fixe ici")

@@ -42,16 +42,16 @@ import attrs
 
 from mt_access.errors import IntakeError
 from mt_access.geo.communes import Commune, CommuneReference, bundled_reference
-from mt_access.intake.cells import _MIN_BIRTH_YEAR, _Bad, _FieldReader
-from mt_access.intake.communes import _POSTAL_CODE, _CommuneResolver
-from mt_access.intake.duplicates import DuplicateFinder, _address_key, _person_key
+from mt_access.intake.cells import MIN_BIRTH_YEAR, BadCell, FieldReader
+from mt_access.intake.communes import POSTAL_CODE, CommuneResolver
+from mt_access.intake.duplicates import DuplicateFinder, address_key, person_key
 from mt_access.intake.forms import (
     COMMUNE_FIELDS,
     FormMapping,
     default_mapping,
     split_full_name,
 )
-from mt_access.intake.headers import _hints, _plan
+from mt_access.intake.headers import column_plan, hints_for_unread
 from mt_access.intake.records import (
     DuplicateReason,
     IntakeDuplicate,
@@ -110,12 +110,12 @@ class _Importer:
     ) -> None:
         self.table = table
         self.mapping = mapping
-        plan, self.absent = _plan(table, mapping)
+        plan, self.absent = column_plan(table, mapping)
         read = {column for columns in plan.values() for column in columns}
         self.unread = [header for header in table.headers if header not in read]
-        self.hints = _hints(self.unread, plan, mapping)
+        self.hints = hints_for_unread(self.unread, plan, mapping)
         self.readers = {
-            name: _FieldReader(form_field, plan[name])
+            name: FieldReader(form_field, plan[name])
             for name, form_field in mapping.fields.items()
             if name in plan
         }
@@ -127,7 +127,7 @@ class _Importer:
             )
         self.received = received
         self.territory = territory
-        self.communes = _CommuneResolver(reference, territory, mapping.prefer_territory)
+        self.communes = CommuneResolver(reference, territory, mapping.prefer_territory)
 
     def column(self, name: str) -> str | None:
         reader = self.readers.get(name)
@@ -139,7 +139,7 @@ class _Importer:
         problems: list[IntakeProblem] = []
         for name, reader in self.readers.items():
             value = reader.read(row)
-            if isinstance(value, _Bad):
+            if isinstance(value, BadCell):
                 problems.append(
                     IntakeProblem(row.number, reader.column, value.expected, reader.cell(row))
                 )
@@ -147,7 +147,9 @@ class _Importer:
                 values[name] = value
         return values, problems
 
-    def problem(self, row: Row, name: str, expected: str, bad: _Bad | None = None) -> IntakeProblem:
+    def problem(
+        self, row: Row, name: str, expected: str, bad: BadCell | None = None
+    ) -> IntakeProblem:
         reader = self.readers.get(name)
         value = reader.cell(row) if reader is not None and reader.field.constant is None else ""
         candidates = bad.candidates if bad is not None else ()
@@ -188,10 +190,10 @@ class _Importer:
         constant = mapped(field, cell)
         if constant is not None:
             return constant
-        if kind == "name_with_postal_code" and not _POSTAL_CODE.fullmatch(code):
+        if kind == "name_with_postal_code" and not POSTAL_CODE.fullmatch(code):
             return self.problem(row, "postal_code", "code postal à 5 chiffres attendu")
         found = self.communes.resolve(kind, cell, code)
-        if isinstance(found, _Bad):
+        if isinstance(found, BadCell):
             return self.problem(row, field, found.expected, found)
         return found
 
@@ -235,10 +237,10 @@ class _Importer:
                 problems.append(
                     self.problem(row, "birth_date", "date de naissance attendue (jj/mm/aaaa)")
                 )
-        elif birth_date.year < _MIN_BIRTH_YEAR:
+        elif birth_date.year < MIN_BIRTH_YEAR:
             problems.append(
                 self.problem(
-                    row, "birth_date", f"date de naissance postérieure à {_MIN_BIRTH_YEAR} attendue"
+                    row, "birth_date", f"date de naissance postérieure à {MIN_BIRTH_YEAR} attendue"
                 )
             )
         elif received is not None and birth_date > received:
@@ -404,7 +406,7 @@ def import_table(
                 identity=identity,
                 in_territory=request.patient.commune in importer.territory,
                 form_id=form_id,
-                household=_address_key(household) if household else "",
+                household=address_key(household) if household else "",
                 digest=digest,
             )
         )
@@ -451,7 +453,7 @@ def _household_links(accepted: list[_Accepted], *, by_column: bool) -> dict[int,
         if by_column:
             key: Any = item.household
         elif item.identity.address.strip():
-            key = (_person_key(item.identity.last_name, ""), _address_key(item.identity.address))
+            key = (person_key(item.identity.last_name, ""), address_key(item.identity.address))
         else:
             key = None
         if key:

@@ -207,13 +207,13 @@ class IntakeResult:
         hinted = dict(self.column_hints)
         plain = [header for header in self.unread_columns if header not in hinted]
         if plain:
-            listed = ", ".join(f"« {_shown(header)} »" for header in plain)
+            listed = ", ".join(f"« {shown_header(header)} »" for header in plain)
             lines.append(
                 f"{len(plain)} colonne(s) du fichier non lue(s) par le formulaire "
                 f"(leur contenu n'est pas importé) : {listed}"
             )
         for header, hint in self.column_hints:
-            lines.append(f"colonne « {_shown(header)} » non lue : {hint}")
+            lines.append(f"colonne « {shown_header(header)} » non lue : {hint}")
         if absent and self.absent_columns:
             listed = " ; ".join(f"{headers} ({label})" for headers, label in self.absent_columns)
             lines.append(
@@ -222,7 +222,7 @@ class IntakeResult:
         return lines
 
 
-def _shown(header: str) -> str:
+def shown_header(header: str) -> str:
     """A header as a message shows it: at most 80 characters, on one line."""
     text = " ".join(header.split())
     return text if len(text) <= 80 else text[:79] + "…"

@@ -21,7 +21,7 @@ from mt_access.simulation.events import (
     month_index,
 )
 from mt_access.simulation.records import ROUTE_LIST, ROUTE_PROPOSAL, ROUTE_PULL
-from mt_access.simulation.state import SimulationState, _declined, _Track, proposed_and_accepted
+from mt_access.simulation.state import SimulationState, Track, proposed_and_accepted, with_declined
 
 __all__ = ["AnswerSteps"]
 
@@ -71,7 +71,7 @@ class AnswerSteps(SimulationState):
                         self.ledger.release(p.physician_id, rid, answer_on, "refus du médecin")
             request = track.request
             if refused:
-                request = track.request = _declined(request, refused)
+                request = track.request = with_declined(request, refused)
             if not accepted:
                 track.file = file
                 continue
@@ -90,7 +90,7 @@ class AnswerSteps(SimulationState):
             if left > 0:
                 self._continue(track, request, left, answer_on)
 
-    def _continue(self, parent: _Track, request: Request, left: int, on: dt.date) -> None:
+    def _continue(self, parent: Track, request: Request, left: int, on: dt.date) -> None:
         """The persons of a household left after a partial placement: a new request."""
         children = min(request.household.children, left)
         root = parent.parent or request.id
@@ -103,7 +103,7 @@ class AnswerSteps(SimulationState):
         )
         file = RequestFile.receive(rid, on, declined_by=new.declined_by)
         file = file.acknowledge(on).confirm(on).to_waiting(on)  # rare: the checked way
-        track = _Track(parent.arrival, new, file, parent.month_in)
+        track = Track(parent.arrival, new, file, parent.month_in)
         track.level, track.rank, track.parent = parent.level, parent.rank, root
         track.n_draw = parent.n_draw
         self.tracks[rid] = track
@@ -129,7 +129,7 @@ class AnswerSteps(SimulationState):
         accepted = physician.accepted_communes or self.policy.accepted_by_default(physician.commune)
         return request.commune in accepted
 
-    def _take(self, track: _Track, physician: Physician, month: Month, on: dt.date) -> None:
+    def _take(self, track: Track, physician: Physician, month: Month, on: dt.date) -> None:
         persons = track.request.persons
         self.ledger.place(
             physician.id,
@@ -179,7 +179,7 @@ class AnswerSteps(SimulationState):
             else:
                 track.file = file
             if refused:
-                track.request = _declined(request, refused)
+                track.request = with_declined(request, refused)
 
     def _pull(self, result: MatchResult, month: Month, answer_on: dt.date) -> None:
         if not result.pull_lists:

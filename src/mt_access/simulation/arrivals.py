@@ -21,7 +21,7 @@ from mt_access.simulation.generator import (
     near_weights,
     rng_for,
 )
-from mt_access.simulation.state import SimulationState, _Track, waiting_file
+from mt_access.simulation.state import SimulationState, Track, waiting_file
 
 __all__ = ["ArrivalSteps"]
 
@@ -108,7 +108,7 @@ class ArrivalSteps(SimulationState):
                 file = file.not_searching(received)
             else:
                 file = waiting_file(request.id, received)
-            track = _Track(arrival, request, file, i)
+            track = Track(arrival, request, file, i)
             self.tracks[request.id] = track
             if arrival.not_searching:
                 track.end = received

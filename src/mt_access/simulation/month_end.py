@@ -14,7 +14,7 @@ from mt_access.lifecycle import (
 )
 from mt_access.result import Classification
 from mt_access.simulation.records import GPMonthLoad, MonthState, RequestOutcome
-from mt_access.simulation.state import SimulationState, _Track
+from mt_access.simulation.state import SimulationState, Track
 
 __all__ = ["MonthEndSteps"]
 
@@ -76,7 +76,7 @@ class MonthEndSteps(SimulationState):
 
     def _classify_rest(self) -> None:
         """The level, on reception, of the requests that left before any matching run."""
-        pending: dict[Month, list[_Track]] = defaultdict(list)
+        pending: dict[Month, list[Track]] = defaultdict(list)
         for track in self.tracks.values():
             if not track.rank:
                 pending[Month.of(track.request.received)].append(track)

@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 __all__ = ["SimulationState", "proposed_and_accepted", "waiting_file"]
 
 
-class _Track:
+class Track:
     """The mutable state of one simulated request."""
 
     __slots__ = (
@@ -153,7 +153,7 @@ def proposed_and_accepted(
     )
 
 
-def _declined(request: Request, physician_ids: Iterable[str]) -> Request:
+def with_declined(request: Request, physician_ids: Iterable[str]) -> Request:
     """``request`` with ``physician_ids`` added to the GPs who refused it."""
     declined: frozenset[str] = request.declined_by.union(physician_ids)
     return attrs.evolve(request, declined_by=declined)  # type: ignore[arg-type]  # attrs' converter typing
@@ -201,8 +201,8 @@ class SimulationState:
         if len(self.physicians) != len(scenario.register):
             raise SimulationError("identifiants de médecins en double dans le scénario")
         self.ledger = CapacityLedger()
-        self.tracks: dict[str, _Track] = {}
-        self.active: dict[str, _Track] = {}  # files in WAITING, in creation order
+        self.tracks: dict[str, Track] = {}
+        self.active: dict[str, Track] = {}  # files in WAITING, in creation order
         self.exit_bucket: dict[int, list[str]] = defaultdict(list)
         self.months: list[MonthState] = []
         self.loads: list[GPMonthLoad] = []
@@ -224,7 +224,7 @@ class SimulationState:
             if pid is not None and not isinstance(event, GPJoins) and pid not in known:
                 raise SimulationError(f"{type(event).__name__} : médecin {pid} inconnu du scénario")
 
-    def _draw(self, track: _Track) -> float:
+    def _draw(self, track: Track) -> float:
         n = track.n_draw
         track.n_draw += 1
         draws = track.arrival.draws
@@ -237,7 +237,7 @@ class SimulationState:
 
     def _finish(
         self,
-        track: _Track,
+        track: Track,
         on: dt.date,
         *,
         physician_id: str | None = None,
@@ -262,7 +262,7 @@ class SimulationState:
             )
         return physician
 
-    def _schedule_exit(self, track: _Track, now: int) -> None:
+    def _schedule_exit(self, track: Track, now: int) -> None:
         arrival = track.arrival
         when = track.month_in + min(arrival.other_after, arrival.unreachable_after)
         when = max(when, now + 1)

@@ -44,30 +44,30 @@ from mt_access.model import PatientIdentity, Physician, Request
 from mt_access.store import codec
 from mt_access.store.base import KnownPerson, RequestSummary, RunRecord, Store, StoreError
 from mt_access.store.migrations import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
-from mt_access.store.sqlite_errors import _SQLITE_REASONS, _sqlite_reason, guard
+from mt_access.store.sqlite_errors import SQLITE_REASONS, guard, sqlite_reason
 from mt_access.store.sqlite_integrity import register_invariants
 from mt_access.store.sqlite_schema import (
-    _FILE_SELECT,
-    _FORMAT,
-    _IDENTITY_SELECT,
-    _INSERT_IDENTITY,
-    _INSERT_LEDGER,
-    _INSERT_PHYSICIAN,
-    _INSERT_REQUEST,
-    _INSERT_RUN,
-    _INSERT_TRANSITION,
-    _LEDGER_SELECT,
-    _PHYSICIAN_SELECT,
-    _REQUEST_SELECT,
-    _RUN_SELECT,
-    _SUMMARY_SELECT,
-    _TRANSITION_SELECT,
-    _UPDATE_FILE,
-    _UPDATE_IDENTITY,
-    _UPDATE_REQUEST,
-    _chunks,
-    _placeholders,
-    _states,
+    FILE_SELECT,
+    IDENTITY_SELECT,
+    INSERT_IDENTITY,
+    INSERT_LEDGER,
+    INSERT_PHYSICIAN,
+    INSERT_REQUEST,
+    INSERT_RUN,
+    INSERT_TRANSITION,
+    LEDGER_SELECT,
+    PHYSICIAN_SELECT,
+    REGISTER_FORMAT,
+    REQUEST_SELECT,
+    RUN_SELECT,
+    SUMMARY_SELECT,
+    TRANSITION_SELECT,
+    UPDATE_FILE,
+    UPDATE_IDENTITY,
+    UPDATE_REQUEST,
+    chunks,
+    placeholders,
+    state_values,
 )
 
 __all__ = ["SQLiteStore"]
@@ -164,7 +164,7 @@ class SQLiteStore:
             else:
                 conn = sqlite3.connect(path, isolation_level=None, timeout=self._timeout)
         except sqlite3.Error as exc:
-            reason = _sqlite_reason(exc) or f"impossible d'ouvrir le fichier ({exc})"
+            reason = sqlite_reason(exc) or f"impossible d'ouvrir le fichier ({exc})"
             raise self._fail(reason) from exc
         try:
             self._prepare(conn, create=create)
@@ -179,7 +179,7 @@ class SQLiteStore:
             application_id, version, empty = self._header(conn)
         except sqlite3.DatabaseError as exc:
             # a full disk or a permission is not "not a database": say which it is
-            raise self._fail(_sqlite_reason(exc) or _SQLITE_REASONS["SQLITE_NOTADB"]) from exc
+            raise self._fail(sqlite_reason(exc) or SQLITE_REASONS["SQLITE_NOTADB"]) from exc
         self._check_header(application_id, version, empty, create=create)
         try:
             if not self._readonly:
@@ -194,9 +194,9 @@ class SQLiteStore:
                     self._migrate(conn, create=create)
             fmt = conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
         except sqlite3.Error as exc:
-            reason = _sqlite_reason(exc) or str(exc)
+            reason = sqlite_reason(exc) or str(exc)
             raise self._fail(f"ouverture du registre impossible ({reason})") from exc
-        if fmt is None or fmt[0] != _FORMAT:
+        if fmt is None or fmt[0] != REGISTER_FORMAT:
             raise self._fail("ce fichier n'est pas un registre mt-access (table meta invalide)")
 
     @staticmethod
@@ -406,9 +406,9 @@ class SQLiteStore:
             if conn.execute("SELECT 1 FROM requests WHERE id = ?", (rid,)).fetchone():
                 raise self._fail(f"la demande {rid} existe déjà")
             with self._savepoint(conn):
-                conn.execute(_INSERT_REQUEST, values)
-                conn.execute(_INSERT_IDENTITY, person)
-                conn.executemany(_INSERT_TRANSITION, history)
+                conn.execute(INSERT_REQUEST, values)
+                conn.execute(INSERT_IDENTITY, person)
+                conn.executemany(INSERT_TRANSITION, history)
 
     def _check_history(self, file: RequestFile, transitions: Iterable[Transition]) -> None:
         for transition in transitions:
@@ -433,7 +433,7 @@ class SQLiteStore:
             if conn.execute("SELECT 1 FROM requests WHERE id = ?", (rid,)).fetchone() is None:
                 raise self._fail(f"demande inconnue : {rid}")
             stored = conn.execute(
-                f"SELECT {_TRANSITION_SELECT} FROM transitions WHERE request_id = ? ORDER BY seq",
+                f"SELECT {TRANSITION_SELECT} FROM transitions WHERE request_id = ? ORDER BY seq",
                 (rid,),
             ).fetchall()
             if len(stored) != kept or stored != [
@@ -441,8 +441,8 @@ class SQLiteStore:
             ]:
                 raise self._fail(mismatch)
             with self._savepoint(conn):
-                conn.execute(_UPDATE_FILE, (*state, rid))
-                conn.executemany(_INSERT_TRANSITION, rows)
+                conn.execute(UPDATE_FILE, (*state, rid))
+                conn.executemany(INSERT_TRANSITION, rows)
 
     def replace_request(
         self, request: Request, identity: PatientIdentity, *, erased_on: dt.date | None = None
@@ -456,8 +456,8 @@ class SQLiteStore:
             if conn.execute("SELECT 1 FROM requests WHERE id = ?", (rid,)).fetchone() is None:
                 raise self._fail(f"demande inconnue : {rid}")
             with self._savepoint(conn):
-                conn.execute(_UPDATE_REQUEST, values)
-                conn.execute(_UPDATE_IDENTITY, person)
+                conn.execute(UPDATE_REQUEST, values)
+                conn.execute(UPDATE_IDENTITY, person)
                 if erased is not None:
                     conn.execute("UPDATE requests SET erased_on = ? WHERE id = ?", (erased, rid))
                     conn.execute(
@@ -471,7 +471,7 @@ class SQLiteStore:
         with self._guard(f"lecture de la demande {request_id}"):
             row = (
                 self._connection()
-                .execute(f"SELECT {_REQUEST_SELECT} FROM requests WHERE id = ?", (request_id,))
+                .execute(f"SELECT {REQUEST_SELECT} FROM requests WHERE id = ?", (request_id,))
                 .fetchone()
             )
             return None if row is None else codec.decode_requests((row,))[0]
@@ -481,7 +481,7 @@ class SQLiteStore:
             row = (
                 self._connection()
                 .execute(
-                    f"SELECT {_IDENTITY_SELECT} FROM identities WHERE request_id = ?", (request_id,)
+                    f"SELECT {IDENTITY_SELECT} FROM identities WHERE request_id = ?", (request_id,)
                 )
                 .fetchone()
             )
@@ -494,18 +494,18 @@ class SQLiteStore:
         ids = sorted(set(request_ids))
         files: dict[str, RequestFile] = {}
         with self._guard("lecture des dossiers"), self._snapshot() as conn:
-            for chunk in _chunks(ids):
-                marks = _placeholders(len(chunk))
+            for chunk in chunks(ids):
+                marks = placeholders(len(chunk))
                 states = {
                     row[0]: row[1:]
                     for row in conn.execute(
-                        f"SELECT id, persons, {_FILE_SELECT} FROM requests WHERE id IN ({marks})",
+                        f"SELECT id, persons, {FILE_SELECT} FROM requests WHERE id IN ({marks})",
                         chunk,
                     )
                 }
                 histories: dict[str, list[Transition]] = {rid: [] for rid in states}
                 for row in conn.execute(
-                    f"SELECT {_TRANSITION_SELECT} FROM transitions "
+                    f"SELECT {TRANSITION_SELECT} FROM transitions "
                     f"WHERE request_id IN ({marks}) ORDER BY request_id, seq",
                     chunk,
                 ):
@@ -528,7 +528,7 @@ class SQLiteStore:
             return None if row is None or row[0] is None else codec.decode_date(row[0])
 
     def _select_by_state(self, columns: str, states: Iterable[RequestState] | None) -> list[Any]:
-        wanted = _states(states)
+        wanted = state_values(states)
         conn = self._connection()
         if wanted is None:
             return conn.execute(f"SELECT {columns} FROM requests ORDER BY id").fetchall()
@@ -536,17 +536,17 @@ class SQLiteStore:
             return []
         return conn.execute(
             f"SELECT {columns} FROM requests "
-            f"WHERE state IN ({_placeholders(len(wanted))}) ORDER BY id",
+            f"WHERE state IN ({placeholders(len(wanted))}) ORDER BY id",
             wanted,
         ).fetchall()
 
     def requests(self, states: Iterable[RequestState] | None = None) -> list[Request]:
         with self._guard("lecture des demandes"):
-            return codec.decode_requests(self._select_by_state(_REQUEST_SELECT, states))
+            return codec.decode_requests(self._select_by_state(REQUEST_SELECT, states))
 
     def summaries(self, states: Iterable[RequestState] | None = None) -> list[RequestSummary]:
         with self._guard("lecture de la liste des demandes"):
-            return codec.decode_summaries(self._select_by_state(_SUMMARY_SELECT, states))
+            return codec.decode_summaries(self._select_by_state(SUMMARY_SELECT, states))
 
     def count_requests(self) -> int:
         with self._guard("comptage des demandes"):
@@ -582,10 +582,10 @@ class SQLiteStore:
         with self._guard("lecture des transitions"):
             conn = self._connection()
             if request_id is None:
-                cursor = conn.execute(f"SELECT {_TRANSITION_SELECT} FROM transitions ORDER BY seq")
+                cursor = conn.execute(f"SELECT {TRANSITION_SELECT} FROM transitions ORDER BY seq")
             else:
                 cursor = conn.execute(
-                    f"SELECT {_TRANSITION_SELECT} FROM transitions WHERE request_id = ? "
+                    f"SELECT {TRANSITION_SELECT} FROM transitions WHERE request_id = ? "
                     "ORDER BY seq",
                     (request_id,),
                 )
@@ -598,10 +598,10 @@ class SQLiteStore:
         wanted = sorted(set(digests))
         found: dict[str, str] = {}
         with self._guard("lecture des lignes déjà importées"), self._snapshot() as conn:
-            for chunk in _chunks(wanted):
+            for chunk in chunks(wanted):
                 rows = conn.execute(
                     "SELECT digest, request_id FROM imported_rows "
-                    f"WHERE digest IN ({_placeholders(len(chunk))})",
+                    f"WHERE digest IN ({placeholders(len(chunk))})",
                     chunk,
                 )
                 found.update((str(digest), str(rid)) for digest, rid in rows)
@@ -628,15 +628,13 @@ class SQLiteStore:
     def put_physician(self, physician: Physician) -> None:
         conn = self._writer()
         with self._guard(f"enregistrement du médecin {physician.id}"):
-            conn.execute(_INSERT_PHYSICIAN, codec.physician_row(physician))
+            conn.execute(INSERT_PHYSICIAN, codec.physician_row(physician))
 
     def get_physician(self, physician_id: str) -> Physician | None:
         with self._guard(f"lecture du médecin {physician_id}"):
             row = (
                 self._connection()
-                .execute(
-                    f"SELECT {_PHYSICIAN_SELECT} FROM physicians WHERE id = ?", (physician_id,)
-                )
+                .execute(f"SELECT {PHYSICIAN_SELECT} FROM physicians WHERE id = ?", (physician_id,))
                 .fetchone()
             )
             return None if row is None else codec.decode_physician(row)
@@ -644,7 +642,7 @@ class SQLiteStore:
     def physicians(self) -> list[Physician]:
         with self._guard("lecture des médecins"):
             rows = self._connection().execute(
-                f"SELECT {_PHYSICIAN_SELECT} FROM physicians ORDER BY id"
+                f"SELECT {PHYSICIAN_SELECT} FROM physicians ORDER BY id"
             )
             return [codec.decode_physician(row) for row in rows.fetchall()]
 
@@ -656,11 +654,11 @@ class SQLiteStore:
         with self._guard("enregistrement d'entrées du registre de capacités"):
             rows = [codec.ledger_row(entry) for entry in entries]
             with self._savepoint(conn):
-                conn.executemany(_INSERT_LEDGER, rows)
+                conn.executemany(INSERT_LEDGER, rows)
 
     def ledger_entries(self) -> list[LedgerEntry]:
         with self._guard("lecture du registre de capacités"):
-            rows = self._connection().execute(f"SELECT {_LEDGER_SELECT} FROM ledger ORDER BY seq")
+            rows = self._connection().execute(f"SELECT {LEDGER_SELECT} FROM ledger ORDER BY seq")
             return codec.decode_ledger(rows.fetchall())
 
     # ---------------------------------------------------------------------------------------
@@ -671,12 +669,12 @@ class SQLiteStore:
         with self._guard("enregistrement d'un passage d'appariement"):
             last = conn.execute("SELECT COALESCE(MAX(number), 0) FROM runs").fetchone()[0]
             numbered = attrs.evolve(run, number=int(last) + 1)
-            conn.execute(_INSERT_RUN, codec.run_row(numbered))
+            conn.execute(INSERT_RUN, codec.run_row(numbered))
             return numbered
 
     def runs(self) -> list[RunRecord]:
         with self._guard("lecture des passages d'appariement"):
-            rows = self._connection().execute(f"SELECT {_RUN_SELECT} FROM runs ORDER BY number")
+            rows = self._connection().execute(f"SELECT {RUN_SELECT} FROM runs ORDER BY number")
             return [codec.decode_run(row) for row in rows.fetchall()]
 
     # ---------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from mt_access.store.base import StoreError
 __all__ = ["guard"]
 
 
-_SQLITE_REASONS = {
+SQLITE_REASONS = {
     "SQLITE_FULL": "disque plein : le registre ne peut pas être écrit ; libérez de la place",
     "SQLITE_CANTOPEN": "fichier impossible à ouvrir (dossier absent ou permission refusée)",
     "SQLITE_READONLY": "fichier ou support en lecture seule",
@@ -27,11 +27,11 @@ _SQLITE_REASONS = {
 }
 
 
-def _sqlite_reason(exc: sqlite3.Error) -> str | None:
+def sqlite_reason(exc: sqlite3.Error) -> str | None:
     """SQLite's error in French, from its code (``SQLITE_IOERR_WRITE`` is an ``SQLITE_IOERR``),
     or ``None`` for a code without a translation."""
     name = str(getattr(exc, "sqlite_errorname", "") or "")
-    return _SQLITE_REASONS.get("_".join(name.split("_")[:2]))
+    return SQLITE_REASONS.get("_".join(name.split("_")[:2]))
 
 
 @contextmanager
@@ -49,10 +49,10 @@ def guard(what: str, fail: Callable[[str], StoreError], timeout: float) -> Itera
                 f"{what} : registre occupé par un autre processus depuis plus de "
                 f"{timeout:g} s ; réessayez"
             ) from exc
-        reason = _sqlite_reason(exc) or f"erreur SQLite ({exc})"
+        reason = sqlite_reason(exc) or f"erreur SQLite ({exc})"
         raise fail(f"{what} : {reason}") from exc
     except sqlite3.Error as exc:
-        reason = _sqlite_reason(exc) or f"erreur SQLite ({exc})"
+        reason = sqlite_reason(exc) or f"erreur SQLite ({exc})"
         raise fail(f"{what} : {reason}") from exc
     except OverflowError:
         # sqlite3 binds Python ints as 64-bit integers: a number out of the documented

@@ -12,15 +12,15 @@ from mt_access.ledger import PlacementRecorded, PlacementReleased
 from mt_access.lifecycle import Event
 from mt_access.store import codec
 from mt_access.store.sqlite_schema import (
-    _FILE_SELECT,
-    _FORMAT,
-    _IDENTITY_SELECT,
-    _LEDGER_SELECT,
-    _PHYSICIAN_SELECT,
-    _REQUEST_SELECT,
-    _RUN_SELECT,
-    _TRANSITION_SELECT,
-    _name_tokens,
+    FILE_SELECT,
+    IDENTITY_SELECT,
+    LEDGER_SELECT,
+    PHYSICIAN_SELECT,
+    REGISTER_FORMAT,
+    REQUEST_SELECT,
+    RUN_SELECT,
+    TRANSITION_SELECT,
+    name_tokens,
 )
 
 __all__ = ["register_invariants"]
@@ -43,7 +43,7 @@ def register_invariants(conn: sqlite3.Connection) -> list[str]:
 def _check_meta(conn: sqlite3.Connection) -> list[str]:
     problems = []
     meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-    if meta.get("format") != _FORMAT:
+    if meta.get("format") != REGISTER_FORMAT:
         problems.append("table meta : format du registre absent ou invalide")
     commits = meta.get("commits")
     if not isinstance(commits, int) or commits < 0:
@@ -55,16 +55,16 @@ def _check_requests(conn: sqlite3.Connection) -> list[str]:
     problems: list[str] = []
     histories: dict[str, list[Any]] = {}
     for row in conn.execute(
-        f"SELECT {_TRANSITION_SELECT} FROM transitions ORDER BY request_id, seq"
+        f"SELECT {TRANSITION_SELECT} FROM transitions ORDER BY request_id, seq"
     ):
         histories.setdefault(row[0], []).append(row)
     identities = {
         row[0]: row[1:]
-        for row in conn.execute(f"SELECT request_id, {_IDENTITY_SELECT} FROM identities")
+        for row in conn.execute(f"SELECT request_id, {IDENTITY_SELECT} FROM identities")
     }
     receive = Event.RECEIVE.value
     for row in conn.execute(
-        f"SELECT id, persons, {_FILE_SELECT}, {_REQUEST_SELECT} FROM requests ORDER BY id"
+        f"SELECT id, persons, {FILE_SELECT}, {REQUEST_SELECT} FROM requests ORDER BY id"
     ):
         rid, persons, state, last_event = row[0], row[1], row[2], row[3]
         width = 2 + len(codec.FILE_COLUMNS)
@@ -133,7 +133,7 @@ def _check_doubles(conn: sqlite3.Connection) -> list[str]:
         "FROM requests AS r JOIN identities AS i ON i.request_id = r.id "
         "WHERE r.erased_on IS NULL ORDER BY r.id"
     ):
-        tokens = _name_tokens(f"{last} {first}")
+        tokens = name_tokens(f"{last} {first}")
         if tokens:
             groups.setdefault((tokens, str(birth), str(received)), []).append(str(rid))
     problems = []
@@ -149,7 +149,7 @@ def _check_doubles(conn: sqlite3.Connection) -> list[str]:
 
 def _check_physicians(conn: sqlite3.Connection) -> list[str]:
     problems = []
-    for row in conn.execute(f"SELECT {_PHYSICIAN_SELECT} FROM physicians ORDER BY id"):
+    for row in conn.execute(f"SELECT {PHYSICIAN_SELECT} FROM physicians ORDER BY id"):
         try:
             codec.decode_physician(row)
         except (KeyError, ValueError, TypeError, AttributeError) as exc:
@@ -162,7 +162,7 @@ def _check_physicians(conn: sqlite3.Connection) -> list[str]:
 def _check_ledger(conn: sqlite3.Connection) -> list[str]:
     problems = []
     active: set[tuple[str, str]] = set()
-    for seq, *values in conn.execute(f"SELECT seq, {_LEDGER_SELECT} FROM ledger ORDER BY seq"):
+    for seq, *values in conn.execute(f"SELECT seq, {LEDGER_SELECT} FROM ledger ORDER BY seq"):
         where = f"registre de capacités, entrée {seq}"
         try:
             (entry,) = codec.decode_ledger((values,))
@@ -191,7 +191,7 @@ def _check_ledger(conn: sqlite3.Connection) -> list[str]:
 def _check_runs(conn: sqlite3.Connection) -> list[str]:
     problems = []
     expected = 1
-    for row in conn.execute(f"SELECT {_RUN_SELECT} FROM runs ORDER BY number"):
+    for row in conn.execute(f"SELECT {RUN_SELECT} FROM runs ORDER BY number"):
         if row[0] != expected:
             problems.append(f"passages d'appariement : numéro {row[0]} au lieu de {expected}")
             expected = row[0]
