@@ -20,9 +20,6 @@ from mt_access.cli.registry_base import MODALITIES, Handler, fr_date
 from mt_access.model import Physician
 from mt_access.register import Register
 
-# ------------------------------------------------------------------------------------------
-# medecin
-
 
 def cmd_gp_add(args: argparse.Namespace, console: Console) -> int:
     with open_register(args) as register:

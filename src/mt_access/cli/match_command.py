@@ -27,10 +27,6 @@ from mt_access.result import MatchResult
 __all__ = ["month_capacity"]
 
 
-# ------------------------------------------------------------------------------------------
-# apparier
-
-
 def month_capacity(register: Register, month: Month) -> Callable[[Physician], int]:
     """A physician's capacity in ``month`` as the register's ledger records it."""
     ledger = register.ledger

@@ -38,10 +38,6 @@ from mt_access.register import Register, RegisterOperationError
 __all__ = ["LOCATE_REASONS", "locate_report", "person_numbers"]
 
 
-# ------------------------------------------------------------------------------------------
-# demande
-
-
 def _request_rows(register: Register, states: tuple[RequestState, ...]) -> list[tuple[Any, ...]]:
     policy = register.policy
     rows = []
