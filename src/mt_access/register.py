@@ -24,45 +24,37 @@ last event...), :class:`~mt_access.lifecycle.LifecycleError` (an event the reque
 not allow), :class:`~mt_access.gp_register.RegisterError` (GP register),
 :class:`~mt_access.errors.CapacityExceededError` (an acceptance beyond the GP's capacity). Their
 messages name requests and GPs by id, never a patient.
+
+The class is assembled from parts by topic: :mod:`~mt_access.register_base` (state,
+transactions, reading), :mod:`~mt_access.register_gps` (GPs),
+:mod:`~mt_access.register_personal` (personal data) and :mod:`~mt_access.register_matching`
+(match runs); requests and their lifecycle are here. Every name is importable from here as
+before.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import attrs
-import pluggy
 
 from mt_access.calendar import Month
-from mt_access.engine import match
-from mt_access.errors import MtAccessError
-from mt_access.geo.distance import DistanceCache
-from mt_access.gp_register import GPMonth, gp_follow_up
-from mt_access.gp_register import change_capacity as _change_capacity
-from mt_access.gp_register import join as _join
-from mt_access.gp_register import resume as _resume
-from mt_access.gp_register import suspend as _suspend
-from mt_access.gp_register import withdraw as _withdraw
 from mt_access.intake.importer import IntakeResult
 from mt_access.ledger import (
-    CapacityDeclared,
-    CapacityLedger,
-    LedgerEntry,
     PlacementRecorded,
-    PlacementReleased,
 )
-from mt_access.lifecycle import Actor, RequestFile, RequestState, Transition
-from mt_access.model import Modality, PatientIdentity, Physician, Request
-from mt_access.policy import Policy
-from mt_access.privacy import anonymised, pseudonymised_row, referral
-from mt_access.result import MatchResult
-from mt_access.store.base import KnownPerson, RequestSummary, RunRecord, Store
+from mt_access.lifecycle import Actor, RequestFile, RequestState
+from mt_access.model import PatientIdentity, Request
+from mt_access.register_base import RegisterOperationError
+from mt_access.register_gps import GPOperations
+from mt_access.register_matching import MatchRun, MatchRuns
+from mt_access.register_personal import LocateOutcome, PersonalData
+from mt_access.store.base import KnownPerson
 
 if TYPE_CHECKING:
-    from mt_access.geo.geocoding import Geocoder
+    pass
 
 __all__ = [
     "ImportOutcome",
@@ -71,33 +63,6 @@ __all__ = [
     "Register",
     "RegisterOperationError",
 ]
-
-
-class RegisterOperationError(MtAccessError, ValueError):
-    """An operation on the register cannot be done: unknown request or GP, duplicate id,
-    a GP the request cannot be proposed to..."""
-
-
-@attrs.frozen
-class MatchRun:
-    """A committed match run: what the engine decided and how the register recorded it.
-
-    Attributes:
-        result: the engine's :class:`~mt_access.result.MatchResult`.
-        record: the run as stored (number, date, counts).
-        proposed: ``(request id, physician id)`` proposals the run made, sorted.
-        oriented: ids of the requests sent an orientation, sorted.
-        out_of_scope: ids of the requests that exited as out of scope, sorted.
-        skipped: ids of waiting requests left out because their last event is dated after
-            the run, sorted.
-    """
-
-    result: MatchResult
-    record: RunRecord
-    proposed: tuple[tuple[str, str], ...]
-    oriented: tuple[str, ...]
-    out_of_scope: tuple[str, ...]
-    skipped: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -140,31 +105,7 @@ class ImportOutcome:
         )
 
 
-@attrs.frozen
-class LocateOutcome:
-    """What :meth:`Register.locate` did.
-
-    Attributes:
-        located: ids of the requests whose home is now located at the address's point.
-        at_commune: ``(request id, flag)`` of the addresses not located precisely (the flag
-            says why: ``"not_found"``, ``"low_score"``, ``"timeout"``...): the commune's
-            point stays in use for them.
-        without_address: requests in progress without a location and without an address.
-    """
-
-    located: tuple[str, ...]
-    at_commune: tuple[tuple[str, str], ...]
-    without_address: int
-
-    def summary(self) -> str:
-        """One French sentence for the coordinator."""
-        return (
-            f"{len(self.located)} adresse(s) localisée(s) ; {len(self.at_commune)} laissée(s) "
-            f"au centre de leur commune ; {self.without_address} demande(s) sans adresse"
-        )
-
-
-class Register:
+class Register(PersonalData, GPOperations, MatchRuns):
     """A CPTS register over a store, run with one policy.
 
     Args:
@@ -177,116 +118,6 @@ class Register:
     The register keeps the GPs and the ledger in memory between operations and reloads them
     when the store was written by someone else (its :attr:`~Store.version` changed).
     """
-
-    def __init__(
-        self,
-        store: Store,
-        policy: Policy,
-        *,
-        plugin_manager: pluggy.PluginManager | None = None,
-        distances: DistanceCache | None = None,
-    ) -> None:
-        self.store = store
-        self.policy = policy
-        self.plugin_manager = plugin_manager or policy.plugin_manager
-        self._distances = distances
-        self._ledger: CapacityLedger | None = None
-        self._physicians: dict[str, Physician] | None = None
-        self._seen_version: int | None = None
-
-    # ---------------------------------------------------------------------------------------
-    # Caches and transactions
-
-    def _sync(self) -> None:
-        version = self.store.version
-        if version != self._seen_version or self._ledger is None or self._physicians is None:
-            self._ledger = CapacityLedger.from_trusted_entries(self.store.ledger_entries())
-            self._physicians = {p.id: p for p in self.store.physicians()}
-            self._seen_version = version
-
-    def _invalidate(self) -> None:
-        self._ledger = None
-        self._physicians = None
-        self._seen_version = None
-
-    @contextmanager
-    def _operation(self) -> Iterator[None]:
-        try:
-            with self.store.transaction():
-                self._sync()
-                yield
-        except BaseException:
-            self._invalidate()
-            raise
-        self._seen_version = self.store.version
-
-    @property
-    def ledger(self) -> CapacityLedger:
-        """A copy of the capacity ledger as recorded."""
-        self._sync()
-        assert self._ledger is not None
-        return self._ledger.copy()
-
-    # ---------------------------------------------------------------------------------------
-    # Reading
-
-    def request(self, request_id: str) -> Request:
-        """The request (``declined_by`` holds every GP who refused it)."""
-        request = self.store.get_request(request_id)
-        if request is None:
-            raise RegisterOperationError(f"demande inconnue : {request_id}")
-        return request
-
-    def identity(self, request_id: str) -> PatientIdentity:
-        """The patient's identity (blank once erased)."""
-        identity = self.store.get_identity(request_id)
-        if identity is None:
-            raise RegisterOperationError(f"demande inconnue : {request_id}")
-        return identity
-
-    def file(self, request_id: str) -> RequestFile:
-        """The request's lifecycle: state and history."""
-        file = self.store.get_file(request_id)
-        if file is None:
-            raise RegisterOperationError(f"demande inconnue : {request_id}")
-        return file
-
-    def history(self, request_id: str) -> tuple[Transition, ...]:
-        """Every transition of the request, oldest first."""
-        return self.file(request_id).history
-
-    def list_requests(self, *states: RequestState) -> list[RequestSummary]:
-        """Listing lines of the requests in ``states`` (every request when none is given),
-        by id; no personal data."""
-        return self.store.summaries(states or None)
-
-    def waiting(self) -> list[RequestSummary]:
-        """The waiting list (requests in state ``waiting``), by id."""
-        return self.store.summaries([RequestState.WAITING])
-
-    def physician(self, physician_id: str) -> Physician:
-        self._sync()
-        assert self._physicians is not None
-        found = self._physicians.get(physician_id)
-        if found is None:
-            raise RegisterOperationError(f"médecin inconnu : {physician_id}")
-        return found
-
-    def physicians(self) -> list[Physician]:
-        """Every GP of the register, by id."""
-        self._sync()
-        assert self._physicians is not None
-        return [self._physicians[pid] for pid in sorted(self._physicians)]
-
-    def runs(self) -> list[RunRecord]:
-        """The committed match runs, oldest first."""
-        return self.store.runs()
-
-    def gp_follow_up(self, months: Sequence[Month]) -> list[GPMonth]:
-        """Per GP and per month: proposed, accepted, refused, against capacity and places."""
-        ids = {t.request_id for t in self.store.transitions() if t.physician_id is not None}
-        files = self.store.get_files(ids).values()
-        return gp_follow_up(files, self.ledger, self.physicians(), months)
 
     # ---------------------------------------------------------------------------------------
     # Requests
@@ -430,26 +261,6 @@ class Register:
             self._release_dropped(file, new, on)
             self.store.save_file(new, len(new.history) - len(file.history))
             return new
-
-    def _release_dropped(self, old: RequestFile, new: RequestFile, on: dt.date) -> None:
-        """Release the ledger places of proposals ``old`` had pending that ``new`` no longer
-        has, except an accepted one (and a refused one when the policy keeps it)."""
-        dropped = old.proposed_to - new.proposed_to
-        if not dropped:
-            return
-        assert self._ledger is not None
-        keep = set(new.physicians_found.values()) - set(old.physicians_found.values())
-        if not self.policy.refusal_frees_slot:
-            keep |= new.declined_by - old.declined_by
-        releases: list[LedgerEntry] = []
-        for placement in self._ledger.placement_of(new.id):
-            pid = placement.physician_id
-            if pid in dropped and pid not in keep:
-                reason = "refus du médecin" if pid in new.declined_by else "proposition close"
-                releases.append(PlacementReleased(pid, new.id, on, reason))
-        if releases:
-            self._ledger.extend(releases)
-            self.store.append_ledger(releases)
 
     def acknowledge(self, request_id: str, on: dt.date, comment: str = "") -> RequestFile:
         """The acknowledgement was sent: ``received`` → ``acknowledged``."""
@@ -633,383 +444,6 @@ class Register:
             return new
 
         return self._event(request_id, change, on)
-
-    # ---------------------------------------------------------------------------------------
-    # Personal data
-
-    def referral_persons(self, request_id: str, physician_id: str) -> tuple[int, ...]:
-        """The persons of the request proposed to ``physician_id`` (pending), or that the GP
-        accepted: those the GP's « dossier qualifié » is about.
-
-        Raises:
-            RegisterOperationError: unknown request, or the request was never proposed to
-                this GP (or no longer is: refused, closed): no referral may go to them.
-        """
-        file = self.file(request_id)
-        pending = file.people.proposed_to(physician_id)
-        if pending:
-            return pending
-        accepted = tuple(n for n, gp in file.people.found if gp == physician_id)
-        if accepted:
-            return accepted
-        raise RegisterOperationError(
-            f"demande {request_id} : aucune proposition en cours ni acceptée pour le médecin "
-            f"{physician_id} ; le dossier qualifié ne se transmet qu'au médecin à qui la "
-            "demande est proposée"
-        )
-
-    def referral(
-        self, request_id: str, on: dt.date, physician_id: str | None = None
-    ) -> tuple[tuple[str, str], ...]:
-        """The « dossier qualifié » for a GP: only the policy's ``privacy.referral_fields``,
-        as ``(French label, value)`` pairs (:func:`mt_access.privacy.referral`).
-
-        With ``physician_id``, the request must be proposed to that GP (or accepted by
-        them), and the persons shown are those of that proposal.
-
-        Raises:
-            RegisterOperationError: the request's personal data was erased, or it is not
-                proposed to ``physician_id``.
-        """
-        if self.store.erased_on(request_id) is not None:
-            raise RegisterOperationError(
-                f"demande {request_id} : données personnelles effacées, "
-                "pas de dossier à transmettre"
-            )
-        persons = None
-        if physician_id is not None:
-            persons = self.referral_persons(request_id, physician_id)
-        return referral(
-            self.request(request_id),
-            self.identity(request_id),
-            self.policy,
-            on,
-            plugin_manager=self.plugin_manager,
-            persons=persons,
-        )
-
-    def erase(self, request_id: str, on: dt.date) -> RequestFile:
-        """Erase the patient's personal data at their request (RGPD).
-
-        An active request first exits (``withdraw``, by the patient; pending proposals are
-        closed and their places freed). Then the identity is blanked, the request keeps only
-        what :func:`mt_access.privacy.anonymised` keeps, and the comments of its history are
-        blanked: the counts by state, exit, commune, age band and level stay right.
-
-        Raises:
-            RegisterOperationError: unknown request, or already erased.
-        """
-        with self._operation():
-            if self.store.erased_on(request_id) is not None:
-                raise RegisterOperationError(f"demande {request_id} : déjà effacée")
-            file = self.file(request_id)
-            if not file.is_exited:
-                new = file.withdraw(on, Actor.PATIENT)
-                self._release_dropped(file, new, on)
-                self.store.save_file(new, len(new.history) - len(file.history))
-            request = self.request(request_id)
-            self.store.replace_request(anonymised(request), PatientIdentity(), erased_on=on)
-            return self.file(request_id)
-
-    def locate(
-        self,
-        geocoder: Geocoder,
-        *,
-        progress: Callable[[int, int], None] | None = None,
-    ) -> LocateOutcome:
-        """Locate the homes of the requests in progress that have an address and no location
-        yet, with ``geocoder`` (e.g. :class:`~mt_access.geo.geocoding.BANGeocoder`), so that
-        distances to GPs are measured from the home rather than the commune's point.
-
-        The addresses are geocoded first, outside any transaction (a web service may be slow);
-        the locations found at the address (``precision == "address"``) are then recorded in
-        one transaction, skipping a request changed meanwhile. ``progress(done, total)`` is
-        passed to :meth:`~mt_access.geo.geocoding.Geocoder.geocode_many`.
-        """
-        in_progress = [state for state in RequestState if not state.is_final]
-        identities = {p.request_id: p.identity for p in self.store.known_persons()}
-        wanted: list[tuple[Request, PatientIdentity]] = []
-        without_address = 0
-        for request in self.store.requests(in_progress):
-            if request.patient.location is not None:
-                continue
-            identity = identities.get(request.id, PatientIdentity())
-            if not identity.address.strip():
-                without_address += 1
-                continue
-            wanted.append((request, identity))
-        results = geocoder.geocode_many(
-            [(identity.address, request.patient.commune) for request, identity in wanted],
-            progress=progress,
-        )
-        located: list[str] = []
-        at_commune: list[tuple[str, str]] = []
-        with self._operation():
-            for (request, identity), result in zip(wanted, results, strict=True):
-                if result.precision != "address":
-                    at_commune.append((request.id, result.flag or "commune"))
-                    continue
-                current = self.store.get_request(request.id)
-                if current != request:
-                    continue  # changed since it was read: left for the next run
-                patient = attrs.evolve(request.patient, location=result.point)
-                self.store.replace_request(attrs.evolve(request, patient=patient), identity)
-                located.append(request.id)
-        return LocateOutcome(tuple(located), tuple(at_commune), without_address)
-
-    def pseudonymised_rows(self, *states: RequestState) -> list[dict[str, str]]:
-        """Rows of a shareable export (:data:`mt_access.privacy.EXPORT_COLUMNS`) for the
-        requests in ``states`` (all when none is given), in pseudonym order so that the row
-        order reveals nothing. Write them with :func:`mt_access.export.write_rows`."""
-        requests = self.store.requests(states or None)
-        files = self.store.get_files(r.id for r in requests)
-        rows = [
-            pseudonymised_row(r, files[r.id], self.policy, plugin_manager=self.plugin_manager)
-            for r in requests
-        ]
-        return sorted(rows, key=lambda row: row["pseudonyme"])
-
-    # ---------------------------------------------------------------------------------------
-    # GPs
-
-    def add_physician(self, physician: Physician) -> Physician:
-        """Add a GP to the register (a candidate, e.g. from the RPPS directory, or a GP
-        already taking part: see :func:`mt_access.gp_register.join`).
-
-        Raises:
-            RegisterOperationError: a GP with that id exists.
-        """
-        with self._operation():
-            assert self._physicians is not None
-            if physician.id in self._physicians:
-                raise RegisterOperationError(f"le médecin {physician.id} existe déjà")
-            self._put(physician)
-        return physician
-
-    def update_physicians(self, physicians: Iterable[Physician]) -> None:
-        """Replace GPs by id (e.g. after :func:`mt_access.rpps.merge_directory`), adding the
-        new ones, in one transaction."""
-        with self._operation():
-            for physician in physicians:
-                self._put(physician)
-
-    def _put(self, physician: Physician) -> None:
-        assert self._physicians is not None
-        self.store.put_physician(physician)
-        self._physicians[physician.id] = physician
-
-    def _declare(self, entry: LedgerEntry) -> None:
-        assert self._ledger is not None
-        self._ledger.record(entry)
-        self.store.append_ledger([entry])
-
-    def join(
-        self,
-        physician_id: str,
-        on: dt.date,
-        *,
-        monthly_capacity: int,
-        modalities: Iterable[Modality | str],
-        accepted_communes: Iterable[str] = (),
-        comment: str = "",
-    ) -> Physician:
-        """The GP signs the charter: active from ``on`` with a monthly capacity, modalities
-        and accepted communes (see :func:`mt_access.gp_register.join`)."""
-        with self._operation():
-            physician, declared = _join(
-                self.physician(physician_id),
-                on,
-                monthly_capacity=monthly_capacity,
-                modalities=modalities,
-                accepted_communes=accepted_communes,
-                comment=comment,
-            )
-            self._put(physician)
-            self._declare(declared)
-            return physician
-
-    def change_capacity(
-        self,
-        physician_id: str,
-        on: dt.date,
-        capacity: int,
-        *,
-        month: Month | None = None,
-        note: str = "",
-    ) -> CapacityDeclared:
-        """A new monthly capacity, declared on ``on``, from ``month`` (the month of ``on`` by
-        default) onwards; places already held that month are kept."""
-        with self._operation():
-            declared = _change_capacity(
-                self.physician(physician_id), month or Month.of(on), capacity, on, note
-            )
-            self._declare(declared)
-            return declared
-
-    def suspend(
-        self, physician_id: str, on: dt.date, until: dt.date | None, note: str = ""
-    ) -> Physician:
-        """Suspend the GP's participation from ``on`` through ``until`` (open-ended if None)."""
-        return self._gp(physician_id, lambda p: _suspend(p, on, until, note))
-
-    def resume(self, physician_id: str, on: dt.date, note: str = "") -> Physician:
-        """End a suspension early."""
-        return self._gp(physician_id, lambda p: _resume(p, on, note))
-
-    def withdraw_physician(self, physician_id: str, on: dt.date, note: str = "") -> Physician:
-        """The GP leaves the scheme (no reason needed). Proposals already made stay for the
-        GP to answer."""
-        return self._gp(physician_id, lambda p: _withdraw(p, on, note))
-
-    def _gp(self, physician_id: str, change: Callable[[Physician], Physician]) -> Physician:
-        with self._operation():
-            physician = change(self.physician(physician_id))
-            self._put(physician)
-            return physician
-
-    # ---------------------------------------------------------------------------------------
-    # Match runs
-
-    def preview_match(self, on: dt.date) -> MatchResult:
-        """What a match run on ``on`` would decide, without recording anything."""
-        self._sync()
-        return self._match(on, self.to_route(on)[0])
-
-    def to_route(self, on: dt.date) -> tuple[list[Request], list[str]]:
-        """The requests a run on ``on`` routes, by id, each with only its persons still
-        waiting: the waiting list, and the households of which some persons are proposed and
-        others wait (routed for the rest). Also the ids of such requests left out because
-        their last event is dated after ``on``."""
-        searching = (RequestState.WAITING, RequestState.PROPOSED)
-        summaries = self.store.summaries(searching)
-        households = [s.id for s in summaries if s.persons > 1]
-        files = self.store.get_files(households)
-        partial: dict[str, tuple[int, ...]] = {}
-        for rid, file in files.items():
-            if len(file.waiting_persons) < file.persons:
-                partial[rid] = file.waiting_persons
-        candidates = [
-            s
-            for s in summaries
-            if (s.state is RequestState.WAITING or partial.get(s.id)) and partial.get(s.id, (1,))
-        ]
-        late = sorted(s.id for s in candidates if s.last_event > on)
-        skip = frozenset(late)
-        wanted = {s.id for s in candidates if s.id not in skip}
-        requests = [r for r in self.store.requests([RequestState.WAITING]) if r.id in wanted]
-        requests += [
-            self.request(rid)
-            for rid in sorted(wanted)
-            if rid in partial and files[rid].state is RequestState.PROPOSED
-        ]
-        routed = []
-        for request in sorted(requests, key=lambda r: r.id):
-            numbers = partial.get(request.id)
-            if numbers is not None:
-                # A GP who holds a place for persons of this household (pending or accepted)
-                # is not proposed the others in a run: the ledger keeps one placement per
-                # request and GP. The coordinator may still propose them by hand.
-                file = files[request.id]
-                holding: set[str] = set(file.proposed_to) | set(file.physicians_found.values())
-                holding.update(request.declined_by)
-                request = attrs.evolve(  # attrs' evolve types a converter field loosely
-                    request,
-                    household=request.household.subset(numbers),
-                    declined_by=holding,  # type: ignore[arg-type]
-                )
-            routed.append(request)
-        return routed, late
-
-    def _match(self, on: dt.date, requests: list[Request]) -> MatchResult:
-        assert self._ledger is not None
-        assert self._physicians is not None
-        if self._distances is None:
-            from mt_access.geo.communes import bundled_reference
-
-            self._distances = DistanceCache(self.policy.reference or bundled_reference())
-        return match(
-            requests,
-            self._physicians.values(),
-            self.policy,
-            self._ledger,
-            on,
-            distances=self._distances,
-            plugin_manager=self.plugin_manager,
-        )
-
-    def run_match(self, on: dt.date) -> MatchRun:
-        """Route the waiting requests on ``on`` and record the outcome, in one transaction.
-
-        * each placement becomes a proposal to the GP (``propose`` by the system) and holds
-          the place in the GP's month in the ledger;
-        * each orientation is recorded on the request (``orient``; it stays waiting);
-        * each request out of scope exits (``out_of_scope``);
-        * waiting requests stay waiting.
-
-        Waiting requests whose last event is dated after ``on`` are left out
-        (:attr:`MatchRun.skipped`).
-        """
-        with self._operation():
-            requests, late = self.to_route(on)
-            result = self._match(on, requests)
-            return self._commit(on, result, late)
-
-    def _commit(self, on: dt.date, result: MatchResult, late: list[str]) -> MatchRun:
-        assert self._ledger is not None
-        number = len(self.store.runs()) + 1
-        touched: set[str] = {p.request_id for p in result.placements}
-        touched |= {o.request_id for o in result.orientations}
-        touched |= {r.request_id for r in result.rejected}
-        files = self.store.get_files(touched)
-        updated: dict[str, RequestFile] = {}
-
-        def current(rid: str) -> RequestFile:
-            return updated.get(rid) or files[rid]
-
-        label = f"appariement n° {number}"
-        proposed: list[tuple[str, str]] = []
-        for p in result.placements:
-            file = current(p.request_id)
-            # the persons still waiting, first numbers first, in the engine's order
-            persons = file.waiting_persons[: p.persons]
-            updated[p.request_id] = file.propose(
-                p.physician_id, on, Actor.SYSTEM, f"{label} ({p.level})", persons=persons
-            )
-            proposed.append((p.request_id, p.physician_id))
-        for o in result.orientations:
-            listed = ", ".join(x.physician_id for x in o.physicians) or "aucun médecin"
-            updated[o.request_id] = current(o.request_id).orient(
-                on, Actor.SYSTEM, f"{label} : {listed}"
-            )
-        for r in result.rejected:
-            updated[r.request_id] = current(r.request_id).out_of_scope(
-                on, Actor.SYSTEM, f"{label} : {r.reason.label}"
-            )
-        result.record(self._ledger)
-        self.store.append_ledger(result.ledger_entries)
-        for rid in sorted(updated):
-            new = updated[rid]
-            self.store.save_file(new, len(new.history) - len(files[rid].history))
-        record = self.store.add_run(
-            RunRecord(
-                number=0,
-                on=on,
-                month=result.month,
-                policy_code=result.policy_code,
-                placements=len(result.placements),
-                orientations=len(result.orientations),
-                waiting=len(result.waiting),
-                rejected=len(result.rejected),
-            )
-        )
-        return MatchRun(
-            result=result,
-            record=record,
-            proposed=tuple(sorted(proposed)),
-            oriented=tuple(sorted(o.request_id for o in result.orientations)),
-            out_of_scope=tuple(sorted(r.request_id for r in result.rejected)),
-            skipped=tuple(late),
-        )
 
     def describe(self) -> dict[str, Any]:
         """Counts for a quick look: requests by state, GPs, ledger entries, runs."""

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from mt_access.frame_base import FramesError, records_frame, table_frame
 from mt_access.labels import LabelledEnum, register_labels
 from mt_access.ledger import CapacityLedger, PlacementRecorded
 
@@ -15,6 +16,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "RESULT_COLUMNS",
+    "RESULT_PARTS",
     "Classification",
     "MatchResult",
     "Orientation",
@@ -271,14 +274,53 @@ class MatchResult:
             counts[p.level] += p.persons
         return dict(sorted(counts.items()))
 
-    def to_frame(self, part: str | None = None) -> pd.DataFrame:
-        """The outcome as a pandas frame (:func:`mt_access.frames.result_frame`): one row per
-        placement, orientation, waiting and rejected request, or one ``part`` alone
-        (``"placements"``, ``"orientations"``, ``"waiting"``, ``"rejected"``).
-        Needs pandas (``pip install 'mt-access[analysis]'``)."""
-        from mt_access.frames import result_frame
+    def rows(self) -> list[dict[str, object]]:
+        """Every request of the run as one row of :data:`RESULT_COLUMNS` (placement,
+        orientation, waiting or rejected, ``outcome`` saying which), sorted by request id."""
+        rows: list[dict[str, object]] = []
+        for name in RESULT_PARTS:
+            for value in getattr(self, name):
+                reason = getattr(value, "reason", None)
+                physicians = getattr(value, "physicians", None)
+                physician = getattr(value, "physician_id", None)
+                if physician is None and physicians:
+                    physician = ", ".join(p.physician_id for p in physicians)
+                rows.append(
+                    {
+                        "request_id": value.request_id,
+                        "outcome": _OUTCOMES[name],
+                        "level": getattr(value, "level", None),
+                        "rank": getattr(value, "rank", None),
+                        "physician_id": physician,
+                        "persons": getattr(value, "persons", None),
+                        "distance_km": getattr(value, "distance_km", None),
+                        "router": getattr(value, "router", None),
+                        "reason": None if reason is None else reason.value,
+                        "reason_label": None if reason is None else reason.label,
+                        "detail": getattr(value, "detail", None),
+                        "explanation": getattr(value, "explanation", None),
+                    }
+                )
+        rows.sort(key=lambda row: (str(row["request_id"]), str(row["outcome"])))
+        return rows
 
-        return result_frame(self, part)
+    def to_frame(self, part: str | None = None) -> pd.DataFrame:
+        """The outcome as a pandas frame (also :func:`mt_access.frames.result_frame`): one
+        row per placement, orientation, waiting and rejected request (columns
+        :data:`RESULT_COLUMNS`), or one ``part`` alone (``"placements"``,
+        ``"orientations"``, ``"waiting"``, ``"rejected"``) with all its attributes.
+        Needs pandas (``pip install 'mt-access[analysis]'``).
+
+        Raises:
+            FramesError: an unknown part.
+        """
+        if part is not None:
+            cls = RESULT_PARTS.get(part)
+            if cls is None:
+                known = ", ".join(RESULT_PARTS)
+                raise FramesError(f"partie inconnue : {part!r} (parties : {known})")
+            return records_frame(getattr(self, part), cls)
+        return table_frame(self.rows(), RESULT_COLUMNS)
 
     def load_by_physician(self) -> dict[str, int]:
         """Persons placed per physician in this run."""
@@ -286,3 +328,36 @@ class MatchResult:
         for p in self.placements:
             counts[p.physician_id] += p.persons
         return dict(sorted(counts.items()))
+
+
+RESULT_PARTS: dict[str, type] = {
+    "placements": Placement,
+    "orientations": Orientation,
+    "waiting": Waiting,
+    "rejected": Rejected,
+}
+"""The parts of a :class:`MatchResult` :meth:`~MatchResult.to_frame` can give."""
+
+RESULT_COLUMNS: tuple[str, ...] = (
+    "request_id",
+    "outcome",
+    "level",
+    "rank",
+    "physician_id",
+    "persons",
+    "distance_km",
+    "router",
+    "reason",
+    "reason_label",
+    "detail",
+    "explanation",
+)
+"""The columns of :meth:`MatchResult.to_frame`'s combined frame (the keys of
+:meth:`MatchResult.rows`)."""
+
+_OUTCOMES = {
+    "placements": "placed",
+    "orientations": "oriented",
+    "waiting": "waiting",
+    "rejected": "rejected",
+}

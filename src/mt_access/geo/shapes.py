@@ -17,30 +17,36 @@ in the territory.
 The bundled outlines are IGN ADMIN EXPRESS COG 2018 outlines, simplified, brought up to the
 COG 2026 commune list (``data/SOURCES.md``, section 3): borders are accurate to some tens of
 metres only.
+
+The code is split by topic: :mod:`~mt_access.geo.outline` (:class:`CommuneOutline` and the
+helpers the others share), :mod:`~mt_access.geo.geojson` (reading and checking a GeoJSON
+file), :mod:`~mt_access.geo.territory` (:class:`Territory`); this module holds
+:class:`CommuneShapes` and the bundled outlines, and offers every name it offered.
 """
 
 from __future__ import annotations
 
 import functools
-import gzip
 import importlib.resources
-import json
-import math
-import numbers
 import os
-import re
-import zlib
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-import attrs
 import numpy as np
 import numpy.typing as npt
 import shapely
 
 from mt_access.errors import ReferenceDataError, UnknownCommuneError
-from mt_access.geo.distance import geodesic_km_many
+from mt_access.geo.geojson import parse_outlines
+from mt_access.geo.outline import (
+    CommuneOutline,
+    Geometry,
+    coordinates,
+    department_of,
+    normalize_code,
+)
 from mt_access.geo.point import Point
+from mt_access.geo.territory import Territory
 
 __all__ = [
     "BUNDLED_DEPARTMENTS",
@@ -51,6 +57,7 @@ __all__ = [
     "Territory",
     "bundled_shapes",
 ]
+
 
 BUNDLED_DEPARTMENTS = ("38", "59")
 """Départements whose commune outlines are bundled with mt-access."""
@@ -66,104 +73,6 @@ SHAPES_SOURCE = (
 """Source (producer, distribution and licence) of the bundled outlines."""
 
 _DATA_PACKAGE = "mt_access.geo"
-_GEOMETRY_TYPES = ("Polygon", "MultiPolygon")
-_INSEE_RE = re.compile(r"(?:[0-9][0-9]|2[AB])[0-9]{3}")
-_EXPECTED_FEATURE = (
-    "entité GeoJSON de type Feature, avec des propriétés « insee » (code INSEE de 5 caractères, "
-    "ex. 38563) et « name » (nom de la commune) et une géométrie Polygon ou MultiPolygon en "
-    "WGS84 (longitude, latitude)"
-)
-_MAX_FOUND = 60
-_MAX_LISTED = 10
-
-# Degrees to radians, for the local equirectangular projection in which Territory finds the
-# nearest point of its outline (the distances themselves are geodesic).
-_DEG = math.pi / 180.0
-
-Geometry = Any
-"""A shapely ``Polygon`` or ``MultiPolygon`` (shapely has no type annotations)."""
-
-FloatArray = npt.NDArray[np.float64]
-
-
-# -- domain values ----------------------------------------------------------------------------
-
-
-def _check_geometry(_inst: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if not isinstance(value, shapely.Polygon | shapely.MultiPolygon):
-        raise ReferenceDataError(
-            f"contour de commune : Polygon ou MultiPolygon shapely attendu, reçu "
-            f"{type(value).__name__}"
-        )
-
-
-def _check_insee(_inst: object, attribute: attrs.Attribute[str], value: str) -> None:
-    if not isinstance(value, str) or not _INSEE_RE.fullmatch(value):
-        raise ReferenceDataError(
-            f"contour de commune : code INSEE de 5 caractères attendu (ex. 38563, 2A004), "
-            f"reçu {value!r}"
-        )
-
-
-@attrs.frozen
-class CommuneOutline:
-    """The outline of one commune.
-
-    Attributes:
-        insee: INSEE code, 5 characters (``"38563"``).
-        name: commune name, as given by the outline file.
-        geometry: shapely ``Polygon`` or ``MultiPolygon``, WGS84 (x = longitude,
-            y = latitude), valid.
-    """
-
-    insee: str = attrs.field(validator=_check_insee)
-    name: str
-    geometry: Geometry = attrs.field(validator=_check_geometry, repr=False)
-
-
-# -- helpers ----------------------------------------------------------------------------------
-
-
-def _normalize_code(code: str) -> str:
-    return code.strip().upper()
-
-
-def _department(insee: str) -> str:
-    return insee[:3] if insee.startswith("97") else insee[:2]
-
-
-def _short(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= _MAX_FOUND else text[: _MAX_FOUND - 1] + "…"
-
-
-def _listed(codes: Iterable[str]) -> str:
-    items = list(codes)
-    shown = ", ".join(items[:_MAX_LISTED])
-    if len(items) > _MAX_LISTED:
-        shown += f" et {len(items) - _MAX_LISTED} autre(s)"
-    return shown
-
-
-def _coordinates(
-    lats: npt.ArrayLike, lons: npt.ArrayLike
-) -> tuple[FloatArray, FloatArray, tuple[int, ...]]:
-    """Broadcast ``lats`` and ``lons`` as float arrays; return them flat, and their shape."""
-    lat_array = np.asarray(lats, dtype=np.float64)
-    lon_array = np.asarray(lons, dtype=np.float64)
-    try:
-        lat_b, lon_b = np.broadcast_arrays(lat_array, lon_array)
-    except ValueError:
-        raise ValueError(
-            f"latitudes et longitudes de formes incompatibles : {lat_array.shape} et "
-            f"{lon_array.shape}"
-        ) from None
-    shape = tuple(int(n) for n in lat_b.shape)
-    return np.ravel(lat_b), np.ravel(lon_b), shape
-
-
-def _union(geometries: Iterable[Geometry]) -> Geometry:
-    return shapely.union_all(np.array(list(geometries), dtype=object))
 
 
 # -- CommuneShapes ----------------------------------------------------------------------------
@@ -289,7 +198,7 @@ class CommuneShapes:
     @property
     def departments(self) -> tuple[str, ...]:
         """The départements of the communes, sorted."""
-        return tuple(sorted({_department(code) for code in self._by_insee}))
+        return tuple(sorted({department_of(code) for code in self._by_insee}))
 
     @property
     def bounds(self) -> tuple[float, float, float, float]:
@@ -310,7 +219,7 @@ class CommuneShapes:
         return iter(self._outlines)
 
     def __contains__(self, insee: object) -> bool:
-        return isinstance(insee, str) and _normalize_code(insee) in self._by_insee
+        return isinstance(insee, str) and normalize_code(insee) in self._by_insee
 
     # -- lookups ----------------------------------------------------------------------------
 
@@ -324,7 +233,7 @@ class CommuneShapes:
             raise UnknownCommuneError(
                 repr(insee), f"code INSEE attendu sous forme de texte, reçu {insee!r}"
             )
-        outline = self._by_insee.get(_normalize_code(insee))
+        outline = self._by_insee.get(normalize_code(insee))
         if outline is None:
             departments = ", ".join(self.departments) or "aucun"
             raise UnknownCommuneError(
@@ -375,7 +284,7 @@ class CommuneShapes:
         prepared-geometry point-in-polygon test (:func:`shapely.intersects_xy`) keeps the
         communes that hold the point.
         """
-        lat, lon, shape = _coordinates(lats, lons)
+        lat, lon, shape = coordinates(lats, lons)
         count = len(self._outlines)
         best = np.full(lat.shape, count, dtype=np.intp)
         finite = np.flatnonzero(np.isfinite(lat) & np.isfinite(lon))
@@ -473,334 +382,9 @@ class CommuneShapes:
         return tree
 
 
-# -- Territory --------------------------------------------------------------------------------
-
-
-class Territory:
-    """The union of some communes of a :class:`CommuneShapes`: a CPTS territory.
-
-    A point on the outline is in the territory. The outline may be a ``MultiPolygon`` (for
-    a territory in several pieces) and may have holes (a commune enclosed by the territory
-    but not part of it).
-    """
-
-    __slots__ = ("_adjacent", "_codes", "_outline", "_projected", "_scale", "_shapes")
-
-    _shapes: CommuneShapes
-    _codes: tuple[str, ...]
-    _outline: Geometry
-    _adjacent: tuple[str, ...] | None
-    _projected: Geometry
-    _scale: float
-
-    def __init__(self, shapes: CommuneShapes, insee_codes: Iterable[str]) -> None:
-        if isinstance(insee_codes, str):
-            raise TypeError(
-                f"insee_codes attend une séquence de codes INSEE, pas une chaîne : {insee_codes!r}"
-            )
-        outlines = {outline.insee: outline for outline in map(shapes.get, insee_codes)}
-        if not outlines:
-            raise ReferenceDataError("territoire : au moins une commune attendue, aucune reçue")
-        codes = tuple(sorted(outlines))
-        outline = _union(outlines[code].geometry for code in codes)
-        shapely.prepare(outline)
-        min_lat, max_lat = shapely.bounds(outline)[[1, 3]]
-        scale = math.cos((float(min_lat) + float(max_lat)) / 2.0 * _DEG)
-        projected = shapely.transform(outline, lambda xy: xy * np.array([scale, 1.0]))
-        setattr_ = object.__setattr__
-        setattr_(self, "_shapes", shapes)
-        setattr_(self, "_codes", codes)
-        setattr_(self, "_outline", outline)
-        setattr_(self, "_adjacent", None)  # computed on first use
-        setattr_(self, "_projected", projected)
-        setattr_(self, "_scale", scale)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"Territory est immuable : impossible de modifier {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"Territory est immuable : impossible de supprimer {name!r}")
-
-    def __repr__(self) -> str:
-        return f"<Territory: {len(self._codes)} communes ({_listed(self._codes)})>"
-
-    @property
-    def shapes(self) -> CommuneShapes:
-        """The outlines the territory was built from."""
-        return self._shapes
-
-    @property
-    def insee_codes(self) -> tuple[str, ...]:
-        """The communes of the territory, sorted by INSEE code."""
-        return self._codes
-
-    @property
-    def outline(self) -> Geometry:
-        """The union of the communes' outlines (prepared ``Polygon`` or ``MultiPolygon``)."""
-        return self._outline
-
-    @property
-    def bounds(self) -> tuple[float, float, float, float]:
-        """``(min_lon, min_lat, max_lon, max_lat)`` of the outline."""
-        bounds = shapely.bounds(self._outline)
-        return (float(bounds[0]), float(bounds[1]), float(bounds[2]), float(bounds[3]))
-
-    def contains(self, point: Point) -> bool:
-        """Tell whether ``point`` lies in the territory (inside or on its outline)."""
-        return bool(shapely.intersects_xy(self._outline, point.lon, point.lat))
-
-    def contains_many(self, lats: npt.ArrayLike, lons: npt.ArrayLike) -> npt.NDArray[np.bool_]:
-        """Tell, for each point, whether it lies in the territory (inside or on its outline).
-
-        ``lats`` and ``lons`` broadcast together; the result has their broadcast shape. A
-        coordinate that is not a finite number gives ``False``.
-        """
-        lat, lon, shape = _coordinates(lats, lons)
-        inside = np.asarray(shapely.intersects_xy(self._outline, lon, lat), dtype=np.bool_)
-        return inside.reshape(shape)
-
-    def adjacent_communes(self) -> tuple[str, ...]:
-        """Return the communes of :attr:`shapes` that touch the territory but are not in it.
-
-        Sorted INSEE codes. A commune touching the territory at a single point counts.
-        Only the communes of :attr:`shapes` are considered: for a territory on the edge of a
-        département, merge in the neighbouring département's outlines
-        (:meth:`CommuneShapes.merged`) to get its communes too.
-        """
-        adjacent = self._adjacent
-        if adjacent is None:
-            shapes = self._shapes
-            hits = shapes._strtree().query(self._outline, predicate="intersects")
-            members = set(self._codes)
-            adjacent = tuple(
-                code for code in sorted(str(shapes._codes[i]) for i in hits) if code not in members
-            )
-            object.__setattr__(self, "_adjacent", adjacent)
-        return adjacent
-
-    def distance_km(self, point: Point) -> float:
-        """Return the distance in km from ``point`` to the territory (0.0 in it)."""
-        return float(self.distance_km_many(point.lat, point.lon).item())
-
-    def distance_km_many(self, lats: npt.ArrayLike, lons: npt.ArrayLike) -> FloatArray:
-        """Return the distance in km from each point to the territory (0.0 in it).
-
-        The nearest point of the outline is found in a local equirectangular projection
-        (longitudes scaled by the cosine of the territory's middle latitude), then the
-        distance to it is geodesic (WGS84, :func:`~mt_access.geo.distance.geodesic_km_many`).
-        Meant for points up to some tens of km away: farther, the nearest point found may
-        not be the true nearest and the distance may be slightly too long. ``nan`` where a
-        coordinate is not a finite number.
-        """
-        lat, lon, shape = _coordinates(lats, lons)
-        distances = np.full(lat.shape, np.nan)
-        finite = np.isfinite(lat) & np.isfinite(lon)
-        inside = np.zeros(lat.shape, dtype=np.bool_)
-        inside[finite] = shapely.intersects_xy(self._outline, lon[finite], lat[finite])
-        distances[inside] = 0.0
-        outside = np.flatnonzero(finite & ~inside)
-        if outside.size:
-            points = shapely.points(lon[outside] * self._scale, lat[outside])
-            lines = shapely.shortest_line(self._projected, points)
-            nearest = shapely.get_coordinates(lines).reshape(-1, 2, 2)[:, 0, :]
-            distances[outside] = geodesic_km_many(
-                lat[outside], lon[outside], nearest[:, 1], nearest[:, 0] / self._scale
-            )
-        return distances.reshape(shape)
-
-    def within_km_of_border(
-        self, lats: npt.ArrayLike, lons: npt.ArrayLike, km: float
-    ) -> npt.NDArray[np.bool_]:
-        """Tell, for each point, whether it lies just outside the territory: not in it, and at
-        most ``km`` from its outline (e.g. a GP whose office is across the border).
-
-        Distances as :meth:`distance_km_many`. ``False`` for points in the territory and for
-        coordinates that are not finite numbers.
-
-        Raises:
-            ValueError: ``km`` is not a finite number ≥ 0.
-        """
-        real = isinstance(km, numbers.Real) and not isinstance(km, bool | np.bool_)
-        limit = float(km) if real else math.nan
-        if not (math.isfinite(limit) and limit >= 0.0):
-            raise ValueError(f"km : distance finie positive ou nulle attendue, reçu {km!r}")
-        distances = self.distance_km_many(lats, lons)
-        with np.errstate(invalid="ignore"):
-            return np.asarray((distances > 0.0) & (distances <= limit), dtype=np.bool_)
-
-
-# -- GeoJSON parsing --------------------------------------------------------------------------
-
-
-class _FeatureError(Exception):
-    """A feature is invalid: ``where`` in it, what was ``expected``, what was ``found``."""
-
-    def __init__(self, where: str, expected: str, found: str) -> None:
-        super().__init__(where)
-        self.where = where
-        self.expected = expected
-        self.found = found
-
-
-def _decode_json(data: bytes, filename: str) -> Any:
-    if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise ReferenceDataError(
-                f"{filename} : fichier gzip illisible ou tronqué ({exc})"
-            ) from exc
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ReferenceDataError(
-            f"{filename} : encodage UTF-8 attendu, octet {data[exc.start]:#04x} invalide "
-            f"à la position {exc.start}"
-        ) from exc
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ReferenceDataError(
-            f"{filename}, ligne {exc.lineno}, colonne {exc.colno} : JSON invalide ({exc.msg})"
-        ) from exc
-    except RecursionError as exc:
-        raise ReferenceDataError(f"{filename} : JSON trop imbriqué") from exc
-
-
-def _ring(value: object, where: str) -> npt.NDArray[np.float64]:
-    expected = (
-        "anneau fermé d'au moins 4 positions [longitude, latitude] (la dernière égale à la "
-        "première)"
-    )
-    if not isinstance(value, list):
-        raise _FeatureError(where, expected, _short(value))
-    try:
-        array = np.asarray(value)
-    except (ValueError, TypeError):
-        raise _FeatureError(where, expected, _short(value)) from None
-    if array.ndim != 2 or array.shape[0] < 4 or array.shape[1] < 2 or array.dtype.kind not in "iuf":
-        raise _FeatureError(where, expected, _short(value))
-    xy = np.ascontiguousarray(array[:, :2], dtype=np.float64)
-    in_range = (
-        np.isfinite(xy).all(axis=1) & (np.abs(xy[:, 0]) <= 180.0) & (np.abs(xy[:, 1]) <= 90.0)
-    )
-    if not in_range.all():
-        bad = int(np.flatnonzero(~in_range)[0])
-        raise _FeatureError(
-            f"{where}[{bad}]",
-            "position [longitude, latitude] en degrés WGS84 (un fichier en Lambert-93 doit "
-            "être reprojeté en WGS84)",
-            _short(value[bad]),
-        )
-    if not np.array_equal(xy[0], xy[-1]):
-        raise _FeatureError(
-            where,
-            expected,
-            f"un anneau ouvert, de {_short(value[0])} à {_short(value[-1])}",
-        )
-    return xy
-
-
-def _polygon(value: object, where: str) -> Geometry:
-    if not isinstance(value, list) or not value:
-        raise _FeatureError(
-            where, "liste d'anneaux (contour extérieur puis trous éventuels)", _short(value)
-        )
-    rings = [_ring(ring, f"{where}[{k}]") for k, ring in enumerate(value)]
-    return shapely.Polygon(rings[0], rings[1:])
-
-
-def _geometry(value: object, where: str) -> Geometry:
-    if not isinstance(value, dict):
-        raise _FeatureError(where, "géométrie Polygon ou MultiPolygon", _short(value))
-    kind = value.get("type")
-    if kind not in _GEOMETRY_TYPES:
-        raise _FeatureError(f"{where}.type", "« Polygon » ou « MultiPolygon »", _short(kind))
-    coordinates = value.get("coordinates")
-    where = f"{where}.coordinates"
-    if kind == "Polygon":
-        return _polygon(coordinates, where)
-    if not isinstance(coordinates, list) or not coordinates:
-        raise _FeatureError(where, "liste non vide de polygones", _short(coordinates))
-    return shapely.MultiPolygon(
-        [_polygon(polygon, f"{where}[{k}]") for k, polygon in enumerate(coordinates)]
-    )
-
-
-def _feature(feature: object, index: int) -> tuple[str, str, Geometry]:
-    where = f"features[{index}]"
-    if not isinstance(feature, dict):
-        raise _FeatureError(where, _EXPECTED_FEATURE, _short(feature))
-    if feature.get("type") != "Feature":
-        raise _FeatureError(f"{where}.type", "« Feature »", _short(feature.get("type")))
-    properties = feature.get("properties")
-    if not isinstance(properties, dict):
-        raise _FeatureError(
-            f"{where}.properties",
-            "objet avec les propriétés « insee » et « name »",
-            _short(properties),
-        )
-    insee = properties.get("insee")
-    if not isinstance(insee, str) or not _INSEE_RE.fullmatch(_normalize_code(insee)):
-        raise _FeatureError(
-            f"{where}.properties.insee",
-            'code INSEE de 5 caractères sous forme de texte (ex. "38563", "2A004")',
-            _short(insee),
-        )
-    name = properties.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise _FeatureError(
-            f"{where}.properties.name", "nom de commune non vide (texte)", _short(name)
-        )
-    geometry = _geometry(feature.get("geometry"), f"{where}.geometry")
-    return _normalize_code(insee), name.strip(), geometry
-
-
 def _parse_shapes(data: bytes, filename: str, *, vintage: str, source: str) -> CommuneShapes:
-    document = _decode_json(data, filename)
-    if not isinstance(document, dict) or document.get("type") != "FeatureCollection":
-        found = document.get("type") if isinstance(document, dict) else type(document).__name__
-        raise ReferenceDataError(
-            f"{filename} : FeatureCollection GeoJSON attendue (objet de type "
-            f"« FeatureCollection »), trouvé {_short(found)}"
-        )
-    features = document.get("features")
-    if not isinstance(features, list) or not features:
-        raise ReferenceDataError(
-            f"{filename} : liste « features » non vide attendue (une entité par commune), "
-            f"trouvé {_short(features)}"
-        )
-    outlines: list[CommuneOutline] = []
-    first_index: dict[str, int] = {}
-    for index, feature in enumerate(features):
-        try:
-            insee, name, geometry = _feature(feature, index)
-        except _FeatureError as exc:
-            raise ReferenceDataError(
-                f"{filename}, {exc.where} : {exc.expected} attendu, trouvé {exc.found}"
-            ) from None
-        previous = first_index.setdefault(insee, index)
-        if previous != index:
-            raise ReferenceDataError(
-                f"{filename}, features[{index}].properties.insee : code INSEE {insee} déjà "
-                f"présent dans features[{previous}] ; un code unique par entité attendu"
-            )
-        outlines.append(CommuneOutline(insee, name, geometry))
-    geometries = np.empty(len(outlines), dtype=object)
-    geometries[:] = [outline.geometry for outline in outlines]
-    invalid = np.flatnonzero(~shapely.is_valid(geometries))
-    if invalid.size:
-        index = int(invalid[0])
-        outline = outlines[index]
-        reason = shapely.is_valid_reason(outline.geometry)
-        raise ReferenceDataError(
-            f"{filename}, features[{index}].geometry : contour valide attendu pour "
-            f"{outline.name} ({outline.insee}), trouvé : {reason} "
-            f"({invalid.size} contour(s) invalide(s) dans le fichier ; les corriger, par exemple "
-            "avec shapely.make_valid ou mapshaper -clean)"
-        )
-    ordered = tuple(sorted(outlines, key=lambda outline: outline.insee))
-    return CommuneShapes._trusted(ordered, vintage=vintage, source=source)
+    """The outlines of a GeoJSON file's bytes (:func:`~mt_access.geo.geojson.parse_outlines`)."""
+    return CommuneShapes._trusted(parse_outlines(data, filename), vintage=vintage, source=source)
 
 
 # -- bundled outlines -------------------------------------------------------------------------

@@ -2,8 +2,13 @@
 
 * :mod:`~mt_access.intake.tabular`: reading the files and parsing cell values;
 * :mod:`~mt_access.intake.forms`: the form mapping (the policy's ``intake:`` section, presets);
-* :mod:`~mt_access.intake.importer`: rows to requests, problems, duplicates, and the
-  rejections report.
+* :mod:`~mt_access.intake.importer`: rows to requests, problems, duplicates (it runs the
+  import; every name it offered is still importable from it), with
+  :mod:`~mt_access.intake.records` (what an import returns), :mod:`~mt_access.intake.cells`
+  (reading a field's cells), :mod:`~mt_access.intake.communes` (finding the commune),
+  :mod:`~mt_access.intake.headers` (which columns each field reads),
+  :mod:`~mt_access.intake.duplicates` (rows repeating a person) and
+  :mod:`~mt_access.intake.rejections` (the rejections report).
 """
 
 from __future__ import annotations

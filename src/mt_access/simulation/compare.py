@@ -26,6 +26,7 @@ from mt_access.errors import PolicyError
 from mt_access.geo.communes import bundled_reference
 from mt_access.plugins import get_plugin_manager, registry
 from mt_access.policy import Policy, policy_from_mapping
+from mt_access.simulation.base import SHARES, format_value
 from mt_access.simulation.generator import Arrival, SimulationError
 from mt_access.simulation.metrics import ALL, INDICATORS
 from mt_access.simulation.metrics import REQUEST_INDICATORS as _REQUEST_ONLY
@@ -277,33 +278,7 @@ def compare(
 # --------------------------------------------------------------------------------------------
 # Comparison
 
-_SHARES = frozenset(
-    {
-        "part placée",
-        "part avec solution",
-        "placées en 30 j",
-        "placées en 90 j",
-        "charge / capacité",
-        "charge max d'un médecin",
-        "médecins saturés",
-    }
-)
-_KM = frozenset({"distance moyenne (km)", "distance max (km)"})
-
-
-_DAYS = frozenset({"délai médian (j)", "délai P90 (j)", "attente médiane (j)", "attente P90 (j)"})
-
-
-def format_value(indicator: str, value: float) -> str:
-    """French display of an indicator's value: ``52 %``, ``3,4`` (km), ``21`` (days),
-    ``1 250`` or ``7,5`` (counts: one decimal below 10)."""
-    if value != value:  # NaN
-        return "–"
-    if indicator in _SHARES:
-        return f"{value * 100:.0f} %"
-    if indicator in _KM or (indicator not in _DAYS and abs(value) < 10 and value != round(value)):
-        return f"{value:.1f}".replace(".", ",")
-    return f"{value:,.0f}".replace(",", "\u202f")
+_SHARES = SHARES  # the former private name, kept for code that imported it
 
 
 @attrs.frozen(eq=False)

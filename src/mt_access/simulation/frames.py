@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from mt_access.simulation.base import format_value
 from mt_access.simulation.generator import SimulationError
 from mt_access.simulation.metrics import INDICATORS
 
@@ -21,7 +22,7 @@ except ImportError:  # pragma: no cover - depends on the installation
 
 if TYPE_CHECKING:
     from mt_access.simulation.compare import Comparison
-    from mt_access.simulation.runner import GPMonthLoad, MonthState, RequestOutcome
+    from mt_access.simulation.records import GPMonthLoad, MonthState, RequestOutcome
 
 __all__ = [
     "comparison_frame",
@@ -122,8 +123,6 @@ def comparison_frame(comparison: Comparison, rows: list[dict[str, Any]]) -> pd.D
 
 
 def comparison_table(comparison: Comparison, rows: list[dict[str, Any]]) -> pd.DataFrame:
-    from mt_access.simulation.compare import format_value
-
     cells: dict[tuple[str, str], dict[str, str]] = {}
     columns: list[str] = []
     for row in rows:

@@ -16,11 +16,14 @@ import datetime as dt
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from mt_access.lifecycle import ExitReason, RequestState
-from mt_access.simulation.runner import GPMonthLoad, RequestOutcome
+
+if TYPE_CHECKING:
+    from mt_access.simulation.records import GPMonthLoad, RequestOutcome
 
 __all__ = ["ALL", "FRAGILE", "GP_INDICATORS", "INDICATORS", "REQUEST_INDICATORS", "summarise"]
 

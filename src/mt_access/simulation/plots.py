@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mt_access.lifecycle import RequestState
+from mt_access.simulation.base import SHARES
 from mt_access.simulation.generator import SimulationError
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from mt_access.simulation.compare import Comparison
-    from mt_access.simulation.runner import SimulationRun
+    from mt_access.simulation.records import SimulationRun
 
 __all__ = ["plot_comparison", "plot_run", "plot_waiting_list"]
 
@@ -64,11 +65,9 @@ def plot_comparison(
     path: str | os.PathLike[str] | None = None,
 ) -> Figure:
     """For each group, each variant's mean (point) and interval (bar)."""
-    from mt_access.simulation.compare import _SHARES
-
     figure = _figure(8.0, max(2.5, 0.5 + 0.45 * len(groups) * len(comparison.variants)))
     ax = figure.subplots()
-    scale = 100.0 if indicator in _SHARES else 1.0
+    scale = 100.0 if indicator in SHARES else 1.0
     n = len(comparison.variants)
     height = 0.8 / max(n, 1)
     for k, variant in enumerate(comparison.variants):
@@ -83,7 +82,7 @@ def plot_comparison(
         ax.errorbar(means, y, xerr=[lows, highs], fmt="o", capsize=4, label=variant, markersize=6)
     ax.set_yticks(np.arange(len(groups)), list(groups))
     ax.invert_yaxis()
-    unit = " (%)" if indicator in _SHARES else ""
+    unit = " (%)" if indicator in SHARES else ""
     ax.set_xlabel(f"{indicator}{unit}")
     ax.set_title(
         f"{indicator} : moyenne et intervalle ({comparison.level:.0%} des réplications, "

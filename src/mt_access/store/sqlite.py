@@ -29,114 +29,48 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 import sqlite3
-import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
-from itertools import pairwise
+from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from mt_access.ledger import LedgerEntry, PlacementRecorded, PlacementReleased
-from mt_access.lifecycle import EXIT_STATES, Event, RequestFile, RequestState, Transition
+from mt_access.ledger import LedgerEntry
+from mt_access.lifecycle import EXIT_STATES, RequestFile, RequestState, Transition
 from mt_access.model import PatientIdentity, Physician, Request
 from mt_access.store import codec
 from mt_access.store.base import KnownPerson, RequestSummary, RunRecord, Store, StoreError
 from mt_access.store.migrations import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+from mt_access.store.sqlite_errors import SQLITE_REASONS, guard, sqlite_reason
+from mt_access.store.sqlite_integrity import register_invariants
+from mt_access.store.sqlite_schema import (
+    FILE_SELECT,
+    IDENTITY_SELECT,
+    INSERT_IDENTITY,
+    INSERT_LEDGER,
+    INSERT_PHYSICIAN,
+    INSERT_REQUEST,
+    INSERT_RUN,
+    INSERT_TRANSITION,
+    LEDGER_SELECT,
+    PHYSICIAN_SELECT,
+    REGISTER_FORMAT,
+    REQUEST_SELECT,
+    RUN_SELECT,
+    SUMMARY_SELECT,
+    TRANSITION_SELECT,
+    UPDATE_FILE,
+    UPDATE_IDENTITY,
+    UPDATE_REQUEST,
+    chunks,
+    placeholders,
+    state_values,
+)
 
 __all__ = ["SQLiteStore"]
-
-_FORMAT = "mt-access register"
-_CHUNK = 500  # ids per ``IN (...)`` query
-_WORDS = re.compile(r"[^\W_]+")
-
-_REQUEST_SELECT = ", ".join(codec.REQUEST_COLUMNS)
-_SUMMARY_SELECT = ", ".join(codec.SUMMARY_COLUMNS)
-_FILE_SELECT = ", ".join(codec.FILE_COLUMNS)
-_TRANSITION_SELECT = ", ".join(codec.TRANSITION_COLUMNS)
-_IDENTITY_SELECT = ", ".join(codec.IDENTITY_COLUMNS)
-_PHYSICIAN_SELECT = ", ".join(codec.PHYSICIAN_COLUMNS)
-_LEDGER_SELECT = ", ".join(codec.LEDGER_COLUMNS)
-_RUN_SELECT = ", ".join(codec.RUN_COLUMNS)
-
-
-def _placeholders(n: int) -> str:
-    return ", ".join("?" * n)
-
-
-_INSERT_REQUEST = (
-    f"INSERT INTO requests (id, {', '.join(codec.REQUEST_DATA_COLUMNS)}, {_FILE_SELECT}) "
-    f"VALUES ({_placeholders(1 + len(codec.REQUEST_DATA_COLUMNS) + len(codec.FILE_COLUMNS))})"
-)
-_UPDATE_REQUEST = (
-    f"UPDATE requests SET {', '.join(f'{c} = ?' for c in codec.REQUEST_DATA_COLUMNS)} WHERE id = ?"
-)
-_UPDATE_FILE = (
-    f"UPDATE requests SET {', '.join(f'{c} = ?' for c in codec.FILE_COLUMNS)} WHERE id = ?"
-)
-_INSERT_IDENTITY = (
-    f"INSERT INTO identities (request_id, {_IDENTITY_SELECT}) "
-    f"VALUES ({_placeholders(1 + len(codec.IDENTITY_COLUMNS))})"
-)
-_UPDATE_IDENTITY = (
-    f"UPDATE identities SET {', '.join(f'{c} = ?' for c in codec.IDENTITY_COLUMNS)} "
-    "WHERE request_id = ?"
-)
-_INSERT_TRANSITION = (
-    f"INSERT INTO transitions ({_TRANSITION_SELECT}) "
-    f"VALUES ({_placeholders(len(codec.TRANSITION_COLUMNS))})"
-)
-_INSERT_PHYSICIAN = (
-    f"INSERT OR REPLACE INTO physicians ({_PHYSICIAN_SELECT}) "
-    f"VALUES ({_placeholders(len(codec.PHYSICIAN_COLUMNS))})"
-)
-_INSERT_LEDGER = (
-    f"INSERT INTO ledger ({_LEDGER_SELECT}) VALUES ({_placeholders(len(codec.LEDGER_COLUMNS))})"
-)
-_INSERT_RUN = f"INSERT INTO runs ({_RUN_SELECT}) VALUES ({_placeholders(len(codec.RUN_COLUMNS))})"
-
-
-def _states(states: Iterable[RequestState | str] | None) -> list[str] | None:
-    if states is None:
-        return None
-    return sorted({RequestState(s).value for s in states})
-
-
-def _name_tokens(text: str) -> tuple[str, ...]:
-    """Name words without case, accents nor punctuation, sorted (as the intake compares
-    persons)."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-    return tuple(sorted(_WORDS.findall(plain)))
-
-
-def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
-
-
-_SQLITE_REASONS = {
-    "SQLITE_FULL": "disque plein : le registre ne peut pas être écrit ; libérez de la place",
-    "SQLITE_CANTOPEN": "fichier impossible à ouvrir (dossier absent ou permission refusée)",
-    "SQLITE_READONLY": "fichier ou support en lecture seule",
-    "SQLITE_PERM": "permission refusée",
-    "SQLITE_AUTH": "permission refusée",
-    "SQLITE_IOERR": "erreur de lecture ou d'écriture sur le disque",
-    "SQLITE_NOMEM": "mémoire insuffisante",
-    "SQLITE_CORRUPT": "fichier endommagé : restaurez la dernière sauvegarde du registre",
-    "SQLITE_NOTADB": "ce fichier n'est pas une base SQLite : ce n'est pas un registre mt-access",
-}
-
-
-def _sqlite_reason(exc: sqlite3.Error) -> str | None:
-    """SQLite's error in French, from its code (``SQLITE_IOERR_WRITE`` is an ``SQLITE_IOERR``),
-    or ``None`` for a code without a translation."""
-    name = str(getattr(exc, "sqlite_errorname", "") or "")
-    return _SQLITE_REASONS.get("_".join(name.split("_")[:2]))
 
 
 class SQLiteStore:
@@ -230,7 +164,7 @@ class SQLiteStore:
             else:
                 conn = sqlite3.connect(path, isolation_level=None, timeout=self._timeout)
         except sqlite3.Error as exc:
-            reason = _sqlite_reason(exc) or f"impossible d'ouvrir le fichier ({exc})"
+            reason = sqlite_reason(exc) or f"impossible d'ouvrir le fichier ({exc})"
             raise self._fail(reason) from exc
         try:
             self._prepare(conn, create=create)
@@ -245,7 +179,7 @@ class SQLiteStore:
             application_id, version, empty = self._header(conn)
         except sqlite3.DatabaseError as exc:
             # a full disk or a permission is not "not a database": say which it is
-            raise self._fail(_sqlite_reason(exc) or _SQLITE_REASONS["SQLITE_NOTADB"]) from exc
+            raise self._fail(sqlite_reason(exc) or SQLITE_REASONS["SQLITE_NOTADB"]) from exc
         self._check_header(application_id, version, empty, create=create)
         try:
             if not self._readonly:
@@ -260,9 +194,9 @@ class SQLiteStore:
                     self._migrate(conn, create=create)
             fmt = conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
         except sqlite3.Error as exc:
-            reason = _sqlite_reason(exc) or str(exc)
+            reason = sqlite_reason(exc) or str(exc)
             raise self._fail(f"ouverture du registre impossible ({reason})") from exc
-        if fmt is None or fmt[0] != _FORMAT:
+        if fmt is None or fmt[0] != REGISTER_FORMAT:
             raise self._fail("ce fichier n'est pas un registre mt-access (table meta invalide)")
 
     @staticmethod
@@ -329,37 +263,10 @@ class SQLiteStore:
             raise self._fail("registre fermé")
         return self._conn
 
-    @contextmanager
-    def _guard(self, what: str) -> Iterator[None]:
-        """Turn SQLite errors and undecodable values into :class:`StoreError`; the message
-        names the operation, never a stored value."""
-        try:
-            yield
-        except StoreError:
-            raise
-        except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
-                raise self._fail(
-                    f"{what} : registre occupé par un autre processus depuis plus de "
-                    f"{self._timeout:g} s ; réessayez"
-                ) from exc
-            reason = _sqlite_reason(exc) or f"erreur SQLite ({exc})"
-            raise self._fail(f"{what} : {reason}") from exc
-        except sqlite3.Error as exc:
-            reason = _sqlite_reason(exc) or f"erreur SQLite ({exc})"
-            raise self._fail(f"{what} : {reason}") from exc
-        except OverflowError:
-            # sqlite3 binds Python ints as 64-bit integers: a number out of the documented
-            # bounds (mt_access.bounds) that got this far is refused here, nothing written.
-            raise self._fail(
-                f"{what} : nombre trop grand pour le registre (entier de 64 bits au plus) ; "
-                "rien n'a été enregistré"
-            ) from None
-        except (KeyError, ValueError, TypeError, AttributeError) as exc:
-            kind = type(exc).__name__
-            raise self._fail(
-                f"{what} : valeur illisible ou invalide ({kind}) ; lancez integrity_check()"
-            ) from None
+    def _guard(self, what: str) -> AbstractContextManager[None]:
+        """Turn SQLite errors and undecodable values into :class:`StoreError`
+        (:func:`~mt_access.store.sqlite_errors.guard`)."""
+        return guard(what, self._fail, self._timeout)
 
     def _writer(self) -> sqlite3.Connection:
         conn = self._connection()
@@ -499,9 +406,9 @@ class SQLiteStore:
             if conn.execute("SELECT 1 FROM requests WHERE id = ?", (rid,)).fetchone():
                 raise self._fail(f"la demande {rid} existe déjà")
             with self._savepoint(conn):
-                conn.execute(_INSERT_REQUEST, values)
-                conn.execute(_INSERT_IDENTITY, person)
-                conn.executemany(_INSERT_TRANSITION, history)
+                conn.execute(INSERT_REQUEST, values)
+                conn.execute(INSERT_IDENTITY, person)
+                conn.executemany(INSERT_TRANSITION, history)
 
     def _check_history(self, file: RequestFile, transitions: Iterable[Transition]) -> None:
         for transition in transitions:
@@ -526,7 +433,7 @@ class SQLiteStore:
             if conn.execute("SELECT 1 FROM requests WHERE id = ?", (rid,)).fetchone() is None:
                 raise self._fail(f"demande inconnue : {rid}")
             stored = conn.execute(
-                f"SELECT {_TRANSITION_SELECT} FROM transitions WHERE request_id = ? ORDER BY seq",
+                f"SELECT {TRANSITION_SELECT} FROM transitions WHERE request_id = ? ORDER BY seq",
                 (rid,),
             ).fetchall()
             if len(stored) != kept or stored != [
@@ -534,8 +441,8 @@ class SQLiteStore:
             ]:
                 raise self._fail(mismatch)
             with self._savepoint(conn):
-                conn.execute(_UPDATE_FILE, (*state, rid))
-                conn.executemany(_INSERT_TRANSITION, rows)
+                conn.execute(UPDATE_FILE, (*state, rid))
+                conn.executemany(INSERT_TRANSITION, rows)
 
     def replace_request(
         self, request: Request, identity: PatientIdentity, *, erased_on: dt.date | None = None
@@ -549,8 +456,8 @@ class SQLiteStore:
             if conn.execute("SELECT 1 FROM requests WHERE id = ?", (rid,)).fetchone() is None:
                 raise self._fail(f"demande inconnue : {rid}")
             with self._savepoint(conn):
-                conn.execute(_UPDATE_REQUEST, values)
-                conn.execute(_UPDATE_IDENTITY, person)
+                conn.execute(UPDATE_REQUEST, values)
+                conn.execute(UPDATE_IDENTITY, person)
                 if erased is not None:
                     conn.execute("UPDATE requests SET erased_on = ? WHERE id = ?", (erased, rid))
                     conn.execute(
@@ -564,7 +471,7 @@ class SQLiteStore:
         with self._guard(f"lecture de la demande {request_id}"):
             row = (
                 self._connection()
-                .execute(f"SELECT {_REQUEST_SELECT} FROM requests WHERE id = ?", (request_id,))
+                .execute(f"SELECT {REQUEST_SELECT} FROM requests WHERE id = ?", (request_id,))
                 .fetchone()
             )
             return None if row is None else codec.decode_requests((row,))[0]
@@ -574,7 +481,7 @@ class SQLiteStore:
             row = (
                 self._connection()
                 .execute(
-                    f"SELECT {_IDENTITY_SELECT} FROM identities WHERE request_id = ?", (request_id,)
+                    f"SELECT {IDENTITY_SELECT} FROM identities WHERE request_id = ?", (request_id,)
                 )
                 .fetchone()
             )
@@ -587,18 +494,18 @@ class SQLiteStore:
         ids = sorted(set(request_ids))
         files: dict[str, RequestFile] = {}
         with self._guard("lecture des dossiers"), self._snapshot() as conn:
-            for chunk in _chunks(ids):
-                marks = _placeholders(len(chunk))
+            for chunk in chunks(ids):
+                marks = placeholders(len(chunk))
                 states = {
                     row[0]: row[1:]
                     for row in conn.execute(
-                        f"SELECT id, persons, {_FILE_SELECT} FROM requests WHERE id IN ({marks})",
+                        f"SELECT id, persons, {FILE_SELECT} FROM requests WHERE id IN ({marks})",
                         chunk,
                     )
                 }
                 histories: dict[str, list[Transition]] = {rid: [] for rid in states}
                 for row in conn.execute(
-                    f"SELECT {_TRANSITION_SELECT} FROM transitions "
+                    f"SELECT {TRANSITION_SELECT} FROM transitions "
                     f"WHERE request_id IN ({marks}) ORDER BY request_id, seq",
                     chunk,
                 ):
@@ -621,7 +528,7 @@ class SQLiteStore:
             return None if row is None or row[0] is None else codec.decode_date(row[0])
 
     def _select_by_state(self, columns: str, states: Iterable[RequestState] | None) -> list[Any]:
-        wanted = _states(states)
+        wanted = state_values(states)
         conn = self._connection()
         if wanted is None:
             return conn.execute(f"SELECT {columns} FROM requests ORDER BY id").fetchall()
@@ -629,17 +536,17 @@ class SQLiteStore:
             return []
         return conn.execute(
             f"SELECT {columns} FROM requests "
-            f"WHERE state IN ({_placeholders(len(wanted))}) ORDER BY id",
+            f"WHERE state IN ({placeholders(len(wanted))}) ORDER BY id",
             wanted,
         ).fetchall()
 
     def requests(self, states: Iterable[RequestState] | None = None) -> list[Request]:
         with self._guard("lecture des demandes"):
-            return codec.decode_requests(self._select_by_state(_REQUEST_SELECT, states))
+            return codec.decode_requests(self._select_by_state(REQUEST_SELECT, states))
 
     def summaries(self, states: Iterable[RequestState] | None = None) -> list[RequestSummary]:
         with self._guard("lecture de la liste des demandes"):
-            return codec.decode_summaries(self._select_by_state(_SUMMARY_SELECT, states))
+            return codec.decode_summaries(self._select_by_state(SUMMARY_SELECT, states))
 
     def count_requests(self) -> int:
         with self._guard("comptage des demandes"):
@@ -675,10 +582,10 @@ class SQLiteStore:
         with self._guard("lecture des transitions"):
             conn = self._connection()
             if request_id is None:
-                cursor = conn.execute(f"SELECT {_TRANSITION_SELECT} FROM transitions ORDER BY seq")
+                cursor = conn.execute(f"SELECT {TRANSITION_SELECT} FROM transitions ORDER BY seq")
             else:
                 cursor = conn.execute(
-                    f"SELECT {_TRANSITION_SELECT} FROM transitions WHERE request_id = ? "
+                    f"SELECT {TRANSITION_SELECT} FROM transitions WHERE request_id = ? "
                     "ORDER BY seq",
                     (request_id,),
                 )
@@ -691,10 +598,10 @@ class SQLiteStore:
         wanted = sorted(set(digests))
         found: dict[str, str] = {}
         with self._guard("lecture des lignes déjà importées"), self._snapshot() as conn:
-            for chunk in _chunks(wanted):
+            for chunk in chunks(wanted):
                 rows = conn.execute(
                     "SELECT digest, request_id FROM imported_rows "
-                    f"WHERE digest IN ({_placeholders(len(chunk))})",
+                    f"WHERE digest IN ({placeholders(len(chunk))})",
                     chunk,
                 )
                 found.update((str(digest), str(rid)) for digest, rid in rows)
@@ -721,15 +628,13 @@ class SQLiteStore:
     def put_physician(self, physician: Physician) -> None:
         conn = self._writer()
         with self._guard(f"enregistrement du médecin {physician.id}"):
-            conn.execute(_INSERT_PHYSICIAN, codec.physician_row(physician))
+            conn.execute(INSERT_PHYSICIAN, codec.physician_row(physician))
 
     def get_physician(self, physician_id: str) -> Physician | None:
         with self._guard(f"lecture du médecin {physician_id}"):
             row = (
                 self._connection()
-                .execute(
-                    f"SELECT {_PHYSICIAN_SELECT} FROM physicians WHERE id = ?", (physician_id,)
-                )
+                .execute(f"SELECT {PHYSICIAN_SELECT} FROM physicians WHERE id = ?", (physician_id,))
                 .fetchone()
             )
             return None if row is None else codec.decode_physician(row)
@@ -737,7 +642,7 @@ class SQLiteStore:
     def physicians(self) -> list[Physician]:
         with self._guard("lecture des médecins"):
             rows = self._connection().execute(
-                f"SELECT {_PHYSICIAN_SELECT} FROM physicians ORDER BY id"
+                f"SELECT {PHYSICIAN_SELECT} FROM physicians ORDER BY id"
             )
             return [codec.decode_physician(row) for row in rows.fetchall()]
 
@@ -749,11 +654,11 @@ class SQLiteStore:
         with self._guard("enregistrement d'entrées du registre de capacités"):
             rows = [codec.ledger_row(entry) for entry in entries]
             with self._savepoint(conn):
-                conn.executemany(_INSERT_LEDGER, rows)
+                conn.executemany(INSERT_LEDGER, rows)
 
     def ledger_entries(self) -> list[LedgerEntry]:
         with self._guard("lecture du registre de capacités"):
-            rows = self._connection().execute(f"SELECT {_LEDGER_SELECT} FROM ledger ORDER BY seq")
+            rows = self._connection().execute(f"SELECT {LEDGER_SELECT} FROM ledger ORDER BY seq")
             return codec.decode_ledger(rows.fetchall())
 
     # ---------------------------------------------------------------------------------------
@@ -764,12 +669,12 @@ class SQLiteStore:
         with self._guard("enregistrement d'un passage d'appariement"):
             last = conn.execute("SELECT COALESCE(MAX(number), 0) FROM runs").fetchone()[0]
             numbered = attrs.evolve(run, number=int(last) + 1)
-            conn.execute(_INSERT_RUN, codec.run_row(numbered))
+            conn.execute(INSERT_RUN, codec.run_row(numbered))
             return numbered
 
     def runs(self) -> list[RunRecord]:
         with self._guard("lecture des passages d'appariement"):
-            rows = self._connection().execute(f"SELECT {_RUN_SELECT} FROM runs ORDER BY number")
+            rows = self._connection().execute(f"SELECT {RUN_SELECT} FROM runs ORDER BY number")
             return [codec.decode_run(row) for row in rows.fetchall()]
 
     # ---------------------------------------------------------------------------------------
@@ -817,181 +722,9 @@ class SQLiteStore:
                 for table, rowid, parent, _ in conn.execute("PRAGMA foreign_key_check"):
                     where = "" if rowid is None else f" (ligne {rowid})"
                     problems.append(f"table {table}{where} : référence sans ligne dans {parent}")
-                problems.extend(self._check_meta(conn))
-                problems.extend(self._check_requests(conn))
-                problems.extend(self._check_doubles(conn))
-                problems.extend(self._check_physicians(conn))
-                problems.extend(self._check_ledger(conn))
-                problems.extend(self._check_runs(conn))
+                problems.extend(register_invariants(conn))
             except sqlite3.DatabaseError as exc:
                 problems.append(f"SQLite : fichier endommagé ({exc})")
-        return problems
-
-    @staticmethod
-    def _check_meta(conn: sqlite3.Connection) -> list[str]:
-        problems = []
-        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-        if meta.get("format") != _FORMAT:
-            problems.append("table meta : format du registre absent ou invalide")
-        commits = meta.get("commits")
-        if not isinstance(commits, int) or commits < 0:
-            problems.append("table meta : compteur de transactions absent ou invalide")
-        return problems
-
-    @staticmethod
-    def _check_requests(conn: sqlite3.Connection) -> list[str]:
-        problems: list[str] = []
-        histories: dict[str, list[Any]] = {}
-        for row in conn.execute(
-            f"SELECT {_TRANSITION_SELECT} FROM transitions ORDER BY request_id, seq"
-        ):
-            histories.setdefault(row[0], []).append(row)
-        identities = {
-            row[0]: row[1:]
-            for row in conn.execute(f"SELECT request_id, {_IDENTITY_SELECT} FROM identities")
-        }
-        receive = Event.RECEIVE.value
-        for row in conn.execute(
-            f"SELECT id, persons, {_FILE_SELECT}, {_REQUEST_SELECT} FROM requests ORDER BY id"
-        ):
-            rid, persons, state, last_event = row[0], row[1], row[2], row[3]
-            width = 2 + len(codec.FILE_COLUMNS)
-            file_values, request_values = row[2:width], row[width:]
-            where = f"demande {rid}"
-            rows = histories.get(rid, [])
-            if not rows:
-                problems.append(f"{where} : aucune transition enregistrée")
-            else:
-                first, last = rows[0], rows[-1]
-                if first[2] != receive or first[3] is not None:
-                    problems.append(f"{where} : la première transition n'est pas la réception")
-                for before, after in pairwise(rows):
-                    if after[3] != before[4]:
-                        problems.append(
-                            f"{where} : transition partant de l'état {after[3]} alors que la "
-                            f"précédente menait à {before[4]}"
-                        )
-                        break
-                    if after[1] < before[1]:
-                        problems.append(f"{where} : dates de transitions qui reculent")
-                        break
-                if last[4] != state:
-                    problems.append(
-                        f"{where} : état enregistré {state} différent de celui de sa dernière "
-                        f"transition ({last[4]})"
-                    )
-                if last[1] != last_event:
-                    problems.append(
-                        f"{where} : date du dernier événement {last_event} différente de celle "
-                        f"de sa dernière transition ({last[1]})"
-                    )
-            identity = identities.get(rid)
-            if identity is None:
-                problems.append(f"{where} : pas de ligne d'identité")
-            try:
-                request = codec.decode_requests((request_values,), validate=True)[0]
-                if persons != request.persons:
-                    problems.append(f"{where} : nombre de personnes incohérent")
-                if rows:
-                    file = codec.decode_file(
-                        rid, file_values, codec.decode_transitions(rows), persons=persons
-                    )
-                    if file.proposed_to != frozenset(file.proposals):
-                        problems.append(
-                            f"{where} : propositions en cours incohérentes avec l'historique"
-                        )
-                    if file.proposed_to & file.declined_by:
-                        problems.append(
-                            f"{where} : proposée à un médecin qui l'a refusée "
-                            f"({', '.join(sorted(file.proposed_to & file.declined_by))})"
-                        )
-                if identity is not None:
-                    codec.decode_identity(identity)
-            except (KeyError, ValueError, TypeError, AttributeError, OverflowError) as exc:
-                problems.append(f"{where} : valeur illisible ou invalide ({type(exc).__name__})")
-        return problems
-
-    @staticmethod
-    def _check_doubles(conn: sqlite3.Connection) -> list[str]:
-        """Requests recorded twice: the same person (name and birth date) received the same
-        day, as two imports of one export at the same moment used to leave."""
-        groups: dict[tuple[tuple[str, ...], str, str], list[str]] = {}
-        for rid, birth, received, last, first in conn.execute(
-            "SELECT r.id, r.birth_date, r.received, i.last_name, i.first_name "
-            "FROM requests AS r JOIN identities AS i ON i.request_id = r.id "
-            "WHERE r.erased_on IS NULL ORDER BY r.id"
-        ):
-            tokens = _name_tokens(f"{last} {first}")
-            if tokens:
-                groups.setdefault((tokens, str(birth), str(received)), []).append(str(rid))
-        problems = []
-        for ids in groups.values():
-            if len(ids) > 1:
-                listed = ", ".join(ids[:5]) + (
-                    f" (et {len(ids) - 5} autres)" if len(ids) > 5 else ""
-                )
-                problems.append(
-                    f"demandes {listed} : même personne (nom, prénom, date de naissance) reçue "
-                    "le même jour : demande enregistrée en double ?"
-                )
-        return problems
-
-    @staticmethod
-    def _check_physicians(conn: sqlite3.Connection) -> list[str]:
-        problems = []
-        for row in conn.execute(f"SELECT {_PHYSICIAN_SELECT} FROM physicians ORDER BY id"):
-            try:
-                codec.decode_physician(row)
-            except (KeyError, ValueError, TypeError, AttributeError) as exc:
-                problems.append(
-                    f"médecin {row[0]} : valeur illisible ou invalide ({type(exc).__name__})"
-                )
-        return problems
-
-    @staticmethod
-    def _check_ledger(conn: sqlite3.Connection) -> list[str]:
-        problems = []
-        active: set[tuple[str, str]] = set()
-        for seq, *values in conn.execute(f"SELECT seq, {_LEDGER_SELECT} FROM ledger ORDER BY seq"):
-            where = f"registre de capacités, entrée {seq}"
-            try:
-                (entry,) = codec.decode_ledger((values,))
-            except (KeyError, ValueError, TypeError, AttributeError) as exc:
-                problems.append(f"{where} : valeur illisible ou invalide ({type(exc).__name__})")
-                continue
-            if isinstance(entry, PlacementRecorded):
-                pair = (entry.physician_id, entry.request_id)
-                if pair in active:
-                    problems.append(
-                        f"{where} : second placement actif du dossier {entry.request_id} chez "
-                        f"le médecin {entry.physician_id}"
-                    )
-                active.add(pair)
-            elif isinstance(entry, PlacementReleased):
-                pair = (entry.physician_id, entry.request_id)
-                if pair not in active:
-                    problems.append(
-                        f"{where} : libération sans placement actif du dossier "
-                        f"{entry.request_id} chez le médecin {entry.physician_id}"
-                    )
-                active.discard(pair)
-        return problems
-
-    @staticmethod
-    def _check_runs(conn: sqlite3.Connection) -> list[str]:
-        problems = []
-        expected = 1
-        for row in conn.execute(f"SELECT {_RUN_SELECT} FROM runs ORDER BY number"):
-            if row[0] != expected:
-                problems.append(f"passages d'appariement : numéro {row[0]} au lieu de {expected}")
-                expected = row[0]
-            expected += 1
-            try:
-                codec.decode_run(row)
-            except (KeyError, ValueError, TypeError) as exc:
-                problems.append(
-                    f"passage d'appariement {row[0]} : valeur illisible ({type(exc).__name__})"
-                )
         return problems
 
 

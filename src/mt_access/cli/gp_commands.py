@@ -1,0 +1,135 @@
+"""The commands ``medecin``: add, join, capacity, list, answer."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from mt_access.calendar import Month
+from mt_access.cli.common import (
+    EXIT_OK,
+    Console,
+    day_of,
+    open_register,
+    table,
+)
+from mt_access.cli.places import month_places
+from mt_access.cli.registry_base import MODALITIES, Handler, fr_date
+from mt_access.model import Physician
+from mt_access.register import Register
+
+
+def cmd_gp_add(args: argparse.Namespace, console: Console) -> int:
+    with open_register(args) as register:
+        reference = register.policy.reference
+        commune = args.commune
+        if reference is not None and not (commune.isdigit() or commune[:2] in ("2A", "2B")):
+            commune = reference.resolve(commune).insee
+        physician = Physician(id=args.id, name=args.nom, commune=commune, rpps=args.rpps)
+        register.add_physician(physician)
+        console.say(
+            f"Médecin ajouté : {physician.name} ({physician.id}, "
+            f"{register.policy.commune_name(commune)}). Son adhésion : « mt-access medecin "
+            f"adherer {physician.id} --capacite N »."
+        )
+    return EXIT_OK
+
+
+def cmd_gp_join(args: argparse.Namespace, console: Console) -> int:
+    modalities = sorted({MODALITIES[m] for m in args.modalites})
+    with open_register(args) as register:
+        reference = register.policy.reference
+        communes = []
+        for text in args.communes:
+            if reference is not None and not text.isdigit():
+                communes.append(reference.resolve(text).insee)
+            else:
+                communes.append(text)
+        physician = register.join(
+            args.id,
+            day_of(args),
+            monthly_capacity=args.capacite,
+            modalities=modalities,
+            accepted_communes=communes,
+            comment=args.commentaire,
+        )
+        console.say(
+            f"{physician.name} participe au dispositif depuis le {fr_date(day_of(args))} : "
+            f"{args.capacite} nouveau(x) patient(s) par mois."
+        )
+    return EXIT_OK
+
+
+def cmd_gp_capacity(args: argparse.Namespace, console: Console) -> int:
+    with open_register(args) as register:
+        on = day_of(args)
+        month = args.mois or Month.of(on)
+        register.change_capacity(args.id, on, args.capacite, month=month, note=args.commentaire)
+        console.say(
+            f"{register.physician(args.id).name} : capacité de {args.capacite} par mois "
+            f"à partir de {month.label}."
+        )
+    return EXIT_OK
+
+
+def gp_status(
+    action: Callable[[Register, argparse.Namespace, dt.date], Physician], verb: str
+) -> Handler:
+    def handler(args: argparse.Namespace, console: Console) -> int:
+        with open_register(args) as register:
+            on = day_of(args)
+            physician = action(register, args, on)
+            console.say(f"{physician.name} ({physician.id}) {verb} le {fr_date(on)}.")
+        return EXIT_OK
+
+    return handler
+
+
+def _physician_rows(register: Register, on: dt.date) -> list[tuple[Any, ...]]:
+    policy = register.policy
+    rows = []
+    for p in sorted(register.physicians(), key=lambda p: p.id):
+        status = p.status_on(on)
+        places = month_places(register, p, on)
+        rows.append(
+            (
+                p.id,
+                p.name,
+                policy.commune_name(p.commune),
+                status.label if p.status_history else "candidat",
+                ", ".join(m.label for m in sorted(p.modalities, key=lambda m: m.value)),
+                places.capacity,
+                places.used,
+                places.left,
+            )
+        )
+    return rows
+
+
+def cmd_gp_list(args: argparse.Namespace, console: Console) -> int:
+    with open_register(args, readonly=True) as register:
+        on = day_of(args)
+        rows = _physician_rows(register, on)
+    if not rows:
+        console.say("Aucun médecin dans le registre.")
+        return EXIT_OK
+    console.say(f"Médecins au {fr_date(on)} (places du mois de {Month.of(on).label})")
+    headers = ("id", "nom", "commune", "statut", "modalités", "capacité", "prises", "restantes")
+    console.say(table(headers, rows, right=(5, 6, 7)))
+    return EXIT_OK
+
+
+def cmd_gp_answer(args: argparse.Namespace, console: Console) -> int:
+    accepted = args.reponse in ("accepte", "accept", "oui")
+    with open_register(args) as register:
+        file = register.answer(
+            args.demande, args.medecin, day_of(args), accepted=accepted, comment=args.commentaire
+        )
+        name = register.physician(args.medecin).name
+    if accepted:
+        console.say(f"{name} devient le médecin traitant ; demande {file.id} : {file.state.label}.")
+    else:
+        console.say(f"Refus de {name} enregistré ; demande {file.id} : {file.state.label}.")
+    return EXIT_OK

@@ -1,0 +1,102 @@
+"""The command ``apparier``: a match run over the register, previewed or committed."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from mt_access.calendar import Month
+from mt_access.cli.common import (
+    EXIT_OK,
+    EXIT_STORE,
+    CommandError,
+    Console,
+    day_of,
+    open_register,
+)
+from mt_access.cli.places import places_by_physician
+from mt_access.cli.summary import render_run
+from mt_access.errors import MtAccessError
+from mt_access.lifecycle import (
+    RequestState,
+)
+from mt_access.model import Physician
+from mt_access.register import MatchRun, Register
+from mt_access.result import MatchResult
+
+__all__ = ["month_capacity"]
+
+
+def month_capacity(register: Register, month: Month) -> Callable[[Physician], int]:
+    """A physician's capacity in ``month`` as the register's ledger records it."""
+    ledger = register.ledger
+    policy = register.policy
+
+    def capacity(physician: Physician) -> int:
+        default = policy.monthly_capacity_of(physician)
+        return ledger.capacity(physician.id, month, default=default)
+
+    return capacity
+
+
+def _not_examined(register: Register, routed: set[str]) -> list[tuple[str, int]]:
+    """``(French reason, count)`` of the requests in progress a run does not route."""
+    reasons = (
+        (RequestState.RECEIVED, "reçue(s) sans accusé de réception"),
+        (RequestState.ACKNOWLEDGED, "à confirmer par le patient"),
+        (RequestState.CONFIRMED, "confirmée(s) pas encore inscrite(s) en liste d'attente"),
+        (RequestState.PROPOSED, "déjà proposée(s) à un médecin (réponse attendue)"),
+    )
+    counts = {
+        state: sum(1 for s in register.list_requests(state) if s.id not in routed)
+        for state, _ in reasons
+    }
+    return [(reason, counts[state]) for state, reason in reasons if counts[state]]
+
+
+def cmd_match(args: argparse.Namespace, console: Console) -> int:
+    with open_register(args, readonly=args.apercu) as register:
+        on = day_of(args)
+        routed, late = register.to_route(on)
+        examined = sorted([r.id for r in routed] + late)
+        before = places_by_physician(register, on)
+        not_examined = _not_examined(register, set(examined))
+
+        def show(result: MatchResult, run: MatchRun | None = None) -> str:
+            return render_run(
+                result,
+                register.policy,
+                register.physicians(),
+                total_requests=len(examined),
+                run=run,
+                examined=examined,
+                skipped=late,
+                not_examined=not_examined,
+                places_before=before,
+                places_after=None if run is None else places_by_physician(register, on),
+            )
+
+        if args.apercu:
+            console.say("Aperçu : rien n'est enregistré.")
+            console.say(show(register.preview_match(on)))
+            return EXIT_OK
+        run = register.run_match(on)
+        console.say(show(run.result, run))
+        if args.courriers:
+            from mt_access.letters import letters_for_run, write_letters
+
+            try:
+                letters = letters_for_run(register, run, on)
+                written = write_letters(letters, args.courriers)
+            except (MtAccessError, OSError) as exc:
+                raise CommandError(
+                    f"l'appariement n° {run.record.number} est enregistré, mais les courriers "
+                    f"n'ont pas pu être écrits ({exc}) ; écrivez-les avec « mt-access demande "
+                    "courrier »",
+                    EXIT_STORE,
+                ) from exc
+            console.say(
+                f"{len(letters)} courrier(s) écrit(s) dans {args.courriers} "
+                f"({len(written)} fichiers : texte et Markdown)."
+            )
+    return EXIT_OK

@@ -1,0 +1,413 @@
+"""A patient's position in the policy's order and an estimated wait."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import attrs
+import numpy as np
+import pluggy
+
+from mt_access.calendar import Month
+from mt_access.engine import policy_plugin_manager, rank_requests
+from mt_access.indicators.base import BEFORE_LIST, IndicatorsError, decimal_text, fr_date
+from mt_access.indicators.dataset import classify_by_day, read_requests, state_on_day
+from mt_access.lifecycle import (
+    Event,
+    RequestFile,
+    RequestState,
+)
+from mt_access.model import Request
+from mt_access.policy import Policy
+
+if TYPE_CHECKING:
+    from mt_access.register import Register
+
+__all__ = ["WaitEstimate", "WaitingPosition", "compute_waiting_position", "waiting_position"]
+
+
+@attrs.frozen
+class WaitEstimate:
+    """An estimated wait from the placements of recent months at the request's level.
+
+    Attributes:
+        level: the level.
+        months: the full months looked at (at most the ``months`` before the reference date,
+            none before the register's first request).
+        placements: requests of that level that found a GP in each of those months (level
+            on the day of the GP's acceptance).
+        needed: placements of that level still needed before the request's turn (the
+            requests of the same level ahead of it, plus itself).
+        median_rate, low_rate, high_rate: placements per month: median, 10th and 90th
+            percentiles over ``months``.
+        median_months: ``needed / median_rate`` (the mean rate when the median is 0);
+            ``None`` when there was no placement at all.
+        shortest_months: ``needed / high_rate``.
+        longest_months: ``needed / low_rate``; ``None`` when some months had too few
+            placements to give an upper bound (``low_rate`` is 0).
+    """
+
+    level: str
+    months: tuple[Month, ...]
+    placements: tuple[int, ...]
+    needed: int
+    median_rate: float
+    low_rate: float
+    high_rate: float
+    median_months: float | None
+    shortest_months: float | None
+    longest_months: float | None
+
+    @property
+    def possible(self) -> bool:
+        """Whether there were placements at that level to estimate from."""
+        return self.median_months is not None
+
+
+@attrs.frozen
+class WaitingPosition:
+    """Where a request stands in the policy's order on a date, and how long it may wait.
+
+    Attributes:
+        request_id: the request.
+        on: the reference date.
+        state: its state at the end of ``on``.
+        level: its level on ``on`` (``None`` once exited).
+        position: its rank in the waiting list, 1 first (``None`` when it is not waiting:
+            proposed, exited, out of scope); for a request not yet on the list (received,
+            acknowledged, confirmed), the rank it would have if it were.
+        ahead: requests before it; ``ahead_higher`` of them at a higher level,
+            ``ahead_same_level`` at its own.
+        waiting_total: requests on the waiting list (state ``waiting``, in scope) on ``on``.
+        estimate: the estimated wait (``None`` when there is no position).
+        message: a French text for the patient or the coordinator, saying how uncertain the
+            estimate is.
+    """
+
+    request_id: str
+    on: dt.date
+    state: RequestState
+    level: str | None
+    position: int | None
+    ahead: int | None
+    ahead_higher: int | None
+    ahead_same_level: int | None
+    waiting_total: int
+    estimate: WaitEstimate | None
+    message: str
+
+
+def _months_text(value: float) -> str:
+    if value < 1:
+        return "moins d'un mois"
+    rounded = max(1, round(value))
+    return f"{rounded} mois"
+
+
+def _estimate(
+    level: str,
+    needed: int,
+    placed: Sequence[tuple[dt.date, str]],
+    first_received: dt.date | None,
+    on: dt.date,
+    months: int,
+) -> WaitEstimate:
+    current = Month.of(on)
+    window: list[Month] = []
+    m = current
+    for _ in range(months):
+        m = m.previous()
+        if first_received is not None and m < Month.of(first_received):
+            break
+        window.append(m)
+    window.reverse()
+    per_month = dict.fromkeys(window, 0)
+    for day, name in placed:
+        month = Month.of(day)
+        if name == level and month in per_month:
+            per_month[month] += 1
+    counts = np.array([per_month[m] for m in window], dtype=np.float64)
+    if counts.size == 0 or counts.sum() == 0:
+        return WaitEstimate(
+            level, tuple(window), tuple(int(x) for x in counts), needed, 0.0, 0.0, 0.0, None,
+            None, None,
+        )  # fmt: skip
+    low, median, high = (float(x) for x in np.percentile(counts, [10, 50, 90]))
+    rate = median if median > 0 else float(counts.mean())
+    return WaitEstimate(
+        level=level,
+        months=tuple(window),
+        placements=tuple(int(x) for x in counts),
+        needed=needed,
+        median_rate=median,
+        low_rate=low,
+        high_rate=high,
+        median_months=needed / rate,
+        shortest_months=needed / high if high > 0 else needed / rate,
+        longest_months=needed / low if low > 0 else None,
+    )
+
+
+def _estimate_text(estimate: WaitEstimate) -> str:
+    if not estimate.months:
+        return (
+            "Pas d'estimation possible : le registre n'a pas encore un mois complet d'historique."
+        )
+    span = len(estimate.months)
+    over = f"au cours des {span} derniers mois complets" if span > 1 else "le mois dernier"
+    if estimate.median_months is None:
+        return (
+            f"Pas d'estimation possible : aucune demande du niveau « {estimate.level} » n'a "
+            f"trouvé de médecin traitant {over}."
+        )
+    if estimate.median_rate > 0:
+        pace = (
+            f"{decimal_text(estimate.median_rate)} par mois en médiane, de "
+            f"{min(estimate.placements)} à {max(estimate.placements)} selon les mois"
+        )
+    else:
+        pace = f"{sum(estimate.placements)} en {span} mois seulement"
+    central = estimate.median_months
+    text = (
+        f"{over.capitalize()}, les demandes du niveau « {estimate.level} » ont trouvé un "
+        f"médecin traitant au rythme de {pace}. À ce rythme, l'attente serait "
+        + ("de moins d'un mois" if central < 1 else f"d'environ {_months_text(central)}")
+    )
+    assert estimate.shortest_months is not None
+    if estimate.longest_months is None:
+        text += (
+            " ; mais elle peut aussi être beaucoup plus longue : certains mois, presque aucune "
+            "demande de ce niveau n'a été placée, si bien qu'on ne peut pas lui donner de "
+            "limite haute."
+        )
+    else:
+        low, high = math.floor(estimate.shortest_months), math.ceil(estimate.longest_months)
+        if high <= 1:
+            text += "."
+        elif low < 1:
+            text += f", probablement moins de {high} mois."
+        else:
+            text += f", probablement entre {low} et {high} mois."
+    sparse = (
+        " Le rythme est très irrégulier, l'estimation l'est donc aussi."
+        if (estimate.median_rate == 0)
+        else ""
+    )
+    return (
+        text
+        + sparse
+        + " Ce n'est qu'une estimation, pas un engagement : elle suppose que les médecins "
+        "continuent d'accepter des patients au même rythme et que les demandes plus "
+        "prioritaires arrivent comme d'habitude ; des départs ou suspensions de médecins, "
+        "des refus ou un afflux de demandes prioritaires peuvent l'allonger nettement."
+    )
+
+
+def compute_waiting_position(
+    request_id: str,
+    requests: Iterable[Request],
+    files: Mapping[str, RequestFile],
+    on: dt.date,
+    *,
+    policy: Policy,
+    months: int = 6,
+    since: dt.date | None = None,
+    plugin_manager: pluggy.PluginManager | None = None,
+) -> WaitingPosition:
+    """The position of ``request_id`` in the policy's order on ``on``, and an estimated wait.
+
+    The waiting list is the requests in state ``waiting`` at the end of ``on`` that the
+    policy's scope accepts (``mt_access_check_scope``), in the engine's order: level on
+    ``on`` (``mt_access_classify``), then the policy's ordering keys
+    (``mt_access_order_keys``), then the id. The estimate divides the placements still
+    needed at the request's level (the requests of that level ahead of it, plus itself) by
+    the monthly placements at that level over the last ``months`` full months (median, and
+    10th–90th percentiles for the range).
+
+    Args:
+        request_id: the request.
+        requests: the register's requests (at least those in progress on ``on`` and those
+            placed in the last ``months`` months).
+        files: their lifecycle files, by id.
+        on: the reference date.
+        policy: the policy (levels, order, scope, hooks).
+        months: how many full months of placements to estimate from (≥ 1).
+        since: the register's first reception date: months before it are not looked at
+            (the earliest reception of ``requests`` by default).
+
+    Raises:
+        IndicatorsError: unknown request, a request received after ``on``, ``months`` < 1.
+    """
+    if months < 1:
+        raise IndicatorsError(f"nombre de mois : entier ≥ 1 attendu, reçu {months}")
+    pm = policy_plugin_manager(policy, plugin_manager)
+    reqs = list(requests)
+    request = next((r for r in reqs if r.id == request_id), None)
+    file = files.get(request_id)
+    if request is None or file is None:
+        raise IndicatorsError(f"demande inconnue : {request_id}")
+    state = state_on_day(file, on)
+    if state is None or request.received > on:
+        raise IndicatorsError(
+            f"demande {request_id} : reçue le {request.received:%d/%m/%Y}, après le {on:%d/%m/%Y}"
+        )
+    day = fr_date(on)
+
+    # the waiting list on `on`, and the request itself when it is not on it yet
+    waiting: list[Request] = []
+    for r in reqs:
+        f = files.get(r.id)
+        if r.received <= on and f is not None and state_on_day(f, on) is RequestState.WAITING:
+            waiting.append(r)
+    hypothetical = state in BEFORE_LIST
+    candidates = [*waiting, request] if hypothetical else waiting
+    ranked = rank_requests(candidates, policy, on, pm)
+    decisions = ranked.decisions
+    total = sum(1 for d in decisions[: len(waiting)] if d.in_scope)
+    in_scope = ranked.in_scope
+    own_decision = next(
+        (d for r, d in zip(candidates, decisions, strict=True) if r.id == request_id), None
+    )
+
+    def outside(message: str) -> WaitingPosition:
+        return WaitingPosition(
+            request_id, on, state, None, None, None, None, None, total, None, message
+        )
+
+    if state in (RequestState.MT_FOUND, RequestState.EXITED):
+        reason = file.exit_reason.label if file.exit_reason is not None else ""
+        return outside(
+            f"La demande {request_id} est sortie du dispositif le {fr_date(file.last_date)} "
+            f"({reason}) : elle n'est plus en liste d'attente."
+        )
+    if state is RequestState.PROPOSED:
+        pending = _proposed_on(file, on)
+        return outside(
+            f"Le {day}, la demande {request_id} est proposée à {len(pending)} médecin(s) et "
+            "attend leur réponse : elle n'est pas en liste d'attente. En cas de refus, elle "
+            "y revient à son rang."
+        )
+    assert own_decision is not None
+    if not own_decision.in_scope:
+        assert own_decision.reason is not None
+        return outside(
+            f"Le {day}, la demande {request_id} n'entre pas dans le champ du dispositif "
+            f"({own_decision.reason.label}) : la prochaine mise en relation la sortira de la "
+            "liste d'attente."
+        )
+    classes, order = ranked.classes, ranked.order
+    index = next(k for k, i in enumerate(order) if in_scope[i].id == request_id)
+    own = classes[order[index]]
+    higher = sum(1 for i in order[:index] if classes[i].rank < own.rank)
+    same = index - higher
+
+    # placements of the last months, by level on the day of the acceptance
+    first_month = Month.of(on)
+    for _ in range(months):
+        first_month = first_month.previous()
+    placed_pairs: list[tuple[Request, dt.date]] = []
+    for r in reqs:
+        f = files.get(r.id)
+        if (
+            f is not None
+            and f.state is RequestState.MT_FOUND
+            and first_month.first_day <= f.last_date < Month.of(on).first_day
+        ):
+            placed_pairs.append((r, f.last_date))
+    levels_then = classify_by_day(placed_pairs, policy, pm)
+    placed = [(d, levels_then[r.id].level) for r, d in placed_pairs]
+    if since is None:
+        since = min(r.received for r in reqs)
+    estimate = _estimate(own.level, same + 1, placed, since, on, months)
+
+    if hypothetical:
+        head = (
+            f"Le {day}, la demande {request_id} n'est pas encore inscrite en liste d'attente "
+            f"(étape : {state.label}). Une fois inscrite, elle serait au rang {index + 1} sur "
+            f"{total + 1}, au niveau « {own.level} » : {index} demande(s) passeraient avant "
+            f"elle, dont {higher} d'un niveau plus prioritaire et {same} du même niveau."
+        )
+    else:
+        head = (
+            f"Le {day}, la demande {request_id} est au rang {index + 1} sur {total} en liste "
+            f"d'attente, au niveau « {own.level} » : {index} demande(s) passent avant elle, "
+            f"dont {higher} d'un niveau plus prioritaire et {same} du même niveau."
+        )
+    return WaitingPosition(
+        request_id=request_id,
+        on=on,
+        state=state,
+        level=own.level,
+        position=index + 1,
+        ahead=index,
+        ahead_higher=higher,
+        ahead_same_level=same,
+        waiting_total=total,
+        estimate=estimate,
+        message=head + " " + _estimate_text(estimate),
+    )
+
+
+def _proposed_on(file: RequestFile, day: dt.date) -> frozenset[str]:
+    if file.last_date <= day:
+        return file.proposed_to
+    pending: set[str] = set()
+    for transition in file.history:
+        if transition.on > day:
+            break
+        if transition.event is Event.PROPOSE and transition.physician_id is not None:
+            pending.add(transition.physician_id)
+        elif transition.event in (Event.ACCEPT, Event.REFUSE) and transition.physician_id:
+            pending.discard(transition.physician_id)
+        if transition.to_state.is_final:
+            pending.clear()
+    return frozenset(pending)
+
+
+def waiting_position(
+    register: Register, request_id: str, on: dt.date, *, months: int = 6
+) -> WaitingPosition:
+    """:func:`compute_waiting_position` for a register; reads only the requests in progress
+    (and those exited after ``on``) and those placed in the last ``months`` months.
+
+    Raises:
+        RegisterOperationError: unknown request.
+        IndicatorsError: see :func:`compute_waiting_position`.
+    """
+    register.file(request_id)  # unknown request: RegisterOperationError
+    store = register.store
+    start = Month.of(on)
+    for _ in range(max(months, 1)):
+        start = start.previous()
+    wanted: list[str] = [request_id]
+    some_active = False
+    first_received: dt.date | None = None
+    summaries = store.summaries(None)
+    for summary in summaries:
+        if first_received is None or summary.received < first_received:
+            first_received = summary.received
+        if summary.received > on or summary.id == request_id:
+            continue
+        if not summary.state.is_final:
+            wanted.append(summary.id)
+            some_active = True
+        elif summary.last_event > on or (
+            summary.state is RequestState.MT_FOUND and summary.last_event >= start.first_day
+        ):
+            wanted.append(summary.id)  # in progress on `on`, or placed in the months looked at
+    requests = list(read_requests(store, wanted, some_active, len(summaries)).values())
+    have = [r.id for r in requests]
+    files = store.get_files(have)
+    return compute_waiting_position(
+        request_id,
+        requests,
+        files,
+        on,
+        policy=register.policy,
+        months=months,
+        since=first_received,
+        plugin_manager=register.plugin_manager,
+    )

@@ -1,0 +1,179 @@
+"""The base of :class:`~mt_access.register.Register`: its state (store, policy, plugin manager,
+the GPs and the ledger cached between operations), transactions and reading.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+import pluggy
+
+from mt_access.calendar import Month
+from mt_access.errors import MtAccessError
+from mt_access.geo.distance import DistanceCache
+from mt_access.gp_register import GPMonth, gp_follow_up
+from mt_access.ledger import (
+    CapacityLedger,
+    LedgerEntry,
+    PlacementReleased,
+)
+from mt_access.lifecycle import RequestFile, RequestState, Transition
+from mt_access.model import PatientIdentity, Physician, Request
+from mt_access.policy import Policy
+from mt_access.store.base import RequestSummary, RunRecord, Store
+
+if TYPE_CHECKING:
+    pass
+
+__all__ = ["RegisterBase", "RegisterOperationError"]
+
+
+class RegisterOperationError(MtAccessError, ValueError):
+    """An operation on the register cannot be done: unknown request or GP, duplicate id,
+    a GP the request cannot be proposed to..."""
+
+
+class RegisterBase:
+    """What every part of :class:`~mt_access.register.Register` shares: the store, the policy,
+    the plugin manager, the GPs and the ledger kept in memory between operations, one store
+    transaction per operation, and reading.
+
+    Args:
+        store: where the register lives.
+        policy: the CPTS's policy.
+        plugin_manager: for the decision hooks; defaults to the policy's.
+        distances: a distance cache reused across match runs (made on first use otherwise).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        policy: Policy,
+        *,
+        plugin_manager: pluggy.PluginManager | None = None,
+        distances: DistanceCache | None = None,
+    ) -> None:
+        self.store = store
+        self.policy = policy
+        self.plugin_manager = plugin_manager or policy.plugin_manager
+        self._distances = distances
+        self._ledger: CapacityLedger | None = None
+        self._physicians: dict[str, Physician] | None = None
+        self._seen_version: int | None = None
+
+    # ---------------------------------------------------------------------------------------
+    # Caches and transactions
+
+    def _sync(self) -> None:
+        version = self.store.version
+        if version != self._seen_version or self._ledger is None or self._physicians is None:
+            self._ledger = CapacityLedger.from_trusted_entries(self.store.ledger_entries())
+            self._physicians = {p.id: p for p in self.store.physicians()}
+            self._seen_version = version
+
+    def _invalidate(self) -> None:
+        self._ledger = None
+        self._physicians = None
+        self._seen_version = None
+
+    @contextmanager
+    def _operation(self) -> Iterator[None]:
+        try:
+            with self.store.transaction():
+                self._sync()
+                yield
+        except BaseException:
+            self._invalidate()
+            raise
+        self._seen_version = self.store.version
+
+    @property
+    def ledger(self) -> CapacityLedger:
+        """A copy of the capacity ledger as recorded."""
+        self._sync()
+        assert self._ledger is not None
+        return self._ledger.copy()
+
+    # ---------------------------------------------------------------------------------------
+    # Reading
+
+    def request(self, request_id: str) -> Request:
+        """The request (``declined_by`` holds every GP who refused it)."""
+        request = self.store.get_request(request_id)
+        if request is None:
+            raise RegisterOperationError(f"demande inconnue : {request_id}")
+        return request
+
+    def identity(self, request_id: str) -> PatientIdentity:
+        """The patient's identity (blank once erased)."""
+        identity = self.store.get_identity(request_id)
+        if identity is None:
+            raise RegisterOperationError(f"demande inconnue : {request_id}")
+        return identity
+
+    def file(self, request_id: str) -> RequestFile:
+        """The request's lifecycle: state and history."""
+        file = self.store.get_file(request_id)
+        if file is None:
+            raise RegisterOperationError(f"demande inconnue : {request_id}")
+        return file
+
+    def history(self, request_id: str) -> tuple[Transition, ...]:
+        """Every transition of the request, oldest first."""
+        return self.file(request_id).history
+
+    def list_requests(self, *states: RequestState) -> list[RequestSummary]:
+        """Listing lines of the requests in ``states`` (every request when none is given),
+        by id; no personal data."""
+        return self.store.summaries(states or None)
+
+    def waiting(self) -> list[RequestSummary]:
+        """The waiting list (requests in state ``waiting``), by id."""
+        return self.store.summaries([RequestState.WAITING])
+
+    def physician(self, physician_id: str) -> Physician:
+        self._sync()
+        assert self._physicians is not None
+        found = self._physicians.get(physician_id)
+        if found is None:
+            raise RegisterOperationError(f"médecin inconnu : {physician_id}")
+        return found
+
+    def physicians(self) -> list[Physician]:
+        """Every GP of the register, by id."""
+        self._sync()
+        assert self._physicians is not None
+        return [self._physicians[pid] for pid in sorted(self._physicians)]
+
+    def runs(self) -> list[RunRecord]:
+        """The committed match runs, oldest first."""
+        return self.store.runs()
+
+    def gp_follow_up(self, months: Sequence[Month]) -> list[GPMonth]:
+        """Per GP and per month: proposed, accepted, refused, against capacity and places."""
+        ids = {t.request_id for t in self.store.transitions() if t.physician_id is not None}
+        files = self.store.get_files(ids).values()
+        return gp_follow_up(files, self.ledger, self.physicians(), months)
+
+    def _release_dropped(self, old: RequestFile, new: RequestFile, on: dt.date) -> None:
+        """Release the ledger places of proposals ``old`` had pending that ``new`` no longer
+        has, except an accepted one (and a refused one when the policy keeps it)."""
+        dropped = old.proposed_to - new.proposed_to
+        if not dropped:
+            return
+        assert self._ledger is not None
+        keep = set(new.physicians_found.values()) - set(old.physicians_found.values())
+        if not self.policy.refusal_frees_slot:
+            keep |= new.declined_by - old.declined_by
+        releases: list[LedgerEntry] = []
+        for placement in self._ledger.placement_of(new.id):
+            pid = placement.physician_id
+            if pid in dropped and pid not in keep:
+                reason = "refus du médecin" if pid in new.declined_by else "proposition close"
+                releases.append(PlacementReleased(pid, new.id, on, reason))
+        if releases:
+            self._ledger.extend(releases)
+            self.store.append_ledger(releases)

@@ -1,0 +1,80 @@
+"""The SQL text of :class:`~mt_access.store.sqlite.SQLiteStore` (columns, statements) and the
+small helpers its queries and its integrity check share.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+
+from mt_access.lifecycle import RequestState
+from mt_access.store import codec
+
+REGISTER_FORMAT = "mt-access register"
+_CHUNK = 500  # ids per ``IN (...)`` query
+_WORDS = re.compile(r"[^\W_]+")
+
+REQUEST_SELECT = ", ".join(codec.REQUEST_COLUMNS)
+SUMMARY_SELECT = ", ".join(codec.SUMMARY_COLUMNS)
+FILE_SELECT = ", ".join(codec.FILE_COLUMNS)
+TRANSITION_SELECT = ", ".join(codec.TRANSITION_COLUMNS)
+IDENTITY_SELECT = ", ".join(codec.IDENTITY_COLUMNS)
+PHYSICIAN_SELECT = ", ".join(codec.PHYSICIAN_COLUMNS)
+LEDGER_SELECT = ", ".join(codec.LEDGER_COLUMNS)
+RUN_SELECT = ", ".join(codec.RUN_COLUMNS)
+
+
+def placeholders(n: int) -> str:
+    return ", ".join("?" * n)
+
+
+INSERT_REQUEST = (
+    f"INSERT INTO requests (id, {', '.join(codec.REQUEST_DATA_COLUMNS)}, {FILE_SELECT}) "
+    f"VALUES ({placeholders(1 + len(codec.REQUEST_DATA_COLUMNS) + len(codec.FILE_COLUMNS))})"
+)
+UPDATE_REQUEST = (
+    f"UPDATE requests SET {', '.join(f'{c} = ?' for c in codec.REQUEST_DATA_COLUMNS)} WHERE id = ?"
+)
+UPDATE_FILE = (
+    f"UPDATE requests SET {', '.join(f'{c} = ?' for c in codec.FILE_COLUMNS)} WHERE id = ?"
+)
+INSERT_IDENTITY = (
+    f"INSERT INTO identities (request_id, {IDENTITY_SELECT}) "
+    f"VALUES ({placeholders(1 + len(codec.IDENTITY_COLUMNS))})"
+)
+UPDATE_IDENTITY = (
+    f"UPDATE identities SET {', '.join(f'{c} = ?' for c in codec.IDENTITY_COLUMNS)} "
+    "WHERE request_id = ?"
+)
+INSERT_TRANSITION = (
+    f"INSERT INTO transitions ({TRANSITION_SELECT}) "
+    f"VALUES ({placeholders(len(codec.TRANSITION_COLUMNS))})"
+)
+INSERT_PHYSICIAN = (
+    f"INSERT OR REPLACE INTO physicians ({PHYSICIAN_SELECT}) "
+    f"VALUES ({placeholders(len(codec.PHYSICIAN_COLUMNS))})"
+)
+INSERT_LEDGER = (
+    f"INSERT INTO ledger ({LEDGER_SELECT}) VALUES ({placeholders(len(codec.LEDGER_COLUMNS))})"
+)
+INSERT_RUN = f"INSERT INTO runs ({RUN_SELECT}) VALUES ({placeholders(len(codec.RUN_COLUMNS))})"
+
+
+def state_values(states: Iterable[RequestState | str] | None) -> list[str] | None:
+    if states is None:
+        return None
+    return sorted({RequestState(s).value for s in states})
+
+
+def name_tokens(text: str) -> tuple[str, ...]:
+    """Name words without case, accents nor punctuation, sorted (as the intake compares
+    persons)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    return tuple(sorted(_WORDS.findall(plain)))
+
+
+def chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
