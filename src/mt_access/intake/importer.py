@@ -39,6 +39,7 @@ import attrs
 from mt_access.errors import AmbiguousCommuneError, IntakeError, UnknownCommuneError
 from mt_access.export import neutralise, write_rows
 from mt_access.geo.communes import Commune, CommuneReference, bundled_reference
+from mt_access.geo.names import did_you_mean
 from mt_access.intake.forms import (
     COMMUNE_FIELDS,
     FIELDS,
@@ -555,7 +556,7 @@ class _CommuneResolver:
             return self.reference.find(name, postal_code=postal_code)
         except AmbiguousCommuneError as exc:
             return self._ambiguous(exc.candidates, "nom de commune", _NAME_HINT)
-        except UnknownCommuneError:
+        except UnknownCommuneError as unknown:
             if postal_code is not None and self.reference.search(name):
                 served = self.reference.by_postal_code(postal_code)
                 listed = _listed((c.insee, c.name, c.department) for c in served)
@@ -566,6 +567,7 @@ class _CommuneResolver:
             return _Bad(
                 "commune inconnue du référentiel des communes : nom de commune attendu, écrit "
                 "en entier (par ex. « Saint-Étienne-de-Crossey » ou « St Etienne de Crossey »)"
+                + did_you_mean(unknown.suggestions)
             )
 
     def _resolve(self, kind: str, text: str, postal_code: str) -> Commune | _Bad:
