@@ -36,6 +36,7 @@ def test_the_core_install_lists_neither_pandas_nor_faker() -> None:
     core = _names(_project()["dependencies"])
     assert "pandas" not in core
     assert "faker" not in core
+    assert "folium" not in core  # the map is one Jinja2 template (docs/carte.md)
     assert {"ortools", "matplotlib", "chardet", "rapidfuzz"} <= core
 
 
@@ -77,13 +78,14 @@ result = mt_access.match(
     month.requests, month.physicians, policy, mt_access.CapacityLedger(), month.on
 )
 assert result.placements, "nothing placed"
+import mt_access.maps._render  # the map's renderer, without folium
 print("ok", len(result.placements), sorted(m for m in {blocked!r} if m in sys.modules))
 """
 
 
 @pytest.mark.slow
-def test_import_and_match_run_without_pandas_nor_faker() -> None:
-    blocked = {"pandas", "faker"}
+def test_import_match_and_the_map_renderer_without_pandas_faker_nor_folium() -> None:
+    blocked = {"pandas", "faker", "folium", "branca"}
     done = subprocess.run(
         [sys.executable, "-c", _WITHOUT.format(blocked=blocked)],
         capture_output=True,
