@@ -150,6 +150,15 @@ def test_csv_french_text_round_trips_in_every_encoding(
     assert [list(table.headers), *_as_lists(table)] == rows
 
 
+def test_csv_dos_file_is_not_read_as_mac_roman(tmp_path: Path) -> None:
+    # Every character Mac Roman gives here is a letter (PrÇnom, Benoåt, Noâl): the rare
+    # letters and the capital inside a word tell it from DOS cp850.
+    text = "Nom;Prénom\r\nBenoît;Noël\r\nHélène;Ève\r\nAprès;Zoé\r\n"
+    table = read_table(_write(tmp_path, text.encode("cp850")))
+    assert table.encoding == "cp850"
+    assert table.rows[1].values == {"Nom": "Hélène", "Prénom": "Ève"}
+
+
 def test_csv_iso_8859_15_is_not_read_as_windows_1252(tmp_path: Path) -> None:
     # Every byte decodes in Windows-1252, but œ would become ½ and € would become ¤.
     path = _write(tmp_path, "Nom;Note\r\nBœuf;12 €\r\n".encode("iso8859-15"))

@@ -286,7 +286,7 @@ def _decode(data: bytes, encoding: str | None, source: str) -> tuple[str, str]:
         windows: str | None = data.decode("cp1252")
     except UnicodeDecodeError:
         windows = None
-    if windows is not None and _implausible(windows) == 0:
+    if windows is not None and _implausible(windows) == (0, 0):
         return windows, "cp1252"  # the fast path: what French Windows spreadsheets write
     found = _detect_encoding(data, windows)
     if found is None:
@@ -306,6 +306,8 @@ _PLAUSIBLE = frozenset(
     "àâäáãåçéèêëíìîïñóòôöõøúùûüýÿæœßÀÂÄÁÃÅÇÉÈÊËÍÌÎÏÑÓÒÔÖÕØÚÙÛÜÝŸÆŒ«»‘’“”–—…€°ºª²·\u00a0\u202f"
 )
 _IMPLAUSIBLE = re.compile(f"[^\t\r\n\x20-\x7e{''.join(sorted(_PLAUSIBLE))}]")
+_INSIDE_WORD = re.compile(r"(?<=[^\W\d_])[…“”—–«»°](?=[^\W\d_])")
+_RARE = re.compile(r"[áãåíìñóòõöøúýÁÃÅÍÌÑÓÒÕÖØÚÝäÄß]|(?<=[a-zà-ÿœ])[À-ÞŒ]")
 # The single-byte encodings a French file may come in, as chardet names them (Python codec
 # names): only these of chardet's candidates are considered.
 _WESTERN = {
@@ -320,17 +322,21 @@ _WESTERN = {
 }
 
 
-def _implausible(text: str) -> int:
-    """How many characters of ``text`` French text would not hold (control characters, signs
-    such as ``½``, ``¤``, ``Ž`` that a wrong single-byte encoding produces)."""
+def _implausible(text: str) -> tuple[int, int]:
+    """How unlike French text ``text`` is: the characters French text would not hold (control
+    characters, signs such as ``½``, ``¤``, ``Ž`` that a wrong single-byte encoding produces,
+    ``…`` or ``—`` inside a word), then the letters it rarely holds (``å``, ``ä``, ``ñ``...,
+    a capital with an accent after a small letter: ``PrÇnom``)."""
     if text.isascii():
-        return 0
-    return len(_IMPLAUSIBLE.findall(text))
+        return 0, 0
+    wrong = len(_IMPLAUSIBLE.findall(text)) + len(_INSIDE_WORD.findall(text))
+    return wrong, len(_RARE.findall(text))
 
 
 def _detect_encoding(data: bytes, windows: str | None) -> tuple[str, str] | None:
     """The decoding of ``data`` French text explains best, among chardet's Western candidates
-    and Windows-1252: the fewest implausible characters, ties going to chardet's order.
+    and Windows-1252: the fewest implausible characters, then the fewest rare letters, ties
+    going to chardet's order.
 
     Windows-1252, when it decodes the bytes, stays acceptable (as before chardet); another
     encoding is accepted only if every character it gives is plausible."""
@@ -343,14 +349,14 @@ def _detect_encoding(data: bytes, windows: str | None) -> tuple[str, str] | None
     for name in ("iso8859-15", "mac_roman", "cp850"):  # what chardet may leave out on a
         if name not in ranked:  # short file
             ranked.append(name)
-    best: tuple[int, int, str, str] | None = None
+    best: tuple[tuple[int, int], int, str, str] | None = None
     for rank, name in enumerate(ranked):
         try:
             text = windows if name == "cp1252" and windows is not None else data.decode(name)
         except UnicodeDecodeError:
             continue
         score = _implausible(text)
-        if score and name != "cp1252":
+        if score[0] and name != "cp1252":
             continue
         if best is None or (score, rank) < best[:2]:
             best = (score, rank, text, name)
