@@ -26,6 +26,7 @@ from mt_access.geo import (
     normalize_name,
 )
 from mt_access.geo import communes as communes_module
+from mt_access.geo import names as names_module
 
 HEADER = "insee,name,kind,department,postal_codes,population,lat,lon"
 VOIRON_ROW = "38563,Voiron,commune,38,38500,21847,45.36270,5.59146"
@@ -284,6 +285,39 @@ def test_find_errors(reference: CommuneReference) -> None:
         reference.find("Voiron", postal_code="59000")
     with pytest.raises(UnknownCommuneError, match="département inconnu"):
         reference.find("Voiron", department="00")
+
+
+def test_unknown_name_suggests_the_closest_names(reference: CommuneReference) -> None:
+    with pytest.raises(UnknownCommuneError) as info:
+        reference.resolve("St Etiene de Crosey")
+    assert info.value.suggestions[0] == "Saint-Étienne-de-Crossey"
+    assert len(info.value.suggestions) <= 3
+    assert "vouliez-vous dire « Saint-Étienne-de-Crossey »" in str(info.value)
+    with pytest.raises(UnknownCommuneError) as info:
+        reference.find("Grenble", department="38")
+    assert info.value.suggestions[0] == "Grenoble"
+    assert str(info.value).endswith(" ?")
+
+
+def test_unknown_name_far_from_every_name_gets_no_suggestion(
+    reference: CommuneReference,
+) -> None:
+    with pytest.raises(UnknownCommuneError) as info:
+        reference.resolve("Xqzwkvj")
+    assert info.value.suggestions == ()
+    assert "vouliez-vous dire" not in str(info.value)
+
+
+def test_did_you_mean_wording() -> None:
+    assert names_module.did_you_mean([]) == ""
+    assert names_module.did_you_mean(["Voiron"]) == " ; vouliez-vous dire « Voiron » ?"
+    assert names_module.did_you_mean(["A", "B", "C"]) == (
+        " ; vouliez-vous dire « A », « B » ou « C » ?"
+    )
+    keys = ["voiron", "virson", "grenoble"]
+    assert names_module.suggest_names("Voirron", keys) == ("voiron", "virson")
+    assert names_module.suggest_names("", keys) == ()
+    assert names_module.suggest_names("Voiron", keys, limit=0) == ()
 
 
 # -- resolve ----------------------------------------------------------------------------

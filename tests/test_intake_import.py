@@ -570,6 +570,14 @@ def test_commune_problems(
     assert expected in problem.expected
 
 
+def test_unknown_commune_name_gets_suggestions(tmp_path: Path, generic: mt_access.Policy) -> None:
+    result = run(tmp_path, [person(Commune="Voirron")], generic)
+    (problem,) = result.problems
+    assert "commune inconnue" in problem.expected
+    assert "vouliez-vous dire « Voiron »" in problem.expected
+    assert "Voirron" not in problem.expected  # the cell's text stays out of the message
+
+
 def test_ambiguous_name_lists_candidates(tmp_path: Path, generic: mt_access.Policy) -> None:
     result = run(tmp_path, [person(Commune="ST CASSIEN")], generic)
     (problem,) = result.problems

@@ -95,10 +95,96 @@ def test_csv_cp1252_accents(tmp_path: Path) -> None:
 
 
 def test_csv_undecodable_bytes(tmp_path: Path) -> None:
-    # 0x81 is undefined in Windows-1252 and invalid alone in UTF-8.
-    path = _write(tmp_path, b"Nom;Age\r\nA\x81;3\r\n")
+    # 0x81 is undefined in Windows-1252 and invalid alone in UTF-8; with 0xF0 no Western
+    # encoding gives French text either (Mac Roman: the Apple logo, DOS: a soft hyphen).
+    path = _write(tmp_path, b"Nom;Age\r\nA\x81\xf0;3\r\n")
     with pytest.raises(IntakeError, match="encodage non reconnu"):
         read_table(path)
+
+
+# French text with what tells the encodings apart: œ and € (absent from Latin-1, at other
+# places in ISO-8859-15 than in Windows-1252), accented capitals, typographic quotes.
+FRENCH = [
+    ["Nom", "Prénom", "Commune", "Commentaire"],
+    ["Lefèvre", "Hélène", "Saint-Égrève", "Cœur fragile ; dépassement de 50 €"],
+    ["Garçon", "Noël", "Voiron", "Sœur aînée, déjà suivie à l’hôpital"],
+    ["Œuvrard", "Zoé", "Moirans", "« Très inquiète », rappeler après 18 h"],
+    ["Çelik", "Anaïs", "Rives", "Ère nouvelle : médecin parti, où aller ?"],
+]
+
+
+def _french(encoding: str) -> list[list[str]]:
+    """FRENCH with what ``encoding`` cannot hold spelt out (ISO-8859-15: no ’; DOS cp850: no
+    œ, €, ’)."""
+    spelt = {"œ": "oe", "Œ": "OE", "€": "EUR", "’": "'"}
+
+    def fits(char: str) -> str:
+        try:
+            char.encode(encoding)
+        except UnicodeEncodeError:
+            return spelt[char]
+        return char
+
+    return [["".join(fits(c) for c in cell) for cell in row] for row in FRENCH]
+
+
+@pytest.mark.parametrize(
+    ("encoding", "detected"),
+    [
+        ("utf-8", "utf-8"),
+        ("utf-8-sig", "utf-8-sig"),
+        ("utf-16", "utf-16"),
+        ("cp1252", "cp1252"),
+        ("iso8859-15", "iso8859-15"),
+        ("mac_roman", "mac_roman"),
+        ("cp850", "cp850"),
+    ],
+)
+def test_csv_french_text_round_trips_in_every_encoding(
+    tmp_path: Path, encoding: str, detected: str
+) -> None:
+    rows = _french(encoding)
+    path = _write(tmp_path, _csv_text(rows, ";").encode(encoding))
+    table = read_table(path)
+    assert table.encoding == detected
+    assert [list(table.headers), *_as_lists(table)] == rows
+
+
+def test_csv_dos_file_is_not_read_as_mac_roman(tmp_path: Path) -> None:
+    # Every character Mac Roman gives here is a letter (PrÇnom, Benoåt, Noâl): the rare
+    # letters and the capital inside a word tell it from DOS cp850.
+    text = "Nom;Prénom\r\nBenoît;Noël\r\nHélène;Ève\r\nAprès;Zoé\r\n"
+    table = read_table(_write(tmp_path, text.encode("cp850")))
+    assert table.encoding == "cp850"
+    assert table.rows[1].values == {"Nom": "Hélène", "Prénom": "Ève"}
+
+
+def test_csv_iso_8859_15_is_not_read_as_windows_1252(tmp_path: Path) -> None:
+    # Every byte decodes in Windows-1252, but œ would become ½ and € would become ¤.
+    path = _write(tmp_path, "Nom;Note\r\nBœuf;12 €\r\n".encode("iso8859-15"))
+    table = read_table(path)
+    assert table.rows[0].values == {"Nom": "Bœuf", "Note": "12 €"}
+
+
+def test_csv_header_with_commas_cross_checked_on_the_lines(tmp_path: Path) -> None:
+    text = (
+        "Nom, prénom, date, lieu;Commune;Score\r\n"
+        "Dupont Jean 01/02/1980 Voiron;Voiron;3\r\n"
+        "Martin Paul 03/04/1990 Rives;Rives;4\r\n"
+    )
+    table = read_table(_write(tmp_path, text))
+    assert table.delimiter == ";"
+    assert table.headers == ("Nom, prénom, date, lieu", "Commune", "Score")
+    assert table.rows[1].values["Score"] == "4"
+
+
+def test_csv_separator_sniffed_when_lines_are_uneven(tmp_path: Path) -> None:
+    # Exporters drop trailing empty cells: no separator gives every line the header's width;
+    # the header's guess (two commas, one semicolon) is wrong, csv.Sniffer's is right.
+    text = "Nom, prénom, âge;Ville, quartier;Note\r\nA;B;x\r\nC;D\r\nE;F;y\r\nG;H;z\r\n"
+    table = read_table(_write(tmp_path, text))
+    assert table.delimiter == ";"
+    assert table.rows[1].values == {"Nom, prénom, âge": "C", "Ville, quartier": "D", "Note": ""}
 
 
 def test_csv_explicit_encoding_and_delimiter(tmp_path: Path) -> None:

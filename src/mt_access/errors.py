@@ -76,10 +76,15 @@ class UnknownCommuneError(ReferenceDataError, LookupError):
 
     Attributes:
         query: what was looked up.
+        suggestions: for a name, the names of the reference closest to it (« vouliez-vous
+            dire … ? », also at the end of the message), closest first; else empty.
     """
 
-    def __init__(self, query: str, message: str | None = None) -> None:
+    def __init__(
+        self, query: str, message: str | None = None, suggestions: Sequence[str] = ()
+    ) -> None:
         self.query = query
+        self.suggestions = tuple(suggestions)
         super().__init__(message or f"commune inconnue du référentiel : {query!r}")
 
 

@@ -3,24 +3,27 @@
 Every cell is written as text. A cell that a spreadsheet would run as a formula (it starts with
 ``=``, ``+``, ``-``, ``@``, a tab or a carriage return: text typed by users, e.g.
 ``=cmd|' /C calc'!A0``) is neutralised: in CSV it is prefixed with an apostrophe, as OWASP
-recommends; in XLSX it is stored as a text cell, never as a formula. Control characters that
-XML cannot hold are replaced by U+FFFD in XLSX.
+recommends; in XLSX it is stored as a text cell, never as a formula, and the control
+characters XML cannot hold are dropped, as in the follow-up workbook: both write XLSX through
+the same fast path (:mod:`mt_access._xlsx`: 100,000 rows in about a third of the time of
+openpyxl's normal mode, without holding the sheet in memory).
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import os
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
+from mt_access._xlsx import column_letters, rows_xml, splice_rows
 from mt_access.errors import MtAccessError
 
 __all__ = ["ExportError", "neutralise", "write_rows"]
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 class ExportError(MtAccessError):
@@ -78,27 +81,28 @@ def write_rows(
 def _write_xlsx(
     rows: Sequence[Mapping[str, str]], columns: Sequence[str], path: Path, sheet: str
 ) -> None:
-    from openpyxl import Workbook  # type: ignore[import-untyped]
-    from openpyxl.styles import Font  # type: ignore[import-untyped]
+    from openpyxl import Workbook  # type: ignore[import-untyped, unused-ignore]
+    from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped, unused-ignore]
+    from openpyxl.styles import Font  # type: ignore[import-untyped, unused-ignore]
 
-    book = Workbook()
-    ws = book.active
-    assert ws is not None
-    ws.title = sheet[:31]
-    bold = Font(bold=True)
-    for j, name in enumerate(columns, start=1):
-        cell = ws.cell(row=1, column=j)
-        cell.value = name
-        cell.data_type = "s"
-        cell.font = bold
-    for i, row in enumerate(rows, start=2):
-        for j, name in enumerate(columns, start=1):
-            cell = ws.cell(row=i, column=j)
-            # characters XML cannot hold (control characters) become U+FFFD
-            cell.value = _XML_ILLEGAL.sub("\ufffd", str(row[name]))
-            cell.data_type = "s"  # text, even when it starts with "=": never a formula
-    ws.freeze_panes = "A2"
-    for j, name in enumerate(columns, start=1):
+    book = Workbook(write_only=True)
+    ws: Any = book.create_sheet(sheet[:31])
+    title = ws.title
+    letters = column_letters(len(columns))
+    for letter, name in zip(letters, columns, strict=True):
         width = max([len(name), *(len(str(r[name])) for r in rows[:200])])
-        ws.column_dimensions[ws.cell(row=1, column=j).column_letter].width = min(width + 2, 60)
-    book.save(path)
+        ws.column_dimensions[letter].width = min(width + 2, 60)
+    ws.freeze_panes = "A2"
+    header = []
+    bold = Font(bold=True)
+    for name in columns:
+        cell = WriteOnlyCell(ws, value=name)
+        cell.data_type = "s"  # text, even when it starts with "=": never a formula
+        cell.font = bold
+        header.append(cell)
+    ws.append(header)
+    frame = io.BytesIO()
+    book.save(frame)  # the header and the sheet's setup; the rows are streamed in
+    cells = ([str(row[name]) for name in columns] for row in rows)
+    with path.open("wb") as stream:
+        splice_rows(frame.getvalue(), {title: rows_xml(cells, 2)}, stream)

@@ -23,18 +23,15 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import math
 import os
-import re
-import zipfile
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from xml.etree import ElementTree
 
 import attrs
 import numpy as np
 
+from mt_access._xlsx import ILLEGAL, TEXT_STARTS, clean, rows_xml, splice_rows
 from mt_access.calendar import Month
 from mt_access.errors import MtAccessError
 from mt_access.indicators import (
@@ -95,18 +92,11 @@ PERSONAL_COLUMNS: tuple[str, ...] = ("nom", "prénom", "téléphone", "courriel"
 """The columns added with ``personal=True``: the patient's name and contact, and the
 request's free-text comments."""
 
-_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-_TEXT_STARTS = ("=", "+", "-", "@", "#", "\t", "\r")
 _DATE_FORMAT = "DD/MM/YYYY"
 
 
 class WorkbookError(MtAccessError, OSError):
     """The workbook could not be written (a folder that does not exist, a write failed)."""
-
-
-def _clean(text: str) -> str:
-    """Characters an XLSX file cannot hold are dropped (control characters)."""
-    return _ILLEGAL.sub("", text)
 
 
 def _number_format(label: str) -> str | None:
@@ -137,7 +127,7 @@ class _Writer:
         self.wrap = Alignment(wrap_text=True, vertical="top")
 
     def text(self, value: str, **style: Any) -> Any:
-        cell = self._cell(self.sheet, value=_clean(value))
+        cell = self._cell(self.sheet, value=clean(value))
         cell.data_type = "s"  # text, even when it starts with "=": never a formula
         for name, item in style.items():
             setattr(cell, name, item)
@@ -145,7 +135,7 @@ class _Writer:
 
     def value(self, value: Cell, number_format: str | None = None, **style: Any) -> Any:
         if isinstance(value, str):
-            if style or value.startswith(_TEXT_STARTS) or _ILLEGAL.search(value):
+            if style or value.startswith(TEXT_STARTS) or ILLEGAL.search(value):
                 return self.text(value, **style)
             return value
         if isinstance(value, dt.date):
@@ -185,7 +175,7 @@ def _print_setup(sheet: Any, title: str, *, repeat_header: bool = True) -> None:
     if repeat_header:
         sheet.print_title_rows = "1:1"
     sheet.page_margins.left = sheet.page_margins.right = 0.4
-    sheet.oddHeader.left.text = _clean(title).replace("&", "&&")
+    sheet.oddHeader.left.text = clean(title).replace("&", "&&")
     sheet.oddFooter.right.text = "Page &P / &N"
 
 
@@ -283,8 +273,8 @@ def _list_sheet(
 ) -> _Styles:
     """A list sheet: header, widths, frozen panes, autofilter, print setup. Only the header
     is written through openpyxl: the rows are spliced into the saved file
-    (:func:`_splice_rows`, with the returned style ids), which is much faster on large
-    lists."""
+    (:func:`mt_access._xlsx.splice_rows`, with the returned style ids), which is much faster
+    on large lists."""
     from openpyxl.utils import get_column_letter  # type: ignore[import-untyped, unused-ignore]
 
     sheet = book.create_sheet(name)
@@ -299,85 +289,6 @@ def _list_sheet(
         bold=tuple(writer.style_id(f, True) for f in formats),
         bold_first=frozenset(bold_first),
     )
-
-
-_EXCEL_EPOCH = dt.date(1899, 12, 30).toordinal()
-_MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-_REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
-
-
-def _xml_text(text: str) -> str:
-    return _clean(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _rows_xml(rows: Sequence[Sequence[Cell]], first_row: int, styles: _Styles) -> Iterator[str]:
-    """SpreadsheetML ``<row>`` elements for ``rows``, numbered from ``first_row``: text as
-    inline strings (always text, never a formula), numbers and dates, with each column's
-    style (the bold one for rows whose first cell is in ``styles.bold_first``)."""
-    from openpyxl.utils import get_column_letter  # type: ignore[import-untyped, unused-ignore]
-
-    width = max((len(r) for r in rows), default=0)
-    letters = [get_column_letter(j + 1) for j in range(width)]
-
-    def attributes(ids: Sequence[int]) -> list[str]:
-        return [f' s="{s}"' if s else "" for s in ids]
-
-    plain, bold = attributes(styles.plain), attributes(styles.bold)
-    for k, row in enumerate(rows):
-        r = first_row + k
-        chosen = bold if row and row[0] in styles.bold_first else plain
-        parts = [f'<row r="{r}">']
-        for letter, style, value in zip(letters, chosen, row, strict=False):
-            if value is None or value == "":
-                continue
-            if isinstance(value, str):
-                text = _xml_text(value)
-                keep = ' xml:space="preserve"' if text != text.strip() else ""
-                parts.append(
-                    f'<c r="{letter}{r}"{style} t="inlineStr"><is><t{keep}>{text}</t></is></c>'
-                )
-            elif isinstance(value, dt.date):
-                serial = value.toordinal() - _EXCEL_EPOCH
-                parts.append(f'<c r="{letter}{r}"{style} t="n"><v>{serial}</v></c>')
-            elif isinstance(value, bool):
-                parts.append(f'<c r="{letter}{r}"{style} t="b"><v>{int(value)}</v></c>')
-            elif isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)):
-                parts.append(f'<c r="{letter}{r}"{style} t="n"><v>{value!r}</v></c>')
-        parts.append("</row>")
-        yield "".join(parts)
-
-
-def _sheet_part(files: Mapping[str, bytes], sheet: str) -> str:
-    """The zip member holding the sheet named ``sheet``."""
-    book = ElementTree.fromstring(files["xl/workbook.xml"])
-    rels = ElementTree.fromstring(files["xl/_rels/workbook.xml.rels"])
-    rid = next(
-        s.get(f"{_REL_NS}id") for s in book.iter(f"{_MAIN_NS}sheet") if s.get("name") == sheet
-    )
-    target = next(r.get("Target") for r in rels if r.get("Id") == rid)
-    assert target is not None
-    return target.lstrip("/") if target.startswith("/") else f"xl/{target}"
-
-
-def _splice_rows(workbook: bytes, sheets: Mapping[str, Iterable[str]]) -> bytes:
-    """The saved ``workbook`` with the ``<row>`` elements of each sheet of ``sheets``
-    inserted at the end of its ``sheetData``."""
-    with zipfile.ZipFile(io.BytesIO(workbook)) as source:
-        infos = source.infolist()
-        files = {info.filename: source.read(info.filename) for info in infos}
-    for sheet, rows_xml in sheets.items():
-        part = _sheet_part(files, sheet)
-        xml = files[part].decode("utf-8")
-        body = "".join(rows_xml)
-        if "</sheetData>" not in xml:  # pragma: no cover - openpyxl writes the header row
-            xml = re.sub(r"<sheetData\s*/>", "<sheetData></sheetData>", xml)
-        at = xml.rindex("</sheetData>")
-        files[part] = (xml[:at] + body + xml[at:]).encode("utf-8")
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for info in infos:
-            target.writestr(info.filename, files[info.filename])
-    return out.getvalue()
 
 
 def _indicator_sheet(book: Any, result: Indicators, title: str) -> None:
@@ -549,17 +460,15 @@ def _write(
         bold_first=("total",),
     )
     saved = io.BytesIO()
-    book.save(saved)  # in memory: nothing on disk until the whole file is ready
-    content = _splice_rows(
-        saved.getvalue(),
-        {
-            SHEETS[0]: _rows_xml(rows, 2, list_styles),
-            SHEETS[2]: _rows_xml(gp.rows, 2, gp_styles),
-        },
-    )
+    book.save(saved)  # the frame, in memory; the rows are streamed into the file
+    sheets = {
+        SHEETS[0]: rows_xml(rows, 2, list_styles.plain),
+        SHEETS[2]: rows_xml(gp.rows, 2, gp_styles.plain, gp_styles.bold, gp_styles.bold_first),
+    }
     tmp = target.with_name(f".{target.name}.tmp")
     try:
-        tmp.write_bytes(content)
+        with tmp.open("wb") as stream:
+            splice_rows(saved.getvalue(), sheets, stream)
         os.replace(tmp, target)
     except OSError as exc:
         tmp.unlink(missing_ok=True)

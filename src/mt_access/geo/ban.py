@@ -334,8 +334,8 @@ class BANGeocoder:
             proxies=DEFAULT_SENTINEL if proxies is None else dict(proxies),
             user_agent=user_agent,
             # The standard library's HTTP client, always: geopy prefers `requests` when it is
-            # installed (folium brings it), and its adapter retries on its own (urllib3), which
-            # would hide timeouts and rate limits from the retry policy below.
+            # installed (another package may bring it), and its adapter retries on its own
+            # (urllib3), which would hide timeouts and rate limits from the retry policy below.
             adapter_factory=URLLibAdapter,
         )
         self._send = RateLimiter(

@@ -29,7 +29,7 @@ from collections.abc import Iterable, Iterator, Sequence
 import attrs
 
 from mt_access.errors import AmbiguousCommuneError, ReferenceDataError, UnknownCommuneError
-from mt_access.geo.names import normalize_name
+from mt_access.geo.names import did_you_mean, normalize_name, suggest_names
 from mt_access.geo.point import Point
 
 __all__ = [
@@ -373,10 +373,15 @@ class CommuneReference:
             raise UnknownCommuneError(
                 repr(name), f"nom de commune attendu sous forme de texte, reçu {name!r}"
             )
-        found = self._name_index().get(normalize_name(name), ())
+        index = self._name_index()
+        found = index.get(normalize_name(name), ())
         if not found:
+            suggestions = tuple(index[key][0].name for key in suggest_names(name, list(index)))
             raise UnknownCommuneError(
-                query, f"aucune commune nommée {name.strip()!r} dans le référentiel"
+                query,
+                f"aucune commune nommée {name.strip()!r} dans le référentiel"
+                + did_you_mean(suggestions),
+                suggestions,
             )
         narrowed = found
         criteria: list[str] = []

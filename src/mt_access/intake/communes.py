@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from mt_access.errors import AmbiguousCommuneError, UnknownCommuneError
 from mt_access.geo.communes import Commune, CommuneReference
+from mt_access.geo.names import did_you_mean
 from mt_access.intake.cells import BadCell
 
 POSTAL_CODE = re.compile(r"[0-9]{5}")
@@ -60,7 +61,7 @@ class CommuneResolver:
             return self.reference.find(name, postal_code=postal_code)
         except AmbiguousCommuneError as exc:
             return self._ambiguous(exc.candidates, "nom de commune", _NAME_HINT)
-        except UnknownCommuneError:
+        except UnknownCommuneError as unknown:
             if postal_code is not None and self.reference.search(name):
                 served = self.reference.by_postal_code(postal_code)
                 listed = _listed((c.insee, c.name, c.department) for c in served)
@@ -71,6 +72,7 @@ class CommuneResolver:
             return BadCell(
                 "commune inconnue du référentiel des communes : nom de commune attendu, écrit "
                 "en entier (par ex. « Saint-Étienne-de-Crossey » ou « St Etienne de Crossey »)"
+                + did_you_mean(unknown.suggestions)
             )
 
     def _resolve(self, kind: str, text: str, postal_code: str) -> Commune | BadCell:

@@ -54,6 +54,8 @@ XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
 _UNSUPPORTED_SUFFIXES = frozenset({".xls", ".ods", ".numbers"})
 _MAX_CELL = 16 * 1024 * 1024
 _DELIMITERS = (";", "\t", ",")  # order breaks ties: ";" is what French spreadsheets write
+_SAMPLE_LINES = 50  # lines of a CSV file read to cross-check its separator
+_SAMPLE_CHARS = 256 * 1024
 
 
 @attrs.frozen
@@ -160,10 +162,13 @@ def read_csv(
     """Read a CSV export as French spreadsheets write it.
 
     The encoding is detected unless given: a byte order mark means UTF-8 (or UTF-16, as Excel's
-    "Unicode text" export), else strict UTF-8 is tried, then Windows-1252. The separator (``;``,
-    ``,`` or tab) is detected on the header record, ignoring quoted text, unless given or
-    announced by an Excel ``sep=`` first line. Cells are stripped; quoted cells may hold
-    separators and line breaks; blank rows are skipped.
+    "Unicode text" export), else strict UTF-8 is tried, then Windows-1252 when every character
+    it gives is one French text holds; otherwise chardet ranks the Western encodings
+    (ISO-8859-15, Mac Roman, DOS cp850...) and the one that gives plausible French text wins.
+    The separator (``;``, ``,`` or tab) is guessed on the header record, ignoring quoted text,
+    and cross-checked on the first 50 lines (the same number of cells on every line, then
+    :class:`csv.Sniffer`), unless given or announced by an Excel ``sep=`` first line. Cells
+    are stripped; quoted cells may hold separators and line breaks; blank rows are skipped.
 
     Raises:
         IntakeError: undecodable or empty file, duplicate headers, value in a column without
@@ -267,25 +272,148 @@ def _decode(data: bytes, encoding: str | None, source: str) -> tuple[str, str]:
                 f"le fichier n'est pas encodé en {encoding} (octet {exc.start + 1})",
                 source=source,
             ) from None
-    if data.startswith(b"\xef\xbb\xbf"):
-        candidates: tuple[str, ...] = ("utf-8-sig",)
-    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        candidates = ("utf-16",)
-    else:
-        candidates = ("utf-8", "cp1252")
-    for candidate in candidates:
+    marked = _BOMS.get(data[:3]) or _BOMS.get(data[:2])
+    if marked is not None:  # a byte order mark: that encoding or nothing
         try:
-            return data.decode(candidate), candidate
+            return data.decode(marked), marked
+        except UnicodeDecodeError:
+            raise IntakeError(_UNKNOWN_ENCODING, source=source) from None
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        windows: str | None = data.decode("cp1252")
+    except UnicodeDecodeError:
+        windows = None
+    if windows is not None and _implausible(windows) == (0, 0):
+        return windows, "cp1252"  # the fast path: what French Windows spreadsheets write
+    found = _detect_encoding(data, windows)
+    if found is None:
+        raise IntakeError(_UNKNOWN_ENCODING, source=source)
+    return found
+
+
+_BOMS = {b"\xef\xbb\xbf": "utf-8-sig", b"\xff\xfe": "utf-16", b"\xfe\xff": "utf-16"}
+_UNKNOWN_ENCODING = (
+    "encodage non reconnu : UTF-8, Windows-1252, ISO-8859-15, Mac Roman ou DOS (cp850) "
+    "attendu (réenregistrez le fichier en « CSV UTF-8 »)"
+)
+
+# Characters French text holds besides ASCII: accented letters (French and the neighbours'
+# names), ligatures, typographic quotes and dashes, the euro sign, spaces that do not break.
+_PLAUSIBLE = frozenset(
+    "àâäáãåçéèêëíìîïñóòôöõøúùûüýÿæœßÀÂÄÁÃÅÇÉÈÊËÍÌÎÏÑÓÒÔÖÕØÚÙÛÜÝŸÆŒ«»‘’“”–—…€°ºª²·\u00a0\u202f"
+)
+_IMPLAUSIBLE = re.compile(f"[^\t\r\n\x20-\x7e{''.join(sorted(_PLAUSIBLE))}]")
+_INSIDE_WORD = re.compile(r"(?<=[^\W\d_])[…“”—–«»°](?=[^\W\d_])")
+_RARE = re.compile(r"[áãåíìñóòõöøúýÁÃÅÍÌÑÓÒÕÖØÚÝäÄß]|(?<=[a-zà-ÿœ])[À-ÞŒ]")
+# The single-byte encodings a French file may come in, as chardet names them (Python codec
+# names): only these of chardet's candidates are considered.
+_WESTERN = {
+    "windows-1252": "cp1252",
+    "iso-8859-15": "iso8859-15",
+    "iso8859-15": "iso8859-15",
+    "iso-8859-1": "iso8859-1",
+    "macroman": "mac_roman",
+    "cp850": "cp850",
+    "cp858": "cp858",
+    "cp437": "cp850",  # chardet often says cp437 (US DOS) for the French DOS code page
+}
+
+
+def _implausible(text: str) -> tuple[int, int]:
+    """How unlike French text ``text`` is: the characters French text would not hold (control
+    characters, signs such as ``½``, ``¤``, ``Ž`` that a wrong single-byte encoding produces,
+    ``…`` or ``—`` inside a word), then the letters it rarely holds (``å``, ``ä``, ``ñ``...,
+    a capital with an accent after a small letter: ``PrÇnom``)."""
+    if text.isascii():
+        return 0, 0
+    wrong = len(_IMPLAUSIBLE.findall(text)) + len(_INSIDE_WORD.findall(text))
+    return wrong, len(_RARE.findall(text))
+
+
+def _detect_encoding(data: bytes, windows: str | None) -> tuple[str, str] | None:
+    """The decoding of ``data`` French text explains best, among chardet's Western candidates
+    and Windows-1252: the fewest implausible characters, then the fewest rare letters, ties
+    going to chardet's order.
+
+    Windows-1252, when it decodes the bytes, stays acceptable (as before chardet); another
+    encoding is accepted only if every character it gives is plausible."""
+    chardet: Any = importlib.import_module("chardet")
+    ranked: list[str] = []
+    for guess in chardet.detect_all(data):
+        name = _WESTERN.get(str(guess.get("encoding") or "").lower())
+        if name is not None and name not in ranked:
+            ranked.append(name)
+    for name in ("iso8859-15", "mac_roman", "cp850"):  # what chardet may leave out on a
+        if name not in ranked:  # short file
+            ranked.append(name)
+    best: tuple[tuple[int, int], int, str, str] | None = None
+    for rank, name in enumerate(ranked):
+        try:
+            text = windows if name == "cp1252" and windows is not None else data.decode(name)
         except UnicodeDecodeError:
             continue
-    raise IntakeError(
-        "encodage non reconnu : UTF-8 ou Windows-1252 attendu (réenregistrez le fichier en "
-        "« CSV UTF-8 »)",
-        source=source,
-    )
+        score = _implausible(text)
+        if score[0] and name != "cp1252":
+            continue
+        if best is None or (score, rank) < best[:2]:
+            best = (score, rank, text, name)
+    if best is None and windows is not None:
+        return windows, "cp1252"
+    return None if best is None else (best[2], best[3])
 
 
 def _detect_delimiter(text: str) -> str:
+    """The separator, from the header record and cross-checked on the first lines.
+
+    The header's guess (:func:`_header_delimiter`) stands when every sampled line has as
+    many cells as the header with it. Otherwise a separator that does give every sampled line
+    the header's number of cells (two or more) wins (a header such as ``Nom, prénom;Commune``
+    has more commas than semicolons, but its lines do not), then :class:`csv.Sniffer`'s
+    guess on the sample (lines of uneven length), then a separator giving most lines the
+    header's width and none a larger one, then the header's guess."""
+    guess = _header_delimiter(text)
+    cut = len(text) > _SAMPLE_CHARS
+    sample = text[:_SAMPLE_CHARS]
+    fitting: list[str] = []  # every line as wide as the header
+    mostly: list[str] = []  # most lines, none wider (exporters drop trailing empty cells)
+    for delimiter in _DELIMITERS:
+        try:
+            widths = [
+                len(record)
+                for record in csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter)
+                if any(cell.strip() for cell in record)
+            ]
+        except csv.Error:  # a cell over the csv module's limit: the file's reading will say
+            continue
+        if cut:  # the sample's last record may be cut short: leave it out
+            widths.pop()
+        widths = widths[:_SAMPLE_LINES]
+        if len(widths) < 2:
+            return guess  # a header alone: nothing to cross-check
+        header, lines = widths[0], widths[1:]
+        if header > 1 and max(lines) <= header:  # a longer line would be refused anyway
+            full = sum(1 for width in lines if width == header)
+            if full == len(lines):
+                fitting.append(delimiter)
+            elif 2 * full > len(lines):
+                mostly.append(delimiter)
+    if guess in fitting:
+        return guess
+    if fitting:
+        return fitting[0]
+    try:
+        sniffed = csv.Sniffer().sniff(sample, delimiters="".join(_DELIMITERS)).delimiter
+    except csv.Error:
+        sniffed = ""
+    if sniffed in _DELIMITERS:
+        return sniffed
+    return guess if guess in mostly or not mostly else mostly[0]
+
+
+def _header_delimiter(text: str) -> str:
     """The candidate separator occurring most often, outside quotes, in the first non-blank
     record (ties go to ``;``, then tab, then ``,``)."""
     counts = dict.fromkeys(_DELIMITERS, 0)

@@ -10,10 +10,11 @@ The data and the drawing are separate:
   policy, the GPs, the capacity ledger, the listing lines of the requests, a date); it does no
   I/O besides reading the commune outlines bundled with mt-access, and reads no clock.
   :func:`availability_map` reads a :class:`~mt_access.register.Register` once and calls it.
-* :meth:`AvailabilityMap.html` draws it as a self-contained HTML page (folium / Leaflet, with
-  Leaflet's own files inlined: the page opens without internet access; the OpenStreetMap
-  background needs it, and can be left out with ``tiles=None``); :meth:`AvailabilityMap.save`
-  writes that page to a file; :meth:`AvailabilityMap.to_frame` gives pandas tables.
+* :meth:`AvailabilityMap.html` draws it as a self-contained HTML page (one Jinja2 template
+  over Leaflet, with Leaflet's own files inlined: the page opens without internet access;
+  the OpenStreetMap background needs it, and can be left out with ``tiles=None``);
+  :meth:`AvailabilityMap.save` writes that page to a file; :meth:`AvailabilityMap.to_frame`
+  gives pandas tables.
 
 Definitions (see ``docs/carte.md``):
 
@@ -268,15 +269,15 @@ class AvailabilityMap:
 
         Args:
             tiles: the background map: ``"OpenStreetMap"`` (needs internet access when the
-                page is opened; the map's own layers draw without it), another tile
-                provider name known to folium (``xyzservices``), or ``None`` for no
-                background.
+                page is opened; the map's own layers draw without it),
+                ``"CartoDB Positron"`` (a light background; case, spaces and dots do not
+                matter), or ``None`` for no background.
 
         Returns:
             The HTML text.
 
         Raises:
-            MapError: folium does not know the tile provider ``tiles``.
+            MapError: an unknown tile provider ``tiles``.
         """
         from mt_access.maps._render import render_html
 

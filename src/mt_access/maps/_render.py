@@ -1,15 +1,15 @@
 """Drawing an :class:`~mt_access.maps.AvailabilityMap` as a self-contained HTML page.
 
-folium builds the Leaflet page; everything it would load from a CDN is dropped (jQuery,
-Bootstrap, Font Awesome...) and Leaflet itself, shipped in ``mt_access/static/leaflet``, is
-inlined. Only elements that need Leaflet alone are used: ``GeoJson`` with its
-``GeoJsonTooltip``, ``FitBounds`` and the small elements below (circle markers, tooltips
-and popups bound with plain Leaflet calls, the legend as a Leaflet control), which put their
-script in the page as text, never compiled as a template (see :class:`_Raw`). folium's random
-element ids are replaced by numbers in order of appearance, so that the same map gives the
-same page byte for byte.
+One Jinja2 template (:data:`_PAGE`) over Leaflet, shipped in ``mt_access/static/leaflet`` and
+inlined in the page: the communes as one GeoJSON layer, the territory's outline, the GPs as
+circle markers with a tooltip and a popup, the legend as a Leaflet control. Every text and
+number goes into the page's script as JSON (Jinja2's ``tojson``: ``<``, ``>``, ``&`` and
+``'`` escaped), never compiled as a template nor put in a JavaScript template literal. The
+page holds no random id and no date: the same map gives the same page byte for byte.
 
-This module imports folium: :mod:`mt_access.maps` imports it only when a map is drawn.
+folium drew this page until issue 17; measured, it brought 8 packages (5.7 MiB) and about a
+second of import time for what this template does, and needed branca's private attributes
+to keep user text out of its templates (docs/carte.md, "Pourquoi pas folium").
 """
 
 from __future__ import annotations
@@ -17,16 +17,14 @@ from __future__ import annotations
 import functools
 import html
 import importlib.resources
-import json
 import math
 import re
 from collections.abc import Sequence
 from typing import Any
 
-import folium
+import attrs
 import shapely
-from branca.element import Element, Figure, MacroElement
-from jinja2 import Template
+from jinja2 import Environment
 
 from mt_access.geo.shapes import SHAPES_SOURCE
 from mt_access.maps import (
@@ -63,7 +61,6 @@ _GREY = "#8c8c8c"
 _SPREAD_DEGREES = 0.002
 """How far apart GPs at the same point are drawn (latitude degrees, about 220 m)."""
 
-_HEX_ID = re.compile(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])")
 _SOURCE_MAP = re.compile(r"\n?//# sourceMappingURL=\S+\s*$")
 
 _LEGEND_CSS = """
@@ -85,129 +82,114 @@ _LEGEND_CSS = """
 """
 
 
-class _Raw(Element):
-    """Text put in the page as it is.
+@attrs.frozen
+class _Tiles:
+    """A background tile provider: its URL template and Leaflet options (attribution...)."""
 
-    branca's ``MacroElement.render`` wraps what each macro writes in a new ``Element``, whose
-    text is compiled as a Jinja2 template: a GP's name holding ``{{ ... }}`` would be
-    evaluated (outside any sandbox) when the map is drawn, and every marker would cost a
-    template compilation. The elements below use this instead."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.text = text
-
-    def render(self, **kwargs: Any) -> str:
-        return self.text
+    url: str
+    options: dict[str, Any]
 
 
-class _Direct(MacroElement):
-    """A ``MacroElement`` whose macros' output goes to the page as text (see :class:`_Raw`)."""
-
-    def render(self, **kwargs: Any) -> str:
-        figure = self.get_root()
-        if not isinstance(figure, Figure):
-            raise MapError("élément de carte hors d'une page")
-        module = self._template.module.__dict__
-        for part, target in (
-            ("header", figure.header),
-            ("html", figure.html),
-            ("script", figure.script),
-        ):
-            macro = module.get(part)
-            if macro is not None:
-                target.add_child(_Raw(str(macro(self, kwargs))), name=self.get_name())
-        for element in self._children.values():
-            element.render(**kwargs)
-        return ""
-
-
-def _no_braces(text: str) -> str:
-    """HTML text with ``{`` and ``}`` as character references, for text that folium's own
-    elements (``GeoJson``) put in a page they compile as a template (see :class:`_Raw`)."""
-    return text.replace("{", "&#123;").replace("}", "&#125;")
+_OSM_ATTRIBUTION = (
+    '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+)
+_TILES: dict[str, _Tiles] = {
+    "openstreetmap": _Tiles(
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        {"attribution": _OSM_ATTRIBUTION, "maxZoom": 19},
+    ),
+    "cartodb positron": _Tiles(
+        "https://{s}.basemaps.cartocdn.com/light_all/{z}/{x}/{y}{r}.png",
+        {
+            "attribution": f'{_OSM_ATTRIBUTION} &copy; <a href="https://carto.com/attributions">CARTO</a>',
+            "subdomains": "abcd",
+            "maxZoom": 20,
+        },
+    ),
+}
+"""The tile providers :meth:`AvailabilityMap.html` knows, by normalised name
+(:func:`_tiles_key`)."""
 
 
-class _Marker(_Direct):
-    """A Leaflet circle marker (as folium's ``CircleMarker``, drawn without a template
-    compilation per marker)."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = L.circleMarker(
-            {{ this.location|tojson }}, {{ this.options|tojson }}
-        ).addTo({{ this._parent.get_name() }});
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, location: Sequence[float], **options: Any) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
-        self._name = "CircleMarker"
-        self.location = [float(v) for v in location]
-        self.options = options
+def _tiles_key(name: str) -> str:
+    return " ".join(re.split(r"[\s._-]+", name.casefold())).strip()
 
 
-class _Bind(_Direct):
-    """A tooltip and optionally a popup bound to the parent layer, with plain Leaflet calls
-    (folium's Popup needs jQuery). The texts are HTML, escaped by the caller."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        {{ this._parent.get_name() }}.bindTooltip({{ this.tooltip|tojson }}, {"sticky": true});
-        {%- if this.popup %}
-        {{ this._parent.get_name() }}.bindPopup({{ this.popup|tojson }}, {"maxWidth": 320});
-        {%- endif %}
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, tooltip: str, popup: str | None = None) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
-        self._name = "Bind"
-        self.tooltip = tooltip
-        self.popup = popup
-
-
-class _Legend(_Direct):
-    """The legend (a Leaflet control, top right) and the attribution of the data."""
-
-    _template = Template(
-        """
-        {% macro header(this, kwargs) %}
-        <style>{{ this.css }}</style>
-        {% endmacro %}
-        {% macro script(this, kwargs) %}
-        (function () {
-            var map = {{ this.map_name }};
-            L.control.scale({imperial: false}).addTo(map);
-            map.attributionControl.setPrefix("Leaflet");
-            {%- for text in this.attributions %}
-            map.attributionControl.addAttribution({{ text|tojson }});
-            {%- endfor %}
-            var legend = L.control({position: "topright"});
-            legend.onAdd = function () {
-                var div = L.DomUtil.create("div", "mt-legende");
-                div.innerHTML = {{ this.content|tojson }};
-                L.DomEvent.disableClickPropagation(div);
-                L.DomEvent.disableScrollPropagation(div);
-                return div;
-            };
-            legend.addTo(map);
-        })();
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, map_name: str, content: str, attributions: Sequence[str]) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
-        self._name = "Legend"
-        self.map_name = map_name
-        self.content = content
-        self.attributions = list(attributions)
-        self.css = _LEGEND_CSS
+_PAGE = Environment(autoescape=False, keep_trailing_newline=True).from_string(
+    """<!DOCTYPE html>
+<html lang="fr">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<title>{{ title }}</title>
+<style>
+{{ leaflet_css }}
+</style>
+<script>
+{{ leaflet_js }}
+</script>
+<style>
+html, body { width: 100%; height: 100%; margin: 0; padding: 0; }
+#carte { position: absolute; top: 0; bottom: 0; right: 0; left: 0; }
+{{ legend_css }}</style>
+</head>
+<body>
+<div id="carte"></div>
+<script>
+(function () {
+    var map = L.map("carte", {zoomSnap: 0.25, zoomDelta: 0.5});
+    map.fitBounds({{ bounds|tojson }}, {paddingTopLeft: [10, 10], paddingBottomRight: [300, 10]});
+    {%- if tiles %}
+    L.tileLayer({{ tiles.url|tojson }}, {{ tiles.options|tojson }}).addTo(map);
+    {%- endif %}
+    var communes = {{ communes|tojson }};
+    if (communes.features.length) {
+        var layer = L.geoJson(communes, {
+            style: function (feature) { return feature.properties.style; },
+            onEachFeature: function (feature, path) {
+                path.bindTooltip(feature.properties.infobulle, {sticky: true});
+                path.on("mouseover", function () {
+                    path.setStyle({{ highlight|tojson }});
+                });
+                path.on("mouseout", function () { layer.resetStyle(path); });
+            }
+        }).addTo(map);
+    }
+    {%- if territory %}
+    L.geoJson({{ territory|tojson }}, {
+        style: function () { return {{ territory_style|tojson }}; },
+        interactive: false
+    }).addTo(map);
+    {%- endif %}
+    var markers = {{ markers|tojson }};
+    markers.forEach(function (marker) {
+        var circle = L.circleMarker(marker.position, marker.style);
+        circle.bindTooltip(marker.tooltip, {sticky: true});
+        if (marker.popup) {
+            circle.bindPopup(marker.popup, {maxWidth: 320});
+        }
+        circle.addTo(map);
+    });
+    L.control.scale({imperial: false}).addTo(map);
+    map.attributionControl.setPrefix("Leaflet");
+    {{ attributions|tojson }}.forEach(function (text) {
+        map.attributionControl.addAttribution(text);
+    });
+    var legend = L.control({position: "topright"});
+    legend.onAdd = function () {
+        var div = L.DomUtil.create("div", "mt-legende");
+        div.innerHTML = {{ legend|tojson }};
+        L.DomEvent.disableClickPropagation(div);
+        L.DomEvent.disableScrollPropagation(div);
+        return div;
+    };
+    legend.addTo(map);
+})();
+</script>
+</body>
+</html>
+"""
+)
 
 
 @functools.cache
@@ -223,36 +205,25 @@ def render_html(amap: AvailabilityMap, *, tiles: str | None) -> str:
 
     Args:
         amap: the map's data.
-        tiles: the background tile provider, or ``None``.
+        tiles: the background tile provider (``"OpenStreetMap"``, ``"CartoDB Positron"``),
+            or ``None``.
 
     Returns:
         The HTML text.
 
     Raises:
-        MapError: folium does not know the tile provider ``tiles``.
+        MapError: an unknown tile provider ``tiles``.
     """
-    title = f"Carte des disponibilités — {amap.policy_name} — {amap.month_label}"
-    figure = Figure(title=html.escape(title))
-    south, west, north, east = _bounds(amap)
-    fmap = folium.Map(
-        location=[(south + north) / 2, (west + east) / 2],
-        zoom_start=10,
-        tiles=None,
-        zoom_snap=0.25,
-        zoom_delta=0.5,
-    )
-    fmap.default_js = []
-    fmap.default_css = []
-    figure.add_child(fmap)
-    attributions: list[str] = []
+    provider = None
     if tiles is not None:
-        try:
-            folium.TileLayer(tiles).add_to(fmap)
-        except (ValueError, KeyError) as exc:
+        provider = _TILES.get(_tiles_key(tiles))
+        if provider is None:
             raise MapError(
-                f"fond de carte inconnu : {tiles!r} (« OpenStreetMap », un autre nom de "
-                "fournisseur connu de folium, ou None pour aucun fond)"
-            ) from exc
+                f"fond de carte inconnu : {tiles!r} (« OpenStreetMap », « CartoDB Positron », "
+                "ou None pour aucun fond)"
+            )
+    title = f"Carte des disponibilités — {amap.policy_name} — {amap.month_label}"
+    attributions: list[str] = []
     if amap.outlines:
         if amap.outline_source == SHAPES_SOURCE:
             attributions.append(
@@ -260,32 +231,30 @@ def render_html(amap: AvailabilityMap, *, tiles: str | None) -> str:
             )
         else:
             attributions.append(f"Contours des communes : {html.escape(amap.outline_source)}")
-
-    _add_communes(fmap, amap)
-    _add_territory(fmap, amap)
-    _add_physicians(fmap, amap)
-    fmap.add_child(_Legend(fmap.get_name(), _legend(amap), attributions))
-    folium.FitBounds(
-        [[south, west], [north, east]], padding_top_left=(10, 10), padding_bottom_right=(300, 10)
-    ).add_to(fmap)
-
-    page = figure.render()
-    page = _deterministic_ids(page)
+    south, west, north, east = _bounds(amap)
+    territory = None
+    if amap.territory_outline is not None:
+        territory = {
+            "type": "Feature",
+            "properties": {},
+            "geometry": shapely.geometry.mapping(amap.territory_outline),
+        }
     js, css = _leaflet()
-    inline = f"<style>\n{css}\n</style>\n<script>\n{js}\n</script>\n"
-    page = page.replace("</head>", inline + "</head>", 1)
-    return page.replace("<html>", '<html lang="fr">', 1)
-
-
-def _deterministic_ids(page: str) -> str:
-    """folium's random 32-hex ids, replaced by ``0001``, ``0002``... in order of first
-    appearance."""
-    seen: dict[str, str] = {}
-
-    def number(match: re.Match[str]) -> str:
-        return seen.setdefault(match.group(0), f"{len(seen) + 1:04d}")
-
-    return _HEX_ID.sub(number, page)
+    return _PAGE.render(
+        title=html.escape(title),
+        leaflet_css=css,
+        leaflet_js=js,
+        legend_css=_LEGEND_CSS,
+        tiles=provider,
+        communes=_communes(amap),
+        highlight={"weight": 3, "color": _TERRITORY},
+        territory=territory,
+        territory_style={"color": _TERRITORY, "weight": 3, "fill": False},
+        markers=_commune_circles(amap) + _physician_markers(amap),
+        attributions=attributions,
+        legend=_legend(amap),
+        bounds=[[south, west], [north, east]],
+    )
 
 
 # ------------------------------------------------------------------------------------------
@@ -356,73 +325,56 @@ def _commune_tooltip(amap: AvailabilityMap, commune: CommuneDemand) -> str:
         lines.append("<em>Hors du territoire de la CPTS</em>")
     if not commune.has_outline:
         lines.append("<em>Contour non disponible : commune représentée par un cercle</em>")
-    return _no_braces("<br>".join(lines))
+    return "<br>".join(lines)
 
 
-def _add_communes(fmap: folium.Map, amap: AvailabilityMap) -> None:
+def _communes(amap: AvailabilityMap) -> dict[str, Any]:
+    """The communes with an outline, as a GeoJSON feature collection with each feature's
+    style and tooltip in its properties."""
     features: list[dict[str, Any]] = []
     for commune in amap.communes:
         geometry = amap.outlines.get(commune.insee)
         if geometry is None:
             continue
+        colour = _colour(amap, commune)
+        style: dict[str, Any] = {
+            "fillColor": colour,
+            "fillOpacity": 0.5 if colour == _NO_DEMAND else 0.75,
+            "color": _OUTLINE,
+            "weight": 1,
+        }
+        if not commune.in_territory:
+            style["dashArray"] = "4 4"
         features.append(
             {
                 "type": "Feature",
                 "id": commune.insee,
-                "properties": {
-                    "infobulle": _commune_tooltip(amap, commune),
-                    "couleur": _colour(amap, commune),
-                    "opacite": 0.5 if _colour(amap, commune) == _NO_DEMAND else 0.75,
-                    "pointille": "" if commune.in_territory else "4 4",
-                },
+                "properties": {"infobulle": _commune_tooltip(amap, commune), "style": style},
                 "geometry": shapely.geometry.mapping(geometry),
             }
         )
-    if features:
-        # folium calls the style functions once per feature, while building the page.
-        folium.GeoJson(
-            json.loads(json.dumps({"type": "FeatureCollection", "features": features})),
-            name="Demande par commune",
-            style_function=lambda f: {
-                "fillColor": f["properties"]["couleur"],
-                "fillOpacity": f["properties"]["opacite"],
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _commune_circles(amap: AvailabilityMap) -> list[dict[str, Any]]:
+    """The communes without an outline but with a point, as dashed circles."""
+    return [
+        {
+            "position": [float(commune.lat), float(commune.lon)],
+            "style": {
+                "radius": 12,
                 "color": _OUTLINE,
                 "weight": 1,
-                "dashArray": f["properties"]["pointille"] or None,
+                "dashArray": "3 3",
+                "fill": True,
+                "fillColor": _colour(amap, commune),
+                "fillOpacity": 0.75,
             },
-            highlight_function=lambda f: {"weight": 3, "color": _TERRITORY},
-            tooltip=folium.GeoJsonTooltip(fields=["infobulle"], labels=False, sticky=True),
-        ).add_to(fmap)
-    for commune in amap.communes:
-        if commune.has_outline or commune.lat is None or commune.lon is None:
-            continue
-        marker = _Marker(
-            [commune.lat, commune.lon],
-            radius=12,
-            color=_OUTLINE,
-            weight=1,
-            dashArray="3 3",
-            fill=True,
-            fillColor=_colour(amap, commune),
-            fillOpacity=0.75,
-        )
-        _Bind(_commune_tooltip(amap, commune)).add_to(marker)
-        marker.add_to(fmap)
-
-
-def _add_territory(fmap: folium.Map, amap: AvailabilityMap) -> None:
-    if amap.territory_outline is None:
-        return
-    folium.GeoJson(
-        {
-            "type": "Feature",
-            "properties": {},
-            "geometry": shapely.geometry.mapping(amap.territory_outline),
-        },
-        name="Territoire de la CPTS",
-        style_function=lambda f: {"color": _TERRITORY, "weight": 3, "fill": False},
-        interactive=False,
-    ).add_to(fmap)
+            "tooltip": _commune_tooltip(amap, commune),
+        }
+        for commune in amap.communes
+        if not commune.has_outline and commune.lat is not None and commune.lon is not None
+    ]
 
 
 # ------------------------------------------------------------------------------------------
@@ -501,7 +453,7 @@ def _positions(physicians: Sequence[PhysicianAvailability]) -> list[tuple[float,
     return positions
 
 
-def _add_physicians(fmap: folium.Map, amap: AvailabilityMap) -> None:
+def _physician_markers(amap: AvailabilityMap) -> list[dict[str, Any]]:
     drawn = [
         (gp, position, *_marker_style(gp))
         for gp, position in zip(amap.physicians, _positions(amap.physicians), strict=True)
@@ -509,18 +461,22 @@ def _add_physicians(fmap: folium.Map, amap: AvailabilityMap) -> None:
     ]
     # the largest first, so that a smaller marker next to it stays visible and clickable
     drawn.sort(key=lambda item: -item[3])
-    for gp, position, colour, radius in drawn:
-        marker = _Marker(
-            list(position),
-            radius=radius,
-            color="#ffffff",
-            weight=2,
-            fill=True,
-            fillColor=colour,
-            fillOpacity=0.95,
-        )
-        _Bind(_physician_tooltip(amap, gp), _physician_popup(amap, gp)).add_to(marker)
-        marker.add_to(fmap)
+    return [
+        {
+            "position": [float(position[0]), float(position[1])],
+            "style": {
+                "radius": radius,
+                "color": "#ffffff",
+                "weight": 2,
+                "fill": True,
+                "fillColor": colour,
+                "fillOpacity": 0.95,
+            },
+            "tooltip": _physician_tooltip(amap, gp),
+            "popup": _physician_popup(amap, gp),
+        }
+        for gp, position, colour, radius in drawn
+    ]
 
 
 # ------------------------------------------------------------------------------------------
