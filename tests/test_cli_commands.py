@@ -131,7 +131,9 @@ def test_every_refusal_is_french_and_names_a_command() -> None:
         for event in Event:
             if event in ALLOWED[state]:
                 continue
-            message = refusal_message(IllegalTransitionError("voironnais-000001", state, event))
+            message = refusal_message(
+                IllegalTransitionError("voironnais-000001", state, event, ALLOWED[state])
+            )
             assert message.startswith("impossible : la demande voironnais-000001 est « ")
             assert not ENGLISH_EVENTS.search(message), message
             assert state.value not in message.split("« mt-access")[0], message

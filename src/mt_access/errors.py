@@ -12,20 +12,35 @@ contain a patient's name, birth date, contact or address: only identifiers chose
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 __all__ = [
     "AmbiguousCommuneError",
     "CapacityExceededError",
+    "CommandError",
+    "ExportError",
+    "FramesError",
     "GeocodeCacheError",
+    "IllegalTransitionError",
+    "IndicatorsError",
     "IntakeError",
     "LedgerError",
+    "LetterError",
+    "LetterTemplateError",
+    "LifecycleError",
+    "MapError",
     "MatchInputError",
     "MtAccessError",
+    "PlotError",
     "PluginError",
     "PolicyError",
     "ReferenceDataError",
+    "RegisterError",
+    "RegisterOperationError",
+    "SimulationError",
+    "StoreError",
     "UnknownCommuneError",
+    "WorkbookError",
 ]
 
 
@@ -205,3 +220,142 @@ class CapacityExceededError(LedgerError):
             f"capacité dépassée pour le médecin {physician_id} en {month} : "
             f"{requested} personne(s) demandée(s), {remaining} place(s) restante(s)"
         )
+
+
+class Labelled(Protocol):
+    """What an error needs of a state or an event: its French label."""
+
+    @property
+    def label(self) -> str: ...
+
+
+class FramesError(MtAccessError, ValueError):
+    """A frame cannot be built as asked (unknown part, values of different classes...)."""
+
+
+class LetterError(MtAccessError, ValueError):
+    """A letter cannot be written (erased request, no referrer, unknown format...).
+
+    Messages name requests and GPs by id, never a patient.
+    """
+
+
+class LetterTemplateError(LetterError):
+    """A letter template is invalid: syntax error, unknown variable, forbidden access...
+
+    Attributes:
+        message: what is wrong (French, for coordinators).
+        template: the template file.
+        line: the line in ``template``, when known.
+    """
+
+    def __init__(self, message: str, *, template: str, line: int | None = None) -> None:
+        self.message = message
+        self.template = template
+        self.line = line
+        where = template if line is None else f"{template}, ligne {line}"
+        super().__init__(f"modèle de courrier {where} : {message}")
+
+
+class IndicatorsError(MtAccessError, ValueError):
+    """Indicators cannot be computed as asked (a period ending before it starts, a request
+    without its file, an unknown table...). Messages name ids and dates, never a patient."""
+
+
+class PlotError(MtAccessError, OSError):
+    """A plot could not be written (the folder cannot be created, a write failed)."""
+
+
+class WorkbookError(MtAccessError, OSError):
+    """The workbook could not be written (a folder that does not exist, a write failed)."""
+
+
+class ExportError(MtAccessError):
+    """A table could not be written (unknown format, a row missing a column...)."""
+
+
+class RegisterError(MtAccessError, ValueError):
+    """An operation on the GP register is not allowed (withdrawn GP, date going backwards...).
+
+    Attributes:
+        physician_id: the physician concerned.
+    """
+
+    def __init__(self, physician_id: str, message: str) -> None:
+        self.physician_id = physician_id
+        super().__init__(f"médecin {physician_id} : {message}")
+
+
+class StoreError(MtAccessError):
+    """The register's storage refused an operation (write outside a transaction, unknown or
+    duplicate id, a register file written by a newer version, a damaged file...).
+
+    Attributes:
+        path: the register file, when there is one.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        self.path = path
+        super().__init__(f"{path} : {message}" if path else message)
+
+
+class MapError(MtAccessError, ValueError):
+    """The map cannot be made as asked (class breaks out of order, unknown table part...)."""
+
+
+class LifecycleError(MtAccessError, ValueError):
+    """An operation on a request's lifecycle is not allowed (date going backwards, a GP who
+    already refused the request, a GP who was not proposed it...).
+
+    Attributes:
+        request_id: the request concerned.
+    """
+
+    def __init__(self, request_id: str, message: str) -> None:
+        self.request_id = request_id
+        super().__init__(f"demande {request_id} : {message}")
+
+
+class IllegalTransitionError(LifecycleError):
+    """The event is not allowed in the request's current state.
+
+    Attributes:
+        request_id: the request concerned.
+        state: its current state (a :class:`~mt_access.lifecycle.RequestState`).
+        event: the refused event (an :class:`~mt_access.lifecycle.Event`).
+        allowed: the events its current state allows (empty once the request has exited).
+    """
+
+    def __init__(
+        self, request_id: str, state: Labelled, event: Labelled, allowed: Sequence[Labelled]
+    ) -> None:
+        self.state = state
+        self.event = event
+        self.allowed = tuple(allowed)
+        if self.allowed:
+            listed = ", ".join(f"« {e.label} »" for e in self.allowed)
+            hint = f"événements possibles : {listed}"
+        else:
+            hint = "la demande est sortie du dispositif, aucun événement n'est plus possible"
+        super().__init__(
+            request_id,
+            f"événement « {event.label} » impossible dans l'état « {state.label} » ; {hint}",
+        )
+
+
+class RegisterOperationError(MtAccessError, ValueError):
+    """An operation on the register cannot be done: unknown request or GP, duplicate id,
+    a GP the request cannot be proposed to..."""
+
+
+class SimulationError(MtAccessError, ValueError):
+    """A scenario, a policy or a comparison cannot be simulated as asked."""
+
+
+class CommandError(MtAccessError):
+    """A command of the ``mt-access`` command line cannot run as asked (French message); its
+    exit code in :attr:`code` (see ``mt_access.cli``)."""
+
+    def __init__(self, message: str, code: int = 1) -> None:  # 1: EXIT_INVALID_INPUT
+        super().__init__(message)
+        self.code = code

@@ -19,15 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from mt_access._xlsx import column_letters, rows_xml, splice_rows
-from mt_access.errors import MtAccessError
+from mt_access.errors import ExportError
 
 __all__ = ["ExportError", "neutralise", "write_rows"]
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-class ExportError(MtAccessError):
-    """A table could not be written (unknown format, a row missing a column...)."""
 
 
 def neutralise(text: str) -> str:

@@ -15,17 +15,13 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from mt_access.calendar import Month
-from mt_access.errors import MtAccessError
+from mt_access.errors import FramesError
 from mt_access.labels import LabelledEnum
 
 if TYPE_CHECKING:
     import pandas as pd  # type: ignore[import-untyped, import-not-found, unused-ignore]
 
 __all__ = ["FramesError", "cell", "records_frame", "table_frame"]
-
-
-class FramesError(MtAccessError, ValueError):
-    """A frame cannot be built as asked (unknown part, values of different classes...)."""
 
 
 def _pandas() -> Any:

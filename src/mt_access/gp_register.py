@@ -34,7 +34,7 @@ from collections.abc import Iterable, Sequence
 import attrs
 
 from mt_access.calendar import Month
-from mt_access.errors import MtAccessError
+from mt_access.errors import RegisterError
 from mt_access.ledger import CapacityDeclared, CapacityLedger
 from mt_access.lifecycle import Event, RequestFile
 from mt_access.model import Modality, Physician, PhysicianStatus, StatusChange
@@ -49,18 +49,6 @@ __all__ = [
     "suspend",
     "withdraw",
 ]
-
-
-class RegisterError(MtAccessError, ValueError):
-    """An operation on the GP register is not allowed (withdrawn GP, date going backwards...).
-
-    Attributes:
-        physician_id: the physician concerned.
-    """
-
-    def __init__(self, physician_id: str, message: str) -> None:
-        self.physician_id = physician_id
-        super().__init__(f"médecin {physician_id} : {message}")
 
 
 # --- validation helpers

@@ -426,7 +426,7 @@ class RequestFile:
 
     def _check(self, event: Event, on: dt.date) -> None:
         if event not in ALLOWED[self.state]:
-            raise IllegalTransitionError(self.id, self.state, event)
+            raise IllegalTransitionError(self.id, self.state, event, ALLOWED[self.state])
         if on < self.last_date:
             raise LifecycleError(
                 self.id,

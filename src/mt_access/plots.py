@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mt_access.calendar import Month
-from mt_access.errors import MtAccessError
+from mt_access.errors import PlotError
 from mt_access.indicators import (
     Indicators,
     Period,
@@ -47,10 +47,6 @@ __all__ = [
 ]
 
 _COLOURS = ("#c0392b", "#e67e22", "#f1c40f", "#27ae60", "#2980b9", "#8e44ad", "#7f8c8d")
-
-
-class PlotError(MtAccessError, OSError):
-    """A plot could not be written (the folder cannot be created, a write failed)."""
 
 
 def _figure(width: float = 10.0, height: float = 5.0) -> tuple[Figure, Axes]:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 from mt_access.calendar import Month
-from mt_access.errors import MtAccessError
+from mt_access.errors import RegisterOperationError
 from mt_access.geo.distance import DistanceCache
 from mt_access.gp_register import GPMonth, gp_follow_up
 from mt_access.ledger import (
@@ -29,11 +29,6 @@ if TYPE_CHECKING:
     pass
 
 __all__ = ["RegisterBase", "RegisterOperationError"]
-
-
-class RegisterOperationError(MtAccessError, ValueError):
-    """An operation on the register cannot be done: unknown request or GP, duplicate id,
-    a GP the request cannot be proposed to..."""
 
 
 class RegisterBase:

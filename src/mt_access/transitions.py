@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 import attrs
 
-from mt_access.errors import MtAccessError
+from mt_access.errors import IllegalTransitionError, LifecycleError
 from mt_access.labels import LabelledEnum, register_labels
 from mt_access.model import masked
 
@@ -26,45 +26,6 @@ __all__ = [
     "RequestState",
     "Transition",
 ]
-
-
-class LifecycleError(MtAccessError, ValueError):
-    """An operation on a request's lifecycle is not allowed (date going backwards, a GP who
-    already refused the request, a GP who was not proposed it...).
-
-    Attributes:
-        request_id: the request concerned.
-    """
-
-    def __init__(self, request_id: str, message: str) -> None:
-        self.request_id = request_id
-        super().__init__(f"demande {request_id} : {message}")
-
-
-class IllegalTransitionError(LifecycleError):
-    """The event is not allowed in the request's current state.
-
-    Attributes:
-        request_id: the request concerned.
-        state: its current state.
-        event: the refused event.
-        allowed: the events its current state allows (empty once the request has exited).
-    """
-
-    def __init__(self, request_id: str, state: RequestState, event: Event) -> None:
-        self.state = state
-        self.event = event
-        self.allowed = ALLOWED[state]
-        if self.allowed:
-            listed = ", ".join(f"{e.value} ({e.label})" for e in self.allowed)
-            hint = f"événements autorisés : {listed}"
-        else:
-            hint = "la demande est sortie du dispositif, aucun événement n'est plus autorisé"
-        super().__init__(
-            request_id,
-            f"événement « {event.label} » ({event.value}) impossible dans l'état "
-            f"« {state.label} » ; {hint}",
-        )
 
 
 class RequestState(LabelledEnum):

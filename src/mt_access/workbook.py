@@ -33,7 +33,7 @@ import numpy as np
 
 from mt_access._xlsx import ILLEGAL, TEXT_STARTS, clean, rows_xml, splice_rows
 from mt_access.calendar import Month
-from mt_access.errors import MtAccessError
+from mt_access.errors import WorkbookError
 from mt_access.indicators import (
     _EXIT_REASONS,
     Cell,
@@ -93,10 +93,6 @@ PERSONAL_COLUMNS: tuple[str, ...] = ("nom", "prénom", "téléphone", "courriel"
 request's free-text comments."""
 
 _DATE_FORMAT = "DD/MM/YYYY"
-
-
-class WorkbookError(MtAccessError, OSError):
-    """The workbook could not be written (a folder that does not exist, a write failed)."""
 
 
 def _number_format(label: str) -> str | None:

@@ -15,7 +15,7 @@ from typing import TextIO
 
 from mt_access.bounds import MAX_MONTHLY_CAPACITY, Bound, check_number
 from mt_access.calendar import Month
-from mt_access.errors import MtAccessError
+from mt_access.errors import CommandError, MtAccessError
 from mt_access.loading import load_policy
 from mt_access.policy import Policy
 from mt_access.register import Register
@@ -70,14 +70,6 @@ DEFAULT_REGISTER = "registre.sqlite"
 
 POLICY_SETTING = "policy"
 """The store setting naming the register's policy (a shipped name or a YAML path)."""
-
-
-class CommandError(MtAccessError):
-    """A command cannot run as asked (French message); exit code in :attr:`code`."""
-
-    def __init__(self, message: str, code: int = EXIT_INVALID_INPUT) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 class Console:

@@ -108,7 +108,8 @@ def refusal_message(exc: IllegalTransitionError) -> str:
     if Event.ACCEPT in steps:  # a proposal pending: its answer comes next
         commands = [f"mt-access medecin repondre MEDECIN {rid} accepte|refuse"]
     listed = " ou ".join(f"« {command} »" for command in commands)
-    if min(_STAGE[e] for e in steps) <= _STAGE.get(exc.event, 0):
+    stage = _STAGE.get(exc.event, 0) if isinstance(exc.event, Event) else 0
+    if min(_STAGE[e] for e in steps) <= stage:
         return f"impossible : {state} ; faites d'abord {listed}"
     return f"impossible : {state}, cette étape est passée ; étape suivante : {listed}"
 

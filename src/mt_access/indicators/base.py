@@ -9,7 +9,7 @@ import datetime as dt
 import numpy as np
 import numpy.typing as npt
 
-from mt_access.errors import MtAccessError
+from mt_access.errors import IndicatorsError
 from mt_access.lifecycle import (
     ExitReason,
     RequestState,
@@ -36,11 +36,6 @@ REASONS: tuple[SearchReason, ...] = tuple(SearchReason)
 REFERRERS: tuple[ReferrerKind, ...] = tuple(ReferrerKind)
 ALL_LEVELS = "ensemble"
 """The label of the row that adds up every level."""
-
-
-class IndicatorsError(MtAccessError, ValueError):
-    """Indicators cannot be computed as asked (a period ending before it starts, a request
-    without its file, an unknown table...). Messages name ids and dates, never a patient."""
 
 
 def fr_date(day: dt.date) -> str:

@@ -26,7 +26,7 @@ import jinja2
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from mt_access.errors import MtAccessError
+from mt_access.errors import LetterError, LetterTemplateError
 from mt_access.letters import markup
 from mt_access.letters.settings import LETTERS
 
@@ -73,30 +73,6 @@ _KIND_LABELS = {
     LetterKind.FEEDBACK: "retour à l'adresseur",
     LetterKind.ORIENTATION: "courrier d'orientation",
 }
-
-
-class LetterError(MtAccessError, ValueError):
-    """A letter cannot be written (erased request, no referrer, unknown format...).
-
-    Messages name requests and GPs by id, never a patient.
-    """
-
-
-class LetterTemplateError(LetterError):
-    """A letter template is invalid: syntax error, unknown variable, forbidden access...
-
-    Attributes:
-        message: what is wrong (French, for coordinators).
-        template: the template file.
-        line: the line in ``template``, when known.
-    """
-
-    def __init__(self, message: str, *, template: str, line: int | None = None) -> None:
-        self.message = message
-        self.template = template
-        self.line = line
-        where = template if line is None else f"{template}, ligne {line}"
-        super().__init__(f"modèle de courrier {where} : {message}")
 
 
 def default_templates_folder() -> Traversable:

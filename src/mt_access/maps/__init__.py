@@ -54,7 +54,7 @@ import numpy as np
 import shapely
 
 from mt_access.calendar import Month
-from mt_access.errors import MtAccessError
+from mt_access.errors import MapError
 from mt_access.geo.communes import CommuneReference, bundled_reference
 from mt_access.geo.shapes import BUNDLED_DEPARTMENTS, CommuneShapes, bundled_shapes
 from mt_access.ledger import CapacityLedger
@@ -96,10 +96,6 @@ Geometry = Any
 
 
 _SHOWN_STATUSES = frozenset({PhysicianStatus.ACTIVE, PhysicianStatus.SUSPENDED})
-
-
-class MapError(MtAccessError, ValueError):
-    """The map cannot be made as asked (class breaks out of order, unknown table part...)."""
 
 
 # ------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mt_access.calendar import Month
-from mt_access.errors import MtAccessError
+from mt_access.errors import SimulationError
 from mt_access.geo.communes import CommuneReference
 from mt_access.model import (
     Consent,
@@ -53,10 +53,6 @@ ANSWER_DRAWS = 6
 
 NEVER = 1_000_000
 """Months until an exit that never happens."""
-
-
-class SimulationError(MtAccessError, ValueError):
-    """A scenario, a policy or a comparison cannot be simulated as asked."""
 
 
 def rng_for(seed: int, *keys: int) -> np.random.Generator:

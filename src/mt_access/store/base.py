@@ -37,7 +37,7 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 
-from mt_access.errors import MtAccessError
+from mt_access.errors import StoreError
 from mt_access.ledger import LedgerEntry
 from mt_access.lifecycle import RequestFile, RequestState, Transition
 from mt_access.model import PatientIdentity, Physician, Request, masked
@@ -49,19 +49,6 @@ __all__ = [
     "Store",
     "StoreError",
 ]
-
-
-class StoreError(MtAccessError):
-    """The register's storage refused an operation (write outside a transaction, unknown or
-    duplicate id, a register file written by a newer version, a damaged file...).
-
-    Attributes:
-        path: the register file, when there is one.
-    """
-
-    def __init__(self, message: str, *, path: str | None = None) -> None:
-        self.path = path
-        super().__init__(f"{path} : {message}" if path else message)
 
 
 @attrs.frozen
