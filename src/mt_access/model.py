@@ -20,6 +20,7 @@ __all__ = [
     "HomeVisitNeed",
     "Household",
     "HouseholdMember",
+    "KnownPerson",
     "Modality",
     "Patient",
     "PatientIdentity",
@@ -246,6 +247,24 @@ class PatientIdentity:
     def is_empty(self) -> bool:
         """No field filled (e.g. after erasure)."""
         return not any(attrs.astuple(self))
+
+
+@attrs.frozen
+class KnownPerson:
+    """A person already in the register, for recognising duplicates at intake (never erased
+    ones): what a store gives (``Store.known_persons``) and the intake compares.
+
+    Attributes:
+        request_id: the request the person made.
+        identity: their identity.
+        birth_date: their birth date.
+        active: whether the request is still in progress.
+    """
+
+    request_id: str
+    identity: PatientIdentity
+    birth_date: dt.date = attrs.field(repr=masked)
+    active: bool
 
 
 @attrs.frozen

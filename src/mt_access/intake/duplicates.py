@@ -13,9 +13,9 @@ from mt_access.intake.tabular import (
     normalize_text,
 )
 from mt_access.model import (
+    KnownPerson,
     PatientIdentity,
 )
-from mt_access.store.base import KnownPerson
 
 __all__ = ["DuplicateFinder"]
 

@@ -71,6 +71,7 @@ from mt_access.model import (
     Consent,
     HomeVisitNeed,
     Household,
+    KnownPerson,
     Patient,
     PatientIdentity,
     PreviousDoctor,
@@ -79,7 +80,6 @@ from mt_access.model import (
     Request,
     SearchReason,
 )
-from mt_access.store.base import KnownPerson
 
 if TYPE_CHECKING:
     from mt_access.policy import Policy

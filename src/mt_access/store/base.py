@@ -40,7 +40,7 @@ import attrs
 from mt_access.errors import StoreError
 from mt_access.ledger import LedgerEntry
 from mt_access.lifecycle import RequestFile, RequestState, Transition
-from mt_access.model import PatientIdentity, Physician, Request, masked
+from mt_access.model import KnownPerson, PatientIdentity, Physician, Request
 
 __all__ = [
     "KnownPerson",
@@ -77,16 +77,6 @@ class RequestSummary:
     urgent: bool
     proposed_to: tuple[str, ...] = ()
     searching: int = 0
-
-
-@attrs.frozen
-class KnownPerson:
-    """A person already in the register, for recognising duplicates (never erased ones)."""
-
-    request_id: str
-    identity: PatientIdentity
-    birth_date: dt.date = attrs.field(repr=masked)
-    active: bool
 
 
 @attrs.frozen
