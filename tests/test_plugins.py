@@ -447,7 +447,9 @@ def test_a_section_registered_twice_or_named_like_a_core_one_is_refused(tmp_path
         def mt_access_policy_sections(self) -> list[Any]:
             return ["outreach"]
 
-    with pytest.raises(PluginError, match="str au lieu de PolicySection"):
+    with pytest.raises(
+        PluginError, match=r"le plugin .*Wrong. a renvoyé str au lieu de section de politique"
+    ):
         registry(get_plugin_manager(plugins=[Wrong()]))
 
 
@@ -485,3 +487,25 @@ def test_every_hook_has_a_test() -> None:
     source = Path(__file__).read_text(encoding="utf-8")
     untested = sorted(h for h in hooks if f"def {h}" not in source)
     assert not untested, untested
+
+
+def test_a_kind_registered_by_two_plugins_names_both() -> None:
+    """The collection block is one (plugins.registry): its errors name the plugins."""
+    from mt_access.plugins import registry
+
+    class First:
+        @hookimpl
+        def mt_access_routers(self) -> list[RouterKind]:
+            return [RouterKind("twice", "premier", lambda task: None)]  # type: ignore[arg-type,return-value]
+
+    class Second:
+        @hookimpl
+        def mt_access_routers(self) -> list[RouterKind]:
+            return [RouterKind("twice", "second", lambda task: None)]  # type: ignore[arg-type,return-value]
+
+    pm = get_plugin_manager(load_entry_points=False, plugins=[First(), Second()])
+    with pytest.raises(
+        PluginError,
+        match=r"routeur 'twice' enregistré par deux plugins : .*First.*Second|.*Second.*First",
+    ):
+        registry(pm)

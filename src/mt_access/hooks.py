@@ -28,14 +28,22 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Callable, Iterator, Sequence
-from contextvars import ContextVar
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import pluggy
 
 from mt_access.errors import MtAccessError, PluginError
+from mt_access.hook_base import (
+    ACTIVE,
+    active,
+    collected,
+    describe_plugin,
+    failed,
+    is_wrapper,
+    named,
+)
 from mt_access.plugins import get_plugin_manager
 from mt_access.result import Classification, ReasonCode, ScopeDecision
 
@@ -54,10 +62,6 @@ __all__ = [
 
 T = TypeVar("T")
 
-_ACTIVE: ContextVar[pluggy.PluginManager | None] = ContextVar(
-    "mt_access_active_plugin_manager", default=None
-)
-
 
 def plugin_manager(
     policy: Policy | None = None, given: pluggy.PluginManager | None = None
@@ -67,39 +71,12 @@ def plugin_manager(
     plugins (:func:`mt_access.get_plugin_manager`)."""
     if given is not None:
         return given
-    active = _ACTIVE.get()
+    active = ACTIVE.get()
     if active is not None:
         return active
     if policy is not None and policy.plugin_manager is not None:
         return policy.plugin_manager
     return get_plugin_manager()
-
-
-@contextlib.contextmanager
-def _active(pm: pluggy.PluginManager) -> Iterator[None]:
-    token = _ACTIVE.set(pm)
-    try:
-        yield
-    finally:
-        _ACTIVE.reset(token)
-
-
-def describe_plugin(pm: pluggy.PluginManager, plugin: object) -> str:
-    """A plugin's name for a message: its registered name, else (a name pluggy made up from
-    ``id()``) its module or class name."""
-    name = pm.get_name(plugin)
-    if name is None or name.isdigit():
-        name = getattr(plugin, "__name__", None) or type(plugin).__qualname__
-    return str(name)
-
-
-def _is_wrapper(impl: pluggy.HookImpl) -> bool:
-    return bool(impl.hookwrapper or getattr(impl, "wrapper", False))
-
-
-def _named(names: Sequence[str]) -> str:
-    quoted = ", ".join(repr(n) for n in names)
-    return f"le plugin {quoted}" if len(names) == 1 else f"l'un des plugins {quoted}"
 
 
 class Hooks:
@@ -121,7 +98,7 @@ class Hooks:
 
     def _first(self, hook: str, kwargs: dict[str, Any]) -> tuple[Any, _Who]:
         """The first answer of ``hook`` other than ``None``, and who gave it."""
-        with _active(self.pm):
+        with active(self.pm):
             return self._caller(hook)(kwargs)
 
     def _caller(self, hook: str) -> Callable[[dict[str, Any]], tuple[Any, _Who]]:
@@ -130,7 +107,7 @@ class Hooks:
         caller = getattr(self.pm.hook, hook)
         impls = caller.get_hookimpls()
         pm = self.pm
-        if any(_is_wrapper(i) for i in impls):
+        if any(is_wrapper(i) for i in impls):
             every = _Who(pm, [i.plugin for i in reversed(impls)])
 
             def through_pluggy(kwargs: dict[str, Any]) -> tuple[Any, _Who]:
@@ -139,7 +116,7 @@ class Hooks:
                 except MtAccessError:
                     raise
                 except Exception as exc:
-                    raise PluginError(_failed(hook, every, exc)) from exc
+                    raise PluginError(failed(hook, every, exc)) from exc
                 if answer is None:
                     raise PluginError(_no_answer(hook))
                 return answer, every
@@ -154,7 +131,7 @@ class Hooks:
                 except MtAccessError:
                     raise
                 except Exception as exc:
-                    raise PluginError(_failed(hook, _Who(pm, [plugin]), exc)) from exc
+                    raise PluginError(failed(hook, _Who(pm, [plugin]), exc)) from exc
                 if answer is not None:
                     return answer, _Who(pm, [plugin])
             raise PluginError(_no_answer(hook))
@@ -269,7 +246,7 @@ class Hooks:
         """:meth:`pseudonym` of each request (the implementations looked up once)."""
         hook = "mt_access_pseudonym"
         out: list[str] = []
-        with _active(self.pm):
+        with active(self.pm):
             call = self._caller(hook)
             for request_id in request_ids:
                 answer, who = call({"request_id": request_id, "policy": policy})
@@ -316,11 +293,7 @@ class _Who:
         self.plugins = plugins
 
     def __str__(self) -> str:
-        return _named([describe_plugin(self.pm, p) for p in self.plugins])
-
-
-def _failed(hook: str, who: object, exc: BaseException) -> str:
-    return f"{hook} : {who} a échoué ({type(exc).__name__})"
+        return named([describe_plugin(self.pm, p) for p in self.plugins])
 
 
 def _no_answer(hook: str) -> str:
@@ -359,49 +332,6 @@ def _classification_problem(c: object) -> str:
 # Collection hooks
 
 
-def collected(
-    pm: pluggy.PluginManager, hook: str, expected: type[T], what: str
-) -> list[tuple[str, T]]:
-    """Every item answered to the collection hook ``hook``, with the plugin that gave it, in
-    pluggy's call order.
-
-    Raises:
-        PluginError: an implementation failed, did not answer a list, or answered an item
-            that is not ``expected``; the message names the plugin.
-    """
-    out: list[tuple[str, T]] = []
-    caller = getattr(pm.hook, hook)
-    with _active(pm):
-        for impl in reversed(caller.get_hookimpls()):
-            if _is_wrapper(impl):
-                raise PluginError(
-                    f"{hook} : le plugin {describe_plugin(pm, impl.plugin)!r} enveloppe un "
-                    "hook de collecte, ce qui n'est pas pris en charge"
-                )
-            name = describe_plugin(pm, impl.plugin)
-            try:
-                batch = impl.function()
-            except MtAccessError:
-                raise
-            except Exception as exc:
-                raise PluginError(_failed(hook, f"le plugin {name!r}", exc)) from exc
-            if batch is None:
-                continue
-            if not isinstance(batch, list | tuple):
-                raise PluginError(
-                    f"{hook} : le plugin {name!r} a renvoyé {type(batch).__name__} au lieu "
-                    f"d'une liste de {what}"
-                )
-            for item in batch:
-                if not isinstance(item, expected):
-                    raise PluginError(
-                        f"{hook} : le plugin {name!r} a renvoyé {type(item).__name__} au lieu "
-                        f"de {what}"
-                    )
-                out.append((name, item))
-    return out
-
-
 def owner_of(pm: pluggy.PluginManager, hook: str, name: str) -> str:
     """Who registered the kind (criterion kind, router) called ``name`` through ``hook``, for a
     message (« le plugin 'x' »); only computed when an error is reported."""
@@ -411,7 +341,7 @@ def owner_of(pm: pluggy.PluginManager, hook: str, name: str) -> str:
             for item in impl.function() or ():
                 if getattr(item, "name", None) == name:
                     found.append(describe_plugin(pm, impl.plugin))
-    return _named(found) if found else "plugin inconnu"
+    return named(found) if found else "plugin inconnu"
 
 
 def checked_call(who: Callable[[], str], call: Callable[[], T]) -> T:

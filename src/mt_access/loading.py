@@ -9,6 +9,7 @@ import pluggy
 
 from mt_access.errors import PolicyError, ReferenceDataError
 from mt_access.geo.communes import CommuneReference
+from mt_access.hook_base import collected
 from mt_access.plugins import get_plugin_manager, merge_references, registry
 from mt_access.policy import Policy, policy_from_mapping
 from mt_access.yamlcheck import Locator
@@ -27,12 +28,14 @@ def available_policies(pm: pluggy.PluginManager | None = None) -> dict[str, Path
     """Policy files loadable by name: ``{name: path}`` from every registered directory."""
     pm = pm or get_plugin_manager()
     found: dict[str, Path] = {}
-    for batch in pm.hook.mt_access_policy_directories():
-        for directory in batch:
-            directory = Path(directory)
-            if directory.is_dir():
-                for path in sorted(directory.glob("*.yaml")):
-                    found.setdefault(path.stem, path)
+    entries: list[tuple[str, str | os.PathLike[str]]] = collected(
+        pm, "mt_access_policy_directories", (str, os.PathLike), "dossiers"
+    )
+    for _, entry in entries:
+        directory = Path(entry)
+        if directory.is_dir():
+            for path in sorted(directory.glob("*.yaml")):
+                found.setdefault(path.stem, path)
     return dict(sorted(found.items()))
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterable, Mapping
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 import pluggy
@@ -17,6 +17,7 @@ import pluggy
 from mt_access import hookspecs
 from mt_access.errors import PluginError, PolicyError
 from mt_access.geo.communes import CommuneReference
+from mt_access.hook_base import collected
 from mt_access.policy_kinds import CriterionKind, PolicySection, RouterKind
 
 __all__ = [
@@ -31,6 +32,8 @@ __all__ = [
     "merge_references",
     "registry",
 ]
+
+T = TypeVar("T")
 
 hookimpl = pluggy.HookimplMarker(hookspecs.PROJECT_NAME)
 """Marker for hook implementations: ``@hookimpl def mt_access_routers(): ...``."""
@@ -78,41 +81,35 @@ def get_plugin_manager(
     return pm
 
 
-def _collect(results: list[list[object]], expected: type[object], what: str) -> dict[str, object]:
-    found: dict[str, object] = {}
-    for batch in results:
-        if not isinstance(batch, list | tuple):
+def _collect(pm: pluggy.PluginManager, hook: str, expected: type[T], what: str) -> dict[str, T]:
+    """The items answered to the collection hook ``hook``, by name; an item of the wrong type,
+    a failing plugin or a name given twice is a :class:`PluginError` naming the plugins."""
+    found: dict[str, T] = {}
+    owners: dict[str, str] = {}
+    for plugin, item in collected(pm, hook, expected, what):
+        name = str(getattr(item, "name"))  # noqa: B009 - every collected kind has a name
+        if name in found:
             raise PluginError(
-                f"un plugin a renvoyé {type(batch).__name__} au lieu d'une liste de {what}"
+                f"{what} {name!r} enregistré par deux plugins : {owners[name]!r} et {plugin!r}"
             )
-        for item in batch:
-            if not isinstance(item, expected):
-                raise PluginError(
-                    f"un plugin a renvoyé {type(item).__name__} au lieu de {expected.__name__}"
-                )
-            name = str(getattr(item, "name"))  # noqa: B009 - item is typed as object here
-            if name in found:
-                raise PluginError(f"{what} {name!r} enregistré par deux plugins")
-            found[name] = item
+        found[name] = item
+        owners[name] = plugin
     return dict(sorted(found.items()))
 
 
 def collect_criterion_kinds(pm: pluggy.PluginManager) -> dict[str, CriterionKind]:
     """Every criterion kind registered through ``mt_access_criterion_kinds``, by name."""
-    found = _collect(pm.hook.mt_access_criterion_kinds(), CriterionKind, "type de critère")
-    return {k: v for k, v in found.items() if isinstance(v, CriterionKind)}
+    return _collect(pm, "mt_access_criterion_kinds", CriterionKind, "type de critère")
 
 
 def collect_routers(pm: pluggy.PluginManager) -> dict[str, RouterKind]:
     """Every router registered through ``mt_access_routers``, by name."""
-    found = _collect(pm.hook.mt_access_routers(), RouterKind, "routeur")
-    return {k: v for k, v in found.items() if isinstance(v, RouterKind)}
+    return _collect(pm, "mt_access_routers", RouterKind, "routeur")
 
 
 def collect_sections(pm: pluggy.PluginManager) -> dict[str, PolicySection[Any]]:
     """Every policy section registered through ``mt_access_policy_sections``, by name."""
-    found = _collect(pm.hook.mt_access_policy_sections(), PolicySection, "section de politique")
-    return {k: v for k, v in found.items() if isinstance(v, PolicySection)}
+    return _collect(pm, "mt_access_policy_sections", PolicySection, "section de politique")
 
 
 def merge_references(base: CommuneReference, own: CommuneReference) -> CommuneReference:
@@ -150,7 +147,12 @@ class Registry:
             PolicyError: no plugin registers a reference.
         """
         pm = self.plugin_manager
-        refs = [] if pm is None else [r for b in pm.hook.mt_access_commune_references() for r in b]
+        refs = []
+        if pm is not None:
+            answered = collected(
+                pm, "mt_access_commune_references", CommuneReference, "référentiels de communes"
+            )
+            refs = [reference for _, reference in answered]
         if not refs:
             raise PolicyError("aucun référentiel de communes n'est enregistré par les plugins")
         merged: CommuneReference = refs[-1]
