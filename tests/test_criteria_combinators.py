@@ -25,6 +25,7 @@ from mt_access import (
 from mt_access.bounds import MAX_CRITERION_LABEL
 from mt_access.columns import RequestTable
 from mt_access.engine import match
+from mt_access.errors import PluginError
 from mt_access.plugins import collect_criterion_kinds, get_plugin_manager
 from mt_access.policy import Criterion, CriterionKind, policy_from_mapping
 from mt_access.privacy import referral
@@ -299,3 +300,10 @@ def test_bad_label_on_a_top_level_criterion(tmp_path: Path) -> None:
     err = error_for(tmp_path, "kind: ame", BASE.replace("- kind: ald", "- {kind: ald, label: ''}"))
     assert err.path == "$.priority.levels[0].criteria[0].label"
     assert err.line == 9
+
+
+def test_a_plugin_kind_cannot_take_a_combinator_name() -> None:
+    kinds = dict(collect_criterion_kinds(get_plugin_manager()))
+    kinds["not"] = CriterionKind("not", "non", lambda p: lambda r, on: True)
+    with pytest.raises(PluginError, match="critère combiné de base"):
+        policy_with([{"kind": "not", "of": {"kind": "ald"}}], criterion_kinds=kinds)

@@ -558,6 +558,11 @@ def _criterion(
     name_node = node.required("kind", f"clé 'kind' manquante ; types possibles : {known}")
     name = name_node.text()
     if name in COMBINATORS:
+        if name in kinds:
+            raise PluginError(
+                f"type de critère {name!r} enregistré par un plugin : ce nom est celui d'un "
+                "critère combiné de base (all_of, any_of, not)"
+            )
         return _combinator(node, name, kinds, reference)
     if name not in kinds:
         raise name_node.error(f"type de critère inconnu {name!r} ; types connus : {known}")
