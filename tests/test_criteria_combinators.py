@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -23,10 +24,12 @@ from mt_access import (
     load_policy,
 )
 from mt_access.bounds import MAX_CRITERION_LABEL
+from mt_access.cli import main
 from mt_access.columns import RequestTable
 from mt_access.engine import match
 from mt_access.errors import PluginError
 from mt_access.plugins import collect_criterion_kinds, get_plugin_manager
+from mt_access.policies import decisions
 from mt_access.policy import Criterion, CriterionKind, policy_from_mapping
 from mt_access.privacy import referral
 from test_criteria import COMMUNES, requests
@@ -307,3 +310,66 @@ def test_a_plugin_kind_cannot_take_a_combinator_name() -> None:
     kinds["not"] = CriterionKind("not", "non", lambda p: lambda r, on: True)
     with pytest.raises(PluginError, match="critère combiné de base"):
         policy_with([{"kind": "not", "of": {"kind": "ald"}}], criterion_kinds=kinds)
+
+
+COMBINED_LEVELS = [
+    {
+        "name": "urgent",
+        "criteria": [
+            {"kind": "all_of", "of": [{"kind": "urgent"}, {"kind": "not", "of": {"kind": "ame"}}]}
+        ],
+    },
+    {
+        "name": "prioritaire",
+        "match": "all",
+        "criteria": [
+            {"kind": "any_of", "of": [{"kind": "ald"}, {"kind": "css"}]},
+            {"kind": "not", "of": {"kind": "age_under", "years": 16}, "label": "adulte"},
+        ],
+    },
+]
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.lists(requests(), min_size=decisions.VECTOR_MIN, max_size=100, unique_by=lambda r: r.id))
+def test_vectorised_classification_with_combinators_equals_per_request(
+    batch: list[Request],
+) -> None:
+    """A large batch is classified by the vectorised path with the same levels and matched
+    labels as one request at a time, when levels and exclusions use combinators."""
+    base = policy_with([{"kind": "ald"}])
+    policy = policy_from_mapping(
+        {
+            **base.raw,
+            "priority": {"levels": COMBINED_LEVELS},
+            "exclusions": [
+                {"kind": "any_of", "of": [{"kind": "reason_in", "reasons": ["convenience"]}]}
+            ],
+        }
+    )
+    assert all(c.vector is not None for lv in policy.levels for c in lv.criteria)
+    on = dt.date(2026, 3, 15)
+    fast = decisions.mt_access_classify(batch, policy, on)
+    slow = [decisions.mt_access_classify([r], policy, on)[0] for r in batch]
+    assert fast == slow
+    fast_scope = decisions.mt_access_check_scope(batch, policy, on)
+    slow_scope = [decisions.mt_access_check_scope([r], policy, on)[0] for r in batch]
+    assert fast_scope == slow_scope
+
+
+def test_label_on_a_plugin_kind() -> None:
+    kinds = dict(collect_criterion_kinds(get_plugin_manager()))
+    kinds["isolated"] = CriterionKind("isolated", "personne isolée", lambda p: lambda r, on: True)
+    policy = policy_with([{"kind": "isolated", "label": "isolement"}], criterion_kinds=kinds)
+    assert policy.levels[0].criteria[0].label == "isolement"
+
+
+def test_policy_display_puts_a_combination_in_parentheses(tmp_path: Path) -> None:
+    path = tmp_path / "politique.yaml"
+    path.write_text(BASE.replace("CHILD", "{kind: all_of, of: [{kind: ame}, {kind: urgent}]}"))
+    out = io.StringIO()
+    assert main(["politique", "afficher", str(path)], out=out, err=io.StringIO()) == 0
+    assert (
+        "affection de longue durée (ALD) ou (bénéficiaire de la CSS ou (bénéficiaire de l'AME "
+        "et urgence : soins nécessaires sous un mois))"
+    ) in out.getvalue()

@@ -100,6 +100,12 @@ class Criterion:
     def __call__(self, request: Request, on: dt.date) -> bool:
         return self.test(request, on)
 
+    @property
+    def compound(self) -> bool:
+        """Whether the label joins several labels with « et » / « ou » (so it is written in
+        parentheses next to other labels)."""
+        return self.kind in ("all_of", "any_of") and len(self.of) > 1 and not self.custom_label
+
 
 COMBINATORS: Mapping[str, str] = {
     "all_of": "every criterion of `of` is met",
@@ -187,8 +193,7 @@ def _combined_label(kind: str, of: tuple[Criterion, ...]) -> str:
     """A combinator's French label: « ALD ou (âge ≥ 70 ans et CSS) », « pas urgent »."""
 
     def part(c: Criterion) -> str:
-        compound = c.kind in ("all_of", "any_of") and len(c.of) > 1 and not c.custom_label
-        return f"({c.label})" if compound else c.label
+        return f"({c.label})" if c.compound else c.label
 
     if kind == "not":
         return f"pas {part(of[0])}"
