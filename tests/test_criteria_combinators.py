@@ -30,7 +30,7 @@ from mt_access.engine import match
 from mt_access.errors import PluginError
 from mt_access.plugins import collect_criterion_kinds, get_plugin_manager
 from mt_access.policies import decisions
-from mt_access.policy import Criterion, CriterionKind, policy_from_mapping
+from mt_access.policy import Criterion, CriterionKind, Param, ParamType, policy_from_mapping
 from mt_access.privacy import referral
 from test_criteria import COMMUNES, requests
 
@@ -373,3 +373,18 @@ def test_policy_display_puts_a_combination_in_parentheses(tmp_path: Path) -> Non
         "affection de longue durée (ALD) ou (bénéficiaire de la CSS ou (bénéficiaire de l'AME "
         "et urgence : soins nécessaires sous un mois))"
     ) in out.getvalue()
+
+
+def test_a_label_on_several_lines_is_refused() -> None:
+    with pytest.raises(PolicyError, match="une seule ligne") as info:
+        policy_with([{"kind": "ald", "label": "ALD\nou pas"}])
+    assert info.value.path == "$.priority.levels[0].criteria[0].label"
+
+
+def test_a_plugin_kind_cannot_declare_a_label_parameter() -> None:
+    kinds = dict(collect_criterion_kinds(get_plugin_manager()))
+    kinds["odd"] = CriterionKind(
+        "odd", "x", lambda p: lambda r, on: True, (Param("label", ParamType.STRING),)
+    )
+    with pytest.raises(PluginError, match="paramètre 'kind' ou 'label'"):
+        policy_with([{"kind": "odd"}], criterion_kinds=kinds)

@@ -572,6 +572,11 @@ def _criterion(
     if name not in kinds:
         raise name_node.error(f"type de critère inconnu {name!r} ; types connus : {known}")
     kind = kinds[name]
+    if any(p.name in ("kind", "label") for p in kind.params):
+        raise PluginError(
+            f"le type de critère {name!r} déclare un paramètre 'kind' ou 'label' : ces clés "
+            "sont celles de tout critère"
+        )
     node.mapping(["kind", "label", *(p.name for p in kind.params)])
     params = _params(node, kind.params, reference)
     values = dict(params)
