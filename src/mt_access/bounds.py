@@ -19,6 +19,7 @@ __all__ = [
     "MAX_AGE_YEARS",
     "MAX_CHILDREN",
     "MAX_CONTACT_ATTEMPTS",
+    "MAX_CRITERION_LABEL",
     "MAX_DISTANCE_KM",
     "MAX_MONTHLY_CAPACITY",
     "MAX_NEAREST",
@@ -45,6 +46,9 @@ MAX_DISTANCE_KM = 1000.0
 
 MAX_CONTACT_ATTEMPTS = 100
 """Failed contact attempts in a row before a request exits as unreachable."""
+
+MAX_CRITERION_LABEL = 200
+"""Characters of a criterion's ``label:`` in a policy (shown in letters and referrals)."""
 
 MAX_AGE_YEARS = 130
 """An age in years in a policy criterion (``age_at_least``, ``age_under``)."""

@@ -169,7 +169,7 @@ def _cmd_policy(args: argparse.Namespace, console: Console) -> int:
         joined = " ou " if level.match == "any" else " et "
         out.write(
             f"Niveau {level.rank} « {level.name} » : "
-            f"{joined.join(c.label for c in level.criteria)}\n"
+            f"{joined.join(f'({c.label})' if c.compound else c.label for c in level.criteria)}\n"
         )
     out.write(f"Niveau {policy.non_priority_rank} « {policy.non_priority_level} » : les autres\n")
     for crit in policy.exclusions:
