@@ -337,7 +337,10 @@ def add_commands(sub: Any) -> None:
     gp = sub.add_parser(
         "medecin",
         aliases=["gp"],
-        help="les médecins volontaires : ajouter, coordonnées, adhérer, capacité, suspendre, répondre",
+        help=(
+            "les médecins volontaires : ajouter, coordonnées, adhérer, capacité, suspendre, "
+            "répondre"
+        ),
         description="Les médecins volontaires du dispositif et leurs réponses.",
     )
     gp_sub = gp.add_subparsers(dest="action", metavar="action", required=True)
