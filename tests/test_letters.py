@@ -376,6 +376,76 @@ def test_orientation_without_a_match_result_lists_the_commune_gps(
     assert "(Wambrechies)" in empty.text
 
 
+TILLEULS = mt_access.PracticeContact(
+    phone="03 20 00 00 01",
+    mssante="dr.mg1@medecin.mssante.fr",
+    address="1 rue Fictive, 59700 Marcq-en-Barœul",
+    practice="Cabinet des Tilleuls",
+    notes="Rendez-vous en ligne uniquement.",
+)
+
+
+def test_orientation_letters_give_the_gps_contact(deule: mt_access.Policy) -> None:
+    register = _register(deule)
+    _gp(register, "MG1", MARCQ)
+    _gp(register, "MG2", MARCQ)  # no contact recorded
+    (mg1,) = [p for p in register.physicians() if p.id == "MG1"]
+    register.update_physicians([attrs.evolve(mg1, contact=TILLEULS)])
+    _waiting(register, req("R1", MARCQ, age=30, received=D1))
+    run = register.run_match(RUN)
+    (letter,) = [x for x in letters_for_run(register, run, RUN) if x.request_id == "R1"]
+    text = letter.text
+    assert "- Dr MG1, Cabinet des Tilleuls — Marcq-en-Barœul" in text
+    assert "Adresse : 1 rue Fictive, 59700 Marcq-en-Barœul" in text
+    assert "Téléphone : 03 20 00 00 01" in text
+    assert "Rendez-vous en ligne uniquement." in text
+    assert "mssante" not in text  # for professionals, not in the patient's letter
+    assert "- Dr MG2 — Marcq-en-Barœul" in text
+    assert text.count("Téléphone :") == 1
+    # without a match result (the commune's GPs) too
+    assert "Téléphone : 03 20 00 00 01" in orientation_letter(register, "R1", RUN).text
+
+
+def test_k_nearest_orientation_letter_lists_each_gps_contact(
+    deule: mt_access.Policy,
+) -> None:
+    register = _register(deule)
+    for n, commune in enumerate((MARQUETTE, MARCQ, "59636"), 1):
+        _gp(register, f"MG{n}", commune)
+    by_id = {p.id: p for p in register.physicians()}
+    register.update_physicians(
+        [
+            attrs.evolve(
+                by_id[f"MG{n}"],
+                contact=mt_access.PracticeContact(
+                    phone=f"03 20 00 00 0{n}", address=f"{n} rue Fictive"
+                ),
+            )
+            for n in (1, 2, 3)
+        ]
+    )
+    _waiting(register, req("R1", MARCQ, age=30, received=D1))
+    nearest = mt_access.Orientation(
+        "R1",
+        "non prioritaire",
+        1,
+        "k_nearest",
+        tuple(
+            mt_access.OrientedPhysician(pid, f"Dr {pid}", commune, km)
+            for pid, commune, km in (
+                ("MG2", MARCQ, 0.0),
+                ("MG1", MARQUETTE, 2.4),
+                ("MG3", "59636", 7.1),
+            )
+        ),
+    )
+    text = orientation_letter(register, "R1", RUN, orientation=nearest).text
+    positions = [text.index(f"Téléphone : 03 20 00 00 0{n}") for n in (2, 1, 3)]
+    assert positions == sorted(positions)
+    assert "Adresse : 1 rue Fictive" in text
+    assert "(à 2,4 km)" in text
+
+
 def test_orientation_of_another_request_is_refused(deule: mt_access.Policy) -> None:
     register = _register(deule)
     _gp(register, "MG1", MARCQ)

@@ -13,7 +13,7 @@ import pytest
 from mt_access.errors import MatchInputError, ReferenceDataError
 from mt_access.geo.communes import CommuneReference
 from mt_access.geo.point import Point
-from mt_access.model import Modality, Physician, PhysicianStatus, StatusChange
+from mt_access.model import Modality, Physician, PhysicianStatus, PracticeContact, StatusChange
 from mt_access.rpps import (
     HEADER,
     MAX_WARNINGS,
@@ -339,7 +339,11 @@ def test_merge_keeps_what_the_cpts_recorded(tmp_path: Path) -> None:
     assert [(p.id, p.rpps, p.accepting_new_patients) for p in update.added] == [
         ("RPPS-10000000004", "10000000004", False)
     ]
-    assert update.changed == {"10000000001": ("name",), "10000000002": ("name", "commune")}
+    # the directory's phone and address complete the empty contacts
+    assert update.changed == {
+        "10000000001": ("name", "contact.phone", "contact.address"),
+        "10000000002": ("name", "commune", "contact.phone", "contact.address"),
+    }
 
 
 def test_merge_is_idempotent(tmp_path: Path) -> None:
@@ -426,4 +430,111 @@ def test_tracked_gps_tell_moved_from_gone(tmp_path: Path, reference: CommuneRefe
     assert update.added == ()
     assert update.physicians[0] == known[0]
     assert update.physicians[1].commune == VOIRON
-    assert update.changed == {"10000000002": ("name",)}
+    assert update.changed == {"10000000002": ("name", "contact.phone", "contact.address")}
+
+
+# -- practice contact -------------------------------------------------------------------------
+
+CONTACT_FIELDS = {
+    "Raison sociale site": "SCM DES TILLEULS",
+    "Enseigne commerciale site": "Cabinet des Tilleuls",
+    "Téléphone (coord. structure)": "0476000001",
+    "Adresse e-mail (coord. structure)": "jean.martin@medecin.mssante.fr",
+}
+
+
+def test_candidates_get_their_site_contact(tmp_path: Path) -> None:
+    rows = [
+        gp_line("10000000001", **CONTACT_FIELDS),
+        gp_line(  # a plain e-mail is not an MSSanté address; a 2nd phone stands in
+            "10000000002",
+            **{
+                "Téléphone (coord. structure)": "",
+                "Téléphone 2 (coord. structure)": "+33476000002",
+                "Adresse e-mail (coord. structure)": "cabinet@exemple.fr",
+                "Raison sociale site": "SELARL FICTIVE",
+            },
+        ),
+        gp_line(  # a phone that is not one is left out, the rest kept
+            "10000000003", **{"Téléphone (coord. structure)": "voir site"}
+        ),
+    ]
+    first, second, third = to_physicians(_extract(tmp_path, rows))
+    assert first.contact == PracticeContact(
+        phone="04 76 00 00 01",
+        mssante="jean.martin@medecin.mssante.fr",
+        address="12 B Avenue Jules Ravat, 38500 VOIRON",
+        practice="Cabinet des Tilleuls",
+    )
+    assert second.contact == PracticeContact(
+        phone="+33 4 76 00 00 02",
+        address="12 B Avenue Jules Ravat, 38500 VOIRON",
+        practice="SELARL FICTIVE",
+    )
+    assert third.contact == PracticeContact(address="12 B Avenue Jules Ravat, 38500 VOIRON")
+
+
+def test_reimport_keeps_the_contact_the_coordinator_entered(tmp_path: Path) -> None:
+    entered = PracticeContact(
+        phone="04 76 99 99 99",
+        mssante="",
+        address="",
+        practice="Maison de santé fictive",
+        notes="prise de rendez-vous en ligne",
+    )
+    known = Physician(
+        id="MG-01", name="Dr Jean MARTIN", commune=VOIRON, rpps="10000000001", contact=entered
+    )
+    empty = {
+        "Téléphone (coord. structure)": "",
+        "Numéro Voie (coord. structure)": "",
+        "Indice répétition voie (coord. structure)": "",
+        "Libellé type de voie (coord. structure)": "",
+        "Libellé Voie (coord. structure)": "",
+        "Code postal (coord. structure)": "",
+        "Libellé commune (coord. structure)": "",
+    }
+    # a directory with no details: nothing blanked
+    update = merge_directory([known], _extract(tmp_path, [gp_line("10000000001", **empty)]))
+    assert update.physicians == (known,)
+    assert update.changes == ()
+    # a directory with details: the empty fields are completed, the entered ones kept
+    update = merge_directory(
+        [known], _extract(tmp_path, [gp_line("10000000001", **CONTACT_FIELDS)])
+    )
+    assert update.physicians[0].contact == PracticeContact(
+        phone="04 76 99 99 99",
+        mssante="jean.martin@medecin.mssante.fr",
+        address="12 B Avenue Jules Ravat, 38500 VOIRON",
+        practice="Maison de santé fictive",
+        notes="prise de rendez-vous en ligne",
+    )
+    assert update.changed == {"10000000001": ("contact.mssante", "contact.address")}
+    # merging again changes nothing
+    again = merge_directory(
+        update.physicians, _extract(tmp_path, [gp_line("10000000001", **CONTACT_FIELDS)])
+    )
+    assert again.changes == ()
+
+
+def test_a_gp_who_moved_gets_the_new_practice_contact(tmp_path: Path) -> None:
+    known = Physician(
+        id="MG-01",
+        name="Dr Jean MARTIN",
+        commune=VOIRON,
+        rpps="10000000001",
+        contact=PracticeContact(phone="04 76 99 99 99", notes="entrée par la cour"),
+    )
+    row = gp_line(
+        "10000000001",
+        **{
+            "Code commune (coord. structure)": COUBLEVIE,
+            "Libellé commune (coord. structure)": "COUBLEVIE",
+            "Téléphone (coord. structure)": "0476000003",
+        },
+    )
+    (moved,) = merge_directory([known], _extract(tmp_path, [row])).physicians
+    assert moved.commune == COUBLEVIE
+    assert moved.contact.phone == "04 76 00 00 03"
+    assert moved.contact.address.endswith("38500 COUBLEVIE")
+    assert moved.contact.notes == "entrée par la cour"

@@ -39,6 +39,7 @@ from mt_access import (
     PlacementRecorded,
     PlacementReleased,
     Point,
+    PracticeContact,
     PreviousDoctor,
     Referrer,
     ReferrerKind,
@@ -634,11 +635,19 @@ def test_physicians(store: Store) -> None:
             StatusChange(D1, PhysicianStatus.SUSPENDED, until=D2, note="congé"),
             StatusChange(D3, PhysicianStatus.WITHDRAWN),
         ],
+        contact=PracticeContact(
+            phone="04 76 00 00 02",
+            mssante="dr.mg2@medecin.mssante.fr",
+            address="2 place Fictive, 38340 Voreppe",
+            practice="Maison de santé fictive",
+            notes="secrétariat le matin",
+        ),
     )
     with store.transaction():
         store.put_physician(martin)
         store.put_physician(doc("MG1"))
     assert store.get_physician("MG2") == martin
+    assert store.get_physician("MG1").contact == PracticeContact()  # type: ignore[union-attr]
     assert [p.id for p in store.physicians()] == ["MG1", "MG2"]
     replaced = attrs.evolve(martin, accepting_new_patients=False, status_history=())
     with store.transaction():
@@ -806,6 +815,15 @@ _status_changes = st.one_of(
         )
     ),
 )
+_contact_texts = st.text(max_size=40).map(str.strip)
+contacts = st.builds(
+    PracticeContact,
+    phone=st.sampled_from(("", "0476000001", "04 76 00 00 01", "+33 4.76.00.00.01", "(0)123")),
+    mssante=st.sampled_from(("", "dr.x@medecin.mssante.fr", "a@b.fr")),
+    address=_contact_texts,
+    practice=_contact_texts,
+    notes=st.text(max_size=200).map(str.strip),
+)
 physicians = st.builds(
     Physician,
     id=_ids,
@@ -818,6 +836,7 @@ physicians = st.builds(
     accepted_communes=st.frozensets(_insee, max_size=4),
     rpps=st.none() | _texts,
     status_history=st.lists(_status_changes, max_size=4, unique_by=lambda c: c.on),
+    contact=contacts,
 )
 ledger_entries: st.SearchStrategy[LedgerEntry] = st.one_of(
     st.builds(

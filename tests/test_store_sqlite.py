@@ -21,6 +21,7 @@ from mt_access import (
     PatientIdentity,
     PlacementRecorded,
     PlacementReleased,
+    PracticeContact,
     Request,
     RequestFile,
     RequestState,
@@ -73,7 +74,7 @@ def raw(path: Path) -> sqlite3.Connection:
 
 def test_a_new_register(path: Path) -> None:
     with SQLiteStore.open(path) as store:
-        assert store.schema_version == SCHEMA_VERSION == 4
+        assert store.schema_version == SCHEMA_VERSION == 5
         assert store.path == path
         assert not store.readonly
         assert store.count_requests() == 0
@@ -262,6 +263,47 @@ def test_a_version_2_register_gets_the_imported_rows_table(path: Path) -> None:
         assert store.imported_rows(["d1", "d2"]) == {"d1": "R1"}
         assert store.integrity_check() == []
     assert {"imported_rows", "imported_rows_by_request"} <= tables_and_indexes(path)
+
+
+def test_a_version_4_register_gets_the_gps_contact_columns(path: Path) -> None:
+    conn = raw(path)
+    conn.execute("BEGIN IMMEDIATE")
+    for step in MIGRATIONS[:4]:
+        step(conn)
+    # a GP as version 4 wrote it: the first 11 columns, no contact
+    columns = codec.PHYSICIAN_COLUMNS[:11]
+    conn.execute(
+        f"INSERT INTO physicians ({', '.join(columns)}) VALUES ({', '.join('?' * 11)})",
+        codec.physician_row(doc("MG1", rpps="10001234567"))[:11],
+    )
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    conn.execute("PRAGMA user_version = 4")
+    conn.execute("COMMIT")
+    conn.close()
+    conn = raw(path)
+    assert "contact_phone" not in {r[1] for r in conn.execute("PRAGMA table_info(physicians)")}
+    conn.close()
+    with pytest.raises(StoreError, match="mettre à jour"):
+        SQLiteStore(path, readonly=True)
+    contact = PracticeContact(
+        phone="04 76 00 00 01",
+        mssante="dr.mg1@medecin.mssante.fr",
+        address="1 rue Fictive, 38500 Voiron",
+        practice="Cabinet fictif",
+        notes="rendez-vous en ligne",
+    )
+    with SQLiteStore(path) as store:
+        assert store.schema_version == SCHEMA_VERSION == 5
+        assert store.get_physician("MG1") == doc("MG1", rpps="10001234567")
+        assert store.physicians()[0].contact == PracticeContact()
+        assert store.integrity_check() == []
+        with store.transaction():
+            store.put_physician(doc("MG1", rpps="10001234567", contact=contact))
+    with SQLiteStore(path, readonly=True) as store:
+        assert store.get_physician("MG1") == doc("MG1", rpps="10001234567", contact=contact)
+    conn = raw(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 5
+    conn.close()
 
 
 def test_the_import_digest_is_unique_in_the_file(path: Path) -> None:

@@ -7,6 +7,7 @@ a reference date and never stored.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterable
 
 import attrs
@@ -26,6 +27,7 @@ __all__ = [
     "PatientIdentity",
     "Physician",
     "PhysicianStatus",
+    "PracticeContact",
     "PreviousDoctor",
     "Referrer",
     "ReferrerKind",
@@ -467,6 +469,109 @@ def _communes(value: Iterable[str]) -> frozenset[str]:
     return frozenset(value)
 
 
+CONTACT_MAX_LENGTHS: dict[str, int] = {
+    "phone": 30,
+    "mssante": 254,
+    "address": 300,
+    "practice": 200,
+    "notes": 1000,
+}
+"""Longest text accepted for each field of a :class:`PracticeContact`."""
+
+CONTACT_LABELS: dict[str, str] = {
+    "phone": "téléphone",
+    "mssante": "adresse MSSanté",
+    "address": "adresse postale",
+    "practice": "nom du cabinet",
+    "notes": "informations pour les patients",
+}
+"""French names of the fields of a :class:`PracticeContact` (for messages)."""
+
+_PHONE_CHARACTERS = re.compile(r"\+?[0-9 .()/-]*")
+_EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+
+
+def _bounded_text(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str):
+        raise TypeError(f"{attribute.name} : texte attendu")
+    limit = CONTACT_MAX_LENGTHS[attribute.name]
+    if len(value) > limit:
+        raise ValueError(
+            f"{CONTACT_LABELS[attribute.name]} : {limit} caractères au plus ({len(value)} donnés)"
+        )
+
+
+def _phone(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    _bounded_text(instance, attribute, value)
+    if not value:
+        return
+    digits = sum(c.isdigit() for c in value)
+    if not _PHONE_CHARACTERS.fullmatch(value) or not 4 <= digits <= 15:
+        raise ValueError(
+            "téléphone : numéro attendu (chiffres, espaces, points, tirets, « + » initial ; "
+            "de 4 à 15 chiffres, ex. 04 76 12 34 56 ou +33 4 76 12 34 56)"
+        )
+
+
+def _mssante(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    _bounded_text(instance, attribute, value)
+    if value and not _EMAIL_SHAPE.fullmatch(value):
+        raise ValueError(
+            "adresse MSSanté : adresse électronique attendue (nom@domaine, "
+            "ex. prenom.nom@medecin.mssante.fr)"
+        )
+
+
+def _stripped(value: str) -> str:
+    return value.strip() if isinstance(value, str) else value
+
+
+def format_phone(text: str) -> str:
+    """A phone number written the French way when it is one (``"04 76 12 34 56"`` from
+    ``"0476123456"``, ``"+33 4 76 12 34 56"`` from ``"+33476123456"``), else as given (stripped).
+    """
+    text = text.strip()
+    digits = "".join(c for c in text if c.isdigit())
+    if text.startswith("+33") and len(digits) == 11:
+        rest = digits[2:]
+        return "+33 " + rest[0] + " " + " ".join(rest[i : i + 2] for i in range(1, 9, 2))
+    if not text.startswith("+") and len(digits) == 10 and digits.startswith("0"):
+        return " ".join(digits[i : i + 2] for i in range(0, 10, 2))
+    return text
+
+
+@attrs.frozen
+class PracticeContact:
+    """How to reach a GP's practice: professional data, shown to patients in orientation
+    letters and lists (never written to logs).
+
+    Every field is optional (``""``: unknown) and stripped of surrounding blanks; lengths are
+    bounded by :data:`CONTACT_MAX_LENGTHS`.
+
+    Attributes:
+        phone: the practice's phone number (digits, spaces, dots, dashes, a leading ``+``;
+            4 to 15 digits).
+        mssante: the GP's MSSanté address (secure messaging between professionals; any
+            e-mail shape is accepted, typically ``…@….mssante.fr``).
+        address: the practice's postal address, on one line.
+        practice: the practice's name (cabinet, maison de santé).
+        notes: free notes for patients (e.g. "prise de rendez-vous en ligne uniquement").
+    """
+
+    phone: str = attrs.field(default="", converter=_stripped, validator=_phone)
+    mssante: str = attrs.field(default="", converter=_stripped, validator=_mssante)
+    address: str = attrs.field(default="", converter=_stripped, validator=_bounded_text)
+    practice: str = attrs.field(default="", converter=_stripped, validator=_bounded_text)
+    notes: str = attrs.field(default="", converter=_stripped, validator=_bounded_text)
+
+    def __bool__(self) -> bool:
+        return any((self.phone, self.mssante, self.address, self.practice, self.notes))
+
+
+def _contact(value: PracticeContact | None) -> PracticeContact:
+    return PracticeContact() if value is None else value
+
+
 @attrs.frozen
 class Physician:
     """A general practitioner (médecin généraliste) taking part in the scheme.
@@ -485,6 +590,8 @@ class Physician:
             empty means the policy's default.
         rpps: national RPPS number, when known.
         status_history: participation changes; empty means active since always.
+        contact: the practice's phone, MSSanté address, postal address, name and notes for
+            patients (empty by default).
     """
 
     id: str = attrs.field(validator=_non_empty)
@@ -501,6 +608,7 @@ class Physician:
     accepted_communes: frozenset[str] = attrs.field(default=frozenset(), converter=_communes)
     rpps: str | None = None
     status_history: tuple[StatusChange, ...] = attrs.field(default=(), converter=_history)
+    contact: PracticeContact = attrs.field(factory=PracticeContact, converter=_contact)
 
     def status_on(self, on: dt.date) -> PhysicianStatus:
         """Participation on date ``on``."""

@@ -11,7 +11,7 @@ values (not accepting patients until the coordinator marks them), and :func:`mer
 refreshes a known list of physicians from a newer extraction without touching what the CPTS
 recorded, reporting who appeared and who disappeared from the directory.
 
-Only public, professional data is read (name, profession, practice address and phone); an
+Only public, professional data is read (name, profession, practice address, phone and e-mail); an
 extract made for a CPTS stays inside the CPTS's tools.
 """
 
@@ -28,7 +28,7 @@ from mt_access.errors import MatchInputError, ReferenceDataError
 from mt_access.geo.communes import CommuneReference
 from mt_access.geo.distance import DistanceCache
 from mt_access.geo.point import Point
-from mt_access.model import Physician
+from mt_access.model import Physician, PracticeContact, format_phone
 
 __all__ = [
     "HEADER",
@@ -121,6 +121,7 @@ _MODE = _COL["Libellé mode exercice"]
 _SIRET = _COL["Numéro SIRET site"]
 _FINESS = _COL["Numéro FINESS site"]
 _STRUCTURE = _COL["Raison sociale site"]
+_SIGN = _COL["Enseigne commerciale site"]
 _ADDRESS_EXTRA = _COL["Complément point géographique (coord. structure)"]
 _STREET = (
     _COL["Numéro Voie (coord. structure)"],
@@ -134,6 +135,7 @@ _COMMUNE = _COL["Code commune (coord. structure)"]
 _CITY = _COL["Libellé commune (coord. structure)"]
 _PHONE = _COL["Téléphone (coord. structure)"]
 _PHONE_2 = _COL["Téléphone 2 (coord. structure)"]
+_EMAIL = _COL["Adresse e-mail (coord. structure)"]
 
 _BOM = "\ufeff"
 
@@ -157,6 +159,8 @@ class PracticeSite:
         siret: SIRET of the site, when published.
         finess: FINESS of the site, when published.
         structure: company name of the site ("Raison sociale site"), when published.
+        email: the site's e-mail address, when published ("" when absent).
+        sign: the site's trading name ("Enseigne commerciale site"), when published.
     """
 
     commune: str
@@ -168,6 +172,39 @@ class PracticeSite:
     siret: str | None = None
     finess: str | None = None
     structure: str = ""
+    email: str = ""
+    sign: str = ""
+
+    def contact(self) -> PracticeContact:
+        """The site as a GP's :class:`~mt_access.model.PracticeContact`.
+
+        The phone (when it has the shape of one), the postal address (street fields, postal
+        code and commune label), the practice's name (the trading name, else the company
+        name) and, as MSSanté address, the site's e-mail when it is an ``mssante.fr`` one.
+        A value too long for the contact's bounds is left out; no note.
+        """
+        email = self.email.strip()
+        mssante = email if email.lower().endswith("mssante.fr") else ""
+        town = " ".join(part for part in (self.postal_code, self.city) if part)
+        address = ", ".join(part for part in (self.address, town) if part)
+        return _safe_contact(
+            phone=format_phone(self.phone) if self.phone else "",
+            mssante=mssante,
+            address=address,
+            practice=self.sign or self.structure,
+        )
+
+
+def _safe_contact(**fields: str) -> PracticeContact:
+    """A contact from directory values, each left out when it does not fit the contact."""
+    kept: dict[str, str] = {}
+    for name, value in fields.items():
+        try:
+            PracticeContact(**{name: value})
+        except ValueError:
+            continue
+        kept[name] = value
+    return PracticeContact(**kept)
 
 
 @attrs.frozen
@@ -556,6 +593,8 @@ def _read_body(
             siret=fields[_SIRET].strip() or None,
             finess=fields[_FINESS].strip() or None,
             structure=fields[_STRUCTURE].strip(),
+            email=fields[_EMAIL].strip(),
+            sign=fields[_SIGN].strip(),
         )
         builder = gps.get(rpps)
         if builder is None:
@@ -630,21 +669,48 @@ def _resolve(
 
 
 def _candidate(gp: DirectoryGP, extract: DirectoryExtract, id_prefix: str) -> Physician:
+    site = gp.main_site(extract.territory, extract.zone)
     return Physician(
         id=f"{id_prefix}{gp.rpps}",
         name=gp.display_name,
-        commune=gp.main_site(extract.territory, extract.zone).commune,
+        commune=site.commune,
         accepting_new_patients=False,
         monthly_capacity=None,
         rpps=gp.rpps,
+        contact=site.contact(),
     )
+
+
+_CONTACT_FIELDS = ("phone", "mssante", "address", "practice")
+
+
+def _merge_contact(
+    physician: Physician, site: PracticeSite, *, moved: bool, changes: list[FieldChange]
+) -> Physician:
+    """The physician's contact refreshed from ``site``: a field the directory leaves empty is
+    kept; a field already recorded is kept too unless the GP ``moved`` (the old practice's
+    details are then wrong); notes are the CPTS's and never touched."""
+    rpps = physician.rpps or ""
+    directory = site.contact()
+    current = physician.contact
+    updated: dict[str, str] = {}
+    for name in _CONTACT_FIELDS:
+        new = getattr(directory, name)
+        old = getattr(current, name)
+        if new and new != old and (moved or not old):
+            updated[name] = new
+            changes.append(FieldChange(rpps, physician.id, f"contact.{name}", old, new))
+    if not updated:
+        return physician
+    return attrs.evolve(physician, contact=attrs.evolve(current, **updated))
 
 
 def to_physicians(extract: DirectoryExtract, *, id_prefix: str = "RPPS-") -> list[Physician]:
     """Candidate physicians, one per GP of the extract practising in the zone, by RPPS number.
 
     Each has id ``id_prefix + rpps``, the name ``"Dr Prénom Nom"``, the commune of their first
-    site in the territory (else their first site), no location (the commune's point applies),
+    site in the territory (else their first site) and that site's contact
+    (:meth:`PracticeSite.contact`), no location (the commune's point applies),
     ``accepting_new_patients=False`` and no declared capacity: they are candidates until the
     coordinator marks them as members of the scheme.
     """
@@ -660,6 +726,10 @@ def merge_directory(
     when none of their sites is in their recorded commune any more, the commune of their main
     site (their location is then cleared, as it was the old practice's); capacity, status
     history, modalities, accepted communes and the accepting flag are never touched.
+    Their practice contact (phone, MSSanté, address, practice name) is completed from the site
+    in their commune: a field the directory leaves empty never blanks what the coordinator
+    entered, and a field already recorded is only replaced when the GP moved (new commune);
+    the notes for patients are never touched.
     Physicians without an RPPS number are kept as they are.
 
     A known RPPS missing from the extract is reported in :attr:`DirectoryUpdate.disappeared`;
@@ -701,14 +771,19 @@ def merge_directory(
         if physician.name != gp.display_name:
             updated = attrs.evolve(updated, name=gp.display_name)
             changes.append(FieldChange(rpps, physician.id, "name", physician.name, updated.name))
-        if all(site.commune != physician.commune for site in gp.sites):
-            commune = gp.main_site(extract.territory, extract.zone).commune
+        moved = all(site.commune != physician.commune for site in gp.sites)
+        if moved:
+            site = gp.main_site(extract.territory, extract.zone)
+            commune = site.commune
             updated = attrs.evolve(updated, commune=commune, location=None)
             changes.append(FieldChange(rpps, physician.id, "commune", physician.commune, commune))
             if physician.location is not None:
                 changes.append(
                     FieldChange(rpps, physician.id, "location", physician.location, None)
                 )
+        else:
+            site = gp.main_site([physician.commune])
+        updated = _merge_contact(updated, site, moved=moved, changes=changes)
         physicians.append(updated)
     added = tuple(
         _candidate(gp, extract, id_prefix) for gp in extract.in_zone() if gp.rpps not in seen

@@ -1,4 +1,4 @@
-"""The commands ``medecin``: add, join, capacity, list, answer."""
+"""The commands ``medecin``: add, contact details, join, capacity, list, answer."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import argparse
 import datetime as dt
 from collections.abc import Callable
 from typing import Any
+
+import attrs
 
 from mt_access.calendar import Month
 from mt_access.cli.common import (
@@ -17,7 +19,7 @@ from mt_access.cli.common import (
 )
 from mt_access.cli.places import month_places
 from mt_access.cli.registry_base import MODALITIES, Handler, fr_date
-from mt_access.model import Physician
+from mt_access.model import CONTACT_LABELS, Physician, PracticeContact, format_phone
 from mt_access.register import Register
 
 
@@ -27,13 +29,78 @@ def cmd_gp_add(args: argparse.Namespace, console: Console) -> int:
         commune = args.commune
         if reference is not None and not (commune.isdigit() or commune[:2] in ("2A", "2B")):
             commune = reference.resolve(commune).insee
-        physician = Physician(id=args.id, name=args.nom, commune=commune, rpps=args.rpps)
+        physician = Physician(
+            id=args.id,
+            name=args.nom,
+            commune=commune,
+            rpps=args.rpps,
+            contact=_contact(PracticeContact(), args),
+        )
         register.add_physician(physician)
         console.say(
             f"Médecin ajouté : {physician.name} ({physician.id}, "
             f"{register.policy.commune_name(commune)}). Son adhésion : « mt-access medecin "
             f"adherer {physician.id} --capacite N »."
         )
+    return EXIT_OK
+
+
+CONTACT_OPTIONS: dict[str, str] = {
+    "phone": "telephone",
+    "mssante": "mssante",
+    "address": "adresse",
+    "practice": "cabinet",
+    "notes": "notes",
+}
+"""The :class:`PracticeContact` field behind each option of ``medecin coordonnees``."""
+
+
+def _contact(current: PracticeContact, args: argparse.Namespace) -> PracticeContact:
+    """``current`` with the fields given on the command line (``""`` clears one); the phone
+    written the French way. Raises ``ValueError`` (in French, without the value) when a field
+    does not fit."""
+    changes: dict[str, str] = {}
+    for field, option in CONTACT_OPTIONS.items():
+        value = getattr(args, option, None)
+        if value is not None:
+            changes[field] = format_phone(value) if field == "phone" else value
+    return attrs.evolve(current, **changes) if changes else current
+
+
+def _contact_lines(contact: PracticeContact) -> list[str]:
+    lines = []
+    for field in CONTACT_OPTIONS:
+        value = getattr(contact, field)
+        lines.append(f"  {CONTACT_LABELS[field]} : {value or '(non renseigné)'}")
+    return lines
+
+
+def cmd_gp_contact(args: argparse.Namespace, console: Console) -> int:
+    given = [f for f, option in CONTACT_OPTIONS.items() if getattr(args, option) is not None]
+    if not given and not args.effacer:
+        with open_register(args, readonly=True) as register:
+            physician = register.physician(args.id)
+        console.say(f"Coordonnées de {physician.name} ({physician.id}) :")
+        console.say("\n".join(_contact_lines(physician.contact)))
+        return EXIT_OK
+    with open_register(args) as register:
+        physician = register.physician(args.id)
+        start = PracticeContact() if args.effacer else physician.contact
+        contact = _contact(start, args)
+        register.update_physicians([attrs.evolve(physician, contact=contact)])
+    changed = [
+        CONTACT_LABELS[f]
+        for f in CONTACT_OPTIONS
+        if getattr(contact, f) != getattr(physician.contact, f)
+    ]
+    if not changed:
+        console.say(f"Coordonnées de {physician.name} ({physician.id}) inchangées.")
+    else:
+        console.say(
+            f"Coordonnées de {physician.name} ({physician.id}) enregistrées ; modifié(es) : "
+            f"{', '.join(changed)}."
+        )
+    console.say("\n".join(_contact_lines(contact)))
     return EXIT_OK
 
 
@@ -98,6 +165,7 @@ def _physician_rows(register: Register, on: dt.date) -> list[tuple[Any, ...]]:
                 p.id,
                 p.name,
                 policy.commune_name(p.commune),
+                p.contact.phone,
                 status.label if p.status_history else "candidat",
                 ", ".join(m.label for m in sorted(p.modalities, key=lambda m: m.value)),
                 places.capacity,
@@ -116,8 +184,18 @@ def cmd_gp_list(args: argparse.Namespace, console: Console) -> int:
         console.say("Aucun médecin dans le registre.")
         return EXIT_OK
     console.say(f"Médecins au {fr_date(on)} (places du mois de {Month.of(on).label})")
-    headers = ("id", "nom", "commune", "statut", "modalités", "capacité", "prises", "restantes")
-    console.say(table(headers, rows, right=(5, 6, 7)))
+    headers = (
+        "id",
+        "nom",
+        "commune",
+        "téléphone",
+        "statut",
+        "modalités",
+        "capacité",
+        "prises",
+        "restantes",
+    )
+    console.say(table(headers, rows, right=(6, 7, 8)))
     return EXIT_OK
 
 

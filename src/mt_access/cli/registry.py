@@ -21,6 +21,7 @@ from mt_access.cli.gp_commands import (
     cmd_gp_add,
     cmd_gp_answer,
     cmd_gp_capacity,
+    cmd_gp_contact,
     cmd_gp_join,
     cmd_gp_list,
     gp_status,
@@ -83,6 +84,18 @@ def _comment(parser: argparse.ArgumentParser, *, required: bool = False) -> None
         required=required,
         help="commentaire gardé dans l'historique (pas de donnée médicale)",
     )
+
+
+def _contact_options(parser: argparse.ArgumentParser) -> None:
+    """The options of a GP's practice contact (``""`` clears a field)."""
+    for option, metavar, text in (
+        ("--telephone", "NUMÉRO", "téléphone du cabinet (ex. 04 76 12 34 56 ou +33 4 76 12 34 56)"),
+        ("--mssante", "ADRESSE", "adresse MSSanté (ex. prenom.nom@medecin.mssante.fr)"),
+        ("--adresse", "ADRESSE", "adresse postale du cabinet, sur une ligne"),
+        ("--cabinet", "NOM", "nom du cabinet ou de la maison de santé"),
+        ("--notes", "TEXTE", "informations pour les patients (ex. prise de rendez-vous en ligne)"),
+    ):
+        parser.add_argument(option, default=None, metavar=metavar, help=text + ' ; "" pour effacer')
 
 
 def _sub(
@@ -324,7 +337,10 @@ def add_commands(sub: Any) -> None:
     gp = sub.add_parser(
         "medecin",
         aliases=["gp"],
-        help="les médecins volontaires : ajouter, adhérer, capacité, suspendre, répondre",
+        help=(
+            "les médecins volontaires : ajouter, coordonnées, adhérer, capacité, suspendre, "
+            "répondre"
+        ),
         description="Les médecins volontaires du dispositif et leurs réponses.",
     )
     gp_sub = gp.add_subparsers(dest="action", metavar="action", required=True)
@@ -336,6 +352,23 @@ def add_commands(sub: Any) -> None:
     add.add_argument("--nom", required=True, help="nom affiché (ex. « Dr Martin »)")
     add.add_argument("--commune", required=True, help="commune d'exercice : code INSEE ou nom")
     add.add_argument("--rpps", default=None, help="numéro RPPS")
+    _contact_options(add)
+    contact = _sub(
+        gp_sub,
+        "coordonnees",
+        ["contact"],
+        "coordonnées du cabinet (téléphone, MSSanté, adresse, nom, informations pour les "
+        "patients), données aux patients dans les courriers d'orientation ; sans option, les "
+        "affiche",
+        cmd_gp_contact,
+    )
+    contact.add_argument("id", help="identifiant du médecin")
+    _contact_options(contact)
+    contact.add_argument(
+        "--effacer",
+        action="store_true",
+        help="effacer d'abord toutes les coordonnées (les options données sont ensuite gardées)",
+    )
     join = _sub(gp_sub, "adherer", ["join"], "le médecin signe la charte et déclare sa capacité",
                 cmd_gp_join)  # fmt: skip
     join.add_argument("id", help="identifiant du médecin")

@@ -24,7 +24,7 @@ from mt_access.letters.markup import Rendered
 from mt_access.letters.settings import LETTERS
 from mt_access.letters.templates import LetterError, LetterKind, LetterTemplates
 from mt_access.lifecycle import Event, ExitReason, RequestFile, RequestState
-from mt_access.model import PatientIdentity, Physician, ReferrerKind, Request
+from mt_access.model import PatientIdentity, Physician, PracticeContact, ReferrerKind, Request
 from mt_access.policy import Policy, Resource
 from mt_access.result import OrientedPhysician, format_km
 
@@ -464,6 +464,16 @@ def _resource(item: Resource | str, policy: Policy) -> dict[str, str]:
     }
 
 
+def _contact(contact: PracticeContact) -> dict[str, str]:
+    return {
+        "telephone": contact.phone,
+        "adresse": contact.address,
+        "cabinet": contact.practice,
+        "mssante": contact.mssante,
+        "informations": contact.notes,
+    }
+
+
 def compose_orientation(
     request: Request,
     identity: PatientIdentity,
@@ -473,6 +483,7 @@ def compose_orientation(
     physicians: Sequence[OrientedPhysician],
     resources: Sequence[Resource | str],
     templates: LetterTemplates,
+    contacts: Mapping[str, PracticeContact] | None = None,
 ) -> Letter:
     """The orientation letter to the patient: GPs to contact and the territory's resources.
 
@@ -486,6 +497,9 @@ def compose_orientation(
         resources: the resources (the policy's :class:`~mt_access.policy.Resource`, or their
             ``describe()`` text as in an orientation).
         templates: the CPTS's templates.
+        contacts: the GPs' practice contacts by physician id (phone, postal address,
+            practice name, notes for patients; the MSSanté address, for professionals, is
+            given to the template too); a GP missing has none.
 
     Returns:
         The letter (:attr:`LetterKind.ORIENTATION`).
@@ -496,11 +510,13 @@ def compose_orientation(
     context = _base(policy, request.id, request.received, on)
     context["patient"] = _patient(identity, policy, request)
     context["commune"] = policy.commune_name(request.commune)
+    known = contacts or {}
     context["medecins"] = [
         {
             "nom": p.name,
             "commune": policy.commune_name(p.commune),
             "distance": format_km(p.distance_km) if p.commune != request.commune else "",
+            **_contact(known.get(p.physician_id, PracticeContact())),
         }
         for p in physicians
     ]

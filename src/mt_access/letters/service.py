@@ -69,6 +69,9 @@ def acknowledgement(
         to: ``"patient"`` or ``"referrer"``.
         templates: the CPTS's templates (loaded from the policy when ``None``).
 
+    Each GP listed comes with their practice contact as the register holds it (phone,
+    address, practice name, notes for patients).
+
     Returns:
         The letter.
 
@@ -243,6 +246,8 @@ def orientation_letter(
     else:
         physicians = commune_physicians(register, request.commune, on)
         resources = [r for r in policy.resources if r.serves(request.commune)]
+    listed = {p.physician_id for p in physicians}
+    contacts = {p.id: p.contact for p in register.physicians() if p.id in listed}
     return compose_orientation(
         request,
         register.identity(request_id),
@@ -251,6 +256,7 @@ def orientation_letter(
         physicians=physicians,
         resources=resources,
         templates=_templates(register, templates),
+        contacts=contacts,
     )
 
 

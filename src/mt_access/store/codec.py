@@ -39,6 +39,7 @@ from mt_access.model import (
     PatientIdentity,
     Physician,
     PhysicianStatus,
+    PracticeContact,
     PreviousDoctor,
     Referrer,
     ReferrerKind,
@@ -562,8 +563,13 @@ PHYSICIAN_COLUMNS: tuple[str, ...] = (
     "accepted_communes",
     "rpps",
     "status_history",
+    "contact_phone",
+    "contact_mssante",
+    "contact_address",
+    "contact_practice",
+    "contact_notes",
 )
-"""The columns of the ``physicians`` table."""
+"""The columns of the ``physicians`` table (the ``contact_`` ones since version 5)."""
 
 
 def physician_row(physician: Physician) -> tuple[Any, ...]:
@@ -585,12 +591,20 @@ def physician_row(physician: Physician) -> tuple[Any, ...]:
         encode_ids(physician.accepted_communes),
         physician.rpps,
         json.dumps(history, ensure_ascii=False, separators=(",", ":")),
+        physician.contact.phone,
+        physician.contact.mssante,
+        physician.contact.address,
+        physician.contact.practice,
+        physician.contact.notes,
     )
 
 
 def decode_physician(row: Row) -> Physician:
     """A :class:`Physician` from a row of :data:`PHYSICIAN_COLUMNS`."""
-    pid, name, commune, lat, lon, accepting, capacity, modalities, accepted, rpps, history = row
+    pid, name, commune, lat, lon, accepting, capacity, modalities, accepted, rpps, history = row[
+        :11
+    ]
+    phone, mssante, address, practice, notes = row[11:16]
     changes = []
     for on, status, until, note in json.loads(history):
         changes.append(StatusChange(decode_date(on), _STATUSES[status], _date_or_none(until), note))
@@ -605,6 +619,7 @@ def decode_physician(row: Row) -> Physician:
         decode_ids(accepted),
         rpps,
         tuple(changes),
+        PracticeContact(phone, mssante, address, practice, notes),
     )
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "V2_CHANGES",
     "V3_CHANGES",
     "V4_PERSONS",
+    "V5_CONTACTS",
     "Migration",
 ]
 
@@ -208,6 +209,17 @@ V4_PERSONS: tuple[str, ...] = (
 )
 """Version 4: the persons each transition concerns (households placed person by person)."""
 
+V5_CONTACTS: tuple[str, ...] = (
+    # The GP's practice contact (mt_access.model.PracticeContact): professional data shown
+    # in orientation letters and lists; '' when unknown, as every GP of an older file.
+    "ALTER TABLE physicians ADD COLUMN contact_phone TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE physicians ADD COLUMN contact_mssante TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE physicians ADD COLUMN contact_address TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE physicians ADD COLUMN contact_practice TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE physicians ADD COLUMN contact_notes TEXT NOT NULL DEFAULT ''",
+)
+"""Version 5: the GPs' practice contact (phone, MSSanté, address, practice name, notes)."""
+
 
 def _script(statements: Sequence[str]) -> Migration:
     def run(connection: sqlite3.Connection) -> None:
@@ -222,6 +234,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _script(V2_CHANGES),
     _script(V3_CHANGES),
     _script(V4_PERSONS),
+    _script(V5_CONTACTS),
 )
 """Step ``i`` upgrades a version ``i`` file to version ``i + 1``."""
 
