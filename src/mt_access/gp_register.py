@@ -129,8 +129,13 @@ def join(
     modalities: Iterable[Modality | str],
     accepted_communes: Iterable[str] = (),
     comment: str = "",
+    period: Period = "month",
 ) -> tuple[Physician, CapacityDeclared]:
     """A GP joins the scheme on ``on`` by signing the charter.
+
+    With ``period="year"``, ``monthly_capacity`` is a *yearly* capacity: the declaration is
+    for the calendar year of ``on`` onwards, the physician's ``monthly_capacity`` is left unset
+    (``None``) and no monthly cap applies (see :mod:`mt_access.ledger`).
 
     ``physician`` is a candidate (empty history) or a GP who withdrew earlier and comes back.
     The result is the physician, active from ``on`` and accepting new patients, with the
@@ -144,6 +149,10 @@ def join(
     """
     on = _check_date(physician, on, "date d'adhésion")
     capacity = _check_capacity(physician, monthly_capacity)
+    if period not in ("month", "year"):
+        raise RegisterError(
+            physician.id, "période de capacité invalide (« month » ou « year » attendu)"
+        )
     mods = _check_modalities(physician, modalities)
     communes = _check_communes(physician, accepted_communes)
     if physician.status_history:
@@ -154,17 +163,23 @@ def join(
                 f"déjà inscrit dans le dispositif le {on:%d/%m/%Y} (statut : {status.label}) ; "
                 "une nouvelle adhésion n'est possible qu'après un retrait",
             )
+    if period == "year":
+        declared = CapacityDeclared(
+            physician.id, Month(on.year, 1), capacity, on, comment, period="year"
+        )
+    else:
+        declared = CapacityDeclared(physician.id, Month.of(on), capacity, on, comment)
     joined = _append(
         attrs.evolve(
             physician,
             accepting_new_patients=True,
-            monthly_capacity=capacity,
+            monthly_capacity=capacity if period == "month" else None,
             modalities=mods,
             accepted_communes=communes,
         ),
         StatusChange(on, PhysicianStatus.ACTIVE, note=comment),
     )
-    return joined, CapacityDeclared(physician.id, Month.of(on), capacity, on, comment)
+    return joined, declared
 
 
 def change_capacity(

@@ -71,9 +71,11 @@ class GPOperations(RegisterBase):
         modalities: Iterable[Modality | str],
         accepted_communes: Iterable[str] = (),
         comment: str = "",
+        period: Period = "month",
     ) -> Physician:
-        """The GP signs the charter: active from ``on`` with a monthly capacity, modalities
-        and accepted communes (see :func:`mt_access.gp_register.join`)."""
+        """The GP signs the charter: active from ``on`` with a monthly capacity (a yearly one
+        with ``period="year"``), modalities and accepted communes (see
+        :func:`mt_access.gp_register.join`)."""
         with self._operation():
             physician, declared = _join(
                 self.physician(physician_id),
@@ -82,6 +84,7 @@ class GPOperations(RegisterBase):
                 modalities=modalities,
                 accepted_communes=accepted_communes,
                 comment=comment,
+                period=period,
             )
             self._put(physician)
             self._declare(declared)
