@@ -409,3 +409,19 @@ def test_cli_par_an(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         ("year", JAN, 150),
         ("year", Month(2027, 1), 1500),
     ]
+
+
+def test_medecin_liste_shows_places_left_in_the_year(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "registre.sqlite"
+    monkeypatch.setenv("MT_ACCESS_REGISTRE", str(path))
+    monkeypatch.chdir(tmp_path)
+    assert _run("registre", "creer", str(path), "--politique", "voironnais")[0] == EXIT_OK
+    assert _run("medecin", "ajouter", "MG1", "--nom", "Dr Un", "--commune", "Voiron")[0] == 0
+    assert _run("medecin", "adherer", "MG1", "--capacite", "30", "--par-an",
+                "--date", "01/03/2026")[0] == EXIT_OK  # fmt: skip
+    code, out, err = _run("medecin", "liste", "--date", "10/03/2026")
+    assert code == EXIT_OK, err
+    line = next(row for row in out.splitlines() if row.startswith("MG1"))
+    assert line.split()[-3:] == ["30", "0", "30"]  # capacity, taken, left
