@@ -25,6 +25,7 @@ __all__ = [
     "MAX_NEAREST",
     "MAX_SHARED_LIST",
     "MAX_WAITING_DAYS",
+    "MAX_YEARLY_CAPACITY",
     "Bound",
     "check_number",
 ]
@@ -37,6 +38,9 @@ MAX_CHILDREN = 20
 
 MAX_MONTHLY_CAPACITY = 1000
 """New patients a GP may declare for one month."""
+
+MAX_YEARLY_CAPACITY = 12 * MAX_MONTHLY_CAPACITY
+"""New patients a GP may declare for one calendar year (a yearly capacity, e.g. Québec's 150)."""
 
 MAX_NEAREST = 50
 """GPs listed by a router that names the nearest ones (``k``)."""

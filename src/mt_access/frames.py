@@ -103,6 +103,7 @@ _LEDGER_COLUMNS = (
     "persons",
     "on",
     "note",
+    "period",
 )
 _LEDGER_KINDS: dict[type, str] = {
     CapacityDeclared: "capacity_declared",
@@ -115,7 +116,8 @@ def ledger_frame(entries: CapacityLedger | Iterable[LedgerEntry]) -> pd.DataFram
     """The ledger's entries (a :class:`~mt_access.ledger.CapacityLedger` or its
     ``entries``), in recording order: ``kind`` (``capacity_declared``,
     ``placement_recorded``, ``placement_released``) and the entry's fields; a release's
-    reason is in ``note``."""
+    reason is in ``note``; ``period`` is a declaration's ``month`` or ``year`` (empty for a
+    placement or a release)."""
     items = entries.entries if isinstance(entries, CapacityLedger) else tuple(entries)
     rows: list[dict[str, object]] = []
     for entry in items:

@@ -12,7 +12,9 @@ Every operation is a pure function returning a *new* value; nothing is rewritten
   engine, which calls :meth:`Physician.status_on <mt_access.model.Physician.status_on>` on the date
   it runs, sees the state in force on that date;
 * the capacity is a :class:`~mt_access.ledger.CapacityDeclared` entry, returned for the caller
-  to record in the :class:`~mt_access.ledger.CapacityLedger` (``ledger.record(entry)``).
+  to record in the :class:`~mt_access.ledger.CapacityLedger` (``ledger.record(entry)``); it is
+  a monthly capacity, or a yearly one (``change_capacity(..., period="year")``, Québec's "150 new
+  patients a year"), the ledger enforcing both (see :mod:`mt_access.ledger`).
 
 A new status change may not be dated before the last one. On the same day, it is accepted only
 when it sorts after the last one (``StatusChange`` histories are sorted by date, then status):
@@ -35,7 +37,7 @@ import attrs
 
 from mt_access.calendar import Month
 from mt_access.errors import RegisterError
-from mt_access.ledger import CapacityDeclared, CapacityLedger
+from mt_access.ledger import CapacityDeclared, CapacityLedger, Period
 from mt_access.lifecycle import Event, RequestFile
 from mt_access.model import Modality, Physician, PhysicianStatus, StatusChange
 
@@ -127,8 +129,13 @@ def join(
     modalities: Iterable[Modality | str],
     accepted_communes: Iterable[str] = (),
     comment: str = "",
+    period: Period = "month",
 ) -> tuple[Physician, CapacityDeclared]:
     """A GP joins the scheme on ``on`` by signing the charter.
+
+    With ``period="year"``, ``monthly_capacity`` is a *yearly* capacity: the declaration is
+    for the calendar year of ``on`` onwards, the physician's ``monthly_capacity`` is left unset
+    (``None``) and no monthly cap applies (see :mod:`mt_access.ledger`).
 
     ``physician`` is a candidate (empty history) or a GP who withdrew earlier and comes back.
     The result is the physician, active from ``on`` and accepting new patients, with the
@@ -142,6 +149,10 @@ def join(
     """
     on = _check_date(physician, on, "date d'adhésion")
     capacity = _check_capacity(physician, monthly_capacity)
+    if period not in ("month", "year"):
+        raise RegisterError(
+            physician.id, "période de capacité invalide (« month » ou « year » attendu)"
+        )
     mods = _check_modalities(physician, modalities)
     communes = _check_communes(physician, accepted_communes)
     if physician.status_history:
@@ -152,31 +163,49 @@ def join(
                 f"déjà inscrit dans le dispositif le {on:%d/%m/%Y} (statut : {status.label}) ; "
                 "une nouvelle adhésion n'est possible qu'après un retrait",
             )
+    if period == "year":
+        declared = CapacityDeclared(
+            physician.id, Month(on.year, 1), capacity, on, comment, period="year"
+        )
+    else:
+        declared = CapacityDeclared(physician.id, Month.of(on), capacity, on, comment)
     joined = _append(
         attrs.evolve(
             physician,
             accepting_new_patients=True,
-            monthly_capacity=capacity,
+            monthly_capacity=capacity if period == "month" else None,
             modalities=mods,
             accepted_communes=communes,
         ),
         StatusChange(on, PhysicianStatus.ACTIVE, note=comment),
     )
-    return joined, CapacityDeclared(physician.id, Month.of(on), capacity, on, comment)
+    return joined, declared
 
 
 def change_capacity(
-    physician: Physician, month: Month, capacity: int, on: dt.date, note: str = ""
+    physician: Physician,
+    month: Month,
+    capacity: int,
+    on: dt.date,
+    note: str = "",
+    *,
+    period: Period = "month",
 ) -> CapacityDeclared:
     """The declaration, made on ``on``, that ``physician`` takes ``capacity`` persons a month
-    from ``month`` onwards; record it with ``ledger.record(entry)``.
+    from ``month`` onwards or, with ``period="year"``, ``capacity`` persons a calendar year from
+    the year of ``month`` onwards; record it with ``ledger.record(entry)``.
 
     A suspended GP may change their capacity (for when they resume); a withdrawn one may not.
-    ``month`` may not be before the month of ``on``: past months are not rewritten.
+    ``month`` may not be before the month of ``on``: past months are not rewritten. A yearly
+    capacity covers the whole calendar year, placements already counted in its earlier months
+    included (its entry's month is January of that year); its year may not be before that of
+    ``on``.
 
     Raises:
-        RegisterError: the GP is withdrawn on ``on``, ``month`` is in the past, or the
-            capacity is not an integer ``>= 0``.
+        RegisterError: the GP is withdrawn on ``on``, ``month`` (the year) is in the past,
+            the capacity is not an integer ``>= 0`` or the period is unknown.
+        LedgerError: the capacity is above its bound (``MAX_MONTHLY_CAPACITY`` a month,
+            ``MAX_YEARLY_CAPACITY`` a year).
     """
     on = _check_date(physician, on, "date de la déclaration")
     if not isinstance(month, Month):
@@ -187,6 +216,20 @@ def change_capacity(
             physician.id,
             f"retiré du dispositif le {on:%d/%m/%Y} : sa capacité ne peut plus être modifiée "
             "(une nouvelle adhésion est nécessaire)",
+        )
+    if period == "year":
+        if month.year < on.year:
+            raise RegisterError(
+                physician.id,
+                f"l'année {month.year} est antérieure à la déclaration du {on:%d/%m/%Y} : "
+                "la capacité d'une année passée ne peut pas être modifiée",
+            )
+        return CapacityDeclared(
+            physician.id, Month(month.year, 1), capacity, on, note, period="year"
+        )
+    if period != "month":
+        raise RegisterError(
+            physician.id, "période de capacité invalide (« month » ou « year » attendu)"
         )
     if month < Month.of(on):
         raise RegisterError(
@@ -297,11 +340,16 @@ _COUNTED = (Event.PROPOSE, Event.ACCEPT, Event.REFUSE)
 
 
 def _declared(ledger: CapacityLedger, ids: frozenset[str]) -> dict[str, list[CapacityDeclared]]:
-    """The declarations of each physician of ``ids``, sorted by month, in recording order
-    within a month (so the last one of a month wins)."""
+    """The monthly declarations of each physician of ``ids``, sorted by month, in recording
+    order within a month (so the last one of a month wins). Yearly ones are left out: the
+    follow-up compares a month with a monthly capacity."""
     found: dict[str, list[CapacityDeclared]] = {}
     for entry in ledger.entries:
-        if isinstance(entry, CapacityDeclared) and entry.physician_id in ids:
+        if (
+            isinstance(entry, CapacityDeclared)
+            and entry.period == "month"
+            and entry.physician_id in ids
+        ):
             found.setdefault(entry.physician_id, []).append(entry)
     for entries in found.values():
         entries.sort(key=lambda e: e.month)  # stable: recording order kept within a month

@@ -2,8 +2,10 @@
 
 The ledger records three kinds of entries, never changed nor removed once recorded:
 
-* :class:`CapacityDeclared`: a physician's monthly intake capacity from a month onwards, until a
-  later declaration. Several declarations for the same month: the last recorded wins.
+* :class:`CapacityDeclared`: a physician's intake capacity per month (``period="month"``) from a
+  month onwards, or per calendar year (``period="year"``) from a year onwards, until a later
+  declaration of the same period. Several declarations of one period for the same month (year):
+  the last recorded wins.
 * :class:`PlacementRecorded`: persons (a patient or a household) placed with a physician,
   counted in one month.
 * :class:`PlacementReleased`: an active placement is cancelled (e.g. the GP refused the patient);
@@ -21,6 +23,24 @@ Rules enforced on every recording (methods, :meth:`CapacityLedger.record`,
 Lowering a capacity below what is already used in a month is allowed: the placements stay and
 ``remaining`` is 0 for that month. ``remaining`` is never negative.
 
+**Monthly and yearly capacities.** A GP may declare a monthly capacity, a yearly one (Québec:
+150 new patients a year), or both; the two are enforced together:
+
+* the *monthly cap* in force in a month is that of the latest monthly declaration up to that
+  month; when there is none, it is the ``default`` capacity, *unless* a yearly capacity is in
+  force that year: a GP who declared only a yearly capacity has no monthly cap;
+* the *yearly cap* in force in a calendar year is that of the latest yearly declaration whose
+  year is ``<=`` that year (none: no yearly cap). A yearly declaration is for whole calendar
+  years (its ``month`` is January): declared in July, it covers the placements already counted
+  from January on;
+* a placement counts in its month and in the calendar year of that month;
+* ``remaining(month) = max(0, min(monthly room, yearly room))`` where the monthly room is
+  ``cap + carried - used(month)`` (no monthly cap: unbounded) and the yearly room is
+  ``yearly cap - used(year)`` (no yearly cap: unbounded).
+
+Carry-over (below) concerns the monthly cap only: a month without a monthly cap carries nothing
+over, and nothing is carried from one year to the next for a yearly cap.
+
 **Carry-over** (``carry_over=True``): the previous month's own unused capacity,
 ``max(0, capacity(prev) - used(prev))``, is added to the month's capacity. It is one month deep,
 not cumulative: what was unused two months ago is lost, and what the previous month itself
@@ -35,11 +55,11 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 import attrs
 
-from mt_access.bounds import MAX_MONTHLY_CAPACITY, Bound
+from mt_access.bounds import MAX_MONTHLY_CAPACITY, MAX_YEARLY_CAPACITY, Bound
 from mt_access.calendar import Month
 from mt_access.errors import CapacityExceededError, LedgerError
 
@@ -47,6 +67,7 @@ __all__ = [
     "CapacityDeclared",
     "CapacityLedger",
     "LedgerEntry",
+    "Period",
     "PlacementRecorded",
     "PlacementReleased",
 ]
@@ -109,25 +130,62 @@ def _at_least(
 
 # --- entries
 
+Period: TypeAlias = Literal["month", "year"]
+"""The period a capacity is declared for: ``"month"`` or ``"year"`` (a calendar year)."""
+
+_PERIODS: tuple[Period, ...] = ("month", "year")
+
+_check_monthly = _at_least(0, "capacité déclarée", MAX_MONTHLY_CAPACITY)
+_check_yearly = _at_least(0, "capacité annuelle déclarée", MAX_YEARLY_CAPACITY)
+
+
+def _capacity(inst: Any, attribute: attrs.Attribute[int], value: object) -> None:
+    # attrs runs the validators once every field is set: ``period`` is readable here (and
+    # checked by its own validator; an unknown period gets the yearly bound meanwhile).
+    if inst.period == "month":
+        _check_monthly(inst, attribute, value)
+    else:
+        _check_yearly(inst, attribute, value)
+
+
+def _period(inst: Any, _attribute: attrs.Attribute[str], value: object) -> None:
+    if value not in _PERIODS:
+        shown = repr(value) if isinstance(value, str) and len(value) <= 20 else "?"
+        raise LedgerError(
+            f"période de capacité invalide pour le médecin {inst.physician_id} : {shown} "
+            "(« month » ou « year » attendu)"
+        )
+    if value == "year" and isinstance(inst.month, Month) and inst.month.month != 1:
+        raise LedgerError(
+            f"capacité annuelle du médecin {inst.physician_id} déclarée pour {inst.month} : "
+            f"une capacité annuelle vaut pour l'année civile (mois {inst.month.year}-01 attendu)"
+        )
+
 
 @attrs.frozen
 class CapacityDeclared:
-    """A physician's monthly capacity from ``month`` onwards, until a later declaration.
+    """A physician's capacity per month from ``month`` onwards, or per calendar year from
+    ``month.year`` onwards (``period="year"``), until a later declaration of the same period.
 
     Attributes:
         physician_id: the physician.
-        month: first month the capacity applies to.
+        month: first month the capacity applies to; January of the first year for a yearly
+            capacity.
         capacity: persons the physician accepts per month (``0`` to
-            :data:`~mt_access.bounds.MAX_MONTHLY_CAPACITY`).
+            :data:`~mt_access.bounds.MAX_MONTHLY_CAPACITY`) or per calendar year (``0`` to
+            :data:`~mt_access.bounds.MAX_YEARLY_CAPACITY`).
         on: day the declaration was made.
         note: free text for coordinators; never shown in error messages.
+        period: ``"month"`` (the default) or ``"year"``; see the module docstring for how a
+            monthly and a yearly capacity combine.
     """
 
     physician_id: str = attrs.field(validator=_identifier)
     month: Month = attrs.field(validator=_month)
-    capacity: int = attrs.field(validator=_at_least(0, "capacité déclarée", MAX_MONTHLY_CAPACITY))
+    capacity: int = attrs.field(validator=_capacity)
     on: dt.date = attrs.field(validator=_day)
     note: str = attrs.field(default="", validator=_text)
+    period: Period = attrs.field(default="month", kw_only=True, validator=_period)
 
 
 @attrs.frozen
@@ -209,9 +267,13 @@ class CapacityLedger:
         _entries: every entry, in recording order; the only source of truth, the other
             fields are indexes derived from it.
         _entries_view: cached tuple of ``_entries`` (``None`` after an append).
-        _declared: per physician, declared capacity per month ordinal (last recorded wins).
+        _declared: per physician, declared monthly capacity per month ordinal (last recorded
+            wins).
         _declared_months: per physician, the month ordinals of ``_declared``, sorted.
+        _yearly: per physician, declared yearly capacity per year (last recorded wins).
+        _yearly_years: per physician, the years of ``_yearly``, sorted.
         _used: persons of active placements per (physician, month ordinal); absent means 0.
+        _used_year: persons of active placements per (physician, year); absent means 0.
         _active: the active placement of each (physician, request) pair, in recording order.
         _by_request: active placements per request id, in recording order.
         _by_slot: active placements per (physician, month ordinal), keyed by request id, in
@@ -222,7 +284,10 @@ class CapacityLedger:
     _entries_view: tuple[LedgerEntry, ...] | None = attrs.field(init=False, default=(), eq=False)
     _declared: dict[str, dict[int, int]] = attrs.field(init=False, factory=dict, eq=False)
     _declared_months: dict[str, list[int]] = attrs.field(init=False, factory=dict, eq=False)
+    _yearly: dict[str, dict[int, int]] = attrs.field(init=False, factory=dict, eq=False)
+    _yearly_years: dict[str, list[int]] = attrs.field(init=False, factory=dict, eq=False)
     _used: dict[tuple[str, int], int] = attrs.field(init=False, factory=dict, eq=False)
+    _used_year: dict[tuple[str, int], int] = attrs.field(init=False, factory=dict, eq=False)
     _active: dict[tuple[str, str], PlacementRecorded] = attrs.field(
         init=False, factory=dict, eq=False
     )
@@ -302,7 +367,10 @@ class CapacityLedger:
         new._entries_view = self._entries_view
         new._declared = {pid: caps.copy() for pid, caps in self._declared.items()}
         new._declared_months = {pid: ms.copy() for pid, ms in self._declared_months.items()}
+        new._yearly = {pid: caps.copy() for pid, caps in self._yearly.items()}
+        new._yearly_years = {pid: ys.copy() for pid, ys in self._yearly_years.items()}
         new._used = self._used.copy()
+        new._used_year = self._used_year.copy()
         new._active = self._active.copy()
         new._by_request = self._by_request.copy()  # values are immutable tuples
         new._by_slot = {slot: placed.copy() for slot, placed in self._by_slot.items()}
@@ -322,17 +390,35 @@ class CapacityLedger:
         return view
 
     def capacity(self, physician_id: str, month: Month, *, default: int = 0) -> int:
-        """The capacity in force in ``month``.
+        """The monthly capacity declared for ``month``.
 
-        That of the latest declaration whose month is ``<= month`` (for the same month, the
-        last recorded); ``default`` when the physician declared nothing up to ``month``.
+        That of the latest monthly declaration whose month is ``<= month`` (for the same month,
+        the last recorded); ``default`` when the physician declared no monthly capacity up to
+        ``month``. Yearly declarations are not read: see :meth:`monthly_cap` for the monthly
+        cap actually enforced and :meth:`yearly_capacity` for the yearly one.
         """
         default = _require_default(default, physician_id)
         return self._capacity_at(physician_id, _ordinal(_require_month(month)), default)
 
+    def monthly_cap(self, physician_id: str, month: Month, *, default: int = 0) -> int | None:
+        """The monthly cap enforced in ``month``: :meth:`capacity`, except ``None`` (no monthly
+        cap) for a physician with a yearly capacity in force that year and no monthly
+        declaration up to ``month``."""
+        default = _require_default(default, physician_id)
+        return self._monthly_cap(physician_id, _ordinal(_require_month(month)), default)
+
+    def yearly_capacity(self, physician_id: str, year: int) -> int | None:
+        """The yearly capacity in force in calendar ``year``: that of the latest yearly
+        declaration whose year is ``<= year``; ``None`` when there is none."""
+        return self._yearly_at(physician_id, _check_int(year, "année"))
+
     def used(self, physician_id: str, month: Month) -> int:
         """Persons of the active (not released) placements counted in ``month``."""
         return self._used.get((physician_id, _ordinal(_require_month(month))), 0)
+
+    def used_in_year(self, physician_id: str, year: int) -> int:
+        """Persons of the active placements counted in the months of calendar ``year``."""
+        return self._used_year.get((physician_id, _check_int(year, "année")), 0)
 
     def remaining(
         self,
@@ -342,11 +428,14 @@ class CapacityLedger:
         default: int = 0,
         carry_over: bool = False,
     ) -> int:
-        """Persons that can still be placed in ``month``: ``max(0, capacity + carried - used)``.
+        """Persons that can still be placed in ``month``: the smaller of the monthly room,
+        ``cap + carried - used``, and the yearly room, ``yearly cap - used in the year``, never
+        below 0 (a missing cap leaves its room unbounded; see the module docstring).
 
         ``carried`` is 0 unless ``carry_over`` is true; then it is the previous month's own
-        unused capacity, ``max(0, capacity(prev) - used(prev))``: one month only, not
-        cumulative (see the module docstring). ``default`` applies to both months.
+        unused monthly capacity, ``max(0, cap(prev) - used(prev))`` (0 when the previous month
+        had no monthly cap): one month only, not cumulative. ``default`` is the monthly cap of
+        a month with no monthly declaration up to it and no yearly capacity in force.
         """
         default = _require_default(default, physician_id)
         return self._remaining(physician_id, _ordinal(_require_month(month)), default, carry_over)
@@ -379,13 +468,20 @@ class CapacityLedger:
         capacity: int,
         on: dt.date,
         note: str = "",
+        *,
+        period: Period = "month",
     ) -> CapacityDeclared:
-        """Record that ``physician_id`` accepts ``capacity`` persons a month from ``month`` on.
+        """Record that ``physician_id`` accepts ``capacity`` persons a month from ``month`` on
+        or, with ``period="year"``, ``capacity`` persons a calendar year from the year of
+        ``month`` on (the entry's month is then January of that year).
 
         Raises:
-            LedgerError: ``capacity`` is negative or ``physician_id`` is empty.
+            LedgerError: ``capacity`` is negative or above its bound, ``period`` unknown, or
+                ``physician_id`` is empty.
         """
-        entry = CapacityDeclared(physician_id, month, capacity, on, note)
+        if period == "year" and isinstance(month, Month):
+            month = Month(month.year, 1)
+        entry = CapacityDeclared(physician_id, month, capacity, on, note, period=period)
         self._commit_declared(entry)
         return entry
 
@@ -492,7 +588,10 @@ class CapacityLedger:
         self._entries_view = ()
         self._declared = {}
         self._declared_months = {}
+        self._yearly = {}
+        self._yearly_years = {}
         self._used = {}
+        self._used_year = {}
         self._active = {}
         self._by_request = {}
         self._by_slot = {}
@@ -510,16 +609,50 @@ class CapacityLedger:
         i = bisect.bisect_right(months, month)
         return caps[months[i - 1]] if i else default
 
+    def _yearly_at(self, physician_id: str, year: int) -> int | None:
+        caps = self._yearly.get(physician_id)
+        if caps is None:
+            return None
+        found = caps.get(year)
+        if found is not None:
+            return found
+        years = self._yearly_years[physician_id]
+        i = bisect.bisect_right(years, year)
+        return caps[years[i - 1]] if i else None
+
+    def _monthly_cap(self, physician_id: str, month: int, default: int) -> int | None:
+        caps = self._declared.get(physician_id)
+        if caps is not None:
+            found = caps.get(month)
+            if found is not None:
+                return found
+            months = self._declared_months[physician_id]
+            i = bisect.bisect_right(months, month)
+            if i:
+                return caps[months[i - 1]]
+        if physician_id in self._yearly and self._yearly_at(physician_id, month // 12) is not None:
+            return None
+        return default
+
     def _remaining(self, physician_id: str, month: int, default: int, carry_over: bool) -> int:
-        available = self._capacity_at(physician_id, month, default)
-        if carry_over:
-            previous = month - 1
-            available += max(
-                0,
-                self._capacity_at(physician_id, previous, default)
-                - self._used.get((physician_id, previous), 0),
-            )
-        return max(0, available - self._used.get((physician_id, month), 0))
+        cap = self._monthly_cap(physician_id, month, default)
+        room: int | None = None
+        if cap is not None:
+            available = cap
+            if carry_over:
+                previous = month - 1
+                before = self._monthly_cap(physician_id, previous, default)
+                if before is not None:
+                    available += max(0, before - self._used.get((physician_id, previous), 0))
+            room = available - self._used.get((physician_id, month), 0)
+        if physician_id in self._yearly:
+            year = month // 12
+            yearly = self._yearly_at(physician_id, year)
+            if yearly is not None:
+                yearly_room = yearly - self._used_year.get((physician_id, year), 0)
+                room = yearly_room if room is None else min(room, yearly_room)
+        # room is None only when no cap applies, which ``_monthly_cap`` rules out.
+        return max(0, 0 if room is None else room)
 
     def _append(self, entry: LedgerEntry) -> None:
         self._entries.append(entry)
@@ -527,6 +660,14 @@ class CapacityLedger:
 
     def _commit_declared(self, entry: CapacityDeclared) -> None:
         pid, month = entry.physician_id, _ordinal(entry.month)
+        if entry.period == "year":
+            year = entry.month.year
+            yearly = self._yearly.setdefault(pid, {})
+            if year not in yearly:
+                bisect.insort(self._yearly_years.setdefault(pid, []), year)
+            yearly[year] = entry.capacity
+            self._append(entry)
+            return
         caps = self._declared.setdefault(pid, {})
         if month not in caps:
             bisect.insort(self._declared_months.setdefault(pid, []), month)
@@ -552,6 +693,8 @@ class CapacityLedger:
         pid, rid = entry.physician_id, entry.request_id
         slot = (pid, _ordinal(entry.month))
         self._used[slot] = self._used.get(slot, 0) + entry.persons
+        year = (pid, entry.month.year)
+        self._used_year[year] = self._used_year.get(year, 0) + entry.persons
         self._active[pid, rid] = entry
         by_request = self._by_request.get(rid)
         self._by_request[rid] = (entry,) if by_request is None else (*by_request, entry)
@@ -580,6 +723,12 @@ class CapacityLedger:
             self._used[slot] = left
         else:
             del self._used[slot]
+        year = (pid, placement.month.year)
+        left = self._used_year[year] - placement.persons
+        if left:
+            self._used_year[year] = left
+        else:
+            del self._used_year[year]
         del self._active[pid, rid]
         rest = tuple(p for p in self._by_request[rid] if p is not placement)
         if rest:

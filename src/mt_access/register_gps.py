@@ -17,6 +17,7 @@ from mt_access.gp_register import withdraw as _withdraw
 from mt_access.ledger import (
     CapacityDeclared,
     LedgerEntry,
+    Period,
 )
 from mt_access.model import Modality, Physician
 from mt_access.register_base import RegisterBase, RegisterOperationError
@@ -70,9 +71,11 @@ class GPOperations(RegisterBase):
         modalities: Iterable[Modality | str],
         accepted_communes: Iterable[str] = (),
         comment: str = "",
+        period: Period = "month",
     ) -> Physician:
-        """The GP signs the charter: active from ``on`` with a monthly capacity, modalities
-        and accepted communes (see :func:`mt_access.gp_register.join`)."""
+        """The GP signs the charter: active from ``on`` with a monthly capacity (a yearly one
+        with ``period="year"``), modalities and accepted communes (see
+        :func:`mt_access.gp_register.join`)."""
         with self._operation():
             physician, declared = _join(
                 self.physician(physician_id),
@@ -81,6 +84,7 @@ class GPOperations(RegisterBase):
                 modalities=modalities,
                 accepted_communes=accepted_communes,
                 comment=comment,
+                period=period,
             )
             self._put(physician)
             self._declare(declared)
@@ -94,12 +98,20 @@ class GPOperations(RegisterBase):
         *,
         month: Month | None = None,
         note: str = "",
+        period: Period = "month",
     ) -> CapacityDeclared:
         """A new monthly capacity, declared on ``on``, from ``month`` (the month of ``on`` by
-        default) onwards; places already held that month are kept."""
+        default) onwards; places already held that month are kept. With ``period="year"``, a
+        yearly capacity for the calendar year of ``month`` onwards (the ledger enforces both,
+        see :mod:`mt_access.ledger`)."""
         with self._operation():
             declared = _change_capacity(
-                self.physician(physician_id), month or Month.of(on), capacity, on, note
+                self.physician(physician_id),
+                month or Month.of(on),
+                capacity,
+                on,
+                note,
+                period=period,
             )
             self._declare(declared)
             return declared

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
-from mt_access.bounds import MAX_MONTHLY_CAPACITY, Bound, check_number
+from mt_access.bounds import MAX_MONTHLY_CAPACITY, MAX_YEARLY_CAPACITY, Bound, check_number
 from mt_access.calendar import Month
 from mt_access.errors import CommandError, MtAccessError
 from mt_access.loading import load_policy
@@ -40,6 +40,7 @@ __all__ = [
     "parse_date",
     "parse_month",
     "table",
+    "whole_int",
 ]
 
 EXIT_OK = 0
@@ -160,6 +161,18 @@ def parse_month(text: str) -> Month:
 
 CAPACITY = Bound(0, MAX_MONTHLY_CAPACITY, integer=True)
 """The bounds of a monthly capacity given on the command line."""
+
+YEARLY_CAPACITY = Bound(0, MAX_YEARLY_CAPACITY, integer=True)
+"""The bounds of a yearly capacity given on the command line (``--par-an``)."""
+
+
+def whole_int(text: str) -> int:
+    """An argparse ``type=`` for a whole number whose bounds depend on another option (checked
+    by the command, e.g. a capacity per month or, with ``--par-an``, per year)."""
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"nombre entier attendu, reçu {text!r}") from None
 
 
 def bounded_int(what: str, bound: Bound) -> Callable[[str], int]:

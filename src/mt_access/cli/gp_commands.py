@@ -9,9 +9,14 @@ from typing import Any
 
 import attrs
 
+from mt_access.bounds import check_number
 from mt_access.calendar import Month
 from mt_access.cli.common import (
+    CAPACITY,
+    EXIT_INVALID_INPUT,
     EXIT_OK,
+    YEARLY_CAPACITY,
+    CommandError,
     Console,
     day_of,
     open_register,
@@ -104,7 +109,26 @@ def cmd_gp_contact(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def _period(args: argparse.Namespace, what: str) -> str:
+    """``"year"`` with ``--par-an``, else ``"month"``; the capacity checked against the bound
+    of its period (the parser only read a whole number)."""
+    period = "year" if args.par_an else "month"
+    expected = check_number(args.capacite, YEARLY_CAPACITY if args.par_an else CAPACITY)
+    if expected is not None:
+        shown = str(args.capacite) if len(str(args.capacite)) <= 12 else "nombre trop grand"
+        hint = "" if args.par_an else " (une capacité par an : --par-an)"
+        raise CommandError(
+            f"{what} : {shown} refusé ; {expected} {_per(period)}{hint}", EXIT_INVALID_INPUT
+        )
+    return period
+
+
+def _per(period: str) -> str:
+    return "par an" if period == "year" else "par mois"
+
+
 def cmd_gp_join(args: argparse.Namespace, console: Console) -> int:
+    period = _period(args, "--capacite")
     modalities = sorted({MODALITIES[m] for m in args.modalites})
     with open_register(args) as register:
         reference = register.policy.reference
@@ -121,22 +145,32 @@ def cmd_gp_join(args: argparse.Namespace, console: Console) -> int:
             modalities=modalities,
             accepted_communes=communes,
             comment=args.commentaire,
+            period="year" if period == "year" else "month",
         )
         console.say(
             f"{physician.name} participe au dispositif depuis le {fr_date(day_of(args))} : "
-            f"{args.capacite} nouveau(x) patient(s) par mois."
+            f"{args.capacite} nouveau(x) patient(s) {_per(period)}."
         )
     return EXIT_OK
 
 
 def cmd_gp_capacity(args: argparse.Namespace, console: Console) -> int:
+    period = _period(args, "capacité")
     with open_register(args) as register:
         on = day_of(args)
         month = args.mois or Month.of(on)
-        register.change_capacity(args.id, on, args.capacite, month=month, note=args.commentaire)
+        register.change_capacity(
+            args.id,
+            on,
+            args.capacite,
+            month=month,
+            note=args.commentaire,
+            period="year" if period == "year" else "month",
+        )
+        since = f"l'année {month.year}" if period == "year" else month.label
         console.say(
-            f"{register.physician(args.id).name} : capacité de {args.capacite} par mois "
-            f"à partir de {month.label}."
+            f"{register.physician(args.id).name} : capacité de {args.capacite} {_per(period)} "
+            f"à partir de {since}."
         )
     return EXIT_OK
 

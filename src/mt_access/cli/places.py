@@ -19,7 +19,9 @@ class MonthPlaces:
     """A GP's places in the month of a date.
 
     Attributes:
-        capacity: the monthly capacity in force (declared, else the policy's default).
+        capacity: the monthly capacity in force (declared, else the policy's default); for a
+            GP with a yearly capacity and no monthly cap, what the year allows this month
+            (``used + left`` before availability is applied).
         used: persons of the active placements counted in the month (proposals held and
             acceptances; a refused or withdrawn proposal frees its place).
         left: persons that can still be placed in the month (``capacity`` plus the previous
@@ -43,9 +45,11 @@ def month_places(register: Register, physician: Physician, on: dt.date) -> Month
     month = Month.of(on)
     default = policy.monthly_capacity_of(physician)
     left = ledger.remaining(physician.id, month, default=default, carry_over=policy.carry_over)
+    used = ledger.used(physician.id, month)
+    cap = ledger.monthly_cap(physician.id, month, default=default)
     return MonthPlaces(
-        capacity=ledger.capacity(physician.id, month, default=default),
-        used=ledger.used(physician.id, month),
+        capacity=used + left if cap is None else cap,
+        used=used,
         left=left if physician.is_available_on(on) else 0,
     )
 

@@ -10,12 +10,11 @@ import argparse
 from typing import Any
 
 from mt_access.cli.common import (
-    CAPACITY,
     add_date,
     add_register,
-    bounded_int,
     parse_date,
     parse_month,
+    whole_int,
 )
 from mt_access.cli.gp_commands import (
     cmd_gp_add,
@@ -74,6 +73,15 @@ __all__ = [
 
 # ------------------------------------------------------------------------------------------
 # parser
+
+
+def _per_year(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--par-an",
+        dest="par_an",
+        action="store_true",
+        help="capacité par année civile (ex. 150 nouveaux patients par an) au lieu de par mois",
+    )
 
 
 def _comment(parser: argparse.ArgumentParser, *, required: bool = False) -> None:
@@ -374,10 +382,11 @@ def add_commands(sub: Any) -> None:
     join.add_argument("id", help="identifiant du médecin")
     join.add_argument(
         "--capacite",
-        type=bounded_int("--capacite", CAPACITY),
+        type=whole_int,
         required=True,
-        help="nouveaux patients par mois (0 ou plus)",
+        help="nouveaux patients par mois (0 ou plus ; par an avec --par-an)",
     )
+    _per_year(join)
     join.add_argument(
         "--modalites",
         nargs="+",
@@ -393,11 +402,15 @@ def add_commands(sub: Any) -> None:
     )
     add_date(join, "date d'adhésion")
     _comment(join)
-    cap = _sub(gp_sub, "capacite", ["capacity"], "changer la capacité mensuelle", cmd_gp_capacity)
+    cap = _sub(gp_sub, "capacite", ["capacity"], "changer la capacité mensuelle ou annuelle",
+               cmd_gp_capacity)  # fmt: skip
     cap.add_argument("id", help="identifiant du médecin")
     cap.add_argument(
-        "capacite", type=bounded_int("capacité", CAPACITY), help="nouveaux patients par mois"
+        "capacite",
+        type=whole_int,
+        help="nouveaux patients par mois (par an avec --par-an)",
     )
+    _per_year(cap)
     cap.add_argument(
         "--mois", type=parse_month, default=None, help="à partir du mois AAAA-MM (celui de --date)"
     )

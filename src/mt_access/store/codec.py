@@ -637,7 +637,11 @@ LEDGER_COLUMNS: tuple[str, ...] = (
     "note",
 )
 """The columns of the ``ledger`` table (``note`` is a declaration's note or a release's
-reason)."""
+reason).
+
+A yearly capacity declaration (``period="year"``) is a ``declared`` row whose ``month`` holds
+the year alone (``YYYY``, no dash); a monthly one holds ``YYYY-MM``. The schema's CHECK
+constraint accepts both, so no migration was needed."""
 
 DECLARED, PLACED, RELEASED = "declared", "placed", "released"
 
@@ -675,7 +679,7 @@ def ledger_row(entry: LedgerEntry) -> tuple[Any, ...]:
             DECLARED,
             entry.physician_id,
             None,
-            str(entry.month),
+            f"{entry.month.year:04d}" if entry.period == "year" else str(entry.month),
             entry.capacity,
             None,
             entry.on.isoformat(),
@@ -692,6 +696,18 @@ def decode_ledger(rows: Iterable[Row]) -> list[LedgerEntry]:
     for kind, physician_id, request_id, month_text, capacity, persons, on, note in rows:
         if kind == RELEASED:
             append(PlacementReleased(physician_id, request_id, decode_date(on), note))
+            continue
+        if kind == DECLARED and len(month_text) == 4 and month_text.isdigit():
+            append(
+                CapacityDeclared(
+                    physician_id,
+                    Month(int(month_text), 1),
+                    capacity,
+                    decode_date(on),
+                    note,
+                    period="year",
+                )
+            )
             continue
         month = months.get(month_text)
         if month is None:
