@@ -67,13 +67,16 @@ def test_a_cancelled_proposal_does_not_decline_the_gp() -> None:
         file.cancel_proposal("MG3", DAY, "erreur")
     file = file.cancel_proposal("MG1", DAY, "proposition faite par erreur")
     assert file.state is RequestState.PROPOSED
-    assert file.proposals == {"MG2": (2,)} and file.waiting_persons == (1,)
+    assert file.proposals == {"MG2": (2,)}
+    assert file.waiting_persons == (1,)
     assert file.declined_by == frozenset()
     last = file.history[-1]
-    assert last.event is Event.CANCEL_PROPOSAL and last.comment == "proposition faite par erreur"
+    assert last.event is Event.CANCEL_PROPOSAL
+    assert last.comment == "proposition faite par erreur"
     assert "proposition annulée" in last.describe()
     file = file.cancel_proposal("MG2", DAY, "plus de place")
-    assert file.state is RequestState.WAITING and file.waiting_persons == (1, 2)
+    assert file.state is RequestState.WAITING
+    assert file.waiting_persons == (1, 2)
     file = file.propose("MG1", DAY)  # proposed again to the same GP
     assert file.proposals == {"MG1": (1, 2)}
 
@@ -110,13 +113,15 @@ def test_a_cancelled_proposal_frees_exactly_its_placement(
         if g != pid:
             assert after.used(g, month) == n
     assert {r: after.placement_of(r) for r in others} == others
-    assert pid not in file.declined_by and file.declined_by == declined
+    assert pid not in file.declined_by
+    assert file.declined_by == declined
     assert pid not in register.request(rid).declined_by
     assert pid not in file.proposed_to
     assert file.history[-1].event is Event.CANCEL_PROPOSAL
     # the GP may be proposed the request again, by hand (their place is free again)
     cancelled = file.history[-1].persons
-    assert len(cancelled) == placement.persons and set(cancelled) <= set(file.waiting_persons)
+    assert len(cancelled) == placement.persons
+    assert set(cancelled) <= set(file.waiting_persons)
     again = register.propose(rid, pid, DAY, persons=cancelled)
     assert pid in again.proposed_to
 
@@ -156,7 +161,8 @@ def test_the_acceptance_check_stays() -> None:
     with pytest.raises(mt_access.CapacityExceededError):
         register.answer(b, "MG1", DAY, accepted=True)
     file = register.cancel_proposal(b, "MG1", DAY, "plus de place ce mois-ci")
-    assert file.state is RequestState.WAITING and file.declined_by == frozenset()
+    assert file.state is RequestState.WAITING
+    assert file.declined_by == frozenset()
 
 
 # ------------------------------------------------------------------------------------------
@@ -201,7 +207,8 @@ def test_cli_cancel_and_full_gp(tmp_path: Path) -> None:
     code, out, err = _run(
         "demande", "annuler-proposition", a, "MG1", "-c", "x", "--date", "04/03/2026", *reg
     )
-    assert code == EXIT_REFUSED and "annuler-proposition" not in out
+    assert code == EXIT_REFUSED
+    assert "annuler-proposition" not in out
     # proposed to the same GP again
     code, _, err = _run("demande", "proposer", a, "MG1", "--date", "05/03/2026", *reg)
     assert code == EXIT_OK, err
