@@ -4,8 +4,9 @@ capacity changes, suspensions, exits, erasure) against a simple model of what mu
 Invariants checked after every step:
 
 * every request's state, pending proposals (GP → persons) and refusals are those of the
-  model (a cancelled proposal frees its place and never declines its GP; a hand proposal to a
-  GP with too few places left is refused and records nothing), which follows each person of a household on their own;
+  model (a cancelled proposal frees its place and never declines its GP; a hand proposal to
+  a GP with too few places left is refused and records nothing), which follows each person
+  of a household on their own;
 * the ledger's active placements are exactly the model's (no place lost or doubled);
 * a GP never holds more persons in a month than the largest capacity in force that month;
 * a request with an MT has, for each person, the GP who accepted them, and those GPs hold its
