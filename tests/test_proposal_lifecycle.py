@@ -8,15 +8,17 @@ import io
 import re
 from pathlib import Path
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mt_access
-from factories import MOIRANS, VOIRON, VOREPPE, doc, req
+from factories import COUBLEVIE, MOIRANS, ON, RIVES, TULLINS, VOIRON, VOREPPE, doc, req
 from mt_access import PatientIdentity
 from mt_access.calendar import Month
 from mt_access.cli import EXIT_OK, EXIT_REFUSED, EXIT_USAGE, main
+from mt_access.engine import match
 from mt_access.lifecycle import Event, LifecycleError, RequestFile, RequestState
 from mt_access.register import Register, RegisterOperationError
 from mt_access.store.memory import MemoryStore
@@ -216,3 +218,72 @@ def test_cli_cancel_and_full_gp(tmp_path: Path) -> None:
     code, _, err = _run("demande", "accuser", a, "--date", "05/03/2026", *reg)
     assert code == EXIT_REFUSED
     assert f"« mt-access demande annuler-proposition {a} MEDECIN -c MOTIF »" in err, err
+
+
+# ------------------------------------------------------------------------------------------
+# k_nearest: places left shown, overbooking capped
+
+
+def _k_nearest(k: int, overbooking: float) -> mt_access.Policy:
+    from mt_access.plugins import collect_routers
+
+    pm = POLICY.plugin_manager
+    assert pm is not None
+    kind = collect_routers(pm)["k_nearest"]
+    params = {"k": k, "overbooking": overbooking}
+    rule = mt_access.RoutingRule(kind, tuple(sorted(params.items())))
+    return attrs.evolve(POLICY, routing_priority=rule, routing_non_priority=rule)
+
+
+COMMUNES = [VOIRON, VOREPPE, MOIRANS, RIVES, TULLINS, COUBLEVIE]
+
+
+@settings(deadline=None, max_examples=60)
+@given(
+    k=st.integers(1, 4),
+    overbooking=st.sampled_from([0, 0.5, 1, 1.5, 2, 3]),
+    gps=st.lists(st.tuples(st.sampled_from(COMMUNES), st.integers(0, 3)), min_size=1, max_size=5),
+    requests=st.lists(st.sampled_from(COMMUNES), min_size=1, max_size=25),
+)
+def test_k_nearest_never_lists_a_gp_beyond_the_overbooking_cap(
+    k: int, overbooking: float, gps: list[tuple[str, int]], requests: list[str]
+) -> None:
+    policy = _k_nearest(k, overbooking)
+    physicians = [doc(f"G{i}", c, capacity=n) for i, (c, n) in enumerate(gps)]
+    capacity = {p.id: n for p, (_, n) in zip(physicians, gps, strict=True)}
+    result = match(
+        [req(f"R{i:02d}", c) for i, c in enumerate(requests)], physicians, policy, None, ON
+    )
+    assert not result.placements
+    listed: dict[str, int] = {}
+    for o in result.orientations:
+        assert 1 <= len(o.physicians) <= k
+        for p in o.physicians:
+            assert p.places_left == capacity[p.physician_id] > 0
+            assert f"{p.physician_id} : {p.places_left} place(s) restante(s)" in o.explanation
+            listed[p.physician_id] = listed.get(p.physician_id, 0) + 1
+    for pid, n in listed.items():
+        if overbooking:
+            assert n <= max(capacity[pid], int(capacity[pid] * overbooking)), (pid, n)
+    if overbooking == 0:  # no cap: every list names the k nearest GPs with a place left
+        with_room = sum(1 for n in capacity.values() if n > 0)
+        for o in result.orientations:
+            assert len(o.physicians) == min(k, with_room)
+            assert "surréservation" not in o.explanation
+    # a list (or a wait) shortened by the cap says so
+    for o in result.orientations:
+        if len(o.physicians) < min(k, sum(1 for n in capacity.values() if n > 0)):
+            assert "surréservation" in o.explanation
+    assert len(result.orientations) + len(result.waiting) == len(requests)
+
+
+def test_one_place_gp_is_not_listed_to_eleven_patients() -> None:
+    policy = _k_nearest(1, 2)
+    physicians = [doc("MG1", VOIRON, capacity=1), doc("MG2", VOREPPE, capacity=5)]
+    result = match([req(f"R{i:02d}", VOIRON) for i in range(11)], physicians, policy, None, ON)
+    firsts = [o.physicians[0].physician_id for o in result.orientations]
+    assert firsts.count("MG1") == 2
+    assert firsts.count("MG2") == 9
+    later = [o for o in result.orientations if o.physicians[0].physician_id == "MG2"]
+    assert all("MG1 (1 place(s) restante(s))" in o.explanation for o in later)
+    assert "surréservation (2 patient(s) par place restante)" in later[0].explanation
