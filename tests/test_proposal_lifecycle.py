@@ -287,3 +287,25 @@ def test_one_place_gp_is_not_listed_to_eleven_patients() -> None:
     later = [o for o in result.orientations if o.physicians[0].physician_id == "MG2"]
     assert all("MG1 (1 place(s) restante(s))" in o.explanation for o in later)
     assert "surréservation (2 patient(s) par place restante)" in later[0].explanation
+
+
+_VOIRONNAIS = (Path(__file__).parents[1] / "policies" / "voironnais.yaml").read_text(
+    encoding="utf-8"
+)
+_PRIORITY = "    router: monthly_quota\n  non_priority:"
+
+
+def test_overbooking_is_read_from_yaml_and_bounded(tmp_path: Path) -> None:
+    assert _VOIRONNAIS.count(_PRIORITY) == 1
+    path = tmp_path / "politique.yaml"
+    k_nearest = "    router: k_nearest\n    k: 3\n    overbooking: {}\n  non_priority:"
+    path.write_text(_VOIRONNAIS.replace(_PRIORITY, k_nearest.format("1.5")), encoding="utf-8")
+    policy = mt_access.load_policy(path)
+    assert policy.routing_priority.param("overbooking") == 1.5
+    for bad, message in (("101", "valeur ≤ 100 attendue"), ("-1", "≥ 0"), ("beaucoup", "")):
+        path.write_text(_VOIRONNAIS.replace(_PRIORITY, k_nearest.format(bad)), encoding="utf-8")
+        with pytest.raises(mt_access.PolicyError) as caught:
+            mt_access.load_policy(path)
+        assert caught.value.path == "$.routing.priority.overbooking"
+        assert message in caught.value.message
+        assert caught.value.line == _VOIRONNAIS.count("\n", 0, _VOIRONNAIS.index(_PRIORITY)) + 3
