@@ -309,3 +309,16 @@ def test_overbooking_is_read_from_yaml_and_bounded(tmp_path: Path) -> None:
         assert caught.value.path == "$.routing.priority.overbooking"
         assert message in caught.value.message
         assert caught.value.line == _VOIRONNAIS.count("\n", 0, _VOIRONNAIS.index(_PRIORITY)) + 3
+
+
+def test_the_run_summary_shows_places_left() -> None:
+    from mt_access.cli.summary import render_run
+
+    policy = _k_nearest(2, 2)
+    physicians = [doc("MG1", VOIRON, capacity=1), doc("MG2", VOREPPE, capacity=3)]
+    result = match([req("R1", VOIRON)], physicians, policy, None, ON)
+    text = render_run(result, policy, physicians, total_requests=1, details=True)
+    assert "Dr MG1 (Voiron, " in text
+    assert ", 1 place(s))" in text
+    assert ", 3 place(s))" in text
+    assert "MG1 : 1 place(s) restante(s)" in text
