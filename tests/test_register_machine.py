@@ -4,7 +4,9 @@ capacity changes, suspensions, exits, erasure) against a simple model of what mu
 Invariants checked after every step:
 
 * every request's state, pending proposals (GP → persons) and refusals are those of the
-  model, which follows each person of a household on their own;
+  model (a cancelled proposal frees its place and never declines its GP; a hand proposal to
+  a GP with too few places left is refused and records nothing), which follows each person
+  of a household on their own;
 * the ledger's active placements are exactly the model's (no place lost or doubled);
 * a GP never holds more persons in a month than the largest capacity in force that month;
 * a request with an MT has, for each person, the GP who accepted them, and those GPs hold its
@@ -34,7 +36,7 @@ from factories import MOIRANS, RIVES, VOIRON, VOREPPE, doc, req
 from mt_access import CapacityExceededError, PatientIdentity, RequestState, SearchReason
 from mt_access.calendar import Month
 from mt_access.lifecycle import ALLOWED, Event
-from mt_access.register import Register
+from mt_access.register import Register, RegisterOperationError
 from mt_access.store.base import Store
 from mt_access.store.memory import MemoryStore
 
@@ -342,8 +344,32 @@ class RegisterMachine(RuleBasedStateMachine):
             with pytest.raises(mt_access.MtAccessError):
                 self.register.propose(rid, pid, self.today)
             return
+        month = Month.of(self.today)
+        left = max(0, self.gps[pid].capacity_in(month) - self._used(pid, month))
+        if left < len(model.unresolved):
+            # a GP with too few places left: refused before anything is recorded
+            before = self.register.file(rid)
+            with pytest.raises(RegisterOperationError, match="place"):
+                self.register.propose(rid, pid, self.today)
+            assert self.register.file(rid) == before
+            return
         self.register.propose(rid, pid, self.today)
         model.pending[pid] = model.unresolved
+        model.settle()
+
+    @precondition(lambda self: bool(self._ids(RequestState.PROPOSED)))
+    @rule(data=st.data())
+    def cancel_proposal(self, data: st.DataObject) -> None:
+        rid = data.draw(st.sampled_from(self._ids(RequestState.PROPOSED)))
+        model = self.requests[rid]
+        pid = data.draw(st.sampled_from(sorted(model.pending)))
+        with pytest.raises(mt_access.MtAccessError):
+            self.register.cancel_proposal(rid, pid, self.today, "  ")
+        self.register.cancel_proposal(rid, pid, self.today, "plus de place ce mois-ci")
+        del model.pending[pid]  # the GP is not declined: they may be proposed it again
+        if pid in model.by_run:
+            self.places.pop((rid, pid), None)
+            model.by_run.discard(pid)
         model.settle()
 
     # -- GPs

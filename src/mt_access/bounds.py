@@ -23,6 +23,7 @@ __all__ = [
     "MAX_DISTANCE_KM",
     "MAX_MONTHLY_CAPACITY",
     "MAX_NEAREST",
+    "MAX_OVERBOOKING",
     "MAX_SHARED_LIST",
     "MAX_WAITING_DAYS",
     "MAX_YEARLY_CAPACITY",
@@ -44,6 +45,10 @@ MAX_YEARLY_CAPACITY = 12 * MAX_MONTHLY_CAPACITY
 
 MAX_NEAREST = 50
 """GPs listed by a router that names the nearest ones (``k``)."""
+
+MAX_OVERBOOKING = 100
+"""The ``k_nearest`` router's ``overbooking`` factor: patients a GP may be listed to in one
+run per place left."""
 
 MAX_DISTANCE_KM = 1000.0
 """A distance cap in kilometres (metropolitan France is about 1,000 km across)."""

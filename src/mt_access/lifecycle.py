@@ -4,7 +4,8 @@ A request goes ``received → acknowledged → confirmed → waiting → propose
 scheme through exactly one *exit*, each with an :class:`ExitReason`: a GP accepts the patient
 (``mt_found``), the patient no longer searches, withdraws or cannot be reached after N failed
 contact attempts in a row, the request is out of scope, another solution was found, or the CPTS
-closes it. A GP who refused a request is never proposed it again.
+closes it. A GP who refused a request is never proposed it again; a proposal the coordinator
+cancels (:meth:`RequestFile.cancel_proposal`, with a reason) does not block its GP.
 
 :class:`RequestFile` is an immutable value: every event method returns a *new* file with one
 more :class:`Transition` in its history (date, actor, optional physician and comment). An event
@@ -327,6 +328,37 @@ class RequestFile:
             physician_id=physician_id,
             persons=self.people.proposed_to(physician_id),
             declined_by=self.declined_by | {physician_id},
+        )
+
+    def cancel_proposal(
+        self,
+        physician_id: str,
+        on: dt.date,
+        reason_comment: str,
+        actor: Actor = Actor.COORDINATOR,
+    ) -> RequestFile:
+        """Cancel a pending proposal without blocking its GP (e.g. the GP has no place left
+        after all, or the proposal was a mistake): the persons proposed to them search
+        again, the GP is **not** added to ``declined_by`` (the request may be proposed to
+        them again), and the reason is recorded in the transition's comment.
+
+        Raises:
+            LifecycleError: ``reason_comment`` is blank, or the request is not currently
+                proposed to this GP.
+        """
+        self._check(Event.CANCEL_PROPOSAL, on)
+        physician_id = self._pending(physician_id)
+        if not isinstance(reason_comment, str) or not reason_comment.strip():
+            raise LifecycleError(
+                self.id, "l'annulation d'une proposition doit être motivée (commentaire)"
+            )
+        return self._record(
+            Event.CANCEL_PROPOSAL,
+            on,
+            actor,
+            reason_comment,
+            physician_id=physician_id,
+            persons=self.people.proposed_to(physician_id),
         )
 
     def record_contact_attempt(

@@ -93,7 +93,7 @@ def apply_transition(
         taken = set(concerned)
         # a proposal sharing a person with the accepted one is closed: its GP's place is freed
         pending = {gp: ns for gp, ns in pending.items() if not taken & set(ns)}
-    elif event is Event.REFUSE and physician_id is not None:
+    elif event in (Event.REFUSE, Event.CANCEL_PROPOSAL) and physician_id is not None:
         concerned = persons or pending.get(physician_id, ())
         pending.pop(physician_id, None)
     elif reason is not None:

@@ -11,6 +11,8 @@ A :class:`Register` ties the pure core together over a :class:`~mt_access.store.
   what the run decided: a placement becomes a *proposal* to the GP, which holds a place in the
   GP's month in the ledger; an orientation is recorded on the request; a request out of scope
   exits;
+* :meth:`Register.cancel_proposal` cancels a pending proposal with a reason: its persons wait
+  again, its place is freed, and its GP may be proposed the request again;
 * :meth:`Register.answer` records the GP's answer: an acceptance is the exit ``mt_found``; a
   refusal puts the request back on the waiting list, the GP is never proposed it again, and
   the place is given back unless the policy says otherwise (``capacity.refusal_frees_slot``).
@@ -378,10 +380,12 @@ class Register(PersonalData, GPOperations, MatchRuns):
         """Propose a waiting request (``persons`` of a household, every person still
         searching by default) to a GP by hand (e.g. a GP who picked it from their ``pull``
         list, or one of an orientation's GPs). No place is held: the acceptance takes one
-        per person.
+        per person (and is checked again then).
 
         Raises:
-            RegisterOperationError: unknown GP, or a GP not active and accepting on ``on``.
+            RegisterOperationError: unknown GP, a GP not active and accepting on ``on``, or
+                a GP with fewer places left in the month of ``on`` than persons proposed
+                (nothing is recorded).
         """
 
         def change(file: RequestFile) -> RequestFile:
@@ -397,9 +401,44 @@ class Register(PersonalData, GPOperations, MatchRuns):
                     f"le médecin {physician_id} ne prend pas de nouveaux patients le "
                     f"{on:%d/%m/%Y} ({physician.status_on(on).label})"
                 )
-            return file.propose(physician_id, on, comment=comment, persons=persons)
+            new = file.propose(physician_id, on, comment=comment, persons=persons)
+            proposed = len(new.history[-1].persons)
+            left = self._places_left(physician_id, on)
+            if left < proposed:
+                raise RegisterOperationError(
+                    f"demande {request_id} : le médecin {physician_id} n'a plus que {left} "
+                    f"place(s) en {Month.of(on).label} pour {proposed} personne(s) "
+                    "proposée(s) ; rien n'a été enregistré (enregistrez d'abord une "
+                    "nouvelle capacité, ou proposez à un autre médecin)"
+                )
+            return new
 
         return self._event(request_id, change, on)
+
+    def _places_left(self, physician_id: str, on: dt.date) -> int:
+        """The GP's places left in the month of ``on`` (the policy's default capacity and
+        carry-over applied)."""
+        assert self._ledger is not None
+        physician = self.physician(physician_id)
+        return self._ledger.remaining(
+            physician_id,
+            Month.of(on),
+            default=self.policy.monthly_capacity_of(physician),
+            carry_over=self.policy.carry_over,
+        )
+
+    def cancel_proposal(
+        self, request_id: str, physician_id: str, on: dt.date, comment: str
+    ) -> RequestFile:
+        """Cancel a pending proposal without blocking the GP (``comment``, the reason, is
+        required and recorded): the persons proposed to them go back to the waiting list,
+        the GP is not added to ``declined_by`` (the request may be proposed to them again),
+        and the place the proposal held in the ledger, if any, is released.
+
+        Raises:
+            LifecycleError: blank reason, or the request is not proposed to this GP.
+        """
+        return self._event(request_id, lambda f: f.cancel_proposal(physician_id, on, comment), on)
 
     def answer(
         self,

@@ -20,7 +20,7 @@ from mt_access.ledger import (
     LedgerEntry,
     PlacementReleased,
 )
-from mt_access.lifecycle import RequestFile, RequestState, Transition
+from mt_access.lifecycle import Event, RequestFile, RequestState, Transition
 from mt_access.model import PatientIdentity, Physician, Request
 from mt_access.policy import Policy
 from mt_access.store.base import RequestSummary, RunRecord, Store
@@ -163,11 +163,18 @@ class RegisterBase:
         keep = set(new.physicians_found.values()) - set(old.physicians_found.values())
         if not self.policy.refusal_frees_slot:
             keep |= new.declined_by - old.declined_by
+        last = new.history[-1]
+        cancelled = last.physician_id if last.event is Event.CANCEL_PROPOSAL else None
         releases: list[LedgerEntry] = []
         for placement in self._ledger.placement_of(new.id):
             pid = placement.physician_id
             if pid in dropped and pid not in keep:
-                reason = "refus du médecin" if pid in new.declined_by else "proposition close"
+                if pid == cancelled:
+                    reason = "proposition annulée"
+                elif pid in new.declined_by:
+                    reason = "refus du médecin"
+                else:
+                    reason = "proposition close"
                 releases.append(PlacementReleased(pid, new.id, on, reason))
         if releases:
             self._ledger.extend(releases)

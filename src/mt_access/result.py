@@ -132,12 +132,18 @@ class Placement:
 
 @attrs.frozen
 class OrientedPhysician:
-    """A physician listed in an orientation (name, commune, distance)."""
+    """A physician listed in an orientation (name, commune, distance).
+
+    Attributes:
+        places_left: the GP's places left this month when the list was made (``k_nearest``);
+            ``None`` when the router does not say (``orientation``).
+    """
 
     physician_id: str
     name: str
     commune: str
     distance_km: float
+    places_left: int | None = None
 
 
 @attrs.frozen

@@ -77,6 +77,7 @@ class Event(LabelledEnum):
     ORIENT = "orient"
     ACCEPT = "accept"
     REFUSE = "refuse"
+    CANCEL_PROPOSAL = "cancel_proposal"
     CONTACT_SUCCEEDED = "contact_succeeded"
     CONTACT_FAILED = "contact_failed"
     WITHDRAW = "withdraw"
@@ -129,6 +130,7 @@ register_labels(
         Event.ORIENT: "orientation envoyée (liste de médecins et ressources)",
         Event.ACCEPT: "acceptation par le médecin",
         Event.REFUSE: "refus du médecin",
+        Event.CANCEL_PROPOSAL: "proposition annulée",
         Event.CONTACT_SUCCEEDED: "tentative de contact réussie",
         Event.CONTACT_FAILED: "tentative de contact sans réponse",
         Event.WITHDRAW: "désistement du patient",
@@ -158,7 +160,13 @@ ALLOWED: dict[RequestState, tuple[Event, ...]] = {
     RequestState.ACKNOWLEDGED: (Event.CONFIRM, Event.NOT_SEARCHING, *_ANYTIME),
     RequestState.CONFIRMED: (Event.TO_WAITING, *_ANYTIME),
     RequestState.WAITING: (Event.PROPOSE, Event.ORIENT, *_ANYTIME),
-    RequestState.PROPOSED: (Event.PROPOSE, Event.ACCEPT, Event.REFUSE, *_ANYTIME),
+    RequestState.PROPOSED: (
+        Event.PROPOSE,
+        Event.ACCEPT,
+        Event.REFUSE,
+        Event.CANCEL_PROPOSAL,
+        *_ANYTIME,
+    ),
     RequestState.MT_FOUND: (),
     RequestState.EXITED: (),
 }
@@ -166,8 +174,9 @@ ALLOWED: dict[RequestState, tuple[Event, ...]] = {
 
 Targets: ``acknowledge`` → acknowledged, ``confirm`` → confirmed, ``to_waiting`` → waiting,
 ``propose`` → proposed, ``orient`` keeps ``waiting`` (the patient was sent a list of GPs to
-contact and other resources), ``accept`` → mt_found, ``refuse`` → proposed while another proposal is
-pending, waiting otherwise; ``contact_succeeded`` and ``contact_failed`` keep the state, except
+contact and other resources), ``accept`` → mt_found, ``refuse`` and ``cancel_proposal`` →
+proposed while another proposal is pending, waiting otherwise (a cancelled proposal does not
+block its GP); ``contact_succeeded`` and ``contact_failed`` keep the state, except
 the N-th failure in a row, which exits (unreachable); ``not_searching``, ``withdraw``,
 ``out_of_scope``, ``other_solution`` and ``close`` exit.
 """
@@ -197,7 +206,8 @@ class Transition:
         to_state: the state after (the same as before for a contact attempt that does not
             exit).
         actor: who did it.
-        physician_id: the GP concerned (``propose``, ``accept``, ``refuse``), else ``None``.
+        physician_id: the GP concerned (``propose``, ``accept``, ``refuse``,
+            ``cancel_proposal``), else ``None``.
         comment: free text; never put patient data in it.
         reason: the exit reason of the persons this transition makes leave (``mt_found`` for
             an acceptance), else ``None``; the request itself exits only once every person

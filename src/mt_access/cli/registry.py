@@ -267,6 +267,21 @@ def add_commands(sub: Any) -> None:
     add_persons(prop, "proposées")
     add_date(prop)
     _comment(prop)
+    cancel = _sub(
+        req_sub,
+        "annuler-proposition",
+        ["cancel-proposal"],
+        "annuler une proposition en cours sans bloquer le médecin (motif obligatoire) : les "
+        "personnes proposées reviennent en liste d'attente, la place du médecin est libérée, "
+        "la demande pourra lui être proposée de nouveau",
+        request_event_command(
+            lambda r, a, d: r.cancel_proposal(a.demande, a.medecin, d, a.commentaire)
+        ),
+    )
+    cancel.add_argument("demande", help="identifiant de la demande")
+    cancel.add_argument("medecin", help="identifiant du médecin de la proposition à annuler")
+    add_date(cancel)
+    _comment(cancel, required=True)
     erase = _sub(
         req_sub,
         "effacer",

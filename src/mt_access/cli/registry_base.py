@@ -67,9 +67,10 @@ _STAGE: dict[Event, int] = {
     Event.ORIENT: 4,
     Event.ACCEPT: 5,
     Event.REFUSE: 5,
+    Event.CANCEL_PROPOSAL: 5,
 }
 _NEXT_STEPS = (Event.ACKNOWLEDGE, Event.CONFIRM, Event.TO_WAITING, Event.ORIENT, Event.PROPOSE,
-               Event.ACCEPT, Event.REFUSE)  # fmt: skip
+               Event.ACCEPT, Event.REFUSE, Event.CANCEL_PROPOSAL)  # fmt: skip
 
 
 def event_command(event: Event, request_id: str) -> str:
@@ -84,6 +85,9 @@ def event_command(event: Event, request_id: str) -> str:
         Event.ORIENT: "mt-access apparier",
         Event.ACCEPT: f"mt-access medecin repondre MEDECIN {request_id} accepte",
         Event.REFUSE: f"mt-access medecin repondre MEDECIN {request_id} refuse",
+        Event.CANCEL_PROPOSAL: (
+            f"mt-access demande annuler-proposition {request_id} MEDECIN -c MOTIF"
+        ),
         Event.CONTACT_SUCCEEDED: f"mt-access demande contact {request_id} joint",
         Event.CONTACT_FAILED: f"mt-access demande contact {request_id} injoignable",
         Event.WITHDRAW: f"mt-access demande cloturer {request_id} retrait",
@@ -105,8 +109,11 @@ def refusal_message(exc: IllegalTransitionError) -> str:
     if not steps:
         return f"impossible : {state}"
     commands = [event_command(e, rid) for e in steps if e is not Event.REFUSE]
-    if Event.ACCEPT in steps:  # a proposal pending: its answer comes next
-        commands = [f"mt-access medecin repondre MEDECIN {rid} accepte|refuse"]
+    if Event.ACCEPT in steps:  # a proposal pending: its answer (or its cancellation) comes next
+        commands = [
+            f"mt-access medecin repondre MEDECIN {rid} accepte|refuse",
+            event_command(Event.CANCEL_PROPOSAL, rid),
+        ]
     listed = " ou ".join(f"« {command} »" for command in commands)
     stage = _STAGE.get(exc.event, 0) if isinstance(exc.event, Event) else 0
     if min(_STAGE[e] for e in steps) <= stage:

@@ -180,7 +180,9 @@ def render_run(
         rows = []
         for o in result.orientations:
             docs = ", ".join(
-                f"{d.name} ({policy.commune_name(d.commune)}, {format_km(d.distance_km)})"
+                f"{d.name} ({policy.commune_name(d.commune)}, {format_km(d.distance_km)}"
+                + ("" if d.places_left is None else f", {d.places_left} place(s)")
+                + ")"
                 for d in o.physicians
             )
             rows.append((o.request_id, o.level, docs or "aucun médecin", len(o.resources)))

@@ -26,6 +26,9 @@ from mt_access.policy import Policy
 if TYPE_CHECKING:
     from mt_access.register import Register
 
+# Events that end a GP's pending proposal.
+_ENDS_PROPOSAL = (Event.ACCEPT, Event.REFUSE, Event.CANCEL_PROPOSAL)
+
 __all__ = ["WaitEstimate", "WaitingPosition", "compute_waiting_position", "waiting_position"]
 
 
@@ -360,7 +363,7 @@ def _proposed_on(file: RequestFile, day: dt.date) -> frozenset[str]:
             break
         if transition.event is Event.PROPOSE and transition.physician_id is not None:
             pending.add(transition.physician_id)
-        elif transition.event in (Event.ACCEPT, Event.REFUSE) and transition.physician_id:
+        elif transition.event in _ENDS_PROPOSAL and transition.physician_id:
             pending.discard(transition.physician_id)
         if transition.to_state.is_final:
             pending.clear()

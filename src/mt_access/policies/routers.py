@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mt_access import flow
-from mt_access.bounds import MAX_NEAREST, MAX_SHARED_LIST
+from mt_access.bounds import MAX_NEAREST, MAX_OVERBOOKING, MAX_SHARED_LIST
 from mt_access.hooks import Hooks
 from mt_access.model import PhysicianStatus, age_band
 from mt_access.plugins import hookimpl
@@ -360,34 +360,66 @@ def _distance_detail(task: RoutingTask) -> str:
 
 def route_k_nearest(task: RoutingTask) -> RouterOutput:
     """Hand each request the list of the k nearest eligible physicians with a place left this
-    month; no capacity is used until one of them accepts."""
+    month; no capacity is used until one of them accepts.
+
+    With ``overbooking`` (a factor > 0), a GP is listed to at most ``places left × factor``
+    patients in the run (rounded down, at least one per place left), requests taken in
+    priority order: once a GP reaches it, the next nearest GP with a place left takes their
+    turn on the later lists, and each such list says which nearer GPs were left out and why.
+    ``0`` puts no limit (every list names the k nearest GPs with a place left)."""
     k = int(task.param("k"))  # type: ignore[call-overload]
+    factor = float(task.param("overbooking") or 0)  # type: ignore[arg-type]
+    caps = [max(left, int(left * factor)) if factor > 0 else None for left in task.remaining]
+    listed = [0] * len(task.remaining)
     orientations: list[Orientation] = []
     waiting: list[Waiting] = []
     for item in task.items:
         cell = task.cells[item.cell]
-        chosen = [
-            (j, d)
-            for j, d in zip(cell.candidates.tolist(), cell.distances_km.tolist(), strict=True)
-            if task.remaining[j] > 0
-        ][:k]
+        chosen: list[tuple[int, float]] = []
+        left_out: list[int] = []
+        for j, d in zip(cell.candidates.tolist(), cell.distances_km.tolist(), strict=True):
+            if len(chosen) == k:
+                break
+            if task.remaining[j] <= 0:
+                continue
+            cap = caps[j]
+            if cap is not None and listed[j] >= cap:
+                left_out.append(j)
+                continue
+            chosen.append((j, d))
+        capped = _capped_detail(task, left_out, factor)
         if not chosen:
             reason = (
                 task.no_candidate_reason(cell)
                 if cell.candidates.size == 0
                 else ReasonCode.CAPACITY_EXHAUSTED
             )
-            waiting.append(task.waiting(item, reason))
+            wait = task.waiting(item, reason)
+            if capped:
+                wait = attrs.evolve(wait, detail=capped)
+            waiting.append(wait)
             continue
+        for j, _ in chosen:
+            listed[j] += 1
         physicians = tuple(
             OrientedPhysician(
                 task.physicians[j].id,
                 task.physicians[j].name,
                 task.physicians[j].commune,
                 round(d, 3),
+                places_left=task.remaining[j],
             )
             for j, d in chosen
         )
+        places = ", ".join(
+            f"{p.physician_id} : {p.places_left} place(s) restante(s)" for p in physicians
+        )
+        explanation = (
+            f"Liste des {len(physicians)} médecin(s) éligible(s) le(s) plus proche(s) "
+            f"acceptant de nouveaux patients ce mois-ci, à contacter par le patient ({places})."
+        )
+        if capped:
+            explanation += f" {capped[0].upper()}{capped[1:]}."
         orientations.append(
             Orientation(
                 item.request.id,
@@ -395,13 +427,29 @@ def route_k_nearest(task: RoutingTask) -> RouterOutput:
                 item.classification.rank,
                 "k_nearest",
                 physicians,
-                explanation=(
-                    f"Liste des {len(physicians)} médecin(s) éligible(s) le(s) plus proche(s) "
-                    "acceptant de nouveaux patients ce mois-ci, à contacter par le patient."
-                ),
+                explanation=explanation,
             )
         )
     return _sorted_output([], orientations, waiting)
+
+
+def _capped_detail(task: RoutingTask, left_out: list[int], factor: float) -> str:
+    """French words for the nearer GPs left out of a list by the overbooking factor."""
+    if not left_out:
+        return ""
+    names = ", ".join(
+        f"{task.physicians[j].id} ({task.remaining[j]} place(s) restante(s))" for j in left_out
+    )
+    return (
+        f"non listé(s) car déjà remis à autant de patients que le permet le facteur de "
+        f"surréservation ({format_factor(factor)} patient(s) par place restante) : {names}"
+    )
+
+
+def format_factor(factor: float) -> str:
+    """``2`` or ``1,5``: a factor in French."""
+    text = f"{factor:g}"
+    return text.replace(".", ",")
 
 
 # --------------------------------------------------------------------------------------------
@@ -547,9 +595,19 @@ BUILTIN_ROUTERS: tuple[RouterKind, ...] = (
                 minimum=1,
                 maximum=MAX_NEAREST,
             ),
+            Param(
+                "overbooking",
+                ParamType.NUMBER,
+                "nombre maximal de patients à qui un médecin est remis par place restante, "
+                "dans un appariement (0 : sans limite)",
+                default=0,
+                minimum=0,
+                maximum=MAX_OVERBOOKING,
+            ),
         ),
         doc="The k nearest eligible GPs with a place left, as a list for the patient; "
-        "no capacity used.",
+        "no capacity used; with ``overbooking``, a GP is listed to at most places left × "
+        "factor patients in a run.",
     ),
     RouterKind(
         "pull",
