@@ -158,26 +158,31 @@ class Hooks:
         self, requests: Sequence[Request], policy: Policy, on: dt.date
     ) -> list[ScopeDecision]:
         """``mt_access_check_scope``: one checked :class:`ScopeDecision` per request."""
-        hook = "mt_access_check_scope"
-        answer, who = self._list(
-            hook, {"requests": requests, "policy": policy, "on": on}, len(requests)
-        )
-        for k, d in enumerate(answer):
-            problem = _scope_problem(d)
-            if problem:
-                raise PluginError(f"{hook} : {who} a renvoyé, en position {k}, {problem}")
-        return answer
+        return self._per_request("mt_access_check_scope", requests, policy, on, _scope_problem)
 
     def classify(
         self, requests: Sequence[Request], policy: Policy, on: dt.date
     ) -> list[Classification]:
         """``mt_access_classify``: one checked :class:`Classification` per request."""
-        hook = "mt_access_classify"
+        return self._per_request(
+            "mt_access_classify", requests, policy, on, _classification_problem
+        )
+
+    def _per_request(
+        self,
+        hook: str,
+        requests: Sequence[Request],
+        policy: Policy,
+        on: dt.date,
+        problem_of: Callable[[object], str],
+    ) -> list[Any]:
+        """A decision hook answering one item per request, each item checked by
+        ``problem_of`` (what is wrong with it, empty when nothing is)."""
         answer, who = self._list(
             hook, {"requests": requests, "policy": policy, "on": on}, len(requests)
         )
-        for k, c in enumerate(answer):
-            problem = _classification_problem(c)
+        for k, item in enumerate(answer):
+            problem = problem_of(item)
             if problem:
                 raise PluginError(f"{hook} : {who} a renvoyé, en position {k}, {problem}")
         return answer

@@ -280,7 +280,7 @@ class Register(PersonalData, GPOperations, MatchRuns):
         *,
         persons: Iterable[int] | None = None,
     ) -> RequestFile:
-        """The patient no longer searches: exit
+        """The patient no longer searches: exit.
 
         ``persons``: those of a household concerned (every person still searching by
         default).
@@ -313,7 +313,7 @@ class Register(PersonalData, GPOperations, MatchRuns):
         *,
         persons: Iterable[int] | None = None,
     ) -> RequestFile:
-        """The patient withdraws: exit (pending proposals are closed, their places freed)
+        """The patient withdraws: exit (pending proposals are closed, their places freed).
 
         ``persons``: those of a household concerned (every person still searching by
         default).
@@ -330,7 +330,7 @@ class Register(PersonalData, GPOperations, MatchRuns):
         *,
         persons: Iterable[int] | None = None,
     ) -> RequestFile:
-        """The request is not within the scheme: exit
+        """The request is not within the scheme: exit.
 
         ``persons``: those of a household concerned (every person still searching by
         default).
@@ -347,7 +347,7 @@ class Register(PersonalData, GPOperations, MatchRuns):
         *,
         persons: Iterable[int] | None = None,
     ) -> RequestFile:
-        """The patient found an MT by other means: exit
+        """The patient found an MT by other means: exit.
 
         ``persons``: those of a household concerned (every person still searching by
         default).

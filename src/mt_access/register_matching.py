@@ -66,10 +66,11 @@ class MatchRuns(RegisterBase):
         for rid, file in files.items():
             if len(file.waiting_persons) < file.persons:
                 partial[rid] = file.waiting_persons
+        # the waiting list whole, and the households with some persons still waiting
         candidates = [
             s
             for s in summaries
-            if (s.state is RequestState.WAITING or partial.get(s.id)) and partial.get(s.id, (1,))
+            if partial.get(s.id) or (s.state is RequestState.WAITING and s.id not in partial)
         ]
         late = sorted(s.id for s in candidates if s.last_event > on)
         skip = frozenset(late)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from mt_access.bounds import MAX_MONTHLY_CAPACITY, MAX_YEARLY_CAPACITY, Bound, check_number
-from mt_access.calendar import Month
+from mt_access.calendar import MONTH_NAMES_FR, Month
 from mt_access.errors import CommandError, MtAccessError
 from mt_access.loading import load_policy
 from mt_access.policy import Policy
@@ -89,20 +89,6 @@ class Console:
         self.err.write(f"attention : {text}\n")
 
 
-_MONTHS = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
 _FR_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 _ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 
@@ -133,7 +119,7 @@ def parse_date(text: str) -> dt.date:
     try:
         return dt.date(year, month, day)
     except ValueError:
-        named = f"{'1er' if day == 1 else day} {_MONTHS[month - 1]} {year}"
+        named = f"{'1er' if day == 1 else day} {MONTH_NAMES_FR[month - 1]} {year}"
         raise argparse.ArgumentTypeError(
             f"date impossible : le {named} n'existe pas ({text!r})"
         ) from None
