@@ -32,8 +32,8 @@ messages name requests and GPs by id, never a patient.
 The class is assembled from parts by topic: :mod:`~mt_access.register_base` (state,
 transactions, reading), :mod:`~mt_access.register_gps` (GPs),
 :mod:`~mt_access.register_personal` (personal data), :mod:`~mt_access.register_matching`
-(match runs) and :mod:`~mt_access.register_pull` (lists shared with GPs, a GP's pick); requests and their lifecycle are here. Every name is importable from here as
-before.
+(match runs) and :mod:`~mt_access.register_pull` (lists shared with GPs, a GP's pick);
+requests and their lifecycle are here. Every name is importable from here as before.
 """
 
 from __future__ import annotations
@@ -382,8 +382,8 @@ class Register(PersonalData, GPOperations, PullPicks):
     ) -> RequestFile:
         """Propose a waiting request (``persons`` of a household, every person still
         searching by default) to a GP by hand (e.g. one of an orientation's GPs; a GP's pick
-        from their ``pull`` list is :meth:`choose`, which holds a place). No place is held: the acceptance takes one
-        per person (and is checked again then).
+        from their ``pull`` list is :meth:`choose`, which holds a place). No place is held:
+        the acceptance takes one per person (and is checked again then).
 
         Raises:
             RegisterOperationError: unknown GP, a GP not active and accepting on ``on``, or

@@ -73,6 +73,8 @@ class PullPicks(MatchRuns):
         whose router is ``pull``, after the levels above them took their places). Nothing is
         recorded.
 
+        A GP has one list even when the levels go through different ``pull`` rules (their
+        lists joined, highest level first; ``list_size`` applies to each rule's part).
         Each entry is pseudonymised (:class:`~mt_access.result.PullEntry`: no name, contact
         or birth date) and says how many persons the whole household counts.
         """
@@ -99,7 +101,8 @@ class PullPicks(MatchRuns):
             return attrs.evolve(entry, household=sizes.get(rid, entry.persons))
 
         lists = tuple(
-            attrs.evolve(x, entries=tuple(whole(e) for e in x.entries)) for x in result.pull_lists
+            attrs.evolve(x, entries=tuple(whole(e) for e in x.entries))
+            for x in _merged(result.pull_lists)
         )
         return PullState(lists, reverse)
 
@@ -221,3 +224,18 @@ class PullPicks(MatchRuns):
             self.store.append_ledger([held])
             self.store.save_file(new, len(new.history) - len(file.history))
             return new
+
+
+def _merged(lists: tuple[PullList, ...]) -> list[PullList]:
+    """One list per GP: levels routed by different ``pull`` rules give a GP one list per rule
+    (in the run's order, highest level first), joined here; the places left are those the GP
+    had for the first of them."""
+    out: list[PullList] = []
+    for x in lists:
+        if out and out[-1].physician_id == x.physician_id:
+            last = out[-1]
+            places = last.places_left if last.places_left is not None else x.places_left
+            out[-1] = PullList(x.physician_id, last.entries + x.entries, places)
+        else:
+            out.append(x)
+    return out
