@@ -1,8 +1,8 @@
-"""Commands on a register file: ``registre``, ``import``, ``apparier``, ``demande``,
-``medecin``: the parser of each command. The handlers are in modules by topic:
+"""Commands on a register file: ``registre``, ``import``, ``apparier``, ``listes``,
+``demande``, ``medecin``: the parser of each command. The handlers are in modules by topic:
 :mod:`~mt_access.cli.registry_file`, :mod:`~mt_access.cli.match_command`,
-:mod:`~mt_access.cli.request_commands`, :mod:`~mt_access.cli.gp_commands`, with what they share in
-:mod:`~mt_access.cli.registry_base`."""
+:mod:`~mt_access.cli.pull_commands`, :mod:`~mt_access.cli.request_commands`,
+:mod:`~mt_access.cli.gp_commands`, with what they share in :mod:`~mt_access.cli.registry_base`."""
 
 from __future__ import annotations
 
