@@ -445,6 +445,7 @@ def test_cli_lists_and_pick_end_to_end(tmp_path: Path) -> None:
         assert pseudonyms[0] in text
     html = (folder / "liste-MG01-2026-03.html").read_text(encoding="utf-8")
     assert '<html lang="fr">' in html
+    assert "en attente auprès de la CPTS du Voironnais que vous" in html
     assert "Places qu&#39;il vous reste en mars 2026 : 2." in html
     # one GP, one format
     code, out, _ = _run(

@@ -96,7 +96,8 @@ class ListPage:
 
     def intro(self) -> list[str]:
         """The French paragraphs above the table."""
-        cpts = f"la CPTS {self.cpts}" if self.cpts else "la CPTS"
+        cpts = self.cpts or "CPTS"
+        cpts = f"la {cpts}" if cpts.upper().startswith("CPTS") else f"la CPTS {cpts}"
         lines = [
             f"Demandes de médecin traitant en attente auprès de {cpts} que vous pourriez "
             "accueillir (vos communes, vos modalités), les plus prioritaires puis les plus "
