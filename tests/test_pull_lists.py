@@ -455,6 +455,18 @@ def test_cli_lists_and_pick_end_to_end(tmp_path: Path) -> None:
     assert code == EXIT_OK
     assert "Dr MG01" not in out
     assert [p.name for p in (tmp_path / "un").iterdir()] == ["liste-MG02-2026-03.md"]
+    # two formats in one option
+    code, out, _ = _run(
+        "listes", "--date", "02/03/2026", "--format", "xlsx, html", "--dossier",
+        str(tmp_path / "deux"), *reg,
+    )  # fmt: skip
+    assert code == EXIT_OK
+    assert sorted(p.suffix for p in (tmp_path / "deux").iterdir()) == [".html", ".html",
+                                                                      ".xlsx", ".xlsx"]  # fmt: skip
+    # the run says the lists exist and how to write them
+    code, out, _ = _run("apparier", "--date", "02/03/2026", "--apercu", *reg)
+    assert code == EXIT_OK
+    assert "Listes partagées : 2 médecin(s) en reçoivent une" in out
     # the pick
     first = pseudonyms[0]
     code, out, err = _run("demande", "choisir", "MG01", first, "--date", "03/03/2026", *reg)
