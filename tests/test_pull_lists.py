@@ -214,6 +214,9 @@ def test_a_pick_of_part_of_a_household(tmp_path: Path) -> None:
     with pytest.raises(RegisterOperationError, match=r"n'a plus que 1 place\(s\)"):
         register.choose("MG1", entry.pseudonym, DAY)
     assert _snapshot(register) == before
+    with pytest.raises(RegisterOperationError, match="seules les personnes 1, 2 de ce foyer"):
+        register.choose("MG1", entry.pseudonym, DAY, persons=[3])
+    assert _snapshot(register) == before
     file = register.choose("MG1", entry.pseudonym, DAY, persons=[2])
     assert file.proposals == {"MG1": (2,)}
     rest = _entries(register.pull_lists(DAY))

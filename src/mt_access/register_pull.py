@@ -160,7 +160,7 @@ class PullPicks(MatchRuns):
                 raise RegisterOperationError(
                     f"la politique {self.policy.code} ne partage aucune liste avec les "
                     "médecins (aucun niveau n'a le routeur « pull ») : proposez la demande "
-                    "avec « demande proposer »"
+                    "à la main"
                 )
             if not physician.is_available_on(on):
                 raise RegisterOperationError(
@@ -185,8 +185,8 @@ class PullPicks(MatchRuns):
                     f"{pseudonym} : cette demande ne figure plus sur la liste de ce médecin "
                     f"({physician_id}) le {on:%d/%m/%Y} (pseudonyme inconnu, demande choisie "
                     "par un autre médecin, hors de ses communes ou de ses modalités, ou plus "
-                    "en attente) : rien n'a été enregistré ; réécrivez sa liste avec "
-                    f"« mt-access listes --medecin {physician_id} »"
+                    "en attente) : rien n'a été enregistré ; réécrivez sa liste pour lui "
+                    "donner les demandes qu'il peut encore choisir"
                 )
             limit = self.pick_limit(entry.level)
             if limit:
@@ -196,7 +196,7 @@ class PullPicks(MatchRuns):
                         f"le médecin {physician_id} a déjà {len(pending)} demande(s) choisie(s) "
                         f"en attente de sa réponse, la limite de la politique ({limit} à la "
                         "fois) : rien n'a été enregistré ; enregistrez d'abord ses réponses "
-                        "(« mt-access medecin repondre »)"
+                        "aux demandes qu'il a choisies"
                     )
             file = self.file(rid)
             offered = file.waiting_persons
@@ -204,13 +204,14 @@ class PullPicks(MatchRuns):
             if not chosen or not set(chosen) <= set(offered):
                 numbers = ", ".join(str(n) for n in offered)
                 raise RegisterOperationError(
-                    f"{pseudonym} : personnes sur la liste : {numbers} ; rien n'a été enregistré"
+                    f"{pseudonym} : seules les personnes {numbers} de ce foyer sont sur la "
+                    "liste ; rien n'a été enregistré"
                 )
             if left < len(chosen):
                 raise RegisterOperationError(
                     f"{pseudonym} : le médecin {physician_id} n'a plus que {left} place(s) en "
                     f"{month.label} pour {len(chosen)} personne(s) : rien n'a été enregistré "
-                    "(choisissez les personnes qu'il prend avec --personnes)"
+                    "(choisissez les personnes qu'il prend)"
                 )
             note = comment or PICK_COMMENT
             new = file.propose(physician_id, on, Actor.PHYSICIAN, note, persons=chosen)
