@@ -140,6 +140,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "mt_access.letters",
             "mt_access.simulation",
             "mt_access.examples",
+            "mt_access.pull_lists",
         ),
     ),
     (
@@ -150,6 +151,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "mt_access.register_gps",
             "mt_access.register_matching",
             "mt_access.register_personal",
+            "mt_access.register_pull",
             "mt_access.store",
             "mt_access.gp_register",
             "mt_access.rpps",

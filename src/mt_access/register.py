@@ -11,6 +11,8 @@ A :class:`Register` ties the pure core together over a :class:`~mt_access.store.
   what the run decided: a placement becomes a *proposal* to the GP, which holds a place in the
   GP's month in the ledger; an orientation is recorded on the request; a request out of scope
   exits;
+* :meth:`Register.pull_lists` gives the month's lists shared with GPs (router ``pull``) and
+  :meth:`Register.choose` records a GP's pick from their list as a proposal holding a place;
 * :meth:`Register.cancel_proposal` cancels a pending proposal with a reason: its persons wait
   again, its place is freed, and its GP may be proposed the request again;
 * :meth:`Register.answer` records the GP's answer: an acceptance is the exit ``mt_found``; a
@@ -29,9 +31,9 @@ messages name requests and GPs by id, never a patient.
 
 The class is assembled from parts by topic: :mod:`~mt_access.register_base` (state,
 transactions, reading), :mod:`~mt_access.register_gps` (GPs),
-:mod:`~mt_access.register_personal` (personal data) and :mod:`~mt_access.register_matching`
-(match runs); requests and their lifecycle are here. Every name is importable from here as
-before.
+:mod:`~mt_access.register_personal` (personal data), :mod:`~mt_access.register_matching`
+(match runs) and :mod:`~mt_access.register_pull` (lists shared with GPs, a GP's pick);
+requests and their lifecycle are here. Every name is importable from here as before.
 """
 
 from __future__ import annotations
@@ -51,8 +53,9 @@ from mt_access.lifecycle import Actor, RequestFile, RequestState
 from mt_access.model import PatientIdentity, Request
 from mt_access.register_base import RegisterOperationError
 from mt_access.register_gps import GPOperations
-from mt_access.register_matching import MatchRun, MatchRuns
+from mt_access.register_matching import MatchRun
 from mt_access.register_personal import LocateOutcome, PersonalData
+from mt_access.register_pull import PullPicks
 from mt_access.store.base import KnownPerson
 
 if TYPE_CHECKING:
@@ -107,7 +110,7 @@ class ImportOutcome:
         )
 
 
-class Register(PersonalData, GPOperations, MatchRuns):
+class Register(PersonalData, GPOperations, PullPicks):
     """A CPTS register over a store, run with one policy.
 
     Args:
@@ -378,9 +381,9 @@ class Register(PersonalData, GPOperations, MatchRuns):
         persons: Iterable[int] | None = None,
     ) -> RequestFile:
         """Propose a waiting request (``persons`` of a household, every person still
-        searching by default) to a GP by hand (e.g. a GP who picked it from their ``pull``
-        list, or one of an orientation's GPs). No place is held: the acceptance takes one
-        per person (and is checked again then).
+        searching by default) to a GP by hand (e.g. one of an orientation's GPs; a GP's pick
+        from their ``pull`` list is :meth:`choose`, which holds a place). No place is held:
+        the acceptance takes one per person (and is checked again then).
 
         Raises:
             RegisterOperationError: unknown GP, a GP not active and accepting on ``on``, or
@@ -414,18 +417,6 @@ class Register(PersonalData, GPOperations, MatchRuns):
             return new
 
         return self._event(request_id, change, on)
-
-    def _places_left(self, physician_id: str, on: dt.date) -> int:
-        """The GP's places left in the month of ``on`` (the policy's default capacity and
-        carry-over applied)."""
-        assert self._ledger is not None
-        physician = self.physician(physician_id)
-        return self._ledger.remaining(
-            physician_id,
-            Month.of(on),
-            default=self.policy.monthly_capacity_of(physician),
-            carry_over=self.policy.carry_over,
-        )
 
     def cancel_proposal(
         self, request_id: str, physician_id: str, on: dt.date, comment: str

@@ -153,6 +153,18 @@ class RegisterBase:
         files = self.store.get_files(ids).values()
         return gp_follow_up(files, self.ledger, self.physicians(), months)
 
+    def _places_left(self, physician_id: str, on: dt.date) -> int:
+        """The GP's places left in the month of ``on`` (the policy's default capacity and
+        carry-over applied)."""
+        assert self._ledger is not None
+        physician = self.physician(physician_id)
+        return self._ledger.remaining(
+            physician_id,
+            Month.of(on),
+            default=self.policy.monthly_capacity_of(physician),
+            carry_over=self.policy.carry_over,
+        )
+
     def _release_dropped(self, old: RequestFile, new: RequestFile, on: dt.date) -> None:
         """Release the ledger places of proposals ``old`` had pending that ``new`` no longer
         has, except an accepted one (and a refused one when the policy keeps it)."""

@@ -195,7 +195,27 @@ class Rejected:
 
 @attrs.frozen
 class PullEntry:
-    """One line of a physician's pull list: pseudonymised, no name, contact or birth date."""
+    """One line of a physician's pull list: pseudonymised, no name, contact or birth date.
+
+    Attributes:
+        pseudonym: the request's stable pseudonym (the ``mt_access_pseudonym`` hook); the GP
+            picks a request by it (:meth:`mt_access.Register.choose`).
+        level: the request's level name; ``rank`` its rank.
+        waiting_days: days since the request was received.
+        commune: INSEE code of the patient's commune.
+        age_band: the applicant's age band (:func:`mt_access.model.age_band`).
+        persons: persons of the request still searching (those the GP would take).
+        home_visits: the French label of the need for home visits.
+        distance_km: distance between the patient and the GP's practice.
+        level_label: the level in French for the GP (name, and the level's ``label``).
+        commune_name: the commune's name (its INSEE code when the reference lacks it).
+        urgent: care needed within a month.
+        household: persons of the whole household (``0``: not known; the register fills
+            it in :meth:`mt_access.Register.pull_lists`).
+        extra: further ``(French label, text)`` columns shared with the GP, in order; empty
+            today (the extension point for the answers to a CPTS's own questions marked
+            shareable).
+    """
 
     pseudonym: str
     level: str
@@ -206,14 +226,27 @@ class PullEntry:
     persons: int
     home_visits: str
     distance_km: float
+    level_label: str = ""
+    commune_name: str = ""
+    urgent: bool = False
+    household: int = 0
+    extra: tuple[tuple[str, str], ...] = ()
 
 
 @attrs.frozen
 class PullList:
-    """The ordered list of waiting requests a physician could take (``pull`` router)."""
+    """The ordered list of waiting requests a physician could take (``pull`` router).
+
+    Attributes:
+        physician_id: the GP.
+        entries: the requests, highest level first, then in the policy's order.
+        places_left: the GP's places left in the month when the list was made (``None``
+            when the router does not say).
+    """
 
     physician_id: str
     entries: tuple[PullEntry, ...]
+    places_left: int | None = None
 
 
 @attrs.frozen

@@ -78,10 +78,13 @@ def cmd_match(args: argparse.Namespace, console: Console) -> int:
 
         if args.apercu:
             console.say("Aperçu : rien n'est enregistré.")
-            console.say(show(register.preview_match(on)))
+            preview = register.preview_match(on)
+            console.say(show(preview))
+            _pull_hint(preview, console)
             return EXIT_OK
         run = register.run_match(on)
         console.say(show(run.result, run))
+        _pull_hint(run.result, console)
         if args.courriers:
             from mt_access.letters import letters_for_run, write_letters
 
@@ -100,3 +103,16 @@ def cmd_match(args: argparse.Namespace, console: Console) -> int:
                 f"({len(written)} fichiers : texte et Markdown)."
             )
     return EXIT_OK
+
+
+def _pull_hint(result: MatchResult, console: Console) -> None:
+    """For a policy with lists shared with GPs: how many GPs get one, and the command that
+    writes them."""
+    if not result.pull_lists:
+        return
+    gps = len({x.physician_id for x in result.pull_lists})
+    console.say(
+        f"Listes partagées : {gps} médecin(s) en reçoivent une ; écrivez-les avec « mt-access "
+        "listes --dossier DOSSIER » et enregistrez chaque choix avec « mt-access demande "
+        "choisir MEDECIN PSEUDONYME »."
+    )

@@ -1,8 +1,8 @@
-"""Commands on a register file: ``registre``, ``import``, ``apparier``, ``demande``,
-``medecin``: the parser of each command. The handlers are in modules by topic:
+"""Commands on a register file: ``registre``, ``import``, ``apparier``, ``listes``,
+``demande``, ``medecin``: the parser of each command. The handlers are in modules by topic:
 :mod:`~mt_access.cli.registry_file`, :mod:`~mt_access.cli.match_command`,
-:mod:`~mt_access.cli.request_commands`, :mod:`~mt_access.cli.gp_commands`, with what they share in
-:mod:`~mt_access.cli.registry_base`."""
+:mod:`~mt_access.cli.pull_commands`, :mod:`~mt_access.cli.request_commands`,
+:mod:`~mt_access.cli.gp_commands`, with what they share in :mod:`~mt_access.cli.registry_base`."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from mt_access.cli.gp_commands import (
     gp_status,
 )
 from mt_access.cli.match_command import cmd_match, month_capacity
+from mt_access.cli.pull_commands import cmd_choose, cmd_lists
 from mt_access.cli.registry_base import (
     MODALITIES,
     STATES,
@@ -187,6 +188,46 @@ def add_commands(sub: Any) -> None:
         help="écrire les dossiers pour les médecins et les courriers d'orientation",
     )
 
+    # listes
+    lists = _sub(
+        sub,
+        "listes",
+        ["lists"],
+        "listes partagées avec les médecins (routeur pull) : les afficher et les écrire, un "
+        "fichier par médecin",
+        cmd_lists,
+    )
+    when = lists.add_mutually_exclusive_group()
+    when.add_argument(
+        "--mois",
+        type=parse_month,
+        default=None,
+        metavar="AAAA-MM",
+        help="mois des listes (aujourd'hui s'il est en cours, sinon son dernier jour s'il est "
+        "passé, son premier jour s'il est à venir)",
+    )
+    when.add_argument(
+        "--date",
+        type=parse_date,
+        default=None,
+        metavar="JJ/MM/AAAA",
+        help="jour des listes (aujourd'hui par défaut)",
+    )
+    lists.add_argument("--medecin", default=None, help="la liste d'un seul médecin")
+    lists.add_argument(
+        "--dossier",
+        default=None,
+        metavar="DOSSIER",
+        help="écrire un fichier par médecin et par format dans ce dossier",
+    )
+    lists.add_argument(
+        "--format",
+        action="append",
+        default=None,
+        metavar="FORMATS",
+        help="xlsx, html, md, séparés par des virgules (répétable ; tous par défaut)",
+    )
+
     # demande
     req = sub.add_parser(
         "demande",
@@ -282,6 +323,19 @@ def add_commands(sub: Any) -> None:
     cancel.add_argument("medecin", help="identifiant du médecin de la proposition à annuler")
     add_date(cancel)
     _comment(cancel, required=True)
+    choose = _sub(
+        req_sub,
+        "choisir",
+        ["choose"],
+        "un médecin choisit une demande sur sa liste partagée (par son pseudonyme) : elle lui "
+        "est proposée et une place lui est réservée en attendant sa réponse",
+        cmd_choose,
+    )
+    choose.add_argument("medecin", help="identifiant du médecin")
+    choose.add_argument("pseudonyme", help="pseudonyme de la demande sur sa liste (P-...)")
+    add_persons(choose, "que le médecin prend")
+    add_date(choose, "date du choix")
+    _comment(choose)
     erase = _sub(
         req_sub,
         "effacer",

@@ -10,11 +10,11 @@ import numpy as np
 import numpy.typing as npt
 
 from mt_access import flow
-from mt_access.bounds import MAX_NEAREST, MAX_OVERBOOKING, MAX_SHARED_LIST
+from mt_access.bounds import MAX_MONTHLY_CAPACITY, MAX_NEAREST, MAX_OVERBOOKING, MAX_SHARED_LIST
 from mt_access.hooks import Hooks
 from mt_access.model import PhysicianStatus, age_band
 from mt_access.plugins import hookimpl
-from mt_access.policy import Param, ParamType, RouterKind
+from mt_access.policy import Param, ParamType, Policy, RouterKind
 from mt_access.result import (
     Orientation,
     OrientedPhysician,
@@ -27,7 +27,7 @@ from mt_access.result import (
 )
 from mt_access.routing import RoutableItem, RouterOutput, RoutingTask
 
-__all__ = ["BUILTIN_ROUTERS", "Slot", "age_band"]
+__all__ = ["BUILTIN_ROUTERS", "Slot", "age_band", "level_labels"]
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -458,38 +458,42 @@ def format_factor(factor: float) -> str:
 
 def route_pull(task: RoutingTask) -> RouterOutput:
     """No physician is chosen by the CPTS: each physician with a place left gets the ordered,
-    pseudonymised list of waiting requests they could take (level, then waiting time)."""
+    pseudonymised list of waiting requests they could take (level, then waiting time).
+
+    ``pick_limit`` is not used here: the register checks it when a GP picks a request
+    (:meth:`mt_access.Register.choose`)."""
     size = int(task.param("list_size"))  # type: ignore[call-overload]
     by_physician: dict[int, list[tuple[int, PullEntry]]] = defaultdict(list)
     waiting: list[Waiting] = []
     hooks = Hooks(task.plugin_manager)
+    labels = level_labels(task.policy)
+    reference = task.distances.reference
     for item in task.items:
         cell = task.cells[item.cell]
         listed = False
         request = item.request
-        entry_base = None
+        base: PullEntry | None = None
         for j, d in zip(cell.candidates.tolist(), cell.distances_km.tolist(), strict=True):
             if task.remaining[j] <= 0:
                 continue
-            if entry_base is None:
-                pseudonym = hooks.pseudonym(request.id, task.policy)
-                entry_base = (pseudonym, request.age(task.on))
-            by_physician[j].append(
-                (
-                    item.position,
-                    PullEntry(
-                        pseudonym=entry_base[0],
-                        level=item.classification.level,
-                        rank=item.classification.rank,
-                        waiting_days=(task.on - request.received).days,
-                        commune=request.commune,
-                        age_band=age_band(entry_base[1]),
-                        persons=request.persons,
-                        home_visits=request.home_visits.label,
-                        distance_km=round(d, 1),
-                    ),
+            if base is None:
+                level = item.classification.level
+                commune = request.commune
+                base = PullEntry(
+                    pseudonym=hooks.pseudonym(request.id, task.policy),
+                    level=level,
+                    rank=item.classification.rank,
+                    waiting_days=(task.on - request.received).days,
+                    commune=commune,
+                    age_band=age_band(request.age(task.on)),
+                    persons=request.persons,
+                    home_visits=request.home_visits.label,
+                    distance_km=0.0,
+                    level_label=labels.get(level, level),
+                    commune_name=reference.get(commune).name if commune in reference else commune,
+                    urgent=request.urgent,
                 )
-            )
+            by_physician[j].append((item.position, attrs.evolve(base, distance_km=round(d, 1))))
             listed = True
         if listed:
             waiting.append(task.waiting(item, ReasonCode.AWAITING_GP_CHOICE))
@@ -502,8 +506,16 @@ def route_pull(task: RoutingTask) -> RouterOutput:
         entries = [e for _, e in sorted(by_physician[j], key=lambda t: t[0])]
         if size:
             entries = entries[:size]
-        lists.append(PullList(task.physicians[j].id, tuple(entries)))
+        lists.append(PullList(task.physicians[j].id, tuple(entries), task.remaining[j]))
     return _sorted_output([], waiting=waiting, pull_lists=lists)
+
+
+def level_labels(policy: Policy) -> dict[str, str]:
+    """The French words for each level of ``policy`` on a list shared with GPs: the level's
+    name, and its ``label`` in parentheses when it has one."""
+    labels = {lv.name: f"{lv.name} ({lv.label})" if lv.label else lv.name for lv in policy.levels}
+    labels.setdefault(policy.non_priority_level, policy.non_priority_level)
+    return labels
 
 
 # --------------------------------------------------------------------------------------------
@@ -622,9 +634,18 @@ BUILTIN_ROUTERS: tuple[RouterKind, ...] = (
                 minimum=0,
                 maximum=MAX_SHARED_LIST,
             ),
+            Param(
+                "pick_limit",
+                ParamType.INT,
+                "nombre maximal de demandes choisies sur sa liste qu'un médecin peut avoir en "
+                "attente de sa réponse (0 : sans limite)",
+                default=0,
+                minimum=0,
+                maximum=MAX_MONTHLY_CAPACITY,
+            ),
         ),
         doc="Each GP with a place left gets the ordered, pseudonymised list of the requests "
-        "they could take.",
+        "they could take; with ``pick_limit``, a GP holds at most that many pending picks.",
     ),
     RouterKind(
         "orientation",
