@@ -201,6 +201,20 @@ def render_run(
             for w in sorted(result.waiting, key=lambda w: (w.rank, w.request_id))
         ]
         add(table(("demande", "niveau", "pers.", "raison"), rows, max_width=90, right=(2,)))
+    if result.attached_resources:
+        _title(lines, "Ressources sollicitées (conditions de la politique remplies)")
+        modes = {"alongside": "en complément", "instead": "à la place", "before": "avant"}
+        rows = [
+            (
+                a.request_id,
+                a.name,
+                modes.get(a.mode, a.mode),
+                a.status_label
+                + (f" (jusqu'au {a.until:%d/%m/%Y})" if a.until and a.status == "awaiting" else ""),
+            )
+            for a in result.attached_resources
+        ]
+        add(table(("demande", "ressource", "mode", "état"), rows, max_width=90))
     if result.rejected:
         _title(lines, "Demandes hors dispositif")
         rows = [

@@ -21,13 +21,15 @@ from mt_access.letters.compose import (
     compose_feedback,
     compose_orientation,
     compose_referral,
+    compose_resources,
 )
 from mt_access.letters.templates import LetterError, LetterTemplates
+from mt_access.lifecycle import Event
 from mt_access.model import Physician
 from mt_access.policy import Resource
 from mt_access.privacy import classify
 from mt_access.register import MatchRun, Register
-from mt_access.result import Orientation, OrientedPhysician
+from mt_access.result import AttachedResource, Orientation, OrientedPhysician
 
 __all__ = [
     "acknowledgement",
@@ -36,6 +38,7 @@ __all__ = [
     "letters_for_run",
     "orientation_letter",
     "referral_letter",
+    "resources_letter",
     "write_letters",
 ]
 
@@ -211,6 +214,7 @@ def orientation_letter(
     *,
     orientation: Orientation | None = None,
     templates: LetterTemplates | None = None,
+    attached: Sequence[AttachedResource] = (),
 ) -> Letter:
     """The orientation letter: GPs to contact and the territory's resources.
 
@@ -222,6 +226,8 @@ def orientation_letter(
             when ``None``, the GPs of the patient's commune who accept new patients
             (:func:`commune_physicians`) and the policy's resources serving the commune.
         templates: the CPTS's templates (loaded from the policy when ``None``).
+        attached: the resources the run involved for the request besides the orientation's
+            (``MatchResult.resources_for``), listed too.
 
     Returns:
         The letter.
@@ -242,10 +248,13 @@ def orientation_letter(
                 f"pas la demande {request_id}"
             )
         physicians: Sequence[OrientedPhysician] = orientation.physicians
-        resources: Sequence[Resource | str] = orientation.resources
+        resources: Sequence[Resource | AttachedResource | str] = [
+            *orientation.resources,
+            *(a for a in attached if a.status != "instead"),
+        ]
     else:
         physicians = commune_physicians(register, request.commune, on)
-        resources = [r for r in policy.resources if r.serves(request.commune)]
+        resources = [r for r in policy.resources if not r.conditional and r.serves(request.commune)]
     listed = {p.physician_id for p in physicians}
     contacts = {p.id: p.contact for p in register.physicians() if p.id in listed}
     return compose_orientation(
@@ -260,6 +269,54 @@ def orientation_letter(
     )
 
 
+def resources_letter(
+    register: Register,
+    request_id: str,
+    on: dt.date,
+    *,
+    attached: Sequence[AttachedResource] | None = None,
+    templates: LetterTemplates | None = None,
+) -> Letter:
+    """The letter to the patient naming the resources involved for their request (modes
+    ``alongside`` and ``before``).
+
+    Args:
+        register: the CPTS's register.
+        request_id: the request.
+        on: the letter's date.
+        attached: the resources a run involved (``MatchResult.resources_for``); when
+            ``None``, those the request's history records (events ``resource_involved``).
+        templates: the CPTS's templates (loaded from the policy when ``None``).
+
+    Raises:
+        RegisterOperationError: unknown request.
+        LetterError: the request's personal data was erased, or no resource is involved.
+        LetterTemplateError: a template fails.
+    """
+    _check_not_erased(register, request_id)
+    policy = register.policy
+    resources: Sequence[AttachedResource | Resource]
+    if attached is None:
+        names = {
+            t.resource
+            for t in register.file(request_id).history
+            if t.event is Event.RESOURCE_INVOLVED
+        }
+        resources = [r for r in policy.resources if r.name in names]
+    else:
+        resources = [a for a in attached if a.status != "instead"]
+    if not resources:
+        raise LetterError(f"demande {request_id} : aucune ressource sollicitée")
+    return compose_resources(
+        register.request(request_id),
+        register.identity(request_id),
+        policy,
+        on,
+        resources=resources,
+        templates=_templates(register, templates),
+    )
+
+
 def letters_for_run(
     register: Register,
     run: MatchRun,
@@ -268,7 +325,9 @@ def letters_for_run(
     templates: LetterTemplates | None = None,
 ) -> list[Letter]:
     """The letters after a match run: a referral file for each proposal, an orientation
-    letter for each orientation.
+    letter for each orientation (naming the resources the run involved too), and a letter to
+    the patient for each request another resource is involved for the first time
+    (``alongside``, ``before``) that has no orientation.
 
     Args:
         register: the CPTS's register.
@@ -277,7 +336,8 @@ def letters_for_run(
         templates: the CPTS's templates (loaded once from the policy when ``None``).
 
     Returns:
-        The referral files (by request, then GP), then the orientation letters (by request).
+        The referral files (by request, then GP), the orientation letters (by request), then
+        the resource letters (by request).
 
     Raises:
         LetterError: a request's personal data was erased since the run.
@@ -287,10 +347,30 @@ def letters_for_run(
     letters = [
         referral_letter(register, rid, pid, on, templates=loaded) for rid, pid in run.proposed
     ]
-    for orientation in run.result.orientations:
+    result = run.result
+    for orientation in result.orientations:
         letters.append(
             orientation_letter(
-                register, orientation.request_id, on, orientation=orientation, templates=loaded
+                register,
+                orientation.request_id,
+                on,
+                orientation=orientation,
+                templates=loaded,
+                attached=result.resources_for(orientation.request_id),
+            )
+        )
+    oriented = {o.request_id for o in result.orientations}
+    new = sorted(
+        {
+            a.request_id
+            for a in result.attached_resources
+            if a.first_time and a.status != "instead" and a.request_id not in oriented
+        }
+    )
+    for rid in new:
+        letters.append(
+            resources_letter(
+                register, rid, on, attached=result.resources_for(rid), templates=loaded
             )
         )
     return letters
