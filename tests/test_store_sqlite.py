@@ -302,7 +302,7 @@ def test_a_version_4_register_gets_the_gps_contact_columns(path: Path) -> None:
     with SQLiteStore(path, readonly=True) as store:
         assert store.get_physician("MG1") == doc("MG1", rpps="10001234567", contact=contact)
     conn = raw(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 5
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     conn.close()
 
 

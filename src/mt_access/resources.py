@@ -33,6 +33,7 @@ from mt_access.yamlcheck import Node
 
 if TYPE_CHECKING:
     from mt_access.geo.communes import CommuneReference
+    from mt_access.policy import Policy
 
 __all__ = [
     "RESOURCE_MODES",
@@ -42,6 +43,7 @@ __all__ = [
     "decide",
     "read_resources",
     "resource_contacts",
+    "resource_warnings",
 ]
 
 RESOURCE_MODES = ("alongside", "instead", "before")
@@ -322,3 +324,71 @@ def read_resources(
             )
         out.append(resource)
     return tuple(out)
+
+
+# --------------------------------------------------------------------------------------------
+# Checking (``mt-access politique verifier``)
+
+
+Shape = tuple[object, ...]
+
+
+def _shape(c: Criterion) -> Shape:
+    """What a criterion tests, its label aside."""
+    return (c.kind, c.params, tuple(_shape(x) for x in c.of))
+
+
+def _never(c: Criterion, excluded: frozenset[Shape]) -> bool:
+    """Whether no request the policy routes can meet ``c``: it is an exclusion (an excluded
+    request never reaches the resources), or a combination that cannot hold (``all_of`` with
+    a criterion and its ``not``, or with a part that never holds; ``any_of`` of such parts)."""
+    shape = _shape(c)
+    if shape in excluded:
+        return True
+    if c.kind == "all_of":
+        shapes = {_shape(x) for x in c.of}
+        if any(("not", (), (x,)) in shapes for x in shapes):
+            return True
+        return any(_never(x, excluded) for x in c.of)
+    if c.kind == "any_of":
+        return all(_never(x, excluded) for x in c.of)
+    return False
+
+
+def resource_warnings(policy: Policy) -> list[str]:
+    """French warnings about the policy's resources that no rule can ever involve: a resource
+    without ``mode`` while no routing rule uses the ``orientation`` router, a resource whose
+    communes are all outside the territory, a ``when`` whose criteria can never hold for a
+    request in scope (each is an exclusion, or a contradiction); and a ``before`` resource
+    without ``wait_days`` (its requests wait for its answer with no limit)."""
+    names = [lv.name for lv in policy.levels]
+    rules = [policy.rule_for(n, True) for n in names]
+    rules.append(policy.rule_for(policy.non_priority_level, False))
+    orientation = any(rule.router.name == "orientation" for rule in rules)
+    excluded = frozenset(_shape(c) for c in policy.exclusions)
+    out = []
+    for r in policy.resources:
+        head = f"attention : la ressource « {r.name} »"
+        if r.communes and not r.communes & policy.territory:
+            out.append(
+                f"{head} ne dessert aucune commune du territoire : aucune demande ne peut "
+                "lui être associée"
+            )
+        elif not r.conditional and not orientation:
+            out.append(
+                f"{head} n'est associée par aucune règle : elle n'a pas de 'mode' (alongside, "
+                "instead, before) et aucune règle de 'routing' n'utilise le routeur "
+                "'orientation'"
+            )
+        elif r.when and all(_never(c, excluded) for c in r.when):
+            out.append(
+                f"{head} n'est associée par aucune règle : aucune demande du dispositif ne "
+                "peut remplir ses conditions 'when' (critère d'exclusion de la politique, ou "
+                "critères contradictoires)"
+            )
+        if r.mode == "before" and r.wait_days is None:
+            out.append(
+                f"{head} (mode before) n'a pas de 'wait_days' : ses demandes attendent sa "
+                "réponse sans limite de durée (demande ressource pour l'enregistrer)"
+            )
+    return out

@@ -168,7 +168,7 @@ def _history_rows(register: Register, history: tuple[Transition, ...]) -> list[t
         rows.append(
             (
                 fr_date(t.on),
-                t.event.label,
+                t.event.label + (f" : {t.resource}" if t.resource else ""),
                 t.to_state.label,
                 t.actor.label,
                 who,
