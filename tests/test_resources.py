@@ -338,6 +338,22 @@ def test_alongside_letters_name_the_resource(policy: mt_access.Policy) -> None:
     assert all(x.kind.value != "ressources_patient" for x in again)
 
 
+def test_instead_letter_lists_the_resource_only(policy: mt_access.Policy) -> None:
+    register = Register(MemoryStore(), policy)
+    register.add_physician(doc("MG1", VOIRON, capacity=None))
+    register.join("MG1", DAY, monthly_capacity=5, modalities=["office", "home_visits"])
+    rid = _waiting(register, home_visits=mt_access.HomeVisitNeed.OCCASIONAL)
+    run = register.run_match(dt.date(2026, 3, 5))
+    assert run.oriented == (rid,)
+    assert run.proposed == ()
+    (letter,) = letters_for_run(register, run, dt.date(2026, 3, 5))
+    assert letter.kind.value == "orientation"
+    assert "Centre de santé" in letter.text
+    assert "04 00 00 00 03" in letter.text
+    assert "Médecins généralistes à contacter" not in letter.text
+    assert "Ressources à contacter" in letter.text
+
+
 def test_referrer_feedback_names_the_resource(policy: mt_access.Policy) -> None:
     register = _register(policy)
     rid = register.next_request_id()
@@ -383,6 +399,18 @@ def test_verifier_warns_about_resources_never_involved(tmp_path: Path) -> None:
     assert out.count("attention : la ressource") == 5
     code, out, _ = _run("politique", "afficher", str(tmp_path / "politique.yaml"))
     assert "Ressource : Médiateur santé (médiation en santé (droits)) – 04 00 00 00 01 — en " in out
+
+
+def test_verifier_refuses_an_unknown_level_with_its_location(tmp_path: Path) -> None:
+    path = tmp_path / "politique.yaml"
+    text = policy_text(CENTRE.replace("[non prioritaire]", "[urgent]"))
+    path.write_text(text, encoding="utf-8")
+    code, out, err = _run("politique", "verifier", str(path))
+    assert code != EXIT_OK
+    line = text.splitlines().index("    levels: [urgent]") + 1
+    assert f"politique.yaml:{line}" in err
+    assert "$.resources[0].levels[0]" in err
+    assert "niveau inconnu 'urgent' ; niveaux de la politique : prioritaire, non prioritaire" in err
 
 
 def test_verifier_is_silent_for_a_listed_resource_with_an_orientation() -> None:

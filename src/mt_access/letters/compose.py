@@ -519,6 +519,7 @@ def compose_orientation(
     resources: Sequence[Resource | AttachedResource | str],
     templates: LetterTemplates,
     contacts: Mapping[str, PracticeContact] | None = None,
+    with_gps: bool = True,
 ) -> Letter:
     """The orientation letter to the patient: GPs to contact and the territory's resources.
 
@@ -535,6 +536,8 @@ def compose_orientation(
         contacts: the GPs' practice contacts by physician id (phone, postal address,
             practice name, notes for patients; the MSSanté address, for professionals, is
             given to the template too); a GP missing has none.
+        with_gps: ``False`` when the orientation lists no GP by design (an ``instead``
+            resource, or ``include_commune_gps: false``): the template's ``liste_medecins``.
 
     Returns:
         The letter (:attr:`LetterKind.ORIENTATION`).
@@ -556,6 +559,7 @@ def compose_orientation(
         for p in physicians
     ]
     context["ressources"] = [_resource(r, policy) for r in resources]
+    context["liste_medecins"] = with_gps
     return _render(
         templates, LetterKind.ORIENTATION, context, request_id=request.id, recipient="patient"
     )

@@ -26,7 +26,7 @@ from mt_access.letters.compose import (
 from mt_access.letters.templates import LetterError, LetterTemplates
 from mt_access.lifecycle import Event
 from mt_access.model import Physician
-from mt_access.policy import Resource
+from mt_access.policy import Policy, Resource
 from mt_access.privacy import classify
 from mt_access.register import MatchRun, Register
 from mt_access.result import AttachedResource, Orientation, OrientedPhysician
@@ -207,6 +207,19 @@ def commune_physicians(register: Register, commune: str, on: dt.date) -> list[Or
     return [OrientedPhysician(p.id, p.name, p.commune, 0.0) for p in local]
 
 
+def _lists_gps(policy: Policy, orientation: Orientation) -> bool:
+    """Whether an orientation lists GPs by design: not one an ``instead`` resource made
+    (router ``resources``), nor one of an ``orientation`` rule with ``include_commune_gps:
+    false``."""
+    if orientation.router == "resources":
+        return False
+    if orientation.router != "orientation":
+        return True
+    rule = policy.rule_for(orientation.level, orientation.rank <= len(policy.levels))
+    params = dict(rule.params)
+    return rule.router.name != "orientation" or bool(params.get("include_commune_gps", True))
+
+
 def orientation_letter(
     register: Register,
     request_id: str,
@@ -247,12 +260,14 @@ def orientation_letter(
                 f"l'orientation donnée concerne la demande {orientation.request_id}, "
                 f"pas la demande {request_id}"
             )
+        with_gps = _lists_gps(policy, orientation)
         physicians: Sequence[OrientedPhysician] = orientation.physicians
         resources: Sequence[Resource | AttachedResource | str] = [
             *orientation.resources,
             *(a for a in attached if a.status != "instead"),
         ]
     else:
+        with_gps = True
         physicians = commune_physicians(register, request.commune, on)
         resources = [r for r in policy.resources if not r.conditional and r.serves(request.commune)]
     listed = {p.physician_id for p in physicians}
@@ -266,6 +281,7 @@ def orientation_letter(
         resources=resources,
         templates=_templates(register, templates),
         contacts=contacts,
+        with_gps=with_gps,
     )
 
 
