@@ -405,7 +405,7 @@ def test_verifier_refuses_an_unknown_level_with_its_location(tmp_path: Path) -> 
     path = tmp_path / "politique.yaml"
     text = policy_text(CENTRE.replace("[non prioritaire]", "[urgent]"))
     path.write_text(text, encoding="utf-8")
-    code, out, err = _run("politique", "verifier", str(path))
+    code, _, err = _run("politique", "verifier", str(path))
     assert code != EXIT_OK
     line = text.splitlines().index("    levels: [urgent]") + 1
     assert f"politique.yaml:{line}" in err
