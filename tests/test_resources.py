@@ -469,3 +469,36 @@ def test_cli_before_then_gp(tmp_path: Path, policy: mt_access.Policy) -> None:
     code, out, err = _run("demande", "courrier", plain, "ressources", *reg)
     assert code == EXIT_OK, err
     assert "Médiateur santé" in out
+
+
+# ------------------------------------------------------------------------------------------
+# The simulation: nobody answers, a before resource releases its requests after wait_days
+
+
+def test_simulation_releases_before_requests_after_wait_days(tmp_path: Path) -> None:
+    from mt_access.calendar import Month
+    from mt_access.simulation import GPRates, PatientRates, Scenario, simulate
+
+    everyone = DAC.replace(
+        "    - kind: disability_or_chronic\n      label: situation complexe\n",
+        "    - kind: age_at_least\n      years: 0\n",
+    )
+    policy = load(tmp_path, everyone)
+    scenario = Scenario.for_policy(
+        policy,
+        start=Month(2026, 1),
+        months=3,
+        seed=11,
+        patients=PatientRates(monthly_requests=20),
+        gps=GPRates(count=8),
+    )
+    results = simulate(scenario, policy, replication=0).results
+    # the first run holds every request: none is placed
+    assert results[0].placements == ()
+    assert {w.reason for w in results[0].waiting} == {ReasonCode.AWAITING_RESOURCE}
+    # a month later (30 days or more), the requests of the first run are released
+    first = {w.request_id for w in results[0].waiting}
+    released = {a.request_id for a in results[1].attached_resources if a.status == "expired"}
+    assert released
+    assert released <= first
+    assert any(p.request_id in first for r in results[1:] for p in r.placements)
