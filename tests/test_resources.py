@@ -298,7 +298,13 @@ def test_register_before_then_gp_after_the_answer(policy: mt_access.Policy) -> N
     assert len([t for t in register.file(rid).history if t.event is Event.RESOURCE_INVOLVED]) == 1
     with pytest.raises(RegisterOperationError, match="ressources de la politique : Médiateur"):
         register.resource_answer(rid, "CMSI", dt.date(2026, 4, 2), "vu")
+    held = resources_letter(register, rid, dt.date(2026, 4, 1)).text
+    assert "après la réponse de cette ressource" in held
+    assert "Nous attendons sa réponse jusqu'au 04/04/2026" in held
     register.resource_answer(rid, "DAC", dt.date(2026, 4, 2), "évaluation faite")
+    answered = resources_letter(register, rid, dt.date(2026, 4, 2)).text
+    assert "reste proposée aux médecins" in answered
+    assert "jusqu'au" not in answered
     run = register.run_match(dt.date(2026, 4, 3))
     assert run.proposed == ((rid, "MG1"),)
 

@@ -43,6 +43,7 @@ __all__ = [
     "decide",
     "read_resources",
     "resource_contacts",
+    "resource_status",
     "resource_warnings",
 ]
 
@@ -188,9 +189,12 @@ class ResourceDecision:
         return "en attente de la réponse de : " + ", ".join(names)
 
 
-def _status(
+def resource_status(
     resource: Resource, contact: ResourceContact, on: dt.date
 ) -> tuple[str, dt.date | None]:
+    """The status of a conditional resource for a request on ``on`` (``attached``,
+    ``instead``, or for ``before``: ``awaiting``, ``answered``, ``expired``) and, for
+    ``before`` with ``wait_days``, the date the request stops waiting."""
     if resource.mode != "before":
         return ("instead" if resource.mode == "instead" else "attached"), None
     involved = contact.involved_on or on
@@ -217,7 +221,7 @@ def decide(
         if met is None:
             continue
         contact = contacts.get(resource.name, ResourceContact())
-        status, until = _status(resource, contact, on)
+        status, until = resource_status(resource, contact, on)
         involved.append(
             Involvement(
                 resource=resource,

@@ -24,11 +24,11 @@ from mt_access.letters.compose import (
     compose_resources,
 )
 from mt_access.letters.templates import LetterError, LetterTemplates
-from mt_access.lifecycle import Event
 from mt_access.model import Physician
 from mt_access.policy import Policy, Resource
 from mt_access.privacy import classify
 from mt_access.register import MatchRun, Register
+from mt_access.resources import resource_contacts, resource_status
 from mt_access.result import AttachedResource, Orientation, OrientedPhysician
 
 __all__ = [
@@ -285,6 +285,25 @@ def orientation_letter(
     )
 
 
+def _recorded_resources(register: Register, request_id: str, on: dt.date) -> list[AttachedResource]:
+    """The policy's resources the request's history says were involved, with their status
+    on ``on`` (a ``before`` resource answered, still awaited or past its ``wait_days``)."""
+    contacts = resource_contacts(register.file(request_id).history)
+    out = []
+    for r in register.policy.resources:
+        contact = contacts.get(r.name)
+        if contact is None or contact.involved_on is None or not r.conditional:
+            continue
+        status, until = resource_status(r, contact, on)
+        out.append(
+            AttachedResource(
+                request_id, r.name, r.mode, status, contact.involved_on, r.kind, r.contact,
+                until=until,
+            )
+        )  # fmt: skip
+    return out
+
+
 def resources_letter(
     register: Register,
     request_id: str,
@@ -311,16 +330,9 @@ def resources_letter(
     """
     _check_not_erased(register, request_id)
     policy = register.policy
-    resources: Sequence[AttachedResource | Resource]
     if attached is None:
-        names = {
-            t.resource
-            for t in register.file(request_id).history
-            if t.event is Event.RESOURCE_INVOLVED
-        }
-        resources = [r for r in policy.resources if r.name in names]
-    else:
-        resources = [a for a in attached if a.status != "instead"]
+        attached = _recorded_resources(register, request_id, on)
+    resources = [a for a in attached if a.status != "instead"]
     if not resources:
         raise LetterError(f"demande {request_id} : aucune ressource sollicitée")
     return compose_resources(
