@@ -749,6 +749,7 @@ def transitions(draw: st.DrawFn, request_id: str) -> Transition:
         draw(_texts),
         draw(st.none() | st.sampled_from(ExitReason)),
         draw(st.lists(st.integers(1, 40), max_size=3)),
+        draw(st.none() | _texts),
     )
 
 
@@ -792,6 +793,10 @@ def lived_files(draw: st.DrawFn, request: Request) -> RequestFile:
                 file = file.accept(gp, on, comment=comment)
             else:
                 file = file.refuse(gp, on, comment)
+        elif event is Event.RESOURCE_INVOLVED:
+            file = file.resource_involved(draw(_ids), on, comment=comment)
+        elif event is Event.RESOURCE_ANSWER:
+            file = file.resource_answer(draw(_ids), on, comment if comment.strip() else "réponse")
         elif event in (Event.CONTACT_FAILED, Event.CONTACT_SUCCEEDED):
             file = file.record_contact_attempt(on, event is Event.CONTACT_SUCCEEDED, 3)
         elif event is Event.CLOSE:

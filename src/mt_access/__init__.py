@@ -109,6 +109,7 @@ from mt_access.policy import (
     RoutingRule,
 )
 from mt_access.result import (
+    AttachedResource,
     Classification,
     MatchResult,
     Orientation,
@@ -283,6 +284,7 @@ __all__ = [
     "DEFAULT_PLUGINS",
     "Actor",
     "AmbiguousCommuneError",
+    "AttachedResource",
     "AvailabilityMap",
     "CapacityDeclared",
     "CapacityExceededError",

@@ -24,6 +24,7 @@ __all__ = [
     "MAX_MONTHLY_CAPACITY",
     "MAX_NEAREST",
     "MAX_OVERBOOKING",
+    "MAX_RESOURCE_WAIT_DAYS",
     "MAX_SHARED_LIST",
     "MAX_WAITING_DAYS",
     "MAX_YEARLY_CAPACITY",
@@ -64,6 +65,10 @@ MAX_AGE_YEARS = 130
 
 MAX_WAITING_DAYS = 3660
 """Days of waiting in a policy criterion (``waiting_at_least``): ten years."""
+
+MAX_RESOURCE_WAIT_DAYS = 365
+"""Days a request waits for a resource's answer before entering its GP path (``wait_days``
+of a ``before`` resource)."""
 
 MAX_SHARED_LIST = 10_000
 """Requests in one list shared with a GP (``list_size`` of the ``pull`` router)."""

@@ -7,7 +7,7 @@ import functools
 import itertools
 import operator
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -21,12 +21,15 @@ from mt_access.hooks import Hooks, checked_call, plugin_manager
 from mt_access.ledger import CapacityLedger, PlacementRecorded
 from mt_access.model import Physician, Request
 from mt_access.policy import Policy, RoutingRule
+from mt_access.resources import ResourceContact, ResourceDecision, decide
 from mt_access.result import (
+    AttachedResource,
     Classification,
     MatchResult,
     Orientation,
     Placement,
     PullList,
+    ReasonCode,
     Rejected,
     ScopeDecision,
     Waiting,
@@ -103,6 +106,7 @@ def match(
     *,
     distances: DistanceCache | None = None,
     plugin_manager: pluggy.PluginManager | None = None,
+    resource_contacts: Mapping[str, Mapping[str, ResourceContact]] | None = None,
 ) -> MatchResult:
     """Route a month's requests according to ``policy``.
 
@@ -115,6 +119,11 @@ def match(
         on: the reference date: ages, statuses and the capacity month are taken on it.
         distances: a distance cache to reuse across runs (one is made otherwise).
         plugin_manager: for the decision hooks; defaults to the policy's.
+        resource_contacts: for each request id, what the register recorded about the
+            policy's resources (:func:`mt_access.resources.resource_contacts`: when each was
+            first involved and answered); a ``before`` resource without an answer holds its
+            request out of routing until its answer or its ``wait_days``. Missing: nothing
+            recorded (a ``before`` resource is then involved on ``on``).
 
     Returns:
         A :class:`MatchResult`. Record its ``ledger_entries`` in the ledger to commit it.
@@ -142,6 +151,7 @@ def match(
         if not decision.in_scope and decision.reason is not None  # checked by the hooks
     ]
     in_scope, classes, order = ranked.in_scope, ranked.classes, ranked.order
+    attached, answered, order = _resources(policy, in_scope, classes, order, on, resource_contacts)
 
     available = [p for p in phys if p.is_available_on(on)]
     defaults = {p.id: policy.monthly_capacity_of(p) for p in phys}
@@ -154,6 +164,11 @@ def match(
     orientations: list[Orientation] = []
     waiting: list[Waiting] = []
     pull_lists: list[PullList] = []
+    for item in answered:
+        if isinstance(item, Orientation):
+            orientations.append(item)
+        else:
+            waiting.append(item)
     for rule, members in _groups(policy, in_scope, classes, order):
         positions, group_requests, group_classes = zip(*members, strict=True)
         cell_of, cells = build_cells(
@@ -208,8 +223,83 @@ def match(
         rejected=tuple(sorted(rejected, key=_by_request)),
         pull_lists=tuple(sorted(pull_lists, key=operator.attrgetter("physician_id"))),
         ledger_entries=entries,
+        attached_resources=tuple(attached),
         capacity_defaults=tuple(sorted(defaults.items())),
         carry_over=policy.carry_over,
+    )
+
+
+def _resources(
+    policy: Policy,
+    in_scope: Sequence[Request],
+    classes: Sequence[Classification],
+    order: Sequence[int],
+    on: dt.date,
+    contacts: Mapping[str, Mapping[str, ResourceContact]] | None,
+) -> tuple[list[AttachedResource], list[Orientation | Waiting], list[int]]:
+    """The policy's conditional resources for the requests in scope: the resources attached
+    (by request id, then the policy's order), the requests answered without routing (an
+    ``instead`` resource: an orientation; a ``before`` resource still awaited: waiting), and
+    ``order`` without them."""
+    conditional = [r for r in policy.resources if r.conditional]
+    if not conditional:
+        return [], [], list(order)
+    known = contacts or {}
+    attached: list[AttachedResource] = []
+    answered: list[Orientation | Waiting] = []
+    kept: list[int] = []
+    for i in order:
+        request, c = in_scope[i], classes[i]
+        decision = decide(conditional, request, c.level, on, known.get(request.id, {}))
+        attached.extend(
+            AttachedResource(
+                request_id=request.id,
+                name=inv.resource.name,
+                mode=inv.resource.mode,
+                status=inv.status,
+                involved_on=inv.involved_on,
+                kind=inv.resource.kind,
+                contact=inv.resource.contact,
+                first_time=inv.first_time,
+                until=inv.until,
+                criteria=inv.criteria,
+            )
+            for inv in decision.involved
+        )
+        if decision.instead:
+            answered.append(_instead(request, c, decision))
+        elif decision.held:
+            answered.append(
+                Waiting(
+                    request.id,
+                    c.level,
+                    c.rank,
+                    ReasonCode.AWAITING_RESOURCE,
+                    request.household.persons,
+                    decision.waiting_detail(),
+                )
+            )
+        else:
+            kept.append(i)
+    attached.sort(key=_by_request)  # stable: the policy's order within a request
+    return attached, answered, kept
+
+
+def _instead(request: Request, c: Classification, decision: ResourceDecision) -> Orientation:
+    """The orientation of a request an ``instead`` resource answers."""
+    chosen = [i for i in decision.involved if i.status == "instead"]
+    names = ", ".join(i.resource.name for i in chosen)
+    why = sorted({label for i in chosen for label in i.criteria})
+    text = f"Demande orientée vers : {names}, à la place d'un médecin généraliste"
+    text += f" (conditions remplies : {', '.join(why)})." if why else "."
+    return Orientation(
+        request.id,
+        c.level,
+        c.rank,
+        "resources",
+        (),
+        tuple(i.resource.describe() for i in chosen),
+        text,
     )
 
 

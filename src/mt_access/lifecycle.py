@@ -399,6 +399,33 @@ class RequestFile:
             )
         return self._record(event, on, actor, comment, self.state, contact_attempts=attempts)
 
+    def resource_involved(
+        self, resource: str, on: dt.date, actor: Actor = Actor.SYSTEM, comment: str = ""
+    ) -> RequestFile:
+        """A match run involved the policy's resource ``resource`` for the request (its
+        conditions hold); the state does not change."""
+        self._check(Event.RESOURCE_INVOLVED, on)
+        return self._record(
+            Event.RESOURCE_INVOLVED, on, actor, comment, self.state, resource=self._named(resource)
+        )
+
+    def resource_answer(
+        self, resource: str, on: dt.date, comment: str, actor: Actor = Actor.COORDINATOR
+    ) -> RequestFile:
+        """The coordinator recorded the answer of the policy's resource ``resource`` (the
+        answer, in ``comment``, is required; never put patient data in it); the state does
+        not change. A request a ``before`` resource holds enters its GP path at the next run.
+
+        Raises:
+            LifecycleError: blank answer or resource name.
+        """
+        self._check(Event.RESOURCE_ANSWER, on)
+        if not isinstance(comment, str) or not comment.strip():
+            raise LifecycleError(self.id, "la réponse de la ressource ne peut pas être vide")
+        return self._record(
+            Event.RESOURCE_ANSWER, on, actor, comment, self.state, resource=self._named(resource)
+        )
+
     def withdraw(
         self,
         on: dt.date,
@@ -471,6 +498,11 @@ class RequestFile:
             raise LifecycleError(self.id, "identifiant de médecin non vide attendu")
         return physician_id
 
+    def _named(self, resource: str) -> str:
+        if not isinstance(resource, str) or not resource.strip():
+            raise LifecycleError(self.id, "nom de ressource non vide attendu")
+        return resource
+
     def _pending(self, physician_id: str) -> str:
         physician_id = self._physician(physician_id)
         if physician_id not in self.proposed_to:
@@ -540,6 +572,7 @@ class RequestFile:
         persons: tuple[int, ...] = (),
         declined_by: frozenset[str] | None = None,
         contact_attempts: int | None = None,
+        resource: str | None = None,
     ) -> RequestFile:
         """One more transition. ``to`` is given for events about the whole request; for an
         event about persons the state is derived from where the persons then stand."""
@@ -560,6 +593,7 @@ class RequestFile:
             comment,
             reason,
             persons,
+            resource,
         )
         return attrs.evolve(
             self,

@@ -40,6 +40,7 @@ from mt_access.policy_kinds import (
     RouterKind,
     VectorTest,
 )
+from mt_access.resources import RESOURCE_MODES, Resource, read_resources
 from mt_access.yamlcheck import Locator, Node, yaml_kind
 
 if TYPE_CHECKING:
@@ -53,6 +54,7 @@ __all__ = [
     "COMBINATORS",
     "DEFAULT_REFERRAL_FIELDS",
     "REFERRAL_FIELDS",
+    "RESOURCE_MODES",
     "Criterion",
     "CriterionKind",
     "CriterionTest",
@@ -113,29 +115,6 @@ class RoutingRule:
 
     def param(self, name: str) -> Any:
         return dict(self.params)[name]
-
-
-@attrs.frozen
-class Resource:
-    """An orientation resource other than a GP (health centre, teleconsultation...)."""
-
-    name: str
-    kind: str = ""
-    contact: str = ""
-    communes: frozenset[str] = frozenset()
-    notes: str = ""
-
-    def serves(self, commune: str) -> bool:
-        """Empty ``communes`` means the whole territory."""
-        return not self.communes or commune in self.communes
-
-    def describe(self) -> str:
-        parts = [self.name]
-        if self.kind:
-            parts.append(f"({self.kind})")
-        if self.contact:
-            parts.append(f"– {self.contact}")
-        return " ".join(parts)
 
 
 DEFAULT_ACCEPTED_CHOICES = ("territory", "practice_commune")
@@ -482,19 +461,10 @@ def _privacy(top: Node, reading: _Reading, read: Mapping[str, Any]) -> dict[str,
     }
 
 
-def _resource(node: Node, reading: _Reading) -> Resource:
-    res = node.mapping(("name", "kind", "contact", "communes", "notes"))
-    return Resource(
-        name=res.required("name", "clé 'name' obligatoire").text(),
-        kind=res.at("kind", "").text(allow_empty=True),
-        contact=res.at("contact", "").text(allow_empty=True),
-        communes=read_communes(res.at("communes", []), reading.reference),
-        notes=res.at("notes", "").text(allow_empty=True),
-    )
-
-
 def _resources(top: Node, reading: _Reading, read: Mapping[str, Any]) -> dict[str, Any]:
-    return {"resources": tuple(_resource(r, reading) for r in top.at("resources", []).items())}
+    level_names = [lv.name for lv in read["levels"]] + [read["non_priority_level"]]
+    node = top.at("resources", [])
+    return {"resources": read_resources(node, reading.criterion, reading.reference, level_names)}
 
 
 def _plugin_sections(top: Node, reading: _Reading, source: str) -> dict[str, Any]:

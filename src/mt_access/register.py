@@ -15,6 +15,8 @@ A :class:`Register` ties the pure core together over a :class:`~mt_access.store.
   :meth:`Register.choose` records a GP's pick from their list as a proposal holding a place;
 * :meth:`Register.cancel_proposal` cancels a pending proposal with a reason: its persons wait
   again, its place is freed, and its GP may be proposed the request again;
+* :meth:`Register.resource_answer` records a resource's answer (``before`` mode: the
+  request then enters its GP path);
 * :meth:`Register.answer` records the GP's answer: an acceptance is the exit ``mt_found``; a
   refusal puts the request back on the waiting list, the GP is never proposed it again, and
   the place is given back unless the policy says otherwise (``capacity.refusal_frees_slot``).
@@ -430,6 +432,27 @@ class Register(PersonalData, GPOperations, PullPicks):
             LifecycleError: blank reason, or the request is not proposed to this GP.
         """
         return self._event(request_id, lambda f: f.cancel_proposal(physician_id, on, comment), on)
+
+    def resource_answer(
+        self, request_id: str, resource: str, on: dt.date, answer: str
+    ) -> RequestFile:
+        """Record the answer of the policy's resource ``resource`` for a request (event
+        ``resource_answer``, by the coordinator; ``answer`` is required and kept in the
+        event's comment, never put patient data in it): a request a ``before`` resource holds
+        enters its GP path at the next match run.
+
+        Raises:
+            RegisterOperationError: unknown request, or no resource of that name in the
+                policy (the known ones are listed).
+            LifecycleError: blank answer, or the request has left the scheme.
+        """
+        names = [r.name for r in self.policy.resources]
+        if resource not in names:
+            known = ", ".join(names) or "aucune"
+            raise RegisterOperationError(
+                f"ressource inconnue {resource!r} ; ressources de la politique : {known}"
+            )
+        return self._event(request_id, lambda f: f.resource_answer(resource, on, answer), on)
 
     def answer(
         self,

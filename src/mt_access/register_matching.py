@@ -14,6 +14,7 @@ from mt_access.geo.distance import DistanceCache
 from mt_access.lifecycle import Actor, RequestFile, RequestState
 from mt_access.model import Request
 from mt_access.register_base import RegisterBase
+from mt_access.resources import ResourceContact, resource_contacts
 from mt_access.result import MatchResult
 from mt_access.store.base import RunRecord
 
@@ -99,6 +100,16 @@ class MatchRuns(RegisterBase):
             routed.append(request)
         return routed, late
 
+    def resource_contacts(self, request_ids: list[str]) -> dict[str, dict[str, ResourceContact]]:
+        """For each request of ``request_ids`` with a resource event, what its history says
+        about the policy's resources (first involved, answered), by resource name. Empty when
+        the policy has no conditional resource (nothing to read)."""
+        if not any(r.conditional for r in self.policy.resources):
+            return {}
+        files = self.store.get_files(request_ids)
+        out = {rid: resource_contacts(file.history) for rid, file in files.items()}
+        return {rid: contacts for rid, contacts in out.items() if contacts}
+
     def _match(self, on: dt.date, requests: list[Request]) -> MatchResult:
         assert self._ledger is not None
         assert self._physicians is not None
@@ -114,6 +125,7 @@ class MatchRuns(RegisterBase):
             on,
             distances=self._distances,
             plugin_manager=self.plugin_manager,
+            resource_contacts=self.resource_contacts([r.id for r in requests]),
         )
 
     def run_match(self, on: dt.date) -> MatchRun:
@@ -123,6 +135,8 @@ class MatchRuns(RegisterBase):
           the place in the GP's month in the ledger;
         * each orientation is recorded on the request (``orient``; it stays waiting);
         * each request out of scope exits (``out_of_scope``);
+        * each resource of the policy involved for a request for the first time is recorded
+          on it (``resource_involved``): a ``before`` resource's ``wait_days`` count from it;
         * waiting requests stay waiting.
 
         Waiting requests whose last event is dated after ``on`` are left out
@@ -139,6 +153,8 @@ class MatchRuns(RegisterBase):
         touched: set[str] = {p.request_id for p in result.placements}
         touched |= {o.request_id for o in result.orientations}
         touched |= {r.request_id for r in result.rejected}
+        first = [a for a in result.attached_resources if a.first_time]
+        touched |= {a.request_id for a in first}
         files = self.store.get_files(touched)
         updated: dict[str, RequestFile] = {}
 
@@ -146,6 +162,10 @@ class MatchRuns(RegisterBase):
             return updated.get(rid) or files[rid]
 
         label = f"appariement n° {number}"
+        for a in first:
+            updated[a.request_id] = current(a.request_id).resource_involved(
+                a.name, on, Actor.SYSTEM, f"{label} : {a.status_label}"
+            )
         proposed: list[tuple[str, str]] = []
         for p in result.placements:
             file = current(p.request_id)

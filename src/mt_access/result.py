@@ -16,8 +16,10 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "RESOURCE_STATUSES",
     "RESULT_COLUMNS",
     "RESULT_PARTS",
+    "AttachedResource",
     "Classification",
     "MatchResult",
     "Orientation",
@@ -44,6 +46,7 @@ class ReasonCode(LabelledEnum):
     BEYOND_MAX_DISTANCE = "beyond_max_distance"
     AWAITING_GP_CHOICE = "awaiting_gp_choice"
     HOUSEHOLD_TOO_LARGE = "household_too_large"
+    AWAITING_RESOURCE = "awaiting_resource"
 
 
 register_labels(
@@ -57,6 +60,9 @@ register_labels(
         ReasonCode.AWAITING_GP_CHOICE: "en attente du choix d'un médecin (liste partagée)",
         ReasonCode.HOUSEHOLD_TOO_LARGE: (
             "aucun médecin éligible n'a assez de places pour tout le foyer"
+        ),
+        ReasonCode.AWAITING_RESOURCE: (
+            "en attente de la réponse d'une ressource sollicitée avant le parcours vers un médecin"
         ),
     }
 )
@@ -164,6 +170,59 @@ class Orientation:
     explanation: str = ""
 
 
+RESOURCE_STATUSES: dict[str, str] = {
+    "attached": "associée à la demande",
+    "instead": "proposée à la place d'un médecin",
+    "awaiting": "en attente de sa réponse",
+    "answered": "réponse reçue",
+    "expired": "délai d'attente de sa réponse écoulé",
+}
+"""The :attr:`AttachedResource.status` values and their French labels."""
+
+
+@attrs.frozen
+class AttachedResource:
+    """A resource of the policy involved for a request in a run (its conditions hold).
+
+    Attributes:
+        request_id: the request.
+        name, kind, contact: the resource (as the policy names it).
+        mode: ``alongside``, ``instead`` or ``before``.
+        status: one of :data:`RESOURCE_STATUSES`: ``attached`` (alongside), ``instead``,
+            ``awaiting`` (before, the request is held), ``answered`` or ``expired`` (before,
+            the request entered its GP path).
+        involved_on: the date of the first run that involved it for this request.
+        first_time: whether this run is that first one (the register then records the
+            event ``resource_involved``).
+        until: for ``before`` with ``wait_days``, the date the request stops waiting.
+        criteria: French labels of the resource's ``when`` criteria the request meets.
+    """
+
+    request_id: str
+    name: str
+    mode: str
+    status: str
+    involved_on: dt.date
+    kind: str = ""
+    contact: str = ""
+    first_time: bool = False
+    until: dt.date | None = None
+    criteria: tuple[str, ...] = ()
+
+    @property
+    def status_label(self) -> str:
+        return RESOURCE_STATUSES[self.status]
+
+    def describe(self) -> str:
+        """« DAC (dispositif d'appui) – 01 02 03 04 05 »."""
+        parts = [self.name]
+        if self.kind:
+            parts.append(f"({self.kind})")
+        if self.contact:
+            parts.append(f"– {self.contact}")
+        return " ".join(parts)
+
+
 @attrs.frozen
 class Waiting:
     """A request in scope that stays on the waiting list, with the reason."""
@@ -260,6 +319,8 @@ class MatchResult:
         placements: sorted by request id, then physician id.
         orientations, waiting, rejected: sorted by request id.
         pull_lists: sorted by physician id.
+        attached_resources: the policy's conditional resources involved for each request,
+            sorted by request id, then in the policy's order (:meth:`resources_for`).
         ledger_entries: the placements to record in the capacity ledger: use
             :meth:`record`.
         capacity_defaults: the monthly capacity the run used for each physician without a
@@ -276,6 +337,7 @@ class MatchResult:
     rejected: tuple[Rejected, ...] = ()
     pull_lists: tuple[PullList, ...] = ()
     ledger_entries: tuple[PlacementRecorded, ...] = ()
+    attached_resources: tuple[AttachedResource, ...] = ()
     capacity_defaults: tuple[tuple[str, int], ...] = ()
     carry_over: bool = False
 
@@ -288,6 +350,10 @@ class MatchResult:
             default_capacity=dict(self.capacity_defaults),
             carry_over=self.carry_over,
         )
+
+    def resources_for(self, request_id: str) -> tuple[AttachedResource, ...]:
+        """The resources involved for ``request_id`` in this run, in the policy's order."""
+        return tuple(a for a in self.attached_resources if a.request_id == request_id)
 
     def placements_of(self, request_id: str) -> tuple[Placement, ...]:
         return tuple(p for p in self.placements if p.request_id == request_id)

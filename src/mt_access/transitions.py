@@ -84,6 +84,8 @@ class Event(LabelledEnum):
     OUT_OF_SCOPE = "out_of_scope"
     OTHER_SOLUTION = "other_solution"
     CLOSE = "close"
+    RESOURCE_INVOLVED = "resource_involved"
+    RESOURCE_ANSWER = "resource_answer"
 
 
 register_labels(
@@ -137,6 +139,8 @@ register_labels(
         Event.OUT_OF_SCOPE: "hors du champ du dispositif",
         Event.OTHER_SOLUTION: "autre solution trouvée",
         Event.CLOSE: "clôture par la CPTS",
+        Event.RESOURCE_INVOLVED: "ressource sollicitée",
+        Event.RESOURCE_ANSWER: "réponse de la ressource enregistrée",
     }
 )
 
@@ -153,15 +157,17 @@ _ANYTIME: tuple[Event, ...] = (
     Event.OUT_OF_SCOPE,
     Event.OTHER_SOLUTION,
     Event.CLOSE,
+    Event.RESOURCE_ANSWER,
 )
 
 ALLOWED: dict[RequestState, tuple[Event, ...]] = {
     RequestState.RECEIVED: (Event.ACKNOWLEDGE, *_ANYTIME),
     RequestState.ACKNOWLEDGED: (Event.CONFIRM, Event.NOT_SEARCHING, *_ANYTIME),
     RequestState.CONFIRMED: (Event.TO_WAITING, *_ANYTIME),
-    RequestState.WAITING: (Event.PROPOSE, Event.ORIENT, *_ANYTIME),
+    RequestState.WAITING: (Event.PROPOSE, Event.ORIENT, Event.RESOURCE_INVOLVED, *_ANYTIME),
     RequestState.PROPOSED: (
         Event.PROPOSE,
+        Event.RESOURCE_INVOLVED,
         Event.ACCEPT,
         Event.REFUSE,
         Event.CANCEL_PROPOSAL,
@@ -178,7 +184,9 @@ contact and other resources), ``accept`` → mt_found, ``refuse`` and ``cancel_p
 proposed while another proposal is pending, waiting otherwise (a cancelled proposal does not
 block its GP); ``contact_succeeded`` and ``contact_failed`` keep the state, except
 the N-th failure in a row, which exits (unreachable); ``not_searching``, ``withdraw``,
-``out_of_scope``, ``other_solution`` and ``close`` exit.
+``out_of_scope``, ``other_solution`` and ``close`` exit. ``resource_involved`` (a match run
+involved a resource of the policy for the request) and ``resource_answer`` (the coordinator
+recorded a resource's answer) keep the state and name the resource.
 """
 
 EXIT_EVENTS: dict[Event, ExitReason] = {
@@ -216,6 +224,8 @@ class Transition:
             refused or exiting; empty for an event about the whole request (acknowledgement,
             confirmation...) and, in files written before persons were recorded, for every
             event (then it meant every person without an outcome).
+        resource: the name of the policy's resource the event concerns
+            (``resource_involved``, ``resource_answer``), else ``None``.
     """
 
     request_id: str
@@ -228,12 +238,15 @@ class Transition:
     comment: str = attrs.field(default="", repr=masked)
     reason: ExitReason | None = None
     persons: tuple[int, ...] = attrs.field(default=(), converter=_person_numbers)
+    resource: str | None = None
 
     def describe(self) -> str:
         """A French one-line summary, e.g. for a coordinator's history listing."""
         parts = [f"{self.on.strftime('%d/%m/%Y')} — {self.event.label} ({self.actor.label})"]
         if self.physician_id is not None:
             parts.append(f"médecin {self.physician_id}")
+        if self.resource is not None:
+            parts.append(f"ressource {self.resource}")
         if self.persons:
             numbers = ", ".join(str(n) for n in self.persons)
             parts.append(f"personne{'s' if len(self.persons) > 1 else ''} n° {numbers}")

@@ -38,6 +38,7 @@ from mt_access.cli.summary import render_run
 from mt_access.geo.names import normalize_name
 from mt_access.loading import available_policies, load_policy
 from mt_access.policy import Policy
+from mt_access.resources import MODE_LABELS, Resource, resource_warnings
 from mt_access.result import format_km
 
 __all__ = ["main"]
@@ -141,6 +142,24 @@ def _show_intake(policy: Policy, out: TextIO) -> None:
         out.write(f"  {name} ← {source}\n")
 
 
+def _resource_rule(resource: Resource) -> str:
+    """`` — avant le parcours vers un médecin, si : ALD ou âge ≥ 70 ans (niveaux : ...)``."""
+    if not resource.conditional:
+        return ""
+    text = f" — {MODE_LABELS[resource.mode]}"
+    conditions = []
+    if resource.when:
+        conditions.append(" ou ".join(f"({c.label})" if c.compound else c.label
+                                      for c in resource.when))  # fmt: skip
+    if resource.levels:
+        conditions.append("niveaux : " + ", ".join(sorted(resource.levels)))
+    if conditions:
+        text += ", si " + " ; ".join(conditions)
+    if resource.wait_days is not None:
+        text += f" (attente de sa réponse : {resource.wait_days} jours au plus)"
+    return text
+
+
 def _cmd_policy(args: argparse.Namespace, console: Console) -> int:
     out = console.out
     if args.action == "lister":
@@ -160,6 +179,8 @@ def _cmd_policy(args: argparse.Namespace, console: Console) -> int:
                 "listes partagées sont calculés avec le code de la CPTS, que chacun connaît. "
                 "Renseignez une clé secrète pour les listes et exports partagés.\n"
             )
+        for warning in resource_warnings(policy):
+            out.write(warning + ".\n")
         return EXIT_OK
     out.write(f"{policy.name} ({policy.code}, département {policy.department})\n")
     out.write(f"Territoire : {len(policy.territory)} communes\n")
@@ -182,7 +203,7 @@ def _cmd_policy(args: argparse.Namespace, console: Console) -> int:
         dist = f", distance max {format_km(rule.max_distance_km)}" if rule.max_distance_km else ""
         out.write(f"Orientation des {label} : {rule.router.label}{dist}\n")
     for res in policy.resources:
-        out.write(f"Ressource : {res.describe()}\n")
+        out.write(f"Ressource : {res.describe()}{_resource_rule(res)}\n")
     order = {"received": "ancienneté de la demande", "urgent": "urgence", "age": "âge du patient"}
     out.write(
         "Ordre dans un niveau : "

@@ -53,6 +53,7 @@ from mt_access.cli.request_commands import (
     cmd_request_list,
     cmd_request_locate,
     cmd_request_position,
+    cmd_request_resource,
     confirm_request,
     locate_report,
     person_numbers,
@@ -336,6 +337,24 @@ def add_commands(sub: Any) -> None:
     add_persons(choose, "que le médecin prend")
     add_date(choose, "date du choix")
     _comment(choose)
+    answer = _sub(
+        req_sub,
+        "ressource",
+        ["resource"],
+        "enregistrer la réponse d'une ressource de la politique (ex. DAC) pour une demande : "
+        "une demande en attente de cette réponse (mode before) entre dans son parcours vers "
+        "un médecin au prochain appariement",
+        cmd_request_resource,
+    )
+    answer.add_argument("demande", help="identifiant de la demande")
+    answer.add_argument("ressource", help="nom de la ressource, tel qu'écrit dans la politique")
+    answer.add_argument(
+        "--reponse",
+        required=True,
+        metavar="TEXTE",
+        help="la réponse de la ressource, gardée dans l'historique (pas de donnée médicale)",
+    )
+    add_date(answer)
     erase = _sub(
         req_sub,
         "effacer",
@@ -386,14 +405,15 @@ def add_commands(sub: Any) -> None:
         req_sub,
         "courrier",
         ["letter"],
-        "écrire un courrier : accusé de réception, dossier pour un médecin, retour, orientation",
+        "écrire un courrier : accusé de réception, dossier pour un médecin, retour, "
+        "orientation, ressources sollicitées",
         cmd_request_letter,
     )
     letter.add_argument("demande", help="identifiant de la demande")
     letter.add_argument(
         "type",
         choices=["accuse-patient", "accuse-adresseur", "dossier-medecin", "retour-adresseur",
-                 "orientation"],
+                 "orientation", "ressources"],
         help="le courrier à écrire",
     )  # fmt: skip
     letter.add_argument("--medecin", default=None, help="pour le dossier : le médecin")

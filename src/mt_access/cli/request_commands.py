@@ -94,6 +94,19 @@ def request_event_command(
     return handler
 
 
+def cmd_request_resource(args: argparse.Namespace, console: Console) -> int:
+    """``demande ressource DEMANDE NOM --reponse TEXTE``: a resource's answer."""
+    with open_register(args) as register:
+        file = register.resource_answer(args.demande, args.ressource, day_of(args), args.reponse)
+        resource = next(r for r in register.policy.resources if r.name == args.ressource)
+    _say_state(console, file)
+    text = f"Réponse de la ressource « {resource.name} » enregistrée"
+    if resource.mode == "before":
+        text += " : la demande entrera dans son parcours vers un médecin au prochain appariement"
+    console.say(text + ".")
+    return EXIT_OK
+
+
 def confirm_request(register: Register, args: argparse.Namespace, on: dt.date) -> RequestFile:
     file = register.confirm(args.demande, on, args.commentaire)
     if args.sans_attente:
@@ -155,7 +168,7 @@ def _history_rows(register: Register, history: tuple[Transition, ...]) -> list[t
         rows.append(
             (
                 fr_date(t.on),
-                t.event.label,
+                t.event.label + (f" : {t.resource}" if t.resource else ""),
                 t.to_state.label,
                 t.actor.label,
                 who,
@@ -233,6 +246,8 @@ def cmd_request_letter(args: argparse.Namespace, console: Console) -> int:
             letter = letters.feedback_letter(register, args.demande, on)
         elif kind == "orientation":
             letter = letters.orientation_letter(register, args.demande, on)
+        elif kind == "ressources":
+            letter = letters.resources_letter(register, args.demande, on)
         else:
             if not args.medecin:
                 raise CommandError("le dossier pour un médecin demande --medecin ID")

@@ -12,7 +12,7 @@ from mt_access.cli.places import MonthPlaces
 from mt_access.errors import MtAccessError
 from mt_access.model import Physician
 from mt_access.policy import Policy
-from mt_access.result import MatchResult, format_km
+from mt_access.result import MatchResult, ReasonCode, Waiting, format_km
 
 if TYPE_CHECKING:
     from mt_access.register import MatchRun
@@ -197,10 +197,24 @@ def render_run(
     if result.waiting:
         _title(lines, "Demandes en attente")
         rows = [
-            (w.request_id, w.level, w.persons, w.label + (f" ({w.detail})" if w.detail else ""))
+            (w.request_id, w.level, w.persons, _waiting_reason(w))
             for w in sorted(result.waiting, key=lambda w: (w.rank, w.request_id))
         ]
         add(table(("demande", "niveau", "pers.", "raison"), rows, max_width=90, right=(2,)))
+    if result.attached_resources:
+        _title(lines, "Ressources sollicitées (conditions de la politique remplies)")
+        modes = {"alongside": "en complément", "instead": "à la place", "before": "avant"}
+        rows = [
+            (
+                a.request_id,
+                a.name,
+                modes.get(a.mode, a.mode),
+                a.status_label
+                + (f" (jusqu'au {a.until:%d/%m/%Y})" if a.until and a.status == "awaiting" else ""),
+            )
+            for a in result.attached_resources
+        ]
+        add(table(("demande", "ressource", "mode", "état"), rows, max_width=90))
     if result.rejected:
         _title(lines, "Demandes hors dispositif")
         rows = [
@@ -228,6 +242,14 @@ def render_run(
         add(table(("médecin", "commune", "attribuées", "capacité du mois"), rows,
                   right=(2, 3)))  # fmt: skip
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _waiting_reason(w: Waiting) -> str:
+    """The reason a request waits, with its detail; a request held by a ``before`` resource
+    shows the detail alone (« en attente de la réponse de : DAC (jusqu'au 12/03/2026) »)."""
+    if w.reason is ReasonCode.AWAITING_RESOURCE and w.detail:
+        return w.detail
+    return w.label + (f" ({w.detail})" if w.detail else "")
 
 
 def render_summary(

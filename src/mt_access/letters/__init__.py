@@ -1,8 +1,9 @@
 """Letters of a CPTS, rendered from templates the CPTS can change without code.
 
-Five letters (:class:`LetterKind`): the acknowledgement of a request to the patient and to the
+Six letters (:class:`LetterKind`): the acknowledgement of a request to the patient and to the
 referrer, the « dossier qualifié » sent to a GP, the feedback to the referrer on the outcome,
-and the orientation letter (GPs of the patient's commune and the territory's resources). Each
+the orientation letter (GPs of the patient's commune and the territory's resources), and the
+letter naming the resources the policy involves for a request (``resources:`` with a mode). Each
 is rendered as plain text, Markdown and HTML (:class:`Letter`).
 
 The shipped French templates (``mt_access/letters/templates/*.md.j2``) are replaced one by
@@ -26,6 +27,7 @@ from mt_access.letters.compose import (
     compose_feedback,
     compose_orientation,
     compose_referral,
+    compose_resources,
 )
 from mt_access.letters.service import (
     acknowledgement,
@@ -34,6 +36,7 @@ from mt_access.letters.service import (
     letters_for_run,
     orientation_letter,
     referral_letter,
+    resources_letter,
     write_letters,
 )
 from mt_access.letters.settings import LetterSettings
@@ -60,10 +63,12 @@ __all__ = [
     "compose_feedback",
     "compose_orientation",
     "compose_referral",
+    "compose_resources",
     "default_templates_folder",
     "feedback_letter",
     "letters_for_run",
     "orientation_letter",
     "referral_letter",
+    "resources_letter",
     "write_letters",
 ]

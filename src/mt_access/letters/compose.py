@@ -26,7 +26,8 @@ from mt_access.letters.templates import LetterError, LetterKind, LetterTemplates
 from mt_access.lifecycle import Event, ExitReason, RequestFile, RequestState
 from mt_access.model import PatientIdentity, Physician, PracticeContact, ReferrerKind, Request
 from mt_access.policy import Policy, Resource
-from mt_access.result import OrientedPhysician, format_km
+from mt_access.resources import MODE_LABELS
+from mt_access.result import AttachedResource, OrientedPhysician, format_km
 
 __all__ = [
     "FORMATS",
@@ -36,6 +37,7 @@ __all__ = [
     "compose_feedback",
     "compose_orientation",
     "compose_referral",
+    "compose_resources",
     "french_date",
     "long_french_date",
     "outcome",
@@ -440,6 +442,7 @@ def compose_feedback(
     context["patient"] = _patient_name(identity)
     context["issue"] = outcome(file, policy, physician)
     context["issue"]["personnes"] = person_outcomes(request, file, policy, physicians or {})
+    context["issue"]["ressources"] = involved_resources(file, policy)
     return _render(
         templates,
         LetterKind.FEEDBACK,
@@ -449,11 +452,29 @@ def compose_feedback(
     )
 
 
-def _resource(item: Resource | str, policy: Policy) -> dict[str, str]:
+def _resource(item: Resource | AttachedResource | str, policy: Policy) -> dict[str, str]:
+    """A resource's template variables (``nom``, ``type``, ``contact``, ``notes``, ``texte``,
+    ``mode``, ``etat``, ``jusqu_au``)."""
+    status = until = ""
+    if isinstance(item, AttachedResource):
+        status = item.status_label
+        until = french_date(item.until) if item.until and item.status == "awaiting" else ""
+        item = next((r for r in policy.resources if r.name == item.name), None) or Resource(
+            item.name, item.kind, item.contact
+        )
     if isinstance(item, str):
         known = next((r for r in policy.resources if r.describe() == item), None)
         if known is None:
-            return {"texte": item, "nom": item, "type": "", "contact": "", "notes": ""}
+            return {
+                "texte": item,
+                "nom": item,
+                "type": "",
+                "contact": "",
+                "notes": "",
+                "mode": "",
+                "etat": "",
+                "jusqu_au": "",
+            }
         item = known
     return {
         "texte": item.describe(),
@@ -461,7 +482,21 @@ def _resource(item: Resource | str, policy: Policy) -> dict[str, str]:
         "type": item.kind,
         "contact": item.contact,
         "notes": item.notes,
+        "mode": MODE_LABELS.get(item.mode, ""),
+        "etat": status,
+        "jusqu_au": until,
     }
+
+
+def involved_resources(file: RequestFile, policy: Policy) -> list[dict[str, str]]:
+    """The resources the history says were involved for the request (events
+    ``resource_involved``), once each, oldest first, as template variables."""
+    names: list[str] = []
+    for t in file.history:
+        if t.event is Event.RESOURCE_INVOLVED and t.resource and t.resource not in names:
+            names.append(t.resource)
+    known = {r.name: r for r in policy.resources}
+    return [_resource(known.get(name) or Resource(name), policy) for name in names]
 
 
 def _contact(contact: PracticeContact) -> dict[str, str]:
@@ -481,9 +516,10 @@ def compose_orientation(
     on: dt.date,
     *,
     physicians: Sequence[OrientedPhysician],
-    resources: Sequence[Resource | str],
+    resources: Sequence[Resource | AttachedResource | str],
     templates: LetterTemplates,
     contacts: Mapping[str, PracticeContact] | None = None,
+    with_gps: bool = True,
 ) -> Letter:
     """The orientation letter to the patient: GPs to contact and the territory's resources.
 
@@ -500,6 +536,8 @@ def compose_orientation(
         contacts: the GPs' practice contacts by physician id (phone, postal address,
             practice name, notes for patients; the MSSanté address, for professionals, is
             given to the template too); a GP missing has none.
+        with_gps: ``False`` when the orientation lists no GP by design (an ``instead``
+            resource, or ``include_commune_gps: false``): the template's ``liste_medecins``.
 
     Returns:
         The letter (:attr:`LetterKind.ORIENTATION`).
@@ -521,6 +559,47 @@ def compose_orientation(
         for p in physicians
     ]
     context["ressources"] = [_resource(r, policy) for r in resources]
+    context["liste_medecins"] = with_gps
     return _render(
         templates, LetterKind.ORIENTATION, context, request_id=request.id, recipient="patient"
+    )
+
+
+def compose_resources(
+    request: Request,
+    identity: PatientIdentity,
+    policy: Policy,
+    on: dt.date,
+    *,
+    resources: Sequence[AttachedResource | Resource],
+    templates: LetterTemplates,
+) -> Letter:
+    """The letter to the patient naming the resources the policy involves for their request
+    (``alongside``: in addition to the search for a GP; ``before``: first, the request waiting
+    for the resource's answer).
+
+    Args:
+        request: the request.
+        identity: the patient's identity.
+        policy: the CPTS's policy.
+        on: the letter's date.
+        resources: the resources (a run's :class:`~mt_access.result.AttachedResource`, or
+            the policy's :class:`~mt_access.policy.Resource`).
+        templates: the CPTS's templates.
+
+    Returns:
+        The letter (:attr:`LetterKind.RESOURCES`).
+
+    Raises:
+        LetterTemplateError: the template fails.
+    """
+    context = _base(policy, request.id, request.received, on)
+    context["patient"] = _patient(identity, policy, request)
+    context["ressources"] = [_resource(r, policy) for r in resources]
+    context["avant"] = any(
+        (r.mode == "before" and (not isinstance(r, AttachedResource) or r.status == "awaiting"))
+        for r in resources
+    )
+    return _render(
+        templates, LetterKind.RESOURCES, context, request_id=request.id, recipient="patient"
     )

@@ -21,13 +21,15 @@ from mt_access.letters.compose import (
     compose_feedback,
     compose_orientation,
     compose_referral,
+    compose_resources,
 )
 from mt_access.letters.templates import LetterError, LetterTemplates
 from mt_access.model import Physician
-from mt_access.policy import Resource
+from mt_access.policy import Policy, Resource
 from mt_access.privacy import classify
 from mt_access.register import MatchRun, Register
-from mt_access.result import Orientation, OrientedPhysician
+from mt_access.resources import resource_contacts, resource_status
+from mt_access.result import AttachedResource, Orientation, OrientedPhysician
 
 __all__ = [
     "acknowledgement",
@@ -36,6 +38,7 @@ __all__ = [
     "letters_for_run",
     "orientation_letter",
     "referral_letter",
+    "resources_letter",
     "write_letters",
 ]
 
@@ -204,6 +207,19 @@ def commune_physicians(register: Register, commune: str, on: dt.date) -> list[Or
     return [OrientedPhysician(p.id, p.name, p.commune, 0.0) for p in local]
 
 
+def _lists_gps(policy: Policy, orientation: Orientation) -> bool:
+    """Whether an orientation lists GPs by design: not one an ``instead`` resource made
+    (router ``resources``), nor one of an ``orientation`` rule with ``include_commune_gps:
+    false``."""
+    if orientation.router == "resources":
+        return False
+    if orientation.router != "orientation":
+        return True
+    rule = policy.rule_for(orientation.level, orientation.rank <= len(policy.levels))
+    params = dict(rule.params)
+    return rule.router.name != "orientation" or bool(params.get("include_commune_gps", True))
+
+
 def orientation_letter(
     register: Register,
     request_id: str,
@@ -211,6 +227,7 @@ def orientation_letter(
     *,
     orientation: Orientation | None = None,
     templates: LetterTemplates | None = None,
+    attached: Sequence[AttachedResource] = (),
 ) -> Letter:
     """The orientation letter: GPs to contact and the territory's resources.
 
@@ -222,6 +239,8 @@ def orientation_letter(
             when ``None``, the GPs of the patient's commune who accept new patients
             (:func:`commune_physicians`) and the policy's resources serving the commune.
         templates: the CPTS's templates (loaded from the policy when ``None``).
+        attached: the resources the run involved for the request besides the orientation's
+            (``MatchResult.resources_for``), listed too.
 
     Returns:
         The letter.
@@ -241,11 +260,16 @@ def orientation_letter(
                 f"l'orientation donnée concerne la demande {orientation.request_id}, "
                 f"pas la demande {request_id}"
             )
+        with_gps = _lists_gps(policy, orientation)
         physicians: Sequence[OrientedPhysician] = orientation.physicians
-        resources: Sequence[Resource | str] = orientation.resources
+        resources: Sequence[Resource | AttachedResource | str] = [
+            *orientation.resources,
+            *(a for a in attached if a.status != "instead"),
+        ]
     else:
+        with_gps = True
         physicians = commune_physicians(register, request.commune, on)
-        resources = [r for r in policy.resources if r.serves(request.commune)]
+        resources = [r for r in policy.resources if not r.conditional and r.serves(request.commune)]
     listed = {p.physician_id for p in physicians}
     contacts = {p.id: p.contact for p in register.physicians() if p.id in listed}
     return compose_orientation(
@@ -257,6 +281,67 @@ def orientation_letter(
         resources=resources,
         templates=_templates(register, templates),
         contacts=contacts,
+        with_gps=with_gps,
+    )
+
+
+def _recorded_resources(register: Register, request_id: str, on: dt.date) -> list[AttachedResource]:
+    """The policy's resources the request's history says were involved, with their status
+    on ``on`` (a ``before`` resource answered, still awaited or past its ``wait_days``)."""
+    contacts = resource_contacts(register.file(request_id).history)
+    out = []
+    for r in register.policy.resources:
+        contact = contacts.get(r.name)
+        if contact is None or contact.involved_on is None or not r.conditional:
+            continue
+        status, until = resource_status(r, contact, on)
+        out.append(
+            AttachedResource(
+                request_id, r.name, r.mode, status, contact.involved_on, r.kind, r.contact,
+                until=until,
+            )
+        )  # fmt: skip
+    return out
+
+
+def resources_letter(
+    register: Register,
+    request_id: str,
+    on: dt.date,
+    *,
+    attached: Sequence[AttachedResource] | None = None,
+    templates: LetterTemplates | None = None,
+) -> Letter:
+    """The letter to the patient naming the resources involved for their request (modes
+    ``alongside`` and ``before``).
+
+    Args:
+        register: the CPTS's register.
+        request_id: the request.
+        on: the letter's date.
+        attached: the resources a run involved (``MatchResult.resources_for``); when
+            ``None``, those the request's history records (events ``resource_involved``).
+        templates: the CPTS's templates (loaded from the policy when ``None``).
+
+    Raises:
+        RegisterOperationError: unknown request.
+        LetterError: the request's personal data was erased, or no resource is involved.
+        LetterTemplateError: a template fails.
+    """
+    _check_not_erased(register, request_id)
+    policy = register.policy
+    if attached is None:
+        attached = _recorded_resources(register, request_id, on)
+    resources = [a for a in attached if a.status != "instead"]
+    if not resources:
+        raise LetterError(f"demande {request_id} : aucune ressource sollicitée")
+    return compose_resources(
+        register.request(request_id),
+        register.identity(request_id),
+        policy,
+        on,
+        resources=resources,
+        templates=_templates(register, templates),
     )
 
 
@@ -268,7 +353,9 @@ def letters_for_run(
     templates: LetterTemplates | None = None,
 ) -> list[Letter]:
     """The letters after a match run: a referral file for each proposal, an orientation
-    letter for each orientation.
+    letter for each orientation (naming the resources the run involved too), and a letter to
+    the patient for each request another resource is involved for the first time
+    (``alongside``, ``before``) that has no orientation.
 
     Args:
         register: the CPTS's register.
@@ -277,7 +364,8 @@ def letters_for_run(
         templates: the CPTS's templates (loaded once from the policy when ``None``).
 
     Returns:
-        The referral files (by request, then GP), then the orientation letters (by request).
+        The referral files (by request, then GP), the orientation letters (by request), then
+        the resource letters (by request).
 
     Raises:
         LetterError: a request's personal data was erased since the run.
@@ -287,10 +375,30 @@ def letters_for_run(
     letters = [
         referral_letter(register, rid, pid, on, templates=loaded) for rid, pid in run.proposed
     ]
-    for orientation in run.result.orientations:
+    result = run.result
+    for orientation in result.orientations:
         letters.append(
             orientation_letter(
-                register, orientation.request_id, on, orientation=orientation, templates=loaded
+                register,
+                orientation.request_id,
+                on,
+                orientation=orientation,
+                templates=loaded,
+                attached=result.resources_for(orientation.request_id),
+            )
+        )
+    oriented = {o.request_id for o in result.orientations}
+    new = sorted(
+        {
+            a.request_id
+            for a in result.attached_resources
+            if a.first_time and a.status != "instead" and a.request_id not in oriented
+        }
+    )
+    for rid in new:
+        letters.append(
+            resources_letter(
+                register, rid, on, attached=result.resources_for(rid), templates=loaded
             )
         )
     return letters

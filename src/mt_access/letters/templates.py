@@ -54,6 +54,7 @@ class LetterKind(enum.StrEnum):
     REFERRAL = "dossier_medecin"
     FEEDBACK = "retour_adresseur"
     ORIENTATION = "orientation"
+    RESOURCES = "ressources_patient"
 
     @property
     def template(self) -> str:
@@ -72,6 +73,7 @@ _KIND_LABELS = {
     LetterKind.REFERRAL: "dossier qualifié pour le médecin",
     LetterKind.FEEDBACK: "retour à l'adresseur",
     LetterKind.ORIENTATION: "courrier d'orientation",
+    LetterKind.RESOURCES: "courrier des ressources sollicitées",
 }
 
 

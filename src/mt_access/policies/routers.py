@@ -524,18 +524,22 @@ def level_labels(policy: Policy) -> dict[str, str]:
 
 def route_orientation(task: RoutingTask) -> RouterOutput:
     """No physician is chosen: the patient receives the list of the GPs of their commune
-    (accepting new patients, by default) and the policy's resources serving the commune."""
+    (accepting new patients, by default) and the policy's listed resources (those without a
+    ``mode``) serving the commune; with ``include_commune_gps: false``, the resources only."""
     only_accepting = bool(task.param("only_accepting"))
     fallback = int(task.param("fallback_nearest"))  # type: ignore[call-overload]
+    with_gps = bool(task.param("include_commune_gps"))
     in_scheme = [
         p
         for p in task.all_physicians
-        if p.status_on(task.on) is PhysicianStatus.ACTIVE
+        if with_gps
+        and p.status_on(task.on) is PhysicianStatus.ACTIVE
         and (p.accepting_new_patients or not only_accepting)
     ]
     by_commune: dict[str, list[int]] = defaultdict(list)
     for j, p in enumerate(in_scheme):
         by_commune[p.commune].append(j)
+    listed = [r for r in task.policy.resources if not r.conditional]
     orientations: list[Orientation] = []
     for item in task.items:
         commune = item.request.commune
@@ -553,17 +557,24 @@ def route_orientation(task: RoutingTask) -> RouterOutput:
             OrientedPhysician(in_scheme[j].id, in_scheme[j].name, in_scheme[j].commune, round(d, 3))
             for d, _, j in ranked
         )
-        resources = tuple(r.describe() for r in task.policy.resources if r.serves(commune))
-        if local:
-            text = "Liste des médecins généralistes exerçant dans la commune du patient"
-        elif physicians:
+        resources = tuple(r.describe() for r in listed if r.serves(commune))
+        if not with_gps:
             text = (
-                "Aucun médecin généraliste du dispositif dans la commune du patient : "
-                f"liste des {len(physicians)} plus proches"
+                "Orientation vers les ressources du territoire (sans liste de médecins)."
+                if resources
+                else "Aucune ressource du territoire pour la commune du patient."
             )
         else:
-            text = "Aucun médecin généraliste à proposer"
-        text += " et ressources du territoire." if resources else "."
+            if local:
+                text = "Liste des médecins généralistes exerçant dans la commune du patient"
+            elif physicians:
+                text = (
+                    "Aucun médecin généraliste du dispositif dans la commune du patient : "
+                    f"liste des {len(physicians)} plus proches"
+                )
+            else:
+                text = "Aucun médecin généraliste à proposer"
+            text += " et ressources du territoire." if resources else "."
         orientations.append(
             Orientation(
                 item.request.id,
@@ -666,8 +677,15 @@ BUILTIN_ROUTERS: tuple[RouterKind, ...] = (
                 minimum=0,
                 maximum=MAX_NEAREST,
             ),
+            Param(
+                "include_commune_gps",
+                ParamType.BOOLEAN,
+                "lister les médecins de la commune (false : les ressources seulement)",
+                default=True,
+            ),
         ),
-        doc="The GPs of the patient's commune and the policy's resources; no GP chosen.",
+        doc="The GPs of the patient's commune (unless ``include_commune_gps: false``) and the "
+        "policy's listed resources; no GP chosen.",
     ),
 )
 

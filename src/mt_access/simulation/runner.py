@@ -39,6 +39,7 @@ from mt_access.calendar import Month
 from mt_access.engine import match
 from mt_access.geo.distance import DistanceCache
 from mt_access.policy import Policy
+from mt_access.resources import ResourceContact
 from mt_access.result import MatchResult
 from mt_access.simulation.answers import AnswerSteps
 from mt_access.simulation.arrivals import ArrivalSteps
@@ -106,7 +107,11 @@ class _Simulation(GPSteps, ArrivalSteps, AnswerSteps, MonthEndSteps):
             match_on,
             distances=self.distances,
             plugin_manager=self.pm,
+            resource_contacts=self.involved,
         )
+        for a in result.attached_resources:
+            if a.first_time:
+                self.involved[a.request_id][a.name] = ResourceContact(a.involved_on)
         result.record(self.ledger)
         if self.results is not None:
             self.results.append(result)

@@ -27,6 +27,7 @@ from mt_access.lifecycle import (
 )
 from mt_access.model import Physician, Request
 from mt_access.policy import Policy
+from mt_access.resources import ResourceContact
 from mt_access.result import MatchResult
 from mt_access.simulation.events import (
     GPJoins,
@@ -208,6 +209,9 @@ class SimulationState:
         self._persons_placed = 0  # persons placed so far (never released: a GP accepted)
         self.results: list[MatchResult] | None = [] if keep_results else None
         self.waiting_series: list[int] = []  # files waiting at the end of each month
+        # the first run that involved each resource of the policy for a request (``before``
+        # resources release their requests wait_days later: nobody answers in a simulation)
+        self.involved: dict[str, dict[str, ResourceContact]] = defaultdict(dict)
         self.placed_series: list[int] = []  # requests placed during each month
         self._check_events()
 

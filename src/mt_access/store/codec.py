@@ -471,6 +471,7 @@ TRANSITION_COLUMNS: tuple[str, ...] = (
     "comment",
     "reason",
     "persons",
+    "resource",
 )
 """The columns of a :class:`Transition`, in its fields' order."""
 
@@ -502,12 +503,13 @@ def transition_row(transition: Transition) -> tuple[Any, ...]:
         transition.comment,
         None if reason is None else reason.value,
         encode_persons(transition.persons),
+        transition.resource,
     )
 
 
 def decode_transition(row: Row) -> Transition:
     """A :class:`Transition` from a row of :data:`TRANSITION_COLUMNS`."""
-    rid, on, event, origin, target, actor, physician_id, comment, reason, persons = row
+    rid, on, event, origin, target, actor, physician_id, comment, reason, persons, resource = row
     return Transition(
         rid,
         decode_date(on),
@@ -519,6 +521,7 @@ def decode_transition(row: Row) -> Transition:
         comment,
         None if reason is None else _EXITS[reason],
         decode_persons(persons),
+        resource,
     )
 
 

@@ -27,6 +27,7 @@ __all__ = [
     "V3_CHANGES",
     "V4_PERSONS",
     "V5_CONTACTS",
+    "V7_RESOURCES",
     "Migration",
 ]
 
@@ -221,6 +222,26 @@ V5_CONTACTS: tuple[str, ...] = (
 """Version 5: the GPs' practice contact (phone, MSSanté, address, practice name, notes)."""
 
 
+V7_RESOURCES: tuple[str, ...] = (
+    # The policy's resource a transition concerns (events resource_involved and
+    # resource_answer; NULL for every other event and in older files). The append-only
+    # trigger is rebuilt so that the new column cannot be changed either.
+    "ALTER TABLE transitions ADD COLUMN resource TEXT",
+    "DROP TRIGGER transitions_append_only_update",
+    """CREATE TRIGGER transitions_append_only_update BEFORE UPDATE ON transitions
+    WHEN NEW.comment <> '' OR NEW.seq IS NOT OLD.seq OR NEW.request_id IS NOT OLD.request_id
+        OR NEW.on_date IS NOT OLD.on_date OR NEW.event IS NOT OLD.event
+        OR NEW.from_state IS NOT OLD.from_state OR NEW.to_state IS NOT OLD.to_state
+        OR NEW.actor IS NOT OLD.actor OR NEW.physician_id IS NOT OLD.physician_id
+        OR NEW.reason IS NOT OLD.reason OR NEW.persons IS NOT OLD.persons
+        OR NEW.resource IS NOT OLD.resource
+    BEGIN SELECT RAISE(ABORT, 'transitions : seul l''effacement des commentaires est permis');
+    END""",
+)
+"""Version 7 (written after the questions helper's version 6; the lead renumbers at merge):
+the resource each transition concerns (resources involved before a GP, and their answers)."""
+
+
 def _script(statements: Sequence[str]) -> Migration:
     def run(connection: sqlite3.Connection) -> None:
         for statement in statements:
@@ -235,6 +256,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _script(V3_CHANGES),
     _script(V4_PERSONS),
     _script(V5_CONTACTS),
+    _script(V7_RESOURCES),  # step 7 once the questions helper's step 6 is merged
 )
 """Step ``i`` upgrades a version ``i`` file to version ``i + 1``."""
 
