@@ -449,3 +449,24 @@ def test_household_placements_person_by_person(
         assert sorted(seen + list(file.waiting_persons)) == list(range(1, adults + children + 1))
     held = sum(register.ledger.used(f"MG{i}", MARCH) for i in range(len(capacities)))
     assert held == sum(placed.values())
+
+
+def test_an_orientation_of_a_partly_proposed_household_is_recorded() -> None:
+    """A household of which one person is proposed to a GP and the others still wait may be
+    oriented (Deûle Marque's non-priority path): the run records it, the household stays
+    ``proposed`` and the orientation concerns the waiting persons only. Before, recording
+    the orientation from the ``proposed`` state failed and the whole run with it."""
+    policy = mt_access.load_policy("deule_marque")
+    register = _register(policy)
+    register.add_physician(doc("MG01", "59378", capacity=None))
+    register.join("MG01", D1, monthly_capacity=2, modalities=[Modality.OFFICE])
+    _waiting(register, _household("F1", 2, 0, commune="59378"))
+    register.propose("F1", "MG01", LATER, persons=[1])
+    run = register.run_match(NEXT_RUN)
+    assert run.oriented == ("F1",)
+    request = register.file("F1")
+    assert request.state is RequestState.PROPOSED
+    last = request.history[-1]
+    assert last.event.value == "orient"
+    assert last.persons == (2,)
+    assert request.proposals == {"MG01": (1,)}

@@ -274,9 +274,11 @@ class RequestFile:
     def orient(self, on: dt.date, actor: Actor = Actor.SYSTEM, comment: str = "") -> RequestFile:
         """The patient was sent a list of GPs to contact and other resources (an orientation,
         e.g. Deûle Marque's non-priority requests, or the k nearest GPs): the request stays
-        ``waiting`` until the patient reports an outcome. Put the GP ids in ``comment``, never
-        patient data."""
-        return self._move(Event.ORIENT, on, actor, comment, RequestState.WAITING)
+        ``waiting`` until the patient reports an outcome, or ``proposed`` when other persons
+        of its household are proposed to a GP (the orientation concerns the persons still
+        waiting). Put the GP ids in ``comment``, never patient data."""
+        self._check(Event.ORIENT, on)
+        return self._record(Event.ORIENT, on, actor, comment)
 
     def accept(
         self,

@@ -167,6 +167,7 @@ ALLOWED: dict[RequestState, tuple[Event, ...]] = {
     RequestState.WAITING: (Event.PROPOSE, Event.ORIENT, Event.RESOURCE_INVOLVED, *_ANYTIME),
     RequestState.PROPOSED: (
         Event.PROPOSE,
+        Event.ORIENT,
         Event.RESOURCE_INVOLVED,
         Event.ACCEPT,
         Event.REFUSE,
@@ -179,8 +180,9 @@ ALLOWED: dict[RequestState, tuple[Event, ...]] = {
 """The events each state allows. ``receive`` starts a file and is never allowed afterwards.
 
 Targets: ``acknowledge`` → acknowledged, ``confirm`` → confirmed, ``to_waiting`` → waiting,
-``propose`` → proposed, ``orient`` keeps ``waiting`` (the patient was sent a list of GPs to
-contact and other resources), ``accept`` → mt_found, ``refuse`` and ``cancel_proposal`` →
+``propose`` → proposed, ``orient`` keeps the state (the patient was sent a list of GPs to
+contact and other resources; a household whose other persons are proposed stays
+``proposed``), ``accept`` → mt_found, ``refuse`` and ``cancel_proposal`` →
 proposed while another proposal is pending, waiting otherwise (a cancelled proposal does not
 block its GP); ``contact_succeeded`` and ``contact_failed`` keep the state, except
 the N-th failure in a row, which exits (unreachable); ``not_searching``, ``withdraw``,
