@@ -319,6 +319,20 @@ def test_register_before_released_after_wait_days(policy: mt_access.Policy) -> N
     assert run.result.resources_for(rid)[0].status == "expired"
 
 
+def test_position_of_a_held_request_says_what_it_waits_for(policy: mt_access.Policy) -> None:
+    """``demande position``: a request held by a ``before`` resource is told so, with the
+    date the hold ends; once answered, the note is gone."""
+    from mt_access.indicators import waiting_position
+
+    register = _register(policy)
+    rid = _waiting(register, disability_or_chronic=True)
+    register.run_match(dt.date(2026, 3, 5))
+    text = waiting_position(register, rid, dt.date(2026, 3, 10)).message
+    assert "Elle est retenue, en attente de la réponse de : DAC (jusqu'au 04/04/2026)" in text
+    register.resource_answer(rid, "DAC", dt.date(2026, 3, 12), "évaluation faite")
+    assert "retenue" not in waiting_position(register, rid, dt.date(2026, 3, 12)).message
+
+
 def test_alongside_letters_name_the_resource(policy: mt_access.Policy) -> None:
     register = _register(policy)
     rid = _waiting(register, css=True)

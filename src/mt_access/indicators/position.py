@@ -22,6 +22,7 @@ from mt_access.lifecycle import (
 )
 from mt_access.model import Request
 from mt_access.policy import Policy
+from mt_access.resources import decide, resource_contacts
 
 if TYPE_CHECKING:
     from mt_access.register import Register
@@ -339,6 +340,14 @@ def compute_waiting_position(
             f"d'attente, au niveau « {own.level} » : {index} demande(s) passent avant elle, "
             f"dont {higher} d'un niveau plus prioritaire et {same} du même niveau."
         )
+    if any(r.conditional for r in policy.resources):
+        known = resource_contacts(t for t in file.history if t.on <= on)
+        decision = decide(policy.resources, request, own.level, on, known)
+        if decision.held:
+            head += (
+                f" Elle est retenue, {decision.waiting_detail()} : elle n'est proposée à "
+                "aucun médecin avant."
+            )
     return WaitingPosition(
         request_id=request_id,
         on=on,
