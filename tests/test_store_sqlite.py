@@ -74,7 +74,7 @@ def raw(path: Path) -> sqlite3.Connection:
 
 def test_a_new_register(path: Path) -> None:
     with SQLiteStore.open(path) as store:
-        assert store.schema_version == SCHEMA_VERSION == 5
+        assert store.schema_version == SCHEMA_VERSION == 6
         assert store.path == path
         assert not store.readonly
         assert store.count_requests() == 0
@@ -186,8 +186,9 @@ def make_v1(path: Path) -> tuple[list[Request], dict[str, RequestFile]]:
     }
     for n, request in enumerate(requests, 1):
         file = files[request.id]
-        columns = ("id", *codec.REQUEST_DATA_COLUMNS, *codec.FILE_COLUMNS[:6])
-        values = (request.id, *codec.request_row(request), *codec.file_row(file)[:6])
+        data = [c for c in codec.REQUEST_DATA_COLUMNS if c != "answers"]  # version 6
+        columns = ("id", *data, *codec.FILE_COLUMNS[:6])
+        values = (request.id, *codec.request_row(request)[: len(data)], *codec.file_row(file)[:6])
         conn.execute(
             f"INSERT INTO requests ({', '.join(columns)}) VALUES ({', '.join('?' * len(values))})",
             values,
@@ -293,7 +294,7 @@ def test_a_version_4_register_gets_the_gps_contact_columns(path: Path) -> None:
         notes="rendez-vous en ligne",
     )
     with SQLiteStore(path) as store:
-        assert store.schema_version == SCHEMA_VERSION == 5
+        assert store.schema_version == SCHEMA_VERSION == 6
         assert store.get_physician("MG1") == doc("MG1", rpps="10001234567")
         assert store.physicians()[0].contact == PracticeContact()
         assert store.integrity_check() == []
@@ -302,7 +303,7 @@ def test_a_version_4_register_gets_the_gps_contact_columns(path: Path) -> None:
     with SQLiteStore(path, readonly=True) as store:
         assert store.get_physician("MG1") == doc("MG1", rpps="10001234567", contact=contact)
     conn = raw(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 5
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     conn.close()
 
 
@@ -463,7 +464,7 @@ def test_the_integrity_check_finds_damaged_rows(path: Path) -> None:
         "birth_date, lat, lon, ald, css, ame, disability_or_chronic, home_visits, reason, "
         "previous_mt_name, previous_mt_commune, adults, children, referrer_kind, "
         "referrer_name, referrer_contact, consent_given, consent_on, comments, household_id, "
-        "searching FROM requests WHERE id = 'R1'"
+        "searching, answers FROM requests WHERE id = 'R1'"
     )
     # A value no version of mt-access writes.
     conn.execute("UPDATE requests SET home_visits = 'parfois' WHERE id = 'R3'")

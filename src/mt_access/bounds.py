@@ -17,13 +17,17 @@ import math
 __all__ = [
     "MAX_ADULTS",
     "MAX_AGE_YEARS",
+    "MAX_ANSWER_NUMBER",
+    "MAX_ANSWER_TEXT",
     "MAX_CHILDREN",
     "MAX_CONTACT_ATTEMPTS",
     "MAX_CRITERION_LABEL",
     "MAX_DISTANCE_KM",
     "MAX_MONTHLY_CAPACITY",
     "MAX_NEAREST",
+    "MAX_OPTIONS",
     "MAX_OVERBOOKING",
+    "MAX_QUESTIONS",
     "MAX_SHARED_LIST",
     "MAX_WAITING_DAYS",
     "MAX_YEARLY_CAPACITY",
@@ -64,6 +68,18 @@ MAX_AGE_YEARS = 130
 
 MAX_WAITING_DAYS = 3660
 """Days of waiting in a policy criterion (``waiting_at_least``): ten years."""
+
+MAX_QUESTIONS = 100
+"""Questions of a policy's ``questions:`` section."""
+
+MAX_OPTIONS = 100
+"""Options of one ``choix`` or ``choix_multiple`` question."""
+
+MAX_ANSWER_TEXT = 1000
+"""Characters of a ``texte`` answer (a question's ``max_length`` is at most this)."""
+
+MAX_ANSWER_NUMBER = 1_000_000_000
+"""Absolute value of a ``nombre`` answer, and of a question's ``min`` and ``max``."""
 
 MAX_SHARED_LIST = 10_000
 """Requests in one list shared with a GP (``list_size`` of the ``pull`` router)."""

@@ -27,6 +27,7 @@ __all__ = [
     "V3_CHANGES",
     "V4_PERSONS",
     "V5_CONTACTS",
+    "V6_ANSWERS",
     "Migration",
 ]
 
@@ -220,6 +221,15 @@ V5_CONTACTS: tuple[str, ...] = (
 )
 """Version 5: the GPs' practice contact (phone, MSSanté, address, practice name, notes)."""
 
+V6_ANSWERS: tuple[str, ...] = (
+    # The answers to the CPTS's own questions (Request.answers, the policy's questions:), as
+    # the JSON text of mt_access.answers.encode_answers: an object by question id, a date as
+    # {"date": "aaaa-mm-jj"}, a set of options as {"set": [...]}. '{}' (no answer) for every
+    # request of an older file. Personal data: an erasure empties it with the request.
+    "ALTER TABLE requests ADD COLUMN answers TEXT NOT NULL DEFAULT '{}'",
+)
+"""Version 6: the answers of each request to the CPTS's own questions."""
+
 
 def _script(statements: Sequence[str]) -> Migration:
     def run(connection: sqlite3.Connection) -> None:
@@ -235,6 +245,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _script(V3_CHANGES),
     _script(V4_PERSONS),
     _script(V5_CONTACTS),
+    _script(V6_ANSWERS),
 )
 """Step ``i`` upgrades a version ``i`` file to version ``i + 1``."""
 
