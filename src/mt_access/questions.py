@@ -56,6 +56,7 @@ __all__ = [
     "AnswerError",
     "Question",
     "QuestionType",
+    "answer_columns",
     "answer_problem",
     "check_answers",
     "format_answer",
@@ -451,7 +452,20 @@ def shareable_answers(request: Request, policy: Policy) -> tuple[tuple[str, str]
     return _pairs(request, (q for q in policy.questions if q.shareable))
 
 
-def shareable_columns(policy: Policy) -> tuple[str, ...]:
-    """The labels of the shareable questions, in the policy's order: the extra columns of a
-    pseudonymised export."""
-    return tuple(q.label for q in policy.questions if q.shareable)
+def answer_columns(questions: Iterable[Question], existing: Sequence[str]) -> tuple[str, ...]:
+    """The column names of ``questions`` in a list or export whose other columns are
+    ``existing``: each question's label, followed by « (question ID) » when a column already
+    has that name."""
+    taken = set(existing)
+    out: list[str] = []
+    for q in questions:
+        name = q.label if q.label not in taken else f"{q.label} (question {q.id})"
+        taken.add(name)
+        out.append(name)
+    return tuple(out)
+
+
+def shareable_columns(policy: Policy, existing: Sequence[str] = ()) -> tuple[str, ...]:
+    """The column names of the shareable questions, in the policy's order: the extra
+    columns of a pseudonymised export or a GP's list (:func:`answer_columns`)."""
+    return answer_columns((q for q in policy.questions if q.shareable), existing)

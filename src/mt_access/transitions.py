@@ -84,6 +84,7 @@ class Event(LabelledEnum):
     OUT_OF_SCOPE = "out_of_scope"
     OTHER_SOLUTION = "other_solution"
     CLOSE = "close"
+    QUALIFY = "qualify"
 
 
 register_labels(
@@ -137,6 +138,7 @@ register_labels(
         Event.OUT_OF_SCOPE: "hors du champ du dispositif",
         Event.OTHER_SOLUTION: "autre solution trouvée",
         Event.CLOSE: "clôture par la CPTS",
+        Event.QUALIFY: "qualification modifiée par la coordination",
     }
 )
 
@@ -147,6 +149,7 @@ ACTIVE_STATES: tuple[RequestState, ...] = tuple(s for s in RequestState if s not
 """States in which the request is still followed, in lifecycle order."""
 
 _ANYTIME: tuple[Event, ...] = (
+    Event.QUALIFY,
     Event.CONTACT_SUCCEEDED,
     Event.CONTACT_FAILED,
     Event.WITHDRAW,
@@ -176,7 +179,8 @@ Targets: ``acknowledge`` → acknowledged, ``confirm`` → confirmed, ``to_waiti
 ``propose`` → proposed, ``orient`` keeps ``waiting`` (the patient was sent a list of GPs to
 contact and other resources), ``accept`` → mt_found, ``refuse`` and ``cancel_proposal`` →
 proposed while another proposal is pending, waiting otherwise (a cancelled proposal does not
-block its GP); ``contact_succeeded`` and ``contact_failed`` keep the state, except
+block its GP); ``qualify`` (answers or criteria changed by the coordinator) keeps the state;
+``contact_succeeded`` and ``contact_failed`` keep the state, except
 the N-th failure in a row, which exits (unreachable); ``not_searching``, ``withdraw``,
 ``out_of_scope``, ``other_solution`` and ``close`` exit.
 """
