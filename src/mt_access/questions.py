@@ -79,16 +79,6 @@ class QuestionType(enum.StrEnum):
     TEXTE = "texte"
 
 
-TYPE_DESCRIPTIONS: Mapping[QuestionType, str] = {
-    QuestionType.OUI_NON: "oui ou non",
-    QuestionType.CHOIX: "une réponse parmi les options",
-    QuestionType.CHOIX_MULTIPLE: "une ou plusieurs réponses parmi les options",
-    QuestionType.NOMBRE: "un nombre",
-    QuestionType.DATE: "une date",
-    QuestionType.TEXTE: "un texte court",
-}
-"""How each type is named in French messages and documentation."""
-
 SHOW_PLACES = ("letters", "lists", "exports")
 """Where ``show_in`` may show a question's answer: the patient's and referrer's letters, the
 coordinator's lists (``demande liste``, ``demande historique``), the coordinator's exports
@@ -162,19 +152,25 @@ class Question:
 
     @property
     def expected(self) -> str:
-        """What an answer must be, in French (« oui ou non », « une réponse parmi : A, B »)."""
-        if self.type in (QuestionType.CHOIX, QuestionType.CHOIX_MULTIPLE):
-            return f"{TYPE_DESCRIPTIONS[self.type]} : {', '.join(self.options)}"
+        """What an answer must be, in French (« oui ou non attendu », « une réponse parmi
+        « A », « B » attendue »)."""
+        options = ", ".join(f"« {o} »" for o in self.options)
+        if self.type is QuestionType.CHOIX:
+            return f"une réponse parmi {options} attendue"
+        if self.type is QuestionType.CHOIX_MULTIPLE:
+            return f"une ou plusieurs réponses parmi {options} attendues"
         if self.type is QuestionType.NOMBRE:
             bounds = []
             if self.minimum is not None:
                 bounds.append(f"≥ {shown_number(self.minimum)}")
             if self.maximum is not None:
                 bounds.append(f"≤ {shown_number(self.maximum)}")
-            return "un nombre" + (f" {' et '.join(bounds)}" if bounds else "")
+            return "un nombre" + (f" {' et '.join(bounds)}" if bounds else "") + " attendu"
         if self.type is QuestionType.TEXTE:
-            return f"un texte de {self.max_length} caractères au plus"
-        return TYPE_DESCRIPTIONS[self.type]
+            return f"un texte de {self.max_length} caractères au plus attendu"
+        if self.type is QuestionType.DATE:
+            return "une date (jj/mm/aaaa) attendue"
+        return "oui ou non attendu"
 
 
 # --------------------------------------------------------------------------------------------
@@ -332,7 +328,7 @@ def answer_problem(question: Question, value: object) -> str | None:
     """``None`` when ``value`` fits ``question``, else what was expected, in French (the
     value itself is never in the text)."""
     kind = question.type
-    expected = f"{question.label} : {question.expected} attendu"
+    expected = f"{question.label} : {question.expected}"
     if kind is QuestionType.OUI_NON:
         return None if isinstance(value, bool) else expected
     if kind is QuestionType.CHOIX:
