@@ -79,13 +79,14 @@ class QuestionType(enum.StrEnum):
     TEXTE = "texte"
 
 
-SHOW_PLACES = ("letters", "lists", "exports")
-"""Where ``show_in`` may show a question's answer: the patient's and referrer's letters, the
-coordinator's lists (``demande liste``, ``demande historique``), the coordinator's exports
-(nominative). The GP referral follows ``privacy.referral_fields``; pseudonymised exports and
-GPs' lists, ``shareable``."""
+SHOW_PLACES = ("letters", "referrer_letters", "lists", "exports")
+"""Where ``show_in`` may show a question's answer: the patient's letters (acknowledgement,
+orientation), the referrer's letters (acknowledgement, feedback), the coordinator's lists
+(``demande liste``, ``demande historique``), the coordinator's nominative exports. The GP
+referral follows ``privacy.referral_fields``; pseudonymised exports and GPs' lists,
+``shareable``."""
 
-ShowPlace = Literal["letters", "lists", "exports"]
+ShowPlace = Literal["letters", "referrer_letters", "lists", "exports"]
 
 DEFAULT_SHOW_IN: tuple[str, ...] = ("lists", "exports")
 """``show_in`` when a question has none: the coordinator's own lists and exports."""

@@ -26,6 +26,7 @@ from mt_access.cli.gp_commands import (
     gp_status,
 )
 from mt_access.cli.match_command import cmd_match, month_capacity
+from mt_access.cli.qualify_command import add_qualify_arguments, cmd_request_qualify
 from mt_access.cli.registry_base import (
     MODALITIES,
     STATES,
@@ -282,6 +283,16 @@ def add_commands(sub: Any) -> None:
     cancel.add_argument("medecin", help="identifiant du médecin de la proposition à annuler")
     add_date(cancel)
     _comment(cancel, required=True)
+    qualify = _sub(
+        req_sub,
+        "qualifier",
+        ["qualify"],
+        "modifier les réponses aux questions de la politique ou les critères d'une demande "
+        "(motif obligatoire, gardé dans l'historique) ; le prochain appariement en tient compte",
+        cmd_request_qualify,
+    )
+    add_qualify_arguments(qualify)
+    add_date(qualify)
     erase = _sub(
         req_sub,
         "effacer",
