@@ -24,6 +24,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mt_access._lazy import lazy_names
+from mt_access.answers import Answers
 from mt_access.calendar import (
     Month,
 )
@@ -107,6 +108,13 @@ from mt_access.policy import (
     Resource,
     RouterKind,
     RoutingRule,
+)
+from mt_access.questions import (
+    AnswerError,
+    Question,
+    QuestionType,
+    shareable_answers,
+    shown_answers,
 )
 from mt_access.result import (
     Classification,
@@ -283,6 +291,8 @@ __all__ = [
     "DEFAULT_PLUGINS",
     "Actor",
     "AmbiguousCommuneError",
+    "AnswerError",
+    "Answers",
     "AvailabilityMap",
     "CapacityDeclared",
     "CapacityExceededError",
@@ -358,6 +368,8 @@ __all__ = [
     "PriorityLevel",
     "PullEntry",
     "PullList",
+    "Question",
+    "QuestionType",
     "ReasonCode",
     "ReferenceDataError",
     "Referrer",
@@ -408,6 +420,8 @@ __all__ = [
     "match",
     "merge_directory",
     "read_extraction",
+    "shareable_answers",
+    "shown_answers",
     "to_physicians",
     "waiting_list_series",
     "waiting_position",

@@ -42,7 +42,7 @@ from mt_access.bounds import (
     MAX_OPTIONS,
     MAX_QUESTIONS,
 )
-from mt_access.errors import MtAccessError
+from mt_access.errors import AnswerError
 from mt_access.yamlcheck import Node, shown_number, yaml_kind
 
 if TYPE_CHECKING:
@@ -110,12 +110,6 @@ DEFAULT_MAX_LENGTH = 200
 
 _ID = re.compile(r"[a-z][a-z0-9_]*\Z")
 _MAX_ID = 50
-
-
-class AnswerError(MtAccessError, ValueError):
-    """Answers that do not fit the policy's questions (unknown question, wrong type, option
-    not listed, number out of bounds...). The message names the question and what was
-    expected, never the value given."""
 
 
 def _places(places: Iterable[str]) -> frozenset[str]:
