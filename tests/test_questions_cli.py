@@ -106,3 +106,18 @@ def test_qualifier_refuses_bad_input_in_french(register: Path) -> None:
     )
     assert "aucune modification" in err
     assert "questions-000001" in err
+
+
+def test_politique_shows_the_questions_and_their_columns(tmp_path: Path) -> None:
+    policy = write(tmp_path, POLICY + MAPPING)
+    shown = ok("politique", "afficher", str(policy))
+    assert (
+        "Question « isole » : Personne isolée (oui/non ; partageable (listes pseudonymisées) ; "
+        "montrée dans : courriers au patient, listes, exports nominatifs)" in shown
+    )
+    assert (
+        "Question « situation » : Situation (une réponse parmi Simple, Complexe ; dans le "
+        "dossier du médecin" in shown
+    )
+    assert "  question isole ← « Personne isolée ? »" in shown
+    assert "6 question(s) propre(s)" in ok("politique", "verifier", str(policy))
