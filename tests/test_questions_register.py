@@ -218,3 +218,24 @@ def test_answers_in_letters_lists_and_exports_only_where_the_policy_says(
     assert "Personne isolée : non" in ack.markdown
     assert "Complexe" not in ack.markdown
     assert "Aidant-Secret" not in ack.markdown
+
+
+def test_the_follow_up_export_shows_answers_only_where_the_policy_says(
+    policy: mt_access.Policy,
+) -> None:
+    from mt_access.workbook import follow_up_rows
+
+    register = Register(MemoryStore(), policy)
+    _waiting(register, "R1", **ANSWERS)
+    columns, rows = follow_up_rows(register, "2026-03", all_requests=True)
+    assert columns[-1] == "Personne isolée"  # shareable: in every export
+    assert rows[0]["Personne isolée"] == "non"
+    assert "Situation" not in columns
+    columns, rows = follow_up_rows(register, "2026-03", personal=True, all_requests=True)
+    assert columns[-6:] == (
+        "Personne isolée", "Situation", "Aides", "Nombre de traitements", "Sortie d'hôpital",
+        "Précision",
+    )  # fmt: skip
+    assert rows[0]["Situation"] == "Complexe"
+    assert rows[0]["Nombre de traitements"] == "2,5"
+    assert rows[0]["Précision"] == "Aidant-Secret"
