@@ -197,8 +197,8 @@ def _options(node: Node, kind: QuestionType) -> tuple[str, ...]:
     for item in items:
         if isinstance(item.value, bool):
             raise item.error(
-                "option lue par YAML comme true/false (yes, no, oui non entre guillemets...) : "
-                'écrivez-la entre guillemets, par ex. "Oui"'
+                "option lue par YAML comme true ou false (yes, no, on, off...) : écrivez-la "
+                'entre guillemets, par ex. "Yes"'
             )
         option = _label(item, "option")
         key = option.casefold()
@@ -234,8 +234,9 @@ def _show_in(node: Node) -> frozenset[str]:
 
 def _question(node: Node, taken: Mapping[str, Question], reserved: Iterable[str]) -> Question:
     if not isinstance(node.value, dict):
-        raise node.error(f"question attendue (id: ..., label: ..., type: ...), reçu "
-                         f"{yaml_kind(node.value)}")  # fmt: skip
+        raise node.error(
+            f"question attendue (id: ..., label: ..., type: ...), reçu {yaml_kind(node.value)}"
+        )
     node.mapping(QUESTION_KEYS)
     id_node = node.required("id", "clé 'id' obligatoire (identifiant de la question)")
     qid = id_node.text(expected="identifiant (texte)", numbers=False)
@@ -251,11 +252,12 @@ def _question(node: Node, taken: Mapping[str, Question], reserved: Iterable[str]
             f"identifiant réservé {qid!r} : c'est le nom d'un champ de la demande "
             "(privacy.referral_fields) ; choisissez-en un autre"
         )
-    label = _label(node.required("label", "clé 'label' obligatoire (libellé en français)"),
-                   "libellé")  # fmt: skip
+    label_node = node.required("label", "clé 'label' obligatoire (libellé en français)")
+    label = _label(label_node, "libellé")
     types = [t.value for t in QuestionType]
-    type_node = node.required("type", f"clé 'type' obligatoire ; types possibles : "
-                                      f"{', '.join(types)}")  # fmt: skip
+    type_node = node.required(
+        "type", f"clé 'type' obligatoire ; types possibles : {', '.join(types)}"
+    )
     kind = QuestionType(type_node.choice(types))
     choices = kind in (QuestionType.CHOIX, QuestionType.CHOIX_MULTIPLE)
     for key, allowed in (
@@ -265,8 +267,9 @@ def _question(node: Node, taken: Mapping[str, Question], reserved: Iterable[str]
         ("max_length", kind is QuestionType.TEXTE),
     ):
         if key in node and not allowed:
-            raise node.at(key).error(f"'{key}' ne s'applique pas à une question de type "
-                                     f"{kind.value}")  # fmt: skip
+            raise node.at(key).error(
+                f"'{key}' ne s'applique pas à une question de type {kind.value}"
+            )
     minimum, maximum = _bound(node.at("min")), _bound(node.at("max"))
     if minimum is not None and maximum is not None and minimum > maximum:
         raise node.at("max").error(
@@ -274,8 +277,8 @@ def _question(node: Node, taken: Mapping[str, Question], reserved: Iterable[str]
         )
     max_length = DEFAULT_MAX_LENGTH
     if "max_length" in node:
-        max_length = int(node.at("max_length").number(integer=True, minimum=1,
-                                                      maximum=MAX_ANSWER_TEXT))  # fmt: skip
+        length = node.at("max_length").number(integer=True, minimum=1, maximum=MAX_ANSWER_TEXT)
+        max_length = int(length)
     return Question(
         id=qid,
         label=label,
