@@ -239,3 +239,20 @@ def test_the_follow_up_export_shows_answers_only_where_the_policy_says(
     assert rows[0]["Situation"] == "Complexe"
     assert rows[0]["Nombre de traitements"] == "2,5"
     assert rows[0]["Précision"] == "Aidant-Secret"
+
+
+def test_the_referral_letter_shows_only_the_listed_answer(policy: mt_access.Policy) -> None:
+    from mt_access import letters
+
+    register = Register(MemoryStore(), policy)
+    register.add_physician(doc("MG1", capacity=None))
+    register.join("MG1", D1, monthly_capacity=1, modalities=[Modality.OFFICE])
+    _waiting(register, "R1", **ANSWERS)
+    register.propose("R1", "MG1", D2)
+    letter = letters.referral_letter(register, "R1", "MG1", D2)
+    assert "**Situation** : Complexe" in letter.markdown  # situation is in referral_fields
+    for hidden in ("Personne isolée", "Aidant-Secret", "Kiné", "Nombre de traitements"):
+        assert hidden not in letter.markdown
+    orientation = letters.orientation_letter(register, "R1", D2)
+    assert "Personne isolée : non" in orientation.markdown  # show_in: [letters]
+    assert "Complexe" not in orientation.markdown
