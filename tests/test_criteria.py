@@ -13,6 +13,10 @@ from mt_access import HomeVisitNeed, Household, Patient, Request, SearchReason
 from mt_access.columns import RequestTable
 from mt_access.plugins import collect_criterion_kinds, get_plugin_manager
 from mt_access.policies import decisions
+from mt_access.questions import Question
+
+ISOLE = Question("isole", "Personne isolée", "oui_non")
+COUNT = Question("traitements", "Traitements", "nombre", minimum=0, maximum=20)
 
 COMMUNES = ["38563", "38565", "38239", "38337"]
 
@@ -34,6 +38,11 @@ def requests(draw: st.DrawFn) -> Request:
         household=Household(draw(st.integers(1, 2)), draw(st.integers(0, 2)))
         if draw(st.booleans())
         else Household(),
+        answers=draw(
+            st.fixed_dictionaries(
+                {}, optional={"isole": st.booleans(), "traitements": st.integers(0, 20)}
+            )
+        ),
     )
 
 
@@ -44,6 +53,12 @@ PARAMS = {
     "reason_in": [{"reasons": ("convenience", "moved")}],
     "commune_in": [{"communes": ("38563",)}],
     "waiting_at_least": [{"days": 30}],
+    "answer": [
+        {"question": "isole", "operator": "equals", "value": True, "of": ISOLE},
+        {"question": "isole", "operator": "is_set", "value": False, "of": ISOLE},
+        {"question": "traitements", "operator": "at_least", "value": 5, "of": COUNT},
+        {"question": "traitements", "operator": "in", "value": frozenset({1, 2}), "of": COUNT},
+    ],
 }
 
 

@@ -152,6 +152,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "mt_access.register_matching",
             "mt_access.register_personal",
             "mt_access.register_pull",
+            "mt_access.register_qualify",
             "mt_access.store",
             "mt_access.gp_register",
             "mt_access.rpps",

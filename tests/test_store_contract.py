@@ -730,9 +730,19 @@ def requests(draw: st.DrawFn) -> Request:
         comments=draw(_texts),
         declined_by=draw(st.frozensets(_ids, max_size=3)),
         household_id=draw(st.none() | _texts),
+        answers=draw(st.dictionaries(_question_ids, _answer_values, max_size=4)),
     )
 
 
+_question_ids = st.from_regex(r"[a-z][a-z0-9_]{0,10}", fullmatch=True)
+_answer_values = (
+    st.booleans()
+    | st.integers(-(10**9), 10**9)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | _texts
+    | _dates
+    | st.frozensets(_texts, max_size=3)
+)
 _identities = st.builds(PatientIdentity, _texts, _texts, _texts, _texts, _texts, _texts, _texts)
 
 
@@ -801,6 +811,8 @@ def lived_files(draw: st.DrawFn, request: Request) -> RequestFile:
             file = file.record_contact_attempt(on, event is Event.CONTACT_SUCCEEDED, 3)
         elif event is Event.CLOSE:
             file = file.close(on, comment if comment.strip() else "clôture", persons=some)
+        elif event is Event.QUALIFY:
+            file = file.qualify(on, comment if comment.strip() else "motif")
         elif event in (Event.WITHDRAW, Event.OTHER_SOLUTION, Event.OUT_OF_SCOPE):
             file = getattr(file, event.value)(on, comment=comment, persons=some)
         elif event not in (Event.PROPOSE, Event.ACCEPT, Event.REFUSE):

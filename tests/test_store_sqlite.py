@@ -186,8 +186,9 @@ def make_v1(path: Path) -> tuple[list[Request], dict[str, RequestFile]]:
     }
     for n, request in enumerate(requests, 1):
         file = files[request.id]
-        columns = ("id", *codec.REQUEST_DATA_COLUMNS, *codec.FILE_COLUMNS[:6])
-        values = (request.id, *codec.request_row(request), *codec.file_row(file)[:6])
+        data = [c for c in codec.REQUEST_DATA_COLUMNS if c != "answers"]  # version 6
+        columns = ("id", *data, *codec.FILE_COLUMNS[:6])
+        values = (request.id, *codec.request_row(request)[: len(data)], *codec.file_row(file)[:6])
         conn.execute(
             f"INSERT INTO requests ({', '.join(columns)}) VALUES ({', '.join('?' * len(values))})",
             values,
@@ -463,7 +464,7 @@ def test_the_integrity_check_finds_damaged_rows(path: Path) -> None:
         "birth_date, lat, lon, ald, css, ame, disability_or_chronic, home_visits, reason, "
         "previous_mt_name, previous_mt_commune, adults, children, referrer_kind, "
         "referrer_name, referrer_contact, consent_given, consent_on, comments, household_id, "
-        "searching FROM requests WHERE id = 'R1'"
+        "searching, answers FROM requests WHERE id = 'R1'"
     )
     # A value no version of mt-access writes.
     conn.execute("UPDATE requests SET home_visits = 'parfois' WHERE id = 'R3'")

@@ -24,6 +24,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mt_access._lazy import lazy_names
+from mt_access.answers import Answers
 from mt_access.calendar import (
     Month,
 )
@@ -107,6 +108,13 @@ from mt_access.policy import (
     Resource,
     RouterKind,
     RoutingRule,
+)
+from mt_access.questions import (
+    AnswerError,
+    Question,
+    QuestionType,
+    shareable_answers,
+    shown_answers,
 )
 from mt_access.result import (
     AttachedResource,
@@ -284,6 +292,8 @@ __all__ = [
     "DEFAULT_PLUGINS",
     "Actor",
     "AmbiguousCommuneError",
+    "AnswerError",
+    "Answers",
     "AttachedResource",
     "AvailabilityMap",
     "CapacityDeclared",
@@ -360,6 +370,8 @@ __all__ = [
     "PriorityLevel",
     "PullEntry",
     "PullList",
+    "Question",
+    "QuestionType",
     "ReasonCode",
     "ReferenceDataError",
     "Referrer",
@@ -410,6 +422,8 @@ __all__ = [
     "match",
     "merge_directory",
     "read_extraction",
+    "shareable_answers",
+    "shown_answers",
     "to_physicians",
     "waiting_list_series",
     "waiting_position",

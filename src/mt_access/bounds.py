@@ -17,13 +17,17 @@ import math
 __all__ = [
     "MAX_ADULTS",
     "MAX_AGE_YEARS",
+    "MAX_ANSWER_NUMBER",
+    "MAX_ANSWER_TEXT",
     "MAX_CHILDREN",
     "MAX_CONTACT_ATTEMPTS",
     "MAX_CRITERION_LABEL",
     "MAX_DISTANCE_KM",
     "MAX_MONTHLY_CAPACITY",
     "MAX_NEAREST",
+    "MAX_OPTIONS",
     "MAX_OVERBOOKING",
+    "MAX_QUESTIONS",
     "MAX_RESOURCE_WAIT_DAYS",
     "MAX_SHARED_LIST",
     "MAX_WAITING_DAYS",
@@ -69,6 +73,18 @@ MAX_WAITING_DAYS = 3660
 MAX_RESOURCE_WAIT_DAYS = 365
 """Days a request waits for a resource's answer before entering its GP path (``wait_days``
 of a ``before`` resource)."""
+
+MAX_QUESTIONS = 100
+"""Questions of a policy's ``questions:`` section."""
+
+MAX_OPTIONS = 100
+"""Options of one ``choix`` or ``choix_multiple`` question."""
+
+MAX_ANSWER_TEXT = 1000
+"""Characters of a ``texte`` answer (a question's ``max_length`` is at most this)."""
+
+MAX_ANSWER_NUMBER = 1_000_000_000
+"""Absolute value of a ``nombre`` answer, and of a question's ``min`` and ``max``."""
 
 MAX_SHARED_LIST = 10_000
 """Requests in one list shared with a GP (``list_size`` of the ``pull`` router)."""

@@ -11,7 +11,7 @@ reads the levels and exclusions with :func:`read_criterion`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
@@ -27,12 +27,14 @@ from mt_access.policy_kinds import (
     CriterionTest,
     Param,
     ParamType,
+    ReadContext,
     VectorTest,
 )
 from mt_access.yamlcheck import Node, yaml_kind
 
 if TYPE_CHECKING:
     from mt_access.geo.communes import CommuneReference
+    from mt_access.questions import Question
 
 
 __all__ = ["COMBINATORS", "Criterion", "read_communes", "read_criterion", "read_params"]
@@ -212,6 +214,8 @@ def _param_value(node: Node, param: Param, reference: CommuneReference | None) -
         return tuple(sorted(read_communes(node, reference)))
     if t is ParamType.REASON_LIST:
         return _reasons(node)
+    if t is ParamType.ANY:  # checked by the kind's ``prepare``
+        return tuple(node.value) if isinstance(node.value, list) else node.value
     return node.choice(param.choices)  # CHOICE
 
 
@@ -266,7 +270,11 @@ def _criterion_label(node: Node) -> str:
 
 
 def _combinator(
-    node: Node, name: str, kinds: Mapping[str, CriterionKind], reference: CommuneReference | None
+    node: Node,
+    name: str,
+    kinds: Mapping[str, CriterionKind],
+    reference: CommuneReference | None,
+    questions: Sequence[Question],
 ) -> Criterion:
     node.mapping(("kind", "of", "label"))
     of_node = node.required(
@@ -279,12 +287,14 @@ def _combinator(
             raise of_node.error(
                 f"un seul critère (kind: ...) attendu sous 'not', reçu {yaml_kind(of_node.value)}"
             )
-        of: tuple[Criterion, ...] = (read_criterion(of_node, kinds, reference),)
+        of: tuple[Criterion, ...] = (
+            read_criterion(of_node, kinds, reference, questions=questions),
+        )
     else:
         items = of_node.items(expected="liste de critères")
         if not items:
             raise of_node.error(f"au moins un critère attendu sous {name!r}")
-        of = tuple(read_criterion(item, kinds, reference) for item in items)
+        of = tuple(read_criterion(item, kinds, reference, questions=questions) for item in items)
     test, vector = _combined_tests(name, of)
     custom = "label" in node
     return Criterion(
@@ -299,8 +309,19 @@ def _combinator(
 
 
 def read_criterion(
-    node: Node, kinds: Mapping[str, CriterionKind], reference: CommuneReference | None
+    node: Node,
+    kinds: Mapping[str, CriterionKind],
+    reference: CommuneReference | None,
+    *,
+    questions: Sequence[Question] = (),
 ) -> Criterion:
+    """A criterion of a policy file: a registered kind with its parameters, or a combinator
+    (``all_of``, ``any_of``, ``not``); ``questions`` are the policy's own (for the kinds that
+    refer to them, such as ``answer``).
+
+    Raises:
+        PolicyError: naming the file, line, key path and what was expected.
+    """
     if not isinstance(node.value, dict):
         raise node.error(f"critère attendu (kind: ...), reçu {yaml_kind(node.value)}")
     known = ", ".join(sorted({*kinds, *COMBINATORS}))
@@ -312,7 +333,7 @@ def read_criterion(
                 f"type de critère {name!r} enregistré par un plugin : ce nom est celui d'un "
                 "critère combiné de base (all_of, any_of, not)"
             )
-        return _combinator(node, name, kinds, reference)
+        return _combinator(node, name, kinds, reference, questions)
     if name not in kinds:
         raise name_node.error(f"type de critère inconnu {name!r} ; types connus : {known}")
     kind = kinds[name]
@@ -324,10 +345,20 @@ def read_criterion(
     node.mapping(["kind", "label", *(p.name for p in kind.params)])
     params = read_params(node, kind.params, reference)
     values = dict(params)
+    if kind.prepare is not None:
+        context = ReadContext(reference=reference, questions=tuple(questions))
+        values = dict(kind.prepare(node, values, context))
+        params = tuple(sorted(values.items()))
     custom = "label" in node
+    if custom:
+        label = _criterion_label(node.at("label"))
+    elif kind.describe is not None:
+        label = kind.describe(values)
+    else:
+        label = _label(kind, values)
     return Criterion(
         kind=name,
-        label=_criterion_label(node.at("label")) if custom else _label(kind, values),
+        label=label,
         params=params,
         test=kind.build(values),
         vector=kind.build_vectorized(values) if kind.build_vectorized is not None else None,

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 __all__ = [
     "AmbiguousCommuneError",
+    "AnswerError",
     "CapacityExceededError",
     "CommandError",
     "ExportError",
@@ -195,6 +196,12 @@ class IntakeError(MtAccessError, ValueError):
 
 def _rebuild_intake_error(expected: str, kwargs: dict[str, Any]) -> IntakeError:
     return IntakeError(expected, **kwargs)
+
+
+class AnswerError(MtAccessError, ValueError):
+    """Answers that do not fit the policy's own questions (unknown question, wrong type,
+    option not listed, number out of bounds...). The message names the question and what was
+    expected, never the value given."""
 
 
 class LedgerError(MtAccessError, ValueError):

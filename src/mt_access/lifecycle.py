@@ -363,6 +363,21 @@ class RequestFile:
             persons=self.people.proposed_to(physician_id),
         )
 
+    def qualify(self, on: dt.date, comment: str, actor: Actor = Actor.COORDINATOR) -> RequestFile:
+        """The coordinator changed the request's qualification (answers to the CPTS's
+        questions, criteria such as ALD or urgency): the state does not change; the reason
+        and the changes are recorded in the transition's comment (blanked by an erasure).
+
+        Raises:
+            LifecycleError: ``comment`` (the reason) is blank.
+        """
+        self._check(Event.QUALIFY, on)
+        if not isinstance(comment, str) or not comment.strip():
+            raise LifecycleError(
+                self.id, "une modification de la qualification doit être motivée (motif)"
+            )
+        return self._record(Event.QUALIFY, on, actor, comment, self.state)
+
     def record_contact_attempt(
         self,
         on: dt.date,

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 import attrs
 
+from mt_access.answers import Answers
 from mt_access.bounds import MAX_ADULTS, MAX_CHILDREN
 from mt_access.geo.point import Point
 from mt_access.labels import LabelledEnum, register_labels
@@ -383,6 +384,10 @@ class Consent:
     on: dt.date | None = None
 
 
+def _answers(value: Mapping[str, object] | None) -> Answers:
+    return Answers.of(value)
+
+
 @attrs.frozen
 class Request:
     """A request for a médecin traitant.
@@ -406,6 +411,9 @@ class Request:
         declined_by: ids of physicians who already refused this request; they are never
             proposed it again.
         household_id: links separate requests of one household.
+        answers: the answers to the CPTS's own questions (the policy's ``questions:``),
+            question id → typed value (:class:`~mt_access.answers.Answers`; empty by
+            default); checked against the policy by :func:`mt_access.questions.check_answers`.
     """
 
     id: str = attrs.field(validator=_non_empty)
@@ -425,6 +433,7 @@ class Request:
     comments: str = attrs.field(default="", repr=masked)
     declined_by: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
     household_id: str | None = None
+    answers: Answers = attrs.field(factory=Answers, converter=_answers)
 
     def age(self, on: dt.date) -> int:
         """The patient's age in whole years on ``on``."""

@@ -40,6 +40,7 @@ from mt_access.policy_kinds import (
     RouterKind,
     VectorTest,
 )
+from mt_access.questions import Question, read_questions
 from mt_access.resources import RESOURCE_MODES, Resource, read_resources
 from mt_access.yamlcheck import Locator, Node, yaml_kind
 
@@ -63,6 +64,7 @@ __all__ = [
     "Policy",
     "PolicySection",
     "PriorityLevel",
+    "Question",
     "Resource",
     "RouterKind",
     "RoutingRule",
@@ -190,6 +192,7 @@ class Policy:
     routing_non_priority: RoutingRule
     routing_by_level: Mapping[str, RoutingRule]
     resources: tuple[Resource, ...] = ()
+    questions: tuple[Question, ...] = ()
     carry_over: bool = False
     default_monthly_capacity: int = 0
     refusal_frees_slot: bool = True
@@ -217,6 +220,10 @@ class Policy:
             sections.update((k, v) for k, v in given.items() if v is not _UNCHANGED)
             fields["sections"] = sections
         self.__attrs_init__(**fields)
+
+    def question(self, question_id: str) -> Question | None:
+        """The question ``question_id`` of the ``questions:`` section, or ``None``."""
+        return next((q for q in self.questions if q.id == question_id), None)
 
     def section(self, key: PolicySection[T]) -> T:
         """The value of the section ``key`` (its default when the file has none, or when
@@ -311,9 +318,12 @@ class _Reading:
 
     registry: Registry
     reference: CommuneReference | None
+    questions: tuple[Question, ...] = ()
 
     def criterion(self, node: Node) -> Criterion:
-        return read_criterion(node, self.registry.criterion_kinds, self.reference)
+        return read_criterion(
+            node, self.registry.criterion_kinds, self.reference, questions=self.questions
+        )
 
 
 def _identity(top: Node, reading: _Reading, read: Mapping[str, Any]) -> dict[str, Any]:
@@ -338,6 +348,10 @@ def _territory(top: Node, reading: _Reading, read: Mapping[str, Any]) -> dict[st
     if not territory:
         raise communes.error("au moins une commune attendue")
     return {"territory": territory}
+
+
+def _questions(top: Node, reading: _Reading, read: Mapping[str, Any]) -> dict[str, Any]:
+    return {"questions": read_questions(top.at("questions"), reserved=REFERRAL_FIELDS)}
 
 
 def _level(node: Node, rank: int, reading: _Reading, taken: list[str]) -> PriorityLevel:
@@ -453,10 +467,13 @@ def _ordering(top: Node, reading: _Reading, read: Mapping[str, Any]) -> dict[str
 def _privacy(top: Node, reading: _Reading, read: Mapping[str, Any]) -> dict[str, Any]:
     privacy = top.at("privacy", {}).mapping(("pseudonym_key", "referral_fields"))
     fields = privacy.at("referral_fields", list(DEFAULT_REFERRAL_FIELDS))
+    question_ids = tuple(q.id for q in read["questions"])
     return {
         "pseudonym_key": privacy.at("pseudonym_key", read["code"]).text(),
         "referral_fields": _distinct(
-            fields, REFERRAL_FIELDS, "champ parmi {} (sans doublon) attendu"
+            fields,
+            (*REFERRAL_FIELDS, *question_ids),
+            "champ (ou identifiant de question) parmi {} (sans doublon) attendu",
         ),
     }
 
@@ -468,7 +485,7 @@ def _resources(top: Node, reading: _Reading, read: Mapping[str, Any]) -> dict[st
 
 
 def _plugin_sections(top: Node, reading: _Reading, source: str) -> dict[str, Any]:
-    context = ReadContext(reference=reading.reference, source=source)
+    context = ReadContext(reference=reading.reference, source=source, questions=reading.questions)
     values: dict[str, Any] = {}
     for name, section in reading.registry.sections.items():
         node = top.at(name)
@@ -483,6 +500,7 @@ _CoreSection = Callable[[Node, _Reading, Mapping[str, Any]], dict[str, Any]]
 _CORE_SECTIONS: tuple[_CoreSection, ...] = (
     _identity,
     _territory,
+    _questions,
     _priority,
     _exclusions,
     _routing,
@@ -511,6 +529,7 @@ _TOP_KEYS = (
     "follow_up",
     "privacy",
     "ordering",
+    "questions",
 )
 """The core top-level keys; the sections plugins register come after them."""
 
@@ -579,6 +598,8 @@ def policy_from_mapping(
     fields: dict[str, Any] = {}
     for read_section in _CORE_SECTIONS:
         fields.update(read_section(top, reading, fields))
+        if read_section is _questions:  # the criteria and sections after it check ids
+            reading = attrs.evolve(reading, questions=fields["questions"])
     fields.update(_plugin_sections(top, reading, source))
     return Policy(
         **fields,

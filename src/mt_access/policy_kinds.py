@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     from mt_access.columns import RequestTable
     from mt_access.geo.communes import CommuneReference
+    from mt_access.questions import Question
     from mt_access.routing import RouterOutput, RoutingTask
 
 __all__ = [
@@ -63,6 +64,7 @@ class ParamType(enum.StrEnum):
     COMMUNE_LIST = "commune_list"
     REASON_LIST = "reason_list"
     CHOICE = "choice"
+    ANY = "any"
 
 
 TYPE_LABELS: Mapping[ParamType, str] = {
@@ -74,6 +76,7 @@ TYPE_LABELS: Mapping[ParamType, str] = {
     ParamType.COMMUNE_LIST: "une liste de codes INSEE",
     ParamType.REASON_LIST: "une liste de motifs",
     ParamType.CHOICE: "une valeur parmi une liste",
+    ParamType.ANY: "une valeur (vérifiée par le type de critère)",
 }
 """How each parameter type is named in French messages."""
 
@@ -117,6 +120,11 @@ class CriterionKind:
             :class:`mt_access.columns.RequestTable` (one boolean per request), which must agree
             with ``build``. When every criterion of a policy has one, classification of large
             batches is vectorised.
+        prepare: optional; checks the parameters read against the rest of the policy (e.g.
+            its questions, in the :class:`ReadContext`) and returns them completed, before
+            ``build``; raises the node's errors (``node.error(...)``).
+        describe: optional; the French label from the prepared parameters, instead of the
+            ``label`` template.
     """
 
     name: str
@@ -125,6 +133,8 @@ class CriterionKind:
     params: tuple[Param, ...] = ()
     doc: str = ""
     build_vectorized: Callable[[Mapping[str, Any]], VectorTest] | None = None
+    prepare: Callable[[Node, Mapping[str, Any], ReadContext], Mapping[str, Any]] | None = None
+    describe: Callable[[Mapping[str, Any]], str] | None = None
 
 
 @attrs.frozen
@@ -157,10 +167,13 @@ class ReadContext:
             checked).
         source: the policy file (``"<dict>"`` for a mapping built in Python); paths written
             in a section are relative to its folder.
+        questions: the policy's own questions (its ``questions:`` section), for a section
+            or a criterion kind that refers to them by id.
     """
 
     reference: CommuneReference | None = attrs.field(default=None, eq=False, repr=False)
     source: str = "<dict>"
+    questions: tuple[Question, ...] = ()
 
 
 @attrs.frozen

@@ -10,7 +10,8 @@ sharing, and the anonymised request left after an erasure.
 * :func:`anonymised` is what an erased request keeps: the birth date moved to the first
   birthday of the age band the patient was in on reception (so counts by age band and by
   priority level on reception stay right), the home coordinates, the last MT's name, the
-  referrer's name and contact and the comments removed.
+  referrer's name and contact, the comments and the answers to the CPTS's own questions
+  removed.
 
 Nothing here does I/O.
 """
@@ -23,6 +24,7 @@ from collections.abc import Callable, Sequence
 import attrs
 import pluggy
 
+from mt_access.answers import Answers
 from mt_access.hooks import Hooks
 from mt_access.lifecycle import Event, RequestFile, Transition
 from mt_access.model import (
@@ -35,6 +37,7 @@ from mt_access.model import (
     age_on,
 )
 from mt_access.policy import REFERRAL_FIELDS, Policy
+from mt_access.questions import format_answer, shareable_columns
 from mt_access.result import Classification
 
 __all__ = [
@@ -42,6 +45,7 @@ __all__ = [
     "REFERRAL_LABELS",
     "anonymised",
     "classify",
+    "export_columns",
     "pseudonym",
     "pseudonymised_row",
     "referral",
@@ -133,7 +137,9 @@ def referral(
     persons: Sequence[int] | None = None,
 ) -> tuple[tuple[str, str], ...]:
     """The « dossier qualifié » sent to a GP: ``(French label, value)`` pairs for the fields of
-    ``policy.referral_fields`` only, in that order.
+    ``policy.referral_fields`` only, in that order. A question id listed there gives the
+    question's label and the request's answer (``""`` when unanswered); the answers to the
+    other questions never appear.
 
     The ``persons`` field says which persons of the household the GP is asked to follow
     (``persons``: those proposed to this GP; every person when ``None``), e.g. « 2 sur un
@@ -182,7 +188,12 @@ def referral(
         "referrer": request.referrer.kind.label,
         "comments": request.comments,
     }
-    return tuple((REFERRAL_LABELS[name], values[name]) for name in wanted)
+    labels = dict(REFERRAL_LABELS)
+    for question in policy.questions:
+        if question.id in wanted:
+            labels[question.id] = question.label
+            values[question.id] = format_answer(question, request.answers.get(question.id))
+    return tuple((labels[name], values[name]) for name in wanted)
 
 
 def _persons(request: Request, persons: Sequence[int] | None) -> str:
@@ -219,6 +230,7 @@ def anonymised(request: Request) -> Request:
         previous_mt=previous,
         referrer=Referrer(kind=request.referrer.kind),
         comments="",
+        answers=Answers(),
     )
 
 
@@ -237,9 +249,10 @@ def pseudonymised_row(
     plugin_manager: pluggy.PluginManager | None = None,
     commune_names: dict[str, str] | None = None,
 ) -> dict[str, str]:
-    """One line of a shareable export (columns :data:`EXPORT_COLUMNS`): no name, contact,
-    exact birth date or address; the age band and the priority level are those on the day
-    the request was received."""
+    """One line of a shareable export (columns :data:`EXPORT_COLUMNS`, then one per question
+    marked ``shareable: true``, :func:`export_columns`): no name, contact, exact birth date
+    or address; the age band and the priority level are those on the day the request was
+    received."""
     pm = Hooks.of(policy, plugin_manager).pm
     level = classify(request, policy, request.received, pm)
     exit_date = file.last_date if file.is_exited else None
@@ -247,6 +260,11 @@ def pseudonymised_row(
     if not names and policy.reference is not None and request.commune in policy.reference:
         names = {request.commune: policy.reference.get(request.commune).name}
     counts = _counts(file.history)
+    shared = [q for q in policy.questions if q.shareable]
+    answers = {
+        column: format_answer(q, request.answers.get(q.id))
+        for q, column in zip(shared, shareable_columns(policy, EXPORT_COLUMNS), strict=True)
+    }
     return {
         "pseudonyme": pseudonym(request.id, policy, pm),
         "reçue le": request.received.isoformat(),
@@ -267,7 +285,14 @@ def pseudonymised_row(
         "adressée par": request.referrer.kind.label,
         "propositions": str(counts[Event.PROPOSE]),
         "refus": str(counts[Event.REFUSE]),
+        **answers,
     }
+
+
+def export_columns(policy: Policy) -> tuple[str, ...]:
+    """The columns of the policy's pseudonymised export: :data:`EXPORT_COLUMNS`, then the
+    labels of its shareable questions."""
+    return (*EXPORT_COLUMNS, *shareable_columns(policy, EXPORT_COLUMNS))
 
 
 def _counts(history: Sequence[Transition]) -> dict[Event, int]:

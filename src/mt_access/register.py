@@ -17,6 +17,8 @@ A :class:`Register` ties the pure core together over a :class:`~mt_access.store.
   again, its place is freed, and its GP may be proposed the request again;
 * :meth:`Register.resource_answer` records a resource's answer (``before`` mode: the
   request then enters its GP path);
+* :meth:`Register.qualify` changes a request's answers to the CPTS's questions or its
+  built-in criteria after the import, with a reason recorded in its history;
 * :meth:`Register.answer` records the GP's answer: an acceptance is the exit ``mt_found``; a
   refusal puts the request back on the waiting list, the GP is never proposed it again, and
   the place is given back unless the policy says otherwise (``capacity.refusal_frees_slot``).
@@ -34,8 +36,9 @@ messages name requests and GPs by id, never a patient.
 The class is assembled from parts by topic: :mod:`~mt_access.register_base` (state,
 transactions, reading), :mod:`~mt_access.register_gps` (GPs),
 :mod:`~mt_access.register_personal` (personal data), :mod:`~mt_access.register_matching`
-(match runs) and :mod:`~mt_access.register_pull` (lists shared with GPs, a GP's pick);
-requests and their lifecycle are here. Every name is importable from here as before.
+(match runs), :mod:`~mt_access.register_pull` (lists shared with GPs, a GP's pick) and
+:mod:`~mt_access.register_qualify` (qualification changes); requests and their lifecycle are
+here. Every name is importable from here as before.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ from mt_access.register_gps import GPOperations
 from mt_access.register_matching import MatchRun
 from mt_access.register_personal import LocateOutcome, PersonalData
 from mt_access.register_pull import PullPicks
+from mt_access.register_qualify import Qualification, QualificationChange
 from mt_access.store.base import KnownPerson
 
 if TYPE_CHECKING:
@@ -67,6 +71,7 @@ __all__ = [
     "ImportOutcome",
     "LocateOutcome",
     "MatchRun",
+    "QualificationChange",
     "Register",
     "RegisterOperationError",
 ]
@@ -112,7 +117,7 @@ class ImportOutcome:
         )
 
 
-class Register(PersonalData, GPOperations, PullPicks):
+class Register(PersonalData, GPOperations, PullPicks, Qualification):
     """A CPTS register over a store, run with one policy.
 
     Args:

@@ -86,6 +86,7 @@ class Event(LabelledEnum):
     CLOSE = "close"
     RESOURCE_INVOLVED = "resource_involved"
     RESOURCE_ANSWER = "resource_answer"
+    QUALIFY = "qualify"
 
 
 register_labels(
@@ -141,6 +142,7 @@ register_labels(
         Event.CLOSE: "clôture par la CPTS",
         Event.RESOURCE_INVOLVED: "ressource sollicitée",
         Event.RESOURCE_ANSWER: "réponse de la ressource enregistrée",
+        Event.QUALIFY: "qualification modifiée par la coordination",
     }
 )
 
@@ -151,6 +153,7 @@ ACTIVE_STATES: tuple[RequestState, ...] = tuple(s for s in RequestState if s not
 """States in which the request is still followed, in lifecycle order."""
 
 _ANYTIME: tuple[Event, ...] = (
+    Event.QUALIFY,
     Event.CONTACT_SUCCEEDED,
     Event.CONTACT_FAILED,
     Event.WITHDRAW,
@@ -184,7 +187,8 @@ Targets: ``acknowledge`` → acknowledged, ``confirm`` → confirmed, ``to_waiti
 contact and other resources; a household whose other persons are proposed stays
 ``proposed``), ``accept`` → mt_found, ``refuse`` and ``cancel_proposal`` →
 proposed while another proposal is pending, waiting otherwise (a cancelled proposal does not
-block its GP); ``contact_succeeded`` and ``contact_failed`` keep the state, except
+block its GP); ``qualify`` (answers or criteria changed by the coordinator) keeps the state;
+``contact_succeeded`` and ``contact_failed`` keep the state, except
 the N-th failure in a row, which exits (unreachable); ``not_searching``, ``withdraw``,
 ``out_of_scope``, ``other_solution`` and ``close`` exit. ``resource_involved`` (a match run
 involved a resource of the policy for the request) and ``resource_answer`` (the coordinator

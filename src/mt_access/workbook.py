@@ -51,8 +51,10 @@ from mt_access.indicators import (
 )
 from mt_access.lifecycle import ExitReason
 from mt_access.model import PatientIdentity, Physician, age_band
+from mt_access.questions import Question, answer_columns, format_answer
 
 if TYPE_CHECKING:
+    from mt_access.policy import Policy
     from mt_access.register import Register
 
 __all__ = [
@@ -199,6 +201,7 @@ def _follow_up_rows(
     names: Mapping[str, str],
     identity_of: Callable[[str], PatientIdentity] | None,
     all_requests: bool,
+    questions: Sequence[Question] = (),
 ) -> list[tuple[Cell, ...]]:
     s, e = period.start.toordinal(), period.end.toordinal()
     chosen = data.received <= e
@@ -244,8 +247,17 @@ def _follow_up_rows(
                 identity.email,
                 request.comments,
             ]
+        row += [format_answer(q, request.answers.get(q.id)) for q in questions]
         rows.append(tuple(row))
     return rows
+
+
+def _answer_questions(policy: Policy, personal: bool) -> tuple[Question, ...]:
+    """The questions whose answers the list shows: the shareable ones, and with ``personal``
+    those whose ``show_in`` has ``exports``."""
+    return tuple(
+        q for q in policy.questions if q.shareable or (personal and "exports" in q.show_in)
+    )
 
 
 @attrs.frozen
@@ -398,6 +410,7 @@ def follow_up_rows(
     def identity_of(request_id: str) -> PatientIdentity:
         return store.get_identity(request_id) or PatientIdentity()
 
+    questions = _answer_questions(register.policy, personal)
     rows = _follow_up_rows(
         data,
         chosen,
@@ -405,8 +418,10 @@ def follow_up_rows(
         names,
         identity_of if personal else None,
         all_requests,
+        questions,
     )
     columns = FOLLOW_UP_COLUMNS + (PERSONAL_COLUMNS if personal else ())
+    columns += answer_columns(questions, columns)
     return columns, [
         {column: _text(value) for column, value in zip(columns, row, strict=True)} for row in rows
     ]
@@ -432,10 +447,12 @@ def _write(
     def identity_of(request_id: str) -> PatientIdentity:
         return store.get_identity(request_id) or PatientIdentity()
 
+    questions = _answer_questions(policy, personal)
     rows = _follow_up_rows(
-        data, chosen, physicians, names, identity_of if personal else None, all_requests
+        data, chosen, physicians, names, identity_of if personal else None, all_requests, questions
     )
     columns = FOLLOW_UP_COLUMNS + (PERSONAL_COLUMNS if personal else ())
+    columns += answer_columns(questions, columns)
     title = f"Suivi du dispositif d'accès au médecin traitant — {policy.name} — {chosen.label}"
 
     book = Workbook(write_only=True)

@@ -140,6 +140,43 @@ def _show_intake(policy: Policy, out: TextIO) -> None:
             if field.optional:
                 source += " (facultatif)"
         out.write(f"  {name} ← {source}\n")
+    for qid, asked in mapping.questions.items():
+        source = " ou ".join(f"« {c} »" for c in asked.columns)
+        out.write(f"  question {qid} ← {source}{' (facultatif)' if asked.optional else ''}\n")
+
+
+_TYPES = {
+    "oui_non": "oui/non",
+    "choix": "une réponse parmi",
+    "choix_multiple": "une ou plusieurs réponses parmi",
+    "nombre": "nombre",
+    "date": "date",
+    "texte": "texte court",
+}
+_PLACES = {
+    "letters": "courriers au patient",
+    "referrer_letters": "courriers à l'adresseur",
+    "lists": "listes",
+    "exports": "exports nominatifs",
+}
+
+
+def _show_questions(policy: Policy, out: TextIO) -> None:
+    for q in policy.questions:
+        kind = _TYPES[q.type.value]
+        if q.options:
+            kind += " " + ", ".join(q.options)
+        notes = [kind]
+        if q.required:
+            notes.append("obligatoire")
+        if q.shareable:
+            notes.append("partageable (listes pseudonymisées)")
+        if q.id in policy.referral_fields:
+            notes.append("dans le dossier du médecin")
+        shown = [_PLACES[p] for p in _PLACES if p in q.show_in]
+        if shown:
+            notes.append("montrée dans : " + ", ".join(shown))
+        out.write(f"Question « {q.id} » : {q.label} ({' ; '.join(notes)})\n")
 
 
 def _resource_rule(resource: Resource) -> str:
@@ -170,7 +207,9 @@ def _cmd_policy(args: argparse.Namespace, console: Console) -> int:
     if args.action == "verifier":
         out.write(
             f"{policy.source} : politique valide ({policy.name}, {len(policy.territory)} communes, "
-            f"{len(policy.levels)} niveau(x) de priorité).\n"
+            f"{len(policy.levels)} niveau(x) de priorité"
+            + (f", {len(policy.questions)} question(s) propre(s)" if policy.questions else "")
+            + ").\n"
         )
         privacy = policy.raw.get("privacy")
         if not isinstance(privacy, dict) or "pseudonym_key" not in privacy:
@@ -230,6 +269,7 @@ def _cmd_policy(args: argparse.Namespace, console: Console) -> int:
         + "\n"
     )
     out.write(f"Tentatives de contact avant sortie : {policy.max_contact_attempts}\n")
+    _show_questions(policy, out)
     _show_intake(policy, out)
     return EXIT_OK
 

@@ -64,10 +64,10 @@ def _cmd_export(args: argparse.Namespace, console: Console) -> int:
         raise CommandError("--pseudonymise et --nominatif s'excluent")
     with open_register(args, readonly=True) as register:
         if args.pseudonymise:
-            from mt_access.privacy import EXPORT_COLUMNS
+            from mt_access.privacy import export_columns
 
             rows = register.pseudonymised_rows()
-            columns: tuple[str, ...] = tuple(EXPORT_COLUMNS)
+            columns: tuple[str, ...] = export_columns(register.policy)
         else:
             from mt_access.indicators import Period
             from mt_access.workbook import follow_up_rows

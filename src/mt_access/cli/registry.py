@@ -27,6 +27,7 @@ from mt_access.cli.gp_commands import (
 )
 from mt_access.cli.match_command import cmd_match, month_capacity
 from mt_access.cli.pull_commands import cmd_choose, cmd_lists
+from mt_access.cli.qualify_command import add_qualify_arguments, cmd_request_qualify
 from mt_access.cli.registry_base import (
     MODALITIES,
     STATES,
@@ -355,6 +356,17 @@ def add_commands(sub: Any) -> None:
         help="la réponse de la ressource, gardée dans l'historique (pas de donnée médicale)",
     )
     add_date(answer)
+
+    qualify = _sub(
+        req_sub,
+        "qualifier",
+        ["qualify"],
+        "modifier les réponses aux questions de la politique ou les critères d'une demande "
+        "(motif obligatoire, gardé dans l'historique) ; le prochain appariement en tient compte",
+        cmd_request_qualify,
+    )
+    add_qualify_arguments(qualify)
+    add_date(qualify)
     erase = _sub(
         req_sub,
         "effacer",

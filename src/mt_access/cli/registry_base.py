@@ -94,6 +94,9 @@ def event_command(event: Event, request_id: str) -> str:
         Event.OUT_OF_SCOPE: f"mt-access demande cloturer {request_id} hors-dispositif",
         Event.OTHER_SOLUTION: f"mt-access demande cloturer {request_id} autre-solution",
         Event.CLOSE: f"mt-access demande cloturer {request_id} cloture -c MOTIF",
+        Event.QUALIFY: (
+            f"mt-access demande qualifier {request_id} --reponse ID=VALEUR --motif MOTIF"
+        ),
     }
     return commands[event]
 

@@ -25,23 +25,40 @@ from mt_access.cli.common import (
     register_path,
     table,
 )
+from mt_access.cli.qualify_command import answers_line
 from mt_access.cli.registry_base import ACTIVE, STATES, Handler, fr_date
 from mt_access.lifecycle import (
+    Event,
     ExitReason,
     RequestFile,
     RequestState,
     Transition,
 )
 from mt_access.progress import ProgressBar
+from mt_access.questions import shown_answers
 from mt_access.register import Register, RegisterOperationError
 
 __all__ = ["LOCATE_REASONS", "locate_report", "person_numbers"]
 
 
+def _listed_answers(register: Register, states: tuple[RequestState, ...]) -> dict[str, str]:
+    """The answers ``demande liste`` shows (questions with ``show_in: [lists]``), by request
+    id; empty when the policy has no such question."""
+    policy = register.policy
+    if not any("lists" in q.show_in for q in policy.questions):
+        return {}
+    return {
+        r.id: answers_line(shown_answers(r, policy, "lists"))
+        for r in register.store.requests(states or None)
+    }
+
+
 def _request_rows(register: Register, states: tuple[RequestState, ...]) -> list[tuple[Any, ...]]:
     policy = register.policy
+    answers = _listed_answers(register, states)
     rows = []
     for s in register.list_requests(*states):
+        extra = (answers.get(s.id, ""),) if answers else ()
         rows.append(
             (
                 s.id,
@@ -52,6 +69,7 @@ def _request_rows(register: Register, states: tuple[RequestState, ...]) -> list[
                 s.persons if s.searching in (0, s.persons) else f"{s.searching}/{s.persons}",
                 "oui" if s.urgent else "",
                 ", ".join(s.proposed_to),
+                *extra,
             )
         )
     return rows
@@ -64,7 +82,7 @@ def cmd_request_list(args: argparse.Namespace, console: Console) -> int:
     if not rows:
         console.say("Aucune demande.")
         return EXIT_OK
-    headers = (
+    headers: tuple[str, ...] = (
         "demande",
         "reçue le",
         "état",
@@ -74,6 +92,8 @@ def cmd_request_list(args: argparse.Namespace, console: Console) -> int:
         "urgent",
         "proposée à",
     )
+    if rows and len(rows[0]) > len(headers):
+        headers += ("réponses",)
     console.say(table(headers, rows, right=(5,)))
     console.say(f"{len(rows)} demande(s).")
     return EXIT_OK
@@ -206,9 +226,13 @@ def cmd_request_history(args: argparse.Namespace, console: Console) -> int:
         file = register.file(args.demande)
         rows = _history_rows(register, history)
         persons = _persons_line(register, file) if file.persons > 1 else ""
+        request = register.request(args.demande)
+        answers = answers_line(shown_answers(request, register.policy, "lists"))
     console.say(f"Demande {args.demande} : {file.state.label}")
     if persons:
         console.say(persons)
+    if answers:
+        console.say(f"Réponses : {answers}")
     headers = (
         "date",
         "événement",
@@ -220,6 +244,9 @@ def cmd_request_history(args: argparse.Namespace, console: Console) -> int:
         "commentaire",
     )
     console.say(table(headers, rows, max_width=60))
+    for t in history:
+        if t.event is Event.QUALIFY and t.comment:
+            console.say(f"Qualification du {fr_date(t.on)} : {t.comment}")
     return EXIT_OK
 
 

@@ -37,7 +37,8 @@ import attrs
 
 from mt_access.bounds import MAX_ADULTS, MAX_CHILDREN, Bound, check_number
 from mt_access.errors import PolicyError
-from mt_access.intake.tabular import normalize_text
+from mt_access.intake.question_fields import QuestionField, read_question_fields
+from mt_access.intake.tabular import header_key, normalize_text
 from mt_access.labels import LabelledEnum
 from mt_access.model import HomeVisitNeed, ReferrerKind, SearchReason
 from mt_access.plugins import hookimpl
@@ -47,6 +48,7 @@ from mt_access.yamlread import parse_yaml
 
 if TYPE_CHECKING:
     from mt_access.geo.communes import CommuneReference
+    from mt_access.questions import Question
 
 __all__ = [
     "FIELDS",
@@ -187,22 +189,12 @@ _REQUIRED: tuple[tuple[tuple[str, ...], str], ...] = (
 
 NAME_ORDERS = ("first_last", "last_first")
 _FIELD_KEYS = ("column", "columns", "values", "otherwise", "value", "formats", "order", "optional")
-_TOP_KEYS = ("preset", "name", "prefer_territory", "fields")
+_TOP_KEYS = ("preset", "name", "prefer_territory", "fields", "questions")
 _PRESET_KEYS = ("name", "prefer_territory", "fields")
 _PRESET_PACKAGE = "mt_access.intake"
 _PRESET_DIR = "presets"
 DEFAULT_PRESET = "generique"
 """The preset used when a policy has no ``intake:`` section."""
-
-
-_PUNCTUATION = re.compile(r"[^\w]+|_+")
-
-
-def header_key(text: str) -> str:
-    """The key headers are compared by: no case, accents, extra spaces nor punctuation
-    (``" Votre ville * "`` and ``"votre ville"`` are the same header, and so are
-    ``"Affection de longue durée (ALD)"`` and ``"affection de longue duree - ALD"``)."""
-    return " ".join(_PUNCTUATION.sub(" ", normalize_text(text)).split())
 
 
 @attrs.frozen
@@ -258,12 +250,15 @@ class FormMapping:
         preset: the preset it is based on, if any.
         prefer_territory: a commune name that fits several communes, exactly one of them in
             the policy's territory, is that one (by default such a name is a problem).
+        questions: how the policy's own questions are read, by question id
+            (``intake.questions``, :mod:`mt_access.intake.question_fields`).
     """
 
     fields: Mapping[str, FormField]
     name: str = ""
     preset: str | None = None
     prefer_territory: bool = False
+    questions: Mapping[str, QuestionField] = attrs.field(factory=dict)
 
     def field(self, name: str) -> FormField | None:
         """The field called ``name``, or ``None`` when the form does not fill it."""
@@ -273,8 +268,10 @@ class FormMapping:
     def headers(self) -> tuple[str, ...]:
         """Every column header the mapping reads, in field order."""
         seen: dict[str, None] = {}
-        for form_field in self.fields.values():
-            for column in form_field.columns:
+        columns = [f.columns for f in self.fields.values()]
+        columns += [q.columns for q in self.questions.values()]
+        for headers in columns:
+            for column in headers:
                 seen.setdefault(column)
         return tuple(seen)
 
@@ -309,6 +306,7 @@ class _Checker:
     :class:`~mt_access.yamlcheck.Node` (key path derived, file and line in every error)."""
 
     reference: CommuneReference | None = None
+    questions: tuple[Question, ...] = ()
 
     def target(self, node: Node, spec: FieldSpec) -> Any:
         """A value of ``values``, ``otherwise`` or ``value``, checked for the field's type."""
@@ -485,6 +483,8 @@ class _Checker:
             settings["prefer_territory"] = raw.at("prefer_territory").boolean()
         if "fields" in raw:
             settings["fields"] = self.fields(raw.at("fields"), allow_null=preset_allowed)
+        if preset_allowed:  # a policy's own questions (a preset has none)
+            settings["questions"] = read_question_fields(raw.at("questions"), self.questions)
         return preset, settings
 
 
@@ -521,6 +521,7 @@ def _build(
         prefer_territory=settings.get(
             "prefer_territory", base.prefer_territory if base is not None else False
         ),
+        questions=settings.get("questions", {}),
     )
 
 
@@ -530,6 +531,7 @@ def intake_from_policy(
     error: ErrorFactory,
     path: str = "$.intake",
     reference: CommuneReference | None = None,
+    questions: tuple[Question, ...] = (),
 ) -> FormMapping:
     """Validate the ``intake:`` section of a policy and compile it.
 
@@ -540,21 +542,24 @@ def intake_from_policy(
         path: the key path of the section.
         reference: commune reference to check the INSEE codes of commune fields (skipped
             when ``None``).
+        questions: the policy's own questions (``intake.questions`` refers to them).
 
     Raises:
         PolicyError: naming the key path and what was expected.
     """
-    return _read(Node(value, path, Locator(factory=error)), reference)
+    return _read(Node(value, path, Locator(factory=error)), reference, questions)
 
 
-def _read(node: Node, reference: CommuneReference | None) -> FormMapping:
-    preset, settings = _Checker(reference).section(node, preset_allowed=True)
+def _read(
+    node: Node, reference: CommuneReference | None, questions: tuple[Question, ...] = ()
+) -> FormMapping:
+    preset, settings = _Checker(reference, questions).section(node, preset_allowed=True)
     base = load_preset(preset) if preset is not None else None
     return _build(node, base, preset, settings)
 
 
 def _read_section(node: Node, context: ReadContext) -> FormMapping | None:
-    return _read(node, context.reference)
+    return _read(node, context.reference, context.questions)
 
 
 INTAKE: PolicySection[FormMapping | None] = PolicySection(
@@ -573,14 +578,17 @@ def mt_access_policy_sections() -> list[PolicySection[Any]]:
     return [INTAKE]
 
 
-def form_mapping(data: Mapping[str, Any], *, source: str = "<dict>") -> FormMapping:
-    """Validate a mapping written like a policy's ``intake:`` section, from Python.
+def form_mapping(
+    data: Mapping[str, Any], *, source: str = "<dict>", questions: tuple[Question, ...] = ()
+) -> FormMapping:
+    """Validate a mapping written like a policy's ``intake:`` section, from Python
+    (``questions``: the policy's own questions, read by ``intake.questions``).
 
     Raises:
         PolicyError: naming the key path (``$.intake.fields.reason``) and what was expected.
     """
 
-    return _read(Locator(source=source).root(dict(data), "$.intake"), None)
+    return _read(Locator(source=source).root(dict(data), "$.intake"), None, questions)
 
 
 def available_presets() -> tuple[str, ...]:

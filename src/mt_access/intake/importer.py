@@ -52,6 +52,7 @@ from mt_access.intake.forms import (
     split_full_name,
 )
 from mt_access.intake.headers import column_plan, hints_for_unread
+from mt_access.intake.question_fields import BadAnswer, QuestionReader, question_columns
 from mt_access.intake.records import (
     DuplicateReason,
     IntakeDuplicate,
@@ -83,6 +84,7 @@ from mt_access.model import (
 
 if TYPE_CHECKING:
     from mt_access.policy import Policy
+    from mt_access.questions import Question
 
 __all__ = [
     "DuplicateReason",
@@ -107,11 +109,25 @@ class _Importer:
         reference: CommuneReference,
         territory: frozenset[str],
         received: dt.date | None,
+        questions: Sequence[Question] = (),
     ) -> None:
         self.table = table
         self.mapping = mapping
         plan, self.absent = column_plan(table, mapping)
+        unmapped = [q.id for q in questions if q.required and q.id not in mapping.questions]
+        if unmapped:
+            raise IntakeError(
+                f"question(s) obligatoire(s) de la politique lue(s) d'aucune colonne : "
+                f"{', '.join(unmapped)} ; ajoutez leur colonne sous intake.questions",
+                source=table.source,
+            )
+        asked, absent = question_columns(table, mapping.questions)
+        self.absent += absent
+        self.answer_readers = [
+            QuestionReader(mapping.questions[qid], column) for qid, column in asked.items()
+        ]
         read = {column for columns in plan.values() for column in columns}
+        read |= set(asked.values())
         self.unread = [header for header in table.headers if header not in read]
         self.hints = hints_for_unread(self.unread, plan, mapping)
         self.readers = {
@@ -145,6 +161,28 @@ class _Importer:
                 )
             else:
                 values[name] = value
+        answers: dict[str, Any] = {}
+        for answer_reader in self.answer_readers:
+            value = answer_reader.read(row)
+            question = answer_reader.question
+            if isinstance(value, BadAnswer):
+                problems.append(
+                    IntakeProblem(
+                        row.number, answer_reader.column, value.expected, answer_reader.cell(row)
+                    )
+                )
+            elif value is None:
+                if question.required:
+                    problems.append(
+                        IntakeProblem(
+                            row.number,
+                            answer_reader.column,
+                            f"réponse obligatoire attendue : {question.label}",
+                        )
+                    )
+            else:
+                answers[question.id] = value
+        values["answers"] = answers
         return values, problems
 
     def problem(
@@ -300,6 +338,7 @@ class _Importer:
             ),
             consent=Consent(given=True, on=consent_date),
             comments=values.get("comments", ""),
+            answers=values.get("answers", {}),
         )
         identity = PatientIdentity(
             last_name=last_name,
@@ -364,7 +403,9 @@ def import_table(
     mapping = mapping or policy.intake or default_mapping()
     if reference is None:
         reference = policy.reference if policy.reference is not None else bundled_reference()
-    importer = _Importer(table, mapping, reference, frozenset(policy.territory), received)
+    importer = _Importer(
+        table, mapping, reference, frozenset(policy.territory), received, policy.questions
+    )
 
     duplicates_of = DuplicateFinder(known)
 

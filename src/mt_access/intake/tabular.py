@@ -35,6 +35,7 @@ from mt_access.errors import IntakeError
 __all__ = [
     "IntakeError",
     "Row",
+    "header_key",
     "Table",
     "normalize_text",
     "parse_choice",
@@ -656,3 +657,13 @@ def parse_choice(text: str, mapping: Mapping[str, T]) -> T:
     except KeyError:
         listed = ", ".join(f"« {wording} »" for wording in mapping)
         raise IntakeError(f"une des valeurs suivantes attendue : {listed}", value=text) from None
+
+
+_PUNCTUATION = re.compile(r"[^\w]+|_+")
+
+
+def header_key(text: str) -> str:
+    """The key headers are compared by: no case, accents, extra spaces nor punctuation
+    (``" Votre ville * "`` and ``"votre ville"`` are the same header, and so are
+    ``"Affection de longue durée (ALD)"`` and ``"affection de longue duree - ALD"``)."""
+    return " ".join(_PUNCTUATION.sub(" ", normalize_text(text)).split())

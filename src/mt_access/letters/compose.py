@@ -26,6 +26,7 @@ from mt_access.letters.templates import LetterError, LetterKind, LetterTemplates
 from mt_access.lifecycle import Event, ExitReason, RequestFile, RequestState
 from mt_access.model import PatientIdentity, Physician, PracticeContact, ReferrerKind, Request
 from mt_access.policy import Policy, Resource
+from mt_access.questions import ShowPlace, shown_answers
 from mt_access.resources import MODE_LABELS
 from mt_access.result import AttachedResource, OrientedPhysician, format_km
 
@@ -171,6 +172,15 @@ def _patient_name(identity: PatientIdentity) -> dict[str, str]:
     return {"prenom": identity.first_name, "nom": identity.last_name, "nom_complet": full}
 
 
+def _answers(request: Request, policy: Policy, where: ShowPlace) -> list[dict[str, str]]:
+    """The answers the policy shows in this kind of letter (``show_in``), as the ``reponses``
+    variable: ``libelle`` and ``valeur``."""
+    return [
+        {"libelle": label, "valeur": value}
+        for label, value in shown_answers(request, policy, where)
+    ]
+
+
 def _referrer(request: Request) -> dict[str, str]:
     referrer = request.referrer
     if referrer.kind is ReferrerKind.PATIENT:
@@ -242,6 +252,7 @@ def compose_acknowledgement(
     """
     context = _base(policy, request.id, request.received, on)
     if to == "patient":
+        context["reponses"] = _answers(request, policy, "letters")
         context["patient"] = _patient(identity, policy, request)
         context["adresseur"] = None
         if request.referrer.kind is not ReferrerKind.PATIENT:
@@ -253,6 +264,7 @@ def compose_acknowledgement(
         referrer = _referrer(request)
         context["adresseur"] = referrer
         context["patient"] = _patient_name(identity)
+        context["reponses"] = _answers(request, policy, "referrer_letters")
         return _render(
             templates,
             LetterKind.ACK_REFERRER,
@@ -443,6 +455,7 @@ def compose_feedback(
     context["issue"] = outcome(file, policy, physician)
     context["issue"]["personnes"] = person_outcomes(request, file, policy, physicians or {})
     context["issue"]["ressources"] = involved_resources(file, policy)
+    context["reponses"] = _answers(request, policy, "referrer_letters")
     return _render(
         templates,
         LetterKind.FEEDBACK,
@@ -560,6 +573,7 @@ def compose_orientation(
     ]
     context["ressources"] = [_resource(r, policy) for r in resources]
     context["liste_medecins"] = with_gps
+    context["reponses"] = _answers(request, policy, "letters")
     return _render(
         templates, LetterKind.ORIENTATION, context, request_id=request.id, recipient="patient"
     )

@@ -15,6 +15,7 @@ from mt_access.bounds import MAX_AGE_YEARS, MAX_WAITING_DAYS
 from mt_access.columns import RequestTable
 from mt_access.model import HomeVisitNeed, SearchReason
 from mt_access.plugins import hookimpl
+from mt_access.policies.answer_kind import ANSWER_KIND
 from mt_access.policy import CriterionKind, CriterionTest, Param, ParamType, VectorTest
 
 __all__ = ["BUILTIN_CRITERION_KINDS"]
@@ -223,6 +224,7 @@ BUILTIN_CRITERION_KINDS: tuple[CriterionKind, ...] = (
             ),
         ),
     ),
+    ANSWER_KIND,
 )  # fmt: skip
 
 

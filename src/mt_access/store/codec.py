@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 
 import attrs
 
+from mt_access.answers import decode_answers, encode_answers
 from mt_access.calendar import Month
 from mt_access.geo.point import Point
 from mt_access.ledger import CapacityDeclared, LedgerEntry, PlacementRecorded, PlacementReleased
@@ -171,8 +172,10 @@ REQUEST_DATA_COLUMNS: tuple[str, ...] = (
     "consent_on",
     "comments",
     "household_id",
+    "answers",
 )
-"""The columns :func:`request_row` fills (the request's own fields)."""
+"""The columns :func:`request_row` fills (the request's own fields; ``answers`` is the JSON
+text of :func:`mt_access.answers.encode_answers`)."""
 
 FILE_COLUMNS: tuple[str, ...] = (
     "state",
@@ -212,6 +215,7 @@ REQUEST_COLUMNS: tuple[str, ...] = (
     "comments",
     "declined_by",
     "household_id",
+    "answers",
 )
 """The columns :func:`decode_requests` reads, in this order."""
 
@@ -249,6 +253,7 @@ def request_row(request: Request) -> tuple[Any, ...]:
         _iso_or_none(consent.on),
         request.comments,
         request.household_id,
+        encode_answers(request.answers),
     )
 
 
@@ -335,6 +340,7 @@ def decode_requests(rows: Iterable[Row], *, validate: bool = False) -> list[Requ
         comments,
         declined_by,
         household_id,
+        answers,
     ) in rows:
         household = households.get((adults, children))
         if household is None:
@@ -376,6 +382,7 @@ def decode_requests(rows: Iterable[Row], *, validate: bool = False) -> list[Requ
                 comments,
                 refused,
                 household_id,
+                decode_answers(answers),
             )
         )
     return out

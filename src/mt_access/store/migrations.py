@@ -27,6 +27,7 @@ __all__ = [
     "V3_CHANGES",
     "V4_PERSONS",
     "V5_CONTACTS",
+    "V6_ANSWERS",
     "V7_RESOURCES",
     "Migration",
 ]
@@ -221,6 +222,14 @@ V5_CONTACTS: tuple[str, ...] = (
 )
 """Version 5: the GPs' practice contact (phone, MSSanté, address, practice name, notes)."""
 
+V6_ANSWERS: tuple[str, ...] = (
+    # The answers to the CPTS's own questions (Request.answers, the policy's questions:), as
+    # the JSON text of mt_access.answers.encode_answers: an object by question id, a date as
+    # {"date": "aaaa-mm-jj"}, a set of options as {"set": [...]}. '{}' (no answer) for every
+    # request of an older file. Personal data: an erasure empties it with the request.
+    "ALTER TABLE requests ADD COLUMN answers TEXT NOT NULL DEFAULT '{}'",
+)
+"""Version 6: the answers of each request to the CPTS's own questions."""
 
 V7_RESOURCES: tuple[str, ...] = (
     # The policy's resource a transition concerns (events resource_involved and
@@ -238,8 +247,8 @@ V7_RESOURCES: tuple[str, ...] = (
     BEGIN SELECT RAISE(ABORT, 'transitions : seul l''effacement des commentaires est permis');
     END""",
 )
-"""Version 7 (written after the questions helper's version 6; the lead renumbers at merge):
-the resource each transition concerns (resources involved before a GP, and their answers)."""
+"""Version 7: the resource each transition concerns (resources involved before a GP, and
+their answers)."""
 
 
 def _script(statements: Sequence[str]) -> Migration:
@@ -256,7 +265,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     _script(V3_CHANGES),
     _script(V4_PERSONS),
     _script(V5_CONTACTS),
-    _script(V7_RESOURCES),  # step 7 once the questions helper's step 6 is merged
+    _script(V6_ANSWERS),
+    _script(V7_RESOURCES),
 )
 """Step ``i`` upgrades a version ``i`` file to version ``i + 1``."""
 
