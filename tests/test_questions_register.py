@@ -148,10 +148,13 @@ def test_a_version_5_register_is_upgraded_with_empty_answers(tmp_path: Path) -> 
         (request.id, *codec.request_row(request)[: len(columns)], *codec.file_row(file)),
     )
     conn.execute("INSERT INTO identities VALUES (?, '', '', '', '', '', '', '')", ("R1",))
+    # a version 5 file has no transitions.resource column (version 7)
+    t_columns = [c for c in codec.TRANSITION_COLUMNS if c != "resource"]
+    t_row = dict(zip(codec.TRANSITION_COLUMNS, codec.transition_row(file.history[0]), strict=True))
     conn.execute(
-        f"INSERT INTO transitions ({', '.join(codec.TRANSITION_COLUMNS)}) "
-        f"VALUES ({', '.join('?' * len(codec.TRANSITION_COLUMNS))})",
-        codec.transition_row(file.history[0]),
+        f"INSERT INTO transitions ({', '.join(t_columns)}) "
+        f"VALUES ({', '.join('?' * len(t_columns))})",
+        tuple(t_row[c] for c in t_columns),
     )
     conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
     conn.execute("PRAGMA user_version = 5")
