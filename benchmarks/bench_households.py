@@ -219,7 +219,8 @@ def main(argv: list[str] | None = None) -> int:
             gaps = r["exact_gap"]
             print(
                 f"{r['size']:>8} {r['places']:>6}: {sum(g == 0 for g in gaps)}/{len(gaps)} "
-                f"months at the optimum, largest gap {max(gaps)} person(s) (exact solve median {r['exact_ms']:.0f} ms)"
+                f"months at the optimum, largest gap {max(gaps)} person(s) "
+                f"(exact solve median {r['exact_ms']:.0f} ms)"
             )
     return 0
 
