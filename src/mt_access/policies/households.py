@@ -44,9 +44,9 @@ FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
 #: Largest CP-SAT model :func:`plan` builds (household × GP and cell × level × GP terms).
-EXACT_MAX_TERMS = 1500
+EXACT_MAX_TERMS = 1000
 #: CP-SAT's deterministic time budget for :func:`plan` (OR-Tools' deterministic seconds).
-EXACT_BUDGET = 0.05
+EXACT_BUDGET = 0.03
 
 
 class HouseholdProblem(NamedTuple):
@@ -290,6 +290,7 @@ def exact(
     hint: dict[int, int] | None = None,
     *,
     budget: float | None = None,
+    to_beat: tuple[int, ...] | None = None,
 ) -> tuple[dict[int, int], bool] | None:
     """The assignment of households that places the most persons at level 1, then at level
     2, ... (one-person requests counted as the flow places them), then the most households
@@ -299,10 +300,12 @@ def exact(
         problem: the requests and GPs.
         hint: a known assignment to start from (the greedy's).
         budget: CP-SAT's deterministic time limit per stage (None: solve to optimality).
+        to_beat: persons per level to improve on: when the persons per level found do not
+            beat them (lexicographically), stop there and return None.
 
     Returns:
         The assignment and whether its persons per level are proven optimal; None if CP-SAT
-        found no solution within the budget.
+        found no solution within the budget (or none beating ``to_beat``).
     """
     from ortools.sat.python import cp_model  # imported on first use (a heavy module)
 
@@ -337,6 +340,7 @@ def exact(
             model.add_at_most_one(v for _, v in choices)
             x[i] = choices
     groups: dict[tuple[int, int], int] = {}
+    flows: list[cp_model.IntVar] = []
     for i in problem.singles.tolist():
         groups[(cells[i], rank[i])] = groups.get((cells[i], rank[i]), 0) + persons[i]
     for (c, r), size in groups.items():
@@ -346,6 +350,7 @@ def exact(
                 continue
             v = model.new_int_var(0, min(size, cap[j]), f"y{c}_{r}_{j}")
             arcs.append(v)
+            flows.append(v)
             load[j].append((1, v))
             level_terms[r].append((1, v))
             distance.append((dist[c][k], v))
@@ -362,6 +367,7 @@ def exact(
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
     solver.parameters.random_seed = 0
+    solver.parameters.linearization_level = 2  # the LP of a packing helps (measured)
     if budget is not None:
         solver.parameters.max_deterministic_time = budget
     proven = True
@@ -377,14 +383,20 @@ def exact(
             break
         if s < level_stages and status != cp_model.OPTIMAL:
             proven = False
+        if s == level_stages - 1 and to_beat is not None:
+            found = tuple(sum(a * solver.value(v) for a, v in level_terms[r]) for r in levels)
+            if found <= to_beat:
+                return None
         model.add(expr >= round(solver.objective_value))
         assignment = {
             i: j for i, choices in x.items() for j, v in choices if solver.boolean_value(v)
         }
         model.clear_hints()  # type: ignore[no-untyped-call]
-        for i, choices in x.items():
+        for i, choices in x.items():  # the next stage starts from this solution
             for j, v in choices:
                 model.add_hint(v, assignment.get(i) == j)
+        for v in flows:
+            model.add_hint(v, solver.value(v))
     return assignment, proven
 
 
@@ -441,7 +453,7 @@ def plan(problem: HouseholdProblem) -> HouseholdPlan:
         return HouseholdPlan(seed, "greedy", True)
     if model_terms(problem) > EXACT_MAX_TERMS:
         return HouseholdPlan(seed, "greedy", False)
-    found = exact(problem, seed, budget=EXACT_BUDGET)
+    found = exact(problem, seed, budget=EXACT_BUDGET, to_beat=counts)
     if found is None:
         return HouseholdPlan(seed, "greedy", False)
     assignment, proven = found
