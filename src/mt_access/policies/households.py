@@ -316,7 +316,7 @@ def exact(
     persons = problem.item_persons.tolist()
     cand = [c.tolist() for c in problem.candidates]
     dist = [np.rint(d * 1000.0).astype(np.int64).tolist() for d in problem.distances_km]
-    cap = problem.capacity.tolist()
+    cap = np.maximum(problem.capacity, 0).tolist()  # a GP over its places takes nobody
 
     model = cp_model.CpModel()
     load: list[list[tuple[int, cp_model.IntVar]]] = [[] for _ in cap]
