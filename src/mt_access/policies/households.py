@@ -29,14 +29,18 @@ import numpy.typing as npt
 from mt_access import flow
 
 __all__ = [
+    "EXACT_BUDGET",
     "EXACT_MAX_TERMS",
     "HouseholdPlan",
     "HouseholdProblem",
     "exact",
     "greedy",
     "level_counts",
+    "model_terms",
     "plan",
     "relaxed_counts",
+    "residual",
+    "valid",
 ]
 
 IntArray = npt.NDArray[np.int64]
@@ -457,7 +461,15 @@ def plan(problem: HouseholdProblem) -> HouseholdPlan:
     if found is None:
         return HouseholdPlan(seed, "greedy", False)
     assignment, proven = found
-    better = level_counts(problem, assignment)
-    if better > counts:
+    if valid(problem, assignment) and level_counts(problem, assignment) > counts:
         return HouseholdPlan(assignment, "optimum", proven)
     return HouseholdPlan(seed, "greedy", proven)
+
+
+def valid(problem: HouseholdProblem, assignment: dict[int, int]) -> bool:
+    """Only households kept together, each with an eligible GP, no GP beyond its places."""
+    for i, j in assignment.items():
+        cell = problem.candidates[int(problem.item_cell[i])]
+        if not problem.keep[i] or j not in cell:
+            return False
+    return bool((residual(problem, assignment) >= 0).all())
