@@ -49,6 +49,7 @@ __all__ = [
     "CptsInstance",
     "TerritoryInstance",
     "communes_within",
+    "cpts_households_month",
     "cpts_month",
     "four_level_policy",
     "france_communes",
@@ -113,6 +114,45 @@ def cpts_month(n_requests: int = 500, n_physicians: int = 60, *, seed: int = 202
         policy, bundled_reference(), requests=n_requests, physicians=n_physicians, seed=seed
     )
     return CptsInstance(month.requests, month.physicians, policy, month.on)
+
+
+def cpts_households_month(
+    n_requests: int = 800,
+    n_physicians: int = 60,
+    *,
+    seed: int = 2026,
+    household_share: float = 0.30,
+    located_share: float = 0.30,
+    capacity: tuple[int, int] = (3, 16),
+) -> CptsInstance:
+    """:func:`cpts_month` with households kept together: about ``household_share`` of the
+    one-person requests become households of 2 to 4 persons, ``located_share`` of the requests
+    have their own (generated) home coordinates, so cells are many, and each GP has
+    ``capacity[0]`` to ``capacity[1]`` places."""
+    import random
+
+    import attrs
+
+    from mt_access.geo import Point
+
+    base = cpts_month(n_requests, n_physicians, seed=seed)
+    rng = random.Random(seed)
+    reference = bundled_reference()
+    requests = []
+    for r in base.requests:
+        if r.persons == 1 and rng.random() < household_share:
+            size = rng.choice([2, 2, 2, 3, 3, 4])
+            r = attrs.evolve(r, household=Household(adults=1, children=size - 1))
+        if rng.random() < located_share:
+            p = reference.point(r.commune)
+            home = Point(p.lat + rng.uniform(-0.02, 0.02), p.lon + rng.uniform(-0.02, 0.02))
+            r = attrs.evolve(r, patient=attrs.evolve(r.patient, location=home))
+        requests.append(r)
+    physicians = tuple(
+        attrs.evolve(p, monthly_capacity=rng.randint(*capacity)) for p in base.physicians
+    )
+    policy = attrs.evolve(base.policy, keep_households_together=True)
+    return CptsInstance(tuple(requests), physicians, policy, base.on)
 
 
 # --------------------------------------------------------------------------------------------

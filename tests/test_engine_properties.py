@@ -30,6 +30,7 @@ import itertools
 from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
+from unittest import mock
 
 import attrs
 import networkx as nx  # type: ignore[import-untyped]
@@ -59,6 +60,7 @@ from mt_access import (
     match,
 )
 from mt_access.geo import DistanceCache, bundled_reference, geodesic_km
+from mt_access.policies import households
 from strategies import (
     BONDUES,
     GRENOBLE,
@@ -383,6 +385,13 @@ def _run(subjects: dict[str, Subject], case: Case) -> Run:
     return Run(subject, apply_variant(subject.policy, variant), instance)
 
 
+def _greedy_run(subjects: dict[str, Subject], case: Case) -> Run:
+    """:func:`_run` with households kept together placed by the seniority greedy alone (the
+    optimisation by CP-SAT switched off; see ``tests/test_household_plan.py`` for it)."""
+    with mock.patch.object(households, "EXACT_MAX_TERMS", -1):
+        return _run(subjects, case)
+
+
 def test_max_distances_are_away_from_commune_distances() -> None:
     """The strategies' maximum distances are at least 30 m away from every distance between
     two of the communes, so no distance algorithm can put a commune on the other side."""
@@ -632,7 +641,7 @@ def test_household_kept_together_never_takes_a_place_an_earlier_request_needs(
     requests before H are placed as many as the capacities allow once the households before H
     are placed: H and the later households take none of their places (max flow reference).
     Likewise all the one-person requests, once every household is placed."""
-    run = _run(subjects, case)
+    run = _greedy_run(subjects, case)
     room = dict(run.room)
     singles: dict[str, int] = {}
     for rid in sorted(run.rank, key=run.order_key):
@@ -666,7 +675,7 @@ def test_household_kept_together_goes_to_the_nearest_gp_depriving_no_earlier_req
     and with whom the one-person requests before it that would be placed (taken in the
     policy's order while they fit) can all still be placed; it waits only if there is no such
     physician."""
-    run = _run(subjects, case)
+    run = _greedy_run(subjects, case)
     room = dict(run.room)
     singles: list[str] = []
     for rid in sorted(run.rank, key=run.order_key):

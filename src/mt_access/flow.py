@@ -31,25 +31,31 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
 
+def _offsets(candidates: Sequence[IntArray]) -> tuple[IntArray, IntArray]:
+    """Number of candidates of each cell, and where each cell starts in their concatenation."""
+    sizes = np.fromiter((c.size for c in candidates), np.int64, len(candidates))
+    starts = np.zeros(len(candidates), dtype=np.int64)
+    np.cumsum(sizes[:-1], out=starts[1:])
+    return sizes, starts
+
+
 def _cell_arcs(
     n_cells: int, candidates: Sequence[IntArray], capacity: IntArray
 ) -> tuple[IntArray, IntArray, IntArray]:
-    """Cell → physician arcs restricted to physicians with capacity left."""
-    tails: list[IntArray] = []
-    heads: list[IntArray] = []
-    which: list[IntArray] = []
-    for c in range(n_cells):
-        cand = candidates[c]
-        if cand.size:
-            live = cand[capacity[cand] > 0]
-            if live.size:
-                tails.append(np.full(live.size, c, dtype=np.int64))
-                heads.append(live.astype(np.int64))
-                which.append(np.flatnonzero(capacity[cand] > 0).astype(np.int64))
-    if not tails:
-        empty = np.empty(0, dtype=np.int64)
+    """Cell → physician arcs restricted to physicians with capacity left: tails (cells, in
+    order), heads (physicians, in each cell's candidate order) and the index of each head in
+    its cell's candidates. Built with whole-array operations (no loop over the cells)."""
+    empty = np.empty(0, dtype=np.int64)
+    if n_cells == 0:
         return empty, empty, empty
-    return np.concatenate(tails), np.concatenate(heads), np.concatenate(which)
+    sizes, starts = _offsets(candidates)
+    if int(sizes.sum()) == 0:
+        return empty, empty, empty
+    heads = np.concatenate([np.asarray(c, dtype=np.int64) for c in candidates])
+    tails = np.repeat(np.arange(n_cells, dtype=np.int64), sizes)
+    which = np.arange(heads.size, dtype=np.int64) - np.repeat(starts, sizes)
+    live = capacity[heads] > 0
+    return tails[live], heads[live], which[live]
 
 
 def _solve_to_sink(
@@ -152,10 +158,9 @@ def assign_nearest(
     ctails, cheads, which = _cell_arcs(n_cells, candidates, capacity)
     keep = cell_supply[ctails] > 0
     ctails, cheads, which = ctails[keep], cheads[keep], which[keep]
-    dist = np.array(
-        [distances_km[c][k] for c, k in zip(ctails.tolist(), which.tolist(), strict=True)],
-        dtype=np.float64,
-    )
+    _, starts = _offsets(candidates)
+    all_km = np.concatenate([np.asarray(d, dtype=np.float64) for d in distances_km])
+    dist = all_km[starts[ctails] + which] if ctails.size else np.empty(0, dtype=np.float64)
     flow = min_cost_flow.SimpleMinCostFlow()
     cells = np.flatnonzero(cell_supply > 0)
     flow.add_arcs_with_capacity_and_unit_cost(

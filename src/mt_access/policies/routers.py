@@ -14,6 +14,7 @@ from mt_access.bounds import MAX_MONTHLY_CAPACITY, MAX_NEAREST, MAX_OVERBOOKING,
 from mt_access.hooks import Hooks
 from mt_access.model import PhysicianStatus, age_band
 from mt_access.plugins import hookimpl
+from mt_access.policies import households
 from mt_access.policy import Param, ParamType, Policy, RouterKind
 from mt_access.result import (
     Orientation,
@@ -191,52 +192,63 @@ def route_monthly_quota(task: RoutingTask) -> RouterOutput:
 def _place_households(
     task: RoutingTask, quota: _Quota, placements: list[Placement], waiting: list[Waiting]
 ) -> IntArray:
-    """Households kept together, in priority order: each takes only places that no request
-    before it in the order needs (checked with a max flow: the requests before it stay
-    placeable), at the nearest physician where the whole household fits.
+    """Households kept together (:func:`mt_access.policies.households.plan`): the seniority
+    greedy (in priority order, each at the nearest GP where it fits whole without depriving a
+    request before it in the order), or, when that misses places, the assignment that places
+    the most persons level by level.
 
     Returns the places left per physician.
     """
-    residual = quota.capacity.copy()
-    singles = quota.singles
-    for i in np.flatnonzero(quota.keep).tolist():
+    ranks = np.fromiter((c.rank for c in task.classifications), np.int64, len(task.requests))
+    problem = households.HouseholdProblem(
+        quota.capacity,
+        quota.candidates,
+        [c.distances_km for c in task.cells],
+        quota.item_cell,
+        quota.item_persons,
+        ranks,
+        quota.keep,
+    )
+    chosen = households.plan(problem)
+    final = households.residual(problem, chosen.assignment)
+    running = quota.capacity.copy()  # places left before each household, in order
+    for i in problem.households:
         cell = task.cells[int(quota.item_cell[i])]
         size = int(quota.item_persons[i])
         if cell.candidates.size == 0:
             waiting.append(task.waiting(task.item(i), task.no_candidate_reason(cell)))
             continue
-        prior = singles[singles < i]  # requests are in priority order
-        chosen = flow.select_by_priority(
-            residual, quota.candidates, quota.item_cell[prior], quota.item_persons[prior]
-        )
-        demand = quota.cell_totals(prior, chosen)
-        for k, j in enumerate(cell.candidates.tolist()):
-            if residual[j] < size:
-                continue
-            trial = residual.copy()
-            trial[j] -= size
-            if flow.fits(trial, quota.candidates, demand):
-                full = [c for c in cell.candidates[:k].tolist() if residual[c] < size]
-                residual = trial
-                placements.append(
-                    task.placement(
-                        task.item(i),
-                        j,
-                        size,
-                        float(cell.distances_km[k]),
-                        full,
-                        "médecin éligible le plus proche pouvant accueillir tout le foyer "
-                        "sans priver une demande plus prioritaire ou plus ancienne",
-                    )
-                )
-                break
-        else:
+        j = chosen.assignment.get(i)
+        if j is None:
             best = int(quota.capacity[cell.candidates].max())
             reason = (
                 ReasonCode.HOUSEHOLD_TOO_LARGE if best < size else ReasonCode.CAPACITY_EXHAUSTED
             )
             waiting.append(task.waiting(task.item(i), reason))
-    return residual
+            continue
+        k = int(np.flatnonzero(cell.candidates == j)[0])
+        left = running if chosen.method == "greedy" else final
+        full = [c for c in cell.candidates[:k].tolist() if left[c] < size]
+        running[j] -= size
+        placements.append(
+            task.placement(
+                task.item(i),
+                j,
+                size,
+                float(cell.distances_km[k]),
+                full,
+                _HOUSEHOLD_WHY[chosen.method],
+            )
+        )
+    return final
+
+
+_HOUSEHOLD_WHY = {
+    "greedy": "médecin éligible le plus proche pouvant accueillir tout le foyer "
+    "sans priver une demande plus prioritaire ou plus ancienne",
+    "optimum": "médecin éligible pouvant accueillir tout le foyer, dans la répartition des "
+    "places du mois qui place le plus de personnes, niveau de priorité après niveau",
+}
 
 
 def _place_singles(
