@@ -35,8 +35,8 @@ from mt_access.errors import IntakeError
 __all__ = [
     "IntakeError",
     "Row",
-    "header_key",
     "Table",
+    "header_key",
     "normalize_text",
     "parse_choice",
     "parse_date",
