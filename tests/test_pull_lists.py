@@ -26,9 +26,12 @@ from mt_access.lifecycle import Actor, Event, RequestState
 from mt_access.pull_lists import (
     LIST_COLUMNS,
     ListPage,
+    list_columns,
     list_file_stem,
     list_html,
     list_markdown,
+    list_rows,
+    pages_by_physician,
     write_pull_lists,
 )
 from mt_access.register import Register, RegisterOperationError
@@ -524,3 +527,29 @@ def test_list_date() -> None:
     assert list_date(Month(2026, 3), None, today) == dt.date(2026, 3, 31)
     assert list_date(Month(2026, 7), None, today) == dt.date(2026, 7, 1)
     assert list_date(None, dt.date(2026, 1, 2), today) == dt.date(2026, 1, 2)
+
+
+def test_shareable_answers_and_only_they_are_on_the_lists(tmp_path: Path) -> None:
+    """The answers to questions marked ``shareable`` are columns of the GP's list (and of its
+    files); the other answers never are."""
+    from question_fixtures import POLICY as QUESTIONS_POLICY
+
+    text = QUESTIONS_POLICY.replace(
+        "routing:\n  priority: {router: monthly_quota}\n  non_priority: {router: monthly_quota}",
+        "routing:\n  priority: {router: pull}\n  non_priority: {router: pull}",
+    )
+    policy = _policy_from_text(text, tmp_path)
+    register = _register(policy, {"MG1": (VOIRON, 2)})
+    _waiting(register, answers={"isole": True, "situation": "Complexe", "traitements": 7})
+    (only,) = register.pull_lists(DAY)
+    (entry,) = only.entries
+    assert entry.extra == (("Personne isolée", "oui"),)
+    rows = list_rows(only)
+    assert rows[0]["Personne isolée"] == "oui"
+    assert "Situation" not in list_columns(only)
+    pages = pages_by_physician([only], {"MG1": "Dr Test"}, DAY)
+    written = write_pull_lists(pages, tmp_path / "l", formats=["md", "html"])
+    body = "".join(p.read_text(encoding="utf-8") for p in written)
+    assert "Personne isolée" in body
+    assert "Complexe" not in body
+    assert "traitements" not in body.lower()

@@ -143,8 +143,13 @@ def _entry_row(entry: PullEntry) -> dict[str, str]:
         "soins sous un mois": "oui" if entry.urgent else "non",
     }
     for label, text in entry.extra:
-        row[label] = text
+        row[_extra_column(label)] = text
     return row
+
+
+def _extra_column(label: str) -> str:
+    """The column of an extra: its label, unless a list column already has that name."""
+    return f"{label} (question)" if label in LIST_COLUMNS else label
 
 
 def list_columns(pull_list: PullList) -> tuple[str, ...]:
@@ -153,8 +158,7 @@ def list_columns(pull_list: PullList) -> tuple[str, ...]:
     extra: dict[str, None] = {}
     for entry in pull_list.entries:
         for label, _ in entry.extra:
-            if label not in LIST_COLUMNS:
-                extra.setdefault(label)
+            extra.setdefault(_extra_column(label))
     return (*LIST_COLUMNS, *extra)
 
 

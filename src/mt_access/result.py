@@ -271,9 +271,9 @@ class PullEntry:
         urgent: care needed within a month.
         household: persons of the whole household (``0``: not known; the register fills
             it in :meth:`mt_access.Register.pull_lists`).
-        extra: further ``(French label, text)`` columns shared with the GP, in order; empty
-            today (the extension point for the answers to a CPTS's own questions marked
-            shareable).
+        extra: further ``(French label, text)`` columns shared with the GP, in order: the
+            answers to the CPTS's own questions marked ``shareable``
+            (:func:`mt_access.questions.shareable_answers`).
     """
 
     pseudonym: str

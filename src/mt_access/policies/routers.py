@@ -16,6 +16,7 @@ from mt_access.model import PhysicianStatus, age_band
 from mt_access.plugins import hookimpl
 from mt_access.policies import households
 from mt_access.policy import Param, ParamType, Policy, RouterKind
+from mt_access.questions import shareable_answers
 from mt_access.result import (
     Orientation,
     OrientedPhysician,
@@ -504,6 +505,7 @@ def route_pull(task: RoutingTask) -> RouterOutput:
                     level_label=labels.get(level, level),
                     commune_name=reference.get(commune).name if commune in reference else commune,
                     urgent=request.urgent,
+                    extra=shareable_answers(request, task.policy),
                 )
             by_physician[j].append((item.position, attrs.evolve(base, distance_km=round(d, 1))))
             listed = True
