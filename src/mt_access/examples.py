@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 import attrs
@@ -30,6 +31,7 @@ from mt_access.model import (
     StatusChange,
 )
 from mt_access.policy import Policy
+from mt_access.questions import Question, QuestionType
 
 if TYPE_CHECKING:
     from mt_access.register import MatchRun, Register
@@ -41,6 +43,7 @@ __all__ = [
     "example_answers",
     "example_identity",
     "example_month",
+    "example_picks",
     "example_register",
 ]
 
@@ -214,7 +217,44 @@ def example_month(
                 status_history=history,
             )
         )
+    if policy.questions:
+        # a generator of their own, so that a policy without questions gets the same month
+        answers_rng = random.Random(f"{seed}-answers")
+        reqs = [
+            attrs.evolve(r, answers=example_question_answers(answers_rng, policy.questions, r, on))
+            for r in reqs
+        ]
     return ExampleMonth(tuple(reqs), tuple(docs), on)
+
+
+def example_question_answers(
+    rng: random.Random, questions: Sequence[Question], request: Request, on: dt.date
+) -> dict[str, object]:
+    """Generated answers of ``request`` to the policy's own ``questions``: a required
+    question is always answered, another 4 times in 5; « oui » to a yes/no question 1 time in
+    4 for a request with a priority criterion, 1 in 10 otherwise; options, numbers within the
+    question's bounds, dates in the last year and a made-up short text otherwise."""
+    fragile = request.ald or request.css or request.ame or request.disability_or_chronic
+    answers: dict[str, object] = {}
+    for q in questions:
+        if not q.required and rng.random() < 0.2:
+            continue
+        if q.type is QuestionType.OUI_NON:
+            answers[q.id] = rng.random() < (0.25 if fragile else 0.1)
+        elif q.type is QuestionType.CHOIX:
+            answers[q.id] = rng.choice(q.options)
+        elif q.type is QuestionType.CHOIX_MULTIPLE:
+            k = rng.randint(1, min(2, len(q.options)))
+            answers[q.id] = frozenset(rng.sample(q.options, k))
+        elif q.type is QuestionType.NOMBRE:
+            low = int(q.minimum) if q.minimum is not None else 0
+            high = int(q.maximum) if q.maximum is not None else low + 10
+            answers[q.id] = rng.randint(low, max(low, high))
+        elif q.type is QuestionType.DATE:
+            answers[q.id] = on - dt.timedelta(days=rng.randint(1, 365))
+        else:
+            answers[q.id] = "réponse générée"[: q.max_length]
+    return answers
 
 
 def _rough_km(reference: CommuneReference, a: str, b: str) -> float:
@@ -248,18 +288,54 @@ def _referred(rng: random.Random, request: Request) -> Request:
     return attrs.evolve(request, referrer=Referrer(kind=kind, name=name, contact=contact))
 
 
-def example_answers(register: Register, run: MatchRun, on: dt.date, *, seed: int = 2026) -> int:
-    """Generated GP answers, on ``on``, to the proposals of ``run`` still pending: 5
-    acceptances in 6, the same for the same seed. Returns the number of acceptances."""
+def example_answers(
+    register: Register,
+    run: MatchRun | Sequence[tuple[str, str]],
+    on: dt.date,
+    *,
+    seed: int = 2026,
+) -> int:
+    """Generated GP answers, on ``on``, to the proposals of ``run`` (or to the given
+    ``(request id, GP id)`` proposals, e.g. GPs' picks) still pending: 5 acceptances in 6,
+    the same for the same seed. Returns the number of acceptances."""
     rng = random.Random(seed)
     accepted = 0
-    for request_id, physician_id in run.proposed:
+    proposed = run if isinstance(run, Sequence) else run.proposed
+    for request_id, physician_id in proposed:
         if physician_id not in register.file(request_id).proposed_to:
             continue  # a household's other proposal was accepted first, or already answered
         yes = rng.random() < 5 / 6
         register.answer(request_id, physician_id, on, accepted=yes)
         accepted += yes
     return accepted
+
+
+def example_picks(register: Register, on: dt.date, *, seed: int = 2026) -> list[tuple[str, str]]:
+    """Generated picks, on ``on``, of the GPs from their shared lists (levels routed by
+    ``pull``): in order of GP id, each GP takes entries from the top of their list, as many
+    as their places left and the policy's pick limit allow, skipping one in 5. Returns the
+    ``(request id, GP id)`` proposals recorded (none when no level is routed by ``pull``)."""
+    from mt_access.register import RegisterOperationError
+
+    if not register.pull_levels():
+        return []
+    rng = random.Random(seed)
+    picked: list[tuple[str, str]] = []
+    for physician_id in sorted(x.physician_id for x in register.pull_lists(on)):
+        # the lists change with every pick: a picked request leaves every list
+        current = {x.physician_id: x for x in register.pull_lists(on)}.get(physician_id)
+        if current is None:
+            continue
+        room = current.places_left if current.places_left is not None else 1
+        for entry in current.entries[: max(room, 0)]:
+            if rng.random() < 0.2:
+                continue
+            try:
+                file = register.choose(physician_id, entry.pseudonym, on)
+            except RegisterOperationError:
+                break  # no place left or the pick limit reached: the next GP
+            picked.append((file.id, physician_id))
+    return picked
 
 
 def example_register(
@@ -364,6 +440,8 @@ def example_register(
             run_on = current.first_day + dt.timedelta(days=14)
             run = register.run_match(run_on)
             example_answers(register, run, run_on + dt.timedelta(days=7), seed=seed + index)
+            picks = example_picks(register, run_on + dt.timedelta(days=2), seed=seed + index)
+            example_answers(register, picks, run_on + dt.timedelta(days=9), seed=seed + index)
             late_on = run_on + dt.timedelta(days=10)
             for request_id in run.oriented:
                 if rng.random() < 0.4:

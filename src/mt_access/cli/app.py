@@ -18,7 +18,7 @@ import traceback
 from collections.abc import Sequence
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from mt_access.calendar import Month
 from mt_access.cli.common import (
@@ -40,6 +40,9 @@ from mt_access.loading import available_policies, load_policy
 from mt_access.policy import Policy
 from mt_access.resources import MODE_LABELS, Resource, resource_warnings
 from mt_access.result import format_km
+
+if TYPE_CHECKING:
+    from mt_access.register import Register
 
 __all__ = ["main"]
 
@@ -108,12 +111,15 @@ def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
             f"Réponses des médecins (générées) le {answered_on:%d/%m/%Y} : {accepted} "
             f"acceptation(s), {len(run.proposed) - accepted} refus ou sans objet."
         )
+        lists_written = _demo_pull_lists(register, on, folder / "listes", console, args.graine)
         console.say("")
         written = write_report(register, month, folder, console, personal=False)
     console.say("")
     console.say(f"Fichiers écrits dans {folder} :")
     console.say(f"  {path} (le registre)")
     console.say(f"  {folder / 'courriers'} ({len(letters)} courriers)")
+    if lists_written:
+        console.say(f"  {folder / 'listes'} ({lists_written} listes de médecins)")
     for item in written:
         console.say(f"  {item}")
     console.say("")
@@ -122,6 +128,31 @@ def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
         f"mt-access medecin liste --registre {path} --date {on:%d/%m/%Y}"
     )
     return EXIT_OK
+
+
+def _demo_pull_lists(
+    register: Register, on: dt.date, folder: Path, console: Console, seed: int
+) -> int:
+    """For a policy with shared lists (``pull``): write the month's list of each GP to
+    ``folder`` (XLSX and HTML), then record generated picks from them two days later and the
+    GPs' answers a week after; return the number of files written."""
+    from mt_access.examples import example_answers, example_picks
+    from mt_access.pull_lists import pages_by_physician, write_pull_lists
+
+    if not register.pull_levels():
+        return 0
+    names = {p.id: p.name for p in register.physicians()}
+    pages = pages_by_physician(register.pull_lists(on), names, on, cpts=register.policy.name)
+    written = write_pull_lists(pages, folder, formats=["xlsx", "html"])
+    picked_on = on + dt.timedelta(days=2)
+    picks = example_picks(register, picked_on, seed=seed)
+    accepted = example_answers(register, picks, picked_on + dt.timedelta(days=7), seed=seed)
+    console.say(
+        f"Listes partagées : {len(pages)} médecin(s) ont reçu leur liste ; choix des médecins "
+        f"(générés) le {picked_on:%d/%m/%Y} : {len(picks)} demande(s) choisie(s), "
+        f"{accepted} acceptée(s) après envoi du dossier."
+    )
+    return len(written)
 
 
 def _show_intake(policy: Policy, out: TextIO) -> None:

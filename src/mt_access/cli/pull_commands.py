@@ -83,6 +83,8 @@ def cmd_lists(args: argparse.Namespace, console: Console) -> int:
         console.say("")
         left = "" if x.places_left is None else f", {x.places_left} place(s) restante(s)"
         console.say(f"{page.physician_name} ({x.physician_id}) : {len(x.entries)} demande(s){left}")
+        # the answers to the questions the policy marks shareable
+        extras = list(dict.fromkeys(label for e in x.entries for label, _ in e.extra))
         rows = [
             (
                 e.pseudonym,
@@ -94,6 +96,7 @@ def cmd_lists(args: argparse.Namespace, console: Console) -> int:
                 e.persons if e.household <= e.persons else f"{e.persons}/{e.household}",
                 e.home_visits,
                 "oui" if e.urgent else "",
+                *(dict(e.extra).get(label, "") for label in extras),
             )
             for e in x.entries
         ]
@@ -107,6 +110,7 @@ def cmd_lists(args: argparse.Namespace, console: Console) -> int:
             "pers.",
             "visites à domicile",
             "urgent",
+            *extras,
         )
         console.say(table(headers, rows, right=(2, 4, 6)))
     if args.dossier:
