@@ -37,7 +37,11 @@ import attrs
 
 from mt_access.bounds import MAX_ADULTS, MAX_CHILDREN, Bound, check_number
 from mt_access.errors import PolicyError
-from mt_access.intake.question_fields import QuestionField, read_question_fields
+from mt_access.intake.question_fields import (
+    QuestionField,
+    read_date_formats,
+    read_question_fields,
+)
 from mt_access.intake.tabular import header_key, normalize_text
 from mt_access.labels import LabelledEnum
 from mt_access.model import HomeVisitNeed, ReferrerKind, SearchReason
@@ -383,23 +387,7 @@ class _Checker:
     def formats(self, node: Node, spec: FieldSpec) -> tuple[str, ...]:
         if spec.type is not FieldType.DATE:
             raise node.error("'formats' ne s'applique qu'à un champ date")
-        out = []
-        sample = dt.datetime(2001, 2, 3, 4, 5, 6)
-        for item in node.items() if isinstance(node.value, list) else [node]:
-            fmt = item.text(expected="format strptime (par ex. '%d-%b-%Y')")
-            try:
-                ok = "%" in fmt and dt.datetime.strptime(sample.strftime(fmt), fmt).date() == (
-                    sample.date()
-                )
-            except ValueError:
-                ok = False
-            if not ok:
-                raise item.error(
-                    f"format de date invalide {fmt!r} : jour, mois et année attendus "
-                    "(directives %d, %m ou %b, %Y de strptime)"
-                )
-            out.append(fmt)
-        return tuple(out)
+        return read_date_formats(node)
 
     def form_field(self, node: Node, name: str) -> FormField:
         spec = FIELDS[name]

@@ -143,6 +143,12 @@ def _values(node: Node, question: Question) -> tuple[tuple[str, Any], ...]:
 def _formats(node: Node, question: Question) -> tuple[str, ...]:
     if question.type is not QuestionType.DATE:
         raise node.error("'formats' ne s'applique qu'à une question de type date")
+    return read_date_formats(node)
+
+
+def read_date_formats(node: Node) -> tuple[str, ...]:
+    """The ``formats:`` of a date column (one ``strptime`` format or a list): each must read
+    back a day, a month and a year."""
     out = []
     sample = dt.datetime(2001, 2, 3, 4, 5, 6)
     for item in node.items() if isinstance(node.value, list) else [node]:
