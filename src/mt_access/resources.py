@@ -28,6 +28,7 @@ import attrs
 from mt_access.bounds import MAX_RESOURCE_WAIT_DAYS
 from mt_access.criterion import Criterion, read_communes
 from mt_access.model import Request
+from mt_access.result import describe_resource
 from mt_access.transitions import Event, Transition
 from mt_access.yamlcheck import Node
 
@@ -98,12 +99,7 @@ class Resource:
         return bool(self.mode)
 
     def describe(self) -> str:
-        parts = [self.name]
-        if self.kind:
-            parts.append(f"({self.kind})")
-        if self.contact:
-            parts.append(f"– {self.contact}")
-        return " ".join(parts)
+        return describe_resource(self.name, self.kind, self.contact)
 
     def applies(self, request: Request, level: str, on: dt.date) -> tuple[str, ...] | None:
         """The labels of the ``when`` criteria met (empty without ``when``), or ``None`` when

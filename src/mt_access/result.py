@@ -215,12 +215,17 @@ class AttachedResource:
 
     def describe(self) -> str:
         """« DAC (dispositif d'appui) – 01 02 03 04 05 »."""
-        parts = [self.name]
-        if self.kind:
-            parts.append(f"({self.kind})")
-        if self.contact:
-            parts.append(f"– {self.contact}")
-        return " ".join(parts)
+        return describe_resource(self.name, self.kind, self.contact)
+
+
+def describe_resource(name: str, kind: str, contact: str) -> str:
+    """A resource on one line: « DAC (dispositif d'appui) – 01 02 03 04 05 »."""
+    parts = [name]
+    if kind:
+        parts.append(f"({kind})")
+    if contact:
+        parts.append(f"– {contact}")
+    return " ".join(parts)
 
 
 @attrs.frozen
