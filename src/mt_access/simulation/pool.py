@@ -12,9 +12,11 @@ functions defined there can be unpickled), which is why scripts usually need an
 is hidden while they start: a plain script that calls ``compare`` at its top level works,
 and its top level runs once (a test runs the documentation's example as such a script).
 
-A worker says when it is ready; only then is it given chunks (two at a time, so that it never
-waits for the next one). Meanwhile the calling process runs chunks itself: a comparison never
-waits for a worker to start, and a short one may end before any worker is ready.
+A worker says when it is ready; only then is it given chunks of replications (two at a time,
+so that it never waits for the next one; smaller towards the end, so that every process
+finishes together). Meanwhile the calling process runs replications itself, one at a time,
+feeding the workers in between: a comparison never waits for a worker to start, and a short
+one may end before any worker is ready.
 """
 
 from __future__ import annotations
@@ -205,6 +207,7 @@ class WorkerPool:
         self._processes: list[BaseProcess | None] = []
         self._ready: set[int] = set()
         self._in_flight: dict[int, list[int]] = {}
+        self._chunks = 0
         self.used: set[int] = set()  # the workers that ran a chunk
         try:
             with main_module_hidden():
@@ -230,15 +233,20 @@ class WorkerPool:
         """Are chunks running, or queued, in a worker?"""
         return any(self._in_flight.values())
 
-    def feed(self, pending: list[tuple[int, Sequence[int]]]) -> None:
-        """Send each ready worker chunks (number, replications) taken from the front of
-        ``pending``, until it has two."""
+    def feed(self, pending: list[int], processes: int) -> None:
+        """Send each ready worker replications taken from the front of ``pending`` until it
+        has two chunks: chunks of :data:`RUNS_PER_CHUNK` runs, smaller towards the end
+        (``pending`` over twice the ``processes``), so that the processes finish together."""
+        per_chunk = max(1, RUNS_PER_CHUNK // len(self.pairs))
         for k in sorted(self._ready):
             queue = self._in_flight[k]
             while pending and len(queue) < 2:
-                number, replications = pending.pop(0)
-                self._connections[k].send((number, self.pairs, list(replications)))
-                queue.append(number)
+                size = max(1, min(per_chunk, -(-len(pending) // (2 * processes))))
+                replications = pending[:size]
+                del pending[:size]
+                self._chunks += 1
+                self._connections[k].send((self._chunks, self.pairs, replications))
+                queue.append(self._chunks)
 
     def collect(self, timeout: float | None) -> list[tuple[int, list[RunSummary]]]:
         """The chunks the workers finished, as (number, runs), waiting up to ``timeout``
@@ -315,8 +323,8 @@ CALLER_RUNS_CHUNKS = True
 (tests set it to ``False`` to have the workers run every such chunk)."""
 
 RUNS_PER_CHUNK = 12
-"""Runs (replications × variants) sent to a worker at a time: about a second of work for a
-CPTS, so that the workers finish together and progress is reported often."""
+"""Runs (replications × variants) sent to a worker at a time, at most: about a second of
+work for a CPTS, so that progress is reported often."""
 
 
 @contextlib.contextmanager
@@ -373,29 +381,30 @@ def run_all(
         if not remote:
             here(pairs, replications)
             return runs, 1
-        size = max(1, min(-(-len(replications) // (4 * workers)), RUNS_PER_CHUNK // len(remote)))
-        chunks = [replications[i : i + size] for i in range(0, len(replications), size)]
-        pending = list(enumerate(chunks))
-        local_todo = list(range(len(chunks))) if local else []
+        pending = list(replications)  # the replications of the remote pairs not given out
+        local_todo = list(replications) if local else []  # their local pairs not run yet
+
+        def collected(part: list[tuple[int, list[RunSummary]]]) -> None:
+            for _, chunk in part:
+                runs.extend(chunk)
+                if done is not None:
+                    done(len(chunk))
+
         with WorkerPool(workers - 1, portable, recipes, remote) as pool:
             while pending or local_todo or pool.busy:
-                for _, part in pool.collect(0):
-                    runs.extend(part)
-                    if done is not None:
-                        done(len(part))
-                pool.feed(pending)
+                collected(pool.collect(0))
+                pool.feed(pending, workers)
+                # This process runs one replication at a time, to feed the workers often.
                 if pending and CALLER_RUNS_CHUNKS:
-                    number, reps = pending.pop(0)
-                    with_local = number in local_todo
-                    if with_local:
-                        local_todo.remove(number)
-                    here([*remote, *local] if with_local else remote, reps)
+                    r = pending.pop(0)
+                    if r in local_todo:
+                        local_todo.remove(r)
+                        here([*remote, *local], [r])
+                    else:
+                        here(remote, [r])
                 elif local_todo:
-                    here(local, chunks[local_todo.pop(0)])
+                    here(local, [local_todo.pop(0)])
                 elif pool.busy or pending:
-                    for _, part in pool.collect(None):
-                        runs.extend(part)
-                        if done is not None:
-                            done(len(part))
+                    collected(pool.collect(None))
             used = 1 + len(pool.used)
     return runs, used
