@@ -28,6 +28,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
@@ -121,12 +122,14 @@ def bench_breakdown(runs: int) -> dict[str, Any]:
 
     runner.match = timed(match)  # type: ignore[assignment]
     MatchResult.record = timed(record)  # type: ignore[method-assign]
+    gc.freeze()  # as compare() does
     try:
         c = time.process_time()
         for r in range(1, runs + 1):
             runner.run_summary(scenario, policy, r)
         cpu = (time.process_time() - c) / runs
     finally:
+        gc.unfreeze()
         runner.match = match  # type: ignore[assignment]
         MatchResult.record = record  # type: ignore[method-assign]
     engine /= runs
