@@ -510,11 +510,19 @@ def test_the_documented_script_runs_without_a_main_guard(tmp_path: Path) -> None
     assert proc.stdout.count("le plus proche") == 1  # one table
 
 
-def test_policies_a_worker_cannot_rebuild_run_here() -> None:
+def test_policies_a_worker_cannot_rebuild_run_here(monkeypatch: pytest.MonkeyPatch) -> None:
     hand_made = attrs.evolve(VOIRONNAIS, keep_households_together=True)  # raw unchanged
     result = compare(attrs.evolve(SMALL, months=1), hand_made, replications=2, workers=2)
     assert result.workers == 1
     assert len(result.runs) == 2
+    # With a policy the worker rebuilds: that one goes to the worker, the other runs here.
+    monkeypatch.setattr(pool, "CALLER_RUNS_CHUNKS", False)
+    policies = {"main": hand_made, "fichier": VOIRONNAIS}
+    scenario = attrs.evolve(SMALL, months=2)
+    mixed = compare(scenario, policies, replications=3, workers=2)
+    assert mixed.workers == 2
+    serial = compare(scenario, policies, replications=3, workers=1)
+    assert mixed.runs_frame().equals(serial.runs_frame())
 
 
 def test_frames_and_plots(small_run: mt_access.simulation.SimulationRun, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -25,13 +25,14 @@ import contextlib
 import gc
 import multiprocessing
 import pickle
+import signal
 import sys
 import traceback
 import types
 from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
@@ -141,13 +142,18 @@ def main_module_hidden() -> Iterator[None]:
 
 
 def _serve(
-    connection: Connection, scenarios: Sequence[Scenario], recipes: Sequence[PolicyRecipe]
+    connection: Connection,
+    scenarios: Sequence[Scenario | None],
+    recipes: Sequence[PolicyRecipe | None],
 ) -> None:
-    """A worker's life: set up once, then run the chunks it is sent until ``None``."""
+    """A worker's life: set up once, then run the chunks it is sent until ``None``. (The
+    scenarios and policies it does not run are ``None``.)"""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the calling process's to handle
     try:
-        policies = [compile_recipe(r) for r in recipes]
+        policies = [compile_recipe(r) if r is not None else None for r in recipes]
         for scenario in scenarios:
-            _ = scenario.register  # generated once per worker
+            if scenario is not None:
+                _ = scenario.register  # generated once per worker
     except BaseException as exc:  # reported to the calling process
         connection.send((_FAILED, None, _portable_error(exc)))
         return
@@ -164,7 +170,8 @@ def _serve(
             return
         number, pairs, replications = message
         try:
-            runs = run_replications(pairs, replications, scenarios, policies)
+            # The pairs sent name only scenarios and policies that are there (not None).
+            runs = run_replications(pairs, replications, cast(Any, scenarios), cast(Any, policies))
         except BaseException as exc:  # reported to the calling process
             connection.send((_FAILED, number, _portable_error(exc)))
             return
