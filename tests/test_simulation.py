@@ -510,6 +510,25 @@ def test_the_documented_script_runs_without_a_main_guard(tmp_path: Path) -> None
     assert proc.stdout.count("le plus proche") == 1  # one table
 
 
+@attrs.frozen
+class _ScriptEvent(GPWithdraws):
+    """An event type of the caller's script (see the test below)."""
+
+
+def test_objects_of_the_callers_script_stay_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The workers do not import the caller's script: a scenario holding an object defined
+    there runs in the calling process."""
+    monkeypatch.setattr(_ScriptEvent, "__module__", "__main__")
+    monkeypatch.setattr(sys.modules["__main__"], "_ScriptEvent", _ScriptEvent, raising=False)
+    monkeypatch.setattr(pool, "CALLER_RUNS_CHUNKS", False)
+    scenario = attrs.evolve(SMALL, months=2).with_event(_ScriptEvent(SMALL.register[0].id, 2))
+    result = compare(scenario, VOIRONNAIS, replications=2, workers=2)
+    assert result.workers == 1
+    assert result.runs_frame().equals(
+        compare(scenario, VOIRONNAIS, replications=2, workers=1).runs_frame()
+    )
+
+
 def test_policies_a_worker_cannot_rebuild_run_here(monkeypatch: pytest.MonkeyPatch) -> None:
     hand_made = attrs.evolve(VOIRONNAIS, keep_households_together=True)  # raw unchanged
     result = compare(attrs.evolve(SMALL, months=1), hand_made, replications=2, workers=2)
