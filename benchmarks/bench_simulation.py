@@ -1,27 +1,34 @@
 """Benchmarks of the simulation (:mod:`mt_access.simulation`): wall time of simulated years.
 
-Prints figures, never asserts on time. Three benchmarks (see ``docs/benchmarks.md``):
+Prints figures, never asserts on time. Four benchmarks (see ``docs/benchmarks.md``):
 
 1. ``cpts``: a 12-month simulation of a Voironnais-sized CPTS (Voironnais policy, about 100
    requests a month, 60 generated GPs): median wall time of one replication (target ≤ 1 s).
-2. ``replications``: 1,000 replications of it with :func:`mt_access.simulation.compare`
-   on both cores (target ≤ 2 min), and the time per replication; also the workers' CPU
-   time, which tells the wall time on free cores when other processes share the machine.
-3. ``department``: a 12-month simulation of the Nord (647 communes, 2.6 million
+2. ``breakdown``: where a replication's time goes, in this process: the CPU time per
+   replication of a comparison's run, the part spent in the engine (``match`` and recording
+   its result in the ledger) and the rest (generating the requests, the answers, the
+   indicators).
+3. ``replications``: 1,000 replications of it with :func:`mt_access.simulation.compare`
+   (and 100), with 1 and 2 processes (target: 1,000 on two cores ≤ 60 s), and the time per
+   replication; also the CPU time of this process and of the workers, which tells the wall
+   time on free cores when other processes share the machine.
+4. ``department``: a 12-month simulation of the Nord (647 communes, 2.6 million
    inhabitants, default rates: about 2,200 requests a month; 7 GPs per 10,000 inhabitants:
    about 1,830 GPs; a policy over the whole département built from the Voironnais rules):
    wall time of one replication, and of each month.
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_simulation.py              # all three
+    .venv/bin/python benchmarks/bench_simulation.py              # all four (about 5 minutes)
     .venv/bin/python benchmarks/bench_simulation.py --quick      # smoke run (100 replications)
-    .venv/bin/python benchmarks/bench_simulation.py --only cpts --only replications
+    .venv/bin/python benchmarks/bench_simulation.py --only replications --replications 1000 \
+        --workers 2                                              # the headline figure alone
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
@@ -32,11 +39,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 
 TARGET_CPTS_S = 1.0
-TARGET_REPLICATIONS_S = 120.0
+TARGET_REPLICATIONS_S = 60.0
 
 
 def _status(value: float, target: float) -> str:
@@ -91,36 +100,88 @@ def bench_cpts(runs: int) -> dict[str, Any]:
     }
 
 
+def bench_breakdown(runs: int) -> dict[str, Any]:
+    from mt_access.result import MatchResult
+    from mt_access.simulation import runner
+
+    scenario, policy = voironnais_scenario()
+    runner.run_summary(scenario, policy, 0)  # warm-up
+    engine = 0.0
+    match, record = runner.match, MatchResult.record
+
+    def timed(function: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            nonlocal engine
+            t = time.process_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                engine += time.process_time() - t
+
+        return call
+
+    runner.match = timed(match)  # type: ignore[assignment]
+    MatchResult.record = timed(record)  # type: ignore[method-assign]
+    gc.freeze()  # as compare() does
+    try:
+        c = time.process_time()
+        for r in range(1, runs + 1):
+            runner.run_summary(scenario, policy, r)
+        cpu = (time.process_time() - c) / runs
+    finally:
+        gc.unfreeze()
+        runner.match = match  # type: ignore[assignment]
+        MatchResult.record = record  # type: ignore[method-assign]
+    engine /= runs
+    print(
+        f"2. Where a replication of (1) goes, as a comparison runs it ({runs} runs, this "
+        f"process): {cpu * 1000:.0f} ms CPU per replication, of which the engine (12 × match "
+        f"and result.record) {engine * 1000:.0f} ms ({engine / cpu:.0%}) and the simulation "
+        f"around it {(cpu - engine) * 1000:.0f} ms ({1 - engine / cpu:.0%})"
+    )
+    return {"runs": runs, "cpu_per_replication_s": cpu, "engine_s": engine}
+
+
 def bench_replications(replications: int, workers: int) -> dict[str, Any]:
     from mt_access.simulation import compare
 
     scenario, policy = voironnais_scenario()
+    load = os.getloadavg()[0]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    here = time.process_time()
     t0 = time.perf_counter()
     result = compare(scenario, policy, replications=replications, workers=workers)
     wall = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the workers, once shut down
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    placed = result.values("ensemble", "part placée")[result.variants[0]]
+    here = time.process_time() - here
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the workers, once stopped
+    children = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    cpu = here + children
+    placed = np.sort(result.values("ensemble", "part placée")[result.variants[0]])
+    headline = replications == 1000 and workers == 2
     print(
-        f"2. {replications} replications of (1), {result.workers} worker process(es): "
-        f"{wall:.1f} s wall ({wall / replications * 1000:.0f} ms per replication, "
-        f"spawning the workers included); the workers' CPU time {cpu:.1f} s, i.e. "
-        f"{cpu / max(result.workers, 1):.1f} s per worker (the wall time on free cores); "
-        f"share placed {placed.mean():.3f} "
-        f"[{sorted(placed)[int(0.05 * len(placed))]:.3f} – "
-        f"{sorted(placed)[int(0.95 * len(placed)) - 1]:.3f}]; "
+        f"3. {replications} replications of (1), workers={workers} "
+        f"({result.workers} process(es) used): {wall:.1f} s wall "
+        f"({wall / replications * 1000:.0f} ms per replication, starting the workers "
+        f"included); CPU {cpu:.1f} s ({here:.1f} s here, {children:.1f} s in workers), i.e. "
+        f"{cpu / max(workers, 1):.1f} s per process (the wall time on free cores); load "
+        f"average {load:.2f} → {os.getloadavg()[0]:.2f}; share placed {placed.mean():.3f} "
+        f"[{placed[int(0.05 * len(placed))]:.3f} – {placed[int(0.95 * len(placed)) - 1]:.3f}]"
         + (
-            f"target ≤ {TARGET_REPLICATIONS_S:.0f} s: {_status(wall, TARGET_REPLICATIONS_S)}"
-            if replications == 1000
-            else "(target stated for 1,000 replications)"
+            f"; target ≤ {TARGET_REPLICATIONS_S:.0f} s: {_status(wall, TARGET_REPLICATIONS_S)}"
+            if headline
+            else ""
         )
     )
     return {
         "replications": replications,
-        "workers": result.workers,
+        "workers": workers,
+        "processes_used": result.workers,
         "wall_s": wall,
-        "workers_cpu_s": cpu,
+        "cpu_here_s": here,
+        "cpu_workers_s": children,
+        "load_start": load,
+        "load_end": os.getloadavg()[0],
+        "share_placed_mean": float(placed.mean()),
     }
 
 
@@ -161,7 +222,7 @@ def bench_department() -> dict[str, Any]:
     arrivals = sum(m.arrivals for m in run.months)
     waiting = [m.count(mt_access.RequestState.WAITING) for m in run.months]
     print(
-        f"3. Nord, 12 months ({len(nord)} communes, {scenario.population:,} inhabitants, "
+        f"4. Nord, 12 months ({len(nord)} communes, {scenario.population:,} inhabitants, "
         f"{len(register)} GPs, {arrivals:,} requests): {wall:.1f} s wall "
         f"(+ {setup:.1f} s to generate the GPs); per month {min(month_times):.2f}–"
         f"{max(month_times):.2f} s; waiting list at the end of each month: {waiting}"
@@ -175,15 +236,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="100 replications, 3 CPTS runs")
     parser.add_argument(
-        "--only", action="append", choices=("cpts", "replications", "department"), default=None
+        "--only",
+        action="append",
+        choices=("cpts", "breakdown", "replications", "department"),
+        default=None,
     )
-    parser.add_argument("--replications", type=int, default=None)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--replications", type=int, action="append", help="default: 100 and 1000")
+    parser.add_argument("--workers", type=int, action="append", help="default: 1 and 2")
     parser.add_argument("--runs", type=int, default=None, help="CPTS runs (default 10)")
     parser.add_argument("--no-json", action="store_true")
     args = parser.parse_args(argv)
-    only = set(args.only or ("cpts", "replications", "department"))
-    replications = args.replications or (100 if args.quick else 1000)
+    only = set(args.only or ("cpts", "breakdown", "replications", "department"))
+    counts = args.replications or ([100] if args.quick else [100, 1000])
+    workers = args.workers or [1, 2]
     runs = args.runs or (3 if args.quick else 10)
     print(
         f"Python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cores; "
@@ -192,8 +257,12 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {"load_average_start": os.getloadavg()}
     if "cpts" in only:
         results["cpts"] = bench_cpts(runs)
+    if "breakdown" in only:
+        results["breakdown"] = bench_breakdown(5 if args.quick else 20)
     if "replications" in only:
-        results["replications"] = bench_replications(replications, args.workers)
+        results["replications"] = [
+            bench_replications(count, w) for count in counts for w in workers
+        ]
     if "department" in only:
         results["department"] = bench_department()
     results["load_average_end"] = os.getloadavg()

@@ -4,8 +4,13 @@ policy variants, comparison, frames and plots, and the Sud Est Grenoblois calibr
 from __future__ import annotations
 
 import datetime as dt
+import os
 import random
+import re
+import subprocess
+import sys
 from collections import Counter
+from pathlib import Path
 
 import attrs
 import numpy as np
@@ -33,6 +38,7 @@ from mt_access.simulation import (
     generate_identity,
     generate_requests,
     policy_variant,
+    pool,
     rng_for,
     seg_policy,
     seg_scenario,
@@ -409,7 +415,9 @@ def test_compare_shares_arrivals_and_gives_intervals() -> None:
         result.versus("nearest")
 
 
-def test_compare_scenarios_labels_and_parallel_equals_serial() -> None:
+def test_compare_scenarios_labels_and_parallel_equals_serial(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     gp = SMALL.register[0].id
     scenarios = {
         "base": attrs.evolve(SMALL, months=2),
@@ -423,6 +431,7 @@ def test_compare_scenarios_labels_and_parallel_equals_serial() -> None:
     )
     assert seen == [(0, 4), (2, 4), (4, 4)]
     seen.clear()
+    monkeypatch.setattr(pool, "CALLER_RUNS_CHUNKS", False)  # the worker runs every chunk
     parallel = compare(
         scenarios, VOIRONNAIS, replications=2, workers=2, progress=lambda d, t: seen.append((d, t))
     )
@@ -436,11 +445,103 @@ def test_compare_scenarios_labels_and_parallel_equals_serial() -> None:
     assert both.variants == ("base · q", "base · d", "départ · q", "départ · d")
 
 
-def test_policies_a_worker_cannot_rebuild_run_here() -> None:
+@pytest.mark.parametrize("caller_runs_chunks", [False, True])
+def test_results_do_not_depend_on_the_processes(
+    monkeypatch: pytest.MonkeyPatch, caller_runs_chunks: bool
+) -> None:
+    """The same replications give the same runs with one process and with two (the worker
+    running every chunk, or sharing them with this process), chunk after chunk."""
+    monkeypatch.setattr(pool, "CALLER_RUNS_CHUNKS", caller_runs_chunks)
+    monkeypatch.setattr(pool, "RUNS_PER_CHUNK", 2)
+    gp = SMALL.register[0].id
+    scenario = attrs.evolve(SMALL, months=3).with_event(
+        GPRetires(physician_id=gp, month=2, patients_entering=8)
+    )
+    policies = {"quota": VOIRONNAIS, "liste": policy_variant(VOIRONNAIS, router="k_nearest")}
+    serial = compare(scenario, policies, replications=6, workers=1, first_replication=3)
+    parallel = compare(scenario, policies, replications=6, workers=2, first_replication=3)
+    if not caller_runs_chunks:
+        assert parallel.workers == 2
+    assert serial.workers == 1
+    assert [(r.variant, r.replication) for r in parallel.runs] == [
+        (v, r) for v in (0, 1) for r in range(3, 9)
+    ]
+    assert parallel.runs_frame().equals(serial.runs_frame())
+    for what in ("waiting", "placed"):
+        for label, series in serial.monthly(what).items():
+            np.testing.assert_array_equal(parallel.monthly(what)[label], series)
+
+
+def test_a_worker_error_is_raised_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pool, "CALLER_RUNS_CHUNKS", False)
+    unknown = attrs.evolve(SMALL, months=1).with_event(GPWithdraws("MG999", month=1))
+    with pytest.raises(SimulationError, match="médecin MG999 inconnu") as raised:
+        compare(unknown, VOIRONNAIS, replications=2, workers=2)
+    assert any("processus de calcul" in note for note in raised.value.__notes__)
+
+
+def test_the_documented_script_runs_without_a_main_guard(tmp_path: Path) -> None:
+    """The example script of docs/simulation.md, run as ``python comparaison.py``: it calls
+    ``compare`` at its top level, without ``if __name__ == "__main__":``, and its worker
+    process (which runs every chunk here) does not run that top level again."""
+    page = (Path(__file__).resolve().parents[1] / "docs" / "simulation.md").read_text("utf-8")
+    found = re.search(r"```python file=comparaison\.py no-run\n(.*?)```", page, re.DOTALL)
+    assert found is not None
+    script = tmp_path / "comparaison.py"
+    script.write_text(
+        "import mt_access.simulation.pool\n"
+        "mt_access.simulation.pool.CALLER_RUNS_CHUNKS = False  # the worker runs every chunk\n"
+        + found.group(1),
+        encoding="utf-8",
+    )
+    source = str(Path(mt_access.__file__).resolve().parents[1])
+    path = os.pathsep.join(filter(None, [source, os.environ.get("PYTHONPATH")]))
+    proc = subprocess.run(
+        [sys.executable, script.name],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": path},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("2 processus") == 1, proc.stdout
+    assert proc.stdout.count("le plus proche") == 1  # one table
+
+
+@attrs.frozen
+class _ScriptEvent(GPWithdraws):
+    """An event type of the caller's script (see the test below)."""
+
+
+def test_objects_of_the_callers_script_stay_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The workers do not import the caller's script: a scenario holding an object defined
+    there runs in the calling process."""
+    monkeypatch.setattr(_ScriptEvent, "__module__", "__main__")
+    monkeypatch.setattr(sys.modules["__main__"], "_ScriptEvent", _ScriptEvent, raising=False)
+    monkeypatch.setattr(pool, "CALLER_RUNS_CHUNKS", False)
+    scenario = attrs.evolve(SMALL, months=2).with_event(_ScriptEvent(SMALL.register[0].id, 2))
+    result = compare(scenario, VOIRONNAIS, replications=2, workers=2)
+    assert result.workers == 1
+    assert result.runs_frame().equals(
+        compare(scenario, VOIRONNAIS, replications=2, workers=1).runs_frame()
+    )
+
+
+def test_policies_a_worker_cannot_rebuild_run_here(monkeypatch: pytest.MonkeyPatch) -> None:
     hand_made = attrs.evolve(VOIRONNAIS, keep_households_together=True)  # raw unchanged
     result = compare(attrs.evolve(SMALL, months=1), hand_made, replications=2, workers=2)
     assert result.workers == 1
     assert len(result.runs) == 2
+    # With a policy the worker rebuilds: that one goes to the worker, the other runs here.
+    monkeypatch.setattr(pool, "CALLER_RUNS_CHUNKS", False)
+    policies = {"main": hand_made, "fichier": VOIRONNAIS}
+    scenario = attrs.evolve(SMALL, months=2)
+    mixed = compare(scenario, policies, replications=3, workers=2)
+    assert mixed.workers == 2
+    serial = compare(scenario, policies, replications=3, workers=1)
+    assert mixed.runs_frame().equals(serial.runs_frame())
 
 
 def test_frames_and_plots(small_run: mt_access.simulation.SimulationRun, tmp_path) -> None:  # type: ignore[no-untyped-def]

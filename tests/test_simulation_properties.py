@@ -24,6 +24,7 @@ from mt_access.simulation import (
     policy_variant,
     simulate,
 )
+from mt_access.simulation.runner import _simulation, run_summary
 
 VOIRONNAIS = mt_access.load_policy("voironnais")
 POLICIES = {
@@ -167,3 +168,31 @@ def test_same_seed_same_run(scenario: Scenario, router: str) -> None:
     assert a.outcomes == b.outcomes
     assert a.months == b.months
     assert a.ledger == b.ledger
+
+
+@settings(deadline=None, max_examples=25)
+@given(scenario=scenarios(), router=st.sampled_from(sorted(POLICIES)))
+def test_a_comparison_run_without_files_gives_the_same_outcomes(
+    scenario: Scenario, router: str
+) -> None:
+    """A comparison's run follows no RequestFile, only each request's exit reason: its
+    indicators and monthly series are those of the run that follows the files, and every
+    request's exit reason is its file's."""
+    policy = POLICIES[router]
+    with_files = _simulation(scenario, policy, 0, keep_results=True)
+    for track in with_files.tracks.values():
+        assert track.file is not None
+        assert track.exit_reason is track.file.exit_reason
+    without = _simulation(scenario, policy, 0)
+    assert all(track.file is None for track in without.tracks.values())
+    assert without.outcomes() == with_files.outcomes()
+    assert without.waiting_series == with_files.waiting_series
+    assert without.placed_series == with_files.placed_series
+    values, waiting, placed = run_summary(scenario, policy, 0)
+    run = simulate(scenario, policy)
+    assert waiting.tolist() == [m.count(RequestState.WAITING) for m in run.months]
+    assert placed.tolist() == [m.placed for m in run.months]
+    expected = run.summary()
+    assert values.keys() == expected.keys()
+    for key, value in values.items():
+        assert value == expected[key] or (value != value and expected[key] != expected[key])

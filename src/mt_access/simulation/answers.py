@@ -13,9 +13,7 @@ import attrs
 
 from mt_access.calendar import Month
 from mt_access.hooks import Hooks
-from mt_access.lifecycle import (
-    RequestFile,
-)
+from mt_access.lifecycle import ExitReason, RequestFile
 from mt_access.model import Household, Physician, Request
 from mt_access.result import MatchResult, Placement
 from mt_access.simulation.events import (
@@ -44,13 +42,15 @@ class AnswerSteps(SimulationState):
             if len(placements) == 1 and track.request.persons == placements[0].persons:
                 p = placements[0]
                 if self._draw(track) < acceptance:  # the usual case, built at once
-                    track.file = proposed_and_accepted(
-                        track.file, p.physician_id, match_on, answer_on
-                    )
+                    if track.file is not None:
+                        track.file = proposed_and_accepted(
+                            track.file, p.physician_id, match_on, answer_on
+                        )
                     track.persons_placed += p.persons
                     self._finish(
                         track,
                         answer_on,
+                        ExitReason.MT_FOUND,
                         physician_id=p.physician_id,
                         distance=p.distance_km,
                         route=ROUTE_PROPOSAL,
@@ -58,8 +58,9 @@ class AnswerSteps(SimulationState):
                     continue
                 track.n_draw -= 1  # the draw is used again below
             file = track.file
-            for p in placements:
-                file = file.propose(p.physician_id, match_on)
+            if file is not None:
+                for p in placements:
+                    file = file.propose(p.physician_id, match_on)
             accepted: list[Placement] = []
             refused: list[str] = []
             for p in placements:
@@ -67,7 +68,8 @@ class AnswerSteps(SimulationState):
                     accepted.append(p)
                 else:
                     refused.append(p.physician_id)
-                    file = file.refuse(p.physician_id, answer_on)
+                    if file is not None:
+                        file = file.refuse(p.physician_id, answer_on)
                     if self.policy.refusal_frees_slot:
                         self.ledger.release(p.physician_id, rid, answer_on, "refus du médecin")
             request = track.request
@@ -77,12 +79,13 @@ class AnswerSteps(SimulationState):
                 track.file = file
                 continue
             chosen = accepted[0]
-            track.file = file.accept(chosen.physician_id, answer_on)
+            track.file = file.accept(chosen.physician_id, answer_on) if file is not None else None
             placed = sum(p.persons for p in accepted)
             track.persons_placed += placed
             self._finish(
                 track,
                 answer_on,
+                ExitReason.MT_FOUND,
                 physician_id=chosen.physician_id,
                 distance=chosen.distance_km,
                 route=ROUTE_PROPOSAL,
@@ -102,8 +105,10 @@ class AnswerSteps(SimulationState):
         new = attrs.evolve(
             request, id=rid, household=Household(adults=left - children, children=children)
         )
-        file = RequestFile.receive(rid, on, declined_by=new.declined_by)
-        file = file.acknowledge(on).confirm(on).to_waiting(on)  # rare: the checked way
+        file = None
+        if self.keep_files:
+            file = RequestFile.receive(rid, on, declined_by=new.declined_by)
+            file = file.acknowledge(on).confirm(on).to_waiting(on)  # rare: the checked way
         track = Track(parent.arrival, new, file, parent.month_in)
         track.level, track.rank, track.parent = parent.level, parent.rank, root
         track.n_draw = parent.n_draw
@@ -163,19 +168,23 @@ class AnswerSteps(SimulationState):
                     continue
                 if self._room(physician, month) < request.persons:
                     continue  # no place left: not a refusal
-                file = file.propose(physician.id, answer_on)
+                if file is not None:
+                    file = file.propose(physician.id, answer_on)
                 if self._draw(track) < self.b.list_acceptance:
                     self._take(track, physician, month, answer_on)
-                    track.file = file.accept(physician.id, answer_on)
+                    if file is not None:
+                        track.file = file.accept(physician.id, answer_on)
                     self._finish(
                         track,
                         answer_on,
+                        ExitReason.MT_FOUND,
                         physician_id=physician.id,
                         distance=listed.distance_km,
                         route=ROUTE_LIST,
                     )
                     break
-                file = file.refuse(physician.id, answer_on)
+                if file is not None:
+                    file = file.refuse(physician.id, answer_on)
                 refused.add(physician.id)
             else:
                 track.file = file
@@ -201,12 +210,14 @@ class AnswerSteps(SimulationState):
                     continue
                 self._take(track, physician, month, answer_on)
                 room -= track.request.persons
-                track.file = track.file.propose(physician.id, answer_on).accept(
-                    physician.id, answer_on
-                )
+                if track.file is not None:
+                    track.file = track.file.propose(physician.id, answer_on).accept(
+                        physician.id, answer_on
+                    )
                 self._finish(
                     track,
                     answer_on,
+                    ExitReason.MT_FOUND,
                     physician_id=physician.id,
                     distance=entry.distance_km,
                     route=ROUTE_PULL,

@@ -5,9 +5,7 @@ received on their day, acknowledged, then waiting or no longer searching.
 from __future__ import annotations
 
 from mt_access.calendar import Month
-from mt_access.lifecycle import (
-    RequestFile,
-)
+from mt_access.lifecycle import ExitReason, RequestFile
 from mt_access.model import PreviousDoctor
 from mt_access.simulation.events import (
     GPRetires,
@@ -103,7 +101,10 @@ class ArrivalSteps(SimulationState):
         for arrival in arrivals:
             request = arrival.request
             received = request.received
-            if arrival.not_searching:
+            file: RequestFile | None = None
+            if not self.keep_files:
+                pass
+            elif arrival.not_searching:
                 file = RequestFile.from_request(request).acknowledge(received)
                 file = file.not_searching(received)
             else:
@@ -112,6 +113,7 @@ class ArrivalSteps(SimulationState):
             self.tracks[request.id] = track
             if arrival.not_searching:
                 track.end = received
+                track.exit_reason = ExitReason.NOT_SEARCHING_ANYMORE
                 continue
             self.active[request.id] = track
             self._schedule_exit(track, i)

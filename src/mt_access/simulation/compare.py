@@ -3,18 +3,16 @@
 :func:`compare` runs every (scenario, policy) pair on the same replications: replication
 ``r`` of every pair sees the same requests and the same patients' decisions (common random
 numbers), so the differences between variants are the policies' and the events', not
-chance's. The replications are spread over worker processes (``spawn``, so it works the same
-everywhere, notebooks included); each worker rebuilds the policies from their YAML mapping.
+chance's. The replications are spread over this process and worker processes
+(:mod:`mt_access.simulation.pool`: ``spawn``, so it works the same everywhere, in notebooks
+and in plain scripts alike); each worker rebuilds the policies from their YAML mapping once.
 """
 
 from __future__ import annotations
 
-import gc
 import math
-import multiprocessing
 import os
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import attrs
@@ -22,76 +20,21 @@ import numpy as np
 import numpy.typing as npt
 
 from mt_access.calendar import Month
-from mt_access.errors import PolicyError
 from mt_access.geo.communes import bundled_reference
-from mt_access.plugins import get_plugin_manager, registry
-from mt_access.policy import Policy, policy_from_mapping
+from mt_access.policy import Policy
 from mt_access.simulation.base import SHARES, format_value
-from mt_access.simulation.generator import Arrival, SimulationError
+from mt_access.simulation.generator import SimulationError
 from mt_access.simulation.metrics import ALL, INDICATORS
 from mt_access.simulation.metrics import REQUEST_INDICATORS as _REQUEST_ONLY
-from mt_access.simulation.runner import run_summary
+from mt_access.simulation.pool import recipe, run_all
+from mt_access.simulation.records import RunSummary
 from mt_access.simulation.scenario import Scenario
 
 __all__ = ["AUTO_PARALLEL_RUNS", "Comparison", "RunSummary", "compare", "format_value"]
 
 
-@attrs.frozen(eq=False)
-class RunSummary:
-    """What a comparison keeps of one run.
-
-    Attributes:
-        variant: index of the variant in :attr:`Comparison.variants`.
-        replication: the replication number.
-        values: the indicators, by (group, indicator).
-        waiting: requests waiting at the end of each month.
-        placed: requests placed during each month.
-    """
-
-    variant: int
-    replication: int
-    values: dict[tuple[str, str], float]
-    waiting: npt.NDArray[np.int64]
-    placed: npt.NDArray[np.int64]
-
-
 # --------------------------------------------------------------------------------------------
-# Sending policies and scenarios to worker processes
-
-
-@attrs.frozen(eq=False)
-class _PolicyRecipe:
-    raw: dict[str, Any]
-    source: str
-
-
-def _compile(recipe: _PolicyRecipe) -> Policy:
-    pm = get_plugin_manager()
-    found = registry(pm)
-    return policy_from_mapping(
-        recipe.raw,
-        registry=found,
-        reference=found.reference(),
-        source=recipe.source,
-        plugin_manager=pm,
-    )
-
-
-def _recipe(policy: Policy) -> _PolicyRecipe | None:
-    """How a worker rebuilds ``policy``, or ``None`` when it cannot (no YAML mapping, a
-    change made with ``attrs.evolve``, plugins or a commune file of its own)."""
-    if not policy.raw:
-        return None
-    recipe = _PolicyRecipe(dict(policy.raw), policy.source)
-    try:
-        rebuilt = _compile(recipe)
-    except PolicyError:
-        return None
-    if rebuilt != policy or (
-        policy.reference is not None and policy.reference is not rebuilt.reference
-    ):
-        return None
-    return recipe
+# Sending scenarios to worker processes
 
 
 def _portable(scenario: Scenario) -> Scenario | None:
@@ -103,43 +46,10 @@ def _portable(scenario: Scenario) -> Scenario | None:
     return None
 
 
-_WORKER: dict[str, Any] = {}
-
 AUTO_PARALLEL_RUNS = 16
 """With ``workers=None``, :func:`compare` uses worker processes from this many runs
-(replications × variants) on."""
-
-
-def _init_worker(scenarios: Sequence[Scenario], recipes: Sequence[_PolicyRecipe]) -> None:
-    _WORKER["scenarios"] = list(scenarios)
-    _WORKER["policies"] = [_compile(r) for r in recipes]
-    for scenario in _WORKER["scenarios"]:
-        _ = scenario.register  # generated once per worker, before the freeze below
-    # The commune reference, the policies and the GPs live as long as the worker: keep the
-    # garbage collector from scanning them again and again.
-    gc.freeze()
-
-
-def _run_replications(
-    pairs: Sequence[tuple[int, int, int]],
-    replications: Sequence[int],
-    scenarios: Sequence[Scenario],
-    policies: Sequence[Policy],
-    done: Callable[[int], None] | None = None,
-) -> list[RunSummary]:
-    out: list[RunSummary] = []
-    for r in replications:
-        cache: dict[Any, list[Arrival]] = {}  # the variants of a replication share arrivals
-        for v, si, pi in pairs:
-            values, waiting, placed = run_summary(scenarios[si], policies[pi], r, cache)
-            out.append(RunSummary(v, r, values, waiting, placed))
-        if done is not None:
-            done(len(pairs))
-    return out
-
-
-def _worker_chunk(pairs: Sequence[tuple[int, int, int]], replications: Sequence[int]) -> Any:
-    return _run_replications(pairs, replications, _WORKER["scenarios"], _WORKER["policies"])
+(replications × variants) on: below, a worker would spend more time starting (about 3 s)
+than it saves."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -176,15 +86,18 @@ def compare(
         scenarios: a scenario, or labelled scenarios (``{"sans départ": s, "départ": s2}``).
         policies: a policy, or labelled policies (``{"quota": p, "plus proche": p2}``).
         replications: replications per variant (numbers ``first_replication`` onwards).
-        workers: worker processes. By default ``os.cpu_count()``, or ``1`` (this process)
-            for fewer than :data:`AUTO_PARALLEL_RUNS` runs in all, where starting workers
-            would cost more than it saves. Pairs whose policy a worker cannot rebuild
-            (see :func:`policy_variant`) run in this process.
+        workers: processes running replications, this one included: ``workers - 1``
+            worker processes are started, once for the whole comparison, and this process
+            runs replications too while they start and run. By default
+            ``os.cpu_count()``, or ``1`` (this process alone) for fewer than
+            :data:`AUTO_PARALLEL_RUNS` runs in all. Pairs whose policy a worker cannot
+            rebuild (see :func:`policy_variant`) run in this process. The results are the
+            same whatever the number of processes.
         level: the share of the replications each interval covers (0.9: from the 5th to
             the 95th percentile of the replications).
         first_replication: the number of the first replication.
         progress: called as ``progress(done, total)`` with the runs done so far, after each
-            replication run here and each batch of replications a worker finishes (e.g. a
+            replication run here and each chunk of replications a worker finishes (e.g. a
             :class:`~mt_access.progress.ProgressBar`).
 
     Returns:
@@ -212,31 +125,9 @@ def compare(
     if len(set(labels)) != len(labels):
         raise SimulationError(f"libellés de variantes en double : {labels}")
     reps = list(range(first_replication, first_replication + replications))
-    if workers is None:  # starting the workers costs about as much as 15 small runs
+    if workers is None:  # below this, starting a worker would cost more than it saves
         workers = (os.cpu_count() or 1) if len(reps) * len(pairs) >= AUTO_PARALLEL_RUNS else 1
     workers = min(max(1, int(workers)), len(reps))
-
-    # What the workers can rebuild runs there; the rest runs here.
-    recipes = [_recipe(p) if workers > 1 else None for p in p_values]
-    portable = [_portable(s) if workers > 1 else None for s in s_values]
-    sent_scenarios: dict[int, Scenario] = {}
-    sent_recipes: dict[int, _PolicyRecipe] = {}
-    local: list[tuple[int, int, int]] = []
-    for v, si, pi in pairs:
-        scenario, recipe = portable[si], recipes[pi]
-        if scenario is None or recipe is None:
-            local.append((v, si, pi))
-        else:
-            sent_scenarios.setdefault(si, scenario)
-            sent_recipes.setdefault(pi, recipe)
-    s_index = {si: k for k, si in enumerate(sent_scenarios)}
-    p_index = {pi: k for k, pi in enumerate(sent_recipes)}
-    remote = [
-        (v, s_index[si], p_index[pi])
-        for v, si, pi in pairs
-        if si in s_index and pi in p_index and (v, si, pi) not in local
-    ]
-    results: list[RunSummary] = []
     total = len(reps) * len(pairs)
     finished = 0
 
@@ -248,20 +139,16 @@ def compare(
 
     if progress is not None:
         progress(0, total)
-    if local:
-        results.extend(_run_replications(local, reps, s_values, p_values, advance))
-    if remote:
-        chunk = max(1, math.ceil(len(reps) / (workers * 4)))
-        chunks = [reps[i : i + chunk] for i in range(0, len(reps), chunk)]
-        with ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker,
-            initargs=(list(sent_scenarios.values()), list(sent_recipes.values())),
-        ) as pool:
-            for part in pool.map(_worker_chunk, [remote] * len(chunks), chunks):
-                results.extend(part)
-                advance(len(part))
+    results, used = run_all(
+        reps,
+        pairs,
+        s_values,
+        p_values,
+        workers=workers,
+        portable=[_portable(s) for s in s_values] if workers > 1 else [],
+        recipes=[recipe(p) for p in p_values] if workers > 1 else [],
+        done=advance,
+    )
     results.sort(key=lambda run: (run.variant, run.replication))
     months = max(s.months for s in s_values)
     return Comparison(
@@ -271,7 +158,7 @@ def compare(
         runs=tuple(results),
         months=months,
         start=s_values[0].start,
-        workers=workers if remote else 1,
+        workers=used,
     )
 
 
@@ -292,7 +179,7 @@ class Comparison:
         runs: every run's indicators (:class:`RunSummary`), by variant then replication.
         months: simulated months (the longest scenario's).
         start: the first simulated month (of the first scenario).
-        workers: processes used.
+        workers: processes used: this one, and the worker processes that ran replications.
     """
 
     variants: tuple[str, ...]

@@ -12,6 +12,7 @@ from typing import Any
 from mt_access.calendar import Month
 from mt_access.gp_register import RegisterError as _RegisterError
 from mt_access.gp_register import change_capacity, join, suspend, withdraw
+from mt_access.lifecycle import ExitReason
 from mt_access.model import Physician
 from mt_access.simulation.events import (
     CapacityChange,
@@ -126,9 +127,12 @@ class GPSteps(SimulationState):
             arrival = track.arrival
             file = track.file
             if arrival.other_after <= arrival.unreachable_after:
-                file = file.other_solution(first)
+                reason = ExitReason.OTHER_SOLUTION
+                if file is not None:
+                    file = file.other_solution(first)
             else:
-                while not file.is_exited:
+                reason = ExitReason.UNREACHABLE
+                while file is not None and not file.is_exited:
                     file = file.record_contact_attempt(first, False, attempts)
             track.file = file
-            self._finish(track, first)
+            self._finish(track, first, reason)

@@ -37,10 +37,8 @@ class MonthEndSteps(SimulationState):
             states: Counter[RequestState] = Counter()
             exits: Counter[ExitReason] = Counter()
         else:
-            states = Counter(t.file.state for t in self.tracks.values())
-            exits = Counter(
-                t.file.exit_reason for t in self.tracks.values() if t.file.exit_reason is not None
-            )
+            states = Counter(t.state for t in self.tracks.values())
+            exits = Counter(t.reason for t in self.tracks.values() if t.reason is not None)
         placed_now = self._placed
         persons_now = self._persons_placed
         self.months.append(
@@ -92,7 +90,7 @@ class MonthEndSteps(SimulationState):
         cohorts = self.cohorts
         out = []
         for rid, t in self.tracks.items():
-            file = t.file
+            reason = t.reason
             out.append(
                 RequestOutcome(
                     request_id=rid,
@@ -104,9 +102,9 @@ class MonthEndSteps(SimulationState):
                     rank=t.rank,
                     fragile=t.arrival.fragile,
                     cohort=cohorts[t.arrival.cohort] if t.arrival.cohort >= 0 else "",
-                    state=file.state,
-                    exit_reason=file.exit_reason,
-                    end=t.end if file.is_exited else None,
+                    state=t.state,
+                    exit_reason=reason,
+                    end=t.end if reason is not None else None,
                     physician_id=t.physician_id,
                     distance_km=t.distance,
                     route=t.route,

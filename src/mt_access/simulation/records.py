@@ -9,6 +9,8 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 import attrs
+import numpy as np
+import numpy.typing as npt
 
 from mt_access.calendar import Month
 from mt_access.ledger import CapacityLedger
@@ -30,6 +32,7 @@ __all__ = [
     "GPMonthLoad",
     "MonthState",
     "RequestOutcome",
+    "RunSummary",
     "SimulationRun",
 ]
 
@@ -214,3 +217,22 @@ class SimulationRun:
         from mt_access.simulation.plots import plot_run
 
         return plot_run(self, path)
+
+
+@attrs.frozen(eq=False)
+class RunSummary:
+    """What a comparison keeps of one run.
+
+    Attributes:
+        variant: index of the variant in :attr:`Comparison.variants`.
+        replication: the replication number.
+        values: the indicators, by (group, indicator).
+        waiting: requests waiting at the end of each month.
+        placed: requests placed during each month.
+    """
+
+    variant: int
+    replication: int
+    values: dict[tuple[str, str], float]
+    waiting: npt.NDArray[np.int64]
+    placed: npt.NDArray[np.int64]

@@ -38,6 +38,7 @@ import numpy as np
 from mt_access.calendar import Month
 from mt_access.engine import match
 from mt_access.geo.distance import DistanceCache
+from mt_access.lifecycle import ExitReason
 from mt_access.policy import Policy
 from mt_access.resources import ResourceContact
 from mt_access.result import MatchResult
@@ -118,8 +119,9 @@ class _Simulation(GPSteps, ArrivalSteps, AnswerSteps, MonthEndSteps):
         self._levels(result)
         for rejected in result.rejected:
             track = self.tracks[rejected.request_id]
-            track.file = track.file.out_of_scope(match_on, comment=rejected.reason.label)
-            self._finish(track, match_on)
+            if track.file is not None:
+                track.file = track.file.out_of_scope(match_on, comment=rejected.reason.label)
+            self._finish(track, match_on, ExitReason.OUT_OF_SCOPE)
         self._answers(result, month, match_on, answer_on)
         self._lists(result, month, answer_on)
         self._pull(result, month, answer_on)
@@ -186,7 +188,7 @@ def simulate(
         outcomes=sim.outcomes(),
         months=tuple(sim.months),
         loads=tuple(sim.loads),
-        files={rid: t.file for rid, t in sim.tracks.items()},
+        files={rid: t.file for rid, t in sim.tracks.items() if t.file is not None},
         ledger=sim.ledger,
         physicians=tuple(sim.physicians[k] for k in sorted(sim.physicians)),
         results=tuple(sim.results or ()),

@@ -49,12 +49,19 @@ __all__ = ["SimulationState", "proposed_and_accepted", "waiting_file"]
 
 
 class Track:
-    """The mutable state of one simulated request."""
+    """The mutable state of one simulated request.
+
+    ``file`` is the request's :class:`~mt_access.RequestFile` when the run keeps the files
+    (:func:`~mt_access.simulation.simulate`), else ``None``: a comparison's run keeps only
+    ``exit_reason``, which is all its indicators need, and builds no lifecycle at all (most of
+    a replication's time otherwise; a test checks that both give the same outcomes).
+    """
 
     __slots__ = (
         "arrival",
         "distance",
         "end",
+        "exit_reason",
         "file",
         "level",
         "month_in",
@@ -68,11 +75,12 @@ class Track:
     )
 
     def __init__(
-        self, arrival: Arrival, request: Request, file: RequestFile, month_in: int
+        self, arrival: Arrival, request: Request, file: RequestFile | None, month_in: int
     ) -> None:
         self.arrival = arrival
         self.request = request
         self.file = file
+        self.exit_reason: ExitReason | None = None
         self.month_in = month_in
         self.level = ""
         self.rank = 0
@@ -83,6 +91,22 @@ class Track:
         self.distance: float | None = None
         self.persons_placed = 0
         self.end: dt.date | None = None
+
+    @property
+    def state(self) -> RequestState:
+        """The file's state (between two steps of the month: waiting, or exited)."""
+        if self.file is not None:
+            return self.file.state
+        if self.exit_reason is None:
+            return RequestState.WAITING
+        if self.exit_reason is ExitReason.MT_FOUND:
+            return RequestState.MT_FOUND
+        return RequestState.EXITED
+
+    @property
+    def reason(self) -> ExitReason | None:
+        """The file's exit reason (``None`` while it waits)."""
+        return self.file.exit_reason if self.file is not None else self.exit_reason
 
 
 def waiting_file(request_id: str, on: dt.date) -> RequestFile:
@@ -208,6 +232,7 @@ class SimulationState:
         self._placed = 0  # requests placed so far
         self._persons_placed = 0  # persons placed so far (never released: a GP accepted)
         self.results: list[MatchResult] | None = [] if keep_results else None
+        self.keep_files = keep_results  # a comparison's run follows no RequestFile
         self.waiting_series: list[int] = []  # files waiting at the end of each month
         # the first run that involved each resource of the policy for a request (``before``
         # resources release their requests wait_days later: nobody answers in a simulation)
@@ -239,12 +264,16 @@ class SimulationState:
         self,
         track: Track,
         on: dt.date,
+        reason: ExitReason,
         *,
         physician_id: str | None = None,
         distance: float | None = None,
         route: str = "",
     ) -> None:
+        """``track`` leaves the waiting list on ``on`` for ``reason`` (``mt_found`` when
+        placed by ``route``); its file, when kept, has been moved already."""
         track.end = on
+        track.exit_reason = reason
         track.physician_id = physician_id
         track.distance = distance
         track.route = route
