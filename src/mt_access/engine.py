@@ -8,8 +8,9 @@ import itertools
 import operator
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple, get_args
 
+import attrs
 import numpy as np
 import pluggy
 
@@ -31,9 +32,17 @@ from mt_access.result import (
     ScopeDecision,
     Waiting,
 )
-from mt_access.routing import RouterOutput, RoutingTask, build_cells
+from mt_access.routing import Cell, RouterOutput, RoutingTask, build_cells
 
-__all__ = ["match"]
+__all__ = ["EXPLAIN_FULL_MAX_REQUESTS", "Explain", "match"]
+
+Explain = Literal["auto", "full", "counts", "none"]
+"""What :func:`match` puts in the eligible sets of its result (its ``explain`` argument)."""
+
+EXPLAIN_FULL_MAX_REQUESTS = 5_000
+"""With ``explain="auto"`` (the default), :func:`match` lists the eligible physicians of each
+waiting request and placement (``"full"``) up to this many requests in scope, and only counts
+them (``"counts"``) beyond: a département's month keeps its time and memory."""
 
 
 _by_id = operator.attrgetter("id")
@@ -103,6 +112,7 @@ def match(
     *,
     distances: DistanceCache | None = None,
     plugin_manager: pluggy.PluginManager | None = None,
+    explain: Explain = "auto",
 ) -> MatchResult:
     """Route a month's requests according to ``policy``.
 
@@ -115,14 +125,28 @@ def match(
         on: the reference date: ages, statuses and the capacity month are taken on it.
         distances: a distance cache to reuse across runs (one is made otherwise).
         plugin_manager: for the decision hooks; defaults to the policy's.
+        explain: the physicians eligible for each request, as the routers saw them, on the
+            result: ``"full"`` puts their ids on every waiting request
+            (:attr:`Waiting.eligible <mt_access.result.Waiting.eligible>` and
+            ``eligible_count``) and placement (:attr:`Placement.eligible
+            <mt_access.result.Placement.eligible>`); ``"counts"`` only their number on
+            waiting requests; ``"none"`` nothing; ``"auto"``: ``"full"`` up to
+            :data:`EXPLAIN_FULL_MAX_REQUESTS` requests in scope, else ``"counts"``. The
+            places each physician had at the start
+            (:attr:`MatchResult.places_at_start <mt_access.result.MatchResult.places_at_start>`)
+            are always given.
 
     Returns:
         A :class:`MatchResult`. Record its ``ledger_entries`` in the ledger to commit it.
 
     Raises:
-        MatchInputError: duplicate ids, or a commune without coordinates.
+        MatchInputError: duplicate ids, a commune without coordinates, or an unknown
+            ``explain``.
         PluginError: a plugin answered a hook or routed requests inconsistently.
     """
+    if explain not in get_args(Explain):
+        known = ", ".join(get_args(Explain))
+        raise MatchInputError(f"valeur de explain inconnue : {explain!r} (valeurs : {known})")
     pm = policy_plugin_manager(policy, plugin_manager)
     hooks = Hooks(pm)
     reference: CommuneReference = (
@@ -142,6 +166,8 @@ def match(
         if not decision.in_scope and decision.reason is not None  # checked by the hooks
     ]
     in_scope, classes, order = ranked.in_scope, ranked.classes, ranked.order
+    if explain == "auto":
+        explain = "full" if len(in_scope) <= EXPLAIN_FULL_MAX_REQUESTS else "counts"
 
     available = [p for p in phys if p.is_available_on(on)]
     defaults = {p.id: policy.monthly_capacity_of(p) for p in phys}
@@ -149,6 +175,8 @@ def match(
         ledger.remaining(p.id, month, default=defaults[p.id], carry_over=policy.carry_over)
         for p in available
     ]
+    at_start = dict(zip((p.id for p in available), remaining, strict=True))
+    places_at_start = tuple((p.id, at_start.get(p.id, 0)) for p in phys)
 
     placements: list[Placement] = []
     orientations: list[Orientation] = []
@@ -186,10 +214,26 @@ def match(
         index = {p.id: j for j, p in enumerate(available)}
         for p in out.placements:
             remaining[index[p.physician_id]] -= p.persons
-        placements.extend(out.placements)
         orientations.extend(out.orientations)
-        waiting.extend(out.waiting)
         pull_lists.extend(out.pull_lists)
+        if explain == "none":
+            placements.extend(out.placements)
+            waiting.extend(out.waiting)
+            continue
+        eligible = _Eligible(group_requests, cell_of, cells, available)
+        if explain == "full":
+            placements.extend(
+                attrs.evolve(p, eligible=eligible.ids(p.request_id)) for p in out.placements
+            )
+            waiting.extend(
+                _with_eligible(w, eligible.ids(w.request_id), eligible.count(w.request_id))
+                for w in out.waiting
+            )
+        else:
+            placements.extend(out.placements)
+            waiting.extend(
+                _with_eligible(w, None, eligible.count(w.request_id)) for w in out.waiting
+            )
 
     merged: dict[tuple[str, str], int] = defaultdict(int)
     for p in placements:
@@ -210,7 +254,55 @@ def match(
         ledger_entries=entries,
         capacity_defaults=tuple(sorted(defaults.items())),
         carry_over=policy.carry_over,
+        places_at_start=places_at_start,
+        explain=explain,
     )
+
+
+class _Eligible:
+    """The physicians eligible for the requests of a routing group: those of the request's
+    cell (:func:`mt_access.routing.build_cells`, the routers' own sets), as sorted ids or a
+    count, computed once per cell."""
+
+    def __init__(
+        self,
+        requests: Sequence[Request],
+        cell_of: Sequence[int],
+        cells: Sequence[Cell],
+        available: Sequence[Physician],
+    ) -> None:
+        self.cell_of = dict(zip((r.id for r in requests), cell_of, strict=True))
+        self.cells = cells
+        self.available = available
+        self._ids: dict[int, tuple[str, ...]] = {}
+
+    def count(self, request_id: str) -> int:
+        return int(self.cells[self.cell_of[request_id]].candidates.size)
+
+    def ids(self, request_id: str) -> tuple[str, ...]:
+        c = self.cell_of[request_id]
+        found = self._ids.get(c)
+        if found is None:
+            # ``available`` is sorted by id: sorted indices give sorted ids
+            indices = np.sort(self.cells[c].candidates).tolist()
+            found = self._ids[c] = tuple(self.available[j].id for j in indices)
+        return found
+
+
+_WAITING_INIT = [f.name for f in attrs.fields(Waiting) if f.init]
+_ELIGIBLE_AT = _WAITING_INIT.index("eligible")
+assert _WAITING_INIT[_ELIGIBLE_AT + 1] == "eligible_count"
+_waiting_head = operator.attrgetter(*_WAITING_INIT[:_ELIGIBLE_AT])
+_WAITING_TAIL = tuple(_WAITING_INIT[_ELIGIBLE_AT + 2 :])
+
+
+def _with_eligible(w: Waiting, ids: tuple[str, ...] | None, count: int) -> Waiting:
+    """``w`` with its eligible physicians: :func:`attrs.evolve`, but passing the fields by
+    position, two to three times faster (a département's month has hundreds of thousands of
+    waiting requests)."""
+    make: Any = Waiting  # mypy cannot check arguments passed with a star
+    tail = [getattr(w, name) for name in _WAITING_TAIL]
+    return make(*_waiting_head(w), ids, count, *tail)  # type: ignore[no-any-return]
 
 
 Member = tuple[int, Request, Classification]

@@ -116,6 +116,11 @@ class Placement:
         nearer_full: physicians eligible for the request, nearer than the chosen one, that had
             no place left: the reason this physician and not another.
         explanation: the whole explanation in French.
+        eligible: ids (sorted) of every physician the request could have been placed with in
+            this run (available, accepting its commune, serving its need for home visits, not
+            having declined it, within its level's maximum distance): the same set the router
+            chose from. Filled only with ``explain="full"`` (:func:`mt_access.match`), else
+            ``None``.
     """
 
     request_id: str
@@ -128,6 +133,7 @@ class Placement:
     router: str
     nearer_full: tuple[str, ...] = ()
     explanation: str = ""
+    eligible: tuple[str, ...] | None = None
 
 
 @attrs.frozen
@@ -166,7 +172,19 @@ class Orientation:
 
 @attrs.frozen
 class Waiting:
-    """A request in scope that stays on the waiting list, with the reason."""
+    """A request in scope that stays on the waiting list, with the reason.
+
+    Attributes:
+        persons: persons of the request left waiting (a household may be partly placed).
+        detail: French detail of the reason (e.g. the maximum distance).
+        eligible: ids (sorted) of the physicians eligible for the request in this run
+            (available, accepting its commune, serving its need for home visits, not having
+            declined it, within its level's maximum distance), whatever their places left:
+            the set the router chose from. Filled with ``explain="full"``
+            (:func:`mt_access.match`), else ``None``.
+        eligible_count: how many physicians :attr:`eligible` has; filled with
+            ``explain="full"`` and ``"counts"``, else ``None``.
+    """
 
     request_id: str
     level: str
@@ -174,6 +192,8 @@ class Waiting:
     reason: ReasonCode
     persons: int = 1
     detail: str = ""
+    eligible: tuple[str, ...] | None = None
+    eligible_count: int | None = None
 
     @property
     def label(self) -> str:
@@ -265,6 +285,15 @@ class MatchResult:
         capacity_defaults: the monthly capacity the run used for each physician without a
             declaration in the ledger (``(physician id, capacity)``).
         carry_over: whether the policy carries unused capacity over.
+        places_at_start: ``(physician id, places)`` for every physician given to the run,
+            sorted by id: the places the run could use, before any placement — the month's
+            places left in the ledger (capacity declared, else the physician's or the
+            policy's default; carried-over places; yearly cap), 0 for a physician not
+            available on ``on``. With the eligible sets (:attr:`Waiting.eligible`,
+            :attr:`Placement.eligible`), what another tool needs to check the run.
+        explain: what the run put in the eligible sets: ``"full"`` (ids on every waiting
+            request and placement), ``"counts"`` (only :attr:`Waiting.eligible_count`) or
+            ``"none"``; see :func:`mt_access.match`.
     """
 
     on: dt.date
@@ -278,6 +307,8 @@ class MatchResult:
     ledger_entries: tuple[PlacementRecorded, ...] = ()
     capacity_defaults: tuple[tuple[str, int], ...] = ()
     carry_over: bool = False
+    places_at_start: tuple[tuple[str, int], ...] = ()
+    explain: str = "none"
 
     def record(self, ledger: CapacityLedger) -> None:
         """Record the run's placements in ``ledger``, all or nothing, with the capacities
