@@ -107,6 +107,7 @@ from mt_access.policy import (
     Resource,
     RouterKind,
     RoutingRule,
+    policy_from_mapping,
 )
 from mt_access.result import (
     Classification,
@@ -407,6 +408,7 @@ __all__ = [
     "load_preset",
     "match",
     "merge_directory",
+    "policy_from_mapping",
     "read_extraction",
     "to_physicians",
     "waiting_list_series",
