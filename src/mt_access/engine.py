@@ -126,15 +126,14 @@ def match(
         distances: a distance cache to reuse across runs (one is made otherwise).
         plugin_manager: for the decision hooks; defaults to the policy's.
         explain: the physicians eligible for each request, as the routers saw them, on the
-            result: ``"full"`` puts their ids on every waiting request
-            (:attr:`Waiting.eligible <mt_access.result.Waiting.eligible>` and
-            ``eligible_count``) and placement (:attr:`Placement.eligible
-            <mt_access.result.Placement.eligible>`); ``"counts"`` only their number on
-            waiting requests; ``"none"`` nothing; ``"auto"``: ``"full"`` up to
-            :data:`EXPLAIN_FULL_MAX_REQUESTS` requests in scope, else ``"counts"``. The
+            result: ``"full"`` puts their ids and number on every waiting request
+            (:attr:`~mt_access.result.Waiting.eligible`,
+            :attr:`~mt_access.result.Waiting.eligible_count`) and their ids on every
+            placement (:attr:`~mt_access.result.Placement.eligible`); ``"counts"`` only
+            their number on waiting requests; ``"none"`` nothing; ``"auto"``: ``"full"`` up
+            to :data:`EXPLAIN_FULL_MAX_REQUESTS` requests in scope, else ``"counts"``. The
             places each physician had at the start
-            (:attr:`MatchResult.places_at_start <mt_access.result.MatchResult.places_at_start>`)
-            are always given.
+            (:attr:`~mt_access.result.MatchResult.places_at_start`) are always given.
 
     Returns:
         A :class:`MatchResult`. Record its ``ledger_entries`` in the ledger to commit it.
