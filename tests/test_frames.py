@@ -79,7 +79,11 @@ def test_result_parts(result: mt_access.MatchResult) -> None:
         "reason_label",
         "persons",
         "detail",
+        "eligible",
+        "eligible_count",
     ]
+    assert waiting["eligible"].tolist() == ["MG1"]  # ids joined, as criteria are
+    assert waiting["eligible_count"].tolist() == [1]
     assert waiting["reason_label"].tolist() == [mt_access.ReasonCode.CAPACITY_EXHAUSTED.label]
     assert len(result_frame(result, "orientations")) == 0
     assert "physicians" in result_frame(result, "orientations").columns

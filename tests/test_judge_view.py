@@ -22,9 +22,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import mt_access
-from mt_access import MatchResult, Physician, Policy, ReasonCode, Request, Waiting, match
+from mt_access import MatchResult, Physician, Placement, Policy, ReasonCode, Request, Waiting, match
 from mt_access import policy as policy_module
-from mt_access.engine import EXPLAIN_FULL_MAX_REQUESTS, _with_eligible
+from mt_access.engine import EXPLAIN_FULL_MAX_REQUESTS, _placement_with, _waiting_with
 from mt_access.errors import MatchInputError
 from strategies import (
     COUBLEVIE,
@@ -246,11 +246,34 @@ def test_explain_counts_none_and_auto(voironnais: Policy, monkeypatch: pytest.Mo
         run("tout")
 
 
-def test_eligible_is_attached_like_attrs_evolve() -> None:
-    """The engine's fast copy of a waiting request keeps every other field."""
+def test_eligible_sets_complete_fresh_objects_and_copy_reused_ones() -> None:
+    """The engine completes a router's fresh waiting request (eligible sets still ``None``)
+    in place, every other field kept; one already completed (a router reusing it) or of a
+    subclass is copied, never changed."""
     w = Waiting("R1", "prioritaire", 1, ReasonCode.BEYOND_MAX_DISTANCE, 2, "distance maximale")
-    assert _with_eligible(w, ("G1",), 1) == attrs.evolve(w, eligible=("G1",), eligible_count=1)
-    assert _with_eligible(w, None, 0) == attrs.evolve(w, eligible_count=0)
+    expected = attrs.evolve(w, eligible=("G1",), eligible_count=1)
+    assert _waiting_with(w, ("G1",), 1) is w
+    assert w == expected
+    again = _waiting_with(w, ("G2",), 1)
+    assert again is not w
+    assert w == expected
+    assert again.eligible == ("G2",)
+
+    @attrs.frozen
+    class Mine(Waiting):
+        pass
+
+    mine = Mine("R2", "prioritaire", 1, ReasonCode.CAPACITY_EXHAUSTED)
+    copied = _waiting_with(mine, None, 3)
+    assert copied is not mine
+    assert mine.eligible_count is None
+    assert copied.eligible_count == 3
+    placement = Placement("R3", "G1", 1, "prioritaire", 1, (), 2.5, "monthly_quota")
+    assert _placement_with(placement, ("G1", "G2")) is placement
+    assert placement.eligible == ("G1", "G2")
+    copy = _placement_with(placement, ("G1",))
+    assert copy is not placement
+    assert placement.eligible == ("G1", "G2")
 
 
 def test_policy_from_mapping_is_public_and_its_example_runs() -> None:

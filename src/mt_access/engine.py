@@ -215,24 +215,9 @@ def match(
             remaining[index[p.physician_id]] -= p.persons
         orientations.extend(out.orientations)
         pull_lists.extend(out.pull_lists)
-        if explain == "none":
-            placements.extend(out.placements)
-            waiting.extend(out.waiting)
-            continue
-        eligible = _Eligible(group_requests, cell_of, cells, available)
-        if explain == "full":
-            placements.extend(
-                attrs.evolve(p, eligible=eligible.ids(p.request_id)) for p in out.placements
-            )
-            waiting.extend(
-                _with_eligible(w, eligible.ids(w.request_id), eligible.count(w.request_id))
-                for w in out.waiting
-            )
-        else:
-            placements.extend(out.placements)
-            waiting.extend(
-                _with_eligible(w, None, eligible.count(w.request_id)) for w in out.waiting
-            )
+        explained, still = _explained(out, explain, group_requests, cell_of, cells, available)
+        placements.extend(explained)
+        waiting.extend(still)
 
     merged: dict[tuple[str, str], int] = defaultdict(int)
     for p in placements:
@@ -258,50 +243,64 @@ def match(
     )
 
 
-class _Eligible:
-    """The physicians eligible for the requests of a routing group: those of the request's
-    cell (:func:`mt_access.routing.build_cells`, the routers' own sets), as sorted ids or a
-    count, computed once per cell."""
+def _explained(
+    out: RouterOutput,
+    explain: str,
+    requests: Sequence[Request],
+    cell_of: Sequence[int],
+    cells: Sequence[Cell],
+    available: Sequence[Physician],
+) -> tuple[Sequence[Placement], Sequence[Waiting]]:
+    """A router's placements and waiting requests with the physicians eligible for each
+    (``explain``: ``"full"``, ``"counts"`` or ``"none"``): those of the request's cell
+    (:func:`mt_access.routing.build_cells`), the very set the router chose from, computed
+    once per cell. ``available`` is sorted by id, so sorted indices give sorted ids."""
+    if explain == "none" or not (out.waiting or (explain == "full" and out.placements)):
+        return out.placements, out.waiting
+    cell = dict(zip([r.id for r in requests], cell_of, strict=True))
+    counts = [int(c.candidates.size) for c in cells]
+    if explain == "counts":
+        return out.placements, [
+            _waiting_with(w, None, counts[cell[w.request_id]]) for w in out.waiting
+        ]
+    names: dict[int, tuple[str, ...]] = {}
 
-    def __init__(
-        self,
-        requests: Sequence[Request],
-        cell_of: Sequence[int],
-        cells: Sequence[Cell],
-        available: Sequence[Physician],
-    ) -> None:
-        self.cell_of = dict(zip((r.id for r in requests), cell_of, strict=True))
-        self.cells = cells
-        self.available = available
-        self._ids: dict[int, tuple[str, ...]] = {}
-
-    def count(self, request_id: str) -> int:
-        return int(self.cells[self.cell_of[request_id]].candidates.size)
-
-    def ids(self, request_id: str) -> tuple[str, ...]:
-        c = self.cell_of[request_id]
-        found = self._ids.get(c)
+    def ids(request_id: str) -> tuple[str, ...]:
+        c = cell[request_id]
+        found = names.get(c)
         if found is None:
-            # ``available`` is sorted by id: sorted indices give sorted ids
-            indices = np.sort(self.cells[c].candidates).tolist()
-            found = self._ids[c] = tuple(self.available[j].id for j in indices)
+            indices = np.sort(cells[c].candidates).tolist()
+            found = names[c] = tuple(available[j].id for j in indices)
         return found
 
-
-_WAITING_INIT = [f.name for f in attrs.fields(Waiting) if f.init]
-_ELIGIBLE_AT = _WAITING_INIT.index("eligible")
-assert _WAITING_INIT[_ELIGIBLE_AT + 1] == "eligible_count"
-_waiting_head = operator.attrgetter(*_WAITING_INIT[:_ELIGIBLE_AT])
-_WAITING_TAIL = tuple(_WAITING_INIT[_ELIGIBLE_AT + 2 :])
+    placements = [_placement_with(p, ids(p.request_id)) for p in out.placements]
+    waiting = [_waiting_with(w, ids(w.request_id), counts[cell[w.request_id]]) for w in out.waiting]
+    return placements, waiting
 
 
-def _with_eligible(w: Waiting, ids: tuple[str, ...] | None, count: int) -> Waiting:
-    """``w`` with its eligible physicians: :func:`attrs.evolve`, but passing the fields by
-    position, two to three times faster (a département's month has hundreds of thousands of
-    waiting requests)."""
-    make: Any = Waiting  # mypy cannot check arguments passed with a star
-    tail = [getattr(w, name) for name in _WAITING_TAIL]
-    return make(*_waiting_head(w), ids, count, *tail)  # type: ignore[no-any-return]
+# A router's output belongs to the engine once returned (:class:`RouterOutput`): its fresh
+# objects are completed in place with their eligible sets, before anyone else sees them,
+# which costs a tenth of rebuilding them (a département's month has hundreds of thousands of
+# waiting requests). An object already completed (a router reusing one) or of a subclass is
+# copied instead.
+_fill = object.__setattr__
+
+
+def _waiting_with(w: Waiting, ids: tuple[str, ...] | None, count: int) -> Waiting:
+    """``w`` with its eligible physicians (ids or ``None``) and their number."""
+    if type(w) is Waiting and w.eligible is None and w.eligible_count is None:
+        _fill(w, "eligible", ids)
+        _fill(w, "eligible_count", count)
+        return w
+    return attrs.evolve(w, eligible=ids, eligible_count=count)
+
+
+def _placement_with(p: Placement, ids: tuple[str, ...]) -> Placement:
+    """``p`` with the ids of the physicians eligible for its request."""
+    if type(p) is Placement and p.eligible is None:
+        _fill(p, "eligible", ids)
+        return p
+    return attrs.evolve(p, eligible=ids)
 
 
 Member = tuple[int, Request, Classification]
