@@ -909,21 +909,22 @@ def test_large_batches_get_the_same_levels(subjects: dict[str, Subject], case: C
 @given(case=st.one_of(mixed(), cases(max_distance=True, max_physicians=3)))
 def test_the_judges_view_states_the_policys_rules(subjects: dict[str, Subject], case: Case) -> None:
     """15. ``places_at_start`` gives every physician, by id, the places left this month
-    before the run (the ``room`` of property 1: 0 when unavailable), and every waiting request
-    and placement carries the physicians eligible for it (property 3: available, accepting its
-    commune, serving its need for home visits, not having declined it, within the rule's
-    maximum distance), sorted by id, with their count; a placement's physician is among
-    them."""
+    before the run (the ``room`` of property 1: 0 when unavailable), and the result's
+    eligibility table lists every request placed or waiting, sorted, with the physicians
+    eligible for it (property 3: available, accepting its commune, serving its need for home
+    visits, not having declined it, within the rule's maximum distance), sorted by id, and
+    their count; a placement's physician is among them."""
     run = _run(subjects, case)
     result = run.result
     assert result.explain == "full"
     assert result.places_at_start == tuple(sorted(run.room.items()))
-    for w in result.waiting:
-        expected = tuple(sorted(run.eligible[w.request_id]))
-        assert (w.eligible, w.eligible_count) == (expected, len(expected)), w
+    routed = {x.request_id for x in (*result.placements, *result.waiting)}
+    assert result.eligibility.request_ids == tuple(sorted(routed))
+    for rid in routed:
+        expected = tuple(sorted(run.eligible[rid]))
+        assert (result.eligible(rid), result.eligible_count(rid)) == (expected, len(expected))
     for p in result.placements:
-        assert p.eligible == tuple(sorted(run.eligible[p.request_id])), p
-        assert p.physician_id in p.eligible
+        assert p.physician_id in (result.eligible(p.request_id) or ())
 
 
 # --------------------------------------------------------------------------------------------

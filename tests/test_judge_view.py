@@ -1,7 +1,8 @@
 """The judge's view on a match result: another tool checks a month from the result alone.
 
 :attr:`MatchResult.places_at_start` gives every GP's places before the run, and the eligible
-sets (:attr:`Waiting.eligible`, :attr:`Placement.eligible`) the GPs each request could have.
+sets (:attr:`MatchResult.eligibility`, read with :meth:`MatchResult.eligible`) the GPs each
+request placed or waiting could have.
 :func:`judge` below is such a tool: an independent max-flow check (networkx) that sees
 nothing but those fields and the placements, never the requests, the physicians, the ledger
 or the policy. That the fields state the policy's rules (places left, eligibility) is checked
@@ -22,9 +23,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import mt_access
-from mt_access import MatchResult, Physician, Placement, Policy, ReasonCode, Request, Waiting, match
+from mt_access import (
+    Eligibility,
+    MatchResult,
+    Physician,
+    Policy,
+    ReasonCode,
+    Request,
+    Waiting,
+    match,
+)
 from mt_access import policy as policy_module
-from mt_access.engine import EXPLAIN_FULL_MAX_REQUESTS, _placement_with, _waiting_with
+from mt_access.engine import EXPLAIN_FULL_MAX_REQUESTS
 from mt_access.errors import MatchInputError
 from strategies import (
     COUBLEVIE,
@@ -50,7 +60,7 @@ def judge(result: MatchResult) -> list[str]:
     persons placed at the levels ``<= k`` than the most the places allow for those levels'
     requests (a max flow): the placements must be the lexicographic optimum, level by level.
 
-    Needs ``explain="full"`` (every placement and waiting request with its eligible set)."""
+    Needs ``explain="full"`` (every request placed or waiting with its eligible set)."""
     places = dict(result.places_at_start)
     eligible: dict[str, tuple[str, ...]] = {}
     rank: dict[str, int] = {}
@@ -59,8 +69,9 @@ def judge(result: MatchResult) -> list[str]:
     problems: list[str] = []
     for part in (result.placements, result.waiting):
         for x in part:
-            assert x.eligible is not None, "the judge needs explain='full'"
-            eligible[x.request_id] = x.eligible
+            ids = result.eligible(x.request_id)
+            assert ids is not None, "the judge needs explain='full'"
+            eligible[x.request_id] = ids
             rank[x.request_id] = x.rank
             demand[x.request_id] += x.persons
     for p in result.placements:
@@ -199,7 +210,9 @@ def test_the_judge_sees_a_shortfall(voironnais: Policy) -> None:
     assert judge(result) == []
     assert sorted(p.request_id for p in result.placements) == ["a", "c"]
     (w,) = result.waiting
-    assert (w.request_id, w.eligible, w.eligible_count) == ("d", ("G1", "G2"), 2)
+    assert w.request_id == "d"
+    assert (result.eligible("d"), result.eligible_count("d")) == (("G1", "G2"), 2)
+    assert result.eligibility.request_ids == ("a", "c", "d")
     assert w.reason is ReasonCode.CAPACITY_EXHAUSTED
     assert result.places_at_start == (("G1", 1), ("G2", 1), ("G3", 0))
     dropped = result.placements[0]
@@ -208,20 +221,29 @@ def test_the_judge_sees_a_shortfall(voironnais: Policy) -> None:
         placements=result.placements[1:],
         waiting=(
             *result.waiting,
-            Waiting(dropped.request_id, dropped.level, dropped.rank, ReasonCode.NO_ELIGIBLE_GP,
-                    eligible=dropped.eligible, eligible_count=len(dropped.eligible or ())),
+            Waiting(dropped.request_id, dropped.level, dropped.rank, ReasonCode.NO_ELIGIBLE_GP),
         ),
     )  # fmt: skip
     assert judge(shortfall) == [f"levels <= {dropped.rank}: 1 persons placed, optimum 2"]
-    narrowed = attrs.evolve(result, placements=(attrs.evolve(dropped, eligible=()),))
+    table = result.eligibility
+    assert table.physician_ids is not None
+    i = table.request_ids.index(dropped.request_id)
+    narrowed = attrs.evolve(
+        result,
+        placements=(dropped,),
+        eligibility=attrs.evolve(
+            table, physician_ids=(*table.physician_ids[:i], (), *table.physician_ids[i + 1 :])
+        ),
+    )
     assert judge(narrowed)[0] == f"a placed with {dropped.physician_id}, not eligible"
 
 
 def test_explain_counts_none_and_auto(voironnais: Policy, monkeypatch: pytest.MonkeyPatch) -> None:
-    """``explain="counts"`` gives waiting requests the number of their eligible GPs only,
-    ``"none"`` nothing; ``"auto"`` is ``"full"`` up to
+    """``explain="counts"`` gives the number of eligible GPs of each request placed or
+    waiting only, ``"none"`` nothing; ``"auto"`` is ``"full"`` up to
     :data:`~mt_access.engine.EXPLAIN_FULL_MAX_REQUESTS` requests in scope, ``"counts"`` beyond;
-    the places at the start are always given; an unknown value is refused."""
+    the places at the start and the decisions are the same in every mode; an unknown value
+    is refused."""
     full = _small_month(voironnais)
     requests, physicians = _small_inputs()
 
@@ -229,16 +251,22 @@ def test_explain_counts_none_and_auto(voironnais: Policy, monkeypatch: pytest.Mo
         return match(requests, physicians, voironnais, None, ON, explain=explain)
 
     assert run("full") == full
+    assert full.eligibility.counts == (2, 1, 2)  # a, c, d
     counts = run("counts")
     assert counts.explain == "counts"
-    assert [(w.eligible, w.eligible_count) for w in counts.waiting] == [(None, 2)]
-    assert all(p.eligible is None for p in counts.placements)
+    assert counts.eligibility == Eligibility(("a", "c", "d"), (2, 1, 2))
+    assert [(counts.eligible(r), counts.eligible_count(r)) for r in "acd"] == [
+        (None, 2),
+        (None, 1),
+        (None, 2),
+    ]
     none = run("none")
     assert none.explain == "none"
-    assert [(w.eligible, w.eligible_count) for w in none.waiting] == [(None, None)]
+    assert len(none.eligibility) == 0
+    assert (none.eligible("d"), none.eligible_count("d")) == (None, None)
     for other in (counts, none):
-        assert other.places_at_start == full.places_at_start
-        assert [attrs.evolve(p, eligible=None) for p in full.placements] == list(other.placements)
+        assert attrs.evolve(other, explain="full", eligibility=full.eligibility) == full
+    assert (full.eligible("nobody"), full.eligible_count("nobody")) == (None, None)
     assert EXPLAIN_FULL_MAX_REQUESTS >= 1_000  # a CPTS month gets the full view
     monkeypatch.setattr(mt_access.engine, "EXPLAIN_FULL_MAX_REQUESTS", 2)
     assert run("auto").explain == "counts"
@@ -246,34 +274,31 @@ def test_explain_counts_none_and_auto(voironnais: Policy, monkeypatch: pytest.Mo
         run("tout")
 
 
-def test_eligible_sets_complete_fresh_objects_and_copy_reused_ones() -> None:
-    """The engine completes a router's fresh waiting request (eligible sets still ``None``)
-    in place, every other field kept; one already completed (a router reusing it) or of a
-    subclass is copied, never changed."""
-    w = Waiting("R1", "prioritaire", 1, ReasonCode.BEYOND_MAX_DISTANCE, 2, "distance maximale")
-    expected = attrs.evolve(w, eligible=("G1",), eligible_count=1)
-    assert _waiting_with(w, ("G1",), 1) is w
-    assert w == expected
-    again = _waiting_with(w, ("G2",), 1)
-    assert again is not w
-    assert w == expected
-    assert again.eligible == ("G2",)
-
-    @attrs.frozen
-    class Mine(Waiting):
-        pass
-
-    mine = Mine("R2", "prioritaire", 1, ReasonCode.CAPACITY_EXHAUSTED)
-    copied = _waiting_with(mine, None, 3)
-    assert copied is not mine
-    assert mine.eligible_count is None
-    assert copied.eligible_count == 3
-    placement = Placement("R3", "G1", 1, "prioritaire", 1, (), 2.5, "monthly_quota")
-    assert _placement_with(placement, ("G1", "G2")) is placement
-    assert placement.eligible == ("G1", "G2")
-    copy = _placement_with(placement, ("G1",))
-    assert copy is not placement
-    assert placement.eligible == ("G1", "G2")
+def test_the_judges_view_is_a_value_beside_the_decisions(voironnais: Policy) -> None:
+    """The eligible sets are a table of the result, not fields written into the routers'
+    frozen placements and waiting requests: those stay as the routers made them (no
+    ``eligible`` attribute), equal across modes; the result and its table are values (equal
+    when built alike, hashable); the requests of one cell share one tuple of ids; a table
+    whose parts differ in length is refused."""
+    full = _small_month(voironnais)
+    for value in (*full.placements, *full.waiting):
+        assert not hasattr(value, "eligible")
+        assert not hasattr(value, "eligible_count")
+    again = _small_month(voironnais)
+    assert again == full
+    assert hash(again) == hash(full)
+    assert hash(full.eligibility) == hash(again.eligibility)
+    table = full.eligibility
+    assert table.physician_ids is not None
+    assert table.physician_ids[0] is table.physician_ids[2]  # a and d: Voiron
+    assert "d" in table
+    assert "b" not in table
+    assert len(table) == 3
+    assert repr(table) == "Eligibility(3 requests, ids and counts)"
+    with pytest.raises(MatchInputError, match="éligibilité"):
+        Eligibility(("a", "b"), (1,))
+    with pytest.raises(MatchInputError, match="éligibilité"):
+        Eligibility(("a",), (1,), ())
 
 
 def test_policy_from_mapping_is_public_and_its_example_runs() -> None:

@@ -111,6 +111,7 @@ from mt_access.policy import (
 )
 from mt_access.result import (
     Classification,
+    Eligibility,
     MatchResult,
     Orientation,
     OrientedPhysician,
@@ -298,6 +299,7 @@ __all__ = [
     "DirectoryGP",
     "DirectoryUpdate",
     "DuplicateReason",
+    "Eligibility",
     "Event",
     "ExitReason",
     "ExportError",

@@ -10,7 +10,6 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal, NamedTuple, get_args
 
-import attrs
 import numpy as np
 import pluggy
 
@@ -23,7 +22,9 @@ from mt_access.ledger import CapacityLedger, PlacementRecorded
 from mt_access.model import Physician, Request
 from mt_access.policy import Policy, RoutingRule
 from mt_access.result import (
+    EMPTY_ELIGIBILITY,
     Classification,
+    Eligibility,
     MatchResult,
     Orientation,
     Placement,
@@ -125,13 +126,13 @@ def match(
         on: the reference date: ages, statuses and the capacity month are taken on it.
         distances: a distance cache to reuse across runs (one is made otherwise).
         plugin_manager: for the decision hooks; defaults to the policy's.
-        explain: the physicians eligible for each request, as the routers saw them, on the
-            result: ``"full"`` puts their ids and number on every waiting request
-            (:attr:`~mt_access.result.Waiting.eligible`,
-            :attr:`~mt_access.result.Waiting.eligible_count`) and their ids on every
-            placement (:attr:`~mt_access.result.Placement.eligible`); ``"counts"`` only
-            their number on waiting requests; ``"none"`` nothing; ``"auto"``: ``"full"`` up
-            to :data:`EXPLAIN_FULL_MAX_REQUESTS` requests in scope, else ``"counts"``. The
+        explain: the physicians eligible for each request placed or waiting, as the routers
+            saw them, in the result's :attr:`~mt_access.result.MatchResult.eligibility`
+            (:meth:`~mt_access.result.MatchResult.eligible`,
+            :meth:`~mt_access.result.MatchResult.eligible_count`): ``"full"`` their ids and
+            number, ``"counts"`` their number only, ``"none"`` nothing; ``"auto"``:
+            ``"full"`` up to :data:`EXPLAIN_FULL_MAX_REQUESTS` requests in scope, else
+            ``"counts"``. The
             places each physician had at the start
             (:attr:`~mt_access.result.MatchResult.places_at_start`) are always given.
 
@@ -181,6 +182,7 @@ def match(
     orientations: list[Orientation] = []
     waiting: list[Waiting] = []
     pull_lists: list[PullList] = []
+    seen = _CellsSeen()
     for rule, members in _groups(policy, in_scope, classes, order):
         positions, group_requests, group_classes = zip(*members, strict=True)
         cell_of, cells = build_cells(
@@ -213,11 +215,12 @@ def match(
         index = {p.id: j for j, p in enumerate(available)}
         for p in out.placements:
             remaining[index[p.physician_id]] -= p.persons
+        placements.extend(out.placements)
         orientations.extend(out.orientations)
+        waiting.extend(out.waiting)
         pull_lists.extend(out.pull_lists)
-        explained, still = _explained(out, explain, group_requests, cell_of, cells, available)
-        placements.extend(explained)
-        waiting.extend(still)
+        if explain != "none":
+            seen.add(group_requests, cell_of, cells)
 
     merged: dict[tuple[str, str], int] = defaultdict(int)
     for p in placements:
@@ -226,13 +229,15 @@ def match(
         PlacementRecorded(physician_id=pid, month=month, request_id=rid, persons=n, on=on)
         for (rid, pid), n in sorted(merged.items())
     )
+    placements.sort(key=_by_request_physician)
+    waiting.sort(key=_by_request)
     return MatchResult(
         on=on,
         month=str(month),
         policy_code=policy.code,
-        placements=tuple(sorted(placements, key=_by_request_physician)),
+        placements=tuple(placements),
         orientations=tuple(sorted(orientations, key=_by_request)),
-        waiting=tuple(sorted(waiting, key=_by_request)),
+        waiting=tuple(waiting),
         rejected=tuple(sorted(rejected, key=_by_request)),
         pull_lists=tuple(sorted(pull_lists, key=operator.attrgetter("physician_id"))),
         ledger_entries=entries,
@@ -240,67 +245,59 @@ def match(
         carry_over=policy.carry_over,
         places_at_start=places_at_start,
         explain=explain,
+        eligibility=seen.eligibility(explain, placements, waiting, available),
     )
 
 
-def _explained(
-    out: RouterOutput,
-    explain: str,
-    requests: Sequence[Request],
-    cell_of: Sequence[int],
-    cells: Sequence[Cell],
-    available: Sequence[Physician],
-) -> tuple[Sequence[Placement], Sequence[Waiting]]:
-    """A router's placements and waiting requests with the physicians eligible for each
-    (``explain``: ``"full"``, ``"counts"`` or ``"none"``): those of the request's cell
-    (:func:`mt_access.routing.build_cells`), the very set the router chose from, computed
-    once per cell. ``available`` is sorted by id, so sorted indices give sorted ids."""
-    if explain == "none" or not (out.waiting or (explain == "full" and out.placements)):
-        return out.placements, out.waiting
-    cell = dict(zip([r.id for r in requests], cell_of, strict=True))
-    counts = [int(c.candidates.size) for c in cells]
-    if explain == "counts":
-        return out.placements, [
-            _waiting_with(w, None, counts[cell[w.request_id]]) for w in out.waiting
-        ]
-    names: dict[int, tuple[str, ...]] = {}
+class _CellsSeen:
+    """The cells of a run's routing groups and the cell of each request routed, kept to
+    build the result's :class:`~mt_access.result.Eligibility` once, at the end."""
 
-    def ids(request_id: str) -> tuple[str, ...]:
-        c = cell[request_id]
-        found = names.get(c)
-        if found is None:
-            indices = np.sort(cells[c].candidates).tolist()
-            found = names[c] = tuple(available[j].id for j in indices)
-        return found
+    def __init__(self) -> None:
+        self.cell_of: dict[str, int] = {}
+        self.cells: list[Cell] = []
 
-    placements = [_placement_with(p, ids(p.request_id)) for p in out.placements]
-    waiting = [_waiting_with(w, ids(w.request_id), counts[cell[w.request_id]]) for w in out.waiting]
-    return placements, waiting
+    def add(
+        self, requests: Sequence[Request], cell_of: Sequence[int], cells: Sequence[Cell]
+    ) -> None:
+        offset = len(self.cells)
+        self.cells.extend(cells)
+        numbers = cell_of if offset == 0 else [c + offset for c in cell_of]
+        self.cell_of.update(zip([r.id for r in requests], numbers, strict=True))
 
+    def eligibility(
+        self,
+        explain: str,
+        placements: Sequence[Placement],
+        waiting: Sequence[Waiting],
+        available: Sequence[Physician],
+    ) -> Eligibility:
+        """The physicians eligible for each request of ``placements`` and ``waiting`` (both
+        sorted by request id), per ``explain`` (``"full"``, ``"counts"`` or ``"none"``):
+        those of the request's cell (:func:`mt_access.routing.build_cells`), the very set
+        the router chose from, listed once per cell and shared by its requests.
+        ``available`` is sorted by id, so sorted indices give sorted ids."""
+        if explain == "none":
+            return EMPTY_ELIGIBILITY
+        keys = [w.request_id for w in waiting]
+        keys.extend(p.request_id for p in placements)
+        keys.sort()  # two sorted runs: a merge
+        request_ids = tuple(dict.fromkeys(keys))
+        cell = [self.cell_of[rid] for rid in request_ids]
+        sizes = [int(c.candidates.size) for c in self.cells]
+        counts = tuple([sizes[c] for c in cell])
+        if explain == "counts":
+            return Eligibility(request_ids, counts)
+        names: dict[int, tuple[str, ...]] = {}
 
-# A router's output belongs to the engine once returned (:class:`RouterOutput`): its fresh
-# objects are completed in place with their eligible sets, before anyone else sees them,
-# which costs a tenth of rebuilding them (a département's month has hundreds of thousands of
-# waiting requests). An object already completed (a router reusing one) or of a subclass is
-# copied instead.
-_fill = object.__setattr__
+        def ids(c: int) -> tuple[str, ...]:
+            found = names.get(c)
+            if found is None:
+                indices = np.sort(self.cells[c].candidates).tolist()
+                found = names[c] = tuple(available[j].id for j in indices)
+            return found
 
-
-def _waiting_with(w: Waiting, ids: tuple[str, ...] | None, count: int) -> Waiting:
-    """``w`` with its eligible physicians (ids or ``None``) and their number."""
-    if type(w) is Waiting and w.eligible is None and w.eligible_count is None:
-        _fill(w, "eligible", ids)
-        _fill(w, "eligible_count", count)
-        return w
-    return attrs.evolve(w, eligible=ids, eligible_count=count)
-
-
-def _placement_with(p: Placement, ids: tuple[str, ...]) -> Placement:
-    """``p`` with the ids of the physicians eligible for its request."""
-    if type(p) is Placement and p.eligible is None:
-        _fill(p, "eligible", ids)
-        return p
-    return attrs.evolve(p, eligible=ids)
+        return Eligibility(request_ids, counts, tuple([ids(c) for c in cell]))
 
 
 Member = tuple[int, Request, Classification]

@@ -107,12 +107,7 @@ class Cell:
 class RouterOutput:
     """What a router decided. Every routed request appears in exactly one of placements
     (possibly several for a household split among physicians, plus a ``Waiting`` for persons
-    left), orientations or waiting.
-
-    Once returned, the output belongs to the engine: it completes the router's fresh
-    ``Placement`` and ``Waiting`` objects with the eligible sets (``eligible``,
-    ``eligible_count``, left ``None`` by the router) before the result is published, so a
-    router builds new ones for each run rather than keeping them."""
+    left), orientations or waiting."""
 
     placements: tuple[Placement, ...] = ()
     orientations: tuple[Orientation, ...] = ()
