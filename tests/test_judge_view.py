@@ -279,7 +279,7 @@ def test_the_judges_view_is_a_value_beside_the_decisions(voironnais: Policy) -> 
     frozen placements and waiting requests: those stay as the routers made them (no
     ``eligible`` attribute), equal across modes; the result and its table are values (equal
     when built alike, hashable); the requests of one cell share one tuple of ids; a table
-    whose parts differ in length is refused."""
+    whose parts differ in length or whose ids are not sorted and unique is refused."""
     full = _small_month(voironnais)
     for value in (*full.placements, *full.waiting):
         assert not hasattr(value, "eligible")
@@ -299,6 +299,9 @@ def test_the_judges_view_is_a_value_beside_the_decisions(voironnais: Policy) -> 
         Eligibility(("a", "b"), (1,))
     with pytest.raises(MatchInputError, match="éligibilité"):
         Eligibility(("a",), (1,), ())
+    for unsorted in (("b", "a"), ("a", "a")):
+        with pytest.raises(MatchInputError, match="triés et uniques"):
+            Eligibility(unsorted, (1, 1))
 
 
 def test_policy_from_mapping_is_public_and_its_example_runs() -> None:

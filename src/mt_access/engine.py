@@ -289,12 +289,12 @@ class _CellsSeen:
         if explain == "counts":
             return Eligibility(request_ids, counts)
         names: dict[int, tuple[str, ...]] = {}
+        physician_ids = np.array([p.id for p in available], dtype=object)
 
         def ids(c: int) -> tuple[str, ...]:
             found = names.get(c)
             if found is None:
-                indices = np.sort(self.cells[c].candidates).tolist()
-                found = names[c] = tuple(available[j].id for j in indices)
+                found = names[c] = tuple(physician_ids[np.sort(self.cells[c].candidates)].tolist())
             return found
 
         return Eligibility(request_ids, counts, tuple([ids(c) for c in cell]))

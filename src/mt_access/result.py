@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import itertools
+import operator
 from collections import Counter
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -274,8 +276,8 @@ class Eligibility:
             counted them (``explain="counts"``).
 
     Raises:
-        MatchInputError: ``counts`` or ``physician_ids`` not of the length of
-            ``request_ids``.
+        MatchInputError: ``request_ids`` not sorted or not unique, or ``counts`` or
+            ``physician_ids`` not of their length.
     """
 
     request_ids: tuple[str, ...] = ()
@@ -294,6 +296,11 @@ class Eligibility:
                     if self.physician_ids is None
                     else f" et {len(self.physician_ids)} listes de médecins"
                 )
+            )
+        ids = self.request_ids
+        if not all(map(operator.lt, ids, itertools.islice(ids, 1, None))):
+            raise MatchInputError(
+                "éligibilité : les identifiants de demandes doivent être triés et uniques"
             )
 
     def _position(self, request_id: str) -> int | None:
