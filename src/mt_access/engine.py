@@ -132,8 +132,7 @@ def match(
             :meth:`~mt_access.result.MatchResult.eligible_count`): ``"full"`` their ids and
             number, ``"counts"`` their number only, ``"none"`` nothing; ``"auto"``:
             ``"full"`` up to :data:`EXPLAIN_FULL_MAX_REQUESTS` requests in scope, else
-            ``"counts"``. The
-            places each physician had at the start
+            ``"counts"``. The places each physician had at the start
             (:attr:`~mt_access.result.MatchResult.places_at_start`) are always given.
 
     Returns:
