@@ -11,6 +11,10 @@ Prints figures, never asserts on time. Three benchmarks (see ``docs/benchmarks.m
 3. ``france`` (``--france`` only): about 6 million requests and 50,000 GPs on every commune
    of the reference, in a fresh subprocess guarded against using too much memory.
 
+The CPTS and territory benchmarks also time ``match`` with ``explain="none"`` and ``"full"``
+beside the default: what the judge's view on the result (places at the start, eligible sets)
+costs.
+
 Usage::
 
     .venv/bin/python benchmarks/bench_match.py            # cpts + department
@@ -181,7 +185,26 @@ def bench_cpts(runs: int, warmup: int = 3, profile: bool = False) -> dict[str, A
         warm.append(time.perf_counter() - t)
         warm_cpu.append(time.process_time() - c)
     assert result is not None
+    # The judge's view (MatchResult.places_at_start, eligible sets): the default at this size
+    # ("full") against none at all, runs paired and alternated, shared distance cache.
+    explain: dict[str, list[float]] = {"full": [], "none": []}
+    for run in range(runs):
+        for mode in ("full", "none") if run % 2 else ("none", "full"):
+            t = time.perf_counter()
+            mt_access.match(
+                inst.requests,
+                inst.physicians,
+                inst.policy,
+                None,
+                inst.on,
+                distances=cache,
+                explain=mode,
+            )
+            explain[mode].append(time.perf_counter() - t)
     out = {
+        "explain_default": result.explain,
+        "explain_full_ms": _summary_ms(explain["full"]),
+        "explain_none_ms": _summary_ms(explain["none"]),
         "requests": len(inst.requests),
         "physicians": len(inst.physicians),
         "capacity": sum(p.monthly_capacity for p in inst.physicians),
@@ -495,7 +518,22 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
         engine_rank_mismatch_vs_generator=int(rank_mismatch),
         engine_total_km=engine_km,
     )
+    out["explain_default"] = result.explain
     del result
+    # The judge's view: one run without it and one with every eligible set listed.
+    for mode in ("none", "full"):
+        gc.collect()
+        base = rss_bytes()
+        can_reset = reset_peak_rss()
+        log(f"match_explain_{mode}", guard)
+        c = time.process_time()
+        t = time.perf_counter()
+        mt_access.match(inst.requests, inst.physicians, inst.policy, None, inst.on, explain=mode)
+        out[f"explain_{mode}_s"] = time.perf_counter() - t
+        out[f"explain_{mode}_cpu_s"] = time.process_time() - c
+        out[f"explain_{mode}_peak_over_inputs_bytes"] = (
+            peak_rss_bytes() - base if can_reset else None
+        )
     gc.collect()
 
     log("reference_maxflow", guard)
@@ -723,6 +761,13 @@ def print_cpts(r: dict[str, Any]) -> None:
         f"   outcome: {r['persons_placed']} persons placed ({r['placements']} placements), "
         f"{r['waiting']} waiting, {r['rejected']} rejected"
     )
+    if "explain_full_ms" in r:
+        full, none = r["explain_full_ms"]["median"], r["explain_none_ms"]["median"]
+        print(
+            f"   judge's view (places at start, eligible sets; default here: "
+            f"explain={r['explain_default']!r}): shared cache, median {full:.2f} ms with "
+            f"explain='full', {none:.2f} ms with 'none' ({full - none:+.2f} ms)"
+        )
     if "profile" in r:
         print_phases(r["profile"])
 
@@ -767,6 +812,23 @@ def print_territory(title: str, r: dict[str, Any], *, targets: bool = True) -> N
         )
     else:
         print(f"   process peak RSS: {_fmt_bytes(r['process_peak_rss_bytes'])}")
+    if "explain_none_s" in r:
+
+        def peak_over(mode: str) -> str:
+            extra = r[f"explain_{mode}_peak_over_inputs_bytes"]
+            return "" if extra is None else f", +{_fmt_bytes(extra)} over the inputs"
+
+        def run(mode: str) -> str:
+            return (
+                f"{r[f'explain_{mode}_s']:.2f} s ({r[f'explain_{mode}_cpu_s']:.2f} s CPU"
+                f"{peak_over(mode)})"
+            )
+
+        print(
+            f"   judge's view (places at start, eligible sets): default "
+            f"explain={r['explain_default']!r} median {med:.2f} s ({med_cpu:.2f} s CPU); "
+            f"one run each: 'none' {run('none')}, 'full' {run('full')}"
+        )
     print(
         f"   OR-Tools reference (max flow x {len(ref['prefix_maxima'])} levels): "
         f"{ref['time_s']:.2f} s = read objects {ref['read_objects_s']:.2f} + graph "

@@ -3,13 +3,13 @@
 Each test states its property in words in its docstring, in terms of the policy (numbered as
 in the specification of this file: 1 capacity, 2 one GP per person, 3 eligibility,
 4 unavailable GPs, 5 levels, 6 lexicographic maximum, 7 seniority, 8 households kept together,
-9 nearest, 10 input order, 11 total distance, 12 accounting; then 13 waiting reasons and
-14 large batches). The reference computations (scope, levels, places left, eligibility,
-maximum flows, minimum-cost assignments) are written here from the policy's rules,
-independently of the engine's routing code; flows use networkx. Eligibility within a maximum
-distance and assignment costs use the distances of the geo layer (``DistanceCache``; the
-geodesy itself is tested in test_geo_*); "nearest" and reported distances are checked against
-geopy's geodesic.
+9 nearest, 10 input order, 11 total distance, 12 accounting; then 13 waiting reasons,
+14 large batches and 15 the judge's view on the result). The reference computations (scope,
+levels, places left, eligibility, maximum flows, minimum-cost assignments) are written here
+from the policy's rules, independently of the engine's routing code; flows use networkx.
+Eligibility within a maximum distance and assignment costs use the distances of the geo layer
+(``DistanceCache``; the geodesy itself is tested in test_geo_*); "nearest" and reported
+distances are checked against geopy's geodesic.
 
 The policies: the shipped ``voironnais`` (monthly_quota router for every request: one priority
 level « prioritaire », then « non prioritaire »), the shipped ``deule_marque`` (nearest router
@@ -909,6 +909,31 @@ def test_large_batches_get_the_same_levels(subjects: dict[str, Subject], case: C
             level = run.policy.levels[pl.rank - 1]
             r = run.requests[pl.request_id]
             assert pl.criteria == tuple(c.label for c in level.criteria if c(r, ON)), r
+
+
+# --------------------------------------------------------------------------------------------
+# 15: the judge's view on the result (test_judge_view checks a month from it alone)
+
+
+@given(case=st.one_of(mixed(), cases(max_distance=True, max_physicians=3)))
+def test_the_judges_view_states_the_policys_rules(subjects: dict[str, Subject], case: Case) -> None:
+    """15. ``places_at_start`` gives every physician, by id, the places left this month
+    before the run (the ``room`` of property 1: 0 when unavailable), and the result's
+    eligibility table lists every request placed or waiting, sorted, with the physicians
+    eligible for it (property 3: available, accepting its commune, serving its need for home
+    visits, not having declined it, within the rule's maximum distance), sorted by id, and
+    their count; a placement's physician is among them."""
+    run = _run(subjects, case)
+    result = run.result
+    assert result.explain == "full"
+    assert result.places_at_start == tuple(sorted(run.room.items()))
+    routed = {x.request_id for x in (*result.placements, *result.waiting)}
+    assert result.eligibility.request_ids == tuple(sorted(routed))
+    for rid in routed:
+        expected = tuple(sorted(run.eligible[rid]))
+        assert (result.eligible(rid), result.eligible_count(rid)) == (expected, len(expected))
+    for p in result.placements:
+        assert p.physician_id in (result.eligible(p.request_id) or ())
 
 
 # --------------------------------------------------------------------------------------------

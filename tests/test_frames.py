@@ -79,7 +79,14 @@ def test_result_parts(result: mt_access.MatchResult) -> None:
         "reason_label",
         "persons",
         "detail",
+        "eligible",
+        "eligible_count",
     ]
+    assert waiting["eligible"].tolist() == ["MG1"]  # from result.eligibility, ids joined
+    assert waiting["eligible_count"].tolist() == [1]
+    assert placements.columns.tolist()[-2:] == ["eligible", "eligible_count"]
+    assert placements["eligible"].tolist() == ["MG1"]
+    assert placements["eligible_count"].tolist() == [1]
     assert waiting["reason_label"].tolist() == [mt_access.ReasonCode.CAPACITY_EXHAUSTED.label]
     assert len(result_frame(result, "orientations")) == 0
     assert "physicians" in result_frame(result, "orientations").columns
@@ -88,6 +95,23 @@ def test_result_parts(result: mt_access.MatchResult) -> None:
     assert set(RESULT_PARTS) == {"placements", "orientations", "waiting", "rejected"}
     with pytest.raises(FramesError, match="partie inconnue"):
         result_frame(result, "nope")
+
+
+def test_eligible_columns_follow_explain(voironnais: mt_access.Policy) -> None:
+    """The ``eligible`` and ``eligible_count`` columns of the placements and waiting frames
+    come from the result's eligibility table: ids and count with ``explain="full"``, the
+    count only with ``"counts"``, empty cells with ``"none"``."""
+    requests = [req("A1", age=75), req("A2", age=40), req("A3", age=41)]
+    physicians = [doc("MG1", capacity=1), doc("MG2", capacity=0)]
+    cells: dict[str, object] = {}
+    for explain in ("full", "counts", "none"):
+        r = mt_access.match(requests, physicians, voironnais, CapacityLedger(), ON, explain=explain)
+        frame = result_frame(r, "waiting")
+        cells[explain] = (frame["eligible"].tolist(), frame["eligible_count"].tolist())
+        assert result_frame(r, "placements")["request_id"].tolist() == ["A1"]
+    assert cells["full"] == (["MG1, MG2", "MG1, MG2"], [2, 2])
+    assert cells["counts"] == ([None, None], [2, 2])
+    assert cells["none"] == ([None, None], [None, None])
 
 
 def test_register_views(voironnais: mt_access.Policy) -> None:

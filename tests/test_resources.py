@@ -287,6 +287,7 @@ def test_register_before_then_gp_after_the_answer(policy: mt_access.Policy) -> N
     rid = _waiting(register, disability_or_chronic=True)
     run = register.run_match(dt.date(2026, 3, 5))
     assert run.proposed == ()
+    assert run.result.eligible(rid) is None  # held: not routed, no eligible set to show
     involved = [t for t in register.file(rid).history if t.event is Event.RESOURCE_INVOLVED]
     assert [(t.resource, t.on, t.actor.value) for t in involved] == [
         ("DAC", dt.date(2026, 3, 5), "system")

@@ -108,6 +108,7 @@ from mt_access.policy import (
     Resource,
     RouterKind,
     RoutingRule,
+    policy_from_mapping,
 )
 from mt_access.questions import (
     AnswerError,
@@ -119,6 +120,7 @@ from mt_access.questions import (
 from mt_access.result import (
     AttachedResource,
     Classification,
+    Eligibility,
     MatchResult,
     Orientation,
     OrientedPhysician,
@@ -309,6 +311,7 @@ __all__ = [
     "DirectoryGP",
     "DirectoryUpdate",
     "DuplicateReason",
+    "Eligibility",
     "Event",
     "ExitReason",
     "ExportError",
@@ -421,6 +424,7 @@ __all__ = [
     "load_preset",
     "match",
     "merge_directory",
+    "policy_from_mapping",
     "read_extraction",
     "shareable_answers",
     "shown_answers",

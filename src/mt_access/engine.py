@@ -8,7 +8,7 @@ import itertools
 import operator
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple, get_args
 
 import numpy as np
 import pluggy
@@ -23,8 +23,10 @@ from mt_access.model import Physician, Request
 from mt_access.policy import Policy, RoutingRule
 from mt_access.resources import ResourceContact, ResourceDecision, decide
 from mt_access.result import (
+    EMPTY_ELIGIBILITY,
     AttachedResource,
     Classification,
+    Eligibility,
     MatchResult,
     Orientation,
     Placement,
@@ -34,9 +36,17 @@ from mt_access.result import (
     ScopeDecision,
     Waiting,
 )
-from mt_access.routing import RouterOutput, RoutingTask, build_cells
+from mt_access.routing import Cell, RouterOutput, RoutingTask, build_cells
 
-__all__ = ["match"]
+__all__ = ["EXPLAIN_FULL_MAX_REQUESTS", "Explain", "match"]
+
+Explain = Literal["auto", "full", "counts", "none"]
+"""What :func:`match` puts in the eligible sets of its result (its ``explain`` argument)."""
+
+EXPLAIN_FULL_MAX_REQUESTS = 5_000
+"""With ``explain="auto"`` (the default), :func:`match` lists the eligible physicians of each
+waiting request and placement (``"full"``) up to this many requests in scope, and only counts
+them (``"counts"``) beyond: a département's month keeps its time and memory."""
 
 
 _by_id = operator.attrgetter("id")
@@ -107,6 +117,7 @@ def match(
     distances: DistanceCache | None = None,
     plugin_manager: pluggy.PluginManager | None = None,
     resource_contacts: Mapping[str, Mapping[str, ResourceContact]] | None = None,
+    explain: Explain = "auto",
 ) -> MatchResult:
     """Route a month's requests according to ``policy``.
 
@@ -124,14 +135,26 @@ def match(
             first involved and answered); a ``before`` resource without an answer holds its
             request out of routing until its answer or its ``wait_days``. Missing: nothing
             recorded (a ``before`` resource is then involved on ``on``).
+        explain: the physicians eligible for each request placed or waiting, as the routers
+            saw them, in the result's :attr:`~mt_access.result.MatchResult.eligibility`
+            (:meth:`~mt_access.result.MatchResult.eligible`,
+            :meth:`~mt_access.result.MatchResult.eligible_count`): ``"full"`` their ids and
+            number, ``"counts"`` their number only, ``"none"`` nothing; ``"auto"``:
+            ``"full"`` up to :data:`EXPLAIN_FULL_MAX_REQUESTS` requests in scope, else
+            ``"counts"``. The places each physician had at the start
+            (:attr:`~mt_access.result.MatchResult.places_at_start`) are always given.
 
     Returns:
         A :class:`MatchResult`. Record its ``ledger_entries`` in the ledger to commit it.
 
     Raises:
-        MatchInputError: duplicate ids, or a commune without coordinates.
+        MatchInputError: duplicate ids, a commune without coordinates, or an unknown
+            ``explain``.
         PluginError: a plugin answered a hook or routed requests inconsistently.
     """
+    if explain not in get_args(Explain):
+        known = ", ".join(get_args(Explain))
+        raise MatchInputError(f"valeur de explain inconnue : {explain!r} (valeurs : {known})")
     pm = policy_plugin_manager(policy, plugin_manager)
     hooks = Hooks(pm)
     reference: CommuneReference = (
@@ -152,6 +175,8 @@ def match(
     ]
     in_scope, classes, order = ranked.in_scope, ranked.classes, ranked.order
     attached, answered, order = _resources(policy, in_scope, classes, order, on, resource_contacts)
+    if explain == "auto":
+        explain = "full" if len(in_scope) <= EXPLAIN_FULL_MAX_REQUESTS else "counts"
 
     available = [p for p in phys if p.is_available_on(on)]
     defaults = {p.id: policy.monthly_capacity_of(p) for p in phys}
@@ -159,6 +184,8 @@ def match(
         ledger.remaining(p.id, month, default=defaults[p.id], carry_over=policy.carry_over)
         for p in available
     ]
+    at_start = dict(zip((p.id for p in available), remaining, strict=True))
+    places_at_start = tuple((p.id, at_start.get(p.id, 0)) for p in phys)
 
     placements: list[Placement] = []
     orientations: list[Orientation] = []
@@ -169,6 +196,8 @@ def match(
             orientations.append(item)
         else:
             waiting.append(item)
+
+    seen = _CellsSeen()
     for rule, members in _groups(policy, in_scope, classes, order):
         positions, group_requests, group_classes = zip(*members, strict=True)
         cell_of, cells = build_cells(
@@ -205,6 +234,8 @@ def match(
         orientations.extend(out.orientations)
         waiting.extend(out.waiting)
         pull_lists.extend(out.pull_lists)
+        if explain != "none":
+            seen.add(group_requests, cell_of, cells)
 
     merged: dict[tuple[str, str], int] = defaultdict(int)
     for p in placements:
@@ -213,19 +244,24 @@ def match(
         PlacementRecorded(physician_id=pid, month=month, request_id=rid, persons=n, on=on)
         for (rid, pid), n in sorted(merged.items())
     )
+    placements.sort(key=_by_request_physician)
+    waiting.sort(key=_by_request)
     return MatchResult(
         on=on,
         month=str(month),
         policy_code=policy.code,
-        placements=tuple(sorted(placements, key=_by_request_physician)),
+        placements=tuple(placements),
         orientations=tuple(sorted(orientations, key=_by_request)),
-        waiting=tuple(sorted(waiting, key=_by_request)),
+        waiting=tuple(waiting),
         rejected=tuple(sorted(rejected, key=_by_request)),
         pull_lists=tuple(sorted(pull_lists, key=operator.attrgetter("physician_id"))),
         ledger_entries=entries,
         attached_resources=tuple(attached),
         capacity_defaults=tuple(sorted(defaults.items())),
         carry_over=policy.carry_over,
+        places_at_start=places_at_start,
+        explain=explain,
+        eligibility=seen.eligibility(explain, placements, waiting, available),
     )
 
 
@@ -301,6 +337,58 @@ def _instead(request: Request, c: Classification, decision: ResourceDecision) ->
         tuple(i.resource.describe() for i in chosen),
         text,
     )
+
+
+class _CellsSeen:
+    """The cells of a run's routing groups and the cell of each request routed, kept to
+    build the result's :class:`~mt_access.result.Eligibility` once, at the end."""
+
+    def __init__(self) -> None:
+        self.cell_of: dict[str, int] = {}
+        self.cells: list[Cell] = []
+
+    def add(
+        self, requests: Sequence[Request], cell_of: Sequence[int], cells: Sequence[Cell]
+    ) -> None:
+        offset = len(self.cells)
+        self.cells.extend(cells)
+        numbers = cell_of if offset == 0 else [c + offset for c in cell_of]
+        self.cell_of.update(zip([r.id for r in requests], numbers, strict=True))
+
+    def eligibility(
+        self,
+        explain: str,
+        placements: Sequence[Placement],
+        waiting: Sequence[Waiting],
+        available: Sequence[Physician],
+    ) -> Eligibility:
+        """The physicians eligible for each request of ``placements`` and ``waiting`` (both
+        sorted by request id), per ``explain`` (``"full"``, ``"counts"`` or ``"none"``):
+        those of the request's cell (:func:`mt_access.routing.build_cells`), the very set
+        the router chose from, listed once per cell and shared by its requests.
+        ``available`` is sorted by id, so sorted indices give sorted ids."""
+        if explain == "none":
+            return EMPTY_ELIGIBILITY
+        keys = [w.request_id for w in waiting]
+        keys.extend(p.request_id for p in placements)
+        keys.sort()  # two sorted runs: a merge
+        # a request held by a ``before`` resource was not routed: it has no cell
+        request_ids = tuple(rid for rid in dict.fromkeys(keys) if rid in self.cell_of)
+        cell = [self.cell_of[rid] for rid in request_ids]
+        sizes = [int(c.candidates.size) for c in self.cells]
+        counts = tuple([sizes[c] for c in cell])
+        if explain == "counts":
+            return Eligibility(request_ids, counts)
+        names: dict[int, tuple[str, ...]] = {}
+        physician_ids = np.array([p.id for p in available], dtype=object)
+
+        def ids(c: int) -> tuple[str, ...]:
+            found = names.get(c)
+            if found is None:
+                found = names[c] = tuple(physician_ids[np.sort(self.cells[c].candidates)].tolist())
+            return found
+
+        return Eligibility(request_ids, counts, tuple([ids(c) for c in cell]))
 
 
 Member = tuple[int, Request, Classification]

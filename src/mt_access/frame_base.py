@@ -112,12 +112,18 @@ def _columns(names: Sequence[str], labelled: frozenset[str]) -> list[str]:
     return out
 
 
-def records_frame(values: Iterable[object], cls: type | None = None) -> pd.DataFrame:
+def records_frame(
+    values: Iterable[object],
+    cls: type | None = None,
+    extra: Mapping[str, Sequence[object]] | None = None,
+) -> pd.DataFrame:
     """One row per attrs value (all of one class), one column per attribute.
 
     Args:
         values: attrs instances of one class.
         cls: their class; needed to name the columns of an empty frame.
+        extra: further columns after the attributes, one cell per value (converted as the
+            attributes are).
 
     Raises:
         FramesError: values that are not attrs instances, or of several classes.
@@ -136,4 +142,12 @@ def records_frame(values: Iterable[object], cls: type | None = None) -> pd.DataF
         raise FramesError(f"{kind.__name__} n'est pas une classe attrs")
     names = [f.name for f in attrs.fields(kind)]
     labelled = _labelled(kind)
-    return table_frame([_record(v, names, labelled) for v in items], _columns(names, labelled))
+    rows = [_record(v, names, labelled) for v in items]
+    columns = _columns(names, labelled)
+    for name, cells in (extra or {}).items():
+        if len(cells) != len(rows):
+            raise FramesError(f"colonne {name!r} : {len(cells)} cellules pour {len(rows)} lignes")
+        for row, value in zip(rows, cells, strict=True):
+            row[name] = cell(value, name)
+        columns.append(name)
+    return table_frame(rows, columns)

@@ -564,7 +564,34 @@ def policy_from_mapping(
     lines: Mapping[str, int] | None = None,
     plugin_manager: pluggy.PluginManager | None = None,
 ) -> Policy:
-    """Validate a parsed policy mapping and compile it.
+    """Validate a parsed policy mapping and compile it: a policy built in code, with the
+    keys and checks of a policy file (the YAML reference, ``docs/yaml-reference.md``;
+    :func:`mt_access.load_policy` reads a file and calls this). Also exported as
+    ``mt_access.policy_from_mapping``.
+
+    Example:
+        A CPTS of two communes, one priority level, every request routed by
+        ``monthly_quota``, one place a month for a GP who declared none:
+
+        >>> import mt_access
+        >>> policy = mt_access.policy_from_mapping(
+        ...     {
+        ...         "version": 1,
+        ...         "identity": {"name": "CPTS d'essai", "code": "essai", "department": "38"},
+        ...         "territory": {"communes": ["38563", "38133"]},
+        ...         "priority": {"levels": [{"name": "ALD", "criteria": [{"kind": "ald"}]}]},
+        ...         "routing": {
+        ...             "priority": {"router": "monthly_quota"},
+        ...             "non_priority": {"router": "monthly_quota"},
+        ...         },
+        ...         "capacity": {"default_monthly": 1},
+        ...     },
+        ...     reference=mt_access.geo.bundled_reference(),  # check the INSEE codes
+        ... )
+        >>> [level.name for level in policy.levels], policy.non_priority_level
+        (['ALD'], 'non prioritaire')
+        >>> policy.routing_priority.router.name, policy.default_monthly_capacity
+        ('monthly_quota', 1)
 
     Args:
         data: the mapping (as ``yaml.safe_load`` returns it).

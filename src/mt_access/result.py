@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import itertools
+import operator
 from collections import Counter
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import attrs
 
+from mt_access.errors import MatchInputError
 from mt_access.frame_base import FramesError, records_frame, table_frame
 from mt_access.labels import LabelledEnum, register_labels
 from mt_access.ledger import CapacityLedger, PlacementRecorded
@@ -21,6 +26,7 @@ __all__ = [
     "RESULT_PARTS",
     "AttachedResource",
     "Classification",
+    "Eligibility",
     "MatchResult",
     "Orientation",
     "OrientedPhysician",
@@ -122,6 +128,9 @@ class Placement:
         nearer_full: physicians eligible for the request, nearer than the chosen one, that had
             no place left: the reason this physician and not another.
         explanation: the whole explanation in French.
+
+    The physicians eligible for the request are on the run's result
+    (:meth:`MatchResult.eligible`, :meth:`MatchResult.eligible_count`).
     """
 
     request_id: str
@@ -230,7 +239,9 @@ def describe_resource(name: str, kind: str, contact: str) -> str:
 
 @attrs.frozen
 class Waiting:
-    """A request in scope that stays on the waiting list, with the reason."""
+    """A request in scope that stays on the waiting list, with the reason. The physicians
+    eligible for the request are on the run's result (:meth:`MatchResult.eligible`,
+    :meth:`MatchResult.eligible_count`)."""
 
     request_id: str
     level: str
@@ -313,6 +324,82 @@ class PullList:
     places_left: int | None = None
 
 
+@attrs.frozen(repr=False)
+class Eligibility:
+    """The physicians eligible for each request placed (even partly) or left waiting in a
+    match run: available, accepting the request's commune, serving its need for home visits,
+    not having declined it, within its level's maximum distance, whatever their places left
+    (the set the router chose from). Built once by :func:`mt_access.match`
+    (:attr:`MatchResult.eligibility`); a value like any other: frozen, hashable, never changed.
+
+    Attributes:
+        request_ids: the requests, sorted and unique.
+        counts: the number of physicians eligible for each, in the same order.
+        physician_ids: the ids (sorted) of the physicians eligible for each, in the same
+            order (requests of one cell share one tuple), or ``None`` when the run only
+            counted them (``explain="counts"``).
+
+    Raises:
+        MatchInputError: ``request_ids`` not sorted or not unique, or ``counts`` or
+            ``physician_ids`` not of their length.
+    """
+
+    request_ids: tuple[str, ...] = ()
+    counts: tuple[int, ...] = ()
+    physician_ids: tuple[tuple[str, ...], ...] | None = None
+
+    def __attrs_post_init__(self) -> None:
+        n = len(self.request_ids)
+        if len(self.counts) != n or (
+            self.physician_ids is not None and len(self.physician_ids) != n
+        ):
+            raise MatchInputError(
+                f"éligibilité : {n} demandes, mais {len(self.counts)} nombres de médecins"
+                + (
+                    ""
+                    if self.physician_ids is None
+                    else f" et {len(self.physician_ids)} listes de médecins"
+                )
+            )
+        ids = self.request_ids
+        if not all(map(operator.lt, ids, itertools.islice(ids, 1, None))):
+            raise MatchInputError(
+                "éligibilité : les identifiants de demandes doivent être triés et uniques"
+            )
+
+    def _position(self, request_id: str) -> int | None:
+        i = bisect.bisect_left(self.request_ids, request_id)
+        if i < len(self.request_ids) and self.request_ids[i] == request_id:
+            return i
+        return None
+
+    def of(self, request_id: str) -> tuple[str, ...] | None:
+        """Ids (sorted) of the physicians eligible for ``request_id``; ``None`` if not
+        listed (counts only, or a request not in the table)."""
+        i = self._position(request_id)
+        return None if i is None or self.physician_ids is None else self.physician_ids[i]
+
+    def count(self, request_id: str) -> int | None:
+        """How many physicians were eligible for ``request_id``; ``None`` for a request not
+        in the table."""
+        i = self._position(request_id)
+        return None if i is None else self.counts[i]
+
+    def __len__(self) -> int:
+        return len(self.request_ids)
+
+    def __contains__(self, request_id: object) -> bool:
+        return isinstance(request_id, str) and self._position(request_id) is not None
+
+    def __repr__(self) -> str:
+        what = "counts" if self.physician_ids is None else "ids and counts"
+        return f"Eligibility({len(self)} requests, {what})"
+
+
+EMPTY_ELIGIBILITY = Eligibility()
+"""The eligibility of a run that gave none (``explain="none"``)."""
+
+
 @attrs.frozen
 class MatchResult:
     """Everything a match run decided. Nothing here has been recorded yet.
@@ -331,6 +418,18 @@ class MatchResult:
         capacity_defaults: the monthly capacity the run used for each physician without a
             declaration in the ledger (``(physician id, capacity)``).
         carry_over: whether the policy carries unused capacity over.
+        places_at_start: ``(physician id, places)`` for every physician given to the run,
+            sorted by id: the places the run could use, before any placement — the month's
+            places left in the ledger (capacity declared, else the physician's or the
+            policy's default; carried-over places; yearly cap), 0 for a physician not
+            available on ``on``. With the eligible sets (:attr:`eligibility`), what another
+            tool needs to check the run.
+        explain: what the run put in :attr:`eligibility`: ``"full"`` (the ids and number
+            of the physicians eligible for every request placed or waiting), ``"counts"``
+            (their number only) or ``"none"`` (nothing); see :func:`mt_access.match`.
+        eligibility: the physicians eligible for each request placed or waiting
+            (:class:`Eligibility`); read it with :meth:`eligible` and
+            :meth:`eligible_count`.
     """
 
     on: dt.date
@@ -345,6 +444,21 @@ class MatchResult:
     attached_resources: tuple[AttachedResource, ...] = ()
     capacity_defaults: tuple[tuple[str, int], ...] = ()
     carry_over: bool = False
+    places_at_start: tuple[tuple[str, int], ...] = ()
+    explain: str = "none"
+    eligibility: Eligibility = EMPTY_ELIGIBILITY
+
+    def eligible(self, request_id: str) -> tuple[str, ...] | None:
+        """Ids (sorted) of the physicians eligible for a request placed or waiting in this
+        run (:meth:`Eligibility.of`); ``None`` if the run did not list them
+        (``explain`` other than ``"full"``) or the request was neither placed nor waiting."""
+        return self.eligibility.of(request_id)
+
+    def eligible_count(self, request_id: str) -> int | None:
+        """How many physicians were eligible for a request placed or waiting in this run
+        (:meth:`Eligibility.count`); ``None`` with ``explain="none"`` or for a request
+        neither placed nor waiting."""
+        return self.eligibility.count(request_id)
 
     def record(self, ledger: CapacityLedger) -> None:
         """Record the run's placements in ``ledger``, all or nothing, with the capacities
@@ -418,7 +532,9 @@ class MatchResult:
         """The outcome as a pandas frame (also :func:`mt_access.frames.result_frame`): one
         row per placement, orientation, waiting and rejected request (columns
         :data:`RESULT_COLUMNS`), or one ``part`` alone (``"placements"``,
-        ``"orientations"``, ``"waiting"``, ``"rejected"``) with all its attributes.
+        ``"orientations"``, ``"waiting"``, ``"rejected"``) with all its attributes; placements
+        and waiting requests also get ``eligible`` (the ids joined with ``", "``) and
+        ``eligible_count`` from :attr:`eligibility`.
         Needs pandas (``pip install 'mt-access[analysis]'``).
 
         Raises:
@@ -429,8 +545,23 @@ class MatchResult:
             if cls is None:
                 known = ", ".join(RESULT_PARTS)
                 raise FramesError(f"partie inconnue : {part!r} (parties : {known})")
-            return records_frame(getattr(self, part), cls)
+            values = getattr(self, part)
+            extra: dict[str, list[object]] | None = None
+            if part in ("placements", "waiting"):
+                extra = self._eligible_columns(v.request_id for v in values)
+            return records_frame(values, cls, extra)
         return table_frame(self.rows(), RESULT_COLUMNS)
+
+    def _eligible_columns(self, request_ids: Iterable[str]) -> dict[str, list[object]]:
+        """The ``eligible`` (ids) and ``eligible_count`` cells of these requests."""
+        table = self.eligibility
+        where = dict(zip(table.request_ids, range(len(table)), strict=True))
+        ids, counts = table.physician_ids, table.counts
+        positions = [where.get(rid) for rid in request_ids]
+        return {
+            "eligible": [None if i is None or ids is None else ids[i] for i in positions],
+            "eligible_count": [None if i is None else counts[i] for i in positions],
+        }
 
     def load_by_physician(self) -> dict[str, int]:
         """Persons placed per physician in this run."""
