@@ -355,3 +355,13 @@ def test_cli_refuses_contradictions(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         assert message in err, (extra, err)
     with SQLiteStore(path) as store:
         assert len(store.ledger_entries()) == 1  # nothing recorded
+
+
+def test_month_capacity_of_a_yearly_gp(voironnais: mt_access.Policy) -> None:
+    from mt_access.cli.registry import month_capacity
+
+    register = _joined(voironnais, capacity=30, period="year")
+    physician = register.physician("MG1")
+    assert month_capacity(register, MAR)(physician) == 30  # not the policy's default
+    register.change_capacity("MG1", dt.date(2026, 3, 1), 4)
+    assert month_capacity(register, MAR)(physician) == 4
