@@ -238,6 +238,7 @@ def test_physicians_table(feb: Indicators) -> None:
         "acceptations": 1,
         "personnes acceptées": 1,
         "refus": 1,
+        "capacité annuelle": None,
     }
     assert feb.physicians.row("total")["acceptations"] == feb.placed
 

@@ -152,7 +152,8 @@ def test_copy_replay_and_trusted_rebuild_keep_yearly_state() -> None:
     assert ledger.remaining("p1", MAR) == 1  # the failed batch left the yearly count alone
 
 
-# --- Hypothesis: random monthly and yearly declarations against a naive oracle
+# --- Hypothesis: random monthly and yearly declarations (and lifts of either cap, the way
+# back from one period to the other) against a naive oracle
 
 PIDS = ("p1", "p2")
 MONTHS = (NOV, DEC, JAN, FEB)  # across two calendar years
@@ -165,13 +166,13 @@ _ops = st.lists(
             st.just("month"),
             st.sampled_from(PIDS),
             st.sampled_from(MONTHS),
-            st.integers(0, 4),
+            st.one_of(st.none(), st.integers(0, 4)),  # None: the monthly cap lifted
         ),
         st.tuples(
             st.just("year"),
             st.sampled_from(PIDS),
             st.sampled_from(MONTHS),
-            st.integers(0, 6),
+            st.one_of(st.none(), st.integers(0, 6)),  # None: the yearly cap lifted
         ),
         st.tuples(
             st.just("place"),
@@ -189,8 +190,8 @@ _ops = st.lists(
 
 @attrs.define
 class _Oracle:
-    monthly: list[tuple[str, Month, int]] = attrs.field(factory=list)
-    yearly: list[tuple[str, int, int]] = attrs.field(factory=list)
+    monthly: list[tuple[str, Month, int | None]] = attrs.field(factory=list)
+    yearly: list[tuple[str, int, int | None]] = attrs.field(factory=list)
     active: dict[tuple[str, str], PlacementRecorded] = attrs.field(factory=dict)
 
     def yearly_cap(self, pid: str, year: int) -> int | None:
@@ -204,7 +205,7 @@ class _Oracle:
             for i, (p, m, c) in enumerate(self.monthly)
             if p == pid and (m.year, m.month) <= key
         ]
-        if found:
+        if found and max(found)[2] is not None:  # a lift: as if nothing was declared
             return max(found)[2]
         if self.yearly_cap(pid, month.year) is not None:
             return None
@@ -424,4 +425,5 @@ def test_medecin_liste_shows_places_left_in_the_year(
     code, out, err = _run("medecin", "liste", "--date", "10/03/2026")
     assert code == EXIT_OK, err
     line = next(row for row in out.splitlines() if row.startswith("MG1"))
-    assert line.split()[-3:] == ["30", "0", "30"]  # capacity, taken, left
+    assert "30 par an (reste 30 en 2026)" in line
+    assert line.split()[-2:] == ["0", "30"]  # taken, left

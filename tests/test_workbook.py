@@ -127,7 +127,7 @@ def test_layout_and_print_setup(book_path: Path) -> None:
     assert entries.freeze_panes == "B2"
     assert entries.auto_filter.ref == "A1:O7"
     assert gps.freeze_panes == "C2"
-    assert gps.auto_filter.ref == "A1:K4"
+    assert gps.auto_filter.ref == "A1:L4"  # the last column: « capacité annuelle »
     for sheet in (entries, figures, gps):
         assert sheet.page_setup.orientation == "landscape"
         assert sheet.page_setup.fitToWidth == 1

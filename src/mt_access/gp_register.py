@@ -14,7 +14,8 @@ Every operation is a pure function returning a *new* value; nothing is rewritten
 * the capacity is a :class:`~mt_access.ledger.CapacityDeclared` entry, returned for the caller
   to record in the :class:`~mt_access.ledger.CapacityLedger` (``ledger.record(entry)``); it is
   a monthly capacity, or a yearly one (``change_capacity(..., period="year")``, Québec's "150 new
-  patients a year"), the ledger enforcing both (see :mod:`mt_access.ledger`).
+  patients a year"), the ledger enforcing both (see :mod:`mt_access.ledger`); a capacity of
+  ``None`` lifts the cap of its period (the way back from one period to the other).
 
 A new status change may not be dated before the last one. On the same day, it is accepted only
 when it sorts after the last one (``StatusChange`` histories are sorted by date, then status):
@@ -185,7 +186,7 @@ def join(
 def change_capacity(
     physician: Physician,
     month: Month,
-    capacity: int,
+    capacity: int | None,
     on: dt.date,
     note: str = "",
     *,
@@ -199,7 +200,9 @@ def change_capacity(
     ``month`` may not be before the month of ``on``: past months are not rewritten. A yearly
     capacity covers the whole calendar year, placements already counted in its earlier months
     included (its entry's month is January of that year); its year may not be before that of
-    ``on``.
+    ``on``. ``capacity=None`` lifts the cap of the period from ``month`` (its year) on: the
+    monthly cap, for a GP whose yearly capacity then suffices, or the yearly cap (see
+    :mod:`mt_access.ledger`).
 
     Raises:
         RegisterError: the GP is withdrawn on ``on``, ``month`` (the year) is in the past,
@@ -210,7 +213,8 @@ def change_capacity(
     on = _check_date(physician, on, "date de la déclaration")
     if not isinstance(month, Month):
         raise RegisterError(physician.id, f"mois attendu (Month), reçu {type(month).__name__}")
-    capacity = _check_capacity(physician, capacity)
+    if capacity is not None:
+        capacity = _check_capacity(physician, capacity)
     if physician.status_on(on) is PhysicianStatus.WITHDRAWN:
         raise RegisterError(
             physician.id,
@@ -315,15 +319,21 @@ class GPMonth:
     Attributes:
         physician_id: the GP.
         month: the month.
-        declared_capacity: the capacity in force that month: the ledger's latest declaration
-            for a month ``<=`` it, else the physician's ``monthly_capacity`` (``None`` when
-            nothing was declared).
+        declared_capacity: the monthly capacity in force that month: the ledger's latest
+            monthly declaration for a month ``<=`` it, else the physician's
+            ``monthly_capacity``; ``None`` when nothing was declared, or when the GP has no
+            monthly cap because a yearly capacity is in force (see ``yearly_capacity``).
         proposed: requests proposed to the GP (``propose`` events dated in the month).
         accepted: requests the GP accepted (``accept`` events dated in the month).
         refused: requests the GP refused (``refuse`` events dated in the month).
         placed_persons: persons of the GP's active ledger placements counted in the month.
         accepted_persons: persons the GP accepted in the month (a household's persons may be
             split between GPs: only those proposed to this GP count).
+        yearly_capacity: the yearly capacity in force in the month's calendar year (``None``:
+            no yearly cap).
+        placed_in_year: persons of the GP's active ledger placements counted in the month's
+            calendar year (all its months), to set against ``yearly_capacity`` (0 without a
+            yearly capacity).
     """
 
     physician_id: str
@@ -334,6 +344,8 @@ class GPMonth:
     refused: int
     placed_persons: int
     accepted_persons: int = 0
+    yearly_capacity: int | None = None
+    placed_in_year: int = 0
 
 
 _COUNTED = (Event.PROPOSE, Event.ACCEPT, Event.REFUSE)
@@ -341,8 +353,8 @@ _COUNTED = (Event.PROPOSE, Event.ACCEPT, Event.REFUSE)
 
 def _declared(ledger: CapacityLedger, ids: frozenset[str]) -> dict[str, list[CapacityDeclared]]:
     """The monthly declarations of each physician of ``ids``, sorted by month, in recording
-    order within a month (so the last one of a month wins). Yearly ones are left out: the
-    follow-up compares a month with a monthly capacity."""
+    order within a month (so the last one of a month wins). Yearly ones are left out: they are
+    read from the ledger (``yearly_capacity``)."""
     found: dict[str, list[CapacityDeclared]] = {}
     for entry in ledger.entries:
         if (
@@ -398,11 +410,14 @@ def gp_follow_up(
     rows: list[GPMonth] = []
     for pid in sorted(by_id):
         for month in wanted:
-            capacity = by_id[pid].monthly_capacity
+            capacity: int | None = None
             for entry in declared.get(pid, ()):
                 if entry.month > month:
                     break
-                capacity = entry.capacity
+                capacity = entry.capacity  # None: the monthly cap lifted
+            yearly = ledger.yearly_capacity(pid, month.year)
+            if capacity is None and yearly is None:
+                capacity = by_id[pid].monthly_capacity
             rows.append(
                 GPMonth(
                     physician_id=pid,
@@ -413,6 +428,8 @@ def gp_follow_up(
                     refused=counts.get((pid, month, Event.REFUSE), 0),
                     placed_persons=ledger.used(pid, month),
                     accepted_persons=persons.get((pid, month), 0),
+                    yearly_capacity=yearly,
+                    placed_in_year=0 if yearly is None else ledger.used_in_year(pid, month.year),
                 )
             )
     return rows

@@ -5,7 +5,8 @@ The ledger records three kinds of entries, never changed nor removed once record
 * :class:`CapacityDeclared`: a physician's intake capacity per month (``period="month"``) from a
   month onwards, or per calendar year (``period="year"``) from a year onwards, until a later
   declaration of the same period. Several declarations of one period for the same month (year):
-  the last recorded wins.
+  the last recorded wins. A declaration whose ``capacity`` is ``None`` *lifts* the cap of its
+  period from then on (see below).
 * :class:`PlacementRecorded`: persons (a patient or a household) placed with a physician,
   counted in one month.
 * :class:`PlacementReleased`: an active placement is cancelled (e.g. the GP refused the patient);
@@ -37,6 +38,13 @@ Lowering a capacity below what is already used in a month is allowed: the placem
 * ``remaining(month) = max(0, min(monthly room, yearly room))`` where the monthly room is
   ``cap + carried - used(month)`` (no monthly cap: unbounded) and the yearly room is
   ``yearly cap - used(year)`` (no yearly cap: unbounded).
+
+**Lifting a cap** (the way back from one period to the other): a monthly declaration with
+``capacity=None`` ends the monthly declarations from its month on: the month is then as if no
+monthly capacity had ever been declared (no monthly cap while a yearly capacity is in force,
+else the ``default``); a yearly declaration with ``capacity=None`` ends the yearly cap from its
+calendar year on (the whole year, like a yearly declaration). So a GP is never left without any
+cap: with neither cap in force, the ``default`` applies.
 
 Carry-over (below) concerns the monthly cap only: a month without a monthly cap carries nothing
 over, and nothing is carried from one year to the next for a yearly cap.
@@ -107,11 +115,11 @@ def _text(_inst: object, attribute: attrs.Attribute[str], value: object) -> None
 
 def _at_least(
     minimum: int, label: str, maximum: int | None = None
-) -> Callable[[Any, attrs.Attribute[int], object], None]:
+) -> Callable[[Any, attrs.Attribute[Any], object], None]:
     """Validator of an integer field ``>= minimum`` (and ``<= maximum``, a documented bound of
     :mod:`mt_access.bounds`); the message names physician and month, and the bound."""
 
-    def validate(inst: Any, attribute: attrs.Attribute[int], value: object) -> None:
+    def validate(inst: Any, attribute: attrs.Attribute[Any], value: object) -> None:
         number = _check_int(value, attribute.name)
         if number < minimum:
             raise LedgerError(
@@ -139,7 +147,9 @@ _check_monthly = _at_least(0, "capacité déclarée", MAX_MONTHLY_CAPACITY)
 _check_yearly = _at_least(0, "capacité annuelle déclarée", MAX_YEARLY_CAPACITY)
 
 
-def _capacity(inst: Any, attribute: attrs.Attribute[int], value: object) -> None:
+def _capacity(inst: Any, attribute: attrs.Attribute[int | None], value: object) -> None:
+    if value is None:  # lifts the cap of the period
+        return
     # attrs runs the validators once every field is set: ``period`` is readable here (and
     # checked by its own validator; an unknown period gets the yearly bound meanwhile).
     if inst.period == "month":
@@ -173,7 +183,8 @@ class CapacityDeclared:
             capacity.
         capacity: persons the physician accepts per month (``0`` to
             :data:`~mt_access.bounds.MAX_MONTHLY_CAPACITY`) or per calendar year (``0`` to
-            :data:`~mt_access.bounds.MAX_YEARLY_CAPACITY`).
+            :data:`~mt_access.bounds.MAX_YEARLY_CAPACITY`); ``None`` lifts the cap of the
+            period from ``month`` (its year) on.
         on: day the declaration was made.
         note: free text for coordinators; never shown in error messages.
         period: ``"month"`` (the default) or ``"year"``; see the module docstring for how a
@@ -182,7 +193,7 @@ class CapacityDeclared:
 
     physician_id: str = attrs.field(validator=_identifier)
     month: Month = attrs.field(validator=_month)
-    capacity: int = attrs.field(validator=_capacity)
+    capacity: int | None = attrs.field(validator=_capacity)
     on: dt.date = attrs.field(validator=_day)
     note: str = attrs.field(default="", validator=_text)
     period: Period = attrs.field(default="month", kw_only=True, validator=_period)
@@ -268,9 +279,10 @@ class CapacityLedger:
             fields are indexes derived from it.
         _entries_view: cached tuple of ``_entries`` (``None`` after an append).
         _declared: per physician, declared monthly capacity per month ordinal (last recorded
-            wins).
+            wins; ``None``: the monthly cap lifted).
         _declared_months: per physician, the month ordinals of ``_declared``, sorted.
-        _yearly: per physician, declared yearly capacity per year (last recorded wins).
+        _yearly: per physician, declared yearly capacity per year (last recorded wins;
+            ``None``: the yearly cap lifted).
         _yearly_years: per physician, the years of ``_yearly``, sorted.
         _used: persons of active placements per (physician, month ordinal); absent means 0.
         _used_year: persons of active placements per (physician, year); absent means 0.
@@ -282,9 +294,9 @@ class CapacityLedger:
 
     _entries: list[LedgerEntry] = attrs.field(init=False, factory=list)
     _entries_view: tuple[LedgerEntry, ...] | None = attrs.field(init=False, default=(), eq=False)
-    _declared: dict[str, dict[int, int]] = attrs.field(init=False, factory=dict, eq=False)
+    _declared: dict[str, dict[int, int | None]] = attrs.field(init=False, factory=dict, eq=False)
     _declared_months: dict[str, list[int]] = attrs.field(init=False, factory=dict, eq=False)
-    _yearly: dict[str, dict[int, int]] = attrs.field(init=False, factory=dict, eq=False)
+    _yearly: dict[str, dict[int, int | None]] = attrs.field(init=False, factory=dict, eq=False)
     _yearly_years: dict[str, list[int]] = attrs.field(init=False, factory=dict, eq=False)
     _used: dict[tuple[str, int], int] = attrs.field(init=False, factory=dict, eq=False)
     _used_year: dict[tuple[str, int], int] = attrs.field(init=False, factory=dict, eq=False)
@@ -394,8 +406,9 @@ class CapacityLedger:
 
         That of the latest monthly declaration whose month is ``<= month`` (for the same month,
         the last recorded); ``default`` when the physician declared no monthly capacity up to
-        ``month``. Yearly declarations are not read: see :meth:`monthly_cap` for the monthly
-        cap actually enforced and :meth:`yearly_capacity` for the yearly one.
+        ``month`` or lifted it (``capacity=None``). Yearly declarations are not read: see
+        :meth:`monthly_cap` for the monthly cap actually enforced and :meth:`yearly_capacity`
+        for the yearly one.
         """
         default = _require_default(default, physician_id)
         return self._capacity_at(physician_id, _ordinal(_require_month(month)), default)
@@ -403,13 +416,14 @@ class CapacityLedger:
     def monthly_cap(self, physician_id: str, month: Month, *, default: int = 0) -> int | None:
         """The monthly cap enforced in ``month``: :meth:`capacity`, except ``None`` (no monthly
         cap) for a physician with a yearly capacity in force that year and no monthly
-        declaration up to ``month``."""
+        declaration up to ``month`` (or a lifted one)."""
         default = _require_default(default, physician_id)
         return self._monthly_cap(physician_id, _ordinal(_require_month(month)), default)
 
     def yearly_capacity(self, physician_id: str, year: int) -> int | None:
         """The yearly capacity in force in calendar ``year``: that of the latest yearly
-        declaration whose year is ``<= year``; ``None`` when there is none."""
+        declaration whose year is ``<= year``; ``None`` when there is none or it lifted the
+        yearly cap."""
         return self._yearly_at(physician_id, _check_int(year, "année"))
 
     def used(self, physician_id: str, month: Month) -> int:
@@ -465,7 +479,7 @@ class CapacityLedger:
         self,
         physician_id: str,
         month: Month,
-        capacity: int,
+        capacity: int | None,
         on: dt.date,
         note: str = "",
         *,
@@ -473,7 +487,8 @@ class CapacityLedger:
     ) -> CapacityDeclared:
         """Record that ``physician_id`` accepts ``capacity`` persons a month from ``month`` on
         or, with ``period="year"``, ``capacity`` persons a calendar year from the year of
-        ``month`` on (the entry's month is then January of that year).
+        ``month`` on (the entry's month is then January of that year). ``capacity=None`` lifts
+        the cap of that period (see the module docstring).
 
         Raises:
             LedgerError: ``capacity`` is negative or above its bound, ``period`` unknown, or
@@ -598,38 +613,35 @@ class CapacityLedger:
         for entry in entries:
             self._rebuild_one(entry)
 
-    def _capacity_at(self, physician_id: str, month: int, default: int) -> int:
+    def _declared_at(self, physician_id: str, month: int) -> int | None:
+        """The latest monthly declaration up to ``month``; ``None`` for none or a lift."""
         caps = self._declared.get(physician_id)
         if caps is None:
-            return default
-        found = caps.get(month)
-        if found is not None:
-            return found
+            return None
+        if month in caps:
+            return caps[month]
         months = self._declared_months[physician_id]
         i = bisect.bisect_right(months, month)
-        return caps[months[i - 1]] if i else default
+        return caps[months[i - 1]] if i else None
+
+    def _capacity_at(self, physician_id: str, month: int, default: int) -> int:
+        found = self._declared_at(physician_id, month)
+        return default if found is None else found
 
     def _yearly_at(self, physician_id: str, year: int) -> int | None:
         caps = self._yearly.get(physician_id)
         if caps is None:
             return None
-        found = caps.get(year)
-        if found is not None:
-            return found
+        if year in caps:
+            return caps[year]
         years = self._yearly_years[physician_id]
         i = bisect.bisect_right(years, year)
         return caps[years[i - 1]] if i else None
 
     def _monthly_cap(self, physician_id: str, month: int, default: int) -> int | None:
-        caps = self._declared.get(physician_id)
-        if caps is not None:
-            found = caps.get(month)
-            if found is not None:
-                return found
-            months = self._declared_months[physician_id]
-            i = bisect.bisect_right(months, month)
-            if i:
-                return caps[months[i - 1]]
+        found = self._declared_at(physician_id, month)
+        if found is not None:
+            return found
         if physician_id in self._yearly and self._yearly_at(physician_id, month // 12) is not None:
             return None
         return default

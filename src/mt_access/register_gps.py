@@ -94,27 +94,69 @@ class GPOperations(RegisterBase):
         self,
         physician_id: str,
         on: dt.date,
-        capacity: int,
+        capacity: int | None,
         *,
         month: Month | None = None,
         note: str = "",
         period: Period = "month",
+        lift_other: bool = False,
     ) -> CapacityDeclared:
         """A new monthly capacity, declared on ``on``, from ``month`` (the month of ``on`` by
         default) onwards; places already held that month are kept. With ``period="year"``, a
         yearly capacity for the calendar year of ``month`` onwards (the ledger enforces both,
-        see :mod:`mt_access.ledger`)."""
+        see :mod:`mt_access.ledger`).
+
+        ``capacity=None`` lifts the cap of ``period`` instead; ``lift_other=True`` also lifts
+        the cap of the other period, in the same operation, when one is in force (switching a
+        GP from a monthly to a yearly capacity, or back). A GP is never left with a lifted
+        monthly cap and no yearly capacity; with neither cap, the default capacity applies.
+
+        Raises:
+            RegisterOperationError: a cap to lift is not in force, or the monthly cap would
+                be lifted with no yearly capacity in force that year.
+            RegisterError: see :func:`mt_access.gp_register.change_capacity`.
+        """
         with self._operation():
-            declared = _change_capacity(
-                self.physician(physician_id),
-                month or Month.of(on),
-                capacity,
-                on,
-                note,
-                period=period,
-            )
-            self._declare(declared)
+            physician = self.physician(physician_id)
+            start = month or Month.of(on)
+            declared = _change_capacity(physician, start, capacity, on, note, period=period)
+            lifts = [declared] if capacity is None else []
+            if capacity is not None:
+                self._declare(declared)
+            if lift_other:
+                other: Period = "year" if period == "month" else "month"
+                lift = _change_capacity(physician, start, None, on, note, period=other)
+                if self._cap_in_force(lift):
+                    lifts.append(lift)
+            for lift in lifts:
+                self._lift(lift)
             return declared
+
+    def _cap_in_force(self, lift: CapacityDeclared) -> bool:
+        """Whether the cap ``lift`` would lift is in force for its month (year)."""
+        assert self._ledger is not None
+        pid, month = lift.physician_id, lift.month
+        if lift.period == "year":
+            return self._ledger.yearly_capacity(pid, month.year) is not None
+        # Without a yearly capacity, the monthly cap is always in force (declared or default).
+        return self._ledger.monthly_cap(pid, month) is not None
+
+    def _lift(self, lift: CapacityDeclared) -> None:
+        assert self._ledger is not None
+        pid, month = lift.physician_id, lift.month
+        if not self._cap_in_force(lift):
+            what = f"en {month.year}" if lift.period == "year" else f"en {month}"
+            kind = "annuel" if lift.period == "year" else "mensuel"
+            raise RegisterOperationError(
+                f"le médecin {pid} n'a pas de plafond {kind} {what} : rien à lever"
+            )
+        if lift.period == "month" and self._ledger.yearly_capacity(pid, month.year) is None:
+            raise RegisterOperationError(
+                f"le médecin {pid} n'a pas de capacité annuelle en {month.year} : le plafond "
+                "mensuel ne peut être levé que si une capacité annuelle le remplace "
+                "(déclarez-la avec la période « year », --par-an en ligne de commande)"
+            )
+        self._declare(lift)
 
     def suspend(
         self, physician_id: str, on: dt.date, until: dt.date | None, note: str = ""

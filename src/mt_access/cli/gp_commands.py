@@ -11,6 +11,7 @@ import attrs
 
 from mt_access.bounds import check_number
 from mt_access.calendar import Month
+from mt_access.capacity_view import capacity_in_force
 from mt_access.cli.common import (
     CAPACITY,
     EXIT_INVALID_INPUT,
@@ -24,6 +25,7 @@ from mt_access.cli.common import (
 )
 from mt_access.cli.places import month_places
 from mt_access.cli.registry_base import MODALITIES, Handler, fr_date
+from mt_access.ledger import Period
 from mt_access.model import CONTACT_LABELS, Physician, PracticeContact, format_phone
 from mt_access.register import Register
 
@@ -154,8 +156,38 @@ def cmd_gp_join(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def _capacity_request(args: argparse.Namespace) -> tuple[Period, bool]:
+    """The period of ``capacite``'s declaration and whether it also lifts the other period's
+    cap (a capacity and a lift of the other period: a switch); a lift alone is a declaration
+    without capacity. Contradictory options are refused before the register is opened."""
+    monthly_lift, yearly_lift = args.sans_plafond_mensuel, args.sans_plafond_annuel
+    if args.capacite is None:
+        if args.par_an:
+            raise CommandError(
+                "--par-an : indiquez la capacité annuelle (ex. capacite MG01 150 --par-an)",
+                EXIT_INVALID_INPUT,
+            )
+        if monthly_lift == yearly_lift:
+            raise CommandError(
+                "indiquez une capacité, ou un seul plafond à lever : --sans-plafond-mensuel "
+                "ou --sans-plafond-annuel (un médecin garde toujours un plafond)",
+                EXIT_INVALID_INPUT,
+            )
+        return ("month" if monthly_lift else "year"), False
+    period: Period = "year" if _period(args, "capacité") == "year" else "month"
+    if (period == "year" and yearly_lift) or (period == "month" and monthly_lift):
+        which = "annuelle" if period == "year" else "mensuelle"
+        raise CommandError(
+            f"une capacité {which} ne peut pas lever son propre plafond : pour passer d'une "
+            "capacité par mois à une capacité par an, --par-an --sans-plafond-mensuel ; "
+            "pour revenir à une capacité par mois, --sans-plafond-annuel",
+            EXIT_INVALID_INPUT,
+        )
+    return period, monthly_lift or yearly_lift
+
+
 def cmd_gp_capacity(args: argparse.Namespace, console: Console) -> int:
-    period = _period(args, "capacité")
+    period, lift_other = _capacity_request(args)
     with open_register(args) as register:
         on = day_of(args)
         month = args.mois or Month.of(on)
@@ -165,13 +197,29 @@ def cmd_gp_capacity(args: argparse.Namespace, console: Console) -> int:
             args.capacite,
             month=month,
             note=args.commentaire,
-            period="year" if period == "year" else "month",
+            period=period,
+            lift_other=lift_other,
         )
+        physician = register.physician(args.id)
         since = f"l'année {month.year}" if period == "year" else month.label
-        console.say(
-            f"{register.physician(args.id).name} : capacité de {args.capacite} {_per(period)} "
-            f"à partir de {since}."
+        if args.capacite is None:
+            kind = "annuel" if period == "year" else "mensuel"
+            done = f"plafond {kind} levé à partir de {since}"
+        else:
+            done = f"capacité de {args.capacite} {_per(period)} à partir de {since}"
+        caps = capacity_in_force(
+            register.ledger,
+            physician.id,
+            month,
+            default=register.policy.monthly_capacity_of(physician),
         )
+        console.say(f"{physician.name} : {done}.")
+        console.say(f"Capacité en vigueur en {month.label} : {caps.label()}.")
+        if caps.monthly is not None and caps.yearly is not None:
+            console.say(
+                "Les deux plafonds s'appliquent ; pour n'en garder qu'un : "
+                "--sans-plafond-mensuel ou --sans-plafond-annuel."
+            )
     return EXIT_OK
 
 
@@ -202,7 +250,7 @@ def _physician_rows(register: Register, on: dt.date) -> list[tuple[Any, ...]]:
                 p.contact.phone,
                 status.label if p.status_history else "candidat",
                 ", ".join(m.label for m in sorted(p.modalities, key=lambda m: m.value)),
-                places.capacity,
+                places.capacity_text,
                 places.used,
                 places.left,
             )
@@ -229,7 +277,7 @@ def cmd_gp_list(args: argparse.Namespace, console: Console) -> int:
         "prises",
         "restantes",
     )
-    console.say(table(headers, rows, right=(6, 7, 8)))
+    console.say(table(headers, rows, right=(6, 7, 8), max_width=60))
     return EXIT_OK
 
 

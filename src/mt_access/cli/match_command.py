@@ -28,13 +28,19 @@ __all__ = ["month_capacity"]
 
 
 def month_capacity(register: Register, month: Month) -> Callable[[Physician], int]:
-    """A physician's capacity in ``month`` as the register's ledger records it."""
+    """A physician's capacity in ``month`` as the register's ledger records it: the monthly
+    cap in force; for a GP with a yearly capacity and no monthly cap, what the year allows
+    this month (places held plus places left, as :class:`~mt_access.cli.places.MonthPlaces`)."""
     ledger = register.ledger
     policy = register.policy
 
     def capacity(physician: Physician) -> int:
         default = policy.monthly_capacity_of(physician)
-        return ledger.capacity(physician.id, month, default=default)
+        cap = ledger.monthly_cap(physician.id, month, default=default)
+        if cap is not None:
+            return cap
+        left = ledger.remaining(physician.id, month, default=default, carry_over=policy.carry_over)
+        return ledger.used(physician.id, month) + left
 
     return capacity
 

@@ -8,6 +8,7 @@ import datetime as dt
 import attrs
 
 from mt_access.calendar import Month
+from mt_access.capacity_view import CapacityInForce, capacity_in_force
 from mt_access.model import Physician
 from mt_access.register import Register
 
@@ -27,15 +28,26 @@ class MonthPlaces:
         left: persons that can still be placed in the month (``capacity`` plus the previous
             month's unused places when the policy carries them over, minus ``used``); 0 when
             the GP is not available on the date (suspended, withdrawn, not taking patients).
+        caps: the monthly and yearly caps in force (``None``: a plain monthly capacity).
     """
 
     capacity: int
     used: int
     left: int
+    caps: CapacityInForce | None = None
+
+    @property
+    def capacity_text(self) -> str:
+        """The capacity column: the number for a GP with a monthly capacity alone, else
+        « 150 par an (reste 37 en 2026) » (« 10 par mois et ... » with both caps)."""
+        if self.caps is None or not self.caps.has_yearly:
+            return str(self.capacity)
+        return self.caps.label()
 
     def after(self, placed: int) -> MonthPlaces:
-        """The places once ``placed`` more persons are placed in the month."""
-        return MonthPlaces(self.capacity, self.used + placed, max(self.left - placed, 0))
+        """The places once ``placed`` more persons are placed in the month (the yearly
+        places left shown by ``capacity_text`` are those before)."""
+        return MonthPlaces(self.capacity, self.used + placed, max(self.left - placed, 0), self.caps)
 
 
 def month_places(register: Register, physician: Physician, on: dt.date) -> MonthPlaces:
@@ -46,11 +58,13 @@ def month_places(register: Register, physician: Physician, on: dt.date) -> Month
     default = policy.monthly_capacity_of(physician)
     left = ledger.remaining(physician.id, month, default=default, carry_over=policy.carry_over)
     used = ledger.used(physician.id, month)
-    cap = ledger.monthly_cap(physician.id, month, default=default)
+    caps = capacity_in_force(ledger, physician.id, month, default=default)
+    cap = caps.monthly
     return MonthPlaces(
         capacity=used + left if cap is None else cap,
         used=used,
         left=left if physician.is_available_on(on) else 0,
+        caps=caps,
     )
 
 

@@ -509,9 +509,26 @@ def add_commands(sub: Any) -> None:
     cap.add_argument(
         "capacite",
         type=whole_int,
-        help="nouveaux patients par mois (par an avec --par-an)",
+        nargs="?",
+        default=None,
+        help="nouveaux patients par mois (par an avec --par-an) ; "
+        "facultatif pour lever un plafond seulement",
     )
     _per_year(cap)
+    cap.add_argument(
+        "--sans-plafond-mensuel",
+        dest="sans_plafond_mensuel",
+        action="store_true",
+        help="lever le plafond mensuel à partir du mois (une capacité annuelle doit être en "
+        "vigueur ; avec --par-an : passer à une capacité par an seulement)",
+    )
+    cap.add_argument(
+        "--sans-plafond-annuel",
+        dest="sans_plafond_annuel",
+        action="store_true",
+        help="lever la capacité annuelle pour toute l'année civile du mois (avec une capacité "
+        "par mois : revenir à une capacité par mois seulement)",
+    )
     cap.add_argument(
         "--mois", type=parse_month, default=None, help="à partir du mois AAAA-MM (celui de --date)"
     )

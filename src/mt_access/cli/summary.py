@@ -284,7 +284,7 @@ def _places_table(
             (
                 f"{doc.name} ({doc.id})",
                 policy.commune_name(doc.commune),
-                places.capacity,
+                places.capacity_text,
                 places.used,
                 n,
                 then.left,
@@ -298,5 +298,6 @@ def _places_table(
             ("médecin", "commune", "capacité", "prises avant", "attribuées", "restantes"),
             rows,
             right=(2, 3, 4, 5),
+            max_width=60,
         )
     )

@@ -42,12 +42,18 @@ def fr_date(day: dt.date) -> str:
     return day.strftime("%d/%m/%Y")
 
 
-def share_of(part: int, whole: int) -> float | None:
+def share_of(part: float, whole: float) -> float | None:
     return part / whole if whole else None
 
 
 def count_text(value: int) -> str:
     return f"{value:,}".replace(",", " ")
+
+
+def places_text(value: float) -> str:
+    """A number of places: a count, or a decimal when a yearly capacity's twelfths leave a
+    fraction (« 12,5 »)."""
+    return count_text(int(value)) if value == int(value) else decimal_text(value)
 
 
 def signed_text(value: int) -> str:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
+from fractions import Fraction
 
 import numpy as np
 
+from mt_access.capacity_view import capacity_in_force, places_number
 from mt_access.indicators.base import Cell, share_of
 from mt_access.indicators.dataset import Dataset
 from mt_access.indicators.period import Period
@@ -46,7 +48,10 @@ def physician_table(
     policy: Policy,
     physicians: Sequence[Physician],
     ledger: CapacityLedger,
-) -> tuple[Table, int, int, int]:
+) -> tuple[Table, int | float, int, int]:
+    """The GPs' table, with the places declared over the period, those held and the persons
+    accepted. A month with a yearly capacity counts a twelfth of it (the smaller of that and
+    the monthly cap when both are in force): see :mod:`mt_access.capacity_view`."""
     s = period.start.toordinal()
     by_id = {p.id: p for p in physicians}
     counts: dict[str, list[int]] = defaultdict(
@@ -72,20 +77,22 @@ def physician_table(
     }
     ids = sorted(set(by_id) | set(counts) | ledger_ids)
     rows: list[tuple[Cell, ...]] = []
-    total_capacity = total_held = 0
+    total_capacity = Fraction(0)
+    total_held = 0
     totals = [0, 0, 0, 0]
     for pid in ids:
         physician = by_id.get(pid)
         default = policy.monthly_capacity_of(physician) if physician is not None else 0
-        capacity = 0
+        capacity = Fraction(0)
         for month in months:
             first = max(month.first_day, period.start)
             last = min(month.last_day, period.end)
             if _available_during(physician, first, last):
-                capacity += ledger.capacity(pid, month, default=default)
+                capacity += capacity_in_force(ledger, pid, month, default=default).month_share()
+        yearly = ledger.yearly_capacity(pid, period.end.year)
         held = sum(ledger.used(pid, month) for month in months)
         activity = counts.get(pid, [0, 0, 0, 0])
-        if not capacity and not held and not any(activity):
+        if not capacity and not held and not any(activity) and yearly is None:
             continue
         status = physician.status_on(period.end).label if physician is not None else ""
         rows.append(
@@ -94,13 +101,14 @@ def physician_table(
                 physician.name if physician is not None else "",
                 physician.commune if physician is not None else "",
                 status,
-                capacity,
+                places_number(capacity),
                 held,
-                share_of(held, capacity),
+                share_of(held, float(capacity)),
                 activity[0],
                 activity[1],
                 activity[2],
                 activity[3],
+                yearly,
             )
         )
         total_capacity += capacity
@@ -112,10 +120,11 @@ def physician_table(
             "",
             "",
             "",
-            total_capacity,
+            places_number(total_capacity),
             total_held,
-            share_of(total_held, total_capacity),
+            share_of(total_held, float(total_capacity)),
             *totals,
+            None,
         )
     )
     table = Table(
@@ -133,12 +142,17 @@ def physician_table(
             "acceptations",
             "personnes acceptées",
             "refus",
+            "capacité annuelle",
         ),
         tuple(rows),
         "Capacité déclarée : somme, sur les mois de la période, de la capacité mensuelle en "
         "vigueur (registre des capacités, sinon celle de la politique), pour les mois où le "
-        "médecin était disponible au moins un jour de la période. Places retenues : personnes "
+        "médecin était disponible au moins un jour de la période ; un mois d'un médecin qui a "
+        "déclaré une capacité par an compte pour un douzième de celle-ci (150 par an : 12,5 "
+        "par mois ; avec aussi un plafond mensuel, le plus petit des deux), de sorte que les "
+        "douze mois d'une année totalisent la capacité annuelle. Capacité annuelle : celle en "
+        "vigueur l'année de la fin de la période. Places retenues : personnes "
         "comptées dans le registre des capacités ces mois-là. Propositions, acceptations et "
         "refus : événements datés dans la période.",
     )
-    return table, total_capacity, total_held, totals[2]
+    return table, places_number(total_capacity), total_held, totals[2]

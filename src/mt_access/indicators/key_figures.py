@@ -24,6 +24,7 @@ from mt_access.indicators.base import (
     days_text,
     fr_date,
     pct_text,
+    places_text,
     share_of,
     signed_text,
 )
@@ -73,7 +74,8 @@ class Indicators:
             requests placed in the period (``None`` when none was).
         placed_within_30, placed_within_90: shares in [0, 1] (``None`` when the cohort is
             empty); ``cohort_30`` and ``cohort_90`` are the cohorts' sizes.
-        capacity, places_held: the GPs' declared capacity over the period's months, and the
+        capacity, places_held: the GPs' declared capacity over the period's months (a yearly
+            capacity counts a twelfth a month, so it may be a decimal), and the
             places held in the ledger in those months.
         key_figures ... communes: the tables (:attr:`tables` lists them in order).
         waits: the waits (days) of the requests placed in the period, per level, for plots.
@@ -94,7 +96,7 @@ class Indicators:
     placed_within_90: float | None
     cohort_30: int
     cohort_90: int
-    capacity: int
+    capacity: int | float
     places_held: int
     persons_placed: int
     key_figures: Table = attrs.field(repr=False)
@@ -191,7 +193,7 @@ class Indicators:
             )
         if self.capacity:
             lines.append(
-                f"Médecins : {count_text(self.capacity)} place(s) déclarée(s) sur la période, "
+                f"Médecins : {places_text(self.capacity)} place(s) déclarée(s) sur la période, "
                 f"{count_text(self.places_held)} retenue(s) ({pct_text(self.utilisation or 0.0)})."
             )
         by_level = [

@@ -27,8 +27,10 @@ Definitions (see ``docs/carte.md``):
 * **demand per 1,000 inhabitants**: waiting persons / population municipale (INSEE, from the
   commune reference) × 1,000; ``None`` when the population is unknown or zero.
 * **a GP's places this month**: from the capacity ledger, for the month of the map's date:
-  the capacity in force (:meth:`~mt_access.ledger.CapacityLedger.capacity`, the policy's
-  default when nothing is declared), the places held
+  the monthly cap in force (:meth:`~mt_access.ledger.CapacityLedger.monthly_cap`, the policy's
+  default when nothing is declared), the yearly capacity in force that calendar year and the
+  places left in the year (:mod:`mt_access.capacity_view`: a GP with « 150 par an » shows
+  « 150 par an (reste 37 en 2026) »), the places held
   (:meth:`~mt_access.ledger.CapacityLedger.used`: proposals and acceptances) and the places
   left (:meth:`~mt_access.ledger.CapacityLedger.remaining`, with the policy's carry-over rule).
   Active and suspended GPs are shown; GPs who withdrew are not.
@@ -54,6 +56,7 @@ import numpy as np
 import shapely
 
 from mt_access.calendar import Month
+from mt_access.capacity_view import capacity_in_force
 from mt_access.errors import MapError
 from mt_access.geo.communes import CommuneReference, bundled_reference
 from mt_access.geo.shapes import BUNDLED_DEPARTMENTS, CommuneShapes, bundled_shapes
@@ -146,7 +149,8 @@ class PhysicianAvailability:
         lat: latitude of the practice (the commune's point when the practice has no
             coordinates), or ``None`` when neither is known (the GP is then not drawn).
         lon: longitude, as ``lat``.
-        capacity: capacity in force in the month.
+        capacity: the monthly cap in force in the month; for a GP with a yearly capacity and no
+            monthly cap, what the year allows this month (``used + remaining``).
         used: places held in the month (proposals and acceptances).
         remaining: places left in the month (with the policy's carry-over rule).
         status: participation on the map's date, in French (``"actif"``, ``"suspendu"``).
@@ -156,6 +160,11 @@ class PhysicianAvailability:
         available: active and accepting new patients on the map's date.
         accepting_new_patients: the GP's declared willingness to take new patients.
         at_commune_point: the position is the commune's point, not the practice's.
+        yearly_capacity: the yearly capacity in force in the month's calendar year (``None``:
+            none).
+        year_left: places left in that calendar year (``None`` without a yearly capacity).
+        capacity_label: the capacity in French (« 10 par mois », « 150 par an (reste 37 en
+            2026) »...).
     """
 
     physician_id: str
@@ -172,6 +181,9 @@ class PhysicianAvailability:
     available: bool = True
     accepting_new_patients: bool = True
     at_commune_point: bool = False
+    yearly_capacity: int | None = None
+    year_left: int | None = None
+    capacity_label: str = ""
 
 
 @attrs.frozen
@@ -529,6 +541,9 @@ def _physician(
     on: dt.date,
 ) -> PhysicianAvailability:
     default = policy.monthly_capacity_of(physician)
+    caps = capacity_in_force(ledger, physician.id, month, default=default)
+    used = ledger.used(physician.id, month)
+    remaining = ledger.remaining(physician.id, month, default=default, carry_over=policy.carry_over)
     known = reference.get(physician.commune) if physician.commune in reference else None
     point = physician.location or (known.point if known is not None else None)
     return PhysicianAvailability(
@@ -537,17 +552,18 @@ def _physician(
         commune=physician.commune,
         lat=point.lat if point is not None else None,
         lon=point.lon if point is not None else None,
-        capacity=ledger.capacity(physician.id, month, default=default),
-        used=ledger.used(physician.id, month),
-        remaining=ledger.remaining(
-            physician.id, month, default=default, carry_over=policy.carry_over
-        ),
+        capacity=used + remaining if caps.monthly is None else caps.monthly,
+        used=used,
+        remaining=remaining,
         status=status.label,
         modalities=tuple(m.label for m in Modality if m in physician.modalities),
         commune_name=known.name if known is not None else "",
         available=physician.is_available_on(on),
         accepting_new_patients=physician.accepting_new_patients,
         at_commune_point=physician.location is None,
+        yearly_capacity=caps.yearly,
+        year_left=caps.year_left,
+        capacity_label=caps.label(),
     )
 
 

@@ -392,9 +392,13 @@ def _physician_tooltip(amap: AvailabilityMap, gp: PhysicianAvailability) -> str:
         return f"{name} — participation suspendue au {_date(amap)}"
     if not gp.accepting_new_patients:
         return f"{name} — ne prend pas de nouveaux patients actuellement"
-    if gp.capacity == 0 and gp.remaining == 0:
+    if gp.capacity == 0 and gp.remaining == 0 and gp.yearly_capacity is None:
         return f"{name} — aucune place déclarée en {month}"
     left = f"{_places(gp.remaining)} restante{'s' if gp.remaining > 1 else ''}"
+    if gp.yearly_capacity is not None:
+        # « 150 par an (reste 37 en 2026) », with the monthly cap when there is one
+        text = f"{name} — {left} en {month} ; capacité : {html.escape(gp.capacity_label)}"
+        return text + (" (complet)" if gp.remaining == 0 else "")
     text = f"{name} — {left} sur {gp.capacity} en {month}"
     if gp.remaining == 0:
         text += " (complet)"
@@ -415,7 +419,10 @@ def _physician_popup(amap: AvailabilityMap, gp: PhysicianAvailability) -> str:
         f"Participation : {html.escape(gp.status)}"
         + ("" if gp.accepting_new_patients else ", ne prend pas de nouveaux patients"),
         f"Places en {amap.month_label} : {gp.remaining} restante(s) sur {gp.capacity} "
-        f"({gp.used} retenue(s))",
+        f"({gp.used} retenue(s))"
+        if gp.yearly_capacity is None
+        else f"Places en {amap.month_label} : {gp.remaining} restante(s) ({gp.used} "
+        f"retenue(s)) ; capacité : {html.escape(gp.capacity_label)}",
     ]
     return "<br>".join(lines)
 

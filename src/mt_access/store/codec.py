@@ -651,7 +651,11 @@ reason).
 
 A yearly capacity declaration (``period="year"``) is a ``declared`` row whose ``month`` holds
 the year alone (``YYYY``, no dash); a monthly one holds ``YYYY-MM``. The schema's CHECK
-constraint accepts both, so no migration was needed."""
+constraint accepts both, so no migration was needed.
+
+A declaration that lifts a cap (``capacity=None``, :mod:`mt_access.ledger`) has a NULL
+``capacity``: the CHECK's ``capacity >= 0`` is then NULL, not false, which SQLite accepts (a
+CHECK fails only when its expression is false), so no migration was needed either."""
 
 DECLARED, PLACED, RELEASED = "declared", "placed", "released"
 
