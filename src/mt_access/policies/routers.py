@@ -25,7 +25,6 @@ from mt_access.result import (
     PullList,
     ReasonCode,
     Waiting,
-    format_km,
 )
 from mt_access.routing import RoutableItem, RouterOutput, RoutingTask
 
@@ -228,8 +227,12 @@ def _place_households(
             waiting.append(task.waiting(task.item(i), reason))
             continue
         k = int(np.flatnonzero(cell.candidates == j)[0])
-        left = running if chosen.method == "greedy" else final
-        full = [c for c in cell.candidates[:k].tolist() if left[c] < size]
+        nearer = cell.candidates[:k].tolist()
+        if chosen.method == "greedy":  # the households before it in the order took them
+            full, taken = [c for c in nearer if running[c] < size], []
+        else:  # one assignment for all: full from the start, or given to others by it
+            full = [c for c in nearer if quota.capacity[c] < size]
+            taken = [c for c in nearer if final[c] < size <= quota.capacity[c]]
         running[j] -= size
         placements.append(
             task.placement(
@@ -239,6 +242,7 @@ def _place_households(
                 float(cell.distances_km[k]),
                 full,
                 _HOUSEHOLD_WHY[chosen.method],
+                taken,
             )
         )
     return final
@@ -283,7 +287,6 @@ def _place_singles(
     reasons = [
         task.no_candidate_reason(cell) if cell.candidates.size == 0 else None for cell in task.cells
     ]
-    detail = _distance_detail(task)
     classifications = task.classifications
     for i, got, persons, c in zip(
         singles.tolist(),
@@ -304,26 +307,32 @@ def _place_singles(
                     cl.rank,
                     reason,
                     persons - got,
-                    detail if reason is ReasonCode.BEYOND_MAX_DISTANCE else "",
+                    task.distance_detail(c) if reason is ReasonCode.BEYOND_MAX_DISTANCE else "",
                 )
             )
 
 
 class _NearerFull:
     """The physicians of a cell nearer than a distance who have no place left after the
-    assignment (for the explanations), cached by (cell, distance)."""
+    assignment (for the explanations), cached by (cell, distance): those who had none at the
+    start of the run, and those whose places the run gave to other requests."""
 
     def __init__(self, task: RoutingTask, left: IntArray) -> None:
         self.task = task
         self.left = left
-        self.cache: dict[tuple[int, float], list[int]] = {}
+        self.start = task.remaining
+        self.cache: dict[tuple[int, float], tuple[list[int], list[int]]] = {}
 
-    def __call__(self, c: int, dist: float) -> list[int]:
+    def __call__(self, c: int, dist: float) -> tuple[list[int], list[int]]:
         found = self.cache.get((c, dist))
         if found is None:
             cell = self.task.cells[c]
             stop = int(np.searchsorted(cell.distances_km, dist, side="left"))
-            found = [j for j in cell.candidates[:stop].tolist() if self.left[j] == 0]
+            gone = [j for j in cell.candidates[:stop].tolist() if self.left[j] == 0]
+            found = (
+                [j for j in gone if self.start[j] <= 0],
+                [j for j in gone if self.start[j] > 0],
+            )
             self.cache[(c, dist)] = found
         return found
 
@@ -348,23 +357,20 @@ def _take_slots(
     while todo:
         slot = queue[0]
         take = min(slot.count, todo)
-        nearer = nearer_full(item.cell, slot.distance_km)
+        full, taken = nearer_full(item.cell, slot.distance_km)
         why = (
             "médecin éligible le plus proche ayant une place, après répartition des "
             "places du mois par ordre de priorité"
-            if nearer
+            if full or taken
             else "médecin éligible le plus proche (commune acceptée, modalités adaptées)"
         )
-        placements.append(task.placement(item, slot.physician, take, slot.distance_km, nearer, why))
+        placements.append(
+            task.placement(item, slot.physician, take, slot.distance_km, full, why, taken)
+        )
         todo -= take
         slot.count -= take
         if slot.count == 0:
             queue.pop(0)
-
-
-def _distance_detail(task: RoutingTask) -> str:
-    limit = task.rule.max_distance_km
-    return f"distance maximale {format_km(limit)}" if limit is not None else ""
 
 
 # --------------------------------------------------------------------------------------------
