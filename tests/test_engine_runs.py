@@ -109,7 +109,7 @@ def test_inside_one_run_the_count_comes_first_and_the_explanation_says_so() -> N
     assert {r: p.physician_id for r, p in placed.items()} == {"a": "G2", "c": "G1"}
     assert placed["a"].nearer_full == ("G1",)
     assert "sans place disponible" not in placed["a"].explanation
-    assert "attribuées à d'autres demandes" in placed["a"].explanation
+    assert "venant après celle-ci dans l'ordre de priorité" in placed["a"].explanation
     assert "Dr G1" in placed["a"].explanation
 
 
@@ -121,7 +121,7 @@ def test_a_gp_full_before_the_run_is_said_to_have_no_place() -> None:
     assert placed.physician_id == "G2"
     assert placed.nearer_full == ("G1",)
     assert "sans place disponible : Dr G1" in placed.explanation
-    assert "attribuées à d'autres demandes" not in placed.explanation
+    assert "venant après celle-ci" not in placed.explanation
 
 
 def test_a_level_cap_does_not_cost_a_placement() -> None:
@@ -155,7 +155,7 @@ def test_a_level_cap_still_applies_in_a_shared_run() -> None:
 @st.composite
 def instances(draw: st.DrawFn, levels: tuple[int, ...] = (0, 1, 2)) -> tuple[Any, ...]:
     """Single-person requests of the given levels over a few communes, and GPs with at most
-    two places, accepting a subset of the communes (or the territory)."""
+    two places, each accepting some of these communes (never ``OUTSIDE``)."""
     n_req = draw(st.integers(1, 9))
     requests = [
         _request(
@@ -172,7 +172,7 @@ def instances(draw: st.DrawFn, levels: tuple[int, ...] = (0, 1, 2)) -> tuple[Any
             f"G{j}",
             draw(st.sampled_from(COMMUNES)),
             capacity=draw(st.integers(0, 2)),
-            accepted=frozenset(draw(st.sets(st.sampled_from(COMMUNES), max_size=3))),
+            accepted=frozenset(draw(st.sets(st.sampled_from(COMMUNES), min_size=1, max_size=3))),
         )
         for j in range(n_phys)
     ]
@@ -246,17 +246,31 @@ def test_per_level_caps_keep_the_lexicographic_maximum(
     assert shuffled == result
 
 
-@given(instance=instances(levels=(0, 2)), routers=st.sampled_from(("nearest", "monthly_quota")))
+@given(
+    instance=instances(levels=(0, 2)),
+    routers=st.sampled_from(("nearest", "monthly_quota")),
+    own_gp=st.booleans(),
+)
 def test_a_request_of_another_level_never_changes_the_others(
-    instance: tuple[Any, ...], routers: str
+    instance: tuple[Any, ...], routers: str, own_gp: bool
 ) -> None:
-    """N1 and the non-priority level monthly_quota, N2 ``routers``: adding an N2 request whose
-    eligible GPs no other request has changes none of the other requests' outcomes."""
+    """N1 and the non-priority level monthly_quota, N2 ``routers``: adding an N2 request that
+    no other request's GPs accept changes none of the other requests' outcomes. With a GP of
+    its own for it (``own_gp``), the solver's graph has one more GP, so a tie between GPs at
+    the same distance may be broken the other way: persons and distances are compared."""
     requests, physicians = instance
     policy = _policy(("monthly_quota", routers, "monthly_quota"))
     before = match(requests, physicians, policy, None, ON)
     extra = _request("B", OUTSIDE, 1, dt.date(2026, 1, 1))
-    own = doc("GB", OUTSIDE, accepted=frozenset({OUTSIDE}))
-    after = match([*requests, extra], [*physicians, own], policy, None, ON)
-    assert {p for p in after.placements if p.request_id != "B"} == set(before.placements)
+    own = [doc("GB", OUTSIDE, accepted=frozenset({OUTSIDE}))] if own_gp else []
+    after = match([*requests, extra], [*physicians, *own], policy, None, ON)
     assert {w for w in after.waiting if w.request_id != "B"} == set(before.waiting)
+    if not own_gp:
+        assert after.placements == before.placements
+        return
+
+    def outcome(result: Any) -> Counter[tuple[str, int, float]]:
+        placed = (p for p in result.placements if p.request_id != "B")
+        return Counter((p.request_id, p.persons, p.distance_km) for p in placed)
+
+    assert outcome(after) == outcome(before)

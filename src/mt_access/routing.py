@@ -235,11 +235,11 @@ class RoutingTask:
         """Build a placement with its French explanation.
 
         ``nearer_full``: nearer eligible physicians who had no place left for the request
-        (before the run, or taken by requests routed before it); ``nearer_taken``: nearer
-        eligible physicians who had places at the start of the run, all given by the run to
-        other requests (a router that decides for all its requests at once, so that more
-        patients are placed). Both are in :attr:`Placement.nearer_full`, nearest first; the
-        explanation tells them apart.
+        (none at the start of the run, or all taken by requests before it in the order);
+        ``nearer_taken``: nearer eligible physicians whose places the run gave, in part, to
+        requests *after* it in the order (a router that places as many patients as possible,
+        level by level, before it minimises distances). Both are in
+        :attr:`Placement.nearer_full`, nearest first; the explanation tells them apart.
         """
         c = item.classification
         phys = self.physicians[physician_index]
@@ -259,9 +259,10 @@ class RoutingTask:
             text += f" Médecin(s) plus proche(s) sans place disponible : {names}."
         if nearer_taken:
             text += (
-                " Médecin(s) plus proche(s) dont les places du mois ont été attribuées à "
-                "d'autres demandes, dans la répartition qui place le plus de patients, "
-                f"niveau de priorité après niveau : {self._names(nearer_taken)}."
+                " Médecin(s) plus proche(s) dont une place a été attribuée à une demande "
+                "venant après celle-ci dans l'ordre de priorité (la répartition place "
+                "d'abord le plus de patients possible, niveau après niveau, puis réduit la "
+                f"distance totale) : {self._names(nearer_taken)}."
             )
         nearer = list(nearer_full)
         if nearer_taken:
