@@ -274,3 +274,50 @@ def test_a_request_of_another_level_never_changes_the_others(
         return Counter((p.request_id, p.persons, p.distance_km) for p in placed)
 
     assert outcome(after) == outcome(before)
+
+
+def _named(explanation: str, opening: str) -> set[str]:
+    """The GP names an explanation lists after ``opening`` (up to the sentence's end)."""
+    start = explanation.find(opening)
+    if start < 0:
+        return set()
+    listed = explanation[start:].split(" : ", 1)[1].split(".", 1)[0]
+    return set(listed.split(", "))
+
+
+@given(instance=instances(), caps=st.tuples(*(st.sampled_from(CAPS) for _ in range(3))))
+def test_explanations_say_why_a_nearer_gp_was_not_given(
+    instance: tuple[Any, ...], caps: tuple[float | None, ...]
+) -> None:
+    """For each placement, the eligible GPs nearer than the chosen one with no place left
+    after the run are exactly ``nearer_full``; the explanation says "sans place disponible"
+    for those whose places all went to requests before it in the order (or who had none),
+    and names apart those who gave a place to a request after it."""
+    requests, physicians = instance
+    policy = _policy(("monthly_quota",) * 3, caps)
+    result = match(requests, physicians, policy, None, ON)
+    by_id = {r.id: r for r in requests}
+    gps = {p.id: p for p in physicians}
+
+    def key(rid: str) -> tuple[int, dt.date, str]:
+        return (_level(by_id[rid]), by_id[rid].received, rid)
+
+    at: dict[str, list[str]] = {}
+    for p in result.placements:
+        at.setdefault(p.physician_id, []).append(p.request_id)
+    for p in result.placements:
+        r = by_id[p.request_id]
+        cap = caps[_level(r)]
+        nearer = {
+            g.id
+            for g in physicians
+            if _eligible(r, g, cap)
+            and DISTANCES.between_communes(r.commune, g.commune) < p.distance_km - 0.001
+            and len(at.get(g.id, ())) == g.monthly_capacity
+        }
+        assert set(p.nearer_full) == nearer
+        later = {g for g in nearer if any(key(o) > key(r.id) for o in at.get(g, ()))}
+        full = _named(p.explanation, "sans place disponible")
+        taken = _named(p.explanation, "venant après celle-ci")
+        assert full == {gps[g].name for g in nearer - later}
+        assert taken == {gps[g].name for g in later}
