@@ -16,7 +16,7 @@ from mt_access.policy import Policy, RoutingRule
 from mt_access.model import Request
 from mt_access.result import Classification, Placement, ReasonCode, Waiting, format_km
 from mt_access.routing import RouterOutput, RoutingTask
-from mt_access.policies.routers import _distance_detail, _sorted_output
+from mt_access.policies.routers import _sorted_output
 
 
 def old_groups(

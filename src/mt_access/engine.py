@@ -10,6 +10,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal, NamedTuple, get_args
 
+import attrs
 import numpy as np
 import pluggy
 
@@ -200,9 +201,8 @@ def match(
     seen = _CellsSeen()
     for rule, members in _groups(policy, in_scope, classes, order):
         positions, group_requests, group_classes = zip(*members, strict=True)
-        cell_of, cells = build_cells(
-            group_requests, available, policy, rule.max_distance_km, distances
-        )
+        caps = [policy.rule_for(c.level, c.priority).max_distance_km for c in group_classes]
+        cell_of, cells = build_cells(group_requests, available, policy, caps, distances)
         task = RoutingTask(
             rule=rule,
             policy=policy,
@@ -401,28 +401,68 @@ def _groups(
     classes: Sequence[Classification],
     order: Sequence[int],
 ) -> list[tuple[RoutingRule, list[Member]]]:
-    """The requests in ``order`` grouped for routing: runs of consecutive levels whose rules
-    have equal keys (:attr:`RoutingRule.key`) form one group, routed by the rule of the run's
-    first level.
+    """The requests in ``order`` grouped into runs, one router call each.
 
-    Groups come highest level first, so a level always uses capacity before every lower level
-    (even when a level in between has a rule of its own).
+    The runs are cut along the *policy's* levels (:func:`_run_keys`), not along the levels
+    that have requests, so an empty level never changes how the others are routed. A run is
+    routed by the rule of its first level with requests; when its levels' maximum distances
+    differ, that rule has none and each request's cap is in its cell
+    (:attr:`mt_access.routing.Cell.max_distance_km`).
+
+    Runs come highest level first, so a level always uses capacity before every level of a
+    later run (even when a level in between has a rule of its own).
     """
+    segment = _run_keys(policy)
 
     def level_of(position_index: tuple[int, int]) -> tuple[str, bool]:
         c = classes[position_index[1]]
         return c.level, c.priority
 
+    def run_of(level_run: tuple[tuple[str, bool], Any]) -> object:
+        level = level_run[0]
+        return segment.get(level, level)  # a level the policy does not name: a run alone
+
     runs = [(level, list(run)) for level, run in itertools.groupby(enumerate(order), level_of)]
-    rule_of: dict[tuple[str, bool], RoutingRule] = {
-        level: policy.rule_for(*level) for level, _ in runs
-    }
     groups: list[tuple[RoutingRule, list[Member]]] = []
-    for _, same_rule in itertools.groupby(runs, lambda level_run: rule_of[level_run[0]].key):
-        levels = list(same_rule)
+    for _, same_run in itertools.groupby(runs, run_of):
+        levels = list(same_run)
         members = [(position, in_scope[i], classes[i]) for _, run in levels for position, i in run]
-        groups.append((rule_of[levels[0][0]], members))
+        rule = policy.rule_for(*levels[0][0])
+        caps = {policy.rule_for(*level).max_distance_km for level, _ in levels}
+        if len(caps) > 1:
+            rule = attrs.evolve(rule, max_distance_km=None)
+        groups.append((rule, members))
     return groups
+
+
+def _run_keys(policy: Policy) -> dict[tuple[str, bool], int]:
+    """Which run each level of ``policy`` belongs to: consecutive levels (in the policy's
+    order, empty or not) form one run when their rules have the same :func:`_run_key`.
+
+    A capacity router's run ignores the levels' maximum distances: a cap only narrows which
+    GPs a request may have, and it is part of each request's eligibility (its cell), so one
+    solve covers levels with different caps and never places fewer than separate runs would.
+    A different router, or different router parameters, starts a new run: a router is
+    called with one set of parameters, and parameters may change how it works.
+    """
+    levels = [(lv.name, True) for lv in policy.levels]
+    levels.append((policy.non_priority_level, False))
+    keys: dict[tuple[str, bool], int] = {}
+    segment, previous = -1, None
+    for level in levels:
+        key = _run_key(policy.rule_for(*level))
+        if key != previous:
+            segment += 1
+            previous = key
+        keys[level] = segment
+    return keys
+
+
+def _run_key(rule: RoutingRule) -> tuple[Any, ...]:
+    """What must be equal for two consecutive levels to share a run (see :func:`_run_keys`)."""
+    if rule.router.consumes_capacity:
+        return (rule.router.name, rule.params)
+    return rule.key
 
 
 def _check_output(

@@ -112,7 +112,9 @@ class RoutingRule:
 
     @property
     def key(self) -> tuple[Any, ...]:
-        """Requests whose rules have equal keys are routed together, in one call."""
+        """Router, parameters and maximum distance. Consecutive levels whose rules have
+        equal keys are routed together, in one call; for a capacity router the maximum
+        distance does not count (it is per request; see ``mt_access.engine._run_keys``)."""
         return (self.router.name, self.params, self.max_distance_km)
 
     def param(self, name: str) -> Any:

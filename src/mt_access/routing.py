@@ -94,6 +94,9 @@ class Cell:
             distance), nearest first (ties by physician id).
         distances_km: distance to each candidate, same order.
         beyond_max: eligible physicians excluded only by the maximum distance.
+        max_distance_km: the maximum distance that applies to the cell's requests (their
+            level's rule), ``None`` without one. A run may route levels with different
+            maximum distances: a cell holds requests of one maximum distance only.
     """
 
     commune: str
@@ -101,6 +104,7 @@ class Cell:
     candidates: npt.NDArray[np.int64] = attrs.field(converter=_int_array, eq=_array_key)
     distances_km: npt.NDArray[np.float64] = attrs.field(converter=_float_array, eq=_array_key)
     beyond_max: int = 0
+    max_distance_km: float | None = None
 
 
 @attrs.frozen
@@ -124,7 +128,11 @@ class RoutingTask:
     request; :attr:`items` gives them as :class:`RoutableItem` objects when that is simpler.
 
     Attributes:
-        rule: the routing rule (router, parameters, maximum distance).
+        rule: the routing rule (router, parameters, maximum distance). A run of a capacity
+            router may hold levels whose rules differ only by their maximum distance: the
+            rule is then the first level's, with ``max_distance_km`` ``None``, and each
+            cell says its own (:attr:`Cell.max_distance_km`; its candidates are already
+            within it).
         policy: the policy.
         on: reference date.
         requests: requests to route, in priority order.
@@ -197,8 +205,8 @@ class RoutingTask:
     ) -> Waiting:
         c = item.classification
         detail = ""
-        if reason is ReasonCode.BEYOND_MAX_DISTANCE and self.rule.max_distance_km is not None:
-            detail = f"distance maximale {format_km(self.rule.max_distance_km)}"
+        if reason is ReasonCode.BEYOND_MAX_DISTANCE:
+            detail = self.distance_detail(item.cell)
         return Waiting(
             item.request.id,
             c.level,
@@ -208,6 +216,12 @@ class RoutingTask:
             detail,
         )
 
+    def distance_detail(self, cell: int) -> str:
+        """French words for the maximum distance of the requests of ``cell`` (empty without
+        one)."""
+        limit = self.cells[cell].max_distance_km
+        return f"distance maximale {format_km(limit)}" if limit is not None else ""
+
     def placement(
         self,
         item: RoutableItem,
@@ -216,8 +230,17 @@ class RoutingTask:
         distance_km: float,
         nearer_full: Sequence[int],
         why: str,
+        nearer_taken: Sequence[int] = (),
     ) -> Placement:
-        """Build a placement with its French explanation."""
+        """Build a placement with its French explanation.
+
+        ``nearer_full``: nearer eligible physicians who had no place left for the request
+        (none at the start of the run, or all taken by requests before it in the order);
+        ``nearer_taken``: nearer eligible physicians whose places the run gave, in part, to
+        requests *after* it in the order (a router that places as many patients as possible,
+        level by level, before it minimises distances). Both are in
+        :attr:`Placement.nearer_full`, nearest first; the explanation tells them apart.
+        """
         c = item.classification
         phys = self.physicians[physician_index]
         reference = self.distances.reference
@@ -231,11 +254,21 @@ class RoutingTask:
         same = phys.commune == item.request.commune and distance_km < 0.05
         where = "même commune" if same else format_km(distance_km)
         text = f"{head}. Attribuée à {phys.name} ({commune}, {where}) : {why}."
-        full_ids = tuple(self.physicians[j].id for j in nearer_full)
         if nearer_full:
-            names = ", ".join(self.physicians[j].name for j in nearer_full[:5])
-            more = f" et {len(nearer_full) - 5} autre(s)" if len(nearer_full) > 5 else ""
-            text += f" Médecin(s) plus proche(s) sans place disponible : {names}{more}."
+            names = self._names(nearer_full)
+            text += f" Médecin(s) plus proche(s) sans place disponible : {names}."
+        if nearer_taken:
+            text += (
+                " Médecin(s) plus proche(s) dont une place a été attribuée à une demande "
+                "venant après celle-ci dans l'ordre de priorité (la répartition place "
+                "d'abord le plus de patients possible, niveau après niveau, puis réduit la "
+                f"distance totale) : {self._names(nearer_taken)}."
+            )
+        nearer = list(nearer_full)
+        if nearer_taken:
+            rank = {j: k for k, j in enumerate(self.cells[item.cell].candidates.tolist())}
+            nearer = sorted({*nearer, *nearer_taken}, key=lambda j: rank.get(j, len(rank)))
+        full_ids = tuple(self.physicians[j].id for j in nearer)
         return Placement(
             request_id=item.request.id,
             physician_id=phys.id,
@@ -249,6 +282,11 @@ class RoutingTask:
             explanation=text,
         )
 
+    def _names(self, physicians: Sequence[int]) -> str:
+        names = ", ".join(self.physicians[j].name for j in physicians[:5])
+        more = f" et {len(physicians) - 5} autre(s)" if len(physicians) > 5 else ""
+        return names + more
+
 
 def _need_mask(physicians: Sequence[Physician], need: HomeVisitNeed) -> npt.NDArray[np.bool_]:
     return np.array([p.serves(need) for p in physicians], dtype=bool)
@@ -258,15 +296,24 @@ def build_cells(
     requests: Sequence[Request],
     physicians: Sequence[Physician],
     policy: Policy,
-    max_distance_km: float | None,
+    max_distance_km: float | Sequence[float | None] | None,
     distances: DistanceCache,
 ) -> tuple[list[int], list[Cell]]:
     """Group requests into cells and compute each cell's eligible physicians.
 
     Returns the cell index of each request and the cells. Eligibility: the physician accepts
     the request's commune (declared list, else the policy's default), serves its need for
-    home visits, has not declined it, and is within the maximum distance.
+    home visits, has not declined it, and is within the maximum distance: one for all the
+    requests, or one per request (``max_distance_km[i]`` for ``requests[i]``, the cap of its
+    level's rule).
     """
+    caps: Sequence[float | None] = (
+        [max_distance_km] * len(requests)
+        if max_distance_km is None or isinstance(max_distance_km, int | float)
+        else max_distance_km
+    )
+    if len(caps) != len(requests):
+        raise ValueError("one maximum distance per request")
     reference = distances.reference
     n = len(physicians)
     by_commune: dict[str, list[int]] = defaultdict(list)
@@ -287,7 +334,7 @@ def build_cells(
     cell_index: dict[tuple[object, ...], int] = {}
     cells: list[Cell] = []
     of_item: list[int] = []
-    for request in requests:
+    for request, limit in zip(requests, caps, strict=True):
         origin = request.patient.location
         own = origin is not None
         key = (
@@ -295,6 +342,7 @@ def build_cells(
             origin,
             request.home_visits,
             request.declined_by,
+            limit,
         )
         index = cell_index.get(key)
         if index is None:
@@ -320,14 +368,14 @@ def build_cells(
             else:
                 dist = np.empty(0)
             beyond = 0
-            if max_distance_km is not None and cand.size:
-                within = dist <= max_distance_km
+            if limit is not None and cand.size:
+                within = dist <= limit
                 beyond = int((~within).sum())
                 cand, dist = cand[within], dist[within]
             order = np.lexsort((ids[cand].astype(str) if cand.size else cand, dist))
             cand, dist = cand[order], dist[order]
             index = len(cells)
             cell_index[key] = index
-            cells.append(Cell(request.commune, request.home_visits, cand, dist, beyond))
+            cells.append(Cell(request.commune, request.home_visits, cand, dist, beyond, limit))
         of_item.append(index)
     return of_item, cells

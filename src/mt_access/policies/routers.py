@@ -25,7 +25,6 @@ from mt_access.result import (
     PullList,
     ReasonCode,
     Waiting,
-    format_km,
 )
 from mt_access.routing import RoutableItem, RouterOutput, RoutingTask
 
@@ -185,20 +184,26 @@ def route_monthly_quota(task: RoutingTask) -> RouterOutput:
     quota = _Quota.of(task)
     placements: list[Placement] = []
     waiting: list[Waiting] = []
-    residual = _place_households(task, quota, placements, waiting)
-    _place_singles(task, quota, residual, placements, waiting)
+    latest = np.full(quota.capacity.size, -1, dtype=np.int64)
+    residual = _place_households(task, quota, latest, placements, waiting)
+    _place_singles(task, quota, residual, latest, placements, waiting)
     return _sorted_output(placements, waiting=waiting)
 
 
 def _place_households(
-    task: RoutingTask, quota: _Quota, placements: list[Placement], waiting: list[Waiting]
+    task: RoutingTask,
+    quota: _Quota,
+    latest: IntArray,
+    placements: list[Placement],
+    waiting: list[Waiting],
 ) -> IntArray:
     """Households kept together (:func:`mt_access.policies.households.plan`): the seniority
     greedy (in priority order, each at the nearest GP where it fits whole without depriving a
     request before it in the order), or, when that misses places, the assignment that places
     the most persons level by level.
 
-    Returns the places left per physician.
+    Returns the places left per physician; ``latest[j]`` becomes the last request in the
+    order placed with physician ``j`` (-1: none).
     """
     ranks = np.fromiter((c.rank for c in task.classifications), np.int64, len(task.requests))
     problem = households.HouseholdProblem(
@@ -212,6 +217,8 @@ def _place_households(
     )
     chosen = households.plan(problem)
     final = households.residual(problem, chosen.assignment)
+    for household, gp in chosen.assignment.items():
+        latest[gp] = max(int(latest[gp]), household)
     running = quota.capacity.copy()  # places left before each household, in order
     for i in problem.households:
         cell = task.cells[int(quota.item_cell[i])]
@@ -228,8 +235,13 @@ def _place_households(
             waiting.append(task.waiting(task.item(i), reason))
             continue
         k = int(np.flatnonzero(cell.candidates == j)[0])
-        left = running if chosen.method == "greedy" else final
-        full = [c for c in cell.candidates[:k].tolist() if left[c] < size]
+        nearer = cell.candidates[:k].tolist()
+        if chosen.method == "greedy":  # the households before it in the order took them
+            full, taken = [c for c in nearer if running[c] < size], []
+        else:  # one assignment for all: a nearer GP given to a later household is said so
+            gone = [c for c in nearer if final[c] < size]
+            taken = [c for c in gone if size <= quota.capacity[c] and latest[c] > i]
+            full = [c for c in gone if c not in taken]
         running[j] -= size
         placements.append(
             task.placement(
@@ -239,6 +251,7 @@ def _place_households(
                 float(cell.distances_km[k]),
                 full,
                 _HOUSEHOLD_WHY[chosen.method],
+                taken,
             )
         )
     return final
@@ -256,13 +269,14 @@ def _place_singles(
     task: RoutingTask,
     quota: _Quota,
     residual: IntArray,
+    latest: IntArray,
     placements: list[Placement],
     waiting: list[Waiting],
 ) -> None:
     """Single requests (and households that may be split): who is placed, for all levels in
     one solve (:func:`mt_access.flow.select_by_priority`), then with whom
     (:func:`mt_access.flow.assign_nearest`); each placed request takes its cell's slots,
-    nearest first."""
+    nearest first. ``latest``: as left by :func:`_place_households`, for the explanations."""
     singles = quota.singles
     cells_of = quota.item_cell[singles]
     chosen = flow.select_by_priority(
@@ -279,12 +293,11 @@ def _place_singles(
             left[j] -= count
         if cell_slots:
             pending[c] = [Slot(j, count, d) for j, count, d in cell_slots]
-    nearer_full = _NearerFull(task, left)
     reasons = [
         task.no_candidate_reason(cell) if cell.candidates.size == 0 else None for cell in task.cells
     ]
-    detail = _distance_detail(task)
     classifications = task.classifications
+    taken: list[tuple[int, list[Slot]]] = []
     for i, got, persons, c in zip(
         singles.tolist(),
         chosen.tolist(),
@@ -293,7 +306,10 @@ def _place_singles(
         strict=True,
     ):
         if got:
-            _take_slots(task, task.item(i), got, pending[c], nearer_full, placements)
+            slots = _take_slots(got, pending[c])
+            for slot in slots:
+                latest[slot.physician] = max(int(latest[slot.physician]), i)
+            taken.append((i, slots))
         if got < persons:
             reason = reasons[c] or ReasonCode.CAPACITY_EXHAUSTED
             cl = classifications[i]
@@ -304,39 +320,55 @@ def _place_singles(
                     cl.rank,
                     reason,
                     persons - got,
-                    detail if reason is ReasonCode.BEYOND_MAX_DISTANCE else "",
+                    task.distance_detail(c) if reason is ReasonCode.BEYOND_MAX_DISTANCE else "",
                 )
+            )
+    nearer_full = _NearerFull(task, left, latest)
+    for i, slots in taken:
+        item = task.item(i)
+        for slot in slots:
+            full, later = nearer_full(item.cell, slot.distance_km, i)
+            why = (
+                "médecin éligible le plus proche ayant une place, après répartition des "
+                "places du mois par ordre de priorité"
+                if full or later
+                else "médecin éligible le plus proche (commune acceptée, modalités adaptées)"
+            )
+            placements.append(
+                task.placement(item, slot.physician, slot.count, slot.distance_km, full, why, later)
             )
 
 
 class _NearerFull:
     """The physicians of a cell nearer than a distance who have no place left after the
-    assignment (for the explanations), cached by (cell, distance)."""
+    assignment (for the explanations), cached by (cell, distance); for request ``i``, those
+    whose places went only to requests before it in the order (or who had none at the start
+    of the run), and those whose places went in part to requests after it."""
 
-    def __init__(self, task: RoutingTask, left: IntArray) -> None:
+    def __init__(self, task: RoutingTask, left: IntArray, latest: IntArray) -> None:
         self.task = task
         self.left = left
+        self.latest = latest
         self.cache: dict[tuple[int, float], list[int]] = {}
 
-    def __call__(self, c: int, dist: float) -> list[int]:
-        found = self.cache.get((c, dist))
-        if found is None:
+    def __call__(self, c: int, dist: float, i: int) -> tuple[list[int], list[int]]:
+        gone = self.cache.get((c, dist))
+        if gone is None:
             cell = self.task.cells[c]
             stop = int(np.searchsorted(cell.distances_km, dist, side="left"))
-            found = [j for j in cell.candidates[:stop].tolist() if self.left[j] == 0]
-            self.cache[(c, dist)] = found
-        return found
+            gone = [j for j in cell.candidates[:stop].tolist() if self.left[j] == 0]
+            self.cache[(c, dist)] = gone
+        if not gone:
+            return gone, []
+        later = [j for j in gone if self.latest[j] > i]
+        if not later:
+            return gone, later
+        return [j for j in gone if self.latest[j] <= i], later
 
 
-def _take_slots(
-    task: RoutingTask,
-    item: RoutableItem,
-    persons: int,
-    queue: list[Slot],
-    nearer_full: _NearerFull,
-    placements: list[Placement],
-) -> None:
-    """Place ``persons`` of ``item`` on the slots of its cell, nearest first.
+def _take_slots(persons: int, queue: list[Slot]) -> list[Slot]:
+    """Take ``persons`` places on the slots of a cell, nearest first: the places taken, as
+    slots (physician, count, distance).
 
     Every request of a cell has the same origin, so which slot it takes does not change the
     total distance: a household stays with one physician when a slot fits it whole.
@@ -345,26 +377,16 @@ def _take_slots(
     if whole is not None and whole != 0:
         queue.insert(0, queue.pop(whole))
     todo = persons
+    taken: list[Slot] = []
     while todo:
         slot = queue[0]
         take = min(slot.count, todo)
-        nearer = nearer_full(item.cell, slot.distance_km)
-        why = (
-            "médecin éligible le plus proche ayant une place, après répartition des "
-            "places du mois par ordre de priorité"
-            if nearer
-            else "médecin éligible le plus proche (commune acceptée, modalités adaptées)"
-        )
-        placements.append(task.placement(item, slot.physician, take, slot.distance_km, nearer, why))
+        taken.append(Slot(slot.physician, take, slot.distance_km))
         todo -= take
         slot.count -= take
         if slot.count == 0:
             queue.pop(0)
-
-
-def _distance_detail(task: RoutingTask) -> str:
-    limit = task.rule.max_distance_km
-    return f"distance maximale {format_km(limit)}" if limit is not None else ""
+    return taken
 
 
 # --------------------------------------------------------------------------------------------
