@@ -23,6 +23,7 @@ messages are kept out of the logs while a letter is rendered (they could quote i
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
 import re
@@ -149,6 +150,12 @@ def _weasyprint() -> Any:
     return weasyprint
 
 
+@functools.cache
+def _css() -> Any:
+    """The print style, parsed once per process (``weasyprint.CSS``)."""
+    return _weasyprint().CSS(string=print_stylesheet())
+
+
 class _Quiet:
     """Keeps WeasyPrint's log messages (which may quote the letter) out of the logs."""
 
@@ -180,7 +187,7 @@ def letter_pdf(letter: Letter) -> bytes:
     with _Quiet():
         document = weasyprint.HTML(string=page, base_url=None)
         data = document.write_pdf(
-            stylesheets=[weasyprint.CSS(string=print_stylesheet())],
+            stylesheets=[_css()],
             pdf_variant=PDF_VARIANT,
             pdf_tags=True,
         )
