@@ -262,3 +262,23 @@ def test_cli_match_letter_formats_are_checked_before_the_run(cli_register: str) 
     assert code != EXIT_OK
     assert "--format-courriers : format inconnu ou absent « docx »" in err
     assert "appariement n°" not in out  # nothing ran
+
+
+@needs_weasyprint
+def test_cli_match_writes_the_letters_as_pdf(cli_register: str, tmp_path: Path) -> None:
+    rid = cli_register
+    for args in (
+        ("medecin", "ajouter", "MG1", "--nom", "Dr Fictif", "--commune", "Voiron"),
+        ("medecin", "adherer", "MG1", "--capacite", "2", "--date", "01/03/2026"),
+        ("demande", "accuser", rid, "--date", "04/03/2026"),
+        ("demande", "confirmer", rid, "--date", "06/03/2026"),
+    ):
+        code, out, err = _run(*args)
+        assert code == EXIT_OK, (args, out, err)
+    code, out, err = _run("apparier", "--date", "15/03/2026", "--courriers", "c",
+                          "--format-courriers", "md,pdf")  # fmt: skip
+    assert code == EXIT_OK, err
+    assert "1 courrier(s) écrit(s) dans c (2 fichiers : md, pdf)" in out
+    (pdf,) = (tmp_path / "c").glob("*.pdf")
+    assert pdf.name == f"{rid}_dossier_medecin_MG1.pdf"
+    assert pdf.read_bytes().startswith(b"%PDF")
