@@ -191,6 +191,19 @@ def test_letter_pdf_text_metadata_and_page_image(
     # from glyphs to characters (ToUnicode), where the text drawn uses them
     mapped = {m.lower() for m in re.findall(rb"<[0-9a-fA-F]{4}> ?<(00[aA]0|202[fF])>", raw)}
     assert mapped == {b"00a0", b"202f"}
+    if which == "referral":  # the structure a screen reader follows
+        tree = subprocess.run(
+            ["pdfinfo", "-struct-text", str(pdf)], capture_output=True, text=True, check=True
+        ).stdout
+        tags = [line.strip() for line in tree.splitlines() if not line.strip().startswith('"')]
+        assert tags.count("H1 (block)") == 1
+        assert tags.count("H2 (block)") == 2  # Dossier qualifié, Votre réponse
+        assert "L (block)" in tags
+        assert "LI (block)" in tags
+        assert "Page 1 sur" not in tree  # the page numbers and letterhead are not read
+        first = next(line.strip() for line in tree.splitlines() if line.strip().startswith('"'))
+        assert first == '"CPTS du Voironnais"'  # reading starts with the letter's own text
+        assert tree.count('"CPTS du Voironnais"') == 1
     _page_one_png(pdf, tmp_path)
     for record in caplog.records:  # nothing personal in the logs
         assert identity.last_name not in record.getMessage()
