@@ -716,7 +716,7 @@ def test_write_letters_names_files_by_request_and_kind(
     text = (tmp_path / "sortie" / "R1_accuse_reception_patient.txt").read_text(encoding="utf-8")
     assert text == letters[0].text
     with pytest.raises(LetterError, match="format de courrier inconnu"):
-        write_letters(letters, tmp_path, formats=("pdf",))
+        write_letters(letters, tmp_path, formats=("docx",))
     with pytest.raises(LetterError, match="même nom de fichier"):
         write_letters([letters[0], letters[0]], tmp_path)
 

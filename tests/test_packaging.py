@@ -46,6 +46,8 @@ def test_the_extras_add_only_what_they_say() -> None:
     assert extras["simulation"] == {"pandas", "faker"}  # matplotlib is a core dependency
     assert extras["docs"] <= extras["dev"]
     assert extras["analysis"] | extras["simulation"] <= extras["dev"]
+    assert extras["pdf"] == {"weasyprint"}
+    assert extras["pdf"] <= extras["dev"]
 
 
 def test_ortools_still_requires_pandas() -> None:

@@ -60,7 +60,26 @@ def _not_examined(register: Register, routed: set[str]) -> list[tuple[str, int]]
     return [(reason, counts[state]) for state, reason in reasons if counts[state]]
 
 
+def _letter_formats(given: str) -> tuple[str, ...]:
+    """The formats of ``--format-courriers`` (checked before the run; PDF needs WeasyPrint)."""
+    from mt_access.letters import FORMATS
+
+    formats = tuple(dict.fromkeys(p.strip().lower() for p in given.split(",") if p.strip()))
+    unknown = [f for f in formats if f not in FORMATS]
+    if not formats or unknown:
+        raise CommandError(
+            f"--format-courriers : format inconnu ou absent « {', '.join(unknown) or given} » "
+            f"(formats : {', '.join(FORMATS)}, séparés par des virgules)"
+        )
+    if "pdf" in formats:
+        from mt_access.letters.pdf import require_weasyprint
+
+        require_weasyprint()
+    return formats
+
+
 def cmd_match(args: argparse.Namespace, console: Console) -> int:
+    formats = _letter_formats(args.format_courriers) if args.courriers else ()
     with open_register(args, readonly=args.apercu) as register:
         on = day_of(args)
         routed, late = register.to_route(on)
@@ -96,7 +115,7 @@ def cmd_match(args: argparse.Namespace, console: Console) -> int:
 
             try:
                 letters = letters_for_run(register, run, on)
-                written = write_letters(letters, args.courriers)
+                written = write_letters(letters, args.courriers, formats=formats)
             except (MtAccessError, OSError) as exc:
                 raise CommandError(
                     f"l'appariement n° {run.record.number} est enregistré, mais les courriers "
@@ -106,7 +125,7 @@ def cmd_match(args: argparse.Namespace, console: Console) -> int:
                 ) from exc
             console.say(
                 f"{len(letters)} courrier(s) écrit(s) dans {args.courriers} "
-                f"({len(written)} fichiers : texte et Markdown)."
+                f"({len(written)} fichiers : {', '.join(formats)})."
             )
     return EXIT_OK
 

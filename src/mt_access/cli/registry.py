@@ -189,6 +189,13 @@ def add_commands(sub: Any) -> None:
         metavar="DOSSIER",
         help="écrire les dossiers pour les médecins et les courriers d'orientation",
     )
+    match.add_argument(
+        "--format-courriers",
+        default="txt,md",
+        metavar="FORMATS",
+        help="formats des courriers de --courriers, séparés par des virgules, parmi txt, md, "
+        "html, pdf (txt,md par défaut)",
+    )
 
     # listes
     lists = _sub(
@@ -435,9 +442,9 @@ def add_commands(sub: Any) -> None:
     letter.add_argument(
         "--format",
         action="append",
-        choices=["txt", "md"],
+        choices=["txt", "md", "html", "pdf"],
         default=None,
-        help="txt ou md (répétable ; md par défaut)",
+        help="txt, md, html ou pdf (répétable ; md par défaut ; html et pdf avec --dossier)",
     )
     letter.set_defaults(format=None)
     add_date(letter, "date du courrier")

@@ -279,7 +279,9 @@ def cmd_request_letter(args: argparse.Namespace, console: Console) -> int:
             if not args.medecin:
                 raise CommandError("le dossier pour un médecin demande --medecin ID")
             letter = letters.referral_letter(register, args.demande, args.medecin, on)
-    formats = tuple(args.format or ["md"])
+    formats = tuple(dict.fromkeys(args.format or ["md"]))
+    if not args.dossier and set(formats) - {"txt", "md"}:
+        raise CommandError("les formats html et pdf s'écrivent dans un dossier : ajoutez --dossier")
     if args.dossier:
         for path in letters.write_letters([letter], args.dossier, formats=formats):
             console.say(f"Écrit : {path}")

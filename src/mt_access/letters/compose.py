@@ -44,8 +44,9 @@ __all__ = [
     "outcome",
 ]
 
-FORMATS = ("txt", "md", "html")
-"""The formats a letter is written in: plain text, Markdown and HTML."""
+FORMATS = ("txt", "md", "html", "pdf")
+"""The formats a letter is written in: plain text, Markdown, HTML and PDF (A4, through
+WeasyPrint: :mod:`mt_access.letters.pdf`, the ``pdf`` extra)."""
 
 Recipient = Literal["patient", "referrer"]
 """Who an acknowledgement goes to."""
@@ -78,6 +79,9 @@ class Letter:
         markdown: Markdown (data escaped).
         html: a whole HTML page (everything escaped).
         physician_id: the GP, for a referral file.
+        sender: the CPTS's name, for the letterhead of the PDF.
+        sender_contact: how to reach the coordination (``letters.contact``), for the
+            letterhead of the PDF; empty when the policy gives none.
     """
 
     kind: LetterKind
@@ -88,9 +92,12 @@ class Letter:
     markdown: str
     html: str | None = None
     physician_id: str | None = None
+    sender: str = ""
+    sender_contact: str = ""
 
     def content(self, fmt: str) -> str:
-        """The letter in ``fmt`` (``txt``, ``md`` or ``html``).
+        """The letter in ``fmt`` (``txt``, ``md`` or ``html``); the PDF, which is bytes, is
+        :meth:`pdf`.
 
         Args:
             fmt: the format.
@@ -105,15 +112,27 @@ class Letter:
         if fmt == "html" and self.html is not None:
             return self.html
         raise LetterError(
-            f"format de courrier inconnu ou absent : {fmt!r} ({', '.join(FORMATS)} attendu)"
+            f"format de courrier inconnu ou absent : {fmt!r} (txt, md ou html attendu ; "
+            "le PDF s'obtient avec pdf())"
         )
+
+    def pdf(self) -> bytes:
+        """The letter as an A4 PDF (:func:`mt_access.letters.pdf.letter_pdf`).
+
+        Raises:
+            LetterError: WeasyPrint (the ``pdf`` extra) or the Pango library is missing, or
+                the letter has no HTML.
+        """
+        from mt_access.letters.pdf import letter_pdf
+
+        return letter_pdf(self)
 
     def filename(self, fmt: str = "txt") -> str:
         """A file name for the letter: the request id, the kind (and the GP's id for a
         referral file); never a patient's name.
 
         Args:
-            fmt: the format, used as the suffix (``txt``, ``md`` or ``html``).
+            fmt: the format, used as the suffix (``txt``, ``md``, ``html`` or ``pdf``).
 
         Raises:
             LetterError: an unknown format.
@@ -207,6 +226,7 @@ def _render(
 ) -> Letter:
     rendered: Rendered = templates.render(kind, {**context, "courrier": kind.label})
     subject = rendered.subject or f"{kind.label[0].upper()}{kind.label[1:]} — demande {request_id}"
+    cpts = context.get("cpts", {})
     return Letter(
         kind=kind,
         request_id=request_id,
@@ -216,6 +236,8 @@ def _render(
         markdown=rendered.markdown,
         html=rendered.html,
         physician_id=physician_id,
+        sender=str(cpts.get("nom", "")),
+        sender_contact=str(cpts.get("contact", "")),
     )
 
 

@@ -409,7 +409,7 @@ def write_letters(
     folder: str | os.PathLike[str],
     formats: Sequence[str] = ("txt", "md"),
 ) -> list[Path]:
-    """Write each letter in each format to ``folder`` (created if needed), in UTF-8.
+    """Write each letter in each format to ``folder`` (created if needed), in UTF-8 (or PDF).
 
     File names are :meth:`Letter.filename`: request id, kind (and GP id), never a patient's
     name. Each file is written next to its place then renamed, so a reader never sees half
@@ -418,17 +418,23 @@ def write_letters(
     Args:
         letters: the letters.
         folder: where to write them.
-        formats: among ``txt``, ``md``, ``html``.
+        formats: among ``txt``, ``md``, ``html``, ``pdf`` (the ``pdf`` extra:
+            :mod:`mt_access.letters.pdf`).
 
     Returns:
         The files written, in order.
 
     Raises:
-        LetterError: an unknown format, or two letters with the same file name.
+        LetterError: an unknown format, two letters with the same file name, or PDF asked
+            without WeasyPrint (checked before any file is written).
     """
     for fmt in formats:
         if fmt not in FORMATS:
             raise LetterError(f"format de courrier inconnu : {fmt!r} ({', '.join(FORMATS)})")
+    if "pdf" in formats:
+        from mt_access.letters.pdf import require_weasyprint
+
+        require_weasyprint()
     todo = list(letters)
     names = [letter.filename(fmt) for letter in todo for fmt in formats]
     seen: set[str] = set()
@@ -443,9 +449,9 @@ def write_letters(
         for fmt in formats:
             path = target / letter.filename(fmt)
             tmp = path.with_name(f".{path.name}.tmp")
+            payload = letter.pdf() if fmt == "pdf" else letter.content(fmt).encode("utf-8")
             try:
-                with tmp.open("w", encoding="utf-8", newline="\n") as handle:
-                    handle.write(letter.content(fmt))
+                tmp.write_bytes(payload)
                 os.replace(tmp, path)
             finally:
                 tmp.unlink(missing_ok=True)

@@ -1,0 +1,297 @@
+"""Letters as PDF (mt_access.letters.pdf): text read back with pdftotext, page 1 rendered to
+PNG with pdftoppm (kept under $MT_ACCESS_ARTEFACTS when set), metadata, the CLI, and the
+French message when WeasyPrint is missing. Every person here is generated."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import pytest
+
+import mt_access
+from factories import VOIRON, doc, req
+from mt_access import Modality, PatientIdentity, PracticeContact
+from mt_access.cli import EXIT_OK, main
+from mt_access.letters import Letter, LetterError, orientation_letter, referral_letter
+from mt_access.letters.pdf import NBSP, NNBSP, french_typography, print_html
+from mt_access.register import Register
+from mt_access.store.memory import MemoryStore
+
+
+def _weasyprint_loads() -> bool:
+    try:
+        import weasyprint  # type: ignore[import-untyped]  # noqa: F401
+    except (ImportError, OSError):
+        return False
+    return True
+
+
+needs_weasyprint = pytest.mark.skipif(
+    not _weasyprint_loads(), reason="WeasyPrint ou Pango absent (extra « pdf »)"
+)
+needs_poppler = pytest.mark.skipif(
+    shutil.which("pdftotext") is None or shutil.which("pdftoppm") is None,
+    reason="pdftotext/pdftoppm absents (paquet poppler-utils)",
+)
+
+D1 = dt.date(2026, 3, 2)
+D2 = dt.date(2026, 3, 3)
+RUN = dt.date(2026, 3, 5)
+MARCQ = "59378"
+
+
+@pytest.fixture(scope="module")
+def identity() -> PatientIdentity:
+    faker = pytest.importorskip("faker").Faker("fr_FR")
+    faker.seed_instance(15)
+    return PatientIdentity(
+        last_name=faker.last_name(), first_name=faker.first_name(), phone="0600000001"
+    )
+
+
+def _waiting(register: Register, request: mt_access.Request, identity: PatientIdentity) -> None:
+    register.add_request(request, identity)
+    register.acknowledge(request.id, D1)
+    register.confirm(request.id, D2)
+    register.to_waiting(request.id, D2)
+
+
+def _referral(identity: PatientIdentity) -> Letter:
+    register = Register(MemoryStore(), mt_access.load_policy("voironnais"))
+    register.add_physician(doc("MG1", VOIRON, capacity=None))
+    register.join("MG1", D1, monthly_capacity=1, modalities=[Modality.OFFICE])
+    _waiting(register, req("R1", age=75, ald=True, received=D1), identity)
+    register.propose("R1", "MG1", RUN)
+    return referral_letter(register, "R1", "MG1", RUN)
+
+
+PRACTICE = PracticeContact(
+    practice="Maison de santé « Les Tilleuls »", notes="Rendez-vous : en ligne uniquement !"
+)
+
+
+def _orientation(identity: PatientIdentity) -> Letter:
+    register = Register(MemoryStore(), mt_access.load_policy("deule_marque"))
+    register.add_physician(doc("MG1", MARCQ, capacity=None, contact=PRACTICE))
+    register.join("MG1", D1, monthly_capacity=1, modalities=[Modality.OFFICE])
+    _waiting(register, req("R1", MARCQ, age=30, received=D1), identity)
+    return orientation_letter(register, "R1", RUN)
+
+
+def _pdftotext(path: Path) -> str:
+    return subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", "-layout", str(path), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+def _streams(data: bytes) -> bytes:
+    """The PDF with its compressed streams inflated (the catalog is in an object stream)."""
+    out = [data]
+    for m in re.finditer(rb"stream\r?\n(.*?)endstream", data, re.S):
+        try:
+            out.append(zlib.decompress(m.group(1)))
+        except zlib.error:
+            continue
+    return b"\n".join(out)
+
+
+def _page_one_png(pdf: Path, tmp_path: Path) -> Path:
+    prefix = tmp_path / pdf.stem
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "50", "-f", "1", "-l", "1", str(pdf), str(prefix)],
+        check=True,
+        capture_output=True,
+    )
+    (png,) = tmp_path.glob(f"{pdf.stem}*.png")
+    assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    header = png.read_bytes()[16:24]
+    width, height = int.from_bytes(header[:4]), int.from_bytes(header[4:])
+    assert abs(width - 413) <= 1  # A4 at 50 dpi (210 x 297 mm)
+    assert abs(height - 585) <= 1
+    assert png.stat().st_size > 5000  # text drawn (a blank page is ~1 kB)
+    artefacts = os.environ.get("MT_ACCESS_ARTEFACTS")
+    if artefacts:
+        Path(artefacts).mkdir(parents=True, exist_ok=True)
+        shutil.copy(png, Path(artefacts) / f"courrier_{png.name}")
+    return png
+
+
+def test_french_typography() -> None:
+    assert french_typography("Contact : « oui » ; merci ! Vraiment ?") == (
+        f"Contact{NBSP}: «{NBSP}oui{NBSP}»{NNBSP}; merci{NNBSP}! Vraiment{NNBSP}?"
+    )
+    assert french_typography("«oui»") == f"«{NBSP}oui{NBSP}»"
+    assert french_typography("demande n° 12") == f"demande n°{NBSP}12"
+    # glued colons (times, addresses) and a line starting with punctuation stay as written
+    assert (
+        french_typography("à 14:30, https://exemple.fr/?a=1") == "à 14:30, https://exemple.fr/?a=1"
+    )
+
+
+def test_print_html_typesets_text_not_tags(identity: PatientIdentity) -> None:
+    page = print_html(_orientation(identity))
+    assert page.startswith('<!DOCTYPE html>\n<html lang="fr">')
+    assert "<title>Votre recherche de médecin traitant" in page
+    assert f"Maison de santé «{NBSP}Les Tilleuls{NBSP}»" in page
+    assert f"Rendez-vous{NBSP}: en ligne uniquement{NNBSP}!" in page
+    assert '<header class="entete">\n<div class="cpts">CPTS Deûle Marque</div>' in page
+
+
+@needs_weasyprint
+@needs_poppler
+@pytest.mark.parametrize("which", ["referral", "orientation"])
+def test_letter_pdf_text_metadata_and_page_image(
+    which: str,
+    identity: PatientIdentity,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    letter = _referral(identity) if which == "referral" else _orientation(identity)
+    data = letter.pdf()
+    assert data.startswith(b"%PDF-")
+    pdf = tmp_path / f"{which}.pdf"
+    pdf.write_bytes(data)
+    text = _pdftotext(pdf)
+    name = f"{identity.first_name} {identity.last_name}"
+    flat = " ".join(text.split())  # words as read, whatever the line breaks
+    if which == "referral":
+        assert flat.count("CPTS du Voironnais") >= 2  # the letterhead and the letter
+        assert identity.last_name in flat
+        assert identity.first_name in flat
+        assert "Le 5 mars 2026" in flat
+        assert "Niveau de priorité : prioritaire" in flat
+    else:
+        assert "CPTS Deûle Marque" in flat
+        assert f"Bonjour {name}" in flat
+        assert "Le 5 mars 2026" in flat
+        assert "Maison de santé « Les Tilleuls »" in flat
+        assert "Rendez-vous : en ligne uniquement !" in flat
+    assert "Page 1 sur" in flat
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True)
+    assert re.search(rf"^Title: +{re.escape(letter.subject)}$", info.stdout, re.MULTILINE)
+    assert "Tagged:          yes" in info.stdout
+    assert "(A4)" in info.stdout
+    raw = _streams(data)
+    assert b"/Lang (fr)" in raw
+    assert b"/DisplayDocTitle true" in raw
+    # pdftotext reads every space as a space: the no-break ones are seen in the fonts' maps
+    # from glyphs to characters (ToUnicode), where the text drawn uses them
+    mapped = {m.lower() for m in re.findall(rb"<[0-9a-fA-F]{4}> ?<(00[aA]0|202[fF])>", raw)}
+    assert mapped == {b"00a0", b"202f"}
+    if which == "referral":  # the structure a screen reader follows
+        tree = subprocess.run(
+            ["pdfinfo", "-struct-text", str(pdf)], capture_output=True, text=True, check=True
+        ).stdout
+        tags = [line.strip() for line in tree.splitlines() if not line.strip().startswith('"')]
+        assert tags.count("H1 (block)") == 1
+        assert tags.count("H2 (block)") == 2  # Dossier qualifié, Votre réponse
+        assert "L (block)" in tags
+        assert "LI (block)" in tags
+        assert "Page 1 sur" not in tree  # the page numbers and letterhead are not read
+        first = next(line.strip() for line in tree.splitlines() if line.strip().startswith('"'))
+        assert first == '"CPTS du Voironnais"'  # reading starts with the letter's own text
+        assert tree.count('"CPTS du Voironnais"') == 1
+    _page_one_png(pdf, tmp_path)
+    for record in caplog.records:  # nothing personal in the logs
+        assert identity.last_name not in record.getMessage()
+        assert identity.first_name not in record.getMessage()
+
+
+def test_missing_weasyprint_is_a_french_error(
+    identity: PatientIdentity, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setitem(sys.modules, "weasyprint", None)  # import weasyprint: ImportError
+    letter = _orientation(identity)
+    with pytest.raises(LetterError, match=r"pip install 'mt-access\[pdf\]'") as info:
+        letter.pdf()
+    assert "Pango" in str(info.value)
+    assert identity.last_name not in str(info.value)
+    from mt_access.letters import write_letters
+
+    with pytest.raises(LetterError, match="WeasyPrint"):
+        write_letters([letter], tmp_path / "sortie", formats=("md", "pdf"))
+    assert not (tmp_path / "sortie").exists()  # nothing half written
+
+
+# --------------------------------------------------------------------------------------------
+# The command line
+
+
+def _run(*args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(args), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def cli_register(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    path = tmp_path / "registre.sqlite"
+    monkeypatch.setenv("MT_ACCESS_REGISTRE", str(path))
+    monkeypatch.chdir(tmp_path)
+    assert _run("registre", "creer", str(path), "--politique", "voironnais")[0] == EXIT_OK
+    form = tmp_path / "formulaire.csv"
+    form.write_text(
+        "Date de réception;Nom;Prénom;Date de naissance;Commune;Adresse;Consentement\n"
+        "02/03/2026;Testnom;Testprénom;01/01/1990;Voiron;1 rue Test;oui\n",
+        encoding="utf-8",
+    )
+    code, out, err = _run("import", str(form), "--formulaire", "generique",
+                          "--sans-progression", "--date", "02/03/2026")  # fmt: skip
+    assert code == EXIT_OK, err
+    return out.split("Demandes créées : ")[1].split(" ")[0].rstrip(".")
+
+
+@needs_weasyprint
+def test_cli_letter_as_pdf(cli_register: str, tmp_path: Path) -> None:
+    rid = cli_register
+    code, out, err = _run("demande", "courrier", rid, "orientation", "--date", "05/03/2026",
+                          "--format", "pdf", "--format", "md", "--dossier", "sortie")  # fmt: skip
+    assert code == EXIT_OK, err
+    written = sorted((tmp_path / "sortie").iterdir())
+    assert [p.suffix for p in written] == [".md", ".pdf"]
+    assert written[1].read_bytes().startswith(b"%PDF")
+    assert "Testnom" not in out + err
+    code, out, err = _run("demande", "courrier", rid, "orientation", "--format", "pdf")
+    assert code != EXIT_OK
+    assert "ajoutez --dossier" in err
+
+
+def test_cli_match_letter_formats_are_checked_before_the_run(cli_register: str) -> None:
+    code, out, err = _run("apparier", "--date", "15/03/2026", "--courriers", "c",
+                          "--format-courriers", "md,docx")  # fmt: skip
+    assert code != EXIT_OK
+    assert "--format-courriers : format inconnu ou absent « docx »" in err
+    assert "appariement n°" not in out  # nothing ran
+
+
+@needs_weasyprint
+def test_cli_match_writes_the_letters_as_pdf(cli_register: str, tmp_path: Path) -> None:
+    rid = cli_register
+    for args in (
+        ("medecin", "ajouter", "MG1", "--nom", "Dr Fictif", "--commune", "Voiron"),
+        ("medecin", "adherer", "MG1", "--capacite", "2", "--date", "01/03/2026"),
+        ("demande", "accuser", rid, "--date", "04/03/2026"),
+        ("demande", "confirmer", rid, "--date", "06/03/2026"),
+    ):
+        code, out, err = _run(*args)
+        assert code == EXIT_OK, (args, out, err)
+    code, out, err = _run("apparier", "--date", "15/03/2026", "--courriers", "c",
+                          "--format-courriers", "md,pdf")  # fmt: skip
+    assert code == EXIT_OK, err
+    assert "1 courrier(s) écrit(s) dans c (2 fichiers : md, pdf)" in out
+    (pdf,) = (tmp_path / "c").glob("*.pdf")
+    assert pdf.name == f"{rid}_dossier_medecin_MG1.pdf"
+    assert pdf.read_bytes().startswith(b"%PDF")
