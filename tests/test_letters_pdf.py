@@ -35,13 +35,28 @@ def _weasyprint_loads() -> bool:
     return True
 
 
+# Without WeasyPrint (or Pango) and poppler the PDF tests are skipped, unless
+# MT_ACCESS_REQUIRE_PDF=1 (set by .ci/run, which installs them) makes their absence a failure.
+REQUIRED = os.environ.get("MT_ACCESS_REQUIRE_PDF") == "1"
+HAVE_WEASYPRINT = _weasyprint_loads()
+HAVE_POPPLER = shutil.which("pdftotext") is not None and shutil.which("pdftoppm") is not None
+
 needs_weasyprint = pytest.mark.skipif(
-    not _weasyprint_loads(), reason="WeasyPrint ou Pango absent (extra « pdf »)"
+    not HAVE_WEASYPRINT and not REQUIRED, reason="WeasyPrint ou Pango absent (extra « pdf »)"
 )
 needs_poppler = pytest.mark.skipif(
-    shutil.which("pdftotext") is None or shutil.which("pdftoppm") is None,
+    not HAVE_POPPLER and not REQUIRED,
     reason="pdftotext/pdftoppm absents (paquet poppler-utils)",
 )
+
+
+def test_the_pdf_tools_are_there_when_required() -> None:
+    """In CI (MT_ACCESS_REQUIRE_PDF=1) the PDF tests must run, not skip."""
+    if not REQUIRED:
+        pytest.skip("MT_ACCESS_REQUIRE_PDF n'est pas demandé")
+    assert HAVE_WEASYPRINT, "WeasyPrint ou Pango absent alors que MT_ACCESS_REQUIRE_PDF=1"
+    assert HAVE_POPPLER, "pdftotext/pdftoppm absents alors que MT_ACCESS_REQUIRE_PDF=1"
+
 
 D1 = dt.date(2026, 3, 2)
 D2 = dt.date(2026, 3, 3)
