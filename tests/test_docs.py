@@ -279,3 +279,42 @@ def test_every_public_name_is_mentioned() -> None:
         if not re.search(rf"(?<!\w){re.escape(name)}(?!\w)", code)
     ]
     assert not missing, f"not mentioned in docs/: {', '.join(missing)}"
+
+
+def _router_example_months(tmp_path: Path) -> Iterator[tuple[Block, str]]:
+    """Each router example of the YAML reference: its ``Résultat`` block and the summary
+    mt-access prints for its policy file on the page's small case."""
+    import datetime as dt
+
+    from mt_access.cli.summary import render_run
+
+    page = DOCS / "yaml-reference.md"
+    all_blocks = list(blocks(page))
+    case = next(b for b in all_blocks if b.lang == "python" and "def month_with" in b.body)
+    namespace: dict[str, object] = {"mt_access": mt_access, "dt": dt}
+    exec(compile(case.body, f"{page}:{case.line}", "exec"), namespace)
+    gps = namespace["GPS"]
+    requests = namespace["REQUESTS"]
+    assert isinstance(gps, list)
+    assert isinstance(requests, list)
+    for k, block in enumerate(all_blocks):
+        if not (block.file or "").startswith("exemple_"):
+            continue
+        shown = next((b for b in all_blocks[k + 1 :] if b.lang == "text"), None)
+        if shown is None or not shown.body.startswith("CPTS Exemple : appariement"):
+            continue
+        path = tmp_path / block.file  # type: ignore[operator]
+        path.write_text(block.body, encoding="utf-8")
+        policy = mt_access.load_policy(path)
+        result = mt_access.match(requests, gps, policy, None, dt.date(2026, 3, 16))
+        yield shown, render_run(result, policy, gps, total_requests=len(requests), details=True)
+
+
+def test_router_example_transcripts_are_what_mt_access_prints(tmp_path: Path) -> None:
+    """The month summaries pasted in the YAML reference's router examples cannot drift from
+    what the engine and the summary print today."""
+    checked = 0
+    for shown, printed in _router_example_months(tmp_path):
+        assert shown.body.rstrip("\n") == printed.rstrip("\n"), f"line {shown.line}"
+        checked += 1
+    assert checked >= 4
