@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import enum
 import io
 import math
 import os
@@ -43,6 +42,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from mt_access._xlsx import Value, column_letters, rows_xml, splice_rows
+from mt_access.column_types import ColumnType
 from mt_access.errors import ExportError
 
 __all__ = [
@@ -58,16 +58,6 @@ __all__ = [
 ]
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-class ColumnType(enum.StrEnum):
-    """What the cells of an export column are: how they are written in XLSX and CSV."""
-
-    TEXT = "texte"
-    DATE = "date"
-    INTEGER = "entier"
-    DECIMAL = "décimal"
-    YES_NO = "oui_non"
 
 
 CsvFormat = Literal["excel_fr", "standard"]
