@@ -115,6 +115,8 @@ def typed(value: object, kind: ColumnType) -> Value:
     float for those types (read from the project's text for them when given as text); « oui »
     or « non » for a boolean; otherwise text (a value that does not read as ``kind`` stays
     as it is, in text)."""
+    if isinstance(value, str) and kind is ColumnType.TEXT:
+        return value or None  # the common case, first
     if value is None or value == "":
         return None
     if kind is ColumnType.DATE:
