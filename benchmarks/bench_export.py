@@ -79,11 +79,26 @@ def export(rows: list[dict[str, str]], path: Path) -> None:
     write_rows(rows, COLUMNS, path)
 
 
+def export_typed(rows: list[dict[str, str]], path: Path) -> None:
+    """The same with the follow-up list's declared types (dates, integers): the digit
+    columns' cells are read as integers, the others stay text."""
+    from mt_access.export import ColumnType, write_rows
+
+    types = {
+        "reçue le": ColumnType.DATE,
+        "personnes": ColumnType.INTEGER,
+        "sortie le": ColumnType.DATE,
+        "délai (jours)": ColumnType.INTEGER,
+    }  # mt_access.workbook.FOLLOW_UP_TYPES, without importing the reports' modules
+    write_rows(rows, COLUMNS, path, types=types)
+
+
 METHODS = {
     "rows-only": None,
     "openpyxl-normal": openpyxl_normal,
     "xlsxwriter": xlsxwriter_constant_memory,
     "mt_access.export": export,
+    "export-typed": export_typed,
 }
 
 

@@ -867,7 +867,9 @@ def test_rejections_csv(tmp_path: Path, generic: mt_access.Policy) -> None:
         assert not line[2].startswith(("=", "+", "-", "@", "\t", "\r"))
 
 
-def test_rejections_xlsx_cells_are_text(tmp_path: Path, generic: mt_access.Policy) -> None:
+def test_rejections_xlsx_cells_are_text_but_the_row_number(
+    tmp_path: Path, generic: mt_access.Policy
+) -> None:
     openpyxl = pytest.importorskip("openpyxl")
     result = run(
         tmp_path, [person(**{"Date de naissance": FORMULA}), person(Nom="\x01=x")], generic
@@ -876,9 +878,12 @@ def test_rejections_xlsx_cells_are_text(tmp_path: Path, generic: mt_access.Polic
     sheet = openpyxl.load_workbook(path).active
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0] == ("ligne", "colonne", "valeur", "message")
-    assert rows[1][:3] == ("2", "Date de naissance", FORMULA)  # a text cell, not a formula
+    assert rows[1][:3] == (2, "Date de naissance", FORMULA)  # a text cell, not a formula
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == f"A1:D{sheet.max_row}"
     for row in sheet.iter_rows(min_row=2):
-        for cell in row:
+        assert row[0].data_type == "n"  # the row number, to sort by
+        for cell in row[1:]:
             assert cell.data_type == "s"
 
 

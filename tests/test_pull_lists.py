@@ -387,6 +387,12 @@ def test_extra_columns_are_escaped_everywhere(tmp_path: Path) -> None:
     assert rows[1][0] == "P-1"
     assert rows[1][-1] == "<b>oui</b> | =1+1"
     assert sheet.cell(2, len(rows[0])).data_type == "s"  # text, not a formula
+    # typed columns, to sort and filter: waiting days, distance, persons; yes/no in words
+    row = dict(zip(rows[0], rows[1], strict=True))
+    assert (row["attente (jours)"], row["distance (km)"], row["personnes"]) == (12, 1.2, 1)
+    assert row["soins sous un mois"] == "non"
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == f"A1:{sheet.cell(1, len(rows[0])).column_letter}2"
 
 
 def test_an_unknown_format_writes_nothing(tmp_path: Path) -> None:

@@ -259,3 +259,37 @@ def test_the_referral_letter_shows_only_the_listed_answer(policy: mt_access.Poli
     orientation = letters.orientation_letter(register, "R1", D2)
     assert "Personne isolée : non" in orientation.markdown  # show_in: [letters]
     assert "Complexe" not in orientation.markdown
+
+
+def test_answers_are_typed_by_their_question_in_the_workbook_and_exports(
+    policy: mt_access.Policy, tmp_path: Path
+) -> None:
+    import openpyxl
+
+    from mt_access.export import ColumnType, write_rows
+    from mt_access.workbook import follow_up_rows, follow_up_types, write_follow_up_workbook
+
+    register = Register(MemoryStore(), policy)
+    _waiting(register, "R1", **ANSWERS)
+    types = follow_up_types(policy, personal=True)
+    assert types["Nombre de traitements"] is ColumnType.DECIMAL
+    assert types["Sortie d'hôpital"] is ColumnType.DATE
+    assert types["Personne isolée"] is ColumnType.YES_NO
+    assert types["Situation"] is ColumnType.TEXT  # a choice
+    path = write_follow_up_workbook(
+        register, tmp_path / "suivi.xlsx", "2026-03", personal=True, all_requests=True
+    )
+    sheet = openpyxl.load_workbook(path)["Entrées et sorties"]
+    header = [c.value for c in sheet[1]]
+    row = dict(zip(header, sheet[2], strict=True))
+    assert row["Nombre de traitements"].value == 2.5
+    assert row["Sortie d'hôpital"].value == dt.datetime(2026, 1, 5)
+    assert row["Sortie d'hôpital"].number_format == "DD/MM/YYYY"
+    assert row["Personne isolée"].value == "non"
+    columns, rows = follow_up_rows(register, "2026-03", personal=True, all_requests=True)
+    exported = write_rows(rows, columns, tmp_path / "export.xlsx", types=types)
+    sheet = openpyxl.load_workbook(exported).active
+    row = {name: cell.value for name, cell in zip(columns, sheet[2], strict=True)}
+    assert row["Nombre de traitements"] == 2.5
+    assert row["Sortie d'hôpital"] == dt.datetime(2026, 1, 5)
+    assert row["reçue le"] == dt.datetime(2026, 3, 2)

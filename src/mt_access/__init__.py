@@ -136,6 +136,7 @@ from mt_access.result import (
 __version__ = "0.1.0"
 
 LAZY: dict[str, str] = {
+    "ColumnType": "mt_access.column_types",
     "write_rows": "mt_access.export",
     "GPMonth": "mt_access.gp_register",
     "gp_follow_up": "mt_access.gp_register",
@@ -203,6 +204,7 @@ __getattr__, __dir__ = lazy_names(__name__, globals(), LAZY)
 
 
 if TYPE_CHECKING:  # for type checkers and editors: the lazy names, typed
+    from mt_access.column_types import ColumnType
     from mt_access.export import (
         write_rows,
     )
@@ -303,6 +305,7 @@ __all__ = [
     "CapacityLedger",
     "Cell",
     "Classification",
+    "ColumnType",
     "CommandError",
     "Consent",
     "Criterion",

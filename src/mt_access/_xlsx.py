@@ -34,7 +34,7 @@ __all__ = [
 Value = str | int | float | bool | dt.date | None
 """What a cell of :func:`rows_xml` may hold (``None`` and ``""``: an empty cell)."""
 
-ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 TEXT_STARTS = ("=", "+", "-", "@", "#", "\t", "\r")
 """Starts of text that a spreadsheet could take for a formula or an error value: such text
 written through openpyxl's cells is forced to a text cell (:func:`rows_xml` writes every text
@@ -99,6 +99,8 @@ def rows_xml(
             ref = f"{letters[j]}{r}"
             if isinstance(value, str):
                 text = xml_text(value)
+                if not text:  # only characters XML cannot hold: an empty cell
+                    continue
                 keep = ' xml:space="preserve"' if text != text.strip() else ""
                 parts.append(f'<c r="{ref}"{style} t="inlineStr"><is><t{keep}>{text}</t></is></c>')
             elif isinstance(value, dt.date):

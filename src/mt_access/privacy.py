@@ -25,6 +25,7 @@ import attrs
 import pluggy
 
 from mt_access.answers import Answers
+from mt_access.column_types import ColumnType
 from mt_access.hooks import Hooks
 from mt_access.lifecycle import Event, RequestFile, Transition
 from mt_access.model import (
@@ -37,15 +38,17 @@ from mt_access.model import (
     age_on,
 )
 from mt_access.policy import REFERRAL_FIELDS, Policy
-from mt_access.questions import format_answer, shareable_columns
+from mt_access.questions import answer_types, format_answer, shareable_columns
 from mt_access.result import Classification
 
 __all__ = [
     "EXPORT_COLUMNS",
+    "EXPORT_TYPES",
     "REFERRAL_LABELS",
     "anonymised",
     "classify",
     "export_columns",
+    "export_types",
     "pseudonym",
     "pseudonymised_row",
     "referral",
@@ -102,6 +105,20 @@ EXPORT_COLUMNS: tuple[str, ...] = (
     "refus",
 )
 """The columns of a pseudonymised export, in order."""
+
+EXPORT_TYPES: dict[str, ColumnType] = {
+    "reçue le": ColumnType.DATE,
+    "sortie le": ColumnType.DATE,
+    "personnes": ColumnType.INTEGER,
+    "urgent": ColumnType.YES_NO,
+    "ALD": ColumnType.YES_NO,
+    "CSS": ColumnType.YES_NO,
+    "AME": ColumnType.YES_NO,
+    "propositions": ColumnType.INTEGER,
+    "refus": ColumnType.INTEGER,
+}
+"""The type of the columns of :data:`EXPORT_COLUMNS` that are not text
+(:func:`mt_access.export.write_rows`); the INSEE code stays text."""
 
 
 def pseudonym(
@@ -293,6 +310,13 @@ def export_columns(policy: Policy) -> tuple[str, ...]:
     """The columns of the policy's pseudonymised export: :data:`EXPORT_COLUMNS`, then the
     labels of its shareable questions."""
     return (*EXPORT_COLUMNS, *shareable_columns(policy, EXPORT_COLUMNS))
+
+
+def export_types(policy: Policy) -> dict[str, ColumnType]:
+    """The types of :func:`export_columns`: :data:`EXPORT_TYPES`, then those of the
+    shareable questions' answers (:func:`mt_access.questions.answer_types`)."""
+    shared = (q for q in policy.questions if q.shareable)
+    return {**EXPORT_TYPES, **answer_types(shared, EXPORT_COLUMNS)}
 
 
 def _counts(history: Sequence[Transition]) -> dict[Event, int]:

@@ -7,8 +7,9 @@ commune, distance, age band, persons, needs, then the extra columns an entry car
 (:attr:`~mt_access.result.PullEntry.extra`, e.g. the answers to the CPTS's own questions
 marked shareable). :func:`write_pull_lists` writes them:
 
-* XLSX through the project's table writer (:func:`mt_access.export.write_rows`: every cell
-  text, never a formula);
+* XLSX through the project's table writer (:func:`mt_access.export.write_rows`: waiting days
+  and persons as integers, distance as a decimal, text never a formula; frozen header,
+  autofilter);
 * HTML from the template shipped in the package (``mt_access/templates/liste_medecin.html.j2``),
   rendered in a Jinja2 sandbox with every value escaped;
 * Markdown, a table with its cells escaped.
@@ -30,12 +31,13 @@ import attrs
 
 from mt_access.calendar import Month
 from mt_access.errors import ExportError
-from mt_access.export import write_rows
+from mt_access.export import ColumnType, write_rows
 from mt_access.result import PullEntry, PullList
 
 __all__ = [
     "LIST_COLUMNS",
     "LIST_FORMATS",
+    "LIST_TYPES",
     "ListPage",
     "list_columns",
     "list_file_stem",
@@ -58,6 +60,15 @@ LIST_COLUMNS: tuple[str, ...] = (
     "soins sous un mois",
 )
 """The columns of every list, in order; an entry's :attr:`~PullEntry.extra` columns follow."""
+
+LIST_TYPES: dict[str, ColumnType] = {
+    "attente (jours)": ColumnType.INTEGER,
+    "distance (km)": ColumnType.DECIMAL,
+    "personnes": ColumnType.INTEGER,
+    "soins sous un mois": ColumnType.YES_NO,
+}
+"""The columns of :data:`LIST_COLUMNS` that are not text, in the XLSX list (« 2 sur 3 »
+persons of a household stays text); the extra columns are text."""
 
 LIST_FORMATS: tuple[str, ...] = ("xlsx", "html", "md")
 """The formats :func:`write_pull_lists` writes."""
@@ -262,7 +273,11 @@ def write_pull_lists(
             path = target / f"{stem}.{fmt}"
             if fmt == "xlsx":
                 write_rows(
-                    list_rows(page.pull_list), list_columns(page.pull_list), path, sheet="liste"
+                    list_rows(page.pull_list),
+                    list_columns(page.pull_list),
+                    path,
+                    sheet="liste",
+                    types=LIST_TYPES,
                 )
             elif fmt == "html":
                 _write_text(path, list_html(page))

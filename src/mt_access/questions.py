@@ -42,6 +42,7 @@ from mt_access.bounds import (
     MAX_OPTIONS,
     MAX_QUESTIONS,
 )
+from mt_access.column_types import ColumnType
 from mt_access.errors import AnswerError
 from mt_access.yamlcheck import Node, shown_number, yaml_kind
 
@@ -58,6 +59,7 @@ __all__ = [
     "QuestionType",
     "answer_columns",
     "answer_problem",
+    "answer_types",
     "check_answers",
     "format_answer",
     "question_by_id",
@@ -457,6 +459,24 @@ def answer_columns(questions: Iterable[Question], existing: Sequence[str]) -> tu
         taken.add(name)
         out.append(name)
     return tuple(out)
+
+
+_ANSWER_TYPES = {
+    QuestionType.OUI_NON: ColumnType.YES_NO,
+    QuestionType.NOMBRE: ColumnType.DECIMAL,
+    QuestionType.DATE: ColumnType.DATE,
+}
+
+
+def answer_types(questions: Iterable[Question], existing: Sequence[str]) -> dict[str, ColumnType]:
+    """The type of each answer column of ``questions`` (named as :func:`answer_columns`
+    names them) in a list or export whose other columns are ``existing``, from the
+    question's type: numbers, dates and yes/no as such, choices and text as text."""
+    chosen = tuple(questions)
+    return {
+        column: _ANSWER_TYPES.get(q.type, ColumnType.TEXT)
+        for q, column in zip(chosen, answer_columns(chosen, existing), strict=True)
+    }
 
 
 def shareable_columns(policy: Policy, existing: Sequence[str] = ()) -> tuple[str, ...]:

@@ -34,6 +34,7 @@ import numpy as np
 from mt_access._xlsx import ILLEGAL, TEXT_STARTS, clean, rows_xml, splice_rows
 from mt_access.calendar import Month
 from mt_access.errors import WorkbookError
+from mt_access.export import ColumnType, typed
 from mt_access.indicators import (
     _EXIT_REASONS,
     Cell,
@@ -51,7 +52,7 @@ from mt_access.indicators import (
 )
 from mt_access.lifecycle import ExitReason
 from mt_access.model import PatientIdentity, Physician, age_band
-from mt_access.questions import Question, answer_columns, format_answer
+from mt_access.questions import Question, answer_columns, answer_types, format_answer
 
 if TYPE_CHECKING:
     from mt_access.policy import Policy
@@ -59,11 +60,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FOLLOW_UP_COLUMNS",
+    "FOLLOW_UP_TYPES",
     "PERSONAL_COLUMNS",
     "SHEETS",
     "MonthlyReport",
     "WorkbookError",
     "follow_up_rows",
+    "follow_up_types",
     "write_follow_up_workbook",
     "write_monthly_report",
 ]
@@ -93,6 +96,15 @@ FOLLOW_UP_COLUMNS: tuple[str, ...] = (
 PERSONAL_COLUMNS: tuple[str, ...] = ("nom", "prénom", "téléphone", "courriel", "commentaires")
 """The columns added with ``personal=True``: the patient's name and contact, and the
 request's free-text comments."""
+
+FOLLOW_UP_TYPES: dict[str, ColumnType] = {
+    "reçue le": ColumnType.DATE,
+    "personnes": ColumnType.INTEGER,
+    "sortie le": ColumnType.DATE,
+    "délai (jours)": ColumnType.INTEGER,
+}
+"""The columns of « Entrées et sorties » that are not text (:mod:`mt_access.export`); the
+INSEE code, the GP's RPPS and the phone number stay text."""
 
 _DATE_FORMAT = "DD/MM/YYYY"
 
@@ -382,6 +394,14 @@ def _text(value: Cell) -> str:
     return str(value)
 
 
+def follow_up_types(policy: Policy, *, personal: bool = False) -> dict[str, ColumnType]:
+    """The types of the columns of :func:`follow_up_rows` that are not text, for
+    :func:`mt_access.export.write_rows`: :data:`FOLLOW_UP_TYPES` and the answers' (numbers,
+    dates, yes/no: :func:`mt_access.questions.answer_types`)."""
+    columns = FOLLOW_UP_COLUMNS + (PERSONAL_COLUMNS if personal else ())
+    return {**FOLLOW_UP_TYPES, **answer_types(_answer_questions(policy, personal), columns)}
+
+
 def follow_up_rows(
     register: Register,
     period: Period | Month | str,
@@ -390,7 +410,8 @@ def follow_up_rows(
     all_requests: bool = False,
 ) -> tuple[tuple[str, ...], list[dict[str, str]]]:
     """The « Entrées et sorties » list of the follow-up workbook as text rows, for
-    :func:`mt_access.export.write_rows` (CSV or XLSX): ``(columns, rows)``.
+    :func:`mt_access.export.write_rows` (CSV or XLSX) with the types of
+    :func:`follow_up_types`: ``(columns, rows)``.
 
     Args:
         register: the register.
@@ -452,13 +473,21 @@ def _write(
         data, chosen, physicians, names, identity_of if personal else None, all_requests, questions
     )
     columns = FOLLOW_UP_COLUMNS + (PERSONAL_COLUMNS if personal else ())
-    columns += answer_columns(questions, columns)
+    answers = answer_types(questions, columns)
+    columns += tuple(answers)
+    if answers:  # the answers as their question's type: numbers, dates
+        kinds, fixed = tuple(answers.values()), len(columns) - len(answers)
+        rows = [
+            (*row[:fixed], *(typed(v, k) for v, k in zip(row[fixed:], kinds, strict=True)))
+            for row in rows
+        ]
     title = f"Suivi du dispositif d'accès au médecin traitant — {policy.name} — {chosen.label}"
 
     book = Workbook(write_only=True)
     book.properties.title = title
     book.properties.creator = "mt-access"
-    formats = [_DATE_FORMAT if c in ("reçue le", "sortie le") else None for c in columns]
+    types = {**FOLLOW_UP_TYPES, **answers}
+    formats = [_DATE_FORMAT if types.get(c) is ColumnType.DATE else None for c in columns]
     list_styles = _list_sheet(book, SHEETS[0], title, columns, rows, "B2", formats)
     _indicator_sheet(book, result, title)
     gp = result.physicians

@@ -55,22 +55,25 @@ def _cmd_report(args: argparse.Namespace, console: Console) -> int:
 
 
 def _cmd_export(args: argparse.Namespace, console: Console) -> int:
-    from mt_access.export import write_rows
+    from mt_access.export import EXCEL_FR, STANDARD, write_rows
 
     target = Path(args.fichier)
     if target.suffix.lower() not in (".csv", ".xlsx"):
         raise CommandError(f"{target} : l'export s'écrit en .csv ou .xlsx")
     if args.pseudonymise and args.nominatif:
         raise CommandError("--pseudonymise et --nominatif s'excluent")
+    if args.csv_standard and target.suffix.lower() != ".csv":
+        raise CommandError("--csv-standard ne s'applique qu'à un fichier .csv")
     with open_register(args, readonly=True) as register:
         if args.pseudonymise:
-            from mt_access.privacy import export_columns
+            from mt_access.privacy import export_columns, export_types
 
             rows = register.pseudonymised_rows()
             columns: tuple[str, ...] = export_columns(register.policy)
+            types = export_types(register.policy)
         else:
             from mt_access.indicators import Period
-            from mt_access.workbook import follow_up_rows
+            from mt_access.workbook import follow_up_rows, follow_up_types
 
             summaries = register.list_requests()
             first = min((s.received for s in summaries), default=day_of(args))
@@ -78,7 +81,15 @@ def _cmd_export(args: argparse.Namespace, console: Console) -> int:
             columns, rows = follow_up_rows(
                 register, period, personal=args.nominatif, all_requests=True
             )
-        write_rows(rows, columns, target, sheet="demandes")
+            types = follow_up_types(register.policy, personal=args.nominatif)
+        write_rows(
+            rows,
+            columns,
+            target,
+            sheet="demandes",
+            types=types,
+            csv_format=STANDARD if args.csv_standard else EXCEL_FR,
+        )
     kind = "pseudonymisé" if args.pseudonymise else ("nominatif" if args.nominatif else "")
     console.say(f"Export {kind + ' ' if kind else ''}de {len(rows)} demande(s) : {target}")
     if args.nominatif:
@@ -119,15 +130,23 @@ def add_commands(sub: Any) -> None:
     exp = sub.add_parser(
         "export",
         help="exporter les demandes en CSV ou XLSX (pseudonymisé pour un partage)",
-        description="Exporte la liste des demandes (entrées et sorties) en CSV (séparateur ; "
-        "lisible par Excel) ou XLSX. --pseudonymise remplace l'identifiant par un pseudonyme et "
-        "la date de naissance par une tranche d'âge, pour un partage.",
+        description="Exporte la liste des demandes (entrées et sorties) en XLSX (dates, nombres "
+        "et oui/non typés, en-tête figé, filtres) ou en CSV comme Excel en français l'ouvre "
+        "(séparateur ;, UTF-8 avec BOM, virgule décimale, dates jj/mm/aaaa). --pseudonymise "
+        "remplace l'identifiant par un pseudonyme et la date de naissance par une tranche "
+        "d'âge, pour un partage.",
     )
     add_register(exp)
     exp.add_argument("fichier", metavar="FICHIER", help="fichier .csv ou .xlsx à écrire")
     exp.add_argument("--pseudonymise", action="store_true", help="export pseudonymisé")
     exp.add_argument(
         "--nominatif", action="store_true", help="ajouter noms et coordonnées (à ne pas partager)"
+    )
+    exp.add_argument(
+        "--csv-standard",
+        action="store_true",
+        help="CSV pour les outils d'analyse : séparateur virgule, UTF-8 sans BOM, point "
+        "décimal, dates AAAA-MM-JJ",
     )
     add_date(exp, "date de fin de l'export")
     exp.set_defaults(func=_cmd_export)

@@ -7,13 +7,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from mt_access.export import neutralise, write_rows
+from mt_access.export import ColumnType, neutralise, write_rows
 from mt_access.intake.records import IntakeResult
 
 __all__ = ["neutralize_cell", "write_rejections"]
 
 
 _REPORT_HEADERS = ("ligne", "colonne", "valeur", "message")
+_REPORT_TYPES = {"ligne": ColumnType.INTEGER}  # the rest is text, the cell's value as read
 _SHEET_SUFFIX = re.compile(r"(.+)\[[^\[\]]*\]")
 
 
@@ -46,11 +47,12 @@ def write_rejections(result: IntakeResult, path: str | Path | None = None) -> Pa
     """Write the rows not imported (problems and duplicates) for the coordinator.
 
     One line per problem or duplicate, by row: ``ligne``, ``colonne``, ``valeur`` (the cell's
-    text), ``message`` (in French). A ``.xlsx`` path writes a workbook (every cell as text);
-    any other path a CSV file with ``;`` separators, in UTF-8 with a byte order mark (Excel
-    reads the accents right). In both, a text starting with ``=``, ``+``, ``-``, ``@``, a tab
-    or a carriage return is prefixed with ``'`` (:func:`neutralize_cell`), so that a
-    spreadsheet never runs it as a formula.
+    text), ``message`` (in French). A ``.xlsx`` path writes a workbook (the row number as a
+    number, the rest as text, never a formula; frozen header, autofilter); a ``.csv`` path a
+    CSV file as French Excel reads it (``;`` separators, UTF-8 with a byte order mark), where
+    a text starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is prefixed
+    with ``'`` (:func:`neutralize_cell`), so that a spreadsheet never runs it as a formula
+    (:func:`mt_access.export.write_rows`).
 
     Args:
         result: what :func:`import_table` returned.
@@ -64,5 +66,5 @@ def write_rejections(result: IntakeResult, path: str | Path | None = None) -> Pa
         dict(zip(_REPORT_HEADERS, (str(row), column, value, message), strict=True))
         for row, column, value, message in _report_rows(result)
     ]
-    write_rows(rows, _REPORT_HEADERS, target, sheet="Rejets")
+    write_rows(rows, _REPORT_HEADERS, target, sheet="Rejets", types=_REPORT_TYPES)
     return target
