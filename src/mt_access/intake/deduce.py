@@ -177,6 +177,7 @@ class ColumnProfile:
         date_formats: for ``date``, the ``strptime`` formats needed beyond jj/mm/aaaa and
             aaaa-mm-jj, with their French description.
         date_style: for ``date``, the style read (« jj/mm/aaaa », « aaaa-mm-jj »...).
+        unreadable: for ``date``, the distinct texts that are not readable dates.
     """
 
     header: str
@@ -186,6 +187,7 @@ class ColumnProfile:
     kind: str
     date_formats: tuple[tuple[str, str], ...] = ()
     date_style: str = ""
+    unreadable: int = 0
 
     @property
     def few_values(self) -> bool:
@@ -366,10 +368,13 @@ def _match_header(header: str) -> tuple[str, float, str] | None:
 # Values
 
 
-def _date_style(texts: Sequence[str]) -> tuple[str, tuple[tuple[str, str], ...]] | None:
-    """The style and extra formats of a column of dates, or ``None`` when a text is not one."""
+def _date_style(texts: Sequence[str]) -> tuple[str, tuple[tuple[str, str], ...], int] | None:
+    """The style and extra formats of a column of dates and the texts that are not dates
+    (a few typing errors are tolerated: one in ten), or ``None``."""
     extra: dict[str, str] = {}
     styles: set[str] = set()
+    bad = 0
+    tolerated = max(1, len(texts) // 10) if len(texts) >= 5 else 0
     for text in texts:
         try:
             parse_date(text)
@@ -386,8 +391,12 @@ def _date_style(texts: Sequence[str]) -> tuple[str, tuple[tuple[str, str], ...]]
             styles.add(description)
             break
         else:
-            return None
-    return ", ".join(sorted(styles)), tuple(extra.items())
+            bad += 1
+            if bad > tolerated:
+                return None
+    if not styles:
+        return None
+    return ", ".join(sorted(styles)), tuple(extra.items()), bad
 
 
 def _is_yes_no(key: str) -> bool:
@@ -411,6 +420,7 @@ def profile_column(header: str, texts: Sequence[str]) -> ColumnProfile:
     kind = "text"
     formats: tuple[tuple[str, str], ...] = ()
     style = ""
+    unreadable = 0
     if not filled:
         kind = "empty"
     elif all(_is_yes_no(k) for k in counts):
@@ -420,10 +430,10 @@ def profile_column(header: str, texts: Sequence[str]) -> ColumnProfile:
     else:
         dated = _date_style(list(first.values()))
         if dated is not None:
-            kind, (style, formats) = "date", dated
+            kind, (style, formats, unreadable) = "date", dated
         elif 0 < len(counts) <= MAX_CHOICES and len(counts) * 2 <= len(filled):
             kind = "choice"
-    return ColumnProfile(header, len(filled), ranked, len(counts), kind, formats, style)
+    return ColumnProfile(header, len(filled), ranked, len(counts), kind, formats, style, unreadable)
 
 
 def _yes_no_values(profile: ColumnProfile) -> tuple[tuple[str, bool], ...]:
@@ -471,9 +481,14 @@ def _fit(name: str, profile: ColumnProfile) -> FieldProposal | str:
     if spec.type is FieldType.DATE:
         if kind != "date":
             return "des dates étaient attendues"
-        formats = profile.date_formats
+        remarks = [f"dates {profile.date_style}"]
+        if profile.unreadable:
+            remarks.append(
+                f"{profile.unreadable} valeur(s) de l'échantillon illisible(s) comme date : "
+                "ces lignes seront refusées à l'import"
+            )
         return FieldProposal(
-            name, profile.header, 0.0, "", formats=formats, notes=(f"dates {profile.date_style}",)
+            name, profile.header, 0.0, "", formats=profile.date_formats, notes=tuple(remarks)
         )
     if spec.type is FieldType.BOOLEAN:
         if kind == "yes_no":
