@@ -15,10 +15,11 @@ import pytest
 from mt_access import PolicyError, load_policy
 from mt_access.cli import EXIT_INVALID_INPUT, EXIT_OK, main
 from mt_access.errors import IntakeError
-from mt_access.intake.deduce import deduce_mapping, match_key
+from mt_access.intake.deduce import deduce_mapping
 from mt_access.intake.deduce_yaml import mapping_yaml
 from mt_access.intake.mapping_file import load_mapping, load_mapping_file
 from mt_access.intake.tabular import read_table
+from mt_access.intake.wordings import match_key
 from mt_access.questions import Question, read_questions
 from mt_access.register import Register
 from mt_access.store.sqlite import SQLiteStore

@@ -4,11 +4,10 @@
 sample of its values (the first :data:`SAMPLE_ROWS` rows) and proposes, for each column, a
 field of :data:`~mt_access.intake.forms.FIELDS`:
 
-* headers are compared with the wordings of the shipped presets and a few synonyms
-  (:data:`SYNONYMS`), after :func:`~mt_access.intake.tabular.header_key`, abbreviations
-  expanded (« DDN », « Tél. », « CP », « Nb »...) and filler words dropped (« Votre »,
-  « du patient »...); exact first, then a known wording inside the header, then rapidfuzz's
-  ``token_sort_ratio``;
+* headers are compared with the wordings of the shipped presets and a few synonyms,
+  abbreviations expanded (« DDN », « Tél. », « CP », « Nb »...) and filler words dropped
+  (« Votre », « du patient »...): exact first, then a known wording inside the header, then
+  rapidfuzz's ``token_sort_ratio`` (:mod:`mt_access.intake.wordings`);
 * a proposal is kept only when the sample fits the field (dates for a date field...); the
   sample also gives the ``values:`` of yes/no columns written ``true``/``false`` or
   ``Présent``, the ``formats:`` of dates written the Zoho way (« 05-Mar-2026 10:30:12 »)
@@ -27,7 +26,7 @@ import datetime as dt
 import functools
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -36,25 +35,31 @@ from rapidfuzz import fuzz, process
 from mt_access.bounds import MAX_CRITERION_LABEL, MAX_OPTIONS
 from mt_access.errors import IntakeError
 from mt_access.intake.forms import (
-    COMMUNE_FIELDS,
     FIELDS,
     FieldType,
     available_presets,
     load_preset,
 )
 from mt_access.intake.tabular import Table, header_key, normalize_text, parse_date
+from mt_access.intake.wordings import (
+    FILLERS,
+    REQUIRED,
+    expected_fields,
+    known_wordings,
+    match_header,
+    match_key,
+)
 from mt_access.questions import Question, QuestionType
 
 __all__ = [
+    "MAX_CHOICES",
     "SAMPLE_ROWS",
-    "SYNONYMS",
     "ColumnProfile",
     "Deduction",
     "FieldProposal",
     "QuestionProposal",
     "deduce_mapping",
-    "expected_fields",
-    "known_wordings",
+    "profile_column",
 ]
 
 SAMPLE_ROWS = 200
@@ -63,86 +68,6 @@ SAMPLE_ROWS = 200
 MAX_CHOICES = 12
 """A column with more distinct values than this is not a choice."""
 
-FUZZY_CUTOFF = 86.0
-"""rapidfuzz ``token_sort_ratio`` (0-100) below which a header is not a wording's."""
-
-SYNONYMS: Mapping[str, tuple[str, ...]] = {
-    "submission_id": ("ID", "N° de l'entrée", "Numéro de demande", "Référence"),
-    "received": (
-        "Added Time",
-        "Horodateur",
-        "Date de soumission",
-        "Date d'envoi",
-        "Date de saisie",
-        "Date de la demande",
-        "Date de réception",
-    ),
-    "last_name": ("Nom", "Nom de famille", "Nom d'usage", "Nom du patient", "Nom patient"),
-    "first_name": ("Prénom", "Prénom du patient", "Prénoms"),
-    "full_name": ("Nom et prénom", "Prénom et nom", "Nom prénom", "Prénom nom", "Identité"),
-    "birth_name": ("Nom de naissance", "Nom de jeune fille"),
-    "birth_date": ("Date de naissance", "DDN", "Né le", "Née le", "Né(e) le", "Naissance"),
-    "identifier": ("NIR", "N° de sécurité sociale", "Numéro de sécurité sociale", "N° sécu"),
-    "phone": ("Téléphone", "Tél", "Portable", "Mobile", "Numéro de portable", "Tél portable"),
-    "email": ("E-mail", "Courriel", "Adresse mail", "Mail"),
-    "address": ("Adresse", "Adresse postale", "Rue"),
-    "commune_insee": ("Code INSEE", "Code commune"),
-    "postal_code": ("Code postal", "CP"),
-    "commune_name": ("Commune", "Ville", "Commune de résidence", "Localité", "Ville de résidence"),
-    "css": ("CSS", "C2S", "Bénéficiaire C2S", "Bénéficiaire CSS", "CMU-C"),
-    "ame": ("AME", "Bénéficiaire AME"),
-    "ald": ("ALD", "En ALD", "Affection longue durée"),
-    "disability_or_chronic": ("Handicap", "Maladie chronique", "Handicap ou maladie chronique"),
-    "home_visits": ("Visites à domicile", "VAD", "Besoin de visites à domicile"),
-    "urgent": ("Urgent", "Urgence", "Demande urgente"),
-    "reason": ("Motif", "Motif de la demande", "Raison de la demande"),
-    "previous_mt_name": ("Médecin traitant précédent", "Ancien médecin traitant"),
-    "previous_mt_commune": ("Commune du médecin traitant précédent",),
-    "adults": ("Nombre d'adultes", "Nb adultes", "Adultes"),
-    "children": ("Nombre d'enfants", "Nb enfants", "Enfants"),
-    "referrer_kind": ("Orienté par", "Adressé par", "Type d'orienteur"),
-    "referrer_name": ("Nom de l'orienteur", "Nom de l'adresseur"),
-    "referrer_contact": ("Contact de l'orienteur", "Coordonnées de l'orienteur"),
-    "consent": ("Consentement", "Consentement du patient", "Accord du patient", "J'accepte"),
-    "consent_date": ("Date du consentement",),
-    "comments": ("Commentaires", "Commentaire", "Remarques", "Observations"),
-    "household_key": ("Foyer", "N° de foyer"),
-}
-"""Wordings of each field beyond the presets' columns."""
-
-_ABBREVIATIONS: Mapping[str, str] = {
-    "ddn": "date naissance",
-    "naiss": "naissance",
-    "nee": "ne",
-    "tel": "telephone",
-    "tél": "telephone",
-    "cp": "code postal",
-    "nb": "nombre",
-    "nbre": "nombre",
-    "num": "numero",
-    "no": "numero",
-    "n": "numero",
-    "c2s": "css",
-    "cmuc": "css",
-    "mail": "email",
-    "courriel": "email",
-    "secu": "securite sociale",
-    "ss": "securite sociale",
-    "med": "medecin",
-    "mt": "medecin traitant",
-    "tt": "traitant",
-}
-_FILLERS = frozenset(
-    {"votre", "vos", "ton", "ta", "tes", "le", "la", "les", "l", "du", "de", "d", "des", "a"}
-    | {"au", "aux", "en", "un", "une", "patient", "patiente", "personne", "beneficiaire"}
-    | {"e", "s"}
-)
-_REQUIRED: tuple[tuple[tuple[str, ...], str], ...] = (
-    (("last_name", "full_name"), "le nom du patient"),
-    (("birth_date",), "la date de naissance"),
-    (COMMUNE_FIELDS, "la commune du patient"),
-    (("consent",), "le consentement du patient"),
-)
 _DATE_FORMATS: tuple[tuple[str, str], ...] = (
     ("%d-%b-%Y %H:%M:%S", "Zoho « 05-Mar-2026 10:30:12 »"),
     ("%d-%b-%Y %H:%M", "« 05-Mar-2026 10:30 »"),
@@ -275,93 +200,6 @@ class Deduction:
 
     def field(self, name: str) -> FieldProposal | None:
         return next((p for p in self.fields if p.field == name), None)
-
-
-# --------------------------------------------------------------------------------------------
-# Wordings
-
-
-def _tokens(text: str) -> list[str]:
-    out: list[str] = []
-    for word in header_key(text).split():
-        out.extend(_ABBREVIATIONS.get(word, word).split())
-    return out
-
-
-def match_key(text: str) -> str:
-    """The key a header is matched by: :func:`header_key`, abbreviations expanded, filler
-    words dropped (« Date de naiss. du patient » → ``date naissance``)."""
-    tokens = _tokens(text)
-    kept = [t for t in tokens if t not in _FILLERS]
-    return " ".join(kept or tokens)
-
-
-@functools.cache
-def known_wordings() -> Mapping[str, tuple[str, ...]]:
-    """Every known wording of each field: the shipped presets' columns, then
-    :data:`SYNONYMS` (duplicates removed, first writing kept)."""
-    found: dict[str, dict[str, str]] = {name: {} for name in FIELDS}
-    for preset in available_presets():
-        for name, form_field in load_preset(preset).fields.items():
-            for column in form_field.columns:
-                found[name].setdefault(match_key(column), column)
-    for name, words in SYNONYMS.items():
-        for word in words:
-            found[name].setdefault(match_key(word), word)
-    return {name: tuple(words.values()) for name, words in found.items()}
-
-
-@functools.cache
-def _index() -> dict[str, str]:
-    """Match key → field (a key shared by two fields goes to the first in FIELDS order,
-    except the keys of a preset's combined columns, which go to the field SYNONYMS names)."""
-    index: dict[str, str] = {}
-    for name, words in SYNONYMS.items():
-        for word in words:
-            index.setdefault(match_key(word), name)
-    for name, words in known_wordings().items():
-        for word in words:
-            index.setdefault(match_key(word), name)
-    return index
-
-
-def expected_fields() -> list[str]:
-    """The required fields and their usual wordings, one French line each."""
-    wordings = known_wordings()
-    lines = []
-    for names, description in _REQUIRED:
-        usual: list[str] = []
-        for name in names:
-            usual.extend(SYNONYMS.get(name, ())[:3] or wordings[name][:3])
-        shown = ", ".join(f"« {w} »" for w in dict.fromkeys(usual))
-        lines.append(f"{description} ({' ou '.join(names)}) : {shown}")
-    return lines
-
-
-def _match_header(header: str) -> tuple[str, float, str] | None:
-    """``(field, score, how)`` for a header, or ``None``."""
-    key = match_key(header)
-    if not key:
-        return None
-    index = _index()
-    plain = " ".join(t for t in header_key(header).split() if t not in _FILLERS)
-    if key in index:
-        how = "libellé connu" if plain == key else "libellé connu, abréviation reconnue"
-        return index[key], 100.0, how
-    padded = f" {key} "
-    inside = [k for k in index if " " in k and f" {k} " in padded]
-    if inside:
-        best = max(inside, key=len)
-        return index[best], 92.0, f"contient le libellé connu « {best} »"
-    if len(key) <= 4:
-        return None
-    found = process.extractOne(
-        key, list(index), scorer=fuzz.token_sort_ratio, score_cutoff=FUZZY_CUTOFF
-    )
-    if found is None:
-        return None
-    wording, score, _ = found
-    return index[wording], float(score), f"proche du libellé connu « {wording} »"
 
 
 # --------------------------------------------------------------------------------------------
@@ -578,7 +416,7 @@ def _by_values(profile: ColumnProfile) -> str | None:
 
 
 def _question_id(header: str, taken: set[str]) -> str:
-    words = [w for w in header_key(header).split() if w not in _FILLERS] or ["question"]
+    words = [w for w in header_key(header).split() if w not in FILLERS] or ["question"]
     base = "_".join(words)[:40].strip("_")
     if not base or not base[0].isalpha():
         base = f"q_{base}".strip("_")
@@ -678,7 +516,7 @@ def deduce_mapping(
     candidates: dict[str, list[FieldProposal]] = {}
     rejected: dict[str, str] = {}
     for profile in profiles:
-        matched = _match_header(profile.header)
+        matched = match_header(profile.header)
         how = ""
         if matched is None:
             guessed = _by_values(profile)
@@ -710,7 +548,7 @@ def deduce_mapping(
     if "last_name" in chosen and "full_name" in chosen:
         dropped = chosen.pop("full_name")
         rejected[dropped.header] = "prénom et nom : le nom est déjà lu dans une autre colonne"
-    if not any(name in chosen for names, _ in _REQUIRED for name in names):
+    if not any(name in chosen for names, _ in REQUIRED for name in names):
         listed = " ; ".join(expected_fields())
         raise IntakeError(
             "aucune colonne du fichier ne correspond à un champ connu ; attendu au moins : "
@@ -733,7 +571,7 @@ def deduce_mapping(
             )
     missing = []
     wordings = known_wordings()
-    for names, description in _REQUIRED:
+    for names, description in REQUIRED:
         if not any(name in chosen for name in names):
             usual = ", ".join(f"« {w} »" for w in wordings[names[0]][:4])
             missing.append(f"{description} ({names[0]}) : en-têtes usuels {usual}")
@@ -749,9 +587,3 @@ def deduce_mapping(
         unplaced=tuple(unplaced),
         missing=tuple(missing),
     )
-
-
-def headers_of(deduction: Deduction) -> Iterable[str]:
-    """The headers a deduction reads (fields and declared questions)."""
-    yield from (p.header for p in deduction.fields)
-    yield from (q.header for q in deduction.questions if q.declared)
