@@ -334,3 +334,44 @@ def test_tester_shows_the_first_rows_in_french_and_records_nothing(tmp_path: Pat
     assert "Résultat : 4 ligne(s) importable(s), 1 refusée(s) sur 5." in out
     assert "NOMFICTIF5" not in out  # only the first rows
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_an_xlsx_export_with_typed_cells(tmp_path: Path) -> None:
+    import datetime as dt
+
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["Horodateur", "NOM", "Prénom", "Né(e) le", "Commune", "ALD", "J'accepte"])
+    for i in range(30):
+        sheet.append(
+            [
+                dt.datetime(2026, 3, 1 + i % 28, 9, 15),
+                f"NOMFICTIF{i}",
+                "Alice",
+                dt.datetime(1950 + i, 1 + i % 12, 1),
+                "Voiron",
+                i % 2 == 0,
+                "Oui",
+            ]
+        )
+    path = tmp_path / "export.xlsx"
+    workbook.save(path)
+    deduction = deduce_mapping(read_table(path))
+    assert {p.header: p.field for p in deduction.fields} == {
+        "Horodateur": "received",
+        "NOM": "last_name",
+        "Prénom": "first_name",
+        "Né(e) le": "birth_date",
+        "Commune": "commune_name",
+        "ALD": "ald",
+        "J'accepte": "consent",
+    }
+    assert all(p.formats == () for p in deduction.fields)  # ISO dates: read as they are
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(mapping_yaml(deduction, file_name="export.xlsx"), encoding="utf-8")
+    code, out, err = _run("formulaire", "tester", str(path), str(mapping), "--lignes", "3")
+    assert code == EXIT_OK, err
+    assert "Résultat : 3 ligne(s) importable(s), 0 refusée(s) sur 3." in out
