@@ -375,3 +375,19 @@ def test_an_xlsx_export_with_typed_cells(tmp_path: Path) -> None:
     code, out, err = _run("formulaire", "tester", str(path), str(mapping), "--lignes", "3")
     assert code == EXIT_OK, err
     assert "Résultat : 3 ligne(s) importable(s), 0 refusée(s) sur 3." in out
+
+
+def test_a_coverage_column_is_read_for_the_css_and_the_ame(tmp_path: Path) -> None:
+    columns = [(h, c) for h, c, f in ACCENTS if f != "css"]
+    columns.append(("Couverture sociale", _pick("CSS", "AME", "Aucune", "Régime général")))
+    deduction = deduce_mapping(read_table(_export(tmp_path / "e.csv", columns)))
+    css, ame = deduction.field("css"), deduction.field("ame")
+    assert css is not None
+    assert ame is not None
+    assert css.header == ame.header == "Couverture sociale"
+    assert dict(css.values) == {"CSS": True, "AME": False, "Aucune": False, "Régime général": False}
+    assert dict(ame.values)["AME"] is True
+    assert dict(ame.values)["CSS"] is False
+    (tmp_path / "m.yaml").write_text(mapping_yaml(deduction, file_name="e"), encoding="utf-8")
+    mapping = load_mapping_file(tmp_path / "m.yaml")
+    assert mapping.fields["ame"].otherwise is False

@@ -337,9 +337,10 @@ def _fit(name: str, profile: ColumnProfile) -> FieldProposal | str:
         values: list[tuple[str, bool]] = []
         for text in profile.wordings:
             key = normalize_text(text)
-            if key in _YES or key in _EXTRA_YES:
-                continue
-            if key in _NO or key in _EXTRA_NO:
+            if key in _YES or key in _NO:
+                continue  # the default reading
+            if key in _EXTRA_YES or key in _EXTRA_NO:
+                values.append((text, key in _EXTRA_YES))
                 continue
             padded = f" {header_key(text)} "
             if words:
@@ -477,6 +478,27 @@ def _propose_question(
 # Deduction
 
 
+def _shared_coverage(
+    chosen: dict[str, FieldProposal], profiles: Mapping[str, ColumnProfile]
+) -> None:
+    """A coverage column (« CSS », « AME », « Aucune ») read for the CSS is also read for the
+    AME (and the other way round) when its wordings name it, as the Voironnais preset does."""
+    for found, other in (("css", "ame"), ("ame", "css")):
+        proposal = chosen.get(found)
+        if proposal is None or other in chosen or not proposal.values:
+            continue
+        profile = profiles[proposal.header]
+        words = _FIELD_WORDS[other]
+        if any(any(f" {w} " in f" {header_key(t)} " for w in words) for t in profile.wordings):
+            fitted = _fit(other, profile)
+            if not isinstance(fitted, str):
+                how = (
+                    f"même colonne que le champ {found}, dont les libellés nomment "
+                    f"l'{other.upper()}"
+                )
+                chosen[other] = attrs.evolve(fitted, score=proposal.score, how=how)
+
+
 def _unplaced_reason(profile: ColumnProfile) -> str:
     if profile.kind == "empty":
         return "colonne vide dans l'échantillon"
@@ -545,6 +567,7 @@ def deduce_mapping(
                     f"ressemble au champ {name} ({FIELDS[name].label}), déjà lu dans "
                     f"« {best.header} »"
                 )
+    _shared_coverage(chosen, {p.header: p for p in profiles})
     if "last_name" in chosen and "full_name" in chosen:
         dropped = chosen.pop("full_name")
         rejected[dropped.header] = "prénom et nom : le nom est déjà lu dans une autre colonne"
