@@ -85,7 +85,7 @@ def cmd_form_deduce(args: argparse.Namespace, console: Console) -> int:
                 "dans la politique"
             )
     if deduction.missing:
-        for missing in deduction.missing:
+        for _, missing in deduction.missing:
             console.warn(f"champ obligatoire non trouvé : {missing}")
         console.say(f"Complétez {output} (lignes « À COMPLÉTER ») avant l'import.")
         return EXIT_INVALID_INPUT

@@ -186,7 +186,9 @@ class Deduction:
         fields: the field proposals, in :data:`FIELDS` order.
         questions: the question proposals (declared ones first).
         unplaced: ``(header, why)`` of the columns left out, in French.
-        missing: the required fields no column fills, in French, with their usual wordings.
+        missing: ``(field, explanation)`` for each required field no column fills (a field
+            of the group, e.g. ``commune_name`` for the commune; the explanation in French,
+            with the usual wordings).
     """
 
     source: str
@@ -196,7 +198,7 @@ class Deduction:
     fields: tuple[FieldProposal, ...]
     questions: tuple[QuestionProposal, ...]
     unplaced: tuple[tuple[str, str], ...]
-    missing: tuple[str, ...]
+    missing: tuple[tuple[str, str], ...]
 
     def field(self, name: str) -> FieldProposal | None:
         return next((p for p in self.fields if p.field == name), None)
@@ -539,7 +541,6 @@ def deduce_mapping(
     rejected: dict[str, str] = {}
     for profile in profiles:
         matched = match_header(profile.header)
-        how = ""
         if matched is None:
             guessed = _by_values(profile)
             if guessed is None:
@@ -596,8 +597,9 @@ def deduce_mapping(
     wordings = known_wordings()
     for names, description in REQUIRED:
         if not any(name in chosen for name in names):
-            usual = ", ".join(f"« {w} »" for w in wordings[names[0]][:4])
-            missing.append(f"{description} ({names[0]}) : en-têtes usuels {usual}")
+            name = "commune_name" if "commune_name" in names else names[0]
+            usual = ", ".join(f"« {w} »" for w in wordings[name][:4])
+            missing.append((name, f"{description} ({name}) : en-têtes usuels {usual}"))
     fields = tuple(chosen[name] for name in FIELDS if name in chosen)
     proposed.sort(key=lambda q: not q.declared)
     return Deduction(

@@ -115,10 +115,9 @@ def mapping_yaml(deduction: Deduction, *, file_name: str, today: dt.date | None 
         "Référence des clés : docs/intake.md (« Déduire la correspondance d'un formulaire »)."
     )
     lines += ["", f"name: {_q(f'Formulaire déduit de {file_name}')}", "", "fields:"]
-    missing_names = [line.split("(", 1)[1].split(")", 1)[0] for line in deduction.missing]
     for proposal in deduction.fields:
         lines += _field_lines(proposal)
-    for name in missing_names:
+    for name, _ in deduction.missing:
         lines += _comment(f"À COMPLÉTER : {FIELDS[name].label} (champ obligatoire)", "  ")
         lines.append(f'  # {name}: "en-tête de la colonne"')
     declared = [q for q in deduction.questions if q.declared]
@@ -151,6 +150,6 @@ def mapping_yaml(deduction: Deduction, *, file_name: str, today: dt.date | None 
     )
     lines += _block(
         "CHAMPS OBLIGATOIRES NON TROUVÉS (à compléter ci-dessus avant l'import) :",
-        deduction.missing,
+        (explanation for _, explanation in deduction.missing),
     )
     return "\n".join(lines) + "\n"
