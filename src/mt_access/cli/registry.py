@@ -152,8 +152,10 @@ def add_commands(sub: Any) -> None:
     imp.add_argument(
         "--formulaire",
         default=None,
-        help="modèle de formulaire livré (voironnais, lievin, sud_est_grenoblois, generique) ; "
-        "par défaut celui de la politique",
+        metavar="MODÈLE|FICHIER.yaml",
+        help="modèle de formulaire livré (voironnais, lievin, sud_est_grenoblois, generique) "
+        "ou fichier de correspondance YAML (mt-access formulaire deduire) ; par défaut celui "
+        "de la politique",
     )
     imp.add_argument("--feuille", default=None, help="feuille du classeur XLSX")
     imp.add_argument(

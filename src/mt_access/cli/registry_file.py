@@ -89,10 +89,13 @@ def cmd_register_check(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_import(args: argparse.Namespace, console: Console) -> int:
-    from mt_access.intake import import_file, load_preset, write_rejections
+    from mt_access.intake import import_file, write_rejections
+    from mt_access.intake.mapping_file import load_mapping
 
     with open_register(args) as register:
-        mapping = load_preset(args.formulaire) if args.formulaire else None
+        mapping = (
+            load_mapping(args.formulaire, register.policy.questions) if args.formulaire else None
+        )
         result = import_file(
             args.fichier,
             register.policy,

@@ -67,6 +67,7 @@ __all__ = [
     "header_key",
     "intake_from_policy",
     "load_preset",
+    "mapping_from_yaml",
 ]
 
 
@@ -577,6 +578,22 @@ def form_mapping(
     """
 
     return _read(Locator(source=source).root(dict(data), "$.intake"), None, questions)
+
+
+def mapping_from_yaml(
+    data: object,
+    *,
+    source: str,
+    lines: Mapping[str, int],
+    questions: tuple[Question, ...] = (),
+) -> FormMapping:
+    """Validate a mapping parsed from its own YAML file (:func:`mt_access.yamlread.parse_yaml`
+    gives ``data`` and ``lines``): key paths start at ``$`` (``$.fields.birth_date``).
+
+    Raises:
+        PolicyError: naming the file, the line and the key path.
+    """
+    return _read(Locator(source, lines).root(data), None, questions)
 
 
 def available_presets() -> tuple[str, ...]:
