@@ -373,7 +373,10 @@ def _take_slots(persons: int, queue: list[Slot]) -> list[Slot]:
     Every request of a cell has the same origin, so which slot it takes does not change the
     total distance: a household stays with one physician when a slot fits it whole.
     """
-    whole = next((k for k, s in enumerate(queue) if s.count >= persons), None)
+    if queue[0].count >= persons:  # the usual case (a single person): no scan
+        whole: int | None = 0
+    else:
+        whole = next((k for k, s in enumerate(queue) if s.count >= persons), None)
     if whole is not None and whole != 0:
         queue.insert(0, queue.pop(whole))
     todo = persons
