@@ -5,19 +5,30 @@ may change a result."""
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
+import random
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mt_access
 from factories import MOIRANS, ON, VOIRON, VOREPPE, doc, req
-from mt_access import Classification, PluginError, engine, get_plugin_manager, match
+from mt_access import (
+    Classification,
+    Physician,
+    PluginError,
+    Request,
+    engine,
+    get_plugin_manager,
+    match,
+)
 from mt_access.plugins import hookimpl
+from mt_access.policy import policy_from_mapping
 from mt_access.routing import _in_candidate_order
 
 
@@ -26,7 +37,9 @@ def gc_on() -> Iterator[None]:
     was = gc.isenabled()
     gc.enable()
     yield
-    if not was:
+    if was:
+        gc.enable()
+    else:
         gc.disable()
 
 
@@ -128,3 +141,84 @@ def test_a_large_batch_gives_the_same_result_paused_or_not(
     plain = match(requests, doctors, voironnais, None, ON)
     monkeypatch.setattr(engine, "GC_PAUSE_MIN_REQUESTS", 1)
     assert match(requests, doctors, voironnais, None, ON) == plain
+
+
+COMMUNES = (VOIRON, VOREPPE, MOIRANS)
+
+
+def _levels_policy(keep_together: bool) -> mt_access.Policy:
+    return policy_from_mapping(
+        {
+            "version": 1,
+            "identity": {"name": "T", "code": "t", "department": "38"},
+            "territory": {"communes": list(COMMUNES)},
+            "priority": {
+                "levels": [
+                    {"name": "N1", "criteria": [{"kind": "ald"}]},
+                    {"name": "N2", "criteria": [{"kind": "urgent"}]},
+                ],
+                "non_priority_name": "non prioritaire",
+            },
+            "routing": {
+                "priority": {"router": "monthly_quota"},
+                "non_priority": {"router": "monthly_quota"},
+            },
+            "households": {"keep_together": keep_together},
+        }
+    )
+
+
+@st.composite
+def months(draw: st.DrawFn) -> tuple[list[Request], list[Physician]]:
+    """Households of 1 to 4 persons on three levels (sometimes enough requests for the
+    vectorised criteria), GPs with 0 to 4 places accepting some of the communes."""
+    n_req = draw(st.integers(1, 80))
+    requests = [
+        req(
+            f"R{i:02d}",
+            draw(st.sampled_from(COMMUNES)),
+            persons=draw(st.integers(1, 4)),
+            received=dt.date(2026, 1, 1) + dt.timedelta(days=draw(st.integers(0, 60))),
+            ald=draw(st.booleans()),
+            urgent=draw(st.booleans()),
+        )
+        for i in range(n_req)
+    ]
+    physicians = [
+        doc(
+            f"G{j}",
+            draw(st.sampled_from(COMMUNES)),
+            capacity=draw(st.integers(0, 4)),
+            accepted=frozenset(draw(st.sets(st.sampled_from(COMMUNES), min_size=1))),
+        )
+        for j in range(draw(st.integers(1, 6)))
+    ]
+    return requests, physicians
+
+
+@settings(deadline=None)
+@given(month=months(), keep_together=st.booleans(), seed=st.integers(0, 2**16))
+def test_the_large_batch_path_gives_the_same_result_whatever_the_input_order(
+    month: tuple[list[Request], list[Physician]], keep_together: bool, seed: int
+) -> None:
+    """Paused collector or not, requests and GPs shuffled or not: one result."""
+    requests, physicians = month
+    policy = _levels_policy(keep_together)
+    collecting = gc.isenabled()
+    was = engine.GC_PAUSE_MIN_REQUESTS
+    try:
+        engine.GC_PAUSE_MIN_REQUESTS = 10**9
+        plain = match(requests, physicians, policy, None, ON)
+        engine.GC_PAUSE_MIN_REQUESTS = 1
+        rng = random.Random(seed)
+        shuffled = match(
+            rng.sample(requests, len(requests)),
+            rng.sample(physicians, len(physicians)),
+            policy,
+            None,
+            ON,
+        )
+    finally:
+        engine.GC_PAUSE_MIN_REQUESTS = was
+    assert shuffled == plain
+    assert gc.isenabled() == collecting
