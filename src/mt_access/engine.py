@@ -41,7 +41,7 @@ from mt_access.result import (
 )
 from mt_access.routing import Cell, RouterOutput, RoutingTask, build_cells
 
-__all__ = ["EXPLAIN_FULL_MAX_REQUESTS", "Explain", "match"]
+__all__ = ["EXPLAIN_FULL_MAX_REQUESTS", "GC_PAUSE_MIN_REQUESTS", "Explain", "match"]
 
 Explain = Literal["auto", "full", "counts", "none"]
 """What :func:`match` puts in the eligible sets of its result (its ``explain`` argument)."""
@@ -146,6 +146,9 @@ def match(
             ``"full"`` up to :data:`EXPLAIN_FULL_MAX_REQUESTS` requests in scope, else
             ``"counts"``. The places each physician had at the start
             (:attr:`~mt_access.result.MatchResult.places_at_start`) are always given.
+
+    From :data:`GC_PAUSE_MIN_REQUESTS` requests on, Python's cyclic garbage collector is
+    paused while ``match`` runs (for the whole process) and restored after.
 
     Returns:
         A :class:`MatchResult`. Record its ``ledger_entries`` in the ledger to commit it.
