@@ -181,10 +181,14 @@ class Hooks:
         answer, who = self._list(
             hook, {"requests": requests, "policy": policy, "on": on}, len(requests)
         )
+        checked: set[int] = set()  # answers share objects: each distinct one is checked once
         for k, item in enumerate(answer):
+            if id(item) in checked:
+                continue
             problem = problem_of(item)
             if problem:
                 raise PluginError(f"{hook} : {who} a renvoyé, en position {k}, {problem}")
+            checked.add(id(item))
         return answer
 
     def order_keys(

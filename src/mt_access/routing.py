@@ -266,8 +266,7 @@ class RoutingTask:
             )
         nearer = list(nearer_full)
         if nearer_taken:
-            rank = {j: k for k, j in enumerate(self.cells[item.cell].candidates.tolist())}
-            nearer = sorted({*nearer, *nearer_taken}, key=lambda j: rank.get(j, len(rank)))
+            nearer = _in_candidate_order(self.cells[item.cell].candidates, {*nearer, *nearer_taken})
         full_ids = tuple(self.physicians[j].id for j in nearer)
         return Placement(
             request_id=item.request.id,
@@ -286,6 +285,17 @@ class RoutingTask:
         names = ", ".join(self.physicians[j].name for j in physicians[:5])
         more = f" et {len(physicians) - 5} autre(s)" if len(physicians) > 5 else ""
         return names + more
+
+
+def _in_candidate_order(candidates: npt.NDArray[np.int64], physicians: set[int]) -> list[int]:
+    """``physicians`` in the order of ``candidates`` (nearest first), those not among them
+    after (in the set's order): one pass in numpy, not a dict over every candidate."""
+    wanted = np.fromiter(physicians, np.int64, len(physicians))
+    ordered: list[int] = candidates[np.isin(candidates, wanted)].tolist()
+    if len(ordered) < len(physicians):
+        found = set(ordered)
+        ordered.extend(j for j in physicians if j not in found)
+    return ordered
 
 
 def _need_mask(physicians: Sequence[Physician], need: HomeVisitNeed) -> npt.NDArray[np.bool_]:

@@ -87,13 +87,18 @@ def mt_access_check_scope(
     if policy.exclusions and _vectorised(policy.exclusions, len(requests)):
         excluded_rows = _met(policy, policy.exclusions, RequestTable(requests), on)
     decisions = []
+    territory, exclusions = policy.territory, policy.exclusions
+    no_consent = ScopeDecision.reject(ReasonCode.NO_CONSENT)
     for i, request in enumerate(requests):
+        commune = request.patient.commune
         if not request.consent.given:
-            decisions.append(ScopeDecision.reject(ReasonCode.NO_CONSENT))
-        elif request.commune not in policy.territory:
+            decisions.append(no_consent)
+        elif commune not in territory:
             decisions.append(
-                ScopeDecision.reject(ReasonCode.OUT_OF_TERRITORY, f"commune {request.commune}")
+                ScopeDecision.reject(ReasonCode.OUT_OF_TERRITORY, f"commune {commune}")
             )
+        elif not exclusions:
+            decisions.append(_ACCEPT)
         else:
             if excluded_rows is not None:
                 row = excluded_rows[i]

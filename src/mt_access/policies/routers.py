@@ -293,36 +293,15 @@ def _place_singles(
             left[j] -= count
         if cell_slots:
             pending[c] = [Slot(j, count, d) for j, count, d in cell_slots]
-    reasons = [
-        task.no_candidate_reason(cell) if cell.candidates.size == 0 else None for cell in task.cells
-    ]
-    classifications = task.classifications
+    persons = quota.item_persons[singles]
     taken: list[tuple[int, list[Slot]]] = []
-    for i, got, persons, c in zip(
-        singles.tolist(),
-        chosen.tolist(),
-        quota.item_persons[singles].tolist(),
-        cells_of.tolist(),
-        strict=True,
-    ):
-        if got:
-            slots = _take_slots(got, pending[c])
-            for slot in slots:
-                latest[slot.physician] = max(int(latest[slot.physician]), i)
-            taken.append((i, slots))
-        if got < persons:
-            reason = reasons[c] or ReasonCode.CAPACITY_EXHAUSTED
-            cl = classifications[i]
-            waiting.append(
-                Waiting(
-                    task.requests[i].id,
-                    cl.level,
-                    cl.rank,
-                    reason,
-                    persons - got,
-                    task.distance_detail(c) if reason is ReasonCode.BEYOND_MAX_DISTANCE else "",
-                )
-            )
+    for k in np.flatnonzero(chosen).tolist():  # the placed, in priority order: few
+        i, c = int(singles[k]), int(cells_of[k])
+        slots = _take_slots(int(chosen[k]), pending[c])
+        for slot in slots:
+            latest[slot.physician] = max(int(latest[slot.physician]), i)
+        taken.append((i, slots))
+    waiting.extend(_waiting_singles(task, singles, cells_of, persons - chosen))
     nearer_full = _NearerFull(task, left, latest)
     for i, slots in taken:
         item = task.item(i)
@@ -337,6 +316,32 @@ def _place_singles(
             placements.append(
                 task.placement(item, slot.physician, slot.count, slot.distance_km, full, why, later)
             )
+
+
+def _waiting_singles(
+    task: RoutingTask, singles: IntArray, cells_of: IntArray, left_out: IntArray
+) -> list[Waiting]:
+    """A :class:`Waiting` for each request of ``singles`` with persons ``left_out`` (in
+    priority order), its reason and detail worked out once per cell."""
+    rows = np.flatnonzero(left_out > 0)
+    why: dict[int, tuple[ReasonCode, str]] = {}
+    for c in np.unique(cells_of[rows]).tolist():
+        cell = task.cells[c]
+        if cell.candidates.size:
+            why[c] = (ReasonCode.CAPACITY_EXHAUSTED, "")
+        else:
+            reason = task.no_candidate_reason(cell)
+            detail = task.distance_detail(c) if reason is ReasonCode.BEYOND_MAX_DISTANCE else ""
+            why[c] = (reason, detail)
+    requests, classes = task.requests, task.classifications
+    out = []
+    for i, c, n in zip(
+        singles[rows].tolist(), cells_of[rows].tolist(), left_out[rows].tolist(), strict=True
+    ):
+        cl = classes[i]
+        reason, detail = why[c]
+        out.append(Waiting(requests[i].id, cl.level, cl.rank, reason, n, detail))
+    return out
 
 
 class _NearerFull:
@@ -373,7 +378,10 @@ def _take_slots(persons: int, queue: list[Slot]) -> list[Slot]:
     Every request of a cell has the same origin, so which slot it takes does not change the
     total distance: a household stays with one physician when a slot fits it whole.
     """
-    whole = next((k for k, s in enumerate(queue) if s.count >= persons), None)
+    if queue[0].count >= persons:  # the usual case (a single person): no scan
+        whole: int | None = 0
+    else:
+        whole = next((k for k, s in enumerate(queue) if s.count >= persons), None)
     if whole is not None and whole != 0:
         queue.insert(0, queue.pop(whole))
     todo = persons
