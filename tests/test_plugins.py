@@ -417,7 +417,7 @@ def test_registry_collects_every_registration_once() -> None:
     assert isinstance(found, Registry)
     assert "isolated" in found.criterion_kinds
     assert "first_physician" in found.routers
-    assert set(found.sections) == {"intake", "letters", "outreach"}
+    assert set(found.sections) == {"intake", "letters", "outreach", "sending"}
     assert VOIRON in found.reference()
     with pytest.raises(mt_access.PolicyError, match="aucun référentiel"):
         Registry({}, {}, {}).reference()
