@@ -306,7 +306,7 @@ def _cmd_policy(args: argparse.Namespace, console: Console) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from mt_access.cli import outputs, registry
+    from mt_access.cli import outputs, registry, send_command
 
     parser = FrenchParser(
         prog="mt-access",
@@ -363,6 +363,7 @@ def _parser() -> argparse.ArgumentParser:
     pol.set_defaults(func=_cmd_policy)
     registry.add_commands(sub)
     outputs.add_commands(sub)
+    send_command.add_send_parser(sub)
     return parser
 
 

@@ -14,6 +14,7 @@ sent, and retries failures with backoff up to ``sending.max_attempts`` attempts 
 from __future__ import annotations
 
 import datetime as dt
+import email.policy
 import smtplib
 import ssl
 import time
@@ -24,8 +25,9 @@ from typing import Literal
 
 import attrs
 
-from mt_access.errors import SendingError
+from mt_access.errors import RegisterOperationError, SendingError
 from mt_access.letters.compose import Letter
+from mt_access.letters.service import orientation_letter, referral_letter, resources_letter
 from mt_access.letters.settings import SENDING, SendingSettings
 from mt_access.letters.smtp import (
     SmtpSettings,
@@ -36,7 +38,8 @@ from mt_access.letters.smtp import (
     lost_reason,
     mask_address,
 )
-from mt_access.letters.templates import LetterKind
+from mt_access.letters.templates import LetterError, LetterKind, LetterTemplates
+from mt_access.lifecycle import Actor, Event
 from mt_access.register import Register
 from mt_access.store.base import SendingRecord
 
@@ -46,6 +49,7 @@ __all__ = [
     "SendingReport",
     "Status",
     "default_attachment",
+    "letters_of_run",
     "plan_sending",
     "send_letters",
 ]
@@ -59,7 +63,7 @@ Status = Literal["a_envoyer", "envoye", "deja_envoye", "refuse", "echec", "aband
 acceptable address), failed (the server refused or did not answer: retried at the next
 ``envoyer``), given up (``max_attempts`` reached), not tried (the server was unreachable)."""
 
-STATUS_LABELS: dict[str, str] = {
+STATUS_LABELS: dict[Status, str] = {
     "a_envoyer": "à envoyer",
     "envoye": "envoyé",
     "deja_envoye": "déjà envoyé",
@@ -139,6 +143,64 @@ class SendingReport:
     def complete(self) -> bool:
         """Nothing failed, was given up or left untried."""
         return not any(p.status in ("echec", "abandonne", "non_tente") for p in self.letters)
+
+
+def letters_of_run(
+    register: Register, number: int | None = None, on: dt.date | None = None
+) -> tuple[list[Letter], list[str]]:
+    """The letters of a committed match run, rebuilt from the register: a referral file for
+    each proposal the run made, an orientation letter for each request it oriented (the GPs
+    of the patient's commune and the policy's resources, as ``mt-access demande courrier``
+    writes it), a resources letter for each other request it involved a resource for.
+
+    Args:
+        register: the CPTS's register.
+        number: the run (``None``: the last one).
+        on: the letters' date (``None``: the run's date).
+
+    Returns:
+        The letters, and the ids of the requests whose letters cannot be written any more
+        (personal data erased, or a proposal since withdrawn).
+
+    Raises:
+        SendingError: no such run.
+    """
+    runs = register.runs()
+    if not runs:
+        raise SendingError("aucun appariement enregistré : rien à envoyer")
+    chosen = runs[-1] if number is None else next((r for r in runs if r.number == number), None)
+    if chosen is None:
+        raise SendingError(f"appariement n° {number} inconnu (1 à {len(runs)})")
+    day = on or chosen.on
+    templates = LetterTemplates.for_policy(register.policy)
+    proposals: list[tuple[str, str]] = []
+    oriented: set[str] = set()
+    involved: set[str] = set()
+    for t in register.store.transitions():
+        if t.on != chosen.on or t.actor is not Actor.SYSTEM:
+            continue
+        if t.event is Event.PROPOSE and t.physician_id is not None:
+            proposals.append((t.request_id, t.physician_id))
+        elif t.event is Event.ORIENT:
+            oriented.add(t.request_id)
+        elif t.event is Event.RESOURCE_INVOLVED:
+            involved.add(t.request_id)
+    letters: list[Letter] = []
+    missing: list[str] = []
+    todo: list[tuple[str, str | None]] = [(rid, pid) for rid, pid in sorted(set(proposals))]
+    todo += [(rid, None) for rid in sorted(oriented)]
+    todo += [(rid, "") for rid in sorted(involved - oriented)]
+    for rid, pid in todo:
+        try:
+            if pid:
+                letters.append(referral_letter(register, rid, pid, day, templates=templates))
+            elif pid is None:
+                letters.append(orientation_letter(register, rid, day, templates=templates))
+            else:
+                letters.append(resources_letter(register, rid, day, templates=templates))
+        except (LetterError, RegisterOperationError):
+            missing.append(rid)
+    return letters, missing
 
 
 def _recipient_kind(kind: LetterKind) -> RecipientKind:
@@ -349,7 +411,7 @@ class _Sender:
 
     def _send(self, item: Planned) -> Planned:
         cpts = self.register.policy.name
-        payload = bytes(_message(item, self.settings.sender, cpts))
+        payload = _message(item, self.settings.sender, cpts).as_bytes(policy=email.policy.SMTP)
         attempt = item.attempts
         delay = self.backoff
         while True:

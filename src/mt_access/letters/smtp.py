@@ -11,7 +11,6 @@ import contextlib
 import os
 import re
 import smtplib
-import socket
 import ssl
 import stat
 from collections.abc import Mapping
@@ -193,6 +192,11 @@ def connect(settings: SmtpSettings, tls: ssl.SSLContext | None = None) -> smtpli
                     f"le serveur SMTP {settings.host} refuse l'authentification "
                     f"(code {exc.smtp_code}) : vérifiez l'utilisateur et le mot de passe"
                 ) from None
+            except UnicodeEncodeError:
+                raise SendingError(
+                    "l'utilisateur ou le mot de passe SMTP contient des caractères non ASCII, "
+                    "que l'authentification SMTP ne transmet pas"
+                ) from None
             except smtplib.SMTPNotSupportedError:
                 raise SendingError(
                     f"le serveur SMTP {settings.host} ne propose pas d'authentification"
@@ -237,7 +241,7 @@ def deliver(conn: smtplib.SMTP, sender: str, to: str, message: bytes) -> tuple[i
 def lost_reason(exc: BaseException) -> str:
     """The French reason of a lost connection (no detail from the exception: it may name an
     address)."""
-    if isinstance(exc, socket.timeout | TimeoutError):
+    if isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError):
         return "délai dépassé : le serveur SMTP n'a pas répondu à temps"
     if isinstance(exc, ssl.SSLError):
         return "échec du chiffrement TLS avec le serveur SMTP"
