@@ -1,9 +1,9 @@
 """Benchmark of sending letters by e-mail (mt_access.letters.sending): 500 letters.
 
 Run with ``python benchmarks/bench_sending.py [--pdf] [--sqlite]`` (mt_access importable,
-aiosmtpd and the ``openssl`` command installed: the dev extra). Builds an in-memory register of the Deûle
-Marque policy with a ``sending:`` section and 500 waiting requests of generated patients who
-agreed to e-mail, composes one orientation letter each, starts a local SMTP server on
+aiosmtpd and the ``openssl`` command installed: the dev extra). Builds an in-memory register
+of the Deûle Marque policy with a ``sending:`` section and 500 waiting requests of generated
+patients who agreed to e-mail, composes one orientation letter each, starts a local SMTP server on
 127.0.0.1 (aiosmtpd, STARTTLS with a throwaway certificate, AUTH) and times
 :func:`send_letters`: one message per letter over one connection, each attempt recorded in
 the register. The letters are attached as Markdown (``--pdf``: as PDF, whose rendering is

@@ -107,7 +107,7 @@ def cmd_send(args: argparse.Namespace, console: Console) -> int:
     ]
     headers = ("demande", "courrier", "destinataire", "adresse", "format", "état", "motif")
     console.say(
-        table(headers, rows, max_width=90) if rows else "Aucun courrier pour cet appariement."
+        table(headers, rows, max_width=160) if rows else "Aucun courrier pour cet appariement."
     )
     for rid in missing:
         console.warn(
