@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 from mt_access.cli.common import (
+    EXIT_NOT_SENT,
     EXIT_OK,
     Console,
     add_register,
@@ -17,10 +18,7 @@ from mt_access.cli.common import (
 )
 from mt_access.cli.registry_base import in_french
 
-__all__ = ["EXIT_NOT_ALL_SENT", "add_send_parser", "cmd_send"]
-
-EXIT_NOT_ALL_SENT = 75
-"""Some letters failed or were given up (``EX_TEMPFAIL`` of sysexits.h): run again later."""
+__all__ = ["add_send_parser", "cmd_send"]
 
 SMTP_FILE_ENV = "MT_ACCESS_SMTP_FICHIER"
 """The environment variable naming the SMTP settings file (as ``--smtp``)."""
@@ -121,5 +119,5 @@ def cmd_send(args: argparse.Namespace, console: Console) -> int:
             "des courriers ne sont pas partis ; relancez « mt-access envoyer --envoyer » plus "
             "tard (les courriers déjà envoyés ne le seront pas deux fois)"
         )
-        return EXIT_NOT_ALL_SENT
+        return EXIT_NOT_SENT
     return EXIT_OK
