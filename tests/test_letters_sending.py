@@ -255,9 +255,10 @@ def test_a_letter_is_never_sent_twice(
     controller, handler = server
     letters, _ = letters_of_run(register)
     smtp = _smtp(controller, certificate)
-    first = send_letters(register, letters, send=True, smtp=smtp, attachment="md")
+    first = send_letters(register, [*letters, letters[0]], send=True, smtp=smtp, attachment="md")
     second = send_letters(register, letters, send=True, smtp=smtp, attachment="md")
     assert first.count("envoye") == 2
+    assert first.letters[-1].status == "deja_envoye"  # the same letter given twice
     assert second.count("envoye") == 0
     assert second.count("deja_envoye") == 2
     assert len(handler.messages) == 2

@@ -279,6 +279,10 @@ def plan_sending(
     fmt = attachment or default_attachment()
     if fmt not in ATTACHMENTS:
         raise SendingError(f"format de pièce jointe inconnu : {fmt!r} ({', '.join(ATTACHMENTS)})")
+    if fmt == "pdf":
+        from mt_access.letters.pdf import require_weasyprint
+
+        require_weasyprint()  # before anything is sent
     settings = register.policy.section(SENDING)
     attempts: dict[tuple[str, str, str], int] = {}
     sent: set[tuple[str, str, str]] = set()
@@ -396,14 +400,18 @@ class _Sender:
 
     def run(self, planned: Sequence[Planned]) -> list[Planned]:
         out: list[Planned] = []
+        done: set[tuple[str, str, str]] = set()
         try:
             for item in planned:
-                if item.status != "a_envoyer":
+                if item.status == "a_envoyer" and item.key in done:  # the same letter twice
+                    out.append(attrs.evolve(item, status="deja_envoye"))
+                elif item.status != "a_envoyer":
                     out.append(item)
                 elif self.unreachable:
                     out.append(attrs.evolve(item, status="non_tente", reason="serveur injoignable"))
                 else:
                     out.append(self._send(item))
+                    done.add(item.key)
         finally:
             if self.conn is not None:
                 close(self.conn)
