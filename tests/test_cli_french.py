@@ -24,6 +24,7 @@ from mt_access.cli.common import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     EXIT_INVALID_INPUT,
+    EXIT_NOT_SENT,
     EXIT_OK,
     EXIT_REFUSED,
     EXIT_STORE,
@@ -372,6 +373,25 @@ def _internal(monkeypatch: pytest.MonkeyPatch, error: BaseException) -> tuple[in
         return run("registre", "info")
 
 
+def _not_sent(monkeypatch: pytest.MonkeyPatch) -> int:
+    """``envoyer --envoyer`` when a letter failed (the sending itself is tested against a
+    local SMTP server in tests/test_letters_sending.py)."""
+    import attrs
+
+    from mt_access.letters import sending
+    from mt_access.letters.compose import Letter
+    from mt_access.letters.templates import LetterKind
+
+    letter = Letter(LetterKind.ORIENTATION, "R1", "patient", "Objet", "texte", "texte")
+    failed = sending.Planned(letter, "patient", "p***@example.org", "md", "echec", "délai")
+    report = sending.SendingReport((failed,), sent=True)
+    with monkeypatch.context() as patch:
+        patch.setenv("MT_ACCESS_SMTP_HOST", "127.0.0.1")
+        patch.setattr(sending, "letters_of_run", lambda *a: ([letter], []))
+        patch.setattr(sending, "send_letters", lambda *a, **k: attrs.evolve(report))
+        return run("envoyer", "--envoyer")[0]
+
+
 def test_every_documented_exit_code_is_what_a_real_command_gives(
     register: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -397,6 +417,7 @@ def test_every_documented_exit_code_is_what_a_real_command_gives(
             run("politique", "verifier", str(tmp_path / "absente.yaml"))[0],
             run("registre", "info", "--registre", str(tmp_path / "absent.sqlite"))[0],
         ],
+        EXIT_NOT_SENT: [_not_sent(monkeypatch)],
         EXIT_INTERNAL: [_internal(monkeypatch, RuntimeError("bug"))[0]],
         EXIT_INTERRUPTED: [_internal(monkeypatch, KeyboardInterrupt())[0]],
         EXIT_BROKEN_PIPE: [_broken_pipe_code()],

@@ -34,7 +34,7 @@ from mt_access import (
 from mt_access.geo.communes import Commune, CommuneReference
 from mt_access.hookspecs import PROJECT_NAME
 from mt_access.intake.forms import INTAKE
-from mt_access.letters.settings import LETTERS
+from mt_access.letters.settings import LETTERS, SENDING
 from mt_access.plugins import (
     DEFAULT_PLUGINS,
     Registry,
@@ -400,7 +400,7 @@ def test_intake_and_letters_are_sections_of_built_in_plugins(
 ) -> None:
     assert {"mt_access.intake.forms", "mt_access.letters.settings"} <= set(DEFAULT_PLUGINS)
     found = registry(get_plugin_manager(load_entry_points=False))
-    assert found.sections == {"intake": INTAKE, "letters": LETTERS}
+    assert found.sections == {"intake": INTAKE, "letters": LETTERS, "sending": SENDING}
     assert voironnais.intake is voironnais.section(INTAKE)
     assert voironnais.letters is voironnais.section(LETTERS)
     assert voironnais.section(INTAKE) is not None
@@ -417,7 +417,7 @@ def test_registry_collects_every_registration_once() -> None:
     assert isinstance(found, Registry)
     assert "isolated" in found.criterion_kinds
     assert "first_physician" in found.routers
-    assert set(found.sections) == {"intake", "letters", "outreach"}
+    assert set(found.sections) == {"intake", "letters", "outreach", "sending"}
     assert VOIRON in found.reference()
     with pytest.raises(mt_access.PolicyError, match="aucun référentiel"):
         Registry({}, {}, {}).reference()

@@ -56,6 +56,7 @@ from mt_access.store import (
     MemoryStore,
     RequestSummary,
     RunRecord,
+    SendingRecord,
     SQLiteStore,
     Store,
     StoreError,
@@ -672,6 +673,31 @@ def test_ledger_in_recording_order(store: Store) -> None:
     with store.transaction():
         store.append_ledger(second)
     assert store.ledger_entries() == first + second
+
+
+def test_sendings_are_kept_in_order_and_rolled_back(store: Store) -> None:
+    at = dt.datetime(2026, 3, 5, 9, 30, tzinfo=dt.UTC)
+    records = [
+        SendingRecord("R1", "dossier_medecin", "MG1", "medecin", "d***@exemple.mssante.fr", at,
+                      1, 451, "451 4.3.0 réessayez", False),
+        SendingRecord("R2", "orientation", "", "patient", "p***@example.org", at, 1, 250,
+                      "250 OK", True),
+        SendingRecord("R1", "dossier_medecin", "MG1", "medecin", "d***@exemple.mssante.fr",
+                      at + dt.timedelta(seconds=2), 2, 250, "250 OK", True),
+    ]  # fmt: skip
+    with store.transaction():
+        store.add_sending(records[0])
+        store.add_sending(records[1])
+    with pytest.raises(Boom):
+        aborted(store, lambda: store.add_sending(records[2]))
+    assert store.sendings() == records[:2]
+    with store.transaction():
+        store.add_sending(records[2])
+    assert store.sendings() == records
+    assert store.sendings("R1") == [records[0], records[2]]
+    assert store.sendings("R3") == []
+    with pytest.raises(StoreError):
+        store.add_sending(records[0])  # outside a transaction
 
 
 def test_runs_are_numbered_in_commit_order(store: Store) -> None:

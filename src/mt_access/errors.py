@@ -38,6 +38,7 @@ __all__ = [
     "ReferenceDataError",
     "RegisterError",
     "RegisterOperationError",
+    "SendingError",
     "SimulationError",
     "StoreError",
     "UnknownCommuneError",
@@ -244,6 +245,14 @@ class LetterError(MtAccessError, ValueError):
     """A letter cannot be written (erased request, no referrer, unknown format...).
 
     Messages name requests and GPs by id, never a patient.
+    """
+
+
+class SendingError(MtAccessError):
+    """Letters cannot be sent: SMTP settings missing or too readable, the server offers no
+    STARTTLS or refuses the login, no sender address...
+
+    Messages never hold a password, a user name, a message body or a patient's address.
     """
 
 

@@ -306,7 +306,7 @@ def _cmd_policy(args: argparse.Namespace, console: Console) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from mt_access.cli import form_commands, outputs, registry
+    from mt_access.cli import form_commands, outputs, registry, send_command
 
     parser = FrenchParser(
         prog="mt-access",
@@ -316,7 +316,8 @@ def _parser() -> argparse.ArgumentParser:
         epilog="Codes de sortie : 0 succès ; 1 données ou politique invalides ; 2 mauvaise "
         "utilisation de la commande ; 3 opération refusée par le registre ; 4 fichier du "
         "registre inutilisable, fichier introuvable ou impossible à écrire ; 70 erreur "
-        "interne (détail avec --debug) ; 130 interruption ; 141 sortie fermée par le lecteur "
+        "interne (détail avec --debug) ; 75 courriers non envoyés (envoyer : relancer plus "
+        "tard) ; 130 interruption ; 141 sortie fermée par le lecteur "
         "(| head).",
     )
     parser.add_argument(
@@ -364,6 +365,7 @@ def _parser() -> argparse.ArgumentParser:
     registry.add_commands(sub)
     outputs.add_commands(sub)
     form_commands.add_commands(sub)
+    send_command.add_send_parser(sub)
     return parser
 
 

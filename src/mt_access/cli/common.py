@@ -57,6 +57,9 @@ EXIT_STORE = 4
 version of mt-access; or a file cannot be found, read or written (a system error: missing,
 permission, full disk...). A file that can be read but whose content is wrong is
 :data:`EXIT_INVALID_INPUT`."""
+EXIT_NOT_SENT = 75
+"""``envoyer --envoyer``: some letters were not sent (server refusal, timeout, server out of
+reach); the others were sent and recorded: run it again later (``EX_TEMPFAIL``)."""
 EXIT_INTERNAL = 70
 """An unexpected error inside mt-access (a bug): one French line, the traceback with
 ``--debug`` (``EX_SOFTWARE`` of sysexits.h)."""

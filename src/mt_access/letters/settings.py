@@ -26,7 +26,15 @@ from mt_access.plugins import hookimpl
 from mt_access.policy_kinds import PolicySection, ReadContext
 from mt_access.yamlcheck import ErrorFactory, Locator, Node
 
-__all__ = ["LETTERS", "LETTERS_KEYS", "LetterSettings", "letters_from_policy"]
+__all__ = [
+    "LETTERS",
+    "LETTERS_KEYS",
+    "SENDING",
+    "SENDING_KEYS",
+    "LetterSettings",
+    "SendingSettings",
+    "letters_from_policy",
+]
 
 LETTERS_KEYS = ("folder", "signature", "contact")
 """The keys of the ``letters:`` section."""
@@ -111,7 +119,114 @@ LETTERS: PolicySection[LetterSettings | None] = PolicySection(
 :class:`LetterSettings`, or ``None`` (the shipped templates) when the file has none."""
 
 
+SENDING_KEYS = (
+    "sender",
+    "mssante_domains",
+    "patient_consent_question",
+    "referrers_by_email",
+    "max_attempts",
+)
+"""The keys of the ``sending:`` section."""
+
+MAX_SEND_ATTEMPTS = 10
+"""The most attempts at sending one letter ``sending.max_attempts`` allows."""
+
+
+@attrs.frozen
+class SendingSettings:
+    """A policy's ``sending:`` section: how ``mt-access envoyer`` sends letters by e-mail.
+
+    ```yaml
+    sending:
+      sender: coordination@cpts-exemple.mssante.fr
+      mssante_domains: [mssante.fr]          # a domain and its subdomains
+      patient_consent_question: accepte_courriel
+      referrers_by_email: false
+      max_attempts: 3
+    ```
+
+    Attributes:
+        sender: the address letters are sent from (the CPTS's MSSanté mailbox); required to
+            send, not for a dry run.
+        mssante_domains: the domains a GP referral may go to; an address of one of them or of
+            a subdomain (``…@exemple.mssante.fr`` for ``mssante.fr``) is accepted.
+        patient_consent_question: the id of a yes/no question of the policy's ``questions:``
+            recording that the patient agreed to receive letters by e-mail; a patient's letter
+            goes by e-mail only when the answer is « oui » (none: never by e-mail).
+        referrers_by_email: whether letters to referrers may go to the e-mail address they
+            gave as contact (a professional who gave an address to be answered).
+        max_attempts: attempts at most for one letter, over every ``envoyer``.
+    """
+
+    sender: str = ""
+    mssante_domains: tuple[str, ...] = ("mssante.fr",)
+    patient_consent_question: str | None = None
+    referrers_by_email: bool = False
+    max_attempts: int = 3
+
+    def is_mssante(self, address: str) -> bool:
+        """Whether ``address``'s domain is one of :attr:`mssante_domains` or a subdomain."""
+        domain = address.rpartition("@")[2].casefold()
+        return any(domain == d or domain.endswith("." + d) for d in self.mssante_domains)
+
+
+def _read_sending(node: Node, context: ReadContext) -> SendingSettings:
+    if node.value is None:
+        node = Node({}, node.path, node.locator)
+    expected = "dictionnaire attendu (clés : " + ", ".join(SENDING_KEYS) + ")"
+    section = node.mapping(SENDING_KEYS, expected=expected)
+    default = SendingSettings()
+    sender = ""
+    if "sender" in section:
+        sender = section.at("sender").text(expected="adresse électronique", numbers=False)
+        if sender.count("@") != 1 or any(c in sender for c in " \r\n<>,;"):
+            raise section.at("sender").error("adresse électronique attendue (nom@domaine)")
+    domains = default.mssante_domains
+    if "mssante_domains" in section:
+        items = section.at("mssante_domains").items(expected="liste de domaines")
+        domains = tuple(
+            i.text(expected="domaine (texte)", numbers=False).casefold().lstrip(".") for i in items
+        )
+        for item, domain in zip(items, domains, strict=True):
+            if "." not in domain or "@" in domain or " " in domain:
+                raise item.error(f"nom de domaine attendu (ex. mssante.fr), reçu {domain!r}")
+        if not domains:
+            raise section.at("mssante_domains").error("au moins un domaine attendu")
+    question = None
+    if "patient_consent_question" in section:
+        at = section.at("patient_consent_question")
+        question = at.text(expected="identifiant d'une question", numbers=False)
+        known = {q.id: q for q in context.questions}
+        if question not in known:
+            raise at.error(
+                f"question inconnue {question!r} : une question oui/non de « questions: » attendue"
+            )
+        if known[question].type.value != "oui_non":
+            raise at.error(f"la question {question!r} doit être de type oui_non")
+    by_email = default.referrers_by_email
+    if "referrers_by_email" in section:
+        by_email = section.at("referrers_by_email").boolean()
+    attempts = default.max_attempts
+    if "max_attempts" in section:
+        attempts = int(
+            section.at("max_attempts").number(integer=True, minimum=1, maximum=MAX_SEND_ATTEMPTS)
+        )
+    return SendingSettings(sender, domains, question, by_email, attempts)
+
+
+SENDING: PolicySection[SendingSettings] = PolicySection(
+    name="sending",
+    read=_read_sending,
+    default=SendingSettings(),
+    doc="sending letters by e-mail: sender, MSSanté domains, patients' consent to e-mail",
+)
+"""The ``sending:`` section: ``policy.section(SENDING)`` is the policy's
+:class:`SendingSettings` (the defaults when the file has none: referrals to ``mssante.fr``
+only, no letter to patients or referrers by e-mail, no sender)."""
+
+
 @hookimpl
 def mt_access_policy_sections() -> list[PolicySection[Any]]:
-    """This module is a built-in plugin: it contributes the ``letters:`` section."""
-    return [LETTERS]
+    """This module is a built-in plugin: it contributes the ``letters:`` and ``sending:``
+    sections."""
+    return [LETTERS, SENDING]

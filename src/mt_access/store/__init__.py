@@ -6,7 +6,14 @@
 
 from __future__ import annotations
 
-from mt_access.store.base import KnownPerson, RequestSummary, RunRecord, Store, StoreError
+from mt_access.store.base import (
+    KnownPerson,
+    RequestSummary,
+    RunRecord,
+    SendingRecord,
+    Store,
+    StoreError,
+)
 from mt_access.store.memory import MemoryStore
 from mt_access.store.migrations import SCHEMA_VERSION
 from mt_access.store.sqlite import SQLiteStore
@@ -18,6 +25,7 @@ __all__ = [
     "RequestSummary",
     "RunRecord",
     "SQLiteStore",
+    "SendingRecord",
     "Store",
     "StoreError",
 ]

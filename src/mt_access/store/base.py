@@ -46,6 +46,7 @@ __all__ = [
     "KnownPerson",
     "RequestSummary",
     "RunRecord",
+    "SendingRecord",
     "Store",
     "StoreError",
 ]
@@ -100,6 +101,44 @@ class RunRecord:
     orientations: int
     waiting: int
     rejected: int
+
+
+@attrs.frozen
+class SendingRecord:
+    """One attempt at sending a letter by e-mail (``mt-access envoyer``).
+
+    No body, no full address, no credentials: the recipient is kept masked (first character
+    and domain, ``d***@exemple.mssante.fr``), enough to tell which address was used without
+    keeping it; the server's answer is kept with any address in it masked the same way.
+
+    Attributes:
+        request_id: the request the letter is about.
+        letter: the letter's kind (``LetterKind`` value).
+        physician_id: the GP of a referral file; ``""`` for the other letters.
+        recipient_kind: ``medecin``, ``patient`` or ``adresseur``.
+        recipient: the masked address.
+        at: when the attempt ended (UTC, to the second).
+        attempt: 1, 2, ... for this letter.
+        code: the server's reply code (``0`` when there was none: timeout, connection lost).
+        answer: the server's reply text (or the French reason), addresses masked.
+        sent: whether the server accepted the message.
+    """
+
+    request_id: str
+    letter: str
+    physician_id: str
+    recipient_kind: str
+    recipient: str
+    at: dt.datetime
+    attempt: int
+    code: int
+    answer: str
+    sent: bool
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """Which letter: request, kind and GP."""
+        return (self.request_id, self.letter, self.physician_id)
 
 
 @runtime_checkable
@@ -236,6 +275,16 @@ class Store(Protocol):
 
     def runs(self) -> list[RunRecord]:
         """Every run, by number."""
+        ...
+
+    # -- sendings
+
+    def add_sending(self, record: SendingRecord) -> None:
+        """Record one attempt at sending a letter (inside a transaction)."""
+        ...
+
+    def sendings(self, request_id: str | None = None) -> list[SendingRecord]:
+        """The attempts recorded (of one request, or all), in recording order."""
         ...
 
     # -- settings

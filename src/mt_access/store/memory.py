@@ -16,7 +16,7 @@ import attrs
 from mt_access.ledger import LedgerEntry
 from mt_access.lifecycle import RequestFile, RequestState, Transition
 from mt_access.model import PatientIdentity, Physician, Request
-from mt_access.store.base import KnownPerson, RequestSummary, RunRecord, StoreError
+from mt_access.store.base import KnownPerson, RequestSummary, RunRecord, SendingRecord, StoreError
 
 __all__ = ["MemoryStore"]
 
@@ -33,6 +33,7 @@ class _Data:
     log: list[Transition] = attrs.field(factory=list)
     settings: dict[str, str] = attrs.field(factory=dict)
     imported: dict[str, str] = attrs.field(factory=dict)
+    sendings: list[SendingRecord] = attrs.field(factory=list)
 
     def copy(self) -> _Data:
         return _Data(
@@ -46,6 +47,7 @@ class _Data:
             list(self.log),
             dict(self.settings),
             dict(self.imported),
+            list(self.sendings),
         )
 
 
@@ -284,6 +286,16 @@ class MemoryStore:
 
     def runs(self) -> list[RunRecord]:
         return list(self._read().runs)
+
+    # -- sendings
+
+    def add_sending(self, record: SendingRecord) -> None:
+        self._write().sendings.append(record)
+
+    def sendings(self, request_id: str | None = None) -> list[SendingRecord]:
+        return [
+            r for r in self._read().sendings if request_id is None or r.request_id == request_id
+        ]
 
     def settings(self) -> dict[str, str]:
         return dict(self._read().settings)

@@ -29,6 +29,7 @@ __all__ = [
     "V5_CONTACTS",
     "V6_ANSWERS",
     "V7_RESOURCES",
+    "V8_SENDINGS",
     "Migration",
 ]
 
@@ -251,6 +252,31 @@ V7_RESOURCES: tuple[str, ...] = (
 their answers)."""
 
 
+V8_SENDINGS: tuple[str, ...] = (
+    # Every attempt at sending a letter by e-mail (mt-access envoyer), append-only: which
+    # letter (request, kind, GP or ''), to whom (kind, and the address masked: first character
+    # and domain), when (UTC, ISO), the attempt's number, the server's reply code (0: none)
+    # and text (addresses masked), and whether it was accepted. No body, no credentials.
+    """CREATE TABLE sendings (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        request_id TEXT NOT NULL,
+        letter TEXT NOT NULL,
+        physician_id TEXT NOT NULL DEFAULT '',
+        recipient_kind TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        at TEXT NOT NULL,
+        attempt INTEGER NOT NULL CHECK (attempt >= 1),
+        code INTEGER NOT NULL,
+        answer TEXT NOT NULL,
+        sent INTEGER NOT NULL CHECK (sent IN (0, 1))
+    )""",
+    "CREATE INDEX sendings_letter ON sendings (request_id, letter, physician_id)",
+    """CREATE TRIGGER sendings_append_only_update BEFORE UPDATE ON sendings
+    BEGIN SELECT RAISE(ABORT, 'sendings : les envois enregistrés ne se modifient pas'); END""",
+)
+"""Version 8: the letters sent by e-mail, attempt by attempt."""
+
+
 def _script(statements: Sequence[str]) -> Migration:
     def run(connection: sqlite3.Connection) -> None:
         for statement in statements:
@@ -267,6 +293,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _script(V5_CONTACTS),
     _script(V6_ANSWERS),
     _script(V7_RESOURCES),
+    _script(V8_SENDINGS),
 )
 """Step ``i`` upgrades a version ``i`` file to version ``i + 1``."""
 

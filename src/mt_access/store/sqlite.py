@@ -42,7 +42,14 @@ from mt_access.ledger import LedgerEntry
 from mt_access.lifecycle import EXIT_STATES, RequestFile, RequestState, Transition
 from mt_access.model import PatientIdentity, Physician, Request
 from mt_access.store import codec
-from mt_access.store.base import KnownPerson, RequestSummary, RunRecord, Store, StoreError
+from mt_access.store.base import (
+    KnownPerson,
+    RequestSummary,
+    RunRecord,
+    SendingRecord,
+    Store,
+    StoreError,
+)
 from mt_access.store.migrations import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 from mt_access.store.sqlite_errors import SQLITE_REASONS, guard, sqlite_reason
 from mt_access.store.sqlite_integrity import register_invariants
@@ -676,6 +683,42 @@ class SQLiteStore:
         with self._guard("lecture des passages d'appariement"):
             rows = self._connection().execute(f"SELECT {RUN_SELECT} FROM runs ORDER BY number")
             return [codec.decode_run(row) for row in rows.fetchall()]
+
+    # ---------------------------------------------------------------------------------------
+    # Sendings (letters sent by e-mail, attempt by attempt)
+
+    def add_sending(self, record: SendingRecord) -> None:
+        conn = self._writer()
+        with self._guard(f"enregistrement d'un envoi de la demande {record.request_id}"):
+            conn.execute(
+                "INSERT INTO sendings (request_id, letter, physician_id, recipient_kind, "
+                "recipient, at, attempt, code, answer, sent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.request_id, record.letter, record.physician_id,
+                    record.recipient_kind, record.recipient, record.at.isoformat(),
+                    record.attempt, record.code, record.answer, int(record.sent),
+                ),
+            )  # fmt: skip
+
+    def sendings(self, request_id: str | None = None) -> list[SendingRecord]:
+        query = (
+            "SELECT request_id, letter, physician_id, recipient_kind, recipient, at, attempt, "
+            "code, answer, sent FROM sendings"
+        )
+        params: tuple[str, ...] = ()
+        if request_id is not None:
+            query += " WHERE request_id = ?"
+            params = (request_id,)
+        with self._guard("lecture des envois"):
+            rows = self._connection().execute(query + " ORDER BY seq", params).fetchall()
+        return [
+            SendingRecord(
+                str(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]),
+                dt.datetime.fromisoformat(str(r[5])), int(r[6]), int(r[7]), str(r[8]),
+                bool(r[9]),
+            )
+            for r in rows
+        ]  # fmt: skip
 
     # ---------------------------------------------------------------------------------------
     # Settings (rows of the ``meta`` table whose key starts with ``setting:``)

@@ -1,0 +1,477 @@
+"""Sending letters by e-mail: the dry run, the sending and its record in the register.
+
+:func:`plan_sending` says, for each letter, where it would go (recipient kind, masked
+address, attachment format) or why it is refused: a GP referral goes only to an MSSanté address
+of the policy's ``sending.mssante_domains``; a patient's letter only to a patient who gave an
+address and answered « oui » to the policy's ``sending.patient_consent_question``; a letter to
+a referrer only when ``sending.referrers_by_email`` allows it. :func:`send_letters` does the
+same, and with ``send=True`` sends one message per letter (a short text body without health
+data, the letter attached) over SMTP with STARTTLS, records every attempt in the register
+(:class:`~mt_access.store.SendingRecord`), never sends again a letter the register says was
+sent, and retries failures with backoff up to ``sending.max_attempts`` attempts per letter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.policy
+import smtplib
+import ssl
+import time
+from collections.abc import Callable, Iterable, Sequence
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from typing import Literal
+
+import attrs
+
+from mt_access.errors import RegisterOperationError, SendingError
+from mt_access.letters.compose import Letter
+from mt_access.letters.service import orientation_letter, referral_letter, resources_letter
+from mt_access.letters.settings import SENDING, SendingSettings
+from mt_access.letters.smtp import (
+    SmtpSettings,
+    close,
+    connect,
+    deliver,
+    is_valid_address,
+    lost_reason,
+    mask_address,
+)
+from mt_access.letters.templates import LetterError, LetterKind, LetterTemplates
+from mt_access.lifecycle import Actor, Event
+from mt_access.register import Register
+from mt_access.store.base import SendingRecord
+
+__all__ = [
+    "ATTACHMENTS",
+    "Planned",
+    "SendingReport",
+    "Status",
+    "default_attachment",
+    "letters_of_run",
+    "plan_sending",
+    "send_letters",
+]
+
+ATTACHMENTS = ("pdf", "md", "txt")
+"""The formats a letter is attached in."""
+
+RecipientKind = Literal["medecin", "patient", "adresseur"]
+Status = Literal["a_envoyer", "envoye", "deja_envoye", "refuse", "echec", "abandonne", "non_tente"]
+"""What became of a letter: to send (dry run), sent, already sent before, refused (no
+acceptable address), failed (the server refused or did not answer: retried at the next
+``envoyer``), given up (``max_attempts`` reached), not tried (the server was unreachable)."""
+
+STATUS_LABELS: dict[Status, str] = {
+    "a_envoyer": "à envoyer",
+    "envoye": "envoyé",
+    "deja_envoye": "déjà envoyé",
+    "refuse": "refusé",
+    "echec": "échec",
+    "abandonne": "abandonné",
+    "non_tente": "non tenté",
+}
+"""The French word for each :data:`Status`."""
+
+_PATIENT_KINDS = (LetterKind.ACK_PATIENT, LetterKind.ORIENTATION, LetterKind.RESOURCES)
+_REFERRER_KINDS = (LetterKind.ACK_REFERRER, LetterKind.FEEDBACK)
+
+
+def default_attachment() -> str:
+    """``pdf`` when WeasyPrint (the ``pdf`` extra) can render, else ``md``."""
+    from mt_access.errors import LetterError
+    from mt_access.letters.pdf import require_weasyprint
+
+    try:
+        require_weasyprint()
+    except LetterError:
+        return "md"
+    return "pdf"
+
+
+@attrs.frozen
+class Planned:
+    """One letter and where it goes.
+
+    Attributes:
+        letter: the letter.
+        recipient_kind: ``medecin``, ``patient`` or ``adresseur``.
+        masked: the address masked (``d***@exemple.mssante.fr``), ``""`` when none.
+        attachment: the format it is attached in.
+        status: what became of it (:data:`Status`).
+        reason: why it is refused, failed or given up (French; ids, never personal data).
+        attempts: the attempts recorded for it so far (this run's included).
+        code: the server's last reply code (0: none).
+        answer: the server's last answer, addresses masked.
+    """
+
+    letter: Letter
+    recipient_kind: RecipientKind
+    masked: str
+    attachment: str
+    status: Status
+    reason: str = ""
+    attempts: int = 0
+    code: int = 0
+    answer: str = ""
+    address: str = attrs.field(default="", repr=False)
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """Which letter: request, kind and GP (as :attr:`SendingRecord.key`)."""
+        return (self.letter.request_id, self.letter.kind.value, self.letter.physician_id or "")
+
+
+@attrs.frozen
+class SendingReport:
+    """What :func:`send_letters` did (or would do, for a dry run).
+
+    Attributes:
+        letters: each letter with its outcome, in the order given.
+        sent: whether it was a real sending (``False``: a dry run).
+    """
+
+    letters: tuple[Planned, ...]
+    sent: bool
+
+    def count(self, status: Status) -> int:
+        """How many letters have ``status``."""
+        return sum(1 for p in self.letters if p.status == status)
+
+    @property
+    def complete(self) -> bool:
+        """Nothing failed, was given up or left untried."""
+        return not any(p.status in ("echec", "abandonne", "non_tente") for p in self.letters)
+
+
+def letters_of_run(
+    register: Register, number: int | None = None, on: dt.date | None = None
+) -> tuple[list[Letter], list[str]]:
+    """The letters of a committed match run, rebuilt from the register: a referral file for
+    each proposal the run made, an orientation letter for each request it oriented (the GPs
+    of the patient's commune and the policy's resources, as ``mt-access demande courrier``
+    writes it), a resources letter for each other request it involved a resource for.
+
+    Args:
+        register: the CPTS's register.
+        number: the run (``None``: the last one).
+        on: the letters' date (``None``: the run's date).
+
+    Returns:
+        The letters, and the ids of the requests whose letters cannot be written any more
+        (personal data erased, or a proposal since withdrawn).
+
+    Raises:
+        SendingError: no such run.
+    """
+    runs = register.runs()
+    if not runs:
+        raise SendingError("aucun appariement enregistré : rien à envoyer")
+    chosen = runs[-1] if number is None else next((r for r in runs if r.number == number), None)
+    if chosen is None:
+        raise SendingError(f"appariement n° {number} inconnu (1 à {len(runs)})")
+    day = on or chosen.on
+    templates = LetterTemplates.for_policy(register.policy)
+    proposals: list[tuple[str, str]] = []
+    oriented: set[str] = set()
+    involved: set[str] = set()
+    for t in register.store.transitions():
+        if t.on != chosen.on or t.actor is not Actor.SYSTEM:
+            continue
+        if t.event is Event.PROPOSE and t.physician_id is not None:
+            proposals.append((t.request_id, t.physician_id))
+        elif t.event is Event.ORIENT:
+            oriented.add(t.request_id)
+        elif t.event is Event.RESOURCE_INVOLVED:
+            involved.add(t.request_id)
+    letters: list[Letter] = []
+    missing: list[str] = []
+    todo: list[tuple[str, str | None]] = [(rid, pid) for rid, pid in sorted(set(proposals))]
+    todo += [(rid, None) for rid in sorted(oriented)]
+    todo += [(rid, "") for rid in sorted(involved - oriented)]
+    for rid, pid in todo:
+        try:
+            if pid:
+                letters.append(referral_letter(register, rid, pid, day, templates=templates))
+            elif pid is None:
+                letters.append(orientation_letter(register, rid, day, templates=templates))
+            else:
+                letters.append(resources_letter(register, rid, day, templates=templates))
+        except (LetterError, RegisterOperationError):
+            missing.append(rid)
+    return letters, missing
+
+
+def _recipient_kind(kind: LetterKind) -> RecipientKind:
+    if kind is LetterKind.REFERRAL:
+        return "medecin"
+    return "adresseur" if kind in _REFERRER_KINDS else "patient"
+
+
+def _address(
+    register: Register, letter: Letter, kind: RecipientKind, settings: SendingSettings
+) -> tuple[str, str]:
+    """``(address, "")`` where the letter may go, or ``("", French reason)``."""
+    rid = letter.request_id
+    if register.store.erased_on(rid) is not None:
+        return "", "données personnelles effacées"
+    if kind == "medecin":
+        pid = letter.physician_id or ""
+        address = register.physician(pid).contact.mssante
+        if not address:
+            return "", f"pas d'adresse MSSanté pour le médecin {pid}"
+        if not is_valid_address(address):
+            return "", f"adresse MSSanté du médecin {pid} invalide"
+        if not settings.is_mssante(address):
+            return "", (
+                f"adresse du médecin {pid} hors MSSanté (domaines acceptés : "
+                f"{', '.join(settings.mssante_domains)}) : le dossier qualifié ne part que par "
+                "messagerie sécurisée de santé"
+            )
+        return address, ""
+    if kind == "adresseur":
+        if not settings.referrers_by_email:
+            return (
+                "",
+                "courriel aux adresseurs non prévu par la politique (sending.referrers_by_email)",
+            )
+        address = register.request(rid).referrer.contact.strip()
+        if not address:
+            return "", "l'adresseur n'a pas donné de contact"
+        if not is_valid_address(address):
+            return "", "le contact de l'adresseur n'est pas une adresse électronique valide"
+        return address, ""
+    question = settings.patient_consent_question
+    if question is None:
+        return "", (
+            "courriel aux patients non prévu par la politique (sending.patient_consent_question)"
+        )
+    if register.request(rid).answers.get(question) is not True:
+        return "", f"le patient n'a pas accepté les courriels (question « {question} »)"
+    address = register.identity(rid).email.strip()
+    if not address:
+        return "", "le patient n'a pas donné d'adresse électronique"
+    if not is_valid_address(address):
+        return "", "adresse électronique du patient invalide"
+    return address, ""
+
+
+def plan_sending(
+    register: Register,
+    letters: Iterable[Letter],
+    *,
+    attachment: str | None = None,
+) -> list[Planned]:
+    """Where each letter would go, or why it cannot (nothing is sent or recorded).
+
+    A letter the register records as sent is ``deja_envoye``; one whose attempts reached
+    ``sending.max_attempts`` is ``abandonne``.
+
+    Args:
+        register: the CPTS's register (the addresses, consents and past sendings).
+        letters: the letters (e.g. :func:`~mt_access.letters.letters_for_run`).
+        attachment: ``pdf``, ``md`` or ``txt`` (``None``: :func:`default_attachment`).
+
+    Raises:
+        SendingError: an unknown attachment format.
+    """
+    fmt = attachment or default_attachment()
+    if fmt not in ATTACHMENTS:
+        raise SendingError(f"format de pièce jointe inconnu : {fmt!r} ({', '.join(ATTACHMENTS)})")
+    if fmt == "pdf":
+        from mt_access.letters.pdf import require_weasyprint
+
+        require_weasyprint()  # before anything is sent
+    settings = register.policy.section(SENDING)
+    attempts: dict[tuple[str, str, str], int] = {}
+    sent: set[tuple[str, str, str]] = set()
+    for record in register.store.sendings():
+        attempts[record.key] = attempts.get(record.key, 0) + 1
+        if record.sent:
+            sent.add(record.key)
+    out = []
+    for letter in letters:
+        kind = _recipient_kind(letter.kind)
+        address, reason = _address(register, letter, kind, settings)
+        planned = Planned(letter, kind, mask_address(address) if address else "", fmt, "a_envoyer")
+        tried = attempts.get(planned.key, 0)
+        status: Status = "a_envoyer"
+        if planned.key in sent:
+            status, reason = "deja_envoye", ""
+        elif reason:
+            status = "refuse"
+        elif tried >= settings.max_attempts:
+            status, reason = "abandonne", f"{tried} tentative(s) déjà faites (sending.max_attempts)"
+        out.append(
+            attrs.evolve(planned, status=status, reason=reason, attempts=tried, address=address)
+        )
+    return out
+
+
+def _message(planned: Planned, sender: str, cpts: str) -> EmailMessage:
+    """One message: a short body without health data, the letter attached."""
+    letter = planned.letter
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = planned.address
+    msg["Subject"] = f"{cpts} : {letter.kind.label} (demande {letter.request_id})"
+    msg["Date"] = formatdate(localtime=False)
+    msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2])
+    msg.set_content(
+        f"Bonjour,\n\nVeuillez trouver en pièce jointe un courrier de {cpts} "
+        f"({letter.kind.label}, demande n° {letter.request_id}).\n\n"
+        "Ce message est envoyé par l'outil de coordination de la CPTS ; pour toute question, "
+        "répondez à cette adresse.\n"
+    )
+    name = letter.filename(planned.attachment)
+    if planned.attachment == "pdf":
+        msg.add_attachment(letter.pdf(), maintype="application", subtype="pdf", filename=name)
+    else:
+        subtype = "markdown" if planned.attachment == "md" else "plain"
+        msg.add_attachment(letter.content(planned.attachment), subtype=subtype, filename=name)
+    return msg
+
+
+def send_letters(
+    register: Register,
+    letters: Iterable[Letter],
+    *,
+    send: bool = False,
+    smtp: SmtpSettings | None = None,
+    attachment: str | None = None,
+    tls: ssl.SSLContext | None = None,
+    backoff: float = 2.0,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], dt.datetime] | None = None,
+) -> SendingReport:
+    """Send the letters by e-mail, or (by default) only say what would be sent.
+
+    With ``send=True``: one message per letter to be sent, over one SMTP connection with
+    STARTTLS and login (reopened after a lost connection); each attempt is recorded in the
+    register right after the server's answer (one transaction each). A temporary failure
+    (4xx code, timeout, lost connection) is retried after ``backoff``, then twice as long...,
+    up to ``sending.max_attempts`` attempts of the letter in all; a permanent refusal (5xx)
+    is not retried now (the next ``envoyer`` tries again, within the same bound). When the
+    server cannot be reached at all, the letters after are left ``non_tente``.
+
+    Args:
+        register: the CPTS's register.
+        letters: the letters.
+        send: really send (``False``: a dry run, nothing sent or recorded).
+        smtp: the server (required with ``send``; :meth:`SmtpSettings.from_env`).
+        attachment: ``pdf``, ``md`` or ``txt`` (``None``: PDF when WeasyPrint is there).
+        tls: the TLS context (``None``: the system's authorities, :attr:`SmtpSettings.cafile`).
+        backoff: seconds before the first retry.
+        sleep: how to wait (tests pass a no-op).
+        clock: the time recorded (UTC now by default).
+
+    Raises:
+        SendingError: ``send`` without ``smtp`` or without ``sending.sender``; the server
+            offers no STARTTLS or refuses the login (sendings before are recorded).
+    """
+    planned = plan_sending(register, letters, attachment=attachment)
+    if not send:
+        return SendingReport(tuple(planned), sent=False)
+    settings = register.policy.section(SENDING)
+    if smtp is None:
+        raise SendingError("serveur SMTP non indiqué (variables MT_ACCESS_SMTP_*)")
+    if not settings.sender:
+        raise SendingError(
+            "adresse d'expédition absente : ajoutez « sending.sender » à la politique"
+        )
+    now = clock or (lambda: dt.datetime.now(dt.UTC).replace(microsecond=0))
+    return SendingReport(
+        tuple(_Sender(register, settings, smtp, tls, backoff, sleep, now).run(planned)), sent=True
+    )
+
+
+@attrs.define
+class _Sender:
+    register: Register
+    settings: SendingSettings
+    smtp: SmtpSettings
+    tls: ssl.SSLContext | None
+    backoff: float
+    sleep: Callable[[float], None]
+    now: Callable[[], dt.datetime]
+    conn: smtplib.SMTP | None = None
+    unreachable: bool = False
+
+    def run(self, planned: Sequence[Planned]) -> list[Planned]:
+        out: list[Planned] = []
+        done: set[tuple[str, str, str]] = set()
+        try:
+            for item in planned:
+                if item.status == "a_envoyer" and item.key in done:  # the same letter twice
+                    out.append(attrs.evolve(item, status="deja_envoye"))
+                elif item.status != "a_envoyer":
+                    out.append(item)
+                elif self.unreachable:
+                    out.append(attrs.evolve(item, status="non_tente", reason="serveur injoignable"))
+                else:
+                    out.append(self._send(item))
+                    done.add(item.key)
+        finally:
+            if self.conn is not None:
+                close(self.conn)
+        return out
+
+    def _send(self, item: Planned) -> Planned:
+        cpts = self.register.policy.name
+        payload = _message(item, self.settings.sender, cpts).as_bytes(policy=email.policy.SMTP)
+        attempt = item.attempts
+        delay = self.backoff
+        while True:
+            attempt += 1
+            code, answer, lost = self._attempt(item, payload)
+            self._record(item, attempt, code, answer)
+            if code == 250:
+                return attrs.evolve(
+                    item, status="envoye", attempts=attempt, code=code, answer=answer
+                )
+            final = attempt >= self.settings.max_attempts
+            if 500 <= code < 600 or final:
+                status: Status = "abandonne" if final else "echec"
+                if lost and final:
+                    self.unreachable = True
+                return attrs.evolve(
+                    item, status=status, attempts=attempt, code=code, answer=answer,
+                    reason=f"{answer} ({attempt} tentative(s))",
+                )  # fmt: skip
+            self.sleep(delay)
+            delay *= 2
+
+    def _attempt(self, item: Planned, payload: bytes) -> tuple[int, str, bool]:
+        """``(code, answer, lost)``: the server's reply, or ``(0, reason, True)`` when the
+        connection failed (it is dropped, and reopened at the next attempt)."""
+        try:
+            if self.conn is None:
+                self.conn = connect(self.smtp, self.tls)
+            code, answer = deliver(self.conn, self.settings.sender, item.address, payload)
+            return code, answer, False
+        except SendingError:
+            raise
+        except (OSError, smtplib.SMTPException) as exc:
+            if self.conn is not None:
+                self.conn.close()
+                self.conn = None
+            return 0, lost_reason(exc), True
+
+    def _record(self, item: Planned, attempt: int, code: int, answer: str) -> None:
+        letter = item.letter
+        record = SendingRecord(
+            request_id=letter.request_id,
+            letter=letter.kind.value,
+            physician_id=letter.physician_id or "",
+            recipient_kind=item.recipient_kind,
+            recipient=item.masked,
+            at=self.now(),
+            attempt=attempt,
+            code=code,
+            answer=answer,
+            sent=code == 250,
+        )
+        store = self.register.store
+        with store.transaction():
+            store.add_sending(record)

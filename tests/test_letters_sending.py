@@ -1,0 +1,417 @@
+"""Sending letters by e-mail (``mt-access envoyer``) against a local SMTP server (aiosmtpd on
+127.0.0.1, STARTTLS with a throwaway certificate, AUTH): the dry run, delivery with the letter
+attached, refusals per letter, server refusals and timeouts retried and recorded, never twice,
+and credentials never shown. Every person here is generated."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import mt_access
+from factories import doc, req
+from mt_access import Modality, PatientIdentity, PolicyError
+from mt_access.cli import main
+from mt_access.errors import SendingError
+from mt_access.letters.sending import letters_of_run, plan_sending, send_letters
+from mt_access.letters.settings import SENDING
+from mt_access.letters.smtp import SmtpSettings, clean_answer, is_valid_address, mask_address
+from mt_access.model import PracticeContact
+from mt_access.register import Register
+from mt_access.store import MemoryStore, SQLiteStore
+from smtp_server import PASSWORD, USER, Recorder, make_certificate, require_smtp, start
+
+D1 = dt.date(2026, 3, 2)
+D2 = dt.date(2026, 3, 3)
+RUN = dt.date(2026, 3, 5)
+MARCQ = "59378"
+MSSANTE = "dr.un@marcq.mssante.fr"
+NOT_MSSANTE = "dr.deux@exemple.fr"
+PATIENT = "p.un@example.org"
+NAME = "Testnomun"
+SENDER = "coordination@cpts-test.mssante.fr"
+
+EXTRA = f"""
+questions:
+  - id: accepte_courriel
+    label: Accepte les courriers par courriel
+    type: oui_non
+sending:
+  sender: {SENDER}
+  mssante_domains: [mssante.fr]
+  patient_consent_question: accepte_courriel
+  max_attempts: 3
+"""
+
+
+@pytest.fixture(scope="module")
+def policy_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    text = mt_access.available_policies()["deule_marque"].read_text(encoding="utf-8")
+    path = tmp_path_factory.mktemp("policy") / "politique.yaml"
+    path.write_text(text + EXTRA, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def policy(policy_file: Path) -> mt_access.Policy:
+    return mt_access.load_policy(policy_file)
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    require_smtp()
+    return make_certificate(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def server(certificate: tuple[Path, Path]) -> Iterator[tuple[Any, Recorder]]:
+    handler = Recorder()
+    controller = start(handler, *certificate)
+    try:
+        yield controller, handler
+    finally:
+        controller.stop()
+
+
+def _smtp(controller: Any, certificate: tuple[Path, Path], **kw: Any) -> SmtpSettings:
+    values: dict[str, Any] = {"user": USER, "password": PASSWORD, "timeout": 10.0}
+    values.update(kw)
+    return SmtpSettings("127.0.0.1", controller.port, cafile=str(certificate[0]), **values)
+
+
+def _identity(email: str, last: str = NAME) -> PatientIdentity:
+    return PatientIdentity(last_name=last, first_name="Testprénom", email=email)
+
+
+def _build(register: Register) -> None:
+    """Two GPs (one with an MSSanté address, one without); two priority requests proposed to
+    them; three orientations: consent and address, no consent, consent and a bad address."""
+    for pid, address in (("MG1", MSSANTE), ("MG2", NOT_MSSANTE)):
+        register.add_physician(
+            doc(pid, MARCQ, capacity=None, contact=PracticeContact(mssante=address))
+        )
+        register.join(pid, D1, monthly_capacity=1, modalities=[Modality.OFFICE])
+    yes = {"accepte_courriel": True}
+    people = [
+        (req("R1", MARCQ, age=30, received=D1, answers=yes), _identity(PATIENT)),
+        (req("R2", MARCQ, age=80, received=D1), _identity("")),
+        (req("R3", MARCQ, age=81, received=D1), _identity("")),
+        (req("R4", MARCQ, age=30, received=D1), _identity("p.quatre@example.org")),
+        (req("R5", MARCQ, age=30, received=D1, answers=yes), _identity("pas une adresse")),
+    ]
+    for request, identity in people:
+        register.add_request(request, identity)
+        register.acknowledge(request.id, D1)
+        register.confirm(request.id, D2)
+        register.to_waiting(request.id, D2)
+    register.run_match(RUN)
+
+
+@pytest.fixture
+def register(policy: mt_access.Policy) -> Register:
+    register = Register(MemoryStore(), policy)
+    _build(register)
+    return register
+
+
+def _by_key(report: Any) -> dict[tuple[str, str, str], Any]:
+    return {p.key: p for p in report.letters}
+
+
+def _referral(register: Register, pid: str) -> tuple[str, str, str]:
+    rid = next(r for r, p in [(t.request_id, t.physician_id) for t in register.store.transitions()
+               if t.event.value == "propose"] if p == pid)  # fmt: skip
+    return (rid, "dossier_medecin", pid)
+
+
+# --------------------------------------------------------------------------------------------
+# Addresses, settings
+
+
+def test_addresses_are_checked_and_masked(policy: mt_access.Policy) -> None:
+    assert is_valid_address(MSSANTE)
+    for bad in ("pas une adresse", "a@b", "a@b.fr\nBcc: x@y.fr", "<a@b.fr>", "@b.fr", ""):
+        assert not is_valid_address(bad)
+    assert mask_address("dupont@exemple.mssante.fr") == "d***@exemple.mssante.fr"
+    assert mask_address("sans-arobase") == "***"
+    assert clean_answer("550 5.1.1 <jean.test@example.org>:\n inconnu") == (
+        "550 5.1.1 <j***@example.org>: inconnu"
+    )
+    settings = policy.section(SENDING)
+    assert settings.is_mssante(MSSANTE)
+    assert settings.is_mssante("x@MSSANTE.FR")
+    assert not settings.is_mssante(NOT_MSSANTE)
+    assert not settings.is_mssante("x@faux-mssante.fr")
+    assert mt_access.load_policy("deule_marque").section(SENDING).patient_consent_question is None
+
+
+def test_the_consent_question_must_be_a_yes_no_question(tmp_path: Path) -> None:
+    text = mt_access.available_policies()["deule_marque"].read_text(encoding="utf-8")
+    path = tmp_path / "p.yaml"
+    path.write_text(text + "sending:\n  patient_consent_question: accepte\n", encoding="utf-8")
+    with pytest.raises(PolicyError, match="question inconnue 'accepte'") as info:
+        mt_access.load_policy(path)
+    assert info.value.path == "$.sending.patient_consent_question"
+    path.write_text(text + "sending:\n  mssante_domains: [pas un domaine]\n", encoding="utf-8")
+    with pytest.raises(PolicyError, match="nom de domaine attendu"):
+        mt_access.load_policy(path)
+
+
+def test_smtp_settings_file_must_be_private(tmp_path: Path) -> None:
+    file = tmp_path / "smtp.conf"
+    file.write_text(
+        f"# réglages\nMT_ACCESS_SMTP_HOST=smtp.exemple.fr\nMT_ACCESS_SMTP_USER={USER}\n"
+        f"MT_ACCESS_SMTP_PASSWORD={PASSWORD}\n",
+        encoding="utf-8",
+    )
+    file.chmod(0o644)
+    with pytest.raises(SendingError, match="chmod 600") as info:
+        SmtpSettings.from_file(file)
+    assert PASSWORD not in str(info.value)
+    file.chmod(0o600)
+    settings = SmtpSettings.from_file(file)
+    assert (settings.host, settings.port, settings.password) == ("smtp.exemple.fr", 587, PASSWORD)
+    assert PASSWORD not in repr(settings)
+    assert USER not in repr(settings)
+    with pytest.raises(SendingError, match="MT_ACCESS_SMTP_HOST absent"):
+        SmtpSettings.from_env({})
+    with pytest.raises(SendingError, match="MT_ACCESS_SMTP_PORT : nombre attendu") as info:
+        SmtpSettings.from_env({"MT_ACCESS_SMTP_HOST": "h", "MT_ACCESS_SMTP_PORT": PASSWORD})
+    assert PASSWORD not in str(info.value)
+
+
+# --------------------------------------------------------------------------------------------
+# Dry run and sending
+
+
+def test_dry_run_shows_where_each_letter_goes_and_sends_nothing(
+    register: Register, server: tuple[Any, Recorder]
+) -> None:
+    letters, missing = letters_of_run(register)
+    assert missing == []
+    report = send_letters(register, letters, attachment="md")
+    assert not report.sent
+    planned = _by_key(report)
+    ok = planned[_referral(register, "MG1")]
+    assert (ok.status, ok.recipient_kind, ok.masked) == (
+        "a_envoyer",
+        "medecin",
+        "d***@marcq.mssante.fr",
+    )
+    refused = planned[_referral(register, "MG2")]
+    assert refused.status == "refuse"
+    assert "hors MSSanté" in refused.reason
+    assert "mssante.fr" in refused.reason
+    assert NOT_MSSANTE not in refused.reason
+    assert planned[("R1", "orientation", "")].masked == "p***@example.org"
+    assert "n'a pas accepté" in planned[("R4", "orientation", "")].reason
+    assert planned[("R5", "orientation", "")].reason == "adresse électronique du patient invalide"
+    assert report.count("a_envoyer") == 2
+    assert report.count("refuse") == 3
+    assert server[1].messages == []
+    assert register.store.sendings() == []
+
+
+def test_sending_delivers_one_message_per_letter_over_tls_with_the_pdf(
+    register: Register, server: tuple[Any, Recorder], certificate: tuple[Path, Path]
+) -> None:
+    pytest.importorskip("weasyprint")
+    controller, handler = server
+    letters, _ = letters_of_run(register)
+    report = send_letters(register, letters, send=True, smtp=_smtp(controller, certificate))
+    assert report.count("envoye") == 2
+    assert report.complete
+    assert sorted(r for m in handler.messages for r in m.recipients) == sorted([MSSANTE, PATIENT])
+    for received in handler.messages:
+        assert received.tls
+        assert received.authenticated
+        assert received.sender == SENDER
+        message = received.message
+        (attachment,) = list(message.iter_attachments())
+        assert attachment.get_content_type() == "application/pdf"
+        assert attachment.get_content().startswith(b"%PDF")
+        body = message.get_body(preferencelist=("plain",))
+        assert body is not None
+        text = body.get_content()
+        for private in (NAME, PATIENT, "75 ans", "ALD"):
+            assert private not in text
+            assert private not in str(message["Subject"])
+    records = register.store.sendings()
+    assert [(r.attempt, r.code, r.sent) for r in records] == [(1, 250, True), (1, 250, True)]
+    assert {r.recipient for r in records} == {"d***@marcq.mssante.fr", "p***@example.org"}
+
+
+def test_a_letter_is_never_sent_twice(
+    register: Register, server: tuple[Any, Recorder], certificate: tuple[Path, Path]
+) -> None:
+    controller, handler = server
+    letters, _ = letters_of_run(register)
+    smtp = _smtp(controller, certificate)
+    first = send_letters(register, [*letters, letters[0]], send=True, smtp=smtp, attachment="md")
+    second = send_letters(register, letters, send=True, smtp=smtp, attachment="md")
+    assert first.count("envoye") == 2
+    assert first.letters[-1].status == "deja_envoye"  # the same letter given twice
+    assert second.count("envoye") == 0
+    assert second.count("deja_envoye") == 2
+    assert len(handler.messages) == 2
+    (attachment,) = list(handler.messages[0].message.iter_attachments())
+    assert attachment.get_content_type() == "text/markdown"
+    assert len(register.store.sendings()) == 2
+
+
+def test_a_server_refusal_is_recorded_and_retried_up_to_the_bound(
+    register: Register, server: tuple[Any, Recorder], certificate: tuple[Path, Path]
+) -> None:
+    controller, handler = server
+    handler.refused.add(MSSANTE)
+    letters, _ = letters_of_run(register)
+    smtp = _smtp(controller, certificate)
+    key = _referral(register, "MG1")
+    statuses = []
+    for _ in range(4):
+        report = send_letters(register, letters, send=True, smtp=smtp, attachment="md")
+        statuses.append(_by_key(report)[key].status)
+    assert statuses == ["echec", "echec", "abandonne", "abandonne"]
+    refused = [r for r in register.store.sendings() if r.key == key]
+    assert [(r.attempt, r.code, r.sent) for r in refused] == [
+        (1, 550, False),
+        (2, 550, False),
+        (3, 550, False),
+    ]
+    assert all(MSSANTE not in r.answer and "d***@marcq.mssante.fr" in r.answer for r in refused)
+    assert [m.recipients for m in handler.messages] == [(PATIENT,)]  # the other letter went
+
+
+def test_a_timeout_is_retried_with_backoff_in_the_same_sending(
+    register: Register, server: tuple[Any, Recorder], certificate: tuple[Path, Path]
+) -> None:
+    controller, handler = server
+    handler.slow, handler.delay = 1, 3.0
+    waits: list[float] = []
+    letters, _ = letters_of_run(register)
+    report = send_letters(
+        register, letters, send=True, smtp=_smtp(controller, certificate, timeout=1.0),
+        attachment="md", backoff=0.5, sleep=waits.append,
+    )  # fmt: skip
+    assert report.complete
+    assert report.count("envoye") == 2
+    assert waits == [0.5]
+    records = register.store.sendings()
+    assert [(r.attempt, r.code, r.sent) for r in records][:2] == [(1, 0, False), (2, 250, True)]
+    assert "délai dépassé" in records[0].answer
+    assert len(handler.messages) == 2
+
+
+def test_no_starttls_no_sending(register: Register, certificate: tuple[Path, Path]) -> None:
+    handler = Recorder()
+    controller = start(handler, None, None)
+    try:
+        letters, _ = letters_of_run(register)
+        with pytest.raises(SendingError, match="ne propose pas STARTTLS"):
+            send_letters(register, letters, send=True, smtp=_smtp(controller, certificate))
+    finally:
+        controller.stop()
+    assert handler.messages == []
+    assert register.store.sendings() == []
+
+
+def test_a_wrong_password_is_refused_without_being_shown(
+    register: Register, server: tuple[Any, Recorder], certificate: tuple[Path, Path]
+) -> None:
+    controller, handler = server
+    letters, _ = letters_of_run(register)
+    smtp = _smtp(controller, certificate, password="Mauvais-Secret-42")
+    with pytest.raises(SendingError, match="refuse l'authentification") as info:
+        send_letters(register, letters, send=True, smtp=smtp)
+    assert "Mauvais-Secret-42" not in str(info.value)
+    assert USER not in str(info.value)
+    assert handler.messages == []
+    assert register.store.sendings() == []
+
+
+def test_plan_without_a_sending_section_refuses_patients(register: Register) -> None:
+    plain = Register(register.store, mt_access.load_policy("deule_marque"))
+    letters, _ = letters_of_run(plain)
+    planned = plan_sending(plain, letters, attachment="txt")
+    patients = [p for p in planned if p.recipient_kind == "patient"]
+    assert patients
+    assert all("non prévu par la politique" in p.reason and p.status == "refuse" for p in patients)
+
+
+# --------------------------------------------------------------------------------------------
+# The command line
+
+
+def test_envoyer_command_never_shows_credentials(
+    tmp_path: Path,
+    policy_file: Path,
+    policy: mt_access.Policy,
+    server: tuple[Any, Recorder],
+    certificate: tuple[Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    controller, handler = server
+    path = tmp_path / "registre.sqlite"
+    store = SQLiteStore(path)
+    with store.transaction():
+        store.put_setting("policy", str(policy_file))
+    _build(Register(store, policy))
+    store.close()
+    env = {
+        "HOST": "127.0.0.1", "PORT": str(controller.port), "USER": USER,
+        "PASSWORD": PASSWORD, "CAFILE": str(certificate[0]),
+    }  # fmt: skip
+    for key, value in env.items():
+        monkeypatch.setenv(f"MT_ACCESS_SMTP_{key}", value)
+    caplog.set_level(logging.DEBUG)
+    outputs = []
+    for args in ([], ["--envoyer", "--format", "md"], ["--envoyer", "--format", "md"]):
+        out, err = io.StringIO(), io.StringIO()
+        code = main(["envoyer", "--registre", str(path), *args], out=out, err=err)
+        assert code == 0, err.getvalue()
+        outputs.append(out.getvalue() + err.getvalue())
+    assert "Aperçu : rien n'est envoyé" in outputs[0]
+    assert "d***@marcq.mssante.fr" in outputs[0]
+    assert "hors MSSanté" in outputs[0]
+    assert "2 envoyé" in outputs[1]
+    assert "2 déjà envoyé" in outputs[2]
+    assert len(handler.messages) == 2
+    # mt-access's own log lines (aiosmtpd, the test's server, logs what it receives)
+    ours = [r.getMessage() for r in caplog.records if not r.name.startswith("mail.log")]
+    everything = "\n".join(outputs + ours)
+    for secret in (PASSWORD, USER, MSSANTE, PATIENT, NAME):
+        assert secret not in everything
+    conn = sqlite3.connect(path)
+    rows = conn.execute("SELECT * FROM sendings").fetchall()
+    conn.close()
+    assert len(rows) == 2
+    assert all(secret not in repr(rows) for secret in (PASSWORD, USER, MSSANTE, PATIENT))
+    assert PASSWORD.encode() not in path.read_bytes()
+    assert os.environ["MT_ACCESS_SMTP_PASSWORD"] == PASSWORD  # read, never stored
+
+
+def test_envoyer_refuses_a_readable_settings_file(
+    tmp_path: Path, policy_file: Path, policy: mt_access.Policy
+) -> None:
+    path = tmp_path / "registre.sqlite"
+    store = SQLiteStore(path)
+    with store.transaction():
+        store.put_setting("policy", str(policy_file))
+    store.close()
+    conf = tmp_path / "smtp.conf"
+    conf.write_text(f"MT_ACCESS_SMTP_HOST=127.0.0.1\nMT_ACCESS_SMTP_PASSWORD={PASSWORD}\n")
+    conf.chmod(0o640)
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["envoyer", "--registre", str(path), "--envoyer", "--smtp", str(conf)], out, err)
+    assert code == 1
+    assert "chmod 600" in err.getvalue()
+    assert PASSWORD not in err.getvalue() + out.getvalue()
