@@ -255,19 +255,22 @@ def test_a_request_of_another_level_never_changes_the_others(
     instance: tuple[Any, ...], routers: str, own_gp: bool
 ) -> None:
     """N1 and the non-priority level monthly_quota, N2 ``routers``: adding an N2 request that
-    no other request's GPs accept changes none of the other requests' outcomes. With a GP of
-    its own for it (``own_gp``), the solver's graph has one more GP, so a tie between GPs at
-    the same distance may be broken the other way: persons and distances are compared."""
+    no other request's GPs accept changes none of the other requests' outcomes: who waits and
+    why, who is placed, how many persons and how far. The solver's graph has one more node
+    (and one more GP with ``own_gp``), so a tie between two GPs at the same distance from a
+    patient may be broken the other way (a known limit, docs/concepts.md): the GP itself is
+    not compared."""
     requests, physicians = instance
     policy = _policy(("monthly_quota", routers, "monthly_quota"))
     before = match(requests, physicians, policy, None, ON)
     extra = _request("B", OUTSIDE, 1, dt.date(2026, 1, 1))
     own = [doc("GB", OUTSIDE, accepted=frozenset({OUTSIDE}))] if own_gp else []
     after = match([*requests, extra], [*physicians, *own], policy, None, ON)
-    assert {w for w in after.waiting if w.request_id != "B"} == set(before.waiting)
-    if not own_gp:
-        assert after.placements == before.placements
-        return
+    # who waits and why (the detail may name a GP of a tie broken the other way)
+    waits = {(w.request_id, w.level, w.reason, w.persons) for w in after.waiting}
+    assert waits - {w for w in waits if w[0] == "B"} == {
+        (w.request_id, w.level, w.reason, w.persons) for w in before.waiting
+    }
 
     def outcome(result: Any) -> Counter[tuple[str, int, float]]:
         placed = (p for p in result.placements if p.request_id != "B")
