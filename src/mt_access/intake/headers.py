@@ -15,6 +15,7 @@ from mt_access.intake.forms import (
 )
 from mt_access.intake.records import shown_header
 from mt_access.intake.tabular import (
+    HeaderIndex,
     Table,
 )
 
@@ -24,9 +25,7 @@ def column_plan(
 ) -> tuple[dict[str, tuple[str, ...]], list[tuple[str, str]]]:
     """The file's headers read by each field (constant fields: none), and the optional
     fields whose columns are absent, as ``(headers, field label)``."""
-    by_key: dict[str, list[str]] = {}
-    for header in table.headers:
-        by_key.setdefault(header_key(header), []).append(header)
+    index = HeaderIndex(table)
     plan: dict[str, tuple[str, ...]] = {}
     missing: dict[str, list[str]] = {}
     absent: list[tuple[str, str]] = []
@@ -36,16 +35,9 @@ def column_plan(
             continue
         found: list[str] = []
         for column in form_field.columns:
-            actual = by_key.get(header_key(column), [])
-            if len(actual) > 1:
-                raise IntakeError(
-                    f"{len(actual)} colonnes du fichier correspondent à l'en-tête « {column} » "
-                    "(majuscules, accents, « * » ou « : » ignorés) : renommez-les",
-                    source=table.source,
-                    value=" | ".join(actual),
-                )
-            if actual:
-                found.append(actual[0])
+            header = index.find(column)
+            if header is not None:
+                found.append(header)
                 if not form_field.join:
                     break
         options = " ou ".join(f"« {column} »" for column in form_field.columns)

@@ -34,9 +34,9 @@ import attrs
 
 from mt_access.errors import IntakeError
 from mt_access.intake.tabular import (
+    HeaderIndex,
     Row,
     Table,
-    header_key,
     normalize_text,
     parse_date,
     parse_decimal,
@@ -360,25 +360,12 @@ def question_columns(
         IntakeError: a question's column is missing (and not optional), or two columns of
             the file match one header.
     """
-    by_key: dict[str, list[str]] = {}
-    for header in table.headers:
-        by_key.setdefault(header_key(header), []).append(header)
+    index = HeaderIndex(table)
     plan: dict[str, str] = {}
     absent: list[tuple[str, str]] = []
     missing: list[str] = []
     for qid, form_field in fields.items():
-        found = None
-        for column in form_field.columns:
-            actual = by_key.get(header_key(column), [])
-            if len(actual) > 1:
-                raise IntakeError(
-                    f"{len(actual)} colonnes du fichier correspondent à l'en-tête « {column} » "
-                    "(majuscules, accents, « * » ou « : » ignorés) : renommez-les",
-                    source=table.source,
-                )
-            if actual:
-                found = actual[0]
-                break
+        found = next((h for h in map(index.find, form_field.columns) if h is not None), None)
         options = " ou ".join(f"« {column} »" for column in form_field.columns)
         if found is not None:
             plan[qid] = found

@@ -33,6 +33,7 @@ import attrs
 from mt_access.errors import IntakeError
 
 __all__ = [
+    "HeaderIndex",
     "IntakeError",
     "Row",
     "Table",
@@ -667,3 +668,29 @@ def header_key(text: str) -> str:
     (``" Votre ville * "`` and ``"votre ville"`` are the same header, and so are
     ``"Affection de longue durée (ALD)"`` and ``"affection de longue duree - ALD"``)."""
     return " ".join(_PUNCTUATION.sub(" ", normalize_text(text)).split())
+
+
+class HeaderIndex:
+    """The headers of a file by :func:`header_key`, to find the one a mapping names."""
+
+    def __init__(self, table: Table) -> None:
+        self.source = table.source
+        self.by_key: dict[str, list[str]] = {}
+        for header in table.headers:
+            self.by_key.setdefault(header_key(header), []).append(header)
+
+    def find(self, column: str) -> str | None:
+        """The file's header that ``column`` names (``None``: none).
+
+        Raises:
+            IntakeError: two headers of the file match ``column``.
+        """
+        actual = self.by_key.get(header_key(column), [])
+        if len(actual) > 1:
+            raise IntakeError(
+                f"{len(actual)} colonnes du fichier correspondent à l'en-tête « {column} » "
+                "(majuscules, accents, « * » ou « : » ignorés) : renommez-les",
+                source=self.source,
+                value=" | ".join(actual),
+            )
+        return actual[0] if actual else None
