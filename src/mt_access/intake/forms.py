@@ -41,6 +41,7 @@ from mt_access.intake.question_fields import (
     QuestionField,
     read_date_formats,
     read_question_fields,
+    read_wordings,
 )
 from mt_access.intake.tabular import header_key, normalize_text
 from mt_access.labels import LabelledEnum
@@ -360,30 +361,7 @@ class _Checker:
     def values(self, node: Node, spec: FieldSpec) -> tuple[tuple[str, Any], ...]:
         if spec.type in (FieldType.TEXT, FieldType.DATE):
             raise node.error("'values' ne s'applique pas à un champ texte ou date")
-        if not isinstance(node.value, dict) or not node.value:
-            raise node.error(
-                f"dictionnaire « libellé: valeur » attendu, reçu {yaml_kind(node.value)}"
-            )
-        pairs: list[tuple[str, Any]] = []
-        seen: dict[str, str] = {}
-        for wording, child in node.children():
-            if isinstance(wording, bool) or wording is None:
-                raise node.error(
-                    f"libellé {wording!r} lu par YAML comme {yaml_kind(wording)} "
-                    "(yes, no, on, off, ~...) : écrivez le libellé entre guillemets"
-                )
-            if not isinstance(wording, str | int | float):
-                raise node.error(f"libellé texte attendu, reçu {yaml_kind(wording)}")
-            text = str(wording).strip()
-            checked = self.target(child, spec)
-            key = normalize_text(text)
-            if key in seen:
-                raise child.error(
-                    f"libellé en double (casse et accents ignorés) : {seen[key]!r} et {text!r}"
-                )
-            seen[key] = text
-            pairs.append((text, checked))
-        return tuple(pairs)
+        return read_wordings(node, lambda child: self.target(child, spec), "valeur")
 
     def formats(self, node: Node, spec: FieldSpec) -> tuple[str, ...]:
         if spec.type is not FieldType.DATE:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -119,8 +119,17 @@ def _target(node: Node, question: Question) -> Any:
 
 
 def _values(node: Node, question: Question) -> tuple[tuple[str, Any], ...]:
+    return read_wordings(node, lambda child: _target(child, question), "réponse")
+
+
+def read_wordings(
+    node: Node, target: Callable[[Node], Any], what: str
+) -> tuple[tuple[str, Any], ...]:
+    """A ``values:`` mapping of form wordings to what each means (``target`` reads and
+    checks one meaning), for a form field or a question: wordings unique once case and
+    accents are ignored, never a YAML boolean or null."""
     if not isinstance(node.value, dict) or not node.value:
-        raise node.error(f"dictionnaire « libellé: réponse » attendu, reçu {yaml_kind(node.value)}")
+        raise node.error(f"dictionnaire « libellé: {what} » attendu, reçu {yaml_kind(node.value)}")
     pairs: list[tuple[str, Any]] = []
     seen: dict[str, str] = {}
     for wording, child in node.children():
@@ -129,14 +138,17 @@ def _values(node: Node, question: Question) -> tuple[tuple[str, Any], ...]:
                 f"libellé {wording!r} lu par YAML comme {yaml_kind(wording)} "
                 "(yes, no, on, off, ~...) : écrivez le libellé entre guillemets"
             )
+        if not isinstance(wording, str | int | float):
+            raise node.error(f"libellé texte attendu, reçu {yaml_kind(wording)}")
         text = str(wording).strip()
+        checked = target(child)
         key = normalize_text(text)
         if key in seen:
             raise child.error(
                 f"libellé en double (casse et accents ignorés) : {seen[key]!r} et {text!r}"
             )
         seen[key] = text
-        pairs.append((text, _target(child, question)))
+        pairs.append((text, checked))
     return tuple(pairs)
 
 
