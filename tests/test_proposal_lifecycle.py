@@ -152,19 +152,20 @@ def test_proposing_to_a_full_gp_records_nothing(capacity: int, taken: int, perso
     assert _snapshot(register) == before
 
 
-def test_the_acceptance_check_stays() -> None:
-    """A hand proposal holds no place: a later acceptance beyond capacity still fails, and
-    cancelling the proposal frees the request without blocking the GP."""
+def test_a_hand_proposal_holds_its_place() -> None:
+    """A hand proposal holds a place at once: a second proposal beyond capacity is refused
+    before anything is recorded, and cancelling the first frees its place without blocking
+    the GP."""
     register = _register({"MG1": 1})
     a, b = _waiting(register, 1), _waiting(register, 1)
     register.propose(a, "MG1", DAY)
-    register.propose(b, "MG1", DAY)  # one place left when proposed
-    register.answer(a, "MG1", DAY, accepted=True)
-    with pytest.raises(mt_access.CapacityExceededError):
-        register.answer(b, "MG1", DAY, accepted=True)
-    file = register.cancel_proposal(b, "MG1", DAY, "plus de place ce mois-ci")
+    with pytest.raises(RegisterOperationError, match="place"):
+        register.propose(b, "MG1", DAY)
+    file = register.cancel_proposal(a, "MG1", DAY, "plus de place ce mois-ci")
     assert file.state is RequestState.WAITING
     assert file.declined_by == frozenset()
+    register.propose(b, "MG1", DAY)
+    register.answer(b, "MG1", DAY, accepted=True)
 
 
 # ------------------------------------------------------------------------------------------

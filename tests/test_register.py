@@ -12,7 +12,6 @@ import pytest
 import mt_access
 from factories import MOIRANS, VOIRON, VOREPPE, doc, req
 from mt_access import (
-    CapacityExceededError,
     IllegalTransitionError,
     LifecycleError,
     Modality,
@@ -131,23 +130,31 @@ def test_priority_first_within_capacity(voironnais: mt_access.Policy) -> None:
     assert [s.id for s in register.waiting()] == ["R-old"]
 
 
-def test_hand_made_proposal_takes_a_place_on_acceptance(voironnais: mt_access.Policy) -> None:
+def test_hand_made_proposal_holds_a_place_until_answered(voironnais: mt_access.Policy) -> None:
     register = _register(voironnais)
     _gp(register, "MG1", capacity=1)
     _waiting(register, req("R1", received=D1))
     _waiting(register, req("R2", received=D1))
     register.propose("R1", "MG1", RUN)
-    register.propose("R2", "MG1", RUN)
-    assert register.ledger.used("MG1", Month(2026, 3)) == 0
-    register.answer("R1", "MG1", RUN, accepted=True)
+    # the place is held at once: the month's run cannot give it to R2
     assert register.ledger.used("MG1", Month(2026, 3)) == 1
-    with pytest.raises(CapacityExceededError):
-        register.answer("R2", "MG1", RUN, accepted=True)
-    # nothing was recorded by the failed operation
-    assert register.file("R2").state is RequestState.PROPOSED
-    register.change_capacity("MG1", RUN, 2)
+    assert register.run_match(RUN).proposed == ()
+    with pytest.raises(RegisterOperationError, match="0 place"):
+        register.propose("R2", "MG1", RUN)
+    assert register.file("R2").state is RequestState.WAITING
+    # cancelling the proposal releases the place; proposing again holds it again
+    register.cancel_proposal("R1", "MG1", RUN, "erreur de saisie")
+    assert register.ledger.used("MG1", Month(2026, 3)) == 0
+    register.propose("R2", "MG1", RUN)
+    # the acceptance keeps the place it held, without taking a second one
     register.answer("R2", "MG1", RUN, accepted=True)
+    assert register.ledger.used("MG1", Month(2026, 3)) == 1
+    register.change_capacity("MG1", RUN, 2)
+    register.propose("R1", "MG1", RUN)
     assert register.ledger.used("MG1", Month(2026, 3)) == 2
+    # a refusal frees it (the policy does not keep refused places)
+    register.answer("R1", "MG1", RUN, accepted=False, comment="patientèle complète")
+    assert register.ledger.used("MG1", Month(2026, 3)) == 1
 
 
 def test_suspended_gp_receives_nothing(voironnais: mt_access.Policy) -> None:

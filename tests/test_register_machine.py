@@ -355,6 +355,9 @@ class RegisterMachine(RuleBasedStateMachine):
             return
         self.register.propose(rid, pid, self.today)
         model.pending[pid] = model.unresolved
+        # a hand-made proposal holds its places, like a run's placement
+        self.places[rid, pid] = (month, len(model.unresolved))
+        model.by_run.add(pid)
         model.settle()
 
     @precondition(lambda self: bool(self._ids(RequestState.PROPOSED)))

@@ -389,8 +389,11 @@ class Register(PersonalData, GPOperations, PullPicks, Qualification):
     ) -> RequestFile:
         """Propose a waiting request (``persons`` of a household, every person still
         searching by default) to a GP by hand (e.g. one of an orientation's GPs; a GP's pick
-        from their ``pull`` list is :meth:`choose`, which holds a place). No place is held:
-        the acceptance takes one per person (and is checked again then).
+        from their ``pull`` list is :meth:`choose`). Like a run's placement or a pick, the
+        proposal holds one place per person in the GP's month of ``on`` in the ledger, so
+        that the next match run cannot give those places to someone else; the place is
+        released if the proposal is cancelled, or refused (unless the policy keeps refused
+        places, ``capacity.refusal_frees_slot: false``), and kept on acceptance.
 
         Raises:
             RegisterOperationError: unknown GP, a GP not active and accepting on ``on``, or
@@ -421,6 +424,14 @@ class Register(PersonalData, GPOperations, PullPicks, Qualification):
                     "proposée(s) ; rien n'a été enregistré (enregistrez d'abord une "
                     "nouvelle capacité, ou proposez à un autre médecin)"
                 )
+            assert self._ledger is not None
+            held = PlacementRecorded(physician_id, Month.of(on), file.id, proposed, on)
+            self._ledger.record(
+                held,
+                default_capacity={physician_id: self.policy.monthly_capacity_of(physician)},
+                carry_over=self.policy.carry_over,
+            )
+            self.store.append_ledger([held])
             return new
 
         return self._event(request_id, change, on)
@@ -472,11 +483,12 @@ class Register(PersonalData, GPOperations, PullPicks, Qualification):
 
         An acceptance finds an MT for the persons proposed to this GP (``mt_found`` for
         them; the request exits once every person has an outcome): the GP's places for them
-        stay in the ledger (a hand-made proposal takes one per person now, in the month of
-        ``on``); another pending proposal covering one of them is closed and its places
-        freed. A refusal adds the GP to the request's ``declined_by`` for good, puts the
-        persons proposed back on the waiting list, and frees the places unless the policy
-        keeps them (``capacity.refusal_frees_slot: false``).
+        stay in the ledger (a proposal that holds none, recorded by an older version,
+        takes one per person now, in the month of ``on``); another pending proposal
+        covering one of them is closed and its places freed. A refusal adds the GP to the
+        request's ``declined_by`` for good, puts the persons proposed back on the waiting
+        list, and frees the places unless the policy keeps them
+        (``capacity.refusal_frees_slot: false``).
 
         Raises:
             LifecycleError: the request is not proposed to this GP.
