@@ -518,3 +518,50 @@ def test_every_french_spelling_reads_back(day: dt.date, data: st.DataObject) -> 
     text = f"{day_text}{sep}{month}{sep}{day.year}"
     assert read_dated(text, (DAY_MONTH_YEAR,)) == day
     assert read_dated(f"{month} {day.year}", (MONTH_YEAR,)) == day.replace(day=1)
+
+
+def test_a_sheet_without_outcome_column_reads_an_attribution_as_mt_found(tmp_path: Path) -> None:
+    path = tmp_path / "suivi.csv"
+    path.write_text(
+        "Date de la demande;Nom;Prénom;Date de naissance;Commune;Consentement;"
+        "Date d'attribution;MT attribué\n"
+        "05/01/2026;Testeur1;Alix;12/04/1950;Voiron;Oui;20/02/2026;Dr Durand\n"
+        "06/01/2026;Testeur2;Alix;12/04/1951;Voiron;Oui;;\n"
+        "07/01/2026;Testeur3;Alix;12/04/1952;Voiron;Oui;20/02/2026;\n",
+        encoding="utf-8",
+    )
+    register = _register()
+    result = _read(register, path, _mapping(tmp_path, path))
+    assert [(e.row, e.outcome, e.physician_id) for e in result.entries] == [
+        (2, FollowUpOutcome.MT_FOUND, "MG-2"),
+        (3, FollowUpOutcome.OPEN, None),
+    ]
+    (problem,) = result.problems
+    assert (problem.row, problem.column) == (4, "Date d'attribution")
+    assert "issue de la demande attendue" in problem.expected
+
+
+def test_an_open_row_of_a_patient_still_searching_in_the_register_is_skipped(
+    tmp_path: Path,
+) -> None:
+    form = tmp_path / "demandes.csv"
+    form.write_text(
+        "Date de la demande;Nom;Prénom;Date de naissance;Commune;Consentement\n"
+        "05/03/2026;Testeur1;Alix;12/04/1950;Voiron;Oui\n",
+        encoding="utf-8",
+    )
+    register = _register()
+    from mt_access.intake import import_file, load_preset
+
+    register.import_intake(import_file(form, POLICY, mapping=load_preset("generique")))
+    path = tmp_path / "suivi.csv"
+    path.write_text(
+        "Date de la demande;Nom;Prénom;Date de naissance;Commune;Consentement;Date de sortie;"
+        "Issue\n"
+        "01/03/2026;TESTEUR1;alix;12/04/1950;Voiron;Oui;;En cours\n"
+        "01/03/2025;Testeur1;Alix;12/04/1950;Voiron;Oui;01/06/2025;Abandon\n",
+        encoding="utf-8",
+    )
+    result = _read(register, path, _mapping(tmp_path, path))
+    assert [row for row, _ in result.already_in_register] == [2]
+    assert [e.row for e in result.entries] == [3]  # an earlier, closed search is history

@@ -391,9 +391,12 @@ def _fit(name: str, profile: ColumnProfile) -> FieldProposal | str:
             return "des nombres étaient attendus"
         return FieldProposal(name, profile.header, 0.0, "", values=tuple((t, 0) for t in zero))
     if spec.type is FieldType.CHOICE:
-        if kind not in ("choice", "yes_no") and not profile.few_values:
-            return "quelques libellés attendus"
         known = _choice_wordings(name)
+        every_known = 0 < profile.distinct <= MAX_CHOICES and all(
+            normalize_text(text) in known for text in profile.wordings
+        )
+        if kind not in ("choice", "yes_no") and not profile.few_values and not every_known:
+            return "quelques libellés attendus"
         pairs: list[tuple[str, str]] = []
         unknown: list[str] = []
         for text in profile.wordings:

@@ -132,6 +132,12 @@ def mapping_yaml(deduction: Deduction, *, file_name: str, today: dt.date | None 
     for name, _ in deduction.missing:
         lines += _comment(f"À COMPLÉTER : {FIELDS[name].label} (champ obligatoire)", "  ")
         lines.append(f'  # {name}: "en-tête de la colonne"')
+        if name == "consent":
+            lines += _comment(
+                "(sans colonne : un formulaire dont l'envoi vaut consentement, ou un suivi dont\n"
+                "chaque patient a consenti à son inscription, s'écrit consent: {value: true})",
+                "  ",
+            )
     declared = [q for q in deduction.questions if q.declared]
     if declared:
         lines += ["", *_comment("Questions de la politique lues dans le formulaire."), "questions:"]

@@ -11,7 +11,9 @@ The sheet is read with a form mapping (:mod:`mt_access.intake.forms`, usually wr
   ``values:`` to :class:`~mt_access.intake.outcomes.FollowUpOutcome` (``open`` or an exit
   reason of the register);
 * ``physician``: for an MT found, the GP who took the patient, found among the register's
-  GPs by RPPS number, id or name (:class:`PhysicianFinder`).
+  GPs by RPPS number, id or name (:class:`PhysicianFinder`). A sheet without an outcome
+  column (« Date d'attribution », « MT attribué » only) reads a row with an exit date and a
+  GP as an MT found.
 
 :func:`read_follow_up` checks every row against the lifecycle's rules and returns a
 :class:`FollowUpResult`: an exit before the entry, an entry or exit in the future, an
@@ -123,7 +125,9 @@ class FollowUpResult:
             migration or import (same content): skipped.
         already_in_register: ``(row, request id)`` of the rows whose patient has a request
             with the same entry date in the register (the sheet changed since it was
-            migrated, or the request was entered by hand): skipped, never recorded twice.
+            migrated, or the request was entered by hand), and of the open rows whose
+            patient has a request in progress in the register (the same search, imported
+            from the form): skipped, never recorded twice.
         unread_columns, column_hints, absent_columns: as for a form import.
     """
 
@@ -308,6 +312,10 @@ class _Checks:
         assert isinstance(outcome, FollowUpOutcome)
         exit_value = values.get("exit_date")
         exit_on = exit_value if isinstance(exit_value, dt.date) else None
+        if "outcome" not in importer.readers and exit_on is not None and values.get("physician"):
+            # A sheet without an outcome column (« Date d'attribution », « MT attribué »):
+            # an exit with a GP named is an MT found.
+            outcome = FollowUpOutcome.MT_FOUND
         entry_on = request.received
         if entry_on > self.today:
             problems.append(
@@ -411,7 +419,8 @@ def read_follow_up(
         physicians: the register's GPs (an MT found names one of them).
         known: the register's persons; with ``known_received`` (request id → entry date),
             a row whose patient has a request received on the same date is skipped
-            (``already_in_register``).
+            (``already_in_register``), and so is an open row whose patient has a request
+            in progress.
         reference: the communes; by default the policy's, else the bundled one.
         imported: looks up row digests already recorded
             (:meth:`mt_access.register.Register.imported_rows`).
@@ -441,12 +450,15 @@ def read_follow_up(
     checks = _Checks(importer, PhysicianFinder(physicians), today)
     positions = {header: index for index, header in enumerate(table.headers)}
     registered: dict[tuple[tuple[str, ...], dt.date, dt.date], str] = {}
+    searching: dict[tuple[tuple[str, ...], dt.date], str] = {}
     received_of = known_received or {}
     for known_person in known:
+        key = person_key(known_person.identity.last_name, known_person.identity.first_name)
         on = received_of.get(known_person.request_id)
         if on is not None:
-            key = person_key(known_person.identity.last_name, known_person.identity.first_name)
             registered.setdefault((key, known_person.birth_date, on), known_person.request_id)
+        if known_person.active:
+            searching.setdefault((key, known_person.birth_date), known_person.request_id)
 
     digests = [row_digest(row) for row in table.rows]
     done_before = dict(imported(digests)) if imported is not None and digests else {}
@@ -475,6 +487,11 @@ def read_follow_up(
             )
             if person in registered:
                 in_register.append((row.number, registered[person]))
+                continue
+            active = searching.get(person[:2])
+            if active is not None and outcome is FollowUpOutcome.OPEN and not more:
+                # still searching in the register: the same search, entered there already
+                in_register.append((row.number, active))
                 continue
             if person in seen:
                 row_problems.append(
