@@ -565,3 +565,22 @@ def test_an_open_row_of_a_patient_still_searching_in_the_register_is_skipped(
     result = _read(register, path, _mapping(tmp_path, path))
     assert [row for row, _ in result.already_in_register] == [2]
     assert [e.row for e in result.entries] == [3]  # an earlier, closed search is history
+
+
+def test_a_form_export_is_not_taken_for_a_follow_up(tmp_path: Path) -> None:
+    path = tmp_path / "formulaire.csv"
+    lines = [
+        "Nom;Date de naissance;Commune;Consentement;Médecin traitant actuel;"
+        "Date de fin de droits CSS;RPPS"
+    ]
+    lines += [
+        f"Testeur{i};12/04/1950;Voiron;Oui;Dr Ancien{i};01/0{1 + i % 9}/2027;1000000000{i}"
+        for i in range(10)
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    deduction = deduce_mapping(read_table(path))
+    assert not deduction.is_follow_up
+    placed = {p.field for p in deduction.fields}
+    assert not placed & {"exit_date", "outcome", "physician"}
+    why = dict(deduction.unplaced)
+    assert "lu seulement avec une issue ou une date de sortie" in why["RPPS"]

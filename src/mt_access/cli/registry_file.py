@@ -96,9 +96,7 @@ def cmd_register_check(args: argparse.Namespace, console: Console) -> int:
 def _refuse_follow_up(mapping: FormMapping | None, source: str) -> None:
     """A mapping that reads a follow-up sheet's outcomes is for ``mt-access reprise``:
     importing its rows as new requests would lose their exits."""
-    from mt_access.intake.forms import FOLLOW_UP_FIELDS
-
-    read = [name for name in FOLLOW_UP_FIELDS if mapping is not None and name in mapping.fields]
+    read = [n for n in ("exit_date", "outcome") if mapping is not None and n in mapping.fields]
     if read:
         raise CommandError(
             f"{source} : la correspondance lit l'issue d'un suivi existant "

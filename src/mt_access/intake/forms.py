@@ -196,7 +196,7 @@ FIELDS: Mapping[str, FieldSpec] = dict(
 
 FOLLOW_UP_FIELDS = ("exit_date", "outcome", "physician")
 """Fields only a follow-up sheet fills (``mt-access reprise``); ``mt-access import`` refuses a
-mapping that reads them."""
+mapping that reads an exit date or an outcome, and ignores ``physician``."""
 
 COMMUNE_FIELDS = ("commune_insee", "postal_code", "commune_name", "commune", "address")
 """Fields the patient's commune is taken from, in this order of preference."""
