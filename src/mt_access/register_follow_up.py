@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import attrs
 
 from mt_access.errors import RegisterOperationError
-from mt_access.intake.follow_up import FollowUpResult, entry_file
+from mt_access.intake.follow_up import FollowUpResult, renamed_file
 from mt_access.intake.outcomes import FollowUpOutcome
 from mt_access.register_base import RegisterBase
 
@@ -95,7 +95,7 @@ class FollowUpMigration(RegisterBase):
                 if pid is not None and pid not in self._physicians:
                     raise RegisterOperationError(f"médecin inconnu : {pid}")
                 rid = next(ids)
-                file = entry_file(entry, rid)
+                file = renamed_file(entry.file, rid)
                 request = attrs.evolve(entry.request, id=rid)
                 self.store.add_request(request, entry.identity, file)
                 registered.append((entry.row, rid))

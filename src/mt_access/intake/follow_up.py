@@ -19,7 +19,8 @@ The sheet is read with a form mapping (:mod:`mt_access.intake.forms`, usually wr
 :class:`FollowUpResult`: an exit before the entry, an entry or exit in the future, an
 unknown outcome, an exit without outcome (or an outcome without exit date), an MT found
 without a GP of the register are problems on their row and column, whose messages never
-hold the cell's value. :func:`migrated_file` builds the backdated lifecycle of one entry;
+hold the cell's value. :func:`migrated_file` builds the backdated lifecycle of one entry
+(each entry keeps it, :attr:`FollowUpEntry.file`);
 :meth:`mt_access.register.Register.migrate_follow_up` records them all, or none.
 
 Nothing here does I/O (but :func:`read_follow_up_file`, which reads the file) or reads the
@@ -58,6 +59,7 @@ __all__ = [
     "migrated_file",
     "read_follow_up",
     "read_follow_up_file",
+    "renamed_file",
 ]
 
 MIGRATION_COMMENT = "reprise du suivi existant"
@@ -81,6 +83,7 @@ class FollowUpEntry:
         physician_id: for an MT found, the register's GP who took the patient.
         digest: the row's digest (:func:`~mt_access.intake.records.row_digest`), so that
             importing the sheet again records nothing twice.
+        file: its backdated lifecycle (:func:`migrated_file`), under the provisional id.
     """
 
     row: int
@@ -91,6 +94,7 @@ class FollowUpEntry:
     exit_on: dt.date | None
     physician_id: str | None
     digest: str
+    file: RequestFile = attrs.field(eq=False, repr=False)
 
     @property
     def entry_on(self) -> dt.date:
@@ -100,15 +104,20 @@ class FollowUpEntry:
     def final_outcome(self) -> FollowUpOutcome:
         """What the register records: an open row whose commune is outside the territory
         exits at once as out of scope, as at any import."""
-        if self.outcome is FollowUpOutcome.OPEN and not self.in_territory:
-            return FollowUpOutcome.OUT_OF_SCOPE
-        return self.outcome
+        return _final(self.outcome, self.in_territory, self.entry_on, self.exit_on)[0]
 
     @property
     def final_exit_on(self) -> dt.date | None:
-        if self.outcome is FollowUpOutcome.OPEN and not self.in_territory:
-            return self.entry_on
-        return self.exit_on
+        """The exit date the register records (the entry date for such an open row)."""
+        return _final(self.outcome, self.in_territory, self.entry_on, self.exit_on)[1]
+
+
+def _final(
+    outcome: FollowUpOutcome, in_territory: bool, entry_on: dt.date, exit_on: dt.date | None
+) -> tuple[FollowUpOutcome, dt.date | None]:
+    if outcome is FollowUpOutcome.OPEN and not in_territory:
+        return FollowUpOutcome.OUT_OF_SCOPE, entry_on
+    return outcome, exit_on
 
 
 @attrs.frozen
@@ -284,10 +293,10 @@ def migrated_file(
     return file.close(exit_on, comment)
 
 
-def entry_file(entry: FollowUpEntry, request_id: str | None = None) -> RequestFile:
-    """:func:`migrated_file` of ``entry`` (with the register's ``request_id``)."""
-    request = entry.request if request_id is None else attrs.evolve(entry.request, id=request_id)
-    return migrated_file(request, entry.final_outcome, entry.final_exit_on, entry.physician_id)
+def renamed_file(file: RequestFile, request_id: str) -> RequestFile:
+    """``file`` under the register's ``request_id`` (every transition names it)."""
+    history = tuple(attrs.evolve(t, request_id=request_id) for t in file.history)
+    return attrs.evolve(file, id=request_id, history=history)
 
 
 # --------------------------------------------------------------------------------------------
@@ -512,18 +521,10 @@ def read_follow_up(
             )
             continue
         request, identity, _ = built
-        entry = FollowUpEntry(
-            row=row.number,
-            request=request,
-            identity=identity,
-            in_territory=request.patient.commune in importer.territory,
-            outcome=outcome,
-            exit_on=exit_on,
-            physician_id=physician_id,
-            digest=digest,
-        )
+        in_territory = request.patient.commune in importer.territory
+        final, final_exit = _final(outcome, in_territory, request.received, exit_on)
         try:
-            entry_file(entry)
+            file = migrated_file(request, final, final_exit, physician_id)
         except LifecycleError:
             problems.append(
                 IntakeProblem(
@@ -534,7 +535,19 @@ def read_follow_up(
                 )
             )
             continue
-        entries.append(entry)
+        entries.append(
+            FollowUpEntry(
+                row=row.number,
+                request=request,
+                identity=identity,
+                in_territory=in_territory,
+                outcome=outcome,
+                exit_on=exit_on,
+                physician_id=physician_id,
+                digest=digest,
+                file=file,
+            )
+        )
     return FollowUpResult(
         source=table.source,
         rows=len(table.rows),
