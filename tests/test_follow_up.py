@@ -299,6 +299,8 @@ def test_bad_rows_are_refused_on_their_row_and_column_without_their_value(
     assert "issue de la demande attendue" in found[(6, "Issue")].expected
     assert result.rejected_rows == (2, 3, 4, 5, 6)
     assert found[(5, "Médecin attribué")].value == "Dr Inconnu"
+    assert result.unknown_physicians == ("Dr Inconnu",)
+    assert "Inconnu" not in repr(result)
     for problem in result.problems:
         assert "Canada" not in str(problem)
         assert "Inconnu" not in str(problem)
@@ -373,6 +375,7 @@ def test_cli_refuses_everything_when_a_row_is_bad(tmp_path: Path) -> None:
     clean = _workbook(tmp_path / "propre.xlsx", rows)
     assert _run("formulaire", "deduire", str(clean), "--sortie", str(mapping))[0] == EXIT_OK
     rows[3][0], rows[3][6:9] = dt.datetime(2026, 5, 2), [dt.datetime(2026, 5, 1), "Abandon", ""]
+    rows[4][0], rows[4][6:9] = dt.datetime(2026, 5, 2), [dt.datetime(2026, 6, 1), "MT trouvé", "X"]
     sheet = _workbook(tmp_path / "suivi.xlsx", rows)
     path = tmp_path / "r.sqlite"
     _run("registre", "creer", str(path), "--politique", "voironnais")
@@ -385,6 +388,7 @@ def test_cli_refuses_everything_when_a_row_is_bad(tmp_path: Path) -> None:
     assert code == EXIT_INVALID_INPUT
     assert "ligne 5, colonne « Date de sortie »" in out
     assert "Rien n'a été repris" in out
+    assert "1 médecin(s) attribué(s) inconnu(s) du registre" in out
     rejections = tmp_path / "suivi.rejets.csv"
     assert rejections.exists()
     with SQLiteStore(path, create=False, readonly=True) as store:

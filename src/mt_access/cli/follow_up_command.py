@@ -55,6 +55,13 @@ def cmd_follow_up(args: argparse.Namespace, console: Console) -> int:
             hidden = len(result.problems) - args.max_problemes
             if hidden > 0:
                 console.say(f"  ... et {hidden} autre(s) problème(s)")
+            if result.unknown_physicians:
+                console.say(
+                    f"{len(result.unknown_physicians)} médecin(s) attribué(s) inconnu(s) du "
+                    "registre (leurs noms sont dans le fichier des rejets) : ajoutez-les avec "
+                    "« mt-access medecin ajouter ID --nom ... --commune ... --rpps ... », même "
+                    "s'ils ont quitté le dispositif depuis."
+                )
             report = write_rejections(result.as_intake_result(), args.rejets)
             console.say(f"Lignes refusées et leurs raisons : {report}")
             console.say(

@@ -138,6 +138,9 @@ class FollowUpResult:
             patient has a request in progress in the register (the same search, imported
             from the form): skipped, never recorded twice.
         unread_columns, column_hints, absent_columns: as for a form import.
+        unknown_physicians: the distinct GP cells of MT found rows that no GP of the
+            register fits (first writing of each), to add to the register first; they are
+            in the rejections file, never in a message.
     """
 
     source: str
@@ -149,6 +152,7 @@ class FollowUpResult:
     unread_columns: tuple[str, ...] = ()
     column_hints: tuple[tuple[str, str], ...] = ()
     absent_columns: tuple[tuple[str, str], ...] = ()
+    unknown_physicians: tuple[str, ...] = attrs.field(default=(), repr=False)
 
     @property
     def rejected_rows(self) -> tuple[int, ...]:
@@ -308,6 +312,7 @@ class _Checks:
     importer: _Importer
     finder: PhysicianFinder
     today: dt.date
+    unknown: dict[str, str] = attrs.field(factory=dict)  # header_key → first writing
 
     def column(self, name: str) -> str | None:
         return self.importer.column(name)
@@ -397,6 +402,7 @@ class _Checks:
                 f"nom de médecin ambigu : {len(found)} médecins du registre possibles "
                 f"({listed}) ; écrivez son numéro RPPS ou son identifiant",
             )
+        self.unknown.setdefault(header_key(text), text)
         return None, importer.problem(
             row,
             "physician",
@@ -558,6 +564,7 @@ def read_follow_up(
         unread_columns=tuple(importer.unread),
         column_hints=tuple(importer.hints),
         absent_columns=tuple(importer.absent),
+        unknown_physicians=tuple(checks.unknown.values()),
     )
 
 
