@@ -34,6 +34,7 @@ from mt_access.intake.french_dates import (
 from mt_access.intake.mapping_file import load_mapping_file
 from mt_access.intake.outcomes import FollowUpOutcome
 from mt_access.intake.tabular import read_table
+from mt_access.intake.wordings import match_header
 from mt_access.lifecycle import Event, ExitReason, RequestState
 from mt_access.register import Register
 from mt_access.store.memory import MemoryStore
@@ -575,16 +576,21 @@ def test_a_form_export_is_not_taken_for_a_follow_up(tmp_path: Path) -> None:
     path = tmp_path / "formulaire.csv"
     lines = [
         "Nom;Date de naissance;Commune;Consentement;Médecin traitant actuel;"
-        "Date de fin de droits CSS;RPPS"
+        "Date de fin de droits CSS;RPPS;Date de l'entretien;Résultats;Date de sorti"
     ]
     lines += [
-        f"Testeur{i};12/04/1950;Voiron;Oui;Dr Ancien{i};01/0{1 + i % 9}/2027;1000000000{i}"
+        f"Testeur{i};12/04/1950;Voiron;Oui;Dr Ancien{i};01/0{1 + i % 9}/2027;1000000000{i};"
+        f"0{1 + i % 9}/02/2026;{('Positif', 'Négatif')[i % 2]};0{1 + i % 9}/03/2026"
         for i in range(10)
     ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     deduction = deduce_mapping(read_table(path))
     assert not deduction.is_follow_up
     placed = {p.field for p in deduction.fields}
-    assert not placed & {"exit_date", "outcome", "physician"}
+    assert not placed & {"exit_date", "outcome", "physician", "received"}
     why = dict(deduction.unplaced)
     assert "lu seulement avec une issue ou une date de sortie" in why["RPPS"]
+    # follow-up wordings are matched exactly or inside a header, never approximately
+    assert match_header("Date de l'entretien") is None
+    assert match_header("Date de sortie du dispositif")[0] == "exit_date"  # type: ignore[index]
+    assert match_header("Issue de la demande (à remplir)")[0] == "outcome"  # type: ignore[index]

@@ -36,7 +36,6 @@ from mt_access.bounds import MAX_CRITERION_LABEL, MAX_OPTIONS
 from mt_access.errors import IntakeError
 from mt_access.intake.forms import (
     FIELDS,
-    FOLLOW_UP_FIELDS,
     FieldType,
     available_presets,
     load_preset,
@@ -70,10 +69,6 @@ SAMPLE_ROWS = 200
 
 MAX_CHOICES = 12
 """A column with more distinct values than this is not a choice."""
-
-_FOLLOW_UP_SCORE = 92.0
-"""A follow-up column (exit date, outcome, GP attributed) is proposed only for a known
-wording, or a header holding one: never for a merely close header of a form."""
 
 _DATE_FORMATS: tuple[tuple[str, str], ...] = (
     ("%d-%b-%Y %H:%M:%S", "Zoho « 05-Mar-2026 10:30:12 »"),
@@ -579,8 +574,6 @@ def deduce_mapping(
                 continue
             matched = (guessed, 70.0, "déduit des valeurs de la colonne")
         name, score, how = matched
-        if name in FOLLOW_UP_FIELDS and score < _FOLLOW_UP_SCORE:
-            continue  # a follow-up column is named plainly: no near wording of a form's
         fitted = _fit(name, profile)
         if isinstance(fitted, str):
             rejected[profile.header] = (
