@@ -153,6 +153,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "mt_access.register_personal",
             "mt_access.register_pull",
             "mt_access.register_qualify",
+            "mt_access.register_follow_up",
             "mt_access.store",
             "mt_access.gp_register",
             "mt_access.rpps",

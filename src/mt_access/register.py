@@ -36,9 +36,10 @@ messages name requests and GPs by id, never a patient.
 The class is assembled from parts by topic: :mod:`~mt_access.register_base` (state,
 transactions, reading), :mod:`~mt_access.register_gps` (GPs),
 :mod:`~mt_access.register_personal` (personal data), :mod:`~mt_access.register_matching`
-(match runs), :mod:`~mt_access.register_pull` (lists shared with GPs, a GP's pick) and
-:mod:`~mt_access.register_qualify` (qualification changes); requests and their lifecycle are
-here. Every name is importable from here as before.
+(match runs), :mod:`~mt_access.register_pull` (lists shared with GPs, a GP's pick),
+:mod:`~mt_access.register_qualify` (qualification changes) and
+:mod:`~mt_access.register_follow_up` (migrating an existing follow-up sheet); requests and
+their lifecycle are here. Every name is importable from here as before.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ from mt_access.ledger import (
 from mt_access.lifecycle import Actor, RequestFile, RequestState
 from mt_access.model import PatientIdentity, Request
 from mt_access.register_base import RegisterOperationError
+from mt_access.register_follow_up import FollowUpMigration
 from mt_access.register_gps import GPOperations
 from mt_access.register_matching import MatchRun
 from mt_access.register_personal import LocateOutcome, PersonalData
@@ -117,7 +119,7 @@ class ImportOutcome:
         )
 
 
-class Register(PersonalData, GPOperations, PullPicks, Qualification):
+class Register(PersonalData, GPOperations, PullPicks, Qualification, FollowUpMigration):
     """A CPTS register over a store, run with one policy.
 
     Args:

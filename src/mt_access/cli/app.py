@@ -306,7 +306,7 @@ def _cmd_policy(args: argparse.Namespace, console: Console) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from mt_access.cli import form_commands, outputs, registry, send_command
+    from mt_access.cli import follow_up_command, form_commands, outputs, registry, send_command
 
     parser = FrenchParser(
         prog="mt-access",
@@ -365,6 +365,7 @@ def _parser() -> argparse.ArgumentParser:
     registry.add_commands(sub)
     outputs.add_commands(sub)
     form_commands.add_commands(sub)
+    follow_up_command.add_commands(sub)
     send_command.add_send_parser(sub)
     return parser
 

@@ -89,6 +89,12 @@ def cmd_form_deduce(args: argparse.Namespace, console: Console) -> int:
             console.warn(f"champ obligatoire non trouvé : {missing}")
         console.say(f"Complétez {output} (lignes « À COMPLÉTER ») avant l'import.")
         return EXIT_INVALID_INPUT
+    if deduction.is_follow_up:
+        console.say(
+            "Suivi existant reconnu (issue ou date de sortie) : relisez la correspondance, "
+            f"puis : mt-access reprise {args.fichier} --formulaire {output} --simulation"
+        )
+        return EXIT_OK
     console.say(
         f"Relisez-la, puis : mt-access formulaire tester {args.fichier} {output}"
         + (f" --politique {args.politique}" if args.politique else "")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mt_access.cli.common import (
+    EXIT_INVALID_INPUT,
     EXIT_OK,
     EXIT_STORE,
     POLICY_SETTING,
@@ -23,6 +25,9 @@ from mt_access.lifecycle import (
 from mt_access.loading import load_policy
 from mt_access.progress import ProgressBar
 from mt_access.store.sqlite import SQLiteStore
+
+if TYPE_CHECKING:
+    from mt_access.intake.forms import FormMapping
 
 # ------------------------------------------------------------------------------------------
 # registre
@@ -88,6 +93,20 @@ def cmd_register_check(args: argparse.Namespace, console: Console) -> int:
 # import
 
 
+def _refuse_follow_up(mapping: FormMapping | None, source: str) -> None:
+    """A mapping that reads a follow-up sheet's outcomes is for ``mt-access reprise``:
+    importing its rows as new requests would lose their exits."""
+    read = [n for n in ("exit_date", "outcome") if mapping is not None and n in mapping.fields]
+    if read:
+        raise CommandError(
+            f"{source} : la correspondance lit l'issue d'un suivi existant "
+            f"({', '.join(read)}) : pour reprendre ce suivi avec son historique, utilisez "
+            "« mt-access reprise » ; pour importer des demandes nouvelles, retirez ces champs "
+            "de la correspondance",
+            EXIT_INVALID_INPUT,
+        )
+
+
 def cmd_import(args: argparse.Namespace, console: Console) -> int:
     from mt_access.intake import import_file, write_rejections
     from mt_access.intake.mapping_file import load_mapping
@@ -96,6 +115,7 @@ def cmd_import(args: argparse.Namespace, console: Console) -> int:
         mapping = (
             load_mapping(args.formulaire, register.policy.questions) if args.formulaire else None
         )
+        _refuse_follow_up(mapping or register.policy.intake, args.fichier)
         result = import_file(
             args.fichier,
             register.policy,

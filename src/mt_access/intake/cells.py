@@ -4,7 +4,6 @@ message naming what was expected when a cell is bad (never its value).
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -14,6 +13,8 @@ from mt_access.intake.forms import (
     FieldType,
     FormField,
 )
+from mt_access.intake.french_dates import read_dated
+from mt_access.intake.outcomes import FollowUpOutcome
 from mt_access.intake.tabular import (
     Row,
     normalize_text,
@@ -46,6 +47,7 @@ _DEFAULTS: Mapping[str, Any] = {
     "home_visits": HomeVisitNeed.NONE,
     "reason": SearchReason.OTHER,
     "referrer_kind": ReferrerKind.PATIENT,
+    "outcome": FollowUpOutcome.OPEN,
 }
 
 
@@ -135,11 +137,9 @@ class FieldReader:
         try:
             return parse_date(text)
         except IntakeError as exc:
-            for fmt in self.field.formats:
-                try:
-                    return dt.datetime.strptime(text.strip(), fmt).date()
-                except ValueError:
-                    continue
+            found = read_dated(text, self.field.formats)
+            if found is not None:
+                return found
             extra = f" (ou {', '.join(self.field.formats)})" if self.field.formats else ""
             return BadCell(exc.expected + extra)
 

@@ -40,6 +40,8 @@ from mt_access.intake.forms import (
     available_presets,
     load_preset,
 )
+from mt_access.intake.french_dates import FRENCH_FORMATS, MONTH_YEAR, parse_french_date
+from mt_access.intake.outcomes import OUTCOME_WORDINGS
 from mt_access.intake.tabular import Table, header_key, normalize_text, parse_date
 from mt_access.intake.wordings import (
     FILLERS,
@@ -203,9 +205,30 @@ class Deduction:
     def field(self, name: str) -> FieldProposal | None:
         return next((p for p in self.fields if p.field == name), None)
 
+    @property
+    def is_follow_up(self) -> bool:
+        """Whether the file is an existing follow-up sheet (a column gives the outcome or
+        the exit date): it is migrated by ``mt-access reprise``, not imported."""
+        return any(p.field in ("outcome", "exit_date") for p in self.fields)
+
 
 # --------------------------------------------------------------------------------------------
 # Values
+
+
+def _date_format(text: str) -> tuple[str, str] | None:
+    """The extra format (and its description) that reads ``text``: a ``strptime`` one, or a
+    named French one (« 3 janvier 2026 », « janv. 2026 »)."""
+    for fmt, description in _DATE_FORMATS:
+        try:
+            dt.datetime.strptime(text.strip(), fmt)
+        except ValueError:
+            continue
+        return fmt, description
+    for fmt, description in FRENCH_FORMATS.items():
+        if parse_french_date(text, fmt) is not None:
+            return fmt, description
+    return None
 
 
 def _date_style(texts: Sequence[str]) -> tuple[str, tuple[tuple[str, str], ...], int] | None:
@@ -222,18 +245,14 @@ def _date_style(texts: Sequence[str]) -> tuple[str, tuple[tuple[str, str], ...],
             continue
         except IntakeError:
             pass
-        for fmt, description in _DATE_FORMATS:
-            try:
-                dt.datetime.strptime(text.strip(), fmt)
-            except ValueError:
-                continue
-            extra.setdefault(fmt, description)
-            styles.add(description)
-            break
-        else:
-            bad += 1
-            if bad > tolerated:
-                return None
+        found = _date_format(text)
+        if found is not None:
+            extra.setdefault(*found)
+            styles.add(found[1])
+            continue
+        bad += 1
+        if bad > tolerated:
+            return None
     if not styles:
         return None
     return ", ".join(sorted(styles)), tuple(extra.items()), bad
@@ -307,6 +326,9 @@ def _choice_wordings(name: str) -> dict[str, str]:
         if form_field is not None:
             for wording, value in form_field.values:
                 known.setdefault(normalize_text(wording), value)
+    if name == "outcome":
+        for wording, outcome in OUTCOME_WORDINGS.items():
+            known.setdefault(normalize_text(wording), outcome.value)
     return known
 
 
@@ -321,6 +343,8 @@ def _fit(name: str, profile: ColumnProfile) -> FieldProposal | str:
     if spec.type is FieldType.DATE:
         if kind != "date":
             return "des dates étaient attendues"
+        if name == "birth_date" and any(fmt == MONTH_YEAR for fmt, _ in profile.date_formats):
+            return "des dates complètes (jour, mois, année) étaient attendues"
         remarks = [f"dates {profile.date_style}"]
         if profile.unreadable:
             remarks.append(
@@ -367,9 +391,12 @@ def _fit(name: str, profile: ColumnProfile) -> FieldProposal | str:
             return "des nombres étaient attendus"
         return FieldProposal(name, profile.header, 0.0, "", values=tuple((t, 0) for t in zero))
     if spec.type is FieldType.CHOICE:
-        if kind not in ("choice", "yes_no") and not profile.few_values:
-            return "quelques libellés attendus"
         known = _choice_wordings(name)
+        every_known = 0 < profile.distinct <= MAX_CHOICES and all(
+            normalize_text(text) in known for text in profile.wordings
+        )
+        if kind not in ("choice", "yes_no") and not profile.few_values and not every_known:
+            return "quelques libellés attendus"
         pairs: list[tuple[str, str]] = []
         unknown: list[str] = []
         for text in profile.wordings:
@@ -569,6 +596,12 @@ def deduce_mapping(
                     f"« {best.header} »"
                 )
     _shared_coverage(chosen, {p.header: p for p in profiles})
+    if "physician" in chosen and not ("outcome" in chosen or "exit_date" in chosen):
+        dropped = chosen.pop("physician")
+        rejected[dropped.header] = (
+            "ressemble au médecin attribué d'un suivi existant, lu seulement avec une issue ou "
+            "une date de sortie"
+        )
     if "last_name" in chosen and "full_name" in chosen:
         dropped = chosen.pop("full_name")
         rejected[dropped.header] = "prénom et nom : le nom est déjà lu dans une autre colonne"

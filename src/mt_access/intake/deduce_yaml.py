@@ -100,6 +100,22 @@ def mapping_yaml(deduction: Deduction, *, file_name: str, today: dt.date | None 
     """The YAML text of the mapping ``deduction`` proposes (``file_name``: the export's name,
     shown in the comments)."""
     today = today or dt.date.today()
+    if deduction.is_follow_up:
+        steps = (
+            "ce qui est faux. C'est un suivi existant (issue, date de sortie) : comptez ce\n"
+            "qui serait repris, sans rien enregistrer :\n"
+            f"  mt-access reprise {file_name} --formulaire CE_FICHIER.yaml --simulation\n"
+            "puis reprenez-le avec son historique (sans --simulation).\n"
+            "Référence : docs/reprise.md (« Reprendre un suivi existant »)."
+        )
+    else:
+        steps = (
+            "ce qui est faux, puis vérifiez sur les premières lignes :\n"
+            f"  mt-access formulaire tester {file_name} CE_FICHIER.yaml\n"
+            "et importez :\n"
+            f"  mt-access import {file_name} --formulaire CE_FICHIER.yaml\n"
+            "Référence des clés : docs/intake.md (« Déduire la correspondance d'un formulaire »)."
+        )
     lines = _comment(
         f"Correspondance du formulaire déduite par « mt-access formulaire deduire » le "
         f"{today:%d/%m/%Y}\n"
@@ -107,12 +123,8 @@ def mapping_yaml(deduction: Deduction, *, file_name: str, today: dt.date | None 
         "examinées).\n"
         "\n"
         "À RELIRE : chaque champ est une proposition (le commentaire dit pourquoi). Corrigez\n"
-        "ce qui est faux, puis vérifiez sur les premières lignes :\n"
-        f"  mt-access formulaire tester {file_name} CE_FICHIER.yaml\n"
-        "et importez :\n"
-        f"  mt-access import {file_name} --formulaire CE_FICHIER.yaml\n"
-        "Les en-têtes et les libellés sont comparés sans majuscules, accents ni ponctuation.\n"
-        "Référence des clés : docs/intake.md (« Déduire la correspondance d'un formulaire »)."
+        f"{steps}\n"
+        "Les en-têtes et les libellés sont comparés sans majuscules, accents ni ponctuation."
     )
     lines += ["", f"name: {_q(f'Formulaire déduit de {file_name}')}", "", "fields:"]
     for proposal in deduction.fields:
@@ -120,6 +132,12 @@ def mapping_yaml(deduction: Deduction, *, file_name: str, today: dt.date | None 
     for name, _ in deduction.missing:
         lines += _comment(f"À COMPLÉTER : {FIELDS[name].label} (champ obligatoire)", "  ")
         lines.append(f'  # {name}: "en-tête de la colonne"')
+        if name == "consent":
+            lines += _comment(
+                "(sans colonne : un formulaire dont l'envoi vaut consentement, ou un suivi dont\n"
+                "chaque patient a consenti à son inscription, s'écrit consent: {value: true})",
+                "  ",
+            )
     declared = [q for q in deduction.questions if q.declared]
     if declared:
         lines += ["", *_comment("Questions de la politique lues dans le formulaire."), "questions:"]

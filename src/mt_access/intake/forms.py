@@ -37,6 +37,7 @@ import attrs
 
 from mt_access.bounds import MAX_ADULTS, MAX_CHILDREN, Bound, check_number
 from mt_access.errors import PolicyError
+from mt_access.intake.outcomes import FollowUpOutcome
 from mt_access.intake.question_fields import (
     QuestionField,
     read_date_formats,
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FIELDS",
+    "FOLLOW_UP_FIELDS",
     "INTAKE",
     "FieldSpec",
     "FieldType",
@@ -179,9 +181,22 @@ FIELDS: Mapping[str, FieldSpec] = dict(
             "identifiant du foyer (relie les demandes d'un foyer)",
             max_length=200,
         ),
+        # A follow-up sheet's columns (``mt-access reprise``, :mod:`mt_access.intake.follow_up`)
+        _spec("exit_date", _D, "date de sortie du dispositif (suivi existant)"),
+        _spec("outcome", _C, "issue de la demande (suivi existant)", FollowUpOutcome),
+        _spec(
+            "physician",
+            _T,
+            "médecin traitant attribué : RPPS, identifiant ou nom (suivi existant)",
+            max_length=200,
+        ),
     ]
 )
 """Every field a form mapping can fill, by name."""
+
+FOLLOW_UP_FIELDS = ("exit_date", "outcome", "physician")
+"""Fields only a follow-up sheet fills (``mt-access reprise``); ``mt-access import`` refuses a
+mapping that reads an exit date or an outcome, and ignores ``physician``."""
 
 COMMUNE_FIELDS = ("commune_insee", "postal_code", "commune_name", "commune", "address")
 """Fields the patient's commune is taken from, in this order of preference."""

@@ -33,6 +33,7 @@ from typing import Any
 import attrs
 
 from mt_access.errors import IntakeError
+from mt_access.intake.french_dates import FRENCH_FORMATS, read_dated
 from mt_access.intake.tabular import (
     HeaderIndex,
     Row,
@@ -159,12 +160,16 @@ def _formats(node: Node, question: Question) -> tuple[str, ...]:
 
 
 def read_date_formats(node: Node) -> tuple[str, ...]:
-    """The ``formats:`` of a date column (one ``strptime`` format or a list): each must read
-    back a day, a month and a year."""
+    """The ``formats:`` of a date column (one format or a list): each a ``strptime`` format
+    that reads back a day, a month and a year, or a named French format
+    (:data:`~mt_access.intake.french_dates.FRENCH_FORMATS`: ``jj mois aaaa``, ``mois aaaa``)."""
     out = []
     sample = dt.datetime(2001, 2, 3, 4, 5, 6)
     for item in node.items() if isinstance(node.value, list) else [node]:
         fmt = item.text(expected="format strptime (par ex. '%d-%b-%Y')")
+        if fmt in FRENCH_FORMATS:
+            out.append(fmt)
+            continue
         try:
             ok = "%" in fmt and dt.datetime.strptime(sample.strftime(fmt), fmt).date() == (
                 sample.date()
@@ -174,7 +179,8 @@ def read_date_formats(node: Node) -> tuple[str, ...]:
         if not ok:
             raise item.error(
                 f"format de date invalide {fmt!r} : jour, mois et année attendus "
-                "(directives %d, %m ou %b, %Y de strptime)"
+                "(directives %d, %m ou %b, %Y de strptime), ou « jj mois aaaa », « mois aaaa » "
+                "(mois en français)"
             )
         out.append(fmt)
     return tuple(out)
@@ -345,12 +351,7 @@ class QuestionReader:
         return value if problem is None else BadAnswer(problem)
 
     def _dated(self, text: str) -> dt.date | None:
-        for fmt in self.field.formats:
-            try:
-                return dt.datetime.strptime(text.strip(), fmt).date()
-            except ValueError:
-                continue
-        return None
+        return read_dated(text, self.field.formats)
 
 
 class BadAnswer:

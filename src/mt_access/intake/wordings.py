@@ -21,6 +21,7 @@ __all__ = [
     "FILLERS",
     "FUZZY_CUTOFF",
     "REQUIRED",
+    "STRICT_WORDINGS",
     "SYNONYMS",
     "expected_fields",
     "known_wordings",
@@ -41,6 +42,10 @@ SYNONYMS: Mapping[str, tuple[str, ...]] = {
         "Date de saisie",
         "Date de la demande",
         "Date de réception",
+        "Date d'entrée",
+        "Date d'inscription",
+        "Date d'entrée dans le dispositif",
+        "Entrée",
     ),
     "last_name": ("Nom", "Nom de famille", "Nom d'usage", "Nom du patient", "Nom patient"),
     "first_name": ("Prénom", "Prénom du patient", "Prénoms"),
@@ -72,8 +77,54 @@ SYNONYMS: Mapping[str, tuple[str, ...]] = {
     "consent_date": ("Date du consentement",),
     "comments": ("Commentaires", "Commentaire", "Remarques", "Observations"),
     "household_key": ("Foyer", "N° de foyer"),
+    "exit_date": (
+        "Date de sortie",
+        "Date d'attribution",
+        "Date de clôture",
+        "Date d'attribution du MT",
+        "Date MT trouvé",
+        "Date de sortie du dispositif",
+        "Date de la solution",
+    ),
+    "outcome": (
+        "Issue",
+        "Issue de la demande",
+        "Résultat",
+        "Résultat de la recherche",
+        "Motif de sortie",
+        "Motif de clôture",
+        "Statut de la demande",
+        "État de la demande",
+        "Devenir",
+        "Suite donnée",
+    ),
+    "physician": (
+        "Médecin attribué",
+        "Médecin traitant attribué",
+        "MT attribué",
+        "Médecin désigné",
+        "Médecin traitant désigné",
+        "RPPS",
+        "RPPS du médecin",
+        "N° RPPS",
+    ),
 }
 """Wordings of each field beyond the presets' columns."""
+
+STRICT_WORDINGS: frozenset[str] = frozenset(
+    {
+        "Date d'entrée",
+        "Date d'inscription",
+        "Date d'entrée dans le dispositif",
+        "Entrée",
+        *SYNONYMS["exit_date"],
+        *SYNONYMS["outcome"],
+        *SYNONYMS["physician"],
+    }
+)
+"""Wordings of a follow-up sheet's columns: matched exactly or inside a header, never
+approximately (« Date de l'entretien » is not « Date d'entrée », « Médecin traitant
+actuel » not « Médecin traitant attribué »)."""
 
 _ABBREVIATIONS: Mapping[str, str] = {
     "ddn": "date naissance",
@@ -154,6 +205,14 @@ def _index() -> dict[str, str]:
     return index
 
 
+@functools.cache
+def _fuzzy_keys() -> list[str]:
+    """The match keys a header may be approximately equal to: all but
+    :data:`STRICT_WORDINGS`."""
+    strict = {match_key(word) for word in STRICT_WORDINGS}
+    return [key for key in _index() if key not in strict]
+
+
 def expected_fields() -> list[str]:
     """The required fields and their usual wordings, one French line each."""
     wordings = known_wordings()
@@ -185,7 +244,7 @@ def match_header(header: str) -> tuple[str, float, str] | None:
     if len(key) <= 4:
         return None
     found = process.extractOne(
-        key, list(index), scorer=fuzz.token_sort_ratio, score_cutoff=FUZZY_CUTOFF
+        key, _fuzzy_keys(), scorer=fuzz.token_sort_ratio, score_cutoff=FUZZY_CUTOFF
     )
     if found is None:
         return None
