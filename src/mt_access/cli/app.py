@@ -306,7 +306,7 @@ def _cmd_policy(args: argparse.Namespace, console: Console) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from mt_access.cli import form_commands, outputs, registry, send_command
+    from mt_access.cli import form_commands, outputs, registry, send_command, web_commands
 
     parser = FrenchParser(
         prog="mt-access",
@@ -366,6 +366,7 @@ def _parser() -> argparse.ArgumentParser:
     outputs.add_commands(sub)
     form_commands.add_commands(sub)
     send_command.add_send_parser(sub)
+    web_commands.add_commands(sub)
     return parser
 
 
