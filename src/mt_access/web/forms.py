@@ -3,6 +3,9 @@ French messages shown next to each field)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -14,6 +17,11 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+try:  # WTForms 3.3 deprecates choices given as tuples
+    from wtforms import SelectChoice
+except ImportError:  # pragma: no cover - WTForms before 3.3
+    SelectChoice = None
 
 __all__ = [
     "CLOSE_REASONS",
@@ -28,7 +36,16 @@ __all__ = [
     "FilterForm",
     "NameSearchForm",
     "ProposeForm",
+    "choices",
 ]
+
+
+def choices(pairs: Iterable[tuple[str, str]]) -> list[Any]:
+    """The options of a select or radio field from ``(value, label)`` pairs."""
+    if SelectChoice is None:  # pragma: no cover - WTForms before 3.3
+        return list(pairs)
+    return [SelectChoice(value, label) for value, label in pairs]
+
 
 COMMENT_HINT = "Gardé dans l'historique : pas de donnée médicale."
 
@@ -70,7 +87,7 @@ class ContactForm(ActionForm):
 
     resultat = RadioField(
         "Résultat",
-        choices=[("joint", "Patient joint"), ("injoignable", "Injoignable")],
+        choices=choices([("joint", "Patient joint"), ("injoignable", "Injoignable")]),
         validators=[InputRequired(message="Choisissez le résultat de la tentative.")],
     )
 
@@ -97,15 +114,19 @@ class CloseForm(ActionForm):
 
     motif = SelectField(
         "Raison",
-        choices=list(CLOSE_REASONS),
+        choices=choices(CLOSE_REASONS),
         validators=[InputRequired(message="Choisissez la raison de la sortie.")],
     )
 
-    def validate_commentaire(self, field: TextAreaField) -> None:
-        from wtforms.validators import ValidationError
-
-        if self.motif.data == "cloture" and not (field.data or "").strip():
-            raise ValidationError("Une clôture par la CPTS demande un commentaire qui la justifie.")
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = bool(super().validate(extra_validators))
+        if self.motif.data == "cloture" and not (self.commentaire.data or "").strip():
+            self.commentaire.errors = [
+                *self.commentaire.errors,
+                "Une clôture par la CPTS demande un commentaire qui la justifie.",
+            ]
+            return False
+        return valid
 
 
 class EraseForm(ActionForm):
@@ -154,7 +175,7 @@ class FilterForm(FlaskForm):  # type: ignore[misc]
     )
     urgent = SelectField(
         "Urgence",
-        choices=[("", "Toutes"), ("oui", "Urgentes"), ("non", "Non urgentes")],
+        choices=choices([("", "Toutes"), ("oui", "Urgentes"), ("non", "Non urgentes")]),
         validators=[Optional()],
     )
     attente_min = IntegerField(
@@ -168,4 +189,4 @@ class FilterForm(FlaskForm):  # type: ignore[misc]
         "Identifiant de demande",
         validators=[Optional(), Length(max=60, message="60 caractères au plus.")],
     )
-    tri = SelectField("Trier par", choices=list(SORTS), validators=[Optional()])
+    tri = SelectField("Trier par", choices=choices(SORTS), validators=[Optional()])

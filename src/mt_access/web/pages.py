@@ -26,7 +26,7 @@ from mt_access.policy import Policy
 from mt_access.store.base import RequestSummary
 from mt_access.web import context
 from mt_access.web.auth import audit, requires
-from mt_access.web.forms import FilterForm, NameSearchForm
+from mt_access.web.forms import FilterForm, NameSearchForm, choices
 
 __all__ = ["PAGE_SIZE", "blueprint", "commune_name", "filter_summaries", "level_names"]
 
@@ -184,8 +184,8 @@ def dashboard() -> ResponseReturnValue:
 
 def _filter_form(policy: Policy) -> FilterForm:
     form = FilterForm(request.args)
-    form.etat.choices = [("", "Tous")] + [(s.value, s.label) for s in RequestState]
-    form.niveau.choices = [("", "Tous")] + [(n, n) for n in level_names(policy)]
+    form.etat.choices = choices([("", "Tous")] + [(s.value, s.label) for s in RequestState])
+    form.niveau.choices = choices([("", "Tous")] + [(n, n) for n in level_names(policy)])
     return form
 
 

@@ -34,6 +34,7 @@ from mt_access.web.forms import (
     ContactForm,
     EraseForm,
     ProposeForm,
+    choices,
 )
 from mt_access.web.pages import blueprint, commune_name
 
@@ -122,10 +123,10 @@ def _forms(register: Register, rid: str, file: RequestFile) -> dict[str, FlaskFo
         if p.is_available_on(on) and p.id not in file.proposed_to
         and p.id not in file.declined_by
     ]  # fmt: skip
-    forms["proposer"].medecin.choices = available
-    forms["annuler-proposition"].medecin.choices = [
+    forms["proposer"].medecin.choices = choices(available)
+    forms["annuler-proposition"].medecin.choices = choices(
         (pid, f"{names.get(pid, pid)} ({pid})") for pid in sorted(file.proposed_to)
-    ]
+    )
     return forms
 
 

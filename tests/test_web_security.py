@@ -1,0 +1,240 @@
+"""Security of the web application: headers, CSRF, the permission matrix (role × page ×
+action), French error pages, the session key, nothing inline. Generated data only."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("flask")
+pytest.importorskip("flask_wtf")
+pytest.importorskip("argon2")
+
+from flask.testing import FlaskClient
+
+import mt_access.web
+from mt_access.errors import StoreError
+from mt_access.lifecycle import RequestState
+from mt_access.web.app import CONTENT_SECURITY_POLICY, SECRET_ENV, secret_key
+from web_support import (
+    Clock,
+    app,
+    client,
+    clock,
+    csrf_token,
+    login,
+    make_app,
+    open_store,
+    register_file,
+    register_template,
+    text,
+)
+
+__all__ = ["app", "client", "clock", "register_file", "register_template"]
+
+ROLES = ("anonyme", "lecture", "coordinateur", "admin")
+ACCOUNT = {"lecture": "lea", "coordinateur": "claire", "admin": "alice"}
+
+
+def _first(path: Path, state: RequestState) -> str:
+    with open_store(path) as store:
+        return next(s.id for s in store.summaries([state]))
+
+
+def _as(client: FlaskClient, role: str) -> None:
+    if role != "anonyme":
+        assert login(client, ACCOUNT[role]).status_code == 302
+
+
+# ------------------------------------------------------------------------------------------
+# Headers
+
+
+@pytest.mark.parametrize("url", ["/connexion", "/", "/demandes", "/nulle-part"])
+def test_every_page_has_the_security_headers(client: FlaskClient, url: str) -> None:
+    login(client, "lea")
+    response = client.get(url)
+    headers = response.headers
+    assert headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    assert "default-src 'self'" in CONTENT_SECURITY_POLICY
+    assert "frame-ancestors 'none'" in CONTENT_SECURITY_POLICY
+    assert "unsafe-inline" not in CONTENT_SECURITY_POLICY
+    assert headers["Referrer-Policy"] == "no-referrer"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Cache-Control"] == "no-store"
+
+
+def test_the_stylesheet_is_served_from_the_package(client: FlaskClient) -> None:
+    response = client.get("/static/mt-access.css")
+    response.close()
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/css")
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers.get("Cache-Control") != "no-store"
+
+
+def test_templates_have_no_inline_script_or_style_and_nothing_from_elsewhere() -> None:
+    folder = Path(mt_access.web.__file__).parent / "templates"
+    for template in folder.glob("*.html"):
+        content = template.read_text(encoding="utf-8")
+        assert "<script" not in content, template.name
+        assert "style=" not in content, template.name
+        assert "<style" not in content, template.name
+        assert "http://" not in content, template.name
+        assert "https://" not in content, template.name
+
+
+# ------------------------------------------------------------------------------------------
+# Error pages and CSRF
+
+
+def test_error_pages_are_plain_french(client: FlaskClient) -> None:
+    login(client, "lea")
+    missing = client.get("/nulle-part")
+    assert missing.status_code == 404
+    assert "Page introuvable" in text(missing)
+    assert '<html lang="fr">' in text(missing)
+    unknown = client.get("/demandes/INCONNUE-1")
+    assert unknown.status_code == 404
+    wrong_method = client.put("/demandes")
+    assert wrong_method.status_code == 405
+    assert "Action impossible" in text(wrong_method)
+
+
+def test_a_post_without_its_csrf_token_is_refused_and_records_nothing(
+    client: FlaskClient, register_file: Path
+) -> None:
+    rid = _first(register_file, RequestState.RECEIVED)
+    login(client, "claire")
+    with open_store(register_file) as store:
+        before = len(store.transitions(rid))
+    response = client.post(f"/demandes/{rid}/accuser", data={"etape": str(before)})
+    assert response.status_code == 400
+    assert "Le formulaire a expiré" in text(response)
+    forged = client.post(
+        f"/demandes/{rid}/accuser", data={"etape": str(before), "csrf_token": "faux"}
+    )
+    assert forged.status_code == 400
+    with open_store(register_file) as store:
+        assert len(store.transitions(rid)) == before
+
+
+def test_the_login_form_itself_needs_its_token(client: FlaskClient) -> None:
+    response = client.post("/connexion", data={"login": "claire", "password": "x" * 20})
+    assert response.status_code == 400
+
+
+# ------------------------------------------------------------------------------------------
+# Permission matrix
+
+
+PAGES = ("/", "/demandes", "/demandes?etat=waiting&tri=attente", "/demandes/recherche", "REQUEST")
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("page", PAGES)
+def test_permission_matrix_of_the_pages(
+    client: FlaskClient, register_file: Path, role: str, page: str
+) -> None:
+    url = f"/demandes/{_first(register_file, RequestState.WAITING)}" if page == "REQUEST" else page
+    _as(client, role)
+    response = client.get(url)
+    if role == "anonyme":
+        assert response.status_code == 302
+        assert response.headers["Location"].startswith("/connexion")
+    else:
+        assert response.status_code == 200, text(response)[:500]
+
+
+ACTIONS = {
+    "accuser": (RequestState.RECEIVED, {}),
+    "confirmer": (RequestState.ACKNOWLEDGED, {}),
+    "contact": (RequestState.WAITING, {"resultat": "injoignable"}),
+    "cloturer": (RequestState.WAITING, {"motif": "retrait"}),
+    "effacer": (RequestState.WAITING, {"confirmation": "RID"}),
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("action", sorted(ACTIONS))
+def test_permission_matrix_of_the_actions(
+    client: FlaskClient, register_file: Path, role: str, action: str
+) -> None:
+    state, extra = ACTIONS[action]
+    rid = _first(register_file, state)
+    with open_store(register_file) as store:
+        step = len(store.transitions(rid))
+        audit_before = len(store.audit_entries(subject=rid))
+    _as(client, role)
+    token = csrf_token(client, "/connexion" if role == "anonyme" else "/")
+    data = {k: (rid if v == "RID" else v) for k, v in extra.items()}
+    data.update(csrf_token=token, etape=str(step))
+    response = client.post(f"/demandes/{rid}/{action}", data=data)
+    with open_store(register_file) as store:
+        changed = len(store.transitions(rid)) != step or store.erased_on(rid) is not None
+        written = [r.action for r in store.audit_entries(subject=rid)][
+            : len(store.audit_entries(subject=rid)) - audit_before
+        ]
+    if role == "anonyme":
+        assert response.status_code == 302
+        assert response.headers["Location"].startswith("/connexion")
+        assert not changed
+    elif role == "lecture":
+        assert response.status_code == 403
+        assert "Accès refusé" in text(response)
+        assert not changed
+    else:
+        assert response.status_code == 303, text(response)[:800]
+        assert changed
+        assert written == [f"demande.{action}"]
+
+
+def test_unknown_action_is_not_found(client: FlaskClient, register_file: Path) -> None:
+    rid = _first(register_file, RequestState.WAITING)
+    login(client, "claire")
+    token = csrf_token(client, "/")
+    assert client.post(f"/demandes/{rid}/supprimer", data={"csrf_token": token}).status_code == 404
+
+
+# ------------------------------------------------------------------------------------------
+# The key that signs the sessions
+
+
+def test_the_key_file_is_created_for_its_owner_only(
+    register_file: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(SECRET_ENV, raising=False)
+    key_file = register_file.with_name(register_file.name + ".secret")
+    first = secret_key(register_file)
+    assert key_file.exists()
+    if os.name == "posix":
+        assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert secret_key(register_file) == first  # kept
+    app = make_app(register_file, clock, SECRET_KEY=None)
+    assert app.config["SECRET_KEY"] == first
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
+def test_a_key_file_readable_by_others_is_refused(
+    register_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(SECRET_ENV, raising=False)
+    secret_key(register_file)
+    key_file = register_file.with_name(register_file.name + ".secret")
+    key_file.chmod(0o644)
+    with pytest.raises(StoreError, match="lisible par d'autres"):
+        secret_key(register_file)
+
+
+def test_the_key_may_come_from_the_environment(
+    register_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(SECRET_ENV, "k" * 40)
+    assert secret_key(register_file) == b"k" * 40
+    assert not register_file.with_name(register_file.name + ".secret").exists()
+    monkeypatch.setenv(SECRET_ENV, "court")
+    with pytest.raises(StoreError, match="trop courte"):
+        secret_key(register_file)
