@@ -131,7 +131,16 @@ def test_the_login_form_itself_needs_its_token(client: FlaskClient) -> None:
 # Permission matrix
 
 
-PAGES = ("/", "/demandes", "/demandes?etat=waiting&tri=attente", "/demandes/recherche", "REQUEST")
+PAGES = (
+    "/",
+    "/demandes",
+    "/demandes?etat=waiting&tri=attente",
+    "/demandes/recherche",
+    "REQUEST",
+    "/medecins",
+    "/medecins/MG001",
+)
+ADMIN_PAGES = ("/admin/journal", "/admin/journal?objet=claire", "/admin/comptes")
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -190,6 +199,69 @@ def test_permission_matrix_of_the_actions(
         assert response.status_code == 303, text(response)[:800]
         assert changed
         assert written == [f"demande.{action}"]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("page", ADMIN_PAGES)
+def test_permission_matrix_of_the_admin_pages(client: FlaskClient, role: str, page: str) -> None:
+    _as(client, role)
+    response = client.get(page)
+    expected = {"anonyme": 302, "lecture": 403, "coordinateur": 403, "admin": 200}[role]
+    assert response.status_code == expected
+
+
+GP_ACTIONS = {
+    "capacite": {"capacite": "3"},
+    "suspendre": {"du": "2026-03-20", "au": "2026-04-10", "note": "congé"},
+    "reprendre": {},
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("action", sorted(GP_ACTIONS))
+def test_permission_matrix_of_the_gp_actions(
+    client: FlaskClient, register_file: Path, role: str, action: str
+) -> None:
+    pid = "MG014" if action == "reprendre" else "MG002"  # MG014: suspended in the example
+    _as(client, role)
+    token = csrf_token(client, "/connexion" if role == "anonyme" else "/")
+    response = client.post(
+        f"/medecins/{pid}/{action}", data={"csrf_token": token, **GP_ACTIONS[action]}
+    )
+    with open_store(register_file) as store:
+        written = [r.action for r in store.audit_entries(subject=pid)]
+    if role == "anonyme":
+        assert response.status_code == 302
+    elif role == "lecture":
+        assert response.status_code == 403
+    else:
+        assert response.status_code == 303
+    assert written == ([f"medecin.{action}"] if role in ("coordinateur", "admin") else [])
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_permission_matrix_of_the_account_actions(
+    client: FlaskClient, register_file: Path, role: str
+) -> None:
+    _as(client, role)
+    token = csrf_token(client, "/connexion" if role == "anonyme" else "/")
+    new = {"login": "nouveau", "role": "lecture", "mot_de_passe": "x" * 14,
+           "confirmation": "x" * 14, "csrf_token": token}  # fmt: skip
+    created = client.post("/admin/comptes", data=new)
+    disabled = client.post("/admin/comptes/lea/desactiver", data={"csrf_token": token})
+    with open_store(register_file) as store:
+        lea = store.get_user("lea")
+        exists = store.get_user("nouveau") is not None
+    assert lea is not None
+    if role == "admin":
+        assert created.status_code == disabled.status_code == 303
+        assert exists
+        assert not lea.active
+    else:
+        expected = 302 if role == "anonyme" else 403
+        assert created.status_code == disabled.status_code == expected
+        assert not exists
+        assert lea.active
 
 
 def test_unknown_action_is_not_found(client: FlaskClient, register_file: Path) -> None:

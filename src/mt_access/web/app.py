@@ -27,7 +27,7 @@ from mt_access.loading import load_policy
 from mt_access.policy import Policy
 from mt_access.store.base import Store
 from mt_access.store.sqlite import SQLiteStore
-from mt_access.web import auth, context
+from mt_access.web import admin, auth, context, filters, gp_pages, pages, request_pages
 from mt_access.web.accounts import password_hasher
 
 __all__ = [
@@ -80,6 +80,9 @@ ERROR_TEXTS: Mapping[int, tuple[str, str]] = {
 }
 
 _SECRET_BYTES = 32
+
+_PAGES = (pages, request_pages, gp_pages)
+"""The modules whose routes are on the ``pages`` blueprint (imported for them)."""
 
 
 def create_app(
@@ -145,12 +148,10 @@ def create_app(
     app.context_processor(auth.template_globals)
     app.after_request(_security_headers)
     _error_pages(app)
-    from mt_access.web import filters, pages, request_pages
-
     filters.install(app)
-    assert request_pages.ACTIONS  # its routes are on the pages blueprint
     app.register_blueprint(auth.blueprint)
     app.register_blueprint(pages.blueprint)
+    app.register_blueprint(admin.blueprint)
     return app
 
 
