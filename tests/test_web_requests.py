@@ -227,6 +227,9 @@ def test_a_request_page_shows_identity_qualification_history_and_position(
     assert "Qualification" in body
     assert "Historique" in body
     assert "Position et attente estimée" in body
+    position = client.get(f"/demandes/{rid}/position")
+    assert position.status_code == 200
+    assert "Rang dans la liste d'attente" in text(position)
     assert "Actions" not in body  # read-only account
 
 

@@ -137,6 +137,7 @@ PAGES = (
     "/demandes?etat=waiting&tri=attente",
     "/demandes/recherche",
     "REQUEST",
+    "REQUEST/position",
     "/medecins",
     "/medecins/MG001",
 )
@@ -148,7 +149,8 @@ ADMIN_PAGES = ("/admin/journal", "/admin/journal?objet=claire", "/admin/comptes"
 def test_permission_matrix_of_the_pages(
     client: FlaskClient, register_file: Path, role: str, page: str
 ) -> None:
-    url = f"/demandes/{_first(register_file, RequestState.WAITING)}" if page == "REQUEST" else page
+    rid = _first(register_file, RequestState.WAITING)
+    url = page.replace("REQUEST", f"/demandes/{rid}") if page.startswith("REQUEST") else page
     _as(client, role)
     response = client.get(url)
     if role == "anonyme":

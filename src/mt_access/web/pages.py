@@ -211,7 +211,8 @@ def requests_list() -> ResponseReturnValue:
     form = _filter_form(policy)
     valid = form.validate()
     filters = _filters(form) if valid else Filters()
-    lines = filter_summaries(context.store().summaries(None), filters, on)
+    states = None if filters.state is None else [filters.state]
+    lines = filter_summaries(context.store().summaries(states), filters, on)
     too_many = False
     levels: dict[str, str] = {}
     if filters.level:

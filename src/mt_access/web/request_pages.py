@@ -152,12 +152,6 @@ def _render(
         for q in policy.questions
         if q.id in req.answers
     ]
-    position = None
-    if not file.is_exited:
-        try:
-            position = waiting_position(register, rid, context.today())
-        except IndicatorsError:
-            position = None
     names = {p.id: p.name for p in register.physicians()}
     return render_template(
         "request.html",
@@ -168,7 +162,6 @@ def _render(
         file=file,
         history=file.history,
         answers=answers,
-        position=position,
         names=names,
         forms=forms,
         commune=commune_name(policy, req.patient.commune),
@@ -183,6 +176,27 @@ def request_page(rid: str) -> ResponseReturnValue:
     if context.store().get_file(rid) is None:
         abort(404)
     return _render(rid)
+
+
+@blueprint.route("/demandes/<rid>/position")
+@requires("lecture")
+def request_position(rid: str) -> ResponseReturnValue:
+    """The request's position in the waiting list and its estimated wait: a page of its own,
+    as it reads every request in progress (seconds on a large register)."""
+    register = context.register()
+    file = register.store.get_file(rid)
+    if file is None:
+        abort(404)
+    position = None
+    problem = None
+    if file.is_exited:
+        problem = "La demande est sortie du dispositif : elle n'a plus de position."
+    else:
+        try:
+            position = waiting_position(register, rid, context.today())
+        except IndicatorsError as exc:
+            problem = str(exc)
+    return render_template("position.html", rid=rid, position=position, problem=problem)
 
 
 def _message(exc: MtAccessError) -> str:
