@@ -346,3 +346,31 @@ def test_a_stale_page_changes_nothing(client: FlaskClient, register_file: Path) 
         assert len(store.transitions(rid)) == before
         new = store.audit_entries()[: len(store.audit_entries()) - audit_before]
         assert all(not r.action.startswith("demande.") for r in new)
+
+
+def test_the_dashboard_is_computed_once_a_minute_and_after_an_action(
+    client: FlaskClient, register_file: Path, clock: Any
+) -> None:
+    login(client, "claire")
+    first = text(client.get("/"))
+    assert "chiffres calculés le 16/03/2026 à 09:00 UTC" in first
+    count = re.compile(r"(\d+) demande\(s\) reçue\(s\) à accuser")
+    before = count.search(first)
+    assert before is not None
+    received = _first(register_file, RequestState.RECEIVED)
+    with open_store(register_file) as store:  # another process writes: not seen for a minute
+        Register(store, load_policy("voironnais")).acknowledge(received, TODAY)
+    clock.advance(seconds=30)
+    kept = count.search(text(client.get("/")))
+    assert kept is not None
+    assert kept.group(1) == before.group(1)
+    clock.advance(seconds=31)
+    later = count.search(text(client.get("/")))
+    assert later is not None
+    assert int(later.group(1)) == int(before.group(1)) - 1
+    # an action through the pages recomputes at once
+    other = _first(register_file, RequestState.RECEIVED)
+    _post(client, other, "accuser")
+    after = count.search(text(client.get("/")))
+    assert after is not None
+    assert int(after.group(1)) == int(before.group(1)) - 2

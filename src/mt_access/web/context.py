@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 from flask import current_app, g
@@ -21,7 +21,17 @@ from mt_access.store.base import Store
 if TYPE_CHECKING:
     from argon2 import PasswordHasher
 
-__all__ = ["WebSettings", "close_register", "now", "register", "settings", "store", "today"]
+__all__ = [
+    "WebSettings",
+    "cached",
+    "close_register",
+    "forget_cached",
+    "now",
+    "register",
+    "settings",
+    "store",
+    "today",
+]
 
 EXTENSION = "mt_access"
 """The key of :class:`WebSettings` in ``app.extensions``."""
@@ -40,6 +50,8 @@ class WebSettings:
         clock: the current time (UTC, aware).
         today: the date of the events recorded.
         hasher: argon2-cffi's password hasher.
+        cache: results kept a short while by the pages (the dashboard's figures), by key,
+            with when they were computed; emptied by :func:`forget_cached` after a write.
     """
 
     open_store: Callable[[], Store]
@@ -49,6 +61,7 @@ class WebSettings:
     clock: Callable[[], dt.datetime]
     today: Callable[[], dt.date]
     hasher: PasswordHasher
+    cache: dict[str, tuple[dt.datetime, Any]] = attrs.field(factory=dict, eq=False)
 
 
 def settings() -> WebSettings:
@@ -87,3 +100,21 @@ def now() -> dt.datetime:
 def today() -> dt.date:
     """The date of the events recorded now."""
     return settings().today()
+
+
+def cached(key: str, seconds: float, compute: Callable[[], Any]) -> tuple[dt.datetime, Any]:
+    """``compute()``, or its result kept for ``seconds`` under ``key`` (by this process), with
+    when it was computed. Pages whose figures may lag a little use it on large registers."""
+    chosen = settings()
+    at = now()
+    found = chosen.cache.get(key)
+    if found is not None and (at - found[0]).total_seconds() < seconds:
+        return found
+    value = (at, compute())
+    chosen.cache[key] = value
+    return value
+
+
+def forget_cached() -> None:
+    """Empty the cache after a write through the pages (the next dashboard is recomputed)."""
+    settings().cache.clear()

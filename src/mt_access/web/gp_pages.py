@@ -173,5 +173,6 @@ def gp_action(pid: str, action: str) -> ResponseReturnValue:
     except MtAccessError as exc:
         flash(french_dates(str(exc)), "erreur")
     else:
+        context.forget_cached()
         flash(done, "succes")
     return redirect(url_for("pages.gp_page", pid=pid), 303)

@@ -126,13 +126,30 @@ def _levels_of(ids: Sequence[str]) -> dict[str, str]:
 # Dashboard
 
 
+DASHBOARD_SECONDS = 60
+"""The dashboard's figures are computed at most once a minute (by process), and again after
+any write through the pages."""
+
+
 @blueprint.route("/")
 @requires("lecture")
 def dashboard() -> ResponseReturnValue:
-    register = context.register()
     on = context.today()
+    computed, figures = context.cached(
+        f"dashboard:{on.isoformat()}", DASHBOARD_SECONDS, lambda: _dashboard_figures(on)
+    )
+    return render_template(
+        "dashboard.html",
+        on=on,
+        computed=computed,
+        days=lambda s: _waiting_days(s, on),
+        **figures,
+    )
+
+
+def _dashboard_figures(on: dt.date) -> dict[str, Any]:
+    register = context.register()
     month = Month.of(on)
-    figures = indicators(register, month)
     places = places_by_physician(register, on)
     summaries = register.list_requests()
     pending: dict[str, list[RequestSummary]] = {}
@@ -155,27 +172,22 @@ def dashboard() -> ResponseReturnValue:
         (s for s in summaries if s.state is RequestState.ACKNOWLEDGED), key=lambda s: s.last_event
     )
     waiting = [s for s in summaries if s.state is RequestState.WAITING]
-    longest = sorted(waiting, key=lambda s: (s.received, s.id))[:10]
-    gp_rows = [
-        (p.id, p.name, places[p.id].capacity_text, places[p.id].used, places[p.id].left)
-        for p in register.physicians()
-        if p.id in places
-    ]
-    return render_template(
-        "dashboard.html",
-        month=month,
-        on=on,
-        figures=figures,
-        gp_rows=gp_rows,
-        unanswered=unanswered,
-        to_acknowledge=to_acknowledge[:10],
-        to_acknowledge_count=len(to_acknowledge),
-        to_confirm=to_confirm[:10],
-        to_confirm_count=len(to_confirm),
-        waiting_count=len(waiting),
-        longest=longest,
-        days=lambda s: _waiting_days(s, on),
-    )
+    return {
+        "month": month,
+        "figures": indicators(register, month),
+        "gp_rows": [
+            (p.id, p.name, places[p.id].capacity_text, places[p.id].used, places[p.id].left)
+            for p in register.physicians()
+            if p.id in places
+        ],
+        "unanswered": unanswered,
+        "to_acknowledge": to_acknowledge[:10],
+        "to_acknowledge_count": len(to_acknowledge),
+        "to_confirm": to_confirm[:10],
+        "to_confirm_count": len(to_confirm),
+        "waiting_count": len(waiting),
+        "longest": sorted(waiting, key=lambda s: (s.received, s.id))[:10],
+    }
 
 
 # ------------------------------------------------------------------------------------------

@@ -247,6 +247,7 @@ def request_action(rid: str, action: str) -> ResponseReturnValue:
     except MtAccessError as exc:
         flash(_message(exc), "erreur")
         return redirect(url_for("pages.request_page", rid=rid), 303)
+    context.forget_cached()
     flash(done, "succes")
     return redirect(url_for("pages.request_page", rid=rid), 303)
 
