@@ -374,3 +374,18 @@ def test_the_dashboard_is_computed_once_a_minute_and_after_an_action(
     after = count.search(text(client.get("/")))
     assert after is not None
     assert int(after.group(1)) == int(before.group(1)) - 2
+
+
+def test_wtforms_own_messages_are_french(client: FlaskClient, register_file: Path) -> None:
+    rid = _first(register_file, RequestState.WAITING)
+    login(client, "claire")
+    response = _post(client, rid, "proposer", medecin="MG-INCONNU")
+    assert response.status_code == 400
+    assert "N&#39;est pas un choix valide." in text(response)
+    token = csrf_token(client, "/")
+    capacity = client.post(
+        "/medecins/MG001/capacite", data={"csrf_token": token, "capacite": "dix"}
+    )
+    assert capacity.status_code == 400
+    assert "N&#39;est pas un entier valide." in text(capacity)
+    assert "Not a valid" not in text(capacity)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
@@ -16,7 +15,7 @@ from mt_access.store.base import ROLES
 from mt_access.web import context
 from mt_access.web.accounts import create_user, disable_user, set_password
 from mt_access.web.auth import ROLE_LABELS, actor, current_user, requires
-from mt_access.web.forms import choices
+from mt_access.web.forms import FrenchForm, choices
 
 __all__ = ["AUDIT_PAGE_SIZE", "NewUserForm", "PasswordForm", "blueprint"]
 
@@ -35,7 +34,7 @@ _PASSWORD = [
 ]
 
 
-class PasswordForm(FlaskForm):  # type: ignore[misc]
+class PasswordForm(FrenchForm):
     """A new password, typed twice."""
 
     mot_de_passe = PasswordField("Nouveau mot de passe", validators=_PASSWORD)
@@ -62,7 +61,7 @@ class NewUserForm(PasswordForm):
     mot_de_passe = PasswordField("Mot de passe", validators=_PASSWORD)
 
 
-class DisableForm(FlaskForm):  # type: ignore[misc]
+class DisableForm(FrenchForm):
     """Disabling an account (a button)."""
 
 

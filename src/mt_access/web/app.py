@@ -123,6 +123,7 @@ def create_app(
         PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=10),
         MAX_CONTENT_LENGTH=20 * 1024 * 1024,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        WTF_I18N_ENABLED=False,  # WTForms' own French messages (FrenchForm), not Babel
         TEMPLATES_AUTO_RELOAD=False,
     )
     app.config.update({k: v for k, v in chosen.items() if not k.startswith("MT_ACCESS_")})

@@ -17,13 +17,13 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from mt_access.store.base import ROLES, AuditRecord, UserRecord
 from mt_access.web import context
 from mt_access.web.accounts import authenticate, write_audit
+from mt_access.web.forms import FrenchForm
 
 __all__ = [
     "ROLE_LABELS",
@@ -134,7 +134,7 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
-class LoginForm(FlaskForm):  # type: ignore[misc]
+class LoginForm(FrenchForm):
     """The login form."""
 
     login = StringField(
@@ -153,7 +153,7 @@ class LoginForm(FlaskForm):  # type: ignore[misc]
     )
 
 
-class LogoutForm(FlaskForm):  # type: ignore[misc]
+class LogoutForm(FrenchForm):
     """The logout button (a POST with its CSRF token)."""
 
 

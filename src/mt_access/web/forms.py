@@ -34,10 +34,19 @@ __all__ = [
     "ContactForm",
     "EraseForm",
     "FilterForm",
+    "FrenchForm",
     "NameSearchForm",
     "ProposeForm",
     "choices",
 ]
+
+
+class FrenchForm(FlaskForm):  # type: ignore[misc]
+    """A form whose built-in messages (« N'est pas un choix valide. ») are WTForms' French
+    ones; every form of the pages derives from it."""
+
+    class Meta:
+        locales = ("fr_FR", "fr")
 
 
 def choices(pairs: Iterable[tuple[str, str]]) -> list[Any]:
@@ -68,7 +77,7 @@ def _comment(required: bool = False) -> TextAreaField:
     return TextAreaField("Commentaire" if not required else "Motif", validators=validators)
 
 
-class ActionForm(FlaskForm):  # type: ignore[misc]
+class ActionForm(FrenchForm):
     """An action on a request: the number of events the page showed (a stale page is
     refused) and a comment."""
 
@@ -138,7 +147,7 @@ class EraseForm(ActionForm):
     )
 
 
-class NameSearchForm(FlaskForm):  # type: ignore[misc]
+class NameSearchForm(FrenchForm):
     """Searching requests by the patient's name (sent by POST: a name never goes in a URL)."""
 
     nom = StringField(
@@ -161,7 +170,7 @@ SORTS: tuple[tuple[str, str], ...] = (
 """The orders of the waiting list."""
 
 
-class FilterForm(FlaskForm):  # type: ignore[misc]
+class FilterForm(FrenchForm):
     """The filters of the list of requests (a GET form: ids and codes only, never a name)."""
 
     class Meta:

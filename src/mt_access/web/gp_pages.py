@@ -22,6 +22,7 @@ from mt_access.errors import MtAccessError
 from mt_access.register import Register
 from mt_access.web import context
 from mt_access.web.auth import audit, has_role, requires
+from mt_access.web.forms import FrenchForm
 from mt_access.web.pages import blueprint, commune_name
 
 __all__ = ["GP_ACTIONS", "CapacityForm", "ResumeForm", "SuspendForm"]
@@ -29,7 +30,7 @@ __all__ = ["GP_ACTIONS", "CapacityForm", "ResumeForm", "SuspendForm"]
 _NOTE = [Optional(), Length(max=300, message="300 caractères au plus.")]
 
 
-class CapacityForm(FlaskForm):  # type: ignore[misc]
+class CapacityForm(FrenchForm):
     """A new capacity, from this month on."""
 
     capacite = IntegerField(
@@ -58,7 +59,7 @@ class CapacityForm(FlaskForm):  # type: ignore[misc]
         return valid
 
 
-class SuspendForm(FlaskForm):  # type: ignore[misc]
+class SuspendForm(FrenchForm):
     """A suspension from a date, until a date or open-ended."""
 
     du = DateField("Du", validators=[InputRequired(message="Indiquez la date de début.")])
@@ -73,7 +74,7 @@ class SuspendForm(FlaskForm):  # type: ignore[misc]
         return valid
 
 
-class ResumeForm(FlaskForm):  # type: ignore[misc]
+class ResumeForm(FrenchForm):
     """The end of a suspension, today."""
 
     note = TextAreaField("Commentaire", validators=_NOTE)
