@@ -312,3 +312,18 @@ def test_the_key_may_come_from_the_environment(
     monkeypatch.setenv(SECRET_ENV, "court")
     with pytest.raises(StoreError, match="trop courte"):
         secret_key(register_file)
+
+
+def test_an_internal_error_gets_a_plain_french_page(register_file: Path, clock: Clock) -> None:
+    app = make_app(register_file, clock, PROPAGATE_EXCEPTIONS=False)
+
+    def broken() -> str:
+        raise RuntimeError("boom")
+
+    app.add_url_rule("/casse", "casse", broken)
+    with app.test_client() as client:
+        response = client.get("/casse")
+    assert response.status_code == 500
+    assert "Erreur interne" in text(response)
+    assert "boom" not in text(response)
+    assert response.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
