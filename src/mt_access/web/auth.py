@@ -166,7 +166,7 @@ def login() -> ResponseReturnValue:
         chosen = context.settings()
         user = authenticate(
             context.store(),
-            str(form.login.data).strip(),
+            str(form.login.data).strip().lower(),
             str(form.password.data),
             hasher=chosen.hasher,
             now=context.now(),
