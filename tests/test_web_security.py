@@ -327,3 +327,25 @@ def test_an_internal_error_gets_a_plain_french_page(register_file: Path, clock: 
     assert "Erreur interne" in text(response)
     assert "boom" not in text(response)
     assert response.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+
+
+def test_a_store_factory_is_opened_and_closed_for_each_request(
+    register_file: Path, clock: Clock
+) -> None:
+    from mt_access.store.sqlite import SQLiteStore
+
+    opened: list[SQLiteStore] = []
+
+    def factory() -> SQLiteStore:
+        store = SQLiteStore(register_file, create=False)
+        opened.append(store)
+        return store
+
+    app = make_app(factory, clock)
+    client = app.test_client()
+    login(client, "lea")
+    assert client.get("/demandes").status_code == 200
+    assert len(opened) >= 3  # the policy, the login page and its post, the list...
+    for store in opened:
+        with pytest.raises(StoreError, match="fermé"):
+            store.count_requests()

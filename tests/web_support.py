@@ -96,7 +96,7 @@ def clock() -> Clock:
     return Clock()
 
 
-def make_app(path: Path, clock: Clock, **config: Any) -> Flask:
+def make_app(path: Any, clock: Clock, **config: Any) -> Flask:
     settings: dict[str, Any] = {
         "SECRET_KEY": "clé de test " * 4,
         "TESTING": True,
