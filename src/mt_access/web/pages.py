@@ -40,6 +40,9 @@ LEVEL_FILTER_LIMIT = 20_000
 """Requests, at most, whose level is computed to filter by level (the level needs the whole
 request and the policy's classification; narrow the list with another filter first)."""
 
+_ONE_BY_ONE = 500
+"""Up to this many requests, their levels are read one by one; beyond, all at once."""
+
 blueprint = Blueprint("pages", __name__)
 
 
@@ -118,7 +121,11 @@ def filter_summaries(
 def _levels_of(ids: Sequence[str]) -> dict[str, str]:
     """The reception level of each request of ``ids``."""
     store = context.store()
-    requests = [r for r in (store.get_request(rid) for rid in ids) if r is not None]
+    if len(ids) > _ONE_BY_ONE:  # many: one read of every request beats a query per id
+        wanted = set(ids)
+        requests = [r for r in store.requests(None) if r.id in wanted]
+    else:
+        requests = [r for r in (store.get_request(rid) for rid in ids) if r is not None]
     return reception_levels(requests, context.settings().policy)
 
 
