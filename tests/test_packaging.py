@@ -48,6 +48,8 @@ def test_the_extras_add_only_what_they_say() -> None:
     assert extras["analysis"] | extras["simulation"] <= extras["dev"]
     assert extras["pdf"] == {"weasyprint"}
     assert extras["pdf"] <= extras["dev"]
+    assert extras["web"] == {"flask", "flask-wtf", "argon2-cffi", "waitress"}
+    assert extras["web"] <= extras["dev"]
 
 
 def test_ortools_still_requires_pandas() -> None:

@@ -52,6 +52,7 @@ from mt_access import (
 )
 from mt_access.bounds import MAX_ADULTS, MAX_CHILDREN, MAX_MONTHLY_CAPACITY
 from mt_access.store import (
+    AuditRecord,
     KnownPerson,
     MemoryStore,
     RequestSummary,
@@ -60,6 +61,7 @@ from mt_access.store import (
     SQLiteStore,
     Store,
     StoreError,
+    UserRecord,
 )
 
 D0 = dt.date(2026, 1, 5)
@@ -1080,3 +1082,73 @@ def test_imported_rows_of_a_failed_transaction_are_forgotten(store: Store) -> No
         interrupted()
     assert store.imported_rows(["d1"]) == {}
     assert store.count_requests() == 0
+
+
+# --------------------------------------------------------------------------------------------
+# Web accounts and the audit trail (schema version 9)
+
+T0 = dt.datetime(2026, 3, 2, 9, 30, 15, 123456, tzinfo=dt.UTC)
+
+
+def test_users_are_kept_replaced_and_rolled_back(store: Store) -> None:
+    alice = UserRecord("alice", "Alice Exemple", "admin", "$argon2id$fake", created=T0)
+    bob = UserRecord("bob", "Bob Exemple", "lecture", "$argon2id$fake2", created=T0)
+    with pytest.raises(StoreError):
+        store.put_user(alice)  # outside a transaction
+    with store.transaction():
+        store.put_user(bob)
+        store.put_user(alice)
+    assert [u.login for u in store.users()] == ["alice", "bob"]
+    got = store.get_user("alice")
+    assert got is not None
+    assert got.created == T0.replace(microsecond=0)
+    assert got.active
+    assert got.session_epoch == 0
+    assert got.locked_until is None
+    locked = attrs.evolve(
+        got, active=False, session_epoch=3, failed_logins=5, locked_until=T0, role="lecture"
+    )
+    with store.transaction():
+        store.put_user(locked)
+    assert store.get_user("alice") == attrs.evolve(locked, locked_until=T0.replace(microsecond=0))
+
+    def interrupted() -> None:
+        with store.transaction():
+            store.put_user(attrs.evolve(locked, display_name="Autre"))
+            raise RuntimeError("interrompu")
+
+    with pytest.raises(RuntimeError):
+        interrupted()
+    assert store.get_user("alice") == attrs.evolve(locked, locked_until=T0.replace(microsecond=0))
+    assert store.get_user("nobody") is None
+
+
+def test_the_audit_trail_is_numbered_newest_first_and_filtered(store: Store) -> None:
+    records = [
+        AuditRecord(T0, "user:alice", "connexion"),
+        AuditRecord(T0, "user:alice", "identite.afficher", "R1"),
+        AuditRecord(T0 + dt.timedelta(seconds=1), "gp:MG1", "reponse", "R2", "accepte"),
+        AuditRecord(T0, "user:bob", "demande.accuser", "R1"),
+    ]
+    with pytest.raises(StoreError):
+        store.add_audit(records[0])
+    with store.transaction():
+        numbered = [store.add_audit(r) for r in records]
+    assert [r.seq for r in numbered] == [1, 2, 3, 4]
+    assert numbered[0].at == T0.replace(microsecond=0)
+    entries = store.audit_entries()
+    assert [r.seq for r in entries] == [4, 3, 2, 1]
+    assert entries[1] == numbered[2]
+    assert [r.seq for r in store.audit_entries(subject="R1")] == [4, 2]
+    assert [r.seq for r in store.audit_entries(before=3)] == [2, 1]
+    assert [r.seq for r in store.audit_entries(limit=2)] == [4, 3]
+    assert [r.seq for r in store.audit_entries(subject="R1", before=4, limit=5)] == [2]
+
+    def interrupted() -> None:
+        with store.transaction():
+            store.add_audit(records[0])
+            raise RuntimeError("interrompu")
+
+    with pytest.raises(RuntimeError):
+        interrupted()
+    assert len(store.audit_entries()) == 4

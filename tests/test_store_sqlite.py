@@ -26,7 +26,7 @@ from mt_access import (
     RequestFile,
     RequestState,
 )
-from mt_access.store import SCHEMA_VERSION, RunRecord, SQLiteStore, StoreError, codec
+from mt_access.store import SCHEMA_VERSION, AuditRecord, RunRecord, SQLiteStore, StoreError, codec
 from mt_access.store.migrations import APPLICATION_ID, MIGRATIONS, V1_SCHEMA
 
 D1 = dt.date(2026, 2, 2)
@@ -74,7 +74,7 @@ def raw(path: Path) -> sqlite3.Connection:
 
 def test_a_new_register(path: Path) -> None:
     with SQLiteStore.open(path) as store:
-        assert store.schema_version == SCHEMA_VERSION == 8
+        assert store.schema_version == SCHEMA_VERSION == 9
         assert store.path == path
         assert not store.readonly
         assert store.count_requests() == 0
@@ -294,7 +294,7 @@ def test_a_version_4_register_gets_the_gps_contact_columns(path: Path) -> None:
         notes="rendez-vous en ligne",
     )
     with SQLiteStore(path) as store:
-        assert store.schema_version == SCHEMA_VERSION == 8
+        assert store.schema_version == SCHEMA_VERSION == 9
         assert store.get_physician("MG1") == doc("MG1", rpps="10001234567")
         assert store.physicians()[0].contact == PracticeContact()
         assert store.integrity_check() == []
@@ -620,3 +620,15 @@ def test_an_erasure_does_not_wait_for_a_reader(path: Path) -> None:
     store.close()
     assert f"{NAME}1".encode() not in file_bytes(path)
     assert f"{NAME}2".encode() not in file_bytes(path)
+
+
+def test_the_audit_trail_is_append_only_in_the_file(path: Path) -> None:
+    with SQLiteStore(path) as store, store.transaction():
+        store.add_audit(AuditRecord(dt.datetime(2026, 3, 2, tzinfo=dt.UTC), "cli:test", "x"))
+    conn = sqlite3.connect(path)
+    try:
+        for statement in ("UPDATE audit SET actor = 'user:autre'", "DELETE FROM audit"):
+            with pytest.raises(sqlite3.IntegrityError, match="ajout seul"):
+                conn.execute(statement)
+    finally:
+        conn.close()

@@ -32,6 +32,7 @@ __all__ = [
     "MAX_SHARED_LIST",
     "MAX_WAITING_DAYS",
     "MAX_YEARLY_CAPACITY",
+    "MIN_PASSWORD_LENGTH",
     "Bound",
     "check_number",
 ]
@@ -88,6 +89,9 @@ MAX_ANSWER_NUMBER = 1_000_000_000
 
 MAX_SHARED_LIST = 10_000
 """Requests in one list shared with a GP (``list_size`` of the ``pull`` router)."""
+
+MIN_PASSWORD_LENGTH = 12
+"""Characters of a web application account's password, at least (``mt-access utilisateur``)."""
 
 
 class Bound:

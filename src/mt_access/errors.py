@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 __all__ = [
+    "AccountError",
     "AmbiguousCommuneError",
     "AnswerError",
     "CapacityExceededError",
@@ -375,3 +376,9 @@ class CommandError(MtAccessError):
     def __init__(self, message: str, code: int = 1) -> None:  # 1: EXIT_INVALID_INPUT
         super().__init__(message)
         self.code = code
+
+
+class AccountError(MtAccessError, ValueError):
+    """An account of the web application cannot be created or changed as asked: a login
+    already taken or badly written, an unknown role, a password too short (French message,
+    never the password)."""

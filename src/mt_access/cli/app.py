@@ -306,7 +306,14 @@ def _cmd_policy(args: argparse.Namespace, console: Console) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from mt_access.cli import follow_up_command, form_commands, outputs, registry, send_command
+    from mt_access.cli import (
+        follow_up_command,
+        form_commands,
+        outputs,
+        registry,
+        send_command,
+        web_commands,
+    )
 
     parser = FrenchParser(
         prog="mt-access",
@@ -367,6 +374,7 @@ def _parser() -> argparse.ArgumentParser:
     form_commands.add_commands(sub)
     follow_up_command.add_commands(sub)
     send_command.add_send_parser(sub)
+    web_commands.add_commands(sub)
     return parser
 
 

@@ -7,19 +7,24 @@
 from __future__ import annotations
 
 from mt_access.store.base import (
+    ROLES,
+    AuditRecord,
     KnownPerson,
     RequestSummary,
     RunRecord,
     SendingRecord,
     Store,
     StoreError,
+    UserRecord,
 )
 from mt_access.store.memory import MemoryStore
 from mt_access.store.migrations import SCHEMA_VERSION
 from mt_access.store.sqlite import SQLiteStore
 
 __all__ = [
+    "ROLES",
     "SCHEMA_VERSION",
+    "AuditRecord",
     "KnownPerson",
     "MemoryStore",
     "RequestSummary",
@@ -28,4 +33,5 @@ __all__ = [
     "SendingRecord",
     "Store",
     "StoreError",
+    "UserRecord",
 ]

@@ -9,7 +9,8 @@ and writes the change inside one :meth:`Store.transaction`. A store keeps:
   of transitions);
 * the physicians (with their status history);
 * the capacity ledger's entries, append-only;
-* the match runs.
+* the match runs;
+* the accounts of the web application's users and its audit trail (append-only).
 
 Two implementations ship: :class:`~mt_access.store.memory.MemoryStore` (tests, notebooks,
 what-if copies) and :class:`~mt_access.store.sqlite.SQLiteStore` (one file on the CPTS's own
@@ -43,13 +44,21 @@ from mt_access.lifecycle import RequestFile, RequestState, Transition
 from mt_access.model import KnownPerson, PatientIdentity, Physician, Request
 
 __all__ = [
+    "ROLES",
+    "AuditRecord",
     "KnownPerson",
     "RequestSummary",
     "RunRecord",
     "SendingRecord",
     "Store",
     "StoreError",
+    "UserRecord",
 ]
+
+ROLES: tuple[str, ...] = ("admin", "coordinateur", "lecture")
+"""The roles of a web application account, from the most to the least rights: ``admin``
+(everything, accounts and audit trail included), ``coordinateur`` (every register action),
+``lecture`` (read only)."""
 
 
 @attrs.frozen
@@ -139,6 +148,56 @@ class SendingRecord:
     def key(self) -> tuple[str, str, str]:
         """Which letter: request, kind and GP."""
         return (self.request_id, self.letter, self.physician_id)
+
+
+@attrs.frozen
+class UserRecord:
+    """An account of the web application (``mt-access serve``), kept in the register.
+
+    Attributes:
+        login: the account's name (letters, digits, ``.``, ``_``, ``-``).
+        display_name: the name shown in the pages.
+        role: one of :data:`ROLES`.
+        password_hash: the Argon2 hash of the password (never the password).
+        active: a disabled account cannot log in.
+        session_epoch: sessions carry the epoch they were opened in; raising it (account
+            disabled, password changed) ends every open session of the account.
+        failed_logins: failed logins since the last successful one (throttling).
+        locked_until: no login is accepted before this time (UTC), ``None``: not locked.
+        created: when the account was created (UTC).
+    """
+
+    login: str
+    display_name: str
+    role: str
+    password_hash: str
+    active: bool = True
+    session_epoch: int = 0
+    failed_logins: int = 0
+    locked_until: dt.datetime | None = None
+    created: dt.datetime = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+
+@attrs.frozen
+class AuditRecord:
+    """One line of the audit trail: who did or saw what, when. Append-only; no personal data.
+
+    Attributes:
+        at: when (UTC, to the second).
+        actor: who: ``user:<login>`` for an account, ``gp:<id>`` for a GP's link, ``cli:<name>``
+            for the command line, ``anonyme`` for a failed login with an unknown name.
+        action: what, a short code (``demande.accuser``, ``identite.afficher``, ``connexion``...).
+        subject: the request id, GP id or login concerned, or ``None``.
+        detail: a short text without personal data.
+        seq: the recording order (0 before the store numbers it).
+    """
+
+    at: dt.datetime
+    actor: str
+    action: str
+    subject: str | None = None
+    detail: str = ""
+    seq: int = 0
 
 
 @runtime_checkable
@@ -295,4 +354,27 @@ class Store(Protocol):
 
     def put_setting(self, key: str, value: str) -> None:
         """Record a setting (inside a transaction); replaces the previous value."""
+        ...
+
+    # -- web accounts and audit trail
+
+    def put_user(self, user: UserRecord) -> None:
+        """Record an account (inside a transaction); replaces the one with the same login."""
+        ...
+
+    def get_user(self, login: str) -> UserRecord | None: ...
+
+    def users(self) -> list[UserRecord]:
+        """Every account, by login."""
+        ...
+
+    def add_audit(self, record: AuditRecord) -> AuditRecord:
+        """Append a line to the audit trail (inside a transaction); returns it numbered."""
+        ...
+
+    def audit_entries(
+        self, *, subject: str | None = None, before: int | None = None, limit: int | None = None
+    ) -> list[AuditRecord]:
+        """Lines of the audit trail, newest first: those about ``subject`` (all when
+        ``None``), numbered below ``before`` (all when ``None``), at most ``limit``."""
         ...

@@ -16,7 +16,15 @@ import attrs
 from mt_access.ledger import LedgerEntry
 from mt_access.lifecycle import RequestFile, RequestState, Transition
 from mt_access.model import PatientIdentity, Physician, Request
-from mt_access.store.base import KnownPerson, RequestSummary, RunRecord, SendingRecord, StoreError
+from mt_access.store.base import (
+    AuditRecord,
+    KnownPerson,
+    RequestSummary,
+    RunRecord,
+    SendingRecord,
+    StoreError,
+    UserRecord,
+)
 
 __all__ = ["MemoryStore"]
 
@@ -34,6 +42,8 @@ class _Data:
     settings: dict[str, str] = attrs.field(factory=dict)
     imported: dict[str, str] = attrs.field(factory=dict)
     sendings: list[SendingRecord] = attrs.field(factory=list)
+    users: dict[str, UserRecord] = attrs.field(factory=dict)
+    audit: list[AuditRecord] = attrs.field(factory=list)
 
     def copy(self) -> _Data:
         return _Data(
@@ -48,6 +58,8 @@ class _Data:
             dict(self.settings),
             dict(self.imported),
             list(self.sendings),
+            dict(self.users),
+            list(self.audit),
         )
 
 
@@ -302,3 +314,41 @@ class MemoryStore:
 
     def put_setting(self, key: str, value: str) -> None:
         self._write().settings[key] = value
+
+    # -- web accounts and audit trail
+
+    def put_user(self, user: UserRecord) -> None:
+        locked = None if user.locked_until is None else _second(user.locked_until)
+        self._write().users[user.login] = attrs.evolve(
+            user, locked_until=locked, created=_second(user.created)
+        )
+
+    def get_user(self, login: str) -> UserRecord | None:
+        return self._read().users.get(login)
+
+    def users(self) -> list[UserRecord]:
+        data = self._read()
+        return [data.users[login] for login in sorted(data.users)]
+
+    def add_audit(self, record: AuditRecord) -> AuditRecord:
+        data = self._write()
+        numbered = attrs.evolve(record, seq=len(data.audit) + 1, at=_second(record.at))
+        data.audit.append(numbered)
+        return numbered
+
+    def audit_entries(
+        self, *, subject: str | None = None, before: int | None = None, limit: int | None = None
+    ) -> list[AuditRecord]:
+        found = [
+            r
+            for r in reversed(self._read().audit)
+            if (subject is None or r.subject == subject) and (before is None or r.seq < before)
+        ]
+        return found if limit is None else found[: max(limit, 0)]
+
+
+def _second(at: dt.datetime) -> dt.datetime:
+    """``at`` in UTC, to the second (as the SQLite store keeps it)."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=dt.UTC)
+    return at.astimezone(dt.UTC).replace(microsecond=0)

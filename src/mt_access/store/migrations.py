@@ -30,6 +30,7 @@ __all__ = [
     "V6_ANSWERS",
     "V7_RESOURCES",
     "V8_SENDINGS",
+    "V9_WEB",
     "Migration",
 ]
 
@@ -277,6 +278,43 @@ V8_SENDINGS: tuple[str, ...] = (
 """Version 8: the letters sent by e-mail, attempt by attempt."""
 
 
+V9_WEB: tuple[str, ...] = (
+    # The accounts of the web application (mt-access serve, mt-access utilisateur): the
+    # Argon2 hash of the password, never the password; a session carries session_epoch, which
+    # a password change or a disabling raises (ending the account's sessions); failed_logins
+    # and locked_until throttle the logins (UTC ISO times).
+    """CREATE TABLE users (
+        login TEXT PRIMARY KEY NOT NULL,
+        display_name TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('admin', 'coordinateur', 'lecture')),
+        password_hash TEXT NOT NULL,
+        active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+        session_epoch INTEGER NOT NULL DEFAULT 0,
+        failed_logins INTEGER NOT NULL DEFAULT 0 CHECK (failed_logins >= 0),
+        locked_until TEXT,
+        created TEXT NOT NULL
+    ) WITHOUT ROWID""",
+    # The audit trail: every write and every display of a patient's identity through the web
+    # application (and the account commands), append-only like the ledger. No personal data:
+    # the actor (user:<login>, gp:<id>, cli:<name>), a short action code, the request, GP or
+    # account concerned, a short detail.
+    """CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        subject TEXT,
+        detail TEXT NOT NULL DEFAULT ''
+    )""",
+    "CREATE INDEX audit_by_subject ON audit (subject, seq)",
+    """CREATE TRIGGER audit_append_only_update BEFORE UPDATE ON audit
+    BEGIN SELECT RAISE(ABORT, 'audit : journal en ajout seul'); END""",
+    """CREATE TRIGGER audit_append_only_delete BEFORE DELETE ON audit
+    BEGIN SELECT RAISE(ABORT, 'audit : journal en ajout seul'); END""",
+)
+"""Version 9: the web application's accounts and its audit trail (append-only)."""
+
+
 def _script(statements: Sequence[str]) -> Migration:
     def run(connection: sqlite3.Connection) -> None:
         for statement in statements:
@@ -294,6 +332,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _script(V6_ANSWERS),
     _script(V7_RESOURCES),
     _script(V8_SENDINGS),
+    _script(V9_WEB),
 )
 """Step ``i`` upgrades a version ``i`` file to version ``i + 1``."""
 

@@ -43,12 +43,14 @@ from mt_access.lifecycle import EXIT_STATES, RequestFile, RequestState, Transiti
 from mt_access.model import PatientIdentity, Physician, Request
 from mt_access.store import codec
 from mt_access.store.base import (
+    AuditRecord,
     KnownPerson,
     RequestSummary,
     RunRecord,
     SendingRecord,
     Store,
     StoreError,
+    UserRecord,
 )
 from mt_access.store.migrations import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 from mt_access.store.sqlite_errors import SQLITE_REASONS, guard, sqlite_reason
@@ -738,6 +740,91 @@ class SQLiteStore:
             )
 
     # ---------------------------------------------------------------------------------------
+    # Web accounts and audit trail
+
+    def put_user(self, user: UserRecord) -> None:
+        conn = self._writer()
+        with self._guard(f"enregistrement du compte {user.login}"):
+            conn.execute(
+                "INSERT OR REPLACE INTO users (login, display_name, role, password_hash, active, "
+                "session_epoch, failed_logins, locked_until, created) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    user.login, user.display_name, user.role, user.password_hash,
+                    int(user.active), user.session_epoch, user.failed_logins,
+                    None if user.locked_until is None else _utc(user.locked_until).isoformat(),
+                    _utc(user.created).isoformat(),
+                ),
+            )  # fmt: skip
+
+    _USER_SELECT = (
+        "SELECT login, display_name, role, password_hash, active, session_epoch, failed_logins, "
+        "locked_until, created FROM users"
+    )
+
+    @staticmethod
+    def _decode_user(row: Any) -> UserRecord:
+        return UserRecord(
+            login=str(row[0]), display_name=str(row[1]), role=str(row[2]),
+            password_hash=str(row[3]), active=bool(row[4]), session_epoch=int(row[5]),
+            failed_logins=int(row[6]),
+            locked_until=None if row[7] is None else dt.datetime.fromisoformat(str(row[7])),
+            created=dt.datetime.fromisoformat(str(row[8])),
+        )  # fmt: skip
+
+    def get_user(self, login: str) -> UserRecord | None:
+        with self._guard("lecture d'un compte"):
+            row = (
+                self._connection()
+                .execute(self._USER_SELECT + " WHERE login = ?", (login,))
+                .fetchone()
+            )
+            return None if row is None else self._decode_user(row)
+
+    def users(self) -> list[UserRecord]:
+        with self._guard("lecture des comptes"):
+            rows = self._connection().execute(self._USER_SELECT + " ORDER BY login").fetchall()
+            return [self._decode_user(row) for row in rows]
+
+    def add_audit(self, record: AuditRecord) -> AuditRecord:
+        conn = self._writer()
+        at = _utc(record.at)
+        with self._guard("enregistrement d'une ligne du journal d'audit"):
+            cursor = conn.execute(
+                "INSERT INTO audit (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)",
+                (at.isoformat(), record.actor, record.action, record.subject, record.detail),
+            )
+            return attrs.evolve(record, at=at, seq=int(cursor.lastrowid or 0))
+
+    def audit_entries(
+        self, *, subject: str | None = None, before: int | None = None, limit: int | None = None
+    ) -> list[AuditRecord]:
+        where: list[str] = []
+        params: list[Any] = []
+        if subject is not None:
+            where.append("subject = ?")
+            params.append(subject)
+        if before is not None:
+            where.append("seq < ?")
+            params.append(before)
+        query = "SELECT seq, at, actor, action, subject, detail FROM audit"
+        if where:
+            query += " WHERE " + " AND ".join(where)
+        query += " ORDER BY seq DESC"
+        if limit is not None:
+            query += " LIMIT ?"
+            params.append(max(limit, 0))
+        with self._guard("lecture du journal d'audit"):
+            rows = self._connection().execute(query, params).fetchall()
+        return [
+            AuditRecord(
+                seq=int(r[0]), at=dt.datetime.fromisoformat(str(r[1])), actor=str(r[2]),
+                action=str(r[3]), subject=None if r[4] is None else str(r[4]), detail=str(r[5]),
+            )
+            for r in rows
+        ]  # fmt: skip
+
+    # ---------------------------------------------------------------------------------------
     # Integrity
 
     def integrity_check(self) -> list[str]:
@@ -769,6 +856,13 @@ class SQLiteStore:
             except sqlite3.DatabaseError as exc:
                 problems.append(f"SQLite : fichier endommagé ({exc})")
         return problems
+
+
+def _utc(at: dt.datetime) -> dt.datetime:
+    """``at`` in UTC, to the second (a naive time is taken as UTC)."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=dt.UTC)
+    return at.astimezone(dt.UTC).replace(microsecond=0)
 
 
 if TYPE_CHECKING:

@@ -1,0 +1,210 @@
+"""The commands of the web application: ``utilisateur`` (its accounts) and ``serve``.
+
+Both need the ``web`` extra (``pip install 'mt-access[web]'``): argon2-cffi for the accounts,
+Flask and waitress for ``serve``; without it they say in French what to install.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+from typing import Any
+
+from mt_access.cli.common import (
+    EXIT_INVALID_INPUT,
+    EXIT_OK,
+    EXIT_STORE,
+    CommandError,
+    Console,
+    add_register,
+    register_path,
+    table,
+    whole_int,
+)
+from mt_access.cli.registry_base import in_french
+from mt_access.store.base import ROLES
+from mt_access.store.sqlite import SQLiteStore
+
+__all__ = ["PASSWORD_ENV", "add_commands", "cmd_serve", "cmd_user"]
+
+PASSWORD_ENV = "MT_ACCESS_MOT_DE_PASSE"
+"""The environment variable giving the password to ``utilisateur ajouter|mot-de-passe``
+(scripts, tests) instead of asking for it twice."""
+
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def _missing_extra(what: str) -> CommandError:
+    return CommandError(
+        f"{what} demande l'extra « web » de mt-access : pip install 'mt-access[web]'",
+        EXIT_INVALID_INPUT,
+    )
+
+
+def _actor() -> str:
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):  # pragma: no cover - no user name in this environment
+        name = "inconnu"
+    return f"cli:{name}"
+
+
+def _open(args: argparse.Namespace) -> SQLiteStore:
+    path = register_path(args)
+    if not path.exists():
+        raise CommandError(
+            f"{path} : registre introuvable ; créez-le avec « mt-access registre creer "
+            f"{path} --politique NOM » ou indiquez-le avec --registre",
+            EXIT_STORE,
+        )
+    return SQLiteStore(path, create=False)
+
+
+def _new_password(console: Console) -> str:
+    from mt_access.web.accounts import check_password
+
+    given = os.environ.get(PASSWORD_ENV)
+    if given:
+        check_password(given)
+        return given
+    first = getpass.getpass("Mot de passe : ")
+    check_password(first)
+    second = getpass.getpass("Mot de passe (encore une fois) : ")
+    if first != second:
+        raise CommandError("les deux mots de passe tapés diffèrent ; rien n'a été enregistré")
+    return first
+
+
+def cmd_user(args: argparse.Namespace, console: Console) -> int:
+    """``utilisateur ajouter|lister|desactiver|mot-de-passe``."""
+    try:
+        from mt_access.web import accounts
+    except ImportError:  # pragma: no cover - argon2-cffi is in the web and dev extras
+        raise _missing_extra("la gestion des comptes") from None
+    action = args.action
+    with _open(args) as store:
+        if action == "lister":
+            users = store.users()
+            if not users:
+                console.say("Aucun compte ; créez-en un avec « mt-access utilisateur ajouter ».")
+                return EXIT_OK
+            rows = [
+                (u.login, u.display_name, u.role, "actif" if u.active else "désactivé",
+                 f"{u.created:%d/%m/%Y}")
+                for u in users
+            ]  # fmt: skip
+            console.say(table(("identifiant", "nom", "rôle", "état", "créé le"), rows))
+            return EXIT_OK
+        if action == "ajouter":
+            if store.get_user(args.login) is not None:
+                raise CommandError(f"le compte « {args.login} » existe déjà")
+            password = _new_password(console)
+            user = accounts.create_user(
+                store, args.login, args.role, password, display_name=args.nom or "",
+                actor=_actor(),
+            )  # fmt: skip
+            console.say(f"Compte « {user.login} » créé ({user.role}).")
+        elif action == "desactiver":
+            accounts.disable_user(store, args.login, actor=_actor())
+            console.say(f"Compte « {args.login} » désactivé ; ses sessions sont fermées.")
+        else:
+            if store.get_user(args.login) is None:
+                raise CommandError(f"compte inconnu : « {args.login} »")
+            password = _new_password(console)
+            accounts.set_password(store, args.login, password, actor=_actor())
+            console.say(
+                f"Mot de passe du compte « {args.login} » changé ; ses sessions sont fermées."
+            )
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace, console: Console) -> int:
+    """``serve``: the web application on ``--hote``:``--port``, with waitress."""
+    try:
+        import waitress
+
+        from mt_access.web.app import create_app
+    except ImportError:  # pragma: no cover - flask and waitress are in the web and dev extras
+        raise _missing_extra("mt-access serve") from None
+    from mt_access.cli.common import policy_of
+
+    path = register_path(args)
+    with _open(args) as store:
+        policy = policy_of(store.settings(), getattr(args, "politique", None), path)
+        has_users = bool(store.users())
+    app = create_app(path, policy)
+    if args.hote not in LOCAL_HOSTS:
+        console.warn(
+            f"l'application écoute sur {args.hote} : d'autres machines du réseau peuvent "
+            "l'atteindre. Les données de santé demandent un réseau de confiance et du HTTPS "
+            "(un serveur mandataire devant mt-access) ; par défaut, restez sur 127.0.0.1."
+        )
+    if not has_users:
+        console.warn(
+            "aucun compte : créez-en un avec « mt-access utilisateur ajouter LOGIN --role admin »"
+        )
+    shown = f"[{args.hote}]" if ":" in args.hote else args.hote
+    console.say(f"mt-access : http://{shown}:{args.port}/ (Ctrl-C pour arrêter)")
+    console.out.flush()
+    waitress.serve(app, host=args.hote, port=args.port, threads=8, ident="mt-access")
+    return EXIT_OK
+
+
+def add_commands(sub: Any) -> None:
+    """Add ``utilisateur`` and ``serve`` to the ``mt-access`` sub-parsers."""
+    user = sub.add_parser(
+        "utilisateur",
+        aliases=["user"],
+        help="comptes de l'application web (mt-access serve) : ajouter, lister, désactiver, "
+        "changer un mot de passe",
+        description="Les comptes des coordinateurs pour l'application web, gardés dans le "
+        "registre (mot de passe haché avec Argon2). Rôles : admin (tout, comptes et journal "
+        "d'audit compris), coordinateur (toutes les actions sur le registre), lecture "
+        "(consultation seulement).",
+    )
+    actions = user.add_subparsers(dest="action", metavar="action", required=True)
+    add = actions.add_parser(
+        "ajouter",
+        help="créer un compte (mot de passe demandé deux fois)",
+        description="Crée un compte. Le mot de passe (12 caractères au moins) est demandé deux "
+        f"fois, ou lu dans la variable {PASSWORD_ENV} (scripts).",
+    )
+    add.add_argument("login", metavar="LOGIN", help="identifiant (ex. c.martin)")
+    add.add_argument("--role", required=True, choices=list(ROLES), help="|".join(ROLES))
+    add.add_argument("--nom", default=None, metavar="NOM", help="nom affiché dans les pages")
+    listing = actions.add_parser("lister", help="lister les comptes")
+    disable = actions.add_parser(
+        "desactiver",
+        help="désactiver un compte (ses sessions sont fermées)",
+        description="Désactive un compte : il ne peut plus se connecter et ses sessions "
+        "ouvertes sont fermées.",
+    )
+    disable.add_argument("login", metavar="LOGIN")
+    password = actions.add_parser(
+        "mot-de-passe",
+        help="changer le mot de passe d'un compte (ses sessions sont fermées)",
+        description="Change le mot de passe d'un compte et lève son blocage ; ses sessions "
+        f"ouvertes sont fermées. Mot de passe demandé deux fois, ou lu dans {PASSWORD_ENV}.",
+    )
+    password.add_argument("login", metavar="LOGIN")
+    for parser in (add, listing, disable, password):
+        add_register(parser)
+        parser.set_defaults(func=in_french(cmd_user))
+
+    serve = sub.add_parser(
+        "serve",
+        aliases=["servir"],
+        help="lancer l'application web des coordinateurs sur ce poste",
+        description="Lance l'application web (en français) sur le registre : tableau de bord, "
+        "liste d'attente, demandes et leurs actions. Elle écoute sur 127.0.0.1 (ce poste "
+        "seulement) par défaut. Voir docs/web.md.",
+    )
+    add_register(serve)
+    serve.add_argument(
+        "--hote", default="127.0.0.1", metavar="ADRESSE", help="adresse d'écoute (127.0.0.1)"
+    )
+    serve.add_argument(
+        "--port", type=whole_int, default=8000, metavar="PORT", help="port d'écoute (8000)"
+    )
+    serve.set_defaults(func=in_french(cmd_serve))

@@ -1,0 +1,316 @@
+"""The coordinator's pages: the dashboard, the list of requests and the search by name.
+
+A request's page and its actions are in :mod:`mt_access.web.request_pages` (same blueprint).
+Listings read the store's listing lines (:meth:`~mt_access.store.base.Store.summaries`: no
+personal data, no full request), so that a page stays fast with 100,000 requests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import attrs
+from flask import Blueprint, render_template, request
+from flask.typing import ResponseReturnValue
+
+from mt_access.calendar import Month
+from mt_access.cli.places import places_by_physician
+from mt_access.geo.communes import CommuneReference, bundled_reference
+from mt_access.indicators import indicators
+from mt_access.indicators.dataset import reception_levels
+from mt_access.lifecycle import RequestState
+from mt_access.policy import Policy
+from mt_access.store.base import RequestSummary
+from mt_access.web import context
+from mt_access.web.auth import audit, requires
+from mt_access.web.forms import FilterForm, NameSearchForm, choices
+
+__all__ = ["PAGE_SIZE", "blueprint", "commune_name", "filter_summaries", "level_names"]
+
+PAGE_SIZE = 50
+"""Requests per page of the list."""
+
+MAX_NAME_RESULTS = 50
+"""Requests shown, at most, for a search by name."""
+
+LEVEL_FILTER_LIMIT = 20_000
+"""Requests, at most, whose level is computed to filter by level (the level needs the whole
+request and the policy's classification; narrow the list with another filter first)."""
+
+_ONE_BY_ONE = 500
+"""Up to this many requests, their levels are read one by one; beyond, all at once."""
+
+blueprint = Blueprint("pages", __name__)
+
+
+# ------------------------------------------------------------------------------------------
+# Helpers shared by the pages
+
+
+def _reference(policy: Policy) -> CommuneReference:
+    return policy.reference or bundled_reference()
+
+
+def commune_name(policy: Policy, code: str) -> str:
+    """« Voiron (38563) », or the code alone when the reference does not know it."""
+    reference = _reference(policy)
+    if code in reference:
+        return f"{reference.get(code).name} ({code})"
+    return code
+
+
+def level_names(policy: Policy) -> list[str]:
+    """The policy's levels, highest first, then its non-priority level."""
+    levels = sorted(policy.levels, key=lambda level: level.rank)
+    return [level.name for level in levels] + [policy.non_priority_level]
+
+
+def _waiting_days(summary: RequestSummary, on: dt.date) -> int:
+    return max((on - summary.received).days, 0)
+
+
+_SORT_KEYS: dict[str, Any] = {
+    "id": lambda s, on: s.id,
+    "reception": lambda s, on: (s.received, s.id),
+    "attente": lambda s, on: (-_waiting_days(s, on), s.id),
+    "commune": lambda s, on: (s.commune, s.id),
+    "etat": lambda s, on: (list(RequestState).index(s.state), s.id),
+    "evenement": lambda s, on: (s.last_event, s.id),
+}
+
+
+@attrs.frozen
+class Filters:
+    """The filters of the list, as read from the query string."""
+
+    state: RequestState | None = None
+    level: str | None = None
+    commune: str | None = None
+    urgent: bool | None = None
+    min_days: int | None = None
+    id_text: str | None = None
+    sort: str = "id"
+
+
+def filter_summaries(
+    summaries: Iterable[RequestSummary], filters: Filters, on: dt.date
+) -> list[RequestSummary]:
+    """The listing lines that pass the filters (the level excepted), in the order asked."""
+    kept = []
+    wanted_id = (filters.id_text or "").strip().casefold()
+    for summary in summaries:
+        if filters.state is not None and summary.state is not filters.state:
+            continue
+        if filters.commune and summary.commune != filters.commune:
+            continue
+        if filters.urgent is not None and summary.urgent != filters.urgent:
+            continue
+        if filters.min_days is not None and _waiting_days(summary, on) < filters.min_days:
+            continue
+        if wanted_id and wanted_id not in summary.id.casefold():
+            continue
+        kept.append(summary)
+    key = _SORT_KEYS.get(filters.sort, _SORT_KEYS["id"])
+    kept.sort(key=lambda s: key(s, on))
+    return kept
+
+
+def _levels_of(ids: Sequence[str]) -> dict[str, str]:
+    """The reception level of each request of ``ids``."""
+    store = context.store()
+    if len(ids) > _ONE_BY_ONE:  # many: one read of every request beats a query per id
+        wanted = set(ids)
+        requests = [r for r in store.requests(None) if r.id in wanted]
+    else:
+        requests = [r for r in (store.get_request(rid) for rid in ids) if r is not None]
+    return reception_levels(requests, context.settings().policy)
+
+
+# ------------------------------------------------------------------------------------------
+# Dashboard
+
+
+DASHBOARD_SECONDS = 60
+"""The dashboard's figures are computed at most once a minute (by process), and again after
+any write through the pages."""
+
+
+@blueprint.route("/")
+@requires("lecture")
+def dashboard() -> ResponseReturnValue:
+    on = context.today()
+    computed, figures = context.cached(
+        f"dashboard:{on.isoformat()}", DASHBOARD_SECONDS, lambda: _dashboard_figures(on)
+    )
+    return render_template(
+        "dashboard.html",
+        on=on,
+        computed=computed,
+        days=lambda s: _waiting_days(s, on),
+        **figures,
+    )
+
+
+def _dashboard_figures(on: dt.date) -> dict[str, Any]:
+    register = context.register()
+    month = Month.of(on)
+    places = places_by_physician(register, on)
+    summaries = register.list_requests()
+    pending: dict[str, list[RequestSummary]] = {}
+    for summary in summaries:
+        if summary.state is RequestState.PROPOSED:
+            for physician_id in summary.proposed_to:
+                pending.setdefault(physician_id, []).append(summary)
+    names = {p.id: p.name for p in register.physicians()}
+    unanswered = sorted(
+        (
+            (pid, names.get(pid, pid), len(items), min(s.last_event for s in items))
+            for pid, items in pending.items()
+        ),
+        key=lambda row: row[3],
+    )
+    to_acknowledge = sorted(
+        (s for s in summaries if s.state is RequestState.RECEIVED), key=lambda s: s.received
+    )
+    to_confirm = sorted(
+        (s for s in summaries if s.state is RequestState.ACKNOWLEDGED), key=lambda s: s.last_event
+    )
+    waiting = [s for s in summaries if s.state is RequestState.WAITING]
+    return {
+        "month": month,
+        "figures": indicators(register, month),
+        "gp_rows": [
+            (p.id, p.name, places[p.id].capacity_text, places[p.id].used, places[p.id].left)
+            for p in register.physicians()
+            if p.id in places
+        ],
+        "unanswered": unanswered,
+        "to_acknowledge": to_acknowledge[:10],
+        "to_acknowledge_count": len(to_acknowledge),
+        "to_confirm": to_confirm[:10],
+        "to_confirm_count": len(to_confirm),
+        "waiting_count": len(waiting),
+        "longest": sorted(waiting, key=lambda s: (s.received, s.id))[:10],
+    }
+
+
+# ------------------------------------------------------------------------------------------
+# List of requests
+
+
+def _filter_form(policy: Policy) -> FilterForm:
+    form = FilterForm(request.args)
+    form.etat.choices = choices([("", "Tous")] + [(s.value, s.label) for s in RequestState])
+    form.niveau.choices = choices([("", "Tous")] + [(n, n) for n in level_names(policy)])
+    return form
+
+
+def _filters(form: FilterForm) -> Filters:
+    state = RequestState(form.etat.data) if form.etat.data else None
+    urgent = {"oui": True, "non": False}.get(form.urgent.data or "")
+    return Filters(
+        state=state,
+        level=form.niveau.data or None,
+        commune=(form.commune.data or "").strip() or None,
+        urgent=urgent,
+        min_days=form.attente_min.data,
+        id_text=(form.id.data or "").strip() or None,
+        sort=form.tri.data or "id",
+    )
+
+
+@blueprint.route("/demandes")
+@requires("lecture")
+def requests_list() -> ResponseReturnValue:
+    policy = context.settings().policy
+    on = context.today()
+    form = _filter_form(policy)
+    valid = form.validate()
+    filters = _filters(form) if valid else Filters()
+    states = None if filters.state is None else [filters.state]
+    lines = filter_summaries(context.store().summaries(states), filters, on)
+    too_many = False
+    levels: dict[str, str] = {}
+    if filters.level:
+        if len(lines) > LEVEL_FILTER_LIMIT:
+            too_many = True
+        else:
+            levels = _levels_of([s.id for s in lines])
+            lines = [s for s in lines if levels.get(s.id) == filters.level]
+    try:
+        page = max(int(request.args.get("page", "1")), 1)
+    except ValueError:
+        page = 1
+    pages = max((len(lines) + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    page = min(page, pages)
+    shown = lines[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    if not levels and shown:
+        levels = _levels_of([s.id for s in shown])
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template(
+        "requests.html",
+        form=form,
+        shown=shown,
+        total=len(lines),
+        page=page,
+        pages=pages,
+        args=args,
+        levels=levels,
+        too_many=too_many,
+        level_limit=LEVEL_FILTER_LIMIT,
+        commune=lambda code: commune_name(policy, code),
+        days=lambda s: _waiting_days(s, on),
+        search_form=NameSearchForm(formdata=None),
+    ), (200 if valid else 400)
+
+
+# ------------------------------------------------------------------------------------------
+# Search by name (audited: it shows identities)
+
+
+def _plain(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+@blueprint.route("/demandes/recherche", methods=["GET", "POST"])
+@requires("lecture")
+def name_search() -> ResponseReturnValue:
+    form = NameSearchForm()
+    results: list[tuple[str, str, str, bool]] | None = None
+    status = 200
+    if request.method == "POST":
+        if form.validate():
+            words = _plain(str(form.nom.data)).split()
+            found = []
+            for person in context.store().known_persons():
+                identity = person.identity
+                names = _plain(
+                    f"{identity.last_name} {identity.first_name} {identity.birth_name}"
+                ).split()
+                if all(any(n.startswith(w) for n in names) for w in words):
+                    found.append(person)
+            shown = found[:MAX_NAME_RESULTS]
+            store = context.store()
+            with store.transaction():
+                audit("recherche.nom", None, f"{len(found)} résultat(s)")
+                for person in shown:
+                    audit("identite.afficher", person.request_id, "résultat de recherche")
+            results = []
+            for person in shown:
+                summary_state = store.get_file(person.request_id)
+                label = summary_state.state.label if summary_state else ""
+                name = f"{person.identity.last_name} {person.identity.first_name}".strip()
+                results.append((person.request_id, name, label, person.active))
+            total = len(found)
+        else:
+            status = 400
+            total = 0
+    else:
+        total = 0
+    return render_template(
+        "search.html", form=form, results=results, total=total, limit=MAX_NAME_RESULTS
+    ), status
