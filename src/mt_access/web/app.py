@@ -151,6 +151,10 @@ def create_app(
     assert request_pages.ACTIONS  # its routes are on the pages blueprint
     app.register_blueprint(auth.blueprint)
     app.register_blueprint(pages.blueprint)
+    from mt_access.web import portal, portal_admin
+
+    app.register_blueprint(portal.blueprint)
+    app.register_blueprint(portal_admin.blueprint)
     return app
 
 
