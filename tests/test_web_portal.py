@@ -119,6 +119,7 @@ def _coordinator_urls(app: object) -> list[tuple[str, str]]:
             values["action"] = "accuser"
         path = rule.rule
         for name, value in values.items():
+            path = re.sub(rf"<(?:int|float):{name}>", "1", path)
             path = re.sub(rf"<(?:\w+:)?{name}>", value, path)
         for method in sorted((rule.methods or set()) & {"GET", "POST"}):
             urls.append((method, path))
