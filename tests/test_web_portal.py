@@ -449,3 +449,54 @@ def test_a_coordinator_sees_an_answer_given_through_the_portal(
     login(client, "lea")
     page = _plain(client.get(f"/demandes/{rid}"))
     assert "refus" in page.lower()
+
+
+# ------------------------------------------------------------------------------------------
+# The library: what a GP sees after acceptance
+
+
+def test_accepted_fields_add_the_contact_to_the_policys_referral_fields(tmp_path: Path) -> None:
+    from mt_access.privacy import ACCEPTED_CONTACT_FIELDS, accepted_fields
+
+    policy = load(tmp_path, policy_text(fields="age, phone, commune"))
+    assert accepted_fields(policy) == ("age", "phone", "commune", "last_name", "first_name",
+                                       "email")  # fmt: skip
+    assert set(ACCEPTED_CONTACT_FIELDS) <= set(accepted_fields(POLICY))
+    assert accepted_fields(POLICY)[: len(POLICY.referral_fields)] == POLICY.referral_fields
+
+
+def test_accepted_referral_is_for_the_gp_who_accepted_only(tmp_path: Path) -> None:
+    from mt_access.register import RegisterOperationError
+
+    policy = load(tmp_path, policy_text(fields="age"))
+    register = gp_register(policy)
+    rid = proposed(register, "A", "MG1")
+    with pytest.raises(RegisterOperationError, match="n'a accepté aucune personne"):
+        register.accepted_referral(rid, TODAY, "MG1")  # proposed, not accepted yet
+    assert register.referral(rid, TODAY, "MG1") == (("Âge", "40 ans"),)
+    register.answer(rid, "MG1", TODAY, accepted=True)
+    shown = dict(register.accepted_referral(rid, TODAY, "MG1"))
+    assert shown == {"Âge": "40 ans", "Nom": LAST_NAMES["A"], "Prénom": "Camille",
+                     "Téléphone": PHONES["A"], "Courriel": "a@example.org"}  # fmt: skip
+    with pytest.raises(RegisterOperationError):
+        register.accepted_referral(rid, TODAY, "MG2")
+    register.erase(rid, TODAY)
+    with pytest.raises(RegisterOperationError, match="effacées"):
+        register.accepted_referral(rid, TODAY, "MG1")
+
+
+def test_a_coordinator_logged_in_the_same_browser_does_not_act_on_the_gp_page() -> None:
+    register = gp_register(POLICY)
+    rid = proposed(register, "A", "MG1")
+    store = register.store
+    app = app_over(store, POLICY)
+    url = link(store, "MG1")
+    with app.test_client() as browser:
+        login(browser, "claire")
+        page = _plain(browser.get(url))
+        assert "Se déconnecter" not in page
+        assert 'href="/demandes"' not in page
+        assert answer(browser, url, rid, _step(store, rid), "refuse").status_code == 303
+    lines = _audit(store)
+    assert ("gp:MG1", "portail.repondre", rid, "refuse") in lines
+    assert not [line for line in lines if line[0] == "user:claire" and line[1] != "connexion"]
