@@ -220,8 +220,8 @@ def _proposals(register: Register, physician_id: str, on: dt.date) -> list[Propo
             if t.event is Event.PROPOSE and t.physician_id == physician_id
         )
         form = PortalAnswerForm(formdata=None, demande=rid, etape=request_step(file))
-        form.reponse.id = f"reponse-{rid}"
-        form.motif.id = f"motif-{rid}"
+        for field in (form.demande, form.etape, form.reponse, form.motif):
+            field.id = f"{field.name}-{rid}"
         out.append(
             Proposal(
                 request_id=rid,
@@ -281,9 +281,11 @@ def _pull(register: Register, physician_id: str, on: dt.date) -> dict[str, Any] 
     limit = min((n for n in limits if n), default=0)
     if own is None:
         return {"columns": (), "rows": [], "limit": limit}
-    rows = [
-        (row, PortalPickForm(formdata=None, pseudonyme=row["pseudonyme"])) for row in list_rows(own)
-    ]
+    rows = []
+    for n, row in enumerate(list_rows(own), start=1):
+        form = PortalPickForm(formdata=None, pseudonyme=row["pseudonyme"])
+        form.pseudonyme.id = f"pseudonyme-{n}"
+        rows.append((row, form))
     return {"columns": list_columns(own), "rows": rows, "limit": limit}
 
 
