@@ -25,6 +25,7 @@ from factories import MOIRANS, VOIRON
 from mt_access.cli import main
 from mt_access.lifecycle import Actor, Event, RequestState
 from mt_access.loading import load_policy
+from mt_access.register import Register
 from mt_access.store.memory import MemoryStore
 from mt_access.web.portal import BAD_LINK_LIMIT, INVALID_LINK, STALE_ANSWER
 from mt_access.web.portal_links import make_token
@@ -500,3 +501,38 @@ def test_a_coordinator_logged_in_the_same_browser_does_not_act_on_the_gp_page() 
     lines = _audit(store)
     assert ("gp:MG1", "portail.repondre", rid, "refuse") in lines
     assert not [line for line in lines if line[0] == "user:claire" and line[1] != "connexion"]
+
+
+def test_a_gp_of_sud_est_grenoblois_picks_two_requests_and_accepts_one() -> None:
+    """The shipped pull-mode policy, on a generated register."""
+    from mt_access.calendar import Month
+    from mt_access.examples import example_register
+
+    policy = load_policy("sud_est_grenoblois")
+    register = Register(MemoryStore(), policy)
+    example_register(register, month=Month(2026, 3), requests_per_month=30)
+    own = next(x for x in register.pull_lists(TODAY) if (x.places_left or 0) >= 2)
+    gp = own.physician_id
+    left = own.places_left or 0
+    app = app_over(register.store, policy)
+    url = link(register.store, gp)
+    with app.test_client() as browser:
+        page = _plain(browser.get(url))
+        assert "au plus 5 demandes choisies" in page
+        assert f"Places restantes ce mois-ci : <strong>{left}</strong>" in page
+        csrf = page_csrf(browser, url)
+        for entry in own.entries[:2]:
+            done = browser.post(f"{url}/choix", data={"csrf_token": csrf,
+                                                      "pseudonyme": entry.pseudonym})  # fmt: skip
+            assert done.status_code == 303
+        picked = register.pending_picks(gp)
+        assert len(picked) == 2
+        page = _plain(browser.get(url))
+        assert page.count("Choisie par vous sur votre liste") == 2
+        assert f"Places restantes ce mois-ci : <strong>{left - 2}</strong>" in page
+        rid = picked[0]
+        assert answer(browser, url, rid, _step(register.store, rid), "accepte").status_code == 303
+        page = _plain(browser.get(url))
+    assert page.count("Choisie par vous sur votre liste") == 1
+    assert f"Demande {rid} · acceptée le 16/03/2026" in page
+    assert set(register.file(rid).physicians_found.values()) == {gp}
