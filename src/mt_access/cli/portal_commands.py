@@ -93,10 +93,10 @@ def cmd_gp_link(args: argparse.Namespace, console: Console) -> int:
         token = issue_link(store, secret_key(path), args.medecin, actor=_actor(), days=args.jours)
     until = dt.date.today() + dt.timedelta(days=args.jours)
     console.say(args.adresse + link_path(token))
-    console.warn(
-        f"lien personnel de {physician.name} ({args.medecin}), valable {args.jours} jours "
+    console.err.write(
+        f"Lien personnel de {physician.name} ({args.medecin}), valable {args.jours} jours "
         f"(jusqu'au {until:%d/%m/%Y}) : à transmettre par messagerie sécurisée ; "
-        f"« mt-access medecin lien {args.medecin} --revoquer » le désactive."
+        f"« mt-access medecin lien {args.medecin} --revoquer » le désactive.\n"
     )
     return EXIT_OK
 
