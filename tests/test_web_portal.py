@@ -536,3 +536,24 @@ def test_a_gp_of_sud_est_grenoblois_picks_two_requests_and_accepts_one() -> None
     assert page.count("Choisie par vous sur votre liste") == 1
     assert f"Demande {rid} · acceptée le 16/03/2026" in page
     assert set(register.file(rid).physicians_found.values()) == {gp}
+
+
+def test_wtforms_own_messages_are_french_on_the_portal() -> None:
+    register = gp_register(POLICY)
+    rid = proposed(register, "A", "MG1")
+    store = register.store
+    app = app_over(store, POLICY)
+    url = link(store, "MG1")
+    before = state(store)
+    with app.test_client() as gp:
+        bad = answer(gp, url, rid, _step(store, rid), "peut-etre")
+        shown = messages(gp.get(bad.headers["Location"]))
+    assert "choix valide" in shown
+    assert "Not a valid" not in shown
+    assert state(store) == before
+    with app.test_client() as client:
+        login(client, "claire")
+        token = page_csrf(client, "/medecins/MG1/lien")
+        page = client.post("/medecins/MG1/lien", data={"csrf_token": token, "jours": "dix"})
+    assert page.status_code == 400
+    assert "Not a valid" not in _plain(page)

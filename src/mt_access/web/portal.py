@@ -45,6 +45,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, TextAreaField
+from wtforms.meta import DefaultMeta
 from wtforms.validators import InputRequired, Length, Optional
 
 from mt_access.cli.places import month_places
@@ -66,6 +67,7 @@ __all__ = [
     "INVALID_LINK",
     "STALE_ANSWER",
     "PortalAnswerForm",
+    "PortalForm",
     "PortalPickForm",
     "blueprint",
 ]
@@ -99,7 +101,19 @@ IDENTITY_FIELDS = frozenset(
 blueprint = Blueprint("portal", __name__)
 
 
-class PortalAnswerForm(FlaskForm):  # type: ignore[misc]
+class PortalForm(FlaskForm):  # type: ignore[misc]
+    """A form of the portal's pages: WTForms' own messages (« N'est pas un choix valide. »)
+    in French."""
+
+    class Meta:
+        locales = ("fr_FR", "fr")
+
+        def get_translations(self, form: Any) -> Any:
+            # WTForms' own catalogue, whether Flask-WTF's Babel hook is on or not
+            return DefaultMeta.get_translations(self, form)
+
+
+class PortalAnswerForm(PortalForm):
     """A GP's answer to one proposal."""
 
     demande = HiddenField(validators=[InputRequired(), Length(max=60)])
@@ -115,7 +129,7 @@ class PortalAnswerForm(FlaskForm):  # type: ignore[misc]
     )
 
 
-class PortalPickForm(FlaskForm):  # type: ignore[misc]
+class PortalPickForm(PortalForm):
     """A GP's pick from their shared list."""
 
     pseudonyme = HiddenField(validators=[InputRequired(), Length(max=100)])

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_wtf import FlaskForm
 from wtforms import IntegerField
 from wtforms.validators import InputRequired, NumberRange
 
 from mt_access.bounds import MAX_LINK_DAYS
 from mt_access.web import context
 from mt_access.web.auth import actor, requires
+from mt_access.web.portal import PortalForm
 from mt_access.web.portal_links import (
     DEFAULT_DAYS,
     generation,
@@ -27,7 +27,7 @@ __all__ = ["LinkForm", "RevokeForm", "blueprint"]
 blueprint = Blueprint("portal_admin", __name__)
 
 
-class LinkForm(FlaskForm):  # type: ignore[misc]
+class LinkForm(PortalForm):
     """Making a new link for a GP."""
 
     jours = IntegerField(
@@ -42,7 +42,7 @@ class LinkForm(FlaskForm):  # type: ignore[misc]
     )
 
 
-class RevokeForm(FlaskForm):  # type: ignore[misc]
+class RevokeForm(PortalForm):
     """Revoking every link of a GP."""
 
 
