@@ -44,6 +44,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import generate_csrf
 from wtforms import HiddenField, RadioField, TextAreaField
 from wtforms.meta import DefaultMeta
 from wtforms.validators import InputRequired, Length, Optional
@@ -295,12 +296,9 @@ def _pull(register: Register, physician_id: str, on: dt.date) -> dict[str, Any] 
     limit = min((n for n in limits if n), default=0)
     if own is None:
         return {"columns": (), "rows": [], "limit": limit}
-    rows = []
-    for n, row in enumerate(list_rows(own), start=1):
-        form = PortalPickForm(formdata=None, pseudonyme=row["pseudonyme"])
-        form.pseudonyme.id = f"pseudonyme-{n}"
-        rows.append((row, form))
-    return {"columns": list_columns(own), "rows": rows, "limit": limit}
+    # one plain form per entry (the session's CSRF token and the pseudonym), validated by
+    # PortalPickForm: a WTForms object per entry would cost seconds on a long list
+    return {"columns": list_columns(own), "rows": list_rows(own), "limit": limit}
 
 
 def _render(claim: LinkClaim, token: str, status: int = 200) -> ResponseReturnValue:
@@ -333,6 +331,7 @@ def _render(claim: LinkClaim, token: str, status: int = 200) -> ResponseReturnVa
         accepted_days=ACCEPTED_SHOWN_DAYS,
         pull=pull,
         picks=len(register.pending_picks(gp)) if pull is not None else 0,
+        csrf=generate_csrf(),
         places=places,
         on=on,
         expires=expires,
