@@ -520,10 +520,16 @@ def test_a_gp_of_sud_est_grenoblois_picks_two_requests_and_accepts_one() -> None
         page = _plain(browser.get(url))
         assert "au plus 5 demandes choisies" in page
         assert f"Places restantes ce mois-ci : <strong>{left}</strong>" in page
-        csrf = page_csrf(browser, url)
-        for entry in own.entries[:2]:
-            done = browser.post(f"{url}/choix", data={"csrf_token": csrf,
-                                                      "pseudonyme": entry.pseudonym})  # fmt: skip
+        # the page's own pick forms: the session's CSRF token and each entry's pseudonym
+        forms = re.findall(
+            r'<form method="post" action="([^"]+/choix)" class="inline">\s*'
+            r'<input name="csrf_token" type="hidden" value="([^"]+)">\s*'
+            r'<input name="pseudonyme" type="hidden" value="([^"]+)">',
+            page,
+        )
+        assert [pseudonym for _, _, pseudonym in forms] == [e.pseudonym for e in own.entries]
+        for action, csrf, pseudonym in forms[:2]:
+            done = browser.post(action, data={"csrf_token": csrf, "pseudonyme": pseudonym})
             assert done.status_code == 303
         picked = register.pending_picks(gp)
         assert len(picked) == 2
