@@ -563,3 +563,20 @@ def test_wtforms_own_messages_are_french_on_the_portal() -> None:
         page = client.post("/medecins/MG1/lien", data={"csrf_token": token, "jours": "dix"})
     assert page.status_code == 400
     assert "Not a valid" not in _plain(page)
+
+
+def test_an_erased_patient_leaves_the_page_of_the_gp_who_accepted_them() -> None:
+    register = gp_register(POLICY)
+    rid = proposed(register, "A", "MG1")
+    register.answer(rid, "MG1", TODAY, accepted=True)
+    store = register.store
+    app = app_over(store, POLICY)
+    url = link(store, "MG1")
+    with app.test_client() as gp:
+        assert f"Demande {rid} · acceptée" in _plain(gp.get(url))
+        register.erase(rid, TODAY)
+        page = _plain(gp.get(url))
+    assert rid not in page
+    assert LAST_NAMES["A"] not in page
+    shown = [line for line in _audit(store) if line[1] == "identite.afficher"]
+    assert len(shown) == 1

@@ -252,7 +252,13 @@ def _proposals(register: Register, physician_id: str, on: dt.date) -> list[Propo
 
 def _accepted(register: Register, physician_id: str, on: dt.date) -> list[Accepted]:
     since = on - dt.timedelta(days=ACCEPTED_SHOWN_DAYS)
-    states = (RequestState.MT_FOUND, RequestState.PROPOSED, RequestState.WAITING)
+    # a household's request may have exited (other persons' exits) after the acceptance
+    states = (
+        RequestState.MT_FOUND,
+        RequestState.EXITED,
+        RequestState.PROPOSED,
+        RequestState.WAITING,
+    )
     ids = [s.id for s in register.list_requests(*states) if s.last_event >= since]
     out = []
     for rid, file in sorted(register.store.get_files(ids).items()):
@@ -260,7 +266,8 @@ def _accepted(register: Register, physician_id: str, on: dt.date) -> list[Accept
         if accepted_on is None or accepted_on < since:
             continue
         fields = _safe(register.accepted_referral, rid, on, physician_id)
-        out.append(Accepted(rid, accepted_on, fields))
+        if fields:  # nothing left to show once the patient's data was erased
+            out.append(Accepted(rid, accepted_on, fields))
     out.sort(key=lambda a: (a.accepted_on, a.request_id), reverse=True)
     return out
 
@@ -319,8 +326,7 @@ def _render(claim: LinkClaim, token: str, status: int = 200) -> ResponseReturnVa
                 if proposal.fields:
                     audit("identite.afficher", proposal.request_id, "portail : dossier qualifié")
         for patient in accepted:
-            if patient.fields:
-                audit("identite.afficher", patient.request_id, "portail : patient accepté")
+            audit("identite.afficher", patient.request_id, "portail : patient accepté")
     expires = claim.issued + dt.timedelta(days=claim.days)
     return render_template(
         "portal/page.html",
