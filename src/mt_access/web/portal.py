@@ -51,14 +51,14 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from mt_access.cli.places import month_places
 from mt_access.cli.registry_base import french_dates
-from mt_access.errors import IllegalTransitionError, MtAccessError
+from mt_access.errors import IllegalTransitionError, LinkRefused, MtAccessError
 from mt_access.lifecycle import Actor, Event, RequestFile, RequestState
 from mt_access.pull_lists import list_columns, list_rows
 from mt_access.register import Register
 from mt_access.web import context
 from mt_access.web.auth import audit
 from mt_access.web.forms import choices
-from mt_access.web.portal_links import LinkClaim, LinkRefused, RefusalReason, read_token
+from mt_access.web.portal_links import LinkClaim, RefusalReason, read_token
 from mt_access.web.request_pages import request_step
 
 __all__ = [
@@ -205,7 +205,7 @@ def _refused(refused: LinkRefused) -> ResponseReturnValue:
     address = request.remote_addr or "inconnue"
     if _bad_links().over_limit(address, context.now()):
         return render_template("portal/invalid.html", message=INVALID_LINK), 429
-    reason = refused.reason
+    reason = RefusalReason(refused.reason)
     current_app.logger.warning(
         "portail des médecins : lien refusé (%s)%s",
         reason.value,

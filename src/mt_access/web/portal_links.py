@@ -25,7 +25,7 @@ import attrs
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 from mt_access.bounds import DEFAULT_LINK_DAYS, MAX_LINK_DAYS
-from mt_access.errors import MtAccessError
+from mt_access.errors import LinkRefused, MtAccessError
 from mt_access.store.base import Store
 from mt_access.web.accounts import write_audit
 
@@ -57,8 +57,9 @@ DEFAULT_DAYS = DEFAULT_LINK_DAYS
 Clock = Callable[[], dt.datetime]
 
 
-class RefusalReason(enum.Enum):
-    """Why a link is refused (the audit trail's detail, the log's text)."""
+class RefusalReason(enum.StrEnum):
+    """Why a link is refused: the :attr:`~mt_access.errors.LinkRefused.reason` of the error
+    (the audit trail's detail, the log's text)."""
 
     FORGED = "invalide"
     EXPIRED = "expire"
@@ -69,15 +70,6 @@ class RefusalReason(enum.Enum):
     def status(self) -> int:
         """The HTTP status of the page: 410 for an expired or revoked link, else 403."""
         return 410 if self in (RefusalReason.EXPIRED, RefusalReason.REVOKED) else 403
-
-
-class LinkRefused(MtAccessError):
-    """A GP link that cannot be used; ``physician_id`` when the token could be read."""
-
-    def __init__(self, reason: RefusalReason, physician_id: str | None = None) -> None:
-        super().__init__(f"lien médecin refusé : {reason.value}")
-        self.reason = reason
-        self.physician_id = physician_id
 
 
 @attrs.frozen
