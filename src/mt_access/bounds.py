@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 
 __all__ = [
+    "DEFAULT_LINK_DAYS",
     "MAX_ADULTS",
     "MAX_AGE_YEARS",
     "MAX_ANSWER_NUMBER",
@@ -23,6 +24,7 @@ __all__ = [
     "MAX_CONTACT_ATTEMPTS",
     "MAX_CRITERION_LABEL",
     "MAX_DISTANCE_KM",
+    "MAX_LINK_DAYS",
     "MAX_MONTHLY_CAPACITY",
     "MAX_NEAREST",
     "MAX_OPTIONS",
@@ -89,6 +91,12 @@ MAX_ANSWER_NUMBER = 1_000_000_000
 
 MAX_SHARED_LIST = 10_000
 """Requests in one list shared with a GP (``list_size`` of the ``pull`` router)."""
+
+DEFAULT_LINK_DAYS = 30
+"""Days a GP's personal link to the web portal lasts when none is given."""
+
+MAX_LINK_DAYS = 366
+"""Days a GP's personal link to the web portal may last (``mt-access medecin lien --jours``)."""
 
 MIN_PASSWORD_LENGTH = 12
 """Characters of a web application account's password, at least (``mt-access utilisateur``)."""

@@ -30,6 +30,7 @@ __all__ = [
     "LetterError",
     "LetterTemplateError",
     "LifecycleError",
+    "LinkRefused",
     "MapError",
     "MatchInputError",
     "MtAccessError",
@@ -382,3 +383,14 @@ class AccountError(MtAccessError, ValueError):
     """An account of the web application cannot be created or changed as asked: a login
     already taken or badly written, an unknown role, a password too short (French message,
     never the password)."""
+
+
+class LinkRefused(MtAccessError):
+    """A GP's personal link to the web portal that cannot be used. ``reason`` is a short code
+    (``invalide``: forged or damaged; ``expire``; ``revoque``; ``medecin-inconnu``), never the
+    link; ``physician_id`` is the GP when the link could be read."""
+
+    def __init__(self, reason: str, physician_id: str | None = None) -> None:
+        super().__init__(f"lien médecin refusé : {reason}")
+        self.reason = reason
+        self.physician_id = physician_id

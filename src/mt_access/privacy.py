@@ -42,9 +42,11 @@ from mt_access.questions import answer_types, format_answer, shareable_columns
 from mt_access.result import Classification
 
 __all__ = [
+    "ACCEPTED_CONTACT_FIELDS",
     "EXPORT_COLUMNS",
     "EXPORT_TYPES",
     "REFERRAL_LABELS",
+    "accepted_fields",
     "anonymised",
     "classify",
     "export_columns",
@@ -82,6 +84,21 @@ REFERRAL_LABELS: dict[str, str] = {
 :data:`mt_access.policy.REFERRAL_FIELDS`)."""
 
 assert set(REFERRAL_LABELS) == set(REFERRAL_FIELDS)
+
+ACCEPTED_CONTACT_FIELDS: tuple[str, ...] = ("last_name", "first_name", "phone", "email")
+"""What a GP who accepted a patient sees on top of the policy's ``privacy.referral_fields``:
+the identity and contact needed to call the patient for a first consultation (the referral
+letter asks the GP who accepts to contact the patient), and nothing more."""
+
+assert set(ACCEPTED_CONTACT_FIELDS) <= set(REFERRAL_FIELDS)
+
+
+def accepted_fields(policy: Policy) -> tuple[str, ...]:
+    """The fields shown to a GP once they accepted the patient: the policy's
+    ``privacy.referral_fields``, then those of :data:`ACCEPTED_CONTACT_FIELDS` it lacks."""
+    wanted = policy.referral_fields
+    return (*wanted, *(f for f in ACCEPTED_CONTACT_FIELDS if f not in wanted))
+
 
 EXPORT_COLUMNS: tuple[str, ...] = (
     "pseudonyme",
@@ -152,6 +169,7 @@ def referral(
     reference_names: dict[str, str] | None = None,
     plugin_manager: pluggy.PluginManager | None = None,
     persons: Sequence[int] | None = None,
+    fields: Sequence[str] | None = None,
 ) -> tuple[tuple[str, str], ...]:
     """The « dossier qualifié » sent to a GP: ``(French label, value)`` pairs for the fields of
     ``policy.referral_fields`` only, in that order. A question id listed there gives the
@@ -168,8 +186,11 @@ def referral(
         policy: gives the fields, the levels and the commune reference.
         on: the date of the referral (age and priority level on that date).
         reference_names: INSEE code → commune name (the policy's reference by default).
+        fields: the fields to give instead of ``policy.referral_fields`` (names of
+            :data:`~mt_access.policy.REFERRAL_FIELDS` or question ids), e.g.
+            :func:`accepted_fields` for a GP who accepted the patient.
     """
-    wanted = policy.referral_fields
+    wanted = policy.referral_fields if fields is None else tuple(fields)
     level = None
     if "level" in wanted or "criteria" in wanted:
         level = classify(request, policy, on, plugin_manager)

@@ -12,7 +12,7 @@ import attrs
 
 from mt_access.lifecycle import Actor, RequestFile, RequestState
 from mt_access.model import PatientIdentity, Request
-from mt_access.privacy import anonymised, pseudonymised_row, referral
+from mt_access.privacy import accepted_fields, anonymised, pseudonymised_row, referral
 from mt_access.register_base import RegisterBase, RegisterOperationError
 
 if TYPE_CHECKING:
@@ -98,6 +98,39 @@ class PersonalData(RegisterBase):
             on,
             plugin_manager=self.plugin_manager,
             persons=persons,
+        )
+
+    def accepted_referral(
+        self, request_id: str, on: dt.date, physician_id: str
+    ) -> tuple[tuple[str, str], ...]:
+        """What the GP ``physician_id`` sees of a patient they accepted: the policy's
+        ``privacy.referral_fields`` and the identity and contact needed to call the patient
+        (:func:`mt_access.privacy.accepted_fields`), as ``(French label, value)`` pairs, for
+        the persons they accepted.
+
+        Raises:
+            RegisterOperationError: the request's personal data was erased, or this GP
+                accepted none of its persons.
+        """
+        if self.store.erased_on(request_id) is not None:
+            raise RegisterOperationError(
+                f"demande {request_id} : données personnelles effacées, rien à montrer"
+            )
+        file = self.file(request_id)
+        persons = tuple(n for n, gp in file.people.found if gp == physician_id)
+        if not persons:
+            raise RegisterOperationError(
+                f"demande {request_id} : le médecin {physician_id} n'a accepté aucune "
+                "personne de cette demande"
+            )
+        return referral(
+            self.request(request_id),
+            self.identity(request_id),
+            self.policy,
+            on,
+            plugin_manager=self.plugin_manager,
+            persons=persons,
+            fields=accepted_fields(self.policy),
         )
 
     def erase(self, request_id: str, on: dt.date) -> RequestFile:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from mt_access.cli import portal_commands
 from mt_access.cli.common import (
     add_date,
     add_register,
@@ -583,3 +584,4 @@ def add_commands(sub: Any) -> None:
     ans.add_argument("reponse", choices=["accepte", "refuse"], help="accepte ou refuse")
     add_date(ans, "date de la réponse")
     _comment(ans)
+    portal_commands.add_gp_link(gp_sub)

@@ -27,7 +27,17 @@ from mt_access.loading import load_policy
 from mt_access.policy import Policy
 from mt_access.store.base import Store
 from mt_access.store.sqlite import SQLiteStore
-from mt_access.web import admin, auth, context, filters, gp_pages, pages, request_pages
+from mt_access.web import (
+    admin,
+    auth,
+    context,
+    filters,
+    gp_pages,
+    pages,
+    portal,
+    portal_admin,
+    request_pages,
+)
 from mt_access.web.accounts import password_hasher
 
 __all__ = [
@@ -153,6 +163,8 @@ def create_app(
     app.register_blueprint(auth.blueprint)
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(admin.blueprint)
+    app.register_blueprint(portal.blueprint)
+    app.register_blueprint(portal_admin.blueprint)
     return app
 
 

@@ -1,0 +1,452 @@
+"""The GP portal (blueprint ``portal``): a GP's page at their personal link.
+
+A GP has no account: their link ``/medecin/<jeton>`` (:mod:`mt_access.web.portal_links`) is
+their key. It opens one page, theirs, and its two actions; it sets no coordinator session
+(the session cookie holds at most the CSRF token of the forms and the page's messages), and
+every audit line of these pages is written by ``gp:<id>``.
+
+* Their pending proposals (from a match run, by hand, or picked from their list), each with
+  accept or refuse and a reason: the same :meth:`~mt_access.register.Register.answer` as
+  ``mt-access medecin repondre``. The form carries the request's step: a page that no longer
+  matches the request gets « cette demande a changé depuis » and nothing is recorded.
+* Before acceptance a proposal shows only the policy's ``privacy.referral_fields``
+  (:meth:`~mt_access.register.Register.referral`); a patient they accepted (in the last
+  :data:`ACCEPTED_SHOWN_DAYS` days) shows the identity and contact needed to call them
+  (:meth:`~mt_access.register.Register.accepted_referral`). Each display of an identity is
+  audited (``identite.afficher``).
+* In pull mode, their pseudonymised list (:meth:`~mt_access.register.Register.pull_lists`)
+  with a « choisir » button per entry (:meth:`~mt_access.register.Register.choose`, the
+  policy's ``pick_limit``), and their places left.
+* An expired, revoked or forged link gets a plain French page (410 or 403) and an audit line
+  (without the token); past :data:`BAD_LINK_LIMIT` bad links from one address in
+  :data:`BAD_LINK_WINDOW`, further ones get 429 and are no longer written.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_wtf import FlaskForm
+from flask_wtf.csrf import generate_csrf
+from wtforms import HiddenField, RadioField, TextAreaField
+from wtforms.meta import DefaultMeta
+from wtforms.validators import InputRequired, Length, Optional
+
+from mt_access.cli.places import month_places
+from mt_access.cli.registry_base import french_dates
+from mt_access.errors import IllegalTransitionError, LinkRefused, MtAccessError
+from mt_access.lifecycle import Actor, Event, RequestFile, RequestState
+from mt_access.pull_lists import list_columns, list_rows
+from mt_access.register import Register
+from mt_access.web import context
+from mt_access.web.auth import audit
+from mt_access.web.forms import choices
+from mt_access.web.portal_links import LinkClaim, RefusalReason, read_token
+from mt_access.web.request_pages import request_step
+
+__all__ = [
+    "ACCEPTED_SHOWN_DAYS",
+    "BAD_LINK_LIMIT",
+    "BAD_LINK_WINDOW",
+    "INVALID_LINK",
+    "STALE_ANSWER",
+    "PortalAnswerForm",
+    "PortalForm",
+    "PortalPickForm",
+    "blueprint",
+]
+
+ACCEPTED_SHOWN_DAYS = 60
+"""Days a patient the GP accepted stays on their page (with the contact to call them)."""
+
+BAD_LINK_LIMIT = 20
+"""Bad links from one address, at most, in :data:`BAD_LINK_WINDOW` before 429."""
+
+BAD_LINK_WINDOW = dt.timedelta(minutes=10)
+
+MAX_TOKEN_LENGTH = 400
+"""A longer token is refused before it is read."""
+
+INVALID_LINK = "Ce lien n'est plus valable ; demandez-en un nouveau à la coordination de la CPTS."
+"""« ce lien n'est plus valable »: an expired, revoked or forged link."""
+
+STALE_ANSWER = (
+    "Cette demande a changé depuis l'affichage de la page (réponse déjà enregistrée, "
+    "proposition annulée par la coordination...) : rien n'a été enregistré. Voici la page à "
+    "jour."
+)
+"""« cette demande a changé depuis »: an answer from a page older than the request."""
+
+IDENTITY_FIELDS = frozenset(
+    {"last_name", "first_name", "birth_name", "phone", "email", "address", "birth_date"}
+)
+"""Fields whose display is a display of the patient's identity (audited)."""
+
+blueprint = Blueprint("portal", __name__)
+
+
+class PortalForm(FlaskForm):  # type: ignore[misc]
+    """A form of the portal's pages: WTForms' own messages (« N'est pas un choix valide. »)
+    in French."""
+
+    class Meta:
+        locales = ("fr_FR", "fr")
+
+        def get_translations(self, form: Any) -> Any:
+            # WTForms' own catalogue, whether Flask-WTF's Babel hook is on or not
+            return DefaultMeta.get_translations(self, form)
+
+
+class PortalAnswerForm(PortalForm):
+    """A GP's answer to one proposal."""
+
+    demande = HiddenField(validators=[InputRequired(), Length(max=60)])
+    etape = HiddenField(validators=[InputRequired(message="Page incomplète : rechargez-la.")])
+    reponse = RadioField(
+        "Votre réponse",
+        choices=choices([("accepte", "J'accepte ce patient"), ("refuse", "Je refuse")]),
+        validators=[InputRequired(message="Choisissez « J'accepte » ou « Je refuse ».")],
+    )
+    motif = TextAreaField(
+        "Motif (facultatif)",
+        validators=[Optional(), Length(max=500, message="500 caractères au plus.")],
+    )
+
+
+class PortalPickForm(PortalForm):
+    """A GP's pick from their shared list."""
+
+    pseudonyme = HiddenField(validators=[InputRequired(), Length(max=100)])
+
+
+@attrs.frozen
+class Proposal:
+    """A pending proposal as the GP's page shows it."""
+
+    request_id: str
+    proposed_on: dt.date
+    picked: bool
+    persons: int
+    fields: tuple[tuple[str, str], ...]
+    form: PortalAnswerForm
+
+
+@attrs.frozen
+class Accepted:
+    """A patient the GP accepted, with the contact to call them."""
+
+    request_id: str
+    accepted_on: dt.date
+    fields: tuple[tuple[str, str], ...]
+
+
+# ------------------------------------------------------------------------------------------
+# The link
+
+
+class _BadLinks:
+    """Bad links by client address, in memory (a light brake on guessing)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._seen: dict[str, collections.deque[dt.datetime]] = {}
+
+    def over_limit(self, address: str, now: dt.datetime) -> bool:
+        """Count one more bad link from ``address``; whether it is past the limit."""
+        with self._lock:
+            if len(self._seen) > 10_000:
+                self._seen.clear()
+            seen = self._seen.setdefault(address, collections.deque())
+            while seen and now - seen[0] > BAD_LINK_WINDOW:
+                seen.popleft()
+            seen.append(now)
+            return len(seen) > BAD_LINK_LIMIT
+
+
+def _bad_links() -> _BadLinks:
+    found = current_app.extensions.get("mt_access_portal_bad_links")
+    if found is None:
+        found = current_app.extensions.setdefault("mt_access_portal_bad_links", _BadLinks())
+    assert isinstance(found, _BadLinks)
+    return found
+
+
+def _claim(token: str) -> LinkClaim | ResponseReturnValue:
+    """The GP of the link, or the page refusing it."""
+    secret = current_app.config["SECRET_KEY"]
+    try:
+        if len(token) > MAX_TOKEN_LENGTH:
+            raise LinkRefused(RefusalReason.FORGED)
+        claim = read_token(secret, token, context.store(), clock=context.settings().clock)
+    except LinkRefused as refused:
+        return _refused(refused)
+    g.actor = f"gp:{claim.physician_id}"
+    return claim
+
+
+def _refused(refused: LinkRefused) -> ResponseReturnValue:
+    address = request.remote_addr or "inconnue"
+    if _bad_links().over_limit(address, context.now()):
+        return render_template("portal/invalid.html", message=INVALID_LINK), 429
+    reason = RefusalReason(refused.reason)
+    current_app.logger.warning(
+        "portail des médecins : lien refusé (%s)%s",
+        reason.value,
+        "" if refused.physician_id is None else f", médecin {refused.physician_id}",
+    )
+    audit("portail.lien.refuse", refused.physician_id, reason.value)
+    return render_template("portal/invalid.html", message=INVALID_LINK), reason.status
+
+
+# ------------------------------------------------------------------------------------------
+# The GP's page
+
+
+def _proposals(register: Register, physician_id: str, on: dt.date) -> list[Proposal]:
+    summaries = [
+        s for s in register.list_requests(RequestState.PROPOSED) if physician_id in s.proposed_to
+    ]
+    files = register.store.get_files([s.id for s in summaries])
+    out = []
+    for rid in sorted(files):
+        file = files[rid]
+        if physician_id not in file.proposed_to:
+            continue
+        last = next(
+            t
+            for t in reversed(file.history)
+            if t.event is Event.PROPOSE and t.physician_id == physician_id
+        )
+        form = PortalAnswerForm(formdata=None, demande=rid, etape=request_step(file))
+        for field in (form.demande, form.etape, form.reponse, form.motif):
+            field.id = f"{field.name}-{rid}"
+        out.append(
+            Proposal(
+                request_id=rid,
+                proposed_on=last.on,
+                picked=last.actor is Actor.PHYSICIAN,
+                persons=len(file.people.proposed_to(physician_id)),
+                fields=_safe(register.referral, rid, on, physician_id),
+                form=form,
+            )
+        )
+    return out
+
+
+def _accepted(register: Register, physician_id: str, on: dt.date) -> list[Accepted]:
+    since = on - dt.timedelta(days=ACCEPTED_SHOWN_DAYS)
+    # a household's request may have exited (other persons' exits) after the acceptance
+    states = (
+        RequestState.MT_FOUND,
+        RequestState.EXITED,
+        RequestState.PROPOSED,
+        RequestState.WAITING,
+    )
+    ids = [s.id for s in register.list_requests(*states) if s.last_event >= since]
+    out = []
+    for rid, file in sorted(register.store.get_files(ids).items()):
+        accepted_on = _accepted_on(file, physician_id)
+        if accepted_on is None or accepted_on < since:
+            continue
+        fields = _safe(register.accepted_referral, rid, on, physician_id)
+        if fields:  # nothing left to show once the patient's data was erased
+            out.append(Accepted(rid, accepted_on, fields))
+    out.sort(key=lambda a: (a.accepted_on, a.request_id), reverse=True)
+    return out
+
+
+def _accepted_on(file: RequestFile, physician_id: str) -> dt.date | None:
+    if physician_id not in file.physicians_found.values():
+        return None
+    return max(
+        (t.on for t in file.history if t.event is Event.ACCEPT and t.physician_id == physician_id),
+        default=None,
+    )
+
+
+def _safe(
+    fields: Callable[[str, dt.date, str], tuple[tuple[str, str], ...]],
+    rid: str,
+    on: dt.date,
+    physician_id: str,
+) -> tuple[tuple[str, str], ...]:
+    try:
+        found = fields(rid, on, physician_id)
+    except MtAccessError:  # erased since: nothing to show
+        return ()
+    return found
+
+
+def _pull(register: Register, physician_id: str, on: dt.date) -> dict[str, Any] | None:
+    levels = register.pull_levels()
+    if not levels:
+        return None
+    own = next((x for x in register.pull_lists(on) if x.physician_id == physician_id), None)
+    limits = [register.pick_limit(level) for level in levels]
+    limit = min((n for n in limits if n), default=0)
+    if own is None:
+        return {"columns": (), "rows": [], "limit": limit}
+    # one plain form per entry (the session's CSRF token and the pseudonym), validated by
+    # PortalPickForm: a WTForms object per entry would cost seconds on a long list
+    return {"columns": list_columns(own), "rows": list_rows(own), "limit": limit}
+
+
+def _render(claim: LinkClaim, token: str, status: int = 200) -> ResponseReturnValue:
+    register = context.register()
+    store = register.store
+    on = context.today()
+    gp = claim.physician_id
+    physician = register.physician(gp)
+    proposals = _proposals(register, gp, on)
+    accepted = _accepted(register, gp, on)
+    pull = _pull(register, gp, on)
+    places = month_places(register, physician, on)
+    shows_identity = bool(IDENTITY_FIELDS & set(register.policy.referral_fields))
+    with store.transaction():
+        audit("portail.afficher", gp)
+        if shows_identity:
+            for proposal in proposals:
+                if proposal.fields:
+                    audit("identite.afficher", proposal.request_id, "portail : dossier qualifié")
+        for patient in accepted:
+            audit("identite.afficher", patient.request_id, "portail : patient accepté")
+    expires = claim.issued + dt.timedelta(days=claim.days)
+    return render_template(
+        "portal/page.html",
+        token=token,
+        physician=physician,
+        proposals=proposals,
+        accepted=accepted,
+        accepted_days=ACCEPTED_SHOWN_DAYS,
+        pull=pull,
+        picks=len(register.pending_picks(gp)) if pull is not None else 0,
+        csrf=generate_csrf(),
+        places=places,
+        on=on,
+        expires=expires,
+    ), status
+
+
+@blueprint.route("/medecin/<token>")
+def gp_page(token: str) -> ResponseReturnValue:
+    claim = _claim(token)
+    if not isinstance(claim, LinkClaim):
+        return claim
+    return _render(claim, token)
+
+
+def _message(exc: MtAccessError) -> str:
+    if isinstance(exc, IllegalTransitionError):
+        return STALE_ANSWER
+    return french_dates(str(exc))
+
+
+@blueprint.route("/medecin/<token>/reponse", methods=["POST"])
+def gp_answer(token: str) -> ResponseReturnValue:
+    claim = _claim(token)
+    if not isinstance(claim, LinkClaim):
+        return claim
+    gp = claim.physician_id
+    form = PortalAnswerForm()
+    rid = str(form.demande.data or "")
+    register = context.register()
+    store = register.store
+    file = store.get_file(rid) if rid else None
+    if file is None or not _concerns(file, gp):
+        abort(404)
+    if not form.validate():
+        if "etape" in form.errors or "demande" in form.errors:
+            flash(STALE_ANSWER, "erreur")
+            return redirect(url_for("portal.gp_page", token=token), 303)
+        flash(" ".join(e for errors in form.errors.values() for e in errors), "erreur")
+        return redirect(url_for("portal.gp_page", token=token), 303)
+    accepted = form.reponse.data == "accepte"
+    try:
+        with store.transaction():
+            current = store.get_file(rid)
+            if (
+                current is None
+                or gp not in current.proposed_to
+                or request_step(current) != str(form.etape.data)
+            ):
+                raise _Stale
+            register.answer(
+                rid, gp, context.today(), accepted=accepted, comment=form.motif.data or ""
+            )
+            audit("portail.repondre", rid, "accepte" if accepted else "refuse")
+    except _Stale:
+        flash(STALE_ANSWER, "erreur")
+        return redirect(url_for("portal.gp_page", token=token), 303)
+    except MtAccessError as exc:
+        flash(_message(exc), "erreur")
+        return redirect(url_for("portal.gp_page", token=token), 303)
+    if accepted:
+        flash(
+            f"Merci : vous acceptez la demande {rid}. Les coordonnées du patient sont "
+            "ci-dessous, dans « Patients que vous avez acceptés ».",
+            "succes",
+        )
+    else:
+        flash(f"Votre refus de la demande {rid} est enregistré. Merci de votre réponse.", "succes")
+    return redirect(url_for("portal.gp_page", token=token), 303)
+
+
+def _concerns(file: RequestFile, physician_id: str) -> bool:
+    """The request was ever proposed to this GP (else another GP's: 404)."""
+    return any(
+        t.physician_id == physician_id
+        for t in file.history
+        if t.event in (Event.PROPOSE, Event.ACCEPT, Event.REFUSE)
+    )
+
+
+@blueprint.route("/medecin/<token>/choix", methods=["POST"])
+def gp_pick(token: str) -> ResponseReturnValue:
+    claim = _claim(token)
+    if not isinstance(claim, LinkClaim):
+        return claim
+    gp = claim.physician_id
+    form = PortalPickForm()
+    register = context.register()
+    if not register.pull_levels():
+        abort(404)
+    if not form.validate():
+        flash("Formulaire incomplet : rechargez la page et recommencez.", "erreur")
+        return redirect(url_for("portal.gp_page", token=token), 303)
+    pseudonym = str(form.pseudonyme.data)
+    store = register.store
+    try:
+        with store.transaction():
+            file = register.choose(gp, pseudonym, context.today())
+            audit("portail.choisir", file.id, f"pseudonyme {pseudonym}")
+    except MtAccessError as exc:
+        flash(_message(exc), "erreur")
+        return redirect(url_for("portal.gp_page", token=token), 303)
+    flash(
+        f"Vous avez choisi la demande {pseudonym} : elle vous est proposée (demande "
+        f"{file.id}) et une place vous est réservée. Son dossier est ci-dessous ; "
+        "donnez-nous votre réponse.",
+        "succes",
+    )
+    return redirect(url_for("portal.gp_page", token=token), 303)
+
+
+class _Stale(Exception):
+    """The request changed since the page was shown."""
