@@ -151,6 +151,9 @@ def create_app(
     assert request_pages.ACTIONS  # its routes are on the pages blueprint
     app.register_blueprint(auth.blueprint)
     app.register_blueprint(pages.blueprint)
+    from mt_access.web import ops_blueprints
+
+    ops_blueprints.register(app)
     return app
 
 

@@ -1,0 +1,113 @@
+"""What the operations pages share (import, month's run, letters, downloads): files sent as
+attachments, letters shown and downloaded, and error texts without a temporary path.
+
+No business rule here: the letters come from :mod:`mt_access.letters`, the files from the
+library's writers.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from flask import Response, flash, redirect, send_file
+from flask.typing import ResponseReturnValue
+from markupsafe import Markup
+
+from mt_access.letters import Letter, LetterError
+from mt_access.web.auth import audit
+
+__all__ = [
+    "CONTENT_TYPES",
+    "attachment",
+    "letter_body",
+    "letter_download",
+    "scratch_folder",
+    "without_path",
+]
+
+CONTENT_TYPES: dict[str, str] = {
+    "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "md": "text/markdown",
+    "pdf": "application/pdf",
+    "html": "text/html",
+    "zip": "application/zip",
+}
+"""The content type of each file the pages send, by suffix (Flask adds ``charset=utf-8``
+to a text type)."""
+
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def attachment(data: bytes, filename: str) -> Response:
+    """``data`` sent as a download named ``filename`` (ASCII, never a patient's name)."""
+    name = _SAFE_NAME.sub("-", filename).strip(".-") or "fichier"
+    suffix = name.rsplit(".", 1)[-1].lower()
+    response = send_file(
+        io.BytesIO(data),
+        mimetype=CONTENT_TYPES.get(suffix, "application/octet-stream"),
+        as_attachment=True,
+        download_name=name,
+        max_age=0,
+    )
+    return response
+
+
+@contextmanager
+def scratch_folder() -> Iterator[Path]:
+    """A private temporary folder, deleted with its files at the end of the block."""
+    folder = Path(tempfile.mkdtemp(prefix="mt-access-web-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def without_path(text: str, folder: Path | str) -> str:
+    """``text`` with the temporary ``folder`` (a file's place on the server) left out: the
+    file is named by its own name, as the coordinator sent it."""
+    base = str(folder).rstrip("/")
+    return text.replace(base + "/", "").replace(base, "")
+
+
+_BODY = re.compile(r"<body>\n?(.*)</body>", re.DOTALL)
+
+
+def letter_body(letter: Letter) -> Markup:
+    """The body of the letter's HTML page, to show inside a page.
+
+    :mod:`mt_access.letters.markup` builds that HTML from the templates' Markdown subset
+    with every value escaped (no script, no style, no attribute from the data), so the body
+    is shown as it is; a letter without HTML shows its plain text, escaped."""
+    if letter.html is None:
+        return Markup("<pre>{}</pre>").format(letter.text)
+    found = _BODY.search(letter.html)
+    if found is None:
+        return Markup("<pre>{}</pre>").format(letter.text)
+    return Markup(found.group(1))  # noqa: S704 (escaped by mt_access.letters.markup)
+
+
+def letter_download(
+    make: Callable[[], Letter], fmt: str, back: str, subject: str
+) -> ResponseReturnValue:
+    """A letter as a Markdown or PDF download; an audit line ``courrier.telecharger``.
+
+    ``make`` builds the letter (:mod:`mt_access.letters`); a refusal (PDF without
+    WeasyPrint, personal data erased...) is said in French on the page ``back``."""
+    try:
+        letter = make()
+        if fmt == "pdf":
+            data = letter.pdf()
+        else:
+            data = letter.markdown.encode("utf-8")
+    except LetterError as exc:
+        flash(f"Courrier non disponible : {exc}", "erreur")
+        return redirect(back, 303)
+    audit("courrier.telecharger", subject, f"{letter.kind.value} ({fmt})")
+    return attachment(data, letter.filename(fmt))
