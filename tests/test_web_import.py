@@ -281,9 +281,7 @@ def test_the_rejections_report_is_the_command_lines_csv(
     report = client.get("/import/rejets")
     assert report.status_code == 200
     assert report.headers["Content-Type"] == "text/csv; charset=utf-8"
-    assert report.headers["Content-Disposition"] == (
-        "attachment; filename=formulaire.rejets.csv"
-    )
+    assert report.headers["Content-Disposition"] == ("attachment; filename=formulaire.rejets.csv")
     assert report.data == expected
     assert report.data.startswith(b"\xef\xbb\xbf")  # French Excel: UTF-8 with a BOM, « ; »
     assert b"ligne;colonne;valeur;message" in report.data
@@ -291,9 +289,7 @@ def test_the_rejections_report_is_the_command_lines_csv(
         assert store.audit_entries(limit=1)[0].action == "import.rejets"
 
 
-def test_a_rejected_row_is_corrected_and_recorded(
-    client: FlaskClient, register_file: Path
-) -> None:
+def test_a_rejected_row_is_corrected_and_recorded(client: FlaskClient, register_file: Path) -> None:
     login(client, "claire")
     _upload(client, _csv())
     _post(client, "/import/confirmer")
@@ -398,3 +394,15 @@ def test_another_account_does_not_see_an_import_in_progress(
     page = client.get("/import/apercu")
     assert page.status_code == 303
     assert page.headers["Location"].endswith("/import/")
+
+
+def test_a_bad_reception_date_gets_a_french_message(app: Flask, client: FlaskClient) -> None:
+    login(client, "claire")
+    page = _upload(client, _csv(), date_reception="31/02/2026")
+    assert page.status_code == 400
+    assert 'id="date_reception-erreur"' in text(page)
+    assert "le 31 février 2026 n&#39;existe pas" in text(page)
+    assert _area(app) == []
+    page = _upload(client, _csv(), correspondance="autre")
+    assert page.status_code == 400
+    assert "Choix invalide" in text(page)

@@ -24,7 +24,7 @@ import zipfile
 from flask import Blueprint, Response, abort, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField
+from wtforms import BooleanField
 from wtforms.validators import Optional
 
 from mt_access.calendar import Month
@@ -35,7 +35,7 @@ from mt_access.maps import availability_map
 from mt_access.web import context
 from mt_access.web.auth import audit, has_role, requires
 from mt_access.web.forms import choices
-from mt_access.web.ops_support import attachment, scratch_folder
+from mt_access.web.ops_support import ChoiceField, attachment, scratch_folder
 
 __all__ = ["TILES", "blueprint", "map_security_policy"]
 
@@ -132,7 +132,7 @@ class ReportForm(FlaskForm):  # type: ignore[misc]
     class Meta:
         csrf = False
 
-    mois = SelectField("Mois du rapport", choices=[])
+    mois = ChoiceField("Mois du rapport", choices=[])
     nominatif = BooleanField(
         "Ajouter les noms et coordonnées des patients au classeur (coordinateur ; à ne pas "
         "partager)"
@@ -184,8 +184,8 @@ class ExportForm(FlaskForm):  # type: ignore[misc]
     class Meta:
         csrf = False
 
-    contenu = SelectField("Contenu", choices=choices(CONTENTS), validators=[Optional()])
-    format = SelectField(
+    contenu = ChoiceField("Contenu", choices=choices(CONTENTS), validators=[Optional()])
+    format = ChoiceField(
         "Format",
         choices=choices(
             (

@@ -16,6 +16,7 @@ the cells of the columns to correct (what the coordinator sent) and is audited.
 
 from __future__ import annotations
 
+import argparse
 import atexit
 import datetime as dt
 import io
@@ -44,9 +45,10 @@ from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from werkzeug.datastructures import FileStorage
-from wtforms import DateField, SelectField, StringField
-from wtforms.validators import Length, Optional
+from wtforms import StringField
+from wtforms.validators import Length, Optional, ValidationError
 
+from mt_access.cli.common import parse_date
 from mt_access.errors import MtAccessError
 from mt_access.intake import import_file, import_table, write_rejections
 from mt_access.intake.forms import FormMapping, available_presets
@@ -57,7 +59,7 @@ from mt_access.register import Register
 from mt_access.web import context
 from mt_access.web.auth import audit, current_user, requires
 from mt_access.web.forms import choices
-from mt_access.web.ops_support import attachment, scratch_folder, without_path
+from mt_access.web.ops_support import ChoiceField, attachment, scratch_folder, without_path
 
 __all__ = [
     "MAX_MAPPING_BYTES",
@@ -283,7 +285,7 @@ class UploadForm(FlaskForm):  # type: ignore[misc]
     """The export to import and how to read it."""
 
     fichier = FileField("Export du formulaire (.csv ou .xlsx)")
-    correspondance = SelectField("Correspondance des colonnes", choices=[])
+    correspondance = ChoiceField("Correspondance des colonnes", choices=[])
     fichier_correspondance = FileField(
         "Fichier de correspondance (.yaml), si vous avez choisi « fichier »"
     )
@@ -291,11 +293,17 @@ class UploadForm(FlaskForm):  # type: ignore[misc]
         "Feuille du classeur (facultatif)",
         validators=[Optional(), Length(max=100, message="100 caractères au plus.")],
     )
-    date_reception = DateField(
+    date_reception = StringField(
         "Date de réception des lignes sans date (facultatif)",
-        validators=[Optional()],
-        format="%Y-%m-%d",
+        validators=[Optional(), Length(max=10, message="Une date jj/mm/aaaa.")],
     )
+
+    def validate_date_reception(self, field: StringField) -> None:
+        if (field.data or "").strip():
+            try:
+                parse_date(field.data)
+            except argparse.ArgumentTypeError as exc:
+                raise ValidationError(str(exc).capitalize() + ".") from None
 
 
 class StepForm(FlaskForm):  # type: ignore[misc]
@@ -370,7 +378,7 @@ def upload() -> ResponseReturnValue:
         name=safe,
         mapping=str(form.correspondance.data),
         sheet=(form.feuille.data or "").strip() or None,
-        received=form.date_reception.data,
+        received=parse_date(form.date_reception.data) if form.date_reception.data else None,
         owner=user.login,
         created=context.now(),
     ).save()
@@ -565,20 +573,20 @@ def correct(number: int) -> ResponseReturnValue:
                         outcome = register.import_intake(
                             single, comment=f"import de {batch.name}, ligne {number} corrigée"
                         )
-                        rid = outcome.registered[0][1] if outcome.registered else None
-                        audit("import.corriger", rid, f"ligne {number}")
-                    if rid is not None:
-                        attrs.evolve(batch, corrected={**batch.corrected, str(number): rid}).save()
-                        flash(f"Ligne {number} corrigée : demande {rid} enregistrée.", "succes")
-                        return redirect(url_for("pages.request_page", rid=rid), 303)
+                        new = outcome.registered[0][1] if outcome.registered else None
+                        audit("import.corriger", new, f"ligne {number}")
+                    if new is not None:
+                        attrs.evolve(batch, corrected={**batch.corrected, str(number): new}).save()
+                        flash(f"Ligne {number} corrigée : demande {new} enregistrée.", "succes")
+                        return redirect(url_for("pages.request_page", rid=new), 303)
             except MtAccessError as exc:
                 general = [without_path(str(exc), batch.folder)]
                 single = None
             if single is not None:
                 for duplicate in single.duplicates:
                     general.append(duplicate.explanation)
-                for rid_row, rid in single.already_imported:
-                    general.append(f"ligne déjà importée (demande {rid})")
+                for _row, known in single.already_imported:
+                    general.append(f"ligne déjà importée (demande {known})")
                 errors = {c: [] for c in columns}
                 for problem in single.problems:
                     parts = (problem.column or "").split(" + ")

@@ -108,7 +108,11 @@ def preview() -> ResponseReturnValue:
         names=names,
         gp_rows=gp_rows,
         runs=list(reversed(register.runs()))[:12],
-        kept={k.removeprefix(RUN_SETTING) for k in register.store.settings() if k.startswith(RUN_SETTING)},
+        kept={
+            k.removeprefix(RUN_SETTING)
+            for k in register.store.settings()
+            if k.startswith(RUN_SETTING)
+        },
         form=RunForm(formdata=None, version=str(version)),
         can_act=has_role("coordinateur"),
     )
@@ -279,8 +283,7 @@ def run_letter(number: int, index: int) -> ResponseReturnValue:
         return redirect(back, 303)
     audit("courrier.afficher", letter.request_id, letter.kind.value)
     downloads = {
-        fmt: url_for("run.run_letter_file", number=number, index=index, fmt=fmt)
-        for fmt in FORMATS
+        fmt: url_for("run.run_letter_file", number=number, index=index, fmt=fmt) for fmt in FORMATS
     }
     return render_template(
         "ops/letter.html",

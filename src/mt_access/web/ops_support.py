@@ -14,16 +14,20 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from flask import Response, flash, redirect, send_file
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
+from wtforms import SelectField
+from wtforms.validators import ValidationError
 
 from mt_access.letters import Letter, LetterError
 from mt_access.web.auth import audit
 
 __all__ = [
     "CONTENT_TYPES",
+    "ChoiceField",
     "attachment",
     "letter_body",
     "letter_download",
@@ -90,7 +94,7 @@ def letter_body(letter: Letter) -> Markup:
     found = _BODY.search(letter.html)
     if found is None:
         return Markup("<pre>{}</pre>").format(letter.text)
-    return Markup(found.group(1))  # noqa: S704 (escaped by mt_access.letters.markup)
+    return Markup(found.group(1))  # escaped by mt_access.letters.markup
 
 
 def letter_download(
@@ -102,12 +106,21 @@ def letter_download(
     WeasyPrint, personal data erased...) is said in French on the page ``back``."""
     try:
         letter = make()
-        if fmt == "pdf":
-            data = letter.pdf()
-        else:
-            data = letter.markdown.encode("utf-8")
+        data = letter.pdf() if fmt == "pdf" else letter.markdown.encode("utf-8")
     except LetterError as exc:
         flash(f"Courrier non disponible : {exc}", "erreur")
         return redirect(back, 303)
     audit("courrier.telecharger", subject, f"{letter.kind.value} ({fmt})")
     return attachment(data, letter.filename(fmt))
+
+
+class ChoiceField(SelectField):  # type: ignore[misc]
+    """A select field whose refusal of a value not offered is French."""
+
+    def pre_validate(self, form: Any) -> None:
+        try:
+            super().pre_validate(form)
+        except ValidationError:
+            raise ValidationError(
+                "Choix invalide : choisissez une des valeurs proposées."
+            ) from None
