@@ -143,6 +143,9 @@ def create_app(
     app.before_request(auth.load_user)
     app.teardown_appcontext(context.close_register)
     app.context_processor(auth.template_globals)
+    from mt_access.web.ops_blueprints import register_ops  # import, run, letters, downloads
+
+    register_ops(app)
     app.after_request(_security_headers)
     _error_pages(app)
     from mt_access.web import filters, pages, request_pages
@@ -151,9 +154,6 @@ def create_app(
     assert request_pages.ACTIONS  # its routes are on the pages blueprint
     app.register_blueprint(auth.blueprint)
     app.register_blueprint(pages.blueprint)
-    from mt_access.web import ops_blueprints
-
-    ops_blueprints.register(app)
     return app
 
 

@@ -1,14 +1,14 @@
 """The operations pages' blueprints (import, month's run and letters, map, report, exports),
-registered on the application by :func:`register`."""
+registered on the application by :func:`register_ops`."""
 
 from __future__ import annotations
 
 from flask import Flask
 
-__all__ = ["register"]
+__all__ = ["register_ops"]
 
 
-def register(app: Flask) -> None:
+def register_ops(app: Flask) -> None:
     """Add the import, run and downloads blueprints to ``app``."""
     from mt_access.web import ops_downloads, ops_import, ops_run
 

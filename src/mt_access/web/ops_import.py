@@ -59,7 +59,13 @@ from mt_access.register import Register
 from mt_access.web import context
 from mt_access.web.auth import audit, current_user, requires
 from mt_access.web.forms import choices
-from mt_access.web.ops_support import ChoiceField, attachment, scratch_folder, without_path
+from mt_access.web.ops_support import (
+    ChoiceField,
+    attachment,
+    forget_cached,
+    scratch_folder,
+    without_path,
+)
 
 __all__ = [
     "MAX_MAPPING_BYTES",
@@ -446,6 +452,7 @@ def confirm() -> ResponseReturnValue:
             write_rejections(result, _report_path(batch))
     except (MtAccessError, OSError) as exc:
         return _failed(batch, exc)
+    forget_cached()
     batch = attrs.evolve(
         batch,
         outcome={
@@ -576,6 +583,7 @@ def correct(number: int) -> ResponseReturnValue:
                         new = outcome.registered[0][1] if outcome.registered else None
                         audit("import.corriger", new, f"ligne {number}")
                     if new is not None:
+                        forget_cached()
                         attrs.evolve(batch, corrected={**batch.corrected, str(number): new}).save()
                         flash(f"Ligne {number} corrigée : demande {new} enregistrée.", "succes")
                         return redirect(url_for("pages.request_page", rid=new), 303)

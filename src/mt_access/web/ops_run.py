@@ -40,7 +40,7 @@ from mt_access.result import AttachedResource, MatchResult, Orientation, Oriente
 from mt_access.store.base import RunRecord
 from mt_access.web import context
 from mt_access.web.auth import audit, has_role, requires
-from mt_access.web.ops_support import letter_body, letter_download
+from mt_access.web.ops_support import forget_cached, letter_body, letter_download
 
 __all__ = ["RUN_SETTING", "STALE_RUN", "blueprint", "request_letter", "run_letters"]
 
@@ -146,6 +146,7 @@ def record() -> ResponseReturnValue:
     except MtAccessError as exc:
         flash(f"Appariement non enregistré : {exc}", "erreur")
         return redirect(url_for("run.preview"), 303)
+    forget_cached()
     flash(f"Appariement n° {run.record.number} enregistré.", "succes")
     return redirect(url_for("run.run_page", number=run.record.number), 303)
 

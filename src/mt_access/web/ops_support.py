@@ -23,12 +23,14 @@ from wtforms import SelectField
 from wtforms.validators import ValidationError
 
 from mt_access.letters import Letter, LetterError
+from mt_access.web import context
 from mt_access.web.auth import audit
 
 __all__ = [
     "CONTENT_TYPES",
     "ChoiceField",
     "attachment",
+    "forget_cached",
     "letter_body",
     "letter_download",
     "scratch_folder",
@@ -61,6 +63,14 @@ def attachment(data: bytes, filename: str) -> Response:
         max_age=0,
     )
     return response
+
+
+def forget_cached() -> None:
+    """After a write through these pages: figures the pages keep a while (the dashboard's,
+    ``context.forget_cached`` where the application has it) are computed again."""
+    forget = getattr(context, "forget_cached", None)
+    if callable(forget):
+        forget()
 
 
 @contextmanager
