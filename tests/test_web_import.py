@@ -154,6 +154,9 @@ def test_the_checks_sniff_the_content() -> None:
     assert ops_import.check_upload("a.xlsx", workbook.getvalue()) is None
     assert ops_import.check_upload("a.XLSX", workbook.getvalue()) is None
     assert ops_import.check_upload("a.csv", _csv()) is None
+    utf16 = _csv().decode("utf-8").encode("utf-16")
+    assert ops_import.check_upload("a.csv", utf16) is None
+    assert "n'est pas un fichier texte" in str(ops_import.check_upload("a.csv", utf16[2:]))
     other = io.BytesIO()
     with zipfile.ZipFile(other, "w") as archive:
         archive.writestr("word/document.xml", "<w/>")

@@ -19,7 +19,8 @@ pytest.importorskip("argon2")
 
 from flask.testing import FlaskClient
 
-from mt_access import letters
+from factories import req
+from mt_access import PatientIdentity, letters
 from mt_access.cli import main
 from mt_access.lifecycle import RequestState
 from mt_access.loading import load_policy
@@ -218,6 +219,7 @@ def test_the_runs_letters_are_listed_previewed_and_downloaded(
     assert shown.status_code == 200
     body = text(shown)
     assert "<script" not in body.split("<main", 1)[1]
+    assert body.split("<main", 1)[1].count("<h1") == 1  # the letter's titles come below
     assert first.request_id in body
     with open_store(places) as store:
         line = store.audit_entries(limit=1)[0]
@@ -338,3 +340,20 @@ def test_a_requests_letters_are_listed_previewed_and_downloaded(
     assert "Courrier non disponible" in text(refused)
     assert client.get(f"/demandes/{rid}/courriers/inconnu").status_code == 404
     assert client.get("/demandes/NOPE-1/courriers").status_code == 404
+
+
+def test_a_letters_preview_escapes_what_the_register_holds(
+    client: FlaskClient, register_file: Path
+) -> None:
+    store, register = _register(register_file)
+    with store:
+        register.add_request(
+            req("WEB-1", received=TODAY),
+            PatientIdentity(last_name="<script>alert(1)</script>", first_name="<b>Zoé</b>"),
+        )
+    login(client, "lea")
+    page = text(client.get("/demandes/WEB-1/courriers/accuse-patient"))
+    main_part = page.split("<main", 1)[1]
+    assert "<script>alert(1)</script>" not in main_part
+    assert "<b>Zoé</b>" not in main_part
+    assert "&lt;script&gt;" in main_part

@@ -104,7 +104,8 @@ blueprint = Blueprint("import", __name__, url_prefix="/import")
 def check_upload(name: str, data: bytes, limit: int = MAX_UPLOAD_BYTES) -> str | None:
     """What is wrong with an export sent as ``name`` (French), or ``None``: the extension
     (``.csv`` or ``.xlsx``), the size, and the content (an XLSX is a zip holding a workbook;
-    a CSV is text, without NUL bytes, not a zip nor a PDF)."""
+    a CSV is text, without NUL bytes unless UTF-16 with its byte order mark, not a zip nor
+    a PDF)."""
     suffix = Path(name).suffix.lower()
     kind = SUFFIXES.get(suffix)
     if kind is None:
@@ -125,7 +126,10 @@ def check_upload(name: str, data: bytes, limit: int = MAX_UPLOAD_BYTES) -> str |
             return "Ce fichier n'est pas un classeur .xlsx (son contenu ne correspond pas)."
         return None
     head = data[:65536]
-    if head.startswith((b"PK\x03\x04", b"%PDF", b"\xd0\xcf\x11\xe0")) or b"\x00" in head:
+    utf16 = head.startswith((b"\xff\xfe", b"\xfe\xff"))  # Excel's « texte Unicode »
+    if head.startswith((b"PK\x03\x04", b"%PDF", b"\xd0\xcf\x11\xe0")) or (
+        b"\x00" in head and not utf16
+    ):
         return "Ce fichier n'est pas un fichier texte .csv (son contenu ne correspond pas)."
     return None
 

@@ -91,6 +91,7 @@ def without_path(text: str, folder: Path | str) -> str:
 
 
 _BODY = re.compile(r"<body>\n?(.*)</body>", re.DOTALL)
+_HEADING = re.compile(r"<(/?)h([1-6])(?=[ >])")
 
 
 def letter_body(letter: Letter) -> Markup:
@@ -104,7 +105,9 @@ def letter_body(letter: Letter) -> Markup:
     found = _BODY.search(letter.html)
     if found is None:
         return Markup("<pre>{}</pre>").format(letter.text)
-    return Markup(found.group(1))  # escaped by mt_access.letters.markup
+    # the letter's titles one level below the page's own
+    body = _HEADING.sub(lambda m: f"<{m[1]}h{min(int(m[2]) + 1, 6)}", found.group(1))
+    return Markup(body)  # escaped by mt_access.letters.markup
 
 
 def letter_download(
