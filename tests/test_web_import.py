@@ -200,8 +200,22 @@ def test_the_preview_counts_are_the_command_lines_and_show_no_cell_value(
             known=register.known_persons(),
             imported=register.imported_rows,
         )
+    twin = tmp_path / "jumeau.sqlite"
+    shutil.copy(register_file, twin)
+    said = _cli_import(twin, export)
+    found = re.search(
+        r"(\d+) demande\(s\) enregistrée\(s\) \(dont (\d+) hors territoire, sorties du "
+        r"dispositif\), (\d+) ligne\(s\) non importée\(s\) dont (\d+) doublon",
+        said,
+    )
+    assert found is not None, said
+    registered, outside, not_imported, duplicates = (int(g) for g in found.groups())
     body = text(preview)
     cards = dict(re.findall(r"<dt>([^<]+)</dt><dd>(\d+)</dd>", body))
+    assert int(cards["Demandes qui seraient importées"]) == registered
+    assert int(cards["dont hors territoire"]) == outside
+    assert int(cards["Lignes rejetées"]) + int(cards["Doublons"]) == not_imported
+    assert int(cards["Doublons"]) == duplicates
     assert cards["Lignes lues"] == str(expected.rows) == "6"
     assert cards["Demandes qui seraient importées"] == str(len(expected.accepted)) == "3"
     assert cards["dont hors territoire"] == str(len(expected.out_of_territory)) == "1"

@@ -234,6 +234,9 @@ def test_the_runs_letters_are_listed_previewed_and_downloaded(
     with open_store(places) as store:
         line = store.audit_entries(limit=1)[0]
     assert (line.action, line.detail) == ("courrier.telecharger", "dossier_medecin (md)")
+    for index, letter in enumerate(expected):  # each written alone is the same letter
+        got = client.get(f"/appariement/4/courriers/{index}.md")
+        assert got.get_data(as_text=True) == letter.markdown
     assert client.get("/appariement/4/courriers/99").status_code == 404
     assert client.get("/appariement/4/courriers/0.exe").status_code == 404
 
@@ -357,3 +360,35 @@ def test_a_letters_preview_escapes_what_the_register_holds(
     assert "<script>alert(1)</script>" not in main_part
     assert "<b>Zoé</b>" not in main_part
     assert "&lt;script&gt;" in main_part
+
+
+def test_each_letter_of_a_run_kept_and_written_alone_is_the_one_apparier_writes() -> None:
+    """A policy with orientations and resources (coeur_essonne): what the run keeps gives
+    the same letters, and each one written alone is the same as in the whole list."""
+    import json
+
+    from mt_access.calendar import Month
+    from mt_access.examples import example_register
+    from mt_access.store.memory import MemoryStore
+    from mt_access.web.ops_run import _keep, _run_of, run_letter_at, run_letter_list
+
+    register = Register(MemoryStore(), load_policy("coeur_essonne"))
+    on = example_register(register, month=Month(2026, 3), requests_per_month=30)
+    run = register.run_match(on)
+    assert run.proposed
+    assert run.result.orientations
+    assert any(a.first_time for a in run.result.attached_resources)
+    expected = letters.letters_for_run(register, run, on)
+    kept = _run_of(register, run.record, json.loads(_keep(run, on)))
+    assert letters.letters_for_run(register, kept, on) == expected
+    listed = run_letter_list(kept)
+    assert [(x.kind, x.request_id, x.physician_id) for x in listed] == [
+        (x.kind, x.request_id, x.physician_id) for x in expected
+    ]
+    assert {x.kind for x in listed} == {
+        letters.LetterKind.REFERRAL,
+        letters.LetterKind.ORIENTATION,
+        letters.LetterKind.RESOURCES,
+    }
+    for index, letter in enumerate(expected):
+        assert run_letter_at(register, kept, on, index) == letter

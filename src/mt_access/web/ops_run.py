@@ -34,7 +34,7 @@ from mt_access import letters
 from mt_access.cli.match_command import _not_examined
 from mt_access.cli.places import places_by_physician
 from mt_access.errors import MtAccessError
-from mt_access.letters import Letter, LetterError
+from mt_access.letters import Letter, LetterError, LetterKind
 from mt_access.register import MatchRun, Register
 from mt_access.result import AttachedResource, MatchResult, Orientation, OrientedPhysician
 from mt_access.store.base import RunRecord
@@ -42,7 +42,16 @@ from mt_access.web import context
 from mt_access.web.auth import audit, has_role, requires
 from mt_access.web.ops_support import forget_cached, letter_body, letter_download
 
-__all__ = ["RUN_SETTING", "STALE_RUN", "blueprint", "request_letter", "run_letters"]
+__all__ = [
+    "RUN_SETTING",
+    "STALE_RUN",
+    "RunLetter",
+    "blueprint",
+    "request_letter",
+    "run_letter_at",
+    "run_letter_list",
+    "run_letters",
+]
 
 STALE_RUN = (
     "Le registre a changé depuis l'aperçu (une demande, un médecin ou le journal a été modifié "
@@ -225,19 +234,90 @@ def _run_of(register: Register, record: RunRecord, kept: dict[str, Any]) -> Matc
     )
 
 
-def run_letters(register: Register, number: int) -> tuple[RunRecord, list[Letter]] | None:
-    """The letters of run ``number`` recorded from the web pages, as ``apparier --courriers``
-    writes them; ``None`` when the run is unknown or its letters were not kept.
-
-    Raises:
-        LetterError: a request's personal data was erased since the run, or a template fails.
-    """
+def _recorded(register: Register, number: int) -> tuple[MatchRun, dt.date] | None:
+    """Run ``number`` as its letters need it, and their date; ``None`` when the run is
+    unknown or its letters were not kept."""
     record = next((r for r in register.runs() if r.number == number), None)
     kept = _kept(register, number) if record is not None else None
     if record is None or kept is None:
         return None
-    run = _run_of(register, record, kept)
-    return record, letters.letters_for_run(register, run, dt.date.fromisoformat(kept["on"]))
+    return _run_of(register, record, kept), dt.date.fromisoformat(kept["on"])
+
+
+@attrs.frozen
+class RunLetter:
+    """One letter of a run, before it is written: its kind, request and GP."""
+
+    kind: LetterKind
+    request_id: str
+    physician_id: str | None = None
+
+
+def run_letter_list(run: MatchRun) -> list[RunLetter]:
+    """The letters of ``run`` in the order of :func:`mt_access.letters.letters_for_run`:
+    a referral file per proposal, an orientation letter per orientation, a resources letter
+    per request a resource is involved for the first time without an orientation."""
+    result = run.result
+    found = [RunLetter(LetterKind.REFERRAL, rid, pid) for rid, pid in run.proposed]
+    found += [RunLetter(LetterKind.ORIENTATION, o.request_id) for o in result.orientations]
+    oriented = {o.request_id for o in result.orientations}
+    found += [
+        RunLetter(LetterKind.RESOURCES, rid)
+        for rid in sorted(
+            {
+                a.request_id
+                for a in result.attached_resources
+                if a.first_time and a.status != "instead" and a.request_id not in oriented
+            }
+        )
+    ]
+    return found
+
+
+def run_letter_at(register: Register, run: MatchRun, on: dt.date, index: int) -> Letter:
+    """The ``index``-th letter of ``run`` (:func:`run_letter_list`), written by
+    :func:`mt_access.letters.letters_for_run` on the part of the run it is about (the others
+    are not written).
+
+    Raises:
+        IndexError: no such letter.
+        LetterError: the request's personal data was erased since the run, or a template
+            fails.
+    """
+    wanted = run_letter_list(run)[index]
+    result = run.result
+    attached = tuple(a for a in result.attached_resources if a.request_id == wanted.request_id)
+    if wanted.kind is LetterKind.REFERRAL:
+        pair = (wanted.request_id, str(wanted.physician_id))
+        part = attrs.evolve(
+            run,
+            proposed=(pair,),
+            result=attrs.evolve(result, orientations=(), attached_resources=()),
+        )
+    else:
+        orientations = tuple(o for o in result.orientations if o.request_id == wanted.request_id)
+        if wanted.kind is LetterKind.RESOURCES:
+            orientations = ()
+        part = attrs.evolve(
+            run,
+            proposed=(),
+            result=attrs.evolve(result, orientations=orientations, attached_resources=attached),
+        )
+    return letters.letters_for_run(register, part, on)[0]
+
+
+def run_letters(register: Register, number: int) -> tuple[RunRecord, list[Letter]] | None:
+    """Every letter of run ``number`` recorded from the web pages, as ``apparier
+    --courriers`` writes them; ``None`` when the run is unknown or its letters were not kept.
+
+    Raises:
+        LetterError: a request's personal data was erased since the run, or a template fails.
+    """
+    found = _recorded(register, number)
+    if found is None:
+        return None
+    run, on = found
+    return run.record, letters.letters_for_run(register, run, on)
 
 
 @blueprint.route("/appariement/<int:number>")
@@ -247,30 +327,23 @@ def run_page(number: int) -> ResponseReturnValue:
     record = next((r for r in register.runs() if r.number == number), None)
     if record is None:
         abort(404)
-    problem = None
-    found: list[Letter] = []
-    kept = _kept(register, number) is not None
-    if kept:
-        try:
-            made = run_letters(register, number)
-            found = made[1] if made else []
-        except LetterError as exc:
-            problem = str(exc)
+    found = _recorded(register, number)
+    listed = run_letter_list(found[0]) if found is not None else []
     return render_template(
         "ops/run_page.html",
         record=record,
-        letters=list(enumerate(found)),
-        kept=kept,
-        problem=problem,
+        letters=list(enumerate(listed)),
+        kept=found is not None,
         pdf_problem=_pdf_problem(),
     )
 
 
 def _run_letter(number: int, index: int) -> Letter:
-    made = run_letters(context.register(), number)
-    if made is None or not 0 <= index < len(made[1]):
+    register = context.register()
+    found = _recorded(register, number)
+    if found is None or not 0 <= index < len(run_letter_list(found[0])):
         abort(404)
-    return made[1][index]
+    return run_letter_at(register, found[0], found[1], index)
 
 
 @blueprint.route("/appariement/<int:number>/courriers/<int:index>")
