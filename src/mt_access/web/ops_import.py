@@ -25,6 +25,7 @@ import os
 import secrets
 import shutil
 import tempfile
+import threading
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,7 @@ MAX_CELL = 1000
 SUFFIXES = {".csv": "csv", ".xlsx": "xlsx"}
 _EXTENSION = "mt_access_imports"
 _SESSION_KEY = "import_lot"
+_AREA_LOCK = threading.Lock()
 _POLICY_MAPPING = "politique"
 _FILE_MAPPING = "fichier"
 
@@ -188,13 +190,14 @@ class Batch:
 
 def _area() -> Path:
     """The application's private folder of exports being imported."""
-    found: Path | None = current_app.extensions.get(_EXTENSION)
-    if found is None or not found.is_dir():
-        found = Path(tempfile.mkdtemp(prefix="mt-access-imports-"))
-        os.chmod(found, 0o700)
-        current_app.extensions[_EXTENSION] = found
-        atexit.register(shutil.rmtree, found, True)
-    return found
+    with _AREA_LOCK:  # waitress serves requests on several threads
+        found: Path | None = current_app.extensions.get(_EXTENSION)
+        if found is None or not found.is_dir():
+            found = Path(tempfile.mkdtemp(prefix="mt-access-imports-"))
+            os.chmod(found, 0o700)
+            current_app.extensions[_EXTENSION] = found
+            atexit.register(shutil.rmtree, found, True)
+        return found
 
 
 def _sweep(area: Path, now: dt.datetime) -> None:
@@ -204,8 +207,11 @@ def _sweep(area: Path, now: dt.datetime) -> None:
         try:
             created = dt.datetime.fromisoformat(json.loads(meta.read_text("utf-8"))["created"])
         except (OSError, ValueError, KeyError):
-            created = None
-        if created is None or now - created > UPLOAD_MAX_AGE:
+            try:  # being written by another request: its folder's own time
+                created = dt.datetime.fromtimestamp(folder.stat().st_mtime, dt.UTC)
+            except OSError:
+                continue
+        if now - created > UPLOAD_MAX_AGE:
             shutil.rmtree(folder, ignore_errors=True)
 
 
