@@ -409,14 +409,17 @@ def preview() -> ResponseReturnValue:
     register = context.register()
     try:
         result = _run(register, batch)
+        used = _mapping(batch) or register.policy.intake
     except (MtAccessError, OSError) as exc:
         return _failed(batch, exc)
+    # as the command line: the generic preset names many columns a file may not have
+    absent = used is not None and used.preset != "generique"
     return render_template(
         "ops/import_preview.html",
         batch=batch,
         result=result,
         form=StepForm(),
-        warnings=[without_path(w, batch.folder) for w in result.warnings()],
+        warnings=[without_path(w, batch.folder) for w in result.warnings(absent=absent)],
         commune=_commune,
         rejected=_rejected_rows(result),
         done=batch.outcome,
