@@ -423,3 +423,18 @@ def test_a_bad_reception_date_gets_a_french_message(app: Flask, client: FlaskCli
     page = _upload(client, _csv(), correspondance="autre")
     assert page.status_code == 400
     assert "Choix invalide" in text(page)
+
+
+def test_the_preview_tables_are_bounded_but_the_counts_whole(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ops_import, "PREVIEW_ROWS", 1)
+    login(client, "claire")
+    _upload(client, _csv())
+    body = text(client.get("/import/apercu"))
+    assert "Les 1 premières sur 3." in body
+    assert "Les 1 premières sur 2 : le rapport des lignes non importées les liste toutes." in body
+    assert "Corriger la ligne 5" in body
+    assert "Corriger la ligne 7" not in body
+    cards = dict(re.findall(r"<dt>([^<]+)</dt><dd>(\d+)</dd>", body))
+    assert cards["Demandes qui seraient importées"] == "3"

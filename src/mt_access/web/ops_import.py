@@ -71,6 +71,7 @@ from mt_access.web.ops_support import (
 __all__ = [
     "MAX_MAPPING_BYTES",
     "MAX_UPLOAD_BYTES",
+    "PREVIEW_ROWS",
     "UPLOAD_MAX_AGE",
     "blueprint",
     "check_upload",
@@ -85,6 +86,10 @@ MAX_MAPPING_BYTES = 256 * 1024
 
 UPLOAD_MAX_AGE = dt.timedelta(hours=2)
 """How long an export sent stays on the server when the import is not ended."""
+
+PREVIEW_ROWS = 500
+"""Rows shown, at most, in each table of the preview (the counts are whole; the rejections
+report lists every rejected row)."""
 
 MAX_CELL = 1000
 """The longest cell a correction may hold."""
@@ -424,6 +429,7 @@ def preview() -> ResponseReturnValue:
         rejected=_rejected_rows(result),
         done=batch.outcome,
         corrected=batch.corrected,
+        limit=PREVIEW_ROWS,
     )
 
 
