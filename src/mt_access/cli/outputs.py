@@ -20,7 +20,7 @@ from mt_access.cli.common import (
 )
 from mt_access.register import Register
 
-__all__ = ["add_commands", "write_map", "write_report"]
+__all__ = ["add_commands", "export_table", "write_map", "write_report"]
 
 
 def write_report(
@@ -54,6 +54,34 @@ def _cmd_report(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def export_table(
+    register: Register, on: dt.date, *, pseudonymised: bool, personal: bool
+) -> tuple[tuple[str, ...], list[dict[str, Any]], dict[str, Any]]:
+    """What ``mt-access export`` writes: the columns, the rows and the column types of the
+    pseudonymised export, or of every request's follow-up up to ``on`` (with names and
+    contacts when ``personal``)."""
+    if pseudonymised:
+        from mt_access.privacy import export_columns, export_types
+
+        return (
+            tuple(export_columns(register.policy)),
+            list(register.pseudonymised_rows()),
+            dict(export_types(register.policy)),
+        )
+    from mt_access.indicators import Period
+    from mt_access.workbook import follow_up_rows, follow_up_types
+
+    summaries = register.list_requests()
+    first = min((s.received for s in summaries), default=on)
+    period = Period(first, max(on, first))
+    columns, rows = follow_up_rows(register, period, personal=personal, all_requests=True)
+    return (
+        tuple(columns),
+        list(rows),
+        dict(follow_up_types(register.policy, personal=personal)),
+    )
+
+
 def _cmd_export(args: argparse.Namespace, console: Console) -> int:
     from mt_access.export import EXCEL_FR, STANDARD, write_rows
 
@@ -65,23 +93,9 @@ def _cmd_export(args: argparse.Namespace, console: Console) -> int:
     if args.csv_standard and target.suffix.lower() != ".csv":
         raise CommandError("--csv-standard ne s'applique qu'à un fichier .csv")
     with open_register(args, readonly=True) as register:
-        if args.pseudonymise:
-            from mt_access.privacy import export_columns, export_types
-
-            rows = register.pseudonymised_rows()
-            columns: tuple[str, ...] = export_columns(register.policy)
-            types = export_types(register.policy)
-        else:
-            from mt_access.indicators import Period
-            from mt_access.workbook import follow_up_rows, follow_up_types
-
-            summaries = register.list_requests()
-            first = min((s.received for s in summaries), default=day_of(args))
-            period = Period(first, max(day_of(args), first))
-            columns, rows = follow_up_rows(
-                register, period, personal=args.nominatif, all_requests=True
-            )
-            types = follow_up_types(register.policy, personal=args.nominatif)
+        columns, rows, types = export_table(
+            register, day_of(args), pseudonymised=args.pseudonymise, personal=args.nominatif
+        )
         write_rows(
             rows,
             columns,

@@ -33,6 +33,9 @@ from mt_access.web import (
     context,
     filters,
     gp_pages,
+    ops_downloads,
+    ops_import,
+    ops_run,
     pages,
     portal,
     portal_admin,
@@ -165,6 +168,9 @@ def create_app(
     app.register_blueprint(admin.blueprint)
     app.register_blueprint(portal.blueprint)
     app.register_blueprint(portal_admin.blueprint)
+    app.register_blueprint(ops_import.blueprint)
+    app.register_blueprint(ops_run.blueprint)
+    app.register_blueprint(ops_downloads.blueprint)
     return app
 
 

@@ -198,5 +198,5 @@ def template_globals() -> dict[str, Any]:
         "current_user": current_user(),
         "has_role": has_role,
         "role_labels": ROLE_LABELS,
-        "logout_form": LogoutForm(),
+        "logout_form": LogoutForm(formdata=None),  # never reads the request (a 413 page)
     }
