@@ -1,7 +1,9 @@
 """The :class:`~mt_access.store.base.Store` contract, for every implementation.
 
-Each test runs on :class:`MemoryStore` and on :class:`SQLiteStore` (a file in a temporary
-directory): another backend joins by adding itself to ``BACKENDS``. The Hypothesis tests at the
+Each test runs on :class:`MemoryStore`, on :class:`SQLiteStore` (a file in a temporary
+directory) and on :class:`PostgresStore` (a fresh database of a throwaway server,
+``tests/pg_server.py``; skipped where PostgreSQL is absent): another backend joins by adding
+itself to ``BACKENDS``. The Hypothesis tests at the
 end round-trip arbitrary generated values through the SQLite file. All data is generated:
 no real person.
 """
@@ -72,11 +74,20 @@ BACKENDS: dict[str, Callable[[Path], Store]] = {
     "memory": lambda _path: MemoryStore(),
     "sqlite": lambda path: SQLiteStore(path / "registre.sqlite"),
 }
+POSTGRES = "postgres"  # needs a server: made from the pg_url fixture
 
 
-@pytest.fixture(params=sorted(BACKENDS))
+def make_store(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> Store:
+    if backend == POSTGRES:
+        from mt_access.store.postgres import PostgresStore
+
+        return PostgresStore(request.getfixturevalue("pg_url"))
+    return BACKENDS[backend](tmp_path)
+
+
+@pytest.fixture(params=[*sorted(BACKENDS), POSTGRES])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    made = BACKENDS[request.param](tmp_path)
+    made = make_store(request, request.param, tmp_path)
     yield made
     made.close()
 
@@ -421,9 +432,11 @@ def _foreign_history(store: Store) -> None:
         store.add_request(r1, identity(1), bad)
 
 
-@pytest.mark.parametrize("backend", ["memory", "sqlite"])
-def test_a_history_naming_another_request_is_refused(backend: str, tmp_path: Path) -> None:
-    store = BACKENDS[backend](tmp_path)
+@pytest.mark.parametrize("backend", ["memory", "sqlite", POSTGRES])
+def test_a_history_naming_another_request_is_refused(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    store = make_store(request, backend, tmp_path)
     try:
         with pytest.raises(StoreError, match="R2"):
             _foreign_history(store)
