@@ -19,7 +19,7 @@ import pytest
 from factories import doc, req
 from mt_access import CapacityDeclared, Month, PatientIdentity, RequestFile
 from mt_access.store import RunRecord, StoreError
-from mt_access.store import postgres as pg_module
+from mt_access.store import postgres_connection as pg_module
 from mt_access.store.postgres import PostgresStore, grant_cpts
 from mt_access.store.postgres_errors import guard, mask_url, split_url
 from mt_access.store.postgres_schema import POSTGRES_SCHEMA_VERSION, STEPS
