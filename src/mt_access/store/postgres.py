@@ -362,6 +362,17 @@ class PostgresStore(PostgresConnection):
             )
             return {str(digest): str(rid) for digest, rid in rows}
 
+    def all_imported_rows(self) -> dict[str, str]:
+        """Every imported row's digest with its request (to copy a register: not part of
+        the :class:`~mt_access.store.base.Store` protocol)."""
+        with self._guard("lecture des lignes déjà importées"):
+            rows = self._all(
+                "SELECT digest, request_id FROM mt_access.imported_rows WHERE cpts = %s "
+                "ORDER BY digest",
+                (self._cpts,),
+            )
+            return {str(digest): str(rid) for digest, rid in rows}
+
     def add_imported_rows(self, rows: Sequence[tuple[str, str]]) -> None:
         conn = self._writer()
         c = self._cpts
