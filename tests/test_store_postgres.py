@@ -10,7 +10,9 @@ absent. Generated data only.
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import attrs
 import psycopg
@@ -344,3 +346,58 @@ def test_a_coordinator_can_never_read_nor_change_another_cpts(
         assert [p.id for p in roubaix.physicians()] == ["MG9"]
         identity_back = roubaix.get_identity("R9")
         assert identity_back == identity(9)
+
+
+def test_the_deployment_of_docs_postgresql_md(pg_server: Server, tmp_path: Path) -> None:
+    """The roles of the deployment page: an administrator that is not a superuser owns the
+    database, a coordinator works on one CPTS, the backup role dumps everything, and the
+    administrator's own role sees one CPTS at a time (the policies are forced)."""
+    for statement in (
+        "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'mt_admin') "
+        "THEN CREATE ROLE mt_admin LOGIN; END IF; END $$",
+        "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'coord_voiron') "
+        "THEN CREATE ROLE coord_voiron LOGIN; END IF; END $$",
+        "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'mt_sauvegarde') "
+        "THEN CREATE ROLE mt_sauvegarde LOGIN BYPASSRLS; END IF; END $$",
+        "GRANT pg_read_all_data TO mt_sauvegarde",
+    ):
+        pg_server.admin(statement)
+    name = f"region_{id(tmp_path)}"
+    pg_server.admin(f"CREATE DATABASE {name} OWNER mt_admin TEMPLATE template0")
+    try:
+        admin = pg_server.url(name, user="mt_admin")
+        with PostgresStore(admin + "?cpts=voironnais") as store:
+            add(store, "R1", 1)
+        with PostgresStore(admin + "?cpts=deule") as store:
+            add(store, "R2", 2)
+        grant_cpts(admin, "coord_voiron", "voironnais")
+        with PostgresStore(pg_server.url(name, user="coord_voiron")) as coordinator:
+            assert coordinator.cpts == "voironnais"
+            assert [s.id for s in coordinator.summaries()] == ["R1"]
+            add(coordinator, "R3", 3)
+        # The administrator's role is bound by the policies too: one CPTS per session.
+        conninfo, _ = split_url(admin)
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute("SET mt_access.cpts = 'deule'")
+            rows = conn.execute("SELECT id FROM mt_access.requests ORDER BY id").fetchall()
+            assert rows == [("R2",)]
+        dump = tmp_path / "region.dump"
+        subprocess.run(
+            [str(pg_server.bindir / "pg_dump"), "--format=custom", f"--file={dump}",
+             pg_server.url(name, user="mt_sauvegarde")],
+            check=True, capture_output=True, timeout=120,
+        )  # fmt: skip
+        listed = subprocess.run(
+            [str(pg_server.bindir / "pg_restore"), "--list", str(dump)],
+            check=True, capture_output=True, text=True, timeout=120,
+        ).stdout  # fmt: skip
+        assert "TABLE DATA mt_access requests" in listed
+        # Without BYPASSRLS, pg_dump refuses rather than dumping half of the rows.
+        failed = subprocess.run(
+            [str(pg_server.bindir / "pg_dump"), "--format=custom", f"--file={dump}.2", admin],
+            check=False, capture_output=True, timeout=120,
+        )  # fmt: skip
+        assert failed.returncode != 0
+        assert b"row-level security" in failed.stderr
+    finally:
+        pg_server.drop_database(name)
