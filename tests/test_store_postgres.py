@@ -401,3 +401,13 @@ def test_the_deployment_of_docs_postgresql_md(pg_server: Server, tmp_path: Path)
         assert b"row-level security" in failed.stderr
     finally:
         pg_server.drop_database(name)
+
+
+def test_a_nul_character_is_refused_in_french_and_nothing_is_written(
+    store: PostgresStore,
+) -> None:
+    request, file = waiting("R1")
+    with pytest.raises(StoreError, match="caractère NUL") as caught, store.transaction():
+        store.add_request(request, PatientIdentity(last_name="Nom\x00fictif"), file)
+    assert "fictif" not in str(caught.value)
+    assert store.count_requests() == 0

@@ -55,6 +55,8 @@ def reason(exc: psycopg.Error) -> str:
         return exc.diag.message_primary or "opération refusée par le registre"
     if state in _BY_STATE:
         return _BY_STATE[state]
+    if not state and isinstance(exc, psycopg.DataError) and "NUL" in str(exc):
+        return "texte refusé : PostgreSQL n'accepte pas le caractère NUL (0x00)"
     if state.startswith("08") or (not state and isinstance(exc, psycopg.OperationalError)):
         return "connexion au serveur PostgreSQL perdue ou impossible"
     return f"erreur PostgreSQL (SQLSTATE {state or 'inconnu'})"
