@@ -240,8 +240,8 @@ class PostgresConnection:
     def _snapshot(self, *, views: bool = False) -> Iterator[Connection]:
         """A read snapshot (or the current transaction): several queries see one state."""
         conn = self._connection()
-        if conn.info.transaction_status == TransactionStatus.INTRANS:
-            yield conn
+        if self._depth or conn.info.transaction_status == TransactionStatus.INTRANS:
+            yield conn  # inside the write transaction (even a failed one: never end it here)
             return
         if conn.info.transaction_status != TransactionStatus.IDLE:
             conn.execute("ROLLBACK")
@@ -314,6 +314,10 @@ class PostgresConnection:
             raise
         try:
             with self._guard("validation de la transaction"):
+                if conn.info.transaction_status != TransactionStatus.INTRANS:
+                    raise self._fail(
+                        "transaction interrompue par une erreur : rien n'a été enregistré"
+                    )
                 conn.execute(
                     "UPDATE mt_access.registers SET commits = commits + 1 WHERE cpts = %s",
                     (self._cpts,),
