@@ -416,11 +416,16 @@ def test_a_nul_character_is_refused_in_french_and_nothing_is_written(
 def test_a_transaction_broken_by_a_failed_read_commits_nothing(store: PostgresStore) -> None:
     add(store, "R1")
     version = store.version
-    with pytest.raises(StoreError, match="rien n'a été enregistré"), store.transaction():
-        store.put_physician(doc("MG1"))
-        with pytest.raises(StoreError), store._guard("essai"):
-            store._one("SELECT 1/0", ())  # a failed query leaves the transaction aborted
-        with pytest.raises(StoreError):
-            store.get_files(["R1"])  # never ends the write transaction to take a snapshot
+
+    def broken() -> None:
+        with store.transaction():
+            store.put_physician(doc("MG1"))
+            with pytest.raises(StoreError), store._guard("essai"):
+                store._one("SELECT 1/0", ())  # a failed query leaves the transaction aborted
+            with pytest.raises(StoreError):
+                store.get_files(["R1"])  # never ends the write transaction for a snapshot
+
+    with pytest.raises(StoreError, match="rien n'a été enregistré"):
+        broken()
     assert store.physicians() == []
     assert store.version == version
