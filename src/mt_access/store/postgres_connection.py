@@ -102,6 +102,10 @@ class PostgresConnection:
         try:
             with self._guard("ouverture du registre"):
                 conn.execute(f"SET lock_timeout = {int(self._timeout * 1000)}")
+                # psycopg prepares a query run 5 times; a generic plan made while a table was
+                # small (a new CPTS's first import) would then scan it whole at every call as
+                # it grows in the same transaction: plan each call for the table's size.
+                conn.execute("SET plan_cache_mode = force_custom_plan")
                 self._prepare(conn, wanted, create=create)
         except BaseException:
             conn.close()
