@@ -162,3 +162,29 @@ def test_open_store_chooses_by_scheme(pg_url: str, tmp_path: Path) -> None:
         assert isinstance(file_store, SQLiteStore)
     with open_store(pg_url) as database:
         assert isinstance(database, PostgresStore)
+
+
+def test_registre_rattacher_gives_a_role_one_cpts(
+    pg_server: Server, pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    pg_server.admin(
+        "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'coord_cli') "
+        "THEN CREATE ROLE coord_cli LOGIN; END IF; END $$"
+    )
+    admin = f"{pg_url}?cpts=voironnais"
+    ok("registre", "creer", admin, "--politique", "voironnais")
+    ok("registre", "creer", f"{pg_url}?cpts=autre", "--politique", "voironnais")
+    out = ok("registre", "rattacher", "coord_cli", "--registre", admin)
+    assert "coord_cli rattaché au registre de la CPTS voironnais" in out
+    coordinator = pg_url.replace("postgres@", "coord_cli@")
+    assert "0 demande(s)" in ok("registre", "info", "--registre", coordinator)
+    code, _, err = run("registre", "info", "--registre", f"{coordinator}?cpts=autre")
+    assert code == EXIT_STORE
+    assert "n'a accès qu'au registre de la CPTS voironnais" in err
+    code, _, err = run("registre", "rattacher", "inconnu", "--registre", admin)
+    assert code == EXIT_STORE
+    assert "rôle PostgreSQL inexistant" in err
+    code, _, err = run("registre", "rattacher", "coord_cli", "--registre", "r.sqlite")
+    assert code == EXIT_STORE
+    assert "réservé aux registres PostgreSQL" in err

@@ -42,6 +42,7 @@ from mt_access.cli.registry_file import (
     cmd_register_check,
     cmd_register_copy,
     cmd_register_create,
+    cmd_register_grant,
     cmd_register_info,
 )
 from mt_access.cli.request_commands import (
@@ -161,6 +162,10 @@ def add_commands(sub: Any) -> None:
     copy.add_argument("source", metavar="SOURCE", help="fichier ou URL postgresql:// à copier")
     copy.add_argument("destination", metavar="DESTINATION", help="nouveau fichier ou URL")
     copy.set_defaults(func=in_french(cmd_register_copy))
+    grant = _sub(reg_sub, "rattacher", ["grant"],
+                 "donner au rôle PostgreSQL d'un coordinateur le registre de la CPTS de l'URL, "
+                 "et celui-là seulement (URL de l'administrateur)", cmd_register_grant)  # fmt: skip
+    grant.add_argument("role", metavar="RÔLE", help="rôle PostgreSQL du coordinateur")
 
     # import
     imp = _sub(sub, "import", ["importer"], "importer l'export d'un formulaire de demandes",

@@ -150,6 +150,27 @@ def cmd_register_copy(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def cmd_register_grant(args: argparse.Namespace, console: Console) -> int:
+    """``registre rattacher ROLE``: give a coordinator's PostgreSQL role the register of the
+    CPTS named by the (administrator's) URL, and that one only."""
+    from mt_access.store.postgres import DEFAULT_CPTS, grant_cpts
+    from mt_access.store.postgres_errors import split_url
+
+    location = register_location(args)
+    if not is_store_url(location):
+        raise CommandError(
+            "registre rattacher : réservé aux registres PostgreSQL (--registre postgresql://…)",
+            EXIT_STORE,
+        )
+    cpts = split_url(location)[1] or DEFAULT_CPTS
+    grant_cpts(location, args.role, cpts)
+    console.say(
+        f"Rôle PostgreSQL {args.role} rattaché au registre de la CPTS {cpts} "
+        f"({register_shown(args)}) : il n'a accès qu'à celui-ci."
+    )
+    return EXIT_OK
+
+
 # ------------------------------------------------------------------------------------------
 # import
 

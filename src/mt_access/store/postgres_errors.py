@@ -42,6 +42,7 @@ _BY_STATE = {
     "57P01": "le serveur PostgreSQL s'est arrêté pendant l'opération",
     "25006": "transaction en lecture seule",
     "3D000": "base de données PostgreSQL introuvable",
+    "42704": "objet introuvable sur le serveur (rôle PostgreSQL inexistant ?)",
     "28P01": "authentification refusée par le serveur PostgreSQL",
     "28000": "authentification refusée par le serveur PostgreSQL",
 }
