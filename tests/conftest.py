@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, settings
 
 import mt_access
 from mt_access.geo.communes import CommuneReference, bundled_reference
+from pg_server import pg_server, pg_url  # noqa: F401  (fixtures: a throwaway PostgreSQL)
 
 settings.register_profile("dev", max_examples=60, deadline=None)
 settings.register_profile(

@@ -1,10 +1,11 @@
 """A process that works on a register file until it is killed: the subject of
 ``test_store_crash.py``.
 
-Usage: ``python tests/crash_worker.py REGISTER_FILE`` (the file is made by :func:`setup`). The
-worker prints ``ready`` once the file is open, then does :func:`step` after :func:`step`, each
-one store transaction, printing ``begin N`` before and ``done N`` after, until it is killed (or
-after :data:`MAX_STEPS` steps or :data:`MAX_SECONDS` seconds).
+Usage: ``python tests/crash_worker.py REGISTER`` (a file, or a ``postgresql://`` URL; the
+register is made by :func:`setup`). The worker prints ``ready`` once the register is open,
+then does :func:`step` after :func:`step`, each one store transaction, printing ``begin N``
+before and ``done N`` after, until it is killed (or after :data:`MAX_STEPS` steps or
+:data:`MAX_SECONDS` seconds).
 
 The next step depends only on what the register holds, so the test replays the same steps on
 a :class:`~mt_access.store.memory.MemoryStore` and compares. A step is one of:
@@ -28,7 +29,6 @@ import random
 import sys
 import time
 import zlib
-from pathlib import Path
 
 import mt_access
 from mt_access import (
@@ -123,10 +123,9 @@ def step(register: Register) -> str:
 
 
 def main(argv: list[str]) -> int:
-    from mt_access.store.sqlite import SQLiteStore
+    from mt_access.store.locations import open_store
 
-    path = Path(argv[1])
-    store = SQLiteStore(path, create=False)
+    store = open_store(argv[1], create=False)
     register = register_on(store)
     register.preview_match(START)  # load the commune reference before saying ready
     print("ready", flush=True)

@@ -50,6 +50,8 @@ def test_the_extras_add_only_what_they_say() -> None:
     assert extras["pdf"] <= extras["dev"]
     assert extras["web"] == {"flask", "flask-wtf", "argon2-cffi", "waitress"}
     assert extras["web"] <= extras["dev"]
+    assert extras["postgres"] == {"psycopg"}
+    assert extras["postgres"] <= extras["dev"]
 
 
 def test_ortools_still_requires_pandas() -> None:
@@ -88,8 +90,8 @@ print("ok", len(result.placements), sorted(m for m in {blocked!r} if m in sys.mo
 
 
 @pytest.mark.slow
-def test_import_match_and_the_map_renderer_without_pandas_faker_nor_folium() -> None:
-    blocked = {"pandas", "faker", "folium", "branca"}
+def test_import_match_and_the_map_renderer_without_pandas_faker_folium_nor_psycopg() -> None:
+    blocked = {"pandas", "faker", "folium", "branca", "psycopg"}
     done = subprocess.run(
         [sys.executable, "-c", _WITHOUT.format(blocked=blocked)],
         capture_output=True,

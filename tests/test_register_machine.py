@@ -29,7 +29,13 @@ import attrs
 import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 import mt_access
 from factories import MOIRANS, RIVES, VOIRON, VOREPPE, doc, req
@@ -39,6 +45,7 @@ from mt_access.lifecycle import ALLOWED, Event
 from mt_access.register import Register, RegisterOperationError
 from mt_access.store.base import Store
 from mt_access.store.memory import MemoryStore
+from pg_server import Server
 
 START = dt.date(2026, 1, 5)
 GPS = {"MG1": VOIRON, "MG2": VOREPPE, "MG3": MOIRANS, "MG4": RIVES}
@@ -494,3 +501,38 @@ SQLiteRegisterMachine.TestCase.settings = settings(
     max_examples=max(10, settings.default.max_examples // 10),
 )
 TestSQLiteRegisterMachine = SQLiteRegisterMachine.TestCase
+
+
+class PostgresRegisterMachine(RegisterMachine):
+    """The same machine on a PostgreSQL register (a fresh database of the throwaway server
+    for each run): every step is a committed PostgreSQL transaction."""
+
+    server: Server | None = None
+
+    def _store(self) -> Store:
+        from mt_access.store.postgres import PostgresStore
+
+        assert self.server is not None
+        self.database = self.server.new_database()
+        return PostgresStore(self.server.url(self.database))
+
+    def teardown(self) -> None:
+        store = self.register.store
+        try:
+            assert store.integrity_check() == []  # type: ignore[attr-defined]
+            super().teardown()
+        finally:
+            assert self.server is not None
+            self.server.drop_database(self.database)
+
+
+def test_postgres_register_machine(pg_server: Server) -> None:
+    PostgresRegisterMachine.server = pg_server
+    run_state_machine_as_test(
+        PostgresRegisterMachine,
+        settings=settings(
+            deadline=None,
+            report_multiple_bugs=False,
+            max_examples=max(10, settings.default.max_examples // 10),
+        ),
+    )

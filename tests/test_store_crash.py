@@ -1,5 +1,6 @@
-"""Crash safety of the SQLite register: a process killed with SIGKILL at a random moment leaves
-the file as it was after a whole number of its transactions, never in between.
+"""Crash safety of the SQLite register and of the PostgreSQL one: a process killed with SIGKILL
+at a random moment leaves the register as it was after a whole number of its transactions,
+never in between.
 
 A worker (``tests/crash_worker.py``) drives a real register file through
 :class:`~mt_access.register.Register`: match runs, GP answers, new requests, each one store
@@ -14,7 +15,10 @@ After each kill:
   :class:`MemoryStore` give equal contents, read through every method of the store;
 * each run's proposals and ledger placements are all there (or the run is not).
 
-Iterations: ``MT_ACCESS_CRASH_ITERATIONS``, else 30 with ``HYPOTHESIS_PROFILE=ci``, else 6.
+Iterations: ``MT_ACCESS_CRASH_ITERATIONS``, else 30 with ``HYPOTHESIS_PROFILE=ci`` (50 for
+PostgreSQL), else 6. The PostgreSQL case runs the same worker on a database of the throwaway
+server (``tests/pg_server.py``): there the server rolls back the transaction of the killed
+client's connection.
 The kill moments are random; a failure names its seed, which ``MT_ACCESS_CRASH_SEED`` replays
 (as far as the timing of a kill can be replayed).
 The verification alternates between a read-only opening (which leaves the write-ahead log of
@@ -36,18 +40,18 @@ import pytest
 from crash_worker import register_on, setup, step
 from mt_access import Event, PlacementRecorded
 from mt_access.register import Register
-from mt_access.store import MemoryStore, SQLiteStore, Store
+from mt_access.store import MemoryStore, Store, open_store
 
 WORKER = Path(__file__).with_name("crash_worker.py")
 MAX_STEP = 6  # the worker is killed during or after one of its first steps ...
 MAX_DELAY = 0.1  # ... this many seconds at most after it began it (a step takes 10-100 ms)
 
 
-def iterations() -> int:
+def iterations(ci: int = 30) -> int:
     configured = os.environ.get("MT_ACCESS_CRASH_ITERATIONS")
     if configured:
         return int(configured)
-    return 30 if os.environ.get("HYPOTHESIS_PROFILE") == "ci" else 6
+    return ci if os.environ.get("HYPOTHESIS_PROFILE") == "ci" else 6
 
 
 def contents(store: Store) -> dict[str, object]:
@@ -85,9 +89,9 @@ def check_runs(store: Store) -> None:
     assert placed == sum(r.placements for r in runs)
 
 
-def kill_a_worker(path: Path, target: int, delay: float) -> list[str]:
-    """Start a worker on ``path`` and SIGKILL it ``delay`` seconds after it began its step
-    number ``target``; return the kinds of the steps it reported done."""
+def kill_a_worker(path: Path | str, target: int, delay: float) -> list[str]:
+    """Start a worker on ``path`` (a file or a URL) and SIGKILL it ``delay`` seconds after
+    it began its step number ``target``; return the kinds of the steps it reported done."""
     worker = subprocess.Popen(
         [sys.executable, str(WORKER), str(path)],
         stdout=subprocess.PIPE,
@@ -125,28 +129,36 @@ def kill_a_worker(path: Path, target: int, delay: float) -> list[str]:
 
 
 @pytest.mark.slow
-def test_a_killed_worker_leaves_whole_transactions(tmp_path: Path) -> None:
-    path = tmp_path / "registre.sqlite"
-    with SQLiteStore(path) as store:
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_a_killed_worker_leaves_whole_transactions(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    if backend == "postgres":
+        location: Path | str = request.getfixturevalue("pg_url")
+        count = iterations(ci=50)
+    else:
+        location = tmp_path / "registre.sqlite"
+        count = iterations()
+    with open_store(location, create=True) as store:
         setup(register_on(store))
     replica_store = MemoryStore()
     replica: Register = register_on(replica_store)
     setup(replica)
-    with SQLiteStore(path, readonly=True) as store:
+    with open_store(location, readonly=True) as store:
         assert replica_store.version == store.version
 
     seed = int(os.environ.get("MT_ACCESS_CRASH_SEED") or random.randrange(2**32))
     rng = random.Random(seed)
     steps: Counter[str] = Counter()
-    for iteration in range(iterations()):
+    for iteration in range(count):
         where = f"iteration {iteration}, seed {seed}"
         before = replica_store.version
         target = rng.randrange(MAX_STEP) if iteration else MAX_STEP - 1  # some runs first
-        kinds = kill_a_worker(path, target, rng.uniform(0.0, MAX_DELAY))
+        kinds = kill_a_worker(location, target, rng.uniform(0.0, MAX_DELAY))
         steps.update(kinds)
         done = len(kinds)
 
-        store = SQLiteStore(path, readonly=iteration % 2 == 0)
+        store = open_store(location, readonly=iteration % 2 == 0)
         try:
             assert store.integrity_check() == [], where
             committed = store.version - before

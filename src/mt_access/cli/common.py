@@ -19,7 +19,7 @@ from mt_access.errors import CommandError, MtAccessError
 from mt_access.loading import load_policy
 from mt_access.policy import Policy
 from mt_access.register import Register
-from mt_access.store.sqlite import SQLiteStore
+from mt_access.store.locations import is_store_url, open_store, shown_location
 
 __all__ = [
     "DEFAULT_REGISTER",
@@ -208,8 +208,11 @@ def add_register(parser: argparse.ArgumentParser) -> None:
         "-r",
         "--registre",
         default=None,
-        metavar="FICHIER",
-        help=f"fichier du registre (variable MT_ACCESS_REGISTRE, sinon {DEFAULT_REGISTER})",
+        metavar="FICHIER|URL",
+        help=(
+            "fichier du registre, ou base PostgreSQL (postgresql://…) ; variable "
+            f"MT_ACCESS_REGISTRE, sinon {DEFAULT_REGISTER}"
+        ),
     )
     parser.add_argument(
         "--politique",
@@ -219,35 +222,50 @@ def add_register(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def register_path(args: argparse.Namespace) -> Path:
-    """The register file named by ``--registre``, ``MT_ACCESS_REGISTRE`` or the default."""
+def register_location(args: argparse.Namespace) -> str:
+    """The register named by ``--registre``, ``MT_ACCESS_REGISTRE`` or the default: a file
+    path, or a ``postgresql://`` URL (:func:`~mt_access.store.locations.open_store`)."""
     chosen = getattr(args, "registre", None) or os.environ.get("MT_ACCESS_REGISTRE")
-    return Path(chosen or DEFAULT_REGISTER)
+    return str(chosen or DEFAULT_REGISTER)
+
+
+def register_path(args: argparse.Namespace) -> Path:
+    """The register file named by ``--registre``, ``MT_ACCESS_REGISTRE`` or the default (for
+    a URL, a path made of its text: use :func:`register_location` and
+    :func:`register_shown` where a URL is accepted)."""
+    return Path(register_location(args))
+
+
+def register_shown(args: argparse.Namespace) -> str:
+    """The register as messages show it (a URL's password masked)."""
+    return shown_location(register_location(args))
 
 
 @contextmanager
 def open_register(args: argparse.Namespace, *, readonly: bool = False) -> Iterator[Register]:
-    """Open the register file of the command (it must exist) with its policy.
+    """Open the register of the command (a file, which must exist, or a PostgreSQL URL)
+    with its policy.
 
     Raises:
         CommandError: no such file, or no policy recorded and none given.
+        StoreError: the register cannot be opened.
     """
-    path = register_path(args)
-    if not path.exists():
+    location = register_location(args)
+    if not is_store_url(location) and not Path(location).exists():
         raise CommandError(
-            f"{path} : registre introuvable ; créez-le avec « mt-access registre creer "
-            f"{path} --politique NOM » ou indiquez-le avec --registre",
+            f"{location} : registre introuvable ; créez-le avec « mt-access registre creer "
+            f"{location} --politique NOM » ou indiquez-le avec --registre",
             EXIT_STORE,
         )
-    store = SQLiteStore(path, create=False, readonly=readonly)
+    store = open_store(location, create=False, readonly=readonly)
     try:
-        policy = policy_of(store.settings(), getattr(args, "politique", None), path)
+        policy = policy_of(store.settings(), getattr(args, "politique", None), register_shown(args))
         yield Register(store, policy)
     finally:
         store.close()
 
 
-def policy_of(settings: dict[str, str], override: str | None, path: Path) -> Policy:
+def policy_of(settings: dict[str, str], override: str | None, path: Path | str) -> Policy:
     """The policy given on the command line, else the one recorded in the register."""
     chosen = override or settings.get(POLICY_SETTING)
     if not chosen:

@@ -41,7 +41,9 @@ from mt_access.cli.registry_base import (
 from mt_access.cli.registry_file import (
     cmd_import,
     cmd_register_check,
+    cmd_register_copy,
     cmd_register_create,
+    cmd_register_grant,
     cmd_register_info,
 )
 from mt_access.cli.request_commands import (
@@ -127,9 +129,10 @@ def add_commands(sub: Any) -> None:
     reg = sub.add_parser(
         "registre",
         aliases=["register"],
-        help="créer un registre, le décrire, vérifier son intégrité",
-        description="Le registre de la CPTS : un fichier SQLite qui garde les demandes, les "
-        "médecins, leurs capacités et chaque appariement.",
+        help="créer un registre, le décrire, vérifier son intégrité, le copier",
+        description="Le registre de la CPTS : un fichier SQLite (ou une base PostgreSQL, "
+        "postgresql://…) qui garde les demandes, les médecins, leurs capacités et chaque "
+        "appariement.",
     )
     reg_sub = reg.add_subparsers(dest="action", metavar="action", required=True)
     create = reg_sub.add_parser(
@@ -138,13 +141,32 @@ def add_commands(sub: Any) -> None:
         help="créer un registre vide pour une politique",
         description="Crée un registre vide et y enregistre la politique à utiliser.",
     )
-    create.add_argument("registre", metavar="FICHIER", help="fichier à créer")
+    create.add_argument(
+        "registre",
+        metavar="FICHIER|URL",
+        help="fichier à créer, ou base PostgreSQL (postgresql://…)",
+    )
     create.add_argument("--politique", required=True, help="nom livré ou fichier YAML")
     create.set_defaults(func=cmd_register_create)
     _sub(reg_sub, "info", [], "compter les demandes par état, les médecins, les appariements",
          cmd_register_info)  # fmt: skip
     _sub(reg_sub, "verifier", ["check"], "vérifier l'intégrité du fichier du registre",
          cmd_register_check)  # fmt: skip
+    copy = reg_sub.add_parser(
+        "copier",
+        aliases=["copy"],
+        help="copier un registre (SQLite vers PostgreSQL et retour) et vérifier la copie",
+        description="Copie tout le registre SOURCE dans DESTINATION (un nouveau fichier, ou une "
+        "base PostgreSQL sans données pour cette CPTS), puis vérifie l'intégrité de la copie et "
+        "compare ses listes à celles de la source.",
+    )
+    copy.add_argument("source", metavar="SOURCE", help="fichier ou URL postgresql:// à copier")
+    copy.add_argument("destination", metavar="DESTINATION", help="nouveau fichier ou URL")
+    copy.set_defaults(func=in_french(cmd_register_copy))
+    grant = _sub(reg_sub, "rattacher", ["grant"],
+                 "donner au rôle PostgreSQL d'un coordinateur le registre de la CPTS de l'URL, "
+                 "et celui-là seulement (URL de l'administrateur)", cmd_register_grant)  # fmt: skip
+    grant.add_argument("role", metavar="RÔLE", help="rôle PostgreSQL du coordinateur")
 
     # import
     imp = _sub(sub, "import", ["importer"], "importer l'export d'un formulaire de demandes",
@@ -404,7 +426,8 @@ def add_commands(sub: Any) -> None:
         "--cache",
         default=None,
         metavar="FICHIER",
-        help="cache des réponses (<registre>.geocodage.sqlite par défaut)",
+        help="cache des réponses (<registre>.geocodage.sqlite par défaut ; "
+        "mt-access.geocodage.sqlite dans le dossier courant pour une base PostgreSQL)",
     )
     loc.add_argument(
         "--ban", default=None, metavar="HÔTE", help="adresse du service BAN (le service public)"

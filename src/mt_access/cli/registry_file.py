@@ -1,4 +1,5 @@
-"""The commands on the register file itself: ``registre creer|info|verifier`` and ``import``."""
+"""The commands on the register itself: ``registre creer|info|verifier|copier`` and
+``import``. A register is a file (SQLite) or a ``postgresql://`` URL (PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from mt_access.cli.common import (
     CommandError,
     Console,
     open_register,
-    register_path,
+    register_location,
+    register_shown,
     table,
 )
 from mt_access.cli.registry_base import fr_date
@@ -24,7 +26,8 @@ from mt_access.lifecycle import (
 )
 from mt_access.loading import load_policy
 from mt_access.progress import ProgressBar
-from mt_access.store.sqlite import SQLiteStore
+from mt_access.store.base import StoreError
+from mt_access.store.locations import is_store_url, open_store, shown_location
 
 if TYPE_CHECKING:
     from mt_access.intake.forms import FormMapping
@@ -34,24 +37,44 @@ if TYPE_CHECKING:
 
 
 def cmd_register_create(args: argparse.Namespace, console: Console) -> int:
-    path = register_path(args)
-    if path.exists():
-        raise CommandError(f"{path} : le fichier existe déjà ; choisissez un autre nom", EXIT_STORE)
+    location = register_location(args)
+    shown = register_shown(args)
+    if is_store_url(location):
+        _refuse_existing_database(location, shown)
+    elif Path(location).exists():
+        raise CommandError(
+            f"{location} : le fichier existe déjà ; choisissez un autre nom", EXIT_STORE
+        )
     policy = load_policy(args.politique)
     recorded = str(args.politique)
     if Path(recorded).suffix.lower() in (".yaml", ".yml"):
         recorded = str(Path(recorded).resolve())
-    with SQLiteStore(path) as store, store.transaction():
+    with open_store(location, create=True) as store, store.transaction():
         store.put_setting(POLICY_SETTING, recorded)
-    console.say(f"Registre créé : {path} (politique : {policy.name}).")
+    console.say(f"Registre créé : {shown} (politique : {policy.name}).")
     return EXIT_OK
+
+
+def _refuse_existing_database(location: str, shown: str) -> None:
+    """A PostgreSQL register that already exists (with a policy or data) is not created
+    again."""
+    try:
+        store = open_store(location, create=False, readonly=True)
+    except StoreError:
+        return  # no register there yet (or the server will say why when creating it)
+    with store:
+        if store.settings() or store.count_requests():
+            raise CommandError(
+                f"{shown} : cette base contient déjà ce registre ; choisissez une autre CPTS "
+                "(paramètre cpts=) ou une autre base",
+                EXIT_STORE,
+            )
 
 
 def cmd_register_info(args: argparse.Namespace, console: Console) -> int:
     with open_register(args, readonly=True) as register:
         info = register.describe()
-        path = register_path(args)
-        console.say(f"Registre {path} : {register.policy.name}")
+        console.say(f"Registre {register_shown(args)} : {register.policy.name}")
         rows = [
             (state.label, info["requests"][state.value])
             for state in RequestState
@@ -75,18 +98,82 @@ def cmd_register_info(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_register_check(args: argparse.Namespace, console: Console) -> int:
-    path = register_path(args)
-    if not path.exists():
-        raise CommandError(f"{path} : registre introuvable", EXIT_STORE)
-    with SQLiteStore(path, create=False, readonly=True) as store:
+    location = register_location(args)
+    shown = register_shown(args)
+    if not is_store_url(location) and not Path(location).exists():
+        raise CommandError(f"{location} : registre introuvable", EXIT_STORE)
+    with open_store(location, create=False, readonly=True) as store:
         problems = store.integrity_check()
     if not problems:
-        console.say(f"{path} : registre intègre.")
+        console.say(f"{shown} : registre intègre.")
         return EXIT_OK
-    console.say(f"{path} : {len(problems)} problème(s) :")
+    console.say(f"{shown} : {len(problems)} problème(s) :")
     for problem in problems:
         console.say(f"- {problem}")
     return EXIT_STORE
+
+
+def cmd_register_copy(args: argparse.Namespace, console: Console) -> int:
+    """``registre copier SOURCE DESTINATION``: the whole register into an empty one (a new
+    file, or a PostgreSQL database / CPTS without data), checked afterwards."""
+    from mt_access.store.copy import copy_register, differences
+
+    source, destination = str(args.source), str(args.destination)
+    shown_source, shown_destination = shown_location(source), shown_location(destination)
+    if not is_store_url(source) and not Path(source).exists():
+        raise CommandError(f"{source} : registre introuvable", EXIT_STORE)
+    if not is_store_url(destination) and Path(destination).exists():
+        raise CommandError(
+            f"{destination} : le fichier existe déjà ; la copie se fait dans un nouveau fichier",
+            EXIT_STORE,
+        )
+    with open_store(source, create=False, readonly=True) as origin:
+        try:
+            with open_store(destination, create=True) as target:
+                counts = copy_register(origin, target)
+                problems = target.integrity_check()
+                different = differences(origin, target)
+        except BaseException:
+            if not is_store_url(destination):  # the new file holds nothing: remove it
+                for suffix in ("", "-wal", "-shm", "-journal"):
+                    Path(f"{destination}{suffix}").unlink(missing_ok=True)
+            raise
+    console.say(
+        f"Registre copié : {shown_source} → {shown_destination} ({counts.requests} demande(s), "
+        f"{counts.physicians} médecin(s), {counts.ledger_entries} entrée(s) du registre de "
+        f"capacités, {counts.runs} appariement(s), {counts.sendings} envoi(s))."
+    )
+    if problems or different:
+        for problem in problems:
+            console.say(f"- {problem}")
+        if different:
+            console.say(f"- copie différente de la source : {', '.join(different)}")
+        found = len(problems) + len(different)
+        console.say(f"{shown_destination} : copie à vérifier ({found} problème(s)).")
+        return EXIT_STORE
+    console.say("Vérification : registre intègre, mêmes listes que la source.")
+    return EXIT_OK
+
+
+def cmd_register_grant(args: argparse.Namespace, console: Console) -> int:
+    """``registre rattacher ROLE``: give a coordinator's PostgreSQL role the register of the
+    CPTS named by the (administrator's) URL, and that one only."""
+    from mt_access.store.postgres import DEFAULT_CPTS, grant_cpts
+    from mt_access.store.postgres_errors import split_url
+
+    location = register_location(args)
+    if not is_store_url(location):
+        raise CommandError(
+            "registre rattacher : réservé aux registres PostgreSQL (--registre postgresql://…)",
+            EXIT_STORE,
+        )
+    cpts = split_url(location)[1] or DEFAULT_CPTS
+    grant_cpts(location, args.role, cpts)
+    console.say(
+        f"Rôle PostgreSQL {args.role} rattaché au registre de la CPTS {cpts} "
+        f"({register_shown(args)}) : il n'a accès qu'à celui-ci."
+    )
+    return EXIT_OK
 
 
 # ------------------------------------------------------------------------------------------

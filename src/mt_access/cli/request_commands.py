@@ -22,6 +22,7 @@ from mt_access.cli.common import (
     Console,
     day_of,
     open_register,
+    register_location,
     register_path,
     table,
 )
@@ -37,6 +38,7 @@ from mt_access.lifecycle import (
 from mt_access.progress import ProgressBar
 from mt_access.questions import shown_answers
 from mt_access.register import Register, RegisterOperationError
+from mt_access.store.locations import is_store_url
 
 __all__ = ["LOCATE_REASONS", "locate_report", "person_numbers"]
 
@@ -392,11 +394,17 @@ def locate_report(located: int, failed: Sequence[tuple[str, str]], without_addre
     return text + "."
 
 
+GEOCODING_CACHE_OF_A_DATABASE = "mt-access.geocodage.sqlite"
+"""The default cache of ``demande localiser`` for a register in a PostgreSQL database."""
+
+
 def cmd_request_locate(args: argparse.Namespace, console: Console) -> int:
     from mt_access.geo.geocoding import BAN_DEFAULT_DOMAIN, BANGeocoder
 
     path = register_path(args)
     cache = Path(args.cache) if args.cache else path.with_name(f"{path.stem}.geocodage.sqlite")
+    if not args.cache and is_store_url(register_location(args)):
+        cache = Path(GEOCODING_CACHE_OF_A_DATABASE)  # in the current folder
     with open_register(args) as register, _quiet_geocoding_logs():
         geocoder = BANGeocoder(
             reference=register.policy.reference,

@@ -257,6 +257,11 @@ class MemoryStore:
         imported = self._read().imported
         return {digest: imported[digest] for digest in digests if digest in imported}
 
+    def all_imported_rows(self) -> dict[str, str]:
+        """Every imported row's digest with its request (to copy a register: not part of
+        the :class:`~mt_access.store.base.Store` protocol)."""
+        return dict(sorted(self._read().imported.items()))
+
     def add_imported_rows(self, rows: Sequence[tuple[str, str]]) -> None:
         data = self._write()
         added: dict[str, str] = {}

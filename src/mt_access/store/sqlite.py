@@ -616,6 +616,15 @@ class SQLiteStore:
                 found.update((str(digest), str(rid)) for digest, rid in rows)
         return found
 
+    def all_imported_rows(self) -> dict[str, str]:
+        """Every imported row's digest with its request (to copy a register: not part of
+        the :class:`~mt_access.store.base.Store` protocol)."""
+        with self._guard("lecture des lignes déjà importées"):
+            rows = self._connection().execute(
+                "SELECT digest, request_id FROM imported_rows ORDER BY digest"
+            )
+            return {str(digest): str(rid) for digest, rid in rows.fetchall()}
+
     def add_imported_rows(self, rows: Sequence[tuple[str, str]]) -> None:
         conn = self._writer()
         try:

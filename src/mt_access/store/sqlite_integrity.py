@@ -4,9 +4,8 @@
 
 from __future__ import annotations
 
-import sqlite3
 from itertools import pairwise
-from typing import Any
+from typing import Any, Protocol
 
 from mt_access.ledger import PlacementRecorded, PlacementReleased
 from mt_access.lifecycle import Event
@@ -23,15 +22,29 @@ from mt_access.store.sqlite_schema import (
     name_tokens,
 )
 
-__all__ = ["register_invariants"]
+__all__ = ["Queryable", "data_invariants", "register_invariants"]
 
 
-def register_invariants(conn: sqlite3.Connection) -> list[str]:
+class Queryable(Protocol):
+    """A connection that runs a query without parameters and returns its rows (an
+    :class:`sqlite3.Connection`, or the PostgreSQL store's connection over views of one
+    CPTS's rows)."""
+
+    def execute(self, sql: str, /) -> Any: ...
+
+
+def register_invariants(conn: Queryable) -> list[str]:
     """The register's invariants in a snapshot ``conn``: the file's marks, the requests and
     their histories, persons recorded twice, the physicians, the ledger, the runs; the
     problems found, in French (ids, never patient data)."""
+    return _check_meta(conn) + data_invariants(conn)
+
+
+def data_invariants(conn: Queryable) -> list[str]:
+    """The invariants of the data (:func:`register_invariants` without the file's marks):
+    the tables ``requests``, ``identities``, ``transitions``, ``physicians``, ``ledger`` and
+    ``runs`` as ``conn`` names them."""
     problems: list[str] = []
-    problems.extend(_check_meta(conn))
     problems.extend(_check_requests(conn))
     problems.extend(_check_doubles(conn))
     problems.extend(_check_physicians(conn))
@@ -40,7 +53,7 @@ def register_invariants(conn: sqlite3.Connection) -> list[str]:
     return problems
 
 
-def _check_meta(conn: sqlite3.Connection) -> list[str]:
+def _check_meta(conn: Queryable) -> list[str]:
     problems = []
     meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
     if meta.get("format") != REGISTER_FORMAT:
@@ -51,7 +64,7 @@ def _check_meta(conn: sqlite3.Connection) -> list[str]:
     return problems
 
 
-def _check_requests(conn: sqlite3.Connection) -> list[str]:
+def _check_requests(conn: Queryable) -> list[str]:
     problems: list[str] = []
     histories: dict[str, list[Any]] = {}
     for row in conn.execute(
@@ -124,7 +137,7 @@ def _check_requests(conn: sqlite3.Connection) -> list[str]:
     return problems
 
 
-def _check_doubles(conn: sqlite3.Connection) -> list[str]:
+def _check_doubles(conn: Queryable) -> list[str]:
     """Requests recorded twice: the same person (name and birth date) received the same
     day, as two imports of one export at the same moment used to leave."""
     groups: dict[tuple[tuple[str, ...], str, str], list[str]] = {}
@@ -147,7 +160,7 @@ def _check_doubles(conn: sqlite3.Connection) -> list[str]:
     return problems
 
 
-def _check_physicians(conn: sqlite3.Connection) -> list[str]:
+def _check_physicians(conn: Queryable) -> list[str]:
     problems = []
     for row in conn.execute(f"SELECT {PHYSICIAN_SELECT} FROM physicians ORDER BY id"):
         try:
@@ -159,7 +172,7 @@ def _check_physicians(conn: sqlite3.Connection) -> list[str]:
     return problems
 
 
-def _check_ledger(conn: sqlite3.Connection) -> list[str]:
+def _check_ledger(conn: Queryable) -> list[str]:
     problems = []
     active: set[tuple[str, str]] = set()
     for seq, *values in conn.execute(f"SELECT seq, {LEDGER_SELECT} FROM ledger ORDER BY seq"):
@@ -188,7 +201,7 @@ def _check_ledger(conn: sqlite3.Connection) -> list[str]:
     return problems
 
 
-def _check_runs(conn: sqlite3.Connection) -> list[str]:
+def _check_runs(conn: Queryable) -> list[str]:
     problems = []
     expected = 1
     for row in conn.execute(f"SELECT {RUN_SELECT} FROM runs ORDER BY number"):

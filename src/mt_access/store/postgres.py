@@ -1,0 +1,603 @@
+"""A register in a PostgreSQL database: several CPTS and many coordinators on one server.
+
+:class:`PostgresStore` follows the :class:`~mt_access.store.base.Store` contract with the same
+semantics as :class:`~mt_access.store.sqlite.SQLiteStore` (the values are stored by the same
+codec, :mod:`mt_access.store.codec`), and adds what a shared server needs:
+
+* **One register per CPTS.** A database holds the registers of several CPTS
+  (:mod:`mt_access.store.postgres_schema`); a store opens one of them: the CPTS named by the
+  URL's ``cpts=`` parameter, or the one the connected role belongs to (a coordinator's role
+  cannot open another one: the database's row-level policies refuse it whatever the URL
+  says), or ``principal`` for a database that holds one CPTS.
+* **Transactions.** The connection is in autocommit mode; :meth:`PostgresStore.transaction`
+  opens a transaction (``READ COMMITTED``), locks its CPTS's row of ``registers`` (one writer
+  at a time per CPTS: another writer waits up to ``timeout`` seconds; two CPTS never wait for
+  each other), bumps its ``commits`` counter and commits at its end, or rolls back if it
+  raises. Each write runs in a savepoint, so that a refused write leaves the transaction as it
+  was. Reads outside a transaction that need several queries run in a ``REPEATABLE READ``
+  snapshot.
+* **Schema versions.** ``mt_access.schema_info`` holds the version; opening a database of an
+  older version upgrades it (:data:`~mt_access.store.postgres_schema.STEPS`); a newer one, or
+  a database whose ``mt_access`` schema is not a register, is refused.
+* **Append-only.** Triggers refuse to change or delete the history and the ledger (but the
+  erasure's blanking of comments) and to change a recorded sending.
+* **Erasure.** Personal data sits in ``identities`` and in the comments of the transitions;
+  an erasure overwrites them. PostgreSQL keeps the old row versions in the table's files until
+  ``VACUUM`` reuses their space: the store asks for a ``VACUUM`` of those tables after a
+  transaction that erased (done when its role owns them; otherwise the server's autovacuum
+  does it later). Backups and archived WAL keep them for their own retention time.
+
+Error messages are in French, name the register by its URL with the password masked, and
+never contain patient data (nor the server's text, which may quote a row).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import attrs
+from psycopg import sql
+
+from mt_access.ledger import LedgerEntry
+from mt_access.lifecycle import EXIT_STATES, RequestFile, RequestState, Transition
+from mt_access.model import PatientIdentity, Physician, Request
+from mt_access.store import codec
+from mt_access.store.base import (
+    KnownPerson,
+    RequestSummary,
+    RunRecord,
+    SendingRecord,
+    Store,
+    StoreError,
+)
+from mt_access.store.postgres_connection import DEFAULT_CPTS, PostgresConnection
+from mt_access.store.postgres_errors import guard
+from mt_access.store.postgres_schema import (
+    FILE_SELECT,
+    IDENTITY_SELECT,
+    INSERT_IDENTITY,
+    INSERT_LEDGER,
+    INSERT_PHYSICIAN,
+    INSERT_REQUEST,
+    INSERT_RUN,
+    INSERT_SENDING,
+    INSERT_TRANSITION,
+    LEDGER_SELECT,
+    PHYSICIAN_SELECT,
+    POSTGRES_SCHEMA_VERSION,
+    REGISTER_FORMAT,
+    REQUEST_SELECT,
+    RUN_SELECT,
+    SENDING_SELECT,
+    SUMMARY_SELECT,
+    TABLES,
+    TRANSITION_SELECT,
+    UPDATE_FILE,
+    UPDATE_IDENTITY,
+    UPDATE_REQUEST,
+)
+from mt_access.store.sqlite_integrity import data_invariants
+from mt_access.store.sqlite_schema import state_values
+
+__all__ = ["DEFAULT_CPTS", "PostgresStore", "grant_cpts"]
+
+
+class PostgresStore(PostgresConnection):
+    """A :class:`~mt_access.store.base.Store` in a PostgreSQL database.
+
+    Args:
+        url: ``postgresql://user:password@host:port/database?cpts=...`` (any libpq parameter
+            may follow, e.g. ``sslmode=require``; ``cpts`` names the CPTS).
+        cpts: the CPTS, instead of the URL's ``cpts=``.
+        create: create the schema when the database has none, and the CPTS's register when
+            the database has none for it; otherwise both must exist.
+        readonly: open for reading only: writes and transactions raise
+            :class:`StoreError`; never creates nor upgrades anything.
+        timeout: seconds to wait for another connection's write transaction on the same CPTS
+            (and for the server to answer when connecting).
+
+    Raises:
+        StoreError: the server cannot be reached or refuses the connection; the database
+            is not a register or was written by a newer version of mt-access; the CPTS has
+            no register there (and ``create`` is false) or the role belongs to another CPTS.
+    """
+
+    @classmethod
+    def open(
+        cls,
+        url: str,
+        *,
+        cpts: str | None = None,
+        create: bool = True,
+        readonly: bool = False,
+        timeout: float = 30.0,
+    ) -> PostgresStore:
+        """Same as the constructor."""
+        return cls(url, cpts=cpts, create=create, readonly=readonly, timeout=timeout)
+
+    def __enter__(self) -> PostgresStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # ---------------------------------------------------------------------------------------
+    # Requests
+
+    def _exists(self, rid: str) -> bool:
+        return (
+            self._one(
+                "SELECT 1 FROM mt_access.requests WHERE cpts = %s AND id = %s", (self._cpts, rid)
+            )
+            is not None
+        )
+
+    def add_request(self, request: Request, identity: PatientIdentity, file: RequestFile) -> None:
+        conn = self._writer()
+        rid = request.id
+        if file.id != rid:
+            raise self._fail(f"le dossier {file.id} n'est pas celui de la demande {rid}")
+        self._check_history(file, file.history)
+        c = self._cpts
+        with self._guard(f"enregistrement de la demande {rid}"):
+            values = (c, rid, *codec.request_row(request), *codec.file_row(file))
+            person = (c, rid, *codec.identity_row(identity))
+            history = [(c, *codec.transition_row(t)) for t in file.history]
+            if self._exists(rid):
+                raise self._fail(f"la demande {rid} existe déjà")
+            with self._savepoint(conn), conn.cursor() as cursor:
+                cursor.execute(INSERT_REQUEST, values)
+                cursor.execute(INSERT_IDENTITY, person)
+                cursor.executemany(INSERT_TRANSITION, history)
+
+    def _check_history(self, file: RequestFile, transitions: Iterable[Transition]) -> None:
+        for transition in transitions:
+            if transition.request_id != file.id:
+                raise self._fail(
+                    f"le dossier {file.id} contient une transition de la demande "
+                    f"{transition.request_id}"
+                )
+
+    def save_file(self, file: RequestFile, appended: int) -> None:
+        conn = self._writer()
+        rid = file.id
+        kept = len(file.history) - appended
+        mismatch = f"demande {rid} : l'historique enregistré n'est pas le début du nouveau"
+        if appended < 0 or kept < 0:
+            raise self._fail(mismatch)
+        new = file.history[kept:]
+        self._check_history(file, new)
+        c = self._cpts
+        with self._guard(f"enregistrement du dossier {rid}"):
+            state = codec.file_row(file)
+            rows = [(c, *codec.transition_row(t)) for t in new]
+            if not self._exists(rid):
+                raise self._fail(f"demande inconnue : {rid}")
+            stored = self._all(
+                f"SELECT {TRANSITION_SELECT} FROM mt_access.transitions "
+                "WHERE cpts = %s AND request_id = %s ORDER BY seq",
+                (c, rid),
+            )
+            if len(stored) != kept or stored != [
+                codec.transition_row(t) for t in file.history[:kept]
+            ]:
+                raise self._fail(mismatch)
+            with self._savepoint(conn), conn.cursor() as cursor:
+                cursor.execute(UPDATE_FILE, (*state, c, rid))
+                if rows:
+                    cursor.executemany(INSERT_TRANSITION, rows)
+
+    def replace_request(
+        self, request: Request, identity: PatientIdentity, *, erased_on: dt.date | None = None
+    ) -> None:
+        conn = self._writer()
+        rid = request.id
+        c = self._cpts
+        with self._guard(f"remplacement de la demande {rid}"):
+            values = (*codec.request_row(request), c, rid)
+            person = (*codec.identity_row(identity), c, rid)
+            if not self._exists(rid):
+                raise self._fail(f"demande inconnue : {rid}")
+            with self._savepoint(conn), conn.cursor() as cursor:
+                cursor.execute(UPDATE_REQUEST, values)
+                cursor.execute(UPDATE_IDENTITY, person)
+                if erased_on is not None:
+                    cursor.execute(
+                        "UPDATE mt_access.requests SET erased_on = %s WHERE cpts = %s AND id = %s",
+                        (erased_on.isoformat(), c, rid),
+                    )
+                    cursor.execute(
+                        "UPDATE mt_access.transitions SET comment = '' "
+                        "WHERE cpts = %s AND request_id = %s AND comment <> ''",
+                        (c, rid),
+                    )
+                    self._erased = True
+
+    def get_request(self, request_id: str) -> Request | None:
+        with self._guard(f"lecture de la demande {request_id}"):
+            row = self._one(
+                f"SELECT {REQUEST_SELECT} FROM mt_access.requests WHERE cpts = %s AND id = %s",
+                (self._cpts, request_id),
+            )
+            return None if row is None else codec.decode_requests((row,))[0]
+
+    def get_identity(self, request_id: str) -> PatientIdentity | None:
+        with self._guard(f"lecture de l'identité de la demande {request_id}"):
+            row = self._one(
+                f"SELECT {IDENTITY_SELECT} FROM mt_access.identities "
+                "WHERE cpts = %s AND request_id = %s",
+                (self._cpts, request_id),
+            )
+            return None if row is None else codec.decode_identity(row)
+
+    def get_file(self, request_id: str) -> RequestFile | None:
+        return self.get_files((request_id,)).get(request_id)
+
+    def get_files(self, request_ids: Iterable[str]) -> dict[str, RequestFile]:
+        ids = sorted(set(request_ids))
+        files: dict[str, RequestFile] = {}
+        if not ids:
+            return files
+        c = self._cpts
+        with self._guard("lecture des dossiers"), self._snapshot() as conn:
+            states = {
+                row[0]: row[1:]
+                for row in conn.execute(
+                    f"SELECT id, persons, {FILE_SELECT} FROM mt_access.requests "
+                    "WHERE cpts = %s AND id = ANY(%s)",
+                    (c, ids),
+                )
+            }
+            histories: dict[str, list[Transition]] = {rid: [] for rid in states}
+            for row in conn.execute(
+                f"SELECT {TRANSITION_SELECT} FROM mt_access.transitions "
+                "WHERE cpts = %s AND request_id = ANY(%s) ORDER BY request_id, seq",
+                (c, ids),
+            ):
+                histories[row[0]].append(codec.decode_transition(row))
+            for rid in ids:
+                state = states.get(rid)
+                if state is not None:
+                    files[rid] = codec.decode_file(rid, state[1:], histories[rid], persons=state[0])
+        return files
+
+    def erased_on(self, request_id: str) -> dt.date | None:
+        with self._guard(f"lecture de la demande {request_id}"):
+            row = self._one(
+                "SELECT erased_on FROM mt_access.requests WHERE cpts = %s AND id = %s",
+                (self._cpts, request_id),
+            )
+            return None if row is None or row[0] is None else codec.decode_date(row[0])
+
+    def _select_by_state(self, columns: str, states: Iterable[RequestState] | None) -> list[Any]:
+        wanted = state_values(states)
+        if wanted is None:
+            return self._all(
+                f"SELECT {columns} FROM mt_access.requests WHERE cpts = %s ORDER BY id",
+                (self._cpts,),
+            )
+        if not wanted:
+            return []
+        return self._all(
+            f"SELECT {columns} FROM mt_access.requests "
+            "WHERE cpts = %s AND state = ANY(%s) ORDER BY id",
+            (self._cpts, wanted),
+        )
+
+    def requests(self, states: Iterable[RequestState] | None = None) -> list[Request]:
+        with self._guard("lecture des demandes"):
+            return codec.decode_requests(self._select_by_state(REQUEST_SELECT, states))
+
+    def summaries(self, states: Iterable[RequestState] | None = None) -> list[RequestSummary]:
+        with self._guard("lecture de la liste des demandes"):
+            return codec.decode_summaries(self._select_by_state(SUMMARY_SELECT, states))
+
+    def count_requests(self) -> int:
+        with self._guard("comptage des demandes"):
+            row = self._one(
+                "SELECT COUNT(*) FROM mt_access.requests WHERE cpts = %s", (self._cpts,)
+            )
+            return 0 if row is None else int(row[0])
+
+    def known_persons(self) -> Iterator[KnownPerson]:
+        with self._guard("lecture des personnes connues"):
+            rows = self._all(
+                f"SELECT r.id, r.birth_date, r.state, "
+                f"{', '.join('i.' + c for c in codec.IDENTITY_COLUMNS)} "
+                "FROM mt_access.requests AS r JOIN mt_access.identities AS i "
+                "ON i.cpts = r.cpts AND i.request_id = r.id "
+                "WHERE r.cpts = %s AND r.erased_on IS NULL ORDER BY r.id",
+                (self._cpts,),
+            )
+        return self._persons(rows)
+
+    def _persons(self, rows: list[Any]) -> Iterator[KnownPerson]:
+        final = {s.value for s in EXIT_STATES}
+        for rid, birth, state, *identity in rows:
+            with self._guard(f"lecture de l'identité de la demande {rid}"):
+                person = KnownPerson(
+                    rid,
+                    codec.decode_identity(identity),
+                    codec.decode_date(birth),
+                    state not in final,
+                )
+            yield person
+
+    def transitions(self, request_id: str | None = None) -> list[Transition]:
+        with self._guard("lecture des transitions"):
+            if request_id is None:
+                rows = self._all(
+                    f"SELECT {TRANSITION_SELECT} FROM mt_access.transitions "
+                    "WHERE cpts = %s ORDER BY seq",
+                    (self._cpts,),
+                )
+            else:
+                rows = self._all(
+                    f"SELECT {TRANSITION_SELECT} FROM mt_access.transitions "
+                    "WHERE cpts = %s AND request_id = %s ORDER BY seq",
+                    (self._cpts, request_id),
+                )
+            return codec.decode_transitions(rows)
+
+    # ---------------------------------------------------------------------------------------
+    # Imported form rows
+
+    def imported_rows(self, digests: Iterable[str]) -> dict[str, str]:
+        wanted = sorted(set(digests))
+        if not wanted:
+            return {}
+        with self._guard("lecture des lignes déjà importées"):
+            rows = self._all(
+                "SELECT digest, request_id FROM mt_access.imported_rows "
+                "WHERE cpts = %s AND digest = ANY(%s)",
+                (self._cpts, wanted),
+            )
+            return {str(digest): str(rid) for digest, rid in rows}
+
+    def all_imported_rows(self) -> dict[str, str]:
+        """Every imported row's digest with its request (to copy a register: not part of
+        the :class:`~mt_access.store.base.Store` protocol)."""
+        with self._guard("lecture des lignes déjà importées"):
+            rows = self._all(
+                "SELECT digest, request_id FROM mt_access.imported_rows WHERE cpts = %s "
+                "ORDER BY digest",
+                (self._cpts,),
+            )
+            return {str(digest): str(rid) for digest, rid in rows}
+
+    def add_imported_rows(self, rows: Sequence[tuple[str, str]]) -> None:
+        conn = self._writer()
+        c = self._cpts
+        try:
+            with (
+                self._guard("enregistrement des lignes importées"),
+                self._savepoint(conn),
+                conn.cursor() as cursor,
+            ):
+                cursor.executemany(
+                    "INSERT INTO mt_access.imported_rows (cpts, digest, request_id) "
+                    "VALUES (%s, %s, %s)",
+                    [(c, digest, rid) for digest, rid in rows],
+                )
+        except StoreError as exc:
+            if "unicité" in str(exc) or "absente" in str(exc):
+                raise self._fail(
+                    "ligne de formulaire déjà importée (par un autre import en même temps ?) "
+                    "ou demande inconnue : import refusé, rien n'a été enregistré"
+                ) from None
+            raise
+
+    # ---------------------------------------------------------------------------------------
+    # Physicians
+
+    def put_physician(self, physician: Physician) -> None:
+        conn = self._writer()
+        with self._guard(f"enregistrement du médecin {physician.id}"), self._savepoint(conn):
+            conn.execute(INSERT_PHYSICIAN, (self._cpts, *codec.physician_row(physician)))
+
+    def get_physician(self, physician_id: str) -> Physician | None:
+        with self._guard(f"lecture du médecin {physician_id}"):
+            row = self._one(
+                f"SELECT {PHYSICIAN_SELECT} FROM mt_access.physicians WHERE cpts = %s AND id = %s",
+                (self._cpts, physician_id),
+            )
+            return None if row is None else codec.decode_physician(row)
+
+    def physicians(self) -> list[Physician]:
+        with self._guard("lecture des médecins"):
+            rows = self._all(
+                f"SELECT {PHYSICIAN_SELECT} FROM mt_access.physicians WHERE cpts = %s ORDER BY id",
+                (self._cpts,),
+            )
+            return [codec.decode_physician(row) for row in rows]
+
+    # ---------------------------------------------------------------------------------------
+    # Ledger
+
+    def append_ledger(self, entries: Sequence[LedgerEntry]) -> None:
+        conn = self._writer()
+        with self._guard("enregistrement d'entrées du registre de capacités"):
+            rows = [(self._cpts, *codec.ledger_row(entry)) for entry in entries]
+            if not rows:
+                return
+            with self._savepoint(conn), conn.cursor() as cursor:
+                cursor.executemany(INSERT_LEDGER, rows)
+
+    def ledger_entries(self) -> list[LedgerEntry]:
+        with self._guard("lecture du registre de capacités"):
+            rows = self._all(
+                f"SELECT {LEDGER_SELECT} FROM mt_access.ledger WHERE cpts = %s ORDER BY seq",
+                (self._cpts,),
+            )
+            return codec.decode_ledger(rows)
+
+    # ---------------------------------------------------------------------------------------
+    # Runs
+
+    def add_run(self, run: RunRecord) -> RunRecord:
+        conn = self._writer()
+        with self._guard("enregistrement d'un passage d'appariement"):
+            row = self._one(
+                "SELECT COALESCE(MAX(number), 0) FROM mt_access.runs WHERE cpts = %s",
+                (self._cpts,),
+            )
+            last = 0 if row is None else int(row[0])
+            numbered = attrs.evolve(run, number=last + 1)
+            with self._savepoint(conn):
+                conn.execute(INSERT_RUN, (self._cpts, *codec.run_row(numbered)))
+            return numbered
+
+    def runs(self) -> list[RunRecord]:
+        with self._guard("lecture des passages d'appariement"):
+            rows = self._all(
+                f"SELECT {RUN_SELECT} FROM mt_access.runs WHERE cpts = %s ORDER BY number",
+                (self._cpts,),
+            )
+            return [codec.decode_run(row) for row in rows]
+
+    # ---------------------------------------------------------------------------------------
+    # Sendings
+
+    def add_sending(self, record: SendingRecord) -> None:
+        conn = self._writer()
+        with (
+            self._guard(f"enregistrement d'un envoi de la demande {record.request_id}"),
+            self._savepoint(conn),
+        ):
+            conn.execute(
+                INSERT_SENDING,
+                (
+                    self._cpts, record.request_id, record.letter, record.physician_id,
+                    record.recipient_kind, record.recipient, record.at.isoformat(),
+                    record.attempt, record.code, record.answer, int(record.sent),
+                ),
+            )  # fmt: skip
+
+    def sendings(self, request_id: str | None = None) -> list[SendingRecord]:
+        query = f"SELECT {SENDING_SELECT} FROM mt_access.sendings WHERE cpts = %s"
+        params: tuple[str, ...] = (self._cpts,)
+        if request_id is not None:
+            query += " AND request_id = %s"
+            params = (self._cpts, request_id)
+        with self._guard("lecture des envois"):
+            rows = self._all(query + " ORDER BY seq", params)
+        return [
+            SendingRecord(
+                str(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]),
+                dt.datetime.fromisoformat(str(r[5])), int(r[6]), int(r[7]), str(r[8]),
+                bool(r[9]),
+            )
+            for r in rows
+        ]  # fmt: skip
+
+    # ---------------------------------------------------------------------------------------
+    # Settings
+
+    def settings(self) -> dict[str, str]:
+        with self._guard("lecture des réglages du registre"):
+            rows = self._all(
+                "SELECT key, value FROM mt_access.settings WHERE cpts = %s ORDER BY key",
+                (self._cpts,),
+            )
+            return {str(key): str(value) for key, value in rows}
+
+    def put_setting(self, key: str, value: str) -> None:
+        conn = self._writer()
+        with self._guard("enregistrement d'un réglage du registre"), self._savepoint(conn):
+            conn.execute(
+                "INSERT INTO mt_access.settings (cpts, key, value) VALUES (%s, %s, %s) "
+                "ON CONFLICT (cpts, key) DO UPDATE SET value = EXCLUDED.value",
+                (self._cpts, key, value),
+            )
+
+    # ---------------------------------------------------------------------------------------
+    # Integrity
+
+    def integrity_check(self) -> list[str]:
+        """Check the register's invariants, as :meth:`SQLiteStore.integrity_check
+        <mt_access.store.sqlite.SQLiteStore.integrity_check>` does (the same checks, over
+        this CPTS's rows), and the database's marks; the problems found, in French (empty:
+        all is well). Names ids, never patient data. The server itself enforces the keys,
+        references and constraints."""
+        problems: list[str] = []
+        with self._guard("vérification d'intégrité"), self._snapshot(views=True) as conn:
+            marks = conn.execute("SELECT format, version FROM mt_access.schema_info").fetchone()
+            if marks is None or marks[0] != REGISTER_FORMAT:
+                problems.append("schema_info : format du registre absent ou invalide")
+            elif marks[1] != POSTGRES_SCHEMA_VERSION:
+                problems.append(f"schema_info : version {marks[1]} inattendue")
+            commits = conn.execute(
+                "SELECT commits FROM mt_access.registers WHERE cpts = %s", (self._cpts,)
+            ).fetchone()
+            if commits is None or int(commits[0]) < 0:
+                problems.append("registers : compteur de transactions absent ou invalide")
+            views = [t for t in TABLES if t not in ("registers", "settings")]
+            conn.execute("SAVEPOINT integrity")
+            try:
+                for table in views:
+                    conn.execute(
+                        sql.SQL(
+                            "CREATE TEMP VIEW {} AS SELECT * FROM mt_access.{} WHERE cpts = {}"
+                        ).format(
+                            sql.Identifier(table), sql.Identifier(table), sql.Literal(self._cpts)
+                        )
+                    )
+                problems.extend(data_invariants(conn))
+            finally:
+                conn.execute("ROLLBACK TO SAVEPOINT integrity")
+                conn.execute("RELEASE SAVEPOINT integrity")
+        return problems
+
+
+def grant_cpts(url: str, role: str, cpts: str) -> None:
+    """Give the PostgreSQL role ``role`` (created beforehand by the administrator, e.g.
+    ``CREATE ROLE coord_lille LOGIN PASSWORD ...``) the use of the register of CPTS ``cpts``
+    and of that one only: maps it to the CPTS and grants it the rights on the register's
+    tables; the row-level policies do the rest. Run with the administrator's URL (the owner
+    of the ``mt_access`` schema).
+
+    Raises:
+        StoreError: the database is not a register, or the grant failed.
+    """
+    with PostgresStore(url, cpts=cpts, create=True) as store:
+        conn = store._connection()
+        role_id = sql.Identifier(role)
+        with guard(f"droits du rôle {role}", store._fail, store._timeout):
+            conn.execute("BEGIN")
+            try:
+                conn.execute(
+                    "INSERT INTO mt_access.cpts_roles (role_name, cpts) VALUES (%s, %s) "
+                    "ON CONFLICT (role_name) DO UPDATE SET cpts = EXCLUDED.cpts",
+                    (role, cpts),
+                )
+                statements = (
+                    "GRANT USAGE ON SCHEMA mt_access TO {}",
+                    "GRANT SELECT ON mt_access.schema_info, mt_access.cpts_roles TO {}",
+                    "GRANT SELECT, UPDATE ON mt_access.registers TO {}",
+                    "GRANT SELECT, INSERT, UPDATE ON mt_access.settings, mt_access.requests, "
+                    "mt_access.identities, mt_access.physicians TO {}",
+                    "GRANT SELECT, INSERT ON mt_access.ledger, mt_access.runs, "
+                    "mt_access.imported_rows, mt_access.sendings TO {}",
+                    "GRANT SELECT, INSERT, UPDATE ON mt_access.transitions TO {}",
+                    "GRANT EXECUTE ON FUNCTION mt_access.current_cpts() TO {}",
+                )
+                for statement in statements:
+                    conn.execute(sql.SQL(statement).format(role_id))
+                conn.execute("COMMIT")
+            except BaseException:
+                PostgresStore._rollback(conn)
+                raise
+
+
+if TYPE_CHECKING:
+
+    def _implements_the_protocol(store: PostgresStore) -> Store:
+        return store  # mypy checks that PostgresStore is a Store

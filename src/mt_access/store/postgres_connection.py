@@ -1,0 +1,381 @@
+"""The connection of the PostgreSQL store: opening a register (the database's marks, the
+schema's steps, the CPTS), transactions (one writer at a time per CPTS), read snapshots,
+savepoints; see :mod:`mt_access.store.postgres` for what they guarantee.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, suppress
+from typing import Any
+
+import psycopg
+from psycopg.pq import TransactionStatus
+
+from mt_access.store.base import (
+    StoreError,
+)
+from mt_access.store.postgres_errors import guard, mask_url, reason, split_url
+from mt_access.store.postgres_schema import (
+    POSTGRES_SCHEMA_VERSION,
+    REGISTER_FORMAT,
+    STEPS,
+)
+
+__all__ = ["DEFAULT_CPTS", "Connection", "PostgresConnection"]
+
+DEFAULT_CPTS = "principal"
+"""The CPTS of a register opened without ``cpts=`` by a role that belongs to none."""
+
+_SCHEMA_LOCK = 0x6D744163  # advisory lock held while creating or upgrading the schema
+_ERASED_TABLES = "mt_access.identities, mt_access.transitions, mt_access.requests"
+
+Connection = psycopg.Connection[tuple[Any, ...]]
+
+
+class PostgresConnection:
+    """The connection of a :class:`~mt_access.store.postgres.PostgresStore`: opening (the
+    database's marks, the schema's steps, the CPTS), transactions, snapshots, savepoints
+    and errors. See :class:`~mt_access.store.postgres.PostgresStore` for the arguments."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        cpts: str | None = None,
+        create: bool = True,
+        readonly: bool = False,
+        timeout: float = 30.0,
+    ) -> None:
+        self._url = url
+        self._shown = mask_url(url)
+        self._readonly = readonly
+        self._timeout = timeout
+        self._depth = 0
+        self._erased = False
+        self._conn: Connection | None = None
+        conninfo, from_url = split_url(url)
+        wanted = cpts if cpts is not None else from_url
+        self._cpts = ""
+        self._conn = self._connect(conninfo, wanted, create=create and not readonly)
+
+    def __repr__(self) -> str:
+        mode = "lecture seule" if self._readonly else "lecture-écriture"
+        state = "fermé" if self._conn is None else mode
+        return f"<PostgresStore {self._shown} CPTS {self._cpts} ({state})>"
+
+    # ---------------------------------------------------------------------------------------
+    # Opening
+
+    @property
+    def location(self) -> str:
+        """The register's URL, password masked."""
+        return self._shown
+
+    @property
+    def cpts(self) -> str:
+        """The CPTS whose register this is."""
+        return self._cpts
+
+    @property
+    def readonly(self) -> bool:
+        """Opened for reading only."""
+        return self._readonly
+
+    def _fail(self, message: str) -> StoreError:
+        where = self._shown if not self._cpts else f"{self._shown} (CPTS {self._cpts})"
+        return StoreError(message, path=where)
+
+    def _guard(self, what: str) -> AbstractContextManager[None]:
+        return guard(what, self._fail, self._timeout)
+
+    def _connect(self, conninfo: str, wanted: str | None, *, create: bool) -> Connection:
+        try:
+            conn: Connection = psycopg.connect(
+                conninfo,
+                autocommit=True,
+                connect_timeout=max(1, int(self._timeout)),
+                application_name="mt-access",
+            )
+        except psycopg.Error as exc:
+            raise self._fail(f"connexion impossible ({reason(exc)})") from None
+        try:
+            with self._guard("ouverture du registre"):
+                conn.execute(f"SET lock_timeout = {int(self._timeout * 1000)}")
+                # psycopg prepares a query run 5 times; a generic plan made while a table was
+                # small (a new CPTS's first import) would then scan it whole at every call as
+                # it grows in the same transaction: plan each call for the table's size.
+                conn.execute("SET plan_cache_mode = force_custom_plan")
+                self._prepare(conn, wanted, create=create)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _schema_state(self, conn: Connection) -> tuple[bool, tuple[str, int] | None]:
+        """Whether the ``mt_access`` schema exists, and its marks (format, version)."""
+        row = conn.execute(
+            "SELECT to_regnamespace('mt_access') IS NOT NULL, "
+            "to_regclass('mt_access.schema_info') IS NOT NULL"
+        ).fetchone()
+        assert row is not None
+        has_schema, has_info = bool(row[0]), bool(row[1])
+        if not has_info:
+            return has_schema, None
+        marks = conn.execute("SELECT format, version FROM mt_access.schema_info").fetchone()
+        if marks is None:
+            return True, ("", 0)
+        return True, (str(marks[0]), int(marks[1]))
+
+    def _check_marks(
+        self, has_schema: bool, marks: tuple[str, int] | None, *, create: bool
+    ) -> bool:
+        """Whether the schema must be created or upgraded; raises when it cannot be opened."""
+        if marks is None:
+            if has_schema:
+                raise self._fail(
+                    "cette base a un schéma mt_access qui n'est pas un registre mt-access"
+                )
+            if not create:
+                hint = " (ouvrez-la en écriture pour y créer un registre)" if self._readonly else ""
+                raise self._fail(f"base PostgreSQL sans registre mt-access{hint}")
+            return True
+        fmt, version = marks
+        if fmt != REGISTER_FORMAT:
+            raise self._fail("cette base n'est pas un registre mt-access (schema_info invalide)")
+        if version > POSTGRES_SCHEMA_VERSION:
+            raise self._fail(
+                f"registre au schéma version {version}, écrit par une version plus récente de "
+                f"mt-access ; cette version lit les schémas jusqu'à la version "
+                f"{POSTGRES_SCHEMA_VERSION} : mettez mt-access à jour"
+            )
+        if version < 1:
+            raise self._fail(f"version de schéma invalide : {version}")
+        if version < POSTGRES_SCHEMA_VERSION:
+            if self._readonly:
+                raise self._fail(
+                    f"registre au schéma version {version}, à mettre à jour en version "
+                    f"{POSTGRES_SCHEMA_VERSION} : ouvrez-le une fois en écriture"
+                )
+            return True
+        return False
+
+    def _prepare(self, conn: Connection, wanted: str | None, *, create: bool) -> None:
+        has_schema, marks = self._schema_state(conn)
+        if self._check_marks(has_schema, marks, create=create):
+            self._migrate(conn, create=create)
+        if wanted is not None and not wanted.strip():
+            raise self._fail("nom de CPTS vide")
+        conn.execute("SELECT set_config('mt_access.cpts', %s, false)", (wanted or DEFAULT_CPTS,))
+        row = conn.execute(
+            "SELECT r.cpts FROM mt_access.cpts_roles AS r WHERE r.role_name = current_user"
+        ).fetchone()
+        if row is not None:
+            own = str(row[0])
+            if wanted is not None and wanted != own:
+                raise self._fail(
+                    f"ce rôle PostgreSQL n'a accès qu'au registre de la CPTS {own}, "
+                    f"pas à celui de la CPTS {wanted}"
+                )
+            self._cpts = own
+        else:
+            self._cpts = wanted or DEFAULT_CPTS
+        found = conn.execute(
+            "SELECT 1 FROM mt_access.registers WHERE cpts = %s", (self._cpts,)
+        ).fetchone()
+        if found is None:
+            if not create:
+                raise self._fail("aucun registre de cette CPTS dans cette base")
+            conn.execute(
+                "INSERT INTO mt_access.registers (cpts) VALUES (%s) ON CONFLICT DO NOTHING",
+                (self._cpts,),
+            )
+
+    def _migrate(self, conn: Connection, *, create: bool) -> None:
+        """Create the schema or bring it to :data:`POSTGRES_SCHEMA_VERSION`, in one
+        transaction, under an advisory lock (another process may be doing it)."""
+        conn.execute("BEGIN")
+        try:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+            has_schema, marks = self._schema_state(conn)
+            if self._check_marks(has_schema, marks, create=create):
+                version = 0 if marks is None else marks[1]
+                for reached, statements in STEPS:
+                    if reached > version:
+                        for statement in statements:
+                            conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO mt_access.schema_info (format, version) VALUES (%s, %s) "
+                    "ON CONFLICT (singleton) DO UPDATE SET version = EXCLUDED.version",
+                    (REGISTER_FORMAT, POSTGRES_SCHEMA_VERSION),
+                )
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.info.transaction_status != TransactionStatus.IDLE:
+                conn.execute("ROLLBACK")
+            raise
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version of the database (:data:`POSTGRES_SCHEMA_VERSION` once opened)."""
+        with self._guard("lecture de la version du schéma"):
+            row = self._one("SELECT version FROM mt_access.schema_info", ())
+            if row is None:
+                raise self._fail("schema_info vide : ce n'est pas un registre mt-access")
+            return int(row[0])
+
+    # ---------------------------------------------------------------------------------------
+    # Connection, transactions
+
+    def _connection(self) -> Connection:
+        if self._conn is None:
+            raise self._fail("registre fermé")
+        return self._conn
+
+    def _writer(self) -> Connection:
+        conn = self._connection()
+        if self._readonly:
+            raise self._fail("registre ouvert en lecture seule")
+        if not self._depth:
+            raise self._fail("écriture hors transaction : utilisez « with store.transaction() »")
+        return conn
+
+    @contextmanager
+    def _snapshot(self, *, views: bool = False) -> Iterator[Connection]:
+        """A read snapshot (or the current transaction): several queries see one state."""
+        conn = self._connection()
+        if self._depth or conn.info.transaction_status == TransactionStatus.INTRANS:
+            yield conn  # inside the write transaction (even a failed one: never end it here)
+            return
+        if conn.info.transaction_status != TransactionStatus.IDLE:
+            conn.execute("ROLLBACK")
+        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ" + ("" if views else " READ ONLY"))
+        try:
+            yield conn
+        finally:
+            if conn.info.transaction_status != TransactionStatus.IDLE:
+                with suppress(psycopg.Error):
+                    conn.execute("ROLLBACK")
+
+    @contextmanager
+    def _savepoint(self, conn: Connection) -> Iterator[None]:
+        """One write operation: all of it or none of it, even if the caller catches its error
+        and goes on with the transaction."""
+        conn.execute("SAVEPOINT op")
+        try:
+            yield
+        except BaseException:
+            if conn.info.transaction_status in (
+                TransactionStatus.INTRANS,
+                TransactionStatus.INERROR,
+            ):
+                conn.execute("ROLLBACK TO SAVEPOINT op")
+                conn.execute("RELEASE SAVEPOINT op")
+            raise
+        conn.execute("RELEASE SAVEPOINT op")
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Writes inside are committed together at the end, or rolled back if the block
+        raises. Nested calls join the outermost transaction.
+
+        Raises:
+            StoreError: the store is closed or read-only, the server cannot be reached, or
+                another connection kept this CPTS's register locked longer than ``timeout``.
+        """
+        conn = self._connection()
+        if self._readonly:
+            raise self._fail("registre ouvert en lecture seule : aucune écriture possible")
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        with self._guard("début de transaction"):
+            if conn.info.transaction_status != TransactionStatus.IDLE:
+                conn.execute("ROLLBACK")  # a read snapshot left open by an interrupted read
+            conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
+            try:
+                locked = conn.execute(
+                    "SELECT commits FROM mt_access.registers WHERE cpts = %s FOR UPDATE",
+                    (self._cpts,),
+                ).fetchone()
+            except BaseException:
+                self._rollback(conn)
+                raise
+            if locked is None:
+                self._rollback(conn)
+                raise self._fail("aucun registre de cette CPTS dans cette base")
+        self._depth = 1
+        self._erased = False
+        try:
+            yield
+        except BaseException:
+            self._depth = 0
+            self._rollback(conn)
+            raise
+        try:
+            with self._guard("validation de la transaction"):
+                if conn.info.transaction_status != TransactionStatus.INTRANS:
+                    raise self._fail(
+                        "transaction interrompue par une erreur : rien n'a été enregistré"
+                    )
+                conn.execute(
+                    "UPDATE mt_access.registers SET commits = commits + 1 WHERE cpts = %s",
+                    (self._cpts,),
+                )
+                conn.execute("COMMIT")
+        except BaseException:
+            self._rollback(conn)
+            raise
+        finally:
+            self._depth = 0
+        if self._erased:
+            self._erased = False
+            self._forget_erased(conn)
+
+    @staticmethod
+    def _rollback(conn: Connection) -> None:
+        if not conn.closed and conn.info.transaction_status != TransactionStatus.IDLE:
+            with suppress(psycopg.Error):
+                conn.execute("ROLLBACK")
+
+    @staticmethod
+    def _forget_erased(conn: Connection) -> None:
+        """After an erasure: ``VACUUM`` the tables where the old values sat, so that their
+        space is reused. Best effort: a role that does not own them gets a warning from the
+        server and nothing is done (autovacuum does it later)."""
+        with suppress(psycopg.Error):
+            conn.execute(f"VACUUM {_ERASED_TABLES}")
+
+    @property
+    def version(self) -> int:
+        """The number of committed transactions of this CPTS's register, by any process."""
+        with self._guard("lecture du compteur de transactions"):
+            row = (
+                self._connection()
+                .execute("SELECT commits FROM mt_access.registers WHERE cpts = %s", (self._cpts,))
+                .fetchone()
+            )
+            if row is None:
+                raise self._fail("aucun registre de cette CPTS dans cette base")
+            return int(row[0])
+
+    def close(self) -> None:
+        """Close the connection (a transaction in progress is rolled back); the store is
+        unusable afterwards. Closing twice does nothing."""
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            self._rollback(conn)
+        finally:
+            conn.close()
+
+    def _one(self, query: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+        return self._connection().execute(query, params).fetchone()
+
+    def _all(self, query: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        return self._connection().execute(query, params).fetchall()

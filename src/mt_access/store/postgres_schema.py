@@ -1,0 +1,375 @@
+"""The schema of a PostgreSQL register database, version by version, and its SQL text.
+
+One database (in its ``mt_access`` schema) holds the registers of several CPTS: every table
+has a ``cpts`` column, part of its primary key, filled by default with
+``mt_access.current_cpts()``:
+
+* the CPTS of the connected role when ``mt_access.cpts_roles`` maps it to one (a coordinator's
+  role: the ``mt_access.cpts`` setting is then ignored, so the role cannot choose another CPTS);
+* otherwise the session's ``mt_access.cpts`` setting (the administrator's connection, which
+  opens one CPTS's register at a time).
+
+Row-level security policies on every table (forced, so that they also bind the tables' owner)
+let a role read and write only the rows of that CPTS. Superusers and roles with ``BYPASSRLS``
+are not bound by policies: the store filters every query by its CPTS as well, but a region
+gives its coordinators ordinary roles (see ``docs/postgresql.md``).
+
+The schema's version is in ``mt_access.schema_info``. :data:`STEPS` lists the steps as
+``(version reached, statements)``: a database at version ``v`` runs the steps whose version is
+above ``v`` in one transaction that also records the new version. The first step creates
+version 8 at once (the SQLite file's version 8: same tables, same columns, same meanings);
+a later version appends a step, never edits a released one.
+"""
+
+from __future__ import annotations
+
+from mt_access.store import codec
+
+__all__ = [
+    "POSTGRES_SCHEMA_VERSION",
+    "REGISTER_FORMAT",
+    "SCHEMA",
+    "STEPS",
+    "TABLES",
+]
+
+REGISTER_FORMAT = "mt-access register"
+SCHEMA = "mt_access"
+"""The PostgreSQL schema (namespace) that holds the register's tables."""
+
+T = 'text COLLATE "C"'  # text compared and sorted byte by byte, as SQLite does
+CPTS = f"cpts {T} NOT NULL DEFAULT mt_access.current_cpts() CHECK (cpts <> '')"
+
+TABLES: tuple[str, ...] = (
+    "registers",
+    "settings",
+    "requests",
+    "identities",
+    "transitions",
+    "physicians",
+    "ledger",
+    "runs",
+    "imported_rows",
+    "sendings",
+)
+"""The tables holding a CPTS's data (each with a ``cpts`` column and a row-level policy)."""
+
+
+def _policies(table: str) -> tuple[str, ...]:
+    return (
+        f"ALTER TABLE mt_access.{table} ENABLE ROW LEVEL SECURITY",
+        f"ALTER TABLE mt_access.{table} FORCE ROW LEVEL SECURITY",
+        f"""CREATE POLICY same_cpts ON mt_access.{table}
+        USING (cpts = (SELECT mt_access.current_cpts()))
+        WITH CHECK (cpts = (SELECT mt_access.current_cpts()))""",
+    )
+
+
+def _refuse(name: str, message: str) -> str:
+    return f"""CREATE FUNCTION mt_access.{name}() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN RAISE EXCEPTION USING ERRCODE = 'MTA01', MESSAGE = '{message}'; END $$"""
+
+
+_TRANSITION_FIELDS = (
+    "seq",
+    "cpts",
+    "request_id",
+    "on_date",
+    "event",
+    "from_state",
+    "to_state",
+    "actor",
+    "physician_id",
+    "reason",
+    "persons",
+    "resource",
+)
+
+V8_BASELINE: tuple[str, ...] = (
+    "CREATE SCHEMA IF NOT EXISTS mt_access",
+    # The database's marks: one row, the format and the schema version.
+    """CREATE TABLE mt_access.schema_info (
+        singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+        format text NOT NULL,
+        version integer NOT NULL
+    )""",
+    # Which CPTS each coordinator's role belongs to (written by the administrator only).
+    f"""CREATE TABLE mt_access.cpts_roles (
+        role_name name PRIMARY KEY,
+        cpts {T} NOT NULL CHECK (cpts <> '')
+    )""",
+    """CREATE FUNCTION mt_access.current_cpts() RETURNS text
+    LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+        SELECT COALESCE(
+            (SELECT r.cpts FROM mt_access.cpts_roles AS r WHERE r.role_name = current_user),
+            NULLIF(current_setting('mt_access.cpts', true), ''))
+    $$""",
+    # One row per CPTS register; ``commits`` grows at every committed transaction, and its
+    # row is locked by every write transaction: one writer at a time per CPTS.
+    f"""CREATE TABLE mt_access.registers (
+        {CPTS} PRIMARY KEY,
+        commits bigint NOT NULL DEFAULT 0 CHECK (commits >= 0),
+        created timestamptz NOT NULL DEFAULT now()
+    )""",
+    f"""CREATE TABLE mt_access.settings (
+        {CPTS} REFERENCES mt_access.registers (cpts),
+        key {T} NOT NULL,
+        value {T} NOT NULL,
+        PRIMARY KEY (cpts, key)
+    )""",
+    f"""CREATE TABLE mt_access.requests (
+        {CPTS} REFERENCES mt_access.registers (cpts),
+        id {T} NOT NULL,
+        state {T} NOT NULL,
+        received {T} NOT NULL,
+        last_event {T} NOT NULL,
+        commune {T} NOT NULL,
+        persons bigint NOT NULL,
+        urgent integer NOT NULL,
+        proposed_to {T} NOT NULL DEFAULT '[]',
+        declined_by {T} NOT NULL DEFAULT '[]',
+        contact_attempts bigint NOT NULL DEFAULT 0,
+        exit_reason {T},
+        erased_on {T},
+        birth_date {T} NOT NULL,
+        lat double precision,
+        lon double precision,
+        ald integer NOT NULL,
+        css integer NOT NULL,
+        ame integer NOT NULL,
+        disability_or_chronic integer NOT NULL,
+        home_visits {T} NOT NULL,
+        reason {T} NOT NULL,
+        previous_mt_name {T},
+        previous_mt_commune {T},
+        adults bigint NOT NULL,
+        children bigint NOT NULL,
+        referrer_kind {T} NOT NULL,
+        referrer_name {T} NOT NULL,
+        referrer_contact {T} NOT NULL,
+        consent_given integer NOT NULL,
+        consent_on {T},
+        comments {T} NOT NULL,
+        household_id {T},
+        searching bigint NOT NULL DEFAULT 0,
+        answers {T} NOT NULL DEFAULT '{{}}',
+        PRIMARY KEY (cpts, id),
+        CHECK ((lat IS NULL) = (lon IS NULL))
+    )""",
+    "CREATE INDEX requests_by_state ON mt_access.requests (cpts, state, id)",
+    # The patient's personal data, apart: erasure overwrites this row.
+    f"""CREATE TABLE mt_access.identities (
+        {CPTS},
+        request_id {T} NOT NULL,
+        last_name {T} NOT NULL,
+        first_name {T} NOT NULL,
+        birth_name {T} NOT NULL,
+        phone {T} NOT NULL,
+        email {T} NOT NULL,
+        address {T} NOT NULL,
+        identifier {T} NOT NULL,
+        PRIMARY KEY (cpts, request_id),
+        FOREIGN KEY (cpts, request_id) REFERENCES mt_access.requests (cpts, id)
+    )""",
+    # Append-only event log; ``seq`` is the recording order.
+    f"""CREATE TABLE mt_access.transitions (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        {CPTS},
+        request_id {T} NOT NULL,
+        on_date {T} NOT NULL,
+        event {T} NOT NULL,
+        from_state {T},
+        to_state {T} NOT NULL,
+        actor {T} NOT NULL,
+        physician_id {T},
+        comment {T} NOT NULL DEFAULT '',
+        reason {T},
+        persons {T} NOT NULL DEFAULT '',
+        resource {T},
+        FOREIGN KEY (cpts, request_id) REFERENCES mt_access.requests (cpts, id)
+    )""",
+    "CREATE INDEX transitions_by_request ON mt_access.transitions (cpts, request_id, seq)",
+    "CREATE INDEX transitions_by_cpts ON mt_access.transitions (cpts, seq)",
+    # Only the erasure's change is allowed: blanking a comment, nothing else.
+    """CREATE FUNCTION mt_access.transitions_erasure_only() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        IF NEW.comment <> '' OR ROW("""
+    + ", ".join(f"NEW.{c}" for c in _TRANSITION_FIELDS)
+    + ") IS DISTINCT FROM ROW("
+    + ", ".join(f"OLD.{c}" for c in _TRANSITION_FIELDS)
+    + """) THEN
+            RAISE EXCEPTION USING ERRCODE = 'MTA01',
+                MESSAGE = 'transitions : seul l''effacement des commentaires est permis';
+        END IF;
+        RETURN NEW;
+    END $$""",
+    _refuse("transitions_append_only", "transitions : journal en ajout seul"),
+    """CREATE TRIGGER transitions_append_only_update BEFORE UPDATE ON mt_access.transitions
+    FOR EACH ROW EXECUTE FUNCTION mt_access.transitions_erasure_only()""",
+    """CREATE TRIGGER transitions_append_only_delete BEFORE DELETE ON mt_access.transitions
+    FOR EACH ROW EXECUTE FUNCTION mt_access.transitions_append_only()""",
+    """CREATE TRIGGER transitions_append_only_truncate BEFORE TRUNCATE ON mt_access.transitions
+    FOR EACH STATEMENT EXECUTE FUNCTION mt_access.transitions_append_only()""",
+    f"""CREATE TABLE mt_access.physicians (
+        {CPTS} REFERENCES mt_access.registers (cpts),
+        id {T} NOT NULL,
+        name {T} NOT NULL,
+        commune {T} NOT NULL,
+        lat double precision,
+        lon double precision,
+        accepting_new_patients integer NOT NULL,
+        monthly_capacity bigint,
+        modalities {T} NOT NULL,
+        accepted_communes {T} NOT NULL,
+        rpps {T},
+        status_history {T} NOT NULL,
+        contact_phone {T} NOT NULL DEFAULT '',
+        contact_mssante {T} NOT NULL DEFAULT '',
+        contact_address {T} NOT NULL DEFAULT '',
+        contact_practice {T} NOT NULL DEFAULT '',
+        contact_notes {T} NOT NULL DEFAULT '',
+        PRIMARY KEY (cpts, id),
+        CHECK ((lat IS NULL) = (lon IS NULL))
+    )""",
+    # Append-only capacity ledger; ``seq`` is the recording order.
+    f"""CREATE TABLE mt_access.ledger (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        {CPTS} REFERENCES mt_access.registers (cpts),
+        kind {T} NOT NULL,
+        physician_id {T} NOT NULL,
+        request_id {T},
+        month {T},
+        capacity bigint,
+        persons bigint,
+        on_date {T} NOT NULL,
+        note {T} NOT NULL DEFAULT '',
+        CHECK (
+            (kind = 'declared' AND request_id IS NULL AND month IS NOT NULL
+                AND capacity >= 0 AND persons IS NULL)
+            OR (kind = 'declared' AND request_id IS NULL AND month IS NOT NULL
+                AND capacity IS NULL AND persons IS NULL)
+            OR (kind = 'placed' AND request_id IS NOT NULL AND month IS NOT NULL
+                AND capacity IS NULL AND persons >= 1)
+            OR (kind = 'released' AND request_id IS NOT NULL AND month IS NULL
+                AND capacity IS NULL AND persons IS NULL)
+        )
+    )""",
+    "CREATE INDEX ledger_by_cpts ON mt_access.ledger (cpts, seq)",
+    _refuse("ledger_append_only", "ledger : registre en ajout seul"),
+    """CREATE TRIGGER ledger_append_only_update BEFORE UPDATE ON mt_access.ledger
+    FOR EACH ROW EXECUTE FUNCTION mt_access.ledger_append_only()""",
+    """CREATE TRIGGER ledger_append_only_delete BEFORE DELETE ON mt_access.ledger
+    FOR EACH ROW EXECUTE FUNCTION mt_access.ledger_append_only()""",
+    """CREATE TRIGGER ledger_append_only_truncate BEFORE TRUNCATE ON mt_access.ledger
+    FOR EACH STATEMENT EXECUTE FUNCTION mt_access.ledger_append_only()""",
+    f"""CREATE TABLE mt_access.runs (
+        {CPTS} REFERENCES mt_access.registers (cpts),
+        number bigint NOT NULL,
+        on_date {T} NOT NULL,
+        month {T} NOT NULL,
+        policy_code {T} NOT NULL,
+        placements bigint NOT NULL,
+        orientations bigint NOT NULL,
+        waiting bigint NOT NULL,
+        rejected bigint NOT NULL,
+        PRIMARY KEY (cpts, number)
+    )""",
+    # Digests of the imported form rows: the primary key makes an import idempotent.
+    f"""CREATE TABLE mt_access.imported_rows (
+        {CPTS},
+        digest {T} NOT NULL,
+        request_id {T} NOT NULL,
+        PRIMARY KEY (cpts, digest),
+        FOREIGN KEY (cpts, request_id) REFERENCES mt_access.requests (cpts, id)
+    )""",
+    "CREATE INDEX imported_rows_by_request ON mt_access.imported_rows (cpts, request_id)",
+    # Every attempt at sending a letter by e-mail: no body, no credentials, address masked.
+    f"""CREATE TABLE mt_access.sendings (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        {CPTS} REFERENCES mt_access.registers (cpts),
+        request_id {T} NOT NULL,
+        letter {T} NOT NULL,
+        physician_id {T} NOT NULL DEFAULT '',
+        recipient_kind {T} NOT NULL,
+        recipient {T} NOT NULL,
+        at {T} NOT NULL,
+        attempt bigint NOT NULL CHECK (attempt >= 1),
+        code bigint NOT NULL,
+        answer {T} NOT NULL,
+        sent integer NOT NULL CHECK (sent IN (0, 1))
+    )""",
+    "CREATE INDEX sendings_letter ON mt_access.sendings (cpts, request_id, letter, physician_id)",
+    _refuse("sendings_append_only", "sendings : les envois enregistrés ne se modifient pas"),
+    """CREATE TRIGGER sendings_append_only_update BEFORE UPDATE ON mt_access.sendings
+    FOR EACH ROW EXECUTE FUNCTION mt_access.sendings_append_only()""",
+    *(statement for table in TABLES for statement in _policies(table)),
+)
+"""Version 8 at once: the tables of an SQLite register at version 8, with a ``cpts`` column,
+the append-only triggers and the row-level policies."""
+
+STEPS: tuple[tuple[int, tuple[str, ...]], ...] = ((8, V8_BASELINE),)
+"""``(version reached, statements)`` in order; append a step for a new version."""
+
+POSTGRES_SCHEMA_VERSION = STEPS[-1][0]
+"""The schema version this code writes in a PostgreSQL database (and the newest it reads)."""
+
+# --------------------------------------------------------------------------------------------
+# Statements of the store (``%s`` placeholders; the CPTS is always the first parameter of a
+# query that reads, the row-level policy and the column default add it to every write).
+
+REQUEST_SELECT = ", ".join(codec.REQUEST_COLUMNS)
+SUMMARY_SELECT = ", ".join(codec.SUMMARY_COLUMNS)
+FILE_SELECT = ", ".join(codec.FILE_COLUMNS)
+TRANSITION_SELECT = ", ".join(codec.TRANSITION_COLUMNS)
+IDENTITY_SELECT = ", ".join(codec.IDENTITY_COLUMNS)
+PHYSICIAN_SELECT = ", ".join(codec.PHYSICIAN_COLUMNS)
+LEDGER_SELECT = ", ".join(codec.LEDGER_COLUMNS)
+RUN_SELECT = ", ".join(codec.RUN_COLUMNS)
+SENDING_SELECT = (
+    "request_id, letter, physician_id, recipient_kind, recipient, at, attempt, code, answer, sent"
+)
+
+
+def marks(n: int) -> str:
+    return ", ".join(["%s"] * n)
+
+
+INSERT_REQUEST = (
+    f"INSERT INTO mt_access.requests (cpts, id, {', '.join(codec.REQUEST_DATA_COLUMNS)}, "
+    f"{FILE_SELECT}) "
+    f"VALUES ({marks(2 + len(codec.REQUEST_DATA_COLUMNS) + len(codec.FILE_COLUMNS))})"
+)
+UPDATE_REQUEST = (
+    "UPDATE mt_access.requests SET "
+    f"{', '.join(f'{c} = %s' for c in codec.REQUEST_DATA_COLUMNS)} WHERE cpts = %s AND id = %s"
+)
+UPDATE_FILE = (
+    f"UPDATE mt_access.requests SET {', '.join(f'{c} = %s' for c in codec.FILE_COLUMNS)} "
+    "WHERE cpts = %s AND id = %s"
+)
+INSERT_IDENTITY = (
+    f"INSERT INTO mt_access.identities (cpts, request_id, {IDENTITY_SELECT}) "
+    f"VALUES ({marks(2 + len(codec.IDENTITY_COLUMNS))})"
+)
+UPDATE_IDENTITY = (
+    f"UPDATE mt_access.identities SET {', '.join(f'{c} = %s' for c in codec.IDENTITY_COLUMNS)} "
+    "WHERE cpts = %s AND request_id = %s"
+)
+INSERT_TRANSITION = (
+    f"INSERT INTO mt_access.transitions (cpts, {TRANSITION_SELECT}) "
+    f"VALUES ({marks(1 + len(codec.TRANSITION_COLUMNS))})"
+)
+INSERT_PHYSICIAN = (
+    f"INSERT INTO mt_access.physicians (cpts, {PHYSICIAN_SELECT}) "
+    f"VALUES ({marks(1 + len(codec.PHYSICIAN_COLUMNS))}) ON CONFLICT (cpts, id) DO UPDATE SET "
+    + ", ".join(f"{c} = EXCLUDED.{c}" for c in codec.PHYSICIAN_COLUMNS[1:])
+)
+INSERT_LEDGER = (
+    f"INSERT INTO mt_access.ledger (cpts, {LEDGER_SELECT}) "
+    f"VALUES ({marks(1 + len(codec.LEDGER_COLUMNS))})"
+)
+INSERT_RUN = (
+    f"INSERT INTO mt_access.runs (cpts, {RUN_SELECT}) VALUES ({marks(1 + len(codec.RUN_COLUMNS))})"
+)
+INSERT_SENDING = f"INSERT INTO mt_access.sendings (cpts, {SENDING_SELECT}) VALUES ({marks(11)})"
