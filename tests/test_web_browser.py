@@ -9,121 +9,42 @@ read-only account sees no action; a stale page's action is refused; a form sent 
 CSRF token is refused; the French error pages. Two self-checks show that the axe and CSP
 checks do catch a problem. Generated data only.
 
-Adding a scenario (GP portal, import...): a test taking ``visit`` (or ``open_visit`` for more
-than one person), see :class:`web_browser_support.Visit`.
+Adding a scenario (GP portal, import...): a test taking ``open_visit`` and ``live`` (the
+fixtures and helpers of :mod:`web_browser_support`); see docs/web-tests.md.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
 from mt_access.lifecycle import RequestState
-from mt_access.store.sqlite import SQLiteStore
 from mt_access.transitions import Event
 from web_browser_support import (
     PAGE_SIZE,
     SPARE_PLACES,
     STALE_MESSAGE,
     LiveApp,
+    OpenVisit,
     Visit,
-    artefacts_dir,
-    browser_fixture,
-    register_template_fixture,
-    serve,
+    browser,
+    browser_register,
+    click,
+    events,
+    listed_requests,
+    live,
+    open_visit,
+    unanswered_proposals,
 )
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser
+
+__all__ = ["browser", "browser_register", "live", "open_visit"]
 
 pytestmark = pytest.mark.slow
-
-OpenVisit = Callable[[str], Visit]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    yield from browser_fixture()
-
-
-@pytest.fixture(scope="session")
-def browser_register(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return register_template_fixture(tmp_path_factory)
-
-
-@pytest.fixture
-def live(browser_register: Path, tmp_path: Path) -> Iterator[LiveApp]:
-    yield from serve(browser_register, tmp_path)
-
-
-@pytest.fixture
-def open_visit(
-    browser: Browser, live: LiveApp, tmp_path: Path, request: pytest.FixtureRequest
-) -> Iterator[OpenVisit]:
-    """Opens one person's browser context; at the end of the test, every page each reached
-    is checked (axe-core, CSP)."""
-    folder = artefacts_dir(tmp_path)
-    opened: list[Visit] = []
-
-    def open_one(who: str) -> Visit:
-        name = f"{request.node.name.removeprefix('test_')[:40]}-{who}"
-        made = Visit(browser, live, folder, name)
-        opened.append(made)
-        return made
-
-    yield open_one
-    for made in opened:
-        made.close()
-    for made in opened:
-        made.check()
-
-
-# ------------------------------------------------------------------------------------------
-# Helpers on the pages of the coordinator's workspace
-
-
-def _events(live: LiveApp, rid: str) -> list[Event]:
-    with SQLiteStore(live.path, create=False) as store:
-        found = store.get_file(rid)
-        assert found is not None
-        return [t.event for t in found.history]
-
-
-def _unanswered(page: Page) -> dict[str, int]:
-    """The dashboard's « Propositions sans réponse des médecins »: GP id → count."""
-    rows = page.locator("h3:has-text('Propositions sans réponse') + table tbody tr")
-    found: dict[str, int] = {}
-    for i in range(rows.count()):
-        row = rows.nth(i)
-        head = row.locator("th").inner_text()
-        pid = re.search(r"\(([^()]+)\)\s*$", head)
-        assert pid is not None, head
-        found[pid.group(1)] = int(row.locator("td").first.inner_text())
-    return found
-
-
-def _listed(page: Page) -> list[tuple[str, str]]:
-    """The list's rows: (request id, state shown)."""
-    rows = page.locator("table tbody tr:has(th[scope=row])")
-    return [
-        (
-            rows.nth(i).locator("th").inner_text().strip(),
-            rows.nth(i).locator("td").first.inner_text(),
-        )
-        for i in range(rows.count())
-    ]
-
-
-def _click(name: str, *, role: str = "button") -> Callable[[Page], None]:
-    def click(page: Page) -> None:
-        page.get_by_role(role, name=name, exact=True).click()  # type: ignore[arg-type]
-
-    return click
-
 
 # ------------------------------------------------------------------------------------------
 # Scenarios
@@ -134,52 +55,52 @@ def test_a_coordinator_filters_opens_a_request_acts_and_sees_the_dashboard_chang
 ) -> None:
     visit = open_visit("claire")
     page = visit.login("claire")
-    before = _unanswered(page)
+    before = unanswered_proposals(page)
 
-    visit.submit(_click("Demandes", role="link"), "liste des demandes")
-    assert len(_listed(page)) == PAGE_SIZE
+    visit.submit(click("Demandes", role="link"), "liste des demandes")
+    assert len(listed_requests(page)) == PAGE_SIZE
     page.get_by_label("Trier par").select_option("attente")
-    visit.submit(_click("Filtrer"), "liste triée par attente")
-    visit.submit(_click("Page suivante", role="link"), "liste triée, page 2")
+    visit.submit(click("Filtrer"), "liste triée par attente")
+    visit.submit(click("Page suivante", role="link"), "liste triée, page 2")
     assert "page=2" in page.url  # the pager keeps the filters
     assert "tri=attente" in page.url
     assert "Page 2 sur 2" in page.locator(".pager").inner_text()
-    assert _listed(page)
+    assert listed_requests(page)
     page.get_by_label("État").select_option(RequestState.WAITING.value)
-    visit.submit(_click("Filtrer"), "liste filtrée")
+    visit.submit(click("Filtrer"), "liste filtrée")
     assert "etat=waiting" in page.url
     assert "page=" not in page.url
-    rows = _listed(page)
+    rows = listed_requests(page)
     assert rows, "aucune demande en liste d'attente dans le registre généré"
     assert {state for _, state in rows} == {RequestState.WAITING.label}
-    rid = _listed(page)[0][0]
+    rid = listed_requests(page)[0][0]
 
-    visit.submit(_click(rid, role="link"), "page d'une demande")
+    visit.submit(click(rid, role="link"), "page d'une demande")
     assert page.get_by_role("heading", level=1).inner_text() == f"Demande {rid}"
-    start = _events(live, rid)
+    start = events(live, rid)
 
     page.get_by_label("Patient joint").check()
     page.locator("#contact-commentaire, form[action$='/contact'] textarea").first.fill(
         "Rappel fait, toujours en recherche."
     )
-    visit.submit(_click("Enregistrer la tentative"), "tentative de contact enregistrée")
+    visit.submit(click("Enregistrer la tentative"), "tentative de contact enregistrée")
     assert "Tentative de contact enregistrée." in visit.messages()
 
     gp = next(iter(SPARE_PLACES))
     page.locator("form[action$='/proposer']").get_by_label("Médecin").select_option(gp)
-    visit.submit(_click("Proposer"), "proposition enregistrée")
+    visit.submit(click("Proposer"), "proposition enregistrée")
     assert "Proposition au médecin enregistrée." in visit.messages()
     assert RequestState.PROPOSED.label in page.locator("main > p").first.inner_text()
-    assert _events(live, rid) == [*start, Event.CONTACT_SUCCEEDED, Event.PROPOSE]
+    assert events(live, rid) == [*start, Event.CONTACT_SUCCEEDED, Event.PROPOSE]
 
-    visit.submit(_click("Tableau de bord", role="link"), "tableau de bord après les actions")
-    after = _unanswered(page)
+    visit.submit(click("Tableau de bord", role="link"), "tableau de bord après les actions")
+    after = unanswered_proposals(page)
     assert after.get(gp, 0) == before.get(gp, 0) + 1
     assert {k: v for k, v in after.items() if k != gp} == {
         k: v for k, v in before.items() if k != gp
     }
 
-    visit.submit(_click("Se déconnecter"), "déconnexion")
+    visit.submit(click("Se déconnecter"), "déconnexion")
     assert "Vous êtes déconnecté." in visit.messages()
     visit.goto("/", "tableau de bord sans connexion : page de connexion")
     assert page.url.startswith(live.url + "/connexion")
@@ -188,9 +109,9 @@ def test_a_coordinator_filters_opens_a_request_acts_and_sees_the_dashboard_chang
 def test_a_read_only_account_sees_no_action(open_visit: OpenVisit, live: LiveApp) -> None:
     visit = open_visit("lea")
     page = visit.login("lea")
-    visit.submit(_click("Demandes", role="link"), "liste des demandes")
-    rid = _listed(page)[0][0]
-    visit.submit(_click(rid, role="link"), "page d'une demande")
+    visit.submit(click("Demandes", role="link"), "liste des demandes")
+    rid = listed_requests(page)[0][0]
+    visit.submit(click(rid, role="link"), "page d'une demande")
     assert page.get_by_role("heading", name="Identité").count() == 1
     assert page.get_by_role("heading", name="Actions").count() == 0
     assert page.locator("form[action*='/demandes/']").count() == 0
@@ -198,10 +119,10 @@ def test_a_read_only_account_sees_no_action(open_visit: OpenVisit, live: LiveApp
     buttons = [b.strip() for b in page.get_by_role("button").all_inner_texts()]
     assert buttons == ["Se déconnecter"]
     # The search by name (by POST, audited) is open to a read-only account.
-    visit.submit(_click("Demandes", role="link"), "liste des demandes")
-    visit.submit(_click("Rechercher par nom", role="link"), "recherche par nom")
+    visit.submit(click("Demandes", role="link"), "liste des demandes")
+    visit.submit(click("Rechercher par nom", role="link"), "recherche par nom")
     page.get_by_label("Nom ou prénom").fill("zz")
-    visit.submit(_click("Rechercher"), "résultats de la recherche par nom")
+    visit.submit(click("Rechercher"), "résultats de la recherche par nom")
     assert "trouvée(s)" in page.get_by_role("status").inner_text()
 
 
@@ -211,20 +132,20 @@ def test_a_stale_page_is_refused_and_nothing_is_recorded(
     visit = open_visit("claire")
     visit.login("claire")
     visit.goto("/demandes?etat=waiting", "liste en attente")
-    rid = _listed(visit.page)[0][0]
+    rid = listed_requests(visit.page)[0][0]
     first = visit.goto(f"/demandes/{rid}", "page d'une demande (onglet 1)")
     second = visit.goto(f"/demandes/{rid}", "page d'une demande (onglet 2)", page=visit.new_page())
-    start = _events(live, rid)
+    start = events(live, rid)
 
     first.get_by_label("Patient joint").check()
-    visit.submit(_click("Enregistrer la tentative"), "onglet 1 : contact enregistré", page=first)
+    visit.submit(click("Enregistrer la tentative"), "onglet 1 : contact enregistré", page=first)
     assert "Tentative de contact enregistrée." in visit.messages(first)
 
     second.get_by_label("Injoignable").check()
-    visit.submit(_click("Enregistrer la tentative"), "onglet 2 : page périmée", page=second)
+    visit.submit(click("Enregistrer la tentative"), "onglet 2 : page périmée", page=second)
     assert STALE_MESSAGE in visit.messages(second)
     assert "a changé depuis" in STALE_MESSAGE
-    assert _events(live, rid) == [*start, Event.CONTACT_SUCCEEDED]
+    assert events(live, rid) == [*start, Event.CONTACT_SUCCEEDED]
 
 
 def test_a_form_sent_without_its_csrf_token_is_refused(
@@ -233,16 +154,16 @@ def test_a_form_sent_without_its_csrf_token_is_refused(
     visit = open_visit("claire")
     visit.login("claire")
     visit.goto("/demandes?etat=waiting", "liste en attente")
-    rid = _listed(visit.page)[0][0]
+    rid = listed_requests(visit.page)[0][0]
     page = visit.goto(f"/demandes/{rid}", "page d'une demande")
-    start = _events(live, rid)
+    start = events(live, rid)
     form = page.locator("form[action$='/contact']")
     form.locator("input[name=csrf_token]").evaluate("input => input.remove()")
     form.get_by_label("Patient joint").check()
-    visit.submit(_click("Enregistrer la tentative"), "envoi sans jeton CSRF : refus")
+    visit.submit(click("Enregistrer la tentative"), "envoi sans jeton CSRF : refus")
     assert page.get_by_role("heading", level=1).inner_text() == "Requête invalide"
     assert "rien n'a été enregistré" in page.locator("main").inner_text()
-    assert _events(live, rid) == start
+    assert events(live, rid) == start
 
 
 def test_the_error_pages(open_visit: OpenVisit, live: LiveApp) -> None:
@@ -250,11 +171,11 @@ def test_the_error_pages(open_visit: OpenVisit, live: LiveApp) -> None:
     page = visit.goto("/connexion", "connexion")
     page.get_by_label("Identifiant").fill("claire")
     page.get_by_label("Mot de passe").fill("pas le bon mot de passe")
-    visit.submit(_click("Se connecter"), "connexion refusée")
+    visit.submit(click("Se connecter"), "connexion refusée")
     assert page.get_by_role("alert").count() == 1
     page.get_by_label("Identifiant").fill("")
     page.get_by_label("Mot de passe").fill("")
-    visit.submit(_click("Se connecter"), "connexion : champs vides")
+    visit.submit(click("Se connecter"), "connexion : champs vides")
     assert page.locator(".field-error").count() == 2
     visit.login("lea")
     visit.goto("/demandes/INCONNUE-0000", "page introuvable", status=404)
@@ -265,7 +186,7 @@ def test_the_error_pages(open_visit: OpenVisit, live: LiveApp) -> None:
     assert page.locator(".field-error").count() == 1
     # A read-only account sending a coordinator's action: the French 403 page.
     visit.goto("/demandes?etat=waiting", "liste en attente")
-    rid = _listed(page)[0][0]
+    rid = listed_requests(page)[0][0]
     token = page.locator("input[name=csrf_token]").first.get_attribute("value")
     with page.expect_navigation():
         page.evaluate(
