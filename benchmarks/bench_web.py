@@ -316,7 +316,8 @@ def coordinator(load: Workload, login: str, share: list[str], figures: Figures, 
             elif roll < 0.65:
                 client.get("liste filtrée", _list_path(rng, load, filtered=True))
             else:
-                client.request_page(rng.choice(load.waiting + load.others))
+                pool = load.waiting if rng.random() < 0.8 else load.others
+                client.request_page(rng.choice(pool))
         client.pause(load.coordinator_pause)
 
 
@@ -400,7 +401,10 @@ def check(path: Path, runs: list[Figures], before: list[str]) -> int:
     )
     for problem in problems[:20]:
         print(f"  PROBLEM {problem}")
-    print(f"  -> {len(problems)} problem(s): nothing lost or doubled" if not problems else "")
+    if problems:
+        print(f"  -> {len(problems)} problem(s)")
+    else:
+        print("  -> 0 problem(s): nothing lost or doubled")
     return len(problems)
 
 
