@@ -81,6 +81,30 @@ def _solve_to_sink(
         raise RuntimeError(f"min-cost flow failed: {status}")
 
 
+def _placeable(
+    n_cells: int, tails: IntArray, places: IntArray, unit_cell: IntArray, unit_amount: IntArray
+) -> IntArray:
+    """The units (in priority order) that some feasible choice might place: those of a cell
+    whose persons before them in the cell are fewer than the places of the cell's eligible
+    physicians. Exact: the units of one cell are interchangeable, so the lexicographic best
+    places a prefix of each cell's units (a later unit of the cell placed instead of an
+    earlier one could be swapped for it), and a cell never places more persons than its
+    physicians' places. A département's month (250,000 requests, 11,000 places) keeps
+    a fraction of its units in the solve."""
+    reach = np.bincount(tails, weights=places, minlength=n_cells).astype(np.int64)
+    by_cell = np.argsort(unit_cell, kind="stable")  # each cell's units, in priority order
+    amounts = unit_amount[by_cell]
+    cells = unit_cell[by_cell]
+    running = np.cumsum(amounts) - amounts  # persons before, over all cells
+    starts = np.flatnonzero(np.r_[True, cells[1:] != cells[:-1]])
+    sizes = np.diff(np.r_[starts, cells.size])
+    before = running - np.repeat(running[starts], sizes)  # persons before, in the cell
+    keep = np.zeros(unit_cell.size, dtype=bool)
+    keep[by_cell] = before < reach[cells]
+    found: IntArray = np.flatnonzero(keep)
+    return found
+
+
 def select_by_priority(
     capacity: IntArray,
     candidates: Sequence[IntArray],
@@ -109,9 +133,7 @@ def select_by_priority(
     ctails, cheads, _ = _cell_arcs(n_cells, candidates, capacity)
     if ctails.size == 0:
         return np.zeros(n_units, dtype=np.int64)
-    reachable = np.zeros(n_cells, dtype=bool)
-    reachable[ctails] = True
-    live_units = np.flatnonzero(reachable[unit_cell])
+    live_units = _placeable(n_cells, ctails, capacity[cheads], unit_cell, unit_amount)
     if live_units.size == 0:
         return np.zeros(n_units, dtype=np.int64)
     total = int(unit_amount[live_units].sum())
