@@ -69,9 +69,7 @@ def _same(instance: Instance, policy: Policy) -> None:
     assert got.ledger_entries() == result.ledger_entries
     assert got.places_at_start == result.places_at_start
     # the columns agree with the objects built from them
-    assert [REASONS[k] for k in got.waiting_reason.tolist()] == [
-        w.reason for w in result.waiting
-    ]
+    assert [REASONS[k] for k in got.waiting_reason.tolist()] == [w.reason for w in result.waiting]
     assert int(got.placed_persons.sum()) == sum(p.persons for p in result.placements)
 
 

@@ -121,6 +121,14 @@ def test_select_by_priority_is_the_lexicographic_best(
         data.draw(st.lists(st.integers(1, 3), min_size=n_units, max_size=n_units)), dtype=np.int64
     )
     got = select_by_priority(capacity, candidates, unit_cell, unit_amount)
+    ranks = np.array(
+        sorted(data.draw(st.lists(st.integers(1, 3), min_size=n_units, max_size=n_units)))
+    )
+    # knowing the levels only leaves out units that cannot be placed
+    assert (
+        select_by_priority(capacity, candidates, unit_cell, unit_amount, ranks).tolist()
+        == got.tolist()
+    )
     best: tuple[int, ...] | None = None
     for placed in itertools.product(*(range(a + 1) for a in unit_amount.tolist())):
         demand = [0] * len(candidates)

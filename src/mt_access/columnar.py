@@ -263,6 +263,8 @@ def _id_rank(ids: npt.NDArray[np.str_]) -> IntArray:
     Raises:
         MatchInputError: an id appears twice.
     """
+    if ids.size < 2 or bool((ids[1:] > ids[:-1]).all()):  # already sorted: no sort
+        return np.arange(ids.size, dtype=np.int64)
     by_id = np.argsort(ids, kind="stable")
     ordered = ids[by_id]
     twice = ordered[1:] == ordered[:-1]
@@ -575,7 +577,7 @@ def _route_run(
         km.append(dist)
         beyond.append(out)
     persons = inp.persons[rows]
-    chosen = flow.select_by_priority(remaining, candidates, item_cell, persons)
+    chosen = flow.select_by_priority(remaining, candidates, item_cell, persons, inp.rank[rows])
     supply = np.bincount(item_cell, weights=chosen, minlength=len(candidates)).astype(np.int64)
     assigned = flow.assign_nearest(remaining, candidates, km, supply)
     pending: dict[int, list[Slot]] = {

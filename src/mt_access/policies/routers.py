@@ -279,8 +279,9 @@ def _place_singles(
     nearest first. ``latest``: as left by :func:`_place_households`, for the explanations."""
     singles = quota.singles
     cells_of = quota.item_cell[singles]
+    ranks = np.fromiter((c.rank for c in task.classifications), np.int64, len(task.requests))
     chosen = flow.select_by_priority(
-        residual, quota.candidates, cells_of, quota.item_persons[singles]
+        residual, quota.candidates, cells_of, quota.item_persons[singles], ranks[singles]
     )
     supply = quota.cell_totals(singles, chosen)
     assigned = flow.assign_nearest(
