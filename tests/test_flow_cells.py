@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Sequence
+from unittest import mock
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mt_access import Policy
+from mt_access import Policy, flow
 from mt_access.flow import assign_nearest, fits, select_by_priority
 from mt_access.geo import DistanceCache, bundled_reference, geodesic_km
 from mt_access.routing import build_cells
@@ -124,11 +125,13 @@ def test_select_by_priority_is_the_lexicographic_best(
     ranks = np.array(
         sorted(data.draw(st.lists(st.integers(1, 3), min_size=n_units, max_size=n_units)))
     )
-    # knowing the levels only leaves out units that cannot be placed
-    assert (
-        select_by_priority(capacity, candidates, unit_cell, unit_amount, ranks).tolist()
-        == got.tolist()
-    )
+    # knowing the levels only leaves out units that cannot be placed, with checkpoints at
+    # each level's start, and (CHECKPOINT_UNITS = 1) after every unit
+    with_levels = select_by_priority(capacity, candidates, unit_cell, unit_amount, ranks)
+    assert with_levels.tolist() == got.tolist()
+    with mock.patch.object(flow, "CHECKPOINT_UNITS", 1):
+        every_unit = select_by_priority(capacity, candidates, unit_cell, unit_amount, ranks)
+    assert every_unit.tolist() == got.tolist()
     best: tuple[int, ...] | None = None
     for placed in itertools.product(*(range(a + 1) for a in unit_amount.tolist())):
         demand = [0] * len(candidates)

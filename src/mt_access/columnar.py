@@ -475,18 +475,40 @@ class _Eligibility:
         self.id_text = self.ids.astype(str)
         self.own = np.array([p.location is not None for p in available], dtype=bool)
         lat, lon = np.empty(len(available)), np.empty(len(available))
-        insee: dict[str, str] = {}
+        places: dict[str, tuple[float, float, str]] = {}  # commune -> its point, its code
+        insee = []
         for j, p in enumerate(available):
-            point = p.location if p.location is not None else self.reference.point(p.commune)
-            lat[j], lon[j] = point.lat, point.lon
-            insee.setdefault(p.commune, self.reference.get(p.commune).insee)
+            found = places.get(p.commune)
+            if found is None:
+                point = self.reference.point(p.commune)
+                found = places[p.commune] = (
+                    point.lat,
+                    point.lon,
+                    self.reference.get(p.commune).insee,
+                )
+            lat[j], lon[j] = (
+                (p.location.lat, p.location.lon) if p.location is not None else found[:2]
+            )
+            insee.append(found[2])
         self.lat, self.lon = lat, lon
-        self.phys_insee = np.array([insee[p.commune] for p in available], dtype=object)
-        by_commune: dict[str, list[int]] = defaultdict(list)
-        for j, p in enumerate(available):
-            for commune in p.accepted_communes or policy.accepted_by_default(p.commune):
-                by_commune[commune].append(j)
-        self.by_commune = {c: np.array(v, dtype=np.int64) for c, v in by_commune.items()}
+        self.phys_insee = np.array(insee, dtype=object)
+        # the GPs accepting each commune of the input, grouped with whole-array steps
+        accepted = [p.accepted_communes or policy.accepted_by_default(p.commune) for p in available]
+        codes = np.array([c for a in accepted for c in a], dtype=str)
+        owner = np.repeat(np.arange(len(available), dtype=np.int64), [len(a) for a in accepted])
+        known = np.asarray(inp.communes, dtype=str)
+        by_code = np.argsort(known, kind="stable")
+        at = np.searchsorted(known[by_code], codes) if known.size else np.zeros(0, np.int64)
+        at = np.minimum(at, max(known.size - 1, 0))
+        hit = known[by_code[at]] == codes if known.size else np.zeros(0, dtype=bool)
+        commune, owner = by_code[at[hit]], owner[hit]
+        order = np.lexsort((owner, commune))
+        commune, owner = commune[order], owner[order]
+        starts = np.flatnonzero(np.r_[True, commune[1:] != commune[:-1]][: commune.size])
+        parts = np.split(owner, starts[1:]) if commune.size else []
+        self.by_commune = {
+            inp.communes[int(commune[a])]: part for a, part in zip(starts, parts, strict=True)
+        }
         self.serves = np.array([[p.serves(need) for p in available] for need in NEEDS], dtype=bool)
         self.km: dict[int, FloatArray] = {}  # commune index -> distance to by_commune's GPs
 
@@ -551,8 +573,6 @@ def _route_run(
 ) -> tuple[tuple[IntArray, IntArray, IntArray, FloatArray], tuple[IntArray, IntArray, IntArray]]:
     """``monthly_quota`` on the requests ``rows`` (in priority order): who is placed, then
     with whom; ``remaining`` goes down by the places taken."""
-    from mt_access.policies.routers import Slot, _take_slots
-
     declined = inp.declined[rows] if inp.declined is not None else np.zeros(rows.size, np.int64)
     cap = caps[rows]
     cap_codes, cap_index = np.unique(np.nan_to_num(cap, nan=-1.0), return_inverse=True)
@@ -580,19 +600,7 @@ def _route_run(
     chosen = flow.select_by_priority(remaining, candidates, item_cell, persons, inp.rank[rows])
     supply = np.bincount(item_cell, weights=chosen, minlength=len(candidates)).astype(np.int64)
     assigned = flow.assign_nearest(remaining, candidates, km, supply)
-    pending: dict[int, list[Slot]] = {
-        c: [Slot(j, k, d) for j, k, d in slots] for c, slots in enumerate(assigned) if slots
-    }
-    p_req: list[int] = []
-    p_phys: list[int] = []
-    p_persons: list[int] = []
-    p_km: list[float] = []
-    for k in np.flatnonzero(chosen).tolist():
-        for slot in _take_slots(int(chosen[k]), pending[int(item_cell[k])]):
-            p_req.append(int(rows[k]))
-            p_phys.append(slot.physician)
-            p_persons.append(slot.count)
-            p_km.append(slot.distance_km)
+    got = _take(rows, item_cell, chosen, assigned)
     for slots in assigned:
         for j, k, _ in slots:
             remaining[j] -= k
@@ -605,12 +613,54 @@ def _route_run(
     reasons = reason_of_cell[item_cell[waiting]]
     for k in waiting[reasons == _BEYOND].tolist():
         detail[int(rows[k])] = f"distance maximale {format_km(float(cap[k]))}"
+    return got, (rows[waiting], reasons.astype(np.int64), left[waiting])
+
+
+def _take(
+    rows: IntArray,
+    item_cell: IntArray,
+    chosen: IntArray,
+    assigned: Sequence[Sequence[tuple[int, int, float]]],
+) -> tuple[IntArray, IntArray, IntArray, FloatArray]:
+    """The placements: each placed request (in priority order) takes its cell's places as
+    the ``monthly_quota`` router does (:func:`mt_access.policies.routers._take_slots`),
+    nearest first. Cells whose placed requests all have one person placed are done with
+    whole-array steps (the k-th placed request of a cell takes its k-th place); the others
+    request by request."""
+    from mt_access.policies.routers import Slot, _take_slots
+
+    placed = np.flatnonzero(chosen)
+    cells = item_cell[placed]
+    several = np.zeros(len(assigned), dtype=bool)
+    several[cells[chosen[placed] > 1]] = True
+    simple = placed[~several[cells]]
+    by_cell = simple[np.argsort(item_cell[simple], kind="stable")]  # cell, then priority
+    flat = [(j, k, d) for c, slots in enumerate(assigned) if not several[c] for j, k, d in slots]
+    counts = np.array([k for _, k, _ in flat], dtype=np.int64)
+    gp = np.repeat(np.array([j for j, _, _ in flat], dtype=np.int64), counts)
+    km = np.repeat(np.array([d for _, _, d in flat], dtype=np.float64), counts)
+    p_req, p_phys, p_persons, p_km = [rows[by_cell]], [gp], [np.ones(gp.size, np.int64)], [km]
+    if several.any():
+        req: list[int] = []
+        phys: list[int] = []
+        people: list[int] = []
+        dist: list[float] = []
+        pending = {
+            c: [Slot(j, k, d) for j, k, d in assigned[c]] for c in np.flatnonzero(several).tolist()
+        }
+        for k in placed[several[cells]].tolist():
+            for slot in _take_slots(int(chosen[k]), pending[int(item_cell[k])]):
+                req.append(int(rows[k]))
+                phys.append(slot.physician)
+                people.append(slot.count)
+                dist.append(slot.distance_km)
+        p_req.append(np.array(req, dtype=np.int64))
+        p_phys.append(np.array(phys, dtype=np.int64))
+        p_persons.append(np.array(people, dtype=np.int64))
+        p_km.append(np.array(dist, dtype=np.float64))
     return (
-        (
-            np.array(p_req, dtype=np.int64),
-            np.array(p_phys, dtype=np.int64),
-            np.array(p_persons, dtype=np.int64),
-            np.array(p_km, dtype=np.float64),
-        ),
-        (rows[waiting], reasons.astype(np.int64), left[waiting]),
+        np.concatenate(p_req),
+        np.concatenate(p_phys),
+        np.concatenate(p_persons),
+        np.concatenate(p_km),
     )
