@@ -623,12 +623,10 @@ def _take(
     assigned: Sequence[Sequence[tuple[int, int, float]]],
 ) -> tuple[IntArray, IntArray, IntArray, FloatArray]:
     """The placements: each placed request (in priority order) takes its cell's places as
-    the ``monthly_quota`` router does (:func:`mt_access.policies.routers._take_slots`),
+    the ``monthly_quota`` router does (:func:`mt_access.flow.take_slots`),
     nearest first. Cells whose placed requests all have one person placed are done with
     whole-array steps (the k-th placed request of a cell takes its k-th place); the others
     request by request."""
-    from mt_access.policies.routers import Slot, _take_slots
-
     placed = np.flatnonzero(chosen)
     cells = item_cell[placed]
     several = np.zeros(len(assigned), dtype=bool)
@@ -646,10 +644,11 @@ def _take(
         people: list[int] = []
         dist: list[float] = []
         pending = {
-            c: [Slot(j, k, d) for j, k, d in assigned[c]] for c in np.flatnonzero(several).tolist()
+            c: [flow.Slot(j, k, d) for j, k, d in assigned[c]]
+            for c in np.flatnonzero(several).tolist()
         }
         for k in placed[several[cells]].tolist():
-            for slot in _take_slots(int(chosen[k]), pending[int(item_cell[k])]):
+            for slot in flow.take_slots(int(chosen[k]), pending[int(item_cell[k])]):
                 req.append(int(rows[k]))
                 phys.append(slot.physician)
                 people.append(slot.count)

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import attrs
 import numpy as np
 import numpy.typing as npt
 from ortools.graph.python import max_flow, min_cost_flow
 
-__all__ = ["assign_nearest", "fits", "select_by_priority"]
+__all__ = ["Slot", "assign_nearest", "fits", "select_by_priority", "take_slots"]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -452,3 +453,39 @@ def fits(capacity: IntArray, candidates: Sequence[IntArray], cell_demand: IntArr
     if flow.solve(source, sink) != flow.OPTIMAL:  # pragma: no cover
         raise RuntimeError("max flow failed")
     return int(flow.optimal_flow()) == total
+
+
+@attrs.define(eq=False)
+class Slot:
+    """Places of one physician handed to one cell by the distance assignment
+    (:func:`mt_access.flow.assign_nearest`); ``count`` goes down as requests take them."""
+
+    physician: int
+    count: int
+    distance_km: float
+
+
+def take_slots(persons: int, queue: list[Slot]) -> list[Slot]:
+    """Take ``persons`` places on the slots of a cell, nearest first: the places taken, as
+    slots (physician, count, distance).
+
+    Every request of a cell has the same origin, so which slot it takes does not change the
+    total distance: a household stays with one physician when a slot fits it whole.
+    """
+    if queue[0].count >= persons:  # the usual case (a single person): no scan
+        whole: int | None = 0
+    else:
+        whole = next((k for k, s in enumerate(queue) if s.count >= persons), None)
+    if whole is not None and whole != 0:
+        queue.insert(0, queue.pop(whole))
+    todo = persons
+    taken: list[Slot] = []
+    while todo:
+        slot = queue[0]
+        take = min(slot.count, todo)
+        taken.append(Slot(slot.physician, take, slot.distance_km))
+        todo -= take
+        slot.count -= take
+        if slot.count == 0:
+            queue.pop(0)
+    return taken
