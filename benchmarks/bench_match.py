@@ -916,7 +916,8 @@ def print_territory(title: str, r: dict[str, Any], *, targets: bool = True) -> N
             f"   match_columns (requests as columns): median {cmed:.2f} s wall "
             f"({statistics.median(col['match_cpu_s']):.2f} s CPU) over {len(col['match_s'])} "
             f"run(s) ({', '.join(f'{t:.2f}' for t in col['match_s'])} s); columns built in "
-            f"{col['build_s'] * 1000:.0f} ms"
+            f"{col['build_s'] * 1000:.0f} ms; CPU ratio to the reference "
+            f"{statistics.median(col['match_cpu_s']) / ref['cpu_s']:.1f}"
             + (f"; peak +{_fmt_bytes(max(peak_over))} over the inputs" if peak_over else "")
         )
         mark_c = f"-> target <= {TARGET_RATIO_TIME:.0f} {_mark(cratio <= TARGET_RATIO_TIME)}"

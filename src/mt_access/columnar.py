@@ -492,6 +492,7 @@ class _Eligibility:
             insee.append(found[2])
         self.lat, self.lon = lat, lon
         self.phys_insee = np.array(insee, dtype=object)
+        self.phys_codes = {code for _, _, code in places.values()}  # codes known as INSEE
         # the GPs accepting each commune of the input, grouped with whole-array steps
         accepted = [p.accepted_communes or policy.accepted_by_default(p.commune) for p in available]
         codes = np.array([c for a in accepted for c in a], dtype=str)
@@ -505,7 +506,8 @@ class _Eligibility:
         order = np.lexsort((owner, commune))
         commune, owner = commune[order], owner[order]
         starts = np.flatnonzero(np.r_[True, commune[1:] != commune[:-1]][: commune.size])
-        parts = np.split(owner, starts[1:]) if commune.size else []
+        ends = [*starts[1:].tolist(), int(commune.size)] if commune.size else []
+        parts = [owner[a:b] for a, b in zip(starts.tolist(), ends, strict=True)]
         self.by_commune = {
             inp.communes[int(commune[a])]: part for a, part in zip(starts, parts, strict=True)
         }
@@ -523,10 +525,11 @@ class _Eligibility:
                 self.km[c] = np.empty(0)
                 continue
             try:
-                point = self.reference.point(code)
+                point = self.reference.point(code)  # the commune exists: get() cannot fail
             except ReferenceDataError as exc:
                 raise MatchInputError(f"commune {code} : {exc}") from exc
-            origins.append((c, point.lat, point.lon, self.reference.get(code).insee, gps))
+            insee = code if code in self.phys_codes else self.reference.get(code).insee
+            origins.append((c, point.lat, point.lon, insee, gps))
         if not origins:
             return
         sizes = [o[4].size for o in origins]
@@ -537,8 +540,9 @@ class _Eligibility:
         origin_insee = np.repeat(np.array([o[3] for o in origins], dtype=object), sizes)
         same = (~self.own[gps]) & (self.phys_insee[gps] == origin_insee)
         km = np.where(same, 0.0, km)
-        for (c, *_), part in zip(origins, np.split(km, np.cumsum(sizes)[:-1]), strict=True):
-            self.km[c] = part
+        ends = np.cumsum(sizes).tolist()
+        for (c, *_), start, end in zip(origins, [0, *ends[:-1]], ends, strict=True):
+            self.km[c] = km[start:end]
 
     def cell(
         self, commune: int, need: int, declined: int, cap: float
