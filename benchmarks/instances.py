@@ -286,6 +286,7 @@ class TerritoryInstance:
         lat, lon: point of each commune.
         request_commune, request_need, request_level, request_persons: per request: commune
             index, need index (:data:`NEEDS`), level rank (1..5) and persons.
+        request_received: per request, the received date's proleptic ordinal.
         physician_commune, physician_capacity: per GP: practice commune index and places this
             month (0 when not accepting new patients).
         physician_needs: per GP, a boolean row over :data:`NEEDS`: the needs it serves.
@@ -304,6 +305,7 @@ class TerritoryInstance:
     request_need: IntArray
     request_level: IntArray
     request_persons: IntArray
+    request_received: IntArray
     physician_commune: IntArray
     physician_capacity: IntArray
     physician_needs: npt.NDArray[np.bool_]
@@ -483,6 +485,7 @@ def territory_month(
         request_need=need.astype(np.int64),
         request_level=level,
         request_persons=persons.astype(np.int64),
+        request_received=received_ordinal.astype(np.int64),
         physician_commune=phys_commune.astype(np.int64),
         physician_capacity=np.where(accepting, capacity, 0).astype(np.int64),
         physician_needs=serves[modality_kind],

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Sequence
+from unittest import mock
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mt_access import Policy
+from mt_access import Policy, flow
 from mt_access.flow import assign_nearest, fits, select_by_priority
 from mt_access.geo import DistanceCache, bundled_reference, geodesic_km
 from mt_access.routing import build_cells
@@ -121,6 +122,16 @@ def test_select_by_priority_is_the_lexicographic_best(
         data.draw(st.lists(st.integers(1, 3), min_size=n_units, max_size=n_units)), dtype=np.int64
     )
     got = select_by_priority(capacity, candidates, unit_cell, unit_amount)
+    ranks = np.array(
+        sorted(data.draw(st.lists(st.integers(1, 3), min_size=n_units, max_size=n_units)))
+    )
+    # knowing the levels only leaves out units that cannot be placed, with checkpoints at
+    # each level's start, and (CHECKPOINT_UNITS = 1) after every unit
+    with_levels = select_by_priority(capacity, candidates, unit_cell, unit_amount, ranks)
+    assert with_levels.tolist() == got.tolist()
+    with mock.patch.object(flow, "CHECKPOINT_UNITS", 1):
+        every_unit = select_by_priority(capacity, candidates, unit_cell, unit_amount, ranks)
+    assert every_unit.tolist() == got.tolist()
     best: tuple[int, ...] | None = None
     for placed in itertools.product(*(range(a + 1) for a in unit_amount.tolist())):
         demand = [0] * len(candidates)
@@ -168,6 +179,54 @@ def test_assign_nearest_has_the_smallest_total_distance(
     assert cost == brute
 
 
+@MANY
+@given(graphs(), st.data())
+def test_assign_nearest_breaks_ties_canonically(
+    graph: tuple[np.ndarray, list[np.ndarray], list[np.ndarray]], data: st.DataObject
+) -> None:
+    """Distances drawn from three values, so that many assignments have the least total
+    distance: among them, the persons per physician are the unique ones with the least
+    ``Σ persons × physician index`` (lowest index first), and a cell and a physician linked
+    to nothing else, added to the graph, change no other cell's assignment."""
+    capacity, candidates, _ = graph
+    values = st.sampled_from((0.0, 1.5, 3.0))
+    distances = [
+        np.sort(np.array(data.draw(st.lists(values, min_size=c.size, max_size=c.size))))
+        for c in candidates
+    ]
+    demand = data.draw(
+        st.lists(st.integers(0, 4), min_size=len(candidates), max_size=len(candidates))
+    )
+    if not _feasible(capacity, candidates, demand):
+        return
+    got = assign_nearest(capacity, candidates, distances, np.array(demand, dtype=np.int64))
+    loads = [0] * capacity.size
+    for slots in got:
+        for j, k, _ in slots:
+            loads[j] += k
+    outcomes = set()
+    for assignment in _assignments(capacity, candidates, demand):
+        metres = 0
+        per_gp = [0] * capacity.size
+        for c, share in enumerate(assignment):
+            for p, k in enumerate(share):
+                metres += k * round(float(distances[c][p]) * 1000)
+                per_gp[int(candidates[c][p])] += k
+        outcomes.add((metres, sum(j * n for j, n in enumerate(per_gp)), tuple(per_gp)))
+    best = min(outcomes)
+    assert [o for o in outcomes if o[:2] == best[:2]] == [best]  # a single load vector
+    assert tuple(loads) == best[2]
+    # an unrelated cell and physician (first in the order) change nothing for the others
+    wider = assign_nearest(
+        np.concatenate(([2], capacity)),
+        [np.array([0], dtype=np.int64), *[c + 1 for c in candidates]],
+        [np.array([0.0]), *distances],
+        np.array([1, *demand], dtype=np.int64),
+    )
+    assert wider[0] == [(0, 1, 0.0)]
+    assert [[(j - 1, k, d) for j, k, d in slots] for slots in wider[1:]] == got
+
+
 # --------------------------------------------------------------------------------------------
 # build_cells
 
@@ -213,3 +272,31 @@ def test_build_cells_restated_request_by_request(
         assert np.allclose(cell.distances_km, [km for *_, km in eligible], atol=1e-6)
         assert cell.beyond_max == beyond
     assert len(set(keys.values())) == len(keys)  # different requests, different cells
+
+
+def test_tie_breaking_costs_fit_in_int64_at_department_size() -> None:
+    """The bound of ``flow._tie_broken_costs``: a département at MAX_DISTANCE_KM keeps the
+    ranks and stays under the budget; a France-sized part with many places left over (50,000
+    GPs, 500,000 places, 220,000 persons, 10 km) falls back to metre costs."""
+    from mt_access.bounds import MAX_DISTANCE_KM
+    from mt_access.flow import _COST_BUDGET, _tie_broken_costs
+
+    far = int(MAX_DISTANCE_KM * 1000)
+    heads = np.arange(2_500, dtype=np.int64)
+    metres = np.full(heads.size, far, dtype=np.int64)
+    costs = _tie_broken_costs(np.full(2_500, 8, dtype=np.int64), heads, metres, 20_000, 10_000)
+    assert int(costs.max()) * 10_002 <= _COST_BUDGET
+    assert int(costs.max()) * 20_000 <= _COST_BUDGET
+    assert np.array_equal(costs - costs.min(), heads)  # the ranks break the ties
+    cpts = _tie_broken_costs(
+        np.full(100, 1_000, dtype=np.int64),
+        np.arange(100, dtype=np.int64),
+        np.full(100, far, dtype=np.int64),
+        100_000,
+        1_000,
+    )
+    assert not np.array_equal(cpts, np.full(100, far))
+    france = np.arange(50_000, dtype=np.int64)
+    plain = np.full(france.size, 10_000, dtype=np.int64)
+    kept = _tie_broken_costs(np.full(50_000, 10, dtype=np.int64), france, plain, 220_000, 125_000)
+    assert np.array_equal(kept, plain)

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import attrs
 import numpy as np
 import numpy.typing as npt
 from ortools.graph.python import max_flow, min_cost_flow
 
-__all__ = ["assign_nearest", "fits", "select_by_priority"]
+__all__ = ["Slot", "assign_nearest", "fits", "select_by_priority", "take_slots"]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -81,11 +82,118 @@ def _solve_to_sink(
         raise RuntimeError(f"min-cost flow failed: {status}")
 
 
+def _placeable(
+    n_cells: int, tails: IntArray, places: IntArray, unit_cell: IntArray, unit_amount: IntArray
+) -> IntArray:
+    """The units (in priority order) that some feasible choice might place: those of a cell
+    whose persons before them in the cell are fewer than the places of the cell's eligible
+    physicians. Exact: the units of one cell are interchangeable, so the lexicographic best
+    places a prefix of each cell's units (a later unit of the cell placed instead of an
+    earlier one could be swapped for it), and a cell never places more persons than its
+    physicians' places. A département's month (250,000 requests, 11,000 places) keeps
+    a fraction of its units in the solve."""
+    reach = np.bincount(tails, weights=places, minlength=n_cells).astype(np.int64)
+    by_cell = np.argsort(unit_cell, kind="stable")  # each cell's units, in priority order
+    amounts = unit_amount[by_cell]
+    cells = unit_cell[by_cell]
+    running = np.cumsum(amounts) - amounts  # persons before, over all cells
+    starts = np.flatnonzero(np.r_[True, cells[1:] != cells[:-1]])
+    sizes = np.diff(np.r_[starts, cells.size])
+    before = running - np.repeat(running[starts], sizes)  # persons before, in the cell
+    keep = np.zeros(unit_cell.size, dtype=bool)
+    keep[by_cell] = before < reach[cells]
+    found: IntArray = np.flatnonzero(keep)
+    return found
+
+
+CHECKPOINT_UNITS = 4096
+"""First checkpoint inside a level (units after its start) of :func:`_alive`."""
+
+
+def _checkpoints(level_starts: list[int], n_units: int) -> list[int]:
+    """Where :func:`_alive` recomputes which cells can still take a person: each level's
+    start, and inside a level of many units :data:`CHECKPOINT_UNITS`, twice, four times...
+    as many units after its start; then ``n_units``."""
+    points: set[int] = set(level_starts)
+    ends = [*level_starts[1:], n_units]
+    for start, end in zip(level_starts, ends, strict=True):
+        step = CHECKPOINT_UNITS
+        while start + step < end - CHECKPOINT_UNITS // 2:
+            points.add(start + step)
+            step *= 2
+    return [*sorted(points), n_units]
+
+
+def _alive(
+    n_cells: int,
+    tails: IntArray,
+    heads: IntArray,
+    capacity: IntArray,
+    unit_cell: IntArray,
+    unit_amount: IntArray,
+    unit_rank: IntArray,
+) -> npt.NDArray[np.bool_]:
+    """For each unit, whether its cell can still take a person once every unit of the
+    levels before its level is placed as far as possible (else the unit is never placed).
+
+    Exact: the persons that can be placed together form a matroid; a person of cell ``c``
+    adds to the rank of the set of all persons of the earlier levels if and only if, after a
+    maximum flow of those persons, ``c`` can reach the sink in the residual graph (OR-Tools'
+    sink side of the minimum cut); the set only grows along the order, so a cell that
+    cannot, cannot later either, and the greedy (the lexicographic best) never places a unit
+    that does not add to the rank of the units before it. The same holds after any prefix
+    of the order, not only a level's start: inside a long level, checkpoints at
+    :data:`CHECKPOINT_UNITS` units, then twice, four times as many... (:func:`_checkpoints`).
+    One max flow per checkpoint on the cell graph (a few milliseconds), then the min-cost
+    solve on fewer units: on a département's month, the 240,000 non-priority requests for
+    the last 600 places are mostly left out after the first checkpoints."""
+    alive = np.ones(unit_cell.size, dtype=bool)
+    ranks, first = np.unique(unit_rank, return_index=True)
+    if bool((np.diff(unit_rank) < 0).any()):  # not in level order: no cut
+        return alive
+    if ranks.size < 2 and unit_cell.size < 2 * CHECKPOINT_UNITS:
+        return alive
+    source, sink = 0, 1
+    cell0, phys0 = 2, 2 + n_cells
+    solver = max_flow.SimpleMaxFlow()
+    source_arcs = solver.add_arcs_with_capacity(
+        np.full(n_cells, source, dtype=np.int64),
+        cell0 + np.arange(n_cells, dtype=np.int64),
+        np.zeros(n_cells, dtype=np.int64),
+    )
+    solver.add_arcs_with_capacity(
+        cell0 + tails,
+        phys0 + heads,
+        np.full(tails.size, int(unit_amount.sum()), dtype=np.int64),
+    )
+    used = np.flatnonzero(capacity > 0)
+    solver.add_arcs_with_capacity(
+        phys0 + used, np.full(used.size, sink, dtype=np.int64), capacity[used]
+    )
+    bounds = _checkpoints(first.tolist(), unit_cell.size)
+    for r in range(1, len(bounds) - 1):
+        start, end = bounds[r], bounds[r + 1]
+        demand = np.bincount(unit_cell[:start], weights=unit_amount[:start], minlength=n_cells)
+        solver.set_arcs_capacity(source_arcs, demand.astype(np.int64))
+        if solver.solve(source, sink) != solver.OPTIMAL:  # pragma: no cover
+            raise RuntimeError("max flow failed")
+        side = np.asarray(solver.get_sink_side_min_cut(), dtype=np.int64)
+        cells = side[(side >= cell0) & (side < phys0)] - cell0
+        reach = np.zeros(n_cells, dtype=bool)
+        reach[cells] = True
+        alive[start:end] = reach[unit_cell[start:end]]
+        if not cells.size:  # no cell can take anyone more: nor later
+            alive[end:] = False
+            break
+    return alive
+
+
 def select_by_priority(
     capacity: IntArray,
     candidates: Sequence[IntArray],
     unit_cell: IntArray,
     unit_amount: IntArray,
+    unit_rank: IntArray | None = None,
 ) -> IntArray:
     """How many persons of each unit can be placed, lexicographically by priority.
 
@@ -95,6 +203,9 @@ def select_by_priority(
         unit_cell: the cell of each unit (a request, or the persons of a household that may
             be split), units sorted by priority (first = highest).
         unit_amount: persons of each unit.
+        unit_rank: the level rank of each unit (non-decreasing), if known: the units of a
+            cell that no placement of the levels before theirs leaves room for are then
+            left out of the solve before it (:func:`_alive`), which only makes it smaller.
 
     Returns:
         Persons placed for each unit.
@@ -109,9 +220,10 @@ def select_by_priority(
     ctails, cheads, _ = _cell_arcs(n_cells, candidates, capacity)
     if ctails.size == 0:
         return np.zeros(n_units, dtype=np.int64)
-    reachable = np.zeros(n_cells, dtype=bool)
-    reachable[ctails] = True
-    live_units = np.flatnonzero(reachable[unit_cell])
+    live_units = _placeable(n_cells, ctails, capacity[cheads], unit_cell, unit_amount)
+    if unit_rank is not None and live_units.size:
+        alive = _alive(n_cells, ctails, cheads, capacity, unit_cell, unit_amount, unit_rank)
+        live_units = live_units[alive[live_units]]
     if live_units.size == 0:
         return np.zeros(n_units, dtype=np.int64)
     total = int(unit_amount[live_units].sum())
@@ -123,11 +235,14 @@ def select_by_priority(
         unit_amount[live_units],
         -weights,
     )
+    wanted = np.zeros(n_cells, dtype=bool)  # only the cells of the units left in
+    wanted[unit_cell[live_units]] = True
+    keep = wanted[ctails]
     flow.add_arcs_with_capacity_and_unit_cost(
-        cell0 + ctails,
-        phys0 + cheads,
-        np.full(ctails.size, total, dtype=np.int64),
-        np.zeros(ctails.size, dtype=np.int64),
+        cell0 + ctails[keep],
+        phys0 + cheads[keep],
+        np.full(int(keep.sum()), total, dtype=np.int64),
+        np.zeros(int(keep.sum()), dtype=np.int64),
     )
     _solve_to_sink(flow, capacity, phys0, source, sink, total)
     placed = np.zeros(n_units, dtype=np.int64)
@@ -145,6 +260,12 @@ def assign_nearest(
     distance (metre resolution), within capacities. The supplies must be feasible (they are
     when they come from :func:`select_by_priority`).
 
+    Ties are broken canonically (:func:`_tie_broken_costs`): among the assignments of least
+    total distance, the places each physician gives are the same whichever the solver would
+    have found (the lowest physician index, i.e. id, first); and each connected part of the
+    graph is solved on its own, so a request or GP that shares no GP with a cell cannot
+    change what that cell gets.
+
     Returns, per cell, ``(physician index, persons, distance km)`` sorted by distance then
     physician index.
     """
@@ -153,30 +274,16 @@ def assign_nearest(
     total = int(cell_supply.sum())
     if total == 0:
         return result
-    source, sink = 0, 1
-    cell0, phys0 = 2, 2 + n_cells
     ctails, cheads, which = _cell_arcs(n_cells, candidates, capacity)
     keep = cell_supply[ctails] > 0
     ctails, cheads, which = ctails[keep], cheads[keep], which[keep]
     _, starts = _offsets(candidates)
     all_km = np.concatenate([np.asarray(d, dtype=np.float64) for d in distances_km])
     dist = all_km[starts[ctails] + which] if ctails.size else np.empty(0, dtype=np.float64)
-    flow = min_cost_flow.SimpleMinCostFlow()
-    cells = np.flatnonzero(cell_supply > 0)
-    flow.add_arcs_with_capacity_and_unit_cost(
-        np.full(cells.size, source, dtype=np.int64),
-        cell0 + cells,
-        cell_supply[cells],
-        np.zeros(cells.size, dtype=np.int64),
-    )
-    arcs = flow.add_arcs_with_capacity_and_unit_cost(
-        cell0 + ctails,
-        phys0 + cheads,
-        np.full(ctails.size, total, dtype=np.int64),
-        np.rint(dist * 1000.0).astype(np.int64),
-    )
-    _solve_to_sink(flow, capacity, phys0, source, sink, total)
-    flows = flow.flows(arcs)
+    metres = np.rint(dist * 1000.0).astype(np.int64)
+    flows = np.zeros(ctails.size, dtype=np.int64)
+    for arcs in _components(n_cells, ctails, cheads):
+        flows[arcs] = _assign_part(capacity, cell_supply, ctails[arcs], cheads[arcs], metres[arcs])
     if int(flows.sum()) != total:  # pragma: no cover - guarded by the caller's contract
         raise RuntimeError("the selected persons do not fit the capacities")
     for a in np.flatnonzero(flows):
@@ -184,6 +291,140 @@ def assign_nearest(
     for lst in result:
         lst.sort(key=lambda t: (t[2], t[0]))
     return result
+
+
+def _components(n_cells: int, tails: IntArray, heads: IntArray) -> list[IntArray]:
+    """The arcs (cell ``tails`` → physician ``heads``) grouped by connected component of the
+    cell–physician graph, each group in the given order, groups by their first arc.
+
+    Minimum-label propagation with pointer jumping, in whole-array operations: a few passes
+    over the arcs (a graph of a département's month is one or a few components)."""
+    if tails.size == 0:
+        return []
+    n_phys = int(heads.max()) + 1
+    a, b = tails, n_cells + heads
+    label = np.arange(n_cells + n_phys, dtype=np.int64)
+    while True:
+        low = np.minimum(label[a], label[b])
+        new = label.copy()
+        np.minimum.at(new, a, low)
+        np.minimum.at(new, b, low)
+        while True:  # follow each label to its root
+            root = new[new]
+            if np.array_equal(root, new):
+                break
+            new = root
+        if np.array_equal(new, label):
+            break
+        label = new
+    part = label[a]
+    if bool((part == part[0]).all()):
+        return [np.arange(tails.size, dtype=np.int64)]
+    order = np.argsort(part, kind="stable")
+    bounds = np.flatnonzero(np.diff(part[order])) + 1
+    groups = np.split(order, bounds)
+    groups.sort(key=lambda g: int(g[0]))
+    return groups
+
+
+_COST_BUDGET = 2**62
+"""What :func:`_tie_broken_costs` keeps an arc's cost times the graph's size, and the total
+cost, under: OR-Tools' min-cost flow multiplies costs by the number of nodes (cost scaling)
+and refuses (``BAD_COST_RANGE``) a largest cost above about ``2**63 / (2 (nodes + 2))``
+(measured with OR-Tools 9.15)."""
+
+
+def _tie_broken_costs(
+    capacity: IntArray, heads: IntArray, metres: IntArray, total: int, n_nodes: int
+) -> IntArray:
+    """Arc costs ``metres × M + rank``: the rank (0, 1, ...) of the arc's physician among
+    the part's physicians (by index, i.e. by id), ``M`` one more than the largest change of
+    ``Σ persons × rank`` between two assignments of ``total`` persons within the capacities.
+
+    **Never changes the distance optimum.** Two assignments whose distances differ by one
+    metre or more differ in cost by at least ``M`` from the distance, and by less than ``M``
+    from the ranks: the least-cost assignment has the least total distance.
+
+    **The places each physician gives are canonical.** Among the assignments of least total
+    distance, the vectors of persons per physician form a base polyhedron (a transportation
+    problem's possible loads, restricted to the arcs and bounds that an optimal dual leaves
+    free, intersected with the capacities: still a base polyhedron). A linear function with
+    pairwise different weights (the ranks) has a single minimiser on it (the greedy vertex,
+    lowest ranks filled first). So whichever optimum a solver would find, the places left to
+    a later run are the same, and they depend only on the order of the physicians' ids.
+
+    **It fits in int64.** The largest cost is ``C = D × M + P - 1`` with ``D`` the largest
+    distance in metres and ``M ≤ F (P - 1) + 1`` for ``F`` persons and ``P`` physicians;
+    OR-Tools needs ``C × (nodes + 2)`` and the total cost ``C × F`` under
+    :data:`_COST_BUDGET` (2⁶²), checked for the graph at hand. Within
+    :data:`mt_access.bounds.MAX_DISTANCE_KM` (``D ≤ 10⁶``): a CPTS at the bounds (100 GPs
+    of :data:`~mt_access.bounds.MAX_MONTHLY_CAPACITY` places, ``F = 10⁵``) has
+    ``C ≤ 9.9 × 10¹²`` and ``C × F ≤ 9.9 × 10¹⁷``; a département (2,500 GPs, 20,000 places,
+    10,000 nodes) ``C ≤ 5 × 10¹³``, ``C × nodes ≤ 5 × 10¹⁷``, ``C × F ≤ 10¹⁸``: both at
+    least 4.6 times under the budget (``tests/test_flow_cells.py``). ``M`` is computed from the
+    capacities (the ranks' largest minus least sum), so a part whose places are nearly all
+    taken fits too. Beyond (e.g. a France-sized part with places to spare: 50,000 GPs,
+    500,000 places, 220,000 persons), the ranks are left out: plain metre costs,
+    the same optimum, ties broken by the solver (still the same for the same part of the
+    graph, not canonical across parts of different sizes)."""
+    ranks_of, ranks = np.unique(heads, return_inverse=True)
+    p = int(ranks_of.size)
+    caps = capacity[ranks_of]
+    # Σ persons × rank: largest with the highest ranks filled first, least with the lowest
+    high = _filled(caps[::-1], total, np.arange(p - 1, -1, -1, dtype=np.int64))
+    low = _filled(caps, total, np.arange(p, dtype=np.int64))
+    scale = high - low + 1
+    largest = int(metres.max(initial=0)) * scale + p - 1
+    if largest * (n_nodes + 2) > _COST_BUDGET or largest * total > _COST_BUDGET:
+        return metres
+    return metres * scale + ranks.astype(np.int64)
+
+
+def _filled(caps: IntArray, total: int, weights: IntArray) -> int:
+    """``Σ taken × weight`` when ``total`` persons fill ``caps`` in the given order."""
+    before = np.concatenate(([0], np.cumsum(caps)[:-1]))
+    taken = np.clip(total - before, 0, caps)
+    return int(np.dot(taken.astype(object), weights.astype(object)))
+
+
+def _assign_part(
+    capacity: IntArray, cell_supply: IntArray, tails: IntArray, heads: IntArray, metres: IntArray
+) -> IntArray:
+    """The flow on each arc of one connected part (cells ``tails`` → physicians ``heads``),
+    its nodes numbered in index order: the same part always gives the same graph."""
+    cells, cell_node = np.unique(tails, return_inverse=True)
+    gps, gp_node = np.unique(heads, return_inverse=True)
+    supply = cell_supply[cells]
+    total = int(supply.sum())
+    source, sink = 0, 1
+    cell0, phys0 = 2, 2 + cells.size
+    costs = _tie_broken_costs(capacity, heads, metres, total, 2 + cells.size + gps.size)
+    flow = min_cost_flow.SimpleMinCostFlow()
+    flow.add_arcs_with_capacity_and_unit_cost(
+        np.full(cells.size, source, dtype=np.int64),
+        cell0 + np.arange(cells.size, dtype=np.int64),
+        supply,
+        np.zeros(cells.size, dtype=np.int64),
+    )
+    arcs = flow.add_arcs_with_capacity_and_unit_cost(
+        cell0 + cell_node.astype(np.int64),
+        phys0 + gp_node.astype(np.int64),
+        np.full(tails.size, total, dtype=np.int64),
+        costs,
+    )
+    flow.add_arcs_with_capacity_and_unit_cost(
+        phys0 + np.arange(gps.size, dtype=np.int64),
+        np.full(gps.size, sink, dtype=np.int64),
+        capacity[gps],
+        np.zeros(gps.size, dtype=np.int64),
+    )
+    flow.set_node_supply(source, total)
+    flow.set_node_supply(sink, -total)
+    status = flow.solve()
+    if status != flow.OPTIMAL:  # pragma: no cover - the supplies fit (caller's contract)
+        raise RuntimeError(f"min-cost flow failed: {status}")
+    placed: IntArray = flow.flows(arcs)
+    return placed
 
 
 def fits(capacity: IntArray, candidates: Sequence[IntArray], cell_demand: IntArray) -> bool:
@@ -212,3 +453,39 @@ def fits(capacity: IntArray, candidates: Sequence[IntArray], cell_demand: IntArr
     if flow.solve(source, sink) != flow.OPTIMAL:  # pragma: no cover
         raise RuntimeError("max flow failed")
     return int(flow.optimal_flow()) == total
+
+
+@attrs.define(eq=False)
+class Slot:
+    """Places of one physician handed to one cell by the distance assignment
+    (:func:`mt_access.flow.assign_nearest`); ``count`` goes down as requests take them."""
+
+    physician: int
+    count: int
+    distance_km: float
+
+
+def take_slots(persons: int, queue: list[Slot]) -> list[Slot]:
+    """Take ``persons`` places on the slots of a cell, nearest first: the places taken, as
+    slots (physician, count, distance).
+
+    Every request of a cell has the same origin, so which slot it takes does not change the
+    total distance: a household stays with one physician when a slot fits it whole.
+    """
+    if queue[0].count >= persons:  # the usual case (a single person): no scan
+        whole: int | None = 0
+    else:
+        whole = next((k for k, s in enumerate(queue) if s.count >= persons), None)
+    if whole is not None and whole != 0:
+        queue.insert(0, queue.pop(whole))
+    todo = persons
+    taken: list[Slot] = []
+    while todo:
+        slot = queue[0]
+        take = min(slot.count, todo)
+        taken.append(Slot(slot.physician, take, slot.distance_km))
+        todo -= take
+        slot.count -= take
+        if slot.count == 0:
+            queue.pop(0)
+    return taken

@@ -11,6 +11,8 @@ import numpy.typing as npt
 
 from mt_access import flow
 from mt_access.bounds import MAX_MONTHLY_CAPACITY, MAX_NEAREST, MAX_OVERBOOKING, MAX_SHARED_LIST
+from mt_access.flow import Slot
+from mt_access.flow import take_slots as _take_slots
 from mt_access.hooks import Hooks
 from mt_access.model import PhysicianStatus, age_band
 from mt_access.plugins import hookimpl
@@ -159,16 +161,6 @@ class _Quota(NamedTuple):
         ).astype(np.int64)
 
 
-@attrs.define(eq=False)
-class Slot:
-    """Places of one physician handed to one cell by the distance assignment
-    (:func:`mt_access.flow.assign_nearest`); ``count`` goes down as requests take them."""
-
-    physician: int
-    count: int
-    distance_km: float
-
-
 def route_monthly_quota(task: RoutingTask) -> RouterOutput:
     """Place as many requests as the physicians' monthly capacities allow, level by level
     (maximal at each level without removing any higher-level placement), older requests first
@@ -279,8 +271,9 @@ def _place_singles(
     nearest first. ``latest``: as left by :func:`_place_households`, for the explanations."""
     singles = quota.singles
     cells_of = quota.item_cell[singles]
+    ranks = np.fromiter((c.rank for c in task.classifications), np.int64, len(task.requests))
     chosen = flow.select_by_priority(
-        residual, quota.candidates, cells_of, quota.item_persons[singles]
+        residual, quota.candidates, cells_of, quota.item_persons[singles], ranks[singles]
     )
     supply = quota.cell_totals(singles, chosen)
     assigned = flow.assign_nearest(
@@ -369,32 +362,6 @@ class _NearerFull:
         if not later:
             return gone, later
         return [j for j in gone if self.latest[j] <= i], later
-
-
-def _take_slots(persons: int, queue: list[Slot]) -> list[Slot]:
-    """Take ``persons`` places on the slots of a cell, nearest first: the places taken, as
-    slots (physician, count, distance).
-
-    Every request of a cell has the same origin, so which slot it takes does not change the
-    total distance: a household stays with one physician when a slot fits it whole.
-    """
-    if queue[0].count >= persons:  # the usual case (a single person): no scan
-        whole: int | None = 0
-    else:
-        whole = next((k for k, s in enumerate(queue) if s.count >= persons), None)
-    if whole is not None and whole != 0:
-        queue.insert(0, queue.pop(whole))
-    todo = persons
-    taken: list[Slot] = []
-    while todo:
-        slot = queue[0]
-        take = min(slot.count, todo)
-        taken.append(Slot(slot.physician, take, slot.distance_km))
-        todo -= take
-        slot.count -= take
-        if slot.count == 0:
-            queue.pop(0)
-    return taken
 
 
 # --------------------------------------------------------------------------------------------
