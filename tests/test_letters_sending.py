@@ -18,10 +18,16 @@ import pytest
 
 import mt_access
 from factories import doc, req
-from mt_access import Modality, PatientIdentity, PolicyError
+from mt_access import Modality, PatientIdentity, PolicyError, Referrer, ReferrerKind
 from mt_access.cli import main
 from mt_access.errors import SendingError
-from mt_access.letters.sending import letters_of_run, plan_sending, send_letters
+from mt_access.letters.sending import (
+    DueLetters,
+    due_letters,
+    letters_of_run,
+    plan_sending,
+    send_letters,
+)
 from mt_access.letters.settings import SENDING
 from mt_access.letters.smtp import SmtpSettings, clean_answer, is_valid_address, mask_address
 from mt_access.model import PracticeContact
@@ -415,3 +421,143 @@ def test_envoyer_refuses_a_readable_settings_file(
     assert code == 1
     assert "chmod 600" in err.getvalue()
     assert PASSWORD not in err.getvalue() + out.getvalue()
+
+
+# --------------------------------------------------------------------------------------------
+# Every letter due: acknowledgements, the run's letters, feedback to referrers
+
+REFERRER = "a.social@exemple.org"
+D_LETTERS = dt.date(2026, 3, 10)
+
+
+@pytest.fixture(scope="module")
+def referrers_policy_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    text = mt_access.available_policies()["deule_marque"].read_text(encoding="utf-8")
+    path = tmp_path_factory.mktemp("policy-referrers") / "politique.yaml"
+    path.write_text(text + EXTRA + "  referrers_by_email: true\n", encoding="utf-8")
+    return path
+
+
+def _build_due(register: Register) -> None:
+    """:func:`_build`'s run, then: RA received (not acknowledged) from a social worker, the
+    patient agreeing to e-mail; RB received from the patient, who did not agree; RC referred,
+    withdrawn after the run (its referrer is due a feedback); RD referred, closed long ago."""
+    _build(register)
+    social = Referrer(kind=ReferrerKind.SOCIAL_WORKER, name="Service social", contact=REFERRER)
+    yes = {"accepte_courriel": True}
+    register.add_request(
+        req("RA", MARCQ, age=40, received=D2, answers=yes, referrer=social),
+        _identity("p.ra@example.org", "Testnomra"),
+    )
+    register.add_request(req("RB", MARCQ, age=41, received=D2), _identity("p.rb@example.org"))
+    register.add_request(
+        req("RC", MARCQ, age=42, received=D1, referrer=social), _identity("", "Testnomrc")
+    )
+    register.withdraw("RC", RUN)
+    register.add_request(
+        req("RD", MARCQ, age=43, received=dt.date(2025, 1, 6), referrer=social), _identity("")
+    )
+    register.withdraw("RD", dt.date(2025, 1, 7))
+
+
+def test_due_letters_gathers_acknowledgements_run_letters_and_feedback(
+    referrers_policy_file: Path,
+) -> None:
+    register = Register(MemoryStore(), mt_access.load_policy(referrers_policy_file))
+    _build_due(register)
+    due = due_letters(register, D_LETTERS)
+    keys = [(x.request_id, x.kind.value) for x in due.letters]
+    assert keys[:3] == [
+        ("RA", "accuse_reception_patient"),
+        ("RA", "accuse_reception_adresseur"),
+        ("RB", "accuse_reception_patient"),
+    ]
+    assert keys[-1] == ("RC", "retour_adresseur")  # not RD: closed more than a month ago
+    assert len(keys) == 3 + 5 + 1
+    assert due.run == 1
+    assert [x.kind.value for x in due_letters(register, D_LETTERS, groups=["retours"]).letters] == [
+        "retour_adresseur"
+    ]
+    older = due_letters(register, D_LETTERS, groups=["retours"], since=dt.date(2025, 1, 1))
+    assert [x.request_id for x in older.letters] == ["RC", "RD"]
+    assert due_letters(register, D1, groups=["accuses"]).letters == ()  # received after D1
+    empty = Register(MemoryStore(), register.policy)
+    assert due_letters(empty, D_LETTERS) == DueLetters((), (), None)  # no run: no error
+    with pytest.raises(SendingError, match="aucun appariement"):
+        due_letters(empty, D_LETTERS, groups=["appariement"])
+    with pytest.raises(SendingError, match="courriers inconnus"):
+        due_letters(empty, D_LETTERS, groups=["tout"])  # type: ignore[list-item]
+
+
+def test_envoyer_sends_every_letter_due_once_and_records_acknowledgements(
+    tmp_path: Path,
+    referrers_policy_file: Path,
+    server: tuple[Any, Recorder],
+    certificate: tuple[Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    controller, handler = server
+    path = tmp_path / "registre.sqlite"
+    store = SQLiteStore(path)
+    with store.transaction():
+        store.put_setting("policy", str(referrers_policy_file))
+    _build_due(Register(store, mt_access.load_policy(referrers_policy_file)))
+    store.close()
+    env = {
+        "HOST": "127.0.0.1", "PORT": str(controller.port), "USER": USER,
+        "PASSWORD": PASSWORD, "CAFILE": str(certificate[0]),
+    }  # fmt: skip
+    for key, value in env.items():
+        monkeypatch.setenv(f"MT_ACCESS_SMTP_{key}", value)
+
+    def run(*args: str) -> str:
+        out, err = io.StringIO(), io.StringIO()
+        base = ["envoyer", "--registre", str(path), "--date", "10/03/2026", "--format", "md"]
+        code = main([*base, *args], out=out, err=err)
+        assert code == 0, err.getvalue()
+        return out.getvalue() + err.getvalue()
+
+    preview = run()
+    assert "Aperçu" in preview
+    assert "accusé de réception au patient" in preview
+    assert "accusé de réception à l'adresseur" in preview
+    assert "retour à l'adresseur" in preview
+    assert "Courriers de l'appariement n° 1 compris." in preview
+    assert "9 courrier(s) : 5 à envoyer, 4 refusé." in preview
+    assert handler.messages == []
+    only = run("--seulement", "accuses")
+    assert "3 courrier(s) : 2 à envoyer, 1 refusé." in only
+    assert "dossier qualifié" not in only
+
+    sent = run("--envoyer")
+    assert "5 envoyé" in sent
+    assert "Accusé de réception enregistré pour 1 demande(s) (au 10/03/2026) : RA." in sent
+    recipients = sorted(r for m in handler.messages for r in m.recipients)
+    assert recipients == sorted([MSSANTE, PATIENT, "p.ra@example.org", REFERRER, REFERRER])
+    subjects = sorted(str(m.message["Subject"]) for m in handler.messages)
+    assert any("accusé de réception à l'adresseur (demande RA)" in s for s in subjects)
+    assert any("retour à l'adresseur (demande RC)" in s for s in subjects)
+    for secret in (PASSWORD, MSSANTE, PATIENT, REFERRER, "Testnomra", "Testnomrc"):
+        assert secret not in sent
+
+    again = run("--envoyer")
+    assert "envoyé" not in again.replace("déjà envoyé", "")
+    assert "3 déjà envoyé" in again  # the run's two letters and the feedback; RA is acknowledged
+    assert not any(line.startswith("RA ") for line in again.splitlines())  # acknowledged
+    assert any(line.startswith("RC ") for line in again.splitlines())
+    assert len(handler.messages) == 5
+    reopened = SQLiteStore(path)
+    try:
+        register = Register(reopened, mt_access.load_policy(referrers_policy_file))
+        assert register.file("RA").state.value == "acknowledged"
+        assert register.file("RB").state.value == "received"  # refused: send it by post
+        assert len(reopened.sendings()) == 5
+    finally:
+        reopened.close()
+
+
+def test_the_cli_choices_are_the_groups() -> None:
+    from mt_access.cli.send_command import SEND_GROUPS
+    from mt_access.letters.sending import GROUPS
+
+    assert SEND_GROUPS == GROUPS
