@@ -556,6 +556,56 @@ def test_envoyer_sends_every_letter_due_once_and_records_acknowledgements(
         reopened.close()
 
 
+def test_erasing_a_request_blanks_its_sendings(
+    tmp_path: Path,
+    policy_file: Path,
+    policy: mt_access.Policy,
+    server: tuple[Any, Recorder],
+    certificate: tuple[Path, Path],
+) -> None:
+    controller, handler = server
+    handler.refused.add(PATIENT)  # the answer names the address (masked)
+    path = tmp_path / "registre.sqlite"
+    store = SQLiteStore(path)
+    with store.transaction():
+        store.put_setting("policy", str(policy_file))
+    register = Register(store, policy)
+    _build(register)
+    letters, _ = letters_of_run(register)
+    send_letters(register, letters, send=True, smtp=_smtp(controller, certificate), attachment="md")
+    kept = [r for r in store.sendings() if r.request_id == "R1"]
+    assert kept
+    assert all(r.recipient == "p***@example.org" for r in kept)
+    assert any("p***@example.org" in r.answer for r in kept)
+    store.close()
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["demande", "effacer", "R1", "--oui", "--registre", str(path)], out, err)
+    assert code == 0, err.getvalue()
+    store = SQLiteStore(path)
+    try:
+        erased = [r for r in store.sendings() if r.request_id == "R1"]
+        assert [(r.attempt, r.code) for r in erased] == [(r.attempt, r.code) for r in kept]
+        assert all(r.recipient == "" and "example.org" not in r.answer for r in erased)
+        others = [r for r in store.sendings() if r.request_id != "R1"]
+        assert [r.recipient for r in others] == ["d***@marcq.mssante.fr"]
+        # erased, the request has no letter any more: nothing is planned for it
+        again = Register(store, policy)
+        assert all(
+            p.status == "refuse" and p.reason == "données personnelles effacées"
+            for p in plan_sending(again, letters, attachment="md")
+            if p.letter.request_id == "R1"
+        )
+    finally:
+        store.close()
+    assert b"p***@example.org" not in path.read_bytes()
+    conn = sqlite3.connect(path)
+    try:  # the records are append-only again
+        with pytest.raises(sqlite3.IntegrityError, match="ne se modifient pas"):
+            conn.execute("UPDATE sendings SET answer = 'x'")
+    finally:
+        conn.close()
+
+
 def test_the_cli_choices_are_the_groups() -> None:
     from mt_access.cli.send_command import SEND_GROUPS
     from mt_access.letters.sending import GROUPS

@@ -31,6 +31,7 @@ Contract shared by every method:
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Protocol, runtime_checkable
@@ -49,6 +50,7 @@ __all__ = [
     "SendingRecord",
     "Store",
     "StoreError",
+    "erased_answer",
 ]
 
 
@@ -140,6 +142,20 @@ class SendingRecord:
         """Which letter: request, kind and GP."""
         return (self.request_id, self.letter, self.physician_id)
 
+    def erased(self) -> SendingRecord:
+        """The record as kept once the request's personal data is erased: no recipient, and
+        each address in the answer (masked or not) replaced by ``***``."""
+        return attrs.evolve(self, recipient="", answer=erased_answer(self.answer))
+
+
+_ADDRESS_LIKE = re.compile(r"[^\s<>@\"']*@[^\s<>@\"']+")
+
+
+def erased_answer(answer: str) -> str:
+    """A server's answer with each address in it (masked or not) replaced by ``***``: what a
+    :class:`SendingRecord` keeps of it once the request is erased."""
+    return _ADDRESS_LIKE.sub("***", answer)
+
 
 @runtime_checkable
 class Store(Protocol):
@@ -185,7 +201,8 @@ class Store(Protocol):
         self, request: Request, identity: PatientIdentity, *, erased_on: dt.date | None = None
     ) -> None:
         """Replace a stored request and identity (same id). With ``erased_on``, the request is
-        marked erased on that date and the comments of its transitions are blanked.
+        marked erased on that date, the comments of its transitions are blanked, and so are
+        the masked addresses of its sendings (:meth:`SendingRecord.erased`).
 
         Raises:
             StoreError: unknown request.
