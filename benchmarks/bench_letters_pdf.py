@@ -7,7 +7,7 @@ orientation letter each (the longest letter: GPs and resources), then times: imp
 WeasyPrint, the first PDF (fonts loaded and cached), the N PDFs one after the other in this
 process as before (a new font configuration per letter), the same with the font configuration
 shared (:func:`letter_pdf` now), and :func:`letters_pdf` (worker processes, one per processor,
-their start included). Checks that the three give the same text (``pdftotext`` when there).
+their start included). Checks that the three give the same bytes, and the same text (``pdftotext`` when there).
 Prints the figures; it asserts nothing on time.
 """
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -89,18 +90,24 @@ def main() -> None:
     print(f"import weasyprint          {imported:6.2f} s")
     print(f"first letter (fonts)       {first_time:6.2f} s   ({len(first) // 1024} KiB)")
     texts = []
+    outputs = []
     for label, run in runs.items():
         cpu = time.process_time()
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         pdfs = run()
         total = time.perf_counter() - start
         cpu = time.process_time() - cpu
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        workers = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
         size = statistics.mean(len(p) for p in pdfs) / 1024
         print(
-            f"{label:40} {total:6.2f} s wall, {cpu:6.2f} s CPU here, "
-            f"{1000 * total / LETTERS:4.0f} ms a letter, {size:.0f} KiB on average"
+            f"{label:40} {total:6.2f} s wall, CPU {cpu:5.2f} s here + {workers:5.2f} s in "
+            f"workers, {1000 * total / LETTERS:4.0f} ms a letter, {size:.0f} KiB on average"
         )
         texts.append(_texts(pdfs[:5]))
+        outputs.append(pdfs)
+    print(f"same bytes: {'yes' if all(o == outputs[0] for o in outputs) else 'NO'}")
     if texts[0] is not None:
         same = all(t == texts[0] for t in texts)
         print(f"same text (pdftotext, first 5 letters): {'yes' if same else 'NO'}")

@@ -255,6 +255,27 @@ def test_sending_delivers_one_message_per_letter_over_tls_with_the_pdf(
     assert {r.recipient for r in records} == {"d***@marcq.mssante.fr", "p***@example.org"}
 
 
+def test_pdfs_made_ahead_in_worker_processes_go_with_their_letters(
+    register: Register,
+    server: tuple[Any, Recorder],
+    certificate: tuple[Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pytest.importorskip("weasyprint")
+    import mt_access.letters.pdf as pdf_module
+
+    monkeypatch.setattr(pdf_module, "PARALLEL_MIN_LETTERS", 2)  # workers for two letters
+    controller, handler = server
+    letters, _ = letters_of_run(register)
+    expected = {letter.filename("pdf"): letter.pdf() for letter in letters}
+    report = send_letters(register, letters, send=True, smtp=_smtp(controller, certificate))
+    assert report.count("envoye") == 2
+    assert len(handler.messages) == 2
+    for received in handler.messages:
+        (attachment,) = list(received.message.iter_attachments())
+        assert attachment.get_content() == expected[attachment.get_filename()]
+
+
 def test_a_letter_is_never_sent_twice(
     register: Register, server: tuple[Any, Recorder], certificate: tuple[Path, Path]
 ) -> None:
