@@ -7,8 +7,8 @@ orientation letter each (the longest letter: GPs and resources), then times: imp
 WeasyPrint, the first PDF (fonts loaded and cached), the N PDFs one after the other in this
 process as before (a new font configuration per letter), the same with the font configuration
 shared (:func:`letter_pdf` now), and :func:`letters_pdf` (worker processes, one per processor,
-their start included). Checks that the three give the same bytes, and the same text (``pdftotext`` when there).
-Prints the figures; it asserts nothing on time.
+their start included). Checks that the three give the same bytes and the same text
+(``pdftotext``, when there). Prints the figures; it asserts nothing on time.
 """
 
 from __future__ import annotations
