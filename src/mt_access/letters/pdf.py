@@ -61,9 +61,10 @@ __all__ = [
 PDF_VARIANT = "pdf/ua-1"
 """The PDF profile WeasyPrint writes: PDF/UA-1 (tagged, language and title set)."""
 
-PARALLEL_MIN_LETTERS = 20
-"""From how many letters :func:`letters_pdf` renders them in worker processes (below, starting
-the workers, about a second each, costs more than it saves)."""
+PARALLEL_MIN_LETTERS = 60
+"""From how many letters :func:`letters_pdf` renders them in worker processes. A worker takes
+about 1.5 s of processor to start (importing mt_access and WeasyPrint, finding the fonts) and a
+letter about 50 ms: with two workers, fewer letters are made as fast in this process alone."""
 
 MAX_PDF_PROCESSES = 4
 """The most worker processes :func:`letters_pdf` starts (one per processor up to this)."""
