@@ -21,6 +21,7 @@ from factories import doc, req
 from mt_access import Modality, PatientIdentity, PolicyError, Referrer, ReferrerKind
 from mt_access.cli import main
 from mt_access.errors import SendingError
+from mt_access.letters import acknowledgement, referral_letter
 from mt_access.letters.sending import (
     DueLetters,
     due_letters,
@@ -192,6 +193,38 @@ def test_smtp_settings_file_must_be_private(tmp_path: Path) -> None:
     with pytest.raises(SendingError, match="MT_ACCESS_SMTP_PORT : nombre attendu") as info:
         SmtpSettings.from_env({"MT_ACCESS_SMTP_HOST": "h", "MT_ACCESS_SMTP_PORT": PASSWORD})
     assert PASSWORD not in str(info.value)
+
+
+def test_a_settings_file_line_is_checked_without_being_quoted(tmp_path: Path) -> None:
+    file = tmp_path / "smtp.conf"
+    file.touch(mode=0o600)
+    for lines, expected in (
+        ([PASSWORD], r"ligne 2 : « MT_ACCESS_SMTP_CLÉ=valeur » attendu"),
+        ([f"PASSWORD={PASSWORD}"], r"ligne 2 : « MT_ACCESS_SMTP_CLÉ=valeur » attendu"),
+        ([f"MT_ACCESS_SMTP_PASWORD={PASSWORD}"], r"ligne 2 : clé inconnue \(clés possibles"),
+        ([f"MT_ACCESS_SMTP_{PASSWORD}=x"], r"ligne 2 : clé inconnue"),
+    ):
+        file.write_text("MT_ACCESS_SMTP_HOST=h\n" + "\n".join(lines) + "\n", encoding="utf-8")
+        with pytest.raises(SendingError, match=expected) as info:
+            SmtpSettings.from_file(file)
+        assert PASSWORD not in str(info.value)
+        assert "PASWORD" not in str(info.value)
+    # a password may hold « = » and « # »; the comments are whole lines
+    file.write_text(
+        "# serveur de la CPTS\nMT_ACCESS_SMTP_HOST = smtp.exemple.fr\n"
+        "MT_ACCESS_SMTP_PASSWORD=a=b#c\nMT_ACCESS_SMTP_PORT=465\n",
+        encoding="utf-8",
+    )
+    settings = SmtpSettings.from_file(file)
+    assert (settings.host, settings.port, settings.password) == ("smtp.exemple.fr", 465, "a=b#c")
+    with pytest.raises(SendingError, match="introuvable"):
+        SmtpSettings.from_file(tmp_path / "absent.conf")
+    for mode in (0o604, 0o620, 0o660, 0o606):  # read or written by someone else
+        file.chmod(mode)
+        with pytest.raises(SendingError, match="chmod 600"):
+            SmtpSettings.from_file(file)
+    file.chmod(0o400)  # read-only for its owner is fine
+    assert SmtpSettings.from_file(file).password == "a=b#c"
 
 
 # --------------------------------------------------------------------------------------------
@@ -373,6 +406,63 @@ def test_plan_without_a_sending_section_refuses_patients(register: Register) -> 
     assert all("non prévu par la politique" in p.reason and p.status == "refuse" for p in patients)
 
 
+def test_every_refusal_is_reported_per_letter_without_personal_data(
+    referrers_policy_file: Path,
+) -> None:
+    """Issue 15, « Bad input »: an address missing, invalid, outside MSSanté or without
+    consent refuses that letter only, with a French reason naming ids, never the address."""
+    register = Register(MemoryStore(), mt_access.load_policy(referrers_policy_file))
+    gps = {"MG3": "", "MG4": "dr..quatre@mssante.fr", "MG5": "dr.cinq@mssante.fr.exemple.com"}
+    for pid, address in gps.items():
+        register.add_physician(
+            doc(pid, MARCQ, capacity=None, contact=PracticeContact(mssante=address))
+        )
+        register.join(pid, D1, monthly_capacity=5, modalities=[Modality.OFFICE])
+    yes = {"accepte_courriel": True}
+    none = Referrer(kind=ReferrerKind.SOCIAL_WORKER, name="Service social", contact="")
+    phone = Referrer(kind=ReferrerKind.HOSPITAL, name="Hôpital", contact="03 20 00 00 00")
+    people = [
+        (req("S1", MARCQ, received=D1, answers=yes, referrer=none), _identity("")),
+        (req("S2", MARCQ, received=D1, referrer=phone), _identity(PATIENT)),
+        *[(req(f"S{pid}", MARCQ, received=D1), _identity("")) for pid in gps],
+    ]
+    for request, identity in people:
+        register.add_request(request, identity)
+        register.acknowledge(request.id, D1)
+        register.confirm(request.id, D2)
+        register.to_waiting(request.id, D2)
+    letters = []
+    for pid in gps:
+        register.propose(f"S{pid}", pid, RUN)
+        letters.append(referral_letter(register, f"S{pid}", pid, RUN))
+    letters += [
+        acknowledgement(register, "S1", RUN),
+        acknowledgement(register, "S1", RUN, to="referrer"),
+        acknowledgement(register, "S2", RUN),
+        acknowledgement(register, "S2", RUN, to="referrer"),
+    ]
+    planned = plan_sending(register, letters, attachment="md")
+    assert [p.status for p in planned] == ["refuse"] * 7
+    reasons = [p.reason for p in planned]
+    assert reasons == [
+        "pas d'adresse MSSanté pour le médecin MG3",
+        "adresse MSSanté du médecin MG4 invalide",
+        "adresse du médecin MG5 hors MSSanté (domaines acceptés : mssante.fr) : le dossier "
+        "qualifié ne part que par messagerie sécurisée de santé",
+        "le patient n'a pas donné d'adresse électronique",
+        "l'adresseur n'a pas donné de contact",
+        "le patient n'a pas accepté les courriels (question « accepte_courriel »)",
+        "le contact de l'adresseur n'est pas une adresse électronique valide",
+    ]
+    for text in reasons:
+        for private in (PATIENT, "03 20 00 00 00", NAME, "dr.cinq", "quatre"):
+            assert private not in text
+    with pytest.raises(SendingError, match="format de pièce jointe inconnu"):
+        plan_sending(register, letters, attachment="docx")
+
+
+# --------------------------------------------------------------------------------------------
+# The command line
 # --------------------------------------------------------------------------------------------
 # The command line
 
@@ -424,6 +514,49 @@ def test_envoyer_command_never_shows_credentials(
     assert all(secret not in repr(rows) for secret in (PASSWORD, USER, MSSANTE, PATIENT))
     assert PASSWORD.encode() not in path.read_bytes()
     assert os.environ["MT_ACCESS_SMTP_PASSWORD"] == PASSWORD  # read, never stored
+
+
+def test_envoyer_reads_the_server_from_a_private_settings_file(
+    tmp_path: Path,
+    policy_file: Path,
+    policy: mt_access.Policy,
+    server: tuple[Any, Recorder],
+    certificate: tuple[Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    controller, handler = server
+    path = tmp_path / "registre.sqlite"
+    store = SQLiteStore(path)
+    with store.transaction():
+        store.put_setting("policy", str(policy_file))
+    _build(Register(store, policy))
+    store.close()
+    conf = tmp_path / "smtp.conf"
+    conf.touch(mode=0o600)
+    conf.write_text(
+        f"MT_ACCESS_SMTP_HOST=127.0.0.1\nMT_ACCESS_SMTP_PORT={controller.port}\n"
+        f"MT_ACCESS_SMTP_USER={USER}\nMT_ACCESS_SMTP_PASSWORD={PASSWORD}\n"
+        f"MT_ACCESS_SMTP_CAFILE={certificate[0]}\n",
+        encoding="utf-8",
+    )
+    for key in ("HOST", "PORT", "USER", "PASSWORD", "CAFILE"):
+        monkeypatch.delenv(f"MT_ACCESS_SMTP_{key}", raising=False)
+    monkeypatch.setenv("MT_ACCESS_SMTP_FICHIER", str(conf))
+    outputs = []
+    for extra in ([], ["--smtp", str(conf)]):
+        out, err = io.StringIO(), io.StringIO()
+        args = ["envoyer", "--registre", str(path), "--envoyer", "--format", "md", *extra]
+        code = main(args, out=out, err=err)
+        assert code == 0, err.getvalue()
+        outputs.append(out.getvalue() + err.getvalue())
+    assert "2 envoyé" in outputs[0]
+    assert "2 déjà envoyé" in outputs[1]
+    assert all(received.authenticated for received in handler.messages)
+    for text in outputs:
+        assert PASSWORD not in text
+        assert USER not in text
+    assert PASSWORD.encode() not in path.read_bytes()
+    assert USER.encode() not in path.read_bytes()
 
 
 def test_envoyer_refuses_a_readable_settings_file(
