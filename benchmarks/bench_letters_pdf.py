@@ -6,8 +6,9 @@ Voironnais policy with N waiting requests of generated patients and 10 GPs, comp
 orientation letter each (the longest letter: GPs and resources), then times: importing
 WeasyPrint, the first PDF (fonts loaded and cached), the N PDFs one after the other in this
 process as before (a new font configuration per letter), the same with the font configuration
-shared (:func:`letter_pdf` now), and :func:`letters_pdf` (worker processes, one per processor,
-their start included). Checks that the three give the same bytes and the same text
+shared (:func:`letter_pdf` now), :func:`letters_pdf` as it chooses (worker processes on the
+idle processors, none on a busy machine) and with one worker per processor (their start
+included). Checks that all give the same bytes and the same text
 (``pdftotext``, when there). Prints the figures; it asserts nothing on time.
 """
 
@@ -31,7 +32,7 @@ import mt_access
 from factories import VOIRON, doc, req
 from mt_access import Modality, PatientIdentity
 from mt_access.letters import LetterTemplates, orientation_letter
-from mt_access.letters.pdf import PDF_VARIANT, letters_pdf, print_html
+from mt_access.letters.pdf import PDF_VARIANT, idle_processors, letters_pdf, print_html
 from mt_access.register import Register
 from mt_access.store.memory import MemoryStore
 
@@ -80,13 +81,17 @@ def main() -> None:
     def one_by_one(render: Callable[[mt_access.letters.Letter], bytes]) -> list[bytes]:
         return [render(letter) for letter in letters]
 
+    processors = len(os.sched_getaffinity(0))
     runs = {
         "before (font configuration per letter)": lambda: one_by_one(before),
         "letter_pdf, one after the other": lambda: one_by_one(lambda x: x.pdf()),
-        "letters_pdf (worker processes)": lambda: list(letters_pdf(letters)),
+        f"letters_pdf, {idle_processors()} idle processors": lambda: list(letters_pdf(letters)),
+        f"letters_pdf, {processors} worker processes": lambda: list(
+            letters_pdf(letters, processes=processors)
+        ),
     }
     print(f"WeasyPrint {weasyprint.__version__}, {LETTERS} orientation letters (Voironnais)")
-    print(f"processors: {len(os.sched_getaffinity(0))}, load: {os.getloadavg()[0]:.1f}")
+    print(f"processors: {processors}, load: {os.getloadavg()[0]:.1f}")
     print(f"import weasyprint          {imported:6.2f} s")
     print(f"first letter (fonts)       {first_time:6.2f} s   ({len(first) // 1024} KiB)")
     texts = []
@@ -102,7 +107,7 @@ def main() -> None:
         workers = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
         size = statistics.mean(len(p) for p in pdfs) / 1024
         print(
-            f"{label:40} {total:6.2f} s wall, CPU {cpu:5.2f} s here + {workers:5.2f} s in "
+            f"{label:42} {total:6.2f} s wall, CPU {cpu:5.2f} s here + {workers:5.2f} s in "
             f"workers, {1000 * total / LETTERS:4.0f} ms a letter, {size:.0f} KiB on average"
         )
         texts.append(_texts(pdfs[:5]))

@@ -25,7 +25,13 @@ import mt_access
 from factories import VOIRON, doc, req
 from mt_access import Modality, PatientIdentity, PracticeContact
 from mt_access.cli import EXIT_OK, main
-from mt_access.letters import Letter, LetterError, orientation_letter, referral_letter
+from mt_access.letters import (
+    Letter,
+    LetterError,
+    LetterKind,
+    orientation_letter,
+    referral_letter,
+)
 from mt_access.letters import pdf as pdf_module
 from mt_access.letters.pdf import NBSP, NNBSP, french_typography, letters_pdf, print_html
 from mt_access.register import Register
@@ -282,6 +288,31 @@ def test_letters_pdf_in_worker_processes_gives_the_same_tagged_letters_in_order(
     assert [_text_of(d, tmp_path / f"c{i}.pdf") for i, d in enumerate(fallback)] == [
         _text_of(d, tmp_path / f"a{i}.pdf") for i, d in enumerate(alone)
     ]
+
+
+def test_workers_only_for_many_letters_on_idle_processors(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1, 2, 3})
+    for load, idle in ((0.3, 4), (1.9, 3), (3.2, 1), (9.3, 0)):
+        monkeypatch.setattr(os, "getloadavg", lambda load=load: (load, load, load))
+        assert pdf_module.idle_processors() == idle
+    started: list[int] = []
+
+    def pool(pages: list[str], processes: int) -> Any:
+        started.append(processes)
+        return iter(())
+
+    monkeypatch.setattr(pdf_module, "_in_workers", pool)
+    monkeypatch.setattr(pdf_module, "require_weasyprint", lambda: None)
+    letter = Letter(
+        kind=LetterKind.ORIENTATION, request_id="R1", recipient="patient", subject="Objet",
+        text="x", markdown="x", html="<body>\nx\n</body>",
+    )  # fmt: skip
+    for idle, count in ((4, 59), (1, 60), (6, 60), (3, 60)):
+        monkeypatch.setattr(pdf_module, "idle_processors", lambda idle=idle: idle)
+        letters_pdf([letter] * count)
+    assert started == [4, 3]  # at most MAX_PDF_PROCESSES; none below 60 letters or 2 idle
+    letters_pdf([letter] * 3, processes=2)
+    assert started[-1] == 2
 
 
 def test_letters_pdf_checks_every_letter_before_making_any(

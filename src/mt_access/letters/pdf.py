@@ -18,8 +18,8 @@ subject and is shown as the window title, and the PDF is tagged (PDF/UA-1 throug
 Speed: one print style (``weasyprint.CSS``) and one font configuration (``FontConfiguration``:
 fontconfig's fonts and Pango's font map, with their caches) are made once per process and
 reused by every letter, which takes about a third off each letter. :func:`letters_pdf` renders
-many letters (from :data:`PARALLEL_MIN_LETTERS`) in worker processes, one per processor (at
-most :data:`MAX_PDF_PROCESSES`); each letter is still its own document, laid out alone.
+many letters (from :data:`PARALLEL_MIN_LETTERS`) in worker processes, one per idle processor
+(at most :data:`MAX_PDF_PROCESSES`); each letter is still its own document, laid out alone.
 
 WeasyPrint is the ``pdf`` extra (``pip install 'mt-access[pdf]'``) and needs the Pango
 library of the system; without them, :func:`letter_pdf` raises a
@@ -51,6 +51,7 @@ __all__ = [
     "PARALLEL_MIN_LETTERS",
     "PDF_VARIANT",
     "french_typography",
+    "idle_processors",
     "letter_pdf",
     "letters_pdf",
     "print_html",
@@ -233,11 +234,19 @@ def letter_pdf(letter: Letter) -> bytes:
     return _render(print_html(letter))
 
 
-def _processors() -> int:
-    """The processors this process may run on."""
+def idle_processors() -> int:
+    """The processors this process may run on that are not busy: their number less the
+    system's load average over the last minute, rounded down (all of them when the system
+    does not say its load)."""
     if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0)) or 1
-    return os.cpu_count() or 1
+        count = len(os.sched_getaffinity(0)) or 1
+    else:
+        count = os.cpu_count() or 1
+    try:
+        busy = int(os.getloadavg()[0])
+    except (AttributeError, OSError):  # not on Windows
+        busy = 0
+    return max(0, count - busy)
 
 
 def letters_pdf(
@@ -245,11 +254,13 @@ def letters_pdf(
 ) -> Generator[bytes, None, None]:
     """The PDFs of many letters, in order, each as :func:`letter_pdf` makes it.
 
-    From :data:`PARALLEL_MIN_LETTERS` letters, they are rendered in ``spawn`` worker processes
-    (one per processor, at most :data:`MAX_PDF_PROCESSES`); each PDF is given as soon as it
-    and those before it are ready, so a caller can send or write it while the next ones are
-    made. Workers that cannot start or stop on the way leave the rest to
-    this process. Closing the generator early (``close()``) cancels what is not rendered yet.
+    From :data:`PARALLEL_MIN_LETTERS` letters, they are rendered in ``spawn`` worker processes,
+    one per idle processor (:func:`idle_processors`, at most :data:`MAX_PDF_PROCESSES`; none
+    when fewer than two are idle: on a busy machine, workers only add their start). Each PDF
+    is given as soon as it and those before it are ready, so a caller can send or write it
+    while the next ones are made. Workers that cannot start or stop on the way leave the rest
+    to this process. Closing the generator early (``close()``) cancels what is not rendered
+    yet.
 
     Args:
         letters: rendered letters (with their HTML).
@@ -265,7 +276,7 @@ def letters_pdf(
     if processes is None:
         wanted = 0
         if len(pages) >= PARALLEL_MIN_LETTERS:
-            wanted = min(_processors(), MAX_PDF_PROCESSES)
+            wanted = min(idle_processors(), MAX_PDF_PROCESSES)
     else:
         wanted = max(0, processes)
     if wanted <= 1 or len(pages) <= 1:
