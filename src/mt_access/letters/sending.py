@@ -294,17 +294,13 @@ def due_letters(
     missing: list[str] = []
     number: int | None = None
     if "accuses" in wanted:
-        received = store.requests([RequestState.RECEIVED])
-        files = store.get_files(r.id for r in received)
-        for request in received:
-            if store.erased_on(request.id) is not None or request.received > on:
+        for line in store.summaries([RequestState.RECEIVED]):
+            if line.last_event > on or store.erased_on(line.id) is not None:
                 continue
-            if request.id in files and files[request.id].last_date > on:
-                continue
-            letters.append(acknowledgement(register, request.id, on, templates=templates))
-            if request.referrer.kind is not ReferrerKind.PATIENT:
+            letters.append(acknowledgement(register, line.id, on, templates=templates))
+            if register.request(line.id).referrer.kind is not ReferrerKind.PATIENT:
                 letters.append(
-                    acknowledgement(register, request.id, on, to="referrer", templates=templates)
+                    acknowledgement(register, line.id, on, to="referrer", templates=templates)
                 )
     runs = register.runs() if "appariement" in wanted else []
     if "appariement" in wanted and (runs or run is not None or wanted == ["appariement"]):
@@ -314,15 +310,11 @@ def due_letters(
         number = run if run is not None else runs[-1].number
     if "retours" in wanted:
         first = since if since is not None else on - dt.timedelta(days=FEEDBACK_DAYS)
-        closed = store.requests(sorted(EXIT_STATES, key=lambda s: s.value))
-        files = store.get_files(r.id for r in closed)
-        for request in closed:
-            file = files.get(request.id)
-            if request.referrer.kind is ReferrerKind.PATIENT or file is None:
+        for line in store.summaries(sorted(EXIT_STATES, key=lambda s: s.value)):
+            if not first <= line.last_event <= on or store.erased_on(line.id) is not None:
                 continue
-            if store.erased_on(request.id) is not None or not first <= file.last_date <= on:
-                continue
-            letters.append(feedback_letter(register, request.id, on, templates=templates))
+            if register.request(line.id).referrer.kind is not ReferrerKind.PATIENT:
+                letters.append(feedback_letter(register, line.id, on, templates=templates))
     return DueLetters(tuple(letters), tuple(missing), number)
 
 
