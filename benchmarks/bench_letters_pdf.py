@@ -6,10 +6,10 @@ Voironnais policy with N waiting requests of generated patients and 10 GPs, comp
 orientation letter each (the longest letter: GPs and resources), then times: importing
 WeasyPrint, the first PDF (fonts loaded and cached), the N PDFs one after the other in this
 process as before (a new font configuration per letter), the same with the font configuration
-shared (:func:`letter_pdf` now), :func:`letters_pdf` as it chooses (worker processes on the
-idle processors, none on a busy machine) and with one worker per processor (their start
-included). Checks that all give the same bytes and the same text
-(``pdftotext``, when there). Prints the figures; it asserts nothing on time.
+shared (:func:`letter_pdf` now), :func:`letters_pdf` as it chooses (no worker below 100
+letters) and with one worker per processor (their start included). Checks that all give the
+same bytes and the same text (``pdftotext``, when there). Prints the figures; it asserts
+nothing on time.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import mt_access
 from factories import VOIRON, doc, req
 from mt_access import Modality, PatientIdentity
 from mt_access.letters import LetterTemplates, orientation_letter
-from mt_access.letters.pdf import PDF_VARIANT, idle_processors, letters_pdf, print_html
+from mt_access.letters.pdf import PDF_VARIANT, letters_pdf, print_html, worker_processes
 from mt_access.register import Register
 from mt_access.store.memory import MemoryStore
 
@@ -85,7 +85,9 @@ def main() -> None:
     runs = {
         "before (font configuration per letter)": lambda: one_by_one(before),
         "letter_pdf, one after the other": lambda: one_by_one(lambda x: x.pdf()),
-        f"letters_pdf, {idle_processors()} idle processors": lambda: list(letters_pdf(letters)),
+        f"letters_pdf, {worker_processes(LETTERS)} workers (its choice)": lambda: list(
+            letters_pdf(letters)
+        ),
         f"letters_pdf, {processors} worker processes": lambda: list(
             letters_pdf(letters, processes=processors)
         ),

@@ -1,17 +1,16 @@
 """Benchmark of sending letters by e-mail (mt_access.letters.sending): 500 letters.
 
-Run with ``python benchmarks/bench_sending.py [--pdf [--processus N]] [--sqlite]``
-(mt_access importable, aiosmtpd and the ``openssl`` command installed: the dev extra).
-Builds an in-memory register of the Deûle Marque policy with a ``sending:`` section and 500
-waiting requests of generated patients who agreed to e-mail, composes one orientation letter
-each, starts a local SMTP server on 127.0.0.1 (aiosmtpd, STARTTLS with a throwaway
-certificate, AUTH) and times :func:`send_letters`: one message per letter over one
-connection, each attempt recorded in the register. The letters are attached as Markdown
-(``--pdf``: as PDF, whose rendering is then most of the time, in worker processes on idle
-processors from 60 letters, see ``bench_letters_pdf.py``; ``--processus N``: N workers,
-whatever the load). Prints the figures, with the processor time: this process's (sending,
-and the test server's thread) and the PDF workers'; asserts nothing on time. ``--sqlite``:
-the register is an SQLite file (one committed transaction per attempt).
+Run with ``python benchmarks/bench_sending.py [--pdf [--processus N]] [--sqlite]`` (mt_access
+importable, aiosmtpd and the ``openssl`` command installed: the dev extra). Builds an in-memory
+register of the Deûle Marque policy with a ``sending:`` section and 500 waiting requests of
+generated patients who agreed to e-mail, composes one orientation letter each, starts a local
+SMTP server on 127.0.0.1 (aiosmtpd, STARTTLS with a throwaway certificate, AUTH) and times
+:func:`send_letters`: one message per letter over one connection, each attempt recorded in the
+register. The letters are attached as Markdown (``--pdf``: as PDF, whose rendering is then most
+of the time, in worker processes from 100 letters, see ``bench_letters_pdf.py``; ``--processus
+N``: N workers, ``0`` for none). Prints the figures, with the processor time: this process's
+(sending, and the test server's thread) and the PDF workers'; asserts nothing on time.
+``--sqlite``: the register is an SQLite file (one committed transaction per attempt).
 """
 
 from __future__ import annotations
@@ -52,11 +51,11 @@ sending:
 
 def main() -> None:
     pdf = "--pdf" in sys.argv[1:]
-    if "--processus" in sys.argv[1:]:  # as many PDF workers, whatever the load
+    if "--processus" in sys.argv[1:]:  # as many PDF workers (0: none)
         from mt_access.letters import pdf as pdf_module
 
         count = int(sys.argv[sys.argv.index("--processus") + 1])
-        pdf_module.idle_processors = lambda: count
+        pdf_module.worker_processes = lambda _letters: count
     folder = Path(tempfile.mkdtemp(prefix="bench-sending-"))
     policy_file = folder / "politique.yaml"
     text = mt_access.available_policies()["deule_marque"].read_text(encoding="utf-8")

@@ -290,11 +290,10 @@ def test_letters_pdf_in_worker_processes_gives_the_same_tagged_letters_in_order(
     ]
 
 
-def test_workers_only_for_many_letters_on_idle_processors(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1, 2, 3})
-    for load, idle in ((0.3, 4), (1.9, 3), (3.2, 1), (9.3, 0)):
-        monkeypatch.setattr(os, "getloadavg", lambda load=load: (load, load, load))
-        assert pdf_module.idle_processors() == idle
+def test_workers_only_for_many_letters(monkeypatch: pytest.MonkeyPatch) -> None:
+    for processors, letters, workers in ((8, 99, 0), (8, 100, 4), (2, 500, 2), (1, 500, 1)):
+        monkeypatch.setattr(os, "sched_getaffinity", lambda _pid, n=processors: set(range(n)))
+        assert pdf_module.worker_processes(letters) == workers
     started: list[int] = []
 
     def pool(pages: list[str], processes: int) -> Any:
@@ -307,12 +306,15 @@ def test_workers_only_for_many_letters_on_idle_processors(monkeypatch: pytest.Mo
         kind=LetterKind.ORIENTATION, request_id="R1", recipient="patient", subject="Objet",
         text="x", markdown="x", html="<body>\nx\n</body>",
     )  # fmt: skip
-    for idle, count in ((4, 59), (1, 60), (6, 60), (3, 60)):
-        monkeypatch.setattr(pdf_module, "idle_processors", lambda idle=idle: idle)
-        letters_pdf([letter] * count)
-    assert started == [4, 3]  # at most MAX_PDF_PROCESSES; none below 60 letters or 2 idle
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1, 2})
+    letters_pdf([letter] * 99)
+    letters_pdf([letter] * 100)
+    assert started == [3]
     letters_pdf([letter] * 3, processes=2)
     assert started[-1] == 2
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0})
+    letters_pdf([letter] * 100)  # one processor: no worker
+    assert len(started) == 2
 
 
 def test_letters_pdf_checks_every_letter_before_making_any(

@@ -297,8 +297,7 @@ def test_pdfs_made_ahead_in_worker_processes_go_with_their_letters(
     pytest.importorskip("weasyprint")
     import mt_access.letters.pdf as pdf_module
 
-    monkeypatch.setattr(pdf_module, "PARALLEL_MIN_LETTERS", 2)  # workers for two letters
-    monkeypatch.setattr(pdf_module, "idle_processors", lambda: 2)  # even on a busy machine
+    monkeypatch.setattr(pdf_module, "worker_processes", lambda _letters: 2)  # for two letters
     controller, handler = server
     letters, _ = letters_of_run(register)
     expected = {letter.filename("pdf"): letter.pdf() for letter in letters}

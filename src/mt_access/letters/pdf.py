@@ -18,8 +18,8 @@ subject and is shown as the window title, and the PDF is tagged (PDF/UA-1 throug
 Speed: one print style (``weasyprint.CSS``) and one font configuration (``FontConfiguration``:
 fontconfig's fonts and Pango's font map, with their caches) are made once per process and
 reused by every letter, which takes about a third off each letter. :func:`letters_pdf` renders
-many letters (from :data:`PARALLEL_MIN_LETTERS`) in worker processes, one per idle processor
-(at most :data:`MAX_PDF_PROCESSES`); each letter is still its own document, laid out alone.
+many letters (from :data:`PARALLEL_MIN_LETTERS`) in worker processes, one per processor (at
+most :data:`MAX_PDF_PROCESSES`); each letter is still its own document, laid out alone.
 
 WeasyPrint is the ``pdf`` extra (``pip install 'mt-access[pdf]'``) and needs the Pango
 library of the system; without them, :func:`letter_pdf` raises a
@@ -51,21 +51,24 @@ __all__ = [
     "PARALLEL_MIN_LETTERS",
     "PDF_VARIANT",
     "french_typography",
-    "idle_processors",
     "letter_pdf",
     "letters_pdf",
     "print_html",
     "print_stylesheet",
     "require_weasyprint",
+    "worker_processes",
 ]
 
 PDF_VARIANT = "pdf/ua-1"
 """The PDF profile WeasyPrint writes: PDF/UA-1 (tagged, language and title set)."""
 
-PARALLEL_MIN_LETTERS = 60
+PARALLEL_MIN_LETTERS = 100
 """From how many letters :func:`letters_pdf` renders them in worker processes. A worker takes
-about 1.5 s of processor to start (importing mt_access and WeasyPrint, finding the fonts) and a
-letter about 50 ms: with two workers, fewer letters are made as fast in this process alone."""
+about 1.5 s of processor to start (importing mt_access and WeasyPrint, finding the fonts;
+more on a busy machine) and a letter about 50 ms: below, the workers' start costs about as
+much as they save (measured: 100 letters in 6.5 s with two workers, 5 s in one process, at
+load 1.9 on two processors; 500 letters sent in 31 s with two workers, 79 s in one process,
+at load 2.5)."""
 
 MAX_PDF_PROCESSES = 4
 """The most worker processes :func:`letters_pdf` starts (one per processor up to this)."""
@@ -234,19 +237,17 @@ def letter_pdf(letter: Letter) -> bytes:
     return _render(print_html(letter))
 
 
-def idle_processors() -> int:
-    """The processors this process may run on that are not busy: their number less the
-    system's load average over the last minute, rounded down (all of them when the system
-    does not say its load)."""
+def worker_processes(letters: int) -> int:
+    """How many worker processes :func:`letters_pdf` starts for ``letters`` letters: none
+    below :data:`PARALLEL_MIN_LETTERS`, else one per processor this process may run on, at
+    most :data:`MAX_PDF_PROCESSES` (``0`` or ``1``: the letters are made in this process)."""
+    if letters < PARALLEL_MIN_LETTERS:
+        return 0
     if hasattr(os, "sched_getaffinity"):
         count = len(os.sched_getaffinity(0)) or 1
     else:
         count = os.cpu_count() or 1
-    try:
-        busy = int(os.getloadavg()[0])
-    except (AttributeError, OSError):  # not on Windows
-        busy = 0
-    return max(0, count - busy)
+    return min(count, MAX_PDF_PROCESSES)
 
 
 def letters_pdf(
@@ -255,8 +256,7 @@ def letters_pdf(
     """The PDFs of many letters, in order, each as :func:`letter_pdf` makes it.
 
     From :data:`PARALLEL_MIN_LETTERS` letters, they are rendered in ``spawn`` worker processes,
-    one per idle processor (:func:`idle_processors`, at most :data:`MAX_PDF_PROCESSES`; none
-    when fewer than two are idle: on a busy machine, workers only add their start). Each PDF
+    one per processor (:func:`worker_processes`, at most :data:`MAX_PDF_PROCESSES`). Each PDF
     is given as soon as it and those before it are ready, so a caller can send or write it
     while the next ones are made. Workers that cannot start or stop on the way leave the rest
     to this process. Closing the generator early (``close()``) cancels what is not rendered
@@ -273,12 +273,7 @@ def letters_pdf(
     """
     pages = [print_html(letter) for letter in letters]
     require_weasyprint()
-    if processes is None:
-        wanted = 0
-        if len(pages) >= PARALLEL_MIN_LETTERS:
-            wanted = min(idle_processors(), MAX_PDF_PROCESSES)
-    else:
-        wanted = max(0, processes)
+    wanted = worker_processes(len(pages)) if processes is None else max(0, processes)
     if wanted <= 1 or len(pages) <= 1:
         return (_render(page) for page in pages)
     return _in_workers(pages, wanted)
