@@ -1,19 +1,23 @@
 """Benchmark of sending letters by e-mail (mt_access.letters.sending): 500 letters.
 
-Run with ``python benchmarks/bench_sending.py [--pdf] [--sqlite]`` (mt_access importable,
-aiosmtpd and the ``openssl`` command installed: the dev extra). Builds an in-memory register
-of the Deûle Marque policy with a ``sending:`` section and 500 waiting requests of generated
-patients who agreed to e-mail, composes one orientation letter each, starts a local SMTP server on
-127.0.0.1 (aiosmtpd, STARTTLS with a throwaway certificate, AUTH) and times
-:func:`send_letters`: one message per letter over one connection, each attempt recorded in
-the register. The letters are attached as Markdown (``--pdf``: as PDF, whose rendering is
-then most of the time, see ``bench_letters_pdf.py``). Prints the figures; asserts nothing on
-time. ``--sqlite``: the register is an SQLite file (one committed transaction per attempt).
+Run with ``python benchmarks/bench_sending.py [--pdf [--processus N]] [--sqlite]`` (mt_access
+importable, aiosmtpd and the ``openssl`` command installed: the dev extra). Builds an in-memory
+register of the Deûle Marque policy with a ``sending:`` section and 500 waiting requests of
+generated patients who agreed to e-mail, composes one orientation letter each, starts a local
+SMTP server on 127.0.0.1 (aiosmtpd, STARTTLS with a throwaway certificate, AUTH) and times
+:func:`send_letters`: one message per letter over one connection, each attempt recorded in the
+register. The letters are attached as Markdown (``--pdf``: as PDF, whose rendering is then most
+of the time, in worker processes from 100 letters, see ``bench_letters_pdf.py``; ``--processus
+N``: N workers, ``0`` for none). Prints the figures, with the processor time: this process's
+(sending, and the test server's thread) and the PDF workers'; asserts nothing on time.
+``--sqlite``: the register is an SQLite file (one committed transaction per attempt).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import resource
 import sys
 import tempfile
 import time
@@ -47,6 +51,11 @@ sending:
 
 def main() -> None:
     pdf = "--pdf" in sys.argv[1:]
+    if "--processus" in sys.argv[1:]:  # as many PDF workers (0: none)
+        from mt_access.letters import pdf as pdf_module
+
+        count = int(sys.argv[sys.argv.index("--processus") + 1])
+        pdf_module.worker_processes = lambda _letters: count
     folder = Path(tempfile.mkdtemp(prefix="bench-sending-"))
     policy_file = folder / "politique.yaml"
     text = mt_access.available_policies()["deule_marque"].read_text(encoding="utf-8")
@@ -79,18 +88,32 @@ def main() -> None:
         "127.0.0.1", controller.port, user=USER, password=PASSWORD, cafile=str(cert)
     )
     try:
+        cpu = time.process_time()
+        children = _children_cpu()
         begin = time.perf_counter()
         report = send_letters(
             register, letters, send=True, smtp=smtp, attachment="pdf" if pdf else "md"
         )
         elapsed = time.perf_counter() - begin
+        cpu = time.process_time() - cpu
+        children = _children_cpu() - children
     finally:
         controller.stop()
     where = "registre SQLite" if sqlite else "registre en mémoire"
     print(f"{LETTERS} courriers ({'PDF' if pdf else 'Markdown'}, {where}) : {elapsed:.2f} s")
+    print(
+        f"  processeur : {cpu:.1f} s ici (envoi et serveur de test) + {children:.1f} s dans "
+        f"les processus de rendu PDF ; {len(os.sched_getaffinity(0))} processeurs, charge "
+        f"{os.getloadavg()[0]:.1f}"
+    )
     print(f"  envoyés : {report.count('envoye')}, reçus par le serveur : {len(handler.messages)}")
     print(f"  tentatives enregistrées : {len(register.store.sendings())}")
     print(f"  par courrier : {1000 * elapsed / LETTERS:.1f} ms (objectif : 500 en 30 s au plus)")
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 if __name__ == "__main__":

@@ -13,16 +13,27 @@ import shutil
 import subprocess
 import sys
 import zlib
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+from typing import Any
 
+import attrs
 import pytest
 
 import mt_access
 from factories import VOIRON, doc, req
 from mt_access import Modality, PatientIdentity, PracticeContact
 from mt_access.cli import EXIT_OK, main
-from mt_access.letters import Letter, LetterError, orientation_letter, referral_letter
-from mt_access.letters.pdf import NBSP, NNBSP, french_typography, print_html
+from mt_access.letters import (
+    Letter,
+    LetterError,
+    LetterKind,
+    orientation_letter,
+    referral_letter,
+)
+from mt_access.letters import pdf as pdf_module
+from mt_access.letters.pdf import NBSP, NNBSP, french_typography, letters_pdf, print_html
 from mt_access.register import Register
 from mt_access.store.memory import MemoryStore
 
@@ -223,6 +234,99 @@ def test_letter_pdf_text_metadata_and_page_image(
     for record in caplog.records:  # nothing personal in the logs
         assert identity.last_name not in record.getMessage()
         assert identity.first_name not in record.getMessage()
+
+
+def _text_of(data: bytes, path: Path) -> str:
+    path.write_bytes(data)
+    return _pdftotext(path)
+
+
+@needs_weasyprint
+@needs_poppler
+def test_letters_pdf_in_worker_processes_gives_the_same_tagged_letters_in_order(
+    identity: PatientIdentity, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    letters = [_referral(identity), _orientation(identity), _referral(identity)]
+    alone = [letter.pdf() for letter in letters]
+    workers: set[int] = set()
+
+    class Watched(ProcessPoolExecutor):
+        def shutdown(self, *args: Any, **kw: Any) -> None:
+            workers.update(self._processes or {})
+            super().shutdown(*args, **kw)
+
+    monkeypatch.setattr(pdf_module, "ProcessPoolExecutor", Watched)
+    pooled = list(letters_pdf(letters, processes=2))
+    assert len(pooled) == 3
+    assert len(workers) == 2  # made by two other processes
+    assert os.getpid() not in workers
+    for i, (one, other) in enumerate(zip(alone, pooled, strict=True)):
+        assert _text_of(one, tmp_path / f"a{i}.pdf") == _text_of(other, tmp_path / f"b{i}.pdf")
+        info = subprocess.run(
+            ["pdfinfo", str(tmp_path / f"b{i}.pdf")], capture_output=True, text=True, check=True
+        ).stdout
+        assert "Tagged:          yes" in info
+        assert re.search(rf"^Title: +{re.escape(letters[i].subject)}$", info, re.MULTILINE)
+    # closing early cancels the rest without waiting for it
+    made = letters_pdf(letters * 4, processes=2)
+    assert next(made).startswith(b"%PDF-")
+    made.close()
+
+    # workers that cannot run: the letters are made here
+    class Broken:
+        def __init__(self, **_kw: object) -> None:
+            pass
+
+        def submit(self, *_a: object) -> None:
+            raise BrokenProcessPool("pas de processus")
+
+        def shutdown(self, **_kw: object) -> None:
+            pass
+
+    monkeypatch.setattr(pdf_module, "ProcessPoolExecutor", Broken)
+    fallback = list(letters_pdf(letters, processes=2))
+    assert [_text_of(d, tmp_path / f"c{i}.pdf") for i, d in enumerate(fallback)] == [
+        _text_of(d, tmp_path / f"a{i}.pdf") for i, d in enumerate(alone)
+    ]
+
+
+def test_workers_only_for_many_letters(monkeypatch: pytest.MonkeyPatch) -> None:
+    for processors, letters, workers in ((8, 99, 0), (8, 100, 4), (2, 500, 2), (1, 500, 1)):
+        monkeypatch.setattr(os, "sched_getaffinity", lambda _pid, n=processors: set(range(n)))
+        assert pdf_module.worker_processes(letters) == workers
+    started: list[int] = []
+
+    def pool(pages: list[str], processes: int) -> Any:
+        started.append(processes)
+        return iter(())
+
+    monkeypatch.setattr(pdf_module, "_in_workers", pool)
+    monkeypatch.setattr(pdf_module, "require_weasyprint", lambda: None)
+    letter = Letter(
+        kind=LetterKind.ORIENTATION, request_id="R1", recipient="patient", subject="Objet",
+        text="x", markdown="x", html="<body>\nx\n</body>",
+    )  # fmt: skip
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1, 2})
+    letters_pdf([letter] * 99)
+    letters_pdf([letter] * 100)
+    assert started == [3]
+    letters_pdf([letter] * 3, processes=2)
+    assert started[-1] == 2
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0})
+    letters_pdf([letter] * 100)  # one processor: no worker
+    assert len(started) == 2
+
+
+def test_letters_pdf_checks_every_letter_before_making_any(
+    identity: PatientIdentity, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    letter = _orientation(identity)
+    without_html = attrs.evolve(letter, html=None)
+    with pytest.raises(LetterError, match="sans HTML"):
+        letters_pdf([letter, without_html])
+    monkeypatch.setitem(sys.modules, "weasyprint", None)
+    with pytest.raises(LetterError, match="WeasyPrint"):
+        letters_pdf([letter] * 30)
 
 
 def test_missing_weasyprint_is_a_french_error(

@@ -18,10 +18,17 @@ import pytest
 
 import mt_access
 from factories import doc, req
-from mt_access import Modality, PatientIdentity, PolicyError
+from mt_access import Modality, PatientIdentity, PolicyError, Referrer, ReferrerKind
 from mt_access.cli import main
 from mt_access.errors import SendingError
-from mt_access.letters.sending import letters_of_run, plan_sending, send_letters
+from mt_access.letters import acknowledgement, referral_letter
+from mt_access.letters.sending import (
+    DueLetters,
+    due_letters,
+    letters_of_run,
+    plan_sending,
+    send_letters,
+)
 from mt_access.letters.settings import SENDING
 from mt_access.letters.smtp import SmtpSettings, clean_answer, is_valid_address, mask_address
 from mt_access.model import PracticeContact
@@ -188,6 +195,38 @@ def test_smtp_settings_file_must_be_private(tmp_path: Path) -> None:
     assert PASSWORD not in str(info.value)
 
 
+def test_a_settings_file_line_is_checked_without_being_quoted(tmp_path: Path) -> None:
+    file = tmp_path / "smtp.conf"
+    file.touch(mode=0o600)
+    for lines, expected in (
+        ([PASSWORD], r"ligne 2 : « MT_ACCESS_SMTP_CLÉ=valeur » attendu"),
+        ([f"PASSWORD={PASSWORD}"], r"ligne 2 : « MT_ACCESS_SMTP_CLÉ=valeur » attendu"),
+        ([f"MT_ACCESS_SMTP_PASWORD={PASSWORD}"], r"ligne 2 : clé inconnue \(clés possibles"),
+        ([f"MT_ACCESS_SMTP_{PASSWORD}=x"], r"ligne 2 : clé inconnue"),
+    ):
+        file.write_text("MT_ACCESS_SMTP_HOST=h\n" + "\n".join(lines) + "\n", encoding="utf-8")
+        with pytest.raises(SendingError, match=expected) as info:
+            SmtpSettings.from_file(file)
+        assert PASSWORD not in str(info.value)
+        assert "PASWORD" not in str(info.value)
+    # a password may hold « = » and « # »; the comments are whole lines
+    file.write_text(
+        "# serveur de la CPTS\nMT_ACCESS_SMTP_HOST = smtp.exemple.fr\n"
+        "MT_ACCESS_SMTP_PASSWORD=a=b#c\nMT_ACCESS_SMTP_PORT=465\n",
+        encoding="utf-8",
+    )
+    settings = SmtpSettings.from_file(file)
+    assert (settings.host, settings.port, settings.password) == ("smtp.exemple.fr", 465, "a=b#c")
+    with pytest.raises(SendingError, match="introuvable"):
+        SmtpSettings.from_file(tmp_path / "absent.conf")
+    for mode in (0o604, 0o620, 0o660, 0o606):  # read or written by someone else
+        file.chmod(mode)
+        with pytest.raises(SendingError, match="chmod 600"):
+            SmtpSettings.from_file(file)
+    file.chmod(0o400)  # read-only for its owner is fine
+    assert SmtpSettings.from_file(file).password == "a=b#c"
+
+
 # --------------------------------------------------------------------------------------------
 # Dry run and sending
 
@@ -247,6 +286,27 @@ def test_sending_delivers_one_message_per_letter_over_tls_with_the_pdf(
     records = register.store.sendings()
     assert [(r.attempt, r.code, r.sent) for r in records] == [(1, 250, True), (1, 250, True)]
     assert {r.recipient for r in records} == {"d***@marcq.mssante.fr", "p***@example.org"}
+
+
+def test_pdfs_made_ahead_in_worker_processes_go_with_their_letters(
+    register: Register,
+    server: tuple[Any, Recorder],
+    certificate: tuple[Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pytest.importorskip("weasyprint")
+    import mt_access.letters.pdf as pdf_module
+
+    monkeypatch.setattr(pdf_module, "worker_processes", lambda _letters: 2)  # for two letters
+    controller, handler = server
+    letters, _ = letters_of_run(register)
+    expected = {letter.filename("pdf"): letter.pdf() for letter in letters}
+    report = send_letters(register, letters, send=True, smtp=_smtp(controller, certificate))
+    assert report.count("envoye") == 2
+    assert len(handler.messages) == 2
+    for received in handler.messages:
+        (attachment,) = list(received.message.iter_attachments())
+        assert attachment.get_content() == expected[attachment.get_filename()]
 
 
 def test_a_letter_is_never_sent_twice(
@@ -346,6 +406,63 @@ def test_plan_without_a_sending_section_refuses_patients(register: Register) -> 
     assert all("non prévu par la politique" in p.reason and p.status == "refuse" for p in patients)
 
 
+def test_every_refusal_is_reported_per_letter_without_personal_data(
+    referrers_policy_file: Path,
+) -> None:
+    """Issue 15, « Bad input »: an address missing, invalid, outside MSSanté or without
+    consent refuses that letter only, with a French reason naming ids, never the address."""
+    register = Register(MemoryStore(), mt_access.load_policy(referrers_policy_file))
+    gps = {"MG3": "", "MG4": "dr..quatre@mssante.fr", "MG5": "dr.cinq@mssante.fr.exemple.com"}
+    for pid, address in gps.items():
+        register.add_physician(
+            doc(pid, MARCQ, capacity=None, contact=PracticeContact(mssante=address))
+        )
+        register.join(pid, D1, monthly_capacity=5, modalities=[Modality.OFFICE])
+    yes = {"accepte_courriel": True}
+    none = Referrer(kind=ReferrerKind.SOCIAL_WORKER, name="Service social", contact="")
+    phone = Referrer(kind=ReferrerKind.HOSPITAL, name="Hôpital", contact="03 20 00 00 00")
+    people = [
+        (req("S1", MARCQ, received=D1, answers=yes, referrer=none), _identity("")),
+        (req("S2", MARCQ, received=D1, referrer=phone), _identity(PATIENT)),
+        *[(req(f"S{pid}", MARCQ, received=D1), _identity("")) for pid in gps],
+    ]
+    for request, identity in people:
+        register.add_request(request, identity)
+        register.acknowledge(request.id, D1)
+        register.confirm(request.id, D2)
+        register.to_waiting(request.id, D2)
+    letters = []
+    for pid in gps:
+        register.propose(f"S{pid}", pid, RUN)
+        letters.append(referral_letter(register, f"S{pid}", pid, RUN))
+    letters += [
+        acknowledgement(register, "S1", RUN),
+        acknowledgement(register, "S1", RUN, to="referrer"),
+        acknowledgement(register, "S2", RUN),
+        acknowledgement(register, "S2", RUN, to="referrer"),
+    ]
+    planned = plan_sending(register, letters, attachment="md")
+    assert [p.status for p in planned] == ["refuse"] * 7
+    reasons = [p.reason for p in planned]
+    assert reasons == [
+        "pas d'adresse MSSanté pour le médecin MG3",
+        "adresse MSSanté du médecin MG4 invalide",
+        "adresse du médecin MG5 hors MSSanté (domaines acceptés : mssante.fr) : le dossier "
+        "qualifié ne part que par messagerie sécurisée de santé",
+        "le patient n'a pas donné d'adresse électronique",
+        "l'adresseur n'a pas donné de contact",
+        "le patient n'a pas accepté les courriels (question « accepte_courriel »)",
+        "le contact de l'adresseur n'est pas une adresse électronique valide",
+    ]
+    for text in reasons:
+        for private in (PATIENT, "03 20 00 00 00", NAME, "dr.cinq", "quatre"):
+            assert private not in text
+    with pytest.raises(SendingError, match="format de pièce jointe inconnu"):
+        plan_sending(register, letters, attachment="docx")
+
+
+# --------------------------------------------------------------------------------------------
+# The command line
 # --------------------------------------------------------------------------------------------
 # The command line
 
@@ -399,6 +516,49 @@ def test_envoyer_command_never_shows_credentials(
     assert os.environ["MT_ACCESS_SMTP_PASSWORD"] == PASSWORD  # read, never stored
 
 
+def test_envoyer_reads_the_server_from_a_private_settings_file(
+    tmp_path: Path,
+    policy_file: Path,
+    policy: mt_access.Policy,
+    server: tuple[Any, Recorder],
+    certificate: tuple[Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    controller, handler = server
+    path = tmp_path / "registre.sqlite"
+    store = SQLiteStore(path)
+    with store.transaction():
+        store.put_setting("policy", str(policy_file))
+    _build(Register(store, policy))
+    store.close()
+    conf = tmp_path / "smtp.conf"
+    conf.touch(mode=0o600)
+    conf.write_text(
+        f"MT_ACCESS_SMTP_HOST=127.0.0.1\nMT_ACCESS_SMTP_PORT={controller.port}\n"
+        f"MT_ACCESS_SMTP_USER={USER}\nMT_ACCESS_SMTP_PASSWORD={PASSWORD}\n"
+        f"MT_ACCESS_SMTP_CAFILE={certificate[0]}\n",
+        encoding="utf-8",
+    )
+    for key in ("HOST", "PORT", "USER", "PASSWORD", "CAFILE"):
+        monkeypatch.delenv(f"MT_ACCESS_SMTP_{key}", raising=False)
+    monkeypatch.setenv("MT_ACCESS_SMTP_FICHIER", str(conf))
+    outputs = []
+    for extra in ([], ["--smtp", str(conf)]):
+        out, err = io.StringIO(), io.StringIO()
+        args = ["envoyer", "--registre", str(path), "--envoyer", "--format", "md", *extra]
+        code = main(args, out=out, err=err)
+        assert code == 0, err.getvalue()
+        outputs.append(out.getvalue() + err.getvalue())
+    assert "2 envoyé" in outputs[0]
+    assert "2 déjà envoyé" in outputs[1]
+    assert all(received.authenticated for received in handler.messages)
+    for text in outputs:
+        assert PASSWORD not in text
+        assert USER not in text
+    assert PASSWORD.encode() not in path.read_bytes()
+    assert USER.encode() not in path.read_bytes()
+
+
 def test_envoyer_refuses_a_readable_settings_file(
     tmp_path: Path, policy_file: Path, policy: mt_access.Policy
 ) -> None:
@@ -415,3 +575,193 @@ def test_envoyer_refuses_a_readable_settings_file(
     assert code == 1
     assert "chmod 600" in err.getvalue()
     assert PASSWORD not in err.getvalue() + out.getvalue()
+
+
+# --------------------------------------------------------------------------------------------
+# Every letter due: acknowledgements, the run's letters, feedback to referrers
+
+REFERRER = "a.social@exemple.org"
+D_LETTERS = dt.date(2026, 3, 10)
+
+
+@pytest.fixture(scope="module")
+def referrers_policy_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    text = mt_access.available_policies()["deule_marque"].read_text(encoding="utf-8")
+    path = tmp_path_factory.mktemp("policy-referrers") / "politique.yaml"
+    path.write_text(text + EXTRA + "  referrers_by_email: true\n", encoding="utf-8")
+    return path
+
+
+def _build_due(register: Register) -> None:
+    """:func:`_build`'s run, then: RA received (not acknowledged) from a social worker, the
+    patient agreeing to e-mail; RB received from the patient, who did not agree; RC referred,
+    withdrawn after the run (its referrer is due a feedback); RD referred, closed long ago."""
+    _build(register)
+    social = Referrer(kind=ReferrerKind.SOCIAL_WORKER, name="Service social", contact=REFERRER)
+    yes = {"accepte_courriel": True}
+    register.add_request(
+        req("RA", MARCQ, age=40, received=D2, answers=yes, referrer=social),
+        _identity("p.ra@example.org", "Testnomra"),
+    )
+    register.add_request(req("RB", MARCQ, age=41, received=D2), _identity("p.rb@example.org"))
+    register.add_request(
+        req("RC", MARCQ, age=42, received=D1, referrer=social), _identity("", "Testnomrc")
+    )
+    register.withdraw("RC", RUN)
+    register.add_request(
+        req("RD", MARCQ, age=43, received=dt.date(2025, 1, 6), referrer=social), _identity("")
+    )
+    register.withdraw("RD", dt.date(2025, 1, 7))
+
+
+def test_due_letters_gathers_acknowledgements_run_letters_and_feedback(
+    referrers_policy_file: Path,
+) -> None:
+    register = Register(MemoryStore(), mt_access.load_policy(referrers_policy_file))
+    _build_due(register)
+    due = due_letters(register, D_LETTERS)
+    keys = [(x.request_id, x.kind.value) for x in due.letters]
+    assert keys[:3] == [
+        ("RA", "accuse_reception_patient"),
+        ("RA", "accuse_reception_adresseur"),
+        ("RB", "accuse_reception_patient"),
+    ]
+    assert keys[-1] == ("RC", "retour_adresseur")  # not RD: closed more than a month ago
+    assert len(keys) == 3 + 5 + 1
+    assert due.run == 1
+    assert [x.kind.value for x in due_letters(register, D_LETTERS, groups=["retours"]).letters] == [
+        "retour_adresseur"
+    ]
+    older = due_letters(register, D_LETTERS, groups=["retours"], since=dt.date(2025, 1, 1))
+    assert [x.request_id for x in older.letters] == ["RC", "RD"]
+    assert due_letters(register, D1, groups=["accuses"]).letters == ()  # received after D1
+    empty = Register(MemoryStore(), register.policy)
+    assert due_letters(empty, D_LETTERS) == DueLetters((), (), None)  # no run: no error
+    with pytest.raises(SendingError, match="aucun appariement"):
+        due_letters(empty, D_LETTERS, groups=["appariement"])
+    with pytest.raises(SendingError, match="courriers inconnus"):
+        due_letters(empty, D_LETTERS, groups=["tout"])  # type: ignore[list-item]
+
+
+def test_envoyer_sends_every_letter_due_once_and_records_acknowledgements(
+    tmp_path: Path,
+    referrers_policy_file: Path,
+    server: tuple[Any, Recorder],
+    certificate: tuple[Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    controller, handler = server
+    path = tmp_path / "registre.sqlite"
+    store = SQLiteStore(path)
+    with store.transaction():
+        store.put_setting("policy", str(referrers_policy_file))
+    _build_due(Register(store, mt_access.load_policy(referrers_policy_file)))
+    store.close()
+    env = {
+        "HOST": "127.0.0.1", "PORT": str(controller.port), "USER": USER,
+        "PASSWORD": PASSWORD, "CAFILE": str(certificate[0]),
+    }  # fmt: skip
+    for key, value in env.items():
+        monkeypatch.setenv(f"MT_ACCESS_SMTP_{key}", value)
+
+    def run(*args: str) -> str:
+        out, err = io.StringIO(), io.StringIO()
+        base = ["envoyer", "--registre", str(path), "--date", "10/03/2026", "--format", "md"]
+        code = main([*base, *args], out=out, err=err)
+        assert code == 0, err.getvalue()
+        return out.getvalue() + err.getvalue()
+
+    preview = run()
+    assert "Aperçu" in preview
+    assert "accusé de réception au patient" in preview
+    assert "accusé de réception à l'adresseur" in preview
+    assert "retour à l'adresseur" in preview
+    assert "Courriers de l'appariement n° 1 compris." in preview
+    assert "9 courrier(s) : 5 à envoyer, 4 refusé." in preview
+    assert handler.messages == []
+    only = run("--seulement", "accuses")
+    assert "3 courrier(s) : 2 à envoyer, 1 refusé." in only
+    assert "dossier qualifié" not in only
+
+    sent = run("--envoyer")
+    assert "5 envoyé" in sent
+    assert "Accusé de réception enregistré pour 1 demande(s) (au 10/03/2026) : RA." in sent
+    recipients = sorted(r for m in handler.messages for r in m.recipients)
+    assert recipients == sorted([MSSANTE, PATIENT, "p.ra@example.org", REFERRER, REFERRER])
+    subjects = sorted(str(m.message["Subject"]) for m in handler.messages)
+    assert any("accusé de réception à l'adresseur (demande RA)" in s for s in subjects)
+    assert any("retour à l'adresseur (demande RC)" in s for s in subjects)
+    for secret in (PASSWORD, MSSANTE, PATIENT, REFERRER, "Testnomra", "Testnomrc"):
+        assert secret not in sent
+
+    again = run("--envoyer")
+    assert "envoyé" not in again.replace("déjà envoyé", "")
+    assert "3 déjà envoyé" in again  # the run's two letters and the feedback; RA is acknowledged
+    assert not any(line.startswith("RA ") for line in again.splitlines())  # acknowledged
+    assert any(line.startswith("RC ") for line in again.splitlines())
+    assert len(handler.messages) == 5
+    reopened = SQLiteStore(path)
+    try:
+        register = Register(reopened, mt_access.load_policy(referrers_policy_file))
+        assert register.file("RA").state.value == "acknowledged"
+        assert register.file("RB").state.value == "received"  # refused: send it by post
+        assert len(reopened.sendings()) == 5
+    finally:
+        reopened.close()
+
+
+def test_erasing_a_request_blanks_its_sendings(
+    tmp_path: Path,
+    policy_file: Path,
+    policy: mt_access.Policy,
+    server: tuple[Any, Recorder],
+    certificate: tuple[Path, Path],
+) -> None:
+    controller, handler = server
+    handler.refused.add(PATIENT)  # the answer names the address (masked)
+    path = tmp_path / "registre.sqlite"
+    store = SQLiteStore(path)
+    with store.transaction():
+        store.put_setting("policy", str(policy_file))
+    register = Register(store, policy)
+    _build(register)
+    letters, _ = letters_of_run(register)
+    send_letters(register, letters, send=True, smtp=_smtp(controller, certificate), attachment="md")
+    kept = [r for r in store.sendings() if r.request_id == "R1"]
+    assert kept
+    assert all(r.recipient == "p***@example.org" for r in kept)
+    assert any("p***@example.org" in r.answer for r in kept)
+    store.close()
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["demande", "effacer", "R1", "--oui", "--registre", str(path)], out, err)
+    assert code == 0, err.getvalue()
+    store = SQLiteStore(path)
+    try:
+        erased = [r for r in store.sendings() if r.request_id == "R1"]
+        assert [(r.attempt, r.code) for r in erased] == [(r.attempt, r.code) for r in kept]
+        assert all(r.recipient == "" and "example.org" not in r.answer for r in erased)
+        others = [r for r in store.sendings() if r.request_id != "R1"]
+        assert [r.recipient for r in others] == ["d***@marcq.mssante.fr"]
+        # erased, the request has no letter any more: nothing is planned for it
+        again = Register(store, policy)
+        assert all(
+            p.status == "refuse" and p.reason == "données personnelles effacées"
+            for p in plan_sending(again, letters, attachment="md")
+            if p.letter.request_id == "R1"
+        )
+    finally:
+        store.close()
+    assert b"p***@example.org" not in path.read_bytes()
+    conn = sqlite3.connect(path)
+    try:  # the records are append-only again
+        with pytest.raises(sqlite3.IntegrityError, match="ne se modifient pas"):
+            conn.execute("UPDATE sendings SET answer = 'x'")
+    finally:
+        conn.close()
+
+
+def test_the_cli_choices_are_the_groups() -> None:
+    from mt_access.cli.send_command import SEND_GROUPS
+    from mt_access.letters.sending import GROUPS
+
+    assert SEND_GROUPS == GROUPS

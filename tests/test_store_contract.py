@@ -716,6 +716,40 @@ def test_sendings_are_kept_in_order_and_rolled_back(store: Store) -> None:
         store.add_sending(records[0])  # outside a transaction
 
 
+def test_erasure_blanks_the_addresses_of_the_sendings(store: Store) -> None:
+    at = dt.datetime(2026, 3, 5, 9, 30, tzinfo=dt.UTC)
+    r1, r2 = req("R1"), req("R2")
+    with store.transaction():
+        store.add_request(r1, identity(1), waiting_file(r1))
+        store.add_request(r2, identity(2), waiting_file(r2))
+        for rid in ("R1", "R2"):
+            store.add_sending(
+                SendingRecord(rid, "orientation", "", "patient", "p***@example.org", at, 1, 550,
+                              "550 5.1.1 <p***@example.org>: boîte inconnue", False)
+            )  # fmt: skip
+            store.add_sending(
+                SendingRecord(rid, "orientation", "", "patient", "p***@example.org", at, 2, 250,
+                              "250 OK", True)
+            )  # fmt: skip
+    before = store.sendings("R2")
+    with store.transaction():
+        store.replace_request(attrs.evolve(r1, comments=""), PatientIdentity(), erased_on=D3)
+    erased = store.sendings("R1")
+    assert [(r.recipient, r.answer) for r in erased] == [
+        ("", "550 5.1.1 <***>: boîte inconnue"),
+        ("", "250 OK"),
+    ]
+    # what was sent, when and how many times is kept: a letter is still never sent twice
+    assert [(r.key[1:], r.at, r.attempt, r.code, r.sent) for r in erased] == [
+        (r.key[1:], r.at, r.attempt, r.code, r.sent) for r in before
+    ]
+    assert store.sendings("R2") == before  # the other request keeps its records
+    assert [r.request_id for r in store.sendings()] == ["R1", "R1", "R2", "R2"]
+    with store.transaction():  # the records are append-only again
+        store.add_sending(attrs.evolve(before[0], request_id="R3"))
+    assert len(store.sendings()) == 5
+
+
 def test_runs_are_numbered_in_commit_order(store: Store) -> None:
     runs = [
         RunRecord(7, D2 + dt.timedelta(days=n), "2026-03", "voironnais", n, 1, 2, 3)

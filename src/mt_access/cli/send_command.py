@@ -1,16 +1,19 @@
-"""The command ``envoyer``: the letters of a match run by e-mail, a dry run by default."""
+"""The command ``envoyer``: the letters due by e-mail (acknowledgements not sent yet, a match
+run's letters, feedback to referrers of requests closed lately), a dry run by default."""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mt_access.cli.common import (
     EXIT_NOT_SENT,
     EXIT_OK,
     Console,
     add_register,
+    day_of,
     open_register,
     parse_date,
     table,
@@ -18,7 +21,14 @@ from mt_access.cli.common import (
 )
 from mt_access.cli.registry_base import in_french
 
-__all__ = ["add_send_parser", "cmd_send"]
+if TYPE_CHECKING:
+    from mt_access.letters.sending import Group
+
+__all__ = ["SEND_GROUPS", "add_send_parser", "cmd_send"]
+
+SEND_GROUPS: tuple[Group, ...] = ("accuses", "appariement", "retours")
+"""The choices of ``--seulement``: :data:`mt_access.letters.sending.GROUPS` (not imported
+here, so that building the parser does not load the letters; a test checks they agree)."""
 
 SMTP_FILE_ENV = "MT_ACCESS_SMTP_FICHIER"
 """The environment variable naming the SMTP settings file (as ``--smtp``)."""
@@ -27,9 +37,10 @@ SMTP_FILE_ENV = "MT_ACCESS_SMTP_FICHIER"
 def add_send_parser(sub: Any) -> None:
     """Add ``envoyer`` to the ``mt-access`` sub-parsers."""
     summary = (
-        "envoyer par courriel les courriers d'un appariement (dossiers qualifiés aux médecins "
-        "par MSSanté, courriers aux patients qui l'ont accepté) ; sans --envoyer, montre "
-        "seulement ce qui partirait"
+        "envoyer par courriel les courriers dus : accusés de réception pas encore faits, "
+        "courriers du dernier appariement (dossiers qualifiés aux médecins par MSSanté, "
+        "orientations), retours aux adresseurs des demandes closes depuis un mois ; sans "
+        "--envoyer, montre seulement ce qui partirait"
     )
     parser: argparse.ArgumentParser = sub.add_parser(
         "envoyer",
@@ -54,7 +65,26 @@ def add_send_parser(sub: Any) -> None:
         type=parse_date,
         default=None,
         metavar="JJ/MM/AAAA",
-        help="date des courriers (celle de l'appariement par défaut)",
+        help="date des courriers (par défaut : aujourd'hui, et pour ceux de l'appariement sa date)",
+    )
+    parser.add_argument(
+        "--seulement",
+        action="append",
+        choices=SEND_GROUPS,
+        default=None,
+        metavar="COURRIERS",
+        help="seulement ces courriers (option répétable) : accuses (accusés de réception des "
+        "demandes reçues pas encore accusées), appariement (dossiers qualifiés, orientations, "
+        "ressources de l'appariement), retours (retours aux adresseurs des demandes closes) ; "
+        "tous par défaut",
+    )
+    parser.add_argument(
+        "--depuis",
+        type=parse_date,
+        default=None,
+        metavar="JJ/MM/AAAA",
+        help="retours aux adresseurs des demandes closes depuis cette date (par défaut : "
+        "depuis un mois avant la date des courriers)",
     )
     parser.add_argument(
         "--envoyer",
@@ -77,20 +107,34 @@ def add_send_parser(sub: Any) -> None:
 
 
 def cmd_send(args: argparse.Namespace, console: Console) -> int:
-    from mt_access.letters.sending import STATUS_LABELS, letters_of_run, send_letters
+    from mt_access.letters.sending import (
+        STATUS_LABELS,
+        acknowledge_sent,
+        due_letters,
+        send_letters,
+    )
     from mt_access.letters.smtp import SmtpSettings
 
     smtp = None
     if args.envoyer:
         file = args.smtp or os.environ.get(SMTP_FILE_ENV)
         smtp = SmtpSettings.from_file(file) if file else SmtpSettings.from_env()
+    on: dt.date = day_of(args)
+    acknowledged: list[str] = []
     with open_register(args, readonly=not args.envoyer) as register:
-        letters, missing = letters_of_run(register, args.run, args.date)
+        due = due_letters(
+            register, on, groups=args.seulement or SEND_GROUPS, run=args.run, run_on=args.date,
+            since=args.depuis,
+        )  # fmt: skip
         report = send_letters(
-            register, letters, send=args.envoyer, smtp=smtp, attachment=args.format
+            register, due.letters, send=args.envoyer, smtp=smtp, attachment=args.format
         )
+        if report.sent:
+            acknowledged = acknowledge_sent(register, report, on)
     if not args.envoyer:
         console.say("Aperçu : rien n'est envoyé ni enregistré (ajoutez --envoyer pour envoyer).")
+    if due.run is not None:
+        console.say(f"Courriers de l'appariement n° {due.run} compris.")
     rows = [
         (
             p.letter.request_id,
@@ -104,16 +148,19 @@ def cmd_send(args: argparse.Namespace, console: Console) -> int:
         for p in report.letters
     ]
     headers = ("demande", "courrier", "destinataire", "adresse", "format", "état", "motif")
-    console.say(
-        table(headers, rows, max_width=160) if rows else "Aucun courrier pour cet appariement."
-    )
-    for rid in missing:
+    console.say(table(headers, rows, max_width=160) if rows else "Aucun courrier à envoyer.")
+    for rid in due.missing:
         console.warn(
             f"demande {rid} : courrier impossible à écrire (données effacées ou proposition "
             "retirée)"
         )
     counts = [f"{report.count(s)} {label}" for s, label in STATUS_LABELS.items() if report.count(s)]
     console.say(f"{len(report.letters)} courrier(s) : {', '.join(counts) or 'aucun'}.")
+    if acknowledged:
+        console.say(
+            f"Accusé de réception enregistré pour {len(acknowledged)} demande(s) (au "
+            f"{on:%d/%m/%Y}) : {', '.join(acknowledged)}."
+        )
     if report.sent and not report.complete:
         console.warn(
             "des courriers ne sont pas partis ; relancez « mt-access envoyer --envoyer » plus "

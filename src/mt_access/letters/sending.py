@@ -9,6 +9,11 @@ same, and with ``send=True`` sends one message per letter (a short text body wit
 data, the letter attached) over SMTP with STARTTLS, records every attempt in the register
 (:class:`~mt_access.store.SendingRecord`), never sends again a letter the register says was
 sent, and retries failures with backoff up to ``sending.max_attempts`` attempts per letter.
+
+:func:`due_letters` gathers what ``mt-access envoyer`` sends: the acknowledgements of the
+requests not acknowledged yet, the letters of a match run (:func:`letters_of_run`) and the
+feedback to the referrers of the requests closed lately; :func:`acknowledge_sent` records the
+acknowledgement of a request whose acknowledgement went.
 """
 
 from __future__ import annotations
@@ -27,7 +32,13 @@ import attrs
 
 from mt_access.errors import RegisterOperationError, SendingError
 from mt_access.letters.compose import Letter
-from mt_access.letters.service import orientation_letter, referral_letter, resources_letter
+from mt_access.letters.service import (
+    acknowledgement,
+    feedback_letter,
+    orientation_letter,
+    referral_letter,
+    resources_letter,
+)
 from mt_access.letters.settings import SENDING, SendingSettings
 from mt_access.letters.smtp import (
     SmtpSettings,
@@ -39,16 +50,23 @@ from mt_access.letters.smtp import (
     mask_address,
 )
 from mt_access.letters.templates import LetterError, LetterKind, LetterTemplates
-from mt_access.lifecycle import Actor, Event
+from mt_access.lifecycle import EXIT_STATES, Actor, Event, LifecycleError, RequestState
+from mt_access.model import ReferrerKind
 from mt_access.register import Register
 from mt_access.store.base import SendingRecord
 
 __all__ = [
     "ATTACHMENTS",
+    "FEEDBACK_DAYS",
+    "GROUPS",
+    "DueLetters",
+    "Group",
     "Planned",
     "SendingReport",
     "Status",
+    "acknowledge_sent",
     "default_attachment",
+    "due_letters",
     "letters_of_run",
     "plan_sending",
     "send_letters",
@@ -76,6 +94,7 @@ STATUS_LABELS: dict[Status, str] = {
 
 _PATIENT_KINDS = (LetterKind.ACK_PATIENT, LetterKind.ORIENTATION, LetterKind.RESOURCES)
 _REFERRER_KINDS = (LetterKind.ACK_REFERRER, LetterKind.FEEDBACK)
+_ACK_KINDS = (LetterKind.ACK_PATIENT, LetterKind.ACK_REFERRER)
 
 
 def default_attachment() -> str:
@@ -203,6 +222,125 @@ def letters_of_run(
     return letters, missing
 
 
+Group = Literal["accuses", "appariement", "retours"]
+"""Which letters :func:`due_letters` gathers: the acknowledgements due (``accuses``), a match
+run's letters (``appariement``), the feedback to referrers due (``retours``)."""
+
+GROUPS: tuple[Group, ...] = ("accuses", "appariement", "retours")
+"""Every :data:`Group`, in the order their letters come."""
+
+FEEDBACK_DAYS = 31
+"""By default, :func:`due_letters` gives the feedback of the requests closed in the
+``FEEDBACK_DAYS`` days up to the letters' date (not those closed long before)."""
+
+
+@attrs.frozen
+class DueLetters:
+    """What :func:`due_letters` found.
+
+    Attributes:
+        letters: the letters, acknowledgements first, then the run's, then the feedback.
+        missing: the ids of the requests whose run letters cannot be written any more.
+        run: the number of the run whose letters are included (``None``: none).
+    """
+
+    letters: tuple[Letter, ...]
+    missing: tuple[str, ...]
+    run: int | None
+
+
+def due_letters(
+    register: Register,
+    on: dt.date,
+    *,
+    groups: Iterable[Group] = GROUPS,
+    run: int | None = None,
+    run_on: dt.date | None = None,
+    since: dt.date | None = None,
+) -> DueLetters:
+    """The letters due, to send by e-mail (or see in a dry run).
+
+    * ``accuses``: for each request not acknowledged yet (state ``received``, personal data
+      kept, received on or before ``on``), the acknowledgement to the patient, and to the
+      referrer when someone else made the request;
+    * ``appariement``: the letters of the match run ``run`` (the last one by default), as
+      :func:`letters_of_run` rebuilds them, dated ``run_on`` (the run's date by default);
+      nothing when no run was ever made, unless ``run`` or this group alone is asked;
+    * ``retours``: the feedback to the referrer of each request referred by someone else and
+      closed (MT found or exit) between ``since`` (:data:`FEEDBACK_DAYS` days before ``on`` by
+      default) and ``on``.
+
+    A letter already sent is given too: :func:`plan_sending` says « déjà envoyé » and
+    :func:`send_letters` never sends it again.
+
+    Args:
+        register: the CPTS's register.
+        on: the date of the acknowledgements and feedback.
+        groups: which letters (:data:`GROUPS`).
+        run: the run's number (``None``: the last one).
+        run_on: the date of the run's letters (``None``: the run's date).
+        since: the first closing date of the feedback.
+
+    Raises:
+        SendingError: an unknown group; no such run (or no run at all when asked for).
+    """
+    wanted = list(dict.fromkeys(groups))
+    for group in wanted:
+        if group not in GROUPS:
+            raise SendingError(f"courriers inconnus : {group!r} ({', '.join(GROUPS)})")
+    templates = LetterTemplates.for_policy(register.policy)
+    store = register.store
+    letters: list[Letter] = []
+    missing: list[str] = []
+    number: int | None = None
+    if "accuses" in wanted:
+        for line in store.summaries([RequestState.RECEIVED]):
+            if line.last_event > on or store.erased_on(line.id) is not None:
+                continue
+            letters.append(acknowledgement(register, line.id, on, templates=templates))
+            if register.request(line.id).referrer.kind is not ReferrerKind.PATIENT:
+                letters.append(
+                    acknowledgement(register, line.id, on, to="referrer", templates=templates)
+                )
+    runs = register.runs() if "appariement" in wanted else []
+    if "appariement" in wanted and (runs or run is not None or wanted == ["appariement"]):
+        found, lost = letters_of_run(register, run, run_on)
+        letters += found
+        missing += lost
+        number = run if run is not None else runs[-1].number
+    if "retours" in wanted:
+        first = since if since is not None else on - dt.timedelta(days=FEEDBACK_DAYS)
+        for line in store.summaries(sorted(EXIT_STATES, key=lambda s: s.value)):
+            if not first <= line.last_event <= on or store.erased_on(line.id) is not None:
+                continue
+            if register.request(line.id).referrer.kind is not ReferrerKind.PATIENT:
+                letters.append(feedback_letter(register, line.id, on, templates=templates))
+    return DueLetters(tuple(letters), tuple(missing), number)
+
+
+def acknowledge_sent(register: Register, report: SendingReport, on: dt.date) -> list[str]:
+    """Record the acknowledgement (``received`` → ``acknowledged``, on ``on``) of each request
+    still ``received`` whose acknowledgement, to the patient or to the referrer, the register
+    says was sent (this time or before: a sending cut short before this step is completed).
+
+    Returns:
+        The ids of the requests acknowledged now.
+    """
+    done: list[str] = []
+    for planned in report.letters:
+        rid = planned.letter.request_id
+        if planned.letter.kind not in _ACK_KINDS or planned.status not in ("envoye", "deja_envoye"):
+            continue
+        if rid in done or register.file(rid).state is not RequestState.RECEIVED:
+            continue
+        try:
+            register.acknowledge(rid, on, comment="accusé de réception envoyé par courriel")
+        except LifecycleError:  # an event recorded after ``on`` meanwhile
+            continue
+        done.append(rid)
+    return done
+
+
 def _recipient_kind(kind: LetterKind) -> RecipientKind:
     if kind is LetterKind.REFERRAL:
         return "medecin"
@@ -309,8 +447,9 @@ def plan_sending(
     return out
 
 
-def _message(planned: Planned, sender: str, cpts: str) -> EmailMessage:
-    """One message: a short body without health data, the letter attached."""
+def _message(planned: Planned, sender: str, cpts: str, pdf: bytes | None = None) -> EmailMessage:
+    """One message: a short body without health data, the letter attached (``pdf``: its PDF
+    when already made)."""
     letter = planned.letter
     msg = EmailMessage()
     msg["From"] = sender
@@ -326,7 +465,8 @@ def _message(planned: Planned, sender: str, cpts: str) -> EmailMessage:
     )
     name = letter.filename(planned.attachment)
     if planned.attachment == "pdf":
-        msg.add_attachment(letter.pdf(), maintype="application", subtype="pdf", filename=name)
+        data = pdf if pdf is not None else letter.pdf()
+        msg.add_attachment(data, maintype="application", subtype="pdf", filename=name)
     else:
         subtype = "markdown" if planned.attachment == "md" else "plain"
         msg.add_attachment(letter.content(planned.attachment), subtype=subtype, filename=name)
@@ -381,9 +521,38 @@ def send_letters(
             "adresse d'expédition absente : ajoutez « sending.sender » à la politique"
         )
     now = clock or (lambda: dt.datetime.now(dt.UTC).replace(microsecond=0))
-    return SendingReport(
-        tuple(_Sender(register, settings, smtp, tls, backoff, sleep, now).run(planned)), sent=True
-    )
+    sender = _Sender(register, settings, smtp, tls, backoff, sleep, now)
+    if planned and planned[0].attachment == "pdf":
+        sender.pdfs = _Pdfs(planned)
+    return SendingReport(tuple(sender.run(planned)), sent=True)
+
+
+class _Pdfs:
+    """The PDFs of the letters to send, made ahead in order (:func:`letters_pdf`: in worker
+    processes when there are many) while the ones before are sent."""
+
+    def __init__(self, planned: Sequence[Planned]) -> None:
+        from mt_access.letters.pdf import letters_pdf
+
+        keys: dict[tuple[str, str, str], Letter] = {}
+        for item in planned:
+            if item.status == "a_envoyer":
+                keys.setdefault(item.key, item.letter)  # the same letter twice goes once
+        letters = list(keys.values())
+        self._keys = iter(keys)
+        self._made = letters_pdf(letters)
+
+    def get(self, key: tuple[str, str, str]) -> bytes | None:
+        """The PDF of the letter ``key``; ``None`` when it was not made ahead."""
+        for made in self._keys:
+            data = next(self._made)
+            if made == key:
+                return data
+        return None
+
+    def close(self) -> None:
+        """Cancel the PDFs not made yet (the server is gone, or an error)."""
+        self._made.close()
 
 
 @attrs.define
@@ -397,6 +566,7 @@ class _Sender:
     now: Callable[[], dt.datetime]
     conn: smtplib.SMTP | None = None
     unreachable: bool = False
+    pdfs: _Pdfs | None = None
 
     def run(self, planned: Sequence[Planned]) -> list[Planned]:
         out: list[Planned] = []
@@ -413,13 +583,17 @@ class _Sender:
                     out.append(self._send(item))
                     done.add(item.key)
         finally:
+            if self.pdfs is not None:
+                self.pdfs.close()
             if self.conn is not None:
                 close(self.conn)
         return out
 
     def _send(self, item: Planned) -> Planned:
         cpts = self.register.policy.name
-        payload = _message(item, self.settings.sender, cpts).as_bytes(policy=email.policy.SMTP)
+        pdf = self.pdfs.get(item.key) if self.pdfs is not None else None
+        message = _message(item, self.settings.sender, cpts, pdf)
+        payload = message.as_bytes(policy=email.policy.SMTP)
         attempt = item.attempts
         delay = self.backoff
         while True:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from mt_access.letters.compose import (
@@ -431,10 +431,6 @@ def write_letters(
     for fmt in formats:
         if fmt not in FORMATS:
             raise LetterError(f"format de courrier inconnu : {fmt!r} ({', '.join(FORMATS)})")
-    if "pdf" in formats:
-        from mt_access.letters.pdf import require_weasyprint
-
-        require_weasyprint()
     todo = list(letters)
     names = [letter.filename(fmt) for letter in todo for fmt in formats]
     seen: set[str] = set()
@@ -442,18 +438,27 @@ def write_letters(
         if name in seen:
             raise LetterError(f"deux courriers auraient le même nom de fichier : {name}")
         seen.add(name)
+    pdfs: Iterator[bytes] = iter(())
+    if "pdf" in formats:
+        from mt_access.letters.pdf import letters_pdf
+
+        pdfs = letters_pdf(todo)  # WeasyPrint checked now; many letters: worker processes
     target = Path(folder)
-    target.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    for letter in todo:
-        for fmt in formats:
-            path = target / letter.filename(fmt)
-            tmp = path.with_name(f".{path.name}.tmp")
-            payload = letter.pdf() if fmt == "pdf" else letter.content(fmt).encode("utf-8")
-            try:
-                tmp.write_bytes(payload)
-                os.replace(tmp, path)
-            finally:
-                tmp.unlink(missing_ok=True)
-            written.append(path)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        for letter in todo:
+            for fmt in formats:
+                path = target / letter.filename(fmt)
+                tmp = path.with_name(f".{path.name}.tmp")
+                payload = next(pdfs) if fmt == "pdf" else letter.content(fmt).encode("utf-8")
+                try:
+                    tmp.write_bytes(payload)
+                    os.replace(tmp, path)
+                finally:
+                    tmp.unlink(missing_ok=True)
+                written.append(path)
+    finally:
+        if isinstance(pdfs, Generator):
+            pdfs.close()  # a failure half-way: the PDFs not made yet are cancelled
     return written

@@ -22,6 +22,7 @@ from mt_access.errors import SendingError
 
 __all__ = [
     "ENV_PREFIX",
+    "SMTP_KEYS",
     "SmtpSettings",
     "clean_answer",
     "close",
@@ -35,6 +36,9 @@ __all__ = [
 ENV_PREFIX = "MT_ACCESS_SMTP_"
 """The environment variables: ``MT_ACCESS_SMTP_HOST``, ``_PORT``, ``_USER``, ``_PASSWORD``
 (and ``_TIMEOUT`` in seconds, ``_CAFILE`` for a server certificate of a private authority)."""
+
+SMTP_KEYS = ("HOST", "PORT", "USER", "PASSWORD", "TIMEOUT", "CAFILE")
+"""The settings, each read from ``MT_ACCESS_SMTP_`` followed by the key."""
 
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -127,7 +131,9 @@ class SmtpSettings:
 
         Raises:
             SendingError: the file is missing, readable or writable by the group or others
-                (``chmod 600`` expected), or holds a line that is not ``KEY=value``.
+                (``chmod 600`` expected), or holds a line that is not ``KEY=value`` (the
+                message gives its number, never its text) or an unknown key (a misspelt
+                ``MT_ACCESS_SMTP_PASSWORD`` would leave the password out).
         """
         file = Path(path)
         try:
@@ -149,12 +155,19 @@ class SmtpSettings:
             if not text or text.startswith("#"):
                 continue
             key, equal, value = text.partition("=")
-            if not equal or not key.strip().startswith(ENV_PREFIX):
+            key = key.strip()
+            if not equal or not key.startswith(ENV_PREFIX):  # the line may be a password
                 raise SendingError(
                     f"fichier de réglages SMTP {file}, ligne {number} : "
                     f"« {ENV_PREFIX}CLÉ=valeur » attendu"
                 )
-            values[key.strip()] = value.strip()
+            if key.removeprefix(ENV_PREFIX) not in SMTP_KEYS:
+                known = ", ".join(ENV_PREFIX + k for k in SMTP_KEYS)
+                raise SendingError(  # the key is not quoted either: it may hold a secret
+                    f"fichier de réglages SMTP {file}, ligne {number} : clé inconnue (clés "
+                    f"possibles : {known})"
+                )
+            values[key] = value.strip()
         return cls.from_mapping(values, where=str(file))
 
     def tls_context(self) -> ssl.SSLContext:

@@ -26,9 +26,7 @@ import gc
 import multiprocessing
 import pickle
 import signal
-import sys
 import traceback
-import types
 from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
@@ -39,6 +37,7 @@ import attrs
 from mt_access.errors import PolicyError
 from mt_access.plugins import get_plugin_manager, registry
 from mt_access.policy import Policy, policy_from_mapping
+from mt_access.processes import main_module_hidden
 from mt_access.simulation.generator import Arrival, SimulationError
 from mt_access.simulation.records import RunSummary
 from mt_access.simulation.runner import run_summary
@@ -124,21 +123,6 @@ def run_replications(
 
 # --------------------------------------------------------------------------------------------
 # The workers
-
-
-@contextlib.contextmanager
-def main_module_hidden() -> Iterator[None]:
-    """While starting ``spawn`` processes: ``__main__`` is an empty module, so that the
-    children do not import the caller's script (they run mt_access code only)."""
-    main = sys.modules.get("__main__")
-    sys.modules["__main__"] = types.ModuleType("__main__")
-    try:
-        yield
-    finally:
-        if main is None:
-            del sys.modules["__main__"]
-        else:
-            sys.modules["__main__"] = main
 
 
 def _serve(

@@ -32,6 +32,7 @@ Contract shared by every method:
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Protocol, runtime_checkable
@@ -53,6 +54,7 @@ __all__ = [
     "Store",
     "StoreError",
     "UserRecord",
+    "erased_answer",
 ]
 
 ROLES: tuple[str, ...] = ("admin", "coordinateur", "lecture")
@@ -149,6 +151,20 @@ class SendingRecord:
         """Which letter: request, kind and GP."""
         return (self.request_id, self.letter, self.physician_id)
 
+    def erased(self) -> SendingRecord:
+        """The record as kept once the request's personal data is erased: no recipient, and
+        each address in the answer (masked or not) replaced by ``***``."""
+        return attrs.evolve(self, recipient="", answer=erased_answer(self.answer))
+
+
+_ADDRESS_LIKE = re.compile(r"[^\s<>@\"']*@[^\s<>@\"']+")
+
+
+def erased_answer(answer: str) -> str:
+    """A server's answer with each address in it (masked or not) replaced by ``***``: what a
+    :class:`SendingRecord` keeps of it once the request is erased."""
+    return _ADDRESS_LIKE.sub("***", answer)
+
 
 @attrs.frozen
 class UserRecord:
@@ -244,7 +260,8 @@ class Store(Protocol):
         self, request: Request, identity: PatientIdentity, *, erased_on: dt.date | None = None
     ) -> None:
         """Replace a stored request and identity (same id). With ``erased_on``, the request is
-        marked erased on that date and the comments of its transitions are blanked.
+        marked erased on that date, the comments of its transitions are blanked, and so are
+        the masked addresses of its sendings (:meth:`SendingRecord.erased`).
 
         Raises:
             StoreError: unknown request.

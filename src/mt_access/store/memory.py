@@ -170,6 +170,7 @@ class MemoryStore:
             data.log = [
                 attrs.evolve(t, comment="") if t.request_id == request.id else t for t in data.log
             ]
+            data.sendings = [r.erased() if r.request_id == request.id else r for r in data.sendings]
 
     def get_request(self, request_id: str) -> Request | None:
         data = self._read()

@@ -51,8 +51,9 @@ from mt_access.store.base import (
     Store,
     StoreError,
     UserRecord,
+    erased_answer,
 )
-from mt_access.store.migrations import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+from mt_access.store.migrations import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, V8_SENDINGS
 from mt_access.store.sqlite_errors import SQLITE_REASONS, guard, sqlite_reason
 from mt_access.store.sqlite_integrity import register_invariants
 from mt_access.store.sqlite_schema import (
@@ -80,6 +81,10 @@ from mt_access.store.sqlite_schema import (
 )
 
 __all__ = ["SQLiteStore"]
+
+SENDINGS_TRIGGER = "sendings_append_only_update"
+"""The append-only trigger of the ``sendings`` table (schema 8)."""
+_SENDINGS_APPEND_ONLY = next(s for s in V8_SENDINGS if f"TRIGGER {SENDINGS_TRIGGER} " in s)
 
 
 class SQLiteStore:
@@ -474,7 +479,29 @@ class SQLiteStore:
                         "AND comment <> ''",
                         (rid,),
                     )
+                    self._erase_sendings(conn, rid)
                     self._erased = True
+
+    def _erase_sendings(self, conn: sqlite3.Connection, rid: str) -> None:
+        """Blank the masked addresses of the request's sendings (:meth:`SendingRecord.erased`).
+
+        The table's append-only trigger refuses every update (schema 8): it is dropped and
+        made again, the same, around the update, inside the caller's savepoint, so that no
+        other write can slip in between and a failure restores it.
+        """
+        rows = conn.execute(
+            "SELECT seq, recipient, answer FROM sendings WHERE request_id = ?", (rid,)
+        ).fetchall()
+        changes = [
+            ("", erased_answer(str(answer)), seq)
+            for seq, recipient, answer in rows
+            if recipient != "" or erased_answer(str(answer)) != answer
+        ]
+        if not changes:
+            return
+        conn.execute(f"DROP TRIGGER {SENDINGS_TRIGGER}")
+        conn.executemany("UPDATE sendings SET recipient = ?, answer = ? WHERE seq = ?", changes)
+        conn.execute(_SENDINGS_APPEND_ONLY)
 
     def get_request(self, request_id: str) -> Request | None:
         with self._guard(f"lecture de la demande {request_id}"):
