@@ -115,6 +115,10 @@ def test_accounts_serve_and_links_from_the_command_line(
         assert user is not None
         assert not user.active
         assert store.audit_entries(limit=1)[0].subject == "c.martin"
+    code, out, _ = run("journal")  # the audit trail of the database, oldest first
+    assert code == 0
+    last = out.splitlines()[-1].split(";")
+    assert (last[4], last[5]) == ("compte.desactiver", "c.martin")
     calls: list[dict[str, Any]] = []
     monkeypatch.setattr("waitress.serve", lambda app, **kw: calls.append({"app": app, **kw}))
     code, _, err = run("serve")
