@@ -8,12 +8,13 @@ Generated data only.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 
 from mt_access.cli import EXIT_OK, EXIT_STORE
-from mt_access.store import SQLiteStore
+from mt_access.store import AuditRecord, MemoryStore, SQLiteStore, UserRecord
 from mt_access.store.copy import copy_register, differences
 from mt_access.store.locations import is_store_url, open_store, shown_location
 from mt_access.store.postgres import PostgresStore
@@ -81,9 +82,25 @@ def test_copy_from_sqlite_to_postgresql_and_back(
     with SQLiteStore(source) as store:
         rid = store.summaries()[0].id
     ok("demande", "effacer", rid, "--oui", "--date", "20/03/2026")
+    monkeypatch.setenv("MT_ACCESS_MOT_DE_PASSE", "un mot de passe assez long")
+    ok("utilisateur", "ajouter", "alice", "--role", "admin")
+    ok("utilisateur", "ajouter", "bob", "--role", "lecture")
+    ok("utilisateur", "desactiver", "bob")
+    with SQLiteStore(source) as store, store.transaction():
+        for n in range(3):
+            at = dt.datetime(2026, 3, 20 - n, 8, n, 59, tzinfo=dt.UTC)  # not in time order
+            store.add_audit(AuditRecord(at, "user:alice", "identite.afficher", rid, f"n{n}"))
+    with SQLiteStore(source, readonly=True) as store:
+        trail = store.audit_entries()
+        accounts = store.users()
+    assert len(trail) >= 5
     url = f"{pg_url}?cpts=voironnais"
     out = ok("registre", "copier", str(source), url)
     assert "6 demande(s)" in out
+    assert f"2 compte(s), {len(trail)} ligne(s) du journal d'audit" in out
+    with PostgresStore(url, readonly=True) as copied:
+        assert copied.audit_entries() == trail  # same order, times and numbers
+        assert copied.users() == accounts  # hashes, states and epochs included
     assert "registre intègre, mêmes listes que la source" in out
     back = tmp_path / "retour.sqlite"
     out = ok("registre", "copier", url, str(back))
@@ -92,6 +109,8 @@ def test_copy_from_sqlite_to_postgresql_and_back(
     assert listings(str(source)) == listings(url) == listings(str(back))
     with open_store(source, readonly=True) as a, open_store(back, readonly=True) as b:
         assert differences(a, b) == []
+        assert b.audit_entries() == trail
+        assert b.users() == accounts
 
         # Each request's history in its order (requests are copied one after the other).
         def by_request(store: SQLiteStore | PostgresStore) -> list[object]:
@@ -124,6 +143,33 @@ def test_the_copy_is_all_or_nothing(pg_url: str, tmp_path: Path) -> None:
     finally:
         source.close()
         target.close()
+
+
+def test_differences_see_the_accounts_and_the_audit_trail(pg_url: str) -> None:
+    at = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
+    source = MemoryStore()
+    with source.transaction():
+        source.put_user(UserRecord("alice", "Alice", "admin", "$argon2id$x", created=at))
+        source.add_audit(AuditRecord(at, "user:alice", "connexion"))
+        source.add_audit(AuditRecord(at, "user:alice", "demande.accuser", "R1"))
+    with PostgresStore(pg_url) as target:
+        counts = copy_register(source, target)
+        assert (counts.users, counts.audit_entries) == (1, 2)
+        assert differences(source, target) == []
+        with_account, with_audit = MemoryStore(), MemoryStore()
+        with with_account.transaction(), with_audit.transaction():
+            with_account.put_user(source.users()[0])
+            with_audit.add_audit(source.audit_entries()[0])
+        for other in (with_account, with_audit):  # an account or an audit line is data
+            with pytest.raises(Exception, match="contient déjà"):
+                copy_register(source, other)
+        with target.transaction():
+            target.add_audit(AuditRecord(at, "user:alice", "deconnexion"))
+        assert differences(source, target) == ["journal d'audit"]
+        with source.transaction():
+            source.add_audit(AuditRecord(at, "user:alice", "deconnexion"))
+            source.put_user(UserRecord("alice", "Alice", "lecture", "$argon2id$x", created=at))
+        assert differences(source, target) == ["comptes"]
 
 
 def test_passwords_in_urls_are_never_shown(

@@ -20,7 +20,7 @@ import pytest
 
 from factories import doc, req
 from mt_access import CapacityDeclared, Month, PatientIdentity, RequestFile
-from mt_access.store import RunRecord, StoreError
+from mt_access.store import AuditRecord, RunRecord, StoreError, UserRecord
 from mt_access.store import postgres_connection as pg_module
 from mt_access.store.postgres import PostgresStore, grant_cpts
 from mt_access.store.postgres_errors import guard, mask_url, split_url
@@ -30,6 +30,7 @@ from pg_server import Server
 D1 = dt.date(2026, 2, 2)
 D2 = dt.date(2026, 3, 2)
 SECRET = "Nomsecret"
+T0 = dt.datetime(2026, 3, 2, 9, 30, 15, tzinfo=dt.UTC)
 
 
 def identity(n: int) -> PatientIdentity:
@@ -68,8 +69,8 @@ def sql(url: str, statement: str, params: tuple[object, ...] = ()) -> list[tuple
 # Marks, versions, migrations
 
 
-def test_a_new_database_becomes_a_register_at_version_8(store: PostgresStore) -> None:
-    assert store.schema_version == POSTGRES_SCHEMA_VERSION == 8
+def test_a_new_database_becomes_a_register_at_version_9(store: PostgresStore) -> None:
+    assert store.schema_version == POSTGRES_SCHEMA_VERSION == 9
     assert STEPS[-1][0] == POSTGRES_SCHEMA_VERSION
     assert store.cpts == "principal"
     assert store.integrity_check() == []
@@ -121,17 +122,58 @@ def test_a_newer_register_is_refused(pg_url: str) -> None:
 def test_a_step_appended_later_upgrades_an_older_database(
     pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    step = (9, ("CREATE TABLE mt_access.later (x integer)",))
+    later = POSTGRES_SCHEMA_VERSION + 1
+    step = (later, ("CREATE TABLE mt_access.later (x integer)",))
     monkeypatch.setattr(pg_module, "STEPS", (*STEPS, step))
-    monkeypatch.setattr(pg_module, "POSTGRES_SCHEMA_VERSION", 9)
-    with pytest.raises(StoreError, match="à mettre à jour en version 9"):
+    monkeypatch.setattr(pg_module, "POSTGRES_SCHEMA_VERSION", later)
+    with pytest.raises(StoreError, match=f"à mettre à jour en version {later}"):
         PostgresStore(pg_url, readonly=True)
     with PostgresStore(pg_url) as upgraded:
-        assert upgraded.schema_version == 9
+        assert upgraded.schema_version == later
     assert sql(pg_url, "SELECT to_regclass('mt_access.later') IS NOT NULL") == [(True,)]
     monkeypatch.undo()
     with pytest.raises(StoreError, match="plus récente"):
         PostgresStore(pg_url)
+
+
+def test_a_version_8_database_gets_the_accounts_and_audit_trail(pg_server: Server) -> None:
+    """Step 9 on a register written at version 8, whose coordinator's role was given its
+    CPTS then: the data stays, the role gets the new tables of its CPTS only."""
+    name = f"v8_{id(pg_server)}"
+    pg_server.admin(f"CREATE DATABASE {name} TEMPLATE template0")
+    pg_server.admin(
+        "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'coord_v8') "
+        "THEN CREATE ROLE coord_v8 LOGIN; END IF; END $$"
+    )
+    try:
+        url = pg_server.url(name)
+        assert STEPS[0][0] == 8
+        for statement in STEPS[0][1]:  # version 8 as released
+            sql(url, statement)
+        sql(url, "INSERT INTO mt_access.schema_info (format, version) VALUES (%s, 8)",
+            ("mt-access register",))  # fmt: skip
+        sql(url, "INSERT INTO mt_access.registers (cpts) VALUES ('lille')")
+        sql(url, "INSERT INTO mt_access.cpts_roles VALUES ('coord_v8', 'lille')")
+        sql(url, "GRANT USAGE ON SCHEMA mt_access TO coord_v8")
+        sql(url, "GRANT SELECT ON mt_access.schema_info, mt_access.cpts_roles TO coord_v8")
+        sql(url, "GRANT SELECT, UPDATE ON mt_access.registers TO coord_v8")
+        sql(url, "GRANT SELECT, INSERT ON mt_access.settings TO coord_v8")
+        sql(url, "INSERT INTO mt_access.settings (cpts, key, value) VALUES ('lille', 'k', 'v')")
+        with pytest.raises(StoreError, match="à mettre à jour en version 9"):
+            PostgresStore(url + "?cpts=lille", readonly=True)
+        with PostgresStore(url + "?cpts=lille") as upgraded:
+            assert upgraded.schema_version == 9
+            assert upgraded.settings() == {"k": "v"}
+            assert upgraded.integrity_check() == []
+        with PostgresStore(pg_server.url(name, user="coord_v8")) as coordinator:
+            assert coordinator.cpts == "lille"
+            with coordinator.transaction():
+                coordinator.put_user(UserRecord("alice", "Alice", "admin", "$argon2id$x"))
+                coordinator.add_audit(AuditRecord(T0, "cli:test", "compte.creer", "alice"))
+            assert [u.login for u in coordinator.users()] == ["alice"]
+            assert [r.seq for r in coordinator.audit_entries()] == [1]
+    finally:
+        pg_server.drop_database(name)
 
 
 def test_version_is_shared_by_every_connection(store: PostgresStore, pg_url: str) -> None:
@@ -179,6 +221,38 @@ def test_history_and_ledger_are_append_only_in_the_database(
     sql(pg_url, "UPDATE mt_access.transitions SET comment = ''")
     assert {t.comment for t in store.transitions()} == {""}
     assert len(store.ledger_entries()) == 1
+
+
+def test_the_audit_trail_is_append_only_in_the_database(store: PostgresStore, pg_url: str) -> None:
+    with store.transaction():
+        store.add_audit(AuditRecord(T0, "user:alice", "connexion"))
+        store.put_user(UserRecord("alice", "Alice", "admin", "$argon2id$x"))
+    for statement in (
+        "UPDATE mt_access.audit SET actor = 'user:bob'",
+        "DELETE FROM mt_access.audit",
+        "TRUNCATE mt_access.audit",
+    ):
+        with pytest.raises(psycopg.Error) as caught:
+            sql(pg_url, statement)
+        assert caught.value.sqlstate == "MTA01", statement
+    assert [r.actor for r in store.audit_entries()] == ["user:alice"]
+    with pytest.raises(psycopg.Error):  # the roles of the SQLite file's version 9 only
+        sql(pg_url, "UPDATE mt_access.users SET role = 'dieu'")
+
+
+def test_audit_lines_are_numbered_per_cpts(pg_url: str) -> None:
+    with (
+        PostgresStore(pg_url, cpts="lille") as lille,
+        PostgresStore(pg_url, cpts="roubaix") as roubaix,
+    ):
+        for store in (lille, roubaix, lille):
+            with store.transaction():
+                store.add_audit(AuditRecord(T0, "user:alice", "connexion", store.cpts))
+        assert [(r.seq, r.subject) for r in lille.audit_entries()] == [
+            (2, "lille"),
+            (1, "lille"),
+        ]
+        assert [(r.seq, r.subject) for r in roubaix.audit_entries()] == [(1, "roubaix")]
 
 
 def test_sendings_are_never_changed(store: PostgresStore, pg_url: str) -> None:
@@ -306,8 +380,16 @@ def test_a_coordinator_can_never_read_nor_change_another_cpts(
         add(roubaix, "R9", 9)
         with roubaix.transaction():
             roubaix.put_physician(doc("MG9"))
+            roubaix.put_user(UserRecord("rose", "Rose", "admin", "$argon2id$r"))
+            roubaix.add_audit(AuditRecord(T0, "user:rose", "compte.creer", "rose"))
+        with lille.transaction():
+            lille.put_user(UserRecord("luc", "Luc", "coordinateur", "$argon2id$l"))
+            lille.add_audit(AuditRecord(T0, "user:luc", "connexion"))
         assert [s.id for s in lille.summaries()] == ["R1"]
         assert lille.physicians() == []
+        assert [u.login for u in lille.users()] == ["luc"]
+        assert lille.get_user("rose") is None
+        assert [r.actor for r in lille.audit_entries()] == ["user:luc"]
     # The URL cannot choose another CPTS for a coordinator's role.
     with pytest.raises(StoreError, match="n'a accès qu'au registre de la CPTS lille"):
         PostgresStore(lille_url + "?cpts=roubaix")
@@ -315,7 +397,9 @@ def test_a_coordinator_can_never_read_nor_change_another_cpts(
     conninfo, _ = split_url(lille_url)
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute("SET mt_access.cpts = 'roubaix'")
-        for table in ("requests", "identities", "transitions", "physicians", "registers"):
+        for table in (
+            "requests", "identities", "transitions", "physicians", "registers", "users", "audit",
+        ):  # fmt: skip
             rows = conn.execute(f"SELECT DISTINCT cpts FROM mt_access.{table}").fetchall()
             assert set(rows) <= {("lille",)}, table
         assert conn.execute("SELECT count(*) FROM mt_access.requests").fetchall() == [(1,)]
@@ -327,6 +411,17 @@ def test_a_coordinator_can_never_read_nor_change_another_cpts(
         assert changed.rowcount == 0
         bumped = conn.execute("UPDATE mt_access.registers SET commits = 0 WHERE cpts = 'roubaix'")
         assert bumped.rowcount == 0
+        taken = conn.execute("UPDATE mt_access.users SET password_hash = 'x' WHERE login = 'rose'")
+        assert taken.rowcount == 0
+        for statement in (
+            "INSERT INTO mt_access.users (cpts, login, display_name, role, password_hash, "
+            "created) VALUES ('roubaix', 'intrus', 'x', 'admin', 'x', '2026-01-01')",
+            "INSERT INTO mt_access.audit (cpts, seq, at, actor, action) "
+            "VALUES ('roubaix', 99, '2026-01-01', 'user:x', 'faux')",
+            "UPDATE mt_access.users SET cpts = 'roubaix'",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(statement)
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute(
                 "INSERT INTO mt_access.physicians (cpts, id, name, commune, "
@@ -343,6 +438,8 @@ def test_a_coordinator_can_never_read_nor_change_another_cpts(
             conn.execute("ALTER TABLE mt_access.requests DISABLE ROW LEVEL SECURITY")
     with PostgresStore(roubaix_url) as roubaix:
         assert [s.id for s in roubaix.summaries()] == ["R9"]
+        assert [u.login for u in roubaix.users()] == ["rose"]
+        assert [r.subject for r in roubaix.audit_entries()] == ["rose"]
         assert [p.id for p in roubaix.physicians()] == ["MG9"]
         identity_back = roubaix.get_identity("R9")
         assert identity_back == identity(9)

@@ -307,6 +307,7 @@ def _cmd_policy(args: argparse.Namespace, console: Console) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     from mt_access.cli import (
+        audit_command,
         follow_up_command,
         form_commands,
         outputs,
@@ -375,6 +376,7 @@ def _parser() -> argparse.ArgumentParser:
     follow_up_command.add_commands(sub)
     send_command.add_send_parser(sub)
     web_commands.add_commands(sub)
+    audit_command.add_commands(sub)
     return parser
 
 

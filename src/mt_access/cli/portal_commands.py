@@ -1,8 +1,8 @@
 """``mt-access medecin lien``: a GP's personal link to the web portal, or its revocation.
 
 The link is signed with the key of ``mt-access serve`` for this register (the variable
-``MT_ACCESS_WEB_SECRET``, else the file ``<registre>.secret``), so that the application
-accepts it; it needs the ``web`` extra.
+``MT_ACCESS_WEB_SECRET``, else the file ``<registre>.secret``; a register in PostgreSQL needs
+the variable), so that the application accepts it; it needs the ``web`` extra.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import getpass
+from contextlib import closing
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,10 +24,10 @@ from mt_access.cli.common import (
     CommandError,
     Console,
     add_register,
-    register_path,
+    register_location,
 )
 from mt_access.cli.registry_base import in_french
-from mt_access.store.sqlite import SQLiteStore
+from mt_access.store.locations import is_store_url, open_store
 
 __all__ = ["DEFAULT_BASE_URL", "add_gp_link", "cmd_gp_link"]
 
@@ -73,12 +75,12 @@ def cmd_gp_link(args: argparse.Namespace, console: Console) -> int:
             "pip install 'mt-access[web]'",
             EXIT_INVALID_INPUT,
         ) from None
-    path = register_path(args)
-    if not path.exists():
+    location = register_location(args)
+    if not is_store_url(location) and not Path(location).exists():
         raise CommandError(
-            f"{path} : registre introuvable ; indiquez-le avec --registre", EXIT_STORE
+            f"{location} : registre introuvable ; indiquez-le avec --registre", EXIT_STORE
         )
-    with SQLiteStore(path, create=False) as store:
+    with closing(open_store(location, create=False)) as store:
         physician = store.get_physician(args.medecin)
         if physician is None:
             raise CommandError(f"médecin inconnu : {args.medecin}", EXIT_REFUSED)
@@ -90,7 +92,8 @@ def cmd_gp_link(args: argparse.Namespace, console: Console) -> int:
                 f"{args.medecin} »."
             )
             return EXIT_OK
-        token = issue_link(store, secret_key(path), args.medecin, actor=_actor(), days=args.jours)
+        key = secret_key(location if is_store_url(location) else Path(location))
+        token = issue_link(store, key, args.medecin, actor=_actor(), days=args.jours)
     until = dt.date.today() + dt.timedelta(days=args.jours)
     console.say(args.adresse + link_path(token))
     console.err.write(

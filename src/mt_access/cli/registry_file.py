@@ -141,7 +141,8 @@ def cmd_register_copy(args: argparse.Namespace, console: Console) -> int:
     console.say(
         f"Registre copié : {shown_source} → {shown_destination} ({counts.requests} demande(s), "
         f"{counts.physicians} médecin(s), {counts.ledger_entries} entrée(s) du registre de "
-        f"capacités, {counts.runs} appariement(s), {counts.sendings} envoi(s))."
+        f"capacités, {counts.runs} appariement(s), {counts.sendings} envoi(s), "
+        f"{counts.users} compte(s), {counts.audit_entries} ligne(s) du journal d'audit)."
     )
     if problems or different:
         for problem in problems:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+from contextlib import closing
+from pathlib import Path
 from typing import Any
 
 from mt_access.cli.common import (
@@ -18,13 +20,14 @@ from mt_access.cli.common import (
     CommandError,
     Console,
     add_register,
-    register_path,
+    register_location,
+    register_shown,
     table,
     whole_int,
 )
 from mt_access.cli.registry_base import in_french
-from mt_access.store.base import ROLES
-from mt_access.store.sqlite import SQLiteStore
+from mt_access.store.base import ROLES, Store
+from mt_access.store.locations import is_store_url, open_store
 
 __all__ = ["PASSWORD_ENV", "add_commands", "cmd_serve", "cmd_user"]
 
@@ -50,15 +53,17 @@ def _actor() -> str:
     return f"cli:{name}"
 
 
-def _open(args: argparse.Namespace) -> SQLiteStore:
-    path = register_path(args)
-    if not path.exists():
+def _open(args: argparse.Namespace) -> Store:
+    """The register of ``--registre`` / ``MT_ACCESS_REGISTRE``: a file, which must exist, or
+    a PostgreSQL URL."""
+    location = register_location(args)
+    if not is_store_url(location) and not Path(location).exists():
         raise CommandError(
-            f"{path} : registre introuvable ; créez-le avec « mt-access registre creer "
-            f"{path} --politique NOM » ou indiquez-le avec --registre",
+            f"{location} : registre introuvable ; créez-le avec « mt-access registre creer "
+            f"{location} --politique NOM » ou indiquez-le avec --registre",
             EXIT_STORE,
         )
-    return SQLiteStore(path, create=False)
+    return open_store(location, create=False)
 
 
 def _new_password(console: Console) -> str:
@@ -83,7 +88,7 @@ def cmd_user(args: argparse.Namespace, console: Console) -> int:
     except ImportError:  # pragma: no cover - argon2-cffi is in the web and dev extras
         raise _missing_extra("la gestion des comptes") from None
     action = args.action
-    with _open(args) as store:
+    with closing(_open(args)) as store:
         if action == "lister":
             users = store.users()
             if not users:
@@ -129,11 +134,11 @@ def cmd_serve(args: argparse.Namespace, console: Console) -> int:
         raise _missing_extra("mt-access serve") from None
     from mt_access.cli.common import policy_of
 
-    path = register_path(args)
-    with _open(args) as store:
-        policy = policy_of(store.settings(), getattr(args, "politique", None), path)
+    location = register_location(args)
+    with closing(_open(args)) as store:
+        policy = policy_of(store.settings(), getattr(args, "politique", None), register_shown(args))
         has_users = bool(store.users())
-    app = create_app(path, policy)
+    app = create_app(location if is_store_url(location) else Path(location), policy)
     if args.hote not in LOCAL_HOSTS:
         console.warn(
             f"l'application écoute sur {args.hote} : d'autres machines du réseau peuvent "

@@ -48,9 +48,10 @@ from mt_access.model import (
     SearchReason,
     StatusChange,
 )
-from mt_access.store.base import RequestSummary, RunRecord
+from mt_access.store.base import AuditRecord, RequestSummary, RunRecord, UserRecord
 
 __all__ = [
+    "AUDIT_COLUMNS",
     "FILE_COLUMNS",
     "IDENTITY_COLUMNS",
     "LEDGER_COLUMNS",
@@ -60,6 +61,9 @@ __all__ = [
     "RUN_COLUMNS",
     "SUMMARY_COLUMNS",
     "TRANSITION_COLUMNS",
+    "USER_COLUMNS",
+    "audit_row",
+    "decode_audit",
     "decode_date",
     "decode_file",
     "decode_identity",
@@ -73,6 +77,7 @@ __all__ = [
     "decode_summaries",
     "decode_transition",
     "decode_transitions",
+    "decode_user",
     "encode_ids",
     "encode_persons",
     "file_row",
@@ -82,6 +87,8 @@ __all__ = [
     "request_row",
     "run_row",
     "transition_row",
+    "user_row",
+    "utc_second",
 ]
 
 Row = Sequence[Any]
@@ -770,4 +777,84 @@ def decode_run(row: Row) -> RunRecord:
     number, on, month, policy_code, placements, orientations, waiting, rejected = row
     return RunRecord(
         number, decode_date(on), month, policy_code, placements, orientations, waiting, rejected
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Web accounts and audit trail (times as UTC ISO text, to the second)
+
+
+def utc_second(at: dt.datetime) -> dt.datetime:
+    """``at`` in UTC, to the second (a naive time is taken as UTC): what a store keeps."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=dt.UTC)
+    return at.astimezone(dt.UTC).replace(microsecond=0)
+
+
+USER_COLUMNS: tuple[str, ...] = (
+    "login",
+    "display_name",
+    "role",
+    "password_hash",
+    "active",
+    "session_epoch",
+    "failed_logins",
+    "locked_until",
+    "created",
+)
+"""The columns of the ``users`` table, in :class:`UserRecord`'s fields' order."""
+
+
+def user_row(user: UserRecord) -> tuple[Any, ...]:
+    """The values of :data:`USER_COLUMNS`."""
+    locked = None if user.locked_until is None else utc_second(user.locked_until).isoformat()
+    return (
+        user.login,
+        user.display_name,
+        user.role,
+        user.password_hash,
+        int(user.active),
+        user.session_epoch,
+        user.failed_logins,
+        locked,
+        utc_second(user.created).isoformat(),
+    )
+
+
+def decode_user(row: Row) -> UserRecord:
+    """A :class:`UserRecord` from a row of :data:`USER_COLUMNS`."""
+    login, name, role, password_hash, active, epoch, failed, locked, created = row
+    return UserRecord(
+        login=str(login),
+        display_name=str(name),
+        role=str(role),
+        password_hash=str(password_hash),
+        active=bool(active),
+        session_epoch=int(epoch),
+        failed_logins=int(failed),
+        locked_until=None if locked is None else dt.datetime.fromisoformat(str(locked)),
+        created=dt.datetime.fromisoformat(str(created)),
+    )
+
+
+AUDIT_COLUMNS: tuple[str, ...] = ("seq", "at", "actor", "action", "subject", "detail")
+"""The columns of the ``audit`` table."""
+
+
+def audit_row(record: AuditRecord) -> tuple[Any, ...]:
+    """The values of :data:`AUDIT_COLUMNS` (``at`` to the second, in UTC)."""
+    at = utc_second(record.at).isoformat()
+    return (record.seq, at, record.actor, record.action, record.subject, record.detail)
+
+
+def decode_audit(row: Row) -> AuditRecord:
+    """An :class:`AuditRecord` from a row of :data:`AUDIT_COLUMNS`."""
+    seq, at, actor, action, subject, detail = row
+    return AuditRecord(
+        seq=int(seq),
+        at=dt.datetime.fromisoformat(str(at)),
+        actor=str(actor),
+        action=str(action),
+        subject=None if subject is None else str(subject),
+        detail=str(detail),
     )

@@ -5,9 +5,12 @@ file to a PostgreSQL database and back, or between two stores of the same kind.
 interface and writes it into an empty destination in one transaction (nothing is written if
 anything fails); :func:`differences` compares two stores through the same reading methods,
 which is how the copy is checked. Requests are copied one after the other, each with its whole
-history: the recording order of each request's transitions, of the ledger, of the runs and of
-the sendings is kept; only the interleaving of different requests' transitions in
-``transitions()`` (all requests) follows the order of the requests' first events.
+history: the recording order of each request's transitions, of the ledger, of the runs, of
+the sendings and of the audit trail is kept; only the interleaving of different requests'
+transitions in ``transitions()`` (all requests) follows the order of the requests' first
+events. The web application's accounts are copied as they are (password hashes, locks and
+session epochs included); the audit trail's lines keep their time, and the destination numbers
+them 1, 2, ... in the same order (:func:`differences` compares them without their numbers).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 
 import attrs
 
-from mt_access.store.base import Store, StoreError
+from mt_access.store.base import AuditRecord, Store, StoreError
 
 __all__ = ["CopyCounts", "copy_register", "differences"]
 
@@ -33,6 +36,8 @@ class CopyCounts:
     sendings: int
     imported_rows: int
     settings: int
+    users: int = 0
+    audit_entries: int = 0
 
 
 def _imported(store: Store) -> dict[str, str]:
@@ -52,7 +57,14 @@ def _is_empty(store: Store) -> bool:
         or store.runs()
         or store.sendings()
         or store.settings()
+        or store.users()
+        or store.audit_entries(limit=1)
     )
+
+
+def _audit_in_order(store: Store) -> list[AuditRecord]:
+    """The audit trail, oldest first."""
+    return list(reversed(store.audit_entries()))
 
 
 def copy_register(source: Store, destination: Store) -> CopyCounts:
@@ -79,6 +91,8 @@ def copy_register(source: Store, destination: Store) -> CopyCounts:
     ledger = source.ledger_entries()
     runs = source.runs()
     sendings = source.sendings()
+    users = source.users()
+    audit = _audit_in_order(source)
     with destination.transaction():
         for key, value in settings.items():
             destination.put_setting(key, value)
@@ -99,9 +113,13 @@ def copy_register(source: Store, destination: Store) -> CopyCounts:
             destination.add_run(run)
         for sending in sendings:
             destination.add_sending(sending)
+        for user in users:
+            destination.put_user(user)
+        for record in audit:
+            destination.add_audit(record)  # keeps its time; numbered by the destination
     return CopyCounts(
         len(ids), len(physicians), len(ledger), len(runs), len(sendings), len(imported),
-        len(settings),
+        len(settings), len(users), len(audit),
     )  # fmt: skip
 
 
@@ -120,6 +138,8 @@ def _contents(store: Store) -> dict[str, Any]:
         "envois": store.sendings(),
         "réglages": store.settings(),
         "lignes importées": _imported(store),
+        "comptes": store.users(),
+        "journal d'audit": [attrs.evolve(r, seq=0) for r in _audit_in_order(store)],
     }
 
 

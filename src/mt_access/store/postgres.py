@@ -20,7 +20,8 @@ codec, :mod:`mt_access.store.codec`), and adds what a shared server needs:
   older version upgrades it (:data:`~mt_access.store.postgres_schema.STEPS`); a newer one, or
   a database whose ``mt_access`` schema is not a register, is refused.
 * **Append-only.** Triggers refuse to change or delete the history and the ledger (but the
-  erasure's blanking of comments) and to change a recorded sending.
+  erasure's blanking of comments), to change a recorded sending and to change or delete a
+  line of the audit trail.
 * **Erasure.** Personal data sits in ``identities`` and in the comments of the transitions;
   an erasure overwrites them. PostgreSQL keeps the old row versions in the table's files until
   ``VACUUM`` reuses their space: the store asks for a ``VACUUM`` of those tables after a
@@ -46,18 +47,23 @@ from mt_access.lifecycle import EXIT_STATES, RequestFile, RequestState, Transiti
 from mt_access.model import PatientIdentity, Physician, Request
 from mt_access.store import codec
 from mt_access.store.base import (
+    AuditRecord,
     KnownPerson,
     RequestSummary,
     RunRecord,
     SendingRecord,
     Store,
     StoreError,
+    UserRecord,
 )
 from mt_access.store.postgres_connection import DEFAULT_CPTS, PostgresConnection
 from mt_access.store.postgres_errors import guard
 from mt_access.store.postgres_schema import (
+    AUDIT_GRANT,
+    AUDIT_SELECT,
     FILE_SELECT,
     IDENTITY_SELECT,
+    INSERT_AUDIT,
     INSERT_IDENTITY,
     INSERT_LEDGER,
     INSERT_PHYSICIAN,
@@ -65,6 +71,7 @@ from mt_access.store.postgres_schema import (
     INSERT_RUN,
     INSERT_SENDING,
     INSERT_TRANSITION,
+    INSERT_USER,
     LEDGER_SELECT,
     PHYSICIAN_SELECT,
     POSTGRES_SCHEMA_VERSION,
@@ -78,6 +85,8 @@ from mt_access.store.postgres_schema import (
     UPDATE_FILE,
     UPDATE_IDENTITY,
     UPDATE_REQUEST,
+    USER_SELECT,
+    USERS_GRANT,
 )
 from mt_access.store.sqlite_integrity import data_invariants
 from mt_access.store.sqlite_schema import state_values
@@ -519,6 +528,64 @@ class PostgresStore(PostgresConnection):
             )
 
     # ---------------------------------------------------------------------------------------
+    # Web accounts and audit trail
+
+    def put_user(self, user: UserRecord) -> None:
+        conn = self._writer()
+        with self._guard(f"enregistrement du compte {user.login}"), self._savepoint(conn):
+            conn.execute(INSERT_USER, (self._cpts, *codec.user_row(user)))
+
+    def get_user(self, login: str) -> UserRecord | None:
+        with self._guard("lecture d'un compte"):
+            row = self._one(
+                f"SELECT {USER_SELECT} FROM mt_access.users WHERE cpts = %s AND login = %s",
+                (self._cpts, login),
+            )
+            return None if row is None else codec.decode_user(row)
+
+    def users(self) -> list[UserRecord]:
+        with self._guard("lecture des comptes"):
+            rows = self._all(
+                f"SELECT {USER_SELECT} FROM mt_access.users WHERE cpts = %s ORDER BY login",
+                (self._cpts,),
+            )
+            return [codec.decode_user(row) for row in rows]
+
+    def add_audit(self, record: AuditRecord) -> AuditRecord:
+        conn = self._writer()
+        with self._guard("enregistrement d'une ligne du journal d'audit"):
+            # The transaction holds the CPTS's write lock: no other writer numbers a line.
+            row = self._one(
+                "SELECT COALESCE(MAX(seq), 0) FROM mt_access.audit WHERE cpts = %s",
+                (self._cpts,),
+            )
+            numbered = attrs.evolve(
+                record, seq=(0 if row is None else int(row[0])) + 1, at=codec.utc_second(record.at)
+            )
+            with self._savepoint(conn):
+                conn.execute(INSERT_AUDIT, (self._cpts, *codec.audit_row(numbered)))
+            return numbered
+
+    def audit_entries(
+        self, *, subject: str | None = None, before: int | None = None, limit: int | None = None
+    ) -> list[AuditRecord]:
+        query = f"SELECT {AUDIT_SELECT} FROM mt_access.audit WHERE cpts = %s"
+        params: list[Any] = [self._cpts]
+        if subject is not None:
+            query += " AND subject = %s"
+            params.append(subject)
+        if before is not None:
+            query += " AND seq < %s"
+            params.append(before)
+        query += " ORDER BY seq DESC"
+        if limit is not None:
+            query += " LIMIT %s"
+            params.append(max(limit, 0))
+        with self._guard("lecture du journal d'audit"):
+            rows = self._all(query, params)
+            return [codec.decode_audit(row) for row in rows]
+
+    # ---------------------------------------------------------------------------------------
     # Integrity
 
     def integrity_check(self) -> list[str]:
@@ -588,6 +655,8 @@ def grant_cpts(url: str, role: str, cpts: str) -> None:
                     "mt_access.imported_rows, mt_access.sendings TO {}",
                     "GRANT SELECT, INSERT, UPDATE ON mt_access.transitions TO {}",
                     "GRANT EXECUTE ON FUNCTION mt_access.current_cpts() TO {}",
+                    USERS_GRANT,
+                    AUDIT_GRANT,
                 )
                 for statement in statements:
                     conn.execute(sql.SQL(statement).format(role_id))

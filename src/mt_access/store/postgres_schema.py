@@ -18,7 +18,8 @@ The schema's version is in ``mt_access.schema_info``. :data:`STEPS` lists the st
 ``(version reached, statements)``: a database at version ``v`` runs the steps whose version is
 above ``v`` in one transaction that also records the new version. The first step creates
 version 8 at once (the SQLite file's version 8: same tables, same columns, same meanings);
-a later version appends a step, never edits a released one.
+a later version appends a step, never edits a released one: version 9 adds the web
+application's accounts and its audit trail (the SQLite file's version 9).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ SCHEMA = "mt_access"
 T = 'text COLLATE "C"'  # text compared and sorted byte by byte, as SQLite does
 CPTS = f"cpts {T} NOT NULL DEFAULT mt_access.current_cpts() CHECK (cpts <> '')"
 
-TABLES: tuple[str, ...] = (
+_V8_TABLES: tuple[str, ...] = (
     "registers",
     "settings",
     "requests",
@@ -52,6 +53,7 @@ TABLES: tuple[str, ...] = (
     "imported_rows",
     "sendings",
 )
+TABLES: tuple[str, ...] = (*_V8_TABLES, "users", "audit")
 """The tables holding a CPTS's data (each with a ``cpts`` column and a row-level policy)."""
 
 
@@ -303,12 +305,68 @@ V8_BASELINE: tuple[str, ...] = (
     _refuse("sendings_append_only", "sendings : les envois enregistrés ne se modifient pas"),
     """CREATE TRIGGER sendings_append_only_update BEFORE UPDATE ON mt_access.sendings
     FOR EACH ROW EXECUTE FUNCTION mt_access.sendings_append_only()""",
-    *(statement for table in TABLES for statement in _policies(table)),
+    *(statement for table in _V8_TABLES for statement in _policies(table)),
 )
 """Version 8 at once: the tables of an SQLite register at version 8, with a ``cpts`` column,
 the append-only triggers and the row-level policies."""
 
-STEPS: tuple[tuple[int, tuple[str, ...]], ...] = ((8, V8_BASELINE),)
+USERS_GRANT = "GRANT SELECT, INSERT, UPDATE ON mt_access.users TO {}"
+AUDIT_GRANT = "GRANT SELECT, INSERT ON mt_access.audit TO {}"
+"""The rights of a coordinator's role on the tables of version 9 (``{}``: the role)."""
+
+V9_WEB: tuple[str, ...] = (
+    # The accounts of the web application (mt-access serve, mt-access utilisateur): the
+    # Argon2 hash of the password, never the password; times are UTC ISO texts, as in SQLite.
+    f"""CREATE TABLE mt_access.users (
+        {CPTS} REFERENCES mt_access.registers (cpts),
+        login {T} NOT NULL,
+        display_name {T} NOT NULL,
+        role {T} NOT NULL CHECK (role IN ('admin', 'coordinateur', 'lecture')),
+        password_hash {T} NOT NULL,
+        active integer NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+        session_epoch bigint NOT NULL DEFAULT 0,
+        failed_logins bigint NOT NULL DEFAULT 0 CHECK (failed_logins >= 0),
+        locked_until {T},
+        created {T} NOT NULL,
+        PRIMARY KEY (cpts, login)
+    )""",
+    # The audit trail, append-only like the ledger. ``seq`` numbers a CPTS's lines 1, 2, ...
+    # (the store gives the next number under the CPTS's write lock), as the SQLite file does.
+    f"""CREATE TABLE mt_access.audit (
+        {CPTS} REFERENCES mt_access.registers (cpts),
+        seq bigint NOT NULL CHECK (seq >= 1),
+        at {T} NOT NULL,
+        actor {T} NOT NULL,
+        action {T} NOT NULL,
+        subject {T},
+        detail {T} NOT NULL DEFAULT '',
+        PRIMARY KEY (cpts, seq)
+    )""",
+    "CREATE INDEX audit_by_subject ON mt_access.audit (cpts, subject, seq)",
+    _refuse("audit_append_only", "audit : journal en ajout seul"),
+    """CREATE TRIGGER audit_append_only_update BEFORE UPDATE ON mt_access.audit
+    FOR EACH ROW EXECUTE FUNCTION mt_access.audit_append_only()""",
+    """CREATE TRIGGER audit_append_only_delete BEFORE DELETE ON mt_access.audit
+    FOR EACH ROW EXECUTE FUNCTION mt_access.audit_append_only()""",
+    """CREATE TRIGGER audit_append_only_truncate BEFORE TRUNCATE ON mt_access.audit
+    FOR EACH STATEMENT EXECUTE FUNCTION mt_access.audit_append_only()""",
+    *_policies("users"),
+    *_policies("audit"),
+    # The coordinators' roles given a CPTS before this version get the new tables too.
+    f"""DO $$
+    DECLARE r record;
+    BEGIN
+        FOR r IN SELECT c.role_name FROM mt_access.cpts_roles AS c
+                 JOIN pg_catalog.pg_roles AS p ON p.rolname = c.role_name LOOP
+            EXECUTE format('{USERS_GRANT.replace("{}", "%I")}', r.role_name);
+            EXECUTE format('{AUDIT_GRANT.replace("{}", "%I")}', r.role_name);
+        END LOOP;
+    END $$""",
+)
+"""Version 9: the web application's accounts and its audit trail (append-only), with a
+``cpts`` column and the row-level policies, as every table."""
+
+STEPS: tuple[tuple[int, tuple[str, ...]], ...] = ((8, V8_BASELINE), (9, V9_WEB))
 """``(version reached, statements)`` in order; append a step for a new version."""
 
 POSTGRES_SCHEMA_VERSION = STEPS[-1][0]
@@ -373,3 +431,15 @@ INSERT_RUN = (
     f"INSERT INTO mt_access.runs (cpts, {RUN_SELECT}) VALUES ({marks(1 + len(codec.RUN_COLUMNS))})"
 )
 INSERT_SENDING = f"INSERT INTO mt_access.sendings (cpts, {SENDING_SELECT}) VALUES ({marks(11)})"
+
+USER_SELECT = ", ".join(codec.USER_COLUMNS)
+AUDIT_SELECT = ", ".join(codec.AUDIT_COLUMNS)
+INSERT_USER = (
+    f"INSERT INTO mt_access.users (cpts, {USER_SELECT}) "
+    f"VALUES ({marks(1 + len(codec.USER_COLUMNS))}) ON CONFLICT (cpts, login) DO UPDATE SET "
+    + ", ".join(f"{c} = EXCLUDED.{c}" for c in codec.USER_COLUMNS[1:])
+)
+INSERT_AUDIT = (
+    f"INSERT INTO mt_access.audit (cpts, {AUDIT_SELECT}) "
+    f"VALUES ({marks(1 + len(codec.AUDIT_COLUMNS))})"
+)

@@ -26,6 +26,7 @@ from mt_access.errors import StoreError
 from mt_access.loading import load_policy
 from mt_access.policy import Policy
 from mt_access.store.base import Store
+from mt_access.store.locations import is_store_url, open_store, shown_location
 from mt_access.store.sqlite import SQLiteStore
 from mt_access.web import (
     admin,
@@ -54,8 +55,10 @@ __all__ = [
 
 StoreSource = str | os.PathLike[str] | Store | Callable[[], Store]
 """What :func:`create_app` serves: a register file (an SQLite store is opened for each
-request), a store object (shared by every request: tests, notebooks), or a function that
-opens a store (called for each request, the store closed at its end: another backend)."""
+request), a ``postgresql://`` URL (:func:`~mt_access.store.locations.open_store`, a
+connection opened for each request), a store object (shared by every request: tests,
+notebooks), or a function that opens a store (called for each request, the store closed at
+its end: another backend)."""
 
 SECRET_ENV = "MT_ACCESS_WEB_SECRET"
 """The environment variable holding the key that signs the sessions."""
@@ -117,17 +120,21 @@ def create_app(
     The key that signs the sessions is ``config["SECRET_KEY"]``, else the environment
     variable ``MT_ACCESS_WEB_SECRET``, else a file next to the register
     (``<registre>.secret``, created readable by its owner only), else (a store given as an
-    object) a random key that lasts as long as the application.
+    object) a random key that lasts as long as the application. A register in PostgreSQL has
+    no file to put the key next to: one of the first two is required.
 
     Raises:
-        StoreError: the register cannot be opened, records no policy, or its key file is
-            readable by others.
+        StoreError: the register cannot be opened, records no policy, its key file is
+            readable by others, or it is a PostgreSQL URL and no key is given.
         PolicyError: the policy cannot be loaded.
     """
     chosen = dict(config or {})
+    url = store_or_path if isinstance(store_or_path, str) and is_store_url(store_or_path) else None
+    if url is not None and not chosen.get("SECRET_KEY"):
+        secret_key(url)  # refused before connecting when no key is given
     opener, close_after, path = _store_opener(store_or_path)
     if policy is None:
-        policy = _recorded_policy(opener, close_after, path)
+        policy = _recorded_policy(opener, close_after, path if url is None else url)
     app = Flask(__name__)
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
@@ -141,7 +148,7 @@ def create_app(
     )
     app.config.update({k: v for k, v in chosen.items() if not k.startswith("MT_ACCESS_")})
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = secret_key(path)
+        app.config["SECRET_KEY"] = secret_key(path if url is None else url)
     clock: Callable[[], dt.datetime] = chosen.get("MT_ACCESS_CLOCK") or (
         lambda: dt.datetime.now(dt.UTC)
     )
@@ -175,6 +182,9 @@ def create_app(
 
 
 def _store_opener(source: StoreSource) -> tuple[Callable[[], Store], bool, Path | None]:
+    if isinstance(source, str) and is_store_url(source):
+        url = source
+        return (lambda: open_store(url, create=False)), True, None
     if isinstance(source, str | os.PathLike):
         path = Path(source)
         if not path.is_file():
@@ -189,7 +199,9 @@ def _store_opener(source: StoreSource) -> tuple[Callable[[], Store], bool, Path 
     return source, True, None
 
 
-def _recorded_policy(opener: Callable[[], Store], close_after: bool, path: Path | None) -> Policy:
+def _recorded_policy(
+    opener: Callable[[], Store], close_after: bool, path: Path | str | None
+) -> Policy:
     store = opener()
     try:
         recorded = store.settings().get(POLICY_SETTING)
@@ -199,17 +211,19 @@ def _recorded_policy(opener: Callable[[], Store], close_after: bool, path: Path 
     if not recorded:
         raise StoreError(
             "aucune politique enregistrée dans ce registre ; indiquez-la (--politique)",
-            path=None if path is None else str(path),
+            path=None if path is None else shown_location(path),
         )
     return load_policy(recorded)
 
 
-def secret_key(path: Path | None) -> bytes:
-    """The key that signs the sessions (see :func:`create_app`); never printed.
+def secret_key(path: Path | str | None) -> bytes:
+    """The key that signs the sessions and the GPs' links (see :func:`create_app`) of the
+    register at ``path`` (a file, a ``postgresql://`` URL, or ``None`` for a store without
+    a file); never printed.
 
     Raises:
         StoreError: the key file is readable or writable by others than its owner, or too
-            short.
+            short; or ``path`` is a URL and ``MT_ACCESS_WEB_SECRET`` is not set.
     """
     from_env = os.environ.get(SECRET_ENV, "")
     if from_env:
@@ -222,6 +236,16 @@ def secret_key(path: Path | None) -> bytes:
         return from_env.encode("utf-8")
     if path is None:
         return secrets.token_bytes(_SECRET_BYTES)
+    if isinstance(path, str) and is_store_url(path):
+        raise StoreError(
+            "registre PostgreSQL : pas de fichier de clé des sessions à côté d'une base de "
+            f"données ; définissez la variable {SECRET_ENV} (au moins {_SECRET_BYTES} "
+            "caractères, la même pour « mt-access serve » et « mt-access medecin lien » ; "
+            "par exemple la sortie de « python -c 'import secrets; "
+            "print(secrets.token_hex(32))' »)",
+            path=shown_location(path),
+        )
+    path = Path(path)
     key_file = path.with_name(path.name + ".secret")
     try:
         fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
