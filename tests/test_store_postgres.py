@@ -267,6 +267,14 @@ def test_sendings_are_never_changed(store: PostgresStore, pg_url: str) -> None:
         )  # fmt: skip
     with pytest.raises(psycopg.Error):
         sql(pg_url, "UPDATE mt_access.sendings SET sent = 0")
+    # the erasure's blanking is the one change allowed, and only with nothing else changed
+    with pytest.raises(psycopg.Error):
+        sql(pg_url, "UPDATE mt_access.sendings SET recipient = '', code = 550")
+    with pytest.raises(psycopg.Error):
+        sql(pg_url, "UPDATE mt_access.sendings SET recipient = 'x***@ailleurs.fr'")
+    with pytest.raises(psycopg.Error):
+        sql(pg_url, "DELETE FROM mt_access.sendings")
+    sql(pg_url, "UPDATE mt_access.sendings SET recipient = '', answer = '***'")
 
 
 def test_erasure_overwrites_the_personal_data(store: PostgresStore, pg_url: str) -> None:

@@ -55,6 +55,7 @@ from mt_access.store.base import (
     Store,
     StoreError,
     UserRecord,
+    erased_answer,
 )
 from mt_access.store.postgres_connection import DEFAULT_CPTS, PostgresConnection
 from mt_access.store.postgres_errors import guard
@@ -227,6 +228,21 @@ class PostgresStore(PostgresConnection):
                         "UPDATE mt_access.transitions SET comment = '' "
                         "WHERE cpts = %s AND request_id = %s AND comment <> ''",
                         (c, rid),
+                    )
+                    cursor.execute(
+                        "SELECT seq, recipient, answer FROM mt_access.sendings "
+                        "WHERE cpts = %s AND request_id = %s",
+                        (c, rid),
+                    )
+                    changes = [
+                        ("", erased_answer(str(answer)), c, seq)
+                        for seq, recipient, answer in cursor.fetchall()
+                        if recipient != "" or erased_answer(str(answer)) != answer
+                    ]
+                    cursor.executemany(
+                        "UPDATE mt_access.sendings SET recipient = %s, answer = %s "
+                        "WHERE cpts = %s AND seq = %s",
+                        changes,
                     )
                     self._erased = True
 

@@ -86,6 +86,19 @@ _TRANSITION_FIELDS = (
     "persons",
     "resource",
 )
+_SENDING_KEPT = (
+    "seq",
+    "cpts",
+    "request_id",
+    "letter",
+    "physician_id",
+    "recipient_kind",
+    "at",
+    "attempt",
+    "code",
+    "sent",
+)
+"""The columns of a sending that an erasure keeps (it changes only recipient and answer)."""
 
 V8_BASELINE: tuple[str, ...] = (
     "CREATE SCHEMA IF NOT EXISTS mt_access",
@@ -302,8 +315,25 @@ V8_BASELINE: tuple[str, ...] = (
         sent integer NOT NULL CHECK (sent IN (0, 1))
     )""",
     "CREATE INDEX sendings_letter ON mt_access.sendings (cpts, request_id, letter, physician_id)",
+    # Only the erasure's change is allowed: the recipient blanked and the addresses in the
+    # server's answer replaced (SendingRecord.erased), nothing else.
+    """CREATE FUNCTION mt_access.sendings_erasure_only() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        IF NEW.recipient <> '' OR ROW("""
+    + ", ".join(f"NEW.{c}" for c in _SENDING_KEPT)
+    + ") IS DISTINCT FROM ROW("
+    + ", ".join(f"OLD.{c}" for c in _SENDING_KEPT)
+    + """) THEN
+            RAISE EXCEPTION USING ERRCODE = 'MTA01',
+                MESSAGE = 'sendings : seul l''effacement des adresses est permis';
+        END IF;
+        RETURN NEW;
+    END $$""",
     _refuse("sendings_append_only", "sendings : les envois enregistrés ne se modifient pas"),
     """CREATE TRIGGER sendings_append_only_update BEFORE UPDATE ON mt_access.sendings
+    FOR EACH ROW EXECUTE FUNCTION mt_access.sendings_erasure_only()""",
+    """CREATE TRIGGER sendings_append_only_delete BEFORE DELETE ON mt_access.sendings
     FOR EACH ROW EXECUTE FUNCTION mt_access.sendings_append_only()""",
     *(statement for table in _V8_TABLES for statement in _policies(table)),
 )
