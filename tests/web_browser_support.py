@@ -382,8 +382,13 @@ def visits(
     yield open_one
     for made in opened:
         made.close()
-    for made in opened:
-        made.check()
+    failures: list[str] = []
+    for made in opened:  # every person's problems, not only the first one's
+        try:
+            made.check()
+        except AssertionError as exc:
+            failures.append(f"{made.name} :\n{exc}")
+    assert not failures, "\n".join(failures)
 
 
 # ------------------------------------------------------------------------------------------
