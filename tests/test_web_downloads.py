@@ -234,7 +234,7 @@ def test_a_bad_export_choice_gets_a_french_message(client: FlaskClient) -> None:
     page = client.get("/exports?contenu=tout&format=pdf")
     assert page.status_code == 400
     assert "Not a valid choice" not in text(page)
-    assert 'id="contenu-erreur"' in text(page)
+    assert 'id="export-contenu-erreur"' in text(page)
 
 
 def test_the_pages_need_an_account(client: FlaskClient) -> None:

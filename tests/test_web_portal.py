@@ -51,6 +51,7 @@ from web_support import (
     client,
     clock,
     login,
+    make_app,
     open_store,
     register_file,
     register_template,
@@ -451,6 +452,28 @@ def test_a_coordinator_sees_an_answer_given_through_the_portal(
     login(client, "lea")
     page = _plain(client.get(f"/demandes/{rid}"))
     assert "refus" in page.lower()
+
+
+def test_the_coordinators_dashboard_shows_a_portal_answer_at_once(
+    register_file: Path, clock: Clock
+) -> None:
+    with open_store(register_file) as store:
+        summary = next(s for s in store.summaries([RequestState.PROPOSED]))
+        rid, gp = summary.id, summary.proposed_to[0]
+        step = len(store.get_file(rid).history)  # type: ignore[union-attr]
+        count = sum(gp in s.proposed_to for s in store.summaries([RequestState.PROPOSED]))
+    row = re.compile(rf"\({gp}\)</th><td class=\"number\">(\d+)</td>")
+    app = make_app(register_file, clock)
+    coordinator, portal = app.test_client(), app.test_client()
+    login(coordinator, "lea")
+    shown = row.search(text(coordinator.get("/")))
+    assert shown is not None
+    assert int(shown.group(1)) == count
+    token = make_token(app.config["SECRET_KEY"], gp, 0, clock=clock)
+    assert answer(portal, f"/medecin/{token}", rid, step, "accepte").status_code == 303
+    # the clock has not moved: the figures kept for a minute were forgotten by the answer
+    shown = row.search(text(coordinator.get("/")))
+    assert (int(shown.group(1)) if shown else 0) == count - 1
 
 
 # ------------------------------------------------------------------------------------------

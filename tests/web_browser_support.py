@@ -72,12 +72,14 @@ __all__ = [
     "build_browser_register",
     "chromium_path",
     "click",
+    "downloaded",
     "events",
     "listed_requests",
     "live",
     "open_visit",
     "serve",
     "unanswered_proposals",
+    "visits",
 ]
 
 CHROMIUM_FLAGS = (
@@ -360,6 +362,14 @@ def open_visit(
 ) -> Iterator[OpenVisit]:
     """Opens one person's browser context; at the end of the test, every page each reached
     is checked (axe-core, CSP)."""
+    yield from visits(browser, live, tmp_path, request)
+
+
+def visits(
+    browser: Browser, live: LiveApp, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[OpenVisit]:
+    """The body of :func:`open_visit`, for a fixture opening visits on another served
+    register than :func:`live`'s (e.g. one with another policy)."""
     folder = artefacts_dir(tmp_path)
     opened: list[Visit] = []
 
@@ -372,8 +382,13 @@ def open_visit(
     yield open_one
     for made in opened:
         made.close()
-    for made in opened:
-        made.check()
+    failures: list[str] = []
+    for made in opened:  # every person's problems, not only the first one's
+        try:
+            made.check()
+        except AssertionError as exc:
+            failures.append(f"{made.name} :\n{exc}")
+    assert not failures, "\n".join(failures)
 
 
 # ------------------------------------------------------------------------------------------
@@ -413,8 +428,20 @@ def listed_requests(page: Page) -> list[tuple[str, str]]:
     ]
 
 
-def click(name: str, *, role: str = "button") -> Callable[[Page], None]:
-    """What :meth:`Visit.submit` calls: click the button (or link...) of this exact name."""
+def downloaded(page: Page, action: Callable[[Page], Any]) -> tuple[str, bytes]:
+    """What ``action(page)`` (a click on a download link or button) downloads, through
+    Playwright's download API: the file name the server suggests and the bytes."""
+    with page.expect_download() as caught:
+        action(page)
+    download = caught.value
+    failure = download.failure()
+    assert failure is None, failure
+    return download.suggested_filename, Path(download.path()).read_bytes()
+
+
+def click(name: str | re.Pattern[str], *, role: str = "button") -> Callable[[Page], None]:
+    """What :meth:`Visit.submit` calls: click the button (or link...) of this exact name
+    (or whose name matches this pattern)."""
 
     def click(page: Page) -> None:
         page.get_by_role(role, name=name, exact=True).click()  # type: ignore[arg-type]

@@ -397,6 +397,7 @@ def gp_answer(token: str) -> ResponseReturnValue:
     except MtAccessError as exc:
         flash(_message(exc), "erreur")
         return redirect(url_for("portal.gp_page", token=token), 303)
+    context.forget_cached()  # the coordinator's dashboard shows the answer at once
     if accepted:
         flash(
             f"Merci : vous acceptez la demande {rid}. Les coordonnées du patient sont "
@@ -439,6 +440,7 @@ def gp_pick(token: str) -> ResponseReturnValue:
     except MtAccessError as exc:
         flash(_message(exc), "erreur")
         return redirect(url_for("portal.gp_page", token=token), 303)
+    context.forget_cached()
     flash(
         f"Vous avez choisi la demande {pseudonym} : elle vous est proposée (demande "
         f"{file.id}) et une place vous est réservée. Son dossier est ci-dessous ; "
