@@ -340,6 +340,55 @@ def test_version_changes_at_every_commit_only(store: Store) -> None:
     assert store.version == last
 
 
+DATA_WRITES = [
+    "add_request",
+    "save_file",
+    "replace_request",
+    "put_physician",
+    "append_ledger",
+    "add_run",
+    "add_imported_rows",
+]
+
+
+@pytest.mark.parametrize("write", DATA_WRITES)
+def test_data_version_changes_at_every_commit_of_data(store: Store, write: str) -> None:
+    populate(store)
+    if write != "add_request":
+        with store.transaction():
+            store.add_request(req("R9"), identity(9), waiting_file(req("R9")))
+    before = store.data_version()
+    store.summaries()
+    store.ledger_entries()
+    assert store.data_version() == before  # reading changes nothing
+    with store.transaction():
+        _writes(store)[write]()
+    assert store.data_version() != before
+
+
+def test_data_version_ignores_audit_accounts_settings_and_failed_writes(store: Store) -> None:
+    populate(store)
+    before = store.data_version()
+    with store.transaction():
+        if hasattr(store, "add_audit"):  # the PostgreSQL store gets its audit trail later
+            store.add_audit(AuditRecord(T0, "user:alice", "identite.afficher", "R1"))
+            store.put_user(UserRecord("alice", "Alice Exemple", "admin", "$argon2id$fake"))
+        store.put_setting("policy", "voironnais")
+        store.add_sending(
+            SendingRecord("R1", "patient", "", "patient", "p***@example.invalid", T0, 1, 250,
+                          "ok", True)  # fmt: skip
+        )
+    with store.transaction():
+        pass
+    with pytest.raises(Boom), store.transaction():
+        store.put_physician(doc("MG7"))
+        raise Boom
+    assert store.data_version() == before
+    with store.transaction():
+        store.put_physician(doc("MG7"))
+    assert store.data_version() != before
+
+
 def test_a_closed_store_is_unusable(store: Store) -> None:
     populate(store)
     store.close()

@@ -26,7 +26,11 @@ Contract shared by every method:
 * writes outside a :meth:`Store.transaction` raise :class:`StoreError`; a transaction that
   raises leaves the store exactly as before it; nested transactions join the outer one;
 * :attr:`Store.version` changes at every committed transaction, so a register can tell that
-  another process wrote in the meantime.
+  another process wrote in the meantime;
+* :meth:`Store.data_version` changes at every committed transaction that changed the register's
+  data (requests, identities, files, physicians, ledger, runs, imported rows), and not at one
+  that only wrote the audit trail, accounts, settings or sendings: figures computed from the
+  whole register (waiting list ranks, dashboard, listing lines) are kept under it.
 """
 
 from __future__ import annotations
@@ -214,6 +218,13 @@ class Store(Protocol):
     @property
     def version(self) -> int:
         """Changes at every committed transaction (also those of another process)."""
+        ...
+
+    def data_version(self) -> str:
+        """A cheap fingerprint of the register's data: changes whenever a committed
+        transaction (of this or another process or connection) changed requests, identities,
+        files, physicians, the ledger, the runs or the imported rows; unchanged by the audit
+        trail, accounts, settings and sendings. Opaque: compare it for equality only."""
         ...
 
     def close(self) -> None:

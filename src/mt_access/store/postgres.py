@@ -84,6 +84,16 @@ from mt_access.store.sqlite_schema import state_values
 
 __all__ = ["DEFAULT_CPTS", "PostgresStore", "grant_cpts"]
 
+DATA_VERSION_QUERY = (
+    "SELECT "
+    "(SELECT COALESCE(MAX(xmin::text::bigint), 0) FROM mt_access.requests WHERE cpts = %s), "
+    "(SELECT COALESCE(MAX(xmin::text::bigint), 0) FROM mt_access.physicians WHERE cpts = %s), "
+    "(SELECT COALESCE(MAX(seq), 0) FROM mt_access.ledger WHERE cpts = %s), "
+    "(SELECT COUNT(*) FROM mt_access.runs WHERE cpts = %s), "
+    "(SELECT COUNT(*) FROM mt_access.imported_rows WHERE cpts = %s)"
+)
+"""What :meth:`PostgresStore.data_version` reads (no schema change: system column ``xmin``)."""
+
 
 class PostgresStore(PostgresConnection):
     """A :class:`~mt_access.store.base.Store` in a PostgreSQL database.
@@ -394,6 +404,17 @@ class PostgresStore(PostgresConnection):
                     "ou demande inconnue : import refusé, rien n'a été enregistré"
                 ) from None
             raise
+
+    # ---------------------------------------------------------------------------------------
+    # Data version (caches of whole-register figures)
+
+    def data_version(self) -> str:
+        """The newest row versions of this CPTS's requests and physicians (``xmin``: every
+        insert or update makes a new one; a file's save updates its request's row), its last
+        ledger entry and its counts of runs and imported rows, in one snapshot."""
+        with self._guard("lecture du compteur de modifications"):
+            row = self._one(DATA_VERSION_QUERY, (self._cpts,) * 5)
+            return "-" if row is None else "-".join(str(value) for value in row)
 
     # ---------------------------------------------------------------------------------------
     # Physicians

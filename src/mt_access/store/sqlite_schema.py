@@ -58,6 +58,11 @@ INSERT_PHYSICIAN = (
 INSERT_LEDGER = (
     f"INSERT INTO ledger ({LEDGER_SELECT}) VALUES ({placeholders(len(codec.LEDGER_COLUMNS))})"
 )
+BUMP_DATA_VERSION = (
+    "INSERT INTO meta (key, value) VALUES ('data', 1) "
+    "ON CONFLICT (key) DO UPDATE SET value = value + 1"
+)
+"""At the commit of a transaction that changed the register's data (``data_version``)."""
 INSERT_RUN = f"INSERT INTO runs ({RUN_SELECT}) VALUES ({placeholders(len(codec.RUN_COLUMNS))})"
 
 
