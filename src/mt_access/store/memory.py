@@ -24,6 +24,7 @@ from mt_access.store.base import (
     SendingRecord,
     StoreError,
     UserRecord,
+    check_slice_order,
 )
 
 __all__ = ["MemoryStore"]
@@ -245,6 +246,26 @@ class MemoryStore:
                 )
             )
         return result
+
+    def summary_slice(
+        self,
+        states: Iterable[RequestState] | None = None,
+        *,
+        commune: str | None = None,
+        order: str = "id",
+        on: dt.date | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> tuple[int, list[RequestSummary]]:
+        check_slice_order(order, on)
+        lines = [s for s in self.summaries(states) if commune is None or s.commune == commune]
+        if order == "waiting":
+            assert on is not None
+            lines.sort(key=lambda s: (min(s.received, on), s.id))
+        elif order != "id":
+            lines.sort(key=lambda s: (getattr(s, order), s.id))
+        start = max(offset, 0)
+        return len(lines), lines[start : None if limit is None else start + max(limit, 0)]
 
     def count_requests(self) -> int:
         return len(self._read().requests)

@@ -52,6 +52,7 @@ from mt_access.store.base import (
     SendingRecord,
     Store,
     StoreError,
+    check_slice_order,
 )
 from mt_access.store.postgres_connection import DEFAULT_CPTS, PostgresConnection
 from mt_access.store.postgres_errors import guard
@@ -404,6 +405,37 @@ class PostgresStore(PostgresConnection):
                     "ou demande inconnue : import refusé, rien n'a été enregistré"
                 ) from None
             raise
+
+    def summary_slice(
+        self,
+        states: Iterable[RequestState] | None = None,
+        *,
+        commune: str | None = None,
+        order: str = "id",
+        on: dt.date | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> tuple[int, list[RequestSummary]]:
+        check_slice_order(order, on)
+        wanted = state_values(states)
+        if wanted is not None and not wanted:
+            return 0, []
+        where = " WHERE cpts = %s AND (%s::text[] IS NULL OR state = ANY(%s::text[]))"
+        where += " AND (%s::text IS NULL OR commune = %s::text)"
+        params: list[Any] = [self._cpts, wanted, wanted, commune, commune]
+        ordered = "LEAST(received, %s), id" if order == "waiting" else f"{order}, id"
+        first = [on.isoformat()] if on is not None and order == "waiting" else []
+        with self._guard("lecture de la liste des demandes"), self._snapshot() as conn:
+            found = conn.execute(
+                f"SELECT COUNT(*) FROM mt_access.requests{where}", params
+            ).fetchone()
+            total = 0 if found is None else int(found[0])
+            rows = conn.execute(
+                f"SELECT {SUMMARY_SELECT} FROM mt_access.requests{where} "
+                f"ORDER BY {ordered} LIMIT %s OFFSET %s",
+                [*params, *first, limit if limit is None else max(limit, 0), max(offset, 0)],
+            ).fetchall()
+            return total, codec.decode_summaries(rows)
 
     # ---------------------------------------------------------------------------------------
     # Data version (caches of whole-register figures)

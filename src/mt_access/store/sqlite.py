@@ -51,6 +51,7 @@ from mt_access.store.base import (
     Store,
     StoreError,
     UserRecord,
+    check_slice_order,
 )
 from mt_access.store.migrations import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 from mt_access.store.sqlite_errors import SQLITE_REASONS, guard, sqlite_reason
@@ -77,6 +78,7 @@ from mt_access.store.sqlite_schema import (
     UPDATE_REQUEST,
     chunks,
     placeholders,
+    slice_condition,
     state_values,
 )
 
@@ -392,11 +394,7 @@ class SQLiteStore:
         """The number of committed transactions that changed the register's data (the
         ``data`` row of the ``meta`` table; absent: 0), by any process."""
         with self._guard("lecture du compteur de modifications"):
-            row = (
-                self._connection()
-                .execute("SELECT value FROM meta WHERE key = 'data'")
-                .fetchone()
-            )
+            row = self._connection().execute("SELECT value FROM meta WHERE key = 'data'").fetchone()
             return "0" if row is None else str(row[0])
 
     def _data_writer(self) -> sqlite3.Connection:
@@ -578,6 +576,31 @@ class SQLiteStore:
     def summaries(self, states: Iterable[RequestState] | None = None) -> list[RequestSummary]:
         with self._guard("lecture de la liste des demandes"):
             return codec.decode_summaries(self._select_by_state(SUMMARY_SELECT, states))
+
+    def summary_slice(
+        self,
+        states: Iterable[RequestState] | None = None,
+        *,
+        commune: str | None = None,
+        order: str = "id",
+        on: dt.date | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> tuple[int, list[RequestSummary]]:
+        check_slice_order(order, on)
+        wanted = state_values(states)
+        if wanted is not None and not wanted:
+            return 0, []
+        where, params = slice_condition(wanted, commune)
+        ordered = "MIN(received, ?), id" if order == "waiting" else f"{order}, id"
+        first = [on.isoformat()] if on is not None and order == "waiting" else []
+        with self._guard("lecture de la liste des demandes"), self._snapshot() as conn:
+            total = int(conn.execute(f"SELECT COUNT(*) FROM requests{where}", params).fetchone()[0])
+            rows = conn.execute(
+                f"SELECT {SUMMARY_SELECT} FROM requests{where} ORDER BY {ordered} LIMIT ? OFFSET ?",
+                [*params, *first, -1 if limit is None else max(limit, 0), max(offset, 0)],
+            ).fetchall()
+            return total, codec.decode_summaries(rows)
 
     def count_requests(self) -> int:
         with self._guard("comptage des demandes"):

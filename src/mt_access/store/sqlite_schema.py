@@ -72,6 +72,21 @@ def state_values(states: Iterable[RequestState | str] | None) -> list[str] | Non
     return sorted({RequestState(s).value for s in states})
 
 
+def slice_condition(states: list[str] | None, commune: str | None) -> tuple[str, list[str]]:
+    """The ``WHERE`` clause (with its leading space, or empty) and parameters of
+    ``summary_slice``: the states (``None``: any) and the commune (``None``: any)."""
+    clauses: list[str] = []
+    params: list[str] = []
+    if states is not None:  # with a commune, a scan of the table beats the state's index
+        column = "state" if commune is None else "+state"
+        clauses.append(f"{column} IN ({placeholders(len(states))})")
+        params += states
+    if commune is not None:
+        clauses.append("commune = ?")
+        params.append(commune)
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
 def name_tokens(text: str) -> tuple[str, ...]:
     """Name words without case, accents nor punctuation, sorted (as the intake compares
     persons)."""

@@ -222,6 +222,65 @@ def _filters(form: FilterForm) -> Filters:
     )
 
 
+def _pages(total: int) -> int:
+    return max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+
+
+_STORE_ORDERS = {
+    "id": "id",
+    "reception": "received",
+    "attente": "waiting",
+    "commune": "commune",
+    "evenement": "last_event",
+}
+"""The sorts of the list the store does itself (:meth:`Store.summary_slice` orders): the same
+as :data:`_SORT_KEYS`."""
+
+
+def _by_store(filters: Filters) -> bool:
+    """The store filters, sorts and cuts the page itself: filters on state and commune at
+    most, a sort it knows."""
+    return (
+        attrs.evolve(filters, state=None, commune=None, sort="id") == Filters()
+        and filters.sort in _STORE_ORDERS
+    )
+
+
+def _store_page(filters: Filters, page: int, on: dt.date) -> tuple[int, list[RequestSummary], int]:
+    """Total, lines and number of the page (the last one when ``page`` is beyond), read by
+    the store's :meth:`~mt_access.store.base.Store.summary_slice` (one page read)."""
+    store = context.store()
+    states = None if filters.state is None else [filters.state]
+
+    def read(number: int) -> tuple[int, list[RequestSummary]]:
+        return store.summary_slice(
+            states,
+            commune=filters.commune,
+            order=_STORE_ORDERS[filters.sort],
+            on=on,
+            offset=(number - 1) * PAGE_SIZE,
+            limit=PAGE_SIZE,
+        )
+
+    total, shown = read(page)
+    if not shown and page > _pages(total):
+        page = _pages(total)
+        total, shown = read(page)
+    return total, shown, page
+
+
+def _candidates(filters: Filters) -> list[RequestSummary]:
+    """The listing lines that other filters and the sort start from: those of the commune
+    (read by the store), else every line of the state (kept by :func:`context.by_data` until
+    the register's data changes)."""
+    states = None if filters.state is None else [filters.state]
+    if filters.commune:
+        return context.store().summary_slice(states, commune=filters.commune)[1]
+    key = "summaries:" + ("*" if filters.state is None else filters.state.value)
+    found: list[RequestSummary] = context.by_data(key, lambda: context.store().summaries(states))
+    return found
+
+
 @blueprint.route("/demandes")
 @requires("lecture")
 def requests_list() -> ResponseReturnValue:
@@ -230,23 +289,26 @@ def requests_list() -> ResponseReturnValue:
     form = _filter_form(policy)
     valid = form.validate()
     filters = _filters(form) if valid else Filters()
-    states = None if filters.state is None else [filters.state]
-    lines = filter_summaries(context.store().summaries(states), filters, on)
-    too_many = False
-    levels: dict[str, str] = {}
-    if filters.level:
-        if len(lines) > LEVEL_FILTER_LIMIT:
-            too_many = True
-        else:
-            levels = _levels_of([s.id for s in lines])
-            lines = [s for s in lines if levels.get(s.id) == filters.level]
     try:
         page = max(int(request.args.get("page", "1")), 1)
     except ValueError:
         page = 1
-    pages = max((len(lines) + PAGE_SIZE - 1) // PAGE_SIZE, 1)
-    page = min(page, pages)
-    shown = lines[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    too_many = False
+    levels: dict[str, str] = {}
+    if _by_store(filters):
+        total, shown, page = _store_page(filters, page, on)
+    else:
+        lines = filter_summaries(_candidates(filters), filters, on)
+        if filters.level:
+            if len(lines) > LEVEL_FILTER_LIMIT:
+                too_many = True
+            else:
+                levels = _levels_of([s.id for s in lines])
+                lines = [s for s in lines if levels.get(s.id) == filters.level]
+        total = len(lines)
+        page = min(page, _pages(total))
+        shown = lines[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    pages = _pages(total)
     if not levels and shown:
         levels = _levels_of([s.id for s in shown])
     args = {k: v for k, v in request.args.items() if k != "page" and v}
@@ -254,7 +316,7 @@ def requests_list() -> ResponseReturnValue:
         "requests.html",
         form=form,
         shown=shown,
-        total=len(lines),
+        total=total,
         page=page,
         pages=pages,
         args=args,

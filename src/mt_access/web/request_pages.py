@@ -116,10 +116,11 @@ def _forms(register: Register, rid: str, file: RequestFile) -> dict[str, FlaskFo
     for name, (form_class, _, _) in ACTIONS.items():
         form = form_class(formdata=None, etape=step)
         forms[name] = form
-    names = {p.id: p.name for p in register.physicians()}
+    physicians = context.physicians()
+    names = {p.id: p.name for p in physicians}
     available = [
         (p.id, f"{p.name} ({p.id})")
-        for p in register.physicians()
+        for p in physicians
         if p.is_available_on(on) and p.id not in file.proposed_to
         and p.id not in file.declined_by
     ]  # fmt: skip
@@ -152,7 +153,7 @@ def _render(
         for q in policy.questions
         if q.id in req.answers
     ]
-    names = {p.id: p.name for p in register.physicians()}
+    names = {p.id: p.name for p in context.physicians()}
     return render_template(
         "request.html",
         rid=rid,
