@@ -54,9 +54,10 @@ class WebSettings:
         clock: the current time (UTC, aware).
         today: the date of the events recorded.
         hasher: argon2-cffi's password hasher.
-        cache: results kept a short while by the pages (the dashboard's figures), by key,
+        cache: results kept a short while by the pages, by key,
             with when they were computed; emptied by :func:`forget_cached` after a write.
-        data_cache: results computed from the whole register (:func:`by_data`), by key, with
+        data_cache: results computed from the whole register (:func:`by_data`, the
+            dashboard's indicators), by key, starting with
             the store's :meth:`~mt_access.store.base.Store.data_version` they were computed
             at. One application serves one register (one CPTS): the cache is its own.
         data_locks: one lock per key of ``data_cache``: threads asking for the same figures
@@ -71,7 +72,7 @@ class WebSettings:
     today: Callable[[], dt.date]
     hasher: PasswordHasher
     cache: dict[str, tuple[dt.datetime, Any]] = attrs.field(factory=dict, eq=False)
-    data_cache: dict[str, tuple[str, Any]] = attrs.field(factory=dict, eq=False)
+    data_cache: dict[str, tuple[Any, ...]] = attrs.field(factory=dict, eq=False)
     data_locks: dict[str, threading.Lock] = attrs.field(factory=dict, eq=False)
     _locks_lock: threading.Lock = attrs.field(factory=threading.Lock, eq=False, alias="locks_lock")
 
