@@ -153,13 +153,17 @@ def by_data(key: str, compute: Callable[[], Any]) -> Any:
     version is read before computing, so a value is never kept under a newer version than the
     data it was computed from. Audit lines, logins and settings do not change the version.
 
-    ``compute`` must depend on nothing but the register's data and ``key`` (put the date or
-    the filters in the key)."""
+    ``compute`` must depend on nothing but the register's data and ``key`` (put the date in
+    the key, after a colon: ``"position:2026-03-16"``; the same family's other keys, another
+    day's, are dropped when a new one is computed)."""
     chosen = settings()
     version = store().data_version()
     found = chosen.data_cache.get(key)
     if found is not None and found[0] == version:
         return found[1]
+    family = key.partition(":")[0] + ":"
+    for other in [k for k in chosen.data_cache if k.startswith(family) and k != key]:
+        chosen.data_cache.pop(other, None)  # another day's figures: not needed again
     with chosen.data_lock(key):
         version = store().data_version()
         found = chosen.data_cache.get(key)

@@ -305,7 +305,7 @@ def _candidates(filters: Filters) -> list[RequestSummary]:
     states = None if filters.state is None else [filters.state]
     if filters.commune:
         return context.store().summary_slice(states, commune=filters.commune)[1]
-    key = "summaries:" + ("*" if filters.state is None else filters.state.value)
+    key = "summaries/" + ("*" if filters.state is None else filters.state.value)
     found: list[RequestSummary] = context.by_data(key, lambda: context.store().summaries(states))
     return found
 
