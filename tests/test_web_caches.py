@@ -26,8 +26,8 @@ from mt_access.web import context
 from web_support import (
     TODAY,
     app,
-    clock,
     client,
+    clock,
     login,
     make_app,
     open_store,
