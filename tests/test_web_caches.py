@@ -22,6 +22,7 @@ from factories import VOIRON, doc
 from mt_access.lifecycle import RequestState
 from mt_access.loading import load_policy
 from mt_access.register import Register
+from mt_access.register_base import SharedState
 from mt_access.web import context
 from web_support import (
     TODAY,
@@ -156,3 +157,29 @@ def test_two_registers_in_one_process_never_share_their_caches(
     assert "MG-CPTS-B" not in pages["A"]
     assert "MG-CPTS-B" in pages["B"]
     assert "MG-CPTS-A" not in pages["B"]
+
+
+def test_the_ledger_is_lent_between_pages_until_another_process_changes_it(
+    register_file: Path,
+) -> None:
+    policy = load_policy("voironnais")
+    shared = SharedState()
+    reads: list[int] = []
+    with open_store(register_file) as store:
+        plain = store.ledger_entries
+
+        def counted() -> Any:
+            reads.append(1)
+            return plain()
+
+        store.ledger_entries = counted  # type: ignore[method-assign]
+        first = Register(store, policy, shared=shared)
+        before = first.ledger.entries
+        second = Register(store, policy, shared=shared)  # the next page: no read
+        assert second.ledger.entries == before
+        assert len(reads) == 1
+        with open_store(register_file) as other:  # another process adds a GP
+            Register(other, policy).add_physician(doc("MG-PARTAGE", VOIRON, capacity=3))
+        third = Register(store, policy, shared=shared)
+        assert "MG-PARTAGE" in {p.id for p in third.physicians()}
+        assert len(reads) == 2

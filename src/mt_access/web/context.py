@@ -18,6 +18,7 @@ from flask import current_app, g
 from mt_access.model import Physician
 from mt_access.policy import Policy
 from mt_access.register import Register
+from mt_access.register_base import SharedState
 from mt_access.store.base import Store
 
 if TYPE_CHECKING:
@@ -60,6 +61,8 @@ class WebSettings:
             dashboard's indicators), by key, starting with
             the store's :meth:`~mt_access.store.base.Store.data_version` they were computed
             at. One application serves one register (one CPTS): the cache is its own.
+        shared: the ledger and GPs read by a page's register, lent (copied) to the next
+            pages' registers while the data does not change.
         data_locks: one lock per key of ``data_cache``: threads asking for the same figures
             at once wait for one computation instead of each doing it.
     """
@@ -73,6 +76,7 @@ class WebSettings:
     hasher: PasswordHasher
     cache: dict[str, tuple[dt.datetime, Any]] = attrs.field(factory=dict, eq=False)
     data_cache: dict[str, tuple[Any, ...]] = attrs.field(factory=dict, eq=False)
+    shared: SharedState = attrs.field(factory=SharedState, eq=False)
     data_locks: dict[str, threading.Lock] = attrs.field(factory=dict, eq=False)
     _locks_lock: threading.Lock = attrs.field(factory=threading.Lock, eq=False, alias="locks_lock")
 
@@ -101,7 +105,7 @@ def register() -> Register:
     found: Register | None = g.get("_mt_register")
     if found is None:
         chosen = settings()
-        found = Register(chosen.open_store(), chosen.policy)
+        found = Register(chosen.open_store(), chosen.policy, shared=chosen.shared)
         g._mt_register = found
     return found
 
