@@ -394,3 +394,19 @@ def test_wtforms_own_messages_are_french(client: FlaskClient, register_file: Pat
     assert capacity.status_code == 400
     assert "N&#39;est pas un entier valide." in text(capacity)
     assert "Not a valid" not in text(capacity)
+
+
+def test_the_gps_select_writes_the_same_html_as_wtforms(app: Any) -> None:
+    from wtforms.widgets import Select
+
+    from mt_access.web.forms import ProposeForm, choices
+
+    with app.test_request_context():
+        form = ProposeForm(formdata=None, etape="1")
+        form.medecin.choices = choices(
+            [("MG1", "Dr <Exemple> & Fils (MG1)"), ("MG2", 'Ç\'est "guillemets" (MG2)')]
+        )
+        form.medecin.data = "MG2"
+        fast = form.medecin(id="proposer-medecin")
+        assert 'required><option value="MG1">Dr &lt;Exemple&gt; &amp; Fils' in fast
+        assert fast == Select()(form.medecin, id="proposer-medecin")
