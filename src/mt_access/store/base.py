@@ -49,7 +49,6 @@ from mt_access.model import KnownPerson, PatientIdentity, Physician, Request
 
 __all__ = [
     "ROLES",
-    "SLICE_ORDERS",
     "AuditRecord",
     "KnownPerson",
     "RequestSummary",
@@ -58,31 +57,12 @@ __all__ = [
     "Store",
     "StoreError",
     "UserRecord",
-    "check_slice_order",
 ]
-
-SLICE_ORDERS: tuple[str, ...] = ("id", "received", "last_event", "commune", "waiting")
-"""The orders of :meth:`Store.summary_slice`."""
 
 ROLES: tuple[str, ...] = ("admin", "coordinateur", "lecture")
 """The roles of a web application account, from the most to the least rights: ``admin``
 (everything, accounts and audit trail included), ``coordinateur`` (every register action),
 ``lecture`` (read only)."""
-
-
-def check_slice_order(order: str, on: dt.date | None) -> None:
-    """Refuse an ``order`` of :meth:`Store.summary_slice` not in :data:`SLICE_ORDERS`, or
-    ``waiting`` without its date (the stores put the order in their query: checked first).
-
-    Raises:
-        StoreError: as above.
-    """
-    if order not in SLICE_ORDERS:
-        raise StoreError(
-            f"ordre de liste inconnu : {order!r} (attendu : {', '.join(SLICE_ORDERS)})"
-        )
-    if order == "waiting" and on is None:
-        raise StoreError("ordre de liste « waiting » sans date de référence")
 
 
 @attrs.frozen
@@ -319,9 +299,9 @@ class Store(Protocol):
         in ``order`` from the ``offset``-th (0 first), at most ``limit`` (all when ``None``).
         The store filters, sorts and cuts, so a page of a large register reads one page.
 
-        ``order`` is one of :data:`SLICE_ORDERS`, each ending by id: ``id``, ``received``,
-        ``last_event``, ``commune``, or ``waiting`` (longest wait on ``on`` first: by
-        received date, those received on or after ``on`` last, by id).
+        ``order`` is one of :data:`~mt_access.store.listing.SLICE_ORDERS`, each ending by
+        id: ``id``, ``received``, ``last_event``, ``commune``, or ``waiting`` (longest wait
+        on ``on`` first: by received date, those received on or after ``on`` last, by id).
 
         Raises:
             StoreError: an unknown ``order``, or ``waiting`` without ``on``.

@@ -24,8 +24,8 @@ from mt_access.store.base import (
     SendingRecord,
     StoreError,
     UserRecord,
-    check_slice_order,
 )
+from mt_access.store.listing import check_slice_order
 
 __all__ = ["MemoryStore"]
 

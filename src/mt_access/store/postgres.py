@@ -52,8 +52,8 @@ from mt_access.store.base import (
     SendingRecord,
     Store,
     StoreError,
-    check_slice_order,
 )
+from mt_access.store.listing import check_slice_order
 from mt_access.store.postgres_connection import DEFAULT_CPTS, PostgresConnection
 from mt_access.store.postgres_errors import guard
 from mt_access.store.postgres_schema import (

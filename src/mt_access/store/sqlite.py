@@ -51,8 +51,8 @@ from mt_access.store.base import (
     Store,
     StoreError,
     UserRecord,
-    check_slice_order,
 )
+from mt_access.store.listing import check_slice_order
 from mt_access.store.migrations import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 from mt_access.store.sqlite_errors import SQLITE_REASONS, guard, sqlite_reason
 from mt_access.store.sqlite_integrity import register_invariants
