@@ -52,7 +52,6 @@ from mt_access.store.base import (
     StoreError,
     UserRecord,
 )
-from mt_access.store.listing import check_slice_order
 from mt_access.store.migrations import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 from mt_access.store.sqlite_errors import SQLITE_REASONS, guard, sqlite_reason
 from mt_access.store.sqlite_integrity import register_invariants
@@ -79,6 +78,7 @@ from mt_access.store.sqlite_schema import (
     chunks,
     placeholders,
     slice_condition,
+    slice_order,
     state_values,
 )
 
@@ -587,13 +587,11 @@ class SQLiteStore:
         offset: int = 0,
         limit: int | None = None,
     ) -> tuple[int, list[RequestSummary]]:
-        check_slice_order(order, on)
+        ordered, first = slice_order(order, on)
         wanted = state_values(states)
         if wanted is not None and not wanted:
             return 0, []
         where, params = slice_condition(wanted, commune)
-        ordered = "MIN(received, ?), id" if order == "waiting" else f"{order}, id"
-        first = [on.isoformat()] if on is not None and order == "waiting" else []
         with self._guard("lecture de la liste des demandes"), self._snapshot() as conn:
             total = int(conn.execute(f"SELECT COUNT(*) FROM requests{where}", params).fetchone()[0])
             rows = conn.execute(

@@ -4,12 +4,14 @@ small helpers its queries and its integrity check share.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 
 from mt_access.lifecycle import RequestState
 from mt_access.store import codec
+from mt_access.store.listing import check_slice_order
 
 REGISTER_FORMAT = "mt-access register"
 _CHUNK = 500  # ids per ``IN (...)`` query
@@ -85,6 +87,19 @@ def slice_condition(states: list[str] | None, commune: str | None) -> tuple[str,
         clauses.append("commune = ?")
         params.append(commune)
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def slice_order(order: str, on: dt.date | None) -> tuple[str, list[str]]:
+    """The ``ORDER BY`` terms of ``summary_slice`` and their parameters.
+
+    Raises:
+        StoreError: an unknown order (:func:`~mt_access.store.listing.check_slice_order`).
+    """
+    check_slice_order(order, on)
+    if order == "waiting":
+        assert on is not None
+        return "MIN(received, ?), id", [on.isoformat()]
+    return f"{order}, id", []
 
 
 def name_tokens(text: str) -> tuple[str, ...]:
