@@ -166,7 +166,7 @@ def by_data(key: str, compute: Callable[[], Any]) -> Any:
     if found is not None and found[0] == version:
         return found[1]
     family = key.partition(":")[0] + ":"
-    for other in [k for k in chosen.data_cache if k.startswith(family) and k != key]:
+    for other in [k for k in list(chosen.data_cache) if k.startswith(family) and k != key]:
         chosen.data_cache.pop(other, None)  # another day's figures: not needed again
     with chosen.data_lock(key):
         version = store().data_version()
