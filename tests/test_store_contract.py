@@ -340,6 +340,55 @@ def test_version_changes_at_every_commit_only(store: Store) -> None:
     assert store.version == last
 
 
+DATA_WRITES = [
+    "add_request",
+    "save_file",
+    "replace_request",
+    "put_physician",
+    "append_ledger",
+    "add_run",
+    "add_imported_rows",
+]
+
+
+@pytest.mark.parametrize("write", DATA_WRITES)
+def test_data_version_changes_at_every_commit_of_data(store: Store, write: str) -> None:
+    populate(store)
+    if write != "add_request":
+        with store.transaction():
+            store.add_request(req("R9"), identity(9), waiting_file(req("R9")))
+    before = store.data_version()
+    store.summaries()
+    store.ledger_entries()
+    assert store.data_version() == before  # reading changes nothing
+    with store.transaction():
+        _writes(store)[write]()
+    assert store.data_version() != before
+
+
+def test_data_version_ignores_audit_accounts_settings_and_failed_writes(store: Store) -> None:
+    populate(store)
+    before = store.data_version()
+    with store.transaction():
+        if hasattr(store, "add_audit"):  # the PostgreSQL store gets its audit trail later
+            store.add_audit(AuditRecord(T0, "user:alice", "identite.afficher", "R1"))
+            store.put_user(UserRecord("alice", "Alice Exemple", "admin", "$argon2id$fake"))
+        store.put_setting("policy", "voironnais")
+        store.add_sending(
+            SendingRecord(
+                "R1", "patient", "", "patient", "p***@example.invalid", T0, 1, 250, "ok", True
+            )
+        )
+    with store.transaction():
+        pass
+    with pytest.raises(Boom):
+        aborted(store, lambda: store.put_physician(doc("MG7")))
+    assert store.data_version() == before
+    with store.transaction():
+        store.put_physician(doc("MG7"))
+    assert store.data_version() != before
+
+
 def test_a_closed_store_is_unusable(store: Store) -> None:
     populate(store)
     store.close()
@@ -603,6 +652,41 @@ def test_listing_by_state_in_id_order(store: Store) -> None:
     assert store.summaries([]) == []
     assert list(store.get_files(["R4", "R2", "R4", "R9"])) == ["R2", "R4"]
     assert store.get_files(f"R{n}" for n in range(1, 6)) == files
+
+
+def test_summary_slice_filters_counts_and_cuts_in_id_order(store: Store) -> None:
+    populate(store)
+    everything = store.summaries()
+    assert store.summary_slice() == (3, everything)
+    waiting = [RequestState.WAITING]
+    assert store.summary_slice(waiting) == (1, store.summaries(waiting))
+    assert store.summary_slice(None, offset=1, limit=1) == (3, everything[1:2])
+    assert store.summary_slice(None, offset=2, limit=5) == (3, everything[2:])
+    assert store.summary_slice(None, offset=7, limit=5) == (3, [])
+    on = [s for s in everything if s.commune == VOREPPE]
+    assert 0 < len(on) < 3
+    assert store.summary_slice(None, commune=VOREPPE) == (len(on), on)
+    assert store.summary_slice(waiting, commune=VOREPPE) == (0, [])
+    assert store.summary_slice([], commune=None) == (0, [])
+
+
+def test_summary_slice_sorts_in_the_store(store: Store) -> None:
+    populate(store)
+    with store.transaction():
+        late = req("R0", MOIRANS, received=D3)
+        store.add_request(late, identity(0), RequestFile.from_request(late))
+    lines = store.summaries()
+    for order in ("received", "last_event", "commune"):
+        expected = sorted(lines, key=lambda s: (getattr(s, order), s.id))
+        assert store.summary_slice(order=order) == (4, expected)
+    # longest wait on D2 first; R0, received after D2, waits 0 days like one received on D2
+    expected = sorted(lines, key=lambda s: (min(s.received, D2), s.id))
+    assert store.summary_slice(order="waiting", on=D2) == (4, expected)
+    assert store.summary_slice(order="waiting", on=D2, offset=1, limit=2)[1] == expected[1:3]
+    with pytest.raises(StoreError, match="ordre de liste"):
+        store.summary_slice(order="state; DROP TABLE requests")
+    with pytest.raises(StoreError, match="sans date"):
+        store.summary_slice(order="waiting")
 
 
 def test_transitions_in_recording_order(store: Store) -> None:

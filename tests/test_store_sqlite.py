@@ -398,6 +398,21 @@ def test_version_sees_other_processes_commits(path: Path) -> None:
     two.close()
 
 
+def test_data_version_sees_other_connections_data_writes_only(path: Path) -> None:
+    one, two = SQLiteStore(path), SQLiteStore(path)
+    seen = two.data_version()
+    with one.transaction():
+        one.add_audit(AuditRecord(dt.datetime(2026, 3, 2, tzinfo=dt.UTC), "user:a", "connexion"))
+    assert two.data_version() == seen
+    with one.transaction():
+        one.put_physician(doc("MG1"))
+    assert two.data_version() != seen
+    reader = SQLiteStore(path, readonly=True)
+    assert reader.data_version() == two.data_version()
+    for store in (one, two, reader):
+        store.close()
+
+
 def test_a_read_only_store_refuses_writes(path: Path) -> None:
     SQLiteStore(path).close()
     reader = SQLiteStore(path, readonly=True)

@@ -348,32 +348,37 @@ def test_a_stale_page_changes_nothing(client: FlaskClient, register_file: Path) 
         assert all(not r.action.startswith("demande.") for r in new)
 
 
-def test_the_dashboard_is_computed_once_a_minute_and_after_an_action(
+def test_the_dashboard_alerts_are_current_and_the_month_figures_lag_a_minute_at_most(
     client: FlaskClient, register_file: Path, clock: Any
 ) -> None:
     login(client, "claire")
     first = text(client.get("/"))
-    assert "chiffres calculés le 16/03/2026 à 09:00 UTC" in first
+    assert "chiffres du mois calculés le 16/03/2026 à 09:00 UTC" in first
     count = re.compile(r"(\d+) demande\(s\) reçue\(s\) à accuser")
     before = count.search(first)
     assert before is not None
+    clock.advance(seconds=90)
+    unchanged = text(client.get("/"))  # nothing changed: the figures are not computed again
+    assert "chiffres du mois calculés le 16/03/2026 à 09:00 UTC" in unchanged
     received = _first(register_file, RequestState.RECEIVED)
-    with open_store(register_file) as store:  # another process writes: not seen for a minute
+    with open_store(register_file) as store:  # another process writes: the alerts see it
         Register(store, load_policy("voironnais")).acknowledge(received, TODAY)
-    clock.advance(seconds=30)
-    kept = count.search(text(client.get("/")))
-    assert kept is not None
-    assert kept.group(1) == before.group(1)
-    clock.advance(seconds=31)
-    later = count.search(text(client.get("/")))
+    page = text(client.get("/"))
+    later = count.search(page)
     assert later is not None
     assert int(later.group(1)) == int(before.group(1)) - 1
-    # an action through the pages recomputes at once
+    assert "chiffres du mois calculés le 16/03/2026 à 09:01 UTC" in page  # changed: again
+    # an action through the pages: the alerts at once, the month's figures within a minute
     other = _first(register_file, RequestState.RECEIVED)
+    clock.advance(seconds=30)
     _post(client, other, "accuser")
-    after = count.search(text(client.get("/")))
+    page = text(client.get("/"))
+    after = count.search(page)
     assert after is not None
     assert int(after.group(1)) == int(before.group(1)) - 2
+    assert "chiffres du mois calculés le 16/03/2026 à 09:01 UTC" in page
+    clock.advance(seconds=31)
+    assert "chiffres du mois calculés le 16/03/2026 à 09:02 UTC" in text(client.get("/"))
 
 
 def test_wtforms_own_messages_are_french(client: FlaskClient, register_file: Path) -> None:
@@ -389,3 +394,19 @@ def test_wtforms_own_messages_are_french(client: FlaskClient, register_file: Pat
     assert capacity.status_code == 400
     assert "N&#39;est pas un entier valide." in text(capacity)
     assert "Not a valid" not in text(capacity)
+
+
+def test_the_gps_select_writes_the_same_html_as_wtforms(app: Any) -> None:
+    from wtforms.widgets import Select
+
+    from mt_access.web.forms import ProposeForm, choices
+
+    with app.test_request_context():
+        form = ProposeForm(formdata=None, etape="1")
+        form.medecin.choices = choices(
+            [("MG1", "Dr <Exemple> & Fils (MG1)"), ("MG2", 'Ç\'est "guillemets" (MG2)')]
+        )
+        form.medecin.data = "MG2"
+        fast = form.medecin(id="proposer-medecin")
+        assert 'required><option value="MG1">Dr &lt;Exemple&gt; &amp; Fils' in fast
+        assert fast == Select()(form.medecin, id="proposer-medecin")

@@ -128,9 +128,12 @@ class Register(PersonalData, GPOperations, PullPicks, Qualification, FollowUpMig
         policy: the CPTS's policy (:func:`mt_access.load_policy`).
         plugin_manager: for the decision hooks; defaults to the policy's.
         distances: a distance cache reused across match runs (made on first use otherwise).
+        shared: GPs and ledger lent by other register objects of this process
+            (:class:`~mt_access.register_base.SharedState`: a web server's pages).
 
     The register keeps the GPs and the ledger in memory between operations and reloads them
-    when the store was written by someone else (its :attr:`~Store.version` changed).
+    when the store's data was changed by someone else (its
+    :meth:`~mt_access.store.base.Store.data_version` changed).
     """
 
     # ---------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ the GPs and the ledger cached between operations), transactions and reading.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -28,7 +29,34 @@ from mt_access.store.base import RequestSummary, RunRecord, Store
 if TYPE_CHECKING:
     pass
 
-__all__ = ["RegisterBase", "RegisterOperationError"]
+__all__ = ["RegisterBase", "RegisterOperationError", "SharedState"]
+
+
+class SharedState:
+    """The capacity ledger and the GPs of a register at one data version, shared by the
+    :class:`RegisterBase` objects of a process (a web server opens one per page): each takes a
+    copy instead of reading and rebuilding them from the store. Thread-safe; the copies kept
+    here are never changed."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._version: str | None = None
+        self._ledger: CapacityLedger | None = None
+        self._physicians: dict[str, Physician] = {}
+
+    def get(self, version: str) -> tuple[CapacityLedger, dict[str, Physician]] | None:
+        """Copies of the ledger and GPs kept at ``version``, or ``None``."""
+        with self._lock:
+            if self._ledger is None or self._version != version:
+                return None
+            ledger, physicians = self._ledger, self._physicians
+        return ledger.copy(), dict(physicians)
+
+    def put(self, version: str, ledger: CapacityLedger, physicians: dict[str, Physician]) -> None:
+        """Keep copies of ``ledger`` and ``physicians`` as read at ``version``."""
+        kept, gps = ledger.copy(), dict(physicians)
+        with self._lock:
+            self._version, self._ledger, self._physicians = version, kept, gps
 
 
 class RegisterBase:
@@ -41,6 +69,8 @@ class RegisterBase:
         policy: the CPTS's policy.
         plugin_manager: for the decision hooks; defaults to the policy's.
         distances: a distance cache reused across match runs (made on first use otherwise).
+        shared: the ledger and GPs already read by another register object of this process
+            (:class:`SharedState`), taken when the store's data did not change since.
     """
 
     def __init__(
@@ -50,23 +80,32 @@ class RegisterBase:
         *,
         plugin_manager: pluggy.PluginManager | None = None,
         distances: DistanceCache | None = None,
+        shared: SharedState | None = None,
     ) -> None:
         self.store = store
+        self._shared = shared
         self.policy = policy
         self.plugin_manager = plugin_manager or policy.plugin_manager
         self._distances = distances
         self._ledger: CapacityLedger | None = None
         self._physicians: dict[str, Physician] | None = None
-        self._seen_version: int | None = None
+        self._seen_version: str | None = None
 
     # ---------------------------------------------------------------------------------------
     # Caches and transactions
 
     def _sync(self) -> None:
-        version = self.store.version
+        # the data version, not ``version``: an audit line or a login changes neither
+        version = self.store.data_version()
         if version != self._seen_version or self._ledger is None or self._physicians is None:
-            self._ledger = CapacityLedger.from_trusted_entries(self.store.ledger_entries())
-            self._physicians = {p.id: p for p in self.store.physicians()}
+            found = None if self._shared is None else self._shared.get(version)
+            if found is not None:
+                self._ledger, self._physicians = found
+            else:
+                self._ledger = CapacityLedger.from_trusted_entries(self.store.ledger_entries())
+                self._physicians = {p.id: p for p in self.store.physicians()}
+                if self._shared is not None:
+                    self._shared.put(version, self._ledger, self._physicians)
             self._seen_version = version
 
     def _invalidate(self) -> None:
@@ -83,7 +122,7 @@ class RegisterBase:
         except BaseException:
             self._invalidate()
             raise
-        self._seen_version = self.store.version
+        self._seen_version = self.store.data_version()
 
     @property
     def ledger(self) -> CapacityLedger:

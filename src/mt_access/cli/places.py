@@ -9,6 +9,7 @@ import attrs
 
 from mt_access.calendar import Month
 from mt_access.capacity_view import CapacityInForce, capacity_in_force
+from mt_access.ledger import CapacityLedger
 from mt_access.model import Physician
 from mt_access.register import Register
 
@@ -50,10 +51,13 @@ class MonthPlaces:
         return MonthPlaces(self.capacity, self.used + placed, max(self.left - placed, 0), self.caps)
 
 
-def month_places(register: Register, physician: Physician, on: dt.date) -> MonthPlaces:
-    """``physician``'s places in the month of ``on``, from the register's ledger."""
+def month_places(
+    register: Register, physician: Physician, on: dt.date, *, ledger: CapacityLedger | None = None
+) -> MonthPlaces:
+    """``physician``'s places in the month of ``on``, from the register's ledger (``ledger``:
+    that copy of it, read once for several GPs; only read, never changed)."""
     policy = register.policy
-    ledger = register.ledger
+    ledger = register.ledger if ledger is None else ledger
     month = Month.of(on)
     default = policy.monthly_capacity_of(physician)
     left = ledger.remaining(physician.id, month, default=default, carry_over=policy.carry_over)
@@ -69,5 +73,6 @@ def month_places(register: Register, physician: Physician, on: dt.date) -> Month
 
 
 def places_by_physician(register: Register, on: dt.date) -> dict[str, MonthPlaces]:
-    """:func:`month_places` of every GP of the register, by id."""
-    return {p.id: month_places(register, p, on) for p in register.physicians()}
+    """:func:`month_places` of every GP of the register, by id (the ledger read once)."""
+    ledger = register.ledger
+    return {p.id: month_places(register, p, on, ledger=ledger) for p in register.physicians()}

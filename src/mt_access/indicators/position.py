@@ -12,7 +12,7 @@ import numpy as np
 import pluggy
 
 from mt_access.calendar import Month
-from mt_access.engine import policy_plugin_manager, rank_requests
+from mt_access.engine import RankedRequests, policy_plugin_manager, rank_requests
 from mt_access.indicators.base import BEFORE_LIST, IndicatorsError, decimal_text, fr_date
 from mt_access.indicators.dataset import classify_by_day, read_requests, state_on_day
 from mt_access.lifecycle import (
@@ -23,6 +23,7 @@ from mt_access.lifecycle import (
 from mt_access.model import Request
 from mt_access.policy import Policy
 from mt_access.resources import decide, resource_contacts
+from mt_access.result import ScopeDecision
 
 if TYPE_CHECKING:
     from mt_access.register import Register
@@ -30,7 +31,15 @@ if TYPE_CHECKING:
 # Events that end a GP's pending proposal.
 _ENDS_PROPOSAL = (Event.ACCEPT, Event.REFUSE, Event.CANCEL_PROPOSAL)
 
-__all__ = ["WaitEstimate", "WaitingPosition", "compute_waiting_position", "waiting_position"]
+__all__ = [
+    "WaitEstimate",
+    "WaitingList",
+    "WaitingPosition",
+    "compute_waiting_position",
+    "rank_waiting_list",
+    "read_waiting_list",
+    "waiting_position",
+]
 
 
 @attrs.frozen
@@ -210,6 +219,92 @@ def _estimate_text(estimate: WaitEstimate) -> str:
     )
 
 
+@attrs.frozen(eq=False)
+class WaitingList:
+    """What every request's position on a day shares: the waiting list ranked in the
+    policy's order and the placements of the months the estimate looks at. Computed once
+    (:func:`rank_waiting_list`) and reused for the positions of many requests while the
+    register does not change.
+
+    Attributes:
+        on: the reference date.
+        requests, files: the requests read (by id) and their files.
+        waiting: the requests in state ``waiting`` at the end of ``on``.
+        ranked: ``waiting`` scoped, classified and ordered (:func:`rank_requests`).
+        total: the requests of ``waiting`` in scope.
+        decision_of: the scope decision of each request of ``waiting``, by id.
+        index_of: the rank (0 first) of each request in scope, by id.
+        placed: the placements of the months looked at: date and level on that day.
+        since: the register's first reception date.
+    """
+
+    on: dt.date
+    requests: dict[str, Request]
+    files: Mapping[str, RequestFile]
+    waiting: list[Request]
+    ranked: RankedRequests
+    total: int
+    decision_of: dict[str, ScopeDecision]
+    index_of: dict[str, int]
+    placed: list[tuple[dt.date, str]]
+    since: dt.date
+
+
+def rank_waiting_list(
+    requests: Iterable[Request],
+    files: Mapping[str, RequestFile],
+    on: dt.date,
+    *,
+    policy: Policy,
+    months: int = 6,
+    since: dt.date | None = None,
+    plugin_manager: pluggy.PluginManager | None = None,
+) -> WaitingList:
+    """The :class:`WaitingList` of ``requests`` on ``on`` (arguments as
+    :func:`compute_waiting_position`'s)."""
+    pm = policy_plugin_manager(policy, plugin_manager)
+    reqs = list(requests)
+    waiting: list[Request] = []
+    for r in reqs:
+        f = files.get(r.id)
+        if r.received <= on and f is not None and state_on_day(f, on) is RequestState.WAITING:
+            waiting.append(r)
+    ranked = rank_requests(waiting, policy, on, pm)
+    decision_of = {r.id: d for r, d in zip(waiting, ranked.decisions, strict=True)}
+    in_scope = ranked.in_scope
+    index_of = {in_scope[i].id: k for k, i in enumerate(ranked.order)}
+
+    # placements of the last months, by level on the day of the acceptance
+    first_month = Month.of(on)
+    for _ in range(max(months, 1)):
+        first_month = first_month.previous()
+    placed_pairs: list[tuple[Request, dt.date]] = []
+    for r in reqs:
+        f = files.get(r.id)
+        if (
+            f is not None
+            and f.state is RequestState.MT_FOUND
+            and first_month.first_day <= f.last_date < Month.of(on).first_day
+        ):
+            placed_pairs.append((r, f.last_date))
+    levels_then = classify_by_day(placed_pairs, policy, pm)
+    placed = [(d, levels_then[r.id].level) for r, d in placed_pairs]
+    if since is None:
+        since = min((r.received for r in reqs), default=on)
+    return WaitingList(
+        on=on,
+        requests={r.id: r for r in reqs},
+        files=files,
+        waiting=waiting,
+        ranked=ranked,
+        total=sum(1 for d in ranked.decisions if d.in_scope),
+        decision_of=decision_of,
+        index_of=index_of,
+        placed=placed,
+        since=since,
+    )
+
+
 def compute_waiting_position(
     request_id: str,
     requests: Iterable[Request],
@@ -220,6 +315,7 @@ def compute_waiting_position(
     months: int = 6,
     since: dt.date | None = None,
     plugin_manager: pluggy.PluginManager | None = None,
+    prepared: WaitingList | None = None,
 ) -> WaitingPosition:
     """The position of ``request_id`` in the policy's order on ``on``, and an estimated wait.
 
@@ -241,6 +337,9 @@ def compute_waiting_position(
         months: how many full months of placements to estimate from (≥ 1).
         since: the register's first reception date: months before it are not looked at
             (the earliest reception of ``requests`` by default).
+        prepared: the waiting list of ``requests`` on ``on`` already ranked
+            (:func:`rank_waiting_list` with the same arguments), shared by the positions of
+            several requests; ``requests`` and ``files`` then need only hold the request.
 
     Raises:
         IndicatorsError: unknown request, a request received after ``on``, ``months`` < 1.
@@ -249,8 +348,16 @@ def compute_waiting_position(
         raise IndicatorsError(f"nombre de mois : entier ≥ 1 attendu, reçu {months}")
     pm = policy_plugin_manager(policy, plugin_manager)
     reqs = list(requests)
-    request = next((r for r in reqs if r.id == request_id), None)
-    file = files.get(request_id)
+    if prepared is None:
+        prepared = rank_waiting_list(
+            reqs, files, on, policy=policy, months=months, since=since, plugin_manager=pm
+        )
+    request = prepared.requests.get(request_id)
+    if request is None:
+        request = next((r for r in reqs if r.id == request_id), None)
+    file = prepared.files.get(request_id)
+    if file is None:
+        file = files.get(request_id)
     if request is None or file is None:
         raise IndicatorsError(f"demande inconnue : {request_id}")
     state = state_on_day(file, on)
@@ -260,21 +367,22 @@ def compute_waiting_position(
         )
     day = fr_date(on)
 
-    # the waiting list on `on`, and the request itself when it is not on it yet
-    waiting: list[Request] = []
-    for r in reqs:
-        f = files.get(r.id)
-        if r.received <= on and f is not None and state_on_day(f, on) is RequestState.WAITING:
-            waiting.append(r)
+    # the waiting list on `on` (ranked once), with the request itself when not on it yet
+    waiting = prepared.waiting
     hypothetical = state in BEFORE_LIST
-    candidates = [*waiting, request] if hypothetical else waiting
-    ranked = rank_requests(candidates, policy, on, pm)
-    decisions = ranked.decisions
-    total = sum(1 for d in decisions[: len(waiting)] if d.in_scope)
-    in_scope = ranked.in_scope
-    own_decision = next(
-        (d for r, d in zip(candidates, decisions, strict=True) if r.id == request_id), None
-    )
+    own_decision: ScopeDecision | None
+    if hypothetical:
+        candidates = [*waiting, request]
+        ranked = rank_requests(candidates, policy, on, pm)
+        total = sum(1 for d in ranked.decisions[: len(waiting)] if d.in_scope)
+        own_decision = ranked.decisions[-1]
+        in_scope = ranked.in_scope
+        index_of = None
+    else:
+        ranked = prepared.ranked
+        total = prepared.total
+        own_decision = prepared.decision_of.get(request_id)
+        index_of = prepared.index_of
 
     def outside(message: str) -> WaitingPosition:
         return WaitingPosition(
@@ -303,29 +411,14 @@ def compute_waiting_position(
             "liste d'attente."
         )
     classes, order = ranked.classes, ranked.order
-    index = next(k for k, i in enumerate(order) if in_scope[i].id == request_id)
+    if index_of is None:
+        index = next(k for k, i in enumerate(order) if in_scope[i].id == request_id)
+    else:
+        index = index_of[request_id]
     own = classes[order[index]]
     higher = sum(1 for i in order[:index] if classes[i].rank < own.rank)
     same = index - higher
-
-    # placements of the last months, by level on the day of the acceptance
-    first_month = Month.of(on)
-    for _ in range(months):
-        first_month = first_month.previous()
-    placed_pairs: list[tuple[Request, dt.date]] = []
-    for r in reqs:
-        f = files.get(r.id)
-        if (
-            f is not None
-            and f.state is RequestState.MT_FOUND
-            and first_month.first_day <= f.last_date < Month.of(on).first_day
-        ):
-            placed_pairs.append((r, f.last_date))
-    levels_then = classify_by_day(placed_pairs, policy, pm)
-    placed = [(d, levels_then[r.id].level) for r, d in placed_pairs]
-    if since is None:
-        since = min(r.received for r in reqs)
-    estimate = _estimate(own.level, same + 1, placed, since, on, months)
+    estimate = _estimate(own.level, same + 1, prepared.placed, prepared.since, on, months)
 
     if hypothetical:
         head = (
@@ -379,29 +472,29 @@ def _proposed_on(file: RequestFile, day: dt.date) -> frozenset[str]:
     return frozenset(pending)
 
 
-def waiting_position(
-    register: Register, request_id: str, on: dt.date, *, months: int = 6
-) -> WaitingPosition:
-    """:func:`compute_waiting_position` for a register; reads only the requests in progress
-    (and those exited after ``on``) and those placed in the last ``months`` months.
+def read_waiting_list(register: Register, on: dt.date, *, months: int = 6) -> WaitingList:
+    """The register's :class:`WaitingList` on ``on``: reads only the requests in progress
+    (and those exited after ``on``) and those placed in the last ``months`` months, then ranks
+    the waiting list (seconds on a large register: keep it while the register's data does not
+    change, :meth:`~mt_access.store.base.Store.data_version`).
 
     Raises:
-        RegisterOperationError: unknown request.
-        IndicatorsError: see :func:`compute_waiting_position`.
+        IndicatorsError: ``months`` < 1.
     """
-    register.file(request_id)  # unknown request: RegisterOperationError
+    if months < 1:
+        raise IndicatorsError(f"nombre de mois : entier ≥ 1 attendu, reçu {months}")
     store = register.store
     start = Month.of(on)
-    for _ in range(max(months, 1)):
+    for _ in range(months):
         start = start.previous()
-    wanted: list[str] = [request_id]
+    wanted: list[str] = []
     some_active = False
     first_received: dt.date | None = None
     summaries = store.summaries(None)
     for summary in summaries:
         if first_received is None or summary.received < first_received:
             first_received = summary.received
-        if summary.received > on or summary.id == request_id:
+        if summary.received > on:
             continue
         if not summary.state.is_final:
             wanted.append(summary.id)
@@ -411,15 +504,47 @@ def waiting_position(
         ):
             wanted.append(summary.id)  # in progress on `on`, or placed in the months looked at
     requests = list(read_requests(store, wanted, some_active, len(summaries)).values())
-    have = [r.id for r in requests]
-    files = store.get_files(have)
-    return compute_waiting_position(
-        request_id,
+    files = store.get_files([r.id for r in requests])
+    return rank_waiting_list(
         requests,
         files,
         on,
         policy=register.policy,
         months=months,
-        since=first_received,
+        since=first_received or on,
         plugin_manager=register.plugin_manager,
+    )
+
+
+def waiting_position(
+    register: Register,
+    request_id: str,
+    on: dt.date,
+    *,
+    months: int = 6,
+    prepared: WaitingList | None = None,
+) -> WaitingPosition:
+    """:func:`compute_waiting_position` for a register, from its waiting list ``prepared``
+    (:func:`read_waiting_list` with the same ``on`` and ``months``; read when not given).
+
+    Raises:
+        RegisterOperationError: unknown request.
+        IndicatorsError: see :func:`compute_waiting_position`.
+    """
+    file = register.file(request_id)  # unknown request: RegisterOperationError
+    if prepared is None:
+        prepared = read_waiting_list(register, on, months=months)
+    request = prepared.requests.get(request_id)
+    if request is None:
+        request = register.request(request_id)
+    return compute_waiting_position(
+        request_id,
+        [request],
+        {request_id: prepared.files.get(request_id, file)},
+        on,
+        policy=register.policy,
+        months=months,
+        since=prepared.since,
+        plugin_manager=register.plugin_manager,
+        prepared=prepared,
     )

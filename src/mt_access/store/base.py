@@ -26,7 +26,11 @@ Contract shared by every method:
 * writes outside a :meth:`Store.transaction` raise :class:`StoreError`; a transaction that
   raises leaves the store exactly as before it; nested transactions join the outer one;
 * :attr:`Store.version` changes at every committed transaction, so a register can tell that
-  another process wrote in the meantime.
+  another process wrote in the meantime;
+* :meth:`Store.data_version` changes at every committed transaction that changed the register's
+  data (requests, identities, files, physicians, ledger, runs, imported rows), and not at one
+  that only wrote the audit trail, accounts, settings or sendings: figures computed from the
+  whole register (waiting list ranks, dashboard, listing lines) are kept under it.
 """
 
 from __future__ import annotations
@@ -232,6 +236,13 @@ class Store(Protocol):
         """Changes at every committed transaction (also those of another process)."""
         ...
 
+    def data_version(self) -> str:
+        """A cheap fingerprint of the register's data: changes whenever a committed
+        transaction (of this or another process or connection) changed requests, identities,
+        files, physicians, the ledger, the runs or the imported rows; unchanged by the audit
+        trail, accounts, settings and sendings. Opaque: compare it for equality only."""
+        ...
+
     def close(self) -> None:
         """Release the storage; the store is unusable afterwards."""
         ...
@@ -288,6 +299,30 @@ class Store(Protocol):
 
     def summaries(self, states: Iterable[RequestState] | None = None) -> list[RequestSummary]:
         """Listing lines of the requests in one of ``states`` (all when ``None``), by id."""
+        ...
+
+    def summary_slice(
+        self,
+        states: Iterable[RequestState] | None = None,
+        *,
+        commune: str | None = None,
+        order: str = "id",
+        on: dt.date | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> tuple[int, list[RequestSummary]]:
+        """A page of the listing: how many requests are in one of ``states`` (all when
+        ``None``) and of ``commune`` (INSEE code; all when ``None``), and their listing lines
+        in ``order`` from the ``offset``-th (0 first), at most ``limit`` (all when ``None``).
+        The store filters, sorts and cuts, so a page of a large register reads one page.
+
+        ``order`` is one of :data:`~mt_access.store.listing.SLICE_ORDERS`, each ending by
+        id: ``id``, ``received``, ``last_event``, ``commune``, or ``waiting`` (longest wait
+        on ``on`` first: by received date, those received on or after ``on`` last, by id).
+
+        Raises:
+            StoreError: an unknown ``order``, or ``waiting`` without ``on``.
+        """
         ...
 
     def count_requests(self) -> int:

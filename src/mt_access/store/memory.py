@@ -25,6 +25,7 @@ from mt_access.store.base import (
     StoreError,
     UserRecord,
 )
+from mt_access.store.listing import check_slice_order
 
 __all__ = ["MemoryStore"]
 
@@ -88,6 +89,8 @@ class MemoryStore:
         self._data = _Data()
         self._work: _Data | None = None
         self._version = 0
+        self._data_version = 0
+        self._data_changed = False
         self._closed = False
 
     # -- transactions
@@ -99,17 +102,26 @@ class MemoryStore:
             yield
             return
         self._work = self._data.copy()
+        self._data_changed = False
         try:
             yield
         except BaseException:
             self._work = None
+            self._data_changed = False
             raise
         self._data, self._work = self._work, None
         self._version += 1
+        if self._data_changed:
+            self._data_changed = False
+            self._data_version += 1
 
     @property
     def version(self) -> int:
         return self._version
+
+    def data_version(self) -> str:
+        self._check_open()
+        return str(self._data_version)
 
     def close(self) -> None:
         self._closed = True
@@ -128,10 +140,16 @@ class MemoryStore:
             raise StoreError("écriture hors transaction : utilisez « with store.transaction() »")
         return self._work
 
+    def _write_data(self) -> _Data:
+        """:meth:`_write` for the register's data (:meth:`data_version` changes at commit)."""
+        work = self._write()
+        self._data_changed = True
+        return work
+
     # -- requests
 
     def add_request(self, request: Request, identity: PatientIdentity, file: RequestFile) -> None:
-        data = self._write()
+        data = self._write_data()
         if request.id in data.requests:
             raise StoreError(f"la demande {request.id} existe déjà")
         if file.id != request.id:
@@ -143,7 +161,7 @@ class MemoryStore:
         data.log.extend(file.history)
 
     def save_file(self, file: RequestFile, appended: int) -> None:
-        data = self._write()
+        data = self._write_data()
         old = data.files.get(file.id)
         if old is None:
             raise StoreError(f"demande inconnue : {file.id}")
@@ -159,7 +177,7 @@ class MemoryStore:
     def replace_request(
         self, request: Request, identity: PatientIdentity, *, erased_on: dt.date | None = None
     ) -> None:
-        data = self._write()
+        data = self._write_data()
         if request.id not in data.requests:
             raise StoreError(f"demande inconnue : {request.id}")
         data.requests[request.id] = request
@@ -230,6 +248,26 @@ class MemoryStore:
             )
         return result
 
+    def summary_slice(
+        self,
+        states: Iterable[RequestState] | None = None,
+        *,
+        commune: str | None = None,
+        order: str = "id",
+        on: dt.date | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> tuple[int, list[RequestSummary]]:
+        check_slice_order(order, on)
+        lines = [s for s in self.summaries(states) if commune is None or s.commune == commune]
+        if order == "waiting":
+            assert on is not None
+            lines.sort(key=lambda s: (min(s.received, on), s.id))
+        elif order != "id":
+            lines.sort(key=lambda s: (getattr(s, order), s.id))
+        start = max(offset, 0)
+        return len(lines), lines[start : None if limit is None else start + max(limit, 0)]
+
     def count_requests(self) -> int:
         return len(self._read().requests)
 
@@ -264,7 +302,7 @@ class MemoryStore:
         return dict(sorted(self._read().imported.items()))
 
     def add_imported_rows(self, rows: Sequence[tuple[str, str]]) -> None:
-        data = self._write()
+        data = self._write_data()
         added: dict[str, str] = {}
         for digest, request_id in rows:
             if digest in data.imported or digest in added:
@@ -277,7 +315,7 @@ class MemoryStore:
     # -- physicians
 
     def put_physician(self, physician: Physician) -> None:
-        self._write().physicians[physician.id] = physician
+        self._write_data().physicians[physician.id] = physician
 
     def get_physician(self, physician_id: str) -> Physician | None:
         return self._read().physicians.get(physician_id)
@@ -289,7 +327,7 @@ class MemoryStore:
     # -- ledger
 
     def append_ledger(self, entries: Sequence[LedgerEntry]) -> None:
-        self._write().ledger.extend(entries)
+        self._write_data().ledger.extend(entries)
 
     def ledger_entries(self) -> list[LedgerEntry]:
         return list(self._read().ledger)
@@ -297,7 +335,7 @@ class MemoryStore:
     # -- runs
 
     def add_run(self, run: RunRecord) -> RunRecord:
-        data = self._write()
+        data = self._write_data()
         numbered = attrs.evolve(run, number=len(data.runs) + 1)
         data.runs.append(numbered)
         return numbered

@@ -57,6 +57,7 @@ from mt_access.store.base import (
     UserRecord,
     erased_answer,
 )
+from mt_access.store.listing import check_slice_order
 from mt_access.store.postgres_connection import DEFAULT_CPTS, PostgresConnection
 from mt_access.store.postgres_errors import guard
 from mt_access.store.postgres_schema import (
@@ -93,6 +94,16 @@ from mt_access.store.sqlite_integrity import data_invariants
 from mt_access.store.sqlite_schema import state_values
 
 __all__ = ["DEFAULT_CPTS", "PostgresStore", "grant_cpts"]
+
+DATA_VERSION_QUERY = (
+    "SELECT "
+    "(SELECT COALESCE(MAX(xmin::text::bigint), 0) FROM mt_access.requests WHERE cpts = %s), "
+    "(SELECT COALESCE(MAX(xmin::text::bigint), 0) FROM mt_access.physicians WHERE cpts = %s), "
+    "(SELECT COALESCE(MAX(seq), 0) FROM mt_access.ledger WHERE cpts = %s), "
+    "(SELECT COUNT(*) FROM mt_access.runs WHERE cpts = %s), "
+    "(SELECT COUNT(*) FROM mt_access.imported_rows WHERE cpts = %s)"
+)
+"""What :meth:`PostgresStore.data_version` reads (no schema change: system column ``xmin``)."""
 
 
 class PostgresStore(PostgresConnection):
@@ -419,6 +430,48 @@ class PostgresStore(PostgresConnection):
                     "ou demande inconnue : import refusé, rien n'a été enregistré"
                 ) from None
             raise
+
+    def summary_slice(
+        self,
+        states: Iterable[RequestState] | None = None,
+        *,
+        commune: str | None = None,
+        order: str = "id",
+        on: dt.date | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> tuple[int, list[RequestSummary]]:
+        check_slice_order(order, on)
+        wanted = state_values(states)
+        if wanted is not None and not wanted:
+            return 0, []
+        where = " WHERE cpts = %s AND (%s::text[] IS NULL OR state = ANY(%s::text[]))"
+        where += " AND (%s::text IS NULL OR commune = %s::text)"
+        params: list[Any] = [self._cpts, wanted, wanted, commune, commune]
+        ordered = "LEAST(received, %s), id" if order == "waiting" else f"{order}, id"
+        first = [on.isoformat()] if on is not None and order == "waiting" else []
+        with self._guard("lecture de la liste des demandes"), self._snapshot() as conn:
+            found = conn.execute(
+                f"SELECT COUNT(*) FROM mt_access.requests{where}", params
+            ).fetchone()
+            total = 0 if found is None else int(found[0])
+            rows = conn.execute(
+                f"SELECT {SUMMARY_SELECT} FROM mt_access.requests{where} "
+                f"ORDER BY {ordered} LIMIT %s OFFSET %s",
+                [*params, *first, limit if limit is None else max(limit, 0), max(offset, 0)],
+            ).fetchall()
+            return total, codec.decode_summaries(rows)
+
+    # ---------------------------------------------------------------------------------------
+    # Data version (caches of whole-register figures)
+
+    def data_version(self) -> str:
+        """The newest row versions of this CPTS's requests and physicians (``xmin``: every
+        insert or update makes a new one; a file's save updates its request's row), its last
+        ledger entry and its counts of runs and imported rows, in one snapshot."""
+        with self._guard("lecture du compteur de modifications"):
+            row = self._one(DATA_VERSION_QUERY, (self._cpts,) * 5)
+            return "-" if row is None else "-".join(str(value) for value in row)
 
     # ---------------------------------------------------------------------------------------
     # Physicians

@@ -57,6 +57,7 @@ from mt_access.store.migrations import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSIO
 from mt_access.store.sqlite_errors import SQLITE_REASONS, guard, sqlite_reason
 from mt_access.store.sqlite_integrity import register_invariants
 from mt_access.store.sqlite_schema import (
+    BUMP_DATA_VERSION,
     FILE_SELECT,
     IDENTITY_SELECT,
     INSERT_IDENTITY,
@@ -77,6 +78,8 @@ from mt_access.store.sqlite_schema import (
     UPDATE_REQUEST,
     chunks,
     placeholders,
+    slice_condition,
+    slice_order,
     state_values,
 )
 
@@ -117,6 +120,7 @@ class SQLiteStore:
         self._timeout = timeout
         self._depth = 0
         self._erased = False
+        self._data_changed = False
         self._conn: sqlite3.Connection | None = None
         self._conn = self._connect(create=create and not readonly)
 
@@ -345,6 +349,7 @@ class SQLiteStore:
             conn.execute("BEGIN IMMEDIATE")
         self._depth = 1
         self._erased = False
+        self._data_changed = False
         try:
             yield
         except BaseException:
@@ -355,6 +360,8 @@ class SQLiteStore:
         try:
             with self._guard("validation de la transaction"):
                 conn.execute("UPDATE meta SET value = value + 1 WHERE key = 'commits'")
+                if self._data_changed:
+                    conn.execute(BUMP_DATA_VERSION)
                 conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
@@ -388,6 +395,19 @@ class SQLiteStore:
             )
             return int(row[0])
 
+    def data_version(self) -> str:
+        """The number of committed transactions that changed the register's data (the
+        ``data`` row of the ``meta`` table; absent: 0), by any process."""
+        with self._guard("lecture du compteur de modifications"):
+            row = self._connection().execute("SELECT value FROM meta WHERE key = 'data'").fetchone()
+            return "0" if row is None else str(row[0])
+
+    def _data_writer(self) -> sqlite3.Connection:
+        """:meth:`_writer` for the register's data (:meth:`data_version` changes at commit)."""
+        conn = self._writer()
+        self._data_changed = True
+        return conn
+
     def close(self) -> None:
         """Close the file (a transaction in progress is rolled back); the store is unusable
         afterwards. Closing twice does nothing."""
@@ -408,7 +428,7 @@ class SQLiteStore:
     # Requests
 
     def add_request(self, request: Request, identity: PatientIdentity, file: RequestFile) -> None:
-        conn = self._writer()
+        conn = self._data_writer()
         rid = request.id
         if file.id != rid:
             raise self._fail(f"le dossier {file.id} n'est pas celui de la demande {rid}")
@@ -433,7 +453,7 @@ class SQLiteStore:
                 )
 
     def save_file(self, file: RequestFile, appended: int) -> None:
-        conn = self._writer()
+        conn = self._data_writer()
         rid = file.id
         kept = len(file.history) - appended
         mismatch = f"demande {rid} : l'historique enregistré n'est pas le début du nouveau"
@@ -461,7 +481,7 @@ class SQLiteStore:
     def replace_request(
         self, request: Request, identity: PatientIdentity, *, erased_on: dt.date | None = None
     ) -> None:
-        conn = self._writer()
+        conn = self._data_writer()
         rid = request.id
         with self._guard(f"remplacement de la demande {rid}"):
             values = (*codec.request_row(request), rid)
@@ -584,6 +604,29 @@ class SQLiteStore:
         with self._guard("lecture de la liste des demandes"):
             return codec.decode_summaries(self._select_by_state(SUMMARY_SELECT, states))
 
+    def summary_slice(
+        self,
+        states: Iterable[RequestState] | None = None,
+        *,
+        commune: str | None = None,
+        order: str = "id",
+        on: dt.date | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> tuple[int, list[RequestSummary]]:
+        ordered, first = slice_order(order, on)
+        wanted = state_values(states)
+        if wanted is not None and not wanted:
+            return 0, []
+        where, params = slice_condition(wanted, commune)
+        with self._guard("lecture de la liste des demandes"), self._snapshot() as conn:
+            total = int(conn.execute(f"SELECT COUNT(*) FROM requests{where}", params).fetchone()[0])
+            rows = conn.execute(
+                f"SELECT {SUMMARY_SELECT} FROM requests{where} ORDER BY {ordered} LIMIT ? OFFSET ?",
+                [*params, *first, -1 if limit is None else max(limit, 0), max(offset, 0)],
+            ).fetchall()
+            return total, codec.decode_summaries(rows)
+
     def count_requests(self) -> int:
         with self._guard("comptage des demandes"):
             return int(self._connection().execute("SELECT COUNT(*) FROM requests").fetchone()[0])
@@ -653,7 +696,7 @@ class SQLiteStore:
             return {str(digest): str(rid) for digest, rid in rows.fetchall()}
 
     def add_imported_rows(self, rows: Sequence[tuple[str, str]]) -> None:
-        conn = self._writer()
+        conn = self._data_writer()
         try:
             with self._guard("enregistrement des lignes importées"), self._savepoint(conn):
                 conn.executemany(
@@ -671,7 +714,7 @@ class SQLiteStore:
     # Physicians
 
     def put_physician(self, physician: Physician) -> None:
-        conn = self._writer()
+        conn = self._data_writer()
         with self._guard(f"enregistrement du médecin {physician.id}"):
             conn.execute(INSERT_PHYSICIAN, codec.physician_row(physician))
 
@@ -695,7 +738,7 @@ class SQLiteStore:
     # Ledger
 
     def append_ledger(self, entries: Sequence[LedgerEntry]) -> None:
-        conn = self._writer()
+        conn = self._data_writer()
         with self._guard("enregistrement d'entrées du registre de capacités"):
             rows = [codec.ledger_row(entry) for entry in entries]
             with self._savepoint(conn):
@@ -710,7 +753,7 @@ class SQLiteStore:
     # Runs
 
     def add_run(self, run: RunRecord) -> RunRecord:
-        conn = self._writer()
+        conn = self._data_writer()
         with self._guard("enregistrement d'un passage d'appariement"):
             last = conn.execute("SELECT COALESCE(MAX(number), 0) FROM runs").fetchone()[0]
             numbered = attrs.evolve(run, number=int(last) + 1)

@@ -4,12 +4,14 @@ small helpers its queries and its integrity check share.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 
 from mt_access.lifecycle import RequestState
 from mt_access.store import codec
+from mt_access.store.listing import check_slice_order
 
 REGISTER_FORMAT = "mt-access register"
 _CHUNK = 500  # ids per ``IN (...)`` query
@@ -58,6 +60,11 @@ INSERT_PHYSICIAN = (
 INSERT_LEDGER = (
     f"INSERT INTO ledger ({LEDGER_SELECT}) VALUES ({placeholders(len(codec.LEDGER_COLUMNS))})"
 )
+BUMP_DATA_VERSION = (
+    "INSERT INTO meta (key, value) VALUES ('data', 1) "
+    "ON CONFLICT (key) DO UPDATE SET value = value + 1"
+)
+"""At the commit of a transaction that changed the register's data (``data_version``)."""
 INSERT_RUN = f"INSERT INTO runs ({RUN_SELECT}) VALUES ({placeholders(len(codec.RUN_COLUMNS))})"
 
 
@@ -65,6 +72,34 @@ def state_values(states: Iterable[RequestState | str] | None) -> list[str] | Non
     if states is None:
         return None
     return sorted({RequestState(s).value for s in states})
+
+
+def slice_condition(states: list[str] | None, commune: str | None) -> tuple[str, list[str]]:
+    """The ``WHERE`` clause (with its leading space, or empty) and parameters of
+    ``summary_slice``: the states (``None``: any) and the commune (``None``: any)."""
+    clauses: list[str] = []
+    params: list[str] = []
+    if states is not None:  # with a commune, a scan of the table beats the state's index
+        column = "state" if commune is None else "+state"
+        clauses.append(f"{column} IN ({placeholders(len(states))})")
+        params += states
+    if commune is not None:
+        clauses.append("commune = ?")
+        params.append(commune)
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def slice_order(order: str, on: dt.date | None) -> tuple[str, list[str]]:
+    """The ``ORDER BY`` terms of ``summary_slice`` and their parameters.
+
+    Raises:
+        StoreError: an unknown order (:func:`~mt_access.store.listing.check_slice_order`).
+    """
+    check_slice_order(order, on)
+    if order == "waiting":
+        assert on is not None
+        return "MIN(received, ?), id", [on.isoformat()]
+    return f"{order}, id", []
 
 
 def name_tokens(text: str) -> tuple[str, ...]:

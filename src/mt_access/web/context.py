@@ -7,6 +7,7 @@ request ends; the application's :class:`WebSettings` say how to open its store.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,8 +15,10 @@ from typing import TYPE_CHECKING, Any
 import attrs
 from flask import current_app, g
 
+from mt_access.model import Physician
 from mt_access.policy import Policy
 from mt_access.register import Register
+from mt_access.register_base import SharedState
 from mt_access.store.base import Store
 
 if TYPE_CHECKING:
@@ -23,10 +26,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "WebSettings",
+    "by_data",
     "cached",
     "close_register",
     "forget_cached",
     "now",
+    "physicians",
     "register",
     "settings",
     "store",
@@ -50,8 +55,16 @@ class WebSettings:
         clock: the current time (UTC, aware).
         today: the date of the events recorded.
         hasher: argon2-cffi's password hasher.
-        cache: results kept a short while by the pages (the dashboard's figures), by key,
+        cache: results kept a short while by the pages, by key,
             with when they were computed; emptied by :func:`forget_cached` after a write.
+        data_cache: results computed from the whole register (:func:`by_data`, the
+            dashboard's indicators), by key, starting with
+            the store's :meth:`~mt_access.store.base.Store.data_version` they were computed
+            at. One application serves one register (one CPTS): the cache is its own.
+        shared: the ledger and GPs read by a page's register, lent (copied) to the next
+            pages' registers while the data does not change.
+        data_locks: one lock per key of ``data_cache``: threads asking for the same figures
+            at once wait for one computation instead of each doing it.
     """
 
     open_store: Callable[[], Store]
@@ -62,6 +75,23 @@ class WebSettings:
     today: Callable[[], dt.date]
     hasher: PasswordHasher
     cache: dict[str, tuple[dt.datetime, Any]] = attrs.field(factory=dict, eq=False)
+    data_cache: dict[str, tuple[Any, ...]] = attrs.field(factory=dict, eq=False)
+    shared: SharedState = attrs.field(factory=SharedState, eq=False)
+    data_locks: dict[str, threading.Lock] = attrs.field(factory=dict, eq=False)
+    _locks_lock: threading.Lock = attrs.field(factory=threading.Lock, eq=False, alias="locks_lock")
+
+    def data_lock(self, key: str) -> threading.Lock:
+        """The lock of ``key`` in ``data_cache`` (made on first use)."""
+        with self._locks_lock:
+            return self.data_locks.setdefault(key, threading.Lock())
+
+
+def physicians() -> list[Physician]:
+    """The register's GPs, by id (:func:`by_data`: read again only after a change). Pages
+    showing GPs use it rather than :meth:`Register.physicians`, which reads the whole capacity
+    ledger along with them."""
+    found: list[Physician] = by_data("physicians", lambda: store().physicians())
+    return list(found)
 
 
 def settings() -> WebSettings:
@@ -75,7 +105,7 @@ def register() -> Register:
     found: Register | None = g.get("_mt_register")
     if found is None:
         chosen = settings()
-        found = Register(chosen.open_store(), chosen.policy)
+        found = Register(chosen.open_store(), chosen.policy, shared=chosen.shared)
         g._mt_register = found
     return found
 
@@ -118,3 +148,31 @@ def cached(key: str, seconds: float, compute: Callable[[], Any]) -> tuple[dt.dat
 def forget_cached() -> None:
     """Empty the cache after a write through the pages (the next dashboard is recomputed)."""
     settings().cache.clear()
+
+
+def by_data(key: str, compute: Callable[[], Any]) -> Any:
+    """``compute()``, kept under ``key`` (by this process) until the register's data changes:
+    recomputed when the store's :meth:`~mt_access.store.base.Store.data_version` differs from
+    the one it was computed at (a write by this process, another process or connection). The
+    version is read before computing, so a value is never kept under a newer version than the
+    data it was computed from. Audit lines, logins and settings do not change the version.
+
+    ``compute`` must depend on nothing but the register's data and ``key`` (put the date in
+    the key, after a colon: ``"position:2026-03-16"``; the same family's other keys, another
+    day's, are dropped when a new one is computed)."""
+    chosen = settings()
+    version = store().data_version()
+    found = chosen.data_cache.get(key)
+    if found is not None and found[0] == version:
+        return found[1]
+    family = key.partition(":")[0] + ":"
+    for other in [k for k in list(chosen.data_cache) if k.startswith(family) and k != key]:
+        chosen.data_cache.pop(other, None)  # another day's figures: not needed again
+    with chosen.data_lock(key):
+        version = store().data_version()
+        found = chosen.data_cache.get(key)
+        if found is not None and found[0] == version:
+            return found[1]  # computed by another thread meanwhile
+        value = compute()
+        chosen.data_cache[key] = (version, value)
+        return value

@@ -17,7 +17,7 @@ from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 
 from mt_access.calendar import Month
-from mt_access.cli.places import places_by_physician
+from mt_access.cli.places import MonthPlaces, places_by_physician
 from mt_access.geo.communes import CommuneReference, bundled_reference
 from mt_access.indicators import indicators
 from mt_access.indicators.dataset import reception_levels
@@ -134,37 +134,68 @@ def _levels_of(ids: Sequence[str]) -> dict[str, str]:
 
 
 DASHBOARD_SECONDS = 60
-"""The dashboard's figures are computed at most once a minute (by process), and again after
-any write through the pages."""
+"""The month's indicators (which read every request: seconds on a large register) are
+computed again when the register's data changed, at most once a minute (by process); the
+alerts and the places are read at each display."""
 
 
 @blueprint.route("/")
 @requires("lecture")
 def dashboard() -> ResponseReturnValue:
     on = context.today()
-    computed, figures = context.cached(
-        f"dashboard:{on.isoformat()}", DASHBOARD_SECONDS, lambda: _dashboard_figures(on)
-    )
+    month = Month.of(on)
+    computed, figures = _month_figures(month)
     return render_template(
         "dashboard.html",
         on=on,
+        month=month,
         computed=computed,
+        figures=figures,
         days=lambda s: _waiting_days(s, on),
-        **figures,
+        **_alerts(on),
     )
 
 
-def _dashboard_figures(on: dt.date) -> dict[str, Any]:
+def _month_figures(month: Month) -> tuple[dt.datetime, Any]:
+    """The month's indicators and when they were computed: those of the current data, or,
+    when the data changed less than :data:`DASHBOARD_SECONDS` after they were computed (or
+    another thread is computing them), the previous ones (the page says when)."""
+    chosen = context.settings()
+    key = f"indicateurs:{month}"
+    version = context.store().data_version()
+    at = context.now()
+    found: tuple[str, dt.datetime, Any] | None = chosen.data_cache.get(key)
+    if found is not None and (
+        found[0] == version or (at - found[1]).total_seconds() < DASHBOARD_SECONDS
+    ):
+        return found[1], found[2]
+    lock = chosen.data_lock(key)
+    if not lock.acquire(blocking=found is None):
+        assert found is not None
+        return found[1], found[2]  # another thread computes the new figures
+    try:
+        version = context.store().data_version()
+        value = (version, context.now(), indicators(context.register(), month))
+        chosen.data_cache[key] = value
+        return value[1], value[2]
+    finally:
+        lock.release()
+
+
+def _alerts(on: dt.date) -> dict[str, Any]:
+    """What the dashboard shows besides the month's indicators, from the current data: the
+    listing lines are read by state and cut by the store, the places kept by data version."""
     register = context.register()
-    month = Month.of(on)
-    places = places_by_physician(register, on)
-    summaries = register.list_requests()
+    store = register.store
+    places: dict[str, MonthPlaces] = context.by_data(
+        f"places:{on.isoformat()}", lambda: places_by_physician(register, on)
+    )
+    physicians = context.physicians()
+    names = {p.id: p.name for p in physicians}
     pending: dict[str, list[RequestSummary]] = {}
-    for summary in summaries:
-        if summary.state is RequestState.PROPOSED:
-            for physician_id in summary.proposed_to:
-                pending.setdefault(physician_id, []).append(summary)
-    names = {p.id: p.name for p in register.physicians()}
+    for summary in store.summaries([RequestState.PROPOSED]):
+        for physician_id in summary.proposed_to:
+            pending.setdefault(physician_id, []).append(summary)
     unanswered = sorted(
         (
             (pid, names.get(pid, pid), len(items), min(s.last_event for s in items))
@@ -172,28 +203,26 @@ def _dashboard_figures(on: dt.date) -> dict[str, Any]:
         ),
         key=lambda row: row[3],
     )
-    to_acknowledge = sorted(
-        (s for s in summaries if s.state is RequestState.RECEIVED), key=lambda s: s.received
+    acknowledge_count, to_acknowledge = store.summary_slice(
+        [RequestState.RECEIVED], order="received", limit=10
     )
-    to_confirm = sorted(
-        (s for s in summaries if s.state is RequestState.ACKNOWLEDGED), key=lambda s: s.last_event
+    confirm_count, to_confirm = store.summary_slice(
+        [RequestState.ACKNOWLEDGED], order="last_event", limit=10
     )
-    waiting = [s for s in summaries if s.state is RequestState.WAITING]
+    waiting_count, longest = store.summary_slice([RequestState.WAITING], order="received", limit=10)
     return {
-        "month": month,
-        "figures": indicators(register, month),
         "gp_rows": [
             (p.id, p.name, places[p.id].capacity_text, places[p.id].used, places[p.id].left)
-            for p in register.physicians()
+            for p in physicians
             if p.id in places
         ],
         "unanswered": unanswered,
-        "to_acknowledge": to_acknowledge[:10],
-        "to_acknowledge_count": len(to_acknowledge),
-        "to_confirm": to_confirm[:10],
-        "to_confirm_count": len(to_confirm),
-        "waiting_count": len(waiting),
-        "longest": sorted(waiting, key=lambda s: (s.received, s.id))[:10],
+        "to_acknowledge": to_acknowledge,
+        "to_acknowledge_count": acknowledge_count,
+        "to_confirm": to_confirm,
+        "to_confirm_count": confirm_count,
+        "waiting_count": waiting_count,
+        "longest": longest,
     }
 
 
@@ -222,6 +251,65 @@ def _filters(form: FilterForm) -> Filters:
     )
 
 
+def _pages(total: int) -> int:
+    return max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+
+
+_STORE_ORDERS = {
+    "id": "id",
+    "reception": "received",
+    "attente": "waiting",
+    "commune": "commune",
+    "evenement": "last_event",
+}
+"""The sorts of the list the store does itself (:meth:`Store.summary_slice` orders): the same
+as :data:`_SORT_KEYS`."""
+
+
+def _by_store(filters: Filters) -> bool:
+    """The store filters, sorts and cuts the page itself: filters on state and commune at
+    most, a sort it knows."""
+    return (
+        attrs.evolve(filters, state=None, commune=None, sort="id") == Filters()
+        and filters.sort in _STORE_ORDERS
+    )
+
+
+def _store_page(filters: Filters, page: int, on: dt.date) -> tuple[int, list[RequestSummary], int]:
+    """Total, lines and number of the page (the last one when ``page`` is beyond), read by
+    the store's :meth:`~mt_access.store.base.Store.summary_slice` (one page read)."""
+    store = context.store()
+    states = None if filters.state is None else [filters.state]
+
+    def read(number: int) -> tuple[int, list[RequestSummary]]:
+        return store.summary_slice(
+            states,
+            commune=filters.commune,
+            order=_STORE_ORDERS[filters.sort],
+            on=on,
+            offset=(number - 1) * PAGE_SIZE,
+            limit=PAGE_SIZE,
+        )
+
+    total, shown = read(page)
+    if not shown and page > _pages(total):
+        page = _pages(total)
+        total, shown = read(page)
+    return total, shown, page
+
+
+def _candidates(filters: Filters) -> list[RequestSummary]:
+    """The listing lines that other filters and the sort start from: those of the commune
+    (read by the store), else every line of the state (kept by :func:`context.by_data` until
+    the register's data changes)."""
+    states = None if filters.state is None else [filters.state]
+    if filters.commune:
+        return context.store().summary_slice(states, commune=filters.commune)[1]
+    key = "summaries/" + ("*" if filters.state is None else filters.state.value)
+    found: list[RequestSummary] = context.by_data(key, lambda: context.store().summaries(states))
+    return found
+
+
 @blueprint.route("/demandes")
 @requires("lecture")
 def requests_list() -> ResponseReturnValue:
@@ -230,23 +318,26 @@ def requests_list() -> ResponseReturnValue:
     form = _filter_form(policy)
     valid = form.validate()
     filters = _filters(form) if valid else Filters()
-    states = None if filters.state is None else [filters.state]
-    lines = filter_summaries(context.store().summaries(states), filters, on)
-    too_many = False
-    levels: dict[str, str] = {}
-    if filters.level:
-        if len(lines) > LEVEL_FILTER_LIMIT:
-            too_many = True
-        else:
-            levels = _levels_of([s.id for s in lines])
-            lines = [s for s in lines if levels.get(s.id) == filters.level]
     try:
         page = max(int(request.args.get("page", "1")), 1)
     except ValueError:
         page = 1
-    pages = max((len(lines) + PAGE_SIZE - 1) // PAGE_SIZE, 1)
-    page = min(page, pages)
-    shown = lines[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    too_many = False
+    levels: dict[str, str] = {}
+    if _by_store(filters):
+        total, shown, page = _store_page(filters, page, on)
+    else:
+        lines = filter_summaries(_candidates(filters), filters, on)
+        if filters.level:
+            if len(lines) > LEVEL_FILTER_LIMIT:
+                too_many = True
+            else:
+                levels = _levels_of([s.id for s in lines])
+                lines = [s for s in lines if levels.get(s.id) == filters.level]
+        total = len(lines)
+        page = min(page, _pages(total))
+        shown = lines[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    pages = _pages(total)
     if not levels and shown:
         levels = _levels_of([s.id for s in shown])
     args = {k: v for k, v in request.args.items() if k != "page" and v}
@@ -254,7 +345,7 @@ def requests_list() -> ResponseReturnValue:
         "requests.html",
         form=form,
         shown=shown,
-        total=len(lines),
+        total=total,
         page=page,
         pages=pages,
         args=args,

@@ -19,7 +19,7 @@ from flask_wtf import FlaskForm
 from mt_access.cli.registry_base import french_dates
 from mt_access.cli.request_commands import EXITS
 from mt_access.errors import IllegalTransitionError, IndicatorsError, MtAccessError
-from mt_access.indicators.position import waiting_position
+from mt_access.indicators.position import read_waiting_list, waiting_position
 from mt_access.lifecycle import RequestFile
 from mt_access.questions import format_answer
 from mt_access.register import Register
@@ -116,10 +116,11 @@ def _forms(register: Register, rid: str, file: RequestFile) -> dict[str, FlaskFo
     for name, (form_class, _, _) in ACTIONS.items():
         form = form_class(formdata=None, etape=step)
         forms[name] = form
-    names = {p.id: p.name for p in register.physicians()}
+    physicians = context.physicians()
+    names = {p.id: p.name for p in physicians}
     available = [
         (p.id, f"{p.name} ({p.id})")
-        for p in register.physicians()
+        for p in physicians
         if p.is_available_on(on) and p.id not in file.proposed_to
         and p.id not in file.declined_by
     ]  # fmt: skip
@@ -152,7 +153,7 @@ def _render(
         for q in policy.questions
         if q.id in req.answers
     ]
-    names = {p.id: p.name for p in register.physicians()}
+    names = {p.id: p.name for p in context.physicians()}
     return render_template(
         "request.html",
         rid=rid,
@@ -181,8 +182,9 @@ def request_page(rid: str) -> ResponseReturnValue:
 @blueprint.route("/demandes/<rid>/position")
 @requires("lecture")
 def request_position(rid: str) -> ResponseReturnValue:
-    """The request's position in the waiting list and its estimated wait: a page of its own,
-    as it reads every request in progress (seconds on a large register)."""
+    """The request's position in the waiting list and its estimated wait: a page of its own.
+    The waiting list is read and ranked once per change of the register's data (seconds on a
+    large register), then shared by every request's position (:func:`context.by_data`)."""
     register = context.register()
     file = register.store.get_file(rid)
     if file is None:
@@ -193,7 +195,11 @@ def request_position(rid: str) -> ResponseReturnValue:
         problem = "La demande est sortie du dispositif : elle n'a plus de position."
     else:
         try:
-            position = waiting_position(register, rid, context.today())
+            on = context.today()
+            prepared = context.by_data(
+                f"position:{on.isoformat()}", lambda: read_waiting_list(register, on)
+            )
+            position = waiting_position(register, rid, on, prepared=prepared)
         except IndicatorsError as exc:
             problem = str(exc)
     return render_template("position.html", rid=rid, position=position, problem=problem)
