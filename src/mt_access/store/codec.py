@@ -48,22 +48,17 @@ from mt_access.model import (
     SearchReason,
     StatusChange,
 )
-from mt_access.store.base import AuditRecord, RequestSummary, RunRecord, UserRecord
+from mt_access.store.base import RequestSummary
 
 __all__ = [
-    "AUDIT_COLUMNS",
     "FILE_COLUMNS",
     "IDENTITY_COLUMNS",
     "LEDGER_COLUMNS",
     "PHYSICIAN_COLUMNS",
     "REQUEST_COLUMNS",
     "REQUEST_DATA_COLUMNS",
-    "RUN_COLUMNS",
     "SUMMARY_COLUMNS",
     "TRANSITION_COLUMNS",
-    "USER_COLUMNS",
-    "audit_row",
-    "decode_audit",
     "decode_date",
     "decode_file",
     "decode_identity",
@@ -73,11 +68,9 @@ __all__ = [
     "decode_persons",
     "decode_physician",
     "decode_requests",
-    "decode_run",
     "decode_summaries",
     "decode_transition",
     "decode_transitions",
-    "decode_user",
     "encode_ids",
     "encode_persons",
     "file_row",
@@ -85,10 +78,7 @@ __all__ = [
     "ledger_row",
     "physician_row",
     "request_row",
-    "run_row",
     "transition_row",
-    "user_row",
-    "utc_second",
 ]
 
 Row = Sequence[Any]
@@ -740,121 +730,3 @@ def decode_ledger(rows: Iterable[Row]) -> list[LedgerEntry]:
         else:
             raise ValueError(f"type d'entrée inconnu : {kind!r}")
     return out
-
-
-# --------------------------------------------------------------------------------------------
-# Runs
-
-RUN_COLUMNS: tuple[str, ...] = (
-    "number",
-    "on_date",
-    "month",
-    "policy_code",
-    "placements",
-    "orientations",
-    "waiting",
-    "rejected",
-)
-"""The columns of the ``runs`` table, in :class:`RunRecord`'s fields' order."""
-
-
-def run_row(run: RunRecord) -> tuple[Any, ...]:
-    """The values of :data:`RUN_COLUMNS`."""
-    return (
-        run.number,
-        run.on.isoformat(),
-        run.month,
-        run.policy_code,
-        run.placements,
-        run.orientations,
-        run.waiting,
-        run.rejected,
-    )
-
-
-def decode_run(row: Row) -> RunRecord:
-    """A :class:`RunRecord` from a row of :data:`RUN_COLUMNS`."""
-    number, on, month, policy_code, placements, orientations, waiting, rejected = row
-    return RunRecord(
-        number, decode_date(on), month, policy_code, placements, orientations, waiting, rejected
-    )
-
-
-# --------------------------------------------------------------------------------------------
-# Web accounts and audit trail (times as UTC ISO text, to the second)
-
-
-def utc_second(at: dt.datetime) -> dt.datetime:
-    """``at`` in UTC, to the second (a naive time is taken as UTC): what a store keeps."""
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=dt.UTC)
-    return at.astimezone(dt.UTC).replace(microsecond=0)
-
-
-USER_COLUMNS: tuple[str, ...] = (
-    "login",
-    "display_name",
-    "role",
-    "password_hash",
-    "active",
-    "session_epoch",
-    "failed_logins",
-    "locked_until",
-    "created",
-)
-"""The columns of the ``users`` table, in :class:`UserRecord`'s fields' order."""
-
-
-def user_row(user: UserRecord) -> tuple[Any, ...]:
-    """The values of :data:`USER_COLUMNS`."""
-    locked = None if user.locked_until is None else utc_second(user.locked_until).isoformat()
-    return (
-        user.login,
-        user.display_name,
-        user.role,
-        user.password_hash,
-        int(user.active),
-        user.session_epoch,
-        user.failed_logins,
-        locked,
-        utc_second(user.created).isoformat(),
-    )
-
-
-def decode_user(row: Row) -> UserRecord:
-    """A :class:`UserRecord` from a row of :data:`USER_COLUMNS`."""
-    login, name, role, password_hash, active, epoch, failed, locked, created = row
-    return UserRecord(
-        login=str(login),
-        display_name=str(name),
-        role=str(role),
-        password_hash=str(password_hash),
-        active=bool(active),
-        session_epoch=int(epoch),
-        failed_logins=int(failed),
-        locked_until=None if locked is None else dt.datetime.fromisoformat(str(locked)),
-        created=dt.datetime.fromisoformat(str(created)),
-    )
-
-
-AUDIT_COLUMNS: tuple[str, ...] = ("seq", "at", "actor", "action", "subject", "detail")
-"""The columns of the ``audit`` table."""
-
-
-def audit_row(record: AuditRecord) -> tuple[Any, ...]:
-    """The values of :data:`AUDIT_COLUMNS` (``at`` to the second, in UTC)."""
-    at = utc_second(record.at).isoformat()
-    return (record.seq, at, record.actor, record.action, record.subject, record.detail)
-
-
-def decode_audit(row: Row) -> AuditRecord:
-    """An :class:`AuditRecord` from a row of :data:`AUDIT_COLUMNS`."""
-    seq, at, actor, action, subject, detail = row
-    return AuditRecord(
-        seq=int(seq),
-        at=dt.datetime.fromisoformat(str(at)),
-        actor=str(actor),
-        action=str(action),
-        subject=None if subject is None else str(subject),
-        detail=str(detail),
-    )

@@ -45,7 +45,7 @@ from psycopg import sql
 from mt_access.ledger import LedgerEntry
 from mt_access.lifecycle import EXIT_STATES, RequestFile, RequestState, Transition
 from mt_access.model import PatientIdentity, Physician, Request
-from mt_access.store import codec
+from mt_access.store import codec, codec_records
 from mt_access.store.base import (
     AuditRecord,
     KnownPerson,
@@ -530,7 +530,7 @@ class PostgresStore(PostgresConnection):
             last = 0 if row is None else int(row[0])
             numbered = attrs.evolve(run, number=last + 1)
             with self._savepoint(conn):
-                conn.execute(INSERT_RUN, (self._cpts, *codec.run_row(numbered)))
+                conn.execute(INSERT_RUN, (self._cpts, *codec_records.run_row(numbered)))
             return numbered
 
     def runs(self) -> list[RunRecord]:
@@ -539,7 +539,7 @@ class PostgresStore(PostgresConnection):
                 f"SELECT {RUN_SELECT} FROM mt_access.runs WHERE cpts = %s ORDER BY number",
                 (self._cpts,),
             )
-            return [codec.decode_run(row) for row in rows]
+            return [codec_records.decode_run(row) for row in rows]
 
     # ---------------------------------------------------------------------------------------
     # Sendings
@@ -602,7 +602,7 @@ class PostgresStore(PostgresConnection):
     def put_user(self, user: UserRecord) -> None:
         conn = self._writer()
         with self._guard(f"enregistrement du compte {user.login}"), self._savepoint(conn):
-            conn.execute(INSERT_USER, (self._cpts, *codec.user_row(user)))
+            conn.execute(INSERT_USER, (self._cpts, *codec_records.user_row(user)))
 
     def get_user(self, login: str) -> UserRecord | None:
         with self._guard("lecture d'un compte"):
@@ -610,7 +610,7 @@ class PostgresStore(PostgresConnection):
                 f"SELECT {USER_SELECT} FROM mt_access.users WHERE cpts = %s AND login = %s",
                 (self._cpts, login),
             )
-            return None if row is None else codec.decode_user(row)
+            return None if row is None else codec_records.decode_user(row)
 
     def users(self) -> list[UserRecord]:
         with self._guard("lecture des comptes"):
@@ -618,7 +618,7 @@ class PostgresStore(PostgresConnection):
                 f"SELECT {USER_SELECT} FROM mt_access.users WHERE cpts = %s ORDER BY login",
                 (self._cpts,),
             )
-            return [codec.decode_user(row) for row in rows]
+            return [codec_records.decode_user(row) for row in rows]
 
     def add_audit(self, record: AuditRecord) -> AuditRecord:
         conn = self._writer()
@@ -629,10 +629,12 @@ class PostgresStore(PostgresConnection):
                 (self._cpts,),
             )
             numbered = attrs.evolve(
-                record, seq=(0 if row is None else int(row[0])) + 1, at=codec.utc_second(record.at)
+                record,
+                seq=(0 if row is None else int(row[0])) + 1,
+                at=codec_records.utc_second(record.at),
             )
             with self._savepoint(conn):
-                conn.execute(INSERT_AUDIT, (self._cpts, *codec.audit_row(numbered)))
+                conn.execute(INSERT_AUDIT, (self._cpts, *codec_records.audit_row(numbered)))
             return numbered
 
     def audit_entries(
@@ -652,7 +654,7 @@ class PostgresStore(PostgresConnection):
             params.append(max(limit, 0))
         with self._guard("lecture du journal d'audit"):
             rows = self._all(query, params)
-            return [codec.decode_audit(row) for row in rows]
+            return [codec_records.decode_audit(row) for row in rows]
 
     # ---------------------------------------------------------------------------------------
     # Integrity

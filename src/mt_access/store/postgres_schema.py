@@ -24,7 +24,7 @@ application's accounts and its audit trail (the SQLite file's version 9).
 
 from __future__ import annotations
 
-from mt_access.store import codec
+from mt_access.store import codec, codec_records
 
 __all__ = [
     "POSTGRES_SCHEMA_VERSION",
@@ -413,7 +413,7 @@ TRANSITION_SELECT = ", ".join(codec.TRANSITION_COLUMNS)
 IDENTITY_SELECT = ", ".join(codec.IDENTITY_COLUMNS)
 PHYSICIAN_SELECT = ", ".join(codec.PHYSICIAN_COLUMNS)
 LEDGER_SELECT = ", ".join(codec.LEDGER_COLUMNS)
-RUN_SELECT = ", ".join(codec.RUN_COLUMNS)
+RUN_SELECT = ", ".join(codec_records.RUN_COLUMNS)
 SENDING_SELECT = (
     "request_id, letter, physician_id, recipient_kind, recipient, at, attempt, code, answer, sent"
 )
@@ -458,18 +458,20 @@ INSERT_LEDGER = (
     f"VALUES ({marks(1 + len(codec.LEDGER_COLUMNS))})"
 )
 INSERT_RUN = (
-    f"INSERT INTO mt_access.runs (cpts, {RUN_SELECT}) VALUES ({marks(1 + len(codec.RUN_COLUMNS))})"
+    f"INSERT INTO mt_access.runs (cpts, {RUN_SELECT}) "
+    f"VALUES ({marks(1 + len(codec_records.RUN_COLUMNS))})"
 )
 INSERT_SENDING = f"INSERT INTO mt_access.sendings (cpts, {SENDING_SELECT}) VALUES ({marks(11)})"
 
-USER_SELECT = ", ".join(codec.USER_COLUMNS)
-AUDIT_SELECT = ", ".join(codec.AUDIT_COLUMNS)
+USER_SELECT = ", ".join(codec_records.USER_COLUMNS)
+AUDIT_SELECT = ", ".join(codec_records.AUDIT_COLUMNS)
 INSERT_USER = (
     f"INSERT INTO mt_access.users (cpts, {USER_SELECT}) "
-    f"VALUES ({marks(1 + len(codec.USER_COLUMNS))}) ON CONFLICT (cpts, login) DO UPDATE SET "
-    + ", ".join(f"{c} = EXCLUDED.{c}" for c in codec.USER_COLUMNS[1:])
+    f"VALUES ({marks(1 + len(codec_records.USER_COLUMNS))}) "
+    "ON CONFLICT (cpts, login) DO UPDATE SET "
+    + ", ".join(f"{c} = EXCLUDED.{c}" for c in codec_records.USER_COLUMNS[1:])
 )
 INSERT_AUDIT = (
     f"INSERT INTO mt_access.audit (cpts, {AUDIT_SELECT}) "
-    f"VALUES ({marks(1 + len(codec.AUDIT_COLUMNS))})"
+    f"VALUES ({marks(1 + len(codec_records.AUDIT_COLUMNS))})"
 )

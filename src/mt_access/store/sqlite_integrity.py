@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from mt_access.ledger import PlacementRecorded, PlacementReleased
 from mt_access.lifecycle import Event
-from mt_access.store import codec
+from mt_access.store import codec, codec_records
 from mt_access.store.sqlite_schema import (
     FILE_SELECT,
     IDENTITY_SELECT,
@@ -210,7 +210,7 @@ def _check_runs(conn: Queryable) -> list[str]:
             expected = row[0]
         expected += 1
         try:
-            codec.decode_run(row)
+            codec_records.decode_run(row)
         except (KeyError, ValueError, TypeError) as exc:
             problems.append(
                 f"passage d'appariement {row[0]} : valeur illisible ({type(exc).__name__})"

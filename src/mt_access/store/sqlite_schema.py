@@ -10,7 +10,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 
 from mt_access.lifecycle import RequestState
-from mt_access.store import codec
+from mt_access.store import codec, codec_records
 from mt_access.store.listing import check_slice_order
 
 REGISTER_FORMAT = "mt-access register"
@@ -24,7 +24,7 @@ TRANSITION_SELECT = ", ".join(codec.TRANSITION_COLUMNS)
 IDENTITY_SELECT = ", ".join(codec.IDENTITY_COLUMNS)
 PHYSICIAN_SELECT = ", ".join(codec.PHYSICIAN_COLUMNS)
 LEDGER_SELECT = ", ".join(codec.LEDGER_COLUMNS)
-RUN_SELECT = ", ".join(codec.RUN_COLUMNS)
+RUN_SELECT = ", ".join(codec_records.RUN_COLUMNS)
 
 
 def placeholders(n: int) -> str:
@@ -65,7 +65,9 @@ BUMP_DATA_VERSION = (
     "ON CONFLICT (key) DO UPDATE SET value = value + 1"
 )
 """At the commit of a transaction that changed the register's data (``data_version``)."""
-INSERT_RUN = f"INSERT INTO runs ({RUN_SELECT}) VALUES ({placeholders(len(codec.RUN_COLUMNS))})"
+INSERT_RUN = (
+    f"INSERT INTO runs ({RUN_SELECT}) VALUES ({placeholders(len(codec_records.RUN_COLUMNS))})"
+)
 
 
 def state_values(states: Iterable[RequestState | str] | None) -> list[str] | None:
