@@ -19,7 +19,6 @@ pytest.importorskip("argon2")
 
 from flask.testing import FlaskClient
 
-from mt_access.calendar import Month
 from mt_access.cli import EXIT_OK, main
 from mt_access.indicators import indicators
 from mt_access.ledger import CapacityDeclared
@@ -357,6 +356,7 @@ def test_the_follow_up_counts_what_the_monthly_report_counts(
         by_id = {row[0]: row for row in report.physicians.rows}
         busy = next(pid for pid, row in by_id.items() if pid != "total" and row[7])
         months = follow_up(register, register.physician(busy), TODAY)
+        ledger_only = follow_up(register, register.physician(busy), TODAY, activity=False)
         previous = indicators(register, MONTH.previous())
     assert [m.month for m in months][:2] == [MONTH, MONTH.previous()]
     assert len(months) == 12
@@ -368,7 +368,18 @@ def test_the_follow_up_counts_what_the_monthly_report_counts(
     old = {r[0]: r for r in previous.physicians.rows}.get(busy)
     if old is not None:
         assert (months[1].proposals, months[1].acceptances) == (old[7], old[8])
+    assert [(m.capacity, m.held) for m in ledger_only] == [(m.capacity, m.held) for m in months]
     login(client, "lea")
     page = text(client.get(f"/medecins/{busy}"))
     assert "Suivi par mois" in page
-    assert Month.of(TODAY).label in page
+    assert f'href="/medecins/{busy}/suivi"' in page
+    full = text(client.get(f"/medecins/{busy}/suivi"))
+    assert f'<th scope="row">{MONTH.label}</th><td class="number">{now.capacity}</td>' in full
+    assert client.get("/medecins/MG999/suivi").status_code == 404
+
+
+def test_the_gp_page_has_unique_ids(client: FlaskClient) -> None:
+    login(client, "claire")
+    for url in ("/medecins/MG002", "/medecins/ajouter", "/medecins/MG002/suivi"):
+        ids = re.findall(r'\sid="([^"]+)"', text(client.get(url)))
+        assert len(ids) == len(set(ids)), url

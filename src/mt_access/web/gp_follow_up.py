@@ -1,6 +1,10 @@
-"""A GP's follow-up per month for the GP's page: for each of the last twelve months, the
-capacity declared, the places held, the proposals, acceptances and refusals, as the monthly
-report's GPs' table counts them (:func:`mt_access.indicators.gps.physician_table`)."""
+"""A GP's follow-up per month: for each of the last twelve months, the capacity declared, the
+places held, the proposals, acceptances and refusals, as the monthly report's GPs' table
+counts them (:func:`mt_access.indicators.gps.physician_table`).
+
+Capacity and places come from the ledger alone (cheap: shown on the GP's page); proposals,
+acceptances and refusals need the files with an event in those months (a read of the
+register's requests, like the monthly report: shown on the GP's follow-up page only)."""
 
 from __future__ import annotations
 
@@ -9,7 +13,8 @@ import datetime as dt
 import attrs
 
 from mt_access.calendar import Month
-from mt_access.indicators.dataset import period_needs, register_dataset
+from mt_access.engine import policy_plugin_manager
+from mt_access.indicators.dataset import build_dataset, period_needs, register_dataset
 from mt_access.indicators.gps import physician_table
 from mt_access.indicators.period import Period
 from mt_access.model import Physician
@@ -34,15 +39,24 @@ class MonthFollowUp:
 
 
 def follow_up(
-    register: Register, physician: Physician, on: dt.date, months: int = FOLLOW_UP_MONTHS
+    register: Register,
+    physician: Physician,
+    on: dt.date,
+    months: int = FOLLOW_UP_MONTHS,
+    *,
+    activity: bool = True,
 ) -> list[MonthFollowUp]:
-    """``physician``'s last ``months`` months up to the month of ``on``, most recent first."""
+    """``physician``'s last ``months`` months up to the month of ``on``, most recent first;
+    without ``activity``, from the ledger alone (proposals, acceptances and refusals are 0)."""
     last = Month.of(on)
     chosen = [last]
     while len(chosen) < months:
         chosen.append(chosen[-1].previous())
     whole = Period(chosen[-1].first_day, last.last_day)
-    data = register_dataset(register, period_needs(whole))
+    if activity:
+        data = register_dataset(register, period_needs(whole))
+    else:
+        data = build_dataset([], {}, register.policy, {}, policy_plugin_manager(register.policy))
     policy, ledger = register.policy, register.ledger
     rows = []
     for month in chosen:

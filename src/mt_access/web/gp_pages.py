@@ -224,7 +224,7 @@ def _render_gp(pid: str, bound: tuple[str, FlaskForm] | None = None, status: int
             (label[0].upper() + label[1:], getattr(physician.contact, field))
             for field, label in CONTACT_LABELS.items()
         ],
-        months=follow_up(register, physician, on),
+        months=follow_up(register, physician, on, activity=False),
         forms=forms,
         can_act=has_role("coordinateur"),
         on=on,
@@ -238,6 +238,18 @@ def gp_page(pid: str) -> ResponseReturnValue:
         abort(404)
     result: ResponseReturnValue = _render_gp(pid)
     return result
+
+
+@blueprint.route("/medecins/<pid>/suivi")
+@requires("lecture")
+def gp_follow_up_page(pid: str) -> ResponseReturnValue:
+    register = context.register()
+    physician = register.store.get_physician(pid)
+    if physician is None:
+        abort(404)
+    on = context.today()
+    months = follow_up(register, register.physician(pid), on)
+    return render_template("gp_follow_up.html", physician=physician, months=months, on=on)
 
 
 @blueprint.route("/medecins/<pid>/<action>", methods=["POST"])
