@@ -112,6 +112,11 @@ def test_adding_a_gp_then_joining_records_what_the_cli_records(
     assert added.status_code == 303
     assert added.headers["Location"].endswith("/medecins/MG900")
     assert "candidat" in text(client.get("/medecins/MG900"))
+    listed = re.search(
+        r"MG900\)</a></th>\s*<td>[^<]*</td><td>([^<]*)</td>", text(client.get("/medecins"))
+    )
+    assert listed is not None
+    assert listed.group(1) == "candidat"  # as « medecin liste » shows it
     joined = _act(
         client, "MG900", "adherer", capacite="4", cabinet="y", domicile="y", communes="Voiron"
     )

@@ -10,6 +10,7 @@ and nothing is recorded.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -180,6 +181,11 @@ class _Stale(Exception):
     """The GP changed since the page was shown."""
 
 
+def _status_label(physician: Physician, on: dt.date) -> str:
+    """The participation shown, as ``medecin liste`` shows it: « candidat » before joining."""
+    return physician.status_on(on).label if physician.status_history else "candidat"
+
+
 @blueprint.route("/medecins")
 @requires("lecture")
 def gps_list() -> ResponseReturnValue:
@@ -190,7 +196,7 @@ def gps_list() -> ResponseReturnValue:
     for physician in register.physicians():
         places = month_places(register, physician, on)
         rows.append(
-            (physician, physician.status_on(on).label, commune_name(policy, physician.commune),
+            (physician, _status_label(physician, on), commune_name(policy, physician.commune),
              places)
         )  # fmt: skip
     return render_template("gps.html", rows=rows, on=on, can_act=has_role("coordinateur"))
@@ -214,7 +220,7 @@ def _render_gp(pid: str, bound: tuple[str, FlaskForm] | None = None, status: int
     return render_template(
         "gp.html",
         physician=physician,
-        status_label=state.label if physician.status_history else "candidat",
+        status_label=_status_label(physician, on),
         can_join=not physician.status_history or state is PhysicianStatus.WITHDRAWN,
         can_withdraw=state is not PhysicianStatus.WITHDRAWN,
         places=month_places(register, physician, on),
