@@ -37,7 +37,17 @@ from web_support import (
 __all__ = ["app", "client", "clock", "register_file", "register_template"]
 
 
+_STEP = re.compile(r'name="etape" type="hidden" value="([^"]+)"')
+
+
 def _post(client: FlaskClient, url: str, **data: str) -> object:
+    """POST ``data`` to ``url`` with the CSRF token and, for an action on a GP, the GP's step
+    as its page shows it now."""
+    parts = url.split("/")
+    if len(parts) == 4 and parts[1] == "medecins":
+        found = _STEP.search(text(client.get("/medecins/" + parts[2])))
+        if found:
+            data = {"etape": found.group(1), **data}
     return client.post(url, data={"csrf_token": csrf_token(client, "/"), **data})
 
 

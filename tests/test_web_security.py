@@ -19,6 +19,7 @@ import mt_access.web
 from mt_access.errors import StoreError
 from mt_access.lifecycle import RequestState
 from mt_access.web.app import CONTENT_SECURITY_POLICY, SECRET_ENV, secret_key
+from mt_access.web.gp_forms import gp_step
 from web_support import (
     Clock,
     app,
@@ -227,8 +228,13 @@ def test_permission_matrix_of_the_gp_actions(
     pid = "MG014" if action == "reprendre" else "MG002"  # MG014: suspended in the example
     _as(client, role)
     token = csrf_token(client, "/connexion" if role == "anonyme" else "/")
+    with open_store(register_file) as store:
+        physician = store.get_physician(pid)
+        assert physician is not None
+        step = gp_step(physician, store.ledger_entries())
     response = client.post(
-        f"/medecins/{pid}/{action}", data={"csrf_token": token, **GP_ACTIONS[action]}
+        f"/medecins/{pid}/{action}",
+        data={"csrf_token": token, "etape": step, **GP_ACTIONS[action]},
     )
     with open_store(register_file) as store:
         written = [r.action for r in store.audit_entries(subject=pid)]
