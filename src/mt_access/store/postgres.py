@@ -56,6 +56,7 @@ from mt_access.store.base import (
     StoreError,
     UserRecord,
     erased_answer,
+    ledger_position,
 )
 from mt_access.store.listing import check_slice_order
 from mt_access.store.postgres_connection import DEFAULT_CPTS, PostgresConnection
@@ -514,6 +515,19 @@ class PostgresStore(PostgresConnection):
             rows = self._all(
                 f"SELECT {LEDGER_SELECT} FROM mt_access.ledger WHERE cpts = %s ORDER BY seq",
                 (self._cpts,),
+            )
+            return codec.decode_ledger(rows)
+
+    def ledger_entries_after(self, position: int) -> list[LedgerEntry]:
+        start = ledger_position(position)
+        with self._guard("lecture du registre de capacités"):
+            # seq comes from one sequence shared by every CPTS, so it is not a position: OFFSET
+            # over the CPTS's rows by seq (index ledger_by_cpts). Writers of a CPTS take turns
+            # (its row of registers is locked), so its seq order is its commit order.
+            rows = self._all(
+                f"SELECT {LEDGER_SELECT} FROM mt_access.ledger WHERE cpts = %s "
+                "ORDER BY seq OFFSET %s",
+                (self._cpts, start),
             )
             return codec.decode_ledger(rows)
 
