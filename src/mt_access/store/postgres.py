@@ -496,7 +496,19 @@ class PostgresStore(PostgresConnection):
                 f"SELECT {PHYSICIAN_SELECT} FROM mt_access.physicians WHERE cpts = %s ORDER BY id",
                 (self._cpts,),
             )
-            return [codec.decode_physician(row) for row in rows]
+            # a register reads every GP again after each commit of another client: decode
+            # only the rows that changed since the last read (a GP is immutable; its row,
+            # every column a scalar, is its whole stored value)
+            known, fresh = self._decoded_physicians, {}
+            found = []
+            for row in rows:
+                physician = known.get(row)
+                if physician is None:
+                    physician = codec.decode_physician(row)
+                fresh[row] = physician
+                found.append(physician)
+            self._decoded_physicians = fresh
+            return found
 
     # ---------------------------------------------------------------------------------------
     # Ledger
