@@ -775,6 +775,32 @@ def test_ledger_in_recording_order(store: Store) -> None:
     assert store.ledger_entries() == first + second
 
 
+def test_ledger_entries_after_a_position(store: Store) -> None:
+    first: list[LedgerEntry] = [
+        CapacityDeclared("MG2", MARCH, 3, D1, note="charte signée"),
+        PlacementRecorded("MG2", MARCH, "R1", 2, D2),
+    ]
+    second: list[LedgerEntry] = [
+        PlacementReleased("MG2", "R1", D3, reason="refus du médecin"),
+        PlacementRecorded("MG1", MARCH, "R1", 1, D3),
+        CapacityDeclared("MG1", MARCH.next(), 0, D3),
+    ]
+    assert store.ledger_entries_after(0) == []
+    with store.transaction():
+        store.append_ledger(first)
+    assert store.ledger_entries_after(0) == first
+    assert store.ledger_entries_after(1) == first[1:]
+    with store.transaction():
+        store.append_ledger(second)
+        assert store.ledger_entries_after(2) == second  # inside the writing transaction too
+    everything = first + second
+    for position in range(len(everything) + 3):
+        assert store.ledger_entries_after(position) == everything[position:]
+    for wrong in (-1, True, 1.0, "1", None):
+        with pytest.raises(StoreError, match="position"):
+            store.ledger_entries_after(wrong)  # type: ignore[arg-type]
+
+
 def test_sendings_are_kept_in_order_and_rolled_back(store: Store) -> None:
     at = dt.datetime(2026, 3, 5, 9, 30, tzinfo=dt.UTC)
     records = [

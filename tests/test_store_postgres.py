@@ -534,3 +534,34 @@ def test_a_transaction_broken_by_a_failed_read_commits_nothing(store: PostgresSt
         broken()
     assert store.physicians() == []
     assert store.version == version
+
+
+def test_ledger_positions_count_the_entries_of_one_cpts(pg_url: str) -> None:
+    """``seq`` is shared by every CPTS of the database: a position counts one CPTS's entries."""
+    entries = [CapacityDeclared(f"MG{n}", Month(2026, 3), n, dt.date(2026, 3, 2)) for n in range(6)]
+    with (
+        PostgresStore(pg_url, cpts="lille") as lille,
+        PostgresStore(pg_url, cpts="roubaix") as roubaix,
+    ):
+        for n, entry in enumerate(entries):
+            store = (lille, roubaix)[n % 2]
+            with store.transaction():
+                store.append_ledger([entry])
+        assert lille.ledger_entries_after(1) == entries[2::2]
+        assert roubaix.ledger_entries_after(2) == entries[5:]
+        assert roubaix.ledger_entries_after(3) == []
+
+
+def test_physicians_read_again_see_another_connections_change(
+    store: PostgresStore, pg_url: str
+) -> None:
+    with store.transaction():
+        store.put_physician(doc("MG1"))
+        store.put_physician(doc("MG2"))
+    first = store.physicians()
+    changed = attrs.evolve(doc("MG2"), monthly_capacity=7)
+    with PostgresStore(pg_url) as other, other.transaction():
+        other.put_physician(changed)
+    again = store.physicians()
+    assert again == [doc("MG1"), changed]
+    assert again[0] is first[0]  # an unchanged row is not decoded again

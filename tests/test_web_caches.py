@@ -19,6 +19,8 @@ pytest.importorskip("argon2")
 from flask.testing import FlaskClient
 
 from factories import VOIRON, doc
+from mt_access.calendar import Month
+from mt_access.ledger import CapacityDeclared
 from mt_access.lifecycle import RequestState
 from mt_access.loading import load_policy
 from mt_access.register import Register
@@ -182,4 +184,39 @@ def test_the_ledger_is_lent_between_pages_until_another_process_changes_it(
             Register(other, policy).add_physician(doc("MG-PARTAGE", VOIRON, capacity=3))
         third = Register(store, policy, shared=shared)
         assert "MG-PARTAGE" in {p.id for p in third.physicians()}
-        assert len(reads) == 2
+        # the shared ledger and the entries recorded since (none here): no whole read
+        assert third.ledger.entries == before
+        assert len(reads) == 1
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_a_register_reads_only_the_ledger_entries_recorded_since(
+    register_file: Path, shared: bool
+) -> None:
+    """Another process records ledger entries: a register that kept the ledger reads those
+    only, and holds the same ledger as one that reads it whole."""
+    policy = load_policy("voironnais")
+    declared = CapacityDeclared("MG-ENTREES", Month(2026, 4), 2, TODAY)
+    reads: list[str] = []
+    with open_store(register_file) as store:
+        plain, after = store.ledger_entries, store.ledger_entries_after
+
+        def whole() -> Any:
+            reads.append("whole")
+            return plain()
+
+        def since(position: int) -> Any:
+            reads.append(f"after {position}")
+            return after(position)
+
+        store.ledger_entries = whole  # type: ignore[method-assign]
+        store.ledger_entries_after = since  # type: ignore[method-assign]
+        register = Register(store, policy, shared=SharedState() if shared else None)
+        count = len(register.ledger.entries)
+        with open_store(register_file) as other, other.transaction():
+            other.append_ledger([declared])
+        assert register.ledger.entries[-1] == declared
+        assert reads == ["whole", f"after {count}"]
+        with open_store(register_file) as fresh:
+            assert register.ledger == Register(fresh, policy).ledger
+        assert register.ledger.capacity("MG-ENTREES", Month(2026, 5)) == 2

@@ -345,24 +345,37 @@ class CapacityLedger:
                 ledger's history).
         """
         ledger = cls()
-        batch = list(entries)
-        for i, entry in enumerate(batch):
+        ledger.extend_trusted(entries)
+        return ledger
+
+    def extend_trusted(self, entries: Iterable[LedgerEntry]) -> None:
+        """Add entries recorded after this ledger's, validated when first recorded (e.g. read
+        back from a register after the ones already here), as :meth:`from_trusted_entries`
+        does: ``ledger.extend_trusted(later)`` gives the same ledger as
+        ``from_trusted_entries([*ledger.entries, *later])``.
+
+        Raises:
+            LedgerError: a release without an active placement to cancel, or a second active
+                placement of the same request with the same GP; the entries before it are
+                added, not the others.
+        """
+        start = len(self._entries)
+        for i, entry in enumerate(entries, start):
             if isinstance(entry, PlacementReleased) and (
-                (entry.physician_id, entry.request_id) not in ledger._active
+                (entry.physician_id, entry.request_id) not in self._active
             ):
                 raise LedgerError(
                     f"entrée {i + 1} : libération sans placement actif du dossier "
                     f"{entry.request_id} chez le médecin {entry.physician_id}"
                 )
             if isinstance(entry, PlacementRecorded) and (
-                (entry.physician_id, entry.request_id) in ledger._active
+                (entry.physician_id, entry.request_id) in self._active
             ):
                 raise LedgerError(
                     f"entrée {i + 1} : second placement actif du dossier {entry.request_id} "
                     f"chez le médecin {entry.physician_id}"
                 )
-            ledger._rebuild_one(entry)
-        return ledger
+            self._rebuild_one(entry)
 
     def _rebuild_one(self, entry: LedgerEntry) -> None:
         if isinstance(entry, PlacementRecorded):

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 from mt_access.calendar import Month
-from mt_access.errors import RegisterOperationError
+from mt_access.errors import LedgerError, RegisterOperationError
 from mt_access.geo.distance import DistanceCache
 from mt_access.gp_register import GPMonth, gp_follow_up
 from mt_access.ledger import (
@@ -51,6 +51,13 @@ class SharedState:
                 return None
             ledger, physicians = self._ledger, self._physicians
         return ledger.copy(), dict(physicians)
+
+    def latest_ledger(self) -> CapacityLedger | None:
+        """A copy of the ledger kept last, whatever its version (``None`` before the first):
+        the entries recorded since can be added to it."""
+        with self._lock:
+            ledger = self._ledger
+        return None if ledger is None else ledger.copy()
 
     def put(self, version: str, ledger: CapacityLedger, physicians: dict[str, Physician]) -> None:
         """Keep copies of ``ledger`` and ``physicians`` as read at ``version``."""
@@ -102,11 +109,28 @@ class RegisterBase:
             if found is not None:
                 self._ledger, self._physicians = found
             else:
-                self._ledger = CapacityLedger.from_trusted_entries(self.store.ledger_entries())
+                # dropped while reading: a failed read leaves no half-extended ledger behind
+                kept, self._ledger = self._ledger, None
+                self._ledger = self._read_ledger(kept)
                 self._physicians = {p.id: p for p in self.store.physicians()}
                 if self._shared is not None:
                     self._shared.put(version, self._ledger, self._physicians)
             self._seen_version = version
+
+    def _read_ledger(self, kept: CapacityLedger | None) -> CapacityLedger:
+        """The ledger as stored: the one kept in memory (or the shared one) with the entries
+        recorded since (the ledger is append-only), or read whole when none is kept."""
+        if kept is None and self._shared is not None:
+            kept = self._shared.latest_ledger()
+        if kept is None:
+            return CapacityLedger.from_trusted_entries(self.store.ledger_entries())
+        try:
+            kept.extend_trusted(self.store.ledger_entries_after(len(kept.entries)))
+        except LedgerError:
+            # not a continuation of the kept entries: read it whole (raises if the stored
+            # ledger itself is not a ledger's history)
+            return CapacityLedger.from_trusted_entries(self.store.ledger_entries())
+        return kept
 
     def _invalidate(self) -> None:
         self._ledger = None

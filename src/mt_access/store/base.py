@@ -59,6 +59,7 @@ __all__ = [
     "StoreError",
     "UserRecord",
     "erased_answer",
+    "ledger_position",
 ]
 
 ROLES: tuple[str, ...] = ("admin", "coordinateur", "lecture")
@@ -168,6 +169,20 @@ def erased_answer(answer: str) -> str:
     """A server's answer with each address in it (masked or not) replaced by ``***``: what a
     :class:`SendingRecord` keeps of it once the request is erased."""
     return _ADDRESS_LIKE.sub("***", answer)
+
+
+def ledger_position(position: object) -> int:
+    """``position`` of :meth:`Store.ledger_entries_after`, checked: an ``int`` ≥ 0.
+
+    Raises:
+        StoreError: anything else.
+    """
+    if isinstance(position, bool) or not isinstance(position, int) or position < 0:
+        raise StoreError(
+            f"position dans le registre de capacités : entier positif ou nul attendu, "
+            f"reçu {type(position).__name__}"
+        )
+    return position
 
 
 @attrs.frozen
@@ -376,6 +391,13 @@ class Store(Protocol):
 
     def ledger_entries(self) -> list[LedgerEntry]:
         """Every ledger entry, in recording order."""
+        ...
+
+    def ledger_entries_after(self, position: int) -> list[LedgerEntry]:
+        """The ledger entries recorded after the first ``position`` ones, in recording order
+        (``ledger_entries()[position:]``, without reading the others); empty when there are
+        no more than ``position``. The ledger is append-only, so a reader that kept the first
+        ``position`` entries gets the whole ledger by adding these."""
         ...
 
     # -- runs

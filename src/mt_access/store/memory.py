@@ -24,6 +24,7 @@ from mt_access.store.base import (
     SendingRecord,
     StoreError,
     UserRecord,
+    ledger_position,
 )
 from mt_access.store.listing import check_slice_order
 
@@ -331,6 +332,9 @@ class MemoryStore:
 
     def ledger_entries(self) -> list[LedgerEntry]:
         return list(self._read().ledger)
+
+    def ledger_entries_after(self, position: int) -> list[LedgerEntry]:
+        return list(self._read().ledger[ledger_position(position) :])
 
     # -- runs
 

@@ -56,6 +56,7 @@ from mt_access.store.base import (
     StoreError,
     UserRecord,
     erased_answer,
+    ledger_position,
 )
 from mt_access.store.listing import check_slice_order
 from mt_access.store.postgres_connection import DEFAULT_CPTS, PostgresConnection
@@ -495,7 +496,19 @@ class PostgresStore(PostgresConnection):
                 f"SELECT {PHYSICIAN_SELECT} FROM mt_access.physicians WHERE cpts = %s ORDER BY id",
                 (self._cpts,),
             )
-            return [codec.decode_physician(row) for row in rows]
+            # a register reads every GP again after each commit of another client: decode
+            # only the rows that changed since the last read (a GP is immutable; its row,
+            # every column a scalar, is its whole stored value)
+            known, fresh = self._decoded_physicians, {}
+            found = []
+            for row in rows:
+                physician = known.get(row)
+                if physician is None:
+                    physician = codec.decode_physician(row)
+                fresh[row] = physician
+                found.append(physician)
+            self._decoded_physicians = fresh
+            return found
 
     # ---------------------------------------------------------------------------------------
     # Ledger
@@ -514,6 +527,19 @@ class PostgresStore(PostgresConnection):
             rows = self._all(
                 f"SELECT {LEDGER_SELECT} FROM mt_access.ledger WHERE cpts = %s ORDER BY seq",
                 (self._cpts,),
+            )
+            return codec.decode_ledger(rows)
+
+    def ledger_entries_after(self, position: int) -> list[LedgerEntry]:
+        start = ledger_position(position)
+        with self._guard("lecture du registre de capacités"):
+            # seq comes from one sequence shared by every CPTS, so it is not a position: OFFSET
+            # over the CPTS's rows by seq (index ledger_by_cpts). Writers of a CPTS take turns
+            # (its row of registers is locked), so its seq order is its commit order.
+            rows = self._all(
+                f"SELECT {LEDGER_SELECT} FROM mt_access.ledger WHERE cpts = %s "
+                "ORDER BY seq OFFSET %s",
+                (self._cpts, start),
             )
             return codec.decode_ledger(rows)
 

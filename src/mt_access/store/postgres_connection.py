@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg.pq import TransactionStatus
@@ -21,6 +21,9 @@ from mt_access.store.postgres_schema import (
     REGISTER_FORMAT,
     STEPS,
 )
+
+if TYPE_CHECKING:
+    from mt_access.model import Physician
 
 __all__ = ["DEFAULT_CPTS", "Connection", "PostgresConnection"]
 
@@ -54,6 +57,8 @@ class PostgresConnection:
         self._depth = 0
         self._erased = False
         self._conn: Connection | None = None
+        # the physicians decoded at the last whole read, by their row (see physicians())
+        self._decoded_physicians: dict[tuple[Any, ...], Physician] = {}
         conninfo, from_url = split_url(url)
         wanted = cpts if cpts is not None else from_url
         self._cpts = ""

@@ -48,6 +48,7 @@ from mt_access.store.base import (
     StoreError,
     UserRecord,
     erased_answer,
+    ledger_position,
 )
 from mt_access.store.migrations import V8_SENDINGS
 from mt_access.store.sqlite_connection import SQLiteConnection
@@ -424,6 +425,16 @@ class SQLiteStore(SQLiteConnection):
     def ledger_entries(self) -> list[LedgerEntry]:
         with self._guard("lecture du registre de capacités"):
             rows = self._connection().execute(f"SELECT {LEDGER_SELECT} FROM ledger ORDER BY seq")
+            return codec.decode_ledger(rows.fetchall())
+
+    def ledger_entries_after(self, position: int) -> list[LedgerEntry]:
+        start = ledger_position(position)
+        with self._guard("lecture du registre de capacités"):
+            # seq is an INTEGER PRIMARY KEY (rowid): the entries never deleted, LIMIT -1 OFFSET
+            # skips the first ones through the index without decoding them
+            rows = self._connection().execute(
+                f"SELECT {LEDGER_SELECT} FROM ledger ORDER BY seq LIMIT -1 OFFSET ?", (start,)
+            )
             return codec.decode_ledger(rows.fetchall())
 
     # ---------------------------------------------------------------------------------------
