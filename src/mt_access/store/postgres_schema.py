@@ -72,6 +72,22 @@ def _refuse(name: str, message: str) -> str:
     BEGIN RAISE EXCEPTION USING ERRCODE = 'MTA01', MESSAGE = '{message}'; END $$"""
 
 
+def _erasure_only(table: str, blanked: str, kept: tuple[str, ...], what: str) -> str:
+    """The function of ``table``'s update trigger: the one change allowed is the erasure's,
+    ``blanked`` emptied with the columns ``kept`` unchanged (``what``: the message's end)."""
+    new = ", ".join(f"NEW.{c}" for c in kept)
+    old = ", ".join(f"OLD.{c}" for c in kept)
+    return f"""CREATE FUNCTION mt_access.{table}_erasure_only() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        IF NEW.{blanked} <> '' OR ROW({new}) IS DISTINCT FROM ROW({old}) THEN
+            RAISE EXCEPTION USING ERRCODE = 'MTA01',
+                MESSAGE = '{table} : {what} est permis';
+        END IF;
+        RETURN NEW;
+    END $$"""
+
+
 _TRANSITION_FIELDS = (
     "seq",
     "cpts",
@@ -206,19 +222,9 @@ V8_BASELINE: tuple[str, ...] = (
     "CREATE INDEX transitions_by_request ON mt_access.transitions (cpts, request_id, seq)",
     "CREATE INDEX transitions_by_cpts ON mt_access.transitions (cpts, seq)",
     # Only the erasure's change is allowed: blanking a comment, nothing else.
-    """CREATE FUNCTION mt_access.transitions_erasure_only() RETURNS trigger
-    LANGUAGE plpgsql AS $$
-    BEGIN
-        IF NEW.comment <> '' OR ROW("""
-    + ", ".join(f"NEW.{c}" for c in _TRANSITION_FIELDS)
-    + ") IS DISTINCT FROM ROW("
-    + ", ".join(f"OLD.{c}" for c in _TRANSITION_FIELDS)
-    + """) THEN
-            RAISE EXCEPTION USING ERRCODE = 'MTA01',
-                MESSAGE = 'transitions : seul l''effacement des commentaires est permis';
-        END IF;
-        RETURN NEW;
-    END $$""",
+    _erasure_only(
+        "transitions", "comment", _TRANSITION_FIELDS, "seul l''effacement des commentaires"
+    ),
     _refuse("transitions_append_only", "transitions : journal en ajout seul"),
     """CREATE TRIGGER transitions_append_only_update BEFORE UPDATE ON mt_access.transitions
     FOR EACH ROW EXECUTE FUNCTION mt_access.transitions_erasure_only()""",
@@ -317,19 +323,7 @@ V8_BASELINE: tuple[str, ...] = (
     "CREATE INDEX sendings_letter ON mt_access.sendings (cpts, request_id, letter, physician_id)",
     # Only the erasure's change is allowed: the recipient blanked and the addresses in the
     # server's answer replaced (SendingRecord.erased), nothing else.
-    """CREATE FUNCTION mt_access.sendings_erasure_only() RETURNS trigger
-    LANGUAGE plpgsql AS $$
-    BEGIN
-        IF NEW.recipient <> '' OR ROW("""
-    + ", ".join(f"NEW.{c}" for c in _SENDING_KEPT)
-    + ") IS DISTINCT FROM ROW("
-    + ", ".join(f"OLD.{c}" for c in _SENDING_KEPT)
-    + """) THEN
-            RAISE EXCEPTION USING ERRCODE = 'MTA01',
-                MESSAGE = 'sendings : seul l''effacement des adresses est permis';
-        END IF;
-        RETURN NEW;
-    END $$""",
+    _erasure_only("sendings", "recipient", _SENDING_KEPT, "seul l''effacement des adresses"),
     _refuse("sendings_append_only", "sendings : les envois enregistrés ne se modifient pas"),
     """CREATE TRIGGER sendings_append_only_update BEFORE UPDATE ON mt_access.sendings
     FOR EACH ROW EXECUTE FUNCTION mt_access.sendings_erasure_only()""",
