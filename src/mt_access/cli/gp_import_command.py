@@ -67,8 +67,8 @@ def cmd_gp_import(args: argparse.Namespace, console: Console) -> int:
             "enregistrer les différences."
         )
     elif outcome.not_updated:
-        for row, pid, headings in outcome.not_updated:
-            listed = ", ".join(f"« {h} »" for h in headings)
+        for row, pid, fixed in outcome.not_updated:
+            listed = ", ".join(f"« {h} »" for h in fixed)
             console.say(
                 f"  ligne {row} : médecin {pid}, adhésion déjà enregistrée, à modifier sur sa "
                 f"fiche : {listed}"

@@ -420,13 +420,6 @@ def _columns(table: Table) -> tuple[dict[str, str], list[str]]:
             source=table.source,
             row=1,
         )
-    if "monthly" in found and "yearly" in found:
-        raise IntakeError(
-            "« Places par mois » et « Places par an » : une seule des deux colonnes, la "
-            "capacité d'un médecin est mensuelle ou annuelle",
-            source=table.source,
-            row=1,
-        )
     return found, unread
 
 
@@ -612,9 +605,15 @@ class _Reader:
             cells.problem("commune", "commune d'exercice attendue (code INSEE ou nom) : vide")
         else:
             commune = cells.commune("commune", commune_text)
-        period: Period = "year" if "yearly" in columns else "month"
+        period: Period = "year" if cells.cell("yearly") else "month"
         capacity_field = "yearly" if period == "year" else "monthly"
         capacity = cells.capacity(capacity_field, _YEARLY if period == "year" else _MONTHLY)
+        if period == "year" and cells.cell("monthly"):
+            cells.problem(
+                "yearly",
+                "« Places par mois » ou « Places par an », pas les deux : la capacité d'un "
+                "médecin est mensuelle ou annuelle",
+            )
         modalities = cells.modalities()
         accepted = cells.accepted_communes()
         joined = cells.date("joined")
@@ -625,11 +624,11 @@ class _Reader:
         if joined is not None and capacity is None and capacity_field not in filled:
             cells.problem(
                 capacity_field if capacity_field in columns else "joined",
-                f"« {_BY_FIELD[capacity_field].heading} » attendu avec une date d'entrée "
+                "« Places par mois » (ou « Places par an ») attendu avec une date d'entrée "
                 "(nouveaux patients, 0 ou plus)",
             )
         if joined is None and "joined" not in filled:
-            for field in (capacity_field, "modalities", "communes"):
+            for field in ("monthly", "yearly", "modalities", "communes"):
                 if field in filled:
                     cells.problem(
                         field,
