@@ -183,6 +183,7 @@ for _column in GP_COLUMNS:
     for _name in (_column.heading, *_column.synonyms):
         _BY_KEY[header_key(_name)] = _column
 
+_NEUTRALISED = frozenset("=+-@")
 _CONTACT_FIELDS = ("phone", "mssante", "address", "practice", "notes")
 _INSEE = re.compile(r"(?:[0-9]{5}|2[AaBb][0-9]{3})")
 _DR = re.compile(r"^(?:dr\.?|docteur)\s+", re.IGNORECASE)
@@ -434,7 +435,10 @@ class _RowReader:
 
     def cell(self, field: str) -> str:
         header = self.columns.get(field)
-        return "" if header is None else self.row.values.get(header, "").strip()
+        text = "" if header is None else self.row.values.get(header, "").strip()
+        if text[:1] == "'" and text[1:2] in _NEUTRALISED:
+            return text[1:]  # a formula-like cell neutralised by a spreadsheet export
+        return text
 
     def problem(self, field: str, expected: str) -> None:
         header = self.columns.get(field)
