@@ -111,6 +111,9 @@ MAX_NAME = 200
 MAX_ID = 64
 """Characters of a GP's id (« Identifiant »), as the web form allows."""
 
+MAX_COMMENT = 300
+"""Characters of a joining's comment (« Commentaire »), as the web form allows."""
+
 
 @attrs.frozen
 class GPColumn:
@@ -623,7 +626,9 @@ class _Reader:
         joined = cells.date("joined")
         withdrawn = cells.date("withdrawn")
         contact = cells.contact()
-        comment = cells.cell("comment")[:300]
+        comment = cells.cell("comment")
+        if len(comment) > MAX_COMMENT:
+            cells.problem("comment", f"commentaire de {MAX_COMMENT} caractères au plus attendu")
         filled = frozenset(f for f in columns if cells.cell(f))
         if joined is not None and capacity is None and capacity_field not in filled:
             cells.problem(
