@@ -18,14 +18,8 @@ from mt_access.bounds import MAX_MONTHLY_CAPACITY
 from mt_access.errors import IntakeError, RegisterOperationError
 from mt_access.examples import example_gp_rows, write_example_gp_file
 from mt_access.export import write_rows
-from mt_access.intake.gp_file import (
-    GP_COLUMNS,
-    GPImportResult,
-    display_name,
-    import_gps,
-    read_gp_file,
-    write_gp_rejections,
-)
+from mt_access.intake.gp_file import GP_COLUMNS, GPImportResult, display_name, read_gp_file
+from mt_access.intake.gp_import import import_gps, write_gp_rejections
 from mt_access.intake.tabular import normalize_text
 from mt_access.ledger import CapacityDeclared
 from mt_access.model import Modality, PhysicianStatus
@@ -99,12 +93,14 @@ def test_headings_are_tolerant_and_unknown_ones_are_warned(
     path = tmp_path / "medecins.csv"
     path.write_text(
         "numéro rpps;NOM D'EXERCICE;prénom;COMMUNE;Capacité mensuelle;Date d'adhésion;Divers\n"
-        f"{R1};Martin;Jean;38563;3;5 janvier 2026;x\n",
+        f"{R1};Martin;Jean;38563;3;5 janvier 2026;x\n"
+        f"{R2};Petit;;1053;;;\n",  # an INSEE code a spreadsheet kept as a number (01053)
         encoding="cp1252",
     )
     result = read(path, voironnais)
     assert not result.problems
-    (entry,) = result.entries
+    entry, other = result.entries
+    assert other.physician.commune == "01053"
     assert entry.physician.name == "Dr Jean Martin"
     assert entry.physician.commune == "38563"
     assert (entry.joined, entry.capacity, entry.period) == (dt.date(2026, 1, 5), 3, "month")

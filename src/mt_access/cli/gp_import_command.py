@@ -21,7 +21,8 @@ __all__ = ["add_gp_import", "cmd_gp_import"]
 
 
 def cmd_gp_import(args: argparse.Namespace, console: Console) -> int:
-    from mt_access.intake.gp_file import import_gps, read_gp_file, write_gp_rejections
+    from mt_access.intake.gp_file import read_gp_file
+    from mt_access.intake.gp_import import import_gps, write_gp_rejections
 
     today = args.aujourdhui or dt.date.today()
     with open_register(args, readonly=args.simulation) as register:

@@ -8,7 +8,9 @@
   (reading a field's cells), :mod:`~mt_access.intake.communes` (finding the commune),
   :mod:`~mt_access.intake.headers` (which columns each field reads),
   :mod:`~mt_access.intake.duplicates` (rows repeating a person) and
-  :mod:`~mt_access.intake.rejections` (the rejections report).
+  :mod:`~mt_access.intake.rejections` (the rejections report);
+* :mod:`~mt_access.intake.gp_file` and :mod:`~mt_access.intake.gp_import`: a file of GPs
+  (``mt-access medecin importer``) read, checked against the register and imported.
 """
 
 from __future__ import annotations

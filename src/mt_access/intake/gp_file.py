@@ -37,10 +37,11 @@ Each row read is then one of:
 
 Rows repeating an earlier row (same id or RPPS number) and rows that look like a GP of the
 register recorded without RPPS (same name, same commune, another id) are duplicates: not
-imported. :func:`import_gps` writes every new (and, asked, changed) GP in one transaction:
-all of them or none. :func:`write_gp_rejections` writes the rows not imported and why.
+imported. :func:`~mt_access.intake.gp_import.import_gps` writes every new (and, asked,
+changed) GP in one transaction: all of them or none;
+:func:`~mt_access.intake.gp_import.write_gp_rejections` writes the rows not imported and why.
 
-Nothing here prints; only :func:`read_gp_file` and :func:`write_gp_rejections` touch files.
+Nothing here prints; only :func:`read_gp_file` reads a file.
 """
 
 from __future__ import annotations
@@ -56,7 +57,6 @@ import attrs
 
 from mt_access.bounds import MAX_MONTHLY_CAPACITY, MAX_YEARLY_CAPACITY, Bound, check_number
 from mt_access.errors import IntakeError, RegisterError
-from mt_access.export import ColumnType, write_rows
 from mt_access.gp_register import join as _join
 from mt_access.gp_register import withdraw as _withdraw
 from mt_access.intake.cells import BadCell
@@ -84,22 +84,19 @@ from mt_access.rpps import rpps_key_ok
 
 if TYPE_CHECKING:
     from mt_access.policy import Policy
-    from mt_access.register import Register
 
 __all__ = [
+    "CONTACT_FIELDS",
     "GP_COLUMNS",
     "MIN_GP_DATE",
     "GPColumn",
     "GPDuplicate",
     "GPEntry",
-    "GPImportOutcome",
     "GPImportResult",
     "GPRowStatus",
     "display_name",
-    "import_gps",
     "read_gp_file",
     "read_gp_table",
-    "write_gp_rejections",
 ]
 
 MIN_GP_DATE = dt.date(2000, 1, 1)
@@ -187,7 +184,8 @@ for _column in GP_COLUMNS:
         _BY_KEY[header_key(_name)] = _column
 
 _NEUTRALISED = frozenset("=+-@")
-_CONTACT_FIELDS = ("phone", "mssante", "address", "practice", "notes")
+CONTACT_FIELDS = ("phone", "mssante", "address", "practice", "notes")
+"""The :class:`~mt_access.model.PracticeContact` fields a GP file may fill."""
 _INSEE = re.compile(r"(?:[0-9]{5}|2[AaBb][0-9]{3})")
 _DR = re.compile(r"^(?:dr\.?|docteur)\s+", re.IGNORECASE)
 _LIST_SEPARATORS = re.compile(r"[;,|\n]")
@@ -525,7 +523,7 @@ class _RowReader:
 
     def contact(self) -> PracticeContact:
         values: dict[str, str] = {}
-        for field in _CONTACT_FIELDS:
+        for field in CONTACT_FIELDS:
             text = self.cell(field)
             if not text:
                 continue
@@ -572,6 +570,8 @@ class _Reader:
 
     def commune(self, text: str) -> str | BadCell:
         text = text.strip()
+        if len(text) == 4 and text.isascii() and text.isdigit():
+            text = "0" + text  # an INSEE code a spreadsheet kept as a number (01053 → 1053)
         if _INSEE.fullmatch(text):
             code = text.upper()
             if self.resolver is None:
@@ -747,7 +747,7 @@ class _Reader:
             differences.append(heading("commune") or "Commune d'exercice")
         if mine.rpps and mine.rpps != existing.rpps:
             differences.append(heading("rpps") or "RPPS")
-        for field in _CONTACT_FIELDS:
+        for field in CONTACT_FIELDS:
             if field in entry.filled and getattr(mine.contact, field) != getattr(
                 existing.contact, field
             ):
@@ -894,177 +894,4 @@ def read_gp_file(
     table = read_table(path, sheet=sheet)
     return read_gp_table(
         table, policy, physicians=physicians, declarations=declarations, today=today
-    )
-
-
-# ------------------------------------------------------------------------------------------
-# Importing
-
-
-@attrs.frozen
-class GPImportOutcome:
-    """What :func:`import_gps` recorded.
-
-    Attributes:
-        added: ``(row, GP id)`` of the GPs added.
-        updated: ``(row, GP id)`` of the GPs updated (``update=True``).
-        identical: ``(row, GP id)`` of the rows skipped, the register holding them already.
-        not_updated: ``(row, GP id, headings)`` of the changed rows left as they are:
-            all of them without ``update``; with it, the differences an update does not
-            record (a joining already recorded).
-    """
-
-    added: tuple[tuple[int, str], ...] = ()
-    updated: tuple[tuple[int, str], ...] = ()
-    identical: tuple[tuple[int, str], ...] = ()
-    not_updated: tuple[tuple[int, str, tuple[str, ...]], ...] = ()
-
-    @property
-    def nothing_new(self) -> bool:
-        return not self.added and not self.updated
-
-    def summary(self) -> str:
-        """One French sentence: GPs added, updated, already recorded, not updated."""
-        return (
-            f"{len(self.added)} médecin(s) ajouté(s), {len(self.updated)} mis à jour, "
-            f"{len(self.identical)} déjà enregistré(s) à l'identique, "
-            f"{len(self.not_updated)} modifié(s) non mis à jour"
-        )
-
-
-def import_gps(
-    register: Register, result: GPImportResult, *, update: bool = False, comment: str = ""
-) -> GPImportOutcome:
-    """Record the GPs of ``result`` through the register's operations, in one transaction
-    (all or none): ``add_physician``, then ``join`` and ``withdraw_physician`` when the row
-    gives their dates (as ``mt-access medecin ajouter|adherer|retirer``); with ``update``,
-    the changed GPs' record by ``update_physicians`` (as ``medecin coordonnees``) and their
-    missing joining or withdrawal. ``comment`` goes with a joining whose row has none.
-
-    ``result`` should be read just before (:func:`read_gp_file` against the register as it
-    is): a row the register refuses anyway raises and nothing is recorded.
-
-    Raises:
-        RegisterOperationError, RegisterError: the register refused an operation (nothing
-            recorded).
-    """
-    added: list[tuple[int, str]] = []
-    updated: list[tuple[int, str]] = []
-    identical: list[tuple[int, str]] = []
-    not_updated: list[tuple[int, str, tuple[str, ...]]] = []
-    with register.store.transaction():
-        for entry in result.entries:
-            status = entry.status
-            if status == GPRowStatus.IDENTICAL:
-                identical.append((entry.row, entry.id))
-                continue
-            if status == GPRowStatus.CHANGED and not update:
-                not_updated.append((entry.row, entry.id, (*entry.differences, *entry.fixed)))
-                continue
-            if status == GPRowStatus.NEW:
-                register.add_physician(entry.physician)
-                _participation(register, entry, comment, joined=None, withdrawn=None)
-                added.append((entry.row, entry.id))
-                continue
-            existing = register.physician(entry.id)
-            if entry.differences:
-                register.update_physicians([_updated_record(existing, entry)])
-                _participation(
-                    register,
-                    entry,
-                    comment,
-                    joined=existing if entry.joined is not None else None,
-                    withdrawn=existing,
-                )
-                updated.append((entry.row, entry.id))
-            if entry.fixed:
-                not_updated.append((entry.row, entry.id, entry.fixed))
-    return GPImportOutcome(tuple(added), tuple(updated), tuple(identical), tuple(not_updated))
-
-
-def _updated_record(existing: Physician, entry: GPEntry) -> Physician:
-    mine = entry.physician
-    contact = attrs.evolve(
-        existing.contact,
-        **{f: getattr(mine.contact, f) for f in _CONTACT_FIELDS if f in entry.filled},
-    )
-    return attrs.evolve(
-        existing,
-        name=mine.name,
-        commune=mine.commune,
-        rpps=mine.rpps or existing.rpps,
-        contact=contact,
-    )
-
-
-def _participation(
-    register: Register,
-    entry: GPEntry,
-    comment: str,
-    *,
-    joined: Physician | None,
-    withdrawn: Physician | None,
-) -> None:
-    """The row's joining and withdrawal; for a GP already recorded (``joined`` and
-    ``withdrawn`` given), only those the GP does not have yet."""
-    if entry.joined is not None and entry.capacity is not None:
-        recorded = joined is not None and any(
-            c.on == entry.joined and c.status is PhysicianStatus.ACTIVE
-            for c in joined.status_history
-        )
-        if not recorded:
-            register.join(
-                entry.id,
-                entry.joined,
-                monthly_capacity=entry.capacity,
-                modalities=entry.modalities,
-                accepted_communes=entry.accepted_communes,
-                comment=entry.comment or comment,
-                period=entry.period,
-            )
-    if entry.withdrawn is not None:
-        current = register.physician(entry.id)
-        recorded = withdrawn is not None and any(
-            c.on == entry.withdrawn and c.status is PhysicianStatus.WITHDRAWN
-            for c in current.status_history
-        )
-        if not recorded and current.status_on(entry.withdrawn) is not PhysicianStatus.WITHDRAWN:
-            register.withdraw_physician(entry.id, entry.withdrawn, entry.comment or comment)
-
-
-# ------------------------------------------------------------------------------------------
-# The rejections report
-
-
-_REPORT_HEADERS = ("ligne", "colonne", "valeur", "message")
-
-
-def write_gp_rejections(result: GPImportResult, path: str | Path | None = None) -> Path:
-    """Write the rows not imported (problems and duplicates) for the coordinator, as the
-    request import's report (:func:`~mt_access.intake.write_rejections`): ``ligne``,
-    ``colonne``, ``valeur`` (the cell's text; empty for a contact column), ``message``;
-    ``.csv`` (French Excel's) or ``.xlsx`` by the suffix, formula-like cells neutralised.
-
-    Args:
-        result: what :func:`read_gp_table` returned.
-        path: the file to write; by default ``<stem>.rejets.csv`` next to the file read.
-
-    Returns:
-        The path written.
-    """
-    if path is None:
-        source = Path(re.sub(r"\[[^\[\]]*\]$", "", result.source))
-        path = source.with_name(f"{source.stem}.rejets.csv")
-    lines: list[tuple[int, int, str, str, str]] = []
-    for index, problem in enumerate(result.problems):
-        lines.append((problem.row, index, problem.column or "", problem.value, problem.expected))
-    for index, duplicate in enumerate(result.duplicates, start=len(lines)):
-        lines.append((duplicate.row, index, "", "", duplicate.explanation))
-    lines.sort(key=lambda line: line[:2])
-    rows = [
-        dict(zip(_REPORT_HEADERS, (str(row), column, value, message), strict=True))
-        for row, _, column, value, message in lines
-    ]
-    return write_rows(
-        rows, _REPORT_HEADERS, Path(path), sheet="Rejets", types={"ligne": ColumnType.INTEGER}
     )
