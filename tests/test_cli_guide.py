@@ -104,7 +104,7 @@ class Step:
 def write_gp_file(path: Path) -> Path:
     """The guide's ``medecins.xlsx``: MG042 as the guide records it, and two candidates."""
     from mt_access.export import write_rows
-    from mt_access.intake.gp_file import GP_COLUMNS
+    from mt_access.gp_file import GP_COLUMNS
     from mt_access.rpps import rpps_key
 
     rows = [

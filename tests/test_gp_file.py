@@ -1,4 +1,4 @@
-"""Reading a file of GPs (mt_access.intake.gp_file): headings, each check of a row, duplicates,
+"""Reading a file of GPs (mt_access.gp_file): headings, each check of a row, duplicates,
 the comparison with the register's GPs, the import through the register's operations (all
 or none, idempotent, updates only when asked), the rejections report, and a round trip of
 generated GP files through CSV and XLSX. Generated data only."""
@@ -18,8 +18,8 @@ from mt_access.bounds import MAX_MONTHLY_CAPACITY
 from mt_access.errors import IntakeError, RegisterOperationError
 from mt_access.examples import example_gp_rows, write_example_gp_file
 from mt_access.export import write_rows
-from mt_access.intake.gp_file import GP_COLUMNS, GPImportResult, display_name, read_gp_file
-from mt_access.intake.gp_import import import_gps, write_gp_rejections
+from mt_access.gp_file import GP_COLUMNS, GPImportResult, display_name, read_gp_file
+from mt_access.gp_import import import_gps, write_gp_rejections
 from mt_access.intake.tabular import normalize_text
 from mt_access.ledger import CapacityDeclared
 from mt_access.model import Modality, PhysicianStatus

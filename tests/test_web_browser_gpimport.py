@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mt_access.export import write_rows
-from mt_access.intake.gp_file import GP_COLUMNS
+from mt_access.gp_file import GP_COLUMNS
 from mt_access.model import PhysicianStatus
 from mt_access.rpps import rpps_key
 from mt_access.store.sqlite import SQLiteStore

@@ -22,7 +22,7 @@ from flask.testing import FlaskClient
 
 from mt_access.cli import EXIT_OK, main
 from mt_access.export import write_rows
-from mt_access.intake.gp_file import GP_COLUMNS
+from mt_access.gp_file import GP_COLUMNS
 from mt_access.model import Physician, PhysicianStatus
 from mt_access.rpps import rpps_key
 from mt_access.web.gp_forms import gp_step

@@ -467,11 +467,11 @@ def example_gp_rows(
     seed: int = 2026,
 ) -> list[dict[str, str]]:
     """The GPs of :func:`example_month` as the rows of a GP file (cells by heading of
-    :data:`~mt_access.intake.gp_file.GP_COLUMNS`), for ``mt-access medecin importer``: a made-up
+    :data:`~mt_access.gp_file.GP_COLUMNS`), for ``mt-access medecin importer``: a made-up
     RPPS number with its key, French names, the commune's name, places per month, modalities,
     accepted communes by name, the joining date written jj/mm/aaaa, a practice phone. One GP in
     five is a candidate (no joining date, no places). No real person."""
-    from mt_access.intake.gp_file import GP_COLUMNS
+    from mt_access.gp_file import GP_COLUMNS
     from mt_access.rpps import rpps_key
 
     rng = random.Random(f"{seed}-gp-file")
@@ -520,7 +520,7 @@ def write_example_gp_file(
     """Write :func:`example_gp_rows` to ``path`` (``.csv`` as French Excel writes it, or
     ``.xlsx``) and return it."""
     from mt_access.export import write_rows
-    from mt_access.intake.gp_file import GP_COLUMNS
+    from mt_access.gp_file import GP_COLUMNS
 
     rows = example_gp_rows(policy, reference, physicians=physicians, seed=seed)
     return write_rows(rows, [c.heading for c in GP_COLUMNS], Path(path), sheet="Médecins")

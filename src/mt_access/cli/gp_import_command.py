@@ -1,5 +1,5 @@
 """``mt-access medecin importer FICHIER``: the GPs of a CSV or XLSX file added to the register
-(:mod:`mt_access.intake.gp_file`), with a simulation and a rejections report."""
+(:mod:`mt_access.gp_file`), with a simulation and a rejections report."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ __all__ = ["add_gp_import", "cmd_gp_import"]
 
 
 def cmd_gp_import(args: argparse.Namespace, console: Console) -> int:
-    from mt_access.intake.gp_file import read_gp_file
-    from mt_access.intake.gp_import import import_gps, write_gp_rejections
+    from mt_access.gp_file import read_gp_file
+    from mt_access.gp_import import import_gps, write_gp_rejections
 
     today = args.aujourdhui or dt.date.today()
     with open_register(args, readonly=args.simulation) as register:

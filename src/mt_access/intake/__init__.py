@@ -8,9 +8,10 @@
   (reading a field's cells), :mod:`~mt_access.intake.communes` (finding the commune),
   :mod:`~mt_access.intake.headers` (which columns each field reads),
   :mod:`~mt_access.intake.duplicates` (rows repeating a person) and
-  :mod:`~mt_access.intake.rejections` (the rejections report);
-* :mod:`~mt_access.intake.gp_file` and :mod:`~mt_access.intake.gp_import`: a file of GPs
-  (``mt-access medecin importer``) read, checked against the register and imported.
+  :mod:`~mt_access.intake.rejections` (the rejections report).
+
+A file of GPs (``mt-access medecin importer``) is read with these readers by
+:mod:`mt_access.gp_file`, which checks it against the register's GPs.
 """
 
 from __future__ import annotations

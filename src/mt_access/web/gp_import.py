@@ -2,10 +2,10 @@
 médecins » on the GP list): upload, preview, confirm, the rejections report.
 
 The steps are those of ``mt-access medecin importer`` with the same library calls:
-:func:`~mt_access.intake.gp_file.read_gp_file` against the register as it is, then
-:func:`~mt_access.intake.gp_import.import_gps` (the register's operations, all GPs or
+:func:`~mt_access.gp_file.read_gp_file` against the register as it is, then
+:func:`~mt_access.gp_import.import_gps` (the register's operations, all GPs or
 none) with its audit line in the same transaction, and
-:func:`~mt_access.intake.gp_import.write_gp_rejections`. No rule of what a GP file may
+:func:`~mt_access.gp_import.write_gp_rejections`. No rule of what a GP file may
 hold lives here.
 
 The file sent is checked like a form export (:func:`~mt_access.web.ops_import.check_upload`:
@@ -49,8 +49,8 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from mt_access.cli.registry_base import french_dates
 from mt_access.errors import MtAccessError
-from mt_access.intake.gp_file import GP_COLUMNS, GPImportResult, read_gp_file
-from mt_access.intake.gp_import import import_gps, write_gp_rejections
+from mt_access.gp_file import GP_COLUMNS, GPImportResult, read_gp_file
+from mt_access.gp_import import import_gps, write_gp_rejections
 from mt_access.register import Register
 from mt_access.web import context
 from mt_access.web.auth import audit, current_user, requires

@@ -37,9 +37,9 @@ Each row read is then one of:
 
 Rows repeating an earlier row (same id or RPPS number) and rows that look like a GP of the
 register recorded without RPPS (same name, same commune, another id) are duplicates: not
-imported. :func:`~mt_access.intake.gp_import.import_gps` writes every new (and, asked,
+imported. :func:`~mt_access.gp_import.import_gps` writes every new (and, asked,
 changed) GP in one transaction: all of them or none;
-:func:`~mt_access.intake.gp_import.write_gp_rejections` writes the rows not imported and why.
+:func:`~mt_access.gp_import.write_gp_rejections` writes the rows not imported and why.
 
 Nothing here prints; only :func:`read_gp_file` reads a file.
 """

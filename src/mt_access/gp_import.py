@@ -1,4 +1,4 @@
-"""Importing a GP file once read (:mod:`mt_access.intake.gp_file`): :func:`import_gps` records
+"""Importing a GP file once read (:mod:`mt_access.gp_file`): :func:`import_gps` records
 its GPs through the register's operations, all or none; :func:`write_gp_rejections` writes
 the rows not imported and why, for the coordinator.
 """
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from mt_access.export import ColumnType, write_rows
-from mt_access.intake.gp_file import CONTACT_FIELDS, GPEntry, GPImportResult, GPRowStatus
+from mt_access.gp_file import CONTACT_FIELDS, GPEntry, GPImportResult, GPRowStatus
 from mt_access.model import Physician, PhysicianStatus
 
 if TYPE_CHECKING:
