@@ -396,3 +396,22 @@ def test_a_generated_gp_file_reads_back_as_written(
         today=TODAY,
     )
     assert [e.status for e in again.entries] == ["identique"] * len(rows)
+
+
+def test_an_update_never_rewrites_a_recorded_joining(
+    tmp_path: Path, voironnais: Policy, register: Register
+) -> None:
+    joined = {"Date d'entrée": "05/01/2026", "Places par mois": "2"}
+    import_gps(register, read(write(tmp_path / "a.csv", [gp(**joined)]), voironnais, register))
+    moved = {"Date d'entrée": "01/02/2026", "Places par mois": "2", "Téléphone": "0476999999"}
+    result = read(write(tmp_path / "b.csv", [gp(**moved)]), voironnais, register)
+    (entry,) = result.entries
+    assert entry.fixed == ("Date d'entrée",)
+    assert entry.differences == ("Téléphone",)
+    assert not entry.to_join
+    outcome = import_gps(register, result, update=True)  # the joining is left, not refused
+    assert outcome.updated == ((2, R1),)
+    assert outcome.not_updated == ((2, R1, ("Date d'entrée",)),)
+    martin = register.physician(R1)
+    assert [c.on for c in martin.status_history] == [dt.date(2026, 1, 5)]
+    assert martin.contact.phone == "04 76 99 99 99"

@@ -247,6 +247,9 @@ class GPEntry:
         differences: the headings whose cell differs from that GP, that an update records.
         fixed: the headings whose cell differs from a joining already recorded: an update
             leaves them (changed on the GP's page).
+        to_join: the import records the row's joining (a new GP, or one the register does
+            not have yet).
+        to_withdraw: the import records the row's withdrawal.
     """
 
     row: int
@@ -262,6 +265,8 @@ class GPEntry:
     existing: str | None = None
     differences: tuple[str, ...] = ()
     fixed: tuple[str, ...] = ()
+    to_join: bool = False
+    to_withdraw: bool = False
 
     @property
     def id(self) -> str:
@@ -693,7 +698,13 @@ class _Reader:
                 existing = holder
         if existing is None:
             planned = self.plan(attrs.evolve(entry, existing=None), physician, cells)
-            return cells.problems if planned is None else entry
+            if planned is None:
+                return cells.problems
+            return attrs.evolve(
+                entry,
+                to_join=entry.joined is not None and entry.capacity is not None,
+                to_withdraw=entry.withdrawn is not None,
+            )
         return self.compare(
             attrs.evolve(
                 entry, physician=attrs.evolve(physician, id=existing.id), existing=existing.id
@@ -741,6 +752,7 @@ class _Reader:
         mine = entry.physician
         differences: list[str] = []
         fixed: list[str] = []
+        to_join = to_withdraw = False
         if mine.name != existing.name:
             differences.append(heading("last_name") or "Nom")
         if mine.commune != existing.commune:
@@ -771,6 +783,7 @@ class _Reader:
                         period=entry.period,
                     )
                     differences.append(heading("joined") or "Date d'entrée")
+                    to_join = True
                 except RegisterError:
                     fixed.append(heading("joined") or "Date d'entrée")
         if entry.withdrawn is not None:
@@ -784,9 +797,16 @@ class _Reader:
                 try:
                     _withdraw(current, entry.withdrawn)
                     differences.append(heading("withdrawn") or "Date de retrait")
+                    to_withdraw = True
                 except RegisterError:
                     fixed.append(heading("withdrawn") or "Date de retrait")
-        return attrs.evolve(entry, differences=tuple(differences), fixed=tuple(fixed))
+        return attrs.evolve(
+            entry,
+            differences=tuple(differences),
+            fixed=tuple(fixed),
+            to_join=to_join,
+            to_withdraw=to_withdraw,
+        )
 
     def joining_differences(
         self, entry: GPEntry, existing: Physician, cells: _RowReader

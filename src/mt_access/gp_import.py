@@ -13,7 +13,7 @@ import attrs
 
 from mt_access.export import ColumnType, write_rows
 from mt_access.gp_file import CONTACT_FIELDS, GPEntry, GPImportResult, GPRowStatus
-from mt_access.model import Physician, PhysicianStatus
+from mt_access.model import Physician
 
 if TYPE_CHECKING:
     from mt_access.register import Register
@@ -87,19 +87,13 @@ def import_gps(
                 continue
             if status == GPRowStatus.NEW:
                 register.add_physician(entry.physician)
-                _participation(register, entry, comment, joined=None, withdrawn=None)
+                _participation(register, entry, comment)
                 added.append((entry.row, entry.id))
                 continue
             existing = register.physician(entry.id)
             if entry.differences:
                 register.update_physicians([_updated_record(existing, entry)])
-                _participation(
-                    register,
-                    entry,
-                    comment,
-                    joined=existing if entry.joined is not None else None,
-                    withdrawn=existing,
-                )
+                _participation(register, entry, comment)
                 updated.append((entry.row, entry.id))
             if entry.fixed:
                 not_updated.append((entry.row, entry.id, entry.fixed))
@@ -121,39 +115,21 @@ def _updated_record(existing: Physician, entry: GPEntry) -> Physician:
     )
 
 
-def _participation(
-    register: Register,
-    entry: GPEntry,
-    comment: str,
-    *,
-    joined: Physician | None,
-    withdrawn: Physician | None,
-) -> None:
-    """The row's joining and withdrawal; for a GP already recorded (``joined`` and
-    ``withdrawn`` given), only those the GP does not have yet."""
-    if entry.joined is not None and entry.capacity is not None:
-        recorded = joined is not None and any(
-            c.on == entry.joined and c.status is PhysicianStatus.ACTIVE
-            for c in joined.status_history
+def _participation(register: Register, entry: GPEntry, comment: str) -> None:
+    """The row's joining and withdrawal, those the reading found the register does not have
+    yet (:attr:`GPEntry.to_join`, :attr:`GPEntry.to_withdraw`)."""
+    if entry.to_join and entry.joined is not None and entry.capacity is not None:
+        register.join(
+            entry.id,
+            entry.joined,
+            monthly_capacity=entry.capacity,
+            modalities=entry.modalities,
+            accepted_communes=entry.accepted_communes,
+            comment=entry.comment or comment,
+            period=entry.period,
         )
-        if not recorded:
-            register.join(
-                entry.id,
-                entry.joined,
-                monthly_capacity=entry.capacity,
-                modalities=entry.modalities,
-                accepted_communes=entry.accepted_communes,
-                comment=entry.comment or comment,
-                period=entry.period,
-            )
-    if entry.withdrawn is not None:
-        current = register.physician(entry.id)
-        recorded = withdrawn is not None and any(
-            c.on == entry.withdrawn and c.status is PhysicianStatus.WITHDRAWN
-            for c in current.status_history
-        )
-        if not recorded and current.status_on(entry.withdrawn) is not PhysicianStatus.WITHDRAWN:
-            register.withdraw_physician(entry.id, entry.withdrawn, entry.comment or comment)
+    if entry.to_withdraw and entry.withdrawn is not None:
+        register.withdraw_physician(entry.id, entry.withdrawn, entry.comment or comment)
 
 
 # ------------------------------------------------------------------------------------------
