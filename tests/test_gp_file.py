@@ -350,17 +350,28 @@ def commune_names(voironnais: Policy) -> list[tuple[str, str]]:
     return [(c, n) for c, n in unique if len(reference.search(n)) <= 1][:25] or unique[:25]
 
 
-@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=st.data(), suffix=st.sampled_from([".csv", ".xlsx"]))
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    data=st.data(),
+    form=st.sampled_from([".xlsx", ".csv", ("cp1252", ","), ("utf-8", "\t"), ("cp1252", ";")]),
+)
 def test_a_generated_gp_file_reads_back_as_written(
     data: st.DataObject,
-    suffix: str,
+    form: str | tuple[str, str],
     tmp_path: Path,
     voironnais: Policy,
     commune_names: list[tuple[str, str]],
 ) -> None:
     rows = data.draw(gp_rows(commune_names))
-    path = write(tmp_path / f"medecins{suffix}", rows, HEADINGS)
+    if isinstance(form, str):  # as mt-access writes it (French Excel's CSV, or a workbook)
+        path = write(tmp_path / f"medecins{form}", rows, HEADINGS)
+    else:  # as another spreadsheet may: its encoding and separator, detected when read
+        encoding, delimiter = form
+        path = tmp_path / "medecins.csv"
+        with path.open("w", encoding=encoding, newline="") as stream:
+            writer = csv.writer(stream, delimiter=delimiter)
+            writer.writerow(HEADINGS)
+            writer.writerows([[row.get(h, "") for h in HEADINGS] for row in rows])
     by_name = {n: c for c, n in commune_names}
     folded = {normalize_text(n): c for c, n in commune_names}
     result = read_gp_file(path, voironnais, today=TODAY)
