@@ -866,10 +866,10 @@ def read_gp_table(
             continue
         physician = read.physician
         duplicate: GPDuplicate | None = None
-        if physician.id in seen_ids:
-            duplicate = GPDuplicate(row.number, seen_ids[physician.id], None, "même identifiant")
-        elif physician.rpps and physician.rpps in seen_rpps:
+        if physician.rpps and physician.rpps in seen_rpps:
             duplicate = GPDuplicate(row.number, seen_rpps[physician.rpps], None, "même RPPS")
+        elif physician.id in seen_ids:
+            duplicate = GPDuplicate(row.number, seen_ids[physician.id], None, "même identifiant")
         elif read.existing is None:
             twin = reader.by_name.get(_name_key(physician.name, physician.commune))
             if twin is not None:
