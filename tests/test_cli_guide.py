@@ -5,7 +5,9 @@ folder, and succeeds.
 The files the guide takes for granted are made here: ``ma_cpts.yaml`` is a copy of the
 shipped Voironnais policy, ``export_formulaire.csv`` a generated export of the Voironnais
 form (made-up persons) shaped like the guide's example: 11 requests in the territory, one
-outside, a row with an impossible birth date and a duplicate. ``demande localiser`` asks a
+outside, a row with an impossible birth date and a duplicate; ``medecins.xlsx`` a GP file with
+the guide's MG042 as recorded (skipped as identical) and two made-up candidates (no joining:
+no place, so the month's run stays the guide's). ``demande localiser`` asks a
 local stand-in of the BAN (``--ban … --http`` added), never the internet.
 """
 
@@ -99,6 +101,25 @@ class Step:
     err: str = ""
 
 
+def write_gp_file(path: Path) -> Path:
+    """The guide's ``medecins.xlsx``: MG042 as the guide records it, and two candidates."""
+    from mt_access.export import write_rows
+    from mt_access.gp_file import GP_COLUMNS
+    from mt_access.rpps import rpps_key
+
+    rows = [
+        {"Identifiant": "MG042", "Nom": "Exemple", "Commune d'exercice": "Voiron",
+         "Places par mois": "3", "Modalités": "cabinet et domicile",
+         "Communes acceptées": "Voiron; Coublevie; La Buisse", "Date d'entrée": "01/03/2026"},
+        {"RPPS": "1077777777" + rpps_key("1077777777"), "Nom": "FICTIF", "Prénom": "Paul",
+         "Commune d'exercice": "Voreppe"},
+        {"RPPS": "1088888888" + rpps_key("1088888888"), "Nom": "IMAGINAIRE", "Prénom": "Léa",
+         "Commune d'exercice": "Tullins", "Téléphone": "04 76 00 00 00"},
+    ]  # fmt: skip
+    headings = [c.heading for c in GP_COLUMNS]
+    return write_rows([{h: r.get(h, "") for h in headings} for r in rows], headings, path)
+
+
 def guide_commands(text: str) -> list[Step]:
     """Every ``mt-access`` command of the guide, in order: the lines of ``sh`` code blocks
     (with their ``\\`` continuations, comments dropped) and inline code outside tables."""
@@ -152,6 +173,7 @@ def guide_run(tmp_path_factory: pytest.TempPathFactory) -> list[Step]:
     folder = tmp_path_factory.mktemp("guide")
     shutil.copy(available_policies()["voironnais"], folder / "ma_cpts.yaml")
     write_form_export(folder / "export_formulaire.csv")
+    write_gp_file(folder / "medecins.xlsx")
     steps = guide_commands(GUIDE.read_text(encoding="utf-8"))
     with pytest.MonkeyPatch.context() as patch, BANServer() as ban:
         patch.chdir(folder)

@@ -156,6 +156,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "mt_access.register_follow_up",
             "mt_access.store",
             "mt_access.gp_register",
+            "mt_access.gp_file",
+            "mt_access.gp_import",
             "mt_access.rpps",
             "mt_access.privacy",
         ),

@@ -57,7 +57,7 @@ def test_a_coordinator_adds_a_gp_who_joins_then_withdraws(
     page.reload()
     visit.arrived("retour à la fiche")
     page.get_by_label("Je confirme que ce médecin quitte le dispositif").check()
-    visit.submit(click("Retirer du dispositif aujourd'hui"), "retrait enregistré")
+    visit.submit(click("Enregistrer le retrait du dispositif"), "retrait enregistré")
     assert any("Retrait du dispositif enregistré." in m for m in visit.messages())
     with SQLiteStore(live.path, create=False) as store:
         physician = store.get_physician("MG950")

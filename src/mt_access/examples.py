@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import attrs
@@ -41,10 +42,12 @@ __all__ = [
     "REFERRER_SHARES",
     "ExampleMonth",
     "example_answers",
+    "example_gp_rows",
     "example_identity",
     "example_month",
     "example_picks",
     "example_register",
+    "write_example_gp_file",
 ]
 
 T = TypeVar("T")
@@ -453,3 +456,71 @@ def example_register(
                 elif draw < 0.10:
                     register.record_contact(summary.id, late_on, succeeded=False)
     return cutoff
+
+
+def example_gp_rows(
+    policy: Policy,
+    reference: CommuneReference,
+    *,
+    physicians: int = 14,
+    joined: dt.date = dt.date(2026, 1, 5),
+    seed: int = 2026,
+) -> list[dict[str, str]]:
+    """The GPs of :func:`example_month` as the rows of a GP file (cells by heading of
+    :data:`~mt_access.gp_file.GP_COLUMNS`), for ``mt-access medecin importer``: a made-up
+    RPPS number with its key, French names, the commune's name, places per month, modalities,
+    accepted communes by name, the joining date written jj/mm/aaaa, a practice phone. One GP in
+    five is a candidate (no joining date, no places). No real person."""
+    from mt_access.gp_file import GP_COLUMNS
+    from mt_access.rpps import rpps_key
+
+    rng = random.Random(f"{seed}-gp-file")
+    month = example_month(policy, reference, requests=0, physicians=physicians, seed=seed)
+    rows: list[dict[str, str]] = []
+    for index, doc in enumerate(month.physicians):
+        first_ten = f"10{rng.randrange(10**8):08d}"
+        candidate = index % 5 == 4
+        modalities = sorted(m.value for m in doc.modalities)
+        cells = dict.fromkeys((c.heading for c in GP_COLUMNS), "")
+        cells.update(
+            {
+                "RPPS": first_ten + rpps_key(first_ten),
+                "Nom": doc.name.removeprefix("Dr ").upper(),
+                "Prénom": rng.choice(_FIRST_NAMES),
+                "Commune d'exercice": reference.get(doc.commune).name,
+                "Téléphone": f"04 76 {rng.randrange(100):02d} {rng.randrange(100):02d} "
+                f"{rng.randrange(100):02d}",
+            }
+        )
+        if not candidate:
+            cells.update(
+                {
+                    "Places par mois": str(doc.monthly_capacity or 1),
+                    "Modalités": " et ".join(
+                        {"office": "cabinet", "home_visits": "domicile"}[m] for m in modalities
+                    ),
+                    "Communes acceptées": "; ".join(
+                        sorted(reference.get(c).name for c in doc.accepted_communes)
+                    ),
+                    "Date d'entrée": f"{joined:%d/%m/%Y}",
+                }
+            )
+        rows.append(cells)
+    return rows
+
+
+def write_example_gp_file(
+    path: str | Path,
+    policy: Policy,
+    reference: CommuneReference,
+    *,
+    physicians: int = 14,
+    seed: int = 2026,
+) -> Path:
+    """Write :func:`example_gp_rows` to ``path`` (``.csv`` as French Excel writes it, or
+    ``.xlsx``) and return it."""
+    from mt_access.export import write_rows
+    from mt_access.gp_file import GP_COLUMNS
+
+    rows = example_gp_rows(policy, reference, physicians=physicians, seed=seed)
+    return write_rows(rows, [c.heading for c in GP_COLUMNS], Path(path), sheet="Médecins")

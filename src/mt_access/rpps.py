@@ -39,6 +39,8 @@ __all__ = [
     "PracticeSite",
     "merge_directory",
     "read_extraction",
+    "rpps_key",
+    "rpps_key_ok",
     "to_physicians",
 ]
 
@@ -101,6 +103,33 @@ HEADER: tuple[str, ...] = (
     "Libellé genre activité",
 )
 """Columns of the extraction, in order (each line also ends with a trailing ``|``)."""
+
+
+def rpps_key(first_ten: str) -> str:
+    """The key (last digit) of the RPPS number starting with the ten digits ``first_ten``:
+    the Luhn check digit (ISO/IEC 7812), as the RPPS numbers of the directory carry it.
+
+    Raises:
+        ValueError: ``first_ten`` is not ten ASCII digits.
+    """
+    if len(first_ten) != 10 or not (first_ten.isascii() and first_ten.isdigit()):
+        raise ValueError("10 chiffres attendus")
+    total = 0
+    for index, char in enumerate(reversed(first_ten)):
+        digit = int(char)
+        if index % 2 == 0:  # doubled: the key, added after them, takes the odd place
+            digit = digit * 2 - 9 if digit > 4 else digit * 2
+        total += digit
+    return str((10 - total % 10) % 10)
+
+
+def rpps_key_ok(number: str) -> bool:
+    """Whether ``number`` is written as an RPPS number: 11 ASCII digits, the last one the Luhn
+    key of the first ten (:func:`rpps_key`)."""
+    if len(number) != 11 or not (number.isascii() and number.isdigit()):
+        return False
+    return rpps_key(number[:10]) == number[10]
+
 
 PROFESSION_PHYSICIAN = "Médecin"
 SAVOIR_FAIRE_GP = "Médecine générale"

@@ -26,6 +26,7 @@ from mt_access.cli.gp_commands import (
     cmd_gp_list,
     gp_status,
 )
+from mt_access.cli.gp_import_command import add_gp_import
 from mt_access.cli.match_command import cmd_match, month_capacity
 from mt_access.cli.pull_commands import cmd_choose, cmd_lists
 from mt_access.cli.qualify_command import add_qualify_arguments, cmd_request_qualify
@@ -480,8 +481,8 @@ def add_commands(sub: Any) -> None:
         "medecin",
         aliases=["gp"],
         help=(
-            "les médecins volontaires : ajouter, coordonnées, adhérer, capacité, suspendre, "
-            "répondre"
+            "les médecins volontaires : ajouter, importer, coordonnées, adhérer, capacité, "
+            "suspendre, répondre"
         ),
         description="Les médecins volontaires du dispositif et leurs réponses.",
     )
@@ -608,3 +609,4 @@ def add_commands(sub: Any) -> None:
     add_date(ans, "date de la réponse")
     _comment(ans)
     portal_commands.add_gp_link(gp_sub)
+    add_gp_import(gp_sub)

@@ -9,6 +9,9 @@
   :mod:`~mt_access.intake.headers` (which columns each field reads),
   :mod:`~mt_access.intake.duplicates` (rows repeating a person) and
   :mod:`~mt_access.intake.rejections` (the rejections report).
+
+A file of GPs (``mt-access medecin importer``) is read with these readers by
+:mod:`mt_access.gp_file`, which checks it against the register's GPs.
 """
 
 from __future__ import annotations

@@ -33,6 +33,7 @@ from mt_access.web import (
     auth,
     context,
     filters,
+    gp_import,
     gp_pages,
     ops_downloads,
     ops_import,
@@ -178,6 +179,7 @@ def create_app(
     app.register_blueprint(ops_import.blueprint)
     app.register_blueprint(ops_run.blueprint)
     app.register_blueprint(ops_downloads.blueprint)
+    app.register_blueprint(gp_import.blueprint)
     return app
 
 

@@ -9,23 +9,27 @@ rest, as for the command line.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Iterable
 from typing import Any
 
-from wtforms import BooleanField, HiddenField, IntegerField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, HiddenField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from mt_access.bounds import MAX_MONTHLY_CAPACITY, MAX_YEARLY_CAPACITY
 from mt_access.ledger import CapacityDeclared, LedgerEntry
 from mt_access.model import CONTACT_LABELS, Physician, PracticeContact, format_phone
+from mt_access.web import context
 from mt_access.web.forms import FrenchForm
 
 __all__ = [
     "CONTACT_FIELDS",
+    "EARLIEST_GP_DATE",
     "STALE_GP_MESSAGE",
     "AddGpForm",
     "EraseContactForm",
+    "EventDateField",
     "GpActionForm",
     "GpContactForm",
     "JoinForm",
@@ -66,6 +70,44 @@ def gp_step(physician: Physician, entries: Iterable[LedgerEntry]) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:20]
 
 
+EARLIEST_GP_DATE = dt.date(2000, 1, 1)
+"""The earliest joining or withdrawal date the pages accept (an earlier one is a typo)."""
+
+
+class EventDateField(DateField):  # type: ignore[misc]
+    """The date of a GP's joining or withdrawal: what the browser's date picker sends
+    (aaaa-mm-jj) or typed the French way (jj/mm/aaaa), with a French message otherwise."""
+
+    def __init__(self, label: str, **kwargs: Any) -> None:
+        super().__init__(label, format=["%Y-%m-%d", "%d/%m/%Y"], validators=[Optional()], **kwargs)
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError("Date attendue au format jj/mm/aaaa.") from None
+
+
+def check_event_date(field: EventDateField) -> bool:
+    """The date typed (empty: today) is neither after today nor before
+    :data:`EARLIEST_GP_DATE`; the error goes under the field. The register refuses the rest
+    (a date before the GP's last change of participation)."""
+    day = field.data
+    if day is None:
+        return True
+    today = context.today()
+    if day > today:
+        field.errors = [
+            f"La date ne peut pas être postérieure à aujourd'hui ({today:%d/%m/%Y}) : "
+            "enregistrez l'événement le jour venu."
+        ]
+        return False
+    if day < EARLIEST_GP_DATE:
+        field.errors = [f"Une date à partir du {EARLIEST_GP_DATE:%d/%m/%Y}."]
+        return False
+    return True
+
+
 class GpActionForm(FrenchForm):
     """An action on a GP: carries the GP's step (:func:`gp_step`) as the page showed it."""
 
@@ -100,8 +142,10 @@ def check_monthly(form: Any) -> bool:
 
 
 class JoinForm(GpActionForm):
-    """The GP signs the charter today (``mt-access medecin adherer``)."""
+    """The GP signs the charter on a date, today by default (``mt-access medecin
+    adherer``)."""
 
+    date = EventDateField("Date d'adhésion (vide : aujourd'hui)")
     capacite = _capacity_field("Capacité (nouveaux patients par mois)")
     par_an = BooleanField("Par année civile (au lieu de par mois)")
     cabinet = BooleanField("Au cabinet", default=True)
@@ -115,6 +159,8 @@ class JoinForm(GpActionForm):
 
     def validate(self, extra_validators: Any = None) -> bool:
         valid = bool(super().validate(extra_validators))
+        if valid and not check_event_date(self.date):
+            return False
         if valid and not check_monthly(self):
             return False
         if not self.cabinet.data and not self.domicile.data:
@@ -133,13 +179,18 @@ class JoinForm(GpActionForm):
 
 
 class WithdrawForm(GpActionForm):
-    """The GP leaves the scheme today (``mt-access medecin retirer``)."""
+    """The GP leaves the scheme on a date, today by default (``mt-access medecin retirer``)."""
 
+    date = EventDateField("Date de retrait (vide : aujourd'hui)")
     confirmation = BooleanField(
         "Je confirme que ce médecin quitte le dispositif",
         validators=[DataRequired(message="Cochez la case pour confirmer le retrait.")],
     )
     note = TextAreaField("Commentaire", validators=NOTE_VALIDATORS)
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = bool(super().validate(extra_validators))
+        return check_event_date(self.date) and valid
 
 
 CONTACT_FIELDS: dict[str, str] = {

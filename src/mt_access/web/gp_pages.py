@@ -98,7 +98,7 @@ GpAction = Callable[[Register, str, Any], object]
 def _join(register: Register, pid: str, form: Any) -> object:
     return register.join(
         pid,
-        context.today(),
+        form.date.data or context.today(),
         monthly_capacity=int(form.capacite.data),
         modalities=form.modalities(),
         accepted_communes=form.resolved,
@@ -141,7 +141,9 @@ GP_ACTIONS: Mapping[str, tuple[type[FlaskForm], GpAction, str]] = {
     ),
     "retirer": (
         WithdrawForm,
-        lambda r, pid, f: r.withdraw_physician(pid, context.today(), f.note.data or ""),
+        lambda r, pid, f: r.withdraw_physician(
+            pid, f.date.data or context.today(), f.note.data or ""
+        ),
         "Retrait du dispositif enregistré.",
     ),
     "coordonnees": (
@@ -211,6 +213,8 @@ def _render_gp(pid: str, bound: tuple[str, FlaskForm] | None = None, status: int
         name: form_class(formdata=None) for name, (form_class, _, _) in GP_ACTIONS.items()
     }
     forms["suspendre"].du.data = on
+    forms["adherer"].date.data = on
+    forms["retirer"].date.data = on
     forms["coordonnees"].fill(physician.contact)
     if bound is not None:
         forms[bound[0]] = bound[1]
