@@ -16,6 +16,7 @@ import attrs
 
 from mt_access.calendar import Month
 from mt_access.geo.communes import CommuneReference
+from mt_access.gp_file import GP_COLUMNS
 from mt_access.model import (
     Consent,
     HomeVisitNeed,
@@ -33,6 +34,7 @@ from mt_access.model import (
 )
 from mt_access.policy import Policy
 from mt_access.questions import Question, QuestionType
+from mt_access.rpps import rpps_key
 
 if TYPE_CHECKING:
     from mt_access.register import MatchRun, Register
@@ -471,9 +473,6 @@ def example_gp_rows(
     RPPS number with its key, French names, the commune's name, places per month, modalities,
     accepted communes by name, the joining date written jj/mm/aaaa, a practice phone. One GP in
     five is a candidate (no joining date, no places). No real person."""
-    from mt_access.gp_file import GP_COLUMNS
-    from mt_access.rpps import rpps_key
-
     rng = random.Random(f"{seed}-gp-file")
     month = example_month(policy, reference, requests=0, physicians=physicians, seed=seed)
     rows: list[dict[str, str]] = []
@@ -520,7 +519,6 @@ def write_example_gp_file(
     """Write :func:`example_gp_rows` to ``path`` (``.csv`` as French Excel writes it, or
     ``.xlsx``) and return it."""
     from mt_access.export import write_rows
-    from mt_access.gp_file import GP_COLUMNS
 
     rows = example_gp_rows(policy, reference, physicians=physicians, seed=seed)
     return write_rows(rows, [c.heading for c in GP_COLUMNS], Path(path), sheet="Médecins")
