@@ -25,7 +25,7 @@ from mt_access.store.postgres_schema import (
 if TYPE_CHECKING:
     from mt_access.model import Physician
 
-__all__ = ["DEFAULT_CPTS", "Connection", "PostgresConnection"]
+__all__ = ["DEFAULT_CPTS", "Connection", "Cursor", "PostgresConnection", "Step"]
 
 DEFAULT_CPTS = "principal"
 """The CPTS of a register opened without ``cpts=`` by a role that belongs to none."""
@@ -34,6 +34,9 @@ _SCHEMA_LOCK = 0x6D744163  # advisory lock held while creating or upgrading the 
 _ERASED_TABLES = "mt_access.identities, mt_access.transitions, mt_access.requests"
 
 Connection = psycopg.Connection[tuple[Any, ...]]
+Cursor = psycopg.Cursor[tuple[Any, ...]]
+Step = tuple[str, Any, bool]
+"""One statement of a pipeline: the query, its parameters (the rows' with ``many``), many."""
 
 
 class PostgresConnection:
@@ -262,22 +265,52 @@ class PostgresConnection:
                 with suppress(psycopg.Error):
                     conn.execute("ROLLBACK")
 
-    @contextmanager
-    def _savepoint(self, conn: Connection) -> Iterator[None]:
-        """One write operation: all of it or none of it, even if the caller catches its error
-        and goes on with the transaction."""
-        conn.execute("SAVEPOINT op")
+    @staticmethod
+    def _pipelined(conn: Connection, steps: Sequence[Step]) -> list[Cursor]:
+        """Run ``steps`` in one pipeline (one round trip to the server instead of one per
+        statement); their cursors, results fetched. The first error is raised once the
+        pipeline ended (the statements after a failed one are not run)."""
+        cursors: list[Cursor] = []
+        first: psycopg.Error | None = None
         try:
-            yield
+            with conn.pipeline():
+                try:
+                    for query, params, many in steps:
+                        cursor = conn.cursor()
+                        if many:
+                            cursor.executemany(query, params)
+                        else:
+                            cursor.execute(query, params)
+                        cursors.append(cursor)
+                except psycopg.Error as exc:
+                    first = exc  # raised below: ending the pipeline would log it again
+        except psycopg.Error as exc:
+            first = first or exc
+        if first is not None:
+            raise first
+        return cursors
+
+    def _write(self, conn: Connection, steps: Sequence[Step]) -> list[Cursor]:
+        """One write operation: all of ``steps`` or none of them, even if the caller catches
+        its error and goes on with the transaction (a savepoint around them, sent with them
+        in one pipeline); their cursors (after the savepoint's)."""
+        try:
+            done = self._pipelined(
+                conn, [("SAVEPOINT op", None, False), *steps, ("RELEASE SAVEPOINT op", None, False)]
+            )
         except BaseException:
             if conn.info.transaction_status in (
                 TransactionStatus.INTRANS,
                 TransactionStatus.INERROR,
             ):
-                conn.execute("ROLLBACK TO SAVEPOINT op")
-                conn.execute("RELEASE SAVEPOINT op")
+                with suppress(psycopg.Error):  # no savepoint: the transaction stays failed
+                    self._pipelined(
+                        conn,
+                        [("ROLLBACK TO SAVEPOINT op", None, False),
+                         ("RELEASE SAVEPOINT op", None, False)],
+                    )  # fmt: skip
             raise
-        conn.execute("RELEASE SAVEPOINT op")
+        return done[1:-1]
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -301,12 +334,14 @@ class PostgresConnection:
         with self._guard("début de transaction"):
             if conn.info.transaction_status != TransactionStatus.IDLE:
                 conn.execute("ROLLBACK")  # a read snapshot left open by an interrupted read
-            conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
             try:
-                locked = conn.execute(
-                    "SELECT commits FROM mt_access.registers WHERE cpts = %s FOR UPDATE",
-                    (self._cpts,),
-                ).fetchone()
+                _, lock = self._pipelined(
+                    conn,
+                    [("BEGIN ISOLATION LEVEL READ COMMITTED", None, False),
+                     ("SELECT commits FROM mt_access.registers WHERE cpts = %s FOR UPDATE",
+                      (self._cpts,), False)],
+                )  # fmt: skip
+                locked = lock.fetchone()
             except BaseException:
                 self._rollback(conn)
                 raise
@@ -327,11 +362,12 @@ class PostgresConnection:
                     raise self._fail(
                         "transaction interrompue par une erreur : rien n'a été enregistré"
                     )
-                conn.execute(
-                    "UPDATE mt_access.registers SET commits = commits + 1 WHERE cpts = %s",
-                    (self._cpts,),
-                )
-                conn.execute("COMMIT")
+                self._pipelined(
+                    conn,
+                    [("UPDATE mt_access.registers SET commits = commits + 1 WHERE cpts = %s",
+                      (self._cpts,), False),
+                     ("COMMIT", None, False)],
+                )  # fmt: skip
         except BaseException:
             self._rollback(conn)
             raise
