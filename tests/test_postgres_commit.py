@@ -282,9 +282,7 @@ def test_a_version_9_database_gets_the_data_counter(pg_server: Server) -> None:
             conn.execute(
                 INSERT_REQUEST, ("lille", "R1", *codec.request_row(request), *codec.file_row(file))
             )
-            conn.execute(
-                INSERT_IDENTITY, ("lille", "R1", *codec.identity_row(PatientIdentity()))
-            )
+            conn.execute(INSERT_IDENTITY, ("lille", "R1", *codec.identity_row(PatientIdentity())))
             for t in file.history:
                 conn.execute(INSERT_TRANSITION, ("lille", *codec.transition_row(t)))
         with PostgresStore(url + "?cpts=lille") as upgraded:
@@ -297,3 +295,80 @@ def test_a_version_9_database_gets_the_data_counter(pg_server: Server) -> None:
             assert upgraded.data_version() != version
     finally:
         pg_server.drop_database(name)
+
+
+# --------------------------------------------------------------------------------------------
+# Connections kept open and lent (the web application's stores)
+
+
+@pytest.fixture
+def region(pg_server: Server) -> Iterator[str]:
+    """A database owned by an administrator's role that is not a superuser (the policies
+    bind it: it sees the rows of the CPTS its session names), with two CPTS's registers."""
+    pg_server.admin(
+        "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'mt_pool_admin') "
+        "THEN CREATE ROLE mt_pool_admin LOGIN; END IF; END $$"
+    )
+    name = f"pool_{id(pg_server)}"
+    pg_server.admin(f"CREATE DATABASE {name} OWNER mt_pool_admin TEMPLATE template0")
+    url = pg_server.url(name, user="mt_pool_admin")
+    try:
+        for cpts, rid in (("lille", "R1"), ("roubaix", "R2")):
+            with PostgresStore(url, cpts=cpts) as made, made.transaction():
+                request, file = waiting(rid)
+                made.add_request(request, PatientIdentity(last_name=f"Nomfictif{rid}"), file)
+                made.put_physician(doc(f"MG{rid}"))
+        yield url
+    finally:
+        pg_server.drop_database(name)
+
+
+def test_a_connection_reused_for_another_cpts_never_sees_the_first_ones_rows(
+    region: str,
+) -> None:
+    from mt_access.store.postgres_pool import PostgresPool
+
+    with PostgresPool(region + "?cpts=lille", max_size=1) as pool:
+        with pool.store() as lille:
+            first = lille._connection().info.backend_pid
+            assert [s.id for s in lille.summaries()] == ["R1"]
+            unfinished = lille.transaction()
+            unfinished.__enter__()
+            lille.put_physician(doc("MG9"))  # closed in the transaction: rolled back
+        with pool.store(cpts="roubaix") as roubaix:
+            conn = roubaix._connection()
+            assert conn.info.backend_pid == first  # the same connection, lent again
+            assert roubaix.cpts == "roubaix"
+            assert [s.id for s in roubaix.summaries()] == ["R2"]
+            assert [p.id for p in roubaix.physicians()] == ["MGR2"]
+            # and the server itself shows it no other row, whatever the query asks
+            for table in ("requests", "identities", "physicians", "transitions", "registers"):
+                rows = conn.execute(f"SELECT DISTINCT cpts FROM mt_access.{table}").fetchall()
+                assert rows == [("roubaix",)], table
+        with pool.pool.connection() as idle:  # given back: no CPTS, no row
+            assert idle.info.backend_pid == first
+            assert idle.execute("SELECT count(*) FROM mt_access.requests").fetchall() == [(0,)]
+        with pytest.raises(StoreError, match="aucun registre de cette CPTS"):
+            pool.store(cpts="absente")
+        with pool.store() as again:  # the only connection came back after the refusal
+            assert again._connection().info.backend_pid == first
+            assert [p.id for p in again.physicians()] == ["MGR1"]
+            assert again.integrity_check() == []
+
+
+def test_a_coordinators_pool_cannot_open_another_cpts(region: str, pg_server: Server) -> None:
+    from mt_access.store.postgres import grant_cpts
+    from mt_access.store.postgres_pool import PostgresPool
+
+    pg_server.admin(
+        "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'coord_pool') "
+        "THEN CREATE ROLE coord_pool LOGIN; END IF; END $$"
+    )
+    grant_cpts(region, "coord_pool", "roubaix")
+    with PostgresPool(region.replace("mt_pool_admin@", "coord_pool@"), max_size=1) as pool:
+        with pool.store() as mine:
+            assert mine.cpts == "roubaix"
+        with pytest.raises(StoreError, match="n'a accès qu'au registre de la CPTS roubaix"):
+            pool.store(cpts="lille")
+        with pool.store() as mine:
+            assert [s.id for s in mine.summaries()] == ["R2"]

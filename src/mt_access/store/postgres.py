@@ -99,6 +99,9 @@ from mt_access.store.postgres_schema import (
 from mt_access.store.sqlite_integrity import data_invariants
 from mt_access.store.sqlite_schema import state_values
 
+if TYPE_CHECKING:
+    from mt_access.store.postgres_pool import Pool
+
 __all__ = ["DEFAULT_CPTS", "PostgresStore", "grant_cpts"]
 
 DATA_VERSION_QUERY = "SELECT data_changes FROM mt_access.registers WHERE cpts = %s"
@@ -125,6 +128,9 @@ class PostgresStore(PostgresConnection):
             :class:`StoreError`; never creates nor upgrades anything.
         timeout: seconds to wait for another connection's write transaction on the same CPTS
             (and for the server to answer when connecting).
+        pool: borrow the connection from this pool rather than connecting
+            (:class:`~mt_access.store.postgres_pool.PostgresPool` opens such stores); closing
+            the store gives it back.
 
     Raises:
         StoreError: the server cannot be reached or refuses the connection; the database
@@ -141,9 +147,10 @@ class PostgresStore(PostgresConnection):
         create: bool = True,
         readonly: bool = False,
         timeout: float = 30.0,
+        pool: Pool | None = None,
     ) -> PostgresStore:
         """Same as the constructor."""
-        return cls(url, cpts=cpts, create=create, readonly=readonly, timeout=timeout)
+        return cls(url, cpts=cpts, create=create, readonly=readonly, timeout=timeout, pool=pool)
 
     def __enter__(self) -> PostgresStore:
         return self
