@@ -337,20 +337,17 @@ class PostgresStore(PostgresConnection):
             return files
         c = self._cpts
         with self._guard("lecture des dossiers"), self._snapshot() as conn:
-            states = {
-                row[0]: row[1:]
-                for row in conn.execute(
-                    f"SELECT id, persons, {FILE_SELECT} FROM mt_access.requests "
-                    "WHERE cpts = %s AND id = ANY(%s)",
-                    (c, ids),
-                )
-            }
+            found, transitions = self._pipelined(
+                conn,
+                [(f"SELECT id, persons, {FILE_SELECT} FROM mt_access.requests "
+                  "WHERE cpts = %s AND id = ANY(%s)", (c, ids), False),
+                 (f"SELECT {TRANSITION_SELECT} FROM mt_access.transitions "
+                  "WHERE cpts = %s AND request_id = ANY(%s) ORDER BY request_id, seq",
+                  (c, ids), False)],
+            )  # fmt: skip
+            states = {row[0]: row[1:] for row in found.fetchall()}
             histories: dict[str, list[Transition]] = {rid: [] for rid in states}
-            for row in conn.execute(
-                f"SELECT {TRANSITION_SELECT} FROM mt_access.transitions "
-                "WHERE cpts = %s AND request_id = ANY(%s) ORDER BY request_id, seq",
-                (c, ids),
-            ):
+            for row in transitions.fetchall():
                 histories[row[0]].append(codec.decode_transition(row))
             for rid in ids:
                 state = states.get(rid)
