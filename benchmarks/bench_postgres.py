@@ -76,8 +76,17 @@ def measure(
         listing = store.summaries([RequestState.WAITING])
     register = Register(store, mt_access.load_policy("voironnais"))
     register.preview_match(on - dt.timedelta(days=400))  # load the commune reference
+    cpu = time.process_time()
     with timed(f"{kind}: {RUN}", figures):
         run = register.run_match(on)
+    figures[f"{kind}: run CPU"] = time.process_time() - cpu
+    print(f"  {kind}: the run's CPU time in this process {figures[f'{kind}: run CPU']:.3f} s")
+    calls = []
+    for _ in range(50):
+        start = time.perf_counter()
+        store.data_version()
+        calls.append(time.perf_counter() - start)
+    print(f"  {kind}: data_version() median of 50: {statistics.median(calls) * 1000:.2f} ms")
     with timed(f"{kind}: integrity_check()", figures):
         problems = store.integrity_check()
     print(

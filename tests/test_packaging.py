@@ -50,7 +50,7 @@ def test_the_extras_add_only_what_they_say() -> None:
     assert extras["pdf"] <= extras["dev"]
     assert extras["web"] == {"flask", "flask-wtf", "argon2-cffi", "waitress"}
     assert extras["web"] <= extras["dev"]
-    assert extras["postgres"] == {"psycopg"}
+    assert extras["postgres"] == {"psycopg", "psycopg-pool"}
     assert extras["postgres"] <= extras["dev"]
 
 

@@ -207,6 +207,7 @@ def _writes(store: Store) -> dict[str, Callable[[], object]]:
     return {
         "add_request": lambda: store.add_request(r, identity(9), file),
         "save_file": lambda: store.save_file(file.propose("MG1", D2), 1),
+        "save_files": lambda: store.save_files([(file.propose("MG1", D2), 1)]),
         "replace_request": lambda: store.replace_request(r, identity(9)),
         "put_physician": lambda: store.put_physician(doc("MG9")),
         "append_ledger": lambda: store.append_ledger([CapacityDeclared("MG9", MARCH, 1, D1)]),
@@ -221,6 +222,7 @@ def _writes(store: Store) -> dict[str, Callable[[], object]]:
     [
         "add_request",
         "save_file",
+        "save_files",
         "replace_request",
         "put_physician",
         "append_ledger",
@@ -343,6 +345,7 @@ def test_version_changes_at_every_commit_only(store: Store) -> None:
 DATA_WRITES = [
     "add_request",
     "save_file",
+    "save_files",
     "replace_request",
     "put_physician",
     "append_ledger",
@@ -523,6 +526,32 @@ def test_save_file_appends_to_the_history(store: Store) -> None:
     with store.transaction():
         store.save_file(f1c, 0)
     assert store.get_file("R1") == f1c
+
+
+def test_save_files_saves_each_in_order_all_or_none(store: Store) -> None:
+    """A match run's commit: several files at once, as many :meth:`Store.save_file`."""
+    files = [add(store, req(f"R{n}"), n=n) for n in range(1, 4)]
+    changed = [(f.propose("MG1", D2).propose("MG2", D2), 2) for f in files]
+    before = snapshot(store)
+    refused = [
+        [*changed, (RequestFile.receive("R0", D0), 0)],  # unknown request, last
+        [(files[0].propose("MG3", D2), 2), *changed[1:]],  # the first claims too much
+    ]
+    for changes in refused:
+        with pytest.raises(StoreError), store.transaction():
+            store.save_files(changes)
+        assert snapshot(store) == before
+    with store.transaction():
+        store.save_files([])
+        store.save_files(changed)
+        store.save_files([(changed[0][0].accept("MG2", D3), 1)])
+    assert store.get_files(["R1", "R2", "R3"]) == {
+        "R1": changed[0][0].accept("MG2", D3),
+        "R2": changed[1][0],
+        "R3": changed[2][0],
+    }
+    appended = [t for new, _ in changed for t in new.history[-2:]]
+    assert store.transitions()[-7:] == [*appended, store.transitions("R1")[-1]]
 
 
 def test_save_file_checks_that_the_stored_history_is_a_prefix(store: Store) -> None:

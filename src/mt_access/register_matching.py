@@ -186,9 +186,12 @@ class MatchRuns(RegisterBase):
             )
         result.record(self._ledger)
         self.store.append_ledger(result.ledger_entries)
-        for rid in sorted(updated):
-            new = updated[rid]
-            self.store.save_file(new, len(new.history) - len(files[rid].history))
+        self.store.save_files(
+            [
+                (updated[rid], len(updated[rid].history) - len(files[rid].history))
+                for rid in sorted(updated)
+            ]
+        )
         record = self.store.add_run(
             RunRecord(
                 number=0,

@@ -282,6 +282,17 @@ class Store(Protocol):
         """
         ...
 
+    def save_files(self, changes: Sequence[tuple[RequestFile, int]]) -> None:
+        """:meth:`save_file` for each ``(file, appended)`` of ``changes``, in order, all or
+        none (a match run's commit): a store may write them together (the PostgreSQL store
+        does, one statement per table).
+
+        Raises:
+            StoreError: as :meth:`save_file`, for the first change refused; nothing of
+                ``changes`` is then written.
+        """
+        ...
+
     def replace_request(
         self, request: Request, identity: PatientIdentity, *, erased_on: dt.date | None = None
     ) -> None:

@@ -9,6 +9,7 @@ embedded default needs nothing more than Python.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from mt_access.store.base import StoreError
@@ -17,7 +18,7 @@ from mt_access.store.sqlite import SQLiteStore
 if TYPE_CHECKING:
     from mt_access.store.postgres import PostgresStore
 
-__all__ = ["is_store_url", "open_store", "shown_location"]
+__all__ = ["is_store_url", "open_store", "shown_location", "store_opener"]
 
 _SCHEMES = ("postgresql://", "postgres://")
 
@@ -62,3 +63,21 @@ def open_store(
             path=shown_location(location),
         ) from None
     return PostgresStore(str(location), create=create, readonly=readonly, timeout=timeout)
+
+
+def store_opener(url: str, *, timeout: float = 30.0) -> Callable[[], SQLiteStore | PostgresStore]:
+    """What opens the register at the PostgreSQL ``url`` again and again (a web application,
+    one store per HTTP request): a :class:`~mt_access.store.postgres_pool.PostgresPool`,
+    whose stores borrow a connection kept open (closing a store gives it back), or, without
+    psycopg-pool, :func:`open_store` (a new connection each time). The register is checked
+    once here.
+
+    Raises:
+        StoreError: as :func:`open_store`.
+    """
+    try:
+        from mt_access.store.postgres_pool import PostgresPool
+    except ImportError:
+        open_store(url, timeout=timeout).close()  # the same checks, and psycopg's message
+        return lambda: open_store(url, timeout=timeout)
+    return PostgresPool(url, timeout=timeout)

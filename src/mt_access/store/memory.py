@@ -175,6 +175,17 @@ class MemoryStore:
         data.files[file.id] = file
         data.log.extend(file.history[kept:])
 
+    def save_files(self, changes: Sequence[tuple[RequestFile, int]]) -> None:
+        data = self._write_data()
+        files, logged = dict(data.files), len(data.log)
+        try:
+            for file, appended in changes:
+                self.save_file(file, appended)
+        except StoreError:
+            data.files = files
+            del data.log[logged:]
+            raise
+
     def replace_request(
         self, request: Request, identity: PatientIdentity, *, erased_on: dt.date | None = None
     ) -> None:

@@ -36,10 +36,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import suppress
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import attrs
+import psycopg
 from psycopg import sql
 
 from mt_access.ledger import LedgerEntry
@@ -59,23 +61,25 @@ from mt_access.store.base import (
     ledger_position,
 )
 from mt_access.store.listing import check_slice_order
-from mt_access.store.postgres_connection import DEFAULT_CPTS, PostgresConnection
+from mt_access.store.postgres_connection import DEFAULT_CPTS, PostgresConnection, Step
 from mt_access.store.postgres_errors import guard
 from mt_access.store.postgres_schema import (
     AUDIT_GRANT,
     AUDIT_SELECT,
     FILE_SELECT,
     IDENTITY_SELECT,
-    INSERT_AUDIT,
     INSERT_IDENTITY,
     INSERT_LEDGER,
+    INSERT_LEDGER_ENTRIES,
     INSERT_PHYSICIAN,
     INSERT_REQUEST,
-    INSERT_RUN,
     INSERT_SENDING,
     INSERT_TRANSITION,
+    INSERT_TRANSITIONS,
     INSERT_USER,
     LEDGER_SELECT,
+    NEXT_AUDIT,
+    NEXT_RUN,
     PHYSICIAN_SELECT,
     POSTGRES_SCHEMA_VERSION,
     REGISTER_FORMAT,
@@ -86,6 +90,7 @@ from mt_access.store.postgres_schema import (
     TABLES,
     TRANSITION_SELECT,
     UPDATE_FILE,
+    UPDATE_FILES,
     UPDATE_IDENTITY,
     UPDATE_REQUEST,
     USER_SELECT,
@@ -94,17 +99,20 @@ from mt_access.store.postgres_schema import (
 from mt_access.store.sqlite_integrity import data_invariants
 from mt_access.store.sqlite_schema import state_values
 
+if TYPE_CHECKING:
+    from mt_access.store.postgres_pool import Pool
+
 __all__ = ["DEFAULT_CPTS", "PostgresStore", "grant_cpts"]
 
-DATA_VERSION_QUERY = (
-    "SELECT "
-    "(SELECT COALESCE(MAX(xmin::text::bigint), 0) FROM mt_access.requests WHERE cpts = %s), "
-    "(SELECT COALESCE(MAX(xmin::text::bigint), 0) FROM mt_access.physicians WHERE cpts = %s), "
-    "(SELECT COALESCE(MAX(seq), 0) FROM mt_access.ledger WHERE cpts = %s), "
-    "(SELECT COUNT(*) FROM mt_access.runs WHERE cpts = %s), "
-    "(SELECT COUNT(*) FROM mt_access.imported_rows WHERE cpts = %s)"
-)
-"""What :meth:`PostgresStore.data_version` reads (no schema change: system column ``xmin``)."""
+DATA_VERSION_QUERY = "SELECT data_changes FROM mt_access.registers WHERE cpts = %s"
+"""What :meth:`PostgresStore.data_version` reads: the CPTS's counter of data changes, kept by
+the schema's triggers (version 10)."""
+
+
+def columns(rows: Sequence[tuple[Any, ...]]) -> list[list[Any]]:
+    """The columns of ``rows`` (all of one length), each a list: the arrays of a set-based
+    write (a tuple would be sent as a composite value)."""
+    return [list(column) for column in zip(*rows, strict=True)]
 
 
 class PostgresStore(PostgresConnection):
@@ -120,6 +128,9 @@ class PostgresStore(PostgresConnection):
             :class:`StoreError`; never creates nor upgrades anything.
         timeout: seconds to wait for another connection's write transaction on the same CPTS
             (and for the server to answer when connecting).
+        pool: borrow the connection from this pool rather than connecting
+            (:class:`~mt_access.store.postgres_pool.PostgresPool` opens such stores); closing
+            the store gives it back.
 
     Raises:
         StoreError: the server cannot be reached or refuses the connection; the database
@@ -136,9 +147,10 @@ class PostgresStore(PostgresConnection):
         create: bool = True,
         readonly: bool = False,
         timeout: float = 30.0,
+        pool: Pool | None = None,
     ) -> PostgresStore:
         """Same as the constructor."""
-        return cls(url, cpts=cpts, create=create, readonly=readonly, timeout=timeout)
+        return cls(url, cpts=cpts, create=create, readonly=readonly, timeout=timeout, pool=pool)
 
     def __enter__(self) -> PostgresStore:
         return self
@@ -175,10 +187,12 @@ class PostgresStore(PostgresConnection):
             history = [(c, *codec.transition_row(t)) for t in file.history]
             if self._exists(rid):
                 raise self._fail(f"la demande {rid} existe déjà")
-            with self._savepoint(conn), conn.cursor() as cursor:
-                cursor.execute(INSERT_REQUEST, values)
-                cursor.execute(INSERT_IDENTITY, person)
-                cursor.executemany(INSERT_TRANSITION, history)
+            self._write(
+                conn,
+                [(INSERT_REQUEST, values, False),
+                 (INSERT_IDENTITY, person, False),
+                 (INSERT_TRANSITION, history, True)],
+            )  # fmt: skip
 
     def _check_history(self, file: RequestFile, transitions: Iterable[Transition]) -> None:
         for transition in transitions:
@@ -189,33 +203,77 @@ class PostgresStore(PostgresConnection):
                 )
 
     def save_file(self, file: RequestFile, appended: int) -> None:
+        self._save_files([(file, appended)], f"enregistrement du dossier {file.id}")
+
+    def save_files(self, changes: Sequence[tuple[RequestFile, int]]) -> None:
+        """:meth:`save_file` for each of ``changes`` at once: one statement per table for
+        all of them (a match run's commit), all or none."""
+        self._save_files(changes, "enregistrement des dossiers")
+
+    def _save_files(self, changes: Sequence[tuple[RequestFile, int]], what: str) -> None:
         conn = self._writer()
-        rid = file.id
-        kept = len(file.history) - appended
-        mismatch = f"demande {rid} : l'historique enregistré n'est pas le début du nouveau"
-        if appended < 0 or kept < 0:
-            raise self._fail(mismatch)
-        new = file.history[kept:]
-        self._check_history(file, new)
+        if len({file.id for file, _ in changes}) < len(changes):
+            # the same request twice: each change builds on the one before, in order
+            with self._guard(what):
+                conn.execute("SAVEPOINT files")
+                try:
+                    for file, appended in changes:
+                        self.save_file(file, appended)
+                except BaseException:
+                    with suppress(psycopg.Error):
+                        conn.execute("ROLLBACK TO SAVEPOINT files")
+                    raise
+                finally:
+                    with suppress(psycopg.Error):
+                        conn.execute("RELEASE SAVEPOINT files")
+            return
+        new: list[Transition] = []
+        for file, appended in changes:
+            kept = len(file.history) - appended
+            if appended < 0 or kept < 0:
+                raise self._fail(self._mismatch(file.id))
+            self._check_history(file, file.history[kept:])
+            new.extend(file.history[kept:])
+        if not changes:
+            return
         c = self._cpts
-        with self._guard(f"enregistrement du dossier {rid}"):
-            state = codec.file_row(file)
-            rows = [(c, *codec.transition_row(t)) for t in new]
-            if not self._exists(rid):
-                raise self._fail(f"demande inconnue : {rid}")
-            stored = self._all(
-                f"SELECT {TRANSITION_SELECT} FROM mt_access.transitions "
-                "WHERE cpts = %s AND request_id = %s ORDER BY seq",
-                (c, rid),
-            )
-            if len(stored) != kept or stored != [
-                codec.transition_row(t) for t in file.history[:kept]
-            ]:
-                raise self._fail(mismatch)
-            with self._savepoint(conn), conn.cursor() as cursor:
-                cursor.execute(UPDATE_FILE, (*state, c, rid))
+        with self._guard(what):
+            ids = [file.id for file, _ in changes]
+            states = [codec.file_row(file) for file, _ in changes]
+            rows = [codec.transition_row(t) for t in new]
+            found, histories = self._pipelined(
+                conn,
+                [("SELECT id FROM mt_access.requests WHERE cpts = %s AND id = ANY(%s)",
+                  (c, ids), False),
+                 (f"SELECT {TRANSITION_SELECT} FROM mt_access.transitions "
+                  "WHERE cpts = %s AND request_id = ANY(%s) ORDER BY request_id, seq",
+                  (c, ids), False)],
+            )  # fmt: skip
+            known = {row[0] for row in found.fetchall()}
+            stored: dict[str, list[tuple[Any, ...]]] = {}
+            for row in histories.fetchall():
+                stored.setdefault(row[0], []).append(row)
+            for file, appended in changes:
+                if file.id not in known:
+                    raise self._fail(f"demande inconnue : {file.id}")
+                kept = len(file.history) - appended
+                if stored.get(file.id, []) != [
+                    codec.transition_row(t) for t in file.history[:kept]
+                ]:
+                    raise self._fail(self._mismatch(file.id))
+            if len(changes) == 1:
+                steps: list[Step] = [(UPDATE_FILE, (*states[0], c, ids[0]), False)]
                 if rows:
-                    cursor.executemany(INSERT_TRANSITION, rows)
+                    steps.append((INSERT_TRANSITION, [(c, *row) for row in rows], True))
+            else:
+                steps = [(UPDATE_FILES, (ids, *columns(states), c), False)]
+                if rows:
+                    steps.append((INSERT_TRANSITIONS, (c, *columns(rows)), False))
+            self._write(conn, steps)
+
+    @staticmethod
+    def _mismatch(rid: str) -> str:
+        return f"demande {rid} : l'historique enregistré n'est pas le début du nouveau"
 
     def replace_request(
         self, request: Request, identity: PatientIdentity, *, erased_on: dt.date | None = None
@@ -228,35 +286,29 @@ class PostgresStore(PostgresConnection):
             person = (*codec.identity_row(identity), c, rid)
             if not self._exists(rid):
                 raise self._fail(f"demande inconnue : {rid}")
-            with self._savepoint(conn), conn.cursor() as cursor:
-                cursor.execute(UPDATE_REQUEST, values)
-                cursor.execute(UPDATE_IDENTITY, person)
-                if erased_on is not None:
-                    cursor.execute(
-                        "UPDATE mt_access.requests SET erased_on = %s WHERE cpts = %s AND id = %s",
-                        (erased_on.isoformat(), c, rid),
-                    )
-                    cursor.execute(
-                        "UPDATE mt_access.transitions SET comment = '' "
-                        "WHERE cpts = %s AND request_id = %s AND comment <> ''",
-                        (c, rid),
-                    )
-                    cursor.execute(
-                        "SELECT seq, recipient, answer FROM mt_access.sendings "
-                        "WHERE cpts = %s AND request_id = %s",
-                        (c, rid),
-                    )
-                    changes = [
-                        ("", erased_answer(str(answer)), c, seq)
-                        for seq, recipient, answer in cursor.fetchall()
-                        if recipient != "" or erased_answer(str(answer)) != answer
-                    ]
-                    cursor.executemany(
-                        "UPDATE mt_access.sendings SET recipient = %s, answer = %s "
-                        "WHERE cpts = %s AND seq = %s",
-                        changes,
-                    )
-                    self._erased = True
+            steps: list[Step] = [(UPDATE_REQUEST, values, False), (UPDATE_IDENTITY, person, False)]
+            if erased_on is not None:
+                sendings = self._all(
+                    "SELECT seq, recipient, answer FROM mt_access.sendings "
+                    "WHERE cpts = %s AND request_id = %s",
+                    (c, rid),
+                )
+                changes = [
+                    ("", erased_answer(str(answer)), c, seq)
+                    for seq, recipient, answer in sendings
+                    if recipient != "" or erased_answer(str(answer)) != answer
+                ]
+                steps += [
+                    ("UPDATE mt_access.requests SET erased_on = %s WHERE cpts = %s AND id = %s",
+                     (erased_on.isoformat(), c, rid), False),
+                    ("UPDATE mt_access.transitions SET comment = '' "
+                     "WHERE cpts = %s AND request_id = %s AND comment <> ''", (c, rid), False),
+                    ("UPDATE mt_access.sendings SET recipient = %s, answer = %s "
+                     "WHERE cpts = %s AND seq = %s", changes, True),
+                ]  # fmt: skip
+            self._write(conn, steps)
+            if erased_on is not None:
+                self._erased = True
 
     def get_request(self, request_id: str) -> Request | None:
         with self._guard(f"lecture de la demande {request_id}"):
@@ -285,20 +337,17 @@ class PostgresStore(PostgresConnection):
             return files
         c = self._cpts
         with self._guard("lecture des dossiers"), self._snapshot() as conn:
-            states = {
-                row[0]: row[1:]
-                for row in conn.execute(
-                    f"SELECT id, persons, {FILE_SELECT} FROM mt_access.requests "
-                    "WHERE cpts = %s AND id = ANY(%s)",
-                    (c, ids),
-                )
-            }
+            found, transitions = self._pipelined(
+                conn,
+                [(f"SELECT id, persons, {FILE_SELECT} FROM mt_access.requests "
+                  "WHERE cpts = %s AND id = ANY(%s)", (c, ids), False),
+                 (f"SELECT {TRANSITION_SELECT} FROM mt_access.transitions "
+                  "WHERE cpts = %s AND request_id = ANY(%s) ORDER BY request_id, seq",
+                  (c, ids), False)],
+            )  # fmt: skip
+            states = {row[0]: row[1:] for row in found.fetchall()}
             histories: dict[str, list[Transition]] = {rid: [] for rid in states}
-            for row in conn.execute(
-                f"SELECT {TRANSITION_SELECT} FROM mt_access.transitions "
-                "WHERE cpts = %s AND request_id = ANY(%s) ORDER BY request_id, seq",
-                (c, ids),
-            ):
+            for row in transitions.fetchall():
                 histories[row[0]].append(codec.decode_transition(row))
             for rid in ids:
                 state = states.get(rid)
@@ -414,16 +463,12 @@ class PostgresStore(PostgresConnection):
         conn = self._writer()
         c = self._cpts
         try:
-            with (
-                self._guard("enregistrement des lignes importées"),
-                self._savepoint(conn),
-                conn.cursor() as cursor,
-            ):
-                cursor.executemany(
-                    "INSERT INTO mt_access.imported_rows (cpts, digest, request_id) "
-                    "VALUES (%s, %s, %s)",
-                    [(c, digest, rid) for digest, rid in rows],
-                )
+            with self._guard("enregistrement des lignes importées"):
+                self._write(
+                    conn,
+                    [("INSERT INTO mt_access.imported_rows (cpts, digest, request_id) "
+                      "VALUES (%s, %s, %s)", [(c, digest, rid) for digest, rid in rows], True)],
+                )  # fmt: skip
         except StoreError as exc:
             if "unicité" in str(exc) or "absente" in str(exc):
                 raise self._fail(
@@ -467,20 +512,25 @@ class PostgresStore(PostgresConnection):
     # Data version (caches of whole-register figures)
 
     def data_version(self) -> str:
-        """The newest row versions of this CPTS's requests and physicians (``xmin``: every
-        insert or update makes a new one; a file's save updates its request's row), its last
-        ledger entry and its counts of runs and imported rows, in one snapshot."""
+        """The number of committed transactions that changed this CPTS's data (requests,
+        identities, files, GPs, ledger, runs, imported rows), by any connection: the
+        ``data_changes`` of its row of ``registers``, which triggers on those tables bump
+        once per transaction (schema version 10). Inside a write transaction, its own
+        writes count already."""
         with self._guard("lecture du compteur de modifications"):
-            row = self._one(DATA_VERSION_QUERY, (self._cpts,) * 5)
-            return "-" if row is None else "-".join(str(value) for value in row)
+            row = self._one(DATA_VERSION_QUERY, (self._cpts,))
+            if row is None:
+                raise self._fail("aucun registre de cette CPTS dans cette base")
+            return str(row[0])
 
     # ---------------------------------------------------------------------------------------
     # Physicians
 
     def put_physician(self, physician: Physician) -> None:
         conn = self._writer()
-        with self._guard(f"enregistrement du médecin {physician.id}"), self._savepoint(conn):
-            conn.execute(INSERT_PHYSICIAN, (self._cpts, *codec.physician_row(physician)))
+        with self._guard(f"enregistrement du médecin {physician.id}"):
+            row = (self._cpts, *codec.physician_row(physician))
+            self._write(conn, [(INSERT_PHYSICIAN, row, False)])
 
     def get_physician(self, physician_id: str) -> Physician | None:
         with self._guard(f"lecture du médecin {physician_id}"):
@@ -516,11 +566,12 @@ class PostgresStore(PostgresConnection):
     def append_ledger(self, entries: Sequence[LedgerEntry]) -> None:
         conn = self._writer()
         with self._guard("enregistrement d'entrées du registre de capacités"):
-            rows = [(self._cpts, *codec.ledger_row(entry)) for entry in entries]
-            if not rows:
-                return
-            with self._savepoint(conn), conn.cursor() as cursor:
-                cursor.executemany(INSERT_LEDGER, rows)
+            rows = [codec.ledger_row(entry) for entry in entries]
+            if len(rows) == 1:
+                self._write(conn, [(INSERT_LEDGER, (self._cpts, *rows[0]), False)])
+            elif rows:  # a match run's placements: one statement
+                values = (self._cpts, *columns(rows))
+                self._write(conn, [(INSERT_LEDGER_ENTRIES, values, False)])
 
     def ledger_entries(self) -> list[LedgerEntry]:
         with self._guard("lecture du registre de capacités"):
@@ -549,15 +600,12 @@ class PostgresStore(PostgresConnection):
     def add_run(self, run: RunRecord) -> RunRecord:
         conn = self._writer()
         with self._guard("enregistrement d'un passage d'appariement"):
-            row = self._one(
-                "SELECT COALESCE(MAX(number), 0) FROM mt_access.runs WHERE cpts = %s",
-                (self._cpts,),
-            )
-            last = 0 if row is None else int(row[0])
-            numbered = attrs.evolve(run, number=last + 1)
-            with self._savepoint(conn):
-                conn.execute(INSERT_RUN, (self._cpts, *codec_records.run_row(numbered)))
-            return numbered
+            # the transaction holds the CPTS's write lock: no other writer numbers a run
+            values = codec_records.run_row(run)[1:]
+            (cursor,) = self._write(conn, [(NEXT_RUN, (self._cpts, *values, self._cpts), False)])
+            row = cursor.fetchone()
+            assert row is not None
+            return attrs.evolve(run, number=int(row[0]))
 
     def runs(self) -> list[RunRecord]:
         with self._guard("lecture des passages d'appariement"):
@@ -572,18 +620,13 @@ class PostgresStore(PostgresConnection):
 
     def add_sending(self, record: SendingRecord) -> None:
         conn = self._writer()
-        with (
-            self._guard(f"enregistrement d'un envoi de la demande {record.request_id}"),
-            self._savepoint(conn),
-        ):
-            conn.execute(
-                INSERT_SENDING,
-                (
-                    self._cpts, record.request_id, record.letter, record.physician_id,
-                    record.recipient_kind, record.recipient, record.at.isoformat(),
-                    record.attempt, record.code, record.answer, int(record.sent),
-                ),
+        with self._guard(f"enregistrement d'un envoi de la demande {record.request_id}"):
+            values = (
+                self._cpts, record.request_id, record.letter, record.physician_id,
+                record.recipient_kind, record.recipient, record.at.isoformat(),
+                record.attempt, record.code, record.answer, int(record.sent),
             )  # fmt: skip
+            self._write(conn, [(INSERT_SENDING, values, False)])
 
     def sendings(self, request_id: str | None = None) -> list[SendingRecord]:
         query = f"SELECT {SENDING_SELECT} FROM mt_access.sendings WHERE cpts = %s"
@@ -615,20 +658,22 @@ class PostgresStore(PostgresConnection):
 
     def put_setting(self, key: str, value: str) -> None:
         conn = self._writer()
-        with self._guard("enregistrement d'un réglage du registre"), self._savepoint(conn):
-            conn.execute(
-                "INSERT INTO mt_access.settings (cpts, key, value) VALUES (%s, %s, %s) "
-                "ON CONFLICT (cpts, key) DO UPDATE SET value = EXCLUDED.value",
-                (self._cpts, key, value),
-            )
+        with self._guard("enregistrement d'un réglage du registre"):
+            self._write(
+                conn,
+                [("INSERT INTO mt_access.settings (cpts, key, value) VALUES (%s, %s, %s) "
+                  "ON CONFLICT (cpts, key) DO UPDATE SET value = EXCLUDED.value",
+                  (self._cpts, key, value), False)],
+            )  # fmt: skip
 
     # ---------------------------------------------------------------------------------------
     # Web accounts and audit trail
 
     def put_user(self, user: UserRecord) -> None:
         conn = self._writer()
-        with self._guard(f"enregistrement du compte {user.login}"), self._savepoint(conn):
-            conn.execute(INSERT_USER, (self._cpts, *codec_records.user_row(user)))
+        with self._guard(f"enregistrement du compte {user.login}"):
+            row = (self._cpts, *codec_records.user_row(user))
+            self._write(conn, [(INSERT_USER, row, False)])
 
     def get_user(self, login: str) -> UserRecord | None:
         with self._guard("lecture d'un compte"):
@@ -650,18 +695,12 @@ class PostgresStore(PostgresConnection):
         conn = self._writer()
         with self._guard("enregistrement d'une ligne du journal d'audit"):
             # The transaction holds the CPTS's write lock: no other writer numbers a line.
-            row = self._one(
-                "SELECT COALESCE(MAX(seq), 0) FROM mt_access.audit WHERE cpts = %s",
-                (self._cpts,),
-            )
-            numbered = attrs.evolve(
-                record,
-                seq=(0 if row is None else int(row[0])) + 1,
-                at=codec_records.utc_second(record.at),
-            )
-            with self._savepoint(conn):
-                conn.execute(INSERT_AUDIT, (self._cpts, *codec_records.audit_row(numbered)))
-            return numbered
+            at = codec_records.utc_second(record.at)
+            values = codec_records.audit_row(attrs.evolve(record, at=at))[1:]
+            (cursor,) = self._write(conn, [(NEXT_AUDIT, (self._cpts, *values, self._cpts), False)])
+            row = cursor.fetchone()
+            assert row is not None
+            return attrs.evolve(record, seq=int(row[0]), at=at)
 
     def audit_entries(
         self, *, subject: str | None = None, before: int | None = None, limit: int | None = None

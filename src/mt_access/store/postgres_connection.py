@@ -24,8 +24,9 @@ from mt_access.store.postgres_schema import (
 
 if TYPE_CHECKING:
     from mt_access.model import Physician
+    from mt_access.store.postgres_pool import Pool
 
-__all__ = ["DEFAULT_CPTS", "Connection", "PostgresConnection"]
+__all__ = ["DEFAULT_CPTS", "Connection", "Cursor", "PostgresConnection", "Step"]
 
 DEFAULT_CPTS = "principal"
 """The CPTS of a register opened without ``cpts=`` by a role that belongs to none."""
@@ -34,6 +35,9 @@ _SCHEMA_LOCK = 0x6D744163  # advisory lock held while creating or upgrading the 
 _ERASED_TABLES = "mt_access.identities, mt_access.transitions, mt_access.requests"
 
 Connection = psycopg.Connection[tuple[Any, ...]]
+Cursor = psycopg.Cursor[tuple[Any, ...]]
+Step = tuple[str, Any, bool]
+"""One statement of a pipeline: the query, its parameters (the rows' with ``many``), many."""
 
 
 class PostgresConnection:
@@ -49,6 +53,7 @@ class PostgresConnection:
         create: bool = True,
         readonly: bool = False,
         timeout: float = 30.0,
+        pool: Pool | None = None,
     ) -> None:
         self._url = url
         self._shown = mask_url(url)
@@ -62,7 +67,11 @@ class PostgresConnection:
         conninfo, from_url = split_url(url)
         wanted = cpts if cpts is not None else from_url
         self._cpts = ""
-        self._conn = self._connect(conninfo, wanted, create=create and not readonly)
+        self._pool = pool
+        if pool is None:
+            self._conn = self._connect(conninfo, wanted, create=create and not readonly)
+        else:
+            self._conn = self._borrow(pool, wanted, create=create and not readonly)
 
     def __repr__(self) -> str:
         mode = "lecture seule" if self._readonly else "lecture-écriture"
@@ -116,6 +125,64 @@ class PostgresConnection:
             conn.close()
             raise
         return conn
+
+    def _borrow(self, pool: Pool, wanted: str | None, *, create: bool) -> Connection:
+        """A connection of ``pool`` (:class:`~mt_access.store.postgres_pool.PostgresPool`),
+        set to this store's CPTS: the setting, the schema's marks, the role's CPTS and the
+        register checked in one round trip (the pool checked the schema at its start)."""
+        from mt_access.store.postgres_pool import connection_error
+
+        try:
+            conn = pool.getconn(timeout=self._timeout)
+        except Exception as exc:  # psycopg_pool.PoolTimeout, psycopg.Error
+            raise self._fail(connection_error(exc)) from None
+        try:
+            with self._guard("ouverture du registre"):
+                if wanted is not None and not wanted.strip():
+                    raise self._fail("nom de CPTS vide")
+                _, marks, found = self._pipelined(
+                    conn,
+                    [("SELECT set_config('mt_access.cpts', %s, false)",
+                      (wanted or DEFAULT_CPTS,), False),
+                     ("SELECT format, version FROM mt_access.schema_info", None, False),
+                     ("SELECT (SELECT r.cpts FROM mt_access.cpts_roles AS r "
+                      "WHERE r.role_name = current_user), EXISTS (SELECT 1 FROM "
+                      "mt_access.registers WHERE cpts = mt_access.current_cpts())", None, False)],
+                )  # fmt: skip
+                row, mine = marks.fetchone(), found.fetchone()
+                assert mine is not None
+                if row is None or (str(row[0]), int(row[1])) != (
+                    REGISTER_FORMAT,
+                    POSTGRES_SCHEMA_VERSION,
+                ):  # changed since the pool started: the whole opening (raises, or upgrades)
+                    self._prepare(conn, wanted, create=create)
+                    return conn
+                own = None if mine[0] is None else str(mine[0])
+                if own is not None and wanted is not None and wanted != own:
+                    raise self._fail(
+                        f"ce rôle PostgreSQL n'a accès qu'au registre de la CPTS {own}, "
+                        f"pas à celui de la CPTS {wanted}"
+                    )
+                self._cpts = own or wanted or DEFAULT_CPTS
+                if not mine[1]:
+                    if not create:
+                        raise self._fail("aucun registre de cette CPTS dans cette base")
+                    self._prepare(conn, wanted, create=create)
+        except BaseException:
+            self._give_back(conn)
+            raise
+        return conn
+
+    def _give_back(self, conn: Connection) -> None:
+        """Roll back what ``conn`` left open and give it back to the pool (which empties its
+        CPTS) or close it."""
+        try:
+            self._rollback(conn)
+        finally:
+            if self._pool is None:
+                conn.close()
+            else:
+                self._pool.putconn(conn)
 
     def _schema_state(self, conn: Connection) -> tuple[bool, tuple[str, int] | None]:
         """Whether the ``mt_access`` schema exists, and its marks (format, version)."""
@@ -262,22 +329,52 @@ class PostgresConnection:
                 with suppress(psycopg.Error):
                     conn.execute("ROLLBACK")
 
-    @contextmanager
-    def _savepoint(self, conn: Connection) -> Iterator[None]:
-        """One write operation: all of it or none of it, even if the caller catches its error
-        and goes on with the transaction."""
-        conn.execute("SAVEPOINT op")
+    @staticmethod
+    def _pipelined(conn: Connection, steps: Sequence[Step]) -> list[Cursor]:
+        """Run ``steps`` in one pipeline (one round trip to the server instead of one per
+        statement); their cursors, results fetched. The first error is raised once the
+        pipeline ended (the statements after a failed one are not run)."""
+        cursors: list[Cursor] = []
+        first: psycopg.Error | None = None
         try:
-            yield
+            with conn.pipeline():
+                try:
+                    for query, params, many in steps:
+                        cursor = conn.cursor()
+                        if many:
+                            cursor.executemany(query, params)
+                        else:
+                            cursor.execute(query, params)
+                        cursors.append(cursor)
+                except psycopg.Error as exc:
+                    first = exc  # raised below: ending the pipeline would log it again
+        except psycopg.Error as exc:
+            first = first or exc
+        if first is not None:
+            raise first
+        return cursors
+
+    def _write(self, conn: Connection, steps: Sequence[Step]) -> list[Cursor]:
+        """One write operation: all of ``steps`` or none of them, even if the caller catches
+        its error and goes on with the transaction (a savepoint around them, sent with them
+        in one pipeline); their cursors (after the savepoint's)."""
+        try:
+            done = self._pipelined(
+                conn, [("SAVEPOINT op", None, False), *steps, ("RELEASE SAVEPOINT op", None, False)]
+            )
         except BaseException:
             if conn.info.transaction_status in (
                 TransactionStatus.INTRANS,
                 TransactionStatus.INERROR,
             ):
-                conn.execute("ROLLBACK TO SAVEPOINT op")
-                conn.execute("RELEASE SAVEPOINT op")
+                with suppress(psycopg.Error):  # no savepoint: the transaction stays failed
+                    self._pipelined(
+                        conn,
+                        [("ROLLBACK TO SAVEPOINT op", None, False),
+                         ("RELEASE SAVEPOINT op", None, False)],
+                    )  # fmt: skip
             raise
-        conn.execute("RELEASE SAVEPOINT op")
+        return done[1:-1]
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -301,12 +398,14 @@ class PostgresConnection:
         with self._guard("début de transaction"):
             if conn.info.transaction_status != TransactionStatus.IDLE:
                 conn.execute("ROLLBACK")  # a read snapshot left open by an interrupted read
-            conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
             try:
-                locked = conn.execute(
-                    "SELECT commits FROM mt_access.registers WHERE cpts = %s FOR UPDATE",
-                    (self._cpts,),
-                ).fetchone()
+                _, lock = self._pipelined(
+                    conn,
+                    [("BEGIN ISOLATION LEVEL READ COMMITTED", None, False),
+                     ("SELECT commits FROM mt_access.registers WHERE cpts = %s FOR UPDATE",
+                      (self._cpts,), False)],
+                )  # fmt: skip
+                locked = lock.fetchone()
             except BaseException:
                 self._rollback(conn)
                 raise
@@ -327,11 +426,12 @@ class PostgresConnection:
                     raise self._fail(
                         "transaction interrompue par une erreur : rien n'a été enregistré"
                     )
-                conn.execute(
-                    "UPDATE mt_access.registers SET commits = commits + 1 WHERE cpts = %s",
-                    (self._cpts,),
-                )
-                conn.execute("COMMIT")
+                self._pipelined(
+                    conn,
+                    [("UPDATE mt_access.registers SET commits = commits + 1 WHERE cpts = %s",
+                      (self._cpts,), False),
+                     ("COMMIT", None, False)],
+                )  # fmt: skip
         except BaseException:
             self._rollback(conn)
             raise
@@ -372,12 +472,8 @@ class PostgresConnection:
         """Close the connection (a transaction in progress is rolled back); the store is
         unusable afterwards. Closing twice does nothing."""
         conn, self._conn = self._conn, None
-        if conn is None:
-            return
-        try:
-            self._rollback(conn)
-        finally:
-            conn.close()
+        if conn is not None:
+            self._give_back(conn)
 
     def _one(self, query: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
         return self._connection().execute(query, params).fetchone()

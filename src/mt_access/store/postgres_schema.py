@@ -19,7 +19,9 @@ The schema's version is in ``mt_access.schema_info``. :data:`STEPS` lists the st
 above ``v`` in one transaction that also records the new version. The first step creates
 version 8 at once (the SQLite file's version 8: same tables, same columns, same meanings);
 a later version appends a step, never edits a released one: version 9 adds the web
-application's accounts and its audit trail (the SQLite file's version 9).
+application's accounts and its audit trail (the SQLite file's version 9); version 10
+(PostgreSQL only) counts each CPTS's data changes (``registers.data_changes``), kept by
+triggers, for ``PostgresStore.data_version``.
 """
 
 from __future__ import annotations
@@ -390,7 +392,66 @@ V9_WEB: tuple[str, ...] = (
 """Version 9: the web application's accounts and its audit trail (append-only), with a
 ``cpts`` column and the row-level policies, as every table."""
 
-STEPS: tuple[tuple[int, tuple[str, ...]], ...] = ((8, V8_BASELINE), (9, V9_WEB))
+DATA_TABLES: dict[str, tuple[str, ...]] = {
+    "requests": ("INSERT", "UPDATE", "DELETE"),
+    "identities": ("INSERT", "UPDATE", "DELETE"),
+    "transitions": ("INSERT", "UPDATE"),
+    "physicians": ("INSERT", "UPDATE", "DELETE"),
+    "ledger": ("INSERT",),
+    "runs": ("INSERT", "UPDATE", "DELETE"),
+    "imported_rows": ("INSERT", "UPDATE", "DELETE"),
+}
+"""The tables of a register's data (what its data version counts) and the writes each
+allows: the history and the ledger refuse deletes (and the ledger updates) by their own
+triggers; the audit trail, the accounts, the settings and the sendings are not data."""
+
+
+def _data_triggers(table: str, events: tuple[str, ...]) -> tuple[str, ...]:
+    """One statement-level trigger per event (a trigger with transition tables has one): the
+    rows written name the CPTS whose counter moves."""
+    made = []
+    for event in events:
+        rows = "OLD TABLE AS written" if event == "DELETE" else "NEW TABLE AS written"
+        made.append(
+            f"""CREATE TRIGGER {table}_data_{event.lower()} AFTER {event} ON mt_access.{table}
+            REFERENCING {rows} FOR EACH STATEMENT
+            EXECUTE FUNCTION mt_access.count_data_change()"""
+        )
+    return tuple(made)
+
+
+V10_DATA_VERSION: tuple[str, ...] = (
+    # The register's data version: how many committed transactions changed its data. A
+    # transaction bumps it once (data_xact: the transaction that last bumped it), on its
+    # CPTS's row of registers, which the store's write transaction has locked at its start:
+    # no new wait, and two CPTS never touch the same row.
+    """ALTER TABLE mt_access.registers
+        ADD COLUMN data_changes bigint NOT NULL DEFAULT 0 CHECK (data_changes >= 0),
+        ADD COLUMN data_xact xid8""",
+    """CREATE FUNCTION mt_access.count_data_change() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+    BEGIN
+        UPDATE mt_access.registers AS r
+        SET data_changes = r.data_changes + 1, data_xact = pg_current_xact_id()
+        WHERE r.cpts IN (SELECT DISTINCT w.cpts FROM written AS w)
+            AND r.data_xact IS DISTINCT FROM pg_current_xact_id();
+        RETURN NULL;
+    END $$""",
+    *(
+        statement
+        for table, events in DATA_TABLES.items()
+        for statement in _data_triggers(table, events)
+    ),
+)
+"""Version 10 (PostgreSQL only; the SQLite file counts in its ``meta`` table): a counter of
+data changes per CPTS kept by triggers, read by ``PostgresStore.data_version`` in one row
+instead of the newest row versions of every request and GP."""
+
+STEPS: tuple[tuple[int, tuple[str, ...]], ...] = (
+    (8, V8_BASELINE),
+    (9, V9_WEB),
+    (10, V10_DATA_VERSION),
+)
 """``(version reached, statements)`` in order; append a step for a new version."""
 
 POSTGRES_SCHEMA_VERSION = STEPS[-1][0]
@@ -469,3 +530,54 @@ INSERT_AUDIT = (
     f"INSERT INTO mt_access.audit (cpts, {AUDIT_SELECT}) "
     f"VALUES ({marks(1 + len(codec_records.AUDIT_COLUMNS))})"
 )
+
+# --------------------------------------------------------------------------------------------
+# Set-based writes of many rows (a match run's commit): one statement per table whatever the
+# number of rows, each column passed as one array (``unnest``), rows kept in their order.
+
+FILE_TYPES: tuple[str, ...] = ("text", "text", "text", "text", "bigint", "text", "bigint")
+"""The SQL types of :data:`~mt_access.store.codec.FILE_COLUMNS`, in order."""
+TRANSITION_TYPES: tuple[str, ...] = ("text",) * len(codec.TRANSITION_COLUMNS)
+"""The SQL types of :data:`~mt_access.store.codec.TRANSITION_COLUMNS`, in order."""
+LEDGER_TYPES: tuple[str, ...] = ("text", "text", "text", "text", "bigint", "bigint", "text", "text")
+"""The SQL types of :data:`~mt_access.store.codec.LEDGER_COLUMNS`, in order."""
+
+
+def _arrays(types: tuple[str, ...]) -> str:
+    return ", ".join(f"%s::{kind}[]" for kind in types)
+
+
+def insert_many(table: str, columns: tuple[str, ...], types: tuple[str, ...]) -> str:
+    """``INSERT`` of many rows into ``table`` from one array per column (parameters: the
+    CPTS, then the arrays), in the arrays' order (an identity ``seq`` follows it)."""
+    names = ", ".join(columns)
+    picked = ", ".join(f"u.{c}" for c in columns)
+    return (
+        f"INSERT INTO mt_access.{table} (cpts, {names}) SELECT %s, {picked} "
+        f"FROM unnest({_arrays(types)}) WITH ORDINALITY AS u({names}, ordinal) "
+        "ORDER BY u.ordinal"
+    )
+
+
+INSERT_TRANSITIONS = insert_many("transitions", codec.TRANSITION_COLUMNS, TRANSITION_TYPES)
+INSERT_LEDGER_ENTRIES = insert_many("ledger", codec.LEDGER_COLUMNS, LEDGER_TYPES)
+UPDATE_FILES = (
+    "UPDATE mt_access.requests AS r SET "
+    + ", ".join(f"{c} = u.{c}" for c in codec.FILE_COLUMNS)
+    + f" FROM unnest(%s::text[], {_arrays(FILE_TYPES)}) "
+    f"AS u(id, {', '.join(codec.FILE_COLUMNS)}) WHERE r.cpts = %s AND r.id = u.id"
+)
+"""The files' states of many requests (parameters: the ids, one array per column of
+:data:`~mt_access.store.codec.FILE_COLUMNS`, the CPTS)."""
+NEXT_RUN = (
+    f"INSERT INTO mt_access.runs (cpts, {RUN_SELECT}) "
+    f"SELECT %s, COALESCE(MAX(number), 0) + 1, {marks(len(codec_records.RUN_COLUMNS) - 1)} "
+    "FROM mt_access.runs WHERE cpts = %s RETURNING number"
+)
+"""A run numbered after the CPTS's last one (its writers take turns: no two get a number)."""
+NEXT_AUDIT = (
+    f"INSERT INTO mt_access.audit (cpts, {AUDIT_SELECT}) "
+    f"SELECT %s, COALESCE(MAX(seq), 0) + 1, {marks(len(codec_records.AUDIT_COLUMNS) - 1)} "
+    "FROM mt_access.audit WHERE cpts = %s RETURNING seq"
+)
+"""A line of the audit trail numbered after the CPTS's last one."""

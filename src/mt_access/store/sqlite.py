@@ -156,6 +156,12 @@ class SQLiteStore(SQLiteConnection):
                 conn.execute(UPDATE_FILE, (*state, rid))
                 conn.executemany(INSERT_TRANSITION, rows)
 
+    def save_files(self, changes: Sequence[tuple[RequestFile, int]]) -> None:
+        conn = self._data_writer()
+        with self._savepoint(conn):  # the file is in-process: one save_file after another
+            for file, appended in changes:
+                self.save_file(file, appended)
+
     def replace_request(
         self, request: Request, identity: PatientIdentity, *, erased_on: dt.date | None = None
     ) -> None:

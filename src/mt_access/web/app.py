@@ -26,7 +26,7 @@ from mt_access.errors import StoreError
 from mt_access.loading import load_policy
 from mt_access.policy import Policy
 from mt_access.store.base import Store
-from mt_access.store.locations import is_store_url, open_store, shown_location
+from mt_access.store.locations import is_store_url, shown_location, store_opener
 from mt_access.store.sqlite import SQLiteStore
 from mt_access.web import (
     admin,
@@ -56,10 +56,10 @@ __all__ = [
 
 StoreSource = str | os.PathLike[str] | Store | Callable[[], Store]
 """What :func:`create_app` serves: a register file (an SQLite store is opened for each
-request), a ``postgresql://`` URL (:func:`~mt_access.store.locations.open_store`, a
-connection opened for each request), a store object (shared by every request: tests,
-notebooks), or a function that opens a store (called for each request, the store closed at
-its end: another backend)."""
+request), a ``postgresql://`` URL (:func:`~mt_access.store.locations.store_opener`: each
+request's store borrows a connection kept open by the process), a store object (shared by
+every request: tests, notebooks), or a function that opens a store (called for each request,
+the store closed at its end: another backend)."""
 
 SECRET_ENV = "MT_ACCESS_WEB_SECRET"
 """The environment variable holding the key that signs the sessions."""
@@ -185,8 +185,7 @@ def create_app(
 
 def _store_opener(source: StoreSource) -> tuple[Callable[[], Store], bool, Path | None]:
     if isinstance(source, str) and is_store_url(source):
-        url = source
-        return (lambda: open_store(url, create=False)), True, None
+        return store_opener(source), True, None  # connections kept open, lent to each page
     if isinstance(source, str | os.PathLike):
         path = Path(source)
         if not path.is_file():
