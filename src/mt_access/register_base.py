@@ -143,10 +143,13 @@ class RegisterBase:
             with self.store.transaction():
                 self._sync()
                 yield
+                # read before the commit, while this writer holds the lock: read after it,
+                # another client's commit in between would pass for one already seen
+                version = self.store.data_version()
         except BaseException:
             self._invalidate()
             raise
-        self._seen_version = self.store.data_version()
+        self._seen_version = version
 
     @property
     def ledger(self) -> CapacityLedger:

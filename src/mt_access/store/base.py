@@ -255,7 +255,11 @@ class Store(Protocol):
         """A cheap fingerprint of the register's data: changes whenever a committed
         transaction (of this or another process or connection) changed requests, identities,
         files, physicians, the ledger, the runs or the imported rows; unchanged by the audit
-        trail, accounts, settings and sendings. Opaque: compare it for equality only."""
+        trail, accounts, settings and sendings. Opaque: compare it for equality only.
+
+        Inside a write transaction that changed the data, the value is the one its commit
+        will leave (writers take turns, so no other commit can come in between): a caller
+        that reads it before committing knows the version of exactly what it saw and did."""
         ...
 
     def close(self) -> None:

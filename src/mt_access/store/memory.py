@@ -122,7 +122,9 @@ class MemoryStore:
 
     def data_version(self) -> str:
         self._check_open()
-        return str(self._data_version)
+        # inside a transaction that changed the data, its own commit counts already
+        pending = self._work is not None and self._data_changed
+        return str(self._data_version + pending)
 
     def close(self) -> None:
         self._closed = True

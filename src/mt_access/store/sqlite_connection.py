@@ -322,10 +322,15 @@ class SQLiteConnection:
 
     def data_version(self) -> str:
         """The number of committed transactions that changed the register's data (the
-        ``data`` row of the ``meta`` table; absent: 0), by any process."""
+        ``data`` row of the ``meta`` table; absent: 0), by any process. Inside a write
+        transaction that changed the data, its own commit counts already (it holds the
+        file's write lock, so it is the next one)."""
         with self._guard("lecture du compteur de modifications"):
             row = self._connection().execute("SELECT value FROM meta WHERE key = 'data'").fetchone()
-            return "0" if row is None else str(row[0])
+            value = 0 if row is None else int(row[0])
+            if self._depth and self._data_changed:
+                value += 1
+            return str(value)
 
     def _data_writer(self) -> sqlite3.Connection:
         """:meth:`_writer` for the register's data (:meth:`data_version` changes at commit)."""
