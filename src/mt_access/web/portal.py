@@ -49,16 +49,15 @@ from wtforms import HiddenField, RadioField, TextAreaField
 from wtforms.meta import DefaultMeta
 from wtforms.validators import InputRequired, Length, Optional
 
-from mt_access.cli.places import MonthPlaces, month_places, places_by_physician
 from mt_access.cli.registry_base import french_dates
 from mt_access.errors import IllegalTransitionError, LinkRefused, MtAccessError
 from mt_access.lifecycle import Actor, Event, RequestFile
-from mt_access.model import Physician
 from mt_access.pull_lists import list_columns, list_rows
 from mt_access.register import Register
 from mt_access.web import context
 from mt_access.web.auth import audit
 from mt_access.web.forms import choices
+from mt_access.web.gp_places import gp_places
 from mt_access.web.portal_links import LinkClaim, RefusalReason, read_token
 from mt_access.web.request_pages import request_step
 
@@ -310,30 +309,19 @@ def _pull(register: Register, physician_id: str, on: dt.date) -> dict[str, Any] 
     return {"columns": list_columns(own), "rows": list_rows(own), "limit": limit}
 
 
-def _places(register: Register, physician: Physician, on: dt.date) -> MonthPlaces:
-    """The GP's places this month: from every GP's places, computed once per change of the
-    register's data for the pages of this process (the dashboard's), rather than from a copy
-    of the whole capacity ledger at each GP's page."""
-    every: dict[str, MonthPlaces] = context.by_data(
-        f"places:{on.isoformat()}", lambda: places_by_physician(register, on)
-    )
-    found = every.get(physician.id)
-    return found if found is not None else month_places(register, physician, on)
-
-
 def _render(claim: LinkClaim, token: str, status: int = 200) -> ResponseReturnValue:
     register = context.register()
     store = register.store
     on = context.today()
     gp = claim.physician_id
-    physician = next((p for p in context.physicians() if p.id == gp), None)
-    if physician is None:  # removed meanwhile: read as the command line does
+    physician = store.get_physician(gp)  # one GP read, not the register's GPs
+    if physician is None:  # removed meanwhile: as the command line says it
         physician = register.physician(gp)
     files = _gp_files(register, gp)
     proposals = _proposals(register, gp, on, files)
     accepted = _accepted(register, gp, on, files)
     pull = _pull(register, gp, on)
-    places = _places(register, physician, on)
+    places = gp_places(register, physician, on)
     shows_identity = bool(IDENTITY_FIELDS & set(register.policy.referral_fields))
     with store.transaction():
         audit("portail.afficher", gp)
