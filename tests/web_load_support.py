@@ -81,6 +81,7 @@ _MESSAGE = re.compile(r'class="message message-(\w+)"[^>]*>([^<]*)<')
 _FORM = re.compile(r'<form method="post" action="([^"]+)"[^>]*>(.*?)</form>', re.S)
 _INPUT = re.compile(r"<input\b([^>]*)>")
 _ATTR = re.compile(r'(\w[\w-]*)="([^"]*)"')
+_CANCEL_SELECT = re.compile(r'id="annuler-proposition-medecin"[^>]*>(.*?)</select>', re.S)
 STALE = "a changé depuis"
 
 
@@ -467,9 +468,13 @@ def coordinator(
         client.pause(load.coordinator_pause)
 
 
-def _request_form(client: Client, rid: str) -> dict[str, str] | None:
+def _request_form(
+    client: Client, rid: str, needs: Callable[[str], bool] | None = None
+) -> dict[str, str] | None:
+    """The CSRF token and step of the request's page (``None`` when ``needs(page)`` is
+    false: nothing to send)."""
     page = client.shown("demande", f"/demandes/{rid}")
-    if page is None:
+    if page is None or (needs is not None and not needs(page)):
         return None
     token, step = _TOKEN.search(page), _STEP.search(page)
     if token is None or step is None:
@@ -501,9 +506,15 @@ def _propose(client: Client, rid: str, gp_id: str) -> None:
 
 
 def _cancel(client: Client, rid: str, gp_id: str) -> None:
-    """A proposal cancelled, from the request's page (the GP may have answered meanwhile:
-    then the request changed, or the GP is no longer a choice, and nothing is recorded)."""
-    data = _request_form(client, rid)
+    """A proposal cancelled, from the request's page when it still offers to cancel the
+    GP's proposal (the GP may answer before the cancellation arrives: then the request
+    changed, the cancellation is refused as stale and nothing is recorded)."""
+
+    def offered(page: str) -> bool:
+        found = _CANCEL_SELECT.search(page)
+        return found is not None and f'value="{gp_id}"' in found.group(1)
+
+    data = _request_form(client, rid, offered)
     if data is not None:
         data["medecin"] = gp_id
         data["commentaire"] = "annulée par le banc d'essai"
