@@ -51,6 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from bench_register import build
 
 import web_load_support as load
+from mt_access.lifecycle import RequestState
 from mt_access.store import SQLiteStore
 
 MARKER = "bench_web_date"
@@ -186,8 +187,8 @@ def run(args: argparse.Namespace, path: Path, on: dt.date) -> int:
     return 1 if problems else 0
 
 
-def _counts(store: SQLiteStore) -> dict[object, int]:
-    found: dict[object, int] = {}
+def _counts(store: SQLiteStore) -> dict[RequestState, int]:
+    found: dict[RequestState, int] = {}
     for summary in store.summaries(None):
         found[summary.state] = found.get(summary.state, 0) + 1
     return found
