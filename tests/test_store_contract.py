@@ -683,6 +683,24 @@ def test_listing_by_state_in_id_order(store: Store) -> None:
     assert store.get_files(f"R{n}" for n in range(1, 6)) == files
 
 
+def test_physician_requests_are_those_with_an_event_naming_the_gp(store: Store) -> None:
+    populate(store)  # R2 proposed to MG1 on D2
+    assert store.physician_requests("MG1") == ["R2"]
+    assert store.physician_requests("MG1", D2) == ["R2"]
+    assert store.physician_requests("MG1", D3) == []
+    assert store.physician_requests("MG2") == []
+    with store.transaction():  # R1 proposed to MG2 and refused, then to MG1 on D3
+        file = store.get_file("R1")
+        assert file is not None
+        changed = file.propose("MG2", D2).refuse("MG2", D2).propose("MG1", D3)
+        store.save_file(changed, 3)
+    assert store.physician_requests("MG1") == ["R1", "R2"]
+    assert store.physician_requests("MG1", D3) == ["R1"]
+    assert store.physician_requests("MG2", D2) == ["R1"]
+    assert store.physician_requests("MG2", D3) == []
+    assert store.physician_requests("MG9") == []
+
+
 def test_summary_slice_filters_counts_and_cuts_in_id_order(store: Store) -> None:
     populate(store)
     everything = store.summaries()

@@ -383,6 +383,21 @@ def test_the_follow_up_counts_what_the_monthly_report_counts(
     assert client.get("/medecins/MG999/suivi").status_code == 404
 
 
+def test_the_follow_up_of_every_gp_is_the_monthly_report_s_row(register_file: Path) -> None:
+    """The follow-up reads only the GP's requests (those with an event naming them): the
+    figures are still those of the report, which reads the whole register."""
+    with open_store(register_file) as store:
+        register = Register(store, load_policy("voironnais"))
+        reports = [indicators(register, MONTH), indicators(register, MONTH.previous())]
+        for physician in register.physicians():
+            months = follow_up(register, physician, TODAY)
+            for report, month in zip(reports, months, strict=False):
+                row = {r[0]: r for r in report.physicians.rows}.get(physician.id)
+                figures = (month.proposals, month.acceptances, month.refusals)
+                expected = (0, 0, 0) if row is None else (row[7], row[8], row[10])
+                assert figures == expected, (physician.id, month.month)
+
+
 def test_the_gp_page_has_unique_ids(client: FlaskClient) -> None:
     login(client, "claire")
     for url in ("/medecins/MG002", "/medecins/ajouter", "/medecins/MG002/suivi"):

@@ -348,6 +348,34 @@ def test_a_stale_page_changes_nothing(client: FlaskClient, register_file: Path) 
         assert all(not r.action.startswith("demande.") for r in new)
 
 
+def test_a_stale_cancellation_whose_gp_answered_meanwhile_is_called_stale(
+    client: FlaskClient, register_file: Path
+) -> None:
+    """The GP answered between the page and the cancellation: the GP is no longer a choice of
+    the form, and the user is told the request changed (not « le formulaire contient des
+    erreurs »); nothing is recorded."""
+    rid = _first(register_file, RequestState.PROPOSED)
+    login(client, "claire")
+    page = client.get(f"/demandes/{rid}")
+    step = _STEP.search(text(page))
+    assert step is not None
+    token = csrf_token(client, f"/demandes/{rid}")
+    with open_store(register_file) as store:
+        file = store.get_file(rid)
+        assert file is not None
+        gp = sorted(file.proposed_to)[0]
+        Register(store, load_policy("voironnais")).answer(rid, gp, TODAY, accepted=False)
+        before = len(store.transitions(rid))
+    response = client.post(
+        f"/demandes/{rid}/annuler-proposition",
+        data={"csrf_token": token, "etape": step.group(1), "medecin": gp, "commentaire": "x"},
+    )
+    assert response.status_code == 303
+    assert "Cette demande a changé depuis" in _messages(client.get(f"/demandes/{rid}"))
+    with open_store(register_file) as store:
+        assert len(store.transitions(rid)) == before
+
+
 def test_the_dashboard_alerts_are_current_and_the_month_figures_lag_a_minute_at_most(
     client: FlaskClient, register_file: Path, clock: Any
 ) -> None:

@@ -42,7 +42,7 @@ from web_support import (
 
 __all__ = ["app", "client", "clock", "register_file", "register_template"]
 
-_VERSION = re.compile(r'name="version" type="hidden" value="(\d+)"')
+_VERSION = re.compile(r'name="version" type="hidden" value="([^"]+)"')
 
 
 @pytest.fixture
@@ -170,6 +170,30 @@ def test_a_stale_preview_records_nothing(client: FlaskClient, places: Path) -> N
     assert STALE_RUN.replace("'", "&#39;") in text(again)
     assert _state(places) == before
     assert _record(client).status_code == 303  # from the new preview, it is recorded
+    assert len(_state(places)["runs"]) == 4
+
+
+def test_a_display_elsewhere_does_not_make_the_preview_stale(
+    client: FlaskClient, places: Path
+) -> None:
+    """Displays and logins write audit lines (``Store.version`` moves), not the register's
+    data: the preview is still the run that gets recorded."""
+    login(client, "claire")
+    page = client.get("/appariement")
+    seen = _VERSION.search(text(page))
+    assert seen is not None
+    with open_store(places) as store:
+        rid = next(s.id for s in store.summaries([RequestState.WAITING]))
+        audit_before = store.version
+    assert client.get(f"/demandes/{rid}").status_code == 200  # in another tab, meanwhile
+    with open_store(places) as store:
+        assert store.version != audit_before
+    done = client.post(
+        "/appariement/enregistrer",
+        data={"csrf_token": csrf_token(client, "/appariement"), "version": seen.group(1)},
+    )
+    assert done.status_code == 303
+    assert "/appariement/" in done.headers["Location"]
     assert len(_state(places)["runs"]) == 4
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -35,35 +35,70 @@ __all__ = ["RegisterBase", "RegisterOperationError", "SharedState"]
 class SharedState:
     """The capacity ledger and the GPs of a register at one data version, shared by the
     :class:`RegisterBase` objects of a process (a web server opens one per page): each takes a
-    copy instead of reading and rebuilding them from the store. Thread-safe; the copies kept
-    here are never changed."""
+    copy instead of reading and rebuilding them from the store. Thread-safe; the ledger kept
+    here is only changed under the lock (brought to a newer version by :meth:`advance`) and
+    handed out as copies.
+
+    The GPs are kept once a register read them (:meth:`put_physicians`): after a change of
+    the data (a GP's answer, a contact attempt) the ledger advances by the entries recorded
+    since, and the GPs are read again only by a register that needs them."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._version: str | None = None
         self._ledger: CapacityLedger | None = None
-        self._physicians: dict[str, Physician] = {}
+        self._physicians: dict[str, Physician] | None = None
 
-    def get(self, version: str) -> tuple[CapacityLedger, dict[str, Physician]] | None:
-        """Copies of the ledger and GPs kept at ``version``, or ``None``."""
+    def get(self, version: str) -> tuple[CapacityLedger, dict[str, Physician] | None] | None:
+        """Copies of the ledger and GPs kept at ``version`` (the GPs ``None`` when not read
+        at that version yet), or ``None``."""
         with self._lock:
             if self._ledger is None or self._version != version:
                 return None
-            ledger, physicians = self._ledger, self._physicians
-        return ledger.copy(), dict(physicians)
+            gps = None if self._physicians is None else dict(self._physicians)
+            return self._ledger.copy(), gps
 
     def latest_ledger(self) -> CapacityLedger | None:
         """A copy of the ledger kept last, whatever its version (``None`` before the first):
         the entries recorded since can be added to it."""
         with self._lock:
-            ledger = self._ledger
-        return None if ledger is None else ledger.copy()
+            return None if self._ledger is None else self._ledger.copy()
 
-    def put(self, version: str, ledger: CapacityLedger, physicians: dict[str, Physician]) -> None:
-        """Keep copies of ``ledger`` and ``physicians`` as read at ``version``."""
-        kept, gps = ledger.copy(), dict(physicians)
+    def advance(
+        self, version: str, entries_after: Callable[[int], Sequence[LedgerEntry]]
+    ) -> CapacityLedger | None:
+        """The kept ledger brought to ``version`` with ``entries_after(its length)`` (the
+        entries recorded since: the ledger is append-only), and a copy of it for the caller;
+        ``None`` when none is kept or those entries do not continue it (it is dropped)."""
+        with self._lock:
+            if self._ledger is None:
+                return None
+            if self._version != version:
+                try:
+                    self._ledger.extend_trusted(entries_after(len(self._ledger.entries)))
+                except LedgerError:
+                    self._ledger, self._version, self._physicians = None, None, None
+                    return None
+                self._version, self._physicians = version, None
+            return self._ledger.copy()
+
+    def put(
+        self, version: str, ledger: CapacityLedger, physicians: dict[str, Physician] | None
+    ) -> None:
+        """Keep copies of ``ledger`` and ``physicians`` (``None``: not read) as read at
+        ``version``."""
+        kept = ledger.copy()
+        gps = None if physicians is None else dict(physicians)
         with self._lock:
             self._version, self._ledger, self._physicians = version, kept, gps
+
+    def put_physicians(self, version: str, physicians: dict[str, Physician]) -> None:
+        """Keep a copy of the GPs read by a register at ``version``, if the ledger kept is
+        that version's."""
+        gps = dict(physicians)
+        with self._lock:
+            if self._ledger is not None and self._version == version:
+                self._physicians = gps
 
 
 class RegisterBase:
@@ -95,7 +130,8 @@ class RegisterBase:
         self.plugin_manager = plugin_manager or policy.plugin_manager
         self._distances = distances
         self._ledger: CapacityLedger | None = None
-        self._physicians: dict[str, Physician] | None = None
+        self._gps: dict[str, Physician] | None = None
+        self._gps_due = False
         self._seen_version: str | None = None
 
     # ---------------------------------------------------------------------------------------
@@ -104,18 +140,40 @@ class RegisterBase:
     def _sync(self) -> None:
         # the data version, not ``version``: an audit line or a login changes neither
         version = self.store.data_version()
-        if version != self._seen_version or self._ledger is None or self._physicians is None:
+        if version != self._seen_version or self._ledger is None:
             found = None if self._shared is None else self._shared.get(version)
             if found is not None:
-                self._ledger, self._physicians = found
+                self._ledger, self._gps = found
             else:
                 # dropped while reading: a failed read leaves no half-extended ledger behind
                 kept, self._ledger = self._ledger, None
-                self._ledger = self._read_ledger(kept)
-                self._physicians = {p.id: p for p in self.store.physicians()}
-                if self._shared is not None:
-                    self._shared.put(version, self._ledger, self._physicians)
+                advanced = None
+                if kept is None and self._shared is not None:
+                    advanced = self._shared.advance(version, self.store.ledger_entries_after)
+                if advanced is not None:
+                    self._ledger = advanced
+                else:
+                    self._ledger = self._read_ledger(kept)
+                    if self._shared is not None:
+                        self._shared.put(version, self._ledger, None)
+                self._gps = None
+            self._gps_due = self._gps is None  # read when first needed (_physicians)
             self._seen_version = version
+
+    @property
+    def _physicians(self) -> dict[str, Physician] | None:
+        """The GPs by id, read from the store when first needed after a change of the data
+        (most operations, a GP's answer or a contact attempt, need the ledger only)."""
+        if self._gps is None and self._gps_due:
+            self._gps = {p.id: p for p in self.store.physicians()}
+            self._gps_due = False
+            if self._shared is not None and self._seen_version is not None:
+                self._shared.put_physicians(self._seen_version, self._gps)
+        return self._gps
+
+    @_physicians.setter
+    def _physicians(self, value: dict[str, Physician] | None) -> None:
+        self._gps, self._gps_due = value, False
 
     def _read_ledger(self, kept: CapacityLedger | None) -> CapacityLedger:
         """The ledger as stored: the one kept in memory (or the shared one) with the entries

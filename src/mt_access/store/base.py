@@ -368,6 +368,13 @@ class Store(Protocol):
         recording order."""
         ...
 
+    def physician_requests(self, physician_id: str, since: dt.date | None = None) -> list[str]:
+        """The ids, sorted, of the requests with a transition naming the GP
+        ``physician_id`` (a proposal, an answer, a cancelled proposal...) dated on or after
+        ``since`` (any date when ``None``): what a GP's page and follow-up read, instead of
+        every request's history."""
+        ...
+
     # -- imported form rows
 
     def imported_rows(self, digests: Iterable[str]) -> dict[str, str]:

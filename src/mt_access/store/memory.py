@@ -304,6 +304,15 @@ class MemoryStore:
             return [] if file is None else list(file.history)
         return list(data.log)
 
+    def physician_requests(self, physician_id: str, since: dt.date | None = None) -> list[str]:
+        return sorted(
+            {
+                t.request_id
+                for t in self._read().log
+                if t.physician_id == physician_id and (since is None or t.on >= since)
+            }
+        )
+
     # -- imported form rows
 
     def imported_rows(self, digests: Iterable[str]) -> dict[str, str]:

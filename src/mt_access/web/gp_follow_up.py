@@ -3,8 +3,9 @@ places held, the proposals, acceptances and refusals, as the monthly report's GP
 counts them (:func:`mt_access.indicators.gps.physician_table`).
 
 Capacity and places come from the ledger alone (cheap: shown on the GP's page); proposals,
-acceptances and refusals need the files with an event in those months (a read of the
-register's requests, like the monthly report: shown on the GP's follow-up page only)."""
+acceptances and refusals need the files of the requests with an event naming the GP in those
+months (:meth:`~mt_access.store.base.Store.physician_requests`: the GP's few requests, not the
+whole register; shown on the GP's follow-up page only)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import attrs
 
 from mt_access.calendar import Month
 from mt_access.engine import policy_plugin_manager
-from mt_access.indicators.dataset import build_dataset, period_needs, register_dataset
+from mt_access.indicators.dataset import build_dataset
 from mt_access.indicators.gps import physician_table
 from mt_access.indicators.period import Period
 from mt_access.model import Physician
@@ -52,11 +53,16 @@ def follow_up(
     chosen = [last]
     while len(chosen) < months:
         chosen.append(chosen[-1].previous())
-    whole = Period(chosen[-1].first_day, last.last_day)
+    pm = policy_plugin_manager(register.policy, register.plugin_manager)
     if activity:
-        data = register_dataset(register, period_needs(whole))
+        # only the requests with an event naming this GP since the first month count in
+        # their row of the report's table: the same figures as from the whole register
+        store = register.store
+        files = store.get_files(store.physician_requests(physician.id, chosen[-1].first_day))
+        requests = [r for r in (store.get_request(rid) for rid in files) if r is not None]
+        data = build_dataset(requests, files, register.policy, None, pm)
     else:
-        data = build_dataset([], {}, register.policy, {}, policy_plugin_manager(register.policy))
+        data = build_dataset([], {}, register.policy, {}, pm)
     policy, ledger = register.policy, register.ledger
     rows = []
     for month in chosen:

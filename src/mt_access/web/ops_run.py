@@ -1,7 +1,9 @@
 """The month's run from the browser and the letters (blueprint ``run``).
 
 * ``/appariement``: the preview of a run today (:meth:`Register.preview_match`, the function
-  ``mt-access apparier --apercu`` uses: nothing recorded), the store version seen carried by
+  ``mt-access apparier --apercu`` uses: nothing recorded), the register's data version seen
+  (:meth:`~mt_access.store.base.Store.data_version`: requests, GPs, ledger, runs; not the
+  audit trail, so a display elsewhere meanwhile does not make the preview stale) carried by
   the form « enregistrer »;
 * ``/appariement/enregistrer``: the run recorded (:meth:`Register.run_match`, as
   ``mt-access apparier``), only if the register did not change since the preview, else
@@ -70,7 +72,7 @@ blueprint = Blueprint("run", __name__)
 
 
 class RunForm(FlaskForm):  # type: ignore[misc]
-    """« Enregistrer l'appariement »: the store version the preview saw."""
+    """« Enregistrer l'appariement »: the register's data version the preview saw."""
 
     version = HiddenField(validators=[InputRequired(message="Aperçu incomplet : rechargez-le.")])
 
@@ -95,7 +97,7 @@ def _pdf_problem() -> str | None:
 def preview() -> ResponseReturnValue:
     register = context.register()
     on = context.today()
-    version = register.store.version
+    version = register.store.data_version()
     routed, late = register.to_route(on)
     examined = sorted([r.id for r in routed] + late)
     result = register.preview_match(on)
@@ -139,7 +141,7 @@ def record() -> ResponseReturnValue:
     on = context.today()
     try:
         with store.transaction():
-            if str(store.version) != str(form.version.data):
+            if store.data_version() != str(form.version.data):
                 raise _Stale
             run = register.run_match(on)
             store.put_setting(f"{RUN_SETTING}{run.record.number}", _keep(run, on))

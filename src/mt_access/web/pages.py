@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import attrs
@@ -20,13 +20,13 @@ from mt_access.calendar import Month
 from mt_access.cli.places import MonthPlaces, places_by_physician
 from mt_access.geo.communes import CommuneReference, bundled_reference
 from mt_access.indicators import indicators
-from mt_access.indicators.dataset import reception_levels
 from mt_access.lifecycle import RequestState
 from mt_access.policy import Policy
 from mt_access.store.base import RequestSummary
 from mt_access.web import context
 from mt_access.web.auth import audit, requires
 from mt_access.web.forms import FilterForm, NameSearchForm, choices
+from mt_access.web.levels import current_levels, filter_levels
 
 __all__ = ["PAGE_SIZE", "blueprint", "commune_name", "filter_summaries", "level_names"]
 
@@ -35,13 +35,6 @@ PAGE_SIZE = 50
 
 MAX_NAME_RESULTS = 50
 """Requests shown, at most, for a search by name."""
-
-LEVEL_FILTER_LIMIT = 20_000
-"""Requests, at most, whose level is computed to filter by level (the level needs the whole
-request and the policy's classification; narrow the list with another filter first)."""
-
-_ONE_BY_ONE = 500
-"""Up to this many requests, their levels are read one by one; beyond, all at once."""
 
 blueprint = Blueprint("pages", __name__)
 
@@ -116,17 +109,6 @@ def filter_summaries(
     key = _SORT_KEYS.get(filters.sort, _SORT_KEYS["id"])
     kept.sort(key=lambda s: key(s, on))
     return kept
-
-
-def _levels_of(ids: Sequence[str]) -> dict[str, str]:
-    """The reception level of each request of ``ids``."""
-    store = context.store()
-    if len(ids) > _ONE_BY_ONE:  # many: one read of every request beats a query per id
-        wanted = set(ids)
-        requests = [r for r in store.requests(None) if r.id in wanted]
-    else:
-        requests = [r for r in (store.get_request(rid) for rid in ids) if r is not None]
-    return reception_levels(requests, context.settings().policy)
 
 
 # ------------------------------------------------------------------------------------------
@@ -322,24 +304,18 @@ def requests_list() -> ResponseReturnValue:
         page = max(int(request.args.get("page", "1")), 1)
     except ValueError:
         page = 1
-    too_many = False
-    levels: dict[str, str] = {}
     if _by_store(filters):
         total, shown, page = _store_page(filters, page, on)
     else:
         lines = filter_summaries(_candidates(filters), filters, on)
-        if filters.level:
-            if len(lines) > LEVEL_FILTER_LIMIT:
-                too_many = True
-            else:
-                levels = _levels_of([s.id for s in lines])
-                lines = [s for s in lines if levels.get(s.id) == filters.level]
+        if filters.level:  # many lines: levels kept by the process (mt_access.web.levels)
+            kept = filter_levels([s.id for s in lines])
+            lines = [s for s in lines if kept.get(s.id) == filters.level]
         total = len(lines)
         page = min(page, _pages(total))
         shown = lines[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     pages = _pages(total)
-    if not levels and shown:
-        levels = _levels_of([s.id for s in shown])
+    levels = current_levels([s.id for s in shown]) if shown else {}
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(
         "requests.html",
@@ -350,8 +326,6 @@ def requests_list() -> ResponseReturnValue:
         pages=pages,
         args=args,
         levels=levels,
-        too_many=too_many,
-        level_limit=LEVEL_FILTER_LIMIT,
         commune=lambda code: commune_name(policy, code),
         days=lambda s: _waiting_days(s, on),
         search_form=NameSearchForm(formdata=None),

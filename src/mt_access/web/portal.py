@@ -49,15 +49,15 @@ from wtforms import HiddenField, RadioField, TextAreaField
 from wtforms.meta import DefaultMeta
 from wtforms.validators import InputRequired, Length, Optional
 
-from mt_access.cli.places import month_places
 from mt_access.cli.registry_base import french_dates
 from mt_access.errors import IllegalTransitionError, LinkRefused, MtAccessError
-from mt_access.lifecycle import Actor, Event, RequestFile, RequestState
+from mt_access.lifecycle import Actor, Event, RequestFile
 from mt_access.pull_lists import list_columns, list_rows
 from mt_access.register import Register
 from mt_access.web import context
 from mt_access.web.auth import audit
 from mt_access.web.forms import choices
+from mt_access.web.gp_places import gp_places
 from mt_access.web.portal_links import LinkClaim, RefusalReason, read_token
 from mt_access.web.request_pages import request_step
 
@@ -219,11 +219,17 @@ def _refused(refused: LinkRefused) -> ResponseReturnValue:
 # The GP's page
 
 
-def _proposals(register: Register, physician_id: str, on: dt.date) -> list[Proposal]:
-    summaries = [
-        s for s in register.list_requests(RequestState.PROPOSED) if physician_id in s.proposed_to
-    ]
-    files = register.store.get_files([s.id for s in summaries])
+def _gp_files(register: Register, physician_id: str) -> dict[str, RequestFile]:
+    """The files of the requests with an event naming the GP (their proposals, answers...),
+    read by the store (:meth:`~mt_access.store.base.Store.physician_requests`): a GP's page
+    reads their few requests, not the register's proposed ones or those changed lately."""
+    store = register.store
+    return store.get_files(store.physician_requests(physician_id))
+
+
+def _proposals(
+    register: Register, physician_id: str, on: dt.date, files: dict[str, RequestFile]
+) -> list[Proposal]:
     out = []
     for rid in sorted(files):
         file = files[rid]
@@ -250,18 +256,13 @@ def _proposals(register: Register, physician_id: str, on: dt.date) -> list[Propo
     return out
 
 
-def _accepted(register: Register, physician_id: str, on: dt.date) -> list[Accepted]:
+def _accepted(
+    register: Register, physician_id: str, on: dt.date, files: dict[str, RequestFile]
+) -> list[Accepted]:
     since = on - dt.timedelta(days=ACCEPTED_SHOWN_DAYS)
-    # a household's request may have exited (other persons' exits) after the acceptance
-    states = (
-        RequestState.MT_FOUND,
-        RequestState.EXITED,
-        RequestState.PROPOSED,
-        RequestState.WAITING,
-    )
-    ids = [s.id for s in register.list_requests(*states) if s.last_event >= since]
     out = []
-    for rid, file in sorted(register.store.get_files(ids).items()):
+    # a household's request may have exited (other persons' exits) after the acceptance
+    for rid, file in sorted(files.items()):
         accepted_on = _accepted_on(file, physician_id)
         if accepted_on is None or accepted_on < since:
             continue
@@ -313,11 +314,14 @@ def _render(claim: LinkClaim, token: str, status: int = 200) -> ResponseReturnVa
     store = register.store
     on = context.today()
     gp = claim.physician_id
-    physician = register.physician(gp)
-    proposals = _proposals(register, gp, on)
-    accepted = _accepted(register, gp, on)
+    physician = store.get_physician(gp)  # one GP read, not the register's GPs
+    if physician is None:  # removed meanwhile: as the command line says it
+        physician = register.physician(gp)
+    files = _gp_files(register, gp)
+    proposals = _proposals(register, gp, on, files)
+    accepted = _accepted(register, gp, on, files)
     pull = _pull(register, gp, on)
-    places = month_places(register, physician, on)
+    places = gp_places(register, physician, on)
     shows_identity = bool(IDENTITY_FIELDS & set(register.policy.referral_fields))
     with store.transaction():
         audit("portail.afficher", gp)

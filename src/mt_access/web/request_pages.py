@@ -230,7 +230,9 @@ def request_action(rid: str, action: str) -> ResponseReturnValue:
     if hasattr(form, "medecin"):
         form.medecin.choices = blank.medecin.choices
     if not form.validate():
-        if "etape" in form.errors:
+        # a page older than the request: its choices (the GPs to propose to, the proposals
+        # to cancel) may be gone because of that change, which is what the user must hear
+        if "etape" in form.errors or str(form.etape.data) != request_step(file):
             flash(STALE_MESSAGE, "erreur")
             return redirect(url_for("pages.request_page", rid=rid), 303)
         flash("Le formulaire contient des erreurs : voir les messages sous les champs.", "erreur")
