@@ -18,9 +18,10 @@ else raises :class:`~mt_access.errors.MatchInputError`; use :func:`mt_access.mat
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 import attrs
 import numpy as np
@@ -37,7 +38,15 @@ from mt_access.hooks import plugin_manager as _plugin_manager
 from mt_access.ledger import CapacityLedger, PlacementRecorded
 from mt_access.model import HomeVisitNeed, Physician, Request
 from mt_access.policy import Policy
-from mt_access.result import Placement, ReasonCode, Rejected, Waiting, format_km
+from mt_access.result import (
+    Classification,
+    Placement,
+    ReasonCode,
+    Rejected,
+    Waiting,
+    format_km,
+)
+from mt_access.routing import Cell, RoutingTask
 
 __all__ = ["REASONS", "ColumnarResult", "MatchInput", "match_columns"]
 
@@ -57,6 +66,31 @@ _BEYOND = REASONS.index(ReasonCode.BEYOND_MAX_DISTANCE)
 
 def _ints(value: object) -> IntArray:
     return np.ascontiguousarray(value, dtype=np.int64)
+
+
+class RoutingColumns(Protocol):
+    """The columns the routing reads (:class:`MatchInput`, :class:`RequestColumns`)."""
+
+    @property
+    def commune(self) -> IntArray: ...
+
+    @property
+    def communes(self) -> tuple[str, ...]: ...
+
+    @property
+    def need(self) -> IntArray: ...
+
+    @property
+    def persons(self) -> IntArray: ...
+
+    @property
+    def declined(self) -> IntArray | None: ...
+
+    @property
+    def declined_sets(self) -> tuple[frozenset[str], ...]: ...
+
+    @property
+    def rank(self) -> IntArray: ...
 
 
 @attrs.frozen(eq=False)
@@ -467,10 +501,11 @@ def places_left(
     return np.array(answer, dtype=np.int64)[inverse.reshape(-1)]
 
 
-def _caps(inp: MatchInput, policy: Policy, level_names: Sequence[str]) -> FloatArray:
+def _caps(inp: RoutingColumns, policy: Policy, level_names: Sequence[str]) -> FloatArray:
     """Each request's maximum distance (NaN: none): the input's, else its level's rule's."""
-    if inp.max_distance_km is not None:
-        return np.asarray(inp.max_distance_km, dtype=np.float64)
+    given = getattr(inp, "max_distance_km", None)
+    if given is not None:
+        return np.asarray(given, dtype=np.float64)
     per_rank = [np.nan]
     for k, name in enumerate(level_names):
         rule = policy.rule_for(name, k < len(policy.levels))
@@ -498,9 +533,8 @@ class _Eligibility:
         available: Sequence[Physician],
         policy: Policy,
         distances: DistanceCache,
-        inp: MatchInput,
+        inp: RoutingColumns,
     ) -> None:
-        self.inp = inp
         reference = distances.reference
         n_gp = len(available)
         self.index = {p.id: j for j, p in enumerate(available)}
@@ -632,7 +666,7 @@ class RunOutcome(NamedTuple):
 
 def route_rows(
     rows: IntArray,
-    inp: MatchInput,
+    inp: RoutingColumns,
     caps: FloatArray,
     remaining: IntArray,
     eligibility: _Eligibility,
@@ -755,3 +789,169 @@ def _take(
         np.concatenate(p_persons)[order],
         np.concatenate(p_km)[order],
     )
+
+
+# --------------------------------------------------------------------------------------------
+# The columnar path of mt_access.match: its Request objects as columns
+
+
+class RequestColumns:
+    """The requests in scope of a :func:`mt_access.match` run as columns (row ``i``: the
+    ``i``-th request in scope), built once per run with one pass per attribute, for the runs
+    :func:`route_requests` routes: the same columns as :class:`MatchInput` (commune,
+    communes, need, persons, refusals, level rank), each request's level's maximum distance,
+    and whether a request has coordinates of its own."""
+
+    def __init__(
+        self, requests: Sequence[Request], classes: Sequence[Classification], policy: Policy
+    ) -> None:
+        n = len(requests)
+        commune_of: dict[str, int] = {}
+        self.commune: IntArray = np.fromiter(
+            (commune_of.setdefault(r.patient.commune, len(commune_of)) for r in requests),
+            np.int64,
+            n,
+        )
+        self.communes = tuple(commune_of)
+        need_index = {need: k for k, need in enumerate(NEEDS)}
+        self.need: IntArray = np.fromiter(
+            (need_index[r.home_visits] for r in requests), np.int64, n
+        )
+        self.persons: IntArray = np.fromiter(
+            (r.household.adults + r.household.children for r in requests), np.int64, n
+        )
+        sets: dict[frozenset[str], int] = {frozenset(): 0}
+        self.declined: IntArray | None = np.fromiter(
+            (sets.setdefault(r.declined_by, len(sets)) for r in requests), np.int64, n
+        )
+        self.declined_sets = tuple(sets)
+        self.rank: IntArray = np.fromiter((c.rank for c in classes), np.int64, n)
+        self.located = np.fromiter((r.patient.location is not None for r in requests), bool, n)
+        level_names = (*(lv.name for lv in policy.levels), policy.non_priority_level)
+        self.caps = _caps(self, policy, level_names)
+
+
+def columnar_runs_allowed(policy: Policy, classes: Sequence[Classification]) -> bool:
+    """Whether :func:`mt_access.match` may route the ``monthly_quota`` runs of ``policy`` on
+    the columnar path: every level is one of the policy's with the policy's rank (a plugin
+    may classify otherwise: then every run takes the objects' path), and at least one level
+    is routed by the built-in ``monthly_quota`` router (a plugin's router of the same name
+    takes the objects' path)."""
+    expected = {(lv.name, True): k + 1 for k, lv in enumerate(policy.levels)}
+    expected[(policy.non_priority_level, False)] = policy.non_priority_rank
+    for c in {id(c): c for c in classes}.values():
+        if expected.get((c.level, c.priority)) != c.rank:
+            return False
+    return any(is_builtin_quota(policy.rule_for(*level).router) for level in expected)
+
+
+def is_builtin_quota(router: object) -> bool:
+    """Whether ``router`` (a :class:`~mt_access.policy.RouterKind`) is the built-in
+    ``monthly_quota``, the only router the columnar path reproduces."""
+    from mt_access.policies.routers import route_monthly_quota
+
+    return getattr(router, "route", None) is route_monthly_quota
+
+
+def columnar_rows(columns: RequestColumns, rows: IntArray, keep_together: bool) -> bool:
+    """Whether the requests ``rows`` can take the columnar path: none has coordinates of
+    its own (the cells are communes), and no household is kept together (those take
+    :mod:`mt_access.policies.households`)."""
+    if bool(columns.located[rows].any()):
+        return False
+    return not (keep_together and bool((columns.persons[rows] > 1).any()))
+
+
+class RoutedRun(NamedTuple):
+    """What :func:`route_requests` gives :func:`mt_access.match` for one run."""
+
+    placements: list[Placement]
+    waiting: list[Waiting]
+    outcome: RunOutcome
+
+    def cell_candidates(self) -> list[IntArray]:
+        """The eligible physicians of each cell of the run (views, no copy)."""
+        bounds = self.outcome.candidates.bounds.tolist()
+        values = self.outcome.candidates.values
+        return [values[a:b] for a, b in itertools.pairwise(bounds)]
+
+
+def route_requests(
+    columns: RequestColumns,
+    eligibility: _Eligibility,
+    rows: IntArray,
+    positions: IntArray,
+    task: RoutingTask,
+) -> RoutedRun:
+    """Route the requests ``rows`` (rows of ``columns``, in priority order; ``positions``:
+    their places in the whole run's order) as the built-in ``monthly_quota`` router would
+    for ``task`` (whose requests, classifications, cells and item cells are not read: the
+    columns stand for them; its rule, policy, date, physicians and places left are used),
+    without a :class:`~mt_access.routing.RoutableItem` or a cell object per request:
+    :class:`~mt_access.result.Placement` objects, with the router's very explanations
+    (:func:`mt_access.policies.routers.quota_placements`), for the placed requests only,
+    :class:`~mt_access.result.Waiting` objects for the others."""
+    from mt_access.policies.routers import quota_placements
+
+    remaining = np.asarray(task.remaining, dtype=np.int64)
+    run = route_rows(rows, columns, columns.caps, remaining, eligibility)
+    requests, classes = task.requests, task.classifications
+    # the placed requests as a small routing task of their own: same order, their cells only
+    ks, slot_start = np.unique(run.placed_k, return_index=True)
+    slot_of = np.searchsorted(ks, run.placed_k)
+    latest = np.full(remaining.size, -1, dtype=np.int64)
+    np.maximum.at(latest, run.placed_gp, slot_of)
+    cells_used, first, small_cell = np.unique(
+        run.item_cell[ks], return_index=True, return_inverse=True
+    )
+    cells = []
+    for c, i in zip(cells_used.tolist(), rows[ks[first]].tolist(), strict=True):
+        cap = float(run.cap[c])
+        cells.append(
+            Cell(
+                columns.communes[int(columns.commune[i])],
+                NEEDS[int(columns.need[i])],
+                run.candidates[c],
+                run.km[c],
+                int(run.beyond[c]),
+                None if np.isnan(cap) else cap,
+            )
+        )
+    placed_rows = rows[ks].tolist()
+    small = attrs.evolve(
+        task,
+        requests=tuple(requests[i] for i in placed_rows),
+        classifications=tuple(classes[i] for i in placed_rows),
+        positions=tuple(positions[ks].tolist()),
+        item_cells=small_cell.reshape(-1).astype(np.int64),
+        cells=tuple(cells),
+    )
+    bounds = [*slot_start.tolist(), int(run.placed_k.size)]
+    gps, counts, dist = run.placed_gp.tolist(), run.placed_persons.tolist(), run.placed_km.tolist()
+    taken = [
+        (new, [flow.Slot(gps[s], counts[s], dist[s]) for s in range(bounds[new], bounds[new + 1])])
+        for new in range(ks.size)
+    ]
+    placements = quota_placements(small, taken, run.left, latest)
+    # the waiting requests, their reasons and details worked out once per cell
+    cell_of_wait = run.item_cell[run.waiting_k]
+    beyond = run.waiting_reason == _BEYOND
+    detail = {
+        int(c): f"distance maximale {format_km(float(run.cap[c]))}"
+        for c in np.unique(cell_of_wait[beyond]).tolist()
+    }
+    texts = [
+        detail[c] if b else "" for c, b in zip(cell_of_wait.tolist(), beyond.tolist(), strict=True)
+    ]
+    waiting = [
+        Waiting(requests[i].id, cl.level, cl.rank, REASONS[reason], n, text)
+        for i, cl, reason, n, text in zip(
+            rows[run.waiting_k].tolist(),
+            map(classes.__getitem__, rows[run.waiting_k].tolist()),
+            run.waiting_reason.tolist(),
+            run.waiting_persons.tolist(),
+            texts,
+            strict=True,
+        )
+    ]
+    return RoutedRun(placements, waiting, run)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import attrs
@@ -30,7 +31,7 @@ from mt_access.result import (
 )
 from mt_access.routing import RoutableItem, RouterOutput, RoutingTask
 
-__all__ = ["BUILTIN_ROUTERS", "Slot", "age_band", "level_labels"]
+__all__ = ["BUILTIN_ROUTERS", "Slot", "age_band", "level_labels", "quota_placements"]
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -295,6 +296,21 @@ def _place_singles(
             latest[slot.physician] = max(int(latest[slot.physician]), i)
         taken.append((i, slots))
     waiting.extend(_waiting_singles(task, singles, cells_of, persons - chosen))
+    placements.extend(quota_placements(task, taken, left, latest))
+
+
+def quota_placements(
+    task: RoutingTask,
+    taken: Sequence[tuple[int, Sequence[Slot]]],
+    left: IntArray,
+    latest: IntArray,
+) -> list[Placement]:
+    """The :class:`Placement` objects, with their explanations, of the requests the
+    ``monthly_quota`` solve placed: ``taken`` pairs each placed request ``i`` of ``task``
+    (priority order) with the slots it took; ``left``: each physician's places after the
+    run; ``latest[j]``: the last request of ``task`` placed with physician ``j`` (-1: none).
+    Also used by the columnar path (:mod:`mt_access.columnar`), so that both explain alike."""
+    placements: list[Placement] = []
     nearer_full = _NearerFull(task, left, latest)
     for i, slots in taken:
         item = task.item(i)
@@ -309,6 +325,7 @@ def _place_singles(
             placements.append(
                 task.placement(item, slot.physician, slot.count, slot.distance_km, full, why, later)
             )
+    return placements
 
 
 def _waiting_singles(
@@ -345,8 +362,8 @@ class _NearerFull:
 
     def __init__(self, task: RoutingTask, left: IntArray, latest: IntArray) -> None:
         self.task = task
-        self.left = left
-        self.latest = latest
+        self.left: list[int] = left.tolist()  # read element by element: lists, not arrays
+        self.latest: list[int] = latest.tolist()
         self.cache: dict[tuple[int, float], list[int]] = {}
 
     def __call__(self, c: int, dist: float, i: int) -> tuple[list[int], list[int]]:
