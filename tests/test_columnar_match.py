@@ -316,3 +316,22 @@ def test_places_left_on_an_empty_ledger_are_asked_once_per_default(carry_over: b
         got = places_left(ledger, doctors, defaults, month, carry_over)
     assert got.tolist() == expected
     assert len(asked) == 3  # the defaults 0, 1 and 2
+
+
+def test_a_commune_without_a_point_is_named_as_on_the_objects_path() -> None:
+    from mt_access.geo import CommuneReference, DistanceCache, bundled_reference
+
+    full = bundled_reference()
+    reference = CommuneReference(
+        [attrs.evolve(c, point=None) if c.insee == VOIRON else c for c in full],
+        vintage=full.vintage,
+        source=full.source,
+    )
+    requests = [req("R1"), req("R2", VOREPPE)]
+    doctors = [doc("G1", VOREPPE, accepted=frozenset({VOIRON, VOREPPE}))]
+    with pytest.raises(mt_access.MatchInputError) as got:
+        match(requests, doctors, VOIRONNAIS, None, ON, distances=DistanceCache(reference))
+    with _objects_path(), pytest.raises(mt_access.MatchInputError) as expected:
+        match(requests, doctors, VOIRONNAIS, None, ON, distances=DistanceCache(reference))
+    assert str(got.value) == str(expected.value)
+    assert "R1" in str(got.value)

@@ -18,7 +18,7 @@ import numpy.typing as npt
 import pluggy
 
 from mt_access.calendar import Month
-from mt_access.errors import MatchInputError, PluginError
+from mt_access.errors import MatchInputError, PluginError, ReferenceDataError
 from mt_access.geo.communes import CommuneReference, bundled_reference
 from mt_access.geo.distance import DistanceCache
 from mt_access.hooks import Hooks, checked_call, plugin_manager
@@ -505,13 +505,19 @@ class _ColumnarPath:
         distances: DistanceCache,
     ) -> _ColumnarPath | None:
         """The columnar path for this run's requests, or ``None`` when the policy has no
-        built-in ``monthly_quota`` level or a plugin classified a request in a level the
-        policy does not have (:func:`mt_access.columnar.columnar_runs_allowed`)."""
+        built-in ``monthly_quota`` level, a plugin classified a request in a level the
+        policy does not have (:func:`mt_access.columnar.columnar_runs_allowed`), or a
+        request's commune has no point (the objects' path then names the request)."""
         from mt_access import columnar
 
         if not in_scope or not columnar.columnar_runs_allowed(policy, classes):
             return None
         columns = columnar.RequestColumns(in_scope, classes, policy)
+        for code in columns.communes:  # a commune without a point: the objects' path says so
+            try:
+                distances.reference.point(code)
+            except ReferenceDataError:
+                return None
         eligibility = columnar._Eligibility(available, policy, distances, columns)
         return cls(columns, eligibility, in_scope, classes, available, distances)
 
