@@ -46,7 +46,7 @@ from mt_access.result import (
     Waiting,
     format_km,
 )
-from mt_access.routing import Cell, RoutingTask
+from mt_access.routing import Cell, RoutingTask, quota_placements
 
 __all__ = ["REASONS", "ColumnarResult", "MatchInput", "match_columns"]
 
@@ -848,9 +848,11 @@ def columnar_runs_allowed(policy: Policy, classes: Sequence[Classification]) -> 
 def is_builtin_quota(router: object) -> bool:
     """Whether ``router`` (a :class:`~mt_access.policy.RouterKind`) is the built-in
     ``monthly_quota``, the only router the columnar path reproduces."""
-    from mt_access.policies.routers import route_monthly_quota
-
-    return getattr(router, "route", None) is route_monthly_quota
+    route = getattr(router, "route", None)  # by name: the core imports no plugin module
+    return (
+        getattr(route, "__module__", None) == "mt_access.policies.routers"
+        and getattr(route, "__qualname__", None) == "route_monthly_quota"
+    )
 
 
 def columnar_rows(columns: RequestColumns, rows: IntArray, keep_together: bool) -> bool:
@@ -889,10 +891,8 @@ def route_requests(
     columns stand for them; its rule, policy, date, physicians and places left are used),
     without a :class:`~mt_access.routing.RoutableItem` or a cell object per request:
     :class:`~mt_access.result.Placement` objects, with the router's very explanations
-    (:func:`mt_access.policies.routers.quota_placements`), for the placed requests only,
+    (:func:`mt_access.routing.quota_placements`), for the placed requests only,
     :class:`~mt_access.result.Waiting` objects for the others."""
-    from mt_access.policies.routers import quota_placements
-
     remaining = np.asarray(task.remaining, dtype=np.int64)
     run = route_rows(rows, columns, columns.caps, remaining, eligibility)
     requests, classes = task.requests, task.classifications
