@@ -249,7 +249,8 @@ def reference_levels(inst: Any, *, from_arrays: bool = False) -> dict[str, Any]:
     level from the request's flags with the policy's rules; ``from_arrays``: the generator's
     request columns instead, for the columnar worker, which has no objects), aggregates them
     into cells (commune x need), then for k = 1..K solves the max flow of the persons of
-    levels <= k: for this matroid (a gammoid), the lexicographic optimum's prefix sums are these maxima.
+    levels <= k: for this matroid (a gammoid), the lexicographic optimum's prefix sums are
+    these maxima.
     """
     from instances import NEEDS
     from ortools.graph.python import max_flow

@@ -13,6 +13,13 @@ only for the rows asked for.
 What it covers: policies whose every level is routed by ``monthly_quota``, without
 conditional resources, and households that may be split (or one-person requests). Anything
 else raises :class:`~mt_access.errors.MatchInputError`; use :func:`mt_access.match`.
+
+:func:`mt_access.match` itself routes each run of the built-in ``monthly_quota`` router
+through the same steps (:class:`RequestColumns`, :func:`route_requests`): its requests in
+scope become columns once, and objects are built only for its result (a
+:class:`~mt_access.result.Placement` per placed request, with the router's explanation, a
+:class:`~mt_access.result.Waiting` per request left). Runs of other routers, with a household
+kept together or a home with coordinates of its own keep the objects' path.
 """
 
 from __future__ import annotations
