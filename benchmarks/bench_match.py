@@ -9,7 +9,9 @@ Prints figures, never asserts on time. Three benchmarks (see ``docs/benchmarks.m
    reference (per-level optimum counts by max flow; minimum total distance by min-cost flow
    for the set the engine placed).
 3. ``france`` (``--france`` only): about 6 million requests and 50,000 GPs on every commune
-   of the reference, in a fresh subprocess guarded against using too much memory.
+   of the reference, in a fresh subprocess guarded against using too much memory; first
+   ``match_columns`` in a subprocess whose requests exist only as columns (its peak RSS is
+   what the columnar path needs), then ``match`` on ``Request`` objects in another.
 
 The CPTS and territory benchmarks also time ``match`` with ``explain="none"`` and ``"full"``
 beside the default: what the judge's view on the result (places at the start, eligible sets)
@@ -240,13 +242,15 @@ def _summary_ms(seconds: list[float]) -> dict[str, Any]:
 # 2./3. Territory months (run in a worker subprocess)
 
 
-def reference_levels(inst: Any) -> dict[str, Any]:
+def reference_levels(inst: Any, *, from_arrays: bool = False) -> dict[str, Any]:
     """Per-level optimum counts with OR-Tools max flow on the aggregated graph.
 
     Reads the same ``Request``/``Physician`` objects as the engine (commune, need, persons,
-    level from the request's flags with the policy's rules), aggregates them into cells
-    (commune x need), then for k = 1..K solves the max flow of the persons of levels <= k:
-    for this matroid (a gammoid), the lexicographic optimum's prefix sums are these maxima.
+    level from the request's flags with the policy's rules; ``from_arrays``: the generator's
+    request columns instead, for the columnar worker, which has no objects), aggregates them
+    into cells (commune x need), then for k = 1..K solves the max flow of the persons of
+    levels <= k: for this matroid (a gammoid), the lexicographic optimum's prefix sums are
+    these maxima.
     """
     from instances import NEEDS
     from ortools.graph.python import max_flow
@@ -261,7 +265,7 @@ def reference_levels(inst: Any) -> dict[str, Any]:
     cell_list: list[int] = []
     level_list: list[int] = []
     persons_list: list[int] = []
-    for r in inst.requests:
+    for r in () if from_arrays else inst.requests:
         b = r.patient.birth_date
         age = on.year - b.year - ((on.month, on.day) < (b.month, b.day))
         if r.urgent:
@@ -280,6 +284,9 @@ def reference_levels(inst: Any) -> dict[str, Any]:
     cell = np.array(cell_list, dtype=np.int64)
     lvl = np.array(level_list, dtype=np.int64)
     persons = np.array(persons_list, dtype=np.int64)
+    if from_arrays:  # the columnar worker: no objects, the generator's columns
+        cell = inst.request_commune * 3 + inst.request_need
+        lvl, persons = inst.request_level, inst.request_persons
     demand = np.zeros((n_levels, n_cells), dtype=np.int64)
     np.add.at(demand, (lvl - 1, cell), persons)
     cumulative = np.cumsum(demand, axis=0)
@@ -414,7 +421,9 @@ def reference_distance(inst: Any, placed_cell: np.ndarray) -> dict[str, Any]:
     }
 
 
-def _territory_instance(kind: str, n_requests: int, n_physicians: int, seed: int) -> Any:
+def _territory_instance(
+    kind: str, n_requests: int, n_physicians: int, seed: int, objects: bool = True
+) -> Any:
     from instances import france_communes, nord_communes, territory_month
 
     from mt_access.geo import bundled_reference
@@ -430,6 +439,7 @@ def _territory_instance(kind: str, n_requests: int, n_physicians: int, seed: int
             code="nord",
             department="59",
             reference=reference,
+            objects=objects,
         )
     communes = france_communes(reference)
     return territory_month(
@@ -440,6 +450,7 @@ def _territory_instance(kind: str, n_requests: int, n_physicians: int, seed: int
         code="france",
         department="00",
         reference=reference,
+        objects=objects,
     )
 
 
@@ -448,6 +459,8 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     import mt_access
     from mt_access.geo import bundled_reference
 
+    if args.columns_only:
+        return columns_worker(args)
     guard = MemoryGuard(int(args.mem_limit_gib * GIB))
     out: dict[str, Any] = {"kind": args.worker}
     log("start", guard)
@@ -538,8 +551,10 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
         )
     gc.collect()
 
-    log("match_columns", guard)
-    out["columns"] = bench_columns(inst, args.repeat, result_placements)
+    if args.worker == "department":  # France: in a worker of its own, without objects
+        log("match_columns", guard)
+        out["columns"] = bench_columns(inst, args.repeat, result_placements)
+        out["columns"].pop("placed_cell")
     del result_placements
     gc.collect()
 
@@ -558,14 +573,98 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-def bench_columns(inst: Any, repeat: int, placements: list[tuple[str, str, int]]) -> dict:
+def columns_worker(args: argparse.Namespace) -> dict[str, Any]:
+    """The columnar path alone, in a fresh subprocess whose requests exist only as columns
+    (no ``Request`` object is generated): ``match_columns``' time, CPU time and peak RSS
+    (of the process, and over the inputs), the OR-Tools reference from the same columns in
+    the same process, per-level placements and the distance ratio."""
+    from mt_access.geo import bundled_reference
+
+    guard = MemoryGuard(int(args.mem_limit_gib * GIB))
+    out: dict[str, Any] = {"kind": args.worker, "columns_only": True}
+    log("start", guard)
+    bundled_reference()
+    t = time.perf_counter()
+    inst = _territory_instance(
+        args.worker, args.requests, args.physicians, args.seed, objects=False
+    )
+    out["generation_s"] = time.perf_counter() - t
+    out.update(
+        requests=int(inst.request_level.size),
+        physicians=len(inst.physicians),
+        communes=len(inst.communes),
+        persons=int(inst.request_persons.sum()),
+        capacity=int(inst.physician_capacity.sum()),
+    )
+    gc.collect()
+    out["rss_after_generation_bytes"] = rss_bytes()
+    log("generated", guard, seconds=f"{out['generation_s']:.1f}")
+    col = bench_columns(inst, args.repeat, None)
+    out["columns"] = col
+    out["process_peak_rss_bytes"] = peak_rss_bytes()  # peak since the last reset: the run
+    log("reference_maxflow", guard)
+    refs = [reference_levels(inst, from_arrays=True) for _ in range(args.repeat)]
+    out["reference"] = sorted(refs, key=lambda r: r["time_s"])[len(refs) // 2]
+    out["reference_times_s"] = [r["time_s"] for r in refs]
+    log("reference_mincost", guard)
+    out["reference_distance"] = reference_distance(inst, col.pop("placed_cell"))
+    log("done", guard)
+    return out
+
+
+def print_columns_only(title: str, r: dict[str, Any]) -> None:
+    """The columnar worker's figures (see :func:`columns_worker`)."""
+    print()
+    print(title)
+    if r.get("status") != "ok":
+        print(f"   NOT COMPLETED: {r['status']} (last stage reached: {r.get('last_stage')})")
+        for line in r.get("stderr_tail", [])[-8:]:
+            print(f"     {line}")
+        return
+    col, ref, d = r["columns"], r["reference"], r["reference_distance"]
+    med = statistics.median(col["match_s"])
+    cpu = statistics.median(col["match_cpu_s"])
+    over = [x for x in col["peak_over_inputs_bytes"] if x is not None]
+    print(
+        f"   {r['requests']:,} requests as columns only ({r['persons']:,} persons), "
+        f"{r['physicians']:,} GPs ({r['capacity']:,} places); generated in "
+        f"{r['generation_s']:.1f} s, RSS after generation "
+        f"{_fmt_bytes(r['rss_after_generation_bytes'])}"
+    )
+    print(
+        f"   match_columns: median {med:.2f} s wall ({cpu:.2f} s CPU) over "
+        f"{len(col['match_s'])} run(s); peak RSS of the process during it "
+        f"{_fmt_bytes(col['peak_rss_bytes'])}"
+        + (f" (+{_fmt_bytes(max(over))} over the inputs)" if over else "")
+    )
+    print(
+        f"   OR-Tools reference from the same columns: {ref['time_s']:.2f} s wall "
+        f"({ref['cpu_s']:.2f} s CPU; graph {ref['graph_s']:.2f} + solves "
+        f"{ref['solves_s']:.2f}): ratio {med / ref['time_s']:.1f} wall, "
+        f"{cpu / ref['cpu_s']:.1f} CPU"
+    )
+    exact = col["per_level"] == ref["per_level"]
+    print(
+        f"   persons per level: {', '.join(f'{x:,}' for x in col['per_level'])}; optimum "
+        f"{', '.join(f'{x:,}' for x in ref['per_level'])}: {'equal' if exact else 'DIFFERENT'}"
+    )
+    dratio = col["total_km"] / d["total_km"] if d["total_km"] else float("nan")
+    print(
+        f"   total distance {col['total_km']:,.1f} km, min-cost reference "
+        f"{d['total_km']:,.1f} km: ratio {dratio:.5f}"
+    )
+
+
+def bench_columns(
+    inst: Any, repeat: int, placements: list[tuple[str, str, int]] | None
+) -> dict[str, Any]:
     """``match_columns`` on the same month, its requests as columns (the generator's arrays:
     level, commune, need, persons, received date; ids made with numpy): wall and CPU time,
     peak RSS over the inputs, persons per level, and whether its placements are ``match``'s.
     """
     from mt_access.columnar import MatchInput, match_columns
 
-    n = len(inst.requests)
+    n = int(inst.request_level.size)
     t = time.perf_counter()
     ids = np.char.add("R", np.char.zfill(np.arange(n).astype(str), 7))
     columns = MatchInput(
@@ -581,6 +680,7 @@ def bench_columns(inst: Any, repeat: int, placements: list[tuple[str, str, int]]
     times: list[float] = []
     cpu: list[float] = []
     over: list[int | None] = []
+    peaks: list[int] = []
     got = None
     for _ in range(repeat):
         got = None
@@ -592,7 +692,8 @@ def bench_columns(inst: Any, repeat: int, placements: list[tuple[str, str, int]]
         got = match_columns(columns, inst.physicians, inst.policy, None, inst.on)
         times.append(time.perf_counter() - t)
         cpu.append(time.process_time() - c)
-        over.append(peak_rss_bytes() - base if can_reset else None)
+        peaks.append(peak_rss_bytes())
+        over.append(peaks[-1] - base if can_reset else None)
     assert got is not None
     per_level = np.bincount(
         inst.request_level[got.placed_request], weights=got.placed_persons, minlength=6
@@ -606,14 +707,22 @@ def bench_columns(inst: Any, repeat: int, placements: list[tuple[str, str, int]]
             strict=True,
         )
     )
+    placed_cell = np.bincount(
+        inst.request_commune[got.placed_request] * 3 + inst.request_need[got.placed_request],
+        weights=got.placed_persons,
+        minlength=len(inst.communes) * 3,
+    ).astype(np.int64)
     return {
+        "placed_cell": placed_cell,
+        "total_km": float(np.dot(got.placed_persons, np.round(got.placed_km, 3))),
+        "peak_rss_bytes": max(peaks),
         "build_s": build_s,
         "match_s": times,
         "match_cpu_s": cpu,
         "peak_over_inputs_bytes": over,
         "per_level": [int(x) for x in per_level],
         "waiting_rows": int(got.waiting_request.size),
-        "same_placements_as_match": mine == placements,
+        "same_placements_as_match": placements is None or mine == placements,
     }
 
 
@@ -731,7 +840,15 @@ def print_phases(profile: dict[str, Any]) -> None:
     print(f"   full profile: {profile['path']}")
 
 
-def spawn_worker(kind: str, args: argparse.Namespace, n_req: int, n_phys: int, seed: int) -> dict:
+def spawn_worker(
+    kind: str,
+    args: argparse.Namespace,
+    n_req: int,
+    n_phys: int,
+    seed: int,
+    *,
+    columns_only: bool = False,
+) -> dict:
     cmd = [
         sys.executable,
         str(Path(__file__).resolve()),
@@ -752,6 +869,8 @@ def spawn_worker(kind: str, args: argparse.Namespace, n_req: int, n_phys: int, s
     ]
     if args.profile:
         cmd.append("--profile")
+    if columns_only:
+        cmd.append("--columns-only")
     env = dict(os.environ, PYTHONHASHSEED="0")
     started = time.perf_counter()
     # stdout (one JSON line) goes to a file, so a large answer can never block the worker
@@ -1027,6 +1146,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--physicians", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--profile-dir", default=str(RESULTS), help=argparse.SUPPRESS)
+    parser.add_argument("--columns-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.worker:
@@ -1061,9 +1181,16 @@ def main(argv: list[str] | None = None) -> int:
     if "france" in wanted:
         n_req, n_phys = (600_000, 5_000) if quick else (6_000_000, 50_000)
         print(f"\n   running the France-sized month in a subprocess ({n_req:,} requests)...")
+        report["france_columns"] = spawn_worker(
+            "france", args, n_req, n_phys, 2026, columns_only=True
+        )
+        print_columns_only(
+            "3. France-sized month, requests as columns only (match_columns; target 120 s, 4 GiB)",
+            report["france_columns"],
+        )
         report["france"] = spawn_worker("france", args, n_req, n_phys, 2026)
         print_territory(
-            "3. France-sized month — every commune with a point (no time/memory target)",
+            "3. France-sized month — every commune with a point, match() on Request objects",
             report["france"],
             targets=False,
         )

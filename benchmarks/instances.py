@@ -317,6 +317,32 @@ def _age(birth: dt.date, on: dt.date) -> int:
     return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
 
 
+def _levels(
+    birth_ordinal: IntArray,
+    on: dt.date,
+    urgent: npt.NDArray[np.bool_],
+    ald: npt.NDArray[np.bool_],
+    precarious: npt.NDArray[np.bool_],
+) -> IntArray:
+    """The level rank of each request (as the loop of :func:`territory_month` finds it),
+    with whole-array steps: ages on ``on`` from the birth dates' ordinals."""
+    days = (birth_ordinal - dt.date(1970, 1, 1).toordinal()).astype("datetime64[D]")
+    year = days.astype("datetime64[Y]")
+    month = days.astype("datetime64[M]")
+    b_year = year.astype(np.int64) + 1970
+    b_month = (month - year).astype(np.int64) + 1
+    b_day = (days - month).astype(np.int64) + 1
+    before = (on.month < b_month) | ((on.month == b_month) & (on.day < b_day))
+    years = on.year - b_year - before
+    vulnerable = (years < 6) | (years >= 80)
+    level = np.full(birth_ordinal.size, 5, dtype=np.int64)
+    level[precarious] = 4
+    level[vulnerable] = 3
+    level[ald] = 2
+    level[urgent] = 1
+    return level
+
+
 def territory_month(
     communes: Sequence[Commune],
     *,
@@ -328,6 +354,7 @@ def territory_month(
     department: str = "59",
     reference: CommuneReference | None = None,
     demand_spread: float = 0.7,
+    objects: bool = True,
 ) -> TerritoryInstance:
     """Generate a month of ``n_requests`` waiting requests and ``n_physicians`` GPs.
 
@@ -341,6 +368,10 @@ def territory_month(
       CSS 1 % or AME 0.5 % (the highest level met wins), the rest non-priority; 3 % need
       occasional home visits, 2 % home visits only; households of 1 (85 %) to 4 persons;
       received over the six months before the reference date.
+
+    ``objects=False``: no :class:`Request` objects (``requests`` is empty; the arrays are
+    the same, levels computed with whole-array steps): for the columnar path
+    (:func:`mt_access.columnar.match_columns`), whose process then holds only the columns.
     """
     reference = reference or bundled_reference()
     rng = np.random.default_rng(seed)
@@ -431,6 +462,8 @@ def territory_month(
     level = np.full(n_requests, 5, dtype=np.int64)
     requests: list[Request] = []
     append = requests.append
+    if not objects:
+        level = _levels(birth_ordinal, on, urgent, ald, css | ame)
     for i, (c, b, r, nd, p, ur, al, cs, am) in enumerate(
         zip(
             req_commune.tolist(),
@@ -444,6 +477,8 @@ def territory_month(
             ame.tolist(),
             strict=True,
         )
+        if objects
+        else ()
     ):
         birth = date_of(b)
         years = _age(birth, on)

@@ -14,10 +14,11 @@ from typing import Any, Literal, NamedTuple, get_args
 
 import attrs
 import numpy as np
+import numpy.typing as npt
 import pluggy
 
 from mt_access.calendar import Month
-from mt_access.errors import MatchInputError, PluginError
+from mt_access.errors import MatchInputError, PluginError, ReferenceDataError
 from mt_access.geo.communes import CommuneReference, bundled_reference
 from mt_access.geo.distance import DistanceCache
 from mt_access.hooks import Hooks, checked_call, plugin_manager
@@ -39,7 +40,7 @@ from mt_access.result import (
     ScopeDecision,
     Waiting,
 )
-from mt_access.routing import Cell, RouterOutput, RoutingTask, build_cells
+from mt_access.routing import RouterOutput, RoutingTask, build_cells
 
 __all__ = ["EXPLAIN_FULL_MAX_REQUESTS", "GC_PAUSE_MIN_REQUESTS", "Explain", "match"]
 
@@ -252,7 +253,23 @@ def _match(
             waiting.append(item)
 
     seen = _CellsSeen()
-    for rule, members in _groups(policy, in_scope, classes, order):
+    columnar = _ColumnarPath.of(policy, in_scope, classes, available, distances)
+    for rule, members, run_rows in _plan(policy, in_scope, classes, order, columnar):
+        if run_rows is not None and columnar is not None:  # the built-in monthly_quota
+            rows, at = run_rows
+            routed = columnar.route(rows, at, rule, policy, on, remaining, phys, pm)
+            for j, left in enumerate(routed.outcome.left.tolist()):
+                remaining[j] = left
+            placements.extend(routed.placements)
+            waiting.extend(routed.waiting)
+            if explain != "none":
+                seen.add_columns(
+                    [in_scope[i].id for i in rows.tolist()],
+                    routed.outcome.item_cell,
+                    routed.cell_candidates(),
+                )
+            continue
+        assert members is not None
         positions, group_requests, group_classes = zip(*members, strict=True)
         caps = [policy.rule_for(c.level, c.priority).max_distance_km for c in group_classes]
         cell_of, cells = build_cells(group_requests, available, policy, caps, distances)
@@ -288,7 +305,11 @@ def _match(
         waiting.extend(out.waiting)
         pull_lists.extend(out.pull_lists)
         if explain != "none":
-            seen.add(group_requests, cell_of, cells)
+            seen.add_columns(
+                [r.id for r in group_requests],
+                np.asarray(cell_of, dtype=np.int64),
+                [c.candidates for c in cells],
+            )
 
     merged: dict[tuple[str, str], int] = defaultdict(int)
     for p in placements:
@@ -393,20 +414,25 @@ def _instead(request: Request, c: Classification, decision: ResourceDecision) ->
 
 
 class _CellsSeen:
-    """The cells of a run's routing groups and the cell of each request routed, kept to
-    build the result's :class:`~mt_access.result.Eligibility` once, at the end."""
+    """The eligible physicians of the cells of a run's routing groups and the cell of each
+    request routed, kept to build the result's :class:`~mt_access.result.Eligibility` once,
+    at the end."""
 
     def __init__(self) -> None:
         self.cell_of: dict[str, int] = {}
-        self.cells: list[Cell] = []
+        self.candidates: list[npt.NDArray[np.int64]] = []
 
-    def add(
-        self, requests: Sequence[Request], cell_of: Sequence[int], cells: Sequence[Cell]
+    def add_columns(
+        self,
+        request_ids: Sequence[str],
+        cell_of: npt.NDArray[np.int64],
+        candidates: Sequence[npt.NDArray[np.int64]],
     ) -> None:
-        offset = len(self.cells)
-        self.cells.extend(cells)
-        numbers = cell_of if offset == 0 else [c + offset for c in cell_of]
-        self.cell_of.update(zip([r.id for r in requests], numbers, strict=True))
+        """A group's requests (by id), the cell of each, and each cell's candidates
+        (indices into the available physicians)."""
+        offset = len(self.candidates)
+        self.candidates.extend(candidates)
+        self.cell_of.update(zip(request_ids, (cell_of + offset).tolist(), strict=True))
 
     def eligibility(
         self,
@@ -428,7 +454,7 @@ class _CellsSeen:
         # a request held by a ``before`` resource was not routed: it has no cell
         request_ids = tuple(rid for rid in dict.fromkeys(keys) if rid in self.cell_of)
         cell = [self.cell_of[rid] for rid in request_ids]
-        sizes = [int(c.candidates.size) for c in self.cells]
+        sizes = [int(c.size) for c in self.candidates]
         counts = tuple([sizes[c] for c in cell])
         if explain == "counts":
             return Eligibility(request_ids, counts)
@@ -438,7 +464,7 @@ class _CellsSeen:
         def ids(c: int) -> tuple[str, ...]:
             found = names.get(c)
             if found is None:
-                found = names[c] = tuple(physician_ids[np.sort(self.cells[c].candidates)].tolist())
+                found = names[c] = tuple(physician_ids[np.sort(self.candidates[c])].tolist())
             return found
 
         return Eligibility(request_ids, counts, tuple([ids(c) for c in cell]))
@@ -446,6 +472,144 @@ class _CellsSeen:
 
 Member = tuple[int, Request, Classification]
 """A request of a routing group: its position in the run's order, itself, its level."""
+
+
+class _ColumnarPath:
+    """The requests in scope as columns (:class:`mt_access.columnar.RequestColumns`) and
+    the eligible physicians of their communes, for the runs of the built-in
+    ``monthly_quota`` router that :func:`_plan` sends down the columnar path."""
+
+    def __init__(
+        self,
+        columns: Any,
+        eligibility: Any,
+        in_scope: Sequence[Request],
+        classes: Sequence[Classification],
+        available: Sequence[Physician],
+        distances: DistanceCache,
+    ) -> None:
+        self.columns = columns
+        self.eligibility = eligibility
+        self.in_scope = tuple(in_scope)
+        self.classes = tuple(classes)
+        self.available = tuple(available)
+        self.distances = distances
+
+    @classmethod
+    def of(
+        cls,
+        policy: Policy,
+        in_scope: Sequence[Request],
+        classes: Sequence[Classification],
+        available: Sequence[Physician],
+        distances: DistanceCache,
+    ) -> _ColumnarPath | None:
+        """The columnar path for this run's requests, or ``None`` when the policy has no
+        built-in ``monthly_quota`` level, a plugin classified a request in a level the
+        policy does not have (:func:`mt_access.columnar.columnar_runs_allowed`), or a
+        request's commune has no point (the objects' path then names the request)."""
+        from mt_access import columnar
+
+        if not in_scope or not columnar.columnar_runs_allowed(policy, classes):
+            return None
+        columns = columnar.RequestColumns(in_scope, classes, policy)
+        for code in columns.communes:  # a commune without a point: the objects' path says so
+            try:
+                distances.reference.point(code)
+            except ReferenceDataError:
+                return None
+        eligibility = columnar._Eligibility(available, policy, distances, columns)
+        return cls(columns, eligibility, in_scope, classes, available, distances)
+
+    def takes(self, rule: RoutingRule, rows: npt.NDArray[np.int64], policy: Policy) -> bool:
+        """Whether the run of ``rule`` on the requests ``rows`` takes the columnar path."""
+        from mt_access import columnar
+
+        return columnar.is_builtin_quota(rule.router) and columnar.columnar_rows(
+            self.columns, rows, policy.keep_households_together
+        )
+
+    def route(
+        self,
+        rows: npt.NDArray[np.int64],
+        positions: npt.NDArray[np.int64],
+        rule: RoutingRule,
+        policy: Policy,
+        on: dt.date,
+        remaining: Sequence[int],
+        all_physicians: Sequence[Physician],
+        pm: pluggy.PluginManager,
+    ) -> Any:
+        """Route the run's requests ``rows`` (:func:`mt_access.columnar.route_requests`)."""
+        from mt_access import columnar
+
+        task = RoutingTask(
+            rule=rule,
+            policy=policy,
+            on=on,
+            requests=self.in_scope,
+            classifications=self.classes,
+            positions=(),
+            item_cells=np.empty(0, dtype=np.int64),
+            physicians=self.available,
+            remaining=tuple(remaining),
+            cells=(),
+            all_physicians=tuple(all_physicians),
+            distances=self.distances,
+            plugin_manager=pm,
+        )
+        return columnar.route_requests(self.columns, self.eligibility, rows, positions, task)
+
+
+Rows = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]
+"""Requests of a routing group as rows of the requests in scope, and their positions in the
+run's order."""
+
+Run = tuple[RoutingRule, list[Member] | None, Rows | None]
+"""A routing group: its rule, and its requests as members (the objects' path) or as rows
+(the columnar path)."""
+
+
+def _plan(
+    policy: Policy,
+    in_scope: Sequence[Request],
+    classes: Sequence[Classification],
+    order: Sequence[int],
+    columnar: _ColumnarPath | None,
+) -> list[Run]:
+    """The routing groups of :func:`_groups`, those the columnar path takes as rows of the
+    requests in scope (without a member per request), the others as members. The same
+    groups, rules and order as :func:`_groups` (levels of the policy only: ``columnar`` is
+    ``None`` otherwise)."""
+    if columnar is None:
+        groups = _groups(policy, in_scope, classes, order)
+        return [(rule, members, None) for rule, members in groups]
+    segment = _run_keys(policy)
+    levels = [(lv.name, True) for lv in policy.levels]
+    levels.append((policy.non_priority_level, False))
+    rank = columnar.columns.rank
+    by_rank = np.array([-1, *(segment[level] for level in levels)], dtype=np.int64)
+    rows_all = np.asarray(order, dtype=np.int64)
+    runs = by_rank[rank[rows_all]]
+    cuts = [0, *(np.flatnonzero(np.diff(runs)) + 1).tolist(), rows_all.size]
+    plan: list[Run] = []
+    for start, end in itertools.pairwise(cuts):
+        if start == end:
+            continue
+        rows = rows_all[start:end]
+        present = [levels[r - 1] for r in np.unique(rank[rows]).tolist()]
+        rule = policy.rule_for(*levels[int(rank[rows[0]]) - 1])
+        if len({policy.rule_for(*level).max_distance_km for level in present}) > 1:
+            rule = attrs.evolve(rule, max_distance_km=None)
+        if columnar.takes(rule, rows, policy):
+            plan.append((rule, None, (rows, np.arange(start, end, dtype=np.int64))))
+        else:
+            members = [
+                (p, in_scope[i], classes[i])
+                for p, i in zip(range(start, end), rows.tolist(), strict=True)
+            ]
+            plan.append((rule, members, None))
+    return plan
 
 
 def _groups(

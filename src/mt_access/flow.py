@@ -20,20 +20,75 @@ min-cost flow on distance, so the total distance is the minimum for that set of 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, overload
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 from ortools.graph.python import max_flow, min_cost_flow
 
-__all__ = ["Slot", "assign_nearest", "fits", "select_by_priority", "take_slots"]
+__all__ = [
+    "Ragged",
+    "Slot",
+    "assign_nearest",
+    "assign_nearest_flat",
+    "fits",
+    "select_by_priority",
+    "take_slots",
+]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
 
+class Ragged(Sequence[npt.NDArray[Any]]):
+    """One array per cell stored as their concatenation and where each starts (``bounds``,
+    one more than the cells): what :func:`select_by_priority` and :func:`assign_nearest`
+    take as ``candidates`` or ``distances_km`` without a Python object per cell, for runs of
+    tens of thousands of cells. Item ``c`` is a view of ``values[bounds[c]:bounds[c + 1]]``."""
+
+    __slots__ = ("bounds", "values")
+
+    def __init__(self, values: npt.NDArray[Any], bounds: IntArray) -> None:
+        self.values = values
+        self.bounds = bounds
+
+    def __len__(self) -> int:
+        return int(self.bounds.size) - 1
+
+    @overload
+    def __getitem__(self, index: int) -> npt.NDArray[Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[npt.NDArray[Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> npt.NDArray[Any] | Sequence[npt.NDArray[Any]]:
+        if isinstance(index, slice):
+            return [self[c] for c in range(len(self))[index]]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self.values[int(self.bounds[index]) : int(self.bounds[index + 1])]
+
+    def sizes(self) -> IntArray:
+        """The length of each item."""
+        return np.diff(self.bounds)
+
+
+def _flat(arrays: Sequence[npt.NDArray[Any]], dtype: type) -> npt.NDArray[Any]:
+    """The concatenation of ``arrays`` (a :class:`Ragged`'s values as they are)."""
+    if isinstance(arrays, Ragged):
+        return np.asarray(arrays.values, dtype=dtype)
+    if not len(arrays):
+        return np.empty(0, dtype=dtype)
+    return np.concatenate([np.asarray(a, dtype=dtype) for a in arrays])
+
+
 def _offsets(candidates: Sequence[IntArray]) -> tuple[IntArray, IntArray]:
     """Number of candidates of each cell, and where each cell starts in their concatenation."""
+    if isinstance(candidates, Ragged):
+        return candidates.sizes(), np.ascontiguousarray(candidates.bounds[:-1])
     sizes = np.fromiter((c.size for c in candidates), np.int64, len(candidates))
     starts = np.zeros(len(candidates), dtype=np.int64)
     np.cumsum(sizes[:-1], out=starts[1:])
@@ -52,7 +107,7 @@ def _cell_arcs(
     sizes, starts = _offsets(candidates)
     if int(sizes.sum()) == 0:
         return empty, empty, empty
-    heads = np.concatenate([np.asarray(c, dtype=np.int64) for c in candidates])
+    heads = _flat(candidates, np.int64)
     tails = np.repeat(np.arange(n_cells, dtype=np.int64), sizes)
     which = np.arange(heads.size, dtype=np.int64) - np.repeat(starts, sizes)
     live = capacity[heads] > 0
@@ -228,7 +283,9 @@ def select_by_priority(
         return np.zeros(n_units, dtype=np.int64)
     total = int(unit_amount[live_units].sum())
     flow = min_cost_flow.SimpleMinCostFlow()
-    weights = (n_units - live_units).astype(np.int64)  # strictly decreasing with priority
+    # strictly decreasing with priority (any such weights give the same optimum): the units'
+    # ranks among those left in, so the costs' range stays small for the cost scaling
+    weights = np.arange(live_units.size, 0, -1, dtype=np.int64)
     unit_arcs = flow.add_arcs_with_capacity_and_unit_cost(
         np.full(live_units.size, source, dtype=np.int64),
         cell0 + unit_cell[live_units],
@@ -267,18 +324,36 @@ def assign_nearest(
     change what that cell gets.
 
     Returns, per cell, ``(physician index, persons, distance km)`` sorted by distance then
-    physician index.
+    physician index (:func:`assign_nearest_flat` gives the same as arrays).
     """
     n_cells = len(candidates)
     result: list[list[tuple[int, int, float]]] = [[] for _ in range(n_cells)]
+    cells, gps, counts, km = assign_nearest_flat(capacity, candidates, distances_km, cell_supply)
+    for c, j, k, d in zip(cells.tolist(), gps.tolist(), counts.tolist(), km.tolist(), strict=True):
+        result[c].append((j, k, d))
+    return result
+
+
+def assign_nearest_flat(
+    capacity: IntArray,
+    candidates: Sequence[IntArray],
+    distances_km: Sequence[FloatArray],
+    cell_supply: IntArray,
+) -> tuple[IntArray, IntArray, IntArray, FloatArray]:
+    """:func:`assign_nearest` as arrays, one row per (cell, physician) with persons: the
+    cell, the physician, the persons, the distance; sorted by cell, then distance, then
+    physician index. No Python object per cell (``candidates`` and ``distances_km`` may be
+    :class:`Ragged`)."""
+    n_cells = len(candidates)
+    empty = np.empty(0, dtype=np.int64)
     total = int(cell_supply.sum())
     if total == 0:
-        return result
+        return empty, empty, empty, np.empty(0, dtype=np.float64)
     ctails, cheads, which = _cell_arcs(n_cells, candidates, capacity)
     keep = cell_supply[ctails] > 0
     ctails, cheads, which = ctails[keep], cheads[keep], which[keep]
     _, starts = _offsets(candidates)
-    all_km = np.concatenate([np.asarray(d, dtype=np.float64) for d in distances_km])
+    all_km = _flat(distances_km, np.float64)
     dist = all_km[starts[ctails] + which] if ctails.size else np.empty(0, dtype=np.float64)
     metres = np.rint(dist * 1000.0).astype(np.int64)
     flows = np.zeros(ctails.size, dtype=np.int64)
@@ -286,11 +361,9 @@ def assign_nearest(
         flows[arcs] = _assign_part(capacity, cell_supply, ctails[arcs], cheads[arcs], metres[arcs])
     if int(flows.sum()) != total:  # pragma: no cover - guarded by the caller's contract
         raise RuntimeError("the selected persons do not fit the capacities")
-    for a in np.flatnonzero(flows):
-        result[int(ctails[a])].append((int(cheads[a]), int(flows[a]), float(dist[a])))
-    for lst in result:
-        lst.sort(key=lambda t: (t[2], t[0]))
-    return result
+    used = np.flatnonzero(flows)
+    order = used[np.lexsort((cheads[used], dist[used], ctails[used]))]
+    return ctails[order], cheads[order], flows[order], dist[order]
 
 
 def _components(n_cells: int, tails: IntArray, heads: IntArray) -> list[IntArray]:

@@ -22,6 +22,7 @@ import numpy.typing as npt
 import pluggy
 
 from mt_access.errors import MatchInputError, ReferenceDataError
+from mt_access.flow import Slot
 from mt_access.geo.distance import DistanceCache, geodesic_km_many
 from mt_access.geo.point import Point
 from mt_access.model import HomeVisitNeed, Physician, Request
@@ -36,7 +37,16 @@ from mt_access.result import (
     format_km,
 )
 
-__all__ = ["Cell", "RoutableItem", "RouterOutput", "RoutingTask", "build_cells"]
+IntArray = npt.NDArray[np.int64]
+
+__all__ = [
+    "Cell",
+    "RoutableItem",
+    "RouterOutput",
+    "RoutingTask",
+    "build_cells",
+    "quota_placements",
+]
 
 
 @attrs.frozen
@@ -289,9 +299,9 @@ class RoutingTask:
 
 def _in_candidate_order(candidates: npt.NDArray[np.int64], physicians: set[int]) -> list[int]:
     """``physicians`` in the order of ``candidates`` (nearest first), those not among them
-    after (in the set's order): one pass in numpy, not a dict over every candidate."""
-    wanted = np.fromiter(physicians, np.int64, len(physicians))
-    ordered: list[int] = candidates[np.isin(candidates, wanted)].tolist()
+    after (in the set's order): one pass over the candidates, no dict over them (and no
+    ``numpy.isin``, whose fixed cost is that of scanning hundreds of candidates)."""
+    ordered = [j for j in candidates.tolist() if j in physicians]
     if len(ordered) < len(physicians):
         found = set(ordered)
         ordered.extend(j for j in physicians if j not in found)
@@ -389,3 +399,60 @@ def build_cells(
             cells.append(Cell(request.commune, request.home_visits, cand, dist, beyond, limit))
         of_item.append(index)
     return of_item, cells
+
+
+def quota_placements(
+    task: RoutingTask,
+    taken: Sequence[tuple[int, Sequence[Slot]]],
+    left: IntArray,
+    latest: IntArray,
+) -> list[Placement]:
+    """The :class:`Placement` objects, with their explanations, of the requests the
+    ``monthly_quota`` solve placed: ``taken`` pairs each placed request ``i`` of ``task``
+    (priority order) with the slots it took; ``left``: each physician's places after the
+    run; ``latest[j]``: the last request of ``task`` placed with physician ``j`` (-1: none).
+    Used by the router (:func:`mt_access.policies.routers.route_monthly_quota`) and the
+    columnar path (:mod:`mt_access.columnar`), so that both explain alike."""
+    placements: list[Placement] = []
+    nearer_full = _NearerFull(task, left, latest)
+    for i, slots in taken:
+        item = task.item(i)
+        for slot in slots:
+            full, later = nearer_full(item.cell, slot.distance_km, i)
+            why = (
+                "médecin éligible le plus proche ayant une place, après répartition des "
+                "places du mois par ordre de priorité"
+                if full or later
+                else "médecin éligible le plus proche (commune acceptée, modalités adaptées)"
+            )
+            placements.append(
+                task.placement(item, slot.physician, slot.count, slot.distance_km, full, why, later)
+            )
+    return placements
+
+
+class _NearerFull:
+    """The physicians of a cell nearer than a distance who have no place left after the
+    assignment (for the explanations), cached by (cell, distance); for request ``i``, those
+    whose places went only to requests before it in the order (or who had none at the start
+    of the run), and those whose places went in part to requests after it."""
+
+    def __init__(self, task: RoutingTask, left: IntArray, latest: IntArray) -> None:
+        self.task = task
+        self.left: list[int] = left.tolist()  # read element by element: lists, not arrays
+        self.latest: list[int] = latest.tolist()
+        self.cache: dict[tuple[int, float], list[int]] = {}
+
+    def __call__(self, c: int, dist: float, i: int) -> tuple[list[int], list[int]]:
+        gone = self.cache.get((c, dist))
+        if gone is None:
+            cell = self.task.cells[c]
+            stop = int(np.searchsorted(cell.distances_km, dist, side="left"))
+            gone = [j for j in cell.candidates[:stop].tolist() if self.left[j] == 0]
+            self.cache[(c, dist)] = gone
+        if not gone:
+            return gone, []
+        later = [j for j in gone if self.latest[j] > i]
+        if not later:
+            return gone, later
+        return [j for j in gone if self.latest[j] <= i], later

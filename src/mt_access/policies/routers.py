@@ -28,7 +28,7 @@ from mt_access.result import (
     ReasonCode,
     Waiting,
 )
-from mt_access.routing import RoutableItem, RouterOutput, RoutingTask
+from mt_access.routing import RoutableItem, RouterOutput, RoutingTask, quota_placements
 
 __all__ = ["BUILTIN_ROUTERS", "Slot", "age_band", "level_labels"]
 
@@ -295,20 +295,7 @@ def _place_singles(
             latest[slot.physician] = max(int(latest[slot.physician]), i)
         taken.append((i, slots))
     waiting.extend(_waiting_singles(task, singles, cells_of, persons - chosen))
-    nearer_full = _NearerFull(task, left, latest)
-    for i, slots in taken:
-        item = task.item(i)
-        for slot in slots:
-            full, later = nearer_full(item.cell, slot.distance_km, i)
-            why = (
-                "médecin éligible le plus proche ayant une place, après répartition des "
-                "places du mois par ordre de priorité"
-                if full or later
-                else "médecin éligible le plus proche (commune acceptée, modalités adaptées)"
-            )
-            placements.append(
-                task.placement(item, slot.physician, slot.count, slot.distance_km, full, why, later)
-            )
+    placements.extend(quota_placements(task, taken, left, latest))
 
 
 def _waiting_singles(
@@ -335,33 +322,6 @@ def _waiting_singles(
         reason, detail = why[c]
         out.append(Waiting(requests[i].id, cl.level, cl.rank, reason, n, detail))
     return out
-
-
-class _NearerFull:
-    """The physicians of a cell nearer than a distance who have no place left after the
-    assignment (for the explanations), cached by (cell, distance); for request ``i``, those
-    whose places went only to requests before it in the order (or who had none at the start
-    of the run), and those whose places went in part to requests after it."""
-
-    def __init__(self, task: RoutingTask, left: IntArray, latest: IntArray) -> None:
-        self.task = task
-        self.left = left
-        self.latest = latest
-        self.cache: dict[tuple[int, float], list[int]] = {}
-
-    def __call__(self, c: int, dist: float, i: int) -> tuple[list[int], list[int]]:
-        gone = self.cache.get((c, dist))
-        if gone is None:
-            cell = self.task.cells[c]
-            stop = int(np.searchsorted(cell.distances_km, dist, side="left"))
-            gone = [j for j in cell.candidates[:stop].tolist() if self.left[j] == 0]
-            self.cache[(c, dist)] = gone
-        if not gone:
-            return gone, []
-        later = [j for j in gone if self.latest[j] > i]
-        if not later:
-            return gone, later
-        return [j for j in gone if self.latest[j] <= i], later
 
 
 # --------------------------------------------------------------------------------------------
