@@ -26,8 +26,9 @@ from hypothesis import strategies as st
 
 import mt_access
 from factories import COUBLEVIE, MOIRANS, ON, TULLINS, VOIRON, VOREPPE, doc, req
-from mt_access import Classification, MatchResult, Policy, engine, flow, match
-from mt_access.columnar import MatchInput, match_columns, places_left
+from mt_access import Classification, MatchResult, Policy, columnar_routing, engine, flow, match
+from mt_access.columnar import MatchInput, match_columns
+from mt_access.columnar_routing import places_left
 from mt_access.geo import Point
 from mt_access.ledger import CapacityLedger
 from mt_access.model import HomeVisitNeed
@@ -77,16 +78,14 @@ def _objects_path() -> Iterator[None]:
 @contextmanager
 def _columnar_calls() -> Iterator[list[int]]:
     """The number of requests of each run routed on the columnar path."""
-    from mt_access import columnar
-
     calls: list[int] = []
-    inner = columnar.route_requests
+    inner = columnar_routing.route_requests
 
     def spy(*args: Any, **kwargs: Any) -> Any:
         calls.append(len(args[2]))
         return inner(*args, **kwargs)
 
-    with mock.patch.object(columnar, "route_requests", spy):
+    with mock.patch.object(columnar_routing, "route_requests", spy):
         yield calls
 
 

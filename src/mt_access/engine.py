@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pluggy
 
+from mt_access import columnar_routing
 from mt_access.calendar import Month
 from mt_access.errors import MatchInputError, PluginError, ReferenceDataError
 from mt_access.geo.communes import CommuneReference, bundled_reference
@@ -475,7 +476,7 @@ Member = tuple[int, Request, Classification]
 
 
 class _ColumnarPath:
-    """The requests in scope as columns (:class:`mt_access.columnar.RequestColumns`) and
+    """The requests in scope as columns (:class:`mt_access.columnar_routing.RequestColumns`) and
     the eligible physicians of their communes, for the runs of the built-in
     ``monthly_quota`` router that :func:`_plan` sends down the columnar path."""
 
@@ -506,26 +507,22 @@ class _ColumnarPath:
     ) -> _ColumnarPath | None:
         """The columnar path for this run's requests, or ``None`` when the policy has no
         built-in ``monthly_quota`` level, a plugin classified a request in a level the
-        policy does not have (:func:`mt_access.columnar.columnar_runs_allowed`), or a
+        policy does not have (:func:`mt_access.columnar_routing.columnar_runs_allowed`), or a
         request's commune has no point (the objects' path then names the request)."""
-        from mt_access import columnar
-
-        if not in_scope or not columnar.columnar_runs_allowed(policy, classes):
+        if not in_scope or not columnar_routing.columnar_runs_allowed(policy, classes):
             return None
-        columns = columnar.RequestColumns(in_scope, classes, policy)
+        columns = columnar_routing.RequestColumns(in_scope, classes, policy)
         for code in columns.communes:  # a commune without a point: the objects' path says so
             try:
                 distances.reference.point(code)
             except ReferenceDataError:
                 return None
-        eligibility = columnar._Eligibility(available, policy, distances, columns)
+        eligibility = columnar_routing.CellEligibility(available, policy, distances, columns)
         return cls(columns, eligibility, in_scope, classes, available, distances)
 
     def takes(self, rule: RoutingRule, rows: npt.NDArray[np.int64], policy: Policy) -> bool:
         """Whether the run of ``rule`` on the requests ``rows`` takes the columnar path."""
-        from mt_access import columnar
-
-        return columnar.is_builtin_quota(rule.router) and columnar.columnar_rows(
+        return columnar_routing.is_builtin_quota(rule.router) and columnar_routing.columnar_rows(
             self.columns, rows, policy.keep_households_together
         )
 
@@ -540,9 +537,7 @@ class _ColumnarPath:
         all_physicians: Sequence[Physician],
         pm: pluggy.PluginManager,
     ) -> Any:
-        """Route the run's requests ``rows`` (:func:`mt_access.columnar.route_requests`)."""
-        from mt_access import columnar
-
+        """Route the run's requests ``rows`` (:func:`mt_access.columnar_routing.route_requests`)."""
         task = RoutingTask(
             rule=rule,
             policy=policy,
@@ -558,7 +553,9 @@ class _ColumnarPath:
             distances=self.distances,
             plugin_manager=pm,
         )
-        return columnar.route_requests(self.columns, self.eligibility, rows, positions, task)
+        return columnar_routing.route_requests(
+            self.columns, self.eligibility, rows, positions, task
+        )
 
 
 Rows = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]
