@@ -224,7 +224,7 @@ def test_writers_of_two_cpts_do_not_wait_for_each_other(pg_url: str) -> None:
     data and holds on does not hold up the other CPTS's data writes."""
     with (
         PostgresStore(pg_url, cpts="lille") as lille,
-        PostgresStore(pg_url, cpts="roubaix", timeout=2) as roubaix,
+        PostgresStore(pg_url, cpts="roubaix", timeout=10) as roubaix,
     ):
         entered, release = threading.Event(), threading.Event()
         failures: list[BaseException] = []
@@ -244,7 +244,7 @@ def test_writers_of_two_cpts_do_not_wait_for_each_other(pg_url: str) -> None:
         try:
             assert entered.wait(30)
             before = roubaix.data_version()
-            with roubaix.transaction():  # would time out (2 s) behind lille's lock
+            with roubaix.transaction():  # would time out (10 s) behind lille's lock
                 roubaix.put_physician(doc("MG2"))
             assert roubaix.data_version() != before
         finally:

@@ -100,7 +100,7 @@ from mt_access.store.sqlite_integrity import data_invariants
 from mt_access.store.sqlite_schema import state_values
 
 if TYPE_CHECKING:
-    from mt_access.store.postgres_pool import Pool
+    from mt_access.store.postgres_errors import Pool
 
 __all__ = ["DEFAULT_CPTS", "PostgresStore", "grant_cpts"]
 

@@ -15,7 +15,7 @@ from psycopg.pq import TransactionStatus
 from mt_access.store.base import (
     StoreError,
 )
-from mt_access.store.postgres_errors import guard, mask_url, reason, split_url
+from mt_access.store.postgres_errors import connection_error, guard, mask_url, reason, split_url
 from mt_access.store.postgres_schema import (
     POSTGRES_SCHEMA_VERSION,
     REGISTER_FORMAT,
@@ -24,7 +24,7 @@ from mt_access.store.postgres_schema import (
 
 if TYPE_CHECKING:
     from mt_access.model import Physician
-    from mt_access.store.postgres_pool import Pool
+    from mt_access.store.postgres_errors import Pool
 
 __all__ = ["DEFAULT_CPTS", "Connection", "Cursor", "PostgresConnection", "Step"]
 
@@ -130,8 +130,6 @@ class PostgresConnection:
         """A connection of ``pool`` (:class:`~mt_access.store.postgres_pool.PostgresPool`),
         set to this store's CPTS: the setting, the schema's marks, the role's CPTS and the
         register checked in one round trip (the pool checked the schema at its start)."""
-        from mt_access.store.postgres_pool import connection_error
-
         try:
             conn = pool.getconn(timeout=self._timeout)
         except Exception as exc:  # psycopg_pool.PoolTimeout, psycopg.Error
