@@ -10,7 +10,8 @@ be placed no longer form a matroid and one flow cannot choose them. Two methods:
   max flow (the result is the one the earlier implementation, one flow per step, gave).
 * :func:`exact`, the lexicographic optimum: persons placed at level 1 first, then at level
   2, and so on (then older households, then the total distance), by CP-SAT (OR-Tools),
-  one worker, fixed seed and a deterministic time budget, seeded by the greedy.
+  one worker, fixed seed and a deterministic time budget, seeded by the greedy; ties broken
+  canonically (each household in priority order with its earliest candidate).
 
 :func:`plan` runs the greedy; it keeps it when it reaches the bound of the relaxation where
 households may be split (then it is optimal), and otherwise asks CP-SAT when the model is
@@ -298,7 +299,9 @@ def exact(
 ) -> tuple[dict[int, int], bool] | None:
     """The assignment of households that places the most persons at level 1, then at level
     2, ... (one-person requests counted as the flow places them), then the most households
-    by seniority, then the smallest total distance.
+    by seniority, then the smallest total distance; among those, each household in priority
+    order with the earliest candidate it can have (:func:`_break_ties`), when every stage is
+    solved to optimality within the budget.
 
     Args:
         problem: the requests and GPs.
