@@ -14,6 +14,15 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+import mt_access
+from mt_access import routing
+from mt_access.errors import MatchInputError, ReferenceDataError
+from mt_access.geo import DistanceCache, bundled_reference
+from mt_access.geo.distance import geodesic_km_many
+from mt_access.model import HomeVisitNeed, Physician, Request
+from mt_access.policy import Policy
+from mt_access.routing import Cell, build_cells
 from strategies import (
     BOTH,
     MAX_DISTANCES_KM,
@@ -25,15 +34,6 @@ from strategies import (
     instances,
     variants,
 )
-
-import mt_access
-from mt_access import routing
-from mt_access.errors import MatchInputError, ReferenceDataError
-from mt_access.geo import DistanceCache, bundled_reference
-from mt_access.geo.distance import geodesic_km_many
-from mt_access.model import HomeVisitNeed, Physician, Request
-from mt_access.policy import Policy
-from mt_access.routing import Cell, build_cells
 
 
 def former_build_cells(
@@ -137,9 +137,10 @@ def test_cells_are_those_worked_out_from_scratch(
         requests, physicians, policy, limits, DistanceCache(bundled_reference())
     )
     for _ in range(2):  # the second call reuses the table
-        assert build_cells(
-            requests, physicians, policy, limits, DistanceCache(bundled_reference())
-        ) == expected
+        assert (
+            build_cells(requests, physicians, policy, limits, DistanceCache(bundled_reference()))
+            == expected
+        )
 
 
 def _gps() -> list[Physician]:

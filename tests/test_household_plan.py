@@ -199,7 +199,8 @@ def test_exact_ties_are_canonical(problem: HouseholdProblem, data: st.DataObject
     cells = data.draw(st.permutations(range(len(problem.candidates))))
     found = households.exact(problem)
     other = households.exact(relabelled(problem, gps, cells))
-    assert found is not None and other is not None
+    assert found is not None
+    assert other is not None
     assert other[0] == {i: gps[j] for i, j in found[0].items()}
     check_assignment(problem, found[0])
 
