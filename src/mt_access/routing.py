@@ -183,7 +183,11 @@ class RoutingTask:
         location = self.requests[i].patient.location
         if location is not None:
             return location
-        return self.distances.reference.point(self.requests[i].commune)
+        commune = self.requests[i].commune
+        point = self._commune_points.get(commune)
+        if point is None:
+            point = self._commune_points[commune] = self.distances.reference.point(commune)
+        return point
 
     def item(self, i: int) -> RoutableItem:
         """Request ``i`` as a :class:`RoutableItem`."""
@@ -302,6 +306,11 @@ class RoutingTask:
             nearer_full=full_ids,
             explanation=text,
         )
+
+    @functools.cached_property
+    def _commune_points(self) -> dict[str, Point]:
+        """The point of each request's commune (looked up once)."""
+        return {}
 
     @functools.cached_property
     def _heads(self) -> dict[Classification, str]:
