@@ -117,6 +117,7 @@ def voironnais() -> Policy:
     variant=variants(),
     caps=st.lists(st.sampled_from((None, *MAX_DISTANCES_KM)), min_size=14, max_size=14),
     warm=st.booleans(),
+    left_out=st.sets(st.integers(0, 5)),
 )
 def test_cells_are_those_worked_out_from_scratch(
     voironnais: Policy,
@@ -124,23 +125,31 @@ def test_cells_are_those_worked_out_from_scratch(
     variant: object,
     caps: list[float | None],
     warm: bool,
+    left_out: set[int],
 ) -> None:
     """Same cell of each request and same cells (candidates, distances bit for bit, beyond,
-    caps), whether the physicians' table is new or was kept from an earlier call."""
+    caps), whether the physicians' table is new or was kept from an earlier call, and when
+    it is built on more physicians (``among``: every GP, the cells for some of them)."""
     policy = apply_variant(voironnais, variant)  # type: ignore[arg-type]
     requests = instance.requests  # type: ignore[attr-defined]
-    physicians = sorted(instance.physicians, key=lambda p: p.id)  # type: ignore[attr-defined]
+    everyone = sorted(instance.physicians, key=lambda p: p.id)  # type: ignore[attr-defined]
     limits = caps[: len(requests)]
     if not warm:
         routing.clear_cell_caches()
-    expected = former_build_cells(
-        requests, physicians, policy, limits, DistanceCache(bundled_reference())
-    )
-    for _ in range(2):  # the second call reuses the table
-        assert (
-            build_cells(requests, physicians, policy, limits, DistanceCache(bundled_reference()))
-            == expected
+    for physicians in (everyone, [p for j, p in enumerate(everyone) if j not in left_out]):
+        expected = former_build_cells(
+            requests, physicians, policy, limits, DistanceCache(bundled_reference())
         )
+        for among in (None, everyone, None):  # the last call reuses the table
+            found = build_cells(
+                requests,
+                physicians,
+                policy,
+                limits,
+                DistanceCache(bundled_reference()),
+                among=among,
+            )
+            assert found == expected
 
 
 def _gps() -> list[Physician]:
@@ -216,6 +225,28 @@ def test_the_tables_kept_are_bounded(voironnais: Policy) -> None:
         gps = [attrs.evolve(p, id=f"{p.id}{k}") for p in _gps()]
         routing._physician_table(gps, voironnais, bundled_reference())
     assert len(routing._tables) == routing.TABLE_CACHE_SIZE
+
+
+def test_among_must_hold_the_physicians_in_order(voironnais: Policy) -> None:
+    """Physicians that are not a subsequence of ``among`` (same objects, same order): the
+    table is built on them, not on ``among``."""
+    gps = _gps()
+    cells = _cells(voironnais, gps)
+    assert routing._places_in(gps[::-1], gps) is None
+    places = routing._places_in([*gps, gps[0]], gps[1:])
+    assert places is not None
+    assert places.tolist() == [-1, 0, -1]
+    asks = [
+        mt_access.Request(
+            id="R0",
+            received=ON,
+            patient=mt_access.Patient(birth_date=ON.replace(year=1980), commune=VOIRON),
+        )
+    ]
+    found = build_cells(
+        asks, gps, voironnais, None, DistanceCache(bundled_reference()), among=gps[::-1]
+    )
+    assert found[1][0] == cells[0]
 
 
 def test_an_unknown_commune_still_names_the_request(voironnais: Policy) -> None:

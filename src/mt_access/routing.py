@@ -489,6 +489,8 @@ def build_cells(
     policy: Policy,
     max_distance_km: float | Sequence[float | None] | None,
     distances: DistanceCache,
+    *,
+    among: Sequence[Physician] | None = None,
 ) -> tuple[list[int], list[Cell]]:
     """Group requests into cells and compute each cell's eligible physicians.
 
@@ -501,7 +503,10 @@ def build_cells(
     What depends only on the physicians (who accepts which commune, their points, the
     distances from each commune's point to them) is worked out once per set of physicians
     and kept between calls (:func:`_physician_table`): a simulation's or a register's
-    months with the same GPs reuse it, whatever their capacities.
+    months with the same GPs reuse it, whatever their capacities. ``among``: physicians
+    of which ``physicians`` is a subsequence (the same objects, in the same order), e.g.
+    every GP of the run where ``physicians`` are those available: the work is kept for
+    them, so that a GP suspended or back changes nothing kept (the cells are the same).
     """
     caps: Sequence[float | None] = (
         [max_distance_km] * len(requests)
@@ -510,8 +515,10 @@ def build_cells(
     )
     if len(caps) != len(requests):
         raise ValueError("one maximum distance per request")
-    table = _physician_table(physicians, policy, distances.reference)
-    memo = distances if len(physicians) <= TABLE_CACHE_MAX_PHYSICIANS else None
+    place = _places_in(among, physicians) if among is not None else None
+    base = physicians if place is None or among is None else among
+    table = _physician_table(base, policy, distances.reference)
+    memo = distances if len(base) <= TABLE_CACHE_MAX_PHYSICIANS else None
     cell_index: dict[tuple[object, ...], int] = {}
     cells: list[Cell] = []
     of_item: list[int] = []
@@ -526,15 +533,32 @@ def build_cells(
         index = cell_index.get(key)
         if index is None:
             index = cell_index[key] = len(cells)
-            cells.append(_cell(table, request, limit, memo))
+            cells.append(_cell(table, request, limit, memo, place))
         of_item.append(index)
     return of_item, cells
 
 
+def _places_in(among: Sequence[Physician], physicians: Sequence[Physician]) -> IntArray | None:
+    """For each physician of ``among``, its index in ``physicians`` (-1: not there); None
+    when ``physicians`` is not a subsequence of ``among`` (same objects, same order)."""
+    place = np.full(len(among), -1, dtype=np.int64)
+    k = 0
+    for j, p in enumerate(among):
+        if k < len(physicians) and physicians[k] is p:
+            place[j] = k
+            k += 1
+    return place if k == len(physicians) else None
+
+
 def _cell(
-    table: _PhysicianTable, request: Request, limit: float | None, memo: DistanceCache | None
+    table: _PhysicianTable,
+    request: Request,
+    limit: float | None,
+    memo: DistanceCache | None,
+    place: IntArray | None,
 ) -> Cell:
-    """The cell of ``request`` (see :func:`build_cells`)."""
+    """The cell of ``request`` (see :func:`build_cells`); ``place``: the index of each
+    physician of the table among those eligible (-1: left out), None: the same."""
     origin = request.patient.location
     declined = request.declined_by
     if origin is None:  # the commune's point: its row, refusals taken out (order kept)
@@ -545,14 +569,22 @@ def _cell(
         if declined and cand.size:
             keep = np.array([table.ids[j] not in declined for j in cand.tolist()], dtype=bool)
             cand, dist = cand[keep], dist[keep]
+        if place is not None and cand.size:
+            cand = place[cand]
+            there = cand >= 0
+            cand, dist = cand[there], dist[there]
     else:
         cand = table.accepting(request.commune, request.home_visits)
         if declined and cand.size:
             keep = np.array([table.ids[j] not in declined for j in cand.tolist()], dtype=bool)
             cand = cand[keep]
+        if place is not None and cand.size:
+            cand = cand[place[cand] >= 0]
         if cand.size:
             km = geodesic_km_many(origin.lat, origin.lon, table.lat[cand], table.lon[cand])
             cand, dist = table.nearest_first(cand, np.asarray(km, dtype=np.float64))
+            if place is not None:
+                cand = place[cand]
         else:
             dist = np.empty(0)
     beyond = 0
