@@ -159,6 +159,109 @@ def test_exact_respects_eligibility_and_capacity(problem: HouseholdProblem) -> N
     check_assignment(problem, found[0])
 
 
+def relabelled(problem: HouseholdProblem, gps: list[int], cells: list[int]) -> HouseholdProblem:
+    """The same problem with GP ``j`` numbered ``gps[j]`` and cell ``c`` numbered
+    ``cells[c]`` (each cell's candidates in the same order, nearest first)."""
+    capacity = np.zeros_like(problem.capacity)
+    capacity[gps] = problem.capacity
+    candidates: list[np.ndarray] = [np.empty(0, dtype=np.int64)] * len(cells)
+    distances: list[np.ndarray] = [np.empty(0)] * len(cells)
+    for c, new in enumerate(cells):
+        candidates[new] = np.array([gps[j] for j in problem.candidates[c].tolist()], np.int64)
+        distances[new] = problem.distances_km[c]
+    item_cell = np.array(cells, dtype=np.int64)[problem.item_cell]
+    return problem._replace(
+        capacity=capacity, candidates=candidates, distances_km=distances, item_cell=item_cell
+    )
+
+
+@st.composite
+def tied_problems(draw: st.DrawFn) -> HouseholdProblem:
+    """Problems with many ties: distances 0, 1 or 2 km, households of 2 and 3."""
+    problem = draw(problems(max_requests=12, max_gps=5))
+    distances = [np.floor(d / 5) for d in problem.distances_km]
+    order = [np.lexsort((c, d)) for c, d in zip(problem.candidates, distances, strict=True)]
+    return problem._replace(
+        candidates=[c[o] for c, o in zip(problem.candidates, order, strict=True)],
+        distances_km=[d[o] for d, o in zip(distances, order, strict=True)],
+    )
+
+
+@settings(max_examples=80, deadline=None)
+@given(problem=st.one_of(problems(max_requests=12, max_gps=5), tied_problems()), data=st.data())
+def test_exact_ties_are_canonical(problem: HouseholdProblem, data: st.DataObject) -> None:
+    """CP-SAT's assignment does not depend on how the problem is laid out: with the GPs
+    numbered otherwise and the cells in another order (the same problem), each household
+    gets the same GP. Among equally good assignments (persons per level, seniority,
+    distance), the households in priority order each take the earliest candidate they can,
+    whatever the GPs' numbers."""
+    gps = data.draw(st.permutations(range(problem.capacity.size)))
+    cells = data.draw(st.permutations(range(len(problem.candidates))))
+    found = households.exact(problem)
+    other = households.exact(relabelled(problem, gps, cells))
+    assert found is not None
+    assert other is not None
+    assert other[0] == {i: gps[j] for i, j in found[0].items()}
+    check_assignment(problem, found[0])
+
+
+@st.composite
+def households_only(draw: st.DrawFn) -> HouseholdProblem:
+    """Only households (2 or 3 persons), distances of 0 or 1 km: many equally good
+    assignments."""
+    problem = draw(tied_problems())
+    persons = np.array(
+        [draw(st.sampled_from([2, 3])) for _ in range(problem.item_cell.size)], dtype=np.int64
+    )
+    distances = [np.minimum(d, 1.0) for d in problem.distances_km]
+    return problem._replace(item_persons=persons, keep=persons > 1, distances_km=distances)
+
+
+def canonical_brute_force(problem: HouseholdProblem) -> dict[int, int]:
+    """Every assignment of the households (none may split; no one-person request): the best
+    persons per level, then seniority, then distance, as :func:`households.exact` ranks them;
+    among the best, the households in priority order each with the earliest candidate."""
+    n = problem.item_cell.size
+    options = []
+    for i in problem.households:
+        c = int(problem.item_cell[i])
+        cand = problem.candidates[c].tolist()
+        size = int(problem.item_persons[i])
+        fits = [(k, j) for k, j in enumerate(cand) if problem.capacity[j] >= size]
+        options.append([*fits, (len(fits), None)])  # not placed: last
+    best: tuple[object, ...] | None = None
+    chosen: dict[int, int] = {}
+    for combo in itertools.product(*options):
+        assignment = {
+            i: j for i, (_, j) in zip(problem.households, combo, strict=True) if j is not None
+        }
+        if (households.residual(problem, assignment) < 0).any():
+            continue
+        distance = 0
+        for i, j in assignment.items():
+            c = int(problem.item_cell[i])
+            km = problem.distances_km[c][problem.candidates[c].tolist().index(j)]
+            distance += int(problem.item_persons[i]) * round(km * 1000)
+        seniority = sum(n - i for i in assignment)
+        ranks = tuple(-k for k, _ in combo)  # earlier candidates first
+        key = (households.level_counts(problem, assignment), seniority, -distance, ranks)
+        if best is None or key > best:
+            best, chosen = key, assignment
+    return chosen
+
+
+@settings(max_examples=120, deadline=None)
+@given(problem=households_only())
+def test_exact_breaks_ties_by_the_earliest_candidate(problem: HouseholdProblem) -> None:
+    """Among the assignments equally good on persons per level, seniority and distance,
+    CP-SAT's answer is the canonical one (brute force): not the one its search meets first."""
+    if len(problem.households) > 6:  # keeps the brute force small
+        return
+    found = households.exact(problem)
+    assert found is not None
+    assert found[0] == canonical_brute_force(problem)
+
+
 # --------------------------------------------------------------------------------------------
 # Through the engine
 

@@ -510,6 +510,42 @@ def test_the_documented_script_runs_without_a_main_guard(tmp_path: Path) -> None
     assert proc.stdout.count("le plus proche") == 1  # one table
 
 
+def test_the_pages_first_examples_run_as_a_plain_script(tmp_path: Path) -> None:
+    """The two examples at the top of docs/simulation.md, one after the other in a script run
+    as ``python exemples.py`` (no ``__main__`` guard), with ``compare`` using two processes
+    (its default on two cores, here from the first run) and the worker running every chunk:
+    the script's top level runs once, both comparisons end."""
+    page = (Path(__file__).resolve().parents[1] / "docs" / "simulation.md").read_text("utf-8")
+    section = page.split("## The two questions", 1)[1].split("\n## ", 1)[0]
+    examples = re.findall(r"```python\n(.*?)```", section, re.DOTALL)
+    assert len(examples) == 2
+    script = tmp_path / "exemples.py"
+    script.write_text(
+        "import importlib, os\n"
+        "import mt_access.simulation.pool\n"
+        "os.cpu_count = lambda: 2  # compare's default: one process per core\n"
+        "importlib.import_module('mt_access.simulation.compare').AUTO_PARALLEL_RUNS = 1\n"
+        "mt_access.simulation.pool.CALLER_RUNS_CHUNKS = False  # the worker runs every chunk\n"
+        "print('haut du script')\n"
+        + "".join(f"{example}print(f'{{result.workers}} processus')\n" for example in examples),
+        encoding="utf-8",
+    )
+    source = str(Path(mt_access.__file__).resolve().parents[1])
+    path = os.pathsep.join(filter(None, [source, os.environ.get("PYTHONPATH")]))
+    proc = subprocess.run(
+        [sys.executable, script.name],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": path},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("haut du script") == 1, proc.stdout
+    assert proc.stdout.count("2 processus") == 2, proc.stdout
+
+
 @attrs.frozen
 class _ScriptEvent(GPWithdraws):
     """An event type of the caller's script (see the test below)."""

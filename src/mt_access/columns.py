@@ -8,6 +8,7 @@ costs seconds in Python; criterion kinds may instead provide a vectorised test o
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Sequence
 from functools import cached_property
 
@@ -36,7 +37,7 @@ class RequestTable:
         return len(self.requests)
 
     def _flag(self, name: str) -> BoolArray:
-        return np.fromiter((getattr(r, name) for r in self.requests), bool, len(self.requests))
+        return np.fromiter(map(operator.attrgetter(name), self.requests), bool, len(self.requests))
 
     @cached_property
     def _birth(self) -> tuple[IntArray, IntArray]:

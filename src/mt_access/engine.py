@@ -273,7 +273,7 @@ def _match(
         assert members is not None
         positions, group_requests, group_classes = zip(*members, strict=True)
         caps = [policy.rule_for(c.level, c.priority).max_distance_km for c in group_classes]
-        cell_of, cells = build_cells(group_requests, available, policy, caps, distances)
+        cell_of, cells = build_cells(group_requests, available, policy, caps, distances, among=phys)
         task = RoutingTask(
             rule=rule,
             policy=policy,

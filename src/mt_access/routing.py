@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections import defaultdict
-from collections.abc import Sequence
+import threading
+from collections import OrderedDict, defaultdict
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 import attrs
@@ -23,6 +24,7 @@ import pluggy
 
 from mt_access.errors import MatchInputError, ReferenceDataError
 from mt_access.flow import Slot
+from mt_access.geo.communes import CommuneReference
 from mt_access.geo.distance import DistanceCache, geodesic_km_many
 from mt_access.geo.point import Point
 from mt_access.model import HomeVisitNeed, Physician, Request
@@ -37,16 +39,20 @@ from mt_access.result import (
     format_km,
 )
 
-IntArray = npt.NDArray[np.int64]
-
 __all__ = [
+    "TABLE_CACHE_MAX_PHYSICIANS",
+    "TABLE_CACHE_SIZE",
     "Cell",
     "RoutableItem",
     "RouterOutput",
     "RoutingTask",
     "build_cells",
+    "clear_cell_caches",
     "quota_placements",
 ]
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
 
 
 @attrs.frozen
@@ -179,7 +185,11 @@ class RoutingTask:
         location = self.requests[i].patient.location
         if location is not None:
             return location
-        return self.distances.reference.point(self.requests[i].commune)
+        commune = self.requests[i].commune
+        point = self._commune_points.get(commune)
+        if point is None:
+            point = self._commune_points[commune] = self.distances.reference.point(commune)
+        return point
 
     def item(self, i: int) -> RoutableItem:
         """Request ``i`` as a :class:`RoutableItem`."""
@@ -253,14 +263,22 @@ class RoutingTask:
         """
         c = item.classification
         phys = self.physicians[physician_index]
-        reference = self.distances.reference
-        if c.priority:
-            head = f"Demande prioritaire (niveau {c.rank} « {c.level} »)"
-            if c.criteria:
-                head += " : " + ", ".join(c.criteria)
-        else:
-            head = f"Demande non prioritaire (« {c.level} »)"
-        commune = reference.get(phys.commune).name if phys.commune in reference else phys.commune
+        head = self._heads.get(c)
+        if head is None:
+            if c.priority:
+                head = f"Demande prioritaire (niveau {c.rank} « {c.level} »)"
+                if c.criteria:
+                    head += " : " + ", ".join(c.criteria)
+            else:
+                head = f"Demande non prioritaire (« {c.level} »)"
+            self._heads[c] = head
+        commune = self._commune_names.get(phys.commune)
+        if commune is None:
+            reference = self.distances.reference
+            commune = (
+                reference.get(phys.commune).name if phys.commune in reference else phys.commune
+            )
+            self._commune_names[phys.commune] = commune
         same = phys.commune == item.request.commune and distance_km < 0.05
         where = "même commune" if same else format_km(distance_km)
         text = f"{head}. Attribuée à {phys.name} ({commune}, {where}) : {why}."
@@ -291,17 +309,41 @@ class RoutingTask:
             explanation=text,
         )
 
+    @functools.cached_property
+    def _commune_points(self) -> dict[str, Point]:
+        """The point of each request's commune (looked up once)."""
+        return {}
+
+    @functools.cached_property
+    def _heads(self) -> dict[Classification, str]:
+        """The first sentence of an explanation, per classification (built once)."""
+        return {}
+
+    @functools.cached_property
+    def _commune_names(self) -> dict[str, str]:
+        """The name of each physician's commune, as the explanations say it (looked up once)."""
+        return {}
+
     def _names(self, physicians: Sequence[int]) -> str:
         names = ", ".join(self.physicians[j].name for j in physicians[:5])
         more = f" et {len(physicians) - 5} autre(s)" if len(physicians) > 5 else ""
         return names + more
 
 
+_SMALL_CELL = 256
+"""Up to this many candidates, :func:`_in_candidate_order` scans them in Python."""
+
+
 def _in_candidate_order(candidates: npt.NDArray[np.int64], physicians: set[int]) -> list[int]:
     """``physicians`` in the order of ``candidates`` (nearest first), those not among them
-    after (in the set's order): one pass over the candidates, no dict over them (and no
-    ``numpy.isin``, whose fixed cost is that of scanning hundreds of candidates)."""
-    ordered = [j for j in candidates.tolist() if j in physicians]
+    after (in the set's order): one pass over the candidates, no dict over them; a cell of
+    up to :data:`_SMALL_CELL` candidates is scanned in Python (``numpy.isin``'s fixed cost
+    is that of scanning hundreds of candidates), a larger one with ``numpy.isin``."""
+    if candidates.size <= _SMALL_CELL:
+        ordered = [j for j in candidates.tolist() if j in physicians]
+    else:
+        wanted = np.fromiter(physicians, np.int64, len(physicians))
+        ordered = candidates[np.isin(candidates, wanted)].tolist()
     if len(ordered) < len(physicians):
         found = set(ordered)
         ordered.extend(j for j in physicians if j not in found)
@@ -312,12 +354,147 @@ def _need_mask(physicians: Sequence[Physician], need: HomeVisitNeed) -> npt.NDAr
     return np.array([p.serves(need) for p in physicians], dtype=bool)
 
 
+class _PhysicianTable:
+    """What :func:`build_cells` needs of a set of physicians, worked out once: who accepts
+    each commune, their points, ids and modalities; and, filled as cells ask, the eligible
+    physicians of each (commune, need) for requests at the commune's point, nearest first
+    (ties by id), with their distances. Depends only on the physicians' ids, communes,
+    locations, modalities and accepted communes, the policy's default accepted communes and
+    the commune reference (:func:`_physician_table` keys it on exactly these): never on
+    capacities, statuses or the date."""
+
+    __slots__ = (
+        "by_commune",
+        "id_text",
+        "ids",
+        "lat",
+        "lon",
+        "need_masks",
+        "points",
+        "reference",
+        "rows",
+    )
+
+    def __init__(
+        self, physicians: Sequence[Physician], policy: Policy, reference: CommuneReference
+    ) -> None:
+        n = len(physicians)
+        accepting: dict[str, list[int]] = defaultdict(list)
+        for j, p in enumerate(physicians):
+            for commune in p.accepted_communes or policy.accepted_by_default(p.commune):
+                accepting[commune].append(j)
+        self.by_commune = {c: _int_array(js) for c, js in accepting.items()}
+        self.points = [
+            p.location if p.location is not None else reference.point(p.commune) for p in physicians
+        ]
+        self.lat = np.array([point.lat for point in self.points], dtype=np.float64)
+        self.lon = np.array([point.lon for point in self.points], dtype=np.float64)
+        self.ids = np.array([p.id for p in physicians], dtype=object)
+        self.id_text = self.ids.astype(str) if n else np.empty(0, dtype=str)
+        self.need_masks = {need: _need_mask(physicians, need) for need in HomeVisitNeed}
+        self.reference = reference
+        self.rows: dict[tuple[str, HomeVisitNeed], tuple[IntArray, FloatArray]] = {}
+
+    def accepting(self, commune: str, need: HomeVisitNeed) -> IntArray:
+        """The physicians accepting ``commune`` and serving ``need``, by index."""
+        cand = self.by_commune.get(commune)
+        if cand is None:
+            return np.empty(0, dtype=np.int64)
+        found: IntArray = cand[self.need_masks[need][cand]]
+        return found
+
+    def nearest_first(self, cand: IntArray, dist: FloatArray) -> tuple[IntArray, FloatArray]:
+        """``cand`` and ``dist`` sorted by distance, then physician id."""
+        order = np.lexsort((self.id_text[cand], dist))
+        return cand[order], dist[order]
+
+    def commune_row(
+        self, commune: str, need: HomeVisitNeed, memo: DistanceCache | None
+    ) -> tuple[IntArray, FloatArray]:
+        """The eligible physicians of a request at ``commune``'s point needing ``need`` (before
+        refusals and maximum distances), nearest first, and their distances (km), computed
+        through ``memo`` when given (the same floats).
+
+        Raises:
+            ReferenceDataError: the commune is unknown or has no point.
+        """
+        key = (commune, need)
+        row = self.rows.get(key)
+        if row is None:
+            origin = self.reference.point(commune)
+            cand = self.accepting(commune, need)
+            if not cand.size:
+                dist = np.empty(0)
+            elif memo is not None:  # pairs kept by the caller's cache across tables
+                dist = memo.between_many(origin, [self.points[j] for j in cand.tolist()])
+            else:
+                dist = geodesic_km_many(origin.lat, origin.lon, self.lat[cand], self.lon[cand])
+            cand, dist = self.nearest_first(cand, np.asarray(dist, dtype=np.float64))
+            row = self.rows[key] = (_read_only(cand), _read_only(dist))
+        return row
+
+
+TABLE_CACHE_SIZE = 8
+"""How many sets of physicians :func:`build_cells` keeps its work on (:class:`_PhysicianTable`)
+between calls, least recently used out first: a simulation's months, a register's runs."""
+
+TABLE_CACHE_MAX_PHYSICIANS = 10_000
+"""Above this many physicians, :func:`build_cells` keeps nothing between calls (a France-sized
+month would hold its communes' rows in memory for nothing)."""
+
+_tables: OrderedDict[Hashable, _PhysicianTable] = OrderedDict()
+_tables_lock = threading.Lock()
+
+
+def _physician_key(p: Physician) -> tuple[object, ...]:
+    return (p.id, p.commune, p.location, p.accepted_communes, p.modalities)
+
+
+def _physician_table(
+    physicians: Sequence[Physician], policy: Policy, reference: CommuneReference
+) -> _PhysicianTable:
+    """The :class:`_PhysicianTable` of ``physicians``, reused when an earlier call had the
+    same physicians (same ids in the same order, communes, locations, modalities and accepted
+    communes), the same default accepted communes in the policy and the same reference.
+
+    A capacity, status or name changes nothing here; a physician's commune, location,
+    modalities or accepted communes, or the set of physicians, gives another table."""
+    if len(physicians) > TABLE_CACHE_MAX_PHYSICIANS:
+        return _PhysicianTable(physicians, policy, reference)
+    key = (
+        reference,
+        policy.default_accepted_communes,
+        policy.territory,
+        tuple([_physician_key(p) for p in physicians]),
+    )
+    with _tables_lock:
+        table = _tables.get(key)
+        if table is not None:
+            _tables.move_to_end(key)
+            return table
+    table = _PhysicianTable(physicians, policy, reference)
+    with _tables_lock:
+        _tables[key] = table
+        while len(_tables) > TABLE_CACHE_SIZE:
+            _tables.popitem(last=False)
+    return table
+
+
+def clear_cell_caches() -> None:
+    """Forget the physicians' tables :func:`build_cells` kept between calls (they are
+    keyed on what they depend on, so this is never needed for correct results)."""
+    with _tables_lock:
+        _tables.clear()
+
+
 def build_cells(
     requests: Sequence[Request],
     physicians: Sequence[Physician],
     policy: Policy,
     max_distance_km: float | Sequence[float | None] | None,
     distances: DistanceCache,
+    *,
+    among: Sequence[Physician] | None = None,
 ) -> tuple[list[int], list[Cell]]:
     """Group requests into cells and compute each cell's eligible physicians.
 
@@ -326,6 +503,14 @@ def build_cells(
     home visits, has not declined it, and is within the maximum distance: one for all the
     requests, or one per request (``max_distance_km[i]`` for ``requests[i]``, the cap of its
     level's rule).
+
+    What depends only on the physicians (who accepts which commune, their points, the
+    distances from each commune's point to them) is worked out once per set of physicians
+    and kept between calls (:func:`_physician_table`): a simulation's or a register's
+    months with the same GPs reuse it, whatever their capacities. ``among``: physicians
+    of which ``physicians`` is a subsequence (the same objects, in the same order), e.g.
+    every GP of the run where ``physicians`` are those available: the work is kept for
+    them, so that a GP suspended or back changes nothing kept (the cells are the same).
     """
     caps: Sequence[float | None] = (
         [max_distance_km] * len(requests)
@@ -334,69 +519,25 @@ def build_cells(
     )
     if len(caps) != len(requests):
         raise ValueError("one maximum distance per request")
-    reference = distances.reference
-    n = len(physicians)
-    by_commune: dict[str, list[int]] = defaultdict(list)
-    for j, p in enumerate(physicians):
-        for commune in p.accepted_communes or policy.accepted_by_default(p.commune):
-            by_commune[commune].append(j)
-    lat = np.empty(n)
-    lon = np.empty(n)
-    own_location = np.zeros(n, dtype=bool)
-    for j, p in enumerate(physicians):
-        point = p.location if p.location is not None else reference.point(p.commune)
-        lat[j], lon[j] = point.lat, point.lon
-        own_location[j] = p.location is not None
-    ids = np.array([p.id for p in physicians], dtype=object)
-    need_masks = {need: _need_mask(physicians, need) for need in HomeVisitNeed}
-    phys_communes = [p.commune for p in physicians]
-
+    place = _places_in(among, physicians) if among is not None else None
+    base = physicians if place is None or among is None else among
+    table = _physician_table(base, policy, distances.reference)
+    memo = distances if len(base) <= TABLE_CACHE_MAX_PHYSICIANS else None
     cell_index: dict[tuple[object, ...], int] = {}
     cells: list[Cell] = []
     of_item: list[int] = []
     for request, limit in zip(requests, caps, strict=True):
-        origin = request.patient.location
-        own = origin is not None
         key = (
             request.commune,
-            origin,
+            request.patient.location,
             request.home_visits,
             request.declined_by,
             limit,
         )
         index = cell_index.get(key)
         if index is None:
-            if origin is None:
-                try:
-                    origin = reference.point(request.commune)
-                except ReferenceDataError as exc:
-                    raise MatchInputError(f"demande {request.id} : {exc}") from exc
-            cand = np.array(by_commune.get(request.commune, ()), dtype=np.int64)
-            if cand.size:
-                cand = cand[need_masks[request.home_visits][cand]]
-            if cand.size and request.declined_by:
-                keep = np.array([ids[j] not in request.declined_by for j in cand], dtype=bool)
-                cand = cand[keep]
-            if cand.size:
-                if own or own_location[cand].any():
-                    dist = geodesic_km_many(origin.lat, origin.lon, lat[cand], lon[cand])
-                else:
-                    dist = distances.communes_matrix(
-                        [request.commune], [phys_communes[j] for j in cand]
-                    )[0]
-                dist = np.asarray(dist, dtype=np.float64)
-            else:
-                dist = np.empty(0)
-            beyond = 0
-            if limit is not None and cand.size:
-                within = dist <= limit
-                beyond = int((~within).sum())
-                cand, dist = cand[within], dist[within]
-            order = np.lexsort((ids[cand].astype(str) if cand.size else cand, dist))
-            cand, dist = cand[order], dist[order]
-            index = len(cells)
-            cell_index[key] = index
-            cells.append(Cell(request.commune, request.home_visits, cand, dist, beyond, limit))
+            index = cell_index[key] = len(cells)
+            cells.append(_cell(table, request, limit, memo, place))
         of_item.append(index)
     return of_item, cells
 
@@ -456,3 +597,61 @@ class _NearerFull:
         if not later:
             return gone, later
         return [j for j in gone if self.latest[j] <= i], later
+
+
+def _places_in(among: Sequence[Physician], physicians: Sequence[Physician]) -> IntArray | None:
+    """For each physician of ``among``, its index in ``physicians`` (-1: not there); None
+    when ``physicians`` is not a subsequence of ``among`` (same objects, same order)."""
+    place = np.full(len(among), -1, dtype=np.int64)
+    k = 0
+    for j, p in enumerate(among):
+        if k < len(physicians) and physicians[k] is p:
+            place[j] = k
+            k += 1
+    return place if k == len(physicians) else None
+
+
+def _cell(
+    table: _PhysicianTable,
+    request: Request,
+    limit: float | None,
+    memo: DistanceCache | None,
+    place: IntArray | None,
+) -> Cell:
+    """The cell of ``request`` (see :func:`build_cells`); ``place``: the index of each
+    physician of the table among those eligible (-1: left out), None: the same."""
+    origin = request.patient.location
+    declined = request.declined_by
+    if origin is None:  # the commune's point: its row, refusals taken out (order kept)
+        try:
+            cand, dist = table.commune_row(request.commune, request.home_visits, memo)
+        except ReferenceDataError as exc:
+            raise MatchInputError(f"demande {request.id} : {exc}") from exc
+        if declined and cand.size:
+            keep = np.array([table.ids[j] not in declined for j in cand.tolist()], dtype=bool)
+            cand, dist = cand[keep], dist[keep]
+        if place is not None and cand.size:
+            cand = place[cand]
+            there = cand >= 0
+            cand, dist = cand[there], dist[there]
+    else:
+        cand = table.accepting(request.commune, request.home_visits)
+        if declined and cand.size:
+            keep = np.array([table.ids[j] not in declined for j in cand.tolist()], dtype=bool)
+            cand = cand[keep]
+        if place is not None and cand.size:
+            cand = cand[place[cand] >= 0]
+        if cand.size:
+            km = geodesic_km_many(origin.lat, origin.lon, table.lat[cand], table.lon[cand])
+            cand, dist = table.nearest_first(cand, np.asarray(km, dtype=np.float64))
+            if place is not None:
+                cand = place[cand]
+        else:
+            dist = np.empty(0)
+    beyond = 0
+    if limit is not None and cand.size:
+        within = dist <= limit
+        beyond = int(within.size - np.count_nonzero(within))
+        if beyond:
+            cand, dist = cand[within], dist[within]
+    return Cell(request.commune, request.home_visits, cand, dist, beyond, limit)

@@ -191,15 +191,16 @@ class DistanceCache:
     without bound: keep one per run.
     """
 
-    __slots__ = ("_communes", "_points", "_reference")
+    __slots__ = ("_communes", "_points", "_reference", "_rows")
 
     def __init__(self, reference: CommuneReference) -> None:
         self._reference = reference
         self._communes: dict[tuple[str, str], float] = {}
         self._points: dict[tuple[Point, Point], float] = {}
+        self._rows: dict[tuple[float, float], dict[tuple[float, float], float]] = {}
 
     def __repr__(self) -> str:
-        cached = len(self._communes) + len(self._points)
+        cached = len(self._communes) + len(self._points) + sum(map(len, self._rows.values()))
         return f"<DistanceCache: {cached} distances, {self.reference!r}>"
 
     @property
@@ -236,6 +237,30 @@ class DistanceCache:
             cached = _km(a, b)
             self._points[key] = cached
         return cached
+
+    def between_many(self, origin: Point, targets: Sequence[Point]) -> npt.NDArray[np.float64]:
+        """Return the distances in km from ``origin`` to each of ``targets`` (the same floats
+        as :meth:`between`), memoised per origin: the pairs not cached yet are computed in
+        one call of :func:`geodesic_km_many`."""
+        row = self._rows.get((origin.lat, origin.lon))
+        if row is None:
+            row = self._rows[(origin.lat, origin.lon)] = {}
+        out = np.empty(len(targets), dtype=np.float64)
+        missing: list[int] = []
+        for k, target in enumerate(targets):
+            cached = row.get((target.lat, target.lon))
+            if cached is None:
+                missing.append(k)
+            else:
+                out[k] = cached
+        if missing:
+            lat = [targets[k].lat for k in missing]
+            lon = [targets[k].lon for k in missing]
+            km = geodesic_km_many(origin.lat, origin.lon, lat, lon).tolist()
+            for k, y, x, value in zip(missing, lat, lon, km, strict=True):
+                row[(y, x)] = value
+                out[k] = value
+        return out
 
     def communes_matrix(
         self, origins: Sequence[str], destinations: Sequence[str]

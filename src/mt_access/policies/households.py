@@ -10,7 +10,8 @@ be placed no longer form a matroid and one flow cannot choose them. Two methods:
   max flow (the result is the one the earlier implementation, one flow per step, gave).
 * :func:`exact`, the lexicographic optimum: persons placed at level 1 first, then at level
   2, and so on (then older households, then the total distance), by CP-SAT (OR-Tools),
-  one worker, fixed seed and a deterministic time budget, seeded by the greedy.
+  one worker, fixed seed and a deterministic time budget, seeded by the greedy; ties broken
+  canonically (each household in priority order with its earliest candidate).
 
 :func:`plan` runs the greedy; it keeps it when it reaches the bound of the relaxation where
 households may be split (then it is optimal), and otherwise asks CP-SAT when the model is
@@ -298,7 +299,9 @@ def exact(
 ) -> tuple[dict[int, int], bool] | None:
     """The assignment of households that places the most persons at level 1, then at level
     2, ... (one-person requests counted as the flow places them), then the most households
-    by seniority, then the smallest total distance.
+    by seniority, then the smallest total distance; among those, each household in priority
+    order with the earliest candidate it can have (:func:`_break_ties`), when every stage is
+    solved to optimality within the budget.
 
     Args:
         problem: the requests and GPs.
@@ -375,6 +378,7 @@ def exact(
     if budget is not None:
         solver.parameters.max_deterministic_time = budget
     proven = True
+    settled = True  # every stage solved to optimality: the tie rule then applies
     assignment: dict[int, int] = {}
     stages, level_stages = _stages(problem, levels, level_terms, seniority, distance)
     for s, terms in enumerate(stages):
@@ -384,24 +388,93 @@ def exact(
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             if s == 0:
                 return None
+            settled = False
             break
-        if s < level_stages and status != cp_model.OPTIMAL:
-            proven = False
+        if status != cp_model.OPTIMAL:
+            settled = False
+            if s < level_stages:
+                proven = False
         if s == level_stages - 1 and to_beat is not None:
             found = tuple(sum(a * solver.value(v) for a, v in level_terms[r]) for r in levels)
             if found <= to_beat:
                 return None
         model.add(expr >= round(solver.objective_value))
-        assignment = {
-            i: j for i, choices in x.items() for j, v in choices if solver.boolean_value(v)
-        }
-        model.clear_hints()  # type: ignore[no-untyped-call]
-        for i, choices in x.items():  # the next stage starts from this solution
-            for j, v in choices:
-                model.add_hint(v, assignment.get(i) == j)
-        for v in flows:
-            model.add_hint(v, solver.value(v))
+        assignment = _solution(model, solver, x, flows)
+    if settled:
+        assignment = _break_ties(model, solver, x, flows, assignment)
     return assignment, proven
+
+
+_Choices = dict[int, list[tuple[int, Any]]]
+
+
+def _solution(model: Any, solver: Any, x: _Choices, flows: list[Any]) -> dict[int, int]:
+    """The households' GPs in the solver's solution; the next solve starts from it."""
+    assignment = {i: j for i, choices in x.items() for j, v in choices if solver.boolean_value(v)}
+    model.clear_hints()
+    for i, choices in x.items():
+        for j, v in choices:
+            model.add_hint(v, assignment.get(i) == j)
+    for v in flows:
+        model.add_hint(v, solver.value(v))
+    return assignment
+
+
+def _break_ties(
+    model: Any, solver: Any, x: _Choices, flows: list[Any], assignment: dict[int, int]
+) -> dict[int, int]:
+    """Among the assignments the stages left (the same persons per level, seniority and
+    distance), the canonical one: the households in priority order, each with the GP
+    earliest in its cell's candidates (nearest first, ties by GP id), not placed last;
+    lexicographically, so the first household that can have a nearer GP has it. Depends
+    only on the problem, not on how CP-SAT explores it (the order of cells, the numbering
+    of GPs).
+
+    Households already with their first candidate keep it (nothing comes before it); the
+    others are settled a block at a time, one solve per block, their weights a mixed radix
+    kept exact in a double. Stops at the first solve not proven optimal (within the
+    budget), keeping the assignment found so far (as good on every stage)."""
+    from ortools.sat.python import cp_model
+
+    order = list(x)  # priority order
+    rank_of = {i: {j: k for k, (j, _) in enumerate(x[i])} for i in order}
+
+    def rank(i: int) -> int:
+        j = assignment.get(i)
+        return len(x[i]) if j is None else rank_of[i][j]
+
+    def fix(i: int) -> None:
+        j = assignment.get(i)
+        if j is None:
+            model.add(sum(v for _, v in x[i]) == 0)
+        else:
+            model.add(x[i][rank_of[i][j]][1] == 1)
+
+    pos = 0
+    while pos < len(order):
+        if rank(order[pos]) == 0:
+            fix(order[pos])
+            pos += 1
+            continue
+        block: list[int] = []
+        scale = 1
+        for i in order[pos:]:
+            if block and scale * (len(x[i]) + 1) >= _EXACT_INTEGERS:
+                break
+            block.append(i)
+            scale *= len(x[i]) + 1
+        terms = []
+        for i in block:  # the first of the block weighs most
+            scale //= len(x[i]) + 1
+            terms += [(scale * (k - len(x[i])), v) for k, (_, v) in enumerate(x[i])]
+        model.minimize(sum(a * v for a, v in terms))
+        if solver.solve(model) != cp_model.OPTIMAL:
+            break
+        assignment = _solution(model, solver, x, flows)
+        for i in block:
+            fix(i)
+        pos += len(block)
+    return assignment
 
 
 _Terms = list[tuple[int, Any]]

@@ -109,6 +109,8 @@ class _Simulation(GPSteps, ArrivalSteps, AnswerSteps, MonthEndSteps):
             distances=self.distances,
             plugin_manager=self.pm,
             resource_contacts=self.involved,
+            # a comparison keeps only indicators: no eligible sets (``simulate`` keeps them)
+            explain="auto" if self.results is not None else "none",
         )
         for a in result.attached_resources:
             if a.first_time:
