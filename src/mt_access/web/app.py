@@ -34,6 +34,7 @@ from mt_access.web import (
     context,
     filters,
     gp_pages,
+    htmx,
     ops_downloads,
     ops_import,
     ops_run,
@@ -170,6 +171,7 @@ def create_app(
     app.after_request(_security_headers)
     _error_pages(app)
     filters.install(app)
+    htmx.install(app)
     app.register_blueprint(auth.blueprint)
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(admin.blueprint)

@@ -24,7 +24,7 @@ from mt_access.indicators.dataset import reception_levels
 from mt_access.lifecycle import RequestState
 from mt_access.policy import Policy
 from mt_access.store.base import RequestSummary
-from mt_access.web import context
+from mt_access.web import context, htmx
 from mt_access.web.auth import audit, requires
 from mt_access.web.forms import FilterForm, NameSearchForm, choices
 
@@ -145,8 +145,13 @@ def dashboard() -> ResponseReturnValue:
     on = context.today()
     month = Month.of(on)
     computed, figures = _month_figures(month)
+    version = f"{context.store().data_version()}/{computed.isoformat()}/{on.isoformat()}"
+    if htmx.unchanged(version):  # the periodic refresh of a dashboard already up to date
+        return "", 204
     return render_template(
-        "dashboard.html",
+        htmx.page_or_fragment("dashboard.html", "partials/dashboard_live.html"),
+        version=version,
+        refresh=None if request.args.get("actualiser") == "non" else htmx.refresh_seconds(),
         on=on,
         month=month,
         computed=computed,
@@ -341,8 +346,9 @@ def requests_list() -> ResponseReturnValue:
     if not levels and shown:
         levels = _levels_of([s.id for s in shown])
     args = {k: v for k, v in request.args.items() if k != "page" and v}
+    htmx.push_url()
     return render_template(
-        "requests.html",
+        htmx.page_or_fragment("requests.html", "partials/requests_live.html"),
         form=form,
         shown=shown,
         total=total,
