@@ -44,6 +44,8 @@ HTMX_CONFIG: Final[dict[str, Any]] = {
     "allowEval": False,  # no eval/new Function: the CSP has no 'unsafe-eval'
     "allowScriptTags": False,  # a fragment's <script> is never run
     "includeIndicatorStyles": False,  # no <style> injected: the CSP has no inline style
+    # nor copied: an element's style set by a script (CSSOM) is not set again as an attribute
+    "attributesToSettle": ["class", "width", "height"],
     "historyCacheSize": 0,  # no page snapshot (patient data) kept in sessionStorage
     "refreshOnHistoryMiss": True,  # back/forward reload the page from the server
     "historyRestoreAsHxRequest": False,
