@@ -122,7 +122,7 @@ def _after_request(response: Response) -> Response:
         response.vary.add("HX-Request")
     if request.headers.get("HX-Request") != "true":
         return response
-    if g.get("htmx_fragment"):
+    if g.get("htmx_fragment") and response.status_code < 500:  # (500: the error page)
         if g.get("htmx_push"):
             response.headers["HX-Push-Url"] = g.htmx_push
         return response
