@@ -102,3 +102,18 @@ def test_import_match_and_the_map_renderer_without_pandas_faker_folium_nor_psyco
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.startswith("ok ")
     assert done.stdout.rstrip().endswith("[]")
+
+
+def test_the_wheel_ships_the_web_pages_templates_and_htmx() -> None:
+    hatchling = pytest.importorskip("hatchling.builders.wheel")
+    root = PYPROJECT.parent
+    shipped = {
+        f.distribution_path for f in hatchling.WheelBuilder(str(root)).recurse_included_files()
+    }
+    web = root / "src" / "mt_access" / "web"
+    for folder in ("templates", "static"):
+        for path in (web / folder).rglob("*"):
+            if path.is_file():
+                assert path.relative_to(root / "src").as_posix() in shipped, path
+    for name in ("htmx.min.js", "LICENSE", "README.md"):  # the script with its licence and notice
+        assert f"mt_access/web/static/htmx/{name}" in shipped

@@ -60,14 +60,16 @@ def test_a_coordinator_filters_opens_a_request_acts_and_sees_the_dashboard_chang
     visit.submit(click("Demandes", role="link"), "liste des demandes")
     assert len(listed_requests(page)) == PAGE_SIZE
     page.get_by_label("Trier par").select_option("attente")
-    visit.submit(click("Filtrer"), "liste triée par attente")
-    visit.submit(click("Page suivante", role="link"), "liste triée, page 2")
+    visit.marked()
+    visit.swap(click("Filtrer"), "liste triée par attente")  # htmx: no reload
+    visit.swap(click("Page suivante", role="link"), "liste triée, page 2")
     assert "page=2" in page.url  # the pager keeps the filters
     assert "tri=attente" in page.url
     assert "Page 2 sur 2" in page.locator(".pager").inner_text()
     assert listed_requests(page)
     page.get_by_label("État").select_option(RequestState.WAITING.value)
-    visit.submit(click("Filtrer"), "liste filtrée")
+    visit.swap(click("Filtrer"), "liste filtrée")
+    assert visit.still_marked()
     assert "etat=waiting" in page.url
     assert "page=" not in page.url
     rows = listed_requests(page)
@@ -83,12 +85,12 @@ def test_a_coordinator_filters_opens_a_request_acts_and_sees_the_dashboard_chang
     page.locator("#contact-commentaire, form[action$='/contact'] textarea").first.fill(
         "Rappel fait, toujours en recherche."
     )
-    visit.submit(click("Enregistrer la tentative"), "tentative de contact enregistrée")
+    visit.swap(click("Enregistrer la tentative"), "tentative de contact enregistrée")
     assert "Tentative de contact enregistrée." in visit.messages()
 
     gp = next(iter(SPARE_PLACES))
     page.locator("form[action$='/proposer']").get_by_label("Médecin").select_option(gp)
-    visit.submit(click("Proposer"), "proposition enregistrée")
+    visit.swap(click("Proposer"), "proposition enregistrée")
     assert "Proposition au médecin enregistrée." in visit.messages()
     assert RequestState.PROPOSED.label in page.locator("main > p").first.inner_text()
     assert events(live, rid) == [*start, Event.CONTACT_SUCCEEDED, Event.PROPOSE]
@@ -138,11 +140,11 @@ def test_a_stale_page_is_refused_and_nothing_is_recorded(
     start = events(live, rid)
 
     first.get_by_label("Patient joint").check()
-    visit.submit(click("Enregistrer la tentative"), "onglet 1 : contact enregistré", page=first)
+    visit.swap(click("Enregistrer la tentative"), "onglet 1 : contact enregistré", page=first)
     assert "Tentative de contact enregistrée." in visit.messages(first)
 
     second.get_by_label("Injoignable").check()
-    visit.submit(click("Enregistrer la tentative"), "onglet 2 : page périmée", page=second)
+    visit.swap(click("Enregistrer la tentative"), "onglet 2 : page périmée", page=second)
     assert STALE_MESSAGE in visit.messages(second)
     assert "a changé depuis" in STALE_MESSAGE
     assert events(live, rid) == [*start, Event.CONTACT_SUCCEEDED]
@@ -159,8 +161,9 @@ def test_a_form_sent_without_its_csrf_token_is_refused(
     start = events(live, rid)
     form = page.locator("form[action$='/contact']")
     form.locator("input[name=csrf_token]").evaluate("input => input.remove()")
+    page.evaluate("() => document.body.removeAttribute('hx-headers')")  # htmx's copy of it
     form.get_by_label("Patient joint").check()
-    visit.submit(click("Enregistrer la tentative"), "envoi sans jeton CSRF : refus")
+    visit.swap(click("Enregistrer la tentative"), "envoi sans jeton CSRF : refus")
     assert page.get_by_role("heading", level=1).inner_text() == "Requête invalide"
     assert "rien n'a été enregistré" in page.locator("main").inner_text()
     assert events(live, rid) == start

@@ -22,6 +22,7 @@ from flask.testing import FlaskClient
 from factories import req
 from mt_access import PatientIdentity, letters
 from mt_access.cli import main
+from mt_access.letters import sending
 from mt_access.lifecycle import RequestState
 from mt_access.loading import load_policy
 from mt_access.register import Register
@@ -288,13 +289,57 @@ def test_the_runs_letters_are_those_apparier_writes(
     assert {x.filename("md"): x.markdown for x in made[1]} == written
 
 
-def test_a_run_recorded_elsewhere_says_where_its_letters_are(client: FlaskClient) -> None:
+def test_the_letters_of_a_run_recorded_by_the_command_line_are_listed_too(
+    client: FlaskClient, register_file: Path
+) -> None:
+    # run 3 was recorded by Register.run_match, as « mt-access apparier » does: no letters
+    # kept for the pages; they are those « mt-access envoyer » rebuilds from the register
     login(client, "lea")
-    page = client.get("/appariement/3")
-    assert page.status_code == 200
-    assert "enregistré hors de l'application" in text(page)
-    assert client.get("/appariement/3/courriers/0").status_code == 404
+    store, register = _register(register_file)
+    with store:
+        expected, lost = sending.letters_of_run(register, 3)
+        record = next(r for r in register.runs() if r.number == 3)
+        made = run_letters(register, 3)
+    assert not lost
+    assert len(expected) >= record.placements >= 1
+    page = text(client.get("/appariement/3"))
+    assert "enregistré hors de l'application" in page
+    assert page.count("/appariement/3/courriers/") == 3 * len(expected)
+    for index, letter in enumerate(expected):
+        assert letter.request_id in page
+        got = client.get(f"/appariement/3/courriers/{index}.md")
+        assert got.status_code == 200
+        assert got.headers["Content-Disposition"] == (
+            f"attachment; filename={letter.filename('md')}"
+        )
+        assert got.get_data(as_text=True) == letter.markdown
+    shown = client.get("/appariement/3/courriers/0")
+    assert shown.status_code == 200
+    assert expected[0].request_id in text(shown)
+    with open_store(register_file) as store:
+        line = store.audit_entries(limit=1)[0]
+    assert (line.action, line.subject) == ("courrier.afficher", expected[0].request_id)
+    assert made is not None
+    assert made[1] == expected
+    assert client.get(f"/appariement/3/courriers/{len(expected)}").status_code == 404
     assert client.get("/appariement/42").status_code == 404
+
+
+def test_a_letter_of_a_command_line_run_no_longer_possible_says_why(
+    client: FlaskClient, register_file: Path
+) -> None:
+    login(client, "claire")
+    store, register = _register(register_file)
+    with store:
+        _, targets = sending.run_letter_targets(register, 3)
+        index, (_, rid, _) = next(
+            (i, t) for i, t in enumerate(targets) if t[0] is letters.LetterKind.REFERRAL
+        )
+        register.erase(rid, TODAY)
+    answer = client.get(f"/appariement/3/courriers/{index}")
+    assert answer.status_code == 303
+    shown = text(client.get(answer.headers["Location"]))
+    assert "Courrier non disponible" in shown
 
 
 def test_a_pdf_letter_without_weasyprint_gets_a_french_message(

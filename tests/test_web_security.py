@@ -4,6 +4,7 @@ action), French error pages, the session key, nothing inline. Generated data onl
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -77,15 +78,30 @@ def test_the_stylesheet_is_served_from_the_package(client: FlaskClient) -> None:
     assert response.headers.get("Cache-Control") != "no-store"
 
 
+_SCRIPT_TAG = re.compile(r"<script\b(.*?)>(.*?)</script>", re.DOTALL)
+_STATIC_SCRIPT = re.compile(r"""^ src="\{\{ url_for\('static', filename='([^']+)'\) \}\}" defer$""")
+
+
 def test_templates_have_no_inline_script_or_style_and_nothing_from_elsewhere() -> None:
-    folder = Path(mt_access.web.__file__).parent / "templates"
-    for template in folder.glob("*.html"):
+    web = Path(mt_access.web.__file__).parent
+    folder = web / "templates"
+    scripts: set[str] = set()
+    for template in folder.rglob("*.html"):
         content = template.read_text(encoding="utf-8")
-        assert "<script" not in content, template.name
+        for attributes, body in _SCRIPT_TAG.findall(content):
+            found = _STATIC_SCRIPT.match(attributes)  # only the package's own files
+            assert found is not None, (template.name, attributes)
+            assert not body.strip(), template.name
+            assert (web / "static" / found.group(1)).is_file(), found.group(1)
+            scripts.add(found.group(1))
+        assert content.count("<script") == len(_SCRIPT_TAG.findall(content)), template.name
         assert "style=" not in content, template.name
         assert "<style" not in content, template.name
         assert "http://" not in content, template.name
         assert "https://" not in content, template.name
+        assert " hx-on" not in content, template.name  # no code in attributes (no eval)
+        assert "js:" not in content, template.name
+    assert scripts == {"htmx/htmx.min.js"}
 
 
 # ------------------------------------------------------------------------------------------

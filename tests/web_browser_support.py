@@ -214,14 +214,18 @@ class Visit:
     """One person's browser context on the live app; every page reached is checked (axe,
     screenshot) and every CSP console message recorded. See the module's docstring."""
 
-    def __init__(self, browser: Browser, live: LiveApp, folder: Path, name: str) -> None:
+    def __init__(
+        self, browser: Browser, live: LiveApp, folder: Path, name: str, *, script: bool = True
+    ) -> None:
         self.live = live
         self.folder = folder
         self.name = name
         self.context: BrowserContext = browser.new_context(
-            viewport=VIEWPORT, locale="fr-FR", java_script_enabled=True
+            viewport=VIEWPORT, locale="fr-FR", java_script_enabled=script
         )
         self.context.set_default_timeout(TIMEOUT_MS)
+        self.context.add_init_script(_COUNT_SWAPS)
+        self.script = script
         self.accessibility: list[str] = []
         self.csp: list[str] = []
         self.pages_checked: list[str] = []
@@ -274,6 +278,11 @@ class Visit:
             )
         if key in _AXE_DONE:
             return
+        if not self.script:
+            # axe-core needs the page's timers, stopped without JavaScript; the same routes
+            # and templates serve these pages with JavaScript, where axe checks them
+            self.pages_checked.append(f"{label} : sans axe-core (JavaScript désactivé)")
+            return
         _AXE_DONE.add(key)
         tab.evaluate(AXE_SCRIPT)
         results: dict[str, Any] = tab.evaluate("axe.run(document, {resultTypes: ['violations']})")
@@ -305,6 +314,25 @@ class Visit:
             form(tab)
         return self.arrived(label, page=tab)
 
+    def swap(self, action: Callable[[Page], Any], label: str, *, page: Page | None = None) -> Page:
+        """Click (``action(page)``) something htmx handles, wait for its answer to be swapped
+        in place (no navigation), check the page as :meth:`arrived` does."""
+        tab = page or self.page
+        before = tab.evaluate(_SWAPS)
+        action(tab)
+        tab.wait_for_function(_SWAPPED_SINCE, arg=before)
+        return self.arrived(label, page=tab)
+
+    def marked(self, page: Page | None = None) -> Page:
+        """Mark the document shown: :meth:`still_marked` then tells whether it was reloaded."""
+        tab = page or self.page
+        tab.evaluate("() => { window.mtNotReloaded = true; }")
+        return tab
+
+    def still_marked(self, page: Page | None = None) -> bool:
+        """The document marked by :meth:`marked` is still the one shown (no navigation)."""
+        return bool((page or self.page).evaluate("() => window.mtNotReloaded === true"))
+
     def messages(self, page: Page | None = None) -> list[str]:
         """The flashed messages shown."""
         tab = page or self.page
@@ -331,6 +359,16 @@ _SHOWN = """() => [
     [...document.querySelectorAll('[id]')].map(element => element.id),
 ]"""
 """What identifies the page shown (its URL and its text) and its elements' ids."""
+
+_COUNT_SWAPS = """document.addEventListener('htmx:afterSettle', () => {
+    window.mtSwaps = (window.mtSwaps || 0) + 1;
+});"""
+"""Counts htmx's swaps settled in each document (a script Playwright adds before the page's
+own: not subject to the page's CSP, and not on the page served)."""
+_SWAPS = "() => window.mtSwaps || 0"
+_SWAPPED_SINCE = """before => (window.mtSwaps || 0) > before
+    && !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"""
+"""htmx swapped an answer since ``before`` swaps and nothing is in flight any more."""
 
 _AXE_DONE: set[tuple[str, str]] = set()
 """Pages already checked by axe-core in this session (same URL, same number of

@@ -53,7 +53,7 @@ from mt_access.letters.templates import LetterError, LetterKind, LetterTemplates
 from mt_access.lifecycle import EXIT_STATES, Actor, Event, LifecycleError, RequestState
 from mt_access.model import ReferrerKind
 from mt_access.register import Register
-from mt_access.store.base import SendingRecord
+from mt_access.store.base import RunRecord, SendingRecord
 
 __all__ = [
     "ATTACHMENTS",
@@ -69,6 +69,8 @@ __all__ = [
     "due_letters",
     "letters_of_run",
     "plan_sending",
+    "run_letter_targets",
+    "run_target_letter",
     "send_letters",
 ]
 
@@ -164,13 +166,81 @@ class SendingReport:
         return not any(p.status in ("echec", "abandonne", "non_tente") for p in self.letters)
 
 
+def run_letter_targets(
+    register: Register, number: int | None = None
+) -> tuple[RunRecord, list[tuple[LetterKind, str, str | None]]]:
+    """Which letters a committed match run calls for, found in the register (the events the
+    system recorded on the run's date): a referral file for each proposal (request, GP), an
+    orientation letter for each request oriented, a resources letter for each other request a
+    resource was involved for; in the order :func:`letters_of_run` writes them.
+
+    Args:
+        register: the CPTS's register.
+        number: the run (``None``: the last one).
+
+    Returns:
+        The run, and each letter's kind, request and GP (``None`` but for a referral file).
+
+    Raises:
+        SendingError: no such run.
+    """
+    runs = register.runs()
+    if not runs:
+        raise SendingError("aucun appariement enregistré : rien à envoyer")
+    chosen = runs[-1] if number is None else next((r for r in runs if r.number == number), None)
+    if chosen is None:
+        raise SendingError(f"appariement n° {number} inconnu (1 à {len(runs)})")
+    proposals: set[tuple[str, str]] = set()
+    oriented: set[str] = set()
+    involved: set[str] = set()
+    for t in register.store.transitions():
+        if t.on != chosen.on or t.actor is not Actor.SYSTEM:
+            continue
+        if t.event is Event.PROPOSE and t.physician_id is not None:
+            proposals.add((t.request_id, t.physician_id))
+        elif t.event is Event.ORIENT:
+            oriented.add(t.request_id)
+        elif t.event is Event.RESOURCE_INVOLVED:
+            involved.add(t.request_id)
+    targets: list[tuple[LetterKind, str, str | None]] = [
+        (LetterKind.REFERRAL, rid, pid) for rid, pid in sorted(proposals)
+    ]
+    targets += [(LetterKind.ORIENTATION, rid, None) for rid in sorted(oriented)]
+    targets += [(LetterKind.RESOURCES, rid, None) for rid in sorted(involved - oriented)]
+    return chosen, targets
+
+
+def run_target_letter(
+    register: Register,
+    target: tuple[LetterKind, str, str | None],
+    on: dt.date,
+    *,
+    templates: LetterTemplates | None = None,
+) -> Letter:
+    """The letter of one of :func:`run_letter_targets`'s targets, dated ``on``: a referral
+    file, an orientation letter (the GPs of the patient's commune and the policy's resources,
+    as ``mt-access demande courrier`` writes it) or a resources letter.
+
+    Raises:
+        LetterError: the request's personal data was erased, or a template fails.
+        RegisterOperationError: the request is no longer proposed to this GP.
+    """
+    kind, rid, pid = target
+    if kind is LetterKind.REFERRAL:
+        return referral_letter(register, rid, str(pid), on, templates=templates)
+    if kind is LetterKind.ORIENTATION:
+        return orientation_letter(register, rid, on, templates=templates)
+    return resources_letter(register, rid, on, templates=templates)
+
+
 def letters_of_run(
     register: Register, number: int | None = None, on: dt.date | None = None
 ) -> tuple[list[Letter], list[str]]:
-    """The letters of a committed match run, rebuilt from the register: a referral file for
-    each proposal the run made, an orientation letter for each request it oriented (the GPs
-    of the patient's commune and the policy's resources, as ``mt-access demande courrier``
-    writes it), a resources letter for each other request it involved a resource for.
+    """The letters of a committed match run, rebuilt from the register
+    (:func:`run_letter_targets`): a referral file for each proposal the run made, an
+    orientation letter for each request it oriented (the GPs of the patient's commune and
+    the policy's resources, as ``mt-access demande courrier`` writes it), a resources letter
+    for each other request it involved a resource for.
 
     Args:
         register: the CPTS's register.
@@ -184,41 +254,16 @@ def letters_of_run(
     Raises:
         SendingError: no such run.
     """
-    runs = register.runs()
-    if not runs:
-        raise SendingError("aucun appariement enregistré : rien à envoyer")
-    chosen = runs[-1] if number is None else next((r for r in runs if r.number == number), None)
-    if chosen is None:
-        raise SendingError(f"appariement n° {number} inconnu (1 à {len(runs)})")
+    chosen, targets = run_letter_targets(register, number)
     day = on or chosen.on
     templates = LetterTemplates.for_policy(register.policy)
-    proposals: list[tuple[str, str]] = []
-    oriented: set[str] = set()
-    involved: set[str] = set()
-    for t in register.store.transitions():
-        if t.on != chosen.on or t.actor is not Actor.SYSTEM:
-            continue
-        if t.event is Event.PROPOSE and t.physician_id is not None:
-            proposals.append((t.request_id, t.physician_id))
-        elif t.event is Event.ORIENT:
-            oriented.add(t.request_id)
-        elif t.event is Event.RESOURCE_INVOLVED:
-            involved.add(t.request_id)
     letters: list[Letter] = []
     missing: list[str] = []
-    todo: list[tuple[str, str | None]] = [(rid, pid) for rid, pid in sorted(set(proposals))]
-    todo += [(rid, None) for rid in sorted(oriented)]
-    todo += [(rid, "") for rid in sorted(involved - oriented)]
-    for rid, pid in todo:
+    for target in targets:
         try:
-            if pid:
-                letters.append(referral_letter(register, rid, pid, day, templates=templates))
-            elif pid is None:
-                letters.append(orientation_letter(register, rid, day, templates=templates))
-            else:
-                letters.append(resources_letter(register, rid, day, templates=templates))
+            letters.append(run_target_letter(register, target, day, templates=templates))
         except (LetterError, RegisterOperationError):
-            missing.append(rid)
+            missing.append(target[1])
     return letters, missing
 
 

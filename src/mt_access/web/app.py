@@ -35,6 +35,7 @@ from mt_access.web import (
     filters,
     gp_import,
     gp_pages,
+    htmx,
     ops_downloads,
     ops_import,
     ops_run,
@@ -171,6 +172,7 @@ def create_app(
     app.after_request(_security_headers)
     _error_pages(app)
     filters.install(app)
+    htmx.install(app)
     app.register_blueprint(auth.blueprint)
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(admin.blueprint)

@@ -8,9 +8,11 @@
 * ``/appariement/enregistrer``: the run recorded (:meth:`Register.run_match`, as
   ``mt-access apparier``), only if the register did not change since the preview, else
   « le registre a changé depuis l'aperçu » and nothing is recorded;
-* ``/appariement/<n>``: a run recorded from here, its letters
-  (:func:`mt_access.letters.letters_for_run`, as ``apparier --courriers``) to preview and to
-  download (Markdown, PDF when WeasyPrint is installed);
+* ``/appariement/<n>``: a run and its letters to preview and to download (Markdown, PDF when
+  WeasyPrint is installed): for a run recorded from here, those of
+  :func:`mt_access.letters.letters_for_run` (as ``apparier --courriers``); for a run recorded
+  elsewhere (the command line), those :func:`mt_access.letters.sending.letters_of_run`
+  rebuilds from the register (as ``mt-access envoyer`` sends them);
 * ``/demandes/<id>/courriers``: a request's letters (as ``mt-access demande courrier``).
 
 What a run decided that its letters need (its proposals, orientations and resources
@@ -35,8 +37,9 @@ from wtforms.validators import InputRequired
 from mt_access import letters
 from mt_access.cli.match_command import _not_examined
 from mt_access.cli.places import places_by_physician
-from mt_access.errors import MtAccessError
+from mt_access.errors import MtAccessError, RegisterOperationError
 from mt_access.letters import Letter, LetterError, LetterKind
+from mt_access.letters.sending import letters_of_run, run_letter_targets, run_target_letter
 from mt_access.register import MatchRun, Register
 from mt_access.result import AttachedResource, MatchResult, Orientation, OrientedPhysician
 from mt_access.store.base import RunRecord
@@ -308,16 +311,43 @@ def run_letter_at(register: Register, run: MatchRun, on: dt.date, index: int) ->
     return letters.letters_for_run(register, part, on)[0]
 
 
+def _elsewhere(register: Register, record: RunRecord) -> list[RunLetter]:
+    """The letters of a run recorded elsewhere (the command line), found in the register as
+    :func:`mt_access.letters.sending.letters_of_run` finds them (kept until the register's
+    data changes: it reads every request's history)."""
+    found: list[tuple[LetterKind, str, str | None]] = context.by_data(
+        f"run-letters:{record.number}", lambda: run_letter_targets(register, record.number)[1]
+    )
+    return [RunLetter(kind, rid, pid) for kind, rid, pid in found]
+
+
+def _run_letters_of(register: Register, number: int) -> tuple[RunRecord, list[RunLetter]] | None:
+    """Run ``number`` and its letters, wherever it was recorded; ``None`` when unknown."""
+    record = next((r for r in register.runs() if r.number == number), None)
+    if record is None:
+        return None
+    found = _recorded(register, number)
+    if found is not None:
+        return record, run_letter_list(found[0])
+    return record, _elsewhere(register, record)
+
+
 def run_letters(register: Register, number: int) -> tuple[RunRecord, list[Letter]] | None:
-    """Every letter of run ``number`` recorded from the web pages, as ``apparier
-    --courriers`` writes them; ``None`` when the run is unknown or its letters were not kept.
+    """Every letter of run ``number``: for a run recorded from the web pages, as ``apparier
+    --courriers`` writes them; for a run recorded elsewhere (the command line), as
+    :func:`mt_access.letters.sending.letters_of_run` rebuilds them (those that can no longer
+    be written left out); ``None`` when the run is unknown.
 
     Raises:
-        LetterError: a request's personal data was erased since the run, or a template fails.
+        LetterError: a request's personal data was erased since the run (a run recorded
+            from the web pages), or a template fails.
     """
     found = _recorded(register, number)
     if found is None:
-        return None
+        record = next((r for r in register.runs() if r.number == number), None)
+        if record is None:
+            return None
+        return record, letters_of_run(register, number)[0]
     run, on = found
     return run.record, letters.letters_for_run(register, run, on)
 
@@ -326,26 +356,40 @@ def run_letters(register: Register, number: int) -> tuple[RunRecord, list[Letter
 @requires("lecture")
 def run_page(number: int) -> ResponseReturnValue:
     register = context.register()
-    record = next((r for r in register.runs() if r.number == number), None)
-    if record is None:
+    listed = _run_letters_of(register, number)
+    if listed is None:
         abort(404)
-    found = _recorded(register, number)
-    listed = run_letter_list(found[0]) if found is not None else []
+    record, found = listed
     return render_template(
         "ops/run_page.html",
         record=record,
-        letters=list(enumerate(listed)),
-        kept=found is not None,
+        letters=list(enumerate(found)),
+        kept=_kept(register, number) is not None,
         pdf_problem=_pdf_problem(),
     )
 
 
 def _run_letter(number: int, index: int) -> Letter:
+    """The ``index``-th letter of run ``number`` (404 when there is none).
+
+    Raises:
+        LetterError: the request's personal data was erased since the run, or a template
+            fails.
+        RegisterOperationError: (a run recorded elsewhere) the request is no longer proposed
+            to the GP.
+    """
     register = context.register()
     found = _recorded(register, number)
-    if found is None or not 0 <= index < len(run_letter_list(found[0])):
+    if found is not None:
+        if not 0 <= index < len(run_letter_list(found[0])):
+            abort(404)
+        return run_letter_at(register, found[0], found[1], index)
+    listed = _run_letters_of(register, number)
+    if listed is None or not 0 <= index < len(listed[1]):
         abort(404)
-    return run_letter_at(register, found[0], found[1], index)
+    record, wanted = listed[0], listed[1][index]
+    target = (wanted.kind, wanted.request_id, wanted.physician_id)
+    return run_target_letter(register, target, record.on)
 
 
 @blueprint.route("/appariement/<int:number>/courriers/<int:index>")
@@ -354,7 +398,7 @@ def run_letter(number: int, index: int) -> ResponseReturnValue:
     back = url_for("run.run_page", number=number)
     try:
         letter = _run_letter(number, index)
-    except LetterError as exc:
+    except (LetterError, RegisterOperationError) as exc:
         flash(f"Courrier non disponible : {exc}", "erreur")
         return redirect(back, 303)
     audit("courrier.afficher", letter.request_id, letter.kind.value)
@@ -380,7 +424,7 @@ def run_letter_file(number: int, index: int, fmt: str) -> ResponseReturnValue:
     back = url_for("run.run_page", number=number)
     try:
         letter = _run_letter(number, index)
-    except LetterError as exc:
+    except (LetterError, RegisterOperationError) as exc:
         flash(f"Courrier non disponible : {exc}", "erreur")
         return redirect(back, 303)
     return letter_download(lambda: letter, fmt, back, letter.request_id)

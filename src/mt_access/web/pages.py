@@ -23,7 +23,7 @@ from mt_access.indicators import indicators
 from mt_access.lifecycle import RequestState
 from mt_access.policy import Policy
 from mt_access.store.base import RequestSummary
-from mt_access.web import context
+from mt_access.web import context, htmx
 from mt_access.web.auth import audit, requires
 from mt_access.web.forms import FilterForm, NameSearchForm, choices
 from mt_access.web.levels import current_levels, filter_levels
@@ -127,8 +127,13 @@ def dashboard() -> ResponseReturnValue:
     on = context.today()
     month = Month.of(on)
     computed, figures = _month_figures(month)
+    version = f"{context.store().data_version()}/{computed.isoformat()}/{on.isoformat()}"
+    if htmx.unchanged(version):  # the periodic refresh of a dashboard already up to date
+        return "", 204
     return render_template(
-        "dashboard.html",
+        htmx.page_or_fragment("dashboard.html", "partials/dashboard_live.html"),
+        version=version,
+        refresh=None if request.args.get("actualiser") == "non" else htmx.refresh_seconds(),
         on=on,
         month=month,
         computed=computed,
@@ -317,8 +322,9 @@ def requests_list() -> ResponseReturnValue:
     pages = _pages(total)
     levels = current_levels([s.id for s in shown]) if shown else {}
     args = {k: v for k, v in request.args.items() if k != "page" and v}
+    htmx.push_url()
     return render_template(
-        "requests.html",
+        htmx.page_or_fragment("requests.html", "partials/requests_live.html"),
         form=form,
         shown=shown,
         total=total,

@@ -23,7 +23,7 @@ from mt_access.indicators.position import read_waiting_list, waiting_position
 from mt_access.lifecycle import RequestFile
 from mt_access.questions import format_answer
 from mt_access.register import Register
-from mt_access.web import context
+from mt_access.web import context, htmx
 from mt_access.web.auth import audit, has_role, requires
 from mt_access.web.forms import (
     COMMENT_HINT,
@@ -140,7 +140,9 @@ def _render(
     req = register.request(rid)
     identity = register.identity(rid)
     erased = register.store.erased_on(rid)
-    audit("identite.afficher", rid)
+    template = htmx.page_or_fragment("request.html", "partials/request_live.html")
+    if template == "request.html":  # the fragment after an htmx action shows no identity
+        audit("identite.afficher", rid)
     forms = _forms(register, rid, file)
     if bound is not None:
         name, form = bound
@@ -155,7 +157,7 @@ def _render(
     ]
     names = {p.id: p.name for p in context.physicians()}
     return render_template(
-        "request.html",
+        template,
         rid=rid,
         req=req,
         identity=identity,
