@@ -154,8 +154,11 @@ def _render(
         if q.id in req.answers
     ]
     names = {p.id: p.name for p in context.physicians()}
+    from mt_access.web.request_answers import page_context  # its routes import this module
+
     return render_template(
         "request.html",
+        **page_context(register, rid, file, req),
         rid=rid,
         req=req,
         identity=identity,

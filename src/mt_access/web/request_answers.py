@@ -1,0 +1,290 @@
+"""More actions of a request's page (blueprint ``pages``): a GP's answer recorded by the
+coordinator, a resource's answer, putting a confirmed request on the waiting list, and the
+qualification (:mod:`mt_access.web.request_qualify`).
+
+Each is a POST form with its CSRF token and ``etape`` (the number of events the page showed),
+checked like the lifecycle actions of :mod:`mt_access.web.request_pages`: a stale page gets
+« cette demande a changé depuis » and nothing is recorded; the check, the register operation
+(the same as the command line's) and the audit line ``demande.<action>`` run in one store
+transaction. A refusal of the register is shown in French above the form, whose values are
+kept; nothing is recorded.
+
+The request's page asks :func:`page_context` for these forms (a bound form with its errors
+is left in ``flask.g`` by the action that failed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import abort, flash, g, redirect, url_for
+from flask.typing import ResponseReturnValue
+from flask_wtf import FlaskForm
+from wtforms import RadioField, SelectField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length
+
+from mt_access.errors import MtAccessError
+from mt_access.lifecycle import RequestFile, RequestState
+from mt_access.model import Request
+from mt_access.register import Register
+from mt_access.resources import MODE_LABELS
+from mt_access.web import context
+from mt_access.web.auth import audit, has_role, requires
+from mt_access.web.forms import ActionForm, choices
+from mt_access.web.pages import blueprint
+from mt_access.web.request_qualify import (
+    QualifyForm,
+    qualification_changes,
+    qualify_form,
+    qualify_request,
+)
+
+__all__ = [
+    "FORM_ERRORS",
+    "MORE_ACTIONS",
+    "GpAnswerForm",
+    "ResourceAnswerForm",
+    "WaitingForm",
+    "page_context",
+]
+
+FORM_ERRORS = "Le formulaire contient des erreurs : voir les messages sous les champs."
+
+_BOUND = "request_more_bound"
+"""The ``flask.g`` key of the bound form of an action that failed."""
+
+
+class GpAnswerForm(ActionForm):
+    """A GP's answer to a proposal, recorded by the coordinator (the GP phoned or wrote): the
+    same as ``mt-access medecin repondre``."""
+
+    medecin = SelectField(
+        "Médecin", choices=[], validators=[InputRequired(message="Choisissez un médecin.")]
+    )
+    reponse = RadioField(
+        "Réponse du médecin",
+        choices=choices([("accepte", "Il accepte"), ("refuse", "Il refuse")]),
+        validators=[InputRequired(message="Choisissez « Il accepte » ou « Il refuse ».")],
+    )
+    commentaire = TextAreaField(
+        "Motif ou commentaire (facultatif)",
+        validators=[Length(max=500, message="500 caractères au plus.")],
+    )
+
+
+class ResourceAnswerForm(ActionForm):
+    """The answer of one of the policy's resources (``mt-access demande ressource``)."""
+
+    ressource = SelectField(
+        "Ressource", choices=[], validators=[InputRequired(message="Choisissez une ressource.")]
+    )
+    reponse = TextAreaField(
+        "Réponse de la ressource",
+        validators=[
+            DataRequired(message="Indiquez la réponse de la ressource."),
+            Length(max=500, message="500 caractères au plus."),
+        ],
+    )
+
+
+class WaitingForm(ActionForm):
+    """A confirmed request put on the waiting list (``mt-access demande attente``)."""
+
+
+def _gp_choices(register: Register, file: RequestFile, req: Request) -> list[Any]:
+    names = {p.id: p.name for p in context.physicians()}
+    household = req.household.persons > 1
+    out = []
+    for gp in sorted(file.proposed_to):
+        label = f"{names.get(gp, gp)} ({gp})"
+        persons = file.people.proposed_to(gp)
+        if household and persons:
+            label += f" : personne(s) {', '.join(str(n) for n in persons)}"
+        out.append((gp, label))
+    return choices(out)
+
+
+def _resource_choices(register: Register) -> list[Any]:
+    return choices(
+        (r.name, r.name + (f" ({MODE_LABELS[r.mode]})" if r.mode in MODE_LABELS else ""))
+        for r in register.policy.resources
+    )
+
+
+def _blank(name: str, step: str, register: Register, file: RequestFile, req: Request) -> FlaskForm:
+    if name == "qualifier":
+        return qualify_form(register.policy, req, step)
+    form_class = MORE_ACTIONS[name][0]
+    form = form_class(formdata=None, etape=step)
+    _fill_choices(name, form, register, file, req)
+    return form
+
+
+def _fill_choices(
+    name: str, form: FlaskForm, register: Register, file: RequestFile, req: Request
+) -> None:
+    if name == "reponse-medecin":
+        form.medecin.choices = _gp_choices(register, file, req)
+    elif name == "ressource":
+        form.ressource.choices = _resource_choices(register)
+
+
+def page_context(register: Register, rid: str, file: RequestFile, req: Request) -> dict[str, Any]:
+    """What the request's page shows of this module: the forms of the actions this request
+    may take (for coordinators), and the qualification changes of its history."""
+    erased = register.store.erased_on(rid) is not None
+    forms: dict[str, FlaskForm] = {}
+    if has_role("coordinateur") and not file.is_exited:
+        from mt_access.web.request_pages import request_step
+
+        step = request_step(file)
+        wanted = []
+        if file.proposed_to:
+            wanted.append("reponse-medecin")
+        if file.state is RequestState.CONFIRMED:
+            wanted.append("attente")
+        if register.policy.resources:
+            wanted.append("ressource")
+        if not erased:
+            wanted.append("qualifier")
+        for name in wanted:
+            forms[name] = _blank(name, step, register, file, req)
+        bound = g.get(_BOUND)
+        if bound is not None and bound[0] in forms:
+            name, form = bound
+            _fill_choices(name, form, register, file, req)
+            forms[name] = form
+    return {
+        "more_forms": forms,
+        "qualifications": qualification_changes(file),
+    }
+
+
+# ------------------------------------------------------------------------------------------
+# The actions
+
+Operation = Callable[[Register, str, Any], str]
+"""The register operation of an action: returns the French message on success."""
+
+
+def _answer(register: Register, rid: str, form: Any) -> str:
+    gp = str(form.medecin.data)
+    accepted = form.reponse.data == "accepte"
+    file = register.answer(
+        rid, gp, context.today(), accepted=accepted, comment=form.commentaire.data or ""
+    )
+    name = register.physician(gp).name
+    if accepted:
+        return f"{name} devient le médecin traitant ; demande {file.id} : {file.state.label}."
+    return f"Refus de {name} enregistré ; demande {file.id} : {file.state.label}."
+
+
+def _resource(register: Register, rid: str, form: Any) -> str:
+    name = str(form.ressource.data)
+    register.resource_answer(rid, name, context.today(), str(form.reponse.data))
+    resource = next(r for r in register.policy.resources if r.name == name)
+    text = f"Réponse de la ressource « {resource.name} » enregistrée"
+    if resource.mode == "before":
+        text += " : la demande entrera dans son parcours vers un médecin au prochain appariement"
+    return text + "."
+
+
+def _waiting(register: Register, rid: str, form: Any) -> str:
+    file = register.to_waiting(rid, context.today(), form.commentaire.data or "")
+    return f"Demande {file.id} : {file.state.label}."
+
+
+def _qualify(register: Register, rid: str, form: Any) -> str:
+    return qualify_request(register, rid, context.today(), form)
+
+
+MORE_ACTIONS: dict[str, tuple[type[FlaskForm], Operation, Callable[[Any], str]]] = {
+    "reponse-medecin": (
+        GpAnswerForm,
+        _answer,
+        lambda f: f"médecin {f.medecin.data} {f.reponse.data}",
+    ),
+    "ressource": (ResourceAnswerForm, _resource, lambda f: f"ressource {f.ressource.data}"),
+    "attente": (WaitingForm, _waiting, lambda f: ""),
+    "qualifier": (QualifyForm, _qualify, lambda f: f.changed_keys()),
+}
+"""Each action: its form class, the register operation (as the command line does it), the
+audit line's detail (ids and names of the policy only: never a comment, an answer or a
+reason). Its audit line is ``demande.<action>``."""
+
+
+class _Stale(Exception):
+    """The request changed since the page was shown."""
+
+
+def _failed(rid: str, name: str, form: FlaskForm) -> ResponseReturnValue:
+    from mt_access.web.request_pages import _render
+
+    g.setdefault(_BOUND, (name, form))
+    return _render(rid, None, 400)
+
+
+@blueprint.route("/demandes/<rid>/reponse-medecin", methods=["POST"])
+@requires("coordinateur")
+def request_gp_answer(rid: str) -> ResponseReturnValue:
+    return _act(rid, "reponse-medecin")
+
+
+@blueprint.route("/demandes/<rid>/ressource", methods=["POST"])
+@requires("coordinateur")
+def request_resource_answer(rid: str) -> ResponseReturnValue:
+    return _act(rid, "ressource")
+
+
+@blueprint.route("/demandes/<rid>/attente", methods=["POST"])
+@requires("coordinateur")
+def request_to_waiting(rid: str) -> ResponseReturnValue:
+    return _act(rid, "attente")
+
+
+@blueprint.route("/demandes/<rid>/qualifier", methods=["POST"])
+@requires("coordinateur")
+def request_qualify(rid: str) -> ResponseReturnValue:
+    return _act(rid, "qualifier")
+
+
+def _act(rid: str, name: str) -> ResponseReturnValue:
+    from mt_access.web.request_pages import STALE_MESSAGE, _message, request_step
+
+    register = context.register()
+    store = register.store
+    file = store.get_file(rid)
+    if file is None:
+        abort(404)
+    req = register.request(rid)
+    _, operation, detail = MORE_ACTIONS[name]
+    if name == "qualifier":
+        form: Any = qualify_form(register.policy, req, None)
+    else:
+        form = MORE_ACTIONS[name][0]()
+        _fill_choices(name, form, register, file, req)
+    back = redirect(url_for("pages.request_page", rid=rid), 303)
+    if str(form.etape.data or "") != request_step(file):  # before the choices of a changed page
+        flash(STALE_MESSAGE, "erreur")
+        return back
+    if not form.validate():
+        flash(FORM_ERRORS, "erreur")
+        return _failed(rid, name, form)
+    try:
+        with store.transaction():
+            current = store.get_file(rid)
+            if current is None or request_step(current) != str(form.etape.data):
+                raise _Stale
+            done = operation(register, rid, form)
+            audit(f"demande.{name}", rid, detail(form))
+    except _Stale:
+        flash(STALE_MESSAGE, "erreur")
+        return back
+    except MtAccessError as exc:
+        form.form_errors.append(_message(exc))
+        flash("Rien n'a été enregistré : voir le message du formulaire.", "erreur")
+        return _failed(rid, name, form)
+    context.forget_cached()
+    flash(done, "succes")
+    return back
