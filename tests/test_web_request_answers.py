@@ -175,6 +175,8 @@ def test_read_only_accounts_see_no_form_and_get_403(
         ("qualifier", {"champ_ald": "oui", "commentaire": "appel"}),
         ("attente", {}),
         ("ressource", {"ressource": "DAC", "reponse": "vu"}),
+        ("proposer-personnes", {"medecin": gp, "personnes": ["1"]}),
+        ("sortie-personnes", {"motif": "retrait", "personnes": ["1"]}),
     ):
         response = client.post(
             f"/demandes/{rid}/{action}", data={"csrf_token": token, "etape": str(before), **data}
@@ -249,9 +251,10 @@ def questions_app(tmp_path: Path) -> Iterator[tuple[FlaskClient, Register]]:
                 PatientIdentity("Fictif"),
                 False,
             ),
+            (req("H-1", received=D1, persons=2), PatientIdentity("Foyer"), False),
         ]
     )
-    for rid in ("Q-1", "Q-2"):
+    for rid in ("Q-1", "Q-2", "H-1"):
         register.acknowledge(rid, D1)
         register.confirm(rid, D1)
         register.to_waiting(rid, D1)
@@ -435,3 +438,49 @@ def test_read_only_sees_the_qualification_changes_but_no_form(
     assert "Personne isolée : non → oui" in page
     assert "Modifier la qualification" not in page
     assert "Réponse d&#39;une ressource" not in page
+
+
+# ------------------------------------------------------------------------------------------
+# Some persons of a household
+
+
+def test_some_persons_of_a_household_are_proposed_and_others_leave(
+    questions_app: tuple[FlaskClient, Register],
+) -> None:
+    client, register = questions_app
+    register.add_physician(doc("MG2", capacity=None))
+    register.join("MG2", D1, monthly_capacity=3, modalities=[Modality.OFFICE])
+    login(client, "claire")
+    page, _, _ = _page(client, "H-1")
+    assert "Personnes du foyer : 1 adulte 1 (demandeur) : en attente ; 2 adulte 2 : en attente" in (
+        page
+    )
+    none = _post(client, "H-1", "proposer-personnes", medecin="MG2")
+    assert none.status_code == 400
+    assert "Cochez au moins une personne." in text(none)
+    done = _post(client, "H-1", "proposer-personnes", medecin="MG2", personnes=["2"])
+    assert done.status_code == 303
+    assert register.file("H-1").people.proposals == (("MG2", (2,)),)
+    no_reason = _post(client, "H-1", "sortie-personnes", motif="cloture", personnes=["1"])
+    assert no_reason.status_code == 400
+    assert "Une clôture par la CPTS demande un commentaire qui la justifie." in text(no_reason)
+    left = _post(client, "H-1", "sortie-personnes", motif="retrait", personnes=["1"])
+    assert left.status_code == 303
+    shown = _messages(client.get("/demandes/H-1"))
+    assert "Sortie enregistrée pour la ou les personnes 1 ; demande H-1 : proposée" in shown
+    file = register.file("H-1")
+    assert file.state is RequestState.PROPOSED
+    assert file.people.outcome(1) is not None
+    details = {
+        (r.action, r.detail)
+        for r in register.store.audit_entries(subject="H-1")
+        if r.action.startswith("demande.")
+    }
+    assert details == {
+        ("demande.proposer-personnes", "médecin MG2 personnes 2"),
+        ("demande.sortie-personnes", "retrait personnes 1"),
+    }
+    # the GP answers for the person proposed: the household's last person finds an MT
+    accepted = _post(client, "H-1", "reponse-medecin", medecin="MG2", reponse="accepte")
+    assert accepted.status_code == 303
+    assert register.file("H-1").state is RequestState.MT_FOUND

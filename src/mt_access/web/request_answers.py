@@ -21,9 +21,11 @@ from typing import Any
 from flask import abort, flash, g, redirect, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectField, TextAreaField
+from wtforms import RadioField, SelectField, SelectMultipleField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms.widgets import CheckboxInput, ListWidget
 
+from mt_access.cli.request_commands import EXITS, _persons_line
 from mt_access.errors import MtAccessError
 from mt_access.lifecycle import RequestFile, RequestState
 from mt_access.model import Request
@@ -31,7 +33,7 @@ from mt_access.register import Register
 from mt_access.resources import MODE_LABELS
 from mt_access.web import context
 from mt_access.web.auth import audit, has_role, requires
-from mt_access.web.forms import ActionForm, choices
+from mt_access.web.forms import ActionForm, CloseForm, ProposeForm, choices
 from mt_access.web.pages import blueprint
 from mt_access.web.request_qualify import (
     QualifyForm,
@@ -44,6 +46,8 @@ __all__ = [
     "FORM_ERRORS",
     "MORE_ACTIONS",
     "GpAnswerForm",
+    "HouseholdCloseForm",
+    "HouseholdProposeForm",
     "ResourceAnswerForm",
     "WaitingForm",
     "page_context",
@@ -92,6 +96,28 @@ class WaitingForm(ActionForm):
     """A confirmed request put on the waiting list (``mt-access demande attente``)."""
 
 
+def _persons_field(label: str) -> SelectMultipleField:
+    return SelectMultipleField(
+        label,
+        choices=[],
+        validators=[DataRequired(message="Cochez au moins une personne.")],
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
+
+
+class HouseholdProposeForm(ProposeForm):
+    """A proposal of some persons of a household (``demande proposer --personnes``)."""
+
+    personnes = _persons_field("Personnes proposées")
+
+
+class HouseholdCloseForm(CloseForm):
+    """The exit of some persons of a household (``demande cloturer --personnes``)."""
+
+    personnes = _persons_field("Personnes qui sortent")
+
+
 def _gp_choices(register: Register, file: RequestFile, req: Request) -> list[Any]:
     names = {p.id: p.name for p in context.physicians()}
     household = req.household.persons > 1
@@ -103,6 +129,25 @@ def _gp_choices(register: Register, file: RequestFile, req: Request) -> list[Any
             label += f" : personne(s) {', '.join(str(n) for n in persons)}"
         out.append((gp, label))
     return choices(out)
+
+
+def _available_gps(file: RequestFile) -> list[Any]:
+    """The GPs a request may be proposed to by hand (as the page's « Proposer » lists them)."""
+    on = context.today()
+    return choices(
+        (p.id, f"{p.name} ({p.id})")
+        for p in context.physicians()
+        if p.is_available_on(on) and p.id not in file.proposed_to and p.id not in file.declined_by
+    )
+
+
+def _members(req: Request, numbers: Any) -> list[Any]:
+    wanted = set(numbers)
+    return choices(
+        (str(m.number), f"{m.number} : {m.label}")
+        for m in req.household.members
+        if m.number in wanted
+    )
 
 
 def _resource_choices(register: Register) -> list[Any]:
@@ -128,6 +173,11 @@ def _fill_choices(
         form.medecin.choices = _gp_choices(register, file, req)
     elif name == "ressource":
         form.ressource.choices = _resource_choices(register)
+    elif name == "proposer-personnes":
+        form.medecin.choices = _available_gps(file)
+        form.personnes.choices = _members(req, file.people.waiting)
+    elif name == "sortie-personnes":
+        form.personnes.choices = _members(req, file.people.unresolved)
 
 
 def page_context(register: Register, rid: str, file: RequestFile, req: Request) -> dict[str, Any]:
@@ -148,6 +198,10 @@ def page_context(register: Register, rid: str, file: RequestFile, req: Request) 
             wanted.append("ressource")
         if not erased:
             wanted.append("qualifier")
+        if file.persons > 1:
+            if file.people.waiting and file.state is not RequestState.RECEIVED:
+                wanted.append("proposer-personnes")
+            wanted.append("sortie-personnes")
         for name in wanted:
             forms[name] = _blank(name, step, register, file, req)
         bound = g.get(_BOUND)
@@ -158,6 +212,7 @@ def page_context(register: Register, rid: str, file: RequestFile, req: Request) 
     return {
         "more_forms": forms,
         "qualifications": qualification_changes(file),
+        "household_line": _persons_line(register, file) if file.persons > 1 else "",
     }
 
 
@@ -195,6 +250,34 @@ def _waiting(register: Register, rid: str, form: Any) -> str:
     return f"Demande {file.id} : {file.state.label}."
 
 
+def _persons(form: Any) -> tuple[int, ...]:
+    return tuple(sorted(int(n) for n in form.personnes.data))
+
+
+def _propose_persons(register: Register, rid: str, form: Any) -> str:
+    register.propose(
+        rid,
+        str(form.medecin.data),
+        context.today(),
+        form.commentaire.data or "",
+        persons=_persons(form),
+    )
+    return "Proposition au médecin enregistrée."
+
+
+def _close_persons(register: Register, rid: str, form: Any) -> str:
+    exit_of = EXITS[str(form.motif.data)]
+    file = exit_of(register, rid, context.today(), form.commentaire.data or "", _persons(form))
+    shown = ", ".join(str(n) for n in _persons(form))
+    return (
+        f"Sortie enregistrée pour la ou les personnes {shown} ; demande {rid} : {file.state.label}."
+    )
+
+
+def _persons_detail(form: Any) -> str:
+    return "personnes " + ",".join(str(n) for n in _persons(form))
+
+
 def _qualify(register: Register, rid: str, form: Any) -> str:
     return qualify_request(register, rid, context.today(), form)
 
@@ -208,6 +291,16 @@ MORE_ACTIONS: dict[str, tuple[type[FlaskForm], Operation, Callable[[Any], str]]]
     "ressource": (ResourceAnswerForm, _resource, lambda f: f"ressource {f.ressource.data}"),
     "attente": (WaitingForm, _waiting, lambda f: ""),
     "qualifier": (QualifyForm, _qualify, lambda f: f.changed_keys()),
+    "proposer-personnes": (
+        HouseholdProposeForm,
+        _propose_persons,
+        lambda f: f"médecin {f.medecin.data} {_persons_detail(f)}",
+    ),
+    "sortie-personnes": (
+        HouseholdCloseForm,
+        _close_persons,
+        lambda f: f"{f.motif.data} {_persons_detail(f)}",
+    ),
 }
 """Each action: its form class, the register operation (as the command line does it), the
 audit line's detail (ids and names of the policy only: never a comment, an answer or a
@@ -241,6 +334,18 @@ def request_resource_answer(rid: str) -> ResponseReturnValue:
 @requires("coordinateur")
 def request_to_waiting(rid: str) -> ResponseReturnValue:
     return _act(rid, "attente")
+
+
+@blueprint.route("/demandes/<rid>/proposer-personnes", methods=["POST"])
+@requires("coordinateur")
+def request_propose_persons(rid: str) -> ResponseReturnValue:
+    return _act(rid, "proposer-personnes")
+
+
+@blueprint.route("/demandes/<rid>/sortie-personnes", methods=["POST"])
+@requires("coordinateur")
+def request_close_persons(rid: str) -> ResponseReturnValue:
+    return _act(rid, "sortie-personnes")
 
 
 @blueprint.route("/demandes/<rid>/qualifier", methods=["POST"])
