@@ -484,3 +484,54 @@ def test_some_persons_of_a_household_are_proposed_and_others_leave(
     accepted = _post(client, "H-1", "reponse-medecin", medecin="MG2", reponse="accepte")
     assert accepted.status_code == 303
     assert register.file("H-1").state is RequestState.MT_FOUND
+
+
+def test_a_refusal_of_the_register_for_a_form_no_longer_shown_is_said_at_the_top(
+    questions_app: tuple[FlaskClient, Register],
+) -> None:
+    client, register = questions_app
+    login(client, "claire")
+    _, token, _ = _page(client, "Q-1")
+    register.erase("Q-1", TODAY)  # meanwhile; the request exits
+    step = str(len(register.history("Q-1")))
+    refused = client.post(
+        "/demandes/Q-1/qualifier",
+        data={"csrf_token": token, "etape": step, **_qualify_data(q_isole="oui", commentaire="x")},
+    )
+    assert refused.status_code == 400
+    assert "données personnelles effacées, qualification impossible" in _messages(refused)
+    assert "Modifier la qualification" not in text(refused)
+
+
+NEW_ACTIONS = (
+    "reponse-medecin",
+    "ressource",
+    "attente",
+    "qualifier",
+    "proposer-personnes",
+    "sortie-personnes",
+)
+
+
+@pytest.mark.parametrize("action", NEW_ACTIONS)
+def test_every_new_action_checks_the_page_step_and_its_csrf_token(
+    questions_app: tuple[FlaskClient, Register], action: str
+) -> None:
+    client, register = questions_app
+    login(client, "claire")
+    _, token, step = _page(client, "H-1")
+    before = len(register.history("H-1"))
+    data = {"medecin": "MG1", "reponse": "accepte", "ressource": "DAC", "personnes": ["1"]}
+    data |= _qualify_data(champ_ald="oui", commentaire="appel", motif="retrait")
+    stale = client.post(
+        f"/demandes/H-1/{action}", data={"csrf_token": token, "etape": str(before - 1), **data}
+    )
+    assert stale.status_code == 303
+    assert "Cette demande a changé depuis" in _messages(client.get("/demandes/H-1"))
+    forged = client.post(f"/demandes/H-1/{action}", data={"etape": step, **data})
+    assert forged.status_code == 400
+    assert "Le formulaire a expiré" in text(forged)
+    assert len(register.history("H-1")) == before
+    assert not [
+        r for r in register.store.audit_entries(subject="H-1") if r.action.startswith("demande.")
+    ]

@@ -199,16 +199,19 @@ def page_context(register: Register, rid: str, file: RequestFile, req: Request) 
         if not erased:
             wanted.append("qualifier")
         if file.persons > 1:
-            if file.people.waiting and file.state is not RequestState.RECEIVED:
+            if file.people.waiting and file.state in (RequestState.WAITING, RequestState.PROPOSED):
                 wanted.append("proposer-personnes")
             wanted.append("sortie-personnes")
         for name in wanted:
             forms[name] = _blank(name, step, register, file, req)
-        bound = g.get(_BOUND)
-        if bound is not None and bound[0] in forms:
-            name, form = bound
-            _fill_choices(name, form, register, file, req)
-            forms[name] = form
+    bound = g.get(_BOUND)
+    if bound is not None and bound[0] in forms:
+        name, form = bound
+        _fill_choices(name, form, register, file, req)
+        forms[name] = form
+    elif bound is not None:  # its form is no longer offered: its messages at the top
+        for message in bound[1].form_errors:
+            flash(message, "erreur")
     return {
         "more_forms": forms,
         "qualifications": qualification_changes(file),
