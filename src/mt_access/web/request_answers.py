@@ -1,6 +1,8 @@
 """More actions of a request's page (blueprint ``pages``): a GP's answer recorded by the
-coordinator, a resource's answer, putting a confirmed request on the waiting list, and the
-qualification (:mod:`mt_access.web.request_qualify`).
+coordinator, a resource's answer, putting a confirmed request on the waiting list, the
+qualification (:mod:`mt_access.web.request_qualify`), and, for a household, a proposal or an
+exit of some of its persons: the per-request commands of the command line the lifecycle
+actions of :mod:`mt_access.web.request_pages` do not cover.
 
 Each is a POST form with its CSRF token and ``etape`` (the number of events the page showed),
 checked like the lifecycle actions of :mod:`mt_access.web.request_pages`: a stale page gets
@@ -25,7 +27,7 @@ from wtforms import RadioField, SelectField, SelectMultipleField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from mt_access.cli.request_commands import EXITS, _persons_line
+from mt_access.cli.request_commands import EXITS, persons_line
 from mt_access.errors import MtAccessError
 from mt_access.lifecycle import RequestFile, RequestState
 from mt_access.model import Request
@@ -215,7 +217,7 @@ def page_context(register: Register, rid: str, file: RequestFile, req: Request) 
     return {
         "more_forms": forms,
         "qualifications": qualification_changes(file),
-        "household_line": _persons_line(register, file) if file.persons > 1 else "",
+        "household_line": persons_line(register, file) if file.persons > 1 else "",
     }
 
 
