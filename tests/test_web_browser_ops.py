@@ -1,9 +1,9 @@
 """The coordinator's month in a real browser (Debian's Chromium through Playwright): import a
 generated export with one bad row, correct that row, run the month, preview and download a
-letter; then the map, report, exports, GP, admin and expired-link pages. Every page reached
-is checked with axe-core, for ids used twice and CSP messages, and screenshotted
-(:mod:`web_browser_support`). Both scenarios share one served register (module scope), in
-this order. Generated data only."""
+letter, record a GP's acceptance on a request's page; then the map, report, exports, GP,
+admin and expired-link pages. Every page reached is checked with axe-core, for ids used
+twice and CSP messages, and screenshotted (:mod:`web_browser_support`). Both scenarios share
+one served register (module scope), in this order. Generated data only."""
 
 from __future__ import annotations
 
@@ -173,6 +173,27 @@ def test_a_coordinator_imports_corrects_runs_the_month_and_downloads_a_letter(
         actions = [(e.action, e.subject) for e in check.audit_entries()]
     assert actions.count(("courrier.telecharger", letter.request_id)) == 1
     assert ("import.corriger", rid) in actions
+
+    # The GP phoned: the coordinator records their acceptance on the request's page.
+    with SQLiteStore(live.path, create=False) as check:
+        placed_id, gp = next(
+            (s.id, next(iter(s.proposed_to)))
+            for s in check.summaries([RequestState.PROPOSED])
+            if len(s.proposed_to) == 1 and set(s.proposed_to) <= set(SPARE_PLACES)
+        )
+    visit.goto(f"/demandes/{placed_id}", "demande proposée : réponse du médecin")
+    form = page.locator("#form-reponse-medecin")
+    form.get_by_label("Médecin", exact=True).select_option(gp)
+    form.get_by_label("Il accepte").check()
+    visit.submit(click("Enregistrer la réponse"), "réponse du médecin enregistrée")
+    assert any("devient le médecin traitant" in m for m in visit.messages())
+    with SQLiteStore(live.path, create=False) as check:
+        accepted = check.get_file(placed_id)
+        assert accepted is not None
+        assert accepted.state is RequestState.MT_FOUND
+        assert ("demande.reponse-medecin", placed_id) in [
+            (e.action, e.subject) for e in check.audit_entries(subject=placed_id)
+        ]
 
 
 def test_the_map_downloads_gp_admin_and_expired_link_pages(

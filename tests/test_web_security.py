@@ -183,6 +183,12 @@ ACTIONS = {
     "contact": (RequestState.WAITING, {"resultat": "injoignable"}),
     "cloturer": (RequestState.WAITING, {"motif": "retrait"}),
     "effacer": (RequestState.WAITING, {"confirmation": "RID"}),
+    "reponse-medecin": (RequestState.PROPOSED, {"medecin": "GP", "reponse": "refuse"}),
+    "qualifier": (
+        RequestState.WAITING,
+        {f"champ_{n}": "oui" for n in ("ald", "css", "ame", "disability_or_chronic", "urgent")}
+        | {"commentaire": "appel du patient"},
+    ),
 }
 
 
@@ -196,9 +202,11 @@ def test_permission_matrix_of_the_actions(
     with open_store(register_file) as store:
         step = len(store.transitions(rid))
         audit_before = len(store.audit_entries(subject=rid))
+        file = store.get_file(rid)
+        gp = min(file.proposed_to) if file is not None and file.proposed_to else ""
     _as(client, role)
     token = csrf_token(client, "/connexion" if role == "anonyme" else "/")
-    data = {k: (rid if v == "RID" else v) for k, v in extra.items()}
+    data = {k: {"RID": rid, "GP": gp}.get(v, v) for k, v in extra.items()}
     data.update(csrf_token=token, etape=str(step))
     response = client.post(f"/demandes/{rid}/{action}", data=data)
     with open_store(register_file) as store:

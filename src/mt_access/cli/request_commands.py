@@ -40,7 +40,7 @@ from mt_access.questions import shown_answers
 from mt_access.register import Register, RegisterOperationError
 from mt_access.store.locations import is_store_url
 
-__all__ = ["LOCATE_REASONS", "locate_report", "person_numbers"]
+__all__ = ["LOCATE_REASONS", "locate_report", "person_numbers", "persons_line"]
 
 
 def _listed_answers(register: Register, states: tuple[RequestState, ...]) -> dict[str, str]:
@@ -202,7 +202,7 @@ def _history_rows(register: Register, history: tuple[Transition, ...]) -> list[t
     return rows
 
 
-def _persons_line(register: Register, file: RequestFile) -> str:
+def persons_line(register: Register, file: RequestFile) -> str:
     """« Personnes : 1 adulte 1 (demandeur) : médecin traitant trouvé (MG01) ; 2 ... »."""
     household = register.request(file.id).household
     people = file.people
@@ -227,7 +227,7 @@ def cmd_request_history(args: argparse.Namespace, console: Console) -> int:
         history = register.history(args.demande)
         file = register.file(args.demande)
         rows = _history_rows(register, history)
-        persons = _persons_line(register, file) if file.persons > 1 else ""
+        persons = persons_line(register, file) if file.persons > 1 else ""
         request = register.request(args.demande)
         answers = answers_line(shown_answers(request, register.policy, "lists"))
     console.say(f"Demande {args.demande} : {file.state.label}")

@@ -42,6 +42,7 @@ from mt_access.web import (
     pages,
     portal,
     portal_admin,
+    request_answers,
     request_pages,
 )
 from mt_access.web.accounts import password_hasher
@@ -99,7 +100,7 @@ ERROR_TEXTS: Mapping[int, tuple[str, str]] = {
 
 _SECRET_BYTES = 32
 
-_PAGES = (pages, request_pages, gp_pages)
+_PAGES = (pages, request_pages, request_answers, gp_pages)
 """The modules whose routes are on the ``pages`` blueprint (imported for them)."""
 
 

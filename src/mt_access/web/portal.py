@@ -59,7 +59,7 @@ from mt_access.web.auth import audit
 from mt_access.web.forms import choices
 from mt_access.web.gp_places import gp_places
 from mt_access.web.portal_links import LinkClaim, RefusalReason, read_token
-from mt_access.web.request_pages import request_step
+from mt_access.web.request_common import request_step
 
 __all__ = [
     "ACCEPTED_SHOWN_DAYS",

@@ -12,13 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, g, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 
-from mt_access.cli.registry_base import french_dates
 from mt_access.cli.request_commands import EXITS
-from mt_access.errors import IllegalTransitionError, IndicatorsError, MtAccessError
+from mt_access.errors import IndicatorsError, MtAccessError
 from mt_access.indicators.position import read_waiting_list, waiting_position
 from mt_access.lifecycle import RequestFile
 from mt_access.questions import format_answer
@@ -37,21 +36,17 @@ from mt_access.web.forms import (
     choices,
 )
 from mt_access.web.pages import blueprint, commune_name
-
-__all__ = ["ACTIONS", "STALE_MESSAGE", "request_step"]
-
-STALE_MESSAGE = (
-    "Cette demande a changé depuis l'affichage de la page (par un autre coordinateur, un "
-    "médecin ou un appariement) : rien n'a été enregistré. Vérifiez son état ci-dessous, "
-    "puis recommencez si besoin."
+from mt_access.web.request_answers import (
+    BOUND_FORM,
+    FORM_ERRORS,
+    MORE_ACTIONS,
+    fill_choices,
+    page_context,
 )
-"""« cette demande a changé depuis »: a stale page's action, refused."""
+from mt_access.web.request_common import STALE_MESSAGE, action_message, request_step
+from mt_access.web.request_qualify import qualify_form
 
-
-def request_step(file: RequestFile) -> str:
-    """What a page carries to detect a change of the request since: its number of events."""
-    return str(len(file.history))
-
+__all__ = ["ACTIONS", "STALE_MESSAGE", "action_message", "request_step"]
 
 Action = Callable[[Register, str, Any], object]
 
@@ -158,6 +153,7 @@ def _render(
     names = {p.id: p.name for p in context.physicians()}
     return render_template(
         template,
+        **page_context(register, rid, file, req),
         rid=rid,
         req=req,
         identity=identity,
@@ -207,15 +203,6 @@ def request_position(rid: str) -> ResponseReturnValue:
     return render_template("position.html", rid=rid, position=position, problem=problem)
 
 
-def _message(exc: MtAccessError) -> str:
-    if isinstance(exc, IllegalTransitionError):
-        return (
-            f"Impossible : la demande est « {exc.state.label} » ; "
-            f"« {exc.event.label} » ne peut pas être enregistré dans cet état."
-        )
-    return french_dates(str(exc))
-
-
 @blueprint.route("/demandes/<rid>/<action>", methods=["POST"])
 @requires("coordinateur")
 def request_action(rid: str, action: str) -> ResponseReturnValue:
@@ -255,7 +242,7 @@ def request_action(rid: str, action: str) -> ResponseReturnValue:
         flash(STALE_MESSAGE, "erreur")
         return redirect(url_for("pages.request_page", rid=rid), 303)
     except MtAccessError as exc:
-        flash(_message(exc), "erreur")
+        flash(action_message(exc), "erreur")
         return redirect(url_for("pages.request_page", rid=rid), 303)
     context.forget_cached()
     flash(done, "succes")
@@ -275,3 +262,87 @@ def _detail(action: str, form: Any) -> str:
 
 class _Stale(Exception):
     """The request changed since the page was shown."""
+
+
+# ------------------------------------------------------------------------------------------
+# The actions of mt_access.web.request_answers (a GP's answer, qualification, households...)
+
+
+def _failed(rid: str, name: str, form: FlaskForm) -> ResponseReturnValue:
+    g.setdefault(BOUND_FORM, (name, form))
+    return _render(rid, None, 400)
+
+
+@blueprint.route("/demandes/<rid>/reponse-medecin", methods=["POST"])
+@requires("coordinateur")
+def request_gp_answer(rid: str) -> ResponseReturnValue:
+    return _act(rid, "reponse-medecin")
+
+
+@blueprint.route("/demandes/<rid>/ressource", methods=["POST"])
+@requires("coordinateur")
+def request_resource_answer(rid: str) -> ResponseReturnValue:
+    return _act(rid, "ressource")
+
+
+@blueprint.route("/demandes/<rid>/attente", methods=["POST"])
+@requires("coordinateur")
+def request_to_waiting(rid: str) -> ResponseReturnValue:
+    return _act(rid, "attente")
+
+
+@blueprint.route("/demandes/<rid>/proposer-personnes", methods=["POST"])
+@requires("coordinateur")
+def request_propose_persons(rid: str) -> ResponseReturnValue:
+    return _act(rid, "proposer-personnes")
+
+
+@blueprint.route("/demandes/<rid>/sortie-personnes", methods=["POST"])
+@requires("coordinateur")
+def request_close_persons(rid: str) -> ResponseReturnValue:
+    return _act(rid, "sortie-personnes")
+
+
+@blueprint.route("/demandes/<rid>/qualifier", methods=["POST"])
+@requires("coordinateur")
+def request_qualify(rid: str) -> ResponseReturnValue:
+    return _act(rid, "qualifier")
+
+
+def _act(rid: str, name: str) -> ResponseReturnValue:
+    register = context.register()
+    store = register.store
+    file = store.get_file(rid)
+    if file is None:
+        abort(404)
+    req = register.request(rid)
+    _, operation, detail = MORE_ACTIONS[name]
+    if name == "qualifier":
+        form: Any = qualify_form(register.policy, req, None)
+    else:
+        form = MORE_ACTIONS[name][0]()
+        fill_choices(name, form, register, file, req)
+    back = redirect(url_for("pages.request_page", rid=rid), 303)
+    if str(form.etape.data or "") != request_step(file):  # before the choices of a changed page
+        flash(STALE_MESSAGE, "erreur")
+        return back
+    if not form.validate():
+        flash(FORM_ERRORS, "erreur")
+        return _failed(rid, name, form)
+    try:
+        with store.transaction():
+            current = store.get_file(rid)
+            if current is None or request_step(current) != str(form.etape.data):
+                raise _Stale
+            done = operation(register, rid, form)
+            audit(f"demande.{name}", rid, detail(form))
+    except _Stale:
+        flash(STALE_MESSAGE, "erreur")
+        return back
+    except MtAccessError as exc:
+        form.form_errors.append(action_message(exc))
+        flash("Rien n'a été enregistré : voir le message du formulaire.", "erreur")
+        return _failed(rid, name, form)
+    context.forget_cached()
+    flash(done, "succes")
+    return back
