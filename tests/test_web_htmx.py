@@ -335,3 +335,24 @@ def test_an_htmx_action_with_errors_answers_the_fragment_with_the_messages(
     assert "Le formulaire contient des erreurs" in shown
     assert 'class="error"' in shown
     assert _events(register_file, rid) == start
+
+
+def test_an_htmx_action_also_renews_the_pages_other_forms(
+    client: FlaskClient, register_file: Path
+) -> None:
+    """The forms of the request's other actions (a GP's answer, the qualification...) carry
+    the page's step too: the fragment swaps them with the new step, else the next of them
+    would be refused as coming from a stale page."""
+    login(client, "claire")
+    rid = _first(register_file, RequestState.WAITING)
+    page = client.get(f"/demandes/{rid}")
+    start = _events(register_file, rid)
+    assert f'id="qualifier-etape" name="etape" type="hidden" value="{len(start)}"' in text(page)
+    sent = client.post(
+        f"/demandes/{rid}/contact",
+        data={"etape": _step(page), "resultat": "joint"},
+        headers={**HX, "X-CSRFToken": _header_token(page)},
+    )
+    fragment = text(client.get(sent.headers["Location"], headers=HX))
+    assert '<div id="demande-plus" hx-swap-oob="true">' in fragment
+    assert f'id="qualifier-etape" name="etape" type="hidden" value="{len(start) + 1}"' in fragment
