@@ -97,6 +97,7 @@ class RegisterBase:
         self._ledger: CapacityLedger | None = None
         self._physicians: dict[str, Physician] | None = None
         self._seen_version: str | None = None
+        self._seen_gps: str | None = None  # the GPs' version of ``_physicians``
 
     # ---------------------------------------------------------------------------------------
     # Caches and transactions
@@ -108,11 +109,18 @@ class RegisterBase:
             found = None if self._shared is None else self._shared.get(version)
             if found is not None:
                 self._ledger, self._physicians = found
+                self._seen_gps = None
             else:
+                # read after the data version (so what is read is at least as new as it) and
+                # before the GPs (so they are at least as new as it)
+                gps = self.store.physicians_version()
                 # dropped while reading: a failed read leaves no half-extended ledger behind
                 kept, self._ledger = self._ledger, None
                 self._ledger = self._read_ledger(kept)
-                self._physicians = {p.id: p for p in self.store.physicians()}
+                if gps != self._seen_gps or self._physicians is None:
+                    self._physicians = None
+                    self._physicians = {p.id: p for p in self.store.physicians()}
+                    self._seen_gps = gps
                 if self._shared is not None:
                     self._shared.put(version, self._ledger, self._physicians)
             self._seen_version = version
@@ -136,6 +144,7 @@ class RegisterBase:
         self._ledger = None
         self._physicians = None
         self._seen_version = None
+        self._seen_gps = None
 
     @contextmanager
     def _operation(self) -> Iterator[None]:
@@ -146,10 +155,13 @@ class RegisterBase:
                 # read before the commit, while this writer holds the lock: read after it,
                 # another client's commit in between would pass for one already seen
                 version = self.store.data_version()
+                gps = self._seen_gps
+                if gps is not None and version != self._seen_version:
+                    gps = self.store.physicians_version()  # this operation may have written
         except BaseException:
             self._invalidate()
             raise
-        self._seen_version = version
+        self._seen_version, self._seen_gps = version, gps
 
     @property
     def ledger(self) -> CapacityLedger:

@@ -107,6 +107,9 @@ __all__ = ["DEFAULT_CPTS", "PostgresStore", "grant_cpts"]
 DATA_VERSION_QUERY = "SELECT data_changes FROM mt_access.registers WHERE cpts = %s"
 """What :meth:`PostgresStore.data_version` reads: the CPTS's counter of data changes, kept by
 the schema's triggers (version 10)."""
+PHYSICIANS_VERSION_QUERY = "SELECT gp_changes FROM mt_access.registers WHERE cpts = %s"
+"""What :meth:`PostgresStore.physicians_version` reads: the CPTS's counter of GP changes
+(schema version 11)."""
 
 
 def columns(rows: Sequence[tuple[Any, ...]]) -> list[list[Any]]:
@@ -519,6 +522,17 @@ class PostgresStore(PostgresConnection):
         writes count already."""
         with self._guard("lecture du compteur de modifications"):
             row = self._one(DATA_VERSION_QUERY, (self._cpts,))
+            if row is None:
+                raise self._fail("aucun registre de cette CPTS dans cette base")
+            return str(row[0])
+
+    def physicians_version(self) -> str:
+        """The number of committed transactions that wrote this CPTS's GPs, by any
+        connection: the ``gp_changes`` of its row of ``registers``, bumped once per
+        transaction by triggers on ``physicians`` (schema version 11). Inside a write
+        transaction, its own writes count already."""
+        with self._guard("lecture du compteur de modifications des médecins"):
+            row = self._one(PHYSICIANS_VERSION_QUERY, (self._cpts,))
             if row is None:
                 raise self._fail("aucun registre de cette CPTS dans cette base")
             return str(row[0])

@@ -399,6 +399,7 @@ class SQLiteStore(SQLiteConnection):
 
     def put_physician(self, physician: Physician) -> None:
         conn = self._data_writer()
+        self._gps_changed = True  # physicians_version changes at commit
         with self._guard(f"enregistrement du médecin {physician.id}"):
             conn.execute(INSERT_PHYSICIAN, codec.physician_row(physician))
 

@@ -22,6 +22,7 @@ from mt_access.store.migrations import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSIO
 from mt_access.store.sqlite_errors import SQLITE_REASONS, guard, sqlite_reason
 from mt_access.store.sqlite_schema import (
     BUMP_DATA_VERSION,
+    BUMP_PHYSICIANS_VERSION,
     REGISTER_FORMAT,
 )
 
@@ -45,6 +46,7 @@ class SQLiteConnection:
         self._timeout = timeout
         self._depth = 0
         self._erased = False
+        self._gps_changed = False
         self._data_changed = False
         self._conn: sqlite3.Connection | None = None
         self._conn = self._connect(create=create and not readonly)
@@ -274,7 +276,7 @@ class SQLiteConnection:
             conn.execute("BEGIN IMMEDIATE")
         self._depth = 1
         self._erased = False
-        self._data_changed = False
+        self._data_changed = self._gps_changed = False
         try:
             yield
         except BaseException:
@@ -287,6 +289,8 @@ class SQLiteConnection:
                 conn.execute("UPDATE meta SET value = value + 1 WHERE key = 'commits'")
                 if self._data_changed:
                     conn.execute(BUMP_DATA_VERSION)
+                if self._gps_changed:
+                    conn.execute(BUMP_PHYSICIANS_VERSION)
                 conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
@@ -329,6 +333,17 @@ class SQLiteConnection:
             row = self._connection().execute("SELECT value FROM meta WHERE key = 'data'").fetchone()
             value = 0 if row is None else int(row[0])
             if self._depth and self._data_changed:
+                value += 1
+            return str(value)
+
+    def physicians_version(self) -> str:
+        """The number of committed transactions that wrote a physician (the ``gps`` row of
+        the ``meta`` table; absent: 0), by any process; inside a write transaction that wrote
+        one, its own commit counts already."""
+        with self._guard("lecture du compteur de modifications des médecins"):
+            row = self._connection().execute("SELECT value FROM meta WHERE key = 'gps'").fetchone()
+            value = 0 if row is None else int(row[0])
+            if self._depth and self._gps_changed:
                 value += 1
             return str(value)
 

@@ -65,6 +65,11 @@ BUMP_DATA_VERSION = (
     "ON CONFLICT (key) DO UPDATE SET value = value + 1"
 )
 """At the commit of a transaction that changed the register's data (``data_version``)."""
+BUMP_PHYSICIANS_VERSION = (
+    "INSERT INTO meta (key, value) VALUES ('gps', 1) "
+    "ON CONFLICT (key) DO UPDATE SET value = value + 1"
+)
+"""At the commit of a transaction that wrote a physician (``physicians_version``)."""
 INSERT_RUN = (
     f"INSERT INTO runs ({RUN_SELECT}) VALUES ({placeholders(len(codec_records.RUN_COLUMNS))})"
 )
