@@ -15,16 +15,20 @@ from psycopg.pq import TransactionStatus
 from mt_access.store.base import (
     StoreError,
 )
-from mt_access.store.postgres_errors import guard, mask_url, reason, split_url
+from mt_access.store.postgres_errors import connection_error, guard, mask_url, reason, split_url
 from mt_access.store.postgres_schema import (
     POSTGRES_SCHEMA_VERSION,
     REGISTER_FORMAT,
     STEPS,
 )
+from mt_access.store.sql_common import SQLStoreBase
 
 if TYPE_CHECKING:
+    from psycopg_pool import ConnectionPool
+
     from mt_access.model import Physician
-    from mt_access.store.postgres_pool import Pool
+
+    Pool = ConnectionPool[psycopg.Connection[tuple[Any, ...]]]
 
 __all__ = ["DEFAULT_CPTS", "Connection", "Cursor", "PostgresConnection", "Step"]
 
@@ -40,7 +44,7 @@ Step = tuple[str, Any, bool]
 """One statement of a pipeline: the query, its parameters (the rows' with ``many``), many."""
 
 
-class PostgresConnection:
+class PostgresConnection(SQLStoreBase):
     """The connection of a :class:`~mt_access.store.postgres.PostgresStore`: opening (the
     database's marks, the schema's steps, the CPTS), transactions, snapshots, savepoints
     and errors. See :class:`~mt_access.store.postgres.PostgresStore` for the arguments."""
@@ -91,11 +95,6 @@ class PostgresConnection:
         """The CPTS whose register this is."""
         return self._cpts
 
-    @property
-    def readonly(self) -> bool:
-        """Opened for reading only."""
-        return self._readonly
-
     def _fail(self, message: str) -> StoreError:
         where = self._shown if not self._cpts else f"{self._shown} (CPTS {self._cpts})"
         return StoreError(message, path=where)
@@ -130,8 +129,6 @@ class PostgresConnection:
         """A connection of ``pool`` (:class:`~mt_access.store.postgres_pool.PostgresPool`),
         set to this store's CPTS: the setting, the schema's marks, the role's CPTS and the
         register checked in one round trip (the pool checked the schema at its start)."""
-        from mt_access.store.postgres_pool import connection_error
-
         try:
             conn = pool.getconn(timeout=self._timeout)
         except Exception as exc:  # psycopg_pool.PoolTimeout, psycopg.Error

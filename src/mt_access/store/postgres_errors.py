@@ -15,7 +15,15 @@ import psycopg
 
 from mt_access.store.base import StoreError
 
-__all__ = ["OWN_ERRORS", "guard", "is_postgres_url", "mask_url", "reason", "split_url"]
+__all__ = [
+    "OWN_ERRORS",
+    "connection_error",
+    "guard",
+    "is_postgres_url",
+    "mask_url",
+    "reason",
+    "split_url",
+]
 
 OWN_ERRORS = "MTA01"
 """The SQLSTATE of the errors raised by the schema's own triggers (French messages)."""
@@ -130,3 +138,10 @@ def split_url(url: str) -> tuple[str, str | None]:
     rest = [(key, value) for key, value in query if key != "cpts"]
     conninfo = _join(parts.scheme, parts.netloc, parts.path, urlencode(rest, safe="/:"))
     return conninfo, (cpts[-1] if cpts else None)
+
+
+def connection_error(exc: BaseException) -> str:
+    """Why a connection could not be had from the pool, in French."""
+    if isinstance(exc, psycopg.Error):
+        return f"connexion impossible ({reason(exc)})"
+    return "aucune connexion libre au serveur PostgreSQL dans le délai ; réessayez"

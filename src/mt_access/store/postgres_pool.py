@@ -11,15 +11,13 @@ connection reused for another CPTS never sees the first one's rows.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import psycopg
 from psycopg_pool import ConnectionPool
 
-from mt_access.store.postgres_errors import reason, split_url
-
-if TYPE_CHECKING:
-    from mt_access.store.postgres import PostgresStore
+from mt_access.store.postgres import PostgresStore
+from mt_access.store.postgres_errors import split_url
 
 __all__ = ["PostgresPool"]
 
@@ -46,8 +44,6 @@ class PostgresPool:
     def __init__(
         self, url: str, *, readonly: bool = False, timeout: float = 30.0, max_size: int = 10
     ) -> None:
-        from mt_access.store.postgres import PostgresStore
-
         self._url = url
         self._readonly = readonly
         self._timeout = timeout
@@ -88,8 +84,6 @@ class PostgresPool:
             StoreError: no connection could be had within ``timeout``; the CPTS has no
                 register there, or the role belongs to another CPTS.
         """
-        from mt_access.store.postgres import PostgresStore
-
         return PostgresStore(
             self._url,
             cpts=cpts,
@@ -117,10 +111,3 @@ class PostgresPool:
 def _no_cpts(conn: psycopg.Connection[tuple[Any, ...]]) -> None:
     """A connection given back to the pool: no CPTS until the next loan sets one."""
     conn.execute("SELECT set_config('mt_access.cpts', '', false)")
-
-
-def connection_error(exc: BaseException) -> str:
-    """Why a connection could not be had from the pool, in French."""
-    if isinstance(exc, psycopg.Error):
-        return f"connexion impossible ({reason(exc)})"
-    return "aucune connexion libre au serveur PostgreSQL dans le délai ; réessayez"

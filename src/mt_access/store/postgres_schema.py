@@ -29,6 +29,17 @@ CPTS's GP changes (``registers.gp_changes``) the same way, for
 from __future__ import annotations
 
 from mt_access.store import codec, codec_records
+from mt_access.store.sql_common import (
+    AUDIT_SELECT,
+    FILE_SELECT,
+    IDENTITY_SELECT,
+    LEDGER_SELECT,
+    PHYSICIAN_SELECT,
+    RUN_SELECT,
+    SENDING_SELECT,
+    TRANSITION_SELECT,
+    USER_SELECT,
+)
 
 __all__ = [
     "POSTGRES_SCHEMA_VERSION",
@@ -488,18 +499,6 @@ POSTGRES_SCHEMA_VERSION = STEPS[-1][0]
 # Statements of the store (``%s`` placeholders; the CPTS is always the first parameter of a
 # query that reads, the row-level policy and the column default add it to every write).
 
-REQUEST_SELECT = ", ".join(codec.REQUEST_COLUMNS)
-SUMMARY_SELECT = ", ".join(codec.SUMMARY_COLUMNS)
-FILE_SELECT = ", ".join(codec.FILE_COLUMNS)
-TRANSITION_SELECT = ", ".join(codec.TRANSITION_COLUMNS)
-IDENTITY_SELECT = ", ".join(codec.IDENTITY_COLUMNS)
-PHYSICIAN_SELECT = ", ".join(codec.PHYSICIAN_COLUMNS)
-LEDGER_SELECT = ", ".join(codec.LEDGER_COLUMNS)
-RUN_SELECT = ", ".join(codec_records.RUN_COLUMNS)
-SENDING_SELECT = (
-    "request_id, letter, physician_id, recipient_kind, recipient, at, attempt, code, answer, sent"
-)
-
 
 def marks(n: int) -> str:
     return ", ".join(["%s"] * n)
@@ -545,8 +544,6 @@ INSERT_RUN = (
 )
 INSERT_SENDING = f"INSERT INTO mt_access.sendings (cpts, {SENDING_SELECT}) VALUES ({marks(11)})"
 
-USER_SELECT = ", ".join(codec_records.USER_COLUMNS)
-AUDIT_SELECT = ", ".join(codec_records.AUDIT_COLUMNS)
 INSERT_USER = (
     f"INSERT INTO mt_access.users (cpts, {USER_SELECT}) "
     f"VALUES ({marks(1 + len(codec_records.USER_COLUMNS))}) "

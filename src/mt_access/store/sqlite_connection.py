@@ -12,13 +12,13 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
-from types import TracebackType
 from typing import Self
 
 from mt_access.store.base import (
     StoreError,
 )
 from mt_access.store.migrations import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+from mt_access.store.sql_common import SQLStoreBase
 from mt_access.store.sqlite_errors import SQLITE_REASONS, guard, sqlite_reason
 from mt_access.store.sqlite_schema import (
     BUMP_DATA_VERSION,
@@ -29,7 +29,7 @@ from mt_access.store.sqlite_schema import (
 __all__ = ["SQLiteConnection"]
 
 
-class SQLiteConnection:
+class SQLiteConnection(SQLStoreBase):
     """One SQLite register file opened: see :class:`~mt_access.store.sqlite.SQLiteStore`
     for the arguments and the errors."""
 
@@ -64,17 +64,6 @@ class SQLiteConnection:
         constructor."""
         return cls(path, create=create, readonly=readonly, timeout=timeout)
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
     def __repr__(self) -> str:
         mode = "lecture seule" if self._readonly else "lecture-écriture"
         state = "fermé" if self._conn is None else mode
@@ -87,11 +76,6 @@ class SQLiteConnection:
     def path(self) -> Path:
         """The register file."""
         return self._path
-
-    @property
-    def readonly(self) -> bool:
-        """Opened for reading only."""
-        return self._readonly
 
     def _fail(self, message: str) -> StoreError:
         return StoreError(message, path=str(self._path))
