@@ -78,9 +78,7 @@ class PostgresConnection(SQLStoreBase):
             self._conn = self._borrow(pool, wanted, create=create and not readonly)
 
     def __repr__(self) -> str:
-        mode = "lecture seule" if self._readonly else "lecture-écriture"
-        state = "fermé" if self._conn is None else mode
-        return f"<PostgresStore {self._shown} CPTS {self._cpts} ({state})>"
+        return f"<PostgresStore {self._shown} CPTS {self._cpts} ({self._shown_state()})>"
 
     # ---------------------------------------------------------------------------------------
     # Opening

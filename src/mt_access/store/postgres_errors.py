@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import psycopg
 
 from mt_access.store.base import StoreError
+from mt_access.store.sql_common import unreadable
 
 __all__ = [
     "OWN_ERRORS",
@@ -92,10 +93,7 @@ def guard(what: str, fail: Callable[[str], StoreError], timeout: float) -> Itera
             f"{what} : nombre trop grand pour le registre ; rien n'a été enregistré"
         ) from None
     except (KeyError, ValueError, TypeError, AttributeError) as exc:
-        kind = type(exc).__name__
-        raise fail(
-            f"{what} : valeur illisible ou invalide ({kind}) ; lancez integrity_check()"
-        ) from None
+        raise fail(unreadable(what, exc)) from None
 
 
 def _join(scheme: str, netloc: str, path: str, query: str) -> str:

@@ -31,6 +31,7 @@ __all__ = [
     "TRANSITION_SELECT",
     "USER_SELECT",
     "SQLStoreBase",
+    "unreadable",
 ]
 
 REQUEST_SELECT = ", ".join(codec.REQUEST_COLUMNS)
@@ -46,11 +47,20 @@ USER_SELECT = ", ".join(codec_records.USER_COLUMNS)
 AUDIT_SELECT = ", ".join(codec_records.AUDIT_COLUMNS)
 
 
+def unreadable(what: str, exc: Exception) -> str:
+    """The French message of a stored value that does not decode (``KeyError``,
+    ``ValueError``, ``TypeError``, ``AttributeError`` from the codec) while doing ``what``:
+    its kind only, never the value."""
+    kind = type(exc).__name__
+    return f"{what} : valeur illisible ou invalide ({kind}) ; lancez integrity_check()"
+
+
 class SQLStoreBase:
     """The base of both SQL stores' connection classes: what does not depend on the
     dialect. A subclass sets ``_readonly`` and defines :meth:`close` and :meth:`_guard`."""
 
     _readonly: bool
+    _conn: Any  # the driver's connection; ``None`` once closed
 
     def __enter__(self) -> Self:
         return self
@@ -65,6 +75,12 @@ class SQLStoreBase:
 
     def close(self) -> None:
         raise NotImplementedError
+
+    def _shown_state(self) -> str:
+        """For ``repr``: closed, or opened for reading only or for reading and writing."""
+        if self._conn is None:
+            return "fermé"
+        return "lecture seule" if self._readonly else "lecture-écriture"
 
     @property
     def readonly(self) -> bool:

@@ -65,9 +65,7 @@ class SQLiteConnection(SQLStoreBase):
         return cls(path, create=create, readonly=readonly, timeout=timeout)
 
     def __repr__(self) -> str:
-        mode = "lecture seule" if self._readonly else "lecture-écriture"
-        state = "fermé" if self._conn is None else mode
-        return f"<SQLiteStore {self._path} ({state})>"
+        return f"<SQLiteStore {self._path} ({self._shown_state()})>"
 
     # ---------------------------------------------------------------------------------------
     # Opening
