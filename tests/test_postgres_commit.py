@@ -22,10 +22,9 @@ from factories import VOIRON, VOREPPE, doc, req
 from mt_access import CapacityDeclared, Month, PatientIdentity, RequestFile
 from mt_access.register import Register
 from mt_access.store import AuditRecord, MemoryStore, SendingRecord, Store, StoreError, UserRecord
-from mt_access.store import postgres as pg_store
 from mt_access.store.postgres import PostgresStore
 from mt_access.store.postgres_errors import split_url
-from mt_access.store.postgres_schema import STEPS
+from mt_access.store.postgres_schema import DATA_VERSION_QUERY, POSTGRES_SCHEMA_VERSION, STEPS
 from pg_server import Server
 
 D1 = dt.date(2026, 2, 2)
@@ -155,7 +154,7 @@ def test_data_version_reads_one_row_whatever_the_register_size(
     store: PostgresStore, pg_url: str
 ) -> None:
     fill(store)
-    query = pg_store.DATA_VERSION_QUERY
+    query = DATA_VERSION_QUERY
     read = explained_rows(pg_url, query, (store.cpts,) * query.count("%s"))
     assert read <= 2, f"{read} rows read for the data version of {REQUESTS} requests"
 
@@ -286,13 +285,77 @@ def test_a_version_9_database_gets_the_data_counter(pg_server: Server) -> None:
             for t in file.history:
                 conn.execute(INSERT_TRANSITION, ("lille", *codec.transition_row(t)))
         with PostgresStore(url + "?cpts=lille") as upgraded:
-            assert upgraded.schema_version == 10
+            assert upgraded.schema_version == POSTGRES_SCHEMA_VERSION
             assert upgraded.get_file("R1") == file
             assert upgraded.integrity_check() == []
             version = upgraded.data_version()
             with upgraded.transaction():
                 upgraded.save_file(file.propose("MG1", RUN_ON), 1)
             assert upgraded.data_version() != version
+    finally:
+        pg_server.drop_database(name)
+
+
+def test_the_physicians_version_moves_at_every_gp_write_of_any_connection_only(
+    store: PostgresStore, pg_url: str
+) -> None:
+    """Written in SQL by another connection: an insert, update or delete of the CPTS's GPs
+    moves it, once per transaction; the other data's tables and another CPTS do not."""
+    fill(store)
+    c = store.cpts
+    with PostgresStore(pg_url, cpts="autre") as other:
+        fill(other)
+        version = store.physicians_version()
+        with other.transaction():
+            other.put_physician(doc("MG9"))
+        assert store.physicians_version() == version
+    for statement in [
+        "UPDATE mt_access.identities SET phone = '06' WHERE cpts = %s AND request_id = 'R001'",
+        "UPDATE mt_access.requests SET urgent = 1 WHERE cpts = %s AND id = 'R002'",
+        "INSERT INTO mt_access.ledger (cpts, kind, physician_id, month, capacity, on_date) "
+        "VALUES (%s, 'declared', 'MG2', '2026-03', 1, '2026-03-01')",
+        "UPDATE mt_access.registers SET data_changes = data_changes + 1 WHERE cpts = %s",
+    ]:
+        sql(pg_url, statement, (c,))
+    assert store.physicians_version() == version
+    for statement in [
+        "UPDATE mt_access.physicians SET name = 'Dr X' WHERE cpts = %s AND id = 'MG1'",
+        "DELETE FROM mt_access.physicians WHERE cpts = %s AND id = 'MG7'",
+    ]:
+        before = int(store.physicians_version())
+        sql(pg_url, statement, (c,))
+        assert int(store.physicians_version()) == before + 1, statement
+    version = store.physicians_version()
+    with store.transaction():
+        for n in range(3):
+            store.put_physician(doc(f"MG{20 + n}"))
+    assert int(store.physicians_version()) == int(version) + 1
+
+
+def test_a_version_10_database_gets_the_physicians_counter(pg_server: Server) -> None:
+    """Step 11 on a register written at version 10: its GPs stay, and from then on a GP's
+    write moves the physicians version."""
+    name = f"v10_{id(pg_server)}"
+    pg_server.admin(f"CREATE DATABASE {name} TEMPLATE template0")
+    try:
+        url = pg_server.url(name)
+        assert [version for version, _ in STEPS[:3]] == [8, 9, 10]
+        for _, statements in STEPS[:3]:  # version 10 as released
+            for statement in statements:
+                sql(url, statement)
+        sql(url, "INSERT INTO mt_access.schema_info (format, version) VALUES (%s, 10)",
+            ("mt-access register",))  # fmt: skip
+        sql(url, "INSERT INTO mt_access.registers (cpts) VALUES ('lille')")
+        with PostgresStore(url + "?cpts=lille") as upgraded:
+            assert upgraded.schema_version == POSTGRES_SCHEMA_VERSION == 11
+            version = upgraded.physicians_version()
+            data = upgraded.data_version()
+            with upgraded.transaction():
+                upgraded.put_physician(doc("MG1"))
+            assert upgraded.physicians_version() != version
+            assert upgraded.data_version() != data
+            assert [p.id for p in upgraded.physicians()] == ["MG1"]
+            assert upgraded.integrity_check() == []
     finally:
         pg_server.drop_database(name)
 

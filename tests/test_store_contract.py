@@ -392,6 +392,62 @@ def test_data_version_ignores_audit_accounts_settings_and_failed_writes(store: S
     assert store.data_version() != before
 
 
+@pytest.fixture
+def other(request: pytest.FixtureRequest, store: Store, tmp_path: Path) -> Iterator[Store]:
+    """Another connection to ``store``'s register (the memory store: itself)."""
+    backend = request.node.callspec.params["store"]
+    if backend == "memory":
+        yield store
+        return
+    made = make_store(request, backend, tmp_path)
+    yield made
+    made.close()
+
+
+def test_physicians_version_moves_at_a_gp_write_of_another_connection_only(
+    store: Store, other: Store
+) -> None:
+    populate(store)
+    before = store.physicians_version()
+    data = store.data_version()
+    with other.transaction():
+        r = req("R9")
+        other.add_request(r, identity(9), waiting_file(r))
+        other.save_file(waiting_file(r).propose("MG1", D2), 1)
+        other.append_ledger([CapacityDeclared("MG2", MARCH, 1, D1)])
+        other.add_run(RunRecord(0, D2, "2026-03", "x", 0, 0, 0, 0))
+        other.add_imported_rows([("d9", "R9")])
+        other.put_setting("policy", "voironnais")
+    assert store.data_version() != data
+    assert store.physicians_version() == before  # no GP written
+    with pytest.raises(Boom):
+        aborted(other, lambda: other.put_physician(doc("MG7")))
+    assert store.physicians_version() == before
+    with other.transaction():
+        other.put_physician(doc("MG7"))
+        other.put_physician(doc("MG1", capacity=5))
+    moved = store.physicians_version()
+    assert moved != before
+    assert store.data_version() != data
+    with other.transaction():
+        other.append_ledger([CapacityDeclared("MG7", MARCH, 1, D1)])
+    assert store.physicians_version() == moved
+
+
+def test_physicians_version_counts_the_open_transactions_own_gp_write(store: Store) -> None:
+    """As the data version: read before the commit, it is the one the commit leaves."""
+    populate(store)
+    with store.transaction():
+        store.append_ledger([CapacityDeclared("MG2", MARCH, 1, D1)])
+        unchanged = store.physicians_version()
+    assert store.physicians_version() == unchanged
+    with store.transaction():
+        store.put_physician(doc("MG8"))
+        inside = store.physicians_version()
+    assert inside != unchanged
+    assert store.physicians_version() == inside
+
+
 def test_a_closed_store_is_unusable(store: Store) -> None:
     populate(store)
     store.close()

@@ -69,8 +69,8 @@ def sql(url: str, statement: str, params: tuple[object, ...] = ()) -> list[tuple
 # Marks, versions, migrations
 
 
-def test_a_new_database_becomes_a_register_at_version_10(store: PostgresStore) -> None:
-    assert store.schema_version == POSTGRES_SCHEMA_VERSION == 10
+def test_a_new_database_becomes_a_register_at_version_11(store: PostgresStore) -> None:
+    assert store.schema_version == POSTGRES_SCHEMA_VERSION == 11
     assert STEPS[-1][0] == POSTGRES_SCHEMA_VERSION
     assert store.cpts == "principal"
     assert store.integrity_check() == []
@@ -159,10 +159,10 @@ def test_a_version_8_database_gets_the_accounts_and_audit_trail(pg_server: Serve
         sql(url, "GRANT SELECT, UPDATE ON mt_access.registers TO coord_v8")
         sql(url, "GRANT SELECT, INSERT ON mt_access.settings TO coord_v8")
         sql(url, "INSERT INTO mt_access.settings (cpts, key, value) VALUES ('lille', 'k', 'v')")
-        with pytest.raises(StoreError, match="à mettre à jour en version 10"):
+        with pytest.raises(StoreError, match="à mettre à jour en version 11"):
             PostgresStore(url + "?cpts=lille", readonly=True)
         with PostgresStore(url + "?cpts=lille") as upgraded:
-            assert upgraded.schema_version == 10
+            assert upgraded.schema_version == POSTGRES_SCHEMA_VERSION
             assert upgraded.settings() == {"k": "v"}
             assert upgraded.integrity_check() == []
         with PostgresStore(pg_server.url(name, user="coord_v8")) as coordinator:

@@ -133,6 +133,8 @@ class RegisterBase:
         self._gps: dict[str, Physician] | None = None
         self._gps_due = False
         self._seen_version: str | None = None
+        self._seen_gps: str | None = None  # the GPs' version of ``_gps`` (None: unknown)
+        self._pending_gps: str | None = None  # the GPs' version read before ``_gps`` is
 
     # ---------------------------------------------------------------------------------------
     # Caches and transactions
@@ -144,7 +146,12 @@ class RegisterBase:
             found = None if self._shared is None else self._shared.get(version)
             if found is not None:
                 self._ledger, self._gps = found
+                # the GPs' version of the shared ones is not known
+                self._seen_gps = self._pending_gps = None
             else:
+                # read after the data version (so what is read is at least as new as it) and
+                # before the GPs (so they are at least as new as it)
+                gps = self.store.physicians_version()
                 # dropped while reading: a failed read leaves no half-extended ledger behind
                 kept, self._ledger = self._ledger, None
                 advanced = None
@@ -156,17 +163,21 @@ class RegisterBase:
                     self._ledger = self._read_ledger(kept)
                     if self._shared is not None:
                         self._shared.put(version, self._ledger, None)
-                self._gps = None
+                if gps != self._seen_gps:  # the GPs changed: read again when first needed
+                    self._gps = None
+                self._seen_gps = gps if self._gps is not None else None
+                self._pending_gps = gps
             self._gps_due = self._gps is None  # read when first needed (_physicians)
             self._seen_version = version
 
     @property
     def _physicians(self) -> dict[str, Physician] | None:
-        """The GPs by id, read from the store when first needed after a change of the data
+        """The GPs by id, read from the store when first needed after a change of the GPs
         (most operations, a GP's answer or a contact attempt, need the ledger only)."""
         if self._gps is None and self._gps_due:
             self._gps = {p.id: p for p in self.store.physicians()}
             self._gps_due = False
+            self._seen_gps, self._pending_gps = self._pending_gps, None
             if self._shared is not None and self._seen_version is not None:
                 self._shared.put_physicians(self._seen_version, self._gps)
         return self._gps
@@ -194,6 +205,7 @@ class RegisterBase:
         self._ledger = None
         self._physicians = None
         self._seen_version = None
+        self._seen_gps = None
 
     @contextmanager
     def _operation(self) -> Iterator[None]:
@@ -204,10 +216,13 @@ class RegisterBase:
                 # read before the commit, while this writer holds the lock: read after it,
                 # another client's commit in between would pass for one already seen
                 version = self.store.data_version()
+                gps = self._seen_gps
+                if gps is not None and version != self._seen_version:
+                    gps = self.store.physicians_version()  # this operation may have written
         except BaseException:
             self._invalidate()
             raise
-        self._seen_version = version
+        self._seen_version, self._seen_gps = version, gps
 
     @property
     def ledger(self) -> CapacityLedger:

@@ -30,7 +30,9 @@ Contract shared by every method:
 * :meth:`Store.data_version` changes at every committed transaction that changed the register's
   data (requests, identities, files, physicians, ledger, runs, imported rows), and not at one
   that only wrote the audit trail, accounts, settings or sendings: figures computed from the
-  whole register (waiting list ranks, dashboard, listing lines) are kept under it.
+  whole register (waiting list ranks, dashboard, listing lines) are kept under it;
+* :meth:`Store.physicians_version` changes at every committed transaction that wrote a
+  physician, and not at one that only wrote other data: a register keeps its GPs under it.
 """
 
 from __future__ import annotations
@@ -260,6 +262,16 @@ class Store(Protocol):
         Inside a write transaction that changed the data, the value is the one its commit
         will leave (writers take turns, so no other commit can come in between): a caller
         that reads it before committing knows the version of exactly what it saw and did."""
+        ...
+
+    def physicians_version(self) -> str:
+        """A cheap fingerprint of the physicians alone: changes whenever a committed
+        transaction (of this or another process or connection) wrote a physician; unchanged
+        by every other write. Opaque: compare it for equality only. A change of it is also a
+        change of :meth:`data_version`.
+
+        Inside a write transaction that wrote a physician, the value is the one its commit
+        will leave, as for :meth:`data_version`."""
         ...
 
     def close(self) -> None:

@@ -9,16 +9,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from mt_access.store.base import AuditRecord, RunRecord, UserRecord
+from mt_access.store.base import AuditRecord, RunRecord, SendingRecord, UserRecord
 from mt_access.store.codec import Row, decode_date
 
 __all__ = [
     "AUDIT_COLUMNS",
     "RUN_COLUMNS",
+    "SENDING_COLUMNS",
     "USER_COLUMNS",
     "audit_row",
     "decode_audit",
     "decode_run",
+    "decode_sending",
     "decode_user",
     "run_row",
     "user_row",
@@ -141,4 +143,36 @@ def decode_audit(row: Row) -> AuditRecord:
         action=str(action),
         subject=None if subject is None else str(subject),
         detail=str(detail),
+    )
+
+
+SENDING_COLUMNS: tuple[str, ...] = (
+    "request_id",
+    "letter",
+    "physician_id",
+    "recipient_kind",
+    "recipient",
+    "at",
+    "attempt",
+    "code",
+    "answer",
+    "sent",
+)
+"""The columns of the ``sendings`` table read back, in :class:`SendingRecord`'s order."""
+
+
+def decode_sending(row: Row) -> SendingRecord:
+    """A :class:`SendingRecord` from a row of :data:`SENDING_COLUMNS`."""
+    rid, letter, physician_id, kind, recipient, at, attempt, code, answer, sent = row
+    return SendingRecord(
+        str(rid),
+        str(letter),
+        str(physician_id),
+        str(kind),
+        str(recipient),
+        dt.datetime.fromisoformat(str(at)),
+        int(attempt),
+        int(code),
+        str(answer),
+        bool(sent),
     )

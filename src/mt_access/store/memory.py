@@ -92,6 +92,8 @@ class MemoryStore:
         self._version = 0
         self._data_version = 0
         self._data_changed = False
+        self._gps_version = 0
+        self._gps_changed = False
         self._closed = False
 
     # -- transactions
@@ -103,18 +105,21 @@ class MemoryStore:
             yield
             return
         self._work = self._data.copy()
-        self._data_changed = False
+        self._data_changed = self._gps_changed = False
         try:
             yield
         except BaseException:
             self._work = None
-            self._data_changed = False
+            self._data_changed = self._gps_changed = False
             raise
         self._data, self._work = self._work, None
         self._version += 1
         if self._data_changed:
             self._data_changed = False
             self._data_version += 1
+        if self._gps_changed:
+            self._gps_changed = False
+            self._gps_version += 1
 
     @property
     def version(self) -> int:
@@ -125,6 +130,11 @@ class MemoryStore:
         # inside a transaction that changed the data, its own commit counts already
         pending = self._work is not None and self._data_changed
         return str(self._data_version + pending)
+
+    def physicians_version(self) -> str:
+        self._check_open()
+        pending = self._work is not None and self._gps_changed
+        return str(self._gps_version + pending)
 
     def close(self) -> None:
         self._closed = True
@@ -338,7 +348,9 @@ class MemoryStore:
     # -- physicians
 
     def put_physician(self, physician: Physician) -> None:
-        self._write_data().physicians[physician.id] = physician
+        data = self._write_data()
+        self._gps_changed = True  # physicians_version changes at commit
+        data.physicians[physician.id] = physician
 
     def get_physician(self, physician_id: str) -> Physician | None:
         return self._read().physicians.get(physician_id)

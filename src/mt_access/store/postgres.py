@@ -37,7 +37,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import suppress
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -45,7 +44,7 @@ import psycopg
 from psycopg import sql
 
 from mt_access.ledger import LedgerEntry
-from mt_access.lifecycle import EXIT_STATES, RequestFile, RequestState, Transition
+from mt_access.lifecycle import RequestFile, RequestState, Transition
 from mt_access.model import PatientIdentity, Physician, Request
 from mt_access.store import codec, codec_records
 from mt_access.store.base import (
@@ -65,9 +64,7 @@ from mt_access.store.postgres_connection import DEFAULT_CPTS, PostgresConnection
 from mt_access.store.postgres_errors import guard
 from mt_access.store.postgres_schema import (
     AUDIT_GRANT,
-    AUDIT_SELECT,
-    FILE_SELECT,
-    IDENTITY_SELECT,
+    DATA_VERSION_QUERY,
     INSERT_IDENTITY,
     INSERT_LEDGER,
     INSERT_LEDGER_ENTRIES,
@@ -77,36 +74,38 @@ from mt_access.store.postgres_schema import (
     INSERT_TRANSITION,
     INSERT_TRANSITIONS,
     INSERT_USER,
-    LEDGER_SELECT,
     NEXT_AUDIT,
     NEXT_RUN,
-    PHYSICIAN_SELECT,
+    PHYSICIANS_VERSION_QUERY,
     POSTGRES_SCHEMA_VERSION,
     REGISTER_FORMAT,
-    REQUEST_SELECT,
-    RUN_SELECT,
-    SENDING_SELECT,
-    SUMMARY_SELECT,
     TABLES,
-    TRANSITION_SELECT,
     UPDATE_FILE,
     UPDATE_FILES,
     UPDATE_IDENTITY,
     UPDATE_REQUEST,
-    USER_SELECT,
     USERS_GRANT,
+)
+from mt_access.store.sql_common import (
+    AUDIT_SELECT,
+    FILE_SELECT,
+    IDENTITY_SELECT,
+    LEDGER_SELECT,
+    PHYSICIAN_SELECT,
+    REQUEST_SELECT,
+    RUN_SELECT,
+    SENDING_SELECT,
+    SUMMARY_SELECT,
+    TRANSITION_SELECT,
+    USER_SELECT,
 )
 from mt_access.store.sqlite_integrity import data_invariants
 from mt_access.store.sqlite_schema import state_values
 
 if TYPE_CHECKING:
-    from mt_access.store.postgres_errors import Pool
+    from mt_access.store.postgres_connection import Pool
 
 __all__ = ["DEFAULT_CPTS", "PostgresStore", "grant_cpts"]
-
-DATA_VERSION_QUERY = "SELECT data_changes FROM mt_access.registers WHERE cpts = %s"
-"""What :meth:`PostgresStore.data_version` reads: the CPTS's counter of data changes, kept by
-the schema's triggers (version 10)."""
 
 
 def columns(rows: Sequence[tuple[Any, ...]]) -> list[list[Any]]:
@@ -151,17 +150,6 @@ class PostgresStore(PostgresConnection):
     ) -> PostgresStore:
         """Same as the constructor."""
         return cls(url, cpts=cpts, create=create, readonly=readonly, timeout=timeout, pool=pool)
-
-    def __enter__(self) -> PostgresStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # ---------------------------------------------------------------------------------------
     # Requests
@@ -405,18 +393,6 @@ class PostgresStore(PostgresConnection):
             )
         return self._persons(rows)
 
-    def _persons(self, rows: list[Any]) -> Iterator[KnownPerson]:
-        final = {s.value for s in EXIT_STATES}
-        for rid, birth, state, *identity in rows:
-            with self._guard(f"lecture de l'identité de la demande {rid}"):
-                person = KnownPerson(
-                    rid,
-                    codec.decode_identity(identity),
-                    codec.decode_date(birth),
-                    state not in final,
-                )
-            yield person
-
     def transitions(self, request_id: str | None = None) -> list[Transition]:
         with self._guard("lecture des transitions"):
             if request_id is None:
@@ -528,6 +504,17 @@ class PostgresStore(PostgresConnection):
         writes count already."""
         with self._guard("lecture du compteur de modifications"):
             row = self._one(DATA_VERSION_QUERY, (self._cpts,))
+            if row is None:
+                raise self._fail("aucun registre de cette CPTS dans cette base")
+            return str(row[0])
+
+    def physicians_version(self) -> str:
+        """The number of committed transactions that wrote this CPTS's GPs, by any
+        connection: the ``gp_changes`` of its row of ``registers``, bumped once per
+        transaction by triggers on ``physicians`` (schema version 11). Inside a write
+        transaction, its own writes count already."""
+        with self._guard("lecture du compteur de modifications des médecins"):
+            row = self._one(PHYSICIANS_VERSION_QUERY, (self._cpts,))
             if row is None:
                 raise self._fail("aucun registre de cette CPTS dans cette base")
             return str(row[0])
@@ -645,14 +632,7 @@ class PostgresStore(PostgresConnection):
             params = (self._cpts, request_id)
         with self._guard("lecture des envois"):
             rows = self._all(query + " ORDER BY seq", params)
-        return [
-            SendingRecord(
-                str(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]),
-                dt.datetime.fromisoformat(str(r[5])), int(r[6]), int(r[7]), str(r[8]),
-                bool(r[9]),
-            )
-            for r in rows
-        ]  # fmt: skip
+        return [codec_records.decode_sending(row) for row in rows]
 
     # ---------------------------------------------------------------------------------------
     # Settings

@@ -21,10 +21,14 @@ from mt_access.store.postgres_schema import (
     REGISTER_FORMAT,
     STEPS,
 )
+from mt_access.store.sql_common import SQLStoreBase
 
 if TYPE_CHECKING:
+    from psycopg_pool import ConnectionPool
+
     from mt_access.model import Physician
-    from mt_access.store.postgres_errors import Pool
+
+    Pool = ConnectionPool[psycopg.Connection[tuple[Any, ...]]]
 
 __all__ = ["DEFAULT_CPTS", "Connection", "Cursor", "PostgresConnection", "Step"]
 
@@ -40,7 +44,7 @@ Step = tuple[str, Any, bool]
 """One statement of a pipeline: the query, its parameters (the rows' with ``many``), many."""
 
 
-class PostgresConnection:
+class PostgresConnection(SQLStoreBase):
     """The connection of a :class:`~mt_access.store.postgres.PostgresStore`: opening (the
     database's marks, the schema's steps, the CPTS), transactions, snapshots, savepoints
     and errors. See :class:`~mt_access.store.postgres.PostgresStore` for the arguments."""
@@ -74,9 +78,7 @@ class PostgresConnection:
             self._conn = self._borrow(pool, wanted, create=create and not readonly)
 
     def __repr__(self) -> str:
-        mode = "lecture seule" if self._readonly else "lecture-écriture"
-        state = "fermé" if self._conn is None else mode
-        return f"<PostgresStore {self._shown} CPTS {self._cpts} ({state})>"
+        return f"<PostgresStore {self._shown} CPTS {self._cpts} ({self._shown_state()})>"
 
     # ---------------------------------------------------------------------------------------
     # Opening
@@ -90,11 +92,6 @@ class PostgresConnection:
     def cpts(self) -> str:
         """The CPTS whose register this is."""
         return self._cpts
-
-    @property
-    def readonly(self) -> bool:
-        """Opened for reading only."""
-        return self._readonly
 
     def _fail(self, message: str) -> StoreError:
         where = self._shown if not self._cpts else f"{self._shown} (CPTS {self._cpts})"

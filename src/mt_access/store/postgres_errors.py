@@ -9,18 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import psycopg
 
 from mt_access.store.base import StoreError
-
-if TYPE_CHECKING:
-    from psycopg_pool import ConnectionPool
-
-    Pool: TypeAlias = ConnectionPool[psycopg.Connection[tuple[Any, ...]]]
-    """A pool of connections to a register's database (:mod:`mt_access.store.postgres_pool`)."""
+from mt_access.store.sql_common import unreadable
 
 __all__ = [
     "OWN_ERRORS",
@@ -99,10 +93,7 @@ def guard(what: str, fail: Callable[[str], StoreError], timeout: float) -> Itera
             f"{what} : nombre trop grand pour le registre ; rien n'a été enregistré"
         ) from None
     except (KeyError, ValueError, TypeError, AttributeError) as exc:
-        kind = type(exc).__name__
-        raise fail(
-            f"{what} : valeur illisible ou invalide ({kind}) ; lancez integrity_check()"
-        ) from None
+        raise fail(unreadable(what, exc)) from None
 
 
 def _join(scheme: str, netloc: str, path: str, query: str) -> str:
@@ -148,7 +139,7 @@ def split_url(url: str) -> tuple[str, str | None]:
 
 
 def connection_error(exc: BaseException) -> str:
-    """Why a connection could not be had from a pool, in French."""
+    """Why a connection could not be had from the pool, in French."""
     if isinstance(exc, psycopg.Error):
         return f"connexion impossible ({reason(exc)})"
     return "aucune connexion libre au serveur PostgreSQL dans le délai ; réessayez"

@@ -21,12 +21,25 @@ version 8 at once (the SQLite file's version 8: same tables, same columns, same 
 a later version appends a step, never edits a released one: version 9 adds the web
 application's accounts and its audit trail (the SQLite file's version 9); version 10
 (PostgreSQL only) counts each CPTS's data changes (``registers.data_changes``), kept by
-triggers, for ``PostgresStore.data_version``.
+triggers, for ``PostgresStore.data_version``; version 11 (PostgreSQL only) counts each
+CPTS's GP changes (``registers.gp_changes``) the same way, for
+``PostgresStore.physicians_version``.
 """
 
 from __future__ import annotations
 
 from mt_access.store import codec, codec_records
+from mt_access.store.sql_common import (
+    AUDIT_SELECT,
+    FILE_SELECT,
+    IDENTITY_SELECT,
+    LEDGER_SELECT,
+    PHYSICIAN_SELECT,
+    RUN_SELECT,
+    SENDING_SELECT,
+    TRANSITION_SELECT,
+    USER_SELECT,
+)
 
 __all__ = [
     "POSTGRES_SCHEMA_VERSION",
@@ -406,16 +419,18 @@ allows: the history and the ledger refuse deletes (and the ledger updates) by th
 triggers; the audit trail, the accounts, the settings and the sendings are not data."""
 
 
-def _data_triggers(table: str, events: tuple[str, ...]) -> tuple[str, ...]:
+def _data_triggers(
+    table: str, events: tuple[str, ...], counter: str = "data", function: str = "count_data_change"
+) -> tuple[str, ...]:
     """One statement-level trigger per event (a trigger with transition tables has one): the
     rows written name the CPTS whose counter moves."""
     made = []
     for event in events:
         rows = "OLD TABLE AS written" if event == "DELETE" else "NEW TABLE AS written"
         made.append(
-            f"""CREATE TRIGGER {table}_data_{event.lower()} AFTER {event} ON mt_access.{table}
+            f"""CREATE TRIGGER {table}_{counter}_{event.lower()} AFTER {event} ON mt_access.{table}
             REFERENCING {rows} FOR EACH STATEMENT
-            EXECUTE FUNCTION mt_access.count_data_change()"""
+            EXECUTE FUNCTION mt_access.{function}()"""
         )
     return tuple(made)
 
@@ -447,10 +462,33 @@ V10_DATA_VERSION: tuple[str, ...] = (
 data changes per CPTS kept by triggers, read by ``PostgresStore.data_version`` in one row
 instead of the newest row versions of every request and GP."""
 
+V11_PHYSICIANS_VERSION: tuple[str, ...] = (
+    # The GPs' version: how many committed transactions wrote a GP, kept as data_changes is
+    # (once per transaction, on the CPTS's row of registers that its writer has locked).
+    """ALTER TABLE mt_access.registers
+        ADD COLUMN gp_changes bigint NOT NULL DEFAULT 0 CHECK (gp_changes >= 0),
+        ADD COLUMN gp_xact xid8""",
+    """CREATE FUNCTION mt_access.count_gp_change() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+    BEGIN
+        UPDATE mt_access.registers AS r
+        SET gp_changes = r.gp_changes + 1, gp_xact = pg_current_xact_id()
+        WHERE r.cpts IN (SELECT DISTINCT w.cpts FROM written AS w)
+            AND r.gp_xact IS DISTINCT FROM pg_current_xact_id();
+        RETURN NULL;
+    END $$""",
+    *_data_triggers("physicians", DATA_TABLES["physicians"], "gps", "count_gp_change"),
+)
+"""Version 11 (PostgreSQL only; the SQLite file counts in its ``meta`` table): a counter of
+the GPs' changes per CPTS kept by triggers on ``physicians``, read by
+``PostgresStore.physicians_version``: a register reads its GPs again only when they changed,
+not after every other client's commit."""
+
 STEPS: tuple[tuple[int, tuple[str, ...]], ...] = (
     (8, V8_BASELINE),
     (9, V9_WEB),
     (10, V10_DATA_VERSION),
+    (11, V11_PHYSICIANS_VERSION),
 )
 """``(version reached, statements)`` in order; append a step for a new version."""
 
@@ -460,18 +498,6 @@ POSTGRES_SCHEMA_VERSION = STEPS[-1][0]
 # --------------------------------------------------------------------------------------------
 # Statements of the store (``%s`` placeholders; the CPTS is always the first parameter of a
 # query that reads, the row-level policy and the column default add it to every write).
-
-REQUEST_SELECT = ", ".join(codec.REQUEST_COLUMNS)
-SUMMARY_SELECT = ", ".join(codec.SUMMARY_COLUMNS)
-FILE_SELECT = ", ".join(codec.FILE_COLUMNS)
-TRANSITION_SELECT = ", ".join(codec.TRANSITION_COLUMNS)
-IDENTITY_SELECT = ", ".join(codec.IDENTITY_COLUMNS)
-PHYSICIAN_SELECT = ", ".join(codec.PHYSICIAN_COLUMNS)
-LEDGER_SELECT = ", ".join(codec.LEDGER_COLUMNS)
-RUN_SELECT = ", ".join(codec_records.RUN_COLUMNS)
-SENDING_SELECT = (
-    "request_id, letter, physician_id, recipient_kind, recipient, at, attempt, code, answer, sent"
-)
 
 
 def marks(n: int) -> str:
@@ -503,6 +529,14 @@ INSERT_TRANSITION = (
     f"INSERT INTO mt_access.transitions (cpts, {TRANSITION_SELECT}) "
     f"VALUES ({marks(1 + len(codec.TRANSITION_COLUMNS))})"
 )
+DATA_VERSION_QUERY = "SELECT data_changes FROM mt_access.registers WHERE cpts = %s"
+"""What :meth:`~mt_access.store.postgres.PostgresStore.data_version` reads: the CPTS's
+counter of data changes, kept by the schema's triggers (version 10)."""
+PHYSICIANS_VERSION_QUERY = "SELECT gp_changes FROM mt_access.registers WHERE cpts = %s"
+"""What :meth:`~mt_access.store.postgres.PostgresStore.physicians_version` reads: the CPTS's
+counter of GP changes (schema version 11)."""
+
+
 INSERT_PHYSICIAN = (
     f"INSERT INTO mt_access.physicians (cpts, {PHYSICIAN_SELECT}) "
     f"VALUES ({marks(1 + len(codec.PHYSICIAN_COLUMNS))}) ON CONFLICT (cpts, id) DO UPDATE SET "
@@ -518,8 +552,6 @@ INSERT_RUN = (
 )
 INSERT_SENDING = f"INSERT INTO mt_access.sendings (cpts, {SENDING_SELECT}) VALUES ({marks(11)})"
 
-USER_SELECT = ", ".join(codec_records.USER_COLUMNS)
-AUDIT_SELECT = ", ".join(codec_records.AUDIT_COLUMNS)
 INSERT_USER = (
     f"INSERT INTO mt_access.users (cpts, {USER_SELECT}) "
     f"VALUES ({marks(1 + len(codec_records.USER_COLUMNS))}) "

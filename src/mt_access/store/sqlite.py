@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from mt_access.ledger import LedgerEntry
-from mt_access.lifecycle import EXIT_STATES, RequestFile, RequestState, Transition
+from mt_access.lifecycle import RequestFile, RequestState, Transition
 from mt_access.model import PatientIdentity, Physician, Request
 from mt_access.store import codec, codec_records
 from mt_access.store.base import (
@@ -51,23 +51,28 @@ from mt_access.store.base import (
     ledger_position,
 )
 from mt_access.store.migrations import V8_SENDINGS
+from mt_access.store.sql_common import (
+    AUDIT_SELECT,
+    FILE_SELECT,
+    IDENTITY_SELECT,
+    LEDGER_SELECT,
+    PHYSICIAN_SELECT,
+    REQUEST_SELECT,
+    RUN_SELECT,
+    SENDING_SELECT,
+    SUMMARY_SELECT,
+    TRANSITION_SELECT,
+    USER_SELECT,
+)
 from mt_access.store.sqlite_connection import SQLiteConnection
 from mt_access.store.sqlite_integrity import register_invariants
 from mt_access.store.sqlite_schema import (
-    FILE_SELECT,
-    IDENTITY_SELECT,
     INSERT_IDENTITY,
     INSERT_LEDGER,
     INSERT_PHYSICIAN,
     INSERT_REQUEST,
     INSERT_RUN,
     INSERT_TRANSITION,
-    LEDGER_SELECT,
-    PHYSICIAN_SELECT,
-    REQUEST_SELECT,
-    RUN_SELECT,
-    SUMMARY_SELECT,
-    TRANSITION_SELECT,
     UPDATE_FILE,
     UPDATE_IDENTITY,
     UPDATE_REQUEST,
@@ -329,18 +334,6 @@ class SQLiteStore(SQLiteConnection):
             )
         return self._persons(rows)
 
-    def _persons(self, rows: list[Any]) -> Iterator[KnownPerson]:
-        final = {s.value for s in EXIT_STATES}
-        for rid, birth, state, *identity in rows:
-            with self._guard(f"lecture de l'identité de la demande {rid}"):
-                person = KnownPerson(
-                    rid,
-                    codec.decode_identity(identity),
-                    codec.decode_date(birth),
-                    state not in final,
-                )
-            yield person
-
     def transitions(self, request_id: str | None = None) -> list[Transition]:
         with self._guard("lecture des transitions"):
             conn = self._connection()
@@ -408,6 +401,7 @@ class SQLiteStore(SQLiteConnection):
 
     def put_physician(self, physician: Physician) -> None:
         conn = self._data_writer()
+        self._gps_changed = True  # physicians_version changes at commit
         with self._guard(f"enregistrement du médecin {physician.id}"):
             conn.execute(INSERT_PHYSICIAN, codec.physician_row(physician))
 
@@ -485,24 +479,14 @@ class SQLiteStore(SQLiteConnection):
             )  # fmt: skip
 
     def sendings(self, request_id: str | None = None) -> list[SendingRecord]:
-        query = (
-            "SELECT request_id, letter, physician_id, recipient_kind, recipient, at, attempt, "
-            "code, answer, sent FROM sendings"
-        )
+        query = f"SELECT {SENDING_SELECT} FROM sendings"
         params: tuple[str, ...] = ()
         if request_id is not None:
             query += " WHERE request_id = ?"
             params = (request_id,)
         with self._guard("lecture des envois"):
             rows = self._connection().execute(query + " ORDER BY seq", params).fetchall()
-        return [
-            SendingRecord(
-                str(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]),
-                dt.datetime.fromisoformat(str(r[5])), int(r[6]), int(r[7]), str(r[8]),
-                bool(r[9]),
-            )
-            for r in rows
-        ]  # fmt: skip
+        return [codec_records.decode_sending(row) for row in rows]
 
     # ---------------------------------------------------------------------------------------
     # Settings (rows of the ``meta`` table whose key starts with ``setting:``)
@@ -528,53 +512,32 @@ class SQLiteStore(SQLiteConnection):
         conn = self._writer()
         with self._guard(f"enregistrement du compte {user.login}"):
             conn.execute(
-                "INSERT OR REPLACE INTO users (login, display_name, role, password_hash, active, "
-                "session_epoch, failed_logins, locked_until, created) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    user.login, user.display_name, user.role, user.password_hash,
-                    int(user.active), user.session_epoch, user.failed_logins,
-                    None if user.locked_until is None else _utc(user.locked_until).isoformat(),
-                    _utc(user.created).isoformat(),
-                ),
-            )  # fmt: skip
-
-    _USER_SELECT = (
-        "SELECT login, display_name, role, password_hash, active, session_epoch, failed_logins, "
-        "locked_until, created FROM users"
-    )
-
-    @staticmethod
-    def _decode_user(row: Any) -> UserRecord:
-        return UserRecord(
-            login=str(row[0]), display_name=str(row[1]), role=str(row[2]),
-            password_hash=str(row[3]), active=bool(row[4]), session_epoch=int(row[5]),
-            failed_logins=int(row[6]),
-            locked_until=None if row[7] is None else dt.datetime.fromisoformat(str(row[7])),
-            created=dt.datetime.fromisoformat(str(row[8])),
-        )  # fmt: skip
+                f"INSERT OR REPLACE INTO users ({USER_SELECT}) "
+                f"VALUES ({placeholders(len(codec_records.USER_COLUMNS))})",
+                codec_records.user_row(user),
+            )
 
     def get_user(self, login: str) -> UserRecord | None:
         with self._guard("lecture d'un compte"):
             row = (
                 self._connection()
-                .execute(self._USER_SELECT + " WHERE login = ?", (login,))
+                .execute(f"SELECT {USER_SELECT} FROM users WHERE login = ?", (login,))
                 .fetchone()
             )
-            return None if row is None else self._decode_user(row)
+            return None if row is None else codec_records.decode_user(row)
 
     def users(self) -> list[UserRecord]:
         with self._guard("lecture des comptes"):
-            rows = self._connection().execute(self._USER_SELECT + " ORDER BY login").fetchall()
-            return [self._decode_user(row) for row in rows]
+            rows = self._connection().execute(f"SELECT {USER_SELECT} FROM users ORDER BY login")
+            return [codec_records.decode_user(row) for row in rows.fetchall()]
 
     def add_audit(self, record: AuditRecord) -> AuditRecord:
         conn = self._writer()
-        at = _utc(record.at)
+        at = codec_records.utc_second(record.at)
         with self._guard("enregistrement d'une ligne du journal d'audit"):
             cursor = conn.execute(
                 "INSERT INTO audit (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)",
-                (at.isoformat(), record.actor, record.action, record.subject, record.detail),
+                codec_records.audit_row(attrs.evolve(record, at=at))[1:],
             )
             return attrs.evolve(record, at=at, seq=int(cursor.lastrowid or 0))
 
@@ -589,7 +552,7 @@ class SQLiteStore(SQLiteConnection):
         if before is not None:
             where.append("seq < ?")
             params.append(before)
-        query = "SELECT seq, at, actor, action, subject, detail FROM audit"
+        query = f"SELECT {AUDIT_SELECT} FROM audit"
         if where:
             query += " WHERE " + " AND ".join(where)
         query += " ORDER BY seq DESC"
@@ -598,13 +561,7 @@ class SQLiteStore(SQLiteConnection):
             params.append(max(limit, 0))
         with self._guard("lecture du journal d'audit"):
             rows = self._connection().execute(query, params).fetchall()
-        return [
-            AuditRecord(
-                seq=int(r[0]), at=dt.datetime.fromisoformat(str(r[1])), actor=str(r[2]),
-                action=str(r[3]), subject=None if r[4] is None else str(r[4]), detail=str(r[5]),
-            )
-            for r in rows
-        ]  # fmt: skip
+        return [codec_records.decode_audit(row) for row in rows]
 
     # ---------------------------------------------------------------------------------------
     # Integrity
@@ -638,13 +595,6 @@ class SQLiteStore(SQLiteConnection):
             except sqlite3.DatabaseError as exc:
                 problems.append(f"SQLite : fichier endommagé ({exc})")
         return problems
-
-
-def _utc(at: dt.datetime) -> dt.datetime:
-    """``at`` in UTC, to the second (a naive time is taken as UTC)."""
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=dt.UTC)
-    return at.astimezone(dt.UTC).replace(microsecond=0)
 
 
 if TYPE_CHECKING:

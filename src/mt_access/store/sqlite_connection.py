@@ -12,23 +12,24 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
-from types import TracebackType
 from typing import Self
 
 from mt_access.store.base import (
     StoreError,
 )
 from mt_access.store.migrations import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+from mt_access.store.sql_common import SQLStoreBase
 from mt_access.store.sqlite_errors import SQLITE_REASONS, guard, sqlite_reason
 from mt_access.store.sqlite_schema import (
     BUMP_DATA_VERSION,
+    BUMP_PHYSICIANS_VERSION,
     REGISTER_FORMAT,
 )
 
 __all__ = ["SQLiteConnection"]
 
 
-class SQLiteConnection:
+class SQLiteConnection(SQLStoreBase):
     """One SQLite register file opened: see :class:`~mt_access.store.sqlite.SQLiteStore`
     for the arguments and the errors."""
 
@@ -45,6 +46,7 @@ class SQLiteConnection:
         self._timeout = timeout
         self._depth = 0
         self._erased = False
+        self._gps_changed = False
         self._data_changed = False
         self._conn: sqlite3.Connection | None = None
         self._conn = self._connect(create=create and not readonly)
@@ -62,21 +64,8 @@ class SQLiteConnection:
         constructor."""
         return cls(path, create=create, readonly=readonly, timeout=timeout)
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
     def __repr__(self) -> str:
-        mode = "lecture seule" if self._readonly else "lecture-écriture"
-        state = "fermé" if self._conn is None else mode
-        return f"<SQLiteStore {self._path} ({state})>"
+        return f"<SQLiteStore {self._path} ({self._shown_state()})>"
 
     # ---------------------------------------------------------------------------------------
     # Opening
@@ -85,11 +74,6 @@ class SQLiteConnection:
     def path(self) -> Path:
         """The register file."""
         return self._path
-
-    @property
-    def readonly(self) -> bool:
-        """Opened for reading only."""
-        return self._readonly
 
     def _fail(self, message: str) -> StoreError:
         return StoreError(message, path=str(self._path))
@@ -274,7 +258,7 @@ class SQLiteConnection:
             conn.execute("BEGIN IMMEDIATE")
         self._depth = 1
         self._erased = False
-        self._data_changed = False
+        self._data_changed = self._gps_changed = False
         try:
             yield
         except BaseException:
@@ -287,6 +271,8 @@ class SQLiteConnection:
                 conn.execute("UPDATE meta SET value = value + 1 WHERE key = 'commits'")
                 if self._data_changed:
                     conn.execute(BUMP_DATA_VERSION)
+                if self._gps_changed:
+                    conn.execute(BUMP_PHYSICIANS_VERSION)
                 conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
@@ -329,6 +315,17 @@ class SQLiteConnection:
             row = self._connection().execute("SELECT value FROM meta WHERE key = 'data'").fetchone()
             value = 0 if row is None else int(row[0])
             if self._depth and self._data_changed:
+                value += 1
+            return str(value)
+
+    def physicians_version(self) -> str:
+        """The number of committed transactions that wrote a physician (the ``gps`` row of
+        the ``meta`` table; absent: 0), by any process; inside a write transaction that wrote
+        one, its own commit counts already."""
+        with self._guard("lecture du compteur de modifications des médecins"):
+            row = self._connection().execute("SELECT value FROM meta WHERE key = 'gps'").fetchone()
+            value = 0 if row is None else int(row[0])
+            if self._depth and self._gps_changed:
                 value += 1
             return str(value)
 

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from mt_access.store.base import StoreError
+from mt_access.store.sql_common import unreadable
 
 __all__ = ["guard"]
 
@@ -62,7 +63,4 @@ def guard(what: str, fail: Callable[[str], StoreError], timeout: float) -> Itera
             "rien n'a été enregistré"
         ) from None
     except (KeyError, ValueError, TypeError, AttributeError) as exc:
-        kind = type(exc).__name__
-        raise fail(
-            f"{what} : valeur illisible ou invalide ({kind}) ; lancez integrity_check()"
-        ) from None
+        raise fail(unreadable(what, exc)) from None

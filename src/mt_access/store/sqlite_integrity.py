@@ -10,15 +10,17 @@ from typing import Any, Protocol
 from mt_access.ledger import PlacementRecorded, PlacementReleased
 from mt_access.lifecycle import Event
 from mt_access.store import codec, codec_records
-from mt_access.store.sqlite_schema import (
+from mt_access.store.sql_common import (
     FILE_SELECT,
     IDENTITY_SELECT,
     LEDGER_SELECT,
     PHYSICIAN_SELECT,
-    REGISTER_FORMAT,
     REQUEST_SELECT,
     RUN_SELECT,
     TRANSITION_SELECT,
+)
+from mt_access.store.sqlite_schema import (
+    REGISTER_FORMAT,
     name_tokens,
 )
 

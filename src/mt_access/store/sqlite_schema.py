@@ -12,19 +12,18 @@ from collections.abc import Iterable, Iterator, Sequence
 from mt_access.lifecycle import RequestState
 from mt_access.store import codec, codec_records
 from mt_access.store.listing import check_slice_order
+from mt_access.store.sql_common import (
+    FILE_SELECT,
+    IDENTITY_SELECT,
+    LEDGER_SELECT,
+    PHYSICIAN_SELECT,
+    RUN_SELECT,
+    TRANSITION_SELECT,
+)
 
 REGISTER_FORMAT = "mt-access register"
 _CHUNK = 500  # ids per ``IN (...)`` query
 _WORDS = re.compile(r"[^\W_]+")
-
-REQUEST_SELECT = ", ".join(codec.REQUEST_COLUMNS)
-SUMMARY_SELECT = ", ".join(codec.SUMMARY_COLUMNS)
-FILE_SELECT = ", ".join(codec.FILE_COLUMNS)
-TRANSITION_SELECT = ", ".join(codec.TRANSITION_COLUMNS)
-IDENTITY_SELECT = ", ".join(codec.IDENTITY_COLUMNS)
-PHYSICIAN_SELECT = ", ".join(codec.PHYSICIAN_COLUMNS)
-LEDGER_SELECT = ", ".join(codec.LEDGER_COLUMNS)
-RUN_SELECT = ", ".join(codec_records.RUN_COLUMNS)
 
 
 def placeholders(n: int) -> str:
@@ -65,6 +64,11 @@ BUMP_DATA_VERSION = (
     "ON CONFLICT (key) DO UPDATE SET value = value + 1"
 )
 """At the commit of a transaction that changed the register's data (``data_version``)."""
+BUMP_PHYSICIANS_VERSION = (
+    "INSERT INTO meta (key, value) VALUES ('gps', 1) "
+    "ON CONFLICT (key) DO UPDATE SET value = value + 1"
+)
+"""At the commit of a transaction that wrote a physician (``physicians_version``)."""
 INSERT_RUN = (
     f"INSERT INTO runs ({RUN_SELECT}) VALUES ({placeholders(len(codec_records.RUN_COLUMNS))})"
 )

@@ -1,0 +1,106 @@
+"""What the SQL stores (:class:`~mt_access.store.sqlite.SQLiteStore` and
+:class:`~mt_access.store.postgres.PostgresStore`) share word for word: the column lists of
+their queries, and the parts of a store object that do not depend on the dialect (use as a
+context manager, the known persons decoded from their rows).
+
+The statements themselves differ (placeholders, the PostgreSQL tables' schema and ``cpts``
+column, upserts): each dialect keeps its own in ``sqlite_schema`` and ``postgres_schema``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from types import TracebackType
+from typing import Any, Self
+
+from mt_access.lifecycle import EXIT_STATES
+from mt_access.store import codec, codec_records
+from mt_access.store.base import KnownPerson
+
+__all__ = [
+    "AUDIT_SELECT",
+    "FILE_SELECT",
+    "IDENTITY_SELECT",
+    "LEDGER_SELECT",
+    "PHYSICIAN_SELECT",
+    "REQUEST_SELECT",
+    "RUN_SELECT",
+    "SENDING_SELECT",
+    "SUMMARY_SELECT",
+    "TRANSITION_SELECT",
+    "USER_SELECT",
+    "SQLStoreBase",
+    "unreadable",
+]
+
+REQUEST_SELECT = ", ".join(codec.REQUEST_COLUMNS)
+SUMMARY_SELECT = ", ".join(codec.SUMMARY_COLUMNS)
+FILE_SELECT = ", ".join(codec.FILE_COLUMNS)
+TRANSITION_SELECT = ", ".join(codec.TRANSITION_COLUMNS)
+IDENTITY_SELECT = ", ".join(codec.IDENTITY_COLUMNS)
+PHYSICIAN_SELECT = ", ".join(codec.PHYSICIAN_COLUMNS)
+LEDGER_SELECT = ", ".join(codec.LEDGER_COLUMNS)
+RUN_SELECT = ", ".join(codec_records.RUN_COLUMNS)
+SENDING_SELECT = ", ".join(codec_records.SENDING_COLUMNS)
+USER_SELECT = ", ".join(codec_records.USER_COLUMNS)
+AUDIT_SELECT = ", ".join(codec_records.AUDIT_COLUMNS)
+
+
+def unreadable(what: str, exc: Exception) -> str:
+    """The French message of a stored value that does not decode (``KeyError``,
+    ``ValueError``, ``TypeError``, ``AttributeError`` from the codec) while doing ``what``:
+    its kind only, never the value."""
+    kind = type(exc).__name__
+    return f"{what} : valeur illisible ou invalide ({kind}) ; lancez integrity_check()"
+
+
+class SQLStoreBase:
+    """The base of both SQL stores' connection classes: what does not depend on the
+    dialect. A subclass sets ``_readonly`` and defines :meth:`close` and :meth:`_guard`."""
+
+    _readonly: bool
+    _conn: Any  # the driver's connection; ``None`` once closed
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def _shown_state(self) -> str:
+        """For ``repr``: closed, or opened for reading only or for reading and writing."""
+        if self._conn is None:
+            return "fermé"
+        return "lecture seule" if self._readonly else "lecture-écriture"
+
+    @property
+    def readonly(self) -> bool:
+        """Opened for reading only."""
+        return self._readonly
+
+    def _guard(self, what: str) -> AbstractContextManager[None]:
+        """A context that turns the driver's errors into a French ``StoreError`` about
+        ``what`` was being done."""
+        raise NotImplementedError
+
+    def _persons(self, rows: list[Any]) -> Iterator[KnownPerson]:
+        """The known persons of rows ``(id, birth_date, state, *identity columns)``."""
+        final = {s.value for s in EXIT_STATES}
+        for rid, birth, state, *identity in rows:
+            with self._guard(f"lecture de l'identité de la demande {rid}"):
+                person = KnownPerson(
+                    rid,
+                    codec.decode_identity(identity),
+                    codec.decode_date(birth),
+                    state not in final,
+                )
+            yield person
