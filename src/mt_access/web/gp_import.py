@@ -18,14 +18,11 @@ shown. Pages show row numbers, headings and what was expected, never a contact c
 
 from __future__ import annotations
 
-import atexit
 import datetime as dt
 import json
 import os
 import secrets
 import shutil
-import tempfile
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +53,13 @@ from mt_access.web import context
 from mt_access.web.auth import audit, current_user, requires
 from mt_access.web.forms import FrenchForm
 from mt_access.web.ops_import import MAX_UPLOAD_BYTES, PREVIEW_ROWS, SUFFIXES, check_upload
-from mt_access.web.ops_support import attachment, scratch_folder, without_path
+from mt_access.web.ops_support import (
+    attachment,
+    owned_upload,
+    scratch_folder,
+    upload_area,
+    without_path,
+)
 
 __all__ = ["STALE_IMPORT_MESSAGE", "UPLOAD_MAX_AGE", "blueprint"]
 
@@ -71,7 +74,6 @@ STALE_IMPORT_MESSAGE = (
 
 _EXTENSION = "mt_access_gp_imports"
 _SESSION_KEY = "medecins_lot"
-_AREA_LOCK = threading.Lock()
 
 blueprint = Blueprint("gp_import", __name__, url_prefix="/medecins/importer")
 
@@ -108,47 +110,16 @@ class _Batch:
 
 
 def _area() -> Path:
-    """The application's private folder of GP files being imported."""
-    with _AREA_LOCK:
-        found: Path | None = current_app.extensions.get(_EXTENSION)
-        if found is None or not found.is_dir():
-            found = Path(tempfile.mkdtemp(prefix="mt-access-medecins-"))
-            os.chmod(found, 0o700)
-            current_app.extensions[_EXTENSION] = found
-            atexit.register(shutil.rmtree, found, True)
-        return found
-
-
-def _sweep(area: Path, now: dt.datetime) -> None:
-    for folder in area.iterdir():
-        try:
-            meta = json.loads((folder / "lot.json").read_text("utf-8"))
-            created = dt.datetime.fromisoformat(meta["created"])
-        except (OSError, ValueError, KeyError):
-            try:
-                created = dt.datetime.fromtimestamp(folder.stat().st_mtime, dt.UTC)
-            except OSError:
-                continue
-        if now - created > UPLOAD_MAX_AGE:
-            shutil.rmtree(folder, ignore_errors=True)
+    """The application's private folder of GP files being imported (expired ones deleted)."""
+    return upload_area(_EXTENSION, "mt-access-medecins-", UPLOAD_MAX_AGE)
 
 
 def _batch() -> _Batch | None:
     """The current account's GP file being imported, if any (and not expired)."""
-    area = _area()
-    _sweep(area, context.now())
-    token = session.get(_SESSION_KEY)
-    if not isinstance(token, str) or not token.isalnum():
+    found = owned_upload(_area(), _SESSION_KEY)
+    if found is None:
         return None
-    folder = area / token
-    try:
-        data = json.loads((folder / "lot.json").read_text("utf-8"))
-    except (OSError, ValueError):
-        session.pop(_SESSION_KEY, None)
-        return None
-    user = current_user()
-    if user is None or data["owner"] != user.login:
-        return None
+    token, folder, data = found
     return _Batch(
         token=token,
         folder=folder,

@@ -17,15 +17,12 @@ the cells of the columns to correct (what the coordinator sent) and is audited.
 from __future__ import annotations
 
 import argparse
-import atexit
 import datetime as dt
 import io
 import json
 import os
 import secrets
 import shutil
-import tempfile
-import threading
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -64,7 +61,9 @@ from mt_access.web.ops_support import (
     ChoiceField,
     attachment,
     forget_cached,
+    owned_upload,
     scratch_folder,
+    upload_area,
     without_path,
 )
 
@@ -97,7 +96,6 @@ MAX_CELL = 1000
 SUFFIXES = {".csv": "csv", ".xlsx": "xlsx"}
 _EXTENSION = "mt_access_imports"
 _SESSION_KEY = "import_lot"
-_AREA_LOCK = threading.Lock()
 _POLICY_MAPPING = "politique"
 _FILE_MAPPING = "fichier"
 
@@ -194,48 +192,16 @@ class Batch:
 
 
 def _area() -> Path:
-    """The application's private folder of exports being imported."""
-    with _AREA_LOCK:  # waitress serves requests on several threads
-        found: Path | None = current_app.extensions.get(_EXTENSION)
-        if found is None or not found.is_dir():
-            found = Path(tempfile.mkdtemp(prefix="mt-access-imports-"))
-            os.chmod(found, 0o700)
-            current_app.extensions[_EXTENSION] = found
-            atexit.register(shutil.rmtree, found, True)
-        return found
-
-
-def _sweep(area: Path, now: dt.datetime) -> None:
-    """Delete the exports older than :data:`UPLOAD_MAX_AGE`."""
-    for folder in area.iterdir():
-        meta = folder / "lot.json"
-        try:
-            created = dt.datetime.fromisoformat(json.loads(meta.read_text("utf-8"))["created"])
-        except (OSError, ValueError, KeyError):
-            try:  # being written by another request: its folder's own time
-                created = dt.datetime.fromtimestamp(folder.stat().st_mtime, dt.UTC)
-            except OSError:
-                continue
-        if now - created > UPLOAD_MAX_AGE:
-            shutil.rmtree(folder, ignore_errors=True)
+    """The application's private folder of exports being imported (expired ones deleted)."""
+    return upload_area(_EXTENSION, "mt-access-imports-", UPLOAD_MAX_AGE)
 
 
 def _batch() -> Batch | None:
     """The current account's export being imported, if any (and not expired)."""
-    area = _area()
-    _sweep(area, context.now())
-    token = session.get(_SESSION_KEY)
-    if not isinstance(token, str) or not token.isalnum():
+    found = owned_upload(_area(), _SESSION_KEY)
+    if found is None:
         return None
-    folder = area / token
-    try:
-        data = json.loads((folder / "lot.json").read_text("utf-8"))
-    except (OSError, ValueError):
-        session.pop(_SESSION_KEY, None)
-        return None
-    user = current_user()
-    if user is None or data["owner"] != user.login:
-        return None
+    token, folder, data = found
     received = data["received"]
     return Batch(
         token=token,

@@ -7,16 +7,21 @@ library's writers.
 
 from __future__ import annotations
 
+import atexit
+import datetime as dt
 import io
+import json
+import os
 import re
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from flask import Response, flash, redirect, send_file
+from flask import Response, current_app, flash, redirect, send_file, session
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 from wtforms import SelectField
@@ -24,7 +29,7 @@ from wtforms.validators import ValidationError
 
 from mt_access.letters import Letter, LetterError
 from mt_access.web import context
-from mt_access.web.auth import audit
+from mt_access.web.auth import audit, current_user
 
 __all__ = [
     "CONTENT_TYPES",
@@ -33,7 +38,9 @@ __all__ = [
     "forget_cached",
     "letter_body",
     "letter_download",
+    "owned_upload",
     "scratch_folder",
+    "upload_area",
     "without_path",
 ]
 
@@ -135,3 +142,54 @@ class ChoiceField(SelectField):  # type: ignore[misc]
             raise ValidationError(
                 "Choix invalide : choisissez une des valeurs proposées."
             ) from None
+
+
+# ------------------------------------------------------------------------------------------
+# Files sent for an import: a private folder per application, one sub-folder per upload
+
+_AREA_LOCK = threading.Lock()
+
+
+def upload_area(extension: str, prefix: str, max_age: dt.timedelta) -> Path:
+    """The application's private folder (``current_app.extensions[extension]``, made on first
+    use, mode 0700, deleted at exit) of uploads kept between pages, each in a sub-folder
+    with its ``lot.json``; those older than ``max_age`` are deleted first."""
+    with _AREA_LOCK:  # waitress serves requests on several threads
+        found: Path | None = current_app.extensions.get(extension)
+        if found is None or not found.is_dir():
+            found = Path(tempfile.mkdtemp(prefix=prefix))
+            os.chmod(found, 0o700)
+            current_app.extensions[extension] = found
+            atexit.register(shutil.rmtree, found, True)
+    now = context.now()
+    for folder in found.iterdir():
+        try:
+            meta = json.loads((folder / "lot.json").read_text("utf-8"))
+            created = dt.datetime.fromisoformat(meta["created"])
+        except (OSError, ValueError, KeyError):
+            try:  # being written by another request: its folder's own time
+                created = dt.datetime.fromtimestamp(folder.stat().st_mtime, dt.UTC)
+            except OSError:
+                continue
+        if now - created > max_age:
+            shutil.rmtree(folder, ignore_errors=True)
+    return found
+
+
+def owned_upload(area: Path, session_key: str) -> tuple[str, Path, dict[str, Any]] | None:
+    """The upload the session names under ``session_key`` in ``area``: its token, folder and
+    ``lot.json``; ``None`` when there is none, it expired (then the session forgets it) or
+    it belongs to another account."""
+    token = session.get(session_key)
+    if not isinstance(token, str) or not token.isalnum():
+        return None
+    folder = area / token
+    try:
+        data: dict[str, Any] = json.loads((folder / "lot.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        session.pop(session_key, None)
+        return None
+    user = current_user()
+    if user is None or data["owner"] != user.login:
+        return None
+    return token, folder, data
