@@ -117,7 +117,8 @@ def correct(number: int) -> ResponseReturnValue:
     else:
         if not form.validate():
             abort(400)
-        given = {f: request.form.get(f"champ-{f}", "") for f in fields}
+        # a cell not sent is the one the form shows (a contact detail at fault: empty)
+        given = {f: request.form.get(f"champ-{f}", values[f]) for f in fields}
         sent = {f: v.strip() for f, v in given.items()}
         values = {f: "" if BY_FIELD[f].contact else v for f, v in sent.items()}
         errors = {f: [f"{MAX_CELL} caractères au plus."] if len(given[f]) > MAX_CELL else []
