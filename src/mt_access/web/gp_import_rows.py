@@ -4,12 +4,12 @@ confirmation (route ``gp_import.correct`` of the blueprint of
 
 The form shows the row's cells of the columns the import reads, except the practice's
 contact cells (never shown: the one in fault is offered empty, to type again or leave empty);
-the cells sent are kept with the file (:meth:`~mt_access.web.gp_import_batch.Batch.
-save_corrections`), never in the file itself, only when the whole file read again with them
-gives the row no problem and no duplicate: the same reading as the preview and the command
-line (:func:`~mt_access.gp_file.read_gp_table`), so no rule lives here. Nothing is recorded
-in the register until the coordinator confirms the import, which then holds the corrected
-row (all GPs or none, as before).
+the cells sent are kept with the file (``Batch.save_corrections`` of
+:mod:`mt_access.web.gp_import_batch`), never in the file itself, only when the whole file read
+again with them gives the row no problem and no duplicate: the same reading as the preview
+and the command line (:func:`~mt_access.gp_file.read_gp_table`), so no rule lives here.
+Nothing is recorded in the register until the coordinator confirms the import, which then
+holds the corrected row (all GPs or none, as before).
 
 The form carries the preview's fingerprint (:meth:`~mt_access.gp_file.GPImportResult.digest`):
 a correction sent after the register's GPs or the file's other corrections changed is
