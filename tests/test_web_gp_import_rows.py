@@ -42,6 +42,7 @@ __all__ = ["app", "client", "clock", "register_file", "register_template"]
 R1 = "1000000000" + rpps_key("1000000000")
 R2 = "1012345678" + rpps_key("1012345678")
 R3 = "1098765432" + rpps_key("1098765432")
+R4 = "1044444444" + rpps_key("1044444444")
 HEADINGS = [c.heading for c in GP_COLUMNS]
 ROWS = [
     {"RPPS": R1, "Nom": "Navigateur", "Prénom": "Jean", "Commune d'exercice": "Voiron",
@@ -199,6 +200,12 @@ def test_a_stale_correction_keeps_nothing(
     assert STALE_ROW_MESSAGE.replace("'", "&#39;") in text(stale)
     assert _audited(register_file, "medecin.importer.corriger") == []
     assert f'href="{BASE}/lignes/4"' in text(client.get(f"{BASE}/apercu"))
+
+    # another correction meanwhile (another tab): the form's preview is stale too
+    step = _step(text(client.get(f"{BASE}/lignes/4")))
+    assert _correct(client, 5, rpps=R4, last_name="Autre", commune="Voreppe").status_code == 303
+    assert _correct(client, 4, step, rpps=R3, commune="Voiron", mssante="").status_code == 409
+    assert _audited(register_file, "medecin.importer.corriger") == ["ligne 5"]
     assert _correct(client, 4, rpps=R3, commune="Voiron", mssante="").status_code == 303
 
 

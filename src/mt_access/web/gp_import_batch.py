@@ -36,6 +36,7 @@ from mt_access.web.ops_support import owned_upload, upload_area, without_path
 __all__ = [
     "UPLOAD_MAX_AGE",
     "Batch",
+    "Corrections",
     "StepForm",
     "area",
     "blueprint",

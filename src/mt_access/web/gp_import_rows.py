@@ -20,6 +20,8 @@ the row number only.
 
 from __future__ import annotations
 
+import threading
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from wtforms import HiddenField
@@ -32,7 +34,14 @@ from mt_access.intake.tabular import Row, Table
 from mt_access.web import context
 from mt_access.web.auth import audit, requires
 from mt_access.web.forms import FrenchForm
-from mt_access.web.gp_import_batch import blueprint, failed, read, require_batch
+from mt_access.web.gp_import_batch import (
+    Batch,
+    Corrections,
+    blueprint,
+    failed,
+    read,
+    require_batch,
+)
 from mt_access.web.ops_import import MAX_CELL
 from mt_access.web.ops_support import without_path
 
@@ -43,6 +52,11 @@ STALE_ROW_MESSAGE = (
     "correction) : rien n'a été gardé. Vérifiez la ligne ci-dessous, puis envoyez-la de "
     "nouveau."
 )
+
+
+_SAVING = threading.Lock()
+"""Held from the check of a correction's fingerprint to its saving: two corrections sent at
+once (two tabs) never both pass the check on the same corrections, one losing the other."""
 
 
 class RowForm(FrenchForm):
@@ -76,6 +90,33 @@ def _errors(
             errors[field].append(problem.expected)
     general.extend(d.explanation for d in result.duplicates if d.row == number)
     return errors, general
+
+
+def _try(
+    batch: Batch,
+    corrections: Corrections,
+    number: int,
+    fields: dict[str, str],
+    sent: dict[str, str],
+) -> tuple[dict[str, list[str]], list[str], int]:
+    """Row ``number`` read again with the cells ``sent`` (by field) over ``corrections``,
+    the corrections the form was made from: kept and audited when it then has no problem and
+    is no duplicate (status 303); else its problems by field and the others (400), or the
+    corrections changed meanwhile (409). Nothing kept but on 303."""
+    if batch.corrections() != corrections:
+        return {f: [] for f in fields}, [STALE_ROW_MESSAGE], 409
+    cells = {**corrections.get(number, {}), **{fields[f]: v for f, v in sent.items()}}
+    trial = {**corrections, number: cells}
+    try:
+        checked = read(context.register(), batch, batch.table(trial))
+    except (MtAccessError, OSError) as exc:
+        return {f: [] for f in fields}, [without_path(str(exc), batch.folder)], 400
+    errors, general = _errors(checked, number, fields)
+    if any(errors.values()) or general:
+        return errors, general, 400
+    batch.save_corrections(trial)
+    audit("medecin.importer.corriger", None, f"ligne {number}")
+    return errors, general, 303
 
 
 @blueprint.route("/lignes/<int:number>", methods=["GET", "POST"])
@@ -129,23 +170,15 @@ def correct(number: int) -> ResponseReturnValue:
             general = [STALE_ROW_MESSAGE]
             status = 409
         elif not any(errors.values()):
-            cells = {**corrections.get(number, {}), **{fields[f]: v for f, v in sent.items()}}
-            trial = {**corrections, number: cells}
-            try:
-                checked = read(register, batch, batch.table(trial))
-            except (MtAccessError, OSError) as exc:
-                general = [without_path(str(exc), batch.folder)]
-            else:
-                errors, general = _errors(checked, number, fields)
-                if not any(errors.values()) and not general:
-                    batch.save_corrections(trial)
-                    audit("medecin.importer.corriger", None, f"ligne {number}")
-                    flash(
-                        f"Ligne {number} corrigée : elle sera importée à la confirmation (le "
-                        "fichier envoyé n'est pas modifié).",
-                        "succes",
-                    )
-                    return redirect(url_for("gp_import.preview"), 303)
+            with _SAVING:
+                errors, general, status = _try(batch, corrections, number, fields, sent)
+        if status == 303:
+            flash(
+                f"Ligne {number} corrigée : elle sera importée à la confirmation (le fichier "
+                "envoyé n'est pas modifié).",
+                "succes",
+            )
+            return redirect(url_for("gp_import.preview"), 303)
     form.etape.data = result.digest()
     return render_template(
         "gp_import_row.html",
