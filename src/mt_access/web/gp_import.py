@@ -5,7 +5,8 @@ corrected before the confirmation in :mod:`mt_access.web.gp_import_rows`, the fi
 between the pages by :mod:`mt_access.web.gp_import_batch`.
 
 The steps are those of ``mt-access medecin importer`` with the same library calls:
-:func:`~mt_access.gp_file.read_gp_file` against the register as it is, then
+:func:`~mt_access.gp_file.read_gp_table` on the file (with the corrections made on the page)
+against the register as it is, then
 :func:`~mt_access.gp_import.import_gps` (the register's operations, all GPs or
 none) with its audit line in the same transaction, and
 :func:`~mt_access.gp_import.write_gp_rejections`. No rule of what a GP file may
@@ -16,7 +17,8 @@ extension, size, content) and kept only in a private temporary folder until the 
 ended, another file is sent, or :data:`UPLOAD_MAX_AGE` passes. The preview carries a
 fingerprint of what the import would do (:meth:`GPImportResult.digest`): if the register's
 GPs changed since, the confirmation is refused, nothing is recorded, and the new preview is
-shown. Pages show row numbers, headings and what was expected, never a contact cell's value.
+shown. Pages show row numbers, headings and what was expected, never a contact cell's value
+(the correction form shows the row's other cells, and is audited).
 """
 
 from __future__ import annotations
