@@ -120,3 +120,95 @@ def test_a_file_without_its_required_columns_is_refused(register: Path, tmp_path
     code, _out, err = run("medecin", "importer", str(path))
     assert code != EXIT_OK
     assert "colonne(s) obligatoire(s) absente(s) : « RPPS (ou Identifiant) »" in err
+
+
+# --- a mapping file of the CPTS's own headings (--correspondance)
+
+OWN = ["N° praticien", "NOM", "Prénom du Dr", "Lieu d'exercice", "Commune", "Spécialité"]
+OWN_ROWS = [
+    {"N° praticien": R1, "NOM": "Martin", "Prénom du Dr": "Jean", "Lieu d'exercice": "Voiron",
+     "Commune": "sans objet", "Spécialité": "MG"},
+]  # fmt: skip
+MAPPING = """\
+name: Tableau de la CPTS
+fields:
+  rpps: N° praticien
+  last_name: NOM
+  first_name: [Prénom du Dr, Prénom d'exercice]
+  commune: Lieu d'exercice
+ignore: [Spécialité]
+"""
+
+
+def test_a_mapping_file_reads_the_cpts_own_headings(register: Path, tmp_path: Path) -> None:
+    path = write_rows(OWN_ROWS, OWN, tmp_path / "propre.xlsx")
+    code, _out, err = run("medecin", "importer", str(path))
+    assert code != EXIT_OK
+    assert "décrivez-les dans un fichier de correspondance" in err
+
+    mapping = tmp_path / "colonnes.yaml"
+    mapping.write_text(MAPPING, encoding="utf-8")
+    code, out, err = run("medecin", "importer", str(path), "--correspondance", str(mapping))
+    assert code == EXIT_OK, err
+    assert "1 médecin(s) ajouté(s)" in out
+    # « Commune », a built-in synonym of the commune, is read here from « Lieu d'exercice »
+    # only: it is reported as not read; « Spécialité », ignored, is not
+    assert (
+        "1 colonne(s) du fichier non lue(s) (leur contenu n'est pas importé) : « Commune »" in err
+    )
+    with SQLiteStore(register, create=False) as store:
+        martin = store.get_physician(R1)
+    assert martin is not None
+    assert martin.name == "Dr Jean Martin"
+    assert martin.commune == "38563"
+
+
+def test_the_mapping_names_the_missing_columns(register: Path, tmp_path: Path) -> None:
+    path = write_rows(OWN_ROWS, OWN, tmp_path / "propre.csv")
+    mapping = tmp_path / "colonnes.yaml"
+    mapping.write_text("fields:\n  rpps: N° praticien\n  commune: Ville du cabinet\n")
+    code, _out, err = run("medecin", "importer", str(path), "--correspondance", str(mapping))
+    assert code != EXIT_OK
+    assert "colonne(s) obligatoire(s) absente(s) : « Ville du cabinet »" in err
+    assert "(d'après le fichier de correspondance)" in err
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("fields:\n  rpps: A\n  nom: B\n",
+         "colonnes.yaml:3: $.fields.nom: clé inconnue 'nom' ; clés possibles ici : id, rpps"),
+        ("champs:\n  rpps: A\n", "colonnes.yaml:1: $.champs: clé inconnue 'champs'"),
+        ("name: X\n", "colonnes.yaml:1: $: clé 'fields' obligatoire manquante"),
+        ("fields:\n  rpps: [A, B]\n  last_name: b\n",
+         "colonnes.yaml:3: $.fields.last_name: en-tête déjà donné pour le champ rpps"),
+        ("fields:\n  rpps: []\n", "colonnes.yaml:2: $.fields.rpps: champ rpps : liste vide"),
+        ("fields:\n  rpps: {column: A}\n", "$.fields.rpps: champ rpps : un en-tête (texte)"),
+        ("fields:\n  rpps: '***'\n", "en-tête sans lettre ni chiffre"),
+        ("fields:\n  rpps: A\nignore: [a]\n",
+         "colonnes.yaml:3: $.ignore[0]: en-tête lu par le champ rpps"),
+        ("fields:\n  rpps: !!python/object/apply:os.system [ls]\n",
+         "colonnes.yaml:2: $.fields.rpps: YAML invalide : étiquette"),
+        ("a: &a [*a]\n", "colonnes.yaml"),
+        ("", "colonnes.yaml: $: fichier vide"),
+    ],
+)  # fmt: skip
+def test_a_bad_mapping_file_is_refused_with_its_line_and_key(
+    register: Path, tmp_path: Path, text: str, expected: str
+) -> None:
+    path = gp_file(tmp_path / "medecins.csv", ROWS[:1])
+    (tmp_path / "colonnes.yaml").write_text(text, encoding="utf-8")
+    code, _out, err = run("medecin", "importer", str(path), "--correspondance", "colonnes.yaml")
+    assert code != EXIT_OK
+    assert expected in err
+    with SQLiteStore(register, create=False) as store:
+        assert store.physicians() == []
+
+
+def test_a_mapping_file_must_be_yaml(register: Path, tmp_path: Path) -> None:
+    path = gp_file(tmp_path / "medecins.csv", ROWS[:1])
+    code, _out, err = run("medecin", "importer", str(path), "--correspondance", str(path))
+    assert code != EXIT_OK
+    assert "fichier de correspondance .yaml ou .yml attendu" in err
+    code, _out, err = run("medecin", "importer", str(path), "--correspondance", "absent.yaml")
+    assert "absent.yaml: $: fichier introuvable" in err

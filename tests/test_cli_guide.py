@@ -7,7 +7,9 @@ shipped Voironnais policy, ``export_formulaire.csv`` a generated export of the V
 form (made-up persons) shaped like the guide's example: 11 requests in the territory, one
 outside, a row with an impossible birth date and a duplicate; ``medecins.xlsx`` a GP file with
 the guide's MG042 as recorded (skipped as identical) and two made-up candidates (no joining:
-no place, so the month's run stays the guide's). ``demande localiser`` asks a
+no place, so the month's run stays the guide's); ``tableau_cpts.xlsx`` two candidates in the
+headings of the guide's ``colonnes.yaml`` (the files the guide shows whole, ``file=NAME``,
+are written as shown). ``demande localiser`` asks a
 local stand-in of the BAN (``--ban … --http`` added), never the internet.
 """
 
@@ -120,6 +122,29 @@ def write_gp_file(path: Path) -> Path:
     return write_rows([{h: r.get(h, "") for h in headings} for r in rows], headings, path)
 
 
+def write_own_gp_file(path: Path) -> Path:
+    """The guide's ``tableau_cpts.xlsx``: two made-up candidates in a CPTS's own headings,
+    those the guide's ``colonnes.yaml`` maps."""
+    from mt_access.export import write_rows
+    from mt_access.rpps import rpps_key
+
+    headings = ["N° praticien", "NOM", "Prénom du Dr", "Lieu d'exercice",
+                "Nouveaux patients / mois", "Date de signature", "Spécialité"]  # fmt: skip
+    rows = [
+        {"N° praticien": "1066666666" + rpps_key("1066666666"), "NOM": "PROPRE",
+         "Prénom du Dr": "Luc", "Lieu d'exercice": "Voiron", "Spécialité": "MG"},
+        {"N° praticien": "1055555555" + rpps_key("1055555555"), "NOM": "AUTRE",
+         "Lieu d'exercice": "38563"},
+    ]  # fmt: skip
+    return write_rows([{h: r.get(h, "") for h in headings} for r in rows], headings, path)
+
+
+def write_file_blocks(text: str, folder: Path) -> None:
+    """The guide's files shown whole (```` ```yaml file=NAME ````), written in ``folder``."""
+    for name, body in re.findall(r"^```\w+ file=(\S+)\n(.*?)^```$", text, re.M | re.S):
+        (folder / name).write_text(body, encoding="utf-8")
+
+
 def guide_commands(text: str) -> list[Step]:
     """Every ``mt-access`` command of the guide, in order: the lines of ``sh`` code blocks
     (with their ``\\`` continuations, comments dropped) and inline code outside tables."""
@@ -174,6 +199,8 @@ def guide_run(tmp_path_factory: pytest.TempPathFactory) -> list[Step]:
     shutil.copy(available_policies()["voironnais"], folder / "ma_cpts.yaml")
     write_form_export(folder / "export_formulaire.csv")
     write_gp_file(folder / "medecins.xlsx")
+    write_own_gp_file(folder / "tableau_cpts.xlsx")
+    write_file_blocks(GUIDE.read_text(encoding="utf-8"), folder)
     steps = guide_commands(GUIDE.read_text(encoding="utf-8"))
     with pytest.MonkeyPatch.context() as patch, BANServer() as ban:
         patch.chdir(folder)
@@ -188,6 +215,13 @@ def guide_run(tmp_path_factory: pytest.TempPathFactory) -> list[Step]:
             step.code = main(argv, out=out, err=err)
             step.out, step.err = out.getvalue(), err.getvalue()
     return steps
+
+
+def test_the_guide_s_mapping_file_reads_its_spreadsheet(guide_run: list[Step]) -> None:
+    (step,) = [s for s in guide_run if "--correspondance" in s.argv]
+    assert "2 médecin(s) nouveau(x)" in step.out
+    assert "0 ligne(s) rejetée(s)" in step.out
+    assert "non lue" not in step.err  # « Spécialité » is ignored, as the file says
 
 
 def test_the_guide_shows_the_month_s_commands(guide_run: list[Step]) -> None:

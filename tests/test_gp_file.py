@@ -20,6 +20,7 @@ from mt_access.examples import example_gp_rows, write_example_gp_file
 from mt_access.export import write_rows
 from mt_access.gp_file import GP_COLUMNS, GPImportResult, display_name, read_gp_file
 from mt_access.gp_import import import_gps, write_gp_rejections
+from mt_access.gp_mapping import parse_gp_mapping
 from mt_access.intake.tabular import normalize_text
 from mt_access.ledger import CapacityDeclared
 from mt_access.model import Modality, PhysicianStatus
@@ -426,3 +427,18 @@ def test_an_update_never_rewrites_a_recorded_joining(
     martin = register.physician(R1)
     assert [c.on for c in martin.status_history] == [dt.date(2026, 1, 5)]
     assert martin.contact.phone == "04 76 99 99 99"
+
+
+def test_a_mapping_renames_the_fields_it_names_only(voironnais: Policy, tmp_path: Path) -> None:
+    rows = [gp(**{"Commune": "Coublevie", "Date d'entrée": "02/03/2026",
+                  "Places par mois": "2"})]  # fmt: skip
+    path = write(tmp_path / "m.csv", rows)
+    with pytest.raises(IntakeError, match="désignent toutes deux « Commune d'exercice »"):
+        read(path, voironnais)  # « Commune » is a synonym of the practice's commune
+    mapping = parse_gp_mapping("fields:\n  communes: Commune\n", "colonnes.yaml")
+    result = read_gp_file(path, voironnais, today=TODAY, mapping=mapping)
+    assert not result.problems
+    (entry,) = result.entries
+    assert entry.physician.commune == "38563"  # « Commune d'exercice », built-in, still read
+    assert entry.accepted_communes == frozenset({"38133"})
+    assert ("communes", "Commune") in result.columns

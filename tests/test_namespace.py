@@ -159,6 +159,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "mt_access.gp_file",
             "mt_access.gp_file_cells",
             "mt_access.gp_import",
+            "mt_access.gp_mapping",
             "mt_access.rpps",
             "mt_access.rpps_extraction",
             "mt_access.privacy",

@@ -1,6 +1,7 @@
 """« Importer des médecins » in a real browser (Debian's Chromium through Playwright): a
 coordinator uploads a generated GP file from the GP list, sees the preview with its rejected
-row and its duplicate, downloads the rejections report, confirms, finds the new GPs in the
+row and its duplicate, downloads the rejections report, corrects the rejected row on the
+page, confirms, finds the new GPs in the
 list, then records a candidate's joining on a past date. Every page reached is checked with
 axe-core, for ids used twice and CSP messages, and screenshotted
 (:mod:`web_browser_support`). Generated data only."""
@@ -30,6 +31,7 @@ __all__ = ["browser", "browser_register", "live", "open_visit"]
 
 R1 = "1055555555" + rpps_key("1055555555")
 R2 = "1066666666" + rpps_key("1066666666")
+R3 = "1077777777" + rpps_key("1077777777")
 
 
 def _gp_file(path: Path) -> Path:
@@ -66,7 +68,18 @@ def test_a_coordinator_imports_a_gp_file(
     assert name == "medecins.rejets.csv"
     assert "Voirno" in data.decode("utf-8-sig")
 
-    visit.submit(click("Confirmer l'import de 2 médecin(s)"), "import confirmé")
+    # the rejected row corrected on the page, then imported with the others
+    visit.submit(click("Corriger la ligne 4", role="link"), "correction de la ligne 4")
+    page.get_by_label("RPPS", exact=True).fill("10000000002")
+    page.get_by_label("Commune d'exercice", exact=True).fill("Voiron")
+    visit.submit(click("Garder la ligne corrigée"), "ligne 4 encore refusée")
+    assert "numéro RPPS attendu" in page.locator("#champ-rpps-erreur").inner_text()
+    page.get_by_label("RPPS", exact=True).fill(R3)
+    visit.submit(click("Garder la ligne corrigée"), "ligne 4 corrigée")
+    assert any("Ligne 4 corrigée" in m for m in visit.messages())
+    assert "Dr Faux" in page.locator("main").inner_text()
+
+    visit.submit(click("Confirmer l'import de 3 médecin(s)"), "import confirmé")
     assert any("Import confirmé" in m for m in visit.messages())
     visit.submit(click("Voir la liste des médecins", role="link"), "liste avec les importés")
     listed = page.locator("main table").inner_text()
@@ -81,7 +94,9 @@ def test_a_coordinator_imports_a_gp_file(
     with SQLiteStore(live.path, create=False) as store:
         anne = store.get_physician(R1)
         paul = store.get_physician(R2)
+        faux = store.get_physician(R3)
     assert anne is not None
     assert paul is not None
+    assert faux is not None
     assert anne.status_on(TODAY) is PhysicianStatus.ACTIVE
     assert paul.status_history[-1].on.isoformat() == "2026-03-09"

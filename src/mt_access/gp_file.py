@@ -9,7 +9,8 @@ mois » (or « Places par an »), « Modalités », « Communes acceptées », �
 Headings are compared without case, accents, punctuation nor extra spaces, and each has
 synonyms (« Numéro RPPS », « Capacité mensuelle », « Date d'adhésion »...). The CSV reading
 is the request import's (:func:`~mt_access.intake.tabular.read_table`: encoding and
-separator detected).
+separator detected). A CPTS whose spreadsheet uses its own headings describes them in a
+YAML file (:mod:`mt_access.gp_mapping`, ``--correspondance``).
 
 :func:`read_gp_file` (:func:`read_gp_table` for a table already read) checks each row: the
 RPPS number (11 digits and its Luhn key, :func:`~mt_access.rpps.rpps_key_ok`), the commune
@@ -92,6 +93,7 @@ from mt_access.model import (
 from mt_access.rpps import rpps_key_ok
 
 if TYPE_CHECKING:
+    from mt_access.gp_mapping import GPMapping
     from mt_access.policy import Policy
 
 __all__ = [
@@ -586,14 +588,17 @@ def read_gp_table(
     physicians: Iterable[Physician] = (),
     declarations: Iterable[LedgerEntry] = (),
     today: dt.date,
+    mapping: GPMapping | None = None,
 ) -> GPImportResult:
     """Check the rows of a GP file against the register's ``physicians`` (and the capacity
-    ``declarations`` of its ledger), as of ``today``; see the module's description.
+    ``declarations`` of its ledger), as of ``today``; see the module's description. The
+    columns are found by their built-in headings, or by ``mapping``'s for the fields it
+    names (:mod:`mt_access.gp_mapping`).
 
     Raises:
         IntakeError: a required column is missing, or two columns read the same field.
     """
-    columns, unread = table_columns(table)
+    columns, unread = table_columns(table, mapping)
     reader = _Reader(policy, physicians, declarations, today)
     entries: list[GPEntry] = []
     problems: list[IntakeProblem] = []
@@ -645,6 +650,7 @@ def read_gp_file(
     declarations: Iterable[LedgerEntry] = (),
     today: dt.date,
     sheet: str | None = None,
+    mapping: GPMapping | None = None,
 ) -> GPImportResult:
     """Read a GP file (``.csv``, ``.txt``, ``.xlsx``) and check it: :func:`read_gp_table`.
 
@@ -654,5 +660,10 @@ def read_gp_file(
     """
     table = read_table(path, sheet=sheet)
     return read_gp_table(
-        table, policy, physicians=physicians, declarations=declarations, today=today
+        table,
+        policy,
+        physicians=physicians,
+        declarations=declarations,
+        today=today,
+        mapping=mapping,
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -29,6 +30,9 @@ from mt_access.intake.tabular import (
     parse_int,
 )
 from mt_access.model import Modality, PracticeContact, format_phone
+
+if TYPE_CHECKING:
+    from mt_access.gp_mapping import GPMapping
 
 __all__ = [
     "BY_FIELD",
@@ -127,10 +131,11 @@ GP_COLUMNS: tuple[GPColumn, ...] = (
 """The columns of a GP file, in the order the example file writes them."""
 
 BY_FIELD = {column.field: column for column in GP_COLUMNS}
-_BY_KEY: dict[str, GPColumn] = {}
-for _column in GP_COLUMNS:
-    for _name in (_column.heading, *_column.synonyms):
-        _BY_KEY[header_key(_name)] = _column
+_KEY_FIELDS: dict[str, str] = {
+    header_key(name): column.field
+    for column in GP_COLUMNS
+    for name in (column.heading, *column.synonyms)
+}
 
 _NEUTRALISED = frozenset("=+-@")
 CONTACT_FIELDS = ("phone", "mssante", "address", "practice", "notes")
@@ -168,36 +173,53 @@ def display_name(last_name: str, first_name: str = "") -> str:
     return "Dr " + " ".join(part for part in (" ".join(first_name.split()), base) if part)
 
 
-def table_columns(table: Table) -> tuple[dict[str, str], list[str]]:
-    """``{field: header}`` of the table's columns, and the headers not read.
+def table_columns(
+    table: Table, mapping: GPMapping | None = None
+) -> tuple[dict[str, str], list[str]]:
+    """``{field: header}`` of the table's columns, and the headers not read: by the
+    built-in headings, or by those of ``mapping`` for the fields it names (its ``ignore``
+    headings are neither read nor listed).
 
     Raises:
         IntakeError: two columns read the same field, or a required column is missing.
     """
+    keys = _KEY_FIELDS if mapping is None else mapping.keys()
+    ignored = frozenset() if mapping is None else mapping.ignored_keys()
+    heading = (lambda f: BY_FIELD[f].heading) if mapping is None else mapping.heading
     found: dict[str, str] = {}
     unread: list[str] = []
     for header in table.headers:
-        column = _BY_KEY.get(header_key(header))
-        if column is None:
-            unread.append(header)
+        key = header_key(header)
+        field = keys.get(key)
+        if field is None:
+            if key not in ignored:
+                unread.append(header)
             continue
-        if column.field in found:
+        if field in found:
             raise IntakeError(
-                f"les colonnes « {shown_header(found[column.field])} » et "
-                f"« {shown_header(header)} » désignent toutes deux « {column.heading} » : "
+                f"les colonnes « {shown_header(found[field])} » et "
+                f"« {shown_header(header)} » désignent toutes deux « {heading(field)} » : "
                 "gardez-en une seule",
                 source=table.source,
                 row=1,
             )
-        found[column.field] = header
-    missing = [BY_FIELD[f].heading for f in ("last_name", "commune") if f not in found]
+        found[field] = header
+    missing = [heading(f) for f in ("last_name", "commune") if f not in found]
     if "id" not in found and "rpps" not in found:
-        missing.insert(0, "RPPS (ou Identifiant)")
+        missing.insert(0, f"{heading('rpps')} (ou {heading('id')})")
     if missing:
         listed = ", ".join(f"« {m} »" for m in missing)
+        source = "" if mapping is None else " (d'après le fichier de correspondance)"
+        advice = (
+            " ; si votre tableur a ses propres en-têtes, décrivez-les dans un fichier de "
+            "correspondance"
+            if mapping is None
+            else ""
+        )
         raise IntakeError(
-            f"colonne(s) obligatoire(s) absente(s) : {listed} ; en-têtes attendus : "
-            + ", ".join(f"« {c.heading} »" for c in GP_COLUMNS),
+            f"colonne(s) obligatoire(s) absente(s) : {listed} ; en-têtes attendus{source} : "
+            + ", ".join(f"« {heading(c.field)} »" for c in GP_COLUMNS)
+            + advice,
             source=table.source,
             row=1,
         )

@@ -23,8 +23,10 @@ __all__ = ["add_gp_import", "cmd_gp_import"]
 def cmd_gp_import(args: argparse.Namespace, console: Console) -> int:
     from mt_access.gp_file import read_gp_file
     from mt_access.gp_import import import_gps, write_gp_rejections
+    from mt_access.gp_mapping import load_gp_mapping
 
     today = args.aujourdhui or dt.date.today()
+    mapping = None if args.correspondance is None else load_gp_mapping(args.correspondance)
     with open_register(args, readonly=args.simulation) as register:
         result = read_gp_file(
             args.fichier,
@@ -33,6 +35,7 @@ def cmd_gp_import(args: argparse.Namespace, console: Console) -> int:
             declarations=register.store.ledger_entries(),
             today=today,
             sheet=args.feuille,
+            mapping=mapping,
         )
         for warning in result.warnings():
             console.warn(warning)
@@ -109,6 +112,13 @@ def add_gp_import(gp_sub: Any) -> None:
         "RPPS, coordonnées, adhésion ou retrait manquant)",
     )
     parser.add_argument("--feuille", default=None, help="feuille du classeur XLSX")
+    parser.add_argument(
+        "--correspondance",
+        default=None,
+        metavar="COLONNES.yaml",
+        help="fichier YAML des en-têtes propres à votre tableur (clé fields : rpps, "
+        "last_name, commune...) ; voir docs/guide-coordinateur.md",
+    )
     parser.add_argument(
         "--rejets",
         default=None,

@@ -1,8 +1,12 @@
 """Importing a file of GPs from the browser (blueprint ``gp_import``, « Importer des
-médecins » on the GP list): upload, preview, confirm, the rejections report.
+médecins » on the GP list): upload (with, optionally, the mapping of the file's headings,
+:mod:`mt_access.gp_mapping`), preview, confirm, the rejections report; a rejected row is
+corrected before the confirmation in :mod:`mt_access.web.gp_import_rows`, the file kept
+between the pages by :mod:`mt_access.web.gp_import_batch`.
 
 The steps are those of ``mt-access medecin importer`` with the same library calls:
-:func:`~mt_access.gp_file.read_gp_file` against the register as it is, then
+:func:`~mt_access.gp_file.read_gp_table` on the file (with the corrections made on the page)
+against the register as it is, then
 :func:`~mt_access.gp_import.import_gps` (the register's operations, all GPs or
 none) with its audit line in the same transaction, and
 :func:`~mt_access.gp_import.write_gp_rejections`. No rule of what a GP file may
@@ -13,29 +17,24 @@ extension, size, content) and kept only in a private temporary folder until the 
 ended, another file is sent, or :data:`UPLOAD_MAX_AGE` passes. The preview carries a
 fingerprint of what the import would do (:meth:`GPImportResult.digest`): if the register's
 GPs changed since, the confirmation is refused, nothing is recorded, and the new preview is
-shown. Pages show row numbers, headings and what was expected, never a contact cell's value.
+shown. Pages show row numbers, headings and what was expected, never a contact cell's value
+(the correction form shows the row's other cells, and is audited).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import os
 import secrets
-import shutil
 from pathlib import Path
-from typing import Any
 
 import attrs
 from flask import (
-    Blueprint,
     abort,
     current_app,
     flash,
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -45,26 +44,37 @@ from wtforms import BooleanField, HiddenField, StringField
 from wtforms.validators import InputRequired, Length, Optional
 
 from mt_access.cli.registry_base import french_dates
-from mt_access.errors import MtAccessError
-from mt_access.gp_file import GP_COLUMNS, GPImportResult, read_gp_file
+from mt_access.errors import MtAccessError, PolicyError
+from mt_access.gp_file import GP_COLUMNS, GPImportResult
 from mt_access.gp_import import import_gps, write_gp_rejections
-from mt_access.register import Register
-from mt_access.web import context
+from mt_access.gp_mapping import parse_gp_mapping
+from mt_access.web import context, gp_import_rows
 from mt_access.web.auth import audit, current_user, requires
 from mt_access.web.forms import FrenchForm
-from mt_access.web.ops_import import MAX_UPLOAD_BYTES, PREVIEW_ROWS, SUFFIXES, check_upload
-from mt_access.web.ops_support import (
-    attachment,
-    owned_upload,
-    scratch_folder,
-    upload_area,
-    without_path,
+from mt_access.web.gp_import_batch import (
+    UPLOAD_MAX_AGE,
+    Batch,
+    StepForm,
+    area,
+    blueprint,
+    current_batch,
+    drop,
+    failed,
+    read,
+    remember,
+    require_batch,
 )
+from mt_access.web.ops_import import (
+    MAX_MAPPING_BYTES,
+    MAX_UPLOAD_BYTES,
+    PREVIEW_ROWS,
+    SUFFIXES,
+    check_mapping_upload,
+    check_upload,
+)
+from mt_access.web.ops_support import attachment, scratch_folder, without_path
 
 __all__ = ["STALE_IMPORT_MESSAGE", "UPLOAD_MAX_AGE", "blueprint"]
-
-UPLOAD_MAX_AGE = dt.timedelta(hours=2)
-"""How long a GP file sent stays on the server when the import is not ended."""
 
 STALE_IMPORT_MESSAGE = (
     "Les médecins du registre ont changé depuis l'aperçu (un autre coordinateur ou une autre "
@@ -72,105 +82,15 @@ STALE_IMPORT_MESSAGE = (
     "de nouveau."
 )
 
-_EXTENSION = "mt_access_gp_imports"
-_SESSION_KEY = "medecins_lot"
-
-blueprint = Blueprint("gp_import", __name__, url_prefix="/medecins/importer")
-
-
-@attrs.frozen
-class _Batch:
-    """A GP file being imported: its private folder and who sent it."""
-
-    token: str
-    folder: Path
-    name: str
-    sheet: str | None
-    owner: str
-    created: dt.datetime
-    outcome: dict[str, Any] | None = None
-
-    @property
-    def path(self) -> Path:
-        return self.folder / self.name
-
-    @property
-    def report(self) -> Path:
-        return self.folder / "rejets" / f"{Path(self.name).stem}.rejets.csv"
-
-    def save(self) -> None:
-        data = {
-            "name": self.name,
-            "sheet": self.sheet,
-            "owner": self.owner,
-            "created": self.created.isoformat(),
-            "outcome": self.outcome,
-        }
-        (self.folder / "lot.json").write_text(json.dumps(data), encoding="utf-8")
-
-
-def _area() -> Path:
-    """The application's private folder of GP files being imported (expired ones deleted)."""
-    return upload_area(_EXTENSION, "mt-access-medecins-", UPLOAD_MAX_AGE)
-
-
-def _batch() -> _Batch | None:
-    """The current account's GP file being imported, if any (and not expired)."""
-    found = owned_upload(_area(), _SESSION_KEY)
-    if found is None:
-        return None
-    token, folder, data = found
-    return _Batch(
-        token=token,
-        folder=folder,
-        name=data["name"],
-        sheet=data["sheet"],
-        owner=data["owner"],
-        created=dt.datetime.fromisoformat(data["created"]),
-        outcome=data.get("outcome"),
-    )
-
-
-def _drop(batch: _Batch | None) -> None:
-    if batch is not None:
-        shutil.rmtree(batch.folder, ignore_errors=True)
-    session.pop(_SESSION_KEY, None)
-
-
-def _require_batch() -> _Batch:
-    batch = _batch()
-    if batch is None:
-        flash("Aucun import de médecins en cours (ou il a expiré) : envoyez le fichier à "
-              "nouveau.", "erreur")  # fmt: skip
-        abort(redirect(url_for("gp_import.upload"), 303))
-    return batch
-
-
-def _read(register: Register, batch: _Batch) -> GPImportResult:
-    """The batch's file against the register as it is now (nothing recorded)."""
-    return read_gp_file(
-        batch.path,
-        register.policy,
-        physicians=register.physicians(),
-        declarations=register.store.ledger_entries(),
-        today=context.today(),
-        sheet=batch.sheet,
-    )
-
-
-def _failed(batch: _Batch, exc: MtAccessError | OSError) -> ResponseReturnValue:
-    message = without_path(str(exc), batch.folder)
-    if isinstance(exc, OSError):
-        message = "le fichier n'a pas pu être lu"
-    _drop(batch)
-    flash(f"Import impossible : {message}", "erreur")
-    return redirect(url_for("gp_import.upload"), 303)
+_ROUTES = (gp_import_rows,)
+"""The modules whose routes are on this blueprint too (imported for them)."""
 
 
 class UploadForm(FrenchForm):
     """The GP file to import."""
 
     fichier = FileField("Fichier des médecins (.csv ou .xlsx)")
+    correspondance = FileField("Correspondance des colonnes (.yaml, facultatif)")
     feuille = StringField(
         "Feuille du classeur (facultatif)",
         validators=[Optional(), Length(max=100, message="100 caractères au plus.")],
@@ -187,15 +107,40 @@ class ConfirmForm(FrenchForm):
     )
 
 
-class StepForm(FrenchForm):
-    """A button of the import (end): its CSRF token."""
+def _safe_name(name: str, default: str) -> str:
+    return "".join(c if c.isalnum() or c in "._- " else "_" for c in name).strip() or default
+
+
+def _mapping_upload(form: UploadForm) -> tuple[str, str] | None:
+    """The mapping file sent with the GP file, ``(name, text)``, checked (errors under its
+    field); ``None`` when none was sent."""
+    given = form.correspondance.data if isinstance(form.correspondance.data, FileStorage) else None
+    name = os.path.basename((given.filename or "") if given else "").strip()
+    if given is None or not name:
+        return None
+    data = given.stream.read(MAX_MAPPING_BYTES + 1)
+    problem = check_mapping_upload(name, data)
+    if problem:
+        form.correspondance.errors = [problem]
+        return None
+    shown = _safe_name(name, "correspondance.yaml")
+    try:
+        text = data.decode("utf-8")
+        parse_gp_mapping(text, shown)
+    except UnicodeDecodeError:
+        form.correspondance.errors = ["Fichier de correspondance illisible : texte UTF-8 attendu."]
+        return None
+    except PolicyError as exc:
+        form.correspondance.errors = [f"Fichier de correspondance refusé : {exc}"]
+        return None
+    return shown, text
 
 
 @blueprint.route("/", methods=["GET", "POST"])
 @requires("coordinateur")
 def upload() -> ResponseReturnValue:
     form = UploadForm()
-    batch = _batch()
+    batch = current_batch()
     page = "gp_import_upload.html"
     if request.method == "GET":
         return render_template(page, form=form, batch=batch, columns=GP_COLUMNS)
@@ -209,30 +154,36 @@ def upload() -> ResponseReturnValue:
     problem = problem or check_upload(name, data, limit)
     if problem:
         form.fichier.errors = [problem]
+    mapping = _mapping_upload(form)
+    if form.fichier.errors or form.correspondance.errors:
         return render_template(page, form=form, batch=batch, columns=GP_COLUMNS), 400
-    _drop(batch)
+    drop(batch)
     token = secrets.token_hex(16)
-    folder = _area() / token
+    folder = area() / token
     folder.mkdir(mode=0o700)
-    safe = "".join(c if c.isalnum() or c in "._- " else "_" for c in name).strip() or "medecins"
+    safe = _safe_name(name, "medecins")
     safe = safe if Path(safe).suffix.lower() in SUFFIXES else f"{safe}{Path(name).suffix}"
     (folder / safe).write_bytes(data)
     user = current_user()
     assert user is not None
-    _Batch(
+    batch = Batch(
         token=token,
         folder=folder,
         name=safe,
         sheet=(form.feuille.data or "").strip() or None,
         owner=user.login,
         created=context.now(),
-    ).save()
-    session[_SESSION_KEY] = token
+        mapping=None if mapping is None else mapping[0],
+    )
+    if mapping is not None:
+        batch.save_mapping(mapping[1])
+    batch.save()
+    remember(batch)
     return redirect(url_for("gp_import.preview"), 303)
 
 
 def _render_preview(
-    batch: _Batch, result: GPImportResult, form: ConfirmForm, status: int = 200
+    batch: Batch, result: GPImportResult, form: ConfirmForm, status: int = 200
 ) -> ResponseReturnValue:
     form.etape.data = result.digest()
     rejected: dict[int, list[tuple[str, str]]] = {}
@@ -250,24 +201,26 @@ def _render_preview(
         commune=policy.commune_name,
         done=batch.outcome,
         limit=PREVIEW_ROWS,
+        mapping=batch.mapping,
+        corrected=sorted(batch.corrections()),
     ), status
 
 
 @blueprint.route("/apercu")
 @requires("coordinateur")
 def preview() -> ResponseReturnValue:
-    batch = _require_batch()
+    batch = require_batch()
     try:
-        result = _read(context.register(), batch)
+        result = read(context.register(), batch)
     except (MtAccessError, OSError) as exc:
-        return _failed(batch, exc)
+        return failed(batch, exc)
     return _render_preview(batch, result, ConfirmForm(formdata=None))
 
 
 @blueprint.route("/confirmer", methods=["POST"])
 @requires("coordinateur")
 def confirm() -> ResponseReturnValue:
-    batch = _require_batch()
+    batch = require_batch()
     form = ConfirmForm()
     if not form.validate():
         abort(400)
@@ -275,23 +228,26 @@ def confirm() -> ResponseReturnValue:
     store = register.store
     try:
         with store.transaction():
-            result = _read(register, batch)
+            result = read(register, batch)
             if result.digest() != form.etape.data:
                 stale = True
             else:
                 stale = False
+                corrected = len(batch.corrections())
                 outcome = import_gps(
                     register,
                     result,
                     update=bool(form.mettre_a_jour.data),
-                    comment=f"import de {batch.name}",
+                    comment=f"import de {batch.name}"
+                    + (f" ({corrected} ligne(s) corrigée(s) à l'import)" if corrected else ""),
                 )
                 audit(
                     "medecin.importer",
                     None,
                     f"{len(outcome.added)} médecin(s) ajouté(s), {len(outcome.updated)} mis à "
                     f"jour, {len(outcome.identical)} identique(s), {len(outcome.not_updated)} "
-                    f"non mis à jour, {len(result.rejected_rows)} ligne(s) non importée(s)",
+                    f"non mis à jour, {len(result.rejected_rows)} ligne(s) non importée(s)"
+                    + (f", {corrected} ligne(s) corrigée(s) sur la page" if corrected else ""),
                 )
         if stale:
             flash(STALE_IMPORT_MESSAGE, "erreur")
@@ -321,14 +277,14 @@ def confirm() -> ResponseReturnValue:
 def rejections() -> ResponseReturnValue:
     """The rows not imported: after the confirmation, the report written then; before, the
     preview's."""
-    batch = _require_batch()
+    batch = require_batch()
     if batch.outcome is not None and batch.report.is_file():
         data, name = batch.report.read_bytes(), batch.report.name
     else:
         try:
-            result = _read(context.register(), batch)
+            result = read(context.register(), batch)
         except (MtAccessError, OSError) as exc:
-            return _failed(batch, exc)
+            return failed(batch, exc)
         if not result.problems and not result.duplicates:
             flash("Aucune ligne rejetée : pas de rapport à télécharger.", "info")
             return redirect(url_for("gp_import.preview"), 303)
@@ -344,6 +300,6 @@ def rejections() -> ResponseReturnValue:
 def finish() -> ResponseReturnValue:
     if not StepForm().validate():
         abort(400)
-    _drop(_batch())
+    drop(current_batch())
     flash("Import terminé : le fichier envoyé a été supprimé du serveur.", "info")
     return redirect(url_for("pages.gps_list"), 303)

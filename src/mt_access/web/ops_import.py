@@ -73,6 +73,7 @@ __all__ = [
     "PREVIEW_ROWS",
     "UPLOAD_MAX_AGE",
     "blueprint",
+    "check_mapping_upload",
     "check_upload",
 ]
 
@@ -136,6 +137,22 @@ def check_upload(name: str, data: bytes, limit: int = MAX_UPLOAD_BYTES) -> str |
         b"\x00" in head and not utf16
     ):
         return "Ce fichier n'est pas un fichier texte .csv (son contenu ne correspond pas)."
+    return None
+
+
+def check_mapping_upload(name: str, data: bytes) -> str | None:
+    """What is wrong with a mapping file sent as ``name`` (French), or ``None``: a
+    ``.yaml``/``.yml`` file, not empty, of text, within :data:`MAX_MAPPING_BYTES` (its
+    content is checked by the reader of the mapping)."""
+    if not name or not data:
+        return "Envoyez le fichier de correspondance .yaml."
+    if Path(name).suffix.lower() not in (".yaml", ".yml"):
+        return "Un fichier .yaml ou .yml est attendu."
+    if len(data) > MAX_MAPPING_BYTES or b"\x00" in data:
+        return (
+            f"Fichier de correspondance trop gros ou illisible ({_size(MAX_MAPPING_BYTES)} "
+            "de texte au plus)."
+        )
     return None
 
 
@@ -337,15 +354,9 @@ def upload() -> ResponseReturnValue:
         given = given if isinstance(given, FileStorage) else None
         mapping_data = _read_upload(given, MAX_MAPPING_BYTES)
         mapping_name = (given.filename or "") if given else ""
-        if not mapping_name or not mapping_data:
-            form.fichier_correspondance.errors = ["Envoyez le fichier de correspondance .yaml."]
-        elif Path(mapping_name).suffix.lower() not in (".yaml", ".yml"):
-            form.fichier_correspondance.errors = ["Un fichier .yaml ou .yml est attendu."]
-        elif len(mapping_data) > MAX_MAPPING_BYTES or b"\x00" in mapping_data:
-            form.fichier_correspondance.errors = [
-                f"Fichier de correspondance trop gros ou illisible ({_size(MAX_MAPPING_BYTES)} "
-                "de texte au plus)."
-            ]
+        mapping_problem = check_mapping_upload(mapping_name, mapping_data)
+        if mapping_problem:
+            form.fichier_correspondance.errors = [mapping_problem]
     if form.fichier.errors or form.fichier_correspondance.errors:
         return render_template("ops/import_upload.html", form=form, batch=batch), 400
     _drop(batch)
