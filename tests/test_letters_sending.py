@@ -503,6 +503,18 @@ def _register_file(path: Path, policy_file: Path) -> SQLiteStore:
     return store
 
 
+@pytest.fixture
+def built_file(tmp_path: Path, policy_file: Path, policy: mt_access.Policy) -> Path:
+    """A register file with :func:`_build`'s GPs, requests and run."""
+    path = tmp_path / "registre.sqlite"
+    store = _register_file(path, policy_file)
+    try:
+        _build(Register(store, policy))
+    finally:
+        store.close()
+    return path
+
+
 def _smtp_env(
     monkeypatch: pytest.MonkeyPatch, controller: Any, certificate: tuple[Path, Path]
 ) -> None:
@@ -524,19 +536,14 @@ def _cli(*args: str) -> str:
 
 
 def test_envoyer_command_never_shows_credentials(
-    tmp_path: Path,
-    policy_file: Path,
-    policy: mt_access.Policy,
+    built_file: Path,
     server: tuple[Any, Recorder],
     certificate: tuple[Path, Path],
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     controller, handler = server
-    path = tmp_path / "registre.sqlite"
-    store = _register_file(path, policy_file)
-    _build(Register(store, policy))
-    store.close()
+    path = built_file
     _smtp_env(monkeypatch, controller, certificate)
     caplog.set_level(logging.DEBUG)
     outputs = [
@@ -565,17 +572,13 @@ def test_envoyer_command_never_shows_credentials(
 
 def test_envoyer_reads_the_server_from_a_private_settings_file(
     tmp_path: Path,
-    policy_file: Path,
-    policy: mt_access.Policy,
+    built_file: Path,
     server: tuple[Any, Recorder],
     certificate: tuple[Path, Path],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     controller, handler = server
-    path = tmp_path / "registre.sqlite"
-    store = _register_file(path, policy_file)
-    _build(Register(store, policy))
-    store.close()
+    path = built_file
     conf = tmp_path / "smtp.conf"
     conf.touch(mode=0o600)
     conf.write_text(
