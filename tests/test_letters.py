@@ -498,17 +498,26 @@ def test_a_policy_folder_replaces_templates_one_by_one(
     assert "Signé : L'équipe" in shipped.text  # the partial is replaced for every letter
 
 
-def test_undefined_variable_names_the_file_and_line(
-    tmp_path: Path, voironnais: mt_access.Policy
-) -> None:
+def _acknowledgement_error(
+    tmp_path: Path, voironnais: mt_access.Policy, template: str
+) -> tuple[Path, LetterTemplateError]:
+    """The patient's acknowledgement of a request made with this template in the policy's
+    folder: the template's path and the error it raised."""
     policy = _policy_with_folder(tmp_path, voironnais)
     path = tmp_path / "courriers" / "accuse_reception_patient.md.j2"
-    path.write_text("# Titre\n\nBonjour {{ patient.prenom }},\n{{ patient.prenomm }}\n")
+    path.write_text(template)
     register = _register(policy)
     register.add_request(req("R1", received=D1), IDENTITY)
     with pytest.raises(LetterTemplateError) as info:
         acknowledgement(register, "R1", D2)
-    error = info.value
+    return path, info.value
+
+
+def test_undefined_variable_names_the_file_and_line(
+    tmp_path: Path, voironnais: mt_access.Policy
+) -> None:
+    template = "# Titre\n\nBonjour {{ patient.prenom }},\n{{ patient.prenomm }}\n"
+    path, error = _acknowledgement_error(tmp_path, voironnais, template)
     assert error.template == str(path)
     assert error.line == 4
     assert "prenomm" in str(error)
@@ -521,15 +530,10 @@ def test_a_computed_undefined_name_is_not_repeated(
     tmp_path: Path, voironnais: mt_access.Policy
 ) -> None:
     """A key computed from data may be personal data: the message does not repeat it."""
-    policy = _policy_with_folder(tmp_path, voironnais)
-    path = tmp_path / "courriers" / "accuse_reception_patient.md.j2"
-    path.write_text("{{ cpts[patient.nom] }}\n")
-    register = _register(policy)
-    register.add_request(req("R1", received=D1), IDENTITY)
-    with pytest.raises(LetterTemplateError, match="variable ou attribut inconnu") as info:
-        acknowledgement(register, "R1", D2)
-    assert "Testnom" not in str(info.value)
-    assert info.value.line == 1
+    _, error = _acknowledgement_error(tmp_path, voironnais, "{{ cpts[patient.nom] }}\n")
+    assert "variable ou attribut inconnu" in str(error)
+    assert "Testnom" not in str(error)
+    assert error.line == 1
 
 
 def test_syntax_error_names_the_file_and_line_at_load(
