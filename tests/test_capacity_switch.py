@@ -7,7 +7,6 @@ workbook, ``medecin liste`` and the GP follow-up.
 from __future__ import annotations
 
 import datetime as dt
-import io
 from fractions import Fraction
 from pathlib import Path
 
@@ -15,10 +14,11 @@ import pytest
 from openpyxl import load_workbook
 
 import mt_access
+from cli_support import run as _run
 from factories import doc, req
 from mt_access import CapacityLedger, Modality, Month, match
 from mt_access.capacity_view import CapacityInForce, capacity_in_force, places_number
-from mt_access.cli import EXIT_OK, main
+from mt_access.cli import EXIT_OK
 from mt_access.errors import CapacityExceededError, RegisterOperationError
 from mt_access.gp_register import gp_follow_up
 from mt_access.indicators import Period, compute_indicators
@@ -268,12 +268,6 @@ def test_engine_after_switching_back_to_monthly(voironnais: mt_access.Policy) ->
 
 
 # --- the command line
-
-
-def _run(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(args), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def _liste(date: str) -> str:

@@ -9,7 +9,6 @@ the command line.
 from __future__ import annotations
 
 import datetime as dt
-import io
 from pathlib import Path
 
 import attrs
@@ -18,10 +17,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mt_access
+from cli_support import run as _run
 from factories import ON, doc, req
 from mt_access import CapacityLedger, Modality, Month, match
 from mt_access.bounds import MAX_MONTHLY_CAPACITY, MAX_YEARLY_CAPACITY
-from mt_access.cli import EXIT_OK, main
+from mt_access.cli import EXIT_OK
 from mt_access.errors import CapacityExceededError, LedgerError
 from mt_access.ledger import (
     CapacityDeclared,
@@ -375,12 +375,6 @@ def test_engine_never_places_beyond_a_yearly_cap(voironnais: mt_access.Policy) -
     # Without the yearly cap, the 10 monthly places would have been used.
     free = match(requests, [doc("G1", capacity=10)], voironnais, CapacityLedger(), ON)
     assert len(free.placements) == 6
-
-
-def _run(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(args), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def test_cli_par_an(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

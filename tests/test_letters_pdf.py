@@ -5,7 +5,6 @@ French message when WeasyPrint is missing. Every person here is generated."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 import logging
 import os
 import re
@@ -22,9 +21,10 @@ import attrs
 import pytest
 
 import mt_access
+from cli_support import run as _run
 from factories import VOIRON, doc, req
 from mt_access import Modality, PatientIdentity, PracticeContact
-from mt_access.cli import EXIT_OK, main
+from mt_access.cli import EXIT_OK
 from mt_access.letters import (
     Letter,
     LetterError,
@@ -347,12 +347,6 @@ def test_missing_weasyprint_is_a_french_error(
 
 # --------------------------------------------------------------------------------------------
 # The command line
-
-
-def _run(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(args), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture

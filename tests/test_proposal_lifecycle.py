@@ -4,7 +4,6 @@ GP with no place left refused before anything is recorded (API and command line)
 from __future__ import annotations
 
 import datetime as dt
-import io
 import re
 from pathlib import Path
 
@@ -14,10 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mt_access
+from cli_support import run as _run
 from factories import COUBLEVIE, MOIRANS, ON, RIVES, TULLINS, VOIRON, VOREPPE, doc, req
 from mt_access import PatientIdentity
 from mt_access.calendar import Month
-from mt_access.cli import EXIT_OK, EXIT_REFUSED, EXIT_USAGE, main
+from mt_access.cli import EXIT_OK, EXIT_REFUSED, EXIT_USAGE
 from mt_access.engine import match
 from mt_access.lifecycle import Event, LifecycleError, RequestFile, RequestState
 from mt_access.register import Register, RegisterOperationError
@@ -170,12 +170,6 @@ def test_a_hand_proposal_holds_its_place() -> None:
 
 # ------------------------------------------------------------------------------------------
 # The command line
-
-
-def _run(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(args), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def test_cli_cancel_and_full_gp(tmp_path: Path) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import io
 import re
 import tempfile
 from pathlib import Path
@@ -18,10 +17,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mt_access
+from cli_support import run as _run
 from factories import COUBLEVIE, MOIRANS, RIVES, TULLINS, VOIRON, VOREPPE, doc, req
 from mt_access import PatientIdentity, PolicyError
 from mt_access.calendar import Month
-from mt_access.cli import EXIT_INVALID_INPUT, EXIT_OK, EXIT_REFUSED, EXIT_USAGE, main
+from mt_access.cli import EXIT_INVALID_INPUT, EXIT_OK, EXIT_REFUSED, EXIT_USAGE
 from mt_access.lifecycle import Actor, Event, RequestState
 from mt_access.pull_lists import (
     LIST_COLUMNS,
@@ -403,12 +403,6 @@ def test_an_unknown_format_writes_nothing(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------------------------------------
 # The command line
-
-
-def _run(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(args), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def _cli_register(tmp_path: Path, text: str) -> tuple[tuple[str, ...], list[str]]:
