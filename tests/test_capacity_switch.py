@@ -33,11 +33,6 @@ DAY = dt.date(2026, 1, 5)
 JAN, FEB, MAR, APR, MAY = (Month(2026, m) for m in range(1, 6))
 
 
-@pytest.fixture(scope="module")
-def voironnais() -> mt_access.Policy:
-    return mt_access.load_policy("voironnais")
-
-
 # --- the ledger: lifting a cap
 
 

@@ -325,11 +325,6 @@ def test_codec_writes_the_year_alone_for_a_yearly_declaration() -> None:
 # --- register, engine, command line
 
 
-@pytest.fixture(scope="module")
-def voironnais() -> mt_access.Policy:
-    return mt_access.load_policy("voironnais")
-
-
 def test_register_declares_and_reopens_a_yearly_capacity(
     voironnais: mt_access.Policy, tmp_path: Path
 ) -> None:
