@@ -34,10 +34,9 @@ from mt_access.letters.smtp import SmtpSettings, clean_answer, is_valid_address,
 from mt_access.model import PracticeContact
 from mt_access.register import Register
 from mt_access.store import MemoryStore, SQLiteStore
+from register_support import D1, D2, add_waiting
 from smtp_server import PASSWORD, USER, Recorder, make_certificate, require_smtp, start
 
-D1 = dt.date(2026, 3, 2)
-D2 = dt.date(2026, 3, 3)
 RUN = dt.date(2026, 3, 5)
 MARCQ = "59378"
 MSSANTE = "dr.un@marcq.mssante.fr"
@@ -112,10 +111,7 @@ def _add_waiting(
 ) -> None:
     """The requests received, acknowledged on D1, confirmed and waiting on D2."""
     for request, identity in people:
-        register.add_request(request, identity)
-        register.acknowledge(request.id, D1)
-        register.confirm(request.id, D2)
-        register.to_waiting(request.id, D2)
+        add_waiting(register, request, identity)
 
 
 def _build(register: Register) -> None:
