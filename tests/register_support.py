@@ -38,3 +38,15 @@ def join_gp(register: Register, pid: str, commune: str = VOIRON, capacity: int =
     """A GP of ``commune`` who joined on D1 with ``capacity`` places a month, at the office."""
     register.add_physician(doc(pid, commune, capacity=None))
     register.join(pid, D1, monthly_capacity=capacity, modalities=[Modality.OFFICE])
+
+
+def register_state(register: Register) -> tuple[object, ...]:
+    """What a refused operation must leave unchanged: the store's version, its transitions and
+    ledger entries, and the requests' listing."""
+    store = register.store
+    return (
+        store.version,
+        tuple(store.transitions()),
+        tuple(store.ledger_entries()),
+        tuple(register.list_requests()),
+    )

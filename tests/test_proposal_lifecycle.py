@@ -22,6 +22,7 @@ from mt_access.engine import match
 from mt_access.lifecycle import Event, LifecycleError, RequestFile, RequestState
 from mt_access.register import Register, RegisterOperationError
 from mt_access.store.memory import MemoryStore
+from register_support import register_state
 
 DAY = dt.date(2026, 3, 2)
 POLICY = mt_access.load_policy("voironnais")
@@ -44,16 +45,6 @@ def _waiting(register: Register, persons: int) -> str:
     register.confirm(rid, DAY)
     register.to_waiting(rid, DAY)
     return rid
-
-
-def _snapshot(register: Register) -> tuple[object, ...]:
-    store = register.store
-    return (
-        store.version,
-        tuple(store.transitions()),
-        tuple(store.ledger_entries()),
-        tuple(register.list_requests()),
-    )
 
 
 # ------------------------------------------------------------------------------------------
@@ -138,7 +129,7 @@ def test_proposing_to_a_full_gp_records_nothing(capacity: int, taken: int, perso
         register.answer(rid, "MG1", DAY, accepted=True)
     left = capacity - min(taken, capacity)
     rid = _waiting(register, persons)
-    before = _snapshot(register)
+    before = register_state(register)
     if left >= persons:
         register.propose(rid, "MG1", DAY)
         assert register.file(rid).proposed_to == {"MG1"}
@@ -149,7 +140,7 @@ def test_proposing_to_a_full_gp_records_nothing(capacity: int, taken: int, perso
         raised.value
     )
     assert "Fictif" not in str(raised.value)
-    assert _snapshot(register) == before
+    assert register_state(register) == before
 
 
 def test_a_hand_proposal_holds_its_place() -> None:
