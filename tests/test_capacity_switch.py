@@ -14,6 +14,7 @@ import pytest
 from openpyxl import load_workbook
 
 import mt_access
+from cli_support import new_register
 from cli_support import run as _run
 from factories import doc, req
 from mt_access import CapacityLedger, Modality, Month, match
@@ -272,10 +273,7 @@ def _liste(date: str) -> str:
 
 
 def test_cli_way_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "registre.sqlite"
-    monkeypatch.setenv("MT_ACCESS_REGISTRE", str(path))
-    monkeypatch.chdir(tmp_path)
-    assert _run("registre", "creer", str(path), "--politique", "voironnais")[0] == EXIT_OK
+    path = new_register(tmp_path, monkeypatch, "voironnais")
     assert _run("medecin", "ajouter", "MG1", "--nom", "Dr Un", "--commune", "Voiron")[0] == 0
     assert _run("medecin", "adherer", "MG1", "--capacite", "10",
                 "--date", "01/03/2026")[0] == EXIT_OK  # fmt: skip
@@ -322,10 +320,7 @@ def test_cli_way_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_cli_refuses_contradictions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "registre.sqlite"
-    monkeypatch.setenv("MT_ACCESS_REGISTRE", str(path))
-    monkeypatch.chdir(tmp_path)
-    assert _run("registre", "creer", str(path), "--politique", "voironnais")[0] == EXIT_OK
+    path = new_register(tmp_path, monkeypatch, "voironnais")
     assert _run("medecin", "ajouter", "MG1", "--nom", "Dr Un", "--commune", "Voiron")[0] == 0
     assert _run("medecin", "adherer", "MG1", "--capacite", "10",
                 "--date", "01/03/2026")[0] == EXIT_OK  # fmt: skip

@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mt_access
+from cli_support import new_register
 from cli_support import run as _run
 from factories import ON, doc, req
 from mt_access import CapacityLedger, Modality, Month, match
@@ -373,10 +374,7 @@ def test_engine_never_places_beyond_a_yearly_cap(voironnais: mt_access.Policy) -
 
 
 def test_cli_par_an(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "registre.sqlite"
-    monkeypatch.setenv("MT_ACCESS_REGISTRE", str(path))
-    monkeypatch.chdir(tmp_path)
-    assert _run("registre", "creer", str(path), "--politique", "voironnais")[0] == EXIT_OK
+    path = new_register(tmp_path, monkeypatch, "voironnais")
     assert _run("medecin", "ajouter", "MG1", "--nom", "Dr Un", "--commune", "Voiron")[0] == 0
     code, out, err = _run(
         "medecin", "adherer", "MG1", "--capacite", "150", "--par-an", "--date", "01/03/2026"
@@ -404,10 +402,7 @@ def test_cli_par_an(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_medecin_liste_shows_places_left_in_the_year(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = tmp_path / "registre.sqlite"
-    monkeypatch.setenv("MT_ACCESS_REGISTRE", str(path))
-    monkeypatch.chdir(tmp_path)
-    assert _run("registre", "creer", str(path), "--politique", "voironnais")[0] == EXIT_OK
+    new_register(tmp_path, monkeypatch, "voironnais")
     assert _run("medecin", "ajouter", "MG1", "--nom", "Dr Un", "--commune", "Voiron")[0] == 0
     assert _run("medecin", "adherer", "MG1", "--capacite", "30", "--par-an",
                 "--date", "01/03/2026")[0] == EXIT_OK  # fmt: skip

@@ -21,6 +21,7 @@ import attrs
 import pytest
 
 import mt_access
+from cli_support import new_register
 from cli_support import run as _run
 from factories import VOIRON, doc, req
 from mt_access import Modality, PatientIdentity, PracticeContact
@@ -343,10 +344,7 @@ def test_missing_weasyprint_is_a_french_error(
 
 @pytest.fixture
 def cli_register(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    path = tmp_path / "registre.sqlite"
-    monkeypatch.setenv("MT_ACCESS_REGISTRE", str(path))
-    monkeypatch.chdir(tmp_path)
-    assert _run("registre", "creer", str(path), "--politique", "voironnais")[0] == EXIT_OK
+    new_register(tmp_path, monkeypatch, "voironnais")
     form = tmp_path / "formulaire.csv"
     form.write_text(
         "Date de réception;Nom;Prénom;Date de naissance;Commune;Adresse;Consentement\n"
