@@ -7,6 +7,10 @@ which .ci/run sets).
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -39,3 +43,20 @@ def voironnais() -> mt_access.Policy:
 @pytest.fixture(scope="session")
 def deule_marque() -> mt_access.Policy:
     return mt_access.load_policy("deule_marque")
+
+
+@pytest.fixture(scope="session")
+def wheel_files(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
+    """The names of the files in the project's wheel, built once per session (skips without
+    the ``build`` package). For the tests that shipped files are packaged (mark them slow)."""
+    pytest.importorskip("build")
+    folder = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(folder)],
+        cwd=Path(__file__).resolve().parents[1],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = folder.glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        return set(archive.namelist())

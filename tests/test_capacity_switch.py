@@ -7,7 +7,6 @@ workbook, ``medecin liste`` and the GP follow-up.
 from __future__ import annotations
 
 import datetime as dt
-import io
 from fractions import Fraction
 from pathlib import Path
 
@@ -15,10 +14,12 @@ import pytest
 from openpyxl import load_workbook
 
 import mt_access
+from cli_support import new_register
+from cli_support import run as _run
 from factories import doc, req
 from mt_access import CapacityLedger, Modality, Month, match
 from mt_access.capacity_view import CapacityInForce, capacity_in_force, places_number
-from mt_access.cli import EXIT_OK, main
+from mt_access.cli import EXIT_OK
 from mt_access.errors import CapacityExceededError, RegisterOperationError
 from mt_access.gp_register import gp_follow_up
 from mt_access.indicators import Period, compute_indicators
@@ -31,11 +32,6 @@ from mt_access.store.sqlite import SQLiteStore
 
 DAY = dt.date(2026, 1, 5)
 JAN, FEB, MAR, APR, MAY = (Month(2026, m) for m in range(1, 6))
-
-
-@pytest.fixture(scope="module")
-def voironnais() -> mt_access.Policy:
-    return mt_access.load_policy("voironnais")
 
 
 # --- the ledger: lifting a cap
@@ -270,12 +266,6 @@ def test_engine_after_switching_back_to_monthly(voironnais: mt_access.Policy) ->
 # --- the command line
 
 
-def _run(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(args), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
-
-
 def _liste(date: str) -> str:
     code, out, err = _run("medecin", "liste", "--date", date)
     assert code == EXIT_OK, err
@@ -283,10 +273,7 @@ def _liste(date: str) -> str:
 
 
 def test_cli_way_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "registre.sqlite"
-    monkeypatch.setenv("MT_ACCESS_REGISTRE", str(path))
-    monkeypatch.chdir(tmp_path)
-    assert _run("registre", "creer", str(path), "--politique", "voironnais")[0] == EXIT_OK
+    path = new_register(tmp_path, monkeypatch, "voironnais")
     assert _run("medecin", "ajouter", "MG1", "--nom", "Dr Un", "--commune", "Voiron")[0] == 0
     assert _run("medecin", "adherer", "MG1", "--capacite", "10",
                 "--date", "01/03/2026")[0] == EXIT_OK  # fmt: skip
@@ -333,10 +320,7 @@ def test_cli_way_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_cli_refuses_contradictions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "registre.sqlite"
-    monkeypatch.setenv("MT_ACCESS_REGISTRE", str(path))
-    monkeypatch.chdir(tmp_path)
-    assert _run("registre", "creer", str(path), "--politique", "voironnais")[0] == EXIT_OK
+    path = new_register(tmp_path, monkeypatch, "voironnais")
     assert _run("medecin", "ajouter", "MG1", "--nom", "Dr Un", "--commune", "Voiron")[0] == 0
     assert _run("medecin", "adherer", "MG1", "--capacite", "10",
                 "--date", "01/03/2026")[0] == EXIT_OK  # fmt: skip

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from cli_support import new_register, ok, run
 from mt_access import load_policy
 from mt_access.calendar import Month
-from mt_access.cli import EXIT_OK, EXIT_REFUSED, EXIT_USAGE, main
+from mt_access.cli import EXIT_OK, EXIT_REFUSED, EXIT_USAGE
 from mt_access.cli.registry import refusal_message
 from mt_access.ledger import CapacityDeclared
 from mt_access.lifecycle import ALLOWED, Event, IllegalTransitionError, RequestState
@@ -43,18 +44,6 @@ ENGLISH_EVENTS = re.compile(
 )
 
 
-def run(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(args), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
-
-
-def ok(*args: str) -> str:
-    code, out, err = run(*args)
-    assert code == EXIT_OK, (args, out, err)
-    return out
-
-
 def _export(path: Path, rows: list[list[str]]) -> Path:
     with path.open("w", encoding="utf-8", newline="") as stream:
         writer = csv.writer(stream, delimiter=";")
@@ -70,11 +59,7 @@ def _person(n: int, received: str = "02/03/2026") -> list[str]:
 
 @pytest.fixture
 def register(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "registre.sqlite"
-    monkeypatch.setenv("MT_ACCESS_REGISTRE", str(path))
-    monkeypatch.chdir(tmp_path)
-    ok("registre", "creer", str(path), "--politique", "voironnais")
-    return path
+    return new_register(tmp_path, monkeypatch, "voironnais")
 
 
 def _import(tmp_path: Path, rows: list[list[str]], name: str = "formulaire.csv") -> list[str]:

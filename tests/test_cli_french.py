@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import errno
-import io
 import os
 import re
 import sqlite3
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from mt_access.cli import main
+from cli_support import run
 from mt_access.cli.app import _parser
 from mt_access.cli.common import (
     EXIT_BROKEN_PIPE,
@@ -44,12 +43,6 @@ ENGLISH = re.compile(
     r"options:|\bargument \S+:|Traceback|No such file|Permission denied|Not a directory|"
     r"Is a directory|File exists|Broken pipe|\.tmp\b"
 )
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(args), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def assert_french(text: str, where: object) -> None:

@@ -25,47 +25,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import mt_access
-from factories import COUBLEVIE, MOIRANS, ON, TULLINS, VOIRON, VOREPPE, doc, req
+from columnar_support import CAPS, VOIRONNAIS, leveled, levels_policy, placed
+from factories import ON, VOIRON, VOREPPE, doc, req
 from mt_access import Classification, MatchResult, Policy, columnar_routing, engine, flow, match
 from mt_access.columnar import MatchInput, match_columns
 from mt_access.columnar_routing import places_left
 from mt_access.geo import Point
 from mt_access.ledger import CapacityLedger
-from mt_access.model import HomeVisitNeed
 from mt_access.plugins import hookimpl
-from mt_access.policy import policy_from_mapping
 from strategies import Instance, Variant, apply_variant, instances, variants
-
-VOIRONNAIS = mt_access.load_policy("voironnais")
-COMMUNES = (VOIRON, VOREPPE, MOIRANS, TULLINS, COUBLEVIE)
-
-
-def _levels_policy(caps: tuple[float | None, ...], *, keep_together: bool = False) -> Policy:
-    """Three levels routed by ``monthly_quota``, each with its own maximum distance."""
-
-    def rule(cap: float | None) -> dict[str, Any]:
-        return {"router": "monthly_quota"} | ({"max_distance_km": cap} if cap else {})
-
-    return policy_from_mapping(
-        {
-            "version": 1,
-            "identity": {"name": "T", "code": "t", "department": "38"},
-            "territory": {"communes": list(COMMUNES)},
-            "priority": {
-                "levels": [
-                    {"name": "N1", "criteria": [{"kind": "ald"}]},
-                    {"name": "N2", "criteria": [{"kind": "urgent"}]},
-                ],
-                "non_priority_name": "non prioritaire",
-            },
-            "routing": {
-                "priority": rule(caps[0]),
-                "non_priority": rule(caps[2]),
-                "levels": {"N2": rule(caps[1])},
-            },
-            "households": {"keep_together": keep_together},
-        }
-    )
 
 
 @contextmanager
@@ -115,7 +83,7 @@ def test_other_routers_and_kept_households_take_the_objects_path() -> None:
     with _columnar_calls() as calls:
         match([req("R1", "59378"), req("R2", "59378")], [doc("G1", "59378")], deule, None, ON)
     assert calls == []
-    kept = _levels_policy((None, None, None), keep_together=True)
+    kept = levels_policy((None, None, None), keep_together=True)
     requests = [req("R1", persons=2), req("R2")]
     with _columnar_calls() as calls:
         match(requests, [doc("G1", capacity=3)], kept, None, ON)
@@ -164,71 +132,32 @@ def test_match_is_the_same_on_both_paths(instance: Instance, variant: Variant) -
     assert got == expected
 
 
-@st.composite
-def _leveled(draw: st.DrawFn) -> Instance:
-    n = draw(st.integers(1, 14))
-    physicians = [
-        doc(
-            f"G{j}",
-            draw(st.sampled_from(COMMUNES)),
-            capacity=draw(st.integers(0, 3)),
-            accepted=frozenset(draw(st.sets(st.sampled_from(COMMUNES), min_size=1, max_size=4))),
-            modalities=draw(
-                st.sampled_from(
-                    (
-                        frozenset({mt_access.Modality.OFFICE}),
-                        frozenset({mt_access.Modality.OFFICE, mt_access.Modality.HOME_VISITS}),
-                    )
-                )
-            ),
-        )
-        for j in range(draw(st.integers(1, 6)))
-    ]
-    ids = [p.id for p in physicians]
-    requests = [
-        req(
-            f"R{i:02d}",
-            draw(st.sampled_from(COMMUNES)),
-            received=dt.date(2026, 1, 1) + dt.timedelta(days=draw(st.integers(0, 40))),
-            ald=draw(st.booleans()),
-            urgent=draw(st.booleans()),
-            persons=draw(st.integers(1, 3)),
-            home_visits=draw(st.sampled_from((HomeVisitNeed.NONE,) * 3 + tuple(HomeVisitNeed))),
-            declined_by=draw(st.frozensets(st.sampled_from(ids), max_size=2)),
-        )
-        for i in range(n)
-    ]
-    return Instance(requests, physicians, None)
+_LEVELED = leveled(max_requests=14, max_physicians=6, needs=True)
 
 
-_CAPS = st.tuples(*(st.sampled_from((None, 2.5, 4.5, 7.5, 12.5)) for _ in range(3)))
-
-
-@given(instance=_leveled(), caps=_CAPS)
+@given(instance=_LEVELED, caps=CAPS)
 def test_levels_with_their_own_caps_are_the_same_on_both_paths(
     instance: Instance, caps: tuple[float | None, ...]
 ) -> None:
     """Three levels with a maximum distance each (one run), needs for home visits,
     refusals, households split: the whole result, and ``match_columns`` agrees."""
-    policy = _levels_policy(caps)
+    policy = levels_policy(caps)
     got, expected = _both(instance, policy, explain="full")
     assert got == expected
     columns, _ = MatchInput.from_requests(instance.requests, policy, ON)
     mine = match_columns(columns, instance.physicians, policy, None, ON)
     assert mine.ledger_entries() == got.ledger_entries
     assert list(mine.waiting()) == list(got.waiting)
-    assert [
-        (p.request_id, p.physician_id, p.persons, p.distance_km) for p in mine.placements()
-    ] == [(p.request_id, p.physician_id, p.persons, p.distance_km) for p in got.placements]
+    assert placed(mine.placements(), full=False) == placed(got.placements, full=False)
 
 
-@given(instance=_leveled(), caps=_CAPS, data=st.data())
+@given(instance=_LEVELED, caps=CAPS, data=st.data())
 def test_match_columns_does_not_depend_on_the_order_of_its_rows(
     instance: Instance, caps: tuple[float | None, ...], data: st.DataObject
 ) -> None:
     """Rows of the input and physicians in any order: the same placements (request, GP,
     persons, distance) and waiting rows (request, reason, persons, detail)."""
-    policy = _levels_policy(caps)
+    policy = levels_policy(caps)
     columns, _ = MatchInput.from_requests(instance.requests, policy, ON)
     n = len(columns)
     perm = np.array(data.draw(st.permutations(range(n)), label="rows"), dtype=np.int64)

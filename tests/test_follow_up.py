@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
 import random
 import re
 from collections import Counter
@@ -17,9 +16,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cli_support import run as _run
 from mt_access import Physician, load_policy
 from mt_access.calendar import Month
-from mt_access.cli import EXIT_INVALID_INPUT, EXIT_OK, main
+from mt_access.cli import EXIT_INVALID_INPUT, EXIT_OK
 from mt_access.errors import IntakeError, RegisterOperationError
 from mt_access.indicators import indicators
 from mt_access.intake.deduce import deduce_mapping
@@ -326,12 +326,6 @@ def test_a_sheet_without_outcome_nor_exit_is_not_a_follow_up(tmp_path: Path) -> 
 
 # --------------------------------------------------------------------------------------------
 # Command line, idempotence
-
-
-def _run(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(args), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def test_cli_dry_run_then_migration_then_nothing_twice(tmp_path: Path) -> None:

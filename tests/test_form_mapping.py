@@ -5,15 +5,15 @@ Only generated data."""
 from __future__ import annotations
 
 import csv
-import io
 import random
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
 
+from cli_support import run as _run
 from mt_access import PolicyError, load_policy
-from mt_access.cli import EXIT_INVALID_INPUT, EXIT_OK, main
+from mt_access.cli import EXIT_INVALID_INPUT, EXIT_OK
 from mt_access.errors import IntakeError
 from mt_access.intake.deduce import deduce_mapping
 from mt_access.intake.deduce_yaml import mapping_yaml
@@ -255,12 +255,6 @@ def test_missing_required_field_is_left_to_complete(tmp_path: Path) -> None:
 
 # --------------------------------------------------------------------------------------------
 # Command line
-
-
-def _run(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(args), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def test_round_trip_deduce_then_import(tmp_path: Path) -> None:

@@ -5,39 +5,23 @@ Generated data only: the phones and addresses are fictitious."""
 
 from __future__ import annotations
 
-import io
 import logging
 from pathlib import Path
 
 import pytest
 
+from cli_support import new_register, ok, run
 from mt_access import Physician, PracticeContact
-from mt_access.cli import EXIT_OK, main
+from mt_access.cli import EXIT_OK
 from mt_access.model import CONTACT_MAX_LENGTHS, format_phone
 from mt_access.store.sqlite import SQLiteStore
 
 PHONE = "04 76 00 00 09"
 
 
-def run(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(args), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
-
-
-def ok(*args: str) -> str:
-    code, out, err = run(*args)
-    assert code == EXIT_OK, (args, out, err)
-    return out
-
-
 @pytest.fixture
 def register(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "registre.sqlite"
-    monkeypatch.setenv("MT_ACCESS_REGISTRE", str(path))
-    monkeypatch.chdir(tmp_path)
-    ok("registre", "creer", str(path), "--politique", "voironnais")
-    return path
+    return new_register(tmp_path, monkeypatch, "voironnais")
 
 
 def _stored(path: Path, gp: str = "MG1") -> PracticeContact:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import mt_access
 from factories import MOIRANS, VOIRON, VOREPPE, doc, req
-from mt_access import Modality, PatientIdentity, RequestState
+from mt_access import Modality, RequestState
 from mt_access.calendar import Month
 from mt_access.indicators import Period, indicators
 from mt_access.letters import referral_letter
@@ -21,34 +21,12 @@ from mt_access.lifecycle import ExitReason, LifecycleError, RequestFile
 from mt_access.model import Household
 from mt_access.register import Register, RegisterOperationError
 from mt_access.store.memory import MemoryStore
+from register_support import D1, add_waiting, join_gp, memory_register
 
-D1 = dt.date(2026, 3, 2)
-D2 = dt.date(2026, 3, 3)
 RUN = dt.date(2026, 3, 5)
 LATER = dt.date(2026, 3, 10)
 NEXT_RUN = dt.date(2026, 4, 5)
 MARCH = Month(2026, 3)
-
-
-@pytest.fixture(scope="module")
-def voironnais() -> mt_access.Policy:
-    return mt_access.load_policy("voironnais")
-
-
-def _register(policy: mt_access.Policy, **changes: object) -> Register:
-    return Register(MemoryStore(), attrs.evolve(policy, **changes) if changes else policy)
-
-
-def _waiting(register: Register, request: mt_access.Request) -> None:
-    register.add_request(request, PatientIdentity(last_name="Testnom", first_name="Testprénom"))
-    register.acknowledge(request.id, D1)
-    register.confirm(request.id, D2)
-    register.to_waiting(request.id, D2)
-
-
-def _gp(register: Register, pid: str, commune: str = VOIRON, capacity: int = 1) -> None:
-    register.add_physician(doc(pid, commune, capacity=None))
-    register.join(pid, D1, monthly_capacity=capacity, modalities=[Modality.OFFICE])
 
 
 def _household(rid: str, adults: int, children: int, commune: str = VOIRON) -> mt_access.Request:
@@ -186,10 +164,10 @@ def test_every_person_has_exactly_one_place_in_the_file(data: st.DataObject, per
 def test_a_split_household_in_the_register(voironnais: mt_access.Policy) -> None:
     """The demo's case: a household of 3 split 1 to one GP and 2 to another; each GP's
     referral names its persons; the first acceptance finds an MT for its person only."""
-    register = _register(voironnais, keep_households_together=False)
-    _gp(register, "MG1", VOIRON, capacity=1)
-    _gp(register, "MG2", VOREPPE, capacity=2)
-    _waiting(register, _household("R1", 2, 1))
+    register = memory_register(voironnais, keep_households_together=False)
+    join_gp(register, "MG1", VOIRON, capacity=1)
+    join_gp(register, "MG2", VOREPPE, capacity=2)
+    add_waiting(register, _household("R1", 2, 1))
     run = register.run_match(RUN)
     assert sorted(run.proposed) == [("R1", "MG1"), ("R1", "MG2")]
     file = register.file("R1")
@@ -222,7 +200,7 @@ def test_a_split_household_in_the_register(voironnais: mt_access.Policy) -> None
 
     # April: the two persons still waiting are routed, never to a GP who refused them nor
     # to the GP who already holds the patient
-    _gp(register, "MG3", MOIRANS, capacity=2)
+    join_gp(register, "MG3", MOIRANS, capacity=2)
     april = register.run_match(NEXT_RUN)
     assert april.proposed == (("R1", "MG3"),)
     assert register.file("R1").proposals == {"MG3": (2, 3)}
@@ -240,10 +218,10 @@ def test_a_split_household_in_the_register(voironnais: mt_access.Policy) -> None
 
 
 def test_a_household_kept_together_moves_as_one(voironnais: mt_access.Policy) -> None:
-    register = _register(voironnais, keep_households_together=True)
-    _gp(register, "MG1", VOIRON, capacity=1)
-    _gp(register, "MG2", VOREPPE, capacity=3)
-    _waiting(register, _household("R1", 2, 1))
+    register = memory_register(voironnais, keep_households_together=True)
+    join_gp(register, "MG1", VOIRON, capacity=1)
+    join_gp(register, "MG2", VOREPPE, capacity=3)
+    add_waiting(register, _household("R1", 2, 1))
     run = register.run_match(RUN)
     assert run.proposed == (("R1", "MG2"),)
     assert register.file("R1").proposals == {"MG2": (1, 2, 3)}
@@ -252,9 +230,9 @@ def test_a_household_kept_together_moves_as_one(voironnais: mt_access.Policy) ->
 
 
 def test_a_hand_made_acceptance_takes_one_place_per_person(voironnais: mt_access.Policy) -> None:
-    register = _register(voironnais)
-    _gp(register, "MG1", VOIRON, capacity=5)
-    _waiting(register, _household("R1", 1, 3))
+    register = memory_register(voironnais)
+    join_gp(register, "MG1", VOIRON, capacity=5)
+    add_waiting(register, _household("R1", 1, 3))
     register.propose("R1", "MG1", RUN, persons=[2, 3])
     register.answer("R1", "MG1", LATER, accepted=True)
     assert register.ledger.used("MG1", MARCH) == 2
@@ -264,10 +242,10 @@ def test_a_hand_made_acceptance_takes_one_place_per_person(voironnais: mt_access
 
 
 def test_a_referral_goes_only_where_a_proposal_exists(voironnais: mt_access.Policy) -> None:
-    register = _register(voironnais)
-    _gp(register, "MG1")
-    _gp(register, "MG2")
-    _waiting(register, req("R1", received=D1))
+    register = memory_register(voironnais)
+    join_gp(register, "MG1")
+    join_gp(register, "MG2")
+    add_waiting(register, req("R1", received=D1))
     with pytest.raises(RegisterOperationError, match="aucune proposition"):
         register.referral("R1", RUN, "MG1")
     register.propose("R1", "MG1", RUN)
@@ -280,9 +258,9 @@ def test_a_referral_goes_only_where_a_proposal_exists(voironnais: mt_access.Poli
 
 
 def test_persons_closed_on_their_own_in_the_register(voironnais: mt_access.Policy) -> None:
-    register = _register(voironnais)
-    _gp(register, "MG1", VOIRON, capacity=2)
-    _waiting(register, _household("R1", 1, 2))
+    register = memory_register(voironnais)
+    join_gp(register, "MG1", VOIRON, capacity=2)
+    add_waiting(register, _household("R1", 1, 2))
     register.close("R1", RUN, "a déjà un pédiatre", persons=[3])
     run = register.run_match(RUN)
     assert run.proposed == (("R1", "MG1"),)
@@ -350,13 +328,13 @@ def test_the_referrers_feedback_gives_each_persons_outcome(voironnais: mt_access
     from mt_access.letters import feedback_letter
     from mt_access.model import Referrer, ReferrerKind
 
-    register = _register(voironnais, keep_households_together=False)
-    _gp(register, "MG1", VOIRON, capacity=1)
-    _gp(register, "MG2", VOREPPE, capacity=2)
+    register = memory_register(voironnais, keep_households_together=False)
+    join_gp(register, "MG1", VOIRON, capacity=1)
+    join_gp(register, "MG2", VOREPPE, capacity=2)
     request = attrs.evolve(
         _household("R1", 2, 1), referrer=Referrer(ReferrerKind.HOSPITAL, "Service", "x@y.fr")
     )
-    _waiting(register, request)
+    add_waiting(register, request)
     register.run_match(RUN)
     register.answer("R1", "MG1", LATER, accepted=True)
     text = feedback_letter(register, "R1", LATER).text
@@ -376,8 +354,8 @@ def test_persons_from_the_command_line(tmp_path: Path, voironnais: mt_access.Pol
     path = tmp_path / "registre.sqlite"
     with SQLiteStore(path) as store:
         register = Register(store, voironnais)
-        _gp(register, "MG1", VOIRON, capacity=3)
-        _waiting(register, _household("R1", 2, 1))
+        join_gp(register, "MG1", VOIRON, capacity=3)
+        add_waiting(register, _household("R1", 2, 1))
 
     def run(*args: str) -> tuple[int, str, str]:
         out, err = io.StringIO(), io.StringIO()
@@ -428,12 +406,12 @@ def test_household_placements_person_by_person(
     """Kept together, a household's persons are all proposed to one GP; split, each GP is
     proposed distinct persons, as many as the engine placed with them; in both, no person is
     proposed twice and the GPs' places held equal the persons proposed."""
-    register = _register(voironnais, keep_households_together=together)
+    register = memory_register(voironnais, keep_households_together=together)
     communes = [VOIRON, VOREPPE, MOIRANS]
     for i, capacity in enumerate(capacities):
-        _gp(register, f"MG{i}", communes[i % 3], capacity=capacity)
+        join_gp(register, f"MG{i}", communes[i % 3], capacity=capacity)
     for i, (adults, children) in enumerate(sizes):
-        _waiting(register, _household(f"R{i}", adults, children, communes[i % 3]))
+        add_waiting(register, _household(f"R{i}", adults, children, communes[i % 3]))
     run = register.run_match(RUN)
     placed = {(p.request_id, p.physician_id): p.persons for p in run.result.placements}
     for i, (adults, children) in enumerate(sizes):
@@ -457,10 +435,10 @@ def test_an_orientation_of_a_partly_proposed_household_is_recorded() -> None:
     ``proposed`` and the orientation concerns the waiting persons only. Before, recording
     the orientation from the ``proposed`` state failed and the whole run with it."""
     policy = mt_access.load_policy("deule_marque")
-    register = _register(policy)
+    register = memory_register(policy)
     register.add_physician(doc("MG01", "59378", capacity=None))
     register.join("MG01", D1, monthly_capacity=2, modalities=[Modality.OFFICE])
-    _waiting(register, _household("F1", 2, 0, commune="59378"))
+    add_waiting(register, _household("F1", 2, 0, commune="59378"))
     register.propose("F1", "MG01", LATER, persons=[1])
     run = register.run_match(NEXT_RUN)
     assert run.oriented == ("F1",)

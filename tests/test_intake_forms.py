@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib.resources
 import textwrap
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -25,8 +24,6 @@ from mt_access.intake import (
     load_preset,
 )
 from mt_access.model import HomeVisitNeed
-
-REPO = Path(__file__).resolve().parents[1]
 
 BASE = """\
 version: 1
@@ -237,112 +234,154 @@ def test_form_mapping_from_python() -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def test_unknown_preset_in_policy(tmp_path: Path) -> None:
-    exc = _error(tmp_path, "intake:\n  preset: zoho\n")
-    assert exc.path == "$.intake.preset"
-    assert exc.line == 14
-    assert "préréglage inconnu 'zoho'" in exc.message
-    assert "voironnais" in exc.message
+_FIELDS = "intake:\n  preset: voironnais\n  fields:\n"
+"""The start of an intake section on the Voironnais preset, before one field."""
 
 
-def test_unknown_field(tmp_path: Path) -> None:
-    exc = _error(tmp_path, "intake:\n  preset: voironnais\n  fields:\n    nom: Nom\n")
-    assert exc.path == "$.intake.fields.nom"
-    assert exc.line == 16
-    assert "clé inconnue 'nom'" in exc.message
-    assert "last_name" in exc.message
-
-
-def test_unknown_key_of_the_section(tmp_path: Path) -> None:
-    exc = _error(tmp_path, "intake:\n  preset: voironnais\n  colonnes: {}\n")
-    assert exc.path == "$.intake.colonnes"
-
-
-def test_unknown_choice_value(tmp_path: Path) -> None:
-    exc = _error(
-        tmp_path,
-        """
-        intake:
-          preset: voironnais
-          fields:
-            home_visits:
-              column: VAD
-              values:
-                "Oui, exclusivement": exclusif
-        """,
-    )
-    assert exc.path == "$.intake.fields.home_visits.values.Oui, exclusivement"
-    assert exc.line == 20
-    assert "valeur parmi none, occasional, exclusive attendue" in exc.message
-    assert "'exclusif'" in exc.message
-
-
-def test_yes_no_wording_read_as_boolean_by_yaml(tmp_path: Path) -> None:
-    exc = _error(
-        tmp_path,
-        """
-        intake:
-          preset: voironnais
-          fields:
-            urgent:
-              column: Urgent
-              values:
-                No: false
-        """,
-    )
-    assert exc.path == "$.intake.fields.urgent.values"
-    assert "entre guillemets" in exc.message
-
-
-def test_boolean_target_must_be_true_or_false(tmp_path: Path) -> None:
-    exc = _error(
-        tmp_path,
-        """
-        intake:
-          preset: voironnais
-          fields:
-            urgent: {column: Urgent, values: {Oui: oui}}
-        """,
-    )
-    assert exc.path == "$.intake.fields.urgent.values.Oui"
-    assert "true ou false attendu" in exc.message
-
-
-def test_integer_target_must_be_positive(tmp_path: Path) -> None:
-    exc = _error(
-        tmp_path,
-        "intake:\n  preset: voironnais\n  fields:\n    children: {column: E, values: {Non: -1}}\n",
-    )
-    assert "nombre entier ≥ 0 attendu" in exc.message
-
-
-def test_removing_a_required_field(tmp_path: Path) -> None:
-    exc = _error(tmp_path, "intake:\n  preset: voironnais\n  fields:\n    birth_date: null\n")
-    assert exc.path == "$.intake.fields"
-    assert "champ obligatoire manquant : la date de naissance (birth_date)" in exc.message
-
-
-def test_a_form_needs_a_commune(tmp_path: Path) -> None:
-    exc = _error(
-        tmp_path,
-        """
-        intake:
-          fields:
-            last_name: Nom
-            birth_date: Date de naissance
-            consent: Consentement
-        """,
-    )
-    assert "la commune du patient" in exc.message
-
-
-def test_required_field_cannot_be_optional(tmp_path: Path) -> None:
-    exc = _error(
-        tmp_path,
-        "intake:\n  preset: voironnais\n  fields:\n    consent: {column: C, optional: true}\n",
-    )
-    assert exc.path == "$.intake.fields.consent"
-    assert "optional" in exc.message
+@pytest.mark.parametrize(
+    ("intake", "path", "line", "messages"),
+    [
+        pytest.param(
+            "intake:\n  preset: zoho\n",
+            "$.intake.preset",
+            14,
+            ("préréglage inconnu 'zoho'", "voironnais"),
+            id="unknown preset in policy",
+        ),
+        pytest.param(
+            _FIELDS + "    nom: Nom\n",
+            "$.intake.fields.nom",
+            16,
+            ("clé inconnue 'nom'", "last_name"),
+            id="unknown field",
+        ),
+        pytest.param(
+            "intake:\n  preset: voironnais\n  colonnes: {}\n",
+            "$.intake.colonnes",
+            None,
+            (),
+            id="unknown key of the section",
+        ),
+        pytest.param(
+            """
+            intake:
+              preset: voironnais
+              fields:
+                home_visits:
+                  column: VAD
+                  values:
+                    "Oui, exclusivement": exclusif
+            """,
+            "$.intake.fields.home_visits.values.Oui, exclusivement",
+            20,
+            ("valeur parmi none, occasional, exclusive attendue", "'exclusif'"),
+            id="unknown choice value",
+        ),
+        pytest.param(
+            """
+            intake:
+              preset: voironnais
+              fields:
+                urgent:
+                  column: Urgent
+                  values:
+                    No: false
+            """,
+            "$.intake.fields.urgent.values",
+            None,
+            ("entre guillemets",),
+            id="yes no wording read as boolean by yaml",
+        ),
+        pytest.param(
+            _FIELDS + "    urgent: {column: Urgent, values: {Oui: oui}}\n",
+            "$.intake.fields.urgent.values.Oui",
+            None,
+            ("true ou false attendu",),
+            id="boolean target must be true or false",
+        ),
+        pytest.param(
+            _FIELDS + "    children: {column: E, values: {Non: -1}}\n",
+            None,
+            None,
+            ("nombre entier ≥ 0 attendu",),
+            id="integer target must be positive",
+        ),
+        pytest.param(
+            _FIELDS + "    birth_date: null\n",
+            "$.intake.fields",
+            None,
+            ("champ obligatoire manquant : la date de naissance (birth_date)",),
+            id="removing a required field",
+        ),
+        pytest.param(
+            """
+            intake:
+              fields:
+                last_name: Nom
+                birth_date: Date de naissance
+                consent: Consentement
+            """,
+            None,
+            None,
+            ("la commune du patient",),
+            id="a form needs a commune",
+        ),
+        pytest.param(
+            _FIELDS + "    consent: {column: C, optional: true}\n",
+            "$.intake.fields.consent",
+            None,
+            ("optional",),
+            id="required field cannot be optional",
+        ),
+        pytest.param(
+            _FIELDS + "    birth_date: {column: D, formats: [jour]}\n",
+            "$.intake.fields.birth_date.formats[0]",
+            None,
+            ("format de date invalide",),
+            id="bad date format",
+        ),
+        pytest.param(
+            _FIELDS + "    phone: {column: T, values: {a: b}}\n",
+            "$.intake.fields.phone.values",
+            None,
+            (),
+            id="values do not apply to text fields",
+        ),
+        pytest.param(
+            _FIELDS + '    commune_name: {column: Ville, values: {Centre: "38999"}}\n',
+            "$.intake.fields.commune_name.values.Centre",
+            None,
+            ("absent du référentiel",),
+            id="commune values are checked against the reference",
+        ),
+        pytest.param(
+            _FIELDS + "    commune_name: {value: 1053}\n",
+            None,
+            None,
+            ("entre guillemets",),
+            id="a commune value is a quoted code",
+        ),
+        pytest.param(
+            "intake: voironnais\n",
+            "$.intake",
+            None,
+            ("dictionnaire",),
+            id="section must be a mapping",
+        ),
+    ],
+)
+def test_intake_section_errors(
+    tmp_path: Path, intake: str, path: str | None, line: int | None, messages: tuple[str, ...]
+) -> None:
+    """A wrong intake section: a PolicyError naming the key path (and the line, where given)
+    and saying in French what was expected."""
+    exc = _error(tmp_path, intake)
+    if path is not None:
+        assert exc.path == path
+    if line is not None:
+        assert exc.line == line
+    for message in messages:
+        assert message in exc.message
 
 
 @pytest.mark.parametrize(
@@ -369,48 +408,6 @@ def test_field_spec_errors(tmp_path: Path, spec: str, path: str, message: str) -
     assert exc.path == path
     assert message in exc.message
     assert exc.line is not None
-
-
-def test_bad_date_format(tmp_path: Path) -> None:
-    exc = _error(
-        tmp_path,
-        "intake:\n  preset: voironnais\n  fields:\n    birth_date: {column: D, formats: [jour]}\n",
-    )
-    assert exc.path == "$.intake.fields.birth_date.formats[0]"
-    assert "format de date invalide" in exc.message
-
-
-def test_values_do_not_apply_to_text_fields(tmp_path: Path) -> None:
-    exc = _error(
-        tmp_path,
-        "intake:\n  preset: voironnais\n  fields:\n    phone: {column: T, values: {a: b}}\n",
-    )
-    assert exc.path == "$.intake.fields.phone.values"
-
-
-def test_commune_values_are_checked_against_the_reference(tmp_path: Path) -> None:
-    exc = _error(
-        tmp_path,
-        """
-        intake:
-          preset: voironnais
-          fields:
-            commune_name: {column: Ville, values: {Centre: "38999"}}
-        """,
-    )
-    assert exc.path == "$.intake.fields.commune_name.values.Centre"
-    assert "absent du référentiel" in exc.message
-    exc = _error(
-        tmp_path,
-        "intake:\n  preset: voironnais\n  fields:\n    commune_name: {value: 1053}\n",
-    )
-    assert "entre guillemets" in exc.message
-
-
-def test_section_must_be_a_mapping(tmp_path: Path) -> None:
-    exc = _error(tmp_path, "intake: voironnais\n")
-    assert exc.path == "$.intake"
-    assert "dictionnaire" in exc.message
 
 
 # --------------------------------------------------------------------------------------------
@@ -446,19 +443,6 @@ def test_field_catalogue() -> None:
 
 
 @pytest.mark.slow
-def test_presets_are_packaged_in_the_wheel(tmp_path: Path) -> None:
-    build = pytest.importorskip("build")
-    assert build
-    import subprocess
-    import sys
-
-    subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path)],
-        cwd=REPO,
-        check=True,
-        capture_output=True,
-    )
-    (wheel,) = tmp_path.glob("*.whl")
-    names = set(zipfile.ZipFile(wheel).namelist())
+def test_presets_are_packaged_in_the_wheel(wheel_files: set[str]) -> None:
     for name in available_presets():
-        assert f"mt_access/intake/presets/{name}.yaml" in names
+        assert f"mt_access/intake/presets/{name}.yaml" in wheel_files

@@ -7,7 +7,6 @@ Generated data only: no real person.
 
 from __future__ import annotations
 
-import io
 import multiprocessing
 import sqlite3
 from pathlib import Path
@@ -16,8 +15,9 @@ import attrs
 import pytest
 
 import mt_access
+from cli_support import run as cli
 from import_worker import import_rounds, write_export
-from mt_access.cli import EXIT_OK, main
+from mt_access.cli import EXIT_OK
 from mt_access.intake import IntakeResult, import_file, read_table, row_digest
 from mt_access.register import ImportOutcome, Register
 from mt_access.store import MemoryStore, SQLiteStore
@@ -29,12 +29,6 @@ ROUNDS = 10
 @pytest.fixture(scope="module")
 def generic() -> mt_access.Policy:
     return attrs.evolve(mt_access.load_policy("voironnais"), intake=None)
-
-
-def cli(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(args), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def import_into(

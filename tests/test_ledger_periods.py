@@ -9,7 +9,6 @@ the command line.
 from __future__ import annotations
 
 import datetime as dt
-import io
 from pathlib import Path
 
 import attrs
@@ -18,10 +17,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mt_access
+from cli_support import new_register
+from cli_support import run as _run
 from factories import ON, doc, req
 from mt_access import CapacityLedger, Modality, Month, match
 from mt_access.bounds import MAX_MONTHLY_CAPACITY, MAX_YEARLY_CAPACITY
-from mt_access.cli import EXIT_OK, main
+from mt_access.cli import EXIT_OK
 from mt_access.errors import CapacityExceededError, LedgerError
 from mt_access.ledger import (
     CapacityDeclared,
@@ -325,11 +326,6 @@ def test_codec_writes_the_year_alone_for_a_yearly_declaration() -> None:
 # --- register, engine, command line
 
 
-@pytest.fixture(scope="module")
-def voironnais() -> mt_access.Policy:
-    return mt_access.load_policy("voironnais")
-
-
 def test_register_declares_and_reopens_a_yearly_capacity(
     voironnais: mt_access.Policy, tmp_path: Path
 ) -> None:
@@ -377,17 +373,8 @@ def test_engine_never_places_beyond_a_yearly_cap(voironnais: mt_access.Policy) -
     assert len(free.placements) == 6
 
 
-def _run(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(args), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
-
-
 def test_cli_par_an(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "registre.sqlite"
-    monkeypatch.setenv("MT_ACCESS_REGISTRE", str(path))
-    monkeypatch.chdir(tmp_path)
-    assert _run("registre", "creer", str(path), "--politique", "voironnais")[0] == EXIT_OK
+    path = new_register(tmp_path, monkeypatch, "voironnais")
     assert _run("medecin", "ajouter", "MG1", "--nom", "Dr Un", "--commune", "Voiron")[0] == 0
     code, out, err = _run(
         "medecin", "adherer", "MG1", "--capacite", "150", "--par-an", "--date", "01/03/2026"
@@ -415,10 +402,7 @@ def test_cli_par_an(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_medecin_liste_shows_places_left_in_the_year(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = tmp_path / "registre.sqlite"
-    monkeypatch.setenv("MT_ACCESS_REGISTRE", str(path))
-    monkeypatch.chdir(tmp_path)
-    assert _run("registre", "creer", str(path), "--politique", "voironnais")[0] == EXIT_OK
+    new_register(tmp_path, monkeypatch, "voironnais")
     assert _run("medecin", "ajouter", "MG1", "--nom", "Dr Un", "--commune", "Voiron")[0] == 0
     assert _run("medecin", "adherer", "MG1", "--capacite", "30", "--par-an",
                 "--date", "01/03/2026")[0] == EXIT_OK  # fmt: skip

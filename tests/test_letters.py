@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import mt_access
-from factories import MOIRANS, VOIRON, doc, req
-from mt_access import Modality, PatientIdentity, PolicyError, Referrer, ReferrerKind
+from factories import MOIRANS, doc, req
+from mt_access import PatientIdentity, PolicyError, Referrer, ReferrerKind
 from mt_access.letters import (
     Letter,
     LetterError,
@@ -36,10 +36,8 @@ from mt_access.letters.markup import escape_markdown
 from mt_access.policy import REFERRAL_FIELDS
 from mt_access.privacy import classify, referral
 from mt_access.register import Register, RegisterOperationError
-from mt_access.store.memory import MemoryStore
+from register_support import D1, D2, add_waiting, join_gp, memory_register
 
-D1 = dt.date(2026, 3, 2)
-D2 = dt.date(2026, 3, 3)
 RUN = dt.date(2026, 3, 5)
 LATER = dt.date(2026, 3, 10)
 MARCQ = "59378"
@@ -56,11 +54,6 @@ REFERRER = Referrer(ReferrerKind.SOCIAL_WORKER, "Service social Testville", "soc
 
 
 @pytest.fixture(scope="module")
-def voironnais() -> mt_access.Policy:
-    return mt_access.load_policy("voironnais")
-
-
-@pytest.fixture(scope="module")
 def deule() -> mt_access.Policy:
     return mt_access.load_policy("deule_marque")
 
@@ -70,22 +63,10 @@ def templates() -> LetterTemplates:
     return LetterTemplates.from_folder()
 
 
-def _register(policy: mt_access.Policy) -> Register:
-    return Register(MemoryStore(), policy)
-
-
 def _waiting(
     register: Register, request: mt_access.Request, identity: PatientIdentity = IDENTITY
 ) -> None:
-    register.add_request(request, identity)
-    register.acknowledge(request.id, D1)
-    register.confirm(request.id, D2)
-    register.to_waiting(request.id, D2)
-
-
-def _gp(register: Register, pid: str, commune: str = VOIRON, capacity: int = 1) -> None:
-    register.add_physician(doc(pid, commune, capacity=None))
-    register.join(pid, D1, monthly_capacity=capacity, modalities=[Modality.OFFICE])
+    add_waiting(register, request, identity)
 
 
 # --------------------------------------------------------------------------------------------
@@ -107,7 +88,7 @@ def test_shipped_templates_are_package_resources() -> None:
 
 
 def test_acknowledgement_to_the_patient(voironnais: mt_access.Policy) -> None:
-    register = _register(voironnais)
+    register = memory_register(voironnais)
     register.add_request(req("R1", received=D1, referrer=REFERRER), IDENTITY)
     letter = acknowledgement(register, "R1", D2)
     assert letter.kind is LetterKind.ACK_PATIENT
@@ -130,7 +111,7 @@ def test_acknowledgement_to_the_patient(voironnais: mt_access.Policy) -> None:
 
 
 def test_acknowledgement_to_the_referrer(voironnais: mt_access.Policy) -> None:
-    register = _register(voironnais)
+    register = memory_register(voironnais)
     request = req("R1", received=D1, referrer=REFERRER, ald=True, comments="suivi diabète")
     register.add_request(request, IDENTITY)
     letter = acknowledgement(register, "R1", D2, to="referrer")
@@ -145,7 +126,7 @@ def test_acknowledgement_to_the_referrer(voironnais: mt_access.Policy) -> None:
 
 
 def test_no_referrer_no_letter_to_the_referrer(voironnais: mt_access.Policy) -> None:
-    register = _register(voironnais)
+    register = memory_register(voironnais)
     register.add_request(req("R1", received=D1), IDENTITY)  # the patient asked themselves
     with pytest.raises(LetterError, match="R1 : pas d'adresseur") as info:
         acknowledgement(register, "R1", D2, to="referrer")
@@ -157,7 +138,7 @@ def test_no_referrer_no_letter_to_the_referrer(voironnais: mt_access.Policy) -> 
 
 
 def test_blank_identity_gets_a_formal_greeting(voironnais: mt_access.Policy) -> None:
-    register = _register(voironnais)
+    register = memory_register(voironnais)
     register.add_request(req("R1", received=D1))
     assert "Madame, Monsieur," in acknowledgement(register, "R1", D2).text
 
@@ -167,8 +148,8 @@ def test_blank_identity_gets_a_formal_greeting(voironnais: mt_access.Policy) -> 
 
 
 def test_referral_letter(voironnais: mt_access.Policy) -> None:
-    register = _register(voironnais)
-    _gp(register, "MG1")
+    register = memory_register(voironnais)
+    join_gp(register, "MG1")
     _waiting(register, req("R1", age=75, ald=True, received=D1, referrer=REFERRER))
     with pytest.raises(RegisterOperationError, match="aucune proposition en cours"):
         referral_letter(register, "R1", "MG1", RUN)
@@ -250,8 +231,8 @@ def test_referral_never_shows_excluded_fields(
 
 
 def test_referral_refuses_erased_requests(voironnais: mt_access.Policy) -> None:
-    register = _register(voironnais)
-    _gp(register, "MG1")
+    register = memory_register(voironnais)
+    join_gp(register, "MG1")
     _waiting(register, req("R1", received=D1, referrer=REFERRER))
     register.erase("R1", RUN)
     calls = [
@@ -266,7 +247,7 @@ def test_referral_refuses_erased_requests(voironnais: mt_access.Policy) -> None:
             call()
     with pytest.raises(RegisterOperationError, match="demande inconnue : R9"):
         acknowledgement(register, "R9", LATER)
-    register2 = _register(voironnais)
+    register2 = memory_register(voironnais)
     _waiting(register2, req("R1", received=D1))
     with pytest.raises(RegisterOperationError, match="médecin inconnu : MG9"):
         referral_letter(register2, "R1", "MG9", LATER)
@@ -277,8 +258,8 @@ def test_referral_refuses_erased_requests(voironnais: mt_access.Policy) -> None:
 
 
 def test_feedback_mt_found_names_the_gp(voironnais: mt_access.Policy) -> None:
-    register = _register(voironnais)
-    _gp(register, "MG1", MOIRANS)
+    register = memory_register(voironnais)
+    join_gp(register, "MG1", MOIRANS)
     _waiting(register, req("R1", received=D1, referrer=REFERRER, ald=True, comments="diabète"))
     before = feedback_letter(register, "R1", D2)
     assert "La demande est en liste d'attente" in before.text
@@ -307,7 +288,7 @@ def test_feedback_mt_found_names_the_gp(voironnais: mt_access.Policy) -> None:
 def test_feedback_gives_the_exit_reason_in_french(
     voironnais: mt_access.Policy, exit_: str, reason: str
 ) -> None:
-    register = _register(voironnais)
+    register = memory_register(voironnais)
     _waiting(register, req("R1", received=D1, referrer=REFERRER))
     getattr(register, exit_)("R1", RUN, "commentaire interne")
     text = feedback_letter(register, "R1", LATER).text
@@ -316,8 +297,8 @@ def test_feedback_gives_the_exit_reason_in_french(
 
 
 def test_feedback_after_an_orientation(deule: mt_access.Policy) -> None:
-    register = _register(deule)
-    _gp(register, "MG1", MARCQ)
+    register = memory_register(deule)
+    join_gp(register, "MG1", MARCQ)
     _waiting(register, req("R1", MARCQ, age=30, received=D1, referrer=REFERRER))
     run = register.run_match(RUN)
     assert run.oriented == ("R1",)
@@ -330,9 +311,9 @@ def test_feedback_after_an_orientation(deule: mt_access.Policy) -> None:
 
 
 def test_orientation_letters_after_a_run(deule: mt_access.Policy) -> None:
-    register = _register(deule)
-    _gp(register, "MG1", MARCQ)
-    _gp(register, "MG2", MARCQ)
+    register = memory_register(deule)
+    join_gp(register, "MG1", MARCQ)
+    join_gp(register, "MG2", MARCQ)
     _waiting(register, req("R1", MARCQ, age=30, received=D1))  # not priority: orientation
     _waiting(register, req("R2", MARCQ, age=80, received=D1))  # priority: nearest GP
     run = register.run_match(RUN)
@@ -355,11 +336,11 @@ def test_orientation_letters_after_a_run(deule: mt_access.Policy) -> None:
 def test_orientation_without_a_match_result_lists_the_commune_gps(
     deule: mt_access.Policy,
 ) -> None:
-    register = _register(deule)
-    _gp(register, "MG1", MARCQ)
-    _gp(register, "MG2", MARCQ)
-    _gp(register, "MG3", MARQUETTE)  # another commune
-    _gp(register, "MG4", MARCQ)
+    register = memory_register(deule)
+    join_gp(register, "MG1", MARCQ)
+    join_gp(register, "MG2", MARCQ)
+    join_gp(register, "MG3", MARQUETTE)  # another commune
+    join_gp(register, "MG4", MARCQ)
     register.suspend("MG4", D2, None)  # not active
     register.add_physician(doc("MG5", MARCQ, accepting_new_patients=False))
     _waiting(register, req("R1", MARCQ, age=30, received=D1))
@@ -386,9 +367,9 @@ TILLEULS = mt_access.PracticeContact(
 
 
 def test_orientation_letters_give_the_gps_contact(deule: mt_access.Policy) -> None:
-    register = _register(deule)
-    _gp(register, "MG1", MARCQ)
-    _gp(register, "MG2", MARCQ)  # no contact recorded
+    register = memory_register(deule)
+    join_gp(register, "MG1", MARCQ)
+    join_gp(register, "MG2", MARCQ)  # no contact recorded
     (mg1,) = [p for p in register.physicians() if p.id == "MG1"]
     register.update_physicians([attrs.evolve(mg1, contact=TILLEULS)])
     _waiting(register, req("R1", MARCQ, age=30, received=D1))
@@ -409,9 +390,9 @@ def test_orientation_letters_give_the_gps_contact(deule: mt_access.Policy) -> No
 def test_k_nearest_orientation_letter_lists_each_gps_contact(
     deule: mt_access.Policy,
 ) -> None:
-    register = _register(deule)
+    register = memory_register(deule)
     for n, commune in enumerate((MARQUETTE, MARCQ, "59636"), 1):
-        _gp(register, f"MG{n}", commune)
+        join_gp(register, f"MG{n}", commune)
     by_id = {p.id: p for p in register.physicians()}
     register.update_physicians(
         [
@@ -447,8 +428,8 @@ def test_k_nearest_orientation_letter_lists_each_gps_contact(
 
 
 def test_orientation_of_another_request_is_refused(deule: mt_access.Policy) -> None:
-    register = _register(deule)
-    _gp(register, "MG1", MARCQ)
+    register = memory_register(deule)
+    join_gp(register, "MG1", MARCQ)
     _waiting(register, req("R1", MARCQ, age=30, received=D1))
     _waiting(register, req("R2", MARCQ, age=30, received=D1))
     run = register.run_match(RUN)
@@ -487,7 +468,7 @@ def test_a_policy_folder_replaces_templates_one_by_one(
     templates = LetterTemplates.for_policy(policy)
     assert not templates.is_default(LetterKind.ACK_PATIENT)
     assert templates.is_default(LetterKind.ACK_REFERRER)
-    register = _register(policy)
+    register = memory_register(policy)
     register.add_request(req("R1", received=D1, referrer=REFERRER), IDENTITY)
     mine = acknowledgement(register, "R1", D2, templates=templates)
     assert mine.subject == "Bien reçu"
@@ -498,17 +479,26 @@ def test_a_policy_folder_replaces_templates_one_by_one(
     assert "Signé : L'équipe" in shipped.text  # the partial is replaced for every letter
 
 
-def test_undefined_variable_names_the_file_and_line(
-    tmp_path: Path, voironnais: mt_access.Policy
-) -> None:
+def _acknowledgement_error(
+    tmp_path: Path, voironnais: mt_access.Policy, template: str
+) -> tuple[Path, LetterTemplateError]:
+    """The patient's acknowledgement of a request made with this template in the policy's
+    folder: the template's path and the error it raised."""
     policy = _policy_with_folder(tmp_path, voironnais)
     path = tmp_path / "courriers" / "accuse_reception_patient.md.j2"
-    path.write_text("# Titre\n\nBonjour {{ patient.prenom }},\n{{ patient.prenomm }}\n")
-    register = _register(policy)
+    path.write_text(template)
+    register = memory_register(policy)
     register.add_request(req("R1", received=D1), IDENTITY)
     with pytest.raises(LetterTemplateError) as info:
         acknowledgement(register, "R1", D2)
-    error = info.value
+    return path, info.value
+
+
+def test_undefined_variable_names_the_file_and_line(
+    tmp_path: Path, voironnais: mt_access.Policy
+) -> None:
+    template = "# Titre\n\nBonjour {{ patient.prenom }},\n{{ patient.prenomm }}\n"
+    path, error = _acknowledgement_error(tmp_path, voironnais, template)
     assert error.template == str(path)
     assert error.line == 4
     assert "prenomm" in str(error)
@@ -521,15 +511,10 @@ def test_a_computed_undefined_name_is_not_repeated(
     tmp_path: Path, voironnais: mt_access.Policy
 ) -> None:
     """A key computed from data may be personal data: the message does not repeat it."""
-    policy = _policy_with_folder(tmp_path, voironnais)
-    path = tmp_path / "courriers" / "accuse_reception_patient.md.j2"
-    path.write_text("{{ cpts[patient.nom] }}\n")
-    register = _register(policy)
-    register.add_request(req("R1", received=D1), IDENTITY)
-    with pytest.raises(LetterTemplateError, match="variable ou attribut inconnu") as info:
-        acknowledgement(register, "R1", D2)
-    assert "Testnom" not in str(info.value)
-    assert info.value.line == 1
+    _, error = _acknowledgement_error(tmp_path, voironnais, "{{ cpts[patient.nom] }}\n")
+    assert "variable ou attribut inconnu" in str(error)
+    assert "Testnom" not in str(error)
+    assert error.line == 1
 
 
 def test_syntax_error_names_the_file_and_line_at_load(
@@ -598,8 +583,8 @@ def test_the_sandbox_refuses_python_internals(
 ) -> None:
     policy = _policy_with_folder(tmp_path, voironnais)
     (tmp_path / "courriers" / "dossier_medecin.md.j2").write_text(f"# T\n\n{body}\n")
-    register = _register(policy)
-    _gp(register, "MG1")
+    register = memory_register(policy)
+    join_gp(register, "MG1")
     _waiting(register, req("R1", received=D1))
     register.propose("R1", "MG1", RUN)
     with pytest.raises(LetterTemplateError) as info:
@@ -609,7 +594,7 @@ def test_the_sandbox_refuses_python_internals(
 
 
 def test_data_is_never_compiled_as_a_template(voironnais: mt_access.Policy) -> None:
-    register = _register(voironnais)
+    register = memory_register(voironnais)
     hostile = PatientIdentity(last_name="{{ cpts.nom }}", first_name="{% for x in y %}")
     register.add_request(req("R1", received=D1), hostile)
     letter = acknowledgement(register, "R1", D2)
@@ -618,7 +603,7 @@ def test_data_is_never_compiled_as_a_template(voironnais: mt_access.Policy) -> N
 
 def test_markdown_escapes_a_hostile_name(voironnais: mt_access.Policy) -> None:
     markdown = pytest.importorskip("markdown")
-    register = _register(voironnais)
+    register = memory_register(voironnais)
     hostile = PatientIdentity(
         last_name="**Gras** [lien](http://example.org) <script>alert(1)</script>",
         first_name="# Titre",
@@ -689,8 +674,8 @@ def test_any_name_is_shown_as_written(
 def test_write_letters_names_files_by_request_and_kind(
     tmp_path: Path, voironnais: mt_access.Policy
 ) -> None:
-    register = _register(voironnais)
-    _gp(register, "MG1")
+    register = memory_register(voironnais)
+    join_gp(register, "MG1")
     _waiting(register, req("R1", received=D1, referrer=REFERRER))
     register.propose("R1", "MG1", RUN)
     letters = [

@@ -5,7 +5,6 @@ French message when WeasyPrint is missing. Every person here is generated."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 import logging
 import os
 import re
@@ -22,9 +21,11 @@ import attrs
 import pytest
 
 import mt_access
+from cli_support import new_register
+from cli_support import run as _run
 from factories import VOIRON, doc, req
 from mt_access import Modality, PatientIdentity, PracticeContact
-from mt_access.cli import EXIT_OK, main
+from mt_access.cli import EXIT_OK
 from mt_access.letters import (
     Letter,
     LetterError,
@@ -36,6 +37,7 @@ from mt_access.letters import pdf as pdf_module
 from mt_access.letters.pdf import NBSP, NNBSP, french_typography, letters_pdf, print_html
 from mt_access.register import Register
 from mt_access.store.memory import MemoryStore
+from register_support import D1, add_waiting
 
 
 def _weasyprint_loads() -> bool:
@@ -69,8 +71,6 @@ def test_the_pdf_tools_are_there_when_required() -> None:
     assert HAVE_POPPLER, "pdftotext/pdftoppm absents alors que MT_ACCESS_REQUIRE_PDF=1"
 
 
-D1 = dt.date(2026, 3, 2)
-D2 = dt.date(2026, 3, 3)
 RUN = dt.date(2026, 3, 5)
 MARCQ = "59378"
 
@@ -84,18 +84,11 @@ def identity() -> PatientIdentity:
     )
 
 
-def _waiting(register: Register, request: mt_access.Request, identity: PatientIdentity) -> None:
-    register.add_request(request, identity)
-    register.acknowledge(request.id, D1)
-    register.confirm(request.id, D2)
-    register.to_waiting(request.id, D2)
-
-
 def _referral(identity: PatientIdentity) -> Letter:
     register = Register(MemoryStore(), mt_access.load_policy("voironnais"))
     register.add_physician(doc("MG1", VOIRON, capacity=None))
     register.join("MG1", D1, monthly_capacity=1, modalities=[Modality.OFFICE])
-    _waiting(register, req("R1", age=75, ald=True, received=D1), identity)
+    add_waiting(register, req("R1", age=75, ald=True, received=D1), identity)
     register.propose("R1", "MG1", RUN)
     return referral_letter(register, "R1", "MG1", RUN)
 
@@ -109,7 +102,7 @@ def _orientation(identity: PatientIdentity) -> Letter:
     register = Register(MemoryStore(), mt_access.load_policy("deule_marque"))
     register.add_physician(doc("MG1", MARCQ, capacity=None, contact=PRACTICE))
     register.join("MG1", D1, monthly_capacity=1, modalities=[Modality.OFFICE])
-    _waiting(register, req("R1", MARCQ, age=30, received=D1), identity)
+    add_waiting(register, req("R1", MARCQ, age=30, received=D1), identity)
     return orientation_letter(register, "R1", RUN)
 
 
@@ -349,18 +342,9 @@ def test_missing_weasyprint_is_a_french_error(
 # The command line
 
 
-def _run(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(args), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
-
-
 @pytest.fixture
 def cli_register(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    path = tmp_path / "registre.sqlite"
-    monkeypatch.setenv("MT_ACCESS_REGISTRE", str(path))
-    monkeypatch.chdir(tmp_path)
-    assert _run("registre", "creer", str(path), "--politique", "voironnais")[0] == EXIT_OK
+    new_register(tmp_path, monkeypatch, "voironnais")
     form = tmp_path / "formulaire.csv"
     form.write_text(
         "Date de réception;Nom;Prénom;Date de naissance;Commune;Adresse;Consentement\n"

@@ -34,10 +34,9 @@ from mt_access.letters.smtp import SmtpSettings, clean_answer, is_valid_address,
 from mt_access.model import PracticeContact
 from mt_access.register import Register
 from mt_access.store import MemoryStore, SQLiteStore
+from register_support import D1, D2, add_waiting
 from smtp_server import PASSWORD, USER, Recorder, make_certificate, require_smtp, start
 
-D1 = dt.date(2026, 3, 2)
-D2 = dt.date(2026, 3, 3)
 RUN = dt.date(2026, 3, 5)
 MARCQ = "59378"
 MSSANTE = "dr.un@marcq.mssante.fr"
@@ -98,14 +97,27 @@ def _identity(email: str, last: str = NAME) -> PatientIdentity:
     return PatientIdentity(last_name=last, first_name="Testprénom", email=email)
 
 
-def _build(register: Register) -> None:
-    """Two GPs (one with an MSSanté address, one without); two priority requests proposed to
-    them; three orientations: consent and address, no consent, consent and a bad address."""
-    for pid, address in (("MG1", MSSANTE), ("MG2", NOT_MSSANTE)):
+def _add_gps(register: Register, addresses: dict[str, str], capacity: int) -> None:
+    """GPs of Marcq-en-Barœul with these MSSanté addresses, joined on D1."""
+    for pid, address in addresses.items():
         register.add_physician(
             doc(pid, MARCQ, capacity=None, contact=PracticeContact(mssante=address))
         )
-        register.join(pid, D1, monthly_capacity=1, modalities=[Modality.OFFICE])
+        register.join(pid, D1, monthly_capacity=capacity, modalities=[Modality.OFFICE])
+
+
+def _add_waiting(
+    register: Register, people: list[tuple[mt_access.Request, PatientIdentity]]
+) -> None:
+    """The requests received, acknowledged on D1, confirmed and waiting on D2."""
+    for request, identity in people:
+        add_waiting(register, request, identity)
+
+
+def _build(register: Register) -> None:
+    """Two GPs (one with an MSSanté address, one without); two priority requests proposed to
+    them; three orientations: consent and address, no consent, consent and a bad address."""
+    _add_gps(register, {"MG1": MSSANTE, "MG2": NOT_MSSANTE}, capacity=1)
     yes = {"accepte_courriel": True}
     people = [
         (req("R1", MARCQ, age=30, received=D1, answers=yes), _identity(PATIENT)),
@@ -114,11 +126,7 @@ def _build(register: Register) -> None:
         (req("R4", MARCQ, age=30, received=D1), _identity("p.quatre@example.org")),
         (req("R5", MARCQ, age=30, received=D1, answers=yes), _identity("pas une adresse")),
     ]
-    for request, identity in people:
-        register.add_request(request, identity)
-        register.acknowledge(request.id, D1)
-        register.confirm(request.id, D2)
-        register.to_waiting(request.id, D2)
+    _add_waiting(register, people)
     register.run_match(RUN)
 
 
@@ -160,16 +168,31 @@ def test_addresses_are_checked_and_masked(policy: mt_access.Policy) -> None:
     assert mt_access.load_policy("deule_marque").section(SENDING).patient_consent_question is None
 
 
-def test_the_consent_question_must_be_a_yes_no_question(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("sending", "expected", "key_path"),
+    [
+        (
+            "patient_consent_question: accepte",
+            "question inconnue 'accepte'",
+            "$.sending.patient_consent_question",
+        ),
+        (
+            "mssante_domains: [pas un domaine]",
+            "nom de domaine attendu",
+            "$.sending.mssante_domains[0]",
+        ),
+    ],
+    ids=["consent question", "MSSanté domain"],
+)
+def test_the_consent_question_must_be_a_yes_no_question(
+    tmp_path: Path, sending: str, expected: str, key_path: str
+) -> None:
     text = mt_access.available_policies()["deule_marque"].read_text(encoding="utf-8")
     path = tmp_path / "p.yaml"
-    path.write_text(text + "sending:\n  patient_consent_question: accepte\n", encoding="utf-8")
-    with pytest.raises(PolicyError, match="question inconnue 'accepte'") as info:
+    path.write_text(f"{text}sending:\n  {sending}\n", encoding="utf-8")
+    with pytest.raises(PolicyError, match=expected) as info:
         mt_access.load_policy(path)
-    assert info.value.path == "$.sending.patient_consent_question"
-    path.write_text(text + "sending:\n  mssante_domains: [pas un domaine]\n", encoding="utf-8")
-    with pytest.raises(PolicyError, match="nom de domaine attendu"):
-        mt_access.load_policy(path)
+    assert info.value.path == key_path
 
 
 def test_smtp_settings_file_must_be_private(tmp_path: Path) -> None:
@@ -195,20 +218,31 @@ def test_smtp_settings_file_must_be_private(tmp_path: Path) -> None:
     assert PASSWORD not in str(info.value)
 
 
-def test_a_settings_file_line_is_checked_without_being_quoted(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (PASSWORD, r"ligne 2 : « MT_ACCESS_SMTP_CLÉ=valeur » attendu"),
+        (f"PASSWORD={PASSWORD}", r"ligne 2 : « MT_ACCESS_SMTP_CLÉ=valeur » attendu"),
+        (f"MT_ACCESS_SMTP_PASWORD={PASSWORD}", r"ligne 2 : clé inconnue \(clés possibles"),
+        (f"MT_ACCESS_SMTP_{PASSWORD}=x", r"ligne 2 : clé inconnue"),
+    ],
+    ids=["a value alone", "a key without the prefix", "a misspelt key", "a value as key"],
+)
+def test_a_settings_file_line_is_checked_without_being_quoted(
+    tmp_path: Path, line: str, expected: str
+) -> None:
     file = tmp_path / "smtp.conf"
     file.touch(mode=0o600)
-    for lines, expected in (
-        ([PASSWORD], r"ligne 2 : « MT_ACCESS_SMTP_CLÉ=valeur » attendu"),
-        ([f"PASSWORD={PASSWORD}"], r"ligne 2 : « MT_ACCESS_SMTP_CLÉ=valeur » attendu"),
-        ([f"MT_ACCESS_SMTP_PASWORD={PASSWORD}"], r"ligne 2 : clé inconnue \(clés possibles"),
-        ([f"MT_ACCESS_SMTP_{PASSWORD}=x"], r"ligne 2 : clé inconnue"),
-    ):
-        file.write_text("MT_ACCESS_SMTP_HOST=h\n" + "\n".join(lines) + "\n", encoding="utf-8")
-        with pytest.raises(SendingError, match=expected) as info:
-            SmtpSettings.from_file(file)
-        assert PASSWORD not in str(info.value)
-        assert "PASWORD" not in str(info.value)
+    file.write_text(f"MT_ACCESS_SMTP_HOST=h\n{line}\n", encoding="utf-8")
+    with pytest.raises(SendingError, match=expected) as info:
+        SmtpSettings.from_file(file)
+    assert PASSWORD not in str(info.value)
+    assert "PASWORD" not in str(info.value)
+
+
+def test_a_settings_file_is_read_by_whole_lines_and_for_its_owner_only(tmp_path: Path) -> None:
+    file = tmp_path / "smtp.conf"
+    file.touch(mode=0o600)
     # a password may hold « = » and « # »; the comments are whole lines
     file.write_text(
         "# serveur de la CPTS\nMT_ACCESS_SMTP_HOST = smtp.exemple.fr\n"
@@ -413,11 +447,7 @@ def test_every_refusal_is_reported_per_letter_without_personal_data(
     consent refuses that letter only, with a French reason naming ids, never the address."""
     register = Register(MemoryStore(), mt_access.load_policy(referrers_policy_file))
     gps = {"MG3": "", "MG4": "dr..quatre@mssante.fr", "MG5": "dr.cinq@mssante.fr.exemple.com"}
-    for pid, address in gps.items():
-        register.add_physician(
-            doc(pid, MARCQ, capacity=None, contact=PracticeContact(mssante=address))
-        )
-        register.join(pid, D1, monthly_capacity=5, modalities=[Modality.OFFICE])
+    _add_gps(register, gps, capacity=5)
     yes = {"accepte_courriel": True}
     none = Referrer(kind=ReferrerKind.SOCIAL_WORKER, name="Service social", contact="")
     phone = Referrer(kind=ReferrerKind.HOSPITAL, name="Hôpital", contact="03 20 00 00 00")
@@ -426,11 +456,7 @@ def test_every_refusal_is_reported_per_letter_without_personal_data(
         (req("S2", MARCQ, received=D1, referrer=phone), _identity(PATIENT)),
         *[(req(f"S{pid}", MARCQ, received=D1), _identity("")) for pid in gps],
     ]
-    for request, identity in people:
-        register.add_request(request, identity)
-        register.acknowledge(request.id, D1)
-        register.confirm(request.id, D2)
-        register.to_waiting(request.id, D2)
+    _add_waiting(register, people)
     letters = []
     for pid in gps:
         register.propose(f"S{pid}", pid, RUN)
@@ -463,39 +489,63 @@ def test_every_refusal_is_reported_per_letter_without_personal_data(
 
 # --------------------------------------------------------------------------------------------
 # The command line
-# --------------------------------------------------------------------------------------------
-# The command line
 
 
-def test_envoyer_command_never_shows_credentials(
-    tmp_path: Path,
-    policy_file: Path,
-    policy: mt_access.Policy,
-    server: tuple[Any, Recorder],
-    certificate: tuple[Path, Path],
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    controller, handler = server
-    path = tmp_path / "registre.sqlite"
+def _register_file(path: Path, policy_file: Path) -> SQLiteStore:
+    """A register file (SQLite) at ``path`` that names ``policy_file`` as its policy."""
     store = SQLiteStore(path)
     with store.transaction():
         store.put_setting("policy", str(policy_file))
-    _build(Register(store, policy))
-    store.close()
+    return store
+
+
+@pytest.fixture
+def built_file(tmp_path: Path, policy_file: Path, policy: mt_access.Policy) -> Path:
+    """A register file with :func:`_build`'s GPs, requests and run."""
+    path = tmp_path / "registre.sqlite"
+    store = _register_file(path, policy_file)
+    try:
+        _build(Register(store, policy))
+    finally:
+        store.close()
+    return path
+
+
+def _smtp_env(
+    monkeypatch: pytest.MonkeyPatch, controller: Any, certificate: tuple[Path, Path]
+) -> None:
+    """The test server in the MT_ACCESS_SMTP_* variables."""
     env = {
         "HOST": "127.0.0.1", "PORT": str(controller.port), "USER": USER,
         "PASSWORD": PASSWORD, "CAFILE": str(certificate[0]),
     }  # fmt: skip
     for key, value in env.items():
         monkeypatch.setenv(f"MT_ACCESS_SMTP_{key}", value)
+
+
+def _cli(*args: str) -> str:
+    """``mt-access`` with these arguments, which must succeed: what it wrote (out and err)."""
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(args), out=out, err=err)
+    assert code == 0, err.getvalue()
+    return out.getvalue() + err.getvalue()
+
+
+def test_envoyer_command_never_shows_credentials(
+    built_file: Path,
+    server: tuple[Any, Recorder],
+    certificate: tuple[Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    controller, handler = server
+    path = built_file
+    _smtp_env(monkeypatch, controller, certificate)
     caplog.set_level(logging.DEBUG)
-    outputs = []
-    for args in ([], ["--envoyer", "--format", "md"], ["--envoyer", "--format", "md"]):
-        out, err = io.StringIO(), io.StringIO()
-        code = main(["envoyer", "--registre", str(path), *args], out=out, err=err)
-        assert code == 0, err.getvalue()
-        outputs.append(out.getvalue() + err.getvalue())
+    outputs = [
+        _cli("envoyer", "--registre", str(path), *args)
+        for args in ([], ["--envoyer", "--format", "md"], ["--envoyer", "--format", "md"])
+    ]
     assert "Aperçu : rien n'est envoyé" in outputs[0]
     assert "d***@marcq.mssante.fr" in outputs[0]
     assert "hors MSSanté" in outputs[0]
@@ -518,19 +568,13 @@ def test_envoyer_command_never_shows_credentials(
 
 def test_envoyer_reads_the_server_from_a_private_settings_file(
     tmp_path: Path,
-    policy_file: Path,
-    policy: mt_access.Policy,
+    built_file: Path,
     server: tuple[Any, Recorder],
     certificate: tuple[Path, Path],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     controller, handler = server
-    path = tmp_path / "registre.sqlite"
-    store = SQLiteStore(path)
-    with store.transaction():
-        store.put_setting("policy", str(policy_file))
-    _build(Register(store, policy))
-    store.close()
+    path = built_file
     conf = tmp_path / "smtp.conf"
     conf.touch(mode=0o600)
     conf.write_text(
@@ -542,13 +586,10 @@ def test_envoyer_reads_the_server_from_a_private_settings_file(
     for key in ("HOST", "PORT", "USER", "PASSWORD", "CAFILE"):
         monkeypatch.delenv(f"MT_ACCESS_SMTP_{key}", raising=False)
     monkeypatch.setenv("MT_ACCESS_SMTP_FICHIER", str(conf))
-    outputs = []
-    for extra in ([], ["--smtp", str(conf)]):
-        out, err = io.StringIO(), io.StringIO()
-        args = ["envoyer", "--registre", str(path), "--envoyer", "--format", "md", *extra]
-        code = main(args, out=out, err=err)
-        assert code == 0, err.getvalue()
-        outputs.append(out.getvalue() + err.getvalue())
+    outputs = [
+        _cli("envoyer", "--registre", str(path), "--envoyer", "--format", "md", *extra)
+        for extra in ([], ["--smtp", str(conf)])
+    ]
     assert "2 envoyé" in outputs[0]
     assert "2 déjà envoyé" in outputs[1]
     assert all(received.authenticated for received in handler.messages)
@@ -563,10 +604,7 @@ def test_envoyer_refuses_a_readable_settings_file(
     tmp_path: Path, policy_file: Path, policy: mt_access.Policy
 ) -> None:
     path = tmp_path / "registre.sqlite"
-    store = SQLiteStore(path)
-    with store.transaction():
-        store.put_setting("policy", str(policy_file))
-    store.close()
+    _register_file(path, policy_file).close()
     conf = tmp_path / "smtp.conf"
     conf.write_text(f"MT_ACCESS_SMTP_HOST=127.0.0.1\nMT_ACCESS_SMTP_PASSWORD={PASSWORD}\n")
     conf.chmod(0o640)
@@ -652,24 +690,14 @@ def test_envoyer_sends_every_letter_due_once_and_records_acknowledgements(
 ) -> None:
     controller, handler = server
     path = tmp_path / "registre.sqlite"
-    store = SQLiteStore(path)
-    with store.transaction():
-        store.put_setting("policy", str(referrers_policy_file))
+    store = _register_file(path, referrers_policy_file)
     _build_due(Register(store, mt_access.load_policy(referrers_policy_file)))
     store.close()
-    env = {
-        "HOST": "127.0.0.1", "PORT": str(controller.port), "USER": USER,
-        "PASSWORD": PASSWORD, "CAFILE": str(certificate[0]),
-    }  # fmt: skip
-    for key, value in env.items():
-        monkeypatch.setenv(f"MT_ACCESS_SMTP_{key}", value)
+    _smtp_env(monkeypatch, controller, certificate)
 
     def run(*args: str) -> str:
-        out, err = io.StringIO(), io.StringIO()
         base = ["envoyer", "--registre", str(path), "--date", "10/03/2026", "--format", "md"]
-        code = main([*base, *args], out=out, err=err)
-        assert code == 0, err.getvalue()
-        return out.getvalue() + err.getvalue()
+        return _cli(*base, *args)
 
     preview = run()
     assert "Aperçu" in preview
@@ -720,9 +748,7 @@ def test_erasing_a_request_blanks_its_sendings(
     controller, handler = server
     handler.refused.add(PATIENT)  # the answer names the address (masked)
     path = tmp_path / "registre.sqlite"
-    store = SQLiteStore(path)
-    with store.transaction():
-        store.put_setting("policy", str(policy_file))
+    store = _register_file(path, policy_file)
     register = Register(store, policy)
     _build(register)
     letters, _ = letters_of_run(register)
@@ -732,9 +758,7 @@ def test_erasing_a_request_blanks_its_sendings(
     assert all(r.recipient == "p***@example.org" for r in kept)
     assert any("p***@example.org" in r.answer for r in kept)
     store.close()
-    out, err = io.StringIO(), io.StringIO()
-    code = main(["demande", "effacer", "R1", "--oui", "--registre", str(path)], out, err)
-    assert code == 0, err.getvalue()
+    _cli("demande", "effacer", "R1", "--oui", "--registre", str(path))
     store = SQLiteStore(path)
     try:
         erased = [r for r in store.sendings() if r.request_id == "R1"]

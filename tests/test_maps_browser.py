@@ -12,7 +12,6 @@ them fail.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import struct
 import subprocess
@@ -23,6 +22,7 @@ from pathlib import Path
 import pytest
 
 import mt_access
+from chromium_support import artefacts_dir, chromium_path
 from mt_access import MemoryStore, PatientIdentity, Register
 from mt_access.examples import example_month
 from mt_access.maps import AvailabilityMap, availability_map
@@ -45,25 +45,7 @@ FLAGS = (
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        reason = (
-            "Chromium absent : test du navigateur non exécuté (apt-get install chromium) / "
-            "Chromium not found: browser test skipped"
-        )
-        if os.environ.get("MT_ACCESS_REQUIRE_CHROMIUM") == "1":
-            pytest.fail(reason + " ; MT_ACCESS_REQUIRE_CHROMIUM=1 l'exige")
-        pytest.skip(reason)
-    return found
-
-
-def _artefacts(tmp_path: Path) -> Path:
-    folder = os.environ.get("MT_ACCESS_ARTEFACTS")
-    if not folder:
-        return tmp_path
-    path = Path(folder)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return chromium_path()
 
 
 def _example(name: str) -> AvailabilityMap:
@@ -168,7 +150,7 @@ def test_the_map_renders_in_chromium(
 ) -> None:
     amap = _example(name)
     page = amap.save(tmp_path / f"carte_{name}.html", tiles=None)
-    screenshot = _artefacts(tmp_path) / f"carte_{name}.png"
+    screenshot = artefacts_dir(tmp_path) / f"carte_{name}.png"
     screenshot.unlink(missing_ok=True)
     url = page.resolve().as_uri()
 

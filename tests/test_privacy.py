@@ -38,11 +38,6 @@ IDENTITY = PatientIdentity(
 )
 
 
-@pytest.fixture(scope="module")
-def voironnais() -> mt_access.Policy:
-    return mt_access.load_policy("voironnais")
-
-
 def _register(policy: mt_access.Policy) -> Register:
     register = Register(MemoryStore(), policy)
     register.add_physician(doc("MG1", capacity=None))

@@ -4,7 +4,6 @@ GP with no place left refused before anything is recorded (API and command line)
 from __future__ import annotations
 
 import datetime as dt
-import io
 import re
 from pathlib import Path
 
@@ -14,14 +13,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mt_access
+from cli_support import run as _run
 from factories import COUBLEVIE, MOIRANS, ON, RIVES, TULLINS, VOIRON, VOREPPE, doc, req
 from mt_access import PatientIdentity
 from mt_access.calendar import Month
-from mt_access.cli import EXIT_OK, EXIT_REFUSED, EXIT_USAGE, main
+from mt_access.cli import EXIT_OK, EXIT_REFUSED, EXIT_USAGE
 from mt_access.engine import match
 from mt_access.lifecycle import Event, LifecycleError, RequestFile, RequestState
 from mt_access.register import Register, RegisterOperationError
 from mt_access.store.memory import MemoryStore
+from register_support import register_state
 
 DAY = dt.date(2026, 3, 2)
 POLICY = mt_access.load_policy("voironnais")
@@ -44,16 +45,6 @@ def _waiting(register: Register, persons: int) -> str:
     register.confirm(rid, DAY)
     register.to_waiting(rid, DAY)
     return rid
-
-
-def _snapshot(register: Register) -> tuple[object, ...]:
-    store = register.store
-    return (
-        store.version,
-        tuple(store.transitions()),
-        tuple(store.ledger_entries()),
-        tuple(register.list_requests()),
-    )
 
 
 # ------------------------------------------------------------------------------------------
@@ -138,7 +129,7 @@ def test_proposing_to_a_full_gp_records_nothing(capacity: int, taken: int, perso
         register.answer(rid, "MG1", DAY, accepted=True)
     left = capacity - min(taken, capacity)
     rid = _waiting(register, persons)
-    before = _snapshot(register)
+    before = register_state(register)
     if left >= persons:
         register.propose(rid, "MG1", DAY)
         assert register.file(rid).proposed_to == {"MG1"}
@@ -149,7 +140,7 @@ def test_proposing_to_a_full_gp_records_nothing(capacity: int, taken: int, perso
         raised.value
     )
     assert "Fictif" not in str(raised.value)
-    assert _snapshot(register) == before
+    assert register_state(register) == before
 
 
 def test_a_hand_proposal_holds_its_place() -> None:
@@ -170,12 +161,6 @@ def test_a_hand_proposal_holds_its_place() -> None:
 
 # ------------------------------------------------------------------------------------------
 # The command line
-
-
-def _run(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(args), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def test_cli_cancel_and_full_gp(tmp_path: Path) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import io
 import re
 import tempfile
 from pathlib import Path
@@ -18,10 +17,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mt_access
+from cli_support import run as _run
 from factories import COUBLEVIE, MOIRANS, RIVES, TULLINS, VOIRON, VOREPPE, doc, req
 from mt_access import PatientIdentity, PolicyError
 from mt_access.calendar import Month
-from mt_access.cli import EXIT_INVALID_INPUT, EXIT_OK, EXIT_REFUSED, EXIT_USAGE, main
+from mt_access.cli import EXIT_INVALID_INPUT, EXIT_OK, EXIT_REFUSED, EXIT_USAGE
 from mt_access.lifecycle import Actor, Event, RequestState
 from mt_access.pull_lists import (
     LIST_COLUMNS,
@@ -37,6 +37,7 @@ from mt_access.pull_lists import (
 from mt_access.register import Register, RegisterOperationError
 from mt_access.result import PullEntry, PullList
 from mt_access.store.memory import MemoryStore
+from register_support import register_state
 
 ROOT = Path(__file__).parent.parent
 VOIRONNAIS = (ROOT / "policies" / "voironnais.yaml").read_text(encoding="utf-8")
@@ -96,16 +97,6 @@ def _waiting(register: Register, commune: str = VOIRON, persons: int = 1, **kw: 
     return rid
 
 
-def _snapshot(register: Register) -> tuple[object, ...]:
-    store = register.store
-    return (
-        store.version,
-        tuple(store.transitions()),
-        tuple(store.ledger_entries()),
-        tuple(register.list_requests()),
-    )
-
-
 def _entries(lists: tuple[PullList, ...]) -> dict[str, list[PullEntry]]:
     return {x.physician_id: list(x.entries) for x in lists}
 
@@ -118,10 +109,10 @@ def test_pull_lists_come_from_the_register_and_record_nothing(tmp_path: Path) ->
     register = _register(pull_policy(tmp_path), {"MG1": (VOIRON, 2), "MG2": (VOREPPE, 0)})
     a = _waiting(register, VOIRON, persons=2, urgent=True)
     b = _waiting(register, MOIRANS, ald=True)
-    before = _snapshot(register)
+    before = register_state(register)
     assert register.pull_levels() == ("prioritaire", "non prioritaire")
     lists = register.pull_lists(DAY)
-    assert _snapshot(register) == before
+    assert register_state(register) == before
     (only,) = lists  # MG2 has no place: no list
     assert only.physician_id == "MG1"
     assert only.places_left == 2
@@ -213,13 +204,13 @@ def test_a_pick_of_part_of_a_household(tmp_path: Path) -> None:
     register = _register(pull_policy(tmp_path), {"MG1": (VOIRON, 1), "MG2": (VOIRON, 3)})
     _waiting(register, persons=2)
     entry = _entries(register.pull_lists(DAY))["MG1"][0]
-    before = _snapshot(register)
+    before = register_state(register)
     with pytest.raises(RegisterOperationError, match=r"n'a plus que 1 place\(s\)"):
         register.choose("MG1", entry.pseudonym, DAY)
-    assert _snapshot(register) == before
+    assert register_state(register) == before
     with pytest.raises(RegisterOperationError, match="seules les personnes 1, 2 de ce foyer"):
         register.choose("MG1", entry.pseudonym, DAY, persons=[3])
-    assert _snapshot(register) == before
+    assert register_state(register) == before
     file = register.choose("MG1", entry.pseudonym, DAY, persons=[2])
     assert file.proposals == {"MG1": (2,)}
     rest = _entries(register.pull_lists(DAY))
@@ -245,10 +236,10 @@ def test_refused_picks_record_nothing(tmp_path: Path) -> None:
     one, two = lists["MG1"]
 
     def refused(pid: str, pseudonym: str, pattern: str) -> None:
-        before = _snapshot(register)
+        before = register_state(register)
         with pytest.raises(RegisterOperationError, match=pattern):
             register.choose(pid, pseudonym, DAY)
-        assert _snapshot(register) == before
+        assert register_state(register) == before
 
     no_longer = "cette demande ne figure plus sur la liste de ce médecin"
     refused("MG1", "P-INCO-NNUE-0000-0000", no_longer)
@@ -307,13 +298,13 @@ def test_a_pick_never_takes_a_request_off_a_list_it_was_not_on(
         pid = data.draw(st.sampled_from(sorted(f"MG{i}" for i in range(len(gps)))))
         pseudonym = data.draw(st.sampled_from(everyone))
     own = {e.pseudonym: e for e in by_gp.get(pid, [])}
-    snapshot = _snapshot(register)
+    snapshot = register_state(register)
     places = {x.physician_id: x.places_left for x in before}
     entry = own.get(pseudonym)
     if entry is None or entry.persons > (places.get(pid) or 0):
         with pytest.raises(RegisterOperationError):
             register.choose(pid, pseudonym, DAY)
-        assert _snapshot(register) == snapshot
+        assert register_state(register) == snapshot
         assert register.pull_lists(DAY) == before
         return
     register.choose(pid, pseudonym, DAY)
@@ -403,12 +394,6 @@ def test_an_unknown_format_writes_nothing(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------------------------------------
 # The command line
-
-
-def _run(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(args), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def _cli_register(tmp_path: Path, text: str) -> tuple[tuple[str, ...], list[str]]:

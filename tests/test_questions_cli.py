@@ -3,12 +3,12 @@ reason, shown by ``demande historique`` and ``demande liste``, used by the next 
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pytest
 
-from mt_access.cli import EXIT_OK, main
+from cli_support import new_register, ok, run
+from mt_access.cli import EXIT_OK
 from question_fixtures import POLICY, write
 
 MAPPING = """\
@@ -24,25 +24,9 @@ Date de réception;Nom;Prénom;Date de naissance;Commune;Consentement;Personne i
 """
 
 
-def run(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(args), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
-
-
-def ok(*args: str) -> str:
-    code, out, err = run(*args)
-    assert code == EXIT_OK, (args, out, err)
-    return out
-
-
 @pytest.fixture
 def register(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "registre.sqlite"
-    monkeypatch.setenv("MT_ACCESS_REGISTRE", str(path))
-    monkeypatch.chdir(tmp_path)
-    policy = write(tmp_path, POLICY + MAPPING)
-    ok("registre", "creer", str(path), "--politique", str(policy))
+    path = new_register(tmp_path, monkeypatch, str(write(tmp_path, POLICY + MAPPING)))
     (tmp_path / "formulaire.csv").write_text(FORM, encoding="utf-8")
     ok("import", "formulaire.csv")
     for rid in ("questions-000001", "questions-000002"):

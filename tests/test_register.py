@@ -10,7 +10,7 @@ import attrs
 import pytest
 
 import mt_access
-from factories import MOIRANS, VOIRON, VOREPPE, doc, req
+from factories import MOIRANS, VOREPPE, doc, req
 from mt_access import (
     IllegalTransitionError,
     LifecycleError,
@@ -26,38 +26,16 @@ from mt_access.lifecycle import Event, ExitReason
 from mt_access.register import Register, RegisterOperationError
 from mt_access.store.memory import MemoryStore
 from mt_access.store.sqlite import SQLiteStore
+from register_support import D1, D2, add_waiting, join_gp, memory_register
 
-D1 = dt.date(2026, 3, 2)
-D2 = dt.date(2026, 3, 3)
 RUN = dt.date(2026, 3, 5)
 LATER = dt.date(2026, 3, 10)
 
 
-@pytest.fixture(scope="module")
-def voironnais() -> mt_access.Policy:
-    return mt_access.load_policy("voironnais")
-
-
-def _register(policy: mt_access.Policy, **changes: object) -> Register:
-    return Register(MemoryStore(), attrs.evolve(policy, **changes) if changes else policy)
-
-
-def _waiting(register: Register, request: mt_access.Request) -> None:
-    register.add_request(request, PatientIdentity(last_name="Testnom", first_name="Testprénom"))
-    register.acknowledge(request.id, D1)
-    register.confirm(request.id, D2)
-    register.to_waiting(request.id, D2)
-
-
-def _gp(register: Register, pid: str, commune: str = VOIRON, capacity: int = 1) -> None:
-    register.add_physician(doc(pid, commune, capacity=None))
-    register.join(pid, D1, monthly_capacity=capacity, modalities=[Modality.OFFICE])
-
-
 def test_a_month_from_request_to_mt(voironnais: mt_access.Policy) -> None:
-    register = _register(voironnais)
-    _gp(register, "MG1")
-    _waiting(register, req("R1", age=75, ald=True, received=D1))
+    register = memory_register(voironnais)
+    join_gp(register, "MG1")
+    add_waiting(register, req("R1", age=75, ald=True, received=D1))
     assert [s.id for s in register.waiting()] == ["R1"]
 
     run = register.run_match(RUN)
@@ -87,9 +65,9 @@ def test_a_month_from_request_to_mt(voironnais: mt_access.Policy) -> None:
 def test_refusal_frees_the_place_and_is_never_proposed_again(
     voironnais: mt_access.Policy,
 ) -> None:
-    register = _register(voironnais)
-    _gp(register, "MG1")
-    _waiting(register, req("R1", received=D1))
+    register = memory_register(voironnais)
+    join_gp(register, "MG1")
+    add_waiting(register, req("R1", received=D1))
     register.run_match(RUN)
     register.answer("R1", "MG1", RUN, accepted=False, comment="patientèle complète")
     assert register.file("R1").state is RequestState.WAITING
@@ -102,18 +80,18 @@ def test_refusal_frees_the_place_and_is_never_proposed_again(
 
 
 def test_refusal_keeps_the_place_when_the_policy_says_so(voironnais: mt_access.Policy) -> None:
-    register = _register(voironnais, refusal_frees_slot=False)
-    _gp(register, "MG1", capacity=2)
-    _waiting(register, req("R1", received=D1))
+    register = memory_register(voironnais, refusal_frees_slot=False)
+    join_gp(register, "MG1", capacity=2)
+    add_waiting(register, req("R1", received=D1))
     register.run_match(RUN)
     register.answer("R1", "MG1", RUN, accepted=False)
     assert register.ledger.used("MG1", Month(2026, 3)) == 1
 
 
 def test_exit_while_proposed_frees_the_place(voironnais: mt_access.Policy) -> None:
-    register = _register(voironnais)
-    _gp(register, "MG1")
-    _waiting(register, req("R1", received=D1))
+    register = memory_register(voironnais)
+    join_gp(register, "MG1")
+    add_waiting(register, req("R1", received=D1))
     register.run_match(RUN)
     register.withdraw("R1", LATER, "a trouvé par ailleurs")
     assert register.file("R1").exit_reason is ExitReason.WITHDRAWN
@@ -121,20 +99,20 @@ def test_exit_while_proposed_frees_the_place(voironnais: mt_access.Policy) -> No
 
 
 def test_priority_first_within_capacity(voironnais: mt_access.Policy) -> None:
-    register = _register(voironnais)
-    _gp(register, "MG1", capacity=1)
-    _waiting(register, req("R-old", received=dt.date(2026, 1, 1)))
-    _waiting(register, req("R-ald", received=dt.date(2026, 2, 1), ald=True))
+    register = memory_register(voironnais)
+    join_gp(register, "MG1", capacity=1)
+    add_waiting(register, req("R-old", received=dt.date(2026, 1, 1)))
+    add_waiting(register, req("R-ald", received=dt.date(2026, 2, 1), ald=True))
     run = register.run_match(RUN)
     assert run.proposed == (("R-ald", "MG1"),)
     assert [s.id for s in register.waiting()] == ["R-old"]
 
 
 def test_hand_made_proposal_holds_a_place_until_answered(voironnais: mt_access.Policy) -> None:
-    register = _register(voironnais)
-    _gp(register, "MG1", capacity=1)
-    _waiting(register, req("R1", received=D1))
-    _waiting(register, req("R2", received=D1))
+    register = memory_register(voironnais)
+    join_gp(register, "MG1", capacity=1)
+    add_waiting(register, req("R1", received=D1))
+    add_waiting(register, req("R2", received=D1))
     register.propose("R1", "MG1", RUN)
     # the place is held at once: the month's run cannot give it to R2
     assert register.ledger.used("MG1", Month(2026, 3)) == 1
@@ -158,10 +136,10 @@ def test_hand_made_proposal_holds_a_place_until_answered(voironnais: mt_access.P
 
 
 def test_suspended_gp_receives_nothing(voironnais: mt_access.Policy) -> None:
-    register = _register(voironnais)
-    _gp(register, "MG1")
+    register = memory_register(voironnais)
+    join_gp(register, "MG1")
     register.suspend("MG1", D2, until=LATER)
-    _waiting(register, req("R1", received=D1))
+    add_waiting(register, req("R1", received=D1))
     assert register.run_match(RUN).proposed == ()
     with pytest.raises(RegisterOperationError, match="MG1"):
         register.propose("R1", "MG1", RUN)
@@ -170,7 +148,7 @@ def test_suspended_gp_receives_nothing(voironnais: mt_access.Policy) -> None:
 
 
 def test_outside_territory_is_recorded_out_of_scope(voironnais: mt_access.Policy) -> None:
-    register = _register(voironnais)
+    register = memory_register(voironnais)
     lille = "59350"
     file = register.add_request(req("R1", lille, received=D1), out_of_scope=True)
     assert file.exit_reason is ExitReason.OUT_OF_SCOPE
@@ -178,7 +156,7 @@ def test_outside_territory_is_recorded_out_of_scope(voironnais: mt_access.Policy
 
 
 def test_illegal_events_and_unknown_ids(voironnais: mt_access.Policy) -> None:
-    register = _register(voironnais)
+    register = memory_register(voironnais)
     register.add_request(req("R1", received=D1))
     with pytest.raises(IllegalTransitionError):
         register.to_waiting("R1", D2)
@@ -192,7 +170,7 @@ def test_illegal_events_and_unknown_ids(voironnais: mt_access.Policy) -> None:
 
 
 def test_contact_attempts_exit_after_the_policy_number(voironnais: mt_access.Policy) -> None:
-    register = _register(voironnais, max_contact_attempts=2)
+    register = memory_register(voironnais, max_contact_attempts=2)
     register.add_request(req("R1", received=D1))
     register.record_contact("R1", D1, succeeded=False)
     file = register.record_contact("R1", D2, succeeded=False)
@@ -200,9 +178,9 @@ def test_contact_attempts_exit_after_the_policy_number(voironnais: mt_access.Pol
 
 
 def test_late_requests_are_skipped(voironnais: mt_access.Policy) -> None:
-    register = _register(voironnais)
-    _gp(register, "MG1")
-    _waiting(register, req("R1", received=D1))
+    register = memory_register(voironnais)
+    join_gp(register, "MG1")
+    add_waiting(register, req("R1", received=D1))
     register.record_contact("R1", LATER, succeeded=True)
     run = register.run_match(RUN)
     assert run.skipped == ("R1",)
@@ -211,10 +189,10 @@ def test_late_requests_are_skipped(voironnais: mt_access.Policy) -> None:
 
 def test_run_is_one_transaction(voironnais: mt_access.Policy) -> None:
     """If recording fails half-way, nothing of the run is recorded."""
-    register = _register(voironnais)
-    _gp(register, "MG1", capacity=2)
-    _waiting(register, req("R1", received=D1))
-    _waiting(register, req("R2", received=D1))
+    register = memory_register(voironnais)
+    join_gp(register, "MG1", capacity=2)
+    add_waiting(register, req("R1", received=D1))
+    add_waiting(register, req("R2", received=D1))
     store = register.store
     assert isinstance(store, MemoryStore)
     before = (store.version, store.ledger_entries(), store.transitions())
@@ -235,11 +213,11 @@ def test_run_is_one_transaction(voironnais: mt_access.Policy) -> None:
 
 
 def test_gp_follow_up_counts_answers(voironnais: mt_access.Policy) -> None:
-    register = _register(voironnais)
-    _gp(register, "MG1", capacity=2)
-    _gp(register, "MG2", VOREPPE, capacity=0)
-    _waiting(register, req("R1", received=D1))
-    _waiting(register, req("R2", MOIRANS, received=D1))
+    register = memory_register(voironnais)
+    join_gp(register, "MG1", capacity=2)
+    join_gp(register, "MG2", VOREPPE, capacity=0)
+    add_waiting(register, req("R1", received=D1))
+    add_waiting(register, req("R2", MOIRANS, received=D1))
     register.run_match(RUN)
     register.answer("R1", "MG1", LATER, accepted=True)
     register.answer("R2", "MG1", LATER, accepted=False)
@@ -280,7 +258,7 @@ def test_import_intake_registers_rows_and_links_households(
     ]
     path = Path(str(tmp_path)) / "export.csv"
     path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
-    register = _register(policy)
+    register = memory_register(policy)
     result = import_table(read_table(path), policy, known=register.known_persons())
     outcome = register.import_intake(result)
     assert [row for row, _ in outcome.registered] == [2, 3]
@@ -379,7 +357,7 @@ class _FakeGeocoder:
 
 
 def test_locate_records_homes_found_at_their_address(voironnais: mt_access.Policy) -> None:
-    register = _register(voironnais)
+    register = memory_register(voironnais)
     register.add_request(req("R1"), PatientIdentity(last_name="A", address="1 rue Haute"))
     register.add_request(req("R2"), PatientIdentity(last_name="B", address="1 rue Haute"))
     register.add_request(req("R3"), PatientIdentity(last_name="C", address="9 rue Basse"))
@@ -419,7 +397,7 @@ def test_an_absurd_capacity_is_a_ledger_error_naming_the_bound(
     """A capacity of 10^30 used to reach SQLite and come out as OverflowError."""
     with SQLiteStore(tmp_path / "registre.sqlite") as store:
         register = Register(store, voironnais)
-        _gp(register, "MG1")
+        join_gp(register, "MG1")
         before = register.ledger.entries
         with pytest.raises(LedgerError) as caught:
             register.change_capacity("MG1", D2, capacity)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 import random
 import re
 import textwrap
@@ -14,9 +13,10 @@ import pytest
 import yaml
 
 import mt_access
+from cli_support import run as _run
 from factories import ON, VOIRON, VOREPPE, doc, req
 from mt_access import PatientIdentity, PolicyError, ReasonCode, match
-from mt_access.cli import EXIT_OK, EXIT_REFUSED, main
+from mt_access.cli import EXIT_OK, EXIT_REFUSED
 from mt_access.letters import feedback_letter, letters_for_run, resources_letter
 from mt_access.lifecycle import Event, LifecycleError, RequestFile, RequestState
 from mt_access.policy import policy_from_mapping
@@ -440,12 +440,6 @@ def test_verifier_is_silent_for_a_listed_resource_with_an_orientation() -> None:
 
 # ------------------------------------------------------------------------------------------
 # The command line
-
-
-def _run(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(args), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def test_cli_before_then_gp(tmp_path: Path, policy: mt_access.Policy) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import mt_access
+from cli_support import new_register, ok
 from mt_access.cli import EXIT_OK, main
 from mt_access.examples import example_month
 from mt_access.geo.communes import bundled_reference
@@ -208,17 +209,7 @@ def test_coeur_essonne_month_from_the_command_line(
     """Its form read with its own questions, then: the isolated person proposed to a GP, the
     complex situation held for the DAC until its answer, the other oriented to unscheduled
     care."""
-
-    def ok(*args: str) -> str:
-        out, err = io.StringIO(), io.StringIO()
-        code = main(list(args), out=out, err=err)
-        assert code == EXIT_OK, (args, out.getvalue(), err.getvalue())
-        return out.getvalue()
-
-    path = tmp_path / "registre.sqlite"
-    monkeypatch.setenv("MT_ACCESS_REGISTRE", str(path))
-    monkeypatch.chdir(tmp_path)
-    ok("registre", "creer", str(path), "--politique", "coeur_essonne")
+    new_register(tmp_path, monkeypatch, "coeur_essonne")
     (tmp_path / "formulaire.csv").write_text(CE_FORM, encoding="utf-8")
     ok("import", "formulaire.csv", "--date", "02/03/2026")
     ids = [f"coeur_essonne-00000{i}" for i in (1, 2, 3)]

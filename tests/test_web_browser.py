@@ -128,13 +128,18 @@ def test_a_read_only_account_sees_no_action(open_visit: OpenVisit, live: LiveApp
     assert "trouvée(s)" in page.get_by_role("status").inner_text()
 
 
+def _a_waiting_request(visit: Visit) -> str:
+    """Logged in as the coordinator, the first request of the waiting list."""
+    visit.login("claire")
+    visit.goto("/demandes?etat=waiting", "liste en attente")
+    return listed_requests(visit.page)[0][0]
+
+
 def test_a_stale_page_is_refused_and_nothing_is_recorded(
     open_visit: OpenVisit, live: LiveApp
 ) -> None:
     visit = open_visit("claire")
-    visit.login("claire")
-    visit.goto("/demandes?etat=waiting", "liste en attente")
-    rid = listed_requests(visit.page)[0][0]
+    rid = _a_waiting_request(visit)
     first = visit.goto(f"/demandes/{rid}", "page d'une demande (onglet 1)")
     second = visit.goto(f"/demandes/{rid}", "page d'une demande (onglet 2)", page=visit.new_page())
     start = events(live, rid)
@@ -154,9 +159,7 @@ def test_a_form_sent_without_its_csrf_token_is_refused(
     open_visit: OpenVisit, live: LiveApp
 ) -> None:
     visit = open_visit("claire")
-    visit.login("claire")
-    visit.goto("/demandes?etat=waiting", "liste en attente")
-    rid = listed_requests(visit.page)[0][0]
+    rid = _a_waiting_request(visit)
     page = visit.goto(f"/demandes/{rid}", "page d'une demande")
     start = events(live, rid)
     form = page.locator("form[action$='/contact']")

@@ -29,6 +29,7 @@ from mt_access.register import Register
 from mt_access.transitions import Event
 from mt_access.web.htmx import HTMX_CONFIG, REFRESH_SECONDS
 from mt_access.web.request_pages import STALE_MESSAGE
+from request_page_support import first_in
 from web_support import (
     TODAY,
     Clock,
@@ -54,9 +55,11 @@ _HEADERS = re.compile(r"<body hx-headers='([^']+)'>")
 _VERSION = re.compile(r"hx-vals='([^']+)'")
 
 
-def _first(path: Path, state: RequestState) -> str:
-    with open_store(path) as store:
-        return next(s.id for s in store.summaries([state]))
+def _a_waiting_request(client: FlaskClient, path: Path) -> tuple[str, Any]:
+    """Logged in as the coordinator, a waiting request's id and its page."""
+    login(client, "claire")
+    rid = first_in(path, RequestState.WAITING)
+    return rid, client.get(f"/demandes/{rid}")
 
 
 def _events(path: Path, rid: str) -> list[Event]:
@@ -183,7 +186,7 @@ def test_the_dashboard_refreshes_itself_and_answers_204_when_nothing_changed(
     assert same.status_code == 204
     assert same.data == b""
 
-    rid = _first(register_file, RequestState.RECEIVED)
+    rid = first_in(register_file, RequestState.RECEIVED)
     with open_store(register_file) as store:  # another actor: the command line
         Register(store, load_policy("voironnais")).acknowledge(rid, TODAY, "")
         received = len(store.summaries([RequestState.RECEIVED]))
@@ -234,9 +237,7 @@ def test_a_whole_page_answering_htmx_is_opened_as_a_page(client: FlaskClient) ->
 def test_an_action_through_htmx_answers_the_actions_state_and_history_without_identity(
     client: FlaskClient, register_file: Path
 ) -> None:
-    login(client, "claire")
-    rid = _first(register_file, RequestState.WAITING)
-    page = client.get(f"/demandes/{rid}")
+    rid, page = _a_waiting_request(client, register_file)
     assert 'hx-post="/demandes/' in text(page)
     assert f'hx-post="/demandes/{rid}/effacer"' not in text(page)  # the erasure: a page
     start = _events(register_file, rid)
@@ -273,9 +274,7 @@ def test_an_action_through_htmx_answers_the_actions_state_and_history_without_id
 def test_an_htmx_action_without_a_csrf_token_is_refused_and_shown_as_a_page(
     client: FlaskClient, register_file: Path
 ) -> None:
-    login(client, "claire")
-    rid = _first(register_file, RequestState.WAITING)
-    page = client.get(f"/demandes/{rid}")
+    rid, page = _a_waiting_request(client, register_file)
     start = _events(register_file, rid)
     for headers in (HX, {**HX, "X-CSRFToken": "faux"}):
         refused = client.post(
@@ -292,9 +291,7 @@ def test_an_htmx_action_without_a_csrf_token_is_refused_and_shown_as_a_page(
 def test_a_stale_htmx_action_says_so_and_records_nothing(
     client: FlaskClient, register_file: Path
 ) -> None:
-    login(client, "claire")
-    rid = _first(register_file, RequestState.WAITING)
-    page = client.get(f"/demandes/{rid}")
+    rid, page = _a_waiting_request(client, register_file)
     token = csrf_token(client, f"/demandes/{rid}")
     step = _step(page)
     first = client.post(
@@ -320,9 +317,7 @@ def test_a_stale_htmx_action_says_so_and_records_nothing(
 def test_an_htmx_action_with_errors_answers_the_fragment_with_the_messages(
     client: FlaskClient, register_file: Path
 ) -> None:
-    login(client, "claire")
-    rid = _first(register_file, RequestState.WAITING)
-    page = client.get(f"/demandes/{rid}")
+    rid, page = _a_waiting_request(client, register_file)
     start = _events(register_file, rid)
     sent = client.post(
         f"/demandes/{rid}/proposer",
@@ -343,9 +338,7 @@ def test_an_htmx_action_also_renews_the_pages_other_forms(
     """The forms of the request's other actions (a GP's answer, the qualification...) carry
     the page's step too: the fragment swaps them with the new step, else the next of them
     would be refused as coming from a stale page."""
-    login(client, "claire")
-    rid = _first(register_file, RequestState.WAITING)
-    page = client.get(f"/demandes/{rid}")
+    rid, page = _a_waiting_request(client, register_file)
     start = _events(register_file, rid)
     assert f'id="qualifier-etape" name="etape" type="hidden" value="{len(start)}"' in text(page)
     sent = client.post(

@@ -26,9 +26,18 @@ from mt_access.loading import load_policy
 from mt_access.register import Register
 from mt_access.store.memory import MemoryStore
 from mt_access.web.accounts import create_user
-from mt_access.web.app import create_app
 from mt_access.web.request_pages import STALE_MESSAGE
 from question_fixtures import POLICY, load
+from request_page_support import (
+    first_in,
+    memory_app,
+    messages,
+    post_action,
+    request_audits,
+    request_form,
+    steps,
+    stored_file,
+)
 from web_support import (
     FAST_HASHER,
     PASSWORD,
@@ -45,28 +54,6 @@ from web_support import (
 )
 
 __all__ = ["app", "client", "clock", "register_file", "register_template"]
-
-_STEP = re.compile(r'id="(?P<form>[\w-]+)-etape" name="etape" type="hidden" value="(\d+)"')
-
-
-def _page(client: FlaskClient, rid: str) -> tuple[str, str, str]:
-    """The page's text, a CSRF token and the step of the page's forms."""
-    page = text(client.get(f"/demandes/{rid}"))
-    token = csrf_token(client, f"/demandes/{rid}")
-    step = _STEP.search(page)
-    assert step is not None, page[:2000]
-    return page, token, step.group(2)
-
-
-def _post(client: FlaskClient, rid: str, action: str, **data: Any) -> Any:
-    _, token, step = _page(client, rid)
-    data.setdefault("etape", step)
-    return client.post(f"/demandes/{rid}/{action}", data={"csrf_token": token, **data})
-
-
-def _messages(page: Any) -> str:
-    found = re.findall(r'class="message message-\w+"[^>]*>([^<]*)<', text(page))
-    return " ".join(found).replace("&#39;", "'")
 
 
 def _proposed(path: Path) -> tuple[str, str]:
@@ -88,18 +75,17 @@ def test_the_coordinator_records_a_gps_acceptance_as_the_command_does(
 ) -> None:
     rid, gp = _proposed(register_file)
     login(client, "claire")
-    page, _, _ = _page(client, rid)
+    page, _, _ = request_form(client, rid)
     assert "Réponse d&#39;un médecin à la proposition" in page
-    done = _post(client, rid, "reponse-medecin", medecin=gp, reponse="accepte")
+    done = post_action(client, rid, "reponse-medecin", medecin=gp, reponse="accepte")
     assert done.status_code == 303
-    shown = _messages(client.get(f"/demandes/{rid}"))
+    shown = messages(client.get(f"/demandes/{rid}"))
     assert "devient le médecin traitant ; demande" in shown
+    file = stored_file(register_file, rid)
+    assert file.state is RequestState.MT_FOUND
+    assert file.history[-1].event is Event.ACCEPT
+    assert file.history[-1].physician_id == gp
     with open_store(register_file) as store:
-        file = store.get_file(rid)
-        assert file is not None
-        assert file.state is RequestState.MT_FOUND
-        assert file.history[-1].event is Event.ACCEPT
-        assert file.history[-1].physician_id == gp
         audits = [(r.action, r.detail) for r in store.audit_entries(subject=rid)]
     assert ("demande.reponse-medecin", f"médecin {gp} accepte") in audits
 
@@ -109,17 +95,16 @@ def test_a_refusal_with_its_reason_puts_the_request_back_on_the_waiting_list(
 ) -> None:
     rid, gp = _proposed(register_file)
     login(client, "claire")
-    done = _post(
+    done = post_action(
         client, rid, "reponse-medecin", medecin=gp, reponse="refuse", commentaire="secteur"
     )
     assert done.status_code == 303
-    assert "Refus de" in _messages(client.get(f"/demandes/{rid}"))
+    assert "Refus de" in messages(client.get(f"/demandes/{rid}"))
+    file = stored_file(register_file, rid)
+    assert file.state is RequestState.WAITING
+    assert gp in file.declined_by
+    assert file.history[-1].comment == "secteur"
     with open_store(register_file) as store:
-        file = store.get_file(rid)
-        assert file is not None
-        assert file.state is RequestState.WAITING
-        assert gp in file.declined_by
-        assert file.history[-1].comment == "secteur"
         details = [r.detail for r in store.audit_entries(subject=rid)]
     assert "secteur" not in " ".join(details)  # the reason stays out of the audit
 
@@ -129,22 +114,20 @@ def test_an_answer_without_its_choice_gets_french_messages_under_the_fields(
 ) -> None:
     rid, gp = _proposed(register_file)
     login(client, "claire")
-    with open_store(register_file) as store:
-        before = len(store.transitions(rid))
-    missing = _post(client, rid, "reponse-medecin", medecin=gp)
+    before = steps(register_file, rid)
+    missing = post_action(client, rid, "reponse-medecin", medecin=gp)
     assert missing.status_code == 400
     assert "Choisissez « Il accepte » ou « Il refuse »." in text(missing)
-    other = _post(client, rid, "reponse-medecin", medecin="MG-INCONNU", reponse="accepte")
+    other = post_action(client, rid, "reponse-medecin", medecin="MG-INCONNU", reponse="accepte")
     assert other.status_code == 400
     assert "N&#39;est pas un choix valide" in text(other)
-    with open_store(register_file) as store:
-        assert len(store.transitions(rid)) == before
+    assert steps(register_file, rid) == before
 
 
 def test_a_stale_page_records_no_answer(client: FlaskClient, register_file: Path) -> None:
     rid, gp = _proposed(register_file)
     login(client, "claire")
-    _, token, step = _page(client, rid)
+    _, token, step = request_form(client, rid)
     with open_store(register_file) as store:  # meanwhile, the GP answers through their link
         Register(store, load_policy("voironnais")).answer(rid, gp, TODAY, accepted=False)
         before = len(store.transitions(rid))
@@ -154,9 +137,9 @@ def test_a_stale_page_records_no_answer(client: FlaskClient, register_file: Path
     )
     assert response.status_code == 303
     assert STALE_MESSAGE.replace("'", "&#39;") in text(client.get(f"/demandes/{rid}"))
+    assert steps(register_file, rid) == before
     with open_store(register_file) as store:
-        assert len(store.transitions(rid)) == before
-        assert not [r for r in store.audit_entries(subject=rid) if r.action.startswith("demande.")]
+        assert not request_audits(store, rid)
 
 
 def test_read_only_accounts_see_no_form_and_get_403(
@@ -168,8 +151,7 @@ def test_read_only_accounts_see_no_form_and_get_403(
     assert "reponse-medecin" not in page
     assert "Modifier la qualification" not in page
     token = csrf_token(client, "/")
-    with open_store(register_file) as store:
-        before = len(store.transitions(rid))
+    before = steps(register_file, rid)
     for action, data in (
         ("reponse-medecin", {"medecin": gp, "reponse": "accepte"}),
         ("qualifier", {"champ_ald": "oui", "commentaire": "appel"}),
@@ -182,8 +164,7 @@ def test_read_only_accounts_see_no_form_and_get_403(
             f"/demandes/{rid}/{action}", data={"csrf_token": token, "etape": str(before), **data}
         )
         assert response.status_code == 403, action
-    with open_store(register_file) as store:
-        assert len(store.transitions(rid)) == before
+    assert steps(register_file, rid) == before
 
 
 def test_an_answer_without_its_csrf_token_is_refused(
@@ -191,33 +172,27 @@ def test_an_answer_without_its_csrf_token_is_refused(
 ) -> None:
     rid, gp = _proposed(register_file)
     login(client, "claire")
-    _, _, step = _page(client, rid)
+    _, _, step = request_form(client, rid)
     response = client.post(
         f"/demandes/{rid}/reponse-medecin",
         data={"etape": step, "medecin": gp, "reponse": "accepte"},
     )
     assert response.status_code == 400
     assert "Le formulaire a expiré" in text(response)
-    with open_store(register_file) as store:
-        file = store.get_file(rid)
-        assert file is not None
-        assert file.state is RequestState.PROPOSED
+    assert stored_file(register_file, rid).state is RequestState.PROPOSED
 
 
 def test_a_confirmed_request_goes_on_the_waiting_list(
     client: FlaskClient, register_file: Path
 ) -> None:
-    with open_store(register_file) as store:
-        rid = next(s.id for s in store.summaries([RequestState.ACKNOWLEDGED]))
+    rid = first_in(register_file, RequestState.ACKNOWLEDGED)
     login(client, "claire")
-    assert _post(client, rid, "confirmer", sans_attente="y").status_code == 303
-    page, _, _ = _page(client, rid)
+    assert post_action(client, rid, "confirmer", sans_attente="y").status_code == 303
+    page, _, _ = request_form(client, rid)
     assert "Mettre en liste d&#39;attente" in page
-    assert _post(client, rid, "attente", commentaire="rappel").status_code == 303
+    assert post_action(client, rid, "attente", commentaire="rappel").status_code == 303
+    assert stored_file(register_file, rid).state is RequestState.WAITING
     with open_store(register_file) as store:
-        file = store.get_file(rid)
-        assert file is not None
-        assert file.state is RequestState.WAITING
         assert "demande.attente" in [r.action for r in store.audit_entries(subject=rid)]
 
 
@@ -262,14 +237,17 @@ def questions_app(tmp_path: Path) -> Iterator[tuple[FlaskClient, Register]]:
     register.join("MG1", D1, monthly_capacity=0, modalities=[Modality.OFFICE])
     for login_, role in (("claire", "coordinateur"), ("lea", "lecture")):
         create_user(store, login_, role, PASSWORD, actor="t", hasher=FAST_HASHER)
-    app = create_app(
-        store,
-        policy,
-        config={"SECRET_KEY": "s" * 40, "MT_ACCESS_HASHER": FAST_HASHER,
-                "MT_ACCESS_TODAY": lambda: TODAY},
-    )  # fmt: skip
-    with app.test_client() as made:
+    with memory_app(store, policy).test_client() as made:
         yield made, register
+
+
+@pytest.fixture
+def coordinator(
+    questions_app: tuple[FlaskClient, Register],
+) -> tuple[FlaskClient, Register]:
+    """:func:`questions_app` with a coordinator logged in."""
+    login(questions_app[0], "claire")
+    return questions_app
 
 
 def _level(client: FlaskClient, rid: str) -> str:
@@ -293,11 +271,10 @@ def _qualify_data(**changes: Any) -> dict[str, Any]:
 
 
 def test_the_qualification_form_is_built_from_the_policys_questions(
-    questions_app: tuple[FlaskClient, Register],
+    coordinator: tuple[FlaskClient, Register],
 ) -> None:
-    client, _ = questions_app
-    login(client, "claire")
-    page, _, _ = _page(client, "Q-1")
+    client, _ = coordinator
+    page, _, _ = request_form(client, "Q-1")
     assert "Modifier la qualification" in page
     labels = (
         "Personne isolée",
@@ -317,18 +294,17 @@ def test_the_qualification_form_is_built_from_the_policys_questions(
 
 
 def test_a_qualification_changes_the_level_at_the_next_run_preview(
-    questions_app: tuple[FlaskClient, Register],
+    coordinator: tuple[FlaskClient, Register],
 ) -> None:
-    client, register = questions_app
-    login(client, "claire")
+    client, register = coordinator
     assert _level(client, "Q-1") == "non prioritaire"
-    done = _post(
+    done = post_action(
         client, "Q-1", "qualifier",
         **_qualify_data(q_isole="oui", q_aides=["Kiné", "Infirmier"], q_traitements="2,5",
                         champ_ald="oui", commentaire="appel du patient"),
     )  # fmt: skip
     assert done.status_code == 303, text(done)[:3000]
-    assert "Qualification modifiée" in _messages(client.get("/demandes/Q-1"))
+    assert "Qualification modifiée" in messages(client.get("/demandes/Q-1"))
     request = register.request("Q-1")
     assert request.answers["isole"] is True
     assert request.answers["aides"] == frozenset({"Kiné", "Infirmier"})
@@ -340,19 +316,16 @@ def test_a_qualification_changes_the_level_at_the_next_run_preview(
     assert "appel du patient" in page
     assert "Personne isolée : non → oui" in page
     assert "Aides : — → Infirmier, Kiné" in page
-    audit = [
-        r for r in register.store.audit_entries(subject="Q-1") if r.action == "demande.qualifier"
-    ]
+    audit = request_audits(register.store, "Q-1", "demande.qualifier")
     assert [r.detail for r in audit] == ["ald, isole, aides, traitements"]
 
 
 def test_bad_values_get_french_messages_under_their_fields(
-    questions_app: tuple[FlaskClient, Register],
+    coordinator: tuple[FlaskClient, Register],
 ) -> None:
-    client, register = questions_app
-    login(client, "claire")
+    client, register = coordinator
     before = len(register.history("Q-1"))
-    bad = _post(
+    bad = post_action(
         client, "Q-1", "qualifier",
         **_qualify_data(q_traitements="99", q_sortie="31/02/2026", q_precision="x" * 41,
                         commentaire=""),
@@ -368,29 +341,27 @@ def test_bad_values_get_french_messages_under_their_fields(
 
 
 def test_nothing_changed_and_a_blank_reason_are_refused_in_french(
-    questions_app: tuple[FlaskClient, Register],
+    coordinator: tuple[FlaskClient, Register],
 ) -> None:
-    client, register = questions_app
-    login(client, "claire")
+    client, register = coordinator
     before = len(register.history("Q-1"))
-    same = _post(client, "Q-1", "qualifier", **_qualify_data(commentaire="rien"))
+    same = post_action(client, "Q-1", "qualifier", **_qualify_data(commentaire="rien"))
     assert same.status_code == 400
     assert "aucune modification" in text(same)
-    blank = _post(client, "Q-1", "qualifier", **_qualify_data(q_isole="oui", commentaire="  "))
+    blank = post_action(
+        client, "Q-1", "qualifier", **_qualify_data(q_isole="oui", commentaire="  ")
+    )
     assert blank.status_code == 400
     assert "Indiquez la raison de la modification (obligatoire)." in text(blank)
     assert len(register.history("Q-1")) == before
-    assert not [
-        r for r in register.store.audit_entries(subject="Q-1") if r.action.startswith("demande.")
-    ]
+    assert not request_audits(register.store, "Q-1")
 
 
 def test_a_stale_qualification_records_nothing(
-    questions_app: tuple[FlaskClient, Register],
+    coordinator: tuple[FlaskClient, Register],
 ) -> None:
-    client, register = questions_app
-    login(client, "claire")
-    _, token, step = _page(client, "Q-1")
+    client, register = coordinator
+    _, token, step = request_form(client, "Q-1")
     register.qualify("Q-1", TODAY, fields={"css": True}, reason="autre coordinateur")
     before = len(register.history("Q-1"))
     response = client.post(
@@ -398,33 +369,30 @@ def test_a_stale_qualification_records_nothing(
         data={"csrf_token": token, "etape": step, **_qualify_data(q_isole="oui", commentaire="x")},
     )
     assert response.status_code == 303
-    assert "Cette demande a changé depuis" in _messages(client.get("/demandes/Q-1"))
+    assert "Cette demande a changé depuis" in messages(client.get("/demandes/Q-1"))
     assert len(register.history("Q-1")) == before
     assert register.request("Q-1").answers["isole"] is False
 
 
 def test_a_resources_answer_lets_the_request_enter_its_gp_path(
-    questions_app: tuple[FlaskClient, Register],
+    coordinator: tuple[FlaskClient, Register],
 ) -> None:
-    client, register = questions_app
-    login(client, "claire")
-    page, _, _ = _page(client, "Q-2")
+    client, register = coordinator
+    page, _, _ = request_form(client, "Q-2")
     assert "Réponse d&#39;une ressource" in page
     assert "DAC (avant le parcours vers un médecin)" in page
-    empty = _post(client, "Q-2", "ressource", ressource="DAC", reponse=" ")
+    empty = post_action(client, "Q-2", "ressource", ressource="DAC", reponse=" ")
     assert empty.status_code == 400
     assert "Indiquez la réponse de la ressource." in text(empty)
-    done = _post(client, "Q-2", "ressource", ressource="DAC", reponse="prise en charge")
+    done = post_action(client, "Q-2", "ressource", ressource="DAC", reponse="prise en charge")
     assert done.status_code == 303
-    shown = _messages(client.get("/demandes/Q-2"))
+    shown = messages(client.get("/demandes/Q-2"))
     assert "Réponse de la ressource « DAC » enregistrée : la demande entrera" in shown
     last = register.history("Q-2")[-1]
     assert last.event is Event.RESOURCE_ANSWER
     assert last.resource == "DAC"
     assert last.comment == "prise en charge"
-    audit = [
-        r for r in register.store.audit_entries(subject="Q-2") if r.action == "demande.ressource"
-    ]
+    audit = request_audits(register.store, "Q-2", "demande.ressource")
     assert [r.detail for r in audit] == ["ressource DAC"]
 
 
@@ -451,47 +419,42 @@ def test_some_persons_of_a_household_are_proposed_and_others_leave(
     register.add_physician(doc("MG2", capacity=None))
     register.join("MG2", D1, monthly_capacity=3, modalities=[Modality.OFFICE])
     login(client, "claire")
-    page, _, _ = _page(client, "H-1")
+    page, _, _ = request_form(client, "H-1")
     assert "Personnes du foyer : 1 adulte 1 (demandeur) : en attente ; 2 adulte 2 : en attente" in (
         page
     )
-    none = _post(client, "H-1", "proposer-personnes", medecin="MG2")
+    none = post_action(client, "H-1", "proposer-personnes", medecin="MG2")
     assert none.status_code == 400
     assert "Cochez au moins une personne." in text(none)
-    done = _post(client, "H-1", "proposer-personnes", medecin="MG2", personnes=["2"])
+    done = post_action(client, "H-1", "proposer-personnes", medecin="MG2", personnes=["2"])
     assert done.status_code == 303
     assert register.file("H-1").people.proposals == (("MG2", (2,)),)
-    no_reason = _post(client, "H-1", "sortie-personnes", motif="cloture", personnes=["1"])
+    no_reason = post_action(client, "H-1", "sortie-personnes", motif="cloture", personnes=["1"])
     assert no_reason.status_code == 400
     assert "Une clôture par la CPTS demande un commentaire qui la justifie." in text(no_reason)
-    left = _post(client, "H-1", "sortie-personnes", motif="retrait", personnes=["1"])
+    left = post_action(client, "H-1", "sortie-personnes", motif="retrait", personnes=["1"])
     assert left.status_code == 303
-    shown = _messages(client.get("/demandes/H-1"))
+    shown = messages(client.get("/demandes/H-1"))
     assert "Sortie enregistrée pour la ou les personnes 1 ; demande H-1 : proposée" in shown
     file = register.file("H-1")
     assert file.state is RequestState.PROPOSED
     assert file.people.outcome(1) is not None
-    details = {
-        (r.action, r.detail)
-        for r in register.store.audit_entries(subject="H-1")
-        if r.action.startswith("demande.")
-    }
+    details = {(r.action, r.detail) for r in request_audits(register.store, "H-1")}
     assert details == {
         ("demande.proposer-personnes", "médecin MG2 personnes 2"),
         ("demande.sortie-personnes", "retrait personnes 1"),
     }
     # the GP answers for the person proposed: the household's last person finds an MT
-    accepted = _post(client, "H-1", "reponse-medecin", medecin="MG2", reponse="accepte")
+    accepted = post_action(client, "H-1", "reponse-medecin", medecin="MG2", reponse="accepte")
     assert accepted.status_code == 303
     assert register.file("H-1").state is RequestState.MT_FOUND
 
 
 def test_a_refusal_of_the_register_for_a_form_no_longer_shown_is_said_at_the_top(
-    questions_app: tuple[FlaskClient, Register],
+    coordinator: tuple[FlaskClient, Register],
 ) -> None:
-    client, register = questions_app
-    login(client, "claire")
-    _, token, _ = _page(client, "Q-1")
+    client, register = coordinator
+    _, token, _ = request_form(client, "Q-1")
     register.erase("Q-1", TODAY)  # meanwhile; the request exits
     step = str(len(register.history("Q-1")))
     refused = client.post(
@@ -499,7 +462,7 @@ def test_a_refusal_of_the_register_for_a_form_no_longer_shown_is_said_at_the_top
         data={"csrf_token": token, "etape": step, **_qualify_data(q_isole="oui", commentaire="x")},
     )
     assert refused.status_code == 400
-    assert "données personnelles effacées, qualification impossible" in _messages(refused)
+    assert "données personnelles effacées, qualification impossible" in messages(refused)
     assert "Modifier la qualification" not in text(refused)
 
 
@@ -515,11 +478,10 @@ NEW_ACTIONS = (
 
 @pytest.mark.parametrize("action", NEW_ACTIONS)
 def test_every_new_action_checks_the_page_step_and_its_csrf_token(
-    questions_app: tuple[FlaskClient, Register], action: str
+    coordinator: tuple[FlaskClient, Register], action: str
 ) -> None:
-    client, register = questions_app
-    login(client, "claire")
-    _, token, step = _page(client, "H-1")
+    client, register = coordinator
+    _, token, step = request_form(client, "H-1")
     before = len(register.history("H-1"))
     data = {"medecin": "MG1", "reponse": "accepte", "ressource": "DAC", "personnes": ["1"]}
     data |= _qualify_data(champ_ald="oui", commentaire="appel", motif="retrait")
@@ -527,11 +489,9 @@ def test_every_new_action_checks_the_page_step_and_its_csrf_token(
         f"/demandes/H-1/{action}", data={"csrf_token": token, "etape": str(before - 1), **data}
     )
     assert stale.status_code == 303
-    assert "Cette demande a changé depuis" in _messages(client.get("/demandes/H-1"))
+    assert "Cette demande a changé depuis" in messages(client.get("/demandes/H-1"))
     forged = client.post(f"/demandes/H-1/{action}", data={"etape": step, **data})
     assert forged.status_code == 400
     assert "Le formulaire a expiré" in text(forged)
     assert len(register.history("H-1")) == before
-    assert not [
-        r for r in register.store.audit_entries(subject="H-1") if r.action.startswith("demande.")
-    ]
+    assert not request_audits(register.store, "H-1")

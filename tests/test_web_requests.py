@@ -24,9 +24,18 @@ from mt_access.loading import load_policy
 from mt_access.register import Register
 from mt_access.store.memory import MemoryStore
 from mt_access.web.accounts import create_user
-from mt_access.web.app import create_app
 from mt_access.web.pages import PAGE_SIZE
 from mt_access.web.request_pages import STALE_MESSAGE
+from request_page_support import (
+    first_in,
+    memory_app,
+    messages,
+    post_action,
+    request_audits,
+    request_form,
+    steps,
+    stored_file,
+)
 from web_support import (
     FAST_HASHER,
     PASSWORD,
@@ -45,29 +54,10 @@ from web_support import (
 __all__ = ["app", "client", "clock", "register_file", "register_template"]
 
 _ROW_ID = re.compile(r'<th scope="row"><a href="/demandes/([^"]+)">')
-_STEP = re.compile(r'name="etape" type="hidden" value="(\d+)"')
 
 
 def _ids(page: Any) -> list[str]:
     return _ROW_ID.findall(text(page))
-
-
-def _first(path: Path, state: RequestState) -> str:
-    with open_store(path) as store:
-        return next(s.id for s in store.summaries([state]))
-
-
-def _post(client: FlaskClient, rid: str, action: str, **data: str) -> Any:
-    page = client.get(f"/demandes/{rid}")
-    token = csrf_token(client, f"/demandes/{rid}")
-    step = _STEP.search(text(page))
-    assert step is not None
-    data.setdefault("etape", step.group(1))
-    return client.post(f"/demandes/{rid}/{action}", data={"csrf_token": token, **data})
-
-
-def _messages(page: Any) -> str:
-    return " ".join(re.findall(r'class="message message-\w+"[^>]*>([^<]*)<', text(page)))
 
 
 # ------------------------------------------------------------------------------------------
@@ -184,13 +174,7 @@ def test_pagination_reads_listing_lines_not_whole_requests() -> None:
     ]  # fmt: skip
     register.add_requests(items)
     create_user(store, "lea", "lecture", PASSWORD, actor="t", hasher=FAST_HASHER)
-    app = create_app(
-        store,
-        policy,
-        config={"SECRET_KEY": "s" * 40, "MT_ACCESS_HASHER": FAST_HASHER,
-                "MT_ACCESS_TODAY": lambda: TODAY},
-    )  # fmt: skip
-    with app.test_client() as client:
+    with memory_app(store, policy).test_client() as client:
         login(client, "lea")
         store.full_reads = 0
         first = client.get("/demandes")
@@ -215,7 +199,7 @@ def test_pagination_reads_listing_lines_not_whole_requests() -> None:
 def test_a_request_page_shows_identity_qualification_history_and_position(
     client: FlaskClient, register_file: Path
 ) -> None:
-    rid = _first(register_file, RequestState.WAITING)
+    rid = first_in(register_file, RequestState.WAITING)
     with open_store(register_file) as store:
         identity = store.get_identity(rid)
     assert identity is not None
@@ -237,80 +221,64 @@ def test_the_lifecycle_actions_go_through_the_register(
     client: FlaskClient, register_file: Path
 ) -> None:
     login(client, "claire")
-    received = _first(register_file, RequestState.RECEIVED)
-    response = _post(client, received, "accuser", commentaire="courrier envoyé")
+    received = first_in(register_file, RequestState.RECEIVED)
+    response = post_action(client, received, "accuser", commentaire="courrier envoyé")
     assert response.status_code == 303
-    assert "Accusé de réception enregistré." in _messages(client.get(f"/demandes/{received}"))
-    _post(client, received, "confirmer")
+    assert "Accusé de réception enregistré." in messages(client.get(f"/demandes/{received}"))
+    post_action(client, received, "confirmer")
+    file = stored_file(register_file, received)
+    assert file.state is RequestState.WAITING
+    assert file.history[1].comment == "courrier envoyé"
+    post_action(client, received, "contact", resultat="injoignable")
+    assert stored_file(register_file, received).contact_attempts == 1
     with open_store(register_file) as store:
-        file = store.get_file(received)
-        assert file is not None
-        assert file.state is RequestState.WAITING
-        assert file.history[1].comment == "courrier envoyé"
-    _post(client, received, "contact", resultat="injoignable")
-    with open_store(register_file) as store:
-        file = store.get_file(received)
-        assert file is not None
-        assert file.contact_attempts == 1
         register = Register(store, load_policy("voironnais"))
         places = places_by_physician(register, TODAY)
     free = next((pid for pid, p in places.items() if p.left > 0), None)
     if free is not None:
-        _post(client, received, "proposer", medecin=free)
-        with open_store(register_file) as store:
-            file = store.get_file(received)
-            assert file is not None
-            assert file.proposed_to == {free}
-        _post(client, received, "annuler-proposition", medecin=free, commentaire="erreur")
-    _post(client, received, "cloturer", motif="autre-solution")
-    with open_store(register_file) as store:
-        file = store.get_file(received)
-        assert file is not None
-        assert file.state is RequestState.EXITED
+        post_action(client, received, "proposer", medecin=free)
+        assert stored_file(register_file, received).proposed_to == {free}
+        post_action(client, received, "annuler-proposition", medecin=free, commentaire="erreur")
+    post_action(client, received, "cloturer", motif="autre-solution")
+    assert stored_file(register_file, received).state is RequestState.EXITED
 
 
 def test_cancelling_a_proposal_needs_a_reason(client: FlaskClient, register_file: Path) -> None:
-    rid = _first(register_file, RequestState.PROPOSED)
-    with open_store(register_file) as store:
-        before = store.get_file(rid)
-    assert before is not None
+    rid = first_in(register_file, RequestState.PROPOSED)
+    before = stored_file(register_file, rid)
     login(client, "claire")
     pid = sorted(before.proposed_to)[0]
-    response = _post(client, rid, "annuler-proposition", medecin=pid)
+    response = post_action(client, rid, "annuler-proposition", medecin=pid)
     assert response.status_code == 400
     assert "Indiquez le motif." in text(response)
-    done = _post(client, rid, "annuler-proposition", medecin=pid, commentaire="doublon")
+    done = post_action(client, rid, "annuler-proposition", medecin=pid, commentaire="doublon")
     assert done.status_code == 303
-    with open_store(register_file) as store:
-        after = store.get_file(rid)
-        assert after is not None
-        assert pid not in after.proposed_to
+    assert pid not in stored_file(register_file, rid).proposed_to
 
 
 def test_an_event_the_state_forbids_is_refused_in_french(
     client: FlaskClient, register_file: Path
 ) -> None:
-    rid = _first(register_file, RequestState.WAITING)
-    with open_store(register_file) as store:
-        before = len(store.transitions(rid))
+    rid = first_in(register_file, RequestState.WAITING)
+    before = steps(register_file, rid)
     login(client, "claire")
-    _post(client, rid, "accuser")
-    shown = _messages(client.get(f"/demandes/{rid}")).replace("&#39;", "'")
+    post_action(client, rid, "accuser")
+    shown = messages(client.get(f"/demandes/{rid}"))
     assert "Impossible : la demande est « en liste d'attente »" in shown
+    assert steps(register_file, rid) == before
     with open_store(register_file) as store:
-        assert len(store.transitions(rid)) == before
-        assert not [r for r in store.audit_entries(subject=rid) if r.action.startswith("demande.")]
+        assert not request_audits(store, rid)
 
 
 def test_erasure_needs_the_id_typed_again(client: FlaskClient, register_file: Path) -> None:
-    rid = _first(register_file, RequestState.WAITING)
+    rid = first_in(register_file, RequestState.WAITING)
     login(client, "claire")
-    wrong = _post(client, rid, "effacer", confirmation="autre")
+    wrong = post_action(client, rid, "effacer", confirmation="autre")
     assert wrong.status_code == 400
     assert "rien n'a été effacé" in text(wrong).replace("&#39;", "'")
     with open_store(register_file) as store:
         assert store.erased_on(rid) is None
-    right = _post(client, rid, "effacer", confirmation=rid)
+    right = post_action(client, rid, "effacer", confirmation=rid)
     assert right.status_code == 303
     with open_store(register_file) as store:
         assert store.erased_on(rid) == TODAY
@@ -320,12 +288,9 @@ def test_erasure_needs_the_id_typed_again(client: FlaskClient, register_file: Pa
 
 
 def test_a_stale_page_changes_nothing(client: FlaskClient, register_file: Path) -> None:
-    rid = _first(register_file, RequestState.RECEIVED)
+    rid = first_in(register_file, RequestState.RECEIVED)
     login(client, "claire")
-    page = client.get(f"/demandes/{rid}")
-    step = _STEP.search(text(page))
-    assert step is not None
-    token = csrf_token(client, f"/demandes/{rid}")
+    _, token, step = request_form(client, rid)
     # meanwhile, another coordinator acknowledges it
     with open_store(register_file) as store:
         Register(store, load_policy("voironnais")).acknowledge(rid, TODAY)
@@ -333,17 +298,15 @@ def test_a_stale_page_changes_nothing(client: FlaskClient, register_file: Path) 
         audit_before = len(store.audit_entries())
     response = client.post(
         f"/demandes/{rid}/cloturer",
-        data={"csrf_token": token, "etape": step.group(1), "motif": "retrait"},
+        data={"csrf_token": token, "etape": step, "motif": "retrait"},
     )
     assert response.status_code == 303
     shown = client.get(f"/demandes/{rid}")
     assert "Cette demande a changé depuis" in text(shown)
     assert STALE_MESSAGE.startswith("Cette demande a changé depuis")
+    assert stored_file(register_file, rid).state is RequestState.ACKNOWLEDGED
+    assert steps(register_file, rid) == before
     with open_store(register_file) as store:
-        file = store.get_file(rid)
-        assert file is not None
-        assert file.state is RequestState.ACKNOWLEDGED
-        assert len(store.transitions(rid)) == before
         new = store.audit_entries()[: len(store.audit_entries()) - audit_before]
         assert all(not r.action.startswith("demande.") for r in new)
 
@@ -354,26 +317,20 @@ def test_a_stale_cancellation_whose_gp_answered_meanwhile_is_called_stale(
     """The GP answered between the page and the cancellation: the GP is no longer a choice of
     the form, and the user is told the request changed (not « le formulaire contient des
     erreurs »); nothing is recorded."""
-    rid = _first(register_file, RequestState.PROPOSED)
+    rid = first_in(register_file, RequestState.PROPOSED)
     login(client, "claire")
-    page = client.get(f"/demandes/{rid}")
-    step = _STEP.search(text(page))
-    assert step is not None
-    token = csrf_token(client, f"/demandes/{rid}")
+    _, token, step = request_form(client, rid)
+    gp = sorted(stored_file(register_file, rid).proposed_to)[0]
     with open_store(register_file) as store:
-        file = store.get_file(rid)
-        assert file is not None
-        gp = sorted(file.proposed_to)[0]
         Register(store, load_policy("voironnais")).answer(rid, gp, TODAY, accepted=False)
         before = len(store.transitions(rid))
     response = client.post(
         f"/demandes/{rid}/annuler-proposition",
-        data={"csrf_token": token, "etape": step.group(1), "medecin": gp, "commentaire": "x"},
+        data={"csrf_token": token, "etape": step, "medecin": gp, "commentaire": "x"},
     )
     assert response.status_code == 303
-    assert "Cette demande a changé depuis" in _messages(client.get(f"/demandes/{rid}"))
-    with open_store(register_file) as store:
-        assert len(store.transitions(rid)) == before
+    assert "Cette demande a changé depuis" in messages(client.get(f"/demandes/{rid}"))
+    assert steps(register_file, rid) == before
 
 
 def test_the_dashboard_alerts_are_current_and_the_month_figures_lag_a_minute_at_most(
@@ -388,7 +345,7 @@ def test_the_dashboard_alerts_are_current_and_the_month_figures_lag_a_minute_at_
     clock.advance(seconds=90)
     unchanged = text(client.get("/"))  # nothing changed: the figures are not computed again
     assert "chiffres du mois calculés le 16/03/2026 à 09:00 UTC" in unchanged
-    received = _first(register_file, RequestState.RECEIVED)
+    received = first_in(register_file, RequestState.RECEIVED)
     with open_store(register_file) as store:  # another process writes: the alerts see it
         Register(store, load_policy("voironnais")).acknowledge(received, TODAY)
     page = text(client.get("/"))
@@ -397,9 +354,9 @@ def test_the_dashboard_alerts_are_current_and_the_month_figures_lag_a_minute_at_
     assert int(later.group(1)) == int(before.group(1)) - 1
     assert "chiffres du mois calculés le 16/03/2026 à 09:01 UTC" in page  # changed: again
     # an action through the pages: the alerts at once, the month's figures within a minute
-    other = _first(register_file, RequestState.RECEIVED)
+    other = first_in(register_file, RequestState.RECEIVED)
     clock.advance(seconds=30)
-    _post(client, other, "accuser")
+    post_action(client, other, "accuser")
     page = text(client.get("/"))
     after = count.search(page)
     assert after is not None
@@ -410,9 +367,9 @@ def test_the_dashboard_alerts_are_current_and_the_month_figures_lag_a_minute_at_
 
 
 def test_wtforms_own_messages_are_french(client: FlaskClient, register_file: Path) -> None:
-    rid = _first(register_file, RequestState.WAITING)
+    rid = first_in(register_file, RequestState.WAITING)
     login(client, "claire")
-    response = _post(client, rid, "proposer", medecin="MG-INCONNU")
+    response = post_action(client, rid, "proposer", medecin="MG-INCONNU")
     assert response.status_code == 400
     assert "N&#39;est pas un choix valide." in text(response)
     token = csrf_token(client, "/")

@@ -3,7 +3,6 @@ and line, through the API and the command line, within bounded time and memory."
 
 from __future__ import annotations
 
-import io
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -19,8 +18,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import mt_access
+from cli_support import run as cli
 from mt_access import PolicyError
-from mt_access.cli import main
 from mt_access.plugins import collect_criterion_kinds, collect_routers, get_plugin_manager
 from mt_access.policy import policy_from_mapping
 from mt_access.yamlread import (
@@ -42,12 +41,6 @@ EXPECTED: dict[str, dict[str, object]] = parse_yaml(
 def test_every_corpus_file_has_an_expectation() -> None:
     files = {p.name for p in CORPUS.glob("*.yaml")} - {"expected.yaml"}
     assert files == set(EXPECTED)
-
-
-def cli(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(args), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

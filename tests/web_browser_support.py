@@ -23,7 +23,6 @@ all. Without Chromium or Playwright the tests are skipped, unless
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import threading
@@ -33,28 +32,26 @@ from typing import Any
 
 import pytest
 
-REQUIRED = os.environ.get("MT_ACCESS_REQUIRE_CHROMIUM") == "1"
-"""CI: a missing browser, Playwright or axe-core fails the tests instead of skipping them
-(a missing Python module then fails at import, as a collection error)."""
+from chromium_support import REQUIRED, artefacts_dir, chromium_path
 
 pytest.importorskip("flask")
 pytest.importorskip("flask_wtf")
 pytest.importorskip("argon2")
-if not REQUIRED:  # (the imports below then follow a condition: noqa E402)
+if not REQUIRED:  # CI: a missing Python module fails at import, as a collection error
     pytest.importorskip("playwright")
     pytest.importorskip("axe_playwright_python")
 
-from axe_playwright_python.base import AXE_SCRIPT  # noqa: E402
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright  # noqa: E402
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server  # noqa: E402
+from axe_playwright_python.base import AXE_SCRIPT
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from mt_access.loading import load_policy  # noqa: E402
-from mt_access.register import Register  # noqa: E402
-from mt_access.store.sqlite import SQLiteStore  # noqa: E402
-from mt_access.transitions import Event  # noqa: E402
-from mt_access.web.pages import PAGE_SIZE  # noqa: E402
-from mt_access.web.request_pages import STALE_MESSAGE  # noqa: E402
-from web_support import PASSWORD, TODAY, USERS, Clock, build_register, make_app  # noqa: E402
+from mt_access.loading import load_policy
+from mt_access.register import Register
+from mt_access.store.sqlite import SQLiteStore
+from mt_access.transitions import Event
+from mt_access.web.pages import PAGE_SIZE
+from mt_access.web.request_pages import STALE_MESSAGE
+from web_support import PASSWORD, TODAY, USERS, Clock, build_register, make_app
 
 __all__ = [
     "CHROMIUM_FLAGS",
@@ -96,29 +93,6 @@ BLOCKING_IMPACTS = frozenset({"serious", "critical"})
 TIMEOUT_MS = 15_000
 """Playwright's wait for one navigation or element (generous: the machine is shared)."""
 VIEWPORT = {"width": 1280, "height": 900}
-
-
-def chromium_path() -> str:
-    """Debian's Chromium (Playwright's own browser download is not used); skips the test
-    where it is absent, or fails it if :data:`REQUIRED`."""
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        reason = (
-            "Chromium absent : tests du navigateur non exécutés (apt-get install chromium) / "
-            "Chromium not found: browser tests skipped"
-        )
-        if REQUIRED:
-            pytest.fail(reason + " ; MT_ACCESS_REQUIRE_CHROMIUM=1 l'exige")
-        pytest.skip(reason)
-    return found
-
-
-def artefacts_dir(fallback: Path) -> Path:
-    """Where screenshots go: ``$MT_ACCESS_ARTEFACTS/web``, else ``fallback``."""
-    folder = os.environ.get("MT_ACCESS_ARTEFACTS")
-    path = Path(folder) / "web" if folder else fallback
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 # ------------------------------------------------------------------------------------------
@@ -408,7 +382,7 @@ def visits(
 ) -> Iterator[OpenVisit]:
     """The body of :func:`open_visit`, for a fixture opening visits on another served
     register than :func:`live`'s (e.g. one with another policy)."""
-    folder = artefacts_dir(tmp_path)
+    folder = artefacts_dir(tmp_path, "web")
     opened: list[Visit] = []
 
     def open_one(who: str) -> Visit:
