@@ -498,7 +498,9 @@ def test_the_integrity_check_finds_damaged_rows(path: Path) -> None:
         "INSERT INTO transitions (request_id, on_date, event, to_state, actor) "
         "VALUES ('R0', '2026-03-02', 'receive', 'received', 'coordinator')"
     )
-    conn.execute("INSERT INTO runs VALUES (5, '2026-03-16', '2026-03', 'voironnais', 0, 0, 0, 0, 1)")
+    conn.execute(
+        "INSERT INTO runs VALUES (5, '2026-03-16', '2026-03', 'voironnais', 0, 0, 0, 0, 1)"
+    )
     conn.close()
 
     store = SQLiteStore(path)

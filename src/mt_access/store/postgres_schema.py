@@ -564,6 +564,12 @@ INSERT_TRANSITION = (
 DATA_VERSION_QUERY = "SELECT data_changes FROM mt_access.registers WHERE cpts = %s"
 """What :meth:`~mt_access.store.postgres.PostgresStore.data_version` reads: the CPTS's
 counter of data changes, kept by the schema's triggers (version 10)."""
+PHYSICIAN_REQUESTS = (
+    "SELECT DISTINCT request_id FROM mt_access.transitions WHERE cpts = %s "
+    "AND physician_id = %s AND on_date >= %s ORDER BY request_id"
+)
+"""The requests of a GP's transitions from a date (``physician_requests``; parameters: the
+CPTS, the GP, the first date): read in the index ``transitions_by_physician`` (version 12)."""
 PHYSICIANS_VERSION_QUERY = "SELECT gp_changes FROM mt_access.registers WHERE cpts = %s"
 """What :meth:`~mt_access.store.postgres.PostgresStore.physicians_version` reads: the CPTS's
 counter of GP changes (schema version 11)."""
