@@ -501,6 +501,11 @@ def test_the_integrity_check_finds_damaged_rows(path: Path) -> None:
     conn.execute(
         "INSERT INTO runs VALUES (5, '2026-03-16', '2026-03', 'voironnais', 0, 0, 0, 0, 1)"
     )
+    # A transition recorded by a run the register does not know.
+    conn.execute(
+        "INSERT INTO transitions (request_id, on_date, event, to_state, actor, run) "
+        "VALUES ('R1', '2026-03-16', 'orient', 'waiting', 'system', 7)"
+    )
     conn.close()
 
     store = SQLiteStore(path)
@@ -514,6 +519,7 @@ def test_the_integrity_check_finds_damaged_rows(path: Path) -> None:
     assert any("second placement actif" in p and "R2" in p for p in problems), text
     assert any("transitions" in p and "requests" in p for p in problems), text
     assert any("numéro 5" in p for p in problems), text
+    assert "transitions : appariement n° 7 inconnu de la table runs" in problems, text
     assert NAME not in text  # ids only, never the patient
     # Reading the damaged value fails cleanly, naming the operation but not the value.
     with pytest.raises(StoreError, match="illisible"):
