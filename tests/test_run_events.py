@@ -101,6 +101,13 @@ def test_two_runs_of_the_same_day_each_have_their_own_letters(
     runs = {t.request_id: t.run for t in register.store.transitions() if t.event is Event.PROPOSE}
     assert runs == {"R1": 1, "R2": 1, "R3": 2}
     assert {t.run for t in register.store.transitions() if t.event is not Event.PROPOSE} == {None}
+    if kind == "postgresql":  # the server refuses to change it, as SQLite's trigger does
+        conninfo, _ = split_url(request.getfixturevalue("pg_url"))
+        with (
+            psycopg.connect(conninfo, autocommit=True) as conn,
+            pytest.raises(psycopg.Error, match="seul l'effacement des commentaires"),
+        ):
+            conn.execute("UPDATE mt_access.transitions SET run = 1 WHERE run = 2")
 
 
 # --------------------------------------------------------------------------------------------
