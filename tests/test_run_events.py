@@ -24,7 +24,12 @@ from mt_access.store import MemoryStore, SQLiteStore, Store, codec, codec_record
 from mt_access.store.migrations import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 from mt_access.store.postgres import PostgresStore
 from mt_access.store.postgres_errors import split_url
+from mt_access.store.postgres_schema import INSERT_IDENTITY as PG_INSERT_IDENTITY
+from mt_access.store.postgres_schema import INSERT_LEDGER as PG_INSERT_LEDGER
+from mt_access.store.postgres_schema import INSERT_PHYSICIAN as PG_INSERT_PHYSICIAN
+from mt_access.store.postgres_schema import INSERT_REQUEST as PG_INSERT_REQUEST
 from mt_access.store.postgres_schema import PHYSICIAN_REQUESTS as PG_PHYSICIAN_REQUESTS
+from mt_access.store.postgres_schema import POSTGRES_SCHEMA_VERSION, STEPS
 from mt_access.store.sqlite_schema import (
     INSERT_IDENTITY,
     INSERT_LEDGER,
@@ -32,6 +37,7 @@ from mt_access.store.sqlite_schema import (
     INSERT_REQUEST,
     PHYSICIAN_REQUESTS,
 )
+from pg_server import Server
 
 D1 = dt.date(2026, 3, 2)
 D2 = dt.date(2026, 3, 3)
@@ -193,6 +199,77 @@ def test_a_proposal_by_hand_is_not_a_runs_letter(policy: mt_access.Policy) -> No
     mine = [t for t in register.store.transitions("R2") if t.event is Event.PROPOSE]
     assert [(t.actor, t.run) for t in mine] == [(Actor.COORDINATOR, None)]
     assert _proposed(register, 1) == {"R1"}
+
+
+def test_a_version_11_postgresql_register_gets_the_run_numbers(
+    pg_server: Server, policy: mt_access.Policy
+) -> None:
+    """Step 12 on a database written at version 11: its run is untagged, its events keep no
+    run number and are found by the run's date; a later run of that day finds its own."""
+    before = Register(MemoryStore(), policy)
+    _gps(before)
+    for rid in ("R1", "R2"):
+        _waiting(before, rid)
+    before.run_match(RUN)
+    source = before.store
+    name = f"v11_{id(pg_server)}"
+    pg_server.admin(f"CREATE DATABASE {name} TEMPLATE template0")
+    try:
+        url = pg_server.url(name)
+        conninfo, _ = split_url(url)
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            assert [version for version, _ in STEPS[:4]] == [8, 9, 10, 11]
+            for _, statements in STEPS[:4]:  # version 11 as released
+                for statement in statements:
+                    conn.execute(statement)
+            conn.execute(
+                "INSERT INTO mt_access.schema_info (format, version) VALUES (%s, 11)",
+                ("mt-access register",),
+            )
+            conn.execute("INSERT INTO mt_access.registers (cpts) VALUES ('lille')")
+            conn.execute("SET mt_access.cpts = 'lille'")
+            for physician in source.physicians():
+                conn.execute(PG_INSERT_PHYSICIAN, ("lille", *codec.physician_row(physician)))
+            for entry in source.ledger_entries():
+                conn.execute(PG_INSERT_LEDGER, ("lille", *codec.ledger_row(entry)))
+            files = source.get_files([s.id for s in source.summaries()])
+            for rid, file in files.items():
+                request = source.get_request(rid)
+                identity = source.get_identity(rid)
+                assert request is not None
+                assert identity is not None
+                row = (*codec.request_row(request), *codec.file_row(file))
+                conn.execute(PG_INSERT_REQUEST, ("lille", rid, *row))
+                conn.execute(PG_INSERT_IDENTITY, ("lille", rid, *codec.identity_row(identity)))
+            columns = codec.TRANSITION_COLUMNS[:-1]  # no run before version 12
+            marks = ", ".join(["%s"] * (1 + len(columns)))
+            insert = f"INSERT INTO mt_access.transitions (cpts, {', '.join(columns)}) "
+            for t in source.transitions():
+                conn.execute(f"{insert} VALUES ({marks})", ("lille", *codec.transition_row(t)[:-1]))
+            runs = codec_records.RUN_COLUMNS[:-1]  # no tagged before version 12
+            for run in source.runs():
+                conn.execute(
+                    f"INSERT INTO mt_access.runs (cpts, {', '.join(runs)}) "
+                    f"VALUES ({', '.join(['%s'] * (1 + len(runs)))})",
+                    ("lille", *codec_records.run_row(run)[:-1]),
+                )
+        with PostgresStore(url + "?cpts=lille") as store:
+            assert store.schema_version == POSTGRES_SCHEMA_VERSION == 12
+            assert store.integrity_check() == []
+            assert [(r.number, r.tagged) for r in store.runs()] == [(1, False)]
+            assert {t.run for t in store.transitions()} == {None}
+            register = Register(store, policy)
+            assert _proposed(register, 1) == {"R1", "R2"}
+            _waiting(register, "R3")
+            assert register.run_match(RUN).record.tagged
+            assert _proposed(register, 2) == {"R3"}
+            assert _proposed(register, 1) == {"R1", "R2"}
+            assert store.integrity_check() == []
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            found = conn.execute("SELECT to_regclass('mt_access.transitions_by_physician')")
+            assert found.fetchone() == ("mt_access.transitions_by_physician",)
+    finally:
+        pg_server.drop_database(name)
 
 
 # --------------------------------------------------------------------------------------------
