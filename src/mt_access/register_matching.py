@@ -149,7 +149,8 @@ class MatchRuns(RegisterBase):
 
     def _commit(self, on: dt.date, result: MatchResult, late: list[str]) -> MatchRun:
         assert self._ledger is not None
-        number = len(self.store.runs()) + 1
+        runs = self.store.runs()  # numbered as the store numbers it: after the last one
+        number = (runs[-1].number if runs else 0) + 1
         touched: set[str] = {p.request_id for p in result.placements}
         touched |= {o.request_id for o in result.orientations}
         touched |= {r.request_id for r in result.rejected}
