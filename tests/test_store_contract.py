@@ -1078,6 +1078,7 @@ def transitions(draw: st.DrawFn, request_id: str) -> Transition:
         draw(st.none() | st.sampled_from(ExitReason)),
         draw(st.lists(st.integers(1, 40), max_size=3)),
         draw(st.none() | _texts),
+        draw(st.none() | st.integers(1, 2**63 - 1)),  # the run that recorded it
     )
 
 
