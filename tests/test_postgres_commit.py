@@ -272,10 +272,12 @@ def test_a_version_9_database_gets_the_data_counter(pg_server: Server) -> None:
         with psycopg.connect(conninfo, autocommit=True) as conn:
             conn.execute("SET mt_access.cpts = 'lille'")
             from mt_access.store import codec
-            from mt_access.store.postgres_schema import (
-                INSERT_IDENTITY,
-                INSERT_REQUEST,
-                INSERT_TRANSITION,
+            from mt_access.store.postgres_schema import INSERT_IDENTITY, INSERT_REQUEST
+
+            v9_columns = codec.TRANSITION_COLUMNS[:-1]  # no run before version 12
+            insert_v9_transition = (
+                f"INSERT INTO mt_access.transitions (cpts, {', '.join(v9_columns)}) "
+                f"VALUES ({', '.join(['%s'] * (1 + len(v9_columns)))})"
             )
 
             conn.execute(
@@ -283,7 +285,7 @@ def test_a_version_9_database_gets_the_data_counter(pg_server: Server) -> None:
             )
             conn.execute(INSERT_IDENTITY, ("lille", "R1", *codec.identity_row(PatientIdentity())))
             for t in file.history:
-                conn.execute(INSERT_TRANSITION, ("lille", *codec.transition_row(t)))
+                conn.execute(insert_v9_transition, ("lille", *codec.transition_row(t)[:-1]))
         with PostgresStore(url + "?cpts=lille") as upgraded:
             assert upgraded.schema_version == POSTGRES_SCHEMA_VERSION
             assert upgraded.get_file("R1") == file
@@ -347,7 +349,7 @@ def test_a_version_10_database_gets_the_physicians_counter(pg_server: Server) ->
             ("mt-access register",))  # fmt: skip
         sql(url, "INSERT INTO mt_access.registers (cpts) VALUES ('lille')")
         with PostgresStore(url + "?cpts=lille") as upgraded:
-            assert upgraded.schema_version == POSTGRES_SCHEMA_VERSION == 11
+            assert upgraded.schema_version == POSTGRES_SCHEMA_VERSION
             version = upgraded.physicians_version()
             data = upgraded.data_version()
             with upgraded.transaction():

@@ -148,8 +148,8 @@ def test_a_version_5_register_is_upgraded_with_empty_answers(tmp_path: Path) -> 
         (request.id, *codec.request_row(request)[: len(columns)], *codec.file_row(file)),
     )
     conn.execute("INSERT INTO identities VALUES (?, '', '', '', '', '', '', '')", ("R1",))
-    # a version 5 file has no transitions.resource column (version 7)
-    t_columns = [c for c in codec.TRANSITION_COLUMNS if c != "resource"]
+    # a version 5 file has no transitions.resource column (version 7) nor run (version 10)
+    t_columns = [c for c in codec.TRANSITION_COLUMNS if c not in ("resource", "run")]
     t_row = dict(zip(codec.TRANSITION_COLUMNS, codec.transition_row(file.history[0]), strict=True))
     conn.execute(
         f"INSERT INTO transitions ({', '.join(t_columns)}) "

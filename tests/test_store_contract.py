@@ -980,6 +980,35 @@ def test_runs_are_numbered_in_commit_order(store: Store) -> None:
     assert store.runs() == [first, second, third]
 
 
+def test_the_run_of_a_transition_and_a_runs_tag_are_kept(store: Store) -> None:
+    """``Transition.run`` (the match run that recorded the event) and ``RunRecord.tagged``
+    round-trip, through one file's save and several files' at once."""
+    populate(store)
+    files = store.get_files(["R1", "R2"])
+    proposed = files["R1"].propose("MG2", D3, Actor.SYSTEM)
+    one = attrs.evolve(proposed, history=(*files["R1"].history, attrs.evolve(
+        proposed.history[-1], run=4)))  # fmt: skip
+    with store.transaction():
+        store.save_file(one, 1)
+    assert store.transitions("R1")[-1].run == 4
+    assert store.get_files(["R1"]) == {"R1": one}
+    two = [
+        (attrs.evolve(f, history=(*f.history[:-1], attrs.evolve(f.history[-1], run=n))), 1)
+        for f, n in ((one.orient(D3, Actor.SYSTEM), 5), (files["R2"].orient(D3), None))
+    ]
+    with store.transaction():
+        store.save_files(two)
+    assert [t.run for t in store.transitions("R1")[-2:]] == [4, 5]
+    assert store.transitions("R2")[-1].run is None
+    assert store.get_files(["R1", "R2"]) == {f.id: f for f, _ in two}
+    assert {t.run for t in store.transitions()} == {None, 4, 5}
+    with store.transaction():
+        old = store.add_run(RunRecord(0, D2, "2026-03", "x", 0, 0, 0, 0, tagged=False))
+        new = store.add_run(RunRecord(0, D2, "2026-03", "x", 0, 0, 0, 0))
+    assert (old.tagged, new.tagged) == (False, True)
+    assert store.runs()[-2:] == [old, new]
+
+
 # --------------------------------------------------------------------------------------------
 # Round trips of arbitrary values through the SQLite file (Hypothesis)
 
@@ -1049,6 +1078,7 @@ def transitions(draw: st.DrawFn, request_id: str) -> Transition:
         draw(st.none() | st.sampled_from(ExitReason)),
         draw(st.lists(st.integers(1, 40), max_size=3)),
         draw(st.none() | _texts),
+        draw(st.none() | st.integers(1, 2**63 - 1)),  # the run that recorded it
     )
 
 

@@ -74,7 +74,7 @@ def raw(path: Path) -> sqlite3.Connection:
 
 def test_a_new_register(path: Path) -> None:
     with SQLiteStore.open(path) as store:
-        assert store.schema_version == SCHEMA_VERSION == 9
+        assert store.schema_version == SCHEMA_VERSION == 10
         assert store.path == path
         assert not store.readonly
         assert store.count_requests() == 0
@@ -294,7 +294,7 @@ def test_a_version_4_register_gets_the_gps_contact_columns(path: Path) -> None:
         notes="rendez-vous en ligne",
     )
     with SQLiteStore(path) as store:
-        assert store.schema_version == SCHEMA_VERSION == 9
+        assert store.schema_version == SCHEMA_VERSION == 10
         assert store.get_physician("MG1") == doc("MG1", rpps="10001234567")
         assert store.physicians()[0].contact == PracticeContact()
         assert store.integrity_check() == []
@@ -498,7 +498,14 @@ def test_the_integrity_check_finds_damaged_rows(path: Path) -> None:
         "INSERT INTO transitions (request_id, on_date, event, to_state, actor) "
         "VALUES ('R0', '2026-03-02', 'receive', 'received', 'coordinator')"
     )
-    conn.execute("INSERT INTO runs VALUES (5, '2026-03-16', '2026-03', 'voironnais', 0, 0, 0, 0)")
+    conn.execute(
+        "INSERT INTO runs VALUES (5, '2026-03-16', '2026-03', 'voironnais', 0, 0, 0, 0, 1)"
+    )
+    # A transition recorded by a run the register does not know.
+    conn.execute(
+        "INSERT INTO transitions (request_id, on_date, event, to_state, actor, run) "
+        "VALUES ('R1', '2026-03-16', 'orient', 'waiting', 'system', 7)"
+    )
     conn.close()
 
     store = SQLiteStore(path)
@@ -512,6 +519,7 @@ def test_the_integrity_check_finds_damaged_rows(path: Path) -> None:
     assert any("second placement actif" in p and "R2" in p for p in problems), text
     assert any("transitions" in p and "requests" in p for p in problems), text
     assert any("numéro 5" in p for p in problems), text
+    assert "transitions : appariement n° 7 inconnu de la table runs" in problems, text
     assert NAME not in text  # ids only, never the patient
     # Reading the damaged value fails cleanly, naming the operation but not the value.
     with pytest.raises(StoreError, match="illisible"):

@@ -149,7 +149,8 @@ class MatchRuns(RegisterBase):
 
     def _commit(self, on: dt.date, result: MatchResult, late: list[str]) -> MatchRun:
         assert self._ledger is not None
-        number = len(self.store.runs()) + 1
+        runs = self.store.runs()  # numbered as the store numbers it: after the last one
+        number = (runs[-1].number if runs else 0) + 1
         touched: set[str] = {p.request_id for p in result.placements}
         touched |= {o.request_id for o in result.orientations}
         touched |= {r.request_id for r in result.rejected}
@@ -188,7 +189,7 @@ class MatchRuns(RegisterBase):
         self.store.append_ledger(result.ledger_entries)
         self.store.save_files(
             [
-                (updated[rid], len(updated[rid].history) - len(files[rid].history))
+                _tagged(updated[rid], len(updated[rid].history) - len(files[rid].history), number)
                 for rid in sorted(updated)
             ]
         )
@@ -204,6 +205,7 @@ class MatchRuns(RegisterBase):
                 rejected=len(result.rejected),
             )
         )
+        assert record.number == number, "the run is numbered after the last one"
         return MatchRun(
             result=result,
             record=record,
@@ -212,3 +214,12 @@ class MatchRuns(RegisterBase):
             out_of_scope=tuple(sorted(r.request_id for r in result.rejected)),
             skipped=tuple(late),
         )
+
+
+def _tagged(file: RequestFile, appended: int, number: int) -> tuple[RequestFile, int]:
+    """``file`` with the run's number on its ``appended`` last transitions (those the run
+    made: :func:`mt_access.letters.sending.run_letter_targets` finds a run's letters by it),
+    and ``appended``."""
+    kept = len(file.history) - appended
+    made = tuple(attrs.evolve(t, run=number) for t in file.history[kept:])
+    return attrs.evolve(file, history=(*file.history[:kept], *made)), appended

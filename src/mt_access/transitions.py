@@ -232,6 +232,10 @@ class Transition:
             event (then it meant every person without an outcome).
         resource: the name of the policy's resource the event concerns
             (``resource_involved``, ``resource_answer``), else ``None``.
+        run: the number of the match run that recorded the event (its proposals,
+            orientations, exits out of scope and resources involved), else ``None``: an event
+            recorded by hand, or by a run of a register written before runs were recorded on
+            their events (SQLite schema 10, PostgreSQL schema 12).
     """
 
     request_id: str
@@ -245,6 +249,7 @@ class Transition:
     reason: ExitReason | None = None
     persons: tuple[int, ...] = attrs.field(default=(), converter=_person_numbers)
     resource: str | None = None
+    run: int | None = None
 
     def describe(self) -> str:
         """A French one-line summary, e.g. for a coordinator's history listing."""

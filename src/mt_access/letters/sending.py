@@ -169,8 +169,10 @@ class SendingReport:
 def run_letter_targets(
     register: Register, number: int | None = None
 ) -> tuple[RunRecord, list[tuple[LetterKind, str, str | None]]]:
-    """Which letters a committed match run calls for, found in the register (the events the
-    system recorded on the run's date): a referral file for each proposal (request, GP), an
+    """Which letters a committed match run calls for, found in the register (the events
+    recorded with the run's number; for a run recorded before runs were recorded on their
+    events, :attr:`~mt_access.store.RunRecord.tagged` false, the events the system recorded
+    on the run's date without a run number): a referral file for each proposal (request, GP), an
     orientation letter for each request oriented, a resources letter for each other request a
     resource was involved for; in the order :func:`letters_of_run` writes them.
 
@@ -194,7 +196,10 @@ def run_letter_targets(
     oriented: set[str] = set()
     involved: set[str] = set()
     for t in register.store.transitions():
-        if t.on != chosen.on or t.actor is not Actor.SYSTEM:
+        if chosen.tagged:
+            if t.run != chosen.number:
+                continue
+        elif t.run is not None or t.on != chosen.on or t.actor is not Actor.SYSTEM:
             continue
         if t.event is Event.PROPOSE and t.physician_id is not None:
             proposals.add((t.request_id, t.physician_id))

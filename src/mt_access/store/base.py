@@ -109,6 +109,10 @@ class RunRecord:
         policy_code: the policy used.
         placements, orientations, waiting, rejected: counts of the run's outcomes (requests
             for orientations, waiting and rejected; placements for placements).
+        tagged: the run's number is recorded on the events it made
+            (:attr:`~mt_access.transitions.Transition.run`): its letters are found by its
+            number. ``False`` for a run recorded before (SQLite schema 10, PostgreSQL schema
+            12): its events are found by its date, shared with any run of the same day.
     """
 
     number: int
@@ -119,6 +123,7 @@ class RunRecord:
     orientations: int
     waiting: int
     rejected: int
+    tagged: bool = True
 
 
 @attrs.frozen

@@ -476,6 +476,7 @@ TRANSITION_COLUMNS: tuple[str, ...] = (
     "reason",
     "persons",
     "resource",
+    "run",
 )
 """The columns of a :class:`Transition`, in its fields' order."""
 
@@ -508,12 +509,15 @@ def transition_row(transition: Transition) -> tuple[Any, ...]:
         None if reason is None else reason.value,
         encode_persons(transition.persons),
         transition.resource,
+        transition.run,
     )
 
 
 def decode_transition(row: Row) -> Transition:
     """A :class:`Transition` from a row of :data:`TRANSITION_COLUMNS`."""
-    rid, on, event, origin, target, actor, physician_id, comment, reason, persons, resource = row
+    rid, on, event, origin, target, actor, physician_id, comment, reason, persons, resource, run = (
+        row
+    )
     return Transition(
         rid,
         decode_date(on),
@@ -526,6 +530,7 @@ def decode_transition(row: Row) -> Transition:
         None if reason is None else _EXITS[reason],
         decode_persons(persons),
         resource,
+        None if run is None else int(run),
     )
 
 

@@ -40,6 +40,7 @@ RUN_COLUMNS: tuple[str, ...] = (
     "orientations",
     "waiting",
     "rejected",
+    "tagged",
 )
 """The columns of the ``runs`` table, in :class:`RunRecord`'s fields' order."""
 
@@ -55,14 +56,23 @@ def run_row(run: RunRecord) -> tuple[Any, ...]:
         run.orientations,
         run.waiting,
         run.rejected,
+        int(run.tagged),
     )
 
 
 def decode_run(row: Row) -> RunRecord:
     """A :class:`RunRecord` from a row of :data:`RUN_COLUMNS`."""
-    number, on, month, policy_code, placements, orientations, waiting, rejected = row
+    number, on, month, policy_code, placements, orientations, waiting, rejected, tagged = row
     return RunRecord(
-        number, decode_date(on), month, policy_code, placements, orientations, waiting, rejected
+        number,
+        decode_date(on),
+        month,
+        policy_code,
+        placements,
+        orientations,
+        waiting,
+        rejected,
+        bool(tagged),
     )
 
 

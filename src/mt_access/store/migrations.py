@@ -31,6 +31,7 @@ __all__ = [
     "V7_RESOURCES",
     "V8_SENDINGS",
     "V9_WEB",
+    "V10_RUN_EVENTS",
     "Migration",
 ]
 
@@ -315,6 +316,33 @@ V9_WEB: tuple[str, ...] = (
 """Version 9: the web application's accounts and its audit trail (append-only)."""
 
 
+V10_RUN_EVENTS: tuple[str, ...] = (
+    # The match run that recorded a transition (its number in runs; NULL for an event
+    # recorded by hand, and for every event of an older file). The append-only trigger is
+    # rebuilt so that the new column cannot be changed either.
+    "ALTER TABLE transitions ADD COLUMN run INTEGER",
+    "DROP TRIGGER transitions_append_only_update",
+    """CREATE TRIGGER transitions_append_only_update BEFORE UPDATE ON transitions
+    WHEN NEW.comment <> '' OR NEW.seq IS NOT OLD.seq OR NEW.request_id IS NOT OLD.request_id
+        OR NEW.on_date IS NOT OLD.on_date OR NEW.event IS NOT OLD.event
+        OR NEW.from_state IS NOT OLD.from_state OR NEW.to_state IS NOT OLD.to_state
+        OR NEW.actor IS NOT OLD.actor OR NEW.physician_id IS NOT OLD.physician_id
+        OR NEW.reason IS NOT OLD.reason OR NEW.persons IS NOT OLD.persons
+        OR NEW.resource IS NOT OLD.resource OR NEW.run IS NOT OLD.run
+    BEGIN SELECT RAISE(ABORT, 'transitions : seul l''effacement des commentaires est permis');
+    END""",
+    # Whether a run recorded its number on its transitions: 0 for the runs of an older file,
+    # whose transitions are found by the run's date (shared by two runs of the same day).
+    "ALTER TABLE runs ADD COLUMN tagged INTEGER NOT NULL DEFAULT 0 CHECK (tagged IN (0, 1))",
+    # A GP's requests (Store.physician_requests: the GP portal, the GP's follow-up) without
+    # reading every transition: only the events naming a GP are in the index.
+    """CREATE INDEX transitions_by_physician ON transitions (physician_id, on_date, request_id)
+    WHERE physician_id IS NOT NULL""",
+)
+"""Version 10: the match run each transition was recorded by, whether a run recorded it,
+and the index of the transitions by GP."""
+
+
 def _script(statements: Sequence[str]) -> Migration:
     def run(connection: sqlite3.Connection) -> None:
         for statement in statements:
@@ -333,6 +361,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _script(V7_RESOURCES),
     _script(V8_SENDINGS),
     _script(V9_WEB),
+    _script(V10_RUN_EVENTS),
 )
 """Step ``i`` upgrades a version ``i`` file to version ``i + 1``."""
 

@@ -76,6 +76,7 @@ from mt_access.store.postgres_schema import (
     INSERT_USER,
     NEXT_AUDIT,
     NEXT_RUN,
+    PHYSICIAN_REQUESTS,
     PHYSICIANS_VERSION_QUERY,
     POSTGRES_SCHEMA_VERSION,
     REGISTER_FORMAT,
@@ -412,8 +413,7 @@ class PostgresStore(PostgresConnection):
     def physician_requests(self, physician_id: str, since: dt.date | None = None) -> list[str]:
         with self._guard("lecture des demandes d'un médecin"):
             rows = self._all(
-                "SELECT DISTINCT request_id FROM mt_access.transitions WHERE cpts = %s "
-                "AND physician_id = %s AND on_date >= %s ORDER BY request_id",
+                PHYSICIAN_REQUESTS,
                 (self._cpts, physician_id, "" if since is None else since.isoformat()),
             )
             return [str(row[0]) for row in rows]

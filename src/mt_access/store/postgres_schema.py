@@ -23,7 +23,9 @@ application's accounts and its audit trail (the SQLite file's version 9); versio
 (PostgreSQL only) counts each CPTS's data changes (``registers.data_changes``), kept by
 triggers, for ``PostgresStore.data_version``; version 11 (PostgreSQL only) counts each
 CPTS's GP changes (``registers.gp_changes``) the same way, for
-``PostgresStore.physicians_version``.
+``PostgresStore.physicians_version``; version 12 (the SQLite file's version 10) records the
+match run on the transitions it made (``transitions.run``, ``runs.tagged``) and indexes the
+transitions by GP.
 """
 
 from __future__ import annotations
@@ -87,12 +89,15 @@ def _refuse(name: str, message: str) -> str:
     BEGIN RAISE EXCEPTION USING ERRCODE = 'MTA01', MESSAGE = '{message}'; END $$"""
 
 
-def _erasure_only(table: str, blanked: str, kept: tuple[str, ...], what: str) -> str:
+def _erasure_only(
+    table: str, blanked: str, kept: tuple[str, ...], what: str, create: str = "CREATE"
+) -> str:
     """The function of ``table``'s update trigger: the one change allowed is the erasure's,
-    ``blanked`` emptied with the columns ``kept`` unchanged (``what``: the message's end)."""
+    ``blanked`` emptied with the columns ``kept`` unchanged (``what``: the message's end;
+    ``create``: ``CREATE OR REPLACE`` to redefine it in a later step)."""
     new = ", ".join(f"NEW.{c}" for c in kept)
     old = ", ".join(f"OLD.{c}" for c in kept)
-    return f"""CREATE FUNCTION mt_access.{table}_erasure_only() RETURNS trigger
+    return f"""{create} FUNCTION mt_access.{table}_erasure_only() RETURNS trigger
     LANGUAGE plpgsql AS $$
     BEGIN
         IF NEW.{blanked} <> '' OR ROW({new}) IS DISTINCT FROM ROW({old}) THEN
@@ -117,6 +122,7 @@ _TRANSITION_FIELDS = (
     "persons",
     "resource",
 )
+"""The columns of a transition that an erasure keeps (it blanks the comment), version 8."""
 _SENDING_KEPT = (
     "seq",
     "cpts",
@@ -484,11 +490,37 @@ the GPs' changes per CPTS kept by triggers on ``physicians``, read by
 ``PostgresStore.physicians_version``: a register reads its GPs again only when they changed,
 not after every other client's commit."""
 
+V12_RUN_EVENTS: tuple[str, ...] = (
+    # The match run that recorded a transition (its number in runs; NULL for an event
+    # recorded by hand, and for every event written before this version). The erasure-only
+    # trigger's function is redefined so that the new column cannot be changed either.
+    "ALTER TABLE mt_access.transitions ADD COLUMN run bigint",
+    _erasure_only(
+        "transitions",
+        "comment",
+        (*_TRANSITION_FIELDS, "run"),
+        "seul l''effacement des commentaires",
+        create="CREATE OR REPLACE",
+    ),
+    # Whether a run recorded its number on its transitions: 0 for the runs written before
+    # this version, whose transitions are found by the run's date.
+    """ALTER TABLE mt_access.runs
+        ADD COLUMN tagged integer NOT NULL DEFAULT 0 CHECK (tagged IN (0, 1))""",
+    # A GP's requests (PostgresStore.physician_requests) without reading every transition of
+    # the CPTS: only the events naming a GP are in the index.
+    """CREATE INDEX transitions_by_physician
+        ON mt_access.transitions (cpts, physician_id, on_date, request_id)
+        WHERE physician_id IS NOT NULL""",
+)
+"""Version 12 (the SQLite file's version 10): the match run each transition was recorded by,
+whether a run recorded it, and the index of the transitions by GP."""
+
 STEPS: tuple[tuple[int, tuple[str, ...]], ...] = (
     (8, V8_BASELINE),
     (9, V9_WEB),
     (10, V10_DATA_VERSION),
     (11, V11_PHYSICIANS_VERSION),
+    (12, V12_RUN_EVENTS),
 )
 """``(version reached, statements)`` in order; append a step for a new version."""
 
@@ -532,6 +564,12 @@ INSERT_TRANSITION = (
 DATA_VERSION_QUERY = "SELECT data_changes FROM mt_access.registers WHERE cpts = %s"
 """What :meth:`~mt_access.store.postgres.PostgresStore.data_version` reads: the CPTS's
 counter of data changes, kept by the schema's triggers (version 10)."""
+PHYSICIAN_REQUESTS = (
+    "SELECT DISTINCT request_id FROM mt_access.transitions WHERE cpts = %s "
+    "AND physician_id = %s AND on_date >= %s ORDER BY request_id"
+)
+"""The requests of a GP's transitions from a date (``physician_requests``; parameters: the
+CPTS, the GP, the first date): read in the index ``transitions_by_physician`` (version 12)."""
 PHYSICIANS_VERSION_QUERY = "SELECT gp_changes FROM mt_access.registers WHERE cpts = %s"
 """What :meth:`~mt_access.store.postgres.PostgresStore.physicians_version` reads: the CPTS's
 counter of GP changes (schema version 11)."""
@@ -569,7 +607,7 @@ INSERT_AUDIT = (
 
 FILE_TYPES: tuple[str, ...] = ("text", "text", "text", "text", "bigint", "text", "bigint")
 """The SQL types of :data:`~mt_access.store.codec.FILE_COLUMNS`, in order."""
-TRANSITION_TYPES: tuple[str, ...] = ("text",) * len(codec.TRANSITION_COLUMNS)
+TRANSITION_TYPES: tuple[str, ...] = ("text",) * (len(codec.TRANSITION_COLUMNS) - 1) + ("bigint",)
 """The SQL types of :data:`~mt_access.store.codec.TRANSITION_COLUMNS`, in order."""
 LEDGER_TYPES: tuple[str, ...] = ("text", "text", "text", "text", "bigint", "bigint", "text", "text")
 """The SQL types of :data:`~mt_access.store.codec.LEDGER_COLUMNS`, in order."""

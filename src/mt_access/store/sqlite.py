@@ -73,6 +73,7 @@ from mt_access.store.sqlite_schema import (
     INSERT_REQUEST,
     INSERT_RUN,
     INSERT_TRANSITION,
+    PHYSICIAN_REQUESTS,
     UPDATE_FILE,
     UPDATE_IDENTITY,
     UPDATE_REQUEST,
@@ -350,8 +351,7 @@ class SQLiteStore(SQLiteConnection):
     def physician_requests(self, physician_id: str, since: dt.date | None = None) -> list[str]:
         with self._guard("lecture des demandes d'un médecin"):
             rows = self._connection().execute(
-                # a scan of the transitions (no index by GP): sorted here, twice as fast
-                "SELECT request_id FROM transitions WHERE physician_id = ? AND on_date >= ?",
+                PHYSICIAN_REQUESTS,
                 (physician_id, "" if since is None else since.isoformat()),
             )
             return sorted({row[0] for row in rows.fetchall()})

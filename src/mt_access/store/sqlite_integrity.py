@@ -217,4 +217,10 @@ def _check_runs(conn: Queryable) -> list[str]:
             problems.append(
                 f"passage d'appariement {row[0]} : valeur illisible ({type(exc).__name__})"
             )
+    unknown = conn.execute(
+        "SELECT DISTINCT run FROM transitions WHERE run IS NOT NULL "
+        "AND run NOT IN (SELECT number FROM runs) ORDER BY run"
+    ).fetchall()
+    for (number,) in unknown:
+        problems.append(f"transitions : appariement n° {number} inconnu de la table runs")
     return problems

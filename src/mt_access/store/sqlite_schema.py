@@ -69,6 +69,9 @@ BUMP_PHYSICIANS_VERSION = (
     "ON CONFLICT (key) DO UPDATE SET value = value + 1"
 )
 """At the commit of a transaction that wrote a physician (``physicians_version``)."""
+PHYSICIAN_REQUESTS = "SELECT request_id FROM transitions WHERE physician_id = ? AND on_date >= ?"
+"""The requests of a GP's transitions from a date (``physician_requests``): read in the index
+``transitions_by_physician`` alone (schema 10), in its order (date); sorted by the caller."""
 INSERT_RUN = (
     f"INSERT INTO runs ({RUN_SELECT}) VALUES ({placeholders(len(codec_records.RUN_COLUMNS))})"
 )
