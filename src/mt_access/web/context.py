@@ -87,11 +87,18 @@ class WebSettings:
 
 
 def physicians() -> list[Physician]:
-    """The register's GPs, by id (:func:`by_data`: read again only after a change). Pages
-    showing GPs use it rather than :meth:`Register.physicians`, which reads the whole capacity
-    ledger along with them."""
-    found: list[Physician] = by_data("physicians", lambda: store().physicians())
-    return list(found)
+    """The register's GPs, by id: those kept by the process (:class:`SharedState`, shared with
+    the pages' registers), read again only after a change of the GPs
+    (:meth:`~mt_access.store.base.Store.physicians_version`), not at every change of the data.
+    Pages showing GPs use it rather than :meth:`Register.physicians`, which reads the whole
+    capacity ledger along with them."""
+    shared = settings().shared
+    version = store().physicians_version()  # before reading: what is kept is as new as it
+    found = shared.physicians(version)
+    if found is None:
+        found = {p.id: p for p in store().physicians()}
+        shared.put_physicians(version, found)
+    return [found[pid] for pid in sorted(found)]
 
 
 def settings() -> WebSettings:
