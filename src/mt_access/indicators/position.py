@@ -495,9 +495,11 @@ def _proposed_on(file: RequestFile, day: dt.date) -> frozenset[str]:
 
 
 def read_waiting_list(register: Register, on: dt.date, *, months: int = 6) -> WaitingList:
-    """The register's :class:`WaitingList` on ``on``: reads only the requests in progress
-    (and those exited after ``on``) and those placed in the last ``months`` months, then ranks
-    the waiting list (seconds on a large register: keep it while the register's data does not
+    """The register's :class:`WaitingList` on ``on``: reads the listing lines, then only the
+    requests waiting at the end of ``on`` and those placed in the last ``months`` months (by
+    state), and the files of the requests with an event after ``on`` alone (their state on
+    ``on`` is in their history; the listing line gives the others'), then ranks the waiting
+    list (seconds on a large register: keep it while the register's data does not
     change, :meth:`~mt_access.store.base.Store.data_version`).
 
     Raises:
