@@ -20,9 +20,11 @@ from mt_access.indicators.position import (
     read_waiting_list,
     waiting_position,
 )
+from mt_access.ledger import CapacityLedger
 from mt_access.lifecycle import RequestState
 from mt_access.loading import load_policy
 from mt_access.register import Register
+from mt_access.register_base import SharedState
 from mt_access.store.sqlite import SQLiteStore
 
 MONTH = Month(2026, 3)
@@ -124,3 +126,45 @@ def test_the_waiting_list_after_writes_by_another_connection(
             if received:
                 writer.withdraw(received[0], on, "essai")
         _check_same(store, on)
+
+
+def test_a_contact_attempt_copies_no_ledger_and_a_proposal_sees_the_one_stored(
+    path: Path, template: tuple[Path, dt.date], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pages' registers share the ledger (:class:`SharedState`): after another
+    connection's writes, a contact attempt takes no copy of it, and a proposal then works on
+    the ledger as stored (the same as read whole), places left included."""
+    on = template[1]
+    shared = SharedState()
+    with SQLiteStore(path, create=False) as store:
+        assert Register(store, POLICY, shared=shared).ledger.entries  # kept by the shared state
+        waiting = [s.id for s in store.summaries([RequestState.WAITING])]
+    with SQLiteStore(path, create=False) as other:  # another process: a proposal, a contact
+        writer = Register(other, POLICY)
+        gp = next(p.id for p in writer.physicians() if p.is_available_on(on))
+        writer.change_capacity(gp, on, 50)
+        writer.propose(waiting[0], gp, on, "essai")
+        writer.record_contact(waiting[1], on, False, "essai")
+    copies: list[int] = []
+    plain = CapacityLedger.copy
+
+    def counted(self: CapacityLedger) -> CapacityLedger:
+        copies.append(1)
+        return plain(self)
+
+    monkeypatch.setattr(CapacityLedger, "copy", counted)
+    with SQLiteStore(path, create=False) as store:
+        register = Register(store, POLICY, shared=shared)
+        register.record_contact(waiting[2], on, True, "essai")
+        assert copies == []
+        register.propose(waiting[3], gp, on, "essai")
+        whole = CapacityLedger.from_trusted_entries(store.ledger_entries())
+        assert register.ledger.entries == whole.entries
+        fresh = Register(store, POLICY)
+        assert register.ledger.remaining(gp, Month.of(on)) == fresh.ledger.remaining(
+            gp, Month.of(on)
+        )
+        assert {(s.id, s.proposed_to) for s in store.summaries([RequestState.PROPOSED])} >= {
+            (waiting[0], (gp,)),
+            (waiting[3], (gp,)),
+        }

@@ -64,23 +64,26 @@ class SharedState:
         with self._lock:
             return None if self._ledger is None else self._ledger.copy()
 
-    def advance(
-        self, version: str, entries_after: Callable[[int], Sequence[LedgerEntry]]
-    ) -> CapacityLedger | None:
-        """The kept ledger brought to ``version`` with ``entries_after(its length)`` (the
-        entries recorded since: the ledger is append-only), and a copy of it for the caller;
-        ``None`` when none is kept or those entries do not continue it (it is dropped)."""
+    def advance(self, version: str, entries_after: Callable[[int], Sequence[LedgerEntry]]) -> bool:
+        """Bring the kept ledger to ``version`` with ``entries_after(its length)`` (the
+        entries recorded since: the ledger is append-only); ``False`` when none is kept or
+        those entries do not continue it (it is dropped). Take a copy with :meth:`get`."""
         with self._lock:
             if self._ledger is None:
-                return None
+                return False
             if self._version != version:
                 try:
                     self._ledger.extend_trusted(entries_after(len(self._ledger.entries)))
                 except LedgerError:
                     self._ledger, self._version = None, None
-                    return None
+                    return False
                 self._version = version
-            return self._ledger.copy()
+            return True
+
+    def has(self, version: str) -> bool:
+        """Whether the ledger kept is ``version``'s."""
+        with self._lock:
+            return self._ledger is not None and self._version == version
 
     def put(self, version: str, ledger: CapacityLedger) -> None:
         """Keep a copy of ``ledger`` as read at ``version``."""
@@ -130,7 +133,8 @@ class RegisterBase:
         self.policy = policy
         self.plugin_manager = plugin_manager or policy.plugin_manager
         self._distances = distances
-        self._ledger: CapacityLedger | None = None
+        self._own_ledger: CapacityLedger | None = None
+        self._lent: str | None = None  # the shared ledger's version to copy when first needed
         self._gps: dict[str, Physician] | None = None
         self._gps_due = False
         self._seen_version: str | None = None
@@ -143,21 +147,20 @@ class RegisterBase:
     def _sync(self) -> None:
         # the data version, not ``version``: an audit line or a login changes neither
         version = self.store.data_version()
-        if version != self._seen_version or self._ledger is None:
-            found = None if self._shared is None else self._shared.get(version)
+        if version != self._seen_version or (self._own_ledger is None and self._lent is None):
             # read after the data version (so what is read is at least as new as it) and
             # before the GPs (so they are at least as new as it)
             gps = self.store.physicians_version()
-            if found is not None:
-                self._ledger = found
+            if self._shared is not None and self._shared.has(version):
+                self._ledger, self._lent = None, version  # copied when first needed
             else:
                 # dropped while reading: a failed read leaves no half-extended ledger behind
-                kept, self._ledger = self._ledger, None
-                advanced = None
+                kept, self._ledger = self._own_ledger, None
+                advanced = False
                 if kept is None and self._shared is not None:
                     advanced = self._shared.advance(version, self.store.ledger_entries_after)
-                if advanced is not None:
-                    self._ledger = advanced
+                if advanced:
+                    self._lent = version  # copied when first needed (a contact needs none)
                 else:
                     self._ledger = self._read_ledger(kept)
                     if self._shared is not None:
@@ -191,6 +194,27 @@ class RegisterBase:
     @_physicians.setter
     def _physicians(self, value: dict[str, Physician] | None) -> None:
         self._gps, self._gps_due = value, False
+
+    @property
+    def _ledger(self) -> CapacityLedger | None:
+        """The register's own ledger: a copy of the shared one (:class:`SharedState`) taken
+        when first needed after a change of the data (a contact attempt needs none)."""
+        if self._own_ledger is None and self._lent is not None:
+            self._own_ledger = self._lend()
+            if self._own_ledger is None:  # the shared one moved on: it and entries since
+                self._own_ledger = self._read_ledger(None)
+            self._lent = None
+        return self._own_ledger
+
+    @_ledger.setter
+    def _ledger(self, value: CapacityLedger | None) -> None:
+        self._own_ledger, self._lent = value, None
+
+    def _lend(self) -> CapacityLedger | None:
+        """A copy of the shared ledger at the version lent, if it is still there."""
+        if self._shared is None or self._lent is None:
+            return None
+        return self._shared.get(self._lent)
 
     def _read_ledger(self, kept: CapacityLedger | None) -> CapacityLedger:
         """The ledger as stored: the one kept in memory (or the shared one) with the entries
@@ -234,6 +258,10 @@ class RegisterBase:
     def ledger(self) -> CapacityLedger:
         """A copy of the capacity ledger as recorded."""
         self._sync()
+        if self._own_ledger is None:
+            lent = self._lend()  # a copy of the shared one: no need for a second
+            if lent is not None:
+                return lent
         assert self._ledger is not None
         return self._ledger.copy()
 
