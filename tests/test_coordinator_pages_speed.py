@@ -13,7 +13,11 @@ from typing import Any
 import pytest
 
 from mt_access.calendar import Month
+from mt_access.engine import policy_plugin_manager
 from mt_access.examples import example_register
+from mt_access.indicators.dataset import build_dataset
+from mt_access.indicators.gps import physician_table
+from mt_access.indicators.period import Period
 from mt_access.indicators.position import (
     compute_waiting_position,
     rank_waiting_list,
@@ -168,3 +172,30 @@ def test_a_contact_attempt_copies_no_ledger_and_a_proposal_sees_the_one_stored(
             (waiting[0], (gp,)),
             (waiting[3], (gp,)),
         }
+
+
+@pytest.mark.parametrize("known", [True, False])
+def test_a_gp_s_row_alone_is_the_row_of_the_whole_table(
+    path: Path, template: tuple[Path, dt.date], known: bool
+) -> None:
+    """A GP's follow-up computes that GP's row alone (``only``): the same as in the table of
+    every GP, for each GP and month, also for a GP known only by the ledger."""
+    on = template[1]
+    with SQLiteStore(path, create=False) as store:
+        register = Register(store, POLICY)
+        requests = store.requests(None)
+        files = store.get_files([r.id for r in requests])
+        pm = policy_plugin_manager(POLICY, None)
+        data = build_dataset(requests, files, POLICY, None, pm)
+        ledger = register.ledger
+        gps = register.physicians() if known else []
+        ids = sorted({e.physician_id for e in ledger.entries})
+        for month in (Month.of(on), Month.of(on).previous()):
+            period = Period.month(month)
+            whole, *_ = physician_table(data, period, POLICY, gps, ledger)
+            rows = {row[0]: row for row in whole.rows}
+            for pid in ids:
+                alone, *_ = physician_table(data, period, POLICY, gps, ledger, only=[pid])
+                assert [r for r in alone.rows if r[0] != "total"] == (
+                    [rows[pid]] if pid in rows else []
+                )
