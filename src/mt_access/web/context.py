@@ -62,7 +62,8 @@ class WebSettings:
             the store's :meth:`~mt_access.store.base.Store.data_version` they were computed
             at. One application serves one register (one CPTS): the cache is its own.
         shared: the ledger and GPs read by a page's register, lent (copied) to the next
-            pages' registers while the data does not change.
+            pages' registers: the ledger advanced by the entries recorded since, the GPs
+            kept while no GP changes (:func:`physicians` shares them).
         data_locks: one lock per key of ``data_cache``: threads asking for the same figures
             at once wait for one computation instead of each doing it.
     """
