@@ -25,9 +25,11 @@ from mt_access.lifecycle import RequestState
 from mt_access.loading import load_policy
 from mt_access.register import Register
 from mt_access.register_base import SharedState
+from mt_access.store.sqlite import SQLiteStore
 from mt_access.web import context
 from web_support import (
     TODAY,
+    Clock,
     app,
     client,
     clock,
@@ -43,6 +45,7 @@ __all__ = ["app", "client", "clock", "register_file", "register_template"]
 
 _RANK = re.compile(r"<dd>(\d+) sur (\d+)</dd>")
 _TOTAL = re.compile(r"(\d+) demande\(s\)\.")
+_GPS = re.compile(r"\bMG\d+\b")
 
 
 def _waiting(path: Path) -> list[str]:
@@ -118,12 +121,12 @@ def test_the_gps_of_a_request_page_see_another_process_s_new_gp(
 
 
 def test_audit_lines_and_logins_keep_the_caches(
-    app: Any, client: FlaskClient, register_file: Path
+    app: Any, client: FlaskClient, register_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rid = _waiting(register_file)[0]
     login(client, "claire")
     client.get(f"/demandes/{rid}")  # audited: a commit, but no change of the data
-    kept = _cache(app)["physicians"]
+    reads = _count_gp_reads(monkeypatch)
     with open_store(register_file) as store:
         version = store.version
         data = store.data_version()
@@ -133,7 +136,45 @@ def test_audit_lines_and_logins_keep_the_caches(
         assert store.version > version
         assert store.data_version() == data
     client.get(f"/demandes/{rid}")
-    assert _cache(app)["physicians"] is kept
+    assert reads == []
+
+
+def _count_gp_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Each read of every GP by an SQLite store from now on appends to the list returned."""
+    reads: list[int] = []
+    plain = SQLiteStore.physicians
+
+    def counted(self: SQLiteStore) -> Any:
+        reads.append(1)
+        return plain(self)
+
+    monkeypatch.setattr(SQLiteStore, "physicians", counted)
+    return reads
+
+
+def test_a_change_of_the_data_keeps_the_gps_of_the_pages(
+    app: Any, client: FlaskClient, register_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A contact attempt elsewhere changes the data but no GP: the request's page and the
+    dashboard do not read the GPs again, and show the same ones as a fresh application."""
+    waiting = _waiting(register_file)
+    login(client, "claire")
+    client.get(f"/demandes/{waiting[0]}")
+    client.get("/")
+    reads = _count_gp_reads(monkeypatch)
+    with open_store(register_file) as store:
+        before = store.data_version()
+        Register(store, load_policy("voironnais")).record_contact(waiting[1], TODAY, False, "essai")
+        assert store.data_version() != before
+    page = text(client.get(f"/demandes/{waiting[0]}"))
+    dashboard = text(client.get("/?actualiser=non"))
+    assert reads == []
+    with make_app(register_file, Clock()).test_client() as fresh:
+        login(fresh, "claire")
+        assert _GPS.findall(text(fresh.get(f"/demandes/{waiting[0]}"))) == _GPS.findall(page)
+        assert _GPS.findall(text(fresh.get("/?actualiser=non"))) == _GPS.findall(dashboard)
+    assert _GPS.findall(page)
+    assert _GPS.findall(dashboard)
 
 
 def test_two_registers_in_one_process_never_share_their_caches(

@@ -33,30 +33,30 @@ __all__ = ["RegisterBase", "RegisterOperationError", "SharedState"]
 
 
 class SharedState:
-    """The capacity ledger and the GPs of a register at one data version, shared by the
-    :class:`RegisterBase` objects of a process (a web server opens one per page): each takes a
-    copy instead of reading and rebuilding them from the store. Thread-safe; the ledger kept
-    here is only changed under the lock (brought to a newer version by :meth:`advance`) and
-    handed out as copies.
+    """The capacity ledger and the GPs of a register, shared by the :class:`RegisterBase`
+    objects of a process (a web server opens one per page): each takes a copy instead of
+    reading and rebuilding them from the store. Thread-safe; what is kept here is only
+    changed under the lock and handed out as copies.
 
-    The GPs are kept once a register read them (:meth:`put_physicians`): after a change of
-    the data (a GP's answer, a contact attempt) the ledger advances by the entries recorded
-    since, and the GPs are read again only by a register that needs them."""
+    The ledger is kept at one data version and brought to a newer one by :meth:`advance`
+    (the entries recorded since). The GPs are kept apart, at the GPs' own version
+    (:meth:`~mt_access.store.base.Store.physicians_version`), once a register read them
+    (:meth:`put_physicians`): a change of the data that writes no GP (a GP's answer, a
+    contact attempt: several a second under load) neither drops nor re-reads them."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._version: str | None = None
         self._ledger: CapacityLedger | None = None
+        self._gps_version: str | None = None
         self._physicians: dict[str, Physician] | None = None
 
-    def get(self, version: str) -> tuple[CapacityLedger, dict[str, Physician] | None] | None:
-        """Copies of the ledger and GPs kept at ``version`` (the GPs ``None`` when not read
-        at that version yet), or ``None``."""
+    def get(self, version: str) -> CapacityLedger | None:
+        """A copy of the ledger kept at ``version``, or ``None``."""
         with self._lock:
             if self._ledger is None or self._version != version:
                 return None
-            gps = None if self._physicians is None else dict(self._physicians)
-            return self._ledger.copy(), gps
+            return self._ledger.copy()
 
     def latest_ledger(self) -> CapacityLedger | None:
         """A copy of the ledger kept last, whatever its version (``None`` before the first):
@@ -64,41 +64,45 @@ class SharedState:
         with self._lock:
             return None if self._ledger is None else self._ledger.copy()
 
-    def advance(
-        self, version: str, entries_after: Callable[[int], Sequence[LedgerEntry]]
-    ) -> CapacityLedger | None:
-        """The kept ledger brought to ``version`` with ``entries_after(its length)`` (the
-        entries recorded since: the ledger is append-only), and a copy of it for the caller;
-        ``None`` when none is kept or those entries do not continue it (it is dropped)."""
+    def advance(self, version: str, entries_after: Callable[[int], Sequence[LedgerEntry]]) -> bool:
+        """Bring the kept ledger to ``version`` with ``entries_after(its length)`` (the
+        entries recorded since: the ledger is append-only); ``False`` when none is kept or
+        those entries do not continue it (it is dropped). Take a copy with :meth:`get`."""
         with self._lock:
             if self._ledger is None:
-                return None
+                return False
             if self._version != version:
                 try:
                     self._ledger.extend_trusted(entries_after(len(self._ledger.entries)))
                 except LedgerError:
-                    self._ledger, self._version, self._physicians = None, None, None
-                    return None
-                self._version, self._physicians = version, None
-            return self._ledger.copy()
+                    self._ledger, self._version = None, None
+                    return False
+                self._version = version
+            return True
 
-    def put(
-        self, version: str, ledger: CapacityLedger, physicians: dict[str, Physician] | None
-    ) -> None:
-        """Keep copies of ``ledger`` and ``physicians`` (``None``: not read) as read at
-        ``version``."""
-        kept = ledger.copy()
-        gps = None if physicians is None else dict(physicians)
+    def has(self, version: str) -> bool:
+        """Whether the ledger kept is ``version``'s."""
         with self._lock:
-            self._version, self._ledger, self._physicians = version, kept, gps
+            return self._ledger is not None and self._version == version
 
-    def put_physicians(self, version: str, physicians: dict[str, Physician]) -> None:
-        """Keep a copy of the GPs read by a register at ``version``, if the ledger kept is
-        that version's."""
+    def put(self, version: str, ledger: CapacityLedger) -> None:
+        """Keep a copy of ``ledger`` as read at ``version``."""
+        kept = ledger.copy()
+        with self._lock:
+            self._version, self._ledger = version, kept
+
+    def physicians(self, gps_version: str) -> dict[str, Physician] | None:
+        """A copy of the GPs kept at the GPs' version ``gps_version``, or ``None``."""
+        with self._lock:
+            if self._physicians is None or self._gps_version != gps_version:
+                return None
+            return dict(self._physicians)
+
+    def put_physicians(self, gps_version: str, physicians: dict[str, Physician]) -> None:
+        """Keep a copy of the GPs read after the GPs' version was ``gps_version``."""
         gps = dict(physicians)
         with self._lock:
-            if self._ledger is not None and self._version == version:
-                self._physicians = gps
+            self._gps_version, self._physicians = gps_version, gps
 
 
 class RegisterBase:
@@ -129,7 +133,8 @@ class RegisterBase:
         self.policy = policy
         self.plugin_manager = plugin_manager or policy.plugin_manager
         self._distances = distances
-        self._ledger: CapacityLedger | None = None
+        self._own_ledger: CapacityLedger | None = None
+        self._lent: str | None = None  # the shared ledger's version to copy when first needed
         self._gps: dict[str, Physician] | None = None
         self._gps_due = False
         self._seen_version: str | None = None
@@ -142,49 +147,74 @@ class RegisterBase:
     def _sync(self) -> None:
         # the data version, not ``version``: an audit line or a login changes neither
         version = self.store.data_version()
-        if version != self._seen_version or self._ledger is None:
-            found = None if self._shared is None else self._shared.get(version)
-            if found is not None:
-                self._ledger, self._gps = found
-                # the GPs' version of the shared ones is not known
-                self._seen_gps = self._pending_gps = None
+        if version != self._seen_version or (self._own_ledger is None and self._lent is None):
+            # read after the data version (so what is read is at least as new as it) and
+            # before the GPs (so they are at least as new as it)
+            gps = self.store.physicians_version()
+            if self._shared is not None and self._shared.has(version):
+                self._ledger, self._lent = None, version  # copied when first needed
             else:
-                # read after the data version (so what is read is at least as new as it) and
-                # before the GPs (so they are at least as new as it)
-                gps = self.store.physicians_version()
                 # dropped while reading: a failed read leaves no half-extended ledger behind
-                kept, self._ledger = self._ledger, None
-                advanced = None
+                kept, self._ledger = self._own_ledger, None
+                advanced = False
                 if kept is None and self._shared is not None:
                     advanced = self._shared.advance(version, self.store.ledger_entries_after)
-                if advanced is not None:
-                    self._ledger = advanced
+                if advanced:
+                    self._lent = version  # copied when first needed (a contact needs none)
                 else:
                     self._ledger = self._read_ledger(kept)
                     if self._shared is not None:
-                        self._shared.put(version, self._ledger, None)
-                if gps != self._seen_gps:  # the GPs changed: read again when first needed
-                    self._gps = None
-                self._seen_gps = gps if self._gps is not None else None
-                self._pending_gps = gps
+                        self._shared.put(version, self._ledger)
+            if gps != self._seen_gps:  # the GPs changed: read again when first needed
+                self._gps = None
+            self._seen_gps = gps if self._gps is not None else None
+            self._pending_gps = gps
             self._gps_due = self._gps is None  # read when first needed (_physicians)
             self._seen_version = version
 
     @property
     def _physicians(self) -> dict[str, Physician] | None:
-        """The GPs by id, read from the store when first needed after a change of the GPs
-        (most operations, a GP's answer or a contact attempt, need the ledger only)."""
+        """The GPs by id, read when first needed after a change of the GPs (most operations,
+        a GP's answer or a contact attempt, need the ledger only): those kept by the shared
+        state at the GPs' version, else from the store."""
         if self._gps is None and self._gps_due:
-            self._gps = {p.id: p for p in self.store.physicians()}
+            label = self._pending_gps
+            found = None
+            if self._shared is not None and label is not None:
+                found = self._shared.physicians(label)
+            if found is None:
+                found = {p.id: p for p in self.store.physicians()}
+                if self._shared is not None and label is not None:
+                    self._shared.put_physicians(label, found)
+            self._gps = found
             self._gps_due = False
-            self._seen_gps, self._pending_gps = self._pending_gps, None
-            if self._shared is not None and self._seen_version is not None:
-                self._shared.put_physicians(self._seen_version, self._gps)
+            self._seen_gps, self._pending_gps = label, None
         return self._gps
 
     @_physicians.setter
     def _physicians(self, value: dict[str, Physician] | None) -> None:
         self._gps, self._gps_due = value, False
+
+    @property
+    def _ledger(self) -> CapacityLedger | None:
+        """The register's own ledger: a copy of the shared one (:class:`SharedState`) taken
+        when first needed after a change of the data (a contact attempt needs none)."""
+        if self._own_ledger is None and self._lent is not None:
+            self._own_ledger = self._lend()
+            if self._own_ledger is None:  # the shared one moved on: it and entries since
+                self._own_ledger = self._read_ledger(None)
+            self._lent = None
+        return self._own_ledger
+
+    @_ledger.setter
+    def _ledger(self, value: CapacityLedger | None) -> None:
+        self._own_ledger, self._lent = value, None
+
+    def _lend(self) -> CapacityLedger | None:
+        """A copy of the shared ledger at the version lent, if it is still there."""
+        if self._shared is None or self._lent is None:
+            return None
+        return self._shared.get(self._lent)
 
     def _read_ledger(self, kept: CapacityLedger | None) -> CapacityLedger:
         """The ledger as stored: the one kept in memory (or the shared one) with the entries
@@ -228,6 +258,10 @@ class RegisterBase:
     def ledger(self) -> CapacityLedger:
         """A copy of the capacity ledger as recorded."""
         self._sync()
+        if self._own_ledger is None:
+            lent = self._lend()  # a copy of the shared one: no need for a second
+            if lent is not None:
+                return lent
         assert self._ledger is not None
         return self._ledger.copy()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from fractions import Fraction
 
 import numpy as np
@@ -48,10 +48,15 @@ def physician_table(
     policy: Policy,
     physicians: Sequence[Physician],
     ledger: CapacityLedger,
+    *,
+    only: Collection[str] | None = None,
 ) -> tuple[Table, int | float, int, int]:
     """The GPs' table, with the places declared over the period, those held and the persons
     accepted. A month with a yearly capacity counts a twelfth of it (the smaller of that and
-    the monthly cap when both are in force): see :mod:`mt_access.capacity_view`."""
+    the monthly cap when both are in force): see :mod:`mt_access.capacity_view`.
+
+    With ``only``, the rows of those GPs alone (each the same as in the whole table), and a
+    total over them: a GP's follow-up computes its own row, not every GP's."""
     s = period.start.toordinal()
     by_id = {p.id: p for p in physicians}
     counts: dict[str, list[int]] = defaultdict(
@@ -72,10 +77,19 @@ def physician_table(
             if j == 1:
                 row[2] += accepted_persons(transition, int(data.persons[i]))
     months = period.months
-    ledger_ids = {
-        entry.physician_id for entry in ledger.entries if getattr(entry, "month", None) in months
-    }
-    ids = sorted(set(by_id) | set(counts) | ledger_ids)
+    if only is None:
+        ledger_ids = {e.physician_id for e in ledger.entries if getattr(e, "month", None) in months}
+        ids = sorted(set(by_id) | set(counts) | ledger_ids)
+    else:
+        wanted = set(only)
+        found = wanted & (set(by_id) | set(counts))
+        if wanted - found:  # GPs known only by the ledger
+            found |= {
+                e.physician_id
+                for e in ledger.entries
+                if e.physician_id in wanted and getattr(e, "month", None) in months
+            }
+        ids = sorted(found)
     rows: list[tuple[Cell, ...]] = []
     total_capacity = Fraction(0)
     total_held = 0

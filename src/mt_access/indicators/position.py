@@ -14,7 +14,7 @@ import pluggy
 from mt_access.calendar import Month
 from mt_access.engine import RankedRequests, policy_plugin_manager, rank_requests
 from mt_access.indicators.base import BEFORE_LIST, IndicatorsError, decimal_text, fr_date
-from mt_access.indicators.dataset import classify_by_day, read_requests, state_on_day
+from mt_access.indicators.dataset import classify_by_day, state_on_day
 from mt_access.lifecycle import (
     Event,
     RequestFile,
@@ -269,15 +269,8 @@ def rank_waiting_list(
         f = files.get(r.id)
         if r.received <= on and f is not None and state_on_day(f, on) is RequestState.WAITING:
             waiting.append(r)
-    ranked = rank_requests(waiting, policy, on, pm)
-    decision_of = {r.id: d for r, d in zip(waiting, ranked.decisions, strict=True)}
-    in_scope = ranked.in_scope
-    index_of = {in_scope[i].id: k for k, i in enumerate(ranked.order)}
-
     # placements of the last months, by level on the day of the acceptance
-    first_month = Month.of(on)
-    for _ in range(max(months, 1)):
-        first_month = first_month.previous()
+    first_month = _first_month(on, months)
     placed_pairs: list[tuple[Request, dt.date]] = []
     for r in reqs:
         f = files.get(r.id)
@@ -287,13 +280,42 @@ def rank_waiting_list(
             and first_month.first_day <= f.last_date < Month.of(on).first_day
         ):
             placed_pairs.append((r, f.last_date))
-    levels_then = classify_by_day(placed_pairs, policy, pm)
-    placed = [(d, levels_then[r.id].level) for r, d in placed_pairs]
     if since is None:
         since = min((r.received for r in reqs), default=on)
+    return _waiting_list(
+        on, {r.id: r for r in reqs}, files, waiting, placed_pairs, policy, since, pm
+    )
+
+
+def _first_month(on: dt.date, months: int) -> Month:
+    """The first of the ``months`` full months before ``on``'s (at least one)."""
+    first = Month.of(on)
+    for _ in range(max(months, 1)):
+        first = first.previous()
+    return first
+
+
+def _waiting_list(
+    on: dt.date,
+    requests: dict[str, Request],
+    files: Mapping[str, RequestFile],
+    waiting: list[Request],
+    placed_pairs: list[tuple[Request, dt.date]],
+    policy: Policy,
+    since: dt.date,
+    pm: pluggy.PluginManager,
+) -> WaitingList:
+    """The :class:`WaitingList` of the requests ``waiting`` on ``on`` (in id order) and the
+    placements ``placed_pairs`` (request, day of the acceptance) of the months looked at."""
+    ranked = rank_requests(waiting, policy, on, pm)
+    decision_of = {r.id: d for r, d in zip(waiting, ranked.decisions, strict=True)}
+    in_scope = ranked.in_scope
+    index_of = {in_scope[i].id: k for k, i in enumerate(ranked.order)}
+    levels_then = classify_by_day(placed_pairs, policy, pm)
+    placed = [(d, levels_then[r.id].level) for r, d in placed_pairs]
     return WaitingList(
         on=on,
-        requests={r.id: r for r in reqs},
+        requests=requests,
         files=files,
         waiting=waiting,
         ranked=ranked,
@@ -473,9 +495,11 @@ def _proposed_on(file: RequestFile, day: dt.date) -> frozenset[str]:
 
 
 def read_waiting_list(register: Register, on: dt.date, *, months: int = 6) -> WaitingList:
-    """The register's :class:`WaitingList` on ``on``: reads only the requests in progress
-    (and those exited after ``on``) and those placed in the last ``months`` months, then ranks
-    the waiting list (seconds on a large register: keep it while the register's data does not
+    """The register's :class:`WaitingList` on ``on``: reads the listing lines, then only the
+    requests waiting at the end of ``on`` and those placed in the last ``months`` months (by
+    state), and the files of the requests with an event after ``on`` alone (their state on
+    ``on`` is in their history; the listing line gives the others'), then ranks the waiting
+    list (seconds on a large register: keep it while the register's data does not
     change, :meth:`~mt_access.store.base.Store.data_version`).
 
     Raises:
@@ -484,11 +508,11 @@ def read_waiting_list(register: Register, on: dt.date, *, months: int = 6) -> Wa
     if months < 1:
         raise IndicatorsError(f"nombre de mois : entier ≥ 1 attendu, reçu {months}")
     store = register.store
-    start = Month.of(on)
-    for _ in range(months):
-        start = start.previous()
-    wanted: list[str] = []
-    some_active = False
+    start = _first_month(on, months).first_day
+    end = Month.of(on).first_day
+    waiting: list[str] = []
+    placed: list[tuple[str, dt.date]] = []
+    unsure: list[str] = []
     first_received: dt.date | None = None
     summaries = store.summaries(None)
     for summary in summaries:
@@ -496,23 +520,32 @@ def read_waiting_list(register: Register, on: dt.date, *, months: int = 6) -> Wa
             first_received = summary.received
         if summary.received > on:
             continue
-        if not summary.state.is_final:
-            wanted.append(summary.id)
-            some_active = True
-        elif summary.last_event > on or (
-            summary.state is RequestState.MT_FOUND and summary.last_event >= start.first_day
-        ):
-            wanted.append(summary.id)  # in progress on `on`, or placed in the months looked at
-    requests = list(read_requests(store, wanted, some_active, len(summaries)).values())
-    files = store.get_files([r.id for r in requests])
-    return rank_waiting_list(
+        if summary.last_event > on:
+            unsure.append(summary.id)  # an event after `on`: its state then is in its history
+        elif summary.state is RequestState.WAITING:
+            waiting.append(summary.id)  # its state at the end of `on` is its state now
+        elif summary.state is RequestState.MT_FOUND and start <= summary.last_event < end:
+            placed.append((summary.id, summary.last_event))  # placed in the months looked at
+    # only the files of requests with an event after `on` are read (none, most days): the
+    # listing line gives the others' state and last date
+    files = store.get_files(unsure) if unsure else {}
+    wanted = {*waiting, *unsure, *(rid for rid, _ in placed)}
+    states = {s.state for s in summaries if s.id in wanted}  # read by state: not every request
+    requests = {r.id: r for r in store.requests(states) if r.id in wanted} if states else {}
+    for rid in unsure:
+        file = files.get(rid)
+        if file is not None and state_on_day(file, on) is RequestState.WAITING:
+            waiting.append(rid)
+    waiting.sort()
+    return _waiting_list(
+        on,
         requests,
         files,
-        on,
-        policy=register.policy,
-        months=months,
-        since=first_received or on,
-        plugin_manager=register.plugin_manager,
+        [requests[rid] for rid in waiting if rid in requests],
+        [(requests[rid], day) for rid, day in placed if rid in requests],
+        register.policy,
+        first_received or on,
+        policy_plugin_manager(register.policy, register.plugin_manager),
     )
 
 

@@ -62,7 +62,8 @@ class WebSettings:
             the store's :meth:`~mt_access.store.base.Store.data_version` they were computed
             at. One application serves one register (one CPTS): the cache is its own.
         shared: the ledger and GPs read by a page's register, lent (copied) to the next
-            pages' registers while the data does not change.
+            pages' registers: the ledger advanced by the entries recorded since, the GPs
+            kept while no GP changes (:func:`physicians` shares them).
         data_locks: one lock per key of ``data_cache``: threads asking for the same figures
             at once wait for one computation instead of each doing it.
     """
@@ -87,11 +88,18 @@ class WebSettings:
 
 
 def physicians() -> list[Physician]:
-    """The register's GPs, by id (:func:`by_data`: read again only after a change). Pages
-    showing GPs use it rather than :meth:`Register.physicians`, which reads the whole capacity
-    ledger along with them."""
-    found: list[Physician] = by_data("physicians", lambda: store().physicians())
-    return list(found)
+    """The register's GPs, by id: those kept by the process (:class:`SharedState`, shared with
+    the pages' registers), read again only after a change of the GPs
+    (:meth:`~mt_access.store.base.Store.physicians_version`), not at every change of the data.
+    Pages showing GPs use it rather than :meth:`Register.physicians`, which reads the whole
+    capacity ledger along with them."""
+    shared = settings().shared
+    version = store().physicians_version()  # before reading: what is kept is as new as it
+    found = shared.physicians(version)
+    if found is None:
+        found = {p.id: p for p in store().physicians()}
+        shared.put_physicians(version, found)
+    return [found[pid] for pid in sorted(found)]
 
 
 def settings() -> WebSettings:

@@ -66,7 +66,9 @@ def follow_up(
     policy, ledger = register.policy, register.ledger
     rows = []
     for month in chosen:
-        table, _, _, _ = physician_table(data, Period.month(month), policy, [physician], ledger)
+        table, _, _, _ = physician_table(
+            data, Period.month(month), policy, [physician], ledger, only=[physician.id]
+        )
         row = next((r for r in table.rows if r[0] == physician.id), None)
         if row is None:
             rows.append(MonthFollowUp(month, 0, 0, 0, 0, 0))
