@@ -54,6 +54,7 @@ from mt_access.errors import IllegalTransitionError, LinkRefused, MtAccessError
 from mt_access.lifecycle import Actor, Event, RequestFile
 from mt_access.pull_lists import list_columns, list_rows
 from mt_access.register import Register
+from mt_access.result import PullList
 from mt_access.web import context
 from mt_access.web.auth import audit
 from mt_access.web.forms import choices
@@ -311,7 +312,7 @@ def _pull(register: Register, physician_id: str, on: dt.date) -> dict[str, Any] 
     levels = register.pull_levels()
     if not levels:
         return None
-    own = next((x for x in register.pull_lists(on) if x.physician_id == physician_id), None)
+    own = next((x for x in _pull_lists(register, on) if x.physician_id == physician_id), None)
     limits = [register.pick_limit(level) for level in levels]
     limit = min((n for n in limits if n), default=0)
     if own is None:
@@ -319,6 +320,18 @@ def _pull(register: Register, physician_id: str, on: dt.date) -> dict[str, Any] 
     # one plain form per entry (the session's CSRF token and the pseudonym), validated by
     # PortalPickForm: a WTForms object per entry would cost seconds on a long list
     return {"columns": list_columns(own), "rows": list_rows(own), "limit": limit}
+
+
+def _pull_lists(register: Register, on: dt.date) -> tuple[PullList, ...]:
+    """The register's shared lists on ``on``, computed once per data version by the process
+    (:func:`~mt_access.web.context.by_data`: a match of every waiting request, seconds on a
+    large register) for every GP's page: a pick, an answer, a new request by any process or
+    connection changes the version and the next page computes them again. A pick is checked
+    by :meth:`~mt_access.register.Register.choose` against the lists as they stand then."""
+    lists: tuple[PullList, ...] = context.by_data(
+        f"portail.listes:{on.isoformat()}", lambda: register.pull_lists(on)
+    )
+    return lists
 
 
 def _render(claim: LinkClaim, token: str, status: int = 200) -> ResponseReturnValue:
