@@ -136,6 +136,26 @@ def test_a_copy_extended_leaves_the_original(
     assert _state(extended) == _state(CapacityLedger.from_trusted_entries(history))
 
 
+@given(history=histories(), data=st.data())
+def test_a_copy_outlives_changes_to_its_original_and_to_its_own_copies(
+    history: list[LedgerEntry], data: st.DataObject
+) -> None:
+    # a copy shares the per-GP and per-slot containers until one side changes its own (copy
+    # on write): the web server's shared ledger advances after lending copies to its pages
+    cut = data.draw(st.integers(0, len(history)), label="cut")
+    original = CapacityLedger.from_trusted_entries(history[:cut])
+    twin = original.copy()
+    before = _state(twin)
+    original.extend_trusted(history[cut:])
+    assert _state(twin) == before
+    third = twin.copy()
+    third.extend_trusted(history[cut:])
+    assert _state(twin) == before
+    twin.extend_trusted(history[cut:])
+    whole = _state(CapacityLedger.from_trusted_entries(history))
+    assert _state(original) == _state(twin) == _state(third) == whole
+
+
 def test_a_suffix_that_does_not_follow_is_refused_with_its_position() -> None:
     ledger = CapacityLedger.from_trusted_entries(
         [PlacementRecorded("p1", _MONTHS[0], "r1", 1, _DAY)]

@@ -290,6 +290,10 @@ class CapacityLedger:
         _by_request: active placements per request id, in recording order.
         _by_slot: active placements per (physician, month ordinal), keyed by request id, in
             recording order.
+        _own_slots: the slots of ``_by_slot`` whose dictionary this ledger alone holds;
+            the others are shared with copies (:meth:`copy`) and copied before a change.
+        _own_caps: the physicians whose entries of ``_declared``, ``_declared_months``,
+            ``_yearly`` and ``_yearly_years`` this ledger alone holds (as ``_own_slots``).
     """
 
     _entries: list[LedgerEntry] = attrs.field(init=False, factory=list)
@@ -309,6 +313,8 @@ class CapacityLedger:
     _by_slot: dict[tuple[str, int], dict[str, PlacementRecorded]] = attrs.field(
         init=False, factory=dict, eq=False
     )
+    _own_slots: set[tuple[str, int]] = attrs.field(init=False, factory=set, eq=False)
+    _own_caps: set[str] = attrs.field(init=False, factory=set, eq=False)
 
     # -- construction
 
@@ -386,19 +392,26 @@ class CapacityLedger:
             self._commit_declared(entry)
 
     def copy(self) -> CapacityLedger:
-        """An independent ledger with the same entries (no revalidation)."""
+        """An independent ledger with the same entries (no revalidation).
+
+        The per-physician and per-slot containers are shared by both ledgers until one of
+        them changes its own (copy on write): a copy costs the top-level dictionaries only
+        (a register copies the ledger at each operation)."""
         new = CapacityLedger()
         new._entries = self._entries.copy()
         new._entries_view = self._entries_view
-        new._declared = {pid: caps.copy() for pid, caps in self._declared.items()}
-        new._declared_months = {pid: ms.copy() for pid, ms in self._declared_months.items()}
-        new._yearly = {pid: caps.copy() for pid, caps in self._yearly.items()}
-        new._yearly_years = {pid: ys.copy() for pid, ys in self._yearly_years.items()}
+        new._declared = self._declared.copy()
+        new._declared_months = self._declared_months.copy()
+        new._yearly = self._yearly.copy()
+        new._yearly_years = self._yearly_years.copy()
         new._used = self._used.copy()
         new._used_year = self._used_year.copy()
         new._active = self._active.copy()
         new._by_request = self._by_request.copy()  # values are immutable tuples
-        new._by_slot = {slot: placed.copy() for slot, placed in self._by_slot.items()}
+        new._by_slot = self._by_slot.copy()
+        # now shared with ``new``: either copies a container before changing it
+        self._own_slots.clear()
+        self._own_caps.clear()
         return new
 
     def __repr__(self) -> str:
@@ -623,6 +636,8 @@ class CapacityLedger:
         self._active = {}
         self._by_request = {}
         self._by_slot = {}
+        self._own_slots = set()
+        self._own_caps = set()
         for entry in entries:
             self._rebuild_one(entry)
 
@@ -683,8 +698,29 @@ class CapacityLedger:
         self._entries.append(entry)
         self._entries_view = None
 
+    def _own_caps_of(self, pid: str) -> None:
+        """Make ``pid``'s declarations this ledger's own (copied if shared with a copy)."""
+        if pid in self._own_caps:
+            return
+        for caps in (self._declared, self._yearly):
+            if pid in caps:
+                caps[pid] = dict(caps[pid])
+        for months in (self._declared_months, self._yearly_years):
+            if pid in months:
+                months[pid] = list(months[pid])
+        self._own_caps.add(pid)
+
+    def _own_slot(self, slot: tuple[str, int]) -> dict[str, PlacementRecorded] | None:
+        """The slot's placements, made this ledger's own (copied if shared with a copy)."""
+        placed = self._by_slot.get(slot)
+        if placed is not None and slot not in self._own_slots:
+            placed = self._by_slot[slot] = dict(placed)
+            self._own_slots.add(slot)
+        return placed
+
     def _commit_declared(self, entry: CapacityDeclared) -> None:
         pid, month = entry.physician_id, _ordinal(entry.month)
+        self._own_caps_of(pid)
         if entry.period == "year":
             year = entry.month.year
             yearly = self._yearly.setdefault(pid, {})
@@ -723,9 +759,10 @@ class CapacityLedger:
         self._active[pid, rid] = entry
         by_request = self._by_request.get(rid)
         self._by_request[rid] = (entry,) if by_request is None else (*by_request, entry)
-        placed = self._by_slot.get(slot)
+        placed = self._own_slot(slot)
         if placed is None:
             self._by_slot[slot] = {rid: entry}
+            self._own_slots.add(slot)
         else:
             placed[rid] = entry
         self._entries.append(entry)
@@ -760,8 +797,10 @@ class CapacityLedger:
             self._by_request[rid] = rest
         else:
             del self._by_request[rid]
-        placed = self._by_slot[slot]
+        placed = self._own_slot(slot)
+        assert placed is not None
         del placed[rid]
         if not placed:
             del self._by_slot[slot]
+            self._own_slots.discard(slot)
         self._append(entry)

@@ -49,15 +49,19 @@ class PersonalData(RegisterBase):
     """The register's operations on personal data: referral letters, erasure, locating
     addresses and pseudonymised rows."""
 
-    def referral_persons(self, request_id: str, physician_id: str) -> tuple[int, ...]:
+    def referral_persons(
+        self, request_id: str, physician_id: str, *, file: RequestFile | None = None
+    ) -> tuple[int, ...]:
         """The persons of the request proposed to ``physician_id`` (pending), or that the GP
-        accepted: those the GP's « dossier qualifié » is about.
+        accepted: those the GP's « dossier qualifié » is about. ``file``: the request's file
+        when the caller has just read it (else read here).
 
         Raises:
             RegisterOperationError: unknown request, or the request was never proposed to
                 this GP (or no longer is: refused, closed): no referral may go to them.
         """
-        file = self.file(request_id)
+        if file is None or file.id != request_id:
+            file = self.file(request_id)
         pending = file.people.proposed_to(physician_id)
         if pending:
             return pending
@@ -71,13 +75,19 @@ class PersonalData(RegisterBase):
         )
 
     def referral(
-        self, request_id: str, on: dt.date, physician_id: str | None = None
+        self,
+        request_id: str,
+        on: dt.date,
+        physician_id: str | None = None,
+        *,
+        file: RequestFile | None = None,
     ) -> tuple[tuple[str, str], ...]:
         """The « dossier qualifié » for a GP: only the policy's ``privacy.referral_fields``,
         as ``(French label, value)`` pairs (:func:`mt_access.privacy.referral`).
 
         With ``physician_id``, the request must be proposed to that GP (or accepted by
-        them), and the persons shown are those of that proposal.
+        them), and the persons shown are those of that proposal. ``file``: the request's
+        file as just read by the caller (a GP's page reads their requests' files at once).
 
         Raises:
             RegisterOperationError: the request's personal data was erased, or it is not
@@ -90,7 +100,7 @@ class PersonalData(RegisterBase):
             )
         persons = None
         if physician_id is not None:
-            persons = self.referral_persons(request_id, physician_id)
+            persons = self.referral_persons(request_id, physician_id, file=file)
         return referral(
             self.request(request_id),
             self.identity(request_id),
@@ -101,12 +111,17 @@ class PersonalData(RegisterBase):
         )
 
     def accepted_referral(
-        self, request_id: str, on: dt.date, physician_id: str
+        self,
+        request_id: str,
+        on: dt.date,
+        physician_id: str,
+        *,
+        file: RequestFile | None = None,
     ) -> tuple[tuple[str, str], ...]:
         """What the GP ``physician_id`` sees of a patient they accepted: the policy's
         ``privacy.referral_fields`` and the identity and contact needed to call the patient
         (:func:`mt_access.privacy.accepted_fields`), as ``(French label, value)`` pairs, for
-        the persons they accepted.
+        the persons they accepted. ``file``: as for :meth:`referral`.
 
         Raises:
             RegisterOperationError: the request's personal data was erased, or this GP
@@ -116,7 +131,8 @@ class PersonalData(RegisterBase):
             raise RegisterOperationError(
                 f"demande {request_id} : données personnelles effacées, rien à montrer"
             )
-        file = self.file(request_id)
+        if file is None or file.id != request_id:
+            file = self.file(request_id)
         persons = tuple(n for n, gp in file.people.found if gp == physician_id)
         if not persons:
             raise RegisterOperationError(

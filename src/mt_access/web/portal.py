@@ -54,6 +54,7 @@ from mt_access.errors import IllegalTransitionError, LinkRefused, MtAccessError
 from mt_access.lifecycle import Actor, Event, RequestFile
 from mt_access.pull_lists import list_columns, list_rows
 from mt_access.register import Register
+from mt_access.result import PullList
 from mt_access.web import context
 from mt_access.web.auth import audit
 from mt_access.web.forms import choices
@@ -99,6 +100,16 @@ IDENTITY_FIELDS = frozenset(
 )
 """Fields whose display is a display of the patient's identity (audited)."""
 
+ANSWER_CHOICES: tuple[tuple[str, str], ...] = (
+    ("accepte", "J'accepte ce patient"),
+    ("refuse", "Je refuse"),
+)
+"""The GP's answers to a proposal (value, label)."""
+
+MOTIF_LABEL = "Motif (facultatif)"
+MOTIF_MAX = 500
+"""The longest reason a GP may give with an answer."""
+
 blueprint = Blueprint("portal", __name__)
 
 
@@ -121,12 +132,15 @@ class PortalAnswerForm(PortalForm):
     etape = HiddenField(validators=[InputRequired(message="Page incomplète : rechargez-la.")])
     reponse = RadioField(
         "Votre réponse",
-        choices=choices([("accepte", "J'accepte ce patient"), ("refuse", "Je refuse")]),
+        choices=choices(ANSWER_CHOICES),
         validators=[InputRequired(message="Choisissez « J'accepte » ou « Je refuse ».")],
     )
     motif = TextAreaField(
-        "Motif (facultatif)",
-        validators=[Optional(), Length(max=500, message="500 caractères au plus.")],
+        MOTIF_LABEL,
+        validators=[
+            Optional(),
+            Length(max=MOTIF_MAX, message=f"{MOTIF_MAX} caractères au plus."),
+        ],
     )
 
 
@@ -145,7 +159,9 @@ class Proposal:
     picked: bool
     persons: int
     fields: tuple[tuple[str, str], ...]
-    form: PortalAnswerForm
+    step: str
+    """The request's step when the page was made (:func:`request_step`), sent back with the
+    answer (:class:`PortalAnswerForm`)."""
 
 
 @attrs.frozen
@@ -240,17 +256,14 @@ def _proposals(
             for t in reversed(file.history)
             if t.event is Event.PROPOSE and t.physician_id == physician_id
         )
-        form = PortalAnswerForm(formdata=None, demande=rid, etape=request_step(file))
-        for field in (form.demande, form.etape, form.reponse, form.motif):
-            field.id = f"{field.name}-{rid}"
         out.append(
             Proposal(
                 request_id=rid,
                 proposed_on=last.on,
                 picked=last.actor is Actor.PHYSICIAN,
                 persons=len(file.people.proposed_to(physician_id)),
-                fields=_safe(register.referral, rid, on, physician_id),
-                form=form,
+                fields=_safe(register.referral, file, on, physician_id),
+                step=request_step(file),
             )
         )
     return out
@@ -266,7 +279,7 @@ def _accepted(
         accepted_on = _accepted_on(file, physician_id)
         if accepted_on is None or accepted_on < since:
             continue
-        fields = _safe(register.accepted_referral, rid, on, physician_id)
+        fields = _safe(register.accepted_referral, file, on, physician_id)
         if fields:  # nothing left to show once the patient's data was erased
             out.append(Accepted(rid, accepted_on, fields))
     out.sort(key=lambda a: (a.accepted_on, a.request_id), reverse=True)
@@ -283,13 +296,13 @@ def _accepted_on(file: RequestFile, physician_id: str) -> dt.date | None:
 
 
 def _safe(
-    fields: Callable[[str, dt.date, str], tuple[tuple[str, str], ...]],
-    rid: str,
+    fields: Callable[..., tuple[tuple[str, str], ...]],
+    file: RequestFile,
     on: dt.date,
     physician_id: str,
 ) -> tuple[tuple[str, str], ...]:
     try:
-        found = fields(rid, on, physician_id)
+        found = fields(file.id, on, physician_id, file=file)
     except MtAccessError:  # erased since: nothing to show
         return ()
     return found
@@ -299,7 +312,7 @@ def _pull(register: Register, physician_id: str, on: dt.date) -> dict[str, Any] 
     levels = register.pull_levels()
     if not levels:
         return None
-    own = next((x for x in register.pull_lists(on) if x.physician_id == physician_id), None)
+    own = next((x for x in _pull_lists(register, on) if x.physician_id == physician_id), None)
     limits = [register.pick_limit(level) for level in levels]
     limit = min((n for n in limits if n), default=0)
     if own is None:
@@ -307,6 +320,18 @@ def _pull(register: Register, physician_id: str, on: dt.date) -> dict[str, Any] 
     # one plain form per entry (the session's CSRF token and the pseudonym), validated by
     # PortalPickForm: a WTForms object per entry would cost seconds on a long list
     return {"columns": list_columns(own), "rows": list_rows(own), "limit": limit}
+
+
+def _pull_lists(register: Register, on: dt.date) -> tuple[PullList, ...]:
+    """The register's shared lists on ``on``, computed once per data version by the process
+    (:func:`~mt_access.web.context.by_data`: a match of every waiting request, seconds on a
+    large register) for every GP's page: a pick, an answer, a new request by any process or
+    connection changes the version and the next page computes them again. A pick is checked
+    by :meth:`~mt_access.register.Register.choose` against the lists as they stand then."""
+    lists: tuple[PullList, ...] = context.by_data(
+        f"portail.listes:{on.isoformat()}", lambda: register.pull_lists(on)
+    )
+    return lists
 
 
 def _render(claim: LinkClaim, token: str, status: int = 200) -> ResponseReturnValue:
@@ -340,8 +365,14 @@ def _render(claim: LinkClaim, token: str, status: int = 200) -> ResponseReturnVa
         accepted=accepted,
         accepted_days=ACCEPTED_SHOWN_DAYS,
         pull=pull,
-        picks=len(register.pending_picks(gp)) if pull is not None else 0,
+        # the GP's pending picks are among their proposals (read above)
+        picks=sum(p.picked for p in proposals),
         csrf=generate_csrf(),
+        answer_url=url_for("portal.gp_answer", token=token),
+        pick_url=url_for("portal.gp_pick", token=token),
+        answer_choices=ANSWER_CHOICES,
+        motif_label=MOTIF_LABEL,
+        motif_max=MOTIF_MAX,
         places=places,
         on=on,
         expires=expires,
