@@ -2,8 +2,8 @@
 :func:`mt_access.match`: the eligible GPs of each cell found with whole-array steps
 (:class:`CellEligibility`), the ``monthly_quota`` router's two flow solves on rows
 (:func:`route_rows`), and, for :func:`mt_access.match`, its requests in scope as columns
-(:class:`RequestColumns`) routed into :class:`~mt_access.result.Placement` and
-:class:`~mt_access.result.Waiting` objects (:func:`route_requests`).
+(:class:`RequestColumns`) routed into :class:`~mt_access.result.Placement` objects and
+waiting requests as columns (:func:`route_requests`).
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from mt_access.result import (
     Classification,
     Placement,
     ReasonCode,
-    Waiting,
     format_km,
 )
 from mt_access.routing import Cell, RoutingTask, quota_placements
@@ -487,10 +486,21 @@ def columnar_rows(columns: RequestColumns, rows: IntArray, keep_together: bool) 
 
 
 class RoutedRun(NamedTuple):
-    """What :func:`route_requests` gives :func:`mt_access.match` for one run."""
+    """What :func:`route_requests` gives :func:`mt_access.match` for one run.
+
+    Attributes:
+        placements: a :class:`~mt_access.result.Placement` per slot taken, with its
+            explanation, in priority order.
+        waiting: the requests (partly) waiting, as columns: their rows, the index of each
+            reason in :data:`REASONS`, the persons waiting, the index of each one's detail
+            in the texts (0: none), the texts (the first one empty).
+        placed_rows: the rows of the requests placed (even partly), once each.
+        outcome: what :func:`route_rows` decided.
+    """
 
     placements: list[Placement]
-    waiting: list[Waiting]
+    waiting: tuple[IntArray, IntArray, IntArray, IntArray, list[str]]
+    placed_rows: IntArray
     outcome: RunOutcome
 
     def cell_candidates(self) -> list[IntArray]:
@@ -513,8 +523,8 @@ def route_requests(
     columns stand for them; its rule, policy, date, physicians and places left are used),
     without a :class:`~mt_access.routing.RoutableItem` or a cell object per request:
     :class:`~mt_access.result.Placement` objects, with the router's very explanations
-    (:func:`mt_access.routing.quota_placements`), for the placed requests only,
-    :class:`~mt_access.result.Waiting` objects for the others."""
+    (:func:`mt_access.routing.quota_placements`), for the placed requests only, and the
+    waiting requests as columns (their details worked out once per cell)."""
     remaining = np.asarray(task.remaining, dtype=np.int64)
     run = route_rows(rows, columns, columns.caps, remaining, eligibility)
     requests, classes = task.requests, task.classifications
@@ -539,11 +549,11 @@ def route_requests(
                 None if np.isnan(cap) else cap,
             )
         )
-    placed_rows = rows[ks].tolist()
+    placed_rows = rows[ks]
     small = attrs.evolve(
         task,
-        requests=tuple(requests[i] for i in placed_rows),
-        classifications=tuple(classes[i] for i in placed_rows),
+        requests=tuple(requests[i] for i in placed_rows.tolist()),
+        classifications=tuple(classes[i] for i in placed_rows.tolist()),
         positions=tuple(positions[ks].tolist()),
         item_cells=small_cell.reshape(-1).astype(np.int64),
         cells=tuple(cells),
@@ -555,25 +565,14 @@ def route_requests(
         for new in range(ks.size)
     ]
     placements = quota_placements(small, taken, run.left, latest)
-    # the waiting requests, their reasons and details worked out once per cell
+    # the waiting requests' details: the maximum distance of the cell, once per cell
     cell_of_wait = run.item_cell[run.waiting_k]
     beyond = run.waiting_reason == BEYOND
-    detail = {
-        int(c): f"distance maximale {format_km(float(run.cap[c]))}"
-        for c in np.unique(cell_of_wait[beyond]).tolist()
-    }
-    texts = [
-        detail[c] if b else "" for c, b in zip(cell_of_wait.tolist(), beyond.tolist(), strict=True)
-    ]
-    waiting = [
-        Waiting(requests[i].id, cl.level, cl.rank, REASONS[reason], n, text)
-        for i, cl, reason, n, text in zip(
-            rows[run.waiting_k].tolist(),
-            map(classes.__getitem__, rows[run.waiting_k].tolist()),
-            run.waiting_reason.tolist(),
-            run.waiting_persons.tolist(),
-            texts,
-            strict=True,
-        )
-    ]
-    return RoutedRun(placements, waiting, run)
+    texts = [""]
+    detail_of_cell = np.zeros(run.cap.size, dtype=np.int64)
+    for c in np.unique(cell_of_wait[beyond]).tolist():
+        detail_of_cell[c] = len(texts)
+        texts.append(f"distance maximale {format_km(float(run.cap[c]))}")
+    detail = np.where(beyond, detail_of_cell[cell_of_wait], 0)
+    waiting = (rows[run.waiting_k], run.waiting_reason, run.waiting_persons, detail, texts)
+    return RoutedRun(placements, waiting, placed_rows, run)
