@@ -16,13 +16,14 @@ from contextlib import contextmanager
 from typing import Any
 from unittest import mock
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 import mt_access
 from factories import COUBLEVIE, MOIRANS, ON, TULLINS, VOIRON, VOREPPE, doc, req
-from mt_access import Policy, engine, match
+from mt_access import Policy, engine, hooks, match
 from mt_access.model import HomeVisitNeed, Modality
 from mt_access.policy import policy_from_mapping
 from mt_access.result import LazySequence, ReasonCode, Waiting
@@ -266,3 +267,72 @@ def test_a_register_run_does_not_build_its_waiting_objects() -> None:
     assert not waiting.built
     assert [w.request_id for w in waiting] == ["B2", "B3"]
     assert waiting.built
+
+
+# --------------------------------------------------------------------------------------------
+# the priority order with whole-array steps
+
+
+_VALUES: dict[str, st.SearchStrategy[Any]] = {
+    "int": st.integers(-3, 3) | st.integers(-(2**70), 2**70),
+    "bool": st.booleans(),
+    "float": st.sampled_from((0.0, -0.0, 1.5, -2.0, float("inf"), float("nan"))),
+    "str": st.text(alphabet="ab\x00é", max_size=3),
+    "mixed": st.one_of(st.integers(0, 2), st.text(alphabet="ab", max_size=2)),
+}
+
+
+@st.composite
+def _decorated(draw: st.DrawFn) -> tuple[list[int], list[tuple[Any, ...]], list[str]]:
+    n = draw(st.integers(1, 40))
+    kinds = draw(st.lists(st.sampled_from(sorted(_VALUES)), max_size=3))
+    columns = [draw(st.lists(_VALUES[k], min_size=n, max_size=n)) for k in kinds]
+    keys = [tuple(c[i] for c in columns) for i in range(n)]
+    ranks = draw(st.lists(st.integers(1, 3), min_size=n, max_size=n))
+    ids = draw(st.lists(st.text(alphabet="RS0\x00", max_size=4), min_size=n, max_size=n))
+    if draw(st.booleans()):
+        ids = [f"R{i:03d}" for i in range(n)]  # sorted and unique, as in match
+        if draw(st.booleans()):
+            keys = [(*k, rid) for k, rid in zip(keys, ids, strict=True)]  # the built-in's
+    return ranks, keys, ids
+
+
+@given(_decorated())
+def test_the_whole_array_order_is_the_sorted_order(
+    decorated: tuple[list[int], list[tuple[Any, ...]], list[str]],
+) -> None:
+    """Ints (beyond 64 bits too), bools, floats (NaN, -0.0), texts (NUL), mixed: the fast
+    order is the order of the sorted (rank, key, id) tuples, or it declines."""
+    ranks, keys, ids = decorated
+    with mock.patch.object(hooks, "WHOLE_ARRAY_ORDER_MIN", 1):
+        got = hooks._whole_array_order(ranks, keys, ids)
+    try:
+        expected = sorted(range(len(ids)), key=lambda i: (ranks[i], keys[i], ids[i]))
+    except TypeError:
+        assert got is None
+        return
+    if got is not None:
+        assert got == expected
+    simple = all(
+        {type(x) for x in column} <= {int} and all(abs(x) < 2**63 for x in column)
+        for column in zip(*keys, strict=True)
+    )
+    if simple and not any("\x00" in rid for rid in ids):
+        assert got == expected  # the usual keys take the fast path
+
+
+def test_the_built_in_order_keys_are_the_policy_s() -> None:
+    """``received``, ``urgent`` and ``age`` (and unknown names skipped): one tuple per
+    request, ending with its id, as the loop per request gave them."""
+    policy = _policy((None, None), "monthly_quota", False)
+    policy = attrs.evolve(policy, ordering_keys=("urgent", "age", "received"))
+    requests = [
+        req("R1", urgent=True, age=30, received=dt.date(2026, 1, 3)),
+        req("R2", age=70, received=dt.date(2026, 1, 2)),
+    ]
+    keys = hooks.Hooks.of(policy).order_keys(requests, [], policy, ON)
+    assert keys == [
+        (0, dt.date(ON.year - 30, 1, 1).toordinal(), dt.date(2026, 1, 3).toordinal(), "R1"),
+        (1, dt.date(ON.year - 70, 1, 1).toordinal(), dt.date(2026, 1, 2).toordinal(), "R2"),
+    ]
+    assert all(type(x) is int for k in keys for x in k[:-1])

@@ -28,10 +28,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import itertools
+import operator
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 import pluggy
 
 from mt_access.errors import MtAccessError, PluginError
@@ -235,9 +238,12 @@ class Hooks:
         order: level, then key, then id. Keys that cannot be compared with each other are the
         order-keys plugin's error."""
         keys, who = self._order_keys(requests, classifications, policy, on)
-        decorated = [
-            (c.rank, k, r.id) for c, k, r in zip(classifications, keys, requests, strict=True)
-        ]
+        ids = [r.id for r in requests]
+        ranks = [c.rank for c in classifications]
+        fast = _whole_array_order(ranks, keys, ids)
+        if fast is not None:
+            return keys, fast
+        decorated = list(zip(ranks, keys, ids, strict=True))
         try:
             order = sorted(range(len(decorated)), key=decorated.__getitem__)
         except TypeError as exc:
@@ -290,6 +296,57 @@ class Hooks:
     def router_owner(self, router: str) -> str:
         """Who registered the router named ``router``, for a message."""
         return owner_of(self.pm, "mt_access_routers", router)
+
+
+WHOLE_ARRAY_ORDER_MIN = 1_000
+"""From this many requests, :meth:`Hooks.order` sorts with whole-array steps when the order
+keys allow it (:func:`_whole_array_order`)."""
+
+
+def _whole_array_order(
+    ranks: Sequence[int], keys: Sequence[tuple[Any, ...]], ids: Sequence[str]
+) -> list[int] | None:
+    """The indexes of the requests sorted by ``(rank, key, id)`` as :func:`sorted` sorts
+    these tuples (stable), with one :func:`numpy.lexsort` instead of comparing tuples:
+    a département's month (250,000 requests) in tens of milliseconds instead of half a
+    second. Only when every key is a tuple of the same length and each position holds ints
+    (or bools) only, floats without NaN only, or texts without a NUL character only (numpy
+    compares those exactly as Python does); ``None`` otherwise (and below
+    :data:`WHOLE_ARRAY_ORDER_MIN` requests): the caller sorts the tuples."""
+    n = len(keys)
+    if n < WHOLE_ARRAY_ORDER_MIN or len({len(k) for k in keys}) != 1:
+        return None
+    columns: list[Sequence[Any]] = [ranks, *zip(*keys, strict=True), ids]
+    sortable = []
+    for column in columns:
+        array = _sortable(column, ids)
+        if array is None:
+            return None
+        sortable.append(array)
+    order: npt.NDArray[np.intp] = np.lexsort(sortable[::-1])  # the last key sorts first
+    return order.tolist()  # type: ignore[no-any-return]
+
+
+def _sortable(column: Sequence[Any], ids: Sequence[str]) -> npt.NDArray[Any] | None:
+    """``column`` as an array numpy sorts as Python sorts its values, or ``None``."""
+    types = set(map(type, column))
+    try:
+        if types <= {int, bool}:
+            return np.array(column, dtype=np.int64)
+        if types == {float}:
+            floats = np.array(column, dtype=np.float64)
+            return None if bool(np.isnan(floats).any()) else floats
+    except OverflowError:  # ints beyond 64 bits
+        return None
+    if types != {str}:
+        return None
+    if (column is ids or all(map(operator.is_, column, ids))) and all(
+        map(operator.lt, ids, itertools.islice(ids, 1, None))
+    ):
+        return np.arange(len(ids), dtype=np.int64)  # the ids, already sorted and unique
+    if "\0" in "".join(column):  # numpy drops trailing NULs: Python's order, not numpy's
+        return None
+    return np.array(column, dtype=str)
 
 
 class _Who:

@@ -7,7 +7,8 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
-from collections.abc import Sequence
+import operator
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -158,6 +159,20 @@ def mt_access_classify(
     return result
 
 
+_id = operator.attrgetter("id")
+_ordinal = operator.methodcaller("toordinal")
+_received = operator.attrgetter("received")
+_urgent = operator.attrgetter("urgent")
+_birth = operator.attrgetter("patient.birth_date")
+
+_ORDER_KEYS: dict[str, Callable[[Sequence[Request]], Iterable[object]]] = {
+    "received": lambda rs: map(_ordinal, map(_received, rs)),  # the date's ordinal
+    "urgent": lambda rs: map(int, map(operator.not_, map(_urgent, rs))),  # 0 if urgent, else 1
+    "age": lambda rs: map(_ordinal, map(_birth, rs)),  # birth date's ordinal: oldest first
+}
+"""The built-in order keys (the policy's ``ordering.keys``), each one value per request."""
+
+
 @hookimpl(trylast=True)
 def mt_access_order_keys(
     requests: Sequence[Request],
@@ -165,18 +180,9 @@ def mt_access_order_keys(
     policy: Policy,
     on: dt.date,
 ) -> list[tuple[object, ...]]:
-    keys: list[tuple[object, ...]] = []
-    for r in requests:
-        key: list[object] = []
-        for name in policy.ordering_keys:
-            if name == "received":
-                key.append(r.received.toordinal())
-            elif name == "urgent":
-                key.append(0 if r.urgent else 1)
-            elif name == "age":
-                key.append(r.patient.birth_date.toordinal())
-        key.append(r.id)
-        keys.append(tuple(key))
+    # one pass per key, in C (map, zip): the same tuples as a loop per request, faster
+    columns = [_ORDER_KEYS[name](requests) for name in policy.ordering_keys if name in _ORDER_KEYS]
+    keys: list[tuple[object, ...]] = list(zip(*columns, map(_id, requests), strict=True))
     if policy.tie_break == "pseudonym":
         # the manager of the running match (the one given to ``match``), else the policy's
         names = Hooks(plugin_manager(policy)).pseudonyms([r.id for r in requests], policy)
