@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import itertools
 import pickle
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +28,7 @@ from mt_access import Policy, engine, hooks, match
 from mt_access.model import HomeVisitNeed, Modality
 from mt_access.policy import policy_from_mapping
 from mt_access.result import LazySequence, ReasonCode, Waiting
+from strategies import request_lists
 
 COMMUNES = (VOIRON, VOREPPE, MOIRANS, TULLINS, COUBLEVIE)
 
@@ -336,3 +338,29 @@ def test_the_built_in_order_keys_are_the_policy_s() -> None:
         (1, dt.date(ON.year - 70, 1, 1).toordinal(), dt.date(2026, 1, 2).toordinal(), "R2"),
     ]
     assert all(type(x) is int for k in keys for x in k[:-1])
+
+
+# --------------------------------------------------------------------------------------------
+# scope and classification of a large batch: the answers one request at a time
+
+
+@given(
+    requests=request_lists(max_size=8, min_size=1, out_of_scope=("38000", "69123")),
+    name=st.sampled_from(("voironnais", "deule_marque", "coeur_essonne", "lievin")),
+)
+def test_a_large_batch_is_scoped_and_classified_as_one_request_at_a_time(
+    requests: list[mt_access.Request], name: str
+) -> None:
+    """Consent, territory and exclusions read in C and classifications shared per level and
+    criteria met (batches of at least 64): the answers of one request at a time."""
+    policy = mt_access.load_policy(name)
+    communes = itertools.cycle([*sorted(policy.territory), "38000", "69123"])
+    batch = [
+        attrs.evolve(r, id=f"R{k:03d}", patient=attrs.evolve(r.patient, commune=next(communes)))
+        for k, r in enumerate(itertools.islice(itertools.cycle(requests), 80))
+    ]
+    assert len(batch) >= 64
+    h = hooks.Hooks.of(policy)
+    decisions = h.check_scope(batch, policy, ON)
+    assert decisions == [h.check_scope([r], policy, ON)[0] for r in batch]
+    assert h.classify(batch, policy, ON) == [h.classify([r], policy, ON)[0] for r in batch]

@@ -9,6 +9,7 @@ waiting requests as columns (:func:`route_requests`).
 from __future__ import annotations
 
 import itertools
+import operator
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import NamedTuple, Protocol
@@ -416,6 +417,16 @@ def _take(
 # The columnar path of mt_access.match: its Request objects as columns
 
 
+_commune_code = operator.attrgetter("patient.commune")
+_home_visits = operator.attrgetter("home_visits")
+_household = operator.attrgetter("household")
+_adults = operator.attrgetter("adults")
+_children = operator.attrgetter("children")
+_declined_by = operator.attrgetter("declined_by")
+_rank = operator.attrgetter("rank")
+_location = operator.attrgetter("patient.location")
+
+
 class RequestColumns:
     """The requests in scope of a :func:`mt_access.match` run as columns (row ``i``: the
     ``i``-th request in scope), built once per run with one pass per attribute, for the runs
@@ -427,27 +438,28 @@ class RequestColumns:
         self, requests: Sequence[Request], classes: Sequence[Classification], policy: Policy
     ) -> None:
         n = len(requests)
-        commune_of: dict[str, int] = {}
-        self.commune: IntArray = np.fromiter(
-            (commune_of.setdefault(r.patient.commune, len(commune_of)) for r in requests),
-            np.int64,
-            n,
-        )
+        # one pass per attribute, in C (map over attribute getters): no Python frame per request
+        codes = list(map(_commune_code, requests))
+        commune_of = {code: k for k, code in enumerate(dict.fromkeys(codes))}  # first seen
+        self.commune: IntArray = np.fromiter(map(commune_of.__getitem__, codes), np.int64, n)
         self.communes = tuple(commune_of)
         need_index = {need: k for k, need in enumerate(NEEDS)}
         self.need: IntArray = np.fromiter(
-            (need_index[r.home_visits] for r in requests), np.int64, n
+            map(need_index.__getitem__, map(_home_visits, requests)), np.int64, n
         )
-        self.persons: IntArray = np.fromiter(
-            (r.household.adults + r.household.children for r in requests), np.int64, n
+        households = list(map(_household, requests))
+        self.persons: IntArray = np.fromiter(map(_adults, households), np.int64, n) + np.fromiter(
+            map(_children, households), np.int64, n
         )
-        sets: dict[frozenset[str], int] = {frozenset(): 0}
-        self.declined: IntArray | None = np.fromiter(
-            (sets.setdefault(r.declined_by, len(sets)) for r in requests), np.int64, n
-        )
+        refused = list(map(_declined_by, requests))
+        # the empty set first, then as first seen
+        sets = {s: k for k, s in enumerate(dict.fromkeys(itertools.chain((frozenset(),), refused)))}
+        self.declined: IntArray | None = np.fromiter(map(sets.__getitem__, refused), np.int64, n)
         self.declined_sets = tuple(sets)
-        self.rank: IntArray = np.fromiter((c.rank for c in classes), np.int64, n)
-        self.located = np.fromiter((r.patient.location is not None for r in requests), bool, n)
+        self.rank: IntArray = np.fromiter(map(_rank, classes), np.int64, n)
+        self.located = np.fromiter(
+            map(operator.is_not, map(_location, requests), itertools.repeat(None)), bool, n
+        )
         level_names = (*(lv.name for lv in policy.levels), policy.non_priority_level)
         self.caps = level_caps(self, policy, level_names)
 

@@ -184,14 +184,13 @@ class Hooks:
         answer, who = self._list(
             hook, {"requests": requests, "policy": policy, "on": on}, len(requests)
         )
-        checked: set[int] = set()  # answers share objects: each distinct one is checked once
-        for k, item in enumerate(answer):
-            if id(item) in checked:
-                continue
+        # answers share objects: each distinct one is checked once, in order of first position
+        distinct = dict(zip(map(id, answer), answer, strict=True))
+        for item in distinct.values():
             problem = problem_of(item)
             if problem:
+                k = next(k for k, other in enumerate(answer) if other is item)
                 raise PluginError(f"{hook} : {who} a renvoyé, en position {k}, {problem}")
-            checked.add(id(item))
         return answer
 
     def order_keys(
