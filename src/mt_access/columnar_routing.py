@@ -472,7 +472,7 @@ def columnar_runs_allowed(policy: Policy, classes: Sequence[Classification]) -> 
     takes the objects' path)."""
     expected = {(lv.name, True): k + 1 for k, lv in enumerate(policy.levels)}
     expected[(policy.non_priority_level, False)] = policy.non_priority_rank
-    for c in {id(c): c for c in classes}.values():
+    for c in dict(zip(map(id, classes), classes, strict=True)).values():
         if expected.get((c.level, c.priority)) != c.rank:
             return False
     return any(is_builtin_quota(policy.rule_for(*level).router) for level in expected)

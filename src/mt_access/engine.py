@@ -58,12 +58,13 @@ them (``"counts"``) beyond: a département's month keeps its time and memory."""
 
 _by_id = operator.attrgetter("id")
 _by_request = operator.attrgetter("request_id")
+_in_scope = operator.attrgetter("in_scope")
 _by_request_physician = operator.attrgetter("request_id", "physician_id")
 
 
 def _unique(items: Iterable[Any], what: str) -> list[Any]:
     ordered = sorted(items, key=_by_id)
-    ids = [x.id for x in ordered]
+    ids = list(map(_by_id, ordered))
     if len(set(ids)) != len(ids):
         dupes = sorted(k for k, n in Counter(ids).items() if n > 1)
         raise MatchInputError(f"identifiant(s) de {what} en double : {', '.join(dupes[:10])}")
@@ -108,7 +109,7 @@ def rank_requests(
     hooks = Hooks(pm)
     reqs = list(requests)
     decisions = hooks.check_scope(reqs, policy, on)
-    in_scope = [r for r, d in zip(reqs, decisions, strict=True) if d.in_scope]
+    in_scope = list(itertools.compress(reqs, map(_in_scope, decisions)))  # one per request
     classes = hooks.classify(in_scope, policy, on)
     keys, order = hooks.order(in_scope, classes, policy, on)
     return RankedRequests(decisions, in_scope, classes, keys, order)
@@ -226,10 +227,13 @@ def _match(
     phys: list[Physician] = _unique(physicians, "médecin")
 
     ranked = rank_requests(reqs, policy, on, pm)
+    outside = map(operator.not_, map(_in_scope, ranked.decisions))
     rejected = [
         Rejected(request.id, decision.reason, decision.detail)
-        for request, decision in zip(reqs, ranked.decisions, strict=True)
-        if not decision.in_scope and decision.reason is not None  # checked by the hooks
+        for request, decision in itertools.compress(
+            zip(reqs, ranked.decisions, strict=True), outside
+        )
+        if decision.reason is not None  # checked by the hooks
     ]
     in_scope, classes, order = ranked.in_scope, ranked.classes, ranked.order
     attached, answered, order = _resources(policy, in_scope, classes, order, on, resource_contacts)
@@ -248,7 +252,7 @@ def _match(
     placements: list[Placement] = []
     orientations: list[Orientation] = []
     pull_lists: list[PullList] = []
-    ids = [r.id for r in in_scope]  # sorted: a row's rank is its id's rank
+    ids = list(map(_by_id, in_scope))  # sorted: a row's rank is its id's rank
     waits = _WaitingParts(ids, classes)
     placed_rows: list[npt.NDArray[np.int64]] = []
     for item in answered:

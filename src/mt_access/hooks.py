@@ -237,8 +237,8 @@ class Hooks:
         order: level, then key, then id. Keys that cannot be compared with each other are the
         order-keys plugin's error."""
         keys, who = self._order_keys(requests, classifications, policy, on)
-        ids = [r.id for r in requests]
-        ranks = [c.rank for c in classifications]
+        ids = list(map(_id, requests))
+        ranks = list(map(_rank, classifications))
         fast = _whole_array_order(ranks, keys, ids)
         if fast is not None:
             return keys, fast
@@ -297,6 +297,9 @@ class Hooks:
         return owner_of(self.pm, "mt_access_routers", router)
 
 
+_id = operator.attrgetter("id")
+_rank = operator.attrgetter("rank")
+
 WHOLE_ARRAY_ORDER_MIN = 1_000
 """From this many requests, :meth:`Hooks.order` sorts with whole-array steps when the order
 keys allow it (:func:`_whole_array_order`)."""
@@ -313,7 +316,7 @@ def _whole_array_order(
     compares those exactly as Python does); ``None`` otherwise (and below
     :data:`WHOLE_ARRAY_ORDER_MIN` requests): the caller sorts the tuples."""
     n = len(keys)
-    if n < WHOLE_ARRAY_ORDER_MIN or len({len(k) for k in keys}) != 1:
+    if n < WHOLE_ARRAY_ORDER_MIN or len(set(map(len, keys))) != 1:
         return None
     columns: list[Sequence[Any]] = [ranks, *zip(*keys, strict=True), ids]
     sortable = []
