@@ -242,10 +242,10 @@ def _match(
 
     available = [p for p in phys if p.is_available_on(on)]
     defaults = {p.id: policy.monthly_capacity_of(p) for p in phys}
-    remaining = [
-        ledger.remaining(p.id, month, default=defaults[p.id], carry_over=policy.carry_over)
-        for p in available
-    ]
+    # the ledger asked once per default capacity when it is empty
+    remaining: list[int] = columnar_routing.places_left(
+        ledger, available, defaults, month, policy.carry_over
+    ).tolist()
     at_start = dict(zip((p.id for p in available), remaining, strict=True))
     places_at_start = tuple((p.id, at_start.get(p.id, 0)) for p in phys)
 
