@@ -18,8 +18,9 @@ else raises :class:`~mt_access.errors.MatchInputError`; use :func:`mt_access.mat
 through the same steps (:class:`~mt_access.columnar_routing.RequestColumns`,
 :func:`~mt_access.columnar_routing.route_requests`): its requests in
 scope become columns once, and objects are built only for its result (a
-:class:`~mt_access.result.Placement` per placed request, with the router's explanation, a
-:class:`~mt_access.result.Waiting` per request left). Runs of other routers, with a household
+:class:`~mt_access.result.Placement` per placed request, with the router's explanation; the
+requests left stay columns whose :class:`~mt_access.result.Waiting` objects are built when
+read, :class:`~mt_access.result.LazySequence`). Runs of other routers, with a household
 kept together or a home with coordinates of its own keep the objects' path.
 """
 

@@ -2,13 +2,14 @@
 :func:`mt_access.match`: the eligible GPs of each cell found with whole-array steps
 (:class:`CellEligibility`), the ``monthly_quota`` router's two flow solves on rows
 (:func:`route_rows`), and, for :func:`mt_access.match`, its requests in scope as columns
-(:class:`RequestColumns`) routed into :class:`~mt_access.result.Placement` and
-:class:`~mt_access.result.Waiting` objects (:func:`route_requests`).
+(:class:`RequestColumns`) routed into :class:`~mt_access.result.Placement` objects and
+waiting requests as columns (:func:`route_requests`).
 """
 
 from __future__ import annotations
 
 import itertools
+import operator
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import NamedTuple, Protocol
@@ -29,7 +30,6 @@ from mt_access.result import (
     Classification,
     Placement,
     ReasonCode,
-    Waiting,
     format_km,
 )
 from mt_access.routing import Cell, RoutingTask, quota_placements
@@ -417,6 +417,16 @@ def _take(
 # The columnar path of mt_access.match: its Request objects as columns
 
 
+_commune_code = operator.attrgetter("patient.commune")
+_home_visits = operator.attrgetter("home_visits")
+_household = operator.attrgetter("household")
+_adults = operator.attrgetter("adults")
+_children = operator.attrgetter("children")
+_declined_by = operator.attrgetter("declined_by")
+_rank = operator.attrgetter("rank")
+_location = operator.attrgetter("patient.location")
+
+
 class RequestColumns:
     """The requests in scope of a :func:`mt_access.match` run as columns (row ``i``: the
     ``i``-th request in scope), built once per run with one pass per attribute, for the runs
@@ -428,27 +438,28 @@ class RequestColumns:
         self, requests: Sequence[Request], classes: Sequence[Classification], policy: Policy
     ) -> None:
         n = len(requests)
-        commune_of: dict[str, int] = {}
-        self.commune: IntArray = np.fromiter(
-            (commune_of.setdefault(r.patient.commune, len(commune_of)) for r in requests),
-            np.int64,
-            n,
-        )
+        # one pass per attribute, in C (map over attribute getters): no Python frame per request
+        codes = list(map(_commune_code, requests))
+        commune_of = {code: k for k, code in enumerate(dict.fromkeys(codes))}  # first seen
+        self.commune: IntArray = np.fromiter(map(commune_of.__getitem__, codes), np.int64, n)
         self.communes = tuple(commune_of)
         need_index = {need: k for k, need in enumerate(NEEDS)}
         self.need: IntArray = np.fromiter(
-            (need_index[r.home_visits] for r in requests), np.int64, n
+            map(need_index.__getitem__, map(_home_visits, requests)), np.int64, n
         )
-        self.persons: IntArray = np.fromiter(
-            (r.household.adults + r.household.children for r in requests), np.int64, n
+        households = list(map(_household, requests))
+        self.persons: IntArray = np.fromiter(map(_adults, households), np.int64, n) + np.fromiter(
+            map(_children, households), np.int64, n
         )
-        sets: dict[frozenset[str], int] = {frozenset(): 0}
-        self.declined: IntArray | None = np.fromiter(
-            (sets.setdefault(r.declined_by, len(sets)) for r in requests), np.int64, n
-        )
+        refused = list(map(_declined_by, requests))
+        # the empty set first, then as first seen
+        sets = {s: k for k, s in enumerate(dict.fromkeys(itertools.chain((frozenset(),), refused)))}
+        self.declined: IntArray | None = np.fromiter(map(sets.__getitem__, refused), np.int64, n)
         self.declined_sets = tuple(sets)
-        self.rank: IntArray = np.fromiter((c.rank for c in classes), np.int64, n)
-        self.located = np.fromiter((r.patient.location is not None for r in requests), bool, n)
+        self.rank: IntArray = np.fromiter(map(_rank, classes), np.int64, n)
+        self.located = np.fromiter(
+            map(operator.is_not, map(_location, requests), itertools.repeat(None)), bool, n
+        )
         level_names = (*(lv.name for lv in policy.levels), policy.non_priority_level)
         self.caps = level_caps(self, policy, level_names)
 
@@ -461,7 +472,7 @@ def columnar_runs_allowed(policy: Policy, classes: Sequence[Classification]) -> 
     takes the objects' path)."""
     expected = {(lv.name, True): k + 1 for k, lv in enumerate(policy.levels)}
     expected[(policy.non_priority_level, False)] = policy.non_priority_rank
-    for c in {id(c): c for c in classes}.values():
+    for c in dict(zip(map(id, classes), classes, strict=True)).values():
         if expected.get((c.level, c.priority)) != c.rank:
             return False
     return any(is_builtin_quota(policy.rule_for(*level).router) for level in expected)
@@ -487,10 +498,21 @@ def columnar_rows(columns: RequestColumns, rows: IntArray, keep_together: bool) 
 
 
 class RoutedRun(NamedTuple):
-    """What :func:`route_requests` gives :func:`mt_access.match` for one run."""
+    """What :func:`route_requests` gives :func:`mt_access.match` for one run.
+
+    Attributes:
+        placements: a :class:`~mt_access.result.Placement` per slot taken, with its
+            explanation, in priority order.
+        waiting: the requests (partly) waiting, as columns: their rows, the index of each
+            reason in :data:`REASONS`, the persons waiting, the index of each one's detail
+            in the texts (0: none), the texts (the first one empty).
+        placed_rows: the rows of the requests placed (even partly), once each.
+        outcome: what :func:`route_rows` decided.
+    """
 
     placements: list[Placement]
-    waiting: list[Waiting]
+    waiting: tuple[IntArray, IntArray, IntArray, IntArray, list[str]]
+    placed_rows: IntArray
     outcome: RunOutcome
 
     def cell_candidates(self) -> list[IntArray]:
@@ -513,8 +535,8 @@ def route_requests(
     columns stand for them; its rule, policy, date, physicians and places left are used),
     without a :class:`~mt_access.routing.RoutableItem` or a cell object per request:
     :class:`~mt_access.result.Placement` objects, with the router's very explanations
-    (:func:`mt_access.routing.quota_placements`), for the placed requests only,
-    :class:`~mt_access.result.Waiting` objects for the others."""
+    (:func:`mt_access.routing.quota_placements`), for the placed requests only, and the
+    waiting requests as columns (their details worked out once per cell)."""
     remaining = np.asarray(task.remaining, dtype=np.int64)
     run = route_rows(rows, columns, columns.caps, remaining, eligibility)
     requests, classes = task.requests, task.classifications
@@ -539,11 +561,11 @@ def route_requests(
                 None if np.isnan(cap) else cap,
             )
         )
-    placed_rows = rows[ks].tolist()
+    placed_rows = rows[ks]
     small = attrs.evolve(
         task,
-        requests=tuple(requests[i] for i in placed_rows),
-        classifications=tuple(classes[i] for i in placed_rows),
+        requests=tuple(requests[i] for i in placed_rows.tolist()),
+        classifications=tuple(classes[i] for i in placed_rows.tolist()),
         positions=tuple(positions[ks].tolist()),
         item_cells=small_cell.reshape(-1).astype(np.int64),
         cells=tuple(cells),
@@ -555,25 +577,14 @@ def route_requests(
         for new in range(ks.size)
     ]
     placements = quota_placements(small, taken, run.left, latest)
-    # the waiting requests, their reasons and details worked out once per cell
+    # the waiting requests' details: the maximum distance of the cell, once per cell
     cell_of_wait = run.item_cell[run.waiting_k]
     beyond = run.waiting_reason == BEYOND
-    detail = {
-        int(c): f"distance maximale {format_km(float(run.cap[c]))}"
-        for c in np.unique(cell_of_wait[beyond]).tolist()
-    }
-    texts = [
-        detail[c] if b else "" for c, b in zip(cell_of_wait.tolist(), beyond.tolist(), strict=True)
-    ]
-    waiting = [
-        Waiting(requests[i].id, cl.level, cl.rank, REASONS[reason], n, text)
-        for i, cl, reason, n, text in zip(
-            rows[run.waiting_k].tolist(),
-            map(classes.__getitem__, rows[run.waiting_k].tolist()),
-            run.waiting_reason.tolist(),
-            run.waiting_persons.tolist(),
-            texts,
-            strict=True,
-        )
-    ]
-    return RoutedRun(placements, waiting, run)
+    texts = [""]
+    detail_of_cell = np.zeros(run.cap.size, dtype=np.int64)
+    for c in np.unique(cell_of_wait[beyond]).tolist():
+        detail_of_cell[c] = len(texts)
+        texts.append(f"distance maximale {format_km(float(run.cap[c]))}")
+    detail = np.where(beyond, detail_of_cell[cell_of_wait], 0)
+    waiting = (rows[run.waiting_k], run.waiting_reason, run.waiting_persons, detail, texts)
+    return RoutedRun(placements, waiting, placed_rows, run)

@@ -23,6 +23,18 @@ BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
 
 
+_birth_date = operator.attrgetter("patient.birth_date")
+_year = operator.attrgetter("year")
+_month = operator.attrgetter("month")
+_day = operator.attrgetter("day")
+_reason = operator.attrgetter("reason")
+_home_visits = operator.attrgetter("home_visits")
+_children = operator.attrgetter("household.children")
+_commune = operator.attrgetter("patient.commune")
+_received = operator.attrgetter("received")
+_ordinal = operator.methodcaller("toordinal")
+
+
 class RequestTable:
     """Columns of a sequence of requests, computed on first use.
 
@@ -42,11 +54,10 @@ class RequestTable:
     @cached_property
     def _birth(self) -> tuple[IntArray, IntArray]:
         n = len(self.requests)
-        years = np.fromiter((r.patient.birth_date.year for r in self.requests), np.int64, n)
-        month_day = np.fromiter(
-            (r.patient.birth_date.month * 100 + r.patient.birth_date.day for r in self.requests),
-            np.int64,
-            n,
+        births = list(map(_birth_date, self.requests))
+        years = np.fromiter(map(_year, births), np.int64, n)
+        month_day = np.fromiter(map(_month, births), np.int64, n) * 100 + np.fromiter(
+            map(_day, births), np.int64, n
         )
         return years, month_day
 
@@ -80,29 +91,29 @@ class RequestTable:
     def reason(self) -> npt.NDArray[np.int64]:
         """Index of the reason in ``list(SearchReason)``."""
         codes = {r: i for i, r in enumerate(SearchReason)}
-        return np.fromiter((codes[r.reason] for r in self.requests), np.int64, len(self.requests))
+        return np.fromiter(
+            map(codes.__getitem__, map(_reason, self.requests)), np.int64, len(self.requests)
+        )
 
     @cached_property
     def home_visits(self) -> npt.NDArray[np.int64]:
         """Index of the need in ``list(HomeVisitNeed)`` (0 is no home visit)."""
         codes = {h: i for i, h in enumerate(HomeVisitNeed)}
         return np.fromiter(
-            (codes[r.home_visits] for r in self.requests), np.int64, len(self.requests)
+            map(codes.__getitem__, map(_home_visits, self.requests)), np.int64, len(self.requests)
         )
 
     @cached_property
     def children(self) -> IntArray:
-        return np.fromiter(
-            (r.household.children for r in self.requests), np.int64, len(self.requests)
-        )
+        return np.fromiter(map(_children, self.requests), np.int64, len(self.requests))
 
     @cached_property
     def commune(self) -> npt.NDArray[np.str_]:
-        return np.array([r.patient.commune for r in self.requests], dtype="U5")
+        return np.array(list(map(_commune, self.requests)), dtype="U5")
 
     @cached_property
     def received(self) -> IntArray:
         """Received date as a proleptic ordinal."""
         return np.fromiter(
-            (r.received.toordinal() for r in self.requests), np.int64, len(self.requests)
+            map(_ordinal, map(_received, self.requests)), np.int64, len(self.requests)
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import datetime as dt
 import functools
@@ -32,6 +33,7 @@ from mt_access.result import (
     AttachedResource,
     Classification,
     Eligibility,
+    LazySequence,
     MatchResult,
     Orientation,
     Placement,
@@ -56,12 +58,13 @@ them (``"counts"``) beyond: a département's month keeps its time and memory."""
 
 _by_id = operator.attrgetter("id")
 _by_request = operator.attrgetter("request_id")
+_in_scope = operator.attrgetter("in_scope")
 _by_request_physician = operator.attrgetter("request_id", "physician_id")
 
 
 def _unique(items: Iterable[Any], what: str) -> list[Any]:
     ordered = sorted(items, key=_by_id)
-    ids = [x.id for x in ordered]
+    ids = list(map(_by_id, ordered))
     if len(set(ids)) != len(ids):
         dupes = sorted(k for k, n in Counter(ids).items() if n > 1)
         raise MatchInputError(f"identifiant(s) de {what} en double : {', '.join(dupes[:10])}")
@@ -106,7 +109,7 @@ def rank_requests(
     hooks = Hooks(pm)
     reqs = list(requests)
     decisions = hooks.check_scope(reqs, policy, on)
-    in_scope = [r for r, d in zip(reqs, decisions, strict=True) if d.in_scope]
+    in_scope = list(itertools.compress(reqs, map(_in_scope, decisions)))  # one per request
     classes = hooks.classify(in_scope, policy, on)
     keys, order = hooks.order(in_scope, classes, policy, on)
     return RankedRequests(decisions, in_scope, classes, keys, order)
@@ -224,10 +227,13 @@ def _match(
     phys: list[Physician] = _unique(physicians, "médecin")
 
     ranked = rank_requests(reqs, policy, on, pm)
+    outside = map(operator.not_, map(_in_scope, ranked.decisions))
     rejected = [
         Rejected(request.id, decision.reason, decision.detail)
-        for request, decision in zip(reqs, ranked.decisions, strict=True)
-        if not decision.in_scope and decision.reason is not None  # checked by the hooks
+        for request, decision in itertools.compress(
+            zip(reqs, ranked.decisions, strict=True), outside
+        )
+        if decision.reason is not None  # checked by the hooks
     ]
     in_scope, classes, order = ranked.in_scope, ranked.classes, ranked.order
     attached, answered, order = _resources(policy, in_scope, classes, order, on, resource_contacts)
@@ -236,24 +242,26 @@ def _match(
 
     available = [p for p in phys if p.is_available_on(on)]
     defaults = {p.id: policy.monthly_capacity_of(p) for p in phys}
-    remaining = [
-        ledger.remaining(p.id, month, default=defaults[p.id], carry_over=policy.carry_over)
-        for p in available
-    ]
+    # the ledger asked once per default capacity when it is empty
+    remaining: list[int] = columnar_routing.places_left(
+        ledger, available, defaults, month, policy.carry_over
+    ).tolist()
     at_start = dict(zip((p.id for p in available), remaining, strict=True))
     places_at_start = tuple((p.id, at_start.get(p.id, 0)) for p in phys)
 
     placements: list[Placement] = []
     orientations: list[Orientation] = []
-    waiting: list[Waiting] = []
     pull_lists: list[PullList] = []
+    ids = list(map(_by_id, in_scope))  # sorted: a row's rank is its id's rank
+    waits = _WaitingParts(ids, classes)
+    placed_rows: list[npt.NDArray[np.int64]] = []
     for item in answered:
         if isinstance(item, Orientation):
             orientations.append(item)
         else:
-            waiting.append(item)
+            waits.add_objects([item])
 
-    seen = _CellsSeen()
+    seen = _CellsSeen(len(in_scope))
     columnar = _ColumnarPath.of(policy, in_scope, classes, available, distances)
     for rule, members, run_rows in _plan(policy, in_scope, classes, order, columnar):
         if run_rows is not None and columnar is not None:  # the built-in monthly_quota
@@ -262,13 +270,10 @@ def _match(
             for j, left in enumerate(routed.outcome.left.tolist()):
                 remaining[j] = left
             placements.extend(routed.placements)
-            waiting.extend(routed.waiting)
+            waits.add_rows(*routed.waiting)
             if explain != "none":
-                seen.add_columns(
-                    [in_scope[i].id for i in rows.tolist()],
-                    routed.outcome.item_cell,
-                    routed.cell_candidates(),
-                )
+                placed_rows.append(routed.placed_rows)
+                seen.add_rows(rows, routed.outcome.item_cell, routed.cell_candidates())
             continue
         assert members is not None
         positions, group_requests, group_classes = zip(*members, strict=True)
@@ -303,11 +308,12 @@ def _match(
             remaining[index[p.physician_id]] -= p.persons
         placements.extend(out.placements)
         orientations.extend(out.orientations)
-        waiting.extend(out.waiting)
+        waits.add_objects(out.waiting)
         pull_lists.extend(out.pull_lists)
         if explain != "none":
-            seen.add_columns(
-                [r.id for r in group_requests],
+            placed_rows.append(_rows_of(ids, [p.request_id for p in out.placements]))
+            seen.add_rows(
+                np.array([order[k] for k in positions], dtype=np.int64),
                 np.asarray(cell_of, dtype=np.int64),
                 [c.candidates for c in cells],
             )
@@ -320,14 +326,17 @@ def _match(
         for (rid, pid), n in sorted(merged.items())
     )
     placements.sort(key=_by_request_physician)
-    waiting.sort(key=_by_request)
+    waiting = waits.sequence()
+    if explain != "none":
+        placed_rows.append(waits.rows())
+    eligibility = seen.eligibility(explain, placed_rows, ids, available)
     return MatchResult(
         on=on,
         month=str(month),
         policy_code=policy.code,
         placements=tuple(placements),
         orientations=tuple(sorted(orientations, key=_by_request)),
-        waiting=tuple(waiting),
+        waiting=waiting,
         rejected=tuple(sorted(rejected, key=_by_request)),
         pull_lists=tuple(sorted(pull_lists, key=operator.attrgetter("physician_id"))),
         ledger_entries=entries,
@@ -336,7 +345,7 @@ def _match(
         carry_over=policy.carry_over,
         places_at_start=places_at_start,
         explain=explain,
-        eligibility=seen.eligibility(explain, placements, waiting, available),
+        eligibility=eligibility,
     )
 
 
@@ -416,59 +425,155 @@ def _instead(request: Request, c: Classification, decision: ResourceDecision) ->
 
 class _CellsSeen:
     """The eligible physicians of the cells of a run's routing groups and the cell of each
-    request routed, kept to build the result's :class:`~mt_access.result.Eligibility` once,
-    at the end."""
+    request routed (by its row among the requests in scope), kept to build the result's
+    :class:`~mt_access.result.Eligibility` once, at the end."""
 
-    def __init__(self) -> None:
-        self.cell_of: dict[str, int] = {}
+    def __init__(self, n: int) -> None:
+        self.cell_of = np.full(n, -1, dtype=np.int64)
         self.candidates: list[npt.NDArray[np.int64]] = []
 
-    def add_columns(
+    def add_rows(
         self,
-        request_ids: Sequence[str],
+        rows: npt.NDArray[np.int64],
         cell_of: npt.NDArray[np.int64],
         candidates: Sequence[npt.NDArray[np.int64]],
     ) -> None:
-        """A group's requests (by id), the cell of each, and each cell's candidates
-        (indices into the available physicians)."""
-        offset = len(self.candidates)
+        """A group's requests (rows of the requests in scope), the cell of each, and each
+        cell's candidates (indices into the available physicians)."""
+        self.cell_of[rows] = cell_of + len(self.candidates)
         self.candidates.extend(candidates)
-        self.cell_of.update(zip(request_ids, (cell_of + offset).tolist(), strict=True))
 
     def eligibility(
         self,
         explain: str,
-        placements: Sequence[Placement],
-        waiting: Sequence[Waiting],
+        rows: Sequence[npt.NDArray[np.int64]],
+        ids: Sequence[str],
         available: Sequence[Physician],
     ) -> Eligibility:
-        """The physicians eligible for each request of ``placements`` and ``waiting`` (both
-        sorted by request id), per ``explain`` (``"full"``, ``"counts"`` or ``"none"``):
-        those of the request's cell (:func:`mt_access.routing.build_cells`), the very set
-        the router chose from, listed once per cell and shared by its requests.
-        ``available`` is sorted by id, so sorted indices give sorted ids."""
+        """The physicians eligible for each request of ``rows`` (the rows of the requests
+        placed or waiting; ``ids``: the id of each row, sorted), per ``explain``
+        (``"full"``, ``"counts"`` or ``"none"``): those of the request's cell
+        (:func:`mt_access.routing.build_cells`), the very set the router chose from, listed
+        once per cell and shared by its requests. ``available`` is sorted by id, so sorted
+        indices give sorted ids."""
         if explain == "none":
             return EMPTY_ELIGIBILITY
-        keys = [w.request_id for w in waiting]
-        keys.extend(p.request_id for p in placements)
-        keys.sort()  # two sorted runs: a merge
-        # a request held by a ``before`` resource was not routed: it has no cell
-        request_ids = tuple(rid for rid in dict.fromkeys(keys) if rid in self.cell_of)
-        cell = [self.cell_of[rid] for rid in request_ids]
-        sizes = [int(c.size) for c in self.candidates]
-        counts = tuple([sizes[c] for c in cell])
+        listed = np.zeros(self.cell_of.size, dtype=bool)
+        for part in rows:
+            listed[part] = True
+        every = np.flatnonzero(listed)  # sorted, once each (np.unique hashes: far slower)
+        cell_all = self.cell_of[every]
+        routed = cell_all >= 0  # a request held by a ``before`` resource has no cell
+        cell = cell_all[routed]
+        request_ids = tuple([ids[i] for i in every[routed].tolist()])
+        sizes = np.array([c.size for c in self.candidates], dtype=np.int64)
+        counts = tuple(sizes[cell].tolist())
         if explain == "counts":
             return Eligibility(request_ids, counts)
-        names: dict[int, tuple[str, ...]] = {}
         physician_ids = np.array([p.id for p in available], dtype=object)
+        used, inverse = np.unique(cell, return_inverse=True)
+        names = [tuple(physician_ids[np.sort(self.candidates[c])].tolist()) for c in used.tolist()]
+        return Eligibility(request_ids, counts, tuple([names[k] for k in inverse.tolist()]))
 
-        def ids(c: int) -> tuple[str, ...]:
-            found = names.get(c)
-            if found is None:
-                found = names[c] = tuple(physician_ids[np.sort(self.candidates[c])].tolist())
-            return found
 
-        return Eligibility(request_ids, counts, tuple([ids(c) for c in cell]))
+def _rows_of(ids: Sequence[str], request_ids: Iterable[str]) -> npt.NDArray[np.int64]:
+    """The rows of ``request_ids`` among the requests in scope (``ids``, sorted)."""
+    return np.array([bisect.bisect_left(ids, rid) for rid in request_ids], dtype=np.int64)
+
+
+class _WaitingParts:
+    """The waiting requests of a run as its parts give them: :class:`Waiting` objects (held
+    by a resource, routed by a router) and columns (the columnar path: rows, reasons,
+    persons, details), put together at the end, sorted by request id, as a tuple or, when
+    there are columns, a :class:`~mt_access.result.LazySequence` that builds the objects of
+    the columns only when they are read.
+
+    Args:
+        ids: the id of each request in scope, sorted (row ``i`` is ``ids[i]``).
+        classes: the classification of each request in scope.
+    """
+
+    def __init__(self, ids: Sequence[str], classes: Sequence[Classification]) -> None:
+        self.ids = ids
+        self.classes = classes
+        self.objects: list[Waiting] = []
+        self.object_seq: list[int] = []  # the order they came in, among every part
+        self.columns: list[tuple[npt.NDArray[np.int64], ...]] = []
+        self.texts: list[str] = [""]
+        self.seen = 0
+
+    def add_objects(self, waiting: Iterable[Waiting]) -> None:
+        for w in waiting:
+            self.objects.append(w)
+            self.object_seq.append(self.seen)
+            self.seen += 1
+
+    def add_rows(
+        self,
+        rows: npt.NDArray[np.int64],
+        reason: npt.NDArray[np.int64],
+        persons: npt.NDArray[np.int64],
+        detail: npt.NDArray[np.int64],
+        texts: Sequence[str],
+    ) -> None:
+        """Waiting requests as columns: their rows, the index of each reason in
+        :data:`~mt_access.columnar_routing.REASONS`, the persons waiting, the index of each
+        detail in ``texts`` (0: none, ``texts[0]`` is empty)."""
+        offset = len(self.texts) - 1
+        self.texts.extend(texts[1:])
+        detail = np.where(detail > 0, detail + offset, 0)
+        seq = np.arange(self.seen, self.seen + rows.size, dtype=np.int64)
+        self.seen += rows.size
+        self.columns.append((rows, reason, persons, detail, seq))
+
+    def rows(self) -> npt.NDArray[np.int64]:
+        """The rows of every waiting request (in no particular order)."""
+        parts = [c[0] for c in self.columns]
+        parts.append(_rows_of(self.ids, [w.request_id for w in self.objects]))
+        return np.concatenate(parts)
+
+    def sequence(self) -> Sequence[Waiting]:
+        """Every waiting request, sorted by request id (in the order they came for one id)."""
+        if not self.columns:
+            return tuple(sorted(self.objects, key=_by_request))
+        rows, reason, persons, detail, seq = (
+            np.concatenate([c[k] for c in self.columns]) for k in range(5)
+        )
+        n_rows = rows.size
+        all_rows = np.concatenate([rows, _rows_of(self.ids, [w.request_id for w in self.objects])])
+        all_seq = np.concatenate([seq, np.asarray(self.object_seq, dtype=np.int64)])
+        order = np.lexsort((all_seq, all_rows))  # by id, then as they came
+        ids, classes, objects, texts = self.ids, self.classes, self.objects, self.texts
+        reasons = columnar_routing.REASONS
+
+        def one(k: int) -> Waiting:
+            p = int(order[k])
+            if p >= n_rows:
+                return objects[p - n_rows]
+            i = int(rows[p])
+            c = classes[i]
+            reason_k, detail_k = int(reason[p]), int(detail[p])
+            return Waiting(
+                ids[i], c.level, c.rank, reasons[reason_k], int(persons[p]), texts[detail_k]
+            )
+
+        def every() -> list[Waiting]:
+            row_l = rows.tolist()
+            made = [
+                Waiting(ids[i], c.level, c.rank, reasons[r], n, texts[d])
+                for i, c, r, n, d in zip(
+                    row_l,
+                    map(classes.__getitem__, row_l),
+                    reason.tolist(),
+                    persons.tolist(),
+                    detail.tolist(),
+                    strict=True,
+                )
+            ]
+            made.extend(objects)
+            return [made[p] for p in order.tolist()]
+
+        return LazySequence(int(order.size), one, every)
 
 
 Member = tuple[int, Request, Classification]

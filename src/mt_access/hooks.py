@@ -28,10 +28,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import itertools
+import operator
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 import pluggy
 
 from mt_access.errors import MtAccessError, PluginError
@@ -181,14 +184,13 @@ class Hooks:
         answer, who = self._list(
             hook, {"requests": requests, "policy": policy, "on": on}, len(requests)
         )
-        checked: set[int] = set()  # answers share objects: each distinct one is checked once
-        for k, item in enumerate(answer):
-            if id(item) in checked:
-                continue
+        # answers share objects: each distinct one is checked once, in order of first position
+        distinct = dict(zip(map(id, answer), answer, strict=True))
+        for item in distinct.values():
             problem = problem_of(item)
             if problem:
+                k = next(k for k, other in enumerate(answer) if other is item)
                 raise PluginError(f"{hook} : {who} a renvoyé, en position {k}, {problem}")
-            checked.add(id(item))
         return answer
 
     def order_keys(
@@ -216,6 +218,8 @@ class Hooks:
             "on": on,
         }
         answer, who = self._list(hook, kwargs, len(requests))
+        if all(map(isinstance, answer, itertools.repeat(tuple))):  # in C: no loop per key
+            return answer, who
         for k, key in enumerate(answer):
             if not isinstance(key, tuple):
                 raise PluginError(
@@ -235,9 +239,12 @@ class Hooks:
         order: level, then key, then id. Keys that cannot be compared with each other are the
         order-keys plugin's error."""
         keys, who = self._order_keys(requests, classifications, policy, on)
-        decorated = [
-            (c.rank, k, r.id) for c, k, r in zip(classifications, keys, requests, strict=True)
-        ]
+        ids = list(map(_id, requests))
+        ranks = list(map(_rank, classifications))
+        fast = _whole_array_order(ranks, keys, ids)
+        if fast is not None:
+            return keys, fast
+        decorated = list(zip(ranks, keys, ids, strict=True))
         try:
             order = sorted(range(len(decorated)), key=decorated.__getitem__)
         except TypeError as exc:
@@ -290,6 +297,70 @@ class Hooks:
     def router_owner(self, router: str) -> str:
         """Who registered the router named ``router``, for a message."""
         return owner_of(self.pm, "mt_access_routers", router)
+
+
+_id = operator.attrgetter("id")
+_rank = operator.attrgetter("rank")
+
+WHOLE_ARRAY_ORDER_MIN = 1_000
+"""From this many requests, :meth:`Hooks.order` sorts with whole-array steps when the order
+keys allow it (:func:`_whole_array_order`)."""
+
+
+def _whole_array_order(
+    ranks: Sequence[int], keys: Sequence[tuple[Any, ...]], ids: Sequence[str]
+) -> list[int] | None:
+    """The indexes of the requests sorted by ``(rank, key, id)`` as :func:`sorted` sorts
+    these tuples (stable), with one :func:`numpy.lexsort` instead of comparing tuples:
+    a département's month (250,000 requests) in tens of milliseconds instead of half a
+    second. Only when every key is a tuple of the same length and each position holds ints
+    (or bools) only, floats without NaN only, or texts without a NUL character only (numpy
+    compares those exactly as Python does); ``None`` otherwise (and below
+    :data:`WHOLE_ARRAY_ORDER_MIN` requests): the caller sorts the tuples."""
+    n = len(keys)
+    if n < WHOLE_ARRAY_ORDER_MIN or len(set(map(len, keys))) != 1:
+        return None
+    width = len(keys[0])  # zip(*keys) would unpack 250,000 arguments: far slower
+    columns: list[Sequence[Any]] = [
+        ranks,
+        *(list(map(operator.itemgetter(k), keys)) for k in range(width)),
+        ids,
+    ]
+    try:  # ids sorted and unique (as in match): their rank is their position
+        ids_rank = (
+            np.arange(n, dtype=np.int64)
+            if all(map(operator.lt, ids, itertools.islice(ids, 1, None)))
+            else None
+        )
+    except TypeError:
+        return None
+    sortable = []
+    for column in columns:
+        if ids_rank is not None and (column is ids or all(map(operator.is_, column, ids))):
+            sortable.append(ids_rank)  # the ids themselves (the built-in keys end with them)
+            continue
+        array = _sortable(column)
+        if array is None:
+            return None
+        sortable.append(array)
+    order: npt.NDArray[np.intp] = np.lexsort(sortable[::-1])  # the last key sorts first
+    return order.tolist()  # type: ignore[no-any-return]
+
+
+def _sortable(column: Sequence[Any]) -> npt.NDArray[Any] | None:
+    """``column`` as an array numpy sorts as Python sorts its values, or ``None``."""
+    types = set(map(type, column))
+    try:
+        if types <= {int, bool}:
+            return np.array(column, dtype=np.int64)
+        if types == {float}:
+            floats = np.array(column, dtype=np.float64)
+            return None if bool(np.isnan(floats).any()) else floats
+    except OverflowError:  # ints beyond 64 bits
+        return None
+    if types != {str} or "\0" in "".join(column):  # numpy drops trailing NULs
+        return None
+    return np.array(column, dtype=str)
 
 
 class _Who:

@@ -6,9 +6,10 @@ import bisect
 import datetime as dt
 import itertools
 import operator
+import sys
 from collections import Counter
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import attrs
 
@@ -27,6 +28,7 @@ __all__ = [
     "AttachedResource",
     "Classification",
     "Eligibility",
+    "LazySequence",
     "MatchResult",
     "Orientation",
     "OrientedPhysician",
@@ -72,6 +74,124 @@ register_labels(
         ),
     }
 )
+
+
+T = TypeVar("T")
+
+
+class LazySequence(Sequence[T]):
+    """A read-only sequence whose items are built when they are first read: what
+    :func:`mt_access.match` gives as :attr:`MatchResult.waiting` when most of a large run's
+    requests wait (a département's month: 240,000 :class:`Waiting` objects nobody may read;
+    the register only counts them).
+
+    It behaves as the tuple of its items: equal to that tuple (and to another sequence of
+    this kind with the same items), with the same hash and ``repr``; ``+`` with a tuple gives
+    a tuple; it is pickled and copied as a tuple. Its length is known without building
+    anything; an item read by index is built alone; iterating, comparing, hashing or
+    searching builds every item once and keeps them.
+
+    Args:
+        length: the number of items.
+        one: builds item ``k`` (``0 <= k < length``).
+        every: builds all the items, in order (the same values as ``one``; faster).
+    """
+
+    __slots__ = ("_every", "_items", "_length", "_one")
+
+    def __init__(
+        self, length: int, one: Callable[[int], T], every: Callable[[], Iterable[T]]
+    ) -> None:
+        self._length = length
+        self._one: Callable[[int], T] | None = one
+        self._every: Callable[[], Iterable[T]] | None = every
+        self._items: tuple[T, ...] | None = None
+
+    def items(self) -> tuple[T, ...]:
+        """Every item, as a tuple (built on the first call, then kept)."""
+        items = self._items
+        if items is None:
+            assert self._every is not None
+            items = tuple(self._every())
+            if len(items) != self._length:  # pragma: no cover - a builder's bug
+                raise RuntimeError(
+                    f"LazySequence: {len(items)} items built, {self._length} expected"
+                )
+            self._items = items
+            self._one = self._every = None  # the builders' columns are no longer needed
+        return items
+
+    @property
+    def built(self) -> bool:
+        """Whether every item has been built (:meth:`items`)."""
+        return self._items is not None
+
+    def __len__(self) -> int:
+        return self._length
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[T, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> T | tuple[T, ...]:
+        items, one = self._items, self._one
+        if items is not None or one is None:
+            return self.items()[index]
+        if isinstance(index, slice):
+            return tuple(one(k) for k in range(*index.indices(self._length)))
+        k = operator.index(index)
+        if k < 0:
+            k += self._length
+        if not 0 <= k < self._length:
+            raise IndexError("LazySequence index out of range")
+        return one(k)
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self.items())
+
+    def __reversed__(self) -> Iterator[T]:
+        return reversed(self.items())
+
+    def __contains__(self, value: object) -> bool:
+        return value in self.items()
+
+    def index(self, value: Any, start: int = 0, stop: int = sys.maxsize) -> int:
+        return self.items().index(value, start, stop)
+
+    def count(self, value: Any) -> int:
+        return self.items().count(value)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, LazySequence):
+            return self._length == other._length and self.items() == other.items()
+        if isinstance(other, tuple):
+            return self._length == len(other) and self.items() == other
+        return NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    def __hash__(self) -> int:
+        return hash(self.items())
+
+    def __add__(self, other: object) -> tuple[T, ...]:
+        if isinstance(other, LazySequence | tuple):
+            return self.items() + tuple(other)
+        return NotImplemented
+
+    def __radd__(self, other: object) -> tuple[Any, ...]:
+        if isinstance(other, tuple):
+            return other + self.items()
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return repr(self.items())
+
+    def __reduce__(self) -> tuple[type[tuple[T, ...]], tuple[tuple[T, ...]]]:
+        return tuple, (self.items(),)
 
 
 def format_km(km: float) -> str:
@@ -409,7 +529,10 @@ class MatchResult:
         month: the capacity month, ``YYYY-MM``.
         policy_code: the policy used.
         placements: sorted by request id, then physician id.
-        orientations, waiting, rejected: sorted by request id.
+        orientations, waiting, rejected: sorted by request id. ``waiting`` is a tuple, or,
+            when the run routed requests on the columnar path, a :class:`LazySequence`
+            that builds its :class:`Waiting` objects when they are read and is equal to the
+            tuple of them.
         pull_lists: sorted by physician id.
         attached_resources: the policy's conditional resources involved for each request,
             sorted by request id, then in the policy's order (:meth:`resources_for`).
@@ -437,7 +560,7 @@ class MatchResult:
     policy_code: str
     placements: tuple[Placement, ...] = ()
     orientations: tuple[Orientation, ...] = ()
-    waiting: tuple[Waiting, ...] = ()
+    waiting: Sequence[Waiting] = ()
     rejected: tuple[Rejected, ...] = ()
     pull_lists: tuple[PullList, ...] = ()
     ledger_entries: tuple[PlacementRecorded, ...] = ()

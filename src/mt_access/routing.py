@@ -251,6 +251,7 @@ class RoutingTask:
         nearer_full: Sequence[int],
         why: str,
         nearer_taken: Sequence[int] = (),
+        nearer: Sequence[int] | None = None,
     ) -> Placement:
         """Build a placement with its French explanation.
 
@@ -260,6 +261,8 @@ class RoutingTask:
         requests *after* it in the order (a router that places as many patients as possible,
         level by level, before it minimises distances). Both are in
         :attr:`Placement.nearer_full`, nearest first; the explanation tells them apart.
+        ``nearer``: both already in candidate order, when the caller has them (else they are
+        put in that order here).
         """
         c = item.classification
         phys = self.physicians[physician_index]
@@ -292,10 +295,12 @@ class RoutingTask:
                 "d'abord le plus de patients possible, niveau après niveau, puis réduit la "
                 f"distance totale) : {self._names(nearer_taken)}."
             )
-        nearer = list(nearer_full)
-        if nearer_taken:
-            nearer = _in_candidate_order(self.cells[item.cell].candidates, {*nearer, *nearer_taken})
-        full_ids = tuple(self.physicians[j].id for j in nearer)
+        if nearer is None:
+            nearer = list(nearer_full)
+            if nearer_taken:
+                candidates = self.cells[item.cell].candidates
+                nearer = _in_candidate_order(candidates, {*nearer, *nearer_taken})
+        full_ids = tuple(map(self._physician_ids.__getitem__, nearer))
         return Placement(
             request_id=item.request.id,
             physician_id=phys.id,
@@ -313,6 +318,11 @@ class RoutingTask:
     def _commune_points(self) -> dict[str, Point]:
         """The point of each request's commune (looked up once)."""
         return {}
+
+    @functools.cached_property
+    def _physician_ids(self) -> list[str]:
+        """The id of each physician of :attr:`physicians` (listed once)."""
+        return [p.id for p in self.physicians]
 
     @functools.cached_property
     def _heads(self) -> dict[Classification, str]:
@@ -559,7 +569,7 @@ def quota_placements(
     for i, slots in taken:
         item = task.item(i)
         for slot in slots:
-            full, later = nearer_full(item.cell, slot.distance_km, i)
+            full, later, gone = nearer_full(item.cell, slot.distance_km, i)
             why = (
                 "médecin éligible le plus proche ayant une place, après répartition des "
                 "places du mois par ordre de priorité"
@@ -567,7 +577,9 @@ def quota_placements(
                 else "médecin éligible le plus proche (commune acceptée, modalités adaptées)"
             )
             placements.append(
-                task.placement(item, slot.physician, slot.count, slot.distance_km, full, why, later)
+                task.placement(
+                    item, slot.physician, slot.count, slot.distance_km, full, why, later, gone
+                )
             )
     return placements
 
@@ -584,19 +596,23 @@ class _NearerFull:
         self.latest: list[int] = latest.tolist()
         self.cache: dict[tuple[int, float], list[int]] = {}
 
-    def __call__(self, c: int, dist: float, i: int) -> tuple[list[int], list[int]]:
+    def __call__(self, c: int, dist: float, i: int) -> tuple[list[int], list[int], list[int]]:
+        """Those gone before request ``i``, those gone in part after it, and both (the
+        cell's candidates nearer than ``dist`` without a place left, nearest first)."""
         gone = self.cache.get((c, dist))
         if gone is None:
             cell = self.task.cells[c]
             stop = int(np.searchsorted(cell.distances_km, dist, side="left"))
-            gone = [j for j in cell.candidates[:stop].tolist() if self.left[j] == 0]
+            left = self.left
+            gone = [j for j in cell.candidates[:stop].tolist() if left[j] == 0]
             self.cache[(c, dist)] = gone
         if not gone:
-            return gone, []
-        later = [j for j in gone if self.latest[j] > i]
+            return gone, [], gone
+        latest = self.latest
+        later = [j for j in gone if latest[j] > i]
         if not later:
-            return gone, later
-        return [j for j in gone if self.latest[j] <= i], later
+            return gone, later, gone
+        return [j for j in gone if latest[j] <= i], later, gone
 
 
 def _places_in(among: Sequence[Physician], physicians: Sequence[Physician]) -> IntArray | None:

@@ -7,7 +7,8 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
-from collections.abc import Sequence
+import operator
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -86,32 +87,36 @@ def mt_access_check_scope(
     excluded_rows: BoolMatrix | None = None
     if policy.exclusions and _vectorised(policy.exclusions, len(requests)):
         excluded_rows = _met(policy, policy.exclusions, RequestTable(requests), on)
-    decisions = []
     territory, exclusions = policy.territory, policy.exclusions
+    n = len(requests)
+    # consent and territory read in C for every request; only the others looked at one by one
+    communes = list(map(_commune, requests))
+    given = np.fromiter(map(_consent_given, requests), bool, n)
+    inside = np.fromiter(map(territory.__contains__, communes), bool, n)
+    decisions = [_ACCEPT] * n
     no_consent = ScopeDecision.reject(ReasonCode.NO_CONSENT)
-    for i, request in enumerate(requests):
-        commune = request.patient.commune
-        if not request.consent.given:
-            decisions.append(no_consent)
-        elif commune not in territory:
-            decisions.append(
-                ScopeDecision.reject(ReasonCode.OUT_OF_TERRITORY, f"commune {commune}")
-            )
-        elif not exclusions:
-            decisions.append(_ACCEPT)
+    for i in np.flatnonzero(~given).tolist():
+        decisions[i] = no_consent
+    for i in np.flatnonzero(given & ~inside).tolist():
+        decisions[i] = ScopeDecision.reject(ReasonCode.OUT_OF_TERRITORY, f"commune {communes[i]}")
+    if not exclusions:
+        return decisions
+    candidates = given & inside
+    if excluded_rows is not None:  # only the rows an exclusion hit
+        candidates &= excluded_rows.any(axis=1)
+    for i in np.flatnonzero(candidates).tolist():
+        if excluded_rows is not None:
+            row = excluded_rows[i]
+            excluded = [c.label for c, hit in zip(exclusions, row, strict=True) if hit]
         else:
-            if excluded_rows is not None:
-                row = excluded_rows[i]
-                excluded = [c.label for c, hit in zip(policy.exclusions, row, strict=True) if hit]
-            else:
-                excluded = [c.label for c in policy.exclusions if _hit(policy, c, request, on)]
-            if excluded:
-                decisions.append(
-                    ScopeDecision.reject(ReasonCode.EXCLUDED_REASON, " ; ".join(excluded))
-                )
-            else:
-                decisions.append(_ACCEPT)
+            excluded = [c.label for c in exclusions if _hit(policy, c, requests[i], on)]
+        if excluded:
+            decisions[i] = ScopeDecision.reject(ReasonCode.EXCLUDED_REASON, " ; ".join(excluded))
     return decisions
+
+
+_commune = operator.attrgetter("patient.commune")
+_consent_given = operator.attrgetter("consent.given")
 
 
 @hookimpl(trylast=True)
@@ -142,20 +147,55 @@ def mt_access_classify(
         assigned[new] = index
         weights = np.left_shift(1, np.arange(hits.shape[1], dtype=np.int64))
         bits[new] = hits[new].astype(np.int64) @ weights
+    # one Classification per distinct (level, criteria met), shared by its requests
+    width = max((len(level.criteria) for level in policy.levels), default=0)
+    if width + len(policy.levels).bit_length() > 62:  # the pair does not fit in one int64
+        return _shared(policy, assigned.tolist(), bits.tolist(), non_priority)
+    code = (assigned + 1) << width | bits
+    made: dict[int, Classification] = {}
+    for c in np.unique(code).tolist():
+        made[c] = _classification(policy, (c >> width) - 1, c & ((1 << width) - 1), non_priority)
+    return list(map(made.__getitem__, code.tolist()))
+
+
+def _classification(
+    policy: Policy, level_index: int, met: int, non_priority: Classification
+) -> Classification:
+    """The classification in level ``level_index`` (-1: non-priority) with the criteria of
+    the bits of ``met``."""
+    if level_index < 0:
+        return non_priority
+    level = policy.levels[level_index]
+    labels = tuple(c.label for k, c in enumerate(level.criteria) if met >> k & 1)
+    return Classification(level.name, level.rank, True, labels)
+
+
+def _shared(
+    policy: Policy, assigned: list[int], bits: list[int], non_priority: Classification
+) -> list[Classification]:
+    """:func:`_classification` of each request, one object per distinct pair."""
     cache: dict[tuple[int, int], Classification] = {}
     result = []
-    for a, b in zip(assigned.tolist(), bits.tolist(), strict=True):
-        found = cache.get((a, b))
+    for pair in zip(assigned, bits, strict=True):
+        found = cache.get(pair)
         if found is None:
-            if a < 0:
-                found = non_priority
-            else:
-                level = policy.levels[a]
-                labels = tuple(c.label for k, c in enumerate(level.criteria) if b >> k & 1)
-                found = Classification(level.name, level.rank, True, labels)
-            cache[(a, b)] = found
+            found = cache[pair] = _classification(policy, *pair, non_priority)
         result.append(found)
     return result
+
+
+_id = operator.attrgetter("id")
+_ordinal = operator.methodcaller("toordinal")
+_received = operator.attrgetter("received")
+_urgent = operator.attrgetter("urgent")
+_birth = operator.attrgetter("patient.birth_date")
+
+_ORDER_KEYS: dict[str, Callable[[Sequence[Request]], Iterable[object]]] = {
+    "received": lambda rs: map(_ordinal, map(_received, rs)),  # the date's ordinal
+    "urgent": lambda rs: map(int, map(operator.not_, map(_urgent, rs))),  # 0 if urgent, else 1
+    "age": lambda rs: map(_ordinal, map(_birth, rs)),  # birth date's ordinal: oldest first
+}
+"""The built-in order keys (the policy's ``ordering.keys``), each one value per request."""
 
 
 @hookimpl(trylast=True)
@@ -165,18 +205,9 @@ def mt_access_order_keys(
     policy: Policy,
     on: dt.date,
 ) -> list[tuple[object, ...]]:
-    keys: list[tuple[object, ...]] = []
-    for r in requests:
-        key: list[object] = []
-        for name in policy.ordering_keys:
-            if name == "received":
-                key.append(r.received.toordinal())
-            elif name == "urgent":
-                key.append(0 if r.urgent else 1)
-            elif name == "age":
-                key.append(r.patient.birth_date.toordinal())
-        key.append(r.id)
-        keys.append(tuple(key))
+    # one pass per key, in C (map, zip): the same tuples as a loop per request, faster
+    columns = [_ORDER_KEYS[name](requests) for name in policy.ordering_keys if name in _ORDER_KEYS]
+    keys: list[tuple[object, ...]] = list(zip(*columns, map(_id, requests), strict=True))
     if policy.tie_break == "pseudonym":
         # the manager of the running match (the one given to ``match``), else the policy's
         names = Hooks(plugin_manager(policy)).pseudonyms([r.id for r in requests], policy)
