@@ -27,7 +27,15 @@ from hypothesis import strategies as st
 import mt_access
 from columnar_support import CAPS, VOIRONNAIS, leveled, levels_policy, placed
 from factories import ON, VOIRON, VOREPPE, doc, req
-from mt_access import Classification, MatchResult, Policy, columnar_routing, engine, flow, match
+from mt_access import (
+    Classification,
+    MatchResult,
+    Policy,
+    columnar_routing,
+    engine_rows,
+    flow,
+    match,
+)
 from mt_access.columnar import MatchInput, match_columns
 from mt_access.columnar_routing import places_left
 from mt_access.geo import Point
@@ -39,7 +47,7 @@ from strategies import Instance, Variant, apply_variant, instances, variants
 @contextmanager
 def _objects_path() -> Iterator[None]:
     """Every run of ``match`` through the routers, as before the columnar path."""
-    with mock.patch.object(engine._ColumnarPath, "of", return_value=None):
+    with mock.patch.object(engine_rows.ColumnarPath, "of", return_value=None):
         yield
 
 

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 import mt_access
 from factories import COUBLEVIE, MOIRANS, ON, TULLINS, VOIRON, VOREPPE, doc, req
-from mt_access import Policy, engine, hooks, match
+from mt_access import Policy, engine_rows, hooks, match
 from mt_access.model import HomeVisitNeed, Modality
 from mt_access.policy import policy_from_mapping
 from mt_access.result import LazySequence, ReasonCode, Waiting
@@ -98,7 +98,7 @@ def test_an_item_read_by_index_is_built_alone() -> None:
 @contextmanager
 def _objects_path() -> Iterator[None]:
     """Every run of ``match`` through the routers, waiting requests built eagerly."""
-    with mock.patch.object(engine._ColumnarPath, "of", return_value=None):
+    with mock.patch.object(engine_rows.ColumnarPath, "of", return_value=None):
         yield
 
 
