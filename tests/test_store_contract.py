@@ -1116,6 +1116,9 @@ def lived_files(draw: st.DrawFn, request: Request) -> RequestFile:
         some = draw(st.none() | st.sets(st.sampled_from(searching), min_size=1))
         if event is Event.PROPOSE and gp not in file.declined_by | file.proposed_to:
             file = file.propose(gp, on, comment=comment, persons=some)
+        elif event is Event.CANCEL_PROPOSAL and file.proposed_to:
+            gp = draw(st.sampled_from(sorted(file.proposed_to)))
+            file = file.cancel_proposal(gp, on, comment if comment.strip() else "annulée")
         elif event in (Event.ACCEPT, Event.REFUSE) and file.proposed_to:
             gp = draw(st.sampled_from(sorted(file.proposed_to)))
             if event is Event.ACCEPT:
@@ -1134,7 +1137,7 @@ def lived_files(draw: st.DrawFn, request: Request) -> RequestFile:
             file = file.qualify(on, comment if comment.strip() else "motif")
         elif event in (Event.WITHDRAW, Event.OTHER_SOLUTION, Event.OUT_OF_SCOPE):
             file = getattr(file, event.value)(on, comment=comment, persons=some)
-        elif event not in (Event.PROPOSE, Event.ACCEPT, Event.REFUSE):
+        elif event not in (Event.PROPOSE, Event.ACCEPT, Event.REFUSE, Event.CANCEL_PROPOSAL):
             file = getattr(file, event.value)(on, comment=comment)
     return file
 
