@@ -39,6 +39,7 @@ from mt_access.calendar import Month
 from mt_access.engine import match
 from mt_access.geo.distance import DistanceCache
 from mt_access.lifecycle import ExitReason
+from mt_access.model import Request
 from mt_access.policy import Policy
 from mt_access.resources import ResourceContact
 from mt_access.result import MatchResult
@@ -49,6 +50,7 @@ from mt_access.simulation.generator import (
 )
 from mt_access.simulation.gp_steps import GPSteps
 from mt_access.simulation.month_end import MonthEndSteps
+from mt_access.simulation.quick_match import QuickResult
 from mt_access.simulation.records import (
     ROUTE_LIST,
     ROUTE_PROPOSAL,
@@ -100,23 +102,13 @@ class _Simulation(GPSteps, ArrivalSteps, AnswerSteps, MonthEndSteps):
         placed_before = self._placed
         self._continuations = 0
         candidates = [t.request for t in self.active.values() if t.request.received <= match_on]
-        result = match(
-            candidates,
-            list(self.physicians.values()),
-            self.policy,
-            self.ledger,
-            match_on,
-            distances=self.distances,
-            plugin_manager=self.pm,
-            resource_contacts=self.involved,
-            # a comparison keeps only indicators: no eligible sets (``simulate`` keeps them)
-            explain="auto" if self.results is not None else "none",
-        )
+        result = self._match(candidates, match_on)
         for a in result.attached_resources:
             if a.first_time:
                 self.involved[a.request_id][a.name] = ResourceContact(a.involved_on)
         result.record(self.ledger)
         if self.results is not None:
+            assert isinstance(result, MatchResult)  # simulate() always calls match
             self.results.append(result)
         self._levels(result)
         for rejected in result.rejected:
@@ -131,7 +123,30 @@ class _Simulation(GPSteps, ArrivalSteps, AnswerSteps, MonthEndSteps):
 
     # -- 4. the matching run
 
-    def _levels(self, result: MatchResult) -> None:
+    def _match(self, candidates: list[Request], on: dt.date) -> MatchResult | QuickResult:
+        """The month's matching run: :func:`mt_access.match`, or for a comparison's run
+        (which keeps only indicators) :func:`~mt_access.simulation.quick_match.quick_match`
+        when the policy allows it (the same placements, levels and rejections, without the
+        result's objects and explanations)."""
+        physicians = list(self.physicians.values())
+        if self.results is None and self.quick is not None:
+            quick = self.quick(candidates, physicians, self.ledger, on)
+            if quick is not None:
+                return quick
+        return match(
+            candidates,
+            physicians,
+            self.policy,
+            self.ledger,
+            on,
+            distances=self.distances,
+            plugin_manager=self.pm,
+            resource_contacts=self.involved,
+            # a comparison keeps only indicators: no eligible sets (``simulate`` keeps them)
+            explain="auto" if self.results is not None else "none",
+        )
+
+    def _levels(self, result: MatchResult | QuickResult) -> None:
         """A request's level is the one of its first matching run."""
         tracks = self.tracks
         for items in (result.waiting, result.placements, result.orientations):
@@ -152,6 +167,7 @@ def _simulation(
     distances: DistanceCache | None = None,
     arrivals_cache: dict[Any, list[Arrival]] | None = None,
     keep_results: bool = False,
+    quick: bool = True,
 ) -> _Simulation:
     sim = _Simulation(
         scenario,
@@ -160,6 +176,7 @@ def _simulation(
         distances=distances,
         arrivals_cache=arrivals_cache,
         keep_results=keep_results,
+        quick=quick,
     )
     sim.run()
     return sim
@@ -202,12 +219,16 @@ def run_summary(
     policy: Policy,
     replication: int,
     arrivals_cache: dict[Any, list[Arrival]] | None = None,
+    *,
+    quick: bool = True,
 ) -> tuple[dict[tuple[str, str], float], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
     """The indicators of one replication, and the monthly waiting list and placements
-    (what a comparison keeps of a run)."""
+    (what a comparison keeps of a run). ``quick=False`` routes every month with
+    :func:`mt_access.match` (the reference the tests compare
+    the quick path with)."""
     from mt_access.simulation.metrics import summarise
 
-    sim = _simulation(scenario, policy, replication, arrivals_cache=arrivals_cache)
+    sim = _simulation(scenario, policy, replication, arrivals_cache=arrivals_cache, quick=quick)
     summary = summarise(
         sim.outcomes(), sim.loads, _levels(policy), scenario.cohorts, sim.months[-1].month.last_day
     )

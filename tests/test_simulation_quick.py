@@ -1,0 +1,174 @@
+"""The quick matching run of a comparison's replication
+(:class:`mt_access.simulation.quick_match.QuickMatcher`) against :func:`mt_access.match`:
+month by month, the same placements (request, GP, persons, distance, level), the same
+levels, rejections and ledger entries; and a whole replication gives the same indicators
+and monthly series either way."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+
+import mt_access
+from mt_access.engine import match
+from mt_access.model import Request
+from mt_access.result import MatchResult
+from mt_access.simulation import GPRates, PatientRates, Scenario, policy_variant
+from mt_access.simulation import runner as runner_module
+from mt_access.simulation.quick_match import QuickMatcher, QuickResult, quick_policy
+from mt_access.simulation.runner import _Simulation, run_summary
+from test_simulation_properties import VOIRONNAIS, scenarios
+
+POLICIES = {
+    "monthly_quota": VOIRONNAIS,
+    "capped_priority": policy_variant(
+        VOIRONNAIS, router="monthly_quota", rules="priority", max_distance_km=6
+    ),
+    "capped_all": policy_variant(VOIRONNAIS, router="monthly_quota", max_distance_km=4),
+    "carry_over": policy_variant(VOIRONNAIS, changes={"capacity": {"carry_over": True}}),
+    "together": policy_variant(VOIRONNAIS, changes={"households": {"keep_together": True}}),
+}
+
+
+class _Both(_Simulation):
+    """A replication routed by :func:`mt_access.match` (the reference) which, every month,
+    also asks a :class:`QuickMatcher` on the same requests, GPs and ledger, and checks that
+    both agree (when the quick path takes the month)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.matcher = QuickMatcher(self.policy, self.distances, self.pm)
+        self.taken = 0  # months the quick path took
+        self.placed = 0  # placements compared
+
+    def _match(self, candidates: list[Request], on: dt.date) -> MatchResult | QuickResult:
+        physicians = list(self.physicians.values())
+        quick = self.matcher(candidates, physicians, self.ledger, on)
+        result = match(
+            candidates,
+            physicians,
+            self.policy,
+            self.ledger,
+            on,
+            distances=self.distances,
+            plugin_manager=self.pm,
+            resource_contacts=self.involved,
+            explain="none",
+        )
+        if quick is not None:
+            self.taken += 1
+            self.placed += len(quick.placements)
+            _check_same(quick, result)
+        return result
+
+
+def _check_same(quick: QuickResult, result: MatchResult) -> None:
+    assert [
+        (p.request_id, p.physician_id, p.persons, p.distance_km, p.level, p.rank)
+        for p in quick.placements
+    ] == [
+        (p.request_id, p.physician_id, p.persons, p.distance_km, p.level, p.rank)
+        for p in result.placements
+    ]
+    routed = {(w.request_id, w.level, w.rank) for w in result.waiting}
+    routed |= {(p.request_id, p.level, p.rank) for p in result.placements}
+    assert {(w.request_id, w.level, w.rank) for w in quick.waiting} == routed
+    assert len(quick.waiting) == len(routed)
+    assert quick.rejected == list(result.rejected)
+    assert quick.ledger_entries == result.ledger_entries
+    assert quick.capacity_defaults == dict(result.capacity_defaults)
+    assert quick.carry_over == result.carry_over
+    assert not result.orientations
+    assert not result.pull_lists
+    assert not result.attached_resources
+
+
+def _same_summary(a: Any, b: Any) -> None:
+    values_a, waiting_a, placed_a = a
+    values_b, waiting_b, placed_b = b
+    assert waiting_a.tolist() == waiting_b.tolist()
+    assert placed_a.tolist() == placed_b.tolist()
+    assert values_a.keys() == values_b.keys()
+    for key, value in values_a.items():
+        other = values_b[key]
+        assert value == other or (value != value and other != other), key
+
+
+@settings(deadline=None, max_examples=40)
+@given(scenario=scenarios(), name=st.sampled_from(sorted(POLICIES)))
+def test_quick_months_are_the_engines(scenario: Scenario, name: str) -> None:
+    policy = POLICIES[name]
+    both = _Both(scenario, policy, 0)
+    both.run()
+    event(f"months on the quick path: {both.taken > 0}")
+    event(f"placements compared: {both.placed > 0}")
+    if name != "together":  # a household kept together leaves the quick path
+        assert both.taken == scenario.months
+
+
+@settings(deadline=None, max_examples=25)
+@given(
+    scenario=scenarios(),
+    name=st.sampled_from(sorted(POLICIES)),
+    replication=st.integers(0, 3),
+)
+def test_a_replication_is_the_same_on_both_paths(
+    scenario: Scenario, name: str, replication: int
+) -> None:
+    policy = POLICIES[name]
+    _same_summary(
+        run_summary(scenario, policy, replication),
+        run_summary(scenario, policy, replication, quick=False),
+    )
+
+
+def test_a_cpts_year_is_the_same_on_both_paths(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The benchmark's CPTS (100 requests a month, 60 GPs with suspensions, withdrawals and
+    capacity changes, a year), several replications: every month on the quick path, the
+    same months as the engine's, and the same indicators."""
+    policy = mt_access.load_policy("voironnais")
+    scenario = Scenario.for_policy(
+        policy,
+        start=mt_access.Month(2026, 1),
+        months=12,
+        seed=2026,
+        patients=PatientRates(monthly_requests=100),
+        gps=GPRates(count=60),
+    )
+    assert quick_policy(policy)
+    for replication in (1, 7):
+        both = _Both(scenario, policy, replication)
+        both.run()
+        assert both.taken == 12
+        assert both.placed > 500
+    calls = {"quick": 0}
+    original = QuickMatcher.__call__
+
+    def counted(self: QuickMatcher, *args: Any) -> QuickResult | None:
+        found = original(self, *args)
+        calls["quick"] += found is not None
+        return found
+
+    monkeypatch.setattr(QuickMatcher, "__call__", counted)
+    for replication in (0, 3, 11):
+        _same_summary(
+            run_summary(scenario, policy, replication),
+            run_summary(scenario, policy, replication, quick=False),
+        )
+    assert calls["quick"] == 3 * 12
+
+
+def test_simulate_and_other_routers_keep_the_engine() -> None:
+    """A run that keeps its results, and a policy with another router, call match."""
+    assert not quick_policy(policy_variant(VOIRONNAIS, router="nearest"))
+    assert not quick_policy(policy_variant(VOIRONNAIS, router="k_nearest", k=2))
+    scenario = Scenario.for_policy(
+        VOIRONNAIS, start=mt_access.Month(2026, 1), months=1, seed=1, gps=GPRates(count=5)
+    )
+    assert runner_module._simulation(scenario, VOIRONNAIS, 0, keep_results=True).quick is None
+    assert runner_module._simulation(scenario, VOIRONNAIS, 0).quick is not None
+    assert runner_module._simulation(scenario, VOIRONNAIS, 0, quick=False).quick is None
