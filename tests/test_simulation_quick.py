@@ -9,15 +9,24 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 import mt_access
 from mt_access.engine import match
-from mt_access.model import Request
+from mt_access.model import (
+    Consent,
+    HomeVisitNeed,
+    Household,
+    Patient,
+    Referrer,
+    Request,
+    SearchReason,
+)
 from mt_access.result import MatchResult
-from mt_access.simulation import GPRates, PatientRates, Scenario, policy_variant
+from mt_access.simulation import GPRates, PatientRates, Scenario, generator, policy_variant
 from mt_access.simulation import runner as runner_module
 from mt_access.simulation.quick_match import QuickMatcher, QuickResult, quick_policy
 from mt_access.simulation.runner import _Simulation, run_summary
@@ -172,3 +181,72 @@ def test_simulate_and_other_routers_keep_the_engine() -> None:
     assert runner_module._simulation(scenario, VOIRONNAIS, 0, keep_results=True).quick is None
     assert runner_module._simulation(scenario, VOIRONNAIS, 0).quick is not None
     assert runner_module._simulation(scenario, VOIRONNAIS, 0, quick=False).quick is None
+
+
+@settings(deadline=None, max_examples=20)
+@given(scenario=scenarios(), month=st.integers(0, 2))
+def test_generated_requests_are_the_checked_constructors(scenario: Scenario, month: int) -> None:
+    """The generator sets a request's fields without the constructors' conversions and
+    checks: the same values, of the same types, as ``Request(...)`` and ``Patient(...)``."""
+    state = _Simulation(scenario, VOIRONNAIS, 0)
+    months = scenario.months_simulated
+    index = min(month, len(months) - 1)
+    found = state._regular_arrivals(index, months[index])
+    for arrival in found:
+        fast = arrival.request
+        checked = Request(
+            id=fast.id,
+            received=fast.received,
+            patient=Patient(birth_date=fast.patient.birth_date, commune=fast.patient.commune),
+            ald=fast.ald,
+            css=fast.css,
+            ame=fast.ame,
+            disability_or_chronic=fast.disability_or_chronic,
+            home_visits=fast.home_visits,
+            urgent=fast.urgent,
+            reason=fast.reason,
+            previous_mt=fast.previous_mt,
+            household=fast.household,
+            referrer=fast.referrer,
+            consent=fast.consent,
+        )
+        assert fast == checked
+        assert hash(fast) == hash(checked)
+        for field in attrs.fields(Request):
+            a, b = getattr(fast, field.name), getattr(checked, field.name)
+            assert type(a) is type(b), field.name
+        assert attrs.evolve(fast) == fast  # the checks accept it
+    event(f"requests: {len(found) > 0}")
+
+
+def test_generated_request_knows_the_fields() -> None:
+    """A field added to Request or Patient turns the unchecked way off (the checked
+    constructors then build the requests)."""
+    assert generator._UNCHECKED
+    request = generator.generated_request(
+        "D-1",
+        dt.date(2026, 1, 5),
+        dt.date(1980, 3, 1),
+        sorted(VOIRONNAIS.territory)[0],
+        True,
+        False,
+        False,
+        True,
+        HomeVisitNeed.OCCASIONAL,
+        False,
+        SearchReason.PREVIOUS_MT_LEFT,
+        None,
+        Household(adults=1, children=2),
+        Referrer(),
+        Consent(given=True),
+    )
+    assert request == Request(
+        id="D-1",
+        received=dt.date(2026, 1, 5),
+        patient=Patient(birth_date=dt.date(1980, 3, 1), commune=sorted(VOIRONNAIS.territory)[0]),
+        ald=True,
+        disability_or_chronic=True,
+        home_visits="occasional",
+        reason="previous_mt_left",
+        household=Household(adults=1, children=2),
+    )

@@ -87,12 +87,10 @@ class QuickResult(NamedTuple):
     attached_resources: tuple[()] = ()
 
     def record(self, ledger: CapacityLedger) -> None:
-        """:meth:`mt_access.MatchResult.record`."""
-        ledger.extend(
-            self.ledger_entries,
-            default_capacity=self.capacity_defaults,
-            carry_over=self.carry_over,
-        )
+        """:meth:`mt_access.MatchResult.record`, without checking the capacities again: the
+        run worked them out from this very ledger (``extend_trusted`` commits the same
+        entries the same way; it still refuses a second active placement)."""
+        ledger.extend_trusted(self.ledger_entries)
 
 
 def quick_policy(policy: Policy) -> bool:
