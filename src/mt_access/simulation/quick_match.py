@@ -28,6 +28,7 @@ import itertools
 from collections.abc import Sequence
 from typing import NamedTuple
 
+import attrs
 import numpy as np
 import pluggy
 
@@ -117,7 +118,16 @@ class QuickMatcher:
     ``CellEligibility`` of the available GPs alone).
     """
 
-    def __init__(self, policy: Policy, distances: DistanceCache, pm: pluggy.PluginManager) -> None:
+    def __init__(
+        self,
+        policy: Policy,
+        distances: DistanceCache,
+        pm: pluggy.PluginManager,
+        communes: Sequence[str] = (),
+    ) -> None:
+        """``communes``: those the requests will come from (the territory's), numbered at
+        once so that the eligibility is worked out once (a commune not among them is added
+        when a request comes from it)."""
         self.policy = policy
         self.distances = distances
         self.pm = pm
@@ -125,6 +135,7 @@ class QuickMatcher:
         self.key: tuple[object, ...] | None = None
         self.base: CellEligibility | None = None
         self.union: dict[str, int] = {}  # GP id -> its index in ``base``
+        self._add(communes)
 
     def __call__(
         self,
@@ -196,11 +207,7 @@ class QuickMatcher:
         for (rid, pid), (n, km) in sorted(taken.items()):
             c = level_of[rid]
             placements.append(QuickPlacement(rid, pid, int(n), round(km, 3), c.level, c.rank))
-            entries.append(
-                PlacementRecorded(
-                    physician_id=pid, month=month, request_id=rid, persons=int(n), on=on
-                )
-            )
+            entries.append(_placement_recorded(pid, month, rid, int(n), on))
         result.waiting.extend(QuickRouted(rid, c.level, c.rank) for rid, c in level_of.items())
         return result._replace(ledger_entries=tuple(entries))
 
@@ -208,17 +215,27 @@ class QuickMatcher:
         """Renumber ``columns``' communes into the replication's commune list (a new commune
         is checked to have a point: ``False`` otherwise, as the engine's columnar path)."""
         codes = self.codes
-        for code in columns.communes:
-            if code not in codes:
-                try:
-                    self.distances.reference.point(code)
-                except ReferenceDataError:
-                    return False
-                codes[code] = len(codes)
+        if not self._add(columns.communes):
+            return False
         remap = np.array([codes[c] for c in columns.communes], dtype=np.int64)
         columns.commune = remap[columns.commune]
         columns.communes = tuple(codes)
         return True
+
+    def _add(self, communes: Sequence[str]) -> bool:
+        """Number the communes not numbered yet; ``False`` if one has no point (it is not
+        numbered: a request from it makes the month call :func:`mt_access.match`)."""
+        codes = self.codes
+        every = True
+        for code in communes:
+            if code not in codes:
+                try:
+                    self.distances.reference.point(code)
+                except ReferenceDataError:
+                    every = False
+                    continue
+                codes[code] = len(codes)
+        return every
 
     def _eligibility(
         self,
@@ -228,23 +245,58 @@ class QuickMatcher:
     ) -> CellEligibility | None:
         """The month's :class:`~mt_access.columnar_routing.CellEligibility` (``None``: a GP's
         commune has no point; the engine then says which)."""
+        communes = tuple(self.codes)
         key = (
-            len(self.codes),
+            communes,
             *((p.id, p.commune, p.location, p.accepted_communes, p.modalities) for p in physicians),
         )
         if key != self.key or self.base is None:
-            try:
-                self.base = CellEligibility(
-                    physicians, self.policy, self.distances, _AllCommunes(tuple(self.codes))
-                )
-            except (ReferenceDataError, MatchInputError):
-                self.key = self.base = None
-                return None
+            found = _BASES.get((id(self.policy), id(self.distances)))
+            if found is not None and found[0] is self.policy and found[1] is self.distances:
+                self.base, self.union = found[2].get(key, (None, {}))
+            if self.base is None:
+                try:
+                    self.base = CellEligibility(
+                        physicians, self.policy, self.distances, _AllCommunes(communes)
+                    )
+                except (ReferenceDataError, MatchInputError):
+                    self.key = self.base = None
+                    return None
+                self.union = {p.id: j for j, p in enumerate(physicians)}
+                _remember(self.policy, self.distances, key, self.base, self.union)
             self.key = key
-            self.union = {p.id: j for j, p in enumerate(physicians)}
         return _available_part(
             self.base, [self.union[p.id] for p in available], available, declined_sets
         )
+
+
+Bases = dict[tuple[object, ...], tuple[CellEligibility, dict[str, int]]]
+_BASES: dict[tuple[int, int], tuple[Policy, DistanceCache, Bases]] = {}
+"""The eligibility of every GP (:meth:`QuickMatcher._eligibility`) by policy and distance
+cache (the objects kept, to check that an id is still theirs), then by GPs and communes:
+the replications of a comparison start from the same GPs, worked out once per process."""
+
+_BASES_MAX = 4
+"""How many eligibilities :data:`_BASES` keeps per policy (forgets them all beyond)."""
+
+
+def _remember(
+    policy: Policy,
+    distances: DistanceCache,
+    key: tuple[object, ...],
+    base: CellEligibility,
+    union: dict[str, int],
+) -> None:
+    slot = (id(policy), id(distances))
+    found = _BASES.get(slot)
+    if found is None or found[0] is not policy or found[1] is not distances:
+        if len(_BASES) >= 4:
+            _BASES.clear()
+        found = _BASES[slot] = (policy, distances, {})
+    bases = found[2]
+    if len(bases) >= _BASES_MAX:
+        bases.clear()
+    bases[key] = (base, union)
 
 
 class _AllCommunes:
@@ -295,6 +347,32 @@ def _available_part(
     part.refused = np.unique(np.array(refused, dtype=np.int64))
     part.n_gp = n_gp
     return part
+
+
+_ENTRY_FIELDS = ("physician_id", "month", "request_id", "persons", "on")
+_UNCHECKED_ENTRIES = (
+    tuple(f.name for f in attrs.fields(PlacementRecorded)) == _ENTRY_FIELDS
+    and "__slots__" in PlacementRecorded.__dict__
+)
+
+
+def _placement_recorded(
+    physician_id: str, month: Month, request_id: str, persons: int, on: dt.date
+) -> PlacementRecorded:
+    """``PlacementRecorded(physician_id, month, request_id, persons, on)``, its fields set
+    without the constructor's checks (a run's values are of the checked types: ids of the
+    simulation, persons ``>= 1``); the checked constructor if its fields changed. A
+    replication records a thousand of them; the test compares them with the engine's."""
+    if not _UNCHECKED_ENTRIES:
+        return PlacementRecorded(physician_id, month, request_id, persons, on)
+    put = object.__setattr__
+    entry = object.__new__(PlacementRecorded)
+    put(entry, "physician_id", physician_id)
+    put(entry, "month", month)
+    put(entry, "request_id", request_id)
+    put(entry, "persons", persons)
+    put(entry, "on", on)
+    return entry
 
 
 def _id(item: Request | Physician) -> str:

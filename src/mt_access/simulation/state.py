@@ -238,7 +238,7 @@ class SimulationState:
         # a comparison's run routes with quick_match when the policy allows it (``quick``:
         # False, the tests' reference, always calls match)
         self.quick = (
-            QuickMatcher(policy, self.distances, self.pm)
+            QuickMatcher(policy, self.distances, self.pm, self.territory.codes)
             if quick and not keep_results and quick_policy(policy)
             else None
         )
