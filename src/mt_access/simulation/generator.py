@@ -240,7 +240,8 @@ def generate_identity(seed: int, request_id: str) -> PatientIdentity:
 
 def _pick(rng: np.random.Generator, table: Sequence[tuple[object, float]], size: int) -> list[int]:
     weights = np.array([w for _, w in table], dtype=np.float64)
-    return [int(i) for i in rng.choice(len(table), size=size, p=weights / weights.sum())]
+    picked: list[int] = rng.choice(len(table), size=size, p=weights / weights.sum()).tolist()
+    return picked
 
 
 def generate_physicians(
