@@ -20,13 +20,24 @@ from mt_access.model import (
     Consent,
     HomeVisitNeed,
     Household,
+    Modality,
     Patient,
     Referrer,
     Request,
     SearchReason,
 )
 from mt_access.result import MatchResult
-from mt_access.simulation import GPRates, PatientRates, Scenario, generator, policy_variant
+from mt_access.simulation import (
+    CapacityChange,
+    GPJoins,
+    GPRates,
+    GPSuspends,
+    GPWithdraws,
+    PatientRates,
+    Scenario,
+    generator,
+    policy_variant,
+)
 from mt_access.simulation import runner as runner_module
 from mt_access.simulation.quick_match import QuickMatcher, QuickResult, quick_policy
 from mt_access.simulation.runner import _Simulation, run_summary
@@ -250,3 +261,42 @@ def test_generated_request_knows_the_fields() -> None:
         reason="previous_mt_left",
         household=Household(adults=1, children=2),
     )
+
+
+def test_gps_joining_and_leaving_keep_both_paths_equal() -> None:
+    """GPs joining (one with home visits and a list of communes), a capacity change, a
+    suspension and a withdrawal: the GPs' eligibility is worked out again when the GPs
+    change, and every month still agrees with match."""
+    policy = mt_access.load_policy("voironnais")
+    scenario = Scenario.for_policy(
+        policy,
+        start=mt_access.Month(2026, 1),
+        months=6,
+        seed=5,
+        patients=PatientRates(monthly_requests=60),
+        gps=GPRates(count=12),
+    )
+    communes = sorted(policy.territory)
+    gp1, gp2, gp3 = (p.id for p in scenario.register[:3])
+    scenario = scenario.with_event(
+        GPJoins(month=2, capacity=6, commune=communes[0]),
+        GPJoins(
+            month=3,
+            capacity=4,
+            commune=communes[-1],
+            modalities=frozenset({Modality.OFFICE, Modality.HOME_VISITS}),
+            accepted_communes=frozenset(communes[:5]),
+        ),
+        CapacityChange(gp1, month=2, capacity=0),
+        GPSuspends(gp2, month=3, months=1),
+        GPWithdraws(gp3, month=4),
+    )
+    for replication in (0, 1):
+        both = _Both(scenario, policy, replication)
+        both.run()
+        assert both.taken == 6
+        assert both.placed > 0
+        _same_summary(
+            run_summary(scenario, policy, replication),
+            run_summary(scenario, policy, replication, quick=False),
+        )
