@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 import attrs
+import numpy as np
 import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
@@ -300,3 +301,23 @@ def test_gps_joining_and_leaving_keep_both_paths_equal() -> None:
             run_summary(scenario, policy, replication),
             run_summary(scenario, policy, replication, quick=False),
         )
+
+
+@settings(deadline=None, max_examples=200)
+@given(
+    weights=st.lists(
+        st.one_of(st.just(0.0), st.floats(1e-6, 1e3, allow_nan=False)), min_size=1, max_size=12
+    ).filter(lambda w: sum(w) > 0),
+    size=st.integers(0, 300),
+    seed=st.integers(0, 2**32),
+)
+def test_weighted_choice_is_numpys_choice(weights: list[float], size: int, seed: int) -> None:
+    """The generator's weighted_choice draws what rng.choice draws, and leaves the stream
+    where it leaves it."""
+    w = np.array(weights, dtype=np.float64)
+    p = w / w.sum()
+    a, b = generator.rng_for(seed, 1), generator.rng_for(seed, 1)
+    assert (
+        generator.weighted_choice(a, p, size).tolist() == b.choice(len(p), size=size, p=p).tolist()
+    )
+    assert a.random() == b.random()
