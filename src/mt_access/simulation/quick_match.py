@@ -9,7 +9,7 @@ place...), a :class:`~mt_access.result.Waiting` per request left, the cells' obj
 result's indexes: about a third of a replication's engine time, for nothing a comparison
 shows.
 
-:func:`quick_match` runs the very steps :func:`mt_access.match` runs for the built-in
+:class:`QuickMatcher` runs the very steps :func:`mt_access.match` runs for the built-in
 ``monthly_quota`` router on its columnar path (the decision hooks' scope, classification
 and order: :func:`mt_access.engine.rank_requests`; the runs cut along the policy's levels;
 :class:`~mt_access.columnar_routing.RequestColumns`,
@@ -95,7 +95,7 @@ class QuickResult(NamedTuple):
 
 
 def quick_policy(policy: Policy) -> bool:
-    """Whether :func:`quick_match` may route runs of ``policy`` at all: every level routed
+    """Whether :class:`QuickMatcher` may route runs of ``policy`` at all: every level routed
     by the built-in ``monthly_quota``, no conditional resource."""
     if any(r.conditional for r in policy.resources):
         return False
@@ -199,7 +199,7 @@ class QuickMatcher:
                 got = taken.get(key)
                 if got is None:
                     taken[key] = [n, km]
-                else:  # never seen: a request takes one slot per GP; merged as match does
+                else:  # a request takes at most one slot per GP; merged as match merges
                     got[0] += n
         level_of = {r.id: c for r, c in zip(in_scope, classes, strict=True)}
         placements = result.placements

@@ -13,7 +13,9 @@ Each simulated month, in this order (``b`` is the scenario's :class:`Behaviour`)
    (then waits) or no longer searches.
 4. **Day ``b.match_day``, the matching run.** :func:`mt_access.match` on every waiting
    request received by then, with the GPs of the day and the capacity ledger;
-   ``result.record(ledger)``. Rejected requests leave (``out_of_scope``).
+   ``result.record(ledger)``. Rejected requests leave (``out_of_scope``). A comparison's run
+   (indicators only) takes :class:`~mt_access.simulation.quick_match.QuickMatcher` instead
+   when the policy allows it: the same placements, without the result's objects.
 5. **Day ``b.match_day + b.answer_days``, answers.** Each placement is proposed to its GP,
    who accepts with probability ``b.acceptance``; a refusal releases the place (when the
    policy's ``refusal_frees_slot``) and the GP joins the request's ``declined_by``. A patient
@@ -128,7 +130,7 @@ class _Simulation(GPSteps, ArrivalSteps, AnswerSteps, MonthEndSteps):
 
     def _match(self, candidates: list[Request], on: dt.date) -> MatchResult | QuickResult:
         """The month's matching run: :func:`mt_access.match`, or for a comparison's run
-        (which keeps only indicators) :func:`~mt_access.simulation.quick_match.quick_match`
+        (which keeps only indicators) :class:`~mt_access.simulation.quick_match.QuickMatcher`
         when the policy allows it (the same placements, levels and rejections, without the
         result's objects and explanations)."""
         physicians = list(self.physicians.values())

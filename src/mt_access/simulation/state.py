@@ -235,7 +235,7 @@ class SimulationState:
         self._persons_placed = 0  # persons placed so far (never released: a GP accepted)
         self.results: list[MatchResult] | None = [] if keep_results else None
         self.keep_files = keep_results  # a comparison's run follows no RequestFile
-        # a comparison's run routes with quick_match when the policy allows it (``quick``:
+        # a comparison's run routes with a QuickMatcher when the policy allows it (``quick``:
         # False, the tests' reference, always calls match)
         self.quick = (
             QuickMatcher(policy, self.distances, self.pm, self.territory.codes)
