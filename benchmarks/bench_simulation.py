@@ -5,9 +5,11 @@ Prints figures, never asserts on time. Four benchmarks (see ``docs/benchmarks.md
 1. ``cpts``: a 12-month simulation of a Voironnais-sized CPTS (Voironnais policy, about 100
    requests a month, 60 generated GPs): median wall time of one replication (target ≤ 1 s).
 2. ``breakdown``: where a replication's time goes, in this process: the CPU time per
-   replication of a comparison's run, the part spent in the engine (``match`` and recording
-   its result in the ledger) and the rest (generating the requests, the answers, the
-   indicators).
+   replication of a comparison's run, the part spent in the matching runs
+   (:class:`~mt_access.simulation.quick_match.QuickMatcher` and recording in the ledger) and
+   the rest (generating the requests, the answers, the indicators); and the same
+   replications with every month on ``match`` (``quick=False``, the reference), for the
+   ratio of the two in one process.
 3. ``replications``: 1,000 replications of it with :func:`mt_access.simulation.compare`
    (and 100), with 1 and 2 processes (target: 1,000 on two cores ≤ 60 s), and the time per
    replication; also the CPU time of this process and of the workers, which tells the wall
@@ -103,11 +105,13 @@ def bench_cpts(runs: int) -> dict[str, Any]:
 def bench_breakdown(runs: int) -> dict[str, Any]:
     from mt_access.result import MatchResult
     from mt_access.simulation import runner
+    from mt_access.simulation.quick_match import QuickMatcher, QuickResult
 
     scenario, policy = voironnais_scenario()
     runner.run_summary(scenario, policy, 0)  # warm-up
     engine = 0.0
     match, record = runner.match, MatchResult.record
+    quick, quick_record = QuickMatcher.__call__, QuickResult.record
 
     def timed(function: Any) -> Any:
         def call(*args: Any, **kwargs: Any) -> Any:
@@ -122,24 +126,44 @@ def bench_breakdown(runs: int) -> dict[str, Any]:
 
     runner.match = timed(match)  # type: ignore[assignment]
     MatchResult.record = timed(record)  # type: ignore[method-assign]
+    QuickMatcher.__call__ = timed(quick)  # type: ignore[method-assign]
+    QuickResult.record = timed(quick_record)  # type: ignore[method-assign]
     gc.freeze()  # as compare() does
     try:
         c = time.process_time()
         for r in range(1, runs + 1):
             runner.run_summary(scenario, policy, r)
         cpu = (time.process_time() - c) / runs
+        engine_quick = engine / runs
+        engine = 0.0
+        c = time.process_time()
+        for r in range(1, runs + 1):
+            runner.run_summary(scenario, policy, r, quick=False)
+        cpu_reference = (time.process_time() - c) / runs
     finally:
         gc.unfreeze()
         runner.match = match  # type: ignore[assignment]
         MatchResult.record = record  # type: ignore[method-assign]
-    engine /= runs
+        QuickMatcher.__call__ = quick  # type: ignore[method-assign]
+        QuickResult.record = quick_record  # type: ignore[method-assign]
+    engine_reference = engine / runs
     print(
         f"2. Where a replication of (1) goes, as a comparison runs it ({runs} runs, this "
-        f"process): {cpu * 1000:.0f} ms CPU per replication, of which the engine (12 × match "
-        f"and result.record) {engine * 1000:.0f} ms ({engine / cpu:.0%}) and the simulation "
-        f"around it {(cpu - engine) * 1000:.0f} ms ({1 - engine / cpu:.0%})"
+        f"process): {cpu * 1000:.0f} ms CPU per replication, of which the matching runs (12 × "
+        f"QuickMatcher and recording in the ledger) {engine_quick * 1000:.0f} ms "
+        f"({engine_quick / cpu:.0%}) and the simulation around it "
+        f"{(cpu - engine_quick) * 1000:.0f} ms ({1 - engine_quick / cpu:.0%}); with every "
+        f"month on match (quick=False, the reference): {cpu_reference * 1000:.0f} ms, of which "
+        f"match and result.record {engine_reference * 1000:.0f} ms; quick / reference "
+        f"{cpu / cpu_reference:.2f}"
     )
-    return {"runs": runs, "cpu_per_replication_s": cpu, "engine_s": engine}
+    return {
+        "runs": runs,
+        "cpu_per_replication_s": cpu,
+        "engine_s": engine_quick,
+        "cpu_per_replication_reference_s": cpu_reference,
+        "engine_reference_s": engine_reference,
+    }
 
 
 def bench_replications(replications: int, workers: int) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from mt_access.result import MatchResult, Placement
 from mt_access.simulation.events import (
     month_index,
 )
+from mt_access.simulation.quick_match import QuickPlacement, QuickResult
 from mt_access.simulation.records import ROUTE_LIST, ROUTE_PROPOSAL, ROUTE_PULL
 from mt_access.simulation.state import SimulationState, Track, proposed_and_accepted, with_declined
 
@@ -29,11 +30,11 @@ class AnswerSteps(SimulationState):
     """The answers of the GPs and patients after the matching run."""
 
     def _answers(
-        self, result: MatchResult, month: Month, match_on: dt.date, answer_on: dt.date
+        self, result: MatchResult | QuickResult, month: Month, match_on: dt.date, answer_on: dt.date
     ) -> None:
         if not result.placements:
             return
-        by_request: dict[str, list[Placement]] = defaultdict(list)
+        by_request: dict[str, list[Placement | QuickPlacement]] = defaultdict(list)
         for placement in result.placements:  # sorted by request, then physician
             by_request[placement.request_id].append(placement)
         acceptance = self.b.acceptance
@@ -61,7 +62,7 @@ class AnswerSteps(SimulationState):
             if file is not None:
                 for p in placements:
                     file = file.propose(p.physician_id, match_on)
-            accepted: list[Placement] = []
+            accepted: list[Placement | QuickPlacement] = []
             refused: list[str] = []
             for p in placements:
                 if self._draw(track) < self.b.acceptance:
@@ -148,7 +149,7 @@ class AnswerSteps(SimulationState):
         )
         track.persons_placed += persons
 
-    def _lists(self, result: MatchResult, month: Month, answer_on: dt.date) -> None:
+    def _lists(self, result: MatchResult | QuickResult, month: Month, answer_on: dt.date) -> None:
         if not result.orientations:
             return
         limit = self.b.list_calls
@@ -191,7 +192,7 @@ class AnswerSteps(SimulationState):
             if refused:
                 track.request = with_declined(request, refused)
 
-    def _pull(self, result: MatchResult, month: Month, answer_on: dt.date) -> None:
+    def _pull(self, result: MatchResult | QuickResult, month: Month, answer_on: dt.date) -> None:
         if not result.pull_lists:
             return
         ids = list(self.active)

@@ -18,6 +18,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from mt_access.answers import Answers
 from mt_access.calendar import Month
 from mt_access.errors import SimulationError
 from mt_access.geo.communes import CommuneReference
@@ -32,6 +33,7 @@ from mt_access.model import (
     PreviousDoctor,
     Referrer,
     Request,
+    SearchReason,
 )
 from mt_access.simulation.rates import GPRates, PatientRates
 
@@ -42,6 +44,7 @@ __all__ = [
     "generate_identity",
     "generate_physicians",
     "generate_requests",
+    "generated_request",
     "rng_for",
 ]
 
@@ -53,6 +56,105 @@ ANSWER_DRAWS = 6
 
 NEVER = 1_000_000
 """Months until an exit that never happens."""
+
+_REQUEST_FIELDS = (
+    "id",
+    "received",
+    "patient",
+    "ald",
+    "css",
+    "ame",
+    "disability_or_chronic",
+    "home_visits",
+    "urgent",
+    "reason",
+    "previous_mt",
+    "household",
+    "referrer",
+    "consent",
+    "comments",
+    "declined_by",
+    "household_id",
+    "answers",
+)
+_PATIENT_FIELDS = ("birth_date", "commune", "location")
+_NO_ANSWERS = Answers()
+_NOBODY: frozenset[str] = frozenset()
+_UNCHECKED = (
+    tuple(f.name for f in attrs.fields(Request)) == _REQUEST_FIELDS
+    and tuple(f.name for f in attrs.fields(Patient)) == _PATIENT_FIELDS
+    and "__slots__" in Request.__dict__
+    and "__slots__" in Patient.__dict__
+)
+"""Whether :func:`generated_request` may set the fields itself (the fields are the ones it
+knows; otherwise it calls the checked constructors)."""
+
+
+def generated_request(
+    request_id: str,
+    received: dt.date,
+    birth_date: dt.date,
+    commune: str,
+    ald: bool,
+    css: bool,
+    ame: bool,
+    disability_or_chronic: bool,
+    home_visits: HomeVisitNeed,
+    urgent: bool,
+    reason: SearchReason,
+    previous_mt: PreviousDoctor | None,
+    household: Household,
+    referrer: Referrer,
+    consent: Consent,
+) -> Request:
+    """The :class:`~mt_access.model.Request` (and its :class:`~mt_access.model.Patient`) of a
+    generated request, its fields set without the constructors' conversions and checks: the
+    generator's values are already of the converted types (enum members, Python bools, an
+    INSEE code of the reference), and a simulation builds a thousand requests a month, a
+    fifth of a replication's time with the checked constructors. The same value as
+    ``Request(...)`` (a test checks it on generated requests)."""
+    if not _UNCHECKED:  # a field was added or renamed: the checked way
+        return Request(
+            id=request_id,
+            received=received,
+            patient=Patient(birth_date=birth_date, commune=commune),
+            ald=ald,
+            css=css,
+            ame=ame,
+            disability_or_chronic=disability_or_chronic,
+            home_visits=home_visits,
+            urgent=urgent,
+            reason=reason,
+            previous_mt=previous_mt,
+            household=household,
+            referrer=referrer,
+            consent=consent,
+        )
+    put = object.__setattr__
+    patient = object.__new__(Patient)
+    put(patient, "birth_date", birth_date)
+    put(patient, "commune", commune)
+    put(patient, "location", None)
+    request = object.__new__(Request)
+    put(request, "id", request_id)
+    put(request, "received", received)
+    put(request, "patient", patient)
+    put(request, "ald", ald)
+    put(request, "css", css)
+    put(request, "ame", ame)
+    put(request, "disability_or_chronic", disability_or_chronic)
+    put(request, "home_visits", home_visits)
+    put(request, "urgent", urgent)
+    put(request, "reason", reason)
+    put(request, "previous_mt", previous_mt)
+    put(request, "household", household)
+    put(request, "referrer", referrer)
+    put(request, "consent", consent)
+    put(request, "comments", "")
+    put(request, "declined_by", _NOBODY)
+    put(request, "household_id", None)
+    put(request, "answers", _NO_ANSWERS)
+    return request
 
 
 def rng_for(seed: int, *keys: int) -> np.random.Generator:
@@ -136,9 +238,24 @@ def generate_identity(seed: int, request_id: str) -> PatientIdentity:
     )
 
 
+def weighted_choice(
+    rng: np.random.Generator, p: npt.NDArray[np.float64], size: int
+) -> npt.NDArray[np.int64]:
+    """``rng.choice(len(p), size=size, p=p)`` for probabilities ``p`` the generator made (non
+    negative, summing to 1): the same draws and the same indices, as numpy computes them
+    (the cumulated probabilities, ``rng.random(size)`` searched in them), without the
+    checks of ``p`` that made ``choice`` a large part of generating a month's requests. A
+    test compares both."""
+    cdf = np.asarray(p, dtype=np.float64).cumsum()
+    cdf /= cdf[-1]
+    found: npt.NDArray[np.int64] = cdf.searchsorted(rng.random(size), side="right")
+    return found.astype(np.int64, copy=False)
+
+
 def _pick(rng: np.random.Generator, table: Sequence[tuple[object, float]], size: int) -> list[int]:
     weights = np.array([w for _, w in table], dtype=np.float64)
-    return [int(i) for i in rng.choice(len(table), size=size, p=weights / weights.sum())]
+    picked: list[int] = weighted_choice(rng, weights / weights.sum(), size).tolist()
+    return picked
 
 
 def generate_physicians(
@@ -285,7 +402,7 @@ def generate_requests(
         return []
     bands = rates.ages
     bw = np.array([b.weight for b in bands], dtype=np.float64)
-    band = rng.choice(len(bands), size=n, p=bw / bw.sum())
+    band = weighted_choice(rng, bw / bw.sum(), n)
     low = np.array([b.low for b in bands])[band]
     high = np.array([b.high for b in bands])[band]
     years = rng.integers(low, high + 1)
@@ -326,7 +443,7 @@ def generate_requests(
     urgent = u[:, 7] < rates.urgent
     consent = u[:, 8] >= rates.no_consent
     needs = (HomeVisitNeed.NONE, HomeVisitNeed.OCCASIONAL, HomeVisitNeed.EXCLUSIVE)
-    reason_values = [r for r, _ in rates.reasons]
+    reason_values = [SearchReason(r) for r, _ in rates.reasons]  # as Request converts them
     referrer_objects = [Referrer(kind=k) for k, _ in rates.referrers]
     households: dict[tuple[int, int], Household] = {}
     consents: dict[tuple[bool, int], Consent] = {}
@@ -382,21 +499,22 @@ def generate_requests(
         given = consents.get((co, r_ord))
         if given is None:
             given = consents[(co, r_ord)] = Consent(given=co, on=received)
-        request = Request(
-            id=f"{id_prefix}-{index + 1:05d}",
-            received=received,
-            patient=Patient(birth_date=dt.date.fromordinal(b_ord), commune=codes[c]),
-            ald=al,
-            css=cs,
-            ame=am,
-            disability_or_chronic=di,
-            home_visits=needs[nd],
-            urgent=ur,
-            reason=reason_values[reasons[i]],
-            previous_mt=previous_mt,
-            household=household,
-            referrer=referrer_objects[referrers[i]],
-            consent=given,
+        request = generated_request(
+            f"{id_prefix}-{index + 1:05d}",
+            received,
+            dt.date.fromordinal(b_ord),
+            codes[c],
+            al,
+            cs,
+            am,
+            di,
+            needs[nd],
+            ur,
+            reason_values[reasons[i]],
+            previous_mt,
+            household,
+            referrer_objects[referrers[i]],
+            given,
         )
         arrivals.append(Arrival(request, fr, cohort, ns, oa, ua, dr, (*key, index)))
     return arrivals

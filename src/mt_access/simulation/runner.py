@@ -13,7 +13,9 @@ Each simulated month, in this order (``b`` is the scenario's :class:`Behaviour`)
    (then waits) or no longer searches.
 4. **Day ``b.match_day``, the matching run.** :func:`mt_access.match` on every waiting
    request received by then, with the GPs of the day and the capacity ledger;
-   ``result.record(ledger)``. Rejected requests leave (``out_of_scope``).
+   ``result.record(ledger)``. Rejected requests leave (``out_of_scope``). A comparison's run
+   (indicators only) takes :class:`~mt_access.simulation.quick_match.QuickMatcher` instead
+   when the policy allows it: the same placements, without the result's objects.
 5. **Day ``b.match_day + b.answer_days``, answers.** Each placement is proposed to its GP,
    who accepts with probability ``b.acceptance``; a refusal releases the place (when the
    policy's ``refusal_frees_slot``) and the GP joins the request's ``declined_by``. A patient
@@ -30,7 +32,10 @@ continue as a new request (id ``<id>/1``) with the same reception date and level
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -39,6 +44,7 @@ from mt_access.calendar import Month
 from mt_access.engine import match
 from mt_access.geo.distance import DistanceCache
 from mt_access.lifecycle import ExitReason
+from mt_access.model import Request
 from mt_access.policy import Policy
 from mt_access.resources import ResourceContact
 from mt_access.result import MatchResult
@@ -49,6 +55,7 @@ from mt_access.simulation.generator import (
 )
 from mt_access.simulation.gp_steps import GPSteps
 from mt_access.simulation.month_end import MonthEndSteps
+from mt_access.simulation.quick_match import QuickResult
 from mt_access.simulation.records import (
     ROUTE_LIST,
     ROUTE_PROPOSAL,
@@ -100,23 +107,13 @@ class _Simulation(GPSteps, ArrivalSteps, AnswerSteps, MonthEndSteps):
         placed_before = self._placed
         self._continuations = 0
         candidates = [t.request for t in self.active.values() if t.request.received <= match_on]
-        result = match(
-            candidates,
-            list(self.physicians.values()),
-            self.policy,
-            self.ledger,
-            match_on,
-            distances=self.distances,
-            plugin_manager=self.pm,
-            resource_contacts=self.involved,
-            # a comparison keeps only indicators: no eligible sets (``simulate`` keeps them)
-            explain="auto" if self.results is not None else "none",
-        )
+        result = self._match(candidates, match_on)
         for a in result.attached_resources:
             if a.first_time:
                 self.involved[a.request_id][a.name] = ResourceContact(a.involved_on)
         result.record(self.ledger)
         if self.results is not None:
+            assert isinstance(result, MatchResult)  # simulate() always calls match
             self.results.append(result)
         self._levels(result)
         for rejected in result.rejected:
@@ -131,7 +128,30 @@ class _Simulation(GPSteps, ArrivalSteps, AnswerSteps, MonthEndSteps):
 
     # -- 4. the matching run
 
-    def _levels(self, result: MatchResult) -> None:
+    def _match(self, candidates: list[Request], on: dt.date) -> MatchResult | QuickResult:
+        """The month's matching run: :func:`mt_access.match`, or for a comparison's run
+        (which keeps only indicators) :class:`~mt_access.simulation.quick_match.QuickMatcher`
+        when the policy allows it (the same placements, levels and rejections, without the
+        result's objects and explanations)."""
+        physicians = list(self.physicians.values())
+        if self.results is None and self.quick is not None:
+            quick = self.quick(candidates, physicians, self.ledger, on)
+            if quick is not None:
+                return quick
+        return match(
+            candidates,
+            physicians,
+            self.policy,
+            self.ledger,
+            on,
+            distances=self.distances,
+            plugin_manager=self.pm,
+            resource_contacts=self.involved,
+            # a comparison keeps only indicators: no eligible sets (``simulate`` keeps them)
+            explain="auto" if self.results is not None else "none",
+        )
+
+    def _levels(self, result: MatchResult | QuickResult) -> None:
         """A request's level is the one of its first matching run."""
         tracks = self.tracks
         for items in (result.waiting, result.placements, result.orientations):
@@ -139,6 +159,20 @@ class _Simulation(GPSteps, ArrivalSteps, AnswerSteps, MonthEndSteps):
                 track = tracks[item.request_id]
                 if not track.rank:
                     track.level, track.rank = item.level, item.rank
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Disable the cyclic garbage collector inside the block when it is on (as
+    :func:`mt_access.match` does for a large run)."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _levels(policy: Policy) -> tuple[str, ...]:
@@ -152,6 +186,7 @@ def _simulation(
     distances: DistanceCache | None = None,
     arrivals_cache: dict[Any, list[Arrival]] | None = None,
     keep_results: bool = False,
+    quick: bool = True,
 ) -> _Simulation:
     sim = _Simulation(
         scenario,
@@ -160,6 +195,7 @@ def _simulation(
         distances=distances,
         arrivals_cache=arrivals_cache,
         keep_results=keep_results,
+        quick=quick,
     )
     sim.run()
     return sim
@@ -202,15 +238,27 @@ def run_summary(
     policy: Policy,
     replication: int,
     arrivals_cache: dict[Any, list[Arrival]] | None = None,
+    *,
+    quick: bool = True,
 ) -> tuple[dict[tuple[str, str], float], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
     """The indicators of one replication, and the monthly waiting list and placements
-    (what a comparison keeps of a run)."""
+    (what a comparison keeps of a run). Python's cyclic garbage collector is paused while
+    it runs (for the whole process, restored after): a replication allocates some hundred
+    thousand small objects, nearly all acyclic and freed by reference counting, and the
+    collector's passes over them took a quarter of its time. ``quick=False`` routes every month with
+    :func:`mt_access.match` (the reference the tests compare
+    the quick path with)."""
     from mt_access.simulation.metrics import summarise
 
-    sim = _simulation(scenario, policy, replication, arrivals_cache=arrivals_cache)
-    summary = summarise(
-        sim.outcomes(), sim.loads, _levels(policy), scenario.cohorts, sim.months[-1].month.last_day
-    )
+    with _collector_paused():
+        sim = _simulation(scenario, policy, replication, arrivals_cache=arrivals_cache, quick=quick)
+        summary = summarise(
+            sim.outcomes(),
+            sim.loads,
+            _levels(policy),
+            scenario.cohorts,
+            sim.months[-1].month.last_day,
+        )
     waiting = np.array(sim.waiting_series, dtype=np.int64)
     placed = np.array(sim.placed_series, dtype=np.int64)
     return summary, waiting, placed

@@ -40,6 +40,7 @@ from mt_access.simulation.generator import (
     rng_for,
     territory_data,
 )
+from mt_access.simulation.quick_match import QuickMatcher, quick_policy
 from mt_access.simulation.records import GPMonthLoad, MonthState
 
 if TYPE_CHECKING:
@@ -205,6 +206,7 @@ class SimulationState:
         distances: DistanceCache | None = None,
         arrivals_cache: dict[Any, list[Arrival]] | None = None,
         keep_results: bool = False,
+        quick: bool = True,
     ) -> None:
         if isinstance(replication, bool) or not isinstance(replication, int) or replication < 0:
             raise SimulationError(f"numéro de réplication entier ≥ 0 attendu : {replication!r}")
@@ -233,6 +235,13 @@ class SimulationState:
         self._persons_placed = 0  # persons placed so far (never released: a GP accepted)
         self.results: list[MatchResult] | None = [] if keep_results else None
         self.keep_files = keep_results  # a comparison's run follows no RequestFile
+        # a comparison's run routes with a QuickMatcher when the policy allows it (``quick``:
+        # False, the tests' reference, always calls match)
+        self.quick = (
+            QuickMatcher(policy, self.distances, self.pm, self.territory.codes)
+            if quick and not keep_results and quick_policy(policy)
+            else None
+        )
         self.waiting_series: list[int] = []  # files waiting at the end of each month
         # the first run that involved each resource of the policy for a request (``before``
         # resources release their requests wait_days later: nobody answers in a simulation)
