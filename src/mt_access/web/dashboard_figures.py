@@ -172,7 +172,7 @@ class FiguresWorker:
         self._given = executor
         self._executor: cf.Executor | None = executor
         self._lock = threading.RLock()
-        self._pending: dict[Month, cf.Future[Computed]] = {}
+        self._pending: dict[Month, tuple[cf.Future[Computed], dt.datetime]] = {}
         self._failed: dict[Month, dt.datetime] = {}
         self._results: dict[Month, tuple[str, dt.datetime, Indicators]] = {}
         self.computations = 0
@@ -187,7 +187,7 @@ class FiguresWorker:
                 found[0] == version or (at - found[1]).total_seconds() < FIGURES_SECONDS
             ):
                 return Shown(found[1], found[2], "pret")
-            future = self._pending.get(month)
+            future = self._pending.get(month, (None, at))[0]
             failed = self._failed.get(month)
             if future is None and (
                 failed is None or (at - failed).total_seconds() >= FIGURES_SECONDS
@@ -199,7 +199,7 @@ class FiguresWorker:
             with contextlib.suppress(Exception):  # logged by _collect; the page says it
                 future.result(timeout=FIRST_WAIT_SECONDS)
             if future.done():
-                self._collect(month, at, future)
+                self._collect(month, future)
         with self._lock:
             found = self._results.get(month)
             if found is not None:
@@ -212,16 +212,16 @@ class FiguresWorker:
         """Start computing ``month``'s figures (unless under way); ``None`` when the worker
         cannot be asked (logged)."""
         with self._lock:
-            future = self._pending.get(month)
-            if future is not None:
-                return future
+            pending = self._pending.get(month)
+            if pending is not None:
+                return pending[0]
             try:
                 future = self._executor_().submit(compute, self._source(), month)
             except Exception as exc:  # a broken or closed pool: said, not raised
                 self._failure(month, at, exc)
                 return None
-            self._pending[month] = future
-            future.add_done_callback(lambda done: self._collect(month, at, done))
+            self._pending[month] = (future, at)  # the figures are at least as new as ``at``
+            future.add_done_callback(lambda done: self._collect(month, done))
             return future
 
     def _source(self) -> Source:
@@ -239,12 +239,15 @@ class FiguresWorker:
             )
         return self._executor
 
-    def _collect(self, month: Month, at: dt.datetime, future: cf.Future[Computed]) -> None:
-        """Keep what a computation gave (once: by the waiting page or the callback)."""
+    def _collect(self, month: Month, future: cf.Future[Computed]) -> None:
+        """Keep what a computation gave (once: by the waiting page or the callback), as
+        computed when it was asked for."""
         with self._lock:
-            if self._pending.get(month) is not future:
+            pending = self._pending.get(month)
+            if pending is None or pending[0] is not future:
                 return
             del self._pending[month]
+            at = pending[1]
             if future.cancelled():
                 return
             exc = future.exception()
