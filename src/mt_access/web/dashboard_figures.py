@@ -32,6 +32,7 @@ import multiprocessing
 import os
 import threading
 import time
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -269,7 +270,7 @@ class FiguresWorker:
 
     def _failure(self, month: Month, at: dt.datetime, exc: BaseException) -> None:
         self._failed[month] = at
-        if isinstance(exc, cf.process.BrokenProcessPool) and self._given is None:
+        if isinstance(exc, BrokenProcessPool) and self._given is None:
             broken, self._executor = self._executor, None  # a new process next time
             if broken is not None:
                 broken.shutdown(wait=False, cancel_futures=True)
