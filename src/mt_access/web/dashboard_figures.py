@@ -223,7 +223,8 @@ class FiguresWorker:
                 return None
             self._pending[month] = (future, at)  # the figures are at least as new as ``at``
             future.add_done_callback(lambda done: self._collect(month, done))
-            return future
+        _log.info("indicateurs du mois %s : calcul demandé au processus à part", month)
+        return future
 
     def _source(self) -> Source:
         if self.source is None:  # an executor given without a source: the tests'
