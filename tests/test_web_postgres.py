@@ -164,3 +164,26 @@ def test_pages_reuse_the_connections_kept_open(url: str, clock: Clock) -> None:
         assert stats["connections_num"] <= 2
     finally:
         opener.close()
+
+
+def test_the_dashboard_figures_of_a_postgresql_register_come_from_the_worker_process(
+    url: str, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker process opens the register from the same URL (read-only)."""
+    import mt_access.web.dashboard_figures as dashboard_figures
+
+    def not_here(*_args: Any) -> Any:
+        raise AssertionError("indicators computed in the page's interpreter")
+
+    monkeypatch.setattr(dashboard_figures, "indicators", not_here)  # not the worker's copy
+    monkeypatch.setattr(dashboard_figures, "FIRST_WAIT_SECONDS", 120.0)
+    app = make_app(url, clock, MT_ACCESS_FIGURES=None)  # as « mt-access serve »
+    try:
+        with app.test_client() as client:
+            assert login(client, "claire").status_code == 302
+            page = text(client.get("/"))
+        assert "chiffres du mois calculés le 16/03/2026 à 09:00 UTC" in page
+        assert "<dt>Demandes reçues</dt>" in page
+        assert app.extensions[dashboard_figures.EXTENSION].computations == 1
+    finally:
+        dashboard_figures.shut_down(app)

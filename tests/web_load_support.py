@@ -143,11 +143,13 @@ def prepare(
 def serve(path: Path, on: dt.date, threads: int) -> None:
     """The child process: the app over ``path`` served by waitress; prints its port."""
     import logging
+    import signal
 
     import waitress
 
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # queue depth: seen in times
 
+    from mt_access.web import dashboard_figures
     from mt_access.web.app import create_app
 
     app = create_app(
@@ -158,11 +160,21 @@ def serve(path: Path, on: dt.date, threads: int) -> None:
             "MT_ACCESS_HASHER": FAST_HASHER,
         },
     )
+    figures = logging.getLogger("mt_access.web.dashboard_figures")
+    figures.setLevel(logging.INFO)  # each computation of the dashboard's indicators, on stderr
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("  [server %(asctime)s] %(message)s"))
+    figures.addHandler(handler)
+    dashboard_figures.warm_up(app)  # as « mt-access serve »
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop_server: its worker process too
     server = waitress.create_server(
         app, host="127.0.0.1", port=0, threads=threads, connection_limit=500, channel_timeout=120
     )
     print(server.effective_port, flush=True)
-    server.run()
+    try:
+        server.run()
+    finally:
+        dashboard_figures.shut_down(app)
 
 
 def start_server(path: Path, on: dt.date, threads: int) -> tuple[subprocess.Popen[str], str]:

@@ -103,6 +103,9 @@ def make_app(path: Any, clock: Clock, **config: Any) -> Flask:
         "MT_ACCESS_HASHER": FAST_HASHER,
         "MT_ACCESS_CLOCK": clock,
         "MT_ACCESS_TODAY": lambda: TODAY,
+        # the dashboard's indicators in the page thread: these tests check the pages;
+        # test_web_dashboard_figures checks the worker process
+        "MT_ACCESS_FIGURES": False,
     }
     settings.update(config)
     return create_app(path, config=settings)

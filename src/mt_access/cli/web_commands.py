@@ -129,6 +129,7 @@ def cmd_serve(args: argparse.Namespace, console: Console) -> int:
     try:
         import waitress
 
+        from mt_access.web import dashboard_figures
         from mt_access.web.app import create_app
     except ImportError:  # pragma: no cover - flask and waitress are in the web and dev extras
         raise _missing_extra("mt-access serve") from None
@@ -152,7 +153,11 @@ def cmd_serve(args: argparse.Namespace, console: Console) -> int:
     shown = f"[{args.hote}]" if ":" in args.hote else args.hote
     console.say(f"mt-access : http://{shown}:{args.port}/ (Ctrl-C pour arrêter)")
     console.out.flush()
-    waitress.serve(app, host=args.hote, port=args.port, threads=8, ident="mt-access")
+    dashboard_figures.warm_up(app)  # the month's indicators, in their worker process
+    try:
+        waitress.serve(app, host=args.hote, port=args.port, threads=8, ident="mt-access")
+    finally:
+        dashboard_figures.shut_down(app)
     return EXIT_OK
 
 

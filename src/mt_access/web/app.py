@@ -32,6 +32,7 @@ from mt_access.web import (
     admin,
     auth,
     context,
+    dashboard_figures,
     filters,
     gp_import,
     gp_pages,
@@ -117,8 +118,9 @@ def create_app(
         policy: its policy; by default the one recorded in the register.
         config: Flask settings to set or override (``SECRET_KEY``, ``TESTING``...), and
             ``MT_ACCESS_CLOCK`` (a function giving the current time, UTC),
-            ``MT_ACCESS_TODAY`` (the date of the events recorded) and ``MT_ACCESS_HASHER``
-            (an argon2-cffi ``PasswordHasher``).
+            ``MT_ACCESS_TODAY`` (the date of the events recorded), ``MT_ACCESS_HASHER``
+            (an argon2-cffi ``PasswordHasher``) and ``MT_ACCESS_FIGURES`` (where the
+            dashboard's indicators are computed: :mod:`mt_access.web.dashboard_figures`).
 
     The key that signs the sessions is ``config["SECRET_KEY"]``, else the environment
     variable ``MT_ACCESS_WEB_SECRET``, else a file next to the register
@@ -164,6 +166,10 @@ def create_app(
         clock=clock,
         today=today,
         hasher=chosen.get("MT_ACCESS_HASHER") or password_hasher(),
+    )
+    served = path if url is None and isinstance(store_or_path, str | os.PathLike) else url
+    dashboard_figures.install(  # the month's indicators: a worker process when it can open it
+        app, served, policy, chosen.get(dashboard_figures.EXECUTOR_SETTING)
     )
     CSRFProtect(app)
     app.jinja_env.autoescape = True

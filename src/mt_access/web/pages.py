@@ -19,12 +19,12 @@ from flask.typing import ResponseReturnValue
 from mt_access.calendar import Month
 from mt_access.cli.places import MonthPlaces, places_by_physician
 from mt_access.geo.communes import CommuneReference, bundled_reference
-from mt_access.indicators import indicators
 from mt_access.lifecycle import RequestState
 from mt_access.policy import Policy
 from mt_access.store.base import RequestSummary
 from mt_access.web import context, htmx
 from mt_access.web.auth import audit, requires
+from mt_access.web.dashboard_figures import FIGURES_SECONDS, month_figures
 from mt_access.web.forms import FilterForm, NameSearchForm, choices
 from mt_access.web.levels import current_levels, filter_levels
 
@@ -115,10 +115,8 @@ def filter_summaries(
 # Dashboard
 
 
-DASHBOARD_SECONDS = 60
-"""The month's indicators (which read every request: seconds on a large register) are
-computed again when the register's data changed, at most once a minute (by process); the
-alerts and the places are read at each display."""
+DASHBOARD_SECONDS = FIGURES_SECONDS
+"""See :data:`mt_access.web.dashboard_figures.FIGURES_SECONDS`."""
 
 
 @blueprint.route("/")
@@ -126,8 +124,8 @@ alerts and the places are read at each display."""
 def dashboard() -> ResponseReturnValue:
     on = context.today()
     month = Month.of(on)
-    computed, figures = _month_figures(month)
-    version = f"{context.store().data_version()}/{computed.isoformat()}/{on.isoformat()}"
+    shown = month_figures(month)  # computed by a worker process (mt_access.web.dashboard_figures)
+    version = f"{context.store().data_version()}/{shown.key}/{on.isoformat()}"
     if htmx.unchanged(version):  # the periodic refresh of a dashboard already up to date
         return "", 204
     return render_template(
@@ -136,37 +134,12 @@ def dashboard() -> ResponseReturnValue:
         refresh=None if request.args.get("actualiser") == "non" else htmx.refresh_seconds(),
         on=on,
         month=month,
-        computed=computed,
-        figures=figures,
+        computed=shown.computed,
+        figures=shown.figures,
+        figures_state=shown.state,
         days=lambda s: _waiting_days(s, on),
         **_alerts(on),
     )
-
-
-def _month_figures(month: Month) -> tuple[dt.datetime, Any]:
-    """The month's indicators and when they were computed: those of the current data, or,
-    when the data changed less than :data:`DASHBOARD_SECONDS` after they were computed (or
-    another thread is computing them), the previous ones (the page says when)."""
-    chosen = context.settings()
-    key = f"indicateurs:{month}"
-    version = context.store().data_version()
-    at = context.now()
-    found: tuple[str, dt.datetime, Any] | None = chosen.data_cache.get(key)
-    if found is not None and (
-        found[0] == version or (at - found[1]).total_seconds() < DASHBOARD_SECONDS
-    ):
-        return found[1], found[2]
-    lock = chosen.data_lock(key)
-    if not lock.acquire(blocking=found is None):
-        assert found is not None
-        return found[1], found[2]  # another thread computes the new figures
-    try:
-        version = context.store().data_version()
-        value = (version, context.now(), indicators(context.register(), month))
-        chosen.data_cache[key] = value
-        return value[1], value[2]
-    finally:
-        lock.release()
 
 
 def _alerts(on: dt.date) -> dict[str, Any]:
