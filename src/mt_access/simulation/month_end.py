@@ -13,6 +13,7 @@ from mt_access.lifecycle import (
     ExitReason,
     RequestState,
 )
+from mt_access.simulation.metrics import OutcomeColumns, outcome_columns
 from mt_access.simulation.records import GPMonthLoad, MonthState, RequestOutcome
 from mt_access.simulation.state import SimulationState, Track
 
@@ -84,6 +85,28 @@ class MonthEndSteps(SimulationState):
             )
             for track, c in zip(tracks, classes, strict=True):
                 track.level, track.rank = c.level, c.rank
+
+    def outcome_columns(self) -> OutcomeColumns:
+        """What :meth:`outcomes` gives, as the columns the indicators read (a comparison's
+        run: no :class:`RequestOutcome` per request)."""
+        self._classify_rest()
+        cohorts = self.cohorts
+        return outcome_columns(
+            (
+                t.parent is None,
+                t.request.received,
+                t.level,
+                t.arrival.fragile,
+                cohorts[t.arrival.cohort] if t.arrival.cohort >= 0 else "",
+                t.state,
+                reason,
+                t.end if reason is not None else None,
+                t.distance,
+                t.persons_placed,
+            )
+            for t in self.tracks.values()
+            for reason in (t.reason,)
+        )
 
     def outcomes(self) -> tuple[RequestOutcome, ...]:
         self._classify_rest()

@@ -248,12 +248,12 @@ def run_summary(
     collector's passes over them took a quarter of its time. ``quick=False`` routes every month with
     :func:`mt_access.match` (the reference the tests compare
     the quick path with)."""
-    from mt_access.simulation.metrics import summarise
+    from mt_access.simulation.metrics import summarise_columns
 
     with _collector_paused():
         sim = _simulation(scenario, policy, replication, arrivals_cache=arrivals_cache, quick=quick)
-        summary = summarise(
-            sim.outcomes(),
+        summary = summarise_columns(
+            sim.outcome_columns(),
             sim.loads,
             _levels(policy),
             scenario.cohorts,
