@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import attrs
 import numpy as np
@@ -130,31 +130,66 @@ def generated_request(
             referrer=referrer,
             consent=consent,
         )
-    put = object.__setattr__
-    patient = object.__new__(Patient)
-    put(patient, "birth_date", birth_date)
-    put(patient, "commune", commune)
-    put(patient, "location", None)
-    request = object.__new__(Request)
-    put(request, "id", request_id)
-    put(request, "received", received)
-    put(request, "patient", patient)
-    put(request, "ald", ald)
-    put(request, "css", css)
-    put(request, "ame", ame)
-    put(request, "disability_or_chronic", disability_or_chronic)
-    put(request, "home_visits", home_visits)
-    put(request, "urgent", urgent)
-    put(request, "reason", reason)
-    put(request, "previous_mt", previous_mt)
-    put(request, "household", household)
-    put(request, "referrer", referrer)
-    put(request, "consent", consent)
-    put(request, "comments", "")
-    put(request, "declined_by", _NOBODY)
-    put(request, "household_id", None)
-    put(request, "answers", _NO_ANSWERS)
+    patient = _new(Patient)
+    _p_birth_date(patient, birth_date)
+    _p_commune(patient, commune)
+    _p_location(patient, None)
+    request = _new(Request)
+    _r_id(request, request_id)
+    _r_received(request, received)
+    _r_patient(request, patient)
+    _r_ald(request, ald)
+    _r_css(request, css)
+    _r_ame(request, ame)
+    _r_disability_or_chronic(request, disability_or_chronic)
+    _r_home_visits(request, home_visits)
+    _r_urgent(request, urgent)
+    _r_reason(request, reason)
+    _r_previous_mt(request, previous_mt)
+    _r_household(request, household)
+    _r_referrer(request, referrer)
+    _r_consent(request, consent)
+    _r_comments(request, "")
+    _r_declined_by(request, _NOBODY)
+    _r_household_id(request, None)
+    _r_answers(request, _NO_ANSWERS)
     return request
+
+
+def _setters(cls: type, names: tuple[str, ...]) -> list[Callable[[object, object], None]]:
+    """The slots' own setters of ``cls`` (a frozen attrs class's ``__setattr__`` refuses),
+    the way ``object.__setattr__`` sets them, without looking the name up each time."""
+    if not _UNCHECKED:
+        return [functools.partial(_unchecked_set, name) for name in names]
+    return [cls.__dict__[name].__set__ for name in names]
+
+
+def _unchecked_set(name: str, obj: object, value: object) -> None:  # pragma: no cover
+    object.__setattr__(obj, name, value)
+
+
+_new = object.__new__
+(
+    _r_id,
+    _r_received,
+    _r_patient,
+    _r_ald,
+    _r_css,
+    _r_ame,
+    _r_disability_or_chronic,
+    _r_home_visits,
+    _r_urgent,
+    _r_reason,
+    _r_previous_mt,
+    _r_household,
+    _r_referrer,
+    _r_consent,
+    _r_comments,
+    _r_declined_by,
+    _r_household_id,
+    _r_answers,
+) = _setters(Request, _REQUEST_FIELDS)
+_p_birth_date, _p_commune, _p_location = _setters(Patient, _PATIENT_FIELDS)
 
 
 def rng_for(seed: int, *keys: int) -> np.random.Generator:
@@ -472,6 +507,7 @@ def generate_requests(
         strict=True,
     )
     arrivals: list[Arrival] = []
+    received_on: dict[int, dt.date] = {}
     for index, (
         i,
         c,
@@ -492,7 +528,9 @@ def generate_requests(
         ua,
         dr,
     ) in enumerate(columns):
-        received = dt.date.fromordinal(r_ord)
+        received = received_on.get(r_ord)
+        if received is None:
+            received = received_on[r_ord] = dt.date.fromordinal(r_ord)
         household = households.get((ad, ch))
         if household is None:
             household = households[(ad, ch)] = Household(adults=ad, children=ch)
