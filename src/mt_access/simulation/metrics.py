@@ -116,60 +116,37 @@ EXIT_REASONS: tuple[ExitReason, ...] = tuple(ExitReason)
 _EXIT_CODE: dict[ExitReason | None, int] = {r: k for k, r in enumerate(EXIT_REASONS)}
 _EXIT_CODE[None] = -1
 
-OutcomeRow = tuple[
-    bool,  # original (no parent)
-    dt.date,  # received
-    str,  # level
-    bool,  # fragile
-    str,  # cohort ("" for none)
-    RequestState,
-    ExitReason | None,
-    dt.date | None,  # end
-    float | None,  # distance
-    int,  # persons placed
-]
-"""A request's row for :func:`outcome_columns`."""
 
-
-def outcome_columns(rows: Iterable[OutcomeRow]) -> OutcomeColumns:
-    """The columns of the rows (see :data:`OutcomeRow`)."""
-    level: list[str] = []
-    fragile: list[bool] = []
-    cohort: list[str] = []
-    original: list[bool] = []
-    received: list[int] = []
-    state: list[RequestState] = []
-    exits: list[int] = []
-    end: list[int] = []
-    distance: list[float] = []
-    persons: list[int] = []
+def outcome_columns(
+    *,
+    level: list[str],
+    fragile: list[bool],
+    cohort: list[str],
+    original: Sequence[bool],
+    received: Sequence[dt.date],
+    state: Sequence[RequestState],
+    exit_reason: Sequence[ExitReason | None],
+    end: Sequence[dt.date | None],
+    distance: Sequence[float | None],
+    persons_placed: Sequence[int],
+) -> OutcomeColumns:
+    """The columns of a run's requests, given as lists in creation order (the fields of
+    :class:`RequestOutcome`: ``original`` is ``parent_id is None``)."""
     code = _EXIT_CODE
-    for orig, rec, lv, fr, co, st, reason, ended, km, pp in rows:
-        original.append(orig)
-        received.append(rec.toordinal())
-        level.append(lv)
-        fragile.append(fr)
-        cohort.append(co)
-        state.append(st)
-        exits.append(code[reason])
-        end.append(0 if ended is None else ended.toordinal())
-        distance.append(_NAN if km is None else km)
-        persons.append(pp)
-    states = np.array([s is RequestState.MT_FOUND for s in state], dtype=bool)
-    ends = np.array(end, dtype=np.int64)
+    ends = np.array([0 if e is None else e.toordinal() for e in end], dtype=np.int64)
     return OutcomeColumns(
         level=level,
         fragile=fragile,
         cohort=cohort,
         original=np.array(original, dtype=bool),
-        received=np.array(received, dtype=np.int64),
-        found=states,
+        received=np.array([r.toordinal() for r in received], dtype=np.int64),
+        found=np.array([s is RequestState.MT_FOUND for s in state], dtype=bool),
         waiting=np.array([s is RequestState.WAITING for s in state], dtype=bool),
-        exit=np.array(exits, dtype=np.int64),
+        exit=np.array([code[r] for r in exit_reason], dtype=np.int64),
         has_end=ends > 0,
         end=ends,
-        distance=np.array(distance, dtype=np.float64),
-        persons_placed=np.array(persons, dtype=np.int64),
+        distance=np.array([_NAN if d is None else d for d in distance], dtype=np.float64),
+        persons_placed=np.array(persons_placed, dtype=np.int64),
     )
 
 
@@ -261,19 +238,16 @@ def summarise(
     """The indicators of a run, by (group, indicator); every group of ``levels`` and
     ``cohorts`` appears, with zero requests when it has none."""
     columns = outcome_columns(
-        (
-            o.parent_id is None,
-            o.received,
-            o.level,
-            o.fragile,
-            o.cohort,
-            o.state,
-            o.exit_reason,
-            o.end,
-            o.distance_km,
-            o.persons_placed,
-        )
-        for o in outcomes
+        level=[o.level for o in outcomes],
+        fragile=[o.fragile for o in outcomes],
+        cohort=[o.cohort for o in outcomes],
+        original=[o.parent_id is None for o in outcomes],
+        received=[o.received for o in outcomes],
+        state=[o.state for o in outcomes],
+        exit_reason=[o.exit_reason for o in outcomes],
+        end=[o.end for o in outcomes],
+        distance=[o.distance_km for o in outcomes],
+        persons_placed=[o.persons_placed for o in outcomes],
     )
     return summarise_columns(columns, loads, levels, cohorts, end)
 

@@ -91,21 +91,20 @@ class MonthEndSteps(SimulationState):
         run: no :class:`RequestOutcome` per request)."""
         self._classify_rest()
         cohorts = self.cohorts
+        tracks = list(self.tracks.values())
+        reasons = [t.reason for t in tracks]
+        ended = [t.end for t in tracks]
         return outcome_columns(
-            (
-                t.parent is None,
-                t.request.received,
-                t.level,
-                t.arrival.fragile,
-                cohorts[t.arrival.cohort] if t.arrival.cohort >= 0 else "",
-                t.state,
-                reason,
-                t.end if reason is not None else None,
-                t.distance,
-                t.persons_placed,
-            )
-            for t in self.tracks.values()
-            for reason in (t.reason,)
+            level=[t.level for t in tracks],
+            fragile=[t.arrival.fragile for t in tracks],
+            cohort=[cohorts[t.arrival.cohort] if t.arrival.cohort >= 0 else "" for t in tracks],
+            original=[t.parent is None for t in tracks],
+            received=[t.request.received for t in tracks],
+            state=[t.state for t in tracks],
+            exit_reason=reasons,
+            end=[e if r is not None else None for e, r in zip(ended, reasons, strict=True)],
+            distance=[t.distance for t in tracks],
+            persons_placed=[t.persons_placed for t in tracks],
         )
 
     def outcomes(self) -> tuple[RequestOutcome, ...]:
