@@ -156,6 +156,19 @@ def generated_request(
     return request
 
 
+def declined_copy(request: Request, declined_by: frozenset[str]) -> Request:
+    """``attrs.evolve(request, declined_by=declined_by)``, its slots copied without the
+    constructor's checks (``request`` passed them; ``declined_by`` is a frozenset of ids):
+    the same value (a test checks it), for the refusals of a simulation's GPs."""
+    if not _UNCHECKED:  # a field was added or renamed: the checked way
+        return attrs.evolve(request, declined_by=declined_by)  # type: ignore[arg-type]
+    copy = _new(Request)
+    for get, put in _REQUEST_SLOTS:
+        put(copy, get(request))
+    _r_declined_by(copy, declined_by)
+    return copy
+
+
 def _setters(cls: type, names: tuple[str, ...]) -> list[Callable[[object, object], None]]:
     """The slots' own setters of ``cls`` (a frozen attrs class's ``__setattr__`` refuses),
     the way ``object.__setattr__`` sets them, without looking the name up each time."""
@@ -190,6 +203,12 @@ _new = object.__new__
     _r_answers,
 ) = _setters(Request, _REQUEST_FIELDS)
 _p_birth_date, _p_commune, _p_location = _setters(Patient, _PATIENT_FIELDS)
+_REQUEST_SLOTS = (
+    [(Request.__dict__[name].__get__, Request.__dict__[name].__set__) for name in _REQUEST_FIELDS]
+    if _UNCHECKED
+    else []
+)
+"""Each slot of a Request: its getter and setter (:func:`declined_copy`)."""
 
 
 def rng_for(seed: int, *keys: int) -> np.random.Generator:
