@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import attrs
 import numpy as np
@@ -312,6 +313,36 @@ def _pick(rng: np.random.Generator, table: Sequence[tuple[object, float]], size:
     return picked
 
 
+class _Tables(NamedTuple):
+    """What :func:`generate_requests` reads of a :class:`PatientRates` besides the
+    probabilities, worked out once per rates (the same arrays and objects every month)."""
+
+    band_p: npt.NDArray[np.float64]
+    band_low: npt.NDArray[np.int64]
+    band_high: npt.NDArray[np.int64]
+    children: npt.NDArray[np.int64]
+    siblings: npt.NDArray[np.int64]
+    home_visits: tuple[float, float]
+    reasons: list[SearchReason]
+    referrers: list[Referrer]
+
+
+@functools.lru_cache(maxsize=16)
+def _tables(rates: PatientRates) -> _Tables:
+    bands = rates.ages
+    bw = np.array([b.weight for b in bands], dtype=np.float64)
+    return _Tables(
+        band_p=bw / bw.sum(),
+        band_low=np.array([b.low for b in bands]),
+        band_high=np.array([b.high for b in bands]),
+        children=np.array([int(c) for c, _ in rates.children]),
+        siblings=np.array([int(c) for c, _ in rates.siblings]),
+        home_visits=rates.home_visit_probabilities(),
+        reasons=[SearchReason(r) for r, _ in rates.reasons],  # as Request converts them
+        referrers=[Referrer(kind=k) for k, _ in rates.referrers],
+    )
+
+
 def generate_physicians(
     territory: TerritoryData,
     rates: GPRates,
@@ -454,11 +485,10 @@ def generate_requests(
     n = int(commune.size)
     if n == 0:
         return []
-    bands = rates.ages
-    bw = np.array([b.weight for b in bands], dtype=np.float64)
-    band = weighted_choice(rng, bw / bw.sum(), n)
-    low = np.array([b.low for b in bands])[band]
-    high = np.array([b.high for b in bands])[band]
+    tables = _tables(rates)
+    band = weighted_choice(rng, tables.band_p, n)
+    low = tables.band_low[band]
+    high = tables.band_high[band]
     years = rng.integers(low, high + 1)
     extra_days = rng.integers(0, 365, size=n)
     last_day = month.last_day.day
@@ -468,7 +498,7 @@ def generate_requests(
     sibling_count = _pick(rng, rates.siblings, n)
     reasons = _pick(rng, rates.reasons, n)
     referrers = _pick(rng, rates.referrers, n)
-    hv_young, hv_old = rates.home_visit_probabilities()
+    hv_young, hv_old = tables.home_visits
     not_searching_u = rng.random(n)
     other_after = _geometric(rng, other_solution, n)
     unreachable_after = _geometric(rng, unreachable, n)
@@ -490,15 +520,15 @@ def generate_requests(
     need_code = np.where(visits, np.where(exclusive, 2, 1), 0)
     child = years < 18
     adults = np.where(child, 0, np.where(u[:, 5] < rates.two_adults, 2, 1))
-    child_values = np.array([int(c) for c, _ in rates.children])[child_count]
-    sibling_values = np.array([int(c) for c, _ in rates.siblings])[sibling_count]
+    child_values = tables.children[child_count]
+    sibling_values = tables.siblings[sibling_count]
     children = np.where(child, 1 + sibling_values, np.where(years <= 54, child_values, 0))
     disability = ~ald & (u[:, 6] < rates.disability_or_chronic)
     urgent = u[:, 7] < rates.urgent
     consent = u[:, 8] >= rates.no_consent
     needs = (HomeVisitNeed.NONE, HomeVisitNeed.OCCASIONAL, HomeVisitNeed.EXCLUSIVE)
-    reason_values = [SearchReason(r) for r, _ in rates.reasons]  # as Request converts them
-    referrer_objects = [Referrer(kind=k) for k, _ in rates.referrers]
+    reason_values = tables.reasons
+    referrer_objects = tables.referrers
     households: dict[tuple[int, int], Household] = {}
     consents: dict[tuple[bool, int], Consent] = {}
     keep = np.flatnonzero(fragile) if fragile_only else np.arange(n)
