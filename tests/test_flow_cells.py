@@ -300,3 +300,25 @@ def test_tie_breaking_costs_fit_in_int64_at_department_size() -> None:
     plain = np.full(france.size, 10_000, dtype=np.int64)
     kept = _tie_broken_costs(np.full(50_000, 10, dtype=np.int64), france, plain, 220_000, 125_000)
     assert np.array_equal(kept, plain)
+
+
+def test_select_by_priority_skips_the_solve_when_a_first_fit_places_everyone() -> None:
+    """When a first-fit pass places every person (places to spare: most months of a CPTS's
+    simulation), every unit is placed without a min-cost flow; when it does not, the solve
+    decides, even if everyone fits (the pass proves nothing then)."""
+    capacity = np.array([2, 1, 1], dtype=np.int64)
+    candidates = [np.array([2, 0]), np.array([1]), np.array([2, 1])]
+    unit_cell = np.array([2, 0, 2], dtype=np.int64)
+    amount = np.ones(3, dtype=np.int64)
+    spare = np.array([3, 3, 3], dtype=np.int64)
+    with mock.patch.object(flow.min_cost_flow, "SimpleMinCostFlow", side_effect=AssertionError):
+        assert select_by_priority(spare, candidates, unit_cell, amount).tolist() == [1, 1, 1]
+        with_ranks = select_by_priority(spare, candidates, unit_cell, amount, np.ones(3, np.int64))
+        assert with_ranks.tolist() == [1, 1, 1]
+    # the pass gives GP 2 to the cell 0 and strands a person of cell 2; the solve places all
+    assert not flow._first_fit_places_all(capacity, candidates, unit_cell, amount)
+    assert fits(capacity, candidates, np.array([1, 0, 2]))
+    assert select_by_priority(capacity, candidates, unit_cell, amount).tolist() == [1, 1, 1]
+    # more persons than places: no pass, the lexicographic best
+    short = np.array([1, 0, 1], dtype=np.int64)
+    assert select_by_priority(short, candidates, unit_cell, amount).tolist() == [1, 1, 0]

@@ -4,9 +4,12 @@ priority order is kept, and the same seed gives the same run."""
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from collections import Counter
 
 import attrs
+import numpy as np
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
@@ -24,6 +27,7 @@ from mt_access.simulation import (
     policy_variant,
     simulate,
 )
+from mt_access.simulation.records import RequestOutcome
 from mt_access.simulation.runner import _simulation, run_summary
 
 VOIRONNAIS = mt_access.load_policy("voironnais")
@@ -196,3 +200,81 @@ def test_a_comparison_run_without_files_gives_the_same_outcomes(
     assert values.keys() == expected.keys()
     for key, value in values.items():
         assert value == expected[key] or (value != value and expected[key] != expected[key])
+
+
+def _restated(outcomes: list[RequestOutcome], end: dt.date) -> dict[str, float]:
+    """The request indicators of a group, computed request by request (what
+    ``metrics.summarise`` computed on RequestOutcome objects before it worked on columns)."""
+    originals = [o for o in outcomes if o.parent_id is None]
+    placed = [o for o in originals if o.placed]
+    waits = [o.wait_days or 0 for o in placed]
+    distances = [o.distance_km for o in placed if o.distance_km is not None]
+    skip = {ExitReason.OUT_OF_SCOPE, ExitReason.NOT_SEARCHING_ANYMORE}
+    waited = [((o.end or end) - o.received).days for o in originals if o.exit_reason not in skip]
+    reasons = Counter(o.exit_reason for o in originals)
+
+    def share(part: int, whole: int) -> float:
+        return part / whole if whole else math.nan
+
+    def within(days: int) -> float:
+        limit = end - dt.timedelta(days=days)
+        quick = sum(
+            1 for o, w in zip(placed, waits, strict=True) if o.received <= limit and w <= days
+        )
+        return share(quick, sum(1 for o in originals if o.received <= limit))
+
+    def stat(values: list[int] | list[float], q: float | None) -> float:
+        if not values:
+            return math.nan
+        array = np.array(values, dtype=np.float64)
+        return float(np.median(array) if q is None else np.percentile(array, q))
+
+    return {
+        "demandes": len(originals),
+        "placées": len(placed),
+        "part placée": share(len(placed), len(originals)),
+        "placées en 30 j": within(30),
+        "placées en 90 j": within(90),
+        "délai médian (j)": stat(waits, None),
+        "délai P90 (j)": stat(waits, 90),
+        "attente médiane (j)": stat(waited, None),
+        "attente P90 (j)": stat(waited, 90),
+        "part avec solution": share(
+            len(placed) + reasons[ExitReason.OTHER_SOLUTION], len(originals)
+        ),
+        "non placées": len(originals) - len(placed),
+        "en attente à la fin": sum(1 for o in originals if o.state is RequestState.WAITING),
+        "autre solution": reasons[ExitReason.OTHER_SOLUTION],
+        "injoignables": reasons[ExitReason.UNREACHABLE],
+        "ne cherchent plus": reasons[ExitReason.NOT_SEARCHING_ANYMORE]
+        + reasons[ExitReason.WITHDRAWN],
+        "hors du champ": reasons[ExitReason.OUT_OF_SCOPE],
+        "distance moyenne (km)": float(np.array(distances).mean()) if distances else math.nan,
+        "distance max (km)": max(distances) if distances else math.nan,
+        "personnes placées": sum(o.persons_placed for o in outcomes),
+    }
+
+
+@settings(deadline=None, max_examples=25)
+@given(scenario=scenarios(), router=st.sampled_from(sorted(POLICIES)))
+def test_indicators_restated_request_by_request(scenario: Scenario, router: str) -> None:
+    """The indicators (computed on columns) are those of each group's requests counted one
+    by one; a comparison's replication gives them too."""
+    policy = POLICIES[router]
+    run = simulate(scenario, policy)
+    summary = run.summary()
+    groups: dict[str, list[RequestOutcome]] = {"ensemble": list(run.outcomes)}
+    for outcome in run.outcomes:
+        groups.setdefault(outcome.level, []).append(outcome)
+        if outcome.fragile:
+            groups.setdefault("patients fragiles", []).append(outcome)
+        if outcome.cohort:
+            groups.setdefault(outcome.cohort, []).append(outcome)
+    for group, outcomes in groups.items():
+        for name, value in _restated(outcomes, run.end).items():
+            got = summary[(group, name)]
+            assert got == value or (math.isnan(got) and math.isnan(value)), (group, name)
+    values, _, _ = run_summary(scenario, policy, 0)
+    assert values.keys() == summary.keys()
+    for key, value in values.items():
+        assert value == summary[key] or (math.isnan(value) and math.isnan(summary[key]))

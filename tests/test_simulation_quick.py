@@ -321,3 +321,27 @@ def test_weighted_choice_is_numpys_choice(weights: list[float], size: int, seed:
         generator.weighted_choice(a, p, size).tolist() == b.choice(len(p), size=size, p=p).tolist()
     )
     assert a.random() == b.random()
+
+
+def test_declined_copy_is_attrs_evolve() -> None:
+    """A request refused by GPs is copied slot by slot: the value attrs.evolve gives."""
+    scenario = Scenario.for_policy(VOIRONNAIS, months=1, seed=3)
+    arrivals = generator.generate_requests(
+        generator.territory_data(VOIRONNAIS.territory, mt_access.geo.bundled_reference()),
+        scenario.patients,
+        mt_access.Month(2026, 2),
+        generator.rng_for(3, 1),
+        id_prefix="T",
+        key=(0,),
+        count=20,
+    )
+    for arrival in arrivals:
+        request = attrs.evolve(arrival.request, declined_by=frozenset({"MG002"}))
+        declined = frozenset({"MG001", "MG002"})
+        fast = generator.declined_copy(request, declined)
+        checked = attrs.evolve(request, declined_by=declined)
+        assert fast == checked
+        assert fast is not request
+        assert request.declined_by == frozenset({"MG002"})
+        for field in attrs.fields(Request):
+            assert getattr(fast, field.name) is getattr(checked, field.name), field.name

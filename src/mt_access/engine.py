@@ -525,6 +525,11 @@ def _run_keys(policy: Policy) -> dict[tuple[str, bool], int]:
     return keys
 
 
+run_keys = _run_keys
+"""The public name of :func:`_run_keys`, for the callers outside the engine that cut runs
+as :func:`match` does (the simulation's ``QuickMatcher``)."""
+
+
 def _run_key(rule: RoutingRule) -> tuple[Any, ...]:
     """What must be equal for two consecutive levels to share a run (see :func:`_run_keys`)."""
     if rule.router.consumes_capacity:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import attrs
 import numpy as np
@@ -130,31 +131,85 @@ def generated_request(
             referrer=referrer,
             consent=consent,
         )
-    put = object.__setattr__
-    patient = object.__new__(Patient)
-    put(patient, "birth_date", birth_date)
-    put(patient, "commune", commune)
-    put(patient, "location", None)
-    request = object.__new__(Request)
-    put(request, "id", request_id)
-    put(request, "received", received)
-    put(request, "patient", patient)
-    put(request, "ald", ald)
-    put(request, "css", css)
-    put(request, "ame", ame)
-    put(request, "disability_or_chronic", disability_or_chronic)
-    put(request, "home_visits", home_visits)
-    put(request, "urgent", urgent)
-    put(request, "reason", reason)
-    put(request, "previous_mt", previous_mt)
-    put(request, "household", household)
-    put(request, "referrer", referrer)
-    put(request, "consent", consent)
-    put(request, "comments", "")
-    put(request, "declined_by", _NOBODY)
-    put(request, "household_id", None)
-    put(request, "answers", _NO_ANSWERS)
+    patient = _new(Patient)
+    _p_birth_date(patient, birth_date)
+    _p_commune(patient, commune)
+    _p_location(patient, None)
+    request = _new(Request)
+    _r_id(request, request_id)
+    _r_received(request, received)
+    _r_patient(request, patient)
+    _r_ald(request, ald)
+    _r_css(request, css)
+    _r_ame(request, ame)
+    _r_disability_or_chronic(request, disability_or_chronic)
+    _r_home_visits(request, home_visits)
+    _r_urgent(request, urgent)
+    _r_reason(request, reason)
+    _r_previous_mt(request, previous_mt)
+    _r_household(request, household)
+    _r_referrer(request, referrer)
+    _r_consent(request, consent)
+    _r_comments(request, "")
+    _r_declined_by(request, _NOBODY)
+    _r_household_id(request, None)
+    _r_answers(request, _NO_ANSWERS)
     return request
+
+
+def declined_copy(request: Request, declined_by: frozenset[str]) -> Request:
+    """``attrs.evolve(request, declined_by=declined_by)``, its slots copied without the
+    constructor's checks (``request`` passed them; ``declined_by`` is a frozenset of ids):
+    the same value (a test checks it), for the refusals of a simulation's GPs."""
+    if not _UNCHECKED:  # a field was added or renamed: the checked way
+        return attrs.evolve(request, declined_by=declined_by)  # type: ignore[arg-type]
+    copy = _new(Request)
+    for get, put in _REQUEST_SLOTS:
+        put(copy, get(request))
+    _r_declined_by(copy, declined_by)
+    return copy
+
+
+def _setters(cls: type, names: tuple[str, ...]) -> list[Callable[[object, object], None]]:
+    """The slots' own setters of ``cls`` (a frozen attrs class's ``__setattr__`` refuses),
+    the way ``object.__setattr__`` sets them, without looking the name up each time."""
+    if not _UNCHECKED:
+        return [functools.partial(_unchecked_set, name) for name in names]
+    return [cls.__dict__[name].__set__ for name in names]
+
+
+def _unchecked_set(name: str, obj: object, value: object) -> None:  # pragma: no cover
+    object.__setattr__(obj, name, value)
+
+
+_new = object.__new__
+(
+    _r_id,
+    _r_received,
+    _r_patient,
+    _r_ald,
+    _r_css,
+    _r_ame,
+    _r_disability_or_chronic,
+    _r_home_visits,
+    _r_urgent,
+    _r_reason,
+    _r_previous_mt,
+    _r_household,
+    _r_referrer,
+    _r_consent,
+    _r_comments,
+    _r_declined_by,
+    _r_household_id,
+    _r_answers,
+) = _setters(Request, _REQUEST_FIELDS)
+_p_birth_date, _p_commune, _p_location = _setters(Patient, _PATIENT_FIELDS)
+_REQUEST_SLOTS = (
+    [(Request.__dict__[name].__get__, Request.__dict__[name].__set__) for name in _REQUEST_FIELDS]
+    if _UNCHECKED
+    else []
+)
+"""Each slot of a Request: its getter and setter (:func:`declined_copy`)."""
 
 
 def rng_for(seed: int, *keys: int) -> np.random.Generator:
@@ -256,6 +311,36 @@ def _pick(rng: np.random.Generator, table: Sequence[tuple[object, float]], size:
     weights = np.array([w for _, w in table], dtype=np.float64)
     picked: list[int] = weighted_choice(rng, weights / weights.sum(), size).tolist()
     return picked
+
+
+class _Tables(NamedTuple):
+    """What :func:`generate_requests` reads of a :class:`PatientRates` besides the
+    probabilities, worked out once per rates (the same arrays and objects every month)."""
+
+    band_p: npt.NDArray[np.float64]
+    band_low: npt.NDArray[np.int64]
+    band_high: npt.NDArray[np.int64]
+    children: npt.NDArray[np.int64]
+    siblings: npt.NDArray[np.int64]
+    home_visits: tuple[float, float]
+    reasons: list[SearchReason]
+    referrers: list[Referrer]
+
+
+@functools.lru_cache(maxsize=16)
+def _tables(rates: PatientRates) -> _Tables:
+    bands = rates.ages
+    bw = np.array([b.weight for b in bands], dtype=np.float64)
+    return _Tables(
+        band_p=bw / bw.sum(),
+        band_low=np.array([b.low for b in bands]),
+        band_high=np.array([b.high for b in bands]),
+        children=np.array([int(c) for c, _ in rates.children]),
+        siblings=np.array([int(c) for c, _ in rates.siblings]),
+        home_visits=rates.home_visit_probabilities(),
+        reasons=[SearchReason(r) for r, _ in rates.reasons],  # as Request converts them
+        referrers=[Referrer(kind=k) for k, _ in rates.referrers],
+    )
 
 
 def generate_physicians(
@@ -400,11 +485,10 @@ def generate_requests(
     n = int(commune.size)
     if n == 0:
         return []
-    bands = rates.ages
-    bw = np.array([b.weight for b in bands], dtype=np.float64)
-    band = weighted_choice(rng, bw / bw.sum(), n)
-    low = np.array([b.low for b in bands])[band]
-    high = np.array([b.high for b in bands])[band]
+    tables = _tables(rates)
+    band = weighted_choice(rng, tables.band_p, n)
+    low = tables.band_low[band]
+    high = tables.band_high[band]
     years = rng.integers(low, high + 1)
     extra_days = rng.integers(0, 365, size=n)
     last_day = month.last_day.day
@@ -414,7 +498,7 @@ def generate_requests(
     sibling_count = _pick(rng, rates.siblings, n)
     reasons = _pick(rng, rates.reasons, n)
     referrers = _pick(rng, rates.referrers, n)
-    hv_young, hv_old = rates.home_visit_probabilities()
+    hv_young, hv_old = tables.home_visits
     not_searching_u = rng.random(n)
     other_after = _geometric(rng, other_solution, n)
     unreachable_after = _geometric(rng, unreachable, n)
@@ -436,15 +520,15 @@ def generate_requests(
     need_code = np.where(visits, np.where(exclusive, 2, 1), 0)
     child = years < 18
     adults = np.where(child, 0, np.where(u[:, 5] < rates.two_adults, 2, 1))
-    child_values = np.array([int(c) for c, _ in rates.children])[child_count]
-    sibling_values = np.array([int(c) for c, _ in rates.siblings])[sibling_count]
+    child_values = tables.children[child_count]
+    sibling_values = tables.siblings[sibling_count]
     children = np.where(child, 1 + sibling_values, np.where(years <= 54, child_values, 0))
     disability = ~ald & (u[:, 6] < rates.disability_or_chronic)
     urgent = u[:, 7] < rates.urgent
     consent = u[:, 8] >= rates.no_consent
     needs = (HomeVisitNeed.NONE, HomeVisitNeed.OCCASIONAL, HomeVisitNeed.EXCLUSIVE)
-    reason_values = [SearchReason(r) for r, _ in rates.reasons]  # as Request converts them
-    referrer_objects = [Referrer(kind=k) for k, _ in rates.referrers]
+    reason_values = tables.reasons
+    referrer_objects = tables.referrers
     households: dict[tuple[int, int], Household] = {}
     consents: dict[tuple[bool, int], Consent] = {}
     keep = np.flatnonzero(fragile) if fragile_only else np.arange(n)
@@ -472,6 +556,7 @@ def generate_requests(
         strict=True,
     )
     arrivals: list[Arrival] = []
+    received_on: dict[int, dt.date] = {}
     for index, (
         i,
         c,
@@ -492,7 +577,9 @@ def generate_requests(
         ua,
         dr,
     ) in enumerate(columns):
-        received = dt.date.fromordinal(r_ord)
+        received = received_on.get(r_ord)
+        if received is None:
+            received = received_on[r_ord] = dt.date.fromordinal(r_ord)
         household = households.get((ad, ch))
         if household is None:
             household = households[(ad, ch)] = Household(adults=ad, children=ch)

@@ -16,16 +16,28 @@ import datetime as dt
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 
 from mt_access.lifecycle import ExitReason, RequestState
 
 if TYPE_CHECKING:
     from mt_access.simulation.records import GPMonthLoad, RequestOutcome
 
-__all__ = ["ALL", "FRAGILE", "GP_INDICATORS", "INDICATORS", "REQUEST_INDICATORS", "summarise"]
+__all__ = [
+    "ALL",
+    "EXIT_REASONS",
+    "FRAGILE",
+    "GP_INDICATORS",
+    "INDICATORS",
+    "REQUEST_INDICATORS",
+    "OutcomeColumns",
+    "outcome_columns",
+    "summarise",
+    "summarise_columns",
+]
 
 ALL = "ensemble"
 """The group of every request."""
@@ -72,63 +84,126 @@ INDICATORS: dict[str, str] = {**REQUEST_INDICATORS, **GP_INDICATORS}
 """Every indicator, in table order: French label → meaning."""
 
 _NAN = math.nan
-_NOT_WAITING = frozenset({ExitReason.OUT_OF_SCOPE, ExitReason.NOT_SEARCHING_ANYMORE})
 
 
 def _share(part: int, whole: int) -> float:
     return part / whole if whole else _NAN
 
 
-def _request_indicators(items: Sequence[RequestOutcome], end: dt.date) -> dict[str, float]:
-    originals = [o for o in items if o.parent_id is None]
-    n = len(originals)
-    placed = [o for o in originals if o.state is RequestState.MT_FOUND]
-    placed_waits = [o.wait_days or 0 for o in placed]
-    waits = np.array(placed_waits, dtype=np.float64)
-    distances = np.array(
-        [o.distance_km for o in placed if o.distance_km is not None], dtype=np.float64
+class OutcomeColumns(NamedTuple):
+    """What the indicators read of a run's requests (:class:`RequestOutcome`), one row per
+    request in creation order, as columns: ``level``, ``fragile`` and ``cohort`` as lists
+    (for the groups), the rest as arrays (dates as ordinals; ``has_end``, ``distance`` NaN
+    where ``None``; ``exit`` the index in :data:`EXIT_REASONS`, -1 while waiting)."""
+
+    level: list[str]
+    fragile: list[bool]
+    cohort: list[str]
+    original: npt.NDArray[np.bool_]
+    received: npt.NDArray[np.int64]
+    found: npt.NDArray[np.bool_]
+    waiting: npt.NDArray[np.bool_]
+    exit: npt.NDArray[np.int64]
+    has_end: npt.NDArray[np.bool_]
+    end: npt.NDArray[np.int64]
+    distance: npt.NDArray[np.float64]
+    persons_placed: npt.NDArray[np.int64]
+
+
+EXIT_REASONS: tuple[ExitReason, ...] = tuple(ExitReason)
+"""The exit reasons, indexed as in :attr:`OutcomeColumns.exit`."""
+
+_EXIT_CODE: dict[ExitReason | None, int] = {r: k for k, r in enumerate(EXIT_REASONS)}
+_EXIT_CODE[None] = -1
+
+
+def outcome_columns(
+    *,
+    level: list[str],
+    fragile: list[bool],
+    cohort: list[str],
+    original: Sequence[bool],
+    received: Sequence[dt.date],
+    state: Sequence[RequestState],
+    exit_reason: Sequence[ExitReason | None],
+    end: Sequence[dt.date | None],
+    distance: Sequence[float | None],
+    persons_placed: Sequence[int],
+) -> OutcomeColumns:
+    """The columns of a run's requests, given as lists in creation order (the fields of
+    :class:`RequestOutcome`: ``original`` is ``parent_id is None``)."""
+    code = _EXIT_CODE
+    ends = np.array([0 if e is None else e.toordinal() for e in end], dtype=np.int64)
+    return OutcomeColumns(
+        level=level,
+        fragile=fragile,
+        cohort=cohort,
+        original=np.array(original, dtype=bool),
+        received=np.array([r.toordinal() for r in received], dtype=np.int64),
+        found=np.array([s is RequestState.MT_FOUND for s in state], dtype=bool),
+        waiting=np.array([s is RequestState.WAITING for s in state], dtype=bool),
+        exit=np.array([code[r] for r in exit_reason], dtype=np.int64),
+        has_end=ends > 0,
+        end=ends,
+        distance=np.array([_NAN if d is None else d for d in distance], dtype=np.float64),
+        persons_placed=np.array(persons_placed, dtype=np.int64),
     )
-    waited = np.array(
-        [
-            (o.end if o.end is not None else end).toordinal() - o.received.toordinal()
-            for o in originals
-            if o.exit_reason not in _NOT_WAITING
-        ],
-        dtype=np.float64,
-    )
-    reasons: dict[ExitReason | None, int] = defaultdict(int)
-    for o in originals:
-        reasons[o.exit_reason] += 1
+
+
+_OTHER = _EXIT_CODE[ExitReason.OTHER_SOLUTION]
+_UNREACHABLE = _EXIT_CODE[ExitReason.UNREACHABLE]
+_NOT_SEARCHING = _EXIT_CODE[ExitReason.NOT_SEARCHING_ANYMORE]
+_WITHDRAWN = _EXIT_CODE[ExitReason.WITHDRAWN]
+_OUT_OF_SCOPE = _EXIT_CODE[ExitReason.OUT_OF_SCOPE]
+
+
+def _request_indicators(
+    c: OutcomeColumns, rows: npt.NDArray[np.int64], end: dt.date
+) -> dict[str, float]:
+    """The indicators of the requests ``rows`` (indexes in ``c``, in creation order)."""
+    originals = rows[c.original[rows]]
+    n = int(originals.size)
+    placed = originals[c.found[originals]]
+    # days from reception to the GP's acceptance (0 without an end date)
+    waits = np.where(c.has_end[placed], c.end[placed] - c.received[placed], 0).astype(np.float64)
+    km = c.distance[placed]
+    distances = km[~np.isnan(km)]
+    exit_code = c.exit[originals]
+    in_scheme = originals[(exit_code != _OUT_OF_SCOPE) & (exit_code != _NOT_SEARCHING)]
+    last = end.toordinal()
+    waited = (
+        np.where(c.has_end[in_scheme], c.end[in_scheme], last) - c.received[in_scheme]
+    ).astype(np.float64)
+    reasons = np.bincount(exit_code[exit_code >= 0], minlength=len(EXIT_REASONS)).tolist()
     within: dict[int, float] = {}
-    received = np.array([o.received.toordinal() for o in originals], dtype=np.int64)
-    placed_received = np.array([o.received.toordinal() for o in placed], dtype=np.int64)
+    received = c.received[originals]
+    placed_received = c.received[placed]
     for days in (30, 90):
         limit = (end - dt.timedelta(days=days)).toordinal()
         eligible = int(np.count_nonzero(received <= limit))
         quick = int(np.count_nonzero((placed_received <= limit) & (waits <= days)))
         within[days] = _share(quick, eligible)
+    n_placed = int(placed.size)
     return {
         "demandes": float(n),
-        "placées": float(len(placed)),
-        "part placée": _share(len(placed), n),
+        "placées": float(n_placed),
+        "part placée": _share(n_placed, n),
         "placées en 30 j": within[30],
         "placées en 90 j": within[90],
         "délai médian (j)": float(np.median(waits)) if waits.size else _NAN,
         "délai P90 (j)": float(np.percentile(waits, 90)) if waits.size else _NAN,
         "attente médiane (j)": float(np.median(waited)) if waited.size else _NAN,
         "attente P90 (j)": float(np.percentile(waited, 90)) if waited.size else _NAN,
-        "part avec solution": _share(len(placed) + reasons[ExitReason.OTHER_SOLUTION], n),
-        "non placées": float(n - len(placed)),
-        "en attente à la fin": float(sum(1 for o in originals if o.state is RequestState.WAITING)),
-        "autre solution": float(reasons[ExitReason.OTHER_SOLUTION]),
-        "injoignables": float(reasons[ExitReason.UNREACHABLE]),
-        "ne cherchent plus": float(
-            reasons[ExitReason.NOT_SEARCHING_ANYMORE] + reasons[ExitReason.WITHDRAWN]
-        ),
-        "hors du champ": float(reasons[ExitReason.OUT_OF_SCOPE]),
+        "part avec solution": _share(n_placed + reasons[_OTHER], n),
+        "non placées": float(n - n_placed),
+        "en attente à la fin": float(np.count_nonzero(c.waiting[originals])),
+        "autre solution": float(reasons[_OTHER]),
+        "injoignables": float(reasons[_UNREACHABLE]),
+        "ne cherchent plus": float(reasons[_NOT_SEARCHING] + reasons[_WITHDRAWN]),
+        "hors du champ": float(reasons[_OUT_OF_SCOPE]),
         "distance moyenne (km)": float(distances.mean()) if distances.size else _NAN,
         "distance max (km)": float(distances.max()) if distances.size else _NAN,
-        "personnes placées": float(sum(o.persons_placed for o in items)),
+        "personnes placées": float(int(c.persons_placed[rows].sum())),
     }
 
 
@@ -162,21 +237,48 @@ def summarise(
 ) -> dict[tuple[str, str], float]:
     """The indicators of a run, by (group, indicator); every group of ``levels`` and
     ``cohorts`` appears, with zero requests when it has none."""
-    groups: dict[str, list[RequestOutcome]] = {ALL: list(outcomes)}
+    columns = outcome_columns(
+        level=[o.level for o in outcomes],
+        fragile=[o.fragile for o in outcomes],
+        cohort=[o.cohort for o in outcomes],
+        original=[o.parent_id is None for o in outcomes],
+        received=[o.received for o in outcomes],
+        state=[o.state for o in outcomes],
+        exit_reason=[o.exit_reason for o in outcomes],
+        end=[o.end for o in outcomes],
+        distance=[o.distance_km for o in outcomes],
+        persons_placed=[o.persons_placed for o in outcomes],
+    )
+    return summarise_columns(columns, loads, levels, cohorts, end)
+
+
+def summarise_columns(
+    columns: OutcomeColumns,
+    loads: Iterable[GPMonthLoad],
+    levels: Sequence[str],
+    cohorts: Sequence[str],
+    end: dt.date,
+) -> dict[tuple[str, str], float]:
+    """:func:`summarise` on the requests' columns (:func:`outcome_columns`): what a
+    comparison's replication computes, without a :class:`RequestOutcome` per request."""
+    groups: dict[str, list[int]] = {ALL: list(range(len(columns.level)))}
     for level in levels:
         groups[level] = []
     groups[FRAGILE] = []
     for cohort in cohorts:
         groups[cohort] = []
-    for o in outcomes:
-        groups.setdefault(o.level, []).append(o)
-        if o.fragile:
-            groups[FRAGILE].append(o)
-        if o.cohort:
-            groups[o.cohort].append(o)
+    for i, (level, fragile, cohort) in enumerate(
+        zip(columns.level, columns.fragile, columns.cohort, strict=True)
+    ):
+        groups.setdefault(level, []).append(i)
+        if fragile:
+            groups[FRAGILE].append(i)
+        if cohort:
+            groups[cohort].append(i)
     out: dict[tuple[str, str], float] = {}
     for group, items in groups.items():
-        for name, value in _request_indicators(items, end).items():
+        rows = np.array(items, dtype=np.int64)
+        for name, value in _request_indicators(columns, rows, end).items():
             out[(group, name)] = value
     for name, value in _gp_indicators(loads).items():
         out[(ALL, name)] = value

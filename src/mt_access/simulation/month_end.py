@@ -13,6 +13,7 @@ from mt_access.lifecycle import (
     ExitReason,
     RequestState,
 )
+from mt_access.simulation.metrics import OutcomeColumns, outcome_columns
 from mt_access.simulation.records import GPMonthLoad, MonthState, RequestOutcome
 from mt_access.simulation.state import SimulationState, Track
 
@@ -84,6 +85,27 @@ class MonthEndSteps(SimulationState):
             )
             for track, c in zip(tracks, classes, strict=True):
                 track.level, track.rank = c.level, c.rank
+
+    def outcome_columns(self) -> OutcomeColumns:
+        """What :meth:`outcomes` gives, as the columns the indicators read (a comparison's
+        run: no :class:`RequestOutcome` per request)."""
+        self._classify_rest()
+        cohorts = self.cohorts
+        tracks = list(self.tracks.values())
+        reasons = [t.reason for t in tracks]
+        ended = [t.end for t in tracks]
+        return outcome_columns(
+            level=[t.level for t in tracks],
+            fragile=[t.arrival.fragile for t in tracks],
+            cohort=[cohorts[t.arrival.cohort] if t.arrival.cohort >= 0 else "" for t in tracks],
+            original=[t.parent is None for t in tracks],
+            received=[t.request.received for t in tracks],
+            state=[t.state for t in tracks],
+            exit_reason=reasons,
+            end=[e if r is not None else None for e, r in zip(ended, reasons, strict=True)],
+            distance=[t.distance for t in tracks],
+            persons_placed=[t.persons_placed for t in tracks],
+        )
 
     def outcomes(self) -> tuple[RequestOutcome, ...]:
         self._classify_rest()

@@ -42,7 +42,7 @@ from mt_access.columnar_routing import (
     is_builtin_quota,
     route_rows,
 )
-from mt_access.engine import _run_keys, rank_requests
+from mt_access.engine import rank_requests, run_keys
 from mt_access.errors import MatchInputError, ReferenceDataError
 from mt_access.geo.distance import DistanceCache
 from mt_access.ledger import CapacityLedger, PlacementRecorded
@@ -381,9 +381,9 @@ def _id(item: Request | Physician) -> str:
 
 def _runs(policy: Policy, rank: np.ndarray, order: np.ndarray) -> list[np.ndarray]:
     """The rows of the requests in scope, in priority order, cut into the runs of the
-    policy's levels (:func:`mt_access.engine._run_keys`), as :func:`mt_access.match` cuts
+    policy's levels (:func:`mt_access.engine.run_keys`), as :func:`mt_access.match` cuts
     them."""
-    segment = _run_keys(policy)
+    segment = run_keys(policy)
     levels = [(lv.name, True) for lv in policy.levels]
     levels.append((policy.non_priority_level, False))
     by_rank = np.array([-1, *(segment[level] for level in levels)], dtype=np.int64)

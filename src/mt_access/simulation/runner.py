@@ -248,17 +248,21 @@ def run_summary(
     collector's passes over them took a quarter of its time. ``quick=False`` routes every month with
     :func:`mt_access.match` (the reference the tests compare
     the quick path with)."""
-    from mt_access.simulation.metrics import summarise
+    from mt_access.simulation.metrics import summarise_columns
 
     with _collector_paused():
         sim = _simulation(scenario, policy, replication, arrivals_cache=arrivals_cache, quick=quick)
-        summary = summarise(
-            sim.outcomes(),
+        summary = summarise_columns(
+            sim.outcome_columns(),
             sim.loads,
             _levels(policy),
             scenario.cohorts,
             sim.months[-1].month.last_day,
         )
-    waiting = np.array(sim.waiting_series, dtype=np.int64)
-    placed = np.array(sim.placed_series, dtype=np.int64)
+        waiting = np.array(sim.waiting_series, dtype=np.int64)
+        placed = np.array(sim.placed_series, dtype=np.int64)
+        # Freed by reference counting while the collector is still paused (a replication
+        # makes no reference cycle): otherwise the collection that resuming it triggers
+        # would scan its ten thousand objects, still alive, for nothing.
+        del sim
     return summary, waiting, placed

@@ -10,7 +10,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-import attrs
 import pluggy
 
 from mt_access.geo.communes import CommuneReference, bundled_reference
@@ -37,6 +36,7 @@ from mt_access.simulation.generator import (
     Arrival,
     SimulationError,
     TerritoryData,
+    declined_copy,
     rng_for,
     territory_data,
 )
@@ -182,8 +182,7 @@ def proposed_and_accepted(
 
 def with_declined(request: Request, physician_ids: Iterable[str]) -> Request:
     """``request`` with ``physician_ids`` added to the GPs who refused it."""
-    declined: frozenset[str] = request.declined_by.union(physician_ids)
-    return attrs.evolve(request, declined_by=declined)  # type: ignore[arg-type]  # attrs' converter typing
+    return declined_copy(request, request.declined_by.union(physician_ids))
 
 
 @functools.lru_cache(maxsize=4)
