@@ -18,8 +18,7 @@ import pytest
 
 from factories import doc, req
 from mt_access import RequestFile
-from mt_access.store import AuditRecord, SQLiteStore, Store
-from mt_access.store import codec
+from mt_access.store import AuditRecord, SQLiteStore, Store, codec
 from mt_access.store.migrations import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 from mt_access.store.postgres_errors import split_url
 from mt_access.store.postgres_schema import (
