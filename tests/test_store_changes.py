@@ -317,3 +317,29 @@ def test_a_version_12_postgresql_register_records_the_changes_after_its_upgrade(
     with psycopg.connect(conninfo, autocommit=True) as conn:
         found = conn.execute("SELECT to_regclass('mt_access.transitions_by_run')")
         assert found.fetchone() == ("mt_access.transitions_by_run",)
+
+
+def test_a_tagged_runs_letters_read_its_own_events_alone(tmp_path: Path) -> None:
+    """``run_letter_targets`` of a run numbered on its events reads them through
+    ``run_transitions`` (the index by run), never every transition of the register."""
+    import mt_access
+    from mt_access.register import Register
+    from test_run_events import RUN, _gps, _proposed, _waiting
+
+    with SQLiteStore(tmp_path / "registre.sqlite") as made:
+        register = Register(made, mt_access.load_policy("deule_marque"))
+        _gps(register)
+        for rid in ("R1", "R2"):
+            _waiting(register, rid)
+        register.run_match(RUN)
+        _waiting(register, "R3")
+        register.run_match(RUN)
+        everything = made.transitions
+
+        def refused(request_id: str | None = None) -> list[object]:
+            assert request_id is not None, "toutes les transitions lues"
+            return list(everything(request_id))
+
+        made.transitions = refused  # type: ignore[method-assign]
+        assert _proposed(register, 1) == {"R1", "R2"}
+        assert _proposed(register, 2) == {"R3"}

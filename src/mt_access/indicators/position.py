@@ -236,6 +236,8 @@ class WaitingList:
         index_of: the rank (0 first) of each request in scope, by id.
         placed: the placements of the months looked at: date and level on that day.
         since: the register's first reception date.
+        placed_ids: the request of each of ``placed``, in the same order (to bring the list
+            up to date after a few requests changed, :mod:`.waiting_changes`).
     """
 
     on: dt.date
@@ -248,6 +250,7 @@ class WaitingList:
     index_of: dict[str, int]
     placed: list[tuple[dt.date, str]]
     since: dt.date
+    placed_ids: tuple[str, ...] = ()
 
 
 def rank_waiting_list(
@@ -324,6 +327,7 @@ def _waiting_list(
         index_of=index_of,
         placed=placed,
         since=since,
+        placed_ids=tuple(r.id for r, _ in placed_pairs),
     )
 
 
