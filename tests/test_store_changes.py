@@ -256,7 +256,11 @@ def test_a_version_10_file_records_the_changes_after_its_upgrade(tmp_path: Path)
         "EXPLAIN QUERY PLAN SELECT seq FROM transitions WHERE run = 1 ORDER BY seq"
     ).fetchall()
     assert "transitions_by_run" in str(plan)
-    plan = conn.execute("EXPLAIN QUERY PLAN SELECT id FROM requests WHERE changed > 7").fetchall()
+    from mt_access.store import sqlite as sqlite_module
+
+    query = "SELECT id FROM requests WHERE changed > ?"
+    assert query in Path(sqlite_module.__file__).read_text(encoding="utf-8")
+    plan = conn.execute(f"EXPLAIN QUERY PLAN {query}", (7,)).fetchall()
     assert "requests_by_change" in str(plan)
     conn.close()
 

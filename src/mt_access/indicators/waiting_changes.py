@@ -9,7 +9,10 @@ only the requests the store says changed since its version
 (:meth:`~mt_access.store.base.Store.changed_requests`) and their files, then ranks the list
 again from the requests already in memory. The ranking itself is not reused request by
 request: the policy's hooks (scope, levels, order keys) are called on the whole list as the
-full reading calls them, so a plugin that looks at the whole list gives the same answers.
+full reading calls them, so a plugin that looks at the whole list gives the same answers. The
+built-in hooks work on whole arrays: ranking 72,000 waiting requests again takes about 0.2 s;
+keeping the unchanged requests' answers and sorting again was tried and measured no faster
+(the bookkeeping per request in Python costs what the hooks do).
 
 The result is the list :func:`~mt_access.indicators.position.read_waiting_list` would read at
 the store's current data: same requests waiting, same ranks, same placements and first

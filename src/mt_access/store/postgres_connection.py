@@ -487,7 +487,7 @@ class PostgresConnection(SQLStoreBase):
             if start > int(row[0]) or start < int(row[1]):
                 return None
             rows = conn.execute(CHANGED_REQUESTS, (self._cpts, start)).fetchall()
-            return [str(found[0]) for found in rows]
+            return sorted(str(found[0]) for found in rows)
 
     def run_transitions(self, number: int) -> list[Transition]:
         with self._guard(f"lecture des transitions du passage n° {number}"):

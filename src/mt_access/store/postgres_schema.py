@@ -607,9 +607,10 @@ PHYSICIAN_REQUESTS = (
 CPTS, the GP, the first date): read in the index ``transitions_by_physician`` (version 12)."""
 CHANGES_FROM_QUERY = "SELECT data_changes, changes_from FROM mt_access.registers WHERE cpts = %s"
 """The CPTS's data version and the version its record of changes starts at (version 13)."""
-CHANGED_REQUESTS = "SELECT id FROM mt_access.requests WHERE cpts = %s AND changed > %s ORDER BY id"
+CHANGED_REQUESTS = "SELECT id FROM mt_access.requests WHERE cpts = %s AND changed > %s"
 """The requests changed after a data version (``changed_requests``; index
-``requests_by_change``, version 13)."""
+``requests_by_change``, version 13), sorted by the caller (not by id here: the planner could
+then prefer to read the whole table in id order)."""
 RUN_TRANSITIONS = (
     f"SELECT {TRANSITION_SELECT} FROM mt_access.transitions "
     "WHERE cpts = %s AND run = %s ORDER BY seq"
