@@ -173,7 +173,7 @@ def test_a_run_of_an_upgraded_register_finds_its_events_by_date_not_a_later_runs
     conn.close()
 
     with SQLiteStore(path) as store:
-        assert store.schema_version == SCHEMA_VERSION == 10
+        assert store.schema_version == SCHEMA_VERSION == 11
         assert store.integrity_check() == []
         assert [(r.number, r.tagged) for r in store.runs()] == [(1, False)]
         assert {t.run for t in store.transitions()} == {None}
@@ -254,7 +254,7 @@ def test_a_version_11_postgresql_register_gets_the_run_numbers(
                     ("lille", *codec_records.run_row(run)[:-1]),
                 )
         with PostgresStore(url + "?cpts=lille") as store:
-            assert store.schema_version == POSTGRES_SCHEMA_VERSION == 12
+            assert store.schema_version == POSTGRES_SCHEMA_VERSION == 13
             assert store.integrity_check() == []
             assert [(r.number, r.tagged) for r in store.runs()] == [(1, False)]
             assert {t.run for t in store.transitions()} == {None}

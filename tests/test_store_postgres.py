@@ -70,7 +70,7 @@ def sql(url: str, statement: str, params: tuple[object, ...] = ()) -> list[tuple
 
 
 def test_a_new_database_becomes_a_register_at_version_12(store: PostgresStore) -> None:
-    assert store.schema_version == POSTGRES_SCHEMA_VERSION == 12
+    assert store.schema_version == POSTGRES_SCHEMA_VERSION == 13
     assert STEPS[-1][0] == POSTGRES_SCHEMA_VERSION
     assert store.cpts == "principal"
     assert store.integrity_check() == []
@@ -159,7 +159,7 @@ def test_a_version_8_database_gets_the_accounts_and_audit_trail(pg_server: Serve
         sql(url, "GRANT SELECT, UPDATE ON mt_access.registers TO coord_v8")
         sql(url, "GRANT SELECT, INSERT ON mt_access.settings TO coord_v8")
         sql(url, "INSERT INTO mt_access.settings (cpts, key, value) VALUES ('lille', 'k', 'v')")
-        with pytest.raises(StoreError, match="à mettre à jour en version 12"):
+        with pytest.raises(StoreError, match="à mettre à jour en version 13"):
             PostgresStore(url + "?cpts=lille", readonly=True)
         with PostgresStore(url + "?cpts=lille") as upgraded:
             assert upgraded.schema_version == POSTGRES_SCHEMA_VERSION

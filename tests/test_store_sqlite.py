@@ -74,7 +74,7 @@ def raw(path: Path) -> sqlite3.Connection:
 
 def test_a_new_register(path: Path) -> None:
     with SQLiteStore.open(path) as store:
-        assert store.schema_version == SCHEMA_VERSION == 10
+        assert store.schema_version == SCHEMA_VERSION == 11
         assert store.path == path
         assert not store.readonly
         assert store.count_requests() == 0
@@ -294,7 +294,7 @@ def test_a_version_4_register_gets_the_gps_contact_columns(path: Path) -> None:
         notes="rendez-vous en ligne",
     )
     with SQLiteStore(path) as store:
-        assert store.schema_version == SCHEMA_VERSION == 10
+        assert store.schema_version == SCHEMA_VERSION == 11
         assert store.get_physician("MG1") == doc("MG1", rpps="10001234567")
         assert store.physicians()[0].contact == PracticeContact()
         assert store.integrity_check() == []
@@ -479,7 +479,7 @@ def test_the_integrity_check_finds_damaged_rows(path: Path) -> None:
         "birth_date, lat, lon, ald, css, ame, disability_or_chronic, home_visits, reason, "
         "previous_mt_name, previous_mt_commune, adults, children, referrer_kind, "
         "referrer_name, referrer_contact, consent_given, consent_on, comments, household_id, "
-        "searching, answers FROM requests WHERE id = 'R1'"
+        "searching, answers, changed FROM requests WHERE id = 'R1'"
     )
     # A value no version of mt-access writes.
     conn.execute("UPDATE requests SET home_visits = 'parfois' WHERE id = 'R3'")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -27,6 +29,8 @@ from mt_access.result import ScopeDecision
 
 if TYPE_CHECKING:
     from mt_access.register import Register
+
+_ID = operator.attrgetter("id")
 
 # Events that end a GP's pending proposal.
 _ENDS_PROPOSAL = (Event.ACCEPT, Event.REFUSE, Event.CANCEL_PROPOSAL)
@@ -236,6 +240,8 @@ class WaitingList:
         index_of: the rank (0 first) of each request in scope, by id.
         placed: the placements of the months looked at: date and level on that day.
         since: the register's first reception date.
+        placed_ids: the request of each of ``placed``, in the same order (to bring the list
+            up to date after a few requests changed, :mod:`.waiting_changes`).
     """
 
     on: dt.date
@@ -248,6 +254,7 @@ class WaitingList:
     index_of: dict[str, int]
     placed: list[tuple[dt.date, str]]
     since: dt.date
+    placed_ids: tuple[str, ...] = ()
 
 
 def rank_waiting_list(
@@ -308,9 +315,11 @@ def _waiting_list(
     """The :class:`WaitingList` of the requests ``waiting`` on ``on`` (in id order) and the
     placements ``placed_pairs`` (request, day of the acceptance) of the months looked at."""
     ranked = rank_requests(waiting, policy, on, pm)
-    decision_of = {r.id: d for r, d in zip(waiting, ranked.decisions, strict=True)}
-    in_scope = ranked.in_scope
-    index_of = {in_scope[i].id: k for k, i in enumerate(ranked.order)}
+    # built in C, the ids read in list order: the ids in rank order read the requests all
+    # over memory (0.2 s for 64,000 requests in a web server's process, a tenth of this)
+    decision_of = dict(zip(map(_ID, waiting), ranked.decisions, strict=True))
+    scoped_ids = list(map(_ID, ranked.in_scope))
+    index_of = dict(zip(map(scoped_ids.__getitem__, ranked.order), itertools.count()))
     levels_then = classify_by_day(placed_pairs, policy, pm)
     placed = [(d, levels_then[r.id].level) for r, d in placed_pairs]
     return WaitingList(
@@ -324,6 +333,7 @@ def _waiting_list(
         index_of=index_of,
         placed=placed,
         since=since,
+        placed_ids=tuple(r.id for r, _ in placed_pairs),
     )
 
 

@@ -195,7 +195,13 @@ def run_letter_targets(
     proposals: set[tuple[str, str]] = set()
     oriented: set[str] = set()
     involved: set[str] = set()
-    for t in register.store.transitions():
+    # a tagged run's own events, read through the index by run; an older run's by its date
+    events = (
+        register.store.run_transitions(chosen.number)
+        if chosen.tagged
+        else register.store.transitions()
+    )
+    for t in events:
         if chosen.tagged:
             if t.run != chosen.number:
                 continue

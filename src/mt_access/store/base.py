@@ -32,7 +32,9 @@ Contract shared by every method:
   that only wrote the audit trail, accounts, settings or sendings: figures computed from the
   whole register (waiting list ranks, dashboard, listing lines) are kept under it;
 * :meth:`Store.physicians_version` changes at every committed transaction that wrote a
-  physician, and not at one that only wrote other data: a register keeps its GPs under it.
+  physician, and not at one that only wrote other data: a register keeps its GPs under it;
+* :meth:`Store.changed_requests` tells which requests changed since a data version, so that a
+  figure kept per request (a level, a rank) is computed again for those alone.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ __all__ = [
     "UserRecord",
     "erased_answer",
     "ledger_position",
+    "version_number",
 ]
 
 ROLES: tuple[str, ...] = ("admin", "coordinateur", "lecture")
@@ -192,6 +195,15 @@ def ledger_position(position: object) -> int:
     return position
 
 
+def version_number(version: str) -> int | None:
+    """A data version (:meth:`Store.data_version`) of the stores that count their changes, as
+    a number; ``None`` for a text that is not one (:meth:`Store.changed_requests` then cannot
+    tell what changed since it)."""
+    if not version.isascii() or not version.isdigit() or len(version) > 18:
+        return None
+    return int(version)
+
+
 @attrs.frozen
 class UserRecord:
     """An account of the web application (``mt-access serve``), kept in the register.
@@ -277,6 +289,20 @@ class Store(Protocol):
 
         Inside a write transaction that wrote a physician, the value is the one its commit
         will leave, as for :meth:`data_version`."""
+        ...
+
+    def changed_requests(self, since: str) -> list[str] | None:
+        """The ids, sorted, of the requests that the transactions committed after the data
+        version ``since`` (a value of :meth:`data_version`) added or changed: the request, its
+        identity, its file or history (an erasure included). Inside a write transaction, its
+        own changes count already, as for :meth:`data_version`. A figure computed per request
+        and kept under a data version is thus brought up to date by computing it again for
+        these alone.
+
+        ``None`` when the store cannot tell: ``since`` is not one of its versions (another
+        register's, a later one), or is older than its record of changes (a file upgraded from
+        SQLite schema 10 or a database from PostgreSQL schema 12 knows only the changes made
+        after its upgrade). The caller then computes everything again."""
         ...
 
     def close(self) -> None:
@@ -383,6 +409,14 @@ class Store(Protocol):
     def transitions(self, request_id: str | None = None) -> list[Transition]:
         """The recorded transitions of one request (all requests when ``None``), in
         recording order."""
+        ...
+
+    def run_transitions(self, number: int) -> list[Transition]:
+        """The transitions recorded with the match run ``number``
+        (:attr:`~mt_access.lifecycle.Transition.run`), in recording order: a run's letters
+        read its own events (an index on the run), not every request's history. Empty for an
+        unknown run and for a run recorded before runs were numbered on their events
+        (:attr:`RunRecord.tagged` false)."""
         ...
 
     def physician_requests(self, physician_id: str, since: dt.date | None = None) -> list[str]:

@@ -25,6 +25,7 @@ from mt_access.store.base import (
     StoreError,
     UserRecord,
     ledger_position,
+    version_number,
 )
 from mt_access.store.listing import check_slice_order
 
@@ -46,6 +47,7 @@ class _Data:
     sendings: list[SendingRecord] = attrs.field(factory=list)
     users: dict[str, UserRecord] = attrs.field(factory=dict)
     audit: list[AuditRecord] = attrs.field(factory=list)
+    changed: dict[str, int] = attrs.field(factory=dict)  # data version of the last change
 
     def copy(self) -> _Data:
         return _Data(
@@ -62,6 +64,7 @@ class _Data:
             list(self.sendings),
             dict(self.users),
             list(self.audit),
+            dict(self.changed),
         )
 
 
@@ -136,6 +139,19 @@ class MemoryStore:
         pending = self._work is not None and self._gps_changed
         return str(self._gps_version + pending)
 
+    def changed_requests(self, since: str) -> list[str] | None:
+        start = version_number(since)
+        current = int(self.data_version())
+        if start is None or start > current:
+            return None
+        changed = self._read().changed
+        return sorted(rid for rid, version in changed.items() if version > start)
+
+    def _touch(self, data: _Data, request_id: str) -> None:
+        """Record that the transaction in progress changed the request (:meth:`_write_data`
+        was called: its commit leaves the next data version)."""
+        data.changed[request_id] = self._data_version + 1
+
     def close(self) -> None:
         self._closed = True
 
@@ -172,6 +188,7 @@ class MemoryStore:
         data.identities[request.id] = identity
         data.files[request.id] = file
         data.log.extend(file.history)
+        self._touch(data, request.id)
 
     def save_file(self, file: RequestFile, appended: int) -> None:
         data = self._write_data()
@@ -186,15 +203,17 @@ class MemoryStore:
         _check_history(file)
         data.files[file.id] = file
         data.log.extend(file.history[kept:])
+        self._touch(data, file.id)
 
     def save_files(self, changes: Sequence[tuple[RequestFile, int]]) -> None:
         data = self._write_data()
-        files, logged = dict(data.files), len(data.log)
+        files, logged, changed = dict(data.files), len(data.log), dict(data.changed)
         try:
             for file, appended in changes:
                 self.save_file(file, appended)
         except StoreError:
             data.files = files
+            data.changed = changed
             del data.log[logged:]
             raise
 
@@ -206,6 +225,7 @@ class MemoryStore:
             raise StoreError(f"demande inconnue : {request.id}")
         data.requests[request.id] = request
         data.identities[request.id] = identity
+        self._touch(data, request.id)
         if erased_on is not None:
             data.erased[request.id] = erased_on
             data.files[request.id] = _blank_comments(data.files[request.id])
@@ -313,6 +333,9 @@ class MemoryStore:
             file = data.files.get(request_id)
             return [] if file is None else list(file.history)
         return list(data.log)
+
+    def run_transitions(self, number: int) -> list[Transition]:
+        return [t for t in self._read().log if t.run is not None and t.run == number]
 
     def physician_requests(self, physician_id: str, since: dt.date | None = None) -> list[str]:
         return sorted(

@@ -32,6 +32,7 @@ __all__ = [
     "V8_SENDINGS",
     "V9_WEB",
     "V10_RUN_EVENTS",
+    "V11_CHANGES",
     "Migration",
 ]
 
@@ -343,6 +344,35 @@ V10_RUN_EVENTS: tuple[str, ...] = (
 and the index of the transitions by GP."""
 
 
+NEXT_DATA_VERSION = "(SELECT COALESCE(MAX(value), 0) + 1 FROM meta WHERE key = 'data')"
+"""The data version the write transaction in progress will leave: the ``data`` counter of
+``meta`` is bumped once, at the commit of a transaction that changed the data, and writers
+take turns."""
+
+V11_CHANGES: tuple[str, ...] = (
+    # The data version (meta 'data') of the last transaction that added or changed each
+    # request (its row, its identity, its file and history: every such write updates its row;
+    # Store.changed_requests). 0 for every request of an older file: changed at or before
+    # the version in meta 'changes_from', the version at the upgrade.
+    "ALTER TABLE requests ADD COLUMN changed INTEGER NOT NULL DEFAULT 0",
+    "CREATE INDEX requests_by_change ON requests (changed)",
+    """INSERT INTO meta (key, value)
+    SELECT 'changes_from', COALESCE(MAX(value), 0) FROM meta WHERE key = 'data'""",
+    # Stamped by triggers, so that no write can forget it; the inner update does not fire
+    # them again (recursive triggers are off, and it leaves `changed` different from OLD's).
+    f"""CREATE TRIGGER requests_changed_insert AFTER INSERT ON requests
+    BEGIN UPDATE requests SET changed = {NEXT_DATA_VERSION} WHERE id = NEW.id; END""",
+    f"""CREATE TRIGGER requests_changed_update AFTER UPDATE ON requests
+    WHEN NEW.changed IS OLD.changed
+    BEGIN UPDATE requests SET changed = {NEXT_DATA_VERSION}
+        WHERE id = NEW.id AND changed IS NOT {NEXT_DATA_VERSION}; END""",
+    # A match run's letters (run_letter_targets) read its own events, not every transition.
+    "CREATE INDEX transitions_by_run ON transitions (run, seq) WHERE run IS NOT NULL",
+)
+"""Version 11: the data version of each request's last change (what changed since a data
+version, for the web caches), and the index of the transitions by match run."""
+
+
 def _script(statements: Sequence[str]) -> Migration:
     def run(connection: sqlite3.Connection) -> None:
         for statement in statements:
@@ -362,6 +392,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _script(V8_SENDINGS),
     _script(V9_WEB),
     _script(V10_RUN_EVENTS),
+    _script(V11_CHANGES),
 )
 """Step ``i`` upgrades a version ``i`` file to version ``i + 1``."""
 

@@ -12,13 +12,19 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 from psycopg.pq import TransactionStatus
 
+from mt_access.lifecycle import Transition
+from mt_access.store import codec
 from mt_access.store.base import (
     StoreError,
+    version_number,
 )
 from mt_access.store.postgres_errors import connection_error, guard, mask_url, reason, split_url
 from mt_access.store.postgres_schema import (
+    CHANGED_REQUESTS,
+    CHANGES_FROM_QUERY,
     POSTGRES_SCHEMA_VERSION,
     REGISTER_FORMAT,
+    RUN_TRANSITIONS,
     STEPS,
 )
 from mt_access.store.sql_common import SQLStoreBase
@@ -462,6 +468,30 @@ class PostgresConnection(SQLStoreBase):
             if row is None:
                 raise self._fail("aucun registre de cette CPTS dans cette base")
             return int(row[0])
+
+    # ---------------------------------------------------------------------------------------
+    # What changed since a data version, a run's events (indexed reads of schema version 13)
+
+    def changed_requests(self, since: str) -> list[str] | None:
+        """The CPTS's requests whose ``changed`` (stamped by a trigger with the data version
+        their transaction's commit leaves, schema version 13) is above ``since``; ``None`` for
+        a version below the CPTS's ``changes_from`` (its data version at the upgrade to
+        version 13) or above its current one."""
+        start = version_number(since)
+        if start is None:
+            return None
+        with self._guard("lecture des demandes modifiées"), self._snapshot() as conn:
+            row = conn.execute(CHANGES_FROM_QUERY, (self._cpts,)).fetchone()
+            if row is None:
+                raise self._fail("aucun registre de cette CPTS dans cette base")
+            if start > int(row[0]) or start < int(row[1]):
+                return None
+            rows = conn.execute(CHANGED_REQUESTS, (self._cpts, start)).fetchall()
+            return sorted(str(found[0]) for found in rows)
+
+    def run_transitions(self, number: int) -> list[Transition]:
+        with self._guard(f"lecture des transitions du passage n° {number}"):
+            return codec.decode_transitions(self._all(RUN_TRANSITIONS, (self._cpts, number)))
 
     def close(self) -> None:
         """Close the connection (a transaction in progress is rolled back); the store is

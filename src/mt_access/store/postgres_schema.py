@@ -25,7 +25,9 @@ triggers, for ``PostgresStore.data_version``; version 11 (PostgreSQL only) count
 CPTS's GP changes (``registers.gp_changes``) the same way, for
 ``PostgresStore.physicians_version``; version 12 (the SQLite file's version 10) records the
 match run on the transitions it made (``transitions.run``, ``runs.tagged``) and indexes the
-transitions by GP.
+transitions by GP; version 13 (the SQLite file's version 11) records the data version of each
+request's last change (``requests.changed``, ``registers.changes_from``) and indexes the
+transitions by run.
 """
 
 from __future__ import annotations
@@ -515,12 +517,45 @@ V12_RUN_EVENTS: tuple[str, ...] = (
 """Version 12 (the SQLite file's version 10): the match run each transition was recorded by,
 whether a run recorded it, and the index of the transitions by GP."""
 
+V13_CHANGES: tuple[str, ...] = (
+    # The data version (registers.data_changes) of the last transaction that added or changed
+    # each request (its row, identity, file and history: every such write updates its row;
+    # PostgresStore.changed_requests). 0 for the requests written before this version:
+    # changed at or before their CPTS's changes_from, its data version at the upgrade.
+    "ALTER TABLE mt_access.requests ADD COLUMN changed bigint NOT NULL DEFAULT 0",
+    "CREATE INDEX requests_by_change ON mt_access.requests (cpts, changed)",
+    """ALTER TABLE mt_access.registers
+        ADD COLUMN changes_from bigint NOT NULL DEFAULT 0 CHECK (changes_from >= 0)""",
+    "UPDATE mt_access.registers SET changes_from = data_changes",
+    # Stamped by a trigger, so that no write can forget it: the version the transaction's
+    # commit leaves (data_changes, plus one when no statement of the transaction bumped it yet:
+    # the statement triggers of version 10 bump it after the rows are written).
+    """CREATE FUNCTION mt_access.stamp_request_change() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+    BEGIN
+        NEW.changed := COALESCE((
+            SELECT r.data_changes
+                + CASE WHEN r.data_xact IS DISTINCT FROM pg_current_xact_id() THEN 1 ELSE 0 END
+            FROM mt_access.registers AS r WHERE r.cpts = NEW.cpts), 0);
+        RETURN NEW;
+    END $$""",
+    """CREATE TRIGGER requests_stamp_change BEFORE INSERT OR UPDATE ON mt_access.requests
+    FOR EACH ROW EXECUTE FUNCTION mt_access.stamp_request_change()""",
+    # A match run's letters (run_letter_targets) read its own events, not every transition.
+    """CREATE INDEX transitions_by_run ON mt_access.transitions (cpts, run, seq)
+        WHERE run IS NOT NULL""",
+)
+"""Version 13 (the SQLite file's version 11): the data version of each request's last change
+(what changed since a data version, for the web caches), and the index of the transitions by
+match run."""
+
 STEPS: tuple[tuple[int, tuple[str, ...]], ...] = (
     (8, V8_BASELINE),
     (9, V9_WEB),
     (10, V10_DATA_VERSION),
     (11, V11_PHYSICIANS_VERSION),
     (12, V12_RUN_EVENTS),
+    (13, V13_CHANGES),
 )
 """``(version reached, statements)`` in order; append a step for a new version."""
 
@@ -570,6 +605,17 @@ PHYSICIAN_REQUESTS = (
 )
 """The requests of a GP's transitions from a date (``physician_requests``; parameters: the
 CPTS, the GP, the first date): read in the index ``transitions_by_physician`` (version 12)."""
+CHANGES_FROM_QUERY = "SELECT data_changes, changes_from FROM mt_access.registers WHERE cpts = %s"
+"""The CPTS's data version and the version its record of changes starts at (version 13)."""
+CHANGED_REQUESTS = "SELECT id FROM mt_access.requests WHERE cpts = %s AND changed > %s"
+"""The requests changed after a data version (``changed_requests``; index
+``requests_by_change``, version 13), sorted by the caller (not by id here: the planner could
+then prefer to read the whole table in id order)."""
+RUN_TRANSITIONS = (
+    f"SELECT {TRANSITION_SELECT} FROM mt_access.transitions "
+    "WHERE cpts = %s AND run = %s ORDER BY seq"
+)
+"""A run's transitions (``run_transitions``; index ``transitions_by_run``, version 13)."""
 PHYSICIANS_VERSION_QUERY = "SELECT gp_changes FROM mt_access.registers WHERE cpts = %s"
 """What :meth:`~mt_access.store.postgres.PostgresStore.physicians_version` reads: the CPTS's
 counter of GP changes (schema version 11)."""

@@ -49,6 +49,7 @@ from mt_access.store.base import (
     UserRecord,
     erased_answer,
     ledger_position,
+    version_number,
 )
 from mt_access.store.migrations import V8_SENDINGS
 from mt_access.store.sql_common import (
@@ -74,6 +75,7 @@ from mt_access.store.sqlite_schema import (
     INSERT_RUN,
     INSERT_TRANSITION,
     PHYSICIAN_REQUESTS,
+    RUN_TRANSITIONS,
     UPDATE_FILE,
     UPDATE_IDENTITY,
     UPDATE_REQUEST,
@@ -355,6 +357,29 @@ class SQLiteStore(SQLiteConnection):
                 (physician_id, "" if since is None else since.isoformat()),
             )
             return sorted({row[0] for row in rows.fetchall()})
+
+    def run_transitions(self, number: int) -> list[Transition]:
+        with self._guard(f"lecture des transitions du passage n° {number}"):
+            rows = self._connection().execute(RUN_TRANSITIONS, (number,)).fetchall()
+            return codec.decode_transitions(rows)
+
+    def changed_requests(self, since: str) -> list[str] | None:
+        """The requests whose ``changed`` (schema 11, stamped by triggers with the data
+        version their transaction's commit leaves) is above ``since``; ``None`` for a version
+        below the ``changes_from`` of the ``meta`` table (the data version at the upgrade to
+        schema 11: the changes before it are not recorded) or above the current one."""
+        start = version_number(since)
+        if start is None:
+            return None
+        with self._guard("lecture des demandes modifiées"), self._snapshot() as conn:
+            current = int(self.data_version())
+            row = conn.execute("SELECT value FROM meta WHERE key = 'changes_from'").fetchone()
+            if start > current or start < (0 if row is None else int(row[0])):
+                return None
+            # read through the index requests_by_change, sorted here: with ORDER BY id, SQLite
+            # would scan the table in id order instead (30 ms at 100,000 requests)
+            rows = conn.execute("SELECT id FROM requests WHERE changed > ?", (start,))
+            return sorted(str(row[0]) for row in rows.fetchall())
 
     # ---------------------------------------------------------------------------------------
     # Imported form rows

@@ -72,6 +72,9 @@ BUMP_PHYSICIANS_VERSION = (
 PHYSICIAN_REQUESTS = "SELECT request_id FROM transitions WHERE physician_id = ? AND on_date >= ?"
 """The requests of a GP's transitions from a date (``physician_requests``): read in the index
 ``transitions_by_physician`` alone (schema 10), in its order (date); sorted by the caller."""
+RUN_TRANSITIONS = f"SELECT {TRANSITION_SELECT} FROM transitions WHERE run = ? ORDER BY seq"
+"""A run's transitions (``run_transitions``): read through the index ``transitions_by_run``
+(schema 11)."""
 INSERT_RUN = (
     f"INSERT INTO runs ({RUN_SELECT}) VALUES ({placeholders(len(codec_records.RUN_COLUMNS))})"
 )

@@ -4,11 +4,16 @@ A request's reception level is its classification by the policy on the day it wa
 (:func:`mt_access.indicators.dataset.reception_levels`): it needs the whole request, so a
 level filter over the waiting list of a large register reads and classifies every waiting
 request (seconds at 100,000 requests). Here every request's level is computed once and kept
-by the process (:func:`every_level`), like the dashboard's month figures: computed again when
-the register's data changed, at most once every :data:`LEVELS_SECONDS` (another thread asking
-meanwhile gets the previous levels instead of waiting); requests added since are classified
-at once. A request whose answers were changed in the last minute may thus be filtered by its
-previous level for that minute; the levels shown on the page are always the current ones.
+by the process (:func:`every_level`) with the data version it was computed at. When the
+register's data changed, the store tells which requests changed since that version
+(:meth:`~mt_access.store.base.Store.changed_requests`): those alone are read and classified
+again (a level depends on its request alone), so the kept levels are the current ones. Only
+when the store cannot tell (a version from before a register's upgrade to SQLite schema 11 or
+PostgreSQL schema 13) are they all computed again, at most once every
+:data:`LEVELS_SECONDS` (another thread asking meanwhile gets the previous levels instead of
+waiting; a request whose answers were changed in that minute may then be filtered by its
+previous level); requests added since are classified at once. The levels shown on the page
+are always the current ones.
 """
 
 from __future__ import annotations
@@ -43,26 +48,36 @@ def current_levels(ids: Sequence[str]) -> dict[str, str]:
 
 def every_level() -> tuple[dt.datetime, dict[str, str]]:
     """Every request's reception level, kept by the process, and when it was computed: the
-    current data's, or, when the data changed less than :data:`LEVELS_SECONDS` after they
-    were computed (or another thread is computing them), the previous ones."""
+    current data's (the requests changed since the kept version classified again), or, when
+    the store cannot tell what changed and the levels were computed less than
+    :data:`LEVELS_SECONDS` ago (or another thread is computing them), the previous ones."""
     chosen = context.settings()
-    version = context.store().data_version()
-    at = context.now()
     found: tuple[str, dt.datetime, dict[str, str]] | None = chosen.data_cache.get(_KEY)
-    if found is not None and (
-        found[0] == version or (at - found[1]).total_seconds() < LEVELS_SECONDS
-    ):
+    if found is not None and found[0] == context.store().data_version():
         return found[1], found[2]
     lock = chosen.data_lock(_KEY)
     if not lock.acquire(blocking=found is None):
         assert found is not None
         return found[1], found[2]  # another thread computes the new levels
     try:
-        version = context.store().data_version()
-        levels = reception_levels(context.store().requests(None), chosen.policy)
-        value = (version, context.now(), levels)
-        chosen.data_cache[_KEY] = value
-        return value[1], value[2]
+        found = chosen.data_cache.get(_KEY)  # perhaps brought up to date meanwhile
+        store = context.store()
+        version = store.data_version()  # read first: the levels are at least this recent
+        if found is not None and found[0] == version:
+            return found[1], found[2]
+        at = context.now()
+        levels: dict[str, str] | None = None
+        if found is not None:
+            changed = store.changed_requests(found[0])
+            if changed is not None:
+                levels = dict(found[2])
+                levels.update(current_levels(changed))
+            elif (at - found[1]).total_seconds() < LEVELS_SECONDS:
+                return found[1], found[2]
+        if levels is None:
+            levels = reception_levels(store.requests(None), chosen.policy)
+        chosen.data_cache[_KEY] = (version, at, levels)
+        return at, levels
     finally:
         lock.release()
 

@@ -18,7 +18,7 @@ from flask_wtf import FlaskForm
 
 from mt_access.cli.request_commands import EXITS
 from mt_access.errors import IndicatorsError, MtAccessError
-from mt_access.indicators.position import read_waiting_list, waiting_position
+from mt_access.indicators.position import waiting_position
 from mt_access.lifecycle import RequestFile
 from mt_access.questions import format_answer
 from mt_access.register import Register
@@ -45,6 +45,7 @@ from mt_access.web.request_answers import (
 )
 from mt_access.web.request_common import STALE_MESSAGE, action_message, request_step
 from mt_access.web.request_qualify import qualify_form
+from mt_access.web.waiting_cache import kept_waiting_list
 
 __all__ = ["ACTIONS", "STALE_MESSAGE", "action_message", "request_step"]
 
@@ -181,8 +182,8 @@ def request_page(rid: str) -> ResponseReturnValue:
 @requires("lecture")
 def request_position(rid: str) -> ResponseReturnValue:
     """The request's position in the waiting list and its estimated wait: a page of its own.
-    The waiting list is read and ranked once per change of the register's data (seconds on a
-    large register), then shared by every request's position (:func:`context.by_data`)."""
+    The waiting list is read and ranked once, then shared by every request's position and
+    brought up to date with the requests changed since (:func:`kept_waiting_list`)."""
     register = context.register()
     file = register.store.get_file(rid)
     if file is None:
@@ -194,9 +195,7 @@ def request_position(rid: str) -> ResponseReturnValue:
     else:
         try:
             on = context.today()
-            prepared = context.by_data(
-                f"position:{on.isoformat()}", lambda: read_waiting_list(register, on)
-            )
+            prepared = kept_waiting_list(register, on)
             position = waiting_position(register, rid, on, prepared=prepared)
         except IndicatorsError as exc:
             problem = str(exc)
