@@ -255,9 +255,18 @@ class RequestTable:
     @cached_property
     def received(self) -> IntArray:
         """Received date as a proleptic ordinal."""
+        ordinals = _Ordinals()  # a month's requests share few dates: each worked out once
         return np.fromiter(
-            map(_ordinal, map(_received, self.requests)), np.int64, len(self.requests)
+            map(ordinals.__getitem__, map(_received, self.requests)), np.int64, len(self.requests)
         )
+
+
+class _Ordinals(dict[dt.date, int]):
+    """Dates' proleptic ordinals, each worked out on first use."""
+
+    def __missing__(self, day: dt.date) -> int:
+        ordinal = self[day] = day.toordinal()
+        return ordinal
 
 
 @attrs.frozen(eq=False)
