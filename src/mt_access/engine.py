@@ -56,7 +56,6 @@ them (``"counts"``) beyond: a département's month keeps its time and memory."""
 
 _by_id = operator.attrgetter("id")
 _by_request = operator.attrgetter("request_id")
-_in_scope = operator.attrgetter("in_scope")
 _by_request_physician = operator.attrgetter("request_id", "physician_id")
 
 
