@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import numpy as np
 import pytest
 
 import mt_access
@@ -31,6 +32,7 @@ from mt_access import (
     load_policy,
     match,
 )
+from mt_access.columns import Coded, RequestTable
 from mt_access.geo.communes import Commune, CommuneReference
 from mt_access.hookspecs import PROJECT_NAME
 from mt_access.intake.forms import INTAKE
@@ -226,6 +228,89 @@ def test_order_keys_hook(voironnais: mt_access.Policy) -> None:
     pm = get_plugin_manager(plugins=[NewestFirst()])
     result = match(requests, [doc("G")], voironnais, None, ON, plugin_manager=pm)
     assert result.placements[0].request_id == "new"
+
+
+class NewestOddFirst:
+    """Rejects the even ids, puts everybody in the first level, newest first: one object per
+    request, and (when ``columns``) the same decisions in column form."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    @hookimpl
+    def mt_access_check_scope(
+        self, requests: Sequence[mt_access.Request], policy: mt_access.Policy, on: dt.date
+    ) -> list[ScopeDecision]:
+        self.asked.append("scope")
+        odd = ScopeDecision.reject(ReasonCode.EXCLUDED_REASON, "pair")
+        return [ScopeDecision.accept() if int(r.id[1:]) % 2 else odd for r in requests]
+
+    @hookimpl
+    def mt_access_classify(
+        self, requests: Sequence[mt_access.Request], policy: mt_access.Policy, on: dt.date
+    ) -> list[Classification]:
+        self.asked.append("classify")
+        return [Classification("prioritaire", 1, True, ("local",)) for _ in requests]
+
+    @hookimpl
+    def mt_access_order_keys(
+        self,
+        requests: Sequence[mt_access.Request],
+        classifications: Sequence[Classification],
+        policy: mt_access.Policy,
+        on: dt.date,
+    ) -> list[tuple[object, ...]]:
+        self.asked.append("order")
+        return [(-r.received.toordinal(), r.id) for r in requests]
+
+
+class NewestOddFirstInColumns(NewestOddFirst):
+    @hookimpl
+    def mt_access_check_scope_columns(
+        self, table: RequestTable, policy: mt_access.Policy, on: dt.date
+    ) -> Coded[ScopeDecision]:
+        self.asked.append("scope_columns")
+        even = np.array([int(i[1:]) % 2 == 0 for i in table.ids], dtype=np.int64)
+        odd = ScopeDecision.reject(ReasonCode.EXCLUDED_REASON, "pair")
+        return Coded(even, (ScopeDecision.accept(), odd))
+
+    @hookimpl
+    def mt_access_classify_columns(
+        self, table: RequestTable, policy: mt_access.Policy, on: dt.date
+    ) -> Coded[Classification]:
+        self.asked.append("classify_columns")
+        first = Classification("prioritaire", 1, True, ("local",))
+        return Coded(np.zeros(len(table), dtype=np.int64), (first,))
+
+    @hookimpl
+    def mt_access_order_keys_columns(
+        self,
+        table: RequestTable,
+        classifications: Coded[Classification],
+        policy: mt_access.Policy,
+        on: dt.date,
+    ) -> list[np.ndarray]:  # type: ignore[type-arg]
+        self.asked.append("order_columns")
+        return [-table.received]
+
+
+def test_column_forms_of_the_decision_hooks(voironnais: mt_access.Policy) -> None:
+    """A plugin with the column forms is asked in them; its result is the per-request one."""
+    requests = [
+        req(f"R{k}", received=dt.date(2026, 1, 1) + dt.timedelta(days=k)) for k in range(1, 6)
+    ]
+    results = []
+    for plugin in (NewestOddFirst(), NewestOddFirstInColumns()):
+        pm = get_plugin_manager(plugins=[plugin])
+        results.append(
+            match(requests, [doc("G", capacity=2)], voironnais, None, ON, plugin_manager=pm)
+        )
+        columns = isinstance(plugin, NewestOddFirstInColumns)
+        suffix = "_columns" if columns else ""
+        assert plugin.asked == [f"scope{suffix}", f"classify{suffix}", f"order{suffix}"]
+    assert results[0] == results[1]
+    assert [p.request_id for p in results[1].placements] == ["R3", "R5"]
+    assert [r.request_id for r in results[1].rejected] == ["R2", "R4"]
 
 
 def test_pseudonym_hook(voironnais: mt_access.Policy) -> None:

@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from mt_access import flow
 from mt_access.calendar import Month
+from mt_access.columns import RequestTable
 from mt_access.errors import MatchInputError, ReferenceDataError
 from mt_access.geo.communes import CommuneReference
 from mt_access.geo.distance import DistanceCache, geodesic_km_many
@@ -417,49 +418,41 @@ def _take(
 # The columnar path of mt_access.match: its Request objects as columns
 
 
-_commune_code = operator.attrgetter("patient.commune")
-_home_visits = operator.attrgetter("home_visits")
-_household = operator.attrgetter("household")
-_adults = operator.attrgetter("adults")
-_children = operator.attrgetter("children")
-_declined_by = operator.attrgetter("declined_by")
 _rank = operator.attrgetter("rank")
-_location = operator.attrgetter("patient.location")
 
 
 class RequestColumns:
     """The requests in scope of a :func:`mt_access.match` run as columns (row ``i``: the
-    ``i``-th request in scope), built once per run with one pass per attribute, for the runs
-    :func:`route_requests` routes: the same columns as :class:`MatchInput` (commune,
-    communes, need, persons, refusals, level rank), each request's level's maximum distance,
-    and whether a request has coordinates of its own."""
+    ``i``-th request in scope), for the runs :func:`route_requests` routes: the same columns
+    as :class:`MatchInput` (commune, communes, need, persons, refusals, level rank), each
+    request's level's maximum distance, and whether a request has coordinates of its own.
+
+    They are read from ``table`` (a :class:`~mt_access.columns.RequestTable` of
+    ``requests``: the columns it has read already are not read again), else from
+    ``requests`` with one pass per attribute; ``rank``: each request's level rank, else read
+    from ``classes``."""
 
     def __init__(
-        self, requests: Sequence[Request], classes: Sequence[Classification], policy: Policy
+        self,
+        requests: Sequence[Request],
+        classes: Sequence[Classification],
+        policy: Policy,
+        *,
+        table: RequestTable | None = None,
+        rank: IntArray | None = None,
     ) -> None:
         n = len(requests)
-        # one pass per attribute, in C (map over attribute getters): no Python frame per request
-        codes = list(map(_commune_code, requests))
-        commune_of = {code: k for k, code in enumerate(dict.fromkeys(codes))}  # first seen
-        self.commune: IntArray = np.fromiter(map(commune_of.__getitem__, codes), np.int64, n)
-        self.communes = tuple(commune_of)
-        need_index = {need: k for k, need in enumerate(NEEDS)}
-        self.need: IntArray = np.fromiter(
-            map(need_index.__getitem__, map(_home_visits, requests)), np.int64, n
+        table = table if table is not None else RequestTable(requests)
+        self.commune: IntArray = table.commune_index  # communes numbered as first seen
+        self.communes = table.communes
+        self.need: IntArray = table.home_visits  # NEEDS is HomeVisitNeed's order
+        self.persons: IntArray = table.persons
+        self.declined: IntArray | None = table.declined  # the empty set first
+        self.declined_sets = table.declined_sets
+        self.rank: IntArray = (
+            rank if rank is not None else np.fromiter(map(_rank, classes), np.int64, n)
         )
-        households = list(map(_household, requests))
-        self.persons: IntArray = np.fromiter(map(_adults, households), np.int64, n) + np.fromiter(
-            map(_children, households), np.int64, n
-        )
-        refused = list(map(_declined_by, requests))
-        # the empty set first, then as first seen
-        sets = {s: k for k, s in enumerate(dict.fromkeys(itertools.chain((frozenset(),), refused)))}
-        self.declined: IntArray | None = np.fromiter(map(sets.__getitem__, refused), np.int64, n)
-        self.declined_sets = tuple(sets)
-        self.rank: IntArray = np.fromiter(map(_rank, classes), np.int64, n)
-        self.located = np.fromiter(
-            map(operator.is_not, map(_location, requests), itertools.repeat(None)), bool, n
-        )
+        self.located = table.located
         level_names = (*(lv.name for lv in policy.levels), policy.non_priority_level)
         self.caps = level_caps(self, policy, level_names)
 

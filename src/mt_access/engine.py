@@ -19,6 +19,7 @@ import pluggy
 
 from mt_access import columnar_routing
 from mt_access.calendar import Month
+from mt_access.columns import Coded, RequestTable
 from mt_access.engine_rows import CellsSeen, ColumnarPath, Member, Run, WaitingParts, rows_of
 from mt_access.errors import MatchInputError, PluginError
 from mt_access.geo.communes import CommuneReference, bundled_reference
@@ -55,17 +56,30 @@ them (``"counts"``) beyond: a département's month keeps its time and memory."""
 
 _by_id = operator.attrgetter("id")
 _by_request = operator.attrgetter("request_id")
-_in_scope = operator.attrgetter("in_scope")
 _by_request_physician = operator.attrgetter("request_id", "physician_id")
 
 
 def _unique(items: Iterable[Any], what: str) -> list[Any]:
-    ordered = sorted(items, key=_by_id)
+    return _sorted_by_id(items, what)[0]
+
+
+def _sorted_by_id(items: Iterable[Any], what: str) -> tuple[list[Any], list[str]]:
+    """``items`` sorted by id, and their ids (checked unique); items already sorted are
+    only checked (their ids strictly increase), not sorted again.
+
+    Raises:
+        MatchInputError: an id appears twice.
+    """
+    ordered = list(items)
+    ids = list(map(_by_id, ordered))
+    if all(map(operator.lt, ids, itertools.islice(ids, 1, None))):  # sorted, each id once
+        return ordered, ids
+    ordered.sort(key=_by_id)
     ids = list(map(_by_id, ordered))
     if len(set(ids)) != len(ids):
         dupes = sorted(k for k, n in Counter(ids).items() if n > 1)
         raise MatchInputError(f"identifiant(s) de {what} en double : {', '.join(dupes[:10])}")
-    return ordered
+    return ordered, ids
 
 
 def policy_plugin_manager(
@@ -94,22 +108,68 @@ class RankedRequests(NamedTuple):
     order: list[int]
 
 
-def rank_requests(
-    requests: Sequence[Request], policy: Policy, on: dt.date, pm: pluggy.PluginManager
-) -> RankedRequests:
-    """Scope, classify and order ``requests`` on ``on`` with the decision hooks, exactly as
-    :func:`match` does before routing (also used for a patient's waiting position).
+class RankedColumns(NamedTuple):
+    """The decision hooks' answers for the requests of a table, as columns
+    (:func:`rank_columns`): what :func:`match` reads, without an object per request.
+
+    Attributes:
+        decisions: the scope decision of each request of the table.
+        in_scope: the rows of the requests in scope, in the table's order.
+        scope: the table of the requests in scope (the same table when all are).
+        classes: the classification of each request of ``scope``.
+        order: indexes into ``scope``, in priority order (level, then key, then id).
+        keys: gives the order key of each request of ``scope`` (tuples, built when asked).
+    """
+
+    decisions: Coded[ScopeDecision]
+    in_scope: npt.NDArray[np.int64]
+    scope: RequestTable
+    classes: Coded[Classification]
+    order: npt.NDArray[np.int64]
+    keys: Callable[[], list[tuple[Any, ...]]]
+
+
+def rank_columns(
+    table: RequestTable, policy: Policy, on: dt.date, pm: pluggy.PluginManager
+) -> RankedColumns:
+    """Scope, classify and order the requests of ``table`` on ``on`` with the decision hooks
+    (each plugin in the column form of a hook when it implements it:
+    :meth:`mt_access.hooks.Hooks.scope_columns`...).
 
     Raises:
         PluginError: a hook's answer has the wrong type or length (naming the plugin).
     """
     hooks = Hooks(pm)
-    reqs = list(requests)
-    decisions = hooks.check_scope(reqs, policy, on)
-    in_scope = list(itertools.compress(reqs, map(_in_scope, decisions)))  # one per request
-    classes = hooks.classify(in_scope, policy, on)
-    keys, order = hooks.order(in_scope, classes, policy, on)
-    return RankedRequests(decisions, in_scope, classes, keys, order)
+    decisions = hooks.scope_columns(table, policy, on)
+    accepted = np.array([d.in_scope for d in decisions.values], dtype=bool)
+    in_scope = np.flatnonzero(accepted[decisions.codes]) if len(table) else _NO_ROWS
+    scope = table if in_scope.size == len(table) else table.take(in_scope)
+    classes = hooks.classify_columns(scope, policy, on)
+    order, keys = hooks.order_columns(scope, classes, policy, on)
+    return RankedColumns(decisions, in_scope, scope, classes, order, keys)
+
+
+_NO_ROWS = np.empty(0, dtype=np.int64)
+
+
+def rank_requests(
+    requests: Sequence[Request], policy: Policy, on: dt.date, pm: pluggy.PluginManager
+) -> RankedRequests:
+    """Scope, classify and order ``requests`` on ``on`` with the decision hooks, exactly as
+    :func:`match` does before routing (also used for a patient's waiting position):
+    :func:`rank_columns`, one answer per request.
+
+    Raises:
+        PluginError: a hook's answer has the wrong type or length (naming the plugin).
+    """
+    ranked = rank_columns(RequestTable(list(requests)), policy, on, pm)
+    return RankedRequests(
+        ranked.decisions.tolist(),
+        list(ranked.scope.requests),
+        ranked.classes.tolist(),
+        ranked.keys(),
+        ranked.order.tolist(),
+    )
 
 
 def match(
@@ -220,20 +280,17 @@ def _match(
         distances = DistanceCache(reference)
     ledger = ledger if ledger is not None else CapacityLedger()
     month = Month.of(on)
-    reqs: list[Request] = _unique(requests, "demande")
+    reqs, request_ids = _sorted_by_id(requests, "demande")
     phys: list[Physician] = _unique(physicians, "médecin")
 
-    ranked = rank_requests(reqs, policy, on, pm)
-    outside = map(operator.not_, map(_in_scope, ranked.decisions))
-    rejected = [
-        Rejected(request.id, decision.reason, decision.detail)
-        for request, decision in itertools.compress(
-            zip(reqs, ranked.decisions, strict=True), outside
-        )
-        if decision.reason is not None  # checked by the hooks
-    ]
-    in_scope, classes, order = ranked.in_scope, ranked.classes, ranked.order
-    attached, answered, order = _resources(policy, in_scope, classes, order, on, resource_contacts)
+    ranked = rank_columns(RequestTable(reqs, ids=request_ids), policy, on, pm)
+    rejected = _rejected(ranked, request_ids)
+    scope = ranked.scope
+    in_scope: Sequence[Request] = scope.requests
+    classes = ranked.classes.tolist()
+    attached, answered, order = _resources(
+        policy, in_scope, classes, ranked.order, on, resource_contacts
+    )
     if explain == "auto":
         explain = "full" if len(in_scope) <= EXPLAIN_FULL_MAX_REQUESTS else "counts"
 
@@ -249,7 +306,7 @@ def _match(
     placements: list[Placement] = []
     orientations: list[Orientation] = []
     pull_lists: list[PullList] = []
-    ids = list(map(_by_id, in_scope))  # sorted: a row's rank is its id's rank
+    ids = scope.ids  # sorted: a row's rank is its id's rank
     waits = WaitingParts(ids, classes)
     placed_rows: list[npt.NDArray[np.int64]] = []
     for item in answered:
@@ -259,7 +316,7 @@ def _match(
             waits.add_objects([item])
 
     seen = CellsSeen(len(in_scope))
-    columnar = ColumnarPath.of(policy, in_scope, classes, available, distances)
+    columnar = _columnar_path(policy, ranked, in_scope, classes, available, distances)
     for rule, members, run_rows in _plan(policy, in_scope, classes, order, columnar):
         if run_rows is not None and columnar is not None:  # the built-in monthly_quota
             rows, at = run_rows
@@ -346,26 +403,64 @@ def _match(
     )
 
 
+def _rejected(ranked: RankedColumns, ids: Sequence[str]) -> list[Rejected]:
+    """The requests out of scope (``ids``: the id of each row of the table), by id."""
+    decisions = ranked.decisions
+    outside = np.ones(decisions.codes.size, dtype=bool)
+    outside[ranked.in_scope] = False
+    rows = np.flatnonzero(outside)
+    values = decisions.values
+    return [
+        Rejected(ids[i], d.reason, d.detail)
+        for i, d in zip(
+            rows.tolist(), map(values.__getitem__, decisions.codes[rows].tolist()), strict=True
+        )
+        if d.reason is not None  # checked by the hooks
+    ]
+
+
+def _columnar_path(
+    policy: Policy,
+    ranked: RankedColumns,
+    in_scope: Sequence[Request],
+    classes: Sequence[Classification],
+    available: Sequence[Physician],
+    distances: DistanceCache,
+) -> ColumnarPath | None:
+    """:meth:`ColumnarPath.of`, with the columns the decision hooks read already (the table
+    of the requests in scope) and the distinct classifications."""
+    values = ranked.classes.values
+    if not in_scope or not columnar_routing.columnar_runs_allowed(policy, values):
+        return None  # (a rank the policy does not have has no column of maximum distances)
+    rank_of = np.array([c.rank for c in values], dtype=np.int64)
+    columns = columnar_routing.RequestColumns(
+        in_scope, classes, policy, table=ranked.scope, rank=rank_of[ranked.classes.codes]
+    )
+    return ColumnarPath.of(
+        policy, in_scope, classes, available, distances, columns=columns, levels=values
+    )
+
+
 def _resources(
     policy: Policy,
     in_scope: Sequence[Request],
     classes: Sequence[Classification],
-    order: Sequence[int],
+    order: npt.NDArray[np.int64],
     on: dt.date,
     contacts: Mapping[str, Mapping[str, ResourceContact]] | None,
-) -> tuple[list[AttachedResource], list[Orientation | Waiting], list[int]]:
+) -> tuple[list[AttachedResource], list[Orientation | Waiting], npt.NDArray[np.int64]]:
     """The policy's conditional resources for the requests in scope: the resources attached
     (by request id, then the policy's order), the requests answered without routing (an
     ``instead`` resource: an orientation; a ``before`` resource still awaited: waiting), and
     ``order`` without them."""
     conditional = [r for r in policy.resources if r.conditional]
     if not conditional:
-        return [], [], list(order)
+        return [], [], order
     known = contacts or {}
     attached: list[AttachedResource] = []
     answered: list[Orientation | Waiting] = []
     kept: list[int] = []
-    for i in order:
+    for i in order.tolist():
         request, c = in_scope[i], classes[i]
         decision = decide(conditional, request, c.level, on, known.get(request.id, {}))
         attached.extend(
@@ -399,7 +494,7 @@ def _resources(
         else:
             kept.append(i)
     attached.sort(key=_by_request)  # stable: the policy's order within a request
-    return attached, answered, kept
+    return attached, answered, np.array(kept, dtype=np.int64)
 
 
 def _instead(request: Request, c: Classification, decision: ResourceDecision) -> Orientation:
@@ -424,7 +519,7 @@ def _plan(
     policy: Policy,
     in_scope: Sequence[Request],
     classes: Sequence[Classification],
-    order: Sequence[int],
+    order: npt.NDArray[np.int64],
     columnar: ColumnarPath | None,
 ) -> list[Run]:
     """The routing groups of :func:`_groups`, those the columnar path takes as rows of the
@@ -432,7 +527,7 @@ def _plan(
     groups, rules and order as :func:`_groups` (levels of the policy only: ``columnar`` is
     ``None`` otherwise)."""
     if columnar is None:
-        groups = _groups(policy, in_scope, classes, order)
+        groups = _groups(policy, in_scope, classes, order.tolist())
         return [(rule, members, None) for rule, members in groups]
     segment = _run_keys(policy)
     levels = [(lv.name, True) for lv in policy.levels]

@@ -217,14 +217,21 @@ class ColumnarPath:
         classes: Sequence[Classification],
         available: Sequence[Physician],
         distances: DistanceCache,
+        *,
+        columns: Any = None,
+        levels: Sequence[Classification] | None = None,
     ) -> ColumnarPath | None:
         """The columnar path for this run's requests, or ``None`` when the policy has no
         built-in ``monthly_quota`` level, a plugin classified a request in a level the
         policy does not have (:func:`mt_access.columnar_routing.columnar_runs_allowed`), or a
-        request's commune has no point (the objects' path then names the request)."""
-        if not in_scope or not columnar_routing.columnar_runs_allowed(policy, classes):
+        request's commune has no point (the objects' path then names the request).
+        ``columns``: the requests' columns when they are read already; ``levels``: the
+        distinct classifications of ``classes``, when known."""
+        distinct = classes if levels is None else levels
+        if not in_scope or not columnar_routing.columnar_runs_allowed(policy, distinct):
             return None
-        columns = columnar_routing.RequestColumns(in_scope, classes, policy)
+        if columns is None:
+            columns = columnar_routing.RequestColumns(in_scope, classes, policy)
         for code in columns.communes:  # a commune without a point: the objects' path says so
             try:
                 distances.reference.point(code)

@@ -14,6 +14,14 @@ When a hook has wrappers (``hookimpl(wrapper=True)`` or ``hookwrapper=True``), i
 through pluggy unchanged, and an error names every plugin implementing it (the wrappers may have
 changed the answer).
 
+The engine asks the scope, classification and order hooks through their column forms
+(:meth:`Hooks.scope_columns`, :meth:`Hooks.classify_columns`, :meth:`Hooks.order_columns`):
+the implementations of the hook are asked in pluggy's order as always, each plugin that also
+implements the hook's column form (``mt_access_classify_columns``...) in that form, the others
+with the list of requests; the first answer other than ``None`` decides, and either form is
+checked and given back as columns. With wrappers on the hook, it is called through pluggy with
+the list of requests (the wrappers see the list answers they expect).
+
 While a decision hook runs, the manager that called it is *active*: an implementation that
 needs another hook (the built-in order keys ask for pseudonyms) finds it with
 :func:`plugin_manager` and so uses the manager given to :func:`mt_access.match`, not only the
@@ -37,6 +45,7 @@ import numpy as np
 import numpy.typing as npt
 import pluggy
 
+from mt_access.columns import Coded, RequestTable
 from mt_access.errors import MtAccessError, PluginError
 from mt_access.hook_base import (
     ACTIVE,
@@ -217,16 +226,8 @@ class Hooks:
             "policy": policy,
             "on": on,
         }
-        answer, who = self._list(hook, kwargs, len(requests))
-        if all(map(isinstance, answer, itertools.repeat(tuple))):  # in C: no loop per key
-            return answer, who
-        for k, key in enumerate(answer):
-            if not isinstance(key, tuple):
-                raise PluginError(
-                    f"{hook} : {who} a renvoyé, en position {k}, {type(key).__name__} "
-                    "au lieu d'un tuple"
-                )
-        return answer, who
+        answer, who = self._first(hook, kwargs)
+        return self._checked_keys(answer, who, len(requests)), who
 
     def order(
         self,
@@ -241,18 +242,213 @@ class Hooks:
         keys, who = self._order_keys(requests, classifications, policy, on)
         ids = list(map(_id, requests))
         ranks = list(map(_rank, classifications))
+        return keys, self._sorted(keys, who, ranks, ids)
+
+    def _sorted(
+        self,
+        keys: Sequence[tuple[Any, ...]],
+        who: object,
+        ranks: Sequence[int],
+        ids: Sequence[str],
+    ) -> list[int]:
+        """The indexes of the requests by (rank, key, id)."""
         fast = _whole_array_order(ranks, keys, ids)
         if fast is not None:
-            return keys, fast
+            return fast
         decorated = list(zip(ranks, keys, ids, strict=True))
         try:
-            order = sorted(range(len(decorated)), key=decorated.__getitem__)
+            return sorted(range(len(decorated)), key=decorated.__getitem__)
         except TypeError as exc:
             raise PluginError(
                 f"mt_access_order_keys : {who} a renvoyé des clés qui ne se comparent pas "
                 f"entre elles ({exc})"
             ) from exc
-        return keys, order
+
+    # -- decision hooks in column form (the engine's)
+
+    def _decide(
+        self, hook: str, kwargs: Callable[[], dict[str, Any]], columns: dict[str, Any]
+    ) -> tuple[Any, _Who, bool]:
+        """The first answer of the decision hook ``hook`` other than ``None``, who gave it and
+        whether it is in column form: each implementation asked in pluggy's order, in the
+        hook's column form (``hook + "_columns"``, arguments ``columns``) when its plugin
+        implements it, else with ``kwargs()`` (made once, when first needed)."""
+        pm = self.pm
+        column_hook = hook + "_columns"
+        impls = getattr(pm.hook, hook).get_hookimpls()
+        column_impls = getattr(pm.hook, column_hook).get_hookimpls()
+        wrapping = [i.plugin for i in column_impls if is_wrapper(i)]
+        if wrapping:
+            raise PluginError(
+                f"{column_hook} : {_Who(pm, wrapping)} enveloppe la forme en colonnes d'un hook "
+                f"de décision, ce qui n'est pas pris en charge (envelopper {hook})"
+            )
+        made: list[dict[str, Any]] = []
+
+        def request_kwargs() -> dict[str, Any]:
+            if not made:
+                made.append(kwargs())
+            return made[0]
+
+        with active(pm):
+            if any(is_wrapper(i) for i in impls):
+                answer, who = self._caller(hook)(request_kwargs())
+                return answer, who, False
+            plugins = {id(i.plugin) for i in impls}
+            alone = [i.plugin for i in column_impls if id(i.plugin) not in plugins]
+            if alone:
+                raise PluginError(
+                    f"{column_hook} : {_Who(pm, alone)} implémente la forme en colonnes sans "
+                    f"implémenter {hook}"
+                )
+            in_columns = {id(i.plugin): i for i in column_impls}
+            for impl in reversed(impls):  # pluggy's order: tryfirst ... trylast
+                column = in_columns.get(id(impl.plugin))
+                who = _Who(pm, [impl.plugin])
+                try:
+                    if column is None:
+                        args = request_kwargs()
+                        answer = impl.function(*[args[a] for a in impl.argnames])
+                    else:
+                        answer = column.function(*[columns[a] for a in column.argnames])
+                except MtAccessError:
+                    raise
+                except Exception as exc:
+                    name = hook if column is None else column_hook
+                    raise PluginError(failed(name, who, exc)) from exc
+                if answer is not None:
+                    return answer, who, column is not None
+        raise PluginError(_no_answer(hook))
+
+    def _coded(
+        self,
+        hook: str,
+        table: RequestTable,
+        policy: Policy,
+        on: dt.date,
+        problem_of: Callable[[object], str],
+    ) -> Coded[Any]:
+        """A per-request decision hook (scope, classification) asked through :meth:`_decide`,
+        its answer checked and given as a :class:`Coded` answer."""
+        n = len(table)
+        answer, who, column = self._decide(
+            hook,
+            lambda: {"requests": table.requests, "policy": policy, "on": on},
+            {"table": table, "policy": policy, "on": on},
+        )
+        if not column:
+            if not isinstance(answer, list):
+                raise PluginError(
+                    f"{hook} : {who} a renvoyé {type(answer).__name__} au lieu d'une liste "
+                    f"de {n} élément(s)"
+                )
+            if len(answer) != n:
+                raise PluginError(
+                    f"{hook} : {who} a renvoyé {len(answer)} élément(s) au lieu de {n} "
+                    "(un par demande, dans l'ordre reçu)"
+                )
+            answer = Coded.of(answer)
+        hook = hook + "_columns" if column else hook
+        if not isinstance(answer, Coded):
+            raise PluginError(
+                f"{hook} : {who} a renvoyé {type(answer).__name__} au lieu d'un Coded"
+            )
+        codes = np.asarray(answer.codes)
+        if codes.dtype.kind not in "iu" or codes.shape != (n,):
+            raise PluginError(
+                f"{hook} : {who} a renvoyé des codes {codes.dtype} de forme {codes.shape} au "
+                f"lieu de {n} entier(s) (un par demande)"
+            )
+        if n and (int(codes.min()) < 0 or int(codes.max()) >= len(answer.values)):
+            raise PluginError(f"{hook} : {who} a renvoyé un code hors de ses valeurs")
+        for k, value in enumerate(answer.values):
+            problem = problem_of(value)
+            if problem:
+                rows = np.flatnonzero(codes == k)
+                if rows.size:
+                    raise PluginError(
+                        f"{hook} : {who} a renvoyé, en position {int(rows[0])}, {problem}"
+                    )
+        return Coded(codes.astype(np.int64, copy=False), answer.values)
+
+    def scope_columns(
+        self, table: RequestTable, policy: Policy, on: dt.date
+    ) -> Coded[ScopeDecision]:
+        """``mt_access_check_scope`` (or its column form) for the requests of ``table``: a
+        checked :class:`ScopeDecision` per request, as a :class:`Coded` answer."""
+        return self._coded("mt_access_check_scope", table, policy, on, _scope_problem)
+
+    def classify_columns(
+        self, table: RequestTable, policy: Policy, on: dt.date
+    ) -> Coded[Classification]:
+        """``mt_access_classify`` (or its column form) for the requests of ``table``: a
+        checked :class:`Classification` per request, as a :class:`Coded` answer."""
+        return self._coded("mt_access_classify", table, policy, on, _classification_problem)
+
+    def order_columns(
+        self,
+        table: RequestTable,
+        classifications: Coded[Classification],
+        policy: Policy,
+        on: dt.date,
+    ) -> tuple[npt.NDArray[np.int64], Callable[[], list[tuple[Any, ...]]]]:
+        """``mt_access_order_keys`` (or its column form) for the requests of ``table``: the
+        indexes of the requests in priority order (level rank, then key, then id), and a
+        function giving each request's key as a tuple (a column form's keys: its columns'
+        values, then the request id).
+
+        Raises:
+            PluginError: keys of the wrong type, length or kind, or that do not compare.
+        """
+        hook = "mt_access_order_keys"
+        n = len(table)
+        answer, who, column = self._decide(
+            hook,
+            lambda: {
+                "requests": table.requests,
+                "classifications": classifications.tolist(),
+                "policy": policy,
+                "on": on,
+            },
+            {"table": table, "classifications": classifications, "policy": policy, "on": on},
+        )
+        rank_of = np.array([c.rank for c in classifications.values], dtype=np.int64)
+        ranks = rank_of[classifications.codes] if n else np.empty(0, dtype=np.int64)
+        ids = table.ids
+        if not column:
+            given = self._checked_keys(answer, who, n)
+            listed = self._sorted(given, who, ranks.tolist(), ids)
+            return np.asarray(listed, dtype=np.int64), lambda: given
+        columns = _key_columns(answer, who, n)
+        if n == 0:
+            return np.empty(0, dtype=np.int64), list
+        order = np.lexsort((_id_rank(ids), *columns[::-1], ranks)).astype(np.int64, copy=False)
+
+        def keys() -> list[tuple[Any, ...]]:
+            return list(zip(*[c.tolist() for c in columns], ids, strict=True))
+
+        return order, keys
+
+    def _checked_keys(self, answer: object, who: _Who, n: int) -> list[tuple[Any, ...]]:
+        """A per-request answer of ``mt_access_order_keys``: a list of ``n`` tuples."""
+        hook = "mt_access_order_keys"
+        if not isinstance(answer, list):
+            raise PluginError(
+                f"{hook} : {who} a renvoyé {type(answer).__name__} au lieu d'une liste "
+                f"de {n} élément(s)"
+            )
+        if len(answer) != n:
+            raise PluginError(
+                f"{hook} : {who} a renvoyé {len(answer)} élément(s) au lieu de {n} "
+                "(un par demande, dans l'ordre reçu)"
+            )
+        if not all(map(isinstance, answer, itertools.repeat(tuple))):  # in C: no loop per key
+            k = next(k for k, key in enumerate(answer) if not isinstance(key, tuple))
+            raise PluginError(
+                f"{hook} : {who} a renvoyé, en position {k}, {type(answer[k]).__name__} "
+                "au lieu d'un tuple"
+            )
+        return answer
 
     def pseudonym(self, request_id: str, policy: Policy) -> str:
         """``mt_access_pseudonym``: the request's pseudonym (a non-empty string)."""
@@ -345,6 +541,39 @@ def _whole_array_order(
         sortable.append(array)
     order: npt.NDArray[np.intp] = np.lexsort(sortable[::-1])  # the last key sorts first
     return order.tolist()  # type: ignore[no-any-return]
+
+
+def _id_rank(ids: Sequence[str]) -> npt.NDArray[np.int64]:
+    """Each id's rank among ``ids`` (unique) in Python's order of texts: their positions when
+    they are sorted already (as in a match run)."""
+    n = len(ids)
+    if all(map(operator.lt, ids, itertools.islice(ids, 1, None))):
+        return np.arange(n, dtype=np.int64)
+    rank = np.empty(n, dtype=np.int64)
+    rank[sorted(range(n), key=ids.__getitem__)] = np.arange(n, dtype=np.int64)
+    return rank
+
+
+def _key_columns(answer: object, who: object, n: int) -> list[npt.NDArray[Any]]:
+    """A column-form answer of ``mt_access_order_keys``: a list of arrays of ``n`` values
+    that numpy sorts as Python sorts them (integers, booleans, floats without NaN, texts)."""
+    hook = "mt_access_order_keys_columns"
+    if not isinstance(answer, list | tuple):
+        raise PluginError(
+            f"{hook} : {who} a renvoyé {type(answer).__name__} au lieu d'une liste de colonnes"
+        )
+    columns = []
+    for k, column in enumerate(answer):
+        array = np.asarray(column)
+        if array.shape != (n,) or array.dtype.kind not in "biufU":
+            raise PluginError(
+                f"{hook} : {who} a renvoyé, en colonne {k}, un tableau {array.dtype} de forme "
+                f"{array.shape} au lieu de {n} valeur(s) (entiers, booléens, réels ou textes)"
+            )
+        if array.dtype.kind == "f" and bool(np.isnan(array).any()):
+            raise PluginError(f"{hook} : {who} a renvoyé, en colonne {k}, des NaN")
+        columns.append(array)
+    return columns
 
 
 def _sortable(column: Sequence[Any]) -> npt.NDArray[Any] | None:

@@ -9,7 +9,13 @@ Two kinds of hooks:
   by implementing the hook, without patching anything.
 
 Decision hooks work on whole batches of requests (one call per match run, not per request) so
-that a department-sized run does not pay a plugin call per request.
+that a department-sized run does not pay a plugin call per request. The scope, classification
+and order hooks also have an optional *column form* (``..._columns``): the same decision read
+from a :class:`~mt_access.columns.RequestTable` and answered with arrays
+(:class:`~mt_access.columns.Coded` answers, key columns), so that a run builds no object per
+request for its decisions. A plugin implementing a column form must implement the hook itself
+too, with the same answers: :class:`mt_access.hooks.Hooks` asks each plugin in the hook's
+order, in its column form when it has one.
 
 Implement hooks with :data:`mt_access.hookimpl`; see ``docs/plugins.md``.
 """
@@ -24,6 +30,10 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    from mt_access.columns import Coded, RequestTable
     from mt_access.geo.communes import CommuneReference
     from mt_access.model import Request
     from mt_access.policy import Policy
@@ -153,5 +163,53 @@ def mt_access_pseudonym(request_id: str, policy: Policy) -> str | None:
     The built-in pseudonym is an HMAC-SHA256 of the request id keyed with the policy's
     ``privacy.pseudonym_key``, cut to 80 bits (``P-ABCD-EFGH-IJKL-MNOP``): stable across
     runs, not reversible without the key.
+    """
+    raise NotImplementedError
+
+
+# --------------------------------------------------------------------------------------------
+# Column forms of the decision hooks (optional)
+
+
+@hookspec(firstresult=True)
+def mt_access_check_scope_columns(
+    table: RequestTable, policy: Policy, on: dt.date
+) -> Coded[ScopeDecision] | None:
+    """:func:`mt_access_check_scope` in column form: the same decisions for the requests of
+    ``table`` (:attr:`~mt_access.columns.RequestTable.requests`, sorted by id), as a
+    :class:`~mt_access.columns.Coded` answer (the distinct decisions and each request's
+    index among them), or ``None``.
+
+    Optional: a plugin implementing it must implement :func:`mt_access_check_scope` too, and
+    both must give the same decisions; the engine then asks this form, in that plugin's
+    place among the implementations of :func:`mt_access_check_scope`.
+    """
+    raise NotImplementedError
+
+
+@hookspec(firstresult=True)
+def mt_access_classify_columns(
+    table: RequestTable, policy: Policy, on: dt.date
+) -> Coded[Classification] | None:
+    """:func:`mt_access_classify` in column form: the classifications of the requests of
+    ``table`` as a :class:`~mt_access.columns.Coded` answer, or ``None``. Optional, with the
+    same rules as :func:`mt_access_check_scope_columns`.
+    """
+    raise NotImplementedError
+
+
+@hookspec(firstresult=True)
+def mt_access_order_keys_columns(
+    table: RequestTable,
+    classifications: Coded[Classification],
+    policy: Policy,
+    on: dt.date,
+) -> list[npt.NDArray[np.generic]] | None:
+    """:func:`mt_access_order_keys` in column form: the sort keys inside a level as columns
+    (arrays of one value per request of ``table``: integers, booleans, floats without NaN,
+    or texts), compared column by column, then by request id; or ``None``. They must order
+    the requests exactly as the plugin's :func:`mt_access_order_keys` does (the request id
+    breaking the ties of both). Optional, with the same rules as
+    :func:`mt_access_check_scope_columns`.
     """
     raise NotImplementedError

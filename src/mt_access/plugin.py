@@ -12,7 +12,7 @@ place to import them from.
 
 from __future__ import annotations
 
-from mt_access.columns import RequestTable
+from mt_access.columns import Coded, RequestTable
 from mt_access.errors import PluginError, PolicyError
 from mt_access.hooks import Hooks, plugin_manager
 from mt_access.hookspecs import PROJECT_NAME
@@ -55,6 +55,7 @@ __all__ = [
     "PROJECT_NAME",
     "Cell",
     "Classification",
+    "Coded",
     "Criterion",
     "CriterionKind",
     "HomeVisitNeed",

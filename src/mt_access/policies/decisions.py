@@ -1,5 +1,10 @@
 """Built-in answers to the decision hooks (plugin); each is ``trylast`` so any plugin can
-take over."""
+take over.
+
+The scope, classification and order hooks are answered in both forms: for a list of requests
+(the hooks themselves, one object per request) and in column form (``..._columns``: read from
+a :class:`~mt_access.columns.RequestTable`, answered with :class:`~mt_access.columns.Coded`
+answers and key columns), with the same answers; the engine asks the column forms."""
 
 from __future__ import annotations
 
@@ -9,11 +14,12 @@ import hashlib
 import hmac
 import operator
 from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-from mt_access.columns import RequestTable
+from mt_access.columns import Coded, RequestTable
 from mt_access.errors import MtAccessError, PluginError
 from mt_access.hooks import Hooks, owner_of, plugin_manager
 from mt_access.model import Request
@@ -120,24 +126,115 @@ _consent_given = operator.attrgetter("consent.given")
 
 
 @hookimpl(trylast=True)
+def mt_access_check_scope_columns(
+    table: RequestTable, policy: Policy, on: dt.date
+) -> Coded[ScopeDecision]:
+    """:func:`mt_access_check_scope`'s decisions, coded: acceptance, no consent, one
+    rejection per commune outside the territory and per set of exclusions met."""
+    n = len(table)
+    territory, exclusions = policy.territory, policy.exclusions
+    communes, commune = table.communes, table.commune_index
+    inside = np.fromiter(map(territory.__contains__, communes), bool, len(communes))[commune]
+    given = table.consent
+    values: list[ScopeDecision] = [_ACCEPT, ScopeDecision.reject(ReasonCode.NO_CONSENT)]
+    codes = np.where(given, 0, 1).astype(np.int64)
+    outside = np.flatnonzero(given & ~inside)
+    if outside.size:
+        places, which = np.unique(commune[outside], return_inverse=True)
+        codes[outside] = len(values) + which.reshape(-1)
+        values.extend(
+            ScopeDecision.reject(ReasonCode.OUT_OF_TERRITORY, f"commune {communes[c]}")
+            for c in places.tolist()
+        )
+    if not exclusions:
+        return Coded(codes, tuple(values))
+    candidates = given & inside
+    excluded_rows: BoolMatrix | None = None
+    if _vectorised(exclusions, n):
+        excluded_rows = _met(policy, exclusions, table, on)
+        candidates &= excluded_rows.any(axis=1)
+    by_labels: dict[str, int] = {}
+    requests = table.requests
+    for i in np.flatnonzero(candidates).tolist():
+        if excluded_rows is not None:
+            row = excluded_rows[i]
+            excluded = [c.label for c, hit in zip(exclusions, row, strict=True) if hit]
+        else:
+            excluded = [c.label for c in exclusions if _hit(policy, c, requests[i], on)]
+        if excluded:
+            detail = " ; ".join(excluded)
+            k = by_labels.get(detail)
+            if k is None:
+                k = by_labels[detail] = len(values)
+                values.append(ScopeDecision.reject(ReasonCode.EXCLUDED_REASON, detail))
+            codes[i] = k
+    return Coded(codes, tuple(values))
+
+
+@hookimpl(trylast=True)
 def mt_access_classify(
     requests: Sequence[Request], policy: Policy, on: dt.date
 ) -> list[Classification]:
     non_priority = Classification(policy.non_priority_level, policy.non_priority_rank, False)
     every = [c for level in policy.levels for c in level.criteria]
     if not _vectorised(every, len(requests)):
-        out = []
-        for request in requests:
-            for level in policy.levels:
-                met = _matched(policy, level, request, on)
-                if met is not None:
-                    out.append(Classification(level.name, level.rank, True, met))
-                    break
-            else:
-                out.append(non_priority)
-        return out
-    table = RequestTable(requests)
-    n = len(requests)
+        return _classify_each(policy, requests, on, non_priority)
+    assigned, bits, width = _levels_met(policy, RequestTable(requests), on)
+    # one Classification per distinct (level, criteria met), shared by its requests
+    if width + len(policy.levels).bit_length() > 62:  # the pair does not fit in one int64
+        return _shared(policy, assigned.tolist(), bits.tolist(), non_priority)
+    code = (assigned + 1) << width | bits
+    made: dict[int, Classification] = {}
+    for c in np.unique(code).tolist():
+        made[c] = _classification(policy, (c >> width) - 1, c & ((1 << width) - 1), non_priority)
+    return list(map(made.__getitem__, code.tolist()))
+
+
+@hookimpl(trylast=True)
+def mt_access_classify_columns(
+    table: RequestTable, policy: Policy, on: dt.date
+) -> Coded[Classification]:
+    """:func:`mt_access_classify`'s answers, coded: one object per distinct (level, criteria
+    met)."""
+    non_priority = Classification(policy.non_priority_level, policy.non_priority_rank, False)
+    every = [c for level in policy.levels for c in level.criteria]
+    if not _vectorised(every, len(table)):
+        return _by_value(_classify_each(policy, table.requests, on, non_priority))
+    assigned, bits, width = _levels_met(policy, table, on)
+    if width + len(policy.levels).bit_length() > 62:  # the pair does not fit in one int64
+        return _by_value(_shared(policy, assigned.tolist(), bits.tolist(), non_priority))
+    code = (assigned + 1) << width | bits
+    distinct, inverse = np.unique(code, return_inverse=True)
+    values = [
+        _classification(policy, (c >> width) - 1, c & ((1 << width) - 1), non_priority)
+        for c in distinct.tolist()
+    ]
+    return Coded(inverse.reshape(-1).astype(np.int64, copy=False), tuple(values))
+
+
+def _classify_each(
+    policy: Policy, requests: Sequence[Request], on: dt.date, non_priority: Classification
+) -> list[Classification]:
+    """The classification of each request, one criterion at a time."""
+    out = []
+    for request in requests:
+        for level in policy.levels:
+            met = _matched(policy, level, request, on)
+            if met is not None:
+                out.append(Classification(level.name, level.rank, True, met))
+                break
+        else:
+            out.append(non_priority)
+    return out
+
+
+def _levels_met(
+    policy: Policy, table: RequestTable, on: dt.date
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], int]:
+    """With the vectorised criteria: each request's level (its index among the policy's
+    levels, -1: non-priority), the criteria of that level it meets (bit ``k``: criterion
+    ``k``), and the widest level's number of criteria."""
+    n = len(table)
     assigned = np.full(n, -1, dtype=np.int64)
     bits = np.zeros(n, dtype=np.int64)
     for index, level in enumerate(policy.levels):
@@ -147,15 +244,18 @@ def mt_access_classify(
         assigned[new] = index
         weights = np.left_shift(1, np.arange(hits.shape[1], dtype=np.int64))
         bits[new] = hits[new].astype(np.int64) @ weights
-    # one Classification per distinct (level, criteria met), shared by its requests
     width = max((len(level.criteria) for level in policy.levels), default=0)
-    if width + len(policy.levels).bit_length() > 62:  # the pair does not fit in one int64
-        return _shared(policy, assigned.tolist(), bits.tolist(), non_priority)
-    code = (assigned + 1) << width | bits
-    made: dict[int, Classification] = {}
-    for c in np.unique(code).tolist():
-        made[c] = _classification(policy, (c >> width) - 1, c & ((1 << width) - 1), non_priority)
-    return list(map(made.__getitem__, code.tolist()))
+    return assigned, bits, width
+
+
+T = TypeVar("T")
+
+
+def _by_value(answers: Sequence[T]) -> Coded[T]:
+    """The coded form of ``answers``, equal answers sharing one value."""
+    index: dict[T, int] = {}
+    codes = [index.setdefault(a, len(index)) for a in answers]
+    return Coded(np.array(codes, dtype=np.int64), tuple(index))
 
 
 def _classification(
@@ -213,6 +313,42 @@ def mt_access_order_keys(
         names = Hooks(plugin_manager(policy)).pseudonyms([r.id for r in requests], policy)
         keys = [(*k[:-1], name, k[-1]) for k, name in zip(keys, names, strict=True)]
     return keys
+
+
+_ORDER_COLUMNS: dict[str, Callable[[RequestTable], npt.NDArray[np.int64]]] = {
+    "received": lambda t: t.received,
+    "urgent": lambda t: (~t.urgent).astype(np.int64),
+    "age": lambda t: t.birth,
+}
+"""The built-in order keys as columns: the values of :data:`_ORDER_KEYS`."""
+
+
+@hookimpl(trylast=True)
+def mt_access_order_keys_columns(
+    table: RequestTable,
+    classifications: Coded[Classification],
+    policy: Policy,
+    on: dt.date,
+) -> list[npt.NDArray[np.generic]]:
+    """:func:`mt_access_order_keys`' keys as columns (without the request id, which the
+    caller adds)."""
+    columns: list[npt.NDArray[np.generic]] = [
+        _ORDER_COLUMNS[name](table) for name in policy.ordering_keys if name in _ORDER_COLUMNS
+    ]
+    if policy.tie_break == "pseudonym":
+        names = Hooks(plugin_manager(policy)).pseudonyms(list(table.ids), policy)
+        columns.append(_texts(names))
+    return columns
+
+
+def _texts(texts: Sequence[str]) -> npt.NDArray[np.generic]:
+    """``texts`` as a column numpy sorts as Python sorts them: the texts themselves, or their
+    ranks when one holds a NUL character (numpy drops trailing ones)."""
+    if "\0" not in "".join(texts):
+        return np.array(texts, dtype=str)
+    distinct = sorted(set(texts))
+    rank = {text: k for k, text in enumerate(distinct)}
+    return np.fromiter(map(rank.__getitem__, texts), np.int64, len(texts))
 
 
 PSEUDONYM_BITS = 80
