@@ -206,7 +206,13 @@ class CellEligibility:
         o_code = np.full(len(inp.communes), "", dtype=object)
         for c, (a, b, code) in origin.items():
             o_lat[c], o_lon[c], o_code[c] = a, b, code
-        km = geodesic_km_many(o_lat[commune], o_lon[commune], lat[owner], lon[owner])
+        # in chunks: the formula's work arrays (some twenty per pair) for the 1.4 million
+        # pairs of a France-sized month were 0.5 GB at once; a pair's distance does not
+        # depend on the other pairs
+        km = np.empty(commune.size, dtype=np.float64)
+        for a in range(0, commune.size, _PAIRS_AT_ONCE):
+            c, g = commune[a : a + _PAIRS_AT_ONCE], owner[a : a + _PAIRS_AT_ONCE]
+            km[a : a + c.size] = geodesic_km_many(o_lat[c], o_lon[c], lat[g], lon[g])
         same = (~own[owner]) & (np.array(phys_code, dtype=object)[owner] == o_code[commune])
         self.km = np.where(same, 0.0, km)
         self.serves = np.array([[p.serves(need) for p in available] for need in NEEDS], dtype=bool)
@@ -246,6 +252,10 @@ class CellEligibility:
         bounds = np.zeros(n_cells + 1, dtype=np.int64)
         np.cumsum(np.bincount(cell, minlength=n_cells), out=bounds[1:])
         return flow.Ragged(gp[order], bounds), flow.Ragged(km[order], bounds), beyond
+
+
+_PAIRS_AT_ONCE = 1 << 17
+"""(commune, GP) pairs whose distances :class:`CellEligibility` computes in one call."""
 
 
 def _place(reference: CommuneReference, code: str) -> tuple[float, float, str]:
