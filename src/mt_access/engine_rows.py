@@ -37,7 +37,10 @@ class CellsSeen:
     :class:`~mt_access.result.Eligibility` once, at the end."""
 
     def __init__(self, n: int) -> None:
-        self.cell_of = np.full(n, -1, dtype=np.int64)
+        # a cell per request routed at most: int32 while that fits (4 bytes a request)
+        self.cell_of: npt.NDArray[np.signedinteger[Any]] = np.full(
+            n, -1, dtype=np.int32 if n <= 2**31 - 1 else np.int64
+        )
         self.candidates: list[npt.NDArray[np.int64]] = []
 
     def add_rows(
