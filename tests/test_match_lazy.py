@@ -342,6 +342,20 @@ def test_the_built_in_order_keys_are_the_policy_s() -> None:
     assert all(type(x) is int for k in keys for x in k[:-1])
 
 
+def test_equal_dates_in_the_order_keys_are_one_object() -> None:
+    """Requests received (or born) on the same day share their ordinal's int object: a
+    France-sized month's keys hold a few hundred distinct dates, not 6 million ints."""
+    policy = _policy((None, None), "monthly_quota", False)
+    policy = attrs.evolve(policy, ordering_keys=("age", "received"))
+    requests = [
+        req(f"R{i}", age=40 + i % 2, received=dt.date(2026, 1, 2 + i % 3)) for i in range(12)
+    ]
+    keys = hooks.Hooks.of(policy).order_keys(requests, [], policy, ON)
+    for position in (0, 1):
+        values = [k[position] for k in keys]
+        assert len({id(v) for v in values}) == len(set(values)) < len(values)
+
+
 # --------------------------------------------------------------------------------------------
 # scope and classification of a large batch: the answers one request at a time
 
