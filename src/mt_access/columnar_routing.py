@@ -311,17 +311,22 @@ def route_rows(
     cap_codes, cap_index = np.unique(np.nan_to_num(cap, nan=-1.0), return_inverse=True)
     key = (inp.commune[rows] * len(NEEDS) + inp.need[rows]) * len(inp.declined_sets)
     key = (key + declined) * cap_codes.size + cap_index.reshape(-1)
+    del cap_index  # the run's arrays of one value a request go as soon as they are used
     # cells numbered in order of first appearance (the run's priority order), as build_cells
     _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    del key
     by_first = np.argsort(first, kind="stable")
     number = np.empty(by_first.size, dtype=np.int64)
     number[by_first] = np.arange(by_first.size, dtype=np.int64)
     item_cell = number[inverse.reshape(-1)]
+    del inverse
     head = first[by_first]  # the first row of each cell, cells in order
     cell_cap = cap[head]
+    del cap
     candidates, km, beyond = eligibility.cells(
         inp.commune[rows[head]], inp.need[rows[head]], declined[head], cell_cap
     )
+    del declined
     persons = inp.persons[rows]
     chosen = flow.select_by_priority(remaining, candidates, item_cell, persons, inp.rank[rows])
     supply = np.bincount(item_cell, weights=chosen, minlength=len(candidates)).astype(np.int64)
