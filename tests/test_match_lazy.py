@@ -18,6 +18,7 @@ from typing import Any
 from unittest import mock
 
 import attrs
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -25,6 +26,7 @@ from hypothesis import strategies as st
 import mt_access
 from factories import COUBLEVIE, MOIRANS, ON, TULLINS, VOIRON, VOREPPE, doc, req
 from mt_access import Policy, engine_rows, hooks, match
+from mt_access.columnar_routing import REASONS
 from mt_access.model import HomeVisitNeed, Modality
 from mt_access.policy import policy_from_mapping
 from mt_access.result import LazySequence, ReasonCode, Waiting
@@ -340,6 +342,20 @@ def test_the_built_in_order_keys_are_the_policy_s() -> None:
     assert all(type(x) is int for k in keys for x in k[:-1])
 
 
+def test_equal_dates_in_the_order_keys_are_one_object() -> None:
+    """Requests received (or born) on the same day share their ordinal's int object: a
+    France-sized month's keys hold a few hundred distinct dates, not 6 million ints."""
+    policy = _policy((None, None), "monthly_quota", False)
+    policy = attrs.evolve(policy, ordering_keys=("age", "received"))
+    requests = [
+        req(f"R{i}", age=40 + i % 2, received=dt.date(2026, 1, 2 + i % 3)) for i in range(12)
+    ]
+    keys = hooks.Hooks.of(policy).order_keys(requests, [], policy, ON)
+    for position in (0, 1):
+        values = [k[position] for k in keys]
+        assert len({id(v) for v in values}) == len(set(values)) < len(values)
+
+
 # --------------------------------------------------------------------------------------------
 # scope and classification of a large batch: the answers one request at a time
 
@@ -364,3 +380,65 @@ def test_a_large_batch_is_scoped_and_classified_as_one_request_at_a_time(
     decisions = h.check_scope(batch, policy, ON)
     assert decisions == [h.check_scope([r], policy, ON)[0] for r in batch]
     assert h.classify(batch, policy, ON) == [h.classify([r], policy, ON)[0] for r in batch]
+
+
+# --------------------------------------------------------------------------------------------
+# the waiting requests' columns: narrow, sorted once, the parts let go
+
+
+@given(
+    parts=st.lists(
+        st.one_of(
+            st.lists(st.integers(0, 9), max_size=5).map(lambda rows: ("rows", rows)),
+            st.lists(st.integers(0, 9), min_size=1, max_size=3).map(lambda r: ("objects", r)),
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+    data=st.data(),
+)
+def test_waiting_parts_read_as_the_sorted_tuple(
+    parts: list[tuple[str, list[int]]], data: st.DataObject
+) -> None:
+    """Columns and objects given in any mix (a request in several parts too): the sequence
+    is every waiting request sorted by id, then in the order the parts came, read one by
+    one or all at once; its columns are narrow and the parts' columns are let go."""
+    ids = [f"R{i}" for i in range(10)]
+    classes = [mt_access.Classification(f"L{i % 3}", i % 3 + 1, True) for i in range(10)]
+    waits = engine_rows.WaitingParts(ids, classes)
+    came: list[Waiting] = []
+    for k, (kind, rows) in enumerate(parts):
+        if kind == "objects":
+            made = [Waiting(ids[i], "X", 9, ReasonCode.AWAITING_RESOURCE, k + 1) for i in rows]
+            waits.add_objects(made)
+            came.extend(made)
+            continue
+        reason = [(i + k) % 3 for i in rows]
+        detail = [(i + k) % 2 for i in rows]
+        waits.add_rows(
+            *(np.array(x, dtype=np.int64) for x in (rows, reason, [k + 1] * len(rows), detail)),
+            ["", f"texte {k}"],
+        )
+        came.extend(
+            Waiting(
+                ids[i],
+                classes[i].level,
+                classes[i].rank,
+                REASONS[r],
+                k + 1,
+                f"texte {k}" if d else "",
+            )
+            for i, r, d in zip(rows, reason, detail, strict=True)
+        )
+    expected = tuple(sorted(came, key=lambda w: w.request_id))  # stable: as they came
+    got = waits.sequence()
+    assert waits.columns == []
+    if waits.sorted_rows is not None:
+        assert waits.sorted_rows.dtype == np.int32
+        assert isinstance(got, LazySequence)
+    assert len(got) == len(expected)
+    if expected:
+        for k in data.draw(st.lists(st.integers(0, len(expected) - 1), max_size=8)):
+            assert got[k] == expected[k]
+    assert tuple(got) == expected
+    assert sorted(waits.rows().tolist()) == sorted(int(w.request_id[1:]) for w in came)

@@ -207,7 +207,13 @@ class CellEligibility:
         o_code = np.full(len(inp.communes), "", dtype=object)
         for c, (a, b, code) in origin.items():
             o_lat[c], o_lon[c], o_code[c] = a, b, code
-        km = geodesic_km_many(o_lat[commune], o_lon[commune], lat[owner], lon[owner])
+        # in chunks: the formula's work arrays (some twenty per pair) for the 1.4 million
+        # pairs of a France-sized month were 0.5 GB at once; a pair's distance does not
+        # depend on the other pairs
+        km = np.empty(commune.size, dtype=np.float64)
+        for a in range(0, commune.size, _PAIRS_AT_ONCE):
+            c, g = commune[a : a + _PAIRS_AT_ONCE], owner[a : a + _PAIRS_AT_ONCE]
+            km[a : a + c.size] = geodesic_km_many(o_lat[c], o_lon[c], lat[g], lon[g])
         same = (~own[owner]) & (np.array(phys_code, dtype=object)[owner] == o_code[commune])
         self.km = np.where(same, 0.0, km)
         self.serves = np.array([[p.serves(need) for p in available] for need in NEEDS], dtype=bool)
@@ -247,6 +253,10 @@ class CellEligibility:
         bounds = np.zeros(n_cells + 1, dtype=np.int64)
         np.cumsum(np.bincount(cell, minlength=n_cells), out=bounds[1:])
         return flow.Ragged(gp[order], bounds), flow.Ragged(km[order], bounds), beyond
+
+
+_PAIRS_AT_ONCE = 1 << 17
+"""(commune, GP) pairs whose distances :class:`CellEligibility` computes in one call."""
 
 
 def _place(reference: CommuneReference, code: str) -> tuple[float, float, str]:
@@ -302,17 +312,22 @@ def route_rows(
     cap_codes, cap_index = np.unique(np.nan_to_num(cap, nan=-1.0), return_inverse=True)
     key = (inp.commune[rows] * len(NEEDS) + inp.need[rows]) * len(inp.declined_sets)
     key = (key + declined) * cap_codes.size + cap_index.reshape(-1)
+    del cap_index  # the run's arrays of one value a request go as soon as they are used
     # cells numbered in order of first appearance (the run's priority order), as build_cells
     _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    del key
     by_first = np.argsort(first, kind="stable")
     number = np.empty(by_first.size, dtype=np.int64)
     number[by_first] = np.arange(by_first.size, dtype=np.int64)
     item_cell = number[inverse.reshape(-1)]
+    del inverse
     head = first[by_first]  # the first row of each cell, cells in order
     cell_cap = cap[head]
+    del cap
     candidates, km, beyond = eligibility.cells(
         inp.commune[rows[head]], inp.need[rows[head]], declined[head], cell_cap
     )
+    del declined
     persons = inp.persons[rows]
     chosen = flow.select_by_priority(remaining, candidates, item_cell, persons, inp.rank[rows])
     supply = np.bincount(item_cell, weights=chosen, minlength=len(candidates)).astype(np.int64)

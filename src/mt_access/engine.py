@@ -328,6 +328,7 @@ def _match(
             if explain != "none":
                 placed_rows.append(routed.placed_rows)
                 seen.add_rows(rows, routed.outcome.item_cell, routed.cell_candidates())
+            del routed, rows, at, run_rows  # the run's columns (one or more per request)
             continue
         assert members is not None
         positions, group_requests, group_classes = zip(*members, strict=True)
@@ -367,11 +368,12 @@ def _match(
         if explain != "none":
             placed_rows.append(rows_of(ids, [p.request_id for p in out.placements]))
             seen.add_rows(
-                np.array([order[k] for k in positions], dtype=np.int64),
+                order[np.asarray(positions, dtype=np.int64)],
                 np.asarray(cell_of, dtype=np.int64),
                 [c.candidates for c in cells],
             )
 
+    del columnar, in_scope, order  # the run's columns: only the result's are kept from here
     merged: dict[tuple[str, str], int] = defaultdict(int)
     for p in placements:
         merged[(p.request_id, p.physician_id)] += p.persons

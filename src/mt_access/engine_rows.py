@@ -7,7 +7,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import operator
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -37,7 +37,10 @@ class CellsSeen:
     :class:`~mt_access.result.Eligibility` once, at the end."""
 
     def __init__(self, n: int) -> None:
-        self.cell_of = np.full(n, -1, dtype=np.int64)
+        # a cell per request routed at most: int32 while that fits (4 bytes a request)
+        self.cell_of: npt.NDArray[np.signedinteger[Any]] = np.full(
+            n, -1, dtype=np.int32 if n <= 2**31 - 1 else np.int64
+        )
         self.candidates: list[npt.NDArray[np.int64]] = []
 
     def add_rows(
@@ -70,18 +73,40 @@ class CellsSeen:
         for part in rows:
             listed[part] = True
         every = np.flatnonzero(listed)  # sorted, once each (np.unique hashes: far slower)
+        del listed
         cell_all = self.cell_of[every]
         routed = cell_all >= 0  # a request held by a ``before`` resource has no cell
         cell = cell_all[routed]
-        request_ids = tuple([ids[i] for i in every[routed].tolist()])
+        every = every[routed]
+        del cell_all, routed
         sizes = np.array([c.size for c in self.candidates], dtype=np.int64)
-        counts = tuple(sizes[cell].tolist())
+        # in chunks: a France-sized month lists 6 million requests, and a list of that many
+        # Python ints is 240 MB on its own
+        request_ids = tuple(_chunked(every, ids.__getitem__))
+        del every
+        counts = tuple(_chunked(sizes[cell], None))
         if explain == "counts":
             return Eligibility(request_ids, counts)
         physician_ids = np.array([p.id for p in available], dtype=object)
         used, inverse = np.unique(cell, return_inverse=True)
         names = [tuple(physician_ids[np.sort(self.candidates[c])].tolist()) for c in used.tolist()]
         return Eligibility(request_ids, counts, tuple([names[k] for k in inverse.tolist()]))
+
+
+_CHUNK = 1 << 18
+"""Rows read into Python objects at a time by :func:`_chunked`."""
+
+
+def _chunked(values: npt.NDArray[np.int64], get: Callable[[int], Any] | None) -> Iterator[Any]:
+    """``values`` as Python ints (``get`` of each, when given), converted a chunk at a time."""
+    for start in range(0, values.size, _CHUNK):
+        part = values[start : start + _CHUNK].tolist()
+        yield from (part if get is None else map(get, part))
+
+
+def _narrow(values: npt.NDArray[np.int64]) -> type[np.signedinteger[Any]]:
+    """``int32`` when every one of ``values`` (non-negative) fits, else ``int64``."""
+    return np.int32 if not values.size or int(values.max()) <= 2**31 - 1 else np.int64
 
 
 def rows_of(ids: Sequence[str], request_ids: Iterable[str]) -> npt.NDArray[np.int64]:
@@ -96,6 +121,11 @@ class WaitingParts:
     there are columns, a :class:`~mt_access.result.LazySequence` that builds the objects of
     the columns only when they are read.
 
+    The columns are kept narrow (rows and details ``int32`` while they fit, reasons
+    ``int8``): a France-sized month leaves some 6 million requests waiting, and the lazy
+    sequence keeps its columns for as long as the result lives (13 bytes a waiting request,
+    with the ids and classifications it shares with the run).
+
     Args:
         ids: the id of each request in scope, sorted (row ``i`` is ``ids[i]``).
         classes: the classification of each request in scope.
@@ -106,9 +136,12 @@ class WaitingParts:
         self.classes = classes
         self.objects: list[Waiting] = []
         self.object_seq: list[int] = []  # the order they came in, among every part
-        self.columns: list[tuple[npt.NDArray[np.int64], ...]] = []
+        self.columns: list[tuple[npt.NDArray[Any], ...]] = []
+        self.starts: list[int] = []  # the order the first row of each part came in
         self.texts: list[str] = [""]
         self.seen = 0
+        self.row_type = np.int32 if len(ids) <= np.iinfo(np.int32).max else np.int64
+        self.sorted_rows: npt.NDArray[Any] | None = None  # set by sequence()
 
     def add_objects(self, waiting: Iterable[Waiting]) -> None:
         for w in waiting:
@@ -130,39 +163,79 @@ class WaitingParts:
         offset = len(self.texts) - 1
         self.texts.extend(texts[1:])
         detail = np.where(detail > 0, detail + offset, 0)
-        seq = np.arange(self.seen, self.seen + rows.size, dtype=np.int64)
+        self.columns.append(
+            (
+                rows.astype(self.row_type),
+                reason.astype(np.int8),  # REASONS has fewer than 128 codes
+                persons.astype(_narrow(persons)),
+                detail.astype(_narrow(detail)),
+            )
+        )
+        self.starts.append(self.seen)
         self.seen += rows.size
-        self.columns.append((rows, reason, persons, detail, seq))
 
     def rows(self) -> npt.NDArray[np.int64]:
         """The rows of every waiting request (in no particular order)."""
-        parts = [c[0] for c in self.columns]
+        parts: list[npt.NDArray[Any]] = (
+            [c[0] for c in self.columns] if self.sorted_rows is None else [self.sorted_rows]
+        )
         parts.append(rows_of(self.ids, [w.request_id for w in self.objects]))
-        return np.concatenate(parts)
+        return np.concatenate(parts).astype(np.int64, copy=False)
 
     def sequence(self) -> Sequence[Waiting]:
-        """Every waiting request, sorted by request id (in the order they came for one id)."""
+        """Every waiting request, sorted by request id (in the order they came for one id).
+        The columns given to :meth:`add_rows` are let go: only their sorted copies stay."""
         if not self.columns:
             return tuple(sorted(self.objects, key=_by_request))
-        rows, reason, persons, detail, seq = (
-            np.concatenate([c[k] for c in self.columns]) for k in range(5)
+        rows, reason, persons, detail = (
+            np.concatenate([c[k] for c in self.columns]) for k in range(4)
         )
+        sizes = [c[0].size for c in self.columns]
+        self.columns = []
         n_rows = rows.size
-        all_rows = np.concatenate([rows, rows_of(self.ids, [w.request_id for w in self.objects])])
-        all_seq = np.concatenate([seq, np.asarray(self.object_seq, dtype=np.int64)])
-        order = np.lexsort((all_seq, all_rows))  # by id, then as they came
-        ids, classes, objects, texts = self.ids, self.classes, self.objects, self.texts
+        if self.objects:  # by id, then as they came (the objects came between the columns)
+            seq = np.concatenate(
+                [
+                    np.arange(s, s + m, dtype=np.int64)
+                    for s, m in zip(self.starts, sizes, strict=True)
+                ]
+            )
+            all_rows = np.concatenate(
+                [rows, rows_of(self.ids, [w.request_id for w in self.objects])]
+            )
+            all_seq = np.concatenate([seq, np.asarray(self.object_seq, dtype=np.int64)])
+            order = np.lexsort((all_seq, all_rows))
+            del seq, all_rows, all_seq
+            is_object = order >= n_rows
+            object_at = np.flatnonzero(is_object)  # positions of the objects, in id order
+            objects: list[Waiting] = [self.objects[p - n_rows] for p in order[is_object].tolist()]
+            order = order[~is_object]
+        else:  # the columns came in order: by id, then as they came is a stable sort
+            order = np.argsort(rows, kind="stable")
+            object_at = np.empty(0, dtype=np.int64)
+            objects = []
+        rows, reason, persons, detail = rows[order], reason[order], persons[order], detail[order]
+        del order
+        self.sorted_rows = rows
+        ids, classes, texts = self.ids, self.classes, self.texts
         reasons = columnar_routing.REASONS
+        length = n_rows + len(objects)
 
         def one(k: int) -> Waiting:
-            p = int(order[k])
-            if p >= n_rows:
-                return objects[p - n_rows]
-            i = int(rows[p])
+            if objects:
+                j = int(np.searchsorted(object_at, k))
+                if j < len(objects) and int(object_at[j]) == k:
+                    return objects[j]
+                k -= j  # the columns' row: the objects before it taken out
+            i = int(rows[k])
             c = classes[i]
-            reason_k, detail_k = int(reason[p]), int(detail[p])
             return Waiting(
-                ids[i], c.level, c.rank, reasons[reason_k], int(persons[p]), texts[detail_k]
+                ids[i],
+                c.level,
+                c.rank,
+                reasons[int(reason[k])],
+                int(persons[k]),
+                texts[int(detail[k])],
             )
 
         def every() -> list[Waiting]:
@@ -178,10 +251,18 @@ class WaitingParts:
                     strict=True,
                 )
             ]
-            made.extend(objects)
-            return [made[p] for p in order.tolist()]
+            if not objects:
+                return made
+            out: list[Waiting] = []
+            taken = 0
+            for j, at in enumerate(object_at.tolist()):
+                out.extend(made[taken : at - j])  # the columns' rows before the j-th object
+                taken = at - j
+                out.append(objects[j])
+            out.extend(made[taken:])
+            return out
 
-        return LazySequence(int(order.size), one, every)
+        return LazySequence(length, one, every)
 
 
 Member = tuple[int, Request, Classification]

@@ -12,8 +12,9 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+import itertools
 import operator
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TypeVar
 
 import numpy as np
@@ -290,10 +291,23 @@ _received = operator.attrgetter("received")
 _urgent = operator.attrgetter("urgent")
 _birth = operator.attrgetter("patient.birth_date")
 
+
+def _equal_as_one(values: Iterable[int]) -> Iterator[int]:
+    """``values``, equal ones as one int object (in C: ``dict.setdefault`` mapped): a date's
+    ordinal is a new 32-byte int for each request, and a France-sized month's order keys
+    held 6 million of them for a few hundred distinct dates received."""
+    seen: dict[int, int] = {}
+    keys, defaults = itertools.tee(values)
+    return map(seen.setdefault, keys, defaults)
+
+
 _ORDER_KEYS: dict[str, Callable[[Sequence[Request]], Iterable[object]]] = {
-    "received": lambda rs: map(_ordinal, map(_received, rs)),  # the date's ordinal
-    "urgent": lambda rs: map(int, map(operator.not_, map(_urgent, rs))),  # 0 if urgent, else 1
-    "age": lambda rs: map(_ordinal, map(_birth, rs)),  # birth date's ordinal: oldest first
+    # the date's ordinal
+    "received": lambda rs: _equal_as_one(map(_ordinal, map(_received, rs))),
+    # 0 if urgent, else 1
+    "urgent": lambda rs: map(int, map(operator.not_, map(_urgent, rs))),
+    # the birth date's ordinal: oldest first
+    "age": lambda rs: _equal_as_one(map(_ordinal, map(_birth, rs))),
 }
 """The built-in order keys (the policy's ``ordering.keys``), each one value per request."""
 
