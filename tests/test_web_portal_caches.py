@@ -1,6 +1,8 @@
 """What the GP portal keeps between pages stays right: the shared lists of pull mode are
-computed once per data version for every GP's page, and a change by another connection (the
-command line, another server process) is seen at the next page. Generated data only."""
+made once for every GP's page and made again when the data changed, at most once every
+``PULL_SECONDS``; meanwhile a request placed or picked by another connection (the command
+line, another server process) leaves the pages at once, a new request shows at the next
+making. Generated data only."""
 
 from __future__ import annotations
 
@@ -13,9 +15,11 @@ pytest.importorskip("flask_wtf")
 pytest.importorskip("itsdangerous")
 
 from factories import MOIRANS, VOIRON, VOREPPE, doc
+from mt_access.lifecycle import RequestState
 from mt_access.register import Register
 from mt_access.store import SQLiteStore
 from mt_access.web.app import create_app
+from mt_access.web.portal_pull import PULL_SECONDS
 from portal_support import (
     DAY,
     SECRET,
@@ -44,12 +48,13 @@ def _register_file(tmp_path: Path) -> tuple[Path, Register, list[str]]:
     return path, register, sorted(e.pseudonym for e in own.entries)
 
 
-def test_pull_lists_are_computed_once_per_data_version_and_follow_another_connection(
+def test_pull_lists_are_kept_and_follow_another_connection(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path, other, pseudonyms = _register_file(tmp_path)
     assert len(pseudonyms) == 2
     url = link(other.store, "MG1")
+    clock = Clock()
     app = create_app(
         path,
         other.policy,
@@ -57,18 +62,18 @@ def test_pull_lists_are_computed_once_per_data_version_and_follow_another_connec
             "SECRET_KEY": SECRET,
             "TESTING": True,
             "MT_ACCESS_HASHER": FAST_HASHER,
-            "MT_ACCESS_CLOCK": Clock(),
+            "MT_ACCESS_CLOCK": clock,
             "MT_ACCESS_TODAY": lambda: TODAY,
         },
     )
     computed = []
-    original = Register.pull_lists
+    original = Register.pull_index
 
-    def counted(self: Register, on: object) -> object:
+    def counted(self: Register, on: object, previous: object = None) -> object:
         computed.append(on)
-        return original(self, on)  # type: ignore[arg-type]
+        return original(self, on, previous)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(Register, "pull_lists", counted)
+    monkeypatch.setattr(Register, "pull_index", counted)
     first, second = pseudonyms
     with app.test_client() as gp:
         for _ in range(3):  # the page's audit lines do not change the data's version
@@ -76,10 +81,25 @@ def test_pull_lists_are_computed_once_per_data_version_and_follow_another_connec
             assert first in page
             assert second in page
         assert len(computed) == 1
-        # another connection (the command line): MG2 picks one of the two requests
+        # another connection (the command line): MG2 picks one of the two requests; the
+        # kept lists are used without it (its ledger entry), not made again
         other.choose("MG2", first, TODAY)
+        computed.clear()
         page = gp.get(url).get_data(as_text=True)
         assert first not in page
         assert second in page
-        assert len(computed) == 2
+        assert computed == []
+        # a new request: shown once the lists are made again, PULL_SECONDS later
+        third = waiting(other, "C", VOIRON)
+        (name,) = {e.pseudonym for e in other.pull_index(TODAY).list_of("MG1").entries} - {
+            second
+        }
+        computed.clear()
+        assert name not in gp.get(url).get_data(as_text=True)
+        clock.advance(seconds=PULL_SECONDS)
+        page = gp.get(url).get_data(as_text=True)
+        assert name in page
+        assert first not in page
+        assert len(computed) == 1
+        assert other.file(third).state is RequestState.WAITING
     other.store.close()
