@@ -6,6 +6,8 @@ making. Generated data only."""
 
 from __future__ import annotations
 
+import html
+import re
 from pathlib import Path
 
 import pytest
@@ -91,9 +93,7 @@ def test_pull_lists_are_kept_and_follow_another_connection(
         assert computed == []
         # a new request: shown once the lists are made again, PULL_SECONDS later
         third = waiting(other, "C", VOIRON)
-        (name,) = {e.pseudonym for e in other.pull_index(TODAY).list_of("MG1").entries} - {
-            second
-        }
+        (name,) = {e.pseudonym for e in other.pull_index(TODAY).list_of("MG1").entries} - {second}
         computed.clear()
         assert name not in gp.get(url).get_data(as_text=True)
         clock.advance(seconds=PULL_SECONDS)
@@ -102,4 +102,47 @@ def test_pull_lists_are_kept_and_follow_another_connection(
         assert first not in page
         assert len(computed) == 1
         assert other.file(third).state is RequestState.WAITING
+    other.store.close()
+
+
+def test_two_gps_pick_the_request_both_pages_show_one_is_refused(tmp_path: Path) -> None:
+    """Two GPs' pages show the same request; both pick it: the first gets it, the second is
+    told in French that it is no longer on their list (the kept lists are older than the
+    first pick), and nothing of theirs is recorded."""
+    path, other, pseudonyms = _register_file(tmp_path)
+    shared = next(x for x in other.pull_lists(TODAY) if x.physician_id == "MG2").entries
+    pseudonym = sorted({e.pseudonym for e in shared} & set(pseudonyms))[0]
+    urls = {gp: link(other.store, gp) for gp in ("MG1", "MG2")}
+    app = create_app(
+        path,
+        other.policy,
+        config={
+            "SECRET_KEY": SECRET,
+            "TESTING": True,
+            "MT_ACCESS_HASHER": FAST_HASHER,
+            "MT_ACCESS_CLOCK": Clock(),
+            "MT_ACCESS_TODAY": lambda: TODAY,
+        },
+    )
+    said = {}
+    clients = {"MG1": app.test_client(), "MG2": app.test_client()}
+    tokens = {}
+    for gp, client in clients.items():
+        page = client.get(urls[gp]).get_data(as_text=True)
+        assert pseudonym in page
+        found = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+        assert found is not None
+        tokens[gp] = found[1]
+    for gp, client in clients.items():
+        sent = client.post(
+            f"{urls[gp]}/choix", data={"csrf_token": tokens[gp], "pseudonyme": pseudonym}
+        )
+        assert sent.status_code == 303
+        said[gp] = html.unescape(client.get(sent.headers["Location"]).get_data(as_text=True))
+    assert f"Vous avez choisi la demande {pseudonym}" in said["MG1"]
+    assert "cette demande ne figure plus sur la liste de ce médecin (MG2)" in said["MG2"]
+    assert "choisie par un autre médecin" in said["MG2"]
+    rid = next(r for r in other.store.physician_requests("MG1"))
+    assert other.file(rid).proposed_to == frozenset({"MG1"})
+    assert other.pending_picks("MG2") == ()
     other.store.close()
