@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -116,6 +116,14 @@ class PullPart:
                 by_gp[j].append((c, d))
         self._cells_of_gp = dict(by_gp)
         self.index = {p.id: j for j, p in enumerate(task.physicians)}
+        self.row_of = {item.request.id: row for row, item in enumerate(items)}
+
+    def rows_among(self, rows: IntArray, request_ids: Collection[str]) -> npt.NDArray[np.bool_]:
+        """Which of ``rows`` are those of ``request_ids``."""
+        wanted = [self.row_of[r] for r in request_ids if r in self.row_of]
+        if not wanted:
+            return np.zeros(rows.size, dtype=np.bool_)
+        return np.isin(rows, np.asarray(wanted, dtype=np.int64))
 
     def rows_of(self, physician_id: str) -> tuple[IntArray, list[float]]:
         """The rows on the GP's list of this part, in order (cut to ``list_size``), and the
@@ -180,13 +188,14 @@ class PullIndex:
         self,
         physician_id: str,
         *,
-        skip: Callable[[str], bool] | None = None,
+        skip: Collection[str] = (),
+        only: Collection[str] | None = None,
         limit: int | None = None,
     ) -> PullList | None:
         """The GP's list (``None``: no list: no place left or nothing eligible), as the
         register's :meth:`~mt_access.register.Register.pull_lists` gives it. ``skip``: leave
-        out the requests (by id) it says; ``limit``: at most that many entries (the rest
-        not built)."""
+        out these requests (by id); ``only``: keep only these; ``limit``: at most that many
+        entries (the others not built)."""
         entries: list[PullEntry] = []
         places: int | None = None
         for k, part in enumerate(self.parts):
@@ -197,28 +206,29 @@ class PullIndex:
                 continue
             if places is None:
                 places = int(part.remaining[part.index[physician_id]])
-            for row, d in zip(rows.tolist(), dist, strict=True):
-                if limit is not None and len(entries) >= limit:
-                    break
-                rid = part.items[row].request.id
-                if skip is not None and skip(rid):
-                    continue
-                base = self._base(k, row)
-                entries.append(attrs.evolve(base, distance_km=round(d, 1)))
+            keep = np.ones(rows.size, dtype=np.bool_)
+            if skip:
+                keep &= ~part.rows_among(rows, skip)
+            if only is not None:
+                keep &= part.rows_among(rows, only)
+            kept = np.flatnonzero(keep)
+            if limit is not None:
+                kept = kept[: limit - len(entries)]
+            for at in kept.tolist():
+                base = self._base(k, int(rows[at]))
+                entries.append(attrs.evolve(base, distance_km=round(dist[at], 1)))
         if places is None:
             return None
         return PullList(physician_id, tuple(entries), places)
 
-    def count(self, physician_id: str, *, skip: Callable[[str], bool] | None = None) -> int:
-        """The number of entries on the GP's list (without those ``skip`` says, by request
-        id)."""
+    def count(self, physician_id: str, *, skip: Collection[str] = ()) -> int:
+        """The number of entries on the GP's list (without the requests of ``skip``)."""
         total = 0
         for part in self.parts:
             rows = part.rows_of(physician_id)[0]
-            if skip is None:
-                total += rows.size
-            else:
-                total += sum(not skip(part.items[r].request.id) for r in rows.tolist())
+            total += rows.size
+            if skip and rows.size:
+                total -= int(part.rows_among(rows, skip).sum())
         return total
 
     def lists(self) -> tuple[PullList, ...]:
@@ -231,7 +241,7 @@ class PullIndex:
         rid = self.requests.get(pseudonym, "")
         if not rid:
             return None
-        own = self.list_of(physician_id, skip=lambda r: r != rid)
+        own = self.list_of(physician_id, only=(rid,))
         if own is None or not own.entries:
             return None
         return own.entries[0]

@@ -468,7 +468,9 @@ def gp_pick(token: str) -> ResponseReturnValue:
     store = register.store
     try:
         today = context.today()
-        index = kept_index(register, today)  # before the write transaction
+        # the kept lists (made before the write transaction): choose checks the pick
+        # against the register as it is
+        index = kept_index(register, today, refresh=False)
         with store.transaction():
             file = register.choose(gp, pseudonym, today, index=index)
             audit("portail.choisir", file.id, f"pseudonyme {pseudonym}")

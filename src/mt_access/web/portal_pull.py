@@ -35,10 +35,11 @@ order); the page says how many the list has."""
 _KEY = "portail.listes"
 
 
-def kept_index(register: Register, on: dt.date) -> PullIndex:
+def kept_index(register: Register, on: dt.date, *, refresh: bool = True) -> PullIndex:
     """The shared lists of ``on`` kept by the process: the current data's, or, when the data
     changed less than :data:`PULL_SECONDS` after they were made (or another thread is making
-    them), the previous ones."""
+    them), the previous ones. Without ``refresh`` (a pick: checked against the register as
+    it is anyway), the kept ones whatever their age."""
     chosen = context.settings()
     version = context.store().data_version()
     at = context.now()
@@ -47,7 +48,11 @@ def kept_index(register: Register, on: dt.date) -> PullIndex:
     if (
         found is not None
         and usable
-        and (found[1].version == version or (at - found[0]).total_seconds() < PULL_SECONDS)
+        and (
+            not refresh
+            or found[1].version == version
+            or (at - found[0]).total_seconds() < PULL_SECONDS
+        )
     ):
         return found[1]
     lock = chosen.data_lock(_KEY)
@@ -79,8 +84,7 @@ def gp_list(
         for entry in context.store().ledger_entries_after(index.ledger_position):
             if isinstance(entry, PlacementRecorded | PlacementReleased):
                 gone.add(entry.request_id)
-    own = index.list_of(physician_id, skip=gone.__contains__ if gone else None, limit=SHOWN)
+    own = index.list_of(physician_id, skip=gone, limit=SHOWN)
     if own is None:
         return None, 0
-    skip = gone.__contains__ if gone else None
-    return own, index.count(physician_id, skip=skip)
+    return own, index.count(physician_id, skip=gone)
