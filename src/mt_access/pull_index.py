@@ -17,7 +17,8 @@ and shared by every GP's list.
 that GP and their places left only: a pick is then checked by routing the picked request
 alone (:meth:`mt_access.Register.choose`), not the whole register.
 
-Core code: no I/O.
+Part of the register's layer (it runs the engine with the built-in router's entries): no
+I/O.
 """
 
 from __future__ import annotations
