@@ -30,6 +30,7 @@ import argparse
 import datetime as dt
 import os
 import re
+import resource
 import shutil
 import statistics
 import sys
@@ -118,6 +119,7 @@ def run(path: Path, policy: mt_access.Policy, repetitions: int) -> int:
         f"{sizes[len(sizes) // 2]:,} entries on the median list, {sum(sizes):,} in all"
     )
     line("lists made (Register.pull_index)", cpu, wall)
+    print(f"  peak RSS of the process after making them: {_peak_mib():,.0f} MiB")
     # the two GPs with the most places left (the first by id among equals)
     places = {pid: (index.list_of(pid, limit=0) or _never()).places_left or 0 for pid in gps}
     gp, rival = sorted(gps, key=lambda pid: (-places[pid], pid))[:2]
@@ -206,8 +208,15 @@ def run(path: Path, policy: mt_access.Policy, repetitions: int) -> int:
     cpu, wall, _ = timed(lambda: fresh.choose(rival, common[6], on, index=index))
     line("choose with lists made before another write", cpu, wall)
     line("  of which inside the write transaction (CPU)", inside[-1], float("nan"))
-    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(
+        f"peak RSS {_peak_mib():,.0f} MiB; load average "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
     return 0
+
+
+def _peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _median(runs: list[tuple[float, float]]) -> tuple[float, float]:
