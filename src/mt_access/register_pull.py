@@ -240,6 +240,7 @@ class PullPicks(MatchRuns):
                 Nothing is recorded.
         """
         if index is None or index.on != on:
+            self.physician(physician_id)  # an unknown GP refused before the lists are made
             index = self.pull_index(on)
         with self._operation():
             physician = self.physician(physician_id)

@@ -321,14 +321,16 @@ def _pull(
     limits = [register.pick_limit(level) for level in levels]
     limit = min((n for n in limits if n), default=0)
     if own is None:
-        return {"columns": (), "rows": [], "limit": limit, "total": 0}
+        return {"columns": (), "rows": [], "limit": limit, "total": 0, "total_label": "0"}
     # one plain form per entry (the session's CSRF token and the pseudonym), validated by
     # PortalPickForm: a WTForms object per entry would cost seconds on a long list
+    total = max(total, len(own.entries))
     return {
         "columns": list_columns(own),
         "rows": list_rows(own),
         "limit": limit,
-        "total": max(total, len(own.entries)),
+        "total": total,
+        "total_label": f"{total:,}".replace(",", "\u202f"),  # 27 118
     }
 
 
