@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 from pathlib import Path
 
 import pytest
@@ -91,12 +92,18 @@ def test_pull_lists_are_kept_and_follow_another_connection(
         assert first not in page
         assert second in page
         assert computed == []
-        # a new request: shown once the lists are made again, PULL_SECONDS later
+        # a new request: shown once the lists are made again (aside, in a thread of their
+        # own), PULL_SECONDS later
         third = waiting(other, "C", VOIRON)
         (name,) = {e.pseudonym for e in other.pull_index(TODAY).list_of("MG1").entries} - {second}
         computed.clear()
         assert name not in gp.get(url).get_data(as_text=True)
         clock.advance(seconds=PULL_SECONDS)
+        page = gp.get(url).get_data(as_text=True)  # the kept lists; new ones made aside
+        assert name not in page
+        for thread in threading.enumerate():
+            if thread.name == "mt-access-listes":
+                thread.join(timeout=120)
         page = gp.get(url).get_data(as_text=True)
         assert name in page
         assert first not in page
