@@ -152,6 +152,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "mt_access.register_matching",
             "mt_access.register_personal",
             "mt_access.register_pull",
+            "mt_access.pull_index",
             "mt_access.register_qualify",
             "mt_access.register_follow_up",
             "mt_access.store",

@@ -1,9 +1,14 @@
 """What the GP portal keeps between pages stays right: the shared lists of pull mode are
-computed once per data version for every GP's page, and a change by another connection (the
-command line, another server process) is seen at the next page. Generated data only."""
+made once for every GP's page and made again when the data changed, at most once every
+``PULL_SECONDS``; meanwhile a request placed or picked by another connection (the command
+line, another server process) leaves the pages at once, a new request shows at the next
+making. Generated data only."""
 
 from __future__ import annotations
 
+import html
+import re
+import threading
 from pathlib import Path
 
 import pytest
@@ -13,9 +18,11 @@ pytest.importorskip("flask_wtf")
 pytest.importorskip("itsdangerous")
 
 from factories import MOIRANS, VOIRON, VOREPPE, doc
+from mt_access.lifecycle import RequestState
 from mt_access.register import Register
 from mt_access.store import SQLiteStore
 from mt_access.web.app import create_app
+from mt_access.web.portal_pull import PULL_SECONDS
 from portal_support import (
     DAY,
     SECRET,
@@ -44,12 +51,75 @@ def _register_file(tmp_path: Path) -> tuple[Path, Register, list[str]]:
     return path, register, sorted(e.pseudonym for e in own.entries)
 
 
-def test_pull_lists_are_computed_once_per_data_version_and_follow_another_connection(
+def test_pull_lists_are_kept_and_follow_another_connection(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path, other, pseudonyms = _register_file(tmp_path)
     assert len(pseudonyms) == 2
     url = link(other.store, "MG1")
+    clock = Clock()
+    app = create_app(
+        path,
+        other.policy,
+        config={
+            "SECRET_KEY": SECRET,
+            "TESTING": True,
+            "MT_ACCESS_HASHER": FAST_HASHER,
+            "MT_ACCESS_CLOCK": clock,
+            "MT_ACCESS_TODAY": lambda: TODAY,
+        },
+    )
+    computed = []
+    original = Register.pull_index
+
+    def counted(self: Register, on: object, previous: object = None) -> object:
+        computed.append(on)
+        return original(self, on, previous)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Register, "pull_index", counted)
+    first, second = pseudonyms
+    with app.test_client() as gp:
+        for _ in range(3):  # the page's audit lines do not change the data's version
+            page = gp.get(url).get_data(as_text=True)
+            assert first in page
+            assert second in page
+        assert len(computed) == 1
+        # another connection (the command line): MG2 picks one of the two requests; the
+        # kept lists are used without it (its ledger entry), not made again
+        other.choose("MG2", first, TODAY)
+        computed.clear()
+        page = gp.get(url).get_data(as_text=True)
+        assert first not in page
+        assert second in page
+        assert computed == []
+        # a new request: shown once the lists are made again (aside, in a thread of their
+        # own), PULL_SECONDS later
+        third = waiting(other, "C", VOIRON)
+        (name,) = {e.pseudonym for e in other.pull_index(TODAY).list_of("MG1").entries} - {second}
+        computed.clear()
+        assert name not in gp.get(url).get_data(as_text=True)
+        clock.advance(seconds=PULL_SECONDS)
+        page = gp.get(url).get_data(as_text=True)  # the kept lists; new ones made aside
+        assert name not in page
+        for thread in threading.enumerate():
+            if thread.name == "mt-access-listes":
+                thread.join(timeout=120)
+        page = gp.get(url).get_data(as_text=True)
+        assert name in page
+        assert first not in page
+        assert len(computed) == 1
+        assert other.file(third).state is RequestState.WAITING
+    other.store.close()
+
+
+def test_two_gps_pick_the_request_both_pages_show_one_is_refused(tmp_path: Path) -> None:
+    """Two GPs' pages show the same request; both pick it: the first gets it, the second is
+    told in French that it is no longer on their list (the kept lists are older than the
+    first pick), and nothing of theirs is recorded."""
+    path, other, pseudonyms = _register_file(tmp_path)
+    shared = next(x for x in other.pull_lists(TODAY) if x.physician_id == "MG2").entries
+    pseudonym = sorted({e.pseudonym for e in shared} & set(pseudonyms))[0]
+    urls = {gp: link(other.store, gp) for gp in ("MG1", "MG2")}
     app = create_app(
         path,
         other.policy,
@@ -61,25 +131,25 @@ def test_pull_lists_are_computed_once_per_data_version_and_follow_another_connec
             "MT_ACCESS_TODAY": lambda: TODAY,
         },
     )
-    computed = []
-    original = Register.pull_lists
-
-    def counted(self: Register, on: object) -> object:
-        computed.append(on)
-        return original(self, on)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(Register, "pull_lists", counted)
-    first, second = pseudonyms
-    with app.test_client() as gp:
-        for _ in range(3):  # the page's audit lines do not change the data's version
-            page = gp.get(url).get_data(as_text=True)
-            assert first in page
-            assert second in page
-        assert len(computed) == 1
-        # another connection (the command line): MG2 picks one of the two requests
-        other.choose("MG2", first, TODAY)
-        page = gp.get(url).get_data(as_text=True)
-        assert first not in page
-        assert second in page
-        assert len(computed) == 2
+    said = {}
+    clients = {"MG1": app.test_client(), "MG2": app.test_client()}
+    tokens = {}
+    for gp, client in clients.items():
+        page = client.get(urls[gp]).get_data(as_text=True)
+        assert pseudonym in page
+        found = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+        assert found is not None
+        tokens[gp] = found[1]
+    for gp, client in clients.items():
+        sent = client.post(
+            f"{urls[gp]}/choix", data={"csrf_token": tokens[gp], "pseudonyme": pseudonym}
+        )
+        assert sent.status_code == 303
+        said[gp] = html.unescape(client.get(sent.headers["Location"]).get_data(as_text=True))
+    assert f"Vous avez choisi la demande {pseudonym}" in said["MG1"]
+    assert "cette demande ne figure plus sur la liste de ce médecin (MG2)" in said["MG2"]
+    assert "choisie par un autre médecin" in said["MG2"]
+    rid = next(r for r in other.store.physician_requests("MG1"))
+    assert other.file(rid).proposed_to == frozenset({"MG1"})
+    assert other.pending_picks("MG2") == ()
     other.store.close()

@@ -59,6 +59,12 @@ class MatchRuns(RegisterBase):
         waiting: the waiting list, and the households of which some persons are proposed and
         others wait (routed for the rest). Also the ids of such requests left out because
         their last event is dated after ``on``."""
+        routed, late, _ = self._to_route(on)
+        return routed, late
+
+    def _to_route(self, on: dt.date) -> tuple[list[Request], list[str], dict[str, int]]:
+        """:meth:`to_route`, and the persons of each routed request's whole household (read
+        with them: the shared lists show it)."""
         searching = (RequestState.WAITING, RequestState.PROPOSED)
         summaries = self.store.summaries(searching)
         households = [s.id for s in summaries if s.persons > 1]
@@ -98,7 +104,8 @@ class MatchRuns(RegisterBase):
                     declined_by=holding,  # type: ignore[arg-type]
                 )
             routed.append(request)
-        return routed, late
+        sizes = {s.id: s.persons for s in candidates if s.id in wanted}
+        return routed, late, sizes
 
     def resource_contacts(self, request_ids: list[str]) -> dict[str, dict[str, ResourceContact]]:
         """For each request of ``request_ids`` with a resource event, what its history says

@@ -23,33 +23,28 @@ from collections.abc import Iterable
 import attrs
 
 from mt_access.calendar import Month
+from mt_access.engine import match
+from mt_access.geo.distance import DistanceCache
 from mt_access.hooks import Hooks
 from mt_access.ledger import PlacementRecorded
 from mt_access.lifecycle import Actor, Event, RequestFile, RequestState
+from mt_access.model import Request
+from mt_access.pull_index import (
+    PullIndex,
+    PullPart,
+    capturing_policy,
+    per_request_exact,
+    reverse_pseudonyms,
+)
 from mt_access.register_base import RegisterOperationError
 from mt_access.register_matching import MatchRuns
 from mt_access.result import PullEntry, PullList
+from mt_access.routing import RoutingTask
 
-__all__ = ["PICK_COMMENT", "PullPicks", "PullState"]
+__all__ = ["PICK_COMMENT", "PullPicks"]
 
 PICK_COMMENT = "choisie par le médecin sur sa liste partagée"
 """The comment recorded with a pick when the coordinator gives none."""
-
-
-@attrs.frozen
-class PullState:
-    """The month's pull lists and, in memory only, which request each pseudonym names.
-
-    Attributes:
-        lists: one list per GP with a place left, by GP id.
-        requests: pseudonym → request id, for the requests routed (never stored).
-    """
-
-    lists: tuple[PullList, ...]
-    requests: dict[str, str] = attrs.field(repr=False)
-
-    def list_of(self, physician_id: str) -> PullList | None:
-        return next((x for x in self.lists if x.physician_id == physician_id), None)
 
 
 class PullPicks(MatchRuns):
@@ -78,41 +73,122 @@ class PullPicks(MatchRuns):
         Each entry is pseudonymised (:class:`~mt_access.result.PullEntry`: no name, contact
         or birth date) and says how many persons the whole household counts.
         """
+        return self.pull_index(on).lists()
+
+    def pull_index(self, on: dt.date, previous: PullIndex | None = None) -> PullIndex:
+        """The lists of :meth:`pull_lists` held as columns (:class:`~mt_access.pull_index.
+        PullIndex`): one run of the engine, each GP's list made when asked for. The index
+        says the data version it was made at; :meth:`choose` takes it (made before its
+        transaction) and checks a pick against it while the data has not changed.
+        ``previous``: an index made earlier, whose pseudonyms are taken again (the
+        ``mt_access_pseudonym`` hook gives a request the same pseudonym every time) instead
+        of being asked of the hook."""
+        version = self.store.data_version()
         self._sync()
-        return self._pull_state(on).lists
-
-    def _pull_state(self, on: dt.date) -> PullState:
-        requests, _ = self.to_route(on)
-        result = self._match(on, requests)
-        if not result.pull_lists:
-            return PullState((), {})
+        assert self._ledger is not None
+        position = len(self._ledger.entries)
+        exact = per_request_exact(self.policy)
+        if not self.pull_levels():
+            return PullIndex(on, version, position, (), {}, {}, {}, exact)
+        requests, _, sizes = self._to_route(on)
         ids = [r.id for r in requests]
-        names = Hooks.of(self.policy, self.plugin_manager).pseudonyms(ids, self.policy)
-        reverse: dict[str, str] = {}
-        for name, rid in zip(names, ids, strict=True):
-            # two requests with one pseudonym (a plugin's hook): neither can be picked
-            reverse[name] = "" if name in reverse else rid
-        wanted = set(ids)
-        searching = (RequestState.WAITING, RequestState.PROPOSED)
-        sizes = {s.id: s.persons for s in self.store.summaries(searching) if s.id in wanted}
-
-        def whole(entry: PullEntry) -> PullEntry:
-            rid = reverse.get(entry.pseudonym, "")
-            return attrs.evolve(entry, household=sizes.get(rid, entry.persons))
-
-        lists = tuple(
-            attrs.evolve(x, entries=tuple(whole(e) for e in x.entries))
-            for x in _merged(result.pull_lists)
+        parts = self._pull_parts(on, requests)
+        if not parts:
+            return PullIndex(on, version, position, (), {}, {}, {}, exact)
+        known = previous.pseudonyms if previous is not None else {}
+        missing = [rid for rid in ids if rid not in known]
+        hooks = Hooks.of(self.policy, self.plugin_manager)
+        asked = dict(zip(missing, hooks.pseudonyms(missing, self.policy), strict=True))
+        names = [known.get(rid) or asked[rid] for rid in ids]
+        return PullIndex(
+            on,
+            version,
+            position,
+            parts,
+            reverse_pseudonyms(ids, names),
+            dict(zip(ids, names, strict=True)),
+            sizes,
+            exact,
         )
-        return PullState(lists, reverse)
+
+    def _pull_parts(self, on: dt.date, requests: list[Request]) -> tuple[PullPart, ...]:
+        """The ``pull`` router's tasks of a run of ``requests`` on ``on`` (nothing listed)."""
+        assert self._ledger is not None
+        assert self._physicians is not None
+        if not requests or not self.pull_levels():
+            return ()
+        if self._distances is None:
+            from mt_access.geo.communes import bundled_reference
+
+            self._distances = DistanceCache(self.policy.reference or bundled_reference())
+        tasks: list[RoutingTask] = []
+        match(
+            requests,
+            self._physicians.values(),
+            capturing_policy(self.policy, tasks),
+            self._ledger,
+            on,
+            distances=self._distances,
+            plugin_manager=self.plugin_manager,
+            resource_contacts=self.resource_contacts([r.id for r in requests]),
+            explain="none",
+        )
+        return tuple(PullPart(t) for t in tasks if t.items)
+
+    def _routed_one(self, request_id: str, on: dt.date) -> Request | None:
+        """The request as :meth:`to_route` would route it on ``on`` (its persons still
+        waiting), or ``None`` when a run would not route it."""
+        file = self.store.get_file(request_id)
+        if file is None or file.state not in (RequestState.WAITING, RequestState.PROPOSED):
+            return None
+        numbers = file.waiting_persons
+        partial = file.persons > 1 and len(numbers) < file.persons
+        if (partial and not numbers) or (not partial and file.state is not RequestState.WAITING):
+            return None
+        if file.last_date > on:
+            return None
+        request = self.request(request_id)
+        if partial:
+            holding: set[str] = set(file.proposed_to) | set(file.physicians_found.values())
+            holding.update(request.declined_by)
+            request = attrs.evolve(  # attrs' evolve types a converter field loosely
+                request,
+                household=request.household.subset(numbers),
+                declined_by=holding,  # type: ignore[arg-type]
+            )
+        return request
+
+    def _entry_now(self, physician_id: str, request_id: str, on: dt.date) -> PullEntry | None:
+        """The request's entry on the GP's list as it stands now, from a run of that request
+        alone: exact when :func:`~mt_access.pull_index.per_request_exact` (no cut list, no
+        level above placing patients)."""
+        request = self._routed_one(request_id, on)
+        if request is None:
+            return None
+        parts = self._pull_parts(on, [request])
+        name = Hooks.of(self.policy, self.plugin_manager).pseudonym(request_id, self.policy)
+        file = self.store.get_file(request_id)
+        assert file is not None
+        index = PullIndex(
+            on,
+            "",
+            0,
+            parts,
+            {name: request_id},
+            {request_id: name},
+            {request_id: file.persons},
+        )
+        return index.entry(physician_id, name)
 
     def pending_picks(self, physician_id: str) -> tuple[str, ...]:
         """The requests the GP picked from their list and has not answered yet (proposals
         recorded by :meth:`choose` still pending), by id."""
-        summaries = self.store.summaries([RequestState.PROPOSED])
-        ids = [s.id for s in summaries if physician_id in s.proposed_to]
+        # the GP's own requests (the store's index by GP), not every proposed request
+        files = self.store.get_files(self.store.physician_requests(physician_id))
         picked = []
-        for rid, file in sorted(self.store.get_files(ids).items()):
+        for rid, file in sorted(files.items()):
+            if file.state is not RequestState.PROPOSED or physician_id not in file.proposed_to:
+                continue
             last = next(
                 t
                 for t in reversed(file.history)
@@ -138,6 +214,7 @@ class PullPicks(MatchRuns):
         comment: str = "",
         *,
         persons: Iterable[int] | None = None,
+        index: PullIndex | None = None,
     ) -> RequestFile:
         """A GP picked the request ``pseudonym`` from their list: propose it to them (event
         ``propose`` by the GP), holding the place in their month of ``on`` in the ledger.
@@ -147,6 +224,14 @@ class PullPicks(MatchRuns):
         refused. ``persons``: those of a household the GP takes (every person on the list by
         default). The GP's answer is then recorded with :meth:`answer`.
 
+        ``index``: the lists (:meth:`pull_index`) made before the write transaction (made
+        here, before it, when not given or of another day). The pseudonym is looked up in
+        it; inside the transaction, the entry is taken from it when the data has not changed
+        since it was made, else from a run of the picked request alone when the policy allows
+        it (:func:`~mt_access.pull_index.per_request_exact`), else from the lists made again
+        (a whole run, as before). A request added after the index was made cannot be picked
+        with it.
+
         Raises:
             RegisterOperationError: unknown GP; the policy has no shared lists; a GP not
                 active and accepting on ``on``, with no place left, or already holding the
@@ -154,6 +239,9 @@ class PullPicks(MatchRuns):
                 (unknown, or no longer waiting); more persons than the GP's places left.
                 Nothing is recorded.
         """
+        if index is None or index.on != on:
+            self.physician(physician_id)  # an unknown GP refused before the lists are made
+            index = self.pull_index(on)
         with self._operation():
             physician = self.physician(physician_id)
             if not self.pull_levels():
@@ -174,12 +262,16 @@ class PullPicks(MatchRuns):
                     f"le médecin {physician_id} n'a plus de place en {month.label} : rien n'a "
                     "été enregistré (enregistrez d'abord une nouvelle capacité)"
                 )
-            state = self._pull_state(on)
-            own = state.list_of(physician_id)
+            rid = index.requests.get(pseudonym, "")
             entry = None
-            if own is not None:
-                entry = next((e for e in own.entries if e.pseudonym == pseudonym), None)
-            rid = state.requests.get(pseudonym, "")
+            if rid and self.store.data_version() == index.version:
+                entry = index.entry(physician_id, pseudonym)
+            elif rid and index.exact:
+                entry = self._entry_now(physician_id, rid, on)
+            elif rid:  # the lists as they stand: a whole run, inside the transaction
+                index = self.pull_index(on)
+                rid = index.requests.get(pseudonym, "")
+                entry = index.entry(physician_id, pseudonym) if rid else None
             if entry is None or not rid:
                 raise RegisterOperationError(
                     f"{pseudonym} : cette demande ne figure plus sur la liste de ce médecin "
@@ -225,18 +317,3 @@ class PullPicks(MatchRuns):
             self.store.append_ledger([held])
             self.store.save_file(new, len(new.history) - len(file.history))
             return new
-
-
-def _merged(lists: tuple[PullList, ...]) -> list[PullList]:
-    """One list per GP: levels routed by different ``pull`` rules give a GP one list per rule
-    (in the run's order, highest level first), joined here; the places left are those the GP
-    had for the first of them."""
-    out: list[PullList] = []
-    for x in lists:
-        if out and out[-1].physician_id == x.physician_id:
-            last = out[-1]
-            places = last.places_left if last.places_left is not None else x.places_left
-            out[-1] = PullList(x.physician_id, last.entries + x.entries, places)
-        else:
-            out.append(x)
-    return out

@@ -30,7 +30,7 @@ from mt_access.result import (
 )
 from mt_access.routing import RoutableItem, RouterOutput, RoutingTask, quota_placements
 
-__all__ = ["BUILTIN_ROUTERS", "Slot", "age_band", "level_labels"]
+__all__ = ["BUILTIN_ROUTERS", "Slot", "age_band", "level_labels", "pull_entry"]
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -437,7 +437,6 @@ def route_pull(task: RoutingTask) -> RouterOutput:
     waiting: list[Waiting] = []
     hooks = Hooks(task.plugin_manager)
     labels = level_labels(task.policy)
-    reference = task.distances.reference
     for item in task.items:
         cell = task.cells[item.cell]
         listed = False
@@ -447,23 +446,7 @@ def route_pull(task: RoutingTask) -> RouterOutput:
             if task.remaining[j] <= 0:
                 continue
             if base is None:
-                level = item.classification.level
-                commune = request.commune
-                base = PullEntry(
-                    pseudonym=hooks.pseudonym(request.id, task.policy),
-                    level=level,
-                    rank=item.classification.rank,
-                    waiting_days=(task.on - request.received).days,
-                    commune=commune,
-                    age_band=age_band(request.age(task.on)),
-                    persons=request.persons,
-                    home_visits=request.home_visits.label,
-                    distance_km=0.0,
-                    level_label=labels.get(level, level),
-                    commune_name=reference.get(commune).name if commune in reference else commune,
-                    urgent=request.urgent,
-                    extra=shareable_answers(request, task.policy),
-                )
+                base = pull_entry(task, item, hooks.pseudonym(request.id, task.policy), labels)
             by_physician[j].append((item.position, attrs.evolve(base, distance_km=round(d, 1))))
             listed = True
         if listed:
@@ -479,6 +462,32 @@ def route_pull(task: RoutingTask) -> RouterOutput:
             entries = entries[:size]
         lists.append(PullList(task.physicians[j].id, tuple(entries), task.remaining[j]))
     return _sorted_output([], waiting=waiting, pull_lists=lists)
+
+
+def pull_entry(
+    task: RoutingTask, item: RoutableItem, pseudonym: str, labels: dict[str, str]
+) -> PullEntry:
+    """The line of a pull list for ``item`` (``distance_km`` 0: each GP's list sets its own),
+    ``labels`` from :func:`level_labels`; shared with :mod:`mt_access.pull_index`."""
+    request = item.request
+    level = item.classification.level
+    commune = request.commune
+    reference = task.distances.reference
+    return PullEntry(
+        pseudonym=pseudonym,
+        level=level,
+        rank=item.classification.rank,
+        waiting_days=(task.on - request.received).days,
+        commune=commune,
+        age_band=age_band(request.age(task.on)),
+        persons=request.persons,
+        home_visits=request.home_visits.label,
+        distance_km=0.0,
+        level_label=labels.get(level, level),
+        commune_name=reference.get(commune).name if commune in reference else commune,
+        urgent=request.urgent,
+        extra=shareable_answers(request, task.policy),
+    )
 
 
 def level_labels(policy: Policy) -> dict[str, str]:

@@ -14,9 +14,11 @@ every audit line of these pages is written by ``gp:<id>``.
   :data:`ACCEPTED_SHOWN_DAYS` days) shows the identity and contact needed to call them
   (:meth:`~mt_access.register.Register.accepted_referral`). Each display of an identity is
   audited (``identite.afficher``).
-* In pull mode, their pseudonymised list (:meth:`~mt_access.register.Register.pull_lists`)
-  with a « choisir » button per entry (:meth:`~mt_access.register.Register.choose`, the
-  policy's ``pick_limit``), and their places left.
+* In pull mode, their pseudonymised list (:meth:`~mt_access.register.Register.pull_lists`,
+  kept by the process: :mod:`mt_access.web.portal_pull`; its first
+  :data:`~mt_access.web.portal_pull.SHOWN` entries) with a « choisir » button per entry
+  (:meth:`~mt_access.register.Register.choose`, the policy's ``pick_limit``), and their
+  places left.
 * An expired, revoked or forged link gets a plain French page (410 or 403) and an audit line
   (without the token); past :data:`BAD_LINK_LIMIT` bad links from one address in
   :data:`BAD_LINK_WINDOW`, further ones get 429 and are no longer written.
@@ -54,12 +56,12 @@ from mt_access.errors import IllegalTransitionError, LinkRefused, MtAccessError
 from mt_access.lifecycle import Actor, Event, RequestFile
 from mt_access.pull_lists import list_columns, list_rows
 from mt_access.register import Register
-from mt_access.result import PullList
 from mt_access.web import context
 from mt_access.web.auth import audit
 from mt_access.web.forms import choices
 from mt_access.web.gp_places import gp_places
 from mt_access.web.portal_links import LinkClaim, RefusalReason, read_token
+from mt_access.web.portal_pull import gp_list, kept_index
 from mt_access.web.request_common import request_step
 
 __all__ = [
@@ -308,30 +310,28 @@ def _safe(
     return found
 
 
-def _pull(register: Register, physician_id: str, on: dt.date) -> dict[str, Any] | None:
+def _pull(
+    register: Register, physician_id: str, on: dt.date, places_left: int
+) -> dict[str, Any] | None:
     levels = register.pull_levels()
     if not levels:
         return None
-    own = next((x for x in _pull_lists(register, on) if x.physician_id == physician_id), None)
+    # the lists kept by the process, without what was placed since (web/portal_pull.py)
+    own, total = gp_list(register, physician_id, on, places_left)
     limits = [register.pick_limit(level) for level in levels]
     limit = min((n for n in limits if n), default=0)
     if own is None:
-        return {"columns": (), "rows": [], "limit": limit}
+        return {"columns": (), "rows": [], "limit": limit, "total": 0, "total_label": "0"}
     # one plain form per entry (the session's CSRF token and the pseudonym), validated by
     # PortalPickForm: a WTForms object per entry would cost seconds on a long list
-    return {"columns": list_columns(own), "rows": list_rows(own), "limit": limit}
-
-
-def _pull_lists(register: Register, on: dt.date) -> tuple[PullList, ...]:
-    """The register's shared lists on ``on``, computed once per data version by the process
-    (:func:`~mt_access.web.context.by_data`: a match of every waiting request, seconds on a
-    large register) for every GP's page: a pick, an answer, a new request by any process or
-    connection changes the version and the next page computes them again. A pick is checked
-    by :meth:`~mt_access.register.Register.choose` against the lists as they stand then."""
-    lists: tuple[PullList, ...] = context.by_data(
-        f"portail.listes:{on.isoformat()}", lambda: register.pull_lists(on)
-    )
-    return lists
+    total = max(total, len(own.entries))
+    return {
+        "columns": list_columns(own),
+        "rows": list_rows(own),
+        "limit": limit,
+        "total": total,
+        "total_label": f"{total:,}".replace(",", "\u202f"),  # 27 118
+    }
 
 
 def _render(claim: LinkClaim, token: str, status: int = 200) -> ResponseReturnValue:
@@ -345,8 +345,8 @@ def _render(claim: LinkClaim, token: str, status: int = 200) -> ResponseReturnVa
     files = _gp_files(register, gp)
     proposals = _proposals(register, gp, on, files)
     accepted = _accepted(register, gp, on, files)
-    pull = _pull(register, gp, on)
     places = gp_places(register, physician, on)
+    pull = _pull(register, gp, on, places.left)
     shows_identity = bool(IDENTITY_FIELDS & set(register.policy.referral_fields))
     with store.transaction():
         audit("portail.afficher", gp)
@@ -469,8 +469,12 @@ def gp_pick(token: str) -> ResponseReturnValue:
     pseudonym = str(form.pseudonyme.data)
     store = register.store
     try:
+        today = context.today()
+        # the kept lists (made before the write transaction): choose checks the pick
+        # against the register as it is
+        index = kept_index(register, today, refresh=False)
         with store.transaction():
-            file = register.choose(gp, pseudonym, context.today())
+            file = register.choose(gp, pseudonym, today, index=index)
             audit("portail.choisir", file.id, f"pseudonyme {pseudonym}")
     except MtAccessError as exc:
         flash(_message(exc), "erreur")
