@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--coordinateurs", type=int, default=5)
     parser.add_argument("--portail", type=int, default=50, help="GPs through their links (50)")
     parser.add_argument("--propositions", type=int, default=12, help="per GP at start (12)")
-    parser.add_argument("--threads", type=int, default=8, help="waitress threads (8)")
+    parser.add_argument("--threads", type=int, default=4, help="waitress threads (4, as serve)")
     parser.add_argument("--pause-coordinateur", type=float, default=1.0, help="mean s (1)")
     parser.add_argument("--pause-medecin", type=float, default=3.0, help="mean s (3)")
     parser.add_argument("--contact-toutes", type=float, default=5.0, help="s (5)")

@@ -116,6 +116,7 @@ def test_serve_listens_on_localhost_by_default(
     assert code == 0
     assert calls[0]["host"] == "127.0.0.1"
     assert calls[0]["port"] == 8000
+    assert calls[0]["threads"] == 4  # fewer threads than 8: see SERVE_THREADS
     assert "http://127.0.0.1:8000/" in out
     assert "aucun compte" in err
     assert "s" * 40 not in out + err
@@ -134,6 +135,21 @@ def test_serve_warns_when_listening_elsewhere(
     assert calls[0]["port"] == 8123
     assert "d'autres machines du réseau peuvent l'atteindre" in err
     assert "aucun compte" not in err
+
+
+def test_serve_threads_option(register: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr("waitress.serve", lambda app, **kw: calls.append(kw))
+    monkeypatch.setenv("MT_ACCESS_WEB_SECRET", "s" * 40)
+    assert run("serve", "--fils", "2")[0] == 0
+    assert calls[0]["threads"] == 2
+    code, _, err = run("serve", "--fils", "0")
+    assert code == 1
+    assert "--fils : 0 refusé ; entier entre 1 et 64" in err
+    code, _, err = run("serve", "--fils", "deux")
+    assert code == 2
+    assert "nombre entier attendu" in err
+    assert len(calls) == 1
 
 
 def test_serve_without_a_register_says_so(tmp_path: Path) -> None:

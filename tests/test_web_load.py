@@ -45,7 +45,7 @@ def test_five_coordinators_and_fifty_gps_at_once_lose_and_double_nothing(
     with SQLiteStore(path, create=False) as store:
         before = store.integrity_check()
     transitions_before = load.transition_count(path)
-    server, base = load.start_server(path, on, threads=8)
+    server, base = load.start_server(path, on, threads=4)
     try:
         work = load.workload(
             path,

@@ -13,6 +13,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+from mt_access.bounds import Bound
 from mt_access.cli.common import (
     EXIT_INVALID_INPUT,
     EXIT_OK,
@@ -20,6 +21,7 @@ from mt_access.cli.common import (
     CommandError,
     Console,
     add_register,
+    bounded_int,
     register_location,
     register_shown,
     table,
@@ -36,6 +38,17 @@ PASSWORD_ENV = "MT_ACCESS_MOT_DE_PASSE"
 (scripts, tests) instead of asking for it twice."""
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+SERVE_THREADS = 4
+"""waitress threads of ``serve`` by default. The pages share one interpreter (its lock): with
+8 threads, 20 pages each needing 20 ms of processor time are served side by side, each in
+turns of 5 ms, so all of them end late; with 4, the others wait in waitress' queue and each
+page, once started, ends sooner. The load benchmark (5 coordinators and 50 GPs on 100,000
+requests) gave a p95 of 212 ms against 313 ms on a quiet machine, and 516/456 ms against
+606/704 ms under load (docs/benchmarks.md, web load)."""
+
+_THREADS = Bound(1, 64, integer=True)
+_threads = bounded_int("--fils", _THREADS)
 
 
 def _missing_extra(what: str) -> CommandError:
@@ -155,7 +168,7 @@ def cmd_serve(args: argparse.Namespace, console: Console) -> int:
     console.out.flush()
     dashboard_figures.warm_up(app)  # the month's indicators, in their worker process
     try:
-        waitress.serve(app, host=args.hote, port=args.port, threads=8, ident="mt-access")
+        waitress.serve(app, host=args.hote, port=args.port, threads=args.fils, ident="mt-access")
     finally:
         dashboard_figures.shut_down(app)
     return EXIT_OK
@@ -216,5 +229,13 @@ def add_commands(sub: Any) -> None:
     )
     serve.add_argument(
         "--port", type=whole_int, default=8000, metavar="PORT", help="port d'écoute (8000)"
+    )
+    serve.add_argument(
+        "--fils",
+        type=_threads,
+        default=SERVE_THREADS,
+        metavar="N",
+        help=f"fils d'exécution qui servent les pages en même temps ({SERVE_THREADS}) ; les "
+        "suivantes attendent leur tour",
     )
     serve.set_defaults(func=in_french(cmd_serve))
