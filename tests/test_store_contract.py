@@ -434,6 +434,45 @@ def test_physicians_version_moves_at_a_gp_write_of_another_connection_only(
     assert store.physicians_version() == moved
 
 
+def test_a_transaction_that_does_not_wait_for_the_disk(store: Store) -> None:
+    """``durable=False`` (the audit lines of a display): committed like any other, and a
+    durable transaction cannot hide in one."""
+    version = store.version
+    with store.transaction(durable=False):
+        store.put_physician(doc("MG1"))
+        with store.transaction(durable=False):
+            store.put_physician(doc("MG2"))
+    assert store.version == version + 1
+    assert [p.id for p in store.physicians()] == ["MG1", "MG2"]
+
+    def nested_durable() -> None:
+        with store.transaction():
+            store.put_physician(doc("MG4"))
+
+    with store.transaction(durable=False):
+        store.put_physician(doc("MG3"))
+        with pytest.raises(StoreError, match="transaction durable demandée"):
+            nested_durable()
+    assert [p.id for p in store.physicians()] == ["MG1", "MG2", "MG3"]
+    with store.transaction():  # a non-durable part of a durable one is durable
+        with store.transaction(durable=False):
+            store.put_physician(doc("MG5"))
+        store.put_physician(doc("MG6"))
+    assert [p.id for p in store.physicians()][-2:] == ["MG5", "MG6"]
+
+    def lazy_raises() -> None:
+        with store.transaction(durable=False):
+            store.put_physician(doc("MG7"))
+            raise Boom
+
+    with pytest.raises(Boom):
+        lazy_raises()
+    with store.transaction(), store.transaction():  # an ordinary one again
+        store.put_physician(doc("MG8"))
+    assert "MG7" not in [p.id for p in store.physicians()]
+    assert [p.id for p in store.physicians()][-1] == "MG8"
+
+
 def test_physicians_version_counts_the_open_transactions_own_gp_write(store: Store) -> None:
     """As the data version: read before the commit, it is the one the commit leaves."""
     populate(store)

@@ -86,6 +86,36 @@ def test_a_new_register(path: Path) -> None:
     conn.close()
 
 
+def test_a_non_durable_transaction_alone_skips_the_sync(path: Path) -> None:
+    """``synchronous = NORMAL`` for the non-durable transaction only; FULL before and after,
+    also after one that raised."""
+    with SQLiteStore(path, create=True) as store:
+        conn = store._conn
+        assert conn is not None
+
+        def level() -> int:
+            return int(conn.execute("PRAGMA synchronous").fetchone()[0])
+
+        assert level() == 2  # FULL
+        with store.transaction(durable=False):
+            assert level() == 1  # NORMAL
+            store.put_physician(doc("MG1"))
+        assert level() == 2
+
+        def fails() -> None:
+            with store.transaction(durable=False):
+                store.put_physician(doc("MG2"))
+                raise ZeroDivisionError
+
+        with pytest.raises(ZeroDivisionError):
+            fails()
+        assert level() == 2
+        with store.transaction():
+            assert level() == 2
+            store.put_physician(doc("MG3"))
+        assert [p.id for p in store.physicians()] == ["MG1", "MG3"]
+
+
 def test_data_survives_reopening(path: Path) -> None:
     store = SQLiteStore(path)
     fill(store)

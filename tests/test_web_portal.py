@@ -19,6 +19,8 @@ pytest.importorskip("flask")
 pytest.importorskip("flask_wtf")
 pytest.importorskip("itsdangerous")
 
+from contextlib import AbstractContextManager
+
 from flask.testing import FlaskClient
 
 from factories import MOIRANS, VOIRON
@@ -106,6 +108,38 @@ def test_the_page_shows_the_gps_own_proposals_and_no_coordinator_session() -> No
     assert ("gp:MG1", "portail.afficher", "MG1", "") in lines
     assert ("gp:MG1", "identite.afficher", mine, "portail : dossier qualifié") in lines
     assert not [line for line in lines if line[2] == theirs]
+
+
+def test_the_pages_audit_lines_do_not_wait_for_the_disk_its_answers_do(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A display's audit lines commit with ``durable=False`` (docs/web.md « Sous charge »);
+    an answer and its line are an ordinary, durable transaction."""
+    register = gp_register(POLICY)
+    mine = proposed(register, "A", "MG1")
+    store = register.store
+    app = app_over(store, POLICY)
+    url = link(store, "MG1")
+    real = store.transaction
+    calls: list[bool] = []
+
+    def recording(*, durable: bool = True) -> AbstractContextManager[None]:
+        calls.append(durable)
+        return real(durable=durable)
+
+    monkeypatch.setattr(store, "transaction", recording)
+    with app.test_client() as gp:
+        assert gp.get(url).status_code == 200
+        assert calls
+        assert not any(calls)  # the page's lines, nested or not
+        step = _step(store, mine)
+        data = {"csrf_token": page_csrf(gp, url), "demande": mine, "etape": str(step),
+                "reponse": "accepte", "motif": ""}  # fmt: skip
+        calls.clear()
+        assert gp.post(f"{url}/reponse", data=data).status_code == 303
+    assert calls
+    assert all(calls)  # the answer and its line wait for the disk
+    assert ("gp:MG1", "portail.repondre", mine, "accepte") in _audit(store)
 
 
 def _coordinator_urls(app: object) -> list[tuple[str, str]]:

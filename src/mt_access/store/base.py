@@ -53,6 +53,7 @@ from mt_access.lifecycle import RequestFile, RequestState, Transition
 from mt_access.model import KnownPerson, PatientIdentity, Physician, Request
 
 __all__ = [
+    "NESTED_DURABLE",
     "ROLES",
     "AuditRecord",
     "KnownPerson",
@@ -66,6 +67,13 @@ __all__ = [
     "ledger_position",
     "version_number",
 ]
+
+NESTED_DURABLE = (
+    "transaction durable demandée dans une transaction qui n'attend pas le disque : "
+    "rien n'a été enregistré"
+)
+"""The message of :meth:`Store.transaction` when a durable transaction is nested in a
+non-durable one (a program error)."""
 
 ROLES: tuple[str, ...] = ("admin", "coordinateur", "lecture")
 """The roles of a web application account, from the most to the least rights: ``admin``
@@ -260,9 +268,17 @@ class Store(Protocol):
 
     # -- transactions
 
-    def transaction(self) -> AbstractContextManager[None]:
+    def transaction(self, *, durable: bool = True) -> AbstractContextManager[None]:
         """A context in which writes are allowed, committed together at its end, or not at
-        all if it raises. Nested calls join the outermost transaction."""
+        all if it raises. Nested calls join the outermost transaction.
+
+        ``durable=False`` is for writes whose loss costs little, such as the audit lines
+        saying a page was displayed: the commit does not wait for the disk (SQLite's
+        ``synchronous = NORMAL``, PostgreSQL's ``synchronous_commit = off``). A crash of the
+        process loses nothing; a power cut or a crash of the machine may lose the last such
+        transactions, whole, never half of one, and never anything a later durable commit
+        followed. A durable transaction cannot be nested in a non-durable one
+        (:class:`~mt_access.errors.StoreError`): its writes would not wait for the disk."""
         ...
 
     @property

@@ -17,6 +17,7 @@ from mt_access.ledger import LedgerEntry
 from mt_access.lifecycle import RequestFile, RequestState, Transition
 from mt_access.model import PatientIdentity, Physician, Request
 from mt_access.store.base import (
+    NESTED_DURABLE,
     AuditRecord,
     KnownPerson,
     RequestSummary,
@@ -98,15 +99,19 @@ class MemoryStore:
         self._gps_version = 0
         self._gps_changed = False
         self._closed = False
+        self._durable = True
 
     # -- transactions
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self, *, durable: bool = True) -> Iterator[None]:
         self._check_open()
         if self._work is not None:
+            if durable and not self._durable:
+                raise StoreError(NESTED_DURABLE)
             yield
             return
+        self._durable = durable  # nothing to wait for in memory: the rule is checked only
         self._work = self._data.copy()
         self._data_changed = self._gps_changed = False
         try:

@@ -15,6 +15,7 @@ from psycopg.pq import TransactionStatus
 from mt_access.lifecycle import Transition
 from mt_access.store import codec
 from mt_access.store.base import (
+    NESTED_DURABLE,
     StoreError,
     version_number,
 )
@@ -70,6 +71,7 @@ class PostgresConnection(SQLStoreBase):
         self._readonly = readonly
         self._timeout = timeout
         self._depth = 0
+        self._durable = True
         self._erased = False
         self._conn: Connection | None = None
         # the physicians decoded at the last whole read, by their row (see physicians())
@@ -378,7 +380,7 @@ class PostgresConnection(SQLStoreBase):
         return done[1:-1]
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self, *, durable: bool = True) -> Iterator[None]:
         """Writes inside are committed together at the end, or rolled back if the block
         raises. Nested calls join the outermost transaction.
 
@@ -390,12 +392,15 @@ class PostgresConnection(SQLStoreBase):
         if self._readonly:
             raise self._fail("registre ouvert en lecture seule : aucune écriture possible")
         if self._depth:
+            if durable and not self._durable:
+                raise self._fail(NESTED_DURABLE)
             self._depth += 1
             try:
                 yield
             finally:
                 self._depth -= 1
             return
+        self._durable = durable
         with self._guard("début de transaction"):
             if conn.info.transaction_status != TransactionStatus.IDLE:
                 conn.execute("ROLLBACK")  # a read snapshot left open by an interrupted read
@@ -427,9 +432,12 @@ class PostgresConnection(SQLStoreBase):
                     raise self._fail(
                         "transaction interrompue par une erreur : rien n'a été enregistré"
                     )
+                # SET LOCAL: this transaction's commit alone does not wait for the disk
+                lazy = [] if durable else [("SET LOCAL synchronous_commit = off", None, False)]
                 self._pipelined(
                     conn,
-                    [("UPDATE mt_access.registers SET commits = commits + 1 WHERE cpts = %s",
+                    [*lazy,
+                     ("UPDATE mt_access.registers SET commits = commits + 1 WHERE cpts = %s",
                       (self._cpts,), False),
                      ("COMMIT", None, False)],
                 )  # fmt: skip
@@ -438,6 +446,7 @@ class PostgresConnection(SQLStoreBase):
             raise
         finally:
             self._depth = 0
+            self._durable = True
         if self._erased:
             self._erased = False
             self._forget_erased(conn)

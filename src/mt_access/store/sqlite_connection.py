@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Self
 
 from mt_access.store.base import (
+    NESTED_DURABLE,
     StoreError,
 )
 from mt_access.store.migrations import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
@@ -71,6 +72,7 @@ class SQLiteConnection(SQLStoreBase):
         self._readonly = readonly
         self._timeout = timeout
         self._depth = 0
+        self._durable = True
         self._erased = False
         self._gps_changed = False
         self._data_changed = False
@@ -260,7 +262,7 @@ class SQLiteConnection(SQLStoreBase):
         conn.execute("RELEASE op")
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self, *, durable: bool = True) -> Iterator[None]:
         """Writes inside are committed together at the end (``BEGIN IMMEDIATE`` ...
         ``COMMIT``), or rolled back if the block raises. Nested calls join the outermost
         transaction.
@@ -273,6 +275,8 @@ class SQLiteConnection(SQLStoreBase):
         if self._readonly:
             raise self._fail("registre ouvert en lecture seule : aucune écriture possible")
         if self._depth:
+            if durable and not self._durable:
+                raise self._fail(NESTED_DURABLE)
             self._depth += 1
             try:
                 yield
@@ -286,16 +290,27 @@ class SQLiteConnection(SQLStoreBase):
                 "réessayez"
             )
         try:
-            yield from self._write_transaction(conn, started)
+            yield from self._write_transaction(conn, started, durable)
         finally:
+            if not self._durable:
+                with suppress(sqlite3.Error):  # else the next durable transaction sets it
+                    conn.execute("PRAGMA synchronous = FULL")
+                    self._durable = True
             self._writing.release()
 
-    def _write_transaction(self, conn: sqlite3.Connection, started: float) -> Iterator[None]:
+    def _write_transaction(
+        self, conn: sqlite3.Connection, started: float, durable: bool
+    ) -> Iterator[None]:
         """The body of :meth:`transaction`, once this process's writer lock is held: the
-        busy handler waits what is left of ``timeout`` for other processes."""
+        busy handler waits what is left of ``timeout`` for other processes. A non-durable
+        transaction commits with ``synchronous = NORMAL`` (the write-ahead log is not synced
+        at its commit; SQLite allows the change only between transactions)."""
         with self._guard("début de transaction"):
             if conn.in_transaction:  # a read snapshot left open by an interrupted read
                 conn.execute("ROLLBACK")
+            if durable != self._durable:  # as the last change of it left it, if it failed
+                conn.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
+                self._durable = durable
             left = max(0.0, self._timeout - (time.monotonic() - started))
             conn.execute(f"PRAGMA busy_timeout = {int(left * 1000)}")
             try:

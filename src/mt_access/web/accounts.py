@@ -100,12 +100,14 @@ def write_audit(
     detail: str = "",
     *,
     at: dt.datetime | None = None,
+    durable: bool = True,
 ) -> AuditRecord:
     """Append a line to the audit trail, in its own transaction or the caller's (a write and
     its audit line are then recorded together or not at all). ``detail`` holds no personal
-    data."""
+    data. ``durable=False`` for a line that says what was displayed, in its own transaction:
+    its commit does not wait for the disk (see :meth:`Store.transaction`)."""
     record = AuditRecord(at or utc_now(), actor, action, subject, detail[:200])
-    with store.transaction():
+    with store.transaction(durable=durable):
         return store.add_audit(record)
 
 

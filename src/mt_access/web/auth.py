@@ -26,6 +26,7 @@ from mt_access.web.accounts import authenticate, write_audit
 from mt_access.web.forms import FrenchForm
 
 __all__ = [
+    "DISPLAYED",
     "ROLE_LABELS",
     "ROLE_RANK",
     "LoginForm",
@@ -80,11 +81,27 @@ def has_role(role: str) -> bool:
     return user is not None and ROLE_RANK[user.role] >= ROLE_RANK[role]
 
 
-def audit(action: str, subject: str | None = None, detail: str = "") -> AuditRecord:
+DISPLAYED = False
+"""``durable=`` of the audit lines that say what a page displayed (``identite.afficher``,
+``portail.afficher``, a letter, a row of an import, a search's results): their commit does
+not wait for the disk, unlike every write of the register and its own line. A GP's portal
+page writes one such transaction at each display: with the disk synced at each (4 to 20 ms
+under load), the writers' queue made a large part of the load test's slowest pages. A power
+cut may lose the last of these lines (never half of one, never a write's own line); a crash
+of the server process loses none."""
+
+
+def audit(
+    action: str, subject: str | None = None, detail: str = "", *, durable: bool = True
+) -> AuditRecord:
     """Write a line to the audit trail for the current actor, now (joining the transaction in
     progress, if any: wrap a register operation and its line in ``store().transaction()`` to
-    record both or neither). ``detail`` holds no personal data."""
-    return write_audit(context.store(), actor(), action, subject, detail, at=context.now())
+    record both or neither). ``detail`` holds no personal data. ``durable=False`` for what
+    was displayed (:data:`DISPLAYED`): the commit of its own transaction does not wait for
+    the disk."""
+    return write_audit(
+        context.store(), actor(), action, subject, detail, at=context.now(), durable=durable
+    )
 
 
 def requires(role: str) -> Callable[[Callable[P, R]], Callable[P, R | ResponseReturnValue]]:

@@ -32,7 +32,7 @@ from mt_access.gp_file import GP_COLUMNS, GPImportResult
 from mt_access.gp_file_cells import BY_FIELD
 from mt_access.intake.tabular import Row, Table
 from mt_access.web import context
-from mt_access.web.auth import audit, requires
+from mt_access.web.auth import DISPLAYED, audit, requires
 from mt_access.web.forms import FrenchForm
 from mt_access.web.gp_import_batch import (
     Batch,
@@ -154,7 +154,7 @@ def correct(number: int) -> ResponseReturnValue:
     form = RowForm(formdata=None) if request.method == "GET" else RowForm()
     status = 200
     if request.method == "GET":
-        audit("medecin.importer.ligne.afficher", None, f"ligne {number}")
+        audit("medecin.importer.ligne.afficher", None, f"ligne {number}", durable=DISPLAYED)
     else:
         if not form.validate():
             abort(400)

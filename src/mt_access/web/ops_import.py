@@ -55,7 +55,7 @@ from mt_access.intake.records import IntakeResult
 from mt_access.intake.tabular import Row, Table, read_table
 from mt_access.register import Register
 from mt_access.web import context
-from mt_access.web.auth import audit, current_user, requires
+from mt_access.web.auth import DISPLAYED, audit, current_user, requires
 from mt_access.web.forms import choices
 from mt_access.web.ops_support import (
     ChoiceField,
@@ -601,7 +601,7 @@ def correct(number: int) -> ResponseReturnValue:
                         general.append(str(problem))
         status = 400
     else:
-        audit("import.ligne.afficher", None, f"ligne {number}")
+        audit("import.ligne.afficher", None, f"ligne {number}", durable=DISPLAYED)
     return render_template(
         "ops/import_row.html",
         batch=batch,

@@ -44,7 +44,7 @@ from mt_access.register import MatchRun, Register
 from mt_access.result import AttachedResource, MatchResult, Orientation, OrientedPhysician
 from mt_access.store.base import RunRecord
 from mt_access.web import context
-from mt_access.web.auth import audit, has_role, requires
+from mt_access.web.auth import DISPLAYED, audit, has_role, requires
 from mt_access.web.ops_support import forget_cached, letter_body, letter_download
 
 __all__ = [
@@ -401,7 +401,7 @@ def run_letter(number: int, index: int) -> ResponseReturnValue:
     except (LetterError, RegisterOperationError) as exc:
         flash(f"Courrier non disponible : {exc}", "erreur")
         return redirect(back, 303)
-    audit("courrier.afficher", letter.request_id, letter.kind.value)
+    audit("courrier.afficher", letter.request_id, letter.kind.value, durable=DISPLAYED)
     downloads = {
         fmt: url_for("run.run_letter_file", number=number, index=index, fmt=fmt) for fmt in FORMATS
     }
@@ -511,7 +511,7 @@ def request_letter_page(rid: str, kind: str) -> ResponseReturnValue:
     made = _request_letter_or_back(rid, kind)
     if not isinstance(made, Letter):
         return made
-    audit("courrier.afficher", rid, made.kind.value)
+    audit("courrier.afficher", rid, made.kind.value, durable=DISPLAYED)
     gp = request.args.get("medecin") or None
     downloads = {
         fmt: url_for("run.request_letter_file", rid=rid, kind=kind, fmt=fmt, medecin=gp)

@@ -23,7 +23,7 @@ from mt_access.lifecycle import RequestState
 from mt_access.policy import Policy
 from mt_access.store.base import RequestSummary
 from mt_access.web import context, htmx
-from mt_access.web.auth import audit, requires
+from mt_access.web.auth import DISPLAYED, audit, requires
 from mt_access.web.dashboard_figures import FIGURES_SECONDS, month_figures
 from mt_access.web.forms import FilterForm, NameSearchForm, choices
 from mt_access.web.levels import current_levels, filter_levels
@@ -339,10 +339,11 @@ def name_search() -> ResponseReturnValue:
                     found.append(person)
             shown = found[:MAX_NAME_RESULTS]
             store = context.store()
-            with store.transaction():
-                audit("recherche.nom", None, f"{len(found)} résultat(s)")
+            with store.transaction(durable=DISPLAYED):
+                audit("recherche.nom", None, f"{len(found)} résultat(s)", durable=DISPLAYED)
                 for person in shown:
-                    audit("identite.afficher", person.request_id, "résultat de recherche")
+                    rid = person.request_id
+                    audit("identite.afficher", rid, "résultat de recherche", durable=DISPLAYED)
             results = []
             for person in shown:
                 summary_state = store.get_file(person.request_id)

@@ -57,7 +57,7 @@ from mt_access.lifecycle import Actor, Event, RequestFile
 from mt_access.pull_lists import list_columns, list_rows
 from mt_access.register import Register
 from mt_access.web import context
-from mt_access.web.auth import audit
+from mt_access.web.auth import DISPLAYED, audit
 from mt_access.web.forms import choices
 from mt_access.web.gp_places import gp_places
 from mt_access.web.portal_links import LinkClaim, RefusalReason, read_token
@@ -348,14 +348,16 @@ def _render(claim: LinkClaim, token: str, status: int = 200) -> ResponseReturnVa
     places = gp_places(register, physician, on)
     pull = _pull(register, gp, on, places.left)
     shows_identity = bool(IDENTITY_FIELDS & set(register.policy.referral_fields))
-    with store.transaction():
-        audit("portail.afficher", gp)
+    with store.transaction(durable=DISPLAYED):  # what a page showed: see docs/web.md
+        audit("portail.afficher", gp, durable=DISPLAYED)
         if shows_identity:
             for proposal in proposals:
                 if proposal.fields:
-                    audit("identite.afficher", proposal.request_id, "portail : dossier qualifié")
+                    rid = proposal.request_id
+                    audit("identite.afficher", rid, "portail : dossier qualifié", durable=DISPLAYED)
         for patient in accepted:
-            audit("identite.afficher", patient.request_id, "portail : patient accepté")
+            rid = patient.request_id
+            audit("identite.afficher", rid, "portail : patient accepté", durable=DISPLAYED)
     expires = claim.issued + dt.timedelta(days=claim.days)
     return render_template(
         "portal/page.html",

@@ -23,7 +23,7 @@ from mt_access.lifecycle import RequestFile
 from mt_access.questions import format_answer
 from mt_access.register import Register
 from mt_access.web import context, htmx
-from mt_access.web.auth import audit, has_role, requires
+from mt_access.web.auth import DISPLAYED, audit, has_role, requires
 from mt_access.web.forms import (
     COMMENT_HINT,
     ActionForm,
@@ -138,7 +138,7 @@ def _render(
     erased = register.store.erased_on(rid)
     template = htmx.page_or_fragment("request.html", "partials/request_live.html")
     if template == "request.html":  # the fragment after an htmx action shows no identity
-        audit("identite.afficher", rid)
+        audit("identite.afficher", rid, durable=DISPLAYED)
     forms = _forms(register, rid, file)
     if bound is not None:
         name, form = bound
