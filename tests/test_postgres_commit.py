@@ -422,8 +422,8 @@ def test_a_connection_reused_for_another_cpts_never_sees_the_first_ones_rows(
 
 
 def test_a_coordinators_pool_cannot_open_another_cpts(region: str, pg_server: Server) -> None:
-    from mt_access.store.postgres import grant_cpts
     from mt_access.store.postgres_pool import PostgresPool
+    from mt_access.store.postgres_roles import grant_cpts
 
     pg_server.admin(
         "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'coord_pool') "

@@ -58,6 +58,7 @@ from mt_access.store import (
     AuditRecord,
     KnownPerson,
     MemoryStore,
+    PersonalRecord,
     RequestSummary,
     RunRecord,
     SendingRecord,
@@ -130,6 +131,7 @@ def snapshot(store: Store) -> dict[str, object]:
         "identities": {rid: store.get_identity(rid) for rid in ids},
         "files": store.get_files(ids),
         "erased": {rid: store.erased_on(rid) for rid in ids},
+        "personal": store.personal_records([*reversed(ids), "R-INCONNUE"]),
         "count": store.count_requests(),
         "persons": list(store.known_persons()),
         "transitions": store.transitions(),
@@ -727,6 +729,16 @@ def test_erasure(store: Store) -> None:
     assert [p.request_id for p in store.known_persons()] == ["R2"]
     assert store.count_requests() == 2
     assert [r.id for r in store.requests()] == ["R1", "R2"]
+    # Read together as one by one, unknown ids left out.
+    records = store.personal_records(["R2", "R1", "R9", "R1"])
+    assert list(records) == ["R1", "R2"]
+    for rid, record in records.items():
+        assert record == PersonalRecord(
+            store.get_request(rid), store.get_identity(rid), store.erased_on(rid)
+        )
+    assert records["R1"].erased_on == D3
+    assert records["R2"].identity == identity(2)
+    assert store.personal_records([]) == {}
     # A later replacement without erased_on keeps the erasure.
     with store.transaction():
         store.replace_request(attrs.evolve(r1, comments=""), PatientIdentity())

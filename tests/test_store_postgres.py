@@ -22,8 +22,9 @@ from factories import doc, req
 from mt_access import CapacityDeclared, Month, PatientIdentity, RequestFile
 from mt_access.store import AuditRecord, RunRecord, StoreError, UserRecord
 from mt_access.store import postgres_connection as pg_module
-from mt_access.store.postgres import PostgresStore, grant_cpts
+from mt_access.store.postgres import PostgresStore
 from mt_access.store.postgres_errors import guard, mask_url, split_url
+from mt_access.store.postgres_roles import grant_cpts
 from mt_access.store.postgres_schema import POSTGRES_SCHEMA_VERSION, STEPS
 from pg_server import Server
 

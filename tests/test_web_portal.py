@@ -19,15 +19,18 @@ pytest.importorskip("flask")
 pytest.importorskip("flask_wtf")
 pytest.importorskip("itsdangerous")
 
+from collections.abc import Iterable
 from contextlib import AbstractContextManager
 
 from flask.testing import FlaskClient
+from markupsafe import escape
 
 from factories import MOIRANS, VOIRON
 from mt_access.cli import main
 from mt_access.lifecycle import Actor, Event, RequestState
 from mt_access.loading import load_policy
 from mt_access.register import Register
+from mt_access.store.base import PersonalRecord
 from mt_access.store.memory import MemoryStore
 from mt_access.web.portal import BAD_LINK_LIMIT, INVALID_LINK, STALE_ANSWER
 from mt_access.web.portal_links import make_token
@@ -140,6 +143,40 @@ def test_the_pages_audit_lines_do_not_wait_for_the_disk_its_answers_do(
     assert calls
     assert all(calls)  # the answer and its line wait for the disk
     assert ("gp:MG1", "portail.repondre", mine, "accepte") in _audit(store)
+
+
+def test_the_page_reads_its_patients_in_one_query_not_three_a_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``Store.personal_records`` once for the page; the same fields as read one by one."""
+    register = gp_register(POLICY)
+    first, second = proposed(register, "A", "MG1"), proposed(register, "B", "MG1")
+    store = register.store
+    app = app_over(store, POLICY)
+    url = link(store, "MG1")
+    on = TODAY
+    expected = {rid: register.referral(rid, on, "MG1") for rid in (first, second)}
+    batches: list[list[str]] = []
+    real = store.personal_records
+
+    def once(ids: Iterable[str]) -> dict[str, PersonalRecord]:
+        batches.append(sorted(ids))
+        return real(ids)
+
+    def single(*_: object) -> None:
+        raise AssertionError("read one by one")
+
+    monkeypatch.setattr(store, "personal_records", once)
+    for name in ("get_request", "get_identity", "erased_on"):
+        monkeypatch.setattr(store, name, single)
+    with app.test_client() as gp:
+        page = gp.get(url)
+    assert page.status_code == 200
+    assert batches == [sorted((first, second))]
+    body = _plain(page)
+    for fields in expected.values():
+        for _, value in fields:
+            assert escape(value) in body
 
 
 def _coordinator_urls(app: object) -> list[tuple[str, str]]:

@@ -14,6 +14,7 @@ from mt_access.lifecycle import Actor, RequestFile, RequestState
 from mt_access.model import PatientIdentity, Request
 from mt_access.privacy import accepted_fields, anonymised, pseudonymised_row, referral
 from mt_access.register_base import RegisterBase, RegisterOperationError
+from mt_access.store.base import PersonalRecord
 
 if TYPE_CHECKING:
     from mt_access.geo.geocoding import Geocoder
@@ -49,6 +50,23 @@ class PersonalData(RegisterBase):
     """The register's operations on personal data: referral letters, erasure, locating
     addresses and pseudonymised rows."""
 
+    def _personal(
+        self, request_id: str, personal: PersonalRecord | None
+    ) -> tuple[Callable[[], Request], Callable[[], PatientIdentity], dt.date | None]:
+        """The request and identity (read when called) and the erasure date of
+        ``request_id``: from ``personal`` when the caller read it
+        (:meth:`~mt_access.store.base.Store.personal_records`), else from the store."""
+        if personal is None or personal.request.id != request_id:
+            return (
+                lambda: self.request(request_id),
+                lambda: self.identity(request_id),
+                self.store.erased_on(request_id),
+            )
+        found, identity = personal.request, personal.identity
+        if identity is None:
+            return lambda: found, lambda: self.identity(request_id), personal.erased_on
+        return lambda: found, lambda: identity, personal.erased_on
+
     def referral_persons(
         self, request_id: str, physician_id: str, *, file: RequestFile | None = None
     ) -> tuple[int, ...]:
@@ -81,19 +99,23 @@ class PersonalData(RegisterBase):
         physician_id: str | None = None,
         *,
         file: RequestFile | None = None,
+        personal: PersonalRecord | None = None,
     ) -> tuple[tuple[str, str], ...]:
         """The « dossier qualifié » for a GP: only the policy's ``privacy.referral_fields``,
         as ``(French label, value)`` pairs (:func:`mt_access.privacy.referral`).
 
         With ``physician_id``, the request must be proposed to that GP (or accepted by
         them), and the persons shown are those of that proposal. ``file``: the request's
-        file as just read by the caller (a GP's page reads their requests' files at once).
+        file as just read by the caller (a GP's page reads their requests' files at once);
+        ``personal``: its request, identity and erasure date as just read by the caller
+        (:meth:`~mt_access.store.base.Store.personal_records`, one query for a whole page).
 
         Raises:
             RegisterOperationError: the request's personal data was erased, or it is not
                 proposed to ``physician_id``.
         """
-        if self.store.erased_on(request_id) is not None:
+        request, identity, erased_on = self._personal(request_id, personal)
+        if erased_on is not None:
             raise RegisterOperationError(
                 f"demande {request_id} : données personnelles effacées, "
                 "pas de dossier à transmettre"
@@ -102,8 +124,8 @@ class PersonalData(RegisterBase):
         if physician_id is not None:
             persons = self.referral_persons(request_id, physician_id, file=file)
         return referral(
-            self.request(request_id),
-            self.identity(request_id),
+            request(),
+            identity(),
             self.policy,
             on,
             plugin_manager=self.plugin_manager,
@@ -117,6 +139,7 @@ class PersonalData(RegisterBase):
         physician_id: str,
         *,
         file: RequestFile | None = None,
+        personal: PersonalRecord | None = None,
     ) -> tuple[tuple[str, str], ...]:
         """What the GP ``physician_id`` sees of a patient they accepted: the policy's
         ``privacy.referral_fields`` and the identity and contact needed to call the patient
@@ -127,7 +150,8 @@ class PersonalData(RegisterBase):
             RegisterOperationError: the request's personal data was erased, or this GP
                 accepted none of its persons.
         """
-        if self.store.erased_on(request_id) is not None:
+        request, identity, erased_on = self._personal(request_id, personal)
+        if erased_on is not None:
             raise RegisterOperationError(
                 f"demande {request_id} : données personnelles effacées, rien à montrer"
             )
@@ -140,8 +164,8 @@ class PersonalData(RegisterBase):
                 "personne de cette demande"
             )
         return referral(
-            self.request(request_id),
-            self.identity(request_id),
+            request(),
+            identity(),
             self.policy,
             on,
             plugin_manager=self.plugin_manager,

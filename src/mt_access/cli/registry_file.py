@@ -159,8 +159,9 @@ def cmd_register_copy(args: argparse.Namespace, console: Console) -> int:
 def cmd_register_grant(args: argparse.Namespace, console: Console) -> int:
     """``registre rattacher ROLE``: give a coordinator's PostgreSQL role the register of the
     CPTS named by the (administrator's) URL, and that one only."""
-    from mt_access.store.postgres import DEFAULT_CPTS, grant_cpts
+    from mt_access.store.postgres import DEFAULT_CPTS
     from mt_access.store.postgres_errors import split_url
+    from mt_access.store.postgres_roles import grant_cpts
 
     location = register_location(args)
     if not is_store_url(location):

@@ -57,6 +57,7 @@ __all__ = [
     "ROLES",
     "AuditRecord",
     "KnownPerson",
+    "PersonalRecord",
     "RequestSummary",
     "RunRecord",
     "SendingRecord",
@@ -107,6 +108,21 @@ class RequestSummary:
     urgent: bool
     proposed_to: tuple[str, ...] = ()
     searching: int = 0
+
+
+@attrs.frozen
+class PersonalRecord:
+    """What :meth:`Store.personal_records` reads of one request at once.
+
+    Attributes:
+        request: as :meth:`Store.get_request` reads it.
+        identity: as :meth:`Store.get_identity` reads it (``None`` if the register has none).
+        erased_on: as :meth:`Store.erased_on` reads it.
+    """
+
+    request: Request
+    identity: PatientIdentity | None
+    erased_on: dt.date | None
 
 
 @attrs.frozen
@@ -380,6 +396,12 @@ class Store(Protocol):
 
     def erased_on(self, request_id: str) -> dt.date | None:
         """The date the request's personal data was erased, or ``None``."""
+        ...
+
+    def personal_records(self, request_ids: Iterable[str]) -> dict[str, PersonalRecord]:
+        """The request, identity and erasure date of the given requests that exist, by id
+        (sorted), read together (one query, where :meth:`get_request`, :meth:`get_identity` and
+        :meth:`erased_on` take one each per request: a GP's portal page shows a dozen)."""
         ...
 
     def requests(self, states: Iterable[RequestState] | None = None) -> list[Request]:

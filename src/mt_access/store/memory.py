@@ -20,6 +20,7 @@ from mt_access.store.base import (
     NESTED_DURABLE,
     AuditRecord,
     KnownPerson,
+    PersonalRecord,
     RequestSummary,
     RunRecord,
     SendingRecord,
@@ -256,6 +257,17 @@ class MemoryStore:
     def get_files(self, request_ids: Iterable[str]) -> dict[str, RequestFile]:
         files = self._read().files
         return {rid: files[rid] for rid in sorted(set(request_ids)) if rid in files}
+
+    def personal_records(self, request_ids: Iterable[str]) -> dict[str, PersonalRecord]:
+        data = self._read()
+        found: dict[str, PersonalRecord] = {}
+        for rid in sorted(set(request_ids)):
+            request = data.requests.get(rid)
+            if request is not None:  # as get_request: with the file's refusals
+                declined: frozenset[str] = data.files[rid].declined_by
+                request = attrs.evolve(request, declined_by=declined)  # type: ignore[arg-type]
+                found[rid] = PersonalRecord(request, data.identities.get(rid), data.erased.get(rid))
+        return found
 
     def erased_on(self, request_id: str) -> dt.date | None:
         return self._read().erased.get(request_id)

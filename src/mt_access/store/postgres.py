@@ -50,6 +50,7 @@ from mt_access.store import codec, codec_records
 from mt_access.store.base import (
     AuditRecord,
     KnownPerson,
+    PersonalRecord,
     RequestSummary,
     RunRecord,
     SendingRecord,
@@ -61,9 +62,7 @@ from mt_access.store.base import (
 )
 from mt_access.store.listing import check_slice_order
 from mt_access.store.postgres_connection import DEFAULT_CPTS, PostgresConnection, Step
-from mt_access.store.postgres_errors import guard
 from mt_access.store.postgres_schema import (
-    AUDIT_GRANT,
     DATA_VERSION_QUERY,
     INSERT_IDENTITY,
     INSERT_LEDGER,
@@ -85,13 +84,13 @@ from mt_access.store.postgres_schema import (
     UPDATE_FILES,
     UPDATE_IDENTITY,
     UPDATE_REQUEST,
-    USERS_GRANT,
 )
 from mt_access.store.sql_common import (
     AUDIT_SELECT,
     FILE_SELECT,
     IDENTITY_SELECT,
     LEDGER_SELECT,
+    PERSONAL_SELECT,
     PHYSICIAN_SELECT,
     REQUEST_SELECT,
     RUN_SELECT,
@@ -106,7 +105,7 @@ from mt_access.store.sqlite_schema import state_values
 if TYPE_CHECKING:
     from mt_access.store.postgres_connection import Pool
 
-__all__ = ["DEFAULT_CPTS", "PostgresStore", "grant_cpts"]
+__all__ = ["DEFAULT_CPTS", "PostgresStore"]
 
 
 def columns(rows: Sequence[tuple[Any, ...]]) -> list[list[Any]]:
@@ -343,6 +342,15 @@ class PostgresStore(PostgresConnection):
                 if state is not None:
                     files[rid] = codec.decode_file(rid, state[1:], histories[rid], persons=state[0])
         return files
+
+    def personal_records(self, request_ids: Iterable[str]) -> dict[str, PersonalRecord]:
+        query = (
+            f"SELECT {PERSONAL_SELECT} FROM mt_access.requests r LEFT JOIN mt_access.identities"
+            " i ON i.cpts = r.cpts AND i.request_id = r.id WHERE r.cpts = %s AND r.id = ANY(%s)"
+        )
+        with self._guard("lecture des demandes"):
+            rows = self._all(query, (self._cpts, sorted(set(request_ids))))
+        return self._personal_records(rows)
 
     def erased_on(self, request_id: str) -> dt.date | None:
         with self._guard(f"lecture de la demande {request_id}"):
@@ -747,48 +755,6 @@ class PostgresStore(PostgresConnection):
                 conn.execute("ROLLBACK TO SAVEPOINT integrity")
                 conn.execute("RELEASE SAVEPOINT integrity")
         return problems
-
-
-def grant_cpts(url: str, role: str, cpts: str) -> None:
-    """Give the PostgreSQL role ``role`` (created beforehand by the administrator, e.g.
-    ``CREATE ROLE coord_lille LOGIN PASSWORD ...``) the use of the register of CPTS ``cpts``
-    and of that one only: maps it to the CPTS and grants it the rights on the register's
-    tables; the row-level policies do the rest. Run with the administrator's URL (the owner
-    of the ``mt_access`` schema).
-
-    Raises:
-        StoreError: the database is not a register, or the grant failed.
-    """
-    with PostgresStore(url, cpts=cpts, create=True) as store:
-        conn = store._connection()
-        role_id = sql.Identifier(role)
-        with guard(f"droits du rôle {role}", store._fail, store._timeout):
-            conn.execute("BEGIN")
-            try:
-                conn.execute(
-                    "INSERT INTO mt_access.cpts_roles (role_name, cpts) VALUES (%s, %s) "
-                    "ON CONFLICT (role_name) DO UPDATE SET cpts = EXCLUDED.cpts",
-                    (role, cpts),
-                )
-                statements = (
-                    "GRANT USAGE ON SCHEMA mt_access TO {}",
-                    "GRANT SELECT ON mt_access.schema_info, mt_access.cpts_roles TO {}",
-                    "GRANT SELECT, UPDATE ON mt_access.registers TO {}",
-                    "GRANT SELECT, INSERT, UPDATE ON mt_access.settings, mt_access.requests, "
-                    "mt_access.identities, mt_access.physicians TO {}",
-                    "GRANT SELECT, INSERT ON mt_access.ledger, mt_access.runs, "
-                    "mt_access.imported_rows, mt_access.sendings TO {}",
-                    "GRANT SELECT, INSERT, UPDATE ON mt_access.transitions TO {}",
-                    "GRANT EXECUTE ON FUNCTION mt_access.current_cpts() TO {}",
-                    USERS_GRANT,
-                    AUDIT_GRANT,
-                )
-                for statement in statements:
-                    conn.execute(sql.SQL(statement).format(role_id))
-                conn.execute("COMMIT")
-            except BaseException:
-                PostgresStore._rollback(conn)
-                raise
 
 
 if TYPE_CHECKING:

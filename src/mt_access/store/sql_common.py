@@ -9,20 +9,21 @@ column, upserts): each dialect keeps its own in ``sqlite_schema`` and ``postgres
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Any, Self
 
 from mt_access.lifecycle import EXIT_STATES
 from mt_access.store import codec, codec_records
-from mt_access.store.base import KnownPerson
+from mt_access.store.base import KnownPerson, PersonalRecord
 
 __all__ = [
     "AUDIT_SELECT",
     "FILE_SELECT",
     "IDENTITY_SELECT",
     "LEDGER_SELECT",
+    "PERSONAL_SELECT",
     "PHYSICIAN_SELECT",
     "REQUEST_SELECT",
     "RUN_SELECT",
@@ -35,6 +36,13 @@ __all__ = [
 ]
 
 REQUEST_SELECT = ", ".join(codec.REQUEST_COLUMNS)
+PERSONAL_SELECT = ", ".join(
+    ["r.id", "r.erased_on", "i.request_id"]
+    + [f"r.{c}" for c in codec.REQUEST_COLUMNS]
+    + [f"i.{c}" for c in codec.IDENTITY_COLUMNS]
+)
+"""The columns of :meth:`SQLStoreBase._personal_records`' rows, over ``requests r LEFT JOIN
+identities i``."""
 SUMMARY_SELECT = ", ".join(codec.SUMMARY_COLUMNS)
 FILE_SELECT = ", ".join(codec.FILE_COLUMNS)
 TRANSITION_SELECT = ", ".join(codec.TRANSITION_COLUMNS)
@@ -91,6 +99,19 @@ class SQLStoreBase:
         """A context that turns the driver's errors into a French ``StoreError`` about
         ``what`` was being done."""
         raise NotImplementedError
+
+    def _personal_records(self, rows: Iterable[Any]) -> dict[str, PersonalRecord]:
+        """The records of rows of :data:`PERSONAL_SELECT`, by id in the ids' order."""
+        width = len(codec.REQUEST_COLUMNS)
+        found: dict[str, PersonalRecord] = {}
+        for rid, erased, has_identity, *rest in sorted(rows, key=lambda row: str(row[0])):
+            with self._guard(f"lecture de la demande {rid}"):
+                found[rid] = PersonalRecord(
+                    codec.decode_requests((rest[:width],))[0],
+                    None if has_identity is None else codec.decode_identity(rest[width:]),
+                    None if erased is None else codec.decode_date(erased),
+                )
+        return found
 
     def _persons(self, rows: list[Any]) -> Iterator[KnownPerson]:
         """The known persons of rows ``(id, birth_date, state, *identity columns)``."""

@@ -41,6 +41,7 @@ from mt_access.store import codec, codec_records
 from mt_access.store.base import (
     AuditRecord,
     KnownPerson,
+    PersonalRecord,
     RequestSummary,
     RunRecord,
     SendingRecord,
@@ -57,6 +58,7 @@ from mt_access.store.sql_common import (
     FILE_SELECT,
     IDENTITY_SELECT,
     LEDGER_SELECT,
+    PERSONAL_SELECT,
     PHYSICIAN_SELECT,
     REQUEST_SELECT,
     RUN_SELECT,
@@ -265,6 +267,18 @@ class SQLiteStore(SQLiteConnection):
                             rid, state[1:], histories[rid], persons=state[0]
                         )
         return files
+
+    def personal_records(self, request_ids: Iterable[str]) -> dict[str, PersonalRecord]:
+        ids = sorted(set(request_ids))
+        rows: list[Any] = []
+        with self._guard("lecture des demandes"), self._snapshot() as conn:
+            for chunk in chunks(ids):
+                rows += conn.execute(
+                    f"SELECT {PERSONAL_SELECT} FROM requests r LEFT JOIN identities i "
+                    f"ON i.request_id = r.id WHERE r.id IN ({placeholders(len(chunk))})",
+                    chunk,
+                ).fetchall()
+        return self._personal_records(rows)
 
     def erased_on(self, request_id: str) -> dt.date | None:
         with self._guard(f"lecture de la demande {request_id}"):

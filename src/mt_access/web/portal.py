@@ -56,6 +56,7 @@ from mt_access.errors import IllegalTransitionError, LinkRefused, MtAccessError
 from mt_access.lifecycle import Actor, Event, RequestFile
 from mt_access.pull_lists import list_columns, list_rows
 from mt_access.register import Register
+from mt_access.store.base import PersonalRecord
 from mt_access.web import context
 from mt_access.web.auth import DISPLAYED, audit
 from mt_access.web.forms import choices
@@ -246,7 +247,11 @@ def _gp_files(register: Register, physician_id: str) -> dict[str, RequestFile]:
 
 
 def _proposals(
-    register: Register, physician_id: str, on: dt.date, files: dict[str, RequestFile]
+    register: Register,
+    physician_id: str,
+    on: dt.date,
+    files: dict[str, RequestFile],
+    records: dict[str, PersonalRecord],
 ) -> list[Proposal]:
     out = []
     for rid in sorted(files):
@@ -264,7 +269,7 @@ def _proposals(
                 proposed_on=last.on,
                 picked=last.actor is Actor.PHYSICIAN,
                 persons=len(file.people.proposed_to(physician_id)),
-                fields=_safe(register.referral, file, on, physician_id),
+                fields=_safe(register.referral, file, on, physician_id, records),
                 step=request_step(file),
             )
         )
@@ -272,7 +277,11 @@ def _proposals(
 
 
 def _accepted(
-    register: Register, physician_id: str, on: dt.date, files: dict[str, RequestFile]
+    register: Register,
+    physician_id: str,
+    on: dt.date,
+    files: dict[str, RequestFile],
+    records: dict[str, PersonalRecord],
 ) -> list[Accepted]:
     since = on - dt.timedelta(days=ACCEPTED_SHOWN_DAYS)
     out = []
@@ -281,7 +290,7 @@ def _accepted(
         accepted_on = _accepted_on(file, physician_id)
         if accepted_on is None or accepted_on < since:
             continue
-        fields = _safe(register.accepted_referral, file, on, physician_id)
+        fields = _safe(register.accepted_referral, file, on, physician_id, records)
         if fields:  # nothing left to show once the patient's data was erased
             out.append(Accepted(rid, accepted_on, fields))
     out.sort(key=lambda a: (a.accepted_on, a.request_id), reverse=True)
@@ -302,9 +311,10 @@ def _safe(
     file: RequestFile,
     on: dt.date,
     physician_id: str,
+    records: dict[str, PersonalRecord],
 ) -> tuple[tuple[str, str], ...]:
     try:
-        found = fields(file.id, on, physician_id, file=file)
+        found = fields(file.id, on, physician_id, file=file, personal=records.get(file.id))
     except MtAccessError:  # erased since: nothing to show
         return ()
     return found
@@ -343,8 +353,10 @@ def _render(claim: LinkClaim, token: str, status: int = 200) -> ResponseReturnVa
     if physician is None:  # removed meanwhile: as the command line says it
         physician = register.physician(gp)
     files = _gp_files(register, gp)
-    proposals = _proposals(register, gp, on, files)
-    accepted = _accepted(register, gp, on, files)
+    shown = [r for r, f in files.items() if gp in f.proposed_to or _accepted_on(f, gp) is not None]
+    records = store.personal_records(shown)  # one query for the page, not three a request
+    proposals = _proposals(register, gp, on, files, records)
+    accepted = _accepted(register, gp, on, files, records)
     places = gp_places(register, physician, on)
     pull = _pull(register, gp, on, places.left)
     shows_identity = bool(IDENTITY_FIELDS & set(register.policy.referral_fields))
