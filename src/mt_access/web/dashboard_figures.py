@@ -32,9 +32,10 @@ import multiprocessing
 import os
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 from flask import Flask, current_app
@@ -62,6 +63,8 @@ __all__ = [
     "month_figures",
     "shut_down",
     "warm_up",
+    "worker_of",
+    "worker_state",
 ]
 
 EXTENSION = "mt_access_figures"
@@ -80,6 +83,7 @@ FIRST_WAIT_SECONDS = 10.0
 """A first display (no figures yet for the month) waits this long at most for the worker."""
 
 _log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @attrs.frozen
@@ -143,14 +147,21 @@ def _start_worker(parent: int) -> None:
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
 
 
-def compute(source: Source, month: Month) -> Computed:
-    """The month's indicators of the register at ``source`` (run in the worker process; the
-    ledger and GPs read are kept for the next computation, as the pages' registers do)."""
-    start, cpu = time.perf_counter(), time.process_time()
+def worker_state(source: Source) -> tuple[Policy, SharedState]:
+    """The policy and the register's shared state kept by the worker process for
+    ``source`` (loaded on first use; the ledger and GPs read are kept for the next
+    computation, as the pages' registers do). Also used by the other computations sent to
+    the worker (:mod:`mt_access.web.portal_pull`)."""
     policy = _policies.get(source.policy)
     if policy is None:
         policy = _policies[source.policy] = load_policy(source.policy)
-    shared = _shared.setdefault(source.location, SharedState())
+    return policy, _shared.setdefault(source.location, SharedState())
+
+
+def compute(source: Source, month: Month) -> Computed:
+    """The month's indicators of the register at ``source`` (run in the worker process)."""
+    start, cpu = time.perf_counter(), time.process_time()
+    policy, shared = worker_state(source)
     store = open_store(source.location, readonly=True)
     try:
         version = store.data_version()  # before reading: the figures are at least as new
@@ -226,6 +237,33 @@ class FiguresWorker:
         _log.info("indicateurs du mois %s : calcul demandé au processus à part", month)
         return future
 
+    def run(self, fn: Callable[..., T], /, *args: Any) -> cf.Future[T]:
+        """Send another computation to the worker process: ``fn(source, *args)``, ``fn`` a
+        module-level function (the pull lists: :mod:`mt_access.web.portal_pull`). It waits
+        behind a computation under way (one process). A failure of its future goes to
+        :meth:`failed`.
+
+        Raises:
+            MtAccessError: no register to open (an executor given without a source).
+            Exception: the executor's, when it cannot take the call (broken or closed).
+        """
+        with self._lock:
+            source = self._source()
+            try:
+                return self._executor_().submit(fn, source, *args)
+            except Exception as exc:
+                self.failed(exc)
+                raise
+
+    def failed(self, exc: BaseException) -> None:
+        """A computation failed with ``exc``: a broken worker process is replaced by a new
+        one at the next call."""
+        with self._lock:
+            if isinstance(exc, BrokenProcessPool) and self._given is None:
+                broken, self._executor = self._executor, None
+                if broken is not None:
+                    broken.shutdown(wait=False, cancel_futures=True)
+
     def _source(self) -> Source:
         if self.source is None:  # an executor given without a source: the tests'
             raise MtAccessError("indicateurs du mois : aucun registre à ouvrir")
@@ -271,10 +309,7 @@ class FiguresWorker:
 
     def _failure(self, month: Month, at: dt.datetime, exc: BaseException) -> None:
         self._failed[month] = at
-        if isinstance(exc, BrokenProcessPool) and self._given is None:
-            broken, self._executor = self._executor, None  # a new process next time
-            if broken is not None:
-                broken.shutdown(wait=False, cancel_futures=True)
+        self.failed(exc)  # a new process next time
         # the project's messages carry no personal data; others: their kind only
         said = str(exc) if isinstance(exc, MtAccessError) else type(exc).__name__
         _log.warning("indicateurs du mois %s : calcul impossible (%s)", month, said)
@@ -310,14 +345,15 @@ def install(app: Flask, source: Path | str | None, policy: Policy, setting: Any)
         app.extensions[EXTENSION] = FiguresWorker(Source(location, str(policy_file)), None)
 
 
-def _worker(app: Flask) -> FiguresWorker | None:
+def worker_of(app: Flask) -> FiguresWorker | None:
+    """``app``'s worker (``None``: the computations are made in the pages' threads)."""
     found: FiguresWorker | None = app.extensions.get(EXTENSION)
     return found
 
 
 def warm_up(app: Flask) -> None:
     """Start computing this month's figures (at server start: the first dashboard is fast)."""
-    worker = _worker(app)
+    worker = worker_of(app)
     if worker is not None:
         settings: context.WebSettings = app.extensions[context.EXTENSION]
         at = settings.clock().astimezone(dt.UTC).replace(microsecond=0)
@@ -326,14 +362,14 @@ def warm_up(app: Flask) -> None:
 
 def shut_down(app: Flask) -> None:
     """Stop ``app``'s worker process, if it has one."""
-    worker = _worker(app)
+    worker = worker_of(app)
     if worker is not None:
         worker.shut_down()
 
 
 def month_figures(month: Month) -> Shown:
     """The month's figures for the dashboard (see the module's description)."""
-    worker = _worker(current_app)
+    worker = worker_of(current_app)
     if worker is None:
         return _in_thread(month)
     return worker.figures(month, context.store().data_version(), context.now())
