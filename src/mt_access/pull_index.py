@@ -24,7 +24,7 @@ I/O.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -369,9 +369,18 @@ class PullIndex:
         return total
 
     def lists(self) -> tuple[PullList, ...]:
-        """Every GP's list, by GP id."""
-        found = (self.list_of(pid) for pid in self.physician_ids())
-        return tuple(x for x in found if x is not None)
+        """Every GP's list, by GP id (every entry of every list built: see
+        :meth:`iter_lists`)."""
+        return tuple(self.iter_lists())
+
+    def iter_lists(self, physician_ids: Iterable[str] | None = None) -> Iterator[PullList]:
+        """The lists of ``physician_ids`` (default :meth:`physician_ids`) that exist, one
+        at a time: a caller that writes each and lets it go holds one list's entries, not
+        the tens of millions of every list at 100,000 requests."""
+        for pid in self.physician_ids() if physician_ids is None else physician_ids:
+            found = self.list_of(pid)
+            if found is not None:
+                yield found
 
     def entry(self, physician_id: str, pseudonym: str) -> PullEntry | None:
         """The entry ``pseudonym`` of the GP's list, or ``None``."""
