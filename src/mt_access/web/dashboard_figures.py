@@ -189,6 +189,8 @@ class FiguresWorker:
         self._results: dict[Month, tuple[str, dt.datetime, Indicators]] = {}
         self.computations = 0
         """Computations ended well (for the tests and the logs)."""
+        self.closed = False
+        """Shut down (:meth:`shut_down`): a computation cut short is not a failure."""
 
     def figures(self, month: Month, version: str, at: dt.datetime) -> Shown:
         """The figures to show at ``at`` for the data ``version``: asks for new ones when they
@@ -319,6 +321,7 @@ class FiguresWorker:
         with self._lock:
             executor, self._executor = self._executor, None
             self._pending.clear()
+            self.closed = True
         if executor is None or executor is self._given:
             return
         processes: dict[int, Any] = dict(getattr(executor, "_processes", None) or {})

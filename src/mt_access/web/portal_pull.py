@@ -195,6 +195,8 @@ def _make_in_worker(
                 made.cpu_seconds,
             )
         except BaseException as exc:  # the pages keep the previous lists
+            if worker.closed:
+                return  # the server stops: the worker was stopped during the making
             worker.failed(exc)
             chosen.data_cache[_KEY] = (now(), previous)  # tried again PULL_SECONDS later
             _log.warning("listes partagées : échec du nouveau calcul (%s)", _said(exc))
