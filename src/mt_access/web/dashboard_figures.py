@@ -17,6 +17,9 @@ calcul » and the periodic refresh brings them). A failure of the worker is logg
 personal data and the page keeps the previous figures (or says they could not be computed);
 it is tried again a minute later.
 
+The same worker process makes the shared lists of pull mode (:mod:`mt_access.web.portal_pull`,
+through :meth:`FiguresWorker.run`), one computation after the other.
+
 A store given as an object (memory store: tests, notebooks) or a function, or a policy not
 loaded from a file, cannot be opened again by another process: the figures are then computed
 in the page thread as before (one thread at a time, the others showing the previous ones).
