@@ -220,3 +220,21 @@ def test_a_pick_while_new_lists_are_made_is_checked(
         gp.get(url)
         assert len(held.calls) == calls  # not asked again at once
     other.store.close()
+
+
+def test_the_lists_of_the_day_are_started_at_server_start(tmp_path: Path) -> None:
+    """``dashboard_figures.warm_up`` (at server start) starts the day's lists after the
+    month's figures; the first GP page takes them instead of asking again."""
+    path, other = _register_file(tmp_path)
+    url = link(other.store, "MG1")
+    held = PickledExecutor()
+    held.hold = True
+    app = _app(path, other, Clock(), held)
+    dashboard_figures.warm_up(app)
+    assert [fn for fn, _, _ in held.calls] == [dashboard_figures.compute, made_in_worker]
+    held.run()
+    with app.test_client() as gp:
+        page = gp.get(url).get_data(as_text=True)
+    assert all(name in page for name in _names(other, "MG1"))
+    assert len(held.calls) == 2  # the first page took the lists made at start
+    other.store.close()

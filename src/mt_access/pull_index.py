@@ -42,6 +42,7 @@ __all__ = [
     "PullPart",
     "capturing_policy",
     "per_request_exact",
+    "pull_levels",
     "reverse_pseudonyms",
 ]
 
@@ -74,6 +75,16 @@ def capturing_policy(policy: Policy, sink: list[RoutingTask]) -> Policy:
         "routing_by_level": {k: swapped(v) for k, v in policy.routing_by_level.items()},
     }
     return attrs.evolve(policy, **changes)
+
+
+def pull_levels(policy: Policy) -> tuple[str, ...]:
+    """The levels of ``policy`` whose requests go on lists shared with GPs (router
+    ``pull``), highest first."""
+    levels = [(lv.name, True) for lv in policy.levels]
+    levels.append((policy.non_priority_level, False))
+    return tuple(
+        name for name, priority in levels if policy.rule_for(name, priority).router.name == PULL
+    )
 
 
 def per_request_exact(policy: Policy) -> bool:

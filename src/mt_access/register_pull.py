@@ -34,6 +34,7 @@ from mt_access.pull_index import (
     PullPart,
     capturing_policy,
     per_request_exact,
+    pull_levels,
 )
 from mt_access.register_base import RegisterOperationError
 from mt_access.register_matching import MatchRuns
@@ -52,14 +53,7 @@ class PullPicks(MatchRuns):
     def pull_levels(self) -> tuple[str, ...]:
         """The levels of the policy whose requests go on lists shared with GPs (router
         ``pull``), highest first."""
-        policy = self.policy
-        levels = [(lv.name, True) for lv in policy.levels]
-        levels.append((policy.non_priority_level, False))
-        return tuple(
-            name
-            for name, priority in levels
-            if policy.rule_for(name, priority).router.name == "pull"
-        )
+        return pull_levels(self.policy)
 
     def pull_lists(self, on: dt.date) -> tuple[PullList, ...]:
         """The lists shared with GPs on ``on``, one per GP with a place left, by GP id: the

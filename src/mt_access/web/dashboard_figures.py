@@ -57,6 +57,7 @@ __all__ = [
     "EXECUTOR_SETTING",
     "FIGURES_SECONDS",
     "FIRST_WAIT_SECONDS",
+    "WARM_UPS",
     "Computed",
     "FiguresWorker",
     "Shown",
@@ -357,13 +358,21 @@ def worker_of(app: Flask) -> FiguresWorker | None:
     return found
 
 
+WARM_UPS: list[Callable[[Flask, FiguresWorker], None]] = []
+"""The other computations :func:`warm_up` starts in the worker after the month's figures
+(each registered by its module: the pull lists of :mod:`mt_access.web.portal_pull`)."""
+
+
 def warm_up(app: Flask) -> None:
-    """Start computing this month's figures (at server start: the first dashboard is fast)."""
+    """Start computing this month's figures (at server start: the first dashboard is fast),
+    then the other computations of :data:`WARM_UPS`."""
     worker = worker_of(app)
     if worker is not None:
         settings: context.WebSettings = app.extensions[context.EXTENSION]
         at = settings.clock().astimezone(dt.UTC).replace(microsecond=0)
         worker.submit(Month.of(settings.today()), at)
+        for start in WARM_UPS:
+            start(app, worker)
 
 
 def shut_down(app: Flask) -> None:

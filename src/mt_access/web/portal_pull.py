@@ -29,11 +29,11 @@ import threading
 import time
 
 import attrs
-from flask import current_app
+from flask import Flask, current_app
 
 from mt_access.errors import MtAccessError
 from mt_access.ledger import PlacementRecorded, PlacementReleased
-from mt_access.pull_index import PullIndex
+from mt_access.pull_index import PullIndex, pull_levels
 from mt_access.register import Register
 from mt_access.result import PullList
 from mt_access.store.locations import open_store
@@ -62,6 +62,7 @@ FIRST_WAIT_SECONDS = 300.0
 makes them itself."""
 
 _KEY = "portail.listes"
+_FIRST = "portail.listes.premieres"
 _log = logging.getLogger(__name__)
 
 
@@ -123,6 +124,10 @@ def kept_index(register: Register, on: dt.date, *, refresh: bool = True) -> Pull
     if not lock.acquire(blocking=not usable):
         assert found is not None
         return found[1]  # another thread or the worker makes the new lists
+    latest: tuple[dt.datetime, PullIndex] | None = chosen.data_cache.get(_KEY)
+    if usable and latest is not found and latest is not None and latest[1].on == on:
+        lock.release()
+        return latest[1]  # new lists kept just now
     worker = dashboard_figures.worker_of(current_app)
     if usable and worker is not None:
         assert found is not None
@@ -136,7 +141,7 @@ def kept_index(register: Register, on: dt.date, *, refresh: bool = True) -> Pull
         again: tuple[dt.datetime, PullIndex] | None = chosen.data_cache.get(_KEY)
         if again is not None and again is not found and again[1].on == on:
             return again[1]  # made by another thread meanwhile
-        index = _first_from_worker(worker, on) if worker is not None else None
+        index = _first_from_worker(chosen, worker, on) if worker is not None else None
         if index is None:
             index = register.pull_index(on, previous=found[1] if found is not None else None)
         chosen.data_cache[_KEY] = (context.now(), index)
@@ -151,12 +156,35 @@ def _said(exc: BaseException) -> str:
     return str(exc) if isinstance(exc, MtAccessError) else type(exc).__name__
 
 
-def _first_from_worker(worker: FiguresWorker, on: dt.date) -> PullIndex | None:
-    """The first lists of ``on``, waited for from the worker process; ``None`` when it
-    cannot make them in :data:`FIRST_WAIT_SECONDS` (logged: the page makes them)."""
-    future: cf.Future[Made] | None = None
+def _warm_up(app: Flask, worker: FiguresWorker) -> None:
+    """At server start (:func:`mt_access.web.dashboard_figures.warm_up`): start making the
+    day's lists in the worker when the policy shares lists, for the first GP page to take."""
+    chosen: context.WebSettings = app.extensions[context.EXTENSION]
+    if not pull_levels(chosen.policy):
+        return
+    on = chosen.today()
     try:
-        future = worker.run(made_in_worker, on)
+        chosen.data_cache[_FIRST] = (on, worker.run(made_in_worker, on))
+    except Exception as exc:  # the first page asks again
+        _log.warning("listes partagées : pas de processus à part (%s)", _said(exc))
+
+
+dashboard_figures.WARM_UPS.append(_warm_up)
+
+
+def _first_from_worker(
+    chosen: context.WebSettings, worker: FiguresWorker, on: dt.date
+) -> PullIndex | None:
+    """The first lists of ``on``, waited for from the worker process (those started at
+    server start when they are of ``on``); ``None`` when it cannot make them in
+    :data:`FIRST_WAIT_SECONDS` (logged: the page makes them)."""
+    future: cf.Future[Made] | None = None
+    started: tuple[dt.date, cf.Future[Made]] | None = chosen.data_cache.pop(_FIRST, None)
+    try:
+        if started is not None and started[0] == on and not started[1].cancelled():
+            future = started[1]
+        else:
+            future = worker.run(made_in_worker, on)
         made = future.result(timeout=FIRST_WAIT_SECONDS)
     except Exception as exc:  # the page makes them itself
         if future is not None and future.done() and future.exception() is not None:
