@@ -10,8 +10,11 @@ and wall time of:
 * a GP's page: the first (lists made), steady (lists kept), the first after another
   connection's write (a pick by another GP: the kept lists without what the ledger placed
   since) and once :data:`~mt_access.web.portal_pull.PULL_SECONDS` have passed (the kept
-  lists, new ones made in a thread aside, the pseudonyms taken from the previous ones: the
-  rest of that thread's time is printed too, processor time being the process's);
+  lists, new ones made aside, the pseudonyms taken from the previous ones: the rest of
+  that making's time in this process is printed too, processor time being the process's).
+  By default the lists are made by the worker process (as « mt-access serve »: this
+  process only unpickles and swaps them in; the worker's own times are logged);
+  ``--dans-le-processus``: in a thread of this process instead (as before);
 * a pick through the page (POST): with the lists current, and after another connection's
   write (the picked request routed alone inside the write transaction);
 * ``Register.choose`` without lists made beforehand (the command line: the lists made
@@ -29,14 +32,15 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import logging
 import os
+import pickle
 import re
 import resource
 import shutil
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -46,6 +50,7 @@ import mt_access
 from mt_access.policies.routers import level_labels
 from mt_access.register import Register
 from mt_access.store import SQLiteStore
+from mt_access.web import context, dashboard_figures, portal_pull
 from mt_access.web.app import create_app
 from mt_access.web.portal_links import issue_link
 from mt_access.web.portal_pull import PULL_SECONDS
@@ -94,16 +99,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--registre", type=Path, default=Path("/tmp/lead-web.sqlite"))
     parser.add_argument("--repetitions", type=int, default=5, help="steady pages (5)")
+    parser.add_argument(
+        "--dans-le-processus",
+        action="store_true",
+        help="the lists made in a thread of this process, not by the worker process",
+    )
     args = parser.parse_args(argv)
     if not args.registre.exists():
         raise SystemExit(f"{args.registre} : introuvable (bench_web.py --garder le construit)")
     with tempfile.TemporaryDirectory(prefix="bench-pull-") as folder:
         path = Path(folder) / "registre.sqlite"
         shutil.copy(args.registre, path)
-        return run(path, pull_policy(Path(folder)), args.repetitions)
+        return run(path, pull_policy(Path(folder)), args.repetitions, not args.dans_le_processus)
 
 
-def run(path: Path, policy: mt_access.Policy, repetitions: int) -> int:
+def run(path: Path, policy: mt_access.Policy, repetitions: int, worker: bool) -> int:
     with SQLiteStore(path, create=False) as store:
         recorded = store.settings().get(MARKER)
     on = dt.date.fromisoformat(recorded) if recorded else dt.date(2026, 3, 15)
@@ -122,9 +132,10 @@ def run(path: Path, policy: mt_access.Policy, repetitions: int) -> int:
     )
     line("lists made (Register.pull_index)", cpu, wall)
     print(f"  peak RSS of the process after making them: {_peak_mib():,.0f} MiB")
-    # the two GPs with the most places left (the first by id among equals)
-    places = {pid: (index.list_of(pid, limit=0) or _never()).places_left or 0 for pid in gps}
-    gp, rival = sorted(gps, key=lambda pid: (-places[pid], pid))[:2]
+    cpu, wall, sent = timed(lambda: pickle.dumps(index))
+    line(f"  pickled as a worker sends them ({len(sent) / 1e6:.1f} MB)", cpu, wall)
+    cpu, wall, _ = timed(lambda: pickle.loads(sent))
+    line("  unpickled (the server's share of a making by the worker)", cpu, wall)
     clock = Clock()
     app = create_app(
         path,
@@ -135,8 +146,33 @@ def run(path: Path, policy: mt_access.Policy, repetitions: int) -> int:
             "WTF_CSRF_ENABLED": False,
             "MT_ACCESS_CLOCK": clock,
             "MT_ACCESS_TODAY": lambda: on,
+            "MT_ACCESS_FIGURES": None if worker else False,
         },
     )
+    said = logging.StreamHandler(sys.stdout)
+    said.setFormatter(logging.Formatter("    [%(name)s] %(message)s"))
+    logging.getLogger(portal_pull.__name__).addHandler(said)  # the worker's own times
+    logging.getLogger(portal_pull.__name__).setLevel(logging.INFO)
+    print(f"the lists made {'by the worker process' if worker else 'in this process'}")
+    try:
+        return _pages(app, other, path, policy, on, index, gps, clock, repetitions)
+    finally:
+        dashboard_figures.shut_down(app)
+
+
+def _pages(
+    app: Any,
+    other: Register,
+    path: Path,
+    policy: mt_access.Policy,
+    on: dt.date,
+    index: Any,
+    gps: list[str],
+    clock: Clock,
+    repetitions: int,
+) -> int:
+    places = {pid: (index.list_of(pid, limit=0) or _never()).places_left or 0 for pid in gps}
+    gp, rival = sorted(gps, key=lambda pid: (-places[pid], pid))[:2]
     url = "/medecin/" + issue_link(other.store, SECRET, gp, actor="cli:bench", clock=clock)
     client = app.test_client()
 
@@ -171,7 +207,7 @@ def run(path: Path, policy: mt_access.Policy, repetitions: int) -> int:
     clock.at += dt.timedelta(seconds=PULL_SECONDS)
     cpu, wall, _ = timed(page)
     line(f"page {PULL_SECONDS} s later (kept lists, new ones made aside)", cpu, wall)
-    cpu, wall, _ = timed(_aside)
+    cpu, wall, _ = timed(lambda: _aside(app))
     line("  the lists made aside (the rest of their thread)", cpu, wall)
     cpu, wall, _ = timed(page)
     line("  the page after (the new lists)", cpu, wall)
@@ -225,11 +261,12 @@ def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _aside() -> None:
-    """Wait for the thread making the lists aside (web/portal_pull.py)."""
-    for thread in threading.enumerate():
-        if thread.name == "mt-access-listes":
-            thread.join()
+def _aside(app: Any) -> None:
+    """Wait for the lists made aside (web/portal_pull.py: the thread or the worker process
+    holds their lock until they are kept)."""
+    lock = app.extensions[context.EXTENSION].data_lock("portail.listes")
+    with lock:
+        pass
 
 
 def _median(runs: list[tuple[float, float]]) -> tuple[float, float]:

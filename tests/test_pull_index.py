@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import pickle
 import tempfile
 import threading
 from pathlib import Path
@@ -220,6 +221,10 @@ def test_the_index_lists_are_the_routers_lists(
         assert index.list_of(x.physician_id, limit=1) == attrs.evolve(x, entries=x.entries[:1])
         for e in x.entries:
             assert index.entry(x.physician_id, e.pseudonym) == e
+    # as a worker process sends it back (mt_access.web.portal_pull): its columns only
+    copy = pickle.loads(pickle.dumps(index))
+    assert copy.lists() == expected
+    assert copy.requests == index.requests
 
 
 def test_per_request_exact_policies() -> None:

@@ -11,6 +11,7 @@ import functools
 import re
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -22,6 +23,7 @@ from factories import COUBLEVIE, MOIRANS, RIVES, TULLINS, VOIRON, VOREPPE, doc, 
 from mt_access import PatientIdentity, PolicyError
 from mt_access.calendar import Month
 from mt_access.cli import EXIT_INVALID_INPUT, EXIT_OK, EXIT_REFUSED, EXIT_USAGE
+from mt_access.cli.common import Console
 from mt_access.lifecycle import Actor, Event, RequestState
 from mt_access.pull_lists import (
     LIST_COLUMNS,
@@ -544,3 +546,39 @@ def test_shareable_answers_and_only_they_are_on_the_lists(tmp_path: Path) -> Non
     assert "Personne isolée" in body
     assert "Complexe" not in body
     assert "traitements" not in body.lower()
+
+
+def test_cli_lists_make_only_the_lists_printed_one_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``listes`` takes the column index: ``--medecin`` makes that GP's list only, and every
+    GP's list is made when it is printed (one list held at a time), not all of them first."""
+    from mt_access.pull_index import PullIndex
+
+    reg, _ = _cli_register(tmp_path, pull_yaml())
+    made: list[str] = []
+    original = PullIndex.list_of
+
+    def counted(self: PullIndex, physician_id: str, **kw: Any) -> Any:
+        made.append(physician_id)
+        return original(self, physician_id, **kw)
+
+    monkeypatch.setattr(PullIndex, "list_of", counted)
+    code, out, err = _run("listes", "--date", "02/03/2026", "--medecin", "MG02", *reg)
+    assert code == EXIT_OK, err
+    assert made == ["MG02"]
+    assert "Dr MG02 (MG02)" in out
+    made.clear()
+    printed: list[str] = []
+    original_say = Console.say
+
+    def say(self: Console, text: str = "", *args: Any, **kw: Any) -> None:
+        if text.startswith("Dr MG"):
+            printed.append(text.split(" ")[1])
+            assert made == printed  # each list made when printed, not all of them first
+        original_say(self, text, *args, **kw)
+
+    monkeypatch.setattr(Console, "say", say)
+    code, _, err = _run("listes", "--date", "02/03/2026", *reg)
+    assert code == EXIT_OK, err
+    assert made == ["MG01", "MG02"]

@@ -67,6 +67,9 @@ def test_pull_lists_are_kept_and_follow_another_connection(
             "MT_ACCESS_HASHER": FAST_HASHER,
             "MT_ACCESS_CLOCK": clock,
             "MT_ACCESS_TODAY": lambda: TODAY,
+            # no worker process: the lists made in a thread of the server (the worker's:
+            # test_web_portal_pull_worker.py)
+            "MT_ACCESS_FIGURES": False,
         },
     )
     computed = []
@@ -129,6 +132,7 @@ def test_two_gps_pick_the_request_both_pages_show_one_is_refused(tmp_path: Path)
             "MT_ACCESS_HASHER": FAST_HASHER,
             "MT_ACCESS_CLOCK": Clock(),
             "MT_ACCESS_TODAY": lambda: TODAY,
+            "MT_ACCESS_FIGURES": False,
         },
     )
     said = {}

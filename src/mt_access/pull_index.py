@@ -24,8 +24,7 @@ I/O.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -43,6 +42,7 @@ __all__ = [
     "PullPart",
     "capturing_policy",
     "per_request_exact",
+    "pull_levels",
     "reverse_pseudonyms",
 ]
 
@@ -77,6 +77,16 @@ def capturing_policy(policy: Policy, sink: list[RoutingTask]) -> Policy:
     return attrs.evolve(policy, **changes)
 
 
+def pull_levels(policy: Policy) -> tuple[str, ...]:
+    """The levels of ``policy`` whose requests go on lists shared with GPs (router
+    ``pull``), highest first."""
+    levels = [(lv.name, True) for lv in policy.levels]
+    levels.append((policy.non_priority_level, False))
+    return tuple(
+        name for name, priority in levels if policy.rule_for(name, priority).router.name == PULL
+    )
+
+
 def per_request_exact(policy: Policy) -> bool:
     """Whether a request's place on a GP's list depends on that request, GP and their places
     left only: no ``pull`` rule cuts its lists (``list_size``), and no level routed before a
@@ -94,47 +104,117 @@ def per_request_exact(policy: Policy) -> bool:
     return True
 
 
-class PullPart:
-    """What one call of the ``pull`` router was given, as arrays: the rows (its requests in
-    the run's order), each row's cell, each cell's candidates and distances, each GP's
-    places left, the rule's ``list_size``."""
+class _Coded:
+    """One field of a part's entries as a column: each row's code into the distinct values
+    (the values themselves kept as they were: ``int``, ``str``, tuples)."""
 
-    def __init__(self, task: RoutingTask) -> None:
-        self.task = task
+    __slots__ = ("codes", "values")
+
+    def __init__(self, values: Iterable[Any]) -> None:
+        found: dict[Any, int] = {}
+        codes = [found.setdefault(v, len(found)) for v in values]
+        self.codes = np.asarray(codes, dtype=np.int32)
+        self.values = tuple(found)
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        return (self.codes, self.values)
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        self.codes, self.values = state
+
+    def __getitem__(self, row: int) -> Any:
+        return self.values[int(self.codes[row])]
+
+
+_COLUMNS = tuple(
+    f.name
+    for f in attrs.fields(PullEntry)
+    if f.name not in ("pseudonym", "distance_km", "household")
+)
+"""The fields of an entry a part keeps as columns (the others: the index's and the GP's)."""
+
+
+class PullPart:
+    """What one call of the ``pull`` router was given, as compact columns (numpy arrays and
+    tuples: it pickles small, to cross from a worker process): the rows (its requests in the
+    run's order, each as its place in the index's requests), each cell's rows, each GP's
+    cells and distances, each GP's places left, the rule's ``list_size``, and the fields of
+    each row's entry (:data:`_COLUMNS`)."""
+
+    def __init__(self, task: RoutingTask, position: Mapping[str, int]) -> None:
         self.size = int(task.param("list_size"))  # type: ignore[call-overload]
         items = sorted(task.items, key=lambda i: i.position)
-        self.items = items
-        cells = np.fromiter((i.cell for i in items), dtype=np.int64, count=len(items))
+        n = len(items)
+        self.refs: IntArray = np.fromiter(
+            (position[i.request.id] for i in items), dtype=np.int64, count=n
+        )
+        cells = np.fromiter((i.cell for i in items), dtype=np.int64, count=n)
         order = np.argsort(cells, kind="stable")
-        bounds = np.searchsorted(cells[order], np.arange(len(task.cells) + 1))
-        self._rows_of_cell = [order[bounds[c] : bounds[c + 1]] for c in range(len(task.cells))]
-        self.remaining = np.asarray(task.remaining, dtype=np.int64)
-        by_gp: dict[int, list[tuple[int, float]]] = defaultdict(list)
+        self.cell_rows: IntArray = order.astype(np.int64)
+        self.cell_bounds: IntArray = np.searchsorted(
+            cells[order], np.arange(len(task.cells) + 1)
+        ).astype(np.int64)
+        self.remaining: IntArray = np.asarray(task.remaining, dtype=np.int64)
+        self.physician_ids = tuple(p.id for p in task.physicians)
+        gps: list[IntArray] = [np.empty(0, dtype=np.int64)]
+        of_cell: list[IntArray] = [np.empty(0, dtype=np.int64)]
+        km: list[FloatArray] = [np.empty(0, dtype=np.float64)]
         for c, cell in enumerate(task.cells):
-            if self._rows_of_cell[c].size == 0:
+            if self.cell_bounds[c + 1] == self.cell_bounds[c]:
                 continue
-            for j, d in zip(cell.candidates.tolist(), cell.distances_km.tolist(), strict=True):
-                by_gp[j].append((c, d))
-        self._cells_of_gp = dict(by_gp)
-        self.index = {p.id: j for j, p in enumerate(task.physicians)}
-        self.row_of = {item.request.id: row for row, item in enumerate(items)}
+            gps.append(np.asarray(cell.candidates, dtype=np.int64))
+            of_cell.append(np.full(cell.candidates.size, c, dtype=np.int64))
+            km.append(np.asarray(cell.distances_km, dtype=np.float64))
+        gp = np.concatenate(gps)
+        by_gp = np.argsort(gp, kind="stable")  # each GP's cells in the cells' order
+        self.gp_bounds: IntArray = np.searchsorted(
+            gp[by_gp], np.arange(len(self.physician_ids) + 1)
+        ).astype(np.int64)
+        self.gp_cells: IntArray = np.concatenate(of_cell)[by_gp]
+        self.gp_km: FloatArray = np.concatenate(km)[by_gp]
+        labels = level_labels(task.policy)
+        bases = [pull_entry(task, item, "", labels) for item in items]
+        self.columns = {name: _Coded(getattr(e, name) for e in bases) for name in _COLUMNS}
+        self._index = {pid: j for j, pid in enumerate(self.physician_ids)}
 
-    def rows_among(self, rows: IntArray, request_ids: Collection[str]) -> npt.NDArray[np.bool_]:
-        """Which of ``rows`` are those of ``request_ids``."""
-        wanted = [self.row_of[r] for r in request_ids if r in self.row_of]
-        if not wanted:
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        del state["_index"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._index = {pid: j for j, pid in enumerate(self.physician_ids)}
+
+    def places(self, physician_id: str) -> int:
+        """The GP's places left in this part (0: not a GP of the part)."""
+        j = self._index.get(physician_id)
+        return 0 if j is None else int(self.remaining[j])
+
+    def rows_among(self, rows: IntArray, refs: IntArray) -> npt.NDArray[np.bool_]:
+        """Which of ``rows`` are those of ``refs`` (places in the index's requests)."""
+        if not refs.size:
             return np.zeros(rows.size, dtype=np.bool_)
-        return np.isin(rows, np.asarray(wanted, dtype=np.int64))
+        return np.isin(self.refs[rows], refs)
 
     def rows_of(self, physician_id: str) -> tuple[IntArray, list[float]]:
         """The rows on the GP's list of this part, in order (cut to ``list_size``), and the
         GP's distance to each; empty when the GP has no place left or no eligible row."""
-        j = self.index.get(physician_id)
-        if j is None or self.remaining[j] <= 0 or j not in self._cells_of_gp:
+        j = self._index.get(physician_id)
+        if j is None or self.remaining[j] <= 0:
             return np.empty(0, dtype=np.int64), []
-        cells = self._cells_of_gp[j]
-        rows = np.concatenate([self._rows_of_cell[c] for c, _ in cells])
-        dist = np.concatenate([np.full(self._rows_of_cell[c].size, d) for c, d in cells])
+        start, end = int(self.gp_bounds[j]), int(self.gp_bounds[j + 1])
+        if start == end:
+            return np.empty(0, dtype=np.int64), []
+        bounds = self.cell_bounds
+        spans = [
+            (self.cell_rows[bounds[c] : bounds[c + 1]], d)
+            for c, d in zip(
+                self.gp_cells[start:end].tolist(), self.gp_km[start:end].tolist(), strict=True
+            )
+        ]
+        rows = np.concatenate([r for r, _ in spans])
+        dist = np.concatenate([np.full(r.size, d) for r, d in spans])
         order = np.argsort(rows, kind="stable")
         if self.size:
             order = order[: self.size]
@@ -142,17 +222,23 @@ class PullPart:
 
     def physicians_listed(self) -> set[str]:
         """The GPs with at least one row in this part."""
-        return {
-            self.task.physicians[j].id
-            for j in self._cells_of_gp
-            if self.remaining[j] > 0
-            and any(self._rows_of_cell[c].size for c, _ in self._cells_of_gp[j])
-        }
+        counts = np.diff(self.gp_bounds)
+        listed = np.flatnonzero((counts > 0) & (self.remaining > 0))
+        return {self.physician_ids[j] for j in listed.tolist()}
+
+    def entry(self, row: int, pseudonym: str, household: int) -> PullEntry:
+        """Row ``row``'s entry (``distance_km`` 0: each GP's list sets its own);
+        ``household`` below 0: not known (the persons listed)."""
+        fields = {name: column[row] for name, column in self.columns.items()}
+        if household < 0:
+            household = fields["persons"]
+        return PullEntry(pseudonym=pseudonym, distance_km=0.0, household=household, **fields)
 
 
-@attrs.define(eq=False)
 class PullIndex:
-    """The month's shared lists on ``on`` as computed at the data version ``version``.
+    """The month's shared lists on ``on`` as computed at the data version ``version``: compact
+    columns (it pickles in a few megabytes at 100,000 requests, to cross from a worker
+    process: :mod:`mt_access.web.portal_pull`), each entry built when a list shows it.
 
     Attributes:
         on: the day of the lists.
@@ -160,23 +246,81 @@ class PullIndex:
         ledger_position: the ledger's entries the lists were made with (a reader adds
             ``Store.ledger_entries_after(ledger_position)`` to know what was placed since).
         parts: one per call of the ``pull`` router, in the run's order (highest level first).
-        requests: pseudonym → request id, for the requests routed (``""`` when two requests
-            share a pseudonym: neither can be picked). Never stored.
-        pseudonyms: request id → pseudonym, the same requests.
-        households: request id → persons of the whole household.
+        ids: the requests routed, by id; ``names`` their pseudonyms, ``households`` the
+            persons of each whole household (below 0: not known), same order.
         exact: :func:`per_request_exact` of the policy.
     """
 
-    on: dt.date
-    version: str
-    ledger_position: int
-    parts: tuple[PullPart, ...]
-    requests: dict[str, str] = attrs.field(repr=False)
-    pseudonyms: dict[str, str] = attrs.field(repr=False)
-    households: Mapping[str, int] = attrs.field(repr=False)
-    exact: bool = True
-    _bases: dict[tuple[int, int], PullEntry] = attrs.field(factory=dict, repr=False)
-    _labels: dict[str, str] | None = attrs.field(default=None, repr=False)
+    def __init__(
+        self,
+        on: dt.date,
+        version: str,
+        ledger_position: int,
+        parts: tuple[PullPart, ...],
+        ids: Sequence[str] = (),
+        names: Sequence[str] = (),
+        households: Sequence[int] | IntArray = (),
+        exact: bool = True,
+    ) -> None:
+        self.on = on
+        self.version = version
+        self.ledger_position = ledger_position
+        self.parts = parts
+        self.ids = tuple(ids)
+        self.names = tuple(names)
+        self.households: IntArray = np.asarray(households, dtype=np.int64)
+        self.exact = exact
+        self._bases: dict[tuple[int, int], PullEntry] = {}
+        self._requests: dict[str, str] | None = None
+        self._pseudonyms: dict[str, str] | None = None
+        self._position: dict[str, int] | None = None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its columns only (not the entries built nor the lookups)."""
+        return (
+            PullIndex,
+            (
+                self.on,
+                self.version,
+                self.ledger_position,
+                self.parts,
+                self.ids,
+                self.names,
+                self.households,
+                self.exact,
+            ),
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"PullIndex(on={self.on!r}, version={self.version!r}, "
+            f"ledger_position={self.ledger_position}, parts={len(self.parts)}, "
+            f"requests={len(self.ids)})"
+        )
+
+    @property
+    def requests(self) -> dict[str, str]:
+        """Pseudonym → request id, for the requests routed (``""`` when two requests share a
+        pseudonym: neither can be picked). Never stored."""
+        if self._requests is None:
+            self._requests = reverse_pseudonyms(self.ids, self.names)
+        return self._requests
+
+    @property
+    def pseudonyms(self) -> dict[str, str]:
+        """Request id → pseudonym, the same requests."""
+        if self._pseudonyms is None:
+            self._pseudonyms = dict(zip(self.ids, self.names, strict=True))
+        return self._pseudonyms
+
+    def _refs(self, request_ids: Collection[str]) -> IntArray:
+        """The places of ``request_ids`` among :attr:`ids` (those routed)."""
+        if not request_ids:
+            return np.empty(0, dtype=np.int64)
+        if self._position is None:
+            self._position = {rid: k for k, rid in enumerate(self.ids)}
+        found = self._position
+        return np.asarray([found[r] for r in request_ids if r in found], dtype=np.int64)
 
     def physician_ids(self) -> list[str]:
         """The GPs who have a list, sorted."""
@@ -199,6 +343,8 @@ class PullIndex:
         entries (the others not built)."""
         entries: list[PullEntry] = []
         places: int | None = None
+        skipped = self._refs(skip)
+        kept_only = None if only is None else self._refs(only)
         for k, part in enumerate(self.parts):
             if limit is not None and places is not None and len(entries) >= limit:
                 break
@@ -206,12 +352,12 @@ class PullIndex:
             if rows.size == 0:
                 continue
             if places is None:
-                places = int(part.remaining[part.index[physician_id]])
+                places = part.places(physician_id)
             keep = np.ones(rows.size, dtype=np.bool_)
             if skip:
-                keep &= ~part.rows_among(rows, skip)
-            if only is not None:
-                keep &= part.rows_among(rows, only)
+                keep &= ~part.rows_among(rows, skipped)
+            if kept_only is not None:
+                keep &= part.rows_among(rows, kept_only)
             kept = np.flatnonzero(keep)
             if limit is not None:
                 kept = kept[: limit - len(entries)]
@@ -225,17 +371,27 @@ class PullIndex:
     def count(self, physician_id: str, *, skip: Collection[str] = ()) -> int:
         """The number of entries on the GP's list (without the requests of ``skip``)."""
         total = 0
+        skipped = self._refs(skip)
         for part in self.parts:
             rows = part.rows_of(physician_id)[0]
             total += rows.size
             if skip and rows.size:
-                total -= int(part.rows_among(rows, skip).sum())
+                total -= int(part.rows_among(rows, skipped).sum())
         return total
 
     def lists(self) -> tuple[PullList, ...]:
-        """Every GP's list, by GP id."""
-        found = (self.list_of(pid) for pid in self.physician_ids())
-        return tuple(x for x in found if x is not None)
+        """Every GP's list, by GP id (every entry of every list built: see
+        :meth:`iter_lists`)."""
+        return tuple(self.iter_lists())
+
+    def iter_lists(self, physician_ids: Iterable[str] | None = None) -> Iterator[PullList]:
+        """The lists of ``physician_ids`` (default :meth:`physician_ids`) that exist, one
+        at a time: a caller that writes each and lets it go holds one list's entries, not
+        the tens of millions of every list at 100,000 requests."""
+        for pid in self.physician_ids() if physician_ids is None else physician_ids:
+            found = self.list_of(pid)
+            if found is not None:
+                yield found
 
     def entry(self, physician_id: str, pseudonym: str) -> PullEntry | None:
         """The entry ``pseudonym`` of the GP's list, or ``None``."""
@@ -250,13 +406,9 @@ class PullIndex:
     def _base(self, k: int, row: int) -> PullEntry:
         found = self._bases.get((k, row))
         if found is None:
-            part = self.parts[k]
-            item = part.items[row]
-            if self._labels is None:
-                self._labels = level_labels(part.task.policy)
-            rid = item.request.id
-            found = pull_entry(part.task, item, self.pseudonyms[rid], self._labels)
-            found = attrs.evolve(found, household=self.households.get(rid, found.persons))
+            ref = int(self.parts[k].refs[row])
+            household = int(self.households[ref]) if self.households.size else -1
+            found = self.parts[k].entry(row, self.names[ref], household)
             self._bases[(k, row)] = found
         return found
 

@@ -34,7 +34,7 @@ from mt_access.pull_index import (
     PullPart,
     capturing_policy,
     per_request_exact,
-    reverse_pseudonyms,
+    pull_levels,
 )
 from mt_access.register_base import RegisterOperationError
 from mt_access.register_matching import MatchRuns
@@ -53,14 +53,7 @@ class PullPicks(MatchRuns):
     def pull_levels(self) -> tuple[str, ...]:
         """The levels of the policy whose requests go on lists shared with GPs (router
         ``pull``), highest first."""
-        policy = self.policy
-        levels = [(lv.name, True) for lv in policy.levels]
-        levels.append((policy.non_priority_level, False))
-        return tuple(
-            name
-            for name, priority in levels
-            if policy.rule_for(name, priority).router.name == "pull"
-        )
+        return pull_levels(self.policy)
 
     def pull_lists(self, on: dt.date) -> tuple[PullList, ...]:
         """The lists shared with GPs on ``on``, one per GP with a place left, by GP id: the
@@ -89,27 +82,19 @@ class PullPicks(MatchRuns):
         position = len(self._ledger.entries)
         exact = per_request_exact(self.policy)
         if not self.pull_levels():
-            return PullIndex(on, version, position, (), {}, {}, {}, exact)
+            return PullIndex(on, version, position, (), exact=exact)
         requests, _, sizes = self._to_route(on)
         ids = [r.id for r in requests]
         parts = self._pull_parts(on, requests)
         if not parts:
-            return PullIndex(on, version, position, (), {}, {}, {}, exact)
+            return PullIndex(on, version, position, (), exact=exact)
         known = previous.pseudonyms if previous is not None else {}
         missing = [rid for rid in ids if rid not in known]
         hooks = Hooks.of(self.policy, self.plugin_manager)
         asked = dict(zip(missing, hooks.pseudonyms(missing, self.policy), strict=True))
         names = [known.get(rid) or asked[rid] for rid in ids]
-        return PullIndex(
-            on,
-            version,
-            position,
-            parts,
-            reverse_pseudonyms(ids, names),
-            dict(zip(ids, names, strict=True)),
-            sizes,
-            exact,
-        )
+        households = [sizes.get(rid, -1) for rid in ids]
+        return PullIndex(on, version, position, parts, ids, names, households, exact)
 
     def _pull_parts(self, on: dt.date, requests: list[Request]) -> tuple[PullPart, ...]:
         """The ``pull`` router's tasks of a run of ``requests`` on ``on`` (nothing listed)."""
@@ -133,7 +118,8 @@ class PullPicks(MatchRuns):
             resource_contacts=self.resource_contacts([r.id for r in requests]),
             explain="none",
         )
-        return tuple(PullPart(t) for t in tasks if t.items)
+        position = {r.id: k for k, r in enumerate(requests)}
+        return tuple(PullPart(t, position) for t in tasks if t.items)
 
     def _routed_one(self, request_id: str, on: dt.date) -> Request | None:
         """The request as :meth:`to_route` would route it on ``on`` (its persons still
@@ -169,15 +155,7 @@ class PullPicks(MatchRuns):
         name = Hooks.of(self.policy, self.plugin_manager).pseudonym(request_id, self.policy)
         file = self.store.get_file(request_id)
         assert file is not None
-        index = PullIndex(
-            on,
-            "",
-            0,
-            parts,
-            {name: request_id},
-            {request_id: name},
-            {request_id: file.persons},
-        )
+        index = PullIndex(on, "", 0, parts, (request_id,), (name,), (file.persons,))
         return index.entry(physician_id, name)
 
     def pending_picks(self, physician_id: str) -> tuple[str, ...]:

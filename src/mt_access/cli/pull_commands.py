@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+from pathlib import Path
 
 from mt_access.calendar import Month
 from mt_access.cli.common import (
@@ -18,6 +19,7 @@ from mt_access.cli.common import (
 )
 from mt_access.cli.registry_base import fr_date
 from mt_access.register import Register
+from mt_access.result import PullList
 
 __all__ = ["cmd_choose", "cmd_lists", "list_date"]
 
@@ -51,7 +53,7 @@ def _no_pull_level(register: Register) -> CommandError:
 
 
 def cmd_lists(args: argparse.Namespace, console: Console) -> int:
-    from mt_access.pull_lists import pages_by_physician, write_pull_lists
+    from mt_access.pull_lists import ListPage, write_pull_lists
 
     formats = _formats(args.format)  # checked before anything is read
     with open_register(args, readonly=True) as register:
@@ -60,61 +62,32 @@ def cmd_lists(args: argparse.Namespace, console: Console) -> int:
         on = list_date(args.mois, args.date, dt.date.today())
         if args.medecin:
             register.physician(args.medecin)  # an unknown GP is refused
-        lists = register.pull_lists(on)
+        index = register.pull_index(on)  # the lists as columns: each GP's made when written
         names = {p.id: p.name for p in register.physicians()}
         limit = _pick_limit(register)
         cpts = register.policy.name
+    listed = index.physician_ids()
     if args.medecin:
-        lists = tuple(x for x in lists if x.physician_id == args.medecin)
+        listed = [pid for pid in listed if pid == args.medecin]
     month = Month.of(on)
-    pages = pages_by_physician(lists, names, on, cpts=cpts, pick_limit=limit)
-    if not pages:
+    if not listed:
         who = f"le médecin {args.medecin}" if args.medecin else "aucun médecin"
         console.say(
             f"Listes du {fr_date(on)} ({month.label}) : aucune liste pour {who} (plus de "
             "place ce mois-ci, ou aucune demande en attente qu'il puisse accueillir)."
         )
         return EXIT_OK
-    console.say(f"Listes partagées du {fr_date(on)} ({month.label}) : {len(pages)} médecin(s).")
+    console.say(f"Listes partagées du {fr_date(on)} ({month.label}) : {len(listed)} médecin(s).")
     if limit:
         console.say(f"Au plus {limit} demande(s) choisie(s) à la fois par médecin.")
-    for page in pages:
-        x = page.pull_list
-        console.say("")
-        left = "" if x.places_left is None else f", {x.places_left} place(s) restante(s)"
-        console.say(f"{page.physician_name} ({x.physician_id}) : {len(x.entries)} demande(s){left}")
-        # the answers to the questions the policy marks shareable
-        extras = list(dict.fromkeys(label for e in x.entries for label, _ in e.extra))
-        rows = [
-            (
-                e.pseudonym,
-                e.level_label or e.level,
-                e.waiting_days,
-                e.commune_name or e.commune,
-                f"{e.distance_km:.1f}".replace(".", ","),
-                e.age_band,
-                e.persons if e.household <= e.persons else f"{e.persons}/{e.household}",
-                e.home_visits,
-                "oui" if e.urgent else "",
-                *(dict(e.extra).get(label, "") for label in extras),
-            )
-            for e in x.entries
-        ]
-        headers = (
-            "pseudonyme",
-            "niveau",
-            "attente (j)",
-            "commune",
-            "km",
-            "âge",
-            "pers.",
-            "visites à domicile",
-            "urgent",
-            *extras,
-        )
-        console.say(table(headers, rows, right=(2, 4, 6)))
+    written: list[Path] = []
+    # one GP's list at a time: printed, written, let go (not every entry of every list)
+    for x in index.iter_lists(listed):
+        page = ListPage(x, names.get(x.physician_id, x.physician_id), on, cpts, limit)
+        _print_list(x, page.physician_name, console)
+        if args.dossier:
+            written += write_pull_lists([page], args.dossier, formats=formats)
     if args.dossier:
-        written = write_pull_lists(pages, args.dossier, formats=formats)
         console.say("")
         console.say(
             f"{len(written)} fichier(s) écrit(s) dans {args.dossier} ({', '.join(formats)}), "
@@ -125,6 +98,43 @@ def cmd_lists(args: argparse.Namespace, console: Console) -> int:
         "Un médecin choisit une demande : « mt-access demande choisir MEDECIN PSEUDONYME »."
     )
     return EXIT_OK
+
+
+def _print_list(x: PullList, name: str, console: Console) -> None:
+    """One GP's list as a table on the console."""
+    console.say("")
+    left = "" if x.places_left is None else f", {x.places_left} place(s) restante(s)"
+    console.say(f"{name} ({x.physician_id}) : {len(x.entries)} demande(s){left}")
+    # the answers to the questions the policy marks shareable
+    extras = list(dict.fromkeys(label for e in x.entries for label, _ in e.extra))
+    rows = [
+        (
+            e.pseudonym,
+            e.level_label or e.level,
+            e.waiting_days,
+            e.commune_name or e.commune,
+            f"{e.distance_km:.1f}".replace(".", ","),
+            e.age_band,
+            e.persons if e.household <= e.persons else f"{e.persons}/{e.household}",
+            e.home_visits,
+            "oui" if e.urgent else "",
+            *(dict(e.extra).get(label, "") for label in extras),
+        )
+        for e in x.entries
+    ]
+    headers = (
+        "pseudonyme",
+        "niveau",
+        "attente (j)",
+        "commune",
+        "km",
+        "âge",
+        "pers.",
+        "visites à domicile",
+        "urgent",
+        *extras,
+    )
+    console.say(table(headers, rows, right=(2, 4, 6)))
 
 
 def _formats(given: list[str] | None) -> tuple[str, ...]:

@@ -17,6 +17,9 @@ calcul » and the periodic refresh brings them). A failure of the worker is logg
 personal data and the page keeps the previous figures (or says they could not be computed);
 it is tried again a minute later.
 
+The same worker process makes the shared lists of pull mode (:mod:`mt_access.web.portal_pull`,
+through :meth:`FiguresWorker.run`), one computation after the other.
+
 A store given as an object (memory store: tests, notebooks) or a function, or a policy not
 loaded from a file, cannot be opened again by another process: the figures are then computed
 in the page thread as before (one thread at a time, the others showing the previous ones).
@@ -32,9 +35,10 @@ import multiprocessing
 import os
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 from flask import Flask, current_app
@@ -53,6 +57,7 @@ __all__ = [
     "EXECUTOR_SETTING",
     "FIGURES_SECONDS",
     "FIRST_WAIT_SECONDS",
+    "WARM_UPS",
     "Computed",
     "FiguresWorker",
     "Shown",
@@ -62,6 +67,8 @@ __all__ = [
     "month_figures",
     "shut_down",
     "warm_up",
+    "worker_of",
+    "worker_state",
 ]
 
 EXTENSION = "mt_access_figures"
@@ -80,6 +87,7 @@ FIRST_WAIT_SECONDS = 10.0
 """A first display (no figures yet for the month) waits this long at most for the worker."""
 
 _log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @attrs.frozen
@@ -143,14 +151,21 @@ def _start_worker(parent: int) -> None:
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
 
 
-def compute(source: Source, month: Month) -> Computed:
-    """The month's indicators of the register at ``source`` (run in the worker process; the
-    ledger and GPs read are kept for the next computation, as the pages' registers do)."""
-    start, cpu = time.perf_counter(), time.process_time()
+def worker_state(source: Source) -> tuple[Policy, SharedState]:
+    """The policy and the register's shared state kept by the worker process for
+    ``source`` (loaded on first use; the ledger and GPs read are kept for the next
+    computation, as the pages' registers do). Also used by the other computations sent to
+    the worker (:mod:`mt_access.web.portal_pull`)."""
     policy = _policies.get(source.policy)
     if policy is None:
         policy = _policies[source.policy] = load_policy(source.policy)
-    shared = _shared.setdefault(source.location, SharedState())
+    return policy, _shared.setdefault(source.location, SharedState())
+
+
+def compute(source: Source, month: Month) -> Computed:
+    """The month's indicators of the register at ``source`` (run in the worker process)."""
+    start, cpu = time.perf_counter(), time.process_time()
+    policy, shared = worker_state(source)
     store = open_store(source.location, readonly=True)
     try:
         version = store.data_version()  # before reading: the figures are at least as new
@@ -178,6 +193,8 @@ class FiguresWorker:
         self._results: dict[Month, tuple[str, dt.datetime, Indicators]] = {}
         self.computations = 0
         """Computations ended well (for the tests and the logs)."""
+        self.closed = False
+        """Shut down (:meth:`shut_down`): a computation cut short is not a failure."""
 
     def figures(self, month: Month, version: str, at: dt.datetime) -> Shown:
         """The figures to show at ``at`` for the data ``version``: asks for new ones when they
@@ -226,6 +243,33 @@ class FiguresWorker:
         _log.info("indicateurs du mois %s : calcul demandé au processus à part", month)
         return future
 
+    def run(self, fn: Callable[..., T], /, *args: Any) -> cf.Future[T]:
+        """Send another computation to the worker process: ``fn(source, *args)``, ``fn`` a
+        module-level function (the pull lists: :mod:`mt_access.web.portal_pull`). It waits
+        behind a computation under way (one process). A failure of its future goes to
+        :meth:`failed`.
+
+        Raises:
+            MtAccessError: no register to open (an executor given without a source).
+            Exception: the executor's, when it cannot take the call (broken or closed).
+        """
+        with self._lock:
+            source = self._source()
+            try:
+                return self._executor_().submit(fn, source, *args)
+            except Exception as exc:
+                self.failed(exc)
+                raise
+
+    def failed(self, exc: BaseException) -> None:
+        """A computation failed with ``exc``: a broken worker process is replaced by a new
+        one at the next call."""
+        with self._lock:
+            if isinstance(exc, BrokenProcessPool) and self._given is None:
+                broken, self._executor = self._executor, None
+                if broken is not None:
+                    broken.shutdown(wait=False, cancel_futures=True)
+
     def _source(self) -> Source:
         if self.source is None:  # an executor given without a source: the tests'
             raise MtAccessError("indicateurs du mois : aucun registre à ouvrir")
@@ -271,10 +315,7 @@ class FiguresWorker:
 
     def _failure(self, month: Month, at: dt.datetime, exc: BaseException) -> None:
         self._failed[month] = at
-        if isinstance(exc, BrokenProcessPool) and self._given is None:
-            broken, self._executor = self._executor, None  # a new process next time
-            if broken is not None:
-                broken.shutdown(wait=False, cancel_futures=True)
+        self.failed(exc)  # a new process next time
         # the project's messages carry no personal data; others: their kind only
         said = str(exc) if isinstance(exc, MtAccessError) else type(exc).__name__
         _log.warning("indicateurs du mois %s : calcul impossible (%s)", month, said)
@@ -284,6 +325,7 @@ class FiguresWorker:
         with self._lock:
             executor, self._executor = self._executor, None
             self._pending.clear()
+            self.closed = True
         if executor is None or executor is self._given:
             return
         processes: dict[int, Any] = dict(getattr(executor, "_processes", None) or {})
@@ -310,30 +352,39 @@ def install(app: Flask, source: Path | str | None, policy: Policy, setting: Any)
         app.extensions[EXTENSION] = FiguresWorker(Source(location, str(policy_file)), None)
 
 
-def _worker(app: Flask) -> FiguresWorker | None:
+def worker_of(app: Flask) -> FiguresWorker | None:
+    """``app``'s worker (``None``: the computations are made in the pages' threads)."""
     found: FiguresWorker | None = app.extensions.get(EXTENSION)
     return found
 
 
+WARM_UPS: list[Callable[[Flask, FiguresWorker], None]] = []
+"""The other computations :func:`warm_up` starts in the worker after the month's figures
+(each registered by its module: the pull lists of :mod:`mt_access.web.portal_pull`)."""
+
+
 def warm_up(app: Flask) -> None:
-    """Start computing this month's figures (at server start: the first dashboard is fast)."""
-    worker = _worker(app)
+    """Start computing this month's figures (at server start: the first dashboard is fast),
+    then the other computations of :data:`WARM_UPS`."""
+    worker = worker_of(app)
     if worker is not None:
         settings: context.WebSettings = app.extensions[context.EXTENSION]
         at = settings.clock().astimezone(dt.UTC).replace(microsecond=0)
         worker.submit(Month.of(settings.today()), at)
+        for start in WARM_UPS:
+            start(app, worker)
 
 
 def shut_down(app: Flask) -> None:
     """Stop ``app``'s worker process, if it has one."""
-    worker = _worker(app)
+    worker = worker_of(app)
     if worker is not None:
         worker.shut_down()
 
 
 def month_figures(month: Month) -> Shown:
     """The month's figures for the dashboard (see the module's description)."""
-    worker = _worker(current_app)
+    worker = worker_of(current_app)
     if worker is None:
         return _in_thread(month)
     return worker.figures(month, context.store().data_version(), context.now())

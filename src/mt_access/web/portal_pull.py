@@ -4,28 +4,51 @@ The lists are one run of the engine over every waiting request
 (:meth:`~mt_access.register.Register.pull_index`: seconds on a register of 100,000 requests).
 The process keeps the last one made (:func:`kept_index`), like the requests' levels of the
 list's filter (:mod:`mt_access.web.levels`): made again when the register's data changed, at
-most once every :data:`PULL_SECONDS`, in a thread of their own (the pages meanwhile get the
-previous ones instead of waiting). Until then a GP's page shows the kept list without the
-requests placed, proposed, picked or released since (the ledger's entries recorded since:
-:func:`gp_list`), and no list once the GP has no place left; a request that came back to
-the waiting list or arrived since shows at the next making. Nothing is lost by the wait: a
-pick is checked by :meth:`~mt_access.register.Register.choose` against the register as it
-is, in its write transaction.
+most once every :data:`PULL_SECONDS`, while the pages get the previous ones instead of
+waiting. They are made by the worker process of the dashboard's figures when the application
+has one (:mod:`mt_access.web.dashboard_figures`: a register file or a ``postgresql://`` URL
+and a policy file), which sends back the index's compact columns (:func:`made_in_worker`):
+the pages' interpreter only swaps them in; otherwise in a thread of their own with its own
+store (the index made in the pages' interpreter), or by the page that asks first (a store
+object shared by the pages: tests, notebooks). The first lists of a day are waited for.
+
+Until new lists come, a GP's page shows the kept list without the requests placed,
+proposed, picked or released since (the ledger's entries recorded since: :func:`gp_list`),
+and no list once the GP has no place left; a request that came back to the waiting list or
+arrived since shows at the next making. Nothing is lost by the wait: a pick is checked by
+:meth:`~mt_access.register.Register.choose` against the register as it is, in its write
+transaction.
 """
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import datetime as dt
 import logging
 import threading
+import time
 
+import attrs
+from flask import Flask, current_app
+
+from mt_access.errors import MtAccessError
 from mt_access.ledger import PlacementRecorded, PlacementReleased
-from mt_access.pull_index import PullIndex
+from mt_access.pull_index import PullIndex, pull_levels
 from mt_access.register import Register
 from mt_access.result import PullList
-from mt_access.web import context
+from mt_access.store.locations import open_store
+from mt_access.web import context, dashboard_figures
+from mt_access.web.dashboard_figures import FiguresWorker, Source
 
-__all__ = ["PULL_SECONDS", "SHOWN", "gp_list", "kept_index"]
+__all__ = [
+    "FIRST_WAIT_SECONDS",
+    "PULL_SECONDS",
+    "SHOWN",
+    "Made",
+    "gp_list",
+    "kept_index",
+    "made_in_worker",
+]
 
 PULL_SECONDS = 60
 """The kept lists are made again when the data changed, at most this often."""
@@ -34,18 +57,54 @@ SHOWN = 200
 """The most entries of a GP's list shown on their page (the first ones, in the list's
 order); the page says how many the list has."""
 
+FIRST_WAIT_SECONDS = 300.0
+"""A page with no lists of the day waits this long at most for the worker process's, then
+makes them itself."""
+
 _KEY = "portail.listes"
+_FIRST = "portail.listes.premieres"
 _log = logging.getLogger(__name__)
+
+
+@attrs.frozen
+class Made:
+    """What comes back from the worker process: the lists (compact columns) and the wall and
+    processor seconds they took there."""
+
+    index: PullIndex
+    seconds: float
+    cpu_seconds: float
+
+
+_previous: dict[Source, PullIndex] = {}
+"""In the worker process: the last lists made of each register (their pseudonyms are taken
+again)."""
+
+
+def made_in_worker(source: Source, on: dt.date) -> Made:
+    """The lists of ``on`` of the register at ``source`` (run in the worker process)."""
+    start, cpu = time.perf_counter(), time.process_time()
+    policy, shared = dashboard_figures.worker_state(source)
+    store = open_store(source.location, readonly=True)
+    try:
+        register = Register(store, policy, shared=shared)
+        index = register.pull_index(on, previous=_previous.get(source))
+    finally:
+        store.close()
+    _previous[source] = index
+    return Made(index, time.perf_counter() - start, time.process_time() - cpu)
 
 
 def kept_index(register: Register, on: dt.date, *, refresh: bool = True) -> PullIndex:
     """The shared lists of ``on`` kept by the process: the current data's, or, when the data
     changed less than :data:`PULL_SECONDS` after they were made, the previous ones. Past
-    that, the previous ones too while new ones are made: in a thread of their own when each
-    page opens its own store (a register file or a database), so no page waits for them;
-    by the page that asks first otherwise (a store object shared by the pages: tests,
-    notebooks). Without ``refresh`` (a pick: checked against the register as it is anyway),
-    the kept ones whatever their age. The first lists of a day are made by the page."""
+    that, the previous ones too while new ones are made: by the worker process when the
+    application has one, else in a thread of their own when each page opens its own store
+    (a register file or a database), so no page waits for them; by the page that asks
+    first otherwise (a store object shared by the pages: tests, notebooks). Without
+    ``refresh`` (a pick: checked against the register as it is anyway), the kept ones
+    whatever their age. The first lists of a day are waited for (the worker's, else made by
+    the page)."""
     chosen = context.settings()
     version = context.store().data_version()
     at = context.now()
@@ -64,7 +123,16 @@ def kept_index(register: Register, on: dt.date, *, refresh: bool = True) -> Pull
     lock = chosen.data_lock(_KEY)
     if not lock.acquire(blocking=not usable):
         assert found is not None
-        return found[1]  # another thread makes the new lists
+        return found[1]  # another thread or the worker makes the new lists
+    latest: tuple[dt.datetime, PullIndex] | None = chosen.data_cache.get(_KEY)
+    if usable and latest is not found and latest is not None and latest[1].on == on:
+        lock.release()
+        return latest[1]  # new lists kept just now
+    worker = dashboard_figures.worker_of(current_app)
+    if usable and worker is not None:
+        assert found is not None
+        _make_in_worker(chosen, worker, on, found[1], lock)
+        return found[1]
     if usable and chosen.close_after:
         assert found is not None
         _make_aside(chosen, on, found[1], lock)
@@ -73,11 +141,104 @@ def kept_index(register: Register, on: dt.date, *, refresh: bool = True) -> Pull
         again: tuple[dt.datetime, PullIndex] | None = chosen.data_cache.get(_KEY)
         if again is not None and again is not found and again[1].on == on:
             return again[1]  # made by another thread meanwhile
-        index = register.pull_index(on, previous=found[1] if found is not None else None)
+        index = _first_from_worker(chosen, worker, on) if worker is not None else None
+        if index is None:
+            index = register.pull_index(on, previous=found[1] if found is not None else None)
         chosen.data_cache[_KEY] = (context.now(), index)
         return index
     finally:
         lock.release()
+
+
+def _said(exc: BaseException) -> str:
+    """What the log says of a failure: the project's messages carry no personal data;
+    others, their kind only."""
+    return str(exc) if isinstance(exc, MtAccessError) else type(exc).__name__
+
+
+def _warm_up(app: Flask, worker: FiguresWorker) -> None:
+    """At server start (:func:`mt_access.web.dashboard_figures.warm_up`): start making the
+    day's lists in the worker when the policy shares lists, for the first GP page to take."""
+    chosen: context.WebSettings = app.extensions[context.EXTENSION]
+    if not pull_levels(chosen.policy):
+        return
+    on = chosen.today()
+    try:
+        chosen.data_cache[_FIRST] = (on, worker.run(made_in_worker, on))
+    except Exception as exc:  # the first page asks again
+        _log.warning("listes partagées : pas de processus à part (%s)", _said(exc))
+
+
+dashboard_figures.WARM_UPS.append(_warm_up)
+
+
+def _first_from_worker(
+    chosen: context.WebSettings, worker: FiguresWorker, on: dt.date
+) -> PullIndex | None:
+    """The first lists of ``on``, waited for from the worker process (those started at
+    server start when they are of ``on``); ``None`` when it cannot make them in
+    :data:`FIRST_WAIT_SECONDS` (logged: the page makes them)."""
+    future: cf.Future[Made] | None = None
+    started: tuple[dt.date, cf.Future[Made]] | None = chosen.data_cache.pop(_FIRST, None)
+    try:
+        if started is not None and started[0] == on and not started[1].cancelled():
+            future = started[1]
+        else:
+            future = worker.run(made_in_worker, on)
+        made = future.result(timeout=FIRST_WAIT_SECONDS)
+    except Exception as exc:  # the page makes them itself
+        if future is not None and future.done() and future.exception() is not None:
+            worker.failed(exc)
+        _log.warning("listes partagées : pas de processus à part (%s), calcul ici", _said(exc))
+        return None
+    _log.info(
+        "listes partagées calculées en %.1f s (%.1f s de processeur, processus à part)",
+        made.seconds,
+        made.cpu_seconds,
+    )
+    return made.index
+
+
+def _make_in_worker(
+    chosen: context.WebSettings,
+    worker: FiguresWorker,
+    on: dt.date,
+    previous: PullIndex,
+    lock: threading.Lock,
+) -> None:
+    """Ask the worker process for new lists; keep them when they come back (only swapped
+    in: the columns are made there), release ``lock``. A failure keeps ``previous`` for
+    :data:`PULL_SECONDS` more (logged)."""
+
+    def now() -> dt.datetime:
+        return chosen.clock().astimezone(dt.UTC).replace(microsecond=0)
+
+    def collect(future: cf.Future[Made]) -> None:
+        try:
+            made = future.result()
+            chosen.data_cache[_KEY] = (now(), made.index)
+            _log.info(
+                "listes partagées calculées en %.1f s (%.1f s de processeur, processus à part)",
+                made.seconds,
+                made.cpu_seconds,
+            )
+        except BaseException as exc:  # the pages keep the previous lists
+            if worker.closed:
+                return  # the server stops: the worker was stopped during the making
+            worker.failed(exc)
+            chosen.data_cache[_KEY] = (now(), previous)  # tried again PULL_SECONDS later
+            _log.warning("listes partagées : échec du nouveau calcul (%s)", _said(exc))
+        finally:
+            lock.release()
+
+    try:
+        future = worker.run(made_in_worker, on)
+    except Exception as exc:
+        chosen.data_cache[_KEY] = (now(), previous)
+        lock.release()
+        _log.warning("listes partagées : échec du nouveau calcul (%s)", _said(exc))
+        return
+    future.add_done_callback(collect)
 
 
 def _make_aside(
