@@ -91,6 +91,11 @@ class SQLStoreBase:
         return "lecture seule" if self._readonly else "lecture-écriture"
 
     @property
+    def closed(self) -> bool:
+        """:meth:`close` was called: the store is unusable."""
+        return self._conn is None
+
+    @property
     def readonly(self) -> bool:
         """Opened for reading only."""
         return self._readonly

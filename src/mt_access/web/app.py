@@ -47,6 +47,7 @@ from mt_access.web import (
     request_pages,
 )
 from mt_access.web.accounts import password_hasher
+from mt_access.web.thread_stores import ThreadStores
 
 __all__ = [
     "CONTENT_SECURITY_POLICY",
@@ -138,6 +139,7 @@ def create_app(
     if url is not None and not chosen.get("SECRET_KEY"):
         secret_key(url)  # refused before connecting when no key is given
     opener, close_after, path = _store_opener(store_or_path)
+    release = _release(opener)
     if policy is None:
         policy = _recorded_policy(opener, close_after, path if url is None else url)
     app = Flask(__name__)
@@ -166,6 +168,7 @@ def create_app(
         clock=clock,
         today=today,
         hasher=chosen.get("MT_ACCESS_HASHER") or password_hasher(),
+        release_store=release,
     )
     served = path if url is None and isinstance(store_or_path, str | os.PathLike) else url
     dashboard_figures.install(  # the month's indicators: a worker process when it can open it
@@ -192,6 +195,19 @@ def create_app(
     return app
 
 
+def _release(opener: Callable[[], Store]) -> Callable[[Store, bool], None]:
+    """How a page gives back its store: to its thread (:class:`ThreadStores`), or closed."""
+    stores = getattr(opener, "__self__", None)
+
+    def release(store: Store, failed: bool) -> None:
+        if isinstance(stores, ThreadStores) and isinstance(store, SQLiteStore):
+            stores.release(store, failed)
+        else:  # a PostgreSQL store goes back to its pool
+            store.close()
+
+    return release
+
+
 def _store_opener(source: StoreSource) -> tuple[Callable[[], Store], bool, Path | None]:
     if isinstance(source, str) and is_store_url(source):
         return store_opener(source), True, None  # connections kept open, lent to each page
@@ -202,7 +218,7 @@ def _store_opener(source: StoreSource) -> tuple[Callable[[], Store], bool, Path 
                 "registre introuvable ; créez-le avec « mt-access registre creer »",
                 path=str(path),
             )
-        return (lambda: SQLiteStore(path, create=False)), True, path
+        return ThreadStores(path).open, True, path  # one store a thread, kept between pages
     if isinstance(source, Store):
         shared = source
         return (lambda: shared), False, getattr(shared, "path", None)

@@ -61,6 +61,9 @@ class WebSettings:
             dashboard's indicators), by key, starting with
             the store's :meth:`~mt_access.store.base.Store.data_version` they were computed
             at. One application serves one register (one CPTS): the cache is its own.
+        release_store: at the end of a request whose store is to be closed
+            (``close_after``), with whether the request failed: closes the store, or keeps
+            it for the thread's next page (:class:`~mt_access.web.thread_stores.ThreadStores`).
         shared: the ledger and GPs read by a page's register, lent (copied) to the next
             pages' registers: the ledger advanced by the entries recorded since, the GPs
             kept while no GP changes (:func:`physicians` shares them).
@@ -79,6 +82,9 @@ class WebSettings:
     data_cache: dict[str, tuple[Any, ...]] = attrs.field(factory=dict, eq=False)
     shared: SharedState = attrs.field(factory=SharedState, eq=False)
     data_locks: dict[str, threading.Lock] = attrs.field(factory=dict, eq=False)
+    release_store: Callable[[Store, bool], None] = attrs.field(
+        default=lambda store, _failed: store.close(), eq=False
+    )
     _locks_lock: threading.Lock = attrs.field(factory=threading.Lock, eq=False, alias="locks_lock")
 
     def data_lock(self, key: str) -> threading.Lock:
@@ -124,10 +130,12 @@ def store() -> Store:
 
 
 def close_register(_exc: BaseException | None = None) -> None:
-    """End of request: close the store opened for it (teardown)."""
+    """End of request: close the store opened for it, or keep it for the thread's next page
+    (teardown)."""
     found: Register | None = g.pop("_mt_register", None)
-    if found is not None and settings().close_after:
-        found.store.close()
+    chosen = settings()
+    if found is not None and chosen.close_after:
+        chosen.release_store(found.store, _exc is not None)
 
 
 def now() -> dt.datetime:
