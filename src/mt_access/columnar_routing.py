@@ -208,7 +208,7 @@ class CellEligibility:
         for c, (a, b, code) in origin.items():
             o_lat[c], o_lon[c], o_code[c] = a, b, code
         # each distinct (commune, GP's point) once: GPs without coordinates of their own
-        # share their commune's point (a département's 83,000 pairs are 20,000 such)
+        # share their commune's point (a département's 81,000 pairs are 13,400 such)
         spot = _spots(available, own)
         n_spots = int(spot.max(initial=-1)) + 1
         pair, pair_of = np.unique(commune * n_spots + spot[owner], return_inverse=True)
@@ -218,8 +218,8 @@ class CellEligibility:
         # depend on the other pairs
         pair_km = np.empty(pair.size, dtype=np.float64)
         for a in range(0, pair.size, _PAIRS_AT_ONCE):
-            c, g = p_commune[a : a + _PAIRS_AT_ONCE], p_gp[a : a + _PAIRS_AT_ONCE]
-            pair_km[a : a + c.size] = geodesic_km_many(o_lat[c], o_lon[c], lat[g], lon[g])
+            cs, gs = p_commune[a : a + _PAIRS_AT_ONCE], p_gp[a : a + _PAIRS_AT_ONCE]
+            pair_km[a : a + cs.size] = geodesic_km_many(o_lat[cs], o_lon[cs], lat[gs], lon[gs])
         km = pair_km[pair_of.reshape(-1)]
         del pair, pair_of, pair_km, p_commune, p_gp
         same = (~own[owner]) & (np.array(phys_code, dtype=object)[owner] == o_code[commune])
