@@ -322,3 +322,28 @@ def test_select_by_priority_skips_the_solve_when_a_first_fit_places_everyone() -
     # more persons than places: no pass, the lexicographic best
     short = np.array([1, 0, 1], dtype=np.int64)
     assert select_by_priority(short, candidates, unit_cell, amount).tolist() == [1, 1, 0]
+
+
+def test_units_a_checkpoint_proves_placed_need_no_solve() -> None:
+    """A cell that can still take a person at a checkpoint (the end included) has every unit
+    before it placed whole; when that is every unit left, no min-cost flow is solved."""
+    capacity = np.array([2, 1, 1], dtype=np.int64)
+    candidates = [np.array([2, 0]), np.array([1]), np.array([2, 1])]
+    unit_cell = np.array([2, 0, 2], dtype=np.int64)
+    amount = np.ones(3, dtype=np.int64)
+    ranks = np.array([1, 1, 2], dtype=np.int64)
+    tails, heads, _ = flow._cell_arcs(3, candidates, capacity)
+    alive, fixed = flow._alive(3, tails, heads, capacity, unit_cell, amount, ranks)
+    # cell 2 can take no one more once its two persons are in: its last unit is the solve's
+    assert alive.all()
+    assert fixed[[0, 2]].tolist() == [3, 2]
+    assert select_by_priority(capacity, candidates, unit_cell, amount, ranks).tolist() == [1, 1, 1]
+    spare = np.array([3], dtype=np.int64)
+    one_cell = [np.array([0])]
+    with (
+        mock.patch.object(flow, "FIRST_FIT_ARCS", 0),
+        mock.patch.object(flow.min_cost_flow, "SimpleMinCostFlow", side_effect=AssertionError),
+    ):
+        got = select_by_priority(spare, one_cell, np.zeros(2, np.int64), np.ones(2, np.int64),
+                                 np.array([1, 2], dtype=np.int64))  # fmt: skip
+    assert got.tolist() == [1, 1]

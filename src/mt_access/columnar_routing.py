@@ -207,13 +207,21 @@ class CellEligibility:
         o_code = np.full(len(inp.communes), "", dtype=object)
         for c, (a, b, code) in origin.items():
             o_lat[c], o_lon[c], o_code[c] = a, b, code
+        # each distinct (commune, GP's point) once: GPs without coordinates of their own
+        # share their commune's point (a département's 81,000 pairs are 13,400 such)
+        spot = _spots(available, own)
+        n_spots = int(spot.max(initial=-1)) + 1
+        pair, pair_of = np.unique(commune * n_spots + spot[owner], return_inverse=True)
+        p_commune, p_gp = pair // n_spots, _first_of(spot, n_spots)[pair % n_spots]
         # in chunks: the formula's work arrays (some twenty per pair) for the 1.4 million
         # pairs of a France-sized month were 0.5 GB at once; a pair's distance does not
         # depend on the other pairs
-        km = np.empty(commune.size, dtype=np.float64)
-        for a in range(0, commune.size, _PAIRS_AT_ONCE):
-            c, g = commune[a : a + _PAIRS_AT_ONCE], owner[a : a + _PAIRS_AT_ONCE]
-            km[a : a + c.size] = geodesic_km_many(o_lat[c], o_lon[c], lat[g], lon[g])
+        pair_km = np.empty(pair.size, dtype=np.float64)
+        for a in range(0, pair.size, _PAIRS_AT_ONCE):
+            cs, gs = p_commune[a : a + _PAIRS_AT_ONCE], p_gp[a : a + _PAIRS_AT_ONCE]
+            pair_km[a : a + cs.size] = geodesic_km_many(o_lat[cs], o_lon[cs], lat[gs], lon[gs])
+        km = pair_km[pair_of.reshape(-1)]
+        del pair, pair_of, pair_km, p_commune, p_gp
         same = (~own[owner]) & (np.array(phys_code, dtype=object)[owner] == o_code[commune])
         self.km = np.where(same, 0.0, km)
         self.serves = np.array([[p.serves(need) for p in available] for need in NEEDS], dtype=bool)
@@ -256,6 +264,29 @@ class CellEligibility:
 
 
 _PAIRS_AT_ONCE = 1 << 17
+
+
+def _spots(available: Sequence[Physician], own: npt.NDArray[np.bool_]) -> IntArray:
+    """Each GP's point as a number: GPs of one commune without coordinates of their own
+    share one (their commune's point), a GP with coordinates has one alone."""
+    number: dict[str, int] = {}
+    spots = [
+        number.setdefault(p.commune, len(number)) if not mine else -1
+        for p, mine in zip(available, own.tolist(), strict=True)
+    ]
+    out = np.array(spots, dtype=np.int64)
+    alone = np.flatnonzero(out < 0)
+    out[alone] = len(number) + np.arange(alone.size, dtype=np.int64)
+    return out
+
+
+def _first_of(spot: IntArray, n_spots: int) -> IntArray:
+    """For each point number, a GP that has it (they all have the same coordinates)."""
+    some = np.zeros(n_spots, dtype=np.int64)
+    some[spot] = np.arange(spot.size, dtype=np.int64)
+    return some
+
+
 """(commune, GP) pairs whose distances :class:`CellEligibility` computes in one call."""
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import itertools
 import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
@@ -98,10 +99,15 @@ _CHUNK = 1 << 18
 
 
 def _chunked(values: npt.NDArray[np.int64], get: Callable[[int], Any] | None) -> Iterator[Any]:
-    """``values`` as Python ints (``get`` of each, when given), converted a chunk at a time."""
+    """``values`` as Python ints (``get`` of each, when given), converted a chunk at a time
+    (the items chained in C: no generator step per item)."""
+    return itertools.chain.from_iterable(_chunks(values, get))
+
+
+def _chunks(values: npt.NDArray[np.int64], get: Callable[[int], Any] | None) -> Iterator[Any]:
     for start in range(0, values.size, _CHUNK):
         part = values[start : start + _CHUNK].tolist()
-        yield from (part if get is None else map(get, part))
+        yield part if get is None else list(map(get, part))
 
 
 def _narrow(values: npt.NDArray[np.int64]) -> type[np.signedinteger[Any]]:

@@ -187,9 +187,11 @@ def _alive(
     unit_cell: IntArray,
     unit_amount: IntArray,
     unit_rank: IntArray,
-) -> npt.NDArray[np.bool_]:
+) -> tuple[npt.NDArray[np.bool_], IntArray]:
     """For each unit, whether its cell can still take a person once every unit of the
-    levels before its level is placed as far as possible (else the unit is never placed).
+    levels before its level is placed as far as possible (else the unit is never placed);
+    and for each cell, a position before which every unit of the cell is placed whole (0:
+    none known).
 
     Exact: the persons that can be placed together form a matroid; a person of cell ``c``
     adds to the rank of the set of all persons of the earlier levels if and only if, after a
@@ -201,13 +203,20 @@ def _alive(
     :data:`CHECKPOINT_UNITS` units, then twice, four times as many... (:func:`_checkpoints`).
     One max flow per checkpoint on the cell graph (a few milliseconds), then the min-cost
     solve on fewer units: on a département's month, the 240,000 non-priority requests for
-    the last 600 places are mostly left out after the first checkpoints."""
+    the last 600 places are mostly left out after the first checkpoints.
+
+    A cell that can still reach the sink at a checkpoint had every person of its units
+    before the checkpoint placed by the maximum flow (else its source arc would still carry
+    an augmenting path), and the greedy accepts each of them (a unit it refused would have
+    left the cell unable to take anyone from then on): they are placed whole, whatever the
+    units after them (the cell's ``fixed`` position; the last checkpoint is the end)."""
     alive = np.ones(unit_cell.size, dtype=bool)
+    fixed = np.zeros(n_cells, dtype=np.int64)
     ranks, first = np.unique(unit_rank, return_index=True)
     if bool((np.diff(unit_rank) < 0).any()):  # not in level order: no cut
-        return alive
+        return alive, fixed
     if ranks.size < 2 and unit_cell.size < 2 * CHECKPOINT_UNITS:
-        return alive
+        return alive, fixed
     source, sink = 0, 1
     cell0, phys0 = 2, 2 + n_cells
     solver = max_flow.SimpleMaxFlow()
@@ -219,13 +228,15 @@ def _alive(
     solver.add_arcs_with_capacity(
         cell0 + tails,
         phys0 + heads,
-        np.full(tails.size, int(unit_amount.sum()), dtype=np.int64),
+        # more than every unit's persons: a cell -> GP arc is never what stops a cell
+        np.full(tails.size, int(unit_amount.sum()) + 1, dtype=np.int64),
     )
     used = np.flatnonzero(capacity > 0)
     solver.add_arcs_with_capacity(
         phys0 + used, np.full(used.size, sink, dtype=np.int64), capacity[used]
     )
     bounds = _checkpoints(first.tolist(), unit_cell.size)
+    bounds.append(unit_cell.size)  # the end: the cells that never fill up
     for r in range(1, len(bounds) - 1):
         start, end = bounds[r], bounds[r + 1]
         demand = np.bincount(unit_cell[:start], weights=unit_amount[:start], minlength=n_cells)
@@ -236,11 +247,12 @@ def _alive(
         cells = side[(side >= cell0) & (side < phys0)] - cell0
         reach = np.zeros(n_cells, dtype=bool)
         reach[cells] = True
+        fixed[cells] = start
         alive[start:end] = reach[unit_cell[start:end]]
         if not cells.size:  # no cell can take anyone more: nor later
             alive[end:] = False
             break
-    return alive
+    return alive, fixed
 
 
 FIRST_FIT_ARCS = 50_000
@@ -325,15 +337,28 @@ def select_by_priority(
     if ctails.size == 0:
         return np.zeros(n_units, dtype=np.int64)
     live_units = _placeable(n_cells, ctails, capacity[cheads], unit_cell, unit_amount)
+    placed = np.zeros(n_units, dtype=np.int64)
+    fixed_cell = np.empty(0, dtype=np.int64)
+    fixed_amount = np.empty(0, dtype=np.int64)
     if unit_rank is not None and live_units.size:
-        alive = _alive(n_cells, ctails, cheads, capacity, unit_cell, unit_amount, unit_rank)
+        alive, before = _alive(n_cells, ctails, cheads, capacity, unit_cell, unit_amount, unit_rank)
         live_units = live_units[alive[live_units]]
-    if live_units.size == 0:
-        return np.zeros(n_units, dtype=np.int64)
-    total = int(unit_amount[live_units].sum())
+        # the units placed whole whatever comes after them: one arc per cell, first
+        whole = live_units < before[unit_cell[live_units]]
+        done = live_units[whole]
+        placed[done] = unit_amount[done]
+        per_cell = np.bincount(unit_cell[done], weights=unit_amount[done], minlength=n_cells)
+        fixed_cell = np.flatnonzero(per_cell)
+        fixed_amount = per_cell[fixed_cell].astype(np.int64)
+        live_units = live_units[~whole]
+    if live_units.size == 0:  # nothing left to choose
+        return placed
+    total = int(unit_amount[live_units].sum()) + int(fixed_amount.sum())
     flow = min_cost_flow.SimpleMinCostFlow()
     # strictly decreasing with priority (any such weights give the same optimum): the units'
-    # ranks among those left in, so the costs' range stays small for the cost scaling
+    # ranks among those left in, so the costs' range stays small for the cost scaling; the
+    # units placed whole above them all (raising the weight of elements of the greedy's
+    # basis keeps it the only best one), so their persons are placed
     weights = np.arange(live_units.size, 0, -1, dtype=np.int64)
     unit_arcs = flow.add_arcs_with_capacity_and_unit_cost(
         np.full(live_units.size, source, dtype=np.int64),
@@ -341,8 +366,15 @@ def select_by_priority(
         unit_amount[live_units],
         -weights,
     )
+    flow.add_arcs_with_capacity_and_unit_cost(
+        np.full(fixed_cell.size, source, dtype=np.int64),
+        cell0 + fixed_cell,
+        fixed_amount,
+        np.full(fixed_cell.size, -(live_units.size + 1), dtype=np.int64),
+    )
     wanted = np.zeros(n_cells, dtype=bool)  # only the cells of the units left in
     wanted[unit_cell[live_units]] = True
+    wanted[fixed_cell] = True
     keep = wanted[ctails]
     flow.add_arcs_with_capacity_and_unit_cost(
         cell0 + ctails[keep],
@@ -351,7 +383,6 @@ def select_by_priority(
         np.zeros(int(keep.sum()), dtype=np.int64),
     )
     _solve_to_sink(flow, capacity, phys0, source, sink, total)
-    placed = np.zeros(n_units, dtype=np.int64)
     placed[live_units] = flow.flows(unit_arcs)
     return placed
 

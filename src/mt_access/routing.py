@@ -10,6 +10,7 @@ only read the task and return a :class:`RouterOutput`; distances come from the g
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import functools
 import threading
@@ -265,6 +266,44 @@ class RoutingTask:
         put in that order here).
         """
         c = item.classification
+        text, full_ids = self.explained(
+            c,
+            item.request.commune,
+            item.cell,
+            physician_index,
+            distance_km,
+            nearer_full,
+            why,
+            nearer_taken,
+            nearer,
+        )
+        return Placement(
+            request_id=item.request.id,
+            physician_id=self.physicians[physician_index].id,
+            persons=persons,
+            level=c.level,
+            rank=c.rank,
+            criteria=c.criteria,
+            distance_km=round(distance_km, 3),
+            router=self.rule.router.name,
+            nearer_full=full_ids,
+            explanation=text,
+        )
+
+    def explained(
+        self,
+        c: Classification,
+        request_commune: str,
+        cell: int,
+        physician_index: int,
+        distance_km: float,
+        nearer_full: Sequence[int],
+        why: str,
+        nearer_taken: Sequence[int] = (),
+        nearer: Sequence[int] | None = None,
+    ) -> tuple[str, tuple[str, ...]]:
+        """The explanation of :meth:`placement` and the ids of the nearer physicians it names
+        (the same for every request of the same level and commune placed alike)."""
         phys = self.physicians[physician_index]
         head = self._heads.get(c)
         if head is None:
@@ -282,7 +321,7 @@ class RoutingTask:
                 reference.get(phys.commune).name if phys.commune in reference else phys.commune
             )
             self._commune_names[phys.commune] = commune
-        same = phys.commune == item.request.commune and distance_km < 0.05
+        same = phys.commune == request_commune and distance_km < 0.05
         where = "même commune" if same else format_km(distance_km)
         text = f"{head}. Attribuée à {phys.name} ({commune}, {where}) : {why}."
         if nearer_full:
@@ -298,21 +337,9 @@ class RoutingTask:
         if nearer is None:
             nearer = list(nearer_full)
             if nearer_taken:
-                candidates = self.cells[item.cell].candidates
+                candidates = self.cells[cell].candidates
                 nearer = _in_candidate_order(candidates, {*nearer, *nearer_taken})
-        full_ids = tuple(map(self._physician_ids.__getitem__, nearer))
-        return Placement(
-            request_id=item.request.id,
-            physician_id=phys.id,
-            persons=persons,
-            level=c.level,
-            rank=c.rank,
-            criteria=c.criteria,
-            distance_km=round(distance_km, 3),
-            router=self.rule.router.name,
-            nearer_full=full_ids,
-            explanation=text,
-        )
+        return text, tuple(map(self._physician_ids.__getitem__, nearer))
 
     @functools.cached_property
     def _commune_points(self) -> dict[str, Point]:
@@ -563,25 +590,52 @@ def quota_placements(
     (priority order) with the slots it took; ``left``: each physician's places after the
     run; ``latest[j]``: the last request of ``task`` placed with physician ``j`` (-1: none).
     Used by the router (:func:`mt_access.policies.routers.route_monthly_quota`) and the
-    columnar path (:mod:`mt_access.columnar`), so that both explain alike."""
+    columnar path (:mod:`mt_access.columnar`), so that both explain alike.
+
+    An explanation depends only on the request's cell (its commune), level, physician,
+    distance and which nearer physicians were taken after it: worked out once for the
+    requests that share them (:meth:`RoutingTask.placement` for each would give the same)."""
     placements: list[Placement] = []
     nearer_full = _NearerFull(task, left, latest)
+    requests, classes = task.requests, task.classifications
+    cell_of: list[int] = np.asarray(task.item_cells).tolist()
+    ids = [p.id for p in task.physicians]
+    router = task.rule.router.name
+    explained: dict[tuple[Any, ...], tuple[str, tuple[str, ...]]] = {}
     for i, slots in taken:
-        item = task.item(i)
+        request, c, cell = requests[i], classes[i], cell_of[i]
         for slot in slots:
-            full, later, gone = nearer_full(item.cell, slot.distance_km, i)
-            why = (
-                "médecin éligible le plus proche ayant une place, après répartition des "
-                "places du mois par ordre de priorité"
-                if full or later
-                else "médecin éligible le plus proche (commune acceptée, modalités adaptées)"
-            )
+            j, dist = slot.physician, slot.distance_km
+            full, later, gone, before = nearer_full(cell, dist, i)
+            key = (cell, request.commune, j, dist, id(c), before)
+            found = explained.get(key)
+            if found is None:
+                why = _QUOTA_AFTER if full or later else _QUOTA_NEAREST
+                found = explained[key] = task.explained(
+                    c, request.commune, cell, j, dist, full, why, later, gone
+                )
             placements.append(
-                task.placement(
-                    item, slot.physician, slot.count, slot.distance_km, full, why, later, gone
+                Placement(
+                    request_id=request.id,
+                    physician_id=ids[j],
+                    persons=slot.count,
+                    level=c.level,
+                    rank=c.rank,
+                    criteria=c.criteria,
+                    distance_km=round(dist, 3),
+                    router=router,
+                    nearer_full=found[1],
+                    explanation=found[0],
                 )
             )
     return placements
+
+
+_QUOTA_AFTER = (
+    "médecin éligible le plus proche ayant une place, après répartition des "
+    "places du mois par ordre de priorité"
+)
+_QUOTA_NEAREST = "médecin éligible le plus proche (commune acceptée, modalités adaptées)"
 
 
 class _NearerFull:
@@ -594,25 +648,34 @@ class _NearerFull:
         self.task = task
         self.left: list[int] = left.tolist()  # read element by element: lists, not arrays
         self.latest: list[int] = latest.tolist()
-        self.cache: dict[tuple[int, float], list[int]] = {}
+        self.cache: dict[tuple[int, float], tuple[list[int], list[int]]] = {}
+        self.split: dict[tuple[int, float, int], tuple[list[int], list[int]]] = {}
 
-    def __call__(self, c: int, dist: float, i: int) -> tuple[list[int], list[int], list[int]]:
-        """Those gone before request ``i``, those gone in part after it, and both (the
-        cell's candidates nearer than ``dist`` without a place left, nearest first)."""
-        gone = self.cache.get((c, dist))
-        if gone is None:
+    def __call__(self, c: int, dist: float, i: int) -> tuple[list[int], list[int], list[int], int]:
+        """Those gone before request ``i``, those gone in part after it, both (the cell's
+        candidates nearer than ``dist`` without a place left, nearest first), and how many
+        are gone before it (the first two are the same for every request of the cell with
+        that many)."""
+        found = self.cache.get((c, dist))
+        latest = self.latest
+        if found is None:
             cell = self.task.cells[c]
             stop = int(np.searchsorted(cell.distances_km, dist, side="left"))
             left = self.left
             gone = [j for j in cell.candidates[:stop].tolist() if left[j] == 0]
-            self.cache[(c, dist)] = gone
-        if not gone:
-            return gone, [], gone
-        latest = self.latest
-        later = [j for j in gone if latest[j] > i]
-        if not later:
-            return gone, later, gone
-        return [j for j in gone if latest[j] <= i], later, gone
+            # the last request each of them took, in increasing order
+            found = self.cache[(c, dist)] = gone, sorted(map(latest.__getitem__, gone))
+        gone, lasts = found
+        before = bisect.bisect_right(lasts, i)
+        if before == len(gone):
+            return gone, [], gone, before
+        pair = self.split.get((c, dist, before))
+        if pair is None:
+            pair = self.split[(c, dist, before)] = (
+                [j for j in gone if latest[j] <= i],
+                [j for j in gone if latest[j] > i],
+            )
+        return pair[0], pair[1], gone, before
 
 
 def _places_in(among: Sequence[Physician], physicians: Sequence[Physician]) -> IntArray | None:
