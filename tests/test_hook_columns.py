@@ -12,6 +12,7 @@ plugin is named.
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -372,6 +373,107 @@ def test_a_subset_keeps_the_columns_read() -> None:
     assert sub.declined_sets == (frozenset(),)
     assert table.declined_sets == (frozenset(), frozenset({"G2"}))
     assert sub.commune.tolist() == ["38565", "38565"]
+
+
+_TABLE_COLUMNS = (
+    "ids",
+    "consent",
+    "ald",
+    "css",
+    "ame",
+    "disability_or_chronic",
+    "urgent",
+    "reason",
+    "home_visits",
+    "adults",
+    "children",
+    "persons",
+    "commune_index",
+    "communes",
+    "declined",
+    "declined_sets",
+    "located",
+    "received",
+    "birth",
+    "commune_codes",
+)
+
+
+def _read(table: RequestTable, name: str) -> Any:
+    value = getattr(table, name)
+    return (value.dtype, value.tolist()) if isinstance(value, np.ndarray) else value
+
+
+@given(data=st.data())
+def test_a_subset_reads_what_its_requests_give(data: st.DataObject) -> None:
+    """Every column of ``take(rows)`` (the coded ones renumbered) is what a table of those
+    requests reads, with no list of Python objects copied but the requests and their ids."""
+    n = data.draw(st.integers(1, 12))
+    refusals = [frozenset(), frozenset({"G1"}), frozenset({"G1", "G2"})]
+    requests = [
+        req(
+            f"R{k:02d}",
+            data.draw(st.sampled_from(["38563", "38565", "38111"])),
+            age=data.draw(st.integers(0, 95)),
+            persons=data.draw(st.integers(1, 4)),
+            declined_by=data.draw(st.sampled_from(refusals)),
+            urgent=data.draw(st.booleans()),
+        )
+        for k in range(n)
+    ]
+    rows = data.draw(st.lists(st.integers(0, n - 1), unique=True))
+    table = RequestTable(requests)
+    for name in _TABLE_COLUMNS:
+        getattr(table, name)
+    sub = table.take(np.array(rows, dtype=np.int64))
+    copied = [k for k, v in sub.__dict__.items() if isinstance(v, list)]
+    assert sorted(copied) == ["ids", "requests"]
+    fresh = RequestTable([requests[i] for i in rows])
+    for name in _TABLE_COLUMNS:
+        assert _read(sub, name) == _read(fresh, name), name
+
+
+def test_release_lets_the_columns_go_and_they_are_read_again() -> None:
+    requests = [req("R1", urgent=True, declined_by=frozenset({"G2"})), req("R2", persons=3)]
+    table = RequestTable(requests)
+    before = {name: _read(table, name) for name in _TABLE_COLUMNS}
+    ages = table.ages(ON).tolist()
+    gone = [weakref.ref(table.birth), weakref.ref(table.commune_index)]
+    table.release()
+    assert [ref() for ref in gone] == [None, None]
+    assert sorted(table.__dict__) == ["ids", "requests"]
+    assert {name: _read(table, name) for name in _TABLE_COLUMNS} == before
+    assert table.ages(ON).tolist() == ages
+
+
+def test_match_releases_the_table_of_the_requests_in_scope(voironnais: Policy) -> None:
+    """The table the decision hooks read keeps only the requests and their ids once ``match``
+    has taken the columns it routes with (a France-sized month: its columns went only at the
+    end of the run)."""
+    seen: list[RequestTable] = []
+
+    def capture(table: RequestTable) -> None:
+        seen.append(table)
+
+    pm = get_plugin_manager(plugins=[_columns_plugin("mt_access_classify", capture)])
+    requests = [req("R1"), req("R2", persons=2), req("R3", urgent=True)]
+    result = match(requests, [doc("G", capacity=2)], voironnais, None, ON, plugin_manager=pm)
+    assert result == match(requests, [doc("G", capacity=2)], voironnais, None, ON)
+    assert len(seen) == 1
+    assert sorted(seen[0].__dict__) == ["ids", "requests"]
+
+
+def test_the_columns_are_narrow() -> None:
+    """Columns kept narrow (a France-sized month reads 6 million of each); persons, which the
+    routing adds up, stays ``int64``."""
+    table = RequestTable([req("R1"), req("R2", persons=3, age=90)])
+    narrow = {"birth": np.int32, "received": np.int32, "adults": np.int8, "children": np.int8}
+    narrow["reason"] = np.int8
+    assert {name: getattr(table, name).dtype for name in narrow} == {
+        name: np.dtype(t) for name, t in narrow.items()
+    }
+    assert (table.persons.dtype, table.persons.tolist()) == (np.dtype(np.int64), [1, 3])
+    assert table.ages(ON).dtype == np.int64
 
 
 def test_coded_answers_round_trip() -> None:

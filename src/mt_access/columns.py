@@ -28,6 +28,8 @@ __all__ = ["Coded", "RequestTable"]
 
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
+Int32Array = npt.NDArray[np.int32]
+Int8Array = npt.NDArray[np.int8]
 
 T = TypeVar("T")
 
@@ -85,18 +87,34 @@ class RequestTable:
 
     def take(self, rows: IntArray) -> RequestTable:
         """The table of the requests ``rows`` (indices, in that order), with the columns
-        already read taken from this one rather than read again."""
+        already read taken from this one rather than read again (the coded ones renumbered
+        as the subset would number them; no list of Python objects but the requests and
+        their ids is copied)."""
         picked = rows.tolist()
         requests = self.requests
         sub = RequestTable(list(map(requests.__getitem__, picked)))
         known = self.__dict__
-        for name in ("ids", "commune_codes", "_patients", "_households", "_refusals"):
-            if name in known:
-                sub.__dict__[name] = list(map(known[name].__getitem__, picked))
+        if "ids" in known:
+            sub.__dict__["ids"] = list(map(known["ids"].__getitem__, picked))
         for name in self._CARRIED:
             if name in known:
                 sub.__dict__[name] = known[name][rows]
+        if "_communes" in known:
+            index, communes = known["_communes"]
+            sub.__dict__["_communes"] = _first_seen(index[rows], communes)
+        if "_declined" in known:
+            sets, declined = known["_declined"]
+            codes, kept = _first_seen(declined[rows], sets, first=0)  # the empty set first
+            sub.__dict__["_declined"] = (kept, codes)
         return sub
+
+    def release(self) -> None:
+        """Forget every column read so far but the ids (a column asked again is read again
+        from the requests): what :func:`mt_access.match` does once it has taken the columns
+        it routes with, so that the others (birth dates, flags, order key columns, the lists
+        they were read from) do not stay for the whole run."""
+        for name in [n for n in self.__dict__ if n not in ("requests", "ids")]:
+            del self.__dict__[name]
 
     def _flag(self, name: str) -> BoolArray:
         return np.fromiter(map(operator.attrgetter(name), self.requests), bool, len(self.requests))
@@ -113,26 +131,29 @@ class RequestTable:
         return list(map(_patient, self.requests))
 
     @cached_property
-    def birth(self) -> IntArray:
-        """The patient's birth date as a proleptic ordinal."""
+    def birth(self) -> Int32Array:
+        """The patient's birth date as a proleptic ordinal (``int32``: dates up to the year
+        9999 are below 3.7 million)."""
         return np.fromiter(
-            map(_ordinal, map(_birth_date, self._patients)), np.int64, len(self.requests)
+            map(_ordinal, map(_birth_date, self._patients)), np.int32, len(self.requests)
         )
 
     @cached_property
-    def _birth(self) -> tuple[IntArray, IntArray]:
-        days = (self.birth - _EPOCH).astype("datetime64[D]")
+    def _birth(self) -> tuple[npt.NDArray[np.int16], npt.NDArray[np.int16]]:
+        # the year and month * 100 + day, narrow (4 bytes a request, not 16)
+        days = (self.birth.astype(np.int64) - _EPOCH).astype("datetime64[D]")
         years = days.astype("datetime64[Y]")
         months = days.astype("datetime64[M]")
-        month = (months - years).astype(np.int64) + 1
-        day = (days - months).astype(np.int64) + 1
-        return years.astype(np.int64) + 1970, month * 100 + day
+        month = (months - years).astype(np.int16) + 1
+        day = (days - months).astype(np.int16) + 1
+        del days, months
+        return years.astype(np.int16) + 1970, month * 100 + day
 
     def ages(self, on: dt.date) -> IntArray:
         """Age in whole years on ``on`` (same rule as :func:`mt_access.model.age_on`)."""
         years, month_day = self._birth
         before_birthday = (on.month * 100 + on.day) < month_day
-        return on.year - years - before_birthday.astype(np.int64)
+        return on.year - years.astype(np.int64) - before_birthday.astype(np.int64)
 
     @cached_property
     def ald(self) -> BoolArray:
@@ -160,11 +181,11 @@ class RequestTable:
         return np.fromiter(map(_consent, self.requests), bool, len(self.requests))
 
     @cached_property
-    def reason(self) -> npt.NDArray[np.int64]:
-        """Index of the reason in ``list(SearchReason)``."""
+    def reason(self) -> Int8Array:
+        """Index of the reason in ``list(SearchReason)`` (``int8``)."""
         codes = {r: i for i, r in enumerate(SearchReason)}
         return np.fromiter(
-            map(codes.__getitem__, map(_reason, self.requests)), np.int64, len(self.requests)
+            map(codes.__getitem__, map(_reason, self.requests)), np.int8, len(self.requests)
         )
 
     @cached_property
@@ -175,23 +196,29 @@ class RequestTable:
             map(codes.__getitem__, map(_home_visits, self.requests)), np.int64, len(self.requests)
         )
 
-    @cached_property
-    def _households(self) -> list[Any]:
-        return list(map(_household, self.requests))
+    def _read_households(self, name: str) -> Int8Array:
+        """Read both household columns at once (the list of households is not kept)."""
+        households = list(map(_household, self.requests))
+        n = len(households)  # int8: at most MAX_ADULTS and MAX_CHILDREN (mt_access.bounds)
+        self.__dict__["adults"] = np.fromiter(map(_adults, households), np.int8, n)
+        self.__dict__["children"] = np.fromiter(map(_children, households), np.int8, n)
+        column: Int8Array = self.__dict__[name]
+        return column
 
     @cached_property
-    def adults(self) -> IntArray:
-        """Adults of each request's household (the patient included)."""
-        return np.fromiter(map(_adults, self._households), np.int64, len(self.requests))
+    def adults(self) -> Int8Array:
+        """Adults of each request's household (the patient included; ``int8``)."""
+        return self._read_households("adults")
 
     @cached_property
-    def children(self) -> IntArray:
-        return np.fromiter(map(_children, self._households), np.int64, len(self.requests))
+    def children(self) -> Int8Array:
+        """Children of each request's household (``int8``)."""
+        return self._read_households("children")
 
     @property
     def persons(self) -> IntArray:
         """Persons of each request's household (the places it needs)."""
-        return self.adults + self.children
+        return np.add(self.adults, self.children, dtype=np.int64)
 
     @cached_property
     def commune_codes(self) -> list[str]:
@@ -200,7 +227,8 @@ class RequestTable:
 
     @cached_property
     def _communes(self) -> tuple[IntArray, tuple[str, ...]]:
-        codes = self.commune_codes
+        # the list of codes is not kept (unless asked for itself): the index stands for it
+        codes = self.__dict__.get("commune_codes") or list(map(_commune, self._patients))
         commune_of = {code: k for k, code in enumerate(dict.fromkeys(codes))}  # first seen
         index = np.fromiter(map(commune_of.__getitem__, codes), np.int64, len(codes))
         return index, tuple(commune_of)
@@ -222,12 +250,8 @@ class RequestTable:
         return np.array(communes, dtype="U5")[index] if communes else np.empty(0, dtype="U5")
 
     @cached_property
-    def _refusals(self) -> list[frozenset[str]]:
-        return list(map(_declined_by, self.requests))
-
-    @cached_property
     def _declined(self) -> tuple[tuple[frozenset[str], ...], IntArray]:
-        refused = self._refusals
+        refused: list[frozenset[str]] = list(map(_declined_by, self.requests))
         # the empty set first, then as first seen
         sets = {s: k for k, s in enumerate(dict.fromkeys(itertools.chain((frozenset(),), refused)))}
         return tuple(sets), np.fromiter(map(sets.__getitem__, refused), np.int64, len(refused))
@@ -253,12 +277,27 @@ class RequestTable:
         )
 
     @cached_property
-    def received(self) -> IntArray:
-        """Received date as a proleptic ordinal."""
+    def received(self) -> Int32Array:
+        """Received date as a proleptic ordinal (``int32``, as :attr:`birth`)."""
         ordinals = _Ordinals()  # a month's requests share few dates: each worked out once
         return np.fromiter(
-            map(ordinals.__getitem__, map(_received, self.requests)), np.int64, len(self.requests)
+            map(ordinals.__getitem__, map(_received, self.requests)), np.int32, len(self.requests)
         )
+
+
+def _first_seen(
+    codes: IntArray, values: tuple[T, ...], *, first: int | None = None
+) -> tuple[IntArray, tuple[T, ...]]:
+    """``codes`` (indexes into ``values``) renumbered into the values they use, in the order
+    each first appears in ``codes`` (``first``, if given, before all and kept even if
+    unused): what reading the coded column again from a subset's requests would give."""
+    distinct, at = np.unique(codes, return_index=True)
+    used = distinct[np.argsort(at, kind="stable")]
+    if first is not None:
+        used = np.concatenate((np.array([first], dtype=used.dtype), used[used != first]))
+    number = np.zeros(len(values), dtype=np.int64)
+    number[used] = np.arange(used.size, dtype=np.int64)
+    return number[codes], tuple(map(values.__getitem__, used.tolist()))
 
 
 class _Ordinals(dict[dt.date, int]):

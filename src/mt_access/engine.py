@@ -60,21 +60,22 @@ _by_request_physician = operator.attrgetter("request_id", "physician_id")
 
 
 def _unique(items: Iterable[Any], what: str) -> list[Any]:
-    return _sorted_by_id(items, what)[0]
+    return list(_sorted_by_id(items, what)[0])
 
 
-def _sorted_by_id(items: Iterable[Any], what: str) -> tuple[list[Any], list[str]]:
+def _sorted_by_id(items: Iterable[Any], what: str) -> tuple[Sequence[Any], list[str]]:
     """``items`` sorted by id, and their ids (checked unique); items already sorted are
-    only checked (their ids strictly increase), not sorted again.
+    only checked (their ids strictly increase), not sorted again (a tuple is then given
+    back as it is: a France-sized month's requests are held once, not copied).
 
     Raises:
         MatchInputError: an id appears twice.
     """
-    ordered = list(items)
+    ordered: Sequence[Any] = items if isinstance(items, tuple) else list(items)
     ids = list(map(_by_id, ordered))
     if all(map(operator.lt, ids, itertools.islice(ids, 1, None))):  # sorted, each id once
         return ordered, ids
-    ordered.sort(key=_by_id)
+    ordered = sorted(ordered, key=_by_id)
     ids = list(map(_by_id, ordered))
     if len(set(ids)) != len(ids):
         dupes = sorted(k for k, n in Counter(ids).items() if n > 1)
@@ -223,7 +224,7 @@ def match(
     if explain not in get_args(Explain):
         known = ", ".join(get_args(Explain))
         raise MatchInputError(f"valeur de explain inconnue : {explain!r} (valeurs : {known})")
-    reqs = list(requests)
+    reqs = tuple(requests)  # the columnar path keeps a tuple without copying it
     with _collector_paused(len(reqs) >= GC_PAUSE_MIN_REQUESTS):
         return _match(
             reqs,
@@ -259,7 +260,7 @@ def _collector_paused(pause: bool) -> Iterator[None]:
 
 
 def _match(
-    requests: list[Request],
+    requests: tuple[Request, ...],
     physicians: Iterable[Physician],
     policy: Policy,
     ledger: CapacityLedger | None,
@@ -287,10 +288,12 @@ def _match(
     rejected = _rejected(ranked, request_ids)
     scope = ranked.scope
     in_scope: Sequence[Request] = scope.requests
-    classes = ranked.classes.tolist()
+    coded = ranked.classes
+    classes = tuple(coded.tolist())  # a tuple: the columnar path keeps it without a copy
     attached, answered, order = _resources(
         policy, in_scope, classes, ranked.order, on, resource_contacts
     )
+    del ranked  # the scope decisions' codes and the order keys' columns
     if explain == "auto":
         explain = "full" if len(in_scope) <= EXPLAIN_FULL_MAX_REQUESTS else "counts"
 
@@ -316,7 +319,8 @@ def _match(
             waits.add_objects([item])
 
     seen = CellsSeen(len(in_scope))
-    columnar = _columnar_path(policy, ranked, in_scope, classes, available, distances)
+    columnar = _columnar_path(policy, scope, coded, in_scope, classes, available, distances)
+    del coded
     for rule, members, run_rows in _plan(policy, in_scope, classes, order, columnar):
         if run_rows is not None and columnar is not None:  # the built-in monthly_quota
             rows, at = run_rows
@@ -423,21 +427,29 @@ def _rejected(ranked: RankedColumns, ids: Sequence[str]) -> list[Rejected]:
 
 def _columnar_path(
     policy: Policy,
-    ranked: RankedColumns,
+    scope: RequestTable,
+    coded: Coded[Classification],
     in_scope: Sequence[Request],
     classes: Sequence[Classification],
     available: Sequence[Physician],
     distances: DistanceCache,
 ) -> ColumnarPath | None:
-    """:meth:`ColumnarPath.of`, with the columns the decision hooks read already (the table
-    of the requests in scope) and the distinct classifications."""
-    values = ranked.classes.values
+    """:meth:`ColumnarPath.of`, with the columns the decision hooks read already (``scope``:
+    the table of the requests in scope) and the distinct classifications (``coded``).
+
+    The table's columns are released (:meth:`RequestTable.release`) once the routing's are
+    taken from it, before the eligible GPs are worked out: the routing keeps the columns it
+    reads, and the others (birth dates, flags, order keys, the lists they were read from:
+    some 0.4 GB for 6 million requests) do not stay for the whole run."""
+    values = coded.values
     if not in_scope or not columnar_routing.columnar_runs_allowed(policy, values):
+        scope.release()
         return None  # (a rank the policy does not have has no column of maximum distances)
     rank_of = np.array([c.rank for c in values], dtype=np.int64)
     columns = columnar_routing.RequestColumns(
-        in_scope, classes, policy, table=ranked.scope, rank=rank_of[ranked.classes.codes]
+        in_scope, classes, policy, table=scope, rank=rank_of[coded.codes]
     )
+    scope.release()
     return ColumnarPath.of(
         policy, in_scope, classes, available, distances, columns=columns, levels=values
     )

@@ -15,7 +15,7 @@ import hmac
 import itertools
 import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -329,9 +329,9 @@ def mt_access_order_keys(
     return keys
 
 
-_ORDER_COLUMNS: dict[str, Callable[[RequestTable], npt.NDArray[np.int64]]] = {
+_ORDER_COLUMNS: dict[str, Callable[[RequestTable], npt.NDArray[np.integer[Any]]]] = {
     "received": lambda t: t.received,
-    "urgent": lambda t: (~t.urgent).astype(np.int64),
+    "urgent": lambda t: (~t.urgent).astype(np.int8),
     "age": lambda t: t.birth,
 }
 """The built-in order keys as columns: the values of :data:`_ORDER_KEYS`."""
