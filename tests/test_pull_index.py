@@ -221,6 +221,16 @@ def test_the_index_lists_are_the_routers_lists(
         assert index.list_of(x.physician_id, limit=1) == attrs.evolve(x, entries=x.entries[:1])
         for e in x.entries:
             assert index.entry(x.physician_id, e.pseudonym) == e
+        # the portal's one pass: the first entries and the length, without some requests
+        skip = {index.requests[e.pseudonym] for e in x.entries[::2]} - {""}
+        rest = tuple(e for e in x.entries if index.requests[e.pseudonym] not in skip)
+        for limit in (0, 1, 2, None):
+            shown = rest if limit is None else rest[:limit]
+            assert index.list_and_count(x.physician_id, skip=skip, limit=limit) == (
+                attrs.evolve(x, entries=shown),
+                len(rest),
+            )
+        assert index.count(x.physician_id, skip=skip) == len(rest)
     # as a worker process sends it back (mt_access.web.portal_pull): its columns only
     copy = pickle.loads(pickle.dumps(index))
     assert copy.lists() == expected

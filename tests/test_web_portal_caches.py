@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+import sys
 import threading
 from pathlib import Path
 
@@ -156,4 +157,52 @@ def test_two_gps_pick_the_request_both_pages_show_one_is_refused(tmp_path: Path)
     rid = next(r for r in other.store.physician_requests("MG1"))
     assert other.file(rid).proposed_to == frozenset({"MG1"})
     assert other.pending_picks("MG2") == ()
+    other.store.close()
+
+
+def test_the_ledger_since_the_lists_is_read_once_then_only_what_is_new(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The requests placed since the kept lists were made: each page does not read the
+    ledger's entries since then again, only those recorded since the last page."""
+    path, other, pseudonyms = _register_file(tmp_path)
+    first, second = pseudonyms
+    url = link(other.store, "MG1")
+    app = create_app(
+        path,
+        other.policy,
+        config={
+            "SECRET_KEY": SECRET,
+            "TESTING": True,
+            "MT_ACCESS_HASHER": FAST_HASHER,
+            "MT_ACCESS_CLOCK": Clock(),
+            "MT_ACCESS_TODAY": lambda: TODAY,
+            "MT_ACCESS_FIGURES": False,
+        },
+    )
+    read_from: list[int] = []  # by the portal's lists (other readers: the places, the GPs)
+    original = SQLiteStore.ledger_entries_after
+
+    def counted(self: SQLiteStore, position: int) -> object:
+        if sys._getframe(1).f_globals["__name__"] == "mt_access.web.portal_pull":
+            read_from.append(position)
+        return original(self, position)
+
+    with app.test_client() as gp:
+        assert first in gp.get(url).get_data(as_text=True)  # the lists made
+        monkeypatch.setattr(SQLiteStore, "ledger_entries_after", counted)
+        start = len(other.store.ledger_entries())
+        other.choose("MG2", first, TODAY)
+        after_one = len(other.store.ledger_entries())
+        for _ in range(3):
+            page = gp.get(url).get_data(as_text=True)
+            assert first not in page
+            assert second in page
+        assert read_from == [start]  # once, not at every page
+        other.choose("MG2", second, TODAY)
+        del read_from[:]
+        page = gp.get(url).get_data(as_text=True)
+        assert second not in page
+        assert after_one in read_from  # only the entries recorded since
+        assert start not in read_from
     other.store.close()

@@ -341,12 +341,38 @@ class PullIndex:
         register's :meth:`~mt_access.register.Register.pull_lists` gives it. ``skip``: leave
         out these requests (by id); ``only``: keep only these; ``limit``: at most that many
         entries (the others not built)."""
+        return self._list(physician_id, skip, only, limit, counting=False)[0]
+
+    def count(self, physician_id: str, *, skip: Collection[str] = ()) -> int:
+        """The number of entries on the GP's list (without the requests of ``skip``)."""
+        return self._list(physician_id, skip, None, 0, counting=True)[1]
+
+    def list_and_count(
+        self, physician_id: str, *, skip: Collection[str] = (), limit: int | None = None
+    ) -> tuple[PullList | None, int]:
+        """:meth:`list_of` and :meth:`count` at once: each part's rows found once (a GP's
+        portal page shows the first entries and says how many there are)."""
+        return self._list(physician_id, skip, None, limit, counting=True)
+
+    def _list(
+        self,
+        physician_id: str,
+        skip: Collection[str],
+        only: Collection[str] | None,
+        limit: int | None,
+        *,
+        counting: bool,
+    ) -> tuple[PullList | None, int]:
+        """The list (its first ``limit`` entries) and, when ``counting``, its length; else
+        the parts after the ``limit``-th entry are not read (the length is then partial)."""
         entries: list[PullEntry] = []
         places: int | None = None
+        total = 0
         skipped = self._refs(skip)
         kept_only = None if only is None else self._refs(only)
         for k, part in enumerate(self.parts):
-            if limit is not None and places is not None and len(entries) >= limit:
+            full = limit is not None and len(entries) >= limit
+            if full and places is not None and not counting:
                 break
             rows, dist = part.rows_of(physician_id)
             if rows.size == 0:
@@ -359,25 +385,15 @@ class PullIndex:
             if kept_only is not None:
                 keep &= part.rows_among(rows, kept_only)
             kept = np.flatnonzero(keep)
+            total += kept.size
             if limit is not None:
-                kept = kept[: limit - len(entries)]
+                kept = kept[: max(0, limit - len(entries))]
             for at in kept.tolist():
                 base = self._base(k, int(rows[at]))
                 entries.append(attrs.evolve(base, distance_km=round(dist[at], 1)))
         if places is None:
-            return None
-        return PullList(physician_id, tuple(entries), places)
-
-    def count(self, physician_id: str, *, skip: Collection[str] = ()) -> int:
-        """The number of entries on the GP's list (without the requests of ``skip``)."""
-        total = 0
-        skipped = self._refs(skip)
-        for part in self.parts:
-            rows = part.rows_of(physician_id)[0]
-            total += rows.size
-            if skip and rows.size:
-                total -= int(part.rows_among(rows, skipped).sum())
-        return total
+            return None, total
+        return PullList(physician_id, tuple(entries), places), total
 
     def lists(self) -> tuple[PullList, ...]:
         """Every GP's list, by GP id (every entry of every list built: see

@@ -273,12 +273,36 @@ def gp_list(
     index = kept_index(register, on)
     if places_left <= 0:
         return None, 0
-    gone: set[str] = set()
-    if index.version != context.store().data_version():
-        for entry in context.store().ledger_entries_after(index.ledger_position):
-            if isinstance(entry, PlacementRecorded | PlacementReleased):
-                gone.add(entry.request_id)
-    own = index.list_of(physician_id, skip=gone, limit=SHOWN)
+    own, total = index.list_and_count(physician_id, skip=_gone(index), limit=SHOWN)
     if own is None:
         return None, 0
-    return own, index.count(physician_id, skip=gone)
+    return own, total
+
+
+_GONE_KEY = "portal-pull-gone"
+"""The key in ``data_cache`` of the requests placed since the kept lists were made."""
+
+
+def _gone(index: PullIndex) -> frozenset[str]:
+    """The requests placed or released since ``index`` was made: the ledger's entries after
+    its position, read once by the process and then only those recorded since (the ledger
+    is append-only), not at every page."""
+    store = context.store()
+    version = store.data_version()
+    if index.version == version:
+        return frozenset()
+    chosen = context.settings()
+    with chosen.data_lock(_GONE_KEY):
+        kept: tuple[PullIndex, str, int, frozenset[str]] | None = chosen.data_cache.get(_GONE_KEY)
+        if kept is not None and kept[0] is index and kept[1] == version:
+            return kept[3]
+        position, gone = index.ledger_position, set[str]()
+        if kept is not None and kept[0] is index:
+            position, gone = kept[2], set(kept[3])
+        entries = store.ledger_entries_after(position)
+        gone.update(
+            e.request_id for e in entries if isinstance(e, PlacementRecorded | PlacementReleased)
+        )
+        found = frozenset(gone)
+        chosen.data_cache[_GONE_KEY] = (index, version, position + len(entries), found)
+        return found
