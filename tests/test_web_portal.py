@@ -675,3 +675,40 @@ def test_an_erased_patient_leaves_the_page_of_the_gp_who_accepted_them() -> None
     assert LAST_NAMES["A"] not in page
     shown = [line for line in _audit(store) if line[1] == "identite.afficher"]
     assert len(shown) == 1
+
+
+def test_a_long_pull_list_is_shown_a_page_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The nearest SHOWN entries first, then « Demandes suivantes » (``?debut=``); a start
+    that is not a whole number, or past the list's end, shows its beginning."""
+    from mt_access.web import portal, portal_pull
+
+    monkeypatch.setattr(portal_pull, "SHOWN", 2)
+    monkeypatch.setattr(portal, "SHOWN", 2)
+    policy = load(tmp_path, policy_text(pull=True))
+    register = gp_register(policy)
+    for key, commune in zip("ABCAB", (VOIRON, MOIRANS, VOIRON, MOIRANS, VOIRON), strict=True):
+        waiting(register, key, commune)
+    app = app_over(register.store, policy)
+    url = link(register.store, "MG1")
+    own = next(x for x in register.pull_lists(TODAY) if x.physician_id == "MG1")
+    names = [e.pseudonym for e in own.entries]
+    assert len(names) == 5
+    with app.test_client() as gp:
+        first = _plain(gp.get(url))
+        assert [n for n in names if n in first] == names[:2]
+        assert "(5) : les 2 plus proches" in first
+        assert f"{url}?debut=2" in first
+        assert "Demandes précédentes" not in first
+        second = _plain(gp.get(f"{url}?debut=3"))  # rounded down to a page's start
+        assert [n for n in names if n in second] == names[2:4]
+        assert "de la 3<sup>e</sup> à la 4<sup>e</sup>" in second
+        assert f'href="{url}"' in second  # back to the beginning
+        assert f"{url}?debut=4" in second
+        last = _plain(gp.get(f"{url}?debut=4"))
+        assert [n for n in names if n in last] == names[4:]
+        assert "Demandes suivantes" not in last
+        for bogus in ("-2", "deux", "99999999999", "40"):
+            page = _plain(gp.get(f"{url}?debut={bogus}"))
+            assert [n for n in names if n in page] == names[:2]

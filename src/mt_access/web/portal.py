@@ -62,7 +62,7 @@ from mt_access.web.auth import DISPLAYED, audit
 from mt_access.web.forms import choices
 from mt_access.web.gp_places import gp_places
 from mt_access.web.portal_links import LinkClaim, RefusalReason, read_token
-from mt_access.web.portal_pull import gp_list, kept_index
+from mt_access.web.portal_pull import SHOWN, gp_list, kept_index
 from mt_access.web.request_common import request_step
 
 __all__ = [
@@ -326,22 +326,52 @@ def _pull(
     levels = register.pull_levels()
     if not levels:
         return None
-    # the lists kept by the process, without what was placed since (web/portal_pull.py)
-    own, total = gp_list(register, physician_id, on, places_left)
+    # the lists kept by the process, without what was placed since (web/portal_pull.py),
+    # a page of SHOWN entries at a time
+    start = _start()
+    own, total = gp_list(register, physician_id, on, places_left, start)
+    if start and own is not None and not own.entries:  # the list got shorter: its start
+        start = 0
+        own, total = gp_list(register, physician_id, on, places_left, start)
     limits = [register.pick_limit(level) for level in levels]
     limit = min((n for n in limits if n), default=0)
     if own is None:
-        return {"columns": (), "rows": [], "limit": limit, "total": 0, "total_label": "0"}
+        return {
+            "columns": (),
+            "rows": [],
+            "limit": limit,
+            "total": 0,
+            "total_label": "0",
+            "start": 0,
+        }
     # one plain form per entry (the session's CSRF token and the pseudonym), validated by
     # PortalPickForm: a WTForms object per entry would cost seconds on a long list
-    total = max(total, len(own.entries))
+    total = max(total, start + len(own.entries))
     return {
         "columns": list_columns(own),
         "rows": list_rows(own),
         "limit": limit,
         "total": total,
-        "total_label": f"{total:,}".replace(",", "\u202f"),  # 27 118
+        "total_label": _number(total),
+        "start": start,
+        "first": _number(start + 1),
+        "last": _number(start + len(own.entries)),
+        "previous": max(0, start - SHOWN) if start else None,
+        "next": start + SHOWN if start + SHOWN < total else None,
     }
+
+
+def _number(n: int) -> str:
+    return f"{n:,}".replace(",", "\u202f")  # 27 118
+
+
+def _start() -> int:
+    """The first entry of the list shown (``?debut=``): a multiple of SHOWN, 0 when absent
+    or not a whole number."""
+    text = request.args.get("debut", "")
+    if not text.isdigit() or len(text) > 9:
+        return 0
+    return int(text) // SHOWN * SHOWN
 
 
 def _render(claim: LinkClaim, token: str, status: int = 200) -> ResponseReturnValue:

@@ -53,7 +53,7 @@ __all__ = [
 PULL_SECONDS = 60
 """The kept lists are made again when the data changed, at most this often."""
 
-SHOWN = 200
+SHOWN = 50
 """The most entries of a GP's list shown on their page (the first ones, in the list's
 order); the page says how many the list has."""
 
@@ -265,18 +265,18 @@ def _make_aside(
 
 
 def gp_list(
-    register: Register, physician_id: str, on: dt.date, places_left: int
+    register: Register, physician_id: str, on: dt.date, places_left: int, start: int = 0
 ) -> tuple[PullList | None, int]:
-    """The GP's list for their page (its first :data:`SHOWN` entries) and how many entries
-    it has: from :func:`kept_index`, without the requests of the ledger's entries recorded
-    since it was made; ``None`` when the GP has ``places_left`` 0 or has no list."""
+    """A page of the GP's list (its :data:`SHOWN` entries from the ``start``-th) and how many
+    entries it has: from :func:`kept_index`, without the requests of the ledger's entries
+    recorded since it was made; ``None`` when the GP has ``places_left`` 0 or has no list."""
     index = kept_index(register, on)
     if places_left <= 0:
         return None, 0
-    own, total = index.list_and_count(physician_id, skip=_gone(index), limit=SHOWN)
+    own, total = index.list_and_count(physician_id, skip=_gone(index), limit=start + SHOWN)
     if own is None:
         return None, 0
-    return own, total
+    return attrs.evolve(own, entries=own.entries[start:]), total
 
 
 _GONE_KEY = "portal-pull-gone"
