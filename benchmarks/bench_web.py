@@ -30,6 +30,7 @@ Usage::
     .venv/bin/python benchmarks/bench_web.py                 # 100,000 requests, 60 s
     .venv/bin/python benchmarks/bench_web.py --duree 20 --demandes 20000
     .venv/bin/python benchmarks/bench_web.py --chemin /tmp/web.sqlite --garder   # reuse it
+    .venv/bin/python benchmarks/bench_web.py --chemin /tmp/web.sqlite --pull     # pull mode
 
 Needs the ``web`` extra and ``requests`` (installed with the ``dev`` extra).
 """
@@ -48,6 +49,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from bench_pull import pull_policy
 from bench_register import build
 
 import web_load_support as load
@@ -94,6 +96,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--garder", action="store_true", help="keep the register file")
     parser.add_argument("--seul", type=int, default=1, help="rounds of one client alone (1)")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument(
+        "--pull",
+        action="store_true",
+        help="pull mode: the copy records the Voironnais policy with every level routed pull "
+        "(bench_pull.pull_policy), so the GPs' pages show their lists and they pick",
+    )
     args = parser.parse_args(argv)
 
     folder = None
@@ -106,10 +114,17 @@ def main(argv: list[str] | None = None) -> int:
         on = built(path, args.demandes, args.medecins, args.seed)
         work = path.with_name(path.stem + "-essai" + path.suffix)
         shutil.copy(path, work)  # the built register stays as built, to be reused
+        policies = tempfile.TemporaryDirectory(prefix="bench-web-politique-")
         try:
+            if args.pull:
+                with SQLiteStore(work, create=False) as store, store.transaction():
+                    pull_policy(Path(policies.name))
+                    store.put_setting("policy", str(Path(policies.name) / "voironnais-pull.yaml"))
+                print("pull mode: every level of the Voironnais policy routed pull")
             return run(args, work, on)
         finally:
             work.unlink()
+            policies.cleanup()
     finally:
         if folder is not None and not args.garder:
             folder.cleanup()
