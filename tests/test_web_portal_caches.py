@@ -18,6 +18,8 @@ pytest.importorskip("flask")
 pytest.importorskip("flask_wtf")
 pytest.importorskip("itsdangerous")
 
+from flask import Flask
+
 from factories import MOIRANS, VOIRON, VOREPPE, doc
 from mt_access.lifecycle import RequestState
 from mt_access.register import Register
@@ -52,6 +54,23 @@ def _register_file(tmp_path: Path) -> tuple[Path, Register, list[str]]:
     return path, register, sorted(e.pseudonym for e in own.entries)
 
 
+def _app(path: Path, register: Register, clock: Clock | None = None) -> Flask:
+    """The application over ``path``, without the worker process: the lists made in a
+    thread of the server (the worker's: test_web_portal_pull_worker.py)."""
+    return create_app(
+        path,
+        register.policy,
+        config={
+            "SECRET_KEY": SECRET,
+            "TESTING": True,
+            "MT_ACCESS_HASHER": FAST_HASHER,
+            "MT_ACCESS_CLOCK": clock or Clock(),
+            "MT_ACCESS_TODAY": lambda: TODAY,
+            "MT_ACCESS_FIGURES": False,
+        },
+    )
+
+
 def test_pull_lists_are_kept_and_follow_another_connection(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -59,20 +78,7 @@ def test_pull_lists_are_kept_and_follow_another_connection(
     assert len(pseudonyms) == 2
     url = link(other.store, "MG1")
     clock = Clock()
-    app = create_app(
-        path,
-        other.policy,
-        config={
-            "SECRET_KEY": SECRET,
-            "TESTING": True,
-            "MT_ACCESS_HASHER": FAST_HASHER,
-            "MT_ACCESS_CLOCK": clock,
-            "MT_ACCESS_TODAY": lambda: TODAY,
-            # no worker process: the lists made in a thread of the server (the worker's:
-            # test_web_portal_pull_worker.py)
-            "MT_ACCESS_FIGURES": False,
-        },
-    )
+    app = _app(path, other, clock)
     computed = []
     original = Register.pull_index
 
@@ -124,18 +130,7 @@ def test_two_gps_pick_the_request_both_pages_show_one_is_refused(tmp_path: Path)
     shared = next(x for x in other.pull_lists(TODAY) if x.physician_id == "MG2").entries
     pseudonym = sorted({e.pseudonym for e in shared} & set(pseudonyms))[0]
     urls = {gp: link(other.store, gp) for gp in ("MG1", "MG2")}
-    app = create_app(
-        path,
-        other.policy,
-        config={
-            "SECRET_KEY": SECRET,
-            "TESTING": True,
-            "MT_ACCESS_HASHER": FAST_HASHER,
-            "MT_ACCESS_CLOCK": Clock(),
-            "MT_ACCESS_TODAY": lambda: TODAY,
-            "MT_ACCESS_FIGURES": False,
-        },
-    )
+    app = _app(path, other)
     said = {}
     clients = {"MG1": app.test_client(), "MG2": app.test_client()}
     tokens = {}
@@ -168,18 +163,7 @@ def test_the_ledger_since_the_lists_is_read_once_then_only_what_is_new(
     path, other, pseudonyms = _register_file(tmp_path)
     first, second = pseudonyms
     url = link(other.store, "MG1")
-    app = create_app(
-        path,
-        other.policy,
-        config={
-            "SECRET_KEY": SECRET,
-            "TESTING": True,
-            "MT_ACCESS_HASHER": FAST_HASHER,
-            "MT_ACCESS_CLOCK": Clock(),
-            "MT_ACCESS_TODAY": lambda: TODAY,
-            "MT_ACCESS_FIGURES": False,
-        },
-    )
+    app = _app(path, other)
     read_from: list[int] = []  # by the portal's lists (other readers: the places, the GPs)
     original = SQLiteStore.ledger_entries_after
 

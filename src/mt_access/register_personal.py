@@ -52,20 +52,21 @@ class PersonalData(RegisterBase):
 
     def _personal(
         self, request_id: str, personal: PersonalRecord | None
-    ) -> tuple[Callable[[], Request], Callable[[], PatientIdentity], dt.date | None]:
-        """The request and identity (read when called) and the erasure date of
-        ``request_id``: from ``personal`` when the caller read it
-        (:meth:`~mt_access.store.base.Store.personal_records`), else from the store."""
+    ) -> tuple[Request, PatientIdentity, dt.date | None]:
+        """The request, identity and erasure date of ``request_id``: from ``personal`` when
+        the caller read it (:meth:`~mt_access.store.base.Store.personal_records`), else read
+        here.
+
+        Raises:
+            RegisterOperationError: unknown request.
+        """
         if personal is None or personal.request.id != request_id:
-            return (
-                lambda: self.request(request_id),
-                lambda: self.identity(request_id),
-                self.store.erased_on(request_id),
-            )
-        found, identity = personal.request, personal.identity
+            request = self.request(request_id)
+            return request, self.identity(request_id), self.store.erased_on(request_id)
+        identity = personal.identity
         if identity is None:
-            return lambda: found, lambda: self.identity(request_id), personal.erased_on
-        return lambda: found, lambda: identity, personal.erased_on
+            identity = self.identity(request_id)
+        return personal.request, identity, personal.erased_on
 
     def referral_persons(
         self, request_id: str, physician_id: str, *, file: RequestFile | None = None
@@ -124,8 +125,8 @@ class PersonalData(RegisterBase):
         if physician_id is not None:
             persons = self.referral_persons(request_id, physician_id, file=file)
         return referral(
-            request(),
-            identity(),
+            request,
+            identity,
             self.policy,
             on,
             plugin_manager=self.plugin_manager,
@@ -164,8 +165,8 @@ class PersonalData(RegisterBase):
                 "personne de cette demande"
             )
         return referral(
-            request(),
-            identity(),
+            request,
+            identity,
             self.policy,
             on,
             plugin_manager=self.plugin_manager,
