@@ -154,14 +154,16 @@ def test_pages_reuse_the_connections_kept_open(url: str, clock: Clock) -> None:
     try:
         with app.test_client() as client:
             assert login(client, "claire").status_code == 302
-            for _ in range(5):
+            for _ in range(10):
                 assert client.get("/demandes").status_code == 200
                 assert client.get("/").status_code == 200
         stats = opener.pool.get_stats()
-        # a store per page (and one at the start), but a connection or two (the pool opens a
-        # second one in advance when it lends its last)
-        assert stats["requests_num"] >= 11
-        assert stats["connections_num"] <= 2
+        # a store per page (and one at the start), but only a few connections: the pool opens
+        # one more in advance when it lends its last, and another when a background task (the
+        # dashboard's figures) borrows one at the same moment as a page; without the pool,
+        # each of the 21 stores would have opened its own
+        assert stats["requests_num"] >= 21
+        assert stats["connections_num"] <= 4
     finally:
         opener.close()
 
