@@ -563,6 +563,9 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     ref = sorted(refs, key=lambda r: r["time_s"])[len(refs) // 2]  # the median run
     out["reference"] = ref
     out["reference_times_s"] = [r["time_s"] for r in refs]
+    if args.worker == "department":  # like for like with match_columns: from the columns
+        refs = [reference_levels(inst, from_arrays=True) for _ in range(args.repeat)]
+        out["reference_columns"] = sorted(refs, key=lambda r: r["time_s"])[len(refs) // 2]
     log("reference_mincost", guard)
     out["reference_distance"] = reference_distance(inst, placed_cell)
     log("done", guard)
@@ -1045,6 +1048,17 @@ def print_territory(title: str, r: dict[str, Any], *, targets: bool = True) -> N
             f"{cmed:.2f} s (ratio {cratio:.1f}) {mark_c if targets else ''} | match {med:.2f} s "
             f"(ratio {ratio:.1f})"
         )
+        like = r.get("reference_columns")
+        if like is not None:
+            dist_s = r["reference_distance"]["time_s"]
+            both = like["time_s"] + dist_s
+            print(
+                f"   like for like (requests as columns): OR-Tools reference from the columns "
+                f"{like['time_s']:.3f} s -> match_columns ratio {cmed / like['time_s']:.1f}; "
+                f"with the reference's min-cost distance solve ({dist_s:.3f} s; the per-level "
+                f"reference counts, it neither orders inside a level nor assigns) "
+                f"{both:.3f} s -> ratio {cmed / both:.1f}"
+            )
         same = "yes" if col["same_placements_as_match"] else "NO"
         print(
             f"   match_columns places as match: {same}; persons per level "
