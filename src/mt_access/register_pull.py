@@ -26,7 +26,6 @@ from mt_access.calendar import Month
 from mt_access.engine import match
 from mt_access.geo.distance import DistanceCache
 from mt_access.hooks import Hooks
-from mt_access.ledger import PlacementRecorded
 from mt_access.lifecycle import Actor, Event, RequestFile, RequestState
 from mt_access.model import Request
 from mt_access.pull_index import (
@@ -285,13 +284,6 @@ class PullPicks(MatchRuns):
                 )
             note = comment or PICK_COMMENT
             new = file.propose(physician_id, on, Actor.PHYSICIAN, note, persons=chosen)
-            assert self._ledger is not None
-            held = PlacementRecorded(physician_id, month, rid, len(chosen), on)
-            self._ledger.record(
-                held,
-                default_capacity={physician_id: self.policy.monthly_capacity_of(physician)},
-                carry_over=self.policy.carry_over,
-            )
-            self.store.append_ledger([held])
+            self._hold_places(physician, rid, len(chosen), on)
             self.store.save_file(new, len(new.history) - len(file.history))
             return new
