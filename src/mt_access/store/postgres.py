@@ -57,6 +57,7 @@ from mt_access.store.base import (
     Store,
     StoreError,
     UserRecord,
+    check_history,
     erased_answer,
     ledger_position,
 )
@@ -167,7 +168,7 @@ class PostgresStore(PostgresConnection):
         rid = request.id
         if file.id != rid:
             raise self._fail(f"le dossier {file.id} n'est pas celui de la demande {rid}")
-        self._check_history(file, file.history)
+        check_history(file, file.history, self._fail)
         c = self._cpts
         with self._guard(f"enregistrement de la demande {rid}"):
             values = (c, rid, *codec.request_row(request), *codec.file_row(file))
@@ -181,14 +182,6 @@ class PostgresStore(PostgresConnection):
                  (INSERT_IDENTITY, person, False),
                  (INSERT_TRANSITION, history, True)],
             )  # fmt: skip
-
-    def _check_history(self, file: RequestFile, transitions: Iterable[Transition]) -> None:
-        for transition in transitions:
-            if transition.request_id != file.id:
-                raise self._fail(
-                    f"le dossier {file.id} contient une transition de la demande "
-                    f"{transition.request_id}"
-                )
 
     def save_file(self, file: RequestFile, appended: int) -> None:
         self._save_files([(file, appended)], f"enregistrement du dossier {file.id}")
@@ -220,7 +213,7 @@ class PostgresStore(PostgresConnection):
             kept = len(file.history) - appended
             if appended < 0 or kept < 0:
                 raise self._fail(self._mismatch(file.id))
-            self._check_history(file, file.history[kept:])
+            check_history(file, file.history[kept:], self._fail)
             new.extend(file.history[kept:])
         if not changes:
             return

@@ -48,6 +48,7 @@ from mt_access.store.base import (
     Store,
     StoreError,
     UserRecord,
+    check_history,
     erased_answer,
     ledger_position,
     version_number,
@@ -120,7 +121,7 @@ class SQLiteStore(SQLiteConnection):
         rid = request.id
         if file.id != rid:
             raise self._fail(f"le dossier {file.id} n'est pas celui de la demande {rid}")
-        self._check_history(file, file.history)
+        check_history(file, file.history, self._fail)
         with self._guard(f"enregistrement de la demande {rid}"):
             values = (rid, *codec.request_row(request), *codec.file_row(file))
             person = (rid, *codec.identity_row(identity))
@@ -132,14 +133,6 @@ class SQLiteStore(SQLiteConnection):
                 conn.execute(INSERT_IDENTITY, person)
                 conn.executemany(INSERT_TRANSITION, history)
 
-    def _check_history(self, file: RequestFile, transitions: Iterable[Transition]) -> None:
-        for transition in transitions:
-            if transition.request_id != file.id:
-                raise self._fail(
-                    f"le dossier {file.id} contient une transition de la demande "
-                    f"{transition.request_id}"
-                )
-
     def save_file(self, file: RequestFile, appended: int) -> None:
         conn = self._data_writer()
         rid = file.id
@@ -148,7 +141,7 @@ class SQLiteStore(SQLiteConnection):
         if appended < 0 or kept < 0:
             raise self._fail(mismatch)
         new = file.history[kept:]
-        self._check_history(file, new)
+        check_history(file, new, self._fail)
         with self._guard(f"enregistrement du dossier {rid}"):
             state = codec.file_row(file)
             rows = [codec.transition_row(t) for t in new]
