@@ -17,18 +17,17 @@ import contextlib
 import csv
 import functools
 import gc
-import gzip
 import importlib.resources
 import io
 import math
 import os
 import re
-import zlib
 from collections.abc import Iterable, Iterator, Sequence
 
 import attrs
 
 from mt_access.errors import AmbiguousCommuneError, ReferenceDataError, UnknownCommuneError
+from mt_access.geo.datafile import gunzipped, read_data_file
 from mt_access.geo.names import did_you_mean, normalize_name, suggest_names
 from mt_access.geo.point import Point
 
@@ -354,13 +353,7 @@ class CommuneReference:
                 the file, the line, the column and what was expected.
         """
         filename = os.fspath(path)
-        try:
-            with open(filename, "rb") as stream:
-                data = stream.read()
-        except OSError as exc:
-            raise ReferenceDataError(
-                f"{filename} : lecture du fichier de communes impossible ({exc.strerror or exc})"
-            ) from exc
+        data = read_data_file(filename, "communes")
         with _gc_paused():
             return cls(_parse_communes(data, filename), vintage=vintage, source=source)
 
@@ -523,13 +516,7 @@ def _parse_row(row: list[str], columns: dict[str, int]) -> Commune:
 
 
 def _decode(data: bytes, filename: str) -> str:
-    if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise ReferenceDataError(
-                f"{filename} : fichier gzip illisible ou tronqué ({exc})"
-            ) from exc
+    data = gunzipped(data, filename)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -37,6 +37,7 @@ import numpy.typing as npt
 import shapely
 
 from mt_access.errors import ReferenceDataError, UnknownCommuneError
+from mt_access.geo.datafile import read_data_file
 from mt_access.geo.geojson import parse_outlines
 from mt_access.geo.outline import (
     CommuneOutline,
@@ -363,13 +364,7 @@ class CommuneShapes:
                 names the file, the feature (``features[i]``, 0-based) and what was expected.
         """
         filename = os.fspath(path)
-        try:
-            with open(filename, "rb") as stream:
-                data = stream.read()
-        except OSError as exc:
-            raise ReferenceDataError(
-                f"{filename} : lecture du fichier de contours impossible ({exc.strerror or exc})"
-            ) from exc
+        data = read_data_file(filename, "contours")
         return _parse_shapes(
             data, filename, vintage=vintage, source=filename if source is None else source
         )
