@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator, Sequence
 import attrs
 
 from mt_access.errors import AmbiguousCommuneError, ReferenceDataError, UnknownCommuneError
-from mt_access.geo.datafile import gunzipped, read_data_file
+from mt_access.geo.datafile import gunzipped, insee_key, normalize_code, read_data_file
 from mt_access.geo.names import did_you_mean, normalize_name, suggest_names
 from mt_access.geo.point import Point
 
@@ -126,10 +126,6 @@ def _describe(communes: Sequence[Commune]) -> str:
     return ", ".join(shown)
 
 
-def _normalize_code(code: str) -> str:
-    return code.strip().upper()
-
-
 def _normalize_department(department: str) -> str:
     dep = department.strip().upper()
     return "0" + dep if len(dep) == 1 and dep.isdigit() else dep
@@ -217,7 +213,7 @@ class CommuneReference:
         return iter(self._communes)
 
     def __contains__(self, insee: object) -> bool:
-        return isinstance(insee, str) and _normalize_code(insee) in self._by_insee
+        return isinstance(insee, str) and normalize_code(insee) in self._by_insee
 
     # -- lookups ------------------------------------------------------------------------
 
@@ -227,11 +223,7 @@ class CommuneReference:
         Raises:
             UnknownCommuneError: no commune has this code.
         """
-        if not isinstance(insee, str):
-            raise UnknownCommuneError(
-                repr(insee), f"code INSEE attendu sous forme de texte, reçu {insee!r}"
-            )
-        commune = self._by_insee.get(_normalize_code(insee))
+        commune = self._by_insee.get(insee_key(insee))
         if commune is None:
             raise UnknownCommuneError(insee, self._unknown_code_message(insee))
         return commune

@@ -1,5 +1,6 @@
 """What the readers of reference data files (the communes' CSV, the outlines' GeoJSON)
-share: reading a file's bytes and undoing its gzip compression.
+share: reading a file's bytes, undoing its gzip compression, and the INSEE code as a key
+of their lookups.
 """
 
 from __future__ import annotations
@@ -7,9 +8,9 @@ from __future__ import annotations
 import gzip
 import zlib
 
-from mt_access.errors import ReferenceDataError
+from mt_access.errors import ReferenceDataError, UnknownCommuneError
 
-__all__ = ["gunzipped", "read_data_file"]
+__all__ = ["gunzipped", "insee_key", "normalize_code", "read_data_file"]
 
 
 def read_data_file(filename: str, what: str) -> bytes:
@@ -40,3 +41,21 @@ def gunzipped(data: bytes, filename: str) -> bytes:
         return gzip.decompress(data)
     except (OSError, EOFError, zlib.error) as exc:
         raise ReferenceDataError(f"{filename} : fichier gzip illisible ou tronqué ({exc})") from exc
+
+
+def normalize_code(code: str) -> str:
+    """An INSEE code as the lookups key it (``" 2a004"`` → ``"2A004"``)."""
+    return code.strip().upper()
+
+
+def insee_key(insee: object) -> str:
+    """The key of the INSEE code ``insee`` (:func:`normalize_code`) for a lookup.
+
+    Raises:
+        UnknownCommuneError: ``insee`` is not a text.
+    """
+    if not isinstance(insee, str):
+        raise UnknownCommuneError(
+            repr(insee), f"code INSEE attendu sous forme de texte, reçu {insee!r}"
+        )
+    return normalize_code(insee)

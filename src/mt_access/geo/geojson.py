@@ -12,13 +12,12 @@ import numpy.typing as npt
 import shapely
 
 from mt_access.errors import ReferenceDataError
-from mt_access.geo.datafile import gunzipped
+from mt_access.geo.datafile import gunzipped, normalize_code
 from mt_access.geo.outline import (
     GEOMETRY_TYPES,
     INSEE_RE,
     CommuneOutline,
     Geometry,
-    normalize_code,
     short_text,
 )
 

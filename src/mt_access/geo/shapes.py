@@ -37,14 +37,13 @@ import numpy.typing as npt
 import shapely
 
 from mt_access.errors import ReferenceDataError, UnknownCommuneError
-from mt_access.geo.datafile import read_data_file
+from mt_access.geo.datafile import insee_key, normalize_code, read_data_file
 from mt_access.geo.geojson import parse_outlines
 from mt_access.geo.outline import (
     CommuneOutline,
     Geometry,
     coordinates,
     department_of,
-    normalize_code,
 )
 from mt_access.geo.point import Point
 from mt_access.geo.territory import Territory
@@ -230,11 +229,7 @@ class CommuneShapes:
         Raises:
             UnknownCommuneError: no outline has this code.
         """
-        if not isinstance(insee, str):
-            raise UnknownCommuneError(
-                repr(insee), f"code INSEE attendu sous forme de texte, reçu {insee!r}"
-            )
-        outline = self._by_insee.get(normalize_code(insee))
+        outline = self._by_insee.get(insee_key(insee))
         if outline is None:
             departments = ", ".join(self.departments) or "aucun"
             raise UnknownCommuneError(
