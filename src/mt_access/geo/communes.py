@@ -28,6 +28,7 @@ import attrs
 
 from mt_access.errors import AmbiguousCommuneError, ReferenceDataError, UnknownCommuneError
 from mt_access.geo.datafile import gunzipped, insee_key, normalize_code, read_data_file
+from mt_access.geo.frozen import Frozen
 from mt_access.geo.names import did_you_mean, normalize_name, suggest_names
 from mt_access.geo.point import Point
 
@@ -131,7 +132,7 @@ def _normalize_department(department: str) -> str:
     return "0" + dep if len(dep) == 1 and dep.isdigit() else dep
 
 
-class CommuneReference:
+class CommuneReference(Frozen):
     """An immutable set of communes, indexed by INSEE code, postal code and normalised name.
 
     Iteration yields the communes sorted by INSEE code; every tuple returned is sorted by INSEE
@@ -186,12 +187,6 @@ class CommuneReference:
         setattr_(self, "_by_postal_code", {k: tuple(v) for k, v in by_postal_code.items()})
         setattr_(self, "_departments", frozenset(c.department for c in ordered))
         setattr_(self, "_without_point", tuple(c for c in ordered if c.point is None))
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"CommuneReference est immuable : impossible de modifier {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"CommuneReference est immuable : impossible de supprimer {name!r}")
 
     def __repr__(self) -> str:
         return f"<CommuneReference: {len(self._communes)} communes>"

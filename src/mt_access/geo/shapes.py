@@ -38,6 +38,7 @@ import shapely
 
 from mt_access.errors import ReferenceDataError, UnknownCommuneError
 from mt_access.geo.datafile import insee_key, normalize_code, read_data_file
+from mt_access.geo.frozen import Frozen
 from mt_access.geo.geojson import parse_outlines
 from mt_access.geo.outline import (
     CommuneOutline,
@@ -78,7 +79,7 @@ _DATA_PACKAGE = "mt_access.geo"
 # -- CommuneShapes ----------------------------------------------------------------------------
 
 
-class CommuneShapes:
+class CommuneShapes(Frozen):
     """An immutable set of commune outlines, keyed by INSEE code.
 
     Iteration yields :class:`CommuneOutline` sorted by INSEE code; every tuple or array
@@ -167,12 +168,6 @@ class CommuneShapes:
         geometries[:] = [outline.geometry for outline in ordered]
         shapes._init(ordered, geometries, vintage=vintage, source=source)
         return shapes
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"CommuneShapes est immuable : impossible de modifier {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"CommuneShapes est immuable : impossible de supprimer {name!r}")
 
     def __repr__(self) -> str:
         departments = ", ".join(self.departments) or "-"
