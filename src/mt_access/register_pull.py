@@ -20,8 +20,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-import attrs
-
 from mt_access.calendar import Month
 from mt_access.engine import match
 from mt_access.geo.distance import DistanceCache
@@ -36,7 +34,7 @@ from mt_access.pull_index import (
     pull_levels,
 )
 from mt_access.register_base import RegisterOperationError
-from mt_access.register_matching import MatchRuns
+from mt_access.register_matching import MatchRuns, waiting_part
 from mt_access.result import PullEntry, PullList
 from mt_access.routing import RoutingTask
 
@@ -134,13 +132,7 @@ class PullPicks(MatchRuns):
             return None
         request = self.request(request_id)
         if partial:
-            holding: set[str] = set(file.proposed_to) | set(file.physicians_found.values())
-            holding.update(request.declined_by)
-            request = attrs.evolve(  # attrs' evolve types a converter field loosely
-                request,
-                household=request.household.subset(numbers),
-                declined_by=holding,  # type: ignore[arg-type]
-            )
+            request = waiting_part(request, file, numbers)
         return request
 
     def _entry_now(self, physician_id: str, request_id: str, on: dt.date) -> PullEntry | None:
