@@ -618,11 +618,7 @@ class PostgresStore(PostgresConnection):
     def add_sending(self, record: SendingRecord) -> None:
         conn = self._writer()
         with self._guard(f"enregistrement d'un envoi de la demande {record.request_id}"):
-            values = (
-                self._cpts, record.request_id, record.letter, record.physician_id,
-                record.recipient_kind, record.recipient, record.at.isoformat(),
-                record.attempt, record.code, record.answer, int(record.sent),
-            )  # fmt: skip
+            values = (self._cpts, *codec_records.sending_row(record))
             self._write(conn, [(INSERT_SENDING, values, False)])
 
     def sendings(self, request_id: str | None = None) -> list[SendingRecord]:

@@ -503,12 +503,8 @@ class SQLiteStore(SQLiteConnection):
             conn.execute(
                 "INSERT INTO sendings (request_id, letter, physician_id, recipient_kind, "
                 "recipient, at, attempt, code, answer, sent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    record.request_id, record.letter, record.physician_id,
-                    record.recipient_kind, record.recipient, record.at.isoformat(),
-                    record.attempt, record.code, record.answer, int(record.sent),
-                ),
-            )  # fmt: skip
+                codec_records.sending_row(record),
+            )
 
     def sendings(self, request_id: str | None = None) -> list[SendingRecord]:
         query = f"SELECT {SENDING_SELECT} FROM sendings"
