@@ -13,10 +13,8 @@ reference with ``point=None``; :meth:`CommuneReference.point` raises
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import functools
-import gc
 import importlib.resources
 import io
 import math
@@ -26,6 +24,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 import attrs
 
+from mt_access.collector import collector_paused
 from mt_access.errors import AmbiguousCommuneError, ReferenceDataError, UnknownCommuneError
 from mt_access.geo.datafile import gunzipped, insee_key, normalize_code, read_data_file
 from mt_access.geo.frozen import Frozen
@@ -341,7 +340,7 @@ class CommuneReference(Frozen):
         """
         filename = os.fspath(path)
         data = read_data_file(filename, "communes")
-        with _gc_paused():
+        with collector_paused():
             return cls(_parse_communes(data, filename), vintage=vintage, source=source)
 
     # -- helpers ------------------------------------------------------------------------
@@ -395,7 +394,7 @@ class CommuneReference(Frozen):
         index = self._by_name
         if index is None:
             grouped: dict[str, list[Commune]] = {}
-            with _gc_paused():
+            with collector_paused():
                 for commune in self._communes:
                     grouped.setdefault(normalize_name(commune.name), []).append(commune)
                 index = {key: tuple(value) for key, value in grouped.items()}
@@ -411,22 +410,6 @@ class CommuneReference(Frozen):
 
 
 # -- CSV parsing ------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while loading.
-
-    Loading creates some 100,000 long-lived objects and no reference cycles; without this the
-    collector would run several full collections over them, about a fifth of the load time.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 class _FieldError(Exception):
@@ -674,7 +657,7 @@ def bundled_reference() -> CommuneReference:
             f"{filename} : référentiel de communes intégré introuvable ; "
             "le régénérer avec scripts/build_geo_data.py"
         ) from exc
-    with _gc_paused():
+    with collector_paused():
         return CommuneReference(
             _parse_communes(data, filename), vintage=VINTAGE, source=BUNDLED_SOURCE
         )
