@@ -368,14 +368,6 @@ class PostgresStore(PostgresConnection):
             (self._cpts, wanted),
         )
 
-    def requests(self, states: Iterable[RequestState] | None = None) -> list[Request]:
-        with self._guard("lecture des demandes"):
-            return codec.decode_requests(self._select_by_state(REQUEST_SELECT, states))
-
-    def summaries(self, states: Iterable[RequestState] | None = None) -> list[RequestSummary]:
-        with self._guard("lecture de la liste des demandes"):
-            return codec.decode_summaries(self._select_by_state(SUMMARY_SELECT, states))
-
     def count_requests(self) -> int:
         with self._guard("comptage des demandes"):
             row = self._one(

@@ -1,7 +1,8 @@
 """What the SQL stores (:class:`~mt_access.store.sqlite.SQLiteStore` and
 :class:`~mt_access.store.postgres.PostgresStore`) share word for word: the column lists of
 their queries, and the parts of a store object that do not depend on the dialect (use as a
-context manager, the known persons decoded from their rows).
+context manager, the connection's checks, the start of a transaction, the requests and their
+listing lines read by state, the known persons decoded from their rows).
 
 The statements themselves differ (placeholders, the PostgreSQL tables' schema and ``cpts``
 column, upserts): each dialect keeps its own in ``sqlite_schema`` and ``postgres_schema``.
@@ -14,9 +15,16 @@ from contextlib import AbstractContextManager, contextmanager
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
-from mt_access.lifecycle import EXIT_STATES
+from mt_access.lifecycle import EXIT_STATES, RequestState
+from mt_access.model import Request
 from mt_access.store import codec, codec_records
-from mt_access.store.base import NESTED_DURABLE, KnownPerson, PersonalRecord, StoreError
+from mt_access.store.base import (
+    NESTED_DURABLE,
+    KnownPerson,
+    PersonalRecord,
+    RequestSummary,
+    StoreError,
+)
 
 __all__ = [
     "AUDIT_SELECT",
@@ -70,7 +78,8 @@ ConnT = TypeVar("ConnT")
 class SQLStoreBase(Generic[ConnT]):
     """The base of both SQL stores' connection classes: what does not depend on the
     dialect. A subclass sets ``_readonly``, ``_conn``, ``_depth`` (0) and ``_durable``
-    (``True``) and defines :meth:`close`, :meth:`_fail` and :meth:`_guard`."""
+    (``True``) and defines :meth:`close`, :meth:`_fail`, :meth:`_guard` and
+    :meth:`_select_by_state`."""
 
     _readonly: bool
     _conn: ConnT | None  # the driver's connection; ``None`` once closed
@@ -162,6 +171,19 @@ class SQLStoreBase(Generic[ConnT]):
         """A context that turns the driver's errors into a French ``StoreError`` about
         ``what`` was being done."""
         raise NotImplementedError
+
+    def _select_by_state(self, columns: str, states: Iterable[RequestState] | None) -> list[Any]:
+        """The rows of ``columns`` (a list of the ``requests`` table's columns) of the
+        requests in one of ``states`` (all when ``None``), by id."""
+        raise NotImplementedError
+
+    def requests(self, states: Iterable[RequestState] | None = None) -> list[Request]:
+        with self._guard("lecture des demandes"):
+            return codec.decode_requests(self._select_by_state(REQUEST_SELECT, states))
+
+    def summaries(self, states: Iterable[RequestState] | None = None) -> list[RequestSummary]:
+        with self._guard("lecture de la liste des demandes"):
+            return codec.decode_summaries(self._select_by_state(SUMMARY_SELECT, states))
 
     def _personal_records(self, rows: Iterable[Any]) -> dict[str, PersonalRecord]:
         """The records of rows of :data:`PERSONAL_SELECT`, by id in the ids' order."""

@@ -295,14 +295,6 @@ class SQLiteStore(SQLiteConnection):
             wanted,
         ).fetchall()
 
-    def requests(self, states: Iterable[RequestState] | None = None) -> list[Request]:
-        with self._guard("lecture des demandes"):
-            return codec.decode_requests(self._select_by_state(REQUEST_SELECT, states))
-
-    def summaries(self, states: Iterable[RequestState] | None = None) -> list[RequestSummary]:
-        with self._guard("lecture de la liste des demandes"):
-            return codec.decode_summaries(self._select_by_state(SUMMARY_SELECT, states))
-
     def summary_slice(
         self,
         states: Iterable[RequestState] | None = None,
