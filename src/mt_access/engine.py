@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import functools
-import gc
 import itertools
 import operator
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal, NamedTuple, get_args
 
 import attrs
@@ -19,6 +17,7 @@ import pluggy
 
 from mt_access import columnar_routing
 from mt_access.calendar import Month
+from mt_access.collector import collector_paused
 from mt_access.columns import Coded, RequestTable
 from mt_access.engine_rows import CellsSeen, ColumnarPath, Member, Run, WaitingParts, rows_of
 from mt_access.errors import MatchInputError, PluginError
@@ -225,7 +224,7 @@ def match(
         known = ", ".join(get_args(Explain))
         raise MatchInputError(f"valeur de explain inconnue : {explain!r} (valeurs : {known})")
     reqs = tuple(requests)  # the columnar path keeps a tuple without copying it
-    with _collector_paused(len(reqs) >= GC_PAUSE_MIN_REQUESTS):
+    with collector_paused(len(reqs) >= GC_PAUSE_MIN_REQUESTS):
         return _match(
             reqs,
             physicians,
@@ -244,19 +243,6 @@ GC_PAUSE_MIN_REQUESTS = 5_000
 runs (and restores it after): a département's month allocates millions of small acyclic
 objects, and the collector's repeated passes over them took a third of the time. Reference
 counting still frees everything at once; cycles, if any, are collected after."""
-
-
-@contextlib.contextmanager
-def _collector_paused(pause: bool) -> Iterator[None]:
-    """Disable the cyclic garbage collector inside the block when ``pause`` and it is on."""
-    if not pause or not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def _match(

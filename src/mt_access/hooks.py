@@ -152,17 +152,7 @@ class Hooks:
 
     def _list(self, hook: str, kwargs: dict[str, Any], expected: int) -> tuple[list[Any], _Who]:
         answer, who = self._first(hook, kwargs)
-        if not isinstance(answer, list):
-            raise PluginError(
-                f"{hook} : {who} a renvoyé {type(answer).__name__} au lieu d'une liste "
-                f"de {expected} élément(s)"
-            )
-        if len(answer) != expected:
-            raise PluginError(
-                f"{hook} : {who} a renvoyé {len(answer)} élément(s) au lieu de {expected} "
-                "(un par demande, dans l'ordre reçu)"
-            )
-        return answer, who
+        return _one_per_request(hook, who, answer, expected), who
 
     # -- decision hooks
 
@@ -337,17 +327,7 @@ class Hooks:
             {"table": table, "policy": policy, "on": on},
         )
         if not column:
-            if not isinstance(answer, list):
-                raise PluginError(
-                    f"{hook} : {who} a renvoyé {type(answer).__name__} au lieu d'une liste "
-                    f"de {n} élément(s)"
-                )
-            if len(answer) != n:
-                raise PluginError(
-                    f"{hook} : {who} a renvoyé {len(answer)} élément(s) au lieu de {n} "
-                    "(un par demande, dans l'ordre reçu)"
-                )
-            answer = Coded.of(answer)
+            answer = Coded.of(_one_per_request(hook, who, answer, n))
         hook = hook + "_columns" if column else hook
         if not isinstance(answer, Coded):
             raise PluginError(
@@ -432,16 +412,7 @@ class Hooks:
     def _checked_keys(self, answer: object, who: _Who, n: int) -> list[tuple[Any, ...]]:
         """A per-request answer of ``mt_access_order_keys``: a list of ``n`` tuples."""
         hook = "mt_access_order_keys"
-        if not isinstance(answer, list):
-            raise PluginError(
-                f"{hook} : {who} a renvoyé {type(answer).__name__} au lieu d'une liste "
-                f"de {n} élément(s)"
-            )
-        if len(answer) != n:
-            raise PluginError(
-                f"{hook} : {who} a renvoyé {len(answer)} élément(s) au lieu de {n} "
-                "(un par demande, dans l'ordre reçu)"
-            )
+        answer = _one_per_request(hook, who, answer, n)
         if not all(map(isinstance, answer, itertools.repeat(tuple))):  # in C: no loop per key
             k = next(k for k, key in enumerate(answer) if not isinstance(key, tuple))
             raise PluginError(
@@ -553,6 +524,26 @@ def _id_rank(ids: Sequence[str]) -> npt.NDArray[np.int64]:
     rank = np.empty(n, dtype=np.int64)
     rank[sorted(range(n), key=ids.__getitem__)] = np.arange(n, dtype=np.int64)
     return rank
+
+
+def _one_per_request(hook: str, who: object, answer: object, n: int) -> list[Any]:
+    """The per-request answer ``answer`` of ``hook`` by ``who``, checked: a list of ``n``
+    items (one per request, in the order given).
+
+    Raises:
+        PluginError: not a list, or a list of another length.
+    """
+    if not isinstance(answer, list):
+        raise PluginError(
+            f"{hook} : {who} a renvoyé {type(answer).__name__} au lieu d'une liste "
+            f"de {n} élément(s)"
+        )
+    if len(answer) != n:
+        raise PluginError(
+            f"{hook} : {who} a renvoyé {len(answer)} élément(s) au lieu de {n} "
+            "(un par demande, dans l'ordre reçu)"
+        )
+    return answer
 
 
 def _key_columns(answer: object, who: object, n: int) -> list[npt.NDArray[Any]]:

@@ -350,10 +350,9 @@ class RequestFile:
         """
         self._check(Event.CANCEL_PROPOSAL, on)
         physician_id = self._pending(physician_id)
-        if not isinstance(reason_comment, str) or not reason_comment.strip():
-            raise LifecycleError(
-                self.id, "l'annulation d'une proposition doit être motivée (commentaire)"
-            )
+        self._justified(
+            reason_comment, "l'annulation d'une proposition doit être motivée (commentaire)"
+        )
         return self._record(
             Event.CANCEL_PROPOSAL,
             on,
@@ -372,10 +371,7 @@ class RequestFile:
             LifecycleError: ``comment`` (the reason) is blank.
         """
         self._check(Event.QUALIFY, on)
-        if not isinstance(comment, str) or not comment.strip():
-            raise LifecycleError(
-                self.id, "une modification de la qualification doit être motivée (motif)"
-            )
+        self._justified(comment, "une modification de la qualification doit être motivée (motif)")
         return self._record(Event.QUALIFY, on, actor, comment, self.state)
 
     def record_contact_attempt(
@@ -437,8 +433,7 @@ class RequestFile:
             LifecycleError: blank answer or resource name.
         """
         self._check(Event.RESOURCE_ANSWER, on)
-        if not isinstance(comment, str) or not comment.strip():
-            raise LifecycleError(self.id, "la réponse de la ressource ne peut pas être vide")
+        self._justified(comment, "la réponse de la ressource ne peut pas être vide")
         return self._record(
             Event.RESOURCE_ANSWER, on, actor, comment, self.state, resource=self._named(resource)
         )
@@ -509,6 +504,12 @@ class RequestFile:
                 f"date {on:%d/%m/%Y} antérieure à la dernière transition "
                 f"({self.last_date:%d/%m/%Y}) : les dates ne peuvent pas reculer",
             )
+
+    def _justified(self, comment: object, message: str) -> None:
+        """Check that ``comment``, required for the event (a reason, an answer), is a
+        non-blank text; else raise ``LifecycleError(message)``."""
+        if not isinstance(comment, str) or not comment.strip():
+            raise LifecycleError(self.id, message)
 
     def _physician(self, physician_id: str) -> str:
         if not isinstance(physician_id, str) or not physician_id.strip():

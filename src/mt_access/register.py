@@ -52,9 +52,6 @@ import attrs
 
 from mt_access.calendar import Month
 from mt_access.intake.importer import IntakeResult
-from mt_access.ledger import (
-    PlacementRecorded,
-)
 from mt_access.lifecycle import Actor, RequestFile, RequestState
 from mt_access.model import PatientIdentity, Request
 from mt_access.register_base import RegisterOperationError
@@ -429,14 +426,7 @@ class Register(PersonalData, GPOperations, PullPicks, Qualification, FollowUpMig
                     "proposée(s) ; rien n'a été enregistré (enregistrez d'abord une "
                     "nouvelle capacité, ou proposez à un autre médecin)"
                 )
-            assert self._ledger is not None
-            held = PlacementRecorded(physician_id, Month.of(on), file.id, proposed, on)
-            self._ledger.record(
-                held,
-                default_capacity={physician_id: self.policy.monthly_capacity_of(physician)},
-                carry_over=self.policy.carry_over,
-            )
-            self.store.append_ledger([held])
+            self._hold_places(physician, file.id, proposed, on)
             return new
 
         return self._event(request_id, change, on)
@@ -507,15 +497,8 @@ class Register(PersonalData, GPOperations, PullPicks, Qualification, FollowUpMig
             new = file.accept(physician_id, on, comment=comment)
             assert self._ledger is not None
             if not any(p.physician_id == physician_id for p in self._ledger.placement_of(file.id)):
-                physician = self.physician(physician_id)
                 taken = len(new.history[-1].persons)
-                entry = PlacementRecorded(physician_id, Month.of(on), file.id, taken, on)
-                self._ledger.record(
-                    entry,
-                    default_capacity={physician_id: self.policy.monthly_capacity_of(physician)},
-                    carry_over=self.policy.carry_over,
-                )
-                self.store.append_ledger([entry])
+                self._hold_places(self.physician(physician_id), file.id, taken, on)
             return new
 
         return self._event(request_id, change, on)

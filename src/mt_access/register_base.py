@@ -19,6 +19,7 @@ from mt_access.gp_register import GPMonth, gp_follow_up
 from mt_access.ledger import (
     CapacityLedger,
     LedgerEntry,
+    PlacementRecorded,
     PlacementReleased,
 )
 from mt_access.lifecycle import Event, RequestFile, RequestState, Transition
@@ -337,6 +338,21 @@ class RegisterBase:
             default=self.policy.monthly_capacity_of(physician),
             carry_over=self.policy.carry_over,
         )
+
+    def _hold_places(
+        self, physician: Physician, request_id: str, persons: int, on: dt.date
+    ) -> None:
+        """Hold ``persons`` places for the request in the GP's month of ``on``: a placement
+        recorded in the ledger (the policy's default capacity and carry-over applied) and
+        appended to the store, in the current transaction."""
+        assert self._ledger is not None
+        held = PlacementRecorded(physician.id, Month.of(on), request_id, persons, on)
+        self._ledger.record(
+            held,
+            default_capacity={physician.id: self.policy.monthly_capacity_of(physician)},
+            carry_over=self.policy.carry_over,
+        )
+        self.store.append_ledger([held])
 
     def _release_dropped(self, old: RequestFile, new: RequestFile, on: dt.date) -> None:
         """Release the ledger places of proposals ``old`` had pending that ``new`` no longer

@@ -21,7 +21,24 @@ from mt_access.store.base import RunRecord
 if TYPE_CHECKING:
     pass
 
-__all__ = ["MatchRun", "MatchRuns"]
+__all__ = ["MatchRun", "MatchRuns", "waiting_part"]
+
+
+def waiting_part(request: Request, file: RequestFile, numbers: tuple[int, ...]) -> Request:
+    """``request`` narrowed to the persons ``numbers`` of its household still waiting
+    (``file`` is its file), as a match run routes it.
+
+    A GP who holds a place for other persons of this household (pending or accepted) is
+    added to its ``declined_by``: they are not proposed the others in a run, as the ledger
+    keeps one placement per request and GP. The coordinator may still propose them by hand.
+    """
+    holding: set[str] = set(file.proposed_to) | set(file.physicians_found.values())
+    holding.update(request.declined_by)
+    return attrs.evolve(  # attrs' evolve types a converter field loosely
+        request,
+        household=request.household.subset(numbers),
+        declined_by=holding,  # type: ignore[arg-type]
+    )
 
 
 @attrs.frozen
@@ -92,17 +109,7 @@ class MatchRuns(RegisterBase):
         for request in sorted(requests, key=lambda r: r.id):
             numbers = partial.get(request.id)
             if numbers is not None:
-                # A GP who holds a place for persons of this household (pending or accepted)
-                # is not proposed the others in a run: the ledger keeps one placement per
-                # request and GP. The coordinator may still propose them by hand.
-                file = files[request.id]
-                holding: set[str] = set(file.proposed_to) | set(file.physicians_found.values())
-                holding.update(request.declined_by)
-                request = attrs.evolve(  # attrs' evolve types a converter field loosely
-                    request,
-                    household=request.household.subset(numbers),
-                    declined_by=holding,  # type: ignore[arg-type]
-                )
+                request = waiting_part(request, files[request.id], numbers)
             routed.append(request)
         sizes = {s.id: s.persons for s in candidates if s.id in wanted}
         return routed, late, sizes

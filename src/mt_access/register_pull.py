@@ -20,13 +20,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-import attrs
-
 from mt_access.calendar import Month
 from mt_access.engine import match
 from mt_access.geo.distance import DistanceCache
 from mt_access.hooks import Hooks
-from mt_access.ledger import PlacementRecorded
 from mt_access.lifecycle import Actor, Event, RequestFile, RequestState
 from mt_access.model import Request
 from mt_access.pull_index import (
@@ -37,7 +34,7 @@ from mt_access.pull_index import (
     pull_levels,
 )
 from mt_access.register_base import RegisterOperationError
-from mt_access.register_matching import MatchRuns
+from mt_access.register_matching import MatchRuns, waiting_part
 from mt_access.result import PullEntry, PullList
 from mt_access.routing import RoutingTask
 
@@ -135,13 +132,7 @@ class PullPicks(MatchRuns):
             return None
         request = self.request(request_id)
         if partial:
-            holding: set[str] = set(file.proposed_to) | set(file.physicians_found.values())
-            holding.update(request.declined_by)
-            request = attrs.evolve(  # attrs' evolve types a converter field loosely
-                request,
-                household=request.household.subset(numbers),
-                declined_by=holding,  # type: ignore[arg-type]
-            )
+            request = waiting_part(request, file, numbers)
         return request
 
     def _entry_now(self, physician_id: str, request_id: str, on: dt.date) -> PullEntry | None:
@@ -285,13 +276,6 @@ class PullPicks(MatchRuns):
                 )
             note = comment or PICK_COMMENT
             new = file.propose(physician_id, on, Actor.PHYSICIAN, note, persons=chosen)
-            assert self._ledger is not None
-            held = PlacementRecorded(physician_id, month, rid, len(chosen), on)
-            self._ledger.record(
-                held,
-                default_capacity={physician_id: self.policy.monthly_capacity_of(physician)},
-                carry_over=self.policy.carry_over,
-            )
-            self.store.append_ledger([held])
+            self._hold_places(physician, rid, len(chosen), on)
             self.store.save_file(new, len(new.history) - len(file.history))
             return new

@@ -13,22 +13,21 @@ reference with ``point=None``; :meth:`CommuneReference.point` raises
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import functools
-import gc
-import gzip
 import importlib.resources
 import io
 import math
 import os
 import re
-import zlib
 from collections.abc import Iterable, Iterator, Sequence
 
 import attrs
 
+from mt_access.collector import collector_paused
 from mt_access.errors import AmbiguousCommuneError, ReferenceDataError, UnknownCommuneError
+from mt_access.geo.datafile import gunzipped, insee_key, normalize_code, read_data_file
+from mt_access.geo.frozen import Frozen
 from mt_access.geo.names import did_you_mean, normalize_name, suggest_names
 from mt_access.geo.point import Point
 
@@ -127,16 +126,12 @@ def _describe(communes: Sequence[Commune]) -> str:
     return ", ".join(shown)
 
 
-def _normalize_code(code: str) -> str:
-    return code.strip().upper()
-
-
 def _normalize_department(department: str) -> str:
     dep = department.strip().upper()
     return "0" + dep if len(dep) == 1 and dep.isdigit() else dep
 
 
-class CommuneReference:
+class CommuneReference(Frozen):
     """An immutable set of communes, indexed by INSEE code, postal code and normalised name.
 
     Iteration yields the communes sorted by INSEE code; every tuple returned is sorted by INSEE
@@ -192,12 +187,6 @@ class CommuneReference:
         setattr_(self, "_departments", frozenset(c.department for c in ordered))
         setattr_(self, "_without_point", tuple(c for c in ordered if c.point is None))
 
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"CommuneReference est immuable : impossible de modifier {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"CommuneReference est immuable : impossible de supprimer {name!r}")
-
     def __repr__(self) -> str:
         return f"<CommuneReference: {len(self._communes)} communes>"
 
@@ -218,7 +207,7 @@ class CommuneReference:
         return iter(self._communes)
 
     def __contains__(self, insee: object) -> bool:
-        return isinstance(insee, str) and _normalize_code(insee) in self._by_insee
+        return isinstance(insee, str) and normalize_code(insee) in self._by_insee
 
     # -- lookups ------------------------------------------------------------------------
 
@@ -228,11 +217,7 @@ class CommuneReference:
         Raises:
             UnknownCommuneError: no commune has this code.
         """
-        if not isinstance(insee, str):
-            raise UnknownCommuneError(
-                repr(insee), f"code INSEE attendu sous forme de texte, reçu {insee!r}"
-            )
-        commune = self._by_insee.get(_normalize_code(insee))
+        commune = self._by_insee.get(insee_key(insee))
         if commune is None:
             raise UnknownCommuneError(insee, self._unknown_code_message(insee))
         return commune
@@ -354,14 +339,8 @@ class CommuneReference:
                 the file, the line, the column and what was expected.
         """
         filename = os.fspath(path)
-        try:
-            with open(filename, "rb") as stream:
-                data = stream.read()
-        except OSError as exc:
-            raise ReferenceDataError(
-                f"{filename} : lecture du fichier de communes impossible ({exc.strerror or exc})"
-            ) from exc
-        with _gc_paused():
+        data = read_data_file(filename, "communes")
+        with collector_paused():
             return cls(_parse_communes(data, filename), vintage=vintage, source=source)
 
     # -- helpers ------------------------------------------------------------------------
@@ -415,7 +394,7 @@ class CommuneReference:
         index = self._by_name
         if index is None:
             grouped: dict[str, list[Commune]] = {}
-            with _gc_paused():
+            with collector_paused():
                 for commune in self._communes:
                     grouped.setdefault(normalize_name(commune.name), []).append(commune)
                 index = {key: tuple(value) for key, value in grouped.items()}
@@ -431,22 +410,6 @@ class CommuneReference:
 
 
 # -- CSV parsing ------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while loading.
-
-    Loading creates some 100,000 long-lived objects and no reference cycles; without this the
-    collector would run several full collections over them, about a fifth of the load time.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 class _FieldError(Exception):
@@ -523,13 +486,7 @@ def _parse_row(row: list[str], columns: dict[str, int]) -> Commune:
 
 
 def _decode(data: bytes, filename: str) -> str:
-    if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise ReferenceDataError(
-                f"{filename} : fichier gzip illisible ou tronqué ({exc})"
-            ) from exc
+    data = gunzipped(data, filename)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -700,7 +657,7 @@ def bundled_reference() -> CommuneReference:
             f"{filename} : référentiel de communes intégré introuvable ; "
             "le régénérer avec scripts/build_geo_data.py"
         ) from exc
-    with _gc_paused():
+    with collector_paused():
         return CommuneReference(
             _parse_communes(data, filename), vintage=VINTAGE, source=BUNDLED_SOURCE
         )

@@ -4,9 +4,7 @@ and naming the faulty one (``features[i]``) and what was expected.
 
 from __future__ import annotations
 
-import gzip
 import json
-import zlib
 from typing import Any
 
 import numpy as np
@@ -14,12 +12,12 @@ import numpy.typing as npt
 import shapely
 
 from mt_access.errors import ReferenceDataError
+from mt_access.geo.datafile import gunzipped, normalize_code
 from mt_access.geo.outline import (
     GEOMETRY_TYPES,
     INSEE_RE,
     CommuneOutline,
     Geometry,
-    normalize_code,
     short_text,
 )
 
@@ -43,13 +41,7 @@ class _FeatureError(Exception):
 
 
 def _decode_json(data: bytes, filename: str) -> Any:
-    if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise ReferenceDataError(
-                f"{filename} : fichier gzip illisible ou tronqué ({exc})"
-            ) from exc
+    data = gunzipped(data, filename)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

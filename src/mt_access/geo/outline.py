@@ -70,10 +70,6 @@ class CommuneOutline:
 # -- helpers ----------------------------------------------------------------------------------
 
 
-def normalize_code(code: str) -> str:
-    return code.strip().upper()
-
-
 def department_of(insee: str) -> str:
     return insee[:3] if insee.startswith("97") else insee[:2]
 

@@ -37,13 +37,14 @@ import numpy.typing as npt
 import shapely
 
 from mt_access.errors import ReferenceDataError, UnknownCommuneError
+from mt_access.geo.datafile import insee_key, normalize_code, read_data_file
+from mt_access.geo.frozen import Frozen
 from mt_access.geo.geojson import parse_outlines
 from mt_access.geo.outline import (
     CommuneOutline,
     Geometry,
     coordinates,
     department_of,
-    normalize_code,
 )
 from mt_access.geo.point import Point
 from mt_access.geo.territory import Territory
@@ -78,7 +79,7 @@ _DATA_PACKAGE = "mt_access.geo"
 # -- CommuneShapes ----------------------------------------------------------------------------
 
 
-class CommuneShapes:
+class CommuneShapes(Frozen):
     """An immutable set of commune outlines, keyed by INSEE code.
 
     Iteration yields :class:`CommuneOutline` sorted by INSEE code; every tuple or array
@@ -168,12 +169,6 @@ class CommuneShapes:
         shapes._init(ordered, geometries, vintage=vintage, source=source)
         return shapes
 
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"CommuneShapes est immuable : impossible de modifier {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"CommuneShapes est immuable : impossible de supprimer {name!r}")
-
     def __repr__(self) -> str:
         departments = ", ".join(self.departments) or "-"
         return f"<CommuneShapes: {len(self._outlines)} communes, départements {departments}>"
@@ -229,11 +224,7 @@ class CommuneShapes:
         Raises:
             UnknownCommuneError: no outline has this code.
         """
-        if not isinstance(insee, str):
-            raise UnknownCommuneError(
-                repr(insee), f"code INSEE attendu sous forme de texte, reçu {insee!r}"
-            )
-        outline = self._by_insee.get(normalize_code(insee))
+        outline = self._by_insee.get(insee_key(insee))
         if outline is None:
             departments = ", ".join(self.departments) or "aucun"
             raise UnknownCommuneError(
@@ -363,13 +354,7 @@ class CommuneShapes:
                 names the file, the feature (``features[i]``, 0-based) and what was expected.
         """
         filename = os.fspath(path)
-        try:
-            with open(filename, "rb") as stream:
-                data = stream.read()
-        except OSError as exc:
-            raise ReferenceDataError(
-                f"{filename} : lecture du fichier de contours impossible ({exc.strerror or exc})"
-            ) from exc
+        data = read_data_file(filename, "contours")
         return _parse_shapes(
             data, filename, vintage=vintage, source=filename if source is None else source
         )

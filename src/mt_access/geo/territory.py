@@ -13,6 +13,7 @@ import shapely
 
 from mt_access.errors import ReferenceDataError
 from mt_access.geo.distance import geodesic_km_many
+from mt_access.geo.frozen import Frozen
 from mt_access.geo.outline import FloatArray, Geometry, coordinates, listed_codes, union_all
 from mt_access.geo.point import Point
 
@@ -30,7 +31,7 @@ _DEG = math.pi / 180.0
 # -- Territory --------------------------------------------------------------------------------
 
 
-class Territory:
+class Territory(Frozen):
     """The union of some communes of a :class:`CommuneShapes`: a CPTS territory.
 
     A point on the outline is in the territory. The outline may be a ``MultiPolygon`` (for
@@ -68,12 +69,6 @@ class Territory:
         setattr_(self, "_adjacent", None)  # computed on first use
         setattr_(self, "_projected", projected)
         setattr_(self, "_scale", scale)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"Territory est immuable : impossible de modifier {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"Territory est immuable : impossible de supprimer {name!r}")
 
     def __repr__(self) -> str:
         return f"<Territory: {len(self._codes)} communes ({listed_codes(self._codes)})>"

@@ -87,6 +87,22 @@ def _met(
     return np.stack(columns, axis=1) if columns else np.zeros((len(table), 0), dtype=bool)
 
 
+def _exclusions_met(
+    policy: Policy,
+    excluded_rows: BoolMatrix | None,
+    requests: Sequence[Request],
+    i: int,
+    on: dt.date,
+) -> list[str]:
+    """The labels of the policy's exclusions that request ``i`` meets, in the policy's
+    order: read from row ``i`` of ``excluded_rows`` when they were evaluated for all the
+    requests at once (:func:`_met`), else tested on ``requests[i]``."""
+    exclusions = policy.exclusions
+    if excluded_rows is not None:
+        return [c.label for c, hit in zip(exclusions, excluded_rows[i], strict=True) if hit]
+    return [c.label for c in exclusions if _hit(policy, c, requests[i], on)]
+
+
 @hookimpl(trylast=True)
 def mt_access_check_scope(
     requests: Sequence[Request], policy: Policy, on: dt.date
@@ -112,11 +128,7 @@ def mt_access_check_scope(
     if excluded_rows is not None:  # only the rows an exclusion hit
         candidates &= excluded_rows.any(axis=1)
     for i in np.flatnonzero(candidates).tolist():
-        if excluded_rows is not None:
-            row = excluded_rows[i]
-            excluded = [c.label for c, hit in zip(exclusions, row, strict=True) if hit]
-        else:
-            excluded = [c.label for c in exclusions if _hit(policy, c, requests[i], on)]
+        excluded = _exclusions_met(policy, excluded_rows, requests, i, on)
         if excluded:
             decisions[i] = ScopeDecision.reject(ReasonCode.EXCLUDED_REASON, " ; ".join(excluded))
     return decisions
@@ -157,11 +169,7 @@ def mt_access_check_scope_columns(
     by_labels: dict[str, int] = {}
     requests = table.requests
     for i in np.flatnonzero(candidates).tolist():
-        if excluded_rows is not None:
-            row = excluded_rows[i]
-            excluded = [c.label for c, hit in zip(exclusions, row, strict=True) if hit]
-        else:
-            excluded = [c.label for c in exclusions if _hit(policy, c, requests[i], on)]
+        excluded = _exclusions_met(policy, excluded_rows, requests, i, on)
         if excluded:
             detail = " ; ".join(excluded)
             k = by_labels.get(detail)

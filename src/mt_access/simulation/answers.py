@@ -13,7 +13,7 @@ import attrs
 
 from mt_access.calendar import Month
 from mt_access.hooks import Hooks
-from mt_access.lifecycle import ExitReason, RequestFile
+from mt_access.lifecycle import RequestFile
 from mt_access.model import Household, Physician, Request
 from mt_access.result import MatchResult, Placement
 from mt_access.simulation.events import (
@@ -48,14 +48,7 @@ class AnswerSteps(SimulationState):
                             track.file, p.physician_id, match_on, answer_on
                         )
                     track.persons_placed += p.persons
-                    self._finish(
-                        track,
-                        answer_on,
-                        ExitReason.MT_FOUND,
-                        physician_id=p.physician_id,
-                        distance=p.distance_km,
-                        route=ROUTE_PROPOSAL,
-                    )
+                    self._found(track, answer_on, p.physician_id, p.distance_km, ROUTE_PROPOSAL)
                     continue
                 track.n_draw -= 1  # the draw is used again below
             file = track.file
@@ -83,14 +76,7 @@ class AnswerSteps(SimulationState):
             track.file = file.accept(chosen.physician_id, answer_on) if file is not None else None
             placed = sum(p.persons for p in accepted)
             track.persons_placed += placed
-            self._finish(
-                track,
-                answer_on,
-                ExitReason.MT_FOUND,
-                physician_id=chosen.physician_id,
-                distance=chosen.distance_km,
-                route=ROUTE_PROPOSAL,
-            )
+            self._found(track, answer_on, chosen.physician_id, chosen.distance_km, ROUTE_PROPOSAL)
             left = request.persons - placed
             if left > 0:
                 self._continue(track, request, left, answer_on)
@@ -175,14 +161,7 @@ class AnswerSteps(SimulationState):
                     self._take(track, physician, month, answer_on)
                     if file is not None:
                         track.file = file.accept(physician.id, answer_on)
-                    self._finish(
-                        track,
-                        answer_on,
-                        ExitReason.MT_FOUND,
-                        physician_id=physician.id,
-                        distance=listed.distance_km,
-                        route=ROUTE_LIST,
-                    )
+                    self._found(track, answer_on, physician.id, listed.distance_km, ROUTE_LIST)
                     break
                 if file is not None:
                     file = file.refuse(physician.id, answer_on)
@@ -215,11 +194,4 @@ class AnswerSteps(SimulationState):
                     track.file = track.file.propose(physician.id, answer_on).accept(
                         physician.id, answer_on
                     )
-                self._finish(
-                    track,
-                    answer_on,
-                    ExitReason.MT_FOUND,
-                    physician_id=physician.id,
-                    distance=entry.distance_km,
-                    route=ROUTE_PULL,
-                )
+                self._found(track, answer_on, physician.id, entry.distance_km, ROUTE_PULL)

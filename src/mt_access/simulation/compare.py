@@ -239,6 +239,20 @@ class Comparison:
                 )
         return chosen_groups, chosen
 
+    def _cells(
+        self, groups: Sequence[str] | str | None, indicators: Sequence[str] | str | None
+    ) -> list[tuple[str, str]]:
+        """The ``(group, indicator)`` pairs asked for (checked by :meth:`_select`), groups
+        first: a group other than every request (``ALL``) only with the indicators about
+        requests."""
+        chosen_groups, chosen = self._select(groups, indicators)
+        return [
+            (group, indicator)
+            for group in chosen_groups
+            for indicator in chosen
+            if group == ALL or indicator in _REQUEST_ONLY
+        ]
+
     def rows(
         self,
         groups: Sequence[str] | str | None = None,
@@ -246,25 +260,21 @@ class Comparison:
     ) -> list[dict[str, Any]]:
         """The comparison as records (no pandas needed): variant, group, indicator, mean,
         low, high and the number of replications where the indicator is defined."""
-        chosen_groups, chosen = self._select(groups, indicators)
         rows = []
-        for group in chosen_groups:
-            for indicator in chosen:
-                if group != ALL and indicator not in _REQUEST_ONLY:
-                    continue
-                for variant, values in self.values(group, indicator).items():
-                    mean, low, high, n = self._bounds(values)
-                    rows.append(
-                        {
-                            "variante": variant,
-                            "groupe": group,
-                            "indicateur": indicator,
-                            "moyenne": mean,
-                            "bas": low,
-                            "haut": high,
-                            "réplications": n,
-                        }
-                    )
+        for group, indicator in self._cells(groups, indicators):
+            for variant, values in self.values(group, indicator).items():
+                mean, low, high, n = self._bounds(values)
+                rows.append(
+                    {
+                        "variante": variant,
+                        "groupe": group,
+                        "indicateur": indicator,
+                        "moyenne": mean,
+                        "bas": low,
+                        "haut": high,
+                        "réplications": n,
+                    }
+                )
         return rows
 
     def to_frame(
@@ -311,30 +321,26 @@ class Comparison:
             raise SimulationError(
                 f"variante inconnue {baseline!r} ; variantes : {', '.join(self.variants)}"
             )
-        chosen_groups, chosen = self._select(groups, indicators)
         rows = []
-        for group in chosen_groups:
-            for indicator in chosen:
-                if group != ALL and indicator not in _REQUEST_ONLY:
+        for group, indicator in self._cells(groups, indicators):
+            values = self.values(group, indicator)
+            base = values[baseline]
+            for variant in self.variants:
+                if variant == baseline:
                     continue
-                values = self.values(group, indicator)
-                base = values[baseline]
-                for variant in self.variants:
-                    if variant == baseline:
-                        continue
-                    mean, low, high, n = self._bounds(values[variant] - base)
-                    rows.append(
-                        {
-                            "variante": variant,
-                            "référence": baseline,
-                            "groupe": group,
-                            "indicateur": indicator,
-                            "écart moyen": mean,
-                            "bas": low,
-                            "haut": high,
-                            "réplications": n,
-                        }
-                    )
+                mean, low, high, n = self._bounds(values[variant] - base)
+                rows.append(
+                    {
+                        "variante": variant,
+                        "référence": baseline,
+                        "groupe": group,
+                        "indicateur": indicator,
+                        "écart moyen": mean,
+                        "bas": low,
+                        "haut": high,
+                        "réplications": n,
+                    }
+                )
         return versus_frame(self, rows)
 
     def monthly(self, what: str = "waiting") -> dict[str, npt.NDArray[np.float64]]:

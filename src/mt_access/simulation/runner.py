@@ -32,15 +32,13 @@ continue as a new request (id ``<id>/1``) with the same reception date and level
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import gc
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from mt_access.calendar import Month
+from mt_access.collector import collector_paused
 from mt_access.engine import match
 from mt_access.geo.distance import DistanceCache
 from mt_access.lifecycle import ExitReason
@@ -161,20 +159,6 @@ class _Simulation(GPSteps, ArrivalSteps, AnswerSteps, MonthEndSteps):
                     track.level, track.rank = item.level, item.rank
 
 
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Disable the cyclic garbage collector inside the block when it is on (as
-    :func:`mt_access.match` does for a large run)."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
 def _levels(policy: Policy) -> tuple[str, ...]:
     return (*(lv.name for lv in policy.levels), policy.non_priority_level)
 
@@ -250,7 +234,7 @@ def run_summary(
     the quick path with)."""
     from mt_access.simulation.metrics import summarise_columns
 
-    with _collector_paused():
+    with collector_paused():
         sim = _simulation(scenario, policy, replication, arrivals_cache=arrivals_cache, quick=quick)
         summary = summarise_columns(
             sim.outcome_columns(),

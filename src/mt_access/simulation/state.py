@@ -290,6 +290,21 @@ class SimulationState:
             self._persons_placed += track.persons_placed
         self.active.pop(track.request.id, None)
 
+    def _found(
+        self, track: Track, on: dt.date, physician_id: str, distance: float | None, route: str
+    ) -> None:
+        """``track`` found a GP on ``on`` (:meth:`_finish` with ``mt_found``): placed with
+        ``physician_id``, ``distance`` km away, by ``route`` (a proposal, a list, a pull
+        list)."""
+        self._finish(
+            track,
+            on,
+            ExitReason.MT_FOUND,
+            physician_id=physician_id,
+            distance=distance,
+            route=route,
+        )
+
     def _physician(self, physician_id: str, event: object) -> Physician:
         physician = self.physicians.get(physician_id)
         if physician is None:

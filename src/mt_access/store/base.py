@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Protocol, runtime_checkable
 
@@ -64,6 +64,7 @@ __all__ = [
     "Store",
     "StoreError",
     "UserRecord",
+    "check_history",
     "erased_answer",
     "ledger_position",
     "version_number",
@@ -203,6 +204,26 @@ def erased_answer(answer: str) -> str:
     """A server's answer with each address in it (masked or not) replaced by ``***``: what a
     :class:`SendingRecord` keeps of it once the request is erased."""
     return _ADDRESS_LIKE.sub("***", answer)
+
+
+def check_history(
+    file: RequestFile,
+    transitions: Iterable[Transition],
+    fail: Callable[[str], StoreError] = StoreError,
+) -> None:
+    """Check that ``transitions`` (the part of ``file``'s history being written) all belong
+    to ``file``'s request.
+
+    Raises:
+        StoreError: ``fail(message)`` (the store's own, naming its file or database) for the
+            first transition of another request.
+    """
+    for transition in transitions:
+        if transition.request_id != file.id:
+            raise fail(
+                f"le dossier {file.id} contient une transition de la demande "
+                f"{transition.request_id}"
+            )
 
 
 def ledger_position(position: object) -> int:

@@ -23,6 +23,7 @@ __all__ = [
     "decode_sending",
     "decode_user",
     "run_row",
+    "sending_row",
     "user_row",
     "utc_second",
 ]
@@ -169,6 +170,22 @@ SENDING_COLUMNS: tuple[str, ...] = (
     "sent",
 )
 """The columns of the ``sendings`` table read back, in :class:`SendingRecord`'s order."""
+
+
+def sending_row(record: SendingRecord) -> tuple[Any, ...]:
+    """The values of :data:`SENDING_COLUMNS` for ``record``."""
+    return (
+        record.request_id,
+        record.letter,
+        record.physician_id,
+        record.recipient_kind,
+        record.recipient,
+        record.at.isoformat(),
+        record.attempt,
+        record.code,
+        record.answer,
+        int(record.sent),
+    )
 
 
 def decode_sending(row: Row) -> SendingRecord:

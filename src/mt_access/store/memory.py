@@ -26,6 +26,7 @@ from mt_access.store.base import (
     SendingRecord,
     StoreError,
     UserRecord,
+    check_history,
     ledger_position,
     version_number,
 )
@@ -72,15 +73,6 @@ class _Data:
 
 def _states(states: Iterable[RequestState] | None) -> frozenset[RequestState] | None:
     return None if states is None else frozenset(RequestState(s) for s in states)
-
-
-def _check_history(file: RequestFile) -> None:
-    for transition in file.history:
-        if transition.request_id != file.id:
-            raise StoreError(
-                f"le dossier {file.id} contient une transition de la demande "
-                f"{transition.request_id}"
-            )
 
 
 def _blank_comments(file: RequestFile) -> RequestFile:
@@ -189,7 +181,7 @@ class MemoryStore:
             raise StoreError(f"la demande {request.id} existe déjà")
         if file.id != request.id:
             raise StoreError(f"le dossier {file.id} n'est pas celui de la demande {request.id}")
-        _check_history(file)
+        check_history(file, file.history)
         data.requests[request.id] = request
         data.identities[request.id] = identity
         data.files[request.id] = file
@@ -206,7 +198,7 @@ class MemoryStore:
             raise StoreError(
                 f"demande {file.id} : l'historique enregistré n'est pas le début du nouveau"
             )
-        _check_history(file)
+        check_history(file, file.history)
         data.files[file.id] = file
         data.log.extend(file.history[kept:])
         self._touch(data, file.id)

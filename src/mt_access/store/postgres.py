@@ -57,6 +57,7 @@ from mt_access.store.base import (
     Store,
     StoreError,
     UserRecord,
+    check_history,
     erased_answer,
     ledger_position,
 )
@@ -167,7 +168,7 @@ class PostgresStore(PostgresConnection):
         rid = request.id
         if file.id != rid:
             raise self._fail(f"le dossier {file.id} n'est pas celui de la demande {rid}")
-        self._check_history(file, file.history)
+        check_history(file, file.history, self._fail)
         c = self._cpts
         with self._guard(f"enregistrement de la demande {rid}"):
             values = (c, rid, *codec.request_row(request), *codec.file_row(file))
@@ -181,14 +182,6 @@ class PostgresStore(PostgresConnection):
                  (INSERT_IDENTITY, person, False),
                  (INSERT_TRANSITION, history, True)],
             )  # fmt: skip
-
-    def _check_history(self, file: RequestFile, transitions: Iterable[Transition]) -> None:
-        for transition in transitions:
-            if transition.request_id != file.id:
-                raise self._fail(
-                    f"le dossier {file.id} contient une transition de la demande "
-                    f"{transition.request_id}"
-                )
 
     def save_file(self, file: RequestFile, appended: int) -> None:
         self._save_files([(file, appended)], f"enregistrement du dossier {file.id}")
@@ -220,7 +213,7 @@ class PostgresStore(PostgresConnection):
             kept = len(file.history) - appended
             if appended < 0 or kept < 0:
                 raise self._fail(self._mismatch(file.id))
-            self._check_history(file, file.history[kept:])
+            check_history(file, file.history[kept:], self._fail)
             new.extend(file.history[kept:])
         if not changes:
             return
@@ -374,14 +367,6 @@ class PostgresStore(PostgresConnection):
             "WHERE cpts = %s AND state = ANY(%s) ORDER BY id",
             (self._cpts, wanted),
         )
-
-    def requests(self, states: Iterable[RequestState] | None = None) -> list[Request]:
-        with self._guard("lecture des demandes"):
-            return codec.decode_requests(self._select_by_state(REQUEST_SELECT, states))
-
-    def summaries(self, states: Iterable[RequestState] | None = None) -> list[RequestSummary]:
-        with self._guard("lecture de la liste des demandes"):
-            return codec.decode_summaries(self._select_by_state(SUMMARY_SELECT, states))
 
     def count_requests(self) -> int:
         with self._guard("comptage des demandes"):
@@ -625,11 +610,7 @@ class PostgresStore(PostgresConnection):
     def add_sending(self, record: SendingRecord) -> None:
         conn = self._writer()
         with self._guard(f"enregistrement d'un envoi de la demande {record.request_id}"):
-            values = (
-                self._cpts, record.request_id, record.letter, record.physician_id,
-                record.recipient_kind, record.recipient, record.at.isoformat(),
-                record.attempt, record.code, record.answer, int(record.sent),
-            )  # fmt: skip
+            values = (self._cpts, *codec_records.sending_row(record))
             self._write(conn, [(INSERT_SENDING, values, False)])
 
     def sendings(self, request_id: str | None = None) -> list[SendingRecord]:

@@ -15,7 +15,6 @@ from psycopg.pq import TransactionStatus
 from mt_access.lifecycle import Transition
 from mt_access.store import codec
 from mt_access.store.base import (
-    NESTED_DURABLE,
     StoreError,
     version_number,
 )
@@ -51,7 +50,7 @@ Step = tuple[str, Any, bool]
 """One statement of a pipeline: the query, its parameters (the rows' with ``many``), many."""
 
 
-class PostgresConnection(SQLStoreBase):
+class PostgresConnection(SQLStoreBase[Connection]):
     """The connection of a :class:`~mt_access.store.postgres.PostgresStore`: opening (the
     database's marks, the schema's steps, the CPTS), transactions, snapshots, savepoints
     and errors. See :class:`~mt_access.store.postgres.PostgresStore` for the arguments."""
@@ -302,19 +301,6 @@ class PostgresConnection(SQLStoreBase):
     # ---------------------------------------------------------------------------------------
     # Connection, transactions
 
-    def _connection(self) -> Connection:
-        if self._conn is None:
-            raise self._fail("registre fermé")
-        return self._conn
-
-    def _writer(self) -> Connection:
-        conn = self._connection()
-        if self._readonly:
-            raise self._fail("registre ouvert en lecture seule")
-        if not self._depth:
-            raise self._fail("écriture hors transaction : utilisez « with store.transaction() »")
-        return conn
-
     @contextmanager
     def _snapshot(self, *, views: bool = False) -> Iterator[Connection]:
         """A read snapshot (or the current transaction): several queries see one state."""
@@ -388,17 +374,10 @@ class PostgresConnection(SQLStoreBase):
             StoreError: the store is closed or read-only, the server cannot be reached, or
                 another connection kept this CPTS's register locked longer than ``timeout``.
         """
-        conn = self._connection()
-        if self._readonly:
-            raise self._fail("registre ouvert en lecture seule : aucune écriture possible")
+        conn = self._transaction_connection(durable)
         if self._depth:
-            if durable and not self._durable:
-                raise self._fail(NESTED_DURABLE)
-            self._depth += 1
-            try:
+            with self._joined():
                 yield
-            finally:
-                self._depth -= 1
             return
         self._durable = durable
         with self._guard("début de transaction"):

@@ -48,6 +48,7 @@ from mt_access.store.base import (
     Store,
     StoreError,
     UserRecord,
+    check_history,
     erased_answer,
     ledger_position,
     version_number,
@@ -120,7 +121,7 @@ class SQLiteStore(SQLiteConnection):
         rid = request.id
         if file.id != rid:
             raise self._fail(f"le dossier {file.id} n'est pas celui de la demande {rid}")
-        self._check_history(file, file.history)
+        check_history(file, file.history, self._fail)
         with self._guard(f"enregistrement de la demande {rid}"):
             values = (rid, *codec.request_row(request), *codec.file_row(file))
             person = (rid, *codec.identity_row(identity))
@@ -132,14 +133,6 @@ class SQLiteStore(SQLiteConnection):
                 conn.execute(INSERT_IDENTITY, person)
                 conn.executemany(INSERT_TRANSITION, history)
 
-    def _check_history(self, file: RequestFile, transitions: Iterable[Transition]) -> None:
-        for transition in transitions:
-            if transition.request_id != file.id:
-                raise self._fail(
-                    f"le dossier {file.id} contient une transition de la demande "
-                    f"{transition.request_id}"
-                )
-
     def save_file(self, file: RequestFile, appended: int) -> None:
         conn = self._data_writer()
         rid = file.id
@@ -148,7 +141,7 @@ class SQLiteStore(SQLiteConnection):
         if appended < 0 or kept < 0:
             raise self._fail(mismatch)
         new = file.history[kept:]
-        self._check_history(file, new)
+        check_history(file, new, self._fail)
         with self._guard(f"enregistrement du dossier {rid}"):
             state = codec.file_row(file)
             rows = [codec.transition_row(t) for t in new]
@@ -301,14 +294,6 @@ class SQLiteStore(SQLiteConnection):
             f"WHERE state IN ({placeholders(len(wanted))}) ORDER BY id",
             wanted,
         ).fetchall()
-
-    def requests(self, states: Iterable[RequestState] | None = None) -> list[Request]:
-        with self._guard("lecture des demandes"):
-            return codec.decode_requests(self._select_by_state(REQUEST_SELECT, states))
-
-    def summaries(self, states: Iterable[RequestState] | None = None) -> list[RequestSummary]:
-        with self._guard("lecture de la liste des demandes"):
-            return codec.decode_summaries(self._select_by_state(SUMMARY_SELECT, states))
 
     def summary_slice(
         self,
@@ -510,12 +495,8 @@ class SQLiteStore(SQLiteConnection):
             conn.execute(
                 "INSERT INTO sendings (request_id, letter, physician_id, recipient_kind, "
                 "recipient, at, attempt, code, answer, sent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    record.request_id, record.letter, record.physician_id,
-                    record.recipient_kind, record.recipient, record.at.isoformat(),
-                    record.attempt, record.code, record.answer, int(record.sent),
-                ),
-            )  # fmt: skip
+                codec_records.sending_row(record),
+            )
 
     def sendings(self, request_id: str | None = None) -> list[SendingRecord]:
         query = f"SELECT {SENDING_SELECT} FROM sendings"

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Self
 
 from mt_access.store.base import (
-    NESTED_DURABLE,
     StoreError,
 )
 from mt_access.store.migrations import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
@@ -56,7 +55,7 @@ def _writer_lock(path: Path) -> threading.Lock:
         return _WRITERS.setdefault(key, threading.Lock())
 
 
-class SQLiteConnection(SQLStoreBase):
+class SQLiteConnection(SQLStoreBase[sqlite3.Connection]):
     """One SQLite register file opened: see :class:`~mt_access.store.sqlite.SQLiteStore`
     for the arguments and the errors."""
 
@@ -214,23 +213,10 @@ class SQLiteConnection(SQLStoreBase):
     # ---------------------------------------------------------------------------------------
     # Connection, errors, transactions
 
-    def _connection(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise self._fail("registre fermé")
-        return self._conn
-
     def _guard(self, what: str) -> AbstractContextManager[None]:
         """Turn SQLite errors and undecodable values into :class:`StoreError`
         (:func:`~mt_access.store.sqlite_errors.guard`)."""
         return guard(what, self._fail, self._timeout)
-
-    def _writer(self) -> sqlite3.Connection:
-        conn = self._connection()
-        if self._readonly:
-            raise self._fail("registre ouvert en lecture seule")
-        if not self._depth:
-            raise self._fail("écriture hors transaction : utilisez « with store.transaction() »")
-        return conn
 
     @contextmanager
     def _snapshot(self) -> Iterator[sqlite3.Connection]:
@@ -271,17 +257,10 @@ class SQLiteConnection(SQLStoreBase):
             StoreError: the store is closed or read-only, or another process kept the
                 register locked longer than ``timeout``.
         """
-        conn = self._connection()
-        if self._readonly:
-            raise self._fail("registre ouvert en lecture seule : aucune écriture possible")
+        conn = self._transaction_connection(durable)
         if self._depth:
-            if durable and not self._durable:
-                raise self._fail(NESTED_DURABLE)
-            self._depth += 1
-            try:
+            with self._joined():
                 yield
-            finally:
-                self._depth -= 1
             return
         started = time.monotonic()
         if not self._writing.acquire(timeout=self._timeout):
