@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from flask import request
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from wtforms import (
@@ -41,6 +42,7 @@ __all__ = [
     "NameSearchForm",
     "ProposeForm",
     "choices",
+    "query_number",
 ]
 
 
@@ -57,6 +59,17 @@ def choices(pairs: Iterable[tuple[str, str]]) -> list[Any]:
     if SelectChoice is None:  # pragma: no cover - WTForms before 3.3
         return list(pairs)
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+def query_number(name: str, *, maximum: int) -> int | None:
+    """The whole number of the query string's ``name`` (``?page=``, ``?avant=``), at most
+    ``maximum``; ``None`` when it is absent, empty, negative or not written with the digits
+    0-9. A number edited by hand in the address shows a page, never an error (a number
+    larger than the register's 64-bit integers was refused by the store)."""
+    text = request.args.get(name, "").strip()
+    if not text.isascii() or not text.isdigit():
+        return None
+    return min(int(text), maximum)
 
 
 COMMENT_HINT = "Gardé dans l'historique : pas de donnée médicale."
