@@ -369,7 +369,7 @@ def _start() -> int:
     """The first entry of the list shown (``?debut=``): a multiple of SHOWN, 0 when absent
     or not a whole number."""
     text = request.args.get("debut", "")
-    if not text.isdigit() or len(text) > 9:
+    if not text.isascii() or not text.isdigit() or len(text) > 9:  # not « ² »: int() refuses it
         return 0
     return int(text) // SHOWN * SHOWN
 
