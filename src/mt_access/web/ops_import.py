@@ -75,6 +75,7 @@ __all__ = [
     "blueprint",
     "check_mapping_upload",
     "check_upload",
+    "stored_name",
 ]
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
@@ -138,6 +139,24 @@ def check_upload(name: str, data: bytes, limit: int = MAX_UPLOAD_BYTES) -> str |
     ):
         return "Ce fichier n'est pas un fichier texte .csv (son contenu ne correspond pas)."
     return None
+
+
+STORED_NAME_CHARACTERS = 60
+"""The longest name (its suffix apart) an upload is kept under: 4 bytes a character at most
+in UTF-8, within the 255 bytes a file name has on the usual file systems."""
+
+
+def stored_name(name: str, default: str) -> str:
+    """The name an export sent as ``name`` is kept under in its private folder: letters,
+    digits and ``._- `` (others become ``_``), cut to :data:`STORED_NAME_CHARACTERS`
+    characters so that the file system takes it, its suffix (``.csv``, ``.xlsx``) kept
+    (``name`` passed :func:`check_upload`)."""
+    safe = "".join(c if c.isalnum() or c in "._- " else "_" for c in name).strip() or default
+    suffix = Path(name).suffix
+    if Path(safe).suffix.lower() in SUFFIXES:
+        suffix = Path(safe).suffix
+        safe = safe[: -len(suffix)]
+    return (safe[:STORED_NAME_CHARACTERS].strip() or default) + suffix
 
 
 def check_mapping_upload(name: str, data: bytes) -> str | None:
@@ -363,8 +382,7 @@ def upload() -> ResponseReturnValue:
     token = secrets.token_hex(16)
     folder = _area() / token
     folder.mkdir(mode=0o700)
-    safe = "".join(c if c.isalnum() or c in "._- " else "_" for c in name).strip() or "export"
-    safe = safe if Path(safe).suffix.lower() in SUFFIXES else f"{safe}{Path(name).suffix}"
+    safe = stored_name(name, "export")
     (folder / safe).write_bytes(data)
     if mapping_data:
         (folder / "correspondance.yaml").write_bytes(mapping_data)
