@@ -336,3 +336,27 @@ def test_a_huge_or_odd_audit_line_number_shows_the_latest_lines(client: FlaskCli
 def client(register_file: Path, clock: Clock) -> Iterator[FlaskClient]:
     with make_app(register_file, clock).test_client() as made:
         yield made
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"endpoint": "x"},
+        {"_method": "POST"},
+        {"_external": "1", "_anchor": "x"},
+        {"etat": "", "_scheme": "https", "_external": "1"},
+    ],
+)
+def test_url_for_s_own_names_in_the_query_string_are_left_out_of_the_lists_links(
+    client: FlaskClient, query: dict[str, str]
+) -> None:
+    # the list's pager and htmx's pushed address gave the query back to url_for, whose own
+    # arguments they are: a TypeError (endpoint), a BuildError (_method), an absolute URL
+    login(client, "lea")
+    for headers in ({}, {"HX-Request": "true"}):
+        response = client.get("/demandes", query_string=query, headers=headers)
+        assert response.status_code == 200, (query, headers)
+        assert "Page suivante" in text(response)
+        assert 'href="/demandes?page=2"' in text(response)
+        pushed = response.headers.get("HX-Push-Url")
+        assert pushed in (None, "/demandes"), pushed

@@ -103,6 +103,10 @@ QUERIES: tuple[Mapping[str, str | list[str]], ...] = (
     {"commune": "\x00"},
     {"id": "\x00" * 70},
     {"actualiser": "\x00"},
+    {"endpoint": "x"},
+    {"_method": "POST"},
+    {"_external": "1", "_scheme": "javascript", "_anchor": "x"},
+    {"rid": "INCONNUE", "values": "x"},
 )
 """Query strings with bad values, sent to every page."""
 

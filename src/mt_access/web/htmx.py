@@ -22,6 +22,7 @@ an unattended dashboard is logged out as any other page.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any, Final
 
 from flask import Flask, Response, current_app, g, request, url_for
@@ -36,6 +37,7 @@ __all__ = [
     "is_fragment_request",
     "page_or_fragment",
     "push_url",
+    "query_values",
     "refresh_seconds",
     "unchanged",
 ]
@@ -92,8 +94,16 @@ def push_url() -> None:
     """Have htmx push this request's address, without its empty parameters (the list's
     filters left blank), so that the back button comes back to it."""
     values: dict[str, Any] = dict(request.view_args or {})
-    values.update((k, v) for k, v in request.args.items() if v)
+    values.update((k, v) for k, v in query_values(request.args.items()).items() if k not in values)
     g.htmx_push = url_for(str(request.endpoint), **values)
+
+
+def query_values(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """The query parameters ``pairs`` that ``url_for`` may take back as ``**values``: the
+    non-empty ones, without ``endpoint`` and the names starting with ``_`` (``_method``,
+    ``_external``, ``_anchor``... are ``url_for``'s own: ``?endpoint=x`` or
+    ``?_method=POST`` in an address made a server error)."""
+    return {k: v for k, v in pairs if v and k != "endpoint" and not k.startswith("_")}
 
 
 def unchanged(key: str) -> bool:

@@ -295,7 +295,7 @@ def requests_list() -> ResponseReturnValue:
         shown = lines[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     pages = _pages(total)
     levels = current_levels([s.id for s in shown]) if shown else {}
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    args = htmx.query_values((k, v) for k, v in request.args.items() if k != "page")
     htmx.push_url()
     return render_template(
         htmx.page_or_fragment("requests.html", "partials/requests_live.html"),
