@@ -8,6 +8,7 @@ French page, a refused file records nothing. Generated data only."""
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,8 @@ pytest.importorskip("argon2")
 
 from flask.testing import FlaskClient
 
+from mt_access.export import write_rows
+from mt_access.gp_file import GP_COLUMNS
 from web_support import (
     Clock,
     clock,
@@ -32,7 +35,7 @@ from web_support import (
     register_template,
     text,
 )
-from web_sweep_support import check_answer
+from web_sweep_support import BAD_VALUES, check_answer
 
 __all__ = ["clock", "register_file", "register_template"]
 
@@ -180,3 +183,56 @@ def test_a_form_larger_than_the_server_takes_gets_the_french_413_page(
             response = _send(made, base, "gros.csv", b"a;b\n" * 5000)
             assert response.status_code == 413
             assert "Envoi trop volumineux" in text(response)
+
+
+# ------------------------------------------------------------------------------------------
+# Corrections of a rejected row, with bad values
+
+_REQUESTS = (
+    "Date de réception;Nom;Prénom;Date de naissance;Commune;Consentement\n"
+    "02/03/2026;Fictiftest;Alice;12/04/1950;Voiron;Oui\n"
+    "03/03/2026;Fictiftest;Denis;01/13/1990;Voiron;Oui\n"
+)
+"""Row 3 rejected (its birth date)."""
+
+_CELL = re.compile(r'name="((?:colonne|champ)-[\w-]+)"')
+_STEP = re.compile(r'name="etape" type="hidden" value="([^"]*)"')
+
+
+def _gp_file(tmp_path: Path) -> bytes:
+    headings = [c.heading for c in GP_COLUMNS]
+    rows = [{"RPPS": "10000000001", "Nom": "Faux", "Commune d'exercice": "Voirno"}]
+    path = write_rows([{h: r.get(h, "") for h in headings} for r in rows], headings,
+                      tmp_path / "medecins.xlsx")  # fmt: skip
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("base", IMPORTS)
+def test_a_rejected_rows_correction_with_bad_values_is_refused_in_french(
+    client: FlaskClient, register_file: Path, tmp_path: Path, base: str
+) -> None:
+    before = _version(register_file)
+    if base == "/import/":
+        sent = _send(client, base, "formulaire.csv", _REQUESTS.encode("utf-8"))
+        row = 3
+    else:
+        sent = _send(client, base, "medecins.xlsx", _gp_file(tmp_path))
+        row = 2
+    assert sent.status_code == 303
+    assert client.get(base + "apercu").status_code == 200
+    page = text(client.get(f"{base}lignes/{row}"))
+    cells = sorted(set(_CELL.findall(page)))
+    assert cells, page[:300]
+    token = csrf_token(client, base + "apercu")
+    for value in BAD_VALUES:
+        step = _STEP.search(text(client.get(f"{base}lignes/{row}")))
+        steps = {"etape": step.group(1)} if step else {}
+        for data in (dict.fromkeys(cells, value), *({cell: value} for cell in cells)):
+            response = client.post(f"{base}lignes/{row}",
+                                   data={"csrf_token": token, **steps, **data})  # fmt: skip
+            check_answer(response, f"{base} {value[:20]!r} {list(data)}")
+        for bad_step in ({"etape": value}, {}):
+            response = client.post(f"{base}confirmer", data={"csrf_token": token, **bad_step})
+            check_answer(response, f"{base}confirmer {value[:20]!r}")
+            assert _version(register_file) == before or response.status_code < 400
+    check_answer(client.post(base + "terminer", data={"csrf_token": token}), base + "terminer")
