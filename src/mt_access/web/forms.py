@@ -3,6 +3,7 @@ French messages shown next to each field)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -13,6 +14,7 @@ from wtforms import (
     BooleanField,
     HiddenField,
     IntegerField,
+    PasswordField,
     RadioField,
     SelectField,
     StringField,
@@ -29,6 +31,8 @@ except ImportError:  # pragma: no cover - WTForms before 3.3
 __all__ = [
     "CLOSE_REASONS",
     "COMMENT_HINT",
+    "CONTROL_CHARACTERS",
+    "CONTROL_MESSAGE",
     "SORTS",
     "ActionForm",
     "CancelProposalForm",
@@ -43,15 +47,47 @@ __all__ = [
     "ProposeForm",
     "choices",
     "query_number",
+    "refuse_control_characters",
 ]
+
+
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+"""Characters no one types in a form (NUL, escape sequences, the C1 controls): tab and line
+breaks apart."""
+
+CONTROL_MESSAGE = (
+    "Ce texte contient un caractère invisible (caractère de contrôle) : retapez-le, sans le "
+    "copier depuis un autre logiciel."
+)
 
 
 class FrenchForm(FlaskForm):  # type: ignore[misc]
     """A form whose built-in messages (« N'est pas un choix valide. ») are WTForms' French
-    ones; every form of the pages derives from it."""
+    ones; every form of the pages derives from it. Its text fields (passwords apart) refuse
+    the :data:`CONTROL_CHARACTERS` (:data:`CONTROL_MESSAGE` under the field): a NUL, which
+    PostgreSQL refuses, or an escape sequence would otherwise be recorded, then shown by the
+    command line or written in a letter."""
 
     class Meta:
         locales = ("fr_FR", "fr")
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = bool(super().validate(extra_validators))
+        return refuse_control_characters(self) and valid
+
+
+def refuse_control_characters(form: FlaskForm) -> bool:
+    """After ``form.validate()``: :data:`CONTROL_MESSAGE` under each text field (passwords
+    apart) holding one of the :data:`CONTROL_CHARACTERS`; ``False`` when there is one."""
+    valid = True
+    for field in form:
+        data = field.data
+        if isinstance(field, PasswordField) or not isinstance(data, str):
+            continue
+        if CONTROL_CHARACTERS.search(data):
+            field.errors = [*field.errors, CONTROL_MESSAGE]
+            valid = False
+    return valid
 
 
 def choices(pairs: Iterable[tuple[str, str]]) -> list[Any]:
