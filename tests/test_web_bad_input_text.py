@@ -104,6 +104,20 @@ def test_control_characters_in_a_new_gp_are_refused(
         assert store.data_version() == before
 
 
+@pytest.mark.parametrize("identifier", ["../x", "a/b", "..", ".", "a\\b"])
+def test_a_gp_identifier_that_cannot_be_an_address_is_refused(
+    client: FlaskClient, register_file: Path, identifier: str
+) -> None:
+    # /medecins/<identifiant>: a GP « ../x » was recorded, their page out of reach
+    data = {"identifiant": identifier, "nom": "Dr Nouveau", "commune": "Voiron",
+            "csrf_token": csrf_token(client, "/medecins/ajouter")}  # fmt: skip
+    response = client.post("/medecins/ajouter", data=data)
+    assert response.status_code == 400
+    assert "L'identifiant ne peut pas contenir « / »" in _plain(response)
+    with open_store(register_file) as store:
+        assert store.get_physician(identifier) is None
+
+
 def test_control_characters_in_a_gps_reason_on_the_portal_are_refused() -> None:
     policy = load_policy("voironnais")
     register = gp_register(policy)
