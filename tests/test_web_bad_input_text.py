@@ -6,6 +6,7 @@ recorded. Generated data only."""
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,10 @@ pytest.importorskip("argon2")
 
 from flask.testing import FlaskClient
 
+from mt_access.export import write_rows
+from mt_access.gp_file import GP_COLUMNS
 from mt_access.loading import load_policy
+from mt_access.rpps import rpps_key
 from mt_access.web.forms import CONTROL_MESSAGE
 from portal_support import answer, app_over, gp_register, link, proposed
 from web_support import (
@@ -135,3 +139,65 @@ def test_control_characters_in_a_gps_reason_on_the_portal_are_refused() -> None:
             assert len(register.file(rid).history) == step  # nothing recorded
         assert answer(gp, url, rid, step, "refuse", "Patientèle\ncomplète").status_code == 303
         assert len(register.file(rid).history) == step + 1
+
+
+# ------------------------------------------------------------------------------------------
+# The corrections of a rejected row of an import (cells sent outside WTForms)
+
+_REQUESTS = (
+    "Date de réception;Nom;Prénom;Date de naissance;Commune;Consentement\n"
+    "02/03/2026;Fictiftest;Alice;12/04/1950;Voiron;Oui\n"
+    "03/03/2026;;Denis;01/01/1990;Voiron;Oui\n"
+)
+"""Row 3 rejected: no last name."""
+
+
+def _upload(client: FlaskClient, base: str, name: str, data: bytes) -> None:
+    form = {"csrf_token": csrf_token(client, base), "correspondance": "generique",
+            "fichier": (io.BytesIO(data), name)}  # fmt: skip
+    assert client.post(base, data=form, content_type="multipart/form-data").status_code == 303
+    assert client.get(base + "apercu").status_code == 200
+
+
+def test_control_characters_in_a_corrected_request_row_are_refused(
+    client: FlaskClient, register_file: Path
+) -> None:
+    _upload(client, "/import/", "formulaire.csv", _REQUESTS.encode("utf-8"))
+    page = text(client.get("/import/lignes/3"))
+    assert 'name="colonne-0"' in page
+    with open_store(register_file) as store:
+        before = store.data_version()
+    for value in CONTROLS:
+        data = {"csrf_token": csrf_token(client, "/import/apercu"), "colonne-0": value}
+        response = client.post("/import/lignes/3", data=data)
+        assert response.status_code == 400, value
+        assert CONTROL_MESSAGE in _plain(response)
+    with open_store(register_file) as store:
+        assert store.data_version() == before
+    data = {"csrf_token": csrf_token(client, "/import/apercu"), "colonne-0": "Fictiftest"}
+    assert client.post("/import/lignes/3", data=data).status_code == 303
+
+
+def test_control_characters_in_a_corrected_gp_row_are_refused(
+    client: FlaskClient, tmp_path: Path
+) -> None:
+    headings = [c.heading for c in GP_COLUMNS]
+    rows = [{"RPPS": "1000000000" + rpps_key("1000000000"), "Commune d'exercice": "Voiron"}]
+    path = write_rows([{h: r.get(h, "") for h in headings} for r in rows], headings,
+                      tmp_path / "medecins.xlsx")  # fmt: skip
+    base = "/medecins/importer/"
+    _upload(client, base, "medecins.xlsx", path.read_bytes())
+    page = text(client.get(base + "lignes/2"))
+    field = "champ-last_name"  # the cell at fault (empty): the file's reader takes any text
+    assert f'name="{field}"' in page
+    step = _STEP.search(page)
+    assert step is not None
+    for value in CONTROLS:
+        data = {"csrf_token": csrf_token(client, base + "apercu"), "etape": step.group(1),
+                field: value}  # fmt: skip
+        response = client.post(base + "lignes/2", data=data)
+        assert response.status_code == 400, value
+        assert CONTROL_MESSAGE in _plain(response)
+    data = {"csrf_token": csrf_token(client, base + "apercu"), "etape": step.group(1),
+            field: "Navigateur"}  # fmt: skip
+    assert client.post(base + "lignes/2", data=data).status_code == 303

@@ -56,7 +56,7 @@ from mt_access.intake.tabular import Row, Table, read_table
 from mt_access.register import Register
 from mt_access.web import context
 from mt_access.web.auth import DISPLAYED, audit, current_user, requires
-from mt_access.web.forms import choices
+from mt_access.web.forms import CONTROL_CHARACTERS, CONTROL_MESSAGE, choices
 from mt_access.web.ops_support import (
     ChoiceField,
     attachment,
@@ -573,11 +573,16 @@ def correct(number: int) -> ResponseReturnValue:
         if not form.validate():
             abort(400)
         given = {c: request.form.get(f"colonne-{i}", "") for i, c in enumerate(columns)}
-        too_long = [c for c, v in given.items() if len(v) > MAX_CELL]
-        for c in too_long:
-            errors[c] = [f"{MAX_CELL} caractères au plus."]
+        refused = {c: [f"{MAX_CELL} caractères au plus."] for c, v in given.items()
+                   if len(v) > MAX_CELL}  # fmt: skip
+        refused.update(  # a NUL or an escape sequence would be recorded
+            (c, [CONTROL_MESSAGE])
+            for c, v in given.items()
+            if c not in refused and CONTROL_CHARACTERS.search(v)
+        )
+        errors.update(refused)
         values = {c: v.strip() for c, v in given.items()}
-        if not too_long:
+        if not refused:
             fixed = Row(number, {**row.values, **values})
             one = Table(table.source, table.headers, (fixed,), table.encoding, table.delimiter)
             try:
