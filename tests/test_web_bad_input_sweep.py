@@ -360,3 +360,14 @@ def test_url_for_s_own_names_in_the_query_string_are_left_out_of_the_lists_links
         assert 'href="/demandes?page=2"' in text(response)
         pushed = response.headers.get("HX-Push-Url")
         assert pushed in (None, "/demandes"), pushed
+
+
+@pytest.mark.parametrize("range_header", ["bytes=99999999-", "bytes=abc"])
+def test_an_error_without_its_own_text_keeps_its_code_on_the_french_page(
+    client: FlaskClient, range_header: str
+) -> None:
+    # a range past the stylesheet's end is a 416: the French page said 400 instead
+    response = client.get("/static/mt-access.css", headers={"Range": range_header})
+    check_answer(response, range_header)
+    assert response.status_code == 416, response.status_code
+    assert "Requête invalide" in text(response)

@@ -309,14 +309,14 @@ def _security_headers(response: Response) -> Response:
 
 def _error_pages(app: Flask) -> None:
     def render(code: int, detail: str | None = None) -> tuple[str, int]:
-        title, text = ERROR_TEXTS.get(code, ERROR_TEXTS[400])
+        title, text = ERROR_TEXTS.get(code) or ERROR_TEXTS[500 if code >= 500 else 400]
         return render_template("error.html", code=code, title=title, text=detail or text), code
 
     def on_http(exc: HTTPException) -> tuple[str, int] | HTTPException:
         code = exc.code or 500
         if code < 400:
             return exc
-        return render(code if code in ERROR_TEXTS else 400)
+        return render(code)  # its own code (416, 431...), with the 400 page's text
 
     def on_csrf(_exc: CSRFError) -> tuple[str, int]:
         return render(
