@@ -371,3 +371,26 @@ def test_an_error_without_its_own_text_keeps_its_code_on_the_french_page(
     check_answer(response, range_header)
     assert response.status_code == 416, response.status_code
     assert "Requête invalide" in text(response)
+
+
+@pytest.mark.parametrize(
+    "path", ["/demandes/%0Ax", "/nulle%0D%0Apart", "/medecins/%0A", "/%E2%80%A8"]
+)
+def test_an_htmx_request_for_a_missing_page_with_a_newline_in_its_address(
+    client: FlaskClient, path: str
+) -> None:
+    # htmx is told to open the error page as a page (HX-Redirect, this request's address):
+    # the address decoded held a newline, refused in a header (a server error), or a
+    # character a header cannot hold (Latin-1 only)
+    for who in (None, "claire"):
+        if who is not None:
+            login(client, who)
+        response = client.get(path, headers={"HX-Request": "true"})
+        check_answer(response, path)
+        assert response.status_code in (302, 404), (who, response.status_code)
+        for value in response.headers.values():
+            assert "\n" not in value
+            assert "\r" not in value
+            value.encode("latin-1")
+        if response.status_code == 404:
+            assert response.headers["HX-Redirect"] == path

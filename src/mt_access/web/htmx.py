@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from typing import Any, Final
+from urllib.parse import quote
 
 from flask import Flask, Response, current_app, g, request, url_for
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
@@ -142,12 +143,21 @@ def _after_request(response: Response) -> Response:
         return response
     if request.method == "GET":
         # A whole page (the login page, an error page): open it as a page.
-        response.headers["HX-Redirect"] = request.full_path.rstrip("?")
+        response.headers["HX-Redirect"] = _this_address()
     else:
         # A whole page answering a form (CSRF refused, 403, 500): shown as the page.
         response.headers["HX-Retarget"] = "body"
         response.headers["HX-Reswap"] = "innerHTML show:window:top"
     return response
+
+
+def _this_address() -> str:
+    """This request's address as a header holds it: the path percent-encoded again (decoded,
+    « /demandes/%0A » holds a newline, which a header refuses: a server error; and a header
+    holds Latin-1 only), the query string as it was sent."""
+    path = quote(request.path, safe="/")
+    query = request.query_string.decode("latin-1")
+    return f"{path}?{query}" if query else path
 
 
 class _Session(SecureCookieSessionInterface):
