@@ -39,6 +39,9 @@ BAD_SEGMENTS = (
     "a%00b",
     "..%2F..%2Fetc",
     "%2e%2e",
+    "%0A",
+    "a%0D%0Ab",
+    "%E2%80%A8",
     "%20",
     "x" * 3000,
     "%FF%FE",
@@ -99,6 +102,7 @@ QUERIES: tuple[Mapping[str, str | list[str]], ...] = (
     {"medecin": "\x00"},
     {"version": "x" * 10_000},
     {"suivant": "//ailleurs.example"},
+    {"suivant": "/demandes\nx"},
     {"objet": "\x00"},
     {"commune": "\x00"},
     {"id": "\x00" * 70},
@@ -117,9 +121,12 @@ QUERIES: tuple[Mapping[str, str | list[str]], ...] = (
 
 
 def check_answer(response: Any, where: str) -> None:
-    """No server error; a refusal (4xx) as a plain French page; no traceback, no English
-    page of Werkzeug."""
+    """No server error; headers a server can send; a refusal (4xx) as a plain French page;
+    no traceback, no English page of Werkzeug."""
     assert response.status_code < 500, (where, response.status_code)
+    for name, value in response.headers.items():  # what a server can send (Latin-1)
+        value.encode("latin-1")
+        assert "\n" not in value, (where, name)
     if response.direct_passthrough:  # a file sent as a download
         return
     body = response.get_data().decode("utf-8", "replace")
