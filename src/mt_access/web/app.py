@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, render_template, request
+from flask import Flask, Response, abort, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
@@ -176,6 +176,7 @@ def create_app(
     )
     CSRFProtect(app)
     app.jinja_env.autoescape = True
+    app.before_request(_refuse_nul_address)
     app.before_request(auth.load_user)
     app.teardown_appcontext(context.close_register)
     app.context_processor(auth.template_globals)
@@ -296,6 +297,16 @@ def _read_key(key_file: Path) -> bytes:
             path=str(key_file),
         )
     return key.encode("ascii")
+
+
+def _refuse_nul_address() -> None:
+    """Before each request: an address holding a NUL character (« %00 ») is refused before
+    a store reads it (PostgreSQL refuses a NUL in any text: a StoreError, a server error):
+    the French 404 page for a path, the 400 page for a query string."""
+    if any(isinstance(v, str) and "\x00" in v for v in (request.view_args or {}).values()):
+        abort(404)
+    if any("\x00" in k or "\x00" in v for k, v in request.args.items(multi=True)):
+        abort(400)
 
 
 def _security_headers(response: Response) -> Response:

@@ -451,7 +451,7 @@ def gp_answer(token: str) -> ResponseReturnValue:
     rid = str(form.demande.data or "")
     register = context.register()
     store = register.store
-    file = store.get_file(rid) if rid else None
+    file = store.get_file(rid) if rid and "\x00" not in rid else None  # PostgreSQL: no NUL
     if file is None or not _concerns(file, gp):
         abort(404)
     if not form.validate():
