@@ -15,12 +15,16 @@ from mt_access.store.base import ROLES
 from mt_access.web import context
 from mt_access.web.accounts import create_user, disable_user, set_password
 from mt_access.web.auth import ROLE_LABELS, actor, current_user, requires
-from mt_access.web.forms import FrenchForm, choices
+from mt_access.web.forms import FrenchForm, choices, query_number
 
 __all__ = ["AUDIT_PAGE_SIZE", "NewUserForm", "PasswordForm", "blueprint"]
 
 AUDIT_PAGE_SIZE = 100
 """Lines of the audit trail per page."""
+
+_LAST_SEQ = 2**63 - 1
+"""The largest number of an audit line (the stores' 64-bit integers): ``?avant=`` beyond it
+shows the latest lines."""
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -69,10 +73,7 @@ class DisableForm(FrenchForm):
 @requires("admin")
 def audit_trail() -> ResponseReturnValue:
     subject = (request.args.get("objet") or "").strip()[:60] or None
-    try:
-        before = int(request.args.get("avant", "")) if request.args.get("avant") else None
-    except ValueError:
-        before = None
+    before = query_number("avant", maximum=_LAST_SEQ)
     lines = context.store().audit_entries(subject=subject, before=before, limit=AUDIT_PAGE_SIZE + 1)
     more = len(lines) > AUDIT_PAGE_SIZE
     lines = lines[:AUDIT_PAGE_SIZE]

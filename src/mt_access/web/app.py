@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, render_template, request
+from flask import Flask, Response, abort, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
@@ -176,6 +176,7 @@ def create_app(
     )
     CSRFProtect(app)
     app.jinja_env.autoescape = True
+    app.before_request(_refuse_nul_address)
     app.before_request(auth.load_user)
     app.teardown_appcontext(context.close_register)
     app.context_processor(auth.template_globals)
@@ -298,6 +299,16 @@ def _read_key(key_file: Path) -> bytes:
     return key.encode("ascii")
 
 
+def _refuse_nul_address() -> None:
+    """Before each request: an address holding a NUL character (« %00 ») is refused before
+    a store reads it (PostgreSQL refuses a NUL in any text: a StoreError, a server error):
+    the French 404 page for a path, the 400 page for a query string."""
+    if any(isinstance(v, str) and "\x00" in v for v in (request.view_args or {}).values()):
+        abort(404)
+    if any("\x00" in k or "\x00" in v for k, v in request.args.items(multi=True)):
+        abort(400)
+
+
 def _security_headers(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
@@ -309,14 +320,14 @@ def _security_headers(response: Response) -> Response:
 
 def _error_pages(app: Flask) -> None:
     def render(code: int, detail: str | None = None) -> tuple[str, int]:
-        title, text = ERROR_TEXTS.get(code, ERROR_TEXTS[400])
+        title, text = ERROR_TEXTS.get(code) or ERROR_TEXTS[500 if code >= 500 else 400]
         return render_template("error.html", code=code, title=title, text=detail or text), code
 
     def on_http(exc: HTTPException) -> tuple[str, int] | HTTPException:
         code = exc.code or 500
         if code < 400:
             return exc
-        return render(code if code in ERROR_TEXTS else 400)
+        return render(code)  # its own code (416, 431...), with the 400 page's text
 
     def on_csrf(_exc: CSRFError) -> tuple[str, int]:
         return render(

@@ -3,15 +3,18 @@ French messages shown next to each field)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
+from flask import request
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from wtforms import (
     BooleanField,
     HiddenField,
     IntegerField,
+    PasswordField,
     RadioField,
     SelectField,
     StringField,
@@ -28,6 +31,8 @@ except ImportError:  # pragma: no cover - WTForms before 3.3
 __all__ = [
     "CLOSE_REASONS",
     "COMMENT_HINT",
+    "CONTROL_CHARACTERS",
+    "CONTROL_MESSAGE",
     "SORTS",
     "ActionForm",
     "CancelProposalForm",
@@ -41,15 +46,48 @@ __all__ = [
     "NameSearchForm",
     "ProposeForm",
     "choices",
+    "query_number",
+    "refuse_control_characters",
 ]
+
+
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+"""Characters no one types in a form (NUL, escape sequences, the C1 controls): tab and line
+breaks apart."""
+
+CONTROL_MESSAGE = (
+    "Ce texte contient un caractère invisible (caractère de contrôle) : retapez-le, sans le "
+    "copier depuis un autre logiciel."
+)
 
 
 class FrenchForm(FlaskForm):  # type: ignore[misc]
     """A form whose built-in messages (« N'est pas un choix valide. ») are WTForms' French
-    ones; every form of the pages derives from it."""
+    ones; every form of the pages derives from it. Its text fields (passwords apart) refuse
+    the :data:`CONTROL_CHARACTERS` (:data:`CONTROL_MESSAGE` under the field): a NUL, which
+    PostgreSQL refuses, or an escape sequence would otherwise be recorded, then shown by the
+    command line or written in a letter."""
 
     class Meta:
         locales = ("fr_FR", "fr")
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = bool(super().validate(extra_validators))
+        return refuse_control_characters(self) and valid
+
+
+def refuse_control_characters(form: FlaskForm) -> bool:
+    """After ``form.validate()``: :data:`CONTROL_MESSAGE` under each text field (passwords
+    apart) holding one of the :data:`CONTROL_CHARACTERS`; ``False`` when there is one."""
+    valid = True
+    for field in form:
+        data = field.data
+        if isinstance(field, PasswordField) or not isinstance(data, str):
+            continue
+        if CONTROL_CHARACTERS.search(data):
+            field.errors = [*field.errors, CONTROL_MESSAGE]
+            valid = False
+    return valid
 
 
 def choices(pairs: Iterable[tuple[str, str]]) -> list[Any]:
@@ -57,6 +95,17 @@ def choices(pairs: Iterable[tuple[str, str]]) -> list[Any]:
     if SelectChoice is None:  # pragma: no cover - WTForms before 3.3
         return list(pairs)
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+def query_number(name: str, *, maximum: int) -> int | None:
+    """The whole number of the query string's ``name`` (``?page=``, ``?avant=``), at most
+    ``maximum``; ``None`` when it is absent, empty, negative or not written with the digits
+    0-9. A number edited by hand in the address shows a page, never an error (a number
+    larger than the register's 64-bit integers was refused by the store)."""
+    text = request.args.get(name, "").strip()
+    if not text.isascii() or not text.isdigit():
+        return None
+    return min(int(text), maximum)
 
 
 COMMENT_HINT = "Gardé dans l'historique : pas de donnée médicale."

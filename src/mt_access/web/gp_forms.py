@@ -296,4 +296,12 @@ class AddGpForm(FrenchForm):
             if valid and not str(field.data).strip():
                 field.errors = ["Ce champ ne peut pas être vide."]
                 valid = False
+        identifier = str(self.identifiant.data or "").strip()
+        if valid and ("/" in identifier or "\\" in identifier or identifier in (".", "..")):
+            # the GP's pages are at /medecins/<identifiant>: one with « / » could not be reached
+            self.identifiant.errors = [
+                "L'identifiant ne peut pas contenir « / » ni « \\ », ni être « . » ou « .. » "
+                "(il sert d'adresse à la page du médecin)."
+            ]
+            valid = False
         return valid

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import os
 import secrets
-from pathlib import Path
 
 import attrs
 from flask import (
@@ -68,9 +67,9 @@ from mt_access.web.ops_import import (
     MAX_MAPPING_BYTES,
     MAX_UPLOAD_BYTES,
     PREVIEW_ROWS,
-    SUFFIXES,
     check_mapping_upload,
     check_upload,
+    stored_name,
 )
 from mt_access.web.ops_support import attachment, scratch_folder, without_path
 
@@ -161,8 +160,7 @@ def upload() -> ResponseReturnValue:
     token = secrets.token_hex(16)
     folder = area() / token
     folder.mkdir(mode=0o700)
-    safe = _safe_name(name, "medecins")
-    safe = safe if Path(safe).suffix.lower() in SUFFIXES else f"{safe}{Path(name).suffix}"
+    safe = stored_name(name, "medecins")
     (folder / safe).write_bytes(data)
     user = current_user()
     assert user is not None

@@ -33,7 +33,7 @@ from mt_access.gp_file_cells import BY_FIELD
 from mt_access.intake.tabular import Row, Table
 from mt_access.web import context
 from mt_access.web.auth import DISPLAYED, audit, requires
-from mt_access.web.forms import FrenchForm
+from mt_access.web.forms import CONTROL_CHARACTERS, CONTROL_MESSAGE, FrenchForm
 from mt_access.web.gp_import_batch import (
     Batch,
     Corrections,
@@ -164,6 +164,9 @@ def correct(number: int) -> ResponseReturnValue:
         values = {f: "" if BY_FIELD[f].contact else v for f, v in sent.items()}
         errors = {f: [f"{MAX_CELL} caractères au plus."] if len(given[f]) > MAX_CELL else []
                   for f in fields}  # fmt: skip
+        for f in fields:  # a NUL or an escape sequence would be recorded
+            if not errors[f] and CONTROL_CHARACTERS.search(given[f]):
+                errors[f] = [CONTROL_MESSAGE]
         general = []
         status = 400
         if result.digest() != form.etape.data:

@@ -22,7 +22,9 @@ an unattended dashboard is logged out as any other page.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any, Final
+from urllib.parse import quote
 
 from flask import Flask, Response, current_app, g, request, url_for
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
@@ -36,6 +38,7 @@ __all__ = [
     "is_fragment_request",
     "page_or_fragment",
     "push_url",
+    "query_values",
     "refresh_seconds",
     "unchanged",
 ]
@@ -92,8 +95,16 @@ def push_url() -> None:
     """Have htmx push this request's address, without its empty parameters (the list's
     filters left blank), so that the back button comes back to it."""
     values: dict[str, Any] = dict(request.view_args or {})
-    values.update((k, v) for k, v in request.args.items() if v)
+    values.update((k, v) for k, v in query_values(request.args.items()).items() if k not in values)
     g.htmx_push = url_for(str(request.endpoint), **values)
+
+
+def query_values(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """The query parameters ``pairs`` that ``url_for`` may take back as ``**values``: the
+    non-empty ones, without ``endpoint`` and the names starting with ``_`` (``_method``,
+    ``_external``, ``_anchor``... are ``url_for``'s own: ``?endpoint=x`` or
+    ``?_method=POST`` in an address made a server error)."""
+    return {k: v for k, v in pairs if v and k != "endpoint" and not k.startswith("_")}
 
 
 def unchanged(key: str) -> bool:
@@ -132,12 +143,21 @@ def _after_request(response: Response) -> Response:
         return response
     if request.method == "GET":
         # A whole page (the login page, an error page): open it as a page.
-        response.headers["HX-Redirect"] = request.full_path.rstrip("?")
+        response.headers["HX-Redirect"] = _this_address()
     else:
         # A whole page answering a form (CSRF refused, 403, 500): shown as the page.
         response.headers["HX-Retarget"] = "body"
         response.headers["HX-Reswap"] = "innerHTML show:window:top"
     return response
+
+
+def _this_address() -> str:
+    """This request's address as a header holds it: the path percent-encoded again (decoded,
+    « /demandes/%0A » holds a newline, which a header refuses: a server error; and a header
+    holds Latin-1 only), the query string as it was sent."""
+    path = quote(request.path, safe="/")
+    query = request.query_string.decode("latin-1")
+    return f"{path}?{query}" if query else path
 
 
 class _Session(SecureCookieSessionInterface):

@@ -56,7 +56,7 @@ from mt_access.intake.tabular import Row, Table, read_table
 from mt_access.register import Register
 from mt_access.web import context
 from mt_access.web.auth import DISPLAYED, audit, current_user, requires
-from mt_access.web.forms import choices
+from mt_access.web.forms import CONTROL_CHARACTERS, CONTROL_MESSAGE, choices
 from mt_access.web.ops_support import (
     ChoiceField,
     attachment,
@@ -75,6 +75,7 @@ __all__ = [
     "blueprint",
     "check_mapping_upload",
     "check_upload",
+    "stored_name",
 ]
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
@@ -138,6 +139,24 @@ def check_upload(name: str, data: bytes, limit: int = MAX_UPLOAD_BYTES) -> str |
     ):
         return "Ce fichier n'est pas un fichier texte .csv (son contenu ne correspond pas)."
     return None
+
+
+STORED_NAME_CHARACTERS = 60
+"""The longest name (its suffix apart) an upload is kept under: 4 bytes a character at most
+in UTF-8, within the 255 bytes a file name has on the usual file systems."""
+
+
+def stored_name(name: str, default: str) -> str:
+    """The name an export sent as ``name`` is kept under in its private folder: letters,
+    digits and ``._- `` (others become ``_``), cut to :data:`STORED_NAME_CHARACTERS`
+    characters so that the file system takes it, its suffix (``.csv``, ``.xlsx``) kept
+    (``name`` passed :func:`check_upload`)."""
+    safe = "".join(c if c.isalnum() or c in "._- " else "_" for c in name).strip() or default
+    suffix = Path(name).suffix
+    if Path(safe).suffix.lower() in SUFFIXES:
+        suffix = Path(safe).suffix
+        safe = safe[: -len(suffix)]
+    return (safe[:STORED_NAME_CHARACTERS].strip() or default) + suffix
 
 
 def check_mapping_upload(name: str, data: bytes) -> str | None:
@@ -363,8 +382,7 @@ def upload() -> ResponseReturnValue:
     token = secrets.token_hex(16)
     folder = _area() / token
     folder.mkdir(mode=0o700)
-    safe = "".join(c if c.isalnum() or c in "._- " else "_" for c in name).strip() or "export"
-    safe = safe if Path(safe).suffix.lower() in SUFFIXES else f"{safe}{Path(name).suffix}"
+    safe = stored_name(name, "export")
     (folder / safe).write_bytes(data)
     if mapping_data:
         (folder / "correspondance.yaml").write_bytes(mapping_data)
@@ -555,11 +573,16 @@ def correct(number: int) -> ResponseReturnValue:
         if not form.validate():
             abort(400)
         given = {c: request.form.get(f"colonne-{i}", "") for i, c in enumerate(columns)}
-        too_long = [c for c, v in given.items() if len(v) > MAX_CELL]
-        for c in too_long:
-            errors[c] = [f"{MAX_CELL} caractères au plus."]
+        refused = {c: [f"{MAX_CELL} caractères au plus."] for c, v in given.items()
+                   if len(v) > MAX_CELL}  # fmt: skip
+        refused.update(  # a NUL or an escape sequence would be recorded
+            (c, [CONTROL_MESSAGE])
+            for c, v in given.items()
+            if c not in refused and CONTROL_CHARACTERS.search(v)
+        )
+        errors.update(refused)
         values = {c: v.strip() for c, v in given.items()}
-        if not too_long:
+        if not refused:
             fixed = Row(number, {**row.values, **values})
             one = Table(table.source, table.headers, (fixed,), table.encoding, table.delimiter)
             try:

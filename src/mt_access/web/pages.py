@@ -25,13 +25,17 @@ from mt_access.store.base import RequestSummary
 from mt_access.web import context, htmx
 from mt_access.web.auth import DISPLAYED, audit, requires
 from mt_access.web.dashboard_figures import FIGURES_SECONDS, month_figures
-from mt_access.web.forms import FilterForm, NameSearchForm, choices
+from mt_access.web.forms import FilterForm, NameSearchForm, choices, query_number
 from mt_access.web.levels import current_levels, filter_levels
 
 __all__ = ["PAGE_SIZE", "blueprint", "commune_name", "filter_summaries", "level_names"]
 
 PAGE_SIZE = 50
 """Requests per page of the list."""
+
+MAX_PAGE = 1_000_000_000
+"""The largest page number read from the address (a larger one shows the last page, as any
+page beyond it does)."""
 
 MAX_NAME_RESULTS = 50
 """Requests shown, at most, for a search by name."""
@@ -278,10 +282,7 @@ def requests_list() -> ResponseReturnValue:
     form = _filter_form(policy)
     valid = form.validate()
     filters = _filters(form) if valid else Filters()
-    try:
-        page = max(int(request.args.get("page", "1")), 1)
-    except ValueError:
-        page = 1
+    page = max(query_number("page", maximum=MAX_PAGE) or 1, 1)
     if _by_store(filters):
         total, shown, page = _store_page(filters, page, on)
     else:
@@ -294,7 +295,7 @@ def requests_list() -> ResponseReturnValue:
         shown = lines[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     pages = _pages(total)
     levels = current_levels([s.id for s in shown]) if shown else {}
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    args = htmx.query_values((k, v) for k, v in request.args.items() if k != "page")
     htmx.push_url()
     return render_template(
         htmx.page_or_fragment("requests.html", "partials/requests_live.html"),

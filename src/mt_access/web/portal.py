@@ -59,7 +59,7 @@ from mt_access.register import Register
 from mt_access.store.base import PersonalRecord
 from mt_access.web import context
 from mt_access.web.auth import DISPLAYED, audit
-from mt_access.web.forms import choices
+from mt_access.web.forms import choices, refuse_control_characters
 from mt_access.web.gp_places import gp_places
 from mt_access.web.portal_links import LinkClaim, RefusalReason, read_token
 from mt_access.web.portal_pull import SHOWN, gp_list, kept_index
@@ -126,6 +126,10 @@ class PortalForm(FlaskForm):  # type: ignore[misc]
         def get_translations(self, form: Any) -> Any:
             # WTForms' own catalogue, whether Flask-WTF's Babel hook is on or not
             return DefaultMeta.get_translations(self, form)
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = bool(super().validate(extra_validators))
+        return refuse_control_characters(self) and valid  # a NUL or escape in the reason
 
 
 class PortalAnswerForm(PortalForm):
@@ -369,7 +373,7 @@ def _start() -> int:
     """The first entry of the list shown (``?debut=``): a multiple of SHOWN, 0 when absent
     or not a whole number."""
     text = request.args.get("debut", "")
-    if not text.isdigit() or len(text) > 9:
+    if not text.isascii() or not text.isdigit() or len(text) > 9:  # not « ² »: int() refuses it
         return 0
     return int(text) // SHOWN * SHOWN
 
@@ -447,7 +451,7 @@ def gp_answer(token: str) -> ResponseReturnValue:
     rid = str(form.demande.data or "")
     register = context.register()
     store = register.store
-    file = store.get_file(rid) if rid else None
+    file = store.get_file(rid) if rid and "\x00" not in rid else None  # PostgreSQL: no NUL
     if file is None or not _concerns(file, gp):
         abort(404)
     if not form.validate():
