@@ -1,0 +1,182 @@
+"""Bad input given to ``mt-access``: every command ends with one French line on stderr
+(``erreur : ...``) and a documented exit code, never a traceback, English text or a hang.
+Generated data only."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cli_support import new_register, run
+from mt_access.cli.common import EXIT_INVALID_INPUT, EXIT_OK, EXIT_STORE, EXIT_USAGE
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+def _french_error(err: str) -> None:
+    assert "Traceback" not in err, err
+    assert "erreur :" in err, err
+
+
+# --- serve ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """A register and ``waitress.serve`` replaced by a recorder (nothing listens)."""
+    pytest.importorskip("waitress")
+    new_register(tmp_path, monkeypatch, "voironnais")
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr("waitress.serve", lambda app, **kw: calls.append(kw))
+    return calls
+
+
+@pytest.mark.parametrize("port", ["99999", "0", "-1", "65536", "9" * 40])
+def test_serve_refuses_a_port_out_of_range(served: list[dict[str, Any]], port: str) -> None:
+    code, out, err = run("serve", "--port", port)
+    assert code == EXIT_USAGE
+    assert "port entre 1 et 65535 attendu" in err
+    assert out == ""
+    assert served == []
+
+
+@pytest.mark.parametrize("host", ["", "a b", "a;b", "a_b", "é.fr"])
+def test_serve_refuses_what_is_not_an_address(served: list[dict[str, Any]], host: str) -> None:
+    code, out, err = run("serve", "--hote", host)
+    assert code == EXIT_USAGE
+    assert "adresse IP ou nom de machine attendu" in err
+    assert out == ""
+    assert served == []
+
+
+def test_serve_refuses_a_host_name_that_does_not_resolve(
+    served: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unknown(*args: Any, **kwargs: Any) -> Any:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", unknown)
+    code, out, err = run("serve", "--hote", "serveur.inconnu")
+    assert code == EXIT_USAGE
+    assert "« serveur.inconnu » est un nom inconnu" in err
+    assert "Name or service" not in err
+    assert "ValueError" not in err
+    assert out == ""
+    assert served == []
+
+
+def test_serve_refuses_a_port_already_in_use(served: list[dict[str, Any]]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, out, err = run("serve", "--port", str(port))
+    assert code == EXIT_STORE
+    assert f"le port {port} est déjà utilisé" in err
+    assert "EADDRINUSE" not in err
+    assert out == ""
+    assert served == []
+
+
+def test_serve_stops_cleanly_on_sigterm(
+    served: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM stops the server as Ctrl-C does: waitress returns, the worker process is shut
+    down, and the previous handler is put back."""
+    pytest.importorskip("flask")
+    from mt_access.web import dashboard_figures
+
+    shut: list[bool] = []
+    monkeypatch.setattr(dashboard_figures, "warm_up", lambda app: None)
+    monkeypatch.setattr(dashboard_figures, "shut_down", lambda app: shut.append(True))
+    stopped: list[bool] = []
+    unhandled: list[int] = []
+
+    def fake_serve(app: Any, **kw: Any) -> None:
+        try:  # waitress catches SystemExit and returns
+            signal.raise_signal(signal.SIGTERM)
+        except SystemExit:
+            stopped.append(True)
+
+    monkeypatch.setattr("waitress.serve", fake_serve)
+
+    def recorder(signum: int, frame: object) -> None:
+        unhandled.append(signum)
+
+    previous = signal.signal(signal.SIGTERM, recorder)
+    try:
+        code, _, err = run("serve")
+        assert signal.getsignal(signal.SIGTERM) is recorder  # put back after serve
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert (code, stopped, shut, unhandled) == (EXIT_OK, [True], [True], [])
+    assert "mt-access arrêté." in err
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[subprocess.Popen[str]]:
+    """``mt-access serve`` in a process of its own (its own process group), once it answers:
+    its worker process computing the month's figures is started by then."""
+    pytest.importorskip("waitress")
+    path = new_register(tmp_path, monkeypatch, "voironnais")
+    port = _free_port()
+    env = dict(os.environ, PYTHONPATH=str(SRC), MT_ACCESS_REGISTRE=str(path))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mt_access.cli", "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert process.stdout is not None
+        assert f":{port}/" in process.stdout.readline()
+        for _ in range(600):  # until it accepts a connection
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=5).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+
+
+@pytest.mark.parametrize(
+    ("how", "group"), [(signal.SIGTERM, False), (signal.SIGINT, True)], ids=["term", "ctrl-c"]
+)
+def test_serve_shuts_down_without_english_output(
+    server: subprocess.Popen[str], how: signal.Signals, group: bool
+) -> None:
+    """Stopped by SIGTERM (a service manager) or by Ctrl-C (SIGINT to the terminal's whole
+    process group, the worker process included): one French line, no warning about leaked
+    semaphores, no interruption printed by the worker."""
+    if group:
+        os.killpg(server.pid, how)
+    else:
+        server.send_signal(how)
+    _, err = server.communicate(timeout=120)
+    assert server.returncode == EXIT_OK, err
+    assert err.strip().splitlines()[-1] == "mt-access arrêté.", err
+    for english in ("Warning", "leaked", "Traceback", "Process", "KeyboardInterrupt"):
+        assert english not in err, err
