@@ -180,3 +180,17 @@ def test_serve_shuts_down_without_english_output(
     assert err.strip().splitlines()[-1] == "mt-access arrêté.", err
     for english in ("Warning", "leaked", "Traceback", "Process", "KeyboardInterrupt"):
         assert english not in err, err
+
+
+# --- policies -------------------------------------------------------------------------------
+
+
+def test_a_policy_not_in_utf8_is_told_in_french_with_its_line(tmp_path: Path) -> None:
+    policy = tmp_path / "politique.yaml"
+    policy.write_bytes("version: 1\n# Cœur de la CPTS, médecins\n".encode("cp1252"))
+    code, out, err = run("politique", "verifier", str(policy))
+    assert code == EXIT_INVALID_INPUT
+    assert "encodé en UTF-8 (caractère illisible ligne 2" in err
+    assert "invalid" not in err
+    assert "byte" not in err
+    assert out == ""
