@@ -194,3 +194,27 @@ def test_a_policy_not_in_utf8_is_told_in_french_with_its_line(tmp_path: Path) ->
     assert "invalid" not in err
     assert "byte" not in err
     assert out == ""
+
+
+# --- demo -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "expected"),
+    [
+        ("--demandes", "-5", "--demandes : -5 refusé ; entier entre 0 et 1 000 attendu"),
+        ("--demandes", "99999999999", "entier entre 0 et 1 000 attendu"),  # was a hang
+        ("--historique", "999999", "--historique : 999999 refusé ; entier entre 0 et 36"),
+        ("--historique", "-1", "entier entre 0 et 36 attendu"),
+    ],
+)
+def test_demo_refuses_counts_out_of_range(
+    tmp_path: Path, option: str, value: str, expected: str
+) -> None:
+    folder = tmp_path / "demo"
+    code, out, err = run("demo", "--dossier", str(folder), option, value)
+    assert code == EXIT_INVALID_INPUT
+    assert expected in err
+    assert "interne" not in err
+    assert out == ""
+    assert not folder.exists()  # refused before anything is written

@@ -20,6 +20,7 @@ from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from mt_access.bounds import Bound
 from mt_access.calendar import Month
 from mt_access.cli.common import (
     EXIT_BROKEN_PIPE,
@@ -29,8 +30,10 @@ from mt_access.cli.common import (
     EXIT_USAGE,
     POLICY_SETTING,
     Console,
+    bounded_int,
     parse_month,
     register_path,
+    whole_int,
 )
 from mt_access.cli.errors import describe, exit_code
 from mt_access.cli.parser import FrenchParser
@@ -45,6 +48,11 @@ if TYPE_CHECKING:
     from mt_access.register import Register
 
 __all__ = ["main"]
+
+DEMO_REQUESTS = Bound(0, 1000, integer=True)
+"""``demo --demandes``: requests generated a month (a large CPTS receives a few hundred)."""
+DEMO_HISTORY = Bound(0, 36, integer=True)
+"""``demo --historique``: months generated before the demo's month."""
 
 
 def _remove_register(path: Path) -> None:
@@ -349,9 +357,19 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--dossier", default="mt-access-demo", help="dossier de sortie (mt-access-demo)"
     )
-    demo.add_argument("--demandes", type=int, default=40, help="demandes par mois (40)")
-    demo.add_argument("--historique", type=int, default=2, help="mois d'historique avant (2)")
-    demo.add_argument("--graine", type=int, default=2026, help="graine aléatoire (2026)")
+    demo.add_argument(
+        "--demandes",
+        type=bounded_int("--demandes", DEMO_REQUESTS),
+        default=40,
+        help=f"demandes par mois, de 0 à {DEMO_REQUESTS.high} (40)",
+    )
+    demo.add_argument(
+        "--historique",
+        type=bounded_int("--historique", DEMO_HISTORY),
+        default=2,
+        help=f"mois d'historique avant, de 0 à {DEMO_HISTORY.high} (2)",
+    )
+    demo.add_argument("--graine", type=whole_int, default=2026, help="graine aléatoire (2026)")
     demo.add_argument(
         "--details", action="store_true", help="expliquer chaque attribution et orientation"
     )
