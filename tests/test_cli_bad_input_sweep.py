@@ -218,3 +218,30 @@ def test_demo_refuses_counts_out_of_range(
     assert "interne" not in err
     assert out == ""
     assert not folder.exists()  # refused before anything is written
+
+
+# --- dates and months -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("carte", "--date", "01/01/0001"),  # was an internal error (months start in 1900)
+        ("carte", "--date", "1899-12-31"),
+        ("apparier", "--apercu", "--date", "31/12/9999"),
+        ("rapport", "--mois", "9999-12"),  # was « (year 10000 is out of range) »
+        ("rapport", "--mois", "12/9999"),
+        ("listes", "--mois", "1899-12"),
+    ],
+)
+def test_dates_and_months_outside_the_possible_years_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, argv: tuple[str, ...]
+) -> None:
+    new_register(tmp_path, monkeypatch, "voironnais")
+    code, out, err = run(*argv)
+    assert code == EXIT_USAGE
+    assert "hors de la période possible" in err
+    assert "année de 1900 à 2199 attendue" in err
+    assert "interne" not in err
+    assert "out of range" not in err
+    assert out == ""

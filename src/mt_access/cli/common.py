@@ -96,6 +96,12 @@ _FR_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 _ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 
 
+YEARS = (1900, 2199)
+"""The years a date or a month given on the command line may have: the register's months
+start in 1900 (:class:`~mt_access.calendar.Month`), and a month near year 9999 would
+overflow the calendar when the next months are computed."""
+
+
 def parse_date(text: str) -> dt.date:
     """A date written ``JJ/MM/AAAA`` or ``AAAA-MM-JJ``.
 
@@ -119,6 +125,11 @@ def parse_date(text: str) -> dt.date:
         )
     if year < dt.MINYEAR:
         raise argparse.ArgumentTypeError(f"date impossible : {text!r} ; l'année 0 n'existe pas")
+    if not YEARS[0] <= year <= YEARS[1]:
+        raise argparse.ArgumentTypeError(
+            f"date hors de la période possible : {text!r} ; année de {YEARS[0]} à {YEARS[1]} "
+            "attendue"
+        )
     try:
         return dt.date(year, month, day)
     except ValueError:
@@ -139,6 +150,11 @@ def parse_month(text: str) -> Month:
     if found and not 1 <= int(found[2]) <= 12:
         raise argparse.ArgumentTypeError(
             f"mois impossible : {shown!r} ; le mois {int(found[2])} n'existe pas (1 à 12)"
+        )
+    if found and not YEARS[0] <= int(found[1]) <= YEARS[1]:
+        raise argparse.ArgumentTypeError(
+            f"mois hors de la période possible : {shown!r} ; année de {YEARS[0]} à {YEARS[1]} "
+            "attendue"
         )
     try:
         return Month.parse(text)
