@@ -245,3 +245,42 @@ def test_dates_and_months_outside_the_possible_years_are_refused(
     assert "interne" not in err
     assert "out of range" not in err
     assert out == ""
+
+
+# --- output paths ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def demo_register(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The demo's register (generated), made the working register, in a working folder."""
+    folder = tmp_path / "demo"
+    code, _, err = run("demo", "--dossier", str(folder), "--demandes", "12")
+    assert code == EXIT_OK, err
+    monkeypatch.setenv("MT_ACCESS_REGISTRE", str(folder / "registre.sqlite"))
+    monkeypatch.chdir(tmp_path)
+    return folder / "registre.sqlite"
+
+
+def _runs(path: Path) -> int:
+    from mt_access.store.sqlite import SQLiteStore
+
+    with SQLiteStore(path) as store:
+        return len(store.runs())
+
+
+def test_match_letters_into_a_file_is_refused_before_the_run(demo_register: Path) -> None:
+    Path("courriers.txt").write_text("", encoding="utf-8")
+    before = _runs(demo_register)
+    code, out, err = run("apparier", "--courriers", "courriers.txt", "--date", "15/04/2026")
+    assert code == EXIT_STORE
+    assert "erreur : --courriers : courriers.txt est un fichier, pas un dossier" in err
+    assert _runs(demo_register) == before  # nothing recorded
+    assert out == ""
+
+
+def test_match_letters_that_cannot_be_written_are_told_in_french(demo_register: Path) -> None:
+    Path("courriers.txt").write_text("", encoding="utf-8")
+    code, _, err = run("apparier", "--courriers", "courriers.txt/avril", "--date", "15/04/2026")
+    assert code == EXIT_STORE
+    assert "les courriers n'ont pas pu être écrits (courriers.txt/avril : un élément" in err
+    assert "Errno" not in err
