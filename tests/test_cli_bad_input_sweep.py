@@ -284,3 +284,11 @@ def test_match_letters_that_cannot_be_written_are_told_in_french(demo_register: 
     assert code == EXIT_STORE
     assert "les courriers n'ont pas pu être écrits (courriers.txt/avril : un élément" in err
     assert "Errno" not in err
+
+
+def test_smtp_settings_given_as_a_folder_are_told_so(demo_register: Path) -> None:
+    Path("reglages").mkdir(mode=0o700)
+    code, _, err = run("envoyer", "--envoyer", "--smtp", "reglages")
+    assert code == EXIT_INVALID_INPUT
+    assert "fichier de réglages SMTP reglages : c'est un dossier" in err
+    assert "chmod" not in err
