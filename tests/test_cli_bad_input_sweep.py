@@ -292,3 +292,28 @@ def test_smtp_settings_given_as_a_folder_are_told_so(demo_register: Path) -> Non
     assert code == EXIT_INVALID_INPUT
     assert "fichier de réglages SMTP reglages : c'est un dossier" in err
     assert "chmod" not in err
+
+
+# --- register locations ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("registre", "creer", "mysql://coordination:secret@serveur/cpts", "--politique",
+         "voironnais"),
+        ("registre", "copier", "registre.sqlite", "mysql://coordination:secret@serveur/cpts"),
+        ("demande", "liste", "--registre", "mysql://coordination:secret@serveur/cpts"),
+        ("journal", "--registre", "mysql://coordination:secret@serveur/cpts"),
+    ],
+)  # fmt: skip
+def test_a_register_url_other_than_postgresql_is_named_by_its_scheme_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, argv: tuple[str, ...]
+) -> None:
+    new_register(tmp_path, monkeypatch, "voironnais")
+    code, out, err = run(*argv)
+    assert code == EXIT_STORE
+    assert "erreur : registre : adresse « mysql://… » non reconnue" in err
+    assert "secret" not in err  # was shown (« mysql:/coordination:secret@... »)
+    assert out == ""
+    assert not (tmp_path / "mysql:").exists()

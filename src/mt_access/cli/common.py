@@ -238,9 +238,37 @@ def add_register(parser: argparse.ArgumentParser) -> None:
     )
 
 
+_URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+def checked_location(location: str) -> str:
+    """``location`` if it is a file path or a ``postgresql://`` URL.
+
+    Raises:
+        CommandError: another URL (``mysql://``, ``sqlite://``...), named by its scheme only
+            (its text may hold a password).
+    """
+    found = _URL.match(location)
+    if found and not is_store_url(location):
+        raise CommandError(
+            f"registre : adresse « {found['scheme']}://… » non reconnue ; un fichier (par "
+            "exemple registre.sqlite) ou une base PostgreSQL (postgresql://…) attendu",
+            EXIT_STORE,
+        )
+    return location
+
+
 def register_location(args: argparse.Namespace) -> str:
     """The register named by ``--registre``, ``MT_ACCESS_REGISTRE`` or the default: a file
-    path, or a ``postgresql://`` URL (:func:`~mt_access.store.locations.open_store`)."""
+    path, or a ``postgresql://`` URL (:func:`~mt_access.store.locations.open_store`).
+
+    Raises:
+        CommandError: another kind of URL (:func:`checked_location`).
+    """
+    return checked_location(_given_location(args))
+
+
+def _given_location(args: argparse.Namespace) -> str:
     chosen = getattr(args, "registre", None) or os.environ.get("MT_ACCESS_REGISTRE")
     return str(chosen or DEFAULT_REGISTER)
 
@@ -248,8 +276,9 @@ def register_location(args: argparse.Namespace) -> str:
 def register_path(args: argparse.Namespace) -> Path:
     """The register file named by ``--registre``, ``MT_ACCESS_REGISTRE`` or the default (for
     a URL, a path made of its text: use :func:`register_location` and
-    :func:`register_shown` where a URL is accepted)."""
-    return Path(register_location(args))
+    :func:`register_shown` where a URL is accepted; not checked: also used to name the
+    paths the user typed in error messages)."""
+    return Path(_given_location(args))
 
 
 def register_shown(args: argparse.Namespace) -> str:
