@@ -317,3 +317,30 @@ def test_a_register_url_other_than_postgresql_is_named_by_its_scheme_only(
     assert "secret" not in err  # was shown (« mysql:/coordination:secret@... »)
     assert out == ""
     assert not (tmp_path / "mysql:").exists()
+
+
+# --- counts ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (("medecin", "importer", "medecins.csv", "--max-problemes", "-1"),
+         "--max-problemes : -1 refusé ; entier entre 0 et 100 000 attendu"),
+        (("reprise", "suivi.csv", "--formulaire", "suivi.yaml", "--max-problemes", "-3"),
+         "--max-problemes : -3 refusé"),
+        (("formulaire", "tester", "export.csv", "voironnais", "--lignes", "-5"),
+         "--lignes : -5 refusé ; entier entre 1 et 1 000 attendu"),
+        (("formulaire", "tester", "export.csv", "voironnais", "--lignes", "9" * 30),
+         "--lignes : nombre trop grand refusé"),
+    ],
+)  # fmt: skip
+def test_counts_out_of_range_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, argv: tuple[str, ...], expected: str
+) -> None:
+    """A negative number of problems shown hid the last ones and miscounted the others."""
+    new_register(tmp_path, monkeypatch, "voironnais")
+    code, out, err = run(*argv)
+    assert code == EXIT_INVALID_INPUT
+    assert expected in err
+    assert out == ""

@@ -39,6 +39,7 @@ __all__ = [
     "open_register",
     "parse_date",
     "parse_month",
+    "shown_problems",
     "table",
     "whole_int",
 ]
@@ -199,6 +200,15 @@ def bounded_int(what: str, bound: Bound) -> Callable[[str], int]:
         return value
 
     return convert
+
+
+SHOWN_PROBLEMS = Bound(0, 100_000, integer=True)
+"""``--max-problemes``: the problems an import prints at most (all are in its report)."""
+
+
+def shown_problems(text: str) -> int:
+    """An argparse ``type=`` for ``--max-problemes`` (:data:`SHOWN_PROBLEMS`)."""
+    return bounded_int("--max-problemes", SHOWN_PROBLEMS)(text)
 
 
 def add_date(parser: argparse.ArgumentParser, what: str = "date de l'événement") -> None:
