@@ -344,3 +344,38 @@ def test_counts_out_of_range_are_refused(
     assert code == EXIT_INVALID_INPUT
     assert expected in err
     assert out == ""
+
+
+# --- accounts -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ending", ["no-terminal", "ctrl-d"])
+def test_a_password_without_a_terminal_is_told_in_french(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    ending: str
+) -> None:  # fmt: skip
+    """Without a terminal, getpass warned in English (« GetPassWarning: Can not control
+    echo », « Password input may be echoed ») then failed with an internal EOFError."""
+    pytest.importorskip("argon2")
+    import getpass
+    import io
+
+    new_register(tmp_path, monkeypatch, "voironnais")
+    monkeypatch.delenv("MT_ACCESS_MOT_DE_PASSE", raising=False)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+
+    def no_terminal(prompt: str = "") -> str:  # what getpass does without /dev/tty
+        return getpass.fallback_getpass(prompt)
+
+    def ctrl_d(prompt: str = "") -> str:
+        raise EOFError
+
+    monkeypatch.setattr(getpass, "getpass", no_terminal if ending == "no-terminal" else ctrl_d)
+    code, out, err = run("utilisateur", "ajouter", "lea", "--role", "lecture")
+    printed = capsys.readouterr()
+    assert code == EXIT_INVALID_INPUT
+    assert "pas de terminal où taper le mot de passe" in err
+    assert "MT_ACCESS_MOT_DE_PASSE" in err
+    assert "Warning" not in printed.err + err
+    assert "interne" not in err
+    assert out == ""

@@ -15,6 +15,7 @@ import os
 import signal
 import socket
 import threading
+import warnings
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -194,6 +195,24 @@ def _open(args: argparse.Namespace) -> Store:
     return open_store(location, create=False)
 
 
+def _typed_password(prompt: str) -> str:
+    """A password typed on the terminal, not shown.
+
+    Raises:
+        CommandError: no terminal to type it on (a script, a service: getpass would warn in
+            English and show what is typed), or its end (Ctrl-D).
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", getpass.GetPassWarning)
+            return getpass.getpass(prompt)
+    except (getpass.GetPassWarning, EOFError):
+        raise CommandError(
+            "pas de terminal où taper le mot de passe : donnez-le dans la variable "
+            f"{PASSWORD_ENV} ; rien n'a été enregistré"
+        ) from None
+
+
 def _new_password(console: Console) -> str:
     from mt_access.web.accounts import check_password
 
@@ -201,9 +220,9 @@ def _new_password(console: Console) -> str:
     if given:
         check_password(given)
         return given
-    first = getpass.getpass("Mot de passe : ")
+    first = _typed_password("Mot de passe : ")
     check_password(first)
-    second = getpass.getpass("Mot de passe (encore une fois) : ")
+    second = _typed_password("Mot de passe (encore une fois) : ")
     if first != second:
         raise CommandError("les deux mots de passe tapés diffèrent ; rien n'a été enregistré")
     return first
