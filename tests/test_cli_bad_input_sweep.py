@@ -379,3 +379,26 @@ def test_a_password_without_a_terminal_is_told_in_french(
     assert "Warning" not in printed.err + err
     assert "interne" not in err
     assert out == ""
+
+
+@pytest.mark.parametrize(
+    ("gp_id", "name", "expected"),
+    [
+        ("MG900", "", "--nom : nom du médecin attendu"),
+        ("MG900", "   ", "--nom : nom du médecin attendu"),
+        ("", "Dr Essai", "identifiant du médecin : de 1 à 64 caractères attendus"),
+        ("M" * 65, "Dr Essai", "identifiant du médecin : de 1 à 64 caractères attendus"),
+    ],
+)
+def test_a_gp_without_id_or_name_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gp_id: str, name: str, expected: str
+) -> None:
+    """As « medecin importer » refuses such a row (an empty name was recorded)."""
+    from mt_access.store.sqlite import SQLiteStore
+
+    path = new_register(tmp_path, monkeypatch, "voironnais")
+    code, _, err = run("medecin", "ajouter", gp_id, "--nom", name, "--commune", "Voiron")
+    assert code == EXIT_INVALID_INPUT
+    assert expected in err
+    with SQLiteStore(path) as store:
+        assert store.physicians() == []
