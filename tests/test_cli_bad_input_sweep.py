@@ -402,3 +402,22 @@ def test_a_gp_without_id_or_name_is_refused(
     assert expected in err
     with SQLiteStore(path) as store:
         assert store.physicians() == []
+
+
+# --- closed streams -------------------------------------------------------------------------
+
+
+def test_a_command_run_with_its_output_closed_ends_well(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``mt-access demande liste >&-``: Python has no standard output (``sys.stdout`` is
+    None); the results go nowhere instead of an internal AttributeError."""
+    import io
+
+    from mt_access.cli import main
+
+    new_register(tmp_path, monkeypatch, "voironnais")
+    monkeypatch.setattr(sys, "stdout", None)
+    err = io.StringIO()
+    assert main(["demande", "liste"], err=err) == EXIT_OK
+    assert err.getvalue() == ""

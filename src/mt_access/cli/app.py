@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import io
 import os
 import sys
 import traceback
@@ -415,6 +416,17 @@ def _typed_paths(args: argparse.Namespace | None) -> list[str]:
     return typed
 
 
+class _Nowhere(io.StringIO):
+    """Where the lines for a stream closed before the command started go: nowhere."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+
+def _discarded() -> TextIO:
+    return _Nowhere()
+
+
 def _silence_stdout() -> None:
     """After a broken pipe: point standard output at /dev/null so that the flush at exit
     does not fail again (Python documentation, « Note on SIGPIPE »)."""
@@ -445,7 +457,8 @@ def main(
         err: where warnings, errors and progress go (standard error by default).
     """
     argv = list(sys.argv[1:] if argv is None else argv)
-    console = Console(out or sys.stdout, err)
+    # a stream closed when the command started (``>&-``, a service without output) is None
+    console = Console(out or sys.stdout or _discarded(), err or sys.stderr or _discarded())
     debug = _debug_wanted(argv)
     argv = [a for a in argv if a != "--debug"]  # accepted anywhere on the line
     args: argparse.Namespace | None = None
