@@ -421,3 +421,16 @@ def test_a_command_run_with_its_output_closed_ends_well(
     err = io.StringIO()
     assert main(["demande", "liste"], err=err) == EXIT_OK
     assert err.getvalue() == ""
+
+
+@pytest.mark.parametrize("name", ["carte.png", "carte", "carte.pdf"])
+def test_the_map_is_written_as_html_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """An HTML page was written under any name (« carte.png » that no viewer opens)."""
+    new_register(tmp_path, monkeypatch, "voironnais")
+    code, out, err = run("carte", "--sortie", name, "--sans-fond")
+    assert code == EXIT_INVALID_INPUT
+    assert f"erreur : {name} : la carte s'écrit en .html" in err
+    assert out == ""
+    assert not (tmp_path / name).exists()
