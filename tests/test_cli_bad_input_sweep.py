@@ -434,3 +434,30 @@ def test_the_map_is_written_as_html_only(
     assert f"erreur : {name} : la carte s'écrit en .html" in err
     assert out == ""
     assert not (tmp_path / name).exists()
+
+
+# --- geocoding cache ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        ("garbage", "cache de géocodage illisible (ce fichier n'est pas une base SQLite)"),
+        ("folder", "ouverture du cache de géocodage impossible (fichier impossible à ouvrir"),
+    ],
+)
+def test_a_geocoding_cache_that_is_not_one_is_told_in_french(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str, expected: str
+) -> None:
+    """SQLite's English (« file is not a database », « unable to open database file ») was
+    shown between the parentheses."""
+    new_register(tmp_path, monkeypatch, "voironnais")
+    cache = tmp_path / "cache.sqlite"
+    if kind == "garbage":
+        cache.write_bytes(bytes(range(256)) * 8)
+    else:
+        cache.mkdir()
+    code, _, err = run("demande", "localiser", "--cache", str(cache), "--sans-progression")
+    assert code == EXIT_STORE
+    assert expected in err
+    assert "database" not in err
