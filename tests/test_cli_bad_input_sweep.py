@@ -461,3 +461,17 @@ def test_a_geocoding_cache_that_is_not_one_is_told_in_french(
     assert code == EXIT_STORE
     assert expected in err
     assert "database" not in err
+
+
+@pytest.mark.parametrize("month", ["9999-12", "1899-12", "2026-13", "mars"])
+def test_a_report_period_out_of_the_calendar_is_told_in_french(month: str) -> None:
+    """The library's message (reached by the web pages too) held Python's English: « year
+    10000 is out of range », « 'year' must be >= 1900 »."""
+    from mt_access.errors import MtAccessError
+    from mt_access.indicators.period import Period
+
+    with pytest.raises(MtAccessError) as caught:
+        Period.of(month)
+    assert str(caught.value) == (
+        f"période : mois attendu au format AAAA-MM, de 1900-01 à 9999-11 (reçu {month})"
+    )
