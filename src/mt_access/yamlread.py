@@ -505,6 +505,9 @@ def read_yaml_file(path: Path, source: str | None = None) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
         raise PolicyError(
-            f"le fichier doit être encodé en UTF-8 ({exc.reason})", source=source
+            f"le fichier doit être encodé en UTF-8 (caractère illisible ligne {line} ; "
+            "réenregistrez-le en UTF-8)",
+            source=source,
         ) from None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import io
 import os
 import sys
 import traceback
@@ -20,6 +21,7 @@ from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from mt_access.bounds import Bound
 from mt_access.calendar import Month
 from mt_access.cli.common import (
     EXIT_BROKEN_PIPE,
@@ -29,8 +31,10 @@ from mt_access.cli.common import (
     EXIT_USAGE,
     POLICY_SETTING,
     Console,
+    bounded_int,
     parse_month,
     register_path,
+    whole_int,
 )
 from mt_access.cli.errors import describe, exit_code
 from mt_access.cli.parser import FrenchParser
@@ -45,6 +49,11 @@ if TYPE_CHECKING:
     from mt_access.register import Register
 
 __all__ = ["main"]
+
+DEMO_REQUESTS = Bound(0, 1000, integer=True)
+"""``demo --demandes``: requests generated a month (a large CPTS receives a few hundred)."""
+DEMO_HISTORY = Bound(0, 36, integer=True)
+"""``demo --historique``: months generated before the demo's month."""
 
 
 def _remove_register(path: Path) -> None:
@@ -349,9 +358,19 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--dossier", default="mt-access-demo", help="dossier de sortie (mt-access-demo)"
     )
-    demo.add_argument("--demandes", type=int, default=40, help="demandes par mois (40)")
-    demo.add_argument("--historique", type=int, default=2, help="mois d'historique avant (2)")
-    demo.add_argument("--graine", type=int, default=2026, help="graine aléatoire (2026)")
+    demo.add_argument(
+        "--demandes",
+        type=bounded_int("--demandes", DEMO_REQUESTS),
+        default=40,
+        help=f"demandes par mois, de 0 à {DEMO_REQUESTS.high} (40)",
+    )
+    demo.add_argument(
+        "--historique",
+        type=bounded_int("--historique", DEMO_HISTORY),
+        default=2,
+        help=f"mois d'historique avant, de 0 à {DEMO_HISTORY.high} (2)",
+    )
+    demo.add_argument("--graine", type=whole_int, default=2026, help="graine aléatoire (2026)")
     demo.add_argument(
         "--details", action="store_true", help="expliquer chaque attribution et orientation"
     )
@@ -397,6 +416,17 @@ def _typed_paths(args: argparse.Namespace | None) -> list[str]:
     return typed
 
 
+class _Nowhere(io.StringIO):
+    """Where the lines for a stream closed before the command started go: nowhere."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+
+def _discarded() -> TextIO:
+    return _Nowhere()
+
+
 def _silence_stdout() -> None:
     """After a broken pipe: point standard output at /dev/null so that the flush at exit
     does not fail again (Python documentation, « Note on SIGPIPE »)."""
@@ -427,7 +457,8 @@ def main(
         err: where warnings, errors and progress go (standard error by default).
     """
     argv = list(sys.argv[1:] if argv is None else argv)
-    console = Console(out or sys.stdout, err)
+    # a stream closed when the command started (``>&-``, a service without output) is None
+    console = Console(out or sys.stdout or _discarded(), err or sys.stderr or _discarded())
     debug = _debug_wanted(argv)
     argv = [a for a in argv if a != "--debug"]  # accepted anywhere on the line
     args: argparse.Namespace | None = None

@@ -39,6 +39,7 @@ __all__ = [
     "open_register",
     "parse_date",
     "parse_month",
+    "shown_problems",
     "table",
     "whole_int",
 ]
@@ -96,6 +97,12 @@ _FR_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 _ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 
 
+YEARS = (1900, 2199)
+"""The years a date or a month given on the command line may have: the register's months
+start in 1900 (:class:`~mt_access.calendar.Month`), and a month near year 9999 would
+overflow the calendar when the next months are computed."""
+
+
 def parse_date(text: str) -> dt.date:
     """A date written ``JJ/MM/AAAA`` or ``AAAA-MM-JJ``.
 
@@ -119,6 +126,11 @@ def parse_date(text: str) -> dt.date:
         )
     if year < dt.MINYEAR:
         raise argparse.ArgumentTypeError(f"date impossible : {text!r} ; l'année 0 n'existe pas")
+    if not YEARS[0] <= year <= YEARS[1]:
+        raise argparse.ArgumentTypeError(
+            f"date hors de la période possible : {text!r} ; année de {YEARS[0]} à {YEARS[1]} "
+            "attendue"
+        )
     try:
         return dt.date(year, month, day)
     except ValueError:
@@ -139,6 +151,11 @@ def parse_month(text: str) -> Month:
     if found and not 1 <= int(found[2]) <= 12:
         raise argparse.ArgumentTypeError(
             f"mois impossible : {shown!r} ; le mois {int(found[2])} n'existe pas (1 à 12)"
+        )
+    if found and not YEARS[0] <= int(found[1]) <= YEARS[1]:
+        raise argparse.ArgumentTypeError(
+            f"mois hors de la période possible : {shown!r} ; année de {YEARS[0]} à {YEARS[1]} "
+            "attendue"
         )
     try:
         return Month.parse(text)
@@ -185,6 +202,15 @@ def bounded_int(what: str, bound: Bound) -> Callable[[str], int]:
     return convert
 
 
+SHOWN_PROBLEMS = Bound(0, 100_000, integer=True)
+"""``--max-problemes``: the problems an import prints at most (all are in its report)."""
+
+
+def shown_problems(text: str) -> int:
+    """An argparse ``type=`` for ``--max-problemes`` (:data:`SHOWN_PROBLEMS`)."""
+    return bounded_int("--max-problemes", SHOWN_PROBLEMS)(text)
+
+
 def add_date(parser: argparse.ArgumentParser, what: str = "date de l'événement") -> None:
     """``--date``: the day the event happened (today by default)."""
     parser.add_argument(
@@ -222,9 +248,37 @@ def add_register(parser: argparse.ArgumentParser) -> None:
     )
 
 
+_URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+def checked_location(location: str) -> str:
+    """``location`` if it is a file path or a ``postgresql://`` URL.
+
+    Raises:
+        CommandError: another URL (``mysql://``, ``sqlite://``...), named by its scheme only
+            (its text may hold a password).
+    """
+    found = _URL.match(location)
+    if found and not is_store_url(location):
+        raise CommandError(
+            f"registre : adresse « {found['scheme']}://… » non reconnue ; un fichier (par "
+            "exemple registre.sqlite) ou une base PostgreSQL (postgresql://…) attendu",
+            EXIT_STORE,
+        )
+    return location
+
+
 def register_location(args: argparse.Namespace) -> str:
     """The register named by ``--registre``, ``MT_ACCESS_REGISTRE`` or the default: a file
-    path, or a ``postgresql://`` URL (:func:`~mt_access.store.locations.open_store`)."""
+    path, or a ``postgresql://`` URL (:func:`~mt_access.store.locations.open_store`).
+
+    Raises:
+        CommandError: another kind of URL (:func:`checked_location`).
+    """
+    return checked_location(_given_location(args))
+
+
+def _given_location(args: argparse.Namespace) -> str:
     chosen = getattr(args, "registre", None) or os.environ.get("MT_ACCESS_REGISTRE")
     return str(chosen or DEFAULT_REGISTER)
 
@@ -232,8 +286,9 @@ def register_location(args: argparse.Namespace) -> str:
 def register_path(args: argparse.Namespace) -> Path:
     """The register file named by ``--registre``, ``MT_ACCESS_REGISTRE`` or the default (for
     a URL, a path made of its text: use :func:`register_location` and
-    :func:`register_shown` where a URL is accepted)."""
-    return Path(register_location(args))
+    :func:`register_shown` where a URL is accepted; not checked: also used to name the
+    paths the user typed in error messages)."""
+    return Path(_given_location(args))
 
 
 def register_shown(args: argparse.Namespace) -> str:

@@ -14,6 +14,7 @@ from mt_access.cli.common import (
     Console,
     add_register,
     open_register,
+    shown_problems,
     table,
 )
 from mt_access.cli.registry_base import in_french
@@ -123,7 +124,7 @@ def add_commands(sub: Any) -> None:
     )
     parser.add_argument(
         "--max-problemes",
-        type=int,
+        type=shown_problems,
         default=20,
         metavar="N",
         help="problèmes affichés au plus (20 ; tous sont dans le rapport des rejets)",

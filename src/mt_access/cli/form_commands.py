@@ -11,18 +11,23 @@ from typing import Any
 
 import attrs
 
+from mt_access.bounds import Bound
 from mt_access.cli.common import (
     EXIT_INVALID_INPUT,
     EXIT_OK,
     EXIT_STORE,
     CommandError,
     Console,
+    bounded_int,
     table,
 )
 from mt_access.loading import load_policy
 from mt_access.policy import Policy
 
 __all__ = ["add_commands", "cmd_form_deduce", "cmd_form_test"]
+
+TRIED_LINES = Bound(1, 1000, integer=True)
+"""``formulaire tester --lignes``: the lines of the export tried."""
 
 _DEFAULT_POLICY = "voironnais"
 _FLAGS = (
@@ -247,7 +252,12 @@ def add_commands(sub: Any) -> None:
         default=None,
         help=f"nom livré ou fichier YAML (territoire, questions ; {_DEFAULT_POLICY} par défaut)",
     )
-    test.add_argument("--lignes", type=int, default=5, help="nombre de lignes à essayer (5)")
+    test.add_argument(
+        "--lignes",
+        type=bounded_int("--lignes", TRIED_LINES),
+        default=5,
+        help=f"nombre de lignes à essayer, de 1 à {TRIED_LINES.high} (5)",
+    )
     test.add_argument("--feuille", default=None, help="feuille du classeur XLSX")
     test.add_argument(
         "--date",

@@ -14,6 +14,7 @@ from mt_access.cli.common import (
     add_register,
     open_register,
     parse_date,
+    shown_problems,
 )
 from mt_access.cli.registry_base import in_french
 
@@ -128,7 +129,7 @@ def add_gp_import(gp_sub: Any) -> None:
     parser.add_argument(
         "--max-problemes",
         dest="max_problemes",
-        type=int,
+        type=shown_problems,
         default=20,
         metavar="N",
         help="problèmes affichés au plus (20 ; tous sont dans le rapport des rejets)",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from pathlib import Path
 
 from mt_access.calendar import Month
 from mt_access.cli.common import (
@@ -14,6 +15,7 @@ from mt_access.cli.common import (
     day_of,
     open_register,
 )
+from mt_access.cli.errors import describe
 from mt_access.cli.places import places_by_physician
 from mt_access.cli.summary import render_run
 from mt_access.errors import MtAccessError
@@ -80,6 +82,12 @@ def _letter_formats(given: str) -> tuple[str, ...]:
 
 def cmd_match(args: argparse.Namespace, console: Console) -> int:
     formats = _letter_formats(args.format_courriers) if args.courriers else ()
+    if args.courriers and Path(args.courriers).exists() and not Path(args.courriers).is_dir():
+        raise CommandError(
+            f"--courriers : {args.courriers} est un fichier, pas un dossier ; rien n'est "
+            "enregistré",
+            EXIT_STORE,
+        )
     with open_register(args, readonly=args.apercu) as register:
         on = day_of(args)
         routed, late = register.to_route(on)
@@ -119,7 +127,8 @@ def cmd_match(args: argparse.Namespace, console: Console) -> int:
             except (MtAccessError, OSError) as exc:
                 raise CommandError(
                     f"l'appariement n° {run.record.number} est enregistré, mais les courriers "
-                    f"n'ont pas pu être écrits ({exc}) ; écrivez-les avec « mt-access demande "
+                    f"n'ont pas pu être écrits ({describe(exc, [args.courriers])[0]}) ; "
+                    "écrivez-les avec « mt-access demande "
                     "courrier »",
                     EXIT_STORE,
                 ) from exc

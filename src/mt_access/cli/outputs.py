@@ -112,6 +112,10 @@ def _cmd_export(args: argparse.Namespace, console: Console) -> int:
 
 
 def _cmd_map(args: argparse.Namespace, console: Console) -> int:
+    if Path(args.sortie).suffix.lower() not in (".html", ".htm"):
+        raise CommandError(
+            f"{args.sortie} : la carte s'écrit en .html (une page à ouvrir dans le navigateur)"
+        )
     with open_register(args, readonly=True) as register:
         on = day_of(args)
         path = write_map(register, on, Path(args.sortie), tiles=not args.sans_fond)

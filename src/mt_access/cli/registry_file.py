@@ -14,6 +14,7 @@ from mt_access.cli.common import (
     POLICY_SETTING,
     CommandError,
     Console,
+    checked_location,
     open_register,
     register_location,
     register_shown,
@@ -118,7 +119,8 @@ def cmd_register_copy(args: argparse.Namespace, console: Console) -> int:
     file, or a PostgreSQL database / CPTS without data), checked afterwards."""
     from mt_access.store.copy import copy_register, differences
 
-    source, destination = str(args.source), str(args.destination)
+    source = checked_location(str(args.source))
+    destination = checked_location(str(args.destination))
     shown_source, shown_destination = shown_location(source), shown_location(destination)
     if not is_store_url(source) and not Path(source).exists():
         raise CommandError(f"{source} : registre introuvable", EXIT_STORE)

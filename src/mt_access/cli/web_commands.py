@@ -7,9 +7,17 @@ Flask and waitress for ``serve``; without it they say in French what to install.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import getpass
+import ipaddress
 import os
-from contextlib import closing
+import signal
+import socket
+import threading
+import warnings
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +35,7 @@ from mt_access.cli.common import (
     table,
     whole_int,
 )
+from mt_access.cli.errors import os_reason
 from mt_access.cli.registry_base import in_french
 from mt_access.store.base import ROLES, Store
 from mt_access.store.locations import is_store_url, open_store
@@ -49,6 +58,113 @@ requests) gave a p95 of 212 ms against 313 ms on a quiet machine, and 516/456 ms
 
 _THREADS = Bound(1, 64, integer=True)
 _threads = bounded_int("--fils", _THREADS)
+
+PORTS = (1, 65535)
+"""The ports ``serve --port`` accepts."""
+
+
+def port_number(text: str) -> int:
+    """An argparse ``type=`` for ``--port``: a whole number from 1 to 65535."""
+    value = whole_int(text)
+    if not PORTS[0] <= value <= PORTS[1]:
+        shown = str(value) if len(str(value)) <= 12 else "nombre trop grand"
+        raise argparse.ArgumentTypeError(
+            f"port entre {PORTS[0]} et {PORTS[1]} attendu, reçu {shown}"
+        )
+    return value
+
+
+def listen_host(text: str) -> str:
+    """An argparse ``type=`` for ``--hote``: an IP address, or a machine name (letters,
+    digits, dots and hyphens) that resolves; whether it is one of this machine's is checked
+    when listening (:func:`_check_listen`)."""
+    given = text.strip()
+    bare = given[1:-1] if given.startswith("[") and given.endswith("]") else given
+    with contextlib.suppress(ValueError):
+        return str(ipaddress.ip_address(bare))
+    labels = bare.split(".")
+    syntax = 0 < len(bare) <= 253 and all(
+        0 < len(label) <= 63
+        and label.replace("-", "").isascii()
+        and label.replace("-", "").isalnum()
+        and not label.startswith("-")
+        for label in labels
+    )
+    if not syntax:
+        raise argparse.ArgumentTypeError(
+            f"adresse IP ou nom de machine attendu (ex. 127.0.0.1), reçu {text!r}"
+        )
+    if _addresses(bare, 0) is None:
+        raise argparse.ArgumentTypeError(
+            f"adresse de ce poste attendue (ex. 127.0.0.1), « {bare} » est un nom inconnu"
+        )
+    return bare
+
+
+def _addresses(host: str, port: int) -> list[Any] | None:
+    """What ``host`` resolves to for listening, ``None`` when it does not resolve."""
+    try:
+        return socket.getaddrinfo(
+            host, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_PASSIVE
+        )
+    except (OSError, UnicodeError):
+        return None
+
+
+def _check_listen(host: str, port: int) -> None:
+    """Refuse in French, before anything is printed, an address this machine cannot listen
+    on: an address that is not this machine's, a port already taken or reserved."""
+    found = _addresses(host, port)
+    if not found:  # resolved when the command line was read, not any more
+        raise CommandError(f"--hote : « {host} » est un nom inconnu", EXIT_STORE)
+    family, kind, proto, _, address = found[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise _listen_error(host, port, exc) from None
+
+
+def _listen_error(host: str, port: int, exc: OSError) -> CommandError:
+    if exc.errno == errno.EADDRINUSE:
+        return CommandError(
+            f"--port : le port {port} est déjà utilisé (une autre application, ou mt-access "
+            "déjà lancé) ; choisissez-en un autre avec --port",
+            EXIT_STORE,
+        )
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return CommandError(
+            f"--hote : {host} n'est pas une adresse de ce poste ; indiquez-en une "
+            "(127.0.0.1 par défaut)",
+            EXIT_STORE,
+        )
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return CommandError(
+            f"--port : le port {port} est réservé (ports sous 1024 : administrateur) ; "
+            "choisissez-en un autre avec --port, par exemple 8000",
+            EXIT_STORE,
+        )
+    return CommandError(f"écoute impossible sur {host}, port {port} : {os_reason(exc)}", EXIT_STORE)
+
+
+@contextmanager
+def _stopped_by_sigterm() -> Iterator[None]:
+    """SIGTERM (``kill``, a service manager) ends ``serve`` as Ctrl-C does: waitress stops and
+    the worker process is shut down (its semaphores released), instead of the process dying
+    with them still held."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(0)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _missing_extra(what: str) -> CommandError:
@@ -79,6 +195,24 @@ def _open(args: argparse.Namespace) -> Store:
     return open_store(location, create=False)
 
 
+def _typed_password(prompt: str) -> str:
+    """A password typed on the terminal, not shown.
+
+    Raises:
+        CommandError: no terminal to type it on (a script, a service: getpass would warn in
+            English and show what is typed), or its end (Ctrl-D).
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", getpass.GetPassWarning)
+            return getpass.getpass(prompt)
+    except (getpass.GetPassWarning, EOFError):
+        raise CommandError(
+            "pas de terminal où taper le mot de passe : donnez-le dans la variable "
+            f"{PASSWORD_ENV} ; rien n'a été enregistré"
+        ) from None
+
+
 def _new_password(console: Console) -> str:
     from mt_access.web.accounts import check_password
 
@@ -86,9 +220,9 @@ def _new_password(console: Console) -> str:
     if given:
         check_password(given)
         return given
-    first = getpass.getpass("Mot de passe : ")
+    first = _typed_password("Mot de passe : ")
     check_password(first)
-    second = getpass.getpass("Mot de passe (encore une fois) : ")
+    second = _typed_password("Mot de passe (encore une fois) : ")
     if first != second:
         raise CommandError("les deux mots de passe tapés diffèrent ; rien n'a été enregistré")
     return first
@@ -152,6 +286,7 @@ def cmd_serve(args: argparse.Namespace, console: Console) -> int:
     with closing(_open(args)) as store:
         policy = policy_of(store.settings(), getattr(args, "politique", None), register_shown(args))
         has_users = bool(store.users())
+    _check_listen(args.hote, args.port)
     app = create_app(location if is_store_url(location) else Path(location), policy)
     if args.hote not in LOCAL_HOSTS:
         console.warn(
@@ -166,11 +301,18 @@ def cmd_serve(args: argparse.Namespace, console: Console) -> int:
     shown = f"[{args.hote}]" if ":" in args.hote else args.hote
     console.say(f"mt-access : http://{shown}:{args.port}/ (Ctrl-C pour arrêter)")
     console.out.flush()
-    dashboard_figures.warm_up(app)  # the month's indicators, in their worker process
-    try:
-        waitress.serve(app, host=args.hote, port=args.port, threads=args.fils, ident="mt-access")
-    finally:
-        dashboard_figures.shut_down(app)
+    with _stopped_by_sigterm():
+        try:
+            dashboard_figures.warm_up(app)  # the month's indicators, in their worker process
+            try:
+                waitress.serve(
+                    app, host=args.hote, port=args.port, threads=args.fils, ident="mt-access"
+                )
+            except OSError as exc:  # taken between the check and now
+                raise _listen_error(args.hote, args.port, exc) from None
+        finally:
+            dashboard_figures.shut_down(app)
+    console.err.write("mt-access arrêté.\n")
     return EXIT_OK
 
 
@@ -225,10 +367,18 @@ def add_commands(sub: Any) -> None:
     )
     add_register(serve)
     serve.add_argument(
-        "--hote", default="127.0.0.1", metavar="ADRESSE", help="adresse d'écoute (127.0.0.1)"
+        "--hote",
+        type=listen_host,
+        default="127.0.0.1",
+        metavar="ADRESSE",
+        help="adresse d'écoute (127.0.0.1)",
     )
     serve.add_argument(
-        "--port", type=whole_int, default=8000, metavar="PORT", help="port d'écoute (8000)"
+        "--port",
+        type=port_number,
+        default=8000,
+        metavar="PORT",
+        help=f"port d'écoute, de {PORTS[0]} à {PORTS[1]} (8000)",
     )
     serve.add_argument(
         "--fils",

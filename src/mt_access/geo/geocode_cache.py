@@ -17,6 +17,26 @@ from mt_access.geo.point import Point
 
 _SCHEMA_VERSION: Final = 1
 
+_REASONS: Final = {
+    "SQLITE_NOTADB": "ce fichier n'est pas une base SQLite",
+    "SQLITE_CANTOPEN": "fichier impossible à ouvrir : dossier absent ou à sa place, ou "
+    "permission refusée",
+    "SQLITE_CORRUPT": "fichier endommagé",
+    "SQLITE_FULL": "disque plein",
+    "SQLITE_READONLY": "fichier ou support en lecture seule",
+    "SQLITE_IOERR": "erreur de lecture ou d'écriture sur le disque",
+    "SQLITE_PERM": "permission refusée",
+    "SQLITE_AUTH": "permission refusée",
+    "SQLITE_BUSY": "fichier occupé par un autre processus",
+    "SQLITE_LOCKED": "fichier occupé par un autre processus",
+}
+
+
+def _reason(exc: sqlite3.Error) -> str:
+    """SQLite's error in French, from its code (its English text is not shown)."""
+    name = str(getattr(exc, "sqlite_errorname", "") or "")
+    return _REASONS.get("_".join(name.split("_")[:2]), f"erreur SQLite {name}".strip())
+
 
 @attrs.frozen
 class CachedAnswer:
@@ -40,7 +60,7 @@ class AnswerCache:
             self._db = sqlite3.connect(self.path, check_same_thread=False)
         except sqlite3.Error as exc:
             raise GeocodeCacheError(
-                self.path, f"ouverture du cache de géocodage impossible ({exc})"
+                self.path, f"ouverture du cache de géocodage impossible ({_reason(exc)})"
             ) from exc
         try:
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
@@ -68,7 +88,8 @@ class AnswerCache:
         except sqlite3.Error as exc:
             self._db.close()
             raise GeocodeCacheError(
-                self.path, f"cache de géocodage illisible ({exc}) ; le supprimer ou en changer"
+                self.path,
+                f"cache de géocodage illisible ({_reason(exc)}) ; le supprimer ou en changer",
             ) from exc
         except GeocodeCacheError:
             self._db.close()
@@ -83,7 +104,9 @@ class AnswerCache:
                     (key,),
                 ).fetchone()
         except sqlite3.Error as exc:
-            raise GeocodeCacheError(self.path, f"lecture du cache impossible ({exc})") from exc
+            raise GeocodeCacheError(
+                self.path, f"lecture du cache impossible ({_reason(exc)})"
+            ) from exc
         if row is None:
             return None
         found, lat, lon, score, citycode, result_type, fetched_at = row
@@ -122,7 +145,9 @@ class AnswerCache:
                     "INSERT OR REPLACE INTO ban_answers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row
                 )
         except sqlite3.Error as exc:
-            raise GeocodeCacheError(self.path, f"écriture du cache impossible ({exc})") from exc
+            raise GeocodeCacheError(
+                self.path, f"écriture du cache impossible ({_reason(exc)})"
+            ) from exc
 
     def __len__(self) -> int:
         with self._lock:

@@ -7,6 +7,7 @@ import datetime as dt
 import attrs
 
 from mt_access.calendar import MONTH_NAMES_FR, Month
+from mt_access.errors import MtAccessError
 from mt_access.indicators.base import IndicatorsError, fr_date
 
 __all__ = ["Period"]
@@ -46,8 +47,10 @@ class Period:
             return value
         try:
             return cls.month(value)
-        except ValueError as exc:
-            raise IndicatorsError(f"période : mois attendu au format AAAA-MM ({exc})") from exc
+        except (ValueError, OverflowError, MtAccessError) as exc:  # Python's text: English
+            raise IndicatorsError(
+                f"période : mois attendu au format AAAA-MM, de 1900-01 à 9999-11 (reçu {value})"
+            ) from exc
 
     @property
     def months(self) -> tuple[Month, ...]:

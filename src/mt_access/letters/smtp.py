@@ -140,6 +140,11 @@ class SmtpSettings:
             mode = file.stat().st_mode
         except OSError:
             raise SendingError(f"fichier de réglages SMTP introuvable : {file}") from None
+        if not stat.S_ISREG(mode):
+            raise SendingError(
+                f"fichier de réglages SMTP {file} : c'est un dossier (ou un fichier spécial), "
+                "pas un fichier de réglages « CLÉ=valeur »"
+            )
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
             raise SendingError(
                 f"fichier de réglages SMTP {file} : lisible ou modifiable par d'autres que son "

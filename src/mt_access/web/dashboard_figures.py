@@ -33,9 +33,10 @@ import datetime as dt
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, TypeVar
@@ -145,10 +146,31 @@ processor on a small server; the figures wait a little instead."""
 
 
 def _start_worker(parent: int) -> None:
-    """The worker process's initializer."""
+    """The worker process's initializer. Ctrl-C in a terminal reaches the whole process
+    group: the server's process stops the worker itself (:meth:`FiguresWorker.shut_down`),
+    so the worker ignores it instead of printing its own interruption in English."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(os, "nice"):
         os.nice(WORKER_NICENESS)
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+@contextlib.contextmanager
+def _sigint_blocked() -> Iterator[None]:
+    """SIGINT blocked in this thread while the executor may start its process: a process
+    inherits the blocked signal from its start, so Ctrl-C, sent by the terminal to the whole
+    process group, never interrupts it, even while it is still starting (before
+    :func:`_start_worker`). Used around ``submit`` only, once the executor is made: making it
+    starts multiprocessing's resource tracker, which unblocks SIGINT afterwards. POSIX
+    only."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def worker_state(source: Source) -> tuple[Policy, SharedState]:
@@ -234,7 +256,9 @@ class FiguresWorker:
             if pending is not None:
                 return pending[0]
             try:
-                future = self._executor_().submit(compute, self._source(), month)
+                executor = self._executor_()
+                with _sigint_blocked():
+                    future = executor.submit(compute, self._source(), month)
             except Exception as exc:  # a broken or closed pool: said, not raised
                 self._failure(month, at, exc)
                 return None
@@ -256,7 +280,9 @@ class FiguresWorker:
         with self._lock:
             source = self._source()
             try:
-                return self._executor_().submit(fn, source, *args)
+                executor = self._executor_()
+                with _sigint_blocked():
+                    return executor.submit(fn, source, *args)
             except Exception as exc:
                 self.failed(exc)
                 raise
