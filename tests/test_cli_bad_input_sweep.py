@@ -114,7 +114,7 @@ def test_serve_stops_cleanly_on_sigterm(
 
     previous = signal.signal(signal.SIGTERM, recorder)
     try:
-        code, _, err = run("serve")
+        code, _, err = run("serve", "--port", str(_free_port()))
         assert signal.getsignal(signal.SIGTERM) is recorder  # put back after serve
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -111,6 +111,8 @@ def test_serve_listens_on_localhost_by_default(
 ) -> None:
     calls: list[dict[str, Any]] = []
     monkeypatch.setattr("waitress.serve", lambda app, **kw: calls.append({"app": app, **kw}))
+    # nothing listens: the port is not tried either (8000 may be taken here)
+    monkeypatch.setattr("mt_access.cli.web_commands._check_listen", lambda *a: None)
     monkeypatch.setenv("MT_ACCESS_WEB_SECRET", "s" * 40)
     code, out, err = run("serve")
     assert code == 0
@@ -127,6 +129,8 @@ def test_serve_warns_when_listening_elsewhere(
 ) -> None:
     calls: list[dict[str, Any]] = []
     monkeypatch.setattr("waitress.serve", lambda app, **kw: calls.append(kw))
+    # nothing listens: the port is not tried either (8000 may be taken here)
+    monkeypatch.setattr("mt_access.cli.web_commands._check_listen", lambda *a: None)
     monkeypatch.setenv("MT_ACCESS_WEB_SECRET", "s" * 40)
     assert run("utilisateur", "ajouter", "alice", "--role", "admin")[0] == 0
     code, _, err = run("serve", "--hote", "0.0.0.0", "--port", "8123")
@@ -140,6 +144,8 @@ def test_serve_warns_when_listening_elsewhere(
 def test_serve_threads_option(register: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[dict[str, Any]] = []
     monkeypatch.setattr("waitress.serve", lambda app, **kw: calls.append(kw))
+    # nothing listens: the port is not tried either (8000 may be taken here)
+    monkeypatch.setattr("mt_access.cli.web_commands._check_listen", lambda *a: None)
     monkeypatch.setenv("MT_ACCESS_WEB_SECRET", "s" * 40)
     assert run("serve", "--fils", "2")[0] == 0
     assert calls[0]["threads"] == 2

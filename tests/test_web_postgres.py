@@ -121,6 +121,8 @@ def test_accounts_serve_and_links_from_the_command_line(
     assert (last[4], last[5]) == ("compte.desactiver", "c.martin")
     calls: list[dict[str, Any]] = []
     monkeypatch.setattr("waitress.serve", lambda app, **kw: calls.append({"app": app, **kw}))
+    # nothing listens: the port is not tried either (8000 may be taken here)
+    monkeypatch.setattr("mt_access.cli.web_commands._check_listen", lambda *a: None)
     code, _, err = run("serve")
     assert code == EXIT_STORE
     assert SECRET_ENV in err
