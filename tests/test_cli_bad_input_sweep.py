@@ -386,8 +386,11 @@ def test_a_password_without_a_terminal_is_told_in_french(
     [
         ("MG900", "", "--nom : nom du médecin attendu"),
         ("MG900", "   ", "--nom : nom du médecin attendu"),
-        ("", "Dr Essai", "identifiant du médecin : de 1 à 64 caractères attendus"),
-        ("M" * 65, "Dr Essai", "identifiant du médecin : de 1 à 64 caractères attendus"),
+        ("", "Dr Essai", "identifiant du médecin : identifiant vide"),
+        ("M" * 65, "Dr Essai", "identifiant du médecin : 64 caractères au plus attendus"),
+        ("MG/900", "Dr Essai", "identifiant du médecin : « / » et « \\ » interdits"),
+        ("..", "Dr Essai", "identifiant du médecin : « / » et « \\ » interdits"),
+        ("MG\x1b900", "Dr Essai", "identifiant du médecin : caractère de contrôle"),
     ],
 )
 def test_a_gp_without_id_or_name_is_refused(

@@ -117,7 +117,7 @@ def test_a_gp_identifier_that_cannot_be_an_address_is_refused(
             "csrf_token": csrf_token(client, "/medecins/ajouter")}  # fmt: skip
     response = client.post("/medecins/ajouter", data=data)
     assert response.status_code == 400
-    assert "L'identifiant ne peut pas contenir « / »" in _plain(response)
+    assert "Identifiant refusé : « / » et « \\ » interdits" in _plain(response)
     with open_store(register_file) as store:
         assert store.get_physician(identifier) is None
 

@@ -62,7 +62,6 @@ from mt_access.gp_file_cells import (
     GP_COLUMNS,
     INSEE,
     MAX_COMMENT,
-    MAX_ID,
     MAX_NAME,
     MIN_GP_DATE,
     MONTHLY,
@@ -73,6 +72,7 @@ from mt_access.gp_file_cells import (
     strip_title,
     table_columns,
 )
+from mt_access.gp_register import identifier_problem
 from mt_access.gp_register import join as _join
 from mt_access.gp_register import withdraw as _withdraw
 from mt_access.intake.cells import BadCell
@@ -343,8 +343,10 @@ class _Reader:
             )
             rpps = ""
         pid = cells.cell("id")
-        if len(pid) > MAX_ID:
-            cells.problem("id", f"identifiant de {MAX_ID} caractères au plus attendu")
+        # a new GP's id (a GP already in the register keeps theirs)
+        problem = identifier_problem(pid) if pid and pid not in self.by_id else None
+        if problem is not None:
+            cells.problem("id", f"identifiant du médecin : {problem}")
         if not pid and not rpps and "rpps" in columns and not cells.cell("rpps"):
             cells.problem("rpps", "numéro RPPS (ou identifiant) attendu : cellule vide")
         elif not pid and "rpps" not in columns:

@@ -18,6 +18,7 @@ import attrs
 
 from mt_access.bounds import MAX_MONTHLY_CAPACITY, MAX_YEARLY_CAPACITY, Bound, check_number
 from mt_access.errors import IntakeError
+from mt_access.gp_register import MAX_PHYSICIAN_ID
 from mt_access.intake.cells import BadCell
 from mt_access.intake.french_dates import DAY_MONTH_YEAR, parse_french_date
 from mt_access.intake.records import IntakeProblem, shown_header
@@ -58,8 +59,8 @@ MIN_GP_DATE = dt.date(2000, 1, 1)
 MAX_NAME = 200
 """Characters of a GP's name (« Nom » and « Prénom » together), as the web form allows."""
 
-MAX_ID = 64
-"""Characters of a GP's id (« Identifiant »), as the web form allows."""
+MAX_ID = MAX_PHYSICIAN_ID
+"""Characters of a GP's id (« Identifiant »), as the register and the web form allow."""
 
 MAX_COMMENT = 300
 """Characters of a joining's comment (« Commentaire »), as the web form allows."""

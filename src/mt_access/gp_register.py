@@ -43,10 +43,12 @@ from mt_access.lifecycle import Event, RequestFile
 from mt_access.model import Modality, Physician, PhysicianStatus, StatusChange
 
 __all__ = [
+    "MAX_PHYSICIAN_ID",
     "GPMonth",
     "RegisterError",
     "change_capacity",
     "gp_follow_up",
+    "identifier_problem",
     "join",
     "resume",
     "suspend",
@@ -55,6 +57,32 @@ __all__ = [
 
 
 # --- validation helpers
+
+MAX_PHYSICIAN_ID = 64
+"""Characters of a new GP's id (« Identifiant »), in the register, its files and its forms."""
+
+
+def identifier_problem(identifier: str) -> str | None:
+    """What is wrong with ``identifier`` as a new GP's id, in French (``None``: nothing).
+
+    Checked by :meth:`mt_access.register.Register.add_physician` for every way a GP comes
+    in (the command line, a GP file, the web form): an id is the address of the GP's page
+    and a name in files, so it is 1 to :data:`MAX_PHYSICIAN_ID` characters, without a
+    control character (NUL, escape sequences: invisible, and refused by PostgreSQL), without
+    « / » or « \\ », and it is not « . » or « .. ». GPs already in a register are not
+    checked again."""
+    if not identifier.strip():
+        return "identifiant vide"
+    if len(identifier) > MAX_PHYSICIAN_ID:
+        return f"{MAX_PHYSICIAN_ID} caractères au plus attendus, reçu {len(identifier)}"
+    if any(ord(c) < 32 or ord(c) == 127 for c in identifier):
+        return "caractère de contrôle (invisible) dans l'identifiant"
+    if "/" in identifier or "\\" in identifier or identifier.strip() in (".", ".."):
+        return (
+            "« / » et « \\ » interdits, ainsi que « . » ou « .. » seuls (l'identifiant sert "
+            "d'adresse à la page du médecin)"
+        )
+    return None
 
 
 def _check_date(physician: Physician, value: object, what: str) -> dt.date:

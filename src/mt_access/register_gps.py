@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from mt_access.calendar import Month
 from mt_access.gp_register import change_capacity as _change_capacity
+from mt_access.gp_register import identifier_problem
 from mt_access.gp_register import join as _join
 from mt_access.gp_register import resume as _resume
 from mt_access.gp_register import suspend as _suspend
@@ -36,8 +37,12 @@ class GPOperations(RegisterBase):
         already taking part: see :func:`mt_access.gp_register.join`).
 
         Raises:
-            RegisterOperationError: a GP with that id exists.
+            RegisterOperationError: a GP with that id exists, or the id is not one a GP may
+                have (:func:`mt_access.gp_register.identifier_problem`).
         """
+        problem = identifier_problem(physician.id)
+        if problem is not None:
+            raise RegisterOperationError(f"identifiant de médecin refusé : {problem}")
         with self._operation():
             assert self._physicians is not None
             if physician.id in self._physicians:

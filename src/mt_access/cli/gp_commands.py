@@ -25,7 +25,7 @@ from mt_access.cli.common import (
 )
 from mt_access.cli.places import month_places
 from mt_access.cli.registry_base import MODALITIES, Handler, fr_date
-from mt_access.gp_file_cells import MAX_ID
+from mt_access.gp_register import identifier_problem
 from mt_access.ledger import Period
 from mt_access.model import CONTACT_LABELS, Physician, PracticeContact, format_phone
 from mt_access.register import Register
@@ -34,10 +34,9 @@ from mt_access.register import Register
 def _check_new_gp(args: argparse.Namespace) -> None:
     """What ``medecin importer`` checks in a row, for ``medecin ajouter``: an id and a name
     (the RPPS number is not checked, as in the web form)."""
-    if not args.id.strip() or len(args.id) > MAX_ID:
-        raise CommandError(
-            f"identifiant du médecin : de 1 à {MAX_ID} caractères attendus", EXIT_INVALID_INPUT
-        )
+    problem = identifier_problem(args.id)
+    if problem is not None:
+        raise CommandError(f"identifiant du médecin : {problem}", EXIT_INVALID_INPUT)
     if not args.nom.strip():
         raise CommandError("--nom : nom du médecin attendu (ex. « Dr Martin »)", EXIT_INVALID_INPUT)
 

@@ -18,6 +18,7 @@ from wtforms import BooleanField, DateField, HiddenField, IntegerField, StringFi
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from mt_access.bounds import MAX_MONTHLY_CAPACITY, MAX_YEARLY_CAPACITY
+from mt_access.gp_register import identifier_problem
 from mt_access.ledger import CapacityDeclared, LedgerEntry
 from mt_access.model import CONTACT_LABELS, Physician, PracticeContact, format_phone
 from mt_access.web import context
@@ -296,12 +297,8 @@ class AddGpForm(FrenchForm):
             if valid and not str(field.data).strip():
                 field.errors = ["Ce champ ne peut pas être vide."]
                 valid = False
-        identifier = str(self.identifiant.data or "").strip()
-        if valid and ("/" in identifier or "\\" in identifier or identifier in (".", "..")):
-            # the GP's pages are at /medecins/<identifiant>: one with « / » could not be reached
-            self.identifiant.errors = [
-                "L'identifiant ne peut pas contenir « / » ni « \\ », ni être « . » ou « .. » "
-                "(il sert d'adresse à la page du médecin)."
-            ]
+        problem = identifier_problem(str(self.identifiant.data or "").strip())
+        if valid and problem is not None:  # the register's rule, said next to the field
+            self.identifiant.errors = [f"Identifiant refusé : {problem}."]
             valid = False
         return valid
