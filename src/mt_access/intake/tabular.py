@@ -47,6 +47,7 @@ __all__ = [
     "read_csv",
     "read_table",
     "read_xlsx",
+    "visible",
 ]
 
 T = TypeVar("T")
@@ -180,6 +181,7 @@ def read_csv(
     source = str(path)
     data = Path(path).read_bytes()
     text, used_encoding = _decode(data, encoding, source)
+    text = visible(text)
     sep_hint = re.match(r"sep=(.)\r?\n", text)
     if sep_hint is not None:
         if delimiter is None:
@@ -503,7 +505,20 @@ def _cell_text(value: object) -> str:
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value).strip()
+    return visible(str(value)).strip()
+
+
+_INVISIBLE = dict.fromkeys([*range(0, 9), 11, 12, *range(14, 32), 127])
+"""The control characters :func:`visible` takes out: all but tab and line breaks."""
+
+
+def visible(text: str) -> str:
+    """``text`` without its control characters (NUL, escape sequences, form feed...) but tab
+    and line breaks. They are invisible in a spreadsheet, mean nothing in a name or an
+    address, and PostgreSQL refuses a NUL in any text: a form export or a GP file holding
+    one would have stopped the whole import at the store. Cells are read through it, so the
+    register never receives them."""
+    return text.translate(_INVISIBLE)
 
 
 # --------------------------------------------------------------------------------------------
