@@ -37,6 +37,7 @@ from collections.abc import Iterable, Sequence
 import attrs
 
 from mt_access.calendar import Month
+from mt_access.controls import has_control
 from mt_access.errors import RegisterError
 from mt_access.ledger import CapacityDeclared, CapacityLedger, Period
 from mt_access.lifecycle import Event, RequestFile
@@ -75,7 +76,7 @@ def identifier_problem(identifier: str) -> str | None:
         return "identifiant vide"
     if len(identifier) > MAX_PHYSICIAN_ID:
         return f"{MAX_PHYSICIAN_ID} caractères au plus attendus, reçu {len(identifier)}"
-    if any(ord(c) < 32 or ord(c) == 127 for c in identifier):
+    if has_control(identifier):
         return "caractère de contrôle (invisible) dans l'identifiant"
     if "/" in identifier or "\\" in identifier or identifier.strip() in (".", ".."):
         return (

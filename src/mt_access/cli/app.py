@@ -423,10 +423,6 @@ class _Nowhere(io.StringIO):
         return len(text)
 
 
-def _discarded() -> TextIO:
-    return _Nowhere()
-
-
 def _silence_stdout() -> None:
     """After a broken pipe: point standard output at /dev/null so that the flush at exit
     does not fail again (Python documentation, « Note on SIGPIPE »)."""
@@ -458,7 +454,7 @@ def main(
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     # a stream closed when the command started (``>&-``, a service without output) is None
-    console = Console(out or sys.stdout or _discarded(), err or sys.stderr or _discarded())
+    console = Console(out or sys.stdout or _Nowhere(), err or sys.stderr or _Nowhere())
     debug = _debug_wanted(argv)
     argv = [a for a in argv if a != "--debug"]  # accepted anywhere on the line
     args: argparse.Namespace | None = None

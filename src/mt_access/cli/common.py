@@ -206,9 +206,8 @@ SHOWN_PROBLEMS = Bound(0, 100_000, integer=True)
 """``--max-problemes``: the problems an import prints at most (all are in its report)."""
 
 
-def shown_problems(text: str) -> int:
-    """An argparse ``type=`` for ``--max-problemes`` (:data:`SHOWN_PROBLEMS`)."""
-    return bounded_int("--max-problemes", SHOWN_PROBLEMS)(text)
+shown_problems = bounded_int("--max-problemes", SHOWN_PROBLEMS)
+"""An argparse ``type=`` for ``--max-problemes`` (:data:`SHOWN_PROBLEMS`)."""
 
 
 def add_date(parser: argparse.ArgumentParser, what: str = "date de l'événement") -> None:

@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 
 import attrs
 
+from mt_access.controls import visible
 from mt_access.errors import IntakeError
 
 __all__ = [
@@ -506,19 +507,6 @@ def _cell_text(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return visible(str(value)).strip()
-
-
-_INVISIBLE = dict.fromkeys([*range(0, 9), 11, 12, *range(14, 32), 127])
-"""The control characters :func:`visible` takes out: all but tab and line breaks."""
-
-
-def visible(text: str) -> str:
-    """``text`` without its control characters (NUL, escape sequences, form feed...) but tab
-    and line breaks. They are invisible in a spreadsheet, mean nothing in a name or an
-    address, and PostgreSQL refuses a NUL in any text: a form export or a GP file holding
-    one would have stopped the whole import at the store. Cells are read through it, so the
-    register never receives them."""
-    return text.translate(_INVISIBLE)
 
 
 # --------------------------------------------------------------------------------------------

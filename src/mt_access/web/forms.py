@@ -3,7 +3,6 @@ French messages shown next to each field)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -23,6 +22,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import Select
 
+from mt_access.controls import has_control
+
 try:  # WTForms 3.3 deprecates choices given as tuples
     from wtforms import SelectChoice
 except ImportError:  # pragma: no cover - WTForms before 3.3
@@ -31,7 +32,6 @@ except ImportError:  # pragma: no cover - WTForms before 3.3
 __all__ = [
     "CLOSE_REASONS",
     "COMMENT_HINT",
-    "CONTROL_CHARACTERS",
     "CONTROL_MESSAGE",
     "SORTS",
     "ActionForm",
@@ -51,10 +51,6 @@ __all__ = [
 ]
 
 
-CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-"""Characters no one types in a form (NUL, escape sequences, the C1 controls): tab and line
-breaks apart."""
-
 CONTROL_MESSAGE = (
     "Ce texte contient un caractère invisible (caractère de contrôle) : retapez-le, sans le "
     "copier depuis un autre logiciel."
@@ -64,9 +60,9 @@ CONTROL_MESSAGE = (
 class FrenchForm(FlaskForm):  # type: ignore[misc]
     """A form whose built-in messages (« N'est pas un choix valide. ») are WTForms' French
     ones; every form of the pages derives from it. Its text fields (passwords apart) refuse
-    the :data:`CONTROL_CHARACTERS` (:data:`CONTROL_MESSAGE` under the field): a NUL, which
-    PostgreSQL refuses, or an escape sequence would otherwise be recorded, then shown by the
-    command line or written in a letter."""
+    the control characters (:func:`mt_access.controls.has_control`; :data:`CONTROL_MESSAGE`
+    under the field): a NUL, which PostgreSQL refuses, or an escape sequence would otherwise
+    be recorded, then shown by the command line or written in a letter."""
 
     class Meta:
         locales = ("fr_FR", "fr")
@@ -78,13 +74,13 @@ class FrenchForm(FlaskForm):  # type: ignore[misc]
 
 def refuse_control_characters(form: FlaskForm) -> bool:
     """After ``form.validate()``: :data:`CONTROL_MESSAGE` under each text field (passwords
-    apart) holding one of the :data:`CONTROL_CHARACTERS`; ``False`` when there is one."""
+    apart) holding a control character; ``False`` when there is one."""
     valid = True
     for field in form:
         data = field.data
         if isinstance(field, PasswordField) or not isinstance(data, str):
             continue
-        if CONTROL_CHARACTERS.search(data):
+        if has_control(data):
             field.errors = [*field.errors, CONTROL_MESSAGE]
             valid = False
     return valid

@@ -27,13 +27,14 @@ from flask.typing import ResponseReturnValue
 from wtforms import HiddenField
 from wtforms.validators import InputRequired
 
+from mt_access.controls import has_control
 from mt_access.errors import MtAccessError
 from mt_access.gp_file import GP_COLUMNS, GPImportResult
 from mt_access.gp_file_cells import BY_FIELD
 from mt_access.intake.tabular import Row, Table
 from mt_access.web import context
 from mt_access.web.auth import DISPLAYED, audit, requires
-from mt_access.web.forms import CONTROL_CHARACTERS, CONTROL_MESSAGE, FrenchForm
+from mt_access.web.forms import CONTROL_MESSAGE, FrenchForm
 from mt_access.web.gp_import_batch import (
     Batch,
     Corrections,
@@ -165,7 +166,7 @@ def correct(number: int) -> ResponseReturnValue:
         errors = {f: [f"{MAX_CELL} caractères au plus."] if len(given[f]) > MAX_CELL else []
                   for f in fields}  # fmt: skip
         for f in fields:  # a NUL or an escape sequence would be recorded
-            if not errors[f] and CONTROL_CHARACTERS.search(given[f]):
+            if not errors[f] and has_control(given[f]):
                 errors[f] = [CONTROL_MESSAGE]
         general = []
         status = 400

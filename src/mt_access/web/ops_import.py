@@ -47,6 +47,7 @@ from wtforms import StringField
 from wtforms.validators import Length, Optional, ValidationError
 
 from mt_access.cli.common import parse_date
+from mt_access.controls import has_control
 from mt_access.errors import MtAccessError
 from mt_access.intake import import_file, import_table, write_rejections
 from mt_access.intake.forms import FormMapping, available_presets
@@ -56,7 +57,7 @@ from mt_access.intake.tabular import Row, Table, read_table
 from mt_access.register import Register
 from mt_access.web import context
 from mt_access.web.auth import DISPLAYED, audit, current_user, requires
-from mt_access.web.forms import CONTROL_CHARACTERS, CONTROL_MESSAGE, choices
+from mt_access.web.forms import CONTROL_MESSAGE, choices
 from mt_access.web.ops_support import (
     ChoiceField,
     attachment,
@@ -576,9 +577,7 @@ def correct(number: int) -> ResponseReturnValue:
         refused = {c: [f"{MAX_CELL} caractères au plus."] for c, v in given.items()
                    if len(v) > MAX_CELL}  # fmt: skip
         refused.update(  # a NUL or an escape sequence would be recorded
-            (c, [CONTROL_MESSAGE])
-            for c, v in given.items()
-            if c not in refused and CONTROL_CHARACTERS.search(v)
+            (c, [CONTROL_MESSAGE]) for c, v in given.items() if c not in refused and has_control(v)
         )
         errors.update(refused)
         values = {c: v.strip() for c, v in given.items()}
