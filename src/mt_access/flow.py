@@ -27,6 +27,8 @@ import numpy as np
 import numpy.typing as npt
 from ortools.graph.python import max_flow, min_cost_flow
 
+from mt_access.flow_twins import split_group_flows, twin_groups
+
 __all__ = [
     "Ragged",
     "Slot",
@@ -336,6 +338,13 @@ def select_by_priority(
     ctails, cheads, _ = _cell_arcs(n_cells, candidates, capacity)
     if ctails.size == 0:
         return np.zeros(n_units, dtype=np.int64)
+    # twins (GPs with the same cells) as one node with their places: the same sets of
+    # persons fit (:mod:`mt_access.flow_twins`), on a graph a third of the size
+    twins = twin_groups(ctails, cheads, n_phys)
+    places = np.zeros(twins.size, dtype=np.int64)
+    np.add.at(places, twins.group, capacity[twins.members])
+    capacity = places
+    ctails, cheads = ctails[twins.keep], twins.group_of[cheads[twins.keep]]
     live_units = _placeable(n_cells, ctails, capacity[cheads], unit_cell, unit_amount)
     placed = np.zeros(n_units, dtype=np.int64)
     fixed_cell = np.empty(0, dtype=np.int64)
@@ -521,16 +530,24 @@ def _tie_broken_costs(
     the same optimum, ties broken by the solver (still the same for the same part of the
     graph, not canonical across parts of different sizes)."""
     ranks_of, ranks = np.unique(heads, return_inverse=True)
-    p = int(ranks_of.size)
-    caps = capacity[ranks_of]
+    scale = _rank_scale(capacity[ranks_of], int(metres.max(initial=0)), total, n_nodes)
+    if scale == 0:
+        return metres
+    return metres * scale + ranks.astype(np.int64)
+
+
+def _rank_scale(caps: IntArray, max_metres: int, total: int, n_nodes: int) -> int:
+    """``M`` of :func:`_tie_broken_costs` for physicians of places ``caps`` (ranked in that
+    order), or 0 when the costs would not fit: the ranks are then left out."""
+    p = int(caps.size)
     # Σ persons × rank: largest with the highest ranks filled first, least with the lowest
     high = _filled(caps[::-1], total, np.arange(p - 1, -1, -1, dtype=np.int64))
     low = _filled(caps, total, np.arange(p, dtype=np.int64))
     scale = high - low + 1
-    largest = int(metres.max(initial=0)) * scale + p - 1
+    largest = max_metres * scale + p - 1
     if largest * (n_nodes + 2) > _COST_BUDGET or largest * total > _COST_BUDGET:
-        return metres
-    return metres * scale + ranks.astype(np.int64)
+        return 0
+    return scale
 
 
 def _filled(caps: IntArray, total: int, weights: IntArray) -> int:
@@ -543,15 +560,23 @@ def _filled(caps: IntArray, total: int, weights: IntArray) -> int:
 def _assign_part(
     capacity: IntArray, cell_supply: IntArray, tails: IntArray, heads: IntArray, metres: IntArray
 ) -> IntArray:
-    """The flow on each arc of one connected part (cells ``tails`` → physicians ``heads``),
-    its nodes numbered in index order: the same part always gives the same graph."""
-    cells, cell_node = np.unique(tails, return_inverse=True)
-    gps, gp_node = np.unique(heads, return_inverse=True)
+    """The flow on each arc of one connected part (cells ``tails`` → physicians ``heads``).
+
+    Twins (physicians with arcs from the same cells at the same distances) are one node, with
+    one arc per twin to the sink carrying the twin's places and rank
+    (:mod:`mt_access.flow_twins`): the same optimum as :func:`_tie_broken_costs`'s costs on
+    every arc, on a graph a quarter of the size. Nodes are numbered in index order (cells;
+    groups by their first physician): the same part always gives the same graph."""
+    twins = twin_groups(tails, heads, int(capacity.size), metres)
+    m_tails, m_metres = tails[twins.keep], metres[twins.keep]
+    m_groups = twins.group_of[heads[twins.keep]]
+    cells, cell_node = np.unique(m_tails, return_inverse=True)
     supply = cell_supply[cells]
     total = int(supply.sum())
     source, sink = 0, 1
-    cell0, phys0 = 2, 2 + cells.size
-    costs = _tie_broken_costs(capacity, heads, metres, total, 2 + cells.size + gps.size)
+    cell0, group0 = 2, 2 + cells.size
+    places = capacity[twins.members]
+    scale = _rank_scale(places, int(m_metres.max(initial=0)), total, group0 + twins.size)
     flow = min_cost_flow.SimpleMinCostFlow()
     flow.add_arcs_with_capacity_and_unit_cost(
         np.full(cells.size, source, dtype=np.int64),
@@ -561,23 +586,25 @@ def _assign_part(
     )
     arcs = flow.add_arcs_with_capacity_and_unit_cost(
         cell0 + cell_node.astype(np.int64),
-        phys0 + gp_node.astype(np.int64),
-        np.full(tails.size, total, dtype=np.int64),
-        costs,
+        group0 + m_groups,
+        np.full(m_tails.size, total, dtype=np.int64),
+        m_metres * max(scale, 1),
     )
-    flow.add_arcs_with_capacity_and_unit_cost(
-        phys0 + np.arange(gps.size, dtype=np.int64),
-        np.full(gps.size, sink, dtype=np.int64),
-        capacity[gps],
-        np.zeros(gps.size, dtype=np.int64),
+    # one arc per physician to the sink: its places, its rank (members are by index)
+    member_arcs = flow.add_arcs_with_capacity_and_unit_cost(
+        group0 + twins.group,
+        np.full(twins.members.size, sink, dtype=np.int64),
+        places,
+        np.arange(twins.members.size, dtype=np.int64) if scale else np.zeros_like(places),
     )
     flow.set_node_supply(source, total)
     flow.set_node_supply(sink, -total)
     status = flow.solve()
     if status != flow.OPTIMAL:  # pragma: no cover - the supplies fit (caller's contract)
         raise RuntimeError(f"min-cost flow failed: {status}")
-    placed: IntArray = flow.flows(arcs)
-    return placed
+    return split_group_flows(
+        twins, m_tails, flow.flows(arcs), flow.flows(member_arcs), tails, heads
+    )
 
 
 def fits(capacity: IntArray, candidates: Sequence[IntArray], cell_demand: IntArray) -> bool:
