@@ -62,6 +62,7 @@ from mt_access.result import (
     Waiting,
     format_km,
 )
+from mt_access.sorting import lex_order, stable_argsort
 
 __all__ = ["REASONS", "ColumnarResult", "MatchInput", "match_columns"]
 
@@ -381,7 +382,7 @@ def match_columns(
     n = len(inp)
     id_rank = _id_rank(inp.request_ids)
     keys = [inp.order[:, k] for k in range(inp.order.shape[1] - 1, -1, -1)]
-    order = np.lexsort((id_rank, *keys, inp.rank)) if n else np.empty(0, np.int64)
+    order = lex_order((id_rank, *keys, inp.rank)) if n else np.empty(0, np.int64)
     caps = level_caps(inp, policy, level_names)
     segment = _run_keys(policy)
     run_of_rank = np.array(
@@ -422,7 +423,7 @@ def match_columns(
     physician_ids = tuple(p.id for p in available)
     by = np.lexsort((p_phys, id_rank[p_req])) if p_req.size else np.empty(0, np.int64)
     p_req, p_phys, p_persons, p_km = p_req[by], p_phys[by], p_persons[by], p_km[by]
-    wby = np.argsort(id_rank[w_req], kind="stable") if w_req.size else np.empty(0, np.int64)
+    wby = stable_argsort(id_rank[w_req], n) if w_req.size else np.empty(0, np.int64)
     w_req, w_reason, w_persons = w_req[wby], w_reason[wby], w_persons[wby]
     row_detail: dict[int, str] = {}
     if detail:

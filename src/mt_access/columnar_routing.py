@@ -34,6 +34,7 @@ from mt_access.result import (
     format_km,
 )
 from mt_access.routing import Cell, RoutingTask, quota_placements
+from mt_access.sorting import stable_argsort
 
 __all__ = [
     "BEYOND",
@@ -142,8 +143,8 @@ class CellEligibility:
     serving the need, who have not declined, within the distance; nearest first, ties by id.
     Everything with whole-array steps, no Python work per cell or per request:
 
-    * the GPs accepting each commune of the input (pairs sorted by commune, then GP: the
-      GPs are sorted by id, so their index is their id's rank);
+    * the GPs accepting each commune of the input (pairs sorted by commune, then distance,
+      then GP: the GPs are sorted by id, so their index is their id's rank);
     * their distances, for all the input's communes in one call of
       :func:`~mt_access.geo.geodesic_km_many` (the function the distance cache uses: the
       same values; 0 between a commune and a GP practising there without coordinates of
@@ -224,6 +225,12 @@ class CellEligibility:
         del pair, pair_of, pair_km, p_commune, p_gp
         same = (~own[owner]) & (np.array(phys_code, dtype=object)[owner] == o_code[commune])
         self.km = np.where(same, 0.0, km)
+        # each commune's GPs nearest first, ties by id: a cell's candidates are then a
+        # filtered slice, in order, with no sort per run
+        # (the pairs are by commune, then GP: sorted by distance, stably, then by commune)
+        near = np.argsort(self.km, kind="stable")
+        near = near[stable_argsort(commune[near], len(inp.communes))]
+        self.gp, self.km = self.gp[near], self.km[near]
         self.serves = np.array([[p.serves(need) for p in available] for need in NEEDS], dtype=bool)
         # the GPs of each set of refusals (indices), as keys set * GPs + GP
         refused = [
@@ -256,11 +263,10 @@ class CellEligibility:
         beyond_row = keep & (km > limit)  # NaN: no cap, never beyond
         beyond = np.bincount(cell[beyond_row], minlength=n_cells).astype(np.int64)
         keep &= ~beyond_row
-        cell, gp, km = cell[keep], gp[keep], km[keep]
-        order = np.lexsort((gp, km, cell))
+        cell, gp, km = cell[keep], gp[keep], km[keep]  # by cell, nearest first (__init__)
         bounds = np.zeros(n_cells + 1, dtype=np.int64)
         np.cumsum(np.bincount(cell, minlength=n_cells), out=bounds[1:])
-        return flow.Ragged(gp[order], bounds), flow.Ragged(km[order], bounds), beyond
+        return flow.Ragged(gp, bounds), flow.Ragged(km, bounds), beyond
 
 
 _PAIRS_AT_ONCE = 1 << 17
@@ -340,19 +346,14 @@ def route_rows(
     (:func:`mt_access.flow.take_slots`). ``remaining`` is not changed."""
     declined = inp.declined[rows] if inp.declined is not None else np.zeros(rows.size, np.int64)
     cap = caps[rows]
-    cap_codes, cap_index = np.unique(np.nan_to_num(cap, nan=-1.0), return_inverse=True)
+    cap_codes, cap_index = _value_classes(np.nan_to_num(cap, nan=-1.0))
+    n_keys = len(inp.communes) * len(NEEDS) * len(inp.declined_sets) * cap_codes.size
     key = (inp.commune[rows] * len(NEEDS) + inp.need[rows]) * len(inp.declined_sets)
-    key = (key + declined) * cap_codes.size + cap_index.reshape(-1)
+    key = (key + declined) * cap_codes.size + cap_index
     del cap_index  # the run's arrays of one value a request go as soon as they are used
     # cells numbered in order of first appearance (the run's priority order), as build_cells
-    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    item_cell, head = _numbered_by_appearance(key, n_keys)  # head: each cell's first row
     del key
-    by_first = np.argsort(first, kind="stable")
-    number = np.empty(by_first.size, dtype=np.int64)
-    number[by_first] = np.arange(by_first.size, dtype=np.int64)
-    item_cell = number[inverse.reshape(-1)]
-    del inverse
-    head = first[by_first]  # the first row of each cell, cells in order
     cell_cap = cap[head]
     del cap
     candidates, km, beyond = eligibility.cells(
@@ -382,6 +383,35 @@ def route_rows(
         (persons - chosen)[waiting],
         left,
     )
+
+
+def _value_classes(values: FloatArray) -> tuple[FloatArray, IntArray]:
+    """The distinct values (sorted) and each value's index among them, as
+    ``numpy.unique(values, return_inverse=True)``. The rows come in priority order, so a
+    level's value comes in runs: the distinct values are those of the runs' first rows,
+    a handful, then found for each row by a binary search."""
+    if values.size == 0:
+        return np.empty(0, dtype=np.float64), np.empty(0, dtype=np.int64)
+    heads = values[np.r_[0, np.flatnonzero(values[1:] != values[:-1]) + 1]]
+    codes = np.unique(heads)
+    return codes, np.searchsorted(codes, values).astype(np.int64)
+
+
+def _numbered_by_appearance(key: IntArray, bound: int) -> tuple[IntArray, IntArray]:
+    """Each row's class (its ``key``, classes numbered in order of first appearance) and the
+    first row of each class, classes in order; ``bound``: above every key."""
+    if key.size == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    by_key = stable_argsort(key, bound)
+    ordered = key[by_key]
+    new = np.r_[True, ordered[1:] != ordered[:-1]]
+    first = by_key[new]  # stable: each key's first row
+    inverse = np.empty(key.size, dtype=np.int64)
+    inverse[by_key] = np.cumsum(new) - 1
+    by_first = np.argsort(first, kind="stable")
+    number = np.empty(by_first.size, dtype=np.int64)
+    number[by_first] = np.arange(by_first.size, dtype=np.int64)
+    return number[inverse], first[by_first]
 
 
 def _take(
@@ -451,7 +481,7 @@ def _take(
         p_persons.append(np.array(people, dtype=np.int64))
         p_km.append(np.array(dist, dtype=np.float64))
     k_all = np.concatenate(p_k)
-    order = np.argsort(k_all, kind="stable")  # priority order; a request's slots as taken
+    order = stable_argsort(k_all)  # priority order; a request's slots as taken
     return (
         k_all[order],
         np.concatenate(p_gp)[order],

@@ -28,6 +28,7 @@ import numpy.typing as npt
 from ortools.graph.python import max_flow, min_cost_flow
 
 from mt_access.flow_twins import split_group_flows, twin_groups
+from mt_access.sorting import stable_argsort
 
 __all__ = [
     "Ragged",
@@ -150,7 +151,7 @@ def _placeable(
     physicians' places. A département's month (250,000 requests, 11,000 places) keeps
     a fraction of its units in the solve."""
     reach = np.bincount(tails, weights=places, minlength=n_cells).astype(np.int64)
-    by_cell = np.argsort(unit_cell, kind="stable")  # each cell's units, in priority order
+    by_cell = stable_argsort(unit_cell, n_cells)  # each cell's units, in priority order
     amounts = unit_amount[by_cell]
     cells = unit_cell[by_cell]
     running = np.cumsum(amounts) - amounts  # persons before, over all cells

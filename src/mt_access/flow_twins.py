@@ -33,6 +33,8 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from mt_access.sorting import lex_order, stable_argsort
+
 __all__ = ["Twins", "split_group_flows", "twin_groups"]
 
 IntArray = npt.NDArray[np.int64]
@@ -78,7 +80,7 @@ def twin_groups(
 ) -> Twins:
     """Group the physicians (``heads``) that have arcs from the same ``tails`` (cells), and
     the same ``weights`` on them when given. Each (tail, head) pair must appear once."""
-    order = np.lexsort((tails, heads))
+    order = lex_order((tails, heads))
     s_tail, s_head = tails[order], heads[order]
     s_weight = weights[order] if weights is not None else None
     n = int(s_head.size)
@@ -191,7 +193,7 @@ def split_group_flows(
     at_member = np.searchsorted(member_end, begin, side="right")
     pair = cell_tail[at_cell] * n_phys + member[at_member]
     arc_key = tails * n_phys + heads
-    by_arc = np.argsort(arc_key, kind="stable")
+    by_arc = stable_argsort(arc_key)
     where = by_arc[np.searchsorted(arc_key[by_arc], pair)]
     np.add.at(flows, where, width)
     return flows
