@@ -407,6 +407,25 @@ def test_a_gp_without_id_or_name_is_refused(
         assert store.physicians() == []
 
 
+def test_an_rpps_number_with_a_wrong_key_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As « medecin importer » refuses it in a row; spaces are taken out."""
+    from mt_access.store.sqlite import SQLiteStore
+
+    path = new_register(tmp_path, monkeypatch, "voironnais")
+    add = ("medecin", "ajouter", "MG900", "--nom", "Dr Essai", "--commune", "Voiron", "--rpps")
+    code, _, err = run(*add, "10000000000")
+    assert code == EXIT_INVALID_INPUT
+    assert "--rpps : numéro RPPS attendu : 11 chiffres dont le dernier est la clé" in err
+    with SQLiteStore(path) as store:
+        assert store.physicians() == []
+    code, _, err = run(*add, "10 0000 0000 9")
+    assert code == 0, err
+    with SQLiteStore(path) as store:
+        assert [p.rpps for p in store.physicians()] == ["10000000009"]
+
+
 # --- closed streams -------------------------------------------------------------------------
 
 

@@ -107,7 +107,7 @@ def test_adding_a_gp_then_joining_records_what_the_cli_records(
     added = client.post(
         "/medecins/ajouter",
         data={"csrf_token": token, "identifiant": "MG900", "nom": "Dr Essai",
-              "commune": "Voiron", "rpps": "10000000000"},
+              "commune": "Voiron", "rpps": "10000000009"},
     )  # fmt: skip
     assert added.status_code == 303
     assert added.headers["Location"].endswith("/medecins/MG900")
@@ -125,7 +125,7 @@ def test_adding_a_gp_then_joining_records_what_the_cli_records(
 
     cli_date = TODAY.strftime("%d/%m/%Y")
     _cli(twin, "medecin", "ajouter", "MG900", "--nom", "Dr Essai", "--commune", "Voiron",
-         "--rpps", "10000000000")  # fmt: skip
+         "--rpps", "10000000009")  # fmt: skip
     _cli(twin, "medecin", "adherer", "MG900", "--capacite", "4", "--modalites", "cabinet",
          "domicile", "--communes", "Voiron", "--date", cli_date)  # fmt: skip
     web, cli = _gp_state(register_file, "MG900"), _gp_state(twin, "MG900")
@@ -196,9 +196,26 @@ def test_adding_a_gp_is_validated_in_french_next_to_the_fields(
     assert twice.status_code == 400
     assert 'id="ajout-identifiant-erreur"' in text(twice)
     assert "existe déjà" in text(twice)
+    # an RPPS number whose key is wrong, as « medecin importer » and « medecin ajouter » say
+    wrong_key = client.post(
+        "/medecins/ajouter",
+        data={"csrf_token": token, "identifiant": "MG902", "nom": "Dr X", "commune": "38563",
+              "rpps": "10000000000"},
+    )  # fmt: skip
+    assert wrong_key.status_code == 400
+    assert 'id="ajout-rpps-erreur"' in text(wrong_key)
+    assert "11 chiffres dont le dernier est la clé de contrôle" in text(wrong_key)
+    spaced = client.post(
+        "/medecins/ajouter",
+        data={"csrf_token": token, "identifiant": "MG903", "nom": "Dr Y", "commune": "38563",
+              "rpps": "10 0000 0000 9"},
+    )  # fmt: skip
+    assert spaced.status_code == 303
     with open_store(register_file) as store:
         assert store.get_physician("MG902") is None
-        assert not [r for r in store.audit_entries() if r.action == "medecin.ajouter"]
+        added = [r for r in store.audit_entries() if r.action == "medecin.ajouter"]
+        assert [r.subject for r in added] == ["MG903"]
+        assert store.get_physician("MG903").rpps == "10000000009"  # type: ignore[union-attr]
 
 
 # ------------------------------------------------------------------------------------------

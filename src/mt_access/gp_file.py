@@ -90,7 +90,7 @@ from mt_access.model import (
     Physician,
     PhysicianStatus,
 )
-from mt_access.rpps import rpps_key_ok
+from mt_access.rpps import RPPS_EXPECTED, rpps_key_ok
 
 if TYPE_CHECKING:
     from mt_access.gp_mapping import GPMapping
@@ -338,9 +338,7 @@ class _Reader:
         cells = RowReader(row, columns, today=self.today, resolve=self.commune)
         rpps = cells.cell("rpps").replace(" ", "")
         if rpps and not rpps_key_ok(rpps):
-            cells.problem(
-                "rpps", "numéro RPPS attendu : 11 chiffres dont le dernier est la clé de contrôle"
-            )
+            cells.problem("rpps", RPPS_EXPECTED)
             rpps = ""
         pid = cells.cell("id")
         # a new GP's id (a GP already in the register keeps theirs)

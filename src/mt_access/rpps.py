@@ -35,6 +35,7 @@ from mt_access.rpps_extraction import (
 __all__ = [
     "HEADER",
     "MAX_WARNINGS",
+    "RPPS_EXPECTED",
     "DirectoryExtract",
     "DirectoryGP",
     "DirectoryUpdate",
@@ -64,6 +65,10 @@ def rpps_key(first_ten: str) -> str:
             digit = digit * 2 - 9 if digit > 4 else digit * 2
         total += digit
     return str((10 - total % 10) % 10)
+
+
+RPPS_EXPECTED = "numéro RPPS attendu : 11 chiffres dont le dernier est la clé de contrôle"
+"""What a coordinator is told when a number is not written as an RPPS number."""
 
 
 def rpps_key_ok(number: str) -> bool:

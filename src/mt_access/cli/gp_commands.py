@@ -29,16 +29,21 @@ from mt_access.gp_register import identifier_problem
 from mt_access.ledger import Period
 from mt_access.model import CONTACT_LABELS, Physician, PracticeContact, format_phone
 from mt_access.register import Register
+from mt_access.rpps import RPPS_EXPECTED, rpps_key_ok
 
 
 def _check_new_gp(args: argparse.Namespace) -> None:
-    """What ``medecin importer`` checks in a row, for ``medecin ajouter``: an id and a name
-    (the RPPS number is not checked, as in the web form)."""
+    """What ``medecin importer`` checks in a row, for ``medecin ajouter``: an id, a name and,
+    when given, an RPPS number with its key (spaces taken out: « 10 0000 0000 9 »)."""
     problem = identifier_problem(args.id)
     if problem is not None:
         raise CommandError(f"identifiant du médecin : {problem}", EXIT_INVALID_INPUT)
     if not args.nom.strip():
         raise CommandError("--nom : nom du médecin attendu (ex. « Dr Martin »)", EXIT_INVALID_INPUT)
+    if args.rpps is not None:
+        args.rpps = args.rpps.replace(" ", "") or None
+        if args.rpps is not None and not rpps_key_ok(args.rpps):
+            raise CommandError(f"--rpps : {RPPS_EXPECTED}", EXIT_INVALID_INPUT)
 
 
 def cmd_gp_add(args: argparse.Namespace, console: Console) -> int:

@@ -21,6 +21,7 @@ from mt_access.bounds import MAX_MONTHLY_CAPACITY, MAX_YEARLY_CAPACITY
 from mt_access.gp_register import identifier_problem
 from mt_access.ledger import CapacityDeclared, LedgerEntry
 from mt_access.model import CONTACT_LABELS, Physician, PracticeContact, format_phone
+from mt_access.rpps import RPPS_EXPECTED, rpps_key_ok
 from mt_access.web import context
 from mt_access.web.forms import FrenchForm
 
@@ -297,6 +298,10 @@ class AddGpForm(FrenchForm):
             if valid and not str(field.data).strip():
                 field.errors = ["Ce champ ne peut pas être vide."]
                 valid = False
+        rpps = str(self.rpps.data or "").replace(" ", "")
+        if valid and rpps and not rpps_key_ok(rpps):
+            self.rpps.errors = [RPPS_EXPECTED[0].upper() + RPPS_EXPECTED[1:] + "."]
+            valid = False
         problem = identifier_problem(str(self.identifiant.data or "").strip())
         if valid and problem is not None:  # the register's rule, said next to the field
             self.identifiant.errors = [f"Identifiant refusé : {problem}."]

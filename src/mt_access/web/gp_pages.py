@@ -323,7 +323,7 @@ def gp_add() -> ResponseReturnValue:
             id=pid,
             name=str(form.nom.data).strip(),
             commune=commune,
-            rpps=str(form.rpps.data).strip() or None,
+            rpps=str(form.rpps.data).replace(" ", "") or None,
         )
     except (MtAccessError, ValueError) as exc:
         form.commune.errors = [str(exc)]
