@@ -51,3 +51,34 @@ def test_the_entry_point_runs_the_command() -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("utilisation : mt-access")
+
+
+def test_a_real_ctrl_c_while_the_command_loads_ends_in_french() -> None:
+    """A real SIGINT while a new interpreter is inside the command's import (held there by
+    an import hook that says so, then waits): « interrompu » and 130, not a traceback."""
+    import signal
+
+    code = (
+        "import builtins, sys, time, mt_access_start\n"
+        "real = builtins.__import__\n"
+        "def held(name, *args, **kwargs):\n"
+        "    if name == 'mt_access.cli':\n"
+        "        sys.stderr.write('go\\n'); sys.stderr.flush(); time.sleep(60)\n"
+        "    return real(name, *args, **kwargs)\n"
+        "builtins.__import__ = held\n"
+        "sys.exit(mt_access_start.main())\n"
+    )
+    with subprocess.Popen(
+        [sys.executable, "-c", code, "demande", "liste"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        # a shell's background job may have SIGINT ignored: the default, as at a terminal
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    ) as child:
+        assert child.stderr is not None
+        assert child.stderr.readline() == "go\n"
+        child.send_signal(signal.SIGINT)
+        err = child.stderr.read()
+        assert child.wait(timeout=120) == EXIT_INTERRUPTED, err
+    assert err == "interrompu\n"
