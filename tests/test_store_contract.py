@@ -535,6 +535,26 @@ def test_a_request_reads_back(store: Store) -> None:
     ]
 
 
+def test_a_lookup_by_a_value_holding_a_nul_finds_nothing(store: Store) -> None:
+    """No stored id, login or subject can hold a NUL (PostgreSQL refuses one in any text):
+    every store answers such a lookup "not found", as for any other unknown value, rather
+    than PostgreSQL's "texte refusé"."""
+    file = add(store, req("R1", VOIRON, received=D0), n=1)
+    nul = "R1\x00"
+    assert store.get_request(nul) is None
+    assert store.get_identity(nul) is None
+    assert store.get_file(nul) is None
+    assert store.get_files(["R1", nul]) == {"R1": file}
+    assert store.personal_records([nul]) == {}
+    assert store.erased_on(nul) is None
+    assert store.transitions(nul) == []
+    assert store.sendings(nul) == []
+    assert store.get_physician("MG\x00") is None
+    assert store.physician_requests("MG\x00") == []
+    assert store.get_user("claire\x00") is None
+    assert store.audit_entries(subject=nul) == []
+
+
 def test_declined_by_is_the_files(store: Store) -> None:
     request = req("R1", declined_by={"MG0"})  # refused elsewhere, before it arrived
     file = waiting_file(request)

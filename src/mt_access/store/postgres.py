@@ -312,7 +312,7 @@ class PostgresStore(PostgresConnection):
         return self.get_files((request_id,)).get(request_id)
 
     def get_files(self, request_ids: Iterable[str]) -> dict[str, RequestFile]:
-        ids = sorted(set(request_ids))
+        ids = sorted(rid for rid in set(request_ids) if "\x00" not in rid)  # none stored
         files: dict[str, RequestFile] = {}
         if not ids:
             return files

@@ -489,7 +489,29 @@ class PostgresConnection(SQLStoreBase[Connection]):
             self._give_back(conn)
 
     def _one(self, query: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
-        return self._connection().execute(query, params).fetchone()
+        found = findable(params)
+        return None if found is None else self._connection().execute(query, found).fetchone()
 
     def _all(self, query: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        return self._connection().execute(query, params).fetchall()
+        found = findable(params)
+        return [] if found is None else self._connection().execute(query, found).fetchall()
+
+
+def findable(params: Sequence[Any]) -> Sequence[Any] | None:
+    """The parameters of a lookup as PostgreSQL can take them, or None when no row can match.
+
+    PostgreSQL refuses a NUL character in any text, so no stored id, login or code holds
+    one: a lookup by such a value finds nothing (as in the other stores), instead of failing
+    with "texte refusé". Every ``_one``/``_all`` query compares its texts for equality (``=``
+    or ``= ANY``): a single value with a NUL matches no row; a list keeps its other values."""
+    out: list[Any] = []
+    for value in params:
+        if isinstance(value, str):
+            if "\x00" in value:
+                return None
+        elif isinstance(value, list | tuple) and any(
+            isinstance(v, str) and "\x00" in v for v in value
+        ):
+            value = [v for v in value if not (isinstance(v, str) and "\x00" in v)]
+        out.append(value)
+    return out
