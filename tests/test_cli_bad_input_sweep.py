@@ -426,6 +426,15 @@ def test_an_rpps_number_with_a_wrong_key_is_refused(
         assert [p.rpps for p in store.physicians()] == ["10000000009"]
 
 
+@pytest.mark.parametrize("name", ["", ".", "/"])
+def test_a_form_export_without_a_file_name_is_told_in_french(name: str) -> None:
+    """« formulaire deduire '' » wrote its mapping beside a file with no name: an internal
+    error (found by running every command with odd values for each argument)."""
+    code, _, err = run("formulaire", "deduire", name)
+    assert code == EXIT_INVALID_INPUT
+    assert err == f"erreur : « {name} » : fichier de l'export attendu (.csv, .txt ou .xlsx)\n"
+
+
 # --- closed streams -------------------------------------------------------------------------
 
 

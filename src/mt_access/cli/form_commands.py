@@ -47,6 +47,11 @@ def _output(args: argparse.Namespace) -> Path:
     if args.sortie is not None:
         return Path(args.sortie)
     source = Path(args.fichier)
+    if not source.name:  # "", "." or "/": no file to write the mapping beside
+        raise CommandError(
+            f"« {args.fichier} » : fichier de l'export attendu (.csv, .txt ou .xlsx)",
+            EXIT_INVALID_INPUT,
+        )
     return source.with_name(f"{source.stem}.correspondance.yaml")
 
 
