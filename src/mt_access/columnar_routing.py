@@ -34,7 +34,7 @@ from mt_access.result import (
     format_km,
 )
 from mt_access.routing import Cell, RoutingTask, quota_placements
-from mt_access.sorting import stable_argsort
+from mt_access.sorting import lex_order, stable_argsort
 
 __all__ = [
     "BEYOND",
@@ -176,20 +176,24 @@ class CellEligibility:
             phys_code.append(found[2])
         # the GPs accepting each commune of the input, grouped with whole-array steps
         accepted = [p.accepted_communes or policy.accepted_by_default(p.commune) for p in available]
-        codes = np.array([c for a in accepted for c in a], dtype=str)
+        index: dict[str, int] = {}  # each commune code of the input: its first position
+        for k, code in enumerate(inp.communes):
+            index.setdefault(code, k)
+        n_pairs = sum(map(len, accepted))
+        position = np.fromiter(
+            map(index.get, itertools.chain.from_iterable(accepted), itertools.repeat(-1)),
+            np.int64,
+            n_pairs,
+        )
         owner = np.repeat(np.arange(n_gp, dtype=np.int64), [len(a) for a in accepted])
-        known = np.asarray(inp.communes, dtype=str)
-        by_code = np.argsort(known, kind="stable")
-        at = np.searchsorted(known[by_code], codes) if known.size else np.zeros(0, np.int64)
-        at = np.minimum(at, max(known.size - 1, 0))
-        hit = known[by_code[at]] == codes if known.size else np.zeros(0, dtype=bool)
-        commune, owner = by_code[at[hit]], owner[hit]
+        hit = position >= 0
+        commune, owner = position[hit], owner[hit]
         # only the communes with requests
         wanted = np.zeros(len(inp.communes), dtype=bool)
         wanted[inp.commune] = True
         keep = wanted[commune]
         commune, owner = commune[keep], owner[keep]
-        order = np.lexsort((owner, commune))
+        order = lex_order((owner, commune))
         commune, owner = commune[order], owner[order]
         self.bounds = np.zeros(len(inp.communes) + 1, dtype=np.int64)
         np.cumsum(np.bincount(commune, minlength=len(inp.communes)), out=self.bounds[1:])
