@@ -6,7 +6,8 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mt_access.columnar_routing import _numbered_by_appearance, _value_classes
+from mt_access.columnar_routing import _value_classes
+from mt_access.sorting import numbered_by_appearance
 
 
 @given(st.lists(st.sampled_from((-1.0, 0.5, 2.0, 10.0, 30.0)), max_size=50))
@@ -22,7 +23,7 @@ def test_value_classes_are_numpys_unique_with_inverse(values: list[float]) -> No
 @given(st.lists(st.integers(0, 70_000), max_size=60))
 def test_classes_are_numbered_by_first_appearance(keys: list[int]) -> None:
     array = np.array(keys, dtype=np.int64)
-    number, first = _numbered_by_appearance(array, 70_001)
+    number, first = numbered_by_appearance(array, 70_001)
     seen: dict[int, int] = {}
     for k in keys:
         seen.setdefault(k, len(seen))

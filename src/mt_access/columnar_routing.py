@@ -34,7 +34,7 @@ from mt_access.result import (
     format_km,
 )
 from mt_access.routing import Cell, RoutingTask, quota_placements
-from mt_access.sorting import lex_order, stable_argsort
+from mt_access.sorting import lex_order, numbered_by_appearance, stable_argsort
 
 __all__ = [
     "BEYOND",
@@ -356,7 +356,7 @@ def route_rows(
     key = (key + declined) * cap_codes.size + cap_index
     del cap_index  # the run's arrays of one value a request go as soon as they are used
     # cells numbered in order of first appearance (the run's priority order), as build_cells
-    item_cell, head = _numbered_by_appearance(key, n_keys)  # head: each cell's first row
+    item_cell, head = numbered_by_appearance(key, n_keys)  # head: each cell's first row
     del key
     cell_cap = cap[head]
     del cap
@@ -399,23 +399,6 @@ def _value_classes(values: FloatArray) -> tuple[FloatArray, IntArray]:
     heads = values[np.r_[0, np.flatnonzero(values[1:] != values[:-1]) + 1]]
     codes = np.unique(heads)
     return codes, np.searchsorted(codes, values).astype(np.int64)
-
-
-def _numbered_by_appearance(key: IntArray, bound: int) -> tuple[IntArray, IntArray]:
-    """Each row's class (its ``key``, classes numbered in order of first appearance) and the
-    first row of each class, classes in order; ``bound``: above every key."""
-    if key.size == 0:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    by_key = stable_argsort(key, bound)
-    ordered = key[by_key]
-    new = np.r_[True, ordered[1:] != ordered[:-1]]
-    first = by_key[new]  # stable: each key's first row
-    inverse = np.empty(key.size, dtype=np.int64)
-    inverse[by_key] = np.cumsum(new) - 1
-    by_first = np.argsort(first, kind="stable")
-    number = np.empty(by_first.size, dtype=np.int64)
-    number[by_first] = np.arange(by_first.size, dtype=np.int64)
-    return number[inverse], first[by_first]
 
 
 def _take(

@@ -33,7 +33,7 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from mt_access.sorting import lex_order, stable_argsort
+from mt_access.sorting import lex_order, numbered_by_appearance, stable_argsort
 
 __all__ = ["Twins", "split_group_flows", "twin_groups"]
 
@@ -98,8 +98,7 @@ def twin_groups(
     new_key = np.r_[True, (np.diff(sizes[by_key]) != 0) | (np.diff(key_hash[by_key]) != 0)]
     key = np.empty(members.size, dtype=np.int64)
     key[by_key] = np.cumsum(new_key) - 1
-    group = _numbered_by_first(key)
-    first_at = _first_positions(group)
+    group, first_at = numbered_by_appearance(key, members.size)
     # check every member's arcs against its group's first member's
     rep = first_at[group]
     offset = np.arange(n, dtype=np.int64) - np.repeat(starts, sizes)
@@ -109,28 +108,13 @@ def twin_groups(
         same &= s_weight == s_weight[twin_at]
     if not bool(same.all()):  # a collision: group by the arcs themselves
         group = _exact_groups(s_tail, s_weight, starts, sizes)
-        first_at = _first_positions(group)
+        first_at = numbered_by_appearance(group, members.size)[1]
     group_of = np.full(n_phys, -1, dtype=np.int64)
     group_of[members] = group
     first = members[first_at]
     is_first = np.zeros(n_phys, dtype=bool)
     is_first[first] = True
     return Twins(members, group, first, group_of, is_first[heads])
-
-
-def _numbered_by_first(key: IntArray) -> IntArray:
-    """Keys renumbered 0, 1, ... in the order of their first appearance."""
-    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-    rank = np.empty(first.size, dtype=np.int64)
-    rank[np.argsort(first, kind="stable")] = np.arange(first.size, dtype=np.int64)
-    found: IntArray = rank[inverse.reshape(-1)]
-    return found
-
-
-def _first_positions(group: IntArray) -> IntArray:
-    """Where each group (numbered by first appearance) first appears."""
-    found: IntArray = np.unique(group, return_index=True)[1].astype(np.int64)
-    return found
 
 
 def _exact_groups(

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["lex_order", "stable_argsort"]
+__all__ = ["lex_order", "numbered_by_appearance", "stable_argsort"]
 
 IntArray = npt.NDArray[np.int64]
 
@@ -71,3 +71,20 @@ def lex_order(columns: Sequence[npt.NDArray[np.integer]]) -> IntArray:
         key *= width
         key += values.astype(np.int64, copy=False) - low
     return stable_argsort(key, span)
+
+
+def numbered_by_appearance(key: IntArray, bound: int) -> tuple[IntArray, IntArray]:
+    """Each row's class (its ``key``, classes numbered in order of first appearance) and the
+    first row of each class, classes in order; ``bound``: above every key."""
+    if key.size == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    by_key = stable_argsort(key, bound)
+    ordered = key[by_key]
+    new = np.r_[True, ordered[1:] != ordered[:-1]]
+    first = by_key[new]  # stable: each key's first row
+    inverse = np.empty(key.size, dtype=np.int64)
+    inverse[by_key] = np.cumsum(new) - 1
+    by_first = np.argsort(first, kind="stable")
+    number = np.empty(by_first.size, dtype=np.int64)
+    number[by_first] = np.arange(by_first.size, dtype=np.int64)
+    return number[inverse], first[by_first]
